@@ -1,0 +1,88 @@
+"""The one source of "now".
+
+Deadlines span weeks, so tests and ``icpflow demo`` need to move time forward in seconds;
+every module asks this clock instead of calling ``datetime.now`` itself.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+class Clock:
+    """Wall-clock time in UTC, optionally shifted by an offset that simulations advance."""
+
+    def __init__(self, offset: timedelta = timedelta(0)) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+
+
+class SharedOffsetClock(Clock):
+    """Wall-clock time shifted by an offset kept in a file, so separate processes (web, worker,
+    scheduler) driven by ``icpflow demo`` or an end-to-end test move through time together."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def now(self) -> datetime:
+        try:
+            seconds = float(self.path.read_text() or 0)
+        except FileNotFoundError:
+            seconds = 0.0
+        return datetime.now(UTC) + timedelta(seconds=seconds)
+
+    def advance(self, delta: timedelta) -> None:
+        current = self.now() - datetime.now(UTC)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(str((current + delta).total_seconds()))
+        tmp.replace(self.path)
+
+
+class FrozenClock(Clock):
+    """A clock that only moves when told to: deterministic tests."""
+
+    def __init__(self, at: datetime) -> None:
+        super().__init__()
+        self._at = at.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._at
+
+    def advance(self, delta: timedelta) -> None:
+        self._at += delta
+
+    def set(self, at: datetime) -> None:
+        self._at = at.astimezone(UTC)
+
+
+_clock: Clock | None = None
+
+
+def get_clock() -> Clock:
+    """The process's clock; ``ICPFLOW_CLOCK_FILE`` makes it a ``SharedOffsetClock``."""
+    global _clock
+    if _clock is None:
+        shared = os.environ.get("ICPFLOW_CLOCK_FILE")
+        _clock = SharedOffsetClock(Path(shared)) if shared else Clock()
+    return _clock
+
+
+def set_clock(clock: Clock | None) -> None:
+    global _clock
+    _clock = clock
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC, so re-attach it."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,27 @@
+"""Tables, engine and sessions: the only layer that knows how filings are stored."""
+
+from icpflow.models.engine import create_db_engine, get_engine, session_scope
+from icpflow.models.tables import (
+    ApiToken,
+    Deadline,
+    FailedJob,
+    Filing,
+    HistoryEntry,
+    IdempotencyRecord,
+    Notification,
+    OutboxMessage,
+)
+
+__all__ = [
+    "ApiToken",
+    "Deadline",
+    "FailedJob",
+    "Filing",
+    "HistoryEntry",
+    "IdempotencyRecord",
+    "Notification",
+    "OutboxMessage",
+    "create_db_engine",
+    "get_engine",
+    "session_scope",
+]

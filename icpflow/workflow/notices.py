@@ -1,0 +1,98 @@
+"""Who hears of what, and in which words.
+
+A notice becomes one ``Notification`` row per recipient plus one outbox row asking a worker
+to deliver it, all in the caller's transaction. The idempotency key (filing, kind, due time
+or version, channel, recipient) is unique, so the same reminder can never be owed twice.
+Text is bilingual and identity/phone numbers are masked before they leave the database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from icpflow.models import Deadline, Filing, Notification
+from icpflow.settings import Settings
+from icpflow.workflow import outbox
+from icpflow.workflow.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES_BY_NAME, Audience
+from icpflow.workflow.masking import mask_phone
+
+DELIVER_ACTOR = "deliver_notification"
+
+
+def recipients(filing: Filing, audience: Audience, settings: Settings) -> list[tuple[str, str]]:
+    """(channel, recipient) pairs: the team's routes, plus the filing's own for case managers."""
+    routes = list(settings.notify_routes.get(audience, []))
+    if audience == "case_manager":
+        routes += filing.notify
+    unique = dict.fromkeys((r["channel"], r["recipient"]) for r in routes)
+    return list(unique)
+
+
+def _header(filing: Filing) -> str:
+    state = STATES_BY_NAME[filing.state]
+    return (
+        f"备案 #{filing.id} {filing.domain}（{filing.province}）状态：{state.label_zh}\n"
+        f"Filing #{filing.id} {filing.domain} ({filing.province}) state: {filing.state}\n"
+        f"申请人 Applicant: {filing.applicant_name}, 手机 phone {mask_phone(filing.applicant_phone)}"
+    )
+
+
+def for_deadline(
+    session: Session, filing: Filing, deadline: Deadline, now: datetime, settings: Settings
+) -> list[Notification]:
+    spec = DEADLINES_BY_KIND[deadline.kind]
+    due = deadline.due_at.strftime("%Y-%m-%d %H:%M UTC")
+    subject = f"[icpflow] {spec.zh} / {spec.description} — {filing.domain}"
+    body = f"{spec.zh}\n{spec.description}\n到期 Due: {due}\n\n{_header(filing)}"
+    key = f"{filing.id}:{deadline.kind}:{deadline.due_at.isoformat()}"
+    return _owe(session, filing, deadline.kind, spec.audience, key, subject, body, now, settings, deadline.id)
+
+
+def for_event(
+    session: Session, filing: Filing, event: str, reason: str | None, now: datetime, settings: Settings
+) -> list[Notification]:
+    spec = EVENTS_BY_NAME[event]
+    subject = f"[icpflow] {filing.domain}: {event} → {filing.state}"
+    lines = [spec.description]
+    if reason:
+        lines.append(f"原因 Reason: {reason}")
+    if filing.icp_number and event == "miit_approve":
+        lines.append(f"备案号 ICP number: {filing.icp_number}")
+    body = "\n".join(lines) + f"\n\n{_header(filing)}"
+    key = f"{filing.id}:{event}:v{filing.version}"
+    return _owe(session, filing, event, "case_manager", key, subject, body, now, settings, None)
+
+
+def _owe(
+    session: Session,
+    filing: Filing,
+    kind: str,
+    audience: Audience,
+    key: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    settings: Settings,
+    deadline_id: int | None,
+) -> list[Notification]:
+    rows = [
+        Notification(
+            filing_id=filing.id,
+            deadline_id=deadline_id,
+            kind=kind,
+            channel=channel,
+            recipient=recipient,
+            subject=subject,
+            body=body,
+            idempotency_key=f"{key}:{channel}:{recipient}",
+            created_at=now,
+        )
+        for channel, recipient in recipients(filing, audience, settings)
+    ]
+    session.add_all(rows)
+    session.flush()
+    for row in rows:
+        outbox.add(session, DELIVER_ACTOR, [row.id], now)
+    return rows

@@ -1,0 +1,73 @@
+"""Firing deadlines that have come due: what the scheduler's sweep runs.
+
+Due rows are found through the ``(status, due_at)`` index, a batch at a time, and each is
+claimed by a conditional update (``pending`` -> ``fired``) in its own transaction, so two
+sweepers can never fire one deadline twice and one bad filing cannot block the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from icpflow.models import Deadline, Filing
+from icpflow.settings import Settings
+from icpflow.workflow.definition import DEADLINES_BY_KIND
+from icpflow.workflow.errors import IcpflowError
+from icpflow.workflow.service import SYSTEM_ACTOR, apply
+from icpflow.workflow import notices
+
+log = logging.getLogger(__name__)
+
+
+def due_deadline_ids(session: Session, now: datetime, limit: int) -> list[int]:
+    rows = session.exec(
+        select(Deadline.id)
+        .where(col(Deadline.status) == "pending", col(Deadline.due_at) <= now)
+        .order_by(col(Deadline.due_at))
+        .limit(limit)
+    )
+    return [row for row in rows if row is not None]
+
+
+def fire_due_deadlines(engine: Engine, now: datetime, settings: Settings) -> int:
+    """Fire every deadline due at ``now``, batch by batch; returns how many this call fired."""
+    fired = 0
+    while True:
+        with Session(engine, expire_on_commit=False) as session:
+            batch = due_deadline_ids(session, now, settings.sweep_batch_size)
+        for deadline_id in batch:
+            fired += _fire_one(engine, deadline_id, now, settings)
+        if len(batch) < settings.sweep_batch_size:
+            return fired
+
+
+def _fire_one(engine: Engine, deadline_id: int, now: datetime, settings: Settings) -> int:
+    with Session(engine, expire_on_commit=False) as session:
+        claimed = session.execute(
+            update(Deadline)
+            .where(col(Deadline.id) == deadline_id, col(Deadline.status) == "pending")
+            .values(status="fired", fired_at=now)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            session.rollback()
+            return 0
+        deadline = session.get(Deadline, deadline_id)
+        assert deadline is not None
+        filing = session.get(Filing, deadline.filing_id)
+        assert filing is not None
+        notices.for_deadline(session, filing, deadline, now, settings)
+        spec = DEADLINES_BY_KIND[deadline.kind]
+        if spec.event:
+            with session.begin_nested():
+                try:
+                    apply(session, filing.id or 0, spec.event, {}, SYSTEM_ACTOR, now, settings, system=True)
+                except IcpflowError as exc:
+                    log.error("deadline %s could not fire %s on filing %s: %s",
+                              deadline_id, spec.event, filing.id, exc.message)
+        session.commit()
+        return 1

@@ -1,0 +1,237 @@
+"""The service is the only way filings change; these pin down what one event does."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, col, func, select
+
+from icpflow.models import Deadline, Filing, HistoryEntry, IdempotencyRecord, Notification, OutboxMessage
+from icpflow.workflow import deadlines, service, views
+from icpflow.workflow.definition import EVENTS_BY_NAME
+from icpflow.workflow.errors import (
+    FilingNotFound,
+    GuardFailed,
+    IdempotencyKeyReused,
+    TransitionNotAllowed,
+    ValidationError,
+    VersionConflict,
+)
+
+from factories import ORG_MATERIALS, PATH_TO
+
+
+def count(session: Session, table: type, **where: object) -> int:
+    query = select(func.count()).select_from(table)
+    for name, value in where.items():
+        query = query.where(getattr(table, name) == value)
+    return int(session.exec(query).one())
+
+
+def test_creation_records_history_and_arms_the_initial_deadlines(session, clock, payload):
+    view = service.create_filing(session, payload, actor="alice")
+    assert (view.state, view.version) == ("domain_registered", 1)
+    assert [h.event for h in views.history(session, view.id)] == ["create"]
+    assert {d.kind for d in view.deadlines} == {"stuck", "idle_reminder", "idle_escalation"}
+
+
+def test_creation_refuses_bad_input_naming_every_problem_and_writes_nothing(session, clock, payload):
+    payload["domain"] = "example.io"
+    payload["province"] = "港"
+    with pytest.raises(ValidationError) as err:
+        service.create_filing(session, payload, actor="alice")
+    fields = {r.field for r in err.value.reasons}
+    assert {"domain", "province"} <= fields
+    assert count(session, Filing) == 0
+
+
+@pytest.mark.parametrize("state", sorted(PATH_TO))
+def test_every_path_reaches_its_state_and_history_replays_to_it(session, new_filing, state):
+    view = new_filing(state)
+    entries = views.history(session, view.id)
+    replayed = entries[0].to_state
+    for entry in entries[1:]:
+        assert entry.from_state == replayed
+        replayed = entry.to_state
+    assert replayed == view.state == state
+    assert view.version == len(entries)
+
+
+def test_pre_approval_branch_grants_then_submits(session, new_filing):
+    filing = new_filing("service_number_bound", website={"name": "Clinic", "sector": "healthcare"})
+    with pytest.raises(GuardFailed) as err:
+        service.fire_event(session, filing.id, "submit", {"materials": ORG_MATERIALS}, actor="bob")
+    assert "pre_approval_required" in {r.code for r in err.value.reasons}
+    service.fire_event(session, filing.id, "request_pre_approval", {}, actor="bob")
+    service.fire_event(session, filing.id, "grant_pre_approval", {"document": "卫健委[2026]12号"}, actor="bob")
+    view = service.fire_event(session, filing.id, "submit", {"materials": ORG_MATERIALS}, actor="bob")
+    assert view.state == "submitted"
+    assert view.pre_approval_document == "卫健委[2026]12号"
+
+
+def test_denied_pre_approval_rejects_the_filing(session, new_filing):
+    filing = new_filing("service_number_bound", website={"name": "News", "sector": "news"})
+    service.fire_event(session, filing.id, "request_pre_approval", {}, actor="bob")
+    view = service.fire_event(session, filing.id, "deny_pre_approval", {"reason": "no licence"}, actor="bob")
+    assert view.state == "rejected"
+
+
+def test_rejected_filing_can_be_resubmitted(session, new_filing):
+    filing = new_filing("rejected")
+    view = service.fire_event(session, filing.id, "resubmit", {"materials": ORG_MATERIALS}, actor="bob")
+    assert view.state == "submitted"
+
+
+def test_event_not_allowed_from_state_names_the_allowed_ones(session, new_filing):
+    filing = new_filing()
+    with pytest.raises(TransitionNotAllowed) as err:
+        service.fire_event(session, filing.id, "miit_approve", {"icp_number": "x"}, actor="bob")
+    assert "bind_service_number" in err.value.message
+
+
+def test_guard_failure_lists_every_missing_material(session, new_filing):
+    filing = new_filing("service_number_bound")
+    with pytest.raises(GuardFailed) as err:
+        service.fire_event(session, filing.id, "submit", {"materials": ORG_MATERIALS[:2]}, actor="bob")
+    missing = {r.details.get("material") for r in err.value.reasons if r.code == "missing_material"}
+    assert missing == set(ORG_MATERIALS[2:])
+
+
+def test_unknown_event_data_key_is_refused(session, new_filing):
+    filing = new_filing()
+    with pytest.raises(ValidationError) as err:
+        service.fire_event(
+            session, filing.id, "bind_service_number",
+            {"service_number": "BA2026000123", "server_ip": "8.8.8.8", "colour": "red"}, actor="bob",
+        )
+    assert [r.field for r in err.value.reasons] == ["data.colour"]
+
+
+def test_automatic_event_cannot_be_fired_by_hand(session, new_filing):
+    filing = new_filing("host_pre_approved")
+    assert EVENTS_BY_NAME["expire_sms"].automatic
+    with pytest.raises(TransitionNotAllowed):
+        service.fire_event(session, filing.id, "expire_sms", {}, actor="bob")
+
+
+def test_unknown_filing_is_not_found(session, clock):
+    with pytest.raises(FilingNotFound):
+        service.fire_event(session, 999, "withdraw", {"reason": "x"}, actor="bob")
+
+
+def test_stale_expected_version_is_a_conflict_and_changes_nothing(session, new_filing):
+    filing = new_filing()
+    with pytest.raises(VersionConflict):
+        service.fire_event(session, filing.id, "withdraw", {"reason": "x"}, actor="bob", expected_version=7)
+    assert service.get_filing(session, filing.id).state == "domain_registered"
+
+
+def test_leaving_a_state_disarms_its_deadlines_and_arms_the_next(session, new_filing):
+    filing = new_filing("submitted")
+    view = service.fire_event(session, filing.id, "host_approve", {}, actor="bob")
+    open_kinds = {d.kind for d in view.deadlines}
+    assert {"sms_reminder", "sms_expiry"} <= open_kinds
+    assert "host_review_overdue" not in open_kinds
+    closed = session.exec(
+        select(Deadline).where(Deadline.filing_id == filing.id, Deadline.kind == "host_review_overdue")
+    ).one()
+    assert closed.status == "disarmed"
+
+
+def test_immediate_sms_reminder_is_owed_in_the_transition_itself(session, new_filing):
+    filing = new_filing("host_pre_approved")
+    kinds = [n.kind for n in views.notifications(session, filing.id)]
+    assert "sms_reminder" in kinds
+    owed = count(session, Notification, filing_id=filing.id)
+    assert count(session, OutboxMessage) >= owed
+
+
+def test_working_day_deadline_skips_the_weekend(session, new_filing, clock):
+    filing = new_filing("submitted")  # clock: Monday 2026-03-02 10:00 Beijing
+    due = next(d for d in filing.deadlines if d.kind == "host_review_overdue")
+    assert due.due_at == clock.now() + timedelta(days=3)
+    clock.advance(timedelta(days=4))  # Friday
+    view = service.fire_event(session, filing.id, "host_return", {"reason": "x"}, actor="bob")
+    view = service.fire_event(session, filing.id, "resubmit", {"materials": ORG_MATERIALS}, actor="bob")
+    due = next(d for d in view.deadlines if d.kind == "host_review_overdue")
+    assert due.due_at == clock.now() + timedelta(days=5)  # Friday + 3 working days = Wednesday
+
+
+def test_failure_after_the_state_write_rolls_everything_back(session, new_filing, monkeypatch):
+    filing = new_filing("submitted")
+    before = {t: count(session, t) for t in (HistoryEntry, Deadline, Notification, OutboxMessage)}
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("injected after the state write")
+
+    monkeypatch.setattr(deadlines, "arm", explode)
+    with pytest.raises(RuntimeError):
+        service.fire_event(session, filing.id, "host_approve", {}, actor="bob")
+    session.rollback()
+    stored = service.get_filing(session, filing.id)
+    session.refresh(stored)
+    assert (stored.state, stored.version) == ("submitted", filing.version)
+    assert {t: count(session, t) for t in before} == before
+    assert count(session, Deadline, filing_id=filing.id, status="pending") > 0
+
+
+def test_idempotency_key_replays_the_first_result_without_firing_again(session, new_filing):
+    filing = new_filing()
+    data = {"service_number": "BA2026000123", "server_ip": "8.8.8.8"}
+    first = service.fire_event(session, filing.id, "bind_service_number", data, actor="bob", idempotency_key="k1")
+    again = service.fire_event(session, filing.id, "bind_service_number", data, actor="bob", idempotency_key="k1")
+    assert again == first
+    assert len(views.history(session, filing.id)) == 2
+    assert count(session, IdempotencyRecord) == 1
+
+
+def test_idempotency_key_reused_for_another_request_is_refused(session, new_filing):
+    filing = new_filing()
+    data = {"service_number": "BA2026000123", "server_ip": "8.8.8.8"}
+    service.fire_event(session, filing.id, "bind_service_number", data, actor="bob", idempotency_key="k1")
+    with pytest.raises(IdempotencyKeyReused):
+        service.fire_event(session, filing.id, "withdraw", {"reason": "x"}, actor="bob", idempotency_key="k1")
+
+
+@pytest.mark.postgres
+def test_racing_clients_one_winner_per_version(db, settings, new_filing):
+    """20 clients fire on the same version at once: exactly one wins, the rest conflict."""
+    if db.backend != "postgres":
+        pytest.skip("the race needs concurrent writers: PostgreSQL")
+    filing = new_filing("submitted")
+    barrier = threading.Barrier(20)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def client(i: int) -> None:
+        event, data = ("host_approve", {}) if i % 2 else ("host_return", {"reason": f"r{i}"})
+        with Session(db.engine, expire_on_commit=False) as own:
+            barrier.wait()
+            try:
+                service.fire_event(own, filing.id, event, data, actor=f"c{i}", expected_version=filing.version)
+                result = "won"
+            except VersionConflict:
+                result = "conflict"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict"] * 19 + ["won"]
+    with Session(db.engine) as fresh:
+        stored = fresh.get(Filing, filing.id)
+        assert stored is not None and stored.version == filing.version + 1
+        entries = views.history(fresh, filing.id)
+        assert [e.version for e in entries] == list(range(1, stored.version + 1))
+        assert entries[-1].to_state == stored.state
+        open_rows = fresh.exec(
+            select(func.count()).select_from(Deadline).where(
+                Deadline.filing_id == filing.id, col(Deadline.disarmed_at).is_(None)
+            )
+        ).one()
+        assert open_rows == len(views.describe(fresh, stored, stored.state_entered_at).deadlines)
