@@ -23,7 +23,9 @@ from icpflow.workflow.guards import GUARDS, FilingFacts
 class Subject:
     """What the machine drives for one event: the filing's state plus what its guards read."""
 
-    def __init__(self, filing: FilingFacts, state: str, data: Mapping[str, Any], settings: Settings):
+    def __init__(
+        self, filing: FilingFacts, state: str, data: Mapping[str, Any], settings: Settings
+    ):
         self.state = state
         self.filing = filing
         self.data = data
@@ -35,7 +37,8 @@ def _guard_condition(spec: EventSpec) -> Any:
     """Run every guard of the event and keep every reason, so one reply lists them all."""
 
     def condition(event_data: EventData) -> bool:
-        subject: Subject = event_data.model
+        subject = event_data.model
+        assert isinstance(subject, Subject)
         for name in spec.guards:
             subject.reasons.extend(GUARDS[name](subject.filing, subject.data, subject.settings))
         return not subject.reasons
@@ -91,8 +94,7 @@ def apply_event(
         ) from exc
     if not moved:
         raise GuardFailed(
-            f"event {event!r} refused: "
-            + "; ".join(r.message for r in subject.reasons),
+            f"event {event!r} refused: " + "; ".join(r.message for r in subject.reasons),
             subject.reasons,
         )
     return subject.state

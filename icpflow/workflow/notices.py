@@ -8,10 +8,12 @@ Text is bilingual and identity/phone numbers are masked before they leave the da
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session
 
+from icpflow.clock import as_utc
 from icpflow.models import Deadline, Filing, Notification
 from icpflow.settings import Settings
 from icpflow.workflow import outbox
@@ -39,57 +41,74 @@ def _header(filing: Filing) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Notice:
+    """What to say, to whom (an audience), under which idempotency key prefix."""
+
+    kind: str
+    audience: Audience
+    key: str
+    subject: str
+    body: str
+    deadline_id: int | None = None
+
+
 def for_deadline(
     session: Session, filing: Filing, deadline: Deadline, now: datetime, settings: Settings
 ) -> list[Notification]:
     spec = DEADLINES_BY_KIND[deadline.kind]
-    due = deadline.due_at.strftime("%Y-%m-%d %H:%M UTC")
-    subject = f"[icpflow] {spec.zh} / {spec.description} — {filing.domain}"
-    body = f"{spec.zh}\n{spec.description}\n到期 Due: {due}\n\n{_header(filing)}"
-    key = f"{filing.id}:{deadline.kind}:{deadline.due_at.isoformat()}"
-    return _owe(session, filing, deadline.kind, spec.audience, key, subject, body, now, settings, deadline.id)
+    due_at = as_utc(deadline.due_at)
+    notice = Notice(
+        kind=deadline.kind,
+        audience=spec.audience,
+        key=f"{filing.id}:{deadline.kind}:{due_at.isoformat()}",
+        subject=f"[icpflow] {spec.zh} / {spec.description} — {filing.domain}",
+        body=f"{spec.zh}\n{spec.description}\n到期 Due: {due_at:%Y-%m-%d %H:%M} UTC\n\n{_header(filing)}",
+        deadline_id=deadline.id,
+    )
+    return _owe(session, filing, notice, now, settings)
 
 
 def for_event(
-    session: Session, filing: Filing, event: str, reason: str | None, now: datetime, settings: Settings
+    session: Session,
+    filing: Filing,
+    event: str,
+    reason: str | None,
+    now: datetime,
+    settings: Settings,
 ) -> list[Notification]:
-    spec = EVENTS_BY_NAME[event]
-    subject = f"[icpflow] {filing.domain}: {event} → {filing.state}"
-    lines = [spec.description]
+    lines = [EVENTS_BY_NAME[event].description]
     if reason:
         lines.append(f"原因 Reason: {reason}")
     if filing.icp_number and event == "miit_approve":
         lines.append(f"备案号 ICP number: {filing.icp_number}")
-    body = "\n".join(lines) + f"\n\n{_header(filing)}"
-    key = f"{filing.id}:{event}:v{filing.version}"
-    return _owe(session, filing, event, "case_manager", key, subject, body, now, settings, None)
+    notice = Notice(
+        kind=event,
+        audience="case_manager",
+        key=f"{filing.id}:{event}:v{filing.version}",
+        subject=f"[icpflow] {filing.domain}: {event} → {filing.state}",
+        body="\n".join(lines) + f"\n\n{_header(filing)}",
+    )
+    return _owe(session, filing, notice, now, settings)
 
 
 def _owe(
-    session: Session,
-    filing: Filing,
-    kind: str,
-    audience: Audience,
-    key: str,
-    subject: str,
-    body: str,
-    now: datetime,
-    settings: Settings,
-    deadline_id: int | None,
+    session: Session, filing: Filing, notice: Notice, now: datetime, settings: Settings
 ) -> list[Notification]:
+    assert filing.id is not None
     rows = [
         Notification(
             filing_id=filing.id,
-            deadline_id=deadline_id,
-            kind=kind,
+            deadline_id=notice.deadline_id,
+            kind=notice.kind,
             channel=channel,
             recipient=recipient,
-            subject=subject,
-            body=body,
-            idempotency_key=f"{key}:{channel}:{recipient}",
+            subject=notice.subject,
+            body=notice.body,
+            idempotency_key=f"{notice.key}:{channel}:{recipient}",
             created_at=now,
         )
-        for channel, recipient in recipients(filing, audience, settings)
+        for channel, recipient in recipients(filing, notice.audience, settings)
     ]
     session.add_all(rows)
     session.flush()

@@ -33,6 +33,7 @@ from icpflow.workflow.errors import (
 )
 from icpflow.workflow.guards import canonical_province, check_creation
 from icpflow.workflow.machine import apply_event
+from icpflow.workflow.rules import rules_for
 from icpflow.workflow.schemas import FilingOut
 from icpflow.workflow.views import describe
 
@@ -60,7 +61,8 @@ def create_filing(
     filing = Filing(
         domain=str(payload["domain"]).strip().lower(),
         domain_expires_on=_as_date(payload["domain_expires_on"]),
-        province=canonical_province(payload["province"]) or payload["province"],
+        province=canonical_province(payload["province"], rules_for(settings))
+        or payload["province"],
         licence=payload.get("licence", "filing"),
         applicant_type=applicant["type"],
         applicant_name=applicant["name"],
@@ -70,7 +72,10 @@ def create_filing(
         applicant_email=applicant["email"],
         website_name=website["name"],
         sector=website.get("sector", "general"),
-        notify=[{"channel": r["channel"], "recipient": r["recipient"]} for r in payload.get("notify", [])],
+        notify=[
+            {"channel": r["channel"], "recipient": r["recipient"]}
+            for r in payload.get("notify", [])
+        ],
         state=INITIAL_STATE.value,
         version=1,
         state_entered_at=now,
@@ -118,7 +123,9 @@ def fire_event(
         return replay
     now = get_clock().now()
     try:
-        filing = apply(session, filing_id, event, data, actor, now, settings, expected_version, system)
+        filing = apply(
+            session, filing_id, event, data, actor, now, settings, expected_version, system
+        )
         view = describe(session, filing, now)
         if idempotency_key:
             session.add(
@@ -133,7 +140,9 @@ def fire_event(
         session.commit()
     except (VersionConflict, IntegrityError):
         session.rollback()
-        if idempotency_key and (replay := _replay(session, filing_id, idempotency_key, fingerprint)):
+        if idempotency_key and (
+            replay := _replay(session, filing_id, idempotency_key, fingerprint)
+        ):
             return replay
         raise _conflict(filing_id) from None
     return view
@@ -158,7 +167,13 @@ def apply(
     if spec is not None and spec.automatic and not system:
         raise TransitionNotAllowed(
             f"event {event!r} is fired by the system only",
-            [Reason("automatic_event", f"{event!r} happens automatically at its deadline", field="event")],
+            [
+                Reason(
+                    "automatic_event",
+                    f"{event!r} happens automatically at its deadline",
+                    field="event",
+                )
+            ],
         )
     if expected_version is not None and expected_version != filing.version:
         raise _conflict(filing_id, expected_version, filing.version)
@@ -199,7 +214,9 @@ def apply(
     return filing
 
 
-def fire_deadline(session: Session, filing: Filing, deadline: Deadline, now: datetime, settings: Settings) -> None:
+def fire_deadline(
+    session: Session, filing: Filing, deadline: Deadline, now: datetime, settings: Settings
+) -> None:
     """Mark a pending deadline fired and owe its notices; its event, if any, is the caller's to fire."""
     deadline.status = "fired"
     deadline.fired_at = now
@@ -219,7 +236,11 @@ def _check_data_keys(event: str, data: Mapping[str, Any], accepted: Sequence[str
     if unknown:
         takes = ", ".join(accepted) or "no data"
         reasons = [
-            Reason("unknown_data_key", f"{event!r} does not take {key!r} (it takes {takes})", field=f"data.{key}")
+            Reason(
+                "unknown_data_key",
+                f"{event!r} does not take {key!r} (it takes {takes})",
+                field=f"data.{key}",
+            )
             for key in unknown
         ]
         raise ValidationError(_summary(f"bad data for {event!r}", reasons), reasons)
@@ -236,7 +257,13 @@ def _replay(session: Session, filing_id: int, key: str, fingerprint: str) -> Fil
     if record.fingerprint != fingerprint:
         raise IdempotencyKeyReused(
             f"Idempotency-Key {key!r} was already used with a different request on filing {filing_id}",
-            [Reason("idempotency_key_reused", "send a new key for a new request", field="Idempotency-Key")],
+            [
+                Reason(
+                    "idempotency_key_reused",
+                    "send a new key for a new request",
+                    field="Idempotency-Key",
+                )
+            ],
         )
     return FilingOut.model_validate(record.response)
 
@@ -246,12 +273,20 @@ def _fingerprint(event: str, data: Mapping[str, Any], expected_version: int | No
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _conflict(filing_id: int, expected: int | None = None, actual: int | None = None) -> VersionConflict:
+def _conflict(
+    filing_id: int, expected: int | None = None, actual: int | None = None
+) -> VersionConflict:
     detail = f" (expected version {expected}, current {actual})" if expected is not None else ""
     return VersionConflict(
         f"filing {filing_id} was changed by someone else{detail}; reload it and try again",
-        [Reason("version_conflict", "reload the filing and retry", field="expected_version",
-                details={"current_version": actual} if actual is not None else {})],
+        [
+            Reason(
+                "version_conflict",
+                "reload the filing and retry",
+                field="expected_version",
+                details={"current_version": actual} if actual is not None else {},
+            )
+        ],
     )
 
 

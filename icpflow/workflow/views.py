@@ -11,12 +11,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, func
+from sqlalchemy import Exists, exists, func
 from sqlmodel import Session, col, select
 
 from icpflow.clock import as_utc
 from icpflow.models import Deadline, Filing, HistoryEntry, Notification
-from icpflow.workflow.definition import DEADLINES_BY_KIND, OVERDUE_KINDS, STATES_BY_NAME, STUCK_KINDS
+from icpflow.workflow.definition import (
+    DEADLINES_BY_KIND,
+    OVERDUE_KINDS,
+    STATES_BY_NAME,
+    STUCK_KINDS,
+)
 from icpflow.workflow.machine import allowed_events
 from icpflow.workflow.masking import mask_id_number, mask_phone
 from icpflow.workflow.schemas import (
@@ -63,7 +68,9 @@ def _describe(filing: Filing, deadlines: list[Deadline], now: datetime, mask: bo
             type=filing.applicant_type,
             name=filing.applicant_name,
             id_type=filing.applicant_id_type,
-            id_number=mask_id_number(filing.applicant_id_number) if mask else filing.applicant_id_number,
+            id_number=mask_id_number(filing.applicant_id_number)
+            if mask
+            else filing.applicant_id_number,
             phone=mask_phone(filing.applicant_phone) if mask else filing.applicant_phone,
             email=filing.applicant_email,
         ),
@@ -99,7 +106,7 @@ def _deadline_out(deadline: Deadline, now: datetime) -> DeadlineOut:
     )
 
 
-def _past_due(kinds: Sequence[str], now: datetime):  # type: ignore[no-untyped-def]
+def _past_due(kinds: Sequence[str], now: datetime) -> Exists:
     return exists().where(
         col(Deadline.filing_id) == col(Filing.id),
         col(Deadline.disarmed_at).is_(None),
@@ -138,7 +145,9 @@ def list_filings(
 
 def history(session: Session, filing_id: int) -> list[HistoryOut]:
     rows = session.exec(
-        select(HistoryEntry).where(HistoryEntry.filing_id == filing_id).order_by(col(HistoryEntry.version))
+        select(HistoryEntry)
+        .where(HistoryEntry.filing_id == filing_id)
+        .order_by(col(HistoryEntry.version))
     )
     return [
         HistoryOut(
@@ -157,7 +166,9 @@ def history(session: Session, filing_id: int) -> list[HistoryOut]:
 
 def notifications(session: Session, filing_id: int) -> list[NotificationOut]:
     rows = session.exec(
-        select(Notification).where(Notification.filing_id == filing_id).order_by(col(Notification.id))
+        select(Notification)
+        .where(Notification.filing_id == filing_id)
+        .order_by(col(Notification.id))
     )
     return [
         NotificationOut(

@@ -6,9 +6,17 @@ import threading
 from datetime import timedelta
 
 import pytest
+from factories import ORG_MATERIALS, PATH_TO
 from sqlmodel import Session, col, func, select
 
-from icpflow.models import Deadline, Filing, HistoryEntry, IdempotencyRecord, Notification, OutboxMessage
+from icpflow.models import (
+    Deadline,
+    Filing,
+    HistoryEntry,
+    IdempotencyRecord,
+    Notification,
+    OutboxMessage,
+)
 from icpflow.workflow import deadlines, service, views
 from icpflow.workflow.definition import EVENTS_BY_NAME
 from icpflow.workflow.errors import (
@@ -19,8 +27,6 @@ from icpflow.workflow.errors import (
     ValidationError,
     VersionConflict,
 )
-
-from factories import ORG_MATERIALS, PATH_TO
 
 
 def count(session: Session, table: type, **where: object) -> int:
@@ -37,7 +43,9 @@ def test_creation_records_history_and_arms_the_initial_deadlines(session, clock,
     assert {d.kind for d in view.deadlines} == {"stuck", "idle_reminder", "idle_escalation"}
 
 
-def test_creation_refuses_bad_input_naming_every_problem_and_writes_nothing(session, clock, payload):
+def test_creation_refuses_bad_input_naming_every_problem_and_writes_nothing(
+    session, clock, payload
+):
     payload["domain"] = "example.io"
     payload["province"] = "港"
     with pytest.raises(ValidationError) as err:
@@ -65,8 +73,12 @@ def test_pre_approval_branch_grants_then_submits(session, new_filing):
         service.fire_event(session, filing.id, "submit", {"materials": ORG_MATERIALS}, actor="bob")
     assert "pre_approval_required" in {r.code for r in err.value.reasons}
     service.fire_event(session, filing.id, "request_pre_approval", {}, actor="bob")
-    service.fire_event(session, filing.id, "grant_pre_approval", {"document": "卫健委[2026]12号"}, actor="bob")
-    view = service.fire_event(session, filing.id, "submit", {"materials": ORG_MATERIALS}, actor="bob")
+    service.fire_event(
+        session, filing.id, "grant_pre_approval", {"document": "卫健委[2026]12号"}, actor="bob"
+    )
+    view = service.fire_event(
+        session, filing.id, "submit", {"materials": ORG_MATERIALS}, actor="bob"
+    )
     assert view.state == "submitted"
     assert view.pre_approval_document == "卫健委[2026]12号"
 
@@ -74,13 +86,17 @@ def test_pre_approval_branch_grants_then_submits(session, new_filing):
 def test_denied_pre_approval_rejects_the_filing(session, new_filing):
     filing = new_filing("service_number_bound", website={"name": "News", "sector": "news"})
     service.fire_event(session, filing.id, "request_pre_approval", {}, actor="bob")
-    view = service.fire_event(session, filing.id, "deny_pre_approval", {"reason": "no licence"}, actor="bob")
+    view = service.fire_event(
+        session, filing.id, "deny_pre_approval", {"reason": "no licence"}, actor="bob"
+    )
     assert view.state == "rejected"
 
 
 def test_rejected_filing_can_be_resubmitted(session, new_filing):
     filing = new_filing("rejected")
-    view = service.fire_event(session, filing.id, "resubmit", {"materials": ORG_MATERIALS}, actor="bob")
+    view = service.fire_event(
+        session, filing.id, "resubmit", {"materials": ORG_MATERIALS}, actor="bob"
+    )
     assert view.state == "submitted"
 
 
@@ -94,7 +110,9 @@ def test_event_not_allowed_from_state_names_the_allowed_ones(session, new_filing
 def test_guard_failure_lists_every_missing_material(session, new_filing):
     filing = new_filing("service_number_bound")
     with pytest.raises(GuardFailed) as err:
-        service.fire_event(session, filing.id, "submit", {"materials": ORG_MATERIALS[:2]}, actor="bob")
+        service.fire_event(
+            session, filing.id, "submit", {"materials": ORG_MATERIALS[:2]}, actor="bob"
+        )
     missing = {r.details.get("material") for r in err.value.reasons if r.code == "missing_material"}
     assert missing == set(ORG_MATERIALS[2:])
 
@@ -103,8 +121,11 @@ def test_unknown_event_data_key_is_refused(session, new_filing):
     filing = new_filing()
     with pytest.raises(ValidationError) as err:
         service.fire_event(
-            session, filing.id, "bind_service_number",
-            {"service_number": "BA2026000123", "server_ip": "8.8.8.8", "colour": "red"}, actor="bob",
+            session,
+            filing.id,
+            "bind_service_number",
+            {"service_number": "BA2026000123", "server_ip": "8.8.8.8", "colour": "red"},
+            actor="bob",
         )
     assert [r.field for r in err.value.reasons] == ["data.colour"]
 
@@ -124,7 +145,9 @@ def test_unknown_filing_is_not_found(session, clock):
 def test_stale_expected_version_is_a_conflict_and_changes_nothing(session, new_filing):
     filing = new_filing()
     with pytest.raises(VersionConflict):
-        service.fire_event(session, filing.id, "withdraw", {"reason": "x"}, actor="bob", expected_version=7)
+        service.fire_event(
+            session, filing.id, "withdraw", {"reason": "x"}, actor="bob", expected_version=7
+        )
     assert service.get_filing(session, filing.id).state == "domain_registered"
 
 
@@ -135,7 +158,9 @@ def test_leaving_a_state_disarms_its_deadlines_and_arms_the_next(session, new_fi
     assert {"sms_reminder", "sms_expiry"} <= open_kinds
     assert "host_review_overdue" not in open_kinds
     closed = session.exec(
-        select(Deadline).where(Deadline.filing_id == filing.id, Deadline.kind == "host_review_overdue")
+        select(Deadline).where(
+            Deadline.filing_id == filing.id, Deadline.kind == "host_review_overdue"
+        )
     ).one()
     assert closed.status == "disarmed"
 
@@ -154,7 +179,9 @@ def test_working_day_deadline_skips_the_weekend(session, new_filing, clock):
     assert due.due_at == clock.now() + timedelta(days=3)
     clock.advance(timedelta(days=4))  # Friday
     view = service.fire_event(session, filing.id, "host_return", {"reason": "x"}, actor="bob")
-    view = service.fire_event(session, filing.id, "resubmit", {"materials": ORG_MATERIALS}, actor="bob")
+    view = service.fire_event(
+        session, filing.id, "resubmit", {"materials": ORG_MATERIALS}, actor="bob"
+    )
     due = next(d for d in view.deadlines if d.kind == "host_review_overdue")
     assert due.due_at == clock.now() + timedelta(days=5)  # Friday + 3 working days = Wednesday
 
@@ -180,8 +207,12 @@ def test_failure_after_the_state_write_rolls_everything_back(session, new_filing
 def test_idempotency_key_replays_the_first_result_without_firing_again(session, new_filing):
     filing = new_filing()
     data = {"service_number": "BA2026000123", "server_ip": "8.8.8.8"}
-    first = service.fire_event(session, filing.id, "bind_service_number", data, actor="bob", idempotency_key="k1")
-    again = service.fire_event(session, filing.id, "bind_service_number", data, actor="bob", idempotency_key="k1")
+    first = service.fire_event(
+        session, filing.id, "bind_service_number", data, actor="bob", idempotency_key="k1"
+    )
+    again = service.fire_event(
+        session, filing.id, "bind_service_number", data, actor="bob", idempotency_key="k1"
+    )
     assert again == first
     assert len(views.history(session, filing.id)) == 2
     assert count(session, IdempotencyRecord) == 1
@@ -190,9 +221,13 @@ def test_idempotency_key_replays_the_first_result_without_firing_again(session, 
 def test_idempotency_key_reused_for_another_request_is_refused(session, new_filing):
     filing = new_filing()
     data = {"service_number": "BA2026000123", "server_ip": "8.8.8.8"}
-    service.fire_event(session, filing.id, "bind_service_number", data, actor="bob", idempotency_key="k1")
+    service.fire_event(
+        session, filing.id, "bind_service_number", data, actor="bob", idempotency_key="k1"
+    )
     with pytest.raises(IdempotencyKeyReused):
-        service.fire_event(session, filing.id, "withdraw", {"reason": "x"}, actor="bob", idempotency_key="k1")
+        service.fire_event(
+            session, filing.id, "withdraw", {"reason": "x"}, actor="bob", idempotency_key="k1"
+        )
 
 
 @pytest.mark.postgres
@@ -210,7 +245,9 @@ def test_racing_clients_one_winner_per_version(db, settings, new_filing):
         with Session(db.engine, expire_on_commit=False) as own:
             barrier.wait()
             try:
-                service.fire_event(own, filing.id, event, data, actor=f"c{i}", expected_version=filing.version)
+                service.fire_event(
+                    own, filing.id, event, data, actor=f"c{i}", expected_version=filing.version
+                )
                 result = "won"
             except VersionConflict:
                 result = "conflict"
@@ -230,8 +267,8 @@ def test_racing_clients_one_winner_per_version(db, settings, new_filing):
         assert [e.version for e in entries] == list(range(1, stored.version + 1))
         assert entries[-1].to_state == stored.state
         open_rows = fresh.exec(
-            select(func.count()).select_from(Deadline).where(
-                Deadline.filing_id == filing.id, col(Deadline.disarmed_at).is_(None)
-            )
+            select(func.count())
+            .select_from(Deadline)
+            .where(Deadline.filing_id == filing.id, col(Deadline.disarmed_at).is_(None))
         ).one()
         assert open_rows == len(views.describe(fresh, stored, stored.state_entered_at).deadlines)

@@ -1,0 +1,59 @@
+"""Masks hide identity and phone numbers while keeping them tellable apart."""
+
+from __future__ import annotations
+
+import pytest
+
+from icpflow.workflow.masking import mask_id_number, mask_phone, mask_text
+
+
+def test_resident_id_keeps_region_and_tail() -> None:
+    assert mask_id_number("110101199003071233") == "110***********1233"
+
+
+def test_credit_code_keeps_three_and_four() -> None:
+    assert mask_id_number("91110000MA01ABCD2Q") == "911***********CD2Q"
+
+
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [("E12345678", "E******78"), ("1234", "***4"), ("12", "**"), ("", "")],
+)
+def test_short_values_are_mostly_masked(value: str, masked: str) -> None:
+    assert mask_id_number(value) == masked
+
+
+def test_mask_keeps_the_length() -> None:
+    assert len(mask_id_number("D2143569-X")) == len("D2143569-X")
+
+
+def test_mobile_keeps_three_and_four() -> None:
+    assert mask_phone("13800138000") == "138****8000"
+
+
+def test_country_code_stays_readable() -> None:
+    assert mask_phone("+8613800138000") == "+86138****8000"
+
+
+def test_other_phone_formats_are_masked_like_ids() -> None:
+    assert mask_phone("010-12345678") == "01*******678"
+
+
+def test_text_masks_every_occurrence_of_every_secret() -> None:
+    text = "ID 110101199003071233, phone 13800138000; again 13800138000"
+    masked = mask_text(text, ["110101199003071233", "13800138000"])
+    assert masked == "ID 110***********1233, phone 138****8000; again 138****8000"
+
+
+def test_text_matches_check_character_in_either_case() -> None:
+    masked = mask_text("id 11010519491231002x", ["11010519491231002X"])
+    assert masked == "id 110***********002X"
+
+
+def test_longer_secret_containing_a_shorter_one_is_masked_whole() -> None:
+    masked = mask_text("code 9111000013800138000X", ["13800138000", "9111000013800138000X"])
+    assert masked == "code 911*************000X"
+
+
+def test_empty_secrets_leave_text_alone() -> None:
+    assert mask_text("nothing to hide", ["", ""]) == "nothing to hide"
