@@ -1,0 +1,1 @@
+"""Dramatiq workers and the notification channels they deliver through."""
