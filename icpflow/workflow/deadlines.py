@@ -20,7 +20,11 @@ from icpflow.settings import Settings
 from icpflow.workflow.calendar import WorkingCalendar
 from icpflow.workflow.definition import DEADLINES_BY_KIND, DeadlineSpec, deadlines_for
 
-_CALENDAR_UNITS = {"hours": timedelta(hours=1), "days": timedelta(days=1), "weeks": timedelta(weeks=1)}
+_CALENDAR_UNITS = {
+    "hours": timedelta(hours=1),
+    "days": timedelta(days=1),
+    "weeks": timedelta(weeks=1),
+}
 
 
 @lru_cache(maxsize=4)
@@ -44,14 +48,18 @@ def figures(spec: DeadlineSpec, state: str, settings: Settings) -> list[float]:
     return [float(value)]
 
 
-def due_time(spec: DeadlineSpec, figure: float, start: datetime, settings: Settings) -> tuple[datetime, bool]:
+def due_time(
+    spec: DeadlineSpec, figure: float, start: datetime, settings: Settings
+) -> tuple[datetime, bool]:
     if spec.unit == "working_days":
         due = calendar_for(settings).add_working_days(start, int(figure))
         return due.at, due.estimated
     return start + _CALENDAR_UNITS[spec.unit] * figure, False
 
 
-def arm(session: Session, filing_id: int, state: str, now: datetime, settings: Settings) -> list[Deadline]:
+def arm(
+    session: Session, filing_id: int, state: str, now: datetime, settings: Settings
+) -> list[Deadline]:
     """Add the deadline rows ``state`` arms on entry (flushed, so callers see their ids)."""
     rows = []
     for spec in deadlines_for(state):
@@ -84,7 +92,9 @@ def disarm(session: Session, filing_id: int, now: datetime) -> None:
         .where(col(Deadline.filing_id) == filing_id, col(Deadline.disarmed_at).is_(None))
         .values(
             disarmed_at=now,
-            status=case((col(Deadline.status) == "pending", "disarmed"), else_=col(Deadline.status)),
+            status=case(
+                (col(Deadline.status) == "pending", "disarmed"), else_=col(Deadline.status)
+            ),
         )
     )
 
@@ -100,7 +110,9 @@ def recompute_estimated(session: Session, settings: Settings) -> int:
         select(Deadline).where(col(Deadline.status) == "pending", col(Deadline.estimated).is_(True))
     ).all()
     for row in rows:
-        at, estimated = due_time(DEADLINES_BY_KIND[row.kind], row.figure, as_utc(row.armed_at), settings)
+        at, estimated = due_time(
+            DEADLINES_BY_KIND[row.kind], row.figure, as_utc(row.armed_at), settings
+        )
         if (at, estimated) != (as_utc(row.due_at), row.estimated):
             row.due_at, row.estimated = at, estimated
             session.add(row)

@@ -52,6 +52,9 @@ class EventSpec:
     automatic: bool = False
 
 
+# Channels a notification can go out on (the worker layer implements one per name).
+NOTIFY_CHANNELS: tuple[str, ...] = ("log", "email", "webhook", "chat")
+
 Unit = Literal["hours", "days", "weeks", "working_days"]
 Audience = Literal["case_manager", "ops"]
 
@@ -80,8 +83,14 @@ class DeadlineSpec:
 
 STATES: tuple[StateSpec, ...] = (
     StateSpec(State.DOMAIN_REGISTERED, "域名已实名", "Domain registered and real-name verified."),
-    StateSpec(State.SERVICE_NUMBER_BOUND, "已绑定备案服务号", "Bei'an service number bound to a mainland server."),
-    StateSpec(State.PRE_APPROVAL_PENDING, "前置审批中", "Sector regulator's pre-approval in progress."),
+    StateSpec(
+        State.SERVICE_NUMBER_BOUND,
+        "已绑定备案服务号",
+        "Bei'an service number bound to a mainland server.",
+    ),
+    StateSpec(
+        State.PRE_APPROVAL_PENDING, "前置审批中", "Sector regulator's pre-approval in progress."
+    ),
     StateSpec(State.SUBMITTED, "已提交接入商初审", "Application with the host for pre-review."),
     StateSpec(State.HOST_RETURNED, "接入商退回", "Host sent the application back for correction."),
     StateSpec(
@@ -89,7 +98,9 @@ STATES: tuple[StateSpec, ...] = (
         "待短信核验",
         "Host passed it to MIIT; the applicant must answer the SMS verification within 24 h.",
     ),
-    StateSpec(State.MIIT_PENDING, "管局审核中", "Provincial communications administration reviewing."),
+    StateSpec(
+        State.MIIT_PENDING, "管局审核中", "Provincial communications administration reviewing."
+    ),
     StateSpec(State.APPROVED, "备案通过", "ICP number issued.", terminal=True),
     StateSpec(State.REJECTED, "审核驳回", "Refused or returned by MIIT, or pre-approval denied."),
     StateSpec(State.WITHDRAWN, "已撤回", "Abandoned.", terminal=True),

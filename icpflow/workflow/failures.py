@@ -19,7 +19,12 @@ from icpflow.workflow.errors import NotFound, Reason, ValidationError
 
 
 def record_failure(
-    session: Session, actor: str, args: list[Any], error: str, now: datetime, notification_id: int | None
+    session: Session,
+    actor: str,
+    args: list[Any],
+    error: str,
+    now: datetime,
+    notification_id: int | None,
 ) -> FailedJob:
     """Record a job's final failure (and mark its notification failed) in the caller's transaction."""
     if notification_id is not None:
@@ -28,12 +33,16 @@ def record_failure(
             notification.status = "failed"
             notification.last_error = error
             session.add(notification)
-    job = FailedJob(actor=actor, args=args, error=error, failed_at=now, notification_id=notification_id)
+    job = FailedJob(
+        actor=actor, args=args, error=error, failed_at=now, notification_id=notification_id
+    )
     session.add(job)
     return job
 
 
-def list_failed(session: Session, *, include_retried: bool = False, limit: int = 100) -> list[FailedJob]:
+def list_failed(
+    session: Session, *, include_retried: bool = False, limit: int = 100
+) -> list[FailedJob]:
     query = select(FailedJob).order_by(col(FailedJob.id).desc()).limit(limit)
     if not include_retried:
         query = query.where(col(FailedJob.retried_at).is_(None))

@@ -47,7 +47,11 @@ def _relay_committed(session: Session) -> None:
     try:
         _publisher(ids)
     except Exception:
-        log.warning("immediate relay of outbox rows %s failed; the relay sweep will retry", ids, exc_info=True)
+        log.warning(
+            "immediate relay of outbox rows %s failed; the relay sweep will retry",
+            ids,
+            exc_info=True,
+        )
 
 
 @event.listens_for(Session, "after_rollback")

@@ -36,11 +36,15 @@ class FilingCreate(BaseModel):
 
     domain: str
     domain_expires_on: str | date
-    province: str = Field(description="one of the 31 province characters (aliases 蜀 黔 滇 陇 accepted)")
+    province: str = Field(
+        description="one of the 31 province characters (aliases 蜀 黔 滇 陇 accepted)"
+    )
     licence: str = Field(default="filing", description="filing (备案) | commercial (ICP 证)")
     applicant: ApplicantIn
     website: WebsiteIn
-    notify: list[Route] = Field(default_factory=list, description="extra recipients for this filing")
+    notify: list[Route] = Field(
+        default_factory=list, description="extra recipients for this filing"
+    )
 
 
 class EventIn(BaseModel):
@@ -49,7 +53,8 @@ class EventIn(BaseModel):
     event: str = Field(description="one of: " + ", ".join(MANUAL_EVENTS))
     data: dict[str, Any] = Field(default_factory=dict)
     expected_version: int | None = Field(
-        default=None, description="the version you last saw; a newer one means someone else moved it"
+        default=None,
+        description="the version you last saw; a newer one means someone else moved it",
     )
 
 

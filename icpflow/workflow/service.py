@@ -22,7 +22,7 @@ from icpflow.clock import CHINA, get_clock
 from icpflow.models import Deadline, Filing, HistoryEntry, IdempotencyRecord
 from icpflow.settings import Settings, get_settings
 from icpflow.workflow import deadlines, notices
-from icpflow.workflow.definition import EVENTS_BY_NAME, INITIAL_STATE
+from icpflow.workflow.definition import EVENTS_BY_NAME, INITIAL_STATE, NOTIFY_CHANNELS
 from icpflow.workflow.errors import (
     FilingNotFound,
     IdempotencyKeyReused,
@@ -55,6 +55,7 @@ def create_filing(
     settings = settings or get_settings()
     now = get_clock().now()
     reasons = check_creation(payload, now.astimezone(CHINA).date(), settings)
+    reasons += _check_routes(payload.get("notify", []))
     if reasons:
         raise ValidationError(_summary("filing refused", reasons), reasons)
     applicant, website = payload["applicant"], payload["website"]
@@ -229,6 +230,24 @@ def get_filing(session: Session, filing_id: int) -> Filing:
     if filing is None:
         raise FilingNotFound(f"filing {filing_id} does not exist")
     return filing
+
+
+def _check_routes(routes: Sequence[Mapping[str, Any]]) -> list[Reason]:
+    reasons = []
+    for i, route in enumerate(routes):
+        if route.get("channel") not in NOTIFY_CHANNELS:
+            reasons.append(
+                Reason(
+                    "unknown_channel",
+                    f"channel {route.get('channel')!r} is not one of {', '.join(NOTIFY_CHANNELS)}",
+                    field=f"notify[{i}].channel",
+                )
+            )
+        if not str(route.get("recipient") or "").strip():
+            reasons.append(
+                Reason("missing_field", "a route needs a recipient", field=f"notify[{i}].recipient")
+            )
+    return reasons
 
 
 def _check_data_keys(event: str, data: Mapping[str, Any], accepted: Sequence[str]) -> None:

@@ -16,10 +16,10 @@ from sqlmodel import Session, col, select
 
 from icpflow.models import Deadline, Filing
 from icpflow.settings import Settings
+from icpflow.workflow import notices
 from icpflow.workflow.definition import DEADLINES_BY_KIND
 from icpflow.workflow.errors import IcpflowError
 from icpflow.workflow.service import SYSTEM_ACTOR, apply
-from icpflow.workflow import notices
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +65,23 @@ def _fire_one(engine: Engine, deadline_id: int, now: datetime, settings: Setting
         if spec.event:
             with session.begin_nested():
                 try:
-                    apply(session, filing.id or 0, spec.event, {}, SYSTEM_ACTOR, now, settings, system=True)
+                    apply(
+                        session,
+                        filing.id or 0,
+                        spec.event,
+                        {},
+                        SYSTEM_ACTOR,
+                        now,
+                        settings,
+                        system=True,
+                    )
                 except IcpflowError as exc:
-                    log.error("deadline %s could not fire %s on filing %s: %s",
-                              deadline_id, spec.event, filing.id, exc.message)
+                    log.error(
+                        "deadline %s could not fire %s on filing %s: %s",
+                        deadline_id,
+                        spec.event,
+                        filing.id,
+                        exc.message,
+                    )
         session.commit()
         return 1

@@ -30,7 +30,9 @@ def create_token(session: Session, name: str, role: str) -> str:
             [Reason("unknown_role", f"role must be one of {', '.join(ROLES)}", field="role")],
         )
     token = "icp_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(name=name, role=role, token_hash=_digest(token), created_at=get_clock().now()))
+    session.add(
+        ApiToken(name=name, role=role, token_hash=_digest(token), created_at=get_clock().now())
+    )
     session.commit()
     return token
 

@@ -254,3 +254,9 @@ def test_get_channel_returns_the_named_channel(name: str) -> None:
 def test_get_channel_unknown_name_lists_known_ones() -> None:
     with pytest.raises(ValueError, match="log, email, webhook, chat"):
         get_channel("sms", make_settings())
+
+
+def test_every_declared_channel_has_an_implementation() -> None:
+    from icpflow.workflow.definition import NOTIFY_CHANNELS
+
+    assert set(CHANNEL_NAMES) == set(NOTIFY_CHANNELS)

@@ -272,3 +272,17 @@ def test_racing_clients_one_winner_per_version(db, settings, new_filing):
             .where(Deadline.filing_id == filing.id, col(Deadline.disarmed_at).is_(None))
         ).one()
         assert open_rows == len(views.describe(fresh, stored, stored.state_entered_at).deadlines)
+
+
+def test_filing_routes_must_name_a_known_channel_and_a_recipient(session, clock, payload):
+    payload["notify"] = [{"channel": "pager", "recipient": "x"}, {"channel": "email", "recipient": " "}]
+    with pytest.raises(ValidationError) as err:
+        service.create_filing(session, payload, actor="alice")
+    assert {r.field for r in err.value.reasons} == {"notify[0].channel", "notify[1].recipient"}
+
+
+def test_filing_routes_receive_case_manager_notices(session, new_filing):
+    filing = new_filing("submitted", notify=[{"channel": "email", "recipient": "pm@example.cn"}])
+    service.fire_event(session, filing.id, "host_return", {"reason": "photo"}, actor="bob")
+    recipients = {(n.channel, n.recipient) for n in views.notifications(session, filing.id)}
+    assert ("email", "pm@example.cn") in recipients
