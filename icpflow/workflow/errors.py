@@ -28,6 +28,13 @@ class Reason:
         return out
 
 
+def summarise(prefix: str, reasons: list[Reason]) -> str:
+    """A one-line headline: the reason itself when there is one, else how many (listed beside it)."""
+    if len(reasons) == 1:
+        return f"{prefix}: {reasons[0].message}"
+    return f"{prefix}: {len(reasons)} problems"
+
+
 class IcpflowError(Exception):
     """Base of every domain error; ``code`` is the stable machine-readable name."""
 

@@ -16,7 +16,7 @@ from transitions.core import EventData
 
 from icpflow.settings import Settings
 from icpflow.workflow.definition import EVENTS, INITIAL_STATE, STATES, EventSpec
-from icpflow.workflow.errors import GuardFailed, Reason, TransitionNotAllowed
+from icpflow.workflow.errors import GuardFailed, Reason, TransitionNotAllowed, summarise
 from icpflow.workflow.guards import GUARDS, FilingFacts
 
 
@@ -93,10 +93,7 @@ def apply_event(
             [Reason("not_allowed_from_state", exc.value, field="event")],
         ) from exc
     if not moved:
-        raise GuardFailed(
-            f"event {event!r} refused: " + "; ".join(r.message for r in subject.reasons),
-            subject.reasons,
-        )
+        raise GuardFailed(summarise(f"event {event!r} refused", subject.reasons), subject.reasons)
     return subject.state
 
 

@@ -30,6 +30,7 @@ from icpflow.workflow.errors import (
     TransitionNotAllowed,
     ValidationError,
     VersionConflict,
+    summarise,
 )
 from icpflow.workflow.guards import canonical_province, check_creation
 from icpflow.workflow.machine import apply_event
@@ -57,14 +58,14 @@ def create_filing(
     reasons = check_creation(payload, now.astimezone(CHINA).date(), settings)
     reasons += _check_routes(payload.get("notify", []))
     if reasons:
-        raise ValidationError(_summary("filing refused", reasons), reasons)
+        raise ValidationError(summarise("filing refused", reasons), reasons)
     applicant, website = payload["applicant"], payload["website"]
     filing = Filing(
         domain=str(payload["domain"]).strip().lower(),
         domain_expires_on=_as_date(payload["domain_expires_on"]),
         province=canonical_province(payload["province"], rules_for(settings))
         or payload["province"],
-        licence=payload.get("licence", "filing"),
+        licence=payload["licence"],
         applicant_type=applicant["type"],
         applicant_name=applicant["name"],
         applicant_id_type=applicant["id_type"],
@@ -72,7 +73,7 @@ def create_filing(
         applicant_phone=applicant["phone"],
         applicant_email=applicant["email"],
         website_name=website["name"],
-        sector=website.get("sector", "general"),
+        sector=website["sector"],
         notify=[
             {"channel": r["channel"], "recipient": r["recipient"]}
             for r in payload.get("notify", [])
@@ -262,7 +263,7 @@ def _check_data_keys(event: str, data: Mapping[str, Any], accepted: Sequence[str
             )
             for key in unknown
         ]
-        raise ValidationError(_summary(f"bad data for {event!r}", reasons), reasons)
+        raise ValidationError(summarise(f"bad data for {event!r}", reasons), reasons)
 
 
 def _replay(session: Session, filing_id: int, key: str, fingerprint: str) -> FilingOut | None:
@@ -307,10 +308,6 @@ def _conflict(
             )
         ],
     )
-
-
-def _summary(prefix: str, reasons: Sequence[Reason]) -> str:
-    return f"{prefix}: " + "; ".join(r.message for r in reasons)
 
 
 def _as_date(value: date | str) -> date:

@@ -1,0 +1,36 @@
+"""Run the real ``icpflow`` app in-process against the test database and the frozen clock."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from click.testing import Result
+from factories import make_payload
+from typer.testing import CliRunner
+
+from icpflow.cli.main import app
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(settings: Any, clock: Any) -> Cli:
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        return runner.invoke(app, list(args))
+
+    return run
+
+
+@pytest.fixture
+def created(cli: Cli, tmp_path: Any) -> dict[str, Any]:
+    """A filing created through ``filings create --file``, as its ``--json`` output."""
+    path = tmp_path / "payload.json"
+    path.write_text(json.dumps(make_payload()), encoding="utf-8")
+    result = cli("filings", "create", "--file", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)

@@ -1,0 +1,90 @@
+"""``icpflow tokens|calendar|ops|diagram``: setting up an install and watching its work."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session
+
+from icpflow.workflow import diagram
+from icpflow.workflow.definition import EVENTS, STATES
+from icpflow.workflow.tokens import authenticate
+
+
+def test_tokens_create_prints_one_line_that_authenticates(cli, db):
+    result = cli("tokens", "create", "--role", "ops", "--name", "ci")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1
+    with Session(db.engine) as session:
+        token = authenticate(session, lines[0])
+    assert (token.name, token.role) == ("ci", "ops")
+
+
+def test_diagram_mermaid_names_every_state_and_event(cli):
+    result = cli("diagram", "--format", "mermaid")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == diagram.mermaid()
+    for state in STATES:
+        assert state.name.value in result.stdout
+    for event in EVENTS:
+        assert event.name in result.stdout
+
+
+SCHEDULE_2031 = {
+    "year": 2031,
+    "holidays": [f"2031-10-0{n}" for n in range(1, 8)],
+    "workdays": ["2031-09-28", "2031-10-11"],
+}
+
+
+def test_calendar_load_installs_a_schedule_and_recomputes_estimated_deadlines(
+    cli, tmp_path, settings, clock, new_filing
+):
+    clock.set(datetime(2031, 9, 26, 2, 0, tzinfo=UTC))  # Friday before National Day 2031
+    filing = new_filing("submitted", domain_expires_on="2033-06-30")
+    assert any(d.estimated for d in filing.deadlines)
+    path = tmp_path / "2031.json"
+    path.write_text(json.dumps(SCHEDULE_2031), encoding="utf-8")
+
+    result = cli("calendar", "load", str(path), "--json")
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["year"], report["holidays"], report["workdays"]) == (2031, 7, 2)
+    assert report["changed"] >= 1
+    assert (settings.var_dir / "calendar" / "2031.json").exists()
+    shown = json.loads(cli("filings", "show", str(filing.id), "--json").stdout)
+    review = next(d for d in shown["deadlines"] if d["kind"] == "host_review_overdue")
+    assert review["estimated"] is False
+
+
+def test_calendar_load_refuses_a_bad_file_with_every_reason(cli, tmp_path, settings):
+    path = tmp_path / "bad.json"
+    path.write_text(
+        json.dumps({"year": 2031, "holidays": ["2031-13-01"], "workdays": ["2031-10-06"]})
+    )
+
+    result = cli("calendar", "load", str(path))
+
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("error: invalid holiday schedule file")
+    assert any("holidays[0]" in line for line in lines[1:])
+    assert any("workdays[0]" in line for line in lines[1:])
+    assert not (settings.var_dir / "calendar").exists()
+
+
+def test_ops_stuck_lists_a_filing_once_the_clock_passes_its_threshold(
+    cli, created, clock, settings
+):
+    assert json.loads(cli("ops", "stuck", "--json").stdout)["total"] == 0
+
+    clock.advance(timedelta(days=settings.stuck_days["domain_registered"], minutes=1))
+    result = cli("ops", "stuck", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert [f["id"] for f in json.loads(result.stdout)["items"]] == [created["id"]]

@@ -1,0 +1,173 @@
+"""``icpflow filings``: the case manager's commands, end to end on the real database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from factories import ORG_CREDIT_CODE, ORG_MATERIALS
+
+from icpflow.cli.filings import IMPORT_COLUMNS
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+def test_create_then_show_round_trips(cli):
+    created = cli(
+        "filings",
+        "create",
+        "--domain",
+        "example.cn",
+        "--expires",
+        "2028-06-30",
+        "--province",
+        "京",
+        "--applicant-type",
+        "organisation",
+        "--applicant-name",
+        "Example Ltd",
+        "--id-type",
+        "business_licence",
+        "--id-number",
+        ORG_CREDIT_CODE,
+        "--phone",
+        "13800138000",
+        "--email",
+        "ops@example.cn",
+        "--site-name",
+        "Example",
+        "--actor",
+        "alice",
+        "--json",
+    )
+    assert created.exit_code == 0, created.output
+    filing = json.loads(created.stdout)
+
+    shown = cli("filings", "show", str(filing["id"]), "--json")
+
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout) == filing
+    assert (filing["domain"], filing["state"], filing["licence"]) == (
+        "example.cn",
+        "domain_registered",
+        "filing",
+    )
+    assert "bind_service_number" in filing["allowed_events"]
+    assert filing["deadlines"]
+
+
+def test_fire_moves_the_state(cli, created):
+    fired = cli(
+        "filings",
+        "fire",
+        str(created["id"]),
+        "bind_service_number",
+        "--data",
+        "service_number=BA2026000123",
+        "--data",
+        "server_ip=8.8.8.8",
+        "--json",
+    )
+    assert fired.exit_code == 0, fired.output
+    after = json.loads(fired.stdout)
+    assert (after["state"], after["version"]) == ("service_number_bound", created["version"] + 1)
+
+    submitted = cli(
+        "filings",
+        "fire",
+        str(created["id"]),
+        "submit",
+        "--materials",
+        ",".join(ORG_MATERIALS),
+        "--expected-version",
+        str(after["version"]),
+        "--json",
+    )
+    assert submitted.exit_code == 0, submitted.output
+    assert json.loads(submitted.stdout)["state"] == "submitted"
+
+
+def test_guard_failure_exits_1_with_one_error_line_and_every_reason(cli, created):
+    result = cli(
+        "filings",
+        "fire",
+        str(created["id"]),
+        "bind_service_number",
+        "--data",
+        "service_number=x!",
+    )
+    assert result.exit_code == 1
+    assert len(error_lines(result.stderr)) == 1
+    reasons = [line.strip() for line in result.stderr.splitlines()[1:]]
+    assert any(r.startswith("data.service_number") for r in reasons)
+    assert any(r.startswith("data.server_ip") for r in reasons)
+    assert result.stdout == ""
+
+
+def test_unknown_filing_exits_1_naming_it(cli):
+    result = cli("filings", "show", "999")
+    assert result.exit_code == 1
+    assert error_lines(result.stderr) == ["error: filing 999 does not exist"]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    lines = [",".join(header), *(",".join(row) for row in rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+GOOD_ROW = {
+    "domain": "example.cn",
+    "domain_expires_on": "2028-06-30",
+    "province": "京",
+    "licence": "filing",
+    "applicant_type": "organisation",
+    "applicant_name": "Example Ltd",
+    "id_type": "business_licence",
+    "id_number": ORG_CREDIT_CODE,
+    "phone": "13800138000",
+    "email": "ops@example.cn",
+    "site_name": "Example",
+    "sector": "general",
+}
+
+
+def row(**overrides: str) -> list[str]:
+    return [{**GOOD_ROW, **overrides}[column] for column in IMPORT_COLUMNS]
+
+
+def test_import_takes_good_rows_and_reports_bad_ones_by_line_with_every_reason(cli, tmp_path):
+    path = write_csv(
+        tmp_path / "filings.csv",
+        list(IMPORT_COLUMNS),
+        [
+            row(),
+            row(domain="example.io", province="港"),
+            row(domain="second.cn"),
+            row(phone=""),
+        ],
+    )
+    result = cli("filings", "import", str(path), "--json")
+
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert len(report["imported"]) == 2
+    errors = {e["line"]: {r.get("field") for r in e["reasons"]} for e in report["errors"]}
+    assert errors == {3: {"domain", "province"}, 5: {"applicant.phone"}}
+    listed = json.loads(cli("filings", "list", "--json").stdout)
+    assert sorted(f["domain"] for f in listed["items"]) == ["example.cn", "second.cn"]
+    assert len(error_lines(result.stderr)) == 1
+
+
+def test_import_refuses_a_file_with_missing_or_unknown_columns(cli, tmp_path):
+    header = [c for c in IMPORT_COLUMNS if c != "phone"] + ["fax"]
+    path = write_csv(tmp_path / "filings.csv", header, [row()[: len(header)]])
+
+    result = cli("filings", "import", str(path))
+
+    assert result.exit_code == 1
+    assert "missing column 'phone'" in result.stderr
+    assert "unknown column 'fax'" in result.stderr
+    assert json.loads(cli("filings", "list", "--json").stdout)["total"] == 0
