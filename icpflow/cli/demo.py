@@ -158,8 +158,8 @@ def _print_new_notifications(
             "red" if row.kind in {"miit_sla_breach", "sms_expiry", "miit_legal_limit"} else "yellow"
         )
         console.print(
-            f"{_stamp(now)}  [{colour}]{row.kind}[/] → {row.channel}:{row.recipient}  "
-            f"{names[row.filing_id]}: {row.subject.split('/')[-1].strip()}"
+            f"{_stamp(now)}  [bold]{names[row.filing_id]:<20}[/] [{colour}]{row.kind:<17}[/]"
+            f" → {row.channel}:{row.recipient}"
         )
         after = row.id or after
     return after
