@@ -8,6 +8,7 @@ machine is built once from ``definition`` and events are triggered on a short-li
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -68,6 +69,8 @@ def _build_machine() -> Machine:
 
 
 MACHINE = _build_machine()
+# transitions logs every callback at INFO: two lines per event in every process.
+logging.getLogger("transitions").setLevel(logging.WARNING)
 
 
 def apply_event(

@@ -8,6 +8,7 @@ sweepers can never fire one deadline twice and one bad filing cannot block the o
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import update
@@ -24,24 +25,35 @@ from icpflow.workflow.service import SYSTEM_ACTOR, apply
 log = logging.getLogger(__name__)
 
 
-def due_deadline_ids(session: Session, now: datetime, limit: int) -> list[int]:
-    rows = session.exec(
-        select(Deadline.id)
-        .where(col(Deadline.status) == "pending", col(Deadline.due_at) <= now)
-        .order_by(col(Deadline.due_at))
-        .limit(limit)
+def due_deadline_ids(
+    session: Session, now: datetime, limit: int, skip: Collection[int] = ()
+) -> list[int]:
+    query = select(Deadline.id).where(
+        col(Deadline.status) == "pending", col(Deadline.due_at) <= now
     )
+    if skip:
+        query = query.where(col(Deadline.id).not_in(skip))
+    rows = session.exec(query.order_by(col(Deadline.due_at)).limit(limit))
     return [row for row in rows if row is not None]
 
 
 def fire_due_deadlines(engine: Engine, now: datetime, settings: Settings) -> int:
-    """Fire every deadline due at ``now``, batch by batch; returns how many this call fired."""
+    """Fire every deadline due at ``now``, batch by batch; returns how many this call fired.
+
+    A deadline that fails unexpectedly stays pending for the next sweep and is skipped for
+    the rest of this one, so it can neither block the deadlines behind it nor loop forever.
+    """
     fired = 0
+    failed: set[int] = set()
     while True:
-        with Session(engine, expire_on_commit=False) as session:
-            batch = due_deadline_ids(session, now, settings.sweep_batch_size)
+        with Session(engine) as session:
+            batch = due_deadline_ids(session, now, settings.sweep_batch_size, failed)
         for deadline_id in batch:
-            fired += _fire_one(engine, deadline_id, now, settings)
+            try:
+                fired += _fire_one(engine, deadline_id, now, settings)
+            except Exception:
+                log.exception("deadline %s failed to fire; it stays pending", deadline_id)
+                failed.add(deadline_id)
         if len(batch) < settings.sweep_batch_size:
             return fired
 

@@ -1,0 +1,85 @@
+"""Exactly one scheduler leads: the leader lock on both backends, held by separate processes."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from icpflow.scheduler.leader import LOCK_NAME, LeaderLock, PostgresLeaderLock
+
+TAKEOVER_SECONDS = 5
+HOLD_LOCK_SCRIPT = Path(__file__).with_name("hold_lock.py")
+
+
+def _holder(processes, db_url: str, var_dir: Path):
+    child = processes.start("holder", [str(HOLD_LOCK_SCRIPT), db_url, str(var_dir)], {}, piped=True)
+    assert child.proc.stdout is not None
+    assert child.proc.stdout.readline().strip() == "acquired", child.log()
+    return child
+
+
+@pytest.fixture
+def mine(db, tmp_path: Path):
+    lock = LeaderLock.for_url(db.url, tmp_path / "var")
+    yield lock
+    lock.release()
+
+
+def test_a_second_process_cannot_take_a_held_lock(db, tmp_path, processes, mine, wait) -> None:
+    _holder(processes, db.url, tmp_path / "var")
+
+    assert mine.try_acquire() is False
+    assert mine.still_held() is False
+
+
+def test_release_hands_the_lock_to_the_other_process(db, tmp_path, processes, mine, wait) -> None:
+    holder = _holder(processes, db.url, tmp_path / "var")
+    assert mine.try_acquire() is False
+    assert holder.proc.stdin is not None and holder.proc.stdout is not None
+
+    holder.proc.stdin.write("release\n")
+    holder.proc.stdin.flush()
+    assert holder.proc.stdout.readline().strip() == "released"
+
+    assert mine.try_acquire() is True
+    assert mine.still_held() is True
+
+
+def test_the_lock_is_freed_when_its_holder_process_is_killed(
+    db, tmp_path, processes, mine, wait
+) -> None:
+    holder = _holder(processes, db.url, tmp_path / "var")
+    assert mine.try_acquire() is False
+
+    holder.signal(signal.SIGKILL)
+
+    wait(mine.try_acquire, TAKEOVER_SECONDS, "lock taken over after its holder died")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+def test_a_leader_whose_connection_dies_knows_it_lost_the_lock(db, wait) -> None:
+    first, second = PostgresLeaderLock(db.url), PostgresLeaderLock(db.url)
+    try:
+        assert first.try_acquire() is True
+        assert second.try_acquire() is False
+
+        with db.engine.connect() as conn:
+            killed = conn.execute(
+                sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_locks JOIN pg_stat_activity"
+                    " USING (pid) WHERE locktype = 'advisory' AND granted"
+                    " AND datname = current_database() AND application_name = :name"
+                ),
+                {"name": LOCK_NAME},
+            ).scalar_one()
+        assert killed == 1
+
+        assert first.still_held() is False
+        assert wait(second.try_acquire, TAKEOVER_SECONDS, "lock free after the session died")
+    finally:
+        first.release()
+        second.release()

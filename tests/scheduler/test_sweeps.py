@@ -1,0 +1,212 @@
+"""What one leader sweep does to the stored deadlines, driven by a frozen clock.
+
+The sweeps go through ``icpflow.scheduler.jobs.sweep_deadlines``, the function the leader runs,
+so the engine and clock it picks up are the process's own (``get_engine``, ``get_clock``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import Session, col, select
+
+from icpflow.clock import CHINA
+from icpflow.models import Deadline, Filing, HistoryEntry, Notification
+from icpflow.scheduler.jobs import sweep_deadlines
+from icpflow.workflow.sweeps import fire_due_deadlines
+
+
+def _fresh(db):
+    """A new session per check: what another process would read, not what the test cached."""
+    return Session(db.engine, expire_on_commit=False)
+
+
+def _sweep_at(clock, settings, at: datetime) -> int:
+    clock.set(at)
+    return sweep_deadlines(settings)
+
+
+def _deadline(db, filing_id: int, kind: str) -> Deadline:
+    with _fresh(db) as s:
+        return s.exec(
+            select(Deadline).where(Deadline.filing_id == filing_id, Deadline.kind == kind)
+        ).one()
+
+
+# --- SMS verification: 24 h of wall-clock time, reminders at 0, 12 and 20 h -----------------
+
+
+def test_sms_reminders_are_owed_once_each_in_order_as_the_clock_passes_them(
+    db, settings, clock, new_filing
+) -> None:
+    filing = new_filing("host_pre_approved")
+    entered = clock.now()
+
+    def reminders() -> list[datetime]:
+        with _fresh(db) as s:
+            rows = s.exec(
+                select(Notification)
+                .where(Notification.filing_id == filing.id, Notification.kind == "sms_reminder")
+                .order_by(col(Notification.id))
+            ).all()
+        return [r.created_at.replace(tzinfo=UTC) for r in rows]
+
+    assert reminders() == [entered]  # the 0 h reminder goes out on entering the state
+    for hours in (12, 20):
+        _sweep_at(clock, settings, entered + timedelta(hours=hours, seconds=-1))
+        assert len(reminders()) == 1 + (hours == 20)
+        _sweep_at(clock, settings, entered + timedelta(hours=hours))
+        _sweep_at(clock, settings, entered + timedelta(hours=hours, minutes=1))  # owed once
+
+    assert reminders() == [entered, entered + timedelta(hours=12), entered + timedelta(hours=20)]
+
+
+def test_an_unanswered_sms_expires_at_24_hours_through_the_system_actor(
+    db, settings, clock, new_filing
+) -> None:
+    filing = new_filing("host_pre_approved")
+    entered = clock.now()
+
+    _sweep_at(clock, settings, entered + timedelta(hours=24, seconds=-1))
+    with _fresh(db) as s:
+        assert s.get(Filing, filing.id).state == "host_pre_approved"
+
+    _sweep_at(clock, settings, entered + timedelta(hours=24))
+    with _fresh(db) as s:
+        assert s.get(Filing, filing.id).state == "host_returned"
+        last = s.exec(
+            select(HistoryEntry)
+            .where(HistoryEntry.filing_id == filing.id)
+            .order_by(col(HistoryEntry.version).desc())
+        ).first()
+    assert (last.event, last.actor, last.from_state, last.to_state) == (
+        "expire_sms",
+        "system",
+        "host_pre_approved",
+        "host_returned",
+    )
+
+
+# --- Cost follows what is due, not the table --------------------------------------------------
+
+
+def _add_deadlines(db, filing_id: int, due: list[datetime], status: str = "pending") -> list[int]:
+    with _fresh(db) as s:
+        rows = [
+            Deadline(
+                filing_id=filing_id,
+                kind="idle_reminder",
+                state="domain_registered",
+                figure=7,
+                due_at=at,
+                status=status,
+                armed_at=at - timedelta(days=7),
+            )
+            for at in due
+        ]
+        s.add_all(rows)
+        s.commit()
+        return [row.id for row in rows if row.id is not None]
+
+
+def _pending_due(db, now: datetime) -> int:
+    with _fresh(db) as s:
+        return len(
+            s.exec(
+                select(Deadline.id).where(Deadline.status == "pending", col(Deadline.due_at) <= now)
+            ).all()
+        )
+
+
+def test_a_sweep_fires_exactly_the_due_deadlines_among_many_that_are_not(
+    db, settings, clock, new_filing
+) -> None:
+    filing = new_filing("domain_registered")
+    now = clock.now()
+    due = _add_deadlines(db, filing.id, [now - timedelta(hours=h) for h in (1, 2, 3)])
+    _add_deadlines(db, filing.id, [now + timedelta(minutes=m) for m in range(1, 2001)])
+    _add_deadlines(db, filing.id, [now - timedelta(days=d) for d in (1, 2)], status="fired")
+    _add_deadlines(db, filing.id, [now - timedelta(days=d) for d in (3, 4)], status="disarmed")
+
+    assert sweep_deadlines(settings) == 3
+
+    with _fresh(db) as s:
+        fired_now = s.exec(
+            select(Deadline.id).where(Deadline.fired_at == now).order_by(col(Deadline.id))
+        ).all()
+    assert list(fired_now) == due
+
+
+def test_one_call_fires_every_due_deadline_batch_after_batch(
+    db, settings, clock, new_filing
+) -> None:
+    filing = new_filing("domain_registered")
+    now = clock.now()
+    _add_deadlines(db, filing.id, [now - timedelta(hours=h) for h in range(1, 6)])
+    small_batches = settings.model_copy(update={"sweep_batch_size": 2})
+
+    assert fire_due_deadlines(db.engine, now, small_batches) == 5
+    assert _pending_due(db, now) == 0
+
+
+# --- The MIIT review SLA in Chinese working days ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entered", "legal_limit"),
+    [
+        # March 2026 has no holiday: 20 working days are four calendar weeks.
+        (datetime(2026, 3, 2, 10, tzinfo=CHINA), datetime(2026, 3, 30, 10, tzinfo=CHINA)),
+        # Mid-Autumn (25 Sep) and National Day (1-7 Oct) are off, Saturday 10 Oct is a make-up
+        # working day: 20 working days from Mon 21 Sep end on Mon 26 Oct, not Mon 19 Oct.
+        (datetime(2026, 9, 21, 10, tzinfo=CHINA), datetime(2026, 10, 26, 10, tzinfo=CHINA)),
+    ],
+    ids=["holiday-free", "national-day-2026"],
+)
+def test_the_miit_legal_limit_fires_after_20_working_days(
+    db, settings, clock, new_filing, entered: datetime, legal_limit: datetime
+) -> None:
+    clock.set(entered)
+    filing = new_filing("miit_pending")
+    step = timedelta(hours=6)
+
+    at = entered
+    while _deadline(db, filing.id, "miit_legal_limit").status == "pending":
+        assert at <= legal_limit, "the legal limit did not fire when due"
+        at += step
+        _sweep_at(clock, settings, at)
+
+    limit = _deadline(db, filing.id, "miit_legal_limit")
+    assert limit.fired_at is not None
+    assert limit.fired_at.replace(tzinfo=UTC) == legal_limit
+    assert limit.estimated is False
+
+
+def test_a_deadline_that_fails_unexpectedly_does_not_block_the_others(
+    db, settings, clock, new_filing, monkeypatch
+):
+    from icpflow.workflow import notices, sweeps
+
+    first = new_filing("submitted")
+    second = new_filing("submitted", domain="second.cn")
+    real = notices.for_deadline
+
+    def broken_for_first(session, filing, deadline, now, settings):  # type: ignore[no-untyped-def]
+        if filing.id == first.id:
+            raise RuntimeError("injected")
+        return real(session, filing, deadline, now, settings)
+
+    monkeypatch.setattr(notices, "for_deadline", broken_for_first)
+    clock.advance(timedelta(days=60))
+    fired = sweeps.fire_due_deadlines(
+        db.engine, clock.now(), settings.model_copy(update={"sweep_batch_size": 1})
+    )
+    with Session(db.engine) as session:
+        statuses = {
+            (d.filing_id, d.status)
+            for d in session.exec(select(Deadline).where(Deadline.kind == "host_review_overdue"))
+        }
+    assert (first.id, "pending") in statuses
+    assert (second.id, "fired") in statuses
+    assert fired >= 1
