@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from factories import PATH_TO, make_payload
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -24,8 +25,6 @@ from icpflow import clock as clock_module
 from icpflow.models.engine import _engine_for, create_db_engine
 from icpflow.models.migrate import upgrade
 from icpflow.settings import Settings, get_settings
-
-from factories import PATH_TO, make_payload
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

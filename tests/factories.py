@@ -23,8 +23,14 @@ PATH_TO["submitted"] = [*PATH_TO["service_number_bound"], ("submit", {"materials
 PATH_TO["host_returned"] = [*PATH_TO["submitted"], ("host_return", {"reason": "photo unclear"})]
 PATH_TO["host_pre_approved"] = [*PATH_TO["submitted"], ("host_approve", {})]
 PATH_TO["miit_pending"] = [*PATH_TO["host_pre_approved"], ("verify_sms", {})]
-PATH_TO["approved"] = [*PATH_TO["miit_pending"], ("miit_approve", {"icp_number": "京ICP备2026000123号-1"})]
-PATH_TO["rejected"] = [*PATH_TO["miit_pending"], ("miit_reject", {"reason": "site name not allowed"})]
+PATH_TO["approved"] = [
+    *PATH_TO["miit_pending"],
+    ("miit_approve", {"icp_number": "京ICP备2026000123号-1"}),
+]
+PATH_TO["rejected"] = [
+    *PATH_TO["miit_pending"],
+    ("miit_reject", {"reason": "site name not allowed"}),
+]
 PATH_TO["withdrawn"] = [("withdraw", {"reason": "project cancelled"})]
 
 

@@ -24,7 +24,9 @@ def run_migrations_online() -> None:
     engine = create_db_engine(url)
     with engine.connect() as connection:
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=url.startswith("sqlite")
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=url.startswith("sqlite"),
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -36,7 +36,9 @@ class Filing(SQLModel, table=True):
     applicant_email: str = Field(max_length=254)
     website_name: str = Field(max_length=200)
     sector: str = Field(max_length=40)
-    notify: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    notify: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
 
     state: str = Field(max_length=32)
     version: int = 1
