@@ -10,6 +10,7 @@ from icpflow.models.tables import (
     IdempotencyRecord,
     Notification,
     OutboxMessage,
+    table,
 )
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "create_db_engine",
     "get_engine",
     "session_scope",
+    "table",
 ]

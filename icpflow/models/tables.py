@@ -11,8 +11,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+
+def table(model: type[SQLModel]) -> Table:
+    """The Core table behind a model: hot paths write rows with it, without ORM objects."""
+    return model.__table__  # type: ignore[attr-defined]
 
 
 def _utc_column(*, nullable: bool = False, index: bool = False) -> Any:

@@ -7,15 +7,16 @@ schedule is unknown is flagged ``estimated`` until ops load the schedule.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import case, update
+from sqlalchemy import bindparam, case, insert, update
 from sqlmodel import Session, col, select
 
 from icpflow.clock import as_utc
-from icpflow.models import Deadline
+from icpflow.models import Deadline, table
 from icpflow.settings import Settings
 from icpflow.workflow.calendar import WorkingCalendar
 from icpflow.workflow.definition import DEADLINES_BY_KIND, DeadlineSpec, deadlines_for
@@ -57,28 +58,60 @@ def due_time(
     return start + _CALENDAR_UNITS[spec.unit] * figure, False
 
 
+_DEADLINES = table(Deadline)
+# Built once: arming and disarming run on every event.
+_ARM = insert(_DEADLINES).returning(_DEADLINES.c.id, sort_by_parameter_order=True)
+_DISARM = (
+    update(_DEADLINES)
+    .where(_DEADLINES.c.filing_id == bindparam("filing"), _DEADLINES.c.disarmed_at.is_(None))
+    .values(
+        disarmed_at=bindparam("now"),
+        status=case((_DEADLINES.c.status == "pending", "disarmed"), else_=_DEADLINES.c.status),
+    )
+)
+
+
+@dataclass
+class OpenDeadline:
+    """A deadline as just armed. Arming runs on every event, so rows are written with one
+    multi-row INSERT and described from these plain objects instead of ORM instances."""
+
+    id: int
+    kind: str
+    due_at: datetime
+    estimated: bool
+    status: str = "pending"
+
+
 def arm(
     session: Session, filing_id: int, state: str, now: datetime, settings: Settings
-) -> list[Deadline]:
-    """Add the deadline rows ``state`` arms on entry (flushed, so callers see their ids)."""
-    rows = []
-    for spec in deadlines_for(state):
-        for figure in figures(spec, state, settings):
-            at, estimated = due_time(spec, figure, now, settings)
-            rows.append(
-                Deadline(
-                    filing_id=filing_id,
-                    kind=spec.kind,
-                    state=state,
-                    figure=figure,
-                    due_at=at,
-                    estimated=estimated,
-                    armed_at=now,
-                )
-            )
-    session.add_all(rows)
-    session.flush()
-    return rows
+) -> list[OpenDeadline]:
+    """Write the deadline rows ``state`` arms on entry."""
+    planned = [
+        (spec.kind, figure, *due_time(spec, figure, now, settings))
+        for spec in deadlines_for(state)
+        for figure in figures(spec, state, settings)
+    ]
+    if not planned:
+        return []
+    rows = [
+        {
+            "filing_id": filing_id,
+            "kind": kind,
+            "state": state,
+            "figure": figure,
+            "due_at": at,
+            "status": "pending",
+            "estimated": estimated,
+            "armed_at": now,
+        }
+        for kind, figure, at, estimated in planned
+    ]
+    ids = session.connection().execute(_ARM, rows).scalars()
+    return [
+        OpenDeadline(row_id, kind, at, estimated)
+        for row_id, (kind, _, at, estimated) in zip(ids, planned, strict=True)
+    ]
 
 
 def disarm(session: Session, filing_id: int, now: datetime) -> None:
@@ -87,16 +120,7 @@ def disarm(session: Session, filing_id: int, now: datetime) -> None:
     ``disarmed_at IS NULL`` is what "belongs to the current state" means to the overdue and
     stuck filters, so fired deadlines are closed too, keeping their ``fired`` status.
     """
-    session.execute(
-        update(Deadline)
-        .where(col(Deadline.filing_id) == filing_id, col(Deadline.disarmed_at).is_(None))
-        .values(
-            disarmed_at=now,
-            status=case(
-                (col(Deadline.status) == "pending", "disarmed"), else_=col(Deadline.status)
-            ),
-        )
-    )
+    session.connection().execute(_DISARM, {"filing": filing_id, "now": now})
 
 
 def recompute_estimated(session: Session, settings: Settings) -> int:

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from icpflow.clock import as_utc
-from icpflow.models import Deadline, Filing, Notification
+from icpflow.models import Filing, Notification, table
 from icpflow.settings import Settings
 from icpflow.workflow import outbox
 from icpflow.workflow.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES_BY_NAME, Audience
 from icpflow.workflow.masking import mask_phone
 
 DELIVER_ACTOR = "deliver_notification"
+_NOTIFICATIONS = table(Notification)
+_INSERT = insert(_NOTIFICATIONS).returning(_NOTIFICATIONS.c.id, sort_by_parameter_order=True)
 
 
 def recipients(filing: Filing, audience: Audience, settings: Settings) -> list[tuple[str, str]]:
@@ -41,6 +45,17 @@ def _header(filing: Filing) -> str:
     )
 
 
+class DeadlineLike(Protocol):
+    """A stored ``Deadline`` or one just armed (``deadlines.OpenDeadline``)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def due_at(self) -> datetime: ...
+
+
 @dataclass(frozen=True)
 class Notice:
     """What to say, to whom (an audience), under which idempotency key prefix."""
@@ -54,8 +69,8 @@ class Notice:
 
 
 def for_deadline(
-    session: Session, filing: Filing, deadline: Deadline, now: datetime, settings: Settings
-) -> list[Notification]:
+    session: Session, filing: Filing, deadline: DeadlineLike, now: datetime, settings: Settings
+) -> list[int]:
     spec = DEADLINES_BY_KIND[deadline.kind]
     due_at = as_utc(deadline.due_at)
     notice = Notice(
@@ -76,7 +91,7 @@ def for_event(
     reason: str | None,
     now: datetime,
     settings: Settings,
-) -> list[Notification]:
+) -> list[int]:
     lines = [EVENTS_BY_NAME[event].description]
     if reason:
         lines.append(f"原因 Reason: {reason}")
@@ -94,24 +109,26 @@ def for_event(
 
 def _owe(
     session: Session, filing: Filing, notice: Notice, now: datetime, settings: Settings
-) -> list[Notification]:
-    assert filing.id is not None
+) -> list[int]:
+    """Write one notification per recipient and the outbox rows delivering them; returns their ids."""
     rows = [
-        Notification(
-            filing_id=filing.id,
-            deadline_id=notice.deadline_id,
-            kind=notice.kind,
-            channel=channel,
-            recipient=recipient,
-            subject=notice.subject,
-            body=notice.body,
-            idempotency_key=f"{notice.key}:{channel}:{recipient}",
-            created_at=now,
-        )
+        {
+            "filing_id": filing.id,
+            "deadline_id": notice.deadline_id,
+            "kind": notice.kind,
+            "channel": channel,
+            "recipient": recipient,
+            "subject": notice.subject,
+            "body": notice.body,
+            "idempotency_key": f"{notice.key}:{channel}:{recipient}",
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now,
+        }
         for channel, recipient in recipients(filing, notice.audience, settings)
     ]
-    session.add_all(rows)
-    session.flush()
-    for row in rows:
-        outbox.add(session, DELIVER_ACTOR, [row.id], now)
-    return rows
+    if not rows:
+        return []
+    ids = list(session.connection().execute(_INSERT, rows).scalars())
+    outbox.add_many(session, DELIVER_ACTOR, [[i] for i in ids], now)
+    return ids

@@ -13,23 +13,30 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, insert
 from sqlmodel import Session
 
-from icpflow.models import OutboxMessage
+from icpflow.models import OutboxMessage, table
 
 log = logging.getLogger(__name__)
 
 Publisher = Callable[[Sequence[int]], None]
 _publisher: Publisher | None = None
-_ROWS = "icpflow.outbox_rows"
+_IDS = "icpflow.outbox_ids"
+_OUTBOX = table(OutboxMessage)
+_INSERT = insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
 
 
-def add(session: Session, actor: str, args: list[Any], now: datetime) -> OutboxMessage:
-    row = OutboxMessage(actor=actor, args=args, created_at=now)
-    session.add(row)
-    session.info.setdefault(_ROWS, []).append(row)
-    return row
+def add(session: Session, actor: str, args: list[Any], now: datetime) -> int:
+    return add_many(session, actor, [args], now)[0]
+
+
+def add_many(session: Session, actor: str, args: list[list[Any]], now: datetime) -> list[int]:
+    """Queue one job per argument list; their ids are relayed once the transaction commits."""
+    rows = [{"actor": actor, "args": a, "created_at": now, "attempts": 0} for a in args]
+    ids = list(session.connection().execute(_INSERT, rows).scalars())
+    session.info.setdefault(_IDS, []).extend(ids)
+    return ids
 
 
 def set_publisher(publisher: Publisher | None) -> None:
@@ -40,8 +47,7 @@ def set_publisher(publisher: Publisher | None) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _relay_committed(session: Session) -> None:
-    rows = session.info.pop(_ROWS, [])
-    ids = [key[0] for row in rows if (key := inspect(row).identity) is not None]
+    ids = session.info.pop(_IDS, [])
     if not ids or _publisher is None:
         return
     try:
@@ -56,4 +62,4 @@ def _relay_committed(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(_ROWS, None)
+    session.info.pop(_IDS, None)

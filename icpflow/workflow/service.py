@@ -11,17 +11,20 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, select
 
 from icpflow.clock import CHINA, get_clock
-from icpflow.models import Deadline, Filing, HistoryEntry, IdempotencyRecord
+from icpflow.models import Deadline, Filing, HistoryEntry, IdempotencyRecord, table
 from icpflow.settings import Settings, get_settings
 from icpflow.workflow import deadlines, notices
+from icpflow.workflow.deadlines import OpenDeadline
 from icpflow.workflow.definition import EVENTS_BY_NAME, INITIAL_STATE, NOTIFY_CHANNELS
 from icpflow.workflow.errors import (
     FilingNotFound,
@@ -36,9 +39,31 @@ from icpflow.workflow.guards import canonical_province, check_creation
 from icpflow.workflow.machine import apply_event
 from icpflow.workflow.rules import rules_for
 from icpflow.workflow.schemas import FilingOut
-from icpflow.workflow.views import describe
+from icpflow.workflow.views import describe_open
 
 SYSTEM_ACTOR = "system"
+
+# Built once, executed on the connection: these run on every event (see bench/transitions.py).
+# The version condition makes the write optimistic: a concurrent change matches no row.
+_FILINGS, _DEADLINES = table(Filing), table(Deadline)
+_MOVE = update(_FILINGS).where(
+    _FILINGS.c.id == bindparam("b_id"), _FILINGS.c.version == bindparam("b_version")
+)
+_RECORD = insert(table(HistoryEntry))
+_FIRE = (
+    update(_DEADLINES)
+    .where(_DEADLINES.c.id == bindparam("b_id"))
+    .values(status="fired", fired_at=bindparam("b_now"))
+)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """An applied event: the filing in its new state and the deadlines that state armed."""
+
+    filing: Filing
+    deadlines: list[OpenDeadline]
+
 
 # Event data that is kept on the filing itself (data key -> column); the rest lives in history.
 _STORED_DATA = {
@@ -99,8 +124,8 @@ def create_filing(
             data={},
         )
     )
-    deadlines.arm(session, filing.id, filing.state, now, settings)
-    view = describe(session, filing, now)
+    armed = deadlines.arm(session, filing.id, filing.state, now, settings)
+    view = describe_open(filing, armed, now)
     session.commit()
     return view
 
@@ -125,10 +150,10 @@ def fire_event(
         return replay
     now = get_clock().now()
     try:
-        filing = apply(
+        applied = apply(
             session, filing_id, event, data, actor, now, settings, expected_version, system
         )
-        view = describe(session, filing, now)
+        view = describe_open(applied.filing, applied.deadlines, now)
         if idempotency_key:
             session.add(
                 IdempotencyRecord(
@@ -160,7 +185,7 @@ def apply(
     settings: Settings,
     expected_version: int | None = None,
     system: bool = False,
-) -> Filing:
+) -> Applied:
     """Apply one event inside the caller's transaction (the scheduler uses it for automatic events)."""
     filing = session.get(Filing, filing_id)
     if filing is None:
@@ -183,28 +208,28 @@ def apply(
         _check_data_keys(event, data, spec.data)
     from_state, version = filing.state, filing.version
     to_state = apply_event(filing, from_state, event, data, settings)
-    stored = {column: data[key] for key, column in _STORED_DATA.items() if key in data}
-    moved = session.execute(
-        update(Filing)
-        .where(col(Filing.id) == filing_id, col(Filing.version) == version)
-        .values(state=to_state, version=version + 1, state_entered_at=now, **stored)
-        .execution_options(synchronize_session="fetch")
-    )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
+    changes: dict[str, Any] = {"state": to_state, "version": version + 1, "state_entered_at": now}
+    changes.update({column: data[key] for key, column in _STORED_DATA.items() if key in data})
+    connection = session.connection()
+    moved = connection.execute(_MOVE, {"b_id": filing_id, "b_version": version, **changes})
+    if moved.rowcount != 1:
         raise _conflict(filing_id)
+    for column, value in changes.items():
+        set_committed_value(filing, column, value)
     reason = data.get("reason")
-    session.add(
-        HistoryEntry(
-            filing_id=filing_id,
-            version=version + 1,
-            event=event,
-            from_state=from_state,
-            to_state=to_state,
-            actor=actor,
-            at=now,
-            data=dict(data),
-            reason=str(reason) if reason is not None else None,
-        )
+    connection.execute(
+        _RECORD,
+        {
+            "filing_id": filing_id,
+            "version": version + 1,
+            "event": event,
+            "from_state": from_state,
+            "to_state": to_state,
+            "actor": actor,
+            "at": now,
+            "data": dict(data),
+            "reason": str(reason) if reason is not None else None,
+        },
     )
     deadlines.disarm(session, filing_id, now)
     armed = deadlines.arm(session, filing_id, to_state, now, settings)
@@ -213,16 +238,16 @@ def apply(
             fire_deadline(session, filing, deadline, now, settings)
     if spec is not None and spec.notify:
         notices.for_event(session, filing, event, reason, now, settings)
-    return filing
+    return Applied(filing, armed)
 
 
 def fire_deadline(
-    session: Session, filing: Filing, deadline: Deadline, now: datetime, settings: Settings
+    session: Session, filing: Filing, deadline: OpenDeadline, now: datetime, settings: Settings
 ) -> None:
-    """Mark a pending deadline fired and owe its notices; its event, if any, is the caller's to fire."""
+    """Mark a deadline armed already due as fired and owe its notices at once (the SMS
+    reminder "at once" must not wait for the next sweep); its event is the caller's to fire."""
+    session.connection().execute(_FIRE, {"b_id": deadline.id, "b_now": now})
     deadline.status = "fired"
-    deadline.fired_at = now
-    session.add(deadline)
     notices.for_deadline(session, filing, deadline, now, settings)
 
 

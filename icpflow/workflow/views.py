@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from icpflow.clock import as_utc
 from icpflow.models import Deadline, Filing, HistoryEntry, Notification
+from icpflow.workflow.deadlines import OpenDeadline
 from icpflow.workflow.definition import (
     DEADLINES_BY_KIND,
     OVERDUE_KINDS,
@@ -38,6 +39,13 @@ def describe(session: Session, filing: Filing, now: datetime, *, mask: bool = Fa
     return describe_many(session, [filing], now, mask=mask)[0]
 
 
+def describe_open(
+    filing: Filing, open_deadlines: Sequence[OpenDeadline], now: datetime
+) -> FilingOut:
+    """Describe a filing whose open deadlines are in hand (just armed): no query needed."""
+    return _describe(filing, open_deadlines, now, mask=False)
+
+
 def describe_many(
     session: Session, filings: Sequence[Filing], now: datetime, *, mask: bool = False
 ) -> list[FilingOut]:
@@ -46,18 +54,20 @@ def describe_many(
     open_deadlines: dict[int, list[Deadline]] = defaultdict(list)
     if ids:
         rows = session.exec(
-            select(Deadline)
-            .where(col(Deadline.filing_id).in_(ids), col(Deadline.disarmed_at).is_(None))
-            .order_by(col(Deadline.due_at))
+            select(Deadline).where(
+                col(Deadline.filing_id).in_(ids), col(Deadline.disarmed_at).is_(None)
+            )
         )
         for row in rows:
             open_deadlines[row.filing_id].append(row)
     return [_describe(f, open_deadlines[f.id or 0], now, mask) for f in filings]
 
 
-def _describe(filing: Filing, deadlines: list[Deadline], now: datetime, mask: bool) -> FilingOut:
+def _describe(
+    filing: Filing, deadlines: Sequence[Deadline | OpenDeadline], now: datetime, mask: bool
+) -> FilingOut:
     assert filing.id is not None
-    shown = [_deadline_out(d, now) for d in deadlines]
+    shown = sorted((_deadline_out(d, now) for d in deadlines), key=lambda d: (d.due_at, d.id))
     return FilingOut(
         id=filing.id,
         domain=filing.domain,
@@ -92,7 +102,7 @@ def _describe(filing: Filing, deadlines: list[Deadline], now: datetime, mask: bo
     )
 
 
-def _deadline_out(deadline: Deadline, now: datetime) -> DeadlineOut:
+def _deadline_out(deadline: Deadline | OpenDeadline, now: datetime) -> DeadlineOut:
     assert deadline.id is not None
     due = as_utc(deadline.due_at)
     return DeadlineOut(

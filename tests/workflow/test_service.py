@@ -286,3 +286,12 @@ def test_filing_routes_receive_case_manager_notices(session, new_filing):
     service.fire_event(session, filing.id, "host_return", {"reason": "photo"}, actor="bob")
     recipients = {(n.channel, n.recipient) for n in views.notifications(session, filing.id)}
     assert ("email", "pm@example.cn") in recipients
+
+
+def test_event_data_kept_on_the_filing_is_stored(db, session, new_filing):
+    filing = new_filing("submitted")
+    with Session(db.engine) as fresh:
+        stored = fresh.get(Filing, filing.id)
+        assert stored is not None
+        assert (stored.materials, stored.service_number) == (ORG_MATERIALS, "BA2026000123")
+        assert stored.version == filing.version
