@@ -1,0 +1,175 @@
+"""The REST API for case managers and scripts: filings, their events, history and notifications."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, status
+
+from icpflow.clock import get_clock
+from icpflow.web.deps import CaseManager, SessionDep, Viewer
+from icpflow.web.errors import responses
+from icpflow.web.metrics import EVENTS_FIRED
+from icpflow.workflow import service, views
+from icpflow.workflow.definition import DEADLINES, EVENTS, STATES, State
+from icpflow.workflow.schemas import (
+    EventIn,
+    FilingCreate,
+    FilingOut,
+    FilingPage,
+    HistoryOut,
+    NotificationOut,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["filings"], responses=responses(401, 403))
+
+
+def actor(token: Any) -> str:
+    return f"token:{token.name}"
+
+
+class ListFilters:
+    """The filters and page every filing list takes (also the ops lists)."""
+
+    def __init__(
+        self,
+        state: State | None = None,
+        province: str | None = Query(None, description="province character, e.g. 京"),
+        stuck: bool | None = None,
+        overdue: bool | None = None,
+        limit: int = Query(50, ge=1, le=500),
+        offset: int = Query(0, ge=0),
+    ) -> None:
+        self.state, self.province, self.stuck, self.overdue = state, province, stuck, overdue
+        self.limit, self.offset = limit, offset
+
+    def page(self, session: SessionDep, **forced: bool) -> FilingPage:
+        options: dict[str, Any] = {"stuck": self.stuck, "overdue": self.overdue, **forced}
+        items, total = views.list_filings(
+            session,
+            get_clock().now(),
+            state=self.state.value if self.state else None,
+            province=self.province,
+            limit=self.limit,
+            offset=self.offset,
+            **options,
+        )
+        return FilingPage(items=items, total=total, limit=self.limit, offset=self.offset)
+
+
+Filters = Annotated[ListFilters, Depends()]
+
+
+@router.post(
+    "/filings",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FilingOut,
+    responses=responses(422),
+)
+def create_filing(body: FilingCreate, session: SessionDep, token: CaseManager) -> FilingOut:
+    """Create a filing in its initial state; the creation guard lists every problem at once."""
+    return service.create_filing(session, body.model_dump(mode="json"), actor(token))
+
+
+@router.get("/filings", response_model=FilingPage)
+def list_filings(session: SessionDep, _: Viewer, filters: Filters) -> FilingPage:
+    """Filings matching the filters, oldest first; identity and phone numbers are masked."""
+    return filters.page(session)
+
+
+@router.get("/filings/{filing_id}", response_model=FilingOut, responses=responses(404))
+def get_filing(filing_id: int, session: SessionDep, _: Viewer) -> FilingOut:
+    """State, version, allowed events and the open deadlines with their due times."""
+    return views.describe(session, service.get_filing(session, filing_id), get_clock().now())
+
+
+@router.post(
+    "/filings/{filing_id}/events",
+    response_model=FilingOut,
+    responses=responses(404, 409, 422),
+)
+def fire_event(
+    filing_id: int,
+    body: EventIn,
+    session: SessionDep,
+    token: CaseManager,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=200, description="Repeat a request safely: the first result is replayed."
+        ),
+    ] = None,
+) -> FilingOut:
+    """Fire an event; send the version you saw as ``expected_version`` to detect races."""
+    view = service.fire_event(
+        session,
+        filing_id,
+        body.event,
+        body.data,
+        actor=actor(token),
+        expected_version=body.expected_version,
+        idempotency_key=idempotency_key,
+    )
+    EVENTS_FIRED.labels(body.event).inc()
+    return view
+
+
+@router.get(
+    "/filings/{filing_id}/history", response_model=list[HistoryOut], responses=responses(404)
+)
+def history(filing_id: int, session: SessionDep, _: Viewer) -> list[HistoryOut]:
+    """Every applied event with who fired it, when, its data and reason."""
+    service.get_filing(session, filing_id)
+    return views.history(session, filing_id)
+
+
+@router.get(
+    "/filings/{filing_id}/notifications",
+    response_model=list[NotificationOut],
+    responses=responses(404),
+)
+def notifications(filing_id: int, session: SessionDep, _: Viewer) -> list[NotificationOut]:
+    """What the filing's deadlines and events owed to whom, and whether it was delivered."""
+    service.get_filing(session, filing_id)
+    return views.notifications(session, filing_id)
+
+
+@router.get("/workflow", tags=["workflow"])
+def workflow(_: Viewer) -> dict[str, Any]:
+    """The state machine's declaration: states, events with their guards and data, deadlines."""
+    return {
+        "states": [
+            {
+                "name": s.name.value,
+                "label_zh": s.label_zh,
+                "meaning": s.meaning,
+                "terminal": s.terminal,
+            }
+            for s in STATES
+        ],
+        "events": [
+            {
+                "name": e.name,
+                "sources": [s.value for s in e.sources],
+                "dest": e.dest.value,
+                "description": e.description,
+                "guards": list(e.guards),
+                "data": list(e.data),
+                "automatic": e.automatic,
+            }
+            for e in EVENTS
+        ],
+        "deadlines": [
+            {
+                "kind": d.kind,
+                "states": [s.value for s in d.states],
+                "unit": d.unit,
+                "setting": d.setting,
+                "audience": d.audience,
+                "description": d.description,
+                "event": d.event,
+                "overdue": d.overdue,
+            }
+            for d in DEADLINES
+        ],
+    }

@@ -1,0 +1,75 @@
+"""The FastAPI application: API, ops pages, health and metrics, assembled once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from icpflow.models import get_engine
+from icpflow.web import api, errors, metrics, ops, pages
+from icpflow.workflow.definition import EVENTS, STATES
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = (
+    "Track China ICP filings (备案) as persisted state machines.\n\n"
+    "States: "
+    + ", ".join(f"`{s.name.value}` ({s.label_zh})" for s in STATES)
+    + ".\n\nEvents: "
+    + "; ".join(
+        f"`{e.name}`: {', '.join(s.value for s in e.sources)} → {e.dest.value}" for e in EVENTS
+    )
+    + ".\n\nEvery `/api/v1` route needs `Authorization: Bearer <token>` "
+    "(roles viewer < case_manager < ops < admin)."
+)
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    """Relay each commit's outbox rows to the broker at once; the scheduler's sweep is the safety net."""
+    from icpflow.workers.relay import install_immediate_relay
+
+    install_immediate_relay()
+    yield
+
+
+def create_app(*, relay: bool = True) -> FastAPI:
+    app = FastAPI(
+        title="icpflow",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan if relay else None,
+    )
+    errors.install(app)
+    metrics.install(app)
+    app.include_router(api.router)
+    app.include_router(ops.router)
+    app.include_router(pages.router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz() -> Any:
+        """The database answers; a load balancer should route here only then."""
+        try:
+            with get_engine().connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            log.warning("not ready: %s", exc)
+            return JSONResponse(
+                {"status": "unavailable", "reason": f"database unreachable: {type(exc).__name__}"},
+                status_code=503,
+            )
+        return {"status": "ready"}
+
+    return app

@@ -1,0 +1,64 @@
+"""Ops endpoints: what is stuck, overdue or failed, and retrying failed jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from icpflow.clock import as_utc
+from icpflow.web.api import Filters
+from icpflow.web.deps import Ops, SessionDep
+from icpflow.web.errors import responses
+from icpflow.workflow import failures
+from icpflow.workflow.schemas import FilingPage
+
+router = APIRouter(prefix="/api/v1/ops", tags=["ops"], responses=responses(401, 403))
+
+
+class FailedJobOut(BaseModel):
+    id: int
+    actor: str
+    args: list[Any]
+    notification_id: int | None
+    error: str
+    failed_at: datetime
+    retried_at: datetime | None
+
+
+def _job_out(job: Any) -> FailedJobOut:
+    return FailedJobOut(
+        id=job.id,
+        actor=job.actor,
+        args=job.args,
+        notification_id=job.notification_id,
+        error=job.error,
+        failed_at=as_utc(job.failed_at),
+        retried_at=as_utc(job.retried_at) if job.retried_at else None,
+    )
+
+
+@router.get("/stuck", response_model=FilingPage)
+def stuck(session: SessionDep, _: Ops, filters: Filters) -> FilingPage:
+    """Filings with no transition for longer than their state's threshold."""
+    return filters.page(session, stuck=True)
+
+
+@router.get("/overdue", response_model=FilingPage)
+def overdue(session: SessionDep, _: Ops, filters: Filters) -> FilingPage:
+    """Filings past an overdue deadline of their current state (SMS, host review, SLA, ...)."""
+    return filters.page(session, overdue=True)
+
+
+@router.get("/failed", response_model=list[FailedJobOut])
+def failed(session: SessionDep, _: Ops, include_retried: bool = False) -> list[FailedJobOut]:
+    """Jobs that exhausted their retries (kept here: the broker forgets dead letters)."""
+    return [_job_out(job) for job in failures.list_failed(session, include_retried=include_retried)]
+
+
+@router.post("/failed/{job_id}/retry", response_model=FailedJobOut, responses=responses(404, 422))
+def retry(job_id: int, session: SessionDep, _: Ops) -> FailedJobOut:
+    """Queue a failed job again; its notification goes back to pending."""
+    return _job_out(failures.retry_failed(session, job_id))
