@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, status
+from pydantic import BaseModel
 
 from icpflow.clock import get_clock
-from icpflow.web.deps import CaseManager, SessionDep, Viewer
+from icpflow.models import ApiToken
+from icpflow.web.auth import CaseManager, SessionDep, Viewer
 from icpflow.web.errors import responses
-from icpflow.web.metrics import EVENTS_FIRED
+from icpflow.web.metrics import count_when_committed
 from icpflow.workflow import service, views
-from icpflow.workflow.definition import DEADLINES, EVENTS, STATES, State
+from icpflow.workflow.definition import (
+    DEADLINES,
+    EVENTS,
+    INITIAL_STATE,
+    STATES,
+    DeadlineSpec,
+    EventSpec,
+    State,
+    StateSpec,
+)
 from icpflow.workflow.schemas import (
     EventIn,
     FilingCreate,
@@ -21,15 +32,16 @@ from icpflow.workflow.schemas import (
     NotificationOut,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["filings"], responses=responses(401, 403))
+# 422 on every route: a bad path or query parameter answers in the common error shape too.
+router = APIRouter(prefix="/api/v1", tags=["filings"], responses=responses(401, 403, 422))
 
 
-def actor(token: Any) -> str:
+def actor(token: ApiToken) -> str:
     return f"token:{token.name}"
 
 
 class ListFilters:
-    """The filters and page every filing list takes (also the ops lists)."""
+    """The filters and page every filing list takes (the ops lists too)."""
 
     def __init__(
         self,
@@ -43,16 +55,19 @@ class ListFilters:
         self.state, self.province, self.stuck, self.overdue = state, province, stuck, overdue
         self.limit, self.offset = limit, offset
 
-    def page(self, session: SessionDep, **forced: bool) -> FilingPage:
-        options: dict[str, Any] = {"stuck": self.stuck, "overdue": self.overdue, **forced}
+    def page(
+        self, session: SessionDep, *, stuck: bool | None = None, overdue: bool | None = None
+    ) -> FilingPage:
+        """A page of filings; ``stuck``/``overdue`` given here override the query's."""
         items, total = views.list_filings(
             session,
             get_clock().now(),
             state=self.state.value if self.state else None,
             province=self.province,
+            stuck=self.stuck if stuck is None else stuck,
+            overdue=self.overdue if overdue is None else overdue,
             limit=self.limit,
             offset=self.offset,
-            **options,
         )
         return FilingPage(items=items, total=total, limit=self.limit, offset=self.offset)
 
@@ -60,12 +75,7 @@ class ListFilters:
 Filters = Annotated[ListFilters, Depends()]
 
 
-@router.post(
-    "/filings",
-    status_code=status.HTTP_201_CREATED,
-    response_model=FilingOut,
-    responses=responses(422),
-)
+@router.post("/filings", status_code=status.HTTP_201_CREATED, response_model=FilingOut)
 def create_filing(body: FilingCreate, session: SessionDep, token: CaseManager) -> FilingOut:
     """Create a filing in its initial state; the creation guard lists every problem at once."""
     return service.create_filing(session, body.model_dump(mode="json"), actor(token))
@@ -83,11 +93,7 @@ def get_filing(filing_id: int, session: SessionDep, _: Viewer) -> FilingOut:
     return views.describe(session, service.get_filing(session, filing_id), get_clock().now())
 
 
-@router.post(
-    "/filings/{filing_id}/events",
-    response_model=FilingOut,
-    responses=responses(404, 409, 422),
-)
+@router.post("/filings/{filing_id}/events", response_model=FilingOut, responses=responses(404, 409))
 def fire_event(
     filing_id: int,
     body: EventIn,
@@ -96,12 +102,15 @@ def fire_event(
     idempotency_key: Annotated[
         str | None,
         Header(
-            max_length=200, description="Repeat a request safely: the first result is replayed."
+            max_length=200,
+            description="Repeat a request safely: the first result is replayed, nothing fires "
+            "again; the same key with another body is refused (422 idempotency_key_reused).",
         ),
     ] = None,
 ) -> FilingOut:
     """Fire an event; send the version you saw as ``expected_version`` to detect races."""
-    view = service.fire_event(
+    count_when_committed(session, body.event)
+    return service.fire_event(
         session,
         filing_id,
         body.event,
@@ -110,8 +119,6 @@ def fire_event(
         expected_version=body.expected_version,
         idempotency_key=idempotency_key,
     )
-    EVENTS_FIRED.labels(body.event).inc()
-    return view
 
 
 @router.get(
@@ -134,42 +141,18 @@ def notifications(filing_id: int, session: SessionDep, _: Viewer) -> list[Notifi
     return views.notifications(session, filing_id)
 
 
-@router.get("/workflow", tags=["workflow"])
-def workflow(_: Viewer) -> dict[str, Any]:
-    """The state machine's declaration: states, events with their guards and data, deadlines."""
-    return {
-        "states": [
-            {
-                "name": s.name.value,
-                "label_zh": s.label_zh,
-                "meaning": s.meaning,
-                "terminal": s.terminal,
-            }
-            for s in STATES
-        ],
-        "events": [
-            {
-                "name": e.name,
-                "sources": [s.value for s in e.sources],
-                "dest": e.dest.value,
-                "description": e.description,
-                "guards": list(e.guards),
-                "data": list(e.data),
-                "automatic": e.automatic,
-            }
-            for e in EVENTS
-        ],
-        "deadlines": [
-            {
-                "kind": d.kind,
-                "states": [s.value for s in d.states],
-                "unit": d.unit,
-                "setting": d.setting,
-                "audience": d.audience,
-                "description": d.description,
-                "event": d.event,
-                "overdue": d.overdue,
-            }
-            for d in DEADLINES
-        ],
-    }
+class WorkflowOut(BaseModel):
+    """The declaration itself: its dataclasses are the schema, so nothing here restates it."""
+
+    initial: State
+    states: list[StateSpec]
+    events: list[EventSpec]
+    deadlines: list[DeadlineSpec]
+
+
+@router.get("/workflow", tags=["workflow"], response_model=WorkflowOut)
+def workflow(_: Viewer) -> WorkflowOut:
+    """The state machine: states, events with their sources, guards and data, and deadlines."""
+    return WorkflowOut(
+        initial=INITIAL_STATE, states=list(STATES), events=list(EVENTS), deadlines=list(DEADLINES)
+    )

@@ -9,13 +9,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from icpflow.clock import as_utc
+from icpflow.models import FailedJob
 from icpflow.web.api import Filters
-from icpflow.web.deps import Ops, SessionDep
+from icpflow.web.auth import Ops, SessionDep
 from icpflow.web.errors import responses
 from icpflow.workflow import failures
 from icpflow.workflow.schemas import FilingPage
 
-router = APIRouter(prefix="/api/v1/ops", tags=["ops"], responses=responses(401, 403))
+router = APIRouter(prefix="/api/v1/ops", tags=["ops"], responses=responses(401, 403, 422))
 
 
 class FailedJobOut(BaseModel):
@@ -28,7 +29,8 @@ class FailedJobOut(BaseModel):
     retried_at: datetime | None
 
 
-def _job_out(job: Any) -> FailedJobOut:
+def _job_out(job: FailedJob) -> FailedJobOut:
+    assert job.id is not None
     return FailedJobOut(
         id=job.id,
         actor=job.actor,
@@ -58,7 +60,7 @@ def failed(session: SessionDep, _: Ops, include_retried: bool = False) -> list[F
     return [_job_out(job) for job in failures.list_failed(session, include_retried=include_retried)]
 
 
-@router.post("/failed/{job_id}/retry", response_model=FailedJobOut, responses=responses(404, 422))
+@router.post("/failed/{job_id}/retry", response_model=FailedJobOut, responses=responses(404))
 def retry(job_id: int, session: SessionDep, _: Ops) -> FailedJobOut:
-    """Queue a failed job again; its notification goes back to pending."""
+    """Queue a failed job again through the outbox; its notification goes back to pending."""
     return _job_out(failures.retry_failed(session, job_id))

@@ -1,16 +1,21 @@
-"""An API client on the test database and a token for every role."""
+"""An API client on the test database, a token for every role, and a case manager's helper."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
+from factories import PATH_TO, make_payload
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from icpflow.web.app import create_app
 from icpflow.workflow.tokens import ROLES, create_token
+
+Headers = dict[str, str]
+Filing = dict[str, Any]
 
 
 @pytest.fixture
@@ -25,10 +30,58 @@ def tokens(session: Session) -> dict[str, str]:
 
 
 @pytest.fixture
-def as_role(tokens: dict[str, str]) -> Callable[[str], dict[str, str]]:
+def as_role(tokens: dict[str, str]) -> Callable[[str], Headers]:
     return lambda role: {"Authorization": f"Bearer {tokens[role]}"}
 
 
 @pytest.fixture
-def manager(as_role: Callable[[str], dict[str, str]]) -> dict[str, str]:
+def manager(as_role: Callable[[str], Headers]) -> Headers:
     return as_role("case_manager")
+
+
+class Api:
+    """What a case manager's script does, with each expected success asserted on the way."""
+
+    def __init__(self, client: TestClient, headers: Headers) -> None:
+        self.client, self.headers = client, headers
+
+    def create(self, **overrides: Any) -> Filing:
+        response = self.client.post(
+            "/api/v1/filings", json=make_payload(**overrides), headers=self.headers
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def fire(
+        self,
+        filing: Filing,
+        event: str,
+        data: dict[str, Any] | None = None,
+        headers: Headers | None = None,
+    ) -> httpx.Response:
+        """Fire with the version last seen, as a careful client does."""
+        return self.client.post(
+            f"/api/v1/filings/{filing['id']}/events",
+            json={"event": event, "data": data or {}, "expected_version": filing["version"]},
+            headers=headers or self.headers,
+        )
+
+    def step(self, filing: Filing, event: str, data: dict[str, Any] | None = None) -> Filing:
+        response = self.fire(filing, event, data)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def drive(self, state: str, **overrides: Any) -> Filing:
+        """A new filing taken to ``state`` along the shared test path."""
+        filing = self.create(**overrides)
+        for event, data in PATH_TO[state]:
+            filing = self.step(filing, event, data)
+        return filing
+
+    def get(self, path: str, headers: Headers | None = None) -> httpx.Response:
+        return self.client.get(path, headers=headers or self.headers)
+
+
+@pytest.fixture
+def api(client: TestClient, manager: Headers) -> Api:
+    return Api(client, manager)

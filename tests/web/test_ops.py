@@ -1,0 +1,48 @@
+"""Ops endpoints: stuck, overdue and failed work, and retrying a failed job."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from icpflow.workflow import failures
+
+
+@pytest.fixture
+def ops(as_role) -> dict[str, str]:
+    return as_role("ops")
+
+
+def test_stuck_lists_a_filing_past_its_states_threshold(api, ops, clock):
+    filing = api.create()
+    assert api.get("/api/v1/ops/stuck", ops).json()["total"] == 0
+    clock.advance(timedelta(days=15))
+    assert [f["id"] for f in api.get("/api/v1/ops/stuck", ops).json()["items"]] == [filing["id"]]
+
+
+def test_overdue_reuses_the_list_filters(api, ops, clock):
+    api.drive("submitted", domain="beijing-site.cn")
+    api.drive("submitted", domain="shanghai-site.cn", province="沪")
+    clock.advance(timedelta(days=7))
+    page = api.get("/api/v1/ops/overdue?province=沪", ops).json()
+    assert [f["domain"] for f in page["items"]] == ["shanghai-site.cn"]
+
+
+def test_failed_jobs_are_listed(api, ops, session, clock):
+    failures.record_failure(session, "deliver", [7], "SMTP refused", clock.now(), None)
+    session.commit()
+    listed = api.get("/api/v1/ops/failed", ops).json()
+    assert [(j["actor"], j["error"]) for j in listed] == [("deliver", "SMTP refused")]
+
+
+def test_retry_queues_a_failed_job_again(api, ops, session, clock):
+    job = failures.record_failure(session, "deliver", [7], "SMTP refused", clock.now(), None)
+    session.commit()
+    response = api.client.post(f"/api/v1/ops/failed/{job.id}/retry", headers=ops)
+    assert (response.status_code, response.json()["retried_at"] is not None) == (200, True)
+
+
+def test_retry_of_an_unknown_job_is_404(api, ops):
+    response = api.client.post("/api/v1/ops/failed/9/retry", headers=ops)
+    assert (response.status_code, response.json()["error"]) == (404, "not_found")

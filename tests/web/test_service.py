@@ -1,0 +1,109 @@
+"""What operators and tooling see: health, readiness, metrics, OpenAPI and the relay hook."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+
+import icpflow.workers
+from icpflow.web import app as app_module
+from icpflow.web.app import create_app
+from icpflow.workers import relay
+
+
+def test_healthz_answers(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_is_200_with_the_database_up(client):
+    assert client.get("/readyz").status_code == 200
+
+
+def test_readyz_is_503_with_a_reason_when_the_database_is_down(client, monkeypatch, tmp_path):
+    unreachable = create_engine(f"sqlite:///{tmp_path}/missing/dir/icpflow.db")
+    monkeypatch.setattr(app_module, "get_engine", lambda: unreachable)
+    response = client.get("/readyz")
+    assert (response.status_code, response.json()["reason"]) == (
+        503,
+        "database unreachable: OperationalError",
+    )
+
+
+def test_metrics_expose_filings_by_state(api):
+    api.create()
+    assert 'icpflow_filings{state="domain_registered"} 1.0' in api.client.get("/metrics").text
+
+
+def test_metrics_count_a_replayed_event_once(api):
+    filing = api.create()
+    headers = {**api.headers, "Idempotency-Key": "metrics-once"}
+    before = _sample(api.client, 'icpflow_events_fired_total{event="withdraw"}')
+    for _ in range(2):
+        api.fire(filing, "withdraw", {"reason": "x"}, headers)
+    assert _sample(api.client, 'icpflow_events_fired_total{event="withdraw"}') == before + 1
+
+
+def test_metrics_time_requests_by_route_template(api):
+    api.get("/api/v1/filings/1")
+    text = api.client.get("/metrics").text
+    assert 'route="/api/v1/filings/{filing_id}"' in text
+
+
+def _sample(client: TestClient, name: str) -> float:
+    lines = client.get("/metrics").text.splitlines()
+    return next((float(line.split()[-1]) for line in lines if line.startswith(name + " ")), 0.0)
+
+
+def test_openapi_lists_the_event_names(client):
+    event = client.get("/openapi.json").json()["components"]["schemas"]["EventIn"]
+    assert "miit_approve" in event["properties"]["event"]["description"]
+
+
+def test_openapi_documents_error_responses_with_the_error_model(client):
+    spec = client.get("/openapi.json").json()
+    responses = spec["paths"]["/api/v1/filings/{filing_id}/events"]["post"]["responses"]
+    assert {"401", "403", "404", "409", "422"} <= set(responses)
+    assert responses["409"]["content"]["application/json"]["schema"]["$ref"].endswith("ErrorBody")
+
+
+def test_openapi_documents_the_bearer_scheme(client):
+    spec = client.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+class FakeRelay:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def install(self) -> FakeRelay:
+        self.calls.append("install")
+        return self
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+
+
+def test_lifespan_installs_the_immediate_relay_and_stops_it(settings, monkeypatch):
+    fake = FakeRelay()
+    monkeypatch.setattr(relay, "install_immediate_relay", fake.install)
+    with TestClient(create_app()):
+        assert fake.calls == ["install"]
+    assert fake.calls == ["install", "stop"]
+
+
+def test_lifespan_serves_without_the_relay_module(settings, monkeypatch):
+    monkeypatch.delattr(icpflow.workers, "relay")
+    monkeypatch.setitem(sys.modules, "icpflow.workers.relay", None)
+    with TestClient(create_app()) as client:
+        assert client.get("/healthz").status_code == 200
+
+
+def test_lifespan_does_not_hide_a_relay_whose_dependency_is_missing(settings, monkeypatch):
+    monkeypatch.delattr(icpflow.workers, "relay")
+    monkeypatch.delitem(sys.modules, "icpflow.workers.relay")
+    monkeypatch.setitem(sys.modules, "dramatiq", None)
+    with pytest.raises(ModuleNotFoundError, match="dramatiq"), TestClient(create_app()):
+        pass
