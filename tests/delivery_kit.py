@@ -1,0 +1,287 @@
+"""Real things the delivery tests stop, kill and count: a private Redis, worker processes, a
+webhook peer that can hold a request open, and filings that owe notifications.
+
+Fixtures live here (imported by the test modules that use them) because both ``tests/workers``
+and ``tests/e2e`` need them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+import pytest
+from factories import make_payload
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, select
+
+from icpflow.models import Notification, OutboxMessage
+from icpflow.settings import Settings, get_settings
+from icpflow.workers.broker import QUEUE, configure_broker
+from icpflow.workers.embedded_redis import spawn_redis_server, stop_process, wait_until_up
+from icpflow.workers.relay import ImmediateRelay
+from icpflow.workflow import outbox, service
+
+REDIS_NAMESPACE = "dramatiq"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(
+    condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.05
+) -> None:
+    """Poll with short sleeps; fail naming what never happened."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class RedisServer:
+    """A private redis-server on its own port, so a test may stop and restart it at will."""
+
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = spawn_redis_server(self.data_dir, port=self.port)
+        wait_until_up(self.url, self.process)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class WebhookPeer:
+    """Accepts signed webhook POSTs and counts successful deliveries per Idempotency-Key.
+
+    ``status`` is what it answers; with ``hold`` set it keeps each request open until
+    ``release`` is set and then answers 503, as a peer that went away mid-request would.
+    """
+
+    url: str
+    status: int = 200
+    hold: threading.Event = field(default_factory=threading.Event)
+    holding: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    received: list[str] = field(default_factory=list)
+    delivered: Counter[str] = field(default_factory=Counter)
+
+
+class _PeerServer(ThreadingHTTPServer):
+    daemon_threads = True
+    peer: WebhookPeer
+
+
+class _PeerHandler(BaseHTTPRequestHandler):
+    server: _PeerServer
+
+    def do_POST(self) -> None:
+        peer = self.server.peer
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        key = self.headers.get("Idempotency-Key", "")
+        peer.received.append(key)
+        status = peer.status
+        if peer.hold.is_set():
+            peer.holding.set()
+            peer.release.wait(30)
+            status = 503
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        if 200 <= status < 300:
+            peer.delivered[key] += 1
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """No access log in the test output."""
+
+
+@pytest.fixture
+def webhook_peer() -> Iterator[WebhookPeer]:
+    server = _PeerServer(("127.0.0.1", 0), _PeerHandler)
+    server.peer = WebhookPeer(f"http://127.0.0.1:{server.server_address[1]}/hook")
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server.peer
+    server.peer.release.set()
+    server.shutdown()
+    server.server_close()
+
+
+@dataclass
+class WorkerProcess:
+    """``python -m icpflow.workers`` in its own process group (Dramatiq forks its workers)."""
+
+    env: dict[str, str]
+    cwd: Path
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        log = (self.cwd / f"worker-{self.starts}.log").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "icpflow.workers"],
+            env=self.env,
+            cwd=self.cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def kill(self) -> None:
+        """SIGKILL the whole group: the supervisor and the process running the job."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def logs(self) -> str:
+        return "\n".join(
+            p.read_text(errors="replace") for p in sorted(self.cwd.glob("worker-*.log"))
+        )
+
+
+@dataclass
+class System:
+    """What an end-to-end test drives: its database, this process's broker and immediate relay,
+    a worker process, and the log channel's file."""
+
+    db: Any
+    broker: dramatiq.Broker
+    relay: ImmediateRelay
+    worker: WorkerProcess
+    log_file: Path
+
+
+def worker_env(database_url: str, var_dir: Path, **overrides: str) -> dict[str, str]:
+    """What a worker process needs to share the test's database, broker and peers."""
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "BROKER_URL"}}
+    env.update(
+        DATABASE_URL=database_url,
+        VAR_DIR=str(var_dir),
+        WORKER_PROCESSES="1",
+        WORKER_THREADS="4",
+        DELIVERY_MAX_RETRIES="20",
+        DELIVERY_MIN_BACKOFF_MS="100",
+        DELIVERY_MAX_BACKOFF_MS="1000",
+        WEBHOOK_TIMEOUT_SECONDS="20",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(overrides)
+    return env
+
+
+def owe_notifications(
+    session: Session, count: int, routes: list[dict[str, str]] | None = None, start: int = 0
+) -> list[int]:
+    """Create ``count`` filings and withdraw each (an event that notifies its case managers)."""
+    for i in range(start, start + count):
+        payload = make_payload(domain=f"site{i}.cn", notify=routes or [])
+        view = service.create_filing(session, payload, actor="test")
+        service.fire_event(session, view.id, "withdraw", {"reason": "test burst"}, actor="test")
+    return notification_ids(session.get_bind())
+
+
+def notification_ids(engine: Any) -> list[int]:
+    """In a session of its own: on SQLite an open transaction, even a read, holds the write lock."""
+    with Session(engine) as session:
+        return [
+            n for n in session.exec(select(Notification.id).order_by(col(Notification.id))) if n
+        ]
+
+
+def statuses(engine: Engine) -> Counter[str]:
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Notification.status, func.count()).group_by(col(Notification.status))
+        )
+        return Counter(dict(rows.all()))
+
+
+def unpublished(engine: Engine) -> int:
+    with Session(engine) as session:
+        query = select(func.count()).where(col(OutboxMessage.published_at).is_(None))
+        return int(session.exec(query).one())
+
+
+def logged_keys(path: Path) -> Counter[str]:
+    """Deliveries the log channel wrote, per idempotency key."""
+    if not path.exists():
+        return Counter()
+    lines = path.read_text().splitlines()
+    return Counter(json.loads(line)["idempotency_key"] for line in lines if line.strip())
+
+
+def keys_by_id(engine: Engine) -> Mapping[int, str]:
+    with Session(engine) as session:
+        rows = session.exec(select(Notification.id, Notification.idempotency_key))
+        return {i: k for i, k in rows.all() if i is not None}
+
+
+@pytest.fixture
+def redis_broker(
+    settings: Settings,
+    redis_server: RedisServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[dramatiq.Broker]:
+    """The process's broker on the private Redis, with retries fast enough for a test."""
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    monkeypatch.setenv("NOTIFY_LOG_FILE", str(tmp_path / "notify.log"))
+    monkeypatch.setenv("DELIVERY_MAX_RETRIES", "2")
+    monkeypatch.setenv("DELIVERY_MIN_BACKOFF_MS", "50")
+    monkeypatch.setenv("DELIVERY_MAX_BACKOFF_MS", "200")
+    get_settings.cache_clear()
+    yield configure_broker(get_settings())
+    outbox.set_publisher(None)
+
+
+def _redis(broker: dramatiq.Broker) -> Any:
+    return broker.client  # type: ignore[attr-defined]
+
+
+def queued_message_ids(broker: dramatiq.Broker, queue: str = QUEUE) -> list[str]:
+    """Ids of the messages waiting in a Redis queue."""
+    raw = _redis(broker).hvals(f"{REDIS_NAMESPACE}:{queue}.msgs")
+    return [dramatiq.Message.decode(data).message_id for data in raw]
+
+
+def one_retry_taken_by_a_worker(broker: dramatiq.Broker) -> bool:
+    """A single delayed message, fetched (out of the list) but not acknowledged (still stored)."""
+    delayed = f"{REDIS_NAMESPACE}:{QUEUE}.DQ"
+    client = _redis(broker)
+    return bool(client.llen(delayed) == 0 and client.hlen(f"{delayed}.msgs") == 1)

@@ -1,0 +1,77 @@
+"""End-to-end delivery: this process fires transitions and relays them at once, as the web process
+does; a separate ``python -m icpflow.workers`` process delivers over a real broker."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import delivery_kit as kit
+import pytest
+from conftest import Database, unavailable
+from delivery_kit import System, WorkerProcess, worker_env
+
+from icpflow.settings import Settings, get_settings
+from icpflow.workers.broker import QUEUE, configure_broker
+from icpflow.workers.relay import install_immediate_relay
+
+RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+redis_server, webhook_peer = kit.redis_server, kit.webhook_peer
+
+
+def _system(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broker_env: dict[str, str]
+) -> Iterator[System]:
+    log_file = tmp_path / "notify.log"
+    env = {"NOTIFY_LOG_FILE": str(log_file), **broker_env}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    broker = configure_broker(get_settings())
+    relay = install_immediate_relay(db.engine)
+    worker = WorkerProcess(
+        worker_env(
+            db.url,
+            tmp_path / "var",
+            REDIS_HEARTBEAT_TIMEOUT_MS="2000",
+            REDIS_MAINTENANCE_CHANCE="1000000",
+            **env,
+        ),
+        tmp_path,
+    )
+    yield System(db, broker, relay, worker, log_file)
+    relay.stop()
+    worker.kill()  # graceful shutdown is Dramatiq's, not under test here; killing is faster
+    print(worker.logs())  # shown by pytest when the test failed
+
+
+@pytest.fixture
+def system(
+    db: Database,
+    settings: Settings,
+    redis_server: kit.RedisServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[System]:
+    """On a private Redis the test may stop and restart."""
+    yield from _system(db, tmp_path, monkeypatch, {"REDIS_URL": redis_server.url})
+
+
+@pytest.fixture
+def rabbitmq_system(
+    db: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[System]:
+    """On the shared RabbitMQ, its icpflow queues purged so stale messages cannot interfere."""
+    import pika
+    import pika.exceptions
+
+    try:
+        pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL)).close()
+    except pika.exceptions.AMQPError as exc:
+        unavailable(f"RabbitMQ at {RABBITMQ_URL} is unreachable: {exc!r}")
+    for system in _system(db, tmp_path, monkeypatch, {"BROKER_URL": RABBITMQ_URL}):
+        system.broker.declare_queue(QUEUE)
+        system.broker.flush(QUEUE)
+        yield system

@@ -1,0 +1,133 @@
+"""``deliver_notification`` run by a real ``dramatiq.Worker`` on a real Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import delivery_kit as kit
+import dramatiq
+import pytest
+from conftest import Database
+from delivery_kit import (
+    WebhookPeer,
+    logged_keys,
+    owe_notifications,
+    statuses,
+    wait_for,
+)
+from sqlmodel import Session, select
+
+from icpflow.models import FailedJob, Notification
+from icpflow.settings import get_settings
+from icpflow.workers.broker import QUEUE
+from icpflow.workers.relay import install_immediate_relay, relay_pending
+from icpflow.workflow.failures import retry_failed
+
+pytestmark = pytest.mark.redis
+
+# Shared with tests/e2e; pytest finds fixtures by their name in this module.
+redis_broker, redis_server, webhook_peer = kit.redis_broker, kit.redis_server, kit.webhook_peer
+
+
+@pytest.fixture
+def worker(redis_broker: dramatiq.Broker) -> Iterator[dramatiq.Worker]:
+    from icpflow.workers import actors  # noqa: F401  (declares the actor on this broker)
+
+    running = dramatiq.Worker(redis_broker, worker_threads=2, worker_timeout=50)
+    running.start()
+    yield running
+    running.stop()
+
+
+def drain(broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+    broker.join(QUEUE, timeout=20_000)
+    worker.join()
+
+
+def webhook_notification(db: Database, peer_url: str) -> Notification:
+    with Session(db.engine) as session:
+        return session.exec(select(Notification).where(Notification.recipient == peer_url)).one()
+
+
+def failed_jobs(db: Database) -> list[FailedJob]:
+    with Session(db.engine) as session:
+        return list(session.exec(select(FailedJob)))
+
+
+def test_a_notification_delivered_again_is_sent_once(
+    db: Database, session: Session, redis_broker: dramatiq.Broker, worker: dramatiq.Worker
+) -> None:
+    [notification_id] = owe_notifications(session, 1)
+    relay_pending(db.engine)
+    drain(redis_broker, worker)
+    from icpflow.workers.actors import deliver_notification
+
+    for _ in range(3):  # redeliveries: after the first send, and two at once
+        deliver_notification.send(notification_id)
+        drain(redis_broker, worker)
+    deliver_notification.send(notification_id)
+    deliver_notification.send(notification_id)
+    drain(redis_broker, worker)
+
+    log_file = get_settings().notify_log_file
+    assert isinstance(log_file, Path)
+    assert list(logged_keys(log_file).values()) == [1]
+    with Session(db.engine) as fresh:
+        row = fresh.get(Notification, notification_id)
+        assert row is not None
+        assert (row.status, row.attempts) == ("delivered", 1)
+        assert row.delivered_at is not None
+
+
+def test_permanent_failure_is_recorded_and_a_retry_delivers(
+    db: Database,
+    session: Session,
+    redis_broker: dramatiq.Broker,
+    worker: dramatiq.Worker,
+    webhook_peer: WebhookPeer,
+) -> None:
+    relay = install_immediate_relay(db.engine)
+    try:
+        webhook_peer.status = 410
+        owe_notifications(
+            session, 1, routes=[{"channel": "webhook", "recipient": webhook_peer.url}]
+        )
+        wait_for(lambda: len(failed_jobs(db)) == 1, 20, "the failure to be recorded")
+        notification = webhook_notification(db, webhook_peer.url)
+        assert (notification.status, notification.attempts) == ("failed", 1)  # not retried
+        assert "410" in (notification.last_error or "")
+        [job] = failed_jobs(db)
+        assert (job.notification_id, job.args) == (notification.id, [notification.id])
+
+        webhook_peer.status = 200
+        retry_failed(session, job.id or 0)
+        wait_for(
+            lambda: webhook_notification(db, webhook_peer.url).status == "delivered",
+            20,
+            "the retried notification to be delivered",
+        )
+    finally:
+        relay.stop()
+    assert webhook_peer.delivered == {notification.idempotency_key: 1}
+    assert len(failed_jobs(db)) == 1  # the retry did not fail again
+
+
+def test_transient_failures_are_retried_then_recorded_when_exhausted(
+    db: Database,
+    session: Session,
+    redis_broker: dramatiq.Broker,
+    worker: dramatiq.Worker,
+    webhook_peer: WebhookPeer,
+) -> None:
+    webhook_peer.status = 503
+    owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": webhook_peer.url}])
+    relay_pending(db.engine)
+    wait_for(lambda: len(failed_jobs(db)) == 1, 20, "retries to be exhausted")
+
+    notification = webhook_notification(db, webhook_peer.url)
+    retries = get_settings().delivery_max_retries
+    assert (notification.status, notification.attempts) == ("failed", retries + 1)
+    assert len(webhook_peer.received) == retries + 1
+    assert not webhook_peer.delivered
+    assert statuses(db.engine)["delivered"] == 1  # the log route of the same event went out

@@ -1,0 +1,123 @@
+"""The outbox relay against a real Redis: published means the broker has it, and only once."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import delivery_kit as kit
+import dramatiq
+import pytest
+from conftest import Database
+from delivery_kit import RedisServer, owe_notifications, queued_message_ids, unpublished
+from sqlmodel import Session, col, select
+
+from icpflow.clock import get_clock
+from icpflow.models import OutboxMessage
+from icpflow.workers.relay import install_immediate_relay, message_id, publish, relay_pending
+from icpflow.workflow import outbox
+from icpflow.workflow.notices import DELIVER_ACTOR
+
+pytestmark = pytest.mark.redis
+
+# Shared with tests/e2e; pytest finds fixtures by their name in this module.
+redis_broker, redis_server = kit.redis_broker, kit.redis_server
+
+
+def add_rows(db: Database, count: int) -> list[int]:
+    """Committed outbox rows, with no publisher installed: the relay under test must move them."""
+    outbox.set_publisher(None)
+    with Session(db.engine) as session:
+        ids = outbox.add_many(
+            session, DELIVER_ACTOR, [[i] for i in range(count)], get_clock().now()
+        )
+        session.commit()
+    return ids
+
+
+def outbox_rows(db: Database) -> list[OutboxMessage]:
+    with Session(db.engine) as session:
+        return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))))
+
+
+def test_a_row_is_published_once_with_its_deterministic_message_id(
+    db: Database, redis_broker: dramatiq.Broker
+) -> None:
+    ids = add_rows(db, 3)
+
+    assert publish(ids[:1], db.engine) == 1
+    assert publish(ids[:1], db.engine) == 0  # already published: not sent again
+    assert relay_pending(db.engine, limit=10) == 2
+    assert relay_pending(db.engine, limit=10) == 0
+
+    assert sorted(queued_message_ids(redis_broker)) == sorted(message_id(i) for i in ids)
+    rows = outbox_rows(db)
+    assert all(row.published_at is not None and row.attempts == 0 for row in rows)
+
+
+def test_broker_down_leaves_the_row_for_the_next_sweep(
+    db: Database, redis_broker: dramatiq.Broker, redis_server: RedisServer
+) -> None:
+    [row_id] = add_rows(db, 1)
+    redis_server.stop()
+
+    assert relay_pending(db.engine) == 0  # no exception escapes to the caller
+    [row] = outbox_rows(db)
+    assert row.published_at is None
+    assert row.attempts == 1
+    assert row.last_error and "Connection" in row.last_error
+
+    redis_server.start()
+    assert relay_pending(db.engine) == 1
+    [row] = outbox_rows(db)
+    assert row.published_at is not None
+    assert queued_message_ids(redis_broker) == [message_id(row_id)]
+
+
+def test_concurrent_relays_publish_each_row_exactly_once(
+    db: Database, redis_broker: dramatiq.Broker
+) -> None:
+    ids = add_rows(db, 120)
+    start = threading.Barrier(2)
+    counts: list[int] = []
+
+    def sweep() -> None:
+        start.wait()
+        total = 0
+        while published := relay_pending(db.engine, limit=15):
+            total += published
+        counts.append(total)
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sum(counts) == len(ids)
+    queued = queued_message_ids(redis_broker)
+    assert len(queued) == len(ids)
+    assert set(queued) == {message_id(i) for i in ids}
+
+
+def test_immediate_relay_publishes_after_commit_and_never_blocks_the_caller(
+    db: Database,
+    session: Session,
+    redis_broker: dramatiq.Broker,
+    redis_server: RedisServer,
+) -> None:
+    relay = install_immediate_relay(db.engine)
+    try:
+        owe_notifications(session, 2)
+        assert relay.drain()
+        assert unpublished(db.engine) == 0
+        assert len(queued_message_ids(redis_broker)) == 2
+
+        redis_server.stop()
+        began = time.monotonic()
+        owe_notifications(session, 3, start=2)
+        assert time.monotonic() - began < 2.0  # the commits did not wait for the dead broker
+        assert relay.drain()
+        assert unpublished(db.engine) == 3
+    finally:
+        relay.stop()
