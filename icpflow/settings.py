@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     delivery_max_retries: int = 5
     delivery_min_backoff_ms: int = 1000
     delivery_max_backoff_ms: int = 300_000
+    delivery_lease_seconds: float = Field(
+        default=150,
+        description="How long a worker owns a notification it is sending (> the actor time limit).",
+    )
 
     # Workers
     worker_processes: int = 1
@@ -91,7 +95,7 @@ class Settings(BaseSettings):
     )
     redis_maintenance_chance: int = Field(
         default=1000,
-        description="Dramatiq's odds (out of 100000) of running requeue maintenance per fetch.",
+        description="Dramatiq's odds (out of 1000000) of running requeue maintenance per fetch.",
     )
 
     # Scheduler

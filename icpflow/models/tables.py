@@ -117,7 +117,11 @@ class OutboxMessage(SQLModel, table=True):
 
 
 class Notification(SQLModel, table=True):
-    """A message owed to one recipient; ``idempotency_key`` makes delivery at most once per key."""
+    """A message owed to one recipient; ``idempotency_key`` makes delivery at most once per key.
+
+    ``claimed_until`` is the lease of the worker sending it: a duplicate message arriving
+    meanwhile, in any process, waits for the lease instead of sending again.
+    """
 
     __tablename__ = "notifications"
 
@@ -132,6 +136,7 @@ class Notification(SQLModel, table=True):
     idempotency_key: str = Field(max_length=300, unique=True)
     status: str = Field(default="pending", max_length=16, index=True)
     attempts: int = 0
+    claimed_until: datetime | None = _utc_column(nullable=True)
     created_at: datetime = _utc_column()
     delivered_at: datetime | None = _utc_column(nullable=True)
     last_error: str | None = None

@@ -34,15 +34,9 @@ DESCRIPTION = (
 @asynccontextmanager
 async def relay_outbox(_: FastAPI) -> AsyncIterator[None]:
     """Relay each commit's outbox rows to the broker at once; the scheduler's sweep is the
-    safety net, so a build without the worker layer still serves, only slower to notify."""
-    try:
-        from icpflow.workers import relay
-    except ModuleNotFoundError as exc:
-        if exc.name != "icpflow.workers.relay":
-            raise  # the relay exists but something it needs is missing: that is a real fault
-        log.warning("no icpflow.workers.relay: notifications wait for the scheduler's sweep")
-        yield
-        return
+    safety net for whatever this misses."""
+    from icpflow.workers import relay
+
     running = relay.install_immediate_relay()
     try:
         yield

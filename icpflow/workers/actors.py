@@ -10,17 +10,15 @@ message whose acknowledgement we never saw can drop the repeat.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from icpflow.clock import get_clock
+from icpflow.clock import as_utc, get_clock
 from icpflow.models import Notification, get_engine
 from icpflow.settings import Settings, get_settings
 from icpflow.workers.broker import QUEUE, get_broker
@@ -34,12 +32,6 @@ from icpflow.workflow.notices import DELIVER_ACTOR
 
 log = logging.getLogger(__name__)
 
-# Notifications being sent by this process. A duplicate message for one of them is dropped:
-# should that send fail, its own message is retried; should this process die, Redis requeues
-# both. (Duplicates running in two processes at once would need a lease on the row.)
-_sending: set[int] = set()
-_sending_lock = threading.Lock()
-
 get_broker()  # before any actor is declared, or Dramatiq would invent a default broker
 
 
@@ -48,34 +40,17 @@ def deliver_notification(notification_id: int) -> None:
     deliver(get_engine(), notification_id, get_settings())
 
 
+class DeliveryInProgress(dramatiq.Retry):
+    """Another worker holds the lease on this notification: retry once it has expired."""
+
+
 def deliver(engine: Engine, notification_id: int, settings: Settings) -> bool:
     """Send a pending notification through its channel; True when this call delivered it.
 
     ``DeliveryFailed`` propagates so that Dramatiq retries with backoff; a final failure is
     recorded by the broker's ``RecordFinalFailure`` middleware.
     """
-    with _only_sender(notification_id) as alone:
-        if not alone:
-            log.info("notification %s is being sent by this process already", notification_id)
-            return False
-        return _deliver(engine, notification_id, settings)
-
-
-@contextmanager
-def _only_sender(notification_id: int) -> Iterator[bool]:
-    with _sending_lock:
-        alone = notification_id not in _sending
-        _sending.add(notification_id)
-    try:
-        yield alone
-    finally:
-        if alone:
-            with _sending_lock:
-                _sending.discard(notification_id)
-
-
-def _deliver(engine: Engine, notification_id: int, settings: Settings) -> bool:
-    claimed = _start_attempt(engine, notification_id)
+    claimed = _claim(engine, notification_id, settings)
     if claimed is None:
         return False
     channel_name, message = claimed
@@ -93,20 +68,43 @@ def _deliver(engine: Engine, notification_id: int, settings: Settings) -> bool:
     return True
 
 
-def _start_attempt(engine: Engine, notification_id: int) -> tuple[str, OutgoingMessage] | None:
-    """Count the attempt (committed before the send, so a crash mid-send still shows it) and
-    read what to send; None when the notification is gone or no longer pending."""
+def _claim(
+    engine: Engine, notification_id: int, settings: Settings
+) -> tuple[str, OutgoingMessage] | None:
+    """Take the lease and count the attempt (committed before the send, so a crash mid-send
+    still shows it); None when there is nothing left to deliver.
+
+    Raises ``DeliveryInProgress`` while another worker's lease runs: the message is retried
+    later and then finds the notification delivered, or the lease expired (that worker died).
+    """
+    now = get_clock().now()
     with Session(engine, expire_on_commit=False) as session:
-        counted = session.exec(
+        claimed = session.exec(
             update(Notification)
-            .where(col(Notification.id) == notification_id, col(Notification.status) == "pending")
-            .values(attempts=col(Notification.attempts) + 1)
+            .where(
+                col(Notification.id) == notification_id,
+                col(Notification.status) == "pending",
+                or_(
+                    col(Notification.claimed_until).is_(None), col(Notification.claimed_until) < now
+                ),
+            )
+            .values(
+                attempts=col(Notification.attempts) + 1,
+                claimed_until=now + timedelta(seconds=settings.delivery_lease_seconds),
+            )
         )
-        row = session.get(Notification, notification_id) if counted.rowcount else None
+        row = session.get(Notification, notification_id)
         session.commit()
-    if row is None:
+    if row is None or row.status != "pending":
         log.info("notification %s is not pending; nothing to deliver", notification_id)
         return None
+    if not claimed.rowcount:
+        assert row.claimed_until is not None
+        wait = as_utc(row.claimed_until) - now
+        raise DeliveryInProgress(
+            f"notification {notification_id} is being sent by another worker",
+            delay=max(1000, int(wait.total_seconds() * 1000) + 500),
+        )
     payload: dict[str, Any] = {
         "notification_id": row.id,
         "filing_id": row.filing_id,
@@ -125,11 +123,19 @@ def _mark_delivered(engine: Engine, notification_id: int) -> None:
         status="delivered",
         delivered_at=get_clock().now(),
         last_error=None,
+        claimed_until=None,
     )
 
 
 def _note_error(engine: Engine, notification_id: int, error: str) -> None:
-    _update(engine, notification_id, col(Notification.status) == "pending", last_error=error)
+    """Record the error and give up the lease, so the retry need not wait for it."""
+    _update(
+        engine,
+        notification_id,
+        col(Notification.status) == "pending",
+        last_error=error,
+        claimed_until=None,
+    )
 
 
 def _update(engine: Engine, notification_id: int, condition: Any, **values: Any) -> None:

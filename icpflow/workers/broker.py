@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import dramatiq
@@ -100,11 +101,21 @@ def middleware(settings: Settings) -> list[Middleware]:
         TimeLimit(time_limit=TIME_LIMIT_MS),
         RecordFinalFailure(),
         Retries(
-            max_retries=settings.delivery_max_retries,
+            retry_when=retry_policy(settings.delivery_max_retries),
             min_backoff=settings.delivery_min_backoff_ms,
             max_backoff=settings.delivery_max_backoff_ms,
         ),
     ]
+
+
+def retry_policy(max_retries: int) -> Callable[[int, BaseException], bool]:
+    """Failures are retried ``max_retries`` times; an explicit ``dramatiq.Retry`` (a job
+    waiting for another worker's lease) is waiting, not failing, and is never exhausted."""
+
+    def should_retry(retries: int, exception: BaseException) -> bool:
+        return isinstance(exception, dramatiq.Retry) or retries < max_retries
+
+    return should_retry
 
 
 def redis_url(settings: Settings) -> str:

@@ -51,7 +51,10 @@ def relay_pending(engine: Engine, limit: int = 500) -> int:
 
 
 def _relay(engine: Engine, query: SelectOfScalar[OutboxMessage]) -> int:
-    query = query.where(col(OutboxMessage.published_at).is_(None)).order_by(col(OutboxMessage.id))
+    # Rows that already failed go last, so a few unusable ones cannot starve the rest.
+    query = query.where(col(OutboxMessage.published_at).is_(None)).order_by(
+        col(OutboxMessage.attempts), col(OutboxMessage.id)
+    )
     if engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     # Imported on first use: declaring the actors configures the broker, which with no

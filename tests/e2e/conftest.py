@@ -37,6 +37,7 @@ def _system(
             tmp_path / "var",
             REDIS_HEARTBEAT_TIMEOUT_MS="2000",
             REDIS_MAINTENANCE_CHANCE="1000000",
+            DELIVERY_LEASE_SECONDS="3",
             **env,
         ),
         tmp_path,

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
-import icpflow.workers
 from icpflow.web import app as app_module
-from icpflow.web.app import create_app
-from icpflow.workers import relay
 
 
 def test_healthz_answers(client):
@@ -72,38 +66,3 @@ def test_openapi_documents_error_responses_with_the_error_model(client):
 def test_openapi_documents_the_bearer_scheme(client):
     spec = client.get("/openapi.json").json()
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
-
-
-class FakeRelay:
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def install(self) -> FakeRelay:
-        self.calls.append("install")
-        return self
-
-    def stop(self) -> None:
-        self.calls.append("stop")
-
-
-def test_lifespan_installs_the_immediate_relay_and_stops_it(settings, monkeypatch):
-    fake = FakeRelay()
-    monkeypatch.setattr(relay, "install_immediate_relay", fake.install)
-    with TestClient(create_app()):
-        assert fake.calls == ["install"]
-    assert fake.calls == ["install", "stop"]
-
-
-def test_lifespan_serves_without_the_relay_module(settings, monkeypatch):
-    monkeypatch.delattr(icpflow.workers, "relay")
-    monkeypatch.setitem(sys.modules, "icpflow.workers.relay", None)
-    with TestClient(create_app()) as client:
-        assert client.get("/healthz").status_code == 200
-
-
-def test_lifespan_does_not_hide_a_relay_whose_dependency_is_missing(settings, monkeypatch):
-    monkeypatch.delattr(icpflow.workers, "relay")
-    monkeypatch.delitem(sys.modules, "icpflow.workers.relay")
-    monkeypatch.setitem(sys.modules, "dramatiq", None)
-    with pytest.raises(ModuleNotFoundError, match="dramatiq"), TestClient(create_app()):
-        pass

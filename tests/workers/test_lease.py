@@ -1,0 +1,52 @@
+"""The delivery lease: while one worker sends a notification, no other process sends it too."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from delivery_kit import logged_keys, owe_notifications
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from icpflow.models import Notification
+from icpflow.workers.actors import DeliveryInProgress, deliver
+
+
+def lease(db, notification_id: int, until) -> None:  # type: ignore[no-untyped-def]
+    with Session(db.engine) as s:
+        s.exec(
+            update(Notification)
+            .where(col(Notification.id) == notification_id)
+            .values(claimed_until=until)
+        )
+        s.commit()
+
+
+@pytest.fixture
+def log_settings(settings, tmp_path):  # type: ignore[no-untyped-def]
+    return settings.model_copy(update={"notify_log_file": tmp_path / "notify.log"})
+
+
+def test_a_notification_leased_by_another_worker_is_not_sent_and_is_retried_later(
+    db, session, clock, log_settings
+):
+    first = owe_notifications(session, 1)[0]
+    lease(db, first, clock.now() + timedelta(seconds=30))
+    with pytest.raises(DeliveryInProgress) as waiting:
+        deliver(db.engine, first, log_settings)
+    assert waiting.value.delay is not None and waiting.value.delay >= 30_000
+    assert not log_settings.notify_log_file.exists()
+
+
+def test_an_expired_lease_is_taken_over_and_the_notification_sent_once(
+    db, session, clock, log_settings
+):
+    first = owe_notifications(session, 1)[0]
+    lease(db, first, clock.now() - timedelta(seconds=1))
+    assert deliver(db.engine, first, log_settings) is True
+    assert deliver(db.engine, first, log_settings) is False
+    assert list(logged_keys(log_settings.notify_log_file).values()) == [1]
+    with Session(db.engine) as s:
+        row = s.get(Notification, first)
+        assert row is not None and (row.status, row.claimed_until) == ("delivered", None)
