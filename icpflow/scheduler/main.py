@@ -120,10 +120,16 @@ def run_scheduler(settings: Settings) -> None:
     _add_interval_job(scheduler, LEADERSHIP_JOB_ID, leadership.poll, settings.leader_poll_seconds)
     _stop_on_signals(scheduler)
     log.info("scheduler starting on %s", _redacted(settings.effective_database_url))
+    # Notifications owed by the deadlines fired here go to the broker right after each commit;
+    # the relay job is only the safety net.
+    from icpflow.workers.relay import install_immediate_relay
+
+    relay = install_immediate_relay()
     try:
         scheduler.start()
     finally:
         leadership.resign()
+        relay.stop()
         log.info("scheduler stopped")
 
 
