@@ -1,0 +1,92 @@
+"""``icpflow up`` (what ``make run`` ends in): the whole system from one command.
+
+Nothing installed but the package: SQLite under VAR_DIR and the embedded Redis. A filing
+created and withdrawn over HTTP is notified by the worker process, and Ctrl-C stops every
+process, the embedded Redis included.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from delivery_kit import free_port, wait_for
+from factories import make_payload
+
+pytestmark = pytest.mark.slow
+
+
+def test_up_serves_the_api_delivers_notifications_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "BROKER_URL"}
+    }
+    env.update(
+        VAR_DIR=str(tmp_path / "var"), PORT=str(port), NOTIFY_LOG_FILE=str(tmp_path / "notify.log")
+    )
+    output = (tmp_path / "up.log").open("wb")
+    up = subprocess.Popen(
+        [sys.executable, "-m", "icpflow", "up"],
+        env=env,
+        cwd=tmp_path,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _ready(base), timeout=30, what="the API to answer /readyz")
+        token = re.search(r"icp_[A-Za-z0-9_-]+", (tmp_path / "up.log").read_text())
+        assert token is not None
+        headers = {"Authorization": f"Bearer {token.group(0)}"}
+        filing = httpx.post(f"{base}/api/v1/filings", json=make_payload(), headers=headers).json()
+        fired = httpx.post(
+            f"{base}/api/v1/filings/{filing['id']}/events",
+            json={"event": "withdraw", "data": {"reason": "done"}, "expected_version": 1},
+            headers=headers,
+        )
+        assert fired.json()["state"] == "withdrawn"
+
+        def delivered() -> bool:
+            notes = httpx.get(
+                f"{base}/api/v1/filings/{filing['id']}/notifications", headers=headers
+            ).json()
+            return [n["status"] for n in notes] == ["delivered"]
+
+        wait_for(delivered, timeout=15, what="the withdrawal notice to be delivered")
+        assert "1:withdraw:v2" in (tmp_path / "notify.log").read_text()
+    finally:
+        up.send_signal(signal.SIGINT)
+        code = up.wait(timeout=30)
+        output.close()
+    assert code == 0, (tmp_path / "up.log").read_text()
+    assert "stopped" in (tmp_path / "up.log").read_text()
+    assert not _processes_under(tmp_path), "a child process outlived icpflow up"
+
+
+def _ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _processes_under(directory: Path) -> list[str]:
+    """Command lines of live processes working under ``directory`` (the children of ``up``)."""
+    time.sleep(0.5)
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if Path(proc / "cwd").resolve().is_relative_to(directory.resolve()):
+                found.append((proc / "cmdline").read_text().replace("\0", " "))
+        except OSError:
+            continue
+    return found
