@@ -20,6 +20,7 @@ from icpflow.models import HistoryEntry, Notification, create_db_engine
 from icpflow.models.migrate import upgrade
 from icpflow.settings import Settings
 from icpflow.workflow import service
+from icpflow.workflow.rules import rules_for
 from icpflow.workflow.sweeps import fire_due_deadlines
 
 console = Console()
@@ -32,14 +33,7 @@ SAMPLE_APPLICANT = {
     "phone": "13800138000",
     "email": "ops@example.cn",
 }
-MATERIALS = [
-    "business_licence_copy",
-    "legal_rep_id",
-    "site_principal_id",
-    "website_authenticity_form",
-    "photo_verification",
-    "domain_certificate",
-]
+MATERIALS = list(rules_for(Settings()).required_materials("organisation", "filing", "general"))
 # domain -> events fired on day 0 (the rest happens by itself, or does not)
 SCRIPTS: dict[str, list[tuple[str, dict[str, object]]]] = {
     "approved-on-time.cn": [
