@@ -273,7 +273,10 @@ def test_racing_clients_one_winner_per_version(db, settings, new_filing):
 
 
 def test_filing_routes_must_name_a_known_channel_and_a_recipient(session, clock, payload):
-    payload["notify"] = [{"channel": "pager", "recipient": "x"}, {"channel": "email", "recipient": " "}]
+    payload["notify"] = [
+        {"channel": "pager", "recipient": "x"},
+        {"channel": "email", "recipient": " "},
+    ]
     with pytest.raises(ValidationError) as err:
         service.create_filing(session, payload, actor="alice")
     assert {r.field for r in err.value.reasons} == {"notify[0].channel", "notify[1].recipient"}
