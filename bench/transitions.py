@@ -95,8 +95,8 @@ _ARM = _sql(
 )
 _NOTIFY = _sql(
     "INSERT INTO notifications (filing_id, kind, channel, recipient, subject, body,"
-    " idempotency_key, status, attempts, created_at)"
-    " VALUES (:id, :kind, :channel, :recipient, :subject, :body, :key, 'pending', 0, :now)"
+    " idempotency_key, status, attempts, created_at, queued_at)"
+    " VALUES (:id, :kind, :channel, :recipient, :subject, :body, :key, 'pending', 0, :now, :now)"
     " RETURNING id"
 )
 _OUTBOX = _sql(

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     delivery_max_retries: int = 5
     delivery_min_backoff_ms: int = 1000
     delivery_max_backoff_ms: int = 300_000
+    stranded_after_minutes: float = Field(
+        default=30,
+        description="A notification still pending this long after its job was queued is queued again.",
+    )
     delivery_lease_seconds: float = Field(
         default=150,
         description="How long a worker owns a notification it is sending (> the actor time limit).",

@@ -120,7 +120,8 @@ class Notification(SQLModel, table=True):
     """A message owed to one recipient; ``idempotency_key`` makes delivery at most once per key.
 
     ``claimed_until`` is the lease of the worker sending it: a duplicate message arriving
-    meanwhile, in any process, waits for the lease instead of sending again.
+    meanwhile, in any process, waits for the lease instead of sending again. ``queued_at`` is
+    when a delivery job was last owed for it, so a stranded one is queued again only once a while.
     """
 
     __tablename__ = "notifications"
@@ -138,6 +139,7 @@ class Notification(SQLModel, table=True):
     attempts: int = 0
     claimed_until: datetime | None = _utc_column(nullable=True)
     created_at: datetime = _utc_column()
+    queued_at: datetime = _utc_column()
     delivered_at: datetime | None = _utc_column(nullable=True)
     last_error: str | None = None
 

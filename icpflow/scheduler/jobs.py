@@ -13,7 +13,7 @@ from collections.abc import Callable
 from icpflow.clock import get_clock
 from icpflow.models import get_engine
 from icpflow.settings import Settings
-from icpflow.workflow.sweeps import fire_due_deadlines
+from icpflow.workflow.sweeps import fire_due_deadlines, requeue_stranded_notifications
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,8 @@ def sweep_deadlines(settings: Settings) -> int:
 
 
 def relay_outbox(settings: Settings) -> int:
-    """Publish outbox rows the immediate relay missed (broker down, process killed after commit)."""
+    """Publish outbox rows the immediate relay missed (broker down, process killed after commit),
+    after queueing again any notification whose delivery job was lost."""
     return _run("outbox relay", "published", lambda: _relay(settings))
 
 
@@ -37,8 +38,9 @@ def _relay(settings: Settings) -> int:
     # the broker client libraries.
     from icpflow.workers.relay import relay_pending
 
-    # A backlog left by a broker outage drains batch after batch, as the deadline sweep does.
     engine, limit, published = get_engine(), settings.sweep_batch_size, 0
+    requeue_stranded_notifications(engine, get_clock().now(), settings)
+    # A backlog left by a broker outage drains batch after batch, as the deadline sweep does.
     while True:
         batch = relay_pending(engine, limit)
         published += batch

@@ -64,6 +64,7 @@ def retry_failed(session: Session, failed_id: int) -> FailedJob:
         notification = session.get(Notification, job.notification_id)
         if notification is not None and notification.status == "failed":
             notification.status = "pending"
+            notification.queued_at = now
             session.add(notification)
     job.retried_at = now
     session.add(job)

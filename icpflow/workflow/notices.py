@@ -124,6 +124,7 @@ def _owe(
             "status": "pending",
             "attempts": 0,
             "created_at": now,
+            "queued_at": now,
         }
         for channel, recipient in recipients(filing, notice.audience, settings)
     ]

@@ -33,6 +33,8 @@ def add(session: Session, actor: str, args: list[Any], now: datetime) -> int:
 
 def add_many(session: Session, actor: str, args: list[list[Any]], now: datetime) -> list[int]:
     """Queue one job per argument list; their ids are relayed once the transaction commits."""
+    if not args:
+        return []
     rows = [{"actor": actor, "args": a, "created_at": now, "attempts": 0} for a in args]
     ids = list(session.connection().execute(_INSERT, rows).scalars())
     session.info.setdefault(_IDS, []).extend(ids)

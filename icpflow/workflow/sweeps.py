@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from icpflow.models import Deadline, Filing
+from icpflow.models import Deadline, Filing, Notification
 from icpflow.settings import Settings
-from icpflow.workflow import notices
+from icpflow.workflow import notices, outbox
 from icpflow.workflow.definition import DEADLINES_BY_KIND
 from icpflow.workflow.errors import IcpflowError
 from icpflow.workflow.service import SYSTEM_ACTOR, apply
@@ -97,3 +97,34 @@ def _fire_one(engine: Engine, deadline_id: int, now: datetime, settings: Setting
                     )
         session.commit()
         return 1
+
+
+def requeue_stranded_notifications(engine: Engine, now: datetime, settings: Settings) -> int:
+    """Queue a new delivery job for notifications that are pending long after their last one.
+
+    A job can be lost where no retry reaches the broker (Redis down when a retry was due) or
+    no failure reaches the database; this sweep is the backstop. A duplicate job is harmless:
+    the notification's status and lease decide whether anything is sent.
+    """
+    cutoff = now - timedelta(minutes=settings.stranded_after_minutes)
+    with Session(engine) as session:
+        stranded = session.exec(
+            select(Notification)
+            .where(
+                col(Notification.status) == "pending",
+                col(Notification.queued_at) < cutoff,
+                or_(
+                    col(Notification.claimed_until).is_(None), col(Notification.claimed_until) < now
+                ),
+            )
+            .order_by(col(Notification.id))
+            .limit(settings.sweep_batch_size)
+        ).all()
+        for notification in stranded:
+            notification.queued_at = now
+            session.add(notification)
+        outbox.add_many(session, notices.DELIVER_ACTOR, [[n.id] for n in stranded], now)
+        session.commit()
+    if stranded:
+        log.warning("queued %d stranded notifications again", len(stranded))
+    return len(stranded)

@@ -2,17 +2,21 @@
 
 Nothing here asserts speed (at these sizes the ratios are noise); holding the bars is
 ``python -m bench``'s job. This only keeps the benchmarks from rotting as the product moves.
+The notification and memory bars start real Redis, worker and web processes; none may be
+left running, whether the benchmark passed or raised.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from bench import environment
+from bench import environment, memory, notifications
 from bench.__main__ import main
+from bench.processes import descendants
 
 
 @pytest.mark.parametrize(
@@ -33,9 +37,36 @@ def test_every_benchmark_runs_and_reports_its_ratio(
     results = report["results"]
     assert code == (0 if all(r["passed"] for r in results) else 1)
     assert report["scale"] == "tiny" and report["skipped"] == {}
+    embedded_default_only = [
+        ("notifications", "p95 commit to delivery"),
+        ("notifications", "p95 commit to delivery"),
+        ("notifications", "worker msg/s"),
+    ]
     assert sorted((r["bar"], r["metric"].split(",")[0]) for r in results) == [
+        ("memory", "web RSS"),
+        ("memory", "worker RSS"),
+        *(embedded_default_only if backend == "sqlite" else []),
         ("sweeps", "find due"),
         ("sweeps", "fire due"),
         ("transitions", "events/s"),
     ]
     assert all(r["backend"] == backend and r["ratio"] > 0 for r in results)
+    assert descendants(os.getpid()) == []
+
+
+def _fail(*args: object) -> None:
+    raise RuntimeError("the benchmark broke midway")
+
+
+@pytest.mark.parametrize(
+    ("module", "step"), [(notifications, "_latencies"), (memory, "_live")], ids=["notify", "memory"]
+)
+def test_processes_are_stopped_when_a_benchmark_fails(
+    module: object, step: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(module, step, _fail)
+
+    with pytest.raises(RuntimeError, match="broke midway"):
+        module.run("tiny", ["sqlite"])  # type: ignore[attr-defined]
+
+    assert descendants(os.getpid()) == []
