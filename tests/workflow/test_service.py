@@ -232,9 +232,11 @@ def test_idempotency_key_reused_for_another_request_is_refused(session, new_fili
 
 @pytest.mark.parametrize("db", ["postgres"], indirect=True)
 def test_racing_clients_one_winner_per_version(db, settings, new_filing):
-    """20 clients fire on the same version at once: exactly one wins, the rest conflict."""
+    """50 clients fire on the same version at once: exactly one wins, the rest conflict, and
+    only the winner's notifications exist."""
     filing = new_filing("submitted")
-    barrier = threading.Barrier(20)
+    clients = 50
+    barrier = threading.Barrier(clients)
     outcomes: list[str] = []
     lock = threading.Lock()
 
@@ -252,18 +254,25 @@ def test_racing_clients_one_winner_per_version(db, settings, new_filing):
         with lock:
             outcomes.append(result)
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(20)]
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(outcomes) == ["conflict"] * 19 + ["won"]
+    assert sorted(outcomes) == ["conflict"] * (clients - 1) + ["won"]
     with Session(db.engine) as fresh:
         stored = fresh.get(Filing, filing.id)
         assert stored is not None and stored.version == filing.version + 1
         entries = views.history(fresh, filing.id)
         assert [e.version for e in entries] == list(range(1, stored.version + 1))
         assert entries[-1].to_state == stored.state
+        winner = entries[-1].event
+        owed = [
+            n
+            for n in views.notifications(fresh, filing.id)
+            if n.kind in {"host_approve", "host_return"}
+        ]
+        assert [n.kind for n in owed] == [winner]
         open_rows = fresh.exec(
             select(func.count())
             .select_from(Deadline)
