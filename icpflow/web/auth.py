@@ -29,6 +29,12 @@ def get_session() -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+def end_read(session: Session) -> None:
+    """End the token lookup's transaction before the route runs: on SQLite every transaction
+    takes the write lock, which the relay thread or another session of this request may need."""
+    session.commit()
+
+
 def at_least(role: str) -> Callable[..., ApiToken]:
     """A dependency admitting tokens of ``role`` or any role above it."""
 
@@ -37,6 +43,7 @@ def at_least(role: str) -> Callable[..., ApiToken]:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> ApiToken:
         token = authenticate(session, credentials.credentials if credentials else None)
+        end_read(session)
         require_role(token, role)
         return token
 

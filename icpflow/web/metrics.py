@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from icpflow.models import Deadline, FailedJob, Filing, OutboxMessage, get_engine
+from icpflow.web.auth import Viewer
 from icpflow.workflow.definition import STATES
 
 log = logging.getLogger(__name__)
@@ -108,5 +109,7 @@ def install(app: FastAPI) -> None:
         return response
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(_: Viewer) -> Response:
+        """Behind a viewer token like everything else (Prometheus sends it as
+        ``authorization: {credentials: <token>}``): counts per state are business data."""
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from icpflow.clock import CHINA, get_clock
 from icpflow.models import ApiToken
-from icpflow.web.auth import SessionDep
+from icpflow.web.auth import SessionDep, end_read
 from icpflow.web.metrics import filings_by_state
 from icpflow.workflow import service, views
 from icpflow.workflow.definition import EVENTS, STATES
@@ -70,6 +70,7 @@ def page_token(
     so it does not linger in the address bar, history or links copied from the page."""
     try:
         found = authenticate(session, token or request.cookies.get(TOKEN_COOKIE))
+        end_read(session)
     except Unauthorized:
         raise _Redirect(RedirectResponse("/login", status_code=303)) from None
     if token:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
 from icpflow.web import app as app_module
@@ -28,26 +27,30 @@ def test_readyz_is_503_with_a_reason_when_the_database_is_down(client, monkeypat
 
 def test_metrics_expose_filings_by_state(api):
     api.create()
-    assert 'icpflow_filings{state="domain_registered"} 1.0' in api.client.get("/metrics").text
+    assert 'icpflow_filings{state="domain_registered"} 1.0' in api.get("/metrics").text
+
+
+def test_metrics_need_a_token(client):
+    assert client.get("/metrics").status_code == 401
 
 
 def test_metrics_count_a_replayed_event_once(api):
     filing = api.create()
     headers = {**api.headers, "Idempotency-Key": "metrics-once"}
-    before = _sample(api.client, 'icpflow_events_fired_total{event="withdraw"}')
+    before = _sample(api, 'icpflow_events_fired_total{event="withdraw"}')
     for _ in range(2):
         api.fire(filing, "withdraw", {"reason": "x"}, headers)
-    assert _sample(api.client, 'icpflow_events_fired_total{event="withdraw"}') == before + 1
+    assert _sample(api, 'icpflow_events_fired_total{event="withdraw"}') == before + 1
 
 
 def test_metrics_time_requests_by_route_template(api):
     api.get("/api/v1/filings/1")
-    text = api.client.get("/metrics").text
+    text = api.get("/metrics").text
     assert 'route="/api/v1/filings/{filing_id}"' in text
 
 
-def _sample(client: TestClient, name: str) -> float:
-    lines = client.get("/metrics").text.splitlines()
+def _sample(api, name: str) -> float:  # type: ignore[no-untyped-def]
+    lines = api.get("/metrics").text.splitlines()
     return next((float(line.split()[-1]) for line in lines if line.startswith(name + " ")), 0.0)
 
 
