@@ -14,18 +14,17 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import Scale, sweeps, transitions
+from bench import Scale, memory, notifications, sweeps, transitions
 from bench.environment import BACKENDS, postgres_unreachable
 from bench.results import Result, render_table, write_json
 
 BENCHMARKS: dict[str, Callable[[Scale, Sequence[str]], list[Result]]] = {
     "transitions": transitions.run,
     "sweeps": sweeps.run,
+    "notifications": notifications.run,
+    "memory": memory.run,
 }
-NOT_YET = {
-    "notifications": "bench/notifications.py is not written yet",
-    "memory": "bench/memory.py is not written yet",
-}
+NOT_YET: dict[str, str] = {}
 LATEST = Path(__file__).parent / "results" / "latest.json"
 
 

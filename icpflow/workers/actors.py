@@ -14,12 +14,11 @@ from datetime import timedelta
 from typing import Any
 
 import dramatiq
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
 
 from icpflow.clock import as_utc, get_clock
-from icpflow.models import Notification, get_engine
+from icpflow.models import Notification, get_engine, table
 from icpflow.settings import Settings, get_settings
 from icpflow.workers.broker import QUEUE, get_broker
 from icpflow.workers.channels import (
@@ -31,6 +30,41 @@ from icpflow.workers.channels import (
 from icpflow.workflow.notices import DELIVER_ACTOR
 
 log = logging.getLogger(__name__)
+
+# Built once: every delivery runs them (bench/notifications.py measures the worker's rate).
+_N = table(Notification)
+_CLAIM = (
+    update(_N)
+    .where(
+        _N.c.id == bindparam("b_id"),
+        _N.c.status == "pending",
+        or_(_N.c.claimed_until.is_(None), _N.c.claimed_until < bindparam("b_now")),
+    )
+    .values(attempts=_N.c.attempts + 1, claimed_until=bindparam("b_until"))
+    .returning(
+        _N.c.channel,
+        _N.c.idempotency_key,
+        _N.c.recipient,
+        _N.c.subject,
+        _N.c.body,
+        _N.c.filing_id,
+        _N.c.kind,
+        _N.c.deadline_id,
+    )
+)
+_STATE = select(_N.c.status, _N.c.claimed_until).where(_N.c.id == bindparam("b_id"))
+_DELIVERED = (
+    update(_N)
+    .where(_N.c.id == bindparam("b_id"), _N.c.status != "delivered")
+    .values(
+        status="delivered", delivered_at=bindparam("b_now"), last_error=None, claimed_until=None
+    )
+)
+_ERROR = (
+    update(_N)
+    .where(_N.c.id == bindparam("b_id"), _N.c.status == "pending")
+    .values(last_error=bindparam("b_error"), claimed_until=None)
+)
 
 get_broker()  # before any actor is declared, or Dramatiq would invent a default broker
 
@@ -78,35 +112,23 @@ def _claim(
     later and then finds the notification delivered, or the lease expired (that worker died).
     """
     now = get_clock().now()
-    with Session(engine, expire_on_commit=False) as session:
-        claimed = session.exec(
-            update(Notification)
-            .where(
-                col(Notification.id) == notification_id,
-                col(Notification.status) == "pending",
-                or_(
-                    col(Notification.claimed_until).is_(None), col(Notification.claimed_until) < now
-                ),
-            )
-            .values(
-                attempts=col(Notification.attempts) + 1,
-                claimed_until=now + timedelta(seconds=settings.delivery_lease_seconds),
-            )
-        )
-        row = session.get(Notification, notification_id)
-        session.commit()
-    if row is None or row.status != "pending":
-        log.info("notification %s is not pending; nothing to deliver", notification_id)
-        return None
-    if not claimed.rowcount:
-        assert row.claimed_until is not None
-        wait = as_utc(row.claimed_until) - now
+    until = now + timedelta(seconds=settings.delivery_lease_seconds)
+    with engine.begin() as connection:
+        row = connection.execute(
+            _CLAIM, {"b_id": notification_id, "b_now": now, "b_until": until}
+        ).first()
+        state = None if row else connection.execute(_STATE, {"b_id": notification_id}).first()
+    if row is None:
+        if state is None or state.status != "pending":
+            log.info("notification %s is not pending; nothing to deliver", notification_id)
+            return None
+        wait = as_utc(state.claimed_until) - now
         raise DeliveryInProgress(
             f"notification {notification_id} is being sent by another worker",
             delay=max(1000, int(wait.total_seconds() * 1000) + 500),
         )
     payload: dict[str, Any] = {
-        "notification_id": row.id,
+        "notification_id": notification_id,
         "filing_id": row.filing_id,
         "kind": row.kind,
         "deadline_id": row.deadline_id,
@@ -116,33 +138,11 @@ def _claim(
 
 
 def _mark_delivered(engine: Engine, notification_id: int) -> None:
-    _update(
-        engine,
-        notification_id,
-        col(Notification.status) != "delivered",
-        status="delivered",
-        delivered_at=get_clock().now(),
-        last_error=None,
-        claimed_until=None,
-    )
+    with engine.begin() as connection:
+        connection.execute(_DELIVERED, {"b_id": notification_id, "b_now": get_clock().now()})
 
 
 def _note_error(engine: Engine, notification_id: int, error: str) -> None:
     """Record the error and give up the lease, so the retry need not wait for it."""
-    _update(
-        engine,
-        notification_id,
-        col(Notification.status) == "pending",
-        last_error=error,
-        claimed_until=None,
-    )
-
-
-def _update(engine: Engine, notification_id: int, condition: Any, **values: Any) -> None:
-    with Session(engine) as session:
-        session.exec(
-            update(Notification)
-            .where(col(Notification.id) == notification_id, condition)
-            .values(**values)
-        )
-        session.commit()
+    with engine.begin() as connection:
+        connection.execute(_ERROR, {"b_id": notification_id, "b_error": error})

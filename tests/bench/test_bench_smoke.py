@@ -59,7 +59,9 @@ def _fail(*args: object) -> None:
 
 
 @pytest.mark.parametrize(
-    ("module", "step"), [(notifications, "_latencies"), (memory, "_live")], ids=["notify", "memory"]
+    ("module", "step"),
+    [(notifications, "_latencies"), (memory, "_answers")],
+    ids=["notify", "memory"],
 )
 def test_processes_are_stopped_when_a_benchmark_fails(
     module: object, step: str, monkeypatch: pytest.MonkeyPatch
