@@ -40,14 +40,14 @@ class LogChannel:
 
 def _append(path: Path, data: bytes) -> None:
     """A single ``write`` on an ``O_APPEND`` descriptor is placed atomically at the end of a local
-    file, so several worker processes can share it without interleaving lines; the fsync makes an
-    acknowledged delivery survive a crash."""
+    file, so several worker processes can share it without interleaving lines. Once written, the
+    line survives the process; like the SQLite default (WAL, ``synchronous=NORMAL``) it is not
+    fsynced per message, which would serialise every delivery on the disk."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
     try:
         written = os.write(fd, data)
         if written != len(data):
             raise OSError(f"short write: {written} of {len(data)} bytes")
-        os.fsync(fd)
     finally:
         os.close(fd)
