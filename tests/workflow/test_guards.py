@@ -761,13 +761,8 @@ def test_pre_approval_needed_reports_unknown_kinds_instead(settings: Settings) -
 # --- registry ---------------------------------------------------------------------------
 
 
-def test_registry_names_every_guard() -> None:
-    expected = {
-        "service_number": guard_service_number,
-        "submission": guard_submission,
-        "pre_approval_document": guard_pre_approval_document,
-        "reason_given": guard_reason_given,
-        "icp_number": guard_icp_number,
-        "pre_approval_needed": guard_pre_approval_needed,
-    }
-    assert expected == GUARDS
+def test_every_guard_the_workflow_names_exists_and_every_guard_is_used() -> None:
+    from icpflow.workflow.definition import EVENTS
+
+    named = {guard for event in EVENTS for guard in event.guards}
+    assert named == set(GUARDS)
