@@ -172,6 +172,9 @@ def fire_event(
         ):
             return replay
         raise _conflict(filing_id) from None
+    except Exception:
+        session.rollback()  # release the SQLite write lock now, not when the caller closes
+        raise
     return view
 
 
