@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import ORG_MATERIALS
 
 from icpflow.settings import Settings
 from icpflow.workflow import guards
@@ -131,14 +132,7 @@ INDIVIDUAL_MATERIALS = [
     "photo_verification",
     "domain_certificate",
 ]
-ORGANISATION_MATERIALS = [
-    "business_licence_copy",
-    "legal_rep_id",
-    "site_principal_id",
-    "website_authenticity_form",
-    "photo_verification",
-    "domain_certificate",
-]
+ORGANISATION_MATERIALS = ORG_MATERIALS
 
 
 # --- sample numbers -------------------------------------------------------------------
