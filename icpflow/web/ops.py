@@ -2,44 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
-from icpflow.clock import as_utc
-from icpflow.models import FailedJob
 from icpflow.web.api import Filters
 from icpflow.web.auth import Ops, SessionDep
 from icpflow.web.errors import responses
 from icpflow.workflow import failures
-from icpflow.workflow.schemas import FilingPage
+from icpflow.workflow.schemas import FilingPage, UtcDateTime
 
 router = APIRouter(prefix="/api/v1/ops", tags=["ops"], responses=responses(401, 403, 422))
 
 
 class FailedJobOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     actor: str
     args: list[Any]
     notification_id: int | None
     error: str
-    failed_at: datetime
-    retried_at: datetime | None
-
-
-def _job_out(job: FailedJob) -> FailedJobOut:
-    assert job.id is not None
-    return FailedJobOut(
-        id=job.id,
-        actor=job.actor,
-        args=job.args,
-        notification_id=job.notification_id,
-        error=job.error,
-        failed_at=as_utc(job.failed_at),
-        retried_at=as_utc(job.retried_at) if job.retried_at else None,
-    )
+    failed_at: UtcDateTime
+    retried_at: UtcDateTime | None
 
 
 @router.get("/stuck", response_model=FilingPage)
@@ -57,10 +43,13 @@ def overdue(session: SessionDep, _: Ops, filters: Filters) -> FilingPage:
 @router.get("/failed", response_model=list[FailedJobOut])
 def failed(session: SessionDep, _: Ops, include_retried: bool = False) -> list[FailedJobOut]:
     """Jobs that exhausted their retries (kept here: the broker forgets dead letters)."""
-    return [_job_out(job) for job in failures.list_failed(session, include_retried=include_retried)]
+    return [
+        FailedJobOut.model_validate(job)
+        for job in failures.list_failed(session, include_retried=include_retried)
+    ]
 
 
 @router.post("/failed/{job_id}/retry", response_model=FailedJobOut, responses=responses(404))
 def retry(job_id: int, session: SessionDep, _: Ops) -> FailedJobOut:
     """Queue a failed job again through the outbox; its notification goes back to pending."""
-    return _job_out(failures.retry_failed(session, job_id))
+    return FailedJobOut.model_validate(failures.retry_failed(session, job_id))

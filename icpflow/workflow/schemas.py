@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from icpflow.clock import as_utc
 from icpflow.workflow.definition import MANUAL_EVENTS
+
+# Stored times are UTC; SQLite hands them back naive, so rows validate through this type.
+UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class ApplicantIn(BaseModel):
@@ -109,17 +113,21 @@ class FilingPage(BaseModel):
 
 
 class HistoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     version: int
     event: str
     from_state: str | None
     to_state: str
     actor: str
-    at: datetime
+    at: UtcDateTime
     data: dict[str, Any]
     reason: str | None
 
 
 class NotificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     kind: str
     channel: str
@@ -127,6 +135,6 @@ class NotificationOut(BaseModel):
     subject: str
     status: str
     attempts: int
-    created_at: datetime
-    delivered_at: datetime | None
+    created_at: UtcDateTime
+    delivered_at: UtcDateTime | None
     last_error: str | None

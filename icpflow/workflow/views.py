@@ -159,19 +159,7 @@ def history(session: Session, filing_id: int) -> list[HistoryOut]:
         .where(HistoryEntry.filing_id == filing_id)
         .order_by(col(HistoryEntry.version))
     )
-    return [
-        HistoryOut(
-            version=r.version,
-            event=r.event,
-            from_state=r.from_state,
-            to_state=r.to_state,
-            actor=r.actor,
-            at=as_utc(r.at),
-            data=r.data,
-            reason=r.reason,
-        )
-        for r in rows
-    ]
+    return [HistoryOut.model_validate(r) for r in rows]
 
 
 def notifications(session: Session, filing_id: int) -> list[NotificationOut]:
@@ -180,18 +168,4 @@ def notifications(session: Session, filing_id: int) -> list[NotificationOut]:
         .where(Notification.filing_id == filing_id)
         .order_by(col(Notification.id))
     )
-    return [
-        NotificationOut(
-            id=r.id or 0,
-            kind=r.kind,
-            channel=r.channel,
-            recipient=r.recipient,
-            subject=r.subject,
-            status=r.status,
-            attempts=r.attempts,
-            created_at=as_utc(r.created_at),
-            delivered_at=as_utc(r.delivered_at) if r.delivered_at else None,
-            last_error=r.last_error,
-        )
-        for r in rows
-    ]
+    return [NotificationOut.model_validate(r) for r in rows]
