@@ -15,16 +15,10 @@ CHINA = ZoneInfo("Asia/Shanghai")
 
 
 class Clock:
-    """Wall-clock time in UTC, optionally shifted by an offset that simulations advance."""
-
-    def __init__(self, offset: timedelta = timedelta(0)) -> None:
-        self.offset = offset
+    """Wall-clock time in UTC; the subclasses below are the ones simulations advance."""
 
     def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def advance(self, delta: timedelta) -> None:
-        self.offset += delta
+        return datetime.now(UTC)
 
 
 class SharedOffsetClock(Clock):

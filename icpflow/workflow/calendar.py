@@ -247,17 +247,6 @@ class WorkingCalendar:
         due = datetime.combine(target, start.astimezone(CHINA).time(), tzinfo=CHINA)
         return DueTime(at=due.astimezone(UTC), estimated=estimated)
 
-    def working_days_between(self, start: datetime, end: datetime) -> int:
-        """Number of working days d with start's local date < d <= end's local date."""
-        first, last = _local_date(start), _local_date(end)
-        if last <= first:
-            return 0
-        count = 0
-        for year in range(first.year, last.year + 1):
-            working = self._year(year).working
-            count += bisect_right(working, last) - bisect_right(working, first)
-        return count
-
     def _year(self, year: int) -> _Year:
         info = self._years.get(year)
         if info is None:

@@ -20,7 +20,7 @@ from icpflow.models import Filing, Notification, table
 from icpflow.settings import Settings
 from icpflow.workflow import outbox
 from icpflow.workflow.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES_BY_NAME, Audience
-from icpflow.workflow.masking import mask_phone
+from icpflow.workflow.masking import mask_phone, mask_text
 
 DELIVER_ACTOR = "deliver_notification"
 _NOTIFICATIONS = table(Notification)
@@ -94,7 +94,8 @@ def for_event(
 ) -> list[int]:
     lines = [EVENTS_BY_NAME[event].description]
     if reason:
-        lines.append(f"原因 Reason: {reason}")
+        secrets = [filing.applicant_id_number, filing.applicant_phone]
+        lines.append(f"原因 Reason: {mask_text(reason, secrets)}")
     if filing.icp_number and event == "miit_approve":
         lines.append(f"备案号 ICP number: {filing.icp_number}")
     notice = Notice(

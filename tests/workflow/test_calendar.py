@@ -93,21 +93,6 @@ def test_deadline_across_national_day_lands_on_make_up_saturday(
     assert due.at == beijing(2026, 10, 10, 9, 0)
 
 
-def test_working_days_between_across_national_day(calendar: WorkingCalendar) -> None:
-    assert calendar.working_days_between(beijing(2026, 9, 30, 18), beijing(2026, 10, 12, 8)) == 4
-
-
-def test_working_days_between_is_zero_when_end_is_not_after_start(
-    calendar: WorkingCalendar,
-) -> None:
-    assert calendar.working_days_between(beijing(2026, 10, 12, 8), beijing(2026, 9, 30, 18)) == 0
-
-
-def test_working_days_between_spans_years(calendar: WorkingCalendar) -> None:
-    # Dec 31 2025, Jan 4 2026 (make-up Sunday) and Jan 5.
-    assert calendar.working_days_between(beijing(2025, 12, 30), beijing(2026, 1, 5)) == 3
-
-
 def test_deadline_reaching_into_next_year_uses_next_years_schedule(
     calendar: WorkingCalendar,
 ) -> None:

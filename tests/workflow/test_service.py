@@ -305,3 +305,19 @@ def test_event_data_kept_on_the_filing_is_stored(db, session, new_filing):
         assert stored is not None
         assert (stored.materials, stored.service_number) == (ORG_MATERIALS, "BA2026000123")
         assert stored.version == filing.version
+
+
+def test_a_reason_quoting_the_applicant_phone_is_masked_in_notifications(session, new_filing):
+    filing = new_filing("submitted")
+    service.fire_event(
+        session,
+        filing.id,
+        "host_return",
+        {"reason": "call 13800138000 about the photo"},
+        actor="bob",
+    )
+    bodies = session.exec(
+        select(Notification.body).where(Notification.filing_id == filing.id)
+    ).all()
+    assert bodies and all("13800138000" not in body for body in bodies)
+    assert any("138****8000 about the photo" in body for body in bodies)
