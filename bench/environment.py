@@ -15,10 +15,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from icpflow import clock
-from icpflow.models.engine import create_db_engine
-from icpflow.models.migrate import upgrade
-from icpflow.settings import Settings
+from config import clock
+from config.settings import Settings
+from models.engine import create_db_engine
+from models.migrate import upgrade
 
 BACKENDS = ("sqlite", "postgres")
 POSTGRES_ADMIN_URL = os.environ.get(

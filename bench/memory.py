@@ -1,7 +1,7 @@
 """Bar: a worker's and a web process's memory does not grow with the number of filings they
 handle: resident memory after 10N filings is at most 1.2x what it was after N.
 
-Both run as the product runs them (``python -m icpflow web``, ``python -m icpflow.workers``)
+Both run as the product runs them (``python -m cli web``, ``python -m workers``)
 on a private database and the embedded Redis. A real HTTP client drives every filing through
 the API: created, moved along (two of its events notify, so the worker delivers two
 notifications per filing through the log channel) and read back. A warm-up first fills what
@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 from sqlmodel import Session, col, func, select
 
+from auth.tokens import create_token
 from bench import Scale
 from bench.environment import Scratch, scratch
 from bench.inputs import ORG_MATERIALS, make_payload
@@ -38,8 +39,7 @@ from bench.processes import (
     wait_until,
 )
 from bench.results import Result
-from icpflow.models import Notification
-from icpflow.workflow.tokens import create_token
+from models import Notification
 
 LIMIT = 1.2
 SETTLE_SECONDS = 0.2  # after the last delivery, for the worker's threads to go idle
@@ -93,12 +93,12 @@ def _measure(backend: str, size: Size) -> list[Result]:
         web = stack.enter_context(
             spawned(
                 "web",
-                ["-m", "icpflow", "web", "--host", "127.0.0.1", "--port", str(port)],
+                ["-m", "cli", "web", "--host", "127.0.0.1", "--port", str(port)],
                 env,
                 var_dir,
             )
         )
-        worker = stack.enter_context(spawned("worker", ["-m", "icpflow.workers"], env, var_dir))
+        worker = stack.enter_context(spawned("worker", ["-m", "workers"], env, var_dir))
         with Session(db.engine) as session:
             token = create_token(session, "bench-memory", "case_manager")
         client = stack.enter_context(

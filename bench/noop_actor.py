@@ -1,6 +1,6 @@
 """The worker throughput bar's baseline: an actor that does nothing, on icpflow's broker (same
 middleware, same Redis settings) and queue, so that its messages cost only what Dramatiq and
-Redis cost per message. A worker loads this module beside ``icpflow.workers.actors``.
+Redis cost per message. A worker loads this module beside ``workers.actors``.
 
 Importing it configures the broker from the settings when no broker is configured yet (as
 importing the real actors does), so the benchmark imports it only after configuring its own.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dramatiq
 
-from icpflow.workers.broker import QUEUE, get_broker
+from workers.broker import QUEUE, get_broker
 
 ACTOR = "bench_noop"
 

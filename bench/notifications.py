@@ -35,12 +35,12 @@ from bench.inputs import make_payload
 from bench.processes import Child, child_env, embedded_redis, spawned, wait_until
 from bench.results import Result
 from bench.timing import interleaved_medians
-from icpflow.clock import as_utc
-from icpflow.models import Notification, OutboxMessage
-from icpflow.workers.broker import QUEUE, configure_broker
-from icpflow.workers.main import worker_arguments
-from icpflow.workers.relay import install_immediate_relay, relay_pending
-from icpflow.workflow import service
+from config.clock import as_utc
+from models import Notification, OutboxMessage
+from workers.broker import QUEUE, configure_broker
+from workers.main import worker_arguments
+from workers.relay import install_immediate_relay, relay_pending
+from workflow import service
 
 ACTOR = "bench"
 NOTIFYING_EVENT = ("withdraw", {"reason": "bench"})

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from icpflow.workers.embedded_redis import start_embedded_redis
+from workers.embedded_redis import start_embedded_redis
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a child must not inherit from whoever runs the benchmark: it would point it elsewhere.

@@ -27,8 +27,8 @@ from bench.environment import BENCH_NOW, Scratch, scratch
 from bench.inputs import make_payload
 from bench.results import Result
 from bench.timing import interleaved_medians
-from icpflow.models import Deadline, Filing
-from icpflow.workflow.sweeps import due_deadline_ids, fire_due_deadlines
+from models import Deadline, Filing
+from workflow.sweeps import due_deadline_ids, fire_due_deadlines
 
 
 @dataclass(frozen=True)

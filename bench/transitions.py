@@ -27,9 +27,9 @@ from bench.environment import BENCH_NOW, Scratch, scratch
 from bench.inputs import NOTIFY, ORG_MATERIALS, PATH_TO, make_payload
 from bench.results import Result
 from bench.timing import interleaved_medians
-from icpflow.models import Filing
-from icpflow.workflow import deadlines, notices, service
-from icpflow.workflow.definition import EVENTS_BY_NAME, deadlines_for
+from models import Filing
+from workflow import deadlines, notices, service
+from workflow.domain.definition import EVENTS_BY_NAME, deadlines_for
 
 ACTOR = "bench"
 

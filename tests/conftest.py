@@ -21,10 +21,10 @@ from factories import PATH_TO, make_payload
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from icpflow import clock as clock_module
-from icpflow.models.engine import _engine_for, create_db_engine
-from icpflow.models.migrate import upgrade
-from icpflow.settings import Settings, get_settings
+from config import clock as clock_module
+from config.settings import Settings, get_settings
+from models.engine import _engine_for, create_db_engine
+from models.migrate import upgrade
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -135,7 +135,7 @@ def payload() -> dict[str, object]:
 @pytest.fixture
 def new_filing(session: Session, clock: clock_module.FrozenClock):  # type: ignore[no-untyped-def]
     """Factory: a filing created and driven to ``state`` through the service, as a user would."""
-    from icpflow.workflow import service
+    from workflow import service
 
     def make(state: str = "domain_registered", **overrides: object):  # type: ignore[no-untyped-def]
         view = service.create_filing(session, make_payload(**overrides), actor="test")

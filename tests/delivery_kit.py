@@ -28,12 +28,12 @@ from factories import make_payload
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from icpflow.models import Notification, OutboxMessage
-from icpflow.settings import Settings, get_settings
-from icpflow.workers.broker import QUEUE, configure_broker
-from icpflow.workers.embedded_redis import spawn_redis_server, stop_process, wait_until_up
-from icpflow.workers.relay import ImmediateRelay
-from icpflow.workflow import outbox, service
+from config.settings import Settings, get_settings
+from models import Notification, OutboxMessage
+from workers.broker import QUEUE, configure_broker
+from workers.embedded_redis import spawn_redis_server, stop_process, wait_until_up
+from workers.relay import ImmediateRelay
+from workflow import outbox, service
 
 REDIS_NAMESPACE = "dramatiq"
 
@@ -143,7 +143,7 @@ def webhook_peer() -> Iterator[WebhookPeer]:
 
 @dataclass
 class WorkerProcess:
-    """``python -m icpflow.workers`` in its own process group (Dramatiq forks its workers)."""
+    """``python -m workers`` in its own process group (Dramatiq forks its workers)."""
 
     env: dict[str, str]
     cwd: Path
@@ -154,7 +154,7 @@ class WorkerProcess:
         self.starts += 1
         log = (self.cwd / f"worker-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "icpflow.workers"],
+            [sys.executable, "-m", "workers"],
             env=self.env,
             cwd=self.cwd,
             stdout=log,

@@ -11,7 +11,7 @@ from click.testing import Result
 from factories import make_payload
 from typer.testing import CliRunner
 
-from icpflow.cli.main import app
+from cli.main import app
 
 Cli = Callable[..., Result]
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
-from icpflow.workflow import diagram
-from icpflow.workflow.definition import EVENTS, STATES
-from icpflow.workflow.tokens import authenticate
+from auth.tokens import authenticate
+from workflow.domain import diagram
+from workflow.domain.definition import EVENTS, STATES
 
 
 def test_tokens_create_prints_one_line_that_authenticates(cli, db):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from icpflow.cli.main import app
+from cli.main import app
 
 
 def test_demo_shows_sms_expiry_by_the_system_and_the_sla_breach() -> None:

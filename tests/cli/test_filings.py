@@ -7,7 +7,7 @@ from pathlib import Path
 
 from factories import ORG_CREDIT_CODE, ORG_MATERIALS
 
-from icpflow.cli.filings import IMPORT_COLUMNS
+from cli.filings import IMPORT_COLUMNS
 
 
 def error_lines(stderr: str) -> list[str]:

@@ -1,5 +1,5 @@
 """End-to-end delivery: this process fires transitions and relays them at once, as the web process
-does; a separate ``python -m icpflow.workers`` process delivers over a real broker."""
+does; a separate ``python -m workers`` process delivers over a real broker."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from conftest import Database, unavailable
 from delivery_kit import System, WorkerProcess, worker_env
 
-from icpflow.settings import Settings, get_settings
-from icpflow.workers.broker import QUEUE, configure_broker
-from icpflow.workers.relay import install_immediate_relay
+from config.settings import Settings, get_settings
+from workers.broker import QUEUE, configure_broker
+from workers.relay import install_immediate_relay
 
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 

@@ -21,8 +21,8 @@ from delivery_kit import (
 )
 from sqlmodel import Session, col, func, select
 
-from icpflow.models import Notification, OutboxMessage
-from icpflow.workers.relay import relay_pending
+from models import Notification, OutboxMessage
+from workers.relay import relay_pending
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 

@@ -33,7 +33,7 @@ def test_up_serves_the_api_delivers_notifications_and_stops_cleanly(tmp_path: Pa
     )
     output = (tmp_path / "up.log").open("wb")
     up = subprocess.Popen(
-        [sys.executable, "-m", "icpflow", "up"],
+        [sys.executable, "-m", "cli", "up"],
         env=env,
         cwd=tmp_path,
         stdout=output,

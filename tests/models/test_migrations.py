@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import icpflow.models  # noqa: F401  (registers the tables)
+import models  # noqa: F401  (registers the tables)
 
 
 def test_migrated_schema_matches_the_models(db):

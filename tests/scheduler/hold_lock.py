@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from icpflow.scheduler.leader import LeaderLock
+from scheduler.leader import LeaderLock
 
 
 def main(url: str, var_dir: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from icpflow.scheduler.leader import LOCK_NAME, LeaderLock, PostgresLeaderLock
+from scheduler.leader import LOCK_NAME, LeaderLock, PostgresLeaderLock
 
 TAKEOVER_SECONDS = 5
 HOLD_LOCK_SCRIPT = Path(__file__).with_name("hold_lock.py")

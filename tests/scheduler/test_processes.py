@@ -1,4 +1,4 @@
-"""Real scheduler processes (``python -m icpflow.scheduler``) sharing one database and one
+"""Real scheduler processes (``python -m scheduler``) sharing one database and one
 simulated clock file: one leads, the others stand by and take over when it dies."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from icpflow.clock import SharedOffsetClock
-from icpflow.scheduler.leader import LOCK_NAME, LeaderLock
+from config.clock import SharedOffsetClock
+from scheduler.leader import LOCK_NAME, LeaderLock
 
 LEADER_LINE = "leader: this scheduler holds the lock"
 STANDBY_LINE = "standby: another scheduler holds the lock"
@@ -38,7 +38,7 @@ def start_scheduler(db, tmp_path: Path, clock_file: Path, processes):
     }
 
     def start(name: str):
-        return processes.start(name, ["-m", "icpflow.scheduler"], env)
+        return processes.start(name, ["-m", "scheduler"], env)
 
     return start
 

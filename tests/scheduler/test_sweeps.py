@@ -1,6 +1,6 @@
 """What one leader sweep does to the stored deadlines, driven by a frozen clock.
 
-The sweeps go through ``icpflow.scheduler.jobs.sweep_deadlines``, the function the leader runs,
+The sweeps go through ``scheduler.jobs.sweep_deadlines``, the function the leader runs,
 so the engine and clock it picks up are the process's own (``get_engine``, ``get_clock``).
 """
 
@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, col, select
 
-from icpflow.clock import CHINA
-from icpflow.models import Deadline, Filing, HistoryEntry, Notification
-from icpflow.scheduler.jobs import sweep_deadlines
-from icpflow.workflow.sweeps import fire_due_deadlines
+from config.clock import CHINA
+from models import Deadline, Filing, HistoryEntry, Notification
+from scheduler.jobs import sweep_deadlines
+from workflow.sweeps import fire_due_deadlines
 
 
 def _fresh(db):
@@ -186,7 +186,7 @@ def test_the_miit_legal_limit_fires_after_20_working_days(
 def test_a_deadline_that_fails_unexpectedly_does_not_block_the_others(
     db, settings, clock, new_filing, monkeypatch
 ):
-    from icpflow.workflow import notices, sweeps
+    from workflow import notices, sweeps
 
     first = new_filing("submitted")
     second = new_filing("submitted", domain="second.cn")
@@ -215,8 +215,8 @@ def test_a_deadline_that_fails_unexpectedly_does_not_block_the_others(
 def test_a_notification_whose_job_was_lost_is_queued_again_once_per_window(
     db, settings, clock, new_filing
 ):
-    from icpflow.models import OutboxMessage
-    from icpflow.workflow.sweeps import requeue_stranded_notifications
+    from models import OutboxMessage
+    from workflow.sweeps import requeue_stranded_notifications
 
     lost = new_filing("host_returned")  # host_return notifies the case managers
     delivered = new_filing("host_returned", domain="second.cn")

@@ -11,8 +11,8 @@ from factories import PATH_TO, make_payload
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from icpflow.web.app import create_app
-from icpflow.workflow.tokens import ROLES, create_token
+from auth.tokens import ROLES, create_token
+from web.app import create_app
 
 Headers = dict[str, str]
 Filing = dict[str, Any]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from factories import ORG_MATERIALS, PATH_TO, make_payload
 
-from icpflow.workflow.definition import EVENTS, STATES
+from workflow.domain.definition import EVENTS, STATES
 
 RESUBMIT = ("resubmit", {"materials": ORG_MATERIALS})
 # Each branch: the state to start from, the creation overrides, then (event, data, state after).

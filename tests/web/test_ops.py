@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from icpflow.workflow import failures
+from workers import failures
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-import icpflow.web.pages  # noqa: F401  (installs the access-log filter)
-from icpflow.workflow.definition import STATES
+import web.pages  # noqa: F401  (installs the access-log filter)
+from workflow.domain.definition import STATES
 
 
 @pytest.fixture

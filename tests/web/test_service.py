@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine
 
-from icpflow.web import app as app_module
+from web import app as app_module
 
 
 def test_healthz_answers(client):

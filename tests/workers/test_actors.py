@@ -18,11 +18,11 @@ from delivery_kit import (
 )
 from sqlmodel import Session, select
 
-from icpflow.models import FailedJob, Notification
-from icpflow.settings import get_settings
-from icpflow.workers.broker import QUEUE
-from icpflow.workers.relay import install_immediate_relay, relay_pending
-from icpflow.workflow.failures import retry_failed
+from config.settings import get_settings
+from models import FailedJob, Notification
+from workers.broker import QUEUE
+from workers.failures import retry_failed
+from workers.relay import install_immediate_relay, relay_pending
 
 pytestmark = pytest.mark.redis
 
@@ -32,7 +32,7 @@ redis_broker, redis_server, webhook_peer = kit.redis_broker, kit.redis_server, k
 
 @pytest.fixture
 def worker(redis_broker: dramatiq.Broker) -> Iterator[dramatiq.Worker]:
-    from icpflow.workers import actors  # noqa: F401  (declares the actor on this broker)
+    from workers import actors  # noqa: F401  (declares the actor on this broker)
 
     running = dramatiq.Worker(redis_broker, worker_threads=2, worker_timeout=50)
     running.start()
@@ -61,7 +61,7 @@ def test_a_notification_delivered_again_is_sent_once(
     [notification_id] = owe_notifications(session, 1)
     relay_pending(db.engine)
     drain(redis_broker, worker)
-    from icpflow.workers.actors import deliver_notification
+    from workers.actors import deliver_notification
 
     for _ in range(3):  # redeliveries: after the first send, and two at once
         deliver_notification.send(notification_id)

@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from icpflow.settings import Settings
-from icpflow.workers.channels import (
+from config.settings import Settings
+from workers.channels import (
     CHANNEL_NAMES,
     DeliveryFailed,
     OutgoingMessage,
     PermanentDeliveryFailure,
     get_channel,
 )
-from icpflow.workers.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from workers.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 
 if TYPE_CHECKING:
     from tests.workers.conftest import HTTPPeer, SMTPPeer
@@ -257,6 +257,6 @@ def test_get_channel_unknown_name_lists_known_ones() -> None:
 
 
 def test_every_declared_channel_has_an_implementation() -> None:
-    from icpflow.workflow.definition import NOTIFY_CHANNELS
+    from workflow.domain.definition import NOTIFY_CHANNELS
 
     assert set(CHANNEL_NAMES) == set(NOTIFY_CHANNELS)

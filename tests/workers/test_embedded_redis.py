@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from icpflow.workers.embedded_redis import socket_path, start_embedded_redis
+from workers.embedded_redis import socket_path, start_embedded_redis
 
 pytestmark = pytest.mark.redis
 

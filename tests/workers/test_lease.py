@@ -10,7 +10,7 @@ from delivery_kit import logged_keys, owe_notifications
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from icpflow.models import Notification
+from models import Notification
 
 pytestmark = pytest.mark.redis
 
@@ -39,7 +39,7 @@ def test_a_notification_leased_by_another_worker_is_not_sent_and_is_retried_late
 ):
     first = owe_notifications(session, 1)[0]
     lease(db, first, clock.now() + timedelta(seconds=30))
-    from icpflow.workers.actors import DeliveryInProgress, deliver
+    from workers.actors import DeliveryInProgress, deliver
 
     with pytest.raises(DeliveryInProgress) as waiting:
         deliver(db.engine, first, log_settings)
@@ -52,7 +52,7 @@ def test_an_expired_lease_is_taken_over_and_the_notification_sent_once(
 ):
     first = owe_notifications(session, 1)[0]
     lease(db, first, clock.now() - timedelta(seconds=1))
-    from icpflow.workers.actors import deliver
+    from workers.actors import deliver
 
     assert deliver(db.engine, first, log_settings) is True
     assert deliver(db.engine, first, log_settings) is False

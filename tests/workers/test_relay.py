@@ -12,11 +12,11 @@ from conftest import Database
 from delivery_kit import RedisServer, owe_notifications, queued_message_ids, unpublished
 from sqlmodel import Session, col, select
 
-from icpflow.clock import get_clock
-from icpflow.models import OutboxMessage
-from icpflow.workers.relay import install_immediate_relay, message_id, publish, relay_pending
-from icpflow.workflow import outbox
-from icpflow.workflow.notices import DELIVER_ACTOR
+from config.clock import get_clock
+from models import OutboxMessage
+from workers.relay import install_immediate_relay, message_id, publish, relay_pending
+from workflow import outbox
+from workflow.notices import DELIVER_ACTOR
 
 pytestmark = pytest.mark.redis
 

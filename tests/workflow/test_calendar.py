@@ -15,15 +15,15 @@ from typing import Any
 
 import pytest
 
-from icpflow.clock import CHINA
-from icpflow.workflow.calendar import (
+from config.clock import CHINA
+from workflow.domain.calendar import (
     WorkingCalendar,
     install_schedule_file,
     load_schedule_file,
 )
-from icpflow.workflow.errors import ValidationError
+from workflow.domain.errors import ValidationError
 
-LOGGER = "icpflow.workflow.calendar"
+LOGGER = "workflow.domain.calendar"
 
 
 def beijing(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:

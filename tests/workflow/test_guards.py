@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from factories import ORG_MATERIALS
 
-from icpflow.settings import Settings
-from icpflow.workflow import guards
-from icpflow.workflow.guards import (
+from config.settings import Settings
+from workflow.domain import guards
+from workflow.domain.guards import (
     GUARDS,
     canonical_province,
     check_creation,
@@ -24,7 +24,7 @@ from icpflow.workflow.guards import (
     guard_service_number,
     guard_submission,
 )
-from icpflow.workflow.rules import RulesError, load_rules, parse_rules
+from workflow.domain.rules import RulesError, load_rules, parse_rules
 
 TODAY = date(2026, 3, 15)
 CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -459,7 +459,7 @@ def test_residency_rule_does_not_apply_to_organisations(settings: Settings) -> N
 
 
 def test_province_rule_comes_from_the_rules_file(settings: Settings, tmp_path: Path) -> None:
-    packaged = (Path(guards.__file__).parent.parent / "data" / "rules.toml").read_text("utf-8")
+    packaged = (Path(guards.__file__).parent / "rules.toml").read_text("utf-8")
     edited = packaged + '\n[provinces.rules."粤"]\nindividuals_local_residents_only = true\n'
     (tmp_path / "rules.toml").write_text(edited, encoding="utf-8")
     custom = settings.model_copy(update={"rules_file": tmp_path / "rules.toml"})
@@ -756,7 +756,7 @@ def test_pre_approval_needed_reports_unknown_kinds_instead(settings: Settings) -
 
 
 def test_every_guard_the_workflow_names_exists_and_every_guard_is_used() -> None:
-    from icpflow.workflow.definition import EVENTS
+    from workflow.domain.definition import EVENTS
 
     named = {guard for event in EVENTS for guard in event.guards}
     assert named == set(GUARDS)

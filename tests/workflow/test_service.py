@@ -9,7 +9,7 @@ import pytest
 from factories import ORG_MATERIALS, PATH_TO
 from sqlmodel import Session, col, func, select
 
-from icpflow.models import (
+from models import (
     Deadline,
     Filing,
     HistoryEntry,
@@ -17,9 +17,9 @@ from icpflow.models import (
     Notification,
     OutboxMessage,
 )
-from icpflow.workflow import deadlines, service, views
-from icpflow.workflow.definition import EVENTS_BY_NAME
-from icpflow.workflow.errors import (
+from workflow import deadlines, service, views
+from workflow.domain.definition import EVENTS_BY_NAME
+from workflow.domain.errors import (
     FilingNotFound,
     GuardFailed,
     IdempotencyKeyReused,

@@ -1,0 +1,513 @@
+"""``icpflow filings``: what case managers do from a shell, through the same service as the API."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Group, RenderableType
+
+from cli.errors import App
+from cli.output import JsonOption, emit, fields, progress, table
+from config.clock import get_clock
+from models import session_scope
+from workflow import service, views
+from workflow.domain.definition import EVENTS, EVENTS_BY_NAME, MANUAL_EVENTS, State
+from workflow.domain.errors import IcpflowError, Reason, ValidationError
+from workflow.schemas import FilingCreate, FilingOut, FilingPage, HistoryOut, WebsiteIn
+
+app = App(help="Create, list, inspect and move filings (备案).")
+
+_ACTOR_DEFAULT = "cli:$USER"
+
+
+def _resolve_actor(value: str) -> str:
+    """Expand the shown default lazily, so help prints ``cli:$USER`` and history gets a name."""
+    if value != _ACTOR_DEFAULT:
+        return value
+    return f"cli:{os.environ.get('USER') or getpass.getuser()}"
+
+
+ActorOption = Annotated[
+    str,
+    typer.Option(
+        "--actor",
+        help="Who is recorded in the filing's history as having done this.",
+        callback=_resolve_actor,
+    ),
+]
+FilingId = Annotated[int, typer.Argument(metavar="ID", help="The filing's id.", show_default=False)]
+
+# Flat field names (CSV columns, and the create options) and where each goes in the payload.
+_FLAT_FIELDS: dict[str, tuple[str, ...]] = {
+    "domain": ("domain",),
+    "domain_expires_on": ("domain_expires_on",),
+    "province": ("province",),
+    "licence": ("licence",),
+    "applicant_type": ("applicant", "type"),
+    "applicant_name": ("applicant", "name"),
+    "id_type": ("applicant", "id_type"),
+    "id_number": ("applicant", "id_number"),
+    "phone": ("applicant", "phone"),
+    "email": ("applicant", "email"),
+    "site_name": ("website", "name"),
+    "sector": ("website", "sector"),
+}
+IMPORT_COLUMNS: tuple[str, ...] = tuple(_FLAT_FIELDS)
+
+
+def _apply_defaults(payload: dict[str, Any]) -> dict[str, Any]:
+    """The API fills these from its schema's defaults; the creation guard alone calls them missing."""
+    payload.setdefault("licence", FilingCreate.model_fields["licence"].default)
+    website = payload.get("website")
+    if isinstance(website, dict):
+        website.setdefault("sector", WebsiteIn.model_fields["sector"].default)
+    return payload
+
+
+def payload_from_flat(flat: Mapping[str, str | None]) -> dict[str, Any]:
+    """The creation payload from flat fields; blanks are left out so the guard names each one."""
+    payload: dict[str, Any] = {"applicant": {}, "website": {}}
+    for name, path in _FLAT_FIELDS.items():
+        value = (flat.get(name) or "").strip()
+        if value:
+            node = payload
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = value
+    return _apply_defaults(payload)
+
+
+def _payload_from_file(path: Path) -> dict[str, Any]:
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"{path} is not valid JSON", [Reason("bad_json", str(exc))]) from exc
+    if not isinstance(payload, dict):
+        raise ValidationError(
+            f"{path} must hold one JSON object",
+            [Reason("not_an_object", "the API's POST /filings body")],
+        )
+    return _apply_defaults(payload)
+
+
+def render_filing(view: FilingOut) -> RenderableType:
+    """The filing, what may happen next, and what is due: what a case manager needs on one screen."""
+    summary = fields(
+        [
+            ("id", view.id),
+            ("state", f"{view.state} ({view.state_label})"),
+            ("version", view.version),
+            ("in state since", view.state_entered_at),
+            ("domain", view.domain),
+            ("domain expires", view.domain_expires_on),
+            ("province", view.province),
+            ("licence", view.licence),
+            ("applicant", f"{view.applicant.name} ({view.applicant.type})"),
+            ("identity", f"{view.applicant.id_type} {view.applicant.id_number}"),
+            ("contact", f"{view.applicant.phone} {view.applicant.email}"),
+            ("website", f"{view.website.name} ({view.website.sector})"),
+            ("service number", view.service_number),
+            ("server", view.server_ip),
+            ("materials", view.materials),
+            ("pre-approval", view.pre_approval_document),
+            ("ICP number", view.icp_number),
+            ("stuck", view.stuck),
+            ("overdue", view.overdue),
+        ],
+        title=f"filing {view.id}",
+    )
+    allowed = table(
+        ["event", "what it records", "data"],
+        [(e, EVENTS_BY_NAME[e].description, EVENTS_BY_NAME[e].data) for e in view.allowed_events],
+        title="allowed events",
+    )
+    due = table(
+        ["deadline", "due", "overdue", "estimated", "status", "meaning"],
+        [
+            (d.kind, d.due_at, d.overdue, d.estimated, d.status, d.description)
+            for d in view.deadlines
+        ],
+        title="deadlines",
+    )
+    return Group(summary, allowed, due)
+
+
+def render_page(page: FilingPage) -> RenderableType:
+    """Filings as a list shows them: identity numbers and phones masked."""
+    last = page.offset + len(page.items)
+    return table(
+        ["id", "domain", "prov.", "state", "applicant", "phone", "stuck", "overdue"],
+        [
+            (
+                f.id,
+                f.domain,
+                f.province,
+                f.state,
+                f.applicant.name,
+                f.applicant.phone,
+                f.stuck,
+                f.overdue,
+            )
+            for f in page.items
+        ],
+        caption=f"{page.offset + 1 if page.items else 0}-{last} of {page.total}",
+    )
+
+
+LimitOption = Annotated[int, typer.Option(min=1, max=1000, help="At most this many filings.")]
+OffsetOption = Annotated[int, typer.Option(min=0, help="Skip this many filings first (paging).")]
+
+
+def list_page(
+    *,
+    state: str | None = None,
+    province: str | None = None,
+    stuck: bool | None = None,
+    overdue: bool | None = None,
+    limit: int,
+    offset: int,
+) -> FilingPage:
+    with session_scope() as session:
+        items, total = views.list_filings(
+            session,
+            get_clock().now(),
+            state=state,
+            province=province,
+            stuck=stuck,
+            overdue=overdue,
+            limit=limit,
+            offset=offset,
+        )
+    return FilingPage(items=items, total=total, limit=limit, offset=offset)
+
+
+def _create_one(payload: Mapping[str, Any], actor: str) -> FilingOut:
+    """One filing, one transaction: a refused row in an import leaves the others in."""
+    with session_scope() as session:
+        return service.create_filing(session, payload, actor)
+
+
+def _opt(help_text: str) -> Any:
+    return typer.Option(help=help_text, show_default=False)
+
+
+@app.command()
+def create(
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="JSON payload with the shape of the API's POST /filings body; "
+            "instead of the field options.",
+        ),
+    ] = None,
+    domain: Annotated[str | None, _opt("Registered domain to file, e.g. example.cn.")] = None,
+    expires: Annotated[str | None, _opt("Domain registration expiry date, YYYY-MM-DD.")] = None,
+    province: Annotated[
+        str | None, _opt("Province character, e.g. 京 (aliases 蜀 黔 滇 陇 accepted).")
+    ] = None,
+    licence: Annotated[
+        str | None, _opt("filing (备案, the default) or commercial (ICP 证).")
+    ] = None,
+    applicant_type: Annotated[str | None, _opt("individual or organisation.")] = None,
+    applicant_name: Annotated[str | None, _opt("Person's or organisation's legal name.")] = None,
+    id_type: Annotated[
+        str | None,
+        _opt("Identity document type matching the applicant type, e.g. business_licence."),
+    ] = None,
+    id_number: Annotated[str | None, _opt("Identity document number.")] = None,
+    phone: Annotated[str | None, _opt("Mainland mobile number that receives MIIT's SMS.")] = None,
+    email: Annotated[str | None, _opt("Applicant's email address.")] = None,
+    site_name: Annotated[str | None, _opt("Website name as it will be filed.")] = None,
+    sector: Annotated[str | None, _opt("Website sector (default general).")] = None,
+    actor: ActorOption = _ACTOR_DEFAULT,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a filing from --file or from the field options; every problem is reported at once."""
+    flat = {
+        "domain": domain,
+        "domain_expires_on": expires,
+        "province": province,
+        "licence": licence,
+        "applicant_type": applicant_type,
+        "applicant_name": applicant_name,
+        "id_type": id_type,
+        "id_number": id_number,
+        "phone": phone,
+        "email": email,
+        "site_name": site_name,
+        "sector": sector,
+    }
+    if file is not None and any(v is not None for v in flat.values()):
+        raise typer.BadParameter(
+            "give either --file or field options, not both", param_hint="--file"
+        )
+    payload = _payload_from_file(file) if file is not None else payload_from_flat(flat)
+    view = _create_one(payload, actor)
+    emit(view, as_json, lambda: render_filing(view))
+
+
+@app.command(name="list")
+def list_(
+    state: Annotated[State | None, typer.Option(help="Only filings in this state.")] = None,
+    province: Annotated[str | None, _opt("Only filings of this province character.")] = None,
+    stuck: Annotated[
+        bool | None,
+        typer.Option(
+            "--stuck/--not-stuck",
+            help="Only filings that are (or are not) stuck.",
+            show_default=False,
+        ),
+    ] = None,
+    overdue: Annotated[
+        bool | None,
+        typer.Option(
+            "--overdue/--not-overdue",
+            help="Only filings that are (or are not) overdue.",
+            show_default=False,
+        ),
+    ] = None,
+    limit: LimitOption = 50,
+    offset: OffsetOption = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """List filings, oldest first, with identity and phone numbers masked."""
+    page = list_page(
+        state=state.value if state else None,
+        province=province,
+        stuck=stuck,
+        overdue=overdue,
+        limit=limit,
+        offset=offset,
+    )
+    emit(page, as_json, lambda: render_page(page))
+
+
+@app.command()
+def show(filing_id: FilingId, as_json: JsonOption = False) -> None:
+    """Show a filing, the events allowed from its state and its open deadlines."""
+    with session_scope() as session:
+        view = views.describe(session, service.get_filing(session, filing_id), get_clock().now())
+    emit(view, as_json, lambda: render_filing(view))
+
+
+def _fire_help() -> str:
+    """Event names and what they carry come from the definition, like the machine itself."""
+    lines = [
+        "Fire EVENT on filing ID, moving it to the event's target state if every guard passes.",
+        "",
+        "Events (source states -> target; data keys):",
+        "",
+    ]
+    for spec in EVENTS:
+        if not spec.automatic:
+            sources = ", ".join(s.value for s in spec.sources)
+            carries = f"; data: {', '.join(spec.data)}" if spec.data else ""
+            lines.append(
+                f"* {spec.name}: {spec.description} ({sources} -> {spec.dest.value}{carries})"
+            )
+    return "\n".join(lines)
+
+
+def _event_data(pairs: Sequence[str], materials: str | None, reason: str | None) -> dict[str, Any]:
+    """``--data`` pairs plus the shorthands, refusing a key given twice rather than picking one."""
+    given: list[tuple[str, Any]] = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{pair!r} is not key=value", param_hint="--data")
+        given.append((key, value))
+    if materials is not None:
+        given.append(("materials", [m.strip() for m in materials.split(",") if m.strip()]))
+    if reason is not None:
+        given.append(("reason", reason))
+    data: dict[str, Any] = {}
+    for key, value in given:
+        if key in data:
+            raise typer.BadParameter(f"{key!r} is given twice", param_hint="--data")
+        data[key] = value
+    return data
+
+
+@app.command(help=_fire_help())
+def fire(
+    filing_id: FilingId,
+    event: Annotated[
+        str,
+        typer.Argument(
+            metavar="EVENT",
+            help="The event to fire (listed above).",
+            show_default=False,
+            autocompletion=lambda: list(MANUAL_EVENTS),
+        ),
+    ],
+    data: Annotated[
+        list[str] | None,
+        typer.Option("--data", "-d", help="key=value carried by the event; repeat for each key."),
+    ] = None,
+    materials: Annotated[
+        str | None, _opt("Comma-separated materials, for submit and resubmit: a,b,c.")
+    ] = None,
+    reason: Annotated[str | None, _opt("Why, for events that need a reason.")] = None,
+    expected_version: Annotated[
+        int | None,
+        _opt("Refuse if the filing is no longer at this version (someone else moved it)."),
+    ] = None,
+    actor: ActorOption = _ACTOR_DEFAULT,
+    as_json: JsonOption = False,
+) -> None:
+    payload = _event_data(data or [], materials, reason)
+    with session_scope() as session:
+        view = service.fire_event(
+            session, filing_id, event, payload, actor=actor, expected_version=expected_version
+        )
+    emit(view, as_json, lambda: render_filing(view))
+
+
+@app.command()
+def history(filing_id: FilingId, as_json: JsonOption = False) -> None:
+    """Every transition of a filing: who fired what, when, with which data and reason."""
+    with session_scope() as session:
+        service.get_filing(session, filing_id)
+        entries: list[HistoryOut] = views.history(session, filing_id)
+    emit(
+        entries,
+        as_json,
+        lambda: table(
+            ["ver.", "event", "from", "to", "actor", "at", "reason", "data"],
+            [
+                (h.version, h.event, h.from_state, h.to_state, h.actor, h.at, h.reason, h.data)
+                for h in entries
+            ],
+            title=f"history of filing {filing_id}",
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A data row and where it starts; ``problems`` are found before any guard runs."""
+
+    line: int
+    values: dict[str, str]
+    problems: list[Reason]
+
+
+@dataclass
+class ImportResult:
+    imported: list[int]
+    errors: list[dict[str, Any]]
+
+
+def _read_rows(path: Path) -> list[_Row]:
+    """Data rows with the line each starts on (header = line 1); a bad header refuses the file."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            f"{path} is not UTF-8 text", [Reason("bad_encoding", str(exc))]
+        ) from exc
+    reader = csv.reader(text.splitlines(keepends=True))
+    header = [name.strip() for name in next(reader, [])]
+    problems = [
+        Reason("missing_column", f"missing column {name!r}", field=name)
+        for name in IMPORT_COLUMNS
+        if name not in header
+    ]
+    problems += [
+        Reason("unknown_column", f"unknown column {name!r}", field=name)
+        for name in header
+        if name not in IMPORT_COLUMNS
+    ]
+    problems += [
+        Reason("duplicate_column", f"column {name!r} appears more than once", field=name)
+        for name in sorted({n for n in header if header.count(n) > 1})
+    ]
+    if problems:
+        raise ValidationError(f"{path}: columns must be {','.join(IMPORT_COLUMNS)}", problems)
+    return [_row(line, cells, header) for line, cells in _records(reader)]
+
+
+def _records(reader: Any) -> Iterator[tuple[int, list[str]]]:
+    """Non-blank records and the line each starts on (a quoted cell may span lines)."""
+    end = reader.line_num
+    for cells in reader:
+        start, end = end + 1, reader.line_num
+        if any(c.strip() for c in cells):
+            yield start, cells
+
+
+def _row(line: int, cells: list[str], header: list[str]) -> _Row:
+    if len(cells) == len(header):
+        return _Row(line, dict(zip(header, cells, strict=True)), [])
+    width = Reason("wrong_cell_count", f"{len(cells)} cells where the header has {len(header)}")
+    return _Row(line, {}, [width])
+
+
+def import_rows(rows: Sequence[_Row], actor: str) -> ImportResult:
+    result = ImportResult(imported=[], errors=[])
+    with progress() as bar:
+        task = bar.add_task("importing", total=len(rows))
+        for row in rows:
+            try:
+                if row.problems:
+                    raise ValidationError("malformed row", row.problems)
+                result.imported.append(_create_one(payload_from_flat(row.values), actor).id)
+            except IcpflowError as exc:
+                reasons = [r.as_dict() for r in exc.reasons] or [{"message": exc.message}]
+                result.errors.append({"line": row.line, "reasons": reasons})
+            bar.advance(task)
+    return result
+
+
+def _render_import(result: ImportResult) -> RenderableType:
+    refused = table(
+        ["line", "field", "problem"],
+        [(e["line"], r.get("field"), r["message"]) for e in result.errors for r in e["reasons"]],
+        title="refused rows",
+    )
+    summary = f"imported {len(result.imported)} filing(s), refused {len(result.errors)} row(s)"
+    return Group(refused, summary) if result.errors else summary
+
+
+@app.command(name="import")
+def import_(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE.csv",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            show_default=False,
+            help=f"UTF-8 CSV whose header is exactly: {','.join(IMPORT_COLUMNS)}.",
+        ),
+    ],
+    actor: ActorOption = _ACTOR_DEFAULT,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a filing per CSV row, each in its own transaction, so good rows go in.
+
+    Every refused row is reported by its line number (the header is line 1) with all its
+    reasons. Exits 1 if any row was refused, 0 if all were imported. A file with missing or
+    unknown columns is refused before any row is imported.
+    """
+    result = import_rows(_read_rows(file), actor)
+    emit(result, as_json, lambda: _render_import(result))
+    if result.errors:
+        total = len(result.errors) + len(result.imported)
+        raise ValidationError(
+            f"{len(result.errors)} of {total} rows refused; the other {len(result.imported)} were imported"
+        )

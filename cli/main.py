@@ -1,0 +1,67 @@
+"""The ``icpflow`` console script: every sub-command assembled on one app."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli import admin, filings, processes
+from cli.errors import App, CliError
+from workflow.domain import diagram as diagrams
+from workflow.domain.errors import Reason
+
+app = App(
+    name="icpflow",
+    help="Track China ICP filings (备案) as persisted state machines with deadline reminders.",
+)
+for process in processes.COMMANDS:
+    app.command()(process)
+app.add_typer(filings.app, name="filings")
+app.add_typer(admin.ops, name="ops")
+app.add_typer(admin.tokens, name="tokens")
+app.add_typer(admin.db, name="db")
+app.add_typer(admin.calendar, name="calendar")
+
+
+class DiagramFormat(StrEnum):
+    MERMAID = "mermaid"
+    DOT = "dot"
+    SVG = "svg"
+
+
+def _render(fmt: DiagramFormat) -> str | bytes:
+    if fmt is DiagramFormat.MERMAID:
+        return diagrams.mermaid()
+    if fmt is DiagramFormat.DOT:
+        return diagrams.dot()
+    svg = diagrams.svg()
+    if svg is None:
+        raise CliError(
+            "svg needs Graphviz's `dot` program, which is not on PATH",
+            [Reason("missing_program", "install graphviz, or use --format dot or mermaid")],
+        )
+    return svg
+
+
+@app.command()
+def diagram(
+    fmt: Annotated[
+        DiagramFormat,
+        typer.Option("--format", help="mermaid and dot are text; svg needs Graphviz."),
+    ] = DiagramFormat.MERMAID,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", dir_okay=False, help="Write here instead of stdout."),
+    ] = None,
+) -> None:
+    """The filing state machine as a diagram, drawn from the workflow definition."""
+    rendered = _render(fmt)
+    if output is None:
+        typer.echo(rendered, nl=False)
+    elif isinstance(rendered, bytes):
+        output.write_bytes(rendered)
+    else:
+        output.write_text(rendered, encoding="utf-8")

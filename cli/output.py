@@ -1,0 +1,86 @@
+"""How every command shows its result: rich tables for people, ``--json`` for scripts.
+
+Commands hand ``emit`` the same objects the API returns, so ``--json`` output has the API's
+shape; the human rendering is built only when it is shown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from pydantic_core import to_jsonable_python
+from rich.console import Console, RenderableType
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from config.clock import CHINA
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON on stdout (for scripts) instead of tables.")
+]
+
+
+def emit(result: Any, as_json: bool, human: Callable[[], RenderableType]) -> None:
+    if as_json:
+        typer.echo(json.dumps(to_jsonable_python(result), ensure_ascii=False, indent=2))
+    else:
+        Console().print(human())
+
+
+def cell(value: Any) -> Text:
+    """Plain text, never rich markup: filing data may contain ``[brackets]``.
+
+    Times are shown in Beijing time, the zone deadlines are promised in.
+    """
+    if value is None or value is False:
+        return Text("")
+    if value is True:
+        return Text("yes")
+    if isinstance(value, datetime):
+        return Text(value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M %Z"))
+    if isinstance(value, list | tuple):
+        return Text(", ".join(str(v) for v in value))
+    if isinstance(value, dict):
+        return Text(json.dumps(value, ensure_ascii=False, default=str) if value else "")
+    return Text(str(value))
+
+
+def table(
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    title: str | None = None,
+    caption: str | None = None,
+) -> Table:
+    out = Table(title=title, caption=caption)
+    for name in columns:
+        # Fold rather than cut: an id or a domain shown as "exampl…" is useless to act on.
+        out.add_column(name, overflow="fold", min_width=len(name))
+    for row in rows:
+        out.add_row(*(cell(v) for v in row))
+    return out
+
+
+def fields(pairs: Iterable[tuple[str, Any]], title: str | None = None) -> Table:
+    """A two-column table of name and value, for one record."""
+    out = Table(show_header=False, title=title)
+    out.add_column(style="bold")
+    out.add_column()
+    for name, value in pairs:
+        out.add_row(name, cell(value))
+    return out
+
+
+def progress() -> Progress:
+    """A progress bar on stderr, so stdout stays clean for ``--json``."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )

@@ -1,0 +1,113 @@
+"""``icpflow up``: the whole system in one command, on the embedded default.
+
+Starts the embedded Redis (unless ``REDIS_URL``/``BROKER_URL`` name a broker), then runs
+web, worker and scheduler as child processes with the same environment, restarts any that
+dies (with a growing pause, so a crash loop does not spin), and stops all of them on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rich.console import Console
+
+from auth.tokens import create_token
+from config.settings import Settings
+from models import session_scope
+from models.migrate import upgrade
+
+console = Console(stderr=True)
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = field(default=0.0)
+
+    def start(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(self.argv, env=env)
+        console.print(f"[green]started[/] {self.name} (pid {self.process.pid})")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+
+
+def children(settings: Settings, host: str) -> list[Child]:
+    python = sys.executable
+    return [
+        Child("web", [python, "-m", "cli", "web", "--host", host, "--port", str(settings.port)]),
+        Child("worker", [python, "-m", "workers"]),
+        Child("scheduler", [python, "-m", "scheduler"]),
+    ]
+
+
+def run_up(settings: Settings, host: str) -> None:
+    upgrade(settings.effective_database_url)
+    env = dict(os.environ)
+    stop_redis: Callable[[], None] | None = None
+    if not settings.redis_url and not settings.broker_url:
+        from workers.embedded_redis import start_embedded_redis
+
+        url, stop_redis = start_embedded_redis(settings.var_dir)
+        env["REDIS_URL"] = url
+        console.print(f"embedded Redis at {url}")
+    with session_scope() as session:
+        token = create_token(session, "icpflow-up", "admin")
+    console.print(f"[bold]API[/]      http://{host}:{settings.port}/api/v1  (docs: /docs)")
+    console.print(f"[bold]Pages[/]    http://{host}:{settings.port}/")
+    console.print(f"[bold]Token[/]    {token}  (admin; create more with `icpflow tokens create`)")
+    procs = children(settings, host)
+    stopping = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        for child in procs:
+            child.start(env)
+        while not stopping:
+            _restart_dead(procs, env)
+            time.sleep(0.5)
+    finally:
+        console.print("stopping…")
+        for child in procs:
+            child.stop()
+        for child in procs:
+            if child.process is not None:
+                try:
+                    child.process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.process.kill()
+        if stop_redis is not None:
+            stop_redis()
+        console.print("stopped")
+
+
+def _restart_dead(procs: list[Child], env: dict[str, str]) -> None:
+    now = time.monotonic()
+    for child in procs:
+        if child.process is None or child.process.poll() is None:
+            continue
+        if child.next_start == 0.0:
+            pause = min(30.0, 2.0**child.restarts)
+            child.next_start = now + pause
+            console.print(
+                f"[red]{child.name} exited with {child.process.returncode}[/]; restarting in {pause:.0f}s"
+            )
+        elif now >= child.next_start:
+            child.restarts += 1
+            child.next_start = 0.0
+            child.start(env)

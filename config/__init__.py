@@ -1,0 +1,1 @@
+"""What every process runs against: its settings and its clock (every layer may import this)."""

@@ -1,1 +1,0 @@
-"""icpflow: China ICP filings (备案) as persisted, audited state machines."""

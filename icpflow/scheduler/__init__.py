@@ -1,6 +1,0 @@
-"""The scheduler: one active leader runs the deadline and outbox relay sweeps."""
-
-from icpflow.scheduler.leader import LeaderLock
-from icpflow.scheduler.main import run_scheduler
-
-__all__ = ["LeaderLock", "run_scheduler"]

@@ -1,0 +1,183 @@
+"""The tables.
+
+Times are stored as UTC. The filing's state is a plain column driven by the shared
+state machine in ``workflow.domain.machine``; ``version`` makes every write conditional
+(optimistic concurrency). Deadlines and outbox rows are rows, not timers, so a restart
+loses nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Table, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def table(model: type[SQLModel]) -> Table:
+    """The Core table behind a model: hot paths write rows with it, without ORM objects."""
+    return model.__table__  # type: ignore[attr-defined]
+
+
+def _utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
+
+
+class Filing(SQLModel, table=True):
+    __tablename__ = "filings"
+    __table_args__ = (Index("ix_filings_state_province", "state", "province"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    domain: str = Field(max_length=253, index=True)
+    domain_expires_on: date
+    province: str = Field(max_length=2)
+    licence: str = Field(max_length=16)
+    applicant_type: str = Field(max_length=16)
+    applicant_name: str = Field(max_length=200)
+    applicant_id_type: str = Field(max_length=40)
+    applicant_id_number: str = Field(max_length=64)
+    applicant_phone: str = Field(max_length=32)
+    applicant_email: str = Field(max_length=254)
+    website_name: str = Field(max_length=200)
+    sector: str = Field(max_length=40)
+    notify: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+
+    state: str = Field(max_length=32)
+    version: int = 1
+    state_entered_at: datetime = _utc_column()
+    created_at: datetime = _utc_column()
+    created_by: str = Field(max_length=100)
+
+    service_number: str | None = Field(default=None, max_length=64)
+    server_ip: str | None = Field(default=None, max_length=45)
+    materials: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    pre_approval_document: str | None = Field(default=None, max_length=200)
+    icp_number: str | None = Field(default=None, max_length=64)
+
+
+class HistoryEntry(SQLModel, table=True):
+    """One row per applied event (and one for creation): the audit trail replays to the state."""
+
+    __tablename__ = "history"
+    __table_args__ = (UniqueConstraint("filing_id", "version", name="uq_history_filing_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    filing_id: int = Field(foreign_key="filings.id", index=True)
+    version: int
+    event: str = Field(max_length=40)
+    from_state: str | None = Field(default=None, max_length=32)
+    to_state: str = Field(max_length=32)
+    actor: str = Field(max_length=100)
+    at: datetime = _utc_column()
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    reason: str | None = None
+
+
+class Deadline(SQLModel, table=True):
+    """A due time armed on entering a state and disarmed on leaving it.
+
+    The sweep reads ``(status, due_at)`` through its index, so its cost follows what is due,
+    not how many filings exist.
+    """
+
+    __tablename__ = "deadlines"
+    __table_args__ = (
+        Index("ix_deadlines_status_due", "status", "due_at"),
+        Index("ix_deadlines_filing_open", "filing_id", "disarmed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    filing_id: int = Field(foreign_key="filings.id")
+    kind: str = Field(max_length=40)
+    state: str = Field(max_length=32)
+    figure: float
+    due_at: datetime = _utc_column()
+    status: str = Field(default="pending", max_length=16)
+    estimated: bool = False
+    armed_at: datetime = _utc_column()
+    fired_at: datetime | None = _utc_column(nullable=True)
+    disarmed_at: datetime | None = _utc_column(nullable=True)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Work a transaction owes the broker, relayed after commit (transactional outbox)."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor: str = Field(max_length=80)
+    args: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _utc_column()
+    published_at: datetime | None = _utc_column(nullable=True, index=True)
+    attempts: int = 0
+    last_error: str | None = None
+
+
+class Notification(SQLModel, table=True):
+    """A message owed to one recipient; ``idempotency_key`` makes delivery at most once per key.
+
+    ``claimed_until`` is the lease of the worker sending it: a duplicate message arriving
+    meanwhile, in any process, waits for the lease instead of sending again. ``queued_at`` is
+    when a delivery job was last owed for it, so a stranded one is queued again only once a while.
+    """
+
+    __tablename__ = "notifications"
+
+    id: int | None = Field(default=None, primary_key=True)
+    filing_id: int = Field(foreign_key="filings.id", index=True)
+    deadline_id: int | None = Field(default=None, foreign_key="deadlines.id")
+    kind: str = Field(max_length=40)
+    channel: str = Field(max_length=20)
+    recipient: str = Field(max_length=500)
+    subject: str
+    body: str
+    idempotency_key: str = Field(max_length=300, unique=True)
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = 0
+    claimed_until: datetime | None = _utc_column(nullable=True)
+    created_at: datetime = _utc_column()
+    queued_at: datetime = _utc_column()
+    delivered_at: datetime | None = _utc_column(nullable=True)
+    last_error: str | None = None
+
+
+class FailedJob(SQLModel, table=True):
+    """A background job that exhausted its retries; kept until ops retry it."""
+
+    __tablename__ = "failed_jobs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor: str = Field(max_length=80)
+    args: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    notification_id: int | None = Field(default=None, foreign_key="notifications.id", index=True)
+    error: str
+    failed_at: datetime = _utc_column()
+    retried_at: datetime | None = _utc_column(nullable=True)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    role: str = Field(max_length=20)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _utc_column()
+    revoked_at: datetime | None = _utc_column(nullable=True)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first response to an ``Idempotency-Key``, written in the same transaction as its event."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("filing_id", "key", name="uq_idempotency_filing_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    filing_id: int = Field(foreign_key="filings.id")
+    key: str = Field(max_length=200)
+    fingerprint: str = Field(max_length=64)
+    response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _utc_column()

@@ -1,0 +1,58 @@
+"""What the leader runs on a timer: the deadline sweep and the outbox relay sweep.
+
+A job that raises would only be logged by APScheduler and tried again at the next interval
+anyway; catching here keeps the log line ours (what failed, that it will be retried) and lets
+the jobs be called directly in tests and from the CLI.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from config.clock import get_clock
+from config.settings import Settings
+from models import get_engine
+from workflow.sweeps import fire_due_deadlines, requeue_stranded_notifications
+
+log = logging.getLogger(__name__)
+
+
+def sweep_deadlines(settings: Settings) -> int:
+    """Fire what is due now; returns how many deadlines this run fired (0 after a failure)."""
+    return _run(
+        "deadline sweep",
+        "fired",
+        lambda: fire_due_deadlines(get_engine(), get_clock().now(), settings),
+    )
+
+
+def relay_outbox(settings: Settings) -> int:
+    """Publish outbox rows the immediate relay missed (broker down, process killed after commit),
+    after queueing again any notification whose delivery job was lost."""
+    return _run("outbox relay", "published", lambda: _relay(settings))
+
+
+def _relay(settings: Settings) -> int:
+    # Imported here so that the deadline sweep, and tests without a broker, never load
+    # the broker client libraries.
+    from workers.relay import relay_pending
+
+    engine, limit, published = get_engine(), settings.sweep_batch_size, 0
+    requeue_stranded_notifications(engine, get_clock().now(), settings)
+    # A backlog left by a broker outage drains batch after batch, as the deadline sweep does.
+    while True:
+        batch = relay_pending(engine, limit)
+        published += batch
+        if batch < limit:
+            return published
+
+
+def _run(job: str, verb: str, work: Callable[[], int]) -> int:
+    try:
+        count = work()
+    except Exception:
+        log.exception("%s failed; the next run retries", job)
+        return 0
+    log.log(logging.INFO if count else logging.DEBUG, "%s %s %d", job, verb, count)
+    return count

@@ -1,0 +1,155 @@
+"""Exactly one active scheduler: a lock that dies with the process holding it.
+
+Schedulers may run on several machines; only the holder of this lock sweeps. The lock must
+vanish the moment its holder dies, without a lease to expire, so a standby takes over within
+one poll. On PostgreSQL that is a session-level advisory lock on a connection kept open for the
+leader's whole life (the server drops it when the session ends; the connection must go straight
+to the server, not through a transaction-pooling proxy). On SQLite, where every process shares
+one file on one machine, it is an OS file lock beside the database (the kernel drops it when
+the process exits).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import filelock
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "scheduler"
+
+# One advisory-lock key per database, derived from a name so it cannot collide by accident
+# with small integers other applications on the same server pick.
+ADVISORY_KEY = int.from_bytes(hashlib.sha256(LOCK_NAME.encode()).digest()[:8], "big", signed=True)
+
+# A dead network must not hang the leader in ``still_held``: fail the check within seconds.
+_PG_CONNECT_ARGS = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+    "application_name": LOCK_NAME,
+}
+
+
+class LeaderLock(ABC):
+    """Non-blocking leadership: ``try_acquire`` wins or loses at once, never waits."""
+
+    @staticmethod
+    def for_url(url: str, var_dir: Path) -> LeaderLock:
+        """The lock that fits the database every scheduler of this deployment shares."""
+        parsed = make_url(url)
+        backend = parsed.get_backend_name()
+        if backend == "postgresql":
+            return PostgresLeaderLock(url)
+        if backend == "sqlite":
+            database = parsed.database
+            if database and database != ":memory:":
+                path = Path(database).resolve()
+                return FileLeaderLock(path.with_name(f"{path.name}.scheduler.lock"))
+            return FileLeaderLock(Path(var_dir).resolve() / "scheduler.lock")
+        raise ValueError(f"no leader lock for {backend!r} databases; use PostgreSQL or SQLite")
+
+    @abstractmethod
+    def try_acquire(self) -> bool:
+        """Take the lock if free; True also when this instance already holds it."""
+
+    @abstractmethod
+    def still_held(self) -> bool:
+        """Whether this instance still holds the lock (checked before every leader job run)."""
+
+    @abstractmethod
+    def release(self) -> None:
+        """Let a standby take over; harmless when not held."""
+
+
+class PostgresLeaderLock(LeaderLock):
+    def __init__(self, url: str, key: int = ADVISORY_KEY) -> None:
+        self.key = key
+        self._engine = create_engine(
+            url, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args=_PG_CONNECT_ARGS
+        )
+        self._conn: Connection | None = None
+        self._held = False
+        # The scheduler checks the lock from its worker threads; one connection, one user.
+        self._mutex = threading.Lock()
+
+    def try_acquire(self) -> bool:
+        with self._mutex:
+            if self._held:
+                return True
+            try:
+                if self._conn is None:
+                    self._conn = self._engine.connect()
+                won = self._conn.execute(
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
+                ).scalar_one()
+            except SQLAlchemyError as exc:
+                log.warning("cannot reach PostgreSQL to take the scheduler lock: %s", exc)
+                self._close()
+                return False
+            self._held = bool(won)
+            return self._held
+
+    def still_held(self) -> bool:
+        """A session-level lock ends only with its session, so a live connection means held."""
+        with self._mutex:
+            if not self._held or self._conn is None:
+                return False
+            try:
+                self._conn.execute(text("SELECT 1"))
+            except SQLAlchemyError as exc:
+                log.warning("scheduler lock connection died: %s", exc)
+                self._close()
+                return False
+            return True
+
+    def release(self) -> None:
+        """Closing the session releases its advisory lock, so no unlock call can be forgotten."""
+        with self._mutex:
+            self._close()
+        self._engine.dispose()
+
+    def _close(self) -> None:
+        conn, self._conn, self._held = self._conn, None, False
+        if conn is not None:
+            try:
+                conn.close()
+            except SQLAlchemyError:
+                log.debug("closing a dead lock connection failed", exc_info=True)
+
+
+class FileLeaderLock(LeaderLock):
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # Not thread-local: the scheduler takes the lock in one worker thread and checks it
+        # from others.
+        self._lock = filelock.FileLock(path, thread_local=False, blocking=False)
+
+    def try_acquire(self) -> bool:
+        if self._lock.is_locked:
+            return True
+        try:
+            self._lock.acquire()
+        except filelock.Timeout:
+            return False
+        return True
+
+    def still_held(self) -> bool:
+        return self._lock.is_locked
+
+    def release(self) -> None:
+        if self._lock.is_locked:
+            self._lock.release(force=True)

@@ -1,0 +1,183 @@
+"""The scheduler process: stand by until it wins the leader lock, then sweep on a timer.
+
+Every scheduler polls the lock; the winner adds the sweep jobs, the others wait. APScheduler's
+timers are in-memory, which is safe only because the work lives in rows: a new leader's first
+sweep picks up whatever came due while nobody led. Jobs have fixed ids so that becoming leader
+twice replaces them instead of doubling them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers import SchedulerNotRunningError
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.engine import make_url
+
+from config.settings import Settings
+from scheduler.jobs import relay_outbox, sweep_deadlines
+from scheduler.leader import LeaderLock
+
+log = logging.getLogger(__name__)
+
+LEADERSHIP_JOB_ID = "icpflow.leadership"
+SWEEP_JOB_ID = "icpflow.deadline_sweep"
+RELAY_JOB_ID = "icpflow.outbox_relay"
+
+# A sweep that starts late (a busy host, a paused VM) is still worth running; with
+# ``coalesce`` the runs it missed collapse into that one.
+MISFIRE_GRACE_SECONDS = 3600
+
+# Leader-only jobs: id, job, the Settings field holding its interval in seconds.
+LEADER_JOBS: tuple[tuple[str, Callable[[Settings], int], str], ...] = (
+    (SWEEP_JOB_ID, sweep_deadlines, "sweep_interval_seconds"),
+    (RELAY_JOB_ID, relay_outbox, "relay_interval_seconds"),
+)
+
+
+class Leadership:
+    """Adds the leader jobs when this process wins the lock and removes them when it loses it."""
+
+    def __init__(self, scheduler: BaseScheduler, lock: LeaderLock, settings: Settings) -> None:
+        self.scheduler = scheduler
+        self.lock = lock
+        self.settings = settings
+        self.leading = False
+        self._said_standby = False
+        # Polls and job guards run in different worker threads and may both see a lost lock.
+        self._mutex = threading.Lock()
+
+    def poll(self) -> None:
+        with self._mutex:
+            if self.leading:
+                if not self.lock.still_held():
+                    self._step_down("the scheduler lock was lost")
+            elif self.lock.try_acquire():
+                self._take_over()
+            elif not self._said_standby:
+                self._said_standby = True
+                log.info(
+                    "standby: another scheduler holds the lock; polling every %ss",
+                    self.settings.leader_poll_seconds,
+                )
+
+    def resign(self) -> None:
+        """Give the lock up at shutdown so a standby takes over at its next poll."""
+        with self._mutex:
+            if self.leading:
+                self._step_down("shutting down")
+            else:
+                self.lock.release()
+
+    def _take_over(self) -> None:
+        self.leading = True
+        log.info("leader: this scheduler holds the lock and runs the sweeps")
+        for job_id, job, interval_setting in LEADER_JOBS:
+            _add_interval_job(
+                self.scheduler, job_id, self._guarded(job), getattr(self.settings, interval_setting)
+            )
+
+    def _step_down(self, why: str) -> None:
+        self.leading = False
+        self._said_standby = False
+        for job_id, _job, _interval in LEADER_JOBS:
+            with contextlib.suppress(JobLookupError):
+                self.scheduler.remove_job(job_id)
+        self.lock.release()
+        log.warning("standby: %s; leader jobs stopped", why)
+
+    def _guarded(self, job: Callable[[Settings], int]) -> Callable[[], None]:
+        """Run ``job`` only while the lock is still ours: a run queued just before the lock was
+        lost must not sweep beside the new leader."""
+
+        def run() -> None:
+            if self.lock.still_held():
+                job(self.settings)
+                return
+            with self._mutex:
+                if self.leading:
+                    self._step_down("the scheduler lock was lost")
+
+        return run
+
+
+def run_scheduler(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT: standby, leader when the lock is won, lock released at exit."""
+    _configure_logging()
+    scheduler = BlockingScheduler(timezone=UTC)
+    leadership = Leadership(
+        scheduler, LeaderLock.for_url(settings.effective_database_url, settings.var_dir), settings
+    )
+    _add_interval_job(scheduler, LEADERSHIP_JOB_ID, leadership.poll, settings.leader_poll_seconds)
+    _stop_on_signals(scheduler)
+    log.info("scheduler starting on %s", _redacted(settings.effective_database_url))
+    # Notifications owed by the deadlines fired here go to the broker right after each commit;
+    # the relay job is only the safety net.
+    from workers.relay import install_immediate_relay
+
+    relay = install_immediate_relay()
+    try:
+        scheduler.start()
+    finally:
+        leadership.resign()
+        relay.stop()
+        log.info("scheduler stopped")
+
+
+def _add_interval_job(
+    scheduler: BaseScheduler, job_id: str, func: Callable[[], Any], seconds: float
+) -> None:
+    scheduler.add_job(
+        func,
+        "interval",
+        seconds=seconds,
+        id=job_id,
+        name=job_id,
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=MISFIRE_GRACE_SECONDS,
+        next_run_time=datetime.now(UTC),
+    )
+
+
+def _stop_on_signals(scheduler: BlockingScheduler) -> None:
+    """Shut down from a helper thread: a signal handler runs on the main thread between any two
+    bytecodes, possibly inside the scheduler's own locked sections, and ``shutdown`` waits for
+    running jobs to finish."""
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("%s received: finishing running jobs and stopping", signal.Signals(signum).name)
+        threading.Thread(target=_shutdown, args=(scheduler,), name="scheduler-shutdown").start()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+
+
+def _shutdown(scheduler: BlockingScheduler) -> None:
+    with contextlib.suppress(SchedulerNotRunningError):  # a second signal while stopping
+        scheduler.shutdown(wait=True)
+
+
+def _configure_logging() -> None:
+    """Log to stderr unless the caller (e.g. the CLI) configured logging already. APScheduler's
+    job bookkeeping and ``transitions``' per-callback lines would drown ours at short
+    intervals, so only their warnings pass."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("apscheduler", "transitions"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _redacted(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)

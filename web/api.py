@@ -1,0 +1,158 @@
+"""The REST API for case managers and scripts: filings, their events, history and notifications."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, status
+from pydantic import BaseModel
+
+from config.clock import get_clock
+from models import ApiToken
+from web.auth import CaseManager, SessionDep, Viewer
+from web.errors import responses
+from web.metrics import count_when_committed
+from workflow import service, views
+from workflow.domain.definition import (
+    DEADLINES,
+    EVENTS,
+    INITIAL_STATE,
+    STATES,
+    DeadlineSpec,
+    EventSpec,
+    State,
+    StateSpec,
+)
+from workflow.schemas import (
+    EventIn,
+    FilingCreate,
+    FilingOut,
+    FilingPage,
+    HistoryOut,
+    NotificationOut,
+)
+
+# 422 on every route: a bad path or query parameter answers in the common error shape too.
+router = APIRouter(prefix="/api/v1", tags=["filings"], responses=responses(401, 403, 422))
+
+
+def actor(token: ApiToken) -> str:
+    return f"token:{token.name}"
+
+
+class ListFilters:
+    """The filters and page every filing list takes (the ops lists too)."""
+
+    def __init__(
+        self,
+        state: State | None = None,
+        province: str | None = Query(None, description="province character, e.g. 京"),
+        stuck: bool | None = None,
+        overdue: bool | None = None,
+        limit: int = Query(50, ge=1, le=500),
+        offset: int = Query(0, ge=0),
+    ) -> None:
+        self.state, self.province, self.stuck, self.overdue = state, province, stuck, overdue
+        self.limit, self.offset = limit, offset
+
+    def page(
+        self, session: SessionDep, *, stuck: bool | None = None, overdue: bool | None = None
+    ) -> FilingPage:
+        """A page of filings; ``stuck``/``overdue`` given here override the query's."""
+        items, total = views.list_filings(
+            session,
+            get_clock().now(),
+            state=self.state.value if self.state else None,
+            province=self.province,
+            stuck=self.stuck if stuck is None else stuck,
+            overdue=self.overdue if overdue is None else overdue,
+            limit=self.limit,
+            offset=self.offset,
+        )
+        return FilingPage(items=items, total=total, limit=self.limit, offset=self.offset)
+
+
+Filters = Annotated[ListFilters, Depends()]
+
+
+@router.post("/filings", status_code=status.HTTP_201_CREATED, response_model=FilingOut)
+def create_filing(body: FilingCreate, session: SessionDep, token: CaseManager) -> FilingOut:
+    """Create a filing in its initial state; the creation guard lists every problem at once."""
+    return service.create_filing(session, body.model_dump(mode="json"), actor(token))
+
+
+@router.get("/filings", response_model=FilingPage)
+def list_filings(session: SessionDep, _: Viewer, filters: Filters) -> FilingPage:
+    """Filings matching the filters, oldest first; identity and phone numbers are masked."""
+    return filters.page(session)
+
+
+@router.get("/filings/{filing_id}", response_model=FilingOut, responses=responses(404))
+def get_filing(filing_id: int, session: SessionDep, _: Viewer) -> FilingOut:
+    """State, version, allowed events and the open deadlines with their due times."""
+    return views.describe(session, service.get_filing(session, filing_id), get_clock().now())
+
+
+@router.post("/filings/{filing_id}/events", response_model=FilingOut, responses=responses(404, 409))
+def fire_event(
+    filing_id: int,
+    body: EventIn,
+    session: SessionDep,
+    token: CaseManager,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description="Repeat a request safely: the first result is replayed, nothing fires "
+            "again; the same key with another body is refused (422 idempotency_key_reused).",
+        ),
+    ] = None,
+) -> FilingOut:
+    """Fire an event; send the version you saw as ``expected_version`` to detect races."""
+    count_when_committed(session, body.event)
+    return service.fire_event(
+        session,
+        filing_id,
+        body.event,
+        body.data,
+        actor=actor(token),
+        expected_version=body.expected_version,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.get(
+    "/filings/{filing_id}/history", response_model=list[HistoryOut], responses=responses(404)
+)
+def history(filing_id: int, session: SessionDep, _: Viewer) -> list[HistoryOut]:
+    """Every applied event with who fired it, when, its data and reason."""
+    service.get_filing(session, filing_id)
+    return views.history(session, filing_id)
+
+
+@router.get(
+    "/filings/{filing_id}/notifications",
+    response_model=list[NotificationOut],
+    responses=responses(404),
+)
+def notifications(filing_id: int, session: SessionDep, _: Viewer) -> list[NotificationOut]:
+    """What the filing's deadlines and events owed to whom, and whether it was delivered."""
+    service.get_filing(session, filing_id)
+    return views.notifications(session, filing_id)
+
+
+class WorkflowOut(BaseModel):
+    """The declaration itself: its dataclasses are the schema, so nothing here restates it."""
+
+    initial: State
+    states: list[StateSpec]
+    events: list[EventSpec]
+    deadlines: list[DeadlineSpec]
+
+
+@router.get("/workflow", tags=["workflow"], response_model=WorkflowOut)
+def workflow(_: Viewer) -> WorkflowOut:
+    """The state machine: states, events with their sources, guards and data, and deadlines."""
+    return WorkflowOut(
+        initial=INITIAL_STATE, states=list(STATES), events=list(EVENTS), deadlines=list(DEADLINES)
+    )

@@ -1,0 +1,80 @@
+"""The FastAPI application: API, ops pages, health and metrics, assembled once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from models import get_engine
+from web import api, errors, metrics, ops, pages
+from workflow.domain.definition import EVENTS, STATES
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = (
+    "Track China ICP filings (备案) as persisted state machines.\n\n"
+    "States: "
+    + ", ".join(f"`{s.name.value}` ({s.label_zh})" for s in STATES)
+    + ".\n\nEvents: "
+    + "; ".join(
+        f"`{e.name}`: {', '.join(s.value for s in e.sources)} → {e.dest.value}" for e in EVENTS
+    )
+    + ".\n\nEvery `/api/v1` route needs `Authorization: Bearer <token>` "
+    "(roles viewer < case_manager < ops < admin)."
+)
+
+
+@asynccontextmanager
+async def relay_outbox(_: FastAPI) -> AsyncIterator[None]:
+    """Relay each commit's outbox rows to the broker at once; the scheduler's sweep is the
+    safety net for whatever this misses."""
+    from workers import relay
+
+    running = relay.install_immediate_relay()
+    try:
+        yield
+    finally:
+        running.stop()
+
+
+def create_app(*, relay: bool = True) -> FastAPI:
+    """``relay=False`` leaves outbox rows to the sweep (tests: no broker is started)."""
+    app = FastAPI(
+        title="icpflow",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=relay_outbox if relay else None,
+    )
+    errors.install(app)
+    metrics.install(app)
+    app.include_router(api.router)
+    app.include_router(ops.router)
+    pages.install(app)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process is up (it does not touch the database: see /readyz)."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz() -> Any:
+        """The database answers; a load balancer should route here only then."""
+        try:
+            with get_engine().connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            log.warning("not ready: database unreachable (%s)", type(exc).__name__)
+            return JSONResponse(
+                {"status": "unavailable", "reason": f"database unreachable: {type(exc).__name__}"},
+                status_code=503,
+            )
+        return {"status": "ready"}
+
+    return app

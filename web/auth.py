@@ -1,0 +1,55 @@
+"""Request-scoped dependencies: a database session and the caller's token with its role.
+
+The API reads the token from the ``Authorization: Bearer`` header only, never from the pages'
+cookie: a cookie rides along on cross-site requests, and the API's routes change filings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from auth.tokens import authenticate, require_role
+from models import ApiToken, get_engine
+
+# auto_error=False: a missing header must reach ``authenticate`` and get our 401 body.
+_bearer = HTTPBearer(auto_error=False, description="A token from `icpflow tokens create`.")
+
+
+def get_session() -> Iterator[Session]:
+    """One session per request; the service commits its own transactions."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def end_read(session: Session) -> None:
+    """End the token lookup's transaction before the route runs: on SQLite every transaction
+    takes the write lock, which the relay thread or another session of this request may need."""
+    session.commit()
+
+
+def at_least(role: str) -> Callable[..., ApiToken]:
+    """A dependency admitting tokens of ``role`` or any role above it."""
+
+    def check(
+        session: SessionDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> ApiToken:
+        token = authenticate(session, credentials.credentials if credentials else None)
+        end_read(session)
+        require_role(token, role)
+        return token
+
+    return check
+
+
+Viewer = Annotated[ApiToken, Depends(at_least("viewer"))]
+CaseManager = Annotated[ApiToken, Depends(at_least("case_manager"))]
+Ops = Annotated[ApiToken, Depends(at_least("ops"))]

@@ -1,0 +1,115 @@
+"""Prometheus metrics: request latency, events fired, and database gauges read at scrape time.
+
+The gauges count in the database when scraped, so every web process reports the same truth
+instead of a per-process tally.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import ColumnElement, event, func
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from models import Deadline, FailedJob, Filing, OutboxMessage, get_engine
+from web.auth import Viewer
+from workflow.domain.definition import STATES
+
+log = logging.getLogger(__name__)
+
+REGISTRY = CollectorRegistry()
+EVENTS_FIRED = Counter(
+    "icpflow_events_fired_total", "Events fired through the API.", ["event"], registry=REGISTRY
+)
+REQUEST_SECONDS = Histogram(
+    "icpflow_http_request_seconds",
+    "HTTP request latency by route template (not raw path: ids would explode the series).",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+
+
+def filings_by_state(session: Session) -> dict[str, int]:
+    """Every declared state with its live count, zero included, in declaration order."""
+    counts = dict(session.exec(select(Filing.state, func.count()).group_by(Filing.state)).all())
+    return {spec.name.value: counts.get(spec.name.value, 0) for spec in STATES}
+
+
+def count_when_committed(session: Session, event_name: str) -> None:
+    """Count ``event_name`` only if the session commits: an idempotent replay fires nothing."""
+    event.listen(
+        session, "after_commit", lambda _: EVENTS_FIRED.labels(event_name).inc(), once=True
+    )
+
+
+def _count(session: Session, table: type, condition: ColumnElement[bool]) -> int:
+    return int(session.exec(select(func.count()).select_from(table).where(condition)).one())
+
+
+class DatabaseCollector(Collector):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            with Session(get_engine()) as session:
+                by_state = filings_by_state(session)
+                pending = _count(session, Deadline, col(Deadline.status) == "pending")
+                unpublished = _count(
+                    session, OutboxMessage, col(OutboxMessage.published_at).is_(None)
+                )
+                failed = _count(session, FailedJob, col(FailedJob.retried_at).is_(None))
+        except SQLAlchemyError as exc:
+            # Keep serving the process's own metrics; /readyz reports the database.
+            log.warning("metrics: database unavailable: %s", type(exc).__name__)
+            return
+        family = GaugeMetricFamily("icpflow_filings", "Filings by state.", labels=["state"])
+        for state, count in by_state.items():
+            family.add_metric([state], count)
+        yield family
+        yield GaugeMetricFamily(
+            "icpflow_deadlines_pending", "Armed deadlines not yet due or fired.", value=pending
+        )
+        yield GaugeMetricFamily(
+            "icpflow_outbox_unpublished",
+            "Outbox rows not yet relayed to the broker.",
+            value=unpublished,
+        )
+        yield GaugeMetricFamily(
+            "icpflow_failed_jobs",
+            "Jobs that exhausted their retries, not yet retried.",
+            value=failed,
+        )
+
+
+REGISTRY.register(DatabaseCollector())
+
+
+def install(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def time_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        REQUEST_SECONDS.labels(request.method, route, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics(_: Viewer) -> Response:
+        """Behind a viewer token like everything else (Prometheus sends it as
+        ``authorization: {credentials: <token>}``): counts per state are business data."""
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

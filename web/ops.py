@@ -1,0 +1,55 @@
+"""Ops endpoints: what is stuck, overdue or failed, and retrying failed jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict
+
+from web.api import Filters
+from web.auth import Ops, SessionDep
+from web.errors import responses
+from workers import failures
+from workflow.schemas import FilingPage, UtcDateTime
+
+router = APIRouter(prefix="/api/v1/ops", tags=["ops"], responses=responses(401, 403, 422))
+
+
+class FailedJobOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    actor: str
+    args: list[Any]
+    notification_id: int | None
+    error: str
+    failed_at: UtcDateTime
+    retried_at: UtcDateTime | None
+
+
+@router.get("/stuck", response_model=FilingPage)
+def stuck(session: SessionDep, _: Ops, filters: Filters) -> FilingPage:
+    """Filings with no transition for longer than their state's threshold."""
+    return filters.page(session, stuck=True)
+
+
+@router.get("/overdue", response_model=FilingPage)
+def overdue(session: SessionDep, _: Ops, filters: Filters) -> FilingPage:
+    """Filings past an overdue deadline of their current state (SMS, host review, SLA, ...)."""
+    return filters.page(session, overdue=True)
+
+
+@router.get("/failed", response_model=list[FailedJobOut])
+def failed(session: SessionDep, _: Ops, include_retried: bool = False) -> list[FailedJobOut]:
+    """Jobs that exhausted their retries (kept here: the broker forgets dead letters)."""
+    return [
+        FailedJobOut.model_validate(job)
+        for job in failures.list_failed(session, include_retried=include_retried)
+    ]
+
+
+@router.post("/failed/{job_id}/retry", response_model=FailedJobOut, responses=responses(404))
+def retry(job_id: int, session: SessionDep, _: Ops) -> FailedJobOut:
+    """Queue a failed job again through the outbox; its notification goes back to pending."""
+    return FailedJobOut.model_validate(failures.retry_failed(session, job_id))

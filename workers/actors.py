@@ -1,0 +1,152 @@
+"""The Dramatiq actors: delivering one notification, at most once per idempotency key.
+
+A message may arrive twice (the relay republishes a row whose acknowledgement was lost, Redis
+requeues a dead worker's job), so the row, not the message, decides: only a ``pending``
+notification is sent, and the send happens outside any transaction so a slow peer never holds
+a database lock. The idempotency key travels with every attempt, so a peer that did receive a
+message whose acknowledgement we never saw can drop the repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import dramatiq
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.engine import Engine, Row
+from sqlalchemy.sql.expression import Executable
+
+from config.clock import as_utc, get_clock
+from config.settings import Settings, get_settings
+from models import Notification, get_engine, table
+from workers.broker import QUEUE, get_broker
+from workers.channels import (
+    DeliveryFailed,
+    OutgoingMessage,
+    PermanentDeliveryFailure,
+    get_channel,
+)
+from workflow.notices import DELIVER_ACTOR
+
+log = logging.getLogger(__name__)
+
+# Built once: every delivery runs them (bench/notifications.py measures the worker's rate).
+_N = table(Notification)
+_CLAIM = (
+    update(_N)
+    .where(
+        _N.c.id == bindparam("b_id"),
+        _N.c.status == "pending",
+        or_(_N.c.claimed_until.is_(None), _N.c.claimed_until < bindparam("b_now")),
+    )
+    .values(attempts=_N.c.attempts + 1, claimed_until=bindparam("b_until"))
+    .returning(
+        _N.c.channel,
+        _N.c.idempotency_key,
+        _N.c.recipient,
+        _N.c.subject,
+        _N.c.body,
+        _N.c.filing_id,
+        _N.c.kind,
+        _N.c.deadline_id,
+    )
+)
+_STATE = select(_N.c.status, _N.c.claimed_until).where(_N.c.id == bindparam("b_id"))
+_DELIVERED = (
+    update(_N)
+    .where(_N.c.id == bindparam("b_id"), _N.c.status != "delivered")
+    .values(
+        status="delivered", delivered_at=bindparam("b_now"), last_error=None, claimed_until=None
+    )
+)
+_ERROR = (
+    update(_N)
+    .where(_N.c.id == bindparam("b_id"), _N.c.status == "pending")
+    .values(last_error=bindparam("b_error"), claimed_until=None)
+)
+
+get_broker()  # before any actor is declared, or Dramatiq would invent a default broker
+
+
+@dramatiq.actor(actor_name=DELIVER_ACTOR, queue_name=QUEUE, throws=(PermanentDeliveryFailure,))
+def deliver_notification(notification_id: int) -> None:
+    deliver(get_engine(), notification_id, get_settings())
+
+
+class DeliveryInProgress(dramatiq.Retry):
+    """Another worker holds the lease on this notification: retry once it has expired."""
+
+
+def deliver(engine: Engine, notification_id: int, settings: Settings) -> bool:
+    """Send a pending notification through its channel; True when this call delivered it.
+
+    ``DeliveryFailed`` propagates so that Dramatiq retries with backoff; a final failure is
+    recorded by the broker's ``RecordFinalFailure`` middleware.
+    """
+    claimed = _claim(engine, notification_id, settings)
+    if claimed is None:
+        return False
+    channel_name, message = claimed
+    try:
+        channel = get_channel(channel_name, settings)
+    except ValueError as exc:  # a route naming a channel that does not exist
+        _note_error(engine, notification_id, str(exc))
+        raise PermanentDeliveryFailure(str(exc)) from exc
+    try:
+        channel.send(message)
+    except (DeliveryFailed, PermanentDeliveryFailure) as exc:
+        _note_error(engine, notification_id, str(exc))
+        raise
+    _mark_delivered(engine, notification_id)
+    return True
+
+
+def _claim(
+    engine: Engine, notification_id: int, settings: Settings
+) -> tuple[str, OutgoingMessage] | None:
+    """Take the lease and count the attempt (committed before the send, so a crash mid-send
+    still shows it); None when there is nothing left to deliver.
+
+    Raises ``DeliveryInProgress`` while another worker's lease runs: the message is retried
+    later and then finds the notification delivered, or the lease expired (that worker died).
+    """
+    now = get_clock().now()
+    until = now + timedelta(seconds=settings.delivery_lease_seconds)
+    row = _one(engine, _CLAIM, {"b_id": notification_id, "b_now": now, "b_until": until})
+    if row is None:
+        state = _one(engine, _STATE, {"b_id": notification_id})
+        if state is None or state.status != "pending":
+            log.info("notification %s is not pending; nothing to deliver", notification_id)
+            return None
+        wait = as_utc(state.claimed_until) - now
+        raise DeliveryInProgress(
+            f"notification {notification_id} is being sent by another worker",
+            delay=max(1000, int(wait.total_seconds() * 1000) + 500),
+        )
+    payload: dict[str, Any] = {
+        "notification_id": notification_id,
+        "filing_id": row.filing_id,
+        "kind": row.kind,
+        "deadline_id": row.deadline_id,
+    }
+    message = OutgoingMessage(row.idempotency_key, row.recipient, row.subject, row.body, payload)
+    return row.channel, message
+
+
+def _mark_delivered(engine: Engine, notification_id: int) -> None:
+    _one(engine, _DELIVERED, {"b_id": notification_id, "b_now": get_clock().now()})
+
+
+def _note_error(engine: Engine, notification_id: int, error: str) -> None:
+    """Record the error and give up the lease, so the retry need not wait for it."""
+    _one(engine, _ERROR, {"b_id": notification_id, "b_error": error})
+
+
+def _one(engine: Engine, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
+    """Run one statement committed on its own: a single conditional UPDATE is atomic without a
+    transaction around it, and BEGIN/COMMIT round trips were a third of a delivery's cost."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        result = connection.execute(statement, params)
+        return result.first() if result.returns_rows else None

@@ -1,0 +1,73 @@
+"""Notification channels: the only code that talks to mail servers, webhooks and chat services.
+
+Channels never retry: a failure is raised as ``DeliveryFailed`` (worth retrying) or
+``PermanentDeliveryFailure`` (not), and the Dramatiq actor owns backoff and dead-lettering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from config.settings import Settings
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One rendered, masked reminder for one recipient, as the worker hands it to a channel."""
+
+    idempotency_key: str
+    recipient: str
+    subject: str
+    body: str
+    payload: dict[str, Any]
+
+    def as_document(self) -> dict[str, Any]:
+        """The recipient-free JSON form, so webhook receivers and log readers see one shape."""
+        return {
+            "idempotency_key": self.idempotency_key,
+            "subject": self.subject,
+            "body": self.body,
+            "payload": self.payload,
+        }
+
+
+class DeliveryFailed(Exception):
+    """The peer may accept the message later (outage, timeout, throttling): retry with backoff."""
+
+
+class PermanentDeliveryFailure(Exception):
+    """The peer rejected this message for good (bad address, client error): do not retry."""
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, message: OutgoingMessage) -> None: ...
+
+
+# The channel modules import the types above, so they can only be loaded once those exist.
+from workers.channels.chat import ChatChannel  # noqa: E402
+from workers.channels.email import EmailChannel  # noqa: E402
+from workers.channels.log import LogChannel  # noqa: E402
+from workers.channels.webhook import WebhookChannel  # noqa: E402
+
+_FACTORIES: dict[str, Callable[[Settings], Channel]] = {
+    LogChannel.name: LogChannel,
+    EmailChannel.name: EmailChannel,
+    WebhookChannel.name: WebhookChannel,
+    ChatChannel.name: ChatChannel,
+}
+
+CHANNEL_NAMES: tuple[str, ...] = tuple(_FACTORIES)
+
+
+def get_channel(name: str, settings: Settings) -> Channel:
+    """Resolve a route's channel; a typo in ``notify_routes`` must fail loudly, not drop mail."""
+    try:
+        factory = _FACTORIES[name]
+    except KeyError:
+        known = ", ".join(CHANNEL_NAMES)
+        raise ValueError(f"unknown notification channel {name!r}; known: {known}") from None
+    return factory(settings)

@@ -1,0 +1,144 @@
+"""Arming and disarming deadline rows, and computing their due times.
+
+Calendar time (hours, days, weeks) counts weekends, as the SMS window does; working days
+follow the Chinese official calendar, and a due time computed in a year whose official
+schedule is unknown is flagged ``estimated`` until ops load the schedule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import bindparam, case, insert, update
+from sqlmodel import Session, col, select
+
+from config.clock import as_utc
+from config.settings import Settings
+from models import Deadline, table
+from workflow.domain.calendar import WorkingCalendar
+from workflow.domain.definition import DEADLINES_BY_KIND, DeadlineSpec, deadlines_for
+
+_CALENDAR_UNITS = {
+    "hours": timedelta(hours=1),
+    "days": timedelta(days=1),
+    "weeks": timedelta(weeks=1),
+}
+
+
+@lru_cache(maxsize=4)
+def _calendar(schedule_dir: Path | None) -> WorkingCalendar:
+    return WorkingCalendar(schedule_dir)
+
+
+def calendar_for(settings: Settings) -> WorkingCalendar:
+    return _calendar(settings.effective_calendar_dir)
+
+
+def figures(spec: DeadlineSpec, state: str, settings: Settings) -> list[float]:
+    """The configured figures of ``spec`` in ``state``: none, one or several."""
+    value = getattr(settings, spec.setting)
+    if isinstance(value, dict):
+        value = value.get(state)
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return [float(v) for v in value]
+    return [float(value)]
+
+
+def due_time(
+    spec: DeadlineSpec, figure: float, start: datetime, settings: Settings
+) -> tuple[datetime, bool]:
+    if spec.unit == "working_days":
+        due = calendar_for(settings).add_working_days(start, int(figure))
+        return due.at, due.estimated
+    return start + _CALENDAR_UNITS[spec.unit] * figure, False
+
+
+_DEADLINES = table(Deadline)
+# Built once: arming and disarming run on every event.
+_ARM = insert(_DEADLINES).returning(_DEADLINES.c.id, sort_by_parameter_order=True)
+_DISARM = (
+    update(_DEADLINES)
+    .where(_DEADLINES.c.filing_id == bindparam("filing"), _DEADLINES.c.disarmed_at.is_(None))
+    .values(
+        disarmed_at=bindparam("now"),
+        status=case((_DEADLINES.c.status == "pending", "disarmed"), else_=_DEADLINES.c.status),
+    )
+)
+
+
+@dataclass
+class OpenDeadline:
+    """A deadline as just armed. Arming runs on every event, so rows are written with one
+    multi-row INSERT and described from these plain objects instead of ORM instances."""
+
+    id: int
+    kind: str
+    due_at: datetime
+    estimated: bool
+    status: str = "pending"
+
+
+def arm(
+    session: Session, filing_id: int, state: str, now: datetime, settings: Settings
+) -> list[OpenDeadline]:
+    """Write the deadline rows ``state`` arms on entry."""
+    planned = [
+        (spec.kind, figure, *due_time(spec, figure, now, settings))
+        for spec in deadlines_for(state)
+        for figure in figures(spec, state, settings)
+    ]
+    if not planned:
+        return []
+    rows = [
+        {
+            "filing_id": filing_id,
+            "kind": kind,
+            "state": state,
+            "figure": figure,
+            "due_at": at,
+            "status": "pending",
+            "estimated": estimated,
+            "armed_at": now,
+        }
+        for kind, figure, at, estimated in planned
+    ]
+    ids = session.connection().execute(_ARM, rows).scalars()
+    return [
+        OpenDeadline(row_id, kind, at, estimated)
+        for row_id, (kind, _, at, estimated) in zip(ids, planned, strict=True)
+    ]
+
+
+def disarm(session: Session, filing_id: int, now: datetime) -> None:
+    """Close every deadline of the state the filing leaves; pending ones become ``disarmed``.
+
+    ``disarmed_at IS NULL`` is what "belongs to the current state" means to the overdue and
+    stuck filters, so fired deadlines are closed too, keeping their ``fired`` status.
+    """
+    session.connection().execute(_DISARM, {"filing": filing_id, "now": now})
+
+
+def recompute_estimated(session: Session, settings: Settings) -> int:
+    """Recompute pending estimated due times, e.g. after ops load an official holiday schedule.
+
+    Returns how many rows changed; the start is the time they were armed, as before.
+    """
+    calendar_for(settings).reload()
+    changed = 0
+    rows = session.exec(
+        select(Deadline).where(col(Deadline.status) == "pending", col(Deadline.estimated).is_(True))
+    ).all()
+    for row in rows:
+        at, estimated = due_time(
+            DEADLINES_BY_KIND[row.kind], row.figure, as_utc(row.armed_at), settings
+        )
+        if (at, estimated) != (as_utc(row.due_at), row.estimated):
+            row.due_at, row.estimated = at, estimated
+            session.add(row)
+            changed += 1
+    return changed

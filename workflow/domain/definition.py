@@ -1,0 +1,341 @@
+"""The filing workflow, declared once as data.
+
+The shared state machine, the guards it runs, the deadlines each state arms, the API
+docs, the CLI help, the diagram and the dashboard are all derived from the three tables
+below; change the process here and everything else follows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+
+class State(StrEnum):
+    DOMAIN_REGISTERED = "domain_registered"
+    SERVICE_NUMBER_BOUND = "service_number_bound"
+    PRE_APPROVAL_PENDING = "pre_approval_pending"
+    SUBMITTED = "submitted"
+    HOST_RETURNED = "host_returned"
+    HOST_PRE_APPROVED = "host_pre_approved"
+    MIIT_PENDING = "miit_pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    name: State
+    label_zh: str
+    meaning: str
+    terminal: bool = False
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """An event: where it may fire from, where it leads, what must hold and what it carries.
+
+    ``guards`` name entries of ``workflow.domain.guards.GUARDS``; ``data`` lists the keys
+    the event takes; ``notify`` says whether the case managers hear of it at once;
+    ``automatic`` events are fired by the system (the scheduler), never by hand.
+    """
+
+    name: str
+    sources: tuple[State, ...]
+    dest: State
+    description: str
+    guards: tuple[str, ...] = ()
+    data: tuple[str, ...] = ()
+    notify: bool = False
+    automatic: bool = False
+
+
+# Channels a notification can go out on (the worker layer implements one per name).
+NOTIFY_CHANNELS: tuple[str, ...] = ("log", "email", "webhook", "chat")
+
+Unit = Literal["hours", "days", "weeks", "working_days"]
+Audience = Literal["case_manager", "ops"]
+
+
+@dataclass(frozen=True)
+class DeadlineSpec:
+    """Deadlines a state arms on entry; ``setting`` names the ``Settings`` field holding the figure.
+
+    The figure may be a number, a list of numbers (one deadline each, e.g. reminders at 12 h
+    and 20 h) or a mapping from state to number (per-state thresholds). When a deadline is
+    due the scheduler notifies ``audience`` and, if ``event`` is set, fires that event.
+    ``overdue`` marks deadlines whose passing means the filing is late, not merely reminded.
+    """
+
+    kind: str
+    states: tuple[State, ...]
+    unit: Unit
+    setting: str
+    audience: Audience
+    description: str
+    zh: str = ""
+    event: str | None = None
+    overdue: bool = False
+    stuck: bool = False
+
+
+STATES: tuple[StateSpec, ...] = (
+    StateSpec(State.DOMAIN_REGISTERED, "域名已实名", "Domain registered and real-name verified."),
+    StateSpec(
+        State.SERVICE_NUMBER_BOUND,
+        "已绑定备案服务号",
+        "Bei'an service number bound to a mainland server.",
+    ),
+    StateSpec(
+        State.PRE_APPROVAL_PENDING, "前置审批中", "Sector regulator's pre-approval in progress."
+    ),
+    StateSpec(State.SUBMITTED, "已提交接入商初审", "Application with the host for pre-review."),
+    StateSpec(State.HOST_RETURNED, "接入商退回", "Host sent the application back for correction."),
+    StateSpec(
+        State.HOST_PRE_APPROVED,
+        "待短信核验",
+        "Host passed it to MIIT; the applicant must answer the SMS verification within 24 h.",
+    ),
+    StateSpec(
+        State.MIIT_PENDING, "管局审核中", "Provincial communications administration reviewing."
+    ),
+    StateSpec(State.APPROVED, "备案通过", "ICP number issued.", terminal=True),
+    StateSpec(State.REJECTED, "审核驳回", "Refused or returned by MIIT, or pre-approval denied."),
+    StateSpec(State.WITHDRAWN, "已撤回", "Abandoned.", terminal=True),
+)
+
+TERMINAL_STATES: tuple[State, ...] = tuple(s.name for s in STATES if s.terminal)
+NON_TERMINAL_STATES: tuple[State, ...] = tuple(s.name for s in STATES if not s.terminal)
+INITIAL_STATE = State.DOMAIN_REGISTERED
+
+EVENTS: tuple[EventSpec, ...] = (
+    EventSpec(
+        "bind_service_number",
+        (State.DOMAIN_REGISTERED,),
+        State.SERVICE_NUMBER_BOUND,
+        "Bind the host's Bei'an service number for a mainland server.",
+        guards=("service_number",),
+        data=("service_number", "server_ip"),
+    ),
+    EventSpec(
+        "request_pre_approval",
+        (State.SERVICE_NUMBER_BOUND,),
+        State.PRE_APPROVAL_PENDING,
+        "Ask the sector regulator for pre-approval (前置审批).",
+        guards=("pre_approval_needed",),
+    ),
+    EventSpec(
+        "grant_pre_approval",
+        (State.PRE_APPROVAL_PENDING,),
+        State.SERVICE_NUMBER_BOUND,
+        "Record the regulator's pre-approval document.",
+        guards=("pre_approval_document",),
+        data=("document",),
+    ),
+    EventSpec(
+        "deny_pre_approval",
+        (State.PRE_APPROVAL_PENDING,),
+        State.REJECTED,
+        "The regulator refused pre-approval.",
+        guards=("reason_given",),
+        data=("reason",),
+        notify=True,
+    ),
+    EventSpec(
+        "submit",
+        (State.SERVICE_NUMBER_BOUND,),
+        State.SUBMITTED,
+        "Submit the application and its materials to the host.",
+        guards=("submission",),
+        data=("materials",),
+    ),
+    EventSpec(
+        "host_approve",
+        (State.SUBMITTED,),
+        State.HOST_PRE_APPROVED,
+        "The host passed pre-review and forwarded the application to MIIT.",
+        notify=True,
+    ),
+    EventSpec(
+        "host_return",
+        (State.SUBMITTED,),
+        State.HOST_RETURNED,
+        "The host sent the application back for correction.",
+        guards=("reason_given",),
+        data=("reason",),
+        notify=True,
+    ),
+    EventSpec(
+        "resubmit",
+        (State.HOST_RETURNED, State.REJECTED),
+        State.SUBMITTED,
+        "Submit the corrected application again.",
+        guards=("submission",),
+        data=("materials",),
+    ),
+    EventSpec(
+        "verify_sms",
+        (State.HOST_PRE_APPROVED,),
+        State.MIIT_PENDING,
+        "The applicant answered MIIT's SMS verification.",
+    ),
+    EventSpec(
+        "expire_sms",
+        (State.HOST_PRE_APPROVED,),
+        State.HOST_RETURNED,
+        "The 24 h SMS verification window passed unanswered.",
+        notify=True,
+        automatic=True,
+    ),
+    EventSpec(
+        "miit_approve",
+        (State.MIIT_PENDING,),
+        State.APPROVED,
+        "MIIT approved the filing and issued the ICP number.",
+        guards=("icp_number",),
+        data=("icp_number",),
+        notify=True,
+    ),
+    EventSpec(
+        "miit_reject",
+        (State.MIIT_PENDING,),
+        State.REJECTED,
+        "MIIT refused or returned the filing.",
+        guards=("reason_given",),
+        data=("reason",),
+        notify=True,
+    ),
+    EventSpec(
+        "withdraw",
+        NON_TERMINAL_STATES,
+        State.WITHDRAWN,
+        "Abandon the filing.",
+        guards=("reason_given",),
+        data=("reason",),
+        notify=True,
+    ),
+)
+
+DEADLINES: tuple[DeadlineSpec, ...] = (
+    DeadlineSpec(
+        "sms_reminder",
+        (State.HOST_PRE_APPROVED,),
+        "hours",
+        "sms_reminder_hours",
+        "case_manager",
+        "Remind the applicant to answer MIIT's SMS verification.",
+        zh="请提醒申请人在24小时内完成工信部短信核验。",
+    ),
+    DeadlineSpec(
+        "sms_expiry",
+        (State.HOST_PRE_APPROVED,),
+        "hours",
+        "sms_window_hours",
+        "case_manager",
+        "The SMS verification window closes; the application returns to the host.",
+        zh="短信核验已超时，备案将退回接入商。",
+        event="expire_sms",
+        overdue=True,
+    ),
+    DeadlineSpec(
+        "host_review_overdue",
+        (State.SUBMITTED,),
+        "working_days",
+        "host_review_working_days",
+        "case_manager",
+        "The host's pre-review is overdue.",
+        zh="接入商初审已超时。",
+        overdue=True,
+    ),
+    DeadlineSpec(
+        "resubmit_overdue",
+        (State.HOST_RETURNED, State.REJECTED),
+        "working_days",
+        "resubmit_working_days",
+        "case_manager",
+        "Corrections have not been resubmitted.",
+        zh="退回后尚未重新提交。",
+        overdue=True,
+    ),
+    DeadlineSpec(
+        "miit_reminder",
+        (State.MIIT_PENDING,),
+        "weeks",
+        "miit_reminder_weeks",
+        "case_manager",
+        "MIIT review is taking long; check with the host.",
+        zh="管局审核时间较长，请与接入商确认进度。",
+    ),
+    DeadlineSpec(
+        "miit_legal_limit",
+        (State.MIIT_PENDING,),
+        "working_days",
+        "miit_legal_limit_working_days",
+        "case_manager",
+        "The bureau's legal limit of 20 working days (Decree 33, Art. 12) has passed.",
+        zh="已超过管局20个工作日的法定审核时限。",
+        overdue=True,
+    ),
+    DeadlineSpec(
+        "miit_sla_breach",
+        (State.MIIT_PENDING,),
+        "weeks",
+        "miit_breach_weeks",
+        "ops",
+        "MIIT review exceeded the 6-week SLA: escalate.",
+        zh="管局审核已超过6周，请升级处理。",
+        overdue=True,
+    ),
+    DeadlineSpec(
+        "psb_filing_due",
+        (State.APPROVED,),
+        "days",
+        "psb_filing_days",
+        "case_manager",
+        "The public-security (PSB) filing is due within 30 days of the site going live.",
+        zh="网站开通后30日内须办理公安联网备案。",
+        overdue=True,
+    ),
+    DeadlineSpec(
+        "stuck",
+        NON_TERMINAL_STATES,
+        "days",
+        "stuck_days",
+        "ops",
+        "No transition for longer than this state's threshold.",
+        zh="该备案在当前状态停留过久。",
+        stuck=True,
+    ),
+    DeadlineSpec(
+        "idle_reminder",
+        NON_TERMINAL_STATES,
+        "days",
+        "idle_reminder_days",
+        "case_manager",
+        "The host discards orders left untouched for 45 days.",
+        zh="接入商会清除45天未处理的订单。",
+    ),
+    DeadlineSpec(
+        "idle_escalation",
+        NON_TERMINAL_STATES,
+        "days",
+        "idle_escalate_days",
+        "ops",
+        "The host will discard this untouched order soon: escalate.",
+        zh="该订单即将被接入商清除，请升级处理。",
+        overdue=True,
+    ),
+)
+
+EVENTS_BY_NAME: dict[str, EventSpec] = {e.name: e for e in EVENTS}
+STATES_BY_NAME: dict[str, StateSpec] = {s.name.value: s for s in STATES}
+DEADLINES_BY_KIND: dict[str, DeadlineSpec] = {d.kind: d for d in DEADLINES}
+OVERDUE_KINDS: tuple[str, ...] = tuple(d.kind for d in DEADLINES if d.overdue)
+STUCK_KINDS: tuple[str, ...] = tuple(d.kind for d in DEADLINES if d.stuck)
+MANUAL_EVENTS: tuple[str, ...] = tuple(e.name for e in EVENTS if not e.automatic)
+
+
+def deadlines_for(state: str) -> tuple[DeadlineSpec, ...]:
+    return tuple(d for d in DEADLINES if state in d.states)

@@ -1,0 +1,69 @@
+"""The state diagram, drawn from ``definition`` so that it can never disagree with the machine.
+
+Mermaid feeds the web pipeline page and Markdown docs; DOT feeds Graphviz, which is optional:
+``svg()`` returns ``None`` rather than failing when the ``dot`` program is not installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from workflow.domain.definition import EVENTS, INITIAL_STATE, STATES, TERMINAL_STATES
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    dest: str
+    event: str
+    automatic: bool
+
+
+def edges() -> Iterator[Edge]:
+    """One edge per (source, event); ``withdraw`` alone contributes one per non-terminal state."""
+    for spec in EVENTS:
+        for source in spec.sources:
+            yield Edge(source.value, spec.dest.value, spec.name, spec.automatic)
+
+
+def _label(edge: Edge) -> str:
+    return f"{edge.event} (automatic)" if edge.automatic else edge.event
+
+
+def mermaid() -> str:
+    lines = ["stateDiagram-v2", f"    [*] --> {INITIAL_STATE.value}"]
+    lines += [f"    {s.name.value} : {s.name.value} {s.label_zh}" for s in STATES]
+    lines += [f"    {e.source} --> {e.dest} : {_label(e)}" for e in edges()]
+    lines += [f"    {state.value} --> [*]" for state in TERMINAL_STATES]
+    return "\n".join(lines) + "\n"
+
+
+def dot() -> str:
+    lines = [
+        "digraph filing {",
+        "    rankdir=LR;",
+        '    node [shape=box, style=rounded, fontname="sans-serif"];',
+        '    edge [fontname="sans-serif", fontsize=10];',
+        "    start [shape=point];",
+        f"    start -> {INITIAL_STATE.value};",
+    ]
+    for s in STATES:
+        extra = ", peripheries=2" if s.terminal else ""
+        lines.append(f'    {s.name.value} [label="{s.name.value}\\n{s.label_zh}"{extra}];')
+    for e in edges():
+        style = ", style=dashed" if e.automatic else ""
+        lines.append(f'    {e.source} -> {e.dest} [label="{_label(e)}"{style}];')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def svg() -> bytes | None:
+    """The diagram rendered by Graphviz, or ``None`` if ``dot`` is not on PATH."""
+    program = shutil.which("dot")
+    if program is None:
+        return None
+    done = subprocess.run([program, "-Tsvg"], input=dot().encode(), capture_output=True, check=True)
+    return done.stdout

@@ -1,0 +1,84 @@
+"""Domain exceptions.
+
+Every layer raises these and only the edges (CLI, HTTP) translate them, once, into
+exit codes and status codes; see ``web.errors`` and ``cli.errors``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One unmet condition, precise enough for a client to fix it without guessing."""
+
+    code: str
+    message: str
+    field: str | None = None
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            out["field"] = self.field
+        out.update(self.details)
+        return out
+
+
+def summarise(prefix: str, reasons: list[Reason]) -> str:
+    """A one-line headline: the reason itself when there is one, else how many (listed beside it)."""
+    if len(reasons) == 1:
+        return f"{prefix}: {reasons[0].message}"
+    return f"{prefix}: {len(reasons)} problems"
+
+
+class IcpflowError(Exception):
+    """Base of every domain error; ``code`` is the stable machine-readable name."""
+
+    code = "error"
+
+    def __init__(self, message: str, reasons: list[Reason] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reasons = list(reasons or [])
+
+
+class FilingNotFound(IcpflowError):
+    code = "filing_not_found"
+
+
+class NotFound(IcpflowError):
+    code = "not_found"
+
+
+class TransitionNotAllowed(IcpflowError):
+    code = "transition_not_allowed"
+
+
+class GuardFailed(IcpflowError):
+    code = "guard_failed"
+
+
+class ValidationError(IcpflowError):
+    code = "validation_error"
+
+
+class VersionConflict(IcpflowError):
+    code = "version_conflict"
+
+
+class IdempotencyKeyReused(IcpflowError):
+    """The same Idempotency-Key was sent with a different request body."""
+
+    code = "idempotency_key_reused"
+
+
+class Unauthorized(IcpflowError):
+    code = "unauthorized"
+
+
+class Forbidden(IcpflowError):
+    code = "forbidden"

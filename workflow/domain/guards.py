@@ -1,0 +1,508 @@
+"""The guards: pure functions from a filing and an event's data to the conditions it fails.
+
+A guard returns every unmet condition, never only the first, so a case manager fixes a
+rejected request in one round trip. An empty list means the guard passes. What the guards
+accept (TLDs, provinces, documents, materials, licence kinds) is data in ``rules.toml``;
+only the shape of the checks lives here.
+"""
+
+from __future__ import annotations
+
+import calendar
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from config.settings import Settings, get_settings
+from workflow.domain.errors import Reason
+from workflow.domain.rules import Rules, load_rules, rules_for, to_ascii_domain
+
+_MAINLAND_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+_EMAIL = re.compile(r"^[^@\s]+@([^@\s]+\.[^@\s]+)$")
+
+_CREATION_FIELDS = (
+    "domain",
+    "domain_expires_on",
+    "province",
+    "licence",
+    "applicant.type",
+    "applicant.name",
+    "applicant.id_type",
+    "applicant.id_number",
+    "applicant.phone",
+    "applicant.email",
+    "website.name",
+    "website.sector",
+)
+
+
+class FilingFacts(Protocol):
+    """What a guard may read from a stored filing (``models.tables.Filing`` has it)."""
+
+    domain: str
+    domain_expires_on: date
+    province: str
+    licence: str
+    applicant_type: str
+    applicant_id_type: str
+    applicant_id_number: str
+    sector: str
+    pre_approval_document: str | None
+
+
+Guard = Callable[[FilingFacts, Mapping[str, Any], Settings], list[Reason]]
+
+
+def canonical_province(value: str, rules: Rules | None = None) -> str | None:
+    """The canonical character for a province or its alias (蜀 -> 川); ``None`` if unknown."""
+    return (rules or load_rules(get_settings().rules_file)).canonical_province(value)
+
+
+def _missing(field: str) -> Reason:
+    return Reason("missing_field", f"{field} is required", field=field)
+
+
+def _lookup(payload: Mapping[str, Any], path: str) -> Any:
+    node: Any = payload
+    for key in path.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node
+
+
+def _collect(payload: Mapping[str, Any], reasons: list[Reason]) -> dict[str, Any]:
+    """The creation fields that are present; each absent or blank one becomes a reason."""
+    values: dict[str, Any] = {}
+    for path in _CREATION_FIELDS:
+        value = _lookup(payload, path)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            reasons.append(_missing(path))
+        elif path != "domain_expires_on" and not isinstance(value, str):
+            reasons.append(Reason("invalid_field", f"{path} must be a string", field=path))
+        else:
+            values[path] = value
+    return values
+
+
+def _add_months(day: date, months: int) -> date:
+    """Calendar months, clamped to the month's last day (31 Jan + 1 month = 28/29 Feb)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _check_domain(domain: str, rules: Rules) -> list[Reason]:
+    """A registrable name (one label under an accepted suffix) on a TLD MIIT accepts.
+
+    Subdomains are refused because a filing covers the registered domain and all its hosts.
+    """
+    try:
+        ascii_domain = to_ascii_domain(domain)
+    except ValueError:
+        return [Reason("invalid_domain", f"{domain!r} is not a valid domain name", field="domain")]
+    tld = ascii_domain.rsplit(".", 1)[-1]
+    if tld not in rules.accepted_tlds:
+        return [
+            Reason(
+                "tld_not_accepted",
+                f".{tld.encode('ascii').decode('idna')} domains cannot be filed with MIIT",
+                field="domain",
+                details={"tld": tld},
+            )
+        ]
+    suffix = rules.public_suffix(ascii_domain) or tld
+    labels_below = ascii_domain.count(".") - suffix.count(".")
+    if suffix == ascii_domain:
+        return [Reason("invalid_domain", f"{domain!r} is a registry suffix", field="domain")]
+    if labels_below > 1:
+        return [
+            Reason(
+                "subdomain_not_allowed",
+                "file the registered domain, not a host under it",
+                field="domain",
+                details={
+                    "registered_domain": ".".join(ascii_domain.split(".")[labels_below - 1 :])
+                },
+            )
+        ]
+    return []
+
+
+def _check_expiry(
+    value: Any, province: str | None, rules: Rules, today: date, settings: Settings
+) -> list[Reason]:
+    expires_on = _as_date(value)
+    if expires_on is None:
+        return [
+            Reason(
+                "invalid_date", "domain_expires_on must be an ISO date", field="domain_expires_on"
+            )
+        ]
+    override = rules.provinces[province].min_domain_validity_months if province else None
+    months = settings.min_domain_validity_months if override is None else override
+    minimum = _add_months(today, months)
+    if expires_on > minimum:
+        return []
+    return [
+        Reason(
+            "domain_expiry_too_soon",
+            f"the domain must stay registered beyond {minimum.isoformat()} ({months} months ahead)",
+            field="domain_expires_on",
+            details={"minimum": minimum.isoformat(), "months": months},
+        )
+    ]
+
+
+def _check_identity(values: Mapping[str, Any], applicant_type: str, rules: Rules) -> list[Reason]:
+    id_type = values.get("applicant.id_type")
+    if id_type is None:
+        return []
+    accepted = rules.applicant_types[applicant_type].documents
+    if id_type not in accepted:
+        return [
+            Reason(
+                "id_type_not_accepted",
+                f"{id_type!r} is not an identity document for {applicant_type} applicants",
+                field="applicant.id_type",
+                details={"accepted": list(accepted)},
+            )
+        ]
+    number = values.get("applicant.id_number")
+    document = rules.documents[id_type]
+    if number is None:
+        return []
+    if not document.matches(number):
+        code, message = "invalid_id_number", f"not a well-formed {id_type} number"
+    elif not document.passes_check(number):
+        code, message = "id_number_check_failed", f"fails the {document.check} check"
+    else:
+        return []
+    return [Reason(code, message, field="applicant.id_number", details={"id_type": id_type})]
+
+
+def _check_residency(values: Mapping[str, Any], province: str, rules: Rules) -> list[Reason]:
+    """Provinces admitting only their own residents are judged on the resident ID's region.
+
+    The region digits record where the ID was issued, the best offline evidence of
+    residence; other documents cannot show it, so they fail the rule too.
+    """
+    rule = rules.provinces[province]
+    if not rule.individuals_local_residents_only:
+        return []
+    number = values.get("applicant.id_number", "")
+    if values.get("applicant.id_type") == "resident_id" and number.startswith(rule.id_prefix):
+        return []
+    return [
+        Reason(
+            "non_local_resident",
+            f"{rule.name_en} accepts individual filings only from holders of a local resident ID",
+            field="applicant.id_number",
+            details={"province": province, "id_prefix": rule.id_prefix},
+        )
+    ]
+
+
+def _check_known(
+    value: str | None, field: str, known: Mapping[str, Any], code: str
+) -> list[Reason]:
+    if value is None or value in known:
+        return []
+    return [
+        Reason(
+            code,
+            f"{value!r} is not one of {', '.join(known)}",
+            field=field,
+            details={"value": value},
+        )
+    ]
+
+
+def _check_licence_allowed(applicant_type: str, licence: str, rules: Rules) -> list[Reason]:
+    if licence not in rules.licences or applicant_type in rules.licences[licence].applicant_types:
+        return []
+    return [
+        Reason(
+            "licence_not_allowed",
+            f"{applicant_type} applicants may not file {licence} licences",
+            field="licence",
+            details={"licence": licence, "applicant_type": applicant_type},
+        )
+    ]
+
+
+def _check_contact(values: Mapping[str, Any]) -> list[Reason]:
+    reasons: list[Reason] = []
+    phone, email = values.get("applicant.phone"), values.get("applicant.email")
+    if phone is not None and not _MAINLAND_MOBILE.match(phone):
+        reasons.append(
+            Reason("invalid_phone", "a mainland mobile number is required", field="applicant.phone")
+        )
+    if email is not None and not _valid_email(email):
+        reasons.append(
+            Reason("invalid_email", f"{email!r} is not an email address", field="applicant.email")
+        )
+    return reasons
+
+
+def _valid_email(email: str) -> bool:
+    match = _EMAIL.match(email)
+    if match is None:
+        return False
+    try:
+        to_ascii_domain(match.group(1))
+    except ValueError:
+        return False
+    return True
+
+
+def check_creation(payload: Mapping[str, Any], today: date, settings: Settings) -> list[Reason]:
+    """Every reason ``payload`` cannot become a filing; checks needing an absent or unknown
+    field are skipped, since that field is already reported."""
+    rules = rules_for(settings)
+    reasons: list[Reason] = []
+    values = _collect(payload, reasons)
+    province = rules.canonical_province(values.get("province", ""))
+    applicant_type: str = values.get("applicant.type", "")
+
+    if "domain" in values:
+        reasons += _check_domain(values["domain"], rules)
+    if "domain_expires_on" in values:
+        reasons += _check_expiry(values["domain_expires_on"], province, rules, today, settings)
+    for path, known, code in (
+        ("province", {**rules.provinces, **rules.aliases}, "unknown_province"),
+        ("licence", rules.licences, "unknown_licence"),
+        ("applicant.type", rules.applicant_types, "unknown_applicant_type"),
+        ("website.sector", rules.sectors, "unknown_sector"),
+    ):
+        reasons += _check_known(values.get(path), path, known, code)
+    if applicant_type in rules.applicant_types:
+        reasons += _check_identity(values, applicant_type, rules)
+        reasons += _check_licence_allowed(applicant_type, values.get("licence", ""), rules)
+    if applicant_type == "individual" and province is not None:
+        reasons += _check_residency(values, province, rules)
+    reasons += _check_contact(values)
+    return reasons
+
+
+def _text(data: Mapping[str, Any], key: str, reasons: list[Reason]) -> str | None:
+    """``data[key]`` as a non-blank string, or ``None`` after recording why it is not one."""
+    value = data.get(key)
+    if isinstance(value, str) and value.strip():
+        return value
+    reasons.append(_missing(f"data.{key}"))
+    return None
+
+
+def guard_service_number(
+    filing: FilingFacts, data: Mapping[str, Any], settings: Settings
+) -> list[Reason]:
+    """A well-formed service number and a public IPv4 server address.
+
+    Whether the server is in mainland China cannot be verified offline (it needs a GeoIP
+    database or the host's word), so only the address's form and publicness are checked.
+    """
+    reasons: list[Reason] = []
+    number = _text(data, "service_number", reasons)
+    if number is not None and not re.fullmatch(settings.service_number_pattern, number):
+        reasons.append(
+            Reason(
+                "invalid_service_number",
+                "the service number does not have the host's format",
+                field="data.service_number",
+                details={"pattern": settings.service_number_pattern},
+            )
+        )
+    address = _text(data, "server_ip", reasons)
+    if address is not None:
+        reasons += _check_server_ip(address)
+    return reasons
+
+
+def _check_server_ip(address: str) -> list[Reason]:
+    try:
+        ip = ipaddress.IPv4Address(address)
+    except ValueError:
+        return [
+            Reason(
+                "invalid_server_ip", f"{address!r} is not an IPv4 address", field="data.server_ip"
+            )
+        ]
+    if ip.is_global and not ip.is_multicast:
+        return []
+    return [
+        Reason(
+            "server_ip_not_public",
+            f"{address} is not a public address (private, loopback, reserved or multicast)",
+            field="data.server_ip",
+        )
+    ]
+
+
+def _check_filing_kinds(filing: FilingFacts, rules: Rules) -> list[Reason]:
+    """A stored filing whose kinds the current rules no longer define cannot be judged."""
+    return [
+        *_check_known(filing.licence, "filing.licence", rules.licences, "unknown_licence"),
+        *_check_known(filing.sector, "filing.sector", rules.sectors, "unknown_sector"),
+        *_check_known(
+            filing.applicant_type,
+            "filing.applicant_type",
+            rules.applicant_types,
+            "unknown_applicant_type",
+        ),
+    ]
+
+
+def _materials(data: Mapping[str, Any], rules: Rules) -> tuple[list[str], list[Reason]]:
+    """The listed material keys, with a reason for a malformed list or each unknown key."""
+    materials = data.get("materials")
+    if not isinstance(materials, list) or not all(isinstance(key, str) for key in materials):
+        reason = Reason("invalid_field", "materials must be a list of keys", field="data.materials")
+        return [], [reason]
+    return materials, [
+        Reason(
+            "unknown_material",
+            f"{key!r} is not a known material",
+            field="data.materials",
+            details={"material": key},
+        )
+        for key in dict.fromkeys(materials)
+        if key not in rules.materials
+    ]
+
+
+def guard_submission(
+    filing: FilingFacts, data: Mapping[str, Any], settings: Settings
+) -> list[Reason]:
+    """Every material required for the applicant type, licence and sector, known material
+    keys only, and the pre-approval granted where the sector or licence needs one."""
+    rules = rules_for(settings)
+    materials, reasons = _materials(data, rules)
+    unjudgeable = _check_filing_kinds(filing, rules)
+    if unjudgeable:
+        return unjudgeable + reasons
+    reasons += [
+        Reason(
+            "missing_material",
+            f"{rules.materials[key]} ({key}) is required",
+            field="data.materials",
+            details={"material": key},
+        )
+        for key in rules.required_materials(filing.applicant_type, filing.licence, filing.sector)
+        if key not in materials
+    ]
+    if (
+        rules.needs_pre_approval(filing.licence, filing.sector)
+        and filing.pre_approval_document is None
+    ):
+        reasons.append(
+            Reason(
+                "pre_approval_required",
+                "this sector or licence needs a granted pre-approval before submission",
+                details={"sector": filing.sector, "licence": filing.licence},
+            )
+        )
+    return reasons
+
+
+def guard_pre_approval_document(
+    filing: FilingFacts, data: Mapping[str, Any], settings: Settings
+) -> list[Reason]:
+    reasons: list[Reason] = []
+    _text(data, "document", reasons)
+    return reasons
+
+
+def guard_reason_given(
+    filing: FilingFacts, data: Mapping[str, Any], settings: Settings
+) -> list[Reason]:
+    """Returns, rejections, denials and withdrawals are audited, so they must say why."""
+    reasons: list[Reason] = []
+    _text(data, "reason", reasons)
+    return reasons
+
+
+def _parse_icp_number(number: str, rules: Rules) -> tuple[str, str] | None:
+    """The licence kind whose format ``number`` has, and the province character it bears."""
+    for key, licence in rules.licences.items():
+        match = licence.number_pattern.fullmatch(number)
+        if match:
+            return key, match.group("province")
+    return None
+
+
+def guard_icp_number(
+    filing: FilingFacts, data: Mapping[str, Any], settings: Settings
+) -> list[Reason]:
+    """A number of the filing's licence kind, issued by the filing's province (aliases count)."""
+    rules = rules_for(settings)
+    reasons: list[Reason] = []
+    number = _text(data, "icp_number", reasons)
+    if number is None:
+        return reasons
+    parsed = _parse_icp_number(number, rules)
+    if parsed is None:
+        return [
+            Reason(
+                "invalid_icp_number", f"{number!r} is not an ICP number", field="data.icp_number"
+            )
+        ]
+    kind, found = parsed
+    if kind != filing.licence:
+        reasons.append(
+            Reason(
+                "icp_number_kind_mismatch",
+                f"a {kind} number was given for a {filing.licence} filing",
+                field="data.icp_number",
+                details={"expected": filing.licence, "found": kind},
+            )
+        )
+    if rules.canonical_province(found) != filing.province:
+        reasons.append(
+            Reason(
+                "icp_number_province_mismatch",
+                f"the number was issued by {found}, the filing is with {filing.province}",
+                field="data.icp_number",
+                details={"expected": filing.province, "found": found},
+            )
+        )
+    return reasons
+
+
+def guard_pre_approval_needed(
+    filing: FilingFacts, data: Mapping[str, Any], settings: Settings
+) -> list[Reason]:
+    rules = rules_for(settings)
+    reasons = _check_filing_kinds(filing, rules)
+    if reasons or rules.needs_pre_approval(filing.licence, filing.sector):
+        return reasons
+    return [
+        Reason(
+            "pre_approval_not_needed",
+            f"neither the {filing.sector} sector nor a {filing.licence} licence needs pre-approval",
+            details={"sector": filing.sector, "licence": filing.licence},
+        )
+    ]
+
+
+GUARDS: dict[str, Guard] = {
+    "service_number": guard_service_number,
+    "submission": guard_submission,
+    "pre_approval_document": guard_pre_approval_document,
+    "reason_given": guard_reason_given,
+    "icp_number": guard_icp_number,
+    "pre_approval_needed": guard_pre_approval_needed,
+}

@@ -1,0 +1,109 @@
+"""One shared ``transitions`` machine for every filing.
+
+Building a ``Machine`` per filing does not scale (the transitions FAQ says as much), and
+registering each row as a model would mutate the shared machine from many threads. So the
+machine is built once from ``definition`` and events are triggered on a short-lived
+``Subject`` that mirrors the stored row's state column; the service writes the result back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from transitions import Machine, MachineError
+from transitions.core import EventData
+
+from config.settings import Settings
+from workflow.domain.definition import EVENTS, INITIAL_STATE, STATES, EventSpec
+from workflow.domain.errors import GuardFailed, Reason, TransitionNotAllowed, summarise
+from workflow.domain.guards import GUARDS, FilingFacts
+
+
+class Subject:
+    """What the machine drives for one event: the filing's state plus what its guards read."""
+
+    def __init__(
+        self, filing: FilingFacts, state: str, data: Mapping[str, Any], settings: Settings
+    ):
+        self.state = state
+        self.filing = filing
+        self.data = data
+        self.settings = settings
+        self.reasons: list[Reason] = []
+
+
+def _guard_condition(spec: EventSpec) -> Any:
+    """Run every guard of the event and keep every reason, so one reply lists them all."""
+
+    def condition(event_data: EventData) -> bool:
+        subject = event_data.model
+        assert isinstance(subject, Subject)
+        for name in spec.guards:
+            subject.reasons.extend(GUARDS[name](subject.filing, subject.data, subject.settings))
+        return not subject.reasons
+
+    condition.__name__ = f"guards_of_{spec.name}"
+    return condition
+
+
+def _build_machine() -> Machine:
+    transitions = [
+        {
+            "trigger": spec.name,
+            "source": [s.value for s in spec.sources],
+            "dest": spec.dest.value,
+            "conditions": [_guard_condition(spec)],
+        }
+        for spec in EVENTS
+    ]
+    return Machine(
+        model=None,
+        states=[s.name.value for s in STATES],
+        transitions=transitions,
+        initial=INITIAL_STATE.value,
+        auto_transitions=False,
+        send_event=True,
+    )
+
+
+MACHINE = _build_machine()
+# transitions logs every callback at INFO: two lines per event in every process.
+logging.getLogger("transitions").setLevel(logging.WARNING)
+
+
+def apply_event(
+    filing: FilingFacts, state: str, event: str, data: Mapping[str, Any], settings: Settings
+) -> str:
+    """Validate ``event`` from ``state`` and return the state it leads to.
+
+    Raises ``TransitionNotAllowed`` for an unknown event or one not allowed from ``state``,
+    and ``GuardFailed`` listing every unmet condition.
+    """
+    if event not in MACHINE.events:
+        raise TransitionNotAllowed(
+            f"unknown event {event!r}",
+            [Reason("unknown_event", f"{event!r} is not an event", field="event")],
+        )
+    subject = Subject(filing, state, data, settings)
+    try:
+        moved = MACHINE.events[event].trigger(subject)
+    except MachineError as exc:
+        allowed = ", ".join(allowed_events(state)) or "none"
+        raise TransitionNotAllowed(
+            f"event {event!r} is not allowed from state {state!r} (allowed: {allowed})",
+            [Reason("not_allowed_from_state", exc.value, field="event")],
+        ) from exc
+    if not moved:
+        raise GuardFailed(summarise(f"event {event!r} refused", subject.reasons), subject.reasons)
+    return subject.state
+
+
+def allowed_events(state: str, *, include_automatic: bool = False) -> list[str]:
+    """Events that may fire from ``state`` in declaration order (guards not evaluated)."""
+    return [
+        spec.name
+        for spec in EVENTS
+        if state in spec.sources and (include_automatic or not spec.automatic)
+    ]

@@ -1,0 +1,136 @@
+"""Who hears of what, and in which words.
+
+A notice becomes one ``Notification`` row per recipient plus one outbox row asking a worker
+to deliver it, all in the caller's transaction. The idempotency key (filing, kind, due time
+or version, channel, recipient) is unique, so the same reminder can never be owed twice.
+Text is bilingual and identity/phone numbers are masked before they leave the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import insert
+from sqlmodel import Session
+
+from config.clock import as_utc
+from config.settings import Settings
+from models import Filing, Notification, table
+from workflow import outbox
+from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES_BY_NAME, Audience
+from workflow.domain.masking import mask_phone, mask_text
+
+DELIVER_ACTOR = "deliver_notification"
+_NOTIFICATIONS = table(Notification)
+_INSERT = insert(_NOTIFICATIONS).returning(_NOTIFICATIONS.c.id, sort_by_parameter_order=True)
+
+
+def recipients(filing: Filing, audience: Audience, settings: Settings) -> list[tuple[str, str]]:
+    """(channel, recipient) pairs: the team's routes, plus the filing's own for case managers."""
+    routes = list(settings.notify_routes.get(audience, []))
+    if audience == "case_manager":
+        routes += filing.notify
+    unique = dict.fromkeys((r["channel"], r["recipient"]) for r in routes)
+    return list(unique)
+
+
+def _header(filing: Filing) -> str:
+    state = STATES_BY_NAME[filing.state]
+    return (
+        f"备案 #{filing.id} {filing.domain}（{filing.province}）状态：{state.label_zh}\n"
+        f"Filing #{filing.id} {filing.domain} ({filing.province}) state: {filing.state}\n"
+        f"申请人 Applicant: {filing.applicant_name}, 手机 phone {mask_phone(filing.applicant_phone)}"
+    )
+
+
+class DeadlineLike(Protocol):
+    """A stored ``Deadline`` or one just armed (``deadlines.OpenDeadline``)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def due_at(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What to say, to whom (an audience), under which idempotency key prefix."""
+
+    kind: str
+    audience: Audience
+    key: str
+    subject: str
+    body: str
+    deadline_id: int | None = None
+
+
+def for_deadline(
+    session: Session, filing: Filing, deadline: DeadlineLike, now: datetime, settings: Settings
+) -> list[int]:
+    spec = DEADLINES_BY_KIND[deadline.kind]
+    due_at = as_utc(deadline.due_at)
+    notice = Notice(
+        kind=deadline.kind,
+        audience=spec.audience,
+        key=f"{filing.id}:{deadline.kind}:{due_at.isoformat()}",
+        subject=f"[icpflow] {spec.zh} / {spec.description} — {filing.domain}",
+        body=f"{spec.zh}\n{spec.description}\n到期 Due: {due_at:%Y-%m-%d %H:%M} UTC\n\n{_header(filing)}",
+        deadline_id=deadline.id,
+    )
+    return _owe(session, filing, notice, now, settings)
+
+
+def for_event(
+    session: Session,
+    filing: Filing,
+    event: str,
+    reason: str | None,
+    now: datetime,
+    settings: Settings,
+) -> list[int]:
+    lines = [EVENTS_BY_NAME[event].description]
+    if reason:
+        secrets = [filing.applicant_id_number, filing.applicant_phone]
+        lines.append(f"原因 Reason: {mask_text(reason, secrets)}")
+    if filing.icp_number and event == "miit_approve":
+        lines.append(f"备案号 ICP number: {filing.icp_number}")
+    notice = Notice(
+        kind=event,
+        audience="case_manager",
+        key=f"{filing.id}:{event}:v{filing.version}",
+        subject=f"[icpflow] {filing.domain}: {event} → {filing.state}",
+        body="\n".join(lines) + f"\n\n{_header(filing)}",
+    )
+    return _owe(session, filing, notice, now, settings)
+
+
+def _owe(
+    session: Session, filing: Filing, notice: Notice, now: datetime, settings: Settings
+) -> list[int]:
+    """Write one notification per recipient and the outbox rows delivering them; returns their ids."""
+    rows = [
+        {
+            "filing_id": filing.id,
+            "deadline_id": notice.deadline_id,
+            "kind": notice.kind,
+            "channel": channel,
+            "recipient": recipient,
+            "subject": notice.subject,
+            "body": notice.body,
+            "idempotency_key": f"{notice.key}:{channel}:{recipient}",
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now,
+            "queued_at": now,
+        }
+        for channel, recipient in recipients(filing, notice.audience, settings)
+    ]
+    if not rows:
+        return []
+    ids = list(session.connection().execute(_INSERT, rows).scalars())
+    outbox.add_many(session, DELIVER_ACTOR, [[i] for i in ids], now)
+    return ids

@@ -1,0 +1,342 @@
+"""The one way filings change: create them and fire events on them.
+
+Each public function is one database transaction. Firing an event loads the filing, checks
+the expected version, runs every guard through the shared machine, then writes the new
+state (conditionally on the version it read), the history row, the deadline changes, the
+notifications and their outbox rows, and commits all of it or none of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, select
+
+from config.clock import CHINA, get_clock
+from config.settings import Settings, get_settings
+from models import Deadline, Filing, HistoryEntry, IdempotencyRecord, table
+from workflow import deadlines, notices
+from workflow.deadlines import OpenDeadline
+from workflow.domain.definition import EVENTS_BY_NAME, INITIAL_STATE, NOTIFY_CHANNELS
+from workflow.domain.errors import (
+    FilingNotFound,
+    IdempotencyKeyReused,
+    Reason,
+    TransitionNotAllowed,
+    ValidationError,
+    VersionConflict,
+    summarise,
+)
+from workflow.domain.guards import canonical_province, check_creation
+from workflow.domain.machine import apply_event
+from workflow.domain.rules import rules_for
+from workflow.schemas import FilingOut
+from workflow.views import describe_open
+
+SYSTEM_ACTOR = "system"
+
+# Built once, executed on the connection: these run on every event (see bench/transitions.py).
+# The version condition makes the write optimistic: a concurrent change matches no row.
+_FILINGS, _DEADLINES = table(Filing), table(Deadline)
+_MOVE = update(_FILINGS).where(
+    _FILINGS.c.id == bindparam("b_id"), _FILINGS.c.version == bindparam("b_version")
+)
+_RECORD = insert(table(HistoryEntry))
+_FIRE = (
+    update(_DEADLINES)
+    .where(_DEADLINES.c.id == bindparam("b_id"))
+    .values(status="fired", fired_at=bindparam("b_now"))
+)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """An applied event: the filing in its new state and the deadlines that state armed."""
+
+    filing: Filing
+    deadlines: list[OpenDeadline]
+
+
+# Event data that is kept on the filing itself (data key -> column); the rest lives in history.
+_STORED_DATA = {
+    "service_number": "service_number",
+    "server_ip": "server_ip",
+    "materials": "materials",
+    "document": "pre_approval_document",
+    "icp_number": "icp_number",
+}
+
+
+def create_filing(
+    session: Session, payload: Mapping[str, Any], actor: str, *, settings: Settings | None = None
+) -> FilingOut:
+    settings = settings or get_settings()
+    now = get_clock().now()
+    reasons = check_creation(payload, now.astimezone(CHINA).date(), settings)
+    reasons += _check_routes(payload.get("notify", []))
+    if reasons:
+        raise ValidationError(summarise("filing refused", reasons), reasons)
+    applicant, website = payload["applicant"], payload["website"]
+    filing = Filing(
+        domain=str(payload["domain"]).strip().lower(),
+        domain_expires_on=_as_date(payload["domain_expires_on"]),
+        province=canonical_province(payload["province"], rules_for(settings))
+        or payload["province"],
+        licence=payload["licence"],
+        applicant_type=applicant["type"],
+        applicant_name=applicant["name"],
+        applicant_id_type=applicant["id_type"],
+        applicant_id_number=applicant["id_number"].strip().upper(),
+        applicant_phone=applicant["phone"],
+        applicant_email=applicant["email"],
+        website_name=website["name"],
+        sector=website["sector"],
+        notify=[
+            {"channel": r["channel"], "recipient": r["recipient"]}
+            for r in payload.get("notify", [])
+        ],
+        state=INITIAL_STATE.value,
+        version=1,
+        state_entered_at=now,
+        created_at=now,
+        created_by=actor,
+    )
+    session.add(filing)
+    session.flush()
+    assert filing.id is not None
+    session.add(
+        HistoryEntry(
+            filing_id=filing.id,
+            version=1,
+            event="create",
+            from_state=None,
+            to_state=filing.state,
+            actor=actor,
+            at=now,
+            data={},
+        )
+    )
+    armed = deadlines.arm(session, filing.id, filing.state, now, settings)
+    view = describe_open(filing, armed, now)
+    session.commit()
+    return view
+
+
+def fire_event(
+    session: Session,
+    filing_id: int,
+    event: str,
+    data: Mapping[str, Any] | None = None,
+    *,
+    actor: str,
+    expected_version: int | None = None,
+    idempotency_key: str | None = None,
+    system: bool = False,
+    settings: Settings | None = None,
+) -> FilingOut:
+    """Fire ``event``; with an ``idempotency_key`` a repeat of the same request replays the first result."""
+    settings = settings or get_settings()
+    data = dict(data or {})
+    fingerprint = _fingerprint(event, data, expected_version)
+    if idempotency_key and (replay := _replay(session, filing_id, idempotency_key, fingerprint)):
+        return replay
+    now = get_clock().now()
+    try:
+        applied = apply(
+            session, filing_id, event, data, actor, now, settings, expected_version, system
+        )
+        view = describe_open(applied.filing, applied.deadlines, now)
+        if idempotency_key:
+            session.add(
+                IdempotencyRecord(
+                    filing_id=filing_id,
+                    key=idempotency_key,
+                    fingerprint=fingerprint,
+                    response=view.model_dump(mode="json"),
+                    created_at=now,
+                )
+            )
+        session.commit()
+    except (VersionConflict, IntegrityError):
+        session.rollback()
+        if idempotency_key and (
+            replay := _replay(session, filing_id, idempotency_key, fingerprint)
+        ):
+            return replay
+        raise _conflict(filing_id) from None
+    except Exception:
+        session.rollback()  # release the SQLite write lock now, not when the caller closes
+        raise
+    return view
+
+
+def apply(
+    session: Session,
+    filing_id: int,
+    event: str,
+    data: Mapping[str, Any],
+    actor: str,
+    now: datetime,
+    settings: Settings,
+    expected_version: int | None = None,
+    system: bool = False,
+) -> Applied:
+    """Apply one event inside the caller's transaction (the scheduler uses it for automatic events)."""
+    filing = session.get(Filing, filing_id)
+    if filing is None:
+        raise FilingNotFound(f"filing {filing_id} does not exist")
+    spec = EVENTS_BY_NAME.get(event)
+    if spec is not None and spec.automatic and not system:
+        raise TransitionNotAllowed(
+            f"event {event!r} is fired by the system only",
+            [
+                Reason(
+                    "automatic_event",
+                    f"{event!r} happens automatically at its deadline",
+                    field="event",
+                )
+            ],
+        )
+    if expected_version is not None and expected_version != filing.version:
+        raise _conflict(filing_id, expected_version, filing.version)
+    if spec is not None:
+        _check_data_keys(event, data, spec.data)
+    from_state, version = filing.state, filing.version
+    to_state = apply_event(filing, from_state, event, data, settings)
+    changes: dict[str, Any] = {"state": to_state, "version": version + 1, "state_entered_at": now}
+    changes.update({column: data[key] for key, column in _STORED_DATA.items() if key in data})
+    connection = session.connection()
+    moved = connection.execute(_MOVE, {"b_id": filing_id, "b_version": version, **changes})
+    if moved.rowcount != 1:
+        raise _conflict(filing_id)
+    for column, value in changes.items():
+        set_committed_value(filing, column, value)
+    reason = data.get("reason")
+    connection.execute(
+        _RECORD,
+        {
+            "filing_id": filing_id,
+            "version": version + 1,
+            "event": event,
+            "from_state": from_state,
+            "to_state": to_state,
+            "actor": actor,
+            "at": now,
+            "data": dict(data),
+            "reason": str(reason) if reason is not None else None,
+        },
+    )
+    deadlines.disarm(session, filing_id, now)
+    armed = deadlines.arm(session, filing_id, to_state, now, settings)
+    for deadline in armed:
+        if deadline.due_at <= now:
+            fire_deadline(session, filing, deadline, now, settings)
+    if spec is not None and spec.notify:
+        notices.for_event(session, filing, event, reason, now, settings)
+    return Applied(filing, armed)
+
+
+def fire_deadline(
+    session: Session, filing: Filing, deadline: OpenDeadline, now: datetime, settings: Settings
+) -> None:
+    """Mark a deadline armed already due as fired and owe its notices at once (the SMS
+    reminder "at once" must not wait for the next sweep); its event is the caller's to fire."""
+    session.connection().execute(_FIRE, {"b_id": deadline.id, "b_now": now})
+    deadline.status = "fired"
+    notices.for_deadline(session, filing, deadline, now, settings)
+
+
+def get_filing(session: Session, filing_id: int) -> Filing:
+    filing = session.get(Filing, filing_id)
+    if filing is None:
+        raise FilingNotFound(f"filing {filing_id} does not exist")
+    return filing
+
+
+def _check_routes(routes: Sequence[Mapping[str, Any]]) -> list[Reason]:
+    reasons = []
+    for i, route in enumerate(routes):
+        if route.get("channel") not in NOTIFY_CHANNELS:
+            reasons.append(
+                Reason(
+                    "unknown_channel",
+                    f"channel {route.get('channel')!r} is not one of {', '.join(NOTIFY_CHANNELS)}",
+                    field=f"notify[{i}].channel",
+                )
+            )
+        if not str(route.get("recipient") or "").strip():
+            reasons.append(
+                Reason("missing_field", "a route needs a recipient", field=f"notify[{i}].recipient")
+            )
+    return reasons
+
+
+def _check_data_keys(event: str, data: Mapping[str, Any], accepted: Sequence[str]) -> None:
+    unknown = sorted(set(data) - set(accepted))
+    if unknown:
+        takes = ", ".join(accepted) or "no data"
+        reasons = [
+            Reason(
+                "unknown_data_key",
+                f"{event!r} does not take {key!r} (it takes {takes})",
+                field=f"data.{key}",
+            )
+            for key in unknown
+        ]
+        raise ValidationError(summarise(f"bad data for {event!r}", reasons), reasons)
+
+
+def _replay(session: Session, filing_id: int, key: str, fingerprint: str) -> FilingOut | None:
+    record = session.exec(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.filing_id == filing_id, IdempotencyRecord.key == key
+        )
+    ).first()
+    if record is None:
+        return None
+    if record.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {key!r} was already used with a different request on filing {filing_id}",
+            [
+                Reason(
+                    "idempotency_key_reused",
+                    "send a new key for a new request",
+                    field="Idempotency-Key",
+                )
+            ],
+        )
+    return FilingOut.model_validate(record.response)
+
+
+def _fingerprint(event: str, data: Mapping[str, Any], expected_version: int | None) -> str:
+    body = json.dumps([event, data, expected_version], sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _conflict(
+    filing_id: int, expected: int | None = None, actual: int | None = None
+) -> VersionConflict:
+    detail = f" (expected version {expected}, current {actual})" if expected is not None else ""
+    return VersionConflict(
+        f"filing {filing_id} was changed by someone else{detail}; reload it and try again",
+        [
+            Reason(
+                "version_conflict",
+                "reload the filing and retry",
+                field="expected_version",
+                details={"current_version": actual} if actual is not None else {},
+            )
+        ],
+    )
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)

@@ -1,0 +1,171 @@
+"""The read side: filings as clients see them, and the queries behind lists and filters.
+
+"Stuck" and "overdue" are not stored flags: a filing is overdue while one of its open
+deadlines (those of its current state) of an overdue kind is past due, and stuck likewise
+for the stuck deadline. Both filters are EXISTS subqueries on the deadlines index.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Exists, exists, func
+from sqlmodel import Session, col, select
+
+from config.clock import as_utc
+from models import Deadline, Filing, HistoryEntry, Notification
+from workflow.deadlines import OpenDeadline
+from workflow.domain.definition import (
+    DEADLINES_BY_KIND,
+    OVERDUE_KINDS,
+    STATES_BY_NAME,
+    STUCK_KINDS,
+)
+from workflow.domain.machine import allowed_events
+from workflow.domain.masking import mask_id_number, mask_phone
+from workflow.schemas import (
+    ApplicantOut,
+    DeadlineOut,
+    FilingOut,
+    HistoryOut,
+    NotificationOut,
+    WebsiteIn,
+)
+
+
+def describe(session: Session, filing: Filing, now: datetime, *, mask: bool = False) -> FilingOut:
+    return describe_many(session, [filing], now, mask=mask)[0]
+
+
+def describe_open(
+    filing: Filing, open_deadlines: Sequence[OpenDeadline], now: datetime
+) -> FilingOut:
+    """Describe a filing whose open deadlines are in hand (just armed): no query needed."""
+    return _describe(filing, open_deadlines, now, mask=False)
+
+
+def describe_many(
+    session: Session, filings: Sequence[Filing], now: datetime, *, mask: bool = False
+) -> list[FilingOut]:
+    """Describe a page of filings with one query for all their open deadlines."""
+    ids = [f.id for f in filings]
+    open_deadlines: dict[int, list[Deadline]] = defaultdict(list)
+    if ids:
+        rows = session.exec(
+            select(Deadline).where(
+                col(Deadline.filing_id).in_(ids), col(Deadline.disarmed_at).is_(None)
+            )
+        )
+        for row in rows:
+            open_deadlines[row.filing_id].append(row)
+    return [_describe(f, open_deadlines[f.id or 0], now, mask) for f in filings]
+
+
+def _describe(
+    filing: Filing, deadlines: Sequence[Deadline | OpenDeadline], now: datetime, mask: bool
+) -> FilingOut:
+    assert filing.id is not None
+    shown = sorted((_deadline_out(d, now) for d in deadlines), key=lambda d: (d.due_at, d.id))
+    return FilingOut(
+        id=filing.id,
+        domain=filing.domain,
+        domain_expires_on=filing.domain_expires_on,
+        province=filing.province,
+        licence=filing.licence,
+        applicant=ApplicantOut(
+            type=filing.applicant_type,
+            name=filing.applicant_name,
+            id_type=filing.applicant_id_type,
+            id_number=mask_id_number(filing.applicant_id_number)
+            if mask
+            else filing.applicant_id_number,
+            phone=mask_phone(filing.applicant_phone) if mask else filing.applicant_phone,
+            email=filing.applicant_email,
+        ),
+        website=WebsiteIn(name=filing.website_name, sector=filing.sector),
+        state=filing.state,
+        state_label=STATES_BY_NAME[filing.state].label_zh,
+        version=filing.version,
+        state_entered_at=as_utc(filing.state_entered_at),
+        created_at=as_utc(filing.created_at),
+        service_number=filing.service_number,
+        server_ip=filing.server_ip,
+        materials=list(filing.materials),
+        pre_approval_document=filing.pre_approval_document,
+        icp_number=filing.icp_number,
+        allowed_events=allowed_events(filing.state),
+        deadlines=shown,
+        stuck=any(d.overdue for d in shown if d.kind in STUCK_KINDS),
+        overdue=any(d.overdue for d in shown if d.kind in OVERDUE_KINDS),
+    )
+
+
+def _deadline_out(deadline: Deadline | OpenDeadline, now: datetime) -> DeadlineOut:
+    assert deadline.id is not None
+    due = as_utc(deadline.due_at)
+    return DeadlineOut(
+        id=deadline.id,
+        kind=deadline.kind,
+        description=DEADLINES_BY_KIND[deadline.kind].description,
+        due_at=due,
+        status=deadline.status,
+        estimated=deadline.estimated,
+        overdue=due <= now,
+    )
+
+
+def _past_due(kinds: Sequence[str], now: datetime) -> Exists:
+    return exists().where(
+        col(Deadline.filing_id) == col(Filing.id),
+        col(Deadline.disarmed_at).is_(None),
+        col(Deadline.kind).in_(kinds),
+        col(Deadline.due_at) <= now,
+    )
+
+
+def list_filings(
+    session: Session,
+    now: datetime,
+    *,
+    state: str | None = None,
+    province: str | None = None,
+    stuck: bool | None = None,
+    overdue: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[FilingOut], int]:
+    """A page of filings (masked, as lists are) and the total matching the filters."""
+    conditions = []
+    if state:
+        conditions.append(col(Filing.state) == state)
+    if province:
+        conditions.append(col(Filing.province) == province)
+    for flag, kinds in ((stuck, STUCK_KINDS), (overdue, OVERDUE_KINDS)):
+        if flag is not None:
+            test = _past_due(kinds, now)
+            conditions.append(test if flag else ~test)
+    total = session.exec(select(func.count()).select_from(Filing).where(*conditions)).one()
+    page = session.exec(
+        select(Filing).where(*conditions).order_by(col(Filing.id)).limit(limit).offset(offset)
+    ).all()
+    return describe_many(session, page, now, mask=True), int(total)
+
+
+def history(session: Session, filing_id: int) -> list[HistoryOut]:
+    rows = session.exec(
+        select(HistoryEntry)
+        .where(HistoryEntry.filing_id == filing_id)
+        .order_by(col(HistoryEntry.version))
+    )
+    return [HistoryOut.model_validate(r) for r in rows]
+
+
+def notifications(session: Session, filing_id: int) -> list[NotificationOut]:
+    rows = session.exec(
+        select(Notification)
+        .where(Notification.filing_id == filing_id)
+        .order_by(col(Notification.id))
+    )
+    return [NotificationOut.model_validate(r) for r in rows]
