@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from enum import StrEnum
 
 from sqlmodel import Session, select
 
@@ -15,19 +16,31 @@ from config.clock import get_clock
 from models import ApiToken
 from workflow.domain.errors import Forbidden, Reason, Unauthorized, ValidationError
 
-ROLES: tuple[str, ...] = ("viewer", "case_manager", "ops", "admin")
+
+class Role(StrEnum):
+    """Declared in rank order: each role may do everything the roles before it may."""
+
+    VIEWER = "viewer"
+    CASE_MANAGER = "case_manager"
+    OPS = "ops"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, name: str, role: str) -> str:
+def create_token(session: Session, name: str, role: Role | str) -> str:
     """Store a new token's hash and return the token itself, which is never stored."""
-    if role not in ROLES:
+    if role not in set(Role):
+        known = ", ".join(Role)
         raise ValidationError(
-            f"unknown role {role!r}; choose one of {', '.join(ROLES)}",
-            [Reason("unknown_role", f"role must be one of {', '.join(ROLES)}", field="role")],
+            f"unknown role {role!r}; choose one of {known}",
+            [Reason("unknown_role", f"role must be one of {known}", field="role")],
         )
     token = "icp_" + secrets.token_urlsafe(32)
     session.add(
@@ -46,6 +59,6 @@ def authenticate(session: Session, token: str | None) -> ApiToken:
     return row
 
 
-def require_role(token: ApiToken, needed: str) -> None:
-    if ROLES.index(token.role) < ROLES.index(needed):
+def require_role(token: ApiToken, needed: Role) -> None:
+    if Role(token.role).rank < needed.rank:
         raise Forbidden(f"this needs the {needed} role; token {token.name!r} has {token.role}")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.engine import make_url
 
-from auth.tokens import ROLES, create_token
+from auth.tokens import Role, create_token
 from cli.errors import App
 from cli.filings import LimitOption, OffsetOption, list_page, render_page
 from cli.output import JsonOption, emit, fields, table
@@ -29,7 +29,7 @@ ops = App(help="Find stuck, overdue and failed work, and retry it.")
 @tokens.command(name="create")
 def create_token_command(
     role: Annotated[
-        str, typer.Option(help=f"One of {', '.join(ROLES)} (each includes those before it).")
+        Role, typer.Option(help="Each role includes those listed before it.", show_default=False)
     ],
     name: Annotated[str, typer.Option(help="Who or what holds the token, e.g. ci or alice.")],
 ) -> None:

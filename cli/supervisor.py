@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from rich.console import Console
 
-from auth.tokens import create_token
+from auth.tokens import Role, create_token
 from config.settings import Settings
 from models import session_scope
 from models.migrate import upgrade
@@ -62,7 +62,7 @@ def run_up(settings: Settings, host: str) -> None:
         env["REDIS_URL"] = url
         console.print(f"embedded Redis at {url}")
     with session_scope() as session:
-        token = create_token(session, "icpflow-up", "admin")
+        token = create_token(session, "icpflow-up", Role.ADMIN)
     console.print(f"[bold]API[/]      http://{host}:{settings.port}/api/v1  (docs: /docs)")
     console.print(f"[bold]Pages[/]    http://{host}:{settings.port}/")
     console.print(f"[bold]Token[/]    {token}  (admin; create more with `icpflow tokens create`)")

@@ -4,11 +4,13 @@ from models.engine import create_db_engine, get_engine, session_scope
 from models.tables import (
     ApiToken,
     Deadline,
+    DeadlineStatus,
     FailedJob,
     Filing,
     HistoryEntry,
     IdempotencyRecord,
     Notification,
+    NotificationStatus,
     OutboxMessage,
     table,
 )
@@ -16,11 +18,13 @@ from models.tables import (
 __all__ = [
     "ApiToken",
     "Deadline",
+    "DeadlineStatus",
     "FailedJob",
     "Filing",
     "HistoryEntry",
     "IdempotencyRecord",
     "Notification",
+    "NotificationStatus",
     "OutboxMessage",
     "create_db_engine",
     "get_engine",

@@ -9,10 +9,28 @@ loses nothing.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Table, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+
+class DeadlineStatus(StrEnum):
+    """A deadline waits (``pending``), comes due and is acted on (``fired``), or is closed
+    unfired because the filing left the state that armed it (``disarmed``)."""
+
+    PENDING = "pending"
+    FIRED = "fired"
+    DISARMED = "disarmed"
+
+
+class NotificationStatus(StrEnum):
+    """A notification is owed (``pending``) until a worker delivers it or gives up on it."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
 
 
 def table(model: type[SQLModel]) -> Table:
@@ -95,7 +113,7 @@ class Deadline(SQLModel, table=True):
     state: str = Field(max_length=32)
     figure: float
     due_at: datetime = _utc_column()
-    status: str = Field(default="pending", max_length=16)
+    status: DeadlineStatus = Field(default=DeadlineStatus.PENDING, sa_type=String(16))
     estimated: bool = False
     armed_at: datetime = _utc_column()
     fired_at: datetime | None = _utc_column(nullable=True)
@@ -135,7 +153,9 @@ class Notification(SQLModel, table=True):
     subject: str
     body: str
     idempotency_key: str = Field(max_length=300, unique=True)
-    status: str = Field(default="pending", max_length=16, index=True)
+    status: NotificationStatus = Field(
+        default=NotificationStatus.PENDING, sa_type=String(16), index=True
+    )
     attempts: int = 0
     claimed_until: datetime | None = _utc_column(nullable=True)
     created_at: datetime = _utc_column()

@@ -13,7 +13,7 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from auth.tokens import authenticate, require_role
+from auth.tokens import Role, authenticate, require_role
 from models import ApiToken, get_engine
 
 # auto_error=False: a missing header must reach ``authenticate`` and get our 401 body.
@@ -35,7 +35,7 @@ def end_read(session: Session) -> None:
     session.commit()
 
 
-def at_least(role: str) -> Callable[..., ApiToken]:
+def at_least(role: Role) -> Callable[..., ApiToken]:
     """A dependency admitting tokens of ``role`` or any role above it."""
 
     def check(
@@ -50,6 +50,6 @@ def at_least(role: str) -> Callable[..., ApiToken]:
     return check
 
 
-Viewer = Annotated[ApiToken, Depends(at_least("viewer"))]
-CaseManager = Annotated[ApiToken, Depends(at_least("case_manager"))]
-Ops = Annotated[ApiToken, Depends(at_least("ops"))]
+Viewer = Annotated[ApiToken, Depends(at_least(Role.VIEWER))]
+CaseManager = Annotated[ApiToken, Depends(at_least(Role.CASE_MANAGER))]
+Ops = Annotated[ApiToken, Depends(at_least(Role.OPS))]

@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, event, func
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from models import Deadline, FailedJob, Filing, OutboxMessage, get_engine
+from models import Deadline, DeadlineStatus, FailedJob, Filing, OutboxMessage, get_engine
 from web.auth import Viewer
 from workflow.domain.definition import STATES
 
@@ -64,7 +64,7 @@ class DatabaseCollector(Collector):
         try:
             with Session(get_engine()) as session:
                 by_state = filings_by_state(session)
-                pending = _count(session, Deadline, col(Deadline.status) == "pending")
+                pending = _count(session, Deadline, col(Deadline.status) == DeadlineStatus.PENDING)
                 unpublished = _count(
                     session, OutboxMessage, col(OutboxMessage.published_at).is_(None)
                 )

@@ -20,7 +20,7 @@ from sqlalchemy.sql.expression import Executable
 
 from config.clock import as_utc, get_clock
 from config.settings import Settings, get_settings
-from models import Notification, get_engine, table
+from models import Notification, NotificationStatus, get_engine, table
 from workers.broker import QUEUE, get_broker
 from workers.channels import (
     DeliveryFailed,
@@ -38,7 +38,7 @@ _CLAIM = (
     update(_N)
     .where(
         _N.c.id == bindparam("b_id"),
-        _N.c.status == "pending",
+        _N.c.status == NotificationStatus.PENDING,
         or_(_N.c.claimed_until.is_(None), _N.c.claimed_until < bindparam("b_now")),
     )
     .values(attempts=_N.c.attempts + 1, claimed_until=bindparam("b_until"))
@@ -56,14 +56,17 @@ _CLAIM = (
 _STATE = select(_N.c.status, _N.c.claimed_until).where(_N.c.id == bindparam("b_id"))
 _DELIVERED = (
     update(_N)
-    .where(_N.c.id == bindparam("b_id"), _N.c.status != "delivered")
+    .where(_N.c.id == bindparam("b_id"), _N.c.status != NotificationStatus.DELIVERED)
     .values(
-        status="delivered", delivered_at=bindparam("b_now"), last_error=None, claimed_until=None
+        status=NotificationStatus.DELIVERED,
+        delivered_at=bindparam("b_now"),
+        last_error=None,
+        claimed_until=None,
     )
 )
 _ERROR = (
     update(_N)
-    .where(_N.c.id == bindparam("b_id"), _N.c.status == "pending")
+    .where(_N.c.id == bindparam("b_id"), _N.c.status == NotificationStatus.PENDING)
     .values(last_error=bindparam("b_error"), claimed_until=None)
 )
 
@@ -117,7 +120,7 @@ def _claim(
     row = _one(engine, _CLAIM, {"b_id": notification_id, "b_now": now, "b_until": until})
     if row is None:
         state = _one(engine, _STATE, {"b_id": notification_id})
-        if state is None or state.status != "pending":
+        if state is None or state.status != NotificationStatus.PENDING:
             log.info("notification %s is not pending; nothing to deliver", notification_id)
             return None
         wait = as_utc(state.claimed_until) - now

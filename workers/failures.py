@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from config.clock import get_clock
-from models import FailedJob, Notification
+from models import FailedJob, Notification, NotificationStatus
 from workflow import outbox
 from workflow.domain.errors import NotFound, Reason, ValidationError
 
@@ -29,8 +29,8 @@ def record_failure(
     """Record a job's final failure (and mark its notification failed) in the caller's transaction."""
     if notification_id is not None:
         notification = session.get(Notification, notification_id)
-        if notification is not None and notification.status != "delivered":
-            notification.status = "failed"
+        if notification is not None and notification.status != NotificationStatus.DELIVERED:
+            notification.status = NotificationStatus.FAILED
             notification.last_error = error
             session.add(notification)
     job = FailedJob(
@@ -62,8 +62,8 @@ def retry_failed(session: Session, failed_id: int) -> FailedJob:
     now = get_clock().now()
     if job.notification_id is not None:
         notification = session.get(Notification, job.notification_id)
-        if notification is not None and notification.status == "failed":
-            notification.status = "pending"
+        if notification is not None and notification.status == NotificationStatus.FAILED:
+            notification.status = NotificationStatus.PENDING
             notification.queued_at = now
             session.add(notification)
     job.retried_at = now

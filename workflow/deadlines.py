@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from config.clock import as_utc
 from config.settings import Settings
-from models import Deadline, table
+from models import Deadline, DeadlineStatus, table
 from workflow.domain.calendar import WorkingCalendar
 from workflow.domain.definition import DEADLINES_BY_KIND, DeadlineSpec, deadlines_for
 
@@ -66,7 +66,10 @@ _DISARM = (
     .where(_DEADLINES.c.filing_id == bindparam("filing"), _DEADLINES.c.disarmed_at.is_(None))
     .values(
         disarmed_at=bindparam("now"),
-        status=case((_DEADLINES.c.status == "pending", "disarmed"), else_=_DEADLINES.c.status),
+        status=case(
+            (_DEADLINES.c.status == DeadlineStatus.PENDING, DeadlineStatus.DISARMED),
+            else_=_DEADLINES.c.status,
+        ),
     )
 )
 
@@ -80,7 +83,7 @@ class OpenDeadline:
     kind: str
     due_at: datetime
     estimated: bool
-    status: str = "pending"
+    status: DeadlineStatus = DeadlineStatus.PENDING
 
 
 def arm(
@@ -101,7 +104,7 @@ def arm(
             "state": state,
             "figure": figure,
             "due_at": at,
-            "status": "pending",
+            "status": DeadlineStatus.PENDING,
             "estimated": estimated,
             "armed_at": now,
         }
@@ -131,7 +134,9 @@ def recompute_estimated(session: Session, settings: Settings) -> int:
     calendar_for(settings).reload()
     changed = 0
     rows = session.exec(
-        select(Deadline).where(col(Deadline.status) == "pending", col(Deadline.estimated).is_(True))
+        select(Deadline).where(
+            col(Deadline.status) == DeadlineStatus.PENDING, col(Deadline.estimated).is_(True)
+        )
     ).all()
     for row in rows:
         at, estimated = due_time(

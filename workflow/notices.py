@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from config.clock import as_utc
 from config.settings import Settings
-from models import Filing, Notification, table
+from models import Filing, Notification, NotificationStatus, table
 from workflow import outbox
 from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES_BY_NAME, Audience
 from workflow.domain.masking import mask_phone, mask_text
@@ -122,7 +122,7 @@ def _owe(
             "subject": notice.subject,
             "body": notice.body,
             "idempotency_key": f"{notice.key}:{channel}:{recipient}",
-            "status": "pending",
+            "status": NotificationStatus.PENDING,
             "attempts": 0,
             "created_at": now,
             "queued_at": now,

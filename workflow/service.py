@@ -22,10 +22,10 @@ from sqlmodel import Session, select
 
 from config.clock import CHINA, get_clock
 from config.settings import Settings, get_settings
-from models import Deadline, Filing, HistoryEntry, IdempotencyRecord, table
+from models import Deadline, DeadlineStatus, Filing, HistoryEntry, IdempotencyRecord, table
 from workflow import deadlines, notices
 from workflow.deadlines import OpenDeadline
-from workflow.domain.definition import EVENTS_BY_NAME, INITIAL_STATE, NOTIFY_CHANNELS
+from workflow.domain.definition import EVENTS_BY_NAME, INITIAL_STATE, Channel
 from workflow.domain.errors import (
     FilingNotFound,
     IdempotencyKeyReused,
@@ -53,7 +53,7 @@ _RECORD = insert(table(HistoryEntry))
 _FIRE = (
     update(_DEADLINES)
     .where(_DEADLINES.c.id == bindparam("b_id"))
-    .values(status="fired", fired_at=bindparam("b_now"))
+    .values(status=DeadlineStatus.FIRED, fired_at=bindparam("b_now"))
 )
 
 
@@ -250,7 +250,7 @@ def fire_deadline(
     """Mark a deadline armed already due as fired and owe its notices at once (the SMS
     reminder "at once" must not wait for the next sweep); its event is the caller's to fire."""
     session.connection().execute(_FIRE, {"b_id": deadline.id, "b_now": now})
-    deadline.status = "fired"
+    deadline.status = DeadlineStatus.FIRED
     notices.for_deadline(session, filing, deadline, now, settings)
 
 
@@ -264,11 +264,11 @@ def get_filing(session: Session, filing_id: int) -> Filing:
 def _check_routes(routes: Sequence[Mapping[str, Any]]) -> list[Reason]:
     reasons = []
     for i, route in enumerate(routes):
-        if route.get("channel") not in NOTIFY_CHANNELS:
+        if route.get("channel") not in set(Channel):
             reasons.append(
                 Reason(
                     "unknown_channel",
-                    f"channel {route.get('channel')!r} is not one of {', '.join(NOTIFY_CHANNELS)}",
+                    f"channel {route.get('channel')!r} is not one of {', '.join(Channel)}",
                     field=f"notify[{i}].channel",
                 )
             )

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from config.settings import Settings
-from models import Deadline, Filing, Notification
+from models import Deadline, DeadlineStatus, Filing, Notification, NotificationStatus
 from workflow import notices, outbox
 from workflow.domain.definition import DEADLINES_BY_KIND
 from workflow.domain.errors import IcpflowError
@@ -29,7 +29,7 @@ def due_deadline_ids(
     session: Session, now: datetime, limit: int, skip: Collection[int] = ()
 ) -> list[int]:
     query = select(Deadline.id).where(
-        col(Deadline.status) == "pending", col(Deadline.due_at) <= now
+        col(Deadline.status) == DeadlineStatus.PENDING, col(Deadline.due_at) <= now
     )
     if skip:
         query = query.where(col(Deadline.id).not_in(skip))
@@ -62,8 +62,8 @@ def _fire_one(engine: Engine, deadline_id: int, now: datetime, settings: Setting
     with Session(engine, expire_on_commit=False) as session:
         claimed = session.execute(
             update(Deadline)
-            .where(col(Deadline.id) == deadline_id, col(Deadline.status) == "pending")
-            .values(status="fired", fired_at=now)
+            .where(col(Deadline.id) == deadline_id, col(Deadline.status) == DeadlineStatus.PENDING)
+            .values(status=DeadlineStatus.FIRED, fired_at=now)
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             session.rollback()
@@ -111,7 +111,7 @@ def requeue_stranded_notifications(engine: Engine, now: datetime, settings: Sett
         stranded = session.exec(
             select(Notification)
             .where(
-                col(Notification.status) == "pending",
+                col(Notification.status) == NotificationStatus.PENDING,
                 col(Notification.queued_at) < cutoff,
                 or_(
                     col(Notification.claimed_until).is_(None), col(Notification.claimed_until) < now

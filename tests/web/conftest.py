@@ -11,7 +11,7 @@ from factories import PATH_TO, make_payload
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from auth.tokens import ROLES, create_token
+from auth.tokens import Role, create_token
 from web.app import create_app
 
 Headers = dict[str, str]
@@ -26,7 +26,7 @@ def client(settings: Any, clock: Any) -> Iterator[TestClient]:
 
 @pytest.fixture
 def tokens(session: Session) -> dict[str, str]:
-    return {role: create_token(session, f"test-{role}", role) for role in ROLES}
+    return {role: create_token(session, f"test-{role}", role) for role in Role}
 
 
 @pytest.fixture

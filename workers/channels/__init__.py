@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from config.settings import Settings
+from workflow.domain.definition import Channel as ChannelName
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class PermanentDeliveryFailure(Exception):
 
 
 class Channel(Protocol):
-    name: str
+    name: ChannelName
 
     def send(self, message: OutgoingMessage) -> None: ...
 
@@ -53,21 +54,19 @@ from workers.channels.email import EmailChannel  # noqa: E402
 from workers.channels.log import LogChannel  # noqa: E402
 from workers.channels.webhook import WebhookChannel  # noqa: E402
 
-_FACTORIES: dict[str, Callable[[Settings], Channel]] = {
-    LogChannel.name: LogChannel,
-    EmailChannel.name: EmailChannel,
-    WebhookChannel.name: WebhookChannel,
-    ChatChannel.name: ChatChannel,
+_FACTORIES: dict[ChannelName, Callable[[Settings], Channel]] = {
+    ChannelName.LOG: LogChannel,
+    ChannelName.EMAIL: EmailChannel,
+    ChannelName.WEBHOOK: WebhookChannel,
+    ChannelName.CHAT: ChatChannel,
 }
-
-CHANNEL_NAMES: tuple[str, ...] = tuple(_FACTORIES)
 
 
 def get_channel(name: str, settings: Settings) -> Channel:
     """Resolve a route's channel; a typo in ``notify_routes`` must fail loudly, not drop mail."""
     try:
-        factory = _FACTORIES[name]
-    except KeyError:
-        known = ", ".join(CHANNEL_NAMES)
+        factory = _FACTORIES[ChannelName(name)]
+    except ValueError:
+        known = ", ".join(ChannelName)
         raise ValueError(f"unknown notification channel {name!r}; known: {known}") from None
     return factory(settings)

@@ -6,12 +6,13 @@ import apprise
 
 from config.settings import Settings
 from workers.channels import DeliveryFailed, OutgoingMessage, PermanentDeliveryFailure
+from workflow.domain.definition import Channel as ChannelName
 
 
 class ChatChannel:
     """The recipient is an apprise URL (``dingtalk://``, ``wecombot://``, ``feishu://`` ...)."""
 
-    name = "chat"
+    name = ChannelName.CHAT
 
     def __init__(self, settings: Settings) -> None:
         # Chat robots are webhooks, so they share the webhook time budget.

@@ -10,13 +10,14 @@ from email.utils import formatdate, parseaddr
 
 from config.settings import Settings
 from workers.channels import DeliveryFailed, OutgoingMessage, PermanentDeliveryFailure
+from workflow.domain.definition import Channel as ChannelName
 
 # Settings has no SMTP timeout; without one a stalled server would pin a worker thread forever.
 SMTP_TIMEOUT_SECONDS = 30.0
 
 
 class EmailChannel:
-    name = "email"
+    name = ChannelName.EMAIL
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings

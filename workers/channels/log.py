@@ -10,6 +10,7 @@ from pathlib import Path
 
 from config.settings import Settings
 from workers.channels import DeliveryFailed, OutgoingMessage
+from workflow.domain.definition import Channel as ChannelName
 
 logger = logging.getLogger("icpflow.notifications")
 
@@ -17,7 +18,7 @@ logger = logging.getLogger("icpflow.notifications")
 class LogChannel:
     """One JSON line per message, to ``notify_log_file`` when set, else to the logger."""
 
-    name = "log"
+    name = ChannelName.LOG
 
     def __init__(self, settings: Settings) -> None:
         self._path = settings.notify_log_file

@@ -11,6 +11,7 @@ import httpx
 
 from config.settings import Settings
 from workers.channels import DeliveryFailed, OutgoingMessage, PermanentDeliveryFailure
+from workflow.domain.definition import Channel as ChannelName
 
 SIGNATURE_HEADER = "X-Icpflow-Signature"
 TIMESTAMP_HEADER = "X-Icpflow-Timestamp"
@@ -31,7 +32,7 @@ def verify_signature(secret: str, body: bytes, header: str) -> bool:
 
 
 class WebhookChannel:
-    name = "webhook"
+    name = ChannelName.WEBHOOK
 
     def __init__(self, settings: Settings) -> None:
         self._secret = settings.webhook_secret

@@ -52,8 +52,14 @@ class EventSpec:
     automatic: bool = False
 
 
-# Channels a notification can go out on (the worker layer implements one per name).
-NOTIFY_CHANNELS: tuple[str, ...] = ("log", "email", "webhook", "chat")
+class Channel(StrEnum):
+    """What a notification can go out on; the worker layer implements exactly these."""
+
+    LOG = "log"
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+    CHAT = "chat"
+
 
 Unit = Literal["hours", "days", "weeks", "working_days"]
 Audience = Literal["case_manager", "ops"]
