@@ -114,6 +114,7 @@ def allowed_events(state: str, *, include_automatic: bool = False) -> list[str]:
     """Events that may fire from ``state`` in declaration order (guards not evaluated)."""
     return [
         name
-        for name in MACHINE.get_triggers(state)
+        # str(): ``get_triggers`` reads an enum's ``.name``, and ``State.X.name`` is "X"
+        for name in MACHINE.get_triggers(str(state))
         if include_automatic or not EVENTS_BY_NAME[name].automatic
     ]
