@@ -34,7 +34,6 @@ from workflow.domain.definition import (
     Channel,
 )
 from workflow.domain.errors import (
-    FilingNotFound,
     IcpflowError,
     IdempotencyKeyReused,
     Reason,
@@ -48,7 +47,7 @@ from workflow.domain.machine import apply_event
 from workflow.domain.rules import rules_for
 from workflow.notices import DeadlineLike
 from workflow.schemas import FilingOut
-from workflow.views import describe_open
+from workflow.views import describe_open, get_filing
 
 SYSTEM_ACTOR = "system"
 log = logging.getLogger(__name__)
@@ -203,9 +202,7 @@ def apply(
 ) -> Applied:
     """Apply one event inside the caller's transaction, with the deadlines its state arms
     already due fired at once (see ``fire_deadline``); ``chain`` counts such nested events."""
-    filing = session.get(Filing, filing_id)
-    if filing is None:
-        raise FilingNotFound(f"filing {filing_id} does not exist")
+    filing = get_filing(session, filing_id)
     spec = EVENTS_BY_NAME.get(event)
     if spec is not None and spec.automatic and not system:
         raise TransitionNotAllowed(
@@ -325,13 +322,6 @@ def fire_deadline(
             exc.message,
         )
         return Fired(None)
-
-
-def get_filing(session: Session, filing_id: int) -> Filing:
-    filing = session.get(Filing, filing_id)
-    if filing is None:
-        raise FilingNotFound(f"filing {filing_id} does not exist")
-    return filing
 
 
 def _check_routes(routes: Sequence[Mapping[str, Any]]) -> list[Reason]:
