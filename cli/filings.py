@@ -176,7 +176,7 @@ def list_page(
     offset: int,
 ) -> FilingPage:
     with session_scope() as session:
-        items, total = views.list_filings(
+        return views.filing_page(
             session,
             get_clock().now(),
             state=state,
@@ -186,7 +186,6 @@ def list_page(
             limit=limit,
             offset=offset,
         )
-    return FilingPage(items=items, total=total, limit=limit, offset=offset)
 
 
 def _create_one(payload: Mapping[str, Any], actor: str) -> FilingOut:
@@ -299,7 +298,7 @@ def list_(
 def show(filing_id: FilingId, as_json: JsonOption = False) -> None:
     """Show a filing, the events allowed from its state and its open deadlines."""
     with session_scope() as session:
-        view = views.describe(session, service.get_filing(session, filing_id), get_clock().now())
+        view = views.filing(session, filing_id, get_clock().now())
     emit(view, as_json, lambda: render_filing(view))
 
 
@@ -380,7 +379,6 @@ def fire(
 def history(filing_id: FilingId, as_json: JsonOption = False) -> None:
     """Every transition of a filing: who fired what, when, with which data and reason."""
     with session_scope() as session:
-        service.get_filing(session, filing_id)
         entries: list[HistoryOut] = views.history(session, filing_id)
     emit(
         entries,

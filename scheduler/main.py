@@ -37,10 +37,10 @@ RELAY_JOB_ID = "icpflow.outbox_relay"
 # ``coalesce`` the runs it missed collapse into that one.
 MISFIRE_GRACE_SECONDS = 3600
 
-# Leader-only jobs: id, job, the Settings field holding its interval in seconds.
-LEADER_JOBS: tuple[tuple[str, Callable[[Settings], int], str], ...] = (
-    (SWEEP_JOB_ID, sweep_deadlines, "sweep_interval_seconds"),
-    (RELAY_JOB_ID, relay_outbox, "relay_interval_seconds"),
+# Leader-only jobs: id, job, and its interval in seconds as read from the settings.
+LEADER_JOBS: tuple[tuple[str, Callable[[Settings], int], Callable[[Settings], float]], ...] = (
+    (SWEEP_JOB_ID, sweep_deadlines, lambda s: s.sweep_interval_seconds),
+    (RELAY_JOB_ID, relay_outbox, lambda s: s.relay_interval_seconds),
 )
 
 
@@ -81,10 +81,8 @@ class Leadership:
     def _take_over(self) -> None:
         self.leading = True
         log.info("leader: this scheduler holds the lock and runs the sweeps")
-        for job_id, job, interval_setting in LEADER_JOBS:
-            _add_interval_job(
-                self.scheduler, job_id, self._guarded(job), getattr(self.settings, interval_setting)
-            )
+        for job_id, job, interval in LEADER_JOBS:
+            _add_interval_job(self.scheduler, job_id, self._guarded(job), interval(self.settings))
 
     def _step_down(self, why: str) -> None:
         self.leading = False

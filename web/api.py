@@ -59,7 +59,7 @@ class ListFilters:
         self, session: SessionDep, *, stuck: bool | None = None, overdue: bool | None = None
     ) -> FilingPage:
         """A page of filings; ``stuck``/``overdue`` given here override the query's."""
-        items, total = views.list_filings(
+        return views.filing_page(
             session,
             get_clock().now(),
             state=self.state.value if self.state else None,
@@ -69,7 +69,6 @@ class ListFilters:
             limit=self.limit,
             offset=self.offset,
         )
-        return FilingPage(items=items, total=total, limit=self.limit, offset=self.offset)
 
 
 Filters = Annotated[ListFilters, Depends()]
@@ -90,7 +89,7 @@ def list_filings(session: SessionDep, _: Viewer, filters: Filters) -> FilingPage
 @router.get("/filings/{filing_id}", response_model=FilingOut, responses=responses(404))
 def get_filing(filing_id: int, session: SessionDep, _: Viewer) -> FilingOut:
     """State, version, allowed events and the open deadlines with their due times."""
-    return views.describe(session, service.get_filing(session, filing_id), get_clock().now())
+    return views.filing(session, filing_id, get_clock().now())
 
 
 @router.post("/filings/{filing_id}/events", response_model=FilingOut, responses=responses(404, 409))
@@ -126,7 +125,6 @@ def fire_event(
 )
 def history(filing_id: int, session: SessionDep, _: Viewer) -> list[HistoryOut]:
     """Every applied event with who fired it, when, its data and reason."""
-    service.get_filing(session, filing_id)
     return views.history(session, filing_id)
 
 
@@ -137,7 +135,6 @@ def history(filing_id: int, session: SessionDep, _: Viewer) -> list[HistoryOut]:
 )
 def notifications(filing_id: int, session: SessionDep, _: Viewer) -> list[NotificationOut]:
     """What the filing's deadlines and events owed to whom, and whether it was delivered."""
-    service.get_filing(session, filing_id)
     return views.notifications(session, filing_id)
 
 

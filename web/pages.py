@@ -23,7 +23,7 @@ from config.clock import CHINA, get_clock
 from models import ApiToken
 from web.auth import SessionDep, end_read
 from web.metrics import filings_by_state
-from workflow import service, views
+from workflow import views
 from workflow.domain.definition import EVENTS, STATES
 from workflow.domain.errors import Unauthorized
 from workflow.schemas import FilingPage
@@ -154,10 +154,7 @@ def _flagged(
     overdue: bool | None = None,
     limit: int = LIST_LIMIT,
 ) -> FilingPage:
-    items, total = views.list_filings(
-        session, get_clock().now(), stuck=stuck, overdue=overdue, limit=limit
-    )
-    return FilingPage(items=items, total=total, limit=limit, offset=0)
+    return views.filing_page(session, get_clock().now(), stuck=stuck, overdue=overdue, limit=limit)
 
 
 @router.get("/stuck", response_class=HTMLResponse)
@@ -175,16 +172,14 @@ def overdue(request: Request, session: SessionDep, token: PageToken) -> Response
 @router.get("/filings/{filing_id}", response_class=HTMLResponse)
 def timeline(request: Request, filing_id: int, session: SessionDep, token: PageToken) -> Response:
     """A filing's history, its open deadlines and what it owed whom; identities masked."""
-    filing = views.describe(
-        session, service.get_filing(session, filing_id), get_clock().now(), mask=True
-    )
+    shown = views.timeline(session, filing_id, get_clock().now())
     return _render(
         request,
         "timeline.html",
         token,
-        filing=filing,
-        history=views.history(session, filing_id),
-        notifications=views.notifications(session, filing_id),
+        filing=shown.filing,
+        history=shown.history,
+        notifications=shown.notifications,
     )
 
 

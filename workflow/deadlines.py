@@ -7,6 +7,7 @@ schedule is unknown is flagged ``estimated`` until ops load the schedule.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -39,12 +40,12 @@ def calendar_for(settings: Settings) -> WorkingCalendar:
 
 def figures(spec: DeadlineSpec, state: str, settings: Settings) -> list[float]:
     """The configured figures of ``spec`` in ``state``: none, one or several."""
-    value = getattr(settings, spec.setting)
-    if isinstance(value, dict):
+    value = spec.figure(settings)
+    if isinstance(value, Mapping):
         value = value.get(state)
     if value is None:
         return []
-    if isinstance(value, list | tuple):
+    if isinstance(value, Sequence):
         return [float(v) for v in value]
     return [float(value)]
 

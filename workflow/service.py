@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,9 +26,15 @@ from config.settings import Settings, get_settings
 from models import Deadline, DeadlineStatus, Filing, HistoryEntry, IdempotencyRecord, table
 from workflow import deadlines, notices
 from workflow.deadlines import OpenDeadline
-from workflow.domain.definition import EVENTS_BY_NAME, INITIAL_STATE, Channel
+from workflow.domain.definition import (
+    DEADLINES_BY_KIND,
+    EVENTS_BY_NAME,
+    INITIAL_STATE,
+    STATES,
+    Channel,
+)
 from workflow.domain.errors import (
-    FilingNotFound,
+    IcpflowError,
     IdempotencyKeyReused,
     Reason,
     TransitionNotAllowed,
@@ -38,10 +45,12 @@ from workflow.domain.errors import (
 from workflow.domain.guards import canonical_province, check_creation
 from workflow.domain.machine import apply_event
 from workflow.domain.rules import rules_for
+from workflow.notices import DeadlineLike
 from workflow.schemas import FilingOut
-from workflow.views import describe_open
+from workflow.views import describe_open, get_filing
 
 SYSTEM_ACTOR = "system"
+log = logging.getLogger(__name__)
 
 # Built once, executed on the connection: these run on every event (see bench/transitions.py).
 # The version condition makes the write optimistic: a concurrent change matches no row.
@@ -50,9 +59,9 @@ _MOVE = update(_FILINGS).where(
     _FILINGS.c.id == bindparam("b_id"), _FILINGS.c.version == bindparam("b_version")
 )
 _RECORD = insert(table(HistoryEntry))
-_FIRE = (
+_CLAIM = (
     update(_DEADLINES)
-    .where(_DEADLINES.c.id == bindparam("b_id"))
+    .where(_DEADLINES.c.id == bindparam("b_id"), _DEADLINES.c.status == DeadlineStatus.PENDING)
     .values(status=DeadlineStatus.FIRED, fired_at=bindparam("b_now"))
 )
 
@@ -188,11 +197,12 @@ def apply(
     settings: Settings,
     expected_version: int | None = None,
     system: bool = False,
+    *,
+    chain: int = 0,
 ) -> Applied:
-    """Apply one event inside the caller's transaction (the scheduler uses it for automatic events)."""
-    filing = session.get(Filing, filing_id)
-    if filing is None:
-        raise FilingNotFound(f"filing {filing_id} does not exist")
+    """Apply one event inside the caller's transaction, with the deadlines its state arms
+    already due fired at once (see ``fire_deadline``); ``chain`` counts such nested events."""
+    filing = get_filing(session, filing_id)
     spec = EVENTS_BY_NAME.get(event)
     if spec is not None and spec.automatic and not system:
         raise TransitionNotAllowed(
@@ -236,29 +246,82 @@ def apply(
     )
     deadlines.disarm(session, filing_id, now)
     armed = deadlines.arm(session, filing_id, to_state, now, settings)
-    for deadline in armed:
-        if deadline.due_at <= now:
-            fire_deadline(session, filing, deadline, now, settings)
     if spec is not None and spec.notify:
         notices.for_event(session, filing, event, reason, now, settings)
-    return Applied(filing, armed)
+    applied = Applied(filing, armed)
+    if chain < MAX_CHAIN:
+        for deadline in armed:
+            if deadline.due_at <= now:
+                fired = fire_deadline(session, filing, deadline, now, settings, chain=chain + 1)
+                if fired is not None and fired.applied is not None:
+                    return fired.applied  # the filing left to_state: the rest were disarmed
+    return applied
+
+
+# A deadline armed already due fires inside the event that armed it, and its event may arm
+# more deadlines already due. Each link enters a new state, so a chain longer than the
+# number of states must be a loop of zero-length windows; past this, links wait for the sweep.
+MAX_CHAIN = len(STATES)
+
+
+@dataclass(frozen=True)
+class Fired:
+    """A deadline this call claimed; ``applied`` is its event's outcome when one was applied."""
+
+    applied: Applied | None
 
 
 def fire_deadline(
-    session: Session, filing: Filing, deadline: OpenDeadline, now: datetime, settings: Settings
-) -> None:
-    """Mark a deadline armed already due as fired and owe its notices at once (the SMS
-    reminder "at once" must not wait for the next sweep); its event is the caller's to fire."""
-    session.connection().execute(_FIRE, {"b_id": deadline.id, "b_now": now})
-    deadline.status = DeadlineStatus.FIRED
+    session: Session,
+    filing: Filing,
+    deadline: DeadlineLike,
+    now: datetime,
+    settings: Settings,
+    *,
+    chain: int = 0,
+) -> Fired | None:
+    """The one way a deadline fires, inside the caller's transaction: the sweep's for those that
+    came due, ``apply``'s for those armed already due (the 0 h SMS reminder must not wait).
+
+    The deadline is claimed by a conditional update (``pending`` -> ``fired``), so two sweepers
+    never fire it twice and one disarmed meanwhile is left alone (``None``). Its notices are
+    owed, then its event is applied as the system actor in a savepoint: a refused event is
+    logged and rolled back alone, the deadline stays fired and its notices owed.
+    """
+    claimed = session.connection().execute(_CLAIM, {"b_id": deadline.id, "b_now": now})
+    if claimed.rowcount != 1:
+        return None
+    if isinstance(deadline, OpenDeadline):
+        deadline.status = DeadlineStatus.FIRED  # described as armed, without reading it back
     notices.for_deadline(session, filing, deadline, now, settings)
-
-
-def get_filing(session: Session, filing_id: int) -> Filing:
-    filing = session.get(Filing, filing_id)
-    if filing is None:
-        raise FilingNotFound(f"filing {filing_id} does not exist")
-    return filing
+    event = DEADLINES_BY_KIND[deadline.kind].event
+    if event is None:
+        return Fired(None)
+    assert filing.id is not None
+    try:
+        with session.begin_nested():
+            return Fired(
+                apply(
+                    session,
+                    filing.id,
+                    event,
+                    {},
+                    SYSTEM_ACTOR,
+                    now,
+                    settings,
+                    system=True,
+                    chain=chain,
+                )
+            )
+    except IcpflowError as exc:
+        log.error(
+            "deadline %s could not fire %s on filing %s: %s",
+            deadline.id,
+            event,
+            filing.id,
+            exc.message,
+        )
+        return Fired(None)
 
 
 def _check_routes(routes: Sequence[Mapping[str, Any]]) -> list[Reason]:

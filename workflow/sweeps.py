@@ -1,8 +1,8 @@
 """Firing deadlines that have come due: what the scheduler's sweep runs.
 
 Due rows are found through the ``(status, due_at)`` index, a batch at a time, and each is
-claimed by a conditional update (``pending`` -> ``fired``) in its own transaction, so two
-sweepers can never fire one deadline twice and one bad filing cannot block the others.
+fired by ``service.fire_deadline`` (which claims it) in its own transaction, so two sweepers
+can never fire one deadline twice and one bad filing cannot block the others.
 """
 
 from __future__ import annotations
@@ -11,16 +11,14 @@ import logging
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from config.settings import Settings
 from models import Deadline, DeadlineStatus, Filing, Notification, NotificationStatus
 from workflow import notices, outbox
-from workflow.domain.definition import DEADLINES_BY_KIND
-from workflow.domain.errors import IcpflowError
-from workflow.service import SYSTEM_ACTOR, apply
+from workflow.service import fire_deadline
 
 log = logging.getLogger(__name__)
 
@@ -60,43 +58,13 @@ def fire_due_deadlines(engine: Engine, now: datetime, settings: Settings) -> int
 
 def _fire_one(engine: Engine, deadline_id: int, now: datetime, settings: Settings) -> int:
     with Session(engine, expire_on_commit=False) as session:
-        claimed = session.execute(
-            update(Deadline)
-            .where(col(Deadline.id) == deadline_id, col(Deadline.status) == DeadlineStatus.PENDING)
-            .values(status=DeadlineStatus.FIRED, fired_at=now)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            session.rollback()
-            return 0
         deadline = session.get(Deadline, deadline_id)
         assert deadline is not None
         filing = session.get(Filing, deadline.filing_id)
         assert filing is not None
-        notices.for_deadline(session, filing, deadline, now, settings)
-        spec = DEADLINES_BY_KIND[deadline.kind]
-        if spec.event:
-            with session.begin_nested():
-                try:
-                    apply(
-                        session,
-                        filing.id or 0,
-                        spec.event,
-                        {},
-                        SYSTEM_ACTOR,
-                        now,
-                        settings,
-                        system=True,
-                    )
-                except IcpflowError as exc:
-                    log.error(
-                        "deadline %s could not fire %s on filing %s: %s",
-                        deadline_id,
-                        spec.event,
-                        filing.id,
-                        exc.message,
-                    )
+        fired = fire_deadline(session, filing, deadline, now, settings)
         session.commit()
-        return 1
+        return 0 if fired is None else 1
 
 
 def requeue_stranded_notifications(engine: Engine, now: datetime, settings: Settings) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Exists, exists, func
@@ -23,12 +24,14 @@ from workflow.domain.definition import (
     STATES_BY_NAME,
     STUCK_KINDS,
 )
+from workflow.domain.errors import FilingNotFound
 from workflow.domain.machine import allowed_events
 from workflow.domain.masking import mask_id_number, mask_phone
 from workflow.schemas import (
     ApplicantOut,
     DeadlineOut,
     FilingOut,
+    FilingPage,
     HistoryOut,
     NotificationOut,
     WebsiteIn,
@@ -125,7 +128,7 @@ def _past_due(kinds: Sequence[str], now: datetime) -> Exists:
     )
 
 
-def list_filings(
+def filing_page(
     session: Session,
     now: datetime,
     *,
@@ -135,8 +138,9 @@ def list_filings(
     overdue: bool | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[list[FilingOut], int]:
-    """A page of filings (masked, as lists are) and the total matching the filters."""
+) -> FilingPage:
+    """A page of filings (masked, as lists are) with the total matching the filters: what the
+    API's lists, ``icpflow filings list|ops`` and the stuck/overdue pages all show."""
     conditions = []
     if state:
         conditions.append(col(Filing.state) == state)
@@ -150,10 +154,25 @@ def list_filings(
     page = session.exec(
         select(Filing).where(*conditions).order_by(col(Filing.id)).limit(limit).offset(offset)
     ).all()
-    return describe_many(session, page, now, mask=True), int(total)
+    items = describe_many(session, page, now, mask=True)
+    return FilingPage(items=items, total=int(total), limit=limit, offset=offset)
+
+
+def get_filing(session: Session, filing_id: int) -> Filing:
+    filing = session.get(Filing, filing_id)
+    if filing is None:
+        raise FilingNotFound(f"filing {filing_id} does not exist")
+    return filing
+
+
+def filing(session: Session, filing_id: int, now: datetime, *, mask: bool = False) -> FilingOut:
+    """One filing with its allowed events and open deadlines; ``FilingNotFound`` if none."""
+    return describe(session, get_filing(session, filing_id), now, mask=mask)
 
 
 def history(session: Session, filing_id: int) -> list[HistoryOut]:
+    """Every applied event of an existing filing, oldest first."""
+    get_filing(session, filing_id)
     rows = session.exec(
         select(HistoryEntry)
         .where(HistoryEntry.filing_id == filing_id)
@@ -163,9 +182,28 @@ def history(session: Session, filing_id: int) -> list[HistoryOut]:
 
 
 def notifications(session: Session, filing_id: int) -> list[NotificationOut]:
+    """What an existing filing owed whom, oldest first."""
+    get_filing(session, filing_id)
     rows = session.exec(
         select(Notification)
         .where(Notification.filing_id == filing_id)
         .order_by(col(Notification.id))
     )
     return [NotificationOut.model_validate(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A filing's page: the filing (masked), its history and its notifications."""
+
+    filing: FilingOut
+    history: list[HistoryOut]
+    notifications: list[NotificationOut]
+
+
+def timeline(session: Session, filing_id: int, now: datetime) -> Timeline:
+    return Timeline(
+        filing(session, filing_id, now, mask=True),
+        history(session, filing_id),
+        notifications(session, filing_id),
+    )

@@ -7,9 +7,15 @@ below; change the process here and everything else follows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal, cast
+
+from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
+
+from config.settings import Settings
 
 
 class State(StrEnum):
@@ -65,26 +71,54 @@ Unit = Literal["hours", "days", "weeks", "working_days"]
 Audience = Literal["case_manager", "ops"]
 
 
+# What a deadline's setting holds: a number, one per deadline in a list, or one per state.
+Figure = float | Sequence[float] | Mapping[str, float] | None
+
+
+class _SettingProbe:
+    """Stands in for ``Settings`` and answers every attribute with its own name."""
+
+    def __getattr__(self, name: str) -> str:
+        return name
+
+
+def setting_name(figure: Callable[[Settings], Figure]) -> str:
+    """The ``Settings`` field an accessor such as ``lambda s: s.sms_window_hours`` reads.
+
+    The accessor is what mypy checks against ``Settings``; its name (for the API and the
+    docs) is read off it by calling it on a probe, so the name is never written twice.
+    """
+    name = cast(object, figure(cast(Settings, _SettingProbe())))
+    if not isinstance(name, str):
+        raise TypeError("a deadline's figure must read one Settings field, as s.<field>")
+    return name
+
+
 @dataclass(frozen=True)
 class DeadlineSpec:
-    """Deadlines a state arms on entry; ``setting`` names the ``Settings`` field holding the figure.
+    """Deadlines a state arms on entry; ``figure`` reads the figure from ``Settings``.
 
     The figure may be a number, a list of numbers (one deadline each, e.g. reminders at 12 h
     and 20 h) or a mapping from state to number (per-state thresholds). When a deadline is
     due the scheduler notifies ``audience`` and, if ``event`` is set, fires that event.
     ``overdue`` marks deadlines whose passing means the filing is late, not merely reminded.
+    ``setting`` is derived from ``figure``: the field's name as API clients see it.
     """
 
     kind: str
     states: tuple[State, ...]
     unit: Unit
-    setting: str
+    figure: SkipJsonSchema[Annotated[Callable[[Settings], Figure], Field(exclude=True)]]
     audience: Audience
     description: str
     zh: str = ""
     event: str | None = None
     overdue: bool = False
     stuck: bool = False
+    setting: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "setting", setting_name(self.figure))
 
 
 STATES: tuple[StateSpec, ...] = (
@@ -229,7 +263,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "sms_reminder",
         (State.HOST_PRE_APPROVED,),
         "hours",
-        "sms_reminder_hours",
+        lambda s: s.sms_reminder_hours,
         "case_manager",
         "Remind the applicant to answer MIIT's SMS verification.",
         zh="请提醒申请人在24小时内完成工信部短信核验。",
@@ -238,7 +272,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "sms_expiry",
         (State.HOST_PRE_APPROVED,),
         "hours",
-        "sms_window_hours",
+        lambda s: s.sms_window_hours,
         "case_manager",
         "The SMS verification window closes; the application returns to the host.",
         zh="短信核验已超时，备案将退回接入商。",
@@ -249,7 +283,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "host_review_overdue",
         (State.SUBMITTED,),
         "working_days",
-        "host_review_working_days",
+        lambda s: s.host_review_working_days,
         "case_manager",
         "The host's pre-review is overdue.",
         zh="接入商初审已超时。",
@@ -259,7 +293,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "resubmit_overdue",
         (State.HOST_RETURNED, State.REJECTED),
         "working_days",
-        "resubmit_working_days",
+        lambda s: s.resubmit_working_days,
         "case_manager",
         "Corrections have not been resubmitted.",
         zh="退回后尚未重新提交。",
@@ -269,7 +303,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "miit_reminder",
         (State.MIIT_PENDING,),
         "weeks",
-        "miit_reminder_weeks",
+        lambda s: s.miit_reminder_weeks,
         "case_manager",
         "MIIT review is taking long; check with the host.",
         zh="管局审核时间较长，请与接入商确认进度。",
@@ -278,7 +312,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "miit_legal_limit",
         (State.MIIT_PENDING,),
         "working_days",
-        "miit_legal_limit_working_days",
+        lambda s: s.miit_legal_limit_working_days,
         "case_manager",
         "The bureau's legal limit of 20 working days (Decree 33, Art. 12) has passed.",
         zh="已超过管局20个工作日的法定审核时限。",
@@ -288,7 +322,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "miit_sla_breach",
         (State.MIIT_PENDING,),
         "weeks",
-        "miit_breach_weeks",
+        lambda s: s.miit_breach_weeks,
         "ops",
         "MIIT review exceeded the 6-week SLA: escalate.",
         zh="管局审核已超过6周，请升级处理。",
@@ -298,7 +332,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "psb_filing_due",
         (State.APPROVED,),
         "days",
-        "psb_filing_days",
+        lambda s: s.psb_filing_days,
         "case_manager",
         "The public-security (PSB) filing is due within 30 days of the site going live.",
         zh="网站开通后30日内须办理公安联网备案。",
@@ -308,7 +342,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "stuck",
         NON_TERMINAL_STATES,
         "days",
-        "stuck_days",
+        lambda s: s.stuck_days,
         "ops",
         "No transition for longer than this state's threshold.",
         zh="该备案在当前状态停留过久。",
@@ -318,7 +352,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "idle_reminder",
         NON_TERMINAL_STATES,
         "days",
-        "idle_reminder_days",
+        lambda s: s.idle_reminder_days,
         "case_manager",
         "The host discards orders left untouched for 45 days.",
         zh="接入商会清除45天未处理的订单。",
@@ -327,7 +361,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "idle_escalation",
         NON_TERMINAL_STATES,
         "days",
-        "idle_escalate_days",
+        lambda s: s.idle_escalate_days,
         "ops",
         "The host will discard this untouched order soon: escalate.",
         zh="该订单即将被接入商清除，请升级处理。",

@@ -1,7 +1,17 @@
-"""The state diagram, drawn from ``definition`` so that it can never disagree with the machine.
+"""The state diagram, drawn from the shared machine's own transitions so that it can never
+disagree with what the machine allows.
 
-Mermaid feeds the web pipeline page and Markdown docs; DOT feeds Graphviz, which is optional:
-``svg()`` returns ``None`` rather than failing when the ``dot`` program is not installed.
+Mermaid feeds Markdown docs; DOT feeds Graphviz, which is optional: ``svg()`` returns
+``None`` rather than failing when the ``dot`` program is not installed.
+
+Both texts are written here rather than by ``transitions.extensions.diagrams``. Its DOT
+needs the ``graphviz`` or ``pygraphviz`` package (and falls back to Mermaid without them),
+which would make Graphviz a dependency of ``icpflow diagram --format dot``. Its Mermaid
+(0.9.3, ``graph_engine="mermaid"``) was tried and draws less: no final-state markers, a
+front-matter title that is not a ``title:`` key (so Mermaid ignores it), active-state styling
+meant for a live model, and state labels only through a custom ``State`` subclass and its
+internal ``graph_cls`` for a model-less machine. A dozen lines here draw the same diagram
+with the Chinese labels, the automatic events and the terminal states.
 """
 
 from __future__ import annotations
@@ -11,7 +21,8 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from workflow.domain.definition import EVENTS, INITIAL_STATE, STATES, TERMINAL_STATES
+from workflow.domain.definition import EVENTS_BY_NAME, INITIAL_STATE, STATES, TERMINAL_STATES
+from workflow.domain.machine import MACHINE
 
 
 @dataclass(frozen=True)
@@ -23,10 +34,13 @@ class Edge:
 
 
 def edges() -> Iterator[Edge]:
-    """One edge per (source, event); ``withdraw`` alone contributes one per non-terminal state."""
-    for spec in EVENTS:
-        for source in spec.sources:
-            yield Edge(source.value, spec.dest.value, spec.name, spec.automatic)
+    """One edge per (source, event) as the machine holds them, in declaration order;
+    ``withdraw`` alone contributes one per non-terminal state."""
+    for name, event in MACHINE.events.items():
+        automatic = EVENTS_BY_NAME[name].automatic
+        for source, transitions in event.transitions.items():
+            for transition in transitions:
+                yield Edge(source, transition.dest or source, name, automatic)  # None: internal
 
 
 def _label(edge: Edge) -> str:

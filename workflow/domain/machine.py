@@ -4,6 +4,16 @@ Building a ``Machine`` per filing does not scale (the transitions FAQ says as mu
 registering each row as a model would mutate the shared machine from many threads. So the
 machine is built once from ``definition`` and events are triggered on a short-lived
 ``Subject`` that mirrors the stored row's state column; the service writes the result back.
+
+What ``transitions`` does here: it holds the transition table, runs the guards as
+conditions, answers which triggers leave a state (``get_triggers``) and is what the diagram
+is drawn from. What it deliberately does not do is arm deadlines in ``on_enter`` callbacks:
+a callback runs inside the machine, before the service has written the new state under its
+version check, and it would get only the ``Subject``; arming writes rows (disarm the old
+state's, arm the new one's, fire those already due, which may apply another event on the
+new version), so it needs the session and must run after the state write, in that order.
+Passing the session through the ``Subject`` would put database writes into this package,
+which imports no database code, so the service arms deadlines after the machine answers.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ from transitions import Machine, MachineError
 from transitions.core import EventData
 
 from config.settings import Settings
-from workflow.domain.definition import EVENTS, INITIAL_STATE, STATES, EventSpec
+from workflow.domain.definition import EVENTS, EVENTS_BY_NAME, INITIAL_STATE, STATES, EventSpec
 from workflow.domain.errors import GuardFailed, Reason, TransitionNotAllowed, summarise
 from workflow.domain.guards import GUARDS, FilingFacts
 
@@ -103,7 +113,8 @@ def apply_event(
 def allowed_events(state: str, *, include_automatic: bool = False) -> list[str]:
     """Events that may fire from ``state`` in declaration order (guards not evaluated)."""
     return [
-        spec.name
-        for spec in EVENTS
-        if state in spec.sources and (include_automatic or not spec.automatic)
+        name
+        # str(): ``get_triggers`` reads an enum's ``.name``, and ``State.X.name`` is "X"
+        for name in MACHINE.get_triggers(str(state))
+        if include_automatic or not EVENTS_BY_NAME[name].automatic
     ]

@@ -1,0 +1,96 @@
+"""Firing deadlines: one path for those armed already due and those the sweep finds due."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from config.settings import Settings
+from models import Deadline, DeadlineStatus, Filing, Notification
+from workflow import deadlines, service, views
+from workflow.domain.definition import DEADLINES_BY_KIND, DeadlineSpec, State
+from workflow.sweeps import fire_due_deadlines
+
+
+def _no_sms_window(settings: Settings) -> Settings:
+    return settings.model_copy(update={"sms_window_hours": 0})
+
+
+def _deadline(session: Session, filing_id: int, kind: str, state: str | None = None) -> Deadline:
+    query = select(Deadline).where(Deadline.filing_id == filing_id, Deadline.kind == kind)
+    return session.exec(query.where(Deadline.state == state) if state else query).one()
+
+
+def test_a_window_of_zero_hours_expires_the_sms_in_the_approval_itself(
+    session, settings, new_filing
+):
+    filing = new_filing("submitted")
+
+    service.fire_event(
+        session, filing.id, "host_approve", {}, actor="bob", settings=_no_sms_window(settings)
+    )
+
+    entries = views.history(session, filing.id)
+    assert [(e.event, e.actor, e.from_state, e.to_state) for e in entries[-2:]] == [
+        ("host_approve", "bob", "submitted", "host_pre_approved"),
+        ("expire_sms", "system", "host_pre_approved", "host_returned"),
+    ]
+    assert [e.version for e in entries] == list(range(1, len(entries) + 1))
+    stored = service.get_filing(session, filing.id)
+    assert (stored.state, stored.version) == ("host_returned", entries[-1].version)
+    assert _deadline(session, filing.id, "sms_expiry").status == DeadlineStatus.FIRED
+
+
+def test_the_reply_describes_the_state_an_immediate_expiry_led_to(session, settings, new_filing):
+    filing = new_filing("submitted")
+
+    view = service.fire_event(
+        session, filing.id, "host_approve", {}, actor="bob", settings=_no_sms_window(settings)
+    )
+
+    assert view.state == "host_returned"
+    assert "resubmit_overdue" in {d.kind for d in view.deadlines}
+    assert "sms_expiry" not in {d.kind for d in view.deadlines}
+
+
+def test_deadlines_armed_due_past_the_chain_bound_wait_for_the_sweep(
+    db, session, settings, clock, new_filing, monkeypatch
+):
+    monkeypatch.setattr(service, "MAX_CHAIN", 1)
+    quick = settings.model_copy(
+        update={"sms_window_hours": 0, "stuck_days": {**settings.stuck_days, "host_returned": 0}}
+    )
+    filing = new_filing("submitted")
+    service.fire_event(session, filing.id, "host_approve", {}, actor="bob", settings=quick)
+    assert _deadline(session, filing.id, "stuck", "host_returned").status == DeadlineStatus.PENDING
+    session.commit()
+
+    assert fire_due_deadlines(db.engine, clock.now(), quick) == 1
+    with Session(db.engine) as fresh:
+        assert _deadline(fresh, filing.id, "stuck", "host_returned").status == DeadlineStatus.FIRED
+
+
+def test_a_deadline_is_fired_once_however_often_it_is_fired(session, settings, clock, new_filing):
+    filing = new_filing("submitted")
+    deadline = _deadline(session, filing.id, "host_review_overdue")
+    stored = session.get(Filing, filing.id)
+    assert stored is not None
+
+    first = service.fire_deadline(session, stored, deadline, clock.now(), settings)
+    again = service.fire_deadline(session, stored, deadline, clock.now(), settings)
+
+    assert (first is not None, again) == (True, None)
+    owed = session.exec(select(Notification).where(Notification.deadline_id == deadline.id)).all()
+    assert len(owed) == len(settings.notify_routes["case_manager"])
+
+
+def test_a_deadline_reads_its_figure_from_the_settings_field_it_names(settings):
+    spec = DEADLINES_BY_KIND["sms_expiry"]
+    assert spec.setting == "sms_window_hours"
+    changed = settings.model_copy(update={"sms_window_hours": 3})
+    assert deadlines.figures(spec, State.HOST_PRE_APPROVED, changed) == [3.0]
+
+
+def test_a_figure_that_does_not_read_one_setting_is_refused():
+    with pytest.raises(TypeError):
+        DeadlineSpec("odd", (), "hours", lambda s: 1.0, "ops", "not a setting")

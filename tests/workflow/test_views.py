@@ -1,0 +1,42 @@
+"""The read side: the filing pages the API, the CLI and the HTML pages all show."""
+
+from __future__ import annotations
+
+import pytest
+
+from workflow import views
+from workflow.domain.errors import FilingNotFound
+
+
+def test_a_page_counts_every_match_and_holds_only_its_slice(session, clock, new_filing):
+    for n in range(3):
+        new_filing("submitted", domain=f"site{n}.cn")
+    new_filing("domain_registered", domain="other.cn")
+
+    page = views.filing_page(session, clock.now(), state="submitted", limit=2, offset=1)
+
+    assert (page.total, len(page.items), page.offset) == (3, 2, 1)
+    assert {f.state for f in page.items} == {"submitted"}
+
+
+def test_a_page_masks_identity_numbers(session, clock, new_filing):
+    created = new_filing()
+    listed = views.filing_page(session, clock.now()).items[0]
+    assert listed.applicant.id_number != created.applicant.id_number
+
+
+def test_a_missing_filing_has_no_history(session, clock):
+    with pytest.raises(FilingNotFound):
+        views.history(session, 404)
+
+
+def test_a_timeline_shows_the_masked_filing_its_history_and_notifications(
+    session, clock, new_filing
+):
+    created = new_filing("host_pre_approved")
+
+    shown = views.timeline(session, created.id, clock.now())
+
+    assert shown.filing.applicant.phone != created.applicant.phone
+    assert shown.history[-1].event == "host_approve"
+    assert "sms_reminder" in {n.kind for n in shown.notifications}
