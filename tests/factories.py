@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-# A unified social credit code whose GB 32100 check character is valid.
-ORG_CREDIT_CODE = "91110000MA01ABCD2Q"
+# A Beijing (110000) unified social credit code passing GB 32100 and, for the organisation
+# code it embeds (MA01ABCD5), GB 11714.
+ORG_CREDIT_CODE = "91110000MA01ABCD52"
 ORG_MATERIALS = [
     "business_licence_copy",
     "legal_rep_id",
