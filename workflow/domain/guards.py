@@ -23,6 +23,7 @@ from workflow.domain.rules import (
     Policy,
     Residency,
     Rules,
+    Source,
     load_rules,
     rules_for,
     to_ascii_domain,
@@ -67,6 +68,21 @@ Guard = Callable[[FilingFacts, Mapping[str, Any], Settings], list[Reason]]
 def canonical_province(value: str, rules: Rules | None = None) -> str | None:
     """The canonical character for a province or its alias (蜀 -> 川); ``None`` if unknown."""
     return (rules or load_rules(get_settings().rules_file)).canonical_province(value)
+
+
+class _Rule(Protocol):
+    """A rule from ``rules.toml``: its name there and where it comes from."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def source(self) -> Source: ...
+
+
+def _cite(rule: _Rule) -> dict[str, str]:
+    """The ``rule`` and ``source`` a refusal names, so it can be traced to a bureau's page."""
+    return {"rule": rule.name, "source": str(rule.source)}
 
 
 def _missing(field: str) -> Reason:
@@ -198,8 +214,7 @@ def _check_identity(values: Mapping[str, Any], applicant_type: str, rules: Rules
                 f"{id_type!r} is not an identity document for {applicant_type} applicants",
                 field="applicant.id_type",
                 details={"accepted": list(kind.documents)},
-                rule=kind.name,
-                source=str(kind.source),
+                **_cite(kind),
             )
         ]
     number = values.get("applicant.id_number")
@@ -221,8 +236,7 @@ def _check_identity(values: Mapping[str, Any], applicant_type: str, rules: Rules
             message,
             field="applicant.id_number",
             details={"id_type": id_type},
-            rule=document.name,
-            source=str(document.source),
+            **_cite(document),
         )
     ]
 
@@ -274,8 +288,7 @@ def _check_residency(values: Mapping[str, Any], province: str, rules: Rules) -> 
             f"{target.name_en} accepts individual filings only with a local resident ID{permit}",
             field="applicant.id_number",
             details={"province": province, "id_prefix": target.id_prefix},
-            rule=rule.name,
-            source=str(rule.source),
+            **_cite(rule),
         )
     ]
 
@@ -300,8 +313,7 @@ def _check_home_province(
             f"{rules.provinces[province].name_en}",
             field="province",
             details={"province": province, "home_province": home.char},
-            rule=kind.name,
-            source=str(kind.source),
+            **_cite(kind),
         )
     ]
 
@@ -328,8 +340,7 @@ def _check_birth_date(
                 "the number's birth date is not a real past day",
                 field="applicant.id_number",
                 details={"id_type": document.key},
-                rule=document.name,
-                source=str(document.source),
+                **_cite(document),
             )
         ]
     if born is None or province is None:
@@ -347,8 +358,7 @@ def _check_birth_date(
             f"{target.name_en} accepts individual filings from age {rule.value}",
             field="applicant.id_number",
             details={"province": province, "min_age": rule.value, "age": age},
-            rule=rule.name,
-            source=str(rule.source),
+            **_cite(rule),
         )
     ]
 
@@ -370,8 +380,7 @@ def _check_reserved_suffix(
                     f"{', '.join(reserved.applicant_types)} applicants only",
                     field="domain",
                     details={"applicant_types": list(reserved.applicant_types)},
-                    rule=reserved.name,
-                    source=str(reserved.source),
+                    **_cite(reserved),
                 )
             ]
     return []
@@ -419,8 +428,7 @@ def _check_licence_allowed(applicant_type: str, licence: str, rules: Rules) -> l
             f"{applicant_type} applicants may not file {licence} licences",
             field="licence",
             details={"licence": licence, "applicant_type": applicant_type},
-            rule=rules.licences[licence].name,
-            source=str(rules.licences[licence].source),
+            **_cite(rules.licences[licence]),
         )
     ]
 
@@ -597,8 +605,7 @@ def guard_submission(
                 "pre_approval_required",
                 "this sector or licence needs a granted pre-approval before submission",
                 details={"sector": filing.sector, "licence": filing.licence},
-                rule=rule.name,
-                source=str(rule.source),
+                **_cite(rule),
             )
         )
     return reasons
@@ -655,8 +662,7 @@ def guard_icp_number(
                 f"a {kind} number was given for a {filing.licence} filing",
                 field="data.icp_number",
                 details={"expected": filing.licence, "found": kind},
-                rule=licence.name,
-                source=str(licence.source),
+                **_cite(licence),
             )
         )
     if rules.canonical_province(found) != filing.province:
@@ -666,8 +672,7 @@ def guard_icp_number(
                 f"the number was issued by {found}, the filing is with {filing.province}",
                 field="data.icp_number",
                 details={"expected": filing.province, "found": found},
-                rule=licence.name,
-                source=str(licence.source),
+                **_cite(licence),
             )
         )
     return reasons

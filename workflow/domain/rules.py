@@ -248,6 +248,15 @@ class Sector:
 
 
 @dataclass(frozen=True)
+class RuleInForce:
+    """One rule as a person reads it: its name in ``rules.toml``, what it says, its source."""
+
+    name: str
+    statement: str
+    source: Source
+
+
+@dataclass(frozen=True)
 class Rules:
     accepted_tlds: frozenset[str]
     second_level_suffixes: frozenset[str]
@@ -289,6 +298,54 @@ class Rules:
             *self.sectors[sector].extra_materials,
         )
         return tuple(dict.fromkeys(keys))
+
+    def in_force(self, province: str | None = None) -> list[RuleInForce]:
+        """Every rule that applies in ``province`` (a canonical character), or everywhere
+        with each province's own rules listed when ``province`` is ``None``."""
+        tlds = ", ".join(sorted(t.encode("ascii").decode("idna") for t in self.accepted_tlds))
+        rules = [
+            RuleInForce("domains.accepted_tlds", f"fileable TLDs: {tlds}", self.domains_source),
+            *(
+                RuleInForce(r.name, f"only for {', '.join(r.applicant_types)}", r.source)
+                for r in self.reserved_suffixes.values()
+            ),
+            *(
+                RuleInForce(
+                    rule.name,
+                    f"{rule.value}" if province else f"{rule.value} in {''.join(rule.provinces)}",
+                    rule.source,
+                )
+                for rule in (
+                    self.provinces[province].policies.values() if province else self.province_rules
+                )
+            ),
+        ]
+        for kind in self.applicant_types.values():
+            home = "; files in its home province" if kind.home_province_only else ""
+            rules.append(
+                RuleInForce(kind.name, f"documents: {', '.join(kind.documents)}{home}", kind.source)
+            )
+        for document in self.documents.values():
+            checks = f"; checks: {', '.join(document.checks)}" if document.checks else ""
+            statement = f"pattern {document.pattern.pattern}{checks}"
+            rules.append(RuleInForce(document.name, statement, document.source))
+        for licence in self.licences.values():
+            statement = f"for {', '.join(licence.applicant_types)}; numbers " + " or ".join(
+                p.pattern for p in licence.number_patterns
+            )
+            rules.append(RuleInForce(licence.name, statement, licence.source))
+        for sector in self.sectors.values():
+            needed = (
+                sector.needs_pre_approval(province) if province else sector.pre_approval_required
+            )
+            where = (
+                f" (only in {''.join(sector.pre_approval_provinces)})"
+                if sector.pre_approval_provinces is not None and province is None
+                else ""
+            )
+            statement = f"pre-approval {'required' if needed else 'not required'}{where}"
+            rules.append(RuleInForce(sector.name, statement, sector.source))
+        return rules
 
     def needs_pre_approval(self, licence: str, sector: str, province: str) -> bool:
         return self.licences[licence].pre_approval_required or (
