@@ -29,7 +29,7 @@ SAMPLE_APPLICANT = {
     "type": "organisation",
     "name": "示例科技有限公司",
     "id_type": "business_licence",
-    "id_number": "91110000MA01ABCD2Q",
+    "id_number": "91110000MA01ABCD52",
     "phone": "13800138000",
     "email": "ops@example.cn",
 }

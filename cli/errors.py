@@ -31,10 +31,11 @@ class CliError(IcpflowError):
 
 
 def _reason_line(reason: Reason) -> str:
-    """Prefix the field unless the message already starts with it."""
+    """Prefix the field unless the message already starts with it; name the rule applied."""
+    rule = f" [{reason.rule}]" if reason.rule else ""
     if reason.field and not reason.message.startswith(reason.field):
-        return f"  {reason.field}: {reason.message}"
-    return f"  {reason.message}"
+        return f"  {reason.field}: {reason.message}{rule}"
+    return f"  {reason.message}{rule}"
 
 
 def report(error: IcpflowError) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cli import admin, filings, processes
+from cli import admin, filings, processes, rules
 from cli.errors import App, CliError
 from workflow.domain import diagram as diagrams
 from workflow.domain.errors import Reason
@@ -24,6 +24,7 @@ app.add_typer(admin.ops, name="ops")
 app.add_typer(admin.tokens, name="tokens")
 app.add_typer(admin.db, name="db")
 app.add_typer(admin.calendar, name="calendar")
+app.add_typer(rules.app, name="rules")
 
 
 class DiagramFormat(StrEnum):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-# A unified social credit code whose GB 32100 check character is valid.
-ORG_CREDIT_CODE = "91110000MA01ABCD2Q"
+# A Beijing (110000) unified social credit code passing GB 32100 and, for the organisation
+# code it embeds (MA01ABCD5), GB 11714.
+ORG_CREDIT_CODE = "91110000MA01ABCD52"
+# Organisations file where their code was issued, so a payload's code follows its province.
+CREDIT_CODE_BY_PROVINCE = {"京": ORG_CREDIT_CODE, "沪": "91310115MA1ABCDE8Q"}
 ORG_MATERIALS = [
     "business_licence_copy",
     "legal_rep_id",
@@ -52,4 +55,6 @@ def make_payload(**overrides: object) -> dict[str, object]:
         "website": {"name": "Example", "sector": "general"},
     }
     payload.update(overrides)
+    if "applicant" not in overrides and payload["province"] in CREDIT_CODE_BY_PROVINCE:
+        payload["applicant"]["id_number"] = CREDIT_CODE_BY_PROVINCE[str(payload["province"])]  # type: ignore[index]
     return payload

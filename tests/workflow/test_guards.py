@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import ORG_MATERIALS
+from factories import ORG_CREDIT_CODE, ORG_MATERIALS
 
 from config.settings import Settings
 from workflow.domain import guards
@@ -37,8 +38,18 @@ def resident_id(first17: str) -> str:
     return first17 + "10X98765432"[total % 11]
 
 
-def credit_code(first17: str) -> str:
-    """Append the GB 32100 check character."""
+def organisation_code(first8: str) -> str:
+    """Append the GB 11714 check character."""
+    weights = [3, 7, 9, 10, 5, 8, 4, 2]
+    total = sum(int(c, 36) * w for c, w in zip(first8, weights, strict=True))
+    check = (11 - total % 11) % 11
+    return first8 + ("X" if check == 10 else str(check))
+
+
+def credit_code(first8: str, organisation: str) -> str:
+    """Registration kind and region, then the embedded organisation code, then the GB 32100
+    check character."""
+    first17 = first8 + organisation_code(organisation)
     weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
     total = sum(CREDIT_ALPHABET.index(c) * w for c, w in zip(first17, weights, strict=True))
     return first17 + CREDIT_ALPHABET[(31 - total % 31) % 31]
@@ -46,7 +57,8 @@ def credit_code(first17: str) -> str:
 
 BEIJING_ID = resident_id("11010119900307123")  # 110101199003071233
 SHANGHAI_ID = resident_id("31011519850612004")  # 310115198506120042
-CREDIT_CODE = credit_code("91110000MA01ABCD2")  # 91110000MA01ABCD2Q
+CREDIT_CODE = credit_code("91110000", "MA01ABCD")  # 91110000MA01ABCD52, Beijing
+GUANGDONG_CREDIT_CODE = credit_code("91440300", "MA5ABCDE")  # 91440300MA5ABCDE5X, Shenzhen
 
 
 def wrong_last(number: str) -> str:
@@ -80,7 +92,9 @@ def individual(**changes: Any) -> dict[str, Any]:
 
 
 def organisation(**changes: Any) -> dict[str, Any]:
+    """A Beijing company filing a commercial licence in Beijing, where its code was issued."""
     base = individual(
+        province="京",
         licence="commercial",
         **{
             "applicant.type": "organisation",
@@ -142,7 +156,7 @@ def test_sample_numbers_are_the_documented_ones() -> None:
     assert (BEIJING_ID, SHANGHAI_ID, CREDIT_CODE) == (
         "110101199003071233",
         "310115198506120042",
-        "91110000MA01ABCD2Q",
+        "91110000MA01ABCD52",
     )
 
 
@@ -288,12 +302,27 @@ def test_minimum_validity_follows_settings(settings: Settings) -> None:
     assert codes(reasons) == ["domain_expiry_too_soon"]
 
 
-def test_province_override_of_minimum_validity(settings: Settings) -> None:
+def test_province_minimum_validity_overrides_the_setting_naming_its_rule(
+    settings: Settings,
+) -> None:
+    lenient = settings.model_copy(update={"min_domain_validity_months": 1})
+    two_months = date(2026, 5, 20)
+    shanghai = individual(
+        domain_expires_on=two_months, province="沪", **{"applicant.id_number": SHANGHAI_ID}
+    )
+    [reason] = check_creation(shanghai, TODAY, lenient)
+    assert (reason.code, reason.details["months"], reason.rule) == (
+        "domain_expiry_too_soon",
+        3,
+        "provinces.rules.min_domain_validity_months",
+    )
+    assert reason.source is not None and "huaweicloud-skills" in reason.source
+
+
+def test_beijing_minimum_validity_is_three_months_not_six(settings: Settings) -> None:
     four_months = date(2026, 7, 20)
-    assert check_creation(individual(domain_expires_on=four_months), TODAY, settings) == []
     beijing = individual(domain_expires_on=four_months, province="京")
-    [reason] = check_creation(beijing, TODAY, settings)
-    assert (reason.code, reason.details["months"]) == ("domain_expiry_too_soon", 6)
+    assert check_creation(beijing, TODAY, settings) == []
 
 
 def test_minimum_is_clamped_to_month_end(settings: Settings) -> None:
@@ -359,13 +388,59 @@ def test_resident_id_with_wrong_check_digit_fails_check(settings: Settings) -> N
     assert codes(check_creation(payload, TODAY, settings)) == ["id_number_check_failed"]
 
 
-def test_resident_id_with_impossible_birth_date_fails_check(settings: Settings) -> None:
+def test_resident_id_with_impossible_birth_date_is_refused(settings: Settings) -> None:
     payload = individual(**{"applicant.id_number": resident_id("11010119900230123")})
-    assert codes(check_creation(payload, TODAY, settings)) == ["id_number_check_failed"]
+    assert codes(check_creation(payload, TODAY, settings)) == ["invalid_birth_date"]
+
+
+def test_resident_id_born_in_the_future_is_refused(settings: Settings) -> None:
+    payload = individual(**{"applicant.id_number": resident_id("11010120300101123")})
+    [reason] = check_creation(payload, TODAY, settings)
+    assert (reason.code, reason.rule) == ("birth_date_in_future", "documents.resident_id")
+
+
+@pytest.mark.parametrize(
+    ("id_type", "number"),
+    [("resident_id", resident_id("99010119900307123")), ("business_licence", "")],
+)
+def test_number_from_an_unknown_region_is_refused(
+    settings: Settings, id_type: str, number: str
+) -> None:
+    number = number or credit_code("91990000", "MA01ABCD")
+    payload = organisation() if id_type == "business_licence" else individual()
+    payload = _apply(payload, {"applicant.id_type": id_type, "applicant.id_number": number})
+    assert codes(check_creation(payload, TODAY, settings)) == ["unknown_region"]
 
 
 def test_resident_id_with_x_check_digit_passes(settings: Settings) -> None:
     payload = individual(**{"applicant.id_number": "11010519491231002X"})
+    assert check_creation(payload, TODAY, settings) == []
+
+
+def test_resident_id_with_lowercase_x_check_digit_passes(settings: Settings) -> None:
+    payload = individual(**{"applicant.id_number": "11010519491231002x"})
+    assert check_creation(payload, TODAY, settings) == []
+
+
+def test_credit_code_whose_embedded_organisation_code_fails_gb11714_is_refused(
+    settings: Settings,
+) -> None:
+    # The README's former example: its GB 32100 character is right, its organisation
+    # code MA01ABCD2 fails GB 11714.
+    [reason] = check_creation(
+        organisation(**{"applicant.id_number": "91110000MA01ABCD2Q"}), TODAY, settings
+    )
+    assert (reason.code, reason.message) == (
+        "id_number_check_failed",
+        "fails the embedded_gb11714 check",
+    )
+
+
+def test_readme_and_factory_credit_codes_pass_every_check(settings: Settings) -> None:
+    readme = (Path(guards.__file__).parents[2] / "README.md").read_text("utf-8")
+    listed = set(re.findall(r'"id_number": "([0-9A-Z]{18})"', readme))
+    assert listed == {ORG_CREDIT_CODE}
+    payload = organisation(**{"applicant.id_number": ORG_CREDIT_CODE})
     assert check_creation(payload, TODAY, settings) == []
 
 
@@ -380,7 +455,7 @@ def test_credit_code_with_letter_outside_alphabet_is_invalid(settings: Settings)
 
 
 def test_published_credit_code_example_passes(settings: Settings) -> None:
-    payload = organisation(**{"applicant.id_number": "91350100M000100Y43"})
+    payload = organisation(province="闽", **{"applicant.id_number": "91350100M000100Y43"})
     assert check_creation(payload, TODAY, settings) == []
 
 
@@ -434,16 +509,55 @@ def test_malformed_email_is_refused(settings: Settings, email: str) -> None:
 # --- creation: per-province residency ---------------------------------------------------
 
 
-def test_local_residents_only_province_refuses_other_region_id(settings: Settings) -> None:
-    [reason] = check_creation(individual(province="沪"), TODAY, settings)
-    assert (reason.code, reason.details) == (
+@pytest.mark.parametrize("province", ["晋", "蒙", "青", "宁", "新", "桂", "沪", "浙", "鲁"])
+def test_local_residents_only_province_refuses_other_region_id(
+    settings: Settings, province: str
+) -> None:
+    [reason] = check_creation(individual(province=province), TODAY, settings)
+    assert (reason.code, reason.rule) == (
         "non_local_resident",
-        {"province": "沪", "id_prefix": "31"},
+        "provinces.rules.individuals_residency",
     )
+
+
+def test_guangxi_refuses_a_beijing_resident_naming_its_rule_and_source(settings: Settings) -> None:
+    [reason] = check_creation(individual(province="桂"), TODAY, settings)
+    assert reason.as_dict() == {
+        "code": "non_local_resident",
+        "message": "Guangxi accepts individual filings only with a local resident ID",
+        "field": "applicant.id_number",
+        "province": "桂",
+        "id_prefix": "45",
+        "rule": "provinces.rules.individuals_residency",
+        "source": "Huawei Cloud, kb/topics/备案管局咨询.md in github.com/huaweicloud/huaweicloud-skills",
+    }
+
+
+def test_guangxi_accepts_a_guangxi_resident(settings: Settings) -> None:
+    payload = individual(province="桂", **{"applicant.id_number": resident_id("45010219900307123")})
+    assert check_creation(payload, TODAY, settings) == []
 
 
 def test_local_residents_only_province_accepts_local_id(settings: Settings) -> None:
     payload = individual(province="沪", **{"applicant.id_number": SHANGHAI_ID})
+    assert check_creation(payload, TODAY, settings) == []
+
+
+def test_shanghai_accepts_a_residence_permit_holder(settings: Settings) -> None:
+    payload = individual(province="沪", **{"applicant.id_type": "residence_permit"})
+    assert check_creation(payload, TODAY, settings) == []
+
+
+def test_guangxi_refuses_a_residence_permit_holder(settings: Settings) -> None:
+    payload = individual(province="桂", **{"applicant.id_type": "residence_permit"})
+    assert codes(check_creation(payload, TODAY, settings)) == ["non_local_resident"]
+
+
+@pytest.mark.parametrize("province", ["京", "冀", "粤"])
+def test_provinces_without_a_residency_rule_accept_other_region_ids(
+    settings: Settings, province: str
+) -> None:
+    payload = individual(province=province, **{"applicant.id_number": SHANGHAI_ID})
     assert check_creation(payload, TODAY, settings) == []
 
 
@@ -455,12 +569,113 @@ def test_local_residents_only_province_refuses_non_resident_documents(settings: 
 
 
 def test_residency_rule_does_not_apply_to_organisations(settings: Settings) -> None:
-    assert check_creation(organisation(province="沪"), TODAY, settings) == []
+    shanghai_company = credit_code("91310115", "MA1ABCDE")
+    payload = organisation(province="沪", **{"applicant.id_number": shanghai_company})
+    assert check_creation(payload, TODAY, settings) == []
+
+
+# --- creation: minimum age -----------------------------------------------------------------
+
+
+def test_hebei_refuses_a_seventeen_year_old(settings: Settings) -> None:
+    payload = individual(province="冀", **{"applicant.id_number": resident_id("13010220080316123")})
+    [reason] = check_creation(payload, TODAY, settings)
+    assert (reason.code, reason.details, reason.rule) == (
+        "under_minimum_age",
+        {"province": "冀", "min_age": 18, "age": 17},
+        "provinces.rules.min_age",
+    )
+
+
+def test_hebei_accepts_an_eighteenth_birthday(settings: Settings) -> None:
+    payload = individual(province="冀", **{"applicant.id_number": resident_id("13010220080315123")})
+    assert check_creation(payload, TODAY, settings) == []
+
+
+def test_inner_mongolia_refuses_an_eleven_year_old(settings: Settings) -> None:
+    payload = individual(province="蒙", **{"applicant.id_number": resident_id("15010220150101123")})
+    assert codes(check_creation(payload, TODAY, settings)) == ["under_minimum_age"]
+
+
+def test_no_minimum_age_where_the_province_sets_none(settings: Settings) -> None:
+    payload = individual(province="粤", **{"applicant.id_number": resident_id("44030520150101123")})
+    assert check_creation(payload, TODAY, settings) == []
+
+
+# --- creation: organisations file in their home province ------------------------------------
+
+
+def test_guangdong_company_filing_in_beijing_is_refused(settings: Settings) -> None:
+    payload = organisation(**{"applicant.id_number": GUANGDONG_CREDIT_CODE})
+    [reason] = check_creation(payload, TODAY, settings)
+    assert (reason.code, reason.field, reason.details, reason.rule) == (
+        "outside_home_province",
+        "province",
+        {"province": "京", "home_province": "粤"},
+        "applicant_types.organisation",
+    )
+
+
+def test_guangdong_company_filing_in_guangdong_passes(settings: Settings) -> None:
+    payload = organisation(province="粤", **{"applicant.id_number": GUANGDONG_CREDIT_CODE})
+    assert check_creation(payload, TODAY, settings) == []
+
+
+# --- creation: suffixes reserved to entity types ---------------------------------------------
+
+PUBLIC_INSTITUTION = {
+    "licence": "filing",
+    "applicant.type": "public_institution",
+    "applicant.id_type": "public_institution_certificate",
+    "applicant.id_number": credit_code("12110000", "MB012345"),
+}
+GOVERNMENT = {
+    "licence": "filing",
+    "applicant.type": "government",
+    "applicant.id_type": "government_credit_code",
+    "applicant.id_number": credit_code("11110000", "MB023456"),
+}
+
+
+@pytest.mark.parametrize("domain", ["示例.公益", "example.cn"])
+def test_public_institution_files_gongyi_and_cn(settings: Settings, domain: str) -> None:
+    payload = organisation(domain=domain, **PUBLIC_INSTITUTION)
+    assert check_creation(payload, TODAY, settings) == []
+
+
+@pytest.mark.parametrize("domain", ["示例.政务", "example.gov.cn"])
+def test_government_body_files_zhengwu_and_gov_cn(settings: Settings, domain: str) -> None:
+    payload = organisation(domain=domain, **GOVERNMENT)
+    assert check_creation(payload, TODAY, settings) == []
+
+
+@pytest.mark.parametrize(
+    ("domain", "reserved_for"),
+    [
+        ("示例.公益", ["public_institution"]),
+        ("示例.政务", ["government"]),
+        ("example.gov.cn", ["government"]),
+    ],
+)
+def test_company_may_not_file_a_reserved_suffix(
+    settings: Settings, domain: str, reserved_for: list[str]
+) -> None:
+    [reason] = check_creation(organisation(domain=domain), TODAY, settings)
+    assert (reason.code, reason.details["applicant_types"]) == ("suffix_reserved", reserved_for)
+    assert reason.source is not None and "huaweicloud-skills" in reason.source
+
+
+def test_public_institution_may_not_file_a_government_suffix(settings: Settings) -> None:
+    payload = organisation(domain="示例.政务", **PUBLIC_INSTITUTION)
+    assert codes(check_creation(payload, TODAY, settings)) == ["suffix_reserved"]
 
 
 def test_province_rule_comes_from_the_rules_file(settings: Settings, tmp_path: Path) -> None:
     packaged = (Path(guards.__file__).parent / "rules.toml").read_text("utf-8")
-    edited = packaged + '\n[provinces.rules."粤"]\nindividuals_local_residents_only = true\n'
+    edited = packaged + (
+        '\n[[provinces.rules]]\nrule = "individuals_residency"\nvalue = "local_id"\n'
+        'provinces = ["粤"]\nsource = "a test"\n'
+    )
     (tmp_path / "rules.toml").write_text(edited, encoding="utf-8")
     custom = settings.model_copy(update={"rules_file": tmp_path / "rules.toml"})
     assert codes(check_creation(individual(), TODAY, custom)) == ["non_local_resident"]
@@ -476,42 +691,93 @@ def test_packaged_rules_define_all_provinces_and_aliases() -> None:
     assert dict(rules.aliases) == {"蜀": "川", "黔": "贵", "滇": "云", "陇": "甘"}
 
 
-def test_inconsistent_rules_file_lists_every_problem() -> None:
-    text = """
+INCONSISTENT_RULES = """
 [domains]
 accepted_tlds = ["com"]
 second_level_suffixes = ["com.cn"]
 [provinces]
+source = "GB/T 2260"
 known = [{ char = "京", zh = "北京", en = "Beijing", id_prefix = "11" }]
 [provinces.aliases]
 "燕" = "冀"
-[provinces.defaults]
-min_domain_validity_months = -1
-[provinces.rules."港"]
-individuals_local_residents_only = true
+[[provinces.rules]]
+rule = "min_domain_validity_months"
+value = -1
+provinces = ["京"]
+source = "a page"
+[[provinces.rules]]
+rule = "individuals_residency"
+value = "local_id"
+provinces = ["港"]
 [documents.resident_id]
 zh = "居民身份证"
 pattern = '^[0-9]{18}$'
-check = "luhn"
+checks = ["luhn"]
+source = "GB 11643-1999"
 [materials]
 [applicant_types.individual]
 zh = "个人"
 documents = ["resident_id"]
 materials = ["selfie"]
+source = "a page"
 [licences.filing]
 zh = "备案"
 applicant_types = ["individual"]
 pre_approval_required = false
 extra_materials = []
-number_pattern = 'ICP备[0-9]+'
+number_patterns = ['ICP备[0-9]+']
+source = "a page"
 [sectors.general]
 zh = "一般"
 pre_approval_required = false
 extra_materials = []
 """
+
+
+def test_inconsistent_rules_file_lists_every_problem() -> None:
     with pytest.raises(RulesError) as caught:
-        parse_rules(text)
-    assert len(caught.value.problems) == 7
+        parse_rules(INCONSISTENT_RULES)
+    assert caught.value.problems == [
+        "provinces.rules[0]: min_domain_validity_months must be a non-negative integer",
+        "provinces.rules[1]: unknown province '港'",
+        "provinces.rules[1]: no source",
+        "domains: no source",
+        "documents.resident_id: unknown check 'luhn'",
+        "licences.filing: a number pattern lacks a 'province' group",
+        "sectors.general: no source",
+        "provinces.aliases: '燕' = '冀' is not an alias",
+        "domains.second_level_suffixes: 'com.cn' is under no accepted TLD",
+        "applicant_types.individual: unknown material 'selfie'",
+    ]
+
+
+def test_every_packaged_rule_names_its_source() -> None:
+    rules = load_rules()
+    entries = [
+        *rules.reserved_suffixes.values(),
+        *rules.province_rules,
+        *rules.documents.values(),
+        *rules.applicant_types.values(),
+        *rules.licences.values(),
+        *rules.sectors.values(),
+    ]
+    sources = [rules.domains_source, rules.provinces_source, *(e.source for e in entries)]
+    assert all(source.text.strip() for source in sources)
+
+
+def test_sector_pre_approval_can_be_limited_to_some_provinces(
+    settings: Settings, tmp_path: Path
+) -> None:
+    packaged = (Path(guards.__file__).parent / "rules.toml").read_text("utf-8")
+    edited = packaged.replace(
+        'zh = "教育"\npre_approval_required = true\n',
+        'zh = "教育"\npre_approval_required = true\npre_approval_provinces = ["京"]\n',
+    )
+    (tmp_path / "rules.toml").write_text(edited, encoding="utf-8")
+    custom = settings.model_copy(update={"rules_file": tmp_path / "rules.toml"})
+    beijing, shanghai = Filing(sector="education"), Filing(sector="education", province="沪")
+    assert guard_pre_approval_needed(beijing, {}, custom) == []
+    assert codes(guard_pre_approval_needed(shanghai, {}, custom)) == ["pre_approval_not_needed"]
 
 
 # --- canonical_province ------------------------------------------------------------------
@@ -718,6 +984,23 @@ def test_number_of_another_province_is_refused(settings: Settings) -> None:
         "icp_number_province_mismatch",
         {"expected": "京", "found": "沪"},
     )
+
+
+@pytest.mark.parametrize(
+    ("province", "number"),
+    [("粤", "粤B2-20090059-5"), ("粤", "粤B2-20090059"), ("京", "京ICP证030173号")],
+)
+def test_commercial_licence_numbers_in_their_real_formats_pass(
+    settings: Settings, province: str, number: str
+) -> None:
+    filing = Filing(licence="commercial", applicant_type="organisation", province=province)
+    assert guard_icp_number(filing, {"icp_number": number}, settings) == []
+
+
+def test_value_added_number_of_another_province_is_refused(settings: Settings) -> None:
+    filing = Filing(licence="commercial", applicant_type="organisation")
+    [reason] = guard_icp_number(filing, {"icp_number": "粤B2-20090059-5"}, settings)
+    assert (reason.code, reason.rule) == ("icp_number_province_mismatch", "licences.commercial")
 
 
 def test_kind_and_province_mismatch_are_both_reported(settings: Settings) -> None:

@@ -43,6 +43,17 @@ def test_creation_records_history_and_arms_the_initial_deadlines(session, clock,
     assert {d.kind for d in view.deadlines} == {"stuck", "idle_reminder", "idle_escalation"}
 
 
+def test_lowercase_x_check_character_is_accepted_and_stored_uppercase(session, clock, payload):
+    payload["applicant"] |= {
+        "type": "individual",
+        "id_type": "resident_id",
+        "id_number": "11010519491231002x",
+    }
+    view = service.create_filing(session, payload, actor="alice")
+    stored = session.get(Filing, view.id)
+    assert stored is not None and stored.applicant_id_number == "11010519491231002X"
+
+
 def test_creation_refuses_bad_input_naming_every_problem_and_writes_nothing(
     session, clock, payload
 ):

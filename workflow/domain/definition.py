@@ -354,8 +354,9 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "days",
         lambda s: s.idle_reminder_days,
         "case_manager",
-        "The host discards orders left untouched for 45 days.",
-        zh="接入商会清除45天未处理的订单。",
+        "An order waiting on the applicant for over 45 days lapses: the host keeps the data and "
+        "the applicant resubmits to first review (Tencent Cloud, 关于增加备案订单有效期的通知).",
+        zh="等待申请人处理超过45天的订单将失效：接入商保留资料，需重新提交初审。",
     ),
     DeadlineSpec(
         "idle_escalation",
@@ -363,8 +364,8 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "days",
         lambda s: s.idle_escalate_days,
         "ops",
-        "The host will discard this untouched order soon: escalate.",
-        zh="该订单即将被接入商清除，请升级处理。",
+        "This untouched order lapses soon and must then be resubmitted: escalate.",
+        zh="该订单即将失效，失效后需重新提交，请升级处理。",
         overdue=True,
     ),
 )

@@ -13,18 +13,28 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Reason:
-    """One unmet condition, precise enough for a client to fix it without guessing."""
+    """One unmet condition, precise enough for a client to fix it without guessing.
+
+    ``rule`` and ``source`` name the filing rule (in ``rules.toml``) that refused the input and
+    where that rule comes from, so a disputed refusal can be traced to a bureau's page.
+    """
 
     code: str
     message: str
     field: str | None = None
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
+    rule: str | None = None
+    source: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.field is not None:
             out["field"] = self.field
         out.update(self.details)
+        if self.rule is not None:
+            out["rule"] = self.rule
+        if self.source is not None:
+            out["source"] = self.source
         return out
 
 

@@ -17,7 +17,17 @@ from typing import Any, Protocol
 
 from config.settings import Settings, get_settings
 from workflow.domain.errors import Reason
-from workflow.domain.rules import Rules, load_rules, rules_for, to_ascii_domain
+from workflow.domain.rules import (
+    RESIDENCE_PERMIT,
+    Document,
+    Policy,
+    Residency,
+    Rules,
+    Source,
+    load_rules,
+    rules_for,
+    to_ascii_domain,
+)
 
 _MAINLAND_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 _EMAIL = re.compile(r"^[^@\s]+@([^@\s]+\.[^@\s]+)$")
@@ -58,6 +68,21 @@ Guard = Callable[[FilingFacts, Mapping[str, Any], Settings], list[Reason]]
 def canonical_province(value: str, rules: Rules | None = None) -> str | None:
     """The canonical character for a province or its alias (蜀 -> 川); ``None`` if unknown."""
     return (rules or load_rules(get_settings().rules_file)).canonical_province(value)
+
+
+class _Rule(Protocol):
+    """A rule from ``rules.toml``: its name there and where it comes from."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def source(self) -> Source: ...
+
+
+def _cite(rule: _Rule) -> dict[str, str]:
+    """The ``rule`` and ``source`` a refusal names, so it can be traced to a bureau's page."""
+    return {"rule": rule.name, "source": str(rule.source)}
 
 
 def _missing(field: str) -> Reason:
@@ -122,6 +147,8 @@ def _check_domain(domain: str, rules: Rules) -> list[Reason]:
                 f".{tld.encode('ascii').decode('idna')} domains cannot be filed with MIIT",
                 field="domain",
                 details={"tld": tld},
+                rule="domains.accepted_tlds",
+                source=str(rules.domains_source),
             )
         ]
     suffix = rules.public_suffix(ascii_domain) or tld
@@ -152,8 +179,12 @@ def _check_expiry(
                 "invalid_date", "domain_expires_on must be an ISO date", field="domain_expires_on"
             )
         ]
-    override = rules.provinces[province].min_domain_validity_months if province else None
-    months = settings.min_domain_validity_months if override is None else override
+    rule = (
+        rules.provinces[province].policies.get(Policy.MIN_DOMAIN_VALIDITY_MONTHS)
+        if province
+        else None
+    )
+    months = settings.min_domain_validity_months if rule is None else int(rule.value)
     minimum = _add_months(today, months)
     if expires_on > minimum:
         return []
@@ -163,57 +194,214 @@ def _check_expiry(
             f"the domain must stay registered beyond {minimum.isoformat()} ({months} months ahead)",
             field="domain_expires_on",
             details={"minimum": minimum.isoformat(), "months": months},
+            rule=rule.name if rule else "settings.min_domain_validity_months",
+            source=str(rule.source) if rule else None,
         )
     ]
 
 
 def _check_identity(values: Mapping[str, Any], applicant_type: str, rules: Rules) -> list[Reason]:
+    """The document suits the applicant type, its number is well formed, passes its standard's
+    checks, and any region it carries is a real province."""
     id_type = values.get("applicant.id_type")
     if id_type is None:
         return []
-    accepted = rules.applicant_types[applicant_type].documents
-    if id_type not in accepted:
+    kind = rules.applicant_types[applicant_type]
+    if id_type not in kind.documents:
         return [
             Reason(
                 "id_type_not_accepted",
                 f"{id_type!r} is not an identity document for {applicant_type} applicants",
                 field="applicant.id_type",
-                details={"accepted": list(accepted)},
+                details={"accepted": list(kind.documents)},
+                **_cite(kind),
             )
         ]
     number = values.get("applicant.id_number")
-    document = rules.documents[id_type]
     if number is None:
         return []
+    document = rules.documents[id_type]
+    number = number.strip().upper()
     if not document.matches(number):
         code, message = "invalid_id_number", f"not a well-formed {id_type} number"
-    elif not document.passes_check(number):
-        code, message = "id_number_check_failed", f"fails the {document.check} check"
+    elif failed := document.failed_checks(number):
+        code, message = "id_number_check_failed", f"fails the {', '.join(failed)} check"
+    elif (region := document.region(number)) and rules.province_by_region(region) is None:
+        code, message = "unknown_region", f"region code {region} is in no province"
     else:
         return []
-    return [Reason(code, message, field="applicant.id_number", details={"id_type": id_type})]
+    return [
+        Reason(
+            code,
+            message,
+            field="applicant.id_number",
+            details={"id_type": id_type},
+            **_cite(document),
+        )
+    ]
+
+
+def _valid_document(values: Mapping[str, Any], rules: Rules) -> tuple[Document, str] | None:
+    """The applicant's document and upper-cased number, when both passed ``_check_identity``;
+    the province rules read the number's region and birth date only then."""
+    document = rules.documents.get(values.get("applicant.id_type", ""))
+    number = values.get("applicant.id_number")
+    if document is None or number is None:
+        return None
+    number = number.strip().upper()
+    if not document.matches(number) or document.failed_checks(number):
+        return None
+    return document, number
 
 
 def _check_residency(values: Mapping[str, Any], province: str, rules: Rules) -> list[Reason]:
     """Provinces admitting only their own residents are judged on the resident ID's region.
 
     The region digits record where the ID was issued, the best offline evidence of
-    residence; other documents cannot show it, so they fail the rule too.
+    residence; where the bureau also accepts a local residence permit, a permit (identified
+    by its holder's ID number, which cannot show the issuing province) is accepted and the
+    host checks the permit copy. Other documents cannot show residence, so they fail.
     """
-    rule = rules.provinces[province]
-    if not rule.individuals_local_residents_only:
+    target = rules.provinces[province]
+    rule = target.policies.get(Policy.INDIVIDUALS_RESIDENCY)
+    if rule is None:
         return []
-    number = values.get("applicant.id_number", "")
-    if values.get("applicant.id_type") == "resident_id" and number.startswith(rule.id_prefix):
-        return []
+    found = _valid_document(values, rules)
+    if found is not None:
+        document, number = found
+        region = document.region(number)
+        if region is not None and region.startswith(target.id_prefix):
+            return []
+        if (
+            document.key == RESIDENCE_PERMIT
+            and rule.value is Residency.LOCAL_ID_OR_RESIDENCE_PERMIT
+        ):
+            return []
+    permit = (
+        " or a local residence permit"
+        if rule.value is Residency.LOCAL_ID_OR_RESIDENCE_PERMIT
+        else ""
+    )
     return [
         Reason(
             "non_local_resident",
-            f"{rule.name_en} accepts individual filings only from holders of a local resident ID",
+            f"{target.name_en} accepts individual filings only with a local resident ID{permit}",
             field="applicant.id_number",
-            details={"province": province, "id_prefix": rule.id_prefix},
+            details={"province": province, "id_prefix": target.id_prefix},
+            **_cite(rule),
         )
     ]
+
+
+def _check_home_province(
+    values: Mapping[str, Any], applicant_type: str, province: str, rules: Rules
+) -> list[Reason]:
+    """Entities file where their licence was issued: the region digits of its code say where."""
+    kind = rules.applicant_types[applicant_type]
+    found = _valid_document(values, rules)
+    if not kind.home_province_only or found is None:
+        return []
+    document, number = found
+    region = document.region(number)
+    home = None if region is None else rules.province_by_region(region)
+    if home is None or home.char == province:
+        return []
+    return [
+        Reason(
+            "outside_home_province",
+            f"the {document.name_zh} was issued in {home.name_en}: file there, not in "
+            f"{rules.provinces[province].name_en}",
+            field="province",
+            details={"province": province, "home_province": home.char},
+            **_cite(kind),
+        )
+    ]
+
+
+def _check_birth_date(
+    values: Mapping[str, Any], province: str | None, rules: Rules, today: date
+) -> list[Reason]:
+    """A number's birth date is a real past day, and the applicant old enough where the
+    province sets a minimum age."""
+    found = _valid_document(values, rules)
+    if found is None:
+        return []
+    document, number = found
+    try:
+        born = document.birth_date(number)
+    except ValueError:
+        born, problem = None, "invalid_birth_date"
+    else:
+        problem = "birth_date_in_future" if born is not None and born > today else ""
+    if problem:
+        return [
+            Reason(
+                problem,
+                "the number's birth date is not a real past day",
+                field="applicant.id_number",
+                details={"id_type": document.key},
+                **_cite(document),
+            )
+        ]
+    if born is None or province is None:
+        return []
+    target = rules.provinces[province]
+    rule = target.policies.get(Policy.MIN_AGE)
+    if rule is None:
+        return []
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    if age >= int(rule.value):
+        return []
+    return [
+        Reason(
+            "under_minimum_age",
+            f"{target.name_en} accepts individual filings from age {rule.value}",
+            field="applicant.id_number",
+            details={"province": province, "min_age": rule.value, "age": age},
+            **_cite(rule),
+        )
+    ]
+
+
+def _check_reserved_suffix(
+    values: Mapping[str, Any], applicant_type: str, rules: Rules
+) -> list[Reason]:
+    """.公益 is for public institutions, .政务 and .gov.cn for government bodies."""
+    try:
+        ascii_domain = to_ascii_domain(values.get("domain", ""))
+    except ValueError:
+        return []
+    for suffix, reserved in rules.reserved_suffixes.items():
+        if ascii_domain.endswith("." + suffix) and applicant_type not in reserved.applicant_types:
+            return [
+                Reason(
+                    "suffix_reserved",
+                    f"{reserved.name.removeprefix('domains.reserved')} domains are for "
+                    f"{', '.join(reserved.applicant_types)} applicants only",
+                    field="domain",
+                    details={"applicant_types": list(reserved.applicant_types)},
+                    **_cite(reserved),
+                )
+            ]
+    return []
+
+
+def _check_province_rules(
+    values: Mapping[str, Any],
+    applicant_type: str,
+    province: str | None,
+    rules: Rules,
+    today: date,
+) -> list[Reason]:
+    """The rules that depend on who files where: home province, birth date and age, and
+    suffixes reserved to some entity types."""
+    if applicant_type not in rules.applicant_types:
+        return []
+    reasons = _check_reserved_suffix(values, applicant_type, rules)
+    reasons += _check_birth_date(values, province, rules, today)
+    if province is not None:
+        reasons += _check_home_province(values, applicant_type, province, rules)
+    return reasons
 
 
 def _check_known(
@@ -240,6 +428,7 @@ def _check_licence_allowed(applicant_type: str, licence: str, rules: Rules) -> l
             f"{applicant_type} applicants may not file {licence} licences",
             field="licence",
             details={"licence": licence, "applicant_type": applicant_type},
+            **_cite(rules.licences[licence]),
         )
     ]
 
@@ -294,6 +483,7 @@ def check_creation(payload: Mapping[str, Any], today: date, settings: Settings) 
         reasons += _check_licence_allowed(applicant_type, values.get("licence", ""), rules)
     if applicant_type == "individual" and province is not None:
         reasons += _check_residency(values, province, rules)
+    reasons += _check_province_rules(values, applicant_type, province, rules, today)
     reasons += _check_contact(values)
     return reasons
 
@@ -405,14 +595,17 @@ def guard_submission(
         if key not in materials
     ]
     if (
-        rules.needs_pre_approval(filing.licence, filing.sector)
+        rules.needs_pre_approval(filing.licence, filing.sector, filing.province)
         and filing.pre_approval_document is None
     ):
+        licence = rules.licences[filing.licence]
+        rule = licence if licence.pre_approval_required else rules.sectors[filing.sector]
         reasons.append(
             Reason(
                 "pre_approval_required",
                 "this sector or licence needs a granted pre-approval before submission",
                 details={"sector": filing.sector, "licence": filing.licence},
+                **_cite(rule),
             )
         )
     return reasons
@@ -438,9 +631,9 @@ def guard_reason_given(
 def _parse_icp_number(number: str, rules: Rules) -> tuple[str, str] | None:
     """The licence kind whose format ``number`` has, and the province character it bears."""
     for key, licence in rules.licences.items():
-        match = licence.number_pattern.fullmatch(number)
-        if match:
-            return key, match.group("province")
+        province = licence.province_of(number)
+        if province is not None:
+            return key, province
     return None
 
 
@@ -461,6 +654,7 @@ def guard_icp_number(
             )
         ]
     kind, found = parsed
+    licence = rules.licences[kind]
     if kind != filing.licence:
         reasons.append(
             Reason(
@@ -468,6 +662,7 @@ def guard_icp_number(
                 f"a {kind} number was given for a {filing.licence} filing",
                 field="data.icp_number",
                 details={"expected": filing.licence, "found": kind},
+                **_cite(licence),
             )
         )
     if rules.canonical_province(found) != filing.province:
@@ -477,6 +672,7 @@ def guard_icp_number(
                 f"the number was issued by {found}, the filing is with {filing.province}",
                 field="data.icp_number",
                 details={"expected": filing.province, "found": found},
+                **_cite(licence),
             )
         )
     return reasons
@@ -487,7 +683,7 @@ def guard_pre_approval_needed(
 ) -> list[Reason]:
     rules = rules_for(settings)
     reasons = _check_filing_kinds(filing, rules)
-    if reasons or rules.needs_pre_approval(filing.licence, filing.sector):
+    if reasons or rules.needs_pre_approval(filing.licence, filing.sector, filing.province):
         return reasons
     return [
         Reason(

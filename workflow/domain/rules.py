@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -48,11 +49,7 @@ def to_ascii_domain(name: str) -> str:
 
 
 def _gb11643(number: str) -> bool:
-    """Resident ID: a real birth date (digits 7-14) and the ISO 7064 MOD 11-2 check digit."""
-    try:
-        date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        return False
+    """Resident ID: the ISO 7064 MOD 11-2 check character (the birth date is judged apart)."""
     total = sum(int(digit) * pow(2, 17 - i, 11) for i, digit in enumerate(number[:17]))
     return "10X98765432"[total % 11] == number[17].upper()
 
@@ -74,9 +71,65 @@ def _gb11714(code: str) -> bool:
     return check == ("X" if expected == 10 else str(expected))
 
 
+def _embedded_gb11714(code: str) -> bool:
+    """Credit code: characters 9-17 are the entity's organisation code, with its own check."""
+    return _gb11714(code[8:17])
+
+
 CHECKS: Mapping[str, Callable[[str], bool]] = MappingProxyType(
-    {"gb11643": _gb11643, "gb32100": _gb32100, "gb11714": _gb11714}
+    {
+        "gb11643": _gb11643,
+        "gb32100": _gb32100,
+        "gb11714": _gb11714,
+        "embedded_gb11714": _embedded_gb11714,
+    }
 )
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a rule comes from; ``thin`` when it rests on weak evidence and needs re-checking."""
+
+    text: str
+    thin: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.text} (source thin)" if self.thin else self.text
+
+
+class Policy(StrEnum):
+    """The per-province rules ``[[provinces.rules]]`` may set."""
+
+    INDIVIDUALS_RESIDENCY = "individuals_residency"
+    MIN_AGE = "min_age"
+    MIN_DOMAIN_VALIDITY_MONTHS = "min_domain_validity_months"
+    MAX_DOMAINS_PER_INDIVIDUAL = "max_domains_per_individual"
+
+
+class Residency(StrEnum):
+    """What shows an individual lives in the province they file in."""
+
+    LOCAL_ID = "local_id"
+    LOCAL_ID_OR_RESIDENCE_PERMIT = "local_id_or_residence_permit"
+
+
+# The document a residence permit is filed as; accepted where a province's residency rule
+# is ``local_id_or_residence_permit``.
+RESIDENCE_PERMIT = "residence_permit"
+
+
+@dataclass(frozen=True)
+class ProvinceRule:
+    """One ``[[provinces.rules]]`` entry: ``policy`` set to ``value`` where ``provinces`` say."""
+
+    policy: Policy
+    value: int | Residency
+    provinces: tuple[str, ...]
+    source: Source
+
+    @property
+    def name(self) -> str:
+        return f"provinces.rules.{self.policy}"
 
 
 @dataclass(frozen=True)
@@ -85,8 +138,11 @@ class Province:
     name_zh: str
     name_en: str
     id_prefix: str
-    individuals_local_residents_only: bool
-    min_domain_validity_months: int | None
+    policies: Mapping[Policy, ProvinceRule]
+
+    def value(self, policy: Policy) -> int | Residency | None:
+        rule = self.policies.get(policy)
+        return None if rule is None else rule.value
 
 
 @dataclass(frozen=True)
@@ -94,14 +150,32 @@ class Document:
     key: str
     name_zh: str
     pattern: re.Pattern[str]
-    check: str | None
+    checks: tuple[str, ...]
+    region_at: int | None
+    birth_date_at: int | None
+    source: Source
+
+    @property
+    def name(self) -> str:
+        return f"documents.{self.key}"
 
     def matches(self, number: str) -> bool:
         return self.pattern.fullmatch(number) is not None
 
-    def passes_check(self, number: str) -> bool:
+    def failed_checks(self, number: str) -> list[str]:
         """Only meaningful once ``matches`` holds: the checks index into a well-formed number."""
-        return self.check is None or CHECKS[self.check](number)
+        return [check for check in self.checks if not CHECKS[check](number)]
+
+    def region(self, number: str) -> str | None:
+        """The GB/T 2260 region code the number carries, if the document has one."""
+        return None if self.region_at is None else number[self.region_at : self.region_at + 6]
+
+    def birth_date(self, number: str) -> date | None:
+        """The birth date the number carries; ``ValueError`` when it is no real date."""
+        if self.birth_date_at is None:
+            return None
+        digits = number[self.birth_date_at : self.birth_date_at + 8]
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
 
 
 @dataclass(frozen=True)
@@ -110,6 +184,25 @@ class ApplicantType:
     name_zh: str
     documents: tuple[str, ...]
     materials: tuple[str, ...]
+    home_province_only: bool
+    source: Source
+
+    @property
+    def name(self) -> str:
+        return f"applicant_types.{self.key}"
+
+
+@dataclass(frozen=True)
+class ReservedSuffix:
+    """A domain suffix only some applicant types may file (.公益, .政务, .gov.cn)."""
+
+    suffix: str
+    applicant_types: tuple[str, ...]
+    source: Source
+
+    @property
+    def name(self) -> str:
+        return f"domains.reserved.{self.suffix.encode('ascii').decode('idna')}"
 
 
 @dataclass(frozen=True)
@@ -119,7 +212,20 @@ class Licence:
     applicant_types: tuple[str, ...]
     pre_approval_required: bool
     extra_materials: tuple[str, ...]
-    number_pattern: re.Pattern[str]
+    number_patterns: tuple[re.Pattern[str], ...]
+    source: Source
+
+    @property
+    def name(self) -> str:
+        return f"licences.{self.key}"
+
+    def province_of(self, number: str) -> str | None:
+        """The province character ``number`` bears if it has this licence's format."""
+        for pattern in self.number_patterns:
+            match = pattern.fullmatch(number)
+            if match:
+                return match.group("province")
+        return None
 
 
 @dataclass(frozen=True)
@@ -127,14 +233,38 @@ class Sector:
     key: str
     name_zh: str
     pre_approval_required: bool
+    pre_approval_provinces: tuple[str, ...] | None
     extra_materials: tuple[str, ...]
+    source: Source
+
+    @property
+    def name(self) -> str:
+        return f"sectors.{self.key}"
+
+    def needs_pre_approval(self, province: str) -> bool:
+        if self.pre_approval_provinces is None:
+            return self.pre_approval_required
+        return self.pre_approval_required and province in self.pre_approval_provinces
+
+
+@dataclass(frozen=True)
+class RuleInForce:
+    """One rule as a person reads it: its name in ``rules.toml``, what it says, its source."""
+
+    name: str
+    statement: str
+    source: Source
 
 
 @dataclass(frozen=True)
 class Rules:
     accepted_tlds: frozenset[str]
     second_level_suffixes: frozenset[str]
+    domains_source: Source
+    reserved_suffixes: Mapping[str, ReservedSuffix]
     provinces: Mapping[str, Province]
+    provinces_source: Source
+    province_rules: tuple[ProvinceRule, ...]
     aliases: Mapping[str, str]
     documents: Mapping[str, Document]
     materials: Mapping[str, str]
@@ -146,6 +276,10 @@ class Rules:
         """Map an alias (蜀) to its canonical character (川); ``None`` when not a province."""
         canonical = self.aliases.get(value, value)
         return canonical if canonical in self.provinces else None
+
+    def province_by_region(self, region: str) -> Province | None:
+        """The province a GB/T 2260 region code lies in (its first two digits)."""
+        return next((p for p in self.provinces.values() if p.id_prefix == region[:2]), None)
 
     def public_suffix(self, ascii_domain: str) -> str | None:
         """The longest accepted suffix of ``ascii_domain`` (itself possibly), or ``None``."""
@@ -165,9 +299,57 @@ class Rules:
         )
         return tuple(dict.fromkeys(keys))
 
-    def needs_pre_approval(self, licence: str, sector: str) -> bool:
+    def in_force(self, province: str | None = None) -> list[RuleInForce]:
+        """Every rule that applies in ``province`` (a canonical character), or everywhere
+        with each province's own rules listed when ``province`` is ``None``."""
+        tlds = ", ".join(sorted(t.encode("ascii").decode("idna") for t in self.accepted_tlds))
+        rules = [
+            RuleInForce("domains.accepted_tlds", f"fileable TLDs: {tlds}", self.domains_source),
+            *(
+                RuleInForce(r.name, f"only for {', '.join(r.applicant_types)}", r.source)
+                for r in self.reserved_suffixes.values()
+            ),
+            *(
+                RuleInForce(
+                    rule.name,
+                    f"{rule.value}" if province else f"{rule.value} in {''.join(rule.provinces)}",
+                    rule.source,
+                )
+                for rule in (
+                    self.provinces[province].policies.values() if province else self.province_rules
+                )
+            ),
+        ]
+        for kind in self.applicant_types.values():
+            home = "; files in its home province" if kind.home_province_only else ""
+            rules.append(
+                RuleInForce(kind.name, f"documents: {', '.join(kind.documents)}{home}", kind.source)
+            )
+        for document in self.documents.values():
+            checks = f"; checks: {', '.join(document.checks)}" if document.checks else ""
+            statement = f"pattern {document.pattern.pattern}{checks}"
+            rules.append(RuleInForce(document.name, statement, document.source))
+        for licence in self.licences.values():
+            statement = f"for {', '.join(licence.applicant_types)}; numbers " + " or ".join(
+                p.pattern for p in licence.number_patterns
+            )
+            rules.append(RuleInForce(licence.name, statement, licence.source))
+        for sector in self.sectors.values():
+            needed = (
+                sector.needs_pre_approval(province) if province else sector.pre_approval_required
+            )
+            where = (
+                f" (only in {''.join(sector.pre_approval_provinces)})"
+                if sector.pre_approval_provinces is not None and province is None
+                else ""
+            )
+            statement = f"pre-approval {'required' if needed else 'not required'}{where}"
+            rules.append(RuleInForce(sector.name, statement, sector.source))
+        return rules
+
+    def needs_pre_approval(self, licence: str, sector: str, province: str) -> bool:
         return self.licences[licence].pre_approval_required or (
-            self.sectors[sector].pre_approval_required
+            self.sectors[sector].needs_pre_approval(province)
         )
 
 
@@ -187,12 +369,29 @@ class _Parser:
             return {}
         return node
 
+    def source(self, where: str, entry: Mapping[str, Any]) -> Source:
+        """Every rule names where it comes from; a rule without a source is a problem."""
+        text, thin = entry.get("source"), entry.get("source_thin", False)
+        if not isinstance(text, str) or not text.strip():
+            self.problems.append(f"{where}: no source")
+            text = ""
+        if not isinstance(thin, bool):
+            self.problems.append(f"{where}: source_thin must be true or false")
+        return Source(text, thin is True)
+
     def regex(self, where: str, pattern: Any) -> re.Pattern[str]:
         try:
             return re.compile(str(pattern))
         except re.error as exc:
             self.problems.append(f"{where}: bad pattern ({exc})")
             return re.compile("(?!)")
+
+    def offset(self, where: str, entry: Mapping[str, Any], key: str) -> int | None:
+        value = entry.get(key)
+        if value is not None and (not isinstance(value, int) or value < 0):
+            self.problems.append(f"{where}: {key} must be a non-negative integer")
+            return None
+        return value
 
     def domains(self, key: str) -> frozenset[str]:
         names: set[str] = set()
@@ -203,51 +402,100 @@ class _Parser:
                 self.problems.append(f"domains.{key}: {name!r} is not a domain name")
         return frozenset(names)
 
-    def provinces(self) -> dict[str, Province]:
-        defaults = self.table("provinces", "defaults")
-        overrides = self.table("provinces", "rules")
+    def reserved_suffixes(self) -> dict[str, ReservedSuffix]:
+        reserved: dict[str, ReservedSuffix] = {}
+        for suffix, entry in self.table("domains", "reserved").items():
+            where = f"domains.reserved.{suffix}"
+            try:
+                ascii_suffix = to_ascii_domain(suffix)
+            except ValueError:
+                self.problems.append(f"{where}: not a domain suffix")
+                continue
+            reserved[ascii_suffix] = ReservedSuffix(
+                ascii_suffix, tuple(entry["applicant_types"]), self.source(where, entry)
+            )
+        return reserved
+
+    def province_rules(self, known: set[str]) -> tuple[ProvinceRule, ...]:
+        rules: list[ProvinceRule] = []
+        for index, entry in enumerate(self.table("provinces").get("rules", [])):
+            where = f"provinces.rules[{index}]"
+            try:
+                policy = Policy(entry["rule"])
+            except ValueError:
+                self.problems.append(f"{where}: unknown rule {entry['rule']!r}")
+                continue
+            value = entry.get("value")
+            if policy is Policy.INDIVIDUALS_RESIDENCY:
+                if value not in set(Residency):
+                    self.problems.append(f"{where}: {policy} must be one of {', '.join(Residency)}")
+                    continue
+                value = Residency(value)
+            elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                self.problems.append(f"{where}: {policy} must be a non-negative integer")
+                continue
+            provinces = tuple(entry.get("provinces", []))
+            self.problems += [
+                f"{where}: unknown province {char!r}" for char in provinces if char not in known
+            ]
+            rules.append(ProvinceRule(policy, value, provinces, self.source(where, entry)))
+        return tuple(rules)
+
+    def provinces(self) -> tuple[dict[str, Province], tuple[ProvinceRule, ...]]:
+        known = {entry["char"]: entry for entry in self.table("provinces").get("known", [])}
+        rules = self.province_rules(set(known))
         provinces: dict[str, Province] = {}
-        for entry in self.table("provinces").get("known", []):
-            policy = {**defaults, **overrides.get(entry["char"], {})}
-            months = policy.get("min_domain_validity_months")
-            if months is not None and (not isinstance(months, int) or months < 0):
-                self.problems.append(f"provinces {entry['char']}: bad min_domain_validity_months")
-            provinces[entry["char"]] = Province(
-                char=entry["char"],
+        for char, entry in known.items():
+            policies: dict[Policy, ProvinceRule] = {}
+            for rule in rules:
+                if char not in rule.provinces:
+                    continue
+                if rule.policy in policies:
+                    self.problems.append(f"provinces.rules: {char} sets {rule.policy} twice")
+                policies[rule.policy] = rule
+            provinces[char] = Province(
+                char=char,
                 name_zh=entry["zh"],
                 name_en=entry["en"],
                 id_prefix=entry["id_prefix"],
-                individuals_local_residents_only=bool(
-                    policy.get("individuals_local_residents_only", False)
-                ),
-                min_domain_validity_months=months,
+                policies=MappingProxyType(policies),
             )
-        self.problems += [
-            f"provinces.rules: unknown province {c!r}" for c in overrides.keys() - provinces.keys()
-        ]
         prefixes = [province.id_prefix for province in provinces.values()]
         self.problems += [
             f"provinces: id_prefix {p!r} used twice"
             for p in sorted(set(prefixes))
             if prefixes.count(p) > 1
         ]
-        return provinces
+        return provinces, rules
 
     def documents(self) -> dict[str, Document]:
         documents: dict[str, Document] = {}
         for key, entry in self.table("documents").items():
-            check = entry.get("check")
-            if check is not None and check not in CHECKS:
-                self.problems.append(f"documents.{key}: unknown check {check!r}")
+            where = f"documents.{key}"
+            checks = tuple(entry.get("checks", []))
+            self.problems += [
+                f"{where}: unknown check {check!r}" for check in checks if check not in CHECKS
+            ]
             documents[key] = Document(
-                key, entry["zh"], self.regex(f"documents.{key}", entry["pattern"]), check
+                key,
+                entry["zh"],
+                self.regex(where, entry["pattern"]),
+                tuple(check for check in checks if check in CHECKS),
+                self.offset(where, entry, "region_at"),
+                self.offset(where, entry, "birth_date_at"),
+                self.source(where, entry),
             )
         return documents
 
     def applicant_types(self) -> dict[str, ApplicantType]:
         return {
             key: ApplicantType(
-                key, entry["zh"], tuple(entry["documents"]), tuple(entry["materials"])
+                key,
+                entry["zh"],
+                tuple(entry["documents"]),
+                tuple(entry["materials"]),
+                bool(entry.get("home_province_only", False)),
+                self.source(f"applicant_types.{key}", entry),
             )
             for key, entry in self.table("applicant_types").items()
         }
@@ -255,39 +503,48 @@ class _Parser:
     def licences(self) -> dict[str, Licence]:
         licences: dict[str, Licence] = {}
         for key, entry in self.table("licences").items():
-            pattern = self.regex(f"licences.{key}", entry["number_pattern"])
-            if "province" not in pattern.groupindex:
-                self.problems.append(f"licences.{key}: number_pattern lacks a 'province' group")
+            where = f"licences.{key}"
+            patterns = tuple(self.regex(where, p) for p in entry["number_patterns"])
+            if not patterns or any("province" not in p.groupindex for p in patterns):
+                self.problems.append(f"{where}: a number pattern lacks a 'province' group")
             licences[key] = Licence(
                 key,
                 entry["zh"],
                 tuple(entry["applicant_types"]),
                 bool(entry["pre_approval_required"]),
                 tuple(entry["extra_materials"]),
-                pattern,
+                patterns,
+                self.source(where, entry),
             )
         return licences
 
     def sectors(self) -> dict[str, Sector]:
-        return {
-            key: Sector(
+        sectors: dict[str, Sector] = {}
+        for key, entry in self.table("sectors").items():
+            provinces = entry.get("pre_approval_provinces")
+            sectors[key] = Sector(
                 key,
                 entry["zh"],
                 bool(entry["pre_approval_required"]),
+                None if provinces is None else tuple(provinces),
                 tuple(entry["extra_materials"]),
+                self.source(f"sectors.{key}", entry),
             )
-            for key, entry in self.table("sectors").items()
-        }
+        return sectors
 
     def rules(self) -> Rules:
-        provinces = self.provinces()
+        provinces, province_rules = self.provinces()
         aliases = {
             str(alias): str(char) for alias, char in self.table("provinces", "aliases").items()
         }
         rules = Rules(
             accepted_tlds=self.domains("accepted_tlds"),
             second_level_suffixes=self.domains("second_level_suffixes"),
+            domains_source=self.source("domains", self.table("domains")),
+            reserved_suffixes=MappingProxyType(self.reserved_suffixes()),
             provinces=MappingProxyType(provinces),
+            provinces_source=self.source("provinces", self.table("provinces")),
+            province_rules=province_rules,
             aliases=MappingProxyType(aliases),
             documents=MappingProxyType(self.documents()),
             materials=MappingProxyType(
@@ -316,6 +573,8 @@ class _Parser:
                 self.problems.append(
                     f"domains.second_level_suffixes: {suffix!r} is under no accepted TLD"
                 )
+        for reserved in rules.reserved_suffixes.values():
+            expect(reserved.name, reserved.applicant_types, rules.applicant_types, "applicant type")
         for key, kind in rules.applicant_types.items():
             expect(f"applicant_types.{key}", kind.documents, rules.documents, "document")
             expect(f"applicant_types.{key}", kind.materials, rules.materials, "material")
@@ -326,6 +585,9 @@ class _Parser:
             expect(f"licences.{key}", licence.extra_materials, rules.materials, "material")
         for key, sector in rules.sectors.items():
             expect(f"sectors.{key}", sector.extra_materials, rules.materials, "material")
+            expect(
+                f"sectors.{key}", sector.pre_approval_provinces or (), rules.provinces, "province"
+            )
 
 
 def parse_rules(text: str, source: str = "<string>") -> Rules:

@@ -1,0 +1,53 @@
+"""``icpflow rules``: the rules in force with their sources, and the check of an edited file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workflow.domain import rules as rules_module
+
+HUAWEI = "Huawei Cloud, kb/topics/备案管局咨询.md in github.com/huaweicloud/huaweicloud-skills"
+
+
+def test_show_prints_shanghai_rules_with_their_sources(cli):
+    result = cli("rules", "show", "沪")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Rules in force in Shanghai (沪, 上海)")
+    assert (
+        "provinces.rules.individuals_residency\n  local_id_or_residence_permit\n"
+        f"  source: {HUAWEI}\n"
+    ) in result.stdout
+    assert f"provinces.rules.min_domain_validity_months\n  3\n  source: {HUAWEI}\n" in result.stdout
+
+
+def test_show_leaves_out_other_provinces_rules(cli):
+    assert "min_age" not in cli("rules", "show", "沪").stdout
+    assert "provinces.rules.min_age\n  18 in 冀蒙" in cli("rules", "show").stdout
+
+
+def test_show_refuses_an_unknown_province(cli):
+    result = cli("rules", "show", "港")
+    assert (result.exit_code, result.stderr.splitlines()[0]) == (1, "error: '港' is not a province")
+
+
+def test_check_accepts_the_packaged_rules(cli):
+    packaged = Path(rules_module.__file__).parent / "rules.toml"
+    result = cli("rules", "check", str(packaged))
+    assert (result.exit_code, result.stdout) == (0, f"{packaged}: valid\n")
+
+
+def test_check_names_every_bad_entry(cli, tmp_path):
+    packaged = (Path(rules_module.__file__).parent / "rules.toml").read_text("utf-8")
+    edited = packaged.replace("value = 18\n", 'value = "adult"\n').replace(
+        'zh = "金融"\npre_approval_required = true\nextra_materials = []\nsource = ',
+        'zh = "金融"\npre_approval_required = true\nextra_materials = []\nnote = ',
+    )
+    path = tmp_path / "rules.toml"
+    path.write_text(edited, encoding="utf-8")
+    result = cli("rules", "check", str(path))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: {path}: 2 problem(s)",
+        "  provinces.rules[2]: min_age must be a non-negative integer",
+        "  sectors.finance: no source",
+    ]
