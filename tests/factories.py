@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from workflow.domain.commands import EventCommand, FilingCreate
+
 # A unified social credit code whose GB 32100 check character is valid.
 ORG_CREDIT_CODE = "91110000MA01ABCD2Q"
 ORG_MATERIALS = [
@@ -53,3 +55,13 @@ def make_payload(**overrides: object) -> dict[str, object]:
     }
     payload.update(overrides)
     return payload
+
+
+def make_command(**overrides: object) -> FilingCreate:
+    """``make_payload`` as the service's typed creation command."""
+    return FilingCreate.model_validate(make_payload(**overrides))
+
+
+def commands_to(state: str) -> list[EventCommand]:
+    """``PATH_TO[state]`` as the service's typed event commands."""
+    return [EventCommand(event=event, data=data) for event, data in PATH_TO[state]]

@@ -97,6 +97,8 @@ def test_guard_failure_exits_1_with_one_error_line_and_every_reason(cli, created
         "bind_service_number",
         "--data",
         "service_number=x!",
+        "--data",
+        "server_ip=10.0.0.1",
     )
     assert result.exit_code == 1
     assert len(error_lines(result.stderr)) == 1
