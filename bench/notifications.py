@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 
 from bench import Scale
 from bench.environment import Scratch, scratch
-from bench.inputs import make_payload
+from bench.inputs import make_command
 from bench.processes import Child, child_env, embedded_redis, spawned, wait_until
 from bench.results import Result
 from bench.timing import interleaved_medians
@@ -41,9 +41,10 @@ from workers.broker import QUEUE, configure_broker
 from workers.main import worker_arguments
 from workers.relay import install_immediate_relay, relay_pending
 from workflow import service
+from workflow.domain.commands import EventCommand
 
 ACTOR = "bench"
-NOTIFYING_EVENT = ("withdraw", {"reason": "bench"})
+NOTIFYING_EVENT = EventCommand(event="withdraw", data={"reason": "bench"})
 NOOP_MODULE = "bench.noop_actor"
 BAR_MS = 1000.0
 PACE_PER_SECOND = 20.0
@@ -135,8 +136,8 @@ def _filings(db: Scratch, count: int) -> list[int]:
     ids = []
     for _ in range(count):
         with Session(db.engine, expire_on_commit=False) as session:
-            payload = make_payload(domain=f"site{next(_domains)}.cn", notify=[])
-            ids.append(service.create_filing(session, payload, ACTOR, settings=db.settings).id)
+            command = make_command(domain=f"site{next(_domains)}.cn", notify=[])
+            ids.append(service.create_filing(session, command, ACTOR, settings=db.settings).id)
     return ids
 
 
@@ -145,8 +146,7 @@ def _fire(db: Scratch, filing_id: int) -> float:
     committed: list[float] = []
     with Session(db.engine, expire_on_commit=False) as session:
         event.listen(session, "after_commit", lambda _: committed.append(time.time()))
-        name, data = NOTIFYING_EVENT
-        service.fire_event(session, filing_id, name, data, actor=ACTOR, settings=db.settings)
+        service.fire_event(session, filing_id, NOTIFYING_EVENT, actor=ACTOR, settings=db.settings)
     return committed[0]
 
 

@@ -24,11 +24,12 @@ from sqlmodel import Session
 
 from bench import Scale
 from bench.environment import BENCH_NOW, Scratch, scratch
-from bench.inputs import NOTIFY, ORG_MATERIALS, PATH_TO, make_payload
+from bench.inputs import NOTIFY, ORG_MATERIALS, commands_to, make_command
 from bench.results import Result
 from bench.timing import interleaved_medians
 from models import Filing
 from workflow import deadlines, notices, service
+from workflow.domain.commands import EventCommand
 from workflow.domain.definition import EVENTS_BY_NAME, deadlines_for
 
 ACTOR = "bench"
@@ -39,6 +40,10 @@ class Step:
     event: str
     data: Mapping[str, Any]
     stored: Mapping[str, str]  # filing column -> data key the service keeps on the filing
+
+    @property
+    def command(self) -> EventCommand:
+        return EventCommand(event=self.event, data=dict(self.data))
 
 
 CYCLE = (
@@ -150,10 +155,10 @@ def _filings(db: Scratch, count: int) -> list[int]:
     for _ in range(count):
         with Session(db.engine, expire_on_commit=False) as session:
             view = service.create_filing(
-                session, make_payload(notify=NOTIFY), ACTOR, settings=db.settings
+                session, make_command(notify=NOTIFY), ACTOR, settings=db.settings
             )
-            for event, data in PATH_TO["submitted"]:
-                service.fire_event(session, view.id, event, data, actor=ACTOR, settings=db.settings)
+            for command in commands_to("submitted"):
+                service.fire_event(session, view.id, command, actor=ACTOR, settings=db.settings)
         ids.append(view.id)
     return ids
 
@@ -199,7 +204,7 @@ def _fire_with_service(db: Scratch, filing_ids: Sequence[int], cycles: int) -> N
             for filing_id in filing_ids:
                 with Session(db.engine, expire_on_commit=False) as session:
                     service.fire_event(
-                        session, filing_id, step.event, step.data, actor=ACTOR, settings=db.settings
+                        session, filing_id, step.command, actor=ACTOR, settings=db.settings
                     )
 
 

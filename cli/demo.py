@@ -20,6 +20,7 @@ from config.settings import Settings
 from models import HistoryEntry, Notification, create_db_engine
 from models.migrate import upgrade
 from workflow import service
+from workflow.domain.commands import EventCommand, FilingCreate
 from workflow.domain.rules import rules_for
 from workflow.sweeps import fire_due_deadlines
 
@@ -78,18 +79,24 @@ def _start_filings(engine: Engine, settings: Settings) -> dict[str, int]:
     ids: dict[str, int] = {}
     with Session(engine, expire_on_commit=False) as session:
         for domain, events in SCRIPTS.items():
-            payload = {
-                "domain": domain,
-                "domain_expires_on": "2030-01-01",
-                "province": "京",
-                "licence": "filing",
-                "applicant": SAMPLE_APPLICANT,
-                "website": {"name": domain, "sector": "general"},
-            }
-            view = service.create_filing(session, payload, actor="demo", settings=settings)
+            command = FilingCreate.model_validate(
+                {
+                    "domain": domain,
+                    "domain_expires_on": "2030-01-01",
+                    "province": "京",
+                    "licence": "filing",
+                    "applicant": SAMPLE_APPLICANT,
+                    "website": {"name": domain, "sector": "general"},
+                }
+            )
+            view = service.create_filing(session, command, actor="demo", settings=settings)
             for event, data in events:
                 view = service.fire_event(
-                    session, view.id, event, data, actor="demo", settings=settings
+                    session,
+                    view.id,
+                    EventCommand(event=event, data=data),
+                    actor="demo",
+                    settings=settings,
                 )
             ids[domain] = view.id
             console.print(f"[bold]{domain}[/] created as #{view.id}, now [cyan]{view.state}[/]")
@@ -112,8 +119,9 @@ def _simulate(
                     service.fire_event(
                         session,
                         ids[domain],
-                        "miit_approve",
-                        {"icp_number": "京ICP备2026000001号-1"},
+                        EventCommand(
+                            event="miit_approve", data={"icp_number": "京ICP备2026000001号-1"}
+                        ),
                         actor="demo",
                         settings=settings,
                     )

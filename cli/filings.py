@@ -19,9 +19,10 @@ from cli.output import JsonOption, emit, fields, progress, table
 from config.clock import get_clock
 from models import session_scope
 from workflow import service, views
+from workflow.domain.commands import EventCommand, FilingCreate, parse
 from workflow.domain.definition import EVENTS, EVENTS_BY_NAME, MANUAL_EVENTS, State
 from workflow.domain.errors import IcpflowError, Reason, ValidationError
-from workflow.schemas import FilingCreate, FilingOut, FilingPage, HistoryOut, WebsiteIn
+from workflow.schemas import FilingOut, FilingPage, HistoryOut
 
 app = App(help="Create, list, inspect and move filings (备案).")
 
@@ -63,17 +64,8 @@ _FLAT_FIELDS: dict[str, tuple[str, ...]] = {
 IMPORT_COLUMNS: tuple[str, ...] = tuple(_FLAT_FIELDS)
 
 
-def _apply_defaults(payload: dict[str, Any]) -> dict[str, Any]:
-    """The API fills these from its schema's defaults; the creation guard alone calls them missing."""
-    payload.setdefault("licence", FilingCreate.model_fields["licence"].default)
-    website = payload.get("website")
-    if isinstance(website, dict):
-        website.setdefault("sector", WebsiteIn.model_fields["sector"].default)
-    return payload
-
-
-def payload_from_flat(flat: Mapping[str, str | None]) -> dict[str, Any]:
-    """The creation payload from flat fields; blanks are left out so the guard names each one."""
+def creation_from_flat(flat: Mapping[str, str | None]) -> FilingCreate:
+    """The creation command from flat fields; blanks are left out so each is named missing."""
     payload: dict[str, Any] = {"applicant": {}, "website": {}}
     for name, path in _FLAT_FIELDS.items():
         value = (flat.get(name) or "").strip()
@@ -82,10 +74,10 @@ def payload_from_flat(flat: Mapping[str, str | None]) -> dict[str, Any]:
             for key in path[:-1]:
                 node = node[key]
             node[path[-1]] = value
-    return _apply_defaults(payload)
+    return parse(FilingCreate, payload, "filing refused")
 
 
-def _payload_from_file(path: Path) -> dict[str, Any]:
+def _creation_from_file(path: Path) -> FilingCreate:
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -95,7 +87,7 @@ def _payload_from_file(path: Path) -> dict[str, Any]:
             f"{path} must hold one JSON object",
             [Reason("not_an_object", "the API's POST /filings body")],
         )
-    return _apply_defaults(payload)
+    return parse(FilingCreate, payload, f"{path} refused")
 
 
 def render_filing(view: FilingOut) -> RenderableType:
@@ -126,7 +118,10 @@ def render_filing(view: FilingOut) -> RenderableType:
     )
     allowed = table(
         ["event", "what it records", "data"],
-        [(e, EVENTS_BY_NAME[e].description, EVENTS_BY_NAME[e].data) for e in view.allowed_events],
+        [
+            (e, EVENTS_BY_NAME[e].description, EVENTS_BY_NAME[e].data_keys)
+            for e in view.allowed_events
+        ],
         title="allowed events",
     )
     due = table(
@@ -188,10 +183,10 @@ def list_page(
         )
 
 
-def _create_one(payload: Mapping[str, Any], actor: str) -> FilingOut:
+def _create_one(command: FilingCreate, actor: str) -> FilingOut:
     """One filing, one transaction: a refused row in an import leaves the others in."""
     with session_scope() as session:
-        return service.create_filing(session, payload, actor)
+        return service.create_filing(session, command, actor)
 
 
 def _opt(help_text: str) -> Any:
@@ -253,8 +248,8 @@ def create(
         raise typer.BadParameter(
             "give either --file or field options, not both", param_hint="--file"
         )
-    payload = _payload_from_file(file) if file is not None else payload_from_flat(flat)
-    view = _create_one(payload, actor)
+    command = _creation_from_file(file) if file is not None else creation_from_flat(flat)
+    view = _create_one(command, actor)
     emit(view, as_json, lambda: render_filing(view))
 
 
@@ -313,7 +308,7 @@ def _fire_help() -> str:
     for spec in EVENTS:
         if not spec.automatic:
             sources = ", ".join(s.value for s in spec.sources)
-            carries = f"; data: {', '.join(spec.data)}" if spec.data else ""
+            carries = f"; data: {', '.join(spec.data_keys)}" if spec.data_keys else ""
             lines.append(
                 f"* {spec.name}: {spec.description} ({sources} -> {spec.dest.value}{carries})"
             )
@@ -367,10 +362,10 @@ def fire(
     actor: ActorOption = _ACTOR_DEFAULT,
     as_json: JsonOption = False,
 ) -> None:
-    payload = _event_data(data or [], materials, reason)
+    command = EventCommand(event=event, data=_event_data(data or [], materials, reason))
     with session_scope() as session:
         view = service.fire_event(
-            session, filing_id, event, payload, actor=actor, expected_version=expected_version
+            session, filing_id, command, actor=actor, expected_version=expected_version
         )
     emit(view, as_json, lambda: render_filing(view))
 
@@ -462,7 +457,7 @@ def import_rows(rows: Sequence[_Row], actor: str) -> ImportResult:
             try:
                 if row.problems:
                     raise ValidationError("malformed row", row.problems)
-                result.imported.append(_create_one(payload_from_flat(row.values), actor).id)
+                result.imported.append(_create_one(creation_from_flat(row.values), actor).id)
             except IcpflowError as exc:
                 reasons = [r.as_dict() for r in exc.reasons] or [{"message": exc.message}]
                 result.errors.append({"line": row.line, "reasons": reasons})

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from factories import PATH_TO, make_payload
+from factories import commands_to, make_command, make_payload
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -138,9 +138,9 @@ def new_filing(session: Session, clock: clock_module.FrozenClock):  # type: igno
     from workflow import service
 
     def make(state: str = "domain_registered", **overrides: object):  # type: ignore[no-untyped-def]
-        view = service.create_filing(session, make_payload(**overrides), actor="test")
-        for event, data in PATH_TO[state]:
-            view = service.fire_event(session, view.id, event, data, actor="test")
+        view = service.create_filing(session, make_command(**overrides), actor="test")
+        for command in commands_to(state):
+            view = service.fire_event(session, view.id, command, actor="test")
         assert view.state == state
         return view
 

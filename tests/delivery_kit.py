@@ -24,7 +24,7 @@ from typing import Any
 
 import dramatiq
 import pytest
-from factories import make_payload
+from factories import make_command
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
@@ -34,6 +34,7 @@ from workers.broker import QUEUE, configure_broker
 from workers.embedded_redis import spawn_redis_server, stop_process, wait_until_up
 from workers.relay import ImmediateRelay
 from workflow import outbox, service
+from workflow.domain.commands import EventCommand
 
 REDIS_NAMESPACE = "dramatiq"
 
@@ -210,9 +211,10 @@ def owe_notifications(
 ) -> list[int]:
     """Create ``count`` filings and withdraw each (an event that notifies its case managers)."""
     for i in range(start, start + count):
-        payload = make_payload(domain=f"site{i}.cn", notify=routes or [])
-        view = service.create_filing(session, payload, actor="test")
-        service.fire_event(session, view.id, "withdraw", {"reason": "test burst"}, actor="test")
+        command = make_command(domain=f"site{i}.cn", notify=routes or [])
+        view = service.create_filing(session, command, actor="test")
+        withdraw = EventCommand(event="withdraw", data={"reason": "test burst"})
+        service.fire_event(session, view.id, withdraw, actor="test")
     return notification_ids(session.get_bind())
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from workflow.domain.commands import EventCommand, FilingCreate
+
 # A Beijing (110000) unified social credit code passing GB 32100 and, for the organisation
 # code it embeds (MA01ABCD5), GB 11714.
 ORG_CREDIT_CODE = "91110000MA01ABCD52"
@@ -58,3 +60,13 @@ def make_payload(**overrides: object) -> dict[str, object]:
     if "applicant" not in overrides and payload["province"] in CREDIT_CODE_BY_PROVINCE:
         payload["applicant"]["id_number"] = CREDIT_CODE_BY_PROVINCE[str(payload["province"])]  # type: ignore[index]
     return payload
+
+
+def make_command(**overrides: object) -> FilingCreate:
+    """``make_payload`` as the service's typed creation command."""
+    return FilingCreate.model_validate(make_payload(**overrides))
+
+
+def commands_to(state: str) -> list[EventCommand]:
+    """``PATH_TO[state]`` as the service's typed event commands."""
+    return [EventCommand(event=event, data=data) for event, data in PATH_TO[state]]

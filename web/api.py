@@ -13,6 +13,7 @@ from web.auth import CaseManager, SessionDep, Viewer
 from web.errors import responses
 from web.metrics import count_when_committed
 from workflow import service, views
+from workflow.domain.commands import FilingCreate
 from workflow.domain.definition import (
     DEADLINES,
     EVENTS,
@@ -25,7 +26,6 @@ from workflow.domain.definition import (
 )
 from workflow.schemas import (
     EventIn,
-    FilingCreate,
     FilingOut,
     FilingPage,
     HistoryOut,
@@ -77,7 +77,7 @@ Filters = Annotated[ListFilters, Depends()]
 @router.post("/filings", status_code=status.HTTP_201_CREATED, response_model=FilingOut)
 def create_filing(body: FilingCreate, session: SessionDep, token: CaseManager) -> FilingOut:
     """Create a filing in its initial state; the creation guard lists every problem at once."""
-    return service.create_filing(session, body.model_dump(mode="json"), actor(token))
+    return service.create_filing(session, body, actor(token))
 
 
 @router.get("/filings", response_model=FilingPage)
@@ -112,8 +112,7 @@ def fire_event(
     return service.fire_event(
         session,
         filing_id,
-        body.event,
-        body.data,
+        body,
         actor=actor(token),
         expected_version=body.expected_version,
         idempotency_key=idempotency_key,

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
 from workflow.domain import errors
+from workflow.domain.commands import reasons_from
 
 # Looked up along the exception's MRO, so the most specific entry wins; a domain error added
 # later without an entry still answers in the common shape (400) instead of crashing.
@@ -87,15 +88,12 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    reasons = [
-        {
-            "code": "invalid_input",
-            "message": str(problem.get("msg", "invalid")),
-            "field": ".".join(str(part) for part in problem.get("loc", ()) if part != "body"),
-        }
+    reasons = reasons_from(
+        {**problem, "loc": [part for part in problem["loc"] if part != "body"]}
         for problem in exc.errors()
-    ]
-    return _reply(422, "validation_error", f"request refused: {len(reasons)} problem(s)", reasons)
+    )
+    message = errors.summarise("request refused", reasons)
+    return _reply(422, "validation_error", message, [r.as_dict() for r in reasons])
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:

@@ -1,4 +1,7 @@
-"""What clients send and receive; the API, the CLI's ``--json`` and the import share these."""
+"""What clients receive (and the API's event envelope); the API and the CLI's ``--json`` share these.
+
+The inputs themselves are the typed commands in ``workflow.domain.commands``.
+"""
 
 from __future__ import annotations
 
@@ -8,54 +11,38 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from config.clock import as_utc
-from workflow.domain.definition import MANUAL_EVENTS
+from workflow.domain.commands import EventCommand
+from workflow.domain.definition import EVENTS_BY_NAME, MANUAL_EVENTS
 
 # Stored times are UTC; SQLite hands them back naive, so rows validate through this type.
 UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 
 
-class ApplicantIn(BaseModel):
-    type: str = Field(description="individual | organisation")
-    name: str
-    id_type: str = Field(description="identity document type matching the applicant type")
-    id_number: str
-    phone: str = Field(description="mainland mobile number that receives MIIT's SMS")
-    email: str
+def _event_data_docs() -> dict[str, Any]:
+    """Each manual event's data schema, taken from the declaration, for /openapi.json."""
+    return {
+        "oneOf": [
+            {**EVENTS_BY_NAME[name].data.model_json_schema(), "title": f"data of {name}"}
+            for name in MANUAL_EVENTS
+            if EVENTS_BY_NAME[name].data_keys
+        ]
+        + [{"type": "object", "maxProperties": 0, "title": "no data (the other events)"}]
+    }
 
 
-class WebsiteIn(BaseModel):
-    name: str
-    sector: str = "general"
-
-
-class Route(BaseModel):
-    channel: str
-    recipient: str
-
-
-class FilingCreate(BaseModel):
-    """Deliberately loose types: the creation guard checks every field and reports all problems."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    domain: str
-    domain_expires_on: str | date
-    province: str = Field(
-        description="one of the 31 province characters (aliases 蜀 黔 滇 陇 accepted)"
-    )
-    licence: str = Field(default="filing", description="filing (备案) | commercial (ICP 证)")
-    applicant: ApplicantIn
-    website: WebsiteIn
-    notify: list[Route] = Field(
-        default_factory=list, description="extra recipients for this filing"
-    )
-
-
-class EventIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EventIn(EventCommand):
+    """The API's event body: the command plus the version the client last saw."""
 
     event: str = Field(description="one of: " + ", ".join(MANUAL_EVENTS))
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what the event carries: "
+        + "; ".join(
+            f"{name}: {', '.join(EVENTS_BY_NAME[name].data_keys) or 'nothing'}"
+            for name in MANUAL_EVENTS
+        ),
+        json_schema_extra=_event_data_docs(),
+    )
     expected_version: int | None = Field(
         default=None,
         description="the version you last saw; a newer one means someone else moved it",
@@ -81,6 +68,11 @@ class ApplicantOut(BaseModel):
     email: str
 
 
+class WebsiteOut(BaseModel):
+    name: str
+    sector: str
+
+
 class FilingOut(BaseModel):
     id: int
     domain: str
@@ -88,7 +80,7 @@ class FilingOut(BaseModel):
     province: str
     licence: str
     applicant: ApplicantOut
-    website: WebsiteIn
+    website: WebsiteOut
     state: str
     state_label: str
     version: int

@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, update
@@ -26,13 +26,8 @@ from config.settings import Settings, get_settings
 from models import Deadline, DeadlineStatus, Filing, HistoryEntry, IdempotencyRecord, table
 from workflow import deadlines, notices
 from workflow.deadlines import OpenDeadline
-from workflow.domain.definition import (
-    DEADLINES_BY_KIND,
-    EVENTS_BY_NAME,
-    INITIAL_STATE,
-    STATES,
-    Channel,
-)
+from workflow.domain.commands import EventCommand, FilingCreate, parse
+from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, INITIAL_STATE, STATES
 from workflow.domain.errors import (
     IcpflowError,
     IdempotencyKeyReused,
@@ -85,33 +80,28 @@ _STORED_DATA = {
 
 
 def create_filing(
-    session: Session, payload: Mapping[str, Any], actor: str, *, settings: Settings | None = None
+    session: Session, command: FilingCreate, actor: str, *, settings: Settings | None = None
 ) -> FilingOut:
     settings = settings or get_settings()
     now = get_clock().now()
-    reasons = check_creation(payload, now.astimezone(CHINA).date(), settings)
-    reasons += _check_routes(payload.get("notify", []))
+    reasons = check_creation(command, now.astimezone(CHINA).date(), settings)
     if reasons:
         raise ValidationError(summarise("filing refused", reasons), reasons)
-    applicant, website = payload["applicant"], payload["website"]
+    applicant, website = command.applicant, command.website
     filing = Filing(
-        domain=str(payload["domain"]).strip().lower(),
-        domain_expires_on=_as_date(payload["domain_expires_on"]),
-        province=canonical_province(payload["province"], rules_for(settings))
-        or payload["province"],
-        licence=payload["licence"],
-        applicant_type=applicant["type"],
-        applicant_name=applicant["name"],
-        applicant_id_type=applicant["id_type"],
-        applicant_id_number=applicant["id_number"].strip().upper(),
-        applicant_phone=applicant["phone"],
-        applicant_email=applicant["email"],
-        website_name=website["name"],
-        sector=website["sector"],
-        notify=[
-            {"channel": r["channel"], "recipient": r["recipient"]}
-            for r in payload.get("notify", [])
-        ],
+        domain=command.domain.lower(),
+        domain_expires_on=command.domain_expires_on,
+        province=canonical_province(command.province, rules_for(settings)) or command.province,
+        licence=command.licence.value,
+        applicant_type=applicant.type.value,
+        applicant_name=applicant.name,
+        applicant_id_type=applicant.id_type,
+        applicant_id_number=applicant.id_number.upper(),
+        applicant_phone=applicant.phone,
+        applicant_email=applicant.email,
+        website_name=website.name,
+        sector=website.sector,
+        notify=[route.model_dump(mode="json") for route in command.notify],
         state=INITIAL_STATE.value,
         version=1,
         state_entered_at=now,
@@ -142,8 +132,7 @@ def create_filing(
 def fire_event(
     session: Session,
     filing_id: int,
-    event: str,
-    data: Mapping[str, Any] | None = None,
+    command: EventCommand,
     *,
     actor: str,
     expected_version: int | None = None,
@@ -151,9 +140,10 @@ def fire_event(
     system: bool = False,
     settings: Settings | None = None,
 ) -> FilingOut:
-    """Fire ``event``; with an ``idempotency_key`` a repeat of the same request replays the first result."""
+    """Fire the command's event; with an ``idempotency_key`` a repeat of the same request
+    replays the first result."""
     settings = settings or get_settings()
-    data = dict(data or {})
+    event, data = command.event, command.data
     fingerprint = _fingerprint(event, data, expected_version)
     if idempotency_key and (replay := _replay(session, filing_id, idempotency_key, fingerprint)):
         return replay
@@ -218,7 +208,7 @@ def apply(
     if expected_version is not None and expected_version != filing.version:
         raise _conflict(filing_id, expected_version, filing.version)
     if spec is not None:
-        _check_data_keys(event, data, spec.data)
+        data = parse(spec.data, data, f"bad data for {event!r}", ("data",)).model_dump()
     from_state, version = filing.state, filing.version
     to_state = apply_event(filing, from_state, event, data, settings)
     changes: dict[str, Any] = {"state": to_state, "version": version + 1, "state_entered_at": now}
@@ -324,39 +314,6 @@ def fire_deadline(
         return Fired(None)
 
 
-def _check_routes(routes: Sequence[Mapping[str, Any]]) -> list[Reason]:
-    reasons = []
-    for i, route in enumerate(routes):
-        if route.get("channel") not in set(Channel):
-            reasons.append(
-                Reason(
-                    "unknown_channel",
-                    f"channel {route.get('channel')!r} is not one of {', '.join(Channel)}",
-                    field=f"notify[{i}].channel",
-                )
-            )
-        if not str(route.get("recipient") or "").strip():
-            reasons.append(
-                Reason("missing_field", "a route needs a recipient", field=f"notify[{i}].recipient")
-            )
-    return reasons
-
-
-def _check_data_keys(event: str, data: Mapping[str, Any], accepted: Sequence[str]) -> None:
-    unknown = sorted(set(data) - set(accepted))
-    if unknown:
-        takes = ", ".join(accepted) or "no data"
-        reasons = [
-            Reason(
-                "unknown_data_key",
-                f"{event!r} does not take {key!r} (it takes {takes})",
-                field=f"data.{key}",
-            )
-            for key in unknown
-        ]
-        raise ValidationError(summarise(f"bad data for {event!r}", reasons), reasons)
-
-
 def _replay(session: Session, filing_id: int, key: str, fingerprint: str) -> FilingOut | None:
     record = session.exec(
         select(IdempotencyRecord).where(
@@ -399,7 +356,3 @@ def _conflict(
             )
         ],
     )
-
-
-def _as_date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)

@@ -34,7 +34,7 @@ from workflow.schemas import (
     FilingPage,
     HistoryOut,
     NotificationOut,
-    WebsiteIn,
+    WebsiteOut,
 )
 
 
@@ -87,7 +87,7 @@ def _describe(
             phone=mask_phone(filing.applicant_phone) if mask else filing.applicant_phone,
             email=filing.applicant_email,
         ),
-        website=WebsiteIn(name=filing.website_name, sector=filing.sector),
+        website=WebsiteOut(name=filing.website_name, sector=filing.sector),
         state=filing.state,
         state_label=STATES_BY_NAME[filing.state].label_zh,
         version=filing.version,

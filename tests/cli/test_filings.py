@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from factories import ORG_CREDIT_CODE, ORG_MATERIALS
+from factories import ORG_CREDIT_CODE, ORG_MATERIALS, make_payload
 
 from cli.filings import IMPORT_COLUMNS
 
@@ -97,6 +97,8 @@ def test_guard_failure_exits_1_with_one_error_line_and_every_reason(cli, created
         "bind_service_number",
         "--data",
         "service_number=x!",
+        "--data",
+        "server_ip=10.0.0.1",
     )
     assert result.exit_code == 1
     assert len(error_lines(result.stderr)) == 1
@@ -104,6 +106,20 @@ def test_guard_failure_exits_1_with_one_error_line_and_every_reason(cli, created
     assert any(r.startswith("data.service_number") for r in reasons)
     assert any(r.startswith("data.server_ip") for r in reasons)
     assert result.stdout == ""
+
+
+def test_create_file_with_a_misspelt_field_exits_1_naming_it(cli, tmp_path):
+    payload = make_payload(license="commercial")
+    del payload["licence"]
+    path = tmp_path / "payload.json"
+    path.write_text(json.dumps(payload), encoding="utf-8")
+
+    result = cli("filings", "create", "--file", str(path))
+
+    assert result.exit_code == 1
+    [line] = error_lines(result.stderr)
+    assert "unknown field 'license'" in line
+    assert json.loads(cli("filings", "list", "--json").stdout)["total"] == 0
 
 
 def test_unknown_filing_exits_1_naming_it(cli):

@@ -210,3 +210,43 @@ def test_workflow_is_the_declaration(api):
     assert [(e["name"], e["dest"]) for e in declared["events"]] == [
         (e.name, e.dest.value) for e in EVENTS
     ]
+
+
+def test_misspelt_field_is_refused_naming_it(api):
+    payload = make_payload(license="commercial")
+    del payload["licence"]
+    response = api.client.post("/api/v1/filings", json=payload, headers=api.headers)
+    assert response.status_code == 422
+    assert [(r["code"], r["field"]) for r in response.json()["reasons"]] == [
+        ("unknown_field", "license")
+    ]
+
+
+def test_unknown_nested_field_is_refused_naming_its_path(api):
+    payload = make_payload()
+    payload["applicant"]["nmae"] = "Example Ltd"  # type: ignore[index]
+    response = api.client.post("/api/v1/filings", json=payload, headers=api.headers)
+    assert response.status_code == 422
+    assert [r["field"] for r in response.json()["reasons"]] == ["applicant.nmae"]
+
+
+def test_unknown_event_data_key_is_refused_naming_it(api):
+    filing = api.create()
+    data = {"service_number": "BA2026000123", "server_ip": "8.8.8.8", "colour": "red"}
+    response = api.client.post(
+        f"/api/v1/filings/{filing['id']}/events",
+        json={"event": "bind_service_number", "data": data},
+        headers=api.headers,
+    )
+    assert (response.status_code, response.json()["error"]) == (422, "validation_error")
+    assert [(r["code"], r["field"]) for r in response.json()["reasons"]] == [
+        ("unknown_field", "data.colour")
+    ]
+
+
+def test_openapi_documents_each_event_data_from_the_declaration(api):
+    schema = api.client.get("/openapi.json").json()
+    data = schema["components"]["schemas"]["EventIn"]["properties"]["data"]
+    documented = [set(option.get("properties", {})) for option in data["oneOf"]]
+    assert {"service_number", "server_ip"} in documented
+    assert {"icp_number"} in documented

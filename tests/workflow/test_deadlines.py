@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from config.settings import Settings
 from models import Deadline, DeadlineStatus, Filing, Notification
 from workflow import deadlines, service, views
+from workflow.domain.commands import EventCommand
 from workflow.domain.definition import DEADLINES_BY_KIND, DeadlineSpec, State
 from workflow.sweeps import fire_due_deadlines
 
@@ -27,7 +28,11 @@ def test_a_window_of_zero_hours_expires_the_sms_in_the_approval_itself(
     filing = new_filing("submitted")
 
     service.fire_event(
-        session, filing.id, "host_approve", {}, actor="bob", settings=_no_sms_window(settings)
+        session,
+        filing.id,
+        EventCommand(event="host_approve"),
+        actor="bob",
+        settings=_no_sms_window(settings),
     )
 
     entries = views.history(session, filing.id)
@@ -45,7 +50,11 @@ def test_the_reply_describes_the_state_an_immediate_expiry_led_to(session, setti
     filing = new_filing("submitted")
 
     view = service.fire_event(
-        session, filing.id, "host_approve", {}, actor="bob", settings=_no_sms_window(settings)
+        session,
+        filing.id,
+        EventCommand(event="host_approve"),
+        actor="bob",
+        settings=_no_sms_window(settings),
     )
 
     assert view.state == "host_returned"
@@ -61,7 +70,9 @@ def test_deadlines_armed_due_past_the_chain_bound_wait_for_the_sweep(
         update={"sms_window_hours": 0, "stuck_days": {**settings.stuck_days, "host_returned": 0}}
     )
     filing = new_filing("submitted")
-    service.fire_event(session, filing.id, "host_approve", {}, actor="bob", settings=quick)
+    service.fire_event(
+        session, filing.id, EventCommand(event="host_approve"), actor="bob", settings=quick
+    )
     assert _deadline(session, filing.id, "stuck", "host_returned").status == DeadlineStatus.PENDING
     session.commit()
 

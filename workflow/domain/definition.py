@@ -10,12 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import Field
+from pydantic import Field, PlainSerializer, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
 from config.settings import Settings
+from workflow.domain.event_data import (
+    DocumentData,
+    EventData,
+    IcpNumberData,
+    MaterialsData,
+    ReasonData,
+    ServiceNumberData,
+)
 
 
 class State(StrEnum):
@@ -39,13 +47,26 @@ class StateSpec:
     terminal: bool = False
 
 
+def _data_schema(model: type[EventData]) -> dict[str, Any]:
+    return model.model_json_schema()
+
+
+# Published (GET /workflow) as the JSON schema of the data, so clients read what to send.
+DataModel = Annotated[
+    type[EventData],
+    PlainSerializer(_data_schema, return_type=dict[str, Any]),
+    WithJsonSchema({"type": "object", "description": "JSON schema of the event's data"}),
+]
+
+
 @dataclass(frozen=True)
 class EventSpec:
     """An event: where it may fire from, where it leads, what must hold and what it carries.
 
-    ``guards`` name entries of ``workflow.domain.guards.GUARDS``; ``data`` lists the keys
-    the event takes; ``notify`` says whether the case managers hear of it at once;
-    ``automatic`` events are fired by the system (the scheduler), never by hand.
+    ``guards`` name entries of ``workflow.domain.guards.GUARDS``; ``data`` is the model of
+    what the event carries (the service validates against it, the docs show it); ``notify``
+    says whether the case managers hear of it at once; ``automatic`` events are fired by the
+    system (the scheduler), never by hand.
     """
 
     name: str
@@ -53,9 +74,14 @@ class EventSpec:
     dest: State
     description: str
     guards: tuple[str, ...] = ()
-    data: tuple[str, ...] = ()
+    # A factory, not a default: a class as a default value has no JSON form for the schema.
+    data: DataModel = field(default_factory=lambda: EventData)
     notify: bool = False
     automatic: bool = False
+
+    @property
+    def data_keys(self) -> tuple[str, ...]:
+        return tuple(self.data.model_fields)
 
 
 class Channel(StrEnum):
@@ -157,7 +183,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.SERVICE_NUMBER_BOUND,
         "Bind the host's Bei'an service number for a mainland server.",
         guards=("service_number",),
-        data=("service_number", "server_ip"),
+        data=ServiceNumberData,
     ),
     EventSpec(
         "request_pre_approval",
@@ -171,16 +197,14 @@ EVENTS: tuple[EventSpec, ...] = (
         (State.PRE_APPROVAL_PENDING,),
         State.SERVICE_NUMBER_BOUND,
         "Record the regulator's pre-approval document.",
-        guards=("pre_approval_document",),
-        data=("document",),
+        data=DocumentData,
     ),
     EventSpec(
         "deny_pre_approval",
         (State.PRE_APPROVAL_PENDING,),
         State.REJECTED,
         "The regulator refused pre-approval.",
-        guards=("reason_given",),
-        data=("reason",),
+        data=ReasonData,
         notify=True,
     ),
     EventSpec(
@@ -189,7 +213,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.SUBMITTED,
         "Submit the application and its materials to the host.",
         guards=("submission",),
-        data=("materials",),
+        data=MaterialsData,
     ),
     EventSpec(
         "host_approve",
@@ -203,8 +227,7 @@ EVENTS: tuple[EventSpec, ...] = (
         (State.SUBMITTED,),
         State.HOST_RETURNED,
         "The host sent the application back for correction.",
-        guards=("reason_given",),
-        data=("reason",),
+        data=ReasonData,
         notify=True,
     ),
     EventSpec(
@@ -213,7 +236,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.SUBMITTED,
         "Submit the corrected application again.",
         guards=("submission",),
-        data=("materials",),
+        data=MaterialsData,
     ),
     EventSpec(
         "verify_sms",
@@ -235,7 +258,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.APPROVED,
         "MIIT approved the filing and issued the ICP number.",
         guards=("icp_number",),
-        data=("icp_number",),
+        data=IcpNumberData,
         notify=True,
     ),
     EventSpec(
@@ -243,8 +266,7 @@ EVENTS: tuple[EventSpec, ...] = (
         (State.MIIT_PENDING,),
         State.REJECTED,
         "MIIT refused or returned the filing.",
-        guards=("reason_given",),
-        data=("reason",),
+        data=ReasonData,
         notify=True,
     ),
     EventSpec(
@@ -252,8 +274,7 @@ EVENTS: tuple[EventSpec, ...] = (
         NON_TERMINAL_STATES,
         State.WITHDRAWN,
         "Abandon the filing.",
-        guards=("reason_given",),
-        data=("reason",),
+        data=ReasonData,
         notify=True,
     ),
 )

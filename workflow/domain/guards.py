@@ -12,10 +12,11 @@ import calendar
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Protocol
 
 from config.settings import Settings, get_settings
+from workflow.domain.commands import ApplicantKind, FilingCreate
 from workflow.domain.errors import Reason
 from workflow.domain.rules import (
     RESIDENCE_PERMIT,
@@ -31,21 +32,6 @@ from workflow.domain.rules import (
 
 _MAINLAND_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 _EMAIL = re.compile(r"^[^@\s]+@([^@\s]+\.[^@\s]+)$")
-
-_CREATION_FIELDS = (
-    "domain",
-    "domain_expires_on",
-    "province",
-    "licence",
-    "applicant.type",
-    "applicant.name",
-    "applicant.id_type",
-    "applicant.id_number",
-    "applicant.phone",
-    "applicant.email",
-    "website.name",
-    "website.sector",
-)
 
 
 class FilingFacts(Protocol):
@@ -89,45 +75,11 @@ def _missing(field: str) -> Reason:
     return Reason("missing_field", f"{field} is required", field=field)
 
 
-def _lookup(payload: Mapping[str, Any], path: str) -> Any:
-    node: Any = payload
-    for key in path.split("."):
-        if not isinstance(node, Mapping):
-            return None
-        node = node.get(key)
-    return node
-
-
-def _collect(payload: Mapping[str, Any], reasons: list[Reason]) -> dict[str, Any]:
-    """The creation fields that are present; each absent or blank one becomes a reason."""
-    values: dict[str, Any] = {}
-    for path in _CREATION_FIELDS:
-        value = _lookup(payload, path)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            reasons.append(_missing(path))
-        elif path != "domain_expires_on" and not isinstance(value, str):
-            reasons.append(Reason("invalid_field", f"{path} must be a string", field=path))
-        else:
-            values[path] = value
-    return values
-
-
 def _add_months(day: date, months: int) -> date:
     """Calendar months, clamped to the month's last day (31 Jan + 1 month = 28/29 Feb)."""
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def _as_date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 def _check_domain(domain: str, rules: Rules) -> list[Reason]:
@@ -170,15 +122,8 @@ def _check_domain(domain: str, rules: Rules) -> list[Reason]:
 
 
 def _check_expiry(
-    value: Any, province: str | None, rules: Rules, today: date, settings: Settings
+    expires_on: date, province: str | None, rules: Rules, today: date, settings: Settings
 ) -> list[Reason]:
-    expires_on = _as_date(value)
-    if expires_on is None:
-        return [
-            Reason(
-                "invalid_date", "domain_expires_on must be an ISO date", field="domain_expires_on"
-            )
-        ]
     rule = (
         rules.provinces[province].policies.get(Policy.MIN_DOMAIN_VALIDITY_MONTHS)
         if province
@@ -458,32 +403,34 @@ def _valid_email(email: str) -> bool:
     return True
 
 
-def check_creation(payload: Mapping[str, Any], today: date, settings: Settings) -> list[Reason]:
-    """Every reason ``payload`` cannot become a filing; checks needing an absent or unknown
-    field are skipped, since that field is already reported."""
+def check_creation(command: FilingCreate, today: date, settings: Settings) -> list[Reason]:
+    """Every filing rule ``command`` breaks (its shape is already checked by the model);
+    checks needing a value the rules do not know are skipped, since that value is reported."""
     rules = rules_for(settings)
-    reasons: list[Reason] = []
-    values = _collect(payload, reasons)
-    province = rules.canonical_province(values.get("province", ""))
-    applicant_type: str = values.get("applicant.type", "")
-
-    if "domain" in values:
-        reasons += _check_domain(values["domain"], rules)
-    if "domain_expires_on" in values:
-        reasons += _check_expiry(values["domain_expires_on"], province, rules, today, settings)
-    for path, known, code in (
-        ("province", {**rules.provinces, **rules.aliases}, "unknown_province"),
-        ("licence", rules.licences, "unknown_licence"),
-        ("applicant.type", rules.applicant_types, "unknown_applicant_type"),
-        ("website.sector", rules.sectors, "unknown_sector"),
+    applicant, kind, licence = command.applicant, command.applicant.type, command.licence.value
+    province = rules.canonical_province(command.province)
+    values = {
+        "domain": command.domain,
+        "applicant.id_type": applicant.id_type,
+        "applicant.id_number": applicant.id_number,
+        "applicant.phone": applicant.phone,
+        "applicant.email": applicant.email,
+    }
+    reasons = _check_domain(command.domain, rules)
+    reasons += _check_expiry(command.domain_expires_on, province, rules, today, settings)
+    for value, path, known, code in (
+        (command.province, "province", {**rules.provinces, **rules.aliases}, "unknown_province"),
+        (licence, "licence", rules.licences, "unknown_licence"),
+        (kind.value, "applicant.type", rules.applicant_types, "unknown_applicant_type"),
+        (command.website.sector, "website.sector", rules.sectors, "unknown_sector"),
     ):
-        reasons += _check_known(values.get(path), path, known, code)
-    if applicant_type in rules.applicant_types:
-        reasons += _check_identity(values, applicant_type, rules)
-        reasons += _check_licence_allowed(applicant_type, values.get("licence", ""), rules)
-    if applicant_type == "individual" and province is not None:
+        reasons += _check_known(value, path, known, code)
+    if kind in rules.applicant_types:
+        reasons += _check_identity(values, kind.value, rules)
+        reasons += _check_licence_allowed(kind.value, licence, rules)
+    if kind is ApplicantKind.INDIVIDUAL and province is not None:
         reasons += _check_residency(values, province, rules)
-    reasons += _check_province_rules(values, applicant_type, province, rules, today)
+    reasons += _check_province_rules(values, kind.value, province, rules, today)
     reasons += _check_contact(values)
     return reasons
 
@@ -611,23 +558,6 @@ def guard_submission(
     return reasons
 
 
-def guard_pre_approval_document(
-    filing: FilingFacts, data: Mapping[str, Any], settings: Settings
-) -> list[Reason]:
-    reasons: list[Reason] = []
-    _text(data, "document", reasons)
-    return reasons
-
-
-def guard_reason_given(
-    filing: FilingFacts, data: Mapping[str, Any], settings: Settings
-) -> list[Reason]:
-    """Returns, rejections, denials and withdrawals are audited, so they must say why."""
-    reasons: list[Reason] = []
-    _text(data, "reason", reasons)
-    return reasons
-
-
 def _parse_icp_number(number: str, rules: Rules) -> tuple[str, str] | None:
     """The licence kind whose format ``number`` has, and the province character it bears."""
     for key, licence in rules.licences.items():
@@ -697,8 +627,6 @@ def guard_pre_approval_needed(
 GUARDS: dict[str, Guard] = {
     "service_number": guard_service_number,
     "submission": guard_submission,
-    "pre_approval_document": guard_pre_approval_document,
-    "reason_given": guard_reason_given,
     "icp_number": guard_icp_number,
     "pre_approval_needed": guard_pre_approval_needed,
 }

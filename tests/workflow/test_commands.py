@@ -1,0 +1,137 @@
+"""The typed commands: shape problems refused, each named by its path, all at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from factories import make_payload
+
+from workflow.domain.commands import FilingCreate, parse
+from workflow.domain.definition import EVENTS_BY_NAME
+from workflow.domain.errors import ValidationError
+
+
+def problems(model: type[Any], raw: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    with pytest.raises(ValidationError) as err:
+        parse(model, raw, "refused", prefix)
+    return [(r.code, r.field or "") for r in err.value.reasons]
+
+
+def payload(**changes: Any) -> dict[str, Any]:
+    """A valid creation payload with ``changes`` to its top level or its applicant."""
+    raw: dict[str, Any] = make_payload()
+    for key, value in changes.items():
+        if key.startswith("applicant."):
+            raw["applicant"][key.removeprefix("applicant.")] = value
+        else:
+            raw[key] = value
+    return raw
+
+
+def without(raw: dict[str, Any], *paths: str) -> dict[str, Any]:
+    for path in paths:
+        *parents, leaf = path.split(".")
+        node = raw
+        for key in parents:
+            node = node[key]
+        del node[leaf]
+    return raw
+
+
+def test_valid_payload_parses() -> None:
+    assert parse(FilingCreate, make_payload(), "refused").licence == "filing"
+
+
+def test_misspelt_top_level_field_is_refused_by_name() -> None:
+    raw = without(payload(license="commercial"), "licence")
+    assert problems(FilingCreate, raw) == [("unknown_field", "license")]
+
+
+def test_unknown_nested_field_is_refused_by_its_path() -> None:
+    raw = payload(**{"applicant.nmae": "Example Ltd"})
+    assert problems(FilingCreate, raw) == [("unknown_field", "applicant.nmae")]
+
+
+def test_routes_must_name_a_known_channel_and_a_recipient() -> None:
+    raw = payload(
+        notify=[{"channel": "pager", "recipient": "x"}, {"channel": "email", "recipient": " "}]
+    )
+    assert problems(FilingCreate, raw) == [
+        ("invalid_field", "notify[0].channel"),
+        ("missing_field", "notify[1].recipient"),
+    ]
+
+
+def test_every_shape_problem_is_reported_at_once() -> None:
+    raw = without(
+        payload(license="x", domain_expires_on="next year", **{"applicant.phone": 13800138000}),
+        "province",
+        "website.name",
+    )
+    raw["applicant"]["nmae"] = "x"
+    assert sorted(problems(FilingCreate, raw)) == sorted(
+        [
+            ("unknown_field", "license"),
+            ("invalid_date", "domain_expires_on"),
+            ("invalid_field", "applicant.phone"),
+            ("missing_field", "province"),
+            ("missing_field", "website.name"),
+            ("unknown_field", "applicant.nmae"),
+        ]
+    )
+
+
+def test_missing_applicant_is_named_once() -> None:
+    assert problems(FilingCreate, without(payload(), "applicant")) == [
+        ("missing_field", "applicant")
+    ]
+
+
+def test_blank_string_counts_as_missing() -> None:
+    assert problems(FilingCreate, payload(**{"applicant.name": "  "})) == [
+        ("missing_field", "applicant.name")
+    ]
+
+
+def test_unknown_licence_kind_is_invalid() -> None:
+    assert problems(FilingCreate, payload(licence="cdn")) == [("invalid_field", "licence")]
+
+
+def test_unknown_applicant_type_is_invalid() -> None:
+    assert problems(FilingCreate, payload(**{"applicant.type": "robot"})) == [
+        ("invalid_field", "applicant.type")
+    ]
+
+
+def test_licence_and_sector_default() -> None:
+    raw = without(payload(), "licence", "website.sector")
+    command = parse(FilingCreate, raw, "refused")
+    assert (command.licence, command.website.sector) == ("filing", "general")
+
+
+@pytest.mark.parametrize(
+    ("event", "data", "expected"),
+    [
+        ("grant_pre_approval", {}, [("missing_field", "data.document")]),
+        ("grant_pre_approval", {"document": "  "}, [("missing_field", "data.document")]),
+        ("grant_pre_approval", {"document": 3}, [("invalid_field", "data.document")]),
+        ("withdraw", {"reason": None}, [("invalid_field", "data.reason")]),
+        ("withdraw", {"reason": "x", "why": "y"}, [("unknown_field", "data.why")]),
+        ("submit", {"materials": "a,b"}, [("invalid_field", "data.materials")]),
+        ("host_approve", {"note": "x"}, [("unknown_field", "data.note")]),
+        (
+            "bind_service_number",
+            {"service_number": "", "colour": "red"},
+            [
+                ("missing_field", "data.service_number"),
+                ("missing_field", "data.server_ip"),
+                ("unknown_field", "data.colour"),
+            ],
+        ),
+    ],
+)
+def test_event_data_is_checked_against_the_event_declaration(
+    event: str, data: dict[str, Any], expected: list[tuple[str, str]]
+) -> None:
+    assert problems(EVENTS_BY_NAME[event].data, data, ("data",)) == expected

@@ -1,0 +1,130 @@
+"""The service's typed inputs, and the one translation of their shape errors into reasons.
+
+Every edge (the API, the CLI's options and ``--file``, the CSV import) builds these models,
+so a misspelt or unknown key is refused at any depth instead of being silently dropped.
+The models check shape (types, required fields, blanks, dates, closed vocabularies); the
+guards judge the values against the filing rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import pydantic
+from pydantic import BaseModel, Field
+
+from workflow.domain.definition import Channel
+from workflow.domain.errors import Reason, ValidationError, summarise
+from workflow.domain.event_data import STRICT, NonBlank
+
+
+class LicenceKind(StrEnum):
+    FILING = "filing"  # 备案: non-commercial information service
+    COMMERCIAL = "commercial"  # ICP 证: commercial information service
+
+
+class ApplicantKind(StrEnum):
+    """Who files; what each kind must show and may file is data, in ``rules.toml``."""
+
+    INDIVIDUAL = "individual"
+    ORGANISATION = "organisation"
+    PUBLIC_INSTITUTION = "public_institution"
+    GOVERNMENT = "government"
+
+
+class ApplicantIn(BaseModel):
+    model_config = STRICT
+
+    type: ApplicantKind
+    name: NonBlank
+    id_type: NonBlank = Field(description="identity document type matching the applicant type")
+    id_number: NonBlank
+    phone: NonBlank = Field(description="mainland mobile number that receives MIIT's SMS")
+    email: NonBlank
+
+
+class WebsiteIn(BaseModel):
+    model_config = STRICT
+
+    name: NonBlank
+    sector: NonBlank = "general"
+
+
+class RouteIn(BaseModel):
+    model_config = STRICT
+
+    channel: Channel
+    recipient: NonBlank
+
+
+class FilingCreate(BaseModel):
+    """A filing to create; ``check_creation`` then applies the filing rules to it."""
+
+    model_config = STRICT
+
+    domain: NonBlank
+    domain_expires_on: date = Field(description="ISO date, YYYY-MM-DD")
+    province: NonBlank = Field(
+        description="one of the 31 province characters (aliases 蜀 黔 滇 陇 accepted)"
+    )
+    licence: LicenceKind = LicenceKind.FILING
+    applicant: ApplicantIn
+    website: WebsiteIn
+    notify: list[RouteIn] = Field(
+        default_factory=list, description="extra recipients for this filing"
+    )
+
+
+class EventCommand(BaseModel):
+    """An event to fire; the service checks ``data`` against the model the event declares."""
+
+    model_config = STRICT
+
+    event: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+_CODES = {
+    "extra_forbidden": "unknown_field",
+    "missing": "missing_field",
+    "string_too_short": "missing_field",  # NonBlank: a blank value is a missing one
+}
+
+
+def _path(loc: Iterable[str | int]) -> str:
+    """``("notify", 0, "channel")`` -> ``notify[0].channel``."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else part
+    return path
+
+
+def _reason(problem: Mapping[str, Any]) -> Reason:
+    kind, field = str(problem["type"]), _path(problem["loc"])
+    code = _CODES.get(kind, "invalid_date" if kind.startswith("date") else "invalid_field")
+    message = {
+        "unknown_field": f"unknown field {field!r}",
+        "missing_field": f"{field} is required",
+    }.get(code, f"{field}: {problem['msg']}")
+    return Reason(code, message, field=field)
+
+
+def reasons_from(problems: Iterable[Mapping[str, Any]]) -> list[Reason]:
+    """One reason per problem pydantic found (``ValidationError.errors()`` or FastAPI's)."""
+    return [_reason(problem) for problem in problems]
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def parse(model: type[Model], raw: Any, headline: str, prefix: tuple[str | int, ...] = ()) -> Model:
+    """``raw`` as ``model``, or a domain ``ValidationError`` listing every shape problem;
+    ``prefix`` places the model inside a larger input (``("data",)`` for event data)."""
+    try:
+        return model.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        reasons = reasons_from({**e, "loc": (*prefix, *e["loc"])} for e in exc.errors())
+        raise ValidationError(summarise(headline, reasons), reasons) from None
