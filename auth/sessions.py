@@ -42,7 +42,9 @@ def open_session(session: Session, token: ApiToken, lifetime: timedelta) -> str:
 
 
 def resume_session(session: Session, session_id: str | None) -> ApiToken:
-    """The token behind a live session; Unauthorized when the session or its token is over."""
+    """The token behind a live session; Unauthorized when the session or its token is over.
+
+    Like ``authenticate``, it leaves ``last_seen_at`` for the request's commit to record."""
     found = (
         session.exec(
             select(PageSession, ApiToken)
@@ -61,7 +63,6 @@ def resume_session(session: Session, session_id: str | None) -> ApiToken:
     ensure_usable(token, now)
     if due_for_touch(page_session.last_seen_at, now):
         page_session.last_seen_at = now
-        session.commit()
     return token
 
 

@@ -86,7 +86,12 @@ def _issue(session: Session, name: str, role: Role | str, expires_at: datetime |
     token = "icp_" + secrets.token_urlsafe(32)
     session.add(
         ApiToken(
-            name=name, role=role, token_hash=digest(token), created_at=now, expires_at=expires_at
+            name=name,
+            role=role,
+            token_hash=digest(token),
+            created_at=now,
+            # SQLite keeps a time's digits and drops its zone, so store UTC digits.
+            expires_at=as_utc(expires_at) if expires_at else None,
         )
     )
     return token
@@ -101,6 +106,8 @@ def ensure_usable(token: ApiToken, now: datetime) -> None:
 
 
 def authenticate(session: Session, token: str | None) -> ApiToken:
+    """The token's row, if usable. Its ``last_used_at`` is updated but not committed: the
+    request's own commit records it, and the row stays loaded for the caller."""
     if not token:
         raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
@@ -110,7 +117,6 @@ def authenticate(session: Session, token: str | None) -> ApiToken:
     ensure_usable(row, now)
     if due_for_touch(row.last_used_at, now):
         row.last_used_at = now
-        session.commit()
     return row
 
 
