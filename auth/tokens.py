@@ -1,20 +1,28 @@
-"""API tokens: stored hashed, shown once, each carrying one role.
+"""API tokens: stored hashed, shown once, each carrying one role and an optional expiry.
 
 Roles are ordered (viewer < case_manager < ops < admin); a route asks for the least role it
-needs and anything above passes.
+needs and anything above passes. A token stops working when it is revoked or its expiry
+passes; revoking one also ends the page sessions signed in with it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlmodel import Session, select
+from pydantic import BaseModel, ConfigDict
+from sqlmodel import Session, col, delete, select
 
-from config.clock import get_clock
-from models import ApiToken
-from workflow.domain.errors import Forbidden, Reason, Unauthorized, ValidationError
+from config.clock import as_utc, get_clock
+from models import ApiToken, PageSession
+from workflow.domain.errors import Forbidden, NotFound, Reason, Unauthorized, ValidationError
+from workflow.schemas import UtcDateTime
+
+# ``last_used_at`` and a session's ``last_seen_at`` are written at most this often, so an
+# API request is not a database write every time.
+TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 class Role(StrEnum):
@@ -30,35 +38,135 @@ class Role(StrEnum):
         return list(Role).index(self)
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+class TokenInfo(BaseModel):
+    """What ``tokens list`` shows of a token: everything but the secret and its hash."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    role: Role
+    created_at: UtcDateTime
+    expires_at: UtcDateTime | None
+    revoked_at: UtcDateTime | None
+    last_used_at: UtcDateTime | None
 
 
-def create_token(session: Session, name: str, role: Role | str) -> str:
+def digest(secret: str) -> str:
+    """What is stored of a token or a session id: enough to find it, useless to present."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def due_for_touch(last: datetime | None, now: datetime) -> bool:
+    return last is None or now - as_utc(last) >= TOUCH_INTERVAL
+
+
+def create_token(
+    session: Session, name: str, role: Role | str, expires_at: datetime | None = None
+) -> str:
     """Store a new token's hash and return the token itself, which is never stored."""
+    token = _issue(session, name, role, expires_at)
+    session.commit()
+    return token
+
+
+def _issue(session: Session, name: str, role: Role | str, expires_at: datetime | None) -> str:
     if role not in set(Role):
         known = ", ".join(Role)
         raise ValidationError(
             f"unknown role {role!r}; choose one of {known}",
             [Reason("unknown_role", f"role must be one of {known}", field="role")],
         )
+    now = get_clock().now()
+    if expires_at is not None and as_utc(expires_at) <= now:
+        raise ValidationError(
+            "the expiry is in the past",
+            [Reason("expiry_past", f"{expires_at.isoformat()} is not after now", "expires_at")],
+        )
     token = "icp_" + secrets.token_urlsafe(32)
     session.add(
-        ApiToken(name=name, role=role, token_hash=_digest(token), created_at=get_clock().now())
+        ApiToken(
+            name=name,
+            role=role,
+            token_hash=digest(token),
+            created_at=now,
+            # SQLite keeps a time's digits and drops its zone, so store UTC digits.
+            expires_at=as_utc(expires_at) if expires_at else None,
+        )
     )
-    session.commit()
     return token
 
 
+def ensure_usable(token: ApiToken, now: datetime) -> None:
+    """The one check of a token's standing, for the API and for page sessions alike."""
+    if token.revoked_at is not None:
+        raise Unauthorized("the bearer token is unknown or revoked")
+    if token.expires_at is not None and as_utc(token.expires_at) <= now:
+        raise Unauthorized(f"the bearer token expired at {as_utc(token.expires_at).isoformat()}")
+
+
 def authenticate(session: Session, token: str | None) -> ApiToken:
+    """The token's row, if usable. Its ``last_used_at`` is updated but not committed: the
+    request's own commit records it, and the row stays loaded for the caller."""
     if not token:
         raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _digest(token))).first()
-    if row is None or row.revoked_at is not None:
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
+    if row is None:
         raise Unauthorized("the bearer token is unknown or revoked")
+    now = get_clock().now()
+    ensure_usable(row, now)
+    if due_for_touch(row.last_used_at, now):
+        row.last_used_at = now
     return row
 
 
 def require_role(token: ApiToken, needed: Role) -> None:
     if Role(token.role).rank < needed.rank:
         raise Forbidden(f"this needs the {needed} role; token {token.name!r} has {token.role}")
+
+
+def list_tokens(session: Session) -> list[TokenInfo]:
+    rows = session.exec(select(ApiToken).order_by(col(ApiToken.id))).all()
+    return [TokenInfo.model_validate(row) for row in rows]
+
+
+def _get(session: Session, token_id: int) -> ApiToken:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"no token with id {token_id} (see `icpflow tokens list`)")
+    return row
+
+
+def revoke_token(session: Session, token_id: int) -> TokenInfo:
+    """Revoke a token (a second revoke keeps the first time) and end its page sessions."""
+    row = _revoke(session, token_id)
+    session.commit()
+    return TokenInfo.model_validate(row)
+
+
+def _revoke(session: Session, token_id: int) -> ApiToken:
+    row = _get(session, token_id)
+    if row.revoked_at is None:
+        row.revoked_at = get_clock().now()
+    session.execute(delete(PageSession).where(col(PageSession.token_id) == token_id))
+    return row
+
+
+def rotate_token(session: Session, token_id: int) -> str:
+    """Revoke a token and issue its successor in one transaction: same name, role and
+    lifetime, new secret.
+
+    An expired token may be rotated (that is how one renews it); a revoked one may not: it was
+    withdrawn on purpose, and a successor would undo that.
+    """
+    row = _get(session, token_id)
+    if row.revoked_at is not None:
+        raise ValidationError(
+            f"token {token_id} is revoked; issue a new one with `icpflow tokens create`",
+            [Reason("token_revoked", "a revoked token cannot be rotated", "id")],
+        )
+    lifetime = as_utc(row.expires_at) - as_utc(row.created_at) if row.expires_at else None
+    _revoke(session, token_id)
+    token = _issue(session, row.name, row.role, get_clock().now() + lifetime if lifetime else None)
+    session.commit()
+    return token

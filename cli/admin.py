@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.engine import make_url
 
-from auth.tokens import Role, create_token
-from cli.errors import App
+from auth.tokens import Role, TokenInfo, create_token, list_tokens, revoke_token, rotate_token
+from cli import backups
+from cli.errors import App, CliError
 from cli.filings import LimitOption, OffsetOption, list_page, render_page
 from cli.output import JsonOption, emit, fields, table
+from config.clock import CHINA, get_clock
 from config.settings import get_settings
 from models import session_scope
 from models.migrate import upgrade
@@ -21,9 +24,48 @@ from workflow.domain.calendar import install_schedule_file
 from workflow.domain.definition import DEADLINES_BY_KIND, OVERDUE_KINDS
 
 tokens = App(help="API bearer tokens.")
-db = App(help="The database schema.")
+db = App(help="The database: its schema, backups and restores.")
 calendar = App(help="Official holiday schedules that working-day deadlines are counted in.")
 ops = App(help="Find stuck, overdue and failed work, and retry it.")
+
+
+_DURATION = re.compile(r"(\d+)([hdw])")
+_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+
+
+def _duration(text: str) -> timedelta:
+    match = _DURATION.fullmatch(text.strip())
+    if match is None or int(match[1]) == 0:
+        raise typer.BadParameter(f"{text!r}: give hours, days or weeks, e.g. 12h, 30d or 2w")
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+ExpiresIn = Annotated[
+    timedelta | None,
+    typer.Option(
+        parser=_duration, metavar="DURATION", help="Valid for this long, e.g. 12h, 30d or 2w."
+    ),
+]
+ExpiresOn = Annotated[
+    datetime | None,
+    typer.Option(
+        formats=["%Y-%m-%d"],
+        metavar="DATE",
+        help="Valid until this date begins (00:00 Beijing time), as YYYY-MM-DD.",
+    ),
+]
+TokenId = Annotated[
+    int,
+    typer.Argument(metavar="ID", help="The token's id (see tokens list).", show_default=False),
+]
+
+
+def _expiry(expires_in: timedelta | None, expires_on: datetime | None) -> datetime | None:
+    if expires_in is not None and expires_on is not None:
+        raise CliError("give --expires-in or --expires-on, not both")
+    if expires_on is not None:
+        return datetime.combine(expires_on.date(), time(), tzinfo=CHINA)
+    return get_clock().now() + expires_in if expires_in is not None else None
 
 
 @tokens.command(name="create")
@@ -32,10 +74,44 @@ def create_token_command(
         Role, typer.Option(help="Each role includes those listed before it.", show_default=False)
     ],
     name: Annotated[str, typer.Option(help="Who or what holds the token, e.g. ci or alice.")],
+    expires_in: ExpiresIn = None,
+    expires_on: ExpiresOn = None,
 ) -> None:
-    """Create a token and print it alone on stdout; it is stored hashed and never shown again."""
+    """Create a token and print it alone on stdout; it is stored hashed and never shown again.
+
+    Without --expires-in or --expires-on it is valid until revoked.
+    """
+    expires_at = _expiry(expires_in, expires_on)
     with session_scope() as session:
-        typer.echo(create_token(session, name, role))
+        typer.echo(create_token(session, name, role, expires_at))
+
+
+@tokens.command(name="list")
+def tokens_list(as_json: JsonOption = False) -> None:
+    """Every token with its role, expiry, revocation and last use; never the token itself."""
+    with session_scope() as session:
+        rows = list_tokens(session)
+    columns = [name.removesuffix("_at").replace("_", " ") for name in TokenInfo.model_fields]
+    emit(
+        rows,
+        as_json,
+        lambda: table(columns, [tuple(row.model_dump().values()) for row in rows], title="tokens"),
+    )
+
+
+@tokens.command(name="revoke")
+def tokens_revoke(token_id: TokenId, as_json: JsonOption = False) -> None:
+    """Revoke a token at once: the API refuses it and the pages signed in with it sign out."""
+    with session_scope() as session:
+        revoked = revoke_token(session, token_id)
+    emit(revoked, as_json, lambda: f"token {revoked.id} ({revoked.name}) revoked")
+
+
+@tokens.command(name="rotate")
+def tokens_rotate(token_id: TokenId) -> None:
+    """Revoke a token and print its successor alone on stdout: same name, role and lifetime."""
+    with session_scope() as session:
+        typer.echo(rotate_token(session, token_id))
 
 
 @db.command(name="upgrade")
@@ -43,7 +119,42 @@ def db_upgrade() -> None:
     """Apply the pending schema migrations to DATABASE_URL (the embedded SQLite by default)."""
     url = get_settings().effective_database_url
     upgrade(url)
-    typer.echo(f"database {make_url(url).render_as_string(hide_password=True)} is up to date")
+    typer.echo(f"database {backups.shown(url)} is up to date")
+
+
+BackupFile = Annotated[Path, typer.Argument(dir_okay=False, show_default=False)]
+
+
+@db.command(name="backup")
+def db_backup(file: BackupFile) -> None:
+    """Write the whole database at DATABASE_URL to FILE, a new file; the services may keep running.
+
+    SQLite: a consistent copy of the database file. PostgreSQL: a pg_dump custom-format
+    archive (pg_dump must be on PATH, of the server's major version or newer).
+    """
+    url = get_settings().effective_database_url
+    backups.backup(url, file)
+    typer.echo(f"database {backups.shown(url)} backed up to {file}")
+
+
+@db.command(name="restore")
+def db_restore(
+    file: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, readable=True, show_default=False),
+    ],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Replace what the database holds; without it, refuse.")
+    ] = False,
+) -> None:
+    """Replace the database at DATABASE_URL with the backup in FILE.
+
+    Stop web, workers and scheduler first. A database that holds any table is replaced only
+    with --yes; afterwards run `icpflow db upgrade` in case the backup predates the code.
+    """
+    url = get_settings().effective_database_url
+    backups.restore(url, file, replace=yes)
+    typer.echo(f"database {backups.shown(url)} restored from {file}")
 
 
 @calendar.command(name="load")

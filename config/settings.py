@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     broker_url: str = Field(default="", description="amqp://... selects RabbitMQ instead of Redis.")
     port: int = 8000
 
+    # Pages: sign-in sessions
+    page_session_hours: float = Field(
+        default=12, gt=0, description="A page sign-in lasts this long; sign in again after it."
+    )
+    sign_in_failures_per_minute: int = Field(
+        default=5, ge=1, description="Failed page sign-ins allowed per client address a minute."
+    )
+
     # Guards
     min_domain_validity_months: int = 3
     service_number_pattern: str = r"^[A-Za-z0-9]{10,20}$"

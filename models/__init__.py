@@ -12,6 +12,7 @@ from models.tables import (
     Notification,
     NotificationStatus,
     OutboxMessage,
+    PageSession,
     table,
 )
 
@@ -26,6 +27,7 @@ __all__ = [
     "Notification",
     "NotificationStatus",
     "OutboxMessage",
+    "PageSession",
     "create_db_engine",
     "get_engine",
     "session_scope",

@@ -179,6 +179,8 @@ class FailedJob(SQLModel, table=True):
 
 
 class ApiToken(SQLModel, table=True):
+    """A bearer token, stored as its SHA-256; usable until revoked or past ``expires_at``."""
+
     __tablename__ = "api_tokens"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -187,6 +189,25 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = _utc_column()
     revoked_at: datetime | None = _utc_column(nullable=True)
+    expires_at: datetime | None = _utc_column(nullable=True)
+    last_used_at: datetime | None = _utc_column(nullable=True)
+
+
+class PageSession(SQLModel, table=True):
+    """A browser signed in to the pages: its cookie holds a random id, stored here hashed.
+
+    The session stands for its token: it ends at its own expiry or when the token is revoked
+    or expires, whichever comes first.
+    """
+
+    __tablename__ = "page_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_hash: str = Field(max_length=64, unique=True)
+    token_id: int = Field(foreign_key="api_tokens.id", index=True)
+    created_at: datetime = _utc_column()
+    expires_at: datetime = _utc_column()
+    last_seen_at: datetime = _utc_column()
 
 
 class IdempotencyRecord(SQLModel, table=True):

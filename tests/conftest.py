@@ -38,6 +38,7 @@ TABLES = (
     "deadlines",
     "history",
     "filings",
+    "page_sessions",
     "api_tokens",
 )
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from models import get_engine
-from web import api, errors, metrics, ops, pages
+from web import api, errors, metrics, ops, pages, security
 from workflow.domain.definition import EVENTS, STATES
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ def create_app(*, relay: bool = True) -> FastAPI:
         lifespan=relay_outbox if relay else None,
     )
     errors.install(app)
+    security.install(app)
     metrics.install(app)
     app.include_router(api.router)
     app.include_router(ops.router)

@@ -31,6 +31,7 @@ STATUS: dict[type[errors.IcpflowError], int] = {
     errors.IdempotencyKeyReused: 422,
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
+    errors.RateLimited: 429,
     errors.IcpflowError: 400,
 }
 
@@ -40,6 +41,7 @@ _DESCRIPTIONS = {
     404: "no such filing (or job)",
     409: "expected_version is stale: someone else changed the filing",
     422: "event not allowed, a guard failed or the input is invalid; every reason is listed",
+    429: "too many failed attempts; Retry-After says when to try again",
 }
 
 
@@ -79,11 +81,20 @@ def status_of(exc: errors.IcpflowError) -> int:
     return next(STATUS[kind] for kind in type(exc).__mro__ if kind in STATUS)
 
 
+def headers_of(exc: errors.IcpflowError) -> dict[str, str]:
+    """The headers HTTP pairs with an error's status, for JSON and page answers alike."""
+    if isinstance(exc, errors.RateLimited):
+        return {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, errors.Unauthorized):
+        return {"WWW-Authenticate": "Bearer"}
+    return {}
+
+
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.IcpflowError)
-    status = status_of(exc)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return _reply(status, exc.code, exc.message, [r.as_dict() for r in exc.reasons], headers)
+    return _reply(
+        status_of(exc), exc.code, exc.message, [r.as_dict() for r in exc.reasons], headers_of(exc)
+    )
 
 
 async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:

@@ -2,33 +2,39 @@
 
 Plain HTML from Jinja templates, no JavaScript build: the pages must work on any browser an
 agency's ops desk has. A browser signs in once with a token (the login form, or a link with
-``?token=``) and then carries it in an HttpOnly, SameSite=Strict cookie; the pages only read.
+``?token=``) and then carries a server-side session's id, never the token, in an HttpOnly,
+SameSite=Strict cookie (``Secure`` over HTTPS); the pages only read.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib.resources import files
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
+from auth.sessions import close_session, open_session, resume_session
+from auth.throttle import FailedSignIns
 from auth.tokens import authenticate
 from config.clock import CHINA, get_clock
+from config.settings import get_settings
 from models import ApiToken
 from web.auth import SessionDep, end_read
+from web.errors import headers_of, status_of
 from web.metrics import filings_by_state
 from workflow import views
 from workflow.domain.definition import EVENTS, STATES
-from workflow.domain.errors import Unauthorized
+from workflow.domain.errors import IcpflowError, RateLimited, Unauthorized
 from workflow.schemas import FilingPage
 
-TOKEN_COOKIE = "icpflow_token"
+SESSION_COOKIE = "icpflow_session"
 LIST_LIMIT = 500
 
 router = APIRouter(include_in_schema=False)
@@ -42,21 +48,47 @@ def _beijing(at: datetime | None) -> str:
 templates.env.filters["local"] = _beijing
 
 
-class _Redirect(Exception):
-    """Raised by the page dependency to answer with a redirect instead of the page."""
+class _AnswerInstead(Exception):
+    """Raised by the page dependency to answer with a redirect or the sign-in form instead."""
 
     def __init__(self, response: Response) -> None:
         self.response = response
 
 
-def _signed_in(request: Request, location: str, token: str) -> Response:
+def _cookie_flags(request: Request) -> dict[str, Any]:
+    return {"httponly": True, "samesite": "strict", "secure": request.url.scheme == "https"}
+
+
+def _sign_in_form(request: Request, refused: IcpflowError | None = None) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "login.html",
+        {"error": refused.message if refused else None},
+        status_code=status_of(refused) if refused else 200,
+        headers=headers_of(refused) if refused else None,
+    )
+
+
+def _sign_in(request: Request, session: Session, token: str, location: str) -> Response:
+    """Trade a token for a session cookie and go to ``location``, or show the form saying why
+    not. The form and ``?token=`` links both come here, so both count towards the limit."""
+    failures: FailedSignIns = request.app.state.failed_sign_ins
+    client = request.client.host if request.client else "unknown"
+    try:
+        failures.check(client)
+        found = authenticate(session, token.strip())
+    except RateLimited as exc:
+        return _sign_in_form(request, exc)
+    except Unauthorized as exc:
+        failures.failed(client)
+        return _sign_in_form(request, exc)
+    lifetime = timedelta(hours=get_settings().page_session_hours)
     response = RedirectResponse(location, status_code=303)
     response.set_cookie(
-        TOKEN_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
+        SESSION_COOKIE,
+        open_session(session, found, lifetime),
+        max_age=int(lifetime.total_seconds()),
+        **_cookie_flags(request),
     )
     return response
 
@@ -66,18 +98,17 @@ def page_token(
     session: SessionDep,
     token: Annotated[str | None, Query(description="sign in from a link")] = None,
 ) -> ApiToken:
-    """The signed-in token; a ``?token=`` link is traded for the cookie and dropped from the URL,
+    """The signed-in token; a ``?token=`` link is traded for a session and dropped from the URL,
     so it does not linger in the address bar, history or links copied from the page."""
-    try:
-        found = authenticate(session, token or request.cookies.get(TOKEN_COOKIE))
-        end_read(session)
-    except Unauthorized:
-        raise _Redirect(RedirectResponse("/login", status_code=303)) from None
     if token:
         url = request.url.remove_query_params("token")
-        raise _Redirect(
-            _signed_in(request, url.path + (f"?{url.query}" if url.query else ""), token)
-        )
+        location = url.path + (f"?{url.query}" if url.query else "")
+        raise _AnswerInstead(_sign_in(request, session, token, location))
+    try:
+        found = resume_session(session, request.cookies.get(SESSION_COOKIE))
+        end_read(session)
+    except Unauthorized:
+        raise _AnswerInstead(RedirectResponse("/login", status_code=303)) from None
     return found
 
 
@@ -107,24 +138,20 @@ def _render(request: Request, template: str, token: ApiToken, **context: Any) ->
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request) -> Response:
-    return templates.TemplateResponse(request, "login.html", {"error": None})
+    return _sign_in_form(request)
 
 
 @router.post("/login", response_class=HTMLResponse)
 def login(request: Request, session: SessionDep, token: Annotated[str, Form()]) -> Response:
-    try:
-        authenticate(session, token.strip())
-    except Unauthorized as exc:
-        return templates.TemplateResponse(
-            request, "login.html", {"error": exc.message}, status_code=401
-        )
-    return _signed_in(request, "/", token.strip())
+    return _sign_in(request, session, token, "/")
 
 
 @router.get("/logout")
-def logout() -> Response:
+def logout(request: Request, session: SessionDep) -> Response:
+    """End the session on the server, not just in this browser."""
+    close_session(session, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(TOKEN_COOKIE)
+    response.delete_cookie(SESSION_COOKIE, **_cookie_flags(request))
     return response
 
 
@@ -183,11 +210,13 @@ def timeline(request: Request, filing_id: int, session: SessionDep, token: PageT
     )
 
 
-async def _redirect(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, _Redirect)
+async def _answer_instead(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, _AnswerInstead)
     return exc.response
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(_Redirect, _redirect)
+    app.state.failed_sign_ins = FailedSignIns(get_settings().sign_in_failures_per_minute)
+    app.add_exception_handler(_AnswerInstead, _answer_instead)
+    app.mount("/static", StaticFiles(packages=[("web", "static")]), name="static")
     app.include_router(router)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import Session
 
-from auth.tokens import authenticate
+from auth.tokens import authenticate, create_token
+from config.clock import as_utc
 from workflow.domain import diagram
 from workflow.domain.definition import EVENTS, STATES
+from workflow.domain.errors import Unauthorized
 
 
 def test_tokens_create_prints_one_line_that_authenticates(cli, db):
@@ -88,3 +91,93 @@ def test_ops_stuck_lists_a_filing_once_the_clock_passes_its_threshold(
 
     assert result.exit_code == 0, result.output
     assert [f["id"] for f in json.loads(result.stdout)["items"]] == [created["id"]]
+
+
+def test_tokens_list_shows_each_token_without_its_secret(cli, session, clock):
+    secret = create_token(session, "ci", "ops", clock.now() + timedelta(days=30))
+
+    result = cli("tokens", "list", "--json")
+
+    assert result.exit_code == 0, result.output
+    (listed,) = json.loads(result.stdout)
+    assert (listed["name"], listed["role"], listed["revoked_at"]) == ("ci", "ops", None)
+    assert listed["expires_at"] == "2026-04-01T02:00:00Z"  # the frozen clock + 30 days
+    assert set(listed) == {
+        "id",
+        "name",
+        "role",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    }
+    assert secret not in result.stdout and "hash" not in result.stdout
+
+
+def test_tokens_revoke_makes_the_token_unusable(cli, session):
+    secret = create_token(session, "ci", "ops")
+
+    result = cli("tokens", "revoke", "1")
+
+    assert result.exit_code == 0, result.output
+    with pytest.raises(Unauthorized):
+        authenticate(session, secret)
+
+
+def test_tokens_rotate_prints_a_successor_with_the_same_name_role_and_lifetime(cli, session, clock):
+    old = create_token(session, "ci", "ops", clock.now() + timedelta(days=30))
+    clock.advance(timedelta(days=10))
+
+    result = cli("tokens", "rotate", "1")
+
+    assert result.exit_code == 0, result.output
+    (new,) = result.stdout.splitlines()
+    successor = authenticate(session, new)
+    assert (successor.name, successor.role) == ("ci", "ops")
+    assert as_utc(successor.expires_at) == clock.now() + timedelta(days=30)
+    with pytest.raises(Unauthorized):
+        authenticate(session, old)
+
+
+def test_tokens_rotate_refuses_a_revoked_token(cli, session):
+    create_token(session, "ci", "ops")
+    cli("tokens", "revoke", "1")
+
+    result = cli("tokens", "rotate", "1")
+
+    assert (result.exit_code, "revoked" in result.stderr) == (1, True)
+
+
+def test_tokens_create_expires_in_sets_the_expiry_from_now(cli, db, clock):
+    result = cli("tokens", "create", "--role", "viewer", "--name", "x", "--expires-in", "30d")
+
+    assert result.exit_code == 0, result.output
+    with Session(db.engine) as session:
+        token = authenticate(session, result.stdout.strip())
+    assert as_utc(token.expires_at) == clock.now() + timedelta(days=30)
+
+
+def test_tokens_create_expires_on_ends_at_the_start_of_that_day_in_beijing(cli, db):
+    result = cli(
+        "tokens", "create", "--role", "viewer", "--name", "x", "--expires-on", "2026-04-01"
+    )
+
+    assert result.exit_code == 0, result.output
+    with Session(db.engine) as session:
+        token = authenticate(session, result.stdout.strip())
+    assert as_utc(token.expires_at) == datetime(2026, 3, 31, 16, 0, tzinfo=UTC)
+
+
+def test_tokens_create_refuses_both_expiry_options(cli):
+    result = cli(
+        "tokens", "create", "--role", "viewer", "--name", "x",
+        "--expires-in", "1d", "--expires-on", "2026-04-01",
+    )  # fmt: skip
+
+    assert (result.exit_code, "not both" in result.stderr) == (1, True)
+
+
+def test_tokens_create_refuses_a_malformed_duration(cli):
+    result = cli("tokens", "create", "--role", "viewer", "--name", "x", "--expires-in", "soon")
+
+    assert (result.exit_code, "12h, 30d or 2w" in result.stderr) == (2, True)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from auth.tokens import create_token, list_tokens, revoke_token
+from web.pages import SESSION_COOKIE
+
 
 def test_missing_token_is_401_with_the_error_shape(client):
     response = client.get("/api/v1/filings")
@@ -15,8 +20,35 @@ def test_unknown_token_is_401(client):
 
 
 def test_the_pages_cookie_does_not_authenticate_the_api(client, tokens):
-    client.cookies.set("icpflow_token", tokens["admin"])
+    client.cookies.set(SESSION_COOKIE, tokens["admin"])
     assert client.get("/api/v1/filings").status_code == 401
+
+
+def test_the_pages_session_id_is_not_a_bearer_token(client, tokens):
+    client.post("/login", data={"token": tokens["admin"]}, follow_redirects=False)
+    session_id = client.cookies[SESSION_COOKIE]
+    response = client.get("/api/v1/filings", headers={"Authorization": f"Bearer {session_id}"})
+    assert response.status_code == 401
+
+
+def test_a_revoked_token_is_401(client, session, tokens, as_role):
+    admin = next(t for t in list_tokens(session) if t.role == "admin")
+    revoke_token(session, admin.id)
+    response = client.get("/api/v1/filings", headers=as_role("admin"))
+    assert (response.status_code, response.json()["error"]) == (401, "unauthorized")
+
+
+def test_an_expired_token_is_401(client, session, clock):
+    token = create_token(session, "brief", "viewer", clock.now() + timedelta(days=30))
+    clock.advance(timedelta(days=30))
+    response = client.get("/api/v1/filings", headers={"Authorization": f"Bearer {token}"})
+    assert (response.status_code, "expired" in response.json()["message"]) == (401, True)
+
+
+def test_a_token_in_use_records_when_it_was_last_used(client, session, tokens, as_role, clock):
+    client.get("/api/v1/filings", headers=as_role("viewer"))
+    viewer = next(t for t in list_tokens(session) if t.role == "viewer")
+    assert viewer.last_used_at == clock.now()
 
 
 def test_viewer_can_read_a_filing(api, as_role):

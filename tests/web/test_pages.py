@@ -8,15 +8,30 @@ from datetime import timedelta
 import pytest
 
 import web.pages  # noqa: F401  (installs the access-log filter)
+from auth.tokens import create_token, list_tokens, revoke_token
+from web.pages import SESSION_COOKIE
 from workflow.domain.definition import STATES
 
 
 @pytest.fixture
-def browser(client, tokens):
-    """The test client signed in as a viewer through the login form."""
-    response = client.post("/login", data={"token": tokens["viewer"]}, follow_redirects=False)
-    assert (response.status_code, response.headers["location"]) == (303, "/")
-    return client
+def sign_in(client, tokens):
+    """Sign the test client in through the login form, as a viewer unless told otherwise."""
+
+    def submit(token: str = tokens["viewer"]):
+        response = client.post("/login", data={"token": token}, follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (303, "/")
+        return client
+
+    return submit
+
+
+@pytest.fixture
+def browser(sign_in):
+    return sign_in()
+
+
+def signed_out(client) -> bool:
+    return client.get("/", follow_redirects=False).status_code == 303
 
 
 def test_pages_redirect_to_login_without_a_token(client):
@@ -35,9 +50,53 @@ def test_token_link_signs_in_and_drops_the_token_from_the_url(client, tokens):
     assert client.get("/stuck", follow_redirects=False).status_code == 200
 
 
-def test_sign_out_forgets_the_token(browser):
+def test_sign_out_ends_the_session_on_the_server(browser):
+    cookie = browser.cookies[SESSION_COOKIE]
     browser.get("/logout")
-    assert browser.get("/", follow_redirects=False).status_code == 303
+    browser.cookies.set(SESSION_COOKIE, cookie)  # a copy kept from before signing out
+    assert signed_out(browser)
+
+
+def test_the_session_ends_after_its_configured_hours(browser, clock, settings):
+    clock.advance(timedelta(hours=settings.page_session_hours, seconds=1))
+    assert signed_out(browser)
+
+
+def test_revoking_the_token_ends_its_sessions(browser, session):
+    viewer = next(t for t in list_tokens(session) if t.role == "viewer")
+    revoke_token(session, viewer.id)
+    assert signed_out(browser)
+
+
+def test_sign_in_refuses_an_expired_token(client, session, clock):
+    token = create_token(session, "brief", "viewer", clock.now() + timedelta(hours=1))
+    clock.advance(timedelta(hours=2))
+    response = client.post("/login", data={"token": token})
+    assert (response.status_code, "expired" in response.text) == (401, True)
+
+
+def test_the_cookie_holds_a_session_id_not_the_token(browser, tokens):
+    assert browser.cookies[SESSION_COOKIE] not in tokens.values()
+
+
+def test_the_cookie_is_httponly_strict_and_secure_over_https(client, tokens):
+    response = client.post(
+        "https://testserver/login", data={"token": tokens["viewer"]}, follow_redirects=False
+    )
+    flags = response.headers["set-cookie"].lower()
+    assert all(flag in flags for flag in ("httponly", "samesite=strict", "secure"))
+
+
+def test_a_sixth_failed_sign_in_within_a_minute_is_429_with_retry_after(client):
+    answers = [client.post("/login", data={"token": "guess"}) for _ in range(6)]
+    assert [a.status_code for a in answers] == [401] * 5 + [429]
+    assert 0 < int(answers[-1].headers["retry-after"]) <= 60
+
+
+def test_while_refused_even_a_good_token_does_not_sign_in(client, tokens):
+    for _ in range(5):
+        client.post("/login", data={"token": "guess"})
+    assert client.post("/login", data={"token": tokens["viewer"]}).status_code == 429
 
 
 def test_pipeline_shows_every_declared_state_with_its_count(api, browser):
@@ -48,17 +107,17 @@ def test_pipeline_shows_every_declared_state_with_its_count(api, browser):
         assert f'data-state="{spec.name.value}">{expected}<' in page
 
 
-def test_stuck_page_lists_a_filing_past_its_threshold(api, browser, clock):
+def test_stuck_page_lists_a_filing_past_its_threshold(api, sign_in, clock):
     api.create(domain="slow.cn")
-    assert "slow.cn" not in browser.get("/stuck").text
+    assert "slow.cn" not in sign_in().get("/stuck").text
     clock.advance(timedelta(days=15))
-    assert "slow.cn" in browser.get("/stuck").text
+    assert "slow.cn" in sign_in().get("/stuck").text
 
 
-def test_overdue_page_lists_a_filing_past_its_deadline(api, browser, clock):
+def test_overdue_page_lists_a_filing_past_its_deadline(api, sign_in, clock):
     api.drive("submitted", domain="late.cn")
     clock.advance(timedelta(days=7))
-    assert "late.cn" in browser.get("/overdue").text
+    assert "late.cn" in sign_in().get("/overdue").text
 
 
 def test_timeline_shows_every_history_entry(api, browser):

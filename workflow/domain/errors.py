@@ -92,3 +92,22 @@ class Unauthorized(IcpflowError):
 
 class Forbidden(IcpflowError):
     code = "forbidden"
+
+
+class RateLimited(IcpflowError):
+    """Too many failed attempts from one client; it may try again after ``retry_after`` seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(
+            message,
+            [
+                Reason(
+                    "retry_after",
+                    f"try again in {retry_after} s",
+                    details={"retry_after": retry_after},
+                )
+            ],
+        )
+        self.retry_after = retry_after

@@ -1,0 +1,118 @@
+"""``icpflow db backup`` and ``db restore``: a backup restored into a fresh database is the same."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from conftest import POSTGRES_ADMIN_URL
+from sqlmodel import SQLModel
+
+from config.settings import get_settings
+from models.engine import _engine_for, create_db_engine
+
+
+@pytest.fixture
+def fresh_url(db: Any, tmp_path: Path) -> Iterator[str]:
+    """An empty database on the same backend as ``db``."""
+    if db.backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'restored.db'}"
+        return
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"icpflow_restore_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield admin.url.set(database=name).render_as_string(hide_password=False)
+    _engine_for.cache_clear()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def use_database(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Point DATABASE_URL, as the CLI reads it, at another database."""
+
+    def switch(url: str) -> None:
+        monkeypatch.setenv("DATABASE_URL", url)
+        get_settings.cache_clear()
+        _engine_for.cache_clear()
+
+    return switch
+
+
+def contents(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table (and the schema revision), in primary-key order."""
+    engine = create_db_engine(url)
+    with engine.connect() as conn:
+        tables = {
+            name: [tuple(row) for row in conn.execute(t.select().order_by(*t.primary_key))]
+            for name, t in SQLModel.metadata.tables.items()
+        }
+        tables["alembic_version"] = [tuple(conn.execute(sa.text("SELECT * FROM alembic_version")))]
+    engine.dispose()
+    return tables
+
+
+def test_a_backup_restored_into_a_fresh_database_has_the_same_contents(
+    cli, db, new_filing, tmp_path, fresh_url, use_database
+):
+    new_filing("submitted")
+    new_filing("withdrawn")
+    backup = tmp_path / "icpflow.backup"
+
+    assert cli("db", "backup", str(backup)).exit_code == 0
+    use_database(fresh_url)
+    result = cli("db", "restore", str(backup))
+
+    assert result.exit_code == 0, result.output
+    original = contents(db.url)
+    assert original["filings"] and original["history"] and original["deadlines"]
+    assert contents(fresh_url) == original
+
+
+def test_restore_refuses_to_replace_a_database_without_yes(cli, db, new_filing, tmp_path):
+    new_filing()
+    backup = tmp_path / "icpflow.backup"
+    cli("db", "backup", str(backup))
+
+    result = cli("db", "restore", str(backup))
+
+    assert (result.exit_code, "pass --yes" in result.stderr) == (1, True)
+
+
+def test_restore_with_yes_brings_back_what_was_removed(cli, db, new_filing, tmp_path):
+    new_filing()
+    backup = tmp_path / "icpflow.backup"
+    cli("db", "backup", str(backup))
+    before = contents(db.url)
+    new_filing()
+
+    result = cli("db", "restore", "--yes", str(backup))
+
+    assert result.exit_code == 0, result.output
+    assert contents(db.url) == before
+
+
+def test_backup_never_overwrites_a_file(cli, db, tmp_path):
+    existing = tmp_path / "keep.me"
+    existing.write_text("precious")
+
+    result = cli("db", "backup", str(existing))
+
+    assert (result.exit_code, existing.read_text()) == (1, "precious")
+
+
+def test_restore_refuses_a_file_that_is_not_a_backup(cli, db, tmp_path, fresh_url, use_database):
+    junk = tmp_path / "junk.backup"
+    junk.write_text("not a backup")
+    use_database(fresh_url)
+
+    result = cli("db", "restore", str(junk))
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ")
