@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from factories import make_payload
 from typer.testing import CliRunner
 
 from cli.main import app
+from tests.factories import make_payload
 
 Cli = Callable[..., Result]
 

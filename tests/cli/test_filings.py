@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from factories import ORG_CREDIT_CODE, ORG_MATERIALS
-
 from cli.filings import IMPORT_COLUMNS
+from tests.factories import ORG_CREDIT_CODE, ORG_MATERIALS
 
 
 def error_lines(stderr: str) -> list[str]:

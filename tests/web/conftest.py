@@ -7,11 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
-from factories import PATH_TO, make_payload
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from auth.tokens import Role, create_token
+from tests.factories import PATH_TO, make_payload
 from web.app import create_app
 
 Headers = dict[str, str]

@@ -6,8 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from factories import ORG_MATERIALS, PATH_TO, make_payload
 
+from tests.factories import ORG_MATERIALS, PATH_TO, make_payload
 from workflow.domain.definition import EVENTS, STATES
 
 RESUBMIT = ("resubmit", {"materials": ORG_MATERIALS})

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import delivery_kit as kit
 import pytest
-from delivery_kit import logged_keys, owe_notifications
 from sqlalchemy import update
 from sqlmodel import Session, col
 
 from models import Notification
+from tests.delivery_kit import logged_keys, owe_notifications
 
 pytestmark = pytest.mark.redis
 
 # The actors module declares its actor on the process's broker when imported; give it the
-# private Redis of delivery_kit rather than letting it start the embedded one.
-redis_broker, redis_server = kit.redis_broker, kit.redis_server
 
 
 def lease(db, notification_id: int, until) -> None:  # type: ignore[no-untyped-def]

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import ORG_MATERIALS
 
 from config.settings import Settings
+from tests.factories import ORG_MATERIALS
 from workflow.domain import guards
 from workflow.domain.guards import (
     GUARDS,

@@ -6,7 +6,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from factories import ORG_MATERIALS, PATH_TO
 from sqlmodel import Session, col, func, select
 
 from models import (
@@ -17,6 +16,7 @@ from models import (
     Notification,
     OutboxMessage,
 )
+from tests.factories import ORG_MATERIALS, PATH_TO
 from workflow import deadlines, service, views
 from workflow.domain.definition import EVENTS_BY_NAME
 from workflow.domain.errors import (
