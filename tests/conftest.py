@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 import pytest
 from sqlmodel import Session
@@ -17,7 +16,7 @@ from config import clock as clock_module
 from config.settings import Settings, get_settings
 from models.engine import _engine_for
 from tests.databases import Database
-from tests.factories import PATH_TO, make_payload
+from tests.factories import PATH_TO, MakeFiling, make_payload
 from workflow.schemas import FilingOut
 
 pytest_plugins = ["tests.databases", "tests.delivery_kit", "tests.http_peer"]
@@ -54,12 +53,6 @@ def clock() -> Iterator[clock_module.FrozenClock]:
 @pytest.fixture
 def payload() -> dict[str, object]:
     return make_payload()
-
-
-class MakeFiling(Protocol):
-    """What ``new_filing`` returns: make a filing in ``state``, the payload changed by ``overrides``."""
-
-    def __call__(self, state: str = "domain_registered", **overrides: object) -> FilingOut: ...
 
 
 @pytest.fixture

@@ -178,9 +178,9 @@ def unpublished(engine: Engine) -> int:
         return int(session.exec(query).one())
 
 
-def logged_keys(path: Path) -> Counter[str]:
+def logged_keys(path: Path | None) -> Counter[str]:
     """Deliveries the log channel wrote, per idempotency key."""
-    if not path.exists():
+    if path is None or not path.exists():
         return Counter()
     lines = path.read_text().splitlines()
     return Counter(json.loads(line)["idempotency_key"] for line in lines if line.strip())

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
+from workflow.schemas import FilingOut
+
 # A unified social credit code whose GB 32100 check character is valid.
 ORG_CREDIT_CODE = "91110000MA01ABCD2Q"
 ORG_MATERIALS = [
@@ -53,3 +57,9 @@ def make_payload(**overrides: object) -> dict[str, object]:
     }
     payload.update(overrides)
     return payload
+
+
+class MakeFiling(Protocol):
+    """What ``new_filing`` returns: make a filing in ``state``, the payload changed by ``overrides``."""
+
+    def __call__(self, state: str = "domain_registered", **overrides: object) -> FilingOut: ...

@@ -58,7 +58,7 @@ class RecordingSMTPHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         # Back from wire CRLF to the "\n" line endings the sender composed with.
         content = cast(bytes, envelope.content).replace(b"\r\n", b"\n")
-        message = cast(EmailMessage, message_from_bytes(content, policy=policy.default))
+        message = message_from_bytes(content, policy=policy.default)
         mail = ReceivedMail(str(envelope.mail_from), list(envelope.rcpt_tos), message)
         self.received.append(mail)
         return "250 Message accepted for delivery"
