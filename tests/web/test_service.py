@@ -9,7 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
+from config.settings import Settings, get_settings
 from web import app as app_module
+from web.app import create_app
+from workflow.domain.errors import UnsafeSettings
 
 if TYPE_CHECKING:
     from tests.web.conftest import Api
@@ -79,3 +82,13 @@ def test_openapi_documents_error_responses_with_the_error_model(client: TestClie
 def test_openapi_documents_the_bearer_scheme(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_the_app_refuses_to_start_in_production_with_the_shipped_secret(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ICPFLOW_ENV", "production")
+    get_settings.cache_clear()
+
+    with pytest.raises(UnsafeSettings, match="WEBHOOK_SECRET"):
+        create_app(relay=False)
