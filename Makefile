@@ -3,12 +3,14 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
 
-.PHONY: run test install lint bench diagram clean
+.PHONY: run test install lock lint bench diagram clean
 
-$(BIN)/.installed: pyproject.toml
+# The exact versions (with hashes) come from requirements.lock, so every clone gets the same;
+# the project itself is installed on top without resolving anything again.
+$(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(BIN)/.installed
@@ -26,6 +28,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## Pin every dependency again after changing pyproject.toml (then commit requirements.lock).
+lock: install
+	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 bench: install
 	$(BIN)/python -m bench

@@ -5,16 +5,32 @@ One class so that every process (web, worker, scheduler, CLI) agrees on what it 
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_WEBHOOK_SECRET = "change-me"
+
+
+class Environment(StrEnum):
+    """Development tolerates the shipped defaults (``make run``); production refuses unsafe ones."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        validation_alias=AliasChoices("ICPFLOW_ENV", "environment"),
+        description="ICPFLOW_ENV: development or production.",
+    )
 
     var_dir: Path = Field(
         default=Path("var"), description="Where the embedded SQLite and Redis live."
@@ -85,7 +101,7 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_from: str = "icpflow@localhost"
     smtp_starttls: bool = False
-    webhook_secret: str = "change-me"
+    webhook_secret: str = DEFAULT_WEBHOOK_SECRET
     webhook_timeout_seconds: float = 10
     delivery_max_retries: int = 5
     delivery_min_backoff_ms: int = 1000

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, Column, DateTime, Index, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -35,7 +35,7 @@ class NotificationStatus(StrEnum):
 
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model: hot paths write rows with it, without ORM objects."""
-    return model.__table__  # type: ignore[attr-defined]
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
 
 
 def _utc_column(*, nullable: bool = False, index: bool = False) -> Any:

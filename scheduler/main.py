@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 from config.settings import Settings
 from scheduler.jobs import relay_outbox, sweep_deadlines
 from scheduler.leader import LeaderLock
+from workflow.startup import refuse_unsafe_settings
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ class Leadership:
 
 def run_scheduler(settings: Settings) -> None:
     """Run until SIGTERM or SIGINT: standby, leader when the lock is won, lock released at exit."""
+    refuse_unsafe_settings(settings)
     _configure_logging()
     scheduler = BlockingScheduler(timezone=UTC)
     leadership = Leadership(

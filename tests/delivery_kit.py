@@ -1,8 +1,7 @@
-"""Real things the delivery tests stop, kill and count: a private Redis, worker processes, a
-webhook peer that can hold a request open, and filings that owe notifications.
+"""Real things the delivery tests stop, kill and count: a private Redis, worker processes and
+filings that owe notifications.
 
-Fixtures live here (imported by the test modules that use them) because both ``tests/workers``
-and ``tests/e2e`` need them.
+A plugin (declared in tests/conftest.py) because both ``tests/workers`` and ``tests/e2e`` need it.
 """
 
 from __future__ import annotations
@@ -13,23 +12,21 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import dramatiq
 import pytest
-from factories import make_command
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from config.settings import Settings, get_settings
 from models import Notification, OutboxMessage
+from tests.factories import make_command
 from workers.broker import QUEUE, configure_broker
 from workers.embedded_redis import spawn_redis_server, stop_process, wait_until_up
 from workers.relay import ImmediateRelay
@@ -83,63 +80,6 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
-
-
-@dataclass
-class WebhookPeer:
-    """Accepts signed webhook POSTs and counts successful deliveries per Idempotency-Key.
-
-    ``status`` is what it answers; with ``hold`` set it keeps each request open until
-    ``release`` is set and then answers 503, as a peer that went away mid-request would.
-    """
-
-    url: str
-    status: int = 200
-    hold: threading.Event = field(default_factory=threading.Event)
-    holding: threading.Event = field(default_factory=threading.Event)
-    release: threading.Event = field(default_factory=threading.Event)
-    received: list[str] = field(default_factory=list)
-    delivered: Counter[str] = field(default_factory=Counter)
-
-
-class _PeerServer(ThreadingHTTPServer):
-    daemon_threads = True
-    peer: WebhookPeer
-
-
-class _PeerHandler(BaseHTTPRequestHandler):
-    server: _PeerServer
-
-    def do_POST(self) -> None:
-        peer = self.server.peer
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        key = self.headers.get("Idempotency-Key", "")
-        peer.received.append(key)
-        status = peer.status
-        if peer.hold.is_set():
-            peer.holding.set()
-            peer.release.wait(30)
-            status = 503
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-        if 200 <= status < 300:
-            peer.delivered[key] += 1
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """No access log in the test output."""
-
-
-@pytest.fixture
-def webhook_peer() -> Iterator[WebhookPeer]:
-    server = _PeerServer(("127.0.0.1", 0), _PeerHandler)
-    server.peer = WebhookPeer(f"http://127.0.0.1:{server.server_address[1]}/hook")
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server.peer
-    server.peer.release.set()
-    server.shutdown()
-    server.server_close()
 
 
 @dataclass
@@ -240,9 +180,9 @@ def unpublished(engine: Engine) -> int:
         return int(session.exec(query).one())
 
 
-def logged_keys(path: Path) -> Counter[str]:
+def logged_keys(path: Path | None) -> Counter[str]:
     """Deliveries the log channel wrote, per idempotency key."""
-    if not path.exists():
+    if path is None or not path.exists():
         return Counter()
     lines = path.read_text().splitlines()
     return Counter(json.loads(line)["idempotency_key"] for line in lines if line.strip())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from workflow.domain.commands import EventCommand, FilingCreate
+from workflow.schemas import FilingOut
 
 # A Beijing (110000) unified social credit code passing GB 32100 and, for the organisation
 # code it embeds (MA01ABCD5), GB 11714.
@@ -70,3 +73,9 @@ def make_command(**overrides: object) -> FilingCreate:
 def commands_to(state: str) -> list[EventCommand]:
     """``PATH_TO[state]`` as the service's typed event commands."""
     return [EventCommand(event=event, data=data) for event, data in PATH_TO[state]]
+
+
+class MakeFiling(Protocol):
+    """What ``new_filing`` returns: make a filing in ``state``, the payload changed by ``overrides``."""
+
+    def __call__(self, state: str = "domain_registered", **overrides: object) -> FilingOut: ...

@@ -12,9 +12,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from config.settings import get_settings
 from models import get_engine
 from web import api, errors, metrics, ops, pages, security
 from workflow.domain.definition import EVENTS, STATES
+from workflow.startup import refuse_unsafe_settings
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ async def relay_outbox(_: FastAPI) -> AsyncIterator[None]:
 
 def create_app(*, relay: bool = True) -> FastAPI:
     """``relay=False`` leaves outbox rows to the sweep (tests: no broker is started)."""
+    refuse_unsafe_settings(get_settings())
     app = FastAPI(
         title="icpflow",
         version="0.1.0",

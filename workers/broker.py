@@ -88,7 +88,7 @@ class RecoveringRedisBroker(RedisBroker):
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**kwargs)  # type: ignore[no-untyped-call]  # Dramatiq has no annotations
         self._consumed: set[str] = set()
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Any:

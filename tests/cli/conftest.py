@@ -7,11 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from click.testing import Result
-from factories import make_payload
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from cli.main import app
+from tests.factories import make_payload
 
 Cli = Callable[..., Result]
 
@@ -33,4 +32,5 @@ def created(cli: Cli, tmp_path: Any) -> dict[str, Any]:
     path.write_text(json.dumps(make_payload()), encoding="utf-8")
     result = cli("filings", "create", "--file", str(path), "--json")
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    created: dict[str, Any] = json.loads(result.stdout)
+    return created

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlmodel import Session
 
 from auth.tokens import authenticate, create_token
-from config.clock import as_utc
+from config.clock import FrozenClock, as_utc
+from config.settings import Settings
+from tests.databases import Database
+from tests.factories import MakeFiling
 from workflow.domain import diagram
 from workflow.domain.definition import EVENTS, STATES
 from workflow.domain.errors import Unauthorized
 
+if TYPE_CHECKING:
+    from tests.cli.conftest import Cli
 
-def test_tokens_create_prints_one_line_that_authenticates(cli, db):
+
+def test_tokens_create_prints_one_line_that_authenticates(cli: Cli, db: Database) -> None:
     result = cli("tokens", "create", "--role", "ops", "--name", "ci")
 
     assert result.exit_code == 0, result.output
@@ -26,7 +34,7 @@ def test_tokens_create_prints_one_line_that_authenticates(cli, db):
     assert (token.name, token.role) == ("ci", "ops")
 
 
-def test_diagram_mermaid_names_every_state_and_event(cli):
+def test_diagram_mermaid_names_every_state_and_event(cli: Cli) -> None:
     result = cli("diagram", "--format", "mermaid")
 
     assert result.exit_code == 0, result.output
@@ -45,8 +53,8 @@ SCHEDULE_2031 = {
 
 
 def test_calendar_load_installs_a_schedule_and_recomputes_estimated_deadlines(
-    cli, tmp_path, settings, clock, new_filing
-):
+    cli: Cli, tmp_path: Path, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
     clock.set(datetime(2031, 9, 26, 2, 0, tzinfo=UTC))  # Friday before National Day 2031
     filing = new_filing("submitted", domain_expires_on="2033-06-30")
     assert any(d.estimated for d in filing.deadlines)
@@ -65,7 +73,9 @@ def test_calendar_load_installs_a_schedule_and_recomputes_estimated_deadlines(
     assert review["estimated"] is False
 
 
-def test_calendar_load_refuses_a_bad_file_with_every_reason(cli, tmp_path, settings):
+def test_calendar_load_refuses_a_bad_file_with_every_reason(
+    cli: Cli, tmp_path: Path, settings: Settings
+) -> None:
     path = tmp_path / "bad.json"
     path.write_text(
         json.dumps({"year": 2031, "holidays": ["2031-13-01"], "workdays": ["2031-10-06"]})
@@ -82,8 +92,8 @@ def test_calendar_load_refuses_a_bad_file_with_every_reason(cli, tmp_path, setti
 
 
 def test_ops_stuck_lists_a_filing_once_the_clock_passes_its_threshold(
-    cli, created, clock, settings
-):
+    cli: Cli, created: dict[str, Any], clock: FrozenClock, settings: Settings
+) -> None:
     assert json.loads(cli("ops", "stuck", "--json").stdout)["total"] == 0
 
     clock.advance(timedelta(days=settings.stuck_days["domain_registered"], minutes=1))

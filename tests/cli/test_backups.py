@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import POSTGRES_ADMIN_URL
 from sqlmodel import SQLModel
 
 from config.settings import get_settings
 from models.engine import _engine_for, create_db_engine
+from tests.databases import POSTGRES_ADMIN_URL
 
 
 @pytest.fixture

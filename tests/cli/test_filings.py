@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
-from factories import ORG_CREDIT_CODE, ORG_MATERIALS, make_payload
+from typing import TYPE_CHECKING, Any
 
 from cli.filings import IMPORT_COLUMNS
+from tests.factories import ORG_CREDIT_CODE, ORG_MATERIALS, make_payload
+
+if TYPE_CHECKING:
+    from tests.cli.conftest import Cli
 
 
 def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("error:")]
 
 
-def test_create_then_show_round_trips(cli):
+def test_create_then_show_round_trips(cli: Cli) -> None:
     created = cli(
         "filings",
         "create",
@@ -58,7 +61,7 @@ def test_create_then_show_round_trips(cli):
     assert filing["deadlines"]
 
 
-def test_fire_moves_the_state(cli, created):
+def test_fire_moves_the_state(cli: Cli, created: dict[str, Any]) -> None:
     fired = cli(
         "filings",
         "fire",
@@ -89,7 +92,9 @@ def test_fire_moves_the_state(cli, created):
     assert json.loads(submitted.stdout)["state"] == "submitted"
 
 
-def test_guard_failure_exits_1_with_one_error_line_and_every_reason(cli, created):
+def test_guard_failure_exits_1_with_one_error_line_and_every_reason(
+    cli: Cli, created: dict[str, Any]
+) -> None:
     result = cli(
         "filings",
         "fire",
@@ -108,7 +113,7 @@ def test_guard_failure_exits_1_with_one_error_line_and_every_reason(cli, created
     assert result.stdout == ""
 
 
-def test_create_file_with_a_misspelt_field_exits_1_naming_it(cli, tmp_path):
+def test_create_file_with_a_misspelt_field_exits_1_naming_it(cli: Cli, tmp_path: Path) -> None:
     payload = make_payload(license="commercial")
     del payload["licence"]
     path = tmp_path / "payload.json"
@@ -122,7 +127,7 @@ def test_create_file_with_a_misspelt_field_exits_1_naming_it(cli, tmp_path):
     assert json.loads(cli("filings", "list", "--json").stdout)["total"] == 0
 
 
-def test_unknown_filing_exits_1_naming_it(cli):
+def test_unknown_filing_exits_1_naming_it(cli: Cli) -> None:
     result = cli("filings", "show", "999")
     assert result.exit_code == 1
     assert error_lines(result.stderr) == ["error: filing 999 does not exist"]
@@ -154,7 +159,9 @@ def row(**overrides: str) -> list[str]:
     return [{**GOOD_ROW, **overrides}[column] for column in IMPORT_COLUMNS]
 
 
-def test_import_takes_good_rows_and_reports_bad_ones_by_line_with_every_reason(cli, tmp_path):
+def test_import_takes_good_rows_and_reports_bad_ones_by_line_with_every_reason(
+    cli: Cli, tmp_path: Path
+) -> None:
     path = write_csv(
         tmp_path / "filings.csv",
         list(IMPORT_COLUMNS),
@@ -177,7 +184,7 @@ def test_import_takes_good_rows_and_reports_bad_ones_by_line_with_every_reason(c
     assert len(error_lines(result.stderr)) == 1
 
 
-def test_import_refuses_a_file_with_missing_or_unknown_columns(cli, tmp_path):
+def test_import_refuses_a_file_with_missing_or_unknown_columns(cli: Cli, tmp_path: Path) -> None:
     header = [c for c in IMPORT_COLUMNS if c != "phone"] + ["fax"]
     path = write_csv(tmp_path / "filings.csv", header, [row()[: len(header)]])
 

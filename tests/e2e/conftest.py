@@ -7,18 +7,15 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import delivery_kit as kit
 import pytest
-from conftest import Database, unavailable
-from delivery_kit import System, WorkerProcess, worker_env
 
 from config.settings import Settings, get_settings
+from tests.databases import Database, unavailable
+from tests.delivery_kit import RedisServer, System, WorkerProcess, worker_env
 from workers.broker import QUEUE, configure_broker
 from workers.relay import install_immediate_relay
 
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
-
-redis_server, webhook_peer = kit.redis_server, kit.webhook_peer
 
 
 def _system(
@@ -52,7 +49,7 @@ def _system(
 def system(
     db: Database,
     settings: Settings,
-    redis_server: kit.RedisServer,
+    redis_server: RedisServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[System]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from delivery_kit import System, WebhookPeer, logged_keys, owe_notifications, statuses, wait_for
 from sqlmodel import Session
+
+from tests.delivery_kit import System, logged_keys, owe_notifications, statuses, wait_for
+from tests.http_peer import HTTPPeer
 
 pytestmark = pytest.mark.slow
 
 
-def assert_delivered_once_each(system: System, session: Session, peer: WebhookPeer) -> None:
-    owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": peer.url}])
+def assert_delivered_once_each(system: System, session: Session, peer: HTTPPeer) -> None:
+    owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": peer.url()}])
     wait_for(lambda: statuses(system.db.engine) == {"delivered": 2}, 30, "both deliveries")
     [logged] = logged_keys(system.log_file).values()
     assert logged == 1
@@ -19,14 +21,12 @@ def assert_delivered_once_each(system: System, session: Session, peer: WebhookPe
 
 
 @pytest.mark.redis
-def test_over_redis(system: System, session: Session, webhook_peer: WebhookPeer) -> None:
+def test_over_redis(system: System, session: Session, http_peer: HTTPPeer) -> None:
     system.worker.start()
-    assert_delivered_once_each(system, session, webhook_peer)
+    assert_delivered_once_each(system, session, http_peer)
 
 
 @pytest.mark.rabbitmq
-def test_over_rabbitmq(
-    rabbitmq_system: System, session: Session, webhook_peer: WebhookPeer
-) -> None:
+def test_over_rabbitmq(rabbitmq_system: System, session: Session, http_peer: HTTPPeer) -> None:
     rabbitmq_system.worker.start()
-    assert_delivered_once_each(rabbitmq_system, session, webhook_peer)
+    assert_delivered_once_each(rabbitmq_system, session, http_peer)

@@ -7,10 +7,12 @@ idempotency key, and one ``delivered`` row each.
 from __future__ import annotations
 
 import pytest
-from delivery_kit import (
+from sqlmodel import Session, col, func, select
+
+from models import Notification, OutboxMessage
+from tests.delivery_kit import (
     RedisServer,
     System,
-    WebhookPeer,
     keys_by_id,
     logged_keys,
     one_retry_taken_by_a_worker,
@@ -19,9 +21,7 @@ from delivery_kit import (
     unpublished,
     wait_for,
 )
-from sqlmodel import Session, col, func, select
-
-from models import Notification, OutboxMessage
+from tests.http_peer import HTTPPeer
 from workers.relay import relay_pending
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
@@ -54,44 +54,44 @@ def test_redis_stopped_during_a_burst_loses_and_duplicates_nothing(
 
 
 def test_worker_killed_mid_job_delivers_once_after_restart(
-    system: System, session: Session, webhook_peer: WebhookPeer
+    system: System, session: Session, http_peer: HTTPPeer
 ) -> None:
-    webhook_peer.hold.set()
+    http_peer.hold.set()
     system.worker.start()
-    owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": webhook_peer.url}])
-    wait_for(webhook_peer.holding.is_set, 30, "the worker to be mid-request")
+    owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": http_peer.url()}])
+    wait_for(http_peer.holding.is_set, 30, "the worker to be mid-request")
 
     system.worker.kill()
-    webhook_peer.hold.clear()
-    webhook_peer.release.set()  # the held request now fails: the peer never accepted it
+    http_peer.hold.clear()
+    http_peer.release.set()  # the held request now fails: the peer never accepted it
     system.worker.start()
 
     engine = system.db.engine
     wait_for(lambda: statuses(engine) == {"delivered": 2}, 30, "the requeued job to complete")
     with Session(engine) as fresh:
         hook = fresh.exec(
-            select(Notification).where(Notification.recipient == webhook_peer.url)
+            select(Notification).where(Notification.recipient == http_peer.url())
         ).one()
-    assert webhook_peer.delivered == {hook.idempotency_key: 1}
-    assert webhook_peer.received == [hook.idempotency_key] * 2
+    assert http_peer.delivered == {hook.idempotency_key: 1}
+    assert http_peer.received == [hook.idempotency_key] * 2
     assert hook.attempts == 2
     assert sum(logged_keys(system.log_file).values()) == 1
 
 
 def test_a_retry_waiting_in_a_worker_survives_a_redis_restart(
-    system: System, session: Session, redis_server: RedisServer, webhook_peer: WebhookPeer
+    system: System, session: Session, redis_server: RedisServer, http_peer: HTTPPeer
 ) -> None:
     """Dramatiq holds a retry in worker memory until its backoff ends; a Redis outage then
     drops it while Redis still counts it as taken by that (live) worker."""
     system.worker.env.update(DELIVERY_MIN_BACKOFF_MS="5000", DELIVERY_MAX_BACKOFF_MS="10000")
-    webhook_peer.status = 503
+    http_peer.status = 503
     system.worker.start()
-    owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": webhook_peer.url}])
-    wait_for(lambda: len(webhook_peer.received) == 1, 30, "the first, failing attempt")
+    owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": http_peer.url()}])
+    wait_for(lambda: len(http_peer.received) == 1, 30, "the first, failing attempt")
     wait_for(lambda: one_retry_taken_by_a_worker(system.broker), 10, "the worker to hold the retry")
 
     redis_server.stop()
-    webhook_peer.status = 200
+    http_peer.status = 200
     wait_for(
         lambda: system.worker.logs().count("connection error") >= 2, 15, "both consumers to fail"
     )
@@ -99,4 +99,4 @@ def test_a_retry_waiting_in_a_worker_survives_a_redis_restart(
 
     engine = system.db.engine
     wait_for(lambda: statuses(engine) == {"delivered": 2}, 30, "the retry to be delivered")
-    assert list(webhook_peer.delivered.values()) == [1]
+    assert list(http_peer.delivered.values()) == [1]

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from delivery_kit import free_port, wait_for
-from factories import make_payload
+
+from tests.delivery_kit import free_port, wait_for
+from tests.factories import make_payload
 
 pytestmark = pytest.mark.slow
 

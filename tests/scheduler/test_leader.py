@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
 
 from scheduler.leader import LOCK_NAME, LeaderLock, PostgresLeaderLock
+from tests.databases import Database
+
+if TYPE_CHECKING:
+    from tests.scheduler.conftest import Child, Processes
 
 TAKEOVER_SECONDS = 5
 HOLD_LOCK_SCRIPT = Path(__file__).with_name("hold_lock.py")
 
 
-def _holder(processes, db_url: str, var_dir: Path):
+def _holder(processes: Processes, db_url: str, var_dir: Path) -> Child:
     child = processes.start("holder", [str(HOLD_LOCK_SCRIPT), db_url, str(var_dir)], {}, piped=True)
     assert child.proc.stdout is not None
     assert child.proc.stdout.readline().strip() == "acquired", child.log()
@@ -22,20 +28,32 @@ def _holder(processes, db_url: str, var_dir: Path):
 
 
 @pytest.fixture
-def mine(db, tmp_path: Path):
+def mine(db: Database, tmp_path: Path) -> Iterator[LeaderLock]:
     lock = LeaderLock.for_url(db.url, tmp_path / "var")
     yield lock
     lock.release()
 
 
-def test_a_second_process_cannot_take_a_held_lock(db, tmp_path, processes, mine, wait) -> None:
+def test_a_second_process_cannot_take_a_held_lock(
+    db: Database,
+    tmp_path: Path,
+    processes: Processes,
+    mine: LeaderLock,
+    wait: Callable[..., object],
+) -> None:
     _holder(processes, db.url, tmp_path / "var")
 
     assert mine.try_acquire() is False
     assert mine.still_held() is False
 
 
-def test_release_hands_the_lock_to_the_other_process(db, tmp_path, processes, mine, wait) -> None:
+def test_release_hands_the_lock_to_the_other_process(
+    db: Database,
+    tmp_path: Path,
+    processes: Processes,
+    mine: LeaderLock,
+    wait: Callable[..., object],
+) -> None:
     holder = _holder(processes, db.url, tmp_path / "var")
     assert mine.try_acquire() is False
     assert holder.proc.stdin is not None and holder.proc.stdout is not None
@@ -49,7 +67,11 @@ def test_release_hands_the_lock_to_the_other_process(db, tmp_path, processes, mi
 
 
 def test_the_lock_is_freed_when_its_holder_process_is_killed(
-    db, tmp_path, processes, mine, wait
+    db: Database,
+    tmp_path: Path,
+    processes: Processes,
+    mine: LeaderLock,
+    wait: Callable[..., object],
 ) -> None:
     holder = _holder(processes, db.url, tmp_path / "var")
     assert mine.try_acquire() is False
@@ -61,7 +83,9 @@ def test_the_lock_is_freed_when_its_holder_process_is_killed(
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("db", ["postgres"], indirect=True)
-def test_a_leader_whose_connection_dies_knows_it_lost_the_lock(db, wait) -> None:
+def test_a_leader_whose_connection_dies_knows_it_lost_the_lock(
+    db: Database, wait: Callable[..., object]
+) -> None:
     first, second = PostgresLeaderLock(db.url), PostgresLeaderLock(db.url)
     try:
         assert first.try_acquire() is True

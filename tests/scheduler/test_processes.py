@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
 
-from config.clock import SharedOffsetClock
+from config.clock import FrozenClock, SharedOffsetClock
+from config.settings import Settings
 from scheduler.leader import LOCK_NAME, LeaderLock
+from tests.databases import Database
+from tests.factories import MakeFiling
+
+if TYPE_CHECKING:
+    from tests.scheduler.conftest import Child, Processes
 
 LEADER_LINE = "leader: this scheduler holds the lock"
 STANDBY_LINE = "standby: another scheduler holds the lock"
@@ -24,7 +32,9 @@ SMS_WINDOW_PASSED = timedelta(hours=25)
 
 
 @pytest.fixture
-def start_scheduler(db, tmp_path: Path, clock_file: Path, processes):
+def start_scheduler(
+    db: Database, tmp_path: Path, clock_file: Path, processes: Processes
+) -> Callable[[str], Child]:
     env = {
         "DATABASE_URL": db.url,
         "VAR_DIR": str(tmp_path / "var"),
@@ -37,14 +47,16 @@ def start_scheduler(db, tmp_path: Path, clock_file: Path, processes):
         "PYTHONUNBUFFERED": "1",
     }
 
-    def start(name: str):
+    def start(name: str) -> Child:
         return processes.start(name, ["-m", "scheduler"], env)
 
     return start
 
 
 @pytest.fixture
-def leader_and_standby(start_scheduler, wait):
+def leader_and_standby(
+    start_scheduler: Callable[[str], Child], wait: Callable[..., object]
+) -> tuple[Child, Child]:
     """Two schedulers, both up: one announced itself leader, the other standby."""
     children = [start_scheduler("scheduler-a"), start_scheduler("scheduler-b")]
     wait(
@@ -58,7 +70,7 @@ def leader_and_standby(start_scheduler, wait):
 
 
 @pytest.fixture
-def awaiting_sms(clock, new_filing):
+def awaiting_sms(clock: FrozenClock, new_filing: MakeFiling) -> Callable[[int], list[int]]:
     """Filings whose SMS window opens now in real time, which the children's clock starts at."""
 
     def make(count: int) -> list[int]:
@@ -68,12 +80,12 @@ def awaiting_sms(clock, new_filing):
     return make
 
 
-def _scalar(db, sql: str, **params: object):
+def _scalar(db: Database, sql: str, **params: object) -> Any:
     with db.engine.connect() as conn:
         return conn.execute(sa.text(sql), params).scalar_one()
 
 
-def _states(db, ids: list[int]) -> set[str]:
+def _states(db: Database, ids: list[int]) -> set[str]:
     query = sa.text("SELECT state FROM filings WHERE id IN :ids").bindparams(
         sa.bindparam("ids", expanding=True)
     )
@@ -81,7 +93,7 @@ def _states(db, ids: list[int]) -> set[str]:
         return {row[0] for row in conn.execute(query, {"ids": ids})}
 
 
-def _expiries_per_filing(db) -> dict[int, int]:
+def _expiries_per_filing(db: Database) -> dict[int, int]:
     query = sa.text(
         "SELECT filing_id, count(*) FROM history"
         " WHERE event = 'expire_sms' AND actor = 'system' GROUP BY filing_id"
@@ -90,14 +102,23 @@ def _expiries_per_filing(db) -> dict[int, int]:
         return {row[0]: row[1] for row in conn.execute(query)}
 
 
-def _pending_due(db, now: datetime) -> int:
-    return _scalar(
-        db, "SELECT count(*) FROM deadlines WHERE status = 'pending' AND due_at <= :now", now=now
+def _pending_due(db: Database, now: datetime) -> int:
+    return int(
+        _scalar(
+            db,
+            "SELECT count(*) FROM deadlines WHERE status = 'pending' AND due_at <= :now",
+            now=now,
+        )
     )
 
 
 def test_two_schedulers_fire_each_due_deadline_exactly_once(
-    db, settings, awaiting_sms, leader_and_standby, clock_file, wait
+    db: Database,
+    settings: Settings,
+    awaiting_sms: Callable[[int], list[int]],
+    leader_and_standby: tuple[Child, Child],
+    clock_file: Path,
+    wait: Callable[..., object],
 ) -> None:
     ids = awaiting_sms(30)
     shared = SharedOffsetClock(clock_file)
@@ -125,7 +146,12 @@ def test_two_schedulers_fire_each_due_deadline_exactly_once(
 
 
 def test_a_standby_takes_over_within_seconds_when_the_leader_is_killed(
-    db, settings, awaiting_sms, leader_and_standby, clock_file, wait
+    db: Database,
+    settings: Settings,
+    awaiting_sms: Callable[[int], list[int]],
+    leader_and_standby: tuple[Child, Child],
+    clock_file: Path,
+    wait: Callable[..., object],
 ) -> None:
     ids = awaiting_sms(3)
     leader, standby = leader_and_standby
@@ -143,7 +169,11 @@ def test_a_standby_takes_over_within_seconds_when_the_leader_is_killed(
 
 
 def test_sigterm_stops_the_scheduler_cleanly_and_frees_the_lock(
-    db, settings, start_scheduler, wait, tmp_path
+    db: Database,
+    settings: Settings,
+    start_scheduler: Callable[[str], Child],
+    wait: Callable[..., object],
+    tmp_path: Path,
 ) -> None:
     scheduler = start_scheduler("scheduler")
     wait(lambda: LEADER_LINE in scheduler.log(), START_SECONDS, "the scheduler leads")
@@ -162,7 +192,12 @@ def test_sigterm_stops_the_scheduler_cleanly_and_frees_the_lock(
 @pytest.mark.postgres
 @pytest.mark.parametrize("db", ["postgres"], indirect=True)
 def test_a_leader_that_loses_its_lock_connection_stops_sweeping_until_it_wins_again(
-    db, settings, awaiting_sms, start_scheduler, clock_file, wait
+    db: Database,
+    settings: Settings,
+    awaiting_sms: Callable[[int], list[int]],
+    start_scheduler: Callable[[str], Child],
+    clock_file: Path,
+    wait: Callable[..., object],
 ) -> None:
     ids = awaiting_sms(3)
     scheduler = start_scheduler("scheduler")

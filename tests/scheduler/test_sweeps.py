@@ -11,23 +11,33 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, col, select
 
-from config.clock import CHINA
-from models import Deadline, Filing, HistoryEntry, Notification
+from config.clock import CHINA, FrozenClock
+from config.settings import Settings
+from models import (
+    Deadline,
+    DeadlineStatus,
+    Filing,
+    HistoryEntry,
+    Notification,
+    NotificationStatus,
+)
 from scheduler.jobs import sweep_deadlines
+from tests.databases import Database
+from tests.factories import MakeFiling
 from workflow.sweeps import fire_due_deadlines
 
 
-def _fresh(db):
+def _fresh(db: Database) -> Session:
     """A new session per check: what another process would read, not what the test cached."""
     return Session(db.engine, expire_on_commit=False)
 
 
-def _sweep_at(clock, settings, at: datetime) -> int:
+def _sweep_at(clock: FrozenClock, settings: Settings, at: datetime) -> int:
     clock.set(at)
     return sweep_deadlines(settings)
 
 
-def _deadline(db, filing_id: int, kind: str) -> Deadline:
+def _deadline(db: Database, filing_id: int, kind: str) -> Deadline:
     with _fresh(db) as s:
         return s.exec(
             select(Deadline).where(Deadline.filing_id == filing_id, Deadline.kind == kind)
@@ -38,7 +48,7 @@ def _deadline(db, filing_id: int, kind: str) -> Deadline:
 
 
 def test_sms_reminders_are_owed_once_each_in_order_as_the_clock_passes_them(
-    db, settings, clock, new_filing
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     filing = new_filing("host_pre_approved")
     entered = clock.now()
@@ -63,23 +73,24 @@ def test_sms_reminders_are_owed_once_each_in_order_as_the_clock_passes_them(
 
 
 def test_an_unanswered_sms_expires_at_24_hours_through_the_system_actor(
-    db, settings, clock, new_filing
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     filing = new_filing("host_pre_approved")
     entered = clock.now()
 
     _sweep_at(clock, settings, entered + timedelta(hours=24, seconds=-1))
     with _fresh(db) as s:
-        assert s.get(Filing, filing.id).state == "host_pre_approved"
+        assert s.get_one(Filing, filing.id).state == "host_pre_approved"
 
     _sweep_at(clock, settings, entered + timedelta(hours=24))
     with _fresh(db) as s:
-        assert s.get(Filing, filing.id).state == "host_returned"
+        assert s.get_one(Filing, filing.id).state == "host_returned"
         last = s.exec(
             select(HistoryEntry)
             .where(HistoryEntry.filing_id == filing.id)
             .order_by(col(HistoryEntry.version).desc())
         ).first()
+    assert last is not None
     assert (last.event, last.actor, last.from_state, last.to_state) == (
         "expire_sms",
         "system",
@@ -91,7 +102,12 @@ def test_an_unanswered_sms_expires_at_24_hours_through_the_system_actor(
 # --- Cost follows what is due, not the table --------------------------------------------------
 
 
-def _add_deadlines(db, filing_id: int, due: list[datetime], status: str = "pending") -> list[int]:
+def _add_deadlines(
+    db: Database,
+    filing_id: int,
+    due: list[datetime],
+    status: DeadlineStatus = DeadlineStatus.PENDING,
+) -> list[int]:
     with _fresh(db) as s:
         rows = [
             Deadline(
@@ -110,7 +126,7 @@ def _add_deadlines(db, filing_id: int, due: list[datetime], status: str = "pendi
         return [row.id for row in rows if row.id is not None]
 
 
-def _pending_due(db, now: datetime) -> int:
+def _pending_due(db: Database, now: datetime) -> int:
     with _fresh(db) as s:
         return len(
             s.exec(
@@ -120,14 +136,18 @@ def _pending_due(db, now: datetime) -> int:
 
 
 def test_a_sweep_fires_exactly_the_due_deadlines_among_many_that_are_not(
-    db, settings, clock, new_filing
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     filing = new_filing("domain_registered")
     now = clock.now()
     due = _add_deadlines(db, filing.id, [now - timedelta(hours=h) for h in (1, 2, 3)])
     _add_deadlines(db, filing.id, [now + timedelta(minutes=m) for m in range(1, 2001)])
-    _add_deadlines(db, filing.id, [now - timedelta(days=d) for d in (1, 2)], status="fired")
-    _add_deadlines(db, filing.id, [now - timedelta(days=d) for d in (3, 4)], status="disarmed")
+    _add_deadlines(
+        db, filing.id, [now - timedelta(days=d) for d in (1, 2)], status=DeadlineStatus.FIRED
+    )
+    _add_deadlines(
+        db, filing.id, [now - timedelta(days=d) for d in (3, 4)], status=DeadlineStatus.DISARMED
+    )
 
     assert sweep_deadlines(settings) == 3
 
@@ -139,7 +159,7 @@ def test_a_sweep_fires_exactly_the_due_deadlines_among_many_that_are_not(
 
 
 def test_one_call_fires_every_due_deadline_batch_after_batch(
-    db, settings, clock, new_filing
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     filing = new_filing("domain_registered")
     now = clock.now()
@@ -165,7 +185,12 @@ def test_one_call_fires_every_due_deadline_batch_after_batch(
     ids=["holiday-free", "national-day-2026"],
 )
 def test_the_miit_legal_limit_fires_after_20_working_days(
-    db, settings, clock, new_filing, entered: datetime, legal_limit: datetime
+    db: Database,
+    settings: Settings,
+    clock: FrozenClock,
+    new_filing: MakeFiling,
+    entered: datetime,
+    legal_limit: datetime,
 ) -> None:
     clock.set(entered)
     filing = new_filing("miit_pending")
@@ -184,15 +209,22 @@ def test_the_miit_legal_limit_fires_after_20_working_days(
 
 
 def test_a_deadline_that_fails_unexpectedly_does_not_block_the_others(
-    db, settings, clock, new_filing, monkeypatch
-):
+    db: Database,
+    settings: Settings,
+    clock: FrozenClock,
+    new_filing: MakeFiling,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from workflow import notices, sweeps
+    from workflow.notices import DeadlineLike
 
     first = new_filing("submitted")
     second = new_filing("submitted", domain="second.cn")
     real = notices.for_deadline
 
-    def broken_for_first(session, filing, deadline, now, settings):  # type: ignore[no-untyped-def]
+    def broken_for_first(
+        session: Session, filing: Filing, deadline: DeadlineLike, now: datetime, settings: Settings
+    ) -> list[int]:
         if filing.id == first.id:
             raise RuntimeError("injected")
         return real(session, filing, deadline, now, settings)
@@ -213,8 +245,8 @@ def test_a_deadline_that_fails_unexpectedly_does_not_block_the_others(
 
 
 def test_a_notification_whose_job_was_lost_is_queued_again_once_per_window(
-    db, settings, clock, new_filing
-):
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
     from models import OutboxMessage
     from workflow.sweeps import requeue_stranded_notifications
 
@@ -222,7 +254,7 @@ def test_a_notification_whose_job_was_lost_is_queued_again_once_per_window(
     delivered = new_filing("host_returned", domain="second.cn")
     with Session(db.engine) as session:
         for row in session.exec(select(Notification).where(Notification.filing_id == delivered.id)):
-            row.status = "delivered"
+            row.status = NotificationStatus.DELIVERED
             session.add(row)
         session.commit()
 

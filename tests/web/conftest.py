@@ -7,11 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
-from factories import PATH_TO, make_payload
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from auth.tokens import Role, create_token
+from tests.factories import PATH_TO, make_payload
 from web.app import create_app
 
 Headers = dict[str, str]
@@ -50,7 +50,8 @@ class Api:
             "/api/v1/filings", json=make_payload(**overrides), headers=self.headers
         )
         assert response.status_code == 201, response.text
-        return response.json()
+        filing: Filing = response.json()
+        return filing
 
     def fire(
         self,
@@ -60,16 +61,18 @@ class Api:
         headers: Headers | None = None,
     ) -> httpx.Response:
         """Fire with the version last seen, as a careful client does."""
-        return self.client.post(
+        response: httpx.Response = self.client.post(
             f"/api/v1/filings/{filing['id']}/events",
             json={"event": event, "data": data or {}, "expected_version": filing["version"]},
             headers=headers or self.headers,
         )
+        return response
 
     def step(self, filing: Filing, event: str, data: dict[str, Any] | None = None) -> Filing:
         response = self.fire(filing, event, data)
         assert response.status_code == 200, response.text
-        return response.json()
+        stepped: Filing = response.json()
+        return stepped
 
     def drive(self, state: str, **overrides: Any) -> Filing:
         """A new filing taken to ``state`` along the shared test path."""
@@ -79,7 +82,8 @@ class Api:
         return filing
 
     def get(self, path: str, headers: Headers | None = None) -> httpx.Response:
-        return self.client.get(path, headers=headers or self.headers)
+        response: httpx.Response = self.client.get(path, headers=headers or self.headers)
+        return response
 
 
 @pytest.fixture

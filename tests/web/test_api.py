@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from factories import ORG_MATERIALS, PATH_TO, make_payload
 
+from config.clock import FrozenClock
+from tests.factories import ORG_MATERIALS, PATH_TO, make_payload
 from workflow.domain.definition import EVENTS, STATES
+
+if TYPE_CHECKING:
+    from tests.web.conftest import Api
 
 RESUBMIT = ("resubmit", {"materials": ORG_MATERIALS})
 # Each branch: the state to start from, the creation overrides, then (event, data, state after).
@@ -47,7 +51,7 @@ BRANCHES: dict[str, tuple[str, dict[str, Any], list[tuple[str, dict[str, Any], s
 }
 
 
-def test_happy_path_moves_one_state_and_one_version_per_event(api):
+def test_happy_path_moves_one_state_and_one_version_per_event(api: Api) -> None:
     filing = api.create()
     seen = [(filing["state"], filing["version"])]
     for event, data in PATH_TO["approved"]:
@@ -63,7 +67,7 @@ def test_happy_path_moves_one_state_and_one_version_per_event(api):
     ]
 
 
-def test_created_filing_shows_allowed_events_and_armed_deadlines(api):
+def test_created_filing_shows_allowed_events_and_armed_deadlines(api: Api) -> None:
     filing = api.get(f"/api/v1/filings/{api.create()['id']}").json()
     assert filing["allowed_events"] == ["bind_service_number", "withdraw"]
     assert filing["deadlines"] and all(d["status"] == "pending" for d in filing["deadlines"])
@@ -71,7 +75,7 @@ def test_created_filing_shows_allowed_events_and_armed_deadlines(api):
 
 
 @pytest.mark.parametrize("branch", BRANCHES)
-def test_alternative_branch(api, branch: str):
+def test_alternative_branch(api: Api, branch: str) -> None:
     start, overrides, steps = BRANCHES[branch]
     filing = api.drive(start, **overrides)
     for event, data, expected in steps:
@@ -80,26 +84,26 @@ def test_alternative_branch(api, branch: str):
         assert (filing["state"], filing["version"]) == (expected, version + 1)
 
 
-def test_unknown_filing_is_404(api):
+def test_unknown_filing_is_404(api: Api) -> None:
     response = api.get("/api/v1/filings/4242")
     assert (response.status_code, response.json()["error"]) == (404, "filing_not_found")
 
 
-def test_stale_expected_version_is_409(api):
+def test_stale_expected_version_is_409(api: Api) -> None:
     filing = api.create()
     api.step(filing, "bind_service_number", PATH_TO["service_number_bound"][0][1])
     response = api.fire(filing, "withdraw", {"reason": "stale"})
     assert (response.status_code, response.json()["error"]) == (409, "version_conflict")
 
 
-def test_event_not_allowed_is_422_naming_the_allowed_events(api):
+def test_event_not_allowed_is_422_naming_the_allowed_events(api: Api) -> None:
     response = api.fire(api.create(), "verify_sms")
     body = response.json()
     assert (response.status_code, body["error"]) == (422, "transition_not_allowed")
     assert "bind_service_number" in body["message"] and "withdraw" in body["message"]
 
 
-def test_guard_failure_lists_every_missing_material(api):
+def test_guard_failure_lists_every_missing_material(api: Api) -> None:
     filing = api.drive("service_number_bound")
     response = api.fire(filing, "submit", {"materials": ["legal_rep_id"]})
     assert (response.status_code, response.json()["error"]) == (422, "guard_failed")
@@ -107,7 +111,7 @@ def test_guard_failure_lists_every_missing_material(api):
     assert sorted(missing) == sorted(set(ORG_MATERIALS) - {"legal_rep_id"})
 
 
-def test_bad_creation_lists_every_problem(api):
+def test_bad_creation_lists_every_problem(api: Api) -> None:
     payload = make_payload(domain="bad.io", province="XX")
     payload["applicant"]["phone"] = "123"  # type: ignore[index]
     response = api.client.post("/api/v1/filings", json=payload, headers=api.headers)
@@ -116,24 +120,24 @@ def test_bad_creation_lists_every_problem(api):
     assert {"domain", "province", "applicant.phone"} <= fields
 
 
-def test_malformed_body_is_422_in_the_same_shape(api):
+def test_malformed_body_is_422_in_the_same_shape(api: Api) -> None:
     response = api.client.post("/api/v1/filings", json={"domain": 3}, headers=api.headers)
     body = response.json()
     assert (response.status_code, body["error"]) == (422, "validation_error")
     assert {"domain", "province", "applicant", "website"} <= {r["field"] for r in body["reasons"]}
 
 
-def test_out_of_range_limit_is_422_in_the_same_shape(api):
+def test_out_of_range_limit_is_422_in_the_same_shape(api: Api) -> None:
     response = api.get("/api/v1/filings?limit=501")
     assert (response.status_code, response.json()["reasons"][0]["field"]) == (422, "query.limit")
 
 
-def test_unknown_path_is_404_in_the_same_shape(api):
+def test_unknown_path_is_404_in_the_same_shape(api: Api) -> None:
     response = api.get("/api/v1/nowhere")
     assert response.json() == {"error": "not_found", "message": "Not Found", "reasons": []}
 
 
-def test_idempotency_key_replays_the_first_result_without_firing_again(api):
+def test_idempotency_key_replays_the_first_result_without_firing_again(api: Api) -> None:
     filing = api.create()
     headers = {**api.headers, "Idempotency-Key": "abc"}
     first = api.fire(filing, "withdraw", {"reason": "x"}, headers)
@@ -143,7 +147,7 @@ def test_idempotency_key_replays_the_first_result_without_firing_again(api):
     assert [h["event"] for h in history] == ["create", "withdraw"]
 
 
-def test_idempotency_key_with_another_body_is_refused(api):
+def test_idempotency_key_with_another_body_is_refused(api: Api) -> None:
     filing = api.create()
     headers = {**api.headers, "Idempotency-Key": "abc"}
     api.fire(filing, "withdraw", {"reason": "x"}, headers)
@@ -151,7 +155,7 @@ def test_idempotency_key_with_another_body_is_refused(api):
     assert (response.status_code, response.json()["error"]) == (422, "idempotency_key_reused")
 
 
-def test_history_records_actor_data_and_reason(api):
+def test_history_records_actor_data_and_reason(api: Api) -> None:
     filing = api.step(api.create(), "withdraw", {"reason": "client left"})
     last = api.get(f"/api/v1/filings/{filing['id']}/history").json()[-1]
     assert (last["event"], last["actor"], last["reason"]) == (
@@ -161,28 +165,28 @@ def test_history_records_actor_data_and_reason(api):
     )
 
 
-def test_list_filters_by_state(api):
+def test_list_filters_by_state(api: Api) -> None:
     api.drive("submitted", domain="one.cn")
     api.create(domain="two.cn")
     page = api.get("/api/v1/filings?state=submitted").json()
     assert [f["domain"] for f in page["items"]] == ["one.cn"]
 
 
-def test_list_filters_by_province(api):
+def test_list_filters_by_province(api: Api) -> None:
     api.create(domain="one.cn")
     api.create(domain="two.cn", province="沪")
     page = api.get("/api/v1/filings?province=沪").json()
     assert [f["domain"] for f in page["items"]] == ["two.cn"]
 
 
-def test_list_paginates_with_the_total(api):
+def test_list_paginates_with_the_total(api: Api) -> None:
     for name in ("a", "b", "c"):
         api.create(domain=f"{name}.cn")
     page = api.get("/api/v1/filings?limit=2&offset=2").json()
     assert (page["total"], [f["domain"] for f in page["items"]]) == (3, ["c.cn"])
 
 
-def test_overdue_filter_follows_the_clock(api, clock):
+def test_overdue_filter_follows_the_clock(api: Api, clock: FrozenClock) -> None:
     filing = api.drive("submitted")
     assert api.get("/api/v1/filings?overdue=true").json()["total"] == 0
     clock.advance(timedelta(days=7))  # past the host's 3 working days
@@ -190,7 +194,7 @@ def test_overdue_filter_follows_the_clock(api, clock):
     assert [f["id"] for f in page["items"]] == [filing["id"]]
 
 
-def test_lists_mask_identity_and_phone_numbers(api):
+def test_lists_mask_identity_and_phone_numbers(api: Api) -> None:
     filing = api.create()
     listed = api.get("/api/v1/filings").json()["items"][0]["applicant"]
     assert listed["phone"] == "138****8000"
@@ -198,13 +202,13 @@ def test_lists_mask_identity_and_phone_numbers(api):
     assert "*" in listed["id_number"]
 
 
-def test_notifications_of_a_filing_are_listed(api):
+def test_notifications_of_a_filing_are_listed(api: Api) -> None:
     filing = api.drive("host_pre_approved")
     notes = api.get(f"/api/v1/filings/{filing['id']}/notifications").json()
     assert {"sms_reminder", "host_approve"} <= {n["kind"] for n in notes}
 
 
-def test_workflow_is_the_declaration(api):
+def test_workflow_is_the_declaration(api: Api) -> None:
     declared = api.get("/api/v1/workflow").json()
     assert [s["name"] for s in declared["states"]] == [s.name.value for s in STATES]
     assert [(e["name"], e["dest"]) for e in declared["events"]] == [

@@ -2,74 +2,99 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session
 
 from auth.tokens import create_token, list_tokens, revoke_token
+from config.clock import FrozenClock
 from web.pages import SESSION_COOKIE
 
+if TYPE_CHECKING:
+    from tests.web.conftest import Api, Headers
 
-def test_missing_token_is_401_with_the_error_shape(client):
+
+def test_missing_token_is_401_with_the_error_shape(client: TestClient) -> None:
     response = client.get("/api/v1/filings")
     assert (response.status_code, response.json()["error"]) == (401, "unauthorized")
     assert response.headers["www-authenticate"] == "Bearer"
 
 
-def test_unknown_token_is_401(client):
+def test_unknown_token_is_401(client: TestClient) -> None:
     response = client.get("/api/v1/filings", headers={"Authorization": "Bearer nope"})
     assert (response.status_code, response.json()["error"]) == (401, "unauthorized")
 
 
-def test_the_pages_cookie_does_not_authenticate_the_api(client, tokens):
+def test_the_pages_cookie_does_not_authenticate_the_api(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     client.cookies.set(SESSION_COOKIE, tokens["admin"])
     assert client.get("/api/v1/filings").status_code == 401
 
 
-def test_the_pages_session_id_is_not_a_bearer_token(client, tokens):
+def test_the_pages_session_id_is_not_a_bearer_token(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     client.post("/login", data={"token": tokens["admin"]}, follow_redirects=False)
     session_id = client.cookies[SESSION_COOKIE]
     response = client.get("/api/v1/filings", headers={"Authorization": f"Bearer {session_id}"})
     assert response.status_code == 401
 
 
-def test_a_revoked_token_is_401(client, session, tokens, as_role):
+def test_a_revoked_token_is_401(
+    client: TestClient,
+    session: Session,
+    tokens: dict[str, str],
+    as_role: Callable[[str], Headers],
+) -> None:
     admin = next(t for t in list_tokens(session) if t.role == "admin")
+    assert admin.id is not None
     revoke_token(session, admin.id)
     response = client.get("/api/v1/filings", headers=as_role("admin"))
     assert (response.status_code, response.json()["error"]) == (401, "unauthorized")
 
 
-def test_an_expired_token_is_401(client, session, clock):
+def test_an_expired_token_is_401(client: TestClient, session: Session, clock: FrozenClock) -> None:
     token = create_token(session, "brief", "viewer", clock.now() + timedelta(days=30))
     clock.advance(timedelta(days=30))
     response = client.get("/api/v1/filings", headers={"Authorization": f"Bearer {token}"})
     assert (response.status_code, "expired" in response.json()["message"]) == (401, True)
 
 
-def test_a_token_in_use_records_when_it_was_last_used(client, session, tokens, as_role, clock):
+def test_a_token_in_use_records_when_it_was_last_used(
+    client: TestClient,
+    session: Session,
+    tokens: dict[str, str],
+    as_role: Callable[[str], Headers],
+    clock: FrozenClock,
+) -> None:
     client.get("/api/v1/filings", headers=as_role("viewer"))
     viewer = next(t for t in list_tokens(session) if t.role == "viewer")
     assert viewer.last_used_at == clock.now()
 
 
-def test_viewer_can_read_a_filing(api, as_role):
+def test_viewer_can_read_a_filing(api: Api, as_role: Callable[[str], Headers]) -> None:
     filing = api.create()
     response = api.get(f"/api/v1/filings/{filing['id']}", headers=as_role("viewer"))
     assert (response.status_code, response.json()["version"]) == (200, 1)
 
 
-def test_viewer_firing_an_event_is_403(api, as_role):
+def test_viewer_firing_an_event_is_403(api: Api, as_role: Callable[[str], Headers]) -> None:
     response = api.fire(api.create(), "withdraw", {"reason": "x"}, as_role("viewer"))
     assert (response.status_code, response.json()["error"]) == (403, "forbidden")
 
 
-def test_viewer_creating_a_filing_is_403(api, as_role):
+def test_viewer_creating_a_filing_is_403(api: Api, as_role: Callable[[str], Headers]) -> None:
     response = api.client.post("/api/v1/filings", json={}, headers=as_role("viewer"))
     assert response.status_code == 403
 
 
-def test_case_manager_cannot_see_ops_lists(api):
+def test_case_manager_cannot_see_ops_lists(api: Api) -> None:
     assert api.get("/api/v1/ops/stuck").status_code == 403
 
 
-def test_higher_roles_inherit_lower_ones(api, as_role):
+def test_higher_roles_inherit_lower_ones(api: Api, as_role: Callable[[str], Headers]) -> None:
     assert api.fire(api.create(), "withdraw", {"reason": "x"}, as_role("admin")).status_code == 200

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
+from sqlmodel import Session
 
+from config.clock import FrozenClock
 from workers import failures
+
+if TYPE_CHECKING:
+    from tests.web.conftest import Api, Headers
 
 
 @pytest.fixture
-def ops(as_role) -> dict[str, str]:
+def ops(as_role: Callable[[str], Headers]) -> dict[str, str]:
     return as_role("ops")
 
 
-def test_stuck_lists_a_filing_past_its_states_threshold(api, ops, clock):
+def test_stuck_lists_a_filing_past_its_states_threshold(
+    api: Api, ops: dict[str, str], clock: FrozenClock
+) -> None:
     filing = api.create()
     assert api.get("/api/v1/ops/stuck", ops).json()["total"] == 0
     clock.advance(timedelta(days=15))
     assert [f["id"] for f in api.get("/api/v1/ops/stuck", ops).json()["items"]] == [filing["id"]]
 
 
-def test_overdue_reuses_the_list_filters(api, ops, clock):
+def test_overdue_reuses_the_list_filters(api: Api, ops: dict[str, str], clock: FrozenClock) -> None:
     api.drive("submitted", domain="beijing-site.cn")
     api.drive("submitted", domain="shanghai-site.cn", province="沪")
     clock.advance(timedelta(days=7))
@@ -29,20 +38,24 @@ def test_overdue_reuses_the_list_filters(api, ops, clock):
     assert [f["domain"] for f in page["items"]] == ["shanghai-site.cn"]
 
 
-def test_failed_jobs_are_listed(api, ops, session, clock):
+def test_failed_jobs_are_listed(
+    api: Api, ops: dict[str, str], session: Session, clock: FrozenClock
+) -> None:
     failures.record_failure(session, "deliver", [7], "SMTP refused", clock.now(), None)
     session.commit()
     listed = api.get("/api/v1/ops/failed", ops).json()
     assert [(j["actor"], j["error"]) for j in listed] == [("deliver", "SMTP refused")]
 
 
-def test_retry_queues_a_failed_job_again(api, ops, session, clock):
+def test_retry_queues_a_failed_job_again(
+    api: Api, ops: dict[str, str], session: Session, clock: FrozenClock
+) -> None:
     job = failures.record_failure(session, "deliver", [7], "SMTP refused", clock.now(), None)
     session.commit()
     response = api.client.post(f"/api/v1/ops/failed/{job.id}/retry", headers=ops)
     assert (response.status_code, response.json()["retried_at"] is not None) == (200, True)
 
 
-def test_retry_of_an_unknown_job_is_404(api, ops):
+def test_retry_of_an_unknown_job_is_404(api: Api, ops: dict[str, str]) -> None:
     response = api.client.post("/api/v1/ops/failed/9/retry", headers=ops)
     assert (response.status_code, response.json()["error"]) == (404, "not_found")

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
+from fastapi.testclient import TestClient
 
 import web.pages  # noqa: F401  (installs the access-log filter)
 from auth.tokens import create_token, list_tokens, revoke_token
+from config.clock import FrozenClock
 from web.pages import SESSION_COOKIE
 from workflow.domain.definition import STATES
 
+if TYPE_CHECKING:
+    from tests.web.conftest import Api
+
 
 @pytest.fixture
-def sign_in(client, tokens):
+def sign_in(client: TestClient, tokens: dict[str, str]) -> Callable[..., TestClient]:
     """Sign the test client in through the login form, as a viewer unless told otherwise."""
 
-    def submit(token: str = tokens["viewer"]):
+    def submit(token: str = tokens["viewer"]) -> TestClient:
         response = client.post("/login", data={"token": token}, follow_redirects=False)
         assert (response.status_code, response.headers["location"]) == (303, "/")
         return client
@@ -26,31 +33,33 @@ def sign_in(client, tokens):
 
 
 @pytest.fixture
-def browser(sign_in):
+def browser(sign_in: Callable[..., TestClient]) -> TestClient:
     return sign_in()
 
 
-def signed_out(client) -> bool:
+def signed_out(client: TestClient) -> bool:
     return client.get("/", follow_redirects=False).status_code == 303
 
 
-def test_pages_redirect_to_login_without_a_token(client):
+def test_pages_redirect_to_login_without_a_token(client: TestClient) -> None:
     response = client.get("/", follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (303, "/login")
 
 
-def test_login_refuses_an_unknown_token(client):
+def test_login_refuses_an_unknown_token(client: TestClient) -> None:
     response = client.post("/login", data={"token": "nope"})
     assert (response.status_code, "unknown or revoked" in response.text) == (401, True)
 
 
-def test_token_link_signs_in_and_drops_the_token_from_the_url(client, tokens):
+def test_token_link_signs_in_and_drops_the_token_from_the_url(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     response = client.get(f"/stuck?token={tokens['viewer']}&x=1", follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (303, "/stuck?x=1")
     assert client.get("/stuck", follow_redirects=False).status_code == 200
 
 
-def test_sign_out_ends_the_session_on_the_server(browser):
+def test_sign_out_ends_the_session_on_the_server(browser: TestClient) -> None:
     cookie = browser.cookies[SESSION_COOKIE]
     browser.get("/logout")
     browser.cookies.set(SESSION_COOKIE, cookie)  # a copy kept from before signing out
@@ -99,7 +108,7 @@ def test_while_refused_even_a_good_token_does_not_sign_in(client, tokens):
     assert client.post("/login", data={"token": tokens["viewer"]}).status_code == 429
 
 
-def test_pipeline_shows_every_declared_state_with_its_count(api, browser):
+def test_pipeline_shows_every_declared_state_with_its_count(api: Api, browser: TestClient) -> None:
     api.create()
     page = browser.get("/").text
     for spec in STATES:
@@ -107,37 +116,41 @@ def test_pipeline_shows_every_declared_state_with_its_count(api, browser):
         assert f'data-state="{spec.name.value}">{expected}<' in page
 
 
-def test_stuck_page_lists_a_filing_past_its_threshold(api, sign_in, clock):
+def test_stuck_page_lists_a_filing_past_its_threshold(
+    api: Api, sign_in: Callable[..., TestClient], clock: FrozenClock
+) -> None:
     api.create(domain="slow.cn")
     assert "slow.cn" not in sign_in().get("/stuck").text
     clock.advance(timedelta(days=15))
     assert "slow.cn" in sign_in().get("/stuck").text
 
 
-def test_overdue_page_lists_a_filing_past_its_deadline(api, sign_in, clock):
+def test_overdue_page_lists_a_filing_past_its_deadline(
+    api: Api, sign_in: Callable[..., TestClient], clock: FrozenClock
+) -> None:
     api.drive("submitted", domain="late.cn")
     clock.advance(timedelta(days=7))
     assert "late.cn" in sign_in().get("/overdue").text
 
 
-def test_timeline_shows_every_history_entry(api, browser):
+def test_timeline_shows_every_history_entry(api: Api, browser: TestClient) -> None:
     filing = api.step(api.create(), "withdraw", {"reason": "client cancelled"})
     page = browser.get(f"/filings/{filing['id']}").text
     assert page.count('class="history"') == 2 and "client cancelled" in page
 
 
-def test_timeline_shows_the_armed_deadlines(api, browser):
+def test_timeline_shows_the_armed_deadlines(api: Api, browser: TestClient) -> None:
     filing = api.drive("host_pre_approved")
     page = browser.get(f"/filings/{filing['id']}").text
     assert page.count('class="deadline"') == len(filing["deadlines"]) > 0
 
 
-def test_timeline_masks_the_phone_number(api, browser):
+def test_timeline_masks_the_phone_number(api: Api, browser: TestClient) -> None:
     page = browser.get(f"/filings/{api.create()['id']}").text
     assert "13800138000" not in page and "138****8000" in page
 
 
-def test_token_links_are_redacted_from_the_access_log(caplog):
+def test_token_links_are_redacted_from_the_access_log(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="uvicorn.access"):
         logging.getLogger("uvicorn.access").info('"%s %s"', "GET", "/stuck?token=icp_secret&x=1")
     assert caplog.messages == ['"GET /stuck?token=[redacted]&x=1"']

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
+from config.settings import Settings, get_settings
 from web import app as app_module
+from web.app import create_app
+from workflow.domain.errors import UnsafeSettings
+
+if TYPE_CHECKING:
+    from tests.web.conftest import Api
 
 
-def test_healthz_answers(client):
+def test_healthz_answers(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_readyz_is_200_with_the_database_up(client):
+def test_readyz_is_200_with_the_database_up(client: TestClient) -> None:
     assert client.get("/readyz").status_code == 200
 
 
-def test_readyz_is_503_with_a_reason_when_the_database_is_down(client, monkeypatch, tmp_path):
+def test_readyz_is_503_with_a_reason_when_the_database_is_down(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     unreachable = create_engine(f"sqlite:///{tmp_path}/missing/dir/icpflow.db")
     monkeypatch.setattr(app_module, "get_engine", lambda: unreachable)
     response = client.get("/readyz")
@@ -25,16 +38,16 @@ def test_readyz_is_503_with_a_reason_when_the_database_is_down(client, monkeypat
     )
 
 
-def test_metrics_expose_filings_by_state(api):
+def test_metrics_expose_filings_by_state(api: Api) -> None:
     api.create()
     assert 'icpflow_filings{state="domain_registered"} 1.0' in api.get("/metrics").text
 
 
-def test_metrics_need_a_token(client):
+def test_metrics_need_a_token(client: TestClient) -> None:
     assert client.get("/metrics").status_code == 401
 
 
-def test_metrics_count_a_replayed_event_once(api):
+def test_metrics_count_a_replayed_event_once(api: Api) -> None:
     filing = api.create()
     headers = {**api.headers, "Idempotency-Key": "metrics-once"}
     before = _sample(api, 'icpflow_events_fired_total{event="withdraw"}')
@@ -43,29 +56,39 @@ def test_metrics_count_a_replayed_event_once(api):
     assert _sample(api, 'icpflow_events_fired_total{event="withdraw"}') == before + 1
 
 
-def test_metrics_time_requests_by_route_template(api):
+def test_metrics_time_requests_by_route_template(api: Api) -> None:
     api.get("/api/v1/filings/1")
     text = api.get("/metrics").text
     assert 'route="/api/v1/filings/{filing_id}"' in text
 
 
-def _sample(api, name: str) -> float:  # type: ignore[no-untyped-def]
+def _sample(api: Api, name: str) -> float:
     lines = api.get("/metrics").text.splitlines()
     return next((float(line.split()[-1]) for line in lines if line.startswith(name + " ")), 0.0)
 
 
-def test_openapi_lists_the_event_names(client):
+def test_openapi_lists_the_event_names(client: TestClient) -> None:
     event = client.get("/openapi.json").json()["components"]["schemas"]["EventIn"]
     assert "miit_approve" in event["properties"]["event"]["description"]
 
 
-def test_openapi_documents_error_responses_with_the_error_model(client):
+def test_openapi_documents_error_responses_with_the_error_model(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     responses = spec["paths"]["/api/v1/filings/{filing_id}/events"]["post"]["responses"]
     assert {"401", "403", "404", "409", "422"} <= set(responses)
     assert responses["409"]["content"]["application/json"]["schema"]["$ref"].endswith("ErrorBody")
 
 
-def test_openapi_documents_the_bearer_scheme(client):
+def test_openapi_documents_the_bearer_scheme(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_the_app_refuses_to_start_in_production_with_the_shipped_secret(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ICPFLOW_ENV", "production")
+    get_settings.cache_clear()
+
+    with pytest.raises(UnsafeSettings, match="WEBHOOK_SECRET"):
+        create_app(relay=False)

@@ -5,29 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import delivery_kit as kit
 import dramatiq
 import pytest
-from conftest import Database
-from delivery_kit import (
-    WebhookPeer,
+from sqlmodel import Session, select
+
+from config.settings import get_settings
+from models import FailedJob, Notification
+from tests.databases import Database
+from tests.delivery_kit import (
     logged_keys,
     owe_notifications,
     statuses,
     wait_for,
 )
-from sqlmodel import Session, select
-
-from config.settings import get_settings
-from models import FailedJob, Notification
+from tests.http_peer import HTTPPeer
 from workers.broker import QUEUE
 from workers.failures import retry_failed
 from workers.relay import install_immediate_relay, relay_pending
 
 pytestmark = pytest.mark.redis
-
-# Shared with tests/e2e; pytest finds fixtures by their name in this module.
-redis_broker, redis_server, webhook_peer = kit.redis_broker, kit.redis_server, kit.webhook_peer
 
 
 @pytest.fixture
@@ -85,31 +81,29 @@ def test_permanent_failure_is_recorded_and_a_retry_delivers(
     session: Session,
     redis_broker: dramatiq.Broker,
     worker: dramatiq.Worker,
-    webhook_peer: WebhookPeer,
+    http_peer: HTTPPeer,
 ) -> None:
     relay = install_immediate_relay(db.engine)
     try:
-        webhook_peer.status = 410
-        owe_notifications(
-            session, 1, routes=[{"channel": "webhook", "recipient": webhook_peer.url}]
-        )
+        http_peer.status = 410
+        owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": http_peer.url()}])
         wait_for(lambda: len(failed_jobs(db)) == 1, 20, "the failure to be recorded")
-        notification = webhook_notification(db, webhook_peer.url)
+        notification = webhook_notification(db, http_peer.url())
         assert (notification.status, notification.attempts) == ("failed", 1)  # not retried
         assert "410" in (notification.last_error or "")
         [job] = failed_jobs(db)
         assert (job.notification_id, job.args) == (notification.id, [notification.id])
 
-        webhook_peer.status = 200
+        http_peer.status = 200
         retry_failed(session, job.id or 0)
         wait_for(
-            lambda: webhook_notification(db, webhook_peer.url).status == "delivered",
+            lambda: webhook_notification(db, http_peer.url()).status == "delivered",
             20,
             "the retried notification to be delivered",
         )
     finally:
         relay.stop()
-    assert webhook_peer.delivered == {notification.idempotency_key: 1}
+    assert http_peer.delivered == {notification.idempotency_key: 1}
     assert len(failed_jobs(db)) == 1  # the retry did not fail again
 
 
@@ -118,16 +112,16 @@ def test_transient_failures_are_retried_then_recorded_when_exhausted(
     session: Session,
     redis_broker: dramatiq.Broker,
     worker: dramatiq.Worker,
-    webhook_peer: WebhookPeer,
+    http_peer: HTTPPeer,
 ) -> None:
-    webhook_peer.status = 503
-    owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": webhook_peer.url}])
+    http_peer.status = 503
+    owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": http_peer.url()}])
     relay_pending(db.engine)
     wait_for(lambda: len(failed_jobs(db)) == 1, 20, "retries to be exhausted")
 
-    notification = webhook_notification(db, webhook_peer.url)
+    notification = webhook_notification(db, http_peer.url())
     retries = get_settings().delivery_max_retries
     assert (notification.status, notification.attempts) == ("failed", retries + 1)
-    assert len(webhook_peer.received) == retries + 1
-    assert not webhook_peer.delivered
+    assert len(http_peer.received) == retries + 1
+    assert not http_peer.delivered
     assert statuses(db.engine)["delivered"] == 1  # the log route of the same event went out

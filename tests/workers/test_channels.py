@@ -23,7 +23,8 @@ from workers.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_
 from workflow.domain.definition import Channel
 
 if TYPE_CHECKING:
-    from tests.workers.conftest import HTTPPeer, SMTPPeer
+    from tests.http_peer import HTTPPeer
+    from tests.workers.conftest import SMTPPeer
 
 SECRET = "test-webhook-secret"
 SUBJECT = "【提醒】京ICP备12345678号 管局审核即将超时 / MIIT review deadline approaching"
@@ -132,10 +133,10 @@ def test_email_server_down_is_transient(unused_port: int) -> None:
 # --- webhook ---------------------------------------------------------------------------------
 
 
-def test_webhook_posts_document_with_idempotency_key(http_server: HTTPPeer) -> None:
-    get_channel("webhook", make_settings()).send(make_message(http_server.url("/hook")))
+def test_webhook_posts_document_with_idempotency_key(http_peer: HTTPPeer) -> None:
+    get_channel("webhook", make_settings()).send(make_message(http_peer.url("/hook")))
 
-    [request] = http_server.recorded
+    [request] = http_peer.recorded
     assert request.headers["Idempotency-Key"] == "42:miit_reminder:2025-03-01"
     assert json.loads(request.body) == {
         "idempotency_key": "42:miit_reminder:2025-03-01",
@@ -145,32 +146,32 @@ def test_webhook_posts_document_with_idempotency_key(http_server: HTTPPeer) -> N
     }
 
 
-def test_webhook_signature_is_hmac_sha256_of_exact_body(http_server: HTTPPeer) -> None:
-    get_channel("webhook", make_settings()).send(make_message(http_server.url("/hook")))
+def test_webhook_signature_is_hmac_sha256_of_exact_body(http_peer: HTTPPeer) -> None:
+    get_channel("webhook", make_settings()).send(make_message(http_peer.url("/hook")))
 
-    [request] = http_server.recorded
+    [request] = http_peer.recorded
     expected = hmac.new(SECRET.encode(), request.body, hashlib.sha256).hexdigest()
     assert request.headers[SIGNATURE_HEADER] == f"sha256={expected}"
 
 
-def test_webhook_sends_current_unix_timestamp(http_server: HTTPPeer) -> None:
-    get_channel("webhook", make_settings()).send(make_message(http_server.url("/hook")))
+def test_webhook_sends_current_unix_timestamp(http_peer: HTTPPeer) -> None:
+    get_channel("webhook", make_settings()).send(make_message(http_peer.url("/hook")))
 
-    [request] = http_server.recorded
+    [request] = http_peer.recorded
     assert abs(int(request.headers[TIMESTAMP_HEADER]) - time.time()) < 60
 
 
-def test_webhook_signature_verifies_against_received_body(http_server: HTTPPeer) -> None:
-    get_channel("webhook", make_settings()).send(make_message(http_server.url("/hook")))
+def test_webhook_signature_verifies_against_received_body(http_peer: HTTPPeer) -> None:
+    get_channel("webhook", make_settings()).send(make_message(http_peer.url("/hook")))
 
-    [request] = http_server.recorded
+    [request] = http_peer.recorded
     assert verify_signature(SECRET, request.body, request.headers[SIGNATURE_HEADER])
 
 
-def test_webhook_signature_rejects_tampered_body(http_server: HTTPPeer) -> None:
-    get_channel("webhook", make_settings()).send(make_message(http_server.url("/hook")))
+def test_webhook_signature_rejects_tampered_body(http_peer: HTTPPeer) -> None:
+    get_channel("webhook", make_settings()).send(make_message(http_peer.url("/hook")))
 
-    [request] = http_server.recorded
+    [request] = http_peer.recorded
     tampered = request.body.replace(b"42", b"43")
     assert tampered != request.body
     assert not verify_signature(SECRET, tampered, request.headers[SIGNATURE_HEADER])
@@ -188,20 +189,20 @@ def test_webhook_signature_rejects_tampered_body(http_server: HTTPPeer) -> None:
     ],
 )
 def test_webhook_error_status_maps_to_failure_kind(
-    http_server: HTTPPeer, status: int, expected: type[Exception]
+    http_peer: HTTPPeer, status: int, expected: type[Exception]
 ) -> None:
     channel = get_channel("webhook", make_settings())
 
     with pytest.raises(expected, match=str(status)):
-        channel.send(make_message(http_server.url(f"/status/{status}")))
+        channel.send(make_message(http_peer.url(f"/status/{status}")))
 
 
-def test_webhook_timeout_is_transient(http_server: HTTPPeer) -> None:
-    timeout = http_server.slow_seconds / 5
+def test_webhook_timeout_is_transient(http_peer: HTTPPeer) -> None:
+    timeout = http_peer.slow_seconds / 5
     channel = get_channel("webhook", make_settings(webhook_timeout_seconds=timeout))
 
     with pytest.raises(DeliveryFailed):
-        channel.send(make_message(http_server.url("/slow")))
+        channel.send(make_message(http_peer.url("/slow")))
 
 
 def test_webhook_server_down_is_transient(unused_port: int) -> None:
@@ -221,19 +222,19 @@ def test_webhook_non_http_url_is_permanent() -> None:
 # --- chat (apprise) --------------------------------------------------------------------------
 
 
-def test_chat_json_url_posts_subject_and_body(http_server: HTTPPeer) -> None:
-    get_channel("chat", make_settings()).send(make_message(http_server.url("/robot", "json")))
+def test_chat_json_url_posts_subject_and_body(http_peer: HTTPPeer) -> None:
+    get_channel("chat", make_settings()).send(make_message(http_peer.url("/robot", "json")))
 
-    [request] = http_server.recorded
+    [request] = http_peer.recorded
     document = json.loads(request.body)
     assert (request.path, document["title"], document["message"]) == ("/robot", SUBJECT, BODY)
 
 
-def test_chat_rejected_by_service_is_transient(http_server: HTTPPeer) -> None:
+def test_chat_rejected_by_service_is_transient(http_peer: HTTPPeer) -> None:
     channel = get_channel("chat", make_settings())
 
     with pytest.raises(DeliveryFailed):
-        channel.send(make_message(http_server.url("/status/500", "json")))
+        channel.send(make_message(http_peer.url("/status/500", "json")))
 
 
 def test_chat_url_apprise_cannot_parse_is_permanent() -> None:

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 
-import delivery_kit as kit
+import dramatiq
 import pytest
-from delivery_kit import logged_keys, owe_notifications
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from config.clock import FrozenClock
+from config.settings import Settings
 from models import Notification
+from tests.databases import Database
+from tests.delivery_kit import logged_keys, owe_notifications
 
 pytestmark = pytest.mark.redis
 
 # The actors module declares its actor on the process's broker when imported; give it the
-# private Redis of delivery_kit rather than letting it start the embedded one.
-redis_broker, redis_server = kit.redis_broker, kit.redis_server
 
 
-def lease(db, notification_id: int, until) -> None:  # type: ignore[no-untyped-def]
+def lease(db: Database, notification_id: int, until: datetime) -> None:
     with Session(db.engine) as s:
         s.exec(
             update(Notification)
@@ -30,13 +32,13 @@ def lease(db, notification_id: int, until) -> None:  # type: ignore[no-untyped-d
 
 
 @pytest.fixture
-def log_settings(settings, redis_broker, tmp_path):  # type: ignore[no-untyped-def]
+def log_settings(settings: Settings, redis_broker: dramatiq.Broker, tmp_path: Path) -> Settings:
     return settings.model_copy(update={"notify_log_file": tmp_path / "lease.log"})
 
 
 def test_a_notification_leased_by_another_worker_is_not_sent_and_is_retried_later(
-    db, session, clock, log_settings
-):
+    db: Database, session: Session, clock: FrozenClock, log_settings: Settings
+) -> None:
     first = owe_notifications(session, 1)[0]
     lease(db, first, clock.now() + timedelta(seconds=30))
     from workers.actors import DeliveryInProgress, deliver
@@ -44,12 +46,12 @@ def test_a_notification_leased_by_another_worker_is_not_sent_and_is_retried_late
     with pytest.raises(DeliveryInProgress) as waiting:
         deliver(db.engine, first, log_settings)
     assert waiting.value.delay is not None and waiting.value.delay >= 30_000
-    assert not log_settings.notify_log_file.exists()
+    assert not logged_keys(log_settings.notify_log_file)
 
 
 def test_an_expired_lease_is_taken_over_and_the_notification_sent_once(
-    db, session, clock, log_settings
-):
+    db: Database, session: Session, clock: FrozenClock, log_settings: Settings
+) -> None:
     first = owe_notifications(session, 1)[0]
     lease(db, first, clock.now() - timedelta(seconds=1))
     from workers.actors import deliver

@@ -5,23 +5,19 @@ from __future__ import annotations
 import threading
 import time
 
-import delivery_kit as kit
 import dramatiq
 import pytest
-from conftest import Database
-from delivery_kit import RedisServer, owe_notifications, queued_message_ids, unpublished
 from sqlmodel import Session, col, select
 
 from config.clock import get_clock
 from models import OutboxMessage
+from tests.databases import Database
+from tests.delivery_kit import RedisServer, owe_notifications, queued_message_ids, unpublished
 from workers.relay import install_immediate_relay, message_id, publish, relay_pending
 from workflow import outbox
 from workflow.notices import DELIVER_ACTOR
 
 pytestmark = pytest.mark.redis
-
-# Shared with tests/e2e; pytest finds fixtures by their name in this module.
-redis_broker, redis_server = kit.redis_broker, kit.redis_server
 
 
 def add_rows(db: Database, count: int) -> list[int]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from factories import make_payload
 
+from tests.factories import make_payload
 from workflow.domain.commands import FilingCreate, parse
 from workflow.domain.definition import EVENTS_BY_NAME
 from workflow.domain.errors import ValidationError

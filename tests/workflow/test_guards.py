@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import ORG_CREDIT_CODE, ORG_MATERIALS
 
 from config.settings import Settings
+from tests.factories import ORG_CREDIT_CODE, ORG_MATERIALS
 from workflow.domain import guards
 from workflow.domain.commands import FilingCreate
 from workflow.domain.guards import (

@@ -6,9 +6,10 @@ import threading
 from datetime import timedelta
 
 import pytest
-from factories import ORG_MATERIALS, PATH_TO
 from sqlmodel import Session, col, func, select
 
+from config.clock import FrozenClock
+from config.settings import Settings
 from models import (
     Deadline,
     Filing,
@@ -17,6 +18,8 @@ from models import (
     Notification,
     OutboxMessage,
 )
+from tests.databases import Database
+from tests.factories import ORG_MATERIALS, PATH_TO, MakeFiling
 from workflow import deadlines, service, views
 from workflow.domain.commands import EventCommand, FilingCreate
 from workflow.domain.definition import EVENTS_BY_NAME
@@ -37,7 +40,9 @@ def count(session: Session, table: type, **where: object) -> int:
     return int(session.exec(query).one())
 
 
-def test_creation_records_history_and_arms_the_initial_deadlines(session, clock, payload):
+def test_creation_records_history_and_arms_the_initial_deadlines(
+    session: Session, clock: FrozenClock, payload: dict[str, object]
+) -> None:
     view = service.create_filing(session, FilingCreate.model_validate(payload), actor="alice")
     assert (view.state, view.version) == ("domain_registered", 1)
     assert [h.event for h in views.history(session, view.id)] == ["create"]
@@ -56,8 +61,8 @@ def test_lowercase_x_check_character_is_accepted_and_stored_uppercase(session, c
 
 
 def test_creation_refuses_bad_input_naming_every_problem_and_writes_nothing(
-    session, clock, payload
-):
+    session: Session, clock: FrozenClock, payload: dict[str, object]
+) -> None:
     payload["domain"] = "example.io"
     payload["province"] = "港"
     with pytest.raises(ValidationError) as err:
@@ -68,7 +73,9 @@ def test_creation_refuses_bad_input_naming_every_problem_and_writes_nothing(
 
 
 @pytest.mark.parametrize("state", sorted(PATH_TO))
-def test_every_path_reaches_its_state_and_history_replays_to_it(session, new_filing, state):
+def test_every_path_reaches_its_state_and_history_replays_to_it(
+    session: Session, new_filing: MakeFiling, state: str
+) -> None:
     view = new_filing(state)
     entries = views.history(session, view.id)
     replayed = entries[0].to_state
@@ -79,7 +86,7 @@ def test_every_path_reaches_its_state_and_history_replays_to_it(session, new_fil
     assert view.version == len(entries)
 
 
-def test_pre_approval_branch_grants_then_submits(session, new_filing):
+def test_pre_approval_branch_grants_then_submits(session: Session, new_filing: MakeFiling) -> None:
     filing = new_filing("service_number_bound", website={"name": "Clinic", "sector": "healthcare"})
     with pytest.raises(GuardFailed) as err:
         service.fire_event(
@@ -108,7 +115,7 @@ def test_pre_approval_branch_grants_then_submits(session, new_filing):
     assert view.pre_approval_document == "卫健委[2026]12号"
 
 
-def test_denied_pre_approval_rejects_the_filing(session, new_filing):
+def test_denied_pre_approval_rejects_the_filing(session: Session, new_filing: MakeFiling) -> None:
     filing = new_filing("service_number_bound", website={"name": "News", "sector": "news"})
     service.fire_event(
         session, filing.id, EventCommand(event="request_pre_approval", data={}), actor="bob"
@@ -122,7 +129,7 @@ def test_denied_pre_approval_rejects_the_filing(session, new_filing):
     assert view.state == "rejected"
 
 
-def test_rejected_filing_can_be_resubmitted(session, new_filing):
+def test_rejected_filing_can_be_resubmitted(session: Session, new_filing: MakeFiling) -> None:
     filing = new_filing("rejected")
     view = service.fire_event(
         session,
@@ -133,7 +140,9 @@ def test_rejected_filing_can_be_resubmitted(session, new_filing):
     assert view.state == "submitted"
 
 
-def test_event_not_allowed_from_state_names_the_allowed_ones(session, new_filing):
+def test_event_not_allowed_from_state_names_the_allowed_ones(
+    session: Session, new_filing: MakeFiling
+) -> None:
     filing = new_filing()
     with pytest.raises(TransitionNotAllowed) as err:
         service.fire_event(
@@ -145,7 +154,9 @@ def test_event_not_allowed_from_state_names_the_allowed_ones(session, new_filing
     assert "bind_service_number" in err.value.message
 
 
-def test_guard_failure_lists_every_missing_material(session, new_filing):
+def test_guard_failure_lists_every_missing_material(
+    session: Session, new_filing: MakeFiling
+) -> None:
     filing = new_filing("service_number_bound")
     with pytest.raises(GuardFailed) as err:
         service.fire_event(
@@ -158,7 +169,7 @@ def test_guard_failure_lists_every_missing_material(session, new_filing):
     assert missing == set(ORG_MATERIALS[2:])
 
 
-def test_unknown_event_data_key_is_refused(session, new_filing):
+def test_unknown_event_data_key_is_refused(session: Session, new_filing: MakeFiling) -> None:
     filing = new_filing()
     with pytest.raises(ValidationError) as err:
         service.fire_event(
@@ -173,7 +184,7 @@ def test_unknown_event_data_key_is_refused(session, new_filing):
     assert [r.field for r in err.value.reasons] == ["data.colour"]
 
 
-def test_automatic_event_cannot_be_fired_by_hand(session, new_filing):
+def test_automatic_event_cannot_be_fired_by_hand(session: Session, new_filing: MakeFiling) -> None:
     filing = new_filing("host_pre_approved")
     assert EVENTS_BY_NAME["expire_sms"].automatic
     with pytest.raises(TransitionNotAllowed):
@@ -182,14 +193,16 @@ def test_automatic_event_cannot_be_fired_by_hand(session, new_filing):
         )
 
 
-def test_unknown_filing_is_not_found(session, clock):
+def test_unknown_filing_is_not_found(session: Session, clock: FrozenClock) -> None:
     with pytest.raises(FilingNotFound):
         service.fire_event(
             session, 999, EventCommand(event="withdraw", data={"reason": "x"}), actor="bob"
         )
 
 
-def test_stale_expected_version_is_a_conflict_and_changes_nothing(session, new_filing):
+def test_stale_expected_version_is_a_conflict_and_changes_nothing(
+    session: Session, new_filing: MakeFiling
+) -> None:
     filing = new_filing()
     with pytest.raises(VersionConflict):
         service.fire_event(
@@ -202,7 +215,9 @@ def test_stale_expected_version_is_a_conflict_and_changes_nothing(session, new_f
     assert service.get_filing(session, filing.id).state == "domain_registered"
 
 
-def test_leaving_a_state_disarms_its_deadlines_and_arms_the_next(session, new_filing):
+def test_leaving_a_state_disarms_its_deadlines_and_arms_the_next(
+    session: Session, new_filing: MakeFiling
+) -> None:
     filing = new_filing("submitted")
     view = service.fire_event(
         session, filing.id, EventCommand(event="host_approve", data={}), actor="bob"
@@ -218,7 +233,9 @@ def test_leaving_a_state_disarms_its_deadlines_and_arms_the_next(session, new_fi
     assert closed.status == "disarmed"
 
 
-def test_immediate_sms_reminder_is_owed_in_the_transition_itself(session, new_filing):
+def test_immediate_sms_reminder_is_owed_in_the_transition_itself(
+    session: Session, new_filing: MakeFiling
+) -> None:
     filing = new_filing("host_pre_approved")
     kinds = [n.kind for n in views.notifications(session, filing.id)]
     assert "sms_reminder" in kinds
@@ -226,7 +243,9 @@ def test_immediate_sms_reminder_is_owed_in_the_transition_itself(session, new_fi
     assert count(session, OutboxMessage) >= owed
 
 
-def test_working_day_deadline_skips_the_weekend(session, new_filing, clock):
+def test_working_day_deadline_skips_the_weekend(
+    session: Session, new_filing: MakeFiling, clock: FrozenClock
+) -> None:
     filing = new_filing("submitted")  # clock: Monday 2026-03-02 10:00 Beijing
     due = next(d for d in filing.deadlines if d.kind == "host_review_overdue")
     assert due.due_at == clock.now() + timedelta(days=3)
@@ -244,7 +263,9 @@ def test_working_day_deadline_skips_the_weekend(session, new_filing, clock):
     assert due.due_at == clock.now() + timedelta(days=5)  # Friday + 3 working days = Wednesday
 
 
-def test_failure_after_the_state_write_rolls_everything_back(session, new_filing, monkeypatch):
+def test_failure_after_the_state_write_rolls_everything_back(
+    session: Session, new_filing: MakeFiling, monkeypatch: pytest.MonkeyPatch
+) -> None:
     filing = new_filing("submitted")
     before = {t: count(session, t) for t in (HistoryEntry, Deadline, Notification, OutboxMessage)}
 
@@ -264,7 +285,9 @@ def test_failure_after_the_state_write_rolls_everything_back(session, new_filing
     assert count(session, Deadline, filing_id=filing.id, status="pending") > 0
 
 
-def test_idempotency_key_replays_the_first_result_without_firing_again(session, new_filing):
+def test_idempotency_key_replays_the_first_result_without_firing_again(
+    session: Session, new_filing: MakeFiling
+) -> None:
     filing = new_filing()
     data = {"service_number": "BA2026000123", "server_ip": "8.8.8.8"}
     first = service.fire_event(
@@ -286,7 +309,9 @@ def test_idempotency_key_replays_the_first_result_without_firing_again(session, 
     assert count(session, IdempotencyRecord) == 1
 
 
-def test_idempotency_key_reused_for_another_request_is_refused(session, new_filing):
+def test_idempotency_key_reused_for_another_request_is_refused(
+    session: Session, new_filing: MakeFiling
+) -> None:
     filing = new_filing()
     data = {"service_number": "BA2026000123", "server_ip": "8.8.8.8"}
     service.fire_event(
@@ -307,7 +332,9 @@ def test_idempotency_key_reused_for_another_request_is_refused(session, new_fili
 
 
 @pytest.mark.parametrize("db", ["postgres"], indirect=True)
-def test_racing_clients_one_winner_per_version(db, settings, new_filing):
+def test_racing_clients_one_winner_per_version(
+    db: Database, settings: Settings, new_filing: MakeFiling
+) -> None:
     """50 clients fire on the same version at once: exactly one wins, the rest conflict, and
     only the winner's notifications exist."""
     filing = new_filing("submitted")
@@ -361,7 +388,9 @@ def test_racing_clients_one_winner_per_version(db, settings, new_filing):
         assert open_rows == len(views.describe(fresh, stored, stored.state_entered_at).deadlines)
 
 
-def test_filing_routes_receive_case_manager_notices(session, new_filing):
+def test_filing_routes_receive_case_manager_notices(
+    session: Session, new_filing: MakeFiling
+) -> None:
     filing = new_filing("submitted", notify=[{"channel": "email", "recipient": "pm@example.cn"}])
     service.fire_event(
         session, filing.id, EventCommand(event="host_return", data={"reason": "photo"}), actor="bob"
@@ -370,7 +399,9 @@ def test_filing_routes_receive_case_manager_notices(session, new_filing):
     assert ("email", "pm@example.cn") in recipients
 
 
-def test_event_data_kept_on_the_filing_is_stored(db, session, new_filing):
+def test_event_data_kept_on_the_filing_is_stored(
+    db: Database, session: Session, new_filing: MakeFiling
+) -> None:
     filing = new_filing("submitted")
     with Session(db.engine) as fresh:
         stored = fresh.get(Filing, filing.id)
@@ -379,7 +410,9 @@ def test_event_data_kept_on_the_filing_is_stored(db, session, new_filing):
         assert stored.version == filing.version
 
 
-def test_a_reason_quoting_the_applicant_phone_is_masked_in_notifications(session, new_filing):
+def test_a_reason_quoting_the_applicant_phone_is_masked_in_notifications(
+    session: Session, new_filing: MakeFiling
+) -> None:
     filing = new_filing("submitted")
     service.fire_event(
         session,

@@ -264,7 +264,7 @@ class WorkingCalendar:
         if schedule is not None:
             working = tuple(day for day in days if schedule.is_working_day(day))
             return _Year(working, frozenset(working), estimated=False)
-        package = holidays.China(years=year)
+        package = holidays.country_holidays("CN", years=year)
         estimated = not _package_knows_year(package, year)
         if estimated and year not in self._warned:
             self._warned.add(year)

@@ -86,6 +86,12 @@ class IdempotencyKeyReused(IcpflowError):
     code = "idempotency_key_reused"
 
 
+class UnsafeSettings(IcpflowError):
+    """A production process found a setting still at its public, shipped default."""
+
+    code = "unsafe_settings"
+
+
 class Unauthorized(IcpflowError):
     code = "unauthorized"
 

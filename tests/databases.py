@@ -1,0 +1,95 @@
+"""Databases the tests run on: a migrated SQLite file and a private PostgreSQL database.
+
+Tests that take ``db`` (or anything built on it) run once per backend. A backend that is not
+reachable skips with its reason, except under CI (``CI`` set), where it fails: CI must never
+pass by skipping what it exists to check.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from models.engine import _engine_for, create_db_engine
+from models.migrate import upgrade
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = bool(os.environ.get("CI"))
+TABLES = (
+    "failed_jobs",
+    "notifications",
+    "outbox",
+    "idempotency_keys",
+    "deadlines",
+    "history",
+    "filings",
+    "page_sessions",
+    "api_tokens",
+)
+
+
+def unavailable(reason: str) -> None:
+    """Skip locally, fail in CI."""
+    if IN_CI:
+        pytest.fail(f"required service unavailable in CI: {reason}")
+    pytest.skip(reason)
+
+
+@dataclass
+class Database:
+    backend: str
+    url: str
+    engine: Engine
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate once, copy per test: a fresh SQLite file costs a file copy, not a migration."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A private database for this test session, migrated once, dropped at the end."""
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"icpflow_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        unavailable(f"PostgreSQL at {POSTGRES_ADMIN_URL} is unreachable: {exc.orig}")
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    _engine_for.cache_clear()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        path = tmp_path / "icpflow.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        with create_db_engine(url).begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    engine = create_db_engine(url)
+    yield Database(request.param, url, engine)
+    engine.dispose()
