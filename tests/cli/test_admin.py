@@ -103,7 +103,9 @@ def test_ops_stuck_lists_a_filing_once_the_clock_passes_its_threshold(
     assert [f["id"] for f in json.loads(result.stdout)["items"]] == [created["id"]]
 
 
-def test_tokens_list_shows_each_token_without_its_secret(cli, session, clock):
+def test_tokens_list_shows_each_token_without_its_secret(
+    cli: Cli, session: Session, clock: FrozenClock
+) -> None:
     secret = create_token(session, "ci", "ops", clock.now() + timedelta(days=30))
 
     result = cli("tokens", "list", "--json")
@@ -124,7 +126,7 @@ def test_tokens_list_shows_each_token_without_its_secret(cli, session, clock):
     assert secret not in result.stdout and "hash" not in result.stdout
 
 
-def test_tokens_revoke_makes_the_token_unusable(cli, session):
+def test_tokens_revoke_makes_the_token_unusable(cli: Cli, session: Session) -> None:
     secret = create_token(session, "ci", "ops")
 
     result = cli("tokens", "revoke", "1")
@@ -134,7 +136,9 @@ def test_tokens_revoke_makes_the_token_unusable(cli, session):
         authenticate(session, secret)
 
 
-def test_tokens_rotate_prints_a_successor_with_the_same_name_role_and_lifetime(cli, session, clock):
+def test_tokens_rotate_prints_a_successor_with_the_same_name_role_and_lifetime(
+    cli: Cli, session: Session, clock: FrozenClock
+) -> None:
     old = create_token(session, "ci", "ops", clock.now() + timedelta(days=30))
     clock.advance(timedelta(days=10))
 
@@ -144,12 +148,13 @@ def test_tokens_rotate_prints_a_successor_with_the_same_name_role_and_lifetime(c
     (new,) = result.stdout.splitlines()
     successor = authenticate(session, new)
     assert (successor.name, successor.role) == ("ci", "ops")
+    assert successor.expires_at is not None
     assert as_utc(successor.expires_at) == clock.now() + timedelta(days=30)
     with pytest.raises(Unauthorized):
         authenticate(session, old)
 
 
-def test_tokens_rotate_refuses_a_revoked_token(cli, session):
+def test_tokens_rotate_refuses_a_revoked_token(cli: Cli, session: Session) -> None:
     create_token(session, "ci", "ops")
     cli("tokens", "revoke", "1")
 
@@ -158,16 +163,21 @@ def test_tokens_rotate_refuses_a_revoked_token(cli, session):
     assert (result.exit_code, "revoked" in result.stderr) == (1, True)
 
 
-def test_tokens_create_expires_in_sets_the_expiry_from_now(cli, db, clock):
+def test_tokens_create_expires_in_sets_the_expiry_from_now(
+    cli: Cli, db: Database, clock: FrozenClock
+) -> None:
     result = cli("tokens", "create", "--role", "viewer", "--name", "x", "--expires-in", "30d")
 
     assert result.exit_code == 0, result.output
     with Session(db.engine) as session:
         token = authenticate(session, result.stdout.strip())
+    assert token.expires_at is not None
     assert as_utc(token.expires_at) == clock.now() + timedelta(days=30)
 
 
-def test_tokens_create_expires_on_ends_at_the_start_of_that_day_in_beijing(cli, db):
+def test_tokens_create_expires_on_ends_at_the_start_of_that_day_in_beijing(
+    cli: Cli, db: Database
+) -> None:
     result = cli(
         "tokens", "create", "--role", "viewer", "--name", "x", "--expires-on", "2026-04-01"
     )
@@ -175,10 +185,11 @@ def test_tokens_create_expires_on_ends_at_the_start_of_that_day_in_beijing(cli, 
     assert result.exit_code == 0, result.output
     with Session(db.engine) as session:
         token = authenticate(session, result.stdout.strip())
+    assert token.expires_at is not None
     assert as_utc(token.expires_at) == datetime(2026, 3, 31, 16, 0, tzinfo=UTC)
 
 
-def test_tokens_create_refuses_both_expiry_options(cli):
+def test_tokens_create_refuses_both_expiry_options(cli: Cli) -> None:
     result = cli(
         "tokens", "create", "--role", "viewer", "--name", "x",
         "--expires-in", "1d", "--expires-on", "2026-04-01",
@@ -187,7 +198,7 @@ def test_tokens_create_refuses_both_expiry_options(cli):
     assert (result.exit_code, "not both" in result.stderr) == (1, True)
 
 
-def test_tokens_create_refuses_a_malformed_duration(cli):
+def test_tokens_create_refuses_a_malformed_duration(cli: Cli) -> None:
     result = cli("tokens", "create", "--role", "viewer", "--name", "x", "--expires-in", "soon")
 
     assert (result.exit_code, "12h, 30d or 2w" in result.stderr) == (2, True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
@@ -13,11 +13,15 @@ from sqlmodel import SQLModel
 
 from config.settings import get_settings
 from models.engine import _engine_for, create_db_engine
-from tests.databases import POSTGRES_ADMIN_URL
+from tests.databases import POSTGRES_ADMIN_URL, Database
+from tests.factories import MakeFiling
+
+if TYPE_CHECKING:
+    from tests.cli.conftest import Cli
 
 
 @pytest.fixture
-def fresh_url(db: Any, tmp_path: Path) -> Iterator[str]:
+def fresh_url(db: Database, tmp_path: Path) -> Iterator[str]:
     """An empty database on the same backend as ``db``."""
     if db.backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'restored.db'}"
@@ -34,7 +38,7 @@ def fresh_url(db: Any, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def use_database(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def use_database(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
     """Point DATABASE_URL, as the CLI reads it, at another database."""
 
     def switch(url: str) -> None:
@@ -59,8 +63,13 @@ def contents(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_a_backup_restored_into_a_fresh_database_has_the_same_contents(
-    cli, db, new_filing, tmp_path, fresh_url, use_database
-):
+    cli: Cli,
+    db: Database,
+    new_filing: MakeFiling,
+    tmp_path: Path,
+    fresh_url: str,
+    use_database: Callable[[str], None],
+) -> None:
     new_filing("submitted")
     new_filing("withdrawn")
     backup = tmp_path / "icpflow.backup"
@@ -75,7 +84,9 @@ def test_a_backup_restored_into_a_fresh_database_has_the_same_contents(
     assert contents(fresh_url) == original
 
 
-def test_restore_refuses_to_replace_a_database_without_yes(cli, db, new_filing, tmp_path):
+def test_restore_refuses_to_replace_a_database_without_yes(
+    cli: Cli, db: Database, new_filing: MakeFiling, tmp_path: Path
+) -> None:
     new_filing()
     backup = tmp_path / "icpflow.backup"
     cli("db", "backup", str(backup))
@@ -85,7 +96,9 @@ def test_restore_refuses_to_replace_a_database_without_yes(cli, db, new_filing, 
     assert (result.exit_code, "pass --yes" in result.stderr) == (1, True)
 
 
-def test_restore_with_yes_brings_back_what_was_removed(cli, db, new_filing, tmp_path):
+def test_restore_with_yes_brings_back_what_was_removed(
+    cli: Cli, db: Database, new_filing: MakeFiling, tmp_path: Path
+) -> None:
     new_filing()
     backup = tmp_path / "icpflow.backup"
     cli("db", "backup", str(backup))
@@ -98,7 +111,7 @@ def test_restore_with_yes_brings_back_what_was_removed(cli, db, new_filing, tmp_
     assert contents(db.url) == before
 
 
-def test_backup_never_overwrites_a_file(cli, db, tmp_path):
+def test_backup_never_overwrites_a_file(cli: Cli, db: Database, tmp_path: Path) -> None:
     existing = tmp_path / "keep.me"
     existing.write_text("precious")
 
@@ -107,7 +120,9 @@ def test_backup_never_overwrites_a_file(cli, db, tmp_path):
     assert (result.exit_code, existing.read_text()) == (1, "precious")
 
 
-def test_restore_refuses_a_file_that_is_not_a_backup(cli, db, tmp_path, fresh_url, use_database):
+def test_restore_refuses_a_file_that_is_not_a_backup(
+    cli: Cli, db: Database, tmp_path: Path, fresh_url: str, use_database: Callable[[str], None]
+) -> None:
     junk = tmp_path / "junk.backup"
     junk.write_text("not a backup")
     use_database(fresh_url)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workflow.domain import rules as rules_module
+
+if TYPE_CHECKING:
+    from tests.cli.conftest import Cli
 
 HUAWEI = "Huawei Cloud, kb/topics/备案管局咨询.md in github.com/huaweicloud/huaweicloud-skills"
 
 
-def test_show_prints_shanghai_rules_with_their_sources(cli):
+def test_show_prints_shanghai_rules_with_their_sources(cli: Cli) -> None:
     result = cli("rules", "show", "沪")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Rules in force in Shanghai (沪, 上海)")
@@ -20,23 +24,23 @@ def test_show_prints_shanghai_rules_with_their_sources(cli):
     assert f"provinces.rules.min_domain_validity_months\n  3\n  source: {HUAWEI}\n" in result.stdout
 
 
-def test_show_leaves_out_other_provinces_rules(cli):
+def test_show_leaves_out_other_provinces_rules(cli: Cli) -> None:
     assert "min_age" not in cli("rules", "show", "沪").stdout
     assert "provinces.rules.min_age\n  18 in 冀蒙" in cli("rules", "show").stdout
 
 
-def test_show_refuses_an_unknown_province(cli):
+def test_show_refuses_an_unknown_province(cli: Cli) -> None:
     result = cli("rules", "show", "港")
     assert (result.exit_code, result.stderr.splitlines()[0]) == (1, "error: '港' is not a province")
 
 
-def test_check_accepts_the_packaged_rules(cli):
+def test_check_accepts_the_packaged_rules(cli: Cli) -> None:
     packaged = Path(rules_module.__file__).parent / "rules.toml"
     result = cli("rules", "check", str(packaged))
     assert (result.exit_code, result.stdout) == (0, f"{packaged}: valid\n")
 
 
-def test_check_names_every_bad_entry(cli, tmp_path):
+def test_check_names_every_bad_entry(cli: Cli, tmp_path: Path) -> None:
     packaged = (Path(rules_module.__file__).parent / "rules.toml").read_text("utf-8")
     edited = packaged.replace("value = 18\n", 'value = "adult"\n').replace(
         'zh = "金融"\npre_approval_required = true\nextra_materials = []\nsource = ',

@@ -216,7 +216,7 @@ def test_workflow_is_the_declaration(api: Api) -> None:
     ]
 
 
-def test_misspelt_field_is_refused_naming_it(api):
+def test_misspelt_field_is_refused_naming_it(api: Api) -> None:
     payload = make_payload(license="commercial")
     del payload["licence"]
     response = api.client.post("/api/v1/filings", json=payload, headers=api.headers)
@@ -226,7 +226,7 @@ def test_misspelt_field_is_refused_naming_it(api):
     ]
 
 
-def test_unknown_nested_field_is_refused_naming_its_path(api):
+def test_unknown_nested_field_is_refused_naming_its_path(api: Api) -> None:
     payload = make_payload()
     payload["applicant"]["nmae"] = "Example Ltd"  # type: ignore[index]
     response = api.client.post("/api/v1/filings", json=payload, headers=api.headers)
@@ -234,7 +234,7 @@ def test_unknown_nested_field_is_refused_naming_its_path(api):
     assert [r["field"] for r in response.json()["reasons"]] == ["applicant.nmae"]
 
 
-def test_unknown_event_data_key_is_refused_naming_it(api):
+def test_unknown_event_data_key_is_refused_naming_it(api: Api) -> None:
     filing = api.create()
     data = {"service_number": "BA2026000123", "server_ip": "8.8.8.8", "colour": "red"}
     response = api.client.post(
@@ -248,7 +248,7 @@ def test_unknown_event_data_key_is_refused_naming_it(api):
     ]
 
 
-def test_openapi_documents_each_event_data_from_the_declaration(api):
+def test_openapi_documents_each_event_data_from_the_declaration(api: Api) -> None:
     schema = api.client.get("/openapi.json").json()
     data = schema["components"]["schemas"]["EventIn"]["properties"]["data"]
     documented = [set(option.get("properties", {})) for option in data["oneOf"]]

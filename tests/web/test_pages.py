@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
 import web.pages  # noqa: F401  (installs the access-log filter)
 from auth.tokens import create_token, list_tokens, revoke_token
 from config.clock import FrozenClock
+from config.settings import Settings
 from web.pages import SESSION_COOKIE
 from workflow.domain.definition import STATES
 
@@ -38,7 +40,7 @@ def browser(sign_in: Callable[..., TestClient]) -> TestClient:
 
 
 def signed_out(client: TestClient) -> bool:
-    return client.get("/", follow_redirects=False).status_code == 303
+    return bool(client.get("/", follow_redirects=False).status_code == 303)
 
 
 def test_pages_redirect_to_login_without_a_token(client: TestClient) -> None:
@@ -66,29 +68,37 @@ def test_sign_out_ends_the_session_on_the_server(browser: TestClient) -> None:
     assert signed_out(browser)
 
 
-def test_the_session_ends_after_its_configured_hours(browser, clock, settings):
+def test_the_session_ends_after_its_configured_hours(
+    browser: TestClient, clock: FrozenClock, settings: Settings
+) -> None:
     clock.advance(timedelta(hours=settings.page_session_hours, seconds=1))
     assert signed_out(browser)
 
 
-def test_revoking_the_token_ends_its_sessions(browser, session):
+def test_revoking_the_token_ends_its_sessions(browser: TestClient, session: Session) -> None:
     viewer = next(t for t in list_tokens(session) if t.role == "viewer")
     revoke_token(session, viewer.id)
     assert signed_out(browser)
 
 
-def test_sign_in_refuses_an_expired_token(client, session, clock):
+def test_sign_in_refuses_an_expired_token(
+    client: TestClient, session: Session, clock: FrozenClock
+) -> None:
     token = create_token(session, "brief", "viewer", clock.now() + timedelta(hours=1))
     clock.advance(timedelta(hours=2))
     response = client.post("/login", data={"token": token})
     assert (response.status_code, "expired" in response.text) == (401, True)
 
 
-def test_the_cookie_holds_a_session_id_not_the_token(browser, tokens):
+def test_the_cookie_holds_a_session_id_not_the_token(
+    browser: TestClient, tokens: dict[str, str]
+) -> None:
     assert browser.cookies[SESSION_COOKIE] not in tokens.values()
 
 
-def test_the_cookie_is_httponly_strict_and_secure_over_https(client, tokens):
+def test_the_cookie_is_httponly_strict_and_secure_over_https(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     response = client.post(
         "https://testserver/login", data={"token": tokens["viewer"]}, follow_redirects=False
     )
@@ -96,13 +106,15 @@ def test_the_cookie_is_httponly_strict_and_secure_over_https(client, tokens):
     assert all(flag in flags for flag in ("httponly", "samesite=strict", "secure"))
 
 
-def test_a_sixth_failed_sign_in_within_a_minute_is_429_with_retry_after(client):
+def test_a_sixth_failed_sign_in_within_a_minute_is_429_with_retry_after(client: TestClient) -> None:
     answers = [client.post("/login", data={"token": "guess"}) for _ in range(6)]
     assert [a.status_code for a in answers] == [401] * 5 + [429]
     assert 0 < int(answers[-1].headers["retry-after"]) <= 60
 
 
-def test_while_refused_even_a_good_token_does_not_sign_in(client, tokens):
+def test_while_refused_even_a_good_token_does_not_sign_in(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     for _ in range(5):
         client.post("/login", data={"token": "guess"})
     assert client.post("/login", data={"token": tokens["viewer"]}).status_code == 429

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
+from config.clock import FrozenClock
 from config.settings import Settings
 from models import Deadline, DeadlineStatus, Filing, Notification
+from tests.databases import Database
+from tests.factories import MakeFiling
 from workflow import deadlines, service, views
 from workflow.domain.commands import EventCommand
 from workflow.domain.definition import DEADLINES_BY_KIND, DeadlineSpec, State
@@ -23,8 +26,8 @@ def _deadline(session: Session, filing_id: int, kind: str, state: str | None = N
 
 
 def test_a_window_of_zero_hours_expires_the_sms_in_the_approval_itself(
-    session, settings, new_filing
-):
+    session: Session, settings: Settings, new_filing: MakeFiling
+) -> None:
     filing = new_filing("submitted")
 
     service.fire_event(
@@ -41,12 +44,14 @@ def test_a_window_of_zero_hours_expires_the_sms_in_the_approval_itself(
         ("expire_sms", "system", "host_pre_approved", "host_returned"),
     ]
     assert [e.version for e in entries] == list(range(1, len(entries) + 1))
-    stored = service.get_filing(session, filing.id)
+    stored = views.get_filing(session, filing.id)
     assert (stored.state, stored.version) == ("host_returned", entries[-1].version)
     assert _deadline(session, filing.id, "sms_expiry").status == DeadlineStatus.FIRED
 
 
-def test_the_reply_describes_the_state_an_immediate_expiry_led_to(session, settings, new_filing):
+def test_the_reply_describes_the_state_an_immediate_expiry_led_to(
+    session: Session, settings: Settings, new_filing: MakeFiling
+) -> None:
     filing = new_filing("submitted")
 
     view = service.fire_event(
@@ -63,8 +68,13 @@ def test_the_reply_describes_the_state_an_immediate_expiry_led_to(session, setti
 
 
 def test_deadlines_armed_due_past_the_chain_bound_wait_for_the_sweep(
-    db, session, settings, clock, new_filing, monkeypatch
-):
+    db: Database,
+    session: Session,
+    settings: Settings,
+    clock: FrozenClock,
+    new_filing: MakeFiling,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(service, "MAX_CHAIN", 1)
     quick = settings.model_copy(
         update={"sms_window_hours": 0, "stuck_days": {**settings.stuck_days, "host_returned": 0}}
@@ -81,7 +91,9 @@ def test_deadlines_armed_due_past_the_chain_bound_wait_for_the_sweep(
         assert _deadline(fresh, filing.id, "stuck", "host_returned").status == DeadlineStatus.FIRED
 
 
-def test_a_deadline_is_fired_once_however_often_it_is_fired(session, settings, clock, new_filing):
+def test_a_deadline_is_fired_once_however_often_it_is_fired(
+    session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
     filing = new_filing("submitted")
     deadline = _deadline(session, filing.id, "host_review_overdue")
     stored = session.get(Filing, filing.id)
@@ -95,13 +107,13 @@ def test_a_deadline_is_fired_once_however_often_it_is_fired(session, settings, c
     assert len(owed) == len(settings.notify_routes["case_manager"])
 
 
-def test_a_deadline_reads_its_figure_from_the_settings_field_it_names(settings):
+def test_a_deadline_reads_its_figure_from_the_settings_field_it_names(settings: Settings) -> None:
     spec = DEADLINES_BY_KIND["sms_expiry"]
     assert spec.setting == "sms_window_hours"
     changed = settings.model_copy(update={"sms_window_hours": 3})
     assert deadlines.figures(spec, State.HOST_PRE_APPROVED, changed) == [3.0]
 
 
-def test_a_figure_that_does_not_read_one_setting_is_refused():
+def test_a_figure_that_does_not_read_one_setting_is_refused() -> None:
     with pytest.raises(TypeError):
         DeadlineSpec("odd", (), "hours", lambda s: 1.0, "ops", "not a setting")

@@ -707,15 +707,16 @@ def test_inconsistent_rules_file_lists_every_problem() -> None:
 
 def test_every_packaged_rule_names_its_source() -> None:
     rules = load_rules()
-    entries = [
-        *rules.reserved_suffixes.values(),
-        *rules.province_rules,
-        *rules.documents.values(),
-        *rules.applicant_types.values(),
-        *rules.licences.values(),
-        *rules.sectors.values(),
+    sources = [
+        rules.domains_source,
+        rules.provinces_source,
+        *(entry.source for entry in rules.reserved_suffixes.values()),
+        *(entry.source for entry in rules.province_rules),
+        *(entry.source for entry in rules.documents.values()),
+        *(entry.source for entry in rules.applicant_types.values()),
+        *(entry.source for entry in rules.licences.values()),
+        *(entry.source for entry in rules.sectors.values()),
     ]
-    sources = [rules.domains_source, rules.provinces_source, *(e.source for e in entries)]
     assert all(source.text.strip() for source in sources)
 
 

@@ -49,8 +49,12 @@ def test_creation_records_history_and_arms_the_initial_deadlines(
     assert {d.kind for d in view.deadlines} == {"stuck", "idle_reminder", "idle_escalation"}
 
 
-def test_lowercase_x_check_character_is_accepted_and_stored_uppercase(session, clock, payload):
-    payload["applicant"] |= {
+def test_lowercase_x_check_character_is_accepted_and_stored_uppercase(
+    session: Session, clock: FrozenClock, payload: dict[str, object]
+) -> None:
+    applicant = payload["applicant"]
+    assert isinstance(applicant, dict)
+    applicant |= {
         "type": "individual",
         "id_type": "resident_id",
         "id_number": "11010519491231002x",
@@ -212,7 +216,7 @@ def test_stale_expected_version_is_a_conflict_and_changes_nothing(
             actor="bob",
             expected_version=7,
         )
-    assert service.get_filing(session, filing.id).state == "domain_registered"
+    assert views.get_filing(session, filing.id).state == "domain_registered"
 
 
 def test_leaving_a_state_disarms_its_deadlines_and_arms_the_next(
@@ -278,7 +282,7 @@ def test_failure_after_the_state_write_rolls_everything_back(
             session, filing.id, EventCommand(event="host_approve", data={}), actor="bob"
         )
     session.rollback()
-    stored = service.get_filing(session, filing.id)
+    stored = views.get_filing(session, filing.id)
     session.refresh(stored)
     assert (stored.state, stored.version) == ("submitted", filing.version)
     assert {t: count(session, t) for t in before} == before

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from sqlmodel import Session
 
+from config.clock import FrozenClock
+from tests.factories import MakeFiling
 from workflow import views
 from workflow.domain.errors import FilingNotFound
 
 
-def test_a_page_counts_every_match_and_holds_only_its_slice(session, clock, new_filing):
+def test_a_page_counts_every_match_and_holds_only_its_slice(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
     for n in range(3):
         new_filing("submitted", domain=f"site{n}.cn")
     new_filing("domain_registered", domain="other.cn")
@@ -19,20 +24,22 @@ def test_a_page_counts_every_match_and_holds_only_its_slice(session, clock, new_
     assert {f.state for f in page.items} == {"submitted"}
 
 
-def test_a_page_masks_identity_numbers(session, clock, new_filing):
+def test_a_page_masks_identity_numbers(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
     created = new_filing()
     listed = views.filing_page(session, clock.now()).items[0]
     assert listed.applicant.id_number != created.applicant.id_number
 
 
-def test_a_missing_filing_has_no_history(session, clock):
+def test_a_missing_filing_has_no_history(session: Session, clock: FrozenClock) -> None:
     with pytest.raises(FilingNotFound):
         views.history(session, 404)
 
 
 def test_a_timeline_shows_the_masked_filing_its_history_and_notifications(
-    session, clock, new_filing
-):
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
     created = new_filing("host_pre_approved")
 
     shown = views.timeline(session, created.id, clock.now())
