@@ -5,4 +5,4 @@ from workers.main import run_worker
 
 if __name__ == "__main__":
     settings = get_settings()
-    run_worker(settings.worker_processes, settings.worker_threads)
+    run_worker(settings, settings.worker_processes, settings.worker_threads)

@@ -123,7 +123,7 @@ def requeue_stranded_notifications(engine: Engine, now: datetime, settings: Sett
         for notification in stranded:
             notification.queued_at = now
             session.add(notification)
-        outbox.add_many(session, notices.DELIVER_ACTOR, [[n.id] for n in stranded], now)
+        outbox.owe_deliveries(session, [n.id for n in stranded if n.id is not None], now)
         session.commit()
     if stranded:
         log.warning("queued %d stranded notifications again", len(stranded))
