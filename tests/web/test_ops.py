@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
+from models import FailedJob, Notification
 from workers import failures
 
 
@@ -29,16 +31,25 @@ def test_overdue_reuses_the_list_filters(api, ops, clock):
     assert [f["domain"] for f in page["items"]] == ["shanghai-site.cn"]
 
 
-def test_failed_jobs_are_listed(api, ops, session, clock):
-    failures.record_failure(session, "deliver", [7], "SMTP refused", clock.now(), None)
+@pytest.fixture
+def failed_delivery(session, clock, new_filing) -> FailedJob:
+    """A notification whose delivery failed for good (withdrawing notifies the case managers)."""
+    new_filing("withdrawn")
+    notification = session.exec(select(Notification)).first()
+    job = failures.record_final_failure(session, notification.id, "SMTP refused", clock.now())
     session.commit()
+    return job
+
+
+def test_failed_jobs_are_listed(api, ops, failed_delivery):
     listed = api.get("/api/v1/ops/failed", ops).json()
-    assert [(j["actor"], j["error"]) for j in listed] == [("deliver", "SMTP refused")]
+    assert [(j["job"], j["notification_id"], j["error"]) for j in listed] == [
+        ("deliver_notification", failed_delivery.notification_id, "SMTP refused")
+    ]
 
 
-def test_retry_queues_a_failed_job_again(api, ops, session, clock):
-    job = failures.record_failure(session, "deliver", [7], "SMTP refused", clock.now(), None)
-    session.commit()
+def test_retry_queues_a_failed_job_again(api, ops, failed_delivery):
+    job = failed_delivery
     response = api.client.post(f"/api/v1/ops/failed/{job.id}/retry", headers=ops)
     assert (response.status_code, response.json()["retried_at"] is not None) == (200, True)
 

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import delivery_kit as kit
 import pytest
 from delivery_kit import logged_keys, owe_notifications
 from sqlalchemy import update
 from sqlmodel import Session, col
 
 from models import Notification
-
-pytestmark = pytest.mark.redis
-
-# The actors module declares its actor on the process's broker when imported; give it the
-# private Redis of delivery_kit rather than letting it start the embedded one.
-redis_broker, redis_server = kit.redis_broker, kit.redis_server
+from workers.actors import DeliveryInProgress, deliver
 
 
 def lease(db, notification_id: int, until) -> None:  # type: ignore[no-untyped-def]
@@ -30,7 +24,7 @@ def lease(db, notification_id: int, until) -> None:  # type: ignore[no-untyped-d
 
 
 @pytest.fixture
-def log_settings(settings, redis_broker, tmp_path):  # type: ignore[no-untyped-def]
+def log_settings(settings, tmp_path):  # type: ignore[no-untyped-def]
     return settings.model_copy(update={"notify_log_file": tmp_path / "lease.log"})
 
 
@@ -39,8 +33,6 @@ def test_a_notification_leased_by_another_worker_is_not_sent_and_is_retried_late
 ):
     first = owe_notifications(session, 1)[0]
     lease(db, first, clock.now() + timedelta(seconds=30))
-    from workers.actors import DeliveryInProgress, deliver
-
     with pytest.raises(DeliveryInProgress) as waiting:
         deliver(db.engine, first, log_settings)
     assert waiting.value.delay is not None and waiting.value.delay >= 30_000
@@ -52,8 +44,6 @@ def test_an_expired_lease_is_taken_over_and_the_notification_sent_once(
 ):
     first = owe_notifications(session, 1)[0]
     lease(db, first, clock.now() - timedelta(seconds=1))
-    from workers.actors import deliver
-
     assert deliver(db.engine, first, log_settings) is True
     assert deliver(db.engine, first, log_settings) is False
     assert list(logged_keys(log_settings.notify_log_file).values()) == [1]
