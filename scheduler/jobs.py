@@ -36,23 +36,27 @@ def sweep_deadlines_and_relay(settings: Settings, broker: Broker) -> int:
     the relay sweep's next run; returns how many deadlines it fired."""
     fired = sweep_deadlines(settings)
     if fired:
-        relay_outbox(settings, broker)
+        _run("outbox relay", "published", lambda: _publish(settings, broker))
     return fired
 
 
 def relay_outbox(settings: Settings, broker: Broker) -> int:
     """Publish outbox rows the immediate relay missed (broker down, process killed after commit),
     after queueing again any notification whose delivery job was lost."""
-    return _run("outbox relay", "published", lambda: _relay(settings, broker))
+
+    def requeue_and_publish() -> int:
+        requeue_stranded_notifications(get_engine(), get_clock().now(), settings)
+        return _publish(settings, broker)
+
+    return _run("outbox relay", "published", requeue_and_publish)
 
 
-def _relay(settings: Settings, broker: Broker) -> int:
+def _publish(settings: Settings, broker: Broker) -> int:
     # Imported here so that the deadline sweep, and tests without a broker, never load
     # the broker client libraries.
     from workers.relay import relay_pending
 
     engine, limit, published = get_engine(), settings.sweep_batch_size, 0
-    requeue_stranded_notifications(engine, get_clock().now(), settings)
     # A backlog left by a broker outage drains batch after batch, as the deadline sweep does.
     while True:
         batch = relay_pending(engine, broker, limit)
