@@ -11,7 +11,7 @@ written by the worker on the same machine's wall clock.
 Throughput compares the real ``deliver_notification`` (rows pre-created, relayed from the
 outbox as the relay sweep does, each delivered through the log channel with its fsync) with a
 no-op actor on the same broker and queue. One worker process runs both (``icpflow``'s own
-worker arguments plus ``bench.noop_actor``), so threads, prefetch and middleware are the
+worker broker plus ``bench.noop_actor``'s actor), so threads, prefetch and middleware are the
 same, and runs of the two alternate. A run ends when Redis holds none of its messages:
 each was processed and acknowledged.
 """
@@ -32,20 +32,21 @@ from sqlmodel import Session, col, select
 from bench import Scale
 from bench.environment import Scratch, scratch
 from bench.inputs import make_command
+from bench.noop_actor import NOOP_BROKER, declare_noop
 from bench.processes import Child, child_env, embedded_redis, spawned, wait_until
 from bench.results import Result
 from bench.timing import interleaved_medians
 from config.clock import as_utc
 from models import Notification, OutboxMessage
-from workers.broker import QUEUE, configure_broker
+from workers.broker import QUEUE, build_broker
 from workers.main import worker_arguments
-from workers.relay import install_immediate_relay, relay_pending
-from workflow import service
+from workers.relay import ImmediateRelay, relay_pending
+from workflow import outbox, service
 from workflow.domain.commands import EventCommand
+from workflow.outbox import Publisher
 
 ACTOR = "bench"
 NOTIFYING_EVENT = EventCommand(event="withdraw", data={"reason": "bench"})
-NOOP_MODULE = "bench.noop_actor"
 BAR_MS = 1000.0
 PACE_PER_SECOND = 20.0
 # Dramatiq's consumer backs off to its idle poll (1 s by default) within ~1.3 s of quiet.
@@ -89,7 +90,7 @@ def _measure(size: Size) -> list[Result]:
         settings = db.settings.model_copy(
             update={"redis_url": redis_url, "notify_log_file": var_dir / "notify.log"}
         )
-        broker = configure_broker(settings)
+        broker = build_broker(settings)
         assert isinstance(broker, RedisBroker)
         owed = _owe(db, size.messages)
         filings = _filings(db, size.warmup_events + size.paced + size.idle)
@@ -101,15 +102,15 @@ def _measure(size: Size) -> list[Result]:
             WORKER_PROCESSES=str(settings.worker_processes),
             WORKER_THREADS=str(settings.worker_threads),
         )
-        args = worker_arguments(settings.worker_processes, settings.worker_threads)
-        args.insert(1, NOOP_MODULE)  # after icpflow's actors module, before the options
+        args = worker_arguments(settings.worker_processes, settings.worker_threads, NOOP_BROKER)
         with spawned("worker", ["-m", "dramatiq", *args], env, var_dir) as worker:
-            relay = install_immediate_relay(db.engine)
+            relay = ImmediateRelay(db.engine, broker)
             try:
                 warm, paced, idle = _split(filings, size.warmup_events, size.paced)
-                _latencies(db, worker, warm, lambda: 1 / PACE_PER_SECOND)
-                by_pace = _latencies(db, worker, paced, lambda: 1 / PACE_PER_SECOND)
-                when_idle = _latencies(db, worker, idle, lambda: random.uniform(*IDLE_GAP_SECONDS))
+                publisher = relay.submit
+                _latencies(db, publisher, worker, warm, _paced)
+                by_pace = _latencies(db, publisher, worker, paced, _paced)
+                when_idle = _latencies(db, publisher, worker, idle, _idle)
             finally:
                 relay.stop()
             throughput = _throughput(db, broker, worker, owed, size)
@@ -118,6 +119,14 @@ def _measure(size: Size) -> list[Result]:
         _latency_result("idle worker", when_idle),
         throughput,
     ]
+
+
+def _paced() -> float:
+    return 1 / PACE_PER_SECOND
+
+
+def _idle() -> float:
+    return random.uniform(*IDLE_GAP_SECONDS)
 
 
 def _split(items: list[int], *sizes: int) -> list[list[int]]:
@@ -141,17 +150,19 @@ def _filings(db: Scratch, count: int) -> list[int]:
     return ids
 
 
-def _fire(db: Scratch, filing_id: int) -> float:
-    """Fire the notifying event; the wall-clock time its transaction committed."""
+def _fire(db: Scratch, filing_id: int, publisher: Publisher | None = None) -> float:
+    """Fire the notifying event, relaying through ``publisher``; the wall-clock time its
+    transaction committed."""
     committed: list[float] = []
-    with Session(db.engine, expire_on_commit=False) as session:
+    info = outbox.session_info(publisher)
+    with Session(db.engine, expire_on_commit=False, info=info) as session:
         event.listen(session, "after_commit", lambda _: committed.append(time.time()))
         service.fire_event(session, filing_id, NOTIFYING_EVENT, actor=ACTOR, settings=db.settings)
     return committed[0]
 
 
 def _owe(db: Scratch, count: int) -> Owed:
-    """Notifications and outbox rows left for a relay (no publisher is installed yet)."""
+    """Notifications and outbox rows left for a relay (fired without a publisher)."""
     for filing_id in _filings(db, count):
         _fire(db, filing_id)
     with Session(db.engine) as session:
@@ -163,7 +174,11 @@ def _owe(db: Scratch, count: int) -> Owed:
 
 
 def _latencies(
-    db: Scratch, worker: Child, filing_ids: Sequence[int], gap: Callable[[], float]
+    db: Scratch,
+    publisher: Publisher,
+    worker: Child,
+    filing_ids: Sequence[int],
+    gap: Callable[[], float],
 ) -> list[float]:
     """Fire one event per filing, each ``gap()`` seconds after the previous one started, and
     return each notification's seconds from commit to ``delivered_at``."""
@@ -172,7 +187,7 @@ def _latencies(
     for filing_id in filing_ids:
         due += gap()  # before the first event too: the idle one must find the worker idle
         time.sleep(max(0.0, due - time.monotonic()))
-        committed[filing_id] = _fire(db, filing_id)
+        committed[filing_id] = _fire(db, filing_id, publisher)
     wait_until(
         lambda: _undelivered(db, col(Notification.filing_id).in_(filing_ids)) == 0,
         DELIVERY_TIMEOUT_SECONDS,
@@ -222,19 +237,18 @@ def _percentile(ordered: Sequence[float], percent: float) -> float:
 
 
 def _throughput(db: Scratch, broker: RedisBroker, worker: Child, owed: Owed, size: Size) -> Result:
-    from bench.noop_actor import noop  # declares on the broker configured above
-
+    noop = declare_noop(broker)  # only to send its messages from here
     count = len(owed.notifications)
 
     def deliver() -> None:
-        relay_pending(db.engine, count)
+        relay_pending(db.engine, broker, count)
         _wait_drained(broker, worker)
         if left := _undelivered(db, col(Notification.id).in_(owed.notifications)):
             raise AssertionError(f"{left} of {count} notifications were not delivered")
 
     def baseline() -> None:
         for notification_id in owed.notifications:
-            noop.send(notification_id)
+            noop.send(notification_id=notification_id)  # as the relay sends a delivery
         _wait_drained(broker, worker)
 
     medians = interleaved_medians(

@@ -27,10 +27,11 @@ from bench.environment import BENCH_NOW, Scratch, scratch
 from bench.inputs import NOTIFY, ORG_MATERIALS, commands_to, make_command
 from bench.results import Result
 from bench.timing import interleaved_medians
-from models import Filing
+from models import Filing, Job
 from workflow import deadlines, notices, service
 from workflow.domain.commands import EventCommand
 from workflow.domain.definition import EVENTS_BY_NAME, deadlines_for
+from workflow.outbox import Delivery
 
 ACTOR = "bench"
 
@@ -71,7 +72,7 @@ _TYPES: dict[str, TypeEngine[Any]] = {
     "due_at": DateTime(timezone=True),
     "data": JSON(),
     "materials": JSON(),
-    "args": JSON(),
+    "payload": JSON(),
     "estimated": Boolean(),
 }
 
@@ -105,7 +106,7 @@ _NOTIFY = _sql(
     " RETURNING id"
 )
 _OUTBOX = _sql(
-    "INSERT INTO outbox (actor, args, created_at, attempts) VALUES (:actor, :args, :now, 0)"
+    "INSERT INTO outbox (job, payload, created_at, attempts) VALUES (:job, :payload, :now, 0)"
 )
 
 
@@ -270,7 +271,11 @@ def _write_step(conn: Connection, planned: PlannedStep, filing_id: int) -> None:
         conn.execute(
             _OUTBOX,
             [
-                {"actor": notices.DELIVER_ACTOR, "args": [nid], "now": BENCH_NOW}
+                {
+                    "job": Job.DELIVER_NOTIFICATION,
+                    "payload": Delivery(notification_id=nid).model_dump(),
+                    "now": BENCH_NOW,
+                }
                 for nid in notification_ids
             ],
         )

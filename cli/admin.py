@@ -233,11 +233,11 @@ def ops_failed(
         jobs,
         as_json,
         lambda: table(
-            ["id", "actor", "notification", "failed at", "retried at", "error"],
+            ["id", "job", "notification", "failed at", "retried at", "error"],
             [
                 (
                     j["id"],
-                    j["actor"],
+                    j["job"],
                     j["notification_id"],
                     j["failed_at"],
                     j["retried_at"],

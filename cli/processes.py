@@ -32,7 +32,7 @@ def worker(
     from workers.main import run_worker
 
     settings = get_settings()
-    run_worker(processes or settings.worker_processes, threads or settings.worker_threads)
+    run_worker(settings, processes or settings.worker_processes, threads or settings.worker_threads)
 
 
 def scheduler() -> None:

@@ -1,8 +1,9 @@
 """``icpflow up``: the whole system in one command, on the embedded default.
 
-Starts the embedded Redis (unless ``REDIS_URL``/``BROKER_URL`` name a broker), then runs
-web, worker and scheduler as child processes with the same environment, restarts any that
-dies (with a growing pause, so a crash loop does not spin), and stops all of them on Ctrl-C.
+Starts the embedded Redis (unless ``REDIS_URL``/``BROKER_URL`` name a broker) and owns it,
+then runs web, worker and scheduler as child processes with the same environment and its URL
+as ``REDIS_URL``, restarts any that dies (with a growing pause, so a crash loop does not spin),
+and on Ctrl-C or SIGTERM stops all of them, then the embedded Redis.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rich.console import Console
@@ -21,6 +21,7 @@ from auth.tokens import Role, create_token
 from config.settings import Settings
 from models import session_scope
 from models.migrate import upgrade
+from workers.embedded_redis import serving
 
 console = Console(stderr=True)
 
@@ -53,14 +54,17 @@ def children(settings: Settings, host: str) -> list[Child]:
 
 def run_up(settings: Settings, host: str) -> None:
     upgrade(settings.effective_database_url)
-    env = dict(os.environ)
-    stop_redis: Callable[[], None] | None = None
-    if not settings.redis_url and not settings.broker_url:
-        from workers.embedded_redis import start_embedded_redis
+    with serving(settings) as served:
+        env = dict(os.environ)
+        if served.redis_url != settings.redis_url:
+            env["REDIS_URL"] = served.redis_url
+            console.print(f"embedded Redis at {served.redis_url}")
+        _supervise(settings, host, env)
+    console.print("stopped")
 
-        url, stop_redis = start_embedded_redis(settings.var_dir)
-        env["REDIS_URL"] = url
-        console.print(f"embedded Redis at {url}")
+
+def _supervise(settings: Settings, host: str, env: dict[str, str]) -> None:
+    """Run the children until SIGTERM or SIGINT, then stop them and wait for them to exit."""
     with session_scope() as session:
         token = create_token(session, "icpflow-up", Role.ADMIN)
     console.print(f"[bold]API[/]      http://{host}:{settings.port}/api/v1  (docs: /docs)")
@@ -91,9 +95,6 @@ def run_up(settings: Settings, host: str) -> None:
                     child.process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     child.process.kill()
-        if stop_redis is not None:
-            stop_redis()
-        console.print("stopped")
 
 
 def _restart_dead(procs: list[Child], env: dict[str, str]) -> None:

@@ -33,6 +33,12 @@ class NotificationStatus(StrEnum):
     FAILED = "failed"
 
 
+class Job(StrEnum):
+    """The background jobs an outbox row can owe; each names the worker actor that runs it."""
+
+    DELIVER_NOTIFICATION = "deliver_notification"
+
+
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model: hot paths write rows with it, without ORM objects."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
@@ -121,13 +127,16 @@ class Deadline(SQLModel, table=True):
 
 
 class OutboxMessage(SQLModel, table=True):
-    """Work a transaction owes the broker, relayed after commit (transactional outbox)."""
+    """Work a transaction owes the broker, relayed after commit (transactional outbox).
+
+    ``payload`` holds the job's typed payload (``workflow.outbox``) as a JSON object.
+    """
 
     __tablename__ = "outbox"
 
     id: int | None = Field(default=None, primary_key=True)
-    actor: str = Field(max_length=80)
-    args: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    job: Job = Field(sa_type=String(40))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _utc_column()
     published_at: datetime | None = _utc_column(nullable=True, index=True)
     attempts: int = 0
@@ -165,13 +174,12 @@ class Notification(SQLModel, table=True):
 
 
 class FailedJob(SQLModel, table=True):
-    """A background job that exhausted its retries; kept until ops retry it."""
+    """A delivery that failed for good (retries exhausted, or refused); kept until ops retry it."""
 
     __tablename__ = "failed_jobs"
 
     id: int | None = Field(default=None, primary_key=True)
-    actor: str = Field(max_length=80)
-    args: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    job: Job = Field(sa_type=String(40))
     notification_id: int | None = Field(default=None, foreign_key="notifications.id", index=True)
     error: str
     failed_at: datetime = _utc_column()

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from config.clock import get_clock
 from config.settings import Settings
 from models import get_engine
 from workflow.sweeps import fire_due_deadlines, requeue_stranded_notifications
+
+if TYPE_CHECKING:
+    from dramatiq import Broker
 
 log = logging.getLogger(__name__)
 
@@ -27,22 +31,35 @@ def sweep_deadlines(settings: Settings) -> int:
     )
 
 
-def relay_outbox(settings: Settings) -> int:
+def sweep_deadlines_and_relay(settings: Settings, broker: Broker) -> int:
+    """The leader's deadline sweep: the notices it owes reach the broker right after it, not at
+    the relay sweep's next run; returns how many deadlines it fired."""
+    fired = sweep_deadlines(settings)
+    if fired:
+        _run("outbox relay", "published", lambda: _publish(settings, broker))
+    return fired
+
+
+def relay_outbox(settings: Settings, broker: Broker) -> int:
     """Publish outbox rows the immediate relay missed (broker down, process killed after commit),
     after queueing again any notification whose delivery job was lost."""
-    return _run("outbox relay", "published", lambda: _relay(settings))
+
+    def requeue_and_publish() -> int:
+        requeue_stranded_notifications(get_engine(), get_clock().now(), settings)
+        return _publish(settings, broker)
+
+    return _run("outbox relay", "published", requeue_and_publish)
 
 
-def _relay(settings: Settings) -> int:
+def _publish(settings: Settings, broker: Broker) -> int:
     # Imported here so that the deadline sweep, and tests without a broker, never load
     # the broker client libraries.
     from workers.relay import relay_pending
 
     engine, limit, published = get_engine(), settings.sweep_batch_size, 0
-    requeue_stranded_notifications(engine, get_clock().now(), settings)
     # A backlog left by a broker outage drains batch after batch, as the deadline sweep does.
     while True:
-        batch = relay_pending(engine, limit)
+        batch = relay_pending(engine, broker, limit)
         published += batch
         if batch < limit:
             return published

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers import SchedulerNotRunningError
@@ -24,9 +24,12 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import make_url
 
 from config.settings import Settings
-from scheduler.jobs import relay_outbox, sweep_deadlines
+from scheduler.jobs import relay_outbox, sweep_deadlines_and_relay
 from scheduler.leader import LeaderLock
 from workflow.startup import refuse_unsafe_settings
+
+if TYPE_CHECKING:
+    from dramatiq import Broker
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +42,10 @@ RELAY_JOB_ID = "icpflow.outbox_relay"
 MISFIRE_GRACE_SECONDS = 3600
 
 # Leader-only jobs: id, job, and its interval in seconds as read from the settings.
-LEADER_JOBS: tuple[tuple[str, Callable[[Settings], int], Callable[[Settings], float]], ...] = (
-    (SWEEP_JOB_ID, sweep_deadlines, lambda s: s.sweep_interval_seconds),
+LEADER_JOBS: tuple[
+    tuple[str, Callable[[Settings, Broker], int], Callable[[Settings], float]], ...
+] = (
+    (SWEEP_JOB_ID, sweep_deadlines_and_relay, lambda s: s.sweep_interval_seconds),
     (RELAY_JOB_ID, relay_outbox, lambda s: s.relay_interval_seconds),
 )
 
@@ -48,10 +53,13 @@ LEADER_JOBS: tuple[tuple[str, Callable[[Settings], int], Callable[[Settings], fl
 class Leadership:
     """Adds the leader jobs when this process wins the lock and removes them when it loses it."""
 
-    def __init__(self, scheduler: BaseScheduler, lock: LeaderLock, settings: Settings) -> None:
+    def __init__(
+        self, scheduler: BaseScheduler, lock: LeaderLock, settings: Settings, broker: Broker
+    ) -> None:
         self.scheduler = scheduler
         self.lock = lock
         self.settings = settings
+        self.broker = broker
         self.leading = False
         self._said_standby = False
         # Polls and job guards run in different worker threads and may both see a lost lock.
@@ -94,13 +102,13 @@ class Leadership:
         self.lock.release()
         log.warning("standby: %s; leader jobs stopped", why)
 
-    def _guarded(self, job: Callable[[Settings], int]) -> Callable[[], None]:
+    def _guarded(self, job: Callable[[Settings, Broker], int]) -> Callable[[], None]:
         """Run ``job`` only while the lock is still ours: a run queued just before the lock was
         lost must not sweep beside the new leader."""
 
         def run() -> None:
             if self.lock.still_held():
-                job(self.settings)
+                job(self.settings, self.broker)
                 return
             with self._mutex:
                 if self.leading:
@@ -110,27 +118,30 @@ class Leadership:
 
 
 def run_scheduler(settings: Settings) -> None:
-    """Run until SIGTERM or SIGINT: standby, leader when the lock is won, lock released at exit."""
+    """Run until SIGTERM or SIGINT: standby, leader when the lock is won, lock released at exit.
+
+    Without ``REDIS_URL`` the scheduler attaches to the embedded Redis or starts it, and stops
+    the one it started when it exits.
+    """
+    from workers.broker import build_broker
+    from workers.embedded_redis import serving
+
     refuse_unsafe_settings(settings)
     _configure_logging()
     scheduler = BlockingScheduler(timezone=UTC)
-    leadership = Leadership(
-        scheduler, LeaderLock.for_url(settings.effective_database_url, settings.var_dir), settings
-    )
-    _add_interval_job(scheduler, LEADERSHIP_JOB_ID, leadership.poll, settings.leader_poll_seconds)
     _stop_on_signals(scheduler)
-    log.info("scheduler starting on %s", _redacted(settings.effective_database_url))
-    # Notifications owed by the deadlines fired here go to the broker right after each commit;
-    # the relay job is only the safety net.
-    from workers.relay import install_immediate_relay
-
-    relay = install_immediate_relay()
-    try:
-        scheduler.start()
-    finally:
-        leadership.resign()
-        relay.stop()
-        log.info("scheduler stopped")
+    with serving(settings) as served:
+        lock = LeaderLock.for_url(settings.effective_database_url, settings.var_dir)
+        leadership = Leadership(scheduler, lock, settings, build_broker(served))
+        _add_interval_job(
+            scheduler, LEADERSHIP_JOB_ID, leadership.poll, settings.leader_poll_seconds
+        )
+        log.info("scheduler starting on %s", _redacted(settings.effective_database_url))
+        try:
+            scheduler.start()
+        finally:
+            leadership.resign()
+            log.info("scheduler stopped")
 
 
 def _add_interval_job(

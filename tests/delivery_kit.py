@@ -27,9 +27,10 @@ from sqlmodel import Session, col, func, select
 from config.settings import Settings, get_settings
 from models import Notification, OutboxMessage
 from tests.factories import make_command
-from workers.broker import QUEUE, configure_broker
+from workers.broker import QUEUE
 from workers.embedded_redis import spawn_redis_server, stop_process, wait_until_up
 from workers.relay import ImmediateRelay
+from workers.setup import build_worker_broker
 from workflow import outbox, service
 from workflow.domain.commands import EventCommand
 
@@ -146,6 +147,11 @@ def worker_env(database_url: str, var_dir: Path, **overrides: str) -> dict[str, 
     return env
 
 
+def relay_through(session: Session, relay: ImmediateRelay) -> None:
+    """Make ``session``'s commits relayed at once, as the web app's request sessions are."""
+    session.info.update(outbox.session_info(relay.submit))
+
+
 def owe_notifications(
     session: Session, count: int, routes: list[dict[str, str]] | None = None, start: int = 0
 ) -> list[int]:
@@ -201,15 +207,17 @@ def redis_broker(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[dramatiq.Broker]:
-    """The process's broker on the private Redis, with retries fast enough for a test."""
+    """The worker's broker (actors declared) on the private Redis, with retries fast enough for
+    a test; the tests' relays publish through it too."""
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     monkeypatch.setenv("NOTIFY_LOG_FILE", str(tmp_path / "notify.log"))
     monkeypatch.setenv("DELIVERY_MAX_RETRIES", "2")
     monkeypatch.setenv("DELIVERY_MIN_BACKOFF_MS", "50")
     monkeypatch.setenv("DELIVERY_MAX_BACKOFF_MS", "200")
     get_settings.cache_clear()
-    yield configure_broker(get_settings())
-    outbox.set_publisher(None)
+    broker = build_worker_broker(get_settings())
+    yield broker
+    broker.close()
 
 
 def _redis(broker: dramatiq.Broker) -> Any:

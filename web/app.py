@@ -34,20 +34,26 @@ DESCRIPTION = (
 
 
 @asynccontextmanager
-async def relay_outbox(_: FastAPI) -> AsyncIterator[None]:
-    """Relay each commit's outbox rows to the broker at once; the scheduler's sweep is the
-    safety net for whatever this misses."""
-    from workers import relay
+async def relay_outbox(app: FastAPI) -> AsyncIterator[None]:
+    """Relay each request's committed outbox rows to the broker at once; the scheduler's sweep
+    is the safety net for whatever this misses. Without ``REDIS_URL`` this process attaches to
+    the embedded Redis or starts it, and stops the one it started when it shuts down."""
+    from workers.broker import build_broker
+    from workers.embedded_redis import serving
+    from workers.relay import ImmediateRelay
 
-    running = relay.install_immediate_relay()
-    try:
-        yield
-    finally:
-        running.stop()
+    with serving(get_settings()) as settings:
+        relay = ImmediateRelay(get_engine(), build_broker(settings))
+        app.state.publisher = relay.submit
+        try:
+            yield
+        finally:
+            app.state.publisher = None
+            relay.stop()
 
 
 def create_app(*, relay: bool = True) -> FastAPI:
-    """``relay=False`` leaves outbox rows to the sweep (tests: no broker is started)."""
+    """``relay=False`` leaves outbox rows to the sweep (tests: no broker is built)."""
     refuse_unsafe_settings(get_settings())
     app = FastAPI(
         title="icpflow",
@@ -55,6 +61,7 @@ def create_app(*, relay: bool = True) -> FastAPI:
         description=DESCRIPTION,
         lifespan=relay_outbox if relay else None,
     )
+    app.state.publisher = None  # what request sessions relay through (see ``relay_outbox``)
     errors.install(app)
     security.install(app)
     metrics.install(app)

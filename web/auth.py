@@ -9,20 +9,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from auth.tokens import Role, authenticate, require_role
 from models import ApiToken, get_engine
+from workflow import outbox
 
 # auto_error=False: a missing header must reach ``authenticate`` and get our 401 body.
 _bearer = HTTPBearer(auto_error=False, description="A token from `icpflow tokens create`.")
 
 
-def get_session() -> Iterator[Session]:
-    """One session per request; the service commits its own transactions."""
-    with Session(get_engine(), expire_on_commit=False) as session:
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; the service commits its own transactions, each relayed through
+    the app's publisher (if it has one)."""
+    info = outbox.session_info(request.app.state.publisher)
+    with Session(get_engine(), expire_on_commit=False, info=info) as session:
         yield session
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
+from models import Job
 from web.api import Filters
 from web.auth import Ops, SessionDep
 from web.errors import responses
@@ -20,8 +19,7 @@ class FailedJobOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    actor: str
-    args: list[Any]
+    job: Job
     notification_id: int | None
     error: str
     failed_at: UtcDateTime
@@ -51,5 +49,5 @@ def failed(session: SessionDep, _: Ops, include_retried: bool = False) -> list[F
 
 @router.post("/failed/{job_id}/retry", response_model=FailedJobOut, responses=responses(404))
 def retry(job_id: int, session: SessionDep, _: Ops) -> FailedJobOut:
-    """Queue a failed job again through the outbox; its notification goes back to pending."""
+    """Owe a failed delivery again through the outbox; its notification goes back to pending."""
     return FailedJobOut.model_validate(failures.retry_failed(session, job_id))

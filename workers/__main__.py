@@ -7,4 +7,4 @@ from workflow.startup import refuse_unsafe_settings
 if __name__ == "__main__":
     settings = get_settings()
     refuse_unsafe_settings(settings)
-    run_worker(settings.worker_processes, settings.worker_threads)
+    run_worker(settings, settings.worker_processes, settings.worker_threads)

@@ -1,4 +1,5 @@
-"""The Dramatiq actors: delivering one notification, at most once per idempotency key.
+"""The Dramatiq actors, declared on the broker they are given: delivering one notification, at
+most once per idempotency key.
 
 A message may arrive twice (the relay republishes a row whose acknowledgement was lost, Redis
 requeues a dead worker's job), so the row, not the message, decides: only a ``pending``
@@ -10,25 +11,28 @@ message whose acknowledgement we never saw can drop the repeat.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import dramatiq
+from dramatiq.middleware import CurrentMessage
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Engine, Row
 from sqlalchemy.sql.expression import Executable
+from sqlmodel import Session
 
 from config.clock import as_utc, get_clock
-from config.settings import Settings, get_settings
-from models import Notification, NotificationStatus, get_engine, table
-from workers.broker import QUEUE, get_broker
+from config.settings import Settings
+from models import Job, Notification, NotificationStatus, table
+from workers.broker import QUEUE
 from workers.channels import (
     DeliveryFailed,
     OutgoingMessage,
     PermanentDeliveryFailure,
     get_channel,
 )
-from workflow.notices import DELIVER_ACTOR
+from workers.failures import record_final_failure
 
 log = logging.getLogger(__name__)
 
@@ -70,23 +74,60 @@ _ERROR = (
     .values(last_error=bindparam("b_error"), claimed_until=None)
 )
 
-get_broker()  # before any actor is declared, or Dramatiq would invent a default broker
-
-
-@dramatiq.actor(actor_name=DELIVER_ACTOR, queue_name=QUEUE, throws=(PermanentDeliveryFailure,))
-def deliver_notification(notification_id: int) -> None:
-    deliver(get_engine(), notification_id, get_settings())
-
 
 class DeliveryInProgress(dramatiq.Retry):
     """Another worker holds the lease on this notification: retry once it has expired."""
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Failures are retried ``max_retries`` times; an explicit ``dramatiq.Retry`` (a job
+    waiting for another worker's lease) is waiting, not failing, and is never exhausted."""
+
+    max_retries: int
+
+    def should_retry(self, retries: int, exception: BaseException) -> bool:
+        return isinstance(exception, dramatiq.Retry) or retries < self.max_retries
+
+    def is_final(self, exception: BaseException) -> bool:
+        """Whether the running attempt, failing with ``exception``, is the job's last."""
+        if isinstance(exception, PermanentDeliveryFailure):
+            return True
+        message = CurrentMessage.get_current_message()
+        retries = message.options.get("retries", 0) if message is not None else 0
+        return not self.should_retry(retries, exception)
+
+
+def declare_actors(
+    broker: dramatiq.Broker, settings: Settings, engine: Engine
+) -> dict[Job, dramatiq.Actor[Any, Any]]:
+    """Declare one actor per job on ``broker``; they deliver from ``engine`` with ``settings``."""
+    policy = RetryPolicy(settings.delivery_max_retries)
+
+    def deliver_notification(notification_id: int) -> None:
+        try:
+            deliver(engine, notification_id, settings)
+        except BaseException as exc:  # TimeLimitExceeded is no Exception; it fails the attempt too
+            if policy.is_final(exc):
+                _record_final_failure(engine, notification_id, exc)
+            raise
+
+    actor = dramatiq.actor(
+        broker=broker,
+        actor_name=Job.DELIVER_NOTIFICATION.value,
+        queue_name=QUEUE,
+        throws=(PermanentDeliveryFailure,),
+        retry_when=policy.should_retry,
+        min_backoff=settings.delivery_min_backoff_ms,
+        max_backoff=settings.delivery_max_backoff_ms,
+    )(deliver_notification)
+    return {Job.DELIVER_NOTIFICATION: actor}
+
+
 def deliver(engine: Engine, notification_id: int, settings: Settings) -> bool:
     """Send a pending notification through its channel; True when this call delivered it.
 
-    ``DeliveryFailed`` propagates so that Dramatiq retries with backoff; a final failure is
-    recorded by the broker's ``RecordFinalFailure`` middleware.
+    ``DeliveryFailed`` propagates so that Dramatiq retries with backoff.
     """
     claimed = _claim(engine, notification_id, settings)
     if claimed is None:
@@ -145,6 +186,20 @@ def _mark_delivered(engine: Engine, notification_id: int) -> None:
 def _note_error(engine: Engine, notification_id: int, error: str) -> None:
     """Record the error and give up the lease, so the retry need not wait for it."""
     _one(engine, _ERROR, {"b_id": notification_id, "b_error": error})
+
+
+def _record_final_failure(engine: Engine, notification_id: int, exc: BaseException) -> None:
+    """A failure that cannot be recorded (database down) is logged; the notification then stays
+    pending, and the stranded sweep queues it again."""
+    error = f"{type(exc).__name__}: {exc}"
+    try:
+        with Session(engine) as session:
+            record_final_failure(session, notification_id, error, get_clock().now())
+            session.commit()
+    except Exception:
+        log.exception("could not record the final failure of notification %s", notification_id)
+        return
+    log.warning("delivery of notification %s failed for good: %s", notification_id, error)
 
 
 def _one(engine: Engine, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:

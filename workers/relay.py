@@ -1,5 +1,9 @@
 """Relay committed outbox rows to the broker: at once after commit, and by the scheduler's sweep.
 
+A row names its job and holds that job's payload; the relay turns it into the Dramatiq message
+for that job's actor, the payload's fields as keyword arguments. It publishes through the
+broker it is handed, on which no actor need be declared.
+
 A row is claimed inside a transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's
 ``BEGIN IMMEDIATE`` serialises writers anyway), enqueued, and marked published in that same
 transaction, so two relays never publish one row twice and a row whose enqueue failed stays
@@ -16,14 +20,13 @@ import uuid
 from collections.abc import Sequence
 
 import dramatiq
-from dramatiq.errors import ActorNotFound
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from config.clock import get_clock
-from models import OutboxMessage, get_engine
-from workers.broker import get_broker
+from models import OutboxMessage
+from workers.broker import QUEUE
 from workflow import outbox
 
 log = logging.getLogger(__name__)
@@ -37,39 +40,36 @@ def message_id(outbox_id: int) -> str:
     return str(uuid.uuid5(_MESSAGE_NAMESPACE, f"outbox:{outbox_id}"))
 
 
-def publish(ids: Sequence[int], engine: Engine | None = None) -> int:
+def publish(ids: Sequence[int], engine: Engine, broker: dramatiq.Broker) -> int:
     """Relay these committed rows, unless already published; returns how many were published."""
     if not ids:
         return 0
     query = select(OutboxMessage).where(col(OutboxMessage.id).in_(list(ids)))
-    return _relay(engine or get_engine(), query)
+    return _relay(engine, broker, query)
 
 
-def relay_pending(engine: Engine, limit: int = 500) -> int:
+def relay_pending(engine: Engine, broker: dramatiq.Broker, limit: int = 500) -> int:
     """Relay the oldest unpublished rows, up to ``limit``; returns how many were published."""
-    return _relay(engine, select(OutboxMessage).limit(limit))
+    return _relay(engine, broker, select(OutboxMessage).limit(limit))
 
 
-def _relay(engine: Engine, query: SelectOfScalar[OutboxMessage]) -> int:
+def _relay(engine: Engine, broker: dramatiq.Broker, query: SelectOfScalar[OutboxMessage]) -> int:
     # Rows that already failed go last, so a few unusable ones cannot starve the rest.
     query = query.where(col(OutboxMessage.published_at).is_(None)).order_by(
         col(OutboxMessage.attempts), col(OutboxMessage.id)
     )
     if engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    # Imported on first use: declaring the actors configures the broker, which with no
-    # REDIS_URL starts the embedded Redis; merely importing this module must not.
-    from workers import actors  # noqa: F401
-
-    broker = get_broker()
     published = 0
     with Session(engine) as session:
         for row in session.exec(query).all():
             try:
-                broker.enqueue(_message(broker, row))
-            except ActorNotFound as exc:
+                message = job_message(row)
+            except ValueError as exc:  # no such job, or a payload that does not fit
                 _note_failure(row, exc)  # this row is unusable; the others may be fine
                 continue
+            try:
+                broker.enqueue(message)
             except Exception as exc:  # the clients raise many types; all mean "not accepted"
                 _note_failure(row, exc)
                 log.warning("broker refused outbox row %s; the relay sweep retries it", row.id)
@@ -80,14 +80,15 @@ def _relay(engine: Engine, query: SelectOfScalar[OutboxMessage]) -> int:
     return published
 
 
-def _message(broker: dramatiq.Broker, row: OutboxMessage) -> dramatiq.Message[object]:
+def job_message(row: OutboxMessage) -> dramatiq.Message[object]:
+    """The message for the row's job: its actor (named as the job), its payload as keywords."""
     assert row.id is not None
-    actor = broker.get_actor(row.actor)
+    payload = outbox.payload(row)
     return dramatiq.Message(
-        queue_name=actor.queue_name,
-        actor_name=actor.actor_name,
-        args=tuple(row.args),
-        kwargs={},
+        queue_name=QUEUE,
+        actor_name=str(row.job),
+        args=(),
+        kwargs=payload.model_dump(),
         options={},
         message_id=message_id(row.id),
     )
@@ -100,10 +101,14 @@ def _note_failure(row: OutboxMessage, exc: Exception) -> None:
 
 class ImmediateRelay:
     """Publishes committed rows from one background thread, so a slow or dead broker delays
-    nobody's HTTP response; whatever it fails to publish stays for the relay sweep."""
+    nobody's HTTP response; whatever it fails to publish stays for the relay sweep.
 
-    def __init__(self, engine: Engine | None = None) -> None:
+    A session relays through it when made with ``info=outbox.session_info(relay.submit)``.
+    """
+
+    def __init__(self, engine: Engine, broker: dramatiq.Broker) -> None:
         self._engine = engine
+        self._broker = broker
         self._ids: queue.Queue[Sequence[int] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
         self._thread.start()
@@ -123,7 +128,6 @@ class ImmediateRelay:
         return done.wait(timeout)
 
     def stop(self) -> None:
-        outbox.set_publisher(None)
         self._ids.put(None)
         self._thread.join(timeout=10)
 
@@ -138,16 +142,9 @@ class ImmediateRelay:
                     break
                 batch += more
             try:
-                publish(batch, self._engine)
+                publish(batch, self._engine, self._broker)
             except Exception:
                 log.warning("immediate relay of %d outbox rows failed", len(batch), exc_info=True)
             finally:
                 self._ids.task_done()
         self._ids.task_done()
-
-
-def install_immediate_relay(engine: Engine | None = None) -> ImmediateRelay:
-    """Relay every commit's outbox rows right after it, from a background thread."""
-    relay = ImmediateRelay(engine)
-    outbox.set_publisher(relay.submit)
-    return relay

@@ -22,7 +22,6 @@ from workflow import outbox
 from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES_BY_NAME, Audience
 from workflow.domain.masking import mask_phone, mask_text
 
-DELIVER_ACTOR = "deliver_notification"
 _NOTIFICATIONS = table(Notification)
 _INSERT = insert(_NOTIFICATIONS).returning(_NOTIFICATIONS.c.id, sort_by_parameter_order=True)
 
@@ -111,7 +110,7 @@ def for_event(
 def _owe(
     session: Session, filing: Filing, notice: Notice, now: datetime, settings: Settings
 ) -> list[int]:
-    """Write one notification per recipient and the outbox rows delivering them; returns their ids."""
+    """Write one notification per recipient and owe their deliveries; returns their ids."""
     rows = [
         {
             "filing_id": filing.id,
@@ -132,5 +131,5 @@ def _owe(
     if not rows:
         return []
     ids = list(session.connection().execute(_INSERT, rows).scalars())
-    outbox.add_many(session, DELIVER_ACTOR, [[i] for i in ids], now)
+    outbox.owe_deliveries(session, ids, now)
     return ids

@@ -1,59 +1,83 @@
 """The transactional outbox: background work is written with the change that causes it.
 
-A transition never talks to the broker inside its transaction. It adds outbox rows; once
-the transaction commits, the process's publisher (installed by the worker layer) relays them
-at once, and the scheduler's relay sweep publishes whatever that missed (broker down,
-process killed between commit and publish).
+A transition never talks to the broker inside its transaction. It owes jobs as outbox rows,
+each a named ``Job`` with its typed payload; once the transaction commits, the session's own
+publisher (if whoever made the session gave it one) relays them at once, and the scheduler's
+relay sweep publishes whatever that missed (no publisher, broker down, process killed between
+commit and publish).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import event, insert
 from sqlmodel import Session
 
-from models import OutboxMessage, table
+from models import Job, OutboxMessage, table
 
 log = logging.getLogger(__name__)
 
 Publisher = Callable[[Sequence[int]], None]
-_publisher: Publisher | None = None
+_PUBLISHER = "icpflow.outbox_publisher"
 _IDS = "icpflow.outbox_ids"
 _OUTBOX = table(OutboxMessage)
 _INSERT = insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
 
 
-def add(session: Session, actor: str, args: list[Any], now: datetime) -> int:
-    return add_many(session, actor, [args], now)[0]
+class Delivery(BaseModel):
+    """``Job.DELIVER_NOTIFICATION``: send one notification (its row says what and to whom)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    notification_id: int
 
 
-def add_many(session: Session, actor: str, args: list[list[Any]], now: datetime) -> list[int]:
-    """Queue one job per argument list; their ids are relayed once the transaction commits."""
-    if not args:
+# What each job's payload is; the worker's actor for a job takes exactly these fields.
+PAYLOADS: dict[Job, type[BaseModel]] = {Job.DELIVER_NOTIFICATION: Delivery}
+
+
+def owe_deliveries(session: Session, notification_ids: Collection[int], now: datetime) -> list[int]:
+    """Owe one delivery job per notification in the caller's transaction; returns the row ids."""
+    payloads = [Delivery(notification_id=i) for i in notification_ids]
+    return _owe(session, Job.DELIVER_NOTIFICATION, payloads, now)
+
+
+def payload(row: OutboxMessage) -> BaseModel:
+    """The row's payload as its job's type; ``ValueError`` (pydantic's included) when the row
+    names no known job or its payload does not fit."""
+    return PAYLOADS[Job(row.job)].model_validate(row.payload)
+
+
+def session_info(publisher: Publisher | None) -> dict[str, Any]:
+    """``Session(..., info=session_info(p))``: the session's commits are relayed through ``p``."""
+    return {} if publisher is None else {_PUBLISHER: publisher}
+
+
+def _owe(session: Session, job: Job, payloads: Sequence[BaseModel], now: datetime) -> list[int]:
+    if not payloads:
         return []
-    rows = [{"actor": actor, "args": a, "created_at": now, "attempts": 0} for a in args]
+    rows = [
+        {"job": job, "payload": p.model_dump(mode="json"), "created_at": now, "attempts": 0}
+        for p in payloads
+    ]
     ids = list(session.connection().execute(_INSERT, rows).scalars())
     session.info.setdefault(_IDS, []).extend(ids)
     return ids
 
 
-def set_publisher(publisher: Publisher | None) -> None:
-    """Install what relays committed outbox rows right away (``None``: leave them to the sweep)."""
-    global _publisher
-    _publisher = publisher
-
-
 @event.listens_for(Session, "after_commit")
 def _relay_committed(session: Session) -> None:
     ids = session.info.pop(_IDS, [])
-    if not ids or _publisher is None:
+    publisher: Publisher | None = session.info.get(_PUBLISHER)
+    if not ids or publisher is None:
         return
     try:
-        _publisher(ids)
+        publisher(ids)
     except Exception:
         log.warning(
             "immediate relay of outbox rows %s failed; the relay sweep will retry",

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from config.settings import Settings
 from models import Deadline, DeadlineStatus, Filing, Notification, NotificationStatus
-from workflow import notices, outbox
+from workflow import outbox
 from workflow.service import fire_deadline
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def requeue_stranded_notifications(engine: Engine, now: datetime, settings: Sett
         for notification in stranded:
             notification.queued_at = now
             session.add(notification)
-        outbox.add_many(session, notices.DELIVER_ACTOR, [[n.id] for n in stranded], now)
+        outbox.owe_deliveries(session, [n.id for n in stranded if n.id is not None], now)
         session.commit()
     if stranded:
         log.warning("queued %d stranded notifications again", len(stranded))

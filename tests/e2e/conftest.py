@@ -8,26 +8,32 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session
 
 from config.settings import Settings, get_settings
 from tests.databases import Database, unavailable
-from tests.delivery_kit import RedisServer, System, WorkerProcess, worker_env
-from workers.broker import QUEUE, configure_broker
-from workers.relay import install_immediate_relay
+from tests.delivery_kit import RedisServer, System, WorkerProcess, relay_through, worker_env
+from workers.broker import QUEUE, build_broker
+from workers.relay import ImmediateRelay
 
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
 def _system(
-    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broker_env: dict[str, str]
+    db: Database,
+    session: Session,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    broker_env: dict[str, str],
 ) -> Iterator[System]:
     log_file = tmp_path / "notify.log"
     env = {"NOTIFY_LOG_FILE": str(log_file), **broker_env}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
-    broker = configure_broker(get_settings())
-    relay = install_immediate_relay(db.engine)
+    broker = build_broker(get_settings())
+    relay = ImmediateRelay(db.engine, broker)
+    relay_through(session, relay)  # the test's transitions are relayed as the web app's are
     worker = WorkerProcess(
         worker_env(
             db.url,
@@ -42,6 +48,7 @@ def _system(
     yield System(db, broker, relay, worker, log_file)
     relay.stop()
     worker.kill()  # graceful shutdown is Dramatiq's, not under test here; killing is faster
+    broker.close()
     print(worker.logs())  # shown by pytest when the test failed
 
 
@@ -49,17 +56,22 @@ def _system(
 def system(
     db: Database,
     settings: Settings,
+    session: Session,
     redis_server: RedisServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[System]:
     """On a private Redis the test may stop and restart."""
-    yield from _system(db, tmp_path, monkeypatch, {"REDIS_URL": redis_server.url})
+    yield from _system(db, session, tmp_path, monkeypatch, {"REDIS_URL": redis_server.url})
 
 
 @pytest.fixture
 def rabbitmq_system(
-    db: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: Database,
+    settings: Settings,
+    session: Session,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[System]:
     """On the shared RabbitMQ, its icpflow queues purged so stale messages cannot interfere."""
     import pika
@@ -69,7 +81,7 @@ def rabbitmq_system(
         pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL)).close()
     except pika.exceptions.AMQPError as exc:
         unavailable(f"RabbitMQ at {RABBITMQ_URL} is unreachable: {exc!r}")
-    for system in _system(db, tmp_path, monkeypatch, {"BROKER_URL": RABBITMQ_URL}):
+    for system in _system(db, session, tmp_path, monkeypatch, {"BROKER_URL": RABBITMQ_URL}):
         system.broker.declare_queue(QUEUE)
         system.broker.flush(QUEUE)
         yield system

@@ -45,7 +45,11 @@ def test_redis_stopped_during_a_burst_loses_and_duplicates_nothing(
         refused = fresh.exec(select(func.count()).where(col(OutboxMessage.attempts) > 0)).one()
     assert refused > 0, "the outage never reached the relay"
 
-    wait_for(lambda: relay_pending(engine) == 0 and unpublished(engine) == 0, 20, "the sweep")
+    wait_for(
+        lambda: relay_pending(engine, system.broker) == 0 and unpublished(engine) == 0,
+        20,
+        "the sweep",
+    )
     wait_for(lambda: statuses(engine) == {"delivered": BURST}, 40, "every delivery")
 
     keys = keys_by_id(engine)

@@ -266,7 +266,11 @@ def test_a_notification_whose_job_was_lost_is_queued_again_once_per_window(
                     select(Notification).where(Notification.filing_id == filing_id)
                 )
             }
-            return sum(1 for job in session.exec(select(OutboxMessage)) if job.args[0] in ids)
+            return sum(
+                1
+                for job in session.exec(select(OutboxMessage))
+                if job.payload["notification_id"] in ids
+            )
 
     before = jobs_for(lost.id)
     assert requeue_stranded_notifications(db.engine, clock.now(), settings) == 0

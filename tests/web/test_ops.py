@@ -7,9 +7,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from config.clock import FrozenClock
+from models import FailedJob, Notification
+from tests.factories import MakeFiling
 from workers import failures
 
 if TYPE_CHECKING:
@@ -38,20 +40,28 @@ def test_overdue_reuses_the_list_filters(api: Api, ops: dict[str, str], clock: F
     assert [f["domain"] for f in page["items"]] == ["shanghai-site.cn"]
 
 
-def test_failed_jobs_are_listed(
-    api: Api, ops: dict[str, str], session: Session, clock: FrozenClock
-) -> None:
-    failures.record_failure(session, "deliver", [7], "SMTP refused", clock.now(), None)
+@pytest.fixture
+def failed_delivery(session: Session, clock: FrozenClock, new_filing: MakeFiling) -> FailedJob:
+    """A notification whose delivery failed for good (withdrawing notifies the case managers)."""
+    new_filing("withdrawn")
+    notification = session.exec(select(Notification)).first()
+    assert notification is not None and notification.id is not None
+    job = failures.record_final_failure(session, notification.id, "SMTP refused", clock.now())
     session.commit()
+    return job
+
+
+def test_failed_jobs_are_listed(api: Api, ops: dict[str, str], failed_delivery: FailedJob) -> None:
     listed = api.get("/api/v1/ops/failed", ops).json()
-    assert [(j["actor"], j["error"]) for j in listed] == [("deliver", "SMTP refused")]
+    assert [(j["job"], j["notification_id"], j["error"]) for j in listed] == [
+        ("deliver_notification", failed_delivery.notification_id, "SMTP refused")
+    ]
 
 
 def test_retry_queues_a_failed_job_again(
-    api: Api, ops: dict[str, str], session: Session, clock: FrozenClock
+    api: Api, ops: dict[str, str], failed_delivery: FailedJob
 ) -> None:
-    job = failures.record_failure(session, "deliver", [7], "SMTP refused", clock.now(), None)
-    session.commit()
+    job = failed_delivery
     response = api.client.post(f"/api/v1/ops/failed/{job.id}/retry", headers=ops)
     assert (response.status_code, response.json()["retried_at"] is not None) == (200, True)
 

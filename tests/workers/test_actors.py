@@ -10,26 +10,25 @@ import pytest
 from sqlmodel import Session, select
 
 from config.settings import get_settings
-from models import FailedJob, Notification
+from models import FailedJob, Job, Notification
 from tests.databases import Database
 from tests.delivery_kit import (
     logged_keys,
     owe_notifications,
+    relay_through,
     statuses,
     wait_for,
 )
 from tests.http_peer import HTTPPeer
 from workers.broker import QUEUE
 from workers.failures import retry_failed
-from workers.relay import install_immediate_relay, relay_pending
+from workers.relay import ImmediateRelay, relay_pending
 
 pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
 def worker(redis_broker: dramatiq.Broker) -> Iterator[dramatiq.Worker]:
-    from workers import actors  # noqa: F401  (declares the actor on this broker)
-
     running = dramatiq.Worker(redis_broker, worker_threads=2, worker_timeout=50)
     running.start()
     yield running
@@ -55,15 +54,15 @@ def test_a_notification_delivered_again_is_sent_once(
     db: Database, session: Session, redis_broker: dramatiq.Broker, worker: dramatiq.Worker
 ) -> None:
     [notification_id] = owe_notifications(session, 1)
-    relay_pending(db.engine)
+    relay_pending(db.engine, redis_broker)
     drain(redis_broker, worker)
-    from workers.actors import deliver_notification
+    deliver_notification = redis_broker.get_actor(Job.DELIVER_NOTIFICATION)
 
     for _ in range(3):  # redeliveries: after the first send, and two at once
-        deliver_notification.send(notification_id)
+        deliver_notification.send(notification_id=notification_id)
         drain(redis_broker, worker)
-    deliver_notification.send(notification_id)
-    deliver_notification.send(notification_id)
+    deliver_notification.send(notification_id=notification_id)
+    deliver_notification.send(notification_id=notification_id)
     drain(redis_broker, worker)
 
     log_file = get_settings().notify_log_file
@@ -83,7 +82,8 @@ def test_permanent_failure_is_recorded_and_a_retry_delivers(
     worker: dramatiq.Worker,
     http_peer: HTTPPeer,
 ) -> None:
-    relay = install_immediate_relay(db.engine)
+    relay = ImmediateRelay(db.engine, redis_broker)
+    relay_through(session, relay)
     try:
         http_peer.status = 410
         owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": http_peer.url()}])
@@ -92,7 +92,7 @@ def test_permanent_failure_is_recorded_and_a_retry_delivers(
         assert (notification.status, notification.attempts) == ("failed", 1)  # not retried
         assert "410" in (notification.last_error or "")
         [job] = failed_jobs(db)
-        assert (job.notification_id, job.args) == (notification.id, [notification.id])
+        assert (job.job, job.notification_id) == (Job.DELIVER_NOTIFICATION, notification.id)
 
         http_peer.status = 200
         retry_failed(session, job.id or 0)
@@ -116,7 +116,7 @@ def test_transient_failures_are_retried_then_recorded_when_exhausted(
 ) -> None:
     http_peer.status = 503
     owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": http_peer.url()}])
-    relay_pending(db.engine)
+    relay_pending(db.engine, redis_broker)
     wait_for(lambda: len(failed_jobs(db)) == 1, 20, "retries to be exhausted")
 
     notification = webhook_notification(db, http_peer.url())

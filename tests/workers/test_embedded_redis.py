@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from workers.embedded_redis import socket_path, start_embedded_redis
+from config.settings import Settings
+from workers.embedded_redis import serving, socket_path, start_embedded_redis
 
 pytestmark = pytest.mark.redis
 
@@ -33,3 +34,12 @@ def test_processes_share_one_server_whose_data_survives_a_restart(tmp_path: Path
         assert redis.Redis.from_url(url).get("kept") == b"yes"
     finally:
         stop()
+
+
+def test_serving_stops_only_the_server_it_started(settings: Settings) -> None:
+    with serving(settings) as owner:
+        with serving(settings) as attached:  # a second process attaching meanwhile
+            assert attached.redis_url == owner.redis_url
+        assert redis.Redis.from_url(owner.redis_url).ping()  # still the owner's
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis.from_url(owner.redis_url, socket_connect_timeout=0.5).ping()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import dramatiq
 import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col
@@ -15,10 +14,7 @@ from config.settings import Settings
 from models import Notification
 from tests.databases import Database
 from tests.delivery_kit import logged_keys, owe_notifications
-
-pytestmark = pytest.mark.redis
-
-# The actors module declares its actor on the process's broker when imported; give it the
+from workers.actors import DeliveryInProgress, deliver
 
 
 def lease(db: Database, notification_id: int, until: datetime) -> None:
@@ -32,7 +28,7 @@ def lease(db: Database, notification_id: int, until: datetime) -> None:
 
 
 @pytest.fixture
-def log_settings(settings: Settings, redis_broker: dramatiq.Broker, tmp_path: Path) -> Settings:
+def log_settings(settings: Settings, tmp_path: Path) -> Settings:
     return settings.model_copy(update={"notify_log_file": tmp_path / "lease.log"})
 
 
@@ -41,8 +37,6 @@ def test_a_notification_leased_by_another_worker_is_not_sent_and_is_retried_late
 ) -> None:
     first = owe_notifications(session, 1)[0]
     lease(db, first, clock.now() + timedelta(seconds=30))
-    from workers.actors import DeliveryInProgress, deliver
-
     with pytest.raises(DeliveryInProgress) as waiting:
         deliver(db.engine, first, log_settings)
     assert waiting.value.delay is not None and waiting.value.delay >= 30_000
@@ -54,8 +48,6 @@ def test_an_expired_lease_is_taken_over_and_the_notification_sent_once(
 ) -> None:
     first = owe_notifications(session, 1)[0]
     lease(db, first, clock.now() - timedelta(seconds=1))
-    from workers.actors import deliver
-
     assert deliver(db.engine, first, log_settings) is True
     assert deliver(db.engine, first, log_settings) is False
     assert list(logged_keys(log_settings.notify_log_file).values()) == [1]

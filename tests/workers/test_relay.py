@@ -12,21 +12,23 @@ from sqlmodel import Session, col, select
 from config.clock import get_clock
 from models import OutboxMessage
 from tests.databases import Database
-from tests.delivery_kit import RedisServer, owe_notifications, queued_message_ids, unpublished
-from workers.relay import install_immediate_relay, message_id, publish, relay_pending
+from tests.delivery_kit import (
+    RedisServer,
+    owe_notifications,
+    queued_message_ids,
+    relay_through,
+    unpublished,
+)
+from workers.relay import ImmediateRelay, message_id, publish, relay_pending
 from workflow import outbox
-from workflow.notices import DELIVER_ACTOR
 
 pytestmark = pytest.mark.redis
 
 
 def add_rows(db: Database, count: int) -> list[int]:
-    """Committed outbox rows, with no publisher installed: the relay under test must move them."""
-    outbox.set_publisher(None)
+    """Committed outbox rows from a session without a publisher: the relay under test moves them."""
     with Session(db.engine) as session:
-        ids = outbox.add_many(
-            session, DELIVER_ACTOR, [[i] for i in range(count)], get_clock().now()
-        )
+        ids = outbox.owe_deliveries(session, range(count), get_clock().now())
         session.commit()
     return ids
 
@@ -41,10 +43,10 @@ def test_a_row_is_published_once_with_its_deterministic_message_id(
 ) -> None:
     ids = add_rows(db, 3)
 
-    assert publish(ids[:1], db.engine) == 1
-    assert publish(ids[:1], db.engine) == 0  # already published: not sent again
-    assert relay_pending(db.engine, limit=10) == 2
-    assert relay_pending(db.engine, limit=10) == 0
+    assert publish(ids[:1], db.engine, redis_broker) == 1
+    assert publish(ids[:1], db.engine, redis_broker) == 0  # already published: not sent again
+    assert relay_pending(db.engine, redis_broker, limit=10) == 2
+    assert relay_pending(db.engine, redis_broker, limit=10) == 0
 
     assert sorted(queued_message_ids(redis_broker)) == sorted(message_id(i) for i in ids)
     rows = outbox_rows(db)
@@ -57,14 +59,14 @@ def test_broker_down_leaves_the_row_for_the_next_sweep(
     [row_id] = add_rows(db, 1)
     redis_server.stop()
 
-    assert relay_pending(db.engine) == 0  # no exception escapes to the caller
+    assert relay_pending(db.engine, redis_broker) == 0  # no exception escapes to the caller
     [row] = outbox_rows(db)
     assert row.published_at is None
     assert row.attempts == 1
     assert row.last_error and "Connection" in row.last_error
 
     redis_server.start()
-    assert relay_pending(db.engine) == 1
+    assert relay_pending(db.engine, redis_broker) == 1
     [row] = outbox_rows(db)
     assert row.published_at is not None
     assert queued_message_ids(redis_broker) == [message_id(row_id)]
@@ -80,7 +82,7 @@ def test_concurrent_relays_publish_each_row_exactly_once(
     def sweep() -> None:
         start.wait()
         total = 0
-        while published := relay_pending(db.engine, limit=15):
+        while published := relay_pending(db.engine, redis_broker, limit=15):
             total += published
         counts.append(total)
 
@@ -102,7 +104,8 @@ def test_immediate_relay_publishes_after_commit_and_never_blocks_the_caller(
     redis_broker: dramatiq.Broker,
     redis_server: RedisServer,
 ) -> None:
-    relay = install_immediate_relay(db.engine)
+    relay = ImmediateRelay(db.engine, redis_broker)
+    relay_through(session, relay)
     try:
         owe_notifications(session, 2)
         assert relay.drain()

@@ -1,0 +1,30 @@
+"""The worker's broker: built from the settings, with every job's actor declared on it.
+
+``icpflow worker`` hands Dramatiq's CLI ``workers.setup:use_worker_broker`` as its broker
+argument: Dramatiq calls it in each worker process it forks, then consumes from the broker it
+made global. Importing this module builds nothing.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+
+from config.settings import Settings, get_settings
+from models import create_db_engine
+from workers.actors import declare_actors
+from workers.broker import build_broker
+
+# What Dramatiq's CLI is told to call for its broker (``module:callable``).
+WORKER_BROKER = "workers.setup:use_worker_broker"
+
+
+def build_worker_broker(settings: Settings) -> dramatiq.Broker:
+    """The broker ``settings`` name, with the actors declared on it."""
+    broker = build_broker(settings)
+    declare_actors(broker, settings, create_db_engine(settings.effective_database_url))
+    return broker
+
+
+def use_worker_broker() -> None:
+    """Make the worker's broker Dramatiq's global one (what its CLI consumes from)."""
+    dramatiq.set_broker(build_worker_broker(get_settings()))
