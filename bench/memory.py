@@ -1,7 +1,7 @@
 """Bar: a worker's and a web process's memory does not grow with the number of filings they
 handle: resident memory after 10N filings is at most 1.2x what it was after N.
 
-Both run as the product runs them (``python -m cli web``, ``python -m workers``)
+Both run as the product runs them (``python -m cli web``, ``icpflow worker``)
 on a private database and the embedded Redis. A real HTTP client drives every filing through
 the API: created, moved along (two of its events notify, so the worker delivers two
 notifications per filing through the log channel) and read back. A warm-up first fills what
@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from sqlmodel import Session, col, func, select
 
-from auth.tokens import create_token
+from auth.tokens import Role, create_token
 from bench import Scale
 from bench.environment import Scratch, scratch
 from bench.inputs import ORG_MATERIALS, make_payload
@@ -39,7 +39,7 @@ from bench.processes import (
     wait_until,
 )
 from bench.results import Result
-from models import Notification
+from models import Notification, NotificationStatus
 
 LIMIT = 1.2
 SETTLE_SECONDS = 0.2  # after the last delivery, for the worker's threads to go idle
@@ -98,9 +98,9 @@ def _measure(backend: str, size: Size) -> list[Result]:
                 var_dir,
             )
         )
-        worker = stack.enter_context(spawned("worker", ["-m", "workers"], env, var_dir))
+        worker = stack.enter_context(spawned("worker", ["-m", "cli", "worker"], env, var_dir))
         with Session(db.engine) as session:
-            token = create_token(session, "bench-memory", "case_manager")
+            token = create_token(session, "bench-memory", Role.CASE_MANAGER)
         client = stack.enter_context(
             httpx.Client(
                 base_url=f"http://127.0.0.1:{port}",
@@ -199,5 +199,5 @@ def _ok(response: httpx.Response) -> Any:
 
 def _undelivered(db: Scratch) -> int:
     with Session(db.engine) as session:
-        query = select(func.count()).where(col(Notification.status) != "delivered")
+        query = select(func.count()).where(col(Notification.status) != NotificationStatus.DELIVERED)
         return int(session.exec(query).one())

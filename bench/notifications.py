@@ -37,7 +37,7 @@ from bench.processes import Child, child_env, embedded_redis, spawned, wait_unti
 from bench.results import Result
 from bench.timing import interleaved_medians
 from config.clock import as_utc
-from models import Notification, OutboxMessage
+from models import Notification, NotificationStatus, OutboxMessage
 from workers.broker import QUEUE, build_broker
 from workers.main import worker_arguments
 from workers.relay import ImmediateRelay, relay_pending
@@ -206,7 +206,9 @@ def _latencies(
 def _undelivered(db: Scratch, among: ColumnElement[bool]) -> int:
     """How many of the notifications ``among`` selects are not delivered yet."""
     with Session(db.engine) as session:
-        query = select(func.count()).where(among, col(Notification.status) != "delivered")
+        query = select(func.count()).where(
+            among, col(Notification.status) != NotificationStatus.DELIVERED
+        )
         return int(session.exec(query).one())
 
 
@@ -291,7 +293,9 @@ def _restore(db: Scratch, owed: Owed) -> None:
         session.exec(
             update(Notification)
             .where(col(Notification.id).in_(owed.notifications))
-            .values(status="pending", attempts=0, delivered_at=None, claimed_until=None)
+            .values(
+                status=NotificationStatus.PENDING, attempts=0, delivered_at=None, claimed_until=None
+            )
         )
         session.exec(
             update(OutboxMessage)

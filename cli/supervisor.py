@@ -22,6 +22,7 @@ from config.settings import Settings
 from models import session_scope
 from models.migrate import upgrade
 from workers.embedded_redis import serving
+from workflow.startup import check_settings
 
 console = Console(stderr=True)
 
@@ -47,12 +48,13 @@ def children(settings: Settings, host: str) -> list[Child]:
     python = sys.executable
     return [
         Child("web", [python, "-m", "cli", "web", "--host", host, "--port", str(settings.port)]),
-        Child("worker", [python, "-m", "workers"]),
-        Child("scheduler", [python, "-m", "scheduler"]),
+        Child("worker", [python, "-m", "cli", "worker"]),
+        Child("scheduler", [python, "-m", "cli", "scheduler"]),
     ]
 
 
 def run_up(settings: Settings, host: str) -> None:
+    check_settings(settings)  # before any child starts, or each would die and be restarted
     upgrade(settings.effective_database_url)
     with serving(settings) as served:
         env = dict(os.environ)

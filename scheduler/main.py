@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from config.settings import Settings
 from scheduler.jobs import relay_outbox, sweep_deadlines_and_relay
 from scheduler.leader import LeaderLock
-from workflow.startup import refuse_unsafe_settings
+from workflow.startup import check_settings
 
 if TYPE_CHECKING:
     from dramatiq import Broker
@@ -126,7 +126,7 @@ def run_scheduler(settings: Settings) -> None:
     from workers.broker import build_broker
     from workers.embedded_redis import serving
 
-    refuse_unsafe_settings(settings)
+    check_settings(settings)
     _configure_logging()
     scheduler = BlockingScheduler(timezone=UTC)
     _stop_on_signals(scheduler)

@@ -85,7 +85,7 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 @dataclass
 class WorkerProcess:
-    """``python -m workers`` in its own process group (Dramatiq forks its workers)."""
+    """``icpflow worker`` in its own process group (Dramatiq forks its workers)."""
 
     env: dict[str, str]
     cwd: Path
@@ -96,7 +96,7 @@ class WorkerProcess:
         self.starts += 1
         log = (self.cwd / f"worker-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "workers"],
+            [sys.executable, "-m", "cli", "worker"],
             env=self.env,
             cwd=self.cwd,
             stdout=log,

@@ -16,7 +16,7 @@ from config.settings import get_settings
 from models import get_engine
 from web import api, errors, metrics, ops, pages, security
 from workflow.domain.definition import EVENTS, STATES
-from workflow.startup import refuse_unsafe_settings
+from workflow.startup import check_settings
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ async def relay_outbox(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(*, relay: bool = True) -> FastAPI:
     """``relay=False`` leaves outbox rows to the sweep (tests: no broker is built)."""
-    refuse_unsafe_settings(get_settings())
+    check_settings(get_settings())
     app = FastAPI(
         title="icpflow",
         version="0.1.0",

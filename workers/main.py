@@ -17,6 +17,7 @@ from dramatiq.cli import make_argument_parser
 from config.settings import Settings, get_settings
 from workers.embedded_redis import serving
 from workers.setup import WORKER_BROKER
+from workflow.startup import check_settings
 
 
 def worker_arguments(processes: int, threads: int, broker: str = WORKER_BROKER) -> list[str]:
@@ -25,6 +26,7 @@ def worker_arguments(processes: int, threads: int, broker: str = WORKER_BROKER) 
 
 def run_worker(settings: Settings, processes: int, threads: int) -> None:
     """Consume until SIGTERM/SIGINT; exits the process with Dramatiq's status."""
+    check_settings(settings)
     args = make_argument_parser().parse_args(worker_arguments(processes, threads))
     with serving(settings) as served:
         if served.redis_url != settings.redis_url:

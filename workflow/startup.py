@@ -1,20 +1,52 @@
-"""What every long-running process checks before it starts serving."""
+"""What every long-running process checks before it starts serving.
+
+Settings come from the environment as plain JSON, so a misspelt team, channel, route key or
+state would otherwise surface much later: as an error inside a notifying event's transaction,
+or as notices and stuck alarms that silently never happen. Each process refuses to start
+instead, naming every problem at once.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pydantic
+
 from config.settings import DEFAULT_WEBHOOK_SECRET, Environment, Settings
-from workflow.domain.errors import Reason, UnsafeSettings
+from workflow.domain.commands import RouteIn, reasons_from
+from workflow.domain.definition import Audience, State
+from workflow.domain.errors import Reason, UnsafeSettings, summarise
+
+_ROUTES = pydantic.TypeAdapter(dict[Audience, list[RouteIn]])
+_STUCK_DAYS = pydantic.TypeAdapter(dict[State, float])
 
 
-def refuse_unsafe_settings(settings: Settings) -> None:
-    """In production, refuse the shipped webhook secret: anyone could forge signed deliveries."""
-    if settings.environment is not Environment.PRODUCTION:
-        return
-    if settings.webhook_secret == DEFAULT_WEBHOOK_SECRET:
-        reason = Reason(
-            "default_webhook_secret",
-            f"WEBHOOK_SECRET is still the default {DEFAULT_WEBHOOK_SECRET!r}: "
-            "set a secret of your own to run with ICPFLOW_ENV=production",
-            field="webhook_secret",
+def check_settings(settings: Settings) -> None:
+    """Raise ``UnsafeSettings`` listing every setting that is malformed or, in production,
+    still at its public shipped default (anyone could forge signed webhook deliveries)."""
+    reasons = [
+        *_problems("notify_routes", _ROUTES, settings.notify_routes),
+        *_problems("stuck_days", _STUCK_DAYS, settings.stuck_days),
+    ]
+    if (
+        settings.environment is Environment.PRODUCTION
+        and settings.webhook_secret == DEFAULT_WEBHOOK_SECRET
+    ):
+        reasons.append(
+            Reason(
+                "default_webhook_secret",
+                f"WEBHOOK_SECRET is still the default {DEFAULT_WEBHOOK_SECRET!r}: "
+                "set a secret of your own to run with ICPFLOW_ENV=production",
+                field="webhook_secret",
+            )
         )
-        raise UnsafeSettings(f"refusing to start: {reason.message}", [reason])
+    if reasons:
+        raise UnsafeSettings(summarise("refusing to start", reasons), reasons)
+
+
+def _problems(name: str, adapter: pydantic.TypeAdapter[Any], value: object) -> list[Reason]:
+    try:
+        adapter.validate_python(value)
+    except pydantic.ValidationError as exc:
+        return reasons_from({**e, "loc": (name, *e["loc"])} for e in exc.errors())
+    return []

@@ -1,5 +1,5 @@
 """End-to-end delivery: this process fires transitions and relays them at once, as the web process
-does; a separate ``python -m workers`` process delivers over a real broker."""
+does; a separate ``icpflow worker`` process delivers over a real broker."""
 
 from __future__ import annotations
 

@@ -132,11 +132,11 @@ def _ready(base: str) -> bool:
 PROCESSES: dict[str, tuple[list[str], dict[str, str], Callable[[Standalone], None]]] = {
     "web": (["-m", "cli", "web"], {}, web_publishes),
     "worker": (
-        ["-m", "workers"],
+        ["-m", "cli", "worker"],
         {"WORKER_PROCESSES": "1", "WORKER_THREADS": "1"},
         worker_consumes,
     ),
-    "scheduler": (["-m", "scheduler"], {"RELAY_INTERVAL_SECONDS": "0.2"}, scheduler_relays),
+    "scheduler": (["-m", "cli", "scheduler"], {"RELAY_INTERVAL_SECONDS": "0.2"}, scheduler_relays),
 }
 
 

@@ -1,4 +1,4 @@
-"""Real scheduler processes (``python -m scheduler``) sharing one database and one
+"""Real scheduler processes (``icpflow scheduler``) sharing one database and one
 simulated clock file: one leads, the others stand by and take over when it dies."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def start_scheduler(
     }
 
     def start(name: str) -> Child:
-        return processes.start(name, ["-m", "scheduler"], env)
+        return processes.start(name, ["-m", "cli", "scheduler"], env)
 
     return start
 

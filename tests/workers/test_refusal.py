@@ -13,7 +13,7 @@ def test_a_production_worker_exits_naming_webhook_secret(tmp_path: Path) -> None
     env.update(ICPFLOW_ENV="production", VAR_DIR=str(tmp_path))
 
     done = subprocess.run(
-        [sys.executable, "-m", "workers"],
+        [sys.executable, "-m", "cli", "worker"],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -21,5 +21,7 @@ def test_a_production_worker_exits_naming_webhook_secret(tmp_path: Path) -> None
         timeout=60,
     )
 
-    assert done.returncode != 0
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: refusing to start")
     assert "WEBHOOK_SECRET" in done.stderr
+    assert "Traceback" not in done.stderr

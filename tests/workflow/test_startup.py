@@ -6,26 +6,26 @@ import pytest
 
 from config.settings import DEFAULT_WEBHOOK_SECRET, Environment, Settings
 from workflow.domain.errors import UnsafeSettings
-from workflow.startup import refuse_unsafe_settings
+from workflow.startup import check_settings
 
 
 def test_development_is_the_default_and_accepts_the_shipped_secret() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
 
     assert settings.environment is Environment.DEVELOPMENT
-    refuse_unsafe_settings(settings)
+    check_settings(settings)
 
 
 def test_production_refuses_the_shipped_secret_naming_webhook_secret() -> None:
     settings = Settings(environment=Environment.PRODUCTION, webhook_secret=DEFAULT_WEBHOOK_SECRET)
 
     with pytest.raises(UnsafeSettings, match="WEBHOOK_SECRET") as refused:
-        refuse_unsafe_settings(settings)
+        check_settings(settings)
     assert [r.field for r in refused.value.reasons] == ["webhook_secret"]
 
 
 def test_production_starts_with_a_secret_of_its_own() -> None:
-    refuse_unsafe_settings(
+    check_settings(
         Settings(environment=Environment.PRODUCTION, webhook_secret="a-long-private-secret")
     )
 
@@ -34,3 +34,27 @@ def test_the_environment_is_read_from_icpflow_env(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("ICPFLOW_ENV", "production")
 
     assert Settings(_env_file=None).environment is Environment.PRODUCTION  # type: ignore[call-arg]
+
+
+def test_a_misspelt_route_refuses_to_start_naming_each_problem() -> None:
+    routes = {
+        "case_managers": [{"channel": "log", "recipient": "desk"}],
+        "ops": [{"channel": "emial", "recipent": "ops@example.cn"}],
+    }
+
+    with pytest.raises(UnsafeSettings) as refused:
+        check_settings(Settings(notify_routes=routes))
+
+    assert sorted(r.field or "" for r in refused.value.reasons) == [
+        "notify_routes.case_managers",
+        "notify_routes.ops[0].channel",
+        "notify_routes.ops[0].recipent",
+        "notify_routes.ops[0].recipient",
+    ]
+
+
+def test_stuck_days_for_an_unknown_state_refuses_to_start() -> None:
+    with pytest.raises(UnsafeSettings) as refused:
+        check_settings(Settings(stuck_days={"submited": 3.0}))
+
+    assert [r.field for r in refused.value.reasons] == ["stuck_days.submited"]

@@ -6,9 +6,8 @@ Channels never retry: a failure is raised as ``DeliveryFailed`` (worth retrying)
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, assert_never
 
 from config.settings import Settings
 from workflow.domain.definition import Channel as ChannelName
@@ -54,19 +53,24 @@ from workers.channels.email import EmailChannel  # noqa: E402
 from workers.channels.log import LogChannel  # noqa: E402
 from workers.channels.webhook import WebhookChannel  # noqa: E402
 
-_FACTORIES: dict[ChannelName, Callable[[Settings], Channel]] = {
-    ChannelName.LOG: LogChannel,
-    ChannelName.EMAIL: EmailChannel,
-    ChannelName.WEBHOOK: WebhookChannel,
-    ChannelName.CHAT: ChatChannel,
-}
-
 
 def get_channel(name: str, settings: Settings) -> Channel:
-    """Resolve a route's channel; a typo in ``notify_routes`` must fail loudly, not drop mail."""
+    """Resolve a route's channel; a typo in a route must fail loudly, not drop mail. The match
+    is exhaustive (mypy checks it), so a channel declared without an implementation cannot
+    pass the type check."""
     try:
-        factory = _FACTORIES[ChannelName(name)]
+        channel = ChannelName(name)
     except ValueError:
         known = ", ".join(ChannelName)
         raise ValueError(f"unknown notification channel {name!r}; known: {known}") from None
-    return factory(settings)
+    match channel:
+        case ChannelName.LOG:
+            return LogChannel(settings)
+        case ChannelName.EMAIL:
+            return EmailChannel(settings)
+        case ChannelName.WEBHOOK:
+            return WebhookChannel(settings)
+        case ChannelName.CHAT:
+            return ChatChannel(settings)
+        case _:
+            assert_never(channel)

@@ -95,9 +95,12 @@ _CODES = {
 
 
 def _path(loc: Iterable[str | int]) -> str:
-    """``("notify", 0, "channel")`` -> ``notify[0].channel``."""
+    """``("notify", 0, "channel")`` -> ``notify[0].channel``; a refused mapping key is named by
+    itself (pydantic adds a ``[key]`` marker after it)."""
     path = ""
     for part in loc:
+        if part == "[key]":
+            continue
         path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else part
     return path
 

@@ -115,7 +115,7 @@ def setting_name(figure: Callable[[Settings], Figure]) -> str:
     docs) is read off it by calling it on a probe, so the name is never written twice.
     """
     name = cast(object, figure(cast(Settings, _SettingProbe())))
-    if not isinstance(name, str):
+    if not isinstance(name, str) or name not in Settings.model_fields:
         raise TypeError("a deadline's figure must read one Settings field, as s.<field>")
     return name
 

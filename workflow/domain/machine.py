@@ -18,7 +18,6 @@ which imports no database code, so the service arms deadlines after the machine 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -79,8 +78,6 @@ def _build_machine() -> Machine:
 
 
 MACHINE = _build_machine()
-# transitions logs every callback at INFO: two lines per event in every process.
-logging.getLogger("transitions").setLevel(logging.WARNING)
 
 
 def apply_event(
