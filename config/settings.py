@@ -106,9 +106,17 @@ class Settings(BaseSettings):
     delivery_max_retries: int = 5
     delivery_min_backoff_ms: int = 1000
     delivery_max_backoff_ms: int = 300_000
+    unstarted_after_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="A pending notification no worker has started (or whose worker died) this long "
+        "after its job was queued is queued again: the broker lost the job.",
+    )
     stranded_after_minutes: float = Field(
         default=30,
-        description="A notification still pending this long after its job was queued is queued again.",
+        gt=0,
+        description="Any notification still pending this long after its job was queued is queued "
+        "again (a failed attempt whose retry the broker lost).",
     )
     delivery_lease_seconds: float = Field(
         default=150,

@@ -148,10 +148,12 @@ class Notification(SQLModel, table=True):
 
     ``claimed_until`` is the lease of the worker sending it: a duplicate message arriving
     meanwhile, in any process, waits for the lease instead of sending again. ``queued_at`` is
-    when a delivery job was last owed for it, so a stranded one is queued again only once a while.
+    when a delivery job was last owed for it: the relay sweep finds the pending ones whose job
+    the broker lost through the ``(status, queued_at)`` index (which serves lookups by status too).
     """
 
     __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_status_queued", "status", "queued_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     filing_id: int = Field(foreign_key="filings.id", index=True)
@@ -162,9 +164,7 @@ class Notification(SQLModel, table=True):
     subject: str
     body: str
     idempotency_key: str = Field(max_length=300, unique=True)
-    status: NotificationStatus = Field(
-        default=NotificationStatus.PENDING, sa_type=String(16), index=True
-    )
+    status: NotificationStatus = Field(default=NotificationStatus.PENDING, sa_type=String(16))
     attempts: int = 0
     claimed_until: datetime | None = _utc_column(nullable=True)
     created_at: datetime = _utc_column()

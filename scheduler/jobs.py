@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from config.clock import get_clock
 from config.settings import Settings
 from models import get_engine
-from workflow.sweeps import fire_due_deadlines, requeue_stranded_notifications
+from workflow.sweeps import fire_due_deadlines, requeue_lost_deliveries
 
 if TYPE_CHECKING:
     from dramatiq import Broker
@@ -42,10 +42,11 @@ def sweep_deadlines_and_relay(settings: Settings, broker: Broker) -> int:
 
 def relay_outbox(settings: Settings, broker: Broker) -> int:
     """Publish outbox rows the immediate relay missed (broker down, process killed after commit),
-    after queueing again any notification whose delivery job was lost."""
+    after owing a new job for each notification whose delivery job the broker lost (a Redis
+    restarted without persistence): those reach the broker in this same run."""
 
     def requeue_and_publish() -> int:
-        requeue_stranded_notifications(get_engine(), get_clock().now(), settings)
+        requeue_lost_deliveries(get_engine(), get_clock().now(), settings)
         return _publish(settings, broker)
 
     return _run("outbox relay", "published", requeue_and_publish)

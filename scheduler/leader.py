@@ -116,8 +116,15 @@ class PostgresLeaderLock(LeaderLock):
             return True
 
     def release(self) -> None:
-        """Closing the session releases its advisory lock, so no unlock call can be forgotten."""
+        """Unlock, then close. Closing the session alone would release the lock too, but only
+        once the server's backend has noticed the disconnect, which under load lags; a standby
+        polling right after a clean shutdown should find the lock free."""
         with self._mutex:
+            if self._held and self._conn is not None:
+                try:
+                    self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+                except SQLAlchemyError:
+                    log.debug("unlocking before closing failed; closing releases it", exc_info=True)
             self._close()
         self._engine.dispose()
 

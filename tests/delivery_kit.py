@@ -56,23 +56,31 @@ def wait_for(
 
 @dataclass
 class RedisServer:
-    """A private redis-server on its own port, so a test may stop and restart it at will."""
+    """A private redis-server on its own port, so a test may stop and restart it at will;
+    without ``persistent`` it restarts empty, as a Redis run without AOF does."""
 
     data_dir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    persistent: bool = True
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.process = spawn_redis_server(self.data_dir, port=self.port)
+        self.process = spawn_redis_server(self.data_dir, port=self.port, appendonly=self.persistent)
         wait_until_up(self.url, self.process)
 
     def stop(self) -> None:
         if self.process is not None:
             stop_process(self.process)
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to write anything it holds in memory."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
 
 
 @pytest.fixture
@@ -85,18 +93,20 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 @dataclass
 class WorkerProcess:
-    """``icpflow worker`` in its own process group (Dramatiq forks its workers)."""
+    """``icpflow worker`` (or another ``command``, such as ``scheduler``) in its own process
+    group (Dramatiq forks its workers)."""
 
     env: dict[str, str]
     cwd: Path
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    command: str = "worker"
 
     def start(self) -> None:
         self.starts += 1
-        log = (self.cwd / f"worker-{self.starts}.log").open("wb")
+        log = (self.cwd / f"{self.command}-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "cli", "worker"],
+            [sys.executable, "-m", "cli", self.command],
             env=self.env,
             cwd=self.cwd,
             stdout=log,
@@ -113,7 +123,7 @@ class WorkerProcess:
 
     def logs(self) -> str:
         return "\n".join(
-            p.read_text(errors="replace") for p in sorted(self.cwd.glob("worker-*.log"))
+            p.read_text(errors="replace") for p in sorted(self.cwd.glob(f"{self.command}-*.log"))
         )
 
 

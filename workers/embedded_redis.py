@@ -84,10 +84,11 @@ def serving(settings: Settings) -> Iterator[Settings]:
 
 
 def spawn_redis_server(
-    data_dir: Path, *, unixsocket: Path | None = None, port: int = 0
+    data_dir: Path, *, unixsocket: Path | None = None, port: int = 0, appendonly: bool = True
 ) -> subprocess.Popen[bytes]:
     """A foreground ``redis-server`` in its own session (a Ctrl-C aimed at the supervisor must not
-    stop the broker before the workers), persisting to an append-only file in ``data_dir``."""
+    stop the broker before the workers), persisting to an append-only file in ``data_dir``
+    (``appendonly=False``: a server that forgets everything when it dies, as the fault tests need)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     argv = [
         redis_server_binary(),
@@ -95,7 +96,7 @@ def spawn_redis_server(
         "--bind", "127.0.0.1",
         "--dir", str(data_dir),
         "--save", "",
-        "--appendonly", "yes",
+        "--appendonly", "yes" if appendonly else "no",
         "--logfile", str(data_dir / "redis.log"),
         "--pidfile", str(data_dir / "redis.pid"),
     ]  # fmt: skip

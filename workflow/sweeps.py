@@ -1,8 +1,10 @@
-"""Firing deadlines that have come due: what the scheduler's sweep runs.
+"""What the scheduler's sweeps run: firing deadlines that have come due, and queueing again the
+deliveries whose jobs the broker lost.
 
 Due rows are found through the ``(status, due_at)`` index, a batch at a time, and each is
 fired by ``service.fire_deadline`` (which claims it) in its own transaction, so two sweepers
-can never fire one deadline twice and one bad filing cannot block the others.
+can never fire one deadline twice and one bad filing cannot block the others. Lost deliveries
+are found the same way, through the notifications' ``(status, queued_at)`` index.
 """
 
 from __future__ import annotations
@@ -11,16 +13,28 @@ import logging
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.dml import ReturningUpdate
 from sqlmodel import Session, col, select
 
+from config.clock import as_utc
 from config.settings import Settings
-from models import Deadline, DeadlineStatus, Filing, Notification, NotificationStatus
+from models import (
+    Deadline,
+    DeadlineStatus,
+    Filing,
+    Job,
+    Notification,
+    NotificationStatus,
+    OutboxMessage,
+    table,
+)
 from workflow import outbox
 from workflow.service import fire_deadline
 
 log = logging.getLogger(__name__)
+_N = table(Notification)
 
 
 def due_deadline_ids(
@@ -67,32 +81,80 @@ def _fire_one(engine: Engine, deadline_id: int, now: datetime, settings: Setting
         return 0 if fired is None else 1
 
 
-def requeue_stranded_notifications(engine: Engine, now: datetime, settings: Settings) -> int:
-    """Queue a new delivery job for notifications that are pending long after their last one.
+def requeue_lost_deliveries(engine: Engine, now: datetime, settings: Settings) -> int:
+    """Owe a new delivery job for every pending notification whose job the broker lost; returns
+    how many, batch by batch (each batch one transaction: ``queued_at`` and the outbox rows).
 
-    A job can be lost where no retry reaches the broker (Redis down when a retry was due) or
-    no failure reaches the database; this sweep is the backstop. A duplicate job is harmless:
-    the notification's status and lease decide whether anything is sent.
+    Two rules, because the database sees every state but one:
+
+    - ``unstarted_after_seconds`` (a minute) after its job was *published*, no lease is running
+      and no attempt failed: no worker started the job (a broker that lost its memory, a Redis
+      without persistence restarted), or the worker that started it died and its lease ran out.
+      Jobs still in the outbox (the broker is down) are not lost, and are not owed again;
+    - ``stranded_after_minutes`` (the backstop) after it was queued: an attempt failed and gave
+      its lease back, so Dramatiq holds a retry whose delay the database does not know; only
+      then can the retry's loss (Redis down when it was due, a final failure the database never
+      heard of) be told from a retry still waiting.
+
+    A job queued twice is harmless: the claim and its lease let one worker send, once per
+    idempotency key. A queue that takes longer than the first window to drain gets some such
+    duplicates, which cost a claim each.
     """
-    cutoff = now - timedelta(minutes=settings.stranded_after_minutes)
-    with Session(engine) as session:
-        stranded = session.exec(
-            select(Notification)
-            .where(
-                col(Notification.status) == NotificationStatus.PENDING,
-                col(Notification.queued_at) < cutoff,
-                or_(
-                    col(Notification.claimed_until).is_(None), col(Notification.claimed_until) < now
-                ),
-            )
-            .order_by(col(Notification.id))
-            .limit(settings.sweep_batch_size)
-        ).all()
-        for notification in stranded:
-            notification.queued_at = now
-            session.add(notification)
-        outbox.owe_deliveries(session, [n.id for n in stranded if n.id is not None], now)
-        session.commit()
-    if stranded:
-        log.warning("queued %d stranded notifications again", len(stranded))
-    return len(stranded)
+    requeued = 0
+    while True:
+        with Session(engine) as session:
+            window = timedelta(seconds=settings.unstarted_after_seconds)
+            unstarted = _published_before(session, now - window)
+            statement = _lost_deliveries(now, unstarted, settings)
+            batch = list(session.connection().execute(statement).scalars())
+            outbox.owe_deliveries(session, batch, now)
+            session.commit()
+        requeued += len(batch)
+        if len(batch) < settings.sweep_batch_size:
+            break
+    if requeued:
+        log.warning("queued %d notifications again: their delivery jobs were lost", requeued)
+    return requeued
+
+
+def _published_before(session: Session, cutoff: datetime) -> datetime:
+    """A time before which every owed job was published before ``cutoff``.
+
+    A notification's ``queued_at`` is its newest job's ``created_at`` (both written in one
+    transaction), so one queued before this had its job published before ``cutoff``. Found
+    through the index on ``published_at``: only the rows published since, or not yet.
+    """
+    oldest = session.exec(
+        select(func.min(OutboxMessage.created_at)).where(
+            col(OutboxMessage.job) == Job.DELIVER_NOTIFICATION,
+            or_(
+                col(OutboxMessage.published_at).is_(None),
+                col(OutboxMessage.published_at) >= cutoff,
+            ),
+        )
+    ).one()
+    return cutoff if oldest is None else min(cutoff, as_utc(oldest))
+
+
+def _lost_deliveries(
+    now: datetime, unstarted: datetime, settings: Settings
+) -> ReturningUpdate[int]:
+    """Mark up to a batch of lost deliveries queued now, returning their ids.
+
+    The conditions are checked again on the rows being updated, so a worker's claim that lands
+    between the selection and the update (PostgreSQL re-reads such a row) keeps its row out.
+    """
+    stranded = now - timedelta(minutes=settings.stranded_after_minutes)
+    lease_free = or_(_N.c.claimed_until.is_(None), _N.c.claimed_until < now)
+    never_failed_or_died = or_(_N.c.last_error.is_(None), _N.c.claimed_until.is_not(None))
+    lost = and_(
+        _N.c.status == NotificationStatus.PENDING,
+        _N.c.queued_at < max(unstarted, stranded),
+        lease_free,
+        or_(
+            and_(_N.c.queued_at < unstarted, never_failed_or_died),
+            _N.c.queued_at < stranded,
+        ),
+    )
+    batch = select(_N.c.id).where(lost).order_by(_N.c.queued_at).limit(settings.sweep_batch_size)
+    return update(_N).where(_N.c.id.in_(batch), lost).values(queued_at=now).returning(_N.c.id)

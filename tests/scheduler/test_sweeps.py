@@ -19,7 +19,6 @@ from models import (
     Filing,
     HistoryEntry,
     Notification,
-    NotificationStatus,
 )
 from scheduler.jobs import sweep_deadlines
 from tests.databases import Database
@@ -242,39 +241,3 @@ def test_a_deadline_that_fails_unexpectedly_does_not_block_the_others(
     assert (first.id, "pending") in statuses
     assert (second.id, "fired") in statuses
     assert fired >= 1
-
-
-def test_a_notification_whose_job_was_lost_is_queued_again_once_per_window(
-    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
-) -> None:
-    from models import OutboxMessage
-    from workflow.sweeps import requeue_stranded_notifications
-
-    lost = new_filing("host_returned")  # host_return notifies the case managers
-    delivered = new_filing("host_returned", domain="second.cn")
-    with Session(db.engine) as session:
-        for row in session.exec(select(Notification).where(Notification.filing_id == delivered.id)):
-            row.status = NotificationStatus.DELIVERED
-            session.add(row)
-        session.commit()
-
-    def jobs_for(filing_id: int) -> int:
-        with Session(db.engine) as session:
-            ids = {
-                n.id
-                for n in session.exec(
-                    select(Notification).where(Notification.filing_id == filing_id)
-                )
-            }
-            return sum(
-                1
-                for job in session.exec(select(OutboxMessage))
-                if job.payload["notification_id"] in ids
-            )
-
-    before = jobs_for(lost.id)
-    assert requeue_stranded_notifications(db.engine, clock.now(), settings) == 0
-    clock.advance(timedelta(minutes=settings.stranded_after_minutes + 1))
-    assert requeue_stranded_notifications(db.engine, clock.now(), settings) == before
-    assert jobs_for(lost.id) == 2 * before
-    assert requeue_stranded_notifications(db.engine, clock.now(), settings) == 0
