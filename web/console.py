@@ -33,30 +33,38 @@ def _none_if_blank(value: Any) -> Any:
     return None if value == "" else value
 
 
+# An empty form field means "any"; constraints sit on the value, not on its absence.
+Blank = BeforeValidator(_none_if_blank)
+Text = Annotated[str | None, Blank]
+Province = Annotated[Annotated[str, Field(max_length=2)] | None, Blank]
+Days = Annotated[Annotated[int, Field(ge=0)] | None, Blank]
+Flag = Annotated[bool | None, Blank]
+
+
 class Search(BaseModel):
     """Query parameters shared by the lists. Unknown parameters are ignored, not refused: a
     sign-in link's ``token`` rides along, and a shared link should open, not fail."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", str_max_length=253)
 
-    state: Annotated[State | None, BeforeValidator(_none_if_blank)] = None
-    province: Annotated[str | None, BeforeValidator(_none_if_blank), Field(max_length=2)] = None
+    state: Annotated[State | None, Blank] = None
+    province: Province = None
     page: int = Field(1, ge=1)
 
 
 class FilingSearch(Search):
-    domain: Annotated[str | None, BeforeValidator(_none_if_blank), Field(max_length=253)] = None
-    applicant: Annotated[str | None, BeforeValidator(_none_if_blank), Field(max_length=200)] = None
-    icp_number: Annotated[str | None, BeforeValidator(_none_if_blank), Field(max_length=64)] = None
-    min_days: Annotated[int | None, BeforeValidator(_none_if_blank), Field(ge=0)] = None
-    stuck: Annotated[bool | None, BeforeValidator(_none_if_blank)] = None
-    overdue: Annotated[bool | None, BeforeValidator(_none_if_blank)] = None
+    domain: Text = None
+    applicant: Text = None
+    icp_number: Text = None
+    min_days: Days = None
+    stuck: Flag = None
+    overdue: Flag = None
     sort: FilingSort = FilingSort.ID
     desc: bool = False
 
 
 class LateSearch(Search):
-    kind: Annotated[str | None, BeforeValidator(_none_if_blank)] = None
+    kind: Text = None
     within_hours: int = Field(0, ge=0, le=24 * 30)
 
 

@@ -25,7 +25,7 @@ from workflow.domain.definition import (
 from workflow.domain.diagram import Edge, edges
 from workflow.schemas import StateCount
 
-BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 160, 78, 56, 26, 16
+BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 150, 78, 96, 34, 16
 EVERYWHERE = tuple(e for e in EVENTS if set(e.sources) == set(NON_TERMINAL_STATES))
 
 
@@ -82,11 +82,30 @@ def _edge(edge: Edge, boxes: dict[str, Box], lane: int) -> str:
         path = f"M{x1},{y1} C{x1},{depth} {x2},{depth} {x2},{y2}"
         label_x, label_y = (x1 + x2) / 2, depth - 6
     kind = "edge auto" if edge.automatic else "edge"
+    lines = _wrap(edge.event)
+    spans = "".join(
+        f'<tspan x="{label_x:.0f}" dy="{0 if i == 0 else 12}">{escape(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
+    top = label_y - 12 * (len(lines) - 1)
     return (
         f'<path class="{kind}" d="{path}" marker-end="url(#arrow)"/>'
-        f'<text class="edge-label" x="{label_x:.0f}" y="{label_y:.0f}" text-anchor="middle">'
-        f"{escape(edge.event)}</text>"
+        f'<text class="edge-label" y="{top:.0f}" text-anchor="middle">{spans}</text>'
     )
+
+
+def _wrap(name: str, width: int = 12) -> list[str]:
+    """An event's name on lines of about ``width`` characters, broken after underscores, so
+    it fits the gap between two columns."""
+    lines = [""]
+    for word in name.split("_"):
+        piece = word if not lines[-1] else f"_{word}"
+        if lines[-1] and len(lines[-1]) + len(piece) > width:
+            lines[-1] += "_"
+            lines.append(word)
+        else:
+            lines[-1] += piece
+    return lines
 
 
 def _heat(count: StateCount) -> int:
