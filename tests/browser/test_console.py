@@ -156,6 +156,7 @@ def test_identity_and_phone_numbers_are_masked_even_in_reasons(
     text = page.content()
     assert PHONE_NUMBER not in text and ID_NUMBER not in text
     assert "138****8000" in page.locator("#refusal").inner_text()
+    snapshot(page, "filing-returned")
 
 
 def test_on_a_phone_nothing_overflows_the_screen(console: Console, sign_in: SignIn) -> None:
