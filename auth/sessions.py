@@ -66,6 +66,14 @@ def resume_session(session: Session, session_id: str | None) -> ApiToken:
     return token
 
 
+def form_token(session_id: str) -> str:
+    """The session's CSRF token, for the hidden field of every form it posts.
+
+    Derived from the session id rather than stored: only the id's hash is stored, so the
+    database cannot give it away, and another site cannot read the cookie to derive it."""
+    return digest(f"form:{session_id}")
+
+
 def close_session(session: Session, session_id: str | None) -> None:
     """Sign out: the id stops working at once, whoever else holds a copy of the cookie."""
     if session_id:

@@ -125,6 +125,26 @@ def require_role(token: ApiToken, needed: Role) -> None:
         raise Forbidden(f"this needs the {needed} role; token {token.name!r} has {token.role}")
 
 
+def case_managers(session: Session) -> list[str]:
+    """Names of the usable tokens that may work on filings: whom a filing can be assigned to."""
+    now = get_clock().now()
+    working = [role for role in Role if role.rank >= Role.CASE_MANAGER.rank]
+    rows = session.exec(
+        select(ApiToken).where(col(ApiToken.role).in_(working), col(ApiToken.revoked_at).is_(None))
+    )
+    usable = {row.name for row in rows if row.expires_at is None or as_utc(row.expires_at) > now}
+    return sorted(usable)
+
+
+def ensure_case_manager(session: Session, name: str | None) -> None:
+    """Refuse an assignee who cannot work on filings (``None``, nobody, is always fine)."""
+    if name is not None and name not in case_managers(session):
+        raise ValidationError(
+            f"{name!r} is not a case manager",
+            [Reason("unknown_assignee", "assign a case manager's token name", field="assignee")],
+        )
+
+
 def list_tokens(session: Session) -> list[TokenInfo]:
     rows = session.exec(select(ApiToken).order_by(col(ApiToken.id))).all()
     return [TokenInfo.model_validate(row) for row in rows]

@@ -50,7 +50,13 @@ def _utc_column(*, nullable: bool = False, index: bool = False) -> Any:
 
 class Filing(SQLModel, table=True):
     __tablename__ = "filings"
-    __table_args__ = (Index("ix_filings_state_province", "state", "province"),)
+    # The console's list sorts and searches by these; ``assignee`` answers "my filings".
+    __table_args__ = (
+        Index("ix_filings_state_province", "state", "province"),
+        Index("ix_filings_state_entered_at", "state_entered_at"),
+        Index("ix_filings_icp_number", "icp_number"),
+        Index("ix_filings_assignee", "assignee"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     domain: str = Field(max_length=253, index=True)
@@ -80,6 +86,8 @@ class Filing(SQLModel, table=True):
     materials: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     pre_approval_document: str | None = Field(default=None, max_length=200)
     icp_number: str | None = Field(default=None, max_length=64)
+    # The case manager (a token's name) working on it; who works on what, not a permission.
+    assignee: str | None = Field(default=None, max_length=100)
 
 
 class HistoryEntry(SQLModel, table=True):

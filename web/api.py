@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, status
 from pydantic import BaseModel
 
+from auth.tokens import ensure_case_manager
 from config.clock import get_clock
 from models import ApiToken
 from web.auth import CaseManager, SessionDep, Viewer
 from web.errors import responses
 from web.metrics import count_when_committed
 from workflow import service, views
-from workflow.domain.commands import FilingCreate
+from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate
 from workflow.domain.definition import (
     DEADLINES,
     EVENTS,
@@ -38,6 +39,34 @@ router = APIRouter(prefix="/api/v1", tags=["filings"], responses=responses(401, 
 
 def actor(token: ApiToken) -> str:
     return f"token:{token.name}"
+
+
+def fire(
+    session: SessionDep,
+    filing_id: int,
+    command: EventCommand,
+    token: ApiToken,
+    expected_version: int | None,
+    idempotency_key: str | None = None,
+) -> FilingOut:
+    """Fire an event for a person, from the API or a page alike, and count it once committed."""
+    count_when_committed(session, command.event)
+    return service.fire_event(
+        session,
+        filing_id,
+        command,
+        actor=actor(token),
+        expected_version=expected_version,
+        idempotency_key=idempotency_key,
+    )
+
+
+def assign(
+    session: SessionDep, filing_id: int, command: AssignCommand, token: ApiToken
+) -> FilingOut:
+    """Give a filing to a case manager, from the API or a page alike."""
+    ensure_case_manager(session, command.assignee)
+    return service.assign(session, filing_id, command, actor=actor(token), now=get_clock().now())
 
 
 class ListFilters:
@@ -108,15 +137,17 @@ def fire_event(
     ] = None,
 ) -> FilingOut:
     """Fire an event; send the version you saw as ``expected_version`` to detect races."""
-    count_when_committed(session, body.event)
-    return service.fire_event(
-        session,
-        filing_id,
-        body,
-        actor=actor(token),
-        expected_version=body.expected_version,
-        idempotency_key=idempotency_key,
-    )
+    command = EventCommand(event=body.event, data=body.data)
+    return fire(session, filing_id, command, token, body.expected_version, idempotency_key)
+
+
+@router.put("/filings/{filing_id}/assignee", response_model=FilingOut, responses=responses(404))
+def put_assignee(
+    filing_id: int, body: AssignCommand, session: SessionDep, token: CaseManager
+) -> FilingOut:
+    """Give the filing to a case manager (a token name of role case_manager or above), or to
+    nobody with ``null``; the filing's version does not change."""
+    return assign(session, filing_id, body, token)
 
 
 @router.get(

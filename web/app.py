@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config.settings import get_settings
 from models import get_engine
-from web import api, errors, metrics, ops, pages, security
+from web import actions, api, console, docs, error_pages, errors, metrics, ops, pages, security
 from workflow.domain.definition import EVENTS, STATES
 from workflow.startup import check_settings
 
@@ -60,14 +60,20 @@ def create_app(*, relay: bool = True) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=relay_outbox if relay else None,
+        docs_url=None,  # served offline by ``web.docs``
+        redoc_url=None,
     )
     app.state.publisher = None  # what request sessions relay through (see ``relay_outbox``)
     errors.install(app)
-    security.install(app)
+    error_pages.install(app)  # browser routes answer errors with pages, the API with JSON
+    security.install(app, docs.PATHS)
     metrics.install(app)
     app.include_router(api.router)
     app.include_router(ops.router)
+    docs.install(app)
     pages.install(app)
+    app.include_router(console.router)
+    app.include_router(actions.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -1,51 +1,47 @@
-"""Server-rendered pages for ops and case managers: pipeline, stuck, overdue, a filing's timeline.
+"""Signing in to the console, and what every page knows of the person using it.
 
-Plain HTML from Jinja templates, no JavaScript build: the pages must work on any browser an
-agency's ops desk has. A browser signs in once with a token (the login form, or a link with
-``?token=``) and then carries a server-side session's id, never the token, in an HttpOnly,
-SameSite=Strict cookie (``Secure`` over HTTPS); the pages only read.
+A browser signs in once with a token (the login form, or a link with ``?token=``) and then
+carries a server-side session's id, never the token, in an HttpOnly, SameSite=Strict cookie
+(``Secure`` over HTTPS). Every form carries the session's CSRF token in a hidden field and
+every POST is checked against it, SameSite or not (older browsers, subdomains).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta
-from importlib.resources import files
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
+from starlette.datastructures import FormData
 
-from auth.sessions import close_session, open_session, resume_session
+from auth.sessions import close_session, form_token, open_session, resume_session
 from auth.throttle import FailedSignIns
-from auth.tokens import authenticate
-from config.clock import CHINA, get_clock
+from auth.tokens import Role, authenticate, require_role
 from config.settings import get_settings
 from models import ApiToken
 from web.auth import SessionDep, end_read
 from web.errors import headers_of, status_of
-from web.metrics import filings_by_state
-from workflow import views
-from workflow.domain.definition import EVENTS, STATES
-from workflow.domain.errors import IcpflowError, RateLimited, Unauthorized
-from workflow.schemas import FilingPage
+from web.templating import render
+from workflow.domain.errors import (
+    Forbidden,
+    IcpflowError,
+    RateLimited,
+    Reason,
+    Unauthorized,
+    ValidationError,
+)
 
 SESSION_COOKIE = "icpflow_session"
-LIST_LIMIT = 500
+FORM_TOKEN_FIELD = "form_token"
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=str(files("web") / "templates"))
-
-
-def _beijing(at: datetime | None) -> str:
-    return at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if at else ""
-
-
-templates.env.filters["local"] = _beijing
 
 
 class _AnswerInstead(Exception):
@@ -60,13 +56,14 @@ def _cookie_flags(request: Request) -> dict[str, Any]:
 
 
 def _sign_in_form(request: Request, refused: IcpflowError | None = None) -> Response:
-    return templates.TemplateResponse(
+    response = render(
         request,
         "login.html",
-        {"error": refused.message if refused else None},
+        {"user": None, "error": refused.message if refused else None},
         status_code=status_of(refused) if refused else 200,
-        headers=headers_of(refused) if refused else None,
     )
+    response.headers.update(headers_of(refused) if refused else {})
+    return response
 
 
 def _sign_in(request: Request, session: Session, token: str, location: str) -> Response:
@@ -74,6 +71,8 @@ def _sign_in(request: Request, session: Session, token: str, location: str) -> R
     not. The form and ``?token=`` links both come here, so both count towards the limit."""
     failures: FailedSignIns = request.app.state.failed_sign_ins
     client = request.client.host if request.client else "unknown"
+    if not token.strip():
+        return _sign_in_form(request, _EMPTY_SIGN_IN)
     try:
         failures.check(client)
         found = authenticate(session, token.strip())
@@ -93,26 +92,77 @@ def _sign_in(request: Request, session: Session, token: str, location: str) -> R
     return response
 
 
-def page_token(
+_EMPTY_SIGN_IN = ValidationError(
+    "Enter your API token. 请输入 API 令牌。",
+    [Reason("missing_field", "the token is required", field="token")],
+)
+
+
+@dataclass(frozen=True)
+class PageUser:
+    """Who is looking at a page: their token, its role, and their session's form token."""
+
+    token: ApiToken
+    form_token: str
+
+    @property
+    def role(self) -> Role:
+        return Role(self.token.role)
+
+    @property
+    def actor(self) -> str:
+        """How history records them; the same as for their API calls."""
+        return f"token:{self.token.name}"
+
+    def can(self, role: Role) -> bool:
+        """Whether to show them the buttons ``role`` may press."""
+        return self.role.rank >= role.rank
+
+    def require(self, role: Role) -> None:
+        require_role(self.token, role)
+
+
+def page_user(
     request: Request,
     session: SessionDep,
     token: Annotated[str | None, Query(description="sign in from a link")] = None,
-) -> ApiToken:
-    """The signed-in token; a ``?token=`` link is traded for a session and dropped from the URL,
+) -> PageUser:
+    """The signed-in user; a ``?token=`` link is traded for a session and dropped from the URL,
     so it does not linger in the address bar, history or links copied from the page."""
     if token:
         url = request.url.remove_query_params("token")
         location = url.path + (f"?{url.query}" if url.query else "")
         raise _AnswerInstead(_sign_in(request, session, token, location))
+    session_id = request.cookies.get(SESSION_COOKIE)
     try:
-        found = resume_session(session, request.cookies.get(SESSION_COOKIE))
+        found = resume_session(session, session_id)
         end_read(session)
     except Unauthorized:
         raise _AnswerInstead(RedirectResponse("/login", status_code=303)) from None
-    return found
+    assert session_id is not None
+    return PageUser(found, form_token(session_id))
 
 
-PageToken = Annotated[ApiToken, Depends(page_token)]
+PageUserDep = Annotated[PageUser, Depends(page_user)]
+
+
+async def posted_form(request: Request) -> FormData:
+    """The form a page posted (Starlette keeps it, so reading it again costs nothing)."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(posted_form)]
+
+
+def form_user(user: PageUserDep, form: PostedForm) -> PageUser:
+    """The signed-in user of a POST whose form carries their session's CSRF token."""
+    sent = form.get(FORM_TOKEN_FIELD)
+    if not isinstance(sent, str) or not secrets.compare_digest(sent, user.form_token):
+        raise Forbidden("this form is out of date or came from another site; reload the page")
+    return user
+
+
+FormUserDep = Annotated[PageUser, Depends(form_user)]
 
 
 class _RedactTokenLinks(logging.Filter):
@@ -132,8 +182,9 @@ class _RedactTokenLinks(logging.Filter):
 logging.getLogger("uvicorn.access").addFilter(_RedactTokenLinks())
 
 
-def _render(request: Request, template: str, token: ApiToken, **context: Any) -> Response:
-    return templates.TemplateResponse(request, template, {"token": token, **context})
+def show(request: Request, template: str, user: PageUser, **context: Any) -> Response:
+    """A console page: every template gets the user (their role picks the buttons)."""
+    return render(request, template, {"user": user, "role": Role, **context})
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -142,7 +193,7 @@ def login_form(request: Request) -> Response:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, session: SessionDep, token: Annotated[str, Form()]) -> Response:
+def login(request: Request, session: SessionDep, token: Annotated[str, Form()] = "") -> Response:
     return _sign_in(request, session, token, "/")
 
 
@@ -153,61 +204,6 @@ def logout(request: Request, session: SessionDep) -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, **_cookie_flags(request))
     return response
-
-
-@router.get("/", response_class=HTMLResponse)
-def pipeline(request: Request, session: SessionDep, token: PageToken) -> Response:
-    """Every state of the declared machine with its live count and the events leaving it."""
-    counts = filings_by_state(session)
-    states = [
-        {
-            "spec": spec,
-            "count": counts[spec.name.value],
-            "leaves": [e for e in EVENTS if spec.name in e.sources],
-        }
-        for spec in STATES
-    ]
-    flagged = {
-        "stuck": _flagged(session, stuck=True, limit=1).total,
-        "overdue": _flagged(session, overdue=True, limit=1).total,
-    }
-    return _render(request, "pipeline.html", token, states=states, flagged=flagged)
-
-
-def _flagged(
-    session: Session,
-    *,
-    stuck: bool | None = None,
-    overdue: bool | None = None,
-    limit: int = LIST_LIMIT,
-) -> FilingPage:
-    return views.filing_page(session, get_clock().now(), stuck=stuck, overdue=overdue, limit=limit)
-
-
-@router.get("/stuck", response_class=HTMLResponse)
-def stuck(request: Request, session: SessionDep, token: PageToken) -> Response:
-    page = _flagged(session, stuck=True)
-    return _render(request, "list.html", token, title="Stuck 停滞", page=page)
-
-
-@router.get("/overdue", response_class=HTMLResponse)
-def overdue(request: Request, session: SessionDep, token: PageToken) -> Response:
-    page = _flagged(session, overdue=True)
-    return _render(request, "list.html", token, title="Overdue 逾期", page=page)
-
-
-@router.get("/filings/{filing_id}", response_class=HTMLResponse)
-def timeline(request: Request, filing_id: int, session: SessionDep, token: PageToken) -> Response:
-    """A filing's history, its open deadlines and what it owed whom; identities masked."""
-    shown = views.timeline(session, filing_id, get_clock().now())
-    return _render(
-        request,
-        "timeline.html",
-        token,
-        filing=shown.filing,
-        history=shown.history,
-        notifications=shown.notifications,
-    )
 
 
 async def _answer_instead(_: Request, exc: Exception) -> Response:

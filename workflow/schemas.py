@@ -6,6 +6,7 @@ The inputs themselves are the typed commands in ``workflow.domain.commands``.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -91,6 +92,7 @@ class FilingOut(BaseModel):
     materials: list[str]
     pre_approval_document: str | None
     icp_number: str | None
+    assignee: str | None = None
     allowed_events: list[str]
     deadlines: list[DeadlineOut]
     stuck: bool
@@ -102,6 +104,53 @@ class FilingPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class FilingSort(StrEnum):
+    """What a filings list can be ordered by (then by id, so pages never overlap)."""
+
+    ID = "id"
+    DOMAIN = "domain"
+    PROVINCE = "province"
+    STATE = "state"
+    STATE_ENTERED_AT = "state_entered_at"
+    CREATED_AT = "created_at"
+
+
+class LateItem(BaseModel):
+    """A filing on the late-work panel with its most severe open deadline."""
+
+    filing: FilingOut
+    deadline: DeadlineOut
+
+
+class LatePage(BaseModel):
+    items: list[LateItem]
+    total: int
+    limit: int
+    offset: int
+
+
+class StateCount(BaseModel):
+    """A state on the pipeline: how many filings are in it and how many of those are late."""
+
+    state: str
+    count: int
+    late: int
+
+
+class FailedDeliveryOut(BaseModel):
+    """A delivery that failed for good, with what it was and why it failed."""
+
+    id: int
+    filing_id: int | None
+    notification_id: int | None
+    kind: str | None
+    channel: str | None
+    recipient: str | None
+    attempts: int
+    error: str
+    failed_at: datetime
 
 
 class HistoryOut(BaseModel):

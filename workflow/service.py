@@ -26,7 +26,7 @@ from config.settings import Settings, get_settings
 from models import Deadline, DeadlineStatus, Filing, HistoryEntry, IdempotencyRecord, table
 from workflow import deadlines, notices
 from workflow.deadlines import OpenDeadline
-from workflow.domain.commands import EventCommand, FilingCreate, parse
+from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, parse
 from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, INITIAL_STATE, STATES
 from workflow.domain.errors import (
     IcpflowError,
@@ -42,7 +42,7 @@ from workflow.domain.machine import apply_event
 from workflow.domain.rules import rules_for
 from workflow.notices import DeadlineLike
 from workflow.schemas import FilingOut
-from workflow.views import describe_open, get_filing
+from workflow.views import describe, describe_open, get_filing
 
 SYSTEM_ACTOR = "system"
 log = logging.getLogger(__name__)
@@ -175,6 +175,19 @@ def fire_event(
         session.rollback()  # release the SQLite write lock now, not when the caller closes
         raise
     return view
+
+
+def assign(
+    session: Session, filing_id: int, command: AssignCommand, *, actor: str, now: datetime
+) -> FilingOut:
+    """Give a filing to a case manager (or to nobody). Who works on a filing is not part of its
+    process: the version and the history stay as they are, so nobody's open page goes stale."""
+    filing = get_filing(session, filing_id)
+    filing.assignee = command.assignee
+    session.add(filing)
+    session.commit()
+    log.info("filing %s assigned to %s by %s", filing_id, command.assignee or "nobody", actor)
+    return describe(session, filing, now)
 
 
 def apply(

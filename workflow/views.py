@@ -3,6 +3,9 @@
 "Stuck" and "overdue" are not stored flags: a filing is overdue while one of its open
 deadlines (those of its current state) of an overdue kind is past due, and stuck likewise
 for the stuck deadline. Both filters are EXISTS subqueries on the deadlines index.
+
+Identity and phone numbers are masked wherever a list or a page shows them, the reasons
+quoted in history included (a case manager pastes what the bureau wrote, numbers and all).
 """
 
 from __future__ import annotations
@@ -10,31 +13,47 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Exists, exists, func
+from sqlalchemy import ColumnElement, Exists, exists, func
 from sqlmodel import Session, col, select
 
 from config.clock import as_utc
-from models import Deadline, Filing, HistoryEntry, Notification
+from models import Deadline, FailedJob, Filing, HistoryEntry, Notification
 from workflow.deadlines import OpenDeadline
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
+    EVENTS,
     OVERDUE_KINDS,
+    STATES,
     STATES_BY_NAME,
     STUCK_KINDS,
+    TERMINAL_STATES,
 )
 from workflow.domain.errors import FilingNotFound
+from workflow.domain.event_data import ReasonData
 from workflow.domain.machine import allowed_events
-from workflow.domain.masking import mask_id_number, mask_phone
+from workflow.domain.masking import mask_id_number, mask_phone, mask_text
 from workflow.schemas import (
     ApplicantOut,
     DeadlineOut,
+    FailedDeliveryOut,
     FilingOut,
     FilingPage,
+    FilingSort,
     HistoryOut,
+    LateItem,
+    LatePage,
     NotificationOut,
+    StateCount,
     WebsiteOut,
+)
+
+# Events that send a filing back with a reason and leave it open: a refusal or a return,
+# the reason a case manager must act on (``withdraw`` ends the filing instead).
+REFUSALS: tuple[str, ...] = tuple(
+    e.name for e in EVENTS if e.data is ReasonData and e.dest not in TERMINAL_STATES
 )
 
 
@@ -98,6 +117,7 @@ def _describe(
         materials=list(filing.materials),
         pre_approval_document=filing.pre_approval_document,
         icp_number=filing.icp_number,
+        assignee=filing.assignee,
         allowed_events=allowed_events(filing.state),
         deadlines=shown,
         stuck=any(d.overdue for d in shown if d.kind in STUCK_KINDS),
@@ -136,26 +156,141 @@ def filing_page(
     province: str | None = None,
     stuck: bool | None = None,
     overdue: bool | None = None,
+    domain: str | None = None,
+    applicant: str | None = None,
+    icp_number: str | None = None,
+    min_days_in_state: int | None = None,
+    assignee: str | None = None,
+    sort: FilingSort = FilingSort.ID,
+    descending: bool = False,
     limit: int = 50,
     offset: int = 0,
 ) -> FilingPage:
     """A page of filings (masked, as lists are) with the total matching the filters: what the
-    API's lists, ``icpflow filings list|ops`` and the stuck/overdue pages all show."""
-    conditions = []
+    API's lists, ``icpflow filings list|ops`` and the console's lists all show.
+
+    ``domain`` matches from the start of the name, ``applicant`` and ``icp_number`` anywhere
+    (case aside); ``min_days_in_state`` keeps filings that have not moved for that long."""
+    conditions: list[ColumnElement[bool]] = []
     if state:
         conditions.append(col(Filing.state) == state)
     if province:
         conditions.append(col(Filing.province) == province)
+    if domain:
+        conditions.append(col(Filing.domain).startswith(domain.strip().lower(), autoescape=True))
+    if applicant:
+        name = func.lower(col(Filing.applicant_name))
+        conditions.append(name.contains(applicant.strip().lower(), autoescape=True))
+    if icp_number:
+        conditions.append(col(Filing.icp_number).contains(icp_number.strip(), autoescape=True))
+    if min_days_in_state is not None:
+        conditions.append(col(Filing.state_entered_at) <= now - timedelta(days=min_days_in_state))
+    if assignee:
+        conditions.append(col(Filing.assignee) == assignee)
     for flag, kinds in ((stuck, STUCK_KINDS), (overdue, OVERDUE_KINDS)):
         if flag is not None:
             test = _past_due(kinds, now)
             conditions.append(test if flag else ~test)
     total = session.exec(select(func.count()).select_from(Filing).where(*conditions)).one()
+    key = col(getattr(Filing, sort.value))
     page = session.exec(
-        select(Filing).where(*conditions).order_by(col(Filing.id)).limit(limit).offset(offset)
+        select(Filing)
+        .where(*conditions)
+        .order_by(key.desc() if descending else key, col(Filing.id))
+        .limit(limit)
+        .offset(offset)
     ).all()
     items = describe_many(session, page, now, mask=True)
     return FilingPage(items=items, total=int(total), limit=limit, offset=offset)
+
+
+def state_counts(session: Session, now: datetime) -> list[StateCount]:
+    """Every declared state, in declaration order, with its live count and how many are late."""
+    by_state = select(Filing.state, func.count()).group_by(col(Filing.state))
+    counts: dict[str, int] = dict(session.exec(by_state).all())
+    late: dict[str, int] = dict(session.exec(by_state.where(_past_due(OVERDUE_KINDS, now))).all())
+    return [
+        StateCount(state=s.name.value, count=counts.get(s.name, 0), late=late.get(s.name, 0))
+        for s in STATES
+    ]
+
+
+def late_page(
+    session: Session,
+    now: datetime,
+    *,
+    within: timedelta = timedelta(0),
+    kind: str | None = None,
+    state: str | None = None,
+    province: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> LatePage:
+    """One row per filing with an open overdue-kind deadline due by ``now + within``, the most
+    urgent first; reminders never count. ``within`` 0 lists only the late ones."""
+    kinds = [k for k in OVERDUE_KINDS if kind in (None, k)]
+    horizon = now + within
+    worst = (
+        select(col(Deadline.filing_id).label("filing_id"), func.min(Deadline.due_at).label("due"))
+        .where(
+            col(Deadline.disarmed_at).is_(None),
+            col(Deadline.kind).in_(kinds),
+            col(Deadline.due_at) <= horizon,
+        )
+        .group_by(col(Deadline.filing_id))
+        .subquery()
+    )
+    conditions: list[ColumnElement[bool]] = []
+    if state:
+        conditions.append(col(Filing.state) == state)
+    if province:
+        conditions.append(col(Filing.province) == province)
+    joined = select(Filing).join(worst, worst.c.filing_id == col(Filing.id)).where(*conditions)
+    total = session.exec(select(func.count()).select_from(joined.subquery())).one()
+    page = session.exec(
+        joined.order_by(worst.c.due, col(Filing.id)).limit(limit).offset(offset)
+    ).all()
+    items = [
+        LateItem(
+            filing=shown,
+            deadline=next(d for d in shown.deadlines if d.kind in kinds and d.due_at <= horizon),
+        )
+        for shown in describe_many(session, page, now, mask=True)
+    ]
+    return LatePage(items=items, total=int(total), limit=limit, offset=offset)
+
+
+def failed_deliveries(
+    session: Session, *, filing_id: int | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[FailedDeliveryOut], int]:
+    """Deliveries that failed for good and were not retried yet (of one filing, if given),
+    newest first, with the total."""
+    conditions: list[ColumnElement[bool]] = [col(FailedJob.retried_at).is_(None)]
+    if filing_id is not None:
+        conditions.append(col(Notification.filing_id) == filing_id)
+    joined = select(FailedJob, Notification).outerjoin(
+        Notification, col(Notification.id) == col(FailedJob.notification_id)
+    )
+    total = session.exec(select(func.count()).select_from(joined.where(*conditions).subquery()))
+    rows = session.exec(
+        joined.where(*conditions).order_by(col(FailedJob.id).desc()).limit(limit).offset(offset)
+    ).all()
+    return [_failed_out(job, notification) for job, notification in rows], int(total.one())
+
+
+def _failed_out(job: FailedJob, notification: Notification | None) -> FailedDeliveryOut:
+    assert job.id is not None
+    return FailedDeliveryOut(
+        id=job.id,
+        filing_id=notification.filing_id if notification else None,
+        notification_id=job.notification_id,
+        kind=notification.kind if notification else None,
+        channel=notification.channel if notification else None,
+        recipient=notification.recipient if notification else None,
+        attempts=notification.attempts if notification else 0,
+        error=job.error,
+        failed_at=as_utc(job.failed_at),
+    )
 
 
 def get_filing(session: Session, filing_id: int) -> Filing:
@@ -171,14 +306,29 @@ def filing(session: Session, filing_id: int, now: datetime, *, mask: bool = Fals
 
 
 def history(session: Session, filing_id: int) -> list[HistoryOut]:
-    """Every applied event of an existing filing, oldest first."""
-    get_filing(session, filing_id)
+    """Every applied event of an existing filing, oldest first, with the applicant's identity
+    and phone numbers masked wherever a reason or the event's data quotes them."""
+    secrets = _secrets(get_filing(session, filing_id))
     rows = session.exec(
         select(HistoryEntry)
         .where(HistoryEntry.filing_id == filing_id)
         .order_by(col(HistoryEntry.version))
     )
-    return [HistoryOut.model_validate(r) for r in rows]
+    shown = []
+    for row in rows:
+        entry = HistoryOut.model_validate(row)
+        entry.reason = mask_text(entry.reason, secrets) if entry.reason else entry.reason
+        entry.data = {key: _masked(value, secrets) for key, value in entry.data.items()}
+        shown.append(entry)
+    return shown
+
+
+def _secrets(filing: Filing) -> tuple[str, str]:
+    return filing.applicant_id_number, filing.applicant_phone
+
+
+def _masked(value: Any, secrets: Sequence[str]) -> Any:
+    return mask_text(value, secrets) if isinstance(value, str) else value
 
 
 def notifications(session: Session, filing_id: int) -> list[NotificationOut]:
@@ -194,16 +344,32 @@ def notifications(session: Session, filing_id: int) -> list[NotificationOut]:
 
 @dataclass(frozen=True)
 class Timeline:
-    """A filing's page: the filing (masked), its history and its notifications."""
+    """A filing's page: the filing (masked), its history, its notifications, how long it spent
+    in each state and the latest refusal or return it has to answer."""
 
     filing: FilingOut
     history: list[HistoryOut]
     notifications: list[NotificationOut]
+    time_in_states: list[tuple[str, timedelta]]
+    refusal: HistoryOut | None
 
 
 def timeline(session: Session, filing_id: int, now: datetime) -> Timeline:
+    entries = history(session, filing_id)
     return Timeline(
         filing(session, filing_id, now, mask=True),
-        history(session, filing_id),
+        entries,
         notifications(session, filing_id),
+        time_in_states(entries, now),
+        next((e for e in reversed(entries) if e.event in REFUSALS), None),
     )
+
+
+def time_in_states(entries: Sequence[HistoryOut], now: datetime) -> list[tuple[str, timedelta]]:
+    """Total time spent in each state visited, in order of first visit; the current state
+    counts up to ``now`` (a terminal one too: it says how long ago the filing ended)."""
+    spent: dict[str, timedelta] = {}
+    for entry, following in zip(entries, [*entries[1:], None], strict=True):
+        until = following.at if following else now
+        spent[entry.to_state] = spent.get(entry.to_state, timedelta(0)) + (until - entry.at)
+    return list(spent.items())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import pytest
@@ -29,9 +30,25 @@ def test_pages_allow_only_their_own_scripts_and_styles(client: TestClient) -> No
     assert "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
 
 
-def test_pages_have_no_inline_script_or_style(client: TestClient) -> None:
-    page = client.get("/login").text
-    assert "<script" not in page and "<style" not in page and "style=" not in page
+@pytest.mark.parametrize("path", ["/login", "/docs", "/redoc"])
+def test_pages_have_no_inline_script_or_style(client: TestClient, path: str) -> None:
+    page = client.get(path).text
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, re.DOTALL)
+    assert scripts and all('src="/' in attributes and not body for attributes, body in scripts)
+    assert "<style" not in page and "style=" not in page
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_api_docs_load_nothing_from_elsewhere(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    policy = response.headers["content-security-policy"]
+    assert "http" not in policy and "unsafe-inline" not in policy.split("style-src")[0]
+    assert "http" not in response.text.replace('lang="en"', "")
+
+
+def test_the_docs_assets_are_served_from_the_package(client: TestClient) -> None:
+    response = client.get("/docs-assets/swagger-ui-bundle.js")
+    assert response.status_code == 200 and len(response.content) > 100_000
 
 
 def test_the_api_is_a_document_that_renders_nothing(client: TestClient) -> None:

@@ -87,6 +87,14 @@ class EventCommand(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class AssignCommand(BaseModel):
+    """Who works on a filing from now on: a case manager's token name, or nobody (``None``)."""
+
+    model_config = STRICT
+
+    assignee: NonBlank | None = Field(description="a case manager's token name; null unassigns")
+
+
 _CODES = {
     "extra_forbidden": "unknown_field",
     "missing": "missing_field",

@@ -1,0 +1,199 @@
+"""The console as case managers and ops use it, in Chromium: act, find, retry, on any screen."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlmodel import col, select
+
+from auth.tokens import Role
+from models import Notification
+from tests.browser.conftest import PHONE, Console, SignIn, snapshot
+from tests.factories import commands_to, make_command
+from workers.failures import record_final_failure
+from workflow import service
+from workflow.domain.commands import EventCommand
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.browser
+
+PHONE_NUMBER, ID_NUMBER = "13800138000", "91110000MA01ABCD52"
+
+
+def create(console: Console, domain: str, state: str = "domain_registered") -> int:
+    """A filing made through the service (setup, as the API would), driven to ``state``."""
+    with console.session() as session:
+        filing = service.create_filing(session, make_command(domain=domain), actor="setup")
+        for command in commands_to(state):
+            service.fire_event(session, filing.id, command, actor="setup")
+        return filing.id
+
+
+def fire(console: Console, filing_id: int, event: str, **data: object) -> None:
+    with console.session() as session:
+        service.fire_event(session, filing_id, EventCommand(event=event, data=data), actor="x")
+
+
+def click(page: Page, form: str, button: str) -> None:
+    page.locator(f"form#{form}").get_by_role("button", name=button).click()
+
+
+def press(page: Page, form: str, button: str) -> None:
+    """Fire an event from its form and wait for the page to show it in the history (htmx
+    swaps the page in place, so there is no navigation to wait for)."""
+    before = page.locator("tr.history").count()
+    click(page, form, button)
+    page.locator("tr.history").nth(before).wait_for()
+
+
+def test_a_case_manager_takes_a_filing_from_creation_to_approval_by_forms_alone(
+    console: Console, sign_in: SignIn
+) -> None:
+    filing_id = create(console, "happy.cn")
+    page = sign_in(Role.CASE_MANAGER)
+    page.goto(f"{console.url}/filings/{filing_id}")
+    page.get_by_label("Service number").fill("BA2026000123")
+    page.get_by_label("Server ip").fill("8.8.8.8")
+    press(page, "event-bind_service_number", "Bind service number")
+    for box in page.locator("form#event-submit input[type=checkbox]").all():
+        box.check()
+    press(page, "event-submit", "Submit")
+    press(page, "event-host_approve", "Host approve")
+    press(page, "event-verify_sms", "Verify sms")
+    page.get_by_label("Icp number").fill("京ICP备2026000456号-1")
+    press(page, "event-miit_approve", "Miit approve")
+    page.locator("#icp-number", has_text="京ICP备2026000456号-1").wait_for()
+    assert "approved" in page.locator("h1").inner_text()
+    assert page.locator("tr.history").count() == 6
+    snapshot(page, "filing-approved")
+
+
+def test_a_stale_page_is_told_someone_else_changed_the_filing(
+    console: Console, sign_in: SignIn
+) -> None:
+    filing_id = create(console, "stale.cn")
+    page = sign_in(Role.CASE_MANAGER)
+    page.goto(f"{console.url}/filings/{filing_id}")
+    fire(console, filing_id, "withdraw", reason="changed elsewhere")
+    page.locator("form#event-withdraw input[name=reason]").fill("too late")
+    click(page, "event-withdraw", "Withdraw")
+    page.locator("h1", has_text="Changed by someone else").wait_for()
+    snapshot(page, "conflict-409")
+    page.get_by_role("link", name="Reload the filing").click()
+    page.wait_for_url(f"{console.url}/filings/{filing_id}")
+    assert "withdrawn" in page.locator("h1").inner_text()
+
+
+def test_a_viewer_sees_no_buttons(console: Console, sign_in: SignIn) -> None:
+    filing_id = create(console, "look.cn")
+    page = sign_in(Role.VIEWER)
+    page.goto(f"{console.url}/filings/{filing_id}")
+    assert page.locator("main button").count() == 0
+
+
+def test_ops_retries_a_failed_delivery(console: Console, sign_in: SignIn) -> None:
+    filing_id = create(console, "bounce.cn", "host_returned")
+    with console.session() as session:
+        owed = session.exec(
+            select(Notification).where(col(Notification.filing_id) == filing_id)
+        ).first()
+        assert owed is not None and owed.id is not None
+        record_final_failure(session, owed.id, "SMTP 550 mailbox unavailable", console.clock.now())
+        session.commit()
+    page = sign_in(Role.OPS)
+    assert "1 failed deliveries" in page.locator("#failed-count").inner_text()
+    page.get_by_role("link", name=re.compile("failed deliveries")).click()
+    page.locator("td", has_text="SMTP 550 mailbox unavailable").wait_for()
+    snapshot(page, "failed-deliveries")
+    page.get_by_role("button", name=re.compile("Retry delivery")).first.click()
+    page.get_by_text("No failed deliveries").wait_for()
+    page.goto(f"{console.url}/filings/{filing_id}")
+    assert page.locator("#failed-notices").count() == 0
+
+
+def test_search_finds_a_filing_by_domain_and_pages_through_the_rest(
+    console: Console, sign_in: SignIn
+) -> None:
+    for number in range(27):
+        create(console, f"bulk{number:02d}.cn")
+    page = sign_in(Role.VIEWER)
+    page.goto(f"{console.url}/filings")
+    page.get_by_role("link", name=re.compile("Next")).click()
+    page.wait_for_url(re.compile(r"page=2"))
+    assert page.locator("tr.filing").count() > 0
+    page.get_by_role("searchbox", name="Domain 域名").fill("bulk13")
+    page.wait_for_url(re.compile(r"domain=bulk13"))
+    page.locator("caption", has_text="1 filings match").wait_for()
+    assert page.locator("tr.filing").inner_text().count("bulk13.cn") == 1
+    snapshot(page, "filings-search")
+
+
+def test_late_work_lists_the_most_overdue_first(console: Console, sign_in: SignIn) -> None:
+    late = create(console, "late-first.cn", "submitted")
+    console.clock.advance(timedelta(days=9))
+    create(console, "later.cn", "submitted")
+    page = sign_in(Role.OPS)
+    page.goto(f"{console.url}/overdue")
+    first = page.locator("tr.late-item").first
+    assert f"#{late} late-first.cn" in first.inner_text() and "overdue" in first.inner_text()
+    snapshot(page, "late-work")
+    page.goto(console.url)
+    snapshot(page, "pipeline")
+
+
+def test_identity_and_phone_numbers_are_masked_even_in_reasons(
+    console: Console, sign_in: SignIn
+) -> None:
+    filing_id = create(console, "private.cn", "submitted")
+    fire(console, filing_id, "host_return", reason=f"call {PHONE_NUMBER} about {ID_NUMBER}")
+    page = sign_in(Role.CASE_MANAGER)
+    page.goto(f"{console.url}/filings/{filing_id}")
+    text = page.content()
+    assert PHONE_NUMBER not in text and ID_NUMBER not in text
+    assert "138****8000" in page.locator("#refusal").inner_text()
+    snapshot(page, "filing-returned")
+
+
+def test_on_a_phone_nothing_overflows_the_screen(console: Console, sign_in: SignIn) -> None:
+    filing_id = create(console, "narrow.cn", "submitted")
+    page = sign_in(Role.CASE_MANAGER, viewport=PHONE)
+    for path, name in [
+        ("/", "phone-pipeline"),
+        ("/filings", "phone-filings"),
+        (f"/filings/{filing_id}", "phone-filing"),
+    ]:
+        page.goto(console.url + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{path} is {width}px wide on a {PHONE['width']}px phone"
+        snapshot(page, name)
+
+
+def test_error_pages_and_an_empty_sign_in_are_pages_not_json(
+    console: Console, sign_in: SignIn
+) -> None:
+    page = sign_in(Role.VIEWER)
+    response = page.goto(f"{console.url}/filings/999999")
+    assert response is not None and response.status == 404
+    assert page.locator("h1").inner_text().startswith("Not found")
+    snapshot(page, "error-404")
+    page.goto(f"{console.url}/logout")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("alert").wait_for()
+    assert "Enter your API token" in page.get_by_role("alert").inner_text()
+
+
+def test_the_api_docs_render_offline(console: Console, sign_in: SignIn) -> None:
+    page = sign_in(Role.VIEWER)
+    blocked: list[str] = []
+    page.on(
+        "console", lambda message: blocked.append(message.text) if message.type == "error" else None
+    )
+    page.goto(f"{console.url}/docs")
+    page.get_by_text("/api/v1/filings").first.wait_for()
+    assert not blocked, blocked
+    snapshot(page, "api-docs")

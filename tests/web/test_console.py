@@ -1,0 +1,209 @@
+"""The console's forms and lists over HTTP: CSRF, roles, stale versions, assignment, search,
+late work, masking, and errors as pages for browsers while the API keeps JSON."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+from fastapi.testclient import TestClient
+
+from auth import sessions
+from config.clock import FrozenClock
+from web.pages import SESSION_COOKIE
+
+if TYPE_CHECKING:
+    from tests.web.conftest import Api
+
+
+@pytest.fixture
+def signed_in(client: TestClient, tokens: dict[str, str]) -> Callable[[str], TestClient]:
+    def sign_in(role: str) -> TestClient:
+        client.post("/login", data={"token": tokens[role]})
+        return client
+
+    return sign_in
+
+
+def form_token(page: str) -> str:
+    found = re.search(r'name="form_token" value="([^"]+)"', page)
+    assert found, "the page has no form"
+    return found.group(1)
+
+
+def form_token_of(client: TestClient) -> str:
+    """What a page would put in its forms for this browser's session."""
+    return sessions.form_token(client.cookies[SESSION_COOKIE])
+
+
+def post_event(
+    client: TestClient, filing_id: int, event: str, version: int, **data: str
+) -> tuple[int, str]:
+    token = form_token(client.get(f"/filings/{filing_id}").text)
+    response = client.post(
+        f"/filings/{filing_id}/events/{event}",
+        data={"form_token": token, "expected_version": str(version), **data},
+        follow_redirects=False,
+    )
+    return response.status_code, response.text
+
+
+def test_a_form_fires_the_event_and_redirects_back(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.create()
+    status, _ = post_event(signed_in("case_manager"), filing["id"], "withdraw", 1, reason="no")
+    assert (
+        status == 303 and api.get(f"/api/v1/filings/{filing['id']}").json()["state"] == "withdrawn"
+    )
+
+
+def test_a_post_without_the_form_token_is_refused_with_a_page(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.create()
+    response = signed_in("case_manager").post(
+        f"/filings/{filing['id']}/events/withdraw",
+        data={"expected_version": "1", "reason": "forged"},
+    )
+    assert response.status_code == 403 and "<h1>Not allowed" in response.text
+
+
+def test_a_viewer_cannot_fire_events_from_a_page(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.create()
+    viewer = signed_in("viewer")
+    response = viewer.post(
+        f"/filings/{filing['id']}/events/withdraw",
+        data={"form_token": form_token_of(viewer), "expected_version": "1", "reason": "x"},
+    )
+    assert response.status_code == 403 and "case_manager role" in response.text
+
+
+def test_a_stale_version_gets_the_changed_by_someone_else_page(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.step(api.create(), "withdraw", {"reason": "first"})
+    status, page = post_event(signed_in("case_manager"), filing["id"], "withdraw", 1, reason="x")
+    assert status == 409 and "Changed by someone else" in page
+    assert f'href="/filings/{filing["id"]}"' in page
+
+
+def test_missing_event_inputs_are_listed_on_a_422_page(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.create()
+    status, page = post_event(signed_in("case_manager"), filing["id"], "withdraw", 1)
+    assert status == 422 and "data.reason is required" in page
+
+
+def test_the_submit_form_offers_the_materials_the_rules_require(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.drive("service_number_bound")
+    page = signed_in("case_manager").get(f"/filings/{filing['id']}").text
+    assert 'name="materials" value="photo_verification"' in page and "幕布拍照" in page
+
+
+def test_unknown_pages_are_html_and_unknown_api_paths_json(
+    client: TestClient, signed_in: Callable[[str], TestClient]
+) -> None:
+    page = signed_in("viewer").get("/filings/12345")
+    api = client.get("/api/v1/filings/12345")
+    assert page.headers["content-type"].startswith("text/html") and page.status_code == 404
+    assert api.json()["error"] in {"unauthorized", "filing_not_found"}
+
+
+def test_an_empty_sign_in_shows_the_form_saying_what_is_missing(client: TestClient) -> None:
+    response = client.post("/login", data={"token": ""})
+    assert response.status_code == 422 and "Enter your API token" in response.text
+
+
+def test_a_case_manager_assigns_a_filing_and_finds_it_under_my_filings(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.create(domain="mine.cn")
+    response = api.client.put(
+        f"/api/v1/filings/{filing['id']}/assignee",
+        json={"assignee": "test-case_manager"},
+        headers=api.headers,
+    )
+    assert response.json()["assignee"] == "test-case_manager"
+    assert response.json()["version"] == filing["version"]
+    assert "mine.cn" in signed_in("case_manager").get("/mine").text
+
+
+def test_only_a_case_manager_can_be_assigned(api: Api) -> None:
+    filing = api.create()
+    response = api.client.put(
+        f"/api/v1/filings/{filing['id']}/assignee",
+        json={"assignee": "test-viewer"},
+        headers=api.headers,
+    )
+    assert (response.status_code, response.json()["reasons"][0]["code"]) == (
+        422,
+        "unknown_assignee",
+    )
+
+
+def test_the_assign_form_sets_the_assignee(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.create()
+    browser = signed_in("case_manager")
+    token = form_token(browser.get(f"/filings/{filing['id']}").text)
+    browser.post(
+        f"/filings/{filing['id']}/assignee", data={"form_token": token, "assignee": "test-ops"}
+    )
+    assert api.get(f"/api/v1/filings/{filing['id']}").json()["assignee"] == "test-ops"
+
+
+def test_the_list_searches_by_domain_prefix_applicant_and_icp_number(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    api.create(domain="alpha.cn")
+    api.create(domain="beta.cn")
+    api.drive("approved", domain="gamma.cn")
+    browser = signed_in("viewer")
+    assert re.findall(r"\w+\.cn", browser.get("/filings?domain=al").text).count("alpha.cn") == 1
+    assert "beta.cn" not in browser.get("/filings?domain=al").text
+    assert "gamma.cn" in browser.get("/filings?icp_number=2026000123").text
+    assert "alpha.cn" not in browser.get("/filings?icp_number=2026000123").text
+    assert browser.get("/filings?applicant=example+ltd").text.count('class="filing') == 3
+
+
+def test_the_list_ignores_empty_fields_and_refuses_an_unknown_state(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    browser = signed_in("viewer")
+    assert browser.get("/filings?domain=&state=&min_days=&province=").status_code == 200
+    assert browser.get("/filings?state=nonsense").status_code == 422
+
+
+def test_every_pipeline_count_links_to_its_filings(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    api.create()
+    page = signed_in("viewer").get("/").text
+    assert 'href="/filings?state=domain_registered" data-state="domain_registered">1<' in page
+
+
+def test_late_work_shows_one_row_per_filing_with_how_late(
+    api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
+) -> None:
+    api.drive("submitted", domain="late.cn")
+    clock.advance(timedelta(days=60))
+    page = signed_in("ops").get("/overdue").text
+    assert page.count('class="late-item"') == 1 and "d overdue" in page
+    assert "idle_reminder" not in page
+
+
+def test_the_api_history_masks_numbers_quoted_in_a_reason(api: Api) -> None:
+    filing = api.step(api.create(), "withdraw", {"reason": "call 13800138000"})
+    history = api.get(f"/api/v1/filings/{filing['id']}/history").json()
+    assert history[-1]["reason"] == "call 138****8000"
+    assert history[-1]["data"]["reason"] == "call 138****8000"

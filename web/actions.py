@@ -1,0 +1,71 @@
+"""What the console's forms post: fire an event, assign a filing, retry a failed delivery.
+
+Each goes through the same function as the API (``web.api.fire`` / ``assign``, and
+``workers.failures.retry_failed``), after the CSRF check and the role check, then redirects
+back (post/redirect/get), so a reload never posts twice. A refusal raises the domain error,
+which the error pages render: a stale page gets 409 "changed by someone else, reload".
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from fastapi.responses import RedirectResponse, Response
+
+from auth.tokens import Role
+from web import api
+from web.auth import SessionDep
+from web.forms import event_data
+from web.pages import FormUserDep, PostedForm
+from workers import failures
+from workflow.domain.commands import AssignCommand, EventCommand, parse
+from workflow.domain.definition import EVENTS_BY_NAME
+
+router = APIRouter(include_in_schema=False)
+
+
+def _back_to(filing_id: int) -> Response:
+    return RedirectResponse(f"/filings/{filing_id}", status_code=303)
+
+
+@router.post("/filings/{filing_id}/events/{event}")
+def fire_event(
+    filing_id: int,
+    event: str,
+    session: SessionDep,
+    user: FormUserDep,
+    form: PostedForm,
+    expected_version: Annotated[int, Form()],
+) -> Response:
+    """Fire ``event`` with the form's inputs, expecting the version the page showed."""
+    user.require(Role.CASE_MANAGER)
+    spec = EVENTS_BY_NAME.get(event)
+    command = EventCommand(event=event, data=event_data(spec, form) if spec else {})
+    api.fire(session, filing_id, command, user.token, expected_version)
+    return _back_to(filing_id)
+
+
+@router.post("/filings/{filing_id}/assignee")
+def assign(
+    filing_id: int,
+    session: SessionDep,
+    user: FormUserDep,
+    assignee: Annotated[str, Form()] = "",
+) -> Response:
+    """Give the filing to the chosen case manager; the empty choice unassigns it."""
+    user.require(Role.CASE_MANAGER)
+    command = parse(AssignCommand, {"assignee": assignee or None}, "assignee refused")
+    api.assign(session, filing_id, command, user.token)
+    return _back_to(filing_id)
+
+
+@router.post("/failed/{job_id}/retry")
+def retry(
+    job_id: int, session: SessionDep, user: FormUserDep, back: Annotated[str, Form()] = "/failed"
+) -> Response:
+    """Owe a failed delivery again; back to where the button was (this site's pages only)."""
+    user.require(Role.OPS)
+    failures.retry_failed(session, job_id)
+    local = back.startswith("/") and not back.startswith("//")
+    return RedirectResponse(back if local else "/failed", status_code=303)

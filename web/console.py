@@ -1,0 +1,224 @@
+"""The console's pages: the pipeline, every filing searchable, late work, failed deliveries,
+"my filings" and a filing's complete page. They read through ``workflow.views`` (what the API
+and the CLI show) and only render; the forms they carry post to ``web.actions``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from auth.tokens import Role, case_managers
+from config.clock import get_clock
+from config.settings import get_settings
+from web.auth import SessionDep
+from web.forms import event_forms
+from web.pages import PageUserDep, show
+from web.pipeline_svg import pipeline_svg
+from workflow import views
+from workflow.domain.definition import OVERDUE_KINDS, STATES, State
+from workflow.domain.rules import rules_for
+from workflow.schemas import FilingSort
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 25
+
+
+def _none_if_blank(value: Any) -> Any:
+    """A search form sends every field; an empty one means "any"."""
+    return None if value == "" else value
+
+
+# An empty form field means "any"; constraints sit on the value, not on its absence.
+Blank = BeforeValidator(_none_if_blank)
+Text = Annotated[str | None, Blank]
+Province = Annotated[Annotated[str, Field(max_length=2)] | None, Blank]
+Days = Annotated[Annotated[int, Field(ge=0)] | None, Blank]
+Flag = Annotated[bool | None, Blank]
+
+
+class Search(BaseModel):
+    """Query parameters shared by the lists. Unknown parameters are ignored, not refused: a
+    sign-in link's ``token`` rides along, and a shared link should open, not fail."""
+
+    model_config = ConfigDict(extra="ignore", str_max_length=253)
+
+    state: Annotated[State | None, Blank] = None
+    province: Province = None
+    page: int = Field(1, ge=1)
+
+
+class FilingSearch(Search):
+    domain: Text = None
+    applicant: Text = None
+    icp_number: Text = None
+    min_days: Days = None
+    stuck: Flag = None
+    overdue: Flag = None
+    sort: FilingSort = FilingSort.ID
+    desc: bool = False
+
+
+class LateSearch(Search):
+    kind: Text = None
+    within_hours: int = Field(0, ge=0, le=24 * 30)
+
+
+def _pages(total: int, number: int) -> dict[str, int]:
+    return {"number": number, "count": max(1, -(-total // PAGE_SIZE)), "total": total}
+
+
+@router.get("/", response_class=HTMLResponse)
+def pipeline(request: Request, session: SessionDep, user: PageUserDep) -> Response:
+    """The state diagram with live counts, and the totals that need someone."""
+    now = get_clock().now()
+    counts = views.state_counts(session, now)
+    flagged = {
+        "stuck": views.filing_page(session, now, stuck=True, limit=1).total,
+        "late": views.late_page(session, now, limit=1).total,
+        "failed": views.failed_deliveries(session, limit=1)[1],
+    }
+    return show(
+        request,
+        "pipeline.html",
+        user,
+        svg=pipeline_svg(counts),
+        counts=counts,
+        states={s.name.value: s for s in STATES},
+        flagged=flagged,
+    )
+
+
+def _filings(
+    request: Request, session: SessionDep, user: PageUserDep, search: FilingSearch, title: str
+) -> Response:
+    found = views.filing_page(
+        session,
+        get_clock().now(),
+        state=search.state,
+        province=search.province,
+        stuck=search.stuck,
+        overdue=search.overdue,
+        domain=search.domain,
+        applicant=search.applicant,
+        icp_number=search.icp_number,
+        min_days_in_state=search.min_days,
+        sort=search.sort,
+        descending=search.desc,
+        limit=PAGE_SIZE,
+        offset=(search.page - 1) * PAGE_SIZE,
+    )
+    return show(
+        request,
+        "filings.html",
+        user,
+        title=title,
+        found=found,
+        search=search,
+        states=STATES,
+        sorts=FilingSort,
+        pages=_pages(found.total, search.page),
+    )
+
+
+@router.get("/filings", response_class=HTMLResponse)
+def filings(
+    request: Request,
+    session: SessionDep,
+    user: PageUserDep,
+    search: Annotated[FilingSearch, Query()],
+) -> Response:
+    """Every filing, searchable by domain, applicant and ICP number, filtered, sorted, paged."""
+    return _filings(request, session, user, search, "Filings 备案")
+
+
+@router.get("/stuck", response_class=HTMLResponse)
+def stuck(
+    request: Request,
+    session: SessionDep,
+    user: PageUserDep,
+    search: Annotated[FilingSearch, Query()],
+) -> Response:
+    return _filings(request, session, user, search.model_copy(update={"stuck": True}), "Stuck 停滞")
+
+
+@router.get("/overdue", response_class=HTMLResponse)
+def late(
+    request: Request,
+    session: SessionDep,
+    user: PageUserDep,
+    search: Annotated[LateSearch, Query()],
+) -> Response:
+    """Late work, one row per filing with its most severe item, the most urgent first."""
+    now = get_clock().now()
+    found = views.late_page(
+        session,
+        now,
+        within=timedelta(hours=search.within_hours),
+        kind=search.kind,
+        state=search.state,
+        province=search.province,
+        limit=PAGE_SIZE,
+        offset=(search.page - 1) * PAGE_SIZE,
+    )
+    return show(
+        request,
+        "late.html",
+        user,
+        found=found,
+        now=now,
+        search=search,
+        states=STATES,
+        kinds=OVERDUE_KINDS,
+        pages=_pages(found.total, search.page),
+    )
+
+
+@router.get("/mine", response_class=HTMLResponse)
+def mine(
+    request: Request, session: SessionDep, user: PageUserDep, page: int = Query(1, ge=1)
+) -> Response:
+    """The filings assigned to the signed-in case manager, each with what it needs next."""
+    now = get_clock().now()
+    found = views.filing_page(
+        session,
+        now,
+        assignee=user.token.name,
+        sort=FilingSort.STATE_ENTERED_AT,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    return show(request, "mine.html", user, found=found, now=now, pages=_pages(found.total, page))
+
+
+@router.get("/failed", response_class=HTMLResponse)
+def failed(
+    request: Request, session: SessionDep, user: PageUserDep, page: int = Query(1, ge=1)
+) -> Response:
+    """Deliveries that failed for good, with their error, for ops to retry."""
+    user.require(Role.OPS)
+    rows, total = views.failed_deliveries(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return show(request, "failed.html", user, rows=rows, pages=_pages(total, page))
+
+
+@router.get("/filings/{filing_id}", response_class=HTMLResponse)
+def filing(request: Request, filing_id: int, session: SessionDep, user: PageUserDep) -> Response:
+    """Everything about one filing, identities masked, with the forms its state allows."""
+    now = get_clock().now()
+    shown = views.timeline(session, filing_id, now)
+    failed_jobs, _ = views.failed_deliveries(session, filing_id=filing_id)
+    return show(
+        request,
+        "filing.html",
+        user,
+        now=now,
+        shown=shown,
+        filing=shown.filing,
+        forms=event_forms(shown.filing, rules_for(get_settings())),
+        retry={job.notification_id: job.id for job in failed_jobs},
+        assignable=case_managers(session) if user.can(Role.CASE_MANAGER) else [],
+    )

@@ -1,0 +1,78 @@
+"""Errors as pages for people: the same answer ``web.errors`` gives API clients, rendered.
+
+``web.errors`` is the one mapping of errors to status, code, message and reasons. This module
+wraps each handler it installed: on a browser route (anything outside the API, the schema,
+metrics and health checks) the JSON answer is read back and shown as an HTML page with a way
+on (reload a stale filing, sign in, go back); the API keeps its JSON, byte for byte.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import WebSocketRequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from web.templating import render
+
+MACHINE_PREFIXES = ("/api/", "/openapi.json", "/metrics", "/healthz", "/readyz", "/static/")
+_FILING = re.compile(r"^/filings/(\d+)")
+
+Handler = Callable[[Request, Any], Response | Awaitable[Response]]
+
+_TITLES = {
+    403: "Not allowed 无权操作",
+    404: "Not found 未找到",
+    409: "Changed by someone else 已被他人修改",
+    422: "Not accepted 未通过",
+    429: "Too many attempts 尝试过多",
+}
+
+
+def for_people(path: str) -> bool:
+    return not path.startswith(MACHINE_PREFIXES)
+
+
+def _way_on(request: Request) -> str:
+    """Where the page's link leads: the filing the request was about, else the pipeline."""
+    match = _FILING.match(request.url.path)
+    return f"/filings/{match.group(1)}" if match else "/"
+
+
+def _as_page(handler: Handler) -> Handler:
+    async def answer(request: Request, exc: Exception) -> Response:
+        machine = handler(request, exc)
+        if inspect.isawaitable(machine):
+            machine = await machine
+        if not isinstance(machine, JSONResponse) or not for_people(request.url.path):
+            return machine
+        body = json.loads(bytes(machine.body))
+        page = render(
+            request,
+            "error.html",
+            {
+                "user": None,
+                "status": machine.status_code,
+                "title": _TITLES.get(machine.status_code, "Something went wrong 出错了"),
+                "error": body,
+                "back": _way_on(request),
+            },
+            status_code=machine.status_code,
+        )
+        if "retry-after" in machine.headers:
+            page.headers["retry-after"] = machine.headers["retry-after"]
+        return page
+
+    return answer
+
+
+def install(app: FastAPI) -> None:
+    """Wrap the handlers ``web.errors.install`` registered (call it after that)."""
+    for kind, handler in list(app.exception_handlers.items()):
+        if isinstance(kind, type) and kind is not WebSocketRequestValidationError:
+            app.exception_handlers[kind] = _as_page(handler)

@@ -1,0 +1,162 @@
+"""The pipeline drawn as the state diagram, in SVG written here (no Graphviz at run time).
+
+States sit in columns by their distance from the initial state along the declared edges, so
+the picture reads left to right as a filing moves. Each state is a link to its filings with
+its live count and how many of them are late, shaded by that share like a heat map. An event
+that leaves every open state (``withdraw``) is one note instead of an arrow from each box.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from markupsafe import Markup, escape
+
+from workflow.domain.definition import (
+    EVENTS,
+    INITIAL_STATE,
+    NON_TERMINAL_STATES,
+    STATES,
+    STATES_BY_NAME,
+)
+from workflow.domain.diagram import Edge, edges
+from workflow.schemas import StateCount
+
+BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 150, 78, 96, 34, 16
+EVERYWHERE = tuple(e for e in EVENTS if set(e.sources) == set(NON_TERMINAL_STATES))
+
+
+@dataclass(frozen=True)
+class Box:
+    state: str
+    x: int
+    y: int
+
+    @property
+    def middle_y(self) -> int:
+        return self.y + BOX_H // 2
+
+
+def _ranks(drawn: Sequence[Edge]) -> dict[str, int]:
+    """Breadth-first distance from the initial state; states only an everywhere-event reaches
+    go to the last column, with the other ends."""
+    ranks = {INITIAL_STATE.value: 0}
+    queue = deque([INITIAL_STATE.value])
+    while queue:
+        source = queue.popleft()
+        for edge in drawn:
+            if edge.source == source and edge.dest not in ranks:
+                ranks[edge.dest] = ranks[source] + 1
+                queue.append(edge.dest)
+    last = max(ranks.values())
+    return {s.name.value: ranks.get(s.name.value, last) for s in STATES}
+
+
+def layout(drawn: Sequence[Edge]) -> dict[str, Box]:
+    ranks = _ranks(drawn)
+    rows: dict[int, int] = {}
+    boxes = {}
+    for spec in STATES:  # declaration order within a column
+        rank = ranks[spec.name.value]
+        row = rows.get(rank, 0)
+        rows[rank] = row + 1
+        x = MARGIN + rank * (BOX_W + GAP_X)
+        boxes[spec.name.value] = Box(spec.name.value, x, MARGIN + row * (BOX_H + GAP_Y))
+    return boxes
+
+
+def _edge(edge: Edge, boxes: dict[str, Box], lane: int) -> str:
+    a, b = boxes[edge.source], boxes[edge.dest]
+    if b.x > a.x:  # forward: right side to left side
+        x1, y1, x2, y2 = a.x + BOX_W, a.middle_y, b.x, b.middle_y
+        bend = (x2 - x1) / 2
+        path = f"M{x1},{y1} C{x1 + bend},{y1} {x2 - bend},{y2} {x2},{y2}"
+        label_x, label_y = (x1 + x2) / 2, (y1 + y2) / 2 - 4
+    else:  # back or sideways: under the boxes, bottom to bottom, each in its own lane
+        x1, y1 = a.x + BOX_W * 3 // 5, a.y + BOX_H
+        x2, y2 = b.x + BOX_W * 2 // 5, b.y + BOX_H
+        depth = max(y1, y2) + 18 + 14 * lane
+        path = f"M{x1},{y1} C{x1},{depth} {x2},{depth} {x2},{y2}"
+        label_x, label_y = (x1 + x2) / 2, depth - 6
+    kind = "edge auto" if edge.automatic else "edge"
+    lines = _wrap(edge.event)
+    spans = "".join(
+        f'<tspan x="{label_x:.0f}" dy="{0 if i == 0 else 12}">{escape(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
+    top = label_y - 12 * (len(lines) - 1)
+    return (
+        f'<path class="{kind}" d="{path}" marker-end="url(#arrow)"/>'
+        f'<text class="edge-label" y="{top:.0f}" text-anchor="middle">{spans}</text>'
+    )
+
+
+def _wrap(name: str, width: int = 12) -> list[str]:
+    """An event's name on lines of about ``width`` characters, broken after underscores, so
+    it fits the gap between two columns."""
+    lines = [""]
+    for word in name.split("_"):
+        piece = word if not lines[-1] else f"_{word}"
+        if lines[-1] and len(lines[-1]) + len(piece) > width:
+            lines[-1] += "_"
+            lines.append(word)
+        else:
+            lines[-1] += piece
+    return lines
+
+
+def _heat(count: StateCount) -> int:
+    """0 when nothing is late, else 1-3 by the share of the state's filings that are."""
+    if not count.late or not count.count:
+        return 0
+    return min(3, 1 + (3 * count.late) // (count.count + 1))
+
+
+def _box(box: Box, count: StateCount) -> str:
+    spec = STATES_BY_NAME[box.state]
+    state_link = "/filings?" + urlencode({"state": box.state})
+    late_link = "/filings?" + urlencode({"state": box.state, "overdue": "true"})
+    terminal = " terminal" if spec.terminal else ""
+    cx = box.x + BOX_W // 2
+    late = (
+        f'<a href="{late_link}"><text class="late" x="{cx}" y="{box.y + 70}" '
+        f'text-anchor="middle">{count.late} late 逾期</text></a>'
+        if count.late
+        else ""
+    )
+    return (
+        f'<g class="state" id="state-{box.state}">'
+        f'<a href="{state_link}" aria-label="{escape(spec.label_zh)} {box.state}: '
+        f'{count.count} filings, {count.late} late">'
+        f'<rect class="node heat-{_heat(count)}{terminal}" x="{box.x}" y="{box.y}" '
+        f'width="{BOX_W}" height="{BOX_H}" rx="6"/>'
+        f'<text class="zh" x="{cx}" y="{box.y + 18}" text-anchor="middle">'
+        f"{escape(spec.label_zh)}</text>"
+        f'<text class="name" x="{cx}" y="{box.y + 33}" text-anchor="middle">{box.state}</text>'
+        f'<text class="count" x="{cx}" y="{box.y + 56}" text-anchor="middle" '
+        f'data-state="{box.state}">{count.count}</text></a>{late}</g>'
+    )
+
+
+def pipeline_svg(counts: Sequence[StateCount]) -> Markup:
+    drawn = [e for e in edges() if e.event not in {x.name for x in EVERYWHERE}]
+    boxes = layout(drawn)
+    by_state = {c.state: c for c in counts}
+    backs = [e for e in drawn if boxes[e.dest].x <= boxes[e.source].x]
+    parts = [_edge(e, boxes, backs.index(e) % 3 if e in backs else 0) for e in drawn]
+    parts += [_box(box, by_state[name]) for name, box in boxes.items()]
+    width = max(b.x for b in boxes.values()) + BOX_W + MARGIN
+    bottom = max(b.y for b in boxes.values()) + BOX_H + 18 + 14 * 3 + 10
+    notes = "; ".join(f"{e.name}: any open state → {e.dest.value}" for e in EVERYWHERE)
+    parts.append(f'<text class="edge-label" x="{MARGIN}" y="{bottom}">{escape(notes)}</text>')
+    height = bottom + MARGIN
+    return Markup(
+        f'<svg class="pipeline" viewBox="0 0 {width} {height}" role="group" '
+        f'aria-label="Pipeline: the filing states and their counts">'
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        'markerHeight="7" orient="auto-start-reverse"><path class="arrowhead" '
+        'd="M0,0 L10,5 L0,10 z"/></marker></defs>' + "".join(parts) + "</svg>"
+    )

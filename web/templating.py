@@ -1,0 +1,47 @@
+"""The pages' Jinja environment and the filters that turn times into words people act on."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from importlib.resources import files
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from fastapi.templating import Jinja2Templates
+
+from config.clock import CHINA
+
+templates = Jinja2Templates(directory=str(files("web") / "templates"))
+
+
+def beijing(at: datetime | None) -> str:
+    return at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if at else ""
+
+
+def duration(span: timedelta) -> str:
+    """The two largest units that matter: ``3 d 4 h``, ``5 h 10 min``, ``12 min``."""
+    minutes = int(span.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min"
+
+
+def lateness(due: datetime, now: datetime) -> str:
+    """``3 d overdue`` for a deadline passed, ``due in 5 h`` for one still ahead."""
+    return f"{duration(now - due)} overdue" if due <= now else f"due in {duration(due - now)}"
+
+
+templates.env.filters["local"] = beijing
+templates.env.filters["duration"] = duration
+templates.env.filters["lateness"] = lateness
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    return templates.TemplateResponse(request, template, context, status_code=status_code)
