@@ -32,7 +32,10 @@ TABLES = (
     "idempotency_keys",
     "deadlines",
     "history",
+    "sms_verifiers",
     "filings",
+    "services",
+    "entities",
     "page_sessions",
     "api_tokens",
 )
