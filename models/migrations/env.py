@@ -26,8 +26,10 @@ def run_migrations_online() -> None:
     engine = create_db_engine(url)
     sqlite = url.startswith("sqlite")
     with engine.connect() as connection:
-        if sqlite:  # on the driver's connection: the engine's BEGIN IMMEDIATE would hold it
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+        # On the driver's connection: the engine's BEGIN IMMEDIATE would make it a no-op.
+        driver = connection.connection.driver_connection
+        if sqlite and driver is not None:
+            driver.execute("PRAGMA foreign_keys = OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -35,8 +37,7 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
-        if sqlite:
-            driver = connection.connection.driver_connection
+        if sqlite and driver is not None:
             broken = driver.execute("PRAGMA foreign_key_check").fetchall()
             driver.execute("PRAGMA foreign_keys = ON")
             if broken:
