@@ -12,6 +12,8 @@ from workflow.schemas import FilingOut
 ORG_CREDIT_CODE = "91110000MA01ABCD52"
 # Organisations file where their code was issued, so a payload's code follows its province.
 CREDIT_CODE_BY_PROVINCE = {"京": ORG_CREDIT_CODE, "沪": "91310115MA1ABCDE8Q"}
+# ... and its mobile: a mobile already listed for another entity is refused.
+PHONE_BY_PROVINCE = {"京": "13800138000", "沪": "13900139000"}
 ORG_MATERIALS = [
     "business_licence_copy",
     "legal_rep_id",
@@ -30,7 +32,8 @@ PATH_TO: dict[str, list[tuple[str, dict[str, object]]]] = {
 PATH_TO["submitted"] = [*PATH_TO["service_number_bound"], ("submit", {"materials": ORG_MATERIALS})]
 PATH_TO["host_returned"] = [*PATH_TO["submitted"], ("host_return", {"reason": "photo unclear"})]
 PATH_TO["host_pre_approved"] = [*PATH_TO["submitted"], ("host_approve", {})]
-PATH_TO["miit_pending"] = [*PATH_TO["host_pre_approved"], ("verify_sms", {})]
+PATH_TO["sms_pending"] = [*PATH_TO["host_pre_approved"], ("sms_sent", {})]
+PATH_TO["miit_pending"] = [*PATH_TO["sms_pending"], ("verify_sms", {})]
 PATH_TO["approved"] = [
     *PATH_TO["miit_pending"],
     ("miit_approve", {"icp_number": "京ICP备2026000123号-1"}),
@@ -62,6 +65,7 @@ def make_payload(**overrides: object) -> dict[str, object]:
     payload.update(overrides)
     if "applicant" not in overrides and payload["province"] in CREDIT_CODE_BY_PROVINCE:
         payload["applicant"]["id_number"] = CREDIT_CODE_BY_PROVINCE[str(payload["province"])]  # type: ignore[index]
+        payload["applicant"]["phone"] = PHONE_BY_PROVINCE[str(payload["province"])]  # type: ignore[index]
     return payload
 
 

@@ -74,7 +74,12 @@ class WebsiteOut(BaseModel):
 
 
 class FilingOut(BaseModel):
+    """An order (a filing of one kind) with the entity and service it concerns."""
+
     id: int
+    kind: str
+    entity_id: int
+    service_id: int | None
     domain: str
     domain_expires_on: date
     province: str

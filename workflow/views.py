@@ -73,6 +73,9 @@ def _describe(
     shown = sorted((_deadline_out(d, now) for d in deadlines), key=lambda d: (d.due_at, d.id))
     return FilingOut(
         id=filing.id,
+        kind=filing.kind,
+        entity_id=filing.entity_id,
+        service_id=filing.service_id,
         domain=filing.domain,
         domain_expires_on=filing.domain_expires_on,
         province=filing.province,
@@ -98,7 +101,7 @@ def _describe(
         materials=list(filing.materials),
         pre_approval_document=filing.pre_approval_document,
         icp_number=filing.icp_number,
-        allowed_events=allowed_events(filing.state),
+        allowed_events=allowed_events(filing.state, filing.kind),
         deadlines=shown,
         stuck=any(d.overdue for d in shown if d.kind in STUCK_KINDS),
         overdue=any(d.overdue for d in shown if d.kind in OVERDUE_KINDS),

@@ -152,7 +152,7 @@ def test_timeline_shows_every_history_entry(api: Api, browser: TestClient) -> No
 
 
 def test_timeline_shows_the_armed_deadlines(api: Api, browser: TestClient) -> None:
-    filing = api.drive("host_pre_approved")
+    filing = api.drive("sms_pending")
     page = browser.get(f"/filings/{filing['id']}").text
     assert page.count('class="deadline"') == len(filing["deadlines"]) > 0
 
