@@ -16,24 +16,29 @@ from sqlalchemy import Exists, exists, func
 from sqlmodel import Session, col, select
 
 from config.clock import as_utc
-from models import Deadline, Filing, HistoryEntry, Notification
+from models import Deadline, Entity, Filing, HistoryEntry, Notification, Service, SmsVerifier
 from workflow.deadlines import OpenDeadline
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
     OVERDUE_KINDS,
     STATES_BY_NAME,
     STUCK_KINDS,
+    TERMINAL_STATES,
 )
-from workflow.domain.errors import FilingNotFound
+from workflow.domain.errors import FilingNotFound, NotFound
 from workflow.domain.machine import allowed_events
 from workflow.domain.masking import mask_id_number, mask_phone
 from workflow.schemas import (
     ApplicantOut,
     DeadlineOut,
+    EntityOut,
+    EntityPage,
     FilingOut,
     FilingPage,
     HistoryOut,
     NotificationOut,
+    ServiceOut,
+    VerifierOut,
     WebsiteOut,
 )
 
@@ -210,3 +215,84 @@ def timeline(session: Session, filing_id: int, now: datetime) -> Timeline:
         history(session, filing_id),
         notifications(session, filing_id),
     )
+
+
+def _service_out(service: Service, mask: bool) -> ServiceOut:
+    assert service.id is not None
+    mobile = service.responsible_mobile
+    return ServiceOut(
+        id=service.id,
+        entity_id=service.entity_id,
+        kind=service.kind,
+        name=service.name,
+        domain=service.domain,
+        app_identifier=service.app_identifier,
+        responsible_name=service.responsible_name,
+        responsible_mobile=mask_phone(mobile) if mask and mobile else mobile,
+        service_number=service.service_number,
+        record_number=service.record_number,
+        status=service.status,
+    )
+
+
+def _entity_out(session: Session, entity: Entity, mask: bool) -> EntityOut:
+    assert entity.id is not None
+    services = session.exec(
+        select(Service).where(Service.entity_id == entity.id).order_by(col(Service.id))
+    ).all()
+    open_order = session.exec(
+        select(Filing.id).where(
+            Filing.entity_id == entity.id, col(Filing.state).not_in(list(TERMINAL_STATES))
+        )
+    ).first()
+    return EntityOut(
+        id=entity.id,
+        type=entity.type,
+        name=entity.name,
+        id_type=entity.id_type,
+        id_number=mask_id_number(entity.id_number) if mask else entity.id_number,
+        province=entity.province,
+        responsible_name=entity.responsible_name,
+        responsible_mobile=mask_phone(entity.responsible_mobile)
+        if mask
+        else entity.responsible_mobile,
+        responsible_is_legal_rep=entity.responsible_is_legal_rep,
+        icp_number=entity.icp_number,
+        status=entity.status,
+        open_order_id=open_order,
+        services=[_service_out(s, mask) for s in services],
+    )
+
+
+def entity(session: Session, entity_id: int, *, mask: bool = False) -> EntityOut:
+    """One entity with its services and its order in flight; ``NotFound`` if none."""
+    found = session.get(Entity, entity_id)
+    if found is None:
+        raise NotFound(f"entity {entity_id} does not exist")
+    return _entity_out(session, found, mask)
+
+
+def entity_page(
+    session: Session, *, name: str | None = None, limit: int = 50, offset: int = 0
+) -> EntityPage:
+    """A page of entities (masked, as lists are), by name fragment."""
+    conditions = [col(Entity.name).contains(name)] if name else []
+    total = session.exec(select(func.count()).select_from(Entity).where(*conditions)).one()
+    rows = session.exec(
+        select(Entity).where(*conditions).order_by(col(Entity.id)).limit(limit).offset(offset)
+    ).all()
+    items = [_entity_out(session, e, mask=True) for e in rows]
+    return EntityPage(items=items, total=int(total), limit=limit, offset=offset)
+
+
+def services(session: Session, entity_id: int) -> list[ServiceOut]:
+    return entity(session, entity_id).services
+
+
+def verifiers(session: Session, filing_id: int) -> list[VerifierOut]:
+    """Who must answer the order's SMS, and how far each got."""
+    get_filing(session, filing_id)
+    rows = session.exec(
+        select(SmsVerifier).where(SmsVerifier.filing_id == filing_id).order_by(col(SmsVerifier.id))
+    )
+    return [VerifierOut.model_validate(r) for r in rows]
