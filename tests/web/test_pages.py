@@ -166,3 +166,10 @@ def test_token_links_are_redacted_from_the_access_log(caplog: pytest.LogCaptureF
     with caplog.at_level(logging.INFO, logger="uvicorn.access"):
         logging.getLogger("uvicorn.access").info('"%s %s"', "GET", "/stuck?token=icp_secret&x=1")
     assert caplog.messages == ['"GET /stuck?token=[redacted]&x=1"']
+
+
+def test_timeline_shows_the_orders_kind_and_what_it_concerns(api: Api, browser: TestClient) -> None:
+    filing = api.create()
+    page = browser.get(f"/filings/{filing['id']}").text
+    assert '<span class="pill">first_filing</span>' in page
+    assert f"entity #{filing['entity_id']}" in page and f"service #{filing['service_id']}" in page
