@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from models.migrate import upgrade
-from tests.databases import POSTGRES_ADMIN_URL, unavailable
+from tests.databases import private_postgres
 
 _FILING = (
     "INSERT INTO filings (id, domain, domain_expires_on, province, licence, applicant_type, "
@@ -29,17 +28,8 @@ def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'blank.db'}"
         return
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"icpflow_migrate_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:
-        unavailable(f"PostgreSQL is unreachable: {exc.orig}")
-    yield admin.url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with private_postgres("icpflow_migrate") as url:
+        yield url
 
 
 @pytest.fixture
