@@ -27,7 +27,7 @@ from bench.environment import BENCH_NOW, Scratch, scratch
 from bench.inputs import make_payload
 from bench.results import Result
 from bench.timing import interleaved_medians
-from models import Deadline, Filing
+from models import Deadline, Entity, Filing, table
 from workflow.sweeps import due_deadline_ids, fire_due_deadlines
 
 
@@ -174,6 +174,7 @@ def _load(engine: Engine, filings: int, due: int) -> float:
     started = time.perf_counter()
     filing_table, deadline_table = Filing.__table__, Deadline.__table__  # type: ignore[attr-defined]
     with engine.begin() as conn:
+        conn.execute(insert(table(Entity)).values(_entity_template()))
         conn.execute(insert(filing_table).values(_filing_template()))
         _replicate(conn, "filings", 1, filings, {"id": "n.i", "domain": "'site' || n.i || '.cn'"})
         for template, count in (
@@ -207,11 +208,34 @@ def _replicate(
     )
 
 
+def _entity_template() -> dict[str, Any]:
+    """The one entity every loaded filing is an order of (the sweep never reads it)."""
+    applicant: Any = make_payload()["applicant"]
+    return {
+        "id": 1,
+        "type": applicant["type"],
+        "name": applicant["name"],
+        "id_type": applicant["id_type"],
+        "id_number": applicant["id_number"],
+        "province": "京",
+        "responsible_name": applicant["name"],
+        "responsible_mobile": applicant["phone"],
+        "responsible_email": applicant["email"],
+        "responsible_is_legal_rep": True,
+        "status": "pending",
+        "version": 1,
+        "created_at": BENCH_NOW - timedelta(days=2),
+    }
+
+
 def _filing_template() -> dict[str, Any]:
     payload: Any = make_payload()
     applicant = payload["applicant"]
     return {
         "id": 1,
+        "kind": "first_filing",
+        "entity_id": 1,
+        "changes": {},
         "domain": "site1.cn",
         "domain_expires_on": BENCH_NOW.date() + timedelta(days=800),
         "province": payload["province"],

@@ -41,17 +41,20 @@ SCRIPTS: dict[str, list[tuple[str, dict[str, object]]]] = {
         ("bind_service_number", {"service_number": "BA2026000001", "server_ip": "8.8.8.8"}),
         ("submit", {"materials": MATERIALS}),
         ("host_approve", {}),
+        ("sms_sent", {}),
         ("verify_sms", {}),
     ],
     "missed-the-sms.cn": [
         ("bind_service_number", {"service_number": "BA2026000002", "server_ip": "8.8.4.4"}),
         ("submit", {"materials": MATERIALS}),
         ("host_approve", {}),
+        ("sms_sent", {}),
     ],
     "slow-bureau.cn": [
         ("bind_service_number", {"service_number": "BA2026000003", "server_ip": "1.1.1.1"}),
         ("submit", {"materials": MATERIALS}),
         ("host_approve", {}),
+        ("sms_sent", {}),
         ("verify_sms", {}),
     ],
 }

@@ -95,6 +95,9 @@ def render_filing(view: FilingOut) -> RenderableType:
     summary = fields(
         [
             ("id", view.id),
+            ("kind", view.kind),
+            ("entity", view.entity_id),
+            ("service", view.service_id),
             ("state", f"{view.state} ({view.state_label})"),
             ("version", view.version),
             ("in state since", view.state_entered_at),

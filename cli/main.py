@@ -8,10 +8,11 @@ from typing import Annotated
 
 import typer
 
-from cli import admin, filings, processes, rules
+from cli import admin, filings, orders, processes, rules
 from cli.errors import App, CliError
 from workflow.domain import diagram as diagrams
 from workflow.domain.errors import Reason
+from workflow.domain.orders import OrderKind
 
 app = App(
     name="icpflow",
@@ -20,6 +21,8 @@ app = App(
 for process in processes.COMMANDS:
     app.command()(process)
 app.add_typer(filings.app, name="filings")
+app.add_typer(orders.entities, name="entities")
+app.add_typer(orders.orders, name="orders")
 app.add_typer(admin.ops, name="ops")
 app.add_typer(admin.tokens, name="tokens")
 app.add_typer(admin.db, name="db")
@@ -33,12 +36,12 @@ class DiagramFormat(StrEnum):
     SVG = "svg"
 
 
-def _render(fmt: DiagramFormat) -> str | bytes:
+def _render(fmt: DiagramFormat, kind: OrderKind | None) -> str | bytes:
     if fmt is DiagramFormat.MERMAID:
-        return diagrams.mermaid()
+        return diagrams.mermaid(kind)
     if fmt is DiagramFormat.DOT:
-        return diagrams.dot()
-    svg = diagrams.svg()
+        return diagrams.dot(kind)
+    svg = diagrams.svg(kind)
     if svg is None:
         raise CliError(
             "svg needs Graphviz's `dot` program, which is not on PATH",
@@ -57,9 +60,13 @@ def diagram(
         Path | None,
         typer.Option("--output", "-o", dir_okay=False, help="Write here instead of stdout."),
     ] = None,
+    kind: Annotated[
+        OrderKind | None,
+        typer.Option("--kind", help="Only this order kind's path (default: the whole machine)."),
+    ] = None,
 ) -> None:
     """The filing state machine as a diagram, drawn from the workflow definition."""
-    rendered = _render(fmt)
+    rendered = _render(fmt, kind)
     if output is None:
         typer.echo(rendered, nl=False)
     elif isinstance(rendered, bytes):

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     psb_filing_days: int = 30
     idle_reminder_days: list[int] = [7, 15, 30]
     idle_escalate_days: int = 40
+    idle_lapse_days: int = 45
     stuck_days: dict[str, float] = Field(
         default_factory=lambda: {  # per state, in days
             "domain_registered": 14.0,
@@ -80,7 +81,10 @@ class Settings(BaseSettings):
             "pre_approval_pending": 30.0,
             "submitted": 5.0,
             "host_returned": 7.0,
+            "draft": 14.0,
             "host_pre_approved": 1.0,
+            "sms_pending": 1.0,
+            "lapsed": 30.0,
             "miit_pending": 42.0,
             "rejected": 14.0,
         }

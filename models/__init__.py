@@ -5,6 +5,7 @@ from models.tables import (
     ApiToken,
     Deadline,
     DeadlineStatus,
+    Entity,
     FailedJob,
     Filing,
     HistoryEntry,
@@ -14,6 +15,8 @@ from models.tables import (
     NotificationStatus,
     OutboxMessage,
     PageSession,
+    Service,
+    SmsVerifier,
     table,
 )
 
@@ -21,6 +24,7 @@ __all__ = [
     "ApiToken",
     "Deadline",
     "DeadlineStatus",
+    "Entity",
     "FailedJob",
     "Filing",
     "HistoryEntry",
@@ -30,6 +34,8 @@ __all__ = [
     "NotificationStatus",
     "OutboxMessage",
     "PageSession",
+    "Service",
+    "SmsVerifier",
     "create_db_engine",
     "get_engine",
     "session_scope",

@@ -48,17 +48,84 @@ def _utc_column(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
 
 
+class Entity(SQLModel, table=True):
+    """An entity on file (主体): an organisation or individual, with the person responsible.
+
+    ``icp_number`` is the entity number (京ICP备12345678号) issued once, when its first filing
+    is approved; ``version`` is bumped by every order opened for it, so two orders racing to
+    be the one in flight cannot both be created.
+    """
+
+    __tablename__ = "entities"
+
+    id: int | None = Field(default=None, primary_key=True)
+    type: str = Field(max_length=20)
+    name: str = Field(max_length=200, index=True)
+    id_type: str = Field(max_length=40)
+    id_number: str = Field(max_length=64, index=True)
+    province: str = Field(max_length=2)
+    responsible_name: str = Field(max_length=100)
+    responsible_mobile: str = Field(max_length=32, index=True)
+    responsible_email: str = Field(max_length=254)
+    responsible_is_legal_rep: bool = True
+    icp_number: str | None = Field(default=None, max_length=64, unique=True)
+    status: str = Field(max_length=20)
+    version: int = 1
+    created_at: datetime = _utc_column()
+
+
+class Service(SQLModel, table=True):
+    """A website, app or mini program of an entity, with its own responsible person.
+
+    ``record_number`` is the entity number plus this service's suffix (-1, -2A, ...) once
+    approved; ``suffix`` keeps the suffix's number so the next one is one query away.
+    """
+
+    __tablename__ = "services"
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity_id: int = Field(foreign_key="entities.id", index=True)
+    kind: str = Field(max_length=20)
+    name: str = Field(max_length=200)
+    domain: str = Field(max_length=253, index=True)
+    domain_expires_on: date
+    domain_registrant: str | None = Field(default=None, max_length=200)
+    domain_real_name_verified: bool | None = None
+    app_identifier: str | None = Field(default=None, max_length=200)
+    sector: str = Field(max_length=40)
+    responsible_name: str | None = Field(default=None, max_length=100)
+    responsible_mobile: str | None = Field(default=None, max_length=32, index=True)
+    service_number: str | None = Field(default=None, max_length=64)
+    server_ip: str | None = Field(default=None, max_length=45)
+    record_number: str | None = Field(default=None, max_length=64, unique=True)
+    suffix: int | None = None
+    status: str = Field(max_length=20)
+    created_at: datetime = _utc_column()
+
+
 class Filing(SQLModel, table=True):
+    """One filing order (备案订单) of one ``kind`` for an entity and, most kinds, one service.
+
+    The name stays ``filings`` so the audit trail, deadlines, notifications and idempotency
+    keys keep their ``filing_id``; the columns below ``kind`` are the order's snapshot of the
+    entity and service it was opened with (what the guards and notices read).
+    """
+
     __tablename__ = "filings"
     # The console's list sorts and searches by these; ``assignee`` answers "my filings".
     __table_args__ = (
         Index("ix_filings_state_province", "state", "province"),
+        Index("ix_filings_entity_state", "entity_id", "state"),
         Index("ix_filings_state_entered_at", "state_entered_at"),
         Index("ix_filings_icp_number", "icp_number"),
         Index("ix_filings_assignee", "assignee"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20, index=True)
+    entity_id: int = Field(foreign_key="entities.id")
+    service_id: int | None = Field(default=None, foreign_key="services.id", index=True)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     domain: str = Field(max_length=253, index=True)
     domain_expires_on: date
     province: str = Field(max_length=2)
@@ -88,6 +155,27 @@ class Filing(SQLModel, table=True):
     icp_number: str | None = Field(default=None, max_length=64)
     # The case manager (a token's name) working on it; who works on what, not a permission.
     assignee: str | None = Field(default=None, max_length=100)
+
+
+class SmsVerifier(SQLModel, table=True):
+    """A person who must answer MIIT's SMS for one order, and how far they got.
+
+    ``window_started_at`` is when the SMS was sent (the 24 h window runs from it);
+    ``wrong_entries`` counts wrong codes since then; ``result`` is pending, verified or failed.
+    """
+
+    __tablename__ = "sms_verifiers"
+    __table_args__ = (UniqueConstraint("filing_id", "role", name="uq_sms_verifiers_filing_role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    filing_id: int = Field(foreign_key="filings.id", index=True)
+    role: str = Field(max_length=20)
+    name: str = Field(max_length=100)
+    mobile: str = Field(max_length=32)
+    window_started_at: datetime | None = _utc_column(nullable=True)
+    wrong_entries: int = 0
+    result: str = Field(max_length=20)
+    answered_at: datetime | None = _utc_column(nullable=True)
 
 
 class HistoryEntry(SQLModel, table=True):

@@ -12,6 +12,8 @@ from workflow.schemas import FilingOut
 ORG_CREDIT_CODE = "91110000MA01ABCD52"
 # Organisations file where their code was issued, so a payload's code follows its province.
 CREDIT_CODE_BY_PROVINCE = {"京": ORG_CREDIT_CODE, "沪": "91310115MA1ABCDE8Q"}
+# ... and its mobile: a mobile already listed for another entity is refused.
+PHONE_BY_PROVINCE = {"京": "13800138000", "沪": "13900139000"}
 ORG_MATERIALS = [
     "business_licence_copy",
     "legal_rep_id",
@@ -30,7 +32,8 @@ PATH_TO: dict[str, list[tuple[str, dict[str, object]]]] = {
 PATH_TO["submitted"] = [*PATH_TO["service_number_bound"], ("submit", {"materials": ORG_MATERIALS})]
 PATH_TO["host_returned"] = [*PATH_TO["submitted"], ("host_return", {"reason": "photo unclear"})]
 PATH_TO["host_pre_approved"] = [*PATH_TO["submitted"], ("host_approve", {})]
-PATH_TO["miit_pending"] = [*PATH_TO["host_pre_approved"], ("verify_sms", {})]
+PATH_TO["sms_pending"] = [*PATH_TO["host_pre_approved"], ("sms_sent", {})]
+PATH_TO["miit_pending"] = [*PATH_TO["sms_pending"], ("verify_sms", {})]
 PATH_TO["approved"] = [
     *PATH_TO["miit_pending"],
     ("miit_approve", {"icp_number": "京ICP备2026000123号-1"}),
@@ -62,6 +65,7 @@ def make_payload(**overrides: object) -> dict[str, object]:
     payload.update(overrides)
     if "applicant" not in overrides and payload["province"] in CREDIT_CODE_BY_PROVINCE:
         payload["applicant"]["id_number"] = CREDIT_CODE_BY_PROVINCE[str(payload["province"])]  # type: ignore[index]
+        payload["applicant"]["phone"] = PHONE_BY_PROVINCE[str(payload["province"])]  # type: ignore[index]
     return payload
 
 
@@ -79,3 +83,110 @@ class MakeFiling(Protocol):
     """What ``new_filing`` returns: make a filing in ``state``, the payload changed by ``overrides``."""
 
     def __call__(self, state: str = "domain_registered", **overrides: object) -> FilingOut: ...
+
+
+# --- orders of every kind -------------------------------------------------------------------
+
+ENTITY_NUMBER = "京ICP备2026000123号"
+ENTITY_MOBILE, SITE_MOBILE, APP_MOBILE = "13800138000", "13700137000", "13600136000"
+Order = dict[str, object]
+Steps = list[tuple[str, dict[str, object]]]
+
+
+def entity_in(**overrides: object) -> dict[str, object]:
+    """A new organisation in Beijing whose legal representative is its responsible person."""
+    entity: dict[str, object] = {
+        "type": "organisation",
+        "name": "Example Ltd",
+        "id_type": "business_licence",
+        "id_number": ORG_CREDIT_CODE,
+        "province": "京",
+        "responsible": {"name": "Li Lei", "mobile": ENTITY_MOBILE, "email": "li@example.cn"},
+    }
+    return entity | overrides
+
+
+def service_in(**overrides: object) -> dict[str, object]:
+    """A website whose domain the entity holds, real-name verified, with its own person."""
+    service: dict[str, object] = {
+        "kind": "website",
+        "name": "Example",
+        "domain": "example.cn",
+        "domain_expires_on": "2028-06-30",
+        "domain_registrant": "Example Ltd",
+        "domain_real_name_verified": True,
+        "responsible": {"name": "Han Meimei", "mobile": SITE_MOBILE},
+    }
+    return service | overrides
+
+
+def first_filing_order(**overrides: object) -> Order:
+    return {"kind": "first_filing", "entity": entity_in(), "service": service_in()} | overrides
+
+
+_BIND: tuple[str, dict[str, object]] = (
+    "bind_service_number",
+    {"service_number": "BA2026000123", "server_ip": "8.8.8.8"},
+)
+_SMS: Steps = [("host_approve", {}), ("sms_sent", {}), ("verify_sms", {})]
+
+
+def _review(materials: list[str], *, sms: bool = True) -> Steps:
+    after = _SMS if sms else [("host_approve", {}), ("forward_to_miit", {})]
+    return [("submit", {"materials": materials}), *after]
+
+
+# How each kind's order is opened on an approved entity (ids filled in by ``order_on``) and
+# the events that take it to approval.
+ORDER_PATHS: dict[str, Steps] = {
+    "first_filing": [
+        _BIND,
+        *_review(ORG_MATERIALS)[:3],
+        ("verify_sms", {"verifier": "entity"}),
+        ("verify_sms", {"verifier": "service"}),
+        ("miit_approve", {"icp_number": f"{ENTITY_NUMBER}-1"}),
+    ],
+    "new_service": [_BIND, *_review(ORG_MATERIALS), ("miit_approve", {})],
+    "new_access": [_BIND, *_review(ORG_MATERIALS), ("miit_approve", {})],
+    "change": [*_review(["change_request_form"]), ("miit_approve", {})],
+    "cancel_entity": [*_review(["cancellation_request"]), ("miit_approve", {})],
+    "cancel_service": [*_review(["cancellation_request"]), ("miit_approve", {})],
+    "cancel_access": [*_review(["cancellation_request"], sms=False), ("miit_approve", {})],
+}
+
+
+def order_on(kind: str, entity_id: int, service_id: int) -> Order:
+    """An order of ``kind`` for the approved entity ``entity_id`` and its site ``service_id``."""
+    app = service_in(
+        kind="app",
+        name="Example App",
+        app_identifier="cn.example.app",
+        responsible={"name": "Wang Fang", "mobile": APP_MOBILE},
+    )
+    accessed = service_in(
+        domain="example.com.cn",
+        record_number=f"{ENTITY_NUMBER}-5",
+        responsible={"name": "Wang Fang", "mobile": APP_MOBILE},
+    )
+    bodies: dict[str, Order] = {
+        "new_service": {"entity_id": entity_id, "service": app},
+        "new_access": {"entity_id": entity_id, "service": accessed},
+        "change": {"entity_id": entity_id, "changes": {"entity_name": "Example Group Ltd"}},
+        "cancel_entity": {"entity_id": entity_id},
+        "cancel_service": {"entity_id": entity_id, "service_id": service_id},
+        "cancel_access": {"entity_id": entity_id, "service_id": service_id},
+    }
+    return bodies[kind] | {"kind": kind}
+
+
+# What approval leaves on the record: (entity status, entity number, the order's service's
+# status and number).
+APPROVED_RECORD: dict[str, tuple[str, str, str, str | None]] = {
+    "first_filing": ("active", ENTITY_NUMBER, "active", f"{ENTITY_NUMBER}-1"),
+    "new_service": ("active", ENTITY_NUMBER, "active", f"{ENTITY_NUMBER}-2A"),
+    "new_access": ("active", ENTITY_NUMBER, "active", f"{ENTITY_NUMBER}-5"),
+    "change": ("active", ENTITY_NUMBER, "active", f"{ENTITY_NUMBER}-1"),
+    "cancel_entity": ("cancelled", ENTITY_NUMBER, "cancelled", f"{ENTITY_NUMBER}-1"),
+    "cancel_service": ("active", ENTITY_NUMBER, "cancelled", f"{ENTITY_NUMBER}-1"),
+    "cancel_access": ("active", ENTITY_NUMBER, "access_removed", f"{ENTITY_NUMBER}-1"),
+}

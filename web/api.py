@@ -14,7 +14,7 @@ from web.auth import CaseManager, SessionDep, Viewer
 from web.errors import responses
 from web.metrics import count_when_committed
 from workflow import service, views
-from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate
+from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate
 from workflow.domain.definition import (
     DEADLINES,
     EVENTS,
@@ -25,12 +25,17 @@ from workflow.domain.definition import (
     State,
     StateSpec,
 )
+from workflow.domain.orders import KINDS, KindSpec
 from workflow.schemas import (
+    EntityOut,
+    EntityPage,
     EventIn,
     FilingOut,
     FilingPage,
     HistoryOut,
     NotificationOut,
+    ServiceOut,
+    VerifierOut,
 )
 
 # 422 on every route: a bad path or query parameter answers in the common error shape too.
@@ -109,6 +114,60 @@ def create_filing(body: FilingCreate, session: SessionDep, token: CaseManager) -
     return service.create_filing(session, body, actor(token))
 
 
+@router.post(
+    "/orders",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FilingOut,
+    tags=["orders"],
+    responses=responses(409),
+)
+def create_order(body: OrderCreate, session: SessionDep, token: CaseManager) -> FilingOut:
+    """Open an order of any kind for an entity (new or on file) and its service. Orders are
+    filings: read and advance them under ``/filings/{id}``."""
+    return service.create_order(session, body, actor(token))
+
+
+@router.get("/entities", response_model=EntityPage, tags=["orders"])
+def list_entities(
+    session: SessionDep,
+    _: Viewer,
+    name: str | None = Query(None, max_length=200, description="part of the entity's name"),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> EntityPage:
+    """Entities with their services; identity and phone numbers masked."""
+    return views.entity_page(session, name=name, limit=limit, offset=offset)
+
+
+@router.get(
+    "/entities/{entity_id}", response_model=EntityOut, tags=["orders"], responses=responses(404)
+)
+def get_entity(entity_id: int, session: SessionDep, _: Viewer) -> EntityOut:
+    """An entity, its number, its services and the order in flight."""
+    return views.entity(session, entity_id)
+
+
+@router.get(
+    "/entities/{entity_id}/services",
+    response_model=list[ServiceOut],
+    tags=["orders"],
+    responses=responses(404),
+)
+def entity_services(entity_id: int, session: SessionDep, _: Viewer) -> list[ServiceOut]:
+    return views.services(session, entity_id)
+
+
+@router.get(
+    "/filings/{filing_id}/verifiers",
+    response_model=list[VerifierOut],
+    tags=["orders"],
+    responses=responses(404),
+)
+def verifiers(filing_id: int, session: SessionDep, _: Viewer) -> list[VerifierOut]:
+    """Who must answer the order's SMS, when their window started and how far each got."""
+    return views.verifiers(session, filing_id)
+
+
 @router.get("/filings", response_model=FilingPage)
 def list_filings(session: SessionDep, _: Viewer, filters: Filters) -> FilingPage:
     """Filings matching the filters, oldest first; identity and phone numbers are masked."""
@@ -175,11 +234,16 @@ class WorkflowOut(BaseModel):
     states: list[StateSpec]
     events: list[EventSpec]
     deadlines: list[DeadlineSpec]
+    kinds: list[KindSpec]
 
 
 @router.get("/workflow", tags=["workflow"], response_model=WorkflowOut)
 def workflow(_: Viewer) -> WorkflowOut:
     """The state machine: states, events with their sources, guards and data, and deadlines."""
     return WorkflowOut(
-        initial=INITIAL_STATE, states=list(STATES), events=list(EVENTS), deadlines=list(DEADLINES)
+        initial=INITIAL_STATE,
+        states=list(STATES),
+        events=list(EVENTS),
+        deadlines=list(DEADLINES),
+        kinds=list(KINDS),
     )

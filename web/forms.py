@@ -2,14 +2,16 @@
 input per field of the event's data model (``EventSpec.data``), so a new event or a new field
 shows up in the browser without touching a template.
 
-A list field is a set of checkboxes (the materials the rules require of this filing); every
-other field is a text input. Posted forms become the same ``EventCommand`` the API builds.
+A list field is a set of checkboxes (the materials the rules require of this filing), an enum
+field a drop-down of its members, every other field a text input; only the fields the model
+requires are required. Posted forms become the same ``EventCommand`` the API builds.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, get_origin
+from enum import Enum
+from typing import Any, get_args, get_origin
 
 from starlette.datastructures import FormData
 
@@ -40,7 +42,9 @@ class Input:
     name: str
     label: str
     description: str
-    choices: tuple[Choice, ...] | None  # checkboxes when set, a text input otherwise
+    choices: tuple[Choice, ...] | None  # checkboxes when set
+    options: tuple[str, ...] | None  # a drop-down when set, a text input when neither is
+    required: bool
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,13 @@ def _input(name: str, spec: EventSpec, filing: FilingOut, rules: Rules) -> Input
         raise LookupError(f"no choices known for the list field {name!r} of {spec.name!r}")
     label = f"{name.replace('_', ' ').capitalize()} {_ZH.get(name, '')}".strip()
     choices = _materials(filing, rules) if is_list else None
-    return Input(name, label, field.description or "", choices)
+    enum = next((t for t in (field.annotation, *get_args(field.annotation)) if _is_enum(t)), None)
+    options = tuple(member.value for member in enum) if enum is not None else None
+    return Input(name, label, field.description or "", choices, options, field.is_required())
+
+
+def _is_enum(annotation: object) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, Enum)
 
 
 def event_forms(filing: FilingOut, rules: Rules) -> list[EventForm]:
@@ -81,11 +91,12 @@ def event_forms(filing: FilingOut, rules: Rules) -> list[EventForm]:
 
 def event_data(spec: EventSpec, form: FormData) -> dict[str, Any]:
     """The event's data as posted: every checked box of a list field, the text of the others.
-    Fields left out stay out, so the data model reports them missing like the API does."""
+    Fields left out or left blank stay out, so the data model reports a required one missing
+    like the API does and an optional one takes its default."""
     data: dict[str, Any] = {}
     for name in spec.data_keys:
         if get_origin(spec.data.model_fields[name].annotation) is list:
             data[name] = [str(value) for value in form.getlist(name)]
-        elif (value := form.get(name)) is not None:
-            data[name] = str(value)
+        elif value := str(form.get(name) or "").strip():
+            data[name] = value
     return data

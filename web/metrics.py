@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 from models import Deadline, DeadlineStatus, FailedJob, Filing, OutboxMessage, get_engine
 from web.auth import Viewer
 from workflow.domain.definition import STATES
+from workflow.domain.orders import KINDS
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,17 @@ def filings_by_state(session: Session) -> dict[str, int]:
     return {spec.name.value: counts.get(spec.name.value, 0) for spec in STATES}
 
 
+def orders_by_kind(session: Session) -> dict[tuple[str, str], int]:
+    """Live counts per (order kind, state): every kind, with the states it has orders in."""
+    rows = session.exec(
+        select(Filing.kind, Filing.state, func.count()).group_by(Filing.kind, Filing.state)
+    ).all()
+    counts = {(kind, state): int(count) for kind, state, count in rows}
+    for spec in KINDS:
+        counts.setdefault((spec.kind.value, spec.initial.value), 0)
+    return counts
+
+
 def count_when_committed(session: Session, event_name: str) -> None:
     """Count ``event_name`` only if the session commits: an idempotent replay fires nothing."""
     event.listen(
@@ -64,6 +76,7 @@ class DatabaseCollector(Collector):
         try:
             with Session(get_engine()) as session:
                 by_state = filings_by_state(session)
+                by_kind = orders_by_kind(session)
                 pending = _count(session, Deadline, col(Deadline.status) == DeadlineStatus.PENDING)
                 unpublished = _count(
                     session, OutboxMessage, col(OutboxMessage.published_at).is_(None)
@@ -77,6 +90,12 @@ class DatabaseCollector(Collector):
         for state, count in by_state.items():
             family.add_metric([state], count)
         yield family
+        orders = GaugeMetricFamily(
+            "icpflow_orders", "Orders by kind and state.", labels=["kind", "state"]
+        )
+        for (kind, state), count in sorted(by_kind.items()):
+            orders.add_metric([kind, state], count)
+        yield orders
         yield GaugeMetricFamily(
             "icpflow_deadlines_pending", "Armed deadlines not yet due or fired.", value=pending
         )

@@ -118,6 +118,17 @@ def arm(
     ]
 
 
+def open_deadlines(session: Session, filing_id: int) -> list[OpenDeadline]:
+    """The deadlines of the state the filing is in (armed, not yet disarmed)."""
+    rows = session.exec(
+        select(Deadline).where(Deadline.filing_id == filing_id, col(Deadline.disarmed_at).is_(None))
+    )
+    return [
+        OpenDeadline(row.id or 0, row.kind, as_utc(row.due_at), row.estimated, row.status)
+        for row in rows
+    ]
+
+
 def disarm(session: Session, filing_id: int, now: datetime) -> None:
     """Close every deadline of the state the filing leaves; pending ones become ``disarmed``.
 

@@ -75,7 +75,12 @@ class WebsiteOut(BaseModel):
 
 
 class FilingOut(BaseModel):
+    """An order (a filing of one kind) with the entity and service it concerns."""
+
     id: int
+    kind: str
+    entity_id: int
+    service_id: int | None
     domain: str
     domain_expires_on: date
     province: str
@@ -179,3 +184,53 @@ class NotificationOut(BaseModel):
     created_at: UtcDateTime
     delivered_at: UtcDateTime | None
     last_error: str | None
+
+
+class ServiceOut(BaseModel):
+    id: int
+    entity_id: int
+    kind: str
+    name: str
+    domain: str
+    app_identifier: str | None
+    responsible_name: str | None
+    responsible_mobile: str | None
+    service_number: str | None
+    record_number: str | None
+    status: str
+
+
+class EntityOut(BaseModel):
+    """An entity on file with its services and the order in flight, if any."""
+
+    id: int
+    type: str
+    name: str
+    id_type: str
+    id_number: str
+    province: str
+    responsible_name: str
+    responsible_mobile: str
+    responsible_is_legal_rep: bool
+    icp_number: str | None
+    status: str
+    open_order_id: int | None
+    services: list[ServiceOut]
+
+
+class EntityPage(BaseModel):
+    items: list[EntityOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class VerifierOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    role: str
+    name: str
+    mobile: str
+    window_started_at: UtcDateTime | None
+    wrong_entries: int
+    result: str

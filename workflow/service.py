@@ -24,22 +24,18 @@ from sqlmodel import Session, select
 from config.clock import CHINA, get_clock
 from config.settings import Settings, get_settings
 from models import Deadline, DeadlineStatus, Filing, HistoryEntry, IdempotencyRecord, table
-from workflow import deadlines, notices
+from workflow import deadlines, notices, records
 from workflow.deadlines import OpenDeadline
-from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, parse
-from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, INITIAL_STATE, STATES
+from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate, parse
+from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES, State
 from workflow.domain.errors import (
     IcpflowError,
     IdempotencyKeyReused,
     Reason,
     TransitionNotAllowed,
-    ValidationError,
     VersionConflict,
-    summarise,
 )
-from workflow.domain.guards import canonical_province, check_creation
 from workflow.domain.machine import apply_event
-from workflow.domain.rules import rules_for
 from workflow.notices import DeadlineLike
 from workflow.schemas import FilingOut
 from workflow.views import describe, describe_open, get_filing
@@ -82,50 +78,52 @@ _STORED_DATA = {
 def create_filing(
     session: Session, command: FilingCreate, actor: str, *, settings: Settings | None = None
 ) -> FilingOut:
+    """Today's filing body: a first-filing order of a new entity and its website, refused
+    with today's field names."""
+    return _open(session, records.order_from_filing(command), actor, settings, fields=False)
+
+
+def create_order(
+    session: Session, command: OrderCreate, actor: str, *, settings: Settings | None = None
+) -> FilingOut:
+    """Open an order of any kind; every reason it cannot be opened is listed at once."""
+    return _open(session, command, actor, settings, fields=True)
+
+
+def _open(
+    session: Session,
+    command: OrderCreate,
+    actor: str,
+    settings: Settings | None,
+    *,
+    fields: bool,
+) -> FilingOut:
     settings = settings or get_settings()
     now = get_clock().now()
-    reasons = check_creation(command, now.astimezone(CHINA).date(), settings)
-    if reasons:
-        raise ValidationError(summarise("filing refused", reasons), reasons)
-    applicant, website = command.applicant, command.website
-    filing = Filing(
-        domain=command.domain.lower(),
-        domain_expires_on=command.domain_expires_on,
-        province=canonical_province(command.province, rules_for(settings)) or command.province,
-        licence=command.licence.value,
-        applicant_type=applicant.type.value,
-        applicant_name=applicant.name,
-        applicant_id_type=applicant.id_type,
-        applicant_id_number=applicant.id_number.upper(),
-        applicant_phone=applicant.phone,
-        applicant_email=applicant.email,
-        website_name=website.name,
-        sector=website.sector,
-        notify=[route.model_dump(mode="json") for route in command.notify],
-        state=INITIAL_STATE.value,
-        version=1,
-        state_entered_at=now,
-        created_at=now,
-        created_by=actor,
-    )
-    session.add(filing)
-    session.flush()
-    assert filing.id is not None
-    session.add(
-        HistoryEntry(
-            filing_id=filing.id,
-            version=1,
-            event="create",
-            from_state=None,
-            to_state=filing.state,
-            actor=actor,
-            at=now,
-            data={},
+    try:
+        parties, people = records.check_order(
+            session, command, now.astimezone(CHINA).date(), settings, fields=fields
         )
-    )
-    armed = deadlines.arm(session, filing.id, filing.state, now, settings)
-    view = describe_open(filing, armed, now)
-    session.commit()
+        filing = records.write_order(session, command, parties, people, actor, now, settings)
+        assert filing.id is not None
+        session.add(
+            HistoryEntry(
+                filing_id=filing.id,
+                version=1,
+                event="create",
+                from_state=None,
+                to_state=filing.state,
+                actor=actor,
+                at=now,
+                data={},
+            )
+        )
+        armed = deadlines.arm(session, filing.id, filing.state, now, settings)
+        view = describe_open(filing, armed, now)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
     return view
 
 
@@ -223,9 +221,15 @@ def apply(
     if spec is not None:
         data = parse(spec.data, data, f"bad data for {event!r}", ("data",)).model_dump()
     from_state, version = filing.state, filing.version
-    to_state = apply_event(filing, from_state, event, data, settings)
-    changes: dict[str, Any] = {"state": to_state, "version": version + 1, "state_entered_at": now}
-    changes.update({column: data[key] for key, column in _STORED_DATA.items() if key in data})
+    facts = records.order_facts(session, filing, event)
+    to_state = apply_event(filing, facts, from_state, event, data, settings)
+    moved_on = to_state != from_state
+    changes: dict[str, Any] = {"state": to_state, "version": version + 1}
+    if moved_on:  # an event that stays (one SMS answer of several) keeps the state's clocks
+        changes["state_entered_at"] = now
+    changes.update(
+        {column: data[key] for key, column in _STORED_DATA.items() if data.get(key) is not None}
+    )
     connection = session.connection()
     moved = connection.execute(_MOVE, {"b_id": filing_id, "b_version": version, **changes})
     if moved.rowcount != 1:
@@ -247,6 +251,15 @@ def apply(
             "reason": str(reason) if reason is not None else None,
         },
     )
+    records.record_sms(session, filing_id, event, data, now)
+    if event == "sms_wrong_entry" and moved_on:
+        records.fail_verifier(session, filing_id, data["verifier"])
+    if to_state == State.APPROVED:
+        _approve(session, filing)
+    if not moved_on:
+        if spec is not None and spec.notify:
+            notices.for_event(session, filing, event, reason, now, settings)
+        return Applied(filing, deadlines.open_deadlines(session, filing_id))
     deadlines.disarm(session, filing_id, now)
     armed = deadlines.arm(session, filing_id, to_state, now, settings)
     if spec is not None and spec.notify:
@@ -259,6 +272,17 @@ def apply(
                 if fired is not None and fired.applied is not None:
                     return fired.applied  # the filing left to_state: the rest were disarmed
     return applied
+
+
+def _approve(session: Session, filing: Filing) -> None:
+    """The record changes as the kind's approval says; a number icpflow derived (a new
+    service's next suffix) is kept on the order too."""
+    issued = records.apply_effect(session, filing)
+    if issued is not None and issued != filing.icp_number:
+        session.connection().execute(
+            update(_FILINGS).where(_FILINGS.c.id == filing.id).values(icp_number=issued)
+        )
+        set_committed_value(filing, "icp_number", issued)
 
 
 # A deadline armed already due fires inside the event that armed it, and its event may arm

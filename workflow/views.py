@@ -20,7 +20,16 @@ from sqlalchemy import ColumnElement, Exists, exists, func
 from sqlmodel import Session, col, select
 
 from config.clock import as_utc
-from models import Deadline, FailedJob, Filing, HistoryEntry, Notification
+from models import (
+    Deadline,
+    Entity,
+    FailedJob,
+    Filing,
+    HistoryEntry,
+    Notification,
+    Service,
+    SmsVerifier,
+)
 from workflow.deadlines import OpenDeadline
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
@@ -31,13 +40,15 @@ from workflow.domain.definition import (
     STUCK_KINDS,
     TERMINAL_STATES,
 )
-from workflow.domain.errors import FilingNotFound
+from workflow.domain.errors import FilingNotFound, NotFound
 from workflow.domain.event_data import ReasonData
 from workflow.domain.machine import allowed_events
 from workflow.domain.masking import mask_id_number, mask_phone, mask_text
 from workflow.schemas import (
     ApplicantOut,
     DeadlineOut,
+    EntityOut,
+    EntityPage,
     FailedDeliveryOut,
     FilingOut,
     FilingPage,
@@ -46,7 +57,9 @@ from workflow.schemas import (
     LateItem,
     LatePage,
     NotificationOut,
+    ServiceOut,
     StateCount,
+    VerifierOut,
     WebsiteOut,
 )
 
@@ -92,6 +105,9 @@ def _describe(
     shown = sorted((_deadline_out(d, now) for d in deadlines), key=lambda d: (d.due_at, d.id))
     return FilingOut(
         id=filing.id,
+        kind=filing.kind,
+        entity_id=filing.entity_id,
+        service_id=filing.service_id,
         domain=filing.domain,
         domain_expires_on=filing.domain_expires_on,
         province=filing.province,
@@ -118,7 +134,7 @@ def _describe(
         pre_approval_document=filing.pre_approval_document,
         icp_number=filing.icp_number,
         assignee=filing.assignee,
-        allowed_events=allowed_events(filing.state),
+        allowed_events=allowed_events(filing.state, filing.kind),
         deadlines=shown,
         stuck=any(d.overdue for d in shown if d.kind in STUCK_KINDS),
         overdue=any(d.overdue for d in shown if d.kind in OVERDUE_KINDS),
@@ -373,3 +389,84 @@ def time_in_states(entries: Sequence[HistoryOut], now: datetime) -> list[tuple[s
         until = following.at if following else now
         spent[entry.to_state] = spent.get(entry.to_state, timedelta(0)) + (until - entry.at)
     return list(spent.items())
+
+
+def _service_out(service: Service, mask: bool) -> ServiceOut:
+    assert service.id is not None
+    mobile = service.responsible_mobile
+    return ServiceOut(
+        id=service.id,
+        entity_id=service.entity_id,
+        kind=service.kind,
+        name=service.name,
+        domain=service.domain,
+        app_identifier=service.app_identifier,
+        responsible_name=service.responsible_name,
+        responsible_mobile=mask_phone(mobile) if mask and mobile else mobile,
+        service_number=service.service_number,
+        record_number=service.record_number,
+        status=service.status,
+    )
+
+
+def _entity_out(session: Session, entity: Entity, mask: bool) -> EntityOut:
+    assert entity.id is not None
+    services = session.exec(
+        select(Service).where(Service.entity_id == entity.id).order_by(col(Service.id))
+    ).all()
+    open_order = session.exec(
+        select(Filing.id).where(
+            Filing.entity_id == entity.id, col(Filing.state).not_in(list(TERMINAL_STATES))
+        )
+    ).first()
+    return EntityOut(
+        id=entity.id,
+        type=entity.type,
+        name=entity.name,
+        id_type=entity.id_type,
+        id_number=mask_id_number(entity.id_number) if mask else entity.id_number,
+        province=entity.province,
+        responsible_name=entity.responsible_name,
+        responsible_mobile=mask_phone(entity.responsible_mobile)
+        if mask
+        else entity.responsible_mobile,
+        responsible_is_legal_rep=entity.responsible_is_legal_rep,
+        icp_number=entity.icp_number,
+        status=entity.status,
+        open_order_id=open_order,
+        services=[_service_out(s, mask) for s in services],
+    )
+
+
+def entity(session: Session, entity_id: int, *, mask: bool = False) -> EntityOut:
+    """One entity with its services and its order in flight; ``NotFound`` if none."""
+    found = session.get(Entity, entity_id)
+    if found is None:
+        raise NotFound(f"entity {entity_id} does not exist")
+    return _entity_out(session, found, mask)
+
+
+def entity_page(
+    session: Session, *, name: str | None = None, limit: int = 50, offset: int = 0
+) -> EntityPage:
+    """A page of entities (masked, as lists are), by name fragment."""
+    conditions = [col(Entity.name).contains(name)] if name else []
+    total = session.exec(select(func.count()).select_from(Entity).where(*conditions)).one()
+    rows = session.exec(
+        select(Entity).where(*conditions).order_by(col(Entity.id)).limit(limit).offset(offset)
+    ).all()
+    items = [_entity_out(session, e, mask=True) for e in rows]
+    return EntityPage(items=items, total=int(total), limit=limit, offset=offset)
+
+
+def services(session: Session, entity_id: int) -> list[ServiceOut]:
+    return entity(session, entity_id).services
+
+
+def verifiers(session: Session, filing_id: int) -> list[VerifierOut]:
+    """Who must answer the order's SMS, and how far each got."""
+    get_filing(session, filing_id)
+    rows = session.exec(
+        select(SmsVerifier).where(SmsVerifier.filing_id == filing_id).order_by(col(SmsVerifier.id))
+    )
+    return [VerifierOut.model_validate(r) for r in rows]

@@ -21,15 +21,27 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
+    """On SQLite, foreign keys are off while migrating and checked after it: altering a table
+    there copies it, and dropping the original would trip the rows pointing at it."""
     engine = create_db_engine(url)
+    sqlite = url.startswith("sqlite")
     with engine.connect() as connection:
+        # On the driver's connection: the engine's BEGIN IMMEDIATE would make it a no-op.
+        driver = connection.connection.driver_connection
+        if sqlite and driver is not None:
+            driver.execute("PRAGMA foreign_keys = OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
-            render_as_batch=url.startswith("sqlite"),
+            render_as_batch=sqlite,
         )
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite and driver is not None:
+            broken = driver.execute("PRAGMA foreign_key_check").fetchall()
+            driver.execute("PRAGMA foreign_keys = ON")
+            if broken:
+                raise RuntimeError(f"migrating left rows pointing nowhere: {broken}")
     engine.dispose()
 
 

@@ -64,12 +64,13 @@ def test_a_case_manager_takes_a_filing_from_creation_to_approval_by_forms_alone(
         box.check()
     press(page, "event-submit", "Submit")
     press(page, "event-host_approve", "Host approve")
+    press(page, "event-sms_sent", "Sms sent")
     press(page, "event-verify_sms", "Verify sms")
     page.get_by_label("Icp number").fill("京ICP备2026000456号-1")
     press(page, "event-miit_approve", "Miit approve")
     page.locator("#icp-number", has_text="京ICP备2026000456号-1").wait_for()
     assert "approved" in page.locator("h1").inner_text()
-    assert page.locator("tr.history").count() == 6
+    assert page.locator("tr.history").count() == 7
     snapshot(page, "filing-approved")
 
 

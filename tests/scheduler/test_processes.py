@@ -75,7 +75,7 @@ def awaiting_sms(clock: FrozenClock, new_filing: MakeFiling) -> Callable[[int], 
 
     def make(count: int) -> list[int]:
         clock.set(datetime.now(UTC))
-        return [new_filing("host_pre_approved").id for _ in range(count)]
+        return [new_filing("sms_pending").id for _ in range(count)]
 
     return make
 

@@ -49,7 +49,7 @@ def _deadline(db: Database, filing_id: int, kind: str) -> Deadline:
 def test_sms_reminders_are_owed_once_each_in_order_as_the_clock_passes_them(
     db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
-    filing = new_filing("host_pre_approved")
+    filing = new_filing("sms_pending")
     entered = clock.now()
 
     def reminders() -> list[datetime]:
@@ -74,12 +74,12 @@ def test_sms_reminders_are_owed_once_each_in_order_as_the_clock_passes_them(
 def test_an_unanswered_sms_expires_at_24_hours_through_the_system_actor(
     db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
-    filing = new_filing("host_pre_approved")
+    filing = new_filing("sms_pending")
     entered = clock.now()
 
     _sweep_at(clock, settings, entered + timedelta(hours=24, seconds=-1))
     with _fresh(db) as s:
-        assert s.get_one(Filing, filing.id).state == "host_pre_approved"
+        assert s.get_one(Filing, filing.id).state == "sms_pending"
 
     _sweep_at(clock, settings, entered + timedelta(hours=24))
     with _fresh(db) as s:
@@ -93,7 +93,7 @@ def test_an_unanswered_sms_expires_at_24_hours_through_the_system_actor(
     assert (last.event, last.actor, last.from_state, last.to_state) == (
         "expire_sms",
         "system",
-        "host_pre_approved",
+        "sms_pending",
         "host_returned",
     )
 

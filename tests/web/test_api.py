@@ -62,8 +62,9 @@ def test_happy_path_moves_one_state_and_one_version_per_event(api: Api) -> None:
         ("service_number_bound", 2),
         ("submitted", 3),
         ("host_pre_approved", 4),
-        ("miit_pending", 5),
-        ("approved", 6),
+        ("sms_pending", 5),
+        ("miit_pending", 6),
+        ("approved", 7),
     ]
 
 
@@ -203,9 +204,9 @@ def test_lists_mask_identity_and_phone_numbers(api: Api) -> None:
 
 
 def test_notifications_of_a_filing_are_listed(api: Api) -> None:
-    filing = api.drive("host_pre_approved")
+    filing = api.drive("sms_pending")
     notes = api.get(f"/api/v1/filings/{filing['id']}/notifications").json()
-    assert {"sms_reminder", "host_approve"} <= {n["kind"] for n in notes}
+    assert {"sms_reminder", "host_approve", "sms_sent"} <= {n["kind"] for n in notes}
 
 
 def test_workflow_is_the_declaration(api: Api) -> None:

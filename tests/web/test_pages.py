@@ -152,7 +152,7 @@ def test_timeline_shows_every_history_entry(api: Api, browser: TestClient) -> No
 
 
 def test_timeline_shows_the_armed_deadlines(api: Api, browser: TestClient) -> None:
-    filing = api.drive("host_pre_approved")
+    filing = api.drive("sms_pending")
     page = browser.get(f"/filings/{filing['id']}").text
     assert page.count('class="deadline"') == len(filing["deadlines"]) > 0
 
@@ -166,3 +166,11 @@ def test_token_links_are_redacted_from_the_access_log(caplog: pytest.LogCaptureF
     with caplog.at_level(logging.INFO, logger="uvicorn.access"):
         logging.getLogger("uvicorn.access").info('"%s %s"', "GET", "/stuck?token=icp_secret&x=1")
     assert caplog.messages == ['"GET /stuck?token=[redacted]&x=1"']
+
+
+def test_timeline_shows_the_orders_kind_and_what_it_concerns(api: Api, browser: TestClient) -> None:
+    filing = api.create()
+    page = browser.get(f"/filings/{filing['id']}").text
+    assert '<span class="pill">first_filing</span>' in page
+    assert f"entity 主体 #{filing['entity_id']}" in page
+    assert f"service 服务 #{filing['service_id']}" in page

@@ -43,6 +43,13 @@ def test_metrics_expose_filings_by_state(api: Api) -> None:
     assert 'icpflow_filings{state="domain_registered"} 1.0' in api.get("/metrics").text
 
 
+def test_metrics_expose_orders_by_kind(api: Api) -> None:
+    api.create()
+    text = api.get("/metrics").text
+    assert 'icpflow_orders{kind="first_filing",state="domain_registered"} 1.0' in text
+    assert 'icpflow_orders{kind="cancel_access",state="draft"} 0.0' in text
+
+
 def test_metrics_need_a_token(client: TestClient) -> None:
     assert client.get("/metrics").status_code == 401
 

@@ -28,20 +28,20 @@ def _deadline(session: Session, filing_id: int, kind: str, state: str | None = N
 def test_a_window_of_zero_hours_expires_the_sms_in_the_approval_itself(
     session: Session, settings: Settings, new_filing: MakeFiling
 ) -> None:
-    filing = new_filing("submitted")
+    filing = new_filing("host_pre_approved")
 
     service.fire_event(
         session,
         filing.id,
-        EventCommand(event="host_approve"),
+        EventCommand(event="sms_sent"),
         actor="bob",
         settings=_no_sms_window(settings),
     )
 
     entries = views.history(session, filing.id)
     assert [(e.event, e.actor, e.from_state, e.to_state) for e in entries[-2:]] == [
-        ("host_approve", "bob", "submitted", "host_pre_approved"),
-        ("expire_sms", "system", "host_pre_approved", "host_returned"),
+        ("sms_sent", "bob", "host_pre_approved", "sms_pending"),
+        ("expire_sms", "system", "sms_pending", "host_returned"),
     ]
     assert [e.version for e in entries] == list(range(1, len(entries) + 1))
     stored = views.get_filing(session, filing.id)
@@ -52,12 +52,12 @@ def test_a_window_of_zero_hours_expires_the_sms_in_the_approval_itself(
 def test_the_reply_describes_the_state_an_immediate_expiry_led_to(
     session: Session, settings: Settings, new_filing: MakeFiling
 ) -> None:
-    filing = new_filing("submitted")
+    filing = new_filing("host_pre_approved")
 
     view = service.fire_event(
         session,
         filing.id,
-        EventCommand(event="host_approve"),
+        EventCommand(event="sms_sent"),
         actor="bob",
         settings=_no_sms_window(settings),
     )
@@ -79,9 +79,9 @@ def test_deadlines_armed_due_past_the_chain_bound_wait_for_the_sweep(
     quick = settings.model_copy(
         update={"sms_window_hours": 0, "stuck_days": {**settings.stuck_days, "host_returned": 0}}
     )
-    filing = new_filing("submitted")
+    filing = new_filing("host_pre_approved")
     service.fire_event(
-        session, filing.id, EventCommand(event="host_approve"), actor="bob", settings=quick
+        session, filing.id, EventCommand(event="sms_sent"), actor="bob", settings=quick
     )
     assert _deadline(session, filing.id, "stuck", "host_returned").status == DeadlineStatus.PENDING
     session.commit()
@@ -111,7 +111,7 @@ def test_a_deadline_reads_its_figure_from_the_settings_field_it_names(settings: 
     spec = DEADLINES_BY_KIND["sms_expiry"]
     assert spec.setting == "sms_window_hours"
     changed = settings.model_copy(update={"sms_window_hours": 3})
-    assert deadlines.figures(spec, State.HOST_PRE_APPROVED, changed) == [3.0]
+    assert deadlines.figures(spec, State.SMS_PENDING, changed) == [3.0]
 
 
 def test_a_figure_that_does_not_read_one_setting_is_refused() -> None:

@@ -5,15 +5,25 @@ from __future__ import annotations
 from workflow.domain import diagram
 from workflow.domain.definition import EVENTS, State
 from workflow.domain.machine import allowed_events
+from workflow.domain.orders import OrderKind
 
 
 def test_allowed_events_leave_out_automatic_ones_unless_asked() -> None:
-    assert allowed_events(State.HOST_PRE_APPROVED) == ["verify_sms", "withdraw"]
-    assert allowed_events(State.HOST_PRE_APPROVED, include_automatic=True) == [
+    assert allowed_events(State.SMS_PENDING) == ["verify_sms", "sms_wrong_entry", "withdraw"]
+    assert allowed_events(State.SMS_PENDING, include_automatic=True) == [
         "verify_sms",
+        "sms_wrong_entry",
         "expire_sms",
         "withdraw",
     ]
+
+
+def test_a_cancel_access_order_is_never_offered_the_sms() -> None:
+    assert allowed_events(State.HOST_PRE_APPROVED, "cancel_access") == [
+        "forward_to_miit",
+        "withdraw",
+    ]
+    assert allowed_events(State.HOST_PRE_APPROVED, "first_filing") == ["sms_sent", "withdraw"]
 
 
 def test_a_terminal_state_allows_no_event() -> None:
@@ -22,5 +32,13 @@ def test_a_terminal_state_allows_no_event() -> None:
 
 def test_the_diagram_has_one_edge_per_declared_source_of_each_event() -> None:
     declared = {(s.value, e.dest.value, e.name) for e in EVENTS for s in e.sources}
-    assert {(e.source, e.dest, e.event) for e in diagram.edges()} == declared
+    staying = {(s.value, s.value, e.name) for e in EVENTS if e.until for s in e.sources}
+    assert {(e.source, e.dest, e.event) for e in diagram.edges()} == declared | staying
     assert "expire_sms (automatic)" in diagram.mermaid()
+
+
+def test_each_kind_draws_only_its_own_events() -> None:
+    drawn = {e.event for e in diagram.edges(OrderKind.CANCEL_ACCESS)}
+    assert "forward_to_miit" in drawn
+    assert not drawn & {"sms_sent", "verify_sms", "expire_sms", "bind_service_number"}
+    assert "[*] --> draft" in diagram.mermaid(OrderKind.CANCEL_ACCESS)

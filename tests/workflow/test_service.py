@@ -46,7 +46,12 @@ def test_creation_records_history_and_arms_the_initial_deadlines(
     view = service.create_filing(session, FilingCreate.model_validate(payload), actor="alice")
     assert (view.state, view.version) == ("domain_registered", 1)
     assert [h.event for h in views.history(session, view.id)] == ["create"]
-    assert {d.kind for d in view.deadlines} == {"stuck", "idle_reminder", "idle_escalation"}
+    assert {d.kind for d in view.deadlines} == {
+        "stuck",
+        "idle_reminder",
+        "idle_escalation",
+        "idle_lapse",
+    }
 
 
 def test_lowercase_x_check_character_is_accepted_and_stored_uppercase(
@@ -222,16 +227,18 @@ def test_stale_expected_version_is_a_conflict_and_changes_nothing(
 def test_leaving_a_state_disarms_its_deadlines_and_arms_the_next(
     session: Session, new_filing: MakeFiling
 ) -> None:
-    filing = new_filing("submitted")
+    filing = new_filing("host_pre_approved")
     view = service.fire_event(
-        session, filing.id, EventCommand(event="host_approve", data={}), actor="bob"
+        session, filing.id, EventCommand(event="sms_sent", data={}), actor="bob"
     )
     open_kinds = {d.kind for d in view.deadlines}
     assert {"sms_reminder", "sms_expiry"} <= open_kinds
-    assert "host_review_overdue" not in open_kinds
+    assert "stuck" in open_kinds
     closed = session.exec(
         select(Deadline).where(
-            Deadline.filing_id == filing.id, Deadline.kind == "host_review_overdue"
+            Deadline.filing_id == filing.id,
+            Deadline.kind == "stuck",
+            Deadline.state == "host_pre_approved",
         )
     ).one()
     assert closed.status == "disarmed"
@@ -240,7 +247,7 @@ def test_leaving_a_state_disarms_its_deadlines_and_arms_the_next(
 def test_immediate_sms_reminder_is_owed_in_the_transition_itself(
     session: Session, new_filing: MakeFiling
 ) -> None:
-    filing = new_filing("host_pre_approved")
+    filing = new_filing("sms_pending")
     kinds = [n.kind for n in views.notifications(session, filing.id)]
     assert "sms_reminder" in kinds
     owed = count(session, Notification, filing_id=filing.id)

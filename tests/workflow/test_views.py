@@ -40,10 +40,10 @@ def test_a_missing_filing_has_no_history(session: Session, clock: FrozenClock) -
 def test_a_timeline_shows_the_masked_filing_its_history_and_notifications(
     session: Session, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
-    created = new_filing("host_pre_approved")
+    created = new_filing("sms_pending")
 
     shown = views.timeline(session, created.id, clock.now())
 
     assert shown.filing.applicant.phone != created.applicant.phone
-    assert shown.history[-1].event == "host_approve"
+    assert shown.history[-1].event == "sms_sent"
     assert "sms_reminder" in {n.kind for n in shown.notifications}

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from workflow.domain.definition import Channel
 from workflow.domain.errors import Reason, ValidationError, summarise
 from workflow.domain.event_data import STRICT, NonBlank
+from workflow.domain.orders import OrderKind, ServiceKind
 
 
 class LicenceKind(StrEnum):
@@ -76,6 +77,90 @@ class FilingCreate(BaseModel):
     notify: list[RouteIn] = Field(
         default_factory=list, description="extra recipients for this filing"
     )
+    domain_registrant: NonBlank | None = Field(
+        default=None,
+        description="the domain's registrant as the registrar shows it; must be the applicant "
+        "(omitted: taken to be the applicant, as before)",
+    )
+    domain_real_name_verified: bool = Field(
+        default=True, description="the registrar has verified the registrant's real name"
+    )
+
+
+class PersonIn(BaseModel):
+    """A responsible person: the one who answers MIIT's SMS on their mobile."""
+
+    model_config = STRICT
+
+    name: NonBlank
+    mobile: NonBlank = Field(description="mainland mobile; different for every listed person")
+    email: NonBlank | None = None
+    legal_representative: bool = Field(
+        default=True,
+        description="the entity's legal representative; otherwise an authorisation letter is "
+        "a material where the province asks for it",
+    )
+
+
+class EntityIn(BaseModel):
+    """A new entity (主体): who files, with the identity document and the responsible person."""
+
+    model_config = STRICT
+
+    type: ApplicantKind
+    name: NonBlank
+    id_type: NonBlank
+    id_number: NonBlank
+    province: NonBlank
+    responsible: PersonIn
+
+
+class ServiceIn(BaseModel):
+    """A new website, app or mini program, with its own responsible person."""
+
+    model_config = STRICT
+
+    kind: ServiceKind = ServiceKind.WEBSITE
+    name: NonBlank
+    domain: NonBlank = Field(description="the site's domain, or the domain an app uses")
+    domain_expires_on: date
+    domain_registrant: NonBlank = Field(description="must be the entity's name")
+    domain_real_name_verified: bool = Field(description="must be true")
+    app_identifier: NonBlank | None = Field(
+        default=None, description="package name or Bundle ID of an app or mini program"
+    )
+    sector: NonBlank = "general"
+    responsible: PersonIn | None = None
+    record_number: NonBlank | None = Field(
+        default=None, description="new access only: the number filed through another host"
+    )
+
+
+class ChangesIn(BaseModel):
+    """What a change order changes; province, identity number and domains cannot change."""
+
+    model_config = STRICT
+
+    entity_name: NonBlank | None = None
+    entity_responsible: PersonIn | None = None
+    service_name: NonBlank | None = None
+    service_responsible: PersonIn | None = None
+
+
+class OrderCreate(BaseModel):
+    """An order of any kind: which entity and service it concerns depends on the kind
+    (``workflow.domain.orders.KINDS``); every missing or surplus part is listed at once."""
+
+    model_config = STRICT
+
+    kind: OrderKind
+    entity_id: int | None = None
+    entity: EntityIn | None = None
+    service_id: int | None = None
+    service: ServiceIn | None = None
+    changes: ChangesIn | None = None
+    licence: LicenceKind = LicenceKind.FILING
+    notify: list[RouteIn] = Field(default_factory=list)
 
 
 class EventCommand(BaseModel):

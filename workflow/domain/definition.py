@@ -23,6 +23,8 @@ from workflow.domain.event_data import (
     MaterialsData,
     ReasonData,
     ServiceNumberData,
+    VerifierData,
+    WrongEntryData,
 )
 
 
@@ -30,13 +32,25 @@ class State(StrEnum):
     DOMAIN_REGISTERED = "domain_registered"
     SERVICE_NUMBER_BOUND = "service_number_bound"
     PRE_APPROVAL_PENDING = "pre_approval_pending"
+    DRAFT = "draft"
     SUBMITTED = "submitted"
     HOST_RETURNED = "host_returned"
     HOST_PRE_APPROVED = "host_pre_approved"
+    SMS_PENDING = "sms_pending"
     MIIT_PENDING = "miit_pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    LAPSED = "lapsed"
     WITHDRAWN = "withdrawn"
+
+
+class Actor(StrEnum):
+    """Who must act for an order to leave a state; idle orders lapse only on the applicant."""
+
+    APPLICANT = "applicant"
+    HOST = "host"
+    REGULATOR = "regulator"
+    MIIT = "miit"
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,7 @@ class StateSpec:
     name: State
     label_zh: str
     meaning: str
+    acts: Actor | None = None
     terminal: bool = False
 
 
@@ -78,6 +93,7 @@ class EventSpec:
     data: DataModel = field(default_factory=lambda: EventData)
     notify: bool = False
     automatic: bool = False
+    until: str | None = None
 
     @property
     def data_keys(self) -> tuple[str, ...]:
@@ -148,33 +164,85 @@ class DeadlineSpec:
 
 
 STATES: tuple[StateSpec, ...] = (
-    StateSpec(State.DOMAIN_REGISTERED, "域名已实名", "Domain registered and real-name verified."),
+    StateSpec(
+        State.DOMAIN_REGISTERED,
+        "域名已实名",
+        "Domain registered and real-name verified.",
+        Actor.APPLICANT,
+    ),
     StateSpec(
         State.SERVICE_NUMBER_BOUND,
         "已绑定备案服务号",
         "Bei'an service number bound to a mainland server.",
+        Actor.APPLICANT,
     ),
     StateSpec(
-        State.PRE_APPROVAL_PENDING, "前置审批中", "Sector regulator's pre-approval in progress."
+        State.PRE_APPROVAL_PENDING,
+        "前置审批中",
+        "Sector regulator's pre-approval in progress.",
+        Actor.REGULATOR,
     ),
-    StateSpec(State.SUBMITTED, "已提交接入商初审", "Application with the host for pre-review."),
-    StateSpec(State.HOST_RETURNED, "接入商退回", "Host sent the application back for correction."),
+    StateSpec(
+        State.DRAFT,
+        "待完善备案信息",
+        "Order opened for a record on file; the applicant completes it and submits.",
+        Actor.APPLICANT,
+    ),
+    StateSpec(
+        State.SUBMITTED, "已提交接入商初审", "Application with the host for pre-review.", Actor.HOST
+    ),
+    StateSpec(
+        State.HOST_RETURNED,
+        "接入商退回",
+        "Host sent the application back for correction.",
+        Actor.APPLICANT,
+    ),
     StateSpec(
         State.HOST_PRE_APPROVED,
-        "待短信核验",
-        "Host passed it to MIIT; the applicant must answer the SMS verification within 24 h.",
+        "待提交管局",
+        "Host passed it; waiting for it to reach the bureau (MIIT's SMS, where the kind has one).",
+        Actor.HOST,
     ),
     StateSpec(
-        State.MIIT_PENDING, "管局审核中", "Provincial communications administration reviewing."
+        State.SMS_PENDING,
+        "待短信核验",
+        "MIIT sent its SMS: every listed person answers within 24 h of it.",
+        Actor.APPLICANT,
     ),
-    StateSpec(State.APPROVED, "备案通过", "ICP number issued.", terminal=True),
-    StateSpec(State.REJECTED, "审核驳回", "Refused or returned by MIIT, or pre-approval denied."),
+    StateSpec(
+        State.MIIT_PENDING,
+        "管局审核中",
+        "Provincial communications administration reviewing.",
+        Actor.MIIT,
+    ),
+    StateSpec(State.APPROVED, "备案通过", "Approved; the record is updated.", terminal=True),
+    StateSpec(
+        State.REJECTED,
+        "审核驳回",
+        "Refused or returned by MIIT, or pre-approval denied.",
+        Actor.APPLICANT,
+    ),
+    StateSpec(
+        State.LAPSED,
+        "订单已失效",
+        "Waited on the applicant over 45 days: the host keeps the data; resubmit to first review.",
+        Actor.APPLICANT,
+    ),
     StateSpec(State.WITHDRAWN, "已撤回", "Abandoned.", terminal=True),
 )
 
 TERMINAL_STATES: tuple[State, ...] = tuple(s.name for s in STATES if s.terminal)
 NON_TERMINAL_STATES: tuple[State, ...] = tuple(s.name for s in STATES if not s.terminal)
 INITIAL_STATE = State.DOMAIN_REGISTERED
+# Where an idle order lapses: the applicant must act, and no shorter clock of its own runs
+# (the SMS window returns the order within a day; a lapsed order has lapsed already).
+IDLE_STATES: tuple[State, ...] = tuple(
+    s.name
+    for s in STATES
+    if s.acts is Actor.APPLICANT and s.name not in (State.SMS_PENDING, State.LAPSED)
+)
+# Wrong SMS codes in a row that return the order (Huawei kb/procedures/备案短信核验.md).
+SMS_WRONG_ENTRY_LIMIT = 5
 
 EVENTS: tuple[EventSpec, ...] = (
     EventSpec(
@@ -209,18 +277,31 @@ EVENTS: tuple[EventSpec, ...] = (
     ),
     EventSpec(
         "submit",
-        (State.SERVICE_NUMBER_BOUND,),
+        (State.SERVICE_NUMBER_BOUND, State.DRAFT),
         State.SUBMITTED,
         "Submit the application and its materials to the host.",
-        guards=("submission",),
+        guards=("submission", "authorisation"),
         data=MaterialsData,
     ),
     EventSpec(
         "host_approve",
         (State.SUBMITTED,),
         State.HOST_PRE_APPROVED,
-        "The host passed pre-review and forwarded the application to MIIT.",
+        "The host passed pre-review; the order goes on to the bureau.",
         notify=True,
+    ),
+    EventSpec(
+        "sms_sent",
+        (State.HOST_PRE_APPROVED,),
+        State.SMS_PENDING,
+        "MIIT sent its SMS: each listed person's 24 h window starts now.",
+        notify=True,
+    ),
+    EventSpec(
+        "forward_to_miit",
+        (State.HOST_PRE_APPROVED,),
+        State.MIIT_PENDING,
+        "The host passed the order to the bureau (kinds without an SMS check).",
     ),
     EventSpec(
         "host_return",
@@ -232,21 +313,35 @@ EVENTS: tuple[EventSpec, ...] = (
     ),
     EventSpec(
         "resubmit",
-        (State.HOST_RETURNED, State.REJECTED),
+        (State.HOST_RETURNED, State.REJECTED, State.LAPSED),
         State.SUBMITTED,
         "Submit the corrected application again.",
-        guards=("submission",),
+        guards=("submission", "authorisation"),
         data=MaterialsData,
     ),
     EventSpec(
         "verify_sms",
-        (State.HOST_PRE_APPROVED,),
+        (State.SMS_PENDING,),
         State.MIIT_PENDING,
-        "The applicant answered MIIT's SMS verification.",
+        "A listed person (or, without one named, every one left) answered MIIT's SMS; "
+        "the order moves on when all have.",
+        guards=("sms_verifier",),
+        data=VerifierData,
+        until="all_verified",
+    ),
+    EventSpec(
+        "sms_wrong_entry",
+        (State.SMS_PENDING,),
+        State.HOST_RETURNED,
+        "A listed person entered a wrong SMS code; the fifth in a row returns the order.",
+        guards=("sms_verifier",),
+        data=WrongEntryData,
+        notify=True,
+        until="wrong_entry_limit",
     ),
     EventSpec(
         "expire_sms",
-        (State.HOST_PRE_APPROVED,),
+        (State.SMS_PENDING,),
         State.HOST_RETURNED,
         "The 24 h SMS verification window passed unanswered.",
         notify=True,
@@ -256,8 +351,8 @@ EVENTS: tuple[EventSpec, ...] = (
         "miit_approve",
         (State.MIIT_PENDING,),
         State.APPROVED,
-        "MIIT approved the filing and issued the ICP number.",
-        guards=("icp_number",),
+        "MIIT approved the order: the record is updated (numbers issued, changed or cancelled).",
+        guards=("record_number",),
         data=IcpNumberData,
         notify=True,
     ),
@@ -268,6 +363,14 @@ EVENTS: tuple[EventSpec, ...] = (
         "MIIT refused or returned the filing.",
         data=ReasonData,
         notify=True,
+    ),
+    EventSpec(
+        "lapse",
+        IDLE_STATES,
+        State.LAPSED,
+        "Waited on the applicant for 45 days: the order lapses; the host keeps its data.",
+        notify=True,
+        automatic=True,
     ),
     EventSpec(
         "withdraw",
@@ -282,7 +385,7 @@ EVENTS: tuple[EventSpec, ...] = (
 DEADLINES: tuple[DeadlineSpec, ...] = (
     DeadlineSpec(
         "sms_reminder",
-        (State.HOST_PRE_APPROVED,),
+        (State.SMS_PENDING,),
         "hours",
         lambda s: s.sms_reminder_hours,
         "case_manager",
@@ -291,7 +394,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
     ),
     DeadlineSpec(
         "sms_expiry",
-        (State.HOST_PRE_APPROVED,),
+        (State.SMS_PENDING,),
         "hours",
         lambda s: s.sms_window_hours,
         "case_manager",
@@ -371,23 +474,35 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
     ),
     DeadlineSpec(
         "idle_reminder",
-        NON_TERMINAL_STATES,
+        IDLE_STATES,
         "days",
         lambda s: s.idle_reminder_days,
         "case_manager",
-        "An order waiting on the applicant for over 45 days lapses: the host keeps the data and "
-        "the applicant resubmits to first review (Tencent Cloud, 关于增加备案订单有效期的通知).",
-        zh="等待申请人处理超过45天的订单将失效：接入商保留资料，需重新提交初审。",
+        "This order waits on the applicant. Unless they act, it lapses after 45 days: the host "
+        "keeps the data and the applicant must resubmit it to first review (Tencent Cloud, "
+        "关于增加备案订单有效期的通知).",
+        zh="该订单正在等待申请人处理；45天内未处理将失效，接入商保留资料，申请人需重新提交初审。",
     ),
     DeadlineSpec(
         "idle_escalation",
-        NON_TERMINAL_STATES,
+        IDLE_STATES,
         "days",
         lambda s: s.idle_escalate_days,
         "ops",
-        "This untouched order lapses soon and must then be resubmitted: escalate.",
+        "This order, waiting on the applicant, lapses soon and must then be resubmitted: escalate.",
         zh="该订单即将失效，失效后需重新提交，请升级处理。",
         overdue=True,
+    ),
+    DeadlineSpec(
+        "idle_lapse",
+        IDLE_STATES,
+        "days",
+        lambda s: s.idle_lapse_days,
+        "case_manager",
+        "The order waited 45 days on the applicant and lapsed: the host keeps the data; the "
+        "applicant must resubmit it to first review (Tencent Cloud, 关于增加备案订单有效期的通知).",
+        zh="订单已等待申请人45天，现已失效；接入商保留资料，申请人需重新提交初审。",
+        event="lapse",
     ),
 )
 

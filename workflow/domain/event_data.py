@@ -7,6 +7,7 @@ whether a service number or an ICP number is acceptable is the guards' business.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -42,4 +43,26 @@ class ReasonData(EventData):
 
 
 class IcpNumberData(EventData):
-    icp_number: NonBlank = Field(description="the ICP number MIIT issued")
+    icp_number: NonBlank | None = Field(
+        default=None,
+        description="the number MIIT issued: required for a first filing (the site's number, "
+        "京ICP备12345678号-1); for a new service it must follow the entity's (or is left to "
+        "icpflow); other kinds issue none",
+    )
+
+
+class VerifierRole(StrEnum):
+    """Whose SMS: the entity's responsible person or the service's."""
+
+    ENTITY = "entity"
+    SERVICE = "service"
+
+
+class VerifierData(EventData):
+    verifier: VerifierRole | None = Field(
+        default=None, description="who answered; omitted, every one not yet verified"
+    )
+
+
+class WrongEntryData(EventData):
+    verifier: VerifierRole = Field(description="who entered a wrong code")

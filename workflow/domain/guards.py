@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from config.settings import Settings, get_settings
 from workflow.domain.commands import ApplicantKind, FilingCreate
 from workflow.domain.errors import Reason
+from workflow.domain.orders import OrderFacts, OrderKind, kind_spec
 from workflow.domain.rules import (
     RESIDENCE_PERMIT,
     Document,
@@ -37,6 +38,7 @@ _EMAIL = re.compile(r"^[^@\s]+@([^@\s]+\.[^@\s]+)$")
 class FilingFacts(Protocol):
     """What a guard may read from a stored filing (``models.tables.Filing`` has it)."""
 
+    kind: str
     domain: str
     domain_expires_on: date
     province: str
@@ -49,6 +51,8 @@ class FilingFacts(Protocol):
 
 
 Guard = Callable[[FilingFacts, Mapping[str, Any], Settings], list[Reason]]
+# Guards that also read the order's verifiers and the record on file.
+OrderGuard = Callable[[OrderFacts, FilingFacts, Mapping[str, Any], Settings], list[Reason]]
 
 
 def canonical_province(value: str, rules: Rules | None = None) -> str | None:
@@ -524,23 +528,30 @@ def _materials(data: Mapping[str, Any], rules: Rules) -> tuple[list[str], list[R
 def guard_submission(
     filing: FilingFacts, data: Mapping[str, Any], settings: Settings
 ) -> list[Reason]:
-    """Every material required for the applicant type, licence and sector, known material
-    keys only, and the pre-approval granted where the sector or licence needs one."""
+    """Every material required for the order's kind (and, where it files a service, the
+    applicant type, licence and sector), known material keys only, and the pre-approval
+    granted where the sector or licence needs one."""
     rules = rules_for(settings)
     materials, reasons = _materials(data, rules)
     unjudgeable = _check_filing_kinds(filing, rules)
     if unjudgeable:
         return unjudgeable + reasons
+    spec = kind_spec(filing.kind)
+    required = spec.materials
+    if spec.files_service:
+        required += rules.required_materials(filing.applicant_type, filing.licence, filing.sector)
     reasons += [
         Reason(
             "missing_material",
-            f"{rules.materials[key]} ({key}) is required",
+            f"{rules.materials.get(key, key)} ({key}) is required",
             field="data.materials",
             details={"material": key},
         )
-        for key in rules.required_materials(filing.applicant_type, filing.licence, filing.sector)
+        for key in dict.fromkeys(required)
         if key not in materials
     ]
+    if not spec.files_service:
+        return reasons
     if (
         rules.needs_pre_approval(filing.licence, filing.sector, filing.province)
         and filing.pre_approval_document is None
@@ -624,9 +635,93 @@ def guard_pre_approval_needed(
     ]
 
 
+def guard_authorisation(
+    order: OrderFacts, filing: FilingFacts, data: Mapping[str, Any], settings: Settings
+) -> list[Reason]:
+    """Where the province wants the legal representative responsible, anyone else needs the
+    authorisation letter among the materials."""
+    rules = rules_for(settings)
+    province = rules.provinces.get(filing.province)
+    rule = province.policies.get(Policy.LEGAL_REP_RESPONSIBLE) if province else None
+    if rule is None or not rule.value or order.record.responsible_is_legal_rep:
+        return []
+    materials = data.get("materials")
+    if isinstance(materials, list) and "authorisation_letter" in materials:
+        return []
+    return [
+        Reason(
+            "authorisation_letter_required",
+            "the responsible person is not the legal representative: submit the "
+            "authorisation letter (authorisation_letter)",
+            field="data.materials",
+            details={"material": "authorisation_letter"},
+            **_cite(rule),
+        )
+    ]
+
+
+def guard_sms_verifier(
+    order: OrderFacts, filing: FilingFacts, data: Mapping[str, Any], settings: Settings
+) -> list[Reason]:
+    """The person named is one the order lists and has not answered yet."""
+    role = data.get("verifier")
+    if role is None:
+        return []
+    pending = {v.role for v in order.pending()}
+    if role in pending:
+        return []
+    listed = {v.role for v in order.verifiers}
+    message = "has already answered" if role in listed else "is not listed on this order"
+    return [
+        Reason(
+            "verifier_not_pending",
+            f"the {role} responsible person {message}",
+            field="data.verifier",
+            details={"pending": sorted(pending)},
+        )
+    ]
+
+
+def guard_record_number(
+    order: OrderFacts, filing: FilingFacts, data: Mapping[str, Any], settings: Settings
+) -> list[Reason]:
+    """A first filing's number is a valid one of its province; a new service's follows the
+    entity's (its number plus the next suffix); other kinds issue none."""
+    number = data.get("icp_number")
+    if order.kind is OrderKind.FIRST_FILING:
+        return guard_icp_number(filing, data, settings)
+    if number is None:
+        return []
+    if order.kind is OrderKind.NEW_SERVICE:
+        record = order.record
+        expected = f"{record.entity_number}{record.next_suffix}"
+        if number == expected:
+            return []
+        return [
+            Reason(
+                "record_number_not_following",
+                f"a new service's number follows the entity's: {expected}",
+                field="data.icp_number",
+                details={"expected": expected},
+            )
+        ]
+    return [
+        Reason(
+            "no_number_issued",
+            f"a {order.kind} order issues no number; send none",
+            field="data.icp_number",
+        )
+    ]
+
+
 GUARDS: dict[str, Guard] = {
     "service_number": guard_service_number,
     "submission": guard_submission,
-    "icp_number": guard_icp_number,
     "pre_approval_needed": guard_pre_approval_needed,
+}
+
+ORDER_GUARDS: dict[str, OrderGuard] = {
+    "authorisation": guard_authorisation,
+    "sms_verifier": guard_sms_verifier,
+    "record_number": guard_record_number,
 }

@@ -14,6 +14,13 @@ state's, arm the new one's, fire those already due, which may apply another even
 new version), so it needs the session and must run after the state write, in that order.
 Passing the session through the ``Subject`` would put database writes into this package,
 which imports no database code, so the service arms deadlines after the machine answers.
+
+Order kinds share this one machine: a kind's path is the subset of events it declares
+(``workflow.domain.orders.KINDS``), and an event outside it is refused here like one outside
+the state. One machine keeps the transition table, the guards and the per-event data in one
+place; per-kind machines would repeat every shared transition seven times. An event with
+``until`` is two transitions: to its destination once the condition holds, otherwise an
+internal one that records the event and stays (the service keeps the state's clocks then).
 """
 
 from __future__ import annotations
@@ -27,17 +34,24 @@ from transitions.core import EventData
 from config.settings import Settings
 from workflow.domain.definition import EVENTS, EVENTS_BY_NAME, INITIAL_STATE, STATES, EventSpec
 from workflow.domain.errors import GuardFailed, Reason, TransitionNotAllowed, summarise
-from workflow.domain.guards import GUARDS, FilingFacts
+from workflow.domain.guards import GUARDS, ORDER_GUARDS, FilingFacts
+from workflow.domain.orders import UNTIL, OrderFacts, kind_spec
 
 
 class Subject:
-    """What the machine drives for one event: the filing's state plus what its guards read."""
+    """What the machine drives for one event: the order's state plus what its guards read."""
 
     def __init__(
-        self, filing: FilingFacts, state: str, data: Mapping[str, Any], settings: Settings
+        self,
+        filing: FilingFacts,
+        order: OrderFacts,
+        state: str,
+        data: Mapping[str, Any],
+        settings: Settings,
     ):
         self.state = state
         self.filing = filing
+        self.order = order
         self.data = data
         self.settings = settings
         self.reasons: list[Reason] = []
@@ -49,24 +63,56 @@ def _guard_condition(spec: EventSpec) -> Any:
     def condition(event_data: EventData) -> bool:
         subject = event_data.model
         assert isinstance(subject, Subject)
+        subject.reasons = []  # an event with ``until`` may ask twice
         for name in spec.guards:
-            subject.reasons.extend(GUARDS[name](subject.filing, subject.data, subject.settings))
+            if name in ORDER_GUARDS:
+                found = ORDER_GUARDS[name](
+                    subject.order, subject.filing, subject.data, subject.settings
+                )
+            else:
+                found = GUARDS[name](subject.filing, subject.data, subject.settings)
+            subject.reasons.extend(found)
         return not subject.reasons
 
     condition.__name__ = f"guards_of_{spec.name}"
     return condition
 
 
-def _build_machine() -> Machine:
-    transitions = [
+def _until_condition(name: str) -> Any:
+    def condition(event_data: EventData) -> bool:
+        subject = event_data.model
+        assert isinstance(subject, Subject)
+        return UNTIL[name](subject.order, subject.data)
+
+    condition.__name__ = f"until_{name}"
+    return condition
+
+
+def _transitions(spec: EventSpec) -> list[dict[str, Any]]:
+    source = [s.value for s in spec.sources]
+    guards = _guard_condition(spec)
+    if spec.until is None:
+        return [
+            {
+                "trigger": spec.name,
+                "source": source,
+                "dest": spec.dest.value,
+                "conditions": [guards],
+            }
+        ]
+    return [
         {
             "trigger": spec.name,
-            "source": [s.value for s in spec.sources],
+            "source": source,
             "dest": spec.dest.value,
-            "conditions": [_guard_condition(spec)],
-        }
-        for spec in EVENTS
+            "conditions": [_until_condition(spec.until), guards],
+        },
+        {"trigger": spec.name, "source": source, "dest": None, "conditions": [guards]},
     ]
+
+
+def _build_machine() -> Machine:
+    transitions = [transition for spec in EVENTS for transition in _transitions(spec)]
     return Machine(
         model=None,
         states=[s.name.value for s in STATES],
@@ -81,23 +127,34 @@ MACHINE = _build_machine()
 
 
 def apply_event(
-    filing: FilingFacts, state: str, event: str, data: Mapping[str, Any], settings: Settings
+    filing: FilingFacts,
+    order: OrderFacts,
+    state: str,
+    event: str,
+    data: Mapping[str, Any],
+    settings: Settings,
 ) -> str:
-    """Validate ``event`` from ``state`` and return the state it leads to.
+    """Validate ``event`` from ``state`` for the order's kind and return the state it leads to
+    (``state`` itself when the event records something and stays).
 
-    Raises ``TransitionNotAllowed`` for an unknown event or one not allowed from ``state``,
-    and ``GuardFailed`` listing every unmet condition.
+    Raises ``TransitionNotAllowed`` for an unknown event or one not allowed from ``state``
+    or for the kind, and ``GuardFailed`` listing every unmet condition.
     """
     if event not in MACHINE.events:
         raise TransitionNotAllowed(
             f"unknown event {event!r}",
             [Reason("unknown_event", f"{event!r} is not an event", field="event")],
         )
-    subject = Subject(filing, state, data, settings)
+    if event not in kind_spec(order.kind).events:
+        raise TransitionNotAllowed(
+            f"event {event!r} is not part of a {order.kind} order",
+            [Reason("not_allowed_for_kind", f"{order.kind} orders have no {event}", field="event")],
+        )
+    subject = Subject(filing, order, state, data, settings)
     try:
         moved = MACHINE.events[event].trigger(subject)
     except MachineError as exc:
-        allowed = ", ".join(allowed_events(state)) or "none"
+        allowed = ", ".join(allowed_events(state, order.kind)) or "none"
         raise TransitionNotAllowed(
             f"event {event!r} is not allowed from state {state!r} (allowed: {allowed})",
             [Reason("not_allowed_from_state", exc.value, field="event")],
@@ -107,11 +164,16 @@ def apply_event(
     return subject.state
 
 
-def allowed_events(state: str, *, include_automatic: bool = False) -> list[str]:
-    """Events that may fire from ``state`` in declaration order (guards not evaluated)."""
+def allowed_events(
+    state: str, kind: str | None = None, *, include_automatic: bool = False
+) -> list[str]:
+    """Events that may fire from ``state`` (for ``kind``, when given) in declaration order
+    (guards not evaluated)."""
+    events = kind_spec(kind).events if kind else None
     return [
         name
         # str(): ``get_triggers`` reads an enum's ``.name``, and ``State.X.name`` is "X"
         for name in MACHINE.get_triggers(str(state))
-        if include_automatic or not EVENTS_BY_NAME[name].automatic
+        if (include_automatic or not EVENTS_BY_NAME[name].automatic)
+        and (events is None or name in events)
     ]

@@ -104,6 +104,9 @@ class Policy(StrEnum):
     MIN_AGE = "min_age"
     MIN_DOMAIN_VALIDITY_MONTHS = "min_domain_validity_months"
     MAX_DOMAINS_PER_INDIVIDUAL = "max_domains_per_individual"
+    # 1: the entity's responsible person is its legal representative, or an authorisation
+    # letter (material ``authorisation_letter``) is submitted.
+    LEGAL_REP_RESPONSIBLE = "legal_rep_responsible"
 
 
 class Residency(StrEnum):

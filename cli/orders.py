@@ -1,0 +1,115 @@
+"""``icpflow entities`` and ``icpflow orders``: entities on file, and orders of any kind.
+
+An order is a filing: once opened it is shown, moved and audited with ``icpflow filings``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Group, RenderableType
+
+from cli.errors import App
+from cli.filings import ActorOption, render_filing
+from cli.output import JsonOption, emit, fields, table
+from models import session_scope
+from workflow import service, views
+from workflow.domain.commands import OrderCreate, parse
+from workflow.domain.errors import Reason, ValidationError
+from workflow.domain.orders import OrderKind
+from workflow.schemas import EntityOut, EntityPage
+
+entities = App(help="Entities (主体) on file, with their services and numbers.")
+orders = App(help="Open orders of any kind (首次备案, 新增, 变更, 注销, 取消接入...).")
+
+
+def render_entity(entity: EntityOut) -> RenderableType:
+    summary = fields(
+        [
+            ("id", entity.id),
+            ("name", f"{entity.name} ({entity.type})"),
+            ("identity", f"{entity.id_type} {entity.id_number}"),
+            ("province", entity.province),
+            ("responsible", f"{entity.responsible_name} {entity.responsible_mobile}"),
+            ("legal representative", entity.responsible_is_legal_rep),
+            ("entity number", entity.icp_number),
+            ("status", entity.status),
+            ("order in flight", entity.open_order_id),
+        ]
+    )
+    services = table(
+        ["id", "kind", "name", "domain", "record number", "status"],
+        [(s.id, s.kind, s.name, s.domain, s.record_number, s.status) for s in entity.services],
+        title="services",
+    )
+    return Group(summary, services)
+
+
+def render_entities(page: EntityPage) -> RenderableType:
+    return table(
+        ["id", "name", "province", "entity number", "status", "services", "order in flight"],
+        [
+            (e.id, e.name, e.province, e.icp_number, e.status, len(e.services), e.open_order_id)
+            for e in page.items
+        ],
+        caption=f"{len(page.items)} of {page.total}",
+    )
+
+
+@entities.command(name="list")
+def list_entities(
+    name: Annotated[str | None, typer.Option(help="Part of the entity's name.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """Entities, oldest first; identity and phone numbers masked."""
+    with session_scope() as session:
+        page = views.entity_page(session, name=name, limit=limit, offset=offset)
+    emit(page, as_json, lambda: render_entities(page))
+
+
+@entities.command()
+def show(
+    entity_id: Annotated[int, typer.Argument(metavar="ID", show_default=False)],
+    as_json: JsonOption = False,
+) -> None:
+    """An entity, its number, its services and the order in flight."""
+    with session_scope() as session:
+        entity = views.entity(session, entity_id)
+    emit(entity, as_json, lambda: render_entity(entity))
+
+
+@orders.command()
+def create(
+    kind: Annotated[OrderKind, typer.Option(help="The order's kind.")],
+    file: Annotated[
+        Path,
+        typer.Option(
+            "--file",
+            "-f",
+            exists=True,
+            dir_okay=False,
+            help="JSON: the API's POST /orders body without kind (entity_id, entity, "
+            "service_id, service, changes, licence, notify as the kind needs).",
+        ),
+    ],
+    actor: ActorOption = "cli:$USER",
+    as_json: JsonOption = False,
+) -> None:
+    """Open an order of ``--kind``; every problem with it is listed at once."""
+    try:
+        body = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"{file} is not valid JSON", [Reason("bad_json", str(exc))]) from exc
+    if not isinstance(body, dict):
+        raise ValidationError(
+            f"{file} must hold one JSON object", [Reason("not_an_object", "the order's body")]
+        )
+    command = parse(OrderCreate, {**body, "kind": kind.value}, f"{file} refused")
+    with session_scope() as session:
+        view = service.create_order(session, command, actor)
+    emit(view, as_json, lambda: render_filing(view))

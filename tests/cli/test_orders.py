@@ -1,0 +1,47 @@
+"""``icpflow orders create`` and ``icpflow entities list|show``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tests.factories import first_filing_order
+
+if TYPE_CHECKING:
+    from tests.cli.conftest import Cli
+
+
+def _create(cli: Cli, tmp_path: Path, body: dict[str, Any]) -> Any:
+    path = tmp_path / "order.json"
+    kind = body.pop("kind")
+    path.write_text(json.dumps(body), encoding="utf-8")
+    return cli("orders", "create", "--kind", kind, "--file", str(path), "--json")
+
+
+def test_an_order_created_from_a_file_shows_its_entity(cli: Cli, tmp_path: Path) -> None:
+    result = _create(cli, tmp_path, first_filing_order())
+    assert result.exit_code == 0, result.output
+    order = json.loads(result.stdout)
+    assert order["kind"] == "first_filing"
+
+    shown = cli("entities", "show", str(order["entity_id"]), "--json")
+    assert shown.exit_code == 0, shown.output
+    entity = json.loads(shown.stdout)
+    assert (entity["name"], entity["open_order_id"]) == ("Example Ltd", order["id"])
+    listed = cli("entities", "list")
+    assert "Example Ltd" in listed.stdout
+
+
+def test_a_refused_order_exits_1_naming_the_field(cli: Cli, tmp_path: Path) -> None:
+    body = first_filing_order()
+    body["service"] = {**body["service"], "domain_registrant": "Someone Else"}  # type: ignore[dict-item]
+    result = _create(cli, tmp_path, body)
+    assert result.exit_code == 1
+    assert "service.domain_registrant" in result.output
+
+
+def test_the_diagram_of_one_kind(cli: Cli) -> None:
+    result = cli("diagram", "--kind", "cancel_access")
+    assert result.exit_code == 0, result.output
+    assert "forward_to_miit" in result.stdout and "sms_sent" not in result.stdout

@@ -1,0 +1,105 @@
+"""Orders of every kind through the REST API: opened under /orders, advanced as filings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.factories import (
+    APPROVED_RECORD,
+    ORDER_PATHS,
+    first_filing_order,
+    make_payload,
+    order_on,
+    service_in,
+)
+
+if TYPE_CHECKING:
+    from tests.web.conftest import Api
+
+
+def _open(api: Api, body: dict[str, Any]) -> dict[str, Any]:
+    response = api.client.post("/api/v1/orders", json=body, headers=api.headers)
+    assert response.status_code == 201, response.text
+    order: dict[str, Any] = response.json()
+    return order
+
+
+def _drive(api: Api, order: dict[str, Any], kind: str) -> dict[str, Any]:
+    for event, data in ORDER_PATHS[kind]:
+        order = api.step(order, event, data)
+    return order
+
+
+@pytest.fixture
+def on_file(api: Api) -> dict[str, Any]:
+    return _drive(api, _open(api, first_filing_order()), "first_filing")
+
+
+@pytest.mark.parametrize("kind", sorted(ORDER_PATHS))
+def test_each_kind_runs_to_approval_through_the_api(
+    api: Api, on_file: dict[str, Any], kind: str
+) -> None:
+    order = on_file
+    if kind != "first_filing":
+        body = order_on(kind, on_file["entity_id"], on_file["service_id"])
+        order = _drive(api, _open(api, body), kind)
+    assert (order["kind"], order["state"]) == (kind, "approved")
+    entity = api.get(f"/api/v1/entities/{order['entity_id']}").json()
+    subject = order["service_id"] or on_file["service_id"]
+    [site] = [s for s in entity["services"] if s["id"] == subject]
+    recorded = (entity["status"], entity["icp_number"], site["status"], site["record_number"])
+    assert recorded == APPROVED_RECORD[kind]
+
+
+def test_a_second_order_for_an_entity_is_refused_while_one_is_open(
+    api: Api, on_file: dict[str, Any]
+) -> None:
+    first = _open(api, order_on("cancel_service", on_file["entity_id"], on_file["service_id"]))
+    response = api.client.post(
+        "/api/v1/orders",
+        json=order_on("change", on_file["entity_id"], on_file["service_id"]),
+        headers=api.headers,
+    )
+    assert response.status_code == 422
+    [reason] = response.json()["reasons"]
+    assert (reason["code"], reason["order_id"], reason["order_kind"]) == (
+        "order_in_flight",
+        first["id"],
+        "cancel_service",
+    )
+
+
+def test_a_mismatched_registrant_is_refused_naming_the_field(api: Api) -> None:
+    body = first_filing_order(service=service_in(domain_registrant="Someone Else"))
+    response = api.client.post("/api/v1/orders", json=body, headers=api.headers)
+    assert response.status_code == 422
+    assert [r["field"] for r in response.json()["reasons"]] == ["service.domain_registrant"]
+
+
+def test_today_s_filing_body_names_the_registrant_field_it_sent(api: Api) -> None:
+    response = api.client.post(
+        "/api/v1/filings",
+        json={**make_payload(), "domain_registrant": "Someone Else"},
+        headers=api.headers,
+    )
+    assert response.status_code == 422
+    assert [r["field"] for r in response.json()["reasons"]] == ["domain_registrant"]
+
+
+def test_the_entity_list_masks_identity_and_phone_numbers(
+    api: Api, on_file: dict[str, Any]
+) -> None:
+    [entity] = api.get("/api/v1/entities").json()["items"]
+    assert entity["icp_number"] == APPROVED_RECORD["first_filing"][1]
+    assert "*" in entity["id_number"] and "*" in entity["responsible_mobile"]
+
+
+def test_an_order_lists_who_answers_its_sms(api: Api) -> None:
+    order = _open(api, first_filing_order())
+    verifiers = api.get(f"/api/v1/filings/{order['id']}/verifiers").json()
+    assert [(v["role"], v["result"]) for v in verifiers] == [
+        ("entity", "pending"),
+        ("service", "pending"),
+    ]

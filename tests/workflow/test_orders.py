@@ -1,0 +1,263 @@
+"""Orders of the seven kinds through the service: paths, guards, the SMS and idle orders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import Session, col, select
+
+from config.clock import FrozenClock
+from config.settings import Settings
+from models import Notification
+from tests.databases import Database
+from tests.factories import (
+    APPROVED_RECORD,
+    ORDER_PATHS,
+    entity_in,
+    first_filing_order,
+    order_on,
+    service_in,
+)
+from workflow import service, views
+from workflow.domain.commands import EventCommand, OrderCreate
+from workflow.domain.errors import TransitionNotAllowed, ValidationError
+from workflow.schemas import FilingOut
+from workflow.sweeps import fire_due_deadlines
+
+Open = Callable[..., FilingOut]
+
+
+def _fire(session: Session, order: FilingOut, event: str, data: dict[str, Any]) -> FilingOut:
+    return service.fire_event(session, order.id, EventCommand(event=event, data=data), actor="t")
+
+
+def _drive(
+    session: Session, order: FilingOut, steps: list[tuple[str, dict[str, Any]]]
+) -> FilingOut:
+    for event, data in steps:
+        order = _fire(session, order, event, data)
+    return order
+
+
+@pytest.fixture
+def open_order(session: Session, clock: FrozenClock) -> Open:
+    def make(**body: Any) -> FilingOut:
+        return service.create_order(session, OrderCreate.model_validate(body), actor="t")
+
+    return make
+
+
+@pytest.fixture
+def on_file(session: Session, open_order: Open) -> FilingOut:
+    """An entity's approved first filing: the entity number and its site's -1 issued."""
+    return _drive(session, open_order(**first_filing_order()), ORDER_PATHS["first_filing"])
+
+
+@pytest.mark.parametrize("kind", sorted(ORDER_PATHS))
+def test_each_kind_runs_to_approval_and_changes_the_record_as_declared(
+    session: Session, open_order: Open, on_file: FilingOut, kind: str
+) -> None:
+    order = on_file
+    if kind != "first_filing":
+        body = order_on(kind, on_file.entity_id, on_file.service_id or 0)
+        order = _drive(session, open_order(**body), ORDER_PATHS[kind])
+    assert (order.kind, order.state) == (kind, "approved")
+    entity = views.entity(session, order.entity_id)
+    subject = next(s for s in entity.services if s.id == (order.service_id or on_file.service_id))
+    recorded = (entity.status, entity.icp_number, subject.status, subject.record_number)
+    assert recorded == APPROVED_RECORD[kind]
+
+
+def test_a_change_order_writes_its_changes_to_the_entity(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    body = order_on("change", on_file.entity_id, on_file.service_id or 0)
+    _drive(session, open_order(**body), ORDER_PATHS["change"])
+    assert views.entity(session, on_file.entity_id).name == "Example Group Ltd"
+
+
+def test_a_second_order_is_refused_while_one_is_open_naming_it(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    first = open_order(**order_on("cancel_service", on_file.entity_id, on_file.service_id or 0))
+    with pytest.raises(ValidationError) as refused:
+        open_order(**order_on("change", on_file.entity_id, on_file.service_id or 0))
+    [reason] = [r for r in refused.value.reasons if r.code == "order_in_flight"]
+    assert reason.details == {"order_id": first.id, "order_kind": "cancel_service"}
+    assert str(first.id) in reason.message
+
+
+def test_a_cancel_access_order_never_asks_for_an_sms(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    order = open_order(**order_on("cancel_access", on_file.entity_id, on_file.service_id or 0))
+    offered: set[str] = set(order.allowed_events)
+    for event, data in ORDER_PATHS["cancel_access"]:
+        if order.state == "host_pre_approved":
+            with pytest.raises(TransitionNotAllowed):
+                _fire(session, order, "sms_sent", {})
+        order = _fire(session, order, event, data)
+        offered |= set(order.allowed_events)
+    assert order.state == "approved"
+    assert not offered & {"sms_sent", "verify_sms", "sms_wrong_entry"}
+    assert views.verifiers(session, order.id) == []
+
+
+def test_the_sms_window_runs_from_the_sms_not_from_host_approval(
+    db: Database,
+    session: Session,
+    settings: Settings,
+    clock: FrozenClock,
+    open_order: Open,
+) -> None:
+    order = _drive(session, open_order(**first_filing_order()), ORDER_PATHS["first_filing"][:3])
+    assert order.state == "host_pre_approved"
+    clock.advance(timedelta(hours=20))
+    _fire(session, order, "sms_sent", {})
+    session.commit()
+
+    clock.advance(timedelta(hours=23))
+    fire_due_deadlines(db.engine, clock.now(), settings)
+    with Session(db.engine) as fresh:
+        assert views.filing(fresh, order.id, clock.now()).state == "sms_pending"
+
+    clock.advance(timedelta(hours=1))
+    fire_due_deadlines(db.engine, clock.now(), settings)
+    with Session(db.engine) as fresh:
+        assert views.filing(fresh, order.id, clock.now()).state == "host_returned"
+        assert {v.result for v in views.verifiers(fresh, order.id)} == {"failed"}
+
+
+def test_every_listed_person_answers_before_the_order_moves_on(
+    session: Session, open_order: Open
+) -> None:
+    order = _drive(session, open_order(**first_filing_order()), ORDER_PATHS["first_filing"][:4])
+    order = _fire(session, order, "verify_sms", {"verifier": "entity"})
+    assert order.state == "sms_pending"
+    assert {d.kind for d in order.deadlines} >= {"sms_expiry"}
+    order = _fire(session, order, "verify_sms", {"verifier": "service"})
+    assert order.state == "miit_pending"
+    assert {v.result for v in views.verifiers(session, order.id)} == {"verified"}
+
+
+def test_the_fifth_wrong_entry_returns_the_order(session: Session, open_order: Open) -> None:
+    order = _drive(session, open_order(**first_filing_order()), ORDER_PATHS["first_filing"][:4])
+    for _ in range(4):
+        order = _fire(session, order, "sms_wrong_entry", {"verifier": "service"})
+        assert order.state == "sms_pending"
+    order = _fire(session, order, "sms_wrong_entry", {"verifier": "service"})
+    assert order.state == "host_returned"
+    counted = {v.role: (v.wrong_entries, v.result) for v in views.verifiers(session, order.id)}
+    assert counted == {"entity": (0, "pending"), "service": (5, "failed")}
+
+
+def test_a_mismatched_registrant_is_refused_naming_the_field(open_order: Open) -> None:
+    body = first_filing_order(service=service_in(domain_registrant="Someone Else"))
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body)
+    assert {r.field for r in refused.value.reasons} == {"service.domain_registrant"}
+
+
+def test_a_domain_not_real_name_verified_is_refused(open_order: Open) -> None:
+    body = first_filing_order(service=service_in(domain_real_name_verified=False))
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body)
+    assert [r.code for r in refused.value.reasons] == ["domain_not_real_name_verified"]
+
+
+def test_the_same_mobile_twice_in_one_order_is_refused(open_order: Open) -> None:
+    site = service_in(responsible={"name": "Li Lei", "mobile": "13800138000"})
+    with pytest.raises(ValidationError) as refused:
+        open_order(**first_filing_order(service=site))
+    assert [r.code for r in refused.value.reasons] == ["mobile_repeated"]
+
+
+def test_a_mobile_another_entity_lists_is_refused(open_order: Open, on_file: FilingOut) -> None:
+    other = first_filing_order()
+    other["entity"] = entity_in(name="Other Ltd", id_number="91310115MA1ABCDE8Q", province="沪")
+    other["service"] = service_in(
+        domain="other.cn",
+        domain_registrant="Other Ltd",
+        responsible={"name": "X", "mobile": "13500135000"},
+    )
+    with pytest.raises(ValidationError) as refused:
+        open_order(**other)
+    assert [r.field for r in refused.value.reasons] == ["entity.responsible.mobile"]
+
+
+def test_a_responsible_person_who_is_not_the_legal_representative_needs_the_letter(
+    session: Session, open_order: Open
+) -> None:
+    entity = first_filing_order()["entity"]
+    assert isinstance(entity, dict)
+    entity["responsible"] = {**entity["responsible"], "legal_representative": False}
+    order = _drive(
+        session, open_order(**first_filing_order(entity=entity)), ORDER_PATHS["first_filing"][:1]
+    )
+    materials = ORDER_PATHS["first_filing"][1][1]["materials"]
+    assert isinstance(materials, list)
+    with pytest.raises(Exception) as refused:
+        _fire(session, order, "submit", {"materials": materials})
+    assert "authorisation_letter_required" in {r.code for r in refused.value.reasons}  # type: ignore[attr-defined]
+    order = _fire(session, order, "submit", {"materials": [*materials, "authorisation_letter"]})
+    assert order.state == "submitted"
+
+
+def test_a_new_services_number_must_follow_the_entitys(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    order = open_order(**order_on("new_service", on_file.entity_id, on_file.service_id or 0))
+    order = _drive(session, order, ORDER_PATHS["new_service"][:-1])
+    with pytest.raises(Exception) as refused:
+        _fire(session, order, "miit_approve", {"icp_number": "京ICP备2026000123号-7"})
+    assert [r.code for r in refused.value.reasons] == ["record_number_not_following"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("kind", ["cancel_entity", "cancel_service", "cancel_access", "change"])
+def test_orders_on_a_record_need_the_record(session: Session, open_order: Open, kind: str) -> None:
+    pending = open_order(**first_filing_order())
+    _fire(session, pending, "withdraw", {"reason": "test"})
+    with pytest.raises(ValidationError) as refused:
+        open_order(**order_on(kind, pending.entity_id, pending.service_id or 0))
+    assert "entity_not_on_file" in {r.code for r in refused.value.reasons}
+
+
+def test_idle_reminders_never_fire_while_miit_reviews(
+    db: Database, session: Session, settings: Settings, clock: FrozenClock, open_order: Open
+) -> None:
+    order = _drive(session, open_order(**first_filing_order()), ORDER_PATHS["first_filing"][:-1])
+    assert order.state == "miit_pending"
+    session.commit()
+    for _ in range(50):
+        clock.advance(timedelta(days=1))
+        fire_due_deadlines(db.engine, clock.now(), settings)
+    with Session(db.engine) as fresh:
+        kinds = set(
+            fresh.exec(select(Notification.kind).where(Notification.filing_id == order.id)).all()
+        )
+        assert views.filing(fresh, order.id, clock.now()).state == "miit_pending"
+    assert not kinds & {"idle_reminder", "idle_escalation", "idle_lapse", "lapse"}
+
+
+def test_an_order_idle_on_the_applicant_is_reminded_then_lapses_saying_what_to_do(
+    db: Database, session: Session, settings: Settings, clock: FrozenClock, open_order: Open
+) -> None:
+    order = open_order(**first_filing_order())
+    session.commit()
+    for _ in range(46):
+        clock.advance(timedelta(days=1))
+        fire_due_deadlines(db.engine, clock.now(), settings)
+    with Session(db.engine) as fresh:
+        notes = fresh.exec(
+            select(Notification)
+            .where(Notification.filing_id == order.id)
+            .order_by(col(Notification.id))
+        ).all()
+        assert views.filing(fresh, order.id, clock.now()).state == "lapsed"
+    reminders = [n for n in notes if n.kind == "idle_reminder"]
+    assert len(reminders) == 3 * len(settings.notify_routes["case_manager"])
+    lapsed = next(n for n in notes if n.kind == "idle_lapse")
+    assert "lapsed" in lapsed.body and "resubmit" in lapsed.body

@@ -1,0 +1,268 @@
+"""The seven order kinds, declared once as data.
+
+Every kind runs on the one shared machine of ``definition``: a kind names the events it
+uses (so its path is that subset of the transitions), the state it opens in, who must answer
+MIIT's SMS, the materials it adds, what it is opened for (a new or an existing entity and
+service) and what approval does to the record. The machine refuses an event outside the
+order's kind as it refuses one outside its state, and the diagram draws each kind's subset.
+
+Sources (domain-facts.md, "Order kinds"): alibabacloud.com ICP regulations page for the
+kinds; Huawei Cloud kb (备案流程咨询, 备案短信核验, 备案变更咨询, 备案注销咨询, App备案咨询) and
+Tencent Cloud docs (新增网站, 变更信息, 注销备案, 取消接入) for their steps. Every kind gets the
+host's first review: Alibaba's sending cancellations straight to the bureau is one host's
+practice, Tencent reviews them within a working day, so no kind skips it here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from workflow.domain.definition import SMS_WRONG_ENTRY_LIMIT, State
+from workflow.domain.event_data import VerifierRole
+
+
+class OrderKind(StrEnum):
+    FIRST_FILING = "first_filing"
+    NEW_SERVICE = "new_service"
+    NEW_ACCESS = "new_access"
+    CHANGE = "change"
+    CANCEL_ENTITY = "cancel_entity"
+    CANCEL_SERVICE = "cancel_service"
+    CANCEL_ACCESS = "cancel_access"
+
+
+class ServiceKind(StrEnum):
+    """What an entity files; apps and mini programs since 2023-09-01, through the same orders."""
+
+    WEBSITE = "website"
+    APP = "app"
+    MINI_PROGRAM = "mini_program"
+
+
+# The letter a service's suffix carries after its number (京ICP备12345678号-2A): HW App备案咨询.md.
+SUFFIX_LETTER: dict[ServiceKind, str] = {
+    ServiceKind.WEBSITE: "",
+    ServiceKind.APP: "A",
+    ServiceKind.MINI_PROGRAM: "X",
+}
+
+
+class EntityStatus(StrEnum):
+    PENDING = "pending"  # its first filing is not approved yet
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
+class ServiceStatus(StrEnum):
+    PENDING = "pending"  # its order is not approved yet
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+    ACCESS_REMOVED = "access_removed"
+
+
+class VerifierResult(StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    FAILED = "failed"  # the window passed, or the fifth wrong code
+
+
+class Party(StrEnum):
+    """What an order names of an entity or a service when it is opened."""
+
+    NEW = "new"  # described in the order, recorded when it is created
+    EXISTING = "existing"  # on file, named by id
+    NEW_OR_EXISTING = "new_or_existing"
+    OPTIONAL = "optional"  # an existing one, or none
+    NONE = "none"
+
+
+class Effect(StrEnum):
+    """What approval does to the record (``workflow.records`` applies it)."""
+
+    ISSUE_NUMBERS = "issue_numbers"  # the entity number, and the service's with suffix -1
+    ADD_SERVICE = "add_service"  # the next suffix under the entity number
+    ADD_ACCESS = "add_access"  # number unchanged; this host now serves it
+    APPLY_CHANGES = "apply_changes"  # the order's changes written to the record
+    CANCEL_ENTITY = "cancel_entity"  # entity number and all its services cancelled
+    CANCEL_SERVICE = "cancel_service"  # that service's number removed
+    REMOVE_ACCESS = "remove_access"  # this host no longer serves it
+
+
+_PRE_APPROVAL = ("request_pre_approval", "grant_pre_approval", "deny_pre_approval")
+_REVIEW = ("submit", "host_approve", "host_return", "resubmit", "miit_approve", "miit_reject")
+_SMS = ("sms_sent", "verify_sms", "sms_wrong_entry", "expire_sms")
+_ALWAYS = ("withdraw", "lapse")
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """One order kind: its path on the shared machine and what it does to the record.
+
+    ``verifiers`` are the roles whose person answers the SMS, among the parties the order
+    has (a change naming no service asks only the entity's person); ``materials`` are added
+    to the applicant type's for kinds that file a service, and are the whole list otherwise.
+    """
+
+    kind: OrderKind
+    label_zh: str
+    description: str
+    initial: State
+    events: tuple[str, ...]
+    entity: Party
+    service: Party
+    verifiers: tuple[VerifierRole, ...]
+    effect: Effect
+    materials: tuple[str, ...] = ()
+    files_service: bool = False
+
+    @property
+    def sms(self) -> bool:
+        return "sms_sent" in self.events
+
+
+KINDS: tuple[KindSpec, ...] = (
+    KindSpec(
+        OrderKind.FIRST_FILING,
+        "首次备案",
+        "An entity's first filing with its first website or app.",
+        State.DOMAIN_REGISTERED,
+        ("bind_service_number", *_PRE_APPROVAL, *_REVIEW, *_SMS, *_ALWAYS),
+        Party.NEW,
+        Party.NEW,
+        (VerifierRole.ENTITY, VerifierRole.SERVICE),
+        Effect.ISSUE_NUMBERS,
+        files_service=True,
+    ),
+    KindSpec(
+        OrderKind.NEW_SERVICE,
+        "新增网站/App",
+        "A new website, app or mini program for an entity on file.",
+        State.DOMAIN_REGISTERED,
+        ("bind_service_number", *_PRE_APPROVAL, *_REVIEW, *_SMS, *_ALWAYS),
+        Party.EXISTING,
+        Party.NEW,
+        (VerifierRole.SERVICE,),
+        Effect.ADD_SERVICE,
+        files_service=True,
+    ),
+    KindSpec(
+        OrderKind.NEW_ACCESS,
+        "新增接入",
+        "A service filed through another host adds this host; its number is unchanged.",
+        State.DOMAIN_REGISTERED,
+        ("bind_service_number", *_REVIEW, *_SMS, *_ALWAYS),
+        Party.NEW_OR_EXISTING,
+        Party.NEW,
+        (VerifierRole.SERVICE,),
+        Effect.ADD_ACCESS,
+        files_service=True,
+    ),
+    KindSpec(
+        OrderKind.CHANGE,
+        "变更备案",
+        "Change the entity's or a service's details; numbers are kept.",
+        State.DRAFT,
+        (*_REVIEW, *_SMS, *_ALWAYS),
+        Party.EXISTING,
+        Party.OPTIONAL,
+        (VerifierRole.ENTITY, VerifierRole.SERVICE),
+        Effect.APPLY_CHANGES,
+        materials=("change_request_form",),
+    ),
+    KindSpec(
+        OrderKind.CANCEL_ENTITY,
+        "注销主体",
+        "Cancel the entity number and every service under it (irreversible).",
+        State.DRAFT,
+        (*_REVIEW, *_SMS, *_ALWAYS),
+        Party.EXISTING,
+        Party.NONE,
+        (VerifierRole.ENTITY,),
+        Effect.CANCEL_ENTITY,
+        materials=("cancellation_request",),
+    ),
+    KindSpec(
+        OrderKind.CANCEL_SERVICE,
+        "注销网站/App",
+        "Cancel one service's record; the entity and its other services stay.",
+        State.DRAFT,
+        (*_REVIEW, *_SMS, *_ALWAYS),
+        Party.EXISTING,
+        Party.EXISTING,
+        (VerifierRole.SERVICE,),
+        Effect.CANCEL_SERVICE,
+        materials=("cancellation_request",),
+    ),
+    KindSpec(
+        OrderKind.CANCEL_ACCESS,
+        "取消接入",
+        "This host stops serving a service; the only kind without an SMS check.",
+        State.DRAFT,
+        (*_REVIEW, "forward_to_miit", *_ALWAYS),
+        Party.EXISTING,
+        Party.EXISTING,
+        (),
+        Effect.REMOVE_ACCESS,
+        materials=("cancellation_request",),
+    ),
+)
+
+KINDS_BY_NAME: dict[str, KindSpec] = {spec.kind.value: spec for spec in KINDS}
+
+
+def kind_spec(kind: str) -> KindSpec:
+    return KINDS_BY_NAME[kind]
+
+
+@dataclass(frozen=True)
+class VerifierFacts:
+    role: VerifierRole
+    result: VerifierResult
+    wrong_entries: int
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the order guards read of the entity and service on file."""
+
+    entity_number: str | None = None
+    responsible_is_legal_rep: bool = True
+    next_suffix: str | None = None  # "-2", "-3A": what a new service's number ends with
+    service_number: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What the machine's order-aware guards and ``until`` conditions read of one order."""
+
+    kind: OrderKind
+    verifiers: tuple[VerifierFacts, ...] = ()
+    record: Record = Record()
+
+    def pending(self) -> tuple[VerifierFacts, ...]:
+        return tuple(v for v in self.verifiers if v.result is VerifierResult.PENDING)
+
+
+def _named(order: OrderFacts, data: Mapping[str, Any]) -> VerifierFacts | None:
+    return next((v for v in order.verifiers if v.role == data.get("verifier")), None)
+
+
+def _all_verified(order: OrderFacts, data: Mapping[str, Any]) -> bool:
+    """No one is left once this answer counts (``verifier`` omitted: everyone answered)."""
+    if data.get("verifier") is None:
+        return True
+    return all(v.role == data["verifier"] for v in order.pending())
+
+
+def _wrong_entry_limit(order: OrderFacts, data: Mapping[str, Any]) -> bool:
+    named = _named(order, data)
+    return named is not None and named.wrong_entries + 1 >= SMS_WRONG_ENTRY_LIMIT
+
+
+UNTIL: dict[str, Callable[[OrderFacts, Mapping[str, Any]], bool]] = {
+    "all_verified": _all_verified,
+    "wrong_entry_limit": _wrong_entry_limit,
+}

@@ -1,0 +1,726 @@
+"""Entities, services and the people answering the SMS: opening orders and what they change.
+
+``open_order`` judges an order against the record (one order in flight per entity, the
+domain's holder, mobile numbers, records that exist) and writes its rows; ``order_facts`` is
+what the machine's order guards read; ``record_sms`` keeps each verifier's answer; and
+``apply_effect`` does to the record what the order kind's approval does. All run inside the
+service's transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from config.clock import CHINA
+from config.settings import Settings
+from models import Entity, Filing, Service, SmsVerifier, table
+from workflow.domain.commands import (
+    ApplicantIn,
+    EntityIn,
+    FilingCreate,
+    OrderCreate,
+    PersonIn,
+    ServiceIn,
+    WebsiteIn,
+)
+from workflow.domain.definition import TERMINAL_STATES, State
+from workflow.domain.errors import Reason, ValidationError, VersionConflict, summarise
+from workflow.domain.event_data import VerifierRole
+from workflow.domain.guards import canonical_province, check_creation
+from workflow.domain.orders import (
+    SUFFIX_LETTER,
+    Effect,
+    EntityStatus,
+    KindSpec,
+    OrderFacts,
+    OrderKind,
+    Party,
+    Record,
+    ServiceKind,
+    ServiceStatus,
+    VerifierFacts,
+    VerifierResult,
+    kind_spec,
+)
+from workflow.domain.rules import rules_for
+
+_SUFFIX = re.compile(r"^(?P<entity>.+号)-(?P<suffix>[0-9]+)[A-Z]?$")
+# Today's filing body names these fields so.
+_FILING_FIELDS = {
+    "service.domain_registrant": "domain_registrant",
+    "service.domain_real_name_verified": "domain_real_name_verified",
+    "entity.responsible.mobile": "applicant.phone",
+}
+# check_creation names the fields of a first filing's body; an order names them so.
+_ORDER_FIELDS = {
+    "domain": "service.domain",
+    "domain_expires_on": "service.domain_expires_on",
+    "province": "entity.province",
+    "licence": "licence",
+    "website.sector": "service.sector",
+    "applicant.type": "entity.type",
+    "applicant.id_type": "entity.id_type",
+    "applicant.id_number": "entity.id_number",
+    "applicant.phone": "entity.responsible.mobile",
+    "applicant.email": "entity.responsible.email",
+}
+
+
+def split_number(number: str) -> tuple[str, int | None]:
+    """京ICP备12345678号-2 -> (京ICP备12345678号, 2); a number without a suffix is the entity's."""
+    match = _SUFFIX.match(number)
+    return (match["entity"], int(match["suffix"])) if match else (number, None)
+
+
+def order_from_filing(command: FilingCreate) -> OrderCreate:
+    """Today's filing body as the first-filing order it is: the applicant is the entity and
+    its responsible person; the website, the service."""
+    applicant, website = command.applicant, command.website
+    return OrderCreate(
+        kind=OrderKind.FIRST_FILING,
+        entity=EntityIn(
+            type=applicant.type,
+            name=applicant.name,
+            id_type=applicant.id_type,
+            id_number=applicant.id_number,
+            province=command.province,
+            responsible=PersonIn(
+                name=applicant.name, mobile=applicant.phone, email=applicant.email
+            ),
+        ),
+        service=ServiceIn(
+            name=website.name,
+            domain=command.domain,
+            domain_expires_on=command.domain_expires_on,
+            domain_registrant=command.domain_registrant or applicant.name,
+            domain_real_name_verified=command.domain_real_name_verified,
+            sector=website.sector,
+        ),
+        licence=command.licence,
+        notify=command.notify,
+    )
+
+
+@dataclass
+class _Parties:
+    """The entity and service an order concerns: new ones (inputs) or stored ones."""
+
+    entity_in: EntityIn | None = None
+    entity: Entity | None = None
+    service_in: ServiceIn | None = None
+    service: Service | None = None
+
+
+def _need(party: Party, given_id: int | None, given_new: object, name: str) -> list[Reason]:
+    """The parts the kind wants, and none it does not, named by field."""
+    new, existing = given_new is not None, given_id is not None
+    wanted = {
+        Party.NEW: (True, False),
+        Party.EXISTING: (False, True),
+        Party.NONE: (False, False),
+    }.get(party)
+    if party is Party.NEW_OR_EXISTING:
+        if new == existing:
+            return [Reason("missing_field", f"give {name} or {name}_id", field=name)]
+        return []
+    if party is Party.OPTIONAL:
+        return [Reason("unexpected_field", f"{name} cannot be new here", field=name)] if new else []
+    assert wanted is not None
+    reasons = []
+    for field, given, want in ((name, new, wanted[0]), (f"{name}_id", existing, wanted[1])):
+        if want and not given:
+            reasons.append(Reason("missing_field", f"{field} is required", field=field))
+        elif given and not want:
+            reasons.append(
+                Reason("unexpected_field", f"{field} is not part of this kind", field=field)
+            )
+    return reasons
+
+
+def _load(session: Session, command: OrderCreate, spec: KindSpec) -> tuple[_Parties, list[Reason]]:
+    reasons = _need(spec.entity, command.entity_id, command.entity, "entity")
+    reasons += _need(spec.service, command.service_id, command.service, "service")
+    if command.changes is not None and spec.effect is not Effect.APPLY_CHANGES:
+        reasons.append(
+            Reason("unexpected_field", "only change orders carry changes", field="changes")
+        )
+    if spec.effect is Effect.APPLY_CHANGES and command.changes is None:
+        reasons.append(Reason("missing_field", "changes is required", field="changes"))
+    parties = _Parties(entity_in=command.entity, service_in=command.service)
+    if command.entity_id is not None:
+        parties.entity = session.get(Entity, command.entity_id)
+        if parties.entity is None:
+            reasons.append(
+                Reason(
+                    "entity_not_found",
+                    f"entity {command.entity_id} does not exist",
+                    field="entity_id",
+                )
+            )
+    if command.service_id is not None:
+        parties.service = session.get(Service, command.service_id)
+        if parties.service is None or (
+            parties.entity is not None and parties.service.entity_id != parties.entity.id
+        ):
+            reasons.append(
+                Reason(
+                    "service_not_found",
+                    f"service {command.service_id} is not a service of this entity",
+                    field="service_id",
+                )
+            )
+            parties.service = None
+    return parties, reasons
+
+
+def _check_record(spec: KindSpec, parties: _Parties) -> list[Reason]:
+    """Orders on a record need the record: a number on file, still active."""
+    reasons: list[Reason] = []
+    entity, service, service_in = parties.entity, parties.service, parties.service_in
+    on_file = entity is not None and entity.status == EntityStatus.ACTIVE and entity.icp_number
+    if entity is not None and spec.kind is not OrderKind.NEW_ACCESS and not on_file:
+        reasons.append(
+            Reason(
+                "entity_not_on_file",
+                f"entity {entity.id} has no approved record for a {spec.kind} order",
+                field="entity_id",
+                details={"status": entity.status},
+            )
+        )
+    if service is not None and (
+        service.status != ServiceStatus.ACTIVE or service.record_number is None
+    ):
+        reasons.append(
+            Reason(
+                "service_not_on_file",
+                f"service {service.id} has no active record",
+                field="service_id",
+                details={"status": service.status},
+            )
+        )
+    elif service is not None and spec.effect is Effect.REMOVE_ACCESS and not service.service_number:
+        reasons.append(
+            Reason(
+                "not_served_here",
+                f"service {service.id} has no access through this host",
+                field="service_id",
+            )
+        )
+    if (
+        spec.kind is OrderKind.NEW_ACCESS
+        and service_in is not None
+        and not service_in.record_number
+    ):
+        reasons.append(
+            Reason(
+                "missing_field",
+                "a new access is for a service on file: give its record number",
+                field="service.record_number",
+            )
+        )
+    return reasons
+
+
+def _entity_name(parties: _Parties) -> str | None:
+    if parties.entity_in is not None:
+        return parties.entity_in.name
+    return parties.entity.name if parties.entity is not None else None
+
+
+def _check_domain_holder(parties: _Parties) -> list[Reason]:
+    """The domain's registrant is the entity, and its real name verified (the commonest refusals)."""
+    service, name = parties.service_in, _entity_name(parties)
+    if service is None or name is None:
+        return []
+    reasons = []
+    if service.domain_registrant.strip() != name.strip():
+        reasons.append(
+            Reason(
+                "registrant_not_entity",
+                f"the domain is registered to {service.domain_registrant!r}, not the entity {name!r}",
+                field="service.domain_registrant",
+                details={"entity": name},
+            )
+        )
+    if not service.domain_real_name_verified:
+        reasons.append(
+            Reason(
+                "domain_not_real_name_verified",
+                "the domain's registrant must be real-name verified at the registrar",
+                field="service.domain_real_name_verified",
+            )
+        )
+    return reasons
+
+
+@dataclass(frozen=True)
+class _Person:
+    """A person the order lists: whose (role), where the input names their mobile, who."""
+
+    role: VerifierRole
+    field: str
+    name: str
+    mobile: str
+
+
+def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
+    """The entity's and the service's responsible persons as the order will have them (a
+    change order's new person replaces the one on file)."""
+    changes = command.changes
+    listed: list[_Person] = []
+    entity_person = parties.entity_in.responsible if parties.entity_in else None
+    if changes is not None and changes.entity_responsible is not None:
+        entity_person = changes.entity_responsible
+    field = "entity.responsible.mobile"
+    if entity_person is not None:
+        listed.append(_Person(VerifierRole.ENTITY, field, entity_person.name, entity_person.mobile))
+    elif parties.entity is not None:
+        e = parties.entity
+        listed.append(_Person(VerifierRole.ENTITY, field, e.responsible_name, e.responsible_mobile))
+    service_person = parties.service_in.responsible if parties.service_in else None
+    if changes is not None and changes.service_responsible is not None:
+        service_person = changes.service_responsible
+    field = "service.responsible.mobile"
+    if service_person is not None:
+        listed.append(
+            _Person(VerifierRole.SERVICE, field, service_person.name, service_person.mobile)
+        )
+    elif parties.service is not None and (mobile := parties.service.responsible_mobile):
+        name = parties.service.responsible_name or ""
+        listed.append(_Person(VerifierRole.SERVICE, field, name, mobile))
+    return listed
+
+
+def _identity(parties: _Parties) -> str:
+    if parties.entity_in is not None:
+        return parties.entity_in.id_number.strip().upper()
+    return parties.entity.id_number if parties.entity is not None else ""
+
+
+def _check_mobiles(session: Session, parties: _Parties, people: list[_Person]) -> list[Reason]:
+    """Every listed person has their own mobile, not one another entity uses. Another entity
+    is another identity: rows of the same identity number (today's filings each opened one)
+    are the same entity."""
+    reasons: list[Reason] = []
+    seen: dict[str, str] = {}
+    identity = _identity(parties)
+    for person in people:
+        if person.mobile in seen:
+            reasons.append(
+                Reason(
+                    "mobile_repeated",
+                    f"{person.field} repeats {seen[person.mobile]}: each person needs their own mobile",
+                    field=person.field,
+                )
+            )
+            continue
+        seen[person.mobile] = person.field
+        other = col(Entity.id_number) != identity
+        used = (
+            session.exec(
+                select(Entity.id).where(Entity.responsible_mobile == person.mobile, other)
+            ).first()
+            or session.exec(
+                select(Service.id)
+                .join(Entity, col(Entity.id) == col(Service.entity_id))
+                .where(Service.responsible_mobile == person.mobile, other)
+            ).first()
+        )
+        if used is not None:
+            reasons.append(
+                Reason(
+                    "mobile_used_by_another_entity",
+                    "this mobile is already listed for another entity",
+                    field=person.field,
+                )
+            )
+    return reasons
+
+
+def open_order_of(session: Session, entity_id: int) -> Filing | None:
+    """The entity's order in flight, if any."""
+    return session.exec(
+        select(Filing).where(
+            Filing.entity_id == entity_id, col(Filing.state).not_in(list(TERMINAL_STATES))
+        )
+    ).first()
+
+
+def _check_in_flight(session: Session, entity: Entity | None) -> list[Reason]:
+    if entity is None or entity.id is None:
+        return []
+    open_order = open_order_of(session, entity.id)
+    if open_order is None:
+        return []
+    return [
+        Reason(
+            "order_in_flight",
+            f"entity {entity.id} already has order {open_order.id} ({open_order.kind}) in "
+            "flight: one at a time",
+            field="entity_id",
+            details={"order_id": open_order.id, "order_kind": open_order.kind},
+        )
+    ]
+
+
+def _creation_view(parties: _Parties, command: OrderCreate) -> FilingCreate | None:
+    """A new service with its entity, as the first-filing body ``check_creation`` judges."""
+    service = parties.service_in
+    if service is None:
+        return None
+    if parties.entity_in is not None:
+        e = parties.entity_in
+        applicant = ApplicantIn(
+            type=e.type,
+            name=e.name,
+            id_type=e.id_type,
+            id_number=e.id_number,
+            phone=e.responsible.mobile,
+            email=e.responsible.email or "unknown@example.invalid",
+        )
+        province = e.province
+    elif parties.entity is not None:
+        stored = parties.entity
+        applicant = ApplicantIn.model_validate(
+            {
+                "type": stored.type,
+                "name": stored.name,
+                "id_type": stored.id_type,
+                "id_number": stored.id_number,
+                "phone": stored.responsible_mobile,
+                "email": stored.responsible_email,
+            }
+        )
+        province = stored.province
+    else:
+        return None
+    return FilingCreate(
+        domain=service.domain,
+        domain_expires_on=service.domain_expires_on,
+        province=province,
+        licence=command.licence,
+        applicant=applicant,
+        website=WebsiteIn(name=service.name, sector=service.sector),
+    )
+
+
+def _rename(reason: Reason, names: Mapping[str, str]) -> Reason:
+    return dataclasses.replace(reason, field=names.get(reason.field or "", reason.field))
+
+
+def check_order(
+    session: Session, command: OrderCreate, today: date, settings: Settings, *, fields: bool = True
+) -> tuple[_Parties, list[_Person]]:
+    """Every reason the order cannot be opened, raised together; else what it concerns.
+
+    ``fields`` False keeps ``check_creation``'s field names (today's filing body)."""
+    spec = kind_spec(command.kind)
+    parties, reasons = _load(session, command, spec)
+    reasons += _check_record(spec, parties)
+    creation = _creation_view(parties, command)
+    if creation is not None:
+        found = check_creation(creation, today, settings)
+        reasons += [_rename(r, _ORDER_FIELDS) for r in found] if fields else found
+    people = _people(parties, command)
+    found = _check_domain_holder(parties) + _check_mobiles(session, parties, people)
+    reasons += found if fields else [_rename(r, _FILING_FIELDS) for r in found]
+    reasons += _check_in_flight(session, parties.entity)
+    if reasons:
+        raise ValidationError(summarise(f"{command.kind} order refused", reasons), reasons)
+    return parties, people
+
+
+def write_order(
+    session: Session,
+    command: OrderCreate,
+    parties: _Parties,
+    people: list[_Person],
+    actor: str,
+    now: datetime,
+    settings: Settings,
+) -> Filing:
+    """The entity and service the order brings, the order itself and its verifiers."""
+    spec = kind_spec(command.kind)
+    rules = rules_for(settings)
+    entity = parties.entity
+    if entity is None:
+        assert parties.entity_in is not None
+        e = parties.entity_in
+        entity = Entity(
+            type=e.type.value,
+            name=e.name,
+            id_type=e.id_type,
+            id_number=e.id_number.upper(),
+            province=canonical_province(e.province, rules) or e.province,
+            responsible_name=e.responsible.name,
+            responsible_mobile=e.responsible.mobile,
+            responsible_email=e.responsible.email or "",
+            responsible_is_legal_rep=e.responsible.legal_representative,
+            status=EntityStatus.PENDING,
+            created_at=now,
+        )
+        session.add(entity)
+        session.flush()
+    else:
+        _claim(session, entity)
+    assert entity.id is not None
+    service = parties.service
+    if parties.service_in is not None:
+        s = parties.service_in
+        person = s.responsible
+        service = Service(
+            entity_id=entity.id,
+            kind=s.kind.value,
+            name=s.name,
+            domain=s.domain.lower(),
+            domain_expires_on=s.domain_expires_on,
+            domain_registrant=s.domain_registrant,
+            domain_real_name_verified=s.domain_real_name_verified,
+            app_identifier=s.app_identifier,
+            sector=s.sector,
+            responsible_name=person.name if person else None,
+            responsible_mobile=person.mobile if person else None,
+            record_number=s.record_number,
+            suffix=split_number(s.record_number)[1] if s.record_number else None,
+            status=ServiceStatus.PENDING,
+            created_at=now,
+        )
+        session.add(service)
+        session.flush()
+    filing = Filing(
+        kind=spec.kind.value,
+        entity_id=entity.id,
+        service_id=service.id if service is not None else None,
+        changes=command.changes.model_dump(mode="json", exclude_none=True)
+        if command.changes
+        else {},
+        domain=service.domain if service is not None else "",
+        domain_expires_on=service.domain_expires_on
+        if service is not None
+        else now.astimezone(CHINA).date(),
+        province=entity.province,
+        licence=command.licence.value,
+        applicant_type=entity.type,
+        applicant_name=entity.name,
+        applicant_id_type=entity.id_type,
+        applicant_id_number=entity.id_number,
+        applicant_phone=entity.responsible_mobile,
+        applicant_email=entity.responsible_email,
+        website_name=service.name if service is not None else entity.name,
+        sector=service.sector if service is not None else "general",
+        notify=[route.model_dump(mode="json") for route in command.notify],
+        state=spec.initial.value,
+        version=1,
+        state_entered_at=now,
+        created_at=now,
+        created_by=actor,
+    )
+    session.add(filing)
+    session.flush()
+    assert filing.id is not None
+    for listed in people:
+        if listed.role in spec.verifiers:
+            session.add(
+                SmsVerifier(
+                    filing_id=filing.id,
+                    role=listed.role.value,
+                    name=listed.name,
+                    mobile=listed.mobile,
+                    result=VerifierResult.PENDING,
+                )
+            )
+    return filing
+
+
+_ENTITIES = table(Entity)
+
+
+def _claim(session: Session, entity: Entity) -> None:
+    """Bump the entity's version on the one it was read at: of two orders opened at once for
+    the same entity, the second matches no row and is refused as a conflict."""
+    moved = session.connection().execute(
+        update(_ENTITIES)
+        .where(_ENTITIES.c.id == entity.id, _ENTITIES.c.version == entity.version)
+        .values(version=entity.version + 1)
+    )
+    if moved.rowcount != 1:
+        raise VersionConflict(
+            f"entity {entity.id} was changed meanwhile; try again",
+            [Reason("version_conflict", "another order was opened meanwhile", field="entity_id")],
+        )
+
+
+# -- the machine's view of an order ------------------------------------------------------
+
+_SMS_STATES = (State.SMS_PENDING.value,)
+# Built once: submissions read it on every submit (see bench/transitions.py).
+_RECORD_OF = sa_select(_ENTITIES.c.icp_number, _ENTITIES.c.responsible_is_legal_rep).where(
+    _ENTITIES.c.id == bindparam("b_id")
+)
+_RECORD_EVENTS = ("submit", "resubmit", "miit_approve")
+
+
+def order_facts(session: Session, filing: Filing, event: str) -> OrderFacts:
+    """What the order guards of ``event`` read; nothing is queried for events that read none."""
+    kind = OrderKind(filing.kind)
+    verifiers: tuple[VerifierFacts, ...] = ()
+    if filing.state in _SMS_STATES:
+        verifiers = tuple(
+            VerifierFacts(VerifierRole(v.role), VerifierResult(v.result), v.wrong_entries)
+            for v in session.exec(select(SmsVerifier).where(SmsVerifier.filing_id == filing.id))
+        )
+    record = Record()
+    if event in _RECORD_EVENTS:
+        number, legal_rep = (
+            session.connection().execute(_RECORD_OF, {"b_id": filing.entity_id}).one()
+        )
+        record = Record(
+            entity_number=number,
+            responsible_is_legal_rep=legal_rep,
+            next_suffix=_next_suffix(session, filing) if kind is OrderKind.NEW_SERVICE else None,
+        )
+    return OrderFacts(kind, verifiers, record)
+
+
+def _next_suffix(session: Session, filing: Filing) -> str:
+    highest = session.exec(
+        select(func.max(Service.suffix)).where(Service.entity_id == filing.entity_id)
+    ).one()
+    service = session.get(Service, filing.service_id) if filing.service_id else None
+    letter = SUFFIX_LETTER[ServiceKind(service.kind)] if service is not None else ""
+    return f"-{(highest or 0) + 1}{letter}"
+
+
+# -- the SMS, verifier by verifier --------------------------------------------------------
+
+_VERIFIERS = table(SmsVerifier)
+
+
+def record_sms(
+    session: Session, filing_id: int, event: str, data: Mapping[str, Any], now: datetime
+) -> None:
+    """Each verifier's part of an SMS event: the window starts for everyone on ``sms_sent``;
+    an answer or a wrong code is the named person's (every pending one's when none is named);
+    the window's end fails whoever had not answered."""
+    rows = _VERIFIERS.c
+    mine = rows.filing_id == filing_id
+    named = rows.role == data["verifier"] if data.get("verifier") is not None else None
+    pending = rows.result == VerifierResult.PENDING
+    statement = None
+    if event == "sms_sent":
+        statement = (
+            update(_VERIFIERS)
+            .where(mine)
+            .values(
+                window_started_at=now,
+                result=VerifierResult.PENDING,
+                wrong_entries=0,
+                answered_at=None,
+            )
+        )
+    elif event == "verify_sms":
+        statement = (
+            update(_VERIFIERS)
+            .where(mine, pending, *([named] if named is not None else []))
+            .values(result=VerifierResult.VERIFIED, answered_at=now)
+        )
+    elif event == "sms_wrong_entry" and named is not None:
+        statement = (
+            update(_VERIFIERS).where(mine, named).values(wrong_entries=rows.wrong_entries + 1)
+        )
+    elif event == "expire_sms":
+        statement = update(_VERIFIERS).where(mine, pending).values(result=VerifierResult.FAILED)
+    if statement is not None:
+        session.connection().execute(statement)
+
+
+def fail_verifier(session: Session, filing_id: int, role: str) -> None:
+    """The fifth wrong code: that person failed, and the order went back."""
+    session.connection().execute(
+        update(_VERIFIERS)
+        .where(_VERIFIERS.c.filing_id == filing_id, _VERIFIERS.c.role == role)
+        .values(result=VerifierResult.FAILED)
+    )
+
+
+# -- what approval does ---------------------------------------------------------------------
+
+
+def apply_effect(session: Session, filing: Filing) -> str | None:
+    """Do to the record what the order kind's approval does; returns the number issued, if any."""
+    spec = kind_spec(filing.kind)
+    entity = session.get(Entity, filing.entity_id)
+    assert entity is not None
+    service = session.get(Service, filing.service_id) if filing.service_id else None
+    issued: str | None = None
+    if spec.effect is Effect.ISSUE_NUMBERS:
+        assert service is not None and filing.icp_number is not None
+        entity_number, suffix = split_number(filing.icp_number)
+        entity.icp_number, entity.status = entity_number, EntityStatus.ACTIVE
+        service.suffix = suffix or 1
+        service.record_number = (
+            filing.icp_number
+            if suffix
+            else f"{entity_number}-1{SUFFIX_LETTER[ServiceKind(service.kind)]}"
+        )
+        issued = service.record_number
+    elif spec.effect is Effect.ADD_SERVICE:
+        assert service is not None
+        issued = filing.icp_number or f"{entity.icp_number}{_next_suffix(session, filing)}"
+        service.record_number, service.suffix = issued, split_number(issued)[1]
+    elif spec.effect is Effect.ADD_ACCESS:
+        assert service is not None and service.record_number is not None
+        if entity.icp_number is None:
+            entity.icp_number = split_number(service.record_number)[0]
+        entity.status = EntityStatus.ACTIVE
+    elif spec.effect is Effect.APPLY_CHANGES:
+        _apply_changes(entity, service, filing.changes)
+    elif spec.effect is Effect.CANCEL_ENTITY:
+        session.connection().execute(
+            update(table(Service))
+            .where(table(Service).c.entity_id == entity.id)
+            .values(status=ServiceStatus.CANCELLED)
+        )
+        entity.status = EntityStatus.CANCELLED
+    elif spec.effect is Effect.CANCEL_SERVICE:
+        assert service is not None
+        service.status = ServiceStatus.CANCELLED
+    elif spec.effect is Effect.REMOVE_ACCESS:
+        assert service is not None
+        service.status, service.service_number, service.server_ip = (
+            ServiceStatus.ACCESS_REMOVED,
+            None,
+            None,
+        )
+    if service is not None and spec.files_service:
+        service.status = ServiceStatus.ACTIVE
+        service.service_number = filing.service_number or service.service_number
+        service.server_ip = filing.server_ip or service.server_ip
+    session.add(entity)
+    if service is not None and spec.effect is not Effect.CANCEL_ENTITY:
+        session.add(service)
+    return issued
+
+
+def _apply_changes(entity: Entity, service: Service | None, changes: Mapping[str, Any]) -> None:
+    if "entity_name" in changes:
+        entity.name = changes["entity_name"]
+    if person := changes.get("entity_responsible"):
+        entity.responsible_name, entity.responsible_mobile = person["name"], person["mobile"]
+        entity.responsible_email = person.get("email") or entity.responsible_email
+        entity.responsible_is_legal_rep = person.get("legal_representative", True)
+    if service is None:
+        return
+    if "service_name" in changes:
+        service.name = changes["service_name"]
+    if person := changes.get("service_responsible"):
+        service.responsible_name, service.responsible_mobile = person["name"], person["mobile"]
