@@ -15,6 +15,8 @@ from typing import Any, cast
 from sqlalchemy import JSON, Column, DateTime, Index, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from config import bounds
+
 
 class DeadlineStatus(StrEnum):
     """A deadline waits (``pending``), comes due and is acted on (``fired``), or is closed
@@ -53,33 +55,33 @@ class Filing(SQLModel, table=True):
     __table_args__ = (Index("ix_filings_state_province", "state", "province"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    domain: str = Field(max_length=253, index=True)
+    domain: str = Field(max_length=bounds.DOMAIN, index=True)
     domain_expires_on: date
-    province: str = Field(max_length=2)
-    licence: str = Field(max_length=16)
-    applicant_type: str = Field(max_length=16)
-    applicant_name: str = Field(max_length=200)
-    applicant_id_type: str = Field(max_length=40)
-    applicant_id_number: str = Field(max_length=64)
-    applicant_phone: str = Field(max_length=32)
-    applicant_email: str = Field(max_length=254)
-    website_name: str = Field(max_length=200)
-    sector: str = Field(max_length=40)
+    province: str = Field(max_length=bounds.PROVINCE)
+    licence: str = Field(max_length=bounds.CODE)
+    applicant_type: str = Field(max_length=bounds.CODE)
+    applicant_name: str = Field(max_length=bounds.NAME)
+    applicant_id_type: str = Field(max_length=bounds.DOCUMENT_TYPE)
+    applicant_id_number: str = Field(max_length=bounds.ID_NUMBER)
+    applicant_phone: str = Field(max_length=bounds.PHONE)
+    applicant_email: str = Field(max_length=bounds.EMAIL)
+    website_name: str = Field(max_length=bounds.NAME)
+    sector: str = Field(max_length=bounds.SECTOR)
     notify: list[dict[str, str]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
 
-    state: str = Field(max_length=32)
+    state: str = Field(max_length=bounds.STATE)
     version: int = 1
     state_entered_at: datetime = _utc_column()
     created_at: datetime = _utc_column()
-    created_by: str = Field(max_length=100)
+    created_by: str = Field(max_length=bounds.ACTOR)
 
-    service_number: str | None = Field(default=None, max_length=64)
-    server_ip: str | None = Field(default=None, max_length=45)
+    service_number: str | None = Field(default=None, max_length=bounds.SERVICE_NUMBER)
+    server_ip: str | None = Field(default=None, max_length=bounds.SERVER_IP)
     materials: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    pre_approval_document: str | None = Field(default=None, max_length=200)
-    icp_number: str | None = Field(default=None, max_length=64)
+    pre_approval_document: str | None = Field(default=None, max_length=bounds.DOCUMENT)
+    icp_number: str | None = Field(default=None, max_length=bounds.ICP_NUMBER)
 
 
 class HistoryEntry(SQLModel, table=True):
@@ -91,10 +93,10 @@ class HistoryEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     filing_id: int = Field(foreign_key="filings.id", index=True)
     version: int
-    event: str = Field(max_length=40)
-    from_state: str | None = Field(default=None, max_length=32)
-    to_state: str = Field(max_length=32)
-    actor: str = Field(max_length=100)
+    event: str = Field(max_length=bounds.EVENT)
+    from_state: str | None = Field(default=None, max_length=bounds.STATE)
+    to_state: str = Field(max_length=bounds.STATE)
+    actor: str = Field(max_length=bounds.ACTOR)
     at: datetime = _utc_column()
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     reason: str | None = None
@@ -115,8 +117,8 @@ class Deadline(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     filing_id: int = Field(foreign_key="filings.id")
-    kind: str = Field(max_length=40)
-    state: str = Field(max_length=32)
+    kind: str = Field(max_length=bounds.DEADLINE_KIND)
+    state: str = Field(max_length=bounds.STATE)
     figure: float
     due_at: datetime = _utc_column()
     status: DeadlineStatus = Field(default=DeadlineStatus.PENDING, sa_type=String(16))
@@ -156,12 +158,12 @@ class Notification(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     filing_id: int = Field(foreign_key="filings.id", index=True)
     deadline_id: int | None = Field(default=None, foreign_key="deadlines.id")
-    kind: str = Field(max_length=40)
-    channel: str = Field(max_length=20)
-    recipient: str = Field(max_length=500)
+    kind: str = Field(max_length=bounds.DEADLINE_KIND)
+    channel: str = Field(max_length=bounds.CHANNEL)
+    recipient: str = Field(max_length=bounds.STORED_RECIPIENT)
     subject: str
     body: str
-    idempotency_key: str = Field(max_length=300, unique=True)
+    idempotency_key: str = Field(max_length=bounds.NOTIFICATION_KEY, unique=True)
     status: NotificationStatus = Field(
         default=NotificationStatus.PENDING, sa_type=String(16), index=True
     )
@@ -226,7 +228,7 @@ class IdempotencyRecord(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     filing_id: int = Field(foreign_key="filings.id")
-    key: str = Field(max_length=200)
+    key: str = Field(max_length=bounds.IDEMPOTENCY_KEY)
     fingerprint: str = Field(max_length=64)
     response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _utc_column()

@@ -7,12 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, status
 from pydantic import BaseModel
 
+from config import bounds
 from config.clock import get_clock
 from models import ApiToken
 from web.auth import CaseManager, SessionDep, Viewer
 from web.errors import responses
 from web.metrics import count_when_committed
 from workflow import service, views
+from workflow.domain.bounded import Offset, Province, RowId
 from workflow.domain.commands import FilingCreate
 from workflow.domain.definition import (
     DEADLINES,
@@ -46,11 +48,11 @@ class ListFilters:
     def __init__(
         self,
         state: State | None = None,
-        province: str | None = Query(None, description="province character, e.g. 京"),
+        province: Province | None = Query(None, description="province character, e.g. 京"),
         stuck: bool | None = None,
         overdue: bool | None = None,
         limit: int = Query(50, ge=1, le=500),
-        offset: int = Query(0, ge=0),
+        offset: Offset = 0,
     ) -> None:
         self.state, self.province, self.stuck, self.overdue = state, province, stuck, overdue
         self.limit, self.offset = limit, offset
@@ -87,21 +89,21 @@ def list_filings(session: SessionDep, _: Viewer, filters: Filters) -> FilingPage
 
 
 @router.get("/filings/{filing_id}", response_model=FilingOut, responses=responses(404))
-def get_filing(filing_id: int, session: SessionDep, _: Viewer) -> FilingOut:
+def get_filing(filing_id: RowId, session: SessionDep, _: Viewer) -> FilingOut:
     """State, version, allowed events and the open deadlines with their due times."""
     return views.filing(session, filing_id, get_clock().now())
 
 
 @router.post("/filings/{filing_id}/events", response_model=FilingOut, responses=responses(404, 409))
 def fire_event(
-    filing_id: int,
+    filing_id: RowId,
     body: EventIn,
     session: SessionDep,
     token: CaseManager,
     idempotency_key: Annotated[
         str | None,
         Header(
-            max_length=200,
+            max_length=bounds.IDEMPOTENCY_KEY,
             description="Repeat a request safely: the first result is replayed, nothing fires "
             "again; the same key with another body is refused (422 idempotency_key_reused).",
         ),
@@ -122,7 +124,7 @@ def fire_event(
 @router.get(
     "/filings/{filing_id}/history", response_model=list[HistoryOut], responses=responses(404)
 )
-def history(filing_id: int, session: SessionDep, _: Viewer) -> list[HistoryOut]:
+def history(filing_id: RowId, session: SessionDep, _: Viewer) -> list[HistoryOut]:
     """Every applied event with who fired it, when, its data and reason."""
     return views.history(session, filing_id)
 
@@ -132,7 +134,7 @@ def history(filing_id: int, session: SessionDep, _: Viewer) -> list[HistoryOut]:
     response_model=list[NotificationOut],
     responses=responses(404),
 )
-def notifications(filing_id: int, session: SessionDep, _: Viewer) -> list[NotificationOut]:
+def notifications(filing_id: RowId, session: SessionDep, _: Viewer) -> list[NotificationOut]:
     """What the filing's deadlines and events owed to whom, and whether it was delivered."""
     return views.notifications(session, filing_id)
 

@@ -30,6 +30,7 @@ from web.auth import SessionDep, end_read
 from web.errors import headers_of, status_of
 from web.metrics import filings_by_state
 from workflow import views
+from workflow.domain.bounded import RowId
 from workflow.domain.definition import EVENTS, STATES
 from workflow.domain.errors import IcpflowError, RateLimited, Unauthorized
 from workflow.schemas import FilingPage
@@ -197,7 +198,7 @@ def overdue(request: Request, session: SessionDep, token: PageToken) -> Response
 
 
 @router.get("/filings/{filing_id}", response_class=HTMLResponse)
-def timeline(request: Request, filing_id: int, session: SessionDep, token: PageToken) -> Response:
+def timeline(request: Request, filing_id: RowId, session: SessionDep, token: PageToken) -> Response:
     """A filing's history, its open deadlines and what it owed whom; identities masked."""
     shown = views.timeline(session, filing_id, get_clock().now())
     return _render(

@@ -21,7 +21,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    engine = create_db_engine(url)
+    engine = create_db_engine(url, statement_timeouts=False)  # long DDL must finish
     with engine.connect() as connection:
         context.configure(
             connection=connection,

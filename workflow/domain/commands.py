@@ -8,17 +8,32 @@ guards judge the values against the filing rules.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import pydantic
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic.networks import validate_email
 
+from config import bounds
+from workflow.domain.bounded import (
+    DocumentType,
+    Domain,
+    Email,
+    EventName,
+    IdNumber,
+    Name,
+    Phone,
+    Province,
+    Recipient,
+    Sector,
+)
 from workflow.domain.definition import Channel
 from workflow.domain.errors import Reason, ValidationError, summarise
-from workflow.domain.event_data import STRICT, NonBlank
+from workflow.domain.event_data import STRICT
 
 
 class LicenceKind(StrEnum):
@@ -39,25 +54,64 @@ class ApplicantIn(BaseModel):
     model_config = STRICT
 
     type: ApplicantKind
-    name: NonBlank
-    id_type: NonBlank = Field(description="identity document type matching the applicant type")
-    id_number: NonBlank
-    phone: NonBlank = Field(description="mainland mobile number that receives MIIT's SMS")
-    email: NonBlank
+    name: Name
+    id_type: DocumentType = Field(description="identity document type matching the applicant type")
+    id_number: IdNumber
+    phone: Phone = Field(description="mainland mobile number that receives MIIT's SMS")
+    email: Email
 
 
 class WebsiteIn(BaseModel):
     model_config = STRICT
 
-    name: NonBlank
-    sector: NonBlank = "general"
+    name: Name
+    sector: Sector = "general"
+
+
+def _email(value: str) -> str:
+    return validate_email(value)[1]
+
+
+def _https_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError("must be an https:// URL")
+    return value
+
+
+def _apprise_url(value: str) -> str:
+    import apprise  # only when a chat route is given: apprise takes a while to import
+
+    if apprise.Apprise.instantiate(value) is None:
+        raise ValueError("must be a chat URL apprise knows (dingtalk://, wecombot://, ...)")
+    return value
+
+
+_RECIPIENTS: dict[Channel, Callable[[str], str]] = {
+    Channel.EMAIL: _email,
+    Channel.WEBHOOK: _https_url,
+    Channel.CHAT: _apprise_url,
+}
 
 
 class RouteIn(BaseModel):
+    """Where a filing's own notifications also go. The recipient is checked against its
+    channel, so a route that could never be delivered is refused when the filing is created
+    instead of failing every notification after it."""
+
     model_config = STRICT
 
     channel: Channel
-    recipient: NonBlank
+    recipient: Recipient = Field(
+        description="email: an address; webhook: an https:// URL; chat: an apprise URL "
+        "(dingtalk://, wecombot://, feishu://, ...); log: any name"
+    )
+
+    @field_validator("recipient")
+    @classmethod
+    def _fits_channel(cls, recipient: str, info: ValidationInfo) -> str:
+        check = _RECIPIENTS.get(info.data.get("channel"))  # type: ignore[arg-type]
+        return check(recipient) if check else recipient
 
 
 class FilingCreate(BaseModel):
@@ -65,16 +119,18 @@ class FilingCreate(BaseModel):
 
     model_config = STRICT
 
-    domain: NonBlank
+    domain: Domain
     domain_expires_on: date = Field(description="ISO date, YYYY-MM-DD")
-    province: NonBlank = Field(
+    province: Province = Field(
         description="one of the 31 province characters (aliases 蜀 黔 滇 陇 accepted)"
     )
     licence: LicenceKind = LicenceKind.FILING
     applicant: ApplicantIn
     website: WebsiteIn
     notify: list[RouteIn] = Field(
-        default_factory=list, description="extra recipients for this filing"
+        default_factory=list,
+        max_length=bounds.MAX_ROUTES,
+        description="extra recipients for this filing",
     )
 
 
@@ -83,14 +139,15 @@ class EventCommand(BaseModel):
 
     model_config = STRICT
 
-    event: str
+    event: EventName
     data: dict[str, Any] = Field(default_factory=dict)
 
 
 _CODES = {
     "extra_forbidden": "unknown_field",
     "missing": "missing_field",
-    "string_too_short": "missing_field",  # NonBlank: a blank value is a missing one
+    "string_too_short": "missing_field",  # bounded text: a blank value is a missing one
+    "string_pattern_mismatch": "invalid_characters",  # bounded text's only pattern
 }
 
 
@@ -102,13 +159,20 @@ def _path(loc: Iterable[str | int]) -> str:
     return path
 
 
+def _said(problem: Mapping[str, Any]) -> str:
+    """Pydantic's message, without the "Value error, " it puts before a validator's own."""
+    error = problem.get("ctx", {}).get("error") if problem["type"] == "value_error" else None
+    return str(error) if error else str(problem["msg"])
+
+
 def _reason(problem: Mapping[str, Any]) -> Reason:
     kind, field = str(problem["type"]), _path(problem["loc"])
     code = _CODES.get(kind, "invalid_date" if kind.startswith("date") else "invalid_field")
     message = {
         "unknown_field": f"unknown field {field!r}",
         "missing_field": f"{field} is required",
-    }.get(code, f"{field}: {problem['msg']}")
+        "invalid_characters": f"{field}: control characters (such as NUL) are not allowed",
+    }.get(code, f"{field}: {_said(problem)}")
     return Reason(code, message, field=field)
 
 
