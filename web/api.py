@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, status
 from pydantic import BaseModel
+from structlog.contextvars import bind_contextvars
 
 from config import bounds
 from config.clock import get_clock
@@ -79,6 +80,7 @@ Filters = Annotated[ListFilters, Depends()]
 @router.post("/filings", status_code=status.HTTP_201_CREATED, response_model=FilingOut)
 def create_filing(body: FilingCreate, session: SessionDep, token: CaseManager) -> FilingOut:
     """Create a filing in its initial state; the creation guard lists every problem at once."""
+    bind_contextvars(actor=actor(token))
     return service.create_filing(session, body, actor(token))
 
 
@@ -110,6 +112,8 @@ def fire_event(
     ] = None,
 ) -> FilingOut:
     """Fire an event; send the version you saw as ``expected_version`` to detect races."""
+    # The route runs in a copy of the request's context: these tag this request's log lines only.
+    bind_contextvars(filing=filing_id, event=body.event, actor=actor(token))
     count_when_committed(session, body.event)
     return service.fire_event(
         session,

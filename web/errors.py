@@ -9,6 +9,7 @@ for whichever edge renders it (JSON here, HTML for the pages).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -17,7 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
 from workflow.availability import UNAVAILABLE, unavailable
 from workflow.domain import errors
@@ -132,14 +134,25 @@ async def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
     return error_response(errors.ValidationError(message, reasons), request_id_of(request))
 
 
+def _methods(routes: Iterable[BaseRoute], scope: Scope) -> Iterator[str]:
+    for route in routes:
+        match, child = route.matches(scope)
+        if match == Match.NONE:
+            continue
+        # A mount has ``routes``; FastAPI's included router has ``effective_candidates()``.
+        nested: Iterable[BaseRoute] | None = getattr(route, "routes", None)
+        if nested is None and hasattr(route, "effective_candidates"):
+            nested = route.effective_candidates()
+        if nested is not None:
+            yield from _methods(nested, {**scope, **child})
+        else:
+            yield from getattr(route, "methods", None) or ()
+
+
 def allowed_methods(request: Request) -> str:
     """Every method some route serves at this path (the router names only the first route's)."""
-    methods = {"OPTIONS"}
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "OPTIONS"})
-        if match != Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return ", ".join(sorted(methods))
+    scope = {**request.scope, "method": "OPTIONS"}
+    return ", ".join(sorted({"OPTIONS", *_methods(request.app.router.routes, scope)}))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

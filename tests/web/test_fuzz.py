@@ -4,6 +4,8 @@ with a valid token, on both databases; any 5xx, or any answer the document does 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck
@@ -44,6 +46,6 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(relay=False)
     suppress_health_check=list(HealthCheck),
 )
 def test_no_generated_request_gets_a_5xx_or_an_undocumented_answer(
-    case: Case, settings: Settings, clock: FrozenClock, manager: Headers
+    case: Case[Any], settings: Settings, clock: FrozenClock, manager: Headers
 ) -> None:
     case.call_and_validate(headers=manager, checks=CHECKS)
