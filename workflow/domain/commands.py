@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVar
+from ipaddress import ip_address
 from urllib.parse import urlsplit
 
 import pydantic
@@ -72,10 +73,20 @@ def _email(value: str) -> str:
     return validate_email(value)[1]
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _https_url(value: str) -> str:
+    """Signed JSON crosses networks only over https; plain http stays on this machine."""
     parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname:
+    if not parts.hostname or parts.scheme not in ("https", "http"):
         raise ValueError("must be an https:// URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError("must be an https:// URL (http:// only to this machine)")
     return value
 
 
@@ -103,8 +114,8 @@ class RouteIn(BaseModel):
 
     channel: Channel
     recipient: Recipient = Field(
-        description="email: an address; webhook: an https:// URL; chat: an apprise URL "
-        "(dingtalk://, wecombot://, feishu://, ...); log: any name"
+        description="email: an address; webhook: an https:// URL (http:// to this machine); "
+        "chat: an apprise URL (dingtalk://, wecombot://, feishu://, ...); log: any name"
     )
 
     @field_validator("recipient")
