@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from enum import StrEnum
-from typing import Any, TypeVar
 from ipaddress import ip_address
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import pydantic
