@@ -16,8 +16,9 @@ def web(
     import uvicorn
 
     uvicorn.run(
-        "web.app:create_app",
+        "web.app:serve_app",
         factory=True,
+        log_config=None,  # the app configures logging (JSON lines) in each process
         host=host,
         port=port or get_settings().port,
         workers=workers,

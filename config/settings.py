@@ -44,6 +44,27 @@ class Settings(BaseSettings):
     broker_url: str = Field(default="", description="amqp://... selects RabbitMQ instead of Redis.")
     port: int = 8000
 
+    # Failing fast: what a request may take or send before it is refused
+    database_connect_timeout_seconds: int = Field(
+        default=3, ge=2, description="PostgreSQL connect timeout (libpq's minimum is 2 s)."
+    )
+    database_statement_timeout_seconds: float = Field(
+        default=30, gt=0, description="PostgreSQL cancels a statement running longer than this."
+    )
+    readiness_timeout_seconds: float = Field(
+        default=1.5,
+        gt=0,
+        description="/readyz answers 503 if the database has not answered by then.",
+    )
+    unavailable_retry_after_seconds: int = Field(
+        default=5,
+        ge=1,
+        description="Retry-After of a 503 answered while the database is unreachable.",
+    )
+    max_request_bytes: int = Field(
+        default=1_000_000, ge=1024, description="Larger request bodies are refused with 413."
+    )
+
     # Pages: sign-in sessions
     page_session_hours: float = Field(
         default=12, gt=0, description="A page sign-in lasts this long; sign in again after it."

@@ -15,8 +15,13 @@ from sqlmodel import Session, create_engine
 from config.settings import get_settings
 
 
-def create_db_engine(url: str) -> Engine:
-    """SQLite gets WAL and a busy timeout so web, worker and scheduler processes can share one file."""
+def create_db_engine(url: str, *, statement_timeouts: bool = True) -> Engine:
+    """SQLite gets WAL and a busy timeout so web, worker and scheduler processes can share one file.
+
+    PostgreSQL gets a connect timeout and (unless ``statement_timeouts`` is off, as for
+    migrations) a statement timeout from the settings, so a database that is down, hangs or
+    is overloaded fails a request within seconds (then answered 503) instead of holding it.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -25,7 +30,19 @@ def create_db_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    settings = get_settings()
+    connect_args: dict[str, Any] = {"connect_timeout": settings.database_connect_timeout_seconds}
+    if statement_timeouts:
+        milliseconds = round(settings.database_statement_timeout_seconds * 1000)
+        connect_args["options"] = f"-c statement_timeout={milliseconds}"
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=settings.database_connect_timeout_seconds,
+        connect_args=connect_args,
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

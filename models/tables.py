@@ -15,6 +15,8 @@ from typing import Any, cast
 from sqlalchemy import JSON, Column, DateTime, Index, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from config import bounds
+
 
 class DeadlineStatus(StrEnum):
     """A deadline waits (``pending``), comes due and is acted on (``fired``), or is closed
@@ -59,17 +61,17 @@ class Entity(SQLModel, table=True):
     __tablename__ = "entities"
 
     id: int | None = Field(default=None, primary_key=True)
-    type: str = Field(max_length=20)
-    name: str = Field(max_length=200, index=True)
-    id_type: str = Field(max_length=40)
-    id_number: str = Field(max_length=64, index=True)
-    province: str = Field(max_length=2)
-    responsible_name: str = Field(max_length=100)
-    responsible_mobile: str = Field(max_length=32, index=True)
-    responsible_email: str = Field(max_length=254)
+    type: str = Field(max_length=bounds.KIND)
+    name: str = Field(max_length=bounds.NAME, index=True)
+    id_type: str = Field(max_length=bounds.DOCUMENT_TYPE)
+    id_number: str = Field(max_length=bounds.ID_NUMBER, index=True)
+    province: str = Field(max_length=bounds.PROVINCE)
+    responsible_name: str = Field(max_length=bounds.NAME)
+    responsible_mobile: str = Field(max_length=bounds.PHONE, index=True)
+    responsible_email: str = Field(max_length=bounds.EMAIL)
     responsible_is_legal_rep: bool = True
-    icp_number: str | None = Field(default=None, max_length=64, unique=True)
-    status: str = Field(max_length=20)
+    icp_number: str | None = Field(default=None, max_length=bounds.ICP_NUMBER, unique=True)
+    status: str = Field(max_length=bounds.KIND)
     version: int = 1
     created_at: datetime = _utc_column()
 
@@ -85,21 +87,21 @@ class Service(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     entity_id: int = Field(foreign_key="entities.id", index=True)
-    kind: str = Field(max_length=20)
-    name: str = Field(max_length=200)
-    domain: str = Field(max_length=253, index=True)
+    kind: str = Field(max_length=bounds.KIND)
+    name: str = Field(max_length=bounds.NAME)
+    domain: str = Field(max_length=bounds.DOMAIN, index=True)
     domain_expires_on: date
-    domain_registrant: str | None = Field(default=None, max_length=200)
+    domain_registrant: str | None = Field(default=None, max_length=bounds.NAME)
     domain_real_name_verified: bool | None = None
-    app_identifier: str | None = Field(default=None, max_length=200)
-    sector: str = Field(max_length=40)
-    responsible_name: str | None = Field(default=None, max_length=100)
-    responsible_mobile: str | None = Field(default=None, max_length=32, index=True)
-    service_number: str | None = Field(default=None, max_length=64)
-    server_ip: str | None = Field(default=None, max_length=45)
-    record_number: str | None = Field(default=None, max_length=64, unique=True)
+    app_identifier: str | None = Field(default=None, max_length=bounds.NAME)
+    sector: str = Field(max_length=bounds.SECTOR)
+    responsible_name: str | None = Field(default=None, max_length=bounds.NAME)
+    responsible_mobile: str | None = Field(default=None, max_length=bounds.PHONE, index=True)
+    service_number: str | None = Field(default=None, max_length=bounds.SERVICE_NUMBER)
+    server_ip: str | None = Field(default=None, max_length=bounds.SERVER_IP)
+    record_number: str | None = Field(default=None, max_length=bounds.ICP_NUMBER, unique=True)
     suffix: int | None = None
-    status: str = Field(max_length=20)
+    status: str = Field(max_length=bounds.KIND)
     created_at: datetime = _utc_column()
 
 
@@ -122,39 +124,39 @@ class Filing(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=20, index=True)
+    kind: str = Field(max_length=bounds.KIND, index=True)
     entity_id: int = Field(foreign_key="entities.id")
     service_id: int | None = Field(default=None, foreign_key="services.id", index=True)
     changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    domain: str = Field(max_length=253, index=True)
+    domain: str = Field(max_length=bounds.DOMAIN, index=True)
     domain_expires_on: date
-    province: str = Field(max_length=2)
-    licence: str = Field(max_length=16)
-    applicant_type: str = Field(max_length=16)
-    applicant_name: str = Field(max_length=200)
-    applicant_id_type: str = Field(max_length=40)
-    applicant_id_number: str = Field(max_length=64)
-    applicant_phone: str = Field(max_length=32)
-    applicant_email: str = Field(max_length=254)
-    website_name: str = Field(max_length=200)
-    sector: str = Field(max_length=40)
+    province: str = Field(max_length=bounds.PROVINCE)
+    licence: str = Field(max_length=bounds.CODE)
+    applicant_type: str = Field(max_length=bounds.CODE)
+    applicant_name: str = Field(max_length=bounds.NAME)
+    applicant_id_type: str = Field(max_length=bounds.DOCUMENT_TYPE)
+    applicant_id_number: str = Field(max_length=bounds.ID_NUMBER)
+    applicant_phone: str = Field(max_length=bounds.PHONE)
+    applicant_email: str = Field(max_length=bounds.EMAIL)
+    website_name: str = Field(max_length=bounds.NAME)
+    sector: str = Field(max_length=bounds.SECTOR)
     notify: list[dict[str, str]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
 
-    state: str = Field(max_length=32)
+    state: str = Field(max_length=bounds.STATE)
     version: int = 1
     state_entered_at: datetime = _utc_column()
     created_at: datetime = _utc_column()
-    created_by: str = Field(max_length=100)
+    created_by: str = Field(max_length=bounds.ACTOR)
 
-    service_number: str | None = Field(default=None, max_length=64)
-    server_ip: str | None = Field(default=None, max_length=45)
+    service_number: str | None = Field(default=None, max_length=bounds.SERVICE_NUMBER)
+    server_ip: str | None = Field(default=None, max_length=bounds.SERVER_IP)
     materials: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    pre_approval_document: str | None = Field(default=None, max_length=200)
-    icp_number: str | None = Field(default=None, max_length=64)
+    pre_approval_document: str | None = Field(default=None, max_length=bounds.DOCUMENT)
+    icp_number: str | None = Field(default=None, max_length=bounds.ICP_NUMBER)
     # The case manager (a token's name) working on it; who works on what, not a permission.
-    assignee: str | None = Field(default=None, max_length=100)
+    assignee: str | None = Field(default=None, max_length=bounds.PERSON)
 
 
 class SmsVerifier(SQLModel, table=True):
@@ -169,12 +171,12 @@ class SmsVerifier(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     filing_id: int = Field(foreign_key="filings.id", index=True)
-    role: str = Field(max_length=20)
-    name: str = Field(max_length=100)
-    mobile: str = Field(max_length=32)
+    role: str = Field(max_length=bounds.KIND)
+    name: str = Field(max_length=bounds.NAME)
+    mobile: str = Field(max_length=bounds.PHONE)
     window_started_at: datetime | None = _utc_column(nullable=True)
     wrong_entries: int = 0
-    result: str = Field(max_length=20)
+    result: str = Field(max_length=bounds.KIND)
     answered_at: datetime | None = _utc_column(nullable=True)
 
 
@@ -187,10 +189,10 @@ class HistoryEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     filing_id: int = Field(foreign_key="filings.id", index=True)
     version: int
-    event: str = Field(max_length=40)
-    from_state: str | None = Field(default=None, max_length=32)
-    to_state: str = Field(max_length=32)
-    actor: str = Field(max_length=100)
+    event: str = Field(max_length=bounds.EVENT)
+    from_state: str | None = Field(default=None, max_length=bounds.STATE)
+    to_state: str = Field(max_length=bounds.STATE)
+    actor: str = Field(max_length=bounds.ACTOR)
     at: datetime = _utc_column()
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     reason: str | None = None
@@ -211,8 +213,8 @@ class Deadline(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     filing_id: int = Field(foreign_key="filings.id")
-    kind: str = Field(max_length=40)
-    state: str = Field(max_length=32)
+    kind: str = Field(max_length=bounds.DEADLINE_KIND)
+    state: str = Field(max_length=bounds.STATE)
     figure: float
     due_at: datetime = _utc_column()
     status: DeadlineStatus = Field(default=DeadlineStatus.PENDING, sa_type=String(16))
@@ -254,12 +256,12 @@ class Notification(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     filing_id: int = Field(foreign_key="filings.id", index=True)
     deadline_id: int | None = Field(default=None, foreign_key="deadlines.id")
-    kind: str = Field(max_length=40)
-    channel: str = Field(max_length=20)
-    recipient: str = Field(max_length=500)
+    kind: str = Field(max_length=bounds.DEADLINE_KIND)
+    channel: str = Field(max_length=bounds.CHANNEL)
+    recipient: str = Field(max_length=bounds.STORED_RECIPIENT)
     subject: str
     body: str
-    idempotency_key: str = Field(max_length=300, unique=True)
+    idempotency_key: str = Field(max_length=bounds.NOTIFICATION_KEY, unique=True)
     status: NotificationStatus = Field(default=NotificationStatus.PENDING, sa_type=String(16))
     attempts: int = 0
     claimed_until: datetime | None = _utc_column(nullable=True)
@@ -322,7 +324,7 @@ class IdempotencyRecord(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     filing_id: int = Field(foreign_key="filings.id")
-    key: str = Field(max_length=200)
+    key: str = Field(max_length=bounds.IDEMPOTENCY_KEY)
     fingerprint: str = Field(max_length=64)
     response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _utc_column()

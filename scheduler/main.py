@@ -23,6 +23,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import make_url
 
+from config.logs import configure_logging
 from config.settings import Settings
 from scheduler.jobs import relay_outbox, sweep_deadlines_and_relay
 from scheduler.leader import LeaderLock
@@ -127,7 +128,7 @@ def run_scheduler(settings: Settings) -> None:
     from workers.embedded_redis import serving
 
     check_settings(settings)
-    _configure_logging()
+    configure_logging()
     scheduler = BlockingScheduler(timezone=UTC)
     _stop_on_signals(scheduler)
     with serving(settings) as served:
@@ -177,17 +178,6 @@ def _stop_on_signals(scheduler: BlockingScheduler) -> None:
 def _shutdown(scheduler: BlockingScheduler) -> None:
     with contextlib.suppress(SchedulerNotRunningError):  # a second signal while stopping
         scheduler.shutdown(wait=True)
-
-
-def _configure_logging() -> None:
-    """Log to stderr unless the caller (e.g. the CLI) configured logging already. APScheduler's
-    job bookkeeping and ``transitions``' per-callback lines would drown ours at short
-    intervals, so only their warnings pass."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for noisy in ("apscheduler", "transitions"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _redacted(url: str) -> str:

@@ -19,6 +19,7 @@ from web.auth import SessionDep
 from web.forms import event_data
 from web.pages import FormUserDep, PostedForm
 from workers import failures
+from workflow.domain.bounded import RowId
 from workflow.domain.commands import AssignCommand, EventCommand, parse
 from workflow.domain.definition import EVENTS_BY_NAME
 
@@ -31,7 +32,7 @@ def _back_to(filing_id: int) -> Response:
 
 @router.post("/filings/{filing_id}/events/{event}")
 def fire_event(
-    filing_id: int,
+    filing_id: RowId,
     event: str,
     session: SessionDep,
     user: FormUserDep,
@@ -48,7 +49,7 @@ def fire_event(
 
 @router.post("/filings/{filing_id}/assignee")
 def assign(
-    filing_id: int,
+    filing_id: RowId,
     session: SessionDep,
     user: FormUserDep,
     assignee: Annotated[str, Form()] = "",
@@ -62,7 +63,7 @@ def assign(
 
 @router.post("/failed/{job_id}/retry")
 def retry(
-    job_id: int, session: SessionDep, user: FormUserDep, back: Annotated[str, Form()] = "/failed"
+    job_id: RowId, session: SessionDep, user: FormUserDep, back: Annotated[str, Form()] = "/failed"
 ) -> Response:
     """Owe a failed delivery again; back to where the button was (this site's pages only)."""
     user.require(Role.OPS)

@@ -6,14 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, status
 from pydantic import BaseModel
+from structlog.contextvars import bind_contextvars
 
 from auth.tokens import ensure_case_manager
+from config import bounds
 from config.clock import get_clock
 from models import ApiToken
 from web.auth import CaseManager, SessionDep, Viewer
 from web.errors import responses
 from web.metrics import count_when_committed
 from workflow import service, views
+from workflow.domain.bounded import Offset, Province, RowId
 from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate
 from workflow.domain.definition import (
     DEADLINES,
@@ -55,6 +58,8 @@ def fire(
     idempotency_key: str | None = None,
 ) -> FilingOut:
     """Fire an event for a person, from the API or a page alike, and count it once committed."""
+    # The route runs in a copy of the request's context: these tag this request's log lines only.
+    bind_contextvars(filing=filing_id, event=command.event, actor=actor(token))
     count_when_committed(session, command.event)
     return service.fire_event(
         session,
@@ -80,11 +85,11 @@ class ListFilters:
     def __init__(
         self,
         state: State | None = None,
-        province: str | None = Query(None, description="province character, e.g. 京"),
+        province: Province | None = Query(None, description="province character, e.g. 京"),
         stuck: bool | None = None,
         overdue: bool | None = None,
         limit: int = Query(50, ge=1, le=500),
-        offset: int = Query(0, ge=0),
+        offset: Offset = 0,
     ) -> None:
         self.state, self.province, self.stuck, self.overdue = state, province, stuck, overdue
         self.limit, self.offset = limit, offset
@@ -111,6 +116,7 @@ Filters = Annotated[ListFilters, Depends()]
 @router.post("/filings", status_code=status.HTTP_201_CREATED, response_model=FilingOut)
 def create_filing(body: FilingCreate, session: SessionDep, token: CaseManager) -> FilingOut:
     """Create a filing in its initial state; the creation guard lists every problem at once."""
+    bind_contextvars(actor=actor(token))
     return service.create_filing(session, body, actor(token))
 
 
@@ -142,7 +148,7 @@ def list_entities(
 @router.get(
     "/entities/{entity_id}", response_model=EntityOut, tags=["orders"], responses=responses(404)
 )
-def get_entity(entity_id: int, session: SessionDep, _: Viewer) -> EntityOut:
+def get_entity(entity_id: RowId, session: SessionDep, _: Viewer) -> EntityOut:
     """An entity, its number, its services and the order in flight."""
     return views.entity(session, entity_id)
 
@@ -153,7 +159,7 @@ def get_entity(entity_id: int, session: SessionDep, _: Viewer) -> EntityOut:
     tags=["orders"],
     responses=responses(404),
 )
-def entity_services(entity_id: int, session: SessionDep, _: Viewer) -> list[ServiceOut]:
+def entity_services(entity_id: RowId, session: SessionDep, _: Viewer) -> list[ServiceOut]:
     return views.services(session, entity_id)
 
 
@@ -163,7 +169,7 @@ def entity_services(entity_id: int, session: SessionDep, _: Viewer) -> list[Serv
     tags=["orders"],
     responses=responses(404),
 )
-def verifiers(filing_id: int, session: SessionDep, _: Viewer) -> list[VerifierOut]:
+def verifiers(filing_id: RowId, session: SessionDep, _: Viewer) -> list[VerifierOut]:
     """Who must answer the order's SMS, when their window started and how far each got."""
     return views.verifiers(session, filing_id)
 
@@ -175,21 +181,21 @@ def list_filings(session: SessionDep, _: Viewer, filters: Filters) -> FilingPage
 
 
 @router.get("/filings/{filing_id}", response_model=FilingOut, responses=responses(404))
-def get_filing(filing_id: int, session: SessionDep, _: Viewer) -> FilingOut:
+def get_filing(filing_id: RowId, session: SessionDep, _: Viewer) -> FilingOut:
     """State, version, allowed events and the open deadlines with their due times."""
     return views.filing(session, filing_id, get_clock().now())
 
 
 @router.post("/filings/{filing_id}/events", response_model=FilingOut, responses=responses(404, 409))
 def fire_event(
-    filing_id: int,
+    filing_id: RowId,
     body: EventIn,
     session: SessionDep,
     token: CaseManager,
     idempotency_key: Annotated[
         str | None,
         Header(
-            max_length=200,
+            max_length=bounds.IDEMPOTENCY_KEY,
             description="Repeat a request safely: the first result is replayed, nothing fires "
             "again; the same key with another body is refused (422 idempotency_key_reused).",
         ),
@@ -202,7 +208,7 @@ def fire_event(
 
 @router.put("/filings/{filing_id}/assignee", response_model=FilingOut, responses=responses(404))
 def put_assignee(
-    filing_id: int, body: AssignCommand, session: SessionDep, token: CaseManager
+    filing_id: RowId, body: AssignCommand, session: SessionDep, token: CaseManager
 ) -> FilingOut:
     """Give the filing to a case manager (a token name of role case_manager or above), or to
     nobody with ``null``; the filing's version does not change."""
@@ -212,7 +218,7 @@ def put_assignee(
 @router.get(
     "/filings/{filing_id}/history", response_model=list[HistoryOut], responses=responses(404)
 )
-def history(filing_id: int, session: SessionDep, _: Viewer) -> list[HistoryOut]:
+def history(filing_id: RowId, session: SessionDep, _: Viewer) -> list[HistoryOut]:
     """Every applied event with who fired it, when, its data and reason."""
     return views.history(session, filing_id)
 
@@ -222,7 +228,7 @@ def history(filing_id: int, session: SessionDep, _: Viewer) -> list[HistoryOut]:
     response_model=list[NotificationOut],
     responses=responses(404),
 )
-def notifications(filing_id: int, session: SessionDep, _: Viewer) -> list[NotificationOut]:
+def notifications(filing_id: RowId, session: SessionDep, _: Viewer) -> list[NotificationOut]:
     """What the filing's deadlines and events owed to whom, and whether it was delivered."""
     return views.notifications(session, filing_id)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as Late
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -12,9 +14,22 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from config.logs import configure_logging
 from config.settings import get_settings
 from models import get_engine
-from web import actions, api, console, docs, error_pages, errors, metrics, ops, pages, security
+from web import (
+    actions,
+    api,
+    console,
+    docs,
+    error_pages,
+    errors,
+    metrics,
+    ops,
+    pages,
+    requests,
+    security,
+)
 from workflow.domain.definition import EVENTS, STATES
 from workflow.startup import check_settings
 
@@ -62,10 +77,14 @@ def create_app(*, relay: bool = True) -> FastAPI:
         lifespan=relay_outbox if relay else None,
         docs_url=None,  # served offline by ``web.docs``
         redoc_url=None,
+        responses=errors.responses(*errors.EVERY_ROUTE),
     )
     app.state.publisher = None  # what request sessions relay through (see ``relay_outbox``)
+    # One thread pings the database for /readyz; a hung ping keeps it, not the request.
+    app.state.readiness = ThreadPoolExecutor(max_workers=1, thread_name_prefix="readyz")
     errors.install(app)
     error_pages.install(app)  # browser routes answer errors with pages, the API with JSON
+    requests.install(app)  # inside the security headers and metrics: its answers get both
     security.install(app, docs.PATHS)
     metrics.install(app)
     app.include_router(api.router)
@@ -82,16 +101,30 @@ def create_app(*, relay: bool = True) -> FastAPI:
 
     @app.get("/readyz", tags=["health"])
     def readyz() -> Any:
-        """The database answers; a load balancer should route here only then."""
+        """The database answers within ``readiness_timeout_seconds``; a load balancer should
+        route here only then."""
+        ping = app.state.readiness.submit(_ping_database)
         try:
-            with get_engine().connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except SQLAlchemyError as exc:
-            log.warning("not ready: database unreachable (%s)", type(exc).__name__)
+            ping.result(timeout=get_settings().readiness_timeout_seconds)
+        except (SQLAlchemyError, Late) as exc:
+            problem = type(exc).__name__ if isinstance(exc, SQLAlchemyError) else "no answer"
+            log.warning("not ready: database unreachable (%s)", problem)
             return JSONResponse(
-                {"status": "unavailable", "reason": f"database unreachable: {type(exc).__name__}"},
+                {"status": "unavailable", "reason": f"database unreachable: {problem}"},
                 status_code=503,
             )
         return {"status": "ready"}
 
     return app
+
+
+def _ping_database() -> None:
+    with get_engine().connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def serve_app() -> FastAPI:
+    """What ``icpflow web`` serves (in each of its worker processes): the app, logging as
+    JSON lines like the worker and scheduler."""
+    configure_logging()
+    return create_app()

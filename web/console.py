@@ -20,6 +20,7 @@ from web.forms import event_forms
 from web.pages import PageUserDep, show
 from web.pipeline_svg import pipeline_svg
 from workflow import views
+from workflow.domain.bounded import RowId
 from workflow.domain.definition import OVERDUE_KINDS, STATES, State
 from workflow.domain.rules import rules_for
 from workflow.schemas import FilingSort
@@ -206,7 +207,7 @@ def failed(
 
 
 @router.get("/filings/{filing_id}", response_class=HTMLResponse)
-def filing(request: Request, filing_id: int, session: SessionDep, user: PageUserDep) -> Response:
+def filing(request: Request, filing_id: RowId, session: SessionDep, user: PageUserDep) -> Response:
     """Everything about one filing, identities masked, with the forms its state allows."""
     now = get_clock().now()
     shown = views.timeline(session, filing_id, now)

@@ -31,6 +31,7 @@ _TITLES = {
     409: "Changed by someone else 已被他人修改",
     422: "Not accepted 未通过",
     429: "Too many attempts 尝试过多",
+    503: "Temporarily unavailable 暂时无法服务",
 }
 
 

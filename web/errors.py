@@ -1,21 +1,27 @@
 """The one mapping of domain errors to HTTP responses.
 
-Every error body has the same shape, ``{"error", "message", "reasons"}``, whether a guard,
-the request parser or the router refused the request, so a client needs one error path
-and can fix every listed reason in one go.
+Every error body has the same shape, ``{"error", "message", "reasons", "request_id"}``,
+whether a guard, the request parser, the router, an unreachable database or a bug refused the
+request, so a client needs one error path and can fix every listed reason in one go; the
+request id finds the request's log lines. ``domain_error`` says what any exception stands for,
+for whichever edge renders it (JSON here, HTML for the pages).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
+from workflow.availability import UNAVAILABLE, unavailable
 from workflow.domain import errors
 from workflow.domain.commands import reasons_from
 
@@ -32,17 +38,26 @@ STATUS: dict[type[errors.IcpflowError], int] = {
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
     errors.RateLimited: 429,
+    errors.RequestTooLarge: 413,
+    errors.ServiceUnavailable: 503,
+    errors.InternalError: 500,
     errors.IcpflowError: 400,
 }
 
 _DESCRIPTIONS = {
+    400: "the request could not be read (e.g. a malformed body)",
     401: "missing, unknown or revoked bearer token",
     403: "the token's role is too low",
     404: "no such filing (or job)",
     409: "expected_version is stale: someone else changed the filing",
     422: "event not allowed, a guard failed or the input is invalid; every reason is listed",
+    413: "the request body is larger than the server accepts",
     429: "too many failed attempts; Retry-After says when to try again",
+    500: "a bug; the request id finds it in the log",
+    503: "the database is unreachable; Retry-After says when to try again",
 }
+# What any route may answer, whatever it does.
+EVERY_ROUTE = (400, 413, 500, 503)
 
 
 class ErrorReason(BaseModel):
@@ -59,6 +74,7 @@ class ErrorBody(BaseModel):
     error: str
     message: str
     reasons: list[ErrorReason]
+    request_id: str
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -66,15 +82,29 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
 
 
-def _reply(
-    status: int,
-    code: str,
-    message: str,
-    reasons: list[dict[str, Any]],
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    body = {"error": code, "message": message, "reasons": reasons}
-    return JSONResponse(body, status_code=status, headers=headers)
+def request_id_of(request: Request) -> str:
+    """The id ``web.requests`` gave this request (in the log, the body and X-Request-ID)."""
+    return str(getattr(request.state, "request_id", ""))
+
+
+def domain_error(exc: Exception) -> errors.IcpflowError:
+    """What ``exc`` stands for: a domain error as is, an unreachable database as
+    ``ServiceUnavailable``, anything else as an ``InternalError`` that tells nothing more."""
+    if isinstance(exc, errors.IcpflowError):
+        return exc
+    return unavailable(exc) or errors.InternalError(
+        "internal error: the request id finds it in the server's log"
+    )
+
+
+def error_response(exc: errors.IcpflowError, request_id: str) -> JSONResponse:
+    body = {
+        "error": exc.code,
+        "message": exc.message,
+        "reasons": [r.as_dict() for r in exc.reasons],
+        "request_id": request_id,
+    }
+    return JSONResponse(body, status_code=status_of(exc), headers=headers_of(exc))
 
 
 def status_of(exc: errors.IcpflowError) -> int:
@@ -83,40 +113,67 @@ def status_of(exc: errors.IcpflowError) -> int:
 
 def headers_of(exc: errors.IcpflowError) -> dict[str, str]:
     """The headers HTTP pairs with an error's status, for JSON and page answers alike."""
-    if isinstance(exc, errors.RateLimited):
+    if isinstance(exc, errors.RateLimited | errors.ServiceUnavailable):
         return {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, errors.Unauthorized):
         return {"WWW-Authenticate": "Bearer"}
     return {}
 
 
-async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, errors.IcpflowError)
-    return _reply(
-        status_of(exc), exc.code, exc.message, [r.as_dict() for r in exc.reasons], headers_of(exc)
-    )
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(domain_error(exc), request_id_of(request))
 
 
-async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:
+async def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     reasons = reasons_from(
         {**problem, "loc": [part for part in problem["loc"] if part != "body"]}
         for problem in exc.errors()
     )
     message = errors.summarise("request refused", reasons)
-    return _reply(422, "validation_error", message, [r.as_dict() for r in reasons])
+    return error_response(errors.ValidationError(message, reasons), request_id_of(request))
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
-    """Unknown paths and wrong methods, answered in the same shape as everything else."""
+def _methods(routes: Iterable[BaseRoute], scope: Scope) -> Iterator[str]:
+    for route in routes:
+        match, child = route.matches(scope)
+        if match == Match.NONE:
+            continue
+        # A mount has ``routes``; FastAPI's included router has ``effective_candidates()``.
+        nested: Iterable[BaseRoute] | None = getattr(route, "routes", None)
+        if nested is None and hasattr(route, "effective_candidates"):
+            nested = route.effective_candidates()
+        if nested is not None:
+            yield from _methods(nested, {**scope, **child})
+        else:
+            yield from getattr(route, "methods", None) or ()
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (the router names only the first route's)."""
+    scope = {**request.scope, "method": "OPTIONS"}
+    return ", ".join(sorted({"OPTIONS", *_methods(request.app.router.routes, scope)}))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths and wrong methods, answered in the same shape as everything else;
+    OPTIONS is answered, with every method the path has."""
     assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=headers)
     phrase = HTTPStatus(exc.status_code).phrase
     code = phrase.lower().replace(" ", "_").replace("-", "_")
     message = exc.detail if isinstance(exc.detail, str) else phrase
-    return _reply(exc.status_code, code, message, [], dict(exc.headers or {}))
+    body = {"error": code, "message": message, "reasons": [], "request_id": request_id_of(request)}
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.IcpflowError, _domain_error)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(HTTPException, _http_error)
+    for unreachable in UNAVAILABLE:
+        app.add_exception_handler(unreachable, _domain_error)

@@ -10,6 +10,7 @@ from web.api import Filters
 from web.auth import Ops, SessionDep
 from web.errors import responses
 from workers import failures
+from workflow.domain.bounded import RowId
 from workflow.schemas import FilingPage, UtcDateTime
 
 router = APIRouter(prefix="/api/v1/ops", tags=["ops"], responses=responses(401, 403, 422))
@@ -48,6 +49,6 @@ def failed(session: SessionDep, _: Ops, include_retried: bool = False) -> list[F
 
 
 @router.post("/failed/{job_id}/retry", response_model=FailedJobOut, responses=responses(404))
-def retry(job_id: int, session: SessionDep, _: Ops) -> FailedJobOut:
+def retry(job_id: RowId, session: SessionDep, _: Ops) -> FailedJobOut:
     """Owe a failed delivery again through the outbox; its notification goes back to pending."""
     return FailedJobOut.model_validate(failures.retry_failed(session, job_id))

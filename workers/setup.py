@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dramatiq
 
+from config.logs import configure_logging
 from config.settings import Settings, get_settings
 from models import create_db_engine
 from workers.actors import declare_actors
@@ -26,5 +27,7 @@ def build_worker_broker(settings: Settings) -> dramatiq.Broker:
 
 
 def use_worker_broker() -> None:
-    """Make the worker's broker Dramatiq's global one (what its CLI consumes from)."""
+    """Make the worker's broker Dramatiq's global one (what its CLI consumes from); the
+    worker process logs as the others do from here on (Dramatiq set up its own format)."""
+    configure_logging()
     dramatiq.set_broker(build_worker_broker(get_settings()))

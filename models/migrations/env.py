@@ -22,8 +22,9 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     """On SQLite, foreign keys are off while migrating and checked after it: altering a table
-    there copies it, and dropping the original would trip the rows pointing at it."""
-    engine = create_db_engine(url)
+    there copies it, and dropping the original would trip the rows pointing at it. Long DDL
+    must finish, so the statement timeout is off."""
+    engine = create_db_engine(url, statement_timeouts=False)
     sqlite = url.startswith("sqlite")
     with engine.connect() as connection:
         # On the driver's connection: the engine's BEGIN IMMEDIATE would make it a no-op.

@@ -135,7 +135,12 @@ def test_out_of_range_limit_is_422_in_the_same_shape(api: Api) -> None:
 
 def test_unknown_path_is_404_in_the_same_shape(api: Api) -> None:
     response = api.get("/api/v1/nowhere")
-    assert response.json() == {"error": "not_found", "message": "Not Found", "reasons": []}
+    assert response.json() == {
+        "error": "not_found",
+        "message": "Not Found",
+        "reasons": [],
+        "request_id": response.headers["X-Request-ID"],
+    }
 
 
 def test_idempotency_key_replays_the_first_result_without_firing_again(api: Api) -> None:

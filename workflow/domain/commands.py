@@ -8,17 +8,36 @@ guards judge the values against the filing rules.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from enum import StrEnum
+from ipaddress import ip_address
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import pydantic
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic.networks import validate_email
 
+from config import bounds
+from workflow.domain.bounded import (
+    DocumentType,
+    Domain,
+    Email,
+    EventName,
+    IcpNumber,
+    IdNumber,
+    Name,
+    Person,
+    Phone,
+    Province,
+    Recipient,
+    RowId,
+    Sector,
+)
 from workflow.domain.definition import Channel
 from workflow.domain.errors import Reason, ValidationError, summarise
-from workflow.domain.event_data import STRICT, NonBlank
+from workflow.domain.event_data import STRICT
 from workflow.domain.orders import OrderKind, ServiceKind
 
 
@@ -40,25 +59,74 @@ class ApplicantIn(BaseModel):
     model_config = STRICT
 
     type: ApplicantKind
-    name: NonBlank
-    id_type: NonBlank = Field(description="identity document type matching the applicant type")
-    id_number: NonBlank
-    phone: NonBlank = Field(description="mainland mobile number that receives MIIT's SMS")
-    email: NonBlank
+    name: Name
+    id_type: DocumentType = Field(description="identity document type matching the applicant type")
+    id_number: IdNumber
+    phone: Phone = Field(description="mainland mobile number that receives MIIT's SMS")
+    email: Email
 
 
 class WebsiteIn(BaseModel):
     model_config = STRICT
 
-    name: NonBlank
-    sector: NonBlank = "general"
+    name: Name
+    sector: Sector = "general"
+
+
+def _email(value: str) -> str:
+    return validate_email(value)[1]
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _https_url(value: str) -> str:
+    """Signed JSON crosses networks only over https; plain http stays on this machine."""
+    parts = urlsplit(value)
+    if not parts.hostname or parts.scheme not in ("https", "http"):
+        raise ValueError("must be an https:// URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError("must be an https:// URL (http:// only to this machine)")
+    return value
+
+
+def _apprise_url(value: str) -> str:
+    import apprise  # only when a chat route is given: apprise takes a while to import
+
+    if apprise.Apprise.instantiate(value) is None:
+        raise ValueError("must be a chat URL apprise knows (dingtalk://, wecombot://, ...)")
+    return value
+
+
+_RECIPIENTS: dict[Channel, Callable[[str], str]] = {
+    Channel.EMAIL: _email,
+    Channel.WEBHOOK: _https_url,
+    Channel.CHAT: _apprise_url,
+}
 
 
 class RouteIn(BaseModel):
+    """Where a filing's own notifications also go. The recipient is checked against its
+    channel, so a route that could never be delivered is refused when the filing is created
+    instead of failing every notification after it."""
+
     model_config = STRICT
 
     channel: Channel
-    recipient: NonBlank
+    recipient: Recipient = Field(
+        description="email: an address; webhook: an https:// URL (http:// to this machine); "
+        "chat: an apprise URL (dingtalk://, wecombot://, feishu://, ...); log: any name"
+    )
+
+    @field_validator("recipient")
+    @classmethod
+    def _fits_channel(cls, recipient: str, info: ValidationInfo) -> str:
+        check = _RECIPIENTS.get(info.data.get("channel"))  # type: ignore[arg-type]
+        return check(recipient) if check else recipient
 
 
 class FilingCreate(BaseModel):
@@ -66,18 +134,20 @@ class FilingCreate(BaseModel):
 
     model_config = STRICT
 
-    domain: NonBlank
+    domain: Domain
     domain_expires_on: date = Field(description="ISO date, YYYY-MM-DD")
-    province: NonBlank = Field(
+    province: Province = Field(
         description="one of the 31 province characters (aliases 蜀 黔 滇 陇 accepted)"
     )
     licence: LicenceKind = LicenceKind.FILING
     applicant: ApplicantIn
     website: WebsiteIn
     notify: list[RouteIn] = Field(
-        default_factory=list, description="extra recipients for this filing"
+        default_factory=list,
+        max_length=bounds.MAX_ROUTES,
+        description="extra recipients for this filing",
     )
-    domain_registrant: NonBlank | None = Field(
+    domain_registrant: Name | None = Field(
         default=None,
         description="the domain's registrant as the registrar shows it; must be the applicant "
         "(omitted: taken to be the applicant, as before)",
@@ -92,9 +162,9 @@ class PersonIn(BaseModel):
 
     model_config = STRICT
 
-    name: NonBlank
-    mobile: NonBlank = Field(description="mainland mobile; different for every listed person")
-    email: NonBlank | None = None
+    name: Name
+    mobile: Phone = Field(description="mainland mobile; different for every listed person")
+    email: Email | None = None
     legal_representative: bool = Field(
         default=True,
         description="the entity's legal representative; otherwise an authorisation letter is "
@@ -108,10 +178,10 @@ class EntityIn(BaseModel):
     model_config = STRICT
 
     type: ApplicantKind
-    name: NonBlank
-    id_type: NonBlank
-    id_number: NonBlank
-    province: NonBlank
+    name: Name
+    id_type: DocumentType
+    id_number: IdNumber
+    province: Province
     responsible: PersonIn
 
 
@@ -121,17 +191,17 @@ class ServiceIn(BaseModel):
     model_config = STRICT
 
     kind: ServiceKind = ServiceKind.WEBSITE
-    name: NonBlank
-    domain: NonBlank = Field(description="the site's domain, or the domain an app uses")
+    name: Name
+    domain: Domain = Field(description="the site's domain, or the domain an app uses")
     domain_expires_on: date
-    domain_registrant: NonBlank = Field(description="must be the entity's name")
+    domain_registrant: Name = Field(description="must be the entity's name")
     domain_real_name_verified: bool = Field(description="must be true")
-    app_identifier: NonBlank | None = Field(
+    app_identifier: Name | None = Field(
         default=None, description="package name or Bundle ID of an app or mini program"
     )
-    sector: NonBlank = "general"
+    sector: Sector = "general"
     responsible: PersonIn | None = None
-    record_number: NonBlank | None = Field(
+    record_number: IcpNumber | None = Field(
         default=None, description="new access only: the number filed through another host"
     )
 
@@ -141,9 +211,9 @@ class ChangesIn(BaseModel):
 
     model_config = STRICT
 
-    entity_name: NonBlank | None = None
+    entity_name: Name | None = None
     entity_responsible: PersonIn | None = None
-    service_name: NonBlank | None = None
+    service_name: Name | None = None
     service_responsible: PersonIn | None = None
 
 
@@ -154,13 +224,13 @@ class OrderCreate(BaseModel):
     model_config = STRICT
 
     kind: OrderKind
-    entity_id: int | None = None
+    entity_id: RowId | None = None
     entity: EntityIn | None = None
-    service_id: int | None = None
+    service_id: RowId | None = None
     service: ServiceIn | None = None
     changes: ChangesIn | None = None
     licence: LicenceKind = LicenceKind.FILING
-    notify: list[RouteIn] = Field(default_factory=list)
+    notify: list[RouteIn] = Field(default_factory=list, max_length=bounds.MAX_ROUTES)
 
 
 class EventCommand(BaseModel):
@@ -168,7 +238,7 @@ class EventCommand(BaseModel):
 
     model_config = STRICT
 
-    event: str
+    event: EventName
     data: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -177,13 +247,14 @@ class AssignCommand(BaseModel):
 
     model_config = STRICT
 
-    assignee: NonBlank | None = Field(description="a case manager's token name; null unassigns")
+    assignee: Person | None = Field(description="a case manager's token name; null unassigns")
 
 
 _CODES = {
     "extra_forbidden": "unknown_field",
     "missing": "missing_field",
-    "string_too_short": "missing_field",  # NonBlank: a blank value is a missing one
+    "string_too_short": "missing_field",  # bounded text: a blank value is a missing one
+    "string_pattern_mismatch": "invalid_characters",  # bounded text's only pattern
 }
 
 
@@ -198,13 +269,20 @@ def _path(loc: Iterable[str | int]) -> str:
     return path
 
 
+def _said(problem: Mapping[str, Any]) -> str:
+    """Pydantic's message, without the "Value error, " it puts before a validator's own."""
+    error = problem.get("ctx", {}).get("error") if problem["type"] == "value_error" else None
+    return str(error) if error else str(problem["msg"])
+
+
 def _reason(problem: Mapping[str, Any]) -> Reason:
     kind, field = str(problem["type"]), _path(problem["loc"])
     code = _CODES.get(kind, "invalid_date" if kind.startswith("date") else "invalid_field")
     message = {
         "unknown_field": f"unknown field {field!r}",
         "missing_field": f"{field} is required",
-    }.get(code, f"{field}: {problem['msg']}")
+        "invalid_characters": f"{field}: control characters (such as NUL) are not allowed",
+    }.get(code, f"{field}: {_said(problem)}")
     return Reason(code, message, field=field)
 
 

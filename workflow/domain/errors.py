@@ -100,6 +100,28 @@ class Forbidden(IcpflowError):
     code = "forbidden"
 
 
+class RequestTooLarge(IcpflowError):
+    """The request body is larger than the server accepts (``max_request_bytes``)."""
+
+    code = "request_too_large"
+
+
+class ServiceUnavailable(IcpflowError):
+    """Something the request needs (the database) cannot be reached: try again later."""
+
+    code = "service_unavailable"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class InternalError(IcpflowError):
+    """A bug: anything unexpected, answered without its details (they go to the log)."""
+
+    code = "internal_error"
+
+
 class RateLimited(IcpflowError):
     """Too many failed attempts from one client; it may try again after ``retry_after`` seconds."""
 

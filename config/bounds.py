@@ -1,0 +1,47 @@
+"""How big each stored value may be, stated once.
+
+The tables size their columns from these and the input models refuse anything larger, so
+SQLite (which ignores a column's length) and PostgreSQL (which enforces it) give the same
+answer: a 422 naming the field, never a 201 on one and a 500 on the other.
+"""
+
+from __future__ import annotations
+
+# Ids are PostgreSQL INTEGER columns (SQLite's are 64-bit): the smaller range is the API's.
+MAX_ROW_ID = 2**31 - 1
+# A list can never skip more rows than there can be ids.
+MAX_OFFSET = MAX_ROW_ID
+
+DOMAIN = 253  # the longest DNS name
+PROVINCE = 2
+CODE = 16  # licence and applicant kinds
+KIND = 20  # entity, service and order kinds, their statuses, verifier roles and results
+PERSON = 100  # an assignee: a token's name
+NAME = 200  # applicant, entity, website, a responsible person (for an organisation, its name)
+DOCUMENT_TYPE = 40
+SECTOR = 40
+ID_NUMBER = 64
+PHONE = 32
+EMAIL = 254  # RFC 5321's longest path
+SERVICE_NUMBER = 64
+SERVER_IP = 45  # the longest textual IPv6 address
+DOCUMENT = 200
+ICP_NUMBER = 64
+MATERIAL = 64  # one material key
+MATERIALS = 50  # keys in one submission
+STATE = 32
+EVENT = 40
+DEADLINE_KIND = 40
+ACTOR = 100
+CHANNEL = 20
+REASON = 2000  # a reason is written into the history and every notification about it
+IDEMPOTENCY_KEY = 200  # the API's Idempotency-Key header
+
+# A notification's key is ``<notice key>:<channel>:<recipient>`` in a NOTIFICATION_KEY column;
+# a notice key (filing id, deadline kind or event, due time or version) stays within
+# NOTICE_KEY, so the recipient a filing's route may name is what is left.
+NOTIFICATION_KEY = 300
+NOTICE_KEY = 80
+RECIPIENT = NOTIFICATION_KEY - NOTICE_KEY - CHANNEL - len("::")
+STORED_RECIPIENT = 500  # team routes in the settings may name longer ones
+MAX_ROUTES = 20  # a filing's own notification routes

@@ -1,0 +1,134 @@
+"""Bounded input: what a column cannot hold is refused with 422 on both databases, never a 500
+on one and a 201 on the other; bodies over the limit get 413 in the common error shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from config.settings import get_settings
+from tests.factories import make_payload
+
+if TYPE_CHECKING:
+    from tests.web.conftest import Api, Headers
+
+ID_ROUTES = [
+    ("GET", "/api/v1/filings/{id}"),
+    ("GET", "/api/v1/filings/{id}/history"),
+    ("GET", "/api/v1/filings/{id}/notifications"),
+    ("POST", "/api/v1/filings/{id}/events"),
+    ("POST", "/api/v1/ops/failed/{id}/retry"),
+]
+LIST_ROUTES = ["/api/v1/filings", "/api/v1/ops/stuck", "/api/v1/ops/overdue"]
+
+
+@pytest.fixture
+def admin(as_role: Callable[[str], Headers]) -> Headers:
+    return as_role("admin")
+
+
+@pytest.mark.parametrize("too_big", [2**31, 2**63], ids=["2^31", "2^63"])
+@pytest.mark.parametrize(("method", "route"), ID_ROUTES)
+def test_an_id_beyond_the_column_is_422(
+    client: TestClient, admin: Headers, method: str, route: str, too_big: int
+) -> None:
+    body = {"event": "withdraw", "data": {"reason": "x"}} if method == "POST" else None
+    response = client.request(method, route.format(id=too_big), json=body, headers=admin)
+    assert (response.status_code, response.json()["error"]) == (422, "validation_error")
+
+
+@pytest.mark.parametrize("route", LIST_ROUTES)
+def test_an_offset_beyond_any_id_is_422(client: TestClient, admin: Headers, route: str) -> None:
+    response = client.get(route, params={"offset": 2**63}, headers=admin)
+    assert response.status_code == 422
+
+
+def _refusal(api: Api, payload: dict[str, Any]) -> tuple[int, list[tuple[str, str]]]:
+    response = api.client.post("/api/v1/filings", json=payload, headers=api.headers)
+    return response.status_code, [(r["code"], r["field"]) for r in response.json()["reasons"]]
+
+
+def test_a_name_longer_than_its_column_is_422_naming_the_field(api: Api) -> None:
+    applicant = {**make_payload()["applicant"], "name": "名" * 8000}  # type: ignore[dict-item]
+    assert _refusal(api, make_payload(applicant=applicant)) == (
+        422,
+        [("invalid_field", "applicant.name")],
+    )
+
+
+def test_a_nul_byte_is_422(api: Api) -> None:
+    assert _refusal(api, make_payload(province="京\x00")) == (
+        422,
+        [("invalid_characters", "province")],
+    )
+
+
+def test_a_nul_byte_in_a_reason_is_422(api: Api) -> None:
+    response = api.fire(api.create(), "withdraw", {"reason": "because\x00"})
+    assert response.json()["reasons"][0]["field"] == "data.reason"
+
+
+def test_a_reason_may_span_lines(api: Api) -> None:
+    response = api.fire(api.create(), "withdraw", {"reason": "first line\nsecond line"})
+    assert response.status_code == 200
+
+
+def test_a_recipient_longer_than_its_column_is_422_at_creation(api: Api) -> None:
+    route = {"channel": "log", "recipient": "r" * 600}
+    assert _refusal(api, make_payload(notify=[route])) == (
+        422,
+        [("invalid_field", "notify[0].recipient")],
+    )
+
+
+@pytest.mark.parametrize(
+    ("channel", "recipient"),
+    [("email", "not-an-address"), ("webhook", "http://example.cn/hook"), ("chat", "nope://x")],
+)
+def test_a_recipient_its_channel_cannot_use_is_422_at_creation(
+    api: Api, channel: str, recipient: str
+) -> None:
+    route = {"channel": channel, "recipient": recipient}
+    assert _refusal(api, make_payload(notify=[route])) == (
+        422,
+        [("invalid_field", "notify[0].recipient")],
+    )
+
+
+def test_routes_each_channel_can_use_are_accepted(api: Api) -> None:
+    api.create(
+        notify=[
+            {"channel": "email", "recipient": "cm@example.cn"},
+            {"channel": "webhook", "recipient": "https://hooks.example.cn/icp"},
+            {"channel": "chat", "recipient": "dingtalk://token"},
+            {"channel": "log", "recipient": "case managers"},
+        ]
+    )
+
+
+def test_a_10_mb_body_is_413_in_the_error_shape(api: Api) -> None:
+    big = {"event": "withdraw", "data": {"reason": "x" * 10_000_000}}
+    response = api.client.post("/api/v1/filings/1/events", json=big, headers=api.headers)
+    assert (response.status_code, response.json()["error"]) == (413, "request_too_large")
+
+
+def test_a_chunked_body_over_the_limit_is_413(api: Api) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(get_settings().max_request_bytes // 65536 + 2):
+            yield b" " * 65536
+
+    response = api.client.post("/api/v1/filings", content=chunks(), headers=api.headers)
+    assert response.status_code == 413
+
+
+def test_options_lists_every_method_of_the_path(client: TestClient) -> None:
+    response = client.options("/api/v1/filings")
+    assert (response.status_code, response.headers["Allow"]) == (204, "GET, OPTIONS, POST")
+
+
+def test_a_wrong_method_is_405_with_every_allowed_method(client: TestClient) -> None:
+    response = client.delete("/api/v1/filings")
+    assert response.headers["Allow"] == "GET, OPTIONS, POST"

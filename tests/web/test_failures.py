@@ -1,0 +1,104 @@
+"""When something breaks: an unreachable or hung database answers 503 with Retry-After (and
+/readyz within two seconds), a bug answers 500 in the common shape with the request id that
+its log line carries; never a bare "Internal Server Error"."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from config.logs import configure_logging
+from config.settings import get_settings
+from models.engine import _engine_for
+from web.app import create_app
+
+API_ROUTE = "/api/v1/filings"
+PAGE = "/"
+
+
+def _client_on(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DATABASE_CONNECT_TIMEOUT_SECONDS", "2")
+    get_settings.cache_clear()
+    _engine_for.cache_clear()
+    with TestClient(create_app(relay=False), raise_server_exceptions=False) as client:
+        yield client
+    get_settings.cache_clear()
+    _engine_for.cache_clear()
+
+
+@pytest.fixture
+def closed_port_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """PostgreSQL configured on a port nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    yield from _client_on(f"postgresql+psycopg://postgres@127.0.0.1:{port}/test", monkeypatch)
+
+
+@pytest.fixture
+def silent_port_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """PostgreSQL configured on a port that accepts connections and never says a word."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        yield from _client_on(f"postgresql+psycopg://postgres@127.0.0.1:{port}/test", monkeypatch)
+
+
+@pytest.mark.parametrize("path", [API_ROUTE, PAGE])
+def test_a_database_on_a_closed_port_is_503_with_retry_after(
+    closed_port_client: TestClient, path: str
+) -> None:
+    signed_in = {"Authorization": "Bearer icp_whatever", "Cookie": "icpflow_session=whatever"}
+    response = closed_port_client.get(path, headers=signed_in, follow_redirects=False)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == str(get_settings().unavailable_retry_after_seconds)
+    if path == API_ROUTE:
+        assert response.json()["error"] == "service_unavailable"
+    else:  # people get the same answer as a page
+        assert "service_unavailable" in response.text and "<html" in response.text
+
+
+def test_readyz_answers_within_2_s_when_the_database_never_answers(
+    silent_port_client: TestClient,
+) -> None:
+    started = time.monotonic()
+    response = silent_port_client.get("/readyz")
+    assert (response.status_code, time.monotonic() - started < 2) == (503, True)
+
+
+@pytest.fixture
+def log_lines(settings: object) -> Iterator[io.StringIO]:
+    """What the JSON logging writes, captured; the root logger is put back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    stream = io.StringIO()
+    configure_logging(stream=stream)
+    yield stream
+    root.handlers, root.level = handlers, level
+
+
+def test_an_unexpected_error_is_500_json_with_the_request_id_of_its_log_line(
+    log_lines: io.StringIO,
+) -> None:
+    app = create_app(relay=False)
+
+    @app.get("/broken")
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/broken")
+    logged = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    failed = next(line for line in logged if line["event"] == "request failed")
+    body = response.json()
+    assert (response.status_code, body["error"], body["reasons"]) == (500, "internal_error", [])
+    assert body["request_id"] == response.headers["X-Request-ID"] == failed["request_id"]
