@@ -197,9 +197,10 @@ def login(request: Request, session: SessionDep, token: Annotated[str, Form()] =
     return _sign_in(request, session, token, "/")
 
 
-@router.get("/logout")
-def logout(request: Request, session: SessionDep) -> Response:
-    """End the session on the server, not just in this browser."""
+@router.post("/logout")
+def logout(request: Request, session: SessionDep, _: FormUserDep) -> Response:
+    """End the session on the server, not just in this browser. A POST carrying the session's
+    form token: a link or an image on another site cannot sign anyone out."""
     close_session(session, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, **_cookie_flags(request))

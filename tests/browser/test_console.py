@@ -182,7 +182,8 @@ def test_error_pages_and_an_empty_sign_in_are_pages_not_json(
     assert response is not None and response.status == 404
     assert page.locator("h1").inner_text().startswith("Not found")
     snapshot(page, "error-404")
-    page.goto(f"{console.url}/logout")
+    page.goto(console.url)
+    page.get_by_role("button", name="Sign out 退出").click()
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("alert").wait_for()
     assert "Enter your API token" in page.get_by_role("alert").inner_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -63,7 +64,9 @@ def test_token_link_signs_in_and_drops_the_token_from_the_url(
 
 def test_sign_out_ends_the_session_on_the_server(browser: TestClient) -> None:
     cookie = browser.cookies[SESSION_COOKIE]
-    browser.get("/logout")
+    form_token = re.search(r'name="form_token" value="([^"]+)"', browser.get("/").text)
+    assert form_token is not None
+    browser.post("/logout", data={"form_token": form_token.group(1)})
     browser.cookies.set(SESSION_COOKIE, cookie)  # a copy kept from before signing out
     assert signed_out(browser)
 
@@ -174,3 +177,9 @@ def test_timeline_shows_the_orders_kind_and_what_it_concerns(api: Api, browser: 
     assert '<span class="pill">first_filing</span>' in page
     assert f"entity 主体 #{filing['entity_id']}" in page
     assert f"service 服务 #{filing['service_id']}" in page
+
+
+def test_sign_out_without_the_sessions_form_token_is_refused(browser: TestClient) -> None:
+    response = browser.post("/logout", data={"form_token": "from-another-site"})
+    assert response.status_code == 403
+    assert not signed_out(browser)
