@@ -148,7 +148,7 @@ STORIES: tuple[Story, ...] = (
             (at(3, 1), "host_approve"),
             (at(3, 2), "sms_sent"),
             (at(3, 3), "verify_sms"),
-            (at(7, 1), "miit_approve"),
+            (at(6, 5), "miit_approve"),
         ),
     ),
     Story(
@@ -183,7 +183,7 @@ STORIES: tuple[Story, ...] = (
             (at(5, 1), "host_approve"),
             (at(5, 2), "sms_sent"),
             (at(5, 4), "verify_sms"),
-            (at(8, 2), "miit_approve"),
+            (at(6, 7), "miit_approve"),
         ),
     ),
 )
