@@ -1,64 +1,211 @@
-"""``icpflow demo``: weeks of a filing agency's life in seconds.
+"""``icpflow demo``: weeks of a host's filing team in seconds.
 
-Runs on a throwaway SQLite database with a simulated clock: three sample filings take
-different paths, the deadline sweep runs every simulated hour, and every reminder, the SMS
-expiry and the SLA breach are printed as they happen.
+Runs on a throwaway SQLite database with a simulated clock. The team's orders are declared
+once in ``STORIES``: three first filings taking different paths (approved, the SMS missed,
+the bureau slow) and, during the first week, one order of each other kind for entities
+already on file. Those entities are put on file quietly at the start, as a user would: a
+first filing taken to approval through the service. Each story's events fire at their hour,
+the deadline sweep runs every simulated hour, and every event, reminder and escalation of
+the stories' orders is printed as it happens, with the order's kind and, on approval, the
+record number issued or cancelled.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from config.clock import CHINA, FrozenClock, set_clock
 from config.settings import Settings
-from models import HistoryEntry, Notification, create_db_engine
+from models import Filing, HistoryEntry, Notification, create_db_engine
 from models.migrate import upgrade
-from workflow import service
-from workflow.domain.commands import EventCommand, FilingCreate
+from workflow import service, views
+from workflow.domain.commands import EventCommand, OrderCreate
+from workflow.domain.definition import DEADLINES_BY_KIND, State
+from workflow.domain.orders import Effect, OrderKind, kind_spec
 from workflow.domain.rules import rules_for
+from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines
 
 console = Console()
 
-SAMPLE_APPLICANT = {
-    "type": "organisation",
-    "name": "示例科技有限公司",
-    "id_type": "business_licence",
-    "id_number": "91110000MA01ABCD52",
-    "phone": "13800138000",
-    "email": "ops@example.cn",
+ACTOR = "demo"
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A customer of the host. Credit codes are Beijing's (110000) and pass GB 32100 and the
+    GB 11714 check of the organisation code they embed (computed with ``credit_code`` of
+    tests/workflow/test_guards.py); the domain is its website's and names it in the output."""
+
+    name: str
+    credit_code: str
+    domain: str
+
+
+def at(day: int, hour: int = 0) -> int:
+    """Hours since the demo starts."""
+    return day * 24 + hour
+
+
+@dataclass(frozen=True)
+class Story:
+    """One order: whose, of which kind, the hour it is opened and the hour of each event the
+    team fires on it (the rest, such as an SMS expiring, happens by itself)."""
+
+    entity: Entity
+    kind: OrderKind
+    opens: int
+    steps: tuple[tuple[int, str], ...]
+
+
+# Events that take a first filing from a registered domain to approval.
+FIRST_FILING_PATH = (
+    "bind_service_number",
+    "submit",
+    "host_approve",
+    "sms_sent",
+    "verify_sms",
+    "miit_approve",
+)
+
+STORIES: tuple[Story, ...] = (
+    Story(
+        Entity("Approved On Time Ltd", "91110000MA01DEM15M", "approved-on-time.cn"),
+        OrderKind.FIRST_FILING,
+        at(0),
+        (
+            (at(0, 1), "bind_service_number"),
+            (at(0, 2), "submit"),
+            (at(0, 5), "host_approve"),
+            (at(0, 6), "sms_sent"),
+            (at(0, 8), "verify_sms"),
+            (at(12), "miit_approve"),
+        ),
+    ),
+    Story(
+        Entity("Missed The SMS Ltd", "91110000MA01DEM23G", "missed-the-sms.cn"),
+        OrderKind.FIRST_FILING,
+        at(0),
+        (
+            (at(0, 1), "bind_service_number"),
+            (at(0, 2), "submit"),
+            (at(0, 6), "host_approve"),
+            (at(1, 2), "sms_sent"),
+        ),
+    ),
+    Story(
+        Entity("Slow Bureau Ltd", "91110000MA01DEM31B", "slow-bureau.cn"),
+        OrderKind.FIRST_FILING,
+        at(0),
+        (
+            (at(0, 1), "bind_service_number"),
+            (at(0, 3), "submit"),
+            (at(0, 7), "host_approve"),
+            (at(0, 8), "sms_sent"),
+            (at(1, 1), "verify_sms"),
+        ),
+    ),
+    Story(
+        Entity("Adds An App Ltd", "91110000MA01DEM4X3", "adds-an-app.cn"),
+        OrderKind.NEW_SERVICE,
+        at(1, 1),
+        (
+            (at(1, 2), "bind_service_number"),
+            (at(1, 3), "submit"),
+            (at(2, 1), "host_approve"),
+            (at(2, 4), "sms_sent"),
+            (at(3, 1), "verify_sms"),
+            (at(6, 2), "miit_approve"),
+        ),
+    ),
+    Story(
+        Entity("Moves A Site In Ltd", "91110000MA01DEM583", "moves-a-site-in.cn"),
+        OrderKind.NEW_ACCESS,
+        at(1, 3),
+        (
+            (at(1, 4), "bind_service_number"),
+            (at(1, 5), "submit"),
+            (at(2, 2), "host_approve"),
+            (at(2, 3), "sms_sent"),
+            (at(2, 6), "verify_sms"),
+            (at(5, 3), "miit_approve"),
+        ),
+    ),
+    Story(
+        Entity("Renames Itself Ltd", "91110000MA01DEM66X", "renames-itself.cn"),
+        OrderKind.CHANGE,
+        at(2, 1),
+        (
+            (at(2, 2), "submit"),
+            (at(3, 1), "host_approve"),
+            (at(3, 2), "sms_sent"),
+            (at(3, 3), "verify_sms"),
+            (at(6, 5), "miit_approve"),
+        ),
+    ),
+    Story(
+        Entity("Leaves This Host Ltd", "91110000MA01DEM74Q", "leaves-this-host.cn"),
+        OrderKind.CANCEL_ACCESS,
+        at(2, 6),
+        (
+            (at(2, 7), "submit"),
+            (at(3, 3), "host_approve"),
+            (at(3, 4), "forward_to_miit"),
+            (at(4, 2), "miit_approve"),
+        ),
+    ),
+    Story(
+        Entity("Closes A Site Ltd", "91110000MA01DEM82K", "closes-a-site.cn"),
+        OrderKind.CANCEL_SERVICE,
+        at(3, 1),
+        (
+            (at(3, 2), "submit"),
+            (at(3, 5), "host_approve"),
+            (at(4, 1), "sms_sent"),
+            (at(4, 3), "verify_sms"),
+            (at(6, 4), "miit_approve"),
+        ),
+    ),
+    Story(
+        Entity("Winds Up Ltd", "91110000MA01DEM90E", "winds-up.cn"),
+        OrderKind.CANCEL_ENTITY,
+        at(4, 1),
+        (
+            (at(4, 2), "submit"),
+            (at(5, 1), "host_approve"),
+            (at(5, 2), "sms_sent"),
+            (at(5, 4), "verify_sms"),
+            (at(6, 7), "miit_approve"),
+        ),
+    ),
+)
+
+# What an approval did to the record, told from the order, its entity and its service.
+OUTCOMES: dict[Effect, str] = {
+    Effect.ISSUE_NUMBERS: "{order} issued",
+    Effect.ADD_SERVICE: "{order} issued",
+    Effect.ADD_ACCESS: "{service} now served by this host",
+    Effect.APPLY_CHANGES: "details changed, {entity} kept",
+    Effect.CANCEL_ENTITY: "{entity} and all its services cancelled",
+    Effect.CANCEL_SERVICE: "{service} cancelled",
+    Effect.REMOVE_ACCESS: "{service} no longer served by this host",
 }
-MATERIALS = list(rules_for(Settings()).required_materials("organisation", "filing", "general"))
-# domain -> events fired on day 0 (the rest happens by itself, or does not)
-SCRIPTS: dict[str, list[tuple[str, dict[str, object]]]] = {
-    "approved-on-time.cn": [
-        ("bind_service_number", {"service_number": "BA2026000001", "server_ip": "8.8.8.8"}),
-        ("submit", {"materials": MATERIALS}),
-        ("host_approve", {}),
-        ("sms_sent", {}),
-        ("verify_sms", {}),
-    ],
-    "missed-the-sms.cn": [
-        ("bind_service_number", {"service_number": "BA2026000002", "server_ip": "8.8.4.4"}),
-        ("submit", {"materials": MATERIALS}),
-        ("host_approve", {}),
-        ("sms_sent", {}),
-    ],
-    "slow-bureau.cn": [
-        ("bind_service_number", {"service_number": "BA2026000003", "server_ip": "1.1.1.1"}),
-        ("submit", {"materials": MATERIALS}),
-        ("host_approve", {}),
-        ("sms_sent", {}),
-        ("verify_sms", {}),
-    ],
-}
-APPROVE_ON_DAY = {"approved-on-time.cn": 12}
+
+
+@dataclass(frozen=True)
+class OnFile:
+    """An approved entity and its website, as the quiet set-up left them."""
+
+    entity_id: int
+    service_id: int
 
 
 def run_demo(weeks: int = 7) -> None:
@@ -67,104 +214,210 @@ def run_demo(weeks: int = 7) -> None:
         upgrade(url)
         settings = Settings(database_url=url, var_dir=Path(tmp))
         engine = create_db_engine(url)
-        start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-        clock = FrozenClock(start)
+        clock = FrozenClock(datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
         set_clock(clock)
         try:
-            ids = _start_filings(engine, settings)
-            _simulate(engine, settings, clock, ids, timedelta(weeks=weeks))
+            _Demo(engine, settings, clock).run(timedelta(weeks=weeks))
         finally:
             set_clock(None)
             engine.dispose()
 
 
-def _start_filings(engine: Engine, settings: Settings) -> dict[str, int]:
-    ids: dict[str, int] = {}
-    with Session(engine, expire_on_commit=False) as session:
-        for domain, events in SCRIPTS.items():
-            command = FilingCreate.model_validate(
-                {
-                    "domain": domain,
-                    "domain_expires_on": "2030-01-01",
+class _Demo:
+    """The stories' orders on one database: who each is, and what has been printed."""
+
+    def __init__(self, engine: Engine, settings: Settings, clock: FrozenClock) -> None:
+        self.engine, self.settings, self.clock = engine, settings, clock
+        self.materials = rules_for(settings).required_materials("organisation", "filing", "general")
+        self.expires_on = (clock.now() + timedelta(days=3 * 365)).date().isoformat()
+        self.orders: dict[int, int] = {}  # story index -> order id
+        self.stories: dict[int, Story] = {}  # order id -> story
+        self.seen_history = self.seen_notifications = 0
+
+    def run(self, span: timedelta) -> None:
+        agenda = _agenda()
+        with Session(self.engine, expire_on_commit=False) as session:
+            on_file = {
+                n: self._put_on_file(session, n)
+                for n, story in enumerate(STORIES)
+                if story.kind is not OrderKind.FIRST_FILING
+            }
+            self.seen_history = session.exec(select(func.max(HistoryEntry.id))).one() or 0
+            self.seen_notifications = session.exec(select(func.max(Notification.id))).one() or 0
+        start = self.clock.now()
+        for hour in range(int(span / timedelta(hours=1)) + 1):
+            self.clock.set(start + timedelta(hours=hour))
+            with Session(self.engine, expire_on_commit=False) as session:
+                for n, step in agenda.pop(hour, []):
+                    if step is None:
+                        self._open(session, n, on_file.get(n))
+                    else:
+                        self._fire(session, self.orders[n], n, STORIES[n].kind, step)
+            fire_due_deadlines(self.engine, self.clock.now(), self.settings)
+            with Session(self.engine) as session:
+                self._print_new_history(session)
+                self._print_new_notifications(session)
+
+    # -- orders ---------------------------------------------------------------------------
+
+    def _put_on_file(self, session: Session, n: int) -> OnFile:
+        """Story ``n``'s entity with its website approved, nothing printed."""
+        order = service.create_order(
+            session, self._first_filing(n), actor=ACTOR, settings=self.settings
+        )
+        for event in FIRST_FILING_PATH:
+            order = self._fire(session, order.id, n, OrderKind.FIRST_FILING, event)
+        assert order.service_id is not None
+        return OnFile(order.entity_id, order.service_id)
+
+    def _open(self, session: Session, n: int, on_file: OnFile | None) -> None:
+        story = STORIES[n]
+        command = self._first_filing(n) if on_file is None else self._order_on(n, on_file)
+        order = service.create_order(session, command, actor=ACTOR, settings=self.settings)
+        self.orders[n], self.stories[order.id] = order.id, story
+
+    def _fire(
+        self, session: Session, order_id: int, n: int, kind: OrderKind, event: str
+    ) -> FilingOut:
+        command = EventCommand(event=event, data=self._data(n, kind, event))
+        return service.fire_event(session, order_id, command, actor=ACTOR, settings=self.settings)
+
+    def _first_filing(self, n: int) -> OrderCreate:
+        entity = STORIES[n].entity
+        return OrderCreate.model_validate(
+            {
+                "kind": OrderKind.FIRST_FILING,
+                "entity": {
+                    "type": "organisation",
+                    "name": entity.name,
+                    "id_type": "business_licence",
+                    "id_number": entity.credit_code,
                     "province": "京",
-                    "licence": "filing",
-                    "applicant": SAMPLE_APPLICANT,
-                    "website": {"name": domain, "sector": "general"},
-                }
+                    "responsible": {
+                        "name": f"Legal rep of {entity.name}",
+                        "mobile": _mobile(n, 0),
+                        "email": f"filing@{entity.domain}",
+                    },
+                },
+                "service": self._website(n, entity.domain, entity.name, person=1),
+            }
+        )
+
+    def _order_on(self, n: int, on_file: OnFile) -> OrderCreate:
+        story = STORIES[n]
+        entity, stem = story.entity, story.entity.domain.removesuffix(".cn")
+        bodies: dict[OrderKind, dict[str, object]] = {
+            OrderKind.NEW_SERVICE: {
+                "service": self._website(n, entity.domain, f"{entity.name} App", person=2)
+                | {"kind": "app", "app_identifier": f"cn.{stem.replace('-', '')}.app"}
+            },
+            OrderKind.NEW_ACCESS: {
+                "service": self._website(n, f"{stem}.com.cn", entity.name, person=2)
+                | {"record_number": f"{_entity_number(n)}-2"}
+            },
+            OrderKind.CHANGE: {"changes": {"entity_name": f"{entity.name} Group"}},
+            OrderKind.CANCEL_ENTITY: {},
+            OrderKind.CANCEL_SERVICE: {"service_id": on_file.service_id},
+            OrderKind.CANCEL_ACCESS: {"service_id": on_file.service_id},
+        }
+        return OrderCreate.model_validate(
+            {"kind": story.kind, "entity_id": on_file.entity_id} | bodies[story.kind]
+        )
+
+    def _website(self, n: int, domain: str, name: str, *, person: int) -> dict[str, object]:
+        return {
+            "kind": "website",
+            "name": name,
+            "domain": domain,
+            "domain_expires_on": self.expires_on,
+            "domain_registrant": STORIES[n].entity.name,
+            "domain_real_name_verified": True,
+            "responsible": {"name": f"Person {person} of {name}", "mobile": _mobile(n, person)},
+        }
+
+    def _data(self, n: int, kind: OrderKind, event: str) -> dict[str, object]:
+        """The data the team enters with ``event`` on story ``n``'s order of ``kind``."""
+        if event == "bind_service_number":
+            return {"service_number": f"BA2026{n:06d}", "server_ip": f"101.200.{n}.10"}
+        if event == "submit":
+            spec = kind_spec(kind)
+            return {"materials": [*(self.materials if spec.files_service else ()), *spec.materials]}
+        if event == "miit_approve" and kind is OrderKind.FIRST_FILING:
+            return {"icp_number": f"{_entity_number(n)}-1"}
+        return {}
+
+    # -- output ---------------------------------------------------------------------------
+
+    def _label(self, order_id: int) -> str:
+        story = self.stories[order_id]
+        return f"[bold]{story.entity.domain:<20}[/] [magenta]{story.kind:<14}[/]"
+
+    def _print_new_history(self, session: Session) -> None:
+        rows = session.exec(
+            select(HistoryEntry)
+            .where(col(HistoryEntry.id) > self.seen_history)
+            .order_by(col(HistoryEntry.id))
+        )
+        for row in rows:
+            self.seen_history = row.id or self.seen_history
+            if row.filing_id not in self.stories:
+                continue
+            move = "opened" if row.from_state is None else f"{row.event}: {row.from_state} →"
+            line = f"{_stamp(self.clock.now())}  {self._label(row.filing_id)} {move}"
+            line += f" [cyan]{row.to_state}[/] (by {row.actor})"
+            if row.to_state == State.APPROVED:
+                line += f" — [green]{self._outcome(session, row.filing_id)}[/]"
+            console.print(line)
+
+    def _outcome(self, session: Session, order_id: int) -> str:
+        order = session.get(Filing, order_id)
+        assert order is not None
+        entity = views.entity(session, order.entity_id)
+        subject = next((s for s in entity.services if s.id == order.service_id), None)
+        return OUTCOMES[kind_spec(order.kind).effect].format(
+            order=order.icp_number,
+            entity=entity.icp_number,
+            service=subject.record_number if subject else None,
+        )
+
+    def _print_new_notifications(self, session: Session) -> None:
+        rows = session.exec(
+            select(Notification)
+            .where(col(Notification.id) > self.seen_notifications)
+            .order_by(col(Notification.id))
+        )
+        for row in rows:
+            self.seen_notifications = row.id or self.seen_notifications
+            if row.filing_id not in self.stories:
+                continue
+            deadline = DEADLINES_BY_KIND.get(row.kind)
+            colour = "red" if deadline is not None and deadline.overdue else "yellow"
+            console.print(
+                f"{_stamp(self.clock.now())}  {self._label(row.filing_id)}"
+                f" [{colour}]{row.kind:<17}[/] → {row.channel}:{row.recipient}"
             )
-            view = service.create_filing(session, command, actor="demo", settings=settings)
-            for event, data in events:
-                view = service.fire_event(
-                    session,
-                    view.id,
-                    EventCommand(event=event, data=data),
-                    actor="demo",
-                    settings=settings,
-                )
-            ids[domain] = view.id
-            console.print(f"[bold]{domain}[/] created as #{view.id}, now [cyan]{view.state}[/]")
-    return ids
 
 
-def _simulate(
-    engine: Engine, settings: Settings, clock: FrozenClock, ids: dict[str, int], span: timedelta
-) -> None:
-    names = {v: k for k, v in ids.items()}
-    seen_notifications = seen_history = 0
-    start = clock.now()
-    end = start + span
-    while clock.now() < end:
-        clock.advance(timedelta(hours=1))
-        now = clock.now()
-        with Session(engine, expire_on_commit=False) as session:
-            for domain, day in APPROVE_ON_DAY.items():
-                if now - timedelta(hours=1) < start + timedelta(days=day) <= now:
-                    service.fire_event(
-                        session,
-                        ids[domain],
-                        EventCommand(
-                            event="miit_approve", data={"icp_number": "京ICP备2026000001号-1"}
-                        ),
-                        actor="demo",
-                        settings=settings,
-                    )
-        fire_due_deadlines(engine, now, settings)
-        with Session(engine) as session:
-            seen_history = _print_new_history(session, names, now, seen_history)
-            seen_notifications = _print_new_notifications(session, names, now, seen_notifications)
+def _agenda() -> dict[int, list[tuple[int, str | None]]]:
+    """Hour -> what the team does then, in story order: (story index, event), the event
+    ``None`` for opening the story's order."""
+    agenda: dict[int, list[tuple[int, str | None]]] = defaultdict(list)
+    for n, story in enumerate(STORIES):
+        agenda[story.opens].append((n, None))
+        for hour, event in story.steps:
+            agenda[hour].append((n, event))
+    return agenda
+
+
+def _mobile(n: int, person: int) -> str:
+    """Story ``n``'s entity's person ``person`` (0 the entity's, then its services'): every
+    listed person needs their own mobile, and no mobile is shared between entities."""
+    return f"13{person + 7}0000{n:04d}"
+
+
+def _entity_number(n: int) -> str:
+    return f"京ICP备2026{n:04d}号"
 
 
 def _stamp(now: datetime) -> str:
     return now.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
-
-
-def _print_new_history(session: Session, names: dict[int, str], now: datetime, after: int) -> int:
-    rows = session.exec(
-        select(HistoryEntry).where(col(HistoryEntry.id) > after).order_by(col(HistoryEntry.id))
-    )
-    for row in rows:
-        if row.actor != "demo" or row.event == "miit_approve":
-            console.print(
-                f"{_stamp(now)}  [bold]{names[row.filing_id]}[/] {row.event}: "
-                f"{row.from_state} → [cyan]{row.to_state}[/] (by {row.actor})"
-            )
-        after = row.id or after
-    return after
-
-
-def _print_new_notifications(
-    session: Session, names: dict[int, str], now: datetime, after: int
-) -> int:
-    rows = session.exec(
-        select(Notification).where(col(Notification.id) > after).order_by(col(Notification.id))
-    )
-    for row in rows:
-        colour = (
-            "red" if row.kind in {"miit_sla_breach", "sms_expiry", "miit_legal_limit"} else "yellow"
-        )
-        console.print(
-            f"{_stamp(now)}  [bold]{names[row.filing_id]:<20}[/] [{colour}]{row.kind:<17}[/]"
-            f" → {row.channel}:{row.recipient}"
-        )
-        after = row.id or after
-    return after
