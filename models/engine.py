@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -61,13 +61,27 @@ def _sqlite_begin_immediate(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-@lru_cache(maxsize=4)
-def _engine_for(url: str) -> Engine:
-    return create_db_engine(url)
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
 
 
 def get_engine() -> Engine:
-    return _engine_for(get_settings().effective_database_url)
+    """The process's engine for the configured database, made on first use and then shared."""
+    url = get_settings().effective_database_url
+    with _engines_lock:
+        if url not in _engines:
+            _engines[url] = create_db_engine(url)
+        return _engines[url]
+
+
+def forget_engines() -> None:
+    """Close the pools of the engines made so far and forget them, so that after the settings
+    change (tests, a restore into another database) no pooled connection outlives its URL."""
+    with _engines_lock:
+        engines = list(_engines.values())
+        _engines.clear()
+    for engine in engines:
+        engine.dispose()
 
 
 @contextmanager

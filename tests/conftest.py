@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from config import clock as clock_module
 from config.settings import Settings, get_settings
-from models.engine import _engine_for
+from models.engine import forget_engines
 from tests.databases import Database
 from tests.factories import MakeFiling, commands_to, make_command, make_payload
 from workflow.schemas import FilingOut
@@ -28,10 +28,10 @@ def settings(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
     monkeypatch.setenv("DATABASE_URL", db.url)
     monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
     get_settings.cache_clear()
-    _engine_for.cache_clear()
+    forget_engines()
     yield get_settings()
     get_settings.cache_clear()
-    _engine_for.cache_clear()
+    forget_engines()
 
 
 @pytest.fixture

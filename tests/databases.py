@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from models.engine import _engine_for, create_db_engine
+from models.engine import create_db_engine, forget_engines
 from models.migrate import upgrade
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -78,7 +78,7 @@ def private_postgres(prefix: str) -> Iterator[str]:
     try:
         yield admin.url.set(database=name).render_as_string(hide_password=False)
     finally:
-        _engine_for.cache_clear()
+        forget_engines()
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

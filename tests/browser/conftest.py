@@ -26,7 +26,7 @@ from sqlmodel import Session
 from auth.tokens import Role, create_token
 from config import clock as clock_module
 from config.settings import get_settings
-from models.engine import _engine_for, create_db_engine
+from models.engine import create_db_engine, forget_engines
 from models.migrate import upgrade
 from tests.databases import unavailable
 from web.app import create_app
@@ -79,7 +79,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         patch.setenv("DATABASE_URL", url)
         patch.setenv("VAR_DIR", str(folder / "var"))
         get_settings.cache_clear()
-        _engine_for.cache_clear()
+        forget_engines()
         clock_module.set_clock(frozen)
         with Session(create_db_engine(url)) as session:
             tokens = {role: create_token(session, f"{role.value}-1", role) for role in Role}
@@ -98,7 +98,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         thread.join(timeout=10)
         clock_module.set_clock(previous)
         get_settings.cache_clear()
-        _engine_for.cache_clear()
+        forget_engines()
 
 
 @pytest.fixture(scope="module")

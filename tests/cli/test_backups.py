@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 from config.settings import get_settings
-from models.engine import _engine_for, create_db_engine
+from models.engine import create_db_engine, forget_engines
 from tests.databases import POSTGRES_ADMIN_URL, Database
 from tests.factories import MakeFiling
 
@@ -31,7 +31,7 @@ def fresh_url(db: Database, tmp_path: Path) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     yield admin.url.set(database=name).render_as_string(hide_password=False)
-    _engine_for.cache_clear()
+    forget_engines()
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -44,7 +44,7 @@ def use_database(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
     def switch(url: str) -> None:
         monkeypatch.setenv("DATABASE_URL", url)
         get_settings.cache_clear()
-        _engine_for.cache_clear()
+        forget_engines()
 
     return switch
 

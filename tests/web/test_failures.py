@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from config.logs import configure_logging
 from config.settings import get_settings
-from models.engine import _engine_for
+from models.engine import forget_engines
 from web.app import create_app
 
 API_ROUTE = "/api/v1/filings"
@@ -27,11 +27,11 @@ def _client_on(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("DATABASE_CONNECT_TIMEOUT_SECONDS", "2")
     get_settings.cache_clear()
-    _engine_for.cache_clear()
+    forget_engines()
     with TestClient(create_app(relay=False), raise_server_exceptions=False) as client:
         yield client
     get_settings.cache_clear()
-    _engine_for.cache_clear()
+    forget_engines()
 
 
 @pytest.fixture
