@@ -72,7 +72,7 @@ def migrated(blank_url: str) -> Iterator[sa.Connection]:
                 "'2026-03-03 02:00:00+00', 'pending', false, '2026-03-02 02:00:00+00')"
             )
         )
-    upgrade(blank_url)
+    upgrade(blank_url, "0006")
     with engine.connect() as conn:
         yield conn
     engine.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.domain.masking import mask_id_number, mask_phone, mask_text
+from config.masking import mask_id_number, mask_phone, mask_text
 
 
 def test_resident_id_keeps_region_and_tail() -> None:
