@@ -28,6 +28,7 @@ from bench.inputs import make_payload
 from bench.results import Result
 from bench.timing import interleaved_medians
 from models import Deadline, Entity, Filing, table
+from models.sealed import lookup
 from workflow.sweeps import due_deadline_ids, fire_due_deadlines
 
 
@@ -217,9 +218,11 @@ def _entity_template() -> dict[str, Any]:
         "name": applicant["name"],
         "id_type": applicant["id_type"],
         "id_number": applicant["id_number"],
+        "id_number_hash": lookup(applicant["id_number"]),
         "province": "京",
         "responsible_name": applicant["name"],
         "responsible_mobile": applicant["phone"],
+        "responsible_mobile_hash": lookup(applicant["phone"]),
         "responsible_email": applicant["email"],
         "responsible_is_legal_rep": True,
         "status": "pending",

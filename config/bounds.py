@@ -45,3 +45,14 @@ NOTICE_KEY = 80
 RECIPIENT = NOTIFICATION_KEY - NOTICE_KEY - CHANNEL - len("::")
 STORED_RECIPIENT = 500  # team routes in the settings may name longer ones
 MAX_ROUTES = 20  # a filing's own notification routes
+
+
+def sealed(characters: int) -> int:
+    """The column length a value of ``characters`` needs once encrypted at rest: a Fernet
+    token (version, time, IV, AES blocks of up to four UTF-8 bytes a character, HMAC) in
+    URL-safe base64."""
+    raw = 1 + 8 + 16 + (characters * 4 // 16 + 1) * 16 + 32
+    return -(-raw // 3) * 4
+
+
+LOOKUP_HASH = 64  # a keyed SHA-256 of an identity or phone number, in hex

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     broker_url: str = Field(default="", description="amqp://... selects RabbitMQ instead of Redis.")
     port: int = 8000
 
+    # Personal data at rest (identity and phone numbers): see config/keys.py
+    data_keys: str = Field(
+        default="",
+        description="DATA_KEYS: Fernet keys, comma-separated, newest first; the newest encrypts, "
+        "all decrypt. Empty in development: one is generated under var_dir.",
+    )
+    lookup_key: str = Field(
+        default="",
+        description="LOOKUP_KEY: the secret of the keyed hashes that find and compare identity "
+        "and phone numbers. Empty in development: one is generated under var_dir.",
+    )
+
     # Failing fast: what a request may take or send before it is refused
     database_connect_timeout_seconds: int = Field(
         default=3, ge=2, description="PostgreSQL connect timeout (libpq's minimum is 2 s)."

@@ -12,10 +12,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import JSON, Column, DateTime, Index, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, String, Table, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from config import bounds
+from models.sealed import Sealed, SealedJSON, lookup
 
 
 class DeadlineStatus(StrEnum):
@@ -50,6 +51,22 @@ def _utc_column(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
 
 
+def _sealed(characters: int, *, nullable: bool = False) -> Any:
+    """Personal data (an identity or phone number) of up to ``characters``, encrypted at rest."""
+    return Field(
+        default=None if nullable else ...,
+        sa_column=Column(Sealed(bounds.sealed(characters)), nullable=nullable),
+    )
+
+
+def _lookup_column(*, nullable: bool = False) -> Any:
+    """The keyed hash of a sealed value: what queries compare and indexes hold."""
+    return Field(
+        default=None if nullable else "",
+        sa_column=Column(String(bounds.LOOKUP_HASH), nullable=nullable, index=True),
+    )
+
+
 class Entity(SQLModel, table=True):
     """An entity on file (主体): an organisation or individual, with the person responsible.
 
@@ -64,10 +81,12 @@ class Entity(SQLModel, table=True):
     type: str = Field(max_length=bounds.KIND)
     name: str = Field(max_length=bounds.NAME, index=True)
     id_type: str = Field(max_length=bounds.DOCUMENT_TYPE)
-    id_number: str = Field(max_length=bounds.ID_NUMBER, index=True)
+    id_number: str = _sealed(bounds.ID_NUMBER)
+    id_number_hash: str = _lookup_column()
     province: str = Field(max_length=bounds.PROVINCE)
     responsible_name: str = Field(max_length=bounds.NAME)
-    responsible_mobile: str = Field(max_length=bounds.PHONE, index=True)
+    responsible_mobile: str = _sealed(bounds.PHONE)
+    responsible_mobile_hash: str = _lookup_column()
     responsible_email: str = Field(max_length=bounds.EMAIL)
     responsible_is_legal_rep: bool = True
     icp_number: str | None = Field(default=None, max_length=bounds.ICP_NUMBER, unique=True)
@@ -96,7 +115,8 @@ class Service(SQLModel, table=True):
     app_identifier: str | None = Field(default=None, max_length=bounds.NAME)
     sector: str = Field(max_length=bounds.SECTOR)
     responsible_name: str | None = Field(default=None, max_length=bounds.NAME)
-    responsible_mobile: str | None = Field(default=None, max_length=bounds.PHONE, index=True)
+    responsible_mobile: str | None = _sealed(bounds.PHONE, nullable=True)
+    responsible_mobile_hash: str | None = _lookup_column(nullable=True)
     service_number: str | None = Field(default=None, max_length=bounds.SERVICE_NUMBER)
     server_ip: str | None = Field(default=None, max_length=bounds.SERVER_IP)
     record_number: str | None = Field(default=None, max_length=bounds.ICP_NUMBER, unique=True)
@@ -127,7 +147,10 @@ class Filing(SQLModel, table=True):
     kind: str = Field(max_length=bounds.KIND, index=True)
     entity_id: int = Field(foreign_key="entities.id")
     service_id: int | None = Field(default=None, foreign_key="services.id", index=True)
-    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # A change order's new names and responsible persons (their mobiles): sealed whole.
+    changes: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(SealedJSON(), nullable=False)
+    )
     domain: str = Field(max_length=bounds.DOMAIN, index=True)
     domain_expires_on: date
     province: str = Field(max_length=bounds.PROVINCE)
@@ -135,8 +158,8 @@ class Filing(SQLModel, table=True):
     applicant_type: str = Field(max_length=bounds.CODE)
     applicant_name: str = Field(max_length=bounds.NAME)
     applicant_id_type: str = Field(max_length=bounds.DOCUMENT_TYPE)
-    applicant_id_number: str = Field(max_length=bounds.ID_NUMBER)
-    applicant_phone: str = Field(max_length=bounds.PHONE)
+    applicant_id_number: str = _sealed(bounds.ID_NUMBER)
+    applicant_phone: str = _sealed(bounds.PHONE)
     applicant_email: str = Field(max_length=bounds.EMAIL)
     website_name: str = Field(max_length=bounds.NAME)
     sector: str = Field(max_length=bounds.SECTOR)
@@ -155,6 +178,8 @@ class Filing(SQLModel, table=True):
     materials: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     pre_approval_document: str | None = Field(default=None, max_length=bounds.DOCUMENT)
     icp_number: str | None = Field(default=None, max_length=bounds.ICP_NUMBER)
+    # When ``icpflow privacy purge`` removed the applicant's personal data (history kept).
+    personal_data_purged_at: datetime | None = _utc_column(nullable=True)
     # The case manager (a token's name) working on it; who works on what, not a permission.
     assignee: str | None = Field(default=None, max_length=bounds.PERSON)
 
@@ -173,7 +198,7 @@ class SmsVerifier(SQLModel, table=True):
     filing_id: int = Field(foreign_key="filings.id", index=True)
     role: str = Field(max_length=bounds.KIND)
     name: str = Field(max_length=bounds.NAME)
-    mobile: str = Field(max_length=bounds.PHONE)
+    mobile: str = _sealed(bounds.PHONE)
     window_started_at: datetime | None = _utc_column(nullable=True)
     wrong_entries: int = 0
     result: str = Field(max_length=bounds.KIND)
@@ -196,6 +221,18 @@ class HistoryEntry(SQLModel, table=True):
     at: datetime = _utc_column()
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     reason: str | None = None
+
+
+class Disclosure(SQLModel, table=True):
+    """Someone was shown a filing's personal data in full: who, when, which filing, which fields."""
+
+    __tablename__ = "disclosures"
+
+    id: int | None = Field(default=None, primary_key=True)
+    filing_id: int = Field(foreign_key="filings.id", index=True)
+    actor: str = Field(max_length=bounds.ACTOR)
+    fields: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    at: datetime = _utc_column()
 
 
 class Deadline(SQLModel, table=True):
@@ -328,3 +365,18 @@ class IdempotencyRecord(SQLModel, table=True):
     fingerprint: str = Field(max_length=64)
     response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _utc_column()
+
+
+@event.listens_for(Entity, "before_insert")
+@event.listens_for(Entity, "before_update")
+def _entity_lookups(_mapper: object, _connection: object, entity: Entity) -> None:
+    """The hashes follow the sealed values on every ORM write: one place keeps them true."""
+    entity.id_number_hash = lookup(entity.id_number)
+    entity.responsible_mobile_hash = lookup(entity.responsible_mobile)
+
+
+@event.listens_for(Service, "before_insert")
+@event.listens_for(Service, "before_update")
+def _service_lookups(_mapper: object, _connection: object, service: Service) -> None:
+    mobile = service.responsible_mobile
+    service.responsible_mobile_hash = lookup(mobile) if mobile else None

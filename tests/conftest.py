@@ -5,6 +5,7 @@ The fixture modules below are plugins, declared once here for every test directo
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,16 @@ from tests.factories import MakeFiling, commands_to, make_command, make_payload
 from workflow.schemas import FilingOut
 
 pytest_plugins = ["tests.databases", "tests.delivery_kit", "tests.http_peer"]
+
+# The suite's own keys for personal data, so no test (nor a process a test starts) writes
+# development keys into the working copy's var/; tests of the keys themselves override them.
+TEST_DATA_KEY = "-9QTZ-BKm_pFW6Fsnvhks3NxpxzQ3aZ6CBy2zNRwfKo="
+TEST_LOOKUP_KEY = "test-lookup-key-not-a-secret"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("DATA_KEYS", TEST_DATA_KEY)
+    os.environ.setdefault("LOOKUP_KEY", TEST_LOOKUP_KEY)
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from auth.tokens import ensure_case_manager
 from config import bounds
 from config.clock import get_clock
 from models import ApiToken
-from web.auth import CaseManager, SessionDep, Viewer
+from web.auth import CaseManager, Ops, SessionDep, Viewer
 from web.errors import responses
 from web.metrics import count_when_committed
-from workflow import service, views
+from workflow import privacy, service, views
 from workflow.domain.bounded import Offset, Province, RowId
 from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate
 from workflow.domain.definition import (
@@ -37,6 +37,7 @@ from workflow.schemas import (
     FilingPage,
     HistoryOut,
     NotificationOut,
+    PersonalDataOut,
     ServiceOut,
     VerifierOut,
 )
@@ -184,6 +185,18 @@ def list_filings(session: SessionDep, _: Viewer, filters: Filters) -> FilingPage
 def get_filing(filing_id: RowId, session: SessionDep, _: Viewer) -> FilingOut:
     """State, version, allowed events and the open deadlines with their due times."""
     return views.filing(session, filing_id, get_clock().now())
+
+
+@router.get(
+    "/filings/{filing_id}/personal-data",
+    response_model=PersonalDataOut,
+    tags=["privacy"],
+    responses=responses(404),
+)
+def personal_data(filing_id: RowId, session: SessionDep, token: Ops) -> PersonalDataOut:
+    """The applicant's and verifiers' identity and phone numbers in full, which every other
+    route masks. Ops and above only; each call is recorded (who, when, which fields)."""
+    return privacy.reveal(session, filing_id, actor(token), get_clock().now())
 
 
 @router.post("/filings/{filing_id}/events", response_model=FilingOut, responses=responses(404, 409))

@@ -16,11 +16,11 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from config.clock import as_utc
+from config.masking import mask_phone, mask_text
 from config.settings import Settings
 from models import Filing, Notification, NotificationStatus, table
 from workflow import outbox
 from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES_BY_NAME, Audience
-from workflow.domain.masking import mask_phone, mask_text
 
 _NOTIFICATIONS = table(Notification)
 _INSERT = insert(_NOTIFICATIONS).returning(_NOTIFICATIONS.c.id, sort_by_parameter_order=True)

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from config.clock import CHINA
 from config.settings import Settings
 from models import Entity, Filing, Service, SmsVerifier, table
+from models.sealed import lookup
 from workflow.domain.commands import (
     ApplicantIn,
     EntityIn,
@@ -324,15 +325,16 @@ def _check_mobiles(session: Session, parties: _Parties, people: list[_Person]) -
             )
             continue
         seen[person.mobile] = person.field
-        other = col(Entity.id_number) != identity
+        # Sealed columns cannot be compared in SQL: their keyed hashes are.
+        other, mobile = col(Entity.id_number_hash) != lookup(identity), lookup(person.mobile)
         used = (
             session.exec(
-                select(Entity.id).where(Entity.responsible_mobile == person.mobile, other)
+                select(Entity.id).where(Entity.responsible_mobile_hash == mobile, other)
             ).first()
             or session.exec(
                 select(Service.id)
                 .join(Entity, col(Entity.id) == col(Service.entity_id))
-                .where(Service.responsible_mobile == person.mobile, other)
+                .where(Service.responsible_mobile_hash == mobile, other)
             ).first()
         )
         if used is not None:

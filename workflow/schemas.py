@@ -234,3 +234,19 @@ class VerifierOut(BaseModel):
     window_started_at: UtcDateTime | None
     wrong_entries: int
     result: str
+
+
+class VerifierContactOut(BaseModel):
+    role: str
+    name: str
+    mobile: str
+
+
+class PersonalDataOut(BaseModel):
+    """A filing's personal data in full: only ops and above read it, and each read is recorded
+    (``disclosures``). ``purged`` says the retention period removed it."""
+
+    filing_id: int
+    applicant: ApplicantOut
+    verifiers: list[VerifierContactOut]
+    purged: bool

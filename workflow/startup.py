@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import pydantic
+from cryptography.fernet import Fernet
 
+from config.keys import split_keys
 from config.settings import DEFAULT_WEBHOOK_SECRET, Environment, Settings
 from workflow.domain.commands import RouteIn, reasons_from
 from workflow.domain.definition import Audience, State
@@ -40,8 +42,38 @@ def check_settings(settings: Settings) -> None:
                 field="webhook_secret",
             )
         )
+    reasons += _key_problems(settings)
     if reasons:
         raise UnsafeSettings(summarise("refusing to start", reasons), reasons)
+
+
+def _key_problems(settings: Settings) -> list[Reason]:
+    """Production keeps its own keys (development generates a pair under ``var_dir``); any
+    data key given must be one Fernet can use."""
+    reasons = []
+    if settings.environment is Environment.PRODUCTION:
+        reasons += [
+            Reason(
+                "missing_key",
+                f"{name.upper()} is not set: personal data cannot be encrypted at rest; "
+                "set it to run with ICPFLOW_ENV=production",
+                field=name,
+            )
+            for name in ("data_keys", "lookup_key")
+            if not getattr(settings, name)
+        ]
+    for position, key in enumerate(split_keys(settings.data_keys), start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            reasons.append(
+                Reason(
+                    "malformed_key",
+                    f"DATA_KEYS key {position} is not a Fernet key (32 url-safe base64 bytes)",
+                    field="data_keys",
+                )
+            )
+    return reasons
 
 
 def _problems(name: str, adapter: pydantic.TypeAdapter[Any], value: object) -> list[Reason]:

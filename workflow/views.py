@@ -4,8 +4,9 @@
 deadlines (those of its current state) of an overdue kind is past due, and stuck likewise
 for the stuck deadline. Both filters are EXISTS subqueries on the deadlines index.
 
-Identity and phone numbers are masked wherever a list or a page shows them, the reasons
-quoted in history included (a case manager pastes what the bureau wrote, numbers and all).
+Identity and phone numbers are masked in everything read here, for every role, the reasons
+quoted in history included (a case manager pastes what the bureau wrote, numbers and all):
+the full numbers are read only through ``personal_data``, which records who saw them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import ColumnElement, Exists, exists, func
 from sqlmodel import Session, col, select
 
 from config.clock import as_utc
+from config.masking import mask_id_number, mask_phone, mask_text
 from models import (
     Deadline,
     Entity,
@@ -43,7 +45,6 @@ from workflow.domain.definition import (
 from workflow.domain.errors import FilingNotFound, NotFound
 from workflow.domain.event_data import ReasonData
 from workflow.domain.machine import allowed_events
-from workflow.domain.masking import mask_id_number, mask_phone, mask_text
 from workflow.schemas import (
     ApplicantOut,
     DeadlineOut,
@@ -70,20 +71,18 @@ REFUSALS: tuple[str, ...] = tuple(
 )
 
 
-def describe(session: Session, filing: Filing, now: datetime, *, mask: bool = False) -> FilingOut:
-    return describe_many(session, [filing], now, mask=mask)[0]
+def describe(session: Session, filing: Filing, now: datetime) -> FilingOut:
+    return describe_many(session, [filing], now)[0]
 
 
 def describe_open(
     filing: Filing, open_deadlines: Sequence[OpenDeadline], now: datetime
 ) -> FilingOut:
     """Describe a filing whose open deadlines are in hand (just armed): no query needed."""
-    return _describe(filing, open_deadlines, now, mask=False)
+    return _describe(filing, open_deadlines, now)
 
 
-def describe_many(
-    session: Session, filings: Sequence[Filing], now: datetime, *, mask: bool = False
-) -> list[FilingOut]:
+def describe_many(session: Session, filings: Sequence[Filing], now: datetime) -> list[FilingOut]:
     """Describe a page of filings with one query for all their open deadlines."""
     ids = [f.id for f in filings]
     open_deadlines: dict[int, list[Deadline]] = defaultdict(list)
@@ -95,11 +94,11 @@ def describe_many(
         )
         for row in rows:
             open_deadlines[row.filing_id].append(row)
-    return [_describe(f, open_deadlines[f.id or 0], now, mask) for f in filings]
+    return [_describe(f, open_deadlines[f.id or 0], now) for f in filings]
 
 
 def _describe(
-    filing: Filing, deadlines: Sequence[Deadline | OpenDeadline], now: datetime, mask: bool
+    filing: Filing, deadlines: Sequence[Deadline | OpenDeadline], now: datetime
 ) -> FilingOut:
     assert filing.id is not None
     shown = sorted((_deadline_out(d, now) for d in deadlines), key=lambda d: (d.due_at, d.id))
@@ -116,10 +115,8 @@ def _describe(
             type=filing.applicant_type,
             name=filing.applicant_name,
             id_type=filing.applicant_id_type,
-            id_number=mask_id_number(filing.applicant_id_number)
-            if mask
-            else filing.applicant_id_number,
-            phone=mask_phone(filing.applicant_phone) if mask else filing.applicant_phone,
+            id_number=mask_id_number(filing.applicant_id_number),
+            phone=mask_phone(filing.applicant_phone),
             email=filing.applicant_email,
         ),
         website=WebsiteOut(name=filing.website_name, sector=filing.sector),
@@ -216,7 +213,7 @@ def filing_page(
         .limit(limit)
         .offset(offset)
     ).all()
-    items = describe_many(session, page, now, mask=True)
+    items = describe_many(session, page, now)
     return FilingPage(items=items, total=int(total), limit=limit, offset=offset)
 
 
@@ -271,7 +268,7 @@ def late_page(
             filing=shown,
             deadline=next(d for d in shown.deadlines if d.kind in kinds and d.due_at <= horizon),
         )
-        for shown in describe_many(session, page, now, mask=True)
+        for shown in describe_many(session, page, now)
     ]
     return LatePage(items=items, total=int(total), limit=limit, offset=offset)
 
@@ -316,9 +313,9 @@ def get_filing(session: Session, filing_id: int) -> Filing:
     return filing
 
 
-def filing(session: Session, filing_id: int, now: datetime, *, mask: bool = False) -> FilingOut:
+def filing(session: Session, filing_id: int, now: datetime) -> FilingOut:
     """One filing with its allowed events and open deadlines; ``FilingNotFound`` if none."""
-    return describe(session, get_filing(session, filing_id), now, mask=mask)
+    return describe(session, get_filing(session, filing_id), now)
 
 
 def history(session: Session, filing_id: int) -> list[HistoryOut]:
@@ -373,7 +370,7 @@ class Timeline:
 def timeline(session: Session, filing_id: int, now: datetime) -> Timeline:
     entries = history(session, filing_id)
     return Timeline(
-        filing(session, filing_id, now, mask=True),
+        filing(session, filing_id, now),
         entries,
         notifications(session, filing_id),
         time_in_states(entries, now),
@@ -391,7 +388,7 @@ def time_in_states(entries: Sequence[HistoryOut], now: datetime) -> list[tuple[s
     return list(spent.items())
 
 
-def _service_out(service: Service, mask: bool) -> ServiceOut:
+def _service_out(service: Service) -> ServiceOut:
     assert service.id is not None
     mobile = service.responsible_mobile
     return ServiceOut(
@@ -402,14 +399,14 @@ def _service_out(service: Service, mask: bool) -> ServiceOut:
         domain=service.domain,
         app_identifier=service.app_identifier,
         responsible_name=service.responsible_name,
-        responsible_mobile=mask_phone(mobile) if mask and mobile else mobile,
+        responsible_mobile=mask_phone(mobile) if mobile else mobile,
         service_number=service.service_number,
         record_number=service.record_number,
         status=service.status,
     )
 
 
-def _entity_out(session: Session, entity: Entity, mask: bool) -> EntityOut:
+def _entity_out(session: Session, entity: Entity) -> EntityOut:
     assert entity.id is not None
     services = session.exec(
         select(Service).where(Service.entity_id == entity.id).order_by(col(Service.id))
@@ -424,26 +421,24 @@ def _entity_out(session: Session, entity: Entity, mask: bool) -> EntityOut:
         type=entity.type,
         name=entity.name,
         id_type=entity.id_type,
-        id_number=mask_id_number(entity.id_number) if mask else entity.id_number,
+        id_number=mask_id_number(entity.id_number),
         province=entity.province,
         responsible_name=entity.responsible_name,
-        responsible_mobile=mask_phone(entity.responsible_mobile)
-        if mask
-        else entity.responsible_mobile,
+        responsible_mobile=mask_phone(entity.responsible_mobile),
         responsible_is_legal_rep=entity.responsible_is_legal_rep,
         icp_number=entity.icp_number,
         status=entity.status,
         open_order_id=open_order,
-        services=[_service_out(s, mask) for s in services],
+        services=[_service_out(s) for s in services],
     )
 
 
-def entity(session: Session, entity_id: int, *, mask: bool = False) -> EntityOut:
+def entity(session: Session, entity_id: int) -> EntityOut:
     """One entity with its services and its order in flight; ``NotFound`` if none."""
     found = session.get(Entity, entity_id)
     if found is None:
         raise NotFound(f"entity {entity_id} does not exist")
-    return _entity_out(session, found, mask)
+    return _entity_out(session, found)
 
 
 def entity_page(
@@ -455,7 +450,7 @@ def entity_page(
     rows = session.exec(
         select(Entity).where(*conditions).order_by(col(Entity.id)).limit(limit).offset(offset)
     ).all()
-    items = [_entity_out(session, e, mask=True) for e in rows]
+    items = [_entity_out(session, e) for e in rows]
     return EntityPage(items=items, total=int(total), limit=limit, offset=offset)
 
 
@@ -469,4 +464,7 @@ def verifiers(session: Session, filing_id: int) -> list[VerifierOut]:
     rows = session.exec(
         select(SmsVerifier).where(SmsVerifier.filing_id == filing_id).order_by(col(SmsVerifier.id))
     )
-    return [VerifierOut.model_validate(r) for r in rows]
+    return [
+        VerifierOut.model_validate(r).model_copy(update={"mobile": mask_phone(r.mobile)})
+        for r in rows
+    ]

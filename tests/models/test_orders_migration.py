@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from models.migrate import upgrade
-from tests.databases import private_postgres
 
-_FILING = (
+FILING = (
     "INSERT INTO filings (id, domain, domain_expires_on, province, licence, applicant_type, "
     "applicant_name, applicant_id_type, applicant_id_number, applicant_phone, applicant_email, "
     "website_name, sector, notify, state, version, state_entered_at, created_at, created_by, "
@@ -22,16 +20,6 @@ _FILING = (
 )
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of each backend, for migrating step by step."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'blank.db'}"
-        return
-    with private_postgres("icpflow_migrate") as url:
-        yield url
-
-
 @pytest.fixture
 def migrated(blank_url: str) -> Iterator[sa.Connection]:
     """A database at 0005 (the revision before) holding an approved filing and one waiting on its SMS, upgraded."""
@@ -39,7 +27,7 @@ def migrated(blank_url: str) -> Iterator[sa.Connection]:
     engine = sa.create_engine(blank_url)
     with engine.begin() as conn:
         conn.execute(
-            sa.text(_FILING),
+            sa.text(FILING),
             [
                 {
                     "id": 1,
@@ -72,7 +60,7 @@ def migrated(blank_url: str) -> Iterator[sa.Connection]:
                 "'2026-03-03 02:00:00+00', 'pending', false, '2026-03-02 02:00:00+00')"
             )
         )
-    upgrade(blank_url)
+    upgrade(blank_url, "0006")
     with engine.connect() as conn:
         yield conn
     engine.dispose()

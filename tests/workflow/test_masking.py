@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import io
+import json
+import logging
 
-from workflow.domain.masking import mask_id_number, mask_phone, mask_text
+import pytest
+import structlog
+
+from config.logs import configure_logging
+from config.masking import mask_id_number, mask_phone, mask_text
 
 
 def test_resident_id_keeps_region_and_tail() -> None:
@@ -57,3 +63,30 @@ def test_longer_secret_containing_a_shorter_one_is_masked_whole() -> None:
 
 def test_empty_secrets_leave_text_alone() -> None:
     assert mask_text("nothing to hide", ["", ""]) == "nothing to hide"
+
+
+def test_text_masks_numbers_shaped_like_a_mobile_or_an_identity_it_was_not_given() -> None:
+    masked = mask_text("call +8613912345678 or id 11010519491231002x, not order 12345")
+    assert masked == "call +86139****5678 or id 110***********002x, not order 12345"
+
+
+def test_text_leaves_record_and_service_numbers_alone() -> None:
+    text = "京ICP备2026000123号-1 on BA2026000123"
+    assert mask_text(text) == text
+
+
+def test_log_lines_mask_mobiles_and_identity_numbers_wherever_they_appear() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        configure_logging(stream=stream)
+        structlog.get_logger("test").info("sms to 13800138000", owner="91110000MA01ABCD52")
+        logging.getLogger("stdlib").warning("retrying 13800138000")
+    finally:
+        root.handlers, root.level = handlers, level
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(line["event"], line.get("owner")) for line in lines] == [
+        ("sms to 138****8000", "911***********CD52"),
+        ("retrying 138****8000", None),
+    ]

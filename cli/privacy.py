@@ -1,0 +1,51 @@
+"""``icpflow keys|privacy``: the keys personal data is encrypted with, and its retention."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from cli.errors import App
+from cli.output import JsonOption, emit
+from config.clock import get_clock
+from models import get_engine, session_scope
+from models.rotation import rotate
+from workflow import privacy as personal_data
+
+keys = App(help="The keys identity and phone numbers are encrypted with (DATA_KEYS).")
+privacy = App(help="Personal data: how long it is kept.")
+
+
+@keys.command("rotate")
+def rotate_keys(
+    batch: Annotated[int, typer.Option(min=1, help="Rows re-encrypted per transaction.")] = 500,
+    json_output: JsonOption = False,
+) -> None:
+    """Re-encrypt every identity and phone number under the first key of DATA_KEYS.
+
+    Put the new key first and keep the old ones after it; run this; when it reports 0 the
+    old keys can be removed. Stopped halfway, running it again carries on."""
+    rewritten = rotate(get_engine(), batch)
+    emit({"rewritten": rewritten}, json_output, lambda: f"re-encrypted {rewritten} values")
+
+
+@privacy.command("purge")
+def purge(
+    older_than: Annotated[
+        int,
+        typer.Option(
+            "--older-than",
+            min=1,
+            metavar="DAYS",
+            help="Purge orders withdrawn, rejected or lapsed more than this many days ago.",
+        ),
+    ],
+    json_output: JsonOption = False,
+) -> None:
+    """Remove the applicant's and verifiers' personal data (names, identity numbers, phones,
+    emails) from orders that ended without a record; their history stays, numbers masked."""
+    with session_scope() as session:
+        purged = personal_data.purge(session, timedelta(days=older_than), get_clock().now())
+    emit({"purged": purged}, json_output, lambda: f"purged the personal data of {purged} orders")

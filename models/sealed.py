@@ -1,0 +1,80 @@
+"""Identity and phone numbers encrypted at rest, and keyed hashes to find them by.
+
+A ``Sealed`` column encrypts on the way in and decrypts on the way out, so code reads and
+writes plain strings; the database file, its backups and its replicas hold Fernet tokens
+(AES-128-CBC with an HMAC). Encryption is randomised, so a sealed column cannot be compared
+in SQL: each value that is looked up or compared has a ``*_hash`` column beside it holding
+``lookup(value)``, an HMAC-SHA256 under the separate ``LOOKUP_KEY``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from functools import lru_cache
+from typing import Any
+
+from cryptography.fernet import Fernet, MultiFernet
+from sqlalchemy import String, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+from config.keys import Keys, keys_of
+from config.settings import get_settings
+
+
+def cipher() -> MultiFernet:
+    """Every configured data key, the newest first (it encrypts; any of them decrypts)."""
+    return _cipher(keys_of(get_settings()))
+
+
+def newest() -> Fernet:
+    """The key that encrypts: a token it can open needs no rotation."""
+    return _newest(keys_of(get_settings()))
+
+
+def lookup(value: str) -> str:
+    """The keyed hash a sealed value is found by; case and surrounding spaces aside, as an
+    identity number's check letter is written either way."""
+    key = keys_of(get_settings()).lookup.encode()
+    return hmac.new(key, value.strip().upper().encode(), hashlib.sha256).hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _cipher(keys: Keys) -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in keys.data])
+
+
+@lru_cache(maxsize=8)
+def _newest(keys: Keys) -> Fernet:
+    return Fernet(keys.data[0])
+
+
+class Sealed(TypeDecorator[str]):
+    """A string stored encrypted, in a column sized for its token (``bounds.sealed``)."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else cipher().encrypt(value.encode()).decode("ascii")
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else cipher().decrypt(value.encode("ascii")).decode()
+
+
+class SealedJSON(TypeDecorator[Any]):
+    """A JSON value stored encrypted (a change order's new responsible persons)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        plain = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return cipher().encrypt(plain.encode()).decode("ascii")
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(cipher().decrypt(value.encode("ascii")))

@@ -1,0 +1,64 @@
+"""``icpflow keys rotate`` and ``icpflow privacy purge``."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlmodel import Session
+
+from config.clock import FrozenClock
+from config.settings import get_settings
+from models import Filing
+from tests.cli.conftest import Cli
+from tests.conftest import TEST_DATA_KEY
+
+
+def _use_keys(monkeypatch: pytest.MonkeyPatch, *keys: str) -> None:
+    monkeypatch.setenv("DATA_KEYS", ",".join(keys))
+    get_settings.cache_clear()
+
+
+def _run(cli: Cli, *args: str) -> dict[str, Any]:
+    result = cli(*args, "--json")
+    assert result.exit_code == 0, result.output
+    shown: dict[str, Any] = json.loads(result.stdout)
+    return shown
+
+
+def test_rotation_re_encrypts_every_value_under_the_new_key(
+    cli: Cli, created: dict[str, Any], session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    new_key = Fernet.generate_key().decode()
+    _use_keys(monkeypatch, new_key, TEST_DATA_KEY)
+
+    rewritten = _run(cli, "keys", "rotate", "--batch", "1")["rewritten"]
+    _use_keys(monkeypatch, new_key)  # the old key is gone
+
+    filing = session.get(Filing, created["id"])
+    assert rewritten >= 6  # entity 2, service 1, filing 3 (changes included)
+    assert filing is not None and filing.applicant_phone == "13800138000"
+
+
+def test_a_second_rotation_finds_nothing_left(
+    cli: Cli, created: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _use_keys(monkeypatch, Fernet.generate_key().decode(), TEST_DATA_KEY)
+    _run(cli, "keys", "rotate")
+
+    assert _run(cli, "keys", "rotate")["rewritten"] == 0
+
+
+def test_purge_counts_the_orders_it_purged(
+    cli: Cli, created: dict[str, Any], clock: FrozenClock
+) -> None:
+    withdrawn = cli(
+        "filings", "fire", str(created["id"]), "withdraw", "--reason", "gave up", "--json"
+    )
+    assert withdrawn.exit_code == 0, withdrawn.output
+    clock.advance(timedelta(days=91))
+
+    assert _run(cli, "privacy", "purge", "--older-than", "90")["purged"] == 1

@@ -1,0 +1,175 @@
+"""Identity and phone numbers: encrypted at rest, found by keyed hash, purged after retention."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from config.clock import FrozenClock, as_utc
+from config.keys import DEVELOPMENT_KEYS_FILE, keys_of
+from config.settings import Environment, Settings
+from models import Disclosure, Entity, Filing, HistoryEntry, SmsVerifier
+from models.sealed import lookup
+from tests.databases import Database
+from tests.factories import MakeFiling
+from workflow import privacy, service, views
+from workflow.domain.commands import EventCommand
+from workflow.domain.errors import UnsafeSettings
+from workflow.startup import check_settings
+
+ID_NUMBER, PHONE = "91110000MA01ABCD52", "13800138000"
+
+
+def _stored_text(db: Database) -> bytes:
+    """Everything the database holds as bytes: the SQLite files, or every PostgreSQL row."""
+    if db.backend == "sqlite":
+        path = Path(db.url.removeprefix("sqlite:///"))
+        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    with db.engine.connect() as connection:
+        tables = connection.execute(
+            sa.text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        ).scalars()
+        return b"".join(
+            str(row).encode()
+            for table in list(tables)
+            for row in connection.execute(sa.text(f'SELECT * FROM "{table}"'))
+        )
+
+
+def test_no_identity_number_or_phone_is_stored_in_clear(
+    db: Database, session: Session, new_filing: MakeFiling
+) -> None:
+    new_filing("sms_pending")
+    session.commit()
+    db.engine.dispose()  # SQLite: everything written to the file, nothing held in a connection
+
+    stored = _stored_text(db)
+
+    assert b"Example Ltd" in stored  # the check reads what was written
+    assert ID_NUMBER.encode() not in stored
+    assert PHONE.encode() not in stored
+
+
+def test_sealed_values_read_back_as_written(session: Session, new_filing: MakeFiling) -> None:
+    created = new_filing("sms_pending")
+    session.expire_all()
+
+    filing = session.get(Filing, created.id)
+    verifier = session.exec(select(SmsVerifier)).one()
+
+    assert filing is not None
+    assert (filing.applicant_id_number, filing.applicant_phone) == (ID_NUMBER, PHONE)
+    assert verifier.mobile == PHONE
+
+
+def test_an_entity_is_found_by_the_keyed_hashes_of_its_numbers(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    new_filing()
+    found = session.exec(
+        select(Entity).where(
+            Entity.id_number_hash == lookup(ID_NUMBER.lower()),
+            Entity.responsible_mobile_hash == lookup(PHONE),
+        )
+    ).one()
+    assert found.id_number == ID_NUMBER
+
+
+def test_development_keys_are_generated_once_under_var_dir(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path, data_keys="", lookup_key="")
+
+    first, again = (
+        keys_of(settings),
+        keys_of(Settings(var_dir=tmp_path, data_keys="", lookup_key="")),
+    )
+
+    assert (tmp_path / DEVELOPMENT_KEYS_FILE).stat().st_mode & 0o077 == 0
+    assert first == again and len(first.data) == 1
+
+
+def test_production_without_keys_refuses_to_start_naming_them() -> None:
+    settings = Settings(
+        environment=Environment.PRODUCTION,
+        webhook_secret="a-long-private-secret",
+        data_keys="",
+        lookup_key="",
+    )
+    with pytest.raises(UnsafeSettings) as refused:
+        check_settings(settings)
+    assert [r.field for r in refused.value.reasons] == ["data_keys", "lookup_key"]
+    assert "DATA_KEYS is not set" in refused.value.reasons[0].message
+
+
+def test_a_data_key_fernet_cannot_use_refuses_to_start() -> None:
+    with pytest.raises(UnsafeSettings) as refused:
+        check_settings(Settings(data_keys="not-a-key", lookup_key="x"))
+    assert [r.code for r in refused.value.reasons] == ["malformed_key"]
+
+
+def test_reveal_gives_the_numbers_and_records_who_saw_them(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    created = new_filing("sms_pending")
+
+    shown = privacy.reveal(session, created.id, "token:ops", clock.now())
+
+    assert (shown.applicant.id_number, shown.applicant.phone) == (ID_NUMBER, PHONE)
+    assert [v.mobile for v in shown.verifiers] == [PHONE]
+    audit = session.exec(select(Disclosure)).one()
+    assert (audit.filing_id, audit.actor, as_utc(audit.at)) == (
+        created.id,
+        "token:ops",
+        clock.now(),
+    )
+    assert audit.fields == list(privacy.REVEALED_FIELDS)
+
+
+def _withdrawn(new_filing: MakeFiling, session: Session) -> int:
+    created = new_filing("sms_pending")
+    reason = f"applicant {PHONE} gave up; id {ID_NUMBER}"
+    command = EventCommand(event="withdraw", data={"reason": reason})
+    return service.fire_event(session, created.id, command, actor="test").id
+
+
+def test_purge_removes_personal_data_of_ended_orders_and_keeps_their_history(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    filing_id = _withdrawn(new_filing, session)
+    clock.advance(timedelta(days=31))
+
+    assert privacy.purge(session, timedelta(days=30), clock.now()) == 1
+
+    shown = privacy.reveal(session, filing_id, "token:ops", clock.now())
+    assert shown.purged
+    assert (shown.applicant.name, shown.applicant.id_number, shown.applicant.phone) == ("", "", "")
+    assert [(v.name, v.mobile) for v in shown.verifiers] == [("", "")]
+    entity = session.exec(select(Entity)).one()
+    assert (entity.id_number, entity.responsible_mobile, entity.name) == ("", "", "")
+    history = session.exec(select(HistoryEntry).order_by(HistoryEntry.version)).all()  # type: ignore[arg-type]
+    assert [h.event for h in history][-1] == "withdraw"
+    assert history[-1].reason == "applicant 138****8000 gave up; id 911***********CD52"
+
+
+def test_purge_spares_orders_within_retention_and_orders_still_open(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    _withdrawn(new_filing, session)
+    open_order = new_filing("submitted", domain="other.cn")
+    clock.advance(timedelta(days=29))
+
+    assert privacy.purge(session, timedelta(days=30), clock.now()) == 0
+    assert views.filing(session, open_order.id, clock.now()).applicant.name == "Example Ltd"
+
+
+def test_a_second_purge_finds_nothing_left(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    _withdrawn(new_filing, session)
+    clock.advance(timedelta(days=31))
+    privacy.purge(session, timedelta(days=30), clock.now())
+
+    assert privacy.purge(session, timedelta(days=30), clock.now()) == 0

@@ -1,0 +1,132 @@
+"""Personal data beyond the masks: reading it in full (recorded), and removing it when kept
+long enough.
+
+Every view masks identity and phone numbers (``workflow.views``). Ops may need a number in
+full, to answer the bureau or call the applicant: ``reveal`` gives it and writes who saw
+which filing's fields, and when, in the same transaction. ``purge`` honours the retention
+period: orders that ended without a record (withdrawn, rejected, lapsed) keep their history,
+as the audit trail, but lose the applicant's and verifiers' personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from config.masking import mask_text
+from models import Disclosure, Entity, Filing, HistoryEntry, Service, SmsVerifier
+from workflow.domain.definition import State
+from workflow.schemas import ApplicantOut, PersonalDataOut, VerifierContactOut
+from workflow.views import get_filing
+
+REVEALED_FIELDS = (
+    "applicant.id_number",
+    "applicant.phone",
+    "applicant.email",
+    "verifiers.mobile",
+)
+# Orders that ended with nothing on record: no licence depends on their data.
+PURGEABLE_STATES = (State.WITHDRAWN, State.REJECTED, State.LAPSED)
+PURGED = ""
+
+
+def reveal(session: Session, filing_id: int, actor: str, now: datetime) -> PersonalDataOut:
+    """The filing's personal data in full, and a ``Disclosure`` row saying ``actor`` saw it."""
+    filing = get_filing(session, filing_id)
+    assert filing.id is not None
+    verifiers = session.exec(
+        select(SmsVerifier).where(SmsVerifier.filing_id == filing.id).order_by(col(SmsVerifier.id))
+    ).all()
+    session.add(Disclosure(filing_id=filing.id, actor=actor, fields=list(REVEALED_FIELDS), at=now))
+    session.commit()
+    return PersonalDataOut(
+        filing_id=filing.id,
+        applicant=ApplicantOut(
+            type=filing.applicant_type,
+            name=filing.applicant_name,
+            id_type=filing.applicant_id_type,
+            id_number=filing.applicant_id_number,
+            phone=filing.applicant_phone,
+            email=filing.applicant_email,
+        ),
+        verifiers=[
+            VerifierContactOut(role=v.role, name=v.name, mobile=v.mobile) for v in verifiers
+        ],
+        purged=filing.personal_data_purged_at is not None,
+    )
+
+
+def purge(session: Session, older_than: timedelta, now: datetime, batch: int = 200) -> int:
+    """Remove the personal data of every purgeable order that ended more than ``older_than``
+    ago; returns how many orders were purged. One transaction per ``batch`` orders, so a run
+    stopped halfway keeps what it did and the next run carries on."""
+    purged = 0
+    while due := _due(session, now - older_than, batch):
+        for filing in due:
+            _purge_order(session, filing, now)
+        session.commit()
+        purged += len(due)
+    return purged
+
+
+def _due(session: Session, ended_before: datetime, batch: int) -> Sequence[Filing]:
+    return session.exec(
+        select(Filing)
+        .where(
+            col(Filing.state).in_([s.value for s in PURGEABLE_STATES]),
+            col(Filing.state_entered_at) < ended_before,
+            col(Filing.personal_data_purged_at).is_(None),
+        )
+        .order_by(col(Filing.id))
+        .limit(batch)
+    ).all()
+
+
+def _purge_order(session: Session, filing: Filing, now: datetime) -> None:
+    """History keeps event, actor and time; its reasons and data lose the numbers they quote."""
+    secrets = [filing.applicant_id_number, filing.applicant_phone]
+    verifiers = session.exec(select(SmsVerifier).where(SmsVerifier.filing_id == filing.id)).all()
+    secrets += [v.mobile for v in verifiers]
+    for entry in session.exec(select(HistoryEntry).where(HistoryEntry.filing_id == filing.id)):
+        entry.reason = mask_text(entry.reason, secrets) if entry.reason else entry.reason
+        entry.data = {
+            key: mask_text(value, secrets) if isinstance(value, str) else value
+            for key, value in entry.data.items()
+        }
+        session.add(entry)
+    for verifier in verifiers:
+        verifier.name, verifier.mobile = PURGED, PURGED
+        session.add(verifier)
+    filing.applicant_name = PURGED
+    filing.applicant_id_number = PURGED
+    filing.applicant_phone = PURGED
+    filing.applicant_email = PURGED
+    filing.changes = {}
+    filing.personal_data_purged_at = now
+    session.add(filing)
+    session.flush()
+    _purge_record(session, filing)
+
+
+def _purge_record(session: Session, filing: Filing) -> None:
+    """The entity (and its services) the order brought, once no other order refers to it
+    and it holds no number: an entity on record stays, it is the record."""
+    entity = session.get(Entity, filing.entity_id)
+    if entity is None or entity.icp_number is not None:
+        return
+    others = session.exec(
+        select(Filing.id).where(
+            Filing.entity_id == entity.id,
+            col(Filing.personal_data_purged_at).is_(None),
+        )
+    ).first()
+    if others is not None:
+        return
+    for service in session.exec(select(Service).where(Service.entity_id == entity.id)):
+        service.responsible_name = service.responsible_mobile = None
+        session.add(service)
+    entity.name = entity.responsible_name = PURGED
+    entity.id_number = entity.responsible_mobile = entity.responsible_email = PURGED
+    session.add(entity)
