@@ -28,7 +28,7 @@ from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines, fire_due_obligations
 
 if TYPE_CHECKING:
-    from tests.workflow.conftest import Open
+    from tests.conftest import Open
 
 PSB = "京公网安备11010502030143号"
 
