@@ -25,6 +25,7 @@ from web import (
     error_pages,
     errors,
     metrics,
+    obligations_api,
     ops,
     pages,
     requests,
@@ -89,6 +90,7 @@ def create_app(*, relay: bool = True) -> FastAPI:
     metrics.install(app)
     app.include_router(api.router)
     app.include_router(ops.router)
+    app.include_router(obligations_api.router)
     docs.install(app)
     pages.install(app)
     app.include_router(console.router)
