@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cli import admin, filings, orders, processes, rules
+from cli import admin, filings, obligations, orders, processes, rules
 from cli.errors import App, CliError
 from workflow.domain import diagram as diagrams
 from workflow.domain.errors import Reason
@@ -28,6 +28,8 @@ app.add_typer(admin.tokens, name="tokens")
 app.add_typer(admin.db, name="db")
 app.add_typer(admin.calendar, name="calendar")
 app.add_typer(rules.app, name="rules")
+app.add_typer(obligations.services, name="services")
+app.add_typer(obligations.report, name="report")
 
 
 class DiagramFormat(StrEnum):
