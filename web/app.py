@@ -28,6 +28,7 @@ from web import (
     obligations_api,
     ops,
     pages,
+    reports,
     requests,
     security,
 )
@@ -94,6 +95,7 @@ def create_app(*, relay: bool = True) -> FastAPI:
     docs.install(app)
     pages.install(app)
     app.include_router(console.router)
+    app.include_router(reports.router)
     app.include_router(actions.router)
 
     @app.get("/healthz", tags=["health"])

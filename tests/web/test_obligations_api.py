@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from fastapi.testclient import TestClient
+
 from config.clock import FrozenClock
 from workflow.schemas import FilingOut
 
@@ -72,3 +74,18 @@ def test_an_open_order_has_a_forecast_and_an_approved_one_none(
     assert (predicted["basis"], predicted["median_working_days"]) == ("statutory", 20)
     report = api.get("/api/v1/reports/durations").json()
     assert {(r["province"], r["stage"]) for r in report} >= {("京", "miit_pending")}
+
+
+def test_the_pages_show_a_forecast_the_obligations_and_the_review_times_chart(
+    api: Api, on_file: FilingOut, client: TestClient, tokens: dict[str, str]
+) -> None:
+    _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
+    client.post("/login", data={"token": tokens["viewer"]})
+    approved = client.get(f"/filings/{on_file.id}").text
+    assert 'id="after-approval"' in approved and "psb_filing" in approved
+    order = api.create()
+    assert "statutory 20 working days" in client.get(f"/filings/{order['id']}").text
+    report = client.get("/reports/durations")
+    assert report.status_code == 200
+    assert '<svg class="durations"' in report.text and "miit_pending" in report.text
+    assert "<script>" not in report.text and " style=" not in report.text
