@@ -15,12 +15,20 @@ import typer
 from rich.console import Group, RenderableType
 
 from cli.errors import App
+from cli.obligations import render_forecast
 from cli.output import JsonOption, emit, fields, progress, table
 from config.clock import get_clock
+from config.settings import get_settings
 from models import session_scope
-from workflow import service, views
+from workflow import forecast, service, views
 from workflow.domain.commands import EventCommand, FilingCreate, parse
-from workflow.domain.definition import EVENTS, EVENTS_BY_NAME, MANUAL_EVENTS, State
+from workflow.domain.definition import (
+    EVENTS,
+    EVENTS_BY_NAME,
+    MANUAL_EVENTS,
+    TERMINAL_STATES,
+    State,
+)
 from workflow.domain.errors import IcpflowError, Reason, ValidationError
 from workflow.schemas import FilingOut, FilingPage, HistoryOut
 
@@ -297,7 +305,22 @@ def show(filing_id: FilingId, as_json: JsonOption = False) -> None:
     """Show a filing, the events allowed from its state and its open deadlines."""
     with session_scope() as session:
         view = views.filing(session, filing_id, get_clock().now())
-    emit(view, as_json, lambda: render_filing(view))
+        open_order = view.state not in TERMINAL_STATES
+        predicted = forecast.forecast(session, filing_id, get_settings()) if open_order else None
+    human = render_filing(view)
+    emit(
+        view,
+        as_json,
+        lambda: human if predicted is None else Group(human, render_forecast(predicted)),
+    )
+
+
+@app.command("forecast")
+def show_forecast(filing_id: FilingId, as_json: JsonOption = False) -> None:
+    """An open order's predicted approval date (median, 90th percentile, SLA, basis)."""
+    with session_scope() as session:
+        predicted = forecast.forecast(session, filing_id, get_settings())
+    emit(predicted, as_json, lambda: render_forecast(predicted))
 
 
 def _fire_help() -> str:

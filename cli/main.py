@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cli import admin, filings, orders, privacy, processes, rules
+from cli import admin, filings, obligations, orders, privacy, processes, rules
 from cli.errors import App, CliError
 from workflow.domain import diagram as diagrams
 from workflow.domain.errors import Reason
@@ -30,6 +30,8 @@ app.add_typer(admin.calendar, name="calendar")
 app.add_typer(rules.app, name="rules")
 app.add_typer(privacy.keys, name="keys")
 app.add_typer(privacy.privacy, name="privacy")
+app.add_typer(obligations.services, name="services")
+app.add_typer(obligations.report, name="report")
 
 
 class DiagramFormat(StrEnum):

@@ -103,7 +103,9 @@ class Settings(BaseSettings):
     miit_reminder_weeks: list[float] = [3, 4]
     miit_legal_limit_working_days: int = 20
     miit_breach_weeks: float = 6
-    psb_filing_days: int = 30
+    psb_filing_days: int = Field(
+        default=30, ge=1, description="The PSB filing is due this many days after go-live."
+    )
     idle_reminder_days: list[int] = [7, 15, 30]
     idle_escalate_days: int = 40
     idle_lapse_days: int = 45
@@ -121,6 +123,36 @@ class Settings(BaseSettings):
             "miit_pending": 42.0,
             "rejected": 14.0,
         }
+    )
+
+    # After approval: obligations, footer checks and the forecast
+    domain_expiry_reminder_days: list[int] = Field(
+        default_factory=lambda: [60, 30, 7],
+        description="Remind this many days before a filed domain expires.",
+    )
+    cancel_access_days: int = Field(
+        default=30, ge=1, description="A site that left the host owes cancel-access within this."
+    )
+    rectification_max_extension_working_days: int = Field(
+        default=7, ge=1, description="A rectification notice may be extended once, this long."
+    )
+    footer_check_interval_hours: float = Field(
+        default=24, gt=0, description="How often each live site's footer is checked."
+    )
+    footer_check_timeout_seconds: float = Field(
+        default=10, gt=0, description="Connect and read timeout of a footer check."
+    )
+    footer_check_max_redirects: int = Field(
+        default=5, ge=0, description="Redirects a footer check follows before it fails."
+    )
+    footer_check_max_bytes: int = Field(
+        default=2_000_000, ge=1024, description="A home page larger than this fails the check."
+    )
+    forecast_min_observations: int = Field(
+        default=5,
+        ge=2,
+        description="Completed orders a province needs in a stage before the forecast uses "
+        "them; with fewer it falls back to the statutory 20 working days.",
     )
 
     # Notifications

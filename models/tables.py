@@ -40,6 +40,7 @@ class Job(StrEnum):
     """The background jobs an outbox row can owe; each names the worker actor that runs it."""
 
     DELIVER_NOTIFICATION = "deliver_notification"
+    CHECK_FOOTER = "check_footer"
 
 
 def table(model: type[SQLModel]) -> Table:
@@ -123,6 +124,11 @@ class Service(SQLModel, table=True):
     suffix: int | None = None
     status: str = Field(max_length=bounds.KIND)
     created_at: datetime = _utc_column()
+    # After approval (``workflow.obligations``): when it went live, the page whose footer is
+    # checked, and the police (PSB) filing number once recorded.
+    live_on: date | None = None
+    home_url: str | None = Field(default=None, max_length=bounds.URL)
+    psb_number: str | None = Field(default=None, max_length=bounds.PSB_NUMBER)
 
 
 class Filing(SQLModel, table=True):
@@ -259,6 +265,56 @@ class Deadline(SQLModel, table=True):
     armed_at: datetime = _utc_column()
     fired_at: datetime | None = _utc_column(nullable=True)
     disarmed_at: datetime | None = _utc_column(nullable=True)
+
+
+class Obligation(SQLModel, table=True):
+    """A duty of an approved service with its due time (``workflow.domain.obligations``).
+
+    Not a ``Deadline``: those belong to an order's state and close when it leaves it, while an
+    obligation outlives its order and is closed by what is recorded about the service. It
+    reuses the deadline's statuses: ``pending`` until due, ``fired`` once its notice (or job)
+    was owed, ``disarmed`` when closed before that; ``closed_at`` marks it met or moot.
+    ``filing_id`` is the order that approved the record: its notices are filed under it.
+    The sweep finds due rows through ``(status, due_at)``, like the deadlines'.
+    """
+
+    __tablename__ = "obligations"
+    __table_args__ = (
+        Index("ix_obligations_status_due", "status", "due_at"),
+        Index("ix_obligations_service_open", "service_id", "closed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: int = Field(foreign_key="services.id")
+    filing_id: int = Field(foreign_key="filings.id")
+    kind: str = Field(max_length=bounds.DEADLINE_KIND)
+    due_at: datetime = _utc_column()
+    status: DeadlineStatus = Field(default=DeadlineStatus.PENDING, sa_type=String(16))
+    estimated: bool = False
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    opened_at: datetime = _utc_column()
+    fired_at: datetime | None = _utc_column(nullable=True)
+    closed_at: datetime | None = _utc_column(nullable=True)
+
+
+class FooterCheck(SQLModel, table=True):
+    """One look at a live site's home page: whether its footer was right, and what was wrong.
+
+    ``obligation_id`` is the scheduled check it answers (unique: a job delivered twice
+    records one result); a check run by hand has none.
+    """
+
+    __tablename__ = "footer_checks"
+    __table_args__ = (Index("ix_footer_checks_service_at", "service_id", "checked_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: int = Field(foreign_key="services.id")
+    obligation_id: int | None = Field(default=None, foreign_key="obligations.id", unique=True)
+    checked_at: datetime = _utc_column()
+    url: str = Field(max_length=bounds.URL)
+    ok: bool
+    status_code: int | None = None
+    problems: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
 class OutboxMessage(SQLModel, table=True):

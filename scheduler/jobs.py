@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from config.clock import get_clock
 from config.settings import Settings
 from models import get_engine
-from workflow.sweeps import fire_due_deadlines, requeue_lost_deliveries
+from workflow.sweeps import fire_due_deadlines, fire_due_obligations, requeue_lost_deliveries
 
 if TYPE_CHECKING:
     from dramatiq import Broker
@@ -23,11 +23,17 @@ log = logging.getLogger(__name__)
 
 
 def sweep_deadlines(settings: Settings) -> int:
-    """Fire what is due now; returns how many deadlines this run fired (0 after a failure)."""
-    return _run(
+    """Fire what is due now, the orders' deadlines and the approved services' obligations
+    (their notices, their footer checks); returns how many this run fired."""
+    deadlines = _run(
         "deadline sweep",
         "fired",
         lambda: fire_due_deadlines(get_engine(), get_clock().now(), settings),
+    )
+    return deadlines + _run(
+        "obligation sweep",
+        "fired",
+        lambda: fire_due_obligations(get_engine(), get_clock().now(), settings),
     )
 
 

@@ -6,9 +6,10 @@ The fixture modules below are plugins, declared once here for every test directo
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session
@@ -17,7 +18,14 @@ from config import clock as clock_module
 from config.settings import Settings, get_settings
 from models.engine import forget_engines
 from tests.databases import Database
-from tests.factories import MakeFiling, commands_to, make_command, make_payload
+from tests.factories import (
+    ORDER_PATHS,
+    MakeFiling,
+    commands_to,
+    first_filing_order,
+    make_command,
+    make_payload,
+)
 from workflow.schemas import FilingOut
 
 pytest_plugins = ["tests.databases", "tests.delivery_kit", "tests.http_peer"]
@@ -31,6 +39,10 @@ TEST_LOOKUP_KEY = "test-lookup-key-not-a-secret"
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("DATA_KEYS", TEST_DATA_KEY)
     os.environ.setdefault("LOOKUP_KEY", TEST_LOOKUP_KEY)
+
+
+# ``open_order(**body)``: an order opened through the service.
+Open = Callable[..., FilingOut]
 
 
 @pytest.fixture
@@ -79,3 +91,27 @@ def new_filing(session: Session, clock: clock_module.FrozenClock) -> MakeFiling:
         return view
 
     return make
+
+
+@pytest.fixture
+def open_order(session: Session, clock: clock_module.FrozenClock) -> Open:
+    from workflow import service
+    from workflow.domain.commands import OrderCreate
+
+    def make(**body: Any) -> FilingOut:
+        return service.create_order(session, OrderCreate.model_validate(body), actor="t")
+
+    return make
+
+
+@pytest.fixture
+def on_file(session: Session, open_order: Open) -> FilingOut:
+    """An entity's approved first filing: the entity number and its site's -1 issued."""
+    from workflow import service
+    from workflow.domain.commands import EventCommand
+
+    order = open_order(**first_filing_order())
+    for event, data in ORDER_PATHS["first_filing"]:
+        command = EventCommand(event=event, data=data)
+        order = service.fire_event(session, order.id, command, actor="t")
+    return order

@@ -25,8 +25,10 @@ from web import (
     error_pages,
     errors,
     metrics,
+    obligations_api,
     ops,
     pages,
+    reports,
     requests,
     security,
 )
@@ -89,9 +91,11 @@ def create_app(*, relay: bool = True) -> FastAPI:
     metrics.install(app)
     app.include_router(api.router)
     app.include_router(ops.router)
+    app.include_router(obligations_api.router)
     docs.install(app)
     pages.install(app)
     app.include_router(console.router)
+    app.include_router(reports.router)
     app.include_router(actions.router)
 
     @app.get("/healthz", tags=["health"])

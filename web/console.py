@@ -19,6 +19,7 @@ from web.auth import SessionDep
 from web.forms import event_forms
 from web.pages import PageUserDep, show
 from web.pipeline_svg import pipeline_svg
+from web.reports import after_approval
 from workflow import views
 from workflow.domain.bounded import RowId
 from workflow.domain.definition import OVERDUE_KINDS, STATES, State
@@ -222,4 +223,5 @@ def filing(request: Request, filing_id: RowId, session: SessionDep, user: PageUs
         forms=event_forms(shown.filing, rules_for(get_settings())),
         retry={job.notification_id: job.id for job in failed_jobs},
         assignable=case_managers(session) if user.can(Role.CASE_MANAGER) else [],
+        after=after_approval(session, shown.filing, now),
     )

@@ -1,5 +1,5 @@
-"""The Dramatiq actors, declared on the broker they are given: delivering one notification, at
-most once per idempotency key.
+"""The Dramatiq actors, declared on the broker they are given: checking a site's footer
+(``workers.footer``) and delivering one notification, at most once per idempotency key.
 
 A message may arrive twice (the relay republishes a row whose acknowledgement was lost, Redis
 requeues a dead worker's job), so the row, not the message, decides: only a ``pending``
@@ -25,6 +25,7 @@ from sqlmodel import Session
 from config.clock import as_utc, get_clock
 from config.settings import Settings
 from models import Job, Notification, NotificationStatus, table
+from workers import footer
 from workers.broker import QUEUE
 from workers.channels import (
     DeliveryFailed,
@@ -121,7 +122,20 @@ def declare_actors(
         min_backoff=settings.delivery_min_backoff_ms,
         max_backoff=settings.delivery_max_backoff_ms,
     )(deliver_notification)
-    return {Job.DELIVER_NOTIFICATION: actor}
+
+    def check_footer(service_id: int, obligation_id: int) -> None:
+        footer.check_footer(engine, service_id, obligation_id, settings)
+
+    # A failed check is a result, recorded; only an unexpected error is retried, a few times.
+    footer_actor = dramatiq.actor(
+        broker=broker,
+        actor_name=Job.CHECK_FOOTER.value,
+        queue_name=QUEUE,
+        max_retries=3,
+        min_backoff=settings.delivery_min_backoff_ms,
+        max_backoff=settings.delivery_max_backoff_ms,
+    )(check_footer)
+    return {Job.DELIVER_NOTIFICATION: actor, Job.CHECK_FOOTER: footer_actor}
 
 
 def deliver(engine: Engine, notification_id: int, settings: Settings) -> bool:

@@ -8,6 +8,7 @@ Text is bilingual and identity/phone numbers are masked before they leave the da
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -103,6 +104,31 @@ def for_event(
         key=f"{filing.id}:{event}:v{filing.version}",
         subject=f"[icpflow] {filing.domain}: {event} → {filing.state}",
         body="\n".join(lines) + f"\n\n{_header(filing)}",
+    )
+    return _owe(session, filing, notice, now, settings)
+
+
+def for_service(
+    session: Session,
+    filing: Filing,
+    *,
+    kind: str,
+    audience: Audience,
+    key: str,
+    title: tuple[str, str],
+    lines: Sequence[str],
+    now: datetime,
+    settings: Settings,
+) -> list[int]:
+    """A notice about an approved service's obligation (``workflow.obligations``), filed under
+    ``filing``, the order that approved it; ``title`` is (Chinese, English)."""
+    zh, en = title
+    notice = Notice(
+        kind=kind,
+        audience=audience,
+        key=key,
+        subject=f"[icpflow] {zh} / {en} — {filing.domain}",
+        body="\n".join([zh, en, *lines]) + f"\n\n{_header(filing)}",
     )
     return _owe(session, filing, notice, now, settings)
 

@@ -37,14 +37,32 @@ class Delivery(BaseModel):
     notification_id: int
 
 
+class FooterCheck(BaseModel):
+    """``Job.CHECK_FOOTER``: fetch a live service's home page and record whether its footer
+    shows the record number; ``obligation_id`` is the scheduled check it answers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    service_id: int
+    obligation_id: int
+
+
 # What each job's payload is; the worker's actor for a job takes exactly these fields.
-PAYLOADS: dict[Job, type[BaseModel]] = {Job.DELIVER_NOTIFICATION: Delivery}
+PAYLOADS: dict[Job, type[BaseModel]] = {
+    Job.DELIVER_NOTIFICATION: Delivery,
+    Job.CHECK_FOOTER: FooterCheck,
+}
 
 
 def owe_deliveries(session: Session, notification_ids: Collection[int], now: datetime) -> list[int]:
     """Owe one delivery job per notification in the caller's transaction; returns the row ids."""
     payloads = [Delivery(notification_id=i) for i in notification_ids]
     return _owe(session, Job.DELIVER_NOTIFICATION, payloads, now)
+
+
+def owe_footer_check(session: Session, check: FooterCheck, now: datetime) -> list[int]:
+    """Owe one footer check job in the caller's transaction; returns the row's id."""
+    return _owe(session, Job.CHECK_FOOTER, [check], now)
 
 
 def payload(row: OutboxMessage) -> BaseModel:

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from config.clock import CHINA, get_clock
 from config.settings import Settings, get_settings
 from models import Deadline, DeadlineStatus, Filing, HistoryEntry, IdempotencyRecord, table
-from workflow import deadlines, notices, records
+from workflow import deadlines, notices, obligations, records
 from workflow.deadlines import OpenDeadline
 from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate, parse
 from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES, State
@@ -256,6 +256,7 @@ def apply(
         records.fail_verifier(session, filing_id, data["verifier"])
     if to_state == State.APPROVED:
         _approve(session, filing)
+        obligations.on_approval(session, filing, now, settings)
     if not moved_on:
         if spec is not None and spec.notify:
             notices.for_event(session, filing, event, reason, now, settings)

@@ -30,7 +30,7 @@ from models import (
     OutboxMessage,
     table,
 )
-from workflow import outbox
+from workflow import obligations, outbox
 from workflow.service import fire_deadline
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,26 @@ def _fire_one(engine: Engine, deadline_id: int, now: datetime, settings: Setting
         fired = fire_deadline(session, filing, deadline, now, settings)
         session.commit()
         return 0 if fired is None else 1
+
+
+def fire_due_obligations(engine: Engine, now: datetime, settings: Settings) -> int:
+    """Fire every obligation of an approved service due at ``now`` (its notice or its footer
+    check owed), batch by batch, each in its own transaction and claimed as deadlines are."""
+    fired = 0
+    failed: set[int] = set()
+    while True:
+        with Session(engine) as session:
+            batch = obligations.due_ids(session, now, settings.sweep_batch_size, list(failed))
+        for obligation_id in batch:
+            try:
+                with Session(engine) as session:
+                    fired += obligations.fire(session, obligation_id, now, settings)
+                    session.commit()
+            except Exception:
+                log.exception("obligation %s failed to fire; it stays pending", obligation_id)
+                failed.add(obligation_id)
+        if len(batch) < settings.sweep_batch_size:
+            return fired
 
 
 def requeue_lost_deliveries(engine: Engine, now: datetime, settings: Settings) -> int:

@@ -22,7 +22,7 @@ from tests.factories import (
     service_in,
 )
 from workflow import service, views
-from workflow.domain.commands import EventCommand, OrderCreate
+from workflow.domain.commands import EventCommand
 from workflow.domain.errors import TransitionNotAllowed, ValidationError
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines
@@ -40,20 +40,6 @@ def _drive(
     for event, data in steps:
         order = _fire(session, order, event, data)
     return order
-
-
-@pytest.fixture
-def open_order(session: Session, clock: FrozenClock) -> Open:
-    def make(**body: Any) -> FilingOut:
-        return service.create_order(session, OrderCreate.model_validate(body), actor="t")
-
-    return make
-
-
-@pytest.fixture
-def on_file(session: Session, open_order: Open) -> FilingOut:
-    """An entity's approved first filing: the entity number and its site's -1 issued."""
-    return _drive(session, open_order(**first_filing_order()), ORDER_PATHS["first_filing"])
 
 
 @pytest.mark.parametrize("kind", sorted(ORDER_PATHS))

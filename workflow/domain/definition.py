@@ -453,16 +453,6 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         overdue=True,
     ),
     DeadlineSpec(
-        "psb_filing_due",
-        (State.APPROVED,),
-        "days",
-        lambda s: s.psb_filing_days,
-        "case_manager",
-        "The public-security (PSB) filing is due within 30 days of the site going live.",
-        zh="网站开通后30日内须办理公安联网备案。",
-        overdue=True,
-    ),
-    DeadlineSpec(
         "stuck",
         NON_TERMINAL_STATES,
         "days",

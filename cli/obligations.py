@@ -1,0 +1,194 @@
+"""``icpflow services`` (a record's life after approval) and ``icpflow report durations``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.console import Group, RenderableType
+
+from cli.errors import App
+from cli.output import JsonOption, emit, fields, table
+from config.clock import get_clock
+from config.settings import get_settings
+from models import session_scope
+from workflow import forecast, obligations
+from workflow.domain.commands import parse
+from workflow.domain.obligations import (
+    ExtensionIn,
+    GoLive,
+    LeftHost,
+    PsbNumberIn,
+    RectificationIn,
+    Renewal,
+)
+from workflow.forecast import DurationRow, ForecastOut
+from workflow.obligations import ObligationOut, ServiceDutiesOut
+
+services = App(help="A filed service's life after approval: go-live, PSB, expiry, rectification.")
+report = App(help="Reports drawn from the history of completed orders.")
+
+ServiceId = Annotated[int, typer.Argument(help="The service's id (see icpflow entities show).")]
+RectificationId = Annotated[int, typer.Argument(help="The rectification's obligation id.")]
+Day = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="A date, YYYY-MM-DD.")]
+
+
+def render_obligations(rows: list[ObligationOut]) -> RenderableType:
+    return table(
+        ["id", "kind", "due", "status", "overdue", "closed", "data"],
+        [(o.id, o.kind, o.due_at, o.status, o.overdue, o.closed_at, o.data) for o in rows],
+        title="obligations",
+    )
+
+
+def render_duties(view: ServiceDutiesOut) -> RenderableType:
+    summary = fields(
+        [
+            ("service", view.service_id),
+            ("domain", view.domain),
+            ("record number", view.record_number),
+            ("status", view.status),
+            ("live since", view.live_on),
+            ("home page", view.home_url),
+            ("PSB number", view.psb_number),
+            ("domain expires", view.domain_expires_on),
+        ]
+    )
+    checks = table(
+        ["checked", "url", "ok", "problems"],
+        [(c.checked_at, c.url, c.ok, c.problems) for c in view.footer_checks],
+        title="footer checks",
+    )
+    return Group(summary, render_obligations(view.obligations), checks)
+
+
+def render_forecast(predicted: ForecastOut) -> RenderableType:
+    basis = (
+        f"{predicted.observations} completed orders of {predicted.province}"
+        if predicted.basis == "history"
+        else f"statutory limit ({predicted.observations} observations, fewer than "
+        f"{predicted.min_observations})"
+    )
+    return fields(
+        [
+            ("stage", predicted.stage),
+            ("median approval", f"{predicted.median_date} ({predicted.median_working_days} wd)"),
+            ("90th percentile", f"{predicted.p90_date} ({predicted.p90_working_days} wd)"),
+            ("SLA", predicted.sla_date),
+            ("will breach", predicted.will_breach),
+            ("basis", basis),
+        ],
+        title="forecast",
+    )
+
+
+def _show(view: ServiceDutiesOut, as_json: bool) -> None:
+    emit(view, as_json, lambda: render_duties(view))
+
+
+@services.command("obligations")
+def list_obligations(
+    service_id: ServiceId,
+    open_only: Annotated[bool, typer.Option("--open", help="Only open obligations.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """A service's go-live, PSB number, expiry, obligations and latest footer checks."""
+    with session_scope() as session:
+        view = obligations.duties(session, service_id, get_clock().now(), open_only=open_only)
+    _show(view, as_json)
+
+
+@services.command("go-live")
+def go_live(
+    service_id: ServiceId,
+    on: Day,
+    url: Annotated[str | None, typer.Option(help="Home page (default https://DOMAIN/).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record the day the site went live: the PSB filing is due 30 days later."""
+    command = parse(GoLive, {"live_on": on.date(), "home_url": url}, "go-live not recorded")
+    with session_scope() as session:
+        _show(obligations.go_live(session, service_id, command, get_settings()), as_json)
+
+
+@services.command("psb")
+def psb(service_id: ServiceId, number: str, as_json: JsonOption = False) -> None:
+    """Record the police (PSB) filing number, e.g. 京公网安备11010502030143号."""
+    command = parse(PsbNumberIn, {"psb_number": number}, "PSB number refused")
+    with session_scope() as session:
+        _show(obligations.psb_number(session, service_id, command, get_settings()), as_json)
+
+
+@services.command("renew")
+def renew(service_id: ServiceId, expires_on: Day, as_json: JsonOption = False) -> None:
+    """Record the domain's new expiry date; the expiry reminders move to it."""
+    command = parse(Renewal, {"expires_on": expires_on.date()}, "renewal not recorded")
+    with session_scope() as session:
+        _show(obligations.renewal(session, service_id, command, get_settings()), as_json)
+
+
+@services.command("left-host")
+def left_host(service_id: ServiceId, on: Day, as_json: JsonOption = False) -> None:
+    """Record that the site left this host's servers: a cancel-access order is owed."""
+    command = parse(LeftHost, {"left_on": on.date()}, "not recorded")
+    with session_scope() as session:
+        _show(obligations.left_host(session, service_id, command, get_settings()), as_json)
+
+
+@services.command("rectify")
+def rectify(
+    service_id: ServiceId,
+    reference: Annotated[str, typer.Option(help="The notice's reference or title.")],
+    working_days: Annotated[int, typer.Option(help="Due in this many working days.")],
+    detail: Annotated[str | None, typer.Option(help="What must be rectified.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record a rectification notice (整改通知); overdue, it is escalated to ops."""
+    body = {"reference": reference, "working_days": working_days, "detail": detail}
+    command = parse(RectificationIn, body, "rectification not recorded")
+    with session_scope() as session:
+        _show(obligations.rectification(session, service_id, command, get_settings()), as_json)
+
+
+@services.command("extend")
+def extend(
+    rectification_id: RectificationId,
+    working_days: Annotated[int, typer.Option(help="At most 7 working days, once.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Extend a rectification once, by at most 7 working days."""
+    command = parse(ExtensionIn, {"working_days": working_days}, "extension refused")
+    with session_scope() as session:
+        _show(obligations.extend(session, rectification_id, command, get_settings()), as_json)
+
+
+@services.command("rectified")
+def rectified(rectification_id: RectificationId, as_json: JsonOption = False) -> None:
+    """Record a rectification as done."""
+    with session_scope() as session:
+        _show(obligations.rectified(session, rectification_id, get_settings()), as_json)
+
+
+@services.command("overdue")
+def overdue(as_json: JsonOption = False) -> None:
+    """Services past an obligation (PSB filing, cancel-access, rectification), most late first."""
+    with session_scope() as session:
+        rows = obligations.overdue(session, get_clock().now())
+    emit(rows, as_json, lambda: render_obligations(rows))
+
+
+def render_durations(rows: list[DurationRow]) -> RenderableType:
+    return table(
+        ["province", "stage", "count", "median (wd)", "p90 (wd)"],
+        [(r.province, r.stage, r.count, r.median_working_days, r.p90_working_days) for r in rows],
+        title="review times of completed orders, in working days",
+    )
+
+
+@report.command()
+def durations(as_json: JsonOption = False) -> None:
+    """Per province and stage: median and 90th percentile review times, and counts."""
+    with session_scope() as session:
+        rows = forecast.durations(session, get_settings())
+    emit(rows, as_json, lambda: render_durations(rows))

@@ -1,0 +1,49 @@
+"""``icpflow services ...`` after approval, ``filings show``'s forecast, ``report durations``."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from workflow.schemas import FilingOut
+
+if TYPE_CHECKING:
+    from tests.cli.conftest import Cli
+
+
+def test_a_site_goes_live_and_its_psb_number_closes_the_psb_filing(
+    cli: Cli, on_file: FilingOut
+) -> None:
+    site = str(on_file.service_id)
+    assert cli("services", "go-live", site, "--on", "2026-03-02").exit_code == 0
+    refused = cli("services", "psb", site, "京公网安备1101号")
+    assert refused.exit_code == 1 and "PSB number" in refused.output
+    done = cli("services", "psb", site, "京公网安备11010502030143号", "--json")
+    assert done.exit_code == 0, done.output
+    view: dict[str, Any] = json.loads(done.stdout)
+    [psb] = [o for o in view["obligations"] if o["kind"] == "psb_filing"]
+    assert psb["status"] == "disarmed" and psb["closed_at"]
+    assert "京公网安备11010502030143号" in cli("services", "obligations", site).stdout
+
+
+def test_a_rectification_is_extended_once(cli: Cli, on_file: FilingOut) -> None:
+    site = str(on_file.service_id)
+    notice = cli("services", "rectify", site, "--reference", "R-1", "--working-days", "5", "--json")
+    [row] = [o for o in json.loads(notice.stdout)["obligations"] if o["kind"] == "rectification"]
+    assert cli("services", "extend", str(row["id"]), "--working-days", "7").exit_code == 0
+    again = cli("services", "extend", str(row["id"]), "--working-days", "7")
+    assert again.exit_code == 1 and "extended once already" in again.output
+
+
+def test_an_open_order_is_shown_with_its_forecast(cli: Cli, created: dict[str, Any]) -> None:
+    shown = cli("filings", "show", str(created["id"]))
+    assert shown.exit_code == 0, shown.output
+    assert "statutory limit" in shown.stdout
+    predicted = json.loads(cli("filings", "forecast", str(created["id"]), "--json").stdout)
+    assert predicted["basis"] == "statutory"
+
+
+def test_the_durations_report_lists_each_province_and_stage(cli: Cli, on_file: FilingOut) -> None:
+    rows = json.loads(cli("report", "durations", "--json").stdout)
+    assert {(r["province"], r["stage"]) for r in rows} >= {("京", "submitted")}
+    assert "review times" in cli("report", "durations").stdout

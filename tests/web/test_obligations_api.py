@@ -1,0 +1,91 @@
+"""After approval through the REST API: go-live, the PSB number, rectifications, forecasts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from fastapi.testclient import TestClient
+
+from config.clock import FrozenClock
+from workflow.schemas import FilingOut
+
+if TYPE_CHECKING:
+    from tests.web.conftest import Api, Headers
+
+
+def _post(api: Api, path: str, body: dict[str, Any]) -> Any:
+    return api.client.post(f"/api/v1{path}", json=body, headers=api.headers)
+
+
+def test_a_psb_number_closes_the_psb_filing_and_a_bad_one_is_refused_with_its_rule(
+    api: Api, on_file: FilingOut
+) -> None:
+    site = f"/services/{on_file.service_id}"
+    assert _post(api, f"{site}/go-live", {"live_on": "2026-03-02"}).status_code == 200
+    refused = _post(api, f"{site}/psb-number", {"psb_number": "沪公网安备31010502030143号"})
+    assert refused.status_code == 422
+    [reason] = refused.json()["reasons"]
+    assert (reason["code"], reason["rule"]) == ("psb_number_province_mismatch", "psb_number")
+    done = _post(api, f"{site}/psb-number", {"psb_number": "京公网安备11010502030143号"})
+    assert done.status_code == 200, done.text
+    [psb] = [o for o in done.json()["obligations"] if o["kind"] == "psb_filing"]
+    assert psb["closed_at"] is not None and not psb["overdue"]
+
+
+def test_every_problem_with_a_go_live_is_listed(api: Api, on_file: FilingOut) -> None:
+    body = {"live_on": "someday", "home_url": "ftp://example.cn/", "colour": "red"}
+    response = _post(api, f"/services/{on_file.service_id}/go-live", body)
+    assert response.status_code == 422
+    fields = sorted(r.get("field", "") for r in response.json()["reasons"])
+    assert fields == ["colour", "home_url", "live_on"]
+
+
+def test_a_rectification_extended_twice_is_refused_the_second_time(
+    api: Api, on_file: FilingOut
+) -> None:
+    notice = {"reference": "京通管〔2026〕12号", "working_days": 5}
+    duties = _post(api, f"/services/{on_file.service_id}/rectifications", notice).json()
+    [row] = [o for o in duties["obligations"] if o["kind"] == "rectification"]
+    extend = f"/rectifications/{row['id']}/extension"
+    assert _post(api, extend, {"working_days": 7}).status_code == 200
+    again = _post(api, extend, {"working_days": 3})
+    assert again.status_code == 422
+    assert [r["code"] for r in again.json()["reasons"]] == ["extension_used"]
+
+
+def test_ops_see_overdue_obligations(
+    api: Api, on_file: FilingOut, clock: FrozenClock, as_role: Callable[[str], Headers]
+) -> None:
+    _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
+    clock.advance(timedelta(days=31))
+    assert api.get("/api/v1/ops/obligations/overdue").status_code == 403
+    late = api.get("/api/v1/ops/obligations/overdue", headers=as_role("ops")).json()
+    assert [o["kind"] for o in late] == ["psb_filing"]
+
+
+def test_an_open_order_has_a_forecast_and_an_approved_one_none(
+    api: Api, on_file: FilingOut
+) -> None:
+    assert api.get(f"/api/v1/filings/{on_file.id}/forecast").status_code == 422
+    order = api.create()
+    predicted = api.get(f"/api/v1/filings/{order['id']}/forecast").json()
+    assert (predicted["basis"], predicted["median_working_days"]) == ("statutory", 20)
+    report = api.get("/api/v1/reports/durations").json()
+    assert {(r["province"], r["stage"]) for r in report} >= {("京", "miit_pending")}
+
+
+def test_the_pages_show_a_forecast_the_obligations_and_the_review_times_chart(
+    api: Api, on_file: FilingOut, client: TestClient, tokens: dict[str, str]
+) -> None:
+    _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
+    client.post("/login", data={"token": tokens["viewer"]})
+    approved = client.get(f"/filings/{on_file.id}").text
+    assert 'id="after-approval"' in approved and "psb_filing" in approved
+    order = api.create()
+    assert "statutory 20 working days" in client.get(f"/filings/{order['id']}").text
+    report = client.get("/reports/durations")
+    assert report.status_code == 200
+    assert '<svg class="durations"' in report.text and "miit_pending" in report.text
+    assert "<script>" not in report.text and " style=" not in report.text

@@ -1,0 +1,196 @@
+"""The footer check against real HTTP servers on 127.0.0.1: good, missing and wrong footers, a
+redirect, and the second failure in a row told to the case managers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import dramatiq
+import pytest
+from sqlmodel import Session, select
+
+from config.clock import FrozenClock
+from config.settings import Settings, get_settings
+from models import FooterCheck, Job, Notification, OutboxMessage, Service
+from tests.databases import Database
+from tests.delivery_kit import wait_for
+from workers.broker import QUEUE
+from workers.footer import check_footer
+from workers.relay import relay_pending
+from workflow import obligations
+from workflow.domain.obligations import GoLive
+from workflow.schemas import FilingOut
+from workflow.sweeps import fire_due_obligations
+
+NUMBER = "京ICP备2026000123号-1"
+MIIT = '<a href="https://beian.miit.gov.cn/" target="_blank">{}</a>'
+PAGES = {
+    "/good": f"<html><body><main>Hello</main><footer>{MIIT.format(NUMBER)}</footer></body></html>",
+    "/missing": "<html><body><main>Hello</main><footer>© Example</footer></body></html>",
+    "/wrong": f"<html><body><footer>{MIIT.format('京ICP备2026999999号-1')}</footer></body></html>",
+    "/unlinked": f"<html><body><footer>{NUMBER}</footer></body></html>",
+}
+REDIRECTS = {"/moved": "/good", "/loop": "/loop"}
+
+
+class _Site(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path in REDIRECTS:
+            self.send_response(301)
+            self.send_header("Location", REDIRECTS[self.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        page = PAGES.get(self.path)
+        body = (page or "not found").encode()
+        self.send_response(200 if page else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep pytest output free of access logs."""
+
+
+@pytest.fixture
+def site() -> Iterator[str]:
+    """A web site on 127.0.0.1 serving ``PAGES`` and ``REDIRECTS``; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _live_at(session: Session, on_file: FilingOut, url: str, settings: Settings) -> int:
+    assert on_file.service_id is not None
+    command = GoLive(live_on=on_file.created_at.date(), home_url=url)
+    obligations.go_live(session, on_file.service_id, command, settings)
+    return on_file.service_id
+
+
+def _checks(db: Database) -> list[FooterCheck]:
+    with Session(db.engine) as session:
+        return list(session.exec(select(FooterCheck).order_by(FooterCheck.id)))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("path", "problems"),
+    [
+        ("/good", []),
+        ("/moved", []),
+        ("/missing", [f"the record number {NUMBER} is not shown", "no link to"]),
+        ("/wrong", [f"the record number {NUMBER} is not shown", "the link to"]),
+        ("/unlinked", ["no link to"]),
+        ("/gone", ["the page answered 404"]),
+        ("/loop", ["more than 5 redirects"]),
+    ],
+)
+def test_a_footer_check_records_what_the_home_page_shows(
+    db: Database,
+    session: Session,
+    on_file: FilingOut,
+    site: str,
+    settings: Settings,
+    path: str,
+    problems: list[str],
+) -> None:
+    service_id = _live_at(session, on_file, site + path, settings)
+    assert check_footer(db.engine, service_id, None, settings)
+    [check] = _checks(db)
+    assert check.ok is (not problems)
+    assert len(check.problems) == len(problems)
+    assert all(p.startswith(e) for p, e in zip(check.problems, problems, strict=True))
+
+
+def _told(db: Database) -> int:
+    with Session(db.engine) as session:
+        query = select(Notification).where(Notification.kind == "footer_check_failed")
+        return len(session.exec(query).all())
+
+
+def test_the_second_failure_in_a_row_is_told_once(
+    db: Database,
+    session: Session,
+    on_file: FilingOut,
+    site: str,
+    settings: Settings,
+    clock: FrozenClock,
+) -> None:
+    service_id = _live_at(session, on_file, site + "/missing", settings)
+    told = []
+    for _ in range(3):
+        check_footer(db.engine, service_id, None, settings)
+        clock.advance(timedelta(hours=1))
+        told.append(_told(db))
+    assert told == [0, 1, 1]
+
+
+def test_a_good_check_between_two_failures_keeps_quiet(
+    db: Database,
+    session: Session,
+    on_file: FilingOut,
+    site: str,
+    settings: Settings,
+    clock: FrozenClock,
+) -> None:
+    service_id = _live_at(session, on_file, site + "/missing", settings)
+    check_footer(db.engine, service_id, None, settings)
+    with Session(db.engine) as other:  # the site's page is fixed, then broken again
+        row = other.get(Service, service_id)
+        assert row is not None
+        row.home_url = site + "/good"
+        other.add(row)
+        other.commit()
+        clock.advance(timedelta(hours=1))
+        check_footer(db.engine, service_id, None, settings)
+        row.home_url = site + "/missing"
+        other.add(row)
+        other.commit()
+    clock.advance(timedelta(hours=1))
+    check_footer(db.engine, service_id, None, settings)
+    assert [c.ok for c in _checks(db)] == [False, True, False]
+    assert _told(db) == 0
+
+
+@pytest.mark.redis
+def test_the_scheduler_queues_checks_a_worker_runs_once_each(
+    db: Database,
+    session: Session,
+    on_file: FilingOut,
+    site: str,
+    clock: FrozenClock,
+    redis_broker: dramatiq.Broker,
+) -> None:
+    settings = get_settings()  # the broker's: its REDIS_URL
+    service_id = _live_at(session, on_file, site + "/good", settings)
+    assert fire_due_obligations(db.engine, clock.now(), settings) == 1
+    assert fire_due_obligations(db.engine, clock.now(), settings) == 0  # the next is a day away
+    with Session(db.engine) as other:
+        [row] = other.exec(select(OutboxMessage).where(OutboxMessage.job == Job.CHECK_FOOTER))
+        assert row.payload["service_id"] == service_id
+    worker = dramatiq.Worker(redis_broker, worker_threads=1, worker_timeout=50)
+    worker.start()
+    try:
+        relay_pending(db.engine, redis_broker)
+        redis_broker.join(QUEUE, timeout=20_000)
+        worker.join()
+        wait_for(lambda: len(_checks(db)) == 1, 20, "the footer check")
+        # A redelivered job (the same payload again) records nothing more.
+        redis_broker.get_actor(Job.CHECK_FOOTER).send(**row.payload)
+        redis_broker.join(QUEUE, timeout=20_000)
+        worker.join()
+    finally:
+        worker.stop()
+    [check] = _checks(db)
+    assert check.ok and check.obligation_id == row.payload["obligation_id"]

@@ -1,0 +1,116 @@
+"""Forecasts and review times from a seeded history of completed orders."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlmodel import Session
+
+from config.settings import Settings
+from models import Filing, HistoryEntry
+from tests.factories import ORDER_PATHS, first_filing_order
+from workflow import forecast, service
+from workflow.domain.commands import EventCommand
+from workflow.domain.errors import GuardFailed
+from workflow.schemas import FilingOut
+
+if TYPE_CHECKING:
+    from tests.conftest import Open
+
+# Monday 3 November 2025, 10:00 in Beijing: two working days with the host, then ten with the
+# bureau (two calendar weeks without a holiday).
+START = datetime(2025, 11, 3, 2, 0, tzinfo=UTC)
+STEPS = (("submitted", timedelta(0)), ("miit_pending", timedelta(days=2)))
+APPROVED_AFTER = timedelta(days=16)
+
+
+@pytest.fixture
+def reviewing(session: Session, open_order: Open) -> FilingOut:
+    """A first filing with the bureau (``miit_pending``) in Beijing."""
+    order = open_order(**first_filing_order())
+    for event, data in ORDER_PATHS["first_filing"][:-1]:
+        command = EventCommand(event=event, data=data)
+        order = service.fire_event(session, order.id, command, actor="t")
+    assert order.state == "miit_pending"
+    return order
+
+
+def seed_history(session: Session, like: FilingOut, count: int) -> None:
+    """``count`` completed orders of ``like``'s province with the timeline above."""
+    template = session.get(Filing, like.id)
+    assert template is not None
+    for _ in range(count):
+        filing = Filing.model_validate(
+            template.model_dump(exclude={"id"}) | {"state": "approved", "version": 3}
+        )
+        session.add(filing)
+        session.flush()
+        assert filing.id is not None
+        timeline = [*STEPS, ("approved", APPROVED_AFTER)]
+        for version, (state, after) in enumerate(timeline, start=1):
+            entry = HistoryEntry(
+                filing_id=filing.id, version=version, event="seed", to_state=state,
+                actor="seed", at=START + after, data={},
+            )  # fmt: skip
+            session.add(entry)
+    session.commit()
+
+
+def test_a_province_with_enough_completed_orders_is_forecast_from_them(
+    session: Session, reviewing: FilingOut, settings: Settings
+) -> None:
+    seed_history(session, reviewing, settings.forecast_min_observations)
+    predicted = forecast.forecast(session, reviewing.id, settings)
+    assert (predicted.basis, predicted.observations) == ("history", 5)
+    assert (predicted.median_working_days, predicted.p90_working_days) == (10, 10)
+    assert predicted.median_date == date(2026, 3, 16)  # ten working days after Monday 2 March
+    assert not predicted.will_breach
+
+
+def test_a_province_with_too_few_falls_back_to_the_statutory_limit_and_says_so(
+    session: Session, reviewing: FilingOut, settings: Settings
+) -> None:
+    seed_history(session, reviewing, settings.forecast_min_observations - 1)
+    predicted = forecast.forecast(session, reviewing.id, settings)
+    assert (predicted.basis, predicted.observations) == ("statutory", 4)
+    assert predicted.median_working_days == predicted.p90_working_days == 20
+    assert predicted.p90_date == predicted.sla_date and not predicted.will_breach
+
+
+def test_a_p90_past_the_sla_says_it_will_breach(
+    session: Session, reviewing: FilingOut, settings: Settings
+) -> None:
+    seed_history(session, reviewing, 5)
+    settings.miit_legal_limit_working_days = 8
+    assert forecast.forecast(session, reviewing.id, settings).will_breach
+
+
+def test_the_forecast_moves_with_the_order(
+    session: Session, reviewing: FilingOut, settings: Settings
+) -> None:
+    seed_history(session, reviewing, 5)
+    before = forecast.forecast(session, reviewing.id, settings)
+    command = EventCommand(event="miit_reject", data={"reason": "blurred photo"})
+    service.fire_event(session, reviewing.id, command, actor="t")
+    after = forecast.forecast(session, reviewing.id, settings)
+    assert (before.stage, after.stage, after.basis) == ("miit_pending", "rejected", "statutory")
+
+
+def test_an_approved_order_has_no_forecast(
+    session: Session, reviewing: FilingOut, settings: Settings
+) -> None:
+    command = EventCommand(event="miit_approve", data={"icp_number": "京ICP备2026000123号-1"})
+    service.fire_event(session, reviewing.id, command, actor="t")
+    with pytest.raises(GuardFailed):
+        forecast.forecast(session, reviewing.id, settings)
+
+
+def test_review_times_per_province_and_stage(
+    session: Session, reviewing: FilingOut, settings: Settings
+) -> None:
+    seed_history(session, reviewing, 3)
+    rows = {(r.province, r.stage): (r.count, r.median_working_days) for r in
+            forecast.durations(session, settings)}  # fmt: skip
+    assert rows == {("京", "submitted"): (3, 2.0), ("京", "miit_pending"): (3, 10.0)}

@@ -1,0 +1,228 @@
+"""A record's life after approval: the PSB filing, expiry reminders, leaving the host and
+rectification notices, as obligations of the approved service."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlmodel import Session, col, select
+
+from config.clock import FrozenClock
+from config.settings import Settings
+from models import Notification, Obligation
+from tests.factories import ORDER_PATHS, first_filing_order, order_on, service_in
+from workflow import obligations, service, views
+from workflow.domain.commands import EventCommand
+from workflow.domain.errors import GuardFailed
+from workflow.domain.obligations import (
+    ExtensionIn,
+    GoLive,
+    LeftHost,
+    PsbNumberIn,
+    RectificationIn,
+    Renewal,
+)
+from workflow.schemas import FilingOut
+from workflow.sweeps import fire_due_deadlines, fire_due_obligations
+
+if TYPE_CHECKING:
+    from tests.conftest import Open
+
+PSB = "京公网安备11010502030143号"
+
+
+def _site(order: FilingOut) -> int:
+    assert order.service_id is not None
+    return order.service_id
+
+
+def _notices(session: Session, kind: str) -> list[Notification]:
+    query = select(Notification).where(Notification.kind == kind).order_by(col(Notification.id))
+    found = list(session.exec(query).all())
+    session.commit()  # end the read: SQLite's sweeps write from their own connections
+    return found
+
+
+def _sweep(session: Session, clock: FrozenClock, settings: Settings) -> int:
+    engine = session.get_bind()
+    return fire_due_obligations(engine, clock.now(), settings)  # type: ignore[arg-type]
+
+
+def _live(session: Session, order: FilingOut, settings: Settings, clock: FrozenClock) -> None:
+    today = clock.now().date()
+    obligations.go_live(session, _site(order), GoLive(live_on=today), settings)
+
+
+def test_an_approved_filing_is_not_overdue_a_month_later_without_a_go_live(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    clock.advance(timedelta(days=31))
+    fire_due_deadlines(session.get_bind(), clock.now(), settings)  # type: ignore[arg-type]
+    assert not views.filing(session, on_file.id, clock.now()).overdue
+    assert obligations.overdue(session, clock.now()) == []
+
+
+def test_a_site_live_without_its_psb_number_is_overdue_after_30_days_and_told_once(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    _live(session, on_file, settings, clock)
+    clock.advance(timedelta(days=31))
+    _sweep(session, clock, settings)
+    _sweep(session, clock, settings)
+    late = obligations.overdue(session, clock.now())
+    assert [(o.service_id, o.kind) for o in late] == [(_site(on_file), "psb_filing")]
+    assert len(_notices(session, "obligation_psb_filing")) == 1  # one route: the team's log
+
+
+def test_recording_the_psb_number_closes_the_psb_filing(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    _live(session, on_file, settings, clock)
+    duties = obligations.psb_number(session, _site(on_file), PsbNumberIn(psb_number=PSB), settings)
+    psb = next(o for o in duties.obligations if o.kind == "psb_filing")
+    assert (duties.psb_number, psb.status, psb.closed_at) == (PSB, "disarmed", clock.now())
+    clock.advance(timedelta(days=31))
+    _sweep(session, clock, settings)
+    assert obligations.overdue(session, clock.now()) == []
+    assert _notices(session, "obligation_psb_filing") == []
+
+
+@pytest.mark.parametrize(
+    ("number", "code"),
+    [
+        ("京公网安备1101050203014号", "invalid_psb_number"),  # 13 digits
+        ("京ICP备2026000123号", "invalid_psb_number"),
+        ("沪公网安备31010502030143号", "psb_number_province_mismatch"),
+    ],
+)
+def test_a_bad_psb_number_is_refused_with_the_rule_and_its_source(
+    session: Session,
+    on_file: FilingOut,
+    clock: FrozenClock,
+    settings: Settings,
+    number: str,
+    code: str,
+) -> None:
+    with pytest.raises(GuardFailed) as refused:
+        obligations.psb_number(session, _site(on_file), PsbNumberIn(psb_number=number), settings)
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.rule) == (code, "psb_number")
+    assert reason.source is not None and "pingan" in reason.source
+
+
+def test_a_service_without_an_approved_record_records_nothing(
+    session: Session, open_order: Open, clock: FrozenClock, settings: Settings
+) -> None:
+    order = open_order(**first_filing_order())
+    with pytest.raises(GuardFailed) as refused:
+        obligations.go_live(session, _site(order), GoLive(live_on=date(2026, 3, 2)), settings)
+    assert [r.code for r in refused.value.reasons] == ["not_on_record"]
+
+
+@pytest.fixture
+def expiring(session: Session, open_order: Open) -> FilingOut:
+    """An approved site whose domain expires on 2026-06-30 (the clock is at 2026-03-02)."""
+    order = open_order(**first_filing_order(service=service_in(domain_expires_on="2026-06-30")))
+    for event, data in ORDER_PATHS["first_filing"]:
+        order = service.fire_event(
+            session, order.id, EventCommand(event=event, data=data), actor="t"
+        )
+    return order
+
+
+def test_expiry_reminders_come_60_30_and_7_days_before_the_domain_expires(
+    session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    told = []
+    for day in ("2026-04-30", "2026-05-01", "2026-05-31", "2026-06-23"):
+        clock.set(clock.now().replace(month=int(day[5:7]), day=int(day[8:])) + timedelta(hours=2))
+        _sweep(session, clock, settings)
+        told.append(len(_notices(session, "obligation_domain_expiry")))
+    assert told == [0, 1, 2, 3]
+
+
+def test_a_renewal_ends_the_reminders_for_the_old_date_and_sets_them_for_the_new(
+    session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    renewed = Renewal(expires_on=date(2027, 6, 30))
+    duties = obligations.renewal(session, _site(expiring), renewed, settings)
+    due = sorted(o.due_at.date() for o in duties.obligations if o.closed_at is None)
+    assert due == [date(2027, 5, 1), date(2027, 5, 31), date(2027, 6, 23)]
+    clock.advance(timedelta(days=120))
+    _sweep(session, clock, settings)
+    assert _notices(session, "obligation_domain_expiry") == []
+
+
+def test_a_renewal_must_move_the_expiry_later(
+    session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    with pytest.raises(GuardFailed) as refused:
+        obligations.renewal(
+            session, _site(expiring), Renewal(expires_on=date(2026, 6, 1)), settings
+        )
+    assert [r.code for r in refused.value.reasons] == ["not_later"]
+
+
+def test_a_site_that_left_the_host_owes_cancel_access_until_that_order_is_approved(
+    session: Session, on_file: FilingOut, open_order: Open, clock: FrozenClock, settings: Settings
+) -> None:
+    left = LeftHost(left_on=clock.now().date())
+    obligations.left_host(session, _site(on_file), left, settings)
+    clock.advance(timedelta(days=31))
+    assert [o.kind for o in obligations.overdue(session, clock.now())] == ["cancel_access"]
+    order = open_order(**order_on("cancel_access", on_file.entity_id, _site(on_file)))
+    for event, data in ORDER_PATHS["cancel_access"]:
+        order = service.fire_event(
+            session, order.id, EventCommand(event=event, data=data), actor="t"
+        )
+    assert obligations.overdue(session, clock.now()) == []
+
+
+@pytest.fixture
+def notice(session: Session, on_file: FilingOut, settings: Settings) -> int:
+    """A rectification notice due in 5 working days (Monday 2 March: due Monday 9 March)."""
+    body = RectificationIn(reference="京通管〔2026〕12号", working_days=5)
+    duties = obligations.rectification(session, _site(on_file), body, settings)
+    [row] = [o for o in duties.obligations if o.kind == "rectification"]
+    assert row.due_at.date() == date(2026, 3, 9)
+    return row.id
+
+
+def test_a_rectification_is_extended_once_and_a_second_time_refused(
+    session: Session, notice: int, settings: Settings
+) -> None:
+    extended = obligations.extend(session, notice, ExtensionIn(working_days=7), settings)
+    [row] = [o for o in extended.obligations if o.kind == "rectification"]
+    assert (row.due_at.date(), row.data["extended_by"]) == (date(2026, 3, 18), 7)
+    with pytest.raises(GuardFailed) as refused:
+        obligations.extend(session, notice, ExtensionIn(working_days=8), settings)
+    assert [(r.code, r.rule) for r in refused.value.reasons] == [
+        ("extension_used", "rectification_extension"),
+        ("extension_too_long", "rectification_extension"),
+    ]
+
+
+def test_an_overdue_rectification_is_escalated_to_ops_until_it_is_rectified(
+    session: Session, notice: int, clock: FrozenClock, settings: Settings
+) -> None:
+    clock.advance(timedelta(days=8))
+    _sweep(session, clock, settings)
+    [told] = _notices(session, "obligation_rectification")
+    assert told.recipient == "ops"
+    assert [o.id for o in obligations.overdue(session, clock.now())] == [notice]
+    obligations.rectified(session, notice, settings)
+    assert obligations.overdue(session, clock.now()) == []
+
+
+def test_two_sweeps_at_once_fire_an_obligation_once(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    _live(session, on_file, settings, clock)
+    clock.advance(timedelta(days=31))
+    due = obligations.due_ids(session, clock.now(), 100)
+    fired = [obligations.fire(session, i, clock.now(), settings) for i in due + due]
+    session.commit()
+    assert fired.count(True) == len(due) and len(due) == 2  # the PSB filing and a footer check
+    assert session.exec(select(Obligation).where(Obligation.kind == "footer_check")).all()

@@ -1,0 +1,119 @@
+"""REST routes for a record's life after approval, each order's forecast and review times."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from config.clock import get_clock
+from config.settings import get_settings
+from web.auth import CaseManager, Ops, SessionDep, Viewer
+from web.errors import responses
+from workflow import forecast, obligations
+from workflow.domain.bounded import Offset, RowId
+from workflow.domain.obligations import (
+    ExtensionIn,
+    GoLive,
+    LeftHost,
+    PsbNumberIn,
+    RectificationIn,
+    Renewal,
+)
+from workflow.forecast import DurationRow, ForecastOut
+from workflow.obligations import ObligationOut, ServiceDutiesOut
+
+router = APIRouter(prefix="/api/v1", tags=["after approval"], responses=responses(401, 403, 422))
+_SERVICE = "/services/{service_id}"
+
+
+@router.get(f"{_SERVICE}/obligations", response_model=ServiceDutiesOut, responses=responses(404))
+def service_obligations(
+    service_id: RowId, session: SessionDep, _: Viewer, open_only: bool = False
+) -> ServiceDutiesOut:
+    """The service's go-live, PSB number, expiry, obligations and latest footer checks."""
+    return obligations.duties(session, service_id, get_clock().now(), open_only=open_only)
+
+
+@router.post(f"{_SERVICE}/go-live", response_model=ServiceDutiesOut, responses=responses(404))
+def go_live(
+    service_id: RowId, body: GoLive, session: SessionDep, _: CaseManager
+) -> ServiceDutiesOut:
+    """Record the day the site went live: the PSB filing is due 30 days later, and the footer
+    checks start."""
+    return obligations.go_live(session, service_id, body, get_settings())
+
+
+@router.post(f"{_SERVICE}/psb-number", response_model=ServiceDutiesOut, responses=responses(404))
+def psb_number(
+    service_id: RowId, body: PsbNumberIn, session: SessionDep, _: CaseManager
+) -> ServiceDutiesOut:
+    """Record the police (PSB) filing number; a malformed one or another province's is refused."""
+    return obligations.psb_number(session, service_id, body, get_settings())
+
+
+@router.post(f"{_SERVICE}/renewal", response_model=ServiceDutiesOut, responses=responses(404))
+def renewal(
+    service_id: RowId, body: Renewal, session: SessionDep, _: CaseManager
+) -> ServiceDutiesOut:
+    """Record the domain's new expiry date; the reminders move to it."""
+    return obligations.renewal(session, service_id, body, get_settings())
+
+
+@router.post(f"{_SERVICE}/left-host", response_model=ServiceDutiesOut, responses=responses(404))
+def left_host(
+    service_id: RowId, body: LeftHost, session: SessionDep, _: CaseManager
+) -> ServiceDutiesOut:
+    """Record that the site left this host's servers: a cancel-access order is owed."""
+    return obligations.left_host(session, service_id, body, get_settings())
+
+
+@router.post(
+    f"{_SERVICE}/rectifications", response_model=ServiceDutiesOut, responses=responses(404)
+)
+def rectification(
+    service_id: RowId, body: RectificationIn, session: SessionDep, _: CaseManager
+) -> ServiceDutiesOut:
+    """Record a rectification notice (整改通知) due in working days; overdue goes to ops."""
+    return obligations.rectification(session, service_id, body, get_settings())
+
+
+@router.post(
+    "/rectifications/{obligation_id}/extension",
+    response_model=ServiceDutiesOut,
+    responses=responses(404),
+)
+def extension(
+    obligation_id: RowId, body: ExtensionIn, session: SessionDep, _: CaseManager
+) -> ServiceDutiesOut:
+    """Extend a rectification once, by at most 7 working days; a second is refused."""
+    return obligations.extend(session, obligation_id, body, get_settings())
+
+
+@router.post(
+    "/rectifications/{obligation_id}/done",
+    response_model=ServiceDutiesOut,
+    responses=responses(404),
+)
+def rectified(obligation_id: RowId, session: SessionDep, _: CaseManager) -> ServiceDutiesOut:
+    """Record the rectification as done: its obligation closes."""
+    return obligations.rectified(session, obligation_id, get_settings())
+
+
+@router.get("/ops/obligations/overdue", response_model=list[ObligationOut], tags=["ops"])
+def overdue_obligations(
+    session: SessionDep, _: Ops, limit: int = Query(100, ge=1, le=500), offset: Offset = 0
+) -> list[ObligationOut]:
+    """Approved services past an obligation (PSB filing, cancel-access, rectification)."""
+    return obligations.overdue(session, get_clock().now(), limit, offset)
+
+
+@router.get("/filings/{filing_id}/forecast", response_model=ForecastOut, responses=responses(404))
+def filing_forecast(filing_id: RowId, session: SessionDep, _: Viewer) -> ForecastOut:
+    """The open order's predicted approval date (median and 90th percentile) from the review
+    times of its province and stage, or the statutory 20 working days with too few."""
+    return forecast.forecast(session, filing_id, get_settings())
+
+
+@router.get("/reports/durations", response_model=list[DurationRow], tags=["reports"])
+def durations(session: SessionDep, _: Viewer) -> list[DurationRow]:
+    """Per province and stage: completed orders' median and 90th percentile stay, and counts."""
+    return forecast.durations(session, get_settings())

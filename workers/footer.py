@@ -1,0 +1,87 @@
+"""The footer check job: fetch a live site's home page and record whether it shows its number.
+
+The fetch is bounded three ways (a timeout per connect and read, a limited number of
+redirects, a cap on the bytes read) so a slow, looping or huge site costs one failed check,
+never a stuck worker. It runs outside any transaction; the result is written afterwards.
+A redelivered job whose check was recorded already does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from config.settings import Settings
+from workflow import obligations
+from workflow.domain.footer import footer_problems
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    status_code: int | None
+    problems: list[str]
+
+
+def fetch_and_judge(url: str, record_number: str, settings: Settings) -> Fetched:
+    """The page at ``url`` judged as the home page of ``record_number``."""
+    try:
+        with (
+            httpx.Client(
+                timeout=settings.footer_check_timeout_seconds,
+                follow_redirects=True,
+                max_redirects=settings.footer_check_max_redirects,
+                headers={"User-Agent": "icpflow footer check"},
+            ) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code >= 400:
+                return Fetched(response.status_code, [f"the page answered {response.status_code}"])
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > settings.footer_check_max_bytes:
+                    limit = settings.footer_check_max_bytes
+                    return Fetched(response.status_code, [f"the page is larger than {limit} bytes"])
+            text = bytes(body).decode(response.encoding or "utf-8", errors="replace")
+            return Fetched(response.status_code, footer_problems(text, record_number))
+    except httpx.TooManyRedirects:
+        limit = settings.footer_check_max_redirects
+        return Fetched(None, [f"more than {limit} redirects"])
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        return Fetched(None, [f"the page could not be fetched: {type(exc).__name__}: {exc}"])
+
+
+def check_footer(
+    engine: Engine, service_id: int, obligation_id: int | None, settings: Settings
+) -> bool:
+    """Check one service's footer and record the result; False when there was nothing to do
+    (the service is no longer live and filed here, or this check was recorded already)."""
+    with Session(engine) as session:
+        target = obligations.footer_target(session, service_id)
+        if target is None or obligations.checked(session, obligation_id):
+            return False
+    url, record_number = target
+    fetched = fetch_and_judge(url, record_number, settings)
+    try:
+        with Session(engine) as session:
+            obligations.record_footer(
+                session,
+                service_id,
+                obligation_id,
+                url=url,
+                status_code=fetched.status_code,
+                problems=fetched.problems,
+                settings=settings,
+            )
+            session.commit()
+    except IntegrityError:  # another worker recorded this scheduled check meanwhile
+        log.info("footer check %s was recorded by another worker", obligation_id)
+        return False
+    return True

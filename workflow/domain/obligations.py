@@ -1,0 +1,273 @@
+"""What a record owes after approval, declared once as data, and the rules that check it.
+
+An approved service (a site, app or mini program with its record number) has duties the
+order's state machine knows nothing of: the police (PSB) filing within 30 days of going live,
+the footer showing the record number, a domain that must not expire, a host it must not
+leave without cancelling access, and rectification notices with one extension. Each is an
+*obligation*: a row with a due time, opened by something recorded and closed by something
+recorded, never by the order's state. The specs below say how long, who hears of it and
+where the figure comes from; ``workflow.obligations`` stores them and the scheduler fires them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from config.settings import Settings
+from workflow.domain.bounded import Document, PsbNumber, Url
+from workflow.domain.bounded import Reason as ReasonText
+from workflow.domain.definition import Audience, Figure, setting_name
+from workflow.domain.errors import Reason
+from workflow.domain.event_data import STRICT
+
+# A notice's own due date: the bureau's notices give days or weeks, never a season.
+MAX_RECTIFICATION_WORKING_DAYS = 60
+
+
+class ObligationKind(StrEnum):
+    PSB_FILING = "psb_filing"
+    FOOTER_CHECK = "footer_check"
+    DOMAIN_EXPIRY = "domain_expiry"
+    CANCEL_ACCESS = "cancel_access"
+    RECTIFICATION = "rectification"
+
+
+class Action(StrEnum):
+    """What the scheduler does when an obligation comes due: tell its audience, or run a job
+    (the footer check) and open the next one."""
+
+    NOTIFY = "notify"
+    CHECK_FOOTER = "check_footer"
+
+
+# How a due time is counted: calendar days or working days from the start, days before the
+# domain's expiry, or hours (a recurring check's interval).
+ObligationUnit = Literal["days", "working_days", "days_before_expiry", "hours"]
+
+
+@dataclass(frozen=True)
+class ObligationSpec:
+    """One kind of obligation. ``figure`` reads its duration from ``Settings`` (``None`` when the
+    duration comes with what is recorded, as a rectification notice's due date does);
+    ``overdue`` marks kinds whose passing puts the service in the ops lists; ``source`` is
+    where the duty comes from."""
+
+    kind: ObligationKind
+    unit: ObligationUnit
+    figure: SkipJsonSchema[Annotated[Callable[[Settings], Figure] | None, Field(exclude=True)]]
+    audience: Audience
+    description: str
+    zh: str
+    opened_by: str
+    closed_by: str
+    source: str
+    overdue: bool = False
+    action: Action = Action.NOTIFY
+    setting: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.figure is not None:
+            object.__setattr__(self, "setting", setting_name(self.figure))
+
+
+OBLIGATIONS: tuple[ObligationSpec, ...] = (
+    ObligationSpec(
+        ObligationKind.PSB_FILING,
+        "days",
+        lambda s: s.psb_filing_days,
+        "case_manager",
+        "The public-security (PSB) filing is due within 30 days of the site going live.",
+        "网站开通后30日内须办理公安联网备案。",
+        opened_by="go-live date recorded",
+        closed_by="PSB number recorded",
+        source="yun.pingan.com help, PSB filing; app100.cn/news/content/2.html",
+        overdue=True,
+    ),
+    ObligationSpec(
+        ObligationKind.FOOTER_CHECK,
+        "hours",
+        lambda s: s.footer_check_interval_hours,
+        "case_manager",
+        "The home page must show the record number linked to https://beian.miit.gov.cn.",
+        "网站首页底部须展示备案号并链接至 https://beian.miit.gov.cn。",
+        opened_by="go-live date recorded (then after every check)",
+        closed_by="the service cancelled or its access removed",
+        source="Decree 33 art. 13 and 25 (fine 5,000-10,000 CNY); tlyjmh.cn/beian/279.html",
+        action=Action.CHECK_FOOTER,
+    ),
+    ObligationSpec(
+        ObligationKind.DOMAIN_EXPIRY,
+        "days_before_expiry",
+        lambda s: s.domain_expiry_reminder_days,
+        "case_manager",
+        "The domain expires soon: an expired domain leaves an empty record the bureau cancels.",
+        "域名即将到期；域名过期后备案将成为空壳并被管局注销。",
+        opened_by="approval of the service's record, or a renewal recorded",
+        closed_by="a renewal recorded (a new expiry date)",
+        source="help.aliyun.com/en/icp-filing/basic-icp-service/user-guide/"
+        "prepare-and-check-the-domain-name (a filed domain must not expire)",
+    ),
+    ObligationSpec(
+        ObligationKind.CANCEL_ACCESS,
+        "days",
+        lambda s: s.cancel_access_days,
+        "ops",
+        "The site left this host's servers: a cancel-access order (取消接入) is owed.",
+        "网站已不再使用本接入商服务器，须提交取消接入。",
+        opened_by="the service recorded as having left the host's servers",
+        closed_by="a cancel_access order for the service approved",
+        source="Tencent Cloud 取消接入.md (qcloud-documents); the number of days is unsourced",
+        overdue=True,
+    ),
+    ObligationSpec(
+        ObligationKind.RECTIFICATION,
+        "working_days",
+        None,
+        "ops",
+        "A rectification notice (整改通知) is past its due date: escalate.",
+        "整改通知已超过整改期限，请升级处理。",
+        opened_by="a rectification notice recorded with its due date in working days",
+        closed_by="the rectification recorded as done",
+        source="the bureau's notice sets the due date; one extension of at most 7 working days "
+        "(SPEC.md, issue 8)",
+        overdue=True,
+    ),
+)
+
+OBLIGATIONS_BY_KIND: dict[ObligationKind, ObligationSpec] = {o.kind: o for o in OBLIGATIONS}
+OVERDUE_OBLIGATIONS: tuple[ObligationKind, ...] = tuple(o.kind for o in OBLIGATIONS if o.overdue)
+
+# 京公网安备11010502030143号: province character, 公网安备, 14 digits, 号.
+PSB_RULE = "psb_number"
+PSB_SOURCE = "yun.pingan.com help, PSB filing (numbers read like 京公网安备11010502030143号)"
+_PSB = re.compile(r"^(?P<province>\w)公网安备(?P<digits>[0-9]{14})号$")
+
+
+def check_psb_number(
+    number: str, province: str, canonical: Callable[[str], str | None]
+) -> list[Reason]:
+    """Every problem with ``number`` as the PSB number of a service filed in ``province``;
+    ``canonical`` maps a province character or alias to its canonical one."""
+    match = _PSB.match(number)
+    if match is None:
+        return [
+            Reason(
+                "invalid_psb_number",
+                f"{number!r} is not a PSB number: a province character, 公网安备, 14 digits "
+                "and 号, like 京公网安备11010502030143号",
+                field="psb_number",
+                rule=PSB_RULE,
+                source=PSB_SOURCE,
+            )
+        ]
+    found = match["province"]
+    if canonical(found) != canonical(province):
+        return [
+            Reason(
+                "psb_number_province_mismatch",
+                f"the PSB number was issued in {found}, the service is filed in {province}",
+                field="psb_number",
+                details={"expected": province, "found": found},
+                rule=PSB_RULE,
+                source=PSB_SOURCE,
+            )
+        ]
+    return []
+
+
+RECTIFICATION_RULE = "rectification_extension"
+
+
+def check_extension(already_extended: bool, working_days: int, limit: int) -> list[Reason]:
+    """A rectification may be extended once, by at most ``limit`` working days."""
+    reasons: list[Reason] = []
+    source = OBLIGATIONS_BY_KIND[ObligationKind.RECTIFICATION].source
+    if already_extended:
+        reasons.append(
+            Reason(
+                "extension_used",
+                "this rectification was extended once already; only one extension is allowed",
+                rule=RECTIFICATION_RULE,
+                source=source,
+            )
+        )
+    if working_days > limit:
+        reasons.append(
+            Reason(
+                "extension_too_long",
+                f"an extension is at most {limit} working days, not {working_days}",
+                field="working_days",
+                details={"limit": limit},
+                rule=RECTIFICATION_RULE,
+                source=source,
+            )
+        )
+    return reasons
+
+
+# -- what is recorded about a service after approval (typed inputs) -------------------------
+
+
+def _web_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return value
+
+
+class GoLive(BaseModel):
+    """The service went live: the PSB filing is due from this day, the footer checks start."""
+
+    model_config = STRICT
+
+    live_on: date = Field(description="the day the site opened to the public (Beijing date)")
+    home_url: Annotated[Url, AfterValidator(_web_url)] | None = Field(
+        default=None, description="the page whose footer is checked; default https://<domain>/"
+    )
+
+
+class PsbNumberIn(BaseModel):
+    model_config = STRICT
+
+    psb_number: PsbNumber = Field(description="e.g. 京公网安备11010502030143号")
+
+
+class Renewal(BaseModel):
+    model_config = STRICT
+
+    expires_on: date = Field(description="the domain's new expiry date")
+
+
+class LeftHost(BaseModel):
+    """The site no longer uses this host's servers: a cancel-access order is owed."""
+
+    model_config = STRICT
+
+    left_on: date = Field(description="the day the site moved off this host's servers")
+
+
+class RectificationIn(BaseModel):
+    """A rectification notice (整改通知) from the bureau, due in working days from today."""
+
+    model_config = STRICT
+
+    reference: Document = Field(description="the notice's reference or title")
+    working_days: int = Field(ge=1, le=MAX_RECTIFICATION_WORKING_DAYS)
+    detail: ReasonText | None = Field(default=None, description="what must be rectified")
+
+
+class ExtensionIn(BaseModel):
+    model_config = STRICT
+
+    working_days: int = Field(
+        ge=1, le=MAX_RECTIFICATION_WORKING_DAYS, description="at most 7 (a setting), once"
+    )

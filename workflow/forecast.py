@@ -1,0 +1,185 @@
+"""When will it be approved? Review times observed per province and stage, and each open order's
+predicted approval date from them.
+
+Everything is read from the audit trail of orders that reached ``approved``: each history row
+says which state an order entered and when, so an order's stay in a stage and its time from a
+stage to approval are differences of those times, counted in Chinese working days. A province
+with fewer than ``forecast_min_observations`` orders through a stage gets the statutory 20
+working days instead (Decree 33, Art. 12), and says so: a forecast from three orders is a guess.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from itertools import pairwise
+
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+
+from config.clock import CHINA, as_utc
+from config.settings import Settings
+from models import Filing, HistoryEntry
+from workflow.deadlines import calendar_for
+from workflow.domain.calendar import WorkingCalendar
+from workflow.domain.definition import TERMINAL_STATES, State
+from workflow.domain.errors import GuardFailed, Reason
+from workflow.views import get_filing
+
+
+class Basis(StrEnum):
+    HISTORY = "history"  # enough completed orders of this province through this stage
+    STATUTORY = "statutory"  # too few: the legal limit of 20 working days
+
+
+class ForecastOut(BaseModel):
+    """An open order's predicted approval: median and 90th percentile, and the SLA it meets."""
+
+    filing_id: int
+    province: str
+    stage: str
+    stage_entered_at: datetime
+    basis: Basis
+    observations: int
+    min_observations: int
+    median_working_days: int
+    p90_working_days: int
+    median_date: date
+    p90_date: date
+    sla_date: date
+    will_breach: bool
+    estimated: bool
+
+
+class DurationRow(BaseModel):
+    """How long orders of one province stayed in one stage, in working days."""
+
+    province: str
+    stage: str
+    count: int
+    median_working_days: float
+    p90_working_days: float
+
+
+@dataclass(frozen=True)
+class _Visit:
+    """One completed order's stay in a stage: its length, and its time from there to approval."""
+
+    province: str
+    stage: str
+    stay: int
+    to_approval: int
+
+
+def working_days_between(calendar: WorkingCalendar, start: datetime, end: datetime) -> int:
+    """Working days after ``start``'s Beijing date up to and including ``end``'s."""
+    first = as_utc(start).astimezone(CHINA).date()
+    last = as_utc(end).astimezone(CHINA).date()
+    days = (first + timedelta(n) for n in range(1, (last - first).days + 1))
+    return sum(1 for day in days if calendar.is_working_day(day))
+
+
+def p90(values: Sequence[float]) -> float:
+    if len(values) < 2:
+        return float(values[0])
+    return statistics.quantiles(values, n=10, method="inclusive")[-1]
+
+
+def _visits(session: Session, settings: Settings, province: str | None = None) -> list[_Visit]:
+    """Every stage visit of every approved order (of ``province``, when given)."""
+    query = (
+        select(HistoryEntry.filing_id, HistoryEntry.to_state, HistoryEntry.at, Filing.province)
+        .join(Filing, col(Filing.id) == col(HistoryEntry.filing_id))
+        .where(col(Filing.state) == State.APPROVED)
+        .order_by(col(HistoryEntry.filing_id), col(HistoryEntry.version))
+    )
+    if province is not None:
+        query = query.where(col(Filing.province) == province)
+    timelines: dict[int, list[tuple[str, datetime, str]]] = defaultdict(list)
+    for filing_id, state, at, where in session.exec(query):
+        timelines[filing_id].append((state, as_utc(at), where))
+    calendar = calendar_for(settings)
+    return [visit for steps in timelines.values() for visit in _order_visits(calendar, steps)]
+
+
+def _order_visits(
+    calendar: WorkingCalendar, steps: Sequence[tuple[str, datetime, str]]
+) -> Iterable[_Visit]:
+    approved_at = steps[-1][1]
+    for (stage, entered, province), (_, left, _) in pairwise(steps):
+        if stage in TERMINAL_STATES:
+            continue
+        yield _Visit(
+            province,
+            stage,
+            working_days_between(calendar, entered, left),
+            working_days_between(calendar, entered, approved_at),
+        )
+
+
+def durations(session: Session, settings: Settings) -> list[DurationRow]:
+    """Per province and stage: how many stays, their median and 90th percentile."""
+    stays: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for visit in _visits(session, settings):
+        stays[(visit.province, visit.stage)].append(visit.stay)
+    return [
+        DurationRow(
+            province=province,
+            stage=stage,
+            count=len(values),
+            median_working_days=float(statistics.median(values)),
+            p90_working_days=p90(values),
+        )
+        for (province, stage), values in sorted(stays.items())
+    ]
+
+
+def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOut:
+    """The order's predicted approval date from its stage's history in its province."""
+    filing = get_filing(session, filing_id)
+    if filing.state in TERMINAL_STATES:
+        reason = Reason("closed", f"the order is {filing.state}: there is nothing to forecast")
+        raise GuardFailed(f"no forecast: {reason.message}", [reason])
+    observed = [
+        float(v.to_approval)
+        for v in _visits(session, settings, filing.province)
+        if v.stage == filing.state
+    ]
+    limit = settings.miit_legal_limit_working_days
+    enough = len(observed) >= settings.forecast_min_observations
+    median_days = math.ceil(statistics.median(observed)) if enough else limit
+    p90_days = math.ceil(p90(observed)) if enough else limit
+    entered = as_utc(filing.state_entered_at)
+    calendar = calendar_for(settings)
+    median_at, p90_at, sla_at = (
+        _after(calendar, entered, days) for days in (median_days, p90_days, limit)
+    )
+    return ForecastOut(
+        filing_id=filing_id,
+        province=filing.province,
+        stage=filing.state,
+        stage_entered_at=entered,
+        basis=Basis.HISTORY if enough else Basis.STATUTORY,
+        observations=len(observed),
+        min_observations=settings.forecast_min_observations,
+        median_working_days=median_days,
+        p90_working_days=p90_days,
+        median_date=median_at[0],
+        p90_date=p90_at[0],
+        sla_date=sla_at[0],
+        will_breach=p90_at[0] > sla_at[0],
+        estimated=median_at[1] or p90_at[1],
+    )
+
+
+def _after(calendar: WorkingCalendar, start: datetime, days: int) -> tuple[date, bool]:
+    """The Beijing date ``days`` working days after ``start`` (the start's own date for 0)."""
+    if days < 1:
+        return start.astimezone(CHINA).date(), False
+    due = calendar.add_working_days(start, days)
+    return due.at.astimezone(CHINA).date(), due.estimated

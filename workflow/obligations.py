@@ -1,0 +1,643 @@
+"""A record's life after approval: obligations opened and closed by what is recorded.
+
+Each public recording function is one transaction, like ``workflow.service``'s: it checks the
+service is on record, lists every problem at once, then writes the service's new facts and
+opens or closes its obligations. ``fire_due`` is the scheduler's half: it claims a due
+obligation (``pending`` -> ``fired``, so two schedulers never fire one twice), owes its notice
+or its job, and opens the next footer check. ``on_approval`` is what an approved order does to
+them (the service's expiry watch starts; a cancel-access order closes what it owed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import bindparam, update
+from sqlmodel import Session, col, select
+
+from config.clock import CHINA, as_utc, get_clock
+from config.settings import Settings
+from models import (
+    DeadlineStatus,
+    Entity,
+    Filing,
+    FooterCheck,
+    Obligation,
+    Service,
+    table,
+)
+from workflow import notices, outbox
+from workflow.deadlines import calendar_for
+from workflow.domain.definition import State
+from workflow.domain.errors import GuardFailed, NotFound, Reason, summarise
+from workflow.domain.guards import canonical_province
+from workflow.domain.obligations import (
+    OBLIGATIONS_BY_KIND,
+    OVERDUE_OBLIGATIONS,
+    Action,
+    ExtensionIn,
+    GoLive,
+    LeftHost,
+    ObligationKind,
+    PsbNumberIn,
+    RectificationIn,
+    Renewal,
+    check_extension,
+    check_psb_number,
+)
+from workflow.domain.orders import Effect, ServiceStatus, kind_spec
+from workflow.schemas import UtcDateTime
+
+_OBLIGATIONS = table(Obligation)
+_CLAIM = (
+    update(_OBLIGATIONS)
+    .where(
+        _OBLIGATIONS.c.id == bindparam("b_id"),
+        _OBLIGATIONS.c.status == DeadlineStatus.PENDING,
+        _OBLIGATIONS.c.closed_at.is_(None),
+    )
+    .values(status=DeadlineStatus.FIRED, fired_at=bindparam("b_now"))
+)
+# Effects after which a service is filed with this host, and its domain must stay registered.
+_FILED = (Effect.ISSUE_NUMBERS, Effect.ADD_SERVICE, Effect.ADD_ACCESS)
+_GONE = (Effect.CANCEL_SERVICE, Effect.CANCEL_ENTITY, Effect.REMOVE_ACCESS)
+
+
+# -- what clients read ----------------------------------------------------------------------
+
+
+class ObligationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    service_id: int
+    filing_id: int
+    kind: ObligationKind
+    description: str
+    due_at: UtcDateTime
+    status: DeadlineStatus
+    estimated: bool
+    overdue: bool
+    data: dict[str, object]
+    opened_at: UtcDateTime
+    fired_at: UtcDateTime | None
+    closed_at: UtcDateTime | None
+
+
+class FooterCheckOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    checked_at: UtcDateTime
+    url: str
+    ok: bool
+    status_code: int | None
+    problems: list[str]
+
+
+class ServiceDutiesOut(BaseModel):
+    """A service's life after approval: its dates, numbers, obligations and footer checks."""
+
+    service_id: int
+    domain: str
+    record_number: str | None
+    status: str
+    live_on: date | None
+    home_url: str | None
+    psb_number: str | None
+    domain_expires_on: date
+    obligations: list[ObligationOut]
+    footer_checks: list[FooterCheckOut]
+
+
+def describe(row: Obligation, now: datetime) -> ObligationOut:
+    spec = OBLIGATIONS_BY_KIND[ObligationKind(row.kind)]
+    assert row.id is not None
+    due = as_utc(row.due_at)
+    return ObligationOut(
+        id=row.id,
+        service_id=row.service_id,
+        filing_id=row.filing_id,
+        kind=spec.kind,
+        description=spec.description,
+        due_at=due,
+        status=DeadlineStatus(row.status),
+        estimated=row.estimated,
+        overdue=spec.overdue and row.closed_at is None and due <= now,
+        data=dict(row.data),
+        opened_at=row.opened_at,
+        fired_at=row.fired_at,
+        closed_at=row.closed_at,
+    )
+
+
+def duties(
+    session: Session, service_id: int, now: datetime, *, open_only: bool = False
+) -> ServiceDutiesOut:
+    service = _service(session, service_id)
+    query = select(Obligation).where(Obligation.service_id == service_id)
+    if open_only:
+        query = query.where(col(Obligation.closed_at).is_(None))
+    rows = session.exec(query.order_by(col(Obligation.due_at), col(Obligation.id))).all()
+    checks = session.exec(
+        select(FooterCheck)
+        .where(FooterCheck.service_id == service_id)
+        .order_by(col(FooterCheck.checked_at).desc(), col(FooterCheck.id).desc())
+        .limit(10)
+    ).all()
+    return ServiceDutiesOut(
+        service_id=service_id,
+        domain=service.domain,
+        record_number=service.record_number,
+        status=service.status,
+        live_on=service.live_on,
+        home_url=service.home_url,
+        psb_number=service.psb_number,
+        domain_expires_on=service.domain_expires_on,
+        obligations=[describe(row, now) for row in rows],
+        footer_checks=[FooterCheckOut.model_validate(c) for c in checks],
+    )
+
+
+def overdue(
+    session: Session, now: datetime, limit: int = 100, offset: int = 0
+) -> list[ObligationOut]:
+    """Open obligations of an overdue kind past their due time, the most late first (ops)."""
+    rows = session.exec(
+        select(Obligation)
+        .where(
+            col(Obligation.kind).in_([k.value for k in OVERDUE_OBLIGATIONS]),
+            col(Obligation.closed_at).is_(None),
+            col(Obligation.due_at) <= now,
+        )
+        .order_by(col(Obligation.due_at), col(Obligation.id))
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [describe(row, now) for row in rows]
+
+
+# -- recording what happened to a service ---------------------------------------------------
+
+
+def go_live(
+    session: Session, service_id: int, command: GoLive, settings: Settings
+) -> ServiceDutiesOut:
+    """The site went live: its PSB filing is due ``psb_filing_days`` later; footer checks start."""
+
+    def write(service: Service, filing: Filing, now: datetime) -> None:
+        if service.live_on is not None:
+            raise _refused(
+                "go-live not recorded",
+                Reason("already_live", f"service {service_id} went live on {service.live_on}"),
+            )
+        service.live_on = command.live_on
+        service.home_url = command.home_url or f"https://{service.domain}/"
+        session.add(service)
+        if service.psb_number is None:
+            due = _end_of_day(command.live_on + timedelta(days=settings.psb_filing_days))
+            _open(session, service, filing, ObligationKind.PSB_FILING, due, now)
+        _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
+
+    return _record(session, service_id, write)
+
+
+def psb_number(
+    session: Session, service_id: int, command: PsbNumberIn, settings: Settings
+) -> ServiceDutiesOut:
+    """The PSB number, checked against its format and the entity's province, closes the PSB
+    filing; the number is kept on the service."""
+
+    def write(service: Service, filing: Filing, now: datetime) -> None:
+        entity = session.get(Entity, service.entity_id)
+        assert entity is not None
+        reasons = check_psb_number(
+            command.psb_number,
+            entity.province,
+            lambda p: canonical_province(p) if p else None,
+        )
+        if reasons:
+            raise _refused("PSB number refused", *reasons)
+        service.psb_number = command.psb_number
+        session.add(service)
+        _close(
+            session,
+            service.id,
+            (ObligationKind.PSB_FILING,),
+            now,
+            {"psb_number": command.psb_number},
+        )
+
+    return _record(session, service_id, write)
+
+
+def renewal(
+    session: Session, service_id: int, command: Renewal, settings: Settings
+) -> ServiceDutiesOut:
+    """A new expiry date: the reminders for the old one close and new ones open."""
+
+    def write(service: Service, filing: Filing, now: datetime) -> None:
+        if command.expires_on <= service.domain_expires_on:
+            raise _refused(
+                "renewal not recorded",
+                Reason(
+                    "not_later",
+                    f"the new expiry {command.expires_on} is not after {service.domain_expires_on}",
+                    field="expires_on",
+                ),
+            )
+        service.domain_expires_on = command.expires_on
+        session.add(service)
+        _close(
+            session,
+            service.id,
+            (ObligationKind.DOMAIN_EXPIRY,),
+            now,
+            {"renewed_to": str(command.expires_on)},
+        )
+        _watch_expiry(session, service, filing, now, settings)
+
+    return _record(session, service_id, write)
+
+
+def left_host(
+    session: Session, service_id: int, command: LeftHost, settings: Settings
+) -> ServiceDutiesOut:
+    """The site moved off this host's servers: a cancel-access order is owed (an empty record,
+    空壳网站, is what the bureau cancels)."""
+
+    def write(service: Service, filing: Filing, now: datetime) -> None:
+        if _open_rows(session, service.id, ObligationKind.CANCEL_ACCESS):
+            raise _refused(
+                "not recorded",
+                Reason("already_owed", "a cancel-access order is already owed for this service"),
+            )
+        due = _end_of_day(command.left_on + timedelta(days=settings.cancel_access_days))
+        _open(
+            session,
+            service,
+            filing,
+            ObligationKind.CANCEL_ACCESS,
+            due,
+            now,
+            {"left_on": str(command.left_on)},
+        )
+        _close(session, service.id, (ObligationKind.FOOTER_CHECK,), now)
+
+    return _record(session, service_id, write)
+
+
+def rectification(
+    session: Session, service_id: int, command: RectificationIn, settings: Settings
+) -> ServiceDutiesOut:
+    """A rectification notice, due ``working_days`` working days from today."""
+
+    def write(service: Service, filing: Filing, now: datetime) -> None:
+        due = calendar_for(settings).add_working_days(now, command.working_days)
+        data = {
+            "reference": command.reference,
+            "working_days": command.working_days,
+            "detail": command.detail,
+            "extended_by": None,
+        }
+        _open(
+            session, service, filing, ObligationKind.RECTIFICATION, due.at, now, data, due.estimated
+        )
+
+    return _record(session, service_id, write)
+
+
+def extend(
+    session: Session, obligation_id: int, command: ExtensionIn, settings: Settings
+) -> ServiceDutiesOut:
+    """One extension of at most ``rectification_max_extension_working_days``; a second is refused."""
+    row = _rectification(session, obligation_id)
+
+    def write(service: Service, filing: Filing, now: datetime) -> None:
+        reasons = check_extension(
+            row.data.get("extended_by") is not None,
+            command.working_days,
+            settings.rectification_max_extension_working_days,
+        )
+        if reasons:
+            raise _refused("extension refused", *reasons)
+        due = calendar_for(settings).add_working_days(as_utc(row.due_at), command.working_days)
+        row.data = {**row.data, "extended_by": command.working_days}
+        row.due_at, row.estimated = due.at, due.estimated
+        row.status, row.fired_at = DeadlineStatus.PENDING, None  # escalated again if it passes
+        session.add(row)
+
+    return _record(session, row.service_id, write)
+
+
+def rectified(session: Session, obligation_id: int, settings: Settings) -> ServiceDutiesOut:
+    """The rectification was done: its obligation closes."""
+    row = _rectification(session, obligation_id)
+
+    def write(service: Service, filing: Filing, now: datetime) -> None:
+        _close_row(row, now, {"rectified": True})
+        session.add(row)
+
+    return _record(session, row.service_id, write)
+
+
+# -- what approval does -----------------------------------------------------------------------
+
+
+def on_approval(session: Session, filing: Filing, now: datetime, settings: Settings) -> None:
+    """Inside the approving event's transaction: a filed service's expiry watch starts; a
+    service gone from this host (cancelled, access removed) owes nothing more, which closes
+    its cancel-access obligation among the rest."""
+    effect = kind_spec(filing.kind).effect
+    if effect is Effect.CANCEL_ENTITY:
+        query = select(Service.id).where(Service.entity_id == filing.entity_id)
+        service_ids = [i for i in session.exec(query) if i is not None]
+    else:
+        service_ids = [filing.service_id] if filing.service_id is not None else []
+    if effect in _GONE:
+        for service_id in service_ids:
+            _close(session, service_id, tuple(ObligationKind), now, {"closed_by_order": filing.id})
+    elif effect in _FILED and filing.service_id is not None:
+        service = session.get(Service, filing.service_id)
+        assert service is not None
+        if not _open_rows(session, filing.service_id, ObligationKind.DOMAIN_EXPIRY):
+            _watch_expiry(session, service, filing, now, settings)
+
+
+# -- the scheduler's half ---------------------------------------------------------------------
+
+
+def due_ids(session: Session, now: datetime, limit: int, skip: Sequence[int] = ()) -> list[int]:
+    query = select(Obligation.id).where(
+        col(Obligation.status) == DeadlineStatus.PENDING,
+        col(Obligation.due_at) <= now,
+        col(Obligation.closed_at).is_(None),
+    )
+    if skip:
+        query = query.where(col(Obligation.id).not_in(skip))
+    return [i for i in session.exec(query.order_by(col(Obligation.due_at)).limit(limit)) if i]
+
+
+def fire(session: Session, obligation_id: int, now: datetime, settings: Settings) -> bool:
+    """Claim one due obligation and act on it, in the caller's transaction; False when another
+    sweeper claimed it first or it was closed meanwhile."""
+    if session.connection().execute(_CLAIM, {"b_id": obligation_id, "b_now": now}).rowcount != 1:
+        return False
+    row = session.get(Obligation, obligation_id)
+    assert row is not None and row.id is not None
+    spec = OBLIGATIONS_BY_KIND[ObligationKind(row.kind)]
+    filing = session.get(Filing, row.filing_id)
+    assert filing is not None
+    if spec.action is Action.CHECK_FOOTER:
+        outbox.owe_footer_check(
+            session, outbox.FooterCheck(service_id=row.service_id, obligation_id=row.id), now
+        )
+        row.closed_at = now  # a check is done once its job is owed; the next one is opened
+        session.add(row)
+        service = session.get(Service, row.service_id)
+        assert service is not None
+        interval = timedelta(hours=settings.footer_check_interval_hours)
+        _open(session, service, filing, ObligationKind.FOOTER_CHECK, now + interval, now)
+        return True
+    due = as_utc(row.due_at)
+    notices.for_service(
+        session,
+        filing,
+        kind=f"obligation_{row.kind}",
+        audience=spec.audience,
+        key=f"{filing.id}:o{row.id}:{due.isoformat()}",
+        title=(spec.zh, spec.description),
+        lines=[f"到期 Due: {due:%Y-%m-%d %H:%M} UTC", *_data_lines(row)],
+        now=now,
+        settings=settings,
+    )
+    return True
+
+
+# -- footer results ---------------------------------------------------------------------------
+
+
+def footer_target(session: Session, service_id: int) -> tuple[str, str] | None:
+    """(home page URL, record number) of a live service still filed, else None."""
+    service = session.get(Service, service_id)
+    if (
+        service is None
+        or service.status != ServiceStatus.ACTIVE
+        or service.record_number is None
+        or service.home_url is None
+    ):
+        return None
+    return service.home_url, service.record_number
+
+
+def checked(session: Session, obligation_id: int | None) -> bool:
+    """Whether the scheduled check ``obligation_id`` has its result already (a redelivery)."""
+    if obligation_id is None:
+        return False
+    found = session.exec(
+        select(FooterCheck.id).where(FooterCheck.obligation_id == obligation_id)
+    ).first()
+    return found is not None
+
+
+def record_footer(
+    session: Session,
+    service_id: int,
+    obligation_id: int | None,
+    *,
+    url: str,
+    status_code: int | None,
+    problems: list[str],
+    settings: Settings,
+) -> FooterCheck:
+    """Keep one check's result; the second failure in a row notifies the case managers (once
+    per run of failures, not at every check after it)."""
+    now = get_clock().now()
+    check = FooterCheck(
+        service_id=service_id,
+        obligation_id=obligation_id,
+        checked_at=now,
+        url=url,
+        ok=not problems,
+        status_code=status_code,
+        problems=problems,
+    )
+    session.add(check)
+    session.flush()
+    recent = session.exec(
+        select(FooterCheck.ok)
+        .where(FooterCheck.service_id == service_id)
+        .order_by(col(FooterCheck.checked_at).desc(), col(FooterCheck.id).desc())
+        .limit(3)
+    ).all()
+    if list(recent[:2]) == [False, False] and (len(recent) < 3 or recent[2]):
+        filing = _approving_order(session, service_id)
+        spec = OBLIGATIONS_BY_KIND[ObligationKind.FOOTER_CHECK]
+        notices.for_service(
+            session,
+            filing,
+            kind="footer_check_failed",
+            audience=spec.audience,
+            key=f"{filing.id}:footer:{check.id}",
+            title=("网站底部备案号检查连续两次未通过。", "The footer check failed twice in a row."),
+            lines=[f"URL: {url}", *(f"- {p}" for p in problems), spec.description],
+            now=now,
+            settings=settings,
+        )
+    return check
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _record(
+    session: Session, service_id: int, write: Callable[[Service, Filing, datetime], None]
+) -> ServiceDutiesOut:
+    now = get_clock().now()
+    try:
+        service = _service(session, service_id)
+        if service.record_number is None or service.status != ServiceStatus.ACTIVE:
+            raise _refused(
+                "not recorded",
+                Reason(
+                    "not_on_record",
+                    f"service {service_id} has no approved record with this host "
+                    f"(status {service.status})",
+                ),
+            )
+        write(service, _approving_order(session, service_id), now)
+        session.flush()
+        view = duties(session, service_id, now)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return view
+
+
+def _service(session: Session, service_id: int) -> Service:
+    service = session.get(Service, service_id)
+    if service is None:
+        raise NotFound(f"service {service_id} does not exist")
+    return service
+
+
+def _rectification(session: Session, obligation_id: int) -> Obligation:
+    row = session.get(Obligation, obligation_id)
+    if row is None or row.kind != ObligationKind.RECTIFICATION:
+        raise NotFound(f"rectification {obligation_id} does not exist")
+    if row.closed_at is not None:
+        raise _refused("not recorded", Reason("closed", f"rectification {obligation_id} is closed"))
+    return row
+
+
+def _approving_order(session: Session, service_id: int) -> Filing:
+    """The service's latest approved order: its obligations' notices are filed under it."""
+    filing = session.exec(
+        select(Filing)
+        .where(Filing.service_id == service_id, Filing.state == State.APPROVED)
+        .order_by(col(Filing.id).desc())
+    ).first()
+    if filing is None:
+        raise _refused(
+            "not recorded", Reason("not_on_record", f"service {service_id} has no approved order")
+        )
+    return filing
+
+
+def _refused(headline: str, *reasons: Reason) -> GuardFailed:
+    return GuardFailed(summarise(headline, list(reasons)), list(reasons))
+
+
+def _end_of_day(day: date) -> datetime:
+    """The end of ``day`` in Beijing: a duty due "within N days" may be met all that day."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA).astimezone(UTC)
+
+
+def _open_rows(session: Session, service_id: int | None, kind: ObligationKind) -> list[int]:
+    return [
+        i
+        for i in session.exec(
+            select(Obligation.id).where(
+                Obligation.service_id == service_id,
+                Obligation.kind == kind,
+                col(Obligation.closed_at).is_(None),
+            )
+        )
+        if i is not None
+    ]
+
+
+def _open(
+    session: Session,
+    service: Service,
+    filing: Filing,
+    kind: ObligationKind,
+    due_at: datetime,
+    now: datetime,
+    data: dict[str, object] | None = None,
+    estimated: bool = False,
+) -> None:
+    assert service.id is not None and filing.id is not None
+    session.add(
+        Obligation(
+            service_id=service.id,
+            filing_id=filing.id,
+            kind=kind,
+            due_at=due_at,
+            estimated=estimated,
+            data=data or {},
+            opened_at=now,
+        )
+    )
+
+
+def _close(
+    session: Session,
+    service_id: int | None,
+    kinds: Sequence[ObligationKind],
+    now: datetime,
+    data: dict[str, object] | None = None,
+) -> None:
+    """Close the service's open obligations of ``kinds`` (pending ones become ``disarmed``),
+    noting ``data`` (what closed them) on each."""
+    rows = session.exec(
+        select(Obligation).where(
+            Obligation.service_id == service_id,
+            col(Obligation.kind).in_([k.value for k in kinds]),
+            col(Obligation.closed_at).is_(None),
+        )
+    ).all()
+    for row in rows:
+        _close_row(row, now, data)
+        session.add(row)
+
+
+def _close_row(row: Obligation, now: datetime, data: dict[str, object] | None) -> None:
+    row.closed_at = now
+    if row.status == DeadlineStatus.PENDING:
+        row.status = DeadlineStatus.DISARMED
+    if data:
+        row.data = {**row.data, **data}
+
+
+def _watch_expiry(
+    session: Session, service: Service, filing: Filing, now: datetime, settings: Settings
+) -> None:
+    """One reminder per configured figure before the domain expires; those already past are
+    skipped (the nearest one still ahead says it all)."""
+    for days in sorted(set(settings.domain_expiry_reminder_days), reverse=True):
+        day = service.domain_expires_on - timedelta(days=days)
+        due = datetime.combine(day, time(9), tzinfo=CHINA).astimezone(UTC)
+        if due > now:
+            data: dict[str, object] = {
+                "expires_on": str(service.domain_expires_on),
+                "days_before": days,
+            }
+            _open(session, service, filing, ObligationKind.DOMAIN_EXPIRY, due, now, data)
+
+
+def _data_lines(row: Obligation) -> list[str]:
+    return [f"{key}: {value}" for key, value in row.data.items() if value is not None]
