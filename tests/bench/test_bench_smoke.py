@@ -43,6 +43,10 @@ def test_every_benchmark_runs_and_reports_its_ratio(
         ("notifications", "worker msg/s"),
     ]
     assert sorted((r["bar"], r["metric"].split(",")[0]) for r in results) == [
+        ("lists", "page by ICP number"),
+        ("lists", "page by domain prefix"),
+        ("lists", "page by province"),
+        ("lists", "page by state"),
         ("memory", "web RSS"),
         ("memory", "worker RSS"),
         *(embedded_default_only if backend == "sqlite" else []),
