@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import Scale, lists, memory, notifications, sweeps, transitions
+from bench import Scale, api, lists, memory, notifications, sweeps, transitions
 from bench.environment import BACKENDS, postgres_unreachable
 from bench.results import Result, render_table, write_json
 
@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, Callable[[Scale, Sequence[str]], list[Result]]] = {
     "lists": lists.run,
     "notifications": notifications.run,
     "memory": memory.run,
+    "api": api.run,
 }
 NOT_YET: dict[str, str] = {}
 LATEST = Path(__file__).parent / "results" / "latest.json"

@@ -38,6 +38,7 @@ from bench.processes import (
     embedded_redis,
     free_port,
     rss_mb,
+    serves,
     spawned,
     wait_until,
 )
@@ -117,7 +118,7 @@ def _measure(backend: str, size: Size) -> list[Result]:
             )
         )
         children = [web, worker]
-        wait_until(lambda: _answers(client), START_TIMEOUT_SECONDS, "the web process", children)
+        wait_until(lambda: serves(client), START_TIMEOUT_SECONDS, "the web process", children)
         traffic = Traffic(db, client, children)
         started = time.perf_counter()
         traffic.up_to(size.warmup)
@@ -181,13 +182,6 @@ class Traffic:
             self.children,
             interval=0.05,
         )
-
-
-def _answers(client: httpx.Client) -> bool:
-    try:
-        return client.get("/healthz").status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def _live(client: httpx.Client, number: int) -> None:

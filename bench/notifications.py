@@ -18,7 +18,6 @@ each was processed and acknowledged.
 
 from __future__ import annotations
 
-import math
 import random
 import statistics
 import time
@@ -37,7 +36,7 @@ from bench.inputs import make_command
 from bench.noop_actor import NOOP_BROKER, declare_noop
 from bench.processes import Child, child_env, embedded_redis, spawned, wait_until
 from bench.results import Result
-from bench.timing import interleaved_medians
+from bench.timing import interleaved_medians, percentile
 from config.clock import as_utc
 from models import Notification, NotificationStatus, OutboxMessage
 from workers.broker import QUEUE, build_broker
@@ -224,21 +223,16 @@ def _latency_result(label: str, seconds: Sequence[float]) -> Result:
         metric=f"p95 commit to delivery, {label}",
         unit="ms",
         baseline=BAR_MS,
-        measured=_percentile(ms, 95),
+        measured=percentile(ms, 95),
         limit=1.0,
         at_least=False,
         details={
             "notifications": len(ms),
             "p50_ms": round(statistics.median(ms), 1),
-            "p95_ms": round(_percentile(ms, 95), 1),
+            "p95_ms": round(percentile(ms, 95), 1),
             "max_ms": round(ms[-1], 1),
         },
     )
-
-
-def _percentile(ordered: Sequence[float], percent: float) -> float:
-    """Nearest rank: a value that was measured, however few there are."""
-    return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
 
 
 def _throughput(db: Scratch, broker: RedisBroker, worker: Child, owed: Owed, size: Size) -> Result:

@@ -128,8 +128,8 @@ def run(scale: Scale, backends: Sequence[str]) -> list[Result]:
 
 def _measure(backend: str, size: Size) -> Result:
     with scratch(backend) as db:
-        by_service = _filings(db, size.filings)
-        by_sql = _filings(db, size.filings)
+        by_service = submitted_filings(db, size.filings)
+        by_sql = submitted_filings(db, size.filings)
         plan = _plan(db, by_sql[0])
         runs: dict[str, Callable[[], None]] = {
             "service": lambda: _fire_with_service(db, by_service, size.cycles),
@@ -151,7 +151,7 @@ def _measure(backend: str, size: Size) -> Result:
     )
 
 
-def _filings(db: Scratch, count: int) -> list[int]:
+def submitted_filings(db: Scratch, count: int) -> list[int]:
     """Filings created and submitted through the service, as a user would."""
     ids = []
     for _ in range(count):
