@@ -14,15 +14,17 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import Scale, memory, notifications, sweeps, transitions
+from bench import Scale, api, lists, memory, notifications, sweeps, transitions
 from bench.environment import BACKENDS, postgres_unreachable
 from bench.results import Result, render_table, write_json
 
 BENCHMARKS: dict[str, Callable[[Scale, Sequence[str]], list[Result]]] = {
     "transitions": transitions.run,
     "sweeps": sweeps.run,
+    "lists": lists.run,
     "notifications": notifications.run,
     "memory": memory.run,
+    "api": api.run,
 }
 NOT_YET: dict[str, str] = {}
 LATEST = Path(__file__).parent / "results" / "latest.json"
@@ -66,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _scale_note(scale: Scale) -> str:
     size = sweeps.SIZES[scale]
     return (
-        f"sweeps compare {size.large:,} with {size.small:,} filings, not 1,000,000 with 10,000"
+        f"sweeps and lists compare {size.large:,} with {size.small:,} filings,"
+        " not 1,000,000 with 10,000"
         + ("; sizes this small only prove the code runs" if scale == "tiny" else "")
     )
 

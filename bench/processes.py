@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from workers.embedded_redis import start_embedded_redis
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,6 +103,14 @@ def wait_until(
             logs = "\n".join(f"--- {c.name}\n{c.log_tail()}" for c in children)
             raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}\n{logs}")
         time.sleep(interval)
+
+
+def serves(client: httpx.Client) -> bool:
+    """Whether the web process behind ``client`` answers its health check yet."""
+    try:
+        return client.get("/healthz").status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def free_port() -> int:

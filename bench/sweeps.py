@@ -19,16 +19,15 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import DateTime, bindparam, insert, text
-from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session, SQLModel
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bench import Scale
+from bench.bulk import load_filings, replicate
 from bench.environment import BENCH_NOW, Scratch, scratch
-from bench.inputs import make_payload
 from bench.results import Result
 from bench.timing import interleaved_medians
-from models import Deadline, Entity, Filing, table
-from models.sealed import lookup
+from models import Deadline
 from workflow.sweeps import due_deadline_ids, fire_due_deadlines
 
 
@@ -168,16 +167,12 @@ def _load(engine: Engine, filings: int, due: int) -> float:
     """Load ``filings`` filings with their background deadlines, and a due deadline on the
     first ``due`` of them; returns the seconds it took.
 
-    One row of each kind goes in through SQLAlchemy, so it is encoded exactly as the ORM
-    encodes it (SQLite keeps datetimes as text, and the sweep compares that text); the
-    database then copies it for every other filing, which is as fast as loading gets.
+    As ``bench.bulk`` loads rows: one template through SQLAlchemy, copied by the database.
     """
     started = time.perf_counter()
-    filing_table, deadline_table = Filing.__table__, Deadline.__table__  # type: ignore[attr-defined]
+    deadline_table = Deadline.__table__  # type: ignore[attr-defined]
     with engine.begin() as conn:
-        conn.execute(insert(table(Entity)).values(_entity_template()))
-        conn.execute(insert(filing_table).values(_filing_template()))
-        _replicate(conn, "filings", 1, filings, {"id": "n.i", "domain": "'site' || n.i || '.cn'"})
+        load_filings(conn, filings, {"domain": "'site' || n.i || '.cn'"})
         for template, count in (
             (_deadline("stuck", -timedelta(days=10), status="disarmed"), filings),
             (_deadline("idle_escalation", timedelta(days=30)), filings),
@@ -186,81 +181,8 @@ def _load(engine: Engine, filings: int, due: int) -> float:
             template_id = conn.execute(
                 insert(deadline_table).values(template).returning(deadline_table.c.id)
             ).scalar_one()
-            _replicate(conn, "deadlines", template_id, count, {"filing_id": "n.i"})
+            replicate(conn, "deadlines", template_id, count, {"filing_id": "n.i"})
     return time.perf_counter() - started
-
-
-def _replicate(
-    conn: Connection, table: str, template_id: int, count: int, varying: Mapping[str, str]
-) -> None:
-    """Copy row ``template_id`` for filings 2..``count``, ``varying`` giving SQL (over the
-    filing number ``n.i``) for the columns that differ; ids not given are generated."""
-    columns = [
-        c.name for c in SQLModel.metadata.tables[table].c if c.name != "id" or "id" in varying
-    ]
-    values = ", ".join(varying.get(column, f"t.{column}") for column in columns)
-    conn.execute(
-        text(
-            "WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < :count)"
-            f" INSERT INTO {table} ({', '.join(columns)}) SELECT {values}"
-            f" FROM n CROSS JOIN {table} t WHERE t.id = :template AND n.i <= :count"
-        ),
-        {"count": count, "template": template_id},
-    )
-
-
-def _entity_template() -> dict[str, Any]:
-    """The one entity every loaded filing is an order of (the sweep never reads it)."""
-    applicant: Any = make_payload()["applicant"]
-    return {
-        "id": 1,
-        "type": applicant["type"],
-        "name": applicant["name"],
-        "id_type": applicant["id_type"],
-        "id_number": applicant["id_number"],
-        "id_number_hash": lookup(applicant["id_number"]),
-        "province": "京",
-        "responsible_name": applicant["name"],
-        "responsible_mobile": applicant["phone"],
-        "responsible_mobile_hash": lookup(applicant["phone"]),
-        "responsible_email": applicant["email"],
-        "responsible_is_legal_rep": True,
-        "status": "pending",
-        "version": 1,
-        "created_at": BENCH_NOW - timedelta(days=2),
-    }
-
-
-def _filing_template() -> dict[str, Any]:
-    payload: Any = make_payload()
-    applicant = payload["applicant"]
-    return {
-        "id": 1,
-        "kind": "first_filing",
-        "entity_id": 1,
-        "changes": {},
-        "domain": "site1.cn",
-        "domain_expires_on": BENCH_NOW.date() + timedelta(days=800),
-        "province": payload["province"],
-        "licence": payload["licence"],
-        "applicant_type": applicant["type"],
-        "applicant_name": applicant["name"],
-        "applicant_id_type": applicant["id_type"],
-        "applicant_id_number": applicant["id_number"],
-        "applicant_phone": applicant["phone"],
-        "applicant_email": applicant["email"],
-        "website_name": payload["website"]["name"],
-        "sector": payload["website"]["sector"],
-        "notify": [],
-        "state": "submitted",
-        "version": 3,
-        "state_entered_at": BENCH_NOW - timedelta(days=1),
-        "created_at": BENCH_NOW - timedelta(days=2),
-        "created_by": "bench",
-        "service_number": "BA2026000123",
-        "server_ip": "8.8.8.8",
-        "materials": [],
-    }
 
 
 def _deadline(kind: str, due_in: timedelta, *, status: str = "pending") -> dict[str, Any]:

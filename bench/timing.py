@@ -7,9 +7,10 @@ whichever happened to run second.
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 
 def interleaved_medians(
@@ -34,3 +35,8 @@ def interleaved_medians(
             run()
             samples[name].append(time.perf_counter() - started)
     return {name: statistics.median(times) for name, times in samples.items()}
+
+
+def percentile(ordered: Sequence[float], percent: float) -> float:
+    """Nearest rank: a value that was measured, however few there are."""
+    return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]

@@ -15,20 +15,31 @@ from sqlmodel import Session, create_engine
 from config.settings import get_settings
 
 
-def create_db_engine(url: str, *, statement_timeouts: bool = True) -> Engine:
+def create_db_engine(
+    url: str, *, statement_timeouts: bool = True, autocommit: bool = False
+) -> Engine:
     """SQLite gets WAL and a busy timeout so web, worker and scheduler processes can share one file.
 
     PostgreSQL gets a connect timeout and (unless ``statement_timeouts`` is off, as for
     migrations) a statement timeout from the settings, so a database that is down, hangs or
     is overloaded fails a request within seconds (then answered 503) instead of holding it.
+
+    An ``autocommit`` engine commits every statement on its own, for callers whose every write
+    is one conditional statement (the worker's claim and delivered marks): no BEGIN/COMMIT, and
+    no isolation level switched on each checkout and back on each return, which per statement
+    cost more than SQLite's own work (bench/notifications.py).
     """
+    isolation = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **isolation
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        if not autocommit:
+            event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     settings = get_settings()
     connect_args: dict[str, Any] = {"connect_timeout": settings.database_connect_timeout_seconds}
@@ -42,6 +53,7 @@ def create_db_engine(url: str, *, statement_timeouts: bool = True) -> Engine:
         max_overflow=20,
         pool_timeout=settings.database_connect_timeout_seconds,
         connect_args=connect_args,
+        **isolation,
     )
 
 

@@ -140,12 +140,20 @@ class Filing(SQLModel, table=True):
     """
 
     __tablename__ = "filings"
-    # The console's list sorts and searches by these; ``assignee`` answers "my filings".
+    # The console's list sorts and searches by these; ``assignee`` answers "my filings". A page
+    # of a state's or a province's filings comes off (state, id) or (province, id) in id order,
+    # however many match. Prefix searches (domain, ICP number) use the btree on PostgreSQL only
+    # with ``text_pattern_ops`` whatever the database's collation (the plain one serves sorting);
+    # SQLite searches a range of either, and keeps the twin only to have one schema.
     __table_args__ = (
-        Index("ix_filings_state_province", "state", "province"),
+        Index("ix_filings_state_id", "state", "id"),
+        Index("ix_filings_province_id", "province", "id"),
         Index("ix_filings_entity_state", "entity_id", "state"),
         Index("ix_filings_state_entered_at", "state_entered_at"),
-        Index("ix_filings_icp_number", "icp_number"),
+        Index(
+            "ix_filings_icp_number", "icp_number", postgresql_ops={"icp_number": "text_pattern_ops"}
+        ),
+        Index("ix_filings_domain_prefix", "domain", postgresql_ops={"domain": "text_pattern_ops"}),
         Index("ix_filings_assignee", "assignee"),
     )
 

@@ -100,14 +100,21 @@ class RetryPolicy:
 
 
 def declare_actors(
-    broker: dramatiq.Broker, settings: Settings, engine: Engine
+    broker: dramatiq.Broker,
+    settings: Settings,
+    engine: Engine,
+    statements: Engine | None = None,
 ) -> dict[Job, dramatiq.Actor[Any, Any]]:
-    """Declare one actor per job on ``broker``; they deliver from ``engine`` with ``settings``."""
+    """Declare one actor per job on ``broker``; they deliver with ``settings``, claiming and
+    marking through ``statements`` (an autocommit engine on the same database, the cheap way
+    to run single statements; ``engine`` when not given) and recording final failures, which
+    take a transaction, through ``engine``."""
     policy = RetryPolicy(settings.delivery_max_retries)
+    claims = statements or engine
 
     def deliver_notification(notification_id: int) -> None:
         try:
-            deliver(engine, notification_id, settings)
+            deliver(claims, notification_id, settings)
         except BaseException as exc:  # TimeLimitExceeded is no Exception; it fails the attempt too
             if policy.is_final(exc):
                 _record_final_failure(engine, notification_id, exc)
@@ -217,8 +224,9 @@ def _record_final_failure(engine: Engine, notification_id: int, exc: BaseExcepti
 
 
 def _one(engine: Engine, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
-    """Run one statement committed on its own: a single conditional UPDATE is atomic without a
-    transaction around it, and BEGIN/COMMIT round trips were a third of a delivery's cost."""
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    """Run one statement committed on its own. A single conditional UPDATE needs no transaction
+    around it, so the worker hands an autocommit engine here (``models.create_db_engine``),
+    where ``begin`` costs nothing; on any other engine the statement gets its own transaction."""
+    with engine.begin() as connection:
         result = connection.execute(statement, params)
         return result.first() if result.returns_rows else None

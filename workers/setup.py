@@ -22,7 +22,8 @@ WORKER_BROKER = "workers.setup:use_worker_broker"
 def build_worker_broker(settings: Settings) -> dramatiq.Broker:
     """The broker ``settings`` name, with the actors declared on it."""
     broker = build_broker(settings)
-    declare_actors(broker, settings, create_db_engine(settings.effective_database_url))
+    url = settings.effective_database_url
+    declare_actors(broker, settings, create_db_engine(url), create_db_engine(url, autocommit=True))
     return broker
 
 

@@ -106,7 +106,10 @@ class FilingOut(BaseModel):
 
 class FilingPage(BaseModel):
     items: list[FilingOut]
-    total: int
+    total: int = Field(description="the filings that match, counted up to a limit")
+    total_is_exact: bool = Field(
+        default=True, description="false when more filings match than were counted"
+    )
     limit: int
     offset: int
 

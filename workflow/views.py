@@ -12,12 +12,13 @@ the full numbers are read only through ``personal_data``, which records who saw 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, exists, func
+from sqlalchemy import ColumnElement, Exists, and_, exists, func
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from config.clock import as_utc
@@ -63,6 +64,10 @@ from workflow.schemas import (
     VerifierOut,
     WebsiteOut,
 )
+
+# A list counts its matches up to this many, then says "more": counting every match is as slow
+# as they are many (a state's filings among a million), whatever the page shows.
+COUNTED_UP_TO = 1_000
 
 # Events that send a filing back with a reason and leave it open: a refusal or a return,
 # the reason a case manager must act on (``withdraw`` ends the filing instead).
@@ -180,22 +185,25 @@ def filing_page(
     offset: int = 0,
 ) -> FilingPage:
     """A page of filings (masked, as lists are) with the total matching the filters: what the
-    API's lists, ``icpflow filings list|ops`` and the console's lists all show.
+    API's lists, ``icpflow filings list|ops`` and the console's lists all show. The total is
+    counted up to ``COUNTED_UP_TO`` (``total_is_exact`` false beyond it), so that a page costs
+    the same among a million filings as among ten thousand.
 
-    ``domain`` matches from the start of the name, ``applicant`` and ``icp_number`` anywhere
-    (case aside); ``min_days_in_state`` keeps filings that have not moved for that long."""
+    ``domain`` and ``icp_number`` match from the start (both indexed for it), ``applicant``
+    anywhere, case aside; ``min_days_in_state`` keeps filings that have not moved for that long."""
     conditions: list[ColumnElement[bool]] = []
     if state:
         conditions.append(col(Filing.state) == state)
     if province:
         conditions.append(col(Filing.province) == province)
+    prefix_search = _prefix_search(session)
     if domain:
-        conditions.append(col(Filing.domain).startswith(domain.strip().lower(), autoescape=True))
+        conditions.append(prefix_search(col(Filing.domain), domain.strip().lower()))
     if applicant:
         name = func.lower(col(Filing.applicant_name))
         conditions.append(name.contains(applicant.strip().lower(), autoescape=True))
     if icp_number:
-        conditions.append(col(Filing.icp_number).contains(icp_number.strip(), autoescape=True))
+        conditions.append(prefix_search(col(Filing.icp_number), icp_number.strip()))
     if min_days_in_state is not None:
         conditions.append(col(Filing.state_entered_at) <= now - timedelta(days=min_days_in_state))
     if assignee:
@@ -204,7 +212,8 @@ def filing_page(
         if flag is not None:
             test = _past_due(kinds, now)
             conditions.append(test if flag else ~test)
-    total = session.exec(select(func.count()).select_from(Filing).where(*conditions)).one()
+    matching = select(col(Filing.id)).where(*conditions).limit(COUNTED_UP_TO + 1).subquery()
+    total = int(session.exec(select(func.count()).select_from(matching)).one())
     key = col(getattr(Filing, sort.value))
     page = session.exec(
         select(Filing)
@@ -214,7 +223,29 @@ def filing_page(
         .offset(offset)
     ).all()
     items = describe_many(session, page, now)
-    return FilingPage(items=items, total=int(total), limit=limit, offset=offset)
+    return FilingPage(
+        items=items,
+        total=min(total, COUNTED_UP_TO),
+        total_is_exact=total <= COUNTED_UP_TO,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def _prefix_search(session: Session) -> Callable[[Mapped[str | None], str], ColumnElement[bool]]:
+    """``column`` starts with ``prefix`` (exactly, case included), put so that the database
+    finds the matches in an index: PostgreSQL serves ``LIKE 'p%'`` from a ``text_pattern_ops``
+    btree; SQLite's LIKE ignores ASCII case, so it cannot use a (binary) index, but the range of
+    strings that begin with ``prefix`` can, and only those strings pass both tests."""
+
+    def starts_with(column: Mapped[str | None], prefix: str) -> ColumnElement[bool]:
+        like = column.startswith(prefix, autoescape=True)
+        if not prefix or session.get_bind().dialect.name != "sqlite":
+            return like
+        after = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the first string past the prefix's
+        return and_(like, column >= prefix, column < after)
+
+    return starts_with
 
 
 def state_counts(session: Session, now: datetime) -> list[StateCount]:

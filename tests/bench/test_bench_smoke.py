@@ -2,7 +2,7 @@
 
 Nothing here asserts speed (at these sizes the ratios are noise); holding the bars is
 ``python -m bench``'s job. This only keeps the benchmarks from rotting as the product moves.
-The notification and memory bars start real Redis, worker and web processes; none may be
+The notification, memory and API bars start real Redis, worker and web processes; none may be
 left running, whether the benchmark passed or raised.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import environment, memory, notifications
+from bench import api, environment, memory, notifications
 from bench.__main__ import main
 from bench.processes import descendants
 
@@ -43,6 +43,11 @@ def test_every_benchmark_runs_and_reports_its_ratio(
         ("notifications", "worker msg/s"),
     ]
     assert sorted((r["bar"], r["metric"].split(",")[0]) for r in results) == [
+        *([("api", "events/s")] if backend == "postgres" else []),
+        ("lists", "page by ICP number"),
+        ("lists", "page by domain prefix"),
+        ("lists", "page by province"),
+        ("lists", "page by state"),
         ("memory", "web RSS"),
         ("memory", "worker RSS"),
         *(embedded_default_only if backend == "sqlite" else []),
@@ -59,16 +64,20 @@ def _fail(*args: object) -> None:
 
 
 @pytest.mark.parametrize(
-    ("module", "step"),
-    [(notifications, "_latencies"), (memory, "_answers")],
-    ids=["notify", "memory"],
+    ("module", "step", "backend"),
+    [
+        (notifications, "_latencies", "sqlite"),
+        (memory, "serves", "sqlite"),
+        pytest.param(api, "serves", "postgres", marks=pytest.mark.postgres),
+    ],
+    ids=["notify", "memory", "api"],
 )
 def test_processes_are_stopped_when_a_benchmark_fails(
-    module: object, step: str, monkeypatch: pytest.MonkeyPatch
+    module: object, step: str, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(module, step, _fail)
 
     with pytest.raises(RuntimeError, match="broke midway"):
-        module.run("tiny", ["sqlite"])  # type: ignore[attr-defined]
+        module.run("tiny", [backend])  # type: ignore[attr-defined]
 
     assert descendants(os.getpid()) == []

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from config.clock import FrozenClock
 from config.settings import Settings
-from models import Notification
+from models import Notification, create_db_engine
 from tests.databases import Database
 from tests.delivery_kit import logged_keys, owe_notifications
 from workers.actors import DeliveryInProgress, deliver
@@ -43,13 +45,24 @@ def test_a_notification_leased_by_another_worker_is_not_sent_and_is_retried_late
     assert not logged_keys(log_settings.notify_log_file)
 
 
+@pytest.fixture(params=["transactional", "autocommit"])
+def claims(request: pytest.FixtureRequest, db: Database) -> Iterator[Engine]:
+    """Both engines a delivery may claim through: the worker hands it an autocommit one."""
+    if request.param == "transactional":
+        yield db.engine
+        return
+    engine = create_db_engine(db.url, autocommit=True)
+    yield engine
+    engine.dispose()
+
+
 def test_an_expired_lease_is_taken_over_and_the_notification_sent_once(
-    db: Database, session: Session, clock: FrozenClock, log_settings: Settings
+    db: Database, session: Session, clock: FrozenClock, log_settings: Settings, claims: Engine
 ) -> None:
     first = owe_notifications(session, 1)[0]
     lease(db, first, clock.now() - timedelta(seconds=1))
-    assert deliver(db.engine, first, log_settings) is True
-    assert deliver(db.engine, first, log_settings) is False
+    assert deliver(claims, first, log_settings) is True
+    assert deliver(claims, first, log_settings) is False
     assert list(logged_keys(log_settings.notify_log_file).values()) == [1]
     with Session(db.engine) as s:
         row = s.get(Notification, first)

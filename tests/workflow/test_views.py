@@ -24,6 +24,34 @@ def test_a_page_counts_every_match_and_holds_only_its_slice(
     assert {f.state for f in page.items} == {"submitted"}
 
 
+def test_a_page_counts_matches_up_to_a_limit_and_says_when_there_are_more(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "COUNTED_UP_TO", 2)
+    for n in range(3):
+        new_filing("submitted", domain=f"site{n}.cn")
+
+    page = views.filing_page(session, clock.now(), limit=1)
+
+    assert (page.total, page.total_is_exact, len(page.items)) == (2, False, 1)
+    assert views.filing_page(session, clock.now(), domain="site1").total_is_exact
+
+
+@pytest.mark.parametrize(
+    ("term", "found"),
+    [("site1", ["site1.cn", "site10.cn"]), ("site1.", ["site1.cn"]), ("ite1", []), ("s_te", [])],
+)
+def test_the_domain_search_matches_from_the_start_of_the_name(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling, term: str, found: list[str]
+) -> None:
+    for domain in ("site1.cn", "site10.cn", "site2.cn", "asite1.cn"):
+        new_filing(domain=domain)
+
+    page = views.filing_page(session, clock.now(), domain=term)
+
+    assert sorted(f.domain for f in page.items) == found
+
+
 def test_every_view_masks_identity_and_phone_numbers(
     session: Session, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
