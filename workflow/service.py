@@ -57,6 +57,12 @@ _CLAIM = (
 )
 
 
+# A deadline armed already due fires inside the event that armed it, and its event may arm
+# more deadlines already due. Each link enters a new state, so a chain longer than the
+# number of states must be a loop of zero-length windows; past this, links wait for the sweep.
+MAX_CHAIN = len(STATES)
+
+
 @dataclass(frozen=True)
 class Applied:
     """An applied event: the filing in its new state and the deadlines that state armed."""
@@ -283,12 +289,6 @@ def _approve(session: Session, filing: Filing) -> None:
             update(_FILINGS).where(_FILINGS.c.id == filing.id).values(icp_number=issued)
         )
         set_committed_value(filing, "icp_number", issued)
-
-
-# A deadline armed already due fires inside the event that armed it, and its event may arm
-# more deadlines already due. Each link enters a new state, so a chain longer than the
-# number of states must be a loop of zero-length windows; past this, links wait for the sweep.
-MAX_CHAIN = len(STATES)
 
 
 @dataclass(frozen=True)
