@@ -234,7 +234,8 @@ class OrderCreate(BaseModel):
 
 
 class EventCommand(BaseModel):
-    """An event to fire; the service checks ``data`` against the model the event declares."""
+    """An event to fire; ``service.fire_event`` parses ``data`` with the event's model first
+    and passes only that typed data on."""
 
     model_config = STRICT
 

@@ -126,6 +126,17 @@ def _build_machine() -> Machine:
 MACHINE = _build_machine()
 
 
+def event_spec(event: str) -> EventSpec:
+    """The declaration of ``event``; ``TransitionNotAllowed`` when no event has that name."""
+    spec = EVENTS_BY_NAME.get(event)
+    if spec is None:
+        raise TransitionNotAllowed(
+            f"unknown event {event!r}",
+            [Reason("unknown_event", f"{event!r} is not an event", field="event")],
+        )
+    return spec
+
+
 def apply_event(
     filing: FilingFacts,
     order: OrderFacts,
@@ -140,11 +151,7 @@ def apply_event(
     Raises ``TransitionNotAllowed`` for an unknown event or one not allowed from ``state``
     or for the kind, and ``GuardFailed`` listing every unmet condition.
     """
-    if event not in MACHINE.events:
-        raise TransitionNotAllowed(
-            f"unknown event {event!r}",
-            [Reason("unknown_event", f"{event!r} is not an event", field="event")],
-        )
+    event_spec(event)
     if event not in kind_spec(order.kind).events:
         raise TransitionNotAllowed(
             f"event {event!r} is not part of a {order.kind} order",
