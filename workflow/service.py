@@ -234,7 +234,7 @@ def _apply(
         raise _conflict(filing_id, expected_version, filing.version)
     from_state, version = filing.state, filing.version
     facts = records.order_facts(session, filing, event)
-    to_state = apply_event(filing, facts, from_state, event, data, settings)
+    to_state = apply_event(filing, facts, from_state, event, parsed, settings)
     moved_on = to_state != from_state
     changes: dict[str, Any] = {"state": to_state, "version": version + 1}
     if moved_on:  # an event that stays (one SMS answer of several) keeps the state's clocks
