@@ -300,15 +300,26 @@ def test_province_alias_is_accepted(settings: Settings, alias: str) -> None:
     assert check_creation(individual(province=alias), TODAY, settings) == []
 
 
-def test_licence_kind_the_rules_do_not_define_is_refused(
-    settings: Settings, tmp_path: Path
-) -> None:
+def test_rules_file_must_define_exactly_the_licence_kinds() -> None:
     packaged = (Path(guards.__file__).parent / "rules.toml").read_text("utf-8")
-    before, after = packaged.split("[licences.commercial]")
-    edited = before + after[after.index("[sectors.general]") :]
-    (tmp_path / "rules.toml").write_text(edited, encoding="utf-8")
-    trimmed = settings.model_copy(update={"rules_file": tmp_path / "rules.toml"})
-    assert codes(check_creation(organisation(), TODAY, trimmed)) == ["unknown_licence"]
+    edited = packaged.replace("[licences.commercial]", "[licences.cdn]")
+    with pytest.raises(RulesError) as caught:
+        parse_rules(edited)
+    assert caught.value.problems == [
+        "licences.cdn: not one of filing, commercial",
+        "licences.commercial: missing (every LicenceKind needs an entry)",
+    ]
+
+
+def test_rules_file_must_define_exactly_the_applicant_types() -> None:
+    packaged = (Path(guards.__file__).parent / "rules.toml").read_text("utf-8")
+    edited = packaged.replace("[applicant_types.government]", "[applicant_types.army]")
+    with pytest.raises(RulesError) as caught:
+        parse_rules(edited)
+    assert caught.value.problems[:2] == [
+        "applicant_types.army: not one of individual, organisation, public_institution, government",
+        "applicant_types.government: missing (every ApplicantKind needs an entry)",
+    ]
 
 
 def test_unknown_sector_is_refused(settings: Settings) -> None:
@@ -695,6 +706,10 @@ def test_inconsistent_rules_file_lists_every_problem() -> None:
     with pytest.raises(RulesError) as caught:
         parse_rules(INCONSISTENT_RULES)
     assert caught.value.problems == [
+        "licences.commercial: missing (every LicenceKind needs an entry)",
+        "applicant_types.organisation: missing (every ApplicantKind needs an entry)",
+        "applicant_types.public_institution: missing (every ApplicantKind needs an entry)",
+        "applicant_types.government: missing (every ApplicantKind needs an entry)",
         "provinces.rules[0]: min_domain_validity_months must be a non-negative integer",
         "provinces.rules[1]: unknown province '港'",
         "provinces.rules[1]: no source",
@@ -961,9 +976,11 @@ def test_pre_approval_needed_for_listed_sector_or_commercial_licence(
     assert guard_pre_approval_needed(filing, EventData(), settings) == []
 
 
-def test_pre_approval_needed_reports_unknown_kinds_instead(settings: Settings) -> None:
-    reasons = guard_pre_approval_needed(replace(Filing(), licence="cdn"), EventData(), settings)
-    assert codes(reasons) == ["unknown_licence"]
+def test_pre_approval_needed_reports_a_sector_the_rules_dropped_instead(
+    settings: Settings,
+) -> None:
+    reasons = guard_pre_approval_needed(replace(Filing(), sector="retired"), EventData(), settings)
+    assert codes(reasons) == ["unknown_sector"]
 
 
 # --- registry ---------------------------------------------------------------------------

@@ -47,7 +47,8 @@ class LicenceKind(StrEnum):
 
 
 class ApplicantKind(StrEnum):
-    """Who files; what each kind must show and may file is data, in ``rules.toml``."""
+    """Who files; what each kind must show and may file is data, in ``rules.toml``, which
+    must define exactly these kinds (see ``rules._Parser.vocabulary``)."""
 
     INDIVIDUAL = "individual"
     ORGANISATION = "organisation"

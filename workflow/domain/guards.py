@@ -336,8 +336,6 @@ def _check_province_rules(
 ) -> list[Reason]:
     """The rules that depend on who files where: home province, birth date and age, and
     suffixes reserved to some entity types."""
-    if applicant.type not in rules.applicant_types:
-        return []
     reasons = _check_reserved_suffix(domain, applicant.type, rules)
     reasons += _check_birth_date(applicant, province, rules, today)
     if province is not None:
@@ -359,7 +357,7 @@ def _check_known(value: str, field: str, known: Mapping[str, Any], code: str) ->
 
 
 def _check_licence_allowed(applicant_type: str, licence: str, rules: Rules) -> list[Reason]:
-    if licence not in rules.licences or applicant_type in rules.licences[licence].applicant_types:
+    if applicant_type in rules.licences[licence].applicant_types:
         return []
     return [
         Reason(
@@ -410,14 +408,11 @@ def check_creation(command: FilingCreate, today: date, settings: Settings) -> li
     reasons += _check_expiry(command.domain_expires_on, province, rules, today, settings)
     for value, path, known, code in (
         (command.province, "province", {**rules.provinces, **rules.aliases}, "unknown_province"),
-        (licence, "licence", rules.licences, "unknown_licence"),
-        (kind.value, "applicant.type", rules.applicant_types, "unknown_applicant_type"),
         (command.website.sector, "website.sector", rules.sectors, "unknown_sector"),
     ):
         reasons += _check_known(value, path, known, code)
-    if kind in rules.applicant_types:
-        reasons += _check_identity(applicant, rules)
-        reasons += _check_licence_allowed(kind.value, licence, rules)
+    reasons += _check_identity(applicant, rules)
+    reasons += _check_licence_allowed(kind.value, licence, rules)
     if kind is ApplicantKind.INDIVIDUAL and province is not None:
         reasons += _check_residency(applicant, province, rules)
     reasons += _check_province_rules(command.domain, applicant, province, rules, today)
@@ -466,17 +461,9 @@ def _check_server_ip(address: str) -> list[Reason]:
 
 
 def _check_filing_kinds(filing: FilingFacts, rules: Rules) -> list[Reason]:
-    """A stored filing whose kinds the current rules no longer define cannot be judged."""
-    return [
-        *_check_known(filing.licence, "filing.licence", rules.licences, "unknown_licence"),
-        *_check_known(filing.sector, "filing.sector", rules.sectors, "unknown_sector"),
-        *_check_known(
-            filing.applicant_type,
-            "filing.applicant_type",
-            rules.applicant_types,
-            "unknown_applicant_type",
-        ),
-    ]
+    """A stored filing whose sector the current rules no longer define cannot be judged
+    (licences and applicant types are the enums' members, which every rules file defines)."""
+    return _check_known(filing.sector, "filing.sector", rules.sectors, "unknown_sector")
 
 
 def _unknown_materials(materials: list[str], rules: Rules) -> list[Reason]:
