@@ -78,16 +78,6 @@ class Applied:
     deadlines: list[OpenDeadline]
 
 
-# Event data that is kept on the filing itself (data key -> column); the rest lives in history.
-_STORED_DATA = {
-    "service_number": "service_number",
-    "server_ip": "server_ip",
-    "materials": "materials",
-    "document": "pre_approval_document",
-    "icp_number": "icp_number",
-}
-
-
 def create_filing(
     session: Session, command: FilingCreate, actor: str, *, settings: Settings | None = None
 ) -> FilingOut:
@@ -240,7 +230,7 @@ def _apply(
     if moved_on:  # an event that stays (one SMS answer of several) keeps the state's clocks
         changes["state_entered_at"] = now
     changes.update(
-        {column: data[key] for key, column in _STORED_DATA.items() if data.get(key) is not None}
+        {column: data[key] for key, column in parsed.stored.items() if data[key] is not None}
     )
     connection = session.connection()
     moved = connection.execute(_MOVE, {"b_id": filing_id, "b_version": version, **changes})
