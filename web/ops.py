@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from web.api import Filters
 from web.auth import Ops, SessionDep
 from web.errors import responses
+from web.query import refuse_unknown_query
 from workers import failures
 from workflow import views
 from workflow.domain.bounded import RowId
 from workflow.schemas import FailedJobOut, FilingPage
 
-router = APIRouter(prefix="/api/v1/ops", tags=["ops"], responses=responses(401, 403, 422))
+router = APIRouter(
+    prefix="/api/v1/ops",
+    tags=["ops"],
+    responses=responses(401, 403, 422),
+    dependencies=[Depends(refuse_unknown_query)],
+)
 
 
 @router.get("/stuck", response_model=FilingPage)
