@@ -18,7 +18,8 @@ from config.clock import CHINA, get_clock
 from config.settings import get_settings
 from models import session_scope
 from models.migrate import upgrade
-from workers.failures import list_failed, retry_failed
+from workers.failures import retry_failed
+from workflow import views
 from workflow.deadlines import recompute_estimated
 from workflow.domain.calendar import install_schedule_file
 from workflow.domain.definition import DEADLINES_BY_KIND, OVERDUE_KINDS
@@ -225,26 +226,13 @@ def ops_failed(
 ) -> None:
     """Jobs that exhausted their retries (undelivered notifications), newest first."""
     with session_scope() as session:
-        jobs = [
-            job.model_dump()
-            for job in list_failed(session, include_retried=include_retried, limit=limit)
-        ]
+        jobs, _ = views.failed_jobs(session, include_retried=include_retried, limit=limit)
     emit(
         jobs,
         as_json,
         lambda: table(
             ["id", "job", "notification", "failed at", "retried at", "error"],
-            [
-                (
-                    j["id"],
-                    j["job"],
-                    j["notification_id"],
-                    j["failed_at"],
-                    j["retried_at"],
-                    j["error"],
-                )
-                for j in jobs
-            ],
+            [(j.id, j.job, j.notification_id, j.failed_at, j.retried_at, j.error) for j in jobs],
             title="failed jobs",
         ),
     )
@@ -262,5 +250,5 @@ def ops_retry(
 ) -> None:
     """Queue a failed job again through the outbox; its notification goes back to pending."""
     with session_scope() as session:
-        job = retry_failed(session, failed_id).model_dump()
+        job = retry_failed(session, failed_id)
     emit(job, as_json, lambda: f"failed job {failed_id} queued again")

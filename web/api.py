@@ -15,6 +15,7 @@ from models import ApiToken
 from web.auth import CaseManager, Ops, SessionDep, Viewer
 from web.errors import responses
 from web.metrics import count_when_committed
+from web.query import refuse_unknown_query
 from workflow import privacy, service, views
 from workflow.domain.bounded import Offset, Province, RowId
 from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate
@@ -43,7 +44,12 @@ from workflow.schemas import (
 )
 
 # 422 on every route: a bad path or query parameter answers in the common error shape too.
-router = APIRouter(prefix="/api/v1", tags=["filings"], responses=responses(401, 403, 422))
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["filings"],
+    responses=responses(401, 403, 422),
+    dependencies=[Depends(refuse_unknown_query)],
+)
 
 
 def actor(token: ApiToken) -> str:

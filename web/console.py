@@ -82,7 +82,7 @@ def pipeline(request: Request, session: SessionDep, user: PageUserDep) -> Respon
     flagged = {
         "stuck": views.filing_page(session, now, stuck=True, limit=1).total,
         "late": views.late_page(session, now, limit=1).total,
-        "failed": views.failed_deliveries(session, limit=1)[1],
+        "failed": views.failed_jobs(session, limit=1)[1],
     }
     return show(
         request,
@@ -203,7 +203,7 @@ def failed(
 ) -> Response:
     """Deliveries that failed for good, with their error, for ops to retry."""
     user.require(Role.OPS)
-    rows, total = views.failed_deliveries(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    rows, total = views.failed_jobs(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return show(request, "failed.html", user, rows=rows, pages=_pages(total, page))
 
 
@@ -212,7 +212,7 @@ def filing(request: Request, filing_id: RowId, session: SessionDep, user: PageUs
     """Everything about one filing, identities masked, with the forms its state allows."""
     now = get_clock().now()
     shown = views.timeline(session, filing_id, now)
-    failed_jobs, _ = views.failed_deliveries(session, filing_id=filing_id)
+    failed_jobs, _ = views.failed_jobs(session, filing_id=filing_id)
     return show(
         request,
         "filing.html",

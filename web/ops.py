@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Depends
 
-from models import Job
 from web.api import Filters
 from web.auth import Ops, SessionDep
 from web.errors import responses
+from web.query import refuse_unknown_query
 from workers import failures
+from workflow import views
 from workflow.domain.bounded import RowId
-from workflow.schemas import FilingPage, UtcDateTime
+from workflow.schemas import FailedJobOut, FilingPage
 
-router = APIRouter(prefix="/api/v1/ops", tags=["ops"], responses=responses(401, 403, 422))
-
-
-class FailedJobOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    job: Job
-    notification_id: int | None
-    error: str
-    failed_at: UtcDateTime
-    retried_at: UtcDateTime | None
+router = APIRouter(
+    prefix="/api/v1/ops",
+    tags=["ops"],
+    responses=responses(401, 403, 422),
+    dependencies=[Depends(refuse_unknown_query)],
+)
 
 
 @router.get("/stuck", response_model=FilingPage)
@@ -42,13 +36,10 @@ def overdue(session: SessionDep, _: Ops, filters: Filters) -> FilingPage:
 @router.get("/failed", response_model=list[FailedJobOut])
 def failed(session: SessionDep, _: Ops, include_retried: bool = False) -> list[FailedJobOut]:
     """Jobs that exhausted their retries (kept here: the broker forgets dead letters)."""
-    return [
-        FailedJobOut.model_validate(job)
-        for job in failures.list_failed(session, include_retried=include_retried)
-    ]
+    return views.failed_jobs(session, include_retried=include_retried, limit=100)[0]
 
 
 @router.post("/failed/{job_id}/retry", response_model=FailedJobOut, responses=responses(404))
 def retry(job_id: RowId, session: SessionDep, _: Ops) -> FailedJobOut:
     """Owe a failed delivery again through the outbox; its notification goes back to pending."""
-    return FailedJobOut.model_validate(failures.retry_failed(session, job_id))
+    return failures.retry_failed(session, job_id)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from config.clock import get_clock
 from models import FailedJob, Job, Notification, NotificationStatus
 from workflow import outbox
 from workflow.domain.errors import NotFound, Reason, ValidationError
+from workflow.schemas import FailedJobOut
+from workflow.views import failed_job_out
 
 
 def record_final_failure(
@@ -34,16 +36,7 @@ def record_final_failure(
     return job
 
 
-def list_failed(
-    session: Session, *, include_retried: bool = False, limit: int = 100
-) -> list[FailedJob]:
-    query = select(FailedJob).order_by(col(FailedJob.id).desc()).limit(limit)
-    if not include_retried:
-        query = query.where(col(FailedJob.retried_at).is_(None))
-    return list(session.exec(query))
-
-
-def retry_failed(session: Session, failed_id: int) -> FailedJob:
+def retry_failed(session: Session, failed_id: int) -> FailedJobOut:
     """Owe the delivery again through the outbox; its notification goes back to ``pending``."""
     job = session.get(FailedJob, failed_id)
     if job is None:
@@ -68,4 +61,4 @@ def retry_failed(session: Session, failed_id: int) -> FailedJob:
     session.add(job)
     outbox.owe_deliveries(session, [job.notification_id], now)
     session.commit()
-    return job
+    return failed_job_out(job, notification)

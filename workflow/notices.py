@@ -92,15 +92,16 @@ def for_event(
     now: datetime,
     settings: Settings,
 ) -> list[int]:
-    lines = [EVENTS_BY_NAME[event].description]
+    spec = EVENTS_BY_NAME[event]
+    lines = [spec.description]
     if reason:
         secrets = [filing.applicant_id_number, filing.applicant_phone]
         lines.append(f"原因 Reason: {mask_text(reason, secrets)}")
-    if filing.icp_number and event == "miit_approve":
+    if filing.icp_number and spec.tells_icp_number:
         lines.append(f"备案号 ICP number: {filing.icp_number}")
     notice = Notice(
         kind=event,
-        audience="case_manager",
+        audience=spec.audience,
         key=f"{filing.id}:{event}:v{filing.version}",
         subject=f"[icpflow] {filing.domain}: {event} → {filing.state}",
         body="\n".join(lines) + f"\n\n{_header(filing)}",

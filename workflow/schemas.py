@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from config.clock import as_utc
+from models import Job
 from workflow.domain.commands import EventCommand
 from workflow.domain.definition import EVENTS_BY_NAME, MANUAL_EVENTS
 
@@ -147,10 +148,12 @@ class StateCount(BaseModel):
     late: int
 
 
-class FailedDeliveryOut(BaseModel):
-    """A delivery that failed for good, with what it was and why it failed."""
+class FailedJobOut(BaseModel):
+    """A job that failed for good (a delivery), with what it was, why it failed and whether
+    it was sent back for another try: the one shape the API, the CLI and the console show."""
 
     id: int
+    job: Job
     filing_id: int | None
     notification_id: int | None
     kind: str | None
@@ -158,7 +161,8 @@ class FailedDeliveryOut(BaseModel):
     recipient: str | None
     attempts: int
     error: str
-    failed_at: datetime
+    failed_at: UtcDateTime
+    retried_at: UtcDateTime | None
 
 
 class HistoryOut(BaseModel):

@@ -27,7 +27,13 @@ from models import Deadline, DeadlineStatus, Filing, HistoryEntry, IdempotencyRe
 from workflow import deadlines, notices, obligations, records
 from workflow.deadlines import OpenDeadline
 from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate, parse
-from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES, State
+from workflow.domain.definition import (
+    DEADLINES_BY_KIND,
+    EVENTS_BY_NAME,
+    STATES,
+    EventSpec,
+    State,
+)
 from workflow.domain.errors import (
     IcpflowError,
     IdempotencyKeyReused,
@@ -35,7 +41,8 @@ from workflow.domain.errors import (
     TransitionNotAllowed,
     VersionConflict,
 )
-from workflow.domain.machine import apply_event
+from workflow.domain.event_data import EventData
+from workflow.domain.machine import apply_event, event_spec
 from workflow.notices import DeadlineLike
 from workflow.schemas import FilingOut
 from workflow.views import describe, describe_open, get_filing
@@ -57,22 +64,18 @@ _CLAIM = (
 )
 
 
+# A deadline armed already due fires inside the event that armed it, and its event may arm
+# more deadlines already due. Each link enters a new state, so a chain longer than the
+# number of states must be a loop of zero-length windows; past this, links wait for the sweep.
+MAX_CHAIN = len(STATES)
+
+
 @dataclass(frozen=True)
 class Applied:
     """An applied event: the filing in its new state and the deadlines that state armed."""
 
     filing: Filing
     deadlines: list[OpenDeadline]
-
-
-# Event data that is kept on the filing itself (data key -> column); the rest lives in history.
-_STORED_DATA = {
-    "service_number": "service_number",
-    "server_ip": "server_ip",
-    "materials": "materials",
-    "document": "pre_approval_document",
-    "icp_number": "icp_number",
-}
 
 
 def create_filing(
@@ -141,14 +144,15 @@ def fire_event(
     """Fire the command's event; with an ``idempotency_key`` a repeat of the same request
     replays the first result."""
     settings = settings or get_settings()
-    event, data = command.event, command.data
-    fingerprint = _fingerprint(event, data, expected_version)
+    spec = event_spec(command.event)
+    data = parse(spec.data, command.data, f"bad data for {spec.name!r}", ("data",))
+    fingerprint = _fingerprint(command.event, command.data, expected_version)
     if idempotency_key and (replay := _replay(session, filing_id, idempotency_key, fingerprint)):
         return replay
     now = get_clock().now()
     try:
-        applied = apply(
-            session, filing_id, event, data, actor, now, settings, expected_version, system
+        applied = _apply(
+            session, filing_id, spec, data, actor, now, settings, expected_version, system
         )
         view = describe_open(applied.filing, applied.deadlines, now)
         if idempotency_key:
@@ -188,11 +192,11 @@ def assign(
     return describe(session, filing, now)
 
 
-def apply(
+def _apply(
     session: Session,
     filing_id: int,
-    event: str,
-    data: Mapping[str, Any],
+    spec: EventSpec,
+    parsed: EventData,
     actor: str,
     now: datetime,
     settings: Settings,
@@ -204,8 +208,8 @@ def apply(
     """Apply one event inside the caller's transaction, with the deadlines its state arms
     already due fired at once (see ``fire_deadline``); ``chain`` counts such nested events."""
     filing = get_filing(session, filing_id)
-    spec = EVENTS_BY_NAME.get(event)
-    if spec is not None and spec.automatic and not system:
+    event, data = spec.name, parsed.model_dump()
+    if spec.automatic and not system:
         raise TransitionNotAllowed(
             f"event {event!r} is fired by the system only",
             [
@@ -218,17 +222,15 @@ def apply(
         )
     if expected_version is not None and expected_version != filing.version:
         raise _conflict(filing_id, expected_version, filing.version)
-    if spec is not None:
-        data = parse(spec.data, data, f"bad data for {event!r}", ("data",)).model_dump()
     from_state, version = filing.state, filing.version
     facts = records.order_facts(session, filing, event)
-    to_state = apply_event(filing, facts, from_state, event, data, settings)
+    to_state = apply_event(filing, facts, from_state, event, parsed, settings)
     moved_on = to_state != from_state
     changes: dict[str, Any] = {"state": to_state, "version": version + 1}
     if moved_on:  # an event that stays (one SMS answer of several) keeps the state's clocks
         changes["state_entered_at"] = now
     changes.update(
-        {column: data[key] for key, column in _STORED_DATA.items() if data.get(key) is not None}
+        {column: data[key] for key, column in parsed.stored.items() if data[key] is not None}
     )
     connection = session.connection()
     moved = connection.execute(_MOVE, {"b_id": filing_id, "b_version": version, **changes})
@@ -258,12 +260,12 @@ def apply(
         _approve(session, filing)
         obligations.on_approval(session, filing, now, settings)
     if not moved_on:
-        if spec is not None and spec.notify:
+        if spec.notify:
             notices.for_event(session, filing, event, reason, now, settings)
         return Applied(filing, deadlines.open_deadlines(session, filing_id))
     deadlines.disarm(session, filing_id, now)
     armed = deadlines.arm(session, filing_id, to_state, now, settings)
-    if spec is not None and spec.notify:
+    if spec.notify:
         notices.for_event(session, filing, event, reason, now, settings)
     applied = Applied(filing, armed)
     if chain < MAX_CHAIN:
@@ -286,12 +288,6 @@ def _approve(session: Session, filing: Filing) -> None:
         set_committed_value(filing, "icp_number", issued)
 
 
-# A deadline armed already due fires inside the event that armed it, and its event may arm
-# more deadlines already due. Each link enters a new state, so a chain longer than the
-# number of states must be a loop of zero-length windows; past this, links wait for the sweep.
-MAX_CHAIN = len(STATES)
-
-
 @dataclass(frozen=True)
 class Fired:
     """A deadline this call claimed; ``applied`` is its event's outcome when one was applied."""
@@ -309,7 +305,7 @@ def fire_deadline(
     chain: int = 0,
 ) -> Fired | None:
     """The one way a deadline fires, inside the caller's transaction: the sweep's for those that
-    came due, ``apply``'s for those armed already due (the 0 h SMS reminder must not wait).
+    came due, ``_apply``'s for those armed already due (the 0 h SMS reminder must not wait).
 
     The deadline is claimed by a conditional update (``pending`` -> ``fired``), so two sweepers
     never fire it twice and one disarmed meanwhile is left alone (``None``). Its notices are
@@ -325,15 +321,16 @@ def fire_deadline(
     event = DEADLINES_BY_KIND[deadline.kind].event
     if event is None:
         return Fired(None)
+    spec = EVENTS_BY_NAME[event]
     assert filing.id is not None
     try:
         with session.begin_nested():
             return Fired(
-                apply(
+                _apply(
                     session,
                     filing.id,
-                    event,
-                    {},
+                    spec,
+                    spec.data(),
                     SYSTEM_ACTOR,
                     now,
                     settings,

@@ -51,7 +51,7 @@ from workflow.schemas import (
     DeadlineOut,
     EntityOut,
     EntityPage,
-    FailedDeliveryOut,
+    FailedJobOut,
     FilingOut,
     FilingPage,
     FilingSort,
@@ -304,12 +304,19 @@ def late_page(
     return LatePage(items=items, total=int(total), limit=limit, offset=offset)
 
 
-def failed_deliveries(
-    session: Session, *, filing_id: int | None = None, limit: int = 50, offset: int = 0
-) -> tuple[list[FailedDeliveryOut], int]:
-    """Deliveries that failed for good and were not retried yet (of one filing, if given),
-    newest first, with the total."""
-    conditions: list[ColumnElement[bool]] = [col(FailedJob.retried_at).is_(None)]
+def failed_jobs(
+    session: Session,
+    *,
+    filing_id: int | None = None,
+    include_retried: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[FailedJobOut], int]:
+    """Jobs that failed for good and (unless ``include_retried``) were not retried yet, of one
+    filing if given, newest first, with the total."""
+    conditions: list[ColumnElement[bool]] = []
+    if not include_retried:
+        conditions.append(col(FailedJob.retried_at).is_(None))
     if filing_id is not None:
         conditions.append(col(Notification.filing_id) == filing_id)
     joined = select(FailedJob, Notification).outerjoin(
@@ -319,13 +326,14 @@ def failed_deliveries(
     rows = session.exec(
         joined.where(*conditions).order_by(col(FailedJob.id).desc()).limit(limit).offset(offset)
     ).all()
-    return [_failed_out(job, notification) for job, notification in rows], int(total.one())
+    return [failed_job_out(job, notification) for job, notification in rows], int(total.one())
 
 
-def _failed_out(job: FailedJob, notification: Notification | None) -> FailedDeliveryOut:
+def failed_job_out(job: FailedJob, notification: Notification | None) -> FailedJobOut:
     assert job.id is not None
-    return FailedDeliveryOut(
+    return FailedJobOut(
         id=job.id,
+        job=job.job,
         filing_id=notification.filing_id if notification else None,
         notification_id=job.notification_id,
         kind=notification.kind if notification else None,
@@ -333,7 +341,8 @@ def _failed_out(job: FailedJob, notification: Notification | None) -> FailedDeli
         recipient=notification.recipient if notification else None,
         attempts=notification.attempts if notification else 0,
         error=job.error,
-        failed_at=as_utc(job.failed_at),
+        failed_at=job.failed_at,
+        retried_at=job.retried_at,
     )
 
 

@@ -8,16 +8,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from auth.tokens import authenticate, create_token
 from config.clock import FrozenClock, as_utc
 from config.settings import Settings
+from models import Notification
 from tests.databases import Database
 from tests.factories import MakeFiling
+from workers import failures
 from workflow.domain import diagram
 from workflow.domain.definition import EVENTS, STATES
 from workflow.domain.errors import Unauthorized
+from workflow.schemas import FailedJobOut
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
@@ -202,3 +205,24 @@ def test_tokens_create_refuses_a_malformed_duration(cli: Cli) -> None:
     result = cli("tokens", "create", "--role", "viewer", "--name", "x", "--expires-in", "soon")
 
     assert (result.exit_code, "12h, 30d or 2w" in result.stderr) == (2, True)
+
+
+def test_ops_failed_shows_the_failed_job_the_api_shows(
+    cli: Cli, session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    filing = new_filing("withdrawn")  # withdrawing notifies the case managers
+    notification = session.exec(select(Notification)).first()
+    assert notification is not None and notification.id is not None
+    failures.record_final_failure(session, notification.id, "SMTP refused", clock.now())
+    session.commit()
+
+    result = cli("ops", "failed", "--json")
+
+    assert result.exit_code == 0, result.output
+    [job] = json.loads(result.stdout)
+    assert job == FailedJobOut.model_validate(job).model_dump(mode="json")
+    assert (job["filing_id"], job["notification_id"], job["error"]) == (
+        filing.id,
+        notification.id,
+        "SMTP refused",
+    )

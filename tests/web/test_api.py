@@ -133,6 +133,18 @@ def test_out_of_range_limit_is_422_in_the_same_shape(api: Api) -> None:
     assert (response.status_code, response.json()["reasons"][0]["field"]) == (422, "query.limit")
 
 
+def test_unknown_query_parameter_is_422_naming_it(api: Api) -> None:
+    response = api.get("/api/v1/filings?stat=submitted&limit=5&colour=red")
+    body = response.json()
+    assert (response.status_code, body["error"]) == (422, "validation_error")
+    assert [r["field"] for r in body["reasons"]] == ["query.stat", "query.colour"]
+
+
+def test_declared_query_parameters_are_accepted(api: Api) -> None:
+    response = api.get("/api/v1/filings?state=submitted&limit=5")
+    assert response.status_code == 200
+
+
 def test_unknown_path_is_404_in_the_same_shape(api: Api) -> None:
     response = api.get("/api/v1/nowhere")
     assert response.json() == {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.domain.definition import DEADLINES_BY_KIND
+from models import Filing
+from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS, EventSpec
 
 
 @pytest.mark.parametrize("kind", ["idle_reminder", "idle_escalation"])
@@ -12,3 +13,9 @@ def test_idle_notices_say_the_order_lapses_not_that_it_is_deleted(kind: str) -> 
     spec = DEADLINES_BY_KIND[kind]
     assert "lapses" in spec.description and "discard" not in spec.description
     assert "失效" in spec.zh and "清除" not in spec.zh
+
+
+@pytest.mark.parametrize("spec", EVENTS, ids=lambda spec: spec.name)
+def test_data_an_event_stores_is_its_own_and_lands_on_filing_columns(spec: EventSpec) -> None:
+    assert set(spec.data.stored) <= set(spec.data.model_fields)
+    assert set(spec.data.stored.values()) <= set(Filing.model_fields)

@@ -15,6 +15,7 @@ from config.settings import Settings
 from tests.factories import ORG_CREDIT_CODE, ORG_MATERIALS
 from workflow.domain import guards
 from workflow.domain.commands import FilingCreate
+from workflow.domain.event_data import EventData, IcpNumberData, MaterialsData, ServiceNumberData
 from workflow.domain.guards import (
     GUARDS,
     ORDER_GUARDS,
@@ -299,15 +300,26 @@ def test_province_alias_is_accepted(settings: Settings, alias: str) -> None:
     assert check_creation(individual(province=alias), TODAY, settings) == []
 
 
-def test_licence_kind_the_rules_do_not_define_is_refused(
-    settings: Settings, tmp_path: Path
-) -> None:
+def test_rules_file_must_define_exactly_the_licence_kinds() -> None:
     packaged = (Path(guards.__file__).parent / "rules.toml").read_text("utf-8")
-    before, after = packaged.split("[licences.commercial]")
-    edited = before + after[after.index("[sectors.general]") :]
-    (tmp_path / "rules.toml").write_text(edited, encoding="utf-8")
-    trimmed = settings.model_copy(update={"rules_file": tmp_path / "rules.toml"})
-    assert codes(check_creation(organisation(), TODAY, trimmed)) == ["unknown_licence"]
+    edited = packaged.replace("[licences.commercial]", "[licences.cdn]")
+    with pytest.raises(RulesError) as caught:
+        parse_rules(edited)
+    assert caught.value.problems == [
+        "licences.cdn: not one of filing, commercial",
+        "licences.commercial: missing (every LicenceKind needs an entry)",
+    ]
+
+
+def test_rules_file_must_define_exactly_the_applicant_types() -> None:
+    packaged = (Path(guards.__file__).parent / "rules.toml").read_text("utf-8")
+    edited = packaged.replace("[applicant_types.government]", "[applicant_types.army]")
+    with pytest.raises(RulesError) as caught:
+        parse_rules(edited)
+    assert caught.value.problems[:2] == [
+        "applicant_types.army: not one of individual, organisation, public_institution, government",
+        "applicant_types.government: missing (every ApplicantKind needs an entry)",
+    ]
 
 
 def test_unknown_sector_is_refused(settings: Settings) -> None:
@@ -694,6 +706,10 @@ def test_inconsistent_rules_file_lists_every_problem() -> None:
     with pytest.raises(RulesError) as caught:
         parse_rules(INCONSISTENT_RULES)
     assert caught.value.problems == [
+        "licences.commercial: missing (every LicenceKind needs an entry)",
+        "applicant_types.organisation: missing (every ApplicantKind needs an entry)",
+        "applicant_types.public_institution: missing (every ApplicantKind needs an entry)",
+        "applicant_types.government: missing (every ApplicantKind needs an entry)",
         "provinces.rules[0]: min_domain_validity_months must be a non-negative integer",
         "provinces.rules[1]: unknown province '港'",
         "provinces.rules[1]: no source",
@@ -733,8 +749,10 @@ def test_sector_pre_approval_can_be_limited_to_some_provinces(
     (tmp_path / "rules.toml").write_text(edited, encoding="utf-8")
     custom = settings.model_copy(update={"rules_file": tmp_path / "rules.toml"})
     beijing, shanghai = Filing(sector="education"), Filing(sector="education", province="沪")
-    assert guard_pre_approval_needed(beijing, {}, custom) == []
-    assert codes(guard_pre_approval_needed(shanghai, {}, custom)) == ["pre_approval_not_needed"]
+    assert guard_pre_approval_needed(beijing, EventData(), custom) == []
+    assert codes(guard_pre_approval_needed(shanghai, EventData(), custom)) == [
+        "pre_approval_not_needed"
+    ]
 
 
 # --- canonical_province ------------------------------------------------------------------
@@ -751,19 +769,19 @@ def test_canonical_province(value: str, expected: str | None) -> None:
 
 
 def test_well_formed_service_number_and_public_ip_pass(settings: Settings) -> None:
-    data = {"service_number": "Ab12345678901", "server_ip": "47.96.1.10"}
+    data = ServiceNumberData(service_number="Ab12345678901", server_ip="47.96.1.10")
     assert guard_service_number(Filing(), data, settings) == []
 
 
 def test_malformed_service_number_is_refused(settings: Settings) -> None:
-    data = {"service_number": "abc-123", "server_ip": "47.96.1.10"}
+    data = ServiceNumberData(service_number="abc-123", server_ip="47.96.1.10")
     [reason] = guard_service_number(Filing(), data, settings)
     assert (reason.code, reason.field) == ("invalid_service_number", "data.service_number")
 
 
 def test_service_number_pattern_follows_settings(settings: Settings) -> None:
     custom = settings.model_copy(update={"service_number_pattern": r"^BA[0-9]{6}$"})
-    data = {"service_number": "BA123456", "server_ip": "47.96.1.10"}
+    data = ServiceNumberData(service_number="BA123456", server_ip="47.96.1.10")
     assert guard_service_number(Filing(), data, custom) == []
 
 
@@ -772,26 +790,18 @@ def test_service_number_pattern_follows_settings(settings: Settings) -> None:
     ["10.0.0.1", "192.168.1.1", "127.0.0.1", "224.0.0.1", "240.0.0.1", "100.64.0.1", "0.0.0.0"],
 )
 def test_non_public_server_ip_is_refused(settings: Settings, address: str) -> None:
-    data = {"service_number": "Ab12345678901", "server_ip": address}
+    data = ServiceNumberData(service_number="Ab12345678901", server_ip=address)
     assert codes(guard_service_number(Filing(), data, settings)) == ["server_ip_not_public"]
 
 
 @pytest.mark.parametrize("address", ["2001:db8::1", "300.1.1.1", "server-1"])
 def test_non_ipv4_server_ip_is_invalid(settings: Settings, address: str) -> None:
-    data = {"service_number": "Ab12345678901", "server_ip": address}
+    data = ServiceNumberData(service_number="Ab12345678901", server_ip=address)
     assert codes(guard_service_number(Filing(), data, settings)) == ["invalid_server_ip"]
 
 
-def test_missing_service_number_and_ip_are_both_reported(settings: Settings) -> None:
-    reasons = guard_service_number(Filing(), {}, settings)
-    assert [(r.code, r.field) for r in reasons] == [
-        ("missing_field", "data.service_number"),
-        ("missing_field", "data.server_ip"),
-    ]
-
-
 def test_bad_service_number_and_bad_ip_are_both_reported(settings: Settings) -> None:
-    data = {"service_number": "x", "server_ip": "10.1.1.1"}
+    data = ServiceNumberData(service_number="x", server_ip="10.1.1.1")
     reasons = guard_service_number(Filing(), data, settings)
     assert codes(reasons) == ["invalid_service_number", "server_ip_not_public"]
 
@@ -800,11 +810,13 @@ def test_bad_service_number_and_bad_ip_are_both_reported(settings: Settings) -> 
 
 
 def test_individual_with_all_materials_passes(settings: Settings) -> None:
-    assert guard_submission(Filing(), {"materials": INDIVIDUAL_MATERIALS}, settings) == []
+    assert guard_submission(Filing(), MaterialsData(materials=INDIVIDUAL_MATERIALS), settings) == []
 
 
 def test_every_missing_material_is_reported(settings: Settings) -> None:
-    reasons = guard_submission(Filing(), {"materials": INDIVIDUAL_MATERIALS[2:]}, settings)
+    reasons = guard_submission(
+        Filing(), MaterialsData(materials=INDIVIDUAL_MATERIALS[2:]), settings
+    )
     assert [(r.code, r.field, r.details) for r in reasons] == [
         ("missing_material", "data.materials", {"material": "id_card_front"}),
         ("missing_material", "data.materials", {"material": "id_card_back"}),
@@ -813,7 +825,7 @@ def test_every_missing_material_is_reported(settings: Settings) -> None:
 
 def test_organisation_needs_its_own_materials(settings: Settings) -> None:
     filing = Filing(applicant_type="organisation")
-    reasons = guard_submission(filing, {"materials": INDIVIDUAL_MATERIALS}, settings)
+    reasons = guard_submission(filing, MaterialsData(materials=INDIVIDUAL_MATERIALS), settings)
     assert [r.details["material"] for r in reasons] == [
         "business_licence_copy",
         "legal_rep_id",
@@ -822,30 +834,25 @@ def test_organisation_needs_its_own_materials(settings: Settings) -> None:
 
 
 def test_unknown_material_is_reported(settings: Settings) -> None:
-    data = {"materials": [*INDIVIDUAL_MATERIALS, "selfie"]}
+    data = MaterialsData(materials=[*INDIVIDUAL_MATERIALS, "selfie"])
     [reason] = guard_submission(Filing(), data, settings)
     assert (reason.code, reason.details) == ("unknown_material", {"material": "selfie"})
 
 
-def test_materials_not_a_list_is_invalid_and_all_are_missing(settings: Settings) -> None:
-    reasons = guard_submission(Filing(), {"materials": "id_card_front"}, settings)
-    assert codes(reasons) == ["invalid_field"] + ["missing_material"] * len(INDIVIDUAL_MATERIALS)
-
-
 def test_pre_approval_sector_without_granted_pre_approval_is_refused(settings: Settings) -> None:
     filing = Filing(sector="news")
-    reasons = guard_submission(filing, {"materials": INDIVIDUAL_MATERIALS}, settings)
+    reasons = guard_submission(filing, MaterialsData(materials=INDIVIDUAL_MATERIALS), settings)
     assert codes(reasons) == ["pre_approval_required"]
 
 
 def test_pre_approval_sector_with_granted_pre_approval_passes(settings: Settings) -> None:
     filing = Filing(sector="news", pre_approval_document="京新闻审〔2026〕1号")
-    assert guard_submission(filing, {"materials": INDIVIDUAL_MATERIALS}, settings) == []
+    assert guard_submission(filing, MaterialsData(materials=INDIVIDUAL_MATERIALS), settings) == []
 
 
 def test_commercial_licence_needs_extra_materials_and_pre_approval(settings: Settings) -> None:
     filing = Filing(applicant_type="organisation", licence="commercial")
-    reasons = guard_submission(filing, {"materials": ORGANISATION_MATERIALS}, settings)
+    reasons = guard_submission(filing, MaterialsData(materials=ORGANISATION_MATERIALS), settings)
     assert [(r.code, r.details.get("material")) for r in reasons] == [
         ("missing_material", "icp_licence_copy"),
         ("missing_material", "articles_of_association"),
@@ -855,13 +862,13 @@ def test_commercial_licence_needs_extra_materials_and_pre_approval(settings: Set
 
 def test_sector_extra_material_is_required(settings: Settings) -> None:
     filing = Filing(sector="bbs_forums", pre_approval_document="doc")
-    reasons = guard_submission(filing, {"materials": INDIVIDUAL_MATERIALS}, settings)
+    reasons = guard_submission(filing, MaterialsData(materials=INDIVIDUAL_MATERIALS), settings)
     assert [r.details["material"] for r in reasons] == ["interactive_service_security_assessment"]
 
 
 def test_filing_with_sector_unknown_to_the_rules_is_reported(settings: Settings) -> None:
     reasons = guard_submission(
-        Filing(sector="retired"), {"materials": INDIVIDUAL_MATERIALS}, settings
+        Filing(sector="retired"), MaterialsData(materials=INDIVIDUAL_MATERIALS), settings
     )
     assert [(r.code, r.field) for r in reasons] == [("unknown_sector", "filing.sector")]
 
@@ -871,7 +878,7 @@ def test_filing_with_sector_unknown_to_the_rules_is_reported(settings: Settings)
 
 @pytest.mark.parametrize("number", ["京ICP备12345678号-1", "京ICP备2026007879号-12"])
 def test_well_formed_filing_number_passes(settings: Settings, number: str) -> None:
-    assert guard_icp_number(Filing(), {"icp_number": number}, settings) == []
+    assert guard_icp_number(Filing(), IcpNumberData(icp_number=number), settings) == []
 
 
 @pytest.mark.parametrize(
@@ -880,7 +887,10 @@ def test_well_formed_filing_number_passes(settings: Settings, number: str) -> No
 def test_alias_and_canonical_numbers_match_the_province(
     settings: Settings, province: str, number: str
 ) -> None:
-    assert guard_icp_number(Filing(province=province), {"icp_number": number}, settings) == []
+    assert (
+        guard_icp_number(Filing(province=province), IcpNumberData(icp_number=number), settings)
+        == []
+    )
 
 
 @pytest.mark.parametrize(
@@ -894,18 +904,18 @@ def test_alias_and_canonical_numbers_match_the_province(
     ],
 )
 def test_malformed_icp_number_is_invalid(settings: Settings, number: str) -> None:
-    assert codes(guard_icp_number(Filing(), {"icp_number": number}, settings)) == [
+    assert codes(guard_icp_number(Filing(), IcpNumberData(icp_number=number), settings)) == [
         "invalid_icp_number"
     ]
 
 
 def test_commercial_number_passes_for_commercial_filing(settings: Settings) -> None:
     filing = Filing(licence="commercial", applicant_type="organisation")
-    assert guard_icp_number(filing, {"icp_number": "京ICP证030173号-1"}, settings) == []
+    assert guard_icp_number(filing, IcpNumberData(icp_number="京ICP证030173号-1"), settings) == []
 
 
 def test_number_of_the_other_licence_kind_is_refused(settings: Settings) -> None:
-    [reason] = guard_icp_number(Filing(), {"icp_number": "京ICP证030173号-1"}, settings)
+    [reason] = guard_icp_number(Filing(), IcpNumberData(icp_number="京ICP证030173号-1"), settings)
     assert (reason.code, reason.details) == (
         "icp_number_kind_mismatch",
         {"expected": "filing", "found": "commercial"},
@@ -913,7 +923,7 @@ def test_number_of_the_other_licence_kind_is_refused(settings: Settings) -> None
 
 
 def test_number_of_another_province_is_refused(settings: Settings) -> None:
-    [reason] = guard_icp_number(Filing(), {"icp_number": "沪ICP备12345678号-1"}, settings)
+    [reason] = guard_icp_number(Filing(), IcpNumberData(icp_number="沪ICP备12345678号-1"), settings)
     assert (reason.code, reason.details) == (
         "icp_number_province_mismatch",
         {"expected": "京", "found": "沪"},
@@ -928,22 +938,22 @@ def test_commercial_licence_numbers_in_their_real_formats_pass(
     settings: Settings, province: str, number: str
 ) -> None:
     filing = Filing(licence="commercial", applicant_type="organisation", province=province)
-    assert guard_icp_number(filing, {"icp_number": number}, settings) == []
+    assert guard_icp_number(filing, IcpNumberData(icp_number=number), settings) == []
 
 
 def test_value_added_number_of_another_province_is_refused(settings: Settings) -> None:
     filing = Filing(licence="commercial", applicant_type="organisation")
-    [reason] = guard_icp_number(filing, {"icp_number": "粤B2-20090059-5"}, settings)
+    [reason] = guard_icp_number(filing, IcpNumberData(icp_number="粤B2-20090059-5"), settings)
     assert (reason.code, reason.rule) == ("icp_number_province_mismatch", "licences.commercial")
 
 
 def test_kind_and_province_mismatch_are_both_reported(settings: Settings) -> None:
-    reasons = guard_icp_number(Filing(), {"icp_number": "沪ICP证030173号-1"}, settings)
+    reasons = guard_icp_number(Filing(), IcpNumberData(icp_number="沪ICP证030173号-1"), settings)
     assert codes(reasons) == ["icp_number_kind_mismatch", "icp_number_province_mismatch"]
 
 
 def test_missing_icp_number_is_refused(settings: Settings) -> None:
-    reasons = guard_icp_number(Filing(), {}, settings)
+    reasons = guard_icp_number(Filing(), IcpNumberData(), settings)
     assert [(r.code, r.field) for r in reasons] == [("missing_field", "data.icp_number")]
 
 
@@ -951,7 +961,9 @@ def test_missing_icp_number_is_refused(settings: Settings) -> None:
 
 
 def test_pre_approval_not_needed_for_general_filing(settings: Settings) -> None:
-    assert codes(guard_pre_approval_needed(Filing(), {}, settings)) == ["pre_approval_not_needed"]
+    assert codes(guard_pre_approval_needed(Filing(), EventData(), settings)) == [
+        "pre_approval_not_needed"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -961,12 +973,14 @@ def test_pre_approval_not_needed_for_general_filing(settings: Settings) -> None:
 def test_pre_approval_needed_for_listed_sector_or_commercial_licence(
     settings: Settings, filing: Filing
 ) -> None:
-    assert guard_pre_approval_needed(filing, {}, settings) == []
+    assert guard_pre_approval_needed(filing, EventData(), settings) == []
 
 
-def test_pre_approval_needed_reports_unknown_kinds_instead(settings: Settings) -> None:
-    reasons = guard_pre_approval_needed(replace(Filing(), licence="cdn"), {}, settings)
-    assert codes(reasons) == ["unknown_licence"]
+def test_pre_approval_needed_reports_a_sector_the_rules_dropped_instead(
+    settings: Settings,
+) -> None:
+    reasons = guard_pre_approval_needed(replace(Filing(), sector="retired"), EventData(), settings)
+    assert codes(reasons) == ["unknown_sector"]
 
 
 # --- registry ---------------------------------------------------------------------------

@@ -436,3 +436,12 @@ def test_a_reason_quoting_the_applicant_phone_is_masked_in_notifications(
     ).all()
     assert bodies and all("13800138000" not in body for body in bodies)
     assert any("138****8000 about the photo" in body for body in bodies)
+
+
+def test_the_approval_notice_tells_the_icp_number(session: Session, new_filing: MakeFiling) -> None:
+    filing = new_filing("approved")
+    bodies = session.exec(
+        select(Notification.kind, Notification.body).where(Notification.filing_id == filing.id)
+    ).all()
+    telling = {kind for kind, body in bodies if "京ICP备2026000123号-1" in body}
+    assert telling == {"miit_approve"}

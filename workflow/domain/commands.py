@@ -47,7 +47,8 @@ class LicenceKind(StrEnum):
 
 
 class ApplicantKind(StrEnum):
-    """Who files; what each kind must show and may file is data, in ``rules.toml``."""
+    """Who files; what each kind must show and may file is data, in ``rules.toml``, which
+    must define exactly these kinds (see ``rules._Parser.vocabulary``)."""
 
     INDIVIDUAL = "individual"
     ORGANISATION = "organisation"
@@ -234,7 +235,8 @@ class OrderCreate(BaseModel):
 
 
 class EventCommand(BaseModel):
-    """An event to fire; the service checks ``data`` against the model the event declares."""
+    """An event to fire; ``service.fire_event`` parses ``data`` with the event's model first
+    and passes only that typed data on."""
 
     model_config = STRICT
 

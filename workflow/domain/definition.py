@@ -80,8 +80,9 @@ class EventSpec:
 
     ``guards`` name entries of ``workflow.domain.guards.GUARDS``; ``data`` is the model of
     what the event carries (the service validates against it, the docs show it); ``notify``
-    says whether the case managers hear of it at once; ``automatic`` events are fired by the
-    system (the scheduler), never by hand.
+    says whether ``audience`` hears of it at once, and ``tells_icp_number`` whether that notice
+    gives the filing's ICP number; ``automatic`` events are fired by the system (the
+    scheduler), never by hand.
     """
 
     name: str
@@ -92,6 +93,8 @@ class EventSpec:
     # A factory, not a default: a class as a default value has no JSON form for the schema.
     data: DataModel = field(default_factory=lambda: EventData)
     notify: bool = False
+    audience: Audience = "case_manager"
+    tells_icp_number: bool = False
     automatic: bool = False
     until: str | None = None
 
@@ -355,6 +358,7 @@ EVENTS: tuple[EventSpec, ...] = (
         guards=("record_number",),
         data=IcpNumberData,
         notify=True,
+        tells_icp_number=True,
     ),
     EventSpec(
         "miit_reject",

@@ -8,7 +8,10 @@ guards' business.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from types import MappingProxyType
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,23 +30,31 @@ STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
 class EventData(BaseModel):
-    """No data: the base of every event's data, and the data of events that carry none."""
+    """No data: the base of every event's data, and the data of events that carry none.
+
+    ``stored`` names the data kept on the filing itself (data key -> filing column), so the
+    page and the guards of later events read it there; all data also goes into the history.
+    """
 
     model_config = STRICT
+    stored: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
 
 class ServiceNumberData(EventData):
+    stored = MappingProxyType({"service_number": "service_number", "server_ip": "server_ip"})
     service_number: ServiceNumber = Field(description="the host's Bei'an service number")
     server_ip: ServerIp = Field(description="public IPv4 address of the mainland server")
 
 
 class MaterialsData(EventData):
+    stored = MappingProxyType({"materials": "materials"})
     materials: list[Material] = Field(
         max_length=bounds.MATERIALS, description="keys of the materials submitted (rules.toml)"
     )
 
 
 class DocumentData(EventData):
+    stored = MappingProxyType({"document": "pre_approval_document"})
     document: Document = Field(description="the regulator's pre-approval document reference")
 
 
@@ -54,6 +65,7 @@ class ReasonData(EventData):
 
 
 class IcpNumberData(EventData):
+    stored = MappingProxyType({"icp_number": "icp_number"})
     icp_number: IcpNumber | None = Field(
         default=None,
         description="the number MIIT issued: required for a first filing (the site's number, "

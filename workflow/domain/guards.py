@@ -16,8 +16,16 @@ from datetime import date
 from typing import Any, Protocol
 
 from config.settings import Settings, get_settings
-from workflow.domain.commands import ApplicantKind, FilingCreate
+from workflow.domain.commands import ApplicantIn, ApplicantKind, FilingCreate
 from workflow.domain.errors import Reason
+from workflow.domain.event_data import (
+    EventData,
+    IcpNumberData,
+    MaterialsData,
+    ServiceNumberData,
+    VerifierData,
+    WrongEntryData,
+)
 from workflow.domain.orders import OrderFacts, OrderKind, kind_spec
 from workflow.domain.rules import (
     RESIDENCE_PERMIT,
@@ -50,9 +58,11 @@ class FilingFacts(Protocol):
     pre_approval_document: str | None
 
 
-Guard = Callable[[FilingFacts, Mapping[str, Any], Settings], list[Reason]]
+# A guard gets the event's data already parsed with the model the event declares
+# (``EventSpec.data``), so it narrows to that model and judges values, never shapes.
+Guard = Callable[[FilingFacts, EventData, Settings], list[Reason]]
 # Guards that also read the order's verifiers and the record on file.
-OrderGuard = Callable[[OrderFacts, FilingFacts, Mapping[str, Any], Settings], list[Reason]]
+OrderGuard = Callable[[OrderFacts, FilingFacts, EventData, Settings], list[Reason]]
 
 
 def canonical_province(value: str, rules: Rules | None = None) -> str | None:
@@ -73,10 +83,6 @@ class _Rule(Protocol):
 def _cite(rule: _Rule) -> dict[str, str]:
     """The ``rule`` and ``source`` a refusal names, so it can be traced to a bureau's page."""
     return {"rule": rule.name, "source": str(rule.source)}
-
-
-def _missing(field: str) -> Reason:
-    return Reason("missing_field", f"{field} is required", field=field)
 
 
 def _add_months(day: date, months: int) -> date:
@@ -149,28 +155,23 @@ def _check_expiry(
     ]
 
 
-def _check_identity(values: Mapping[str, Any], applicant_type: str, rules: Rules) -> list[Reason]:
+def _check_identity(applicant: ApplicantIn, rules: Rules) -> list[Reason]:
     """The document suits the applicant type, its number is well formed, passes its standard's
     checks, and any region it carries is a real province."""
-    id_type = values.get("applicant.id_type")
-    if id_type is None:
-        return []
-    kind = rules.applicant_types[applicant_type]
+    id_type = applicant.id_type
+    kind = rules.applicant_types[applicant.type]
     if id_type not in kind.documents:
         return [
             Reason(
                 "id_type_not_accepted",
-                f"{id_type!r} is not an identity document for {applicant_type} applicants",
+                f"{id_type!r} is not an identity document for {applicant.type} applicants",
                 field="applicant.id_type",
                 details={"accepted": list(kind.documents)},
                 **_cite(kind),
             )
         ]
-    number = values.get("applicant.id_number")
-    if number is None:
-        return []
     document = rules.documents[id_type]
-    number = number.strip().upper()
+    number = applicant.id_number.upper()
     if not document.matches(number):
         code, message = "invalid_id_number", f"not a well-formed {id_type} number"
     elif failed := document.failed_checks(number):
@@ -190,20 +191,19 @@ def _check_identity(values: Mapping[str, Any], applicant_type: str, rules: Rules
     ]
 
 
-def _valid_document(values: Mapping[str, Any], rules: Rules) -> tuple[Document, str] | None:
+def _valid_document(applicant: ApplicantIn, rules: Rules) -> tuple[Document, str] | None:
     """The applicant's document and upper-cased number, when both passed ``_check_identity``;
     the province rules read the number's region and birth date only then."""
-    document = rules.documents.get(values.get("applicant.id_type", ""))
-    number = values.get("applicant.id_number")
-    if document is None or number is None:
+    document = rules.documents.get(applicant.id_type)
+    if document is None:
         return None
-    number = number.strip().upper()
+    number = applicant.id_number.upper()
     if not document.matches(number) or document.failed_checks(number):
         return None
     return document, number
 
 
-def _check_residency(values: Mapping[str, Any], province: str, rules: Rules) -> list[Reason]:
+def _check_residency(applicant: ApplicantIn, province: str, rules: Rules) -> list[Reason]:
     """Provinces admitting only their own residents are judged on the resident ID's region.
 
     The region digits record where the ID was issued, the best offline evidence of
@@ -215,7 +215,7 @@ def _check_residency(values: Mapping[str, Any], province: str, rules: Rules) -> 
     rule = target.policies.get(Policy.INDIVIDUALS_RESIDENCY)
     if rule is None:
         return []
-    found = _valid_document(values, rules)
+    found = _valid_document(applicant, rules)
     if found is not None:
         document, number = found
         region = document.region(number)
@@ -242,12 +242,10 @@ def _check_residency(values: Mapping[str, Any], province: str, rules: Rules) -> 
     ]
 
 
-def _check_home_province(
-    values: Mapping[str, Any], applicant_type: str, province: str, rules: Rules
-) -> list[Reason]:
+def _check_home_province(applicant: ApplicantIn, province: str, rules: Rules) -> list[Reason]:
     """Entities file where their licence was issued: the region digits of its code say where."""
-    kind = rules.applicant_types[applicant_type]
-    found = _valid_document(values, rules)
+    kind = rules.applicant_types[applicant.type]
+    found = _valid_document(applicant, rules)
     if not kind.home_province_only or found is None:
         return []
     document, number = found
@@ -268,11 +266,11 @@ def _check_home_province(
 
 
 def _check_birth_date(
-    values: Mapping[str, Any], province: str | None, rules: Rules, today: date
+    applicant: ApplicantIn, province: str | None, rules: Rules, today: date
 ) -> list[Reason]:
     """A number's birth date is a real past day, and the applicant old enough where the
     province sets a minimum age."""
-    found = _valid_document(values, rules)
+    found = _valid_document(applicant, rules)
     if found is None:
         return []
     document, number = found
@@ -312,12 +310,10 @@ def _check_birth_date(
     ]
 
 
-def _check_reserved_suffix(
-    values: Mapping[str, Any], applicant_type: str, rules: Rules
-) -> list[Reason]:
+def _check_reserved_suffix(domain: str, applicant_type: str, rules: Rules) -> list[Reason]:
     """.公益 is for public institutions, .政务 and .gov.cn for government bodies."""
     try:
-        ascii_domain = to_ascii_domain(values.get("domain", ""))
+        ascii_domain = to_ascii_domain(domain)
     except ValueError:
         return []
     for suffix, reserved in rules.reserved_suffixes.items():
@@ -336,27 +332,19 @@ def _check_reserved_suffix(
 
 
 def _check_province_rules(
-    values: Mapping[str, Any],
-    applicant_type: str,
-    province: str | None,
-    rules: Rules,
-    today: date,
+    domain: str, applicant: ApplicantIn, province: str | None, rules: Rules, today: date
 ) -> list[Reason]:
     """The rules that depend on who files where: home province, birth date and age, and
     suffixes reserved to some entity types."""
-    if applicant_type not in rules.applicant_types:
-        return []
-    reasons = _check_reserved_suffix(values, applicant_type, rules)
-    reasons += _check_birth_date(values, province, rules, today)
+    reasons = _check_reserved_suffix(domain, applicant.type, rules)
+    reasons += _check_birth_date(applicant, province, rules, today)
     if province is not None:
-        reasons += _check_home_province(values, applicant_type, province, rules)
+        reasons += _check_home_province(applicant, province, rules)
     return reasons
 
 
-def _check_known(
-    value: str | None, field: str, known: Mapping[str, Any], code: str
-) -> list[Reason]:
-    if value is None or value in known:
+def _check_known(value: str, field: str, known: Mapping[str, Any], code: str) -> list[Reason]:
+    if value in known:
         return []
     return [
         Reason(
@@ -369,7 +357,7 @@ def _check_known(
 
 
 def _check_licence_allowed(applicant_type: str, licence: str, rules: Rules) -> list[Reason]:
-    if licence not in rules.licences or applicant_type in rules.licences[licence].applicant_types:
+    if applicant_type in rules.licences[licence].applicant_types:
         return []
     return [
         Reason(
@@ -382,16 +370,19 @@ def _check_licence_allowed(applicant_type: str, licence: str, rules: Rules) -> l
     ]
 
 
-def _check_contact(values: Mapping[str, Any]) -> list[Reason]:
+def _check_contact(applicant: ApplicantIn) -> list[Reason]:
     reasons: list[Reason] = []
-    phone, email = values.get("applicant.phone"), values.get("applicant.email")
-    if phone is not None and not _MAINLAND_MOBILE.match(phone):
+    if not _MAINLAND_MOBILE.match(applicant.phone):
         reasons.append(
             Reason("invalid_phone", "a mainland mobile number is required", field="applicant.phone")
         )
-    if email is not None and not _valid_email(email):
+    if not _valid_email(applicant.email):
         reasons.append(
-            Reason("invalid_email", f"{email!r} is not an email address", field="applicant.email")
+            Reason(
+                "invalid_email",
+                f"{applicant.email!r} is not an email address",
+                field="applicant.email",
+            )
         )
     return reasons
 
@@ -413,52 +404,31 @@ def check_creation(command: FilingCreate, today: date, settings: Settings) -> li
     rules = rules_for(settings)
     applicant, kind, licence = command.applicant, command.applicant.type, command.licence.value
     province = rules.canonical_province(command.province)
-    values = {
-        "domain": command.domain,
-        "applicant.id_type": applicant.id_type,
-        "applicant.id_number": applicant.id_number,
-        "applicant.phone": applicant.phone,
-        "applicant.email": applicant.email,
-    }
     reasons = _check_domain(command.domain, rules)
     reasons += _check_expiry(command.domain_expires_on, province, rules, today, settings)
     for value, path, known, code in (
         (command.province, "province", {**rules.provinces, **rules.aliases}, "unknown_province"),
-        (licence, "licence", rules.licences, "unknown_licence"),
-        (kind.value, "applicant.type", rules.applicant_types, "unknown_applicant_type"),
         (command.website.sector, "website.sector", rules.sectors, "unknown_sector"),
     ):
         reasons += _check_known(value, path, known, code)
-    if kind in rules.applicant_types:
-        reasons += _check_identity(values, kind.value, rules)
-        reasons += _check_licence_allowed(kind.value, licence, rules)
+    reasons += _check_identity(applicant, rules)
+    reasons += _check_licence_allowed(kind.value, licence, rules)
     if kind is ApplicantKind.INDIVIDUAL and province is not None:
-        reasons += _check_residency(values, province, rules)
-    reasons += _check_province_rules(values, kind.value, province, rules, today)
-    reasons += _check_contact(values)
+        reasons += _check_residency(applicant, province, rules)
+    reasons += _check_province_rules(command.domain, applicant, province, rules, today)
+    reasons += _check_contact(applicant)
     return reasons
 
 
-def _text(data: Mapping[str, Any], key: str, reasons: list[Reason]) -> str | None:
-    """``data[key]`` as a non-blank string, or ``None`` after recording why it is not one."""
-    value = data.get(key)
-    if isinstance(value, str) and value.strip():
-        return value
-    reasons.append(_missing(f"data.{key}"))
-    return None
-
-
-def guard_service_number(
-    filing: FilingFacts, data: Mapping[str, Any], settings: Settings
-) -> list[Reason]:
+def guard_service_number(filing: FilingFacts, data: EventData, settings: Settings) -> list[Reason]:
     """A well-formed service number and a public IPv4 server address.
 
     Whether the server is in mainland China cannot be verified offline (it needs a GeoIP
     database or the host's word), so only the address's form and publicness are checked.
     """
+    assert isinstance(data, ServiceNumberData)
     reasons: list[Reason] = []
-    number = _text(data, "service_number", reasons)
-    if number is not None and not re.fullmatch(settings.service_number_pattern, number):
+    if not re.fullmatch(settings.service_number_pattern, data.service_number):
         reasons.append(
             Reason(
                 "invalid_service_number",
@@ -467,10 +437,7 @@ def guard_service_number(
                 details={"pattern": settings.service_number_pattern},
             )
         )
-    address = _text(data, "server_ip", reasons)
-    if address is not None:
-        reasons += _check_server_ip(address)
-    return reasons
+    return reasons + _check_server_ip(data.server_ip)
 
 
 def _check_server_ip(address: str) -> list[Reason]:
@@ -494,26 +461,13 @@ def _check_server_ip(address: str) -> list[Reason]:
 
 
 def _check_filing_kinds(filing: FilingFacts, rules: Rules) -> list[Reason]:
-    """A stored filing whose kinds the current rules no longer define cannot be judged."""
+    """A stored filing whose sector the current rules no longer define cannot be judged
+    (licences and applicant types are the enums' members, which every rules file defines)."""
+    return _check_known(filing.sector, "filing.sector", rules.sectors, "unknown_sector")
+
+
+def _unknown_materials(materials: list[str], rules: Rules) -> list[Reason]:
     return [
-        *_check_known(filing.licence, "filing.licence", rules.licences, "unknown_licence"),
-        *_check_known(filing.sector, "filing.sector", rules.sectors, "unknown_sector"),
-        *_check_known(
-            filing.applicant_type,
-            "filing.applicant_type",
-            rules.applicant_types,
-            "unknown_applicant_type",
-        ),
-    ]
-
-
-def _materials(data: Mapping[str, Any], rules: Rules) -> tuple[list[str], list[Reason]]:
-    """The listed material keys, with a reason for a malformed list or each unknown key."""
-    materials = data.get("materials")
-    if not isinstance(materials, list) or not all(isinstance(key, str) for key in materials):
-        reason = Reason("invalid_field", "materials must be a list of keys", field="data.materials")
-        return [], [reason]
-    return materials, [
         Reason(
             "unknown_material",
             f"{key!r} is not a known material",
@@ -525,14 +479,14 @@ def _materials(data: Mapping[str, Any], rules: Rules) -> tuple[list[str], list[R
     ]
 
 
-def guard_submission(
-    filing: FilingFacts, data: Mapping[str, Any], settings: Settings
-) -> list[Reason]:
+def guard_submission(filing: FilingFacts, data: EventData, settings: Settings) -> list[Reason]:
     """Every material required for the order's kind (and, where it files a service, the
     applicant type, licence and sector), known material keys only, and the pre-approval
     granted where the sector or licence needs one."""
+    assert isinstance(data, MaterialsData)
     rules = rules_for(settings)
-    materials, reasons = _materials(data, rules)
+    materials = data.materials
+    reasons = _unknown_materials(materials, rules)
     unjudgeable = _check_filing_kinds(filing, rules)
     if unjudgeable:
         return unjudgeable + reasons
@@ -578,15 +532,15 @@ def _parse_icp_number(number: str, rules: Rules) -> tuple[str, str] | None:
     return None
 
 
-def guard_icp_number(
-    filing: FilingFacts, data: Mapping[str, Any], settings: Settings
-) -> list[Reason]:
-    """A number of the filing's licence kind, issued by the filing's province (aliases count)."""
+def guard_icp_number(filing: FilingFacts, data: EventData, settings: Settings) -> list[Reason]:
+    """The number MIIT issued (the data may omit it, other order kinds issue none), of the
+    filing's licence kind and issued by the filing's province (aliases count)."""
+    assert isinstance(data, IcpNumberData)
     rules = rules_for(settings)
     reasons: list[Reason] = []
-    number = _text(data, "icp_number", reasons)
+    number = data.icp_number
     if number is None:
-        return reasons
+        return [Reason("missing_field", "data.icp_number is required", field="data.icp_number")]
     parsed = _parse_icp_number(number, rules)
     if parsed is None:
         return [
@@ -620,7 +574,7 @@ def guard_icp_number(
 
 
 def guard_pre_approval_needed(
-    filing: FilingFacts, data: Mapping[str, Any], settings: Settings
+    filing: FilingFacts, data: EventData, settings: Settings
 ) -> list[Reason]:
     rules = rules_for(settings)
     reasons = _check_filing_kinds(filing, rules)
@@ -636,17 +590,17 @@ def guard_pre_approval_needed(
 
 
 def guard_authorisation(
-    order: OrderFacts, filing: FilingFacts, data: Mapping[str, Any], settings: Settings
+    order: OrderFacts, filing: FilingFacts, data: EventData, settings: Settings
 ) -> list[Reason]:
     """Where the province wants the legal representative responsible, anyone else needs the
     authorisation letter among the materials."""
+    assert isinstance(data, MaterialsData)
     rules = rules_for(settings)
     province = rules.provinces.get(filing.province)
     rule = province.policies.get(Policy.LEGAL_REP_RESPONSIBLE) if province else None
     if rule is None or not rule.value or order.record.responsible_is_legal_rep:
         return []
-    materials = data.get("materials")
-    if isinstance(materials, list) and "authorisation_letter" in materials:
+    if "authorisation_letter" in data.materials:
         return []
     return [
         Reason(
@@ -661,10 +615,11 @@ def guard_authorisation(
 
 
 def guard_sms_verifier(
-    order: OrderFacts, filing: FilingFacts, data: Mapping[str, Any], settings: Settings
+    order: OrderFacts, filing: FilingFacts, data: EventData, settings: Settings
 ) -> list[Reason]:
     """The person named is one the order lists and has not answered yet."""
-    role = data.get("verifier")
+    assert isinstance(data, VerifierData | WrongEntryData)
+    role = data.verifier
     if role is None:
         return []
     pending = {v.role for v in order.pending()}
@@ -683,11 +638,12 @@ def guard_sms_verifier(
 
 
 def guard_record_number(
-    order: OrderFacts, filing: FilingFacts, data: Mapping[str, Any], settings: Settings
+    order: OrderFacts, filing: FilingFacts, data: EventData, settings: Settings
 ) -> list[Reason]:
     """A first filing's number is a valid one of its province; a new service's follows the
     entity's (its number plus the next suffix); other kinds issue none."""
-    number = data.get("icp_number")
+    assert isinstance(data, IcpNumberData)
+    number = data.icp_number
     if order.kind is OrderKind.FIRST_FILING:
         return guard_icp_number(filing, data, settings)
     if number is None:

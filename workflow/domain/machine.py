@@ -25,15 +25,14 @@ internal one that records the event and stays (the service keeps the state's clo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from transitions import Machine, MachineError
-from transitions.core import EventData
+from transitions import Machine, MachineError, core
 
 from config.settings import Settings
 from workflow.domain.definition import EVENTS, EVENTS_BY_NAME, INITIAL_STATE, STATES, EventSpec
 from workflow.domain.errors import GuardFailed, Reason, TransitionNotAllowed, summarise
+from workflow.domain.event_data import EventData
 from workflow.domain.guards import GUARDS, ORDER_GUARDS, FilingFacts
 from workflow.domain.orders import UNTIL, OrderFacts, kind_spec
 
@@ -46,7 +45,7 @@ class Subject:
         filing: FilingFacts,
         order: OrderFacts,
         state: str,
-        data: Mapping[str, Any],
+        data: EventData,
         settings: Settings,
     ):
         self.state = state
@@ -60,7 +59,7 @@ class Subject:
 def _guard_condition(spec: EventSpec) -> Any:
     """Run every guard of the event and keep every reason, so one reply lists them all."""
 
-    def condition(event_data: EventData) -> bool:
+    def condition(event_data: core.EventData) -> bool:
         subject = event_data.model
         assert isinstance(subject, Subject)
         subject.reasons = []  # an event with ``until`` may ask twice
@@ -79,7 +78,7 @@ def _guard_condition(spec: EventSpec) -> Any:
 
 
 def _until_condition(name: str) -> Any:
-    def condition(event_data: EventData) -> bool:
+    def condition(event_data: core.EventData) -> bool:
         subject = event_data.model
         assert isinstance(subject, Subject)
         return UNTIL[name](subject.order, subject.data)
@@ -126,12 +125,23 @@ def _build_machine() -> Machine:
 MACHINE = _build_machine()
 
 
+def event_spec(event: str) -> EventSpec:
+    """The declaration of ``event``; ``TransitionNotAllowed`` when no event has that name."""
+    spec = EVENTS_BY_NAME.get(event)
+    if spec is None:
+        raise TransitionNotAllowed(
+            f"unknown event {event!r}",
+            [Reason("unknown_event", f"{event!r} is not an event", field="event")],
+        )
+    return spec
+
+
 def apply_event(
     filing: FilingFacts,
     order: OrderFacts,
     state: str,
     event: str,
-    data: Mapping[str, Any],
+    data: EventData,
     settings: Settings,
 ) -> str:
     """Validate ``event`` from ``state`` for the order's kind and return the state it leads to
@@ -140,11 +150,7 @@ def apply_event(
     Raises ``TransitionNotAllowed`` for an unknown event or one not allowed from ``state``
     or for the kind, and ``GuardFailed`` listing every unmet condition.
     """
-    if event not in MACHINE.events:
-        raise TransitionNotAllowed(
-            f"unknown event {event!r}",
-            [Reason("unknown_event", f"{event!r} is not an event", field="event")],
-        )
+    event_spec(event)
     if event not in kind_spec(order.kind).events:
         raise TransitionNotAllowed(
             f"event {event!r} is not part of a {order.kind} order",

@@ -15,13 +15,12 @@ practice, Tencent reviews them within a working day, so no kind skips it here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from workflow.domain.definition import SMS_WRONG_ENTRY_LIMIT, State
-from workflow.domain.event_data import VerifierRole
+from workflow.domain.event_data import EventData, VerifierData, VerifierRole, WrongEntryData
 
 
 class OrderKind(StrEnum):
@@ -246,23 +245,22 @@ class OrderFacts:
         return tuple(v for v in self.verifiers if v.result is VerifierResult.PENDING)
 
 
-def _named(order: OrderFacts, data: Mapping[str, Any]) -> VerifierFacts | None:
-    return next((v for v in order.verifiers if v.role == data.get("verifier")), None)
-
-
-def _all_verified(order: OrderFacts, data: Mapping[str, Any]) -> bool:
+def _all_verified(order: OrderFacts, data: EventData) -> bool:
     """No one is left once this answer counts (``verifier`` omitted: everyone answered)."""
-    if data.get("verifier") is None:
+    assert isinstance(data, VerifierData)
+    if data.verifier is None:
         return True
-    return all(v.role == data["verifier"] for v in order.pending())
+    return all(v.role == data.verifier for v in order.pending())
 
 
-def _wrong_entry_limit(order: OrderFacts, data: Mapping[str, Any]) -> bool:
-    named = _named(order, data)
+def _wrong_entry_limit(order: OrderFacts, data: EventData) -> bool:
+    assert isinstance(data, WrongEntryData)
+    named = next((v for v in order.verifiers if v.role == data.verifier), None)
     return named is not None and named.wrong_entries + 1 >= SMS_WRONG_ENTRY_LIMIT
 
 
-UNTIL: dict[str, Callable[[OrderFacts, Mapping[str, Any]], bool]] = {
+# Conditions an event with ``until`` reads off its (parsed) data to decide whether it moves.
+UNTIL: dict[str, Callable[[OrderFacts, EventData], bool]] = {
     "all_verified": _all_verified,
     "wrong_entry_limit": _wrong_entry_limit,
 }

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from config.settings import Settings
+from workflow.domain.commands import ApplicantKind, LicenceKind
 
 _LDH_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -490,6 +491,28 @@ class _Parser:
             )
         return documents
 
+    def vocabulary(self, name: str, members: type[StrEnum]) -> None:
+        """``[name.*]`` defines exactly the enum's members, no more and no fewer.
+
+        Licences and applicant types are a closed vocabulary owned by the code, not by this
+        file: ``LicenceKind`` and ``ApplicantKind`` (``workflow.domain.commands``) are what the
+        API publishes and refuses against, what stored filings carry and what the guards
+        branch on (an individual's residency, say). The rules file says what each kind needs
+        and may file, so it can change without a release, but it cannot add or drop a kind:
+        a kind the code does not know could never be filed, and one missing here could not
+        be judged. Checking the keys here, once, is what spares every guard a "known?" test.
+        """
+        keys, known = set(self.table(name)), {str(member) for member in members}
+        self.problems += [
+            f"{name}.{key}: not one of {', '.join(map(str, members))}"
+            for key in sorted(keys - known)
+        ]
+        self.problems += [
+            f"{name}.{member}: missing (every {members.__name__} needs an entry)"
+            for member in map(str, members)
+            if member not in keys
+        ]
+
     def applicant_types(self) -> dict[str, ApplicantType]:
         return {
             key: ApplicantType(
@@ -536,6 +559,8 @@ class _Parser:
         return sectors
 
     def rules(self) -> Rules:
+        self.vocabulary("licences", LicenceKind)
+        self.vocabulary("applicant_types", ApplicantKind)
         provinces, province_rules = self.provinces()
         aliases = {
             str(alias): str(char) for alias, char in self.table("provinces", "aliases").items()

@@ -1,0 +1,40 @@
+"""Unknown query parameters are refused, not ignored.
+
+FastAPI drops a query parameter no route declares, so ``?stat=submitted`` (a misspelt
+``state``) would answer the unfiltered list as if it were the filtered one. The API's
+routers depend on ``refuse_unknown_query``, which compares the request's parameters with
+those the matched route (and its dependencies, such as the list filters) declares.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from workflow.domain.errors import Reason, ValidationError, summarise
+
+
+def _declared(route: APIRoute) -> frozenset[str]:
+    names: set[str] = set()
+    pending: list[Dependant] = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        names.update(param.alias for param in dependant.query_params)
+        pending.extend(dependant.dependencies)
+    return frozenset(names)
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """422 naming every query parameter the route does not declare."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    declared = _declared(route)
+    reasons = [
+        Reason("unknown_field", f"unknown query parameter {name!r}", field=f"query.{name}")
+        for name in dict.fromkeys(request.query_params)
+        if name not in declared
+    ]
+    if reasons:
+        raise ValidationError(summarise("unknown query parameters", reasons), reasons)
