@@ -62,7 +62,7 @@ def due_for_touch(last: datetime | None, now: datetime) -> bool:
 
 
 def create_token(
-    session: Session, name: str, role: Role | str, expires_at: datetime | None = None
+    session: Session, name: str, role: Role, expires_at: datetime | None = None
 ) -> str:
     """Store a new token's hash and return the token itself, which is never stored."""
     token = _issue(session, name, role, expires_at)
@@ -70,13 +70,7 @@ def create_token(
     return token
 
 
-def _issue(session: Session, name: str, role: Role | str, expires_at: datetime | None) -> str:
-    if role not in set(Role):
-        known = ", ".join(Role)
-        raise ValidationError(
-            f"unknown role {role!r}; choose one of {known}",
-            [Reason("unknown_role", f"role must be one of {known}", field="role")],
-        )
+def _issue(session: Session, name: str, role: Role, expires_at: datetime | None) -> str:
     now = get_clock().now()
     if expires_at is not None and as_utc(expires_at) <= now:
         raise ValidationError(
@@ -187,6 +181,8 @@ def rotate_token(session: Session, token_id: int) -> str:
         )
     lifetime = as_utc(row.expires_at) - as_utc(row.created_at) if row.expires_at else None
     _revoke(session, token_id)
-    token = _issue(session, row.name, row.role, get_clock().now() + lifetime if lifetime else None)
+    token = _issue(
+        session, row.name, Role(row.role), get_clock().now() + lifetime if lifetime else None
+    )
     session.commit()
     return token

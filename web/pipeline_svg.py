@@ -21,6 +21,7 @@ from workflow.domain.definition import (
     NON_TERMINAL_STATES,
     STATES,
     STATES_BY_NAME,
+    State,
 )
 from workflow.domain.diagram import Edge, edges
 from workflow.schemas import StateCount
@@ -147,7 +148,7 @@ def pipeline_svg(counts: Sequence[StateCount]) -> Markup:
     by_state = {c.state: c for c in counts}
     backs = [e for e in drawn if boxes[e.dest].x <= boxes[e.source].x]
     parts = [_edge(e, boxes, backs.index(e) % 3 if e in backs else 0) for e in drawn]
-    parts += [_box(box, by_state[name]) for name, box in boxes.items()]
+    parts += [_box(box, by_state[State(name)]) for name, box in boxes.items()]
     width = max(b.x for b in boxes.values()) + BOX_W + MARGIN
     bottom = max(b.y for b in boxes.values()) + BOX_H + 18 + 14 * 3 + 10
     notes = "; ".join(f"{e.name}: any open state → {e.dest.value}" for e in EVERYWHERE)

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from config.masking import mask_text
 from models import Disclosure, Entity, Filing, HistoryEntry, Service, SmsVerifier
 from workflow.domain.definition import State
+from workflow.domain.event_data import VerifierRole
 from workflow.schemas import ApplicantOut, PersonalDataOut, VerifierContactOut
 from workflow.views import get_filing
 
@@ -52,7 +53,8 @@ def reveal(session: Session, filing_id: int, actor: str, now: datetime) -> Perso
             email=filing.applicant_email,
         ),
         verifiers=[
-            VerifierContactOut(role=v.role, name=v.name, mobile=v.mobile) for v in verifiers
+            VerifierContactOut(role=VerifierRole(v.role), name=v.name, mobile=v.mobile)
+            for v in verifiers
         ],
         purged=filing.personal_data_purged_at is not None,
     )

@@ -12,9 +12,11 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from config.clock import as_utc
-from models import Job
-from workflow.domain.commands import EventCommand
-from workflow.domain.definition import EVENTS_BY_NAME, MANUAL_EVENTS
+from models import DeadlineStatus, Job, NotificationStatus
+from workflow.domain.commands import ApplicantKind, EventCommand
+from workflow.domain.definition import EVENTS_BY_NAME, MANUAL_EVENTS, Channel, State
+from workflow.domain.event_data import VerifierRole
+from workflow.domain.orders import EntityStatus, ServiceKind, ServiceStatus, VerifierResult
 
 # Stored times are UTC; SQLite hands them back naive, so rows validate through this type.
 UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
@@ -56,7 +58,7 @@ class DeadlineOut(BaseModel):
     kind: str
     description: str
     due_at: datetime
-    status: str
+    status: DeadlineStatus
     estimated: bool
     overdue: bool
 
@@ -88,7 +90,7 @@ class FilingOut(BaseModel):
     licence: str
     applicant: ApplicantOut
     website: WebsiteOut
-    state: str
+    state: State
     state_label: str
     version: int
     state_entered_at: datetime
@@ -143,7 +145,7 @@ class LatePage(BaseModel):
 class StateCount(BaseModel):
     """A state on the pipeline: how many filings are in it and how many of those are late."""
 
-    state: str
+    state: State
     count: int
     late: int
 
@@ -157,7 +159,7 @@ class FailedJobOut(BaseModel):
     filing_id: int | None
     notification_id: int | None
     kind: str | None
-    channel: str | None
+    channel: Channel | None
     recipient: str | None
     attempts: int
     error: str
@@ -170,8 +172,8 @@ class HistoryOut(BaseModel):
 
     version: int
     event: str
-    from_state: str | None
-    to_state: str
+    from_state: State | None
+    to_state: State
     actor: str
     at: UtcDateTime
     data: dict[str, Any]
@@ -183,10 +185,10 @@ class NotificationOut(BaseModel):
 
     id: int
     kind: str
-    channel: str
+    channel: Channel
     recipient: str
     subject: str
-    status: str
+    status: NotificationStatus
     attempts: int
     created_at: UtcDateTime
     delivered_at: UtcDateTime | None
@@ -196,7 +198,7 @@ class NotificationOut(BaseModel):
 class ServiceOut(BaseModel):
     id: int
     entity_id: int
-    kind: str
+    kind: ServiceKind
     name: str
     domain: str
     app_identifier: str | None
@@ -204,14 +206,14 @@ class ServiceOut(BaseModel):
     responsible_mobile: str | None
     service_number: str | None
     record_number: str | None
-    status: str
+    status: ServiceStatus
 
 
 class EntityOut(BaseModel):
     """An entity on file with its services and the order in flight, if any."""
 
     id: int
-    type: str
+    type: ApplicantKind
     name: str
     id_type: str
     id_number: str
@@ -220,7 +222,7 @@ class EntityOut(BaseModel):
     responsible_mobile: str
     responsible_is_legal_rep: bool
     icp_number: str | None
-    status: str
+    status: EntityStatus
     open_order_id: int | None
     services: list[ServiceOut]
 
@@ -235,16 +237,16 @@ class EntityPage(BaseModel):
 class VerifierOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    role: str
+    role: VerifierRole
     name: str
     mobile: str
     window_started_at: UtcDateTime | None
     wrong_entries: int
-    result: str
+    result: VerifierResult
 
 
 class VerifierContactOut(BaseModel):
-    role: str
+    role: VerifierRole
     name: str
     mobile: str
 

@@ -34,6 +34,7 @@ from models import (
     SmsVerifier,
 )
 from workflow.deadlines import OpenDeadline
+from workflow.domain.commands import ApplicantKind
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
     EVENTS,
@@ -42,10 +43,13 @@ from workflow.domain.definition import (
     STATES_BY_NAME,
     STUCK_KINDS,
     TERMINAL_STATES,
+    Channel,
+    State,
 )
 from workflow.domain.errors import FilingNotFound, NotFound
 from workflow.domain.event_data import ReasonData
 from workflow.domain.machine import allowed_events
+from workflow.domain.orders import EntityStatus, ServiceKind, ServiceStatus
 from workflow.schemas import (
     ApplicantOut,
     DeadlineOut,
@@ -125,7 +129,7 @@ def _describe(
             email=filing.applicant_email,
         ),
         website=WebsiteOut(name=filing.website_name, sector=filing.sector),
-        state=filing.state,
+        state=State(filing.state),
         state_label=STATES_BY_NAME[filing.state].label_zh,
         version=filing.version,
         state_entered_at=as_utc(filing.state_entered_at),
@@ -254,7 +258,7 @@ def state_counts(session: Session, now: datetime) -> list[StateCount]:
     counts: dict[str, int] = dict(session.exec(by_state).all())
     late: dict[str, int] = dict(session.exec(by_state.where(_past_due(OVERDUE_KINDS, now))).all())
     return [
-        StateCount(state=s.name.value, count=counts.get(s.name, 0), late=late.get(s.name, 0))
+        StateCount(state=s.name, count=counts.get(s.name, 0), late=late.get(s.name, 0))
         for s in STATES
     ]
 
@@ -337,7 +341,7 @@ def failed_job_out(job: FailedJob, notification: Notification | None) -> FailedJ
         filing_id=notification.filing_id if notification else None,
         notification_id=job.notification_id,
         kind=notification.kind if notification else None,
-        channel=notification.channel if notification else None,
+        channel=Channel(notification.channel) if notification else None,
         recipient=notification.recipient if notification else None,
         attempts=notification.attempts if notification else 0,
         error=job.error,
@@ -434,7 +438,7 @@ def _service_out(service: Service) -> ServiceOut:
     return ServiceOut(
         id=service.id,
         entity_id=service.entity_id,
-        kind=service.kind,
+        kind=ServiceKind(service.kind),
         name=service.name,
         domain=service.domain,
         app_identifier=service.app_identifier,
@@ -442,7 +446,7 @@ def _service_out(service: Service) -> ServiceOut:
         responsible_mobile=mask_phone(mobile) if mobile else mobile,
         service_number=service.service_number,
         record_number=service.record_number,
-        status=service.status,
+        status=ServiceStatus(service.status),
     )
 
 
@@ -458,7 +462,7 @@ def _entity_out(session: Session, entity: Entity) -> EntityOut:
     ).first()
     return EntityOut(
         id=entity.id,
-        type=entity.type,
+        type=ApplicantKind(entity.type),
         name=entity.name,
         id_type=entity.id_type,
         id_number=mask_id_number(entity.id_number),
@@ -467,7 +471,7 @@ def _entity_out(session: Session, entity: Entity) -> EntityOut:
         responsible_mobile=mask_phone(entity.responsible_mobile),
         responsible_is_legal_rep=entity.responsible_is_legal_rep,
         icp_number=entity.icp_number,
-        status=entity.status,
+        status=EntityStatus(entity.status),
         open_order_id=open_order,
         services=[_service_out(s) for s in services],
     )

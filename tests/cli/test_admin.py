@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlmodel import Session, select
 
-from auth.tokens import authenticate, create_token
+from auth.tokens import Role, authenticate, create_token
 from config.clock import FrozenClock, as_utc
 from config.settings import Settings
 from models import Notification
@@ -109,7 +109,7 @@ def test_ops_stuck_lists_a_filing_once_the_clock_passes_its_threshold(
 def test_tokens_list_shows_each_token_without_its_secret(
     cli: Cli, session: Session, clock: FrozenClock
 ) -> None:
-    secret = create_token(session, "ci", "ops", clock.now() + timedelta(days=30))
+    secret = create_token(session, "ci", Role.OPS, clock.now() + timedelta(days=30))
 
     result = cli("tokens", "list", "--json")
 
@@ -130,7 +130,7 @@ def test_tokens_list_shows_each_token_without_its_secret(
 
 
 def test_tokens_revoke_makes_the_token_unusable(cli: Cli, session: Session) -> None:
-    secret = create_token(session, "ci", "ops")
+    secret = create_token(session, "ci", Role.OPS)
 
     result = cli("tokens", "revoke", "1")
 
@@ -142,7 +142,7 @@ def test_tokens_revoke_makes_the_token_unusable(cli: Cli, session: Session) -> N
 def test_tokens_rotate_prints_a_successor_with_the_same_name_role_and_lifetime(
     cli: Cli, session: Session, clock: FrozenClock
 ) -> None:
-    old = create_token(session, "ci", "ops", clock.now() + timedelta(days=30))
+    old = create_token(session, "ci", Role.OPS, clock.now() + timedelta(days=30))
     clock.advance(timedelta(days=10))
 
     result = cli("tokens", "rotate", "1")
@@ -158,7 +158,7 @@ def test_tokens_rotate_prints_a_successor_with_the_same_name_role_and_lifetime(
 
 
 def test_tokens_rotate_refuses_a_revoked_token(cli: Cli, session: Session) -> None:
-    create_token(session, "ci", "ops")
+    create_token(session, "ci", Role.OPS)
     cli("tokens", "revoke", "1")
 
     result = cli("tokens", "rotate", "1")

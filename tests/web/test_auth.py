@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from auth.tokens import create_token, list_tokens, revoke_token
+from auth.tokens import Role, create_token, list_tokens, revoke_token
 from config.clock import FrozenClock
 from web.pages import SESSION_COOKIE
 
@@ -58,7 +58,7 @@ def test_a_revoked_token_is_401(
 
 
 def test_an_expired_token_is_401(client: TestClient, session: Session, clock: FrozenClock) -> None:
-    token = create_token(session, "brief", "viewer", clock.now() + timedelta(days=30))
+    token = create_token(session, "brief", Role.VIEWER, clock.now() + timedelta(days=30))
     clock.advance(timedelta(days=30))
     response = client.get("/api/v1/filings", headers={"Authorization": f"Bearer {token}"})
     assert (response.status_code, "expired" in response.json()["message"]) == (401, True)

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 import web.pages  # noqa: F401  (installs the access-log filter)
-from auth.tokens import create_token, list_tokens, revoke_token
+from auth.tokens import Role, create_token, list_tokens, revoke_token
 from config.clock import FrozenClock
 from config.settings import Settings
 from web.pages import SESSION_COOKIE
@@ -87,7 +87,7 @@ def test_revoking_the_token_ends_its_sessions(browser: TestClient, session: Sess
 def test_sign_in_refuses_an_expired_token(
     client: TestClient, session: Session, clock: FrozenClock
 ) -> None:
-    token = create_token(session, "brief", "viewer", clock.now() + timedelta(hours=1))
+    token = create_token(session, "brief", Role.VIEWER, clock.now() + timedelta(hours=1))
     clock.advance(timedelta(hours=2))
     response = client.post("/login", data={"token": token})
     assert (response.status_code, "expired" in response.text) == (401, True)
