@@ -380,6 +380,15 @@ def test_number_from_an_unknown_region_is_refused(
     assert codes(check_creation(payload, TODAY, settings)) == ["unknown_region"]
 
 
+@pytest.mark.parametrize("province", ["京", "粤"])
+def test_an_organisation_registered_by_a_national_authority_files_anywhere(
+    settings: Settings, province: str
+) -> None:
+    national = credit_code("91100000", "MA01ABCD")  # region 100000: the whole country
+    payload = organisation(province=province, **{"applicant.id_number": national})
+    assert check_creation(payload, TODAY, settings) == []
+
+
 def test_resident_id_with_x_check_digit_passes(settings: Settings) -> None:
     payload = individual(**{"applicant.id_number": "11010519491231002X"})
     assert check_creation(payload, TODAY, settings) == []

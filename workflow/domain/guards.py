@@ -176,7 +176,11 @@ def _check_identity(applicant: ApplicantIn, rules: Rules) -> list[Reason]:
         code, message = "invalid_id_number", f"not a well-formed {id_type} number"
     elif failed := document.failed_checks(number):
         code, message = "id_number_check_failed", f"fails the {', '.join(failed)} check"
-    elif (region := document.region(number)) and rules.province_by_region(region) is None:
+    elif (
+        (region := document.region(number))
+        and not rules.is_national(region)
+        and rules.province_by_region(region) is None
+    ):
         code, message = "unknown_region", f"region code {region} is in no province"
     else:
         return []

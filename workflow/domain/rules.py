@@ -23,6 +23,7 @@ from config.settings import Settings
 from workflow.domain.commands import ApplicantKind, LicenceKind
 
 _LDH_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+NATIONAL_REGION = "100000"
 _CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
@@ -284,6 +285,13 @@ class Rules:
     def province_by_region(self, region: str) -> Province | None:
         """The province a GB/T 2260 region code lies in (its first two digits)."""
         return next((p for p in self.provinces.values() if p.id_prefix == region[:2]), None)
+
+    @staticmethod
+    def is_national(region: str) -> bool:
+        """GB/T 2260 codes the whole country 100000, and GB 32100-2015 puts the registering
+        authority's division code in a credit code (characters 3-8): an organisation registered
+        by a national authority carries it. It is real, but names no province."""
+        return region == NATIONAL_REGION
 
     def public_suffix(self, ascii_domain: str) -> str | None:
         """The longest accepted suffix of ``ascii_domain`` (itself possibly), or ``None``."""
