@@ -36,7 +36,7 @@ from workflow.domain.commands import (
 from workflow.domain.definition import TERMINAL_STATES, State
 from workflow.domain.errors import Reason, ValidationError, VersionConflict, summarise
 from workflow.domain.event_data import VerifierRole
-from workflow.domain.guards import canonical_province, check_creation
+from workflow.domain.guards import canonical_province, check_creation, check_domain_quota
 from workflow.domain.orders import (
     SUFFIX_LETTER,
     Effect,
@@ -59,6 +59,7 @@ _SUFFIX = re.compile(r"^(?P<entity>.+号)-(?P<suffix>[0-9]+)[A-Z]?$")
 _FILING_FIELDS = {
     "service.domain_registrant": "domain_registrant",
     "service.domain_real_name_verified": "domain_real_name_verified",
+    "service.domain": "domain",
     "entity.responsible.mobile": "applicant.phone",
 }
 # check_creation names the fields of a first filing's body; an order names them so.
@@ -263,6 +264,27 @@ def _check_domain_holder(parties: _Parties) -> list[Reason]:
     return reasons
 
 
+def _check_domain_quota(session: Session, parties: _Parties, settings: Settings) -> list[Reason]:
+    """An order adding a domain counts those the identity already keeps on file: services not
+    cancelled, of every entity row with its identity number, each domain once."""
+    if parties.service_in is None:
+        return []
+    entity = parties.entity_in or parties.entity
+    rules = rules_for(settings)
+    province = canonical_province(entity.province, rules) if entity is not None else None
+    if entity is None or province is None:
+        return []  # an unknown province is reported with the entity
+    on_file = session.exec(
+        select(func.count(func.distinct(Service.domain)))
+        .join(Entity, col(Entity.id) == col(Service.entity_id))
+        .where(
+            Entity.id_number_hash == lookup(_identity(parties)),
+            col(Service.status) != ServiceStatus.CANCELLED,
+        )
+    ).one()
+    return check_domain_quota(entity.type, province, int(on_file), rules)
+
+
 @dataclass(frozen=True)
 class _Person:
     """A person the order lists: whose (role), where the input names their mobile, who."""
@@ -434,6 +456,7 @@ def check_order(
         reasons += [_rename(r, _ORDER_FIELDS) for r in found] if fields else found
     people = _people(parties, command)
     found = _check_domain_holder(parties) + _check_mobiles(session, parties, people)
+    found += _check_domain_quota(session, parties, settings)
     reasons += found if fields else [_rename(r, _FILING_FIELDS) for r in found]
     reasons += _check_in_flight(session, parties.entity)
     if reasons:

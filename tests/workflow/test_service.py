@@ -19,7 +19,7 @@ from models import (
     OutboxMessage,
 )
 from tests.databases import Database
-from tests.factories import ORG_MATERIALS, PATH_TO, MakeFiling
+from tests.factories import ORG_MATERIALS, PATH_TO, MakeFiling, make_command
 from workflow import deadlines, service, views
 from workflow.domain.commands import EventCommand, FilingCreate
 from workflow.domain.definition import EVENTS_BY_NAME
@@ -445,3 +445,42 @@ def test_the_approval_notice_tells_the_icp_number(session: Session, new_filing: 
     ).all()
     telling = {kind for kind, body in bodies if "京ICP备2026000123号-1" in body}
     assert telling == {"miit_approve"}
+
+
+def _individual_in(province: str, domain: str) -> FilingCreate:
+    """A Beijing resident filing a personal site in ``province``."""
+    applicant = {
+        "type": "individual",
+        "name": "Zhang San",
+        "id_type": "resident_id",
+        "id_number": "110101199003071233",
+        "phone": "13800138000",
+        "email": "zhang@example.cn",
+    }
+    return make_command(province=province, domain=domain, applicant=applicant)
+
+
+def test_an_individual_past_the_provinces_domain_quota_is_refused_naming_the_rule(
+    session: Session, clock: FrozenClock
+) -> None:
+    service.create_filing(session, _individual_in("湘", "first.cn"), actor="alice")
+
+    with pytest.raises(ValidationError) as refused:
+        service.create_filing(session, _individual_in("湘", "second.cn"), actor="alice")
+
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field, reason.rule) == (
+        "domain_quota_reached",
+        "domain",
+        "provinces.rules.max_domains_per_individual",
+    )
+
+
+def test_an_individual_within_the_provinces_domain_quota_files_another(
+    session: Session, clock: FrozenClock
+) -> None:
+    service.create_filing(session, _individual_in("豫", "first.cn"), actor="alice")
+
+    second = service.create_filing(session, _individual_in("豫", "second.cn"), actor="alice")
+
+    assert second.domain == "second.cn"

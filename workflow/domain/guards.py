@@ -155,6 +155,29 @@ def _check_expiry(
     ]
 
 
+def check_domain_quota(
+    applicant_type: str, province: str, domains_on_file: int, rules: Rules
+) -> list[Reason]:
+    """Some provinces let an individual keep only so many domains on file; the order adding one
+    more is refused, naming the province's rule (the count comes from the records)."""
+    rule = rules.provinces[province].policies.get(Policy.MAX_DOMAINS_PER_INDIVIDUAL)
+    if applicant_type != ApplicantKind.INDIVIDUAL or rule is None:
+        return []
+    limit = int(rule.value)
+    if domains_on_file < limit:
+        return []
+    return [
+        Reason(
+            "domain_quota_reached",
+            f"an individual may keep {limit} domain(s) on file in {province}; "
+            f"{domains_on_file} already are",
+            field="service.domain",
+            details={"limit": limit, "on_file": domains_on_file},
+            **_cite(rule),
+        )
+    ]
+
+
 def _check_identity(applicant: ApplicantIn, rules: Rules) -> list[Reason]:
     """The document suits the applicant type, its number is well formed, passes its standard's
     checks, and any region it carries is a real province."""
