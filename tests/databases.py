@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
 
+import models  # noqa: F401  (registers every table on the metadata)
 from models.engine import create_db_engine, forget_engines
 from models.migrate import upgrade
 
@@ -26,20 +28,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = bool(os.environ.get("CI"))
-TABLES = (
-    "failed_jobs",
-    "notifications",
-    "outbox",
-    "idempotency_keys",
-    "deadlines",
-    "history",
-    "sms_verifiers",
-    "filings",
-    "services",
-    "entities",
-    "page_sessions",
-    "api_tokens",
-)
+# Every table, children first: what a PostgreSQL test empties before it runs.
+TABLES = tuple(table.name for table in reversed(SQLModel.metadata.sorted_tables))
 
 
 def unavailable(reason: str) -> None:

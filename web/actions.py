@@ -68,5 +68,6 @@ def retry(
     """Owe a failed delivery again; back to where the button was (this site's pages only)."""
     user.require(Role.OPS)
     failures.retry_failed(session, job_id)
-    local = back.startswith("/") and not back.startswith("//")
+    # Only a path on this site: "//host" and "/\host" are read by browsers as another site.
+    local = back.startswith("/") and not back.startswith("//") and "\\" not in back
     return RedirectResponse(back if local else "/failed", status_code=303)

@@ -17,7 +17,7 @@ from web.errors import responses
 from web.metrics import count_when_committed
 from web.query import refuse_unknown_query
 from workflow import privacy, service, views
-from workflow.domain.bounded import Offset, Province, RowId
+from workflow.domain.bounded import Name, Offset, Province, RowId
 from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate
 from workflow.domain.definition import (
     DEADLINES,
@@ -137,6 +137,7 @@ def create_filing(body: FilingCreate, session: SessionDep, token: CaseManager) -
 def create_order(body: OrderCreate, session: SessionDep, token: CaseManager) -> FilingOut:
     """Open an order of any kind for an entity (new or on file) and its service. Orders are
     filings: read and advance them under ``/filings/{id}``."""
+    bind_contextvars(actor=actor(token))
     return service.create_order(session, body, actor(token))
 
 
@@ -144,9 +145,9 @@ def create_order(body: OrderCreate, session: SessionDep, token: CaseManager) -> 
 def list_entities(
     session: SessionDep,
     _: Viewer,
-    name: str | None = Query(None, max_length=200, description="part of the entity's name"),
+    name: Annotated[Name | None, Query(description="part of the entity's name")] = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> EntityPage:
     """Entities with their services; identity and phone numbers masked."""
     return views.entity_page(session, name=name, limit=limit, offset=offset)

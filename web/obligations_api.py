@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from config.clock import get_clock
 from config.settings import get_settings
 from web.auth import CaseManager, Ops, SessionDep, Viewer
 from web.errors import responses
+from web.query import refuse_unknown_query
 from workflow import forecast, obligations
 from workflow.domain.bounded import Offset, RowId
 from workflow.domain.obligations import (
@@ -21,7 +22,12 @@ from workflow.domain.obligations import (
 from workflow.forecast import DurationRow, ForecastOut
 from workflow.obligations import ObligationOut, ServiceDutiesOut
 
-router = APIRouter(prefix="/api/v1", tags=["after approval"], responses=responses(401, 403, 422))
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["after approval"],
+    responses=responses(401, 403, 422),
+    dependencies=[Depends(refuse_unknown_query)],
+)
 _SERVICE = "/services/{service_id}"
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA, as_utc, get_clock
+from config.masking import mask_text
 from config.settings import Settings
 from models import (
     DeadlineStatus,
@@ -126,7 +127,8 @@ def describe(row: Obligation, now: datetime) -> ObligationOut:
         status=DeadlineStatus(row.status),
         estimated=row.estimated,
         overdue=spec.overdue and row.closed_at is None and due <= now,
-        data=dict(row.data),
+        # A rectification's text may quote a mobile or an ID number: masked like reasons are.
+        data={k: mask_text(v) if isinstance(v, str) else v for k, v in row.data.items()},
         opened_at=row.opened_at,
         fired_at=row.fired_at,
         closed_at=row.closed_at,

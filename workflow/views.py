@@ -489,7 +489,7 @@ def entity_page(
     session: Session, *, name: str | None = None, limit: int = 50, offset: int = 0
 ) -> EntityPage:
     """A page of entities (masked, as lists are), by name fragment."""
-    conditions = [col(Entity.name).contains(name)] if name else []
+    conditions = [col(Entity.name).contains(name, autoescape=True)] if name else []
     total = session.exec(select(func.count()).select_from(Entity).where(*conditions)).one()
     rows = session.exec(
         select(Entity).where(*conditions).order_by(col(Entity.id)).limit(limit).offset(offset)

@@ -22,7 +22,7 @@ ID_ROUTES = [
     ("POST", "/api/v1/filings/{id}/events"),
     ("POST", "/api/v1/ops/failed/{id}/retry"),
 ]
-LIST_ROUTES = ["/api/v1/filings", "/api/v1/ops/stuck", "/api/v1/ops/overdue"]
+LIST_ROUTES = ["/api/v1/filings", "/api/v1/ops/stuck", "/api/v1/ops/overdue", "/api/v1/entities"]
 
 
 @pytest.fixture

@@ -89,3 +89,25 @@ def test_the_pages_show_a_forecast_the_obligations_and_the_review_times_chart(
     assert report.status_code == 200
     assert '<svg class="durations"' in report.text and "miit_pending" in report.text
     assert "<script>" not in report.text and " style=" not in report.text
+
+
+def test_a_misspelt_query_parameter_is_refused_naming_it(api: Api, on_file: FilingOut) -> None:
+    response = api.client.get(
+        f"/api/v1/services/{on_file.service_id}/obligations?open=true", headers=api.headers
+    )
+    assert response.status_code == 422
+    assert [r["field"] for r in response.json()["reasons"]] == ["query.open"]
+
+
+def test_a_rectifications_text_is_masked_where_it_quotes_a_mobile(
+    api: Api, on_file: FilingOut
+) -> None:
+    site = f"/services/{on_file.service_id}"
+    body = {
+        "reference": "京通信管〔2026〕1号",
+        "working_days": 10,
+        "detail": "call 13912345678 first",
+    }
+    answer = _post(api, f"{site}/rectifications", body)
+    assert answer.status_code in (200, 201), answer.text
+    assert "13912345678" not in answer.text and "139****5678" in answer.text
