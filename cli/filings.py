@@ -164,7 +164,7 @@ def render_page(page: FilingPage) -> RenderableType:
             )
             for f in page.items
         ],
-        caption=f"{page.offset + 1 if page.items else 0}-{last} of {page.total}",
+        caption=f"{page.offset + 1 if page.items else 0}-{last} of {page.total}{'' if page.total_is_exact else '+'}",
     )
 
 

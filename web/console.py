@@ -70,8 +70,16 @@ class LateSearch(Search):
     within_hours: int = Field(0, ge=0, le=24 * 30)
 
 
-def _pages(total: int, number: int) -> dict[str, int]:
-    return {"number": number, "count": max(1, -(-total // PAGE_SIZE)), "total": total}
+def _pages(total: int, number: int, *, exact: bool = True, shown: int = 0) -> dict[str, Any]:
+    """The pager's figures. Past ``views.COUNTED_UP_TO`` matches the total is a lower bound:
+    then the page count is unknown and a full page means there may be a next one."""
+    count = max(1, -(-total // PAGE_SIZE))
+    return {
+        "number": number,
+        "count": count if exact else None,
+        "total": f"{total}" if exact else f"{total}+",
+        "more": number < count if exact else shown == PAGE_SIZE,
+    }
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -123,7 +131,7 @@ def _filings(
         search=search,
         states=STATES,
         sorts=FilingSort,
-        pages=_pages(found.total, search.page),
+        pages=_pages(found.total, search.page, exact=found.total_is_exact, shown=len(found.items)),
     )
 
 
@@ -194,7 +202,14 @@ def mine(
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
-    return show(request, "mine.html", user, found=found, now=now, pages=_pages(found.total, page))
+    return show(
+        request,
+        "mine.html",
+        user,
+        found=found,
+        now=now,
+        pages=_pages(found.total, page, exact=found.total_is_exact, shown=len(found.items)),
+    )
 
 
 @router.get("/failed", response_class=HTMLResponse)

@@ -13,7 +13,9 @@ from fastapi.testclient import TestClient
 
 from auth import sessions
 from config.clock import FrozenClock
+from web import console
 from web.pages import SESSION_COOKIE
+from workflow import views
 
 if TYPE_CHECKING:
     from tests.web.conftest import Api
@@ -207,3 +209,16 @@ def test_the_api_history_masks_numbers_quoted_in_a_reason(api: Api) -> None:
     history = api.get(f"/api/v1/filings/{filing['id']}/history").json()
     assert history[-1]["reason"] == "call 138****8000"
     assert history[-1]["data"]["reason"] == "call 138****8000"
+
+
+def test_past_the_counted_total_the_pager_offers_the_next_page_of_a_full_page(
+    signed_in: Callable[[str], TestClient], api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "COUNTED_UP_TO", 1)
+    monkeypatch.setattr(console, "PAGE_SIZE", 1)
+    for n in range(3):
+        api.create(domain=f"site{n}.cn")
+
+    page = signed_in("viewer").get("/filings?page=2").text
+
+    assert "1+ in all" in page and 'rel="next"' in page
