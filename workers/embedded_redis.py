@@ -46,9 +46,17 @@ def redis_server_binary() -> str:
     return found
 
 
+_PID_FILE = "redis.pid"
+
+
+def data_dir_of(var_dir: Path) -> Path:
+    """Where the embedded server of ``var_dir`` keeps its data, log and pid file."""
+    return Path(var_dir).resolve() / "redis"
+
+
 def socket_path(var_dir: Path) -> Path:
     """Under ``var_dir`` when the path fits in a socket address, else a short path unique to it."""
-    data_dir = Path(var_dir).resolve() / "redis"
+    data_dir = data_dir_of(var_dir)
     path = data_dir / "redis.sock"
     if len(str(path).encode()) <= _MAX_SOCKET_PATH:
         return path
@@ -62,7 +70,7 @@ def embedded_redis_url(var_dir: Path) -> str:
 
 def pid_file(var_dir: Path) -> Path:
     """Where the embedded server writes its pid while it runs (it removes the file at exit)."""
-    return Path(var_dir).resolve() / "redis" / "redis.pid"
+    return data_dir_of(var_dir) / _PID_FILE
 
 
 @contextmanager
@@ -98,7 +106,7 @@ def spawn_redis_server(
         "--save", "",
         "--appendonly", "yes" if appendonly else "no",
         "--logfile", str(data_dir / "redis.log"),
-        "--pidfile", str(data_dir / "redis.pid"),
+        "--pidfile", str(data_dir / _PID_FILE),
     ]  # fmt: skip
     if unixsocket is not None:
         argv += ["--unixsocket", str(unixsocket), "--unixsocketperm", "700"]
@@ -146,7 +154,7 @@ def start_embedded_redis(var_dir: Path) -> tuple[str, Callable[[], None]]:
     server then belongs to whoever started it.
     """
     url = embedded_redis_url(var_dir)
-    data_dir = Path(var_dir).resolve() / "redis"
+    data_dir = data_dir_of(var_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     # Worker processes forked together would otherwise each start a server on one socket.
     with filelock.FileLock(data_dir / "start.lock", timeout=_START_TIMEOUT_SECONDS * 2):

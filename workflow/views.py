@@ -450,16 +450,27 @@ def _service_out(service: Service) -> ServiceOut:
     )
 
 
-def _entity_out(session: Session, entity: Entity) -> EntityOut:
+def _entities_out(session: Session, entities: Sequence[Entity]) -> list[EntityOut]:
+    """Entities with their services and order in flight: two queries for the whole page."""
+    ids = [e.id for e in entities]
+    services: dict[int, list[Service]] = defaultdict(list)
+    open_orders: dict[int, int] = {}
+    if ids:
+        for row in session.exec(
+            select(Service).where(col(Service.entity_id).in_(ids)).order_by(col(Service.id))
+        ):
+            services[row.entity_id].append(row)
+        for entity_id, order_id in session.exec(
+            select(Filing.entity_id, Filing.id)
+            .where(col(Filing.entity_id).in_(ids), col(Filing.state).not_in(list(TERMINAL_STATES)))
+            .order_by(col(Filing.id))
+        ):
+            open_orders.setdefault(entity_id, order_id or 0)
+    return [_entity_out(e, services[e.id or 0], open_orders.get(e.id or 0)) for e in entities]
+
+
+def _entity_out(entity: Entity, services: Sequence[Service], open_order: int | None) -> EntityOut:
     assert entity.id is not None
-    services = session.exec(
-        select(Service).where(Service.entity_id == entity.id).order_by(col(Service.id))
-    ).all()
-    open_order = session.exec(
-        select(Filing.id).where(
-            Filing.entity_id == entity.id, col(Filing.state).not_in(list(TERMINAL_STATES))
-        )
-    ).first()
     return EntityOut(
         id=entity.id,
         type=ApplicantKind(entity.type),
@@ -482,7 +493,8 @@ def entity(session: Session, entity_id: int) -> EntityOut:
     found = session.get(Entity, entity_id)
     if found is None:
         raise NotFound(f"entity {entity_id} does not exist")
-    return _entity_out(session, found)
+    [shown] = _entities_out(session, [found])
+    return shown
 
 
 def entity_page(
@@ -494,7 +506,7 @@ def entity_page(
     rows = session.exec(
         select(Entity).where(*conditions).order_by(col(Entity.id)).limit(limit).offset(offset)
     ).all()
-    items = [_entity_out(session, e) for e in rows]
+    items = _entities_out(session, rows)
     return EntityPage(items=items, total=int(total), limit=limit, offset=offset)
 
 
