@@ -51,6 +51,23 @@ def _newest(keys: Keys) -> Fernet:
     return Fernet(keys.data[0])
 
 
+def opened(token: str) -> str:
+    """The plain text of a stored token.
+
+    Opening a token (HMAC check and AES) costs more than the rest of loading a filing, and a
+    busy filing is loaded on every event and page view, so recent tokens are remembered. The
+    key set is part of what is remembered: a token stops opening the moment its key is retired,
+    as without the cache. Tokens are random per write, so a value that changed, was rotated or
+    was purged is a token nobody asks for again and ages out.
+    """
+    return _opened(keys_of(get_settings()), token)
+
+
+@lru_cache(maxsize=4096)
+def _opened(keys: Keys, token: str) -> str:
+    return _cipher(keys).decrypt(token.encode("ascii")).decode()
+
+
 class Sealed(TypeDecorator[str]):
     """A string stored encrypted, in a column sized for its token (``bounds.sealed``)."""
 
@@ -61,7 +78,7 @@ class Sealed(TypeDecorator[str]):
         return None if value is None else cipher().encrypt(value.encode()).decode("ascii")
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
-        return None if value is None else cipher().decrypt(value.encode("ascii")).decode()
+        return None if value is None else opened(value)
 
 
 class SealedJSON(TypeDecorator[Any]):
@@ -77,4 +94,4 @@ class SealedJSON(TypeDecorator[Any]):
         return cipher().encrypt(plain.encode()).decode("ascii")
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
-        return None if value is None else json.loads(cipher().decrypt(value.encode("ascii")))
+        return None if value is None else json.loads(opened(value))

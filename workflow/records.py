@@ -14,10 +14,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, update
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA
@@ -34,7 +33,13 @@ from workflow.domain.commands import (
     WebsiteIn,
 )
 from workflow.domain.definition import TERMINAL_STATES, State
-from workflow.domain.errors import Reason, ValidationError, VersionConflict, summarise
+from workflow.domain.errors import (
+    FilingNotFound,
+    Reason,
+    ValidationError,
+    VersionConflict,
+    summarise,
+)
 from workflow.domain.event_data import VerifierRole
 from workflow.domain.guards import canonical_province, check_creation, check_domain_quota
 from workflow.domain.orders import (
@@ -587,15 +592,37 @@ def _claim(session: Session, entity: Entity) -> None:
 # -- the machine's view of an order ------------------------------------------------------
 
 _SMS_STATES = (State.SMS_PENDING.value,)
-# Built once: submissions read it on every submit (see bench/transitions.py).
-_RECORD_OF = sa_select(_ENTITIES.c.icp_number, _ENTITIES.c.responsible_is_legal_rep).where(
-    _ENTITIES.c.id == bindparam("b_id")
-)
 _RECORD_EVENTS = ("submit", "resubmit", "miit_approve")
 
 
-def order_facts(session: Session, filing: Filing, event: str) -> OrderFacts:
-    """What the order guards of ``event`` read; nothing is queried for events that read none."""
+class OnFile(NamedTuple):
+    """What the entity's record says, read with the order (submissions' guards compare it)."""
+
+    icp_number: str | None
+    responsible_is_legal_rep: bool
+
+
+# Built once: every event loads its order this way (see bench/transitions.py). The entity's
+# two facts come in the same statement, saving submissions a round trip.
+_ORDER_AND_ENTITY_BY_ID = (
+    select(Filing, col(Entity.icp_number), col(Entity.responsible_is_legal_rep))
+    .join(Entity, col(Entity.id) == col(Filing.entity_id))
+    .where(col(Filing.id) == bindparam("b_id"))
+)
+
+
+def load_order(session: Session, filing_id: int) -> tuple[Filing, OnFile]:
+    """The order to fire an event on, with its entity's record; ``FilingNotFound`` if none."""
+    row = session.execute(_ORDER_AND_ENTITY_BY_ID, {"b_id": filing_id}).one_or_none()
+    if row is None:
+        raise FilingNotFound(f"filing {filing_id} does not exist")
+    filing, number, legal_rep = row
+    return filing, OnFile(number, legal_rep)
+
+
+def order_facts(session: Session, filing: Filing, on_file: OnFile, event: str) -> OrderFacts:
+    """What the order guards of ``event`` read; nothing more is queried for events that read
+    none."""
     kind = OrderKind(filing.kind)
     verifiers: tuple[VerifierFacts, ...] = ()
     if filing.state in _SMS_STATES:
@@ -605,12 +632,9 @@ def order_facts(session: Session, filing: Filing, event: str) -> OrderFacts:
         )
     record = Record()
     if event in _RECORD_EVENTS:
-        number, legal_rep = (
-            session.connection().execute(_RECORD_OF, {"b_id": filing.entity_id}).one()
-        )
         record = Record(
-            entity_number=number,
-            responsible_is_legal_rep=legal_rep,
+            entity_number=on_file.icp_number,
+            responsible_is_legal_rep=on_file.responsible_is_legal_rep,
             next_suffix=_next_suffix(session, filing) if kind is OrderKind.NEW_SERVICE else None,
         )
     return OrderFacts(kind, verifiers, record)
@@ -628,6 +652,39 @@ def _next_suffix(session: Session, filing: Filing) -> str:
 # -- the SMS, verifier by verifier --------------------------------------------------------
 
 _VERIFIERS = table(SmsVerifier)
+_OF_FILING = _VERIFIERS.c.filing_id == bindparam("b_filing")
+_NAMED = _VERIFIERS.c.role == bindparam("b_role")
+_PENDING = _VERIFIERS.c.result == VerifierResult.PENDING
+# Built once, as the other statements that can run on every event.
+_START_WINDOW = (
+    update(_VERIFIERS)
+    .where(_OF_FILING)
+    .values(
+        window_started_at=bindparam("b_now"),
+        result=VerifierResult.PENDING,
+        wrong_entries=0,
+        answered_at=None,
+    )
+)
+_VERIFY_NAMED = (
+    update(_VERIFIERS)
+    .where(_OF_FILING, _PENDING, _NAMED)
+    .values(result=VerifierResult.VERIFIED, answered_at=bindparam("b_now"))
+)
+_VERIFY_EVERY_PENDING = (
+    update(_VERIFIERS)
+    .where(_OF_FILING, _PENDING)
+    .values(result=VerifierResult.VERIFIED, answered_at=bindparam("b_now"))
+)
+_COUNT_WRONG_ENTRY = (
+    update(_VERIFIERS)
+    .where(_OF_FILING, _NAMED)
+    .values(wrong_entries=_VERIFIERS.c.wrong_entries + 1)
+)
+_FAIL_NAMED = update(_VERIFIERS).where(_OF_FILING, _NAMED).values(result=VerifierResult.FAILED)
+_FAIL_EVERY_PENDING = (
+    update(_VERIFIERS).where(_OF_FILING, _PENDING).values(result=VerifierResult.FAILED)
+)
 
 
 def record_sms(
@@ -635,46 +692,24 @@ def record_sms(
 ) -> None:
     """Each verifier's part of an SMS event: the window starts for everyone on ``sms_sent``;
     an answer or a wrong code is the named person's (every pending one's when none is named);
-    the window's end fails whoever had not answered."""
-    rows = _VERIFIERS.c
-    mine = rows.filing_id == filing_id
-    named = rows.role == data["verifier"] if data.get("verifier") is not None else None
-    pending = rows.result == VerifierResult.PENDING
-    statement = None
+    the window's end fails whoever had not answered. Other events touch no verifier."""
+    role = data.get("verifier")
     if event == "sms_sent":
-        statement = (
-            update(_VERIFIERS)
-            .where(mine)
-            .values(
-                window_started_at=now,
-                result=VerifierResult.PENDING,
-                wrong_entries=0,
-                answered_at=None,
-            )
-        )
+        statement = _START_WINDOW
     elif event == "verify_sms":
-        statement = (
-            update(_VERIFIERS)
-            .where(mine, pending, *([named] if named is not None else []))
-            .values(result=VerifierResult.VERIFIED, answered_at=now)
-        )
-    elif event == "sms_wrong_entry" and named is not None:
-        statement = (
-            update(_VERIFIERS).where(mine, named).values(wrong_entries=rows.wrong_entries + 1)
-        )
+        statement = _VERIFY_EVERY_PENDING if role is None else _VERIFY_NAMED
+    elif event == "sms_wrong_entry" and role is not None:
+        statement = _COUNT_WRONG_ENTRY
     elif event == "expire_sms":
-        statement = update(_VERIFIERS).where(mine, pending).values(result=VerifierResult.FAILED)
-    if statement is not None:
-        session.connection().execute(statement)
+        statement = _FAIL_EVERY_PENDING
+    else:
+        return
+    session.connection().execute(statement, {"b_filing": filing_id, "b_role": role, "b_now": now})
 
 
 def fail_verifier(session: Session, filing_id: int, role: str) -> None:
     """The fifth wrong code: that person failed, and the order went back."""
-    session.connection().execute(
-        update(_VERIFIERS)
-        .where(_VERIFIERS.c.filing_id == filing_id, _VERIFIERS.c.role == role)
-        .values(result=VerifierResult.FAILED)
-    )
+    session.connection().execute(_FAIL_NAMED, {"b_filing": filing_id, "b_role": role})
 
 
 # -- what approval does ---------------------------------------------------------------------

@@ -146,7 +146,10 @@ def fire_event(
     settings = settings or get_settings()
     spec = event_spec(command.event)
     data = parse(spec.data, command.data, f"bad data for {spec.name!r}", ("data",))
-    fingerprint = _fingerprint(command.event, command.data, expected_version)
+    # Only a keyed request is ever compared with an earlier one.
+    fingerprint = (
+        _fingerprint(command.event, command.data, expected_version) if idempotency_key else ""
+    )
     if idempotency_key and (replay := _replay(session, filing_id, idempotency_key, fingerprint)):
         return replay
     now = get_clock().now()
@@ -207,7 +210,7 @@ def _apply(
 ) -> Applied:
     """Apply one event inside the caller's transaction, with the deadlines its state arms
     already due fired at once (see ``fire_deadline``); ``chain`` counts such nested events."""
-    filing = get_filing(session, filing_id)
+    filing, on_file = records.load_order(session, filing_id)
     event, data = spec.name, parsed.model_dump()
     if spec.automatic and not system:
         raise TransitionNotAllowed(
@@ -223,7 +226,7 @@ def _apply(
     if expected_version is not None and expected_version != filing.version:
         raise _conflict(filing_id, expected_version, filing.version)
     from_state, version = filing.state, filing.version
-    facts = records.order_facts(session, filing, event)
+    facts = records.order_facts(session, filing, on_file, event)
     to_state = apply_event(filing, facts, from_state, event, parsed, settings)
     moved_on = to_state != from_state
     changes: dict[str, Any] = {"state": to_state, "version": version + 1}
