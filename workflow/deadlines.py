@@ -7,6 +7,7 @@ schedule is unknown is flagged ``estimated`` until ops load the schedule.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -60,8 +61,9 @@ def due_time(
 
 
 _DEADLINES = table(Deadline)
-# Built once: arming and disarming run on every event.
-_ARM = insert(_DEADLINES).returning(_DEADLINES.c.id, sort_by_parameter_order=True)
+# Built once: arming and disarming run on every event. Rows come back in no promised order;
+# asking the database to keep the parameters' order costs more than matching (kind, figure).
+_ARM = insert(_DEADLINES).returning(_DEADLINES.c.id, _DEADLINES.c.kind, _DEADLINES.c.figure)
 _DISARM = (
     update(_DEADLINES)
     .where(_DEADLINES.c.filing_id == bindparam("filing"), _DEADLINES.c.disarmed_at.is_(None))
@@ -111,10 +113,12 @@ def arm(
         }
         for kind, figure, at, estimated in planned
     ]
-    ids = session.connection().execute(_ARM, rows).scalars()
+    ids: dict[tuple[str, float], list[int]] = defaultdict(list)
+    for row_id, kind, figure in session.connection().execute(_ARM, rows):
+        ids[kind, figure].append(row_id)
     return [
-        OpenDeadline(row_id, kind, at, estimated)
-        for row_id, (kind, _, at, estimated) in zip(ids, planned, strict=True)
+        OpenDeadline(ids[kind, figure].pop(), kind, at, estimated)
+        for kind, figure, at, estimated in planned
     ]
 
 

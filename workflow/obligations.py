@@ -52,7 +52,7 @@ from workflow.domain.orders import Effect, ServiceStatus, kind_spec
 from workflow.schemas import UtcDateTime
 
 _OBLIGATIONS = table(Obligation)
-_CLAIM = (
+_CLAIM_DUE_OBLIGATION = (
     update(_OBLIGATIONS)
     .where(
         _OBLIGATIONS.c.id == bindparam("b_id"),
@@ -385,7 +385,12 @@ def due_ids(session: Session, now: datetime, limit: int, skip: Sequence[int] = (
 def fire(session: Session, obligation_id: int, now: datetime, settings: Settings) -> bool:
     """Claim one due obligation and act on it, in the caller's transaction; False when another
     sweeper claimed it first or it was closed meanwhile."""
-    if session.connection().execute(_CLAIM, {"b_id": obligation_id, "b_now": now}).rowcount != 1:
+    if (
+        session.connection()
+        .execute(_CLAIM_DUE_OBLIGATION, {"b_id": obligation_id, "b_now": now})
+        .rowcount
+        != 1
+    ):
         return False
     row = session.get(Obligation, obligation_id)
     assert row is not None and row.id is not None

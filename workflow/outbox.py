@@ -26,7 +26,8 @@ Publisher = Callable[[Sequence[int]], None]
 _PUBLISHER = "icpflow.outbox_publisher"
 _IDS = "icpflow.outbox_ids"
 _OUTBOX = table(OutboxMessage)
-_INSERT = insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
+# The ids are handed to the publisher as a set: no order needs keeping.
+_INSERT = insert(_OUTBOX).returning(_OUTBOX.c.id)
 
 
 class Delivery(BaseModel):

@@ -53,11 +53,11 @@ log = logging.getLogger(__name__)
 # Built once, executed on the connection: these run on every event (see bench/transitions.py).
 # The version condition makes the write optimistic: a concurrent change matches no row.
 _FILINGS, _DEADLINES = table(Filing), table(Deadline)
-_MOVE = update(_FILINGS).where(
+_ADVANCE_IF_UNCHANGED = update(_FILINGS).where(
     _FILINGS.c.id == bindparam("b_id"), _FILINGS.c.version == bindparam("b_version")
 )
-_RECORD = insert(table(HistoryEntry))
-_CLAIM = (
+_ADD_HISTORY = insert(table(HistoryEntry))
+_CLAIM_PENDING_DEADLINE = (
     update(_DEADLINES)
     .where(_DEADLINES.c.id == bindparam("b_id"), _DEADLINES.c.status == DeadlineStatus.PENDING)
     .values(status=DeadlineStatus.FIRED, fired_at=bindparam("b_now"))
@@ -236,14 +236,16 @@ def _apply(
         {column: data[key] for key, column in parsed.stored.items() if data[key] is not None}
     )
     connection = session.connection()
-    moved = connection.execute(_MOVE, {"b_id": filing_id, "b_version": version, **changes})
+    moved = connection.execute(
+        _ADVANCE_IF_UNCHANGED, {"b_id": filing_id, "b_version": version, **changes}
+    )
     if moved.rowcount != 1:
         raise _conflict(filing_id)
     for column, value in changes.items():
         set_committed_value(filing, column, value)
     reason = data.get("reason")
     connection.execute(
-        _RECORD,
+        _ADD_HISTORY,
         {
             "filing_id": filing_id,
             "version": version + 1,
@@ -315,7 +317,9 @@ def fire_deadline(
     owed, then its event is applied as the system actor in a savepoint: a refused event is
     logged and rolled back alone, the deadline stays fired and its notices owed.
     """
-    claimed = session.connection().execute(_CLAIM, {"b_id": deadline.id, "b_now": now})
+    claimed = session.connection().execute(
+        _CLAIM_PENDING_DEADLINE, {"b_id": deadline.id, "b_now": now}
+    )
     if claimed.rowcount != 1:
         return None
     if isinstance(deadline, OpenDeadline):

@@ -34,7 +34,7 @@ from workflow import obligations, outbox
 from workflow.service import fire_deadline
 
 log = logging.getLogger(__name__)
-_N = table(Notification)
+_NOTIFICATIONS = table(Notification)
 
 
 def due_deadline_ids(
@@ -165,16 +165,28 @@ def _lost_deliveries(
     between the selection and the update (PostgreSQL re-reads such a row) keeps its row out.
     """
     stranded = now - timedelta(minutes=settings.stranded_after_minutes)
-    lease_free = or_(_N.c.claimed_until.is_(None), _N.c.claimed_until < now)
-    never_failed_or_died = or_(_N.c.last_error.is_(None), _N.c.claimed_until.is_not(None))
+    lease_free = or_(_NOTIFICATIONS.c.claimed_until.is_(None), _NOTIFICATIONS.c.claimed_until < now)
+    never_failed_or_died = or_(
+        _NOTIFICATIONS.c.last_error.is_(None), _NOTIFICATIONS.c.claimed_until.is_not(None)
+    )
     lost = and_(
-        _N.c.status == NotificationStatus.PENDING,
-        _N.c.queued_at < max(unstarted, stranded),
+        _NOTIFICATIONS.c.status == NotificationStatus.PENDING,
+        _NOTIFICATIONS.c.queued_at < max(unstarted, stranded),
         lease_free,
         or_(
-            and_(_N.c.queued_at < unstarted, never_failed_or_died),
-            _N.c.queued_at < stranded,
+            and_(_NOTIFICATIONS.c.queued_at < unstarted, never_failed_or_died),
+            _NOTIFICATIONS.c.queued_at < stranded,
         ),
     )
-    batch = select(_N.c.id).where(lost).order_by(_N.c.queued_at).limit(settings.sweep_batch_size)
-    return update(_N).where(_N.c.id.in_(batch), lost).values(queued_at=now).returning(_N.c.id)
+    batch = (
+        select(_NOTIFICATIONS.c.id)
+        .where(lost)
+        .order_by(_NOTIFICATIONS.c.queued_at)
+        .limit(settings.sweep_batch_size)
+    )
+    return (
+        update(_NOTIFICATIONS)
+        .where(_NOTIFICATIONS.c.id.in_(batch), lost)
+        .values(queued_at=now)
+        .returning(_NOTIFICATIONS.c.id)
+    )

@@ -117,3 +117,20 @@ def test_a_deadline_reads_its_figure_from_the_settings_field_it_names(settings: 
 def test_a_figure_that_does_not_read_one_setting_is_refused() -> None:
     with pytest.raises(TypeError):
         DeadlineSpec("odd", (), "hours", lambda s: 1.0, "ops", "not a setting")
+
+
+def test_each_deadline_in_the_reply_is_the_stored_row_of_its_kind_and_due_time(
+    session: Session, settings: Settings, new_filing: MakeFiling
+) -> None:
+    filing = new_filing("submitted")
+
+    view = service.fire_event(
+        session, filing.id, EventCommand(event="host_return", data={"reason": "x"}), actor="bob"
+    )
+
+    assert len(view.deadlines) > 2  # host_returned arms several, so the ids could be mixed up
+    for shown in view.deadlines:
+        stored = session.get(Deadline, shown.id)
+        assert stored is not None
+        assert (stored.filing_id, stored.kind, stored.state) == (filing.id, shown.kind, view.state)
+        assert stored.due_at.replace(tzinfo=shown.due_at.tzinfo) == shown.due_at

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken
 from sqlmodel import Session, select
 
 from config.clock import FrozenClock, as_utc
 from config.keys import DEVELOPMENT_KEYS_FILE, keys_of
-from config.settings import Environment, Settings
+from config.settings import Environment, Settings, get_settings
 from models import Disclosure, Entity, Filing, HistoryEntry, SmsVerifier
-from models.sealed import lookup
+from models.sealed import lookup, opened
 from tests.databases import Database
 from tests.factories import MakeFiling
 from workflow import privacy, service, views
@@ -108,6 +109,26 @@ def test_a_data_key_fernet_cannot_use_refuses_to_start() -> None:
     with pytest.raises(UnsafeSettings) as refused:
         check_settings(Settings(data_keys="not-a-key", lookup_key="x"))
     assert [r.code for r in refused.value.reasons] == ["malformed_key"]
+
+
+def test_a_value_read_before_stops_opening_once_its_key_is_retired(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("LOOKUP_KEY", "a-lookup-key")
+    monkeypatch.setenv("DATA_KEYS", old)
+    get_settings.cache_clear()
+    token = Fernet(old).encrypt(PHONE.encode()).decode()
+    assert opened(token) == PHONE  # now remembered
+
+    monkeypatch.setenv("DATA_KEYS", new)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(InvalidToken):
+            opened(token)
+    finally:
+        get_settings.cache_clear()
 
 
 def test_reveal_gives_the_numbers_and_records_who_saw_them(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import Field, PlainSerializer, WithJsonSchema
@@ -508,5 +509,7 @@ STUCK_KINDS: tuple[str, ...] = tuple(d.kind for d in DEADLINES if d.stuck)
 MANUAL_EVENTS: tuple[str, ...] = tuple(e.name for e in EVENTS if not e.automatic)
 
 
+@cache
 def deadlines_for(state: str) -> tuple[DeadlineSpec, ...]:
+    """Asked on every event; the declaration never changes while running, so asked once."""
     return tuple(d for d in DEADLINES if state in d.states)

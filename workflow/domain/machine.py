@@ -25,6 +25,7 @@ internal one that records the event and stays (the service keeps the state's clo
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from transitions import Machine, MachineError, core
@@ -175,11 +176,17 @@ def allowed_events(
 ) -> list[str]:
     """Events that may fire from ``state`` (for ``kind``, when given) in declaration order
     (guards not evaluated)."""
+    return list(_allowed_events(str(state), kind, include_automatic))
+
+
+@cache
+def _allowed_events(state: str, kind: str | None, include_automatic: bool) -> tuple[str, ...]:
+    """Every filing described asks this; the machine never changes while running."""
     events = kind_spec(kind).events if kind else None
-    return [
+    return tuple(
         name
         # str(): ``get_triggers`` reads an enum's ``.name``, and ``State.X.name`` is "X"
-        for name in MACHINE.get_triggers(str(state))
+        for name in MACHINE.get_triggers(state)
         if (include_automatic or not EVENTS_BY_NAME[name].automatic)
         and (events is None or name in events)
-    ]
+    )
