@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -54,17 +55,19 @@ def _keys(environment: Environment, var_dir: Path, data_keys: str, lookup_key: s
 
 def _development_keys(var_dir: Path) -> Keys:
     """The pair under ``var_dir``, written on first use. Linking a complete file into place
-    lets exactly one of two processes starting together write it; the other reads that one."""
+    lets exactly one of several writers starting together (processes, or a web process's first
+    requests on their threads) write it; the others read that one. Each writer drafts in a file
+    of its own (``mkstemp``: a unique name, readable by the owner only)."""
     path = var_dir / DEVELOPMENT_KEYS_FILE
     if not path.exists():
         var_dir.mkdir(parents=True, exist_ok=True)
-        draft = var_dir / f".{DEVELOPMENT_KEYS_FILE}.{os.getpid()}"
-        draft.touch(mode=0o600)
-        draft.write_text(
-            json.dumps(
-                {"data_keys": Fernet.generate_key().decode(), "lookup_key": secrets.token_hex(32)}
+        handle, name = tempfile.mkstemp(prefix=f".{DEVELOPMENT_KEYS_FILE}.", dir=var_dir)
+        draft = Path(name)
+        with os.fdopen(handle, "w") as out:
+            json.dump(
+                {"data_keys": Fernet.generate_key().decode(), "lookup_key": secrets.token_hex(32)},
+                out,
             )
-        )
         try:
             os.link(draft, path)
         except FileExistsError:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -90,6 +93,27 @@ def test_development_keys_are_generated_once_under_var_dir(tmp_path: Path) -> No
 
     assert (tmp_path / DEVELOPMENT_KEYS_FILE).stat().st_mode & 0o077 == 0
     assert first == again and len(first.data) == 1
+
+
+def test_threads_asking_for_development_keys_at_once_all_get_the_one_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web process's first requests arrive together on a fresh clone."""
+    both_drafted = threading.Barrier(2, timeout=5)
+    link = os.link
+
+    def link_once_both_drafted(source: str | Path, target: str | Path) -> None:
+        both_drafted.wait()
+        link(source, target)
+
+    monkeypatch.setattr(os, "link", link_once_both_drafted)
+    settings = Settings(var_dir=tmp_path, data_keys="", lookup_key="")
+    with ThreadPoolExecutor(2) as threads:
+        pairs = list(threads.map(lambda _: keys_of(settings), range(2)))
+
+    stored = keys_of(Settings(var_dir=tmp_path, data_keys="", lookup_key=""))
+    assert pairs == [stored, stored]
+    assert [p.name for p in tmp_path.iterdir()] == [DEVELOPMENT_KEYS_FILE]  # no draft left
 
 
 def test_production_without_keys_refuses_to_start_naming_them() -> None:
