@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, delete, select
 
 from config.clock import as_utc, get_clock
@@ -99,12 +100,16 @@ def ensure_usable(token: ApiToken, now: datetime) -> None:
         raise Unauthorized(f"the bearer token expired at {as_utc(token.expires_at).isoformat()}")
 
 
+# Built once: every API request looks its token up.
+_TOKEN_BY_HASH = select(ApiToken).where(col(ApiToken.token_hash) == bindparam("b_hash"))
+
+
 def authenticate(session: Session, token: str | None) -> ApiToken:
     """The token's row, if usable. Its ``last_used_at`` is updated but not committed: the
     request's own commit records it, and the row stays loaded for the caller."""
     if not token:
         raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
+    row = session.exec(_TOKEN_BY_HASH, params={"b_hash": digest(token)}).first()
     if row is None:
         raise Unauthorized("the bearer token is unknown or revoked")
     now = get_clock().now()
