@@ -2,15 +2,16 @@
 process's resident memory after 100,000 events is at most 1.1x what it was after 10,000,
 and the worker's after 100,000 deliveries at most 1.1x its own after 10,000.
 
-Both run as the product runs them (``python -m cli web``, ``icpflow worker``)
-on a private database and the embedded Redis. Real HTTP clients (``CLIENTS`` at once, each on
-filings of its own) drive every filing through the API: created, moved along by five events and read back. Two of the events notify, each
-to the team's default log route and to the filing's own ``EXTRA_ROUTES`` (log routes too), so
-the worker delivers six notifications per filing through the log channel: ten times N
-filings is ten times the events and ten times the deliveries. A warm-up first fills what
-is filled once (imports, pools, statement caches); memory is then read (``VmRSS``) after N
-filings and at checkpoints up to 10N, each once the worker has delivered everything owed,
-so that a queue still being worked through is not mistaken for growth.
+Both run as the product runs them (``python -m cli web``, ``icpflow worker``) on a private
+database and the embedded Redis. Real HTTP clients (``CLIENTS`` at once, each on filings of
+its own) drive every filing through the API: created, moved along by five events and read
+back. Two of the events notify, each to the team's default log route and to the filing's own
+``EXTRA_ROUTES`` (log routes too), so the worker delivers six notifications per filing through
+the log channel: ten times N filings is ten times the events and ten times the deliveries. A
+warm-up first fills what is filled once (imports, pools, statement caches); memory is then
+read (``VmRSS``) after N filings and at checkpoints up to 10N, each once the worker has
+delivered everything owed, so that a queue still being worked through is not mistaken for
+growth.
 
 For the worker the Dramatiq processes that run jobs are measured, not their supervisor,
 whose size does not depend on the jobs.
