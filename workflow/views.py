@@ -219,12 +219,13 @@ def filing_page(
     matching = select(col(Filing.id)).where(*conditions).limit(COUNTED_UP_TO + 1).subquery()
     total = int(session.exec(select(func.count()).select_from(matching)).one())
     key = col(getattr(Filing, sort.value))
+    order = (key.desc() if descending else key, col(Filing.id))
+    # The page's ids first, then their rows: the ids (with the sort key) come from an index
+    # alone, so thousands of matches sorted to find 50 cost index entries, not table rows
+    # (a prefix matching 11,000 of a million filings; bench/lists.py).
+    on_page = select(col(Filing.id)).where(*conditions).order_by(*order).limit(limit)
     page = session.exec(
-        select(Filing)
-        .where(*conditions)
-        .order_by(key.desc() if descending else key, col(Filing.id))
-        .limit(limit)
-        .offset(offset)
+        select(Filing).where(col(Filing.id).in_(on_page.offset(offset))).order_by(*order)
     ).all()
     items = describe_many(session, page, now)
     return FilingPage(
