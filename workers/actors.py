@@ -38,30 +38,38 @@ from workers.failures import record_final_failure
 log = logging.getLogger(__name__)
 
 # Built once: every delivery runs them (bench/notifications.py measures the worker's rate).
-_N = table(Notification)
+_NOTIFICATIONS = table(Notification)
 _CLAIM = (
-    update(_N)
+    update(_NOTIFICATIONS)
     .where(
-        _N.c.id == bindparam("b_id"),
-        _N.c.status == NotificationStatus.PENDING,
-        or_(_N.c.claimed_until.is_(None), _N.c.claimed_until < bindparam("b_now")),
+        _NOTIFICATIONS.c.id == bindparam("b_id"),
+        _NOTIFICATIONS.c.status == NotificationStatus.PENDING,
+        or_(
+            _NOTIFICATIONS.c.claimed_until.is_(None),
+            _NOTIFICATIONS.c.claimed_until < bindparam("b_now"),
+        ),
     )
-    .values(attempts=_N.c.attempts + 1, claimed_until=bindparam("b_until"))
+    .values(attempts=_NOTIFICATIONS.c.attempts + 1, claimed_until=bindparam("b_until"))
     .returning(
-        _N.c.channel,
-        _N.c.idempotency_key,
-        _N.c.recipient,
-        _N.c.subject,
-        _N.c.body,
-        _N.c.filing_id,
-        _N.c.kind,
-        _N.c.deadline_id,
+        _NOTIFICATIONS.c.channel,
+        _NOTIFICATIONS.c.idempotency_key,
+        _NOTIFICATIONS.c.recipient,
+        _NOTIFICATIONS.c.subject,
+        _NOTIFICATIONS.c.body,
+        _NOTIFICATIONS.c.filing_id,
+        _NOTIFICATIONS.c.kind,
+        _NOTIFICATIONS.c.deadline_id,
     )
 )
-_STATE = select(_N.c.status, _N.c.claimed_until).where(_N.c.id == bindparam("b_id"))
-_DELIVERED = (
-    update(_N)
-    .where(_N.c.id == bindparam("b_id"), _N.c.status != NotificationStatus.DELIVERED)
+_READ_STATE = select(_NOTIFICATIONS.c.status, _NOTIFICATIONS.c.claimed_until).where(
+    _NOTIFICATIONS.c.id == bindparam("b_id")
+)
+_MARK_DELIVERED = (
+    update(_NOTIFICATIONS)
+    .where(
+        _NOTIFICATIONS.c.id == bindparam("b_id"),
+        _NOTIFICATIONS.c.status != NotificationStatus.DELIVERED,
+    )
     .values(
         status=NotificationStatus.DELIVERED,
         delivered_at=bindparam("b_now"),
@@ -69,9 +77,12 @@ _DELIVERED = (
         claimed_until=None,
     )
 )
-_ERROR = (
-    update(_N)
-    .where(_N.c.id == bindparam("b_id"), _N.c.status == NotificationStatus.PENDING)
+_NOTE_ERROR = (
+    update(_NOTIFICATIONS)
+    .where(
+        _NOTIFICATIONS.c.id == bindparam("b_id"),
+        _NOTIFICATIONS.c.status == NotificationStatus.PENDING,
+    )
     .values(last_error=bindparam("b_error"), claimed_until=None)
 )
 
@@ -181,7 +192,7 @@ def _claim(
     until = now + timedelta(seconds=settings.delivery_lease_seconds)
     row = _one(engine, _CLAIM, {"b_id": notification_id, "b_now": now, "b_until": until})
     if row is None:
-        state = _one(engine, _STATE, {"b_id": notification_id})
+        state = _one(engine, _READ_STATE, {"b_id": notification_id})
         if state is None or state.status != NotificationStatus.PENDING:
             log.info("notification %s is not pending; nothing to deliver", notification_id)
             return None
@@ -201,12 +212,12 @@ def _claim(
 
 
 def _mark_delivered(engine: Engine, notification_id: int) -> None:
-    _one(engine, _DELIVERED, {"b_id": notification_id, "b_now": get_clock().now()})
+    _one(engine, _MARK_DELIVERED, {"b_id": notification_id, "b_now": get_clock().now()})
 
 
 def _note_error(engine: Engine, notification_id: int, error: str) -> None:
     """Record the error and give up the lease, so the retry need not wait for it."""
-    _one(engine, _ERROR, {"b_id": notification_id, "b_error": error})
+    _one(engine, _NOTE_ERROR, {"b_id": notification_id, "b_error": error})
 
 
 def _record_final_failure(engine: Engine, notification_id: int, exc: BaseException) -> None:
