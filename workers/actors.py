@@ -25,6 +25,7 @@ from sqlmodel import Session
 from config.clock import as_utc, get_clock
 from config.settings import Settings
 from models import Job, Notification, NotificationStatus, table
+from models.engine import ThreadConnections
 from workers import footer
 from workers.broker import QUEUE
 from workers.channels import (
@@ -36,6 +37,10 @@ from workers.channels import (
 from workers.failures import record_final_failure
 
 log = logging.getLogger(__name__)
+
+# Where a delivery's single statements run: the connection each worker thread keeps, or (for
+# callers outside a worker) an engine, each statement then checking out a connection.
+Statements = Engine | ThreadConnections
 
 # Built once: every delivery runs them (bench/notifications.py measures the worker's rate).
 _NOTIFICATIONS = table(Notification)
@@ -118,10 +123,10 @@ def declare_actors(
 ) -> dict[Job, dramatiq.Actor[Any, Any]]:
     """Declare one actor per job on ``broker``; they deliver with ``settings``, claiming and
     marking through ``statements`` (an autocommit engine on the same database, the cheap way
-    to run single statements; ``engine`` when not given) and recording final failures, which
-    take a transaction, through ``engine``."""
+    to run single statements; ``engine`` when not given) on a connection each worker thread
+    keeps, and recording final failures, which take a transaction, through ``engine``."""
     policy = RetryPolicy(settings.delivery_max_retries)
-    claims = statements or engine
+    claims = ThreadConnections(statements or engine)
 
     def deliver_notification(notification_id: int) -> None:
         try:
@@ -156,31 +161,31 @@ def declare_actors(
     return {Job.DELIVER_NOTIFICATION: actor, Job.CHECK_FOOTER: footer_actor}
 
 
-def deliver(engine: Engine, notification_id: int, settings: Settings) -> bool:
+def deliver(statements: Statements, notification_id: int, settings: Settings) -> bool:
     """Send a pending notification through its channel; True when this call delivered it.
 
     ``DeliveryFailed`` propagates so that Dramatiq retries with backoff.
     """
-    claimed = _claim(engine, notification_id, settings)
+    claimed = _claim(statements, notification_id, settings)
     if claimed is None:
         return False
     channel_name, message = claimed
     try:
         channel = get_channel(channel_name, settings)
     except ValueError as exc:  # a route naming a channel that does not exist
-        _note_error(engine, notification_id, str(exc))
+        _note_error(statements, notification_id, str(exc))
         raise PermanentDeliveryFailure(str(exc)) from exc
     try:
         channel.send(message)
     except (DeliveryFailed, PermanentDeliveryFailure) as exc:
-        _note_error(engine, notification_id, str(exc))
+        _note_error(statements, notification_id, str(exc))
         raise
-    _mark_delivered(engine, notification_id)
+    _mark_delivered(statements, notification_id)
     return True
 
 
 def _claim(
-    engine: Engine, notification_id: int, settings: Settings
+    statements: Statements, notification_id: int, settings: Settings
 ) -> tuple[str, OutgoingMessage] | None:
     """Take the lease and count the attempt (committed before the send, so a crash mid-send
     still shows it); None when there is nothing left to deliver.
@@ -190,9 +195,9 @@ def _claim(
     """
     now = get_clock().now()
     until = now + timedelta(seconds=settings.delivery_lease_seconds)
-    row = _one(engine, _CLAIM, {"b_id": notification_id, "b_now": now, "b_until": until})
+    row = _one(statements, _CLAIM, {"b_id": notification_id, "b_now": now, "b_until": until})
     if row is None:
-        state = _one(engine, _READ_STATE, {"b_id": notification_id})
+        state = _one(statements, _READ_STATE, {"b_id": notification_id})
         if state is None or state.status != NotificationStatus.PENDING:
             log.info("notification %s is not pending; nothing to deliver", notification_id)
             return None
@@ -211,13 +216,13 @@ def _claim(
     return row.channel, message
 
 
-def _mark_delivered(engine: Engine, notification_id: int) -> None:
-    _one(engine, _MARK_DELIVERED, {"b_id": notification_id, "b_now": get_clock().now()})
+def _mark_delivered(statements: Statements, notification_id: int) -> None:
+    _one(statements, _MARK_DELIVERED, {"b_id": notification_id, "b_now": get_clock().now()})
 
 
-def _note_error(engine: Engine, notification_id: int, error: str) -> None:
+def _note_error(statements: Statements, notification_id: int, error: str) -> None:
     """Record the error and give up the lease, so the retry need not wait for it."""
-    _one(engine, _NOTE_ERROR, {"b_id": notification_id, "b_error": error})
+    _one(statements, _NOTE_ERROR, {"b_id": notification_id, "b_error": error})
 
 
 def _record_final_failure(engine: Engine, notification_id: int, exc: BaseException) -> None:
@@ -234,10 +239,12 @@ def _record_final_failure(engine: Engine, notification_id: int, exc: BaseExcepti
     log.warning("delivery of notification %s failed for good: %s", notification_id, error)
 
 
-def _one(engine: Engine, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
-    """Run one statement committed on its own. A single conditional UPDATE needs no transaction
-    around it, so the worker hands an autocommit engine here (``models.create_db_engine``),
-    where ``begin`` costs nothing; on any other engine the statement gets its own transaction."""
-    with engine.begin() as connection:
+def _one(statements: Statements, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
+    """Run one statement committed on its own. Each may run twice, as ``ThreadConnections``
+    requires: the marks are conditional, and a claim run again finds its own lease and waits
+    it out (``DeliveryInProgress``) instead of sending twice."""
+    if isinstance(statements, ThreadConnections):
+        return statements.run(statement, params)
+    with statements.begin() as connection:
         result = connection.execute(statement, params)
         return result.first() if result.returns_rows else None
