@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session, create_engine
 
 from config.settings import get_settings
@@ -27,7 +29,9 @@ def create_db_engine(
     An ``autocommit`` engine commits every statement on its own, for callers whose every write
     is one conditional statement (the worker's claim and delivered marks): no BEGIN/COMMIT, and
     no isolation level switched on each checkout and back on each return, which per statement
-    cost more than SQLite's own work (bench/notifications.py).
+    cost more than SQLite's own work (bench/notifications.py). Its callers keep a connection per
+    thread (``ThreadConnections``), so its pool has no cap: the thread count bounds it, and a
+    thread past a cap would wait for a connection that nobody gives back.
     """
     isolation = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     if url.startswith("sqlite"):
@@ -35,7 +39,10 @@ def create_db_engine(
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, **isolation
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            **isolation,
+            **({"max_overflow": -1} if autocommit else {}),
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         if not autocommit:
@@ -50,11 +57,60 @@ def create_db_engine(
         url,
         pool_pre_ping=True,
         pool_size=10,
-        max_overflow=20,
+        max_overflow=-1 if autocommit else 20,
         pool_timeout=settings.database_connect_timeout_seconds,
         connect_args=connect_args,
         **isolation,
     )
+
+
+class ThreadConnections:
+    """Single statements, each committed on its own, on a connection each calling thread keeps.
+
+    A delivery runs two one-row statements (the claim, then the delivered mark). Checking a
+    connection out of the pool for each and back in, with a transaction begun and committed
+    around it, took SQLite's claim and mark from about 95 to 160 µs a delivery, the largest
+    cost the worker adds to a message (bench/notifications.py, the worker throughput bar).
+    A kept connection holds nothing between statements: each is committed before ``run``
+    returns, so no lock or snapshot outlives it. Meant for an autocommit engine
+    (``create_db_engine(url, autocommit=True)``), whose pool lets every thread keep one; on
+    any other engine each statement still gets its own transaction.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._local = threading.local()
+
+    def run(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
+        """Run ``statement`` and commit; its first row, when it returns rows.
+
+        A kept connection the database dropped meanwhile (a restart, an idle timeout) fails
+        the statement as a disconnect: it is then run once more on a new connection, which is
+        what the pool's pre-ping did for a connection checked out per statement. So hand only
+        statements that may run twice (conditional updates that see their own effect).
+        """
+        try:
+            return self._run(statement, params)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        return self._run(statement, params)
+
+    def _run(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self.engine.connect()
+        try:
+            result = connection.execute(statement, params)
+            row = result.first() if result.returns_rows else None
+            connection.commit()
+        except BaseException:
+            # Whatever it was left in (a failed transaction, a time limit raised mid-call),
+            # the pool resets it on return; this thread's next statement takes another.
+            self._local.connection = None
+            connection.close()
+            raise
+        return row
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -25,6 +25,7 @@ from sqlmodel import Session
 from config.clock import as_utc, get_clock
 from config.settings import Settings
 from models import Job, Notification, NotificationStatus, table
+from models.engine import ThreadConnections
 from workers import footer
 from workers.broker import QUEUE
 from workers.channels import (
@@ -37,31 +38,43 @@ from workers.failures import record_final_failure
 
 log = logging.getLogger(__name__)
 
+# Where a delivery's single statements run: the connection each worker thread keeps, or (for
+# callers outside a worker) an engine, each statement then checking out a connection.
+Statements = Engine | ThreadConnections
+
 # Built once: every delivery runs them (bench/notifications.py measures the worker's rate).
-_N = table(Notification)
+_NOTIFICATIONS = table(Notification)
 _CLAIM = (
-    update(_N)
+    update(_NOTIFICATIONS)
     .where(
-        _N.c.id == bindparam("b_id"),
-        _N.c.status == NotificationStatus.PENDING,
-        or_(_N.c.claimed_until.is_(None), _N.c.claimed_until < bindparam("b_now")),
+        _NOTIFICATIONS.c.id == bindparam("b_id"),
+        _NOTIFICATIONS.c.status == NotificationStatus.PENDING,
+        or_(
+            _NOTIFICATIONS.c.claimed_until.is_(None),
+            _NOTIFICATIONS.c.claimed_until < bindparam("b_now"),
+        ),
     )
-    .values(attempts=_N.c.attempts + 1, claimed_until=bindparam("b_until"))
+    .values(attempts=_NOTIFICATIONS.c.attempts + 1, claimed_until=bindparam("b_until"))
     .returning(
-        _N.c.channel,
-        _N.c.idempotency_key,
-        _N.c.recipient,
-        _N.c.subject,
-        _N.c.body,
-        _N.c.filing_id,
-        _N.c.kind,
-        _N.c.deadline_id,
+        _NOTIFICATIONS.c.channel,
+        _NOTIFICATIONS.c.idempotency_key,
+        _NOTIFICATIONS.c.recipient,
+        _NOTIFICATIONS.c.subject,
+        _NOTIFICATIONS.c.body,
+        _NOTIFICATIONS.c.filing_id,
+        _NOTIFICATIONS.c.kind,
+        _NOTIFICATIONS.c.deadline_id,
     )
 )
-_STATE = select(_N.c.status, _N.c.claimed_until).where(_N.c.id == bindparam("b_id"))
-_DELIVERED = (
-    update(_N)
-    .where(_N.c.id == bindparam("b_id"), _N.c.status != NotificationStatus.DELIVERED)
+_READ_STATE = select(_NOTIFICATIONS.c.status, _NOTIFICATIONS.c.claimed_until).where(
+    _NOTIFICATIONS.c.id == bindparam("b_id")
+)
+_MARK_DELIVERED = (
+    update(_NOTIFICATIONS)
+    .where(
+        _NOTIFICATIONS.c.id == bindparam("b_id"),
+        _NOTIFICATIONS.c.status != NotificationStatus.DELIVERED,
+    )
     .values(
         status=NotificationStatus.DELIVERED,
         delivered_at=bindparam("b_now"),
@@ -69,9 +82,12 @@ _DELIVERED = (
         claimed_until=None,
     )
 )
-_ERROR = (
-    update(_N)
-    .where(_N.c.id == bindparam("b_id"), _N.c.status == NotificationStatus.PENDING)
+_NOTE_ERROR = (
+    update(_NOTIFICATIONS)
+    .where(
+        _NOTIFICATIONS.c.id == bindparam("b_id"),
+        _NOTIFICATIONS.c.status == NotificationStatus.PENDING,
+    )
     .values(last_error=bindparam("b_error"), claimed_until=None)
 )
 
@@ -107,10 +123,10 @@ def declare_actors(
 ) -> dict[Job, dramatiq.Actor[Any, Any]]:
     """Declare one actor per job on ``broker``; they deliver with ``settings``, claiming and
     marking through ``statements`` (an autocommit engine on the same database, the cheap way
-    to run single statements; ``engine`` when not given) and recording final failures, which
-    take a transaction, through ``engine``."""
+    to run single statements; ``engine`` when not given) on a connection each worker thread
+    keeps, and recording final failures, which take a transaction, through ``engine``."""
     policy = RetryPolicy(settings.delivery_max_retries)
-    claims = statements or engine
+    claims = ThreadConnections(statements or engine)
 
     def deliver_notification(notification_id: int) -> None:
         try:
@@ -145,31 +161,31 @@ def declare_actors(
     return {Job.DELIVER_NOTIFICATION: actor, Job.CHECK_FOOTER: footer_actor}
 
 
-def deliver(engine: Engine, notification_id: int, settings: Settings) -> bool:
+def deliver(statements: Statements, notification_id: int, settings: Settings) -> bool:
     """Send a pending notification through its channel; True when this call delivered it.
 
     ``DeliveryFailed`` propagates so that Dramatiq retries with backoff.
     """
-    claimed = _claim(engine, notification_id, settings)
+    claimed = _claim(statements, notification_id, settings)
     if claimed is None:
         return False
     channel_name, message = claimed
     try:
         channel = get_channel(channel_name, settings)
     except ValueError as exc:  # a route naming a channel that does not exist
-        _note_error(engine, notification_id, str(exc))
+        _note_error(statements, notification_id, str(exc))
         raise PermanentDeliveryFailure(str(exc)) from exc
     try:
         channel.send(message)
     except (DeliveryFailed, PermanentDeliveryFailure) as exc:
-        _note_error(engine, notification_id, str(exc))
+        _note_error(statements, notification_id, str(exc))
         raise
-    _mark_delivered(engine, notification_id)
+    _mark_delivered(statements, notification_id)
     return True
 
 
 def _claim(
-    engine: Engine, notification_id: int, settings: Settings
+    statements: Statements, notification_id: int, settings: Settings
 ) -> tuple[str, OutgoingMessage] | None:
     """Take the lease and count the attempt (committed before the send, so a crash mid-send
     still shows it); None when there is nothing left to deliver.
@@ -179,9 +195,9 @@ def _claim(
     """
     now = get_clock().now()
     until = now + timedelta(seconds=settings.delivery_lease_seconds)
-    row = _one(engine, _CLAIM, {"b_id": notification_id, "b_now": now, "b_until": until})
+    row = _one(statements, _CLAIM, {"b_id": notification_id, "b_now": now, "b_until": until})
     if row is None:
-        state = _one(engine, _STATE, {"b_id": notification_id})
+        state = _one(statements, _READ_STATE, {"b_id": notification_id})
         if state is None or state.status != NotificationStatus.PENDING:
             log.info("notification %s is not pending; nothing to deliver", notification_id)
             return None
@@ -200,13 +216,13 @@ def _claim(
     return row.channel, message
 
 
-def _mark_delivered(engine: Engine, notification_id: int) -> None:
-    _one(engine, _DELIVERED, {"b_id": notification_id, "b_now": get_clock().now()})
+def _mark_delivered(statements: Statements, notification_id: int) -> None:
+    _one(statements, _MARK_DELIVERED, {"b_id": notification_id, "b_now": get_clock().now()})
 
 
-def _note_error(engine: Engine, notification_id: int, error: str) -> None:
+def _note_error(statements: Statements, notification_id: int, error: str) -> None:
     """Record the error and give up the lease, so the retry need not wait for it."""
-    _one(engine, _ERROR, {"b_id": notification_id, "b_error": error})
+    _one(statements, _NOTE_ERROR, {"b_id": notification_id, "b_error": error})
 
 
 def _record_final_failure(engine: Engine, notification_id: int, exc: BaseException) -> None:
@@ -223,10 +239,12 @@ def _record_final_failure(engine: Engine, notification_id: int, exc: BaseExcepti
     log.warning("delivery of notification %s failed for good: %s", notification_id, error)
 
 
-def _one(engine: Engine, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
-    """Run one statement committed on its own. A single conditional UPDATE needs no transaction
-    around it, so the worker hands an autocommit engine here (``models.create_db_engine``),
-    where ``begin`` costs nothing; on any other engine the statement gets its own transaction."""
-    with engine.begin() as connection:
+def _one(statements: Statements, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
+    """Run one statement committed on its own. Each may run twice, as ``ThreadConnections``
+    requires: the marks are conditional, and a claim run again finds its own lease and waits
+    it out (``DeliveryInProgress``) instead of sending twice."""
+    if isinstance(statements, ThreadConnections):
+        return statements.run(statement, params)
+    with statements.begin() as connection:
         result = connection.execute(statement, params)
         return result.first() if result.returns_rows else None

@@ -66,6 +66,19 @@ def test_log_channel_appends_one_json_line_per_message(tmp_path: Path) -> None:
     ]
 
 
+def test_log_channel_makes_its_directory_again_when_it_is_removed(tmp_path: Path) -> None:
+    log_file = tmp_path / "notifications" / "sent.jsonl"
+    channel = get_channel("log", make_settings(notify_log_file=log_file))
+    channel.send(make_message("ops", key="k1"))
+    log_file.unlink()
+    log_file.parent.rmdir()
+
+    channel.send(make_message("ops", key="k2"))
+
+    [record] = [json.loads(line) for line in log_file.read_text("utf-8").splitlines()]
+    assert record["idempotency_key"] == "k2"
+
+
 def test_log_channel_without_file_writes_to_notifications_logger(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
