@@ -85,16 +85,24 @@ def test_on_an_autocommit_engine_every_thread_keeps_a_connection(db: Database) -
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("autocommit", [True, False], ids=["autocommit", "transactional"])
 def test_a_connection_the_database_dropped_is_replaced_and_the_statement_run_again(
-    db: Database, engine: Engine
+    postgres_url: str, autocommit: bool
 ) -> None:
-    if db.backend != "postgres":
-        pytest.skip("only a server drops connections")
-    statements = ThreadConnections(engine)
-    backend = sa.text("SELECT pg_backend_pid()")
-    first = statements.run(backend, {})
-    assert first is not None
-    with db.engine.connect() as admin:
-        admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first[0]})
-    second = statements.run(backend, {})
-    assert second is not None and second[0] != first[0]
+    """Only a server drops connections, so this one is PostgreSQL's alone."""
+    engine, admin = (
+        create_db_engine(postgres_url, autocommit=autocommit),
+        sa.create_engine(postgres_url),
+    )
+    try:
+        statements = ThreadConnections(engine)
+        backend = sa.text("SELECT pg_backend_pid()")
+        first = statements.run(backend, {})
+        assert first is not None
+        with admin.connect() as connection:
+            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first[0]})
+        second = statements.run(backend, {})
+        assert second is not None and second[0] != first[0]
+    finally:
+        engine.dispose()
+        admin.dispose()
