@@ -17,6 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from config.keys import keys_of
+from config.settings import get_settings
 from workers.embedded_redis import start_embedded_redis
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,12 +38,17 @@ def embedded_redis(var_dir: Path) -> Iterator[str]:
 
 def child_env(database_url: str, var_dir: Path, redis_url: str, **settings: str) -> dict[str, str]:
     """What every child needs to share the benchmark's database and broker (as ``icpflow up``
-    hands its children ``REDIS_URL``), with the product's defaults for everything else."""
+    hands its children ``REDIS_URL``), with the product's defaults for everything else. The
+    children seal personal data with this process's keys, as one deployment's processes do:
+    filings this process writes are read by the web process and the worker."""
     env = {k: v for k, v in os.environ.items() if k not in _FOREIGN}
+    keys = keys_of(get_settings())
     env.update(
         DATABASE_URL=database_url,
         VAR_DIR=str(var_dir),
         REDIS_URL=redis_url,
+        DATA_KEYS=",".join(keys.data),
+        LOOKUP_KEY=keys.lookup,
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
         PYTHONUNBUFFERED="1",
         **settings,
