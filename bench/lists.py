@@ -75,10 +75,7 @@ SEARCHES: dict[str, dict[str, Any]] = {
 
 
 def run(scale: Scale, backends: Sequence[str]) -> list[Result]:
-    results = []
-    for backend in backends:
-        results += _measure(backend, SIZES[scale])
-    return results
+    return [result for backend in backends for result in _measure(backend, SIZES[scale])]
 
 
 def _measure(backend: str, size: Size) -> list[Result]:

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
@@ -87,10 +88,7 @@ SIZES: dict[Scale, Size] = {
 
 
 def run(scale: Scale, backends: Sequence[str]) -> list[Result]:
-    results = []
-    for backend in backends:
-        results += _measure(backend, SIZES[scale])
-    return results
+    return [result for backend in backends for result in _measure(backend, SIZES[scale])]
 
 
 def _measure(backend: str, size: Size) -> list[Result]:
@@ -178,7 +176,7 @@ class Traffic:
 
     def up_to(self, total: int) -> None:
         with ThreadPoolExecutor(CLIENTS) as clients:
-            for _ in clients.map(self._live, range(self.handled + 1, total + 1)):
+            for _ in clients.map(partial(_live, self.client), range(self.handled + 1, total + 1)):
                 pass  # each result is None; iterating re-raises a client's error here
         self.handled = max(self.handled, total)
         wait_until(
@@ -188,9 +186,6 @@ class Traffic:
             self.children,
             interval=0.05,
         )
-
-    def _live(self, number: int) -> None:
-        _live(self.client, number)
 
 
 def _live(client: httpx.Client, number: int) -> None:

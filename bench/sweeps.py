@@ -56,11 +56,7 @@ _FIND_SQL = (
 
 
 def run(scale: Scale, backends: Sequence[str]) -> list[Result]:
-    size = SIZES[scale]
-    results = []
-    for backend in backends:
-        results += _measure(backend, size)
-    return results
+    return [result for backend in backends for result in _measure(backend, SIZES[scale])]
 
 
 def _measure(backend: str, size: Size) -> list[Result]:
