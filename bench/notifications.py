@@ -244,7 +244,7 @@ def _throughput(db: Scratch, broker: RedisBroker, worker: Child, owed: Owed, siz
     count = len(owed.notifications)
     with Session(db.engine) as session:
         rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(owed.outbox)))
-        deliveries = [job_message(row) for row in rows]
+        deliveries = [job_message(row.id or 0, row.job, row.payload) for row in rows]
     no_ops = [noop.message(notification_id=nid) for nid in owed.notifications]
 
     def deliver() -> None:

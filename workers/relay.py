@@ -17,15 +17,15 @@ import logging
 import queue
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import dramatiq
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy.engine import Connection, Engine
 
 from config.clock import get_clock
-from models import OutboxMessage
+from models import OutboxMessage, table
 from workers.broker import QUEUE
 from workflow import outbox
 
@@ -33,6 +33,29 @@ log = logging.getLogger(__name__)
 
 _MESSAGE_NAMESPACE = uuid.UUID("5d1f0c8e-7a5b-4f43-9d0e-3f6f1b2a9c41")
 _MAX_ERROR_LENGTH = 2000
+
+# Built once: the immediate relay runs them after every commit that owes work.
+_OUTBOX = table(OutboxMessage)
+# Rows that already failed go last, so a few unusable ones cannot starve the rest. SQLite has
+# no FOR UPDATE (its BEGIN IMMEDIATE serialises relays anyway) and renders none.
+_UNPUBLISHED = (
+    select(_OUTBOX.c.id, _OUTBOX.c.job, _OUTBOX.c.payload)
+    .where(_OUTBOX.c.published_at.is_(None))
+    .order_by(_OUTBOX.c.attempts, _OUTBOX.c.id)
+    .with_for_update(skip_locked=True)
+)
+_UNPUBLISHED_OF_IDS = _UNPUBLISHED.where(_OUTBOX.c.id.in_(bindparam("b_ids", expanding=True)))
+_UNPUBLISHED_OLDEST = _UNPUBLISHED.limit(bindparam("b_limit"))
+_MARK_PUBLISHED = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(published_at=bindparam("b_now"))
+)
+_NOTE_FAILURE = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("b_id"))
+    .values(attempts=_OUTBOX.c.attempts + 1, last_error=bindparam("b_error"))
+)
 
 
 def message_id(outbox_id: int) -> str:
@@ -44,59 +67,53 @@ def publish(ids: Sequence[int], engine: Engine, broker: dramatiq.Broker) -> int:
     """Relay these committed rows, unless already published; returns how many were published."""
     if not ids:
         return 0
-    query = select(OutboxMessage).where(col(OutboxMessage.id).in_(list(ids)))
-    return _relay(engine, broker, query)
+    return _relay(engine, broker, _UNPUBLISHED_OF_IDS, {"b_ids": list(ids)})
 
 
 def relay_pending(engine: Engine, broker: dramatiq.Broker, limit: int = 500) -> int:
     """Relay the oldest unpublished rows, up to ``limit``; returns how many were published."""
-    return _relay(engine, broker, select(OutboxMessage).limit(limit))
+    return _relay(engine, broker, _UNPUBLISHED_OLDEST, {"b_limit": limit})
 
 
-def _relay(engine: Engine, broker: dramatiq.Broker, query: SelectOfScalar[OutboxMessage]) -> int:
-    # Rows that already failed go last, so a few unusable ones cannot starve the rest.
-    query = query.where(col(OutboxMessage.published_at).is_(None)).order_by(
-        col(OutboxMessage.attempts), col(OutboxMessage.id)
-    )
-    if engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    published = 0
-    with Session(engine) as session:
-        for row in session.exec(query).all():
+def _relay(
+    engine: Engine, broker: dramatiq.Broker, query: Select[Any], params: Mapping[str, Any]
+) -> int:
+    published: list[int] = []
+    with engine.begin() as connection:
+        for row_id, job, data in connection.execute(query, params):
             try:
-                message = job_message(row)
+                message = job_message(row_id, job, data)
             except ValueError as exc:  # no such job, or a payload that does not fit
-                _note_failure(row, exc)  # this row is unusable; the others may be fine
+                _note_failure(connection, row_id, exc)  # unusable; the others may be fine
                 continue
             try:
                 broker.enqueue(message)
             except Exception as exc:  # the clients raise many types; all mean "not accepted"
-                _note_failure(row, exc)
-                log.warning("broker refused outbox row %s; the relay sweep retries it", row.id)
+                _note_failure(connection, row_id, exc)
+                log.warning("broker refused outbox row %s; the relay sweep retries it", row_id)
                 break  # the broker is down: do not wait for each remaining row to time out
-            row.published_at = get_clock().now()
-            published += 1
-        session.commit()
-    return published
+            published.append(row_id)
+        if published:
+            connection.execute(_MARK_PUBLISHED, {"b_ids": published, "b_now": get_clock().now()})
+    return len(published)
 
 
-def job_message(row: OutboxMessage) -> dramatiq.Message[object]:
-    """The message for the row's job: its actor (named as the job), its payload as keywords."""
-    assert row.id is not None
-    payload = outbox.payload(row)
+def job_message(outbox_id: int, job: str, data: Any) -> dramatiq.Message[object]:
+    """The message for a row's job: its actor (named as the job), its payload as keywords."""
+    payload = outbox.payload(job, data)
     return dramatiq.Message(
         queue_name=QUEUE,
-        actor_name=str(row.job),
+        actor_name=str(job),
         args=(),
         kwargs=payload.model_dump(),
         options={},
-        message_id=message_id(row.id),
+        message_id=message_id(outbox_id),
     )
 
 
-def _note_failure(row: OutboxMessage, exc: Exception) -> None:
-    row.attempts += 1
-    row.last_error = f"{type(exc).__name__}: {exc}"[:_MAX_ERROR_LENGTH]
+def _note_failure(connection: Connection, row_id: int, exc: Exception) -> None:
+    error = f"{type(exc).__name__}: {exc}"[:_MAX_ERROR_LENGTH]
+    connection.execute(_NOTE_FAILURE, {"b_id": row_id, "b_error": error})
 
 
 class ImmediateRelay:

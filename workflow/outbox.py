@@ -66,10 +66,10 @@ def owe_footer_check(session: Session, check: FooterCheck, now: datetime) -> lis
     return _owe(session, Job.CHECK_FOOTER, [check], now)
 
 
-def payload(row: OutboxMessage) -> BaseModel:
-    """The row's payload as its job's type; ``ValueError`` (pydantic's included) when the row
+def payload(job: str, data: Any) -> BaseModel:
+    """A row's payload as its job's type; ``ValueError`` (pydantic's included) when the row
     names no known job or its payload does not fit."""
-    return PAYLOADS[Job(row.job)].model_validate(row.payload)
+    return PAYLOADS[Job(job)].model_validate(data)
 
 
 def session_info(publisher: Publisher | None) -> dict[str, Any]:
