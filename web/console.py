@@ -61,7 +61,7 @@ class FilingSearch(Search):
     min_days: Days = None
     stuck: Flag = None
     overdue: Flag = None
-    sort: FilingSort = FilingSort.ID
+    sort: FilingSort | None = None  # views.listing_order's
     desc: bool = False
 
 
@@ -129,8 +129,8 @@ def _filings(
         title=title,
         found=found,
         search=search,
+        order=views.listing_order(search.sort, search.domain),
         states=STATES,
-        sorts=FilingSort,
         pages=_pages(found.total, search.page, exact=found.total_is_exact, shown=len(found.items)),
     )
 

@@ -178,6 +178,21 @@ def test_the_list_searches_by_domain_prefix_applicant_and_icp_number(
     assert browser.get("/filings?applicant=example+ltd").text.count('class="filing') == 3
 
 
+def test_a_domain_search_is_shown_in_domain_order_until_another_is_chosen(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    api.create(domain="site120.cn")
+    api.create(domain="site12.cn")
+    browser = signed_in("viewer")
+
+    searched = browser.get("/filings?domain=site12").text
+    chosen = browser.get("/filings?domain=site12&sort=id").text
+
+    assert re.findall(r"site12\d*\.cn", searched)[:2] == ["site12.cn", "site120.cn"]
+    assert re.search(r'<th scope="col" aria-sort="ascending">\s*<a[^>]*>Domain', searched)
+    assert re.findall(r"site12\d*\.cn", chosen)[:2] == ["site120.cn", "site12.cn"]
+
+
 def test_the_list_ignores_empty_fields_and_refuses_an_unknown_state(
     signed_in: Callable[[str], TestClient],
 ) -> None:

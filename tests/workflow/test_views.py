@@ -9,6 +9,7 @@ from config.clock import FrozenClock
 from tests.factories import MakeFiling
 from workflow import views
 from workflow.domain.errors import FilingNotFound
+from workflow.schemas import FilingSort
 
 
 def test_a_page_counts_every_match_and_holds_only_its_slice(
@@ -50,6 +51,37 @@ def test_the_domain_search_matches_from_the_start_of_the_name(
     page = views.filing_page(session, clock.now(), domain=term)
 
     assert sorted(f.domain for f in page.items) == found
+
+
+def test_a_domain_search_lists_the_domain_typed_in_full_first(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    for domain in ("site120.cn", "site12.cn", "site121.cn"):  # ids in this order
+        new_filing(domain=domain)
+
+    page = views.filing_page(session, clock.now(), domain="site12")
+
+    assert [f.domain for f in page.items] == ["site12.cn", "site120.cn", "site121.cn"]
+
+
+def test_a_chosen_order_holds_for_a_domain_search_too(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    for domain in ("site120.cn", "site12.cn"):
+        new_filing(domain=domain)
+
+    page = views.filing_page(session, clock.now(), domain="site12", sort=FilingSort.ID)
+
+    assert [f.domain for f in page.items] == ["site120.cn", "site12.cn"]
+
+
+def test_a_list_without_a_domain_search_is_oldest_first(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    for domain in ("b.cn", "a.cn"):
+        new_filing(domain=domain)
+
+    assert [f.domain for f in views.filing_page(session, clock.now()).items] == ["b.cn", "a.cn"]
 
 
 def test_every_view_masks_identity_and_phone_numbers(
