@@ -42,7 +42,7 @@ def create_db_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
             **isolation,
-            **({"max_overflow": -1} if autocommit else {}),
+            **_pool(autocommit),
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         if not autocommit:
@@ -56,12 +56,22 @@ def create_db_engine(
     return create_engine(
         url,
         pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=-1 if autocommit else 20,
+        **_pool(autocommit),
         pool_timeout=settings.database_connect_timeout_seconds,
         connect_args=connect_args,
         **isolation,
     )
+
+
+# AnyIO runs a web process's requests on up to 40 threads (its default limit); each may hold a
+# connection at once, and the outbox relay's thread one more. A pool keeping fewer closed every
+# connection past its size on return and opened a new one for the next request (a PostgreSQL
+# backend started per request), and one capped below that made requests wait for each other.
+_REQUEST_THREADS = 40
+
+
+def _pool(autocommit: bool) -> dict[str, int]:
+    return {"pool_size": _REQUEST_THREADS, "max_overflow": -1 if autocommit else 10}
 
 
 class ThreadConnections:
