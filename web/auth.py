@@ -6,10 +6,11 @@ cookie: a cookie rides along on cross-site requests, and the API's routes change
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -21,12 +22,23 @@ from workflow import outbox
 _bearer = HTTPBearer(auto_error=False, description="A token from `icpflow tokens create`.")
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request; the service commits its own transactions, each relayed through
-    the app's publisher (if it has one)."""
+    the app's publisher (if it has one).
+
+    Made and closed on the event loop, which saves a request two trips through the thread pool:
+    a new session holds no connection yet, and one whose work was committed or rolled back
+    holds none any more. Only one left inside a transaction (a request that failed midway)
+    has a rollback to send, and sends it from a thread."""
     info = outbox.session_info(request.app.state.publisher)
-    with Session(get_engine(), expire_on_commit=False, info=info) as session:
+    session = Session(get_engine(), expire_on_commit=False, info=info)
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -7,10 +7,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from fastapi.testclient import TestClient
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
 from auth.tokens import Role, create_token, list_tokens, revoke_token
 from config.clock import FrozenClock
+from models import get_engine
 from web.pages import SESSION_COOKIE
 
 if TYPE_CHECKING:
@@ -26,6 +28,13 @@ def test_missing_token_is_401_with_the_error_shape(client: TestClient) -> None:
 def test_unknown_token_is_401(client: TestClient) -> None:
     response = client.get("/api/v1/filings", headers={"Authorization": "Bearer nope"})
     assert (response.status_code, response.json()["error"]) == (401, "unauthorized")
+
+
+def test_a_refused_request_gives_its_connection_back(client: TestClient) -> None:
+    client.get("/api/v1/filings", headers={"Authorization": "Bearer nope"})  # read, then refused
+    pool = get_engine().pool
+    assert isinstance(pool, QueuePool)
+    assert pool.checkedout() == 0  # rolled back and returned, not left open
 
 
 def test_the_pages_cookie_does_not_authenticate_the_api(
