@@ -131,6 +131,12 @@ class Service(SQLModel, table=True):
     psb_number: str | None = Field(default=None, max_length=bounds.PSB_NUMBER)
 
 
+# Domains (ASCII, IDNs as punycode) compare byte by byte on both databases, SQLite's default:
+# a domain search lists its matches in that order, read off the column's plain btree, which on
+# PostgreSQL serves ``LIKE 'prefix%'`` only under the "C" collation.
+DOMAIN_TEXT = String(bounds.DOMAIN).with_variant(String(bounds.DOMAIN, collation="C"), "postgresql")
+
+
 class Filing(SQLModel, table=True):
     """One filing order (备案订单) of one ``kind`` for an entity and, most kinds, one service.
 
@@ -142,9 +148,10 @@ class Filing(SQLModel, table=True):
     __tablename__ = "filings"
     # The console's list sorts and searches by these; ``assignee`` answers "my filings". A page
     # of a state's or a province's filings comes off (state, id) or (province, id) in id order,
-    # however many match. Prefix searches (domain, ICP number) use the btree on PostgreSQL only
-    # with ``text_pattern_ops`` whatever the database's collation (the plain one serves sorting);
-    # SQLite searches a range of either, and keeps the twin only to have one schema.
+    # however many match. The ICP number's prefix search uses the btree on PostgreSQL only with
+    # ``text_pattern_ops`` whatever the database's collation; the domain's column is compared
+    # bytewise instead (``DOMAIN_TEXT``), so its plain btree serves both its prefix search and
+    # its order. SQLite searches a range of either.
     __table_args__ = (
         Index("ix_filings_state_id", "state", "id"),
         Index("ix_filings_province_id", "province", "id"),
@@ -153,7 +160,6 @@ class Filing(SQLModel, table=True):
         Index(
             "ix_filings_icp_number", "icp_number", postgresql_ops={"icp_number": "text_pattern_ops"}
         ),
-        Index("ix_filings_domain_prefix", "domain", postgresql_ops={"domain": "text_pattern_ops"}),
         Index("ix_filings_assignee", "assignee"),
     )
 
@@ -165,7 +171,7 @@ class Filing(SQLModel, table=True):
     changes: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(SealedJSON(), nullable=False)
     )
-    domain: str = Field(max_length=bounds.DOMAIN, index=True)
+    domain: str = Field(max_length=bounds.DOMAIN, index=True, sa_type=DOMAIN_TEXT)
     domain_expires_on: date
     province: str = Field(max_length=bounds.PROVINCE)
     licence: str = Field(max_length=bounds.CODE)
