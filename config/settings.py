@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=1_000_000, ge=1024, description="Larger request bodies are refused with 413."
     )
+    web_threads: int = Field(
+        default=16,
+        ge=1,
+        le=200,
+        description="Threads a web process runs requests on; the database pool keeps a "
+        "connection for each. More only wait longer for Python's lock, and hold more connections.",
+    )
 
     # Pages: sign-in sessions
     page_session_hours: float = Field(

@@ -63,15 +63,13 @@ def create_db_engine(
     )
 
 
-# AnyIO runs a web process's requests on up to 40 threads (its default limit); each may hold a
-# connection at once, and the outbox relay's thread one more. A pool keeping fewer closed every
-# connection past its size on return and opened a new one for the next request (a PostgreSQL
-# backend started per request), and one capped below that made requests wait for each other.
-_REQUEST_THREADS = 40
-
-
+# A web process runs requests on ``WEB_THREADS`` threads, each of which may hold a connection
+# at once; the relay's and the readiness ping's threads and any other caller overflow the pool.
+# A pool keeping fewer closed every connection past its size on return and opened a new one for
+# the next request (a PostgreSQL backend started per request); one capped below the threads made
+# requests wait for each other.
 def _pool(autocommit: bool) -> dict[str, int]:
-    return {"pool_size": _REQUEST_THREADS, "max_overflow": -1 if autocommit else 10}
+    return {"pool_size": get_settings().web_threads, "max_overflow": -1 if autocommit else 10}
 
 
 class ThreadConnections:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as Late
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -50,6 +51,22 @@ DESCRIPTION = (
 )
 
 
+def lifespan(relay: bool) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Requests run on ``WEB_THREADS`` threads (AnyIO's default is 40), for which the database
+    pool is sized; with ``relay``, committed outbox rows are relayed at once."""
+
+    @asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().web_threads
+        if relay:
+            async with relay_outbox(app):
+                yield
+        else:
+            yield
+
+    return run
+
+
 @asynccontextmanager
 async def relay_outbox(app: FastAPI) -> AsyncIterator[None]:
     """Relay each request's committed outbox rows to the broker at once; the scheduler's sweep
@@ -76,7 +93,7 @@ def create_app(*, relay: bool = True) -> FastAPI:
         title="icpflow",
         version="0.1.0",
         description=DESCRIPTION,
-        lifespan=relay_outbox if relay else None,
+        lifespan=lifespan(relay),
         docs_url=None,  # served offline by ``web.docs``
         redoc_url=None,
         responses=errors.responses(*errors.EVERY_ROUTE),

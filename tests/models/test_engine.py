@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import anyio
-import anyio.to_thread
 import pytest
-from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
+from config.settings import Settings, get_settings
 from models.engine import create_db_engine
 from tests.databases import Database
 
 
-@pytest.fixture
-def engine(db: Database) -> Iterator[Engine]:
-    made = create_db_engine(db.url)
-    yield made
-    made.dispose()
-
-
-async def request_threads() -> float:
-    return anyio.to_thread.current_default_thread_limiter().total_tokens
-
-
-def test_the_pool_keeps_a_connection_for_every_request_thread(engine: Engine) -> None:
-    pool = engine.pool
-    assert isinstance(pool, QueuePool)
-    assert pool.size() >= anyio.run(request_threads)
+def test_the_pool_keeps_a_connection_for_every_request_thread(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEB_THREADS", "7")
+    get_settings.cache_clear()
+    engine = create_db_engine(db.url)
+    try:
+        pool = engine.pool
+        assert isinstance(pool, QueuePool)
+        assert pool.size() == 7
+    finally:
+        engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
@@ -20,6 +21,21 @@ if TYPE_CHECKING:
 
 def test_healthz_answers(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_requests_run_on_as_many_threads_as_the_pool_keeps_connections(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEB_THREADS", "7")
+    get_settings.cache_clear()
+    with TestClient(create_app(relay=False)) as client:
+        assert client.portal is not None  # the app's event loop, running its lifespan
+        limit = client.portal.call(request_threads)
+    assert limit == 7
+
+
+def request_threads() -> float:
+    return anyio.to_thread.current_default_thread_limiter().total_tokens
 
 
 def test_readyz_is_200_with_the_database_up(client: TestClient) -> None:
