@@ -45,9 +45,14 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def end_read(session: Session) -> None:
-    """End the token lookup's transaction before the route runs: on SQLite every transaction
-    takes the write lock, which the relay thread or another session of this request may need."""
-    session.commit()
+    """End the token lookup's transaction where it must end before the route runs: on SQLite,
+    whose every transaction takes the write lock, which the relay thread or another session of
+    this request may need; and when the token's last use is to be recorded, which a route that
+    only reads would roll back. Otherwise (PostgreSQL, most requests) the route goes on in the
+    lookup's transaction, saving a commit, a BEGIN and the connection's return to the pool
+    and its checkout again with its liveness ping."""
+    if session.dirty or session.get_bind().dialect.name == "sqlite":
+        session.commit()
 
 
 def at_least(role: Role) -> Callable[..., ApiToken]:
