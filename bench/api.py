@@ -19,6 +19,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 import httpx
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from auth.tokens import Role, create_token
@@ -28,6 +29,7 @@ from bench.processes import child_env, embedded_redis, free_port, serves, spawne
 from bench.results import Result
 from bench.timing import percentile
 from bench.transitions import ACTOR, CYCLE, submitted_filings
+from models.engine import create_db_engine
 from workflow import service
 
 CLIENTS = 32
@@ -68,7 +70,11 @@ def _measure(size: Size) -> list[Result]:
             token = create_token(session, "bench-api", Role.CASE_MANAGER)
         probe = stack.enter_context(httpx.Client(base_url=f"http://127.0.0.1:{port}"))
         wait_until(lambda: serves(probe), START_TIMEOUT_SECONDS, "the web process", [web])
-        in_process = _in_process_clients(db, submitted_filings(db, CLIENTS))
+        # The in-process side's pool holds a connection for each of its threads, as the web
+        # process's holds one for each of its request threads: neither waits for the other.
+        engine = create_db_engine(db.url, pool_size=CLIENTS)
+        stack.callback(engine.dispose)
+        in_process = _in_process_clients(db, engine, submitted_filings(db, CLIENTS))
         over_http = [
             _http_client(stack, f"http://127.0.0.1:{port}", token, filing_id)
             for filing_id in submitted_filings(db, CLIENTS)
@@ -87,14 +93,14 @@ def _measure(size: Size) -> list[Result]:
     return [_result(size, rates, latencies)]
 
 
-def _in_process_clients(db: Scratch, filing_ids: Sequence[int]) -> list[Client]:
+def _in_process_clients(db: Scratch, engine: Engine, filing_ids: Sequence[int]) -> list[Client]:
     def client(filing_id: int) -> Client:
         def fire(cycles: int) -> list[float]:
             took = []
             for _ in range(cycles):
                 for step in CYCLE:
                     started = time.perf_counter()
-                    with Session(db.engine, expire_on_commit=False) as session:
+                    with Session(engine, expire_on_commit=False) as session:
                         service.fire_event(
                             session, filing_id, step.command, actor=ACTOR, settings=db.settings
                         )

@@ -18,7 +18,11 @@ from config.settings import get_settings
 
 
 def create_db_engine(
-    url: str, *, statement_timeouts: bool = True, autocommit: bool = False
+    url: str,
+    *,
+    statement_timeouts: bool = True,
+    autocommit: bool = False,
+    pool_size: int | None = None,
 ) -> Engine:
     """SQLite gets WAL and a busy timeout so web, worker and scheduler processes can share one file.
 
@@ -32,6 +36,9 @@ def create_db_engine(
     cost more than SQLite's own work (bench/notifications.py). Its callers keep a connection per
     thread (``ThreadConnections``), so its pool has no cap: the thread count bounds it, and a
     thread past a cap would wait for a connection that nobody gives back.
+
+    The pool keeps ``pool_size`` connections, by default one per web request thread (``_pool``);
+    a caller running more threads of its own at once (a benchmark's clients) asks for as many.
     """
     isolation = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     if url.startswith("sqlite"):
@@ -42,7 +49,7 @@ def create_db_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
             **isolation,
-            **_pool(autocommit),
+            **_pool(autocommit, pool_size),
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         if not autocommit:
@@ -56,7 +63,7 @@ def create_db_engine(
     return create_engine(
         url,
         pool_pre_ping=True,
-        **_pool(autocommit),
+        **_pool(autocommit, pool_size),
         pool_timeout=settings.database_connect_timeout_seconds,
         connect_args=connect_args,
         **isolation,
@@ -68,8 +75,11 @@ def create_db_engine(
 # A pool keeping fewer closed every connection past its size on return and opened a new one for
 # the next request (a PostgreSQL backend started per request); one capped below the threads made
 # requests wait for each other.
-def _pool(autocommit: bool) -> dict[str, int]:
-    return {"pool_size": get_settings().web_threads, "max_overflow": -1 if autocommit else 10}
+def _pool(autocommit: bool, size: int | None) -> dict[str, int]:
+    return {
+        "pool_size": size or get_settings().web_threads,
+        "max_overflow": -1 if autocommit else 10,
+    }
 
 
 class ThreadConnections:
