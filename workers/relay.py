@@ -80,7 +80,8 @@ def _relay(
 ) -> int:
     published: list[int] = []
     with engine.begin() as connection:
-        for row_id, job, data in connection.execute(query, params):
+        # Read in full first: a failed row is noted on this connection while the others wait.
+        for row_id, job, data in connection.execute(query, params).all():
             try:
                 message = job_message(row_id, job, data)
             except ValueError as exc:  # no such job, or a payload that does not fit

@@ -7,10 +7,11 @@ import time
 
 import dramatiq
 import pytest
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from config.clock import get_clock
-from models import OutboxMessage
+from models import OutboxMessage, table
 from tests.databases import Database
 from tests.delivery_kit import (
     RedisServer,
@@ -70,6 +71,25 @@ def test_broker_down_leaves_the_row_for_the_next_sweep(
     [row] = outbox_rows(db)
     assert row.published_at is not None
     assert queued_message_ids(redis_broker) == [message_id(row_id)]
+
+
+def test_a_row_naming_no_known_job_is_noted_and_the_others_still_go(
+    db: Database, redis_broker: dramatiq.Broker
+) -> None:
+    with db.engine.begin() as connection:  # as a row written by a newer or older icpflow
+        connection.execute(
+            insert(table(OutboxMessage)),
+            {"job": "no_such_job", "payload": {}, "created_at": get_clock().now(), "attempts": 0},
+        )
+    [good] = add_rows(db, 1)
+
+    assert relay_pending(db.engine, redis_broker) == 1
+
+    unusable, published = outbox_rows(db)
+    assert (unusable.published_at, unusable.attempts) == (None, 1)
+    assert unusable.last_error and "no_such_job" in unusable.last_error
+    assert published.published_at is not None
+    assert queued_message_ids(redis_broker) == [message_id(good)]
 
 
 def test_concurrent_relays_publish_each_row_exactly_once(
