@@ -77,11 +77,11 @@ class Settings(BaseSettings):
         default=1_000_000, ge=1024, description="Larger request bodies are refused with 413."
     )
     web_threads: int = Field(
-        default=16,
+        default=40,
         ge=1,
         le=200,
-        description="Threads a web process runs requests on; the database pool keeps a "
-        "connection for each. More only wait longer for Python's lock, and hold more connections.",
+        description="Threads a web process runs requests on (AnyIO's own default); the database "
+        "pool keeps a connection for each.",
     )
 
     # Pages: sign-in sessions

@@ -52,8 +52,8 @@ DESCRIPTION = (
 
 
 def lifespan(relay: bool) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Requests run on ``WEB_THREADS`` threads (AnyIO's default is 40), for which the database
-    pool is sized; with ``relay``, committed outbox rows are relayed at once."""
+    """Requests run on ``WEB_THREADS`` threads, for which the database pool is sized; with
+    ``relay``, committed outbox rows are relayed at once."""
 
     @asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -26,17 +27,19 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request; the service commits its own transactions, each relayed through
     the app's publisher (if it has one).
 
-    Made and closed on the event loop, which saves a request two trips through the thread pool:
-    a new session holds no connection yet, and one whose work was committed or rolled back
-    holds none any more. Only one left inside a transaction (a request that failed midway)
-    has a rollback to send, and sends it from a thread."""
+    Made on the event loop (a new session holds no connection yet), which saves a request a
+    trip through the thread pool; so is the closing of one whose work was committed or rolled
+    back. One still inside a transaction (a route that only read, one that failed midway) has
+    a rollback to send, which a thread of its own sends, as FastAPI closes a sync dependency:
+    waiting for one of the request threads, all busy with requests that wait for this one's
+    lock or connection, would stall them all."""
     info = outbox.session_info(request.app.state.publisher)
     session = Session(get_engine(), expire_on_commit=False, info=info)
     try:
         yield session
     finally:
         if session.in_transaction():
-            await run_in_threadpool(session.close)
+            await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
         else:
             session.close()
 
@@ -45,14 +48,12 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def end_read(session: Session) -> None:
-    """End the token lookup's transaction where it must end before the route runs: on SQLite,
-    whose every transaction takes the write lock, which the relay thread or another session of
-    this request may need; and when the token's last use is to be recorded, which a route that
-    only reads would roll back. Otherwise (PostgreSQL, most requests) the route goes on in the
-    lookup's transaction, saving a commit, a BEGIN and the connection's return to the pool
-    and its checkout again with its liveness ping."""
-    if session.dirty or session.get_bind().dialect.name == "sqlite":
-        session.commit()
+    """End the token lookup's transaction before the route runs, so that a request holds a
+    connection only while a thread works for it: on SQLite every transaction takes the write
+    lock, which the relay thread or another session of this request may need; on PostgreSQL a
+    request waiting for a thread with its connection checked out would take one more than the
+    threads, and a burst of requests would wait for connections that nobody gives back."""
+    session.commit()
 
 
 def at_least(role: Role) -> Callable[..., ApiToken]:

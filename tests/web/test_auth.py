@@ -7,14 +7,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
 from auth.tokens import Role, create_token, list_tokens, revoke_token
 from config.clock import FrozenClock
 from models import get_engine
-from tests.databases import Database
 from web.pages import SESSION_COOKIE
 
 if TYPE_CHECKING:
@@ -85,18 +83,6 @@ def test_a_token_in_use_records_when_it_was_last_used(
     client.get("/api/v1/filings", headers=as_role("viewer"))
     viewer = next(t for t in list_tokens(session) if t.role == "viewer")
     assert viewer.last_used_at == clock.now()
-
-
-def test_a_request_takes_a_connection_once_unless_the_lookup_holds_a_lock(
-    api: Api, db: Database
-) -> None:
-    """SQLite ends the token lookup's transaction, which holds the write lock; PostgreSQL goes
-    on in it to the route's work."""
-    filing = api.create()
-    taken: list[object] = []
-    event.listen(get_engine(), "checkout", lambda *args: taken.append(args))
-    assert api.fire(filing, "withdraw", {"reason": "x"}).status_code == 200
-    assert len(taken) == {"sqlite": 2, "postgres": 1}[db.backend]
 
 
 def test_viewer_can_read_a_filing(api: Api, as_role: Callable[[str], Headers]) -> None:
