@@ -43,13 +43,15 @@ def create_db_engine(
     isolation = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        in_file = bool(path) and path != ":memory:"
+        if in_file:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
             **isolation,
-            **_pool(autocommit, pool_size),
+            # A database in memory lives on one connection (SQLAlchemy's own pool for it).
+            **(_pool(autocommit, pool_size) if in_file else {}),
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         if not autocommit:

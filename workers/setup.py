@@ -23,7 +23,8 @@ def build_worker_broker(settings: Settings) -> dramatiq.Broker:
     """The broker ``settings`` name, with the actors declared on it."""
     broker = build_broker(settings)
     url = settings.effective_database_url
-    declare_actors(broker, settings, create_db_engine(url), create_db_engine(url, autocommit=True))
+    engine = create_db_engine(url, pool_size=settings.worker_threads)  # a connection per thread
+    declare_actors(broker, settings, engine, create_db_engine(url, autocommit=True))
     return broker
 
 

@@ -22,3 +22,12 @@ def test_the_pool_keeps_a_connection_for_every_request_thread(
         assert pool.size() == 7
     finally:
         engine.dispose()
+
+
+def test_a_database_in_memory_still_makes_an_engine() -> None:
+    engine = create_db_engine("sqlite:///:memory:")
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        engine.dispose()
