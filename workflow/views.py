@@ -248,8 +248,9 @@ def listing_order(sort: FilingSort | None, domain: str | None) -> FilingSort:
 
 def _prefix_search(session: Session) -> Callable[[Mapped[str | None], str], ColumnElement[bool]]:
     """``column`` starts with ``prefix`` (exactly, case included), put so that the database
-    finds the matches in an index: PostgreSQL serves ``LIKE 'p%'`` from a ``text_pattern_ops``
-    btree; SQLite's LIKE ignores ASCII case, so it cannot use a (binary) index, but the range of
+    finds the matches in an index: PostgreSQL serves ``LIKE 'p%'`` from a btree that compares
+    bytewise (``text_pattern_ops`` for the ICP number, the "C" collation for the domain);
+    SQLite's LIKE ignores ASCII case, so it cannot use a (binary) index, but the range of
     strings that begin with ``prefix`` can, and only those strings pass both tests."""
 
     def starts_with(column: Mapped[str | None], prefix: str) -> ColumnElement[bool]:
