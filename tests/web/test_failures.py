@@ -1,5 +1,5 @@
 """When something breaks: an unreachable or hung database answers 503 with Retry-After (and
-/readyz within two seconds), a bug answers 500 in the common shape with the request id that
+/readyz long before a connection attempt would give up), a bug answers 500 in the common shape with the request id that
 its log line carries; never a bare "Internal Server Error"."""
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ API_ROUTE = "/api/v1/filings"
 PAGE = "/"
 
 
-def _client_on(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+def _client_on(
+    url: str, monkeypatch: pytest.MonkeyPatch, connect_timeout: int = 2
+) -> Iterator[TestClient]:
     monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("DATABASE_CONNECT_TIMEOUT_SECONDS", "2")
+    monkeypatch.setenv("DATABASE_CONNECT_TIMEOUT_SECONDS", str(connect_timeout))
     get_settings.cache_clear()
     forget_engines()
     with TestClient(create_app(relay=False), raise_server_exceptions=False) as client:
@@ -43,14 +45,24 @@ def closed_port_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     yield from _client_on(f"postgresql+psycopg://postgres@127.0.0.1:{port}/test", monkeypatch)
 
 
+SILENT_CONNECT_TIMEOUT = 12
+
+
 @pytest.fixture
 def silent_port_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    """PostgreSQL configured on a port that accepts connections and never says a word."""
+    """PostgreSQL configured on a port that accepts connections and never says a word; a
+    connection attempt gives up only after ``SILENT_CONNECT_TIMEOUT`` seconds, /readyz after
+    half a second."""
+    monkeypatch.setenv("READINESS_TIMEOUT_SECONDS", "0.5")
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
         port = silent.getsockname()[1]
-        yield from _client_on(f"postgresql+psycopg://postgres@127.0.0.1:{port}/test", monkeypatch)
+        yield from _client_on(
+            f"postgresql+psycopg://postgres@127.0.0.1:{port}/test",
+            monkeypatch,
+            connect_timeout=SILENT_CONNECT_TIMEOUT,
+        )
 
 
 @pytest.mark.parametrize("path", [API_ROUTE, PAGE])
@@ -67,12 +79,15 @@ def test_a_database_on_a_closed_port_is_503_with_retry_after(
         assert "service_unavailable" in response.text and "<html" in response.text
 
 
-def test_readyz_answers_within_2_s_when_the_database_never_answers(
+def test_readyz_answers_503_without_waiting_for_the_connect_timeout(
     silent_port_client: TestClient,
 ) -> None:
+    """Its own timeout answers, not the connection's: half the connect timeout leaves a loaded
+    CI machine seconds of slack and still fails if /readyz waited for the connection."""
     started = time.monotonic()
     response = silent_port_client.get("/readyz")
-    assert (response.status_code, time.monotonic() - started < 2) == (503, True)
+    elapsed = time.monotonic() - started
+    assert (response.status_code, elapsed < SILENT_CONNECT_TIMEOUT / 2) == (503, True), elapsed
 
 
 @pytest.fixture
