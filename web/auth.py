@@ -56,14 +56,21 @@ def end_read(session: Session) -> None:
     session.commit()
 
 
+# The ``Authorization: Bearer`` header as given, not yet checked (documented as the API's scheme).
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def authorize(session: Session, credentials: HTTPAuthorizationCredentials | None) -> ApiToken:
+    """The caller's token, if known and usable (``Unauthorized`` otherwise); its role is for
+    ``require_role`` to check."""
+    return authenticate(session, credentials.credentials if credentials else None)
+
+
 def at_least(role: Role) -> Callable[..., ApiToken]:
     """A dependency admitting tokens of ``role`` or any role above it."""
 
-    def check(
-        session: SessionDep,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> ApiToken:
-        token = authenticate(session, credentials.credentials if credentials else None)
+    def check(session: SessionDep, credentials: Bearer) -> ApiToken:
+        token = authorize(session, credentials)
         end_read(session)
         require_role(token, role)
         return token

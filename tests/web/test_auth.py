@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from fastapi.testclient import TestClient
+from sqlalchemy.event import listen, remove
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
@@ -94,6 +95,49 @@ def test_viewer_can_read_a_filing(api: Api, as_role: Callable[[str], Headers]) -
 def test_viewer_firing_an_event_is_403(api: Api, as_role: Callable[[str], Headers]) -> None:
     response = api.fire(api.create(), "withdraw", {"reason": "x"}, as_role("viewer"))
     assert (response.status_code, response.json()["error"]) == (403, "forbidden")
+
+
+def test_an_unknown_token_firing_an_event_is_401_and_fires_nothing(api: Api) -> None:
+    filing = api.create()
+    response = api.fire(filing, "withdraw", {"reason": "x"}, {"Authorization": "Bearer nope"})
+    assert (response.status_code, response.json()["error"]) == (401, "unauthorized")
+    assert api.get(f"/api/v1/filings/{filing['id']}").json()["version"] == filing["version"]
+
+
+def test_a_revoked_token_firing_an_event_is_401(
+    api: Api, session: Session, as_role: Callable[[str], Headers]
+) -> None:
+    filing = api.create()
+    admin = next(t for t in list_tokens(session) if t.role == "admin")
+    assert admin.id is not None
+    revoke_token(session, admin.id)
+    response = api.fire(filing, "withdraw", {"reason": "x"}, as_role("admin"))
+    assert (response.status_code, response.json()["error"]) == (401, "unauthorized")
+
+
+def test_a_refused_event_gives_its_connection_back(
+    api: Api, as_role: Callable[[str], Headers]
+) -> None:
+    api.fire(api.create(), "withdraw", {"reason": "x"}, as_role("viewer"))  # read, then refused
+    pool = get_engine().pool
+    assert isinstance(pool, QueuePool)
+    assert pool.checkedout() == 0
+
+
+def test_firing_an_event_checks_the_token_on_the_connection_that_fires_it(api: Api) -> None:
+    """One connection from the pool per event: the token's check and the event share it."""
+    filing = api.create()
+    checkouts = []
+
+    def count(*_: object) -> None:
+        checkouts.append(1)
+
+    listen(get_engine(), "checkout", count)
+    try:
+        assert api.fire(filing, "withdraw", {"reason": "x"}).status_code == 200
+    finally:
+        remove(get_engine(), "checkout", count)
+    assert len(checkouts) == 1
 
 
 def test_viewer_creating_a_filing_is_403(api: Api, as_role: Callable[[str], Headers]) -> None:
