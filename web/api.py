@@ -9,11 +9,11 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from structlog.contextvars import bind_contextvars
 
-from auth.tokens import Role, ensure_case_manager, require_role
+from auth.tokens import Role, ensure_case_manager
 from config import bounds
 from config.clock import get_clock
 from models import ApiToken
-from web.auth import Bearer, CaseManager, Ops, SessionDep, Viewer, authorize
+from web.auth import Bearer, CaseManager, Ops, SessionDep, Viewer, admit
 from web.errors import responses
 from web.metrics import count_when_committed
 from web.query import refuse_unknown_query
@@ -231,9 +231,14 @@ async def fire_event(
     # trip, a connection and a commit of its own, a tenth of the web process's CPU per event
     # (bench/api.py). Its reply is then checked on the event loop, not in another trip.
     def authorized_fire() -> FilingOut:
-        token = authorize(session, credentials)
-        require_role(token, Role.CASE_MANAGER)
-        return fire(session, filing_id, command, token, body.expected_version, idempotency_key)
+        try:
+            token = admit(session, credentials, Role.CASE_MANAGER)
+            return fire(session, filing_id, command, token, body.expected_version, idempotency_key)
+        finally:
+            # A refusal, a replay or data refused before the event began leave the token's read
+            # open: end it here, not after the answer (the SQLite write lock, a connection).
+            if session.in_transaction():
+                session.rollback()
 
     return await run_in_threadpool(authorized_fire)
 

@@ -1,4 +1,5 @@
-"""Request-scoped dependencies: a database session and the caller's token with its role.
+"""Request-scoped dependencies: a database session and the caller's token with its role, and
+``admit``, the one check of a token, for a route that checks it in its own transaction.
 
 The API reads the token from the ``Authorization: Bearer`` header only, never from the pages'
 cookie: a cookie rides along on cross-site requests, and the API's routes change filings.
@@ -60,20 +61,30 @@ def end_read(session: Session) -> None:
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def authorize(session: Session, credentials: HTTPAuthorizationCredentials | None) -> ApiToken:
-    """The caller's token, if known and usable (``Unauthorized`` otherwise); its role is for
-    ``require_role`` to check."""
-    return authenticate(session, credentials.credentials if credentials else None)
+def admit(
+    session: Session, credentials: HTTPAuthorizationCredentials | None, role: Role
+) -> ApiToken:
+    """The caller's token if it may act as ``role`` (``Unauthorized`` or ``Forbidden`` if not).
+
+    Callable inside a route's own transaction, as the events route does, as well as from the
+    ``at_least`` dependencies. A use worth recording (``last_used_at``, at most once a
+    ``TOUCH_INTERVAL``) is committed before the role is checked, so that a refused request,
+    or an event that fails, still records it."""
+    token = authenticate(session, credentials.credentials if credentials else None)
+    if session.is_modified(token):
+        session.commit()
+    require_role(token, role)
+    return token
 
 
 def at_least(role: Role) -> Callable[..., ApiToken]:
     """A dependency admitting tokens of ``role`` or any role above it."""
 
     def check(session: SessionDep, credentials: Bearer) -> ApiToken:
-        token = authorize(session, credentials)
-        end_read(session)
-        require_role(token, role)
-        return token
+        try:
+            return admit(session, credentials, role)
+        finally:
+            end_read(session)
 
     return check
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.event import listen, remove
 from sqlalchemy.pool import QueuePool
@@ -115,13 +116,45 @@ def test_a_revoked_token_firing_an_event_is_401(
     assert (response.status_code, response.json()["error"]) == (401, "unauthorized")
 
 
+@pytest.mark.parametrize(
+    ("role", "event", "data", "status"),
+    [
+        ("viewer", "withdraw", {"reason": "x"}, 403),  # the token read, then refused
+        ("case_manager", "withdraw", {"reason": 5}, 422),  # refused before the event began
+        ("case_manager", "no_such_event", {}, 422),
+    ],
+)
 def test_a_refused_event_gives_its_connection_back(
-    api: Api, as_role: Callable[[str], Headers]
+    api: Api,
+    as_role: Callable[[str], Headers],
+    role: str,
+    event: str,
+    data: dict[str, object],
+    status: int,
 ) -> None:
-    api.fire(api.create(), "withdraw", {"reason": "x"}, as_role("viewer"))  # read, then refused
+    assert api.fire(api.create(), event, data, as_role(role)).status_code == status
     pool = get_engine().pool
     assert isinstance(pool, QueuePool)
     assert pool.checkedout() == 0
+
+
+def test_a_token_first_used_on_a_refused_event_records_its_use(
+    api: Api, session: Session, as_role: Callable[[str], Headers], clock: FrozenClock
+) -> None:
+    filing = api.create()
+    assert api.fire(filing, "withdraw", {"reason": "x"}, as_role("viewer")).status_code == 403
+    viewer = next(t for t in list_tokens(session) if t.role == "viewer")
+    assert viewer.last_used_at == clock.now()
+
+
+def test_an_event_body_that_does_not_validate_is_422_whatever_the_token(api: Api) -> None:
+    """The route checks the token in the event's transaction, after FastAPI has read the body."""
+    response = api.client.post(
+        f"/api/v1/filings/{api.create()['id']}/events",
+        json={"event": 5},
+        headers={"Authorization": "Bearer nope"},
+    )
+    assert (response.status_code, response.json()["error"]) == (422, "validation_error")
 
 
 def test_firing_an_event_checks_the_token_on_the_connection_that_fires_it(api: Api) -> None:
