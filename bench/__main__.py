@@ -39,10 +39,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         backends.remove("postgres")
         skipped["postgres"] = reason
     names = [args.only] if args.only else list(BENCHMARKS)
+    meta = {
+        "scale": scale,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "machine": platform.platform(),
+        "skipped": skipped,
+        "not_measured": NOT_YET,
+    }
     results: list[Result] = []
     for name in names:
         print(f"running {name} ({scale}) on {', '.join(backends)}...", file=sys.stderr, flush=True)
-        results += BENCHMARKS[name](scale, backends)
+        measured = BENCHMARKS[name](scale, backends)
+        results += measured
+        # A complete run takes about 90 minutes: one stopped or broken midway keeps, and has
+        # shown, every benchmark it finished.
+        print(render_table(measured), file=sys.stderr, flush=True)
+        write_json(args.output, results, {**meta, "complete": False})
     print(render_table(results))
     if scale != "full":
         print(f"\nscale {scale}: {_scale_note(scale)}")
@@ -50,18 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"skipped {backend}: {reason}")
     for name, reason in NOT_YET.items():
         print(f"not measured yet: {name} ({reason})")
-    write_json(
-        args.output,
-        results,
-        {
-            "scale": scale,
-            "at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "python": platform.python_version(),
-            "machine": platform.platform(),
-            "skipped": skipped,
-            "not_measured": NOT_YET,
-        },
-    )
+    write_json(args.output, results, {**meta, "complete": True})
     return 0 if all(r.passed for r in results) else 1
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import bench.__main__ as bench_main
 from bench import api, environment, memory, notifications
 from bench.__main__ import main
 from bench.processes import descendants
@@ -36,7 +37,7 @@ def test_every_benchmark_runs_and_reports_its_ratio(
     report = json.loads(output.read_text())
     results = report["results"]
     assert code == (0 if all(r["passed"] for r in results) else 1)
-    assert report["scale"] == "tiny" and report["skipped"] == {}
+    assert (report["scale"], report["skipped"], report["complete"]) == ("tiny", {}, True)
     embedded_default_only = [
         ("notifications", "p95 commit to delivery"),
         ("notifications", "p95 commit to delivery"),
@@ -61,6 +62,20 @@ def test_every_benchmark_runs_and_reports_its_ratio(
 
 def _fail(*args: object) -> None:
     raise RuntimeError("the benchmark broke midway")
+
+
+def test_a_run_broken_midway_keeps_what_it_measured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(bench_main.BENCHMARKS, "sweeps", _fail)  # the second, after transitions
+    output = tmp_path / "latest.json"
+
+    with pytest.raises(RuntimeError, match="broke midway"):
+        main(["--tiny", "--backend", "sqlite", "--output", str(output)])
+
+    report = json.loads(output.read_text())
+    assert report["complete"] is False
+    assert [(r["bar"], r["backend"]) for r in report["results"]] == [("transitions", "sqlite")]
 
 
 @pytest.mark.parametrize(
