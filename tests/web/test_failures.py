@@ -1,6 +1,6 @@
 """When something breaks: an unreachable or hung database answers 503 with Retry-After (and
-/readyz long before a connection attempt would give up), a bug answers 500 in the common shape with the request id that
-its log line carries; never a bare "Internal Server Error"."""
+/readyz long before a connection attempt would give up), a bug answers 500 in the common shape
+with the request id that its log line carries; never a bare "Internal Server Error"."""
 
 from __future__ import annotations
 
