@@ -81,10 +81,11 @@ def at_least(role: Role) -> Callable[..., ApiToken]:
     """A dependency admitting tokens of ``role`` or any role above it."""
 
     def check(session: SessionDep, credentials: Bearer) -> ApiToken:
-        try:
-            return admit(session, credentials, role)
-        finally:
-            end_read(session)
+        # A refusal leaves the read for ``get_session`` to roll back: committing it here would
+        # hide a lost connection's error (503) behind "roll back first" (500).
+        token = admit(session, credentials, role)
+        end_read(session)
+        return token
 
     return check
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 from sqlalchemy.event import listen, remove
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
@@ -18,6 +19,7 @@ from models import get_engine
 from web.pages import SESSION_COOKIE
 
 if TYPE_CHECKING:
+    from tests.databases import Database
     from tests.web.conftest import Api, Headers
 
 
@@ -171,6 +173,41 @@ def test_firing_an_event_checks_the_token_on_the_connection_that_fires_it(api: A
     finally:
         remove(get_engine(), "checkout", count)
     assert len(checkouts) == 1
+
+
+@pytest.mark.parametrize(
+    "db", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/api/v1/filings"), ("POST", "/api/v1/filings/1/events")]
+)
+def test_a_connection_lost_during_the_token_check_is_503(
+    client: TestClient,
+    as_role: Callable[[str], Headers],
+    db: Database,
+    method: str,
+    path: str,
+) -> None:
+    """The server goes away between the pool's ping and the token's lookup: the lost
+    connection answers 503 as anywhere else, not 500 for a transaction left to roll back."""
+    admin = create_engine(db.url, isolation_level="AUTOCOMMIT")
+
+    def terminate(_conn: object, cursor: Any, statement: str, *_: object) -> None:
+        if "FROM api_tokens" in statement:
+            with admin.connect() as other:
+                other.execute(
+                    text("SELECT pg_terminate_backend(:pid)"),
+                    {"pid": cursor.connection.info.backend_pid},
+                )
+
+    listen(get_engine(), "before_cursor_execute", terminate)
+    try:
+        body = {"event": "withdraw", "data": {"reason": "x"}} if method == "POST" else None
+        response = client.request(method, path, json=body, headers=as_role("case_manager"))
+    finally:
+        remove(get_engine(), "before_cursor_execute", terminate)
+        admin.dispose()
+    assert (response.status_code, response.json()["error"]) == (503, "service_unavailable")
 
 
 def test_viewer_creating_a_filing_is_403(api: Api, as_role: Callable[[str], Headers]) -> None:
