@@ -12,13 +12,13 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, delete, select
 
-from auth.tokens import digest, due_for_touch, ensure_usable
+from auth.tokens import Caller, caller_of, digest, due_for_touch
 from config.clock import as_utc, get_clock
 from models import ApiToken, PageSession
 from workflow.domain.errors import Unauthorized
 
 
-def open_session(session: Session, token: ApiToken, lifetime: timedelta) -> str:
+def open_session(session: Session, caller: Caller, lifetime: timedelta) -> str:
     """Start a session for a token already authenticated; returns the id for the cookie.
 
     Sessions past their expiry are removed here, so the table holds only live ones plus
@@ -27,11 +27,10 @@ def open_session(session: Session, token: ApiToken, lifetime: timedelta) -> str:
     now = get_clock().now()
     session.execute(delete(PageSession).where(col(PageSession.expires_at) <= now))
     session_id = secrets.token_urlsafe(32)
-    assert token.id is not None
     session.add(
         PageSession(
             session_hash=digest(session_id),
-            token_id=token.id,
+            token_id=caller.id,
             created_at=now,
             expires_at=now + lifetime,
             last_seen_at=now,
@@ -41,10 +40,10 @@ def open_session(session: Session, token: ApiToken, lifetime: timedelta) -> str:
     return session_id
 
 
-def resume_session(session: Session, session_id: str | None) -> ApiToken:
+def resume_session(session: Session, session_id: str | None) -> Caller:
     """The token behind a live session; Unauthorized when the session or its token is over.
 
-    Like ``authenticate``, it leaves ``last_seen_at`` for the request's commit to record."""
+    A due ``last_seen_at`` is left for the request's commit to record."""
     found = (
         session.exec(
             select(PageSession, ApiToken)
@@ -60,10 +59,10 @@ def resume_session(session: Session, session_id: str | None) -> ApiToken:
     now = get_clock().now()
     if as_utc(page_session.expires_at) <= now:
         raise Unauthorized("the sign-in expired; sign in again")
-    ensure_usable(token, now)
+    caller = caller_of(token, now)
     if due_for_touch(page_session.last_seen_at, now):
         page_session.last_seen_at = now
-    return token
+    return caller
 
 
 def form_token(session_id: str) -> str:

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, delete, select
 
 from config.clock import as_utc, get_clock
-from models import ApiToken, PageSession
+from models import ApiToken, PageSession, table
 from workflow.domain.errors import Forbidden, NotFound, Reason, Unauthorized, ValidationError
 from workflow.schemas import UtcDateTime
 
@@ -37,6 +39,25 @@ class Role(StrEnum):
     @property
     def rank(self) -> int:
         return list(Role).index(self)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The usable token a request acts with.
+
+    A plain record, not the ORM row: every API request looks its token up, and reading these
+    columns costs a fraction of loading an instance (``bench/api.py``)."""
+
+    id: int
+    name: str
+    role: Role
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+    @property
+    def actor(self) -> str:
+        """How history records what it did, from the API and the pages alike."""
+        return f"token:{self.name}"
 
 
 class TokenInfo(BaseModel):
@@ -92,36 +113,61 @@ def _issue(session: Session, name: str, role: Role, expires_at: datetime | None)
     return token
 
 
-def ensure_usable(token: ApiToken, now: datetime) -> None:
+def ensure_usable(revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> None:
     """The one check of a token's standing, for the API and for page sessions alike."""
-    if token.revoked_at is not None:
+    if revoked_at is not None:
         raise Unauthorized("the bearer token is unknown or revoked")
-    if token.expires_at is not None and as_utc(token.expires_at) <= now:
-        raise Unauthorized(f"the bearer token expired at {as_utc(token.expires_at).isoformat()}")
+    if expires_at is not None and as_utc(expires_at) <= now:
+        raise Unauthorized(f"the bearer token expired at {as_utc(expires_at).isoformat()}")
 
 
-# Built once: every API request looks its token up.
-_TOKEN_BY_HASH = select(ApiToken).where(col(ApiToken.token_hash) == bindparam("b_hash"))
+def caller_of(token: ApiToken, now: datetime) -> Caller:
+    """The caller a loaded token stands for, if it is usable."""
+    ensure_usable(token.revoked_at, token.expires_at, now)
+    assert token.id is not None
+    return Caller(token.id, token.name, Role(token.role), token.expires_at, token.last_used_at)
 
 
-def authenticate(session: Session, token: str | None) -> ApiToken:
-    """The token's row, if usable. Its ``last_used_at`` is updated but not committed: the
-    request's own commit records it, and the row stays loaded for the caller."""
+# Built once: every API request looks its token up, and records its use once a TOUCH_INTERVAL.
+_TOKENS = table(ApiToken)
+_CALLER_BY_HASH = sa.select(  # sqlmodel's select types four columns at most
+    _TOKENS.c.id,
+    _TOKENS.c.name,
+    _TOKENS.c.role,
+    _TOKENS.c.expires_at,
+    _TOKENS.c.last_used_at,
+    _TOKENS.c.revoked_at,
+).where(_TOKENS.c.token_hash == bindparam("b_hash"))
+_RECORD_USE = (
+    update(_TOKENS).where(_TOKENS.c.id == bindparam("b_id")).values(last_used_at=bindparam("b_now"))
+)
+
+
+def authenticate(session: Session, token: str | None) -> Caller:
+    """The caller ``token`` stands for, if it is usable."""
     if not token:
         raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
-    row = session.exec(_TOKEN_BY_HASH, params={"b_hash": digest(token)}).first()
+    row = session.connection().execute(_CALLER_BY_HASH, {"b_hash": digest(token)}).first()
     if row is None:
         raise Unauthorized("the bearer token is unknown or revoked")
+    token_id, name, role, expires_at, last_used_at, revoked_at = row
+    ensure_usable(revoked_at, expires_at, get_clock().now())
+    return Caller(token_id, name, Role(role), expires_at, last_used_at)
+
+
+def record_use(session: Session, caller: Caller) -> bool:
+    """Write the caller's ``last_used_at`` if it is due (at most once a ``TOUCH_INTERVAL``);
+    ``True`` when a write awaits the session's commit."""
     now = get_clock().now()
-    ensure_usable(row, now)
-    if due_for_touch(row.last_used_at, now):
-        row.last_used_at = now
-    return row
+    if not due_for_touch(caller.last_used_at, now):
+        return False
+    session.connection().execute(_RECORD_USE, {"b_id": caller.id, "b_now": now})
+    return True
 
 
-def require_role(token: ApiToken, needed: Role) -> None:
-    if Role(token.role).rank < needed.rank:
-        raise Forbidden(f"this needs the {needed} role; token {token.name!r} has {token.role}")
+def require_role(caller: Caller, needed: Role) -> None:
+    if caller.role.rank < needed.rank:
+        raise Forbidden(f"this needs the {needed} role; token {caller.name!r} has {caller.role}")
 
 
 def case_managers(session: Session) -> list[str]:

@@ -9,10 +9,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from structlog.contextvars import bind_contextvars
 
-from auth.tokens import Role, ensure_case_manager
+from auth.tokens import Caller, Role, ensure_case_manager
 from config import bounds
 from config.clock import get_clock
-from models import ApiToken
 from web.auth import Bearer, CaseManager, Ops, SessionDep, Viewer, admit
 from web.errors import responses
 from web.metrics import count_when_committed
@@ -53,38 +52,34 @@ router = APIRouter(
 )
 
 
-def actor(token: ApiToken) -> str:
-    return f"token:{token.name}"
-
-
 def fire(
     session: SessionDep,
     filing_id: int,
     command: EventCommand,
-    token: ApiToken,
+    caller: Caller,
     expected_version: int | None,
     idempotency_key: str | None = None,
 ) -> FilingOut:
     """Fire an event for a person, from the API or a page alike, and count it once committed."""
     # The route runs in a copy of the request's context: these tag this request's log lines only.
-    bind_contextvars(filing=filing_id, event=command.event, actor=actor(token))
+    bind_contextvars(filing=filing_id, event=command.event, actor=caller.actor)
     count_when_committed(session, command.event)
     return service.fire_event(
         session,
         filing_id,
         command,
-        actor=actor(token),
+        actor=caller.actor,
         expected_version=expected_version,
         idempotency_key=idempotency_key,
     )
 
 
 def assign(
-    session: SessionDep, filing_id: int, command: AssignCommand, token: ApiToken
+    session: SessionDep, filing_id: int, command: AssignCommand, caller: Caller
 ) -> FilingOut:
     """Give a filing to a case manager, from the API or a page alike."""
     ensure_case_manager(session, command.assignee)
-    return service.assign(session, filing_id, command, actor=actor(token), now=get_clock().now())
+    return service.assign(session, filing_id, command, actor=caller.actor, now=get_clock().now())
 
 
 class ListFilters:
@@ -122,10 +117,10 @@ Filters = Annotated[ListFilters, Depends()]
 
 
 @router.post("/filings", status_code=status.HTTP_201_CREATED, response_model=FilingOut)
-def create_filing(body: FilingCreate, session: SessionDep, token: CaseManager) -> FilingOut:
+def create_filing(body: FilingCreate, session: SessionDep, caller: CaseManager) -> FilingOut:
     """Create a filing in its initial state; the creation guard lists every problem at once."""
-    bind_contextvars(actor=actor(token))
-    return service.create_filing(session, body, actor(token))
+    bind_contextvars(actor=caller.actor)
+    return service.create_filing(session, body, caller.actor)
 
 
 @router.post(
@@ -135,11 +130,11 @@ def create_filing(body: FilingCreate, session: SessionDep, token: CaseManager) -
     tags=["orders"],
     responses=responses(409),
 )
-def create_order(body: OrderCreate, session: SessionDep, token: CaseManager) -> FilingOut:
+def create_order(body: OrderCreate, session: SessionDep, caller: CaseManager) -> FilingOut:
     """Open an order of any kind for an entity (new or on file) and its service. Orders are
     filings: read and advance them under ``/filings/{id}``."""
-    bind_contextvars(actor=actor(token))
-    return service.create_order(session, body, actor(token))
+    bind_contextvars(actor=caller.actor)
+    return service.create_order(session, body, caller.actor)
 
 
 @router.get("/entities", response_model=EntityPage, tags=["orders"])
@@ -201,10 +196,10 @@ def get_filing(filing_id: RowId, session: SessionDep, _: Viewer) -> FilingOut:
     tags=["privacy"],
     responses=responses(404),
 )
-def personal_data(filing_id: RowId, session: SessionDep, token: Ops) -> PersonalDataOut:
+def personal_data(filing_id: RowId, session: SessionDep, caller: Ops) -> PersonalDataOut:
     """The applicant's and verifiers' identity and phone numbers in full, which every other
     route masks. Ops and above only; each call is recorded (who, when, which fields)."""
-    return privacy.reveal(session, filing_id, actor(token), get_clock().now())
+    return privacy.reveal(session, filing_id, caller.actor, get_clock().now())
 
 
 @router.post("/filings/{filing_id}/events", response_model=FilingOut, responses=responses(404, 409))
@@ -232,8 +227,8 @@ async def fire_event(
     # (bench/api.py). Its reply is then checked on the event loop, not in another trip.
     def authorized_fire() -> FilingOut:
         try:
-            token = admit(session, credentials, Role.CASE_MANAGER)
-            return fire(session, filing_id, command, token, body.expected_version, idempotency_key)
+            caller = admit(session, credentials, Role.CASE_MANAGER)
+            return fire(session, filing_id, command, caller, body.expected_version, idempotency_key)
         finally:
             # A refusal, a replay or data refused before the event began leave the token's read
             # open: end it here, not after the answer (the SQLite write lock, a connection).
@@ -245,11 +240,11 @@ async def fire_event(
 
 @router.put("/filings/{filing_id}/assignee", response_model=FilingOut, responses=responses(404))
 def put_assignee(
-    filing_id: RowId, body: AssignCommand, session: SessionDep, token: CaseManager
+    filing_id: RowId, body: AssignCommand, session: SessionDep, caller: CaseManager
 ) -> FilingOut:
     """Give the filing to a case manager (a token name of role case_manager or above), or to
     nobody with ``null``; the filing's version does not change."""
-    return assign(session, filing_id, body, token)
+    return assign(session, filing_id, body, caller)
 
 
 @router.get(

@@ -16,8 +16,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from auth.tokens import Role, authenticate, require_role
-from models import ApiToken, get_engine
+from auth.tokens import Caller, Role, authenticate, record_use, require_role
+from models import get_engine
 from workflow import outbox
 
 # auto_error=False: a missing header must reach ``authenticate`` and get our 401 body.
@@ -61,35 +61,33 @@ def end_read(session: Session) -> None:
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def admit(
-    session: Session, credentials: HTTPAuthorizationCredentials | None, role: Role
-) -> ApiToken:
+def admit(session: Session, credentials: HTTPAuthorizationCredentials | None, role: Role) -> Caller:
     """The caller's token if it may act as ``role`` (``Unauthorized`` or ``Forbidden`` if not).
 
     Callable inside a route's own transaction, as the events route does, as well as from the
     ``at_least`` dependencies. A use worth recording (``last_used_at``, at most once a
     ``TOUCH_INTERVAL``) is committed before the role is checked, so that a refused request,
     or an event that fails, still records it."""
-    token = authenticate(session, credentials.credentials if credentials else None)
-    if session.is_modified(token):
+    caller = authenticate(session, credentials.credentials if credentials else None)
+    if record_use(session, caller):
         session.commit()
-    require_role(token, role)
-    return token
+    require_role(caller, role)
+    return caller
 
 
-def at_least(role: Role) -> Callable[..., ApiToken]:
+def at_least(role: Role) -> Callable[..., Caller]:
     """A dependency admitting tokens of ``role`` or any role above it."""
 
-    def check(session: SessionDep, credentials: Bearer) -> ApiToken:
+    def check(session: SessionDep, credentials: Bearer) -> Caller:
         # A refusal leaves the read for ``get_session`` to roll back: committing it here would
         # hide a lost connection's error (503) behind "roll back first" (500).
-        token = admit(session, credentials, role)
+        caller = admit(session, credentials, role)
         end_read(session)
-        return token
+        return caller
 
     return check
 
 
-Viewer = Annotated[ApiToken, Depends(at_least(Role.VIEWER))]
-CaseManager = Annotated[ApiToken, Depends(at_least(Role.CASE_MANAGER))]
-Ops = Annotated[ApiToken, Depends(at_least(Role.OPS))]
+Viewer = Annotated[Caller, Depends(at_least(Role.VIEWER))]
+CaseManager = Annotated[Caller, Depends(at_least(Role.CASE_MANAGER))]
+Ops = Annotated[Caller, Depends(at_least(Role.OPS))]

@@ -23,9 +23,8 @@ from starlette.datastructures import FormData
 
 from auth.sessions import close_session, form_token, open_session, resume_session
 from auth.throttle import FailedSignIns
-from auth.tokens import Role, authenticate, require_role
+from auth.tokens import Caller, Role, authenticate, record_use, require_role
 from config.settings import get_settings
-from models import ApiToken
 from web.auth import SessionDep, end_read
 from web.errors import headers_of, status_of
 from web.templating import render
@@ -76,6 +75,7 @@ def _sign_in(request: Request, session: Session, token: str, location: str) -> R
     try:
         failures.check(client)
         found = authenticate(session, token.strip())
+        record_use(session, found)  # committed with the new page session
     except RateLimited as exc:
         return _sign_in_form(request, exc)
     except Unauthorized as exc:
@@ -102,17 +102,17 @@ _EMPTY_SIGN_IN = ValidationError(
 class PageUser:
     """Who is looking at a page: their token, its role, and their session's form token."""
 
-    token: ApiToken
+    token: Caller
     form_token: str
 
     @property
     def role(self) -> Role:
-        return Role(self.token.role)
+        return self.token.role
 
     @property
     def actor(self) -> str:
         """How history records them; the same as for their API calls."""
-        return f"token:{self.token.name}"
+        return self.token.actor
 
     def can(self, role: Role) -> bool:
         """Whether to show them the buttons ``role`` may press."""

@@ -13,7 +13,7 @@ from sqlalchemy.event import listen, remove
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
-from auth.tokens import Role, create_token, list_tokens, revoke_token
+from auth.tokens import TOUCH_INTERVAL, Role, create_token, list_tokens, revoke_token
 from config.clock import FrozenClock
 from models import get_engine
 from web.pages import SESSION_COOKIE
@@ -85,6 +85,33 @@ def test_a_token_in_use_records_when_it_was_last_used(
     clock: FrozenClock,
 ) -> None:
     client.get("/api/v1/filings", headers=as_role("viewer"))
+    viewer = next(t for t in list_tokens(session) if t.role == "viewer")
+    assert viewer.last_used_at == clock.now()
+
+
+def test_a_token_used_again_within_the_touch_interval_writes_nothing(
+    client: TestClient, as_role: Callable[[str], Headers], clock: FrozenClock
+) -> None:
+    client.get("/api/v1/filings", headers=as_role("viewer"))
+    clock.advance(TOUCH_INTERVAL / 2)
+    writes: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "api_tokens" in statement and statement.lstrip().upper().startswith("UPDATE"):
+            writes.append(statement)
+
+    listen(get_engine(), "before_cursor_execute", note)
+    try:
+        assert client.get("/api/v1/filings", headers=as_role("viewer")).status_code == 200
+    finally:
+        remove(get_engine(), "before_cursor_execute", note)
+    assert writes == []
+
+
+def test_signing_in_to_the_pages_records_the_tokens_use(
+    client: TestClient, session: Session, tokens: dict[str, str], clock: FrozenClock
+) -> None:
+    client.post("/login", data={"token": tokens["viewer"]}, follow_redirects=False)
     viewer = next(t for t in list_tokens(session) if t.role == "viewer")
     assert viewer.last_used_at == clock.now()
 
