@@ -12,14 +12,15 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, delete, select
 
-from auth.tokens import Caller, caller_of, digest, due_for_touch
+from auth.tokens import Caller, caller_of, digest, due_for_touch, record_use
 from config.clock import as_utc, get_clock
 from models import ApiToken, PageSession
 from workflow.domain.errors import Unauthorized
 
 
 def open_session(session: Session, caller: Caller, lifetime: timedelta) -> str:
-    """Start a session for a token already authenticated; returns the id for the cookie.
+    """Start a session for a caller already authenticated, recording the token's use; returns
+    the id for the cookie.
 
     Sessions past their expiry are removed here, so the table holds only live ones plus
     whatever expired since the last sign-in.
@@ -36,6 +37,7 @@ def open_session(session: Session, caller: Caller, lifetime: timedelta) -> str:
             last_seen_at=now,
         )
     )
+    record_use(session, caller)
     session.commit()
     return session_id
 

@@ -12,10 +12,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, delete, select
 
 from config.clock import as_utc, get_clock
@@ -43,10 +43,11 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Caller:
-    """The usable token a request acts with.
+    """The usable token a request acts with, as it was read (``last_used_at`` is not updated
+    by ``record_use``; ``expires_at`` is as stored: pass it through ``as_utc``).
 
     A plain record, not the ORM row: every API request looks its token up, and reading these
-    columns costs a fraction of loading an instance (``bench/api.py``)."""
+    columns is cheaper than loading an instance (``bench/api.py``)."""
 
     id: int
     name: str
@@ -113,17 +114,13 @@ def _issue(session: Session, name: str, role: Role, expires_at: datetime | None)
     return token
 
 
-def ensure_usable(revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> None:
-    """The one check of a token's standing, for the API and for page sessions alike."""
-    if revoked_at is not None:
+def caller_of(token: ApiToken | sa.Row[*tuple[Any, ...]], now: datetime) -> Caller:
+    """The caller a token's row stands for: the one check of a token's standing, for the API
+    and for page sessions alike."""
+    if token.revoked_at is not None:
         raise Unauthorized("the bearer token is unknown or revoked")
-    if expires_at is not None and as_utc(expires_at) <= now:
-        raise Unauthorized(f"the bearer token expired at {as_utc(expires_at).isoformat()}")
-
-
-def caller_of(token: ApiToken, now: datetime) -> Caller:
-    """The caller a loaded token stands for, if it is usable."""
-    ensure_usable(token.revoked_at, token.expires_at, now)
+    if token.expires_at is not None and as_utc(token.expires_at) <= now:
+        raise Unauthorized(f"the bearer token expired at {as_utc(token.expires_at).isoformat()}")
     assert token.id is not None
     return Caller(token.id, token.name, Role(token.role), token.expires_at, token.last_used_at)
 
@@ -137,9 +134,11 @@ _CALLER_BY_HASH = sa.select(  # sqlmodel's select types four columns at most
     _TOKENS.c.expires_at,
     _TOKENS.c.last_used_at,
     _TOKENS.c.revoked_at,
-).where(_TOKENS.c.token_hash == bindparam("b_hash"))
+).where(_TOKENS.c.token_hash == sa.bindparam("b_hash"))
 _RECORD_USE = (
-    update(_TOKENS).where(_TOKENS.c.id == bindparam("b_id")).values(last_used_at=bindparam("b_now"))
+    sa.update(_TOKENS)
+    .where(_TOKENS.c.id == sa.bindparam("b_id"))
+    .values(last_used_at=sa.bindparam("b_now"))
 )
 
 
@@ -150,9 +149,7 @@ def authenticate(session: Session, token: str | None) -> Caller:
     row = session.connection().execute(_CALLER_BY_HASH, {"b_hash": digest(token)}).first()
     if row is None:
         raise Unauthorized("the bearer token is unknown or revoked")
-    token_id, name, role, expires_at, last_used_at, revoked_at = row
-    ensure_usable(revoked_at, expires_at, get_clock().now())
-    return Caller(token_id, name, Role(role), expires_at, last_used_at)
+    return caller_of(row, get_clock().now())
 
 
 def record_use(session: Session, caller: Caller) -> bool:

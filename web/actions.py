@@ -43,7 +43,7 @@ def fire_event(
     user.require(Role.CASE_MANAGER)
     spec = EVENTS_BY_NAME.get(event)
     command = EventCommand(event=event, data=event_data(spec, form) if spec else {})
-    api.fire(session, filing_id, command, user.token, expected_version)
+    api.fire(session, filing_id, command, user.caller, expected_version)
     return _back_to(filing_id)
 
 
@@ -57,7 +57,7 @@ def assign(
     """Give the filing to the chosen case manager; the empty choice unassigns it."""
     user.require(Role.CASE_MANAGER)
     command = parse(AssignCommand, {"assignee": assignee or None}, "assignee refused")
-    api.assign(session, filing_id, command, user.token)
+    api.assign(session, filing_id, command, user.caller)
     return _back_to(filing_id)
 
 

@@ -62,7 +62,7 @@ Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 def admit(session: Session, credentials: HTTPAuthorizationCredentials | None, role: Role) -> Caller:
-    """The caller's token if it may act as ``role`` (``Unauthorized`` or ``Forbidden`` if not).
+    """The caller if it may act as ``role`` (``Unauthorized`` or ``Forbidden`` if not).
 
     Callable inside a route's own transaction, as the events route does, as well as from the
     ``at_least`` dependencies. A use worth recording (``last_used_at``, at most once a

@@ -197,7 +197,7 @@ def mine(
     found = views.filing_page(
         session,
         now,
-        assignee=user.token.name,
+        assignee=user.caller.name,
         sort=FilingSort.STATE_ENTERED_AT,
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,

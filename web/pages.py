@@ -23,7 +23,7 @@ from starlette.datastructures import FormData
 
 from auth.sessions import close_session, form_token, open_session, resume_session
 from auth.throttle import FailedSignIns
-from auth.tokens import Caller, Role, authenticate, record_use, require_role
+from auth.tokens import Caller, Role, authenticate, require_role
 from config.settings import get_settings
 from web.auth import SessionDep, end_read
 from web.errors import headers_of, status_of
@@ -75,7 +75,6 @@ def _sign_in(request: Request, session: Session, token: str, location: str) -> R
     try:
         failures.check(client)
         found = authenticate(session, token.strip())
-        record_use(session, found)  # committed with the new page session
     except RateLimited as exc:
         return _sign_in_form(request, exc)
     except Unauthorized as exc:
@@ -100,26 +99,26 @@ _EMPTY_SIGN_IN = ValidationError(
 
 @dataclass(frozen=True)
 class PageUser:
-    """Who is looking at a page: their token, its role, and their session's form token."""
+    """Who is looking at a page: the caller their session stands for, and its form token."""
 
-    token: Caller
+    caller: Caller
     form_token: str
 
     @property
     def role(self) -> Role:
-        return self.token.role
+        return self.caller.role
 
     @property
     def actor(self) -> str:
         """How history records them; the same as for their API calls."""
-        return self.token.actor
+        return self.caller.actor
 
     def can(self, role: Role) -> bool:
         """Whether to show them the buttons ``role`` may press."""
         return self.role.rank >= role.rank
 
     def require(self, role: Role) -> None:
-        require_role(self.token, role)
+        require_role(self.caller, role)
 
 
 def page_user(
