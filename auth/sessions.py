@@ -43,7 +43,7 @@ def open_session(session: Session, caller: Caller, lifetime: timedelta) -> str:
 
 
 def resume_session(session: Session, session_id: str | None) -> Caller:
-    """The token behind a live session; Unauthorized when the session or its token is over.
+    """The caller behind a live session; Unauthorized when the session or its token is over.
 
     A due ``last_seen_at`` is left for the request's commit to record."""
     found = (
