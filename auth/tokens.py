@@ -43,8 +43,8 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Caller:
-    """The usable token a request acts with, as it was read (``last_used_at`` is not updated
-    by ``record_use``; ``expires_at`` is as stored: pass it through ``as_utc``).
+    """The usable token a request acts with, as it was read (``record_use`` does not update
+    ``last_used_at`` here).
 
     A plain record, not the ORM row: every API request looks its token up, and reading these
     columns is cheaper than loading an instance (``bench/api.py``)."""
@@ -52,7 +52,6 @@ class Caller:
     id: int
     name: str
     role: Role
-    expires_at: datetime | None
     last_used_at: datetime | None
 
     @property
@@ -122,7 +121,7 @@ def caller_of(token: ApiToken | sa.Row[*tuple[Any, ...]], now: datetime) -> Call
     if token.expires_at is not None and as_utc(token.expires_at) <= now:
         raise Unauthorized(f"the bearer token expired at {as_utc(token.expires_at).isoformat()}")
     assert token.id is not None
-    return Caller(token.id, token.name, Role(token.role), token.expires_at, token.last_used_at)
+    return Caller(token.id, token.name, Role(token.role), token.last_used_at)
 
 
 # Built once: every API request looks its token up, and records its use once a TOUCH_INTERVAL.

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlmodel import Session, select
 
-from auth.tokens import Role, authenticate, create_token
+from auth.tokens import Role, TokenInfo, authenticate, create_token, list_tokens
 from config.clock import FrozenClock, as_utc
 from config.settings import Settings
 from models import Notification
@@ -139,6 +139,12 @@ def test_tokens_revoke_makes_the_token_unusable(cli: Cli, session: Session) -> N
         authenticate(session, secret)
 
 
+def _listed(session: Session, secret: str) -> TokenInfo:
+    """The token a printed secret authenticates as, as ``tokens list`` shows it."""
+    caller = authenticate(session, secret)
+    return next(t for t in list_tokens(session) if t.id == caller.id)
+
+
 def test_tokens_rotate_prints_a_successor_with_the_same_name_role_and_lifetime(
     cli: Cli, session: Session, clock: FrozenClock
 ) -> None:
@@ -149,7 +155,7 @@ def test_tokens_rotate_prints_a_successor_with_the_same_name_role_and_lifetime(
 
     assert result.exit_code == 0, result.output
     (new,) = result.stdout.splitlines()
-    successor = authenticate(session, new)
+    successor = _listed(session, new)
     assert (successor.name, successor.role) == ("ci", "ops")
     assert successor.expires_at is not None
     assert as_utc(successor.expires_at) == clock.now() + timedelta(days=30)
@@ -173,7 +179,7 @@ def test_tokens_create_expires_in_sets_the_expiry_from_now(
 
     assert result.exit_code == 0, result.output
     with Session(db.engine) as session:
-        token = authenticate(session, result.stdout.strip())
+        token = _listed(session, result.stdout.strip())
     assert token.expires_at is not None
     assert as_utc(token.expires_at) == clock.now() + timedelta(days=30)
 
@@ -187,7 +193,7 @@ def test_tokens_create_expires_on_ends_at_the_start_of_that_day_in_beijing(
 
     assert result.exit_code == 0, result.output
     with Session(db.engine) as session:
-        token = authenticate(session, result.stdout.strip())
+        token = _listed(session, result.stdout.strip())
     assert token.expires_at is not None
     assert as_utc(token.expires_at) == datetime(2026, 3, 31, 16, 0, tzinfo=UTC)
 
