@@ -108,11 +108,6 @@ class PageUser:
     def role(self) -> Role:
         return self.caller.role
 
-    @property
-    def actor(self) -> str:
-        """How history records them; the same as for their API calls."""
-        return self.caller.actor
-
     def can(self, role: Role) -> bool:
         """Whether to show them the buttons ``role`` may press."""
         return self.role.rank >= role.rank
