@@ -15,6 +15,7 @@ import typer
 from cli.errors import App, CliError
 from config.settings import get_settings
 from workflow.domain.errors import Reason
+from workflow.domain.guards import province_named
 from workflow.domain.rules import RulesError, parse_rules, rules_for
 
 app = App(help="The filing rules in force, with their sources.", no_args_is_help=True)
@@ -31,12 +32,7 @@ def show(
     rules = rules_for(get_settings())
     char = None
     if province is not None:
-        char = rules.canonical_province(province)
-        if char is None:
-            raise CliError(
-                f"{province!r} is not a province",
-                [Reason("unknown_province", f"one of {''.join(rules.provinces)}")],
-            )
+        char = province_named(province, rules)
         target = rules.provinces[char]
         typer.echo(f"Rules in force in {target.name_en} ({char}, {target.name_zh})")
     else:

@@ -11,9 +11,13 @@ from workflow.schemas import FilingOut
 # code it embeds (MA01ABCD5), GB 11714.
 ORG_CREDIT_CODE = "91110000MA01ABCD52"
 # Organisations file where their code was issued, so a payload's code follows its province.
-CREDIT_CODE_BY_PROVINCE = {"京": ORG_CREDIT_CODE, "沪": "91310115MA1ABCDE8Q"}
+CREDIT_CODE_BY_PROVINCE = {
+    "京": ORG_CREDIT_CODE,
+    "沪": "91310115MA1ABCDE8Q",
+    "川": "91510100MA1ABCDE8E",
+}
 # ... and its mobile: a mobile already listed for another entity is refused.
-PHONE_BY_PROVINCE = {"京": "13800138000", "沪": "13900139000"}
+PHONE_BY_PROVINCE = {"京": "13800138000", "沪": "13900139000", "川": "13300133000"}
 ORG_MATERIALS = [
     "business_licence_copy",
     "legal_rep_id",

@@ -48,6 +48,7 @@ from workflow.domain.definition import (
 )
 from workflow.domain.errors import FilingNotFound, NotFound
 from workflow.domain.event_data import ReasonData
+from workflow.domain.guards import province_named
 from workflow.domain.machine import allowed_events
 from workflow.domain.orders import EntityStatus, ServiceKind, ServiceStatus
 from workflow.schemas import (
@@ -200,7 +201,7 @@ def filing_page(
     if state:
         conditions.append(col(Filing.state) == state)
     if province:
-        conditions.append(col(Filing.province) == province)
+        conditions.append(col(Filing.province) == province_named(province))
     prefix_search = _prefix_search(session)
     if domain:
         conditions.append(prefix_search(col(Filing.domain), domain.strip().lower()))
@@ -303,7 +304,7 @@ def late_page(
     if state:
         conditions.append(col(Filing.state) == state)
     if province:
-        conditions.append(col(Filing.province) == province)
+        conditions.append(col(Filing.province) == province_named(province))
     joined = select(Filing).join(worst, worst.c.filing_id == col(Filing.id)).where(*conditions)
     total = session.exec(select(func.count()).select_from(joined.subquery())).one()
     page = session.exec(

@@ -197,6 +197,16 @@ def test_list_filters_by_province(api: Api) -> None:
     assert [f["domain"] for f in page["items"]] == ["two.cn"]
 
 
+def test_list_refuses_an_unknown_province_naming_it(api: Api) -> None:
+    response = api.get("/api/v1/filings?province=XX")
+    body = response.json()
+    assert (response.status_code, body["error"], body["reasons"][0]["code"]) == (
+        422,
+        "validation_error",
+        "unknown_province",
+    )
+
+
 def test_list_paginates_with_the_total(api: Api) -> None:
     for name in ("a", "b", "c"):
         api.create(domain=f"{name}.cn")

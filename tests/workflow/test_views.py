@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+
 import pytest
 from sqlmodel import Session
 
 from config.clock import FrozenClock
 from tests.factories import MakeFiling
 from workflow import views
-from workflow.domain.errors import FilingNotFound
+from workflow.domain.errors import FilingNotFound, ValidationError
 from workflow.schemas import FilingSort
 
 
@@ -36,6 +39,38 @@ def test_a_page_counts_matches_up_to_a_limit_and_says_when_there_are_more(
 
     assert (page.total, page.total_is_exact, len(page.items)) == (2, False, 1)
     assert views.filing_page(session, clock.now(), domain="site1").total_is_exact
+
+
+def test_a_province_alias_finds_the_filings_stored_under_its_province(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    new_filing(domain="chengdu.cn", province="川")
+    new_filing(domain="beijing.cn")
+
+    page = views.filing_page(session, clock.now(), province="蜀")
+
+    assert [f.domain for f in page.items] == ["chengdu.cn"]
+
+
+def test_the_late_list_takes_a_province_alias_too(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    new_filing("submitted", domain="chengdu.cn", province="川")
+    clock.advance(timedelta(days=7))  # past the host's 3 working days
+
+    page = views.late_page(session, clock.now(), province="蜀")
+
+    assert [item.filing.domain for item in page.items] == ["chengdu.cn"]
+
+
+@pytest.mark.parametrize("lister", [views.filing_page, views.late_page])
+def test_a_list_refuses_a_province_that_is_none_rather_than_showing_nothing(
+    session: Session, clock: FrozenClock, lister: Callable[..., object]
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        lister(session, clock.now(), province="港")
+
+    assert [(r.code, r.field) for r in refused.value.reasons] == [("unknown_province", "province")]
 
 
 @pytest.mark.parametrize(

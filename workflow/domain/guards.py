@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from config.settings import Settings, get_settings
 from workflow.domain.commands import ApplicantIn, ApplicantKind, FilingCreate
-from workflow.domain.errors import Reason
+from workflow.domain.errors import Reason, ValidationError
 from workflow.domain.event_data import (
     EventData,
     IcpNumberData,
@@ -68,6 +68,20 @@ OrderGuard = Callable[[OrderFacts, FilingFacts, EventData, Settings], list[Reaso
 def canonical_province(value: str, rules: Rules | None = None) -> str | None:
     """The canonical character for a province or its alias (蜀 -> 川); ``None`` if unknown."""
     return (rules or load_rules(get_settings().rules_file)).canonical_province(value)
+
+
+def province_named(value: str, rules: Rules | None = None) -> str:
+    """The province a filter names, as filings store it (蜀 -> 川). Refused when it names none:
+    a typo that matched no filing would pass for an empty province."""
+    rules = rules or load_rules(get_settings().rules_file)
+    canonical = rules.canonical_province(value)
+    if canonical is None:
+        known = {**rules.provinces, **rules.aliases}
+        raise ValidationError(
+            f"{value!r} is not a province",
+            _check_known(value, "province", known, "unknown_province"),
+        )
+    return canonical
 
 
 class _Rule(Protocol):
