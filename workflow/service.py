@@ -315,7 +315,9 @@ def fire_deadline(
     The deadline is claimed by a conditional update (``pending`` -> ``fired``), so two sweepers
     never fire it twice and one disarmed meanwhile is left alone (``None``). Its notices are
     owed, then its event is applied as the system actor in a savepoint: a refused event is
-    logged and rolled back alone, the deadline stays fired and its notices owed.
+    logged and rolled back alone, the deadline stays fired and its notices owed. A version
+    conflict is not a refusal: the filing changed under the caller, so the claim must go with
+    the caller's transaction and the deadline stay pending for a fire on the filing as it is.
     """
     claimed = session.connection().execute(
         _CLAIM_PENDING_DEADLINE, {"b_id": deadline.id, "b_now": now}
@@ -345,6 +347,8 @@ def fire_deadline(
                     chain=chain,
                 )
             )
+    except VersionConflict:
+        raise
     except IcpflowError as exc:
         log.error(
             "deadline %s could not fire %s on filing %s: %s",

@@ -6,9 +6,13 @@ so the engine and clock it picks up are the process's own (``get_engine``, ``get
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy import event, text
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA, FrozenClock
@@ -22,8 +26,13 @@ from models import (
 )
 from scheduler.jobs import sweep_deadlines
 from tests.databases import Database
-from tests.factories import MakeFiling
+from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order
+from workflow import service, views
+from workflow.domain.commands import EventCommand
 from workflow.sweeps import fire_due_deadlines
+
+if TYPE_CHECKING:
+    from tests.conftest import Open
 
 
 def _fresh(db: Database) -> Session:
@@ -96,6 +105,50 @@ def test_an_unanswered_sms_expires_at_24_hours_through_the_system_actor(
         "sms_pending",
         "host_returned",
     )
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+def test_a_sweep_racing_an_answer_that_keeps_the_state_still_expires_the_window(
+    db: Database, session: Session, settings: Settings, clock: FrozenClock, open_order: Open
+) -> None:
+    """One of two verifiers answers as the window runs out: the sweep, started while that
+    answer is uncommitted, waits for it and expires the window on the filing it left."""
+    order = open_order(**first_filing_order())
+    for name, data in ORDER_PATHS["first_filing"][:4]:  # to sms_pending, two verifiers
+        order = service.fire_event(
+            session, order.id, EventCommand(event=name, data=data), actor="t"
+        )
+    clock.advance(timedelta(hours=24, minutes=1))
+    sweep = threading.Thread(target=fire_due_deadlines, args=(db.engine, clock.now(), settings))
+
+    def sweep_before_this_commits(_: Session) -> None:
+        sweep.start()
+        _wait_for_a_lock_wait(db)
+
+    with Session(db.engine, expire_on_commit=False) as user:
+        event.listen(user, "before_commit", sweep_before_this_commits, once=True)
+        answer = EventCommand(event="verify_sms", data={"verifier": "entity"})
+        assert service.fire_event(user, order.id, answer, actor="u").state == "sms_pending"
+    sweep.join(timeout=30)
+
+    with _fresh(db) as s:
+        assert s.get_one(Filing, order.id).state == "host_returned"
+        events = [e.event for e in views.history(s, order.id)]
+    assert events[-2:] == ["verify_sms", "expire_sms"]
+
+
+def _wait_for_a_lock_wait(db: Database) -> None:
+    """Until a session of the test's database waits on a row lock (the sweep, on the answer's)."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + 10
+    with db.engine.connect() as conn:
+        while not conn.execute(waiting).scalar_one():
+            assert time.monotonic() < deadline, "the sweep never reached the answer's lock"
+            time.sleep(0.02)
+            conn.rollback()  # a fresh snapshot of pg_stat_activity
 
 
 # --- Cost follows what is due, not the table --------------------------------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
 import pytest
 from sqlmodel import Session, select
 
@@ -9,11 +12,15 @@ from config.clock import FrozenClock
 from config.settings import Settings
 from models import Deadline, DeadlineStatus, Filing, Notification
 from tests.databases import Database
-from tests.factories import MakeFiling
+from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order
 from workflow import deadlines, service, views
 from workflow.domain.commands import EventCommand
 from workflow.domain.definition import DEADLINES_BY_KIND, DeadlineSpec, State
+from workflow.domain.errors import VersionConflict
 from workflow.sweeps import fire_due_deadlines
+
+if TYPE_CHECKING:
+    from tests.conftest import Open
 
 
 def _no_sms_window(settings: Settings) -> Settings:
@@ -105,6 +112,33 @@ def test_a_deadline_is_fired_once_however_often_it_is_fired(
     assert (first is not None, again) == (True, None)
     owed = session.exec(select(Notification).where(Notification.deadline_id == deadline.id)).all()
     assert len(owed) == len(settings.notify_routes["case_manager"])
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+def test_a_deadline_whose_event_meets_a_newer_filing_stays_pending(
+    db: Database, session: Session, settings: Settings, clock: FrozenClock, open_order: Open
+) -> None:
+    """The filing was read before a verifier answered; the window's expiry then fails the
+    version check, and its claim must roll back with it, or the expiry is lost for good."""
+    order = open_order(**first_filing_order())
+    for event, data in ORDER_PATHS["first_filing"][:4]:  # to sms_pending, two verifiers
+        order = service.fire_event(
+            session, order.id, EventCommand(event=event, data=data), actor="t"
+        )
+    clock.advance(timedelta(hours=24, minutes=1))
+    with Session(db.engine, expire_on_commit=False) as sweep:
+        stale = sweep.get(Filing, order.id)
+        expiry = _deadline(sweep, order.id, "sms_expiry")
+        assert stale is not None
+        answer = EventCommand(event="verify_sms", data={"verifier": "entity"})
+        assert service.fire_event(session, order.id, answer, actor="u").state == "sms_pending"
+
+        with pytest.raises(VersionConflict):
+            service.fire_deadline(sweep, stale, expiry, clock.now(), settings)
+        sweep.rollback()
+
+    with Session(db.engine) as fresh:
+        assert _deadline(fresh, order.id, "sms_expiry").status == DeadlineStatus.PENDING
 
 
 def test_a_deadline_reads_its_figure_from_the_settings_field_it_names(settings: Settings) -> None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlmodel import Session, col, select
@@ -27,7 +26,8 @@ from workflow.domain.errors import TransitionNotAllowed, ValidationError
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines
 
-Open = Callable[..., FilingOut]
+if TYPE_CHECKING:
+    from tests.conftest import Open
 
 
 def _fire(session: Session, order: FilingOut, event: str, data: dict[str, Any]) -> FilingOut:
