@@ -40,7 +40,7 @@ from workflow.domain.errors import (
     VersionConflict,
     summarise,
 )
-from workflow.domain.event_data import VerifierRole
+from workflow.domain.event_data import EventData, IcpNumberData, VerifierRole
 from workflow.domain.guards import canonical_province, check_creation, check_domain_quota
 from workflow.domain.orders import (
     SUFFIX_LETTER,
@@ -620,9 +620,11 @@ def load_order(session: Session, filing_id: int) -> tuple[Filing, OnFile]:
     return filing, OnFile(number, legal_rep)
 
 
-def order_facts(session: Session, filing: Filing, on_file: OnFile, event: str) -> OrderFacts:
-    """What the order guards of ``event`` read; nothing more is queried for events that read
-    none."""
+def order_facts(
+    session: Session, filing: Filing, on_file: OnFile, event: str, data: EventData
+) -> OrderFacts:
+    """What the order guards of ``event`` (with its ``data``) read; nothing more is queried for
+    events that read none."""
     kind = OrderKind(filing.kind)
     verifiers: tuple[VerifierFacts, ...] = ()
     if filing.state in _SMS_STATES:
@@ -636,8 +638,22 @@ def order_facts(session: Session, filing: Filing, on_file: OnFile, event: str) -
             entity_number=on_file.icp_number,
             responsible_is_legal_rep=on_file.responsible_is_legal_rep,
             next_suffix=_next_suffix(session, filing) if kind is OrderKind.NEW_SERVICE else None,
+            number_held_by=_holder_of(session, filing, data),
         )
     return OrderFacts(kind, verifiers, record)
+
+
+def _holder_of(session: Session, filing: Filing, data: EventData) -> int | None:
+    """The other entity whose number a first filing's approval names: MIIT issues an entity
+    number once, so this is a mistyped number, which the record's unique index would refuse."""
+    if not isinstance(data, IcpNumberData) or data.icp_number is None:
+        return None
+    if filing.kind != OrderKind.FIRST_FILING:
+        return None
+    entity_number = split_number(data.icp_number)[0]
+    return session.exec(
+        select(Entity.id).where(Entity.icp_number == entity_number, Entity.id != filing.entity_id)
+    ).first()
 
 
 def _next_suffix(session: Session, filing: Filing) -> str:

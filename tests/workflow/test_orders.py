@@ -14,6 +14,7 @@ from models import Notification
 from tests.databases import Database
 from tests.factories import (
     APPROVED_RECORD,
+    ENTITY_NUMBER,
     ORDER_PATHS,
     entity_in,
     first_filing_order,
@@ -22,7 +23,7 @@ from tests.factories import (
 )
 from workflow import service, views
 from workflow.domain.commands import EventCommand
-from workflow.domain.errors import TransitionNotAllowed, ValidationError
+from workflow.domain.errors import GuardFailed, TransitionNotAllowed, ValidationError
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines
 
@@ -200,6 +201,29 @@ def test_a_new_services_number_must_follow_the_entitys(
     with pytest.raises(Exception) as refused:
         _fire(session, order, "miit_approve", {"icp_number": "京ICP备2026000123号-7"})
     assert [r.code for r in refused.value.reasons] == ["record_number_not_following"]  # type: ignore[attr-defined]
+
+
+def test_a_first_filing_given_another_entitys_number_is_refused_naming_that_entity(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    other = first_filing_order(
+        entity=entity_in(
+            name="Other Ltd",
+            id_number="91110000MA02ABC0XH",
+            responsible={"name": "Zhao Lei", "mobile": "13500135000"},
+        ),
+        service=service_in(
+            domain="other.cn",
+            domain_registrant="Other Ltd",
+            responsible={"name": "Qian Li", "mobile": "13400134000"},
+        ),
+    )
+    order = _drive(session, open_order(**other), ORDER_PATHS["first_filing"][:-1])
+    with pytest.raises(GuardFailed) as refused:
+        _fire(session, order, "miit_approve", {"icp_number": f"{ENTITY_NUMBER}-1"})
+    assert [(r.code, r.field, r.details) for r in refused.value.reasons] == [
+        ("icp_number_in_use", "data.icp_number", {"entity_id": on_file.entity_id})
+    ]
 
 
 @pytest.mark.parametrize("kind", ["cancel_entity", "cancel_service", "cancel_access", "change"])

@@ -686,7 +686,7 @@ def guard_record_number(
     assert isinstance(data, IcpNumberData)
     number = data.icp_number
     if order.kind is OrderKind.FIRST_FILING:
-        return guard_icp_number(filing, data, settings)
+        return guard_icp_number(filing, data, settings) + _check_number_free(order, data)
     if number is None:
         return []
     if order.kind is OrderKind.NEW_SERVICE:
@@ -707,6 +707,21 @@ def guard_record_number(
             "no_number_issued",
             f"a {order.kind} order issues no number; send none",
             field="data.icp_number",
+        )
+    ]
+
+
+def _check_number_free(order: OrderFacts, data: IcpNumberData) -> list[Reason]:
+    holder = order.record.number_held_by
+    if holder is None:
+        return []
+    return [
+        Reason(
+            "icp_number_in_use",
+            f"{data.icp_number!r} is already the number of entity {holder}: "
+            "MIIT issues an entity number once; check the number on the approval",
+            field="data.icp_number",
+            details={"entity_id": holder},
         )
     ]
 

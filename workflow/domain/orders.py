@@ -231,6 +231,7 @@ class Record:
     responsible_is_legal_rep: bool = True
     next_suffix: str | None = None  # "-2", "-3A": what a new service's number ends with
     service_number: str | None = None
+    number_held_by: int | None = None  # another entity already holding the number given
 
 
 @dataclass(frozen=True)
