@@ -169,13 +169,17 @@ def fire_event(
                 )
             )
         session.commit()
-    except (VersionConflict, IntegrityError):
+    except (IcpflowError, IntegrityError) as exc:
         session.rollback()
+        # A keyed repeat that lost the race to its first copy met the filing that copy left
+        # (a conflict, a refusal, its key's row): it replays that copy's result instead.
         if idempotency_key and (
             replay := _replay(session, filing_id, idempotency_key, fingerprint)
         ):
             return replay
-        raise _conflict(filing_id) from None
+        if isinstance(exc, IntegrityError):
+            raise _conflict(filing_id) from None
+        raise
     except Exception:
         session.rollback()  # release the SQLite write lock now, not when the caller closes
         raise

@@ -6,6 +6,8 @@ import threading
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session, col, func, select
 
 from config.clock import FrozenClock
@@ -31,6 +33,7 @@ from workflow.domain.errors import (
     ValidationError,
     VersionConflict,
 )
+from workflow.schemas import FilingOut
 
 
 def count(session: Session, table: type, **where: object) -> int:
@@ -318,6 +321,49 @@ def test_idempotency_key_replays_the_first_result_without_firing_again(
     assert again == first
     assert len(views.history(session, filing.id)) == 2
     assert count(session, IdempotencyRecord) == 1
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+def test_a_keyed_repeat_that_loses_the_race_to_its_first_copy_replays_it(
+    db: Database, new_filing: MakeFiling
+) -> None:
+    """The repeat checked its key before the first copy committed and read the filing after:
+    the event is no longer allowed there, yet the client asked once and gets the one answer."""
+    filing = new_filing("submitted")
+    approve = EventCommand(event="host_approve")
+    statements: list[ORMExecuteState] = []
+    first: list[FilingOut] = []
+
+    def first_copy_commits_between_key_check_and_load(state: ORMExecuteState) -> None:
+        statements.append(state)
+        if len(statements) == 2:
+            with Session(db.engine, expire_on_commit=False) as other:
+                first.append(
+                    service.fire_event(other, filing.id, approve, actor="a", idempotency_key="k")
+                )
+
+    with Session(db.engine, expire_on_commit=False) as repeat:
+        event.listen(repeat, "do_orm_execute", first_copy_commits_between_key_check_and_load)
+        replayed = service.fire_event(repeat, filing.id, approve, actor="a", idempotency_key="k")
+
+    assert first and replayed.model_dump() == first[0].model_dump()
+    with Session(db.engine) as fresh:
+        assert [e.event for e in views.history(fresh, filing.id)].count("host_approve") == 1
+
+
+def test_a_stale_expected_version_names_the_current_one(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    filing = new_filing("submitted")
+    with pytest.raises(VersionConflict) as conflict:
+        service.fire_event(
+            session,
+            filing.id,
+            EventCommand(event="host_approve"),
+            actor="bob",
+            expected_version=filing.version - 1,
+        )
+    assert conflict.value.reasons[0].details == {"current_version": filing.version}
 
 
 def test_idempotency_key_reused_for_another_request_is_refused(
