@@ -3,6 +3,7 @@
 from models.engine import create_db_engine, get_engine, session_scope
 from models.tables import (
     ApiToken,
+    CreationKey,
     Deadline,
     DeadlineStatus,
     Disclosure,
@@ -25,6 +26,7 @@ from models.tables import (
 
 __all__ = [
     "ApiToken",
+    "CreationKey",
     "Deadline",
     "DeadlineStatus",
     "Disclosure",

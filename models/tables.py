@@ -437,6 +437,20 @@ class IdempotencyRecord(SQLModel, table=True):
     created_at: datetime = _utc_column()
 
 
+class CreationKey(SQLModel, table=True):
+    """The first response to an ``Idempotency-Key`` sent with an opening request, written with
+    the filing it opened. The key stands alone: there is no filing yet to scope it to."""
+
+    __tablename__ = "creation_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=bounds.IDEMPOTENCY_KEY, unique=True)
+    fingerprint: str = Field(max_length=64)
+    filing_id: int = Field(foreign_key="filings.id")
+    response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _utc_column()
+
+
 @event.listens_for(Entity, "before_insert")
 @event.listens_for(Entity, "before_update")
 def _entity_lookups(_mapper: object, _connection: object, entity: Entity) -> None:

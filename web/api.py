@@ -116,11 +116,27 @@ class ListFilters:
 Filters = Annotated[ListFilters, Depends()]
 
 
+# Sent with a request that writes, so that a client unsure whether it landed can send it again.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=bounds.IDEMPOTENCY_KEY,
+        description="Repeat a request safely: the first result is replayed and nothing is "
+        "written again; the same key with another body is refused (422 idempotency_key_reused).",
+    ),
+]
+
+
 @router.post("/filings", status_code=status.HTTP_201_CREATED, response_model=FilingOut)
-def create_filing(body: FilingCreate, session: SessionDep, caller: CaseManager) -> FilingOut:
+def create_filing(
+    body: FilingCreate,
+    session: SessionDep,
+    caller: CaseManager,
+    idempotency_key: IdempotencyKey = None,
+) -> FilingOut:
     """Create a filing in its initial state; the creation guard lists every problem at once."""
     bind_contextvars(actor=caller.actor)
-    return service.create_filing(session, body, caller.actor)
+    return service.create_filing(session, body, caller.actor, idempotency_key=idempotency_key)
 
 
 @router.post(
@@ -130,11 +146,16 @@ def create_filing(body: FilingCreate, session: SessionDep, caller: CaseManager) 
     tags=["orders"],
     responses=responses(409),
 )
-def create_order(body: OrderCreate, session: SessionDep, caller: CaseManager) -> FilingOut:
+def create_order(
+    body: OrderCreate,
+    session: SessionDep,
+    caller: CaseManager,
+    idempotency_key: IdempotencyKey = None,
+) -> FilingOut:
     """Open an order of any kind for an entity (new or on file) and its service. Orders are
     filings: read and advance them under ``/filings/{id}``."""
     bind_contextvars(actor=caller.actor)
-    return service.create_order(session, body, caller.actor)
+    return service.create_order(session, body, caller.actor, idempotency_key=idempotency_key)
 
 
 @router.get("/entities", response_model=EntityPage, tags=["orders"])
@@ -208,14 +229,7 @@ async def fire_event(
     body: EventIn,
     session: SessionDep,
     credentials: Bearer,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            max_length=bounds.IDEMPOTENCY_KEY,
-            description="Repeat a request safely: the first result is replayed, nothing fires "
-            "again; the same key with another body is refused (422 idempotency_key_reused).",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> FilingOut:
     """Fire an event (case managers and above); send the version you saw as
     ``expected_version`` to detect races."""

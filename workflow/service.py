@@ -23,7 +23,15 @@ from sqlmodel import Session, select
 
 from config.clock import CHINA, get_clock
 from config.settings import Settings, get_settings
-from models import Deadline, DeadlineStatus, Filing, HistoryEntry, IdempotencyRecord, table
+from models import (
+    CreationKey,
+    Deadline,
+    DeadlineStatus,
+    Filing,
+    HistoryEntry,
+    IdempotencyRecord,
+    table,
+)
 from workflow import deadlines, notices, obligations, records
 from workflow.deadlines import OpenDeadline
 from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate, parse
@@ -79,18 +87,29 @@ class Applied:
 
 
 def create_filing(
-    session: Session, command: FilingCreate, actor: str, *, settings: Settings | None = None
+    session: Session,
+    command: FilingCreate,
+    actor: str,
+    *,
+    idempotency_key: str | None = None,
+    settings: Settings | None = None,
 ) -> FilingOut:
     """Today's filing body: a first-filing order of a new entity and its website, refused
     with today's field names."""
-    return _open(session, records.order_from_filing(command), actor, settings, fields=False)
+    order = records.order_from_filing(command)
+    return _open(session, order, actor, settings, idempotency_key, fields=False)
 
 
 def create_order(
-    session: Session, command: OrderCreate, actor: str, *, settings: Settings | None = None
+    session: Session,
+    command: OrderCreate,
+    actor: str,
+    *,
+    idempotency_key: str | None = None,
+    settings: Settings | None = None,
 ) -> FilingOut:
     """Open an order of any kind; every reason it cannot be opened is listed at once."""
-    return _open(session, command, actor, settings, fields=True)
+    return _open(session, command, actor, settings, idempotency_key, fields=True)
 
 
 def _open(
@@ -98,10 +117,18 @@ def _open(
     command: OrderCreate,
     actor: str,
     settings: Settings | None,
+    idempotency_key: str | None,
     *,
     fields: bool,
 ) -> FilingOut:
+    """Open the order; with an ``idempotency_key`` a repeat of the same request replays the
+    first answer instead of opening a second filing."""
     settings = settings or get_settings()
+    fingerprint = ""
+    if idempotency_key:
+        fingerprint = _fingerprint("open", command.model_dump(mode="json"), None)
+        if replay := _replay_opening(session, idempotency_key, fingerprint):
+            return replay
     now = get_clock().now()
     try:
         parties, people = records.check_order(
@@ -123,7 +150,24 @@ def _open(
         )
         armed = deadlines.arm(session, filing.id, filing.state, now, settings)
         view = describe_open(filing, armed, now)
+        if idempotency_key:
+            session.add(
+                CreationKey(
+                    key=idempotency_key,
+                    fingerprint=fingerprint,
+                    filing_id=filing.id,
+                    response=view.model_dump(mode="json"),
+                    created_at=now,
+                )
+            )
         session.commit()
+    except (IcpflowError, IntegrityError):
+        session.rollback()
+        # A repeat that raced its first copy met that copy's key row, or a refusal the copy's
+        # order caused (one order in flight per entity): it replays the copy's answer.
+        if idempotency_key and (replay := _replay_opening(session, idempotency_key, fingerprint)):
+            return replay
+        raise
     except Exception:
         session.rollback()
         raise
@@ -370,11 +414,23 @@ def _replay(session: Session, filing_id: int, key: str, fingerprint: str) -> Fil
             IdempotencyRecord.filing_id == filing_id, IdempotencyRecord.key == key
         )
     ).first()
+    return _replayed(record, key, fingerprint, f"on filing {filing_id}")
+
+
+def _replay_opening(session: Session, key: str, fingerprint: str) -> FilingOut | None:
+    record = session.exec(select(CreationKey).where(CreationKey.key == key)).first()
+    return _replayed(record, key, fingerprint, "to open a filing")
+
+
+def _replayed(
+    record: IdempotencyRecord | CreationKey | None, key: str, fingerprint: str, where: str
+) -> FilingOut | None:
+    """The first answer to ``key``; a key sent again with another request is refused."""
     if record is None:
         return None
     if record.fingerprint != fingerprint:
         raise IdempotencyKeyReused(
-            f"Idempotency-Key {key!r} was already used with a different request on filing {filing_id}",
+            f"Idempotency-Key {key!r} was already used with a different request {where}",
             [
                 Reason(
                     "idempotency_key_reused",

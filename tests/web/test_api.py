@@ -165,6 +165,14 @@ def test_idempotency_key_replays_the_first_result_without_firing_again(api: Api)
     assert [h["event"] for h in history] == ["create", "withdraw"]
 
 
+def test_a_filing_posted_again_with_its_idempotency_key_is_created_once(api: Api) -> None:
+    headers = {**api.headers, "Idempotency-Key": "open-1"}
+    first = api.client.post("/api/v1/filings", json=make_payload(), headers=headers)
+    again = api.client.post("/api/v1/filings", json=make_payload(), headers=headers)
+    assert (first.status_code, again.status_code, again.json()) == (201, 201, first.json())
+    assert api.get("/api/v1/filings").json()["total"] == 1
+
+
 def test_idempotency_key_with_another_body_is_refused(api: Api) -> None:
     filing = api.create()
     headers = {**api.headers, "Idempotency-Key": "abc"}

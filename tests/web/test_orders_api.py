@@ -71,6 +71,18 @@ def test_a_second_order_for_an_entity_is_refused_while_one_is_open(
     )
 
 
+def test_an_order_sent_again_with_its_idempotency_key_is_opened_once(
+    api: Api, on_file: dict[str, Any]
+) -> None:
+    body = order_on("change", on_file["entity_id"], on_file["service_id"])
+    headers = {**api.headers, "Idempotency-Key": "change-1"}
+    first = api.client.post("/api/v1/orders", json=body, headers=headers)
+    again = api.client.post("/api/v1/orders", json=body, headers=headers)
+    assert (first.status_code, again.status_code, again.json()) == (201, 201, first.json())
+    listed = [f["id"] for f in api.get("/api/v1/filings").json()["items"]]
+    assert listed == [on_file["id"], first.json()["id"]]
+
+
 def test_a_mismatched_registrant_is_refused_naming_the_field(api: Api) -> None:
     body = first_filing_order(service=service_in(domain_registrant="Someone Else"))
     response = api.client.post("/api/v1/orders", json=body, headers=api.headers)

@@ -323,6 +323,48 @@ def test_idempotency_key_replays_the_first_result_without_firing_again(
     assert count(session, IdempotencyRecord) == 1
 
 
+def test_an_idempotency_key_opens_one_filing_however_often_it_is_sent(session: Session) -> None:
+    first = service.create_filing(session, make_command(), "bob", idempotency_key="open-1")
+    again = service.create_filing(session, make_command(), "bob", idempotency_key="open-1")
+
+    assert again == first
+    assert count(session, Filing) == 1
+
+
+def test_an_idempotency_key_sent_to_open_another_filing_is_refused(session: Session) -> None:
+    service.create_filing(session, make_command(), "bob", idempotency_key="open-1")
+
+    with pytest.raises(IdempotencyKeyReused):
+        service.create_filing(
+            session, make_command(domain="other.cn"), "bob", idempotency_key="open-1"
+        )
+    assert count(session, Filing) == 1
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+def test_a_keyed_opening_that_loses_the_race_to_its_first_copy_replays_it(db: Database) -> None:
+    """Both copies checked the key before either committed: the later one's key row collides
+    with the first's, and it answers with the first's filing instead of a second one."""
+    statements: list[ORMExecuteState] = []
+    first: list[FilingOut] = []
+
+    def first_copy_commits_after_the_key_check(state: ORMExecuteState) -> None:
+        statements.append(state)
+        if len(statements) == 2:
+            with Session(db.engine, expire_on_commit=False) as other:
+                first.append(
+                    service.create_filing(other, make_command(), "bob", idempotency_key="open-1")
+                )
+
+    with Session(db.engine, expire_on_commit=False) as repeat:
+        event.listen(repeat, "do_orm_execute", first_copy_commits_after_the_key_check)
+        replayed = service.create_filing(repeat, make_command(), "bob", idempotency_key="open-1")
+
+    assert first and replayed.model_dump() == first[0].model_dump()
+    with Session(db.engine) as fresh:
+        assert count(fresh, Filing) == 1
+
+
 @pytest.mark.parametrize("db", ["postgres"], indirect=True)
 def test_a_keyed_repeat_that_loses_the_race_to_its_first_copy_replays_it(
     db: Database, new_filing: MakeFiling
