@@ -71,7 +71,8 @@ class Settings(BaseSettings):
     unavailable_retry_after_seconds: int = Field(
         default=5,
         ge=1,
-        description="Retry-After of a 503 answered while the database is unreachable.",
+        description="Retry-After of a 503 answered while the database is unreachable; also how "
+        "long a delivery waits for it before trying again.",
     )
     max_request_bytes: int = Field(
         default=1_000_000, ge=1024, description="Larger request bodies are refused with 413."
@@ -195,8 +196,9 @@ class Settings(BaseSettings):
         "again (a failed attempt whose retry the broker lost).",
     )
     delivery_lease_seconds: float = Field(
-        default=150,
-        description="How long a worker owns a notification it is sending (> the actor time limit).",
+        default=60,
+        description="How long a worker owns a notification it is sending: longer than a "
+        "delivery may run (45 s), and short, for a worker killed mid-send is replaced only then.",
     )
 
     # Workers

@@ -27,7 +27,7 @@ from config.settings import Settings
 from models import Job, Notification, NotificationStatus, table
 from models.engine import ThreadConnections
 from workers import footer
-from workers.broker import QUEUE
+from workers.broker import DELIVERY_TIME_LIMIT_MS, QUEUE
 from workers.channels import (
     DeliveryFailed,
     OutgoingMessage,
@@ -35,6 +35,7 @@ from workers.channels import (
     get_channel,
 )
 from workers.failures import record_final_failure
+from workflow.availability import UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +97,16 @@ class DeliveryInProgress(dramatiq.Retry):
     """Another worker holds the lease on this notification: retry once it has expired."""
 
 
+class DatabaseUnavailable(dramatiq.Retry):
+    """The database is out of reach: no fault of the notification's, so retry once it may be
+    back, as long as it takes, and never record the delivery as failed for it."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Failures are retried ``max_retries`` times; an explicit ``dramatiq.Retry`` (a job
-    waiting for another worker's lease) is waiting, not failing, and is never exhausted."""
+    waiting for another worker's lease or for the database) is waiting, not failing: never
+    exhausted, and not counted (``workers.broker.PatientRetries``)."""
 
     max_retries: int
 
@@ -131,6 +138,10 @@ def declare_actors(
     def deliver_notification(notification_id: int) -> None:
         try:
             deliver(claims, notification_id, settings)
+        except UNAVAILABLE as exc:
+            wait = settings.unavailable_retry_after_seconds
+            log.warning("database unavailable; notification %s waits %ss", notification_id, wait)
+            raise DatabaseUnavailable(type(exc).__name__, delay=wait * 1000) from exc
         except BaseException as exc:  # TimeLimitExceeded is no Exception; it fails the attempt too
             if policy.is_final(exc):
                 _record_final_failure(engine, notification_id, exc)
@@ -141,6 +152,7 @@ def declare_actors(
         actor_name=Job.DELIVER_NOTIFICATION.value,
         queue_name=QUEUE,
         throws=(PermanentDeliveryFailure,),
+        time_limit=DELIVERY_TIME_LIMIT_MS,
         retry_when=policy.should_retry,
         min_backoff=settings.delivery_min_backoff_ms,
         max_backoff=settings.delivery_max_backoff_ms,
@@ -192,6 +204,8 @@ def _claim(
 
     Raises ``DeliveryInProgress`` while another worker's lease runs: the message is retried
     later and then finds the notification delivered, or the lease expired (that worker died).
+    A lease given back since the claim found it taken (that worker's attempt failed) is tried
+    again after the shortest wait.
     """
     now = get_clock().now()
     until = now + timedelta(seconds=settings.delivery_lease_seconds)
@@ -201,10 +215,12 @@ def _claim(
         if state is None or state.status != NotificationStatus.PENDING:
             log.info("notification %s is not pending; nothing to deliver", notification_id)
             return None
-        wait = as_utc(state.claimed_until) - now
+        wait_ms = 0
+        if state.claimed_until is not None:
+            wait_ms = int((as_utc(state.claimed_until) - now).total_seconds() * 1000) + 500
         raise DeliveryInProgress(
             f"notification {notification_id} is being sent by another worker",
-            delay=max(1000, int(wait.total_seconds() * 1000) + 500),
+            delay=max(1000, wait_ms),
         )
     payload: dict[str, Any] = {
         "notification_id": notification_id,

@@ -31,9 +31,16 @@ QUEUE = "icpflow"
 # (1 s) alone would use up the 1 s commit-to-delivery budget; 100 ms costs ten cheap calls a second.
 IDLE_POLL_MS = 100
 
-# A delivery's channel call is bounded by its own timeout (SMTP 30 s, webhooks 10 s by default);
-# this only catches an actor wedged beyond any of them, which then counts as a failed attempt.
+# A job's own timeouts bound it (a footer check's, per fetch); this only catches an actor wedged
+# beyond them, which then counts as a failed attempt. Deliveries have a shorter limit of their own.
 TIME_LIMIT_MS = 120_000
+
+# A delivery's channel call is bounded by its own timeout (SMTP 30 s, webhooks and chat 10 s by
+# default); this stops one wedged beyond them. It must end before the delivery lease
+# (``DELIVERY_LEASE_SECONDS``, 60 s by default) runs out, or another worker could take the
+# notification over and send it while this one still may; and the lease must end soon, for a
+# worker killed mid-send is replaced only then, within the spec's two minutes.
+DELIVERY_TIME_LIMIT_MS = 45_000
 
 # A web request relays its outbox rows through this broker: a dead Redis must fail fast.
 _CONNECT_TIMEOUT_SECONDS = 2.0
@@ -62,11 +69,31 @@ class RecoveringRedisBroker(RedisBroker):
         return super().consume(queue_name, prefetch, min(timeout, IDLE_POLL_MS))
 
 
+class PatientRetries(Retries):
+    """Dramatiq's retries, except that a job raising ``dramatiq.Retry`` with a delay is waiting,
+    not failing (for another worker's lease, for the database to come back): it runs again after
+    that delay without using up one of its retries or lengthening its backoff, however long it
+    waits, so that the failures it meets afterwards still get every retry."""
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: dramatiq.MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        if isinstance(exception, dramatiq.Retry) and exception.delay is not None:
+            broker.enqueue(message.copy(), delay=exception.delay)  # the message, options and all
+            return
+        super().after_process_message(broker, message, result=result, exception=exception)  # type: ignore[no-untyped-call]  # Retries has no annotations
+
+
 def middleware() -> list[Middleware]:
     """No AgeLimit: a late reminder is better than one dropped without a trace. Each actor
     declares its own retry policy and backoff (``Retries`` reads them from its options);
     ``CurrentMessage`` lets an actor see which attempt it is running."""
-    return [TimeLimit(time_limit=TIME_LIMIT_MS), Retries(), CurrentMessage()]
+    return [TimeLimit(time_limit=TIME_LIMIT_MS), PatientRetries(), CurrentMessage()]
 
 
 def redis_url(settings: Settings) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from config.clock import get_clock
 from models import FailedJob, Job, Notification, NotificationStatus
@@ -37,28 +38,43 @@ def record_final_failure(
 
 
 def retry_failed(session: Session, failed_id: int) -> FailedJobOut:
-    """Owe the delivery again through the outbox; its notification goes back to ``pending``."""
+    """Owe the delivery again through the outbox; its notification goes back to ``pending``.
+
+    The job is marked retried by an update conditional on its not being retried yet, which
+    decides between two retries at once: on PostgreSQL both may read it not retried, but the
+    second update waits for the first to commit, then matches nothing and is refused.
+    """
     job = session.get(FailedJob, failed_id)
     if job is None:
         raise NotFound(f"failed job {failed_id} does not exist")
     if job.retried_at is not None:
-        raise ValidationError(
-            f"failed job {failed_id} was already retried at {job.retried_at:%Y-%m-%d %H:%M}",
-            [Reason("already_retried", "a retried job fails anew as a new row if it fails again")],
-        )
+        raise _already_retried(job)
     if job.notification_id is None:
         raise ValidationError(
             f"failed job {failed_id} names no notification to deliver",
             [Reason("nothing_to_retry", "only a failed delivery can be retried")],
         )
     now = get_clock().now()
+    marked = session.exec(
+        update(FailedJob)
+        .where(col(FailedJob.id) == failed_id, col(FailedJob.retried_at).is_(None))
+        .values(retried_at=now)
+    )
+    session.refresh(job)  # retried now: by this call, or meanwhile by another
+    if marked.rowcount == 0:
+        raise _already_retried(job)
     notification = session.get(Notification, job.notification_id)
     if notification is not None and notification.status == NotificationStatus.FAILED:
         notification.status = NotificationStatus.PENDING
         notification.queued_at = now
         session.add(notification)
-    job.retried_at = now
-    session.add(job)
     outbox.owe_deliveries(session, [job.notification_id], now)
     session.commit()
     return failed_job_out(job, notification)
+
+
+def _already_retried(job: FailedJob) -> ValidationError:
+    return ValidationError(
+        f"failed job {job.id} was already retried at {job.retried_at:%Y-%m-%d %H:%M}",
+        [Reason("already_retried", "a retried job fails anew as a new row if it fails again")],
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import dramatiq
@@ -216,3 +217,23 @@ def test_waiting_for_another_workers_lease_is_never_exhausted() -> None:
     policy = RetryPolicy(max_retries=2)
     assert policy.should_retry(100, DeliveryInProgress("leased"))
     assert not policy.should_retry(2, ConnectionError("refused"))
+
+
+def test_waiting_for_another_workers_lease_uses_up_none_of_the_retries(
+    db: Database,
+    session: Session,
+    stub_broker: StubBroker,
+    stub_worker: dramatiq.Worker,
+    http_peer: HTTPPeer,
+) -> None:
+    http_peer.status = 503
+    route = {"channel": "webhook", "recipient": http_peer.url()}
+    hook = owe_notifications(session, 1, routes=[route])[-1]
+    with Session(db.engine) as s:  # another worker is sending it for another second
+        until = get_clock().now() + timedelta(seconds=1)
+        s.exec(update(Notification).where(col(Notification.id) == hook).values(claimed_until=until))
+        s.commit()
+    relay_pending(db.engine, stub_broker)
+    run_all(stub_broker, stub_worker)
+
+    assert (notification(db, hook).attempts, len(http_peer.received)) == (RETRIES + 1, RETRIES + 1)

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Row
+from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session, col
 
 from config.clock import FrozenClock
 from config.settings import Settings
-from models import Notification, create_db_engine
+from models import Job, Notification, create_db_engine
+from models.engine import ThreadConnections
 from tests.databases import Database
 from tests.delivery_kit import logged_keys, owe_notifications
-from workers.actors import DeliveryInProgress, deliver
+from workers.actors import DeliveryInProgress, declare_actors, deliver
+from workers.broker import middleware
 
 
-def lease(db: Database, notification_id: int, until: datetime) -> None:
+def lease(db: Database, notification_id: int, until: datetime | None) -> None:
     with Session(db.engine) as s:
         s.exec(
             update(Notification)
@@ -67,3 +72,44 @@ def test_an_expired_lease_is_taken_over_and_the_notification_sent_once(
     with Session(db.engine) as s:
         row = s.get(Notification, first)
         assert row is not None and (row.status, row.claimed_until) == ("delivered", None)
+
+
+class LeaseGivenBackAfterTheClaim(ThreadConnections):
+    """The worker holding the lease fails and gives it back (its ``_note_error``) just after
+    our claim, the first statement, found the lease taken."""
+
+    def __init__(self, db: Database, notification_id: int) -> None:
+        super().__init__(db.engine)
+        self.db, self.notification_id, self.claimed = db, notification_id, False
+
+    def run(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
+        row = super().run(statement, params)
+        if not self.claimed:
+            self.claimed = True
+            lease(self.db, self.notification_id, None)
+        return row
+
+
+def test_a_lease_given_back_just_after_the_claim_found_it_taken_is_claimed_again_soon(
+    db: Database, session: Session, clock: FrozenClock, log_settings: Settings
+) -> None:
+    first = owe_notifications(session, 1)[0]
+    lease(db, first, clock.now() + timedelta(seconds=30))
+    with pytest.raises(DeliveryInProgress) as waiting:
+        deliver(LeaseGivenBackAfterTheClaim(db, first), first, log_settings)
+    assert waiting.value.delay is not None and waiting.value.delay <= 1000
+    assert not logged_keys(log_settings.notify_log_file)
+
+    assert deliver(db.engine, first, log_settings) is True
+    assert list(logged_keys(log_settings.notify_log_file).values()) == [1]
+
+
+def test_the_lease_outlasts_the_longest_a_delivery_may_run(
+    db: Database, settings: Settings
+) -> None:
+    """Past its lease a worker still sending could see another take the notification over and
+    send it too: the delivery's time limit stops it before."""
+    broker = StubBroker(middleware=middleware())
+    deliver_notification = declare_actors(broker, settings, db.engine)[Job.DELIVER_NOTIFICATION]
+    broker.close()
+    assert settings.delivery_lease_seconds * 1000 > deliver_notification.options["time_limit"]
