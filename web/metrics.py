@@ -25,9 +25,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from config.clock import get_clock
 from models import Deadline, DeadlineStatus, FailedJob, Filing, OutboxMessage, get_engine
 from web.auth import Viewer
-from workflow.domain.definition import STATES
+from workflow import views
 from workflow.domain.orders import KINDS
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,6 @@ REQUEST_SECONDS = Histogram(
     ["method", "route", "status"],
     registry=REGISTRY,
 )
-
-
-def filings_by_state(session: Session) -> dict[str, int]:
-    """Every declared state with its live count, zero included, in declaration order."""
-    counts = dict(session.exec(select(Filing.state, func.count()).group_by(Filing.state)).all())
-    return {spec.name.value: counts.get(spec.name.value, 0) for spec in STATES}
 
 
 def orders_by_kind(session: Session) -> dict[tuple[str, str], int]:
@@ -76,7 +71,9 @@ class DatabaseCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
             with Session(get_engine()) as session:
-                by_state = filings_by_state(session)
+                now = get_clock().now()
+                by_state = views.state_counts(session, now)
+                late = views.late_by_kind(session, now)
                 by_kind = orders_by_kind(session)
                 pending = _count(session, Deadline, col(Deadline.status) == DeadlineStatus.PENDING)
                 unpublished = _count(
@@ -88,9 +85,24 @@ class DatabaseCollector(Collector):
             log.warning("metrics: database unavailable: %s", type(exc).__name__)
             return
         family = GaugeMetricFamily("icpflow_filings", "Filings by state.", labels=["state"])
-        for state, count in by_state.items():
-            family.add_metric([state], count)
+        held_up = GaugeMetricFamily(
+            "icpflow_filings_late",
+            "Filings by state with a stuck or overdue deadline past due.",
+            labels=["state"],
+        )
+        for row in by_state:
+            family.add_metric([row.state.value], row.count)
+            held_up.add_metric([row.state.value], row.late)
         yield family
+        yield held_up
+        deadlines = GaugeMetricFamily(
+            "icpflow_late_filings_by_deadline",
+            "Filings held up, by the kind of deadline they are past (SLA health).",
+            labels=["kind"],
+        )
+        for kind, count in late.items():
+            deadlines.add_metric([kind], count)
+        yield deadlines
         orders = GaugeMetricFamily(
             "icpflow_orders", "Orders by kind and state.", labels=["kind", "state"]
         )

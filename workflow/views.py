@@ -275,6 +275,22 @@ def state_counts(session: Session, now: datetime) -> list[StateCount]:
     ]
 
 
+def late_by_kind(session: Session, now: datetime) -> dict[str, int]:
+    """Every stuck or overdue kind of deadline with how many filings it holds up now: the
+    SLA's health at a glance (a breach of MIIT's review, hosts sitting on pre-reviews)."""
+    kinds = dict.fromkeys((*STUCK_KINDS, *OVERDUE_KINDS), 0)
+    late = session.exec(
+        select(Deadline.kind, func.count(func.distinct(Deadline.filing_id)))
+        .where(
+            col(Deadline.disarmed_at).is_(None),
+            col(Deadline.kind).in_(kinds),
+            col(Deadline.due_at) <= now,
+        )
+        .group_by(col(Deadline.kind))
+    )
+    return kinds | dict(late.all())
+
+
 def late_page(
     session: Session,
     now: datetime,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
+from config.clock import FrozenClock
 from config.settings import Settings, get_settings
 from web import app as app_module
 from web.app import create_app
@@ -64,6 +66,19 @@ def test_metrics_expose_orders_by_kind(api: Api) -> None:
     text = api.get("/metrics").text
     assert 'icpflow_orders{kind="first_filing",state="domain_registered"} 1.0' in text
     assert 'icpflow_orders{kind="cancel_access",state="draft"} 0.0' in text
+
+
+def test_metrics_count_late_filings_by_state_and_by_the_deadline_they_are_past(
+    api: Api, clock: FrozenClock
+) -> None:
+    api.drive("submitted")
+    api.create(domain="on-time.cn")
+    clock.advance(timedelta(days=7))  # past the host's 3 working days
+    text = api.get("/metrics").text
+    assert 'icpflow_filings_late{state="submitted"} 1.0' in text
+    assert 'icpflow_filings_late{state="domain_registered"} 0.0' in text
+    assert 'icpflow_late_filings_by_deadline{kind="host_review_overdue"} 1.0' in text
+    assert 'icpflow_late_filings_by_deadline{kind="miit_sla_breach"} 0.0' in text
 
 
 def test_metrics_need_a_token(client: TestClient) -> None:
