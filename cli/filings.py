@@ -8,6 +8,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,11 +27,12 @@ from workflow.domain.definition import (
     EVENTS,
     EVENTS_BY_NAME,
     MANUAL_EVENTS,
+    OVERDUE_KINDS,
     TERMINAL_STATES,
     State,
 )
 from workflow.domain.errors import IcpflowError, Reason, ValidationError
-from workflow.schemas import FilingOut, FilingPage, HistoryOut
+from workflow.schemas import FilingOut, FilingPage, HistoryOut, LatePage
 
 app = App(help="Create, list, inspect and move filings (备案).")
 
@@ -298,6 +300,57 @@ def list_(
         offset=offset,
     )
     emit(page, as_json, lambda: render_page(page))
+
+
+@app.command()
+def due(
+    within_hours: Annotated[
+        int,
+        typer.Option(min=0, max=24 * 30, help="Also what falls due this many hours ahead."),
+    ] = 24,
+    kind: Annotated[
+        str | None, _opt("Only this kind of deadline: " + ", ".join(OVERDUE_KINDS) + ".")
+    ] = None,
+    state: Annotated[State | None, typer.Option(help="Only filings in this state.")] = None,
+    province: Annotated[str | None, _opt("Only filings of this province (aliases too).")] = None,
+    limit: LimitOption = 50,
+    offset: OffsetOption = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """What is late or falls due today (--within-hours 24), the most urgent first: one row per
+    filing with its most urgent deadline."""
+    with session_scope() as session:
+        now = get_clock().now()
+        page = views.late_page(
+            session,
+            now,
+            within=timedelta(hours=within_hours),
+            kind=kind,
+            state=state.value if state else None,
+            province=province,
+            limit=limit,
+            offset=offset,
+        )
+    emit(page, as_json, lambda: render_late(page))
+
+
+def render_late(page: LatePage) -> RenderableType:
+    last = page.offset + len(page.items)
+    return table(
+        ["id", "domain", "state", "deadline", "due", "late"],
+        [
+            (
+                item.filing.id,
+                item.filing.domain,
+                item.filing.state,
+                item.deadline.kind,
+                item.deadline.due_at,
+                item.deadline.overdue,
+            )
+            for item in page.items
+        ],
+        caption=f"{page.offset + 1 if page.items else 0}-{last} of {page.total}",
+    )
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, status
@@ -23,6 +24,7 @@ from workflow.domain.definition import (
     DEADLINES,
     EVENTS,
     INITIAL_STATE,
+    OVERDUE_KINDS,
     STATES,
     DeadlineSpec,
     EventSpec,
@@ -37,6 +39,7 @@ from workflow.schemas import (
     FilingOut,
     FilingPage,
     HistoryOut,
+    LatePage,
     NotificationOut,
     PersonalDataOut,
     ServiceOut,
@@ -203,6 +206,35 @@ def verifiers(filing_id: RowId, session: SessionDep, _: Viewer) -> list[Verifier
 def list_filings(session: SessionDep, _: Viewer, filters: Filters) -> FilingPage:
     """Filings matching the filters, oldest first; identity and phone numbers are masked."""
     return filters.page(session)
+
+
+@router.get("/late", response_model=LatePage)
+def late_work(
+    session: SessionDep,
+    _: Viewer,
+    within_hours: int = Query(
+        0, ge=0, le=24 * 30, description="Also what falls due this many hours ahead (24: today)."
+    ),
+    kind: str | None = Query(
+        None, max_length=40, description="Only this kind of deadline: " + ", ".join(OVERDUE_KINDS)
+    ),
+    state: State | None = None,
+    province: Province | None = Query(None, description="province character, e.g. 京"),
+    limit: int = Query(50, ge=1, le=500),
+    offset: Offset = 0,
+) -> LatePage:
+    """What is late, and with ``within_hours`` what falls due soon: one row per filing with its
+    most urgent deadline, the most urgent first (the console's late-work page)."""
+    return views.late_page(
+        session,
+        get_clock().now(),
+        within=timedelta(hours=within_hours),
+        kind=kind,
+        state=state.value if state else None,
+        province=province,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get("/filings/{filing_id}", response_model=FilingOut, responses=responses(404))

@@ -46,7 +46,7 @@ from workflow.domain.definition import (
     Channel,
     State,
 )
-from workflow.domain.errors import FilingNotFound, NotFound
+from workflow.domain.errors import FilingNotFound, NotFound, Reason, ValidationError
 from workflow.domain.event_data import ReasonData
 from workflow.domain.guards import province_named
 from workflow.domain.machine import allowed_events
@@ -304,6 +304,18 @@ def late_page(
 ) -> LatePage:
     """One row per filing with an open overdue-kind deadline due by ``now + within``, the most
     urgent first; reminders never count. ``within`` 0 lists only the late ones."""
+    if kind is not None and kind not in OVERDUE_KINDS:
+        raise ValidationError(
+            f"{kind!r} is not a kind of deadline that makes a filing late",
+            [
+                Reason(
+                    "unknown_deadline_kind",
+                    f"one of {', '.join(OVERDUE_KINDS)}",
+                    field="kind",
+                    details={"value": kind},
+                )
+            ],
+        )
     kinds = [k for k in OVERDUE_KINDS if kind in (None, k)]
     horizon = now + within
     worst = (

@@ -17,7 +17,8 @@ Cli = Callable[..., Result]
 
 @pytest.fixture
 def cli(settings: Any, clock: Any) -> Cli:
-    runner = CliRunner()
+    """Tables for people as a wide terminal shows them: a cell's text on one line."""
+    runner = CliRunner(env={"COLUMNS": "200"})
 
     def run(*args: str) -> Result:
         return runner.invoke(app, list(args))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cli.filings import IMPORT_COLUMNS
-from tests.factories import ORG_CREDIT_CODE, ORG_MATERIALS, make_payload
+from tests.factories import ORG_CREDIT_CODE, ORG_MATERIALS, MakeFiling, make_payload
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
@@ -194,3 +194,35 @@ def test_import_refuses_a_file_with_missing_or_unknown_columns(cli: Cli, tmp_pat
     assert "missing column 'phone'" in result.stderr
     assert "unknown column 'fax'" in result.stderr
     assert json.loads(cli("filings", "list", "--json").stdout)["total"] == 0
+
+
+def test_due_lists_what_falls_due_within_the_hours_asked(cli: Cli, new_filing: MakeFiling) -> None:
+    filing = new_filing("submitted")  # the host's pre-review is due in 3 working days
+
+    week = json.loads(cli("filings", "due", "--within-hours", "168", "--json").stdout)
+    late = json.loads(cli("filings", "due", "--within-hours", "0", "--json").stdout)
+
+    assert [(i["filing"]["id"], i["deadline"]["kind"]) for i in week["items"]] == [
+        (filing.id, "host_review_overdue")
+    ]
+    assert late["items"] == []
+
+
+def test_due_shows_people_a_table_of_each_filing_and_its_deadline(
+    cli: Cli, new_filing: MakeFiling
+) -> None:
+    new_filing("submitted", domain="pre-review.cn")
+
+    shown = cli("filings", "due", "--within-hours", "168")
+
+    assert shown.exit_code == 0, shown.output
+    assert "pre-review.cn" in shown.stdout and "host_review_overdue" in shown.stdout
+
+
+def test_due_refuses_a_kind_of_deadline_that_makes_nothing_late(cli: Cli) -> None:
+    refused = cli("filings", "due", "--kind", "sms_reminder")
+
+    assert refused.exit_code == 1
+    assert error_lines(refused.stderr) == [
+        "error: 'sms_reminder' is not a kind of deadline that makes a filing late"
+    ]

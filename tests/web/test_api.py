@@ -230,6 +230,23 @@ def test_overdue_filter_follows_the_clock(api: Api, clock: FrozenClock) -> None:
     assert [f["id"] for f in page["items"]] == [filing["id"]]
 
 
+def test_late_work_also_lists_what_falls_due_within_the_hours_asked(api: Api) -> None:
+    filing = api.drive("submitted")  # the host's pre-review is due in 3 working days
+    assert api.get("/api/v1/late").json()["items"] == []
+    page = api.get("/api/v1/late?within_hours=168").json()
+    assert [(i["filing"]["id"], i["deadline"]["kind"]) for i in page["items"]] == [
+        (filing["id"], "host_review_overdue")
+    ]
+
+
+def test_late_work_refuses_a_kind_of_deadline_that_makes_nothing_late(api: Api) -> None:
+    response = api.get("/api/v1/late?kind=sms_reminder")
+    assert (response.status_code, response.json()["reasons"][0]["code"]) == (
+        422,
+        "unknown_deadline_kind",
+    )
+
+
 def test_lists_and_answers_mask_identity_and_phone_numbers(api: Api) -> None:
     filing = api.create()
     listed = api.get("/api/v1/filings").json()["items"][0]["applicant"]
