@@ -221,19 +221,27 @@ def ops_failed(
     include_retried: Annotated[
         bool, typer.Option(help="Also list jobs already sent back for another try.")
     ] = False,
-    limit: LimitOption = 100,
+    limit: LimitOption = 50,
+    offset: OffsetOption = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Jobs that exhausted their retries (undelivered notifications), newest first."""
     with session_scope() as session:
-        jobs, _ = views.failed_jobs(session, include_retried=include_retried, limit=limit)
+        page = views.failed_jobs(
+            session, include_retried=include_retried, limit=limit, offset=offset
+        )
+    last = page.offset + len(page.items)
     emit(
-        jobs,
+        page,
         as_json,
         lambda: table(
             ["id", "job", "notification", "failed at", "retried at", "error"],
-            [(j.id, j.job, j.notification_id, j.failed_at, j.retried_at, j.error) for j in jobs],
+            [
+                (j.id, j.job, j.notification_id, j.failed_at, j.retried_at, j.error)
+                for j in page.items
+            ],
             title="failed jobs",
+            caption=f"{page.offset + 1 if page.items else 0}-{last} of {page.total}",
         ),
     )
 

@@ -90,7 +90,7 @@ def pipeline(request: Request, session: SessionDep, user: PageUserDep) -> Respon
     flagged = {
         "stuck": views.filing_page(session, now, stuck=True, limit=1).total,
         "late": views.late_page(session, now, limit=1).total,
-        "failed": views.failed_jobs(session, limit=1)[1],
+        "failed": views.failed_jobs(session, limit=1).total,
     }
     return show(
         request,
@@ -218,8 +218,8 @@ def failed(
 ) -> Response:
     """Deliveries that failed for good, with their error, for ops to retry."""
     user.require(Role.OPS)
-    rows, total = views.failed_jobs(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    return show(request, "failed.html", user, rows=rows, pages=_pages(total, page))
+    found = views.failed_jobs(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return show(request, "failed.html", user, rows=found.items, pages=_pages(found.total, page))
 
 
 @router.get("/filings/{filing_id}", response_class=HTMLResponse)
@@ -227,7 +227,7 @@ def filing(request: Request, filing_id: RowId, session: SessionDep, user: PageUs
     """Everything about one filing, identities masked, with the forms its state allows."""
     now = get_clock().now()
     shown = views.timeline(session, filing_id, now)
-    failed_jobs, _ = views.failed_jobs(session, filing_id=filing_id)
+    failed_jobs = views.failed_jobs(session, filing_id=filing_id).items
     return show(
         request,
         "filing.html",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from web.api import Filters
 from web.auth import Ops, SessionDep
@@ -10,8 +10,8 @@ from web.errors import responses
 from web.query import refuse_unknown_query
 from workers import failures
 from workflow import views
-from workflow.domain.bounded import RowId
-from workflow.schemas import FailedJobOut, FilingPage
+from workflow.domain.bounded import Offset, RowId
+from workflow.schemas import FailedJobOut, FailedJobPage, FilingPage
 
 router = APIRouter(
     prefix="/api/v1/ops",
@@ -33,10 +33,17 @@ def overdue(session: SessionDep, _: Ops, filters: Filters) -> FilingPage:
     return filters.page(session, overdue=True)
 
 
-@router.get("/failed", response_model=list[FailedJobOut])
-def failed(session: SessionDep, _: Ops, include_retried: bool = False) -> list[FailedJobOut]:
-    """Jobs that exhausted their retries (kept here: the broker forgets dead letters)."""
-    return views.failed_jobs(session, include_retried=include_retried, limit=100)[0]
+@router.get("/failed", response_model=FailedJobPage)
+def failed(
+    session: SessionDep,
+    _: Ops,
+    include_retried: bool = False,
+    limit: int = Query(50, ge=1, le=500),
+    offset: Offset = 0,
+) -> FailedJobPage:
+    """Jobs that exhausted their retries, newest first (kept here: the broker forgets dead
+    letters)."""
+    return views.failed_jobs(session, include_retried=include_retried, limit=limit, offset=offset)
 
 
 @router.post("/failed/{job_id}/retry", response_model=FailedJobOut, responses=responses(404))

@@ -167,6 +167,13 @@ class FailedJobOut(BaseModel):
     retried_at: UtcDateTime | None
 
 
+class FailedJobPage(BaseModel):
+    items: list[FailedJobOut]
+    total: int
+    limit: int
+    offset: int
+
+
 class HistoryOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -57,6 +57,7 @@ from workflow.schemas import (
     EntityOut,
     EntityPage,
     FailedJobOut,
+    FailedJobPage,
     FilingOut,
     FilingPage,
     FilingSort,
@@ -355,7 +356,7 @@ def failed_jobs(
     include_retried: bool = False,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[list[FailedJobOut], int]:
+) -> FailedJobPage:
     """Jobs that failed for good and (unless ``include_retried``) were not retried yet, of one
     filing if given, newest first, with the total."""
     conditions: list[ColumnElement[bool]] = []
@@ -370,7 +371,12 @@ def failed_jobs(
     rows = session.exec(
         joined.where(*conditions).order_by(col(FailedJob.id).desc()).limit(limit).offset(offset)
     ).all()
-    return [failed_job_out(job, notification) for job, notification in rows], int(total.one())
+    return FailedJobPage(
+        items=[failed_job_out(job, notification) for job, notification in rows],
+        total=int(total.one()),
+        limit=limit,
+        offset=offset,
+    )
 
 
 def failed_job_out(job: FailedJob, notification: Notification | None) -> FailedJobOut:

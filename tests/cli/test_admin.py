@@ -225,7 +225,7 @@ def test_ops_failed_shows_the_failed_job_the_api_shows(
     result = cli("ops", "failed", "--json")
 
     assert result.exit_code == 0, result.output
-    [job] = json.loads(result.stdout)
+    [job] = json.loads(result.stdout)["items"]
     assert job == FailedJobOut.model_validate(job).model_dump(mode="json")
     assert (job["filing_id"], job["notification_id"], job["error"]) == (
         filing.id,

@@ -53,9 +53,25 @@ def failed_delivery(session: Session, clock: FrozenClock, new_filing: MakeFiling
 
 def test_failed_jobs_are_listed(api: Api, ops: dict[str, str], failed_delivery: FailedJob) -> None:
     listed = api.get("/api/v1/ops/failed", ops).json()
-    assert [(j["job"], j["notification_id"], j["error"]) for j in listed] == [
+    assert [(j["job"], j["notification_id"], j["error"]) for j in listed["items"]] == [
         ("deliver_notification", failed_delivery.notification_id, "SMTP refused")
     ]
+    assert listed["total"] == 1
+
+
+def test_failed_jobs_are_paged_newest_first_with_the_total(
+    api: Api, ops: dict[str, str], session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    new_filing("withdrawn")
+    notification = session.exec(select(Notification)).first()
+    assert notification is not None and notification.id is not None
+    failed = [
+        failures.record_final_failure(session, notification.id, f"SMTP refused {n}", clock.now())
+        for n in range(3)
+    ]
+    session.commit()
+    page = api.get("/api/v1/ops/failed?limit=2&offset=1", ops).json()
+    assert ([j["id"] for j in page["items"]], page["total"]) == ([failed[1].id, failed[0].id], 3)
 
 
 def test_retry_queues_a_failed_job_again(
