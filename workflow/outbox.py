@@ -89,8 +89,15 @@ def _owe(session: Session, job: Job, payloads: Sequence[BaseModel], now: datetim
     return ids
 
 
+# SQLAlchemy tells of a savepoint's end (``begin_nested``: a deadline's event fired inside
+# another event) as of a transaction's. Only the transaction's own end counts: rows a savepoint
+# released are not committed yet, and rows it rolled back simply find nothing to publish.
+
+
 @event.listens_for(Session, "after_commit")
 def _relay_committed(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     ids = session.info.pop(_IDS, [])
     publisher: Publisher | None = session.info.get(_PUBLISHER)
     if not ids or publisher is None:
@@ -107,4 +114,5 @@ def _relay_committed(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(_IDS, None)
+    if not session.in_nested_transaction():
+        session.info.pop(_IDS, None)
