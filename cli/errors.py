@@ -12,8 +12,9 @@ import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
+import pydantic
 import typer
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, NoSuchModuleError, OperationalError, ProgrammingError
 from typer.models import CommandFunctionType
 
 from workflow.domain.errors import IcpflowError, Reason
@@ -54,12 +55,32 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
         except IcpflowError as exc:
             report(exc)
             raise typer.Exit(DOMAIN_ERROR) from exc
-        except (OperationalError, ProgrammingError) as exc:
+        except (OperationalError, ProgrammingError, NoSuchModuleError) as exc:
+            cause = exc.orig if isinstance(exc, DBAPIError) else exc  # no such dialect: no DBAPI
             hint = Reason("database", "check DATABASE_URL and run `icpflow db upgrade`")
-            report(CliError(f"database error: {exc.orig}", [hint]))
+            report(CliError(f"database error: {cause}", [hint]))
+            raise typer.Exit(DOMAIN_ERROR) from exc
+        except pydantic.ValidationError as exc:  # the environment's settings, read on first use
+            report(CliError(f"invalid {exc.title.lower()}", _setting_reasons(exc)))
+            raise typer.Exit(DOMAIN_ERROR) from exc
+        except OSError as exc:  # a file named on the command line, a port, a socket
+            where = f": {exc.filename}" if exc.filename else ""
+            report(CliError(f"{exc.strerror or exc}{where}"))
             raise typer.Exit(DOMAIN_ERROR) from exc
 
     return wrapper
+
+
+def _setting_reasons(exc: pydantic.ValidationError) -> list[Reason]:
+    """One line per bad setting, named as its environment variable."""
+    return [
+        Reason(
+            "invalid_setting",
+            error["msg"].removeprefix("Value error, "),
+            field="_".join(map(str, error["loc"])).upper(),
+        )
+        for error in exc.errors()
+    ]
 
 
 class App(typer.Typer):

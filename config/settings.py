@@ -5,15 +5,20 @@ One class so that every process (web, worker, scheduler, CLI) agrees on what it 
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_WEBHOOK_SECRET = "change-me"
+
+
+# What every URL starts with (RFC 3986 scheme, then "://"): SQLAlchemy names a dialect there.
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 class Environment(StrEnum):
@@ -227,6 +232,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalise_database_url(self.database_url)
         return f"sqlite:///{(self.var_dir / 'icpflow.db').resolve()}"
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_database_url(cls, url: str) -> str:
+        """Refused on reading, naming DATABASE_URL, not when a connection is first made."""
+        if url and not _URL_SCHEME.match(url):
+            raise ValueError("not a database URL (sqlite:///path or postgresql://user@host/db)")
+        return url
 
     def model_post_init(self, __context: Any) -> None:
         self.var_dir = Path(self.var_dir)

@@ -1,0 +1,70 @@
+"""How every command fails: one ``error:`` line naming what is wrong (and one line per reason),
+exit code 1, never a traceback, whatever the failure's origin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from config.settings import get_settings
+
+if TYPE_CHECKING:
+    from tests.cli.conftest import Cli
+
+
+def test_a_file_that_cannot_be_written_is_named_on_one_line(cli: Cli, tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "workflow.mmd"
+
+    result = cli("diagram", "--output", str(target))
+
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        1,
+        [f"error: No such file or directory: {target}"],
+    )
+
+
+def test_a_malformed_setting_is_named_as_its_environment_variable(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEB_THREADS", "many")
+    get_settings.cache_clear()
+
+    result = cli("filings", "list")
+
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        1,
+        [
+            "error: invalid settings",
+            "  WEB_THREADS: Input should be a valid integer, unable to parse string as an integer",
+        ],
+    )
+
+
+def test_a_database_url_that_is_no_url_is_refused_before_any_connection(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "icpflow.db")
+    get_settings.cache_clear()
+
+    result = cli("filings", "list")
+
+    assert (result.exit_code, result.stderr.splitlines()[1]) == (
+        1,
+        "  DATABASE_URL: not a database URL (sqlite:///path or postgresql://user@host/db)",
+    )
+
+
+def test_a_database_url_naming_no_known_database_is_one_error_line(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "mongodb://localhost/icpflow")
+    get_settings.cache_clear()
+
+    result = cli("filings", "list")
+
+    assert (result.exit_code, result.stderr.splitlines()[0]) == (
+        1,
+        "error: database error: Can't load plugin: sqlalchemy.dialects:mongodb",
+    )
