@@ -92,6 +92,19 @@ def create_token(
     return token
 
 
+def replace_tokens_named(session: Session, name: str, role: Role) -> str:
+    """Issue a token under ``name`` and revoke every earlier one still live under it, in one
+    transaction: ``icpflow up`` prints a fresh admin token at each start, and the last start's
+    must not stay usable for ever behind it."""
+    live = select(ApiToken.id).where(ApiToken.name == name, col(ApiToken.revoked_at).is_(None))
+    for token_id in session.exec(live).all():
+        assert token_id is not None
+        _revoke(session, token_id)
+    token = _issue(session, name, role, None)
+    session.commit()
+    return token
+
+
 def _issue(session: Session, name: str, role: Role, expires_at: datetime | None) -> str:
     now = get_clock().now()
     if expires_at is not None and as_utc(expires_at) <= now:

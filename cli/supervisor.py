@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,11 +18,13 @@ from dataclasses import dataclass, field
 
 from rich.console import Console
 
-from auth.tokens import Role, create_token
+from auth.tokens import Role, replace_tokens_named
+from cli.errors import CliError
 from config.settings import Settings
 from models import session_scope
 from models.migrate import upgrade
 from workers.embedded_redis import serving
+from workflow.domain.errors import Reason
 from workflow.startup import check_settings
 
 console = Console(stderr=True)
@@ -55,6 +58,7 @@ def children(settings: Settings, host: str) -> list[Child]:
 
 def run_up(settings: Settings, host: str) -> None:
     check_settings(settings)  # before any child starts, or each would die and be restarted
+    _check_port_free(host, settings.port)  # likewise: web would die on it for ever
     upgrade(settings.effective_database_url)
     with serving(settings) as served:
         env = dict(os.environ)
@@ -65,13 +69,29 @@ def run_up(settings: Settings, host: str) -> None:
     console.print("stopped")
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Bind as uvicorn will (``SO_REUSEADDR``), and let go at once."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CliError(
+                f"cannot serve on {host}:{port}: {exc.strerror}",
+                [Reason("port_in_use", "stop what holds the port, or set PORT to another")],
+            ) from None
+
+
 def _supervise(settings: Settings, host: str, env: dict[str, str]) -> None:
     """Run the children until SIGTERM or SIGINT, then stop them and wait for them to exit."""
     with session_scope() as session:
-        token = create_token(session, "icpflow-up", Role.ADMIN)
+        token = replace_tokens_named(session, "icpflow-up", Role.ADMIN)
     console.print(f"[bold]API[/]      http://{host}:{settings.port}/api/v1  (docs: /docs)")
     console.print(f"[bold]Pages[/]    http://{host}:{settings.port}/")
-    console.print(f"[bold]Token[/]    {token}  (admin; create more with `icpflow tokens create`)")
+    console.print(
+        f"[bold]Token[/]    {token}  (admin, until the next `up`; "
+        "create lasting ones with `icpflow tokens create`)"
+    )
     procs = children(settings, host)
     stopping = False
 

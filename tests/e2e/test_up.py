@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,14 +25,39 @@ from tests.factories import make_payload
 pytestmark = pytest.mark.slow
 
 
-def test_up_serves_the_api_delivers_notifications_and_stops_cleanly(tmp_path: Path) -> None:
-    port = free_port()
+def embedded(tmp_path: Path, port: int) -> dict[str, str]:
+    """The environment of a machine with nothing installed: no database or broker named."""
     env = {
         k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "BROKER_URL"}
     }
     env.update(
         VAR_DIR=str(tmp_path / "var"), PORT=str(port), NOTIFY_LOG_FILE=str(tmp_path / "notify.log")
     )
+    return env
+
+
+def test_up_on_a_port_in_use_exits_at_once_naming_it(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        refused = subprocess.run(
+            [sys.executable, "-m", "cli", "up"],
+            env=embedded(tmp_path, port),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert (refused.returncode, refused.stderr.splitlines()[0]) == (
+        1,
+        f"error: cannot serve on 127.0.0.1:{port}: Address already in use",
+    )
+
+
+def test_up_serves_the_api_delivers_notifications_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    env = embedded(tmp_path, port)
     output = (tmp_path / "up.log").open("wb")
     up = subprocess.Popen(
         [sys.executable, "-m", "cli", "up"],

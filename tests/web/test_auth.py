@@ -13,7 +13,14 @@ from sqlalchemy.event import listen, remove
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
-from auth.tokens import TOUCH_INTERVAL, Role, create_token, list_tokens, revoke_token
+from auth.tokens import (
+    TOUCH_INTERVAL,
+    Role,
+    create_token,
+    list_tokens,
+    replace_tokens_named,
+    revoke_token,
+)
 from config.clock import FrozenClock
 from models import get_engine
 from web.pages import SESSION_COOKIE
@@ -68,6 +75,19 @@ def test_a_revoked_token_is_401(
     revoke_token(session, admin.id)
     response = client.get("/api/v1/filings", headers=as_role("admin"))
     assert (response.status_code, response.json()["error"]) == (401, "unauthorized")
+
+
+def test_a_token_replacing_those_of_its_name_leaves_them_unusable(
+    client: TestClient, session: Session
+) -> None:
+    earlier = replace_tokens_named(session, "icpflow-up", Role.ADMIN)
+    latest = replace_tokens_named(session, "icpflow-up", Role.ADMIN)
+
+    answers = [
+        client.get("/api/v1/filings", headers={"Authorization": f"Bearer {token}"}).status_code
+        for token in (earlier, latest)
+    ]
+    assert answers == [401, 200]
 
 
 def test_an_expired_token_is_401(client: TestClient, session: Session, clock: FrozenClock) -> None:
