@@ -87,8 +87,9 @@ def pipeline(request: Request, session: SessionDep, user: PageUserDep) -> Respon
     """The state diagram with live counts, and the totals that need someone."""
     now = get_clock().now()
     counts = views.state_counts(session, now)
+    stuck = views.filing_page(session, now, stuck=True, limit=1)
     flagged = {
-        "stuck": views.filing_page(session, now, stuck=True, limit=1).total,
+        "stuck": f"{stuck.total}{'' if stuck.total_is_exact else '+'}" if stuck.total else 0,
         "late": views.late_page(session, now, limit=1).total,
         "failed": views.failed_jobs(session, limit=1).total,
     }

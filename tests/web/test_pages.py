@@ -17,6 +17,7 @@ from auth.tokens import Role, create_token, list_tokens, revoke_token
 from config.clock import FrozenClock
 from config.settings import Settings
 from web.pages import SESSION_COOKIE
+from workflow import views
 from workflow.domain.definition import STATES
 
 if TYPE_CHECKING:
@@ -129,6 +130,22 @@ def test_pipeline_shows_every_declared_state_with_its_count(api: Api, browser: T
     for spec in STATES:
         expected = 1 if spec.name.value == "domain_registered" else 0
         assert f'data-state="{spec.name.value}">{expected}<' in page
+
+
+def test_pipeline_shows_late_counts_per_state_and_a_stuck_total_past_counting_as_such(
+    api: Api,
+    sign_in: Callable[..., TestClient],
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(views, "COUNTED_UP_TO", 1)
+    api.drive("submitted", domain="late.cn")
+    for name in ("slow", "slower"):
+        api.create(domain=f"{name}.cn")
+    clock.advance(timedelta(days=15))  # past the host's review and every state's stuck threshold
+    page = sign_in().get("/").text
+    assert '/filings?state=submitted&amp;overdue=true">1</a>' in page
+    assert ">1+ stuck 停滞<" in page
 
 
 def test_stuck_page_lists_a_filing_past_its_threshold(
