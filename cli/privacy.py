@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 
 from cli.errors import App
-from cli.output import JsonOption, emit
+from cli.output import JsonOption, emit, progress
 from config.clock import get_clock
 from models import get_engine, session_scope
-from models.rotation import rotate
+from models.rotation import rotate, sealed_rows
 from workflow import privacy as personal_data
 
 keys = App(help="The keys identity and phone numbers are encrypted with (DATA_KEYS).")
@@ -27,7 +27,10 @@ def rotate_keys(
 
     Put the new key first and keep the old ones after it; run this; when it reports 0 the
     old keys can be removed. Stopped halfway, running it again carries on."""
-    rewritten = rotate(get_engine(), batch)
+    engine = get_engine()
+    with progress() as bar:
+        task = bar.add_task("re-encrypting", total=sealed_rows(engine))
+        rewritten = rotate(engine, batch, lambda rows: bar.advance(task, rows))
     emit({"rewritten": rewritten}, json_output, lambda: f"re-encrypted {rewritten} values")
 
 

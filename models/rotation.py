@@ -9,6 +9,8 @@ reports nothing left, the old keys can leave ``DATA_KEYS``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.engine import Engine
@@ -26,9 +28,18 @@ def sealed_columns() -> dict[str, list[str]]:
     return {name: columns for name, columns in found.items() if columns}
 
 
-def rotate(engine: Engine, batch: int = 500) -> int:
+def sealed_rows(engine: Engine) -> int:
+    """How many rows ``rotate`` reads: what its progress is counted against."""
+    with engine.connect() as connection:
+        return sum(
+            connection.execute(sa.select(sa.func.count()).select_from(sa.table(name))).scalar_one()
+            for name in sealed_columns()
+        )
+
+
+def rotate(engine: Engine, batch: int = 500, done: Callable[[int], None] | None = None) -> int:
     """Re-encrypt under the newest key every sealed value still under an older one; returns
-    how many values were rewritten."""
+    how many values were rewritten. ``done`` hears of each batch's rows once committed."""
     rewritten = 0
     for name, columns in sealed_columns().items():
         # Plain columns: the tokens as stored, not the values the models would decrypt.
@@ -48,6 +59,8 @@ def rotate(engine: Engine, batch: int = 500) -> int:
                     if stale:
                         connection.execute(sa.update(raw).where(raw.c.id == row.id).values(stale))
                         rewritten += len(stale)
+            if done is not None:
+                done(len(rows))
             if len(rows) < batch:
                 break
             last = rows[-1].id

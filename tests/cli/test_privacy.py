@@ -12,7 +12,8 @@ from sqlmodel import Session
 
 from config.clock import FrozenClock
 from config.settings import get_settings
-from models import Filing
+from models import Filing, get_engine
+from models.rotation import sealed_rows
 from tests.cli.conftest import Cli
 from tests.conftest import TEST_DATA_KEY
 
@@ -41,6 +42,19 @@ def test_rotation_re_encrypts_every_value_under_the_new_key(
     filing = session.get(Filing, created["id"])
     assert rewritten >= 6  # entity 2, service 1, filing 3 (changes included)
     assert filing is not None and filing.applicant_phone == "13800138000"
+
+
+def test_rotation_shows_its_progress_over_every_row_holding_personal_data(
+    cli: Cli, created: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _use_keys(monkeypatch, Fernet.generate_key().decode(), TEST_DATA_KEY)
+
+    result = cli("keys", "rotate", "--batch", "1")
+
+    assert result.exit_code == 0, result.output
+    [bar] = [line for line in result.stderr.splitlines() if "re-encrypting" in line]
+    rows = sealed_rows(get_engine())
+    assert f"{rows}/{rows}" in bar
 
 
 def test_a_second_rotation_finds_nothing_left(
