@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_WEBHOOK_SECRET = "change-me"
@@ -200,10 +200,17 @@ class Settings(BaseSettings):
         description="Any notification still pending this long after its job was queued is queued "
         "again (a failed attempt whose retry the broker lost).",
     )
+    delivery_time_limit_seconds: float = Field(
+        default=45,
+        gt=0,
+        description="How long one delivery attempt may run (above the channels' own timeouts: "
+        "SMTP 30 s, webhooks and chat 10 s); past it the attempt fails.",
+    )
     delivery_lease_seconds: float = Field(
         default=60,
+        gt=0,
         description="How long a worker owns a notification it is sending: longer than a "
-        "delivery may run (45 s), and short, for a worker killed mid-send is replaced only then.",
+        "delivery may run, and short, for a worker killed mid-send is replaced only then.",
     )
 
     # Workers
@@ -232,6 +239,17 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalise_database_url(self.database_url)
         return f"sqlite:///{(self.var_dir / 'icpflow.db').resolve()}"
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_delivery(self) -> Settings:
+        """Past its lease a worker still sending could see another take the notification over
+        and send it too; the time limit stops the attempt before."""
+        if self.delivery_lease_seconds <= self.delivery_time_limit_seconds:
+            raise ValueError(
+                f"DELIVERY_LEASE_SECONDS ({self.delivery_lease_seconds:g}) must be longer than "
+                f"DELIVERY_TIME_LIMIT_SECONDS ({self.delivery_time_limit_seconds:g})"
+            )
+        return self
 
     @field_validator("database_url")
     @classmethod

@@ -87,7 +87,7 @@ class DatabaseCollector(Collector):
         family = GaugeMetricFamily("icpflow_filings", "Filings by state.", labels=["state"])
         held_up = GaugeMetricFamily(
             "icpflow_filings_late",
-            "Filings by state with a stuck or overdue deadline past due.",
+            "Filings by state with an overdue deadline past due (the pipeline's late counts).",
             labels=["state"],
         )
         for row in by_state:

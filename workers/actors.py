@@ -27,7 +27,7 @@ from config.settings import Settings
 from models import Job, Notification, NotificationStatus, table
 from models.engine import ThreadConnections
 from workers import footer
-from workers.broker import DELIVERY_TIME_LIMIT_MS, QUEUE
+from workers.broker import QUEUE
 from workers.channels import (
     DeliveryFailed,
     OutgoingMessage,
@@ -35,7 +35,7 @@ from workers.channels import (
     get_channel,
 )
 from workers.failures import record_final_failure
-from workflow.availability import UNAVAILABLE
+from workflow.availability import passes_by_itself
 
 log = logging.getLogger(__name__)
 
@@ -138,11 +138,13 @@ def declare_actors(
     def deliver_notification(notification_id: int) -> None:
         try:
             deliver(claims, notification_id, settings)
-        except UNAVAILABLE as exc:
-            wait = settings.unavailable_retry_after_seconds
-            log.warning("database unavailable; notification %s waits %ss", notification_id, wait)
-            raise DatabaseUnavailable(type(exc).__name__, delay=wait * 1000) from exc
         except BaseException as exc:  # TimeLimitExceeded is no Exception; it fails the attempt too
+            if passes_by_itself(exc):
+                wait = settings.unavailable_retry_after_seconds
+                log.warning(
+                    "database unavailable; notification %s waits %ss", notification_id, wait
+                )
+                raise DatabaseUnavailable(type(exc).__name__, delay=wait * 1000) from exc
             if policy.is_final(exc):
                 _record_final_failure(engine, notification_id, exc)
             raise
@@ -152,7 +154,7 @@ def declare_actors(
         actor_name=Job.DELIVER_NOTIFICATION.value,
         queue_name=QUEUE,
         throws=(PermanentDeliveryFailure,),
-        time_limit=DELIVERY_TIME_LIMIT_MS,
+        time_limit=int(settings.delivery_time_limit_seconds * 1000),
         retry_when=policy.should_retry,
         min_backoff=settings.delivery_min_backoff_ms,
         max_backoff=settings.delivery_max_backoff_ms,

@@ -35,13 +35,6 @@ IDLE_POLL_MS = 100
 # beyond them, which then counts as a failed attempt. Deliveries have a shorter limit of their own.
 TIME_LIMIT_MS = 120_000
 
-# A delivery's channel call is bounded by its own timeout (SMTP 30 s, webhooks and chat 10 s by
-# default); this stops one wedged beyond them. It must end before the delivery lease
-# (``DELIVERY_LEASE_SECONDS``, 60 s by default) runs out, or another worker could take the
-# notification over and send it while this one still may; and the lease must end soon, for a
-# worker killed mid-send is replaced only then, within the spec's two minutes.
-DELIVERY_TIME_LIMIT_MS = 45_000
-
 # A web request relays its outbox rows through this broker: a dead Redis must fail fast.
 _CONNECT_TIMEOUT_SECONDS = 2.0
 _SOCKET_TIMEOUT_SECONDS = 5.0

@@ -40,6 +40,7 @@ def _system(
             tmp_path / "var",
             REDIS_HEARTBEAT_TIMEOUT_MS="2000",
             REDIS_MAINTENANCE_CHANCE="1000000",
+            DELIVERY_TIME_LIMIT_SECONDS="2",
             DELIVERY_LEASE_SECONDS="3",
             **env,
         ),

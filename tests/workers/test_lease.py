@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import pytest
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import update
@@ -104,12 +105,21 @@ def test_a_lease_given_back_just_after_the_claim_found_it_taken_is_claimed_again
     assert list(logged_keys(log_settings.notify_log_file).values()) == [1]
 
 
-def test_the_lease_outlasts_the_longest_a_delivery_may_run(
+def test_a_delivery_may_run_for_the_time_limit_the_settings_give(
     db: Database, settings: Settings
 ) -> None:
-    """Past its lease a worker still sending could see another take the notification over and
-    send it too: the delivery's time limit stops it before."""
     broker = StubBroker(middleware=middleware())
     deliver_notification = declare_actors(broker, settings, db.engine)[Job.DELIVER_NOTIFICATION]
     broker.close()
-    assert settings.delivery_lease_seconds * 1000 > deliver_notification.options["time_limit"]
+    assert deliver_notification.options["time_limit"] == settings.delivery_time_limit_seconds * 1000
+
+
+@pytest.mark.parametrize("lease", ["45", "30"])
+def test_a_lease_no_longer_than_a_delivery_may_run_is_refused(
+    monkeypatch: pytest.MonkeyPatch, lease: str
+) -> None:
+    """Past its lease a worker still sending could see another take the notification over and
+    send it too: the time limit must stop the attempt before."""
+    monkeypatch.setenv("DELIVERY_LEASE_SECONDS", lease)
+    with pytest.raises(pydantic.ValidationError, match="must be longer than"):
+        Settings()
