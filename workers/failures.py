@@ -62,7 +62,9 @@ def retry_failed(session: Session, failed_id: int) -> FailedJobOut:
     )
     session.refresh(job)  # retried now: by this call, or meanwhile by another
     if marked.rowcount == 0:
-        raise _already_retried(job)
+        refused = _already_retried(job)
+        session.rollback()  # wrote nothing; SQLite's write lock goes now, not with the session
+        raise refused
     notification = session.get(Notification, job.notification_id)
     if notification is not None and notification.status == NotificationStatus.FAILED:
         notification.status = NotificationStatus.PENDING

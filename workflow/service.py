@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
@@ -56,6 +56,8 @@ from workflow.schemas import FilingOut
 from workflow.views import describe, describe_open, get_filing
 
 SYSTEM_ACTOR = "system"
+P = ParamSpec("P")
+R = TypeVar("R")
 log = logging.getLogger(__name__)
 
 # Built once, executed on the connection: these run on every event (see bench/transitions.py).
@@ -165,7 +167,9 @@ def _open(
         session.rollback()
         # A repeat that raced its first copy met that copy's key row, or a refusal the copy's
         # order caused (one order in flight per entity): it replays the copy's answer.
-        if idempotency_key and (replay := _replay_opening(session, idempotency_key, fingerprint)):
+        if idempotency_key and (
+            replay := _read_then_end(session, _replay_opening, idempotency_key, fingerprint)
+        ):
             return replay
         raise
     except Exception:
@@ -218,7 +222,7 @@ def fire_event(
         # A keyed repeat that lost the race to its first copy met the filing that copy left
         # (a conflict, a refusal, its key's row): it replays that copy's result instead.
         if idempotency_key and (
-            replay := _replay(session, filing_id, idempotency_key, fingerprint)
+            replay := _read_then_end(session, _replay, filing_id, idempotency_key, fingerprint)
         ):
             return replay
         if isinstance(exc, IntegrityError):
@@ -406,6 +410,18 @@ def fire_deadline(
             exc.message,
         )
         return Fired(None)
+
+
+def _read_then_end(
+    session: Session, read: Callable[Concatenate[Session, P], R], *args: P.args, **kwargs: P.kwargs
+) -> R:
+    """A read after a failed attempt was rolled back, whose own transaction ends with it: what
+    follows is an answer, and SQLite's write lock (taken by every transaction) must not wait
+    for the caller to close the session."""
+    try:
+        return read(session, *args, **kwargs)
+    finally:
+        session.rollback()
 
 
 def _replay(session: Session, filing_id: int, key: str, fingerprint: str) -> FilingOut | None:

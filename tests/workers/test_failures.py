@@ -50,5 +50,6 @@ def test_two_retries_at_once_owe_the_delivery_once(
         retry_failed(session, failed.id)
         with pytest.raises(ValidationError) as refused:
             retry_failed(other, failed.id)
+        assert not other.in_transaction()  # no write lock kept past the refusal
     assert [reason.code for reason in refused.value.reasons] == ["already_retried"]
     assert jobs_owed(db, failed.notification_id) == 2

@@ -393,6 +393,19 @@ def test_a_keyed_repeat_that_loses_the_race_to_its_first_copy_replays_it(
         assert [e.event for e in views.history(fresh, filing.id)].count("host_approve") == 1
 
 
+def test_a_refused_keyed_request_keeps_no_transaction_open(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    """Its key was looked up again after the refusal; that read must not hold SQLite's write
+    lock until the caller closes the session."""
+    filing = new_filing()
+    with pytest.raises(TransitionNotAllowed):
+        service.fire_event(
+            session, filing.id, EventCommand(event="verify_sms"), actor="bob", idempotency_key="k"
+        )
+    assert not session.in_transaction()
+
+
 def test_a_stale_expected_version_names_the_current_one(
     session: Session, new_filing: MakeFiling
 ) -> None:
