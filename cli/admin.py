@@ -13,7 +13,7 @@ from auth.tokens import Role, TokenInfo, create_token, list_tokens, revoke_token
 from cli import backups
 from cli.errors import App, CliError
 from cli.filings import LimitOption, OffsetOption, list_page, render_page
-from cli.output import JsonOption, emit, fields, table
+from cli.output import JsonOption, emit, fields, span, table
 from config.clock import CHINA, get_clock
 from config.settings import get_settings
 from models import session_scope
@@ -230,7 +230,6 @@ def ops_failed(
         page = views.failed_jobs(
             session, include_retried=include_retried, limit=limit, offset=offset
         )
-    last = page.offset + len(page.items)
     emit(
         page,
         as_json,
@@ -241,7 +240,7 @@ def ops_failed(
                 for j in page.items
             ],
             title="failed jobs",
-            caption=f"{page.offset + 1 if page.items else 0}-{last} of {page.total}",
+            caption=span(page.offset, len(page.items), page.total),
         ),
     )
 

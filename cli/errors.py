@@ -17,6 +17,7 @@ import typer
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError, OperationalError, ProgrammingError
 from typer.models import CommandFunctionType
 
+from config.settings import Settings
 from workflow.domain.errors import IcpflowError, Reason
 
 P = ParamSpec("P")
@@ -61,7 +62,9 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
             report(CliError(f"database error: {cause}", [hint]))
             raise typer.Exit(DOMAIN_ERROR) from exc
         except pydantic.ValidationError as exc:  # the environment's settings, read on first use
-            report(CliError(f"invalid {exc.title.lower()}", _setting_reasons(exc)))
+            if exc.title != Settings.__name__:
+                raise  # any other model refusing its data is a bug: show where
+            report(CliError("invalid settings", _setting_reasons(exc)))
             raise typer.Exit(DOMAIN_ERROR) from exc
         except OSError as exc:  # a file named on the command line, a port, a socket
             where = f": {exc.filename}" if exc.filename else ""

@@ -17,7 +17,7 @@ from rich.console import Group, RenderableType
 
 from cli.errors import App
 from cli.obligations import render_forecast
-from cli.output import JsonOption, emit, fields, progress, table
+from cli.output import JsonOption, emit, fields, progress, span, table
 from config.clock import get_clock
 from config.settings import get_settings
 from models import session_scope
@@ -150,7 +150,6 @@ def render_filing(view: FilingOut) -> RenderableType:
 
 def render_page(page: FilingPage) -> RenderableType:
     """Filings as a list shows them: identity numbers and phones masked."""
-    last = page.offset + len(page.items)
     return table(
         ["id", "domain", "prov.", "state", "applicant", "phone", "stuck", "overdue"],
         [
@@ -166,7 +165,7 @@ def render_page(page: FilingPage) -> RenderableType:
             )
             for f in page.items
         ],
-        caption=f"{page.offset + 1 if page.items else 0}-{last} of {page.total}{'' if page.total_is_exact else '+'}",
+        caption=span(page.offset, len(page.items), page.total, exact=page.total_is_exact),
     )
 
 
@@ -335,7 +334,6 @@ def due(
 
 
 def render_late(page: LatePage) -> RenderableType:
-    last = page.offset + len(page.items)
     return table(
         ["id", "domain", "state", "deadline", "due", "late"],
         [
@@ -349,7 +347,7 @@ def render_late(page: LatePage) -> RenderableType:
             )
             for item in page.items
         ],
-        caption=f"{page.offset + 1 if page.items else 0}-{last} of {page.total}",
+        caption=span(page.offset, len(page.items), page.total),
     )
 
 

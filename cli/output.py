@@ -75,6 +75,12 @@ def fields(pairs: Iterable[tuple[str, Any]], title: str | None = None) -> Table:
     return out
 
 
+def span(offset: int, shown: int, total: int, *, exact: bool = True) -> str:
+    """Which rows of how many a page shows: "51-100 of 240" ("of 1000+" past counting)."""
+    first = offset + 1 if shown else 0
+    return f"{first}-{offset + shown} of {total}{'' if exact else '+'}"
+
+
 def progress() -> Progress:
     """A progress bar on stderr, so stdout stays clean for ``--json``."""
     return Progress(
