@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from config.settings import Settings, get_settings
-from models import Notification, OutboxMessage
+from models import FailedJob, Notification, OutboxMessage
 from tests.factories import make_command
 from workers.broker import QUEUE
 from workers.embedded_redis import spawn_redis_server, stop_process, wait_until_up
@@ -180,6 +180,18 @@ def notification_ids(engine: Any) -> list[int]:
         return [
             n for n in session.exec(select(Notification.id).order_by(col(Notification.id))) if n
         ]
+
+
+def notification(engine: Engine, notification_id: int) -> Notification:
+    with Session(engine) as session:
+        row = session.get(Notification, notification_id)
+        assert row is not None
+        return row
+
+
+def failed_jobs(engine: Engine) -> list[FailedJob]:
+    with Session(engine) as session:
+        return list(session.exec(select(FailedJob)))
 
 
 def statuses(engine: Engine) -> Counter[str]:

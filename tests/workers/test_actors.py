@@ -10,9 +10,10 @@ import pytest
 from sqlmodel import Session, select
 
 from config.settings import get_settings
-from models import FailedJob, Job, Notification
+from models import Job, Notification
 from tests.databases import Database
 from tests.delivery_kit import (
+    failed_jobs,
     logged_keys,
     owe_notifications,
     relay_through,
@@ -43,11 +44,6 @@ def drain(broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
 def webhook_notification(db: Database, peer_url: str) -> Notification:
     with Session(db.engine) as session:
         return session.exec(select(Notification).where(Notification.recipient == peer_url)).one()
-
-
-def failed_jobs(db: Database) -> list[FailedJob]:
-    with Session(db.engine) as session:
-        return list(session.exec(select(FailedJob)))
 
 
 def test_a_notification_delivered_again_is_sent_once(
@@ -87,11 +83,11 @@ def test_permanent_failure_is_recorded_and_a_retry_delivers(
     try:
         http_peer.status = 410
         owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": http_peer.url()}])
-        wait_for(lambda: len(failed_jobs(db)) == 1, 20, "the failure to be recorded")
+        wait_for(lambda: len(failed_jobs(db.engine)) == 1, 20, "the failure to be recorded")
         notification = webhook_notification(db, http_peer.url())
         assert (notification.status, notification.attempts) == ("failed", 1)  # not retried
         assert "410" in (notification.last_error or "")
-        [job] = failed_jobs(db)
+        [job] = failed_jobs(db.engine)
         assert (job.job, job.notification_id) == (Job.DELIVER_NOTIFICATION, notification.id)
 
         http_peer.status = 200
@@ -104,7 +100,7 @@ def test_permanent_failure_is_recorded_and_a_retry_delivers(
     finally:
         relay.stop()
     assert http_peer.delivered == {notification.idempotency_key: 1}
-    assert len(failed_jobs(db)) == 1  # the retry did not fail again
+    assert len(failed_jobs(db.engine)) == 1  # the retry did not fail again
 
 
 def test_transient_failures_are_retried_then_recorded_when_exhausted(
@@ -117,7 +113,7 @@ def test_transient_failures_are_retried_then_recorded_when_exhausted(
     http_peer.status = 503
     owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": http_peer.url()}])
     relay_pending(db.engine, redis_broker)
-    wait_for(lambda: len(failed_jobs(db)) == 1, 20, "retries to be exhausted")
+    wait_for(lambda: len(failed_jobs(db.engine)) == 1, 20, "retries to be exhausted")
 
     notification = webhook_notification(db, http_peer.url())
     retries = get_settings().delivery_max_retries

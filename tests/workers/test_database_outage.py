@@ -20,12 +20,18 @@ import pytest
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from config.settings import Settings
-from models import FailedJob, Notification, NotificationStatus, create_db_engine
+from models import NotificationStatus, create_db_engine
 from tests.databases import Database
-from tests.delivery_kit import logged_keys, owe_notifications, wait_for
+from tests.delivery_kit import (
+    failed_jobs,
+    logged_keys,
+    notification,
+    owe_notifications,
+    wait_for,
+)
 from tests.http_peer import HTTPPeer
 from workers.actors import declare_actors
 from workers.broker import QUEUE, middleware
@@ -94,18 +100,6 @@ def worker(
     broker.close()
 
 
-def notification(db: Database, notification_id: int) -> Notification:
-    with Session(db.engine) as session:
-        row = session.get(Notification, notification_id)
-        assert row is not None
-        return row
-
-
-def failed_jobs(db: Database) -> list[FailedJob]:
-    with Session(db.engine) as session:
-        return list(session.exec(select(FailedJob)))
-
-
 def test_a_delivery_waits_out_the_outage_and_is_delivered_once_the_database_is_back(
     db: Database, session: Session, worker: tuple[StubBroker, Settings], outage: Outage
 ) -> None:
@@ -115,9 +109,11 @@ def test_a_delivery_waits_out_the_outage_and_is_delivered_once_the_database_is_b
     wait_for(lambda: outage.outlasted_every_attempt(1), 20, "the outage to outlast the retries")
 
     outage.lasting = False
-    wait_for(lambda: notification(db, owed).status == NotificationStatus.DELIVERED, 20, "delivery")
+    wait_for(
+        lambda: notification(db.engine, owed).status == NotificationStatus.DELIVERED, 20, "delivery"
+    )
     broker.join(QUEUE, timeout=20_000)
-    assert (notification(db, owed).attempts, failed_jobs(db)) == (1, [])
+    assert (notification(db.engine, owed).attempts, failed_jobs(db.engine)) == (1, [])
     assert list(logged_keys(settings.notify_log_file).values()) == [1]
 
 
@@ -136,7 +132,7 @@ def test_after_waiting_out_the_outage_a_failing_delivery_still_gets_all_its_retr
     wait_for(lambda: outage.outlasted_every_attempt(len(owed)), 20, "the outage to outlast them")
 
     outage.lasting = False
-    wait_for(lambda: len(failed_jobs(db)) == 1, 20, "the retries to be exhausted")
-    [job] = failed_jobs(db)
-    assert len(http_peer.received) == notification(db, job.notification_id or 0).attempts
+    wait_for(lambda: len(failed_jobs(db.engine)) == 1, 20, "the retries to be exhausted")
+    [job] = failed_jobs(db.engine)
+    assert len(http_peer.received) == notification(db.engine, job.notification_id or 0).attempts
     assert len(http_peer.received) == RETRIES + 1

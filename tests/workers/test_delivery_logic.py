@@ -19,9 +19,15 @@ from sqlmodel import Session, col, select
 
 from config.clock import get_clock
 from config.settings import Settings
-from models import FailedJob, Job, Notification, NotificationStatus, OutboxMessage
+from models import Job, Notification, NotificationStatus, OutboxMessage
 from tests.databases import Database
-from tests.delivery_kit import logged_keys, owe_notifications, statuses
+from tests.delivery_kit import (
+    failed_jobs,
+    logged_keys,
+    notification,
+    owe_notifications,
+    statuses,
+)
 from tests.http_peer import HTTPPeer
 from workers.actors import DeliveryInProgress, RetryPolicy, declare_actors
 from workers.broker import QUEUE, middleware
@@ -76,18 +82,6 @@ def owe_rows(db: Database, notification_ids: list[int]) -> list[int]:
 def outbox_rows(db: Database) -> list[OutboxMessage]:
     with Session(db.engine) as session:
         return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))))
-
-
-def notification(db: Database, notification_id: int) -> Notification:
-    with Session(db.engine) as session:
-        row = session.get(Notification, notification_id)
-        assert row is not None
-        return row
-
-
-def failed_jobs(db: Database) -> list[FailedJob]:
-    with Session(db.engine) as session:
-        return list(session.exec(select(FailedJob)))
 
 
 def test_every_job_has_an_actor_taking_exactly_its_payload(stub_broker: StubBroker) -> None:
@@ -150,7 +144,7 @@ def test_the_actor_claims_and_delivers_a_pending_notification(
     relay_pending(db.engine, stub_broker)
     run_all(stub_broker, stub_worker)
 
-    row = notification(db, notification_id)
+    row = notification(db.engine, notification_id)
     assert (row.status, row.attempts, row.claimed_until) == (NotificationStatus.DELIVERED, 1, None)
 
 
@@ -168,7 +162,7 @@ def test_the_actor_does_nothing_for_a_delivered_notification(
     stub_broker.get_actor(Job.DELIVER_NOTIFICATION).send(notification_id=notification_id)
     run_all(stub_broker, stub_worker)
 
-    assert notification(db, notification_id).attempts == 1
+    assert notification(db.engine, notification_id).attempts == 1
     assert fast_settings.notify_log_file is not None
     assert list(logged_keys(fast_settings.notify_log_file).values()) == [1]
 
@@ -185,8 +179,8 @@ def test_the_actor_records_its_final_failure_after_the_last_retry(
     relay_pending(db.engine, stub_broker)
     run_all(stub_broker, stub_worker)
 
-    [job] = failed_jobs(db)
-    hook = notification(db, job.notification_id or 0)
+    [job] = failed_jobs(db.engine)
+    hook = notification(db.engine, job.notification_id or 0)
     assert (hook.recipient, hook.status, hook.attempts) == (
         route["recipient"],
         NotificationStatus.FAILED,
@@ -208,8 +202,8 @@ def test_a_permanent_failure_is_recorded_at_once(
     relay_pending(db.engine, stub_broker)
     run_all(stub_broker, stub_worker)
 
-    [job] = failed_jobs(db)
-    hook = notification(db, job.notification_id or 0)
+    [job] = failed_jobs(db.engine)
+    hook = notification(db.engine, job.notification_id or 0)
     assert (hook.status, hook.attempts) == (NotificationStatus.FAILED, 1)
 
 
@@ -236,4 +230,7 @@ def test_waiting_for_another_workers_lease_uses_up_none_of_the_retries(
     relay_pending(db.engine, stub_broker)
     run_all(stub_broker, stub_worker)
 
-    assert (notification(db, hook).attempts, len(http_peer.received)) == (RETRIES + 1, RETRIES + 1)
+    assert (notification(db.engine, hook).attempts, len(http_peer.received)) == (
+        RETRIES + 1,
+        RETRIES + 1,
+    )
