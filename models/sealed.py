@@ -37,8 +37,14 @@ def newest() -> Fernet:
 def lookup(value: str) -> str:
     """The keyed hash a sealed value is found by; case and surrounding spaces aside, as an
     identity number's check letter is written either way."""
+    return keyed_digest(value.strip().upper())
+
+
+def keyed_digest(text: str) -> str:
+    """An HMAC of ``text`` under ``LOOKUP_KEY``: equal texts give equal digests, and the
+    database alone cannot tell which text (an identity number, say) gave one."""
     key = keys_of(get_settings()).lookup.encode()
-    return hmac.new(key, value.strip().upper().encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
 @lru_cache(maxsize=8)

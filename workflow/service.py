@@ -8,7 +8,6 @@ notifications and their outbox rows, and commits all of it or none of it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -32,6 +31,7 @@ from models import (
     IdempotencyRecord,
     table,
 )
+from models.sealed import keyed_digest
 from workflow import deadlines, notices, obligations, records
 from workflow.deadlines import OpenDeadline
 from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate, parse
@@ -459,8 +459,10 @@ def _replayed(
 
 
 def _fingerprint(event: str, data: Mapping[str, Any], expected_version: int | None) -> str:
+    """What a keyed request said, to tell its repeat from another request: keyed, since an
+    opening's body holds identity and phone numbers, which a plain hash would let be guessed."""
     body = json.dumps([event, data, expected_version], sort_keys=True, default=str)
-    return hashlib.sha256(body.encode()).hexdigest()
+    return keyed_digest(body)
 
 
 def _conflict(

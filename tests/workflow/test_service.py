@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from datetime import timedelta
 
@@ -13,6 +15,7 @@ from sqlmodel import Session, col, func, select
 from config.clock import FrozenClock
 from config.settings import Settings
 from models import (
+    CreationKey,
     Deadline,
     Filing,
     HistoryEntry,
@@ -22,7 +25,7 @@ from models import (
 )
 from tests.databases import Database
 from tests.factories import ORG_MATERIALS, PATH_TO, MakeFiling, make_command
-from workflow import deadlines, service, views
+from workflow import deadlines, records, service, views
 from workflow.domain.commands import EventCommand, FilingCreate
 from workflow.domain.definition import EVENTS_BY_NAME
 from workflow.domain.errors import (
@@ -329,6 +332,19 @@ def test_an_idempotency_key_opens_one_filing_however_often_it_is_sent(session: S
 
     assert again == first
     assert count(session, Filing) == 1
+
+
+def test_an_openings_fingerprint_cannot_be_recomputed_from_its_body_alone(
+    session: Session,
+) -> None:
+    """The body holds identity and phone numbers: a plain hash of it would let them be guessed
+    from the database."""
+    command = make_command()
+    service.create_filing(session, command, "bob", idempotency_key="open-1")
+    stored = session.exec(select(CreationKey)).one()
+    body = records.order_from_filing(command).model_dump(mode="json")
+    plain = json.dumps(["open", body, None], sort_keys=True, default=str)
+    assert stored.fingerprint != hashlib.sha256(plain.encode()).hexdigest()
 
 
 def test_an_idempotency_key_sent_to_open_another_filing_is_refused(session: Session) -> None:
