@@ -75,10 +75,10 @@ def _fire_one(engine: Engine, deadline_id: int, now: datetime, settings: Setting
     them (filing, then its deadlines): a user's event committing meanwhile is waited for and
     seen, rather than deadlocking with the sweep or failing its event's version check."""
     with Session(engine, expire_on_commit=False) as session:
-        filing_id = session.exec(select(Deadline.filing_id).where(Deadline.id == deadline_id)).one()
-        filing = session.get(Filing, filing_id, with_for_update=True)
-        deadline = session.get(Deadline, deadline_id)
-        assert filing is not None and deadline is not None
+        deadline = session.get(Deadline, deadline_id)  # its status is judged by the claim
+        assert deadline is not None
+        filing = session.get(Filing, deadline.filing_id, with_for_update=True)
+        assert filing is not None
         fired = fire_deadline(session, filing, deadline, now, settings)
         session.commit()
         return 0 if fired is None else 1
