@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlmodel import Session
@@ -17,7 +17,6 @@ from sqlmodel import Session
 from config import clock as clock_module
 from config.settings import Settings, get_settings
 from models.engine import forget_engines
-from tests.databases import Database
 from tests.factories import (
     ORDER_PATHS,
     MakeFiling,
@@ -27,6 +26,9 @@ from tests.factories import (
     make_payload,
 )
 from workflow.schemas import FilingOut
+
+if TYPE_CHECKING:  # imported by pytest as a plugin below: importing it first would skip
+    from tests.databases import Database  # the rewriting that makes its asserts explain
 
 pytest_plugins = ["tests.databases", "tests.delivery_kit", "tests.http_peer"]
 

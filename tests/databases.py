@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,7 +83,14 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+ON_POSTGRES = pytest.param("postgres", marks=pytest.mark.postgres)
+# For a behaviour only PostgreSQL has (row locks, concurrent writers): ``indirect`` params
+# replace the fixture's own, so the marker must come with the param or `-m "not postgres"`
+# would still collect the test.
+POSTGRES_ONLY = pytest.mark.parametrize("db", [ON_POSTGRES], indirect=True)
+
+
+@pytest.fixture(params=["sqlite", ON_POSTGRES])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     if request.param == "sqlite":
         path = tmp_path / "icpflow.db"
@@ -95,3 +103,18 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     engine = create_db_engine(url)
     yield Database(request.param, url, engine)
     engine.dispose()
+
+
+def wait_for_a_lock_wait(db: Database) -> None:
+    """Until a session of the test's PostgreSQL database waits on a row lock: a racing writer
+    has reached the row another transaction holds."""
+    waiting = sa.text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + 10
+    with db.engine.connect() as conn:
+        while not conn.execute(waiting).scalar_one():
+            assert time.monotonic() < deadline, "no session ever waited on the held row's lock"
+            time.sleep(0.02)
+            conn.rollback()  # a fresh snapshot of pg_stat_activity

@@ -19,6 +19,8 @@ from bench import api, environment, memory, notifications
 from bench.__main__ import main
 from bench.processes import descendants
 
+pytestmark = [pytest.mark.slow, pytest.mark.redis]
+
 
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

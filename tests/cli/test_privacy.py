@@ -7,13 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from sqlmodel import Session
 
 from config.clock import FrozenClock
 from config.settings import get_settings
 from models import Filing, get_engine
-from models.rotation import sealed_rows
+from models.rotation import sealed_columns, sealed_rows
 from tests.cli.conftest import Cli
 from tests.conftest import TEST_DATA_KEY
 
@@ -39,9 +40,24 @@ def test_rotation_re_encrypts_every_value_under_the_new_key(
     rewritten = _run(cli, "keys", "rotate", "--batch", "1")["rewritten"]
     _use_keys(monkeypatch, new_key)  # the old key is gone
 
+    tokens = _sealed_tokens()
+    assert rewritten == len(tokens) >= 6  # entity 2, service 1, filing 3 (changes included)
+    new = Fernet(new_key.encode())
+    assert all(new.decrypt(token.encode()) for token in tokens)  # InvalidToken if one was left
     filing = session.get(Filing, created["id"])
-    assert rewritten >= 6  # entity 2, service 1, filing 3 (changes included)
     assert filing is not None and filing.applicant_phone == "13800138000"
+
+
+def _sealed_tokens() -> list[str]:
+    """Every sealed value as stored."""
+    tokens: list[str] = []
+    with get_engine().connect() as connection:
+        for name, columns in sealed_columns().items():
+            stored = sa.select(*(sa.column(c, sa.Text) for c in columns)).select_from(
+                sa.table(name)
+            )
+            tokens += [token for row in connection.execute(stored) for token in row if token]
+    return tokens
 
 
 def test_rotation_shows_its_progress_over_every_row_holding_personal_data(

@@ -11,13 +11,15 @@ import pytest
 import sqlalchemy as sa
 
 from scheduler.leader import LOCK_NAME, LeaderLock, PostgresLeaderLock
-from tests.databases import Database
+from tests.databases import POSTGRES_ONLY, Database
 
 if TYPE_CHECKING:
     from tests.scheduler.conftest import Child, Processes
 
 TAKEOVER_SECONDS = 5
 HOLD_LOCK_SCRIPT = Path(__file__).with_name("hold_lock.py")
+
+pytestmark = pytest.mark.slow
 
 
 def _holder(processes: Processes, db_url: str, var_dir: Path) -> Child:
@@ -82,7 +84,7 @@ def test_the_lock_is_freed_when_its_holder_process_is_killed(
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+@POSTGRES_ONLY
 def test_a_leader_whose_connection_dies_knows_it_lost_the_lock(
     db: Database, wait: Callable[..., object]
 ) -> None:

@@ -96,10 +96,14 @@ def test_the_window_runs_from_publication_so_a_job_still_in_the_outbox_is_not_lo
 def mid_send(db: Database, hook: int, settings: Settings, peer: HTTPPeer) -> Iterator[None]:
     """A worker sending ``hook``, held by the peer: to the database, one killed mid-send."""
     peer.hold.set()
+    outcome: list[BaseException | None] = []
 
     def send() -> None:
-        with pytest.raises(DeliveryFailed):  # the held request ends in a 503
+        try:
             deliver(db.engine, hook, settings)
+            outcome.append(None)
+        except BaseException as exc:  # handed to the test's thread, which asserts on it
+            outcome.append(exc)
 
     sender = threading.Thread(target=send)
     sender.start()
@@ -109,6 +113,9 @@ def mid_send(db: Database, hook: int, settings: Settings, peer: HTTPPeer) -> Ite
     finally:
         peer.release.set()
         sender.join(30)
+    assert not sender.is_alive(), "the held delivery never ended"
+    [ended] = outcome
+    assert isinstance(ended, DeliveryFailed), ended  # the held request ends in a 503
 
 
 def test_a_notification_being_sent_is_owed_again_only_once_its_lease_ran_out(

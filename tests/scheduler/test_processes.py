@@ -16,11 +16,13 @@ import sqlalchemy as sa
 from config.clock import FrozenClock, SharedOffsetClock
 from config.settings import Settings
 from scheduler.leader import LOCK_NAME, LeaderLock
-from tests.databases import Database
+from tests.databases import POSTGRES_ONLY, Database
 from tests.factories import MakeFiling
 
 if TYPE_CHECKING:
     from tests.scheduler.conftest import Child, Processes
+
+pytestmark = pytest.mark.slow
 
 LEADER_LINE = "leader: this scheduler holds the lock"
 STANDBY_LINE = "standby: another scheduler holds the lock"
@@ -190,7 +192,7 @@ def test_sigterm_stops_the_scheduler_cleanly_and_frees_the_lock(
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+@POSTGRES_ONLY
 def test_a_leader_that_loses_its_lock_connection_stops_sweeping_until_it_wins_again(
     db: Database,
     settings: Settings,

@@ -7,12 +7,11 @@ so the engine and clock it picks up are the process's own (``get_engine``, ``get
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA, FrozenClock
@@ -25,7 +24,7 @@ from models import (
     Notification,
 )
 from scheduler.jobs import sweep_deadlines
-from tests.databases import Database
+from tests.databases import POSTGRES_ONLY, Database, wait_for_a_lock_wait
 from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order
 from workflow import service, views
 from workflow.domain.commands import EventCommand
@@ -107,7 +106,7 @@ def test_an_unanswered_sms_expires_at_24_hours_through_the_system_actor(
     )
 
 
-@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+@POSTGRES_ONLY
 def test_a_sweep_racing_an_answer_that_keeps_the_state_still_expires_the_window(
     db: Database, session: Session, settings: Settings, clock: FrozenClock, open_order: Open
 ) -> None:
@@ -123,7 +122,7 @@ def test_a_sweep_racing_an_answer_that_keeps_the_state_still_expires_the_window(
 
     def sweep_before_this_commits(_: Session) -> None:
         sweep.start()
-        _wait_for_a_lock_wait(db)
+        wait_for_a_lock_wait(db)
 
     with Session(db.engine, expire_on_commit=False) as user:
         event.listen(user, "before_commit", sweep_before_this_commits, once=True)
@@ -135,20 +134,6 @@ def test_a_sweep_racing_an_answer_that_keeps_the_state_still_expires_the_window(
         assert s.get_one(Filing, order.id).state == "host_returned"
         events = [e.event for e in views.history(s, order.id)]
     assert events[-2:] == ["verify_sms", "expire_sms"]
-
-
-def _wait_for_a_lock_wait(db: Database) -> None:
-    """Until a session of the test's database waits on a row lock (the sweep, on the answer's)."""
-    waiting = text(
-        "SELECT count(*) FROM pg_stat_activity"
-        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
-    deadline = time.monotonic() + 10
-    with db.engine.connect() as conn:
-        while not conn.execute(waiting).scalar_one():
-            assert time.monotonic() < deadline, "the sweep never reached the answer's lock"
-            time.sleep(0.02)
-            conn.rollback()  # a fresh snapshot of pg_stat_activity
 
 
 # --- Cost follows what is due, not the table --------------------------------------------------

@@ -111,13 +111,20 @@ def test_the_submit_form_offers_the_materials_the_rules_require(
     assert 'name="materials" value="photo_verification"' in page and "幕布拍照" in page
 
 
-def test_unknown_pages_are_html_and_unknown_api_paths_json(
-    client: TestClient, signed_in: Callable[[str], TestClient]
-) -> None:
+def test_an_unknown_filings_page_is_html(signed_in: Callable[[str], TestClient]) -> None:
     page = signed_in("viewer").get("/filings/12345")
-    api = client.get("/api/v1/filings/12345")
     assert page.headers["content-type"].startswith("text/html") and page.status_code == 404
-    assert api.json()["error"] in {"unauthorized", "filing_not_found"}
+
+
+def test_an_unknown_filing_in_the_api_is_json(api: Api) -> None:
+    response = api.get("/api/v1/filings/12345")
+    assert (response.status_code, response.json()["error"]) == (404, "filing_not_found")
+
+
+def test_an_unknown_api_path_is_json(api: Api) -> None:
+    response = api.get("/api/v1/no-such-thing")
+    assert response.headers["content-type"].startswith("application/json")
+    assert (response.status_code, response.json()["error"]) == (404, "not_found")
 
 
 def test_an_empty_sign_in_shows_the_form_saying_what_is_missing(client: TestClient) -> None:

@@ -7,10 +7,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from config.clock import FrozenClock
-from models import FailedJob, Notification
+from models import FailedJob, Notification, NotificationStatus, OutboxMessage
 from tests.factories import MakeFiling
 from workers import failures
 
@@ -75,11 +75,18 @@ def test_failed_jobs_are_paged_newest_first_with_the_total(
 
 
 def test_retry_queues_a_failed_job_again(
-    api: Api, ops: dict[str, str], failed_delivery: FailedJob
+    api: Api, ops: dict[str, str], session: Session, failed_delivery: FailedJob
 ) -> None:
-    job = failed_delivery
-    response = api.client.post(f"/api/v1/ops/failed/{job.id}/retry", headers=ops)
+    job_id, notification_id = failed_delivery.id, failed_delivery.notification_id
+    owed_before = len(session.exec(select(OutboxMessage)).all())
+    session.rollback()  # a transaction here would hold SQLite's lock the request needs
+    response = api.client.post(f"/api/v1/ops/failed/{job_id}/retry", headers=ops)
     assert (response.status_code, response.json()["retried_at"] is not None) == (200, True)
+    *_, owed = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
+    assert len(session.exec(select(OutboxMessage)).all()) == owed_before + 1
+    assert owed.payload == {"notification_id": notification_id}
+    notification = session.get(Notification, notification_id)
+    assert notification is not None and notification.status == NotificationStatus.PENDING
 
 
 def test_retry_of_an_unknown_job_is_404(api: Api, ops: dict[str, str]) -> None:

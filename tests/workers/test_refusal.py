@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 
 def test_a_production_worker_exits_naming_webhook_secret(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "WEBHOOK_SECRET"}

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from config.clock import FrozenClock
 from config.settings import Settings
 from models import Deadline, DeadlineStatus, Filing, Notification
-from tests.databases import Database
+from tests.databases import POSTGRES_ONLY, Database
 from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order
 from workflow import deadlines, service, views
 from workflow.domain.commands import EventCommand
@@ -114,7 +114,7 @@ def test_a_deadline_is_fired_once_however_often_it_is_fired(
     assert len(owed) == len(settings.notify_routes["case_manager"])
 
 
-@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+@POSTGRES_ONLY
 def test_a_deadline_whose_event_meets_a_newer_filing_stays_pending(
     db: Database, session: Session, settings: Settings, clock: FrozenClock, open_order: Open
 ) -> None:

@@ -3,6 +3,7 @@ rectification notices, as obligations of the approved service."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from sqlmodel import Session, col, select
 from config.clock import FrozenClock
 from config.settings import Settings
 from models import Notification, Obligation
+from tests.databases import POSTGRES_ONLY, wait_for_a_lock_wait
 from tests.factories import ORDER_PATHS, first_filing_order, order_on, service_in
 from workflow import obligations, service, views
 from workflow.domain.commands import EventCommand
@@ -29,6 +31,7 @@ from workflow.sweeps import fire_due_deadlines, fire_due_obligations
 
 if TYPE_CHECKING:
     from tests.conftest import Open
+    from tests.databases import Database
 
 PSB = "京公网安备11010502030143号"
 
@@ -216,13 +219,31 @@ def test_an_overdue_rectification_is_escalated_to_ops_until_it_is_rectified(
     assert obligations.overdue(session, clock.now()) == []
 
 
+@POSTGRES_ONLY
 def test_two_sweeps_at_once_fire_an_obligation_once(
-    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+    db: Database, session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
+    """The second sweep's claim waits on the first's uncommitted one, then finds it taken."""
     _live(session, on_file, settings, clock)
     clock.advance(timedelta(days=31))
     due = obligations.due_ids(session, clock.now(), 100)
-    fired = [obligations.fire(session, i, clock.now(), settings) for i in due + due]
+    assert len(due) == 2  # the PSB filing and a footer check
     session.commit()
-    assert fired.count(True) == len(due) and len(due) == 2  # the PSB filing and a footer check
-    assert session.exec(select(Obligation).where(Obligation.kind == "footer_check")).all()
+    second: list[list[bool]] = []
+
+    def second_sweep() -> None:
+        with Session(db.engine) as other:
+            second.append([obligations.fire(other, i, clock.now(), settings) for i in due])
+            other.commit()
+
+    with Session(db.engine) as first:
+        assert [obligations.fire(first, i, clock.now(), settings) for i in due] == [True, True]
+        racing = threading.Thread(target=second_sweep)
+        racing.start()
+        wait_for_a_lock_wait(db)
+        first.commit()
+    racing.join(30)
+    assert second == [[False, False]]
+    with Session(db.engine) as fresh:
+        checks = fresh.exec(select(Obligation).where(Obligation.kind == "footer_check")).all()
+        assert len(checks) == 2  # the one fired and the next one it opened, not a third

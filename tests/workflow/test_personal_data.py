@@ -199,14 +199,24 @@ def test_purge_removes_personal_data_of_ended_orders_and_keeps_their_history(
     assert history[-1].reason == "applicant 138****8000 gave up; id 911***********CD52"
 
 
-def test_purge_spares_orders_within_retention_and_orders_still_open(
+def test_purge_spares_orders_ended_within_retention(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    filing_id = _withdrawn(new_filing, session)
+    clock.advance(timedelta(days=29))
+
+    assert privacy.purge(session, timedelta(days=30), clock.now()) == 0
+    assert views.filing(session, filing_id, clock.now()).applicant.name == "Example Ltd"
+
+
+def test_purge_spares_orders_still_open_however_old(
     session: Session, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     _withdrawn(new_filing, session)
     open_order = new_filing("submitted", domain="other.cn")
-    clock.advance(timedelta(days=29))
+    clock.advance(timedelta(days=400))
 
-    assert privacy.purge(session, timedelta(days=30), clock.now()) == 0
+    assert privacy.purge(session, timedelta(days=30), clock.now()) == 1  # the withdrawn one
     assert views.filing(session, open_order.id, clock.now()).applicant.name == "Example Ltd"
 
 

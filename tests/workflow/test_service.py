@@ -23,7 +23,7 @@ from models import (
     Notification,
     OutboxMessage,
 )
-from tests.databases import Database
+from tests.databases import POSTGRES_ONLY, Database
 from tests.factories import ORG_MATERIALS, PATH_TO, MakeFiling, make_command
 from workflow import deadlines, records, service, views
 from workflow.domain.commands import EventCommand, FilingCreate
@@ -200,12 +200,13 @@ def test_unknown_event_data_key_is_refused(session: Session, new_filing: MakeFil
 
 
 def test_automatic_event_cannot_be_fired_by_hand(session: Session, new_filing: MakeFiling) -> None:
-    filing = new_filing("host_pre_approved")
+    filing = new_filing("sms_pending")  # where expire_sms leaves from: only the hand is wrong
     assert EVENTS_BY_NAME["expire_sms"].automatic
-    with pytest.raises(TransitionNotAllowed):
+    with pytest.raises(TransitionNotAllowed) as refused:
         service.fire_event(
             session, filing.id, EventCommand(event="expire_sms", data={}), actor="bob"
         )
+    assert [r.code for r in refused.value.reasons] == ["automatic_event"]
 
 
 def test_unknown_filing_is_not_found(session: Session, clock: FrozenClock) -> None:
@@ -357,7 +358,7 @@ def test_an_idempotency_key_sent_to_open_another_filing_is_refused(session: Sess
     assert count(session, Filing) == 1
 
 
-@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+@POSTGRES_ONLY
 def test_a_keyed_opening_that_loses_the_race_to_its_first_copy_replays_it(db: Database) -> None:
     """Both copies checked the key before either committed: the later one's key row collides
     with the first's, and it answers with the first's filing instead of a second one."""
@@ -381,7 +382,7 @@ def test_a_keyed_opening_that_loses_the_race_to_its_first_copy_replays_it(db: Da
         assert count(fresh, Filing) == 1
 
 
-@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+@POSTGRES_ONLY
 def test_a_keyed_repeat_that_loses_the_race_to_its_first_copy_replays_it(
     db: Database, new_filing: MakeFiling
 ) -> None:
@@ -459,7 +460,7 @@ def test_idempotency_key_reused_for_another_request_is_refused(
         )
 
 
-@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+@POSTGRES_ONLY
 def test_racing_clients_one_winner_per_version(
     db: Database, settings: Settings, new_filing: MakeFiling
 ) -> None:
