@@ -13,7 +13,7 @@ from auth.tokens import Role, TokenInfo, create_token, list_tokens, revoke_token
 from cli import backups
 from cli.errors import App, CliError
 from cli.filings import LimitOption, OffsetOption, list_page, render_page
-from cli.output import JsonOption, emit, fields, span, table
+from cli.output import JsonOption, emit, fields, row_id, span, table
 from config.clock import CHINA, get_clock
 from config.settings import get_settings
 from models import session_scope
@@ -55,10 +55,7 @@ ExpiresOn = Annotated[
         help="Valid until this date begins (00:00 Beijing time), as YYYY-MM-DD.",
     ),
 ]
-TokenId = Annotated[
-    int,
-    typer.Argument(metavar="ID", help="The token's id (see tokens list).", show_default=False),
-]
+TokenId = Annotated[int, row_id("The token's id (see tokens list).")]
 
 
 def _expiry(expires_in: timedelta | None, expires_on: datetime | None) -> datetime | None:
@@ -247,12 +244,7 @@ def ops_failed(
 
 @ops.command(name="retry")
 def ops_retry(
-    failed_id: Annotated[
-        int,
-        typer.Argument(
-            metavar="ID", help="The failed job's id (see ops failed).", show_default=False
-        ),
-    ],
+    failed_id: Annotated[int, row_id("The failed job's id (see ops failed).")],
     as_json: JsonOption = False,
 ) -> None:
     """Queue a failed job again through the outbox; its notification goes back to pending."""

@@ -17,7 +17,8 @@ from rich.console import Group, RenderableType
 
 from cli.errors import App
 from cli.obligations import render_forecast
-from cli.output import JsonOption, emit, fields, progress, span, table
+from cli.output import JsonOption, emit, fields, progress, row_id, span, table
+from config import bounds
 from config.clock import get_clock
 from config.settings import get_settings
 from models import session_scope
@@ -54,7 +55,7 @@ ActorOption = Annotated[
         callback=_resolve_actor,
     ),
 ]
-FilingId = Annotated[int, typer.Argument(metavar="ID", help="The filing's id.", show_default=False)]
+FilingId = Annotated[int, row_id("The filing's id.")]
 
 # Flat field names (CSV columns, and the create options) and where each goes in the payload.
 _FLAT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -170,7 +171,9 @@ def render_page(page: FilingPage) -> RenderableType:
 
 
 LimitOption = Annotated[int, typer.Option(min=1, max=1000, help="At most this many filings.")]
-OffsetOption = Annotated[int, typer.Option(min=0, help="Skip this many filings first (paging).")]
+OffsetOption = Annotated[
+    int, typer.Option(min=0, max=bounds.MAX_OFFSET, help="Skip this many filings first (paging).")
+]
 
 
 def list_page(
@@ -439,7 +442,11 @@ def fire(
     actor: ActorOption = _ACTOR_DEFAULT,
     as_json: JsonOption = False,
 ) -> None:
-    command = EventCommand(event=event, data=_event_data(data or [], materials, reason))
+    command = parse(
+        EventCommand,
+        {"event": event, "data": _event_data(data or [], materials, reason)},
+        "event refused",
+    )
     with session_scope() as session:
         view = service.fire_event(
             session, filing_id, command, actor=actor, expected_version=expected_version

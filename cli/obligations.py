@@ -9,7 +9,7 @@ import typer
 from rich.console import Group, RenderableType
 
 from cli.errors import App
-from cli.output import JsonOption, emit, fields, table
+from cli.output import JsonOption, emit, fields, row_id, table
 from config.clock import get_clock
 from config.settings import get_settings
 from models import session_scope
@@ -29,8 +29,8 @@ from workflow.obligations import ObligationOut, ServiceDutiesOut
 services = App(help="A filed service's life after approval: go-live, PSB, expiry, rectification.")
 report = App(help="Reports drawn from the history of completed orders.")
 
-ServiceId = Annotated[int, typer.Argument(help="The service's id (see icpflow entities show).")]
-RectificationId = Annotated[int, typer.Argument(help="The rectification's obligation id.")]
+ServiceId = Annotated[int, row_id("The service's id (see icpflow entities show).")]
+RectificationId = Annotated[int, row_id("The rectification's obligation id.")]
 Day = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="A date, YYYY-MM-DD.")]
 
 

@@ -14,7 +14,8 @@ from rich.console import Group, RenderableType
 
 from cli.errors import App
 from cli.filings import ActorOption, render_filing
-from cli.output import JsonOption, emit, fields, table
+from cli.output import JsonOption, emit, fields, row_id, table
+from config import bounds
 from models import session_scope
 from workflow import service, views
 from workflow.domain.commands import OrderCreate, parse
@@ -63,7 +64,7 @@ def render_entities(page: EntityPage) -> RenderableType:
 def list_entities(
     name: Annotated[str | None, typer.Option(help="Part of the entity's name.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
-    offset: Annotated[int, typer.Option(min=0)] = 0,
+    offset: Annotated[int, typer.Option(min=0, max=bounds.MAX_OFFSET)] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Entities, oldest first; identity and phone numbers masked."""
@@ -74,7 +75,7 @@ def list_entities(
 
 @entities.command()
 def show(
-    entity_id: Annotated[int, typer.Argument(metavar="ID", show_default=False)],
+    entity_id: Annotated[int, row_id("The entity's id (see entities list).")],
     as_json: JsonOption = False,
 ) -> None:
     """An entity, its number, its services and the order in flight."""

@@ -18,11 +18,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from config import bounds
 from config.clock import CHINA
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON on stdout (for scripts) instead of tables.")
 ]
+
+
+def row_id(help: str) -> Any:
+    """An id argument within what the id columns hold: a larger number would only fail later,
+    in the database driver, as an overflow instead of a usage error naming the argument."""
+    return typer.Argument(metavar="ID", help=help, min=1, max=bounds.MAX_ROW_ID, show_default=False)
 
 
 def emit(result: Any, as_json: bool, human: Callable[[], RenderableType]) -> None:

@@ -42,7 +42,8 @@ def fire_event(
     """Fire ``event`` with the form's inputs, expecting the version the page showed."""
     user.require(Role.CASE_MANAGER)
     spec = EVENTS_BY_NAME.get(event)
-    command = EventCommand(event=event, data=event_data(spec, form) if spec else {})
+    data = event_data(spec, form) if spec else {}
+    command = parse(EventCommand, {"event": event, "data": data}, "event refused")
     api.fire(session, filing_id, command, user.caller, expected_version)
     return _back_to(filing_id)
 

@@ -4,7 +4,7 @@ exit code 1, never a traceback, whatever the failure's origin."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -67,4 +67,33 @@ def test_a_database_url_naming_no_known_database_is_one_error_line(
     assert (result.exit_code, result.stderr.splitlines()[0]) == (
         1,
         "error: database error: Can't load plugin: sqlalchemy.dialects:mongodb",
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("filings", "show", str(2**31)),
+        ("filings", "list", "--offset", str(2**64)),
+        ("services", "obligations", str(2**63)),
+        ("ops", "retry", "0"),
+    ],
+)
+def test_an_id_or_offset_outside_what_the_database_holds_is_a_usage_error(
+    cli: Cli, args: tuple[str, ...]
+) -> None:
+    result = cli(*args)
+
+    assert result.exit_code == 2
+    assert "Invalid value for" in result.output and "Traceback" not in result.output
+
+
+def test_an_event_name_too_long_to_exist_is_refused_on_one_line(
+    cli: Cli, created: dict[str, Any]
+) -> None:
+    result = cli("filings", "fire", str(created["id"]), "x" * 50)
+
+    assert (result.exit_code, result.stderr.splitlines()[0]) == (
+        1,
+        "error: event refused: event: String should have at most 40 characters",
     )

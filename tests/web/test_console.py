@@ -103,6 +103,14 @@ def test_missing_event_inputs_are_listed_on_a_422_page(
     assert status == 422 and "data.reason is required" in page
 
 
+def test_an_event_name_too_long_to_exist_is_a_422_page(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.create()
+    status, page = post_event(signed_in("case_manager"), filing["id"], "x" * 50, 1)
+    assert status == 422 and "at most 40 characters" in page
+
+
 def test_the_submit_form_offers_the_materials_the_rules_require(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
