@@ -133,6 +133,7 @@ class Filing:
     applicant_id_number: str = BEIJING_ID
     sector: str = "general"
     pre_approval_document: str | None = None
+    service_number: str | None = "BA2026000123"  # submissions are judged once it is bound
 
 
 INDIVIDUAL_MATERIALS = [
@@ -820,6 +821,19 @@ def test_bad_service_number_and_bad_ip_are_both_reported(settings: Settings) -> 
 
 def test_individual_with_all_materials_passes(settings: Settings) -> None:
     assert guard_submission(Filing(), MaterialsData(materials=INDIVIDUAL_MATERIALS), settings) == []
+
+
+def test_a_submission_without_its_service_number_names_it(settings: Settings) -> None:
+    reasons = guard_submission(
+        Filing(service_number=None), MaterialsData(materials=INDIVIDUAL_MATERIALS), settings
+    )
+    assert codes(reasons) == ["service_number_missing"]
+
+
+def test_a_change_is_submitted_without_a_service_number(settings: Settings) -> None:
+    filing = Filing(kind="change", service_number=None)
+    reasons = guard_submission(filing, MaterialsData(materials=["change_request_form"]), settings)
+    assert reasons == []
 
 
 def test_every_missing_material_is_reported(settings: Settings) -> None:

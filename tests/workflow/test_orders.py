@@ -16,6 +16,7 @@ from tests.factories import (
     APPROVED_RECORD,
     ENTITY_NUMBER,
     ORDER_PATHS,
+    ORG_MATERIALS,
     entity_in,
     first_filing_order,
     order_on,
@@ -271,3 +272,36 @@ def test_an_order_idle_on_the_applicant_is_reminded_then_lapses_saying_what_to_d
     assert len(reminders) == 3 * len(settings.notify_routes["case_manager"])
     lapsed = next(n for n in notes if n.kind == "idle_lapse")
     assert "lapsed" in lapsed.body and "resubmit" in lapsed.body
+
+
+@pytest.fixture
+def lapsed_unbound(
+    db: Database, session: Session, settings: Settings, clock: FrozenClock, open_order: Open
+) -> FilingOut:
+    """A first filing that lapsed before its service number was bound."""
+    order = open_order(**first_filing_order())
+    session.commit()
+    clock.advance(timedelta(days=46))
+    fire_due_deadlines(db.engine, clock.now(), settings)
+    session.expire_all()
+    lapsed = views.filing(session, order.id, clock.now())
+    assert (lapsed.state, lapsed.service_number) == ("lapsed", None)
+    return lapsed
+
+
+def test_an_order_that_lapsed_unbound_cannot_be_resubmitted_without_a_service_number(
+    session: Session, lapsed_unbound: FilingOut
+) -> None:
+    with pytest.raises(GuardFailed) as refused:
+        _fire(session, lapsed_unbound, "resubmit", {"materials": ORG_MATERIALS})
+    assert [(r.code, r.field) for r in refused.value.reasons] == [
+        ("service_number_missing", "filing.service_number")
+    ]
+
+
+def test_an_order_that_lapsed_unbound_binds_its_service_number_then_goes_on(
+    session: Session, lapsed_unbound: FilingOut
+) -> None:
+    [bind, submit] = ORDER_PATHS["first_filing"][:2]
+    order = _drive(session, lapsed_unbound, [bind, submit])
+    assert (order.state, order.service_number) == ("submitted", bind[1]["service_number"])

@@ -251,7 +251,8 @@ SMS_WRONG_ENTRY_LIMIT = 5
 EVENTS: tuple[EventSpec, ...] = (
     EventSpec(
         "bind_service_number",
-        (State.DOMAIN_REGISTERED,),
+        # An order that lapsed before it was bound takes up where it stopped.
+        (State.DOMAIN_REGISTERED, State.LAPSED),
         State.SERVICE_NUMBER_BOUND,
         "Bind the host's Bei'an service number for a mainland server.",
         guards=("service_number",),

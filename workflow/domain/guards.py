@@ -56,6 +56,7 @@ class FilingFacts(Protocol):
     applicant_id_number: str
     sector: str
     pre_approval_document: str | None
+    service_number: str | None
 
 
 # A guard gets the event's data already parsed with the model the event declares
@@ -522,8 +523,9 @@ def _unknown_materials(materials: list[str], rules: Rules) -> list[Reason]:
 
 def guard_submission(filing: FilingFacts, data: EventData, settings: Settings) -> list[Reason]:
     """Every material required for the order's kind (and, where it files a service, the
-    applicant type, licence and sector), known material keys only, and the pre-approval
-    granted where the sector or licence needs one."""
+    applicant type, licence and sector), known material keys only, the pre-approval granted
+    where the sector or licence needs one, and the service number bound where the kind binds
+    one (an order that lapsed before binding must not reach review without it)."""
     assert isinstance(data, MaterialsData)
     rules = rules_for(settings)
     materials = data.materials
@@ -545,6 +547,14 @@ def guard_submission(filing: FilingFacts, data: EventData, settings: Settings) -
         for key in dict.fromkeys(required)
         if key not in materials
     ]
+    if "bind_service_number" in spec.events and filing.service_number is None:
+        reasons.append(
+            Reason(
+                "service_number_missing",
+                "bind the host's service number (bind_service_number) before submitting",
+                field="filing.service_number",
+            )
+        )
     if not spec.files_service:
         return reasons
     if (
