@@ -33,7 +33,7 @@ from sqlmodel import Session, col, func, select
 from auth.tokens import Role, create_token
 from bench import Scale
 from bench.environment import Scratch, scratch
-from bench.inputs import ORG_MATERIALS, make_payload
+from bench.inputs import ORG_MATERIALS, another_organisation, make_payload
 from bench.processes import (
     Child,
     child_env,
@@ -190,7 +190,8 @@ class Traffic:
 
 def _live(client: httpx.Client, number: int) -> None:
     """One filing's life through the API."""
-    payload = make_payload(domain=f"site{number}.cn", notify=EXTRA_ROUTES)
+    applicant = another_organisation(number)  # one order in flight per entity
+    payload = make_payload(domain=f"site{number}.cn", applicant=applicant, notify=EXTRA_ROUTES)
     created = _ok(client.post("/api/v1/filings", json=payload))
     path = f"/api/v1/filings/{created['id']}"
     for step in LIFE:

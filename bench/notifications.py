@@ -32,7 +32,7 @@ from sqlmodel import Session, col, select
 
 from bench import Scale
 from bench.environment import Scratch, scratch
-from bench.inputs import make_command
+from bench.inputs import fresh_applicant, make_command
 from bench.noop_actor import NOOP_BROKER, declare_noop
 from bench.processes import Child, child_env, embedded_redis, spawned, wait_until
 from bench.results import Result
@@ -147,7 +147,8 @@ def _filings(db: Scratch, count: int) -> list[int]:
     ids = []
     for _ in range(count):
         with Session(db.engine, expire_on_commit=False) as session:
-            command = make_command(domain=f"site{next(_domains)}.cn", notify=[])
+            domain, applicant = f"site{next(_domains)}.cn", fresh_applicant()
+            command = make_command(domain=domain, applicant=applicant, notify=[])
             ids.append(service.create_filing(session, command, ACTOR, settings=db.settings).id)
     return ids
 

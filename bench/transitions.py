@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from bench import Scale
 from bench.environment import BENCH_NOW, Scratch, scratch
-from bench.inputs import NOTIFY, ORG_MATERIALS, commands_to, make_command
+from bench.inputs import NOTIFY, ORG_MATERIALS, commands_to, fresh_applicant, make_command
 from bench.results import Result
 from bench.timing import interleaved_medians
 from models import Filing, Job
@@ -156,9 +156,8 @@ def submitted_filings(db: Scratch, count: int) -> list[int]:
     ids = []
     for _ in range(count):
         with Session(db.engine, expire_on_commit=False) as session:
-            view = service.create_filing(
-                session, make_command(notify=NOTIFY), ACTOR, settings=db.settings
-            )
+            opening = make_command(applicant=fresh_applicant(), notify=NOTIFY)
+            view = service.create_filing(session, opening, ACTOR, settings=db.settings)
             for command in commands_to("submitted"):
                 service.fire_event(session, view.id, command, actor=ACTOR, settings=db.settings)
         ids.append(view.id)

@@ -19,6 +19,7 @@ from config.settings import Settings, get_settings
 from models.engine import forget_engines
 from tests.factories import (
     ORDER_PATHS,
+    Applicants,
     MakeFiling,
     commands_to,
     first_filing_order,
@@ -85,8 +86,11 @@ def new_filing(session: Session, clock: clock_module.FrozenClock) -> MakeFiling:
     """Factory: a filing created and driven to ``state`` through the service, as a user would."""
     from workflow import service
 
+    applicants = Applicants()
+
     def make(state: str = "domain_registered", **overrides: object) -> FilingOut:
-        view = service.create_filing(session, make_command(**overrides), actor="test")
+        opening = make_command(**applicants.fill(overrides))
+        view = service.create_filing(session, opening, actor="test")
         for command in commands_to(state):
             view = service.fire_event(session, view.id, command, actor="test")
         assert view.state == state

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Protocol
 
 from workflow.domain.commands import EventCommand, FilingCreate
+from workflow.domain.rules import CHECKS
 from workflow.schemas import FilingOut
 
 # A Beijing (110000) unified social credit code passing GB 32100 and, for the organisation
@@ -71,6 +73,48 @@ def make_payload(**overrides: object) -> dict[str, object]:
         payload["applicant"]["id_number"] = CREDIT_CODE_BY_PROVINCE[str(payload["province"])]  # type: ignore[index]
         payload["applicant"]["phone"] = PHONE_BY_PROVINCE[str(payload["province"])]  # type: ignore[index]
     return payload
+
+
+class Applicants:
+    """Applicants for filings opened side by side. One order is in flight per entity and an
+    entity is its identity, so each filing after the first gets an organisation of its own
+    (``another_organisation``). The first is ``make_payload``'s own, so what a test with one
+    filing asserts about it holds."""
+
+    def __init__(self) -> None:
+        self._count = itertools.count()
+
+    def fill(self, overrides: dict[str, object]) -> dict[str, object]:
+        """``overrides`` with the next applicant, unless they name one."""
+        n = next(self._count)
+        if n == 0 or "applicant" in overrides:
+            return overrides
+        return {**overrides, "applicant": another_organisation(n, **overrides)}
+
+
+def another_organisation(n: int, **overrides: object) -> dict[str, object]:
+    """``make_payload``'s applicant (for the payload ``overrides`` describe) as the n-th other
+    organisation: the same name and province, another credit code and mobile."""
+    applicant: dict[str, object] = dict(make_payload(**overrides)["applicant"])  # type: ignore[call-overload]
+    applicant["id_number"] = _credit_code(str(applicant["id_number"]), n)
+    applicant["phone"] = f"1385{n:07d}"
+    return applicant
+
+
+_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100's alphabet
+
+
+def _credit_code(base: str, n: int) -> str:
+    """``base`` with the n-th organisation code of its region, both check characters found by
+    the product's own checks (GB 11714's inside the code, then GB 32100's at its end)."""
+    assert 0 <= n < len(_CODE_CHARS) ** 4, f"only {len(_CODE_CHARS) ** 4} serials"
+    serial = ""
+    for _ in range(4):
+        n, digit = divmod(n, len(_CODE_CHARS))
+        serial = _CODE_CHARS[digit] + serial
+    body = f"{base[:12]}{serial}"
+    inner = next(c for c in "0123456789X" if CHECKS["gb11714"](f"{body[8:]}{c}"))
+    return next(code for c in _CODE_CHARS if CHECKS["gb32100"](code := f"{body}{inner}{c}"))
 
 
 def make_command(**overrides: object) -> FilingCreate:

@@ -270,8 +270,10 @@ def _check_domain_holder(parties: _Parties) -> list[Reason]:
 
 
 def _check_domain_quota(session: Session, parties: _Parties, settings: Settings) -> list[Reason]:
-    """An order adding a domain counts those the identity already keeps on file: services not
-    cancelled, of every entity row with its identity number, each domain once."""
+    """An order adding a domain counts those the identity keeps on file: filed services not
+    cancelled, of every entity row with its identity number, each domain once. (An order's
+    own service is on file only once approved: one in flight per entity keeps the others out,
+    and a withdrawn order's domain was never filed.)"""
     if parties.service_in is None:
         return []
     entity = parties.entity_in or parties.entity
@@ -284,7 +286,7 @@ def _check_domain_quota(session: Session, parties: _Parties, settings: Settings)
         .join(Entity, col(Entity.id) == col(Service.entity_id))
         .where(
             Entity.id_number_hash == lookup(_identity(parties)),
-            col(Service.status) != ServiceStatus.CANCELLED,
+            col(Service.status).in_([ServiceStatus.ACTIVE, ServiceStatus.ACCESS_REMOVED]),
         )
     ).one()
     return check_domain_quota(entity.type, province, int(on_file), rules)
@@ -375,28 +377,58 @@ def _check_mobiles(session: Session, parties: _Parties, people: list[_Person]) -
     return reasons
 
 
-def open_order_of(session: Session, entity_id: int) -> Filing | None:
-    """The entity's order in flight, if any."""
-    return session.exec(
-        select(Filing).where(
-            Filing.entity_id == entity_id, col(Filing.state).not_in(list(TERMINAL_STATES))
+def _check_in_flight(session: Session, parties: _Parties) -> list[Reason]:
+    """One order in flight per entity, and an entity is its identity: today's filing bodies
+    each open an entity row, so rows with the same identity number are the same entity."""
+    identity = _identity(parties)
+    if not identity:
+        return []
+    open_order = session.exec(
+        select(Filing)
+        .join(Entity, col(Entity.id) == col(Filing.entity_id))
+        .where(
+            Entity.id_number_hash == lookup(identity),
+            col(Filing.state).not_in(list(TERMINAL_STATES)),
         )
     ).first()
-
-
-def _check_in_flight(session: Session, entity: Entity | None) -> list[Reason]:
-    if entity is None or entity.id is None:
-        return []
-    open_order = open_order_of(session, entity.id)
     if open_order is None:
         return []
     return [
         Reason(
             "order_in_flight",
-            f"entity {entity.id} already has order {open_order.id} ({open_order.kind}) in "
-            "flight: one at a time",
-            field="entity_id",
-            details={"order_id": open_order.id, "order_kind": open_order.kind},
+            f"entity {open_order.entity_id} already has order {open_order.id} "
+            f"({open_order.kind}) in flight: one at a time",
+            field="entity_id" if parties.entity is not None else "entity.id_number",
+            details={
+                "entity_id": open_order.entity_id,
+                "order_id": open_order.id,
+                "order_kind": open_order.kind,
+            },
+        )
+    ]
+
+
+def _check_not_on_file(session: Session, spec: KindSpec, parties: _Parties) -> list[Reason]:
+    """A first filing is for an entity with no record: one whose identity is on file files its
+    next service as a new-service order under its number."""
+    if spec.kind is not OrderKind.FIRST_FILING or parties.entity_in is None:
+        return []
+    on_file = session.exec(
+        select(Entity).where(
+            Entity.id_number_hash == lookup(_identity(parties)),
+            Entity.status == EntityStatus.ACTIVE,
+            col(Entity.icp_number).is_not(None),
+        )
+    ).first()
+    if on_file is None:
+        return []
+    return [
+        Reason(
+            "entity_on_file",
+            f"this identity is on file as entity {on_file.id} ({on_file.icp_number}): open a "
+            "new_service order for it instead of a first filing",
+            field="entity.id_number",
+            details={"entity_id": on_file.id, "icp_number": on_file.icp_number},
         )
     ]
 
@@ -463,7 +495,7 @@ def check_order(
     found = _check_domain_holder(parties) + _check_mobiles(session, parties, people)
     found += _check_domain_quota(session, parties, settings)
     reasons += found if fields else [_rename(r, _FILING_FIELDS) for r in found]
-    reasons += _check_in_flight(session, parties.entity)
+    reasons += _check_not_on_file(session, spec, parties) or _check_in_flight(session, parties)
     if reasons:
         raise ValidationError(summarise(f"{command.kind} order refused", reasons), reasons)
     return parties, people

@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cli.filings import IMPORT_COLUMNS
-from tests.factories import ORG_CREDIT_CODE, ORG_MATERIALS, MakeFiling, make_payload
+from tests.factories import (
+    ORG_CREDIT_CODE,
+    ORG_MATERIALS,
+    MakeFiling,
+    another_organisation,
+    make_payload,
+)
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
@@ -162,13 +168,21 @@ def row(**overrides: str) -> list[str]:
 def test_import_takes_good_rows_and_reports_bad_ones_by_line_with_every_reason(
     cli: Cli, tmp_path: Path
 ) -> None:
+    first, second = (
+        {key: str(value) for key, value in another_organisation(n).items()} for n in (1, 2)
+    )
     path = write_csv(
         tmp_path / "filings.csv",
         list(IMPORT_COLUMNS),
         [
             row(),
-            row(domain="example.io", province="港"),
-            row(domain="second.cn"),
+            row(
+                domain="example.io",
+                province="港",
+                id_number=first["id_number"],
+                phone=first["phone"],
+            ),
+            row(domain="second.cn", id_number=second["id_number"], phone=second["phone"]),
             row(phone=""),
         ],
     )

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from auth.tokens import Role, create_token
-from tests.factories import PATH_TO, make_payload
+from tests.factories import PATH_TO, Applicants, make_payload
 from web.app import create_app
 
 Headers = dict[str, str]
@@ -44,11 +44,11 @@ class Api:
 
     def __init__(self, client: TestClient, headers: Headers) -> None:
         self.client, self.headers = client, headers
+        self.applicants = Applicants()
 
     def create(self, **overrides: Any) -> Filing:
-        response = self.client.post(
-            "/api/v1/filings", json=make_payload(**overrides), headers=self.headers
-        )
+        payload = make_payload(**self.applicants.fill(overrides))
+        response = self.client.post("/api/v1/filings", json=payload, headers=self.headers)
         assert response.status_code == 201, response.text
         filing: Filing = response.json()
         return filing

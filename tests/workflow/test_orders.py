@@ -17,8 +17,10 @@ from tests.factories import (
     ENTITY_NUMBER,
     ORDER_PATHS,
     ORG_MATERIALS,
+    MakeFiling,
     entity_in,
     first_filing_order,
+    make_command,
     order_on,
     service_in,
 )
@@ -74,7 +76,11 @@ def test_a_second_order_is_refused_while_one_is_open_naming_it(
     with pytest.raises(ValidationError) as refused:
         open_order(**order_on("change", on_file.entity_id, on_file.service_id or 0))
     [reason] = [r for r in refused.value.reasons if r.code == "order_in_flight"]
-    assert reason.details == {"order_id": first.id, "order_kind": "cancel_service"}
+    assert reason.details == {
+        "entity_id": on_file.entity_id,
+        "order_id": first.id,
+        "order_kind": "cancel_service",
+    }
     assert str(first.id) in reason.message
 
 
@@ -305,3 +311,31 @@ def test_an_order_that_lapsed_unbound_binds_its_service_number_then_goes_on(
     [bind, submit] = ORDER_PATHS["first_filing"][:2]
     order = _drive(session, lapsed_unbound, [bind, submit])
     assert (order.state, order.service_number) == ("submitted", bind[1]["service_number"])
+
+
+def test_a_second_filing_of_an_identity_with_an_order_in_flight_is_refused(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    """An entity is its identity: a second filing body naming it opens no second order."""
+    first = new_filing("submitted")
+    with pytest.raises(ValidationError) as refused:
+        service.create_filing(session, make_command(domain="second.cn"), actor="t")
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field, reason.details["order_id"]) == (
+        "order_in_flight",
+        "entity.id_number",
+        first.id,
+    )
+
+
+def test_a_first_filing_of_an_identity_on_file_is_refused_naming_its_entity(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    body = first_filing_order(service=service_in(domain="second.cn"))
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body)
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.details) == (
+        "entity_on_file",
+        {"entity_id": on_file.entity_id, "icp_number": ENTITY_NUMBER},
+    )

@@ -24,9 +24,9 @@ from models import (
     OutboxMessage,
 )
 from tests.databases import POSTGRES_ONLY, Database
-from tests.factories import ORG_MATERIALS, PATH_TO, MakeFiling, make_command
+from tests.factories import ORG_MATERIALS, PATH_TO, MakeFiling, make_command, service_in
 from workflow import deadlines, records, service, views
-from workflow.domain.commands import EventCommand, FilingCreate
+from workflow.domain.commands import EventCommand, FilingCreate, OrderCreate
 from workflow.domain.definition import EVENTS_BY_NAME
 from workflow.domain.errors import (
     FilingNotFound,
@@ -565,31 +565,60 @@ def test_the_approval_notice_tells_the_icp_number(session: Session, new_filing: 
     assert telling == {"miit_approve"}
 
 
-def _individual_in(province: str, domain: str) -> FilingCreate:
-    """A Beijing resident filing a personal site in ``province``."""
-    applicant = {
-        "type": "individual",
-        "name": "Zhang San",
-        "id_type": "resident_id",
-        "id_number": "110101199003071233",
-        "phone": "13800138000",
-        "email": "zhang@example.cn",
-    }
-    return make_command(province=province, domain=domain, applicant=applicant)
+_ZHANG_SAN = {
+    "type": "individual",
+    "name": "Zhang San",
+    "id_type": "resident_id",
+    "id_number": "110101199003071233",
+    "phone": "13800138000",
+    "email": "zhang@example.cn",
+}
+_PERSONAL_SITE = [
+    "id_card_front",
+    "id_card_back",
+    "website_authenticity_form",
+    "photo_verification",
+    "domain_certificate",
+]
+
+
+def _individual_on_file(session: Session, province: str) -> FilingOut:
+    """A Beijing resident's personal site ``first.cn`` filed and approved in ``province``."""
+    opening = make_command(province=province, domain="first.cn", applicant=_ZHANG_SAN)
+    filing = service.create_filing(session, opening, actor="alice")
+    steps: list[tuple[str, dict[str, object]]] = [
+        *PATH_TO["service_number_bound"],
+        ("submit", {"materials": _PERSONAL_SITE}),
+        ("host_approve", {}),
+        ("sms_sent", {}),
+        ("verify_sms", {}),
+        ("miit_approve", {"icp_number": f"{province}ICP备2026000001号-1"}),
+    ]
+    for name, data in steps:
+        event_command = EventCommand(event=name, data=data)
+        filing = service.fire_event(session, filing.id, event_command, actor="alice")
+    assert filing.state == "approved"
+    return filing
+
+
+def _second_site(session: Session, on_file: FilingOut) -> FilingOut:
+    site = service_in(name="Second", domain="second.cn", domain_registrant="Zhang San")
+    order = {"kind": "new_service", "entity_id": on_file.entity_id, "service": site}
+    return service.create_order(session, OrderCreate.model_validate(order), actor="alice")
 
 
 def test_an_individual_past_the_provinces_domain_quota_is_refused_naming_the_rule(
     session: Session, clock: FrozenClock
 ) -> None:
-    service.create_filing(session, _individual_in("湘", "first.cn"), actor="alice")
+    on_file = _individual_on_file(session, "湘")
 
     with pytest.raises(ValidationError) as refused:
-        service.create_filing(session, _individual_in("湘", "second.cn"), actor="alice")
+        _second_site(session, on_file)
 
     [reason] = refused.value.reasons
     assert (reason.code, reason.field, reason.rule) == (
         "domain_quota_reached",
-        "domain",
+        "service.domain",
         "provinces.rules.max_domains_per_individual",
     )
 
@@ -597,8 +626,20 @@ def test_an_individual_past_the_provinces_domain_quota_is_refused_naming_the_rul
 def test_an_individual_within_the_provinces_domain_quota_files_another(
     session: Session, clock: FrozenClock
 ) -> None:
-    service.create_filing(session, _individual_in("豫", "first.cn"), actor="alice")
+    on_file = _individual_on_file(session, "豫")
 
-    second = service.create_filing(session, _individual_in("豫", "second.cn"), actor="alice")
+    second = _second_site(session, on_file)
 
     assert second.domain == "second.cn"
+
+
+def test_a_withdrawn_order_s_domain_does_not_count_towards_the_quota(
+    session: Session, clock: FrozenClock
+) -> None:
+    command = make_command(province="湘", domain="first.cn", applicant=_ZHANG_SAN)
+    first = service.create_filing(session, command, actor="alice")
+    withdraw = EventCommand(event="withdraw", data={"reason": "wrong domain"})
+    service.fire_event(session, first.id, withdraw, actor="alice")
+
+    command = make_command(province="湘", domain="second.cn", applicant=_ZHANG_SAN)
+    assert service.create_filing(session, command, actor="alice").domain == "second.cn"
