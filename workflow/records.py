@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, func, text, update
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA
@@ -377,6 +377,16 @@ def _check_mobiles(session: Session, parties: _Parties, people: list[_Person]) -
     return reasons
 
 
+def _one_opening_at_a_time(session: Session, identity: str) -> None:
+    """Openings for one identity take turns until they commit, so the later one's checks see
+    the earlier one's order. SQLite's writers take turns already (every transaction begins
+    by taking the write lock); on PostgreSQL a transaction-scoped advisory lock on the
+    identity's hash does it."""
+    if identity and session.get_bind().dialect.name == "postgresql":
+        key = int(lookup(identity)[:15], 16)  # 60 bits: a bigint key
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def _check_in_flight(session: Session, parties: _Parties) -> list[Reason]:
     """One order in flight per entity, and an entity is its identity: today's filing bodies
     each open an entity row, so rows with the same identity number are the same entity."""
@@ -486,6 +496,7 @@ def check_order(
     ``fields`` False keeps ``check_creation``'s field names (today's filing body)."""
     spec = kind_spec(command.kind)
     parties, reasons = _load(session, command, spec)
+    _one_opening_at_a_time(session, _identity(parties))
     reasons += _check_record(spec, parties)
     creation = _creation_view(parties, command)
     if creation is not None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from config.clock import FrozenClock
 from config.settings import Settings
 from models import Notification
-from tests.databases import Database
+from tests.databases import POSTGRES_ONLY, Database, wait_for_a_lock_wait
 from tests.factories import (
     APPROVED_RECORD,
     ENTITY_NUMBER,
@@ -339,3 +341,31 @@ def test_a_first_filing_of_an_identity_on_file_is_refused_naming_its_entity(
         "entity_on_file",
         {"entity_id": on_file.entity_id, "icp_number": ENTITY_NUMBER},
     )
+
+
+@POSTGRES_ONLY
+def test_two_first_filings_of_one_identity_at_once_open_one_order(db: Database) -> None:
+    """The second opening waits for the first to commit, then finds its order in flight."""
+    second: list[BaseException | FilingOut] = []
+
+    def open_second() -> None:
+        with Session(db.engine, expire_on_commit=False) as other:
+            try:
+                second.append(service.create_filing(other, make_command(), actor="b"))
+            except ValidationError as refused:
+                second.append(refused)
+
+    racing = threading.Thread(target=open_second)
+
+    def second_opens_before_this_commits(_: Session) -> None:
+        racing.start()
+        wait_for_a_lock_wait(db)
+
+    with Session(db.engine, expire_on_commit=False) as first:
+        sa.event.listen(first, "before_commit", second_opens_before_this_commits, once=True)
+        service.create_filing(first, make_command(), actor="a")
+    racing.join(30)
+
+    [refused] = second
+    assert isinstance(refused, ValidationError)
+    assert [r.code for r in refused.reasons] == ["order_in_flight"]
