@@ -24,6 +24,7 @@ from starlette.types import Scope
 from workflow.availability import UNAVAILABLE, unavailable
 from workflow.domain import errors
 from workflow.domain.commands import reasons_from
+from workflow.domain.rules import RulesError
 
 # Looked up along the exception's MRO, so the most specific entry wins; a domain error added
 # later without an entry still answers in the common shape (400) instead of crashing.
@@ -41,6 +42,7 @@ STATUS: dict[type[errors.IcpflowError], int] = {
     errors.RequestTooLarge: 413,
     errors.ServiceUnavailable: 503,
     errors.InternalError: 500,
+    RulesError: 500,  # the server's rules file; processes refuse to start with a broken one
     errors.IcpflowError: 400,
 }
 

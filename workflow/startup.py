@@ -18,6 +18,7 @@ from config.settings import DEFAULT_WEBHOOK_SECRET, Environment, Settings
 from workflow.domain.commands import RouteIn, reasons_from
 from workflow.domain.definition import Audience, State
 from workflow.domain.errors import Reason, UnsafeSettings, summarise
+from workflow.domain.rules import RulesError, rules_for
 
 _ROUTES = pydantic.TypeAdapter(dict[Audience, list[RouteIn]])
 _STUCK_DAYS = pydantic.TypeAdapter(dict[State, float])
@@ -43,6 +44,7 @@ def check_settings(settings: Settings) -> None:
             )
         )
     reasons += _key_problems(settings)
+    reasons += _rules_problems(settings)
     if reasons:
         raise UnsafeSettings(summarise("refusing to start", reasons), reasons)
 
@@ -74,6 +76,19 @@ def _key_problems(settings: Settings) -> list[Reason]:
                 )
             )
     return reasons
+
+
+def _rules_problems(settings: Settings) -> list[Reason]:
+    """The rules every guard reads, parsed now: a broken file would otherwise refuse every
+    opening and event later, as an internal error."""
+    try:
+        rules_for(settings)
+    except RulesError as exc:
+        return exc.reasons
+    except OSError as exc:
+        where = f"RULES_FILE {settings.rules_file}"
+        return [Reason("unreadable_rules", f"{where}: {exc.strerror}", field="rules_file")]
+    return []
 
 
 def _problems(name: str, adapter: pydantic.TypeAdapter[Any], value: object) -> list[Reason]:

@@ -97,3 +97,18 @@ def test_an_event_name_too_long_to_exist_is_refused_on_one_line(
         1,
         "error: event refused: event: String should have at most 40 characters",
     )
+
+
+def test_a_broken_rules_file_is_named_on_one_line_with_its_problems(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[provinces\n", encoding="utf-8")
+    monkeypatch.setenv("RULES_FILE", str(rules))
+    get_settings.cache_clear()
+
+    result = cli("rules", "show", "京")
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == f"error: invalid rules in {rules}"
+    assert "Traceback" not in result.output

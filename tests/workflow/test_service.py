@@ -167,6 +167,9 @@ def test_event_not_allowed_from_state_names_the_allowed_ones(
             actor="bob",
         )
     assert "bind_service_number" in err.value.message
+    assert [(r.code, r.message) for r in err.value.reasons] == [
+        ("not_allowed_from_state", "miit_approve leaves from miit_pending only")
+    ]
 
 
 def test_guard_failure_lists_every_missing_material(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from config.settings import DEFAULT_WEBHOOK_SECRET, Environment, Settings
@@ -58,3 +60,22 @@ def test_stuck_days_for_an_unknown_state_refuses_to_start() -> None:
         check_settings(Settings(stuck_days={"submited": 3.0}))
 
     assert [r.field for r in refused.value.reasons] == ["stuck_days.submited"]
+
+
+def test_a_broken_rules_file_refuses_the_start_naming_every_problem(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[provinces\n", encoding="utf-8")
+
+    with pytest.raises(UnsafeSettings) as refused:
+        check_settings(Settings(rules_file=rules))
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field) == ("invalid_rule", "rules_file")
+    assert reason.message.startswith("TOMLDecodeError")
+
+
+def test_a_missing_rules_file_refuses_the_start(tmp_path: Path) -> None:
+    with pytest.raises(UnsafeSettings) as refused:
+        check_settings(Settings(rules_file=tmp_path / "absent.toml"))
+    assert [(r.code, r.field) for r in refused.value.reasons] == [
+        ("unreadable_rules", "rules_file")
+    ]

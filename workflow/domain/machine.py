@@ -162,9 +162,14 @@ def apply_event(
         moved = MACHINE.events[event].trigger(subject)
     except MachineError as exc:
         allowed = ", ".join(allowed_events(state, order.kind)) or "none"
+        sources = ", ".join(EVENTS_BY_NAME[event].sources)
         raise TransitionNotAllowed(
             f"event {event!r} is not allowed from state {state!r} (allowed: {allowed})",
-            [Reason("not_allowed_from_state", exc.value, field="event")],
+            [
+                Reason(
+                    "not_allowed_from_state", f"{event} leaves from {sources} only", field="event"
+                )
+            ],
         ) from exc
     if not moved:
         raise GuardFailed(summarise(f"event {event!r} refused", subject.reasons), subject.reasons)

@@ -21,17 +21,21 @@ from typing import Any
 
 from config.settings import Settings
 from workflow.domain.commands import ApplicantKind, LicenceKind
+from workflow.domain.errors import IcpflowError, Reason
 
 _LDH_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 NATIONAL_REGION = "100000"
 _CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
-class RulesError(ValueError):
+class RulesError(IcpflowError):
     """The rules file is unreadable or inconsistent; ``problems`` lists every fault found."""
 
+    code = "invalid_rules"
+
     def __init__(self, source: str, problems: list[str]) -> None:
-        super().__init__(f"invalid rules in {source}: " + "; ".join(problems))
+        reasons = [Reason("invalid_rule", problem, field="rules_file") for problem in problems]
+        super().__init__(f"invalid rules in {source}", reasons)
         self.problems = problems
 
 
