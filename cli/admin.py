@@ -23,6 +23,7 @@ from workflow import views
 from workflow.deadlines import recompute_estimated
 from workflow.domain.calendar import install_schedule_file
 from workflow.domain.definition import DEADLINES_BY_KIND, OVERDUE_KINDS
+from workflow.obligations import recompute_estimated_rectifications
 
 tokens = App(help="API bearer tokens.")
 db = App(help="The database: its schema, backups and restores.")
@@ -180,6 +181,7 @@ def calendar_load(
     schedule = install_schedule_file(file, directory)
     with session_scope() as session:
         changed = recompute_estimated(session, settings)
+        changed += recompute_estimated_rectifications(session, settings)
         session.commit()
     result = {
         "year": schedule.year,

@@ -334,6 +334,30 @@ def extend(
     return _record(session, row.service_id, write)
 
 
+def recompute_estimated_rectifications(session: Session, settings: Settings) -> int:
+    """Recompute the due times of open rectification notices estimated without the official
+    schedule (``deadlines.recompute_estimated`` does the filings' deadlines); returns how many
+    changed. A notice is due its working days, and any extension's, after it was received."""
+    calendar = calendar_for(settings)
+    calendar.reload()
+    rows = session.exec(
+        select(Obligation).where(
+            col(Obligation.kind) == ObligationKind.RECTIFICATION,
+            col(Obligation.closed_at).is_(None),
+            col(Obligation.estimated).is_(True),
+        )
+    ).all()
+    changed = 0
+    for row in rows:
+        days = int(row.data["working_days"]) + int(row.data.get("extended_by") or 0)
+        due = calendar.add_working_days(as_utc(row.opened_at), days)
+        if (due.at, due.estimated) != (as_utc(row.due_at), row.estimated):
+            row.due_at, row.estimated = due.at, due.estimated
+            session.add(row)
+            changed += 1
+    return changed
+
+
 def rectified(session: Session, obligation_id: int, settings: Settings) -> ServiceDutiesOut:
     """The rectification was done: its obligation closes."""
     row = _rectification(session, obligation_id)

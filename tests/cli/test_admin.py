@@ -20,7 +20,7 @@ from workers import failures
 from workflow.domain import diagram
 from workflow.domain.definition import EVENTS, STATES
 from workflow.domain.errors import Unauthorized
-from workflow.schemas import FailedJobOut
+from workflow.schemas import FailedJobOut, FilingOut
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
@@ -74,6 +74,35 @@ def test_calendar_load_installs_a_schedule_and_recomputes_estimated_deadlines(
     shown = json.loads(cli("filings", "show", str(filing.id), "--json").stdout)
     review = next(d for d in shown["deadlines"] if d["kind"] == "host_review_overdue")
     assert review["estimated"] is False
+
+
+def test_calendar_load_recomputes_estimated_rectification_notices(
+    cli: Cli, tmp_path: Path, session: Session, on_file: FilingOut, clock: FrozenClock
+) -> None:
+    clock.set(datetime(2031, 9, 26, 2, 0, tzinfo=UTC))  # Friday before National Day 2031
+    site = str(on_file.service_id)
+    told = cli(
+        "services",
+        "rectify",
+        site,
+        "--reference",
+        "京通管〔2031〕1号",
+        "--working-days",
+        "5",
+        "--json",
+    )
+    assert told.exit_code == 0, told.output
+    [before] = [o for o in json.loads(told.stdout)["obligations"] if o["kind"] == "rectification"]
+    assert before["estimated"] is True
+    path = tmp_path / "2031.json"
+    path.write_text(json.dumps(SCHEDULE_2031), encoding="utf-8")
+
+    assert cli("calendar", "load", str(path)).exit_code == 0
+
+    shown = json.loads(cli("services", "obligations", site, "--json").stdout)
+    [after] = [o for o in shown["obligations"] if o["kind"] == "rectification"]
+    # 5 working days from Friday 26 September: 28, 29, 30 September, then 8 and 9 October.
+    assert (after["estimated"], after["due_at"][:10]) == (False, "2031-10-09")
 
 
 def test_calendar_load_refuses_a_bad_file_with_every_reason(
