@@ -167,7 +167,7 @@ def extend(
 def rectified(rectification_id: RectificationId, as_json: JsonOption = False) -> None:
     """Record a rectification as done."""
     with session_scope() as session:
-        _show(obligations.rectified(session, rectification_id, get_settings()), as_json)
+        _show(obligations.rectified(session, rectification_id), as_json)
 
 
 @services.command("overdue")

@@ -101,7 +101,7 @@ def extension(
 )
 def rectified(obligation_id: RowId, session: SessionDep, _: CaseManager) -> ServiceDutiesOut:
     """Record the rectification as done: its obligation closes."""
-    return obligations.rectified(session, obligation_id, get_settings())
+    return obligations.rectified(session, obligation_id)
 
 
 @router.get("/ops/obligations/overdue", response_model=list[ObligationOut], tags=["ops"])

@@ -49,6 +49,7 @@ from workflow.domain.obligations import (
     check_psb_number,
 )
 from workflow.domain.orders import Effect, ServiceStatus, kind_spec
+from workflow.domain.rules import rules_for
 from workflow.schemas import UtcDateTime
 
 _OBLIGATIONS = table(Obligation)
@@ -215,10 +216,11 @@ def psb_number(
     def write(service: Service, filing: Filing, now: datetime) -> None:
         entity = session.get(Entity, service.entity_id)
         assert entity is not None
+        rules = rules_for(settings)  # the configured rules' provinces, not the packaged ones
         reasons = check_psb_number(
             command.psb_number,
             entity.province,
-            lambda p: canonical_province(p) if p else None,
+            lambda p: canonical_province(p, rules) if p else None,
         )
         if reasons:
             raise _refused("PSB number refused", *reasons)
@@ -358,7 +360,7 @@ def recompute_estimated_rectifications(session: Session, settings: Settings) -> 
     return changed
 
 
-def rectified(session: Session, obligation_id: int, settings: Settings) -> ServiceDutiesOut:
+def rectified(session: Session, obligation_id: int) -> ServiceDutiesOut:
     """The rectification was done: its obligation closes."""
     row = _rectification(session, obligation_id)
 

@@ -215,7 +215,7 @@ def test_an_overdue_rectification_is_escalated_to_ops_until_it_is_rectified(
     [told] = _notices(session, "obligation_rectification")
     assert told.recipient == "ops"
     assert [o.id for o in obligations.overdue(session, clock.now())] == [notice]
-    obligations.rectified(session, notice, settings)
+    obligations.rectified(session, notice)
     assert obligations.overdue(session, clock.now()) == []
 
 
