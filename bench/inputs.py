@@ -12,6 +12,7 @@ from tests.factories import (
     make_command,
     make_payload,
 )
+from workflow.domain.commands import FilingCreate
 
 # One route of the filing's own on top of the team's, so notifying events write several rows.
 NOTIFY = [{"channel": "email", "recipient": "case@example.cn"}]
@@ -19,9 +20,12 @@ NOTIFY = [{"channel": "email", "recipient": "case@example.cn"}]
 _numbers = itertools.count(1)
 
 
-def fresh_applicant() -> dict[str, object]:
-    """An organisation of its own for each filing: one order is in flight per entity."""
-    return another_organisation(next(_numbers))
+def fresh_filing(**overrides: object) -> FilingCreate:
+    """A filing of an organisation and a domain of its own: one order is in flight per entity,
+    and a domain is filed by one entity."""
+    number = next(_numbers)
+    applicant = another_organisation(number)
+    return make_command(domain=f"site{number}.cn", applicant=applicant, **overrides)
 
 
 __all__ = [
@@ -29,7 +33,6 @@ __all__ = [
     "ORG_MATERIALS",
     "another_organisation",
     "commands_to",
-    "fresh_applicant",
-    "make_command",
+    "fresh_filing",
     "make_payload",
 ]

@@ -32,7 +32,7 @@ from sqlmodel import Session, col, select
 
 from bench import Scale
 from bench.environment import Scratch, scratch
-from bench.inputs import fresh_applicant, make_command
+from bench.inputs import fresh_filing
 from bench.noop_actor import NOOP_BROKER, declare_noop
 from bench.processes import Child, child_env, embedded_redis, spawned, wait_until
 from bench.results import Result
@@ -139,16 +139,12 @@ def _split(items: list[int], *sizes: int) -> list[list[int]]:
     return [*parts, items[start:]]
 
 
-_domains = iter(range(1, 10**9))
-
-
 def _filings(db: Scratch, count: int) -> list[int]:
     """Fresh filings, each one notifying event (``withdraw``) away from a notification."""
     ids = []
     for _ in range(count):
         with Session(db.engine, expire_on_commit=False) as session:
-            domain, applicant = f"site{next(_domains)}.cn", fresh_applicant()
-            command = make_command(domain=domain, applicant=applicant, notify=[])
+            command = fresh_filing(notify=[])
             ids.append(service.create_filing(session, command, ACTOR, settings=db.settings).id)
     return ids
 

@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from bench import Scale
 from bench.environment import BENCH_NOW, Scratch, scratch
-from bench.inputs import NOTIFY, ORG_MATERIALS, commands_to, fresh_applicant, make_command
+from bench.inputs import NOTIFY, ORG_MATERIALS, commands_to, fresh_filing
 from bench.results import Result
 from bench.timing import interleaved_medians
 from models import Filing, Job
@@ -156,7 +156,7 @@ def submitted_filings(db: Scratch, count: int) -> list[int]:
     ids = []
     for _ in range(count):
         with Session(db.engine, expire_on_commit=False) as session:
-            opening = make_command(applicant=fresh_applicant(), notify=NOTIFY)
+            opening = fresh_filing(notify=NOTIFY)
             view = service.create_filing(session, opening, ACTOR, settings=db.settings)
             for command in commands_to("submitted"):
                 service.fire_event(session, view.id, command, actor=ACTOR, settings=db.settings)

@@ -76,20 +76,24 @@ def make_payload(**overrides: object) -> dict[str, object]:
 
 
 class Applicants:
-    """Applicants for filings opened side by side. One order is in flight per entity and an
-    entity is its identity, so each filing after the first gets an organisation of its own
-    (``another_organisation``). The first is ``make_payload``'s own, so what a test with one
-    filing asserts about it holds."""
+    """Applicants for filings opened side by side. One order is in flight per entity (an
+    entity is its identity) and a domain is filed by one entity, so each filing after the
+    first gets an organisation (``another_organisation``) and a domain of its own, unless the
+    test names them. The first is ``make_payload``'s own, so what a test with one filing
+    asserts about it holds."""
 
     def __init__(self) -> None:
         self._count = itertools.count()
 
     def fill(self, overrides: dict[str, object]) -> dict[str, object]:
-        """``overrides`` with the next applicant, unless they name one."""
+        """``overrides`` with the next applicant and domain, unless they name them."""
         n = next(self._count)
-        if n == 0 or "applicant" in overrides:
+        if n == 0:
             return overrides
-        return {**overrides, "applicant": another_organisation(n, **overrides)}
+        filled = {"domain": f"site{n}.cn", **overrides}
+        if "applicant" not in overrides:
+            filled["applicant"] = another_organisation(n, **overrides)
+        return filled
 
 
 def another_organisation(n: int, **overrides: object) -> dict[str, object]:

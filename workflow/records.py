@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, text, update
+from sqlalchemy import bindparam, func, or_, text, update
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA
@@ -269,6 +269,38 @@ def _check_domain_holder(parties: _Parties) -> list[Reason]:
     return reasons
 
 
+def _check_domain_elsewhere(session: Session, parties: _Parties) -> list[Reason]:
+    """A domain is filed by one entity: one another identity keeps on file, or has in an order
+    in flight, is refused (a mistyped domain, or a registrant the registrar would contradict:
+    the registrant named in the order is all icpflow can read)."""
+    service = parties.service_in
+    if service is None:
+        return []
+    in_flight = select(Filing.service_id).where(col(Filing.state).not_in(list(TERMINAL_STATES)))
+    holder = session.exec(
+        select(Entity.id)
+        .join(Service, col(Service.entity_id) == col(Entity.id))
+        .where(
+            col(Service.domain) == service.domain.lower(),
+            col(Entity.id_number_hash) != lookup(_identity(parties)),
+            or_(
+                col(Service.status).in_([ServiceStatus.ACTIVE, ServiceStatus.ACCESS_REMOVED]),
+                col(Service.id).in_(in_flight),
+            ),
+        )
+    ).first()
+    if holder is None:
+        return []
+    return [
+        Reason(
+            "domain_filed_by_another_entity",
+            f"{service.domain} is on file, or being filed, for entity {holder}",
+            field="service.domain",
+            details={"entity_id": holder},
+        )
+    ]
+
+
 def _check_domain_quota(session: Session, parties: _Parties, settings: Settings) -> list[Reason]:
     """An order adding a domain counts those the identity keeps on file: filed services not
     cancelled, of every entity row with its identity number, each domain once. (An order's
@@ -504,6 +536,7 @@ def check_order(
         reasons += [_rename(r, _ORDER_FIELDS) for r in found] if fields else found
     people = _people(parties, command)
     found = _check_domain_holder(parties) + _check_mobiles(session, parties, people)
+    found += _check_domain_elsewhere(session, parties)
     found += _check_domain_quota(session, parties, settings)
     reasons += found if fields else [_rename(r, _FILING_FIELDS) for r in found]
     reasons += _check_not_on_file(session, spec, parties) or _check_in_flight(session, parties)

@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +29,7 @@ from config.settings import get_settings
 from models.engine import create_db_engine, forget_engines
 from models.migrate import upgrade
 from tests.databases import unavailable
+from tests.factories import Applicants
 from web.app import create_app
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ class Console:
     engine_url: str
     clock: clock_module.FrozenClock
     tokens: dict[Role, str]
+    applicants: Applicants = field(default_factory=Applicants)  # the filings' own entities
 
     def session(self) -> Session:
         return Session(create_db_engine(self.engine_url), expire_on_commit=False)

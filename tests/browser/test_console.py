@@ -28,7 +28,8 @@ PHONE_NUMBER, ID_NUMBER = "13800138000", "91110000MA01ABCD52"
 def create(console: Console, domain: str, state: str = "domain_registered") -> int:
     """A filing made through the service (setup, as the API would), driven to ``state``."""
     with console.session() as session:
-        filing = service.create_filing(session, make_command(domain=domain), actor="setup")
+        opening = make_command(**console.applicants.fill({"domain": domain}))
+        filing = service.create_filing(session, opening, actor="setup")
         for command in commands_to(state):
             service.fire_event(session, filing.id, command, actor="setup")
         return filing.id

@@ -71,7 +71,7 @@ def test_a_backup_restored_into_a_fresh_database_has_the_same_contents(
     use_database: Callable[[str], None],
 ) -> None:
     new_filing("submitted")
-    new_filing("withdrawn")
+    new_filing("withdrawn", domain="other.cn")
     backup = tmp_path / "icpflow.backup"
 
     assert cli("db", "backup", str(backup)).exit_code == 0
@@ -103,7 +103,7 @@ def test_restore_with_yes_brings_back_what_was_removed(
     backup = tmp_path / "icpflow.backup"
     cli("db", "backup", str(backup))
     before = contents(db.url)
-    new_filing()
+    new_filing(domain="other.cn")
 
     result = cli("db", "restore", "--yes", str(backup))
 

@@ -69,7 +69,9 @@ def test_an_open_order_has_a_forecast_and_an_approved_one_none(
     api: Api, on_file: FilingOut
 ) -> None:
     assert api.get(f"/api/v1/filings/{on_file.id}/forecast").status_code == 422
-    order = api.create(province="沪")  # another entity: the one on file files no first filing
+    order = api.create(
+        province="沪", domain="other.cn"
+    )  # another entity: the one on file files no first filing
     predicted = api.get(f"/api/v1/filings/{order['id']}/forecast").json()
     assert (predicted["basis"], predicted["median_working_days"]) == ("statutory", 20)
     report = api.get("/api/v1/reports/durations").json()
@@ -83,7 +85,9 @@ def test_the_pages_show_a_forecast_the_obligations_and_the_review_times_chart(
     client.post("/login", data={"token": tokens["viewer"]})
     approved = client.get(f"/filings/{on_file.id}").text
     assert 'id="after-approval"' in approved and "psb_filing" in approved
-    order = api.create(province="沪")  # another entity: the one on file files no first filing
+    order = api.create(
+        province="沪", domain="other.cn"
+    )  # another entity: the one on file files no first filing
     assert "statutory 20 working days" in client.get(f"/filings/{order['id']}").text
     report = client.get("/reports/durations")
     assert report.status_code == 200

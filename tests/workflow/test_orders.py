@@ -20,6 +20,7 @@ from tests.factories import (
     ORDER_PATHS,
     ORG_MATERIALS,
     MakeFiling,
+    another_organisation,
     entity_in,
     first_filing_order,
     make_command,
@@ -369,3 +370,35 @@ def test_two_first_filings_of_one_identity_at_once_open_one_order(db: Database) 
     [refused] = second
     assert isinstance(refused, ValidationError)
     assert [r.code for r in refused.reasons] == ["order_in_flight"]
+
+
+def test_a_domain_on_file_for_another_entity_is_refused(
+    session: Session, on_file: FilingOut
+) -> None:
+    """Another company naming itself the registrant of a domain another entity has filed."""
+    applicant = another_organisation(1) | {"name": "Other Ltd"}
+    command = make_command(domain="EXAMPLE.cn", applicant=applicant)
+    with pytest.raises(ValidationError) as refused:
+        service.create_filing(session, command, actor="t")
+    assert [(r.code, r.field, r.details) for r in refused.value.reasons] == [
+        ("domain_filed_by_another_entity", "domain", {"entity_id": on_file.entity_id})
+    ]
+
+
+def test_a_domain_another_entity_is_filing_is_refused(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    first = new_filing("submitted")
+    command = make_command(applicant=another_organisation(1))
+    with pytest.raises(ValidationError) as refused:
+        service.create_filing(session, command, actor="t")
+    assert [r.code for r in refused.value.reasons] == ["domain_filed_by_another_entity"]
+    assert refused.value.reasons[0].details == {"entity_id": first.entity_id}
+
+
+def test_a_domain_of_a_withdrawn_order_is_free_for_another_entity(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    new_filing("withdrawn")
+    command = make_command(applicant=another_organisation(1))
+    assert service.create_filing(session, command, actor="t").domain == "example.cn"
