@@ -9,6 +9,9 @@ usage errors).
 from __future__ import annotations
 
 import functools
+import os
+import signal
+import sys
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -24,6 +27,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 DOMAIN_ERROR = 1
+PIPE_CLOSED = 128 + signal.SIGPIPE  # what a shell reports for a command its reader left
 
 
 class CliError(IcpflowError):
@@ -66,6 +70,11 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
                 raise  # any other model refusing its data is a bug: show where
             report(CliError("invalid settings", _setting_reasons(exc)))
             raise typer.Exit(DOMAIN_ERROR) from exc
+        except BrokenPipeError:
+            # The reader has gone (``| head``): nothing more can be shown, and that is no
+            # error to report. Later writes (the interpreter's final flush) go nowhere.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(PIPE_CLOSED) from None
         except OSError as exc:  # a file named on the command line, a port, a socket
             where = f": {exc.filename}" if exc.filename else ""
             report(CliError(f"{exc.strerror or exc}{where}"))

@@ -77,6 +77,7 @@ def _pages(total: int, number: int, *, exact: bool = True, shown: int = 0) -> di
     return {
         "number": number,
         "count": count if exact else None,
+        "past_the_end": exact and number > count,  # an old link, or a typed page number
         "total": f"{total}" if exact else f"{total}+",
         "more": number < count if exact else shown == PAGE_SIZE,
     }

@@ -9,7 +9,7 @@ for whichever edge renders it (JSON here, HTML for the pages).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -40,6 +40,7 @@ STATUS: dict[type[errors.IcpflowError], int] = {
     errors.Forbidden: 403,
     errors.RateLimited: 429,
     errors.RequestTooLarge: 413,
+    errors.UnreadableRequest: 400,
     errors.ServiceUnavailable: 503,
     errors.InternalError: 500,
     RulesError: 500,  # the server's rules file; processes refuse to start with a broken one
@@ -128,12 +129,24 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    problems = exc.errors()
+    if undecodable := next((p for p in problems if p["type"] == "json_invalid"), None):
+        return error_response(_unreadable(undecodable), request_id_of(request))
+    # A body of the wrong shape altogether (a string, a list) is located at the body itself.
     reasons = reasons_from(
-        {**problem, "loc": [part for part in problem["loc"] if part != "body"]}
-        for problem in exc.errors()
+        {**problem, "loc": [part for part in problem["loc"] if part != "body"] or ["body"]}
+        for problem in problems
     )
     message = errors.summarise("request refused", reasons)
     return error_response(errors.ValidationError(message, reasons), request_id_of(request))
+
+
+def _unreadable(problem: Mapping[str, Any]) -> errors.UnreadableRequest:
+    """A body that is not JSON: FastAPI locates the fault by the character it stopped at."""
+    detail = problem.get("ctx", {}).get("error", "invalid JSON")
+    message = f"the body is not valid JSON: {detail} at character {problem['loc'][-1]}"
+    reason = errors.Reason("invalid_json", message, field="body")
+    return errors.UnreadableRequest(message, [reason])
 
 
 def _methods(routes: Iterable[BaseRoute], scope: Scope) -> Iterator[str]:

@@ -25,6 +25,7 @@ from models import Entity, Filing, Service, SmsVerifier, table
 from models.sealed import lookup
 from workflow.domain.commands import (
     ApplicantIn,
+    ChangesIn,
     EntityIn,
     FilingCreate,
     OrderCreate,
@@ -160,8 +161,21 @@ def _load(session: Session, command: OrderCreate, spec: KindSpec) -> tuple[_Part
         reasons.append(
             Reason("unexpected_field", "only change orders carry changes", field="changes")
         )
-    if spec.effect is Effect.APPLY_CHANGES and command.changes is None:
+    changes = command.changes
+    if spec.effect is Effect.APPLY_CHANGES and changes is None:
         reasons.append(Reason("missing_field", "changes is required", field="changes"))
+    elif (
+        spec.effect is Effect.APPLY_CHANGES
+        and changes is not None
+        and not changes.model_dump(exclude_none=True)
+    ):
+        reasons.append(
+            Reason(
+                "nothing_to_change",
+                f"a change order changes at least one of {', '.join(ChangesIn.model_fields)}",
+                field="changes",
+            )
+        )
     parties = _Parties(entity_in=command.entity, service_in=command.service)
     if command.entity_id is not None:
         parties.entity = session.get(Entity, command.entity_id)
@@ -373,19 +387,22 @@ def _check_mobiles(session: Session, parties: _Parties, people: list[_Person]) -
     is another identity: rows of the same identity number (today's filings each opened one)
     are the same entity."""
     reasons: list[Reason] = []
-    seen: dict[str, str] = {}
+    seen: dict[str, _Person] = {}
     identity = _identity(parties)
+    if not identity:
+        return []  # the missing entity is reported: whose mobile is "another's" is unknown
     for person in people:
-        if person.mobile in seen:
-            reasons.append(
-                Reason(
-                    "mobile_repeated",
-                    f"{person.field} repeats {seen[person.mobile]}: each person needs their own mobile",
-                    field=person.field,
+        if (first := seen.get(person.mobile)) is not None:
+            if first.name.strip() != person.name.strip():  # one person may hold two roles
+                reasons.append(
+                    Reason(
+                        "mobile_repeated",
+                        f"{person.field} repeats {first.field}: each person needs their own mobile",
+                        field=person.field,
+                    )
                 )
-            )
             continue
-        seen[person.mobile] = person.field
+        seen[person.mobile] = person
         # Sealed columns cannot be compared in SQL: their keyed hashes are.
         other, mobile = col(Entity.id_number_hash) != lookup(identity), lookup(person.mobile)
         used = (

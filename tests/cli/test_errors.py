@@ -3,6 +3,9 @@ exit code 1, never a traceback, whatever the failure's origin."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -112,3 +115,18 @@ def test_a_broken_rules_file_is_named_on_one_line_with_its_problems(
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == f"error: invalid rules in {rules}"
     assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_a_reader_gone_before_the_output_ends_gets_no_error_line() -> None:
+    """``icpflow ... | head -1``: the shell's code for a command whose reader left, silently."""
+    shown = subprocess.Popen(
+        [sys.executable, "-m", "cli", "rules", "show", "京"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert shown.stdout is not None and shown.stderr is not None
+    shown.stdout.close()  # before the command has started: every write it makes fails
+
+    assert (shown.wait(timeout=60), shown.stderr.read()) == (128 + signal.SIGPIPE, "")

@@ -135,3 +135,21 @@ def test_options_lists_every_method_of_the_path(client: TestClient) -> None:
 def test_a_wrong_method_is_405_with_every_allowed_method(client: TestClient) -> None:
     response = client.delete("/api/v1/filings")
     assert (response.status_code, response.headers["Allow"]) == (405, "GET, OPTIONS, POST")
+
+
+def test_a_body_that_is_not_json_is_400_naming_where_it_broke(api: Api) -> None:
+    response = api.client.post(
+        "/api/v1/filings/1/events",
+        content=b'{"event":',
+        headers={**api.headers, "Content-Type": "application/json"},
+    )
+    assert (response.status_code, response.json()["error"]) == (400, "unreadable_request")
+    [reason] = response.json()["reasons"]
+    assert (reason["code"], reason["field"]) == ("invalid_json", "body")
+    assert "at character 9" in reason["message"]
+
+
+def test_a_body_of_the_wrong_shape_is_422_located_at_the_body(api: Api) -> None:
+    response = api.client.post("/api/v1/filings", json="a filing", headers=api.headers)
+    assert response.status_code == 422
+    assert [r["field"] for r in response.json()["reasons"]] == ["body"]

@@ -252,3 +252,14 @@ def test_past_the_counted_total_the_pager_offers_the_next_page_of_a_full_page(
     page = signed_in("viewer").get("/filings?page=2").text
 
     assert "1+ in all" in page and 'rel="next"' in page
+
+
+def test_a_page_past_the_last_says_so_and_links_to_the_last(
+    signed_in: Callable[[str], TestClient], api: Api
+) -> None:
+    api.create()
+
+    page = signed_in("viewer").get("/filings?page=99").text
+
+    assert "Past the last page" in page and "Page 99 of 1" not in page
+    assert 'page=1" rel="prev"' in page

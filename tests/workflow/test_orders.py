@@ -165,11 +165,35 @@ def test_a_domain_not_real_name_verified_is_refused(open_order: Open) -> None:
     assert [r.code for r in refused.value.reasons] == ["domain_not_real_name_verified"]
 
 
-def test_the_same_mobile_twice_in_one_order_is_refused(open_order: Open) -> None:
-    site = service_in(responsible={"name": "Li Lei", "mobile": "13800138000"})
+def test_two_people_with_one_mobile_in_one_order_are_refused(open_order: Open) -> None:
+    site = service_in(responsible={"name": "Han Meimei", "mobile": "13800138000"})
     with pytest.raises(ValidationError) as refused:
         open_order(**first_filing_order(service=site))
     assert [r.code for r in refused.value.reasons] == ["mobile_repeated"]
+
+
+def test_one_person_responsible_for_the_entity_and_the_site_gives_one_mobile(
+    open_order: Open,
+) -> None:
+    """An individual, or a small company's manager, answers for both with their own phone."""
+    site = service_in(responsible={"name": "Li Lei", "mobile": "13800138000"})
+    assert open_order(**first_filing_order(service=site)).state == "domain_registered"
+
+
+def test_a_change_order_changing_nothing_is_refused(open_order: Open, on_file: FilingOut) -> None:
+    body = {"kind": "change", "entity_id": on_file.entity_id, "changes": {}}
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body)
+    assert [(r.code, r.field) for r in refused.value.reasons] == [("nothing_to_change", "changes")]
+
+
+def test_an_order_missing_its_entity_is_refused_for_that_alone(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    """Without the entity, whose mobile is another entity's cannot be told: no reason guesses."""
+    with pytest.raises(ValidationError) as refused:
+        open_order(kind="cancel_service", service_id=on_file.service_id)
+    assert [(r.code, r.field) for r in refused.value.reasons] == [("missing_field", "entity_id")]
 
 
 def test_a_mobile_another_entity_lists_is_refused(open_order: Open, on_file: FilingOut) -> None:

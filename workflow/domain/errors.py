@@ -100,6 +100,12 @@ class Forbidden(IcpflowError):
     code = "forbidden"
 
 
+class UnreadableRequest(IcpflowError):
+    """The request body could not be read at all (not JSON), so no field can be named."""
+
+    code = "unreadable_request"
+
+
 class RequestTooLarge(IcpflowError):
     """The request body is larger than the server accepts (``max_request_bytes``)."""
 
