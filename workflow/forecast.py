@@ -70,6 +70,7 @@ class DurationRow(BaseModel):
 class _Visit:
     """One completed order's stay in a stage: its length, and its time from there to approval."""
 
+    filing_id: int
     province: str
     stage: str
     stay: int
@@ -104,17 +105,24 @@ def _visits(session: Session, settings: Settings, province: str | None = None) -
     for filing_id, state, at, where in session.exec(query):
         timelines[filing_id].append((state, as_utc(at), where))
     calendar = calendar_for(settings)
-    return [visit for steps in timelines.values() for visit in _order_visits(calendar, steps)]
+    return [
+        visit
+        for filing_id, steps in timelines.items()
+        for visit in _order_visits(calendar, filing_id, steps)
+    ]
 
 
 def _order_visits(
-    calendar: WorkingCalendar, steps: Sequence[tuple[str, datetime, str]]
+    calendar: WorkingCalendar, filing_id: int, steps: Sequence[tuple[str, datetime, str]]
 ) -> Iterable[_Visit]:
+    """Its stays: a row that keeps the state (one SMS answer of several) continues one."""
     approved_at = steps[-1][1]
-    for (stage, entered, province), (_, left, _) in pairwise(steps):
+    entries = [steps[0], *(step for before, step in pairwise(steps) if step[0] != before[0])]
+    for (stage, entered, province), (_, left, _) in pairwise(entries):
         if stage in TERMINAL_STATES:
             continue
         yield _Visit(
+            filing_id,
             province,
             stage,
             working_days_between(calendar, entered, left),
@@ -145,11 +153,13 @@ def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOu
     if filing.state in TERMINAL_STATES:
         reason = Reason("closed", f"the order is {filing.state}: there is nothing to forecast")
         raise GuardFailed(f"no forecast: {reason.message}", [reason])
-    observed = [
-        float(v.to_approval)
+    # One observation per order: its last stay in the stage, the one approval followed.
+    last_stays = {
+        v.filing_id: float(v.to_approval)
         for v in _visits(session, settings, filing.province)
         if v.stage == filing.state
-    ]
+    }
+    observed = list(last_stays.values())
     limit = settings.miit_legal_limit_working_days
     enough = len(observed) >= settings.forecast_min_observations
     median_days = math.ceil(statistics.median(observed)) if enough else limit

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from config.settings import Settings
 from models import Filing, HistoryEntry
-from tests.factories import ORDER_PATHS, first_filing_order
+from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order
 from workflow import forecast, service
 from workflow.domain.commands import EventCommand
 from workflow.domain.errors import GuardFailed
@@ -37,8 +37,13 @@ def reviewing(session: Session, open_order: Open) -> FilingOut:
     return order
 
 
-def seed_history(session: Session, like: FilingOut, count: int) -> None:
-    """``count`` completed orders of ``like``'s province with the timeline above."""
+def seed_history(
+    session: Session,
+    like: FilingOut,
+    count: int,
+    steps: tuple[tuple[str, timedelta], ...] = STEPS,
+) -> None:
+    """``count`` completed orders of ``like``'s province with the timeline ``steps``."""
     template = session.get(Filing, like.id)
     assert template is not None
     for _ in range(count):
@@ -48,7 +53,7 @@ def seed_history(session: Session, like: FilingOut, count: int) -> None:
         session.add(filing)
         session.flush()
         assert filing.id is not None
-        timeline = [*STEPS, ("approved", APPROVED_AFTER)]
+        timeline = [*steps, ("approved", APPROVED_AFTER)]
         for version, (state, after) in enumerate(timeline, start=1):
             entry = HistoryEntry(
                 filing_id=filing.id, version=version, event="seed", to_state=state,
@@ -114,3 +119,39 @@ def test_review_times_per_province_and_stage(
     rows = {(r.province, r.stage): (r.count, r.median_working_days) for r in
             forecast.durations(session, settings)}  # fmt: skip
     assert rows == {("京", "submitted"): (3, 2.0), ("京", "miit_pending"): (3, 10.0)}
+
+
+# Events that keep the state (one SMS answer of several, a wrong code) write history rows too;
+# an order returned once visits a stage twice.
+ANSWERED_IN_PARTS = (
+    ("submitted", timedelta(0)),
+    ("miit_pending", timedelta(days=2)),
+    ("miit_pending", timedelta(days=4)),
+    ("miit_pending", timedelta(days=7)),
+)
+RETURNED_ONCE = (
+    ("submitted", timedelta(0)),
+    ("host_returned", timedelta(days=1)),
+    ("submitted", timedelta(days=2)),
+    ("miit_pending", timedelta(days=2, hours=1)),
+)
+
+
+def test_rows_that_keep_the_state_are_one_stay(
+    session: Session, reviewing: FilingOut, settings: Settings
+) -> None:
+    seed_history(session, reviewing, 3, ANSWERED_IN_PARTS)
+    rows = {(r.province, r.stage): (r.count, r.median_working_days) for r in
+            forecast.durations(session, settings)}  # fmt: skip
+    assert rows[("京", "miit_pending")] == (3, 10.0)
+
+
+def test_the_forecast_counts_orders_not_visits(
+    session: Session, settings: Settings, new_filing: MakeFiling
+) -> None:
+    """Five orders through submission, each twice: still too few for a forecast from ten."""
+    settings.forecast_min_observations = 6
+    submitted = new_filing("submitted")
+    seed_history(session, submitted, 5, RETURNED_ONCE)
+    predicted = forecast.forecast(session, submitted.id, settings)
+    assert (predicted.basis, predicted.observations) == ("statutory", 5)
