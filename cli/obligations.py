@@ -23,7 +23,7 @@ from workflow.domain.obligations import (
     RectificationIn,
     Renewal,
 )
-from workflow.forecast import DurationRow, ForecastOut
+from workflow.forecast import Basis, DurationRow, ForecastOut
 from workflow.obligations import ObligationOut, ServiceDutiesOut
 
 services = App(help="A filed service's life after approval: go-live, PSB, expiry, rectification.")
@@ -66,7 +66,7 @@ def render_duties(view: ServiceDutiesOut) -> RenderableType:
 def render_forecast(predicted: ForecastOut) -> RenderableType:
     basis = (
         f"{predicted.observations} completed orders of {predicted.province}"
-        if predicted.basis == "history"
+        if predicted.basis is Basis.HISTORY
         else f"statutory limit ({predicted.observations} observations, fewer than "
         f"{predicted.min_observations})"
     )

@@ -2,7 +2,7 @@
 
 A job that raises would only be logged by APScheduler and tried again at the next interval
 anyway; catching here keeps the log line ours (what failed, that it will be retried) and lets
-the jobs be called directly in tests and from the CLI.
+the jobs be called directly in tests.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def sweep_deadlines(settings: Settings) -> int:
 
 def sweep_deadlines_and_relay(settings: Settings, broker: Broker) -> int:
     """The leader's deadline sweep: the notices it owes reach the broker right after it, not at
-    the relay sweep's next run; returns how many deadlines it fired."""
+    the relay sweep's next run; returns how many deadlines and obligations it fired."""
     fired = sweep_deadlines(settings)
     if fired:
         _run("outbox relay", "published", lambda: _publish(settings, broker))

@@ -51,7 +51,7 @@ _DESCRIPTIONS = {
     400: "the request could not be read (e.g. a malformed body)",
     401: "missing, unknown or revoked bearer token",
     403: "the token's role is too low",
-    404: "no such filing (or job)",
+    404: "no such filing, entity, service, obligation, job or token",
     409: "expected_version is stale: someone else changed the filing",
     422: "event not allowed, a guard failed or the input is invalid; every reason is listed",
     413: "the request body is larger than the server accepts",

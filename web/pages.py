@@ -173,7 +173,7 @@ class _RedactTokenLinks(logging.Filter):
         return True
 
 
-logging.getLogger("uvicorn.access").addFilter(_RedactTokenLinks())
+_REDACT_TOKEN_LINKS = _RedactTokenLinks()
 
 
 def show(request: Request, template: str, user: PageUser, **context: Any) -> Response:
@@ -207,6 +207,8 @@ async def _answer_instead(_: Request, exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
+    # The same filter each time: an app built again (tests) does not stack a second one.
+    logging.getLogger("uvicorn.access").addFilter(_REDACT_TOKEN_LINKS)
     app.state.failed_sign_ins = FailedSignIns(get_settings().sign_in_failures_per_minute)
     app.add_exception_handler(_AnswerInstead, _answer_instead)
     app.mount("/static", StaticFiles(packages=[("web", "static")]), name="static")

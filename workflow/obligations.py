@@ -2,8 +2,8 @@
 
 Each public recording function is one transaction, like ``workflow.service``'s: it checks the
 service is on record, lists every problem at once, then writes the service's new facts and
-opens or closes its obligations. ``fire_due`` is the scheduler's half: it claims a due
-obligation (``pending`` -> ``fired``, so two schedulers never fire one twice), owes its notice
+opens or closes its obligations. ``due_ids`` and ``fire`` are the scheduler's half: ``fire``
+claims a due obligation (``pending`` -> ``fired``, so two schedulers never fire one twice), owes its notice
 or its job, and opens the next footer check. ``on_approval`` is what an approved order does to
 them (the service's expiry watch starts; a cancel-access order closes what it owed).
 """

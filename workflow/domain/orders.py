@@ -117,10 +117,6 @@ class KindSpec:
     materials: tuple[str, ...] = ()
     files_service: bool = False
 
-    @property
-    def sms(self) -> bool:
-        return "sms_sent" in self.events
-
 
 KINDS: tuple[KindSpec, ...] = (
     KindSpec(
@@ -230,7 +226,6 @@ class Record:
     entity_number: str | None = None
     responsible_is_legal_rep: bool = True
     next_suffix: str | None = None  # "-2", "-3A": what a new service's number ends with
-    service_number: str | None = None
     number_held_by: int | None = None  # another entity already holding the number given
 
 

@@ -149,10 +149,6 @@ class Province:
     id_prefix: str
     policies: Mapping[Policy, ProvinceRule]
 
-    def value(self, policy: Policy) -> int | Residency | None:
-        rule = self.policies.get(policy)
-        return None if rule is None else rule.value
-
 
 @dataclass(frozen=True)
 class Document:
