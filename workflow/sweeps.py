@@ -31,6 +31,7 @@ from models import (
     table,
 )
 from workflow import obligations, outbox
+from workflow.domain.definition import DEADLINES, DEADLINES_BY_KIND
 from workflow.service import fire_deadline
 
 log = logging.getLogger(__name__)
@@ -73,15 +74,42 @@ def fire_due_deadlines(engine: Engine, now: datetime, settings: Settings) -> int
 def _fire_one(engine: Engine, deadline_id: int, now: datetime, settings: Settings) -> int:
     """The filing is locked before the deadline is claimed, in the order a user's event takes
     them (filing, then its deadlines): a user's event committing meanwhile is waited for and
-    seen, rather than deadlocking with the sweep or failing its event's version check."""
+    seen, rather than deadlocking with the sweep or failing its event's version check.
+
+    After a gap (the scheduler down, a machine asleep) a reminder may come due together with
+    the deadline it warns of: that deadline fires first, and the state its event leaves
+    takes the stale reminder with it, disarmed and unsent."""
     with Session(engine, expire_on_commit=False) as session:
         deadline = session.get(Deadline, deadline_id)  # its status is judged by the claim
         assert deadline is not None
         filing = session.get(Filing, deadline.filing_id, with_for_update=True)
         assert filing is not None
-        fired = fire_deadline(session, filing, deadline, now, settings)
+        fired = 0
+        overtaking = _due_event_deadline(session, deadline, now)
+        if overtaking is not None:
+            fired += fire_deadline(session, filing, overtaking, now, settings) is not None
+        fired += fire_deadline(session, filing, deadline, now, settings) is not None
         session.commit()
-        return 0 if fired is None else 1
+        return fired
+
+
+_EVENT_KINDS = [spec.kind for spec in DEADLINES if spec.event is not None]
+
+
+def _due_event_deadline(session: Session, reminder: Deadline, now: datetime) -> Deadline | None:
+    """The filing's earliest due deadline that fires an event, when ``reminder`` fires none."""
+    if DEADLINES_BY_KIND[reminder.kind].event is not None:
+        return None
+    return session.exec(
+        select(Deadline)
+        .where(
+            col(Deadline.filing_id) == reminder.filing_id,
+            col(Deadline.status) == DeadlineStatus.PENDING,
+            col(Deadline.due_at) <= now,
+            col(Deadline.kind).in_(_EVENT_KINDS),
+        )
+        .order_by(col(Deadline.due_at))
+    ).first()
 
 
 def fire_due_obligations(engine: Engine, now: datetime, settings: Settings) -> int:

@@ -106,6 +106,34 @@ def test_an_unanswered_sms_expires_at_24_hours_through_the_system_actor(
     )
 
 
+def test_after_a_gap_reminders_of_a_window_already_over_are_not_sent(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """The scheduler was down all day: the 12 h and 20 h reminders would arrive with the
+    window's expiry; the expiry fires first and its notice is the one sent."""
+    filing = new_filing("sms_pending")
+    entered = clock.now()
+
+    _sweep_at(clock, settings, entered + timedelta(hours=25))
+
+    with _fresh(db) as s:
+        kinds = s.exec(
+            select(Notification.kind)
+            .where(Notification.filing_id == filing.id, Notification.created_at > entered)
+            .distinct()
+        ).all()
+        statuses = {(d.kind, d.figure): d.status for d in s.exec(select(Deadline).where(
+            Deadline.filing_id == filing.id, Deadline.state == "sms_pending"))}  # fmt: skip
+    assert set(kinds) == {"sms_expiry", "expire_sms"}
+    assert statuses == {
+        ("sms_reminder", 0): "fired",  # on entering the state, before the gap
+        ("sms_reminder", 12): "disarmed",
+        ("sms_reminder", 20): "disarmed",
+        ("sms_expiry", 24): "fired",
+        ("stuck", 1.0): "disarmed",
+    }
+
+
 @POSTGRES_ONLY
 def test_a_sweep_racing_an_answer_that_keeps_the_state_still_expires_the_window(
     db: Database, session: Session, settings: Settings, clock: FrozenClock, open_order: Open
