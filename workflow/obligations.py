@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import bindparam, update
@@ -49,7 +50,7 @@ from workflow.domain.obligations import (
     check_psb_number,
 )
 from workflow.domain.orders import Effect, ServiceStatus, kind_spec
-from workflow.domain.rules import rules_for
+from workflow.domain.rules import rules_for, to_ascii_domain
 from workflow.schemas import UtcDateTime
 
 _OBLIGATIONS = table(Obligation)
@@ -196,6 +197,8 @@ def go_live(
                 "go-live not recorded",
                 Reason("already_live", f"service {service_id} went live on {service.live_on}"),
             )
+        if reasons := _check_go_live(command, service, now):
+            raise _refused("go-live not recorded", *reasons)
         service.live_on = command.live_on
         service.home_url = command.home_url or f"https://{service.domain}/"
         session.add(service)
@@ -205,6 +208,42 @@ def go_live(
         _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
 
     return _record(session, service_id, write)
+
+
+def _check_go_live(command: GoLive, service: Service, now: datetime) -> list[Reason]:
+    """A go-live is recorded once it happened (its PSB filing is due from that day), and the
+    page whose footer is checked is the service's own: another site's proves nothing."""
+    reasons = []
+    today = now.astimezone(CHINA).date()
+    if command.live_on > today:
+        reasons.append(
+            Reason(
+                "live_on_in_the_future",
+                f"{command.live_on} has not come yet (today is {today}): record the go-live on "
+                "the day the site opens",
+                field="live_on",
+            )
+        )
+    host = urlsplit(command.home_url).hostname if command.home_url else None
+    domain = to_ascii_domain(service.domain)
+    if host is not None and not _on_domain(host, domain):
+        reasons.append(
+            Reason(
+                "home_url_off_the_domain",
+                f"{command.home_url} is not on {service.domain}: the footer checked must be "
+                "the filed site's",
+                field="home_url",
+            )
+        )
+    return reasons
+
+
+def _on_domain(host: str, domain: str) -> bool:
+    try:
+        name = to_ascii_domain(host)
+    except ValueError:
+        return False
+    return name == domain or name.endswith(f".{domain}")
 
 
 def psb_number(

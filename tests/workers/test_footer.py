@@ -73,9 +73,15 @@ def site() -> Iterator[str]:
 
 
 def _live_at(session: Session, on_file: FilingOut, url: str, settings: Settings) -> int:
+    """The site live, its domain answered by the local site at ``url`` (what DNS would do:
+    go-live itself takes only pages on the filed domain)."""
     assert on_file.service_id is not None
-    command = GoLive(live_on=on_file.created_at.date(), home_url=url)
+    command = GoLive(live_on=on_file.created_at.date())
     obligations.go_live(session, on_file.service_id, command, settings)
+    service = session.get_one(Service, on_file.service_id)
+    service.home_url = url
+    session.add(service)
+    session.commit()
     return on_file.service_id
 
 

@@ -247,3 +247,24 @@ def test_two_sweeps_at_once_fire_an_obligation_once(
     with Session(db.engine) as fresh:
         checks = fresh.exec(select(Obligation).where(Obligation.kind == "footer_check")).all()
         assert len(checks) == 2  # the one fired and the next one it opened, not a third
+
+
+def test_a_go_live_in_the_future_or_on_another_site_is_refused_naming_both(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    tomorrow = clock.now().date() + timedelta(days=1)
+    command = GoLive(live_on=tomorrow, home_url="http://x/")
+    with pytest.raises(GuardFailed) as refused:
+        obligations.go_live(session, _site(on_file), command, settings)
+    assert [(r.code, r.field) for r in refused.value.reasons] == [
+        ("live_on_in_the_future", "live_on"),
+        ("home_url_off_the_domain", "home_url"),
+    ]
+
+
+def test_a_go_live_page_on_a_host_under_the_domain_is_accepted(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    command = GoLive(live_on=clock.now().date(), home_url="https://www.EXAMPLE.cn/index.html")
+    duties = obligations.go_live(session, _site(on_file), command, settings)
+    assert duties.home_url == "https://www.EXAMPLE.cn/index.html"
