@@ -49,6 +49,7 @@ class EventIn(EventCommand):
     )
     expected_version: int | None = Field(
         default=None,
+        ge=1,  # versions start at 1: a smaller one is a mistake, not a race
         description="the version you last saw; a newer one means someone else moved it",
     )
 

@@ -153,3 +153,13 @@ def test_a_body_of_the_wrong_shape_is_422_located_at_the_body(api: Api) -> None:
     response = api.client.post("/api/v1/filings", json="a filing", headers=api.headers)
     assert response.status_code == 422
     assert [r["field"] for r in response.json()["reasons"]] == ["body"]
+
+
+def test_an_expected_version_below_1_is_422_not_a_conflict(api: Api) -> None:
+    body = {"event": "withdraw", "data": {"reason": "x"}, "expected_version": -1}
+    filing = api.create()
+    response = api.client.post(
+        f"/api/v1/filings/{filing['id']}/events", json=body, headers=api.headers
+    )
+    assert response.status_code == 422
+    assert [r["field"] for r in response.json()["reasons"]] == ["expected_version"]

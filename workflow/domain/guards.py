@@ -605,7 +605,7 @@ def guard_icp_number(filing: FilingFacts, data: EventData, settings: Settings) -
         reasons.append(
             Reason(
                 "icp_number_kind_mismatch",
-                f"a {kind} number was given for a {filing.licence} filing",
+                f"a {kind} number was given where the order asks for a {filing.licence} number",
                 field="data.icp_number",
                 details={"expected": filing.licence, "found": kind},
                 **_cite(licence),
