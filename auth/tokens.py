@@ -194,7 +194,8 @@ def ensure_case_manager(session: Session, name: str | None) -> None:
     """Refuse an assignee who cannot work on filings (``None``, nobody, is always fine)."""
     if name is not None and name not in case_managers(session):
         raise ValidationError(
-            f"{name!r} is not a case manager",
+            f"{name!r} cannot be assigned: no usable token of a case manager (or above) has that "
+            "name; it may be unknown, revoked or expired",
             [Reason("unknown_assignee", "assign a case manager's token name", field="assignee")],
         )
 
