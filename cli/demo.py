@@ -32,7 +32,7 @@ from workflow.domain.definition import DEADLINES_BY_KIND, State
 from workflow.domain.orders import Effect, OrderKind, kind_spec
 from workflow.domain.rules import rules_for
 from workflow.schemas import FilingOut
-from workflow.sweeps import fire_due_deadlines
+from workflow.sweeps import fire_due_deadlines, fire_due_obligations
 
 console = Console()
 
@@ -254,6 +254,7 @@ class _Demo:
                     else:
                         self._fire(session, self.orders[n], n, STORIES[n].kind, step)
             fire_due_deadlines(self.engine, self.clock.now(), self.settings)
+            fire_due_obligations(self.engine, self.clock.now(), self.settings)  # as the leader
             with Session(self.engine) as session:
                 self._print_new_history(session)
                 self._print_new_notifications(session)

@@ -33,7 +33,7 @@ from workflow.domain.commands import (
     ServiceIn,
     WebsiteIn,
 )
-from workflow.domain.definition import TERMINAL_STATES, State
+from workflow.domain.definition import EVENTS, TERMINAL_STATES
 from workflow.domain.errors import (
     FilingNotFound,
     Reason,
@@ -684,8 +684,12 @@ def _claim(session: Session, entity: Entity) -> None:
 
 # -- the machine's view of an order ------------------------------------------------------
 
-_SMS_STATES = (State.SMS_PENDING.value,)
-_RECORD_EVENTS = ("submit", "resubmit", "miit_approve")
+# Which events' order guards (and ``until`` conditions) read the verifiers, and which the
+# record: read off the events' declarations, so a guard given to another event gets its facts.
+_READS_VERIFIERS = frozenset(e.name for e in EVENTS if "sms_verifier" in e.guards or e.until)
+_READS_RECORD = frozenset(
+    e.name for e in EVENTS if {"authorisation", "record_number"} & set(e.guards)
+)
 
 
 class OnFile(NamedTuple):
@@ -720,13 +724,13 @@ def order_facts(
     events that read none."""
     kind = OrderKind(filing.kind)
     verifiers: tuple[VerifierFacts, ...] = ()
-    if filing.state in _SMS_STATES:
+    if event in _READS_VERIFIERS:
         verifiers = tuple(
             VerifierFacts(VerifierRole(v.role), VerifierResult(v.result), v.wrong_entries)
             for v in session.exec(select(SmsVerifier).where(SmsVerifier.filing_id == filing.id))
         )
     record = Record()
-    if event in _RECORD_EVENTS:
+    if event in _READS_RECORD:
         record = Record(
             entity_number=on_file.icp_number,
             responsible_is_legal_rep=on_file.responsible_is_legal_rep,
