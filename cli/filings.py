@@ -23,7 +23,13 @@ from config.clock import get_clock
 from config.settings import get_settings
 from models import session_scope
 from workflow import forecast, service, views
-from workflow.domain.commands import EventCommand, FilingCreate, parse
+from workflow.domain.commands import (
+    ApplicantKind,
+    EventCommand,
+    FilingCreate,
+    LicenceKind,
+    parse,
+)
 from workflow.domain.definition import (
     EVENTS,
     EVENTS_BY_NAME,
@@ -225,12 +231,12 @@ def create(
     domain: Annotated[str | None, _opt("Registered domain to file, e.g. example.cn.")] = None,
     expires: Annotated[str | None, _opt("Domain registration expiry date, YYYY-MM-DD.")] = None,
     province: Annotated[
-        str | None, _opt("Province character, e.g. 京 (aliases 蜀 黔 滇 陇 accepted).")
+        str | None, _opt("Province character or its alias, e.g. 京, or 蜀 for 川 (rules.toml).")
     ] = None,
     licence: Annotated[
-        str | None, _opt("filing (备案, the default) or commercial (ICP 证).")
+        str | None, _opt(f"{' or '.join(LicenceKind)} (the first, 备案, by default).")
     ] = None,
-    applicant_type: Annotated[str | None, _opt("individual or organisation.")] = None,
+    applicant_type: Annotated[str | None, _opt(f"One of {', '.join(ApplicantKind)}.")] = None,
     applicant_name: Annotated[str | None, _opt("Person's or organisation's legal name.")] = None,
     id_type: Annotated[
         str | None,

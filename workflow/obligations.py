@@ -203,7 +203,7 @@ def go_live(
         service.home_url = command.home_url or f"https://{service.domain}/"
         session.add(service)
         if service.psb_number is None:
-            due = _end_of_day(command.live_on + timedelta(days=settings.psb_filing_days))
+            due = _days_after(command.live_on, ObligationKind.PSB_FILING, settings)
             _open(session, service, filing, ObligationKind.PSB_FILING, due, now)
         _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
 
@@ -317,7 +317,7 @@ def left_host(
                 "not recorded",
                 Reason("already_owed", "a cancel-access order is already owed for this service"),
             )
-        due = _end_of_day(command.left_on + timedelta(days=settings.cancel_access_days))
+        due = _days_after(command.left_on, ObligationKind.CANCEL_ACCESS, settings)
         _open(
             session,
             service,
@@ -470,7 +470,7 @@ def fire(session: Session, obligation_id: int, now: datetime, settings: Settings
         session.add(row)
         service = session.get(Service, row.service_id)
         assert service is not None
-        interval = timedelta(hours=settings.footer_check_interval_hours)
+        interval = timedelta(hours=_scalar(ObligationKind.FOOTER_CHECK, settings))
         _open(session, service, filing, ObligationKind.FOOTER_CHECK, now + interval, now)
         return True
     due = as_utc(row.due_at)
@@ -623,6 +623,21 @@ def _refused(headline: str, *reasons: Reason) -> GuardFailed:
     return GuardFailed(summarise(headline, list(reasons)), list(reasons))
 
 
+def _scalar(kind: ObligationKind, settings: Settings) -> float:
+    """The kind's figure, read through its declaration in ``OBLIGATIONS`` (which setting it
+    is lives there, once)."""
+    figure = OBLIGATIONS_BY_KIND[kind].figure
+    assert figure is not None
+    value = figure(settings)
+    assert isinstance(value, int | float)
+    return float(value)
+
+
+def _days_after(day: date, kind: ObligationKind, settings: Settings) -> datetime:
+    """The end of the Beijing day the kind's figure in days after ``day``."""
+    return _end_of_day(day + timedelta(days=_scalar(kind, settings)))
+
+
 def _end_of_day(day: date) -> datetime:
     """The end of ``day`` in Beijing: a duty due "within N days" may be met all that day."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA).astimezone(UTC)
@@ -700,7 +715,11 @@ def _watch_expiry(
 ) -> None:
     """One reminder per configured figure before the domain expires; those already past are
     skipped (the nearest one still ahead says it all)."""
-    for days in sorted(set(settings.domain_expiry_reminder_days), reverse=True):
+    figures = OBLIGATIONS_BY_KIND[ObligationKind.DOMAIN_EXPIRY].figure
+    assert figures is not None
+    every = figures(settings)
+    assert isinstance(every, Sequence)
+    for days in sorted({int(d) for d in every}, reverse=True):
         day = service.domain_expires_on - timedelta(days=days)
         due = datetime.combine(day, time(9), tzinfo=CHINA).astimezone(UTC)
         if due > now:

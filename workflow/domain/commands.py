@@ -138,7 +138,7 @@ class FilingCreate(BaseModel):
     domain: Domain
     domain_expires_on: date = Field(description="ISO date, YYYY-MM-DD")
     province: Province = Field(
-        description="one of the 31 province characters (aliases 蜀 黔 滇 陇 accepted)"
+        description="a province character or its alias (蜀 for 川), as rules.toml lists them"
     )
     licence: LicenceKind = LicenceKind.FILING
     applicant: ApplicantIn
