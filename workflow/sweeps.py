@@ -10,7 +10,7 @@ are found the same way, through the notifications' ``(status, queued_at)`` index
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, update
@@ -51,23 +51,38 @@ def due_deadline_ids(
 
 
 def fire_due_deadlines(engine: Engine, now: datetime, settings: Settings) -> int:
-    """Fire every deadline due at ``now``, batch by batch; returns how many this call fired.
+    """Fire every deadline due at ``now``, batch by batch; returns how many this call fired."""
+    return _in_batches(
+        "deadline",
+        engine,
+        settings.sweep_batch_size,
+        lambda session, skip: due_deadline_ids(session, now, settings.sweep_batch_size, skip),
+        lambda deadline_id: _fire_one(engine, deadline_id, now, settings),
+    )
 
-    A deadline that fails unexpectedly stays pending for the next sweep and is skipped for
-    the rest of this one, so it can neither block the deadlines behind it nor loop forever.
-    """
+
+def _in_batches(
+    what: str,
+    engine: Engine,
+    size: int,
+    due: Callable[[Session, Collection[int]], list[int]],
+    fire: Callable[[int], int],
+) -> int:
+    """Fire what ``due`` finds, a batch of ``size`` at a time, each in its own transaction;
+    returns how many fired. One that fails unexpectedly stays pending for the next sweep and
+    is skipped for the rest of this one, so it can neither block those behind it nor loop."""
     fired = 0
     failed: set[int] = set()
     while True:
         with Session(engine) as session:
-            batch = due_deadline_ids(session, now, settings.sweep_batch_size, failed)
-        for deadline_id in batch:
+            batch = due(session, failed)
+        for row_id in batch:
             try:
-                fired += _fire_one(engine, deadline_id, now, settings)
+                fired += fire(row_id)
             except Exception:
-                log.exception("deadline %s failed to fire; it stays pending", deadline_id)
-                failed.add(deadline_id)
-        if len(batch) < settings.sweep_batch_size:
+                log.exception("%s %s failed to fire; it stays pending", what, row_id)
+                failed.add(row_id)
+        if len(batch) < size:
             return fired
 
 
@@ -115,21 +130,22 @@ def _due_event_deadline(session: Session, reminder: Deadline, now: datetime) -> 
 def fire_due_obligations(engine: Engine, now: datetime, settings: Settings) -> int:
     """Fire every obligation of an approved service due at ``now`` (its notice or its footer
     check owed), batch by batch, each in its own transaction and claimed as deadlines are."""
-    fired = 0
-    failed: set[int] = set()
-    while True:
+
+    def fire(obligation_id: int) -> int:
         with Session(engine) as session:
-            batch = obligations.due_ids(session, now, settings.sweep_batch_size, list(failed))
-        for obligation_id in batch:
-            try:
-                with Session(engine) as session:
-                    fired += obligations.fire(session, obligation_id, now, settings)
-                    session.commit()
-            except Exception:
-                log.exception("obligation %s failed to fire; it stays pending", obligation_id)
-                failed.add(obligation_id)
-        if len(batch) < settings.sweep_batch_size:
-            return fired
+            fired = obligations.fire(session, obligation_id, now, settings)
+            session.commit()
+            return int(fired)
+
+    return _in_batches(
+        "obligation",
+        engine,
+        settings.sweep_batch_size,
+        lambda session, skip: obligations.due_ids(
+            session, now, settings.sweep_batch_size, list(skip)
+        ),
+        fire,
+    )
 
 
 def requeue_lost_deliveries(engine: Engine, now: datetime, settings: Settings) -> int:
