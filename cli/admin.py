@@ -233,9 +233,18 @@ def ops_failed(
         page,
         as_json,
         lambda: table(
-            ["id", "job", "notification", "failed at", "retried at", "error"],
+            ["id", "job", "filing", "to", "notification", "failed at", "retried at", "error"],
             [
-                (j.id, j.job, j.notification_id, j.failed_at, j.retried_at, j.error)
+                (
+                    j.id,
+                    j.job,
+                    j.filing_id,
+                    f"{j.channel}: {j.recipient}" if j.channel else None,
+                    j.notification_id,
+                    j.failed_at,
+                    j.retried_at,
+                    j.error,
+                )
                 for j in page.items
             ],
             title="failed jobs",

@@ -261,3 +261,20 @@ def test_ops_failed_shows_the_failed_job_the_api_shows(
         notification.id,
         "SMTP refused",
     )
+
+
+def test_ops_failed_names_each_job_s_filing_and_recipient_for_people(
+    cli: Cli, session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    filing = new_filing("withdrawn")
+    notification = session.exec(select(Notification)).first()
+    assert notification is not None and notification.id is not None
+    failures.record_final_failure(session, notification.id, "SMTP refused", clock.now())
+    session.commit()
+
+    result = cli("ops", "failed")
+
+    assert result.exit_code == 0, result.output
+    [row] = [line for line in result.stdout.splitlines() if "SMTP refused" in line]
+    cells = [cell.strip() for cell in row.split("│")]
+    assert str(filing.id) in cells and f"{notification.channel}: {notification.recipient}" in cells
