@@ -9,6 +9,7 @@ usage errors).
 from __future__ import annotations
 
 import functools
+import json
 import os
 import signal
 import sys
@@ -51,36 +52,44 @@ def report(error: IcpflowError) -> None:
 
 
 def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn domain errors, and the database errors a misconfigured install raises, into exit 1."""
+    """Turn domain errors, and the database errors a misconfigured install raises, into exit 1;
+    with ``--json``, stdout also gets the error in the API's shape, for the script reading it."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
-        except IcpflowError as exc:
-            report(exc)
-            raise typer.Exit(DOMAIN_ERROR) from exc
-        except (OperationalError, ProgrammingError, NoSuchModuleError) as exc:
-            cause = exc.orig if isinstance(exc, DBAPIError) else exc  # no such dialect: no DBAPI
-            hint = Reason("database", "check DATABASE_URL and run `icpflow db upgrade`")
-            report(CliError(f"database error: {cause}", [hint]))
-            raise typer.Exit(DOMAIN_ERROR) from exc
-        except pydantic.ValidationError as exc:  # the environment's settings, read on first use
-            if exc.title != Settings.__name__:
-                raise  # any other model refusing its data is a bug: show where
-            report(CliError("invalid settings", _setting_reasons(exc)))
-            raise typer.Exit(DOMAIN_ERROR) from exc
         except BrokenPipeError:
             # The reader has gone (``| head``): nothing more can be shown, and that is no
             # error to report. Later writes (the interpreter's final flush) go nowhere.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(PIPE_CLOSED) from None
-        except OSError as exc:  # a file named on the command line, a port, a socket
-            where = f": {exc.filename}" if exc.filename else ""
-            report(CliError(f"{exc.strerror or exc}{where}"))
+        except Exception as exc:
+            error = _as_domain_error(exc)
+            if error is None:
+                raise  # anything else is a bug: show where
+            report(error)
+            if kwargs.get("as_json"):
+                typer.echo(json.dumps(error.as_dict(), ensure_ascii=False, indent=2))
             raise typer.Exit(DOMAIN_ERROR) from exc
 
     return wrapper
+
+
+def _as_domain_error(exc: Exception) -> IcpflowError | None:
+    """What a shell user is told of ``exc``; ``None`` for a bug."""
+    if isinstance(exc, IcpflowError):
+        return exc
+    if isinstance(exc, OperationalError | ProgrammingError | NoSuchModuleError):
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc  # no such dialect: no DBAPI
+        hint = Reason("database", "check DATABASE_URL and run `icpflow db upgrade`")
+        return CliError(f"database error: {cause}", [hint])
+    if isinstance(exc, pydantic.ValidationError) and exc.title == Settings.__name__:
+        return CliError("invalid settings", _setting_reasons(exc))  # read on first use
+    if isinstance(exc, OSError):  # a file named on the command line, a port, a socket
+        where = f": {exc.filename}" if exc.filename else ""
+        return CliError(f"{exc.strerror or exc}{where}")
+    return None
 
 
 def _setting_reasons(exc: pydantic.ValidationError) -> list[Reason]:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Group, RenderableType
 
-from cli.errors import App
+from cli.errors import DOMAIN_ERROR, App, report
 from cli.obligations import render_forecast
 from cli.output import JsonOption, emit, fields, progress, row_id, span, table
 from config import bounds
@@ -561,7 +561,8 @@ def _render_import(result: ImportResult) -> RenderableType:
         [(e["line"], r.get("field"), r["message"]) for e in result.errors for r in e["reasons"]],
         title="refused rows",
     )
-    summary = f"imported {len(result.imported)} filing(s), refused {len(result.errors)} row(s)"
+    ids = f" (ids {', '.join(map(str, result.imported))})" if result.imported else ""
+    summary = f"imported {len(result.imported)} filing(s){ids}, refused {len(result.errors)} row(s)"
     return Group(refused, summary) if result.errors else summary
 
 
@@ -589,8 +590,12 @@ def import_(
     """
     result = import_rows(_read_rows(file), actor)
     emit(result, as_json, lambda: _render_import(result))
-    if result.errors:
+    if result.errors:  # the report above lists them (on stdout with --json): one line here
         total = len(result.errors) + len(result.imported)
-        raise ValidationError(
-            f"{len(result.errors)} of {total} rows refused; the other {len(result.imported)} were imported"
+        report(
+            ValidationError(
+                f"{len(result.errors)} of {total} rows refused; "
+                f"the other {len(result.imported)} were imported"
+            )
         )
+        raise typer.Exit(DOMAIN_ERROR)

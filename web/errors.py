@@ -101,12 +101,7 @@ def domain_error(exc: Exception) -> errors.IcpflowError:
 
 
 def error_response(exc: errors.IcpflowError, request_id: str) -> JSONResponse:
-    body = {
-        "error": exc.code,
-        "message": exc.message,
-        "reasons": [r.as_dict() for r in exc.reasons],
-        "request_id": request_id,
-    }
+    body = {**exc.as_dict(), "request_id": request_id}
     return JSONResponse(body, status_code=status_of(exc), headers=headers_of(exc))
 
 

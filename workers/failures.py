@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from config.clock import get_clock
+from config.clock import CHINA, as_utc, get_clock
 from models import FailedJob, Job, Notification, NotificationStatus
 from workflow import outbox
 from workflow.domain.errors import NotFound, Reason, ValidationError
@@ -76,7 +76,9 @@ def retry_failed(session: Session, failed_id: int) -> FailedJobOut:
 
 
 def _already_retried(job: FailedJob) -> ValidationError:
+    assert job.retried_at is not None
+    at = as_utc(job.retried_at).astimezone(CHINA)  # as the tables show times
     return ValidationError(
-        f"failed job {job.id} was already retried at {job.retried_at:%Y-%m-%d %H:%M}",
+        f"failed job {job.id} was already retried at {at:%Y-%m-%d %H:%M} Beijing time",
         [Reason("already_retried", "a retried job fails anew as a new row if it fails again")],
     )

@@ -3,6 +3,7 @@ exit code 1, never a traceback, whatever the failure's origin."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -130,3 +131,15 @@ def test_a_reader_gone_before_the_output_ends_gets_no_error_line() -> None:
     shown.stdout.close()  # before the command has started: every write it makes fails
 
     assert (shown.wait(timeout=60), shown.stderr.read()) == (128 + signal.SIGPIPE, "")
+
+
+def test_with_json_a_refusal_is_also_the_api_s_error_shape_on_stdout(cli: Cli) -> None:
+    result = cli("filings", "show", "4242", "--json")
+
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {
+        "error": "filing_not_found",
+        "message": "filing 4242 does not exist",
+        "reasons": [],
+    }
+    assert result.stderr.splitlines() == ["error: filing 4242 does not exist"]

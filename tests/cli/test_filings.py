@@ -240,3 +240,13 @@ def test_due_refuses_a_kind_of_deadline_that_makes_nothing_late(cli: Cli) -> Non
     assert error_lines(refused.stderr) == [
         "error: 'sms_reminder' is not a kind of deadline that makes a filing late"
     ]
+
+
+def test_import_names_the_filings_it_opened(cli: Cli, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "filings.csv", list(IMPORT_COLUMNS), [row()])
+
+    result = cli("filings", "import", str(path))
+
+    assert result.exit_code == 0, result.output
+    [filing] = json.loads(cli("filings", "list", "--json").stdout)["items"]
+    assert f"imported 1 filing(s) (ids {filing['id']}), refused 0 row(s)" in result.stdout

@@ -53,3 +53,13 @@ def test_two_retries_at_once_owe_the_delivery_once(
         assert not other.in_transaction()  # no write lock kept past the refusal
     assert [reason.code for reason in refused.value.reasons] == ["already_retried"]
     assert jobs_owed(db, failed.notification_id) == 2
+
+
+def test_a_second_retry_says_when_the_first_was_in_beijing_time(
+    session: Session, clock: FrozenClock, failed: FailedJob
+) -> None:
+    assert failed.id is not None
+    retry_failed(session, failed.id)  # the clock reads 02:00 UTC: 10:00 in Beijing
+    with pytest.raises(ValidationError) as refused:
+        retry_failed(session, failed.id)
+    assert refused.value.message.endswith(f"{clock.now():%Y-%m-%d} 10:00 Beijing time")

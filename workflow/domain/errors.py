@@ -55,6 +55,14 @@ class IcpflowError(Exception):
         self.message = message
         self.reasons = list(reasons or [])
 
+    def as_dict(self) -> dict[str, Any]:
+        """The error's one JSON shape: the API's body, and the CLI's ``--json`` output."""
+        return {
+            "error": self.code,
+            "message": self.message,
+            "reasons": [reason.as_dict() for reason in self.reasons],
+        }
+
 
 class FilingNotFound(IcpflowError):
     code = "filing_not_found"
