@@ -287,16 +287,16 @@ def _check_domain_elsewhere(session: Session, parties: _Parties) -> list[Reason]
     """A domain is filed by one entity: one another identity keeps on file, or has in an order
     in flight, is refused (a mistyped domain, or a registrant the registrar would contradict:
     the registrant named in the order is all icpflow can read)."""
-    service = parties.service_in
-    if service is None:
-        return []
+    service, identity = parties.service_in, _identity(parties)
+    if service is None or not identity:
+        return []  # without the entity, whose domain it is cannot be told (it is reported)
     in_flight = select(Filing.service_id).where(col(Filing.state).not_in(list(TERMINAL_STATES)))
     holder = session.exec(
         select(Entity.id)
         .join(Service, col(Service.entity_id) == col(Entity.id))
         .where(
             col(Service.domain) == service.domain.lower(),
-            col(Entity.id_number_hash) != lookup(_identity(parties)),
+            col(Entity.id_number_hash) != lookup(identity),
             or_(
                 col(Service.status).in_([ServiceStatus.ACTIVE, ServiceStatus.ACCESS_REMOVED]),
                 col(Service.id).in_(in_flight),

@@ -190,9 +190,13 @@ def test_a_change_order_changing_nothing_is_refused(open_order: Open, on_file: F
 def test_an_order_missing_its_entity_is_refused_for_that_alone(
     open_order: Open, on_file: FilingOut
 ) -> None:
-    """Without the entity, whose mobile is another entity's cannot be told: no reason guesses."""
+    """Without the entity, whose mobile or domain is another entity's cannot be told: no
+    reason guesses."""
     with pytest.raises(ValidationError) as refused:
         open_order(kind="cancel_service", service_id=on_file.service_id)
+    assert [(r.code, r.field) for r in refused.value.reasons] == [("missing_field", "entity_id")]
+    with pytest.raises(ValidationError) as refused:  # the entity's own domain, not "another's"
+        open_order(kind="new_service", service=service_in(domain="example.cn"))
     assert [(r.code, r.field) for r in refused.value.reasons] == [("missing_field", "entity_id")]
 
 
