@@ -102,7 +102,11 @@ def _fire_one(engine: Engine, deadline_id: int, now: datetime, settings: Setting
         fired = 0
         overtaking = _due_event_deadline(session, deadline, now)
         if overtaking is not None:
-            fired += fire_deadline(session, filing, overtaking, now, settings) is not None
+            try:
+                with session.begin_nested():  # failing, it must not hold the reminder back
+                    fired += fire_deadline(session, filing, overtaking, now, settings) is not None
+            except Exception:
+                log.exception("deadline %s failed to fire; it stays pending", overtaking.id)
         fired += fire_deadline(session, filing, deadline, now, settings) is not None
         session.commit()
         return fired

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import event
@@ -132,6 +132,36 @@ def test_after_a_gap_reminders_of_a_window_already_over_are_not_sent(
         ("sms_expiry", 24): "fired",
         ("stuck", 1.0): "disarmed",
     }
+
+
+def test_an_expiry_failing_unexpectedly_does_not_hold_back_its_reminders(
+    db: Database,
+    settings: Settings,
+    clock: FrozenClock,
+    new_filing: MakeFiling,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The expiry goes first after a gap; broken, it stays pending and the reminders it would
+    have made moot are sent after all."""
+    from workflow import service
+
+    filing = new_filing("sms_pending")
+    entered = clock.now()
+    real = service._apply
+
+    def broken_expiry(*args: Any, **kwargs: Any) -> service.Applied:
+        if args[2].name == "expire_sms":
+            raise RuntimeError("injected")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_apply", broken_expiry)
+    _sweep_at(clock, settings, entered + timedelta(hours=25))
+
+    with _fresh(db) as s:
+        statuses = {(d.kind, d.figure): d.status for d in s.exec(select(Deadline).where(
+            Deadline.filing_id == filing.id, Deadline.state == "sms_pending"))}  # fmt: skip
+    assert statuses[("sms_expiry", 24)] == "pending"
+    assert statuses[("sms_reminder", 12)] == statuses[("sms_reminder", 20)] == "fired"
 
 
 @POSTGRES_ONLY
