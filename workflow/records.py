@@ -67,6 +67,7 @@ _FILING_FIELDS = {
     "service.domain_real_name_verified": "domain_real_name_verified",
     "service.domain": "domain",
     "entity.responsible.mobile": "applicant.phone",
+    "entity.id_number": "applicant.id_number",
 }
 # check_creation names the fields of a first filing's body; an order names them so.
 _ORDER_FIELDS = {
@@ -164,6 +165,19 @@ def _load(session: Session, command: OrderCreate, spec: KindSpec) -> tuple[_Part
     changes = command.changes
     if spec.effect is Effect.APPLY_CHANGES and changes is None:
         reasons.append(Reason("missing_field", "changes is required", field="changes"))
+    elif (
+        spec.effect is Effect.APPLY_CHANGES
+        and changes is not None
+        and command.service_id is None
+        and (changes.service_name is not None or changes.service_responsible is not None)
+    ):
+        reasons.append(
+            Reason(
+                "missing_field",
+                "service_id is required to change a service's name or responsible person",
+                field="service_id",
+            )
+        )
     elif (
         spec.effect is Effect.APPLY_CHANGES
         and changes is not None
@@ -426,13 +440,17 @@ def _check_mobiles(session: Session, parties: _Parties, people: list[_Person]) -
     return reasons
 
 
-def _one_opening_at_a_time(session: Session, identity: str) -> None:
-    """Openings for one identity take turns until they commit, so the later one's checks see
-    the earlier one's order. SQLite's writers take turns already (every transaction begins
-    by taking the write lock); on PostgreSQL a transaction-scoped advisory lock on the
-    identity's hash does it."""
-    if identity and session.get_bind().dialect.name == "postgresql":
-        key = int(lookup(identity)[:15], 16)  # 60 bits: a bigint key
+def _one_opening_at_a_time(session: Session, identity: str, service: ServiceIn | None) -> None:
+    """Openings for one identity, or of one domain, take turns until they commit, so the
+    later one's checks see the earlier one's order. SQLite's writers take turns already
+    (every transaction begins by taking the write lock); on PostgreSQL transaction-scoped
+    advisory locks on their hashes do it, taken in one order so two openings cannot each hold
+    one and wait for the other."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    named = [f"identity:{identity}" if identity else None]
+    named.append(f"domain:{service.domain.lower()}" if service is not None else None)
+    for key in sorted(int(lookup(name)[:15], 16) for name in named if name):  # 60-bit keys
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
@@ -468,9 +486,9 @@ def _check_in_flight(session: Session, parties: _Parties) -> list[Reason]:
 
 
 def _check_not_on_file(session: Session, spec: KindSpec, parties: _Parties) -> list[Reason]:
-    """A first filing is for an entity with no record: one whose identity is on file files its
-    next service as a new-service order under its number."""
-    if spec.kind is not OrderKind.FIRST_FILING or parties.entity_in is None:
+    """An order bringing a new entity is for one with no record: one whose identity is on file
+    is named by its id (its next service is a new-service order under its number)."""
+    if parties.entity_in is None:
         return []
     on_file = session.exec(
         select(Entity).where(
@@ -481,11 +499,15 @@ def _check_not_on_file(session: Session, spec: KindSpec, parties: _Parties) -> l
     ).first()
     if on_file is None:
         return []
+    instead = (
+        "open a new_service order for it instead of a first filing"
+        if spec.kind is OrderKind.FIRST_FILING
+        else f"name it (entity_id {on_file.id}) instead of a new entity"
+    )
     return [
         Reason(
             "entity_on_file",
-            f"this identity is on file as entity {on_file.id} ({on_file.icp_number}): open a "
-            "new_service order for it instead of a first filing",
+            f"this identity is on file as entity {on_file.id} ({on_file.icp_number}): {instead}",
             field="entity.id_number",
             details={"entity_id": on_file.id, "icp_number": on_file.icp_number},
         )
@@ -545,7 +567,7 @@ def check_order(
     ``fields`` False keeps ``check_creation``'s field names (today's filing body)."""
     spec = kind_spec(command.kind)
     parties, reasons = _load(session, command, spec)
-    _one_opening_at_a_time(session, _identity(parties))
+    _one_opening_at_a_time(session, _identity(parties), parties.service_in)
     reasons += _check_record(spec, parties)
     creation = _creation_view(parties, command)
     if creation is not None:
@@ -555,8 +577,8 @@ def check_order(
     found = _check_domain_holder(parties) + _check_mobiles(session, parties, people)
     found += _check_domain_elsewhere(session, parties)
     found += _check_domain_quota(session, parties, settings)
+    found += _check_not_on_file(session, spec, parties) or _check_in_flight(session, parties)
     reasons += found if fields else [_rename(r, _FILING_FIELDS) for r in found]
-    reasons += _check_not_on_file(session, spec, parties) or _check_in_flight(session, parties)
     if reasons:
         raise ValidationError(summarise(f"{command.kind} order refused", reasons), reasons)
     return parties, people

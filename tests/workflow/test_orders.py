@@ -354,7 +354,7 @@ def test_a_second_filing_of_an_identity_with_an_order_in_flight_is_refused(
     [reason] = refused.value.reasons
     assert (reason.code, reason.field, reason.details["order_id"]) == (
         "order_in_flight",
-        "entity.id_number",
+        "applicant.id_number",  # as the filing body names it
         first.id,
     )
 
@@ -373,14 +373,25 @@ def test_a_first_filing_of_an_identity_on_file_is_refused_naming_its_entity(
 
 
 @POSTGRES_ONLY
-def test_two_first_filings_of_one_identity_at_once_open_one_order(db: Database) -> None:
-    """The second opening waits for the first to commit, then finds its order in flight."""
+@pytest.mark.parametrize(
+    ("second_opening", "refusal"),
+    [
+        ({"domain": "other.cn"}, "order_in_flight"),  # the same identity
+        ({"applicant": another_organisation(1)}, "domain_filed_by_another_entity"),
+    ],
+    ids=["same identity", "same domain"],
+)
+def test_two_openings_at_once_of_one_identity_or_domain_open_one_order(
+    db: Database, second_opening: dict[str, object], refusal: str
+) -> None:
+    """The second opening waits for the first to commit, then finds its order."""
     second: list[BaseException | FilingOut] = []
 
     def open_second() -> None:
         with Session(db.engine, expire_on_commit=False) as other:
             try:
-                second.append(service.create_filing(other, make_command(), actor="b"))
+                opening = make_command(**second_opening)
+                second.append(service.create_filing(other, opening, actor="b"))
             except ValidationError as refused:
                 second.append(refused)
 
@@ -397,7 +408,7 @@ def test_two_first_filings_of_one_identity_at_once_open_one_order(db: Database) 
 
     [refused] = second
     assert isinstance(refused, ValidationError)
-    assert [r.code for r in refused.reasons] == ["order_in_flight"]
+    assert [r.code for r in refused.reasons] == [refusal]
 
 
 def test_a_domain_on_file_for_another_entity_is_refused(
@@ -430,3 +441,21 @@ def test_a_domain_of_a_withdrawn_order_is_free_for_another_entity(
     new_filing("withdrawn")
     command = make_command(applicant=another_organisation(1))
     assert service.create_filing(session, command, actor="t").domain == "example.cn"
+
+
+def test_a_new_access_bringing_an_identity_on_file_as_a_new_entity_is_refused(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    body = order_on("new_access", on_file.entity_id, on_file.service_id or 0)
+    body = {**{k: v for k, v in body.items() if k != "entity_id"}, "entity": entity_in()}
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body)
+    [reason] = [r for r in refused.value.reasons if r.code == "entity_on_file"]
+    assert f"entity_id {on_file.entity_id}" in reason.message
+
+
+def test_a_change_to_a_service_names_the_service(open_order: Open, on_file: FilingOut) -> None:
+    body = {"kind": "change", "entity_id": on_file.entity_id, "changes": {"service_name": "New"}}
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body)
+    assert [(r.code, r.field) for r in refused.value.reasons] == [("missing_field", "service_id")]
