@@ -443,7 +443,9 @@ def fire(
     reason: Annotated[str | None, _opt("Why, for events that need a reason.")] = None,
     expected_version: Annotated[
         int | None,
-        _opt("Refuse if the filing is no longer at this version (someone else moved it)."),
+        typer.Option(
+            min=1, help="Refuse if the filing is no longer at this version (someone else moved it)."
+        ),
     ] = None,
     actor: ActorOption = _ACTOR_DEFAULT,
     as_json: JsonOption = False,

@@ -21,7 +21,7 @@ privacy = App(help="Personal data: how long it is kept.")
 @keys.command("rotate")
 def rotate_keys(
     batch: Annotated[int, typer.Option(min=1, help="Rows re-encrypted per transaction.")] = 500,
-    json_output: JsonOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Re-encrypt every identity and phone number under the first key of DATA_KEYS.
 
@@ -31,7 +31,7 @@ def rotate_keys(
     with progress() as bar:
         task = bar.add_task("re-encrypting", total=sealed_rows(engine))
         rewritten = rotate(engine, batch, lambda rows: bar.advance(task, rows))
-    emit({"rewritten": rewritten}, json_output, lambda: f"re-encrypted {rewritten} values")
+    emit({"rewritten": rewritten}, as_json, lambda: f"re-encrypted {rewritten} values")
 
 
 @privacy.command("purge")
@@ -45,10 +45,10 @@ def purge(
             help="Purge orders withdrawn, rejected or lapsed more than this many days ago.",
         ),
     ],
-    json_output: JsonOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Remove the applicant's and verifiers' personal data (names, identity numbers, phones,
     emails) from orders that ended without a record; their history stays, numbers masked."""
     with session_scope() as session:
         purged = personal_data.purge(session, timedelta(days=older_than), get_clock().now())
-    emit({"purged": purged}, json_output, lambda: f"purged the personal data of {purged} orders")
+    emit({"purged": purged}, as_json, lambda: f"purged the personal data of {purged} orders")

@@ -99,13 +99,18 @@ class Applicants:
 def another_organisation(n: int, **overrides: object) -> dict[str, object]:
     """``make_payload``'s applicant (for the payload ``overrides`` describe) as the n-th other
     organisation: the same name and province, another credit code and mobile."""
-    applicant: dict[str, object] = dict(make_payload(**overrides)["applicant"])  # type: ignore[call-overload]
+    payload = make_payload(**overrides)
+    applicant: dict[str, object] = dict(payload["applicant"])  # type: ignore[call-overload]
     applicant["id_number"] = _credit_code(str(applicant["id_number"]), n)
-    applicant["phone"] = f"1385{n:07d}"
+    # A mobile of its own: another entity's is refused, whichever province each files in.
+    province = str(payload["province"])
+    series = _PROVINCES.index(province) if province in _PROVINCES else len(_PROVINCES)
+    applicant["phone"] = f"13{5 + series}{n:08d}"
     return applicant
 
 
 _CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100's alphabet
+_PROVINCES = tuple(CREDIT_CODE_BY_PROVINCE)
 
 
 def _credit_code(base: str, n: int) -> str:

@@ -37,7 +37,7 @@ def fire_event(
     session: SessionDep,
     user: FormUserDep,
     form: PostedForm,
-    expected_version: Annotated[int, Form()],
+    expected_version: Annotated[int, Form(ge=1)],
 ) -> Response:
     """Fire ``event`` with the form's inputs, expecting the version the page showed."""
     user.require(Role.CASE_MANAGER)

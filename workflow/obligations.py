@@ -384,6 +384,7 @@ def recompute_estimated_rectifications(session: Session, settings: Settings) -> 
     rows = session.exec(
         select(Obligation).where(
             col(Obligation.kind) == ObligationKind.RECTIFICATION,
+            col(Obligation.status) == DeadlineStatus.PENDING,  # an escalated one stays as told
             col(Obligation.closed_at).is_(None),
             col(Obligation.estimated).is_(True),
         )

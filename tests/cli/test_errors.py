@@ -114,7 +114,9 @@ def test_a_broken_rules_file_is_named_on_one_line_with_its_problems(
     result = cli("rules", "show", "京")
 
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[0] == f"error: invalid rules in {rules}"
+    first, problem = result.stderr.splitlines()
+    assert first == f"error: invalid rules in {rules}"
+    assert problem.startswith("  rules_file: TOMLDecodeError")
     assert "Traceback" not in result.output
 
 

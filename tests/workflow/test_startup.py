@@ -79,3 +79,14 @@ def test_a_missing_rules_file_refuses_the_start(tmp_path: Path) -> None:
     assert [(r.code, r.field) for r in refused.value.reasons] == [
         ("unreadable_rules", "rules_file")
     ]
+
+
+def test_a_rules_file_that_is_not_utf8_refuses_the_start(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_bytes(b"\xff\xfe[provinces]\n")
+
+    with pytest.raises(UnsafeSettings) as refused:
+        check_settings(Settings(rules_file=rules))
+    assert [r.message for r in refused.value.reasons] == [
+        "not UTF-8 text: invalid start byte at byte 0"
+    ]

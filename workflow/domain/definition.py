@@ -251,7 +251,8 @@ SMS_WRONG_ENTRY_LIMIT = 5
 EVENTS: tuple[EventSpec, ...] = (
     EventSpec(
         "bind_service_number",
-        # An order that lapsed before it was bound takes up where it stopped.
+        # A lapsed order binds before it goes back to review: its first number if it lapsed
+        # before binding (submit needs one), or a new server's if it moves.
         (State.DOMAIN_REGISTERED, State.LAPSED),
         State.SERVICE_NUMBER_BOUND,
         "Bind the host's Bei'an service number for a mainland server.",

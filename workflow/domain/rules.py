@@ -644,7 +644,11 @@ def load_rules(path: Path | None = None) -> Rules:
     if path is None:
         packaged = resources.files("workflow.domain").joinpath("rules.toml")
         return parse_rules(packaged.read_text(encoding="utf-8"), "workflow/domain/rules.toml")
-    return parse_rules(Path(path).read_text(encoding="utf-8"), str(path))
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RulesError(str(path), [f"not UTF-8 text: {exc.reason} at byte {exc.start}"]) from exc
+    return parse_rules(text, str(path))
 
 
 def rules_for(settings: Settings) -> Rules:
