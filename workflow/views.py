@@ -497,22 +497,31 @@ def _service_out(service: Service) -> ServiceOut:
 
 
 def _entities_out(session: Session, entities: Sequence[Entity]) -> list[EntityOut]:
-    """Entities with their services and order in flight: two queries for the whole page."""
+    """Entities with their services and order in flight: two queries for the whole page. The
+    order in flight is the identity's, as one-in-flight counts it: today's filing bodies each
+    open an entity row, and rows of one identity number are one entity."""
     ids = [e.id for e in entities]
     services: dict[int, list[Service]] = defaultdict(list)
-    open_orders: dict[int, int] = {}
+    open_orders: dict[str, int] = {}
     if ids:
         for row in session.exec(
             select(Service).where(col(Service.entity_id).in_(ids)).order_by(col(Service.id))
         ):
             services[row.entity_id].append(row)
-        for entity_id, order_id in session.exec(
-            select(Filing.entity_id, Filing.id)
-            .where(col(Filing.entity_id).in_(ids), col(Filing.state).not_in(list(TERMINAL_STATES)))
+        identities = {e.id_number_hash for e in entities}
+        for identity, order_id in session.exec(
+            select(Entity.id_number_hash, Filing.id)
+            .join(Entity, col(Entity.id) == col(Filing.entity_id))
+            .where(
+                col(Entity.id_number_hash).in_(identities),
+                col(Filing.state).not_in(list(TERMINAL_STATES)),
+            )
             .order_by(col(Filing.id))
         ):
-            open_orders.setdefault(entity_id, order_id or 0)
-    return [_entity_out(e, services[e.id or 0], open_orders.get(e.id or 0)) for e in entities]
+            open_orders.setdefault(identity, order_id or 0)
+    return [
+        _entity_out(e, services[e.id or 0], open_orders.get(e.id_number_hash)) for e in entities
+    ]
 
 
 def _entity_out(entity: Entity, services: Sequence[Service], open_order: int | None) -> EntityOut:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tests.factories import first_filing_order
+from tests.factories import MakeFiling, first_filing_order, make_payload
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
@@ -45,3 +45,17 @@ def test_the_diagram_of_one_kind(cli: Cli) -> None:
     result = cli("diagram", "--kind", "cancel_access")
     assert result.exit_code == 0, result.output
     assert "forward_to_miit" in result.stdout and "sms_sent" not in result.stdout
+
+
+def test_an_entity_row_shows_the_order_its_identity_has_in_flight(
+    cli: Cli, new_filing: MakeFiling
+) -> None:
+    """Each filing body opens an entity row; one in flight is every such row's."""
+    withdrawn = new_filing("withdrawn")
+    applicant = make_payload()["applicant"]
+    in_flight = new_filing("submitted", domain="other.cn", applicant=applicant)
+    assert in_flight.entity_id != withdrawn.entity_id
+
+    shown = json.loads(cli("entities", "show", str(withdrawn.entity_id), "--json").stdout)
+
+    assert shown["open_order_id"] == in_flight.id
