@@ -31,7 +31,7 @@ from models import (
     table,
 )
 from workflow import obligations, outbox
-from workflow.domain.definition import DEADLINES, DEADLINES_BY_KIND
+from workflow.domain.definition import DEADLINES
 from workflow.service import fire_deadline
 
 log = logging.getLogger(__name__)
@@ -39,25 +39,55 @@ _NOTIFICATIONS = table(Notification)
 
 
 def due_deadline_ids(
-    session: Session, now: datetime, limit: int, skip: Collection[int] = ()
+    session: Session,
+    now: datetime,
+    limit: int,
+    skip: Collection[int] = (),
+    kinds: Collection[str] | None = None,
 ) -> list[int]:
     query = select(Deadline.id).where(
         col(Deadline.status) == DeadlineStatus.PENDING, col(Deadline.due_at) <= now
     )
     if skip:
         query = query.where(col(Deadline.id).not_in(skip))
+    if kinds is not None:
+        query = query.where(col(Deadline.kind).in_(kinds))
     rows = session.exec(query.order_by(col(Deadline.due_at)).limit(limit))
     return [row for row in rows if row is not None]
 
 
+# Deadlines whose firing moves the filing on (the SMS window's expiry, the idle lapse).
+_EVENT_KINDS = [spec.kind for spec in DEADLINES if spec.event is not None]
+
+
 def fire_due_deadlines(engine: Engine, now: datetime, settings: Settings) -> int:
-    """Fire every deadline due at ``now``, batch by batch; returns how many this call fired."""
-    return _in_batches(
+    """Fire every deadline due at ``now``, batch by batch; returns how many this call fired.
+
+    Those that fire an event go first. After a gap (the scheduler down, a machine asleep) a
+    reminder may come due together with the deadline it warns of; the state that deadline's
+    event leaves takes the stale reminder with it, disarmed and unsent. One failing stays
+    pending and holds nothing back: the reminders still fire in the second pass.
+    """
+    size, failed = settings.sweep_batch_size, set[int]()
+
+    def fire(deadline_id: int) -> int:
+        return _fire_one(engine, deadline_id, now, settings)
+
+    moving = _in_batches(
         "deadline",
         engine,
-        settings.sweep_batch_size,
-        lambda session, skip: due_deadline_ids(session, now, settings.sweep_batch_size, skip),
-        lambda deadline_id: _fire_one(engine, deadline_id, now, settings),
+        size,
+        lambda session, skip: due_deadline_ids(session, now, size, skip, _EVENT_KINDS),
+        fire,
+        failed,
+    )
+    return moving + _in_batches(
+        "deadline",
+        engine,
+        size,
+        lambda session, skip: due_deadline_ids(session, now, size, skip),
+        fire,
+        failed,
     )
 
 
@@ -67,12 +97,13 @@ def _in_batches(
     size: int,
     due: Callable[[Session, Collection[int]], list[int]],
     fire: Callable[[int], int],
+    failed: set[int],
 ) -> int:
     """Fire what ``due`` finds, a batch of ``size`` at a time, each in its own transaction;
     returns how many fired. One that fails unexpectedly stays pending for the next sweep and
-    is skipped for the rest of this one, so it can neither block those behind it nor loop."""
+    joins ``failed``, skipped for the rest of this one: it neither blocks those behind it
+    nor loops."""
     fired = 0
-    failed: set[int] = set()
     while True:
         with Session(engine) as session:
             batch = due(session, failed)
@@ -89,46 +120,15 @@ def _in_batches(
 def _fire_one(engine: Engine, deadline_id: int, now: datetime, settings: Settings) -> int:
     """The filing is locked before the deadline is claimed, in the order a user's event takes
     them (filing, then its deadlines): a user's event committing meanwhile is waited for and
-    seen, rather than deadlocking with the sweep or failing its event's version check.
-
-    After a gap (the scheduler down, a machine asleep) a reminder may come due together with
-    the deadline it warns of: that deadline fires first, and the state its event leaves
-    takes the stale reminder with it, disarmed and unsent."""
+    seen, rather than deadlocking with the sweep or failing its event's version check."""
     with Session(engine, expire_on_commit=False) as session:
         deadline = session.get(Deadline, deadline_id)  # its status is judged by the claim
         assert deadline is not None
         filing = session.get(Filing, deadline.filing_id, with_for_update=True)
         assert filing is not None
-        fired = 0
-        overtaking = _due_event_deadline(session, deadline, now)
-        if overtaking is not None:
-            try:
-                with session.begin_nested():  # failing, it must not hold the reminder back
-                    fired += fire_deadline(session, filing, overtaking, now, settings) is not None
-            except Exception:
-                log.exception("deadline %s failed to fire; it stays pending", overtaking.id)
-        fired += fire_deadline(session, filing, deadline, now, settings) is not None
+        fired = fire_deadline(session, filing, deadline, now, settings)
         session.commit()
-        return fired
-
-
-_EVENT_KINDS = [spec.kind for spec in DEADLINES if spec.event is not None]
-
-
-def _due_event_deadline(session: Session, reminder: Deadline, now: datetime) -> Deadline | None:
-    """The filing's earliest due deadline that fires an event, when ``reminder`` fires none."""
-    if DEADLINES_BY_KIND[reminder.kind].event is not None:
-        return None
-    return session.exec(
-        select(Deadline)
-        .where(
-            col(Deadline.filing_id) == reminder.filing_id,
-            col(Deadline.status) == DeadlineStatus.PENDING,
-            col(Deadline.due_at) <= now,
-            col(Deadline.kind).in_(_EVENT_KINDS),
-        )
-        .order_by(col(Deadline.due_at))
-    ).first()
+        return 0 if fired is None else 1
 
 
 def fire_due_obligations(engine: Engine, now: datetime, settings: Settings) -> int:
@@ -149,6 +149,7 @@ def fire_due_obligations(engine: Engine, now: datetime, settings: Settings) -> i
             session, now, settings.sweep_batch_size, list(skip)
         ),
         fire,
+        set(),
     )
 
 
