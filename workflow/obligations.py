@@ -32,7 +32,7 @@ from models import (
 )
 from workflow import notices, outbox
 from workflow.deadlines import calendar_for
-from workflow.domain.definition import State
+from workflow.domain.definition import Figure, State
 from workflow.domain.errors import GuardFailed, NotFound, Reason, summarise
 from workflow.domain.guards import canonical_province
 from workflow.domain.obligations import (
@@ -624,12 +624,16 @@ def _refused(headline: str, *reasons: Reason) -> GuardFailed:
     return GuardFailed(summarise(headline, list(reasons)), list(reasons))
 
 
-def _scalar(kind: ObligationKind, settings: Settings) -> float:
+def _figure(kind: ObligationKind, settings: Settings) -> Figure:
     """The kind's figure, read through its declaration in ``OBLIGATIONS`` (which setting it
     is lives there, once)."""
     figure = OBLIGATIONS_BY_KIND[kind].figure
     assert figure is not None
-    value = figure(settings)
+    return figure(settings)
+
+
+def _scalar(kind: ObligationKind, settings: Settings) -> float:
+    value = _figure(kind, settings)
     assert isinstance(value, int | float)
     return float(value)
 
@@ -716,9 +720,7 @@ def _watch_expiry(
 ) -> None:
     """One reminder per configured figure before the domain expires; those already past are
     skipped (the nearest one still ahead says it all)."""
-    figures = OBLIGATIONS_BY_KIND[ObligationKind.DOMAIN_EXPIRY].figure
-    assert figures is not None
-    every = figures(settings)
+    every = _figure(ObligationKind.DOMAIN_EXPIRY, settings)
     assert isinstance(every, Sequence)
     for days in sorted({int(d) for d in every}, reverse=True):
         day = service.domain_expires_on - timedelta(days=days)

@@ -1,8 +1,8 @@
 """Entities, services and the people answering the SMS: opening orders and what they change.
 
 ``check_order`` judges an order against the record (one order in flight per entity, the
-domain's holder, mobile numbers, records that exist) and ``write_order`` writes its rows; ``order_facts`` is
-what the machine's order guards read; ``record_sms`` keeps each verifier's answer; and
+domain's holder, mobile numbers, records that exist) and ``write_order`` writes its rows;
+``order_facts`` is what the machine's order guards read; ``record_sms`` keeps each verifier's answer; and
 ``apply_effect`` does to the record what the order kind's approval does. All run inside the
 service's transaction.
 """

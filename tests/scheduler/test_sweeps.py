@@ -106,6 +106,15 @@ def test_an_unanswered_sms_expires_at_24_hours_through_the_system_actor(
     )
 
 
+def _window_statuses(db: Database, filing_id: int) -> dict[tuple[str, float], str]:
+    """Each deadline the SMS window armed, by kind and figure, with its status."""
+    with _fresh(db) as s:
+        rows = s.exec(
+            select(Deadline).where(Deadline.filing_id == filing_id, Deadline.state == "sms_pending")
+        )
+        return {(d.kind, d.figure): d.status for d in rows}
+
+
 def test_after_a_gap_reminders_of_a_window_already_over_are_not_sent(
     db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
@@ -122,10 +131,8 @@ def test_after_a_gap_reminders_of_a_window_already_over_are_not_sent(
             .where(Notification.filing_id == filing.id, Notification.created_at > entered)
             .distinct()
         ).all()
-        statuses = {(d.kind, d.figure): d.status for d in s.exec(select(Deadline).where(
-            Deadline.filing_id == filing.id, Deadline.state == "sms_pending"))}  # fmt: skip
     assert set(kinds) == {"sms_expiry", "expire_sms"}
-    assert statuses == {
+    assert _window_statuses(db, filing.id) == {
         ("sms_reminder", 0): "fired",  # on entering the state, before the gap
         ("sms_reminder", 12): "disarmed",
         ("sms_reminder", 20): "disarmed",
@@ -157,9 +164,7 @@ def test_an_expiry_failing_unexpectedly_does_not_hold_back_its_reminders(
     monkeypatch.setattr(service, "_apply", broken_expiry)
     _sweep_at(clock, settings, entered + timedelta(hours=25))
 
-    with _fresh(db) as s:
-        statuses = {(d.kind, d.figure): d.status for d in s.exec(select(Deadline).where(
-            Deadline.filing_id == filing.id, Deadline.state == "sms_pending"))}  # fmt: skip
+    statuses = _window_statuses(db, filing.id)
     assert statuses[("sms_expiry", 24)] == "pending"
     assert statuses[("sms_reminder", 12)] == statuses[("sms_reminder", 20)] == "fired"
 
