@@ -75,6 +75,7 @@ _FLAT_FIELDS: dict[str, tuple[str, ...]] = {
     "id_number": ("applicant", "id_number"),
     "phone": ("applicant", "phone"),
     "email": ("applicant", "email"),
+    "responsible": ("applicant", "responsible"),
     "site_name": ("website", "name"),
     "sector": ("website", "sector"),
 }
@@ -245,6 +246,13 @@ def create(
     id_number: Annotated[str | None, _opt("Identity document number.")] = None,
     phone: Annotated[str | None, _opt("Mainland mobile number that receives MIIT's SMS.")] = None,
     email: Annotated[str | None, _opt("Applicant's email address.")] = None,
+    responsible: Annotated[
+        str | None,
+        _opt(
+            "The person responsible for the entity (主体负责人), whose mobile --phone is; "
+            "not for an individual, who is their own."
+        ),
+    ] = None,
     site_name: Annotated[str | None, _opt("Website name as it will be filed.")] = None,
     sector: Annotated[str | None, _opt("Website sector (default general).")] = None,
     actor: ActorOption = _ACTOR_DEFAULT,
@@ -262,6 +270,7 @@ def create(
         "id_number": id_number,
         "phone": phone,
         "email": email,
+        "responsible": responsible,
         "site_name": site_name,
         "sector": sector,
     }

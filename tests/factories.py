@@ -65,6 +65,7 @@ def make_payload(**overrides: object) -> dict[str, object]:
             "id_number": ORG_CREDIT_CODE,
             "phone": "13800138000",
             "email": "ops@example.cn",
+            "responsible": "Han Meimei",
         },
         "website": {"name": "Example", "sector": "general"},
     }

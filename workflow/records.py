@@ -25,6 +25,7 @@ from models import Entity, Filing, Service, SmsVerifier, table
 from models.sealed import lookup
 from workflow.domain.commands import (
     ApplicantIn,
+    ApplicantKind,
     ChangesIn,
     EntityIn,
     FilingCreate,
@@ -42,7 +43,12 @@ from workflow.domain.errors import (
     summarise,
 )
 from workflow.domain.event_data import EventData, IcpNumberData, VerifierRole
-from workflow.domain.guards import canonical_province, check_creation, check_domain_quota
+from workflow.domain.guards import (
+    canonical_province,
+    check_creation,
+    check_domain_quota,
+    check_responsible,
+)
 from workflow.domain.orders import (
     SUFFIX_LETTER,
     Effect,
@@ -68,6 +74,7 @@ _FILING_FIELDS = {
     "service.domain": "domain",
     "entity.responsible.mobile": "applicant.phone",
     "entity.id_number": "applicant.id_number",
+    "entity.responsible.name": "applicant.responsible",
 }
 # check_creation names the fields of a first filing's body; an order names them so.
 _ORDER_FIELDS = {
@@ -91,8 +98,8 @@ def split_number(number: str) -> tuple[str, int | None]:
 
 
 def order_from_filing(command: FilingCreate) -> OrderCreate:
-    """Today's filing body as the first-filing order it is: the applicant is the entity and
-    its responsible person; the website, the service."""
+    """Today's filing body as the first-filing order it is: the applicant is the entity, its
+    responsible person the one it names (an individual, themself); the website, the service."""
     applicant, website = command.applicant, command.website
     return OrderCreate(
         kind=OrderKind.FIRST_FILING,
@@ -103,7 +110,9 @@ def order_from_filing(command: FilingCreate) -> OrderCreate:
             id_number=applicant.id_number,
             province=command.province,
             responsible=PersonIn(
-                name=applicant.name, mobile=applicant.phone, email=applicant.email
+                name=applicant.responsible or applicant.name,
+                mobile=applicant.phone,
+                email=applicant.email,
             ),
         ),
         service=ServiceIn(
@@ -390,6 +399,21 @@ def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
     return listed
 
 
+def _check_entity_person(parties: _Parties, command: OrderCreate) -> list[Reason]:
+    """The person the order names responsible for the entity, new or changed; a person on
+    file is not judged again."""
+    changes = command.changes
+    if parties.entity_in is not None:
+        e = parties.entity_in
+        return check_responsible(e.type, e.name, e.responsible.name, "entity.responsible.name")
+    if parties.entity is None or changes is None or changes.entity_responsible is None:
+        return []
+    kind = ApplicantKind(parties.entity.type)
+    name = changes.entity_name or parties.entity.name
+    field = "changes.entity_responsible.name"
+    return check_responsible(kind, name, changes.entity_responsible.name, field)
+
+
 def _identity(parties: _Parties) -> str:
     if parties.entity_in is not None:
         return parties.entity_in.id_number.strip().upper()
@@ -574,7 +598,8 @@ def check_order(
         found = check_creation(creation, today, settings)
         reasons += [_rename(r, _ORDER_FIELDS) for r in found] if fields else found
     people = _people(parties, command)
-    found = _check_domain_holder(parties) + _check_mobiles(session, parties, people)
+    found = _check_entity_person(parties, command) + _check_domain_holder(parties)
+    found += _check_mobiles(session, parties, people)
     found += _check_domain_elsewhere(session, parties)
     found += _check_domain_quota(session, parties, settings)
     found += _check_not_on_file(session, spec, parties) or _check_in_flight(session, parties)

@@ -45,6 +45,8 @@ def test_create_then_show_round_trips(cli: Cli) -> None:
         "13800138000",
         "--email",
         "ops@example.cn",
+        "--responsible",
+        "Han Meimei",
         "--site-name",
         "Example",
         "--actor",
@@ -156,6 +158,7 @@ GOOD_ROW = {
     "id_number": ORG_CREDIT_CODE,
     "phone": "13800138000",
     "email": "ops@example.cn",
+    "responsible": "Han Meimei",
     "site_name": "Example",
     "sector": "general",
 }

@@ -180,6 +180,44 @@ def test_one_person_responsible_for_the_entity_and_the_site_gives_one_mobile(
     assert open_order(**first_filing_order(service=site)).state == "domain_registered"
 
 
+def test_an_organisation_naming_itself_responsible_is_refused(open_order: Open) -> None:
+    entity = entity_in(responsible={"name": "Example Ltd", "mobile": "13800138000"})
+    with pytest.raises(ValidationError) as refused:
+        open_order(**first_filing_order(entity=entity))
+    reasons = [(r.code, r.field) for r in refused.value.reasons]
+    assert reasons == [("responsible_person_missing", "entity.responsible.name")]
+
+
+def test_an_individual_naming_someone_else_responsible_is_refused(open_order: Open) -> None:
+    entity = entity_in(
+        type="individual",
+        name="Wang Fang",
+        id_type="resident_id",
+        id_number="11010519491231002X",
+        responsible={"name": "Li Lei", "mobile": "13800138000"},
+    )
+    site = service_in(domain_registrant="Wang Fang")
+    with pytest.raises(ValidationError) as refused:
+        open_order(**first_filing_order(entity=entity, service=site))
+    reasons = [(r.code, r.field) for r in refused.value.reasons]
+    assert reasons == [("responsible_not_applicant", "entity.responsible.name")]
+
+
+def test_a_change_naming_the_organisation_its_own_responsible_person_is_refused(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    person = {"name": "Example Ltd", "mobile": "13900139000"}
+    body = {
+        "kind": "change",
+        "entity_id": on_file.entity_id,
+        "changes": {"entity_responsible": person},
+    }
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body)
+    reasons = [(r.code, r.field) for r in refused.value.reasons]
+    assert reasons == [("responsible_person_missing", "changes.entity_responsible.name")]
+
+
 def test_a_change_order_changing_nothing_is_refused(open_order: Open, on_file: FilingOut) -> None:
     body = {"kind": "change", "entity_id": on_file.entity_id, "changes": {}}
     with pytest.raises(ValidationError) as refused:

@@ -69,10 +69,47 @@ def test_lowercase_x_check_character_is_accepted_and_stored_uppercase(
         "type": "individual",
         "id_type": "resident_id",
         "id_number": "11010519491231002x",
+        "responsible": None,
     }
     view = service.create_filing(session, FilingCreate.model_validate(payload), actor="alice")
     stored = session.get(Filing, view.id)
     assert stored is not None and stored.applicant_id_number == "11010519491231002X"
+
+
+def test_an_organisations_filing_records_the_person_it_names_responsible(
+    session: Session, clock: FrozenClock, payload: dict[str, object]
+) -> None:
+    view = service.create_filing(session, FilingCreate.model_validate(payload), actor="alice")
+    assert views.entity(session, view.entity_id).responsible_name == "Han Meimei"
+
+
+def test_an_organisations_filing_without_its_responsible_person_is_refused_naming_the_field(
+    session: Session, clock: FrozenClock, payload: dict[str, object]
+) -> None:
+    applicant = payload["applicant"]
+    assert isinstance(applicant, dict)
+    del applicant["responsible"]
+    with pytest.raises(ValidationError) as err:
+        service.create_filing(session, FilingCreate.model_validate(payload), actor="alice")
+    reasons = [(r.code, r.field) for r in err.value.reasons]
+    assert reasons == [("responsible_person_missing", "applicant.responsible")]
+    assert session.exec(select(Filing)).first() is None
+
+
+def test_an_individuals_filing_is_their_own_responsibility(
+    session: Session, clock: FrozenClock, payload: dict[str, object]
+) -> None:
+    applicant = payload["applicant"]
+    assert isinstance(applicant, dict)
+    applicant |= {
+        "type": "individual",
+        "name": "Wang Fang",
+        "id_type": "resident_id",
+        "id_number": "11010519491231002X",
+        "responsible": None,
+    }
+    view = service.create_filing(session, FilingCreate.model_validate(payload), actor="alice")
+    assert views.entity(session, view.entity_id).responsible_name == "Wang Fang"
 
 
 def test_creation_refuses_bad_input_naming_every_problem_and_writes_nothing(

@@ -65,6 +65,11 @@ class ApplicantIn(BaseModel):
     id_number: IdNumber
     phone: Phone = Field(description="mainland mobile number that receives MIIT's SMS")
     email: Email
+    responsible: Name | None = Field(
+        default=None,
+        description="the person responsible for the entity (主体负责人), whose mobile `phone` is: "
+        "required unless the applicant is an individual, who is their own",
+    )
 
 
 class WebsiteIn(BaseModel):

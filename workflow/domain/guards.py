@@ -429,6 +429,30 @@ def _check_contact(applicant: ApplicantIn) -> list[Reason]:
     return reasons
 
 
+def check_responsible(kind: ApplicantKind, entity: str, person: str, field: str) -> list[Reason]:
+    """Whoever is named responsible for an entity (主体负责人) is a person: an individual is
+    their own; any other entity names someone other than itself, since a company's name
+    cannot answer MIIT's SMS or face check."""
+    if (person == entity) == (kind is ApplicantKind.INDIVIDUAL):
+        return []
+    if kind is ApplicantKind.INDIVIDUAL:
+        return [
+            Reason(
+                "responsible_not_applicant",
+                f"an individual is their own responsible person: {person!r} is not {entity!r}",
+                field=field,
+            )
+        ]
+    return [
+        Reason(
+            "responsible_person_missing",
+            f"name the person responsible for the {kind.value} (主体负责人), "
+            f"not the {kind.value} itself",
+            field=field,
+        )
+    ]
+
+
 def _valid_email(email: str) -> bool:
     match = _EMAIL.match(email)
     if match is None:
