@@ -10,7 +10,6 @@ service's transaction.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -45,6 +44,7 @@ from workflow.domain.errors import (
 from workflow.domain.event_data import EventData, IcpNumberData, VerifierRole
 from workflow.domain.guards import (
     canonical_province,
+    check_access_number,
     check_creation,
     check_domain_quota,
     check_responsible,
@@ -63,10 +63,10 @@ from workflow.domain.orders import (
     VerifierFacts,
     VerifierResult,
     kind_spec,
+    split_number,
 )
 from workflow.domain.rules import rules_for
 
-_SUFFIX = re.compile(r"^(?P<entity>.+号)-(?P<suffix>[0-9]+)[A-Z]?$")
 # Today's filing body names these fields so.
 _FILING_FIELDS = {
     "service.domain_registrant": "domain_registrant",
@@ -89,12 +89,6 @@ _ORDER_FIELDS = {
     "applicant.phone": "entity.responsible.mobile",
     "applicant.email": "entity.responsible.email",
 }
-
-
-def split_number(number: str) -> tuple[str, int | None]:
-    """京ICP备12345678号-2 -> (京ICP备12345678号, 2); a number without a suffix is the entity's."""
-    match = _SUFFIX.match(number)
-    return (match["entity"], int(match["suffix"])) if match else (number, None)
 
 
 def order_from_filing(command: FilingCreate) -> OrderCreate:
@@ -269,6 +263,62 @@ def _check_record(spec: KindSpec, parties: _Parties) -> list[Reason]:
                 "missing_field",
                 "a new access is for a service on file: give its record number",
                 field="service.record_number",
+            )
+        )
+    return reasons
+
+
+def _check_access(
+    session: Session, spec: KindSpec, parties: _Parties, command: OrderCreate, settings: Settings
+) -> list[Reason]:
+    """A new access brings a record MIIT holds: not a cancelled entity's (its number went with
+    it), and a number that is the service's, under the entity's and nobody's here yet."""
+    if spec.kind is not OrderKind.NEW_ACCESS:
+        return []
+    entity, reasons = parties.entity, []
+    if entity is not None and entity.status == EntityStatus.CANCELLED:
+        reasons.append(
+            Reason(
+                "entity_cancelled",
+                f"entity {entity.id}'s record was cancelled, and its number with it: "
+                "file it again as a first filing",
+                field="entity_id",
+            )
+        )
+    number = parties.service_in.record_number if parties.service_in is not None else None
+    if number is None:
+        return reasons  # reported by _check_record
+    province: str | None
+    if entity is not None:
+        province, entity_number = entity.province, entity.icp_number
+    elif parties.entity_in is not None:
+        province = canonical_province(parties.entity_in.province, rules_for(settings))
+        entity_number = None
+    else:
+        return reasons
+    found = check_access_number(number, command.licence.value, province, entity_number, settings)
+    if found:
+        return reasons + found
+    field = "service.record_number"
+    if held := session.exec(select(Service.id).where(Service.record_number == number)).first():
+        reasons.append(
+            Reason(
+                "record_number_on_file",
+                f"{number} is already on file here as service {held}",
+                field=field,
+                details={"service_id": held},
+            )
+        )
+    holder = select(Entity.id).where(Entity.icp_number == split_number(number)[0])
+    if entity is not None:
+        holder = holder.where(Entity.id != entity.id)
+    if other := session.exec(holder).first():
+        reasons.append(
+            Reason(
+                "record_number_of_another_entity",
+                f"{number} is under entity {other}'s number: name that entity (entity_id {other})",
+                field=field,
+                details={"entity_id": other},
             )
         )
     return reasons
@@ -601,6 +651,7 @@ def check_order(
     found = _check_entity_person(parties, command) + _check_domain_holder(parties)
     found += _check_mobiles(session, parties, people)
     found += _check_domain_elsewhere(session, parties)
+    found += _check_access(session, spec, parties, command, settings)
     found += _check_domain_quota(session, parties, settings)
     found += _check_not_on_file(session, spec, parties) or _check_in_flight(session, parties)
     reasons += found if fields else [_rename(r, _FILING_FIELDS) for r in found]
@@ -781,10 +832,13 @@ def order_facts(
         record = Record(
             entity_number=on_file.icp_number,
             responsible_is_legal_rep=on_file.responsible_is_legal_rep,
-            next_suffix=_next_suffix(session, filing) if kind is OrderKind.NEW_SERVICE else None,
+            next_suffix=_next_suffix(session, filing) if kind in _ISSUES_SUFFIX else None,
             number_held_by=_holder_of(session, filing, data),
         )
     return OrderFacts(kind, verifiers, record)
+
+
+_ISSUES_SUFFIX = (OrderKind.FIRST_FILING, OrderKind.NEW_SERVICE)
 
 
 def _holder_of(session: Session, filing: Filing, data: EventData) -> int | None:

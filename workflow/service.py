@@ -163,7 +163,7 @@ def _open(
                 )
             )
         session.commit()
-    except (IcpflowError, IntegrityError):
+    except (IcpflowError, IntegrityError) as exc:
         session.rollback()
         # A repeat that raced its first copy met that copy's key row, or a refusal the copy's
         # order caused (one order in flight per entity): it replays the copy's answer.
@@ -171,6 +171,8 @@ def _open(
             replay := _read_then_end(session, _replay_opening, idempotency_key, fingerprint)
         ):
             return replay
+        if isinstance(exc, IntegrityError):
+            raise _record_changed() from None
         raise
     except Exception:
         session.rollback()
@@ -463,6 +465,15 @@ def _fingerprint(event: str, data: Mapping[str, Any], expected_version: int | No
     opening's body holds identity and phone numbers, which a plain hash would let be guessed."""
     body = json.dumps([event, data, expected_version], sort_keys=True, default=str)
     return keyed_digest(body)
+
+
+def _record_changed() -> VersionConflict:
+    """Another opening wrote a number this one names (a record number, say) after this one
+    checked it: asked again, the checks name what is taken."""
+    return VersionConflict(
+        "the record changed while this order was opened; try again",
+        [Reason("record_changed", "another order took a number this one names; retry")],
+    )
 
 
 def _conflict(

@@ -18,6 +18,7 @@ from tests.factories import (
     APPROVED_RECORD,
     ENTITY_NUMBER,
     ORDER_PATHS,
+    ORG_CREDIT_CODE,
     ORG_MATERIALS,
     MakeFiling,
     another_organisation,
@@ -28,8 +29,13 @@ from tests.factories import (
     service_in,
 )
 from workflow import service, views
-from workflow.domain.commands import EventCommand
-from workflow.domain.errors import GuardFailed, TransitionNotAllowed, ValidationError
+from workflow.domain.commands import EventCommand, OrderCreate
+from workflow.domain.errors import (
+    GuardFailed,
+    TransitionNotAllowed,
+    ValidationError,
+    VersionConflict,
+)
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines
 
@@ -497,3 +503,168 @@ def test_a_change_to_a_service_names_the_service(open_order: Open, on_file: Fili
     with pytest.raises(ValidationError) as refused:
         open_order(**body)
     assert [(r.code, r.field) for r in refused.value.reasons] == [("missing_field", "service_id")]
+
+
+def _access(on_file: FilingOut, **service: object) -> dict[str, object]:
+    body = order_on("new_access", on_file.entity_id, on_file.service_id or 0)
+    site = body["service"]
+    assert isinstance(site, dict)
+    return body | {"service": site | service}
+
+
+def _refusals(open_order: Open, body: dict[str, object]) -> list[tuple[str, str | None]]:
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body)
+    return [(r.code, r.field) for r in refused.value.reasons]
+
+
+def test_a_new_access_on_a_cancelled_entity_is_refused(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    """Cancelling an entity is irreversible: its number is gone, so nothing can access it."""
+    body = order_on("cancel_entity", on_file.entity_id, on_file.service_id or 0)
+    _drive(session, open_order(**body), ORDER_PATHS["cancel_entity"])
+    assert _refusals(open_order, _access(on_file)) == [("entity_cancelled", "entity_id")]
+
+
+def test_a_new_access_under_another_number_than_the_entitys_is_refused(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    body = _access(on_file, record_number="京ICP备99999999号-3")
+    assert _refusals(open_order, body) == [
+        ("record_number_not_the_entitys", "service.record_number")
+    ]
+
+
+def test_a_new_access_naming_the_entitys_own_number_is_refused(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    body = _access(on_file, record_number="京ICP证030173号")
+    assert _refusals(open_order, body) == [("icp_number_kind_mismatch", "service.record_number")]
+    body = _access(on_file, record_number=ENTITY_NUMBER)
+    assert _refusals(open_order, body) == [("invalid_icp_number", "service.record_number")]
+
+
+def test_a_new_access_numbered_in_another_province_is_refused(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    body = _access(on_file, record_number="沪ICP备2026000123号-3")
+    assert _refusals(open_order, body) == [
+        ("icp_number_province_mismatch", "service.record_number")
+    ]
+
+
+def test_a_new_access_to_a_service_on_file_here_is_refused_naming_it(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    """The record's unique number would refuse it at approval, as a server error."""
+    body = _access(on_file, record_number=f"{ENTITY_NUMBER}-1")
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body)
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.details) == (
+        "record_number_on_file",
+        {"service_id": on_file.service_id},
+    )
+
+
+def test_a_new_access_bringing_a_new_entity_under_an_entitys_number_is_refused_naming_it(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    other = entity_in(
+        name="Other Ltd",
+        id_number="91110000MA02ABC0XH",
+        responsible={"name": "Zhao Lei", "mobile": "13500135000"},
+    )
+    body = {
+        "kind": "new_access",
+        "entity": other,
+        "service": service_in(
+            domain="other.cn",
+            domain_registrant="Other Ltd",
+            record_number=f"{ENTITY_NUMBER}-7",
+            responsible={"name": "Qian Li", "mobile": "13400134000"},
+        ),
+    }
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body)
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.details) == (
+        "record_number_of_another_entity",
+        {"entity_id": on_file.entity_id},
+    )
+
+
+def test_an_app_filed_first_takes_the_apps_first_suffix(session: Session, open_order: Open) -> None:
+    app = service_in(kind="app", name="Example App", app_identifier="cn.example.app")
+    order = _drive(
+        session, open_order(**first_filing_order(service=app)), ORDER_PATHS["first_filing"][:-1]
+    )
+    with pytest.raises(GuardFailed) as refused:
+        _fire(session, order, "miit_approve", {"icp_number": f"{ENTITY_NUMBER}-1"})
+    assert [(r.code, r.details) for r in refused.value.reasons] == [
+        ("record_number_not_following", {"expected": f"{ENTITY_NUMBER}-1A"})
+    ]
+    order = _fire(session, order, "miit_approve", {"icp_number": f"{ENTITY_NUMBER}-1A"})
+    assert [s.record_number for s in views.entity(session, order.entity_id).services] == [
+        f"{ENTITY_NUMBER}-1A"
+    ]
+
+
+def test_a_first_filings_site_is_the_entitys_first(session: Session, open_order: Open) -> None:
+    order = _drive(session, open_order(**first_filing_order()), ORDER_PATHS["first_filing"][:-1])
+    with pytest.raises(GuardFailed) as refused:
+        _fire(session, order, "miit_approve", {"icp_number": f"{ENTITY_NUMBER}-3"})
+    assert [r.code for r in refused.value.reasons] == ["record_number_not_following"]
+
+
+@POSTGRES_ONLY
+def test_two_new_accesses_at_once_naming_one_number_open_one_order(db: Database) -> None:
+    """The second checked before the first committed; the record's unique number stops it,
+    and it is told the record changed rather than met with a server error."""
+    number = "京ICP备2026999999号-1"
+    second: list[BaseException | FilingOut] = []
+
+    def access(name: str, credit_code: str, domain: str, mobiles: tuple[str, str]) -> OrderCreate:
+        person = {"name": "Zhao Lei", "mobile": mobiles[0]}
+        return OrderCreate.model_validate(
+            {
+                "kind": "new_access",
+                "entity": entity_in(name=name, id_number=credit_code, responsible=person),
+                "service": service_in(
+                    domain=domain,
+                    domain_registrant=name,
+                    record_number=number,
+                    responsible={"name": "Qian Li", "mobile": mobiles[1]},
+                ),
+            }
+        )
+
+    def open_second() -> None:
+        with Session(db.engine, expire_on_commit=False) as other:
+            body = access(
+                "Other Ltd", "91110000MA02ABC0XH", "other.cn", ("13500135000", "13400134000")
+            )
+            try:
+                second.append(service.create_order(other, body, actor="b"))
+            except VersionConflict as refused:
+                second.append(refused)
+
+    racing = threading.Thread(target=open_second)
+
+    def second_opens_before_this_commits(_: Session) -> None:
+        racing.start()
+        wait_for_a_lock_wait(db)
+
+    with Session(db.engine, expire_on_commit=False) as first:
+        sa.event.listen(first, "before_commit", second_opens_before_this_commits, once=True)
+        service.create_order(
+            first,
+            access("Example Ltd", ORG_CREDIT_CODE, "example.cn", ("13800138000", "13900139000")),
+            actor="a",
+        )
+    racing.join(30)
+
+    [refused] = second
+    assert isinstance(refused, VersionConflict)
+    assert [r.code for r in refused.reasons] == ["record_changed"]

@@ -26,7 +26,7 @@ from workflow.domain.event_data import (
     VerifierData,
     WrongEntryData,
 )
-from workflow.domain.orders import OrderFacts, OrderKind, kind_spec
+from workflow.domain.orders import OrderFacts, OrderKind, kind_spec, split_number
 from workflow.domain.rules import (
     RESIDENCE_PERMIT,
     Document,
@@ -611,38 +611,73 @@ def guard_icp_number(filing: FilingFacts, data: EventData, settings: Settings) -
     """The number MIIT issued (the data may omit it, other order kinds issue none), of the
     filing's licence kind and issued by the filing's province (aliases count)."""
     assert isinstance(data, IcpNumberData)
-    rules = rules_for(settings)
-    reasons: list[Reason] = []
     number = data.icp_number
     if number is None:
         return [Reason("missing_field", "data.icp_number is required", field="data.icp_number")]
-    parsed = _parse_icp_number(number, rules)
-    if parsed is None:
+    return _check_number(
+        number, filing.licence, filing.province, rules_for(settings), "data.icp_number"
+    )
+
+
+def check_access_number(
+    number: str, licence: str, province: str | None, entity_number: str | None, settings: Settings
+) -> list[Reason]:
+    """The number a new access names: the service's own (with its suffix), of the order's
+    licence kind and the entity's province and, when the entity's number is on file, under
+    it; a new access keeps the number MIIT issued, so a wrong one could never be approved."""
+    field = "service.record_number"
+    reasons = _check_number(number, licence, province, rules_for(settings), field)
+    if reasons:
+        return reasons
+    under, suffix = split_number(number)
+    if suffix is None:
         return [
             Reason(
-                "invalid_icp_number", f"{number!r} is not an ICP number", field="data.icp_number"
+                "not_a_service_number",
+                f"{number!r} is an entity's number: name the service's (its suffix, as -1)",
+                field=field,
             )
         ]
+    if entity_number is not None and under != entity_number:
+        return [
+            Reason(
+                "record_number_not_the_entitys",
+                f"{number!r} is not under the entity's number {entity_number}",
+                field=field,
+                details={"entity_number": entity_number},
+            )
+        ]
+    return []
+
+
+def _check_number(
+    number: str, licence: str, province: str | None, rules: Rules, field: str
+) -> list[Reason]:
+    """``number`` has the format of ``licence``'s numbers and was issued by ``province``."""
+    parsed = _parse_icp_number(number, rules)
+    if parsed is None:
+        return [Reason("invalid_icp_number", f"{number!r} is not an ICP number", field=field)]
     kind, found = parsed
-    licence = rules.licences[kind]
-    if kind != filing.licence:
+    reasons: list[Reason] = []
+    cited = rules.licences[kind]
+    if kind != licence:
         reasons.append(
             Reason(
                 "icp_number_kind_mismatch",
-                f"a {kind} number was given where the order asks for a {filing.licence} number",
-                field="data.icp_number",
-                details={"expected": filing.licence, "found": kind},
-                **_cite(licence),
+                f"a {kind} number was given where the order asks for a {licence} number",
+                field=field,
+                details={"expected": licence, "found": kind},
+                **_cite(cited),
             )
         )
-    if rules.canonical_province(found) != filing.province:
+    if province is not None and rules.canonical_province(found) != province:
         reasons.append(
             Reason(
                 "icp_number_province_mismatch",
-                f"the number was issued by {found}, the filing is with {filing.province}",
-                field="data.icp_number",
-                details={"expected": filing.province, "found": found},
-                **_cite(licence),
+                f"the number was issued by {found}, the filing is with {province}",
+                field=field,
+                details={"expected": province, "found": found},
+                **_cite(cited),
             )
         )
     return reasons
@@ -715,32 +750,43 @@ def guard_sms_verifier(
 def guard_record_number(
     order: OrderFacts, filing: FilingFacts, data: EventData, settings: Settings
 ) -> list[Reason]:
-    """A first filing's number is a valid one of its province; a new service's follows the
-    entity's (its number plus the next suffix); other kinds issue none."""
+    """A first filing's number is a valid one of its province, its service's suffix the
+    first (-1, an app's -1A); a new service's follows the entity's (its number plus the next
+    suffix); other kinds issue none."""
     assert isinstance(data, IcpNumberData)
     number = data.icp_number
     if order.kind is OrderKind.FIRST_FILING:
-        return guard_icp_number(filing, data, settings) + _check_number_free(order, data)
+        reasons = guard_icp_number(filing, data, settings) + _check_number_free(order, data)
+        if reasons or number is None or split_number(number)[1] is None:
+            return reasons  # a commercial licence's number may come without the service's
+        return _check_following(number, split_number(number)[0], order, "an entity's first")
     if number is None:
         return []
     if order.kind is OrderKind.NEW_SERVICE:
-        record = order.record
-        expected = f"{record.entity_number}{record.next_suffix}"
-        if number == expected:
-            return []
-        return [
-            Reason(
-                "record_number_not_following",
-                f"a new service's number follows the entity's: {expected}",
-                field="data.icp_number",
-                details={"expected": expected},
-            )
-        ]
+        return _check_following(number, order.record.entity_number, order, "a new")
     return [
         Reason(
             "no_number_issued",
             f"a {order.kind} order issues no number; send none",
             field="data.icp_number",
+        )
+    ]
+
+
+def _check_following(
+    number: str, entity_number: str | None, order: OrderFacts, which: str
+) -> list[Reason]:
+    """The service's number is the entity's with the next suffix and the service kind's
+    letter (-1 for an entity's first site, -2A for a second service that is an app)."""
+    expected = f"{entity_number}{order.record.next_suffix}"
+    if number == expected:
+        return []
+    return [
+        Reason(
+            "record_number_not_following",
+            f"{which} service's number follows the entity's: {expected}",
+            field="data.icp_number",
+            details={"expected": expected},
         )
     ]
 

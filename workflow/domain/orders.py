@@ -15,6 +15,7 @@ practice, Tencent reviews them within a working day, so no kind skips it here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -47,6 +48,13 @@ SUFFIX_LETTER: dict[ServiceKind, str] = {
     ServiceKind.APP: "A",
     ServiceKind.MINI_PROGRAM: "X",
 }
+_SUFFIX = re.compile(r"^(?P<entity>.+号)-(?P<suffix>[0-9]+)[A-Z]?$")
+
+
+def split_number(number: str) -> tuple[str, int | None]:
+    """京ICP备12345678号-2 -> (京ICP备12345678号, 2); a number without a suffix is the entity's."""
+    match = _SUFFIX.match(number)
+    return (match["entity"], int(match["suffix"])) if match else (number, None)
 
 
 class EntityStatus(StrEnum):
@@ -225,7 +233,7 @@ class Record:
 
     entity_number: str | None = None
     responsible_is_legal_rep: bool = True
-    next_suffix: str | None = None  # "-2", "-3A": what a new service's number ends with
+    next_suffix: str | None = None  # "-1", "-3A": what the order's service's number ends with
     number_held_by: int | None = None  # another entity already holding the number given
 
 
