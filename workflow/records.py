@@ -831,7 +831,7 @@ def order_facts(
     if event in _READS_RECORD:
         record = Record(
             entity_number=on_file.icp_number,
-            responsible_is_legal_rep=on_file.responsible_is_legal_rep,
+            responsible_is_legal_rep=_legal_rep_after(filing, on_file),
             next_suffix=_next_suffix(session, filing) if kind in _ISSUES_SUFFIX else None,
             number_held_by=_holder_of(session, filing, data),
         )
@@ -839,6 +839,15 @@ def order_facts(
 
 
 _ISSUES_SUFFIX = (OrderKind.FIRST_FILING, OrderKind.NEW_SERVICE)
+
+
+def _legal_rep_after(filing: Filing, on_file: OnFile) -> bool:
+    """Whether the entity's responsible person, as the order leaves it, is the legal
+    representative: a change naming a new person asks about that person."""
+    person = filing.changes.get("entity_responsible") if filing.changes else None
+    if person is None:
+        return on_file.responsible_is_legal_rep
+    return bool(person.get("legal_representative", True))
 
 
 def _holder_of(session: Session, filing: Filing, data: EventData) -> int | None:

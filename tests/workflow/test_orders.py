@@ -668,3 +668,37 @@ def test_two_new_accesses_at_once_naming_one_number_open_one_order(db: Database)
     [refused] = second
     assert isinstance(refused, VersionConflict)
     assert [r.code for r in refused.reasons] == ["record_changed"]
+
+
+def test_a_change_naming_a_person_who_is_not_the_legal_representative_needs_the_letter(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    person = {"name": "Zhao Si", "mobile": "13900139000", "legal_representative": False}
+    body = {
+        "kind": "change",
+        "entity_id": on_file.entity_id,
+        "changes": {"entity_responsible": person},
+    }
+    order = open_order(**body)
+    with pytest.raises(GuardFailed) as refused:
+        _fire(session, order, "submit", {"materials": ["change_request_form"]})
+    assert [r.code for r in refused.value.reasons] == ["authorisation_letter_required"]
+
+
+def test_a_change_back_to_the_legal_representative_needs_no_letter(
+    session: Session, open_order: Open
+) -> None:
+    entity = entity_in()
+    entity["responsible"] = {**entity["responsible"], "legal_representative": False}  # type: ignore[dict-item]
+    order = open_order(**first_filing_order(entity=entity))
+    steps = ORDER_PATHS["first_filing"]
+    materials = [*ORG_MATERIALS, "authorisation_letter"]
+    order = _drive(session, order, [steps[0], ("submit", {"materials": materials}), *steps[2:]])
+    person = {"name": "Li Lei", "mobile": "13900139000", "legal_representative": True}
+    body = {
+        "kind": "change",
+        "entity_id": order.entity_id,
+        "changes": {"entity_responsible": person},
+    }
+    change = _fire(session, open_order(**body), "submit", {"materials": ["change_request_form"]})
+    assert change.state == "submitted"
