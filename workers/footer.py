@@ -8,7 +8,9 @@ A redelivered job whose check was recorded already does nothing.
 
 from __future__ import annotations
 
+import codecs
 import logging
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -19,8 +21,49 @@ from sqlmodel import Session
 from config.settings import Settings
 from workflow import obligations
 from workflow.domain.footer import footer_problems
+from workflow.domain.rules import rules_for
 
 log = logging.getLogger(__name__)
+
+
+# The HTML standard's prescan, simplified: a <meta charset=...> or an http-equiv Content-Type
+# naming a charset, in the page's first 1024 bytes.
+_META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _codec(label: str | None) -> str | None:
+    """Python's codec for a charset label; ``None`` for none or an unknown one. GB2312 and
+    GBK get GB18030, their superset, as browsers do (WHATWG Encoding): pages labelled GB2312
+    use characters only GBK has, which read as GB2312 can swallow the character after them."""
+    try:
+        name = codecs.lookup(label.strip()).name if label else None
+    except LookupError:
+        return None
+    return "gb18030" if name in ("gb2312", "gbk") else name
+
+
+def _decoded(body: bytes, header_charset: str | None) -> str:
+    """The page's text in the encoding a browser would pick (a byte-order mark, the HTTP
+    header's charset, a <meta> tag's, as WHATWG's sniffing orders them). httpx alone would read a page
+    whose Content-Type names no charset as UTF-8, yet many Chinese sites serve GBK and say so
+    only in a <meta> tag; a page saying nothing is UTF-8 if it decodes, else GB18030, the
+    likeliest legacy encoding for a Chinese page."""
+    codec = next((name for bom, name in _BOMS if body.startswith(bom)), None)
+    if codec is None:
+        codec = _codec(header_charset)
+    if codec is None and (meta := _META_CHARSET.search(body[:1024])):
+        codec = _codec(meta[1].decode("ascii"))
+    if codec is None:
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            codec = "gb18030"
+    return body.decode(codec, errors="replace")
 
 
 @dataclass(frozen=True)
@@ -49,8 +92,9 @@ def fetch_and_judge(url: str, record_number: str, settings: Settings) -> Fetched
                 if len(body) > settings.footer_check_max_bytes:
                     limit = settings.footer_check_max_bytes
                     return Fetched(response.status_code, [f"the page is larger than {limit} bytes"])
-            text = bytes(body).decode(response.encoding or "utf-8", errors="replace")
-            return Fetched(response.status_code, footer_problems(text, record_number))
+            text = _decoded(bytes(body), response.charset_encoding)
+            canonical = rules_for(settings).canonical_province
+            return Fetched(response.status_code, footer_problems(text, record_number, canonical))
     except httpx.TooManyRedirects:
         limit = settings.footer_check_max_redirects
         return Fetched(None, [f"more than {limit} redirects"])

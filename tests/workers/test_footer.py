@@ -1,8 +1,10 @@
 """The footer check against real HTTP servers on 127.0.0.1: good, missing and wrong footers, a
-redirect, and the second failure in a row told to the case managers."""
+redirect, pages in the legacy encodings Chinese sites serve, and the second failure in a row
+told to the case managers."""
 
 from __future__ import annotations
 
+import codecs
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,7 +21,7 @@ from models import FooterCheck, Job, Notification, OutboxMessage, Service
 from tests.databases import Database
 from tests.delivery_kit import wait_for
 from workers.broker import QUEUE
-from workers.footer import check_footer
+from workers.footer import check_footer, fetch_and_judge
 from workers.relay import relay_pending
 from workflow import obligations
 from workflow.domain.obligations import GoLive
@@ -35,6 +37,25 @@ PAGES = {
     "/unlinked": f"<html><body><footer>{NUMBER}</footer></body></html>",
 }
 REDIRECTS = {"/moved": "/good", "/loop": "/loop"}
+FOOTER = f"<footer>{MIIT.format(NUMBER)}</footer>"
+META_GBK = '<meta charset="gbk">'
+HTTP_EQUIV_GB2312 = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
+# Pages served as bytes: path -> (Content-Type, body).
+ENCODED = {
+    "/gbk-meta": ("text/html", f"<head>{META_GBK}</head>{FOOTER}".encode("gbk")),
+    "/gb2312-http-equiv": ("text/html", f"<head>{HTTP_EQUIV_GB2312}</head>{FOOTER}".encode("gbk")),
+    "/gbk-header": (
+        "text/html; charset=gbk",
+        f'<head><meta charset="utf-8"></head>{FOOTER}'.encode("gbk"),
+    ),
+    "/bom": ("text/html", codecs.BOM_UTF8 + f"<head>{META_GBK}</head>{FOOTER}".encode()),
+    "/gbk-unlabelled": ("text/html", FOOTER.encode("gbk")),
+    # 喆 is in GBK, not GB2312: read as GB2312 it swallows the 京 after it.
+    "/gbk-labelled-gb2312": (
+        "text/html; charset=gb2312",
+        f"<footer>{MIIT.format('王喆' + NUMBER)}</footer>".encode("gbk"),
+    ),
+}
 
 
 class _Site(BaseHTTPRequestHandler):
@@ -46,9 +67,12 @@ class _Site(BaseHTTPRequestHandler):
             self.end_headers()
             return
         page = PAGES.get(self.path)
-        body = (page or "not found").encode()
-        self.send_response(200 if page else 404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
+        content_type, body = ENCODED.get(self.path) or (
+            "text/html; charset=utf-8",
+            (page or "not found").encode(),
+        )
+        self.send_response(200 if page or self.path in ENCODED else 404)
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -117,6 +141,40 @@ def test_a_footer_check_records_what_the_home_page_shows(
     assert check.ok is (not problems)
     assert len(check.problems) == len(problems)
     assert all(p.startswith(e) for p, e in zip(check.problems, problems, strict=True))
+
+
+def test_a_gbk_page_naming_its_charset_only_in_a_meta_tag_is_read_as_gbk(
+    site: str, settings: Settings
+) -> None:
+    assert fetch_and_judge(site + "/gbk-meta", NUMBER, settings).problems == []
+
+
+def test_a_meta_http_equiv_content_type_names_the_charset_too(
+    site: str, settings: Settings
+) -> None:
+    assert fetch_and_judge(site + "/gb2312-http-equiv", NUMBER, settings).problems == []
+
+
+def test_the_charset_in_the_http_header_wins_over_the_meta_tag(
+    site: str, settings: Settings
+) -> None:
+    assert fetch_and_judge(site + "/gbk-header", NUMBER, settings).problems == []
+
+
+def test_a_byte_order_mark_wins_over_the_meta_tag(site: str, settings: Settings) -> None:
+    assert fetch_and_judge(site + "/bom", NUMBER, settings).problems == []
+
+
+def test_a_page_naming_no_charset_and_not_utf8_is_read_as_gb18030(
+    site: str, settings: Settings
+) -> None:
+    assert fetch_and_judge(site + "/gbk-unlabelled", NUMBER, settings).problems == []
+
+
+def test_a_page_labelled_gb2312_is_read_as_gb18030_as_browsers_do(
+    site: str, settings: Settings
+) -> None:
+    assert fetch_and_judge(site + "/gbk-labelled-gb2312", NUMBER, settings).problems == []
 
 
 def _told(db: Database) -> int:

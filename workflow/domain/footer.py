@@ -7,8 +7,13 @@ HTML parser, which tolerates the broken markup real sites serve.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Callable
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
+
+from workflow.domain.orders import split_number
 
 MIIT_HOST = "beian.miit.gov.cn"
 MIIT_URL = f"https://{MIIT_HOST}"
@@ -47,25 +52,37 @@ class _Footer(HTMLParser):
             self._open_link.append(data)
 
 
-def _squeeze(text: str) -> str:
-    return "".join(text.split())
+# The province's character stands right before "ICP" (京ICP备…, 京ICP证…).
+_PROVINCE = re.compile(r".(?=icp)")
 
 
-def footer_problems(html: str, record_number: str) -> list[str]:
+def _normal(text: str, canonical: Callable[[str], str | None]) -> str:
+    """``text`` as numbers are compared: a reader sees the same number whether it is spaced,
+    split by tags, in full-width forms (京ＩＣＰ备２０２６…), in lower case, or written with
+    the province's alias (蜀ICP备 for 川ICP备)."""
+    squeezed = "".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return _PROVINCE.sub(lambda m: canonical(m[0]) or m[0], squeezed)
+
+
+def footer_problems(
+    html: str, record_number: str, canonical: Callable[[str], str | None]
+) -> list[str]:
     """What is wrong with ``html`` as the home page of the service numbered ``record_number``
-    (empty when the footer is right). The entity number alone (without the service's suffix)
-    counts, as sites often show that."""
+    (empty when the footer is right); ``canonical`` maps a province character or alias to its
+    canonical one. The entity number alone (without the service's suffix) counts, as sites
+    often show that."""
     page = _Footer()
     page.feed(html)
     page.close()
-    accepted = {_squeeze(record_number), _squeeze(record_number.rsplit("-", 1)[0])}
+    entity_number = split_number(record_number)[0]
+    accepted = {_normal(record_number, canonical), _normal(entity_number, canonical)}
+    shown = _normal("".join(page.text), canonical)
+    linked = [_normal("".join(link), canonical) for link in page.miit_links]
     problems: list[str] = []
-    if not any(number in _squeeze("".join(page.text)) for number in accepted):
+    if not any(number in shown for number in accepted):
         problems.append(f"the record number {record_number} is not shown")
-    if not page.miit_links:
+    if not linked:
         problems.append(f"no link to {MIIT_URL}")
-    elif not any(
-        number in _squeeze("".join(link)) for link in page.miit_links for number in accepted
-    ):
+    elif not any(number in text for text in linked for number in accepted):
         problems.append(f"the link to {MIIT_URL} does not carry the record number")
     return problems

@@ -48,11 +48,14 @@ SUFFIX_LETTER: dict[ServiceKind, str] = {
     ServiceKind.APP: "A",
     ServiceKind.MINI_PROGRAM: "X",
 }
-_SUFFIX = re.compile(r"^(?P<entity>.+号)-(?P<suffix>[0-9]+)[A-Z]?$")
+# An entity's number ends in 号 (京ICP备12345678号, 京ICP证030173号) or is a value-added
+# telecom licence (粤B2-20090059); a service's adds its suffix.
+_SUFFIX = re.compile(r"^(?P<entity>.+(号|B2-[0-9]{8}))-(?P<suffix>[0-9]+)[A-Z]?$")
 
 
 def split_number(number: str) -> tuple[str, int | None]:
-    """京ICP备12345678号-2 -> (京ICP备12345678号, 2); a number without a suffix is the entity's."""
+    """京ICP备12345678号-2 -> (京ICP备12345678号, 2), 粤B2-20090059-3A -> (粤B2-20090059, 3); a
+    number without a suffix is the entity's."""
     match = _SUFFIX.match(number)
     return (match["entity"], int(match["suffix"])) if match else (number, None)
 

@@ -1,0 +1,71 @@
+"""Reading the record number off a home page: a reader sees the same number however the page
+writes it, and the link must really go to the MIIT site."""
+
+from __future__ import annotations
+
+from workflow.domain.footer import footer_problems
+from workflow.domain.rules import load_rules
+
+NUMBER = "京ICP备2026000123号-1"
+canonical = load_rules().canonical_province
+
+
+def _page(shown: str, href: str = "https://beian.miit.gov.cn/") -> str:
+    return f'<html><body><footer><a href="{href}">{shown}</a></footer></body></html>'
+
+
+def test_a_number_in_full_width_digits_is_the_same_number() -> None:
+    assert footer_problems(_page("京ICP备２０２６０００１２３号-1"), NUMBER, canonical) == []
+
+
+def test_a_number_in_full_width_letters_is_the_same_number() -> None:
+    assert footer_problems(_page("京ＩＣＰ备2026000123号－1"), NUMBER, canonical) == []
+
+
+def test_a_number_in_lower_case_is_the_same_number() -> None:
+    assert footer_problems(_page("京icp备2026000123号-1"), NUMBER, canonical) == []
+
+
+def test_a_number_with_the_province_alias_is_the_same_number() -> None:
+    assert footer_problems(_page("蜀ICP备2026000123号-1"), "川ICP备2026000123号-1", canonical) == []
+
+
+def test_an_alias_of_another_province_is_another_number() -> None:
+    problems = footer_problems(_page("蜀ICP备2026000123号-1"), NUMBER, canonical)
+    assert problems == [
+        f"the record number {NUMBER} is not shown",
+        "the link to https://beian.miit.gov.cn does not carry the record number",
+    ]
+
+
+def test_a_number_split_by_tags_and_spaces_is_the_same_number() -> None:
+    shown = "京ICP备\u00a0<b>2026000123</b>\u3000号-1"
+    assert footer_problems(_page(shown), NUMBER, canonical) == []
+
+
+def test_the_entity_number_without_the_suffix_counts() -> None:
+    assert footer_problems(_page("京ICP备2026000123号"), NUMBER, canonical) == []
+
+
+def test_a_protocol_relative_or_http_link_counts() -> None:
+    for href in ("//beian.miit.gov.cn/", "http://beian.miit.gov.cn"):
+        assert footer_problems(_page(NUMBER, href), NUMBER, canonical) == []
+
+
+def test_a_look_alike_host_is_no_link_to_the_miit_site() -> None:
+    problems = footer_problems(
+        _page(NUMBER, "https://beian.miit.gov.cn.evil.com/"), NUMBER, canonical
+    )
+    assert problems == ["no link to https://beian.miit.gov.cn"]
+
+
+def test_a_telecom_licences_entity_number_counts_for_its_service() -> None:
+    assert footer_problems(_page("粤B2-20090059"), "粤B2-20090059-3", canonical) == []
+
+
+def test_part_of_a_telecom_licence_number_is_not_the_number() -> None:
+    problems = footer_problems(_page("粤B2-2009"), "粤B2-20090059", canonical)
+    assert problems == [
+        "the record number 粤B2-20090059 is not shown",
+        "the link to https://beian.miit.gov.cn does not carry the record number",
+    ]
