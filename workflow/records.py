@@ -50,6 +50,7 @@ from workflow.domain.guards import (
     check_responsible,
 )
 from workflow.domain.orders import (
+    CHANGE_VERIFIED_BY,
     SUFFIX_LETTER,
     Effect,
     EntityStatus,
@@ -464,6 +465,14 @@ def _check_entity_person(parties: _Parties, command: OrderCreate) -> list[Reason
     return check_responsible(kind, name, changes.entity_responsible.name, field)
 
 
+def _verifying(spec: KindSpec, command: OrderCreate) -> set[VerifierRole]:
+    """The roles whose person answers this order's SMS."""
+    if command.changes is None:
+        return set(spec.verifiers)
+    changed = command.changes.model_dump(exclude_none=True)
+    return {CHANGE_VERIFIED_BY[field] for field in changed} & set(spec.verifiers)
+
+
 def _identity(parties: _Parties) -> str:
     if parties.entity_in is not None:
         return parties.entity_in.id_number.strip().upper()
@@ -748,18 +757,28 @@ def write_order(
     session.add(filing)
     session.flush()
     assert filing.id is not None
-    for listed in people:
-        if listed.role in spec.verifiers:
-            session.add(
-                SmsVerifier(
-                    filing_id=filing.id,
-                    role=listed.role.value,
-                    name=listed.name,
-                    mobile=listed.mobile,
-                    result=VerifierResult.PENDING,
-                )
+    for listed in _verifiers(spec, command, people):
+        session.add(
+            SmsVerifier(
+                filing_id=filing.id,
+                role=listed.role.value,
+                name=listed.name,
+                mobile=listed.mobile,
+                result=VerifierResult.PENDING,
             )
+        )
     return filing
+
+
+def _verifiers(spec: KindSpec, command: OrderCreate, people: list[_Person]) -> list[_Person]:
+    """Who answers the order's SMS. Where the role asked for has no person of its own (a
+    service filed without one, as a today's filing body's website is), the entity's person
+    answers for it: someone must, or the order could never be verified."""
+    roles = _verifying(spec, command)
+    listed = [person for person in people if person.role in roles]
+    if listed or not roles or not people:
+        return listed
+    return [dataclasses.replace(people[0], role=min(roles))]
 
 
 _ENTITIES = table(Entity)

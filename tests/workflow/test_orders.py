@@ -29,13 +29,14 @@ from tests.factories import (
     service_in,
 )
 from workflow import service, views
-from workflow.domain.commands import EventCommand, OrderCreate
+from workflow.domain.commands import ChangesIn, EventCommand, OrderCreate
 from workflow.domain.errors import (
     GuardFailed,
     TransitionNotAllowed,
     ValidationError,
     VersionConflict,
 )
+from workflow.domain.orders import CHANGE_VERIFIED_BY
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines
 
@@ -702,3 +703,63 @@ def test_a_change_back_to_the_legal_representative_needs_no_letter(
     }
     change = _fire(session, open_order(**body), "submit", {"materials": ["change_request_form"]})
     assert change.state == "submitted"
+
+
+def _answering(session: Session, order: FilingOut) -> list[tuple[str, str]]:
+    return [(v.role, v.name) for v in views.verifiers(session, order.id)]
+
+
+@pytest.mark.parametrize(
+    ("changes", "answering"),
+    [
+        ({"entity_name": "Example Group Ltd"}, [("entity", "Li Lei")]),
+        ({"service_name": "Example Online"}, [("service", "Han Meimei")]),
+        (
+            {"entity_name": "Example Group Ltd", "service_name": "Example Online"},
+            [("entity", "Li Lei"), ("service", "Han Meimei")],
+        ),
+    ],
+    ids=["entity's details", "site's details", "both"],
+)
+def test_a_change_is_verified_by_the_persons_whose_details_it_changes(
+    session: Session,
+    open_order: Open,
+    on_file: FilingOut,
+    changes: dict[str, str],
+    answering: list[tuple[str, str]],
+) -> None:
+    body = {
+        "kind": "change",
+        "entity_id": on_file.entity_id,
+        "service_id": on_file.service_id,
+        "changes": changes,
+    }
+    assert _answering(session, open_order(**body)) == answering
+
+
+def test_every_change_a_change_order_can_make_says_whose_sms_it_is() -> None:
+    assert set(CHANGE_VERIFIED_BY) == set(ChangesIn.model_fields)
+
+
+def test_a_new_service_naming_no_person_is_answered_for_by_the_entitys(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    body = order_on("new_service", on_file.entity_id, on_file.service_id or 0)
+    site = body["service"]
+    assert isinstance(site, dict)
+    order = open_order(**body | {"service": {k: v for k, v in site.items() if k != "responsible"}})
+    assert _answering(session, order) == [("service", "Li Lei")]
+
+
+def test_cancelling_a_site_filed_without_its_own_person_asks_the_entitys(
+    session: Session, new_filing: MakeFiling, open_order: Open
+) -> None:
+    filed = new_filing("approved")
+    order = open_order(
+        kind="cancel_service", entity_id=filed.entity_id, service_id=filed.service_id
+    )
+    assert _answering(session, order) == [("service", "Han Meimei")]
+    order = _drive(session, order, [("submit", {"materials": ["cancellation_request"]})])
+    order = _drive(session, order, [("host_approve", {}), ("sms_sent", {})])
+    order = _fire(session, order, "verify_sms", {"verifier": "service"})
+    assert order.state == "miit_pending"

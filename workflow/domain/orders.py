@@ -112,7 +112,7 @@ class KindSpec:
     """One order kind: its path on the shared machine and what it does to the record.
 
     ``verifiers`` are the roles whose person answers the SMS, among the parties the order
-    has (a change naming no service asks only the entity's person); ``materials`` are added
+    has (a change asks those whose details it changes, ``CHANGE_VERIFIED_BY``); ``materials`` are added
     to the applicant type's for kinds that file a service, and are the whole list otherwise.
     """
 
@@ -217,6 +217,16 @@ KINDS: tuple[KindSpec, ...] = (
 )
 
 KINDS_BY_NAME: dict[str, KindSpec] = {spec.kind.value: spec for spec in KINDS}
+
+# Whose person answers a change order's SMS, by what it changes: the entity's for the
+# entity's details, the site's for the site's (domain-facts, 变更备案: HW 备案变更咨询.md).
+# Every field of ``commands.ChangesIn`` is here (a test holds them together).
+CHANGE_VERIFIED_BY: dict[str, VerifierRole] = {
+    "entity_name": VerifierRole.ENTITY,
+    "entity_responsible": VerifierRole.ENTITY,
+    "service_name": VerifierRole.SERVICE,
+    "service_responsible": VerifierRole.SERVICE,
+}
 
 
 def kind_spec(kind: str) -> KindSpec:
