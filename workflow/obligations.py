@@ -32,6 +32,7 @@ from models import (
 )
 from workflow import notices, outbox
 from workflow.deadlines import calendar_for
+from workflow.domain.calendar import WorkingCalendar
 from workflow.domain.definition import Figure, State
 from workflow.domain.errors import GuardFailed, NotFound, Reason, summarise
 from workflow.domain.guards import canonical_province
@@ -48,8 +49,10 @@ from workflow.domain.obligations import (
     Renewal,
     check_extension,
     check_psb_number,
+    check_renewal,
+    check_service_day,
 )
-from workflow.domain.orders import Effect, ServiceStatus, kind_spec
+from workflow.domain.orders import KINDS, Effect, ServiceStatus, kind_spec
 from workflow.domain.rules import rules_for, to_ascii_domain
 from workflow.schemas import UtcDateTime
 
@@ -66,6 +69,7 @@ _CLAIM_DUE_OBLIGATION = (
 # Effects after which a service is filed with this host, and its domain must stay registered.
 _FILED = (Effect.ISSUE_NUMBERS, Effect.ADD_SERVICE, Effect.ADD_ACCESS)
 _GONE = (Effect.CANCEL_SERVICE, Effect.CANCEL_ENTITY, Effect.REMOVE_ACCESS)
+_FILING_KINDS = tuple(spec.kind.value for spec in KINDS if spec.effect in _FILED)
 
 
 # -- what clients read ----------------------------------------------------------------------
@@ -197,7 +201,7 @@ def go_live(
                 "go-live not recorded",
                 Reason("already_live", f"service {service_id} went live on {service.live_on}"),
             )
-        if reasons := _check_go_live(command, service, now):
+        if reasons := _check_go_live(command, service, _approved_on(session, filing), now):
             raise _refused("go-live not recorded", *reasons)
         service.live_on = command.live_on
         service.home_url = command.home_url or f"https://{service.domain}/"
@@ -210,20 +214,16 @@ def go_live(
     return _record(session, service_id, write)
 
 
-def _check_go_live(command: GoLive, service: Service, now: datetime) -> list[Reason]:
-    """A go-live is recorded once it happened (its PSB filing is due from that day), and the
-    page whose footer is checked is the service's own: another site's proves nothing."""
-    reasons = []
+def _check_go_live(
+    command: GoLive, service: Service, approved_on: date, now: datetime
+) -> list[Reason]:
+    """A go-live is recorded once it happened, not before approval (its PSB filing is due
+    from that day), and the page whose footer is checked is the service's own: another
+    site's proves nothing."""
     today = now.astimezone(CHINA).date()
-    if command.live_on > today:
-        reasons.append(
-            Reason(
-                "live_on_in_the_future",
-                f"{command.live_on} has not come yet (today is {today}): record the go-live on "
-                "the day the site opens",
-                field="live_on",
-            )
-        )
+    reasons = check_service_day(
+        command.live_on, "live_on", "the go-live", today=today, approved_on=approved_on
+    )
     host = urlsplit(command.home_url).hostname if command.home_url else None
     domain = to_ascii_domain(service.domain)
     if host is not None and not _on_domain(host, domain):
@@ -282,15 +282,9 @@ def renewal(
     """A new expiry date: the reminders for the old one close and new ones open."""
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
-        if command.expires_on <= service.domain_expires_on:
-            raise _refused(
-                "renewal not recorded",
-                Reason(
-                    "not_later",
-                    f"the new expiry {command.expires_on} is not after {service.domain_expires_on}",
-                    field="expires_on",
-                ),
-            )
+        today = now.astimezone(CHINA).date()
+        if reasons := check_renewal(command.expires_on, service.domain_expires_on, today):
+            raise _refused("renewal not recorded", *reasons)
         service.domain_expires_on = command.expires_on
         session.add(service)
         _close(
@@ -317,6 +311,15 @@ def left_host(
                 "not recorded",
                 Reason("already_owed", "a cancel-access order is already owed for this service"),
             )
+        reasons = check_service_day(
+            command.left_on,
+            "left_on",
+            "leaving the host",
+            today=now.astimezone(CHINA).date(),
+            approved_on=_approved_on(session, filing),
+        )
+        if reasons:
+            raise _refused("left-host not recorded", *reasons)
         due = _days_after(command.left_on, ObligationKind.CANCEL_ACCESS, settings)
         _open(
             session,
@@ -335,19 +338,18 @@ def left_host(
 def rectification(
     session: Session, service_id: int, command: RectificationIn, settings: Settings
 ) -> ServiceDutiesOut:
-    """A rectification notice, due ``working_days`` working days from today."""
+    """A rectification notice, due ``working_days`` working days from today: at the end of
+    the last one, as the PSB filing is, since a notice may be met all of its last day."""
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
-        due = calendar_for(settings).add_working_days(now, command.working_days)
+        due, estimated = _working_days_after(calendar_for(settings), now, command.working_days)
         data = {
             "reference": command.reference,
             "working_days": command.working_days,
             "detail": command.detail,
             "extended_by": None,
         }
-        _open(
-            session, service, filing, ObligationKind.RECTIFICATION, due.at, now, data, due.estimated
-        )
+        _open(session, service, filing, ObligationKind.RECTIFICATION, due, now, data, estimated)
 
     return _record(session, service_id, write)
 
@@ -355,7 +357,8 @@ def rectification(
 def extend(
     session: Session, obligation_id: int, command: ExtensionIn, settings: Settings
 ) -> ServiceDutiesOut:
-    """One extension of at most ``rectification_max_extension_working_days``; a second is refused."""
+    """One extension of at most ``rectification_max_extension_working_days``; a second is refused.
+    Counted, as ``recompute_estimated_rectifications`` counts it, from the notice's receipt."""
     row = _rectification(session, obligation_id)
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
@@ -366,9 +369,10 @@ def extend(
         )
         if reasons:
             raise _refused("extension refused", *reasons)
-        due = calendar_for(settings).add_working_days(as_utc(row.due_at), command.working_days)
+        days = int(row.data["working_days"]) + command.working_days
+        due = _working_days_after(calendar_for(settings), as_utc(row.opened_at), days)
         row.data = {**row.data, "extended_by": command.working_days}
-        row.due_at, row.estimated = due.at, due.estimated
+        row.due_at, row.estimated = due
         row.status, row.fired_at = DeadlineStatus.PENDING, None  # escalated again if it passes
         session.add(row)
 
@@ -392,9 +396,9 @@ def recompute_estimated_rectifications(session: Session, settings: Settings) -> 
     changed = 0
     for row in rows:
         days = int(row.data["working_days"]) + int(row.data.get("extended_by") or 0)
-        due = calendar.add_working_days(as_utc(row.opened_at), days)
-        if (due.at, due.estimated) != (as_utc(row.due_at), row.estimated):
-            row.due_at, row.estimated = due.at, due.estimated
+        due = _working_days_after(calendar, as_utc(row.opened_at), days)
+        if due != (as_utc(row.due_at), row.estimated):
+            row.due_at, row.estimated = due
             session.add(row)
             changed += 1
     return changed
@@ -620,6 +624,22 @@ def _approving_order(session: Session, service_id: int) -> Filing:
     return filing
 
 
+def _approved_on(session: Session, approving: Filing) -> date:
+    """The Beijing day the order that filed the service with this host (a first filing, a new
+    service or a new access) was approved; a change order approved since is not it. The
+    service's latest approved order ``approving`` stands in for a record without one."""
+    approved_at = session.exec(
+        select(Filing.state_entered_at)
+        .where(
+            Filing.service_id == approving.service_id,
+            Filing.state == State.APPROVED,
+            col(Filing.kind).in_(_FILING_KINDS),
+        )
+        .order_by(col(Filing.id))
+    ).first()
+    return as_utc(approved_at or approving.state_entered_at).astimezone(CHINA).date()
+
+
 def _refused(headline: str, *reasons: Reason) -> GuardFailed:
     return GuardFailed(summarise(headline, list(reasons)), list(reasons))
 
@@ -641,6 +661,15 @@ def _scalar(kind: ObligationKind, settings: Settings) -> float:
 def _days_after(day: date, kind: ObligationKind, settings: Settings) -> datetime:
     """The end of the Beijing day the kind's figure in days after ``day``."""
     return _end_of_day(day + timedelta(days=_scalar(kind, settings)))
+
+
+def _working_days_after(
+    calendar: WorkingCalendar, start: datetime, days: int
+) -> tuple[datetime, bool]:
+    """The end of the Beijing day ``days`` working days after ``start``'s, as ``_days_after``
+    ends its day, and whether that day is estimated (a year without the official schedule)."""
+    due = calendar.add_working_days(start, days)
+    return _end_of_day(due.at.astimezone(CHINA).date()), due.estimated
 
 
 def _end_of_day(day: date) -> datetime:

@@ -4,13 +4,13 @@ rectification notices, as obligations of the approved service."""
 from __future__ import annotations
 
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 from sqlmodel import Session, col, select
 
-from config.clock import FrozenClock
+from config.clock import CHINA, FrozenClock
 from config.settings import Settings
 from models import Notification, Obligation
 from tests.databases import POSTGRES_ONLY, wait_for_a_lock_wait
@@ -51,6 +51,14 @@ def _notices(session: Session, kind: str) -> list[Notification]:
 def _sweep(session: Session, clock: FrozenClock, settings: Settings) -> int:
     engine = session.get_bind()
     return fire_due_obligations(engine, clock.now(), settings)  # type: ignore[arg-type]
+
+
+def _approved(session: Session, order: FilingOut) -> FilingOut:
+    for event, data in ORDER_PATHS[order.kind]:
+        order = service.fire_event(
+            session, order.id, EventCommand(event=event, data=data), actor="t"
+        )
+    return order
 
 
 def _live(session: Session, order: FilingOut, settings: Settings, clock: FrozenClock) -> None:
@@ -115,6 +123,21 @@ def test_a_bad_psb_number_is_refused_with_the_rule_and_its_source(
     assert reason.source is not None and "pingan" in reason.source
 
 
+@pytest.mark.parametrize(
+    "number",
+    ["A公网安备11010502030143号", "1公网安备11010502030143号", "中公网安备11010502030143号"],
+)
+def test_a_psb_number_led_by_no_province_is_called_malformed_not_another_provinces(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings, number: str
+) -> None:
+    """Told "issued in A, the service is filed in 京", someone would look for a province A."""
+    with pytest.raises(GuardFailed) as refused:
+        obligations.psb_number(session, _site(on_file), PsbNumberIn(psb_number=number), settings)
+    assert [(r.code, r.field) for r in refused.value.reasons] == [
+        ("invalid_psb_number", "psb_number")
+    ]
+
+
 def test_a_service_without_an_approved_record_records_nothing(
     session: Session, open_order: Open, clock: FrozenClock, settings: Settings
 ) -> None:
@@ -168,6 +191,24 @@ def test_a_renewal_must_move_the_expiry_later(
     assert [r.code for r in refused.value.reasons] == ["not_later"]
 
 
+@pytest.mark.parametrize("renewed_to", [date(2026, 12, 31), date(2027, 1, 10)])
+def test_a_renewal_to_an_expiry_not_after_today_is_refused(
+    session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings, renewed_to: date
+) -> None:
+    """Later than the old expiry but already come: no reminder could be sent for it, and the
+    domain, expired, leaves an empty record."""
+    clock.set(datetime(2027, 1, 10, 12, 0, tzinfo=CHINA))
+    with pytest.raises(GuardFailed) as refused:
+        obligations.renewal(session, _site(expiring), Renewal(expires_on=renewed_to), settings)
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field, reason.rule) == (
+        "already_expired",
+        "expires_on",
+        "domain_not_expired",
+    )
+    assert reason.source is not None and "aliyun" in reason.source
+
+
 def test_a_site_that_left_the_host_owes_cancel_access_until_that_order_is_approved(
     session: Session, on_file: FilingOut, open_order: Open, clock: FrozenClock, settings: Settings
 ) -> None:
@@ -181,6 +222,25 @@ def test_a_site_that_left_the_host_owes_cancel_access_until_that_order_is_approv
             session, order.id, EventCommand(event=event, data=data), actor="t"
         )
     assert obligations.overdue(session, clock.now()) == []
+
+
+@pytest.mark.parametrize(
+    ("left_on", "code"),
+    [(date(2031, 1, 1), "left_on_in_the_future"), (date(2019, 1, 1), "left_on_before_approval")],
+)
+def test_a_site_leaves_the_host_neither_in_the_future_nor_before_its_approval(
+    session: Session,
+    on_file: FilingOut,
+    clock: FrozenClock,
+    settings: Settings,
+    left_on: date,
+    code: str,
+) -> None:
+    """A cancel-access order owed from a day not come, or from before the host served the
+    site, would be due at the wrong time: a month late, or overdue at once."""
+    with pytest.raises(GuardFailed) as refused:
+        obligations.left_host(session, _site(on_file), LeftHost(left_on=left_on), settings)
+    assert [(r.code, r.field) for r in refused.value.reasons] == [(code, "left_on")]
 
 
 @pytest.fixture
@@ -205,6 +265,41 @@ def test_a_rectification_is_extended_once_and_a_second_time_refused(
         ("extension_used", "rectification_extension"),
         ("extension_too_long", "rectification_extension"),
     ]
+
+
+def test_a_rectification_may_be_met_all_its_last_working_day(
+    session: Session, notice: int, clock: FrozenClock, settings: Settings
+) -> None:
+    """Received Monday 10:00, five working days: escalating at 10:00 on Monday 9 March would
+    call overdue a rectification done that afternoon. The PSB filing is due the same way."""
+    clock.set(datetime(2026, 3, 9, 23, 59, tzinfo=CHINA))
+    _sweep(session, clock, settings)
+    assert _notices(session, "obligation_rectification") == []
+    clock.set(datetime(2026, 3, 10, 0, 0, tzinfo=CHINA))
+    _sweep(session, clock, settings)
+    assert [o.id for o in obligations.overdue(session, clock.now())] == [notice]
+
+
+def test_an_extended_rectification_is_due_at_the_end_of_its_new_last_working_day(
+    session: Session, notice: int, settings: Settings
+) -> None:
+    """The extension counts on from the notice's last working day, and ends as it did."""
+    extended = obligations.extend(session, notice, ExtensionIn(working_days=7), settings)
+    [row] = [o for o in extended.obligations if o.kind == "rectification"]
+    assert row.due_at == datetime(2026, 3, 19, 0, 0, tzinfo=CHINA)  # the end of Wednesday 18th
+
+
+def test_recomputing_an_estimated_rectification_keeps_it_due_at_the_end_of_its_day(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    """2031's official schedule is not loaded, so the notice's due time is estimated and
+    recomputed whenever a schedule is: the same calendar must give the same due time."""
+    clock.set(datetime(2031, 9, 26, 2, 0, tzinfo=UTC))
+    body = RectificationIn(reference="京通管〔2031〕1号", working_days=5)
+    duties = obligations.rectification(session, _site(on_file), body, settings)
+    [row] = [o for o in duties.obligations if o.kind == "rectification"]
+    assert row.estimated
+    assert obligations.recompute_estimated_rectifications(session, settings) == 0
 
 
 def test_an_overdue_rectification_is_escalated_to_ops_until_it_is_rectified(
@@ -268,3 +363,51 @@ def test_a_go_live_page_on_a_host_under_the_domain_is_accepted(
     command = GoLive(live_on=clock.now().date(), home_url="https://www.EXAMPLE.cn/index.html")
     duties = obligations.go_live(session, _site(on_file), command, settings)
     assert duties.home_url == "https://www.EXAMPLE.cn/index.html"
+
+
+def test_a_go_live_before_the_service_was_approved_is_refused_naming_the_approval_date(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    """A site may not resolve before approval; accepted, the PSB filing would be overdue
+    at once, and a go-live is recorded only once, so it could never be corrected."""
+    command = GoLive(live_on=date(2019, 1, 1))
+    with pytest.raises(GuardFailed) as refused:
+        obligations.go_live(session, _site(on_file), command, settings)
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field, reason.rule) == (
+        "live_on_before_approval",
+        "live_on",
+        "not_before_approval",
+    )
+    assert "2026-03-02" in reason.message
+    assert reason.source is not None and "备案驳回咨询" in reason.source
+
+
+@pytest.fixture
+def approved_after_midnight(session: Session, open_order: Open, clock: FrozenClock) -> FilingOut:
+    """A site approved at 00:30 on Tuesday 3 March in Beijing, still Monday 2 March in UTC."""
+    clock.set(datetime(2026, 3, 3, 0, 30, tzinfo=CHINA))
+    return _approved(session, open_order(**first_filing_order()))
+
+
+def test_the_day_a_site_was_approved_is_beijings(
+    session: Session, approved_after_midnight: FilingOut, settings: Settings
+) -> None:
+    site = _site(approved_after_midnight)
+    with pytest.raises(GuardFailed) as refused:
+        obligations.go_live(session, site, GoLive(live_on=date(2026, 3, 2)), settings)
+    assert [r.code for r in refused.value.reasons] == ["live_on_before_approval"]
+    duties = obligations.go_live(session, site, GoLive(live_on=date(2026, 3, 3)), settings)
+    assert duties.live_on == date(2026, 3, 3)
+
+
+def test_a_change_approved_since_leaves_the_day_the_site_was_approved(
+    session: Session, on_file: FilingOut, open_order: Open, clock: FrozenClock, settings: Settings
+) -> None:
+    """A changed site name is approved weeks after the site was: it went live in between."""
+    clock.advance(timedelta(days=30))
+    renamed = {"entity_id": on_file.entity_id, "service_id": _site(on_file)}
+    _approved(session, open_order(kind="change", changes={"service_name": "New"}, **renamed))
+    command = GoLive(live_on=date(2026, 3, 10))
+    duties = obligations.go_live(session, _site(on_file), command, settings)
+    assert duties.live_on == date(2026, 3, 10)

@@ -149,16 +149,19 @@ OVERDUE_OBLIGATIONS: tuple[ObligationKind, ...] = tuple(o.kind for o in OBLIGATI
 # 京公网安备11010502030143号: province character, 公网安备, 14 digits, 号.
 PSB_RULE = "psb_number"
 PSB_SOURCE = "yun.pingan.com help, PSB filing (numbers read like 京公网安备11010502030143号)"
-_PSB = re.compile(r"^(?P<province>\w)公网安备(?P<digits>[0-9]{14})号$")
+# One CJK character, a province's or its alias (蜀): with ``\w``, A公网安备… passed as a number
+# issued in province "A", a mismatch instead of what it is, a malformed number.
+_PSB = re.compile(r"^(?P<province>[\u4e00-\u9fff])公网安备(?P<digits>[0-9]{14})号$")
 
 
 def check_psb_number(
     number: str, province: str, canonical: Callable[[str], str | None]
 ) -> list[Reason]:
     """Every problem with ``number`` as the PSB number of a service filed in ``province``;
-    ``canonical`` maps a province character or alias to its canonical one."""
+    ``canonical`` maps a province character or alias to its canonical one (``None`` for one
+    naming no province, which makes the number malformed rather than another province's)."""
     match = _PSB.match(number)
-    if match is None:
+    if match is None or canonical(match["province"]) is None:
         return [
             Reason(
                 "invalid_psb_number",
@@ -209,6 +212,76 @@ def check_extension(already_extended: bool, working_days: int, limit: int) -> li
                 details={"limit": limit},
                 rule=RECTIFICATION_RULE,
                 source=source,
+            )
+        )
+    return reasons
+
+
+# A day recorded about an approved service. Before approval a site may not resolve (a typical
+# refusal), so it neither went live nor was served by this host, nor left it, before then.
+APPROVAL_RULE = "not_before_approval"
+APPROVAL_SOURCE = (
+    "Huawei Cloud, kb/faq/备案驳回咨询.md in github.com/huaweicloud/huaweicloud-skills; Tencent "
+    "Cloud 常见驳回原因及其处理.md (qcloud-documents): the site resolving before approval"
+)
+
+
+def check_service_day(
+    day: date, field: str, what: str, *, today: date, approved_on: date
+) -> list[Reason]:
+    """``day``, the Beijing day ``what`` happened, has come and is not before the service's
+    approval: another day would open obligations due at the wrong time (before approval,
+    overdue at once), and a go-live, recorded once, could never be corrected."""
+    reasons = []
+    if day > today:
+        reasons.append(
+            Reason(
+                f"{field}_in_the_future",
+                f"{day} has not come yet (today is {today}): record {what} on the day it happens",
+                field=field,
+                details={"today": str(today)},
+            )
+        )
+    if day < approved_on:
+        reasons.append(
+            Reason(
+                f"{field}_before_approval",
+                f"{field} {day} is before the service was approved on {approved_on}: a site "
+                "may not resolve before its record is approved",
+                field=field,
+                details={"approved_on": str(approved_on)},
+                rule=APPROVAL_RULE,
+                source=APPROVAL_SOURCE,
+            )
+        )
+    return reasons
+
+
+EXPIRY_RULE = "domain_not_expired"
+
+
+def check_renewal(expires_on: date, current: date, today: date) -> list[Reason]:
+    """A renewal moves the expiry later, to a day still to come: an expiry already past
+    leaves no reminder to send, and an expired domain leaves an empty record."""
+    reasons = []
+    if expires_on <= current:
+        reasons.append(
+            Reason(
+                "not_later",
+                f"the new expiry {expires_on} is not after {current}",
+                field="expires_on",
+            )
+        )
+    if expires_on <= today:
+        reasons.append(
+            Reason(
+                "already_expired",
+                f"the new expiry {expires_on} is not after today ({today}): a renewed domain "
+                "expires later than today",
+                field="expires_on",
+                details={"today": str(today)},
+                rule=EXPIRY_RULE,
+                source=OBLIGATIONS_BY_KIND[ObligationKind.DOMAIN_EXPIRY].source,
             )
         )
     return reasons
