@@ -269,7 +269,21 @@ class _Demo:
         for event in FIRST_FILING_PATH:
             order = self._fire(session, order.id, n, OrderKind.FIRST_FILING, event)
         assert order.service_id is not None
+        if STORIES[n].kind is OrderKind.CANCEL_SERVICE:
+            self._put_second_site_on_file(session, n, order.entity_id)
         return OnFile(order.entity_id, order.service_id)
+
+    def _put_second_site_on_file(self, session: Session, n: int, entity_id: int) -> None:
+        """Cancelling an entity's last site is refused (it would leave an empty entity), so
+        the entity that cancels one has another, filed as a new service."""
+        stem = STORIES[n].entity.domain.removesuffix(".cn")
+        site = self._website(n, f"{stem}.com.cn", STORIES[n].entity.name, person=2)
+        command = OrderCreate.model_validate(
+            {"kind": OrderKind.NEW_SERVICE, "entity_id": entity_id, "service": site}
+        )
+        order = service.create_order(session, command, actor=ACTOR, settings=self.settings)
+        for event in FIRST_FILING_PATH:  # a new service's path is a first filing's
+            self._fire(session, order.id, n, OrderKind.NEW_SERVICE, event)
 
     def _open(self, session: Session, n: int, on_file: OnFile | None) -> None:
         story = STORIES[n]

@@ -123,6 +123,10 @@ def order_from_filing(command: FilingCreate) -> OrderCreate:
     )
 
 
+# A service MIIT holds on file: served here, or filed and served by another host now.
+_ON_FILE_STATUSES = (ServiceStatus.ACTIVE, ServiceStatus.ACCESS_REMOVED)
+
+
 @dataclass
 class _Parties:
     """The entity and service an order concerns: new ones (inputs) or stored ones."""
@@ -325,6 +329,33 @@ def _check_access(
     return reasons
 
 
+def _check_not_last(session: Session, spec: KindSpec, parties: _Parties) -> list[Reason]:
+    """Cancelling an entity's last service on file would leave an empty entity (空壳主体),
+    which most provinces refuse: an entity with one service left cancels itself instead
+    (domain-facts, 注销主体 and 注销网站: HW 备案注销咨询.md, TX 注销备案.md)."""
+    service = parties.service
+    if spec.effect is not Effect.CANCEL_SERVICE or service is None or parties.entity is None:
+        return []  # without the entity, the missing entity is the reason
+    others = session.exec(
+        select(Service.id).where(
+            Service.entity_id == service.entity_id,
+            Service.id != service.id,
+            col(Service.status).in_(_ON_FILE_STATUSES),
+        )
+    ).first()
+    if others is not None:
+        return []
+    return [
+        Reason(
+            "last_service",
+            f"service {service.id} is the entity's last on file: cancelling it would leave an "
+            "empty entity (空壳主体), which most provinces refuse; cancel the entity instead "
+            "(cancel_entity)",
+            field="service_id",
+        )
+    ]
+
+
 def _entity_name(parties: _Parties) -> str | None:
     if parties.entity_in is not None:
         return parties.entity_in.name
@@ -372,7 +403,7 @@ def _check_domain_elsewhere(session: Session, parties: _Parties) -> list[Reason]
             col(Service.domain) == service.domain.lower(),
             col(Entity.id_number_hash) != lookup(identity),
             or_(
-                col(Service.status).in_([ServiceStatus.ACTIVE, ServiceStatus.ACCESS_REMOVED]),
+                col(Service.status).in_(_ON_FILE_STATUSES),
                 col(Service.id).in_(in_flight),
             ),
         )
@@ -406,7 +437,7 @@ def _check_domain_quota(session: Session, parties: _Parties, settings: Settings)
         .join(Entity, col(Entity.id) == col(Service.entity_id))
         .where(
             Entity.id_number_hash == lookup(_identity(parties)),
-            col(Service.status).in_([ServiceStatus.ACTIVE, ServiceStatus.ACCESS_REMOVED]),
+            col(Service.status).in_(_ON_FILE_STATUSES),
         )
     ).one()
     return check_domain_quota(entity.type, province, int(on_file), rules)
@@ -661,6 +692,7 @@ def check_order(
     found += _check_mobiles(session, parties, people)
     found += _check_domain_elsewhere(session, parties)
     found += _check_access(session, spec, parties, command, settings)
+    found += _check_not_last(session, spec, parties)
     found += _check_domain_quota(session, parties, settings)
     found += _check_not_on_file(session, spec, parties) or _check_in_flight(session, parties)
     reasons += found if fields else [_rename(r, _FILING_FIELDS) for r in found]

@@ -61,6 +61,9 @@ def test_each_kind_runs_to_approval_and_changes_the_record_as_declared(
     session: Session, open_order: Open, on_file: FilingOut, kind: str
 ) -> None:
     order = on_file
+    if kind == "cancel_service":  # not the entity's last: that would leave an empty entity
+        more = order_on("new_service", on_file.entity_id, 0)
+        _drive(session, open_order(**more), ORDER_PATHS["new_service"])
     if kind != "first_filing":
         body = order_on(kind, on_file.entity_id, on_file.service_id or 0)
         order = _drive(session, open_order(**body), ORDER_PATHS[kind])
@@ -82,14 +85,14 @@ def test_a_change_order_writes_its_changes_to_the_entity(
 def test_a_second_order_is_refused_while_one_is_open_naming_it(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
-    first = open_order(**order_on("cancel_service", on_file.entity_id, on_file.service_id or 0))
+    first = open_order(**order_on("cancel_access", on_file.entity_id, on_file.service_id or 0))
     with pytest.raises(ValidationError) as refused:
         open_order(**order_on("change", on_file.entity_id, on_file.service_id or 0))
     [reason] = [r for r in refused.value.reasons if r.code == "order_in_flight"]
     assert reason.details == {
         "entity_id": on_file.entity_id,
         "order_id": first.id,
-        "order_kind": "cancel_service",
+        "order_kind": "cancel_access",
     }
     assert str(first.id) in reason.message
 
@@ -755,6 +758,8 @@ def test_cancelling_a_site_filed_without_its_own_person_asks_the_entitys(
     session: Session, new_filing: MakeFiling, open_order: Open
 ) -> None:
     filed = new_filing("approved")
+    more = order_on("new_service", filed.entity_id, 0)
+    _drive(session, open_order(**more), ORDER_PATHS["new_service"])
     order = open_order(
         kind="cancel_service", entity_id=filed.entity_id, service_id=filed.service_id
     )
@@ -763,3 +768,29 @@ def test_cancelling_a_site_filed_without_its_own_person_asks_the_entitys(
     order = _drive(session, order, [("host_approve", {}), ("sms_sent", {})])
     order = _fire(session, order, "verify_sms", {"verifier": "service"})
     assert order.state == "miit_pending"
+
+
+def test_cancelling_an_entitys_last_service_is_refused_pointing_to_cancel_entity(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    body = order_on("cancel_service", on_file.entity_id, on_file.service_id or 0)
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body)
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field) == ("last_service", "service_id")
+    assert "cancel_entity" in reason.message
+
+
+def test_a_service_filed_elsewhere_keeps_the_entity_from_being_empty(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    """A service whose access moved to another host is still on file with MIIT."""
+    accessed = _drive(
+        session,
+        open_order(**order_on("new_access", on_file.entity_id, 0)),
+        ORDER_PATHS["new_access"],
+    )
+    body = order_on("cancel_access", on_file.entity_id, accessed.service_id or 0)
+    _drive(session, open_order(**body), ORDER_PATHS["cancel_access"])
+    body = order_on("cancel_service", on_file.entity_id, on_file.service_id or 0)
+    assert open_order(**body).kind == "cancel_service"
