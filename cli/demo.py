@@ -29,7 +29,7 @@ from models.migrate import upgrade
 from workflow import service, views
 from workflow.domain.commands import EventCommand, OrderCreate
 from workflow.domain.definition import DEADLINES_BY_KIND, State
-from workflow.domain.orders import Effect, OrderKind, kind_spec
+from workflow.domain.orders import Effect, OrderKind, kind_spec, order_materials
 from workflow.domain.rules import rules_for
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines, fire_due_obligations
@@ -294,7 +294,7 @@ class _Demo:
     def _fire(
         self, session: Session, order_id: int, n: int, kind: OrderKind, event: str
     ) -> FilingOut:
-        command = EventCommand(event=event, data=self._data(n, kind, event))
+        command = EventCommand(event=event, data=self._data(session, order_id, n, kind, event))
         return service.fire_event(session, order_id, command, actor=ACTOR, settings=self.settings)
 
     def _first_filing(self, n: int) -> OrderCreate:
@@ -350,13 +350,17 @@ class _Demo:
             "responsible": {"name": f"Person {person} of {name}", "mobile": _mobile(n, person)},
         }
 
-    def _data(self, n: int, kind: OrderKind, event: str) -> dict[str, object]:
+    def _data(
+        self, session: Session, order_id: int, n: int, kind: OrderKind, event: str
+    ) -> dict[str, object]:
         """The data the team enters with ``event`` on story ``n``'s order of ``kind``."""
         if event == "bind_service_number":
             return {"service_number": f"BA2026{n:06d}", "server_ip": f"101.200.{n}.10"}
         if event == "submit":
-            spec = kind_spec(kind)
-            return {"materials": [*(self.materials if spec.files_service else ()), *spec.materials]}
+            spec, order = kind_spec(kind), session.get(Filing, order_id)
+            assert order is not None
+            filed = self.materials if spec.files_service else ()
+            return {"materials": [*filed, *order_materials(spec, order.changes)]}
         if event == "miit_approve" and kind is OrderKind.FIRST_FILING:
             return {"icp_number": f"{_entity_number(n)}-1"}
         return {}

@@ -206,7 +206,7 @@ ORDER_PATHS: dict[str, Steps] = {
     ],
     "new_service": [_BIND, *_review(ORG_MATERIALS), ("miit_approve", {})],
     "new_access": [_BIND, *_review(ORG_MATERIALS), ("miit_approve", {})],
-    "change": [*_review(["change_request_form"]), ("miit_approve", {})],
+    "change": [*_review(["change_request_form", "renaming_letter"]), ("miit_approve", {})],
     "cancel_entity": [*_review(["cancellation_request"]), ("miit_approve", {})],
     "cancel_service": [*_review(["cancellation_request"]), ("miit_approve", {})],
     "cancel_access": [*_review(["cancellation_request"], sms=False), ("miit_approve", {})],

@@ -16,6 +16,7 @@ from typing import Any, get_args, get_origin
 from starlette.datastructures import FormData
 
 from workflow.domain.definition import EVENTS_BY_NAME, MANUAL_EVENTS, EventSpec
+from workflow.domain.guards import AUTHORISATION_LETTER, required_materials
 from workflow.domain.rules import Rules
 from workflow.schemas import FilingOut
 
@@ -58,10 +59,23 @@ class EventForm:
 
 
 def _materials(filing: FilingOut, rules: Rules) -> tuple[Choice, ...]:
-    """The materials the rules require of this applicant, licence and sector, those already
+    """The materials a submission of this order must carry, then the authorisation letter
+    (needed where the responsible person is not the legal representative); those already
     submitted ticked (a resubmission usually sends them again)."""
-    keys = rules.required_materials(filing.applicant.type, filing.licence, filing.website.sector)
-    return tuple(Choice(k, rules.materials.get(k, k), k in filing.materials) for k in keys)
+    keys = (
+        *required_materials(
+            filing.kind,
+            filing.changing,
+            filing.applicant.type,
+            filing.licence,
+            filing.website.sector,
+            rules,
+        ),
+        AUTHORISATION_LETTER,
+    )
+    return tuple(
+        Choice(k, rules.materials.get(k, k), k in filing.materials) for k in dict.fromkeys(keys)
+    )
 
 
 def _input(name: str, spec: EventSpec, filing: FilingOut, rules: Rules) -> Input:

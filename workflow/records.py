@@ -50,7 +50,7 @@ from workflow.domain.guards import (
     check_responsible,
 )
 from workflow.domain.orders import (
-    CHANGE_VERIFIED_BY,
+    CHANGES,
     SUFFIX_LETTER,
     Effect,
     EntityStatus,
@@ -501,7 +501,7 @@ def _verifying(spec: KindSpec, command: OrderCreate) -> set[VerifierRole]:
     if command.changes is None:
         return set(spec.verifiers)
     changed = command.changes.model_dump(exclude_none=True)
-    return {CHANGE_VERIFIED_BY[field] for field in changed} & set(spec.verifiers)
+    return {CHANGES[part].verified_by for part in changed} & set(spec.verifiers)
 
 
 def _identity(parties: _Parties) -> str:

@@ -99,6 +99,11 @@ class FilingOut(BaseModel):
     service_number: str | None
     server_ip: str | None
     materials: list[str]
+    changing: list[str] = Field(
+        default_factory=list,
+        description="the parts of the record a change order changes (entity_name, ...); "
+        "empty for other kinds",
+    )
     pre_approval_document: str | None
     icp_number: str | None
     assignee: str | None = None

@@ -139,6 +139,7 @@ def _describe(
         service_number=filing.service_number,
         server_ip=filing.server_ip,
         materials=list(filing.materials),
+        changing=list(filing.changes),
         pre_approval_document=filing.pre_approval_document,
         icp_number=filing.icp_number,
         assignee=filing.assignee,

@@ -119,6 +119,17 @@ def test_the_submit_form_offers_the_materials_the_rules_require(
     assert 'name="materials" value="photo_verification"' in page and "幕布拍照" in page
 
 
+def test_a_name_changes_submit_form_offers_what_a_change_needs_not_a_first_filings(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filed = api.drive("approved")
+    body = {"kind": "change", "entity_id": filed["entity_id"], "changes": {"entity_name": "New"}}
+    order = api.client.post("/api/v1/orders", json=body, headers=api.headers).json()
+    page = signed_in("case_manager").get(f"/filings/{order['id']}").text
+    offered = re.findall(r'name="materials" value="([a-z_]+)"', page)
+    assert offered == ["change_request_form", "renaming_letter", "authorisation_letter"]
+
+
 def test_an_unknown_filings_page_is_html(signed_in: Callable[[str], TestClient]) -> None:
     page = signed_in("viewer").get("/filings/12345")
     assert page.headers["content-type"].startswith("text/html") and page.status_code == 404

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -134,6 +134,7 @@ class Filing:
     sector: str = "general"
     pre_approval_document: str | None = None
     service_number: str | None = "BA2026000123"  # submissions are judged once it is bound
+    changes: dict[str, object] = field(default_factory=dict)
 
 
 INDIVIDUAL_MATERIALS = [
@@ -834,6 +835,14 @@ def test_a_change_is_submitted_without_a_service_number(settings: Settings) -> N
     filing = Filing(kind="change", service_number=None)
     reasons = guard_submission(filing, MaterialsData(materials=["change_request_form"]), settings)
     assert reasons == []
+
+
+def test_a_name_change_brings_the_renaming_letter(settings: Settings) -> None:
+    filing = Filing(kind="change", changes={"entity_name": "Example Group Ltd"})
+    reasons = guard_submission(filing, MaterialsData(materials=["change_request_form"]), settings)
+    assert [(r.code, r.details) for r in reasons] == [
+        ("missing_material", {"material": "renaming_letter"})
+    ]
 
 
 def test_every_missing_material_is_reported(settings: Settings) -> None:

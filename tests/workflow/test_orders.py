@@ -36,7 +36,7 @@ from workflow.domain.errors import (
     ValidationError,
     VersionConflict,
 )
-from workflow.domain.orders import CHANGE_VERIFIED_BY
+from workflow.domain.orders import CHANGES
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines
 
@@ -741,7 +741,7 @@ def test_a_change_is_verified_by_the_persons_whose_details_it_changes(
 
 
 def test_every_change_a_change_order_can_make_says_whose_sms_it_is() -> None:
-    assert set(CHANGE_VERIFIED_BY) == set(ChangesIn.model_fields)
+    assert set(CHANGES) == set(ChangesIn.model_fields)
 
 
 def test_a_new_service_naming_no_person_is_answered_for_by_the_entitys(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any, Protocol
 
@@ -26,7 +26,13 @@ from workflow.domain.event_data import (
     VerifierData,
     WrongEntryData,
 )
-from workflow.domain.orders import OrderFacts, OrderKind, kind_spec, split_number
+from workflow.domain.orders import (
+    OrderFacts,
+    OrderKind,
+    kind_spec,
+    order_materials,
+    split_number,
+)
 from workflow.domain.rules import (
     RESIDENCE_PERMIT,
     Document,
@@ -57,6 +63,9 @@ class FilingFacts(Protocol):
     sector: str
     pre_approval_document: str | None
     service_number: str | None
+
+    @property
+    def changes(self) -> Mapping[str, Any]: ...  # read only: a change order's changes
 
 
 # A guard gets the event's data already parsed with the model the event declares
@@ -545,6 +554,19 @@ def _unknown_materials(materials: list[str], rules: Rules) -> list[Reason]:
     ]
 
 
+def required_materials(
+    kind: str, changing: Iterable[str], applicant_type: str, licence: str, sector: str, rules: Rules
+) -> tuple[str, ...]:
+    """What a submission of an order of ``kind`` must carry: its kind's materials and those of
+    the parts it is ``changing`` and, where it files a service, the applicant type's, the
+    licence's and the sector's (the console offers the same list)."""
+    spec = kind_spec(kind)
+    required = order_materials(spec, changing)
+    if spec.files_service:
+        required += rules.required_materials(applicant_type, licence, sector)
+    return tuple(dict.fromkeys(required))
+
+
 def guard_submission(filing: FilingFacts, data: EventData, settings: Settings) -> list[Reason]:
     """Every material required for the order's kind (and, where it files a service, the
     applicant type, licence and sector), known material keys only, the pre-approval granted
@@ -558,9 +580,9 @@ def guard_submission(filing: FilingFacts, data: EventData, settings: Settings) -
     if unjudgeable:
         return unjudgeable + reasons
     spec = kind_spec(filing.kind)
-    required = spec.materials
-    if spec.files_service:
-        required += rules.required_materials(filing.applicant_type, filing.licence, filing.sector)
+    required = required_materials(
+        filing.kind, filing.changes, filing.applicant_type, filing.licence, filing.sector, rules
+    )
     reasons += [
         Reason(
             "missing_material",
@@ -568,7 +590,7 @@ def guard_submission(filing: FilingFacts, data: EventData, settings: Settings) -
             field="data.materials",
             details={"material": key},
         )
-        for key in dict.fromkeys(required)
+        for key in required
         if key not in materials
     ]
     if "bind_service_number" in spec.events and filing.service_number is None:
@@ -699,6 +721,10 @@ def guard_pre_approval_needed(
     ]
 
 
+# The material a responsible person who is not the legal representative brings.
+AUTHORISATION_LETTER = "authorisation_letter"
+
+
 def guard_authorisation(
     order: OrderFacts, filing: FilingFacts, data: EventData, settings: Settings
 ) -> list[Reason]:
@@ -710,7 +736,7 @@ def guard_authorisation(
     rule = province.policies.get(Policy.LEGAL_REP_RESPONSIBLE) if province else None
     if rule is None or not rule.value or order.record.responsible_is_legal_rep:
         return []
-    if "authorisation_letter" in data.materials:
+    if AUTHORISATION_LETTER in data.materials:
         return []
     return [
         Reason(
@@ -718,7 +744,7 @@ def guard_authorisation(
             "the responsible person is not the legal representative: submit the "
             "authorisation letter (authorisation_letter)",
             field="data.materials",
-            details={"material": "authorisation_letter"},
+            details={"material": AUTHORISATION_LETTER},
             **_cite(rule),
         )
     ]

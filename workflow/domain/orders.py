@@ -16,7 +16,7 @@ practice, Tencent reviews them within a working day, so no kind skips it here.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -112,7 +112,7 @@ class KindSpec:
     """One order kind: its path on the shared machine and what it does to the record.
 
     ``verifiers`` are the roles whose person answers the SMS, among the parties the order
-    has (a change asks those whose details it changes, ``CHANGE_VERIFIED_BY``); ``materials`` are added
+    has (a change asks those whose details it changes, ``CHANGES``); ``materials`` are added
     to the applicant type's for kinds that file a service, and are the whole list otherwise.
     """
 
@@ -218,15 +218,33 @@ KINDS: tuple[KindSpec, ...] = (
 
 KINDS_BY_NAME: dict[str, KindSpec] = {spec.kind.value: spec for spec in KINDS}
 
-# Whose person answers a change order's SMS, by what it changes: the entity's for the
-# entity's details, the site's for the site's (domain-facts, 变更备案: HW 备案变更咨询.md).
-# Every field of ``commands.ChangesIn`` is here (a test holds them together).
-CHANGE_VERIFIED_BY: dict[str, VerifierRole] = {
-    "entity_name": VerifierRole.ENTITY,
-    "entity_responsible": VerifierRole.ENTITY,
-    "service_name": VerifierRole.SERVICE,
-    "service_responsible": VerifierRole.SERVICE,
+
+@dataclass(frozen=True)
+class ChangeSpec:
+    """What changing one part of the record asks beyond the change request form: whose
+    person answers the SMS, and the materials it adds."""
+
+    verified_by: VerifierRole
+    materials: tuple[str, ...] = ()
+
+
+# Each part a change order can change (every field of ``commands.ChangesIn``; a test holds
+# them together). The entity's person answers for the entity's details, the site's for the
+# site's; a name change brings the renaming letter (更名函). domain-facts, 变更备案: HW
+# 备案变更咨询.md, TX 变更信息.md.
+CHANGES: dict[str, ChangeSpec] = {
+    "entity_name": ChangeSpec(VerifierRole.ENTITY, ("renaming_letter",)),
+    "entity_responsible": ChangeSpec(VerifierRole.ENTITY),
+    "service_name": ChangeSpec(VerifierRole.SERVICE),
+    "service_responsible": ChangeSpec(VerifierRole.SERVICE),
 }
+
+
+def order_materials(spec: KindSpec, changing: Iterable[str]) -> tuple[str, ...]:
+    """The materials an order of ``spec`` brings whatever it files, with those the parts it
+    is ``changing`` add."""
+    added = (key for part in changing for key in CHANGES[part].materials)
+    return tuple(dict.fromkeys((*spec.materials, *added)))
 
 
 def kind_spec(kind: str) -> KindSpec:
