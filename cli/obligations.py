@@ -65,10 +65,10 @@ def render_duties(view: ServiceDutiesOut) -> RenderableType:
 
 def render_forecast(predicted: ForecastOut) -> RenderableType:
     basis = (
-        f"{predicted.observations} completed orders of {predicted.province}"
+        f"{predicted.observations} completed {predicted.kind} orders of {predicted.province}"
         if predicted.basis is Basis.HISTORY
-        else f"statutory limit ({predicted.observations} observations, fewer than "
-        f"{predicted.min_observations})"
+        else f"statutory limit ({predicted.observations} completed {predicted.kind} orders, "
+        f"fewer than {predicted.min_observations})"
     )
     return fields(
         [
@@ -180,15 +180,18 @@ def overdue(as_json: JsonOption = False) -> None:
 
 def render_durations(rows: list[DurationRow]) -> RenderableType:
     return table(
-        ["province", "stage", "count", "median (wd)", "p90 (wd)"],
-        [(r.province, r.stage, r.count, r.median_working_days, r.p90_working_days) for r in rows],
-        title="review times of completed orders, in working days",
+        ["province", "kind", "stage", "count", "median (wd)", "p90 (wd)"],
+        [
+            (r.province, r.kind, r.stage, r.count, r.median_working_days, r.p90_working_days)
+            for r in rows
+        ],
+        title="review times of completed orders by kind, in working days",
     )
 
 
 @report.command()
 def durations(as_json: JsonOption = False) -> None:
-    """Per province and stage: median and 90th percentile review times, and counts."""
+    """Per province, order kind and stage: median and 90th percentile review times, counts."""
     with session_scope() as session:
         rows = forecast.durations(session, get_settings())
     emit(rows, as_json, lambda: render_durations(rows))

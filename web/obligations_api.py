@@ -115,11 +115,13 @@ def overdue_obligations(
 @router.get("/filings/{filing_id}/forecast", response_model=ForecastOut, responses=responses(404))
 def filing_forecast(filing_id: RowId, session: SessionDep, _: Viewer) -> ForecastOut:
     """The open order's predicted approval date (median and 90th percentile) from the review
-    times of its province and stage, or the statutory 20 working days with too few."""
+    times of orders of its kind in its province and stage, or the statutory 20 working days
+    when that kind has too few (other kinds are never borrowed: their times differ)."""
     return forecast.forecast(session, filing_id, get_settings())
 
 
 @router.get("/reports/durations", response_model=list[DurationRow], tags=["reports"])
 def durations(session: SessionDep, _: Viewer) -> list[DurationRow]:
-    """Per province and stage: completed orders' median and 90th percentile stay, and counts."""
+    """Per province, order kind and stage: completed orders' median and 90th percentile stay,
+    and counts."""
     return forecast.durations(session, get_settings())

@@ -1,11 +1,15 @@
-"""When will it be approved? Review times observed per province and stage, and each open order's
-predicted approval date from them.
+"""When will it be approved? Review times observed per province, order kind and stage, and each
+open order's predicted approval date from them.
 
 Everything is read from the audit trail of orders that reached ``approved``: each history row
 says which state an order entered and when, so an order's stay in a stage and its time from a
-stage to approval are differences of those times, counted in Chinese working days. A province
-with fewer than ``forecast_min_observations`` orders through a stage gets the statutory 20
-working days instead (Decree 33, Art. 12), and says so: a forecast from three orders is a guess.
+stage to approval are differences of those times, counted in Chinese working days.
+
+Orders of different kinds are never pooled: the bureau clears a cancellation in 1-5 working days
+and takes up to 20 over a first filing (domain-facts, "Order kinds"), so a median of both fits
+neither. A kind with fewer than ``forecast_min_observations`` orders through a stage in the
+province gets the statutory 20 working days instead (Decree 33, Art. 12), and says so: a
+forecast from three orders is a guess, and borrowing other kinds' orders would bring the mix back.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from itertools import pairwise
 
+import sqlalchemy as sa
 from pydantic import BaseModel
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from config.clock import CHINA, as_utc
 from config.settings import Settings
@@ -29,19 +34,25 @@ from workflow.deadlines import calendar_for
 from workflow.domain.calendar import WorkingCalendar
 from workflow.domain.definition import TERMINAL_STATES, State
 from workflow.domain.errors import GuardFailed, Reason
+from workflow.domain.orders import OrderKind
 from workflow.views import get_filing
 
 
 class Basis(StrEnum):
-    HISTORY = "history"  # enough completed orders of this province through this stage
-    STATUTORY = "statutory"  # too few: the legal limit of 20 working days
+    HISTORY = "history"  # enough completed orders of this kind and province through this stage
+    STATUTORY = "statutory"  # too few of this kind: the legal limit of 20 working days
 
 
 class ForecastOut(BaseModel):
-    """An open order's predicted approval: median and 90th percentile, and the SLA it meets."""
+    """An open order's predicted approval: median and 90th percentile, and the SLA it meets.
+
+    ``observations`` counts completed orders of the same ``kind``, province and stage: the
+    history the forecast was drawn from, or found too short for (``basis`` statutory).
+    """
 
     filing_id: int
     province: str
+    kind: str
     stage: str
     stage_entered_at: datetime
     basis: Basis
@@ -57,9 +68,10 @@ class ForecastOut(BaseModel):
 
 
 class DurationRow(BaseModel):
-    """How long orders of one province stayed in one stage, in working days."""
+    """How long orders of one kind in one province stayed in one stage, in working days."""
 
     province: str
+    kind: str
     stage: str
     count: int
     median_working_days: float
@@ -72,6 +84,7 @@ class _Visit:
 
     filing_id: int
     province: str
+    kind: str
     stage: str
     stay: int
     to_approval: int
@@ -91,39 +104,57 @@ def p90(values: Sequence[float]) -> float:
     return statistics.quantiles(values, n=10, method="inclusive")[-1]
 
 
-def _visits(session: Session, settings: Settings, province: str | None = None) -> list[_Visit]:
-    """Every stage visit of every approved order (of ``province``, when given)."""
-    query = (
-        select(HistoryEntry.filing_id, HistoryEntry.to_state, HistoryEntry.at, Filing.province)
+def _visits(
+    session: Session, settings: Settings, province: str | None = None, kind: str | None = None
+) -> list[_Visit]:
+    """Every stage visit of every approved order (of ``province`` and ``kind``, when given)."""
+    approved = [col(Filing.state) == State.APPROVED]
+    if province is not None:
+        approved.append(col(Filing.province) == province)
+    if kind is not None:
+        approved.append(col(Filing.kind) == kind)
+    history = (
+        sa.select(
+            col(HistoryEntry.filing_id),
+            col(HistoryEntry.to_state),
+            col(HistoryEntry.at),
+            col(Filing.province),
+            col(Filing.kind),
+        )
         .join(Filing, col(Filing.id) == col(HistoryEntry.filing_id))
-        .where(col(Filing.state) == State.APPROVED)
+        .where(*approved)
         .order_by(col(HistoryEntry.filing_id), col(HistoryEntry.version))
     )
-    if province is not None:
-        query = query.where(col(Filing.province) == province)
-    timelines: dict[int, list[tuple[str, datetime, str]]] = defaultdict(list)
-    for filing_id, state, at, where in session.exec(query):
-        timelines[filing_id].append((state, as_utc(at), where))
+    timelines: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
+    where_and_what: dict[int, tuple[str, str]] = {}
+    for filing_id, state, at, where, what in session.execute(history):
+        timelines[filing_id].append((state, as_utc(at)))
+        where_and_what[filing_id] = (where, what)
     calendar = calendar_for(settings)
     return [
         visit
         for filing_id, steps in timelines.items()
-        for visit in _order_visits(calendar, filing_id, steps)
+        for visit in _order_visits(calendar, filing_id, *where_and_what[filing_id], steps)
     ]
 
 
 def _order_visits(
-    calendar: WorkingCalendar, filing_id: int, steps: Sequence[tuple[str, datetime, str]]
+    calendar: WorkingCalendar,
+    filing_id: int,
+    province: str,
+    kind: str,
+    steps: Sequence[tuple[str, datetime]],
 ) -> Iterable[_Visit]:
     """Its stays: a row that keeps the state (one SMS answer of several) continues one."""
     approved_at = steps[-1][1]
     entries = [steps[0], *(step for before, step in pairwise(steps) if step[0] != before[0])]
-    for (stage, entered, province), (_, left, _) in pairwise(entries):
+    for (stage, entered), (_, left) in pairwise(entries):
         if stage in TERMINAL_STATES:
             continue
         yield _Visit(
             filing_id,
             province,
+            kind,
             stage,
             working_days_between(calendar, entered, left),
             working_days_between(calendar, entered, approved_at),
@@ -131,24 +162,37 @@ def _order_visits(
 
 
 def durations(session: Session, settings: Settings) -> list[DurationRow]:
-    """Per province and stage: how many stays, their median and 90th percentile."""
-    stays: dict[tuple[str, str], list[float]] = defaultdict(list)
+    """Per province, order kind and stage: how many stays, their median and 90th percentile.
+
+    Rows of a province come in the kinds' order (first filings first), each kind's stages
+    together, so a reader compares like with like.
+    """
+    stays: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for visit in _visits(session, settings):
-        stays[(visit.province, visit.stage)].append(visit.stay)
+        stays[(visit.province, visit.kind, visit.stage)].append(visit.stay)
     return [
         DurationRow(
             province=province,
+            kind=kind,
             stage=stage,
             count=len(values),
             median_working_days=float(statistics.median(values)),
             p90_working_days=p90(values),
         )
-        for (province, stage), values in sorted(stays.items())
+        for (province, kind, stage), values in sorted(stays.items(), key=_row_order)
     ]
 
 
+_KIND_ORDER = {kind.value: i for i, kind in enumerate(OrderKind)}
+
+
+def _row_order(item: tuple[tuple[str, str, str], list[float]]) -> tuple[str, int, str]:
+    province, kind, stage = item[0]
+    return province, _KIND_ORDER.get(kind, len(_KIND_ORDER)), stage
+
+
 def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOut:
-    """The order's predicted approval date from its stage's history in its province."""
+    """The order's predicted approval date from the history of its kind, province and stage."""
     filing = get_filing(session, filing_id)
     if filing.state in TERMINAL_STATES:
         reason = Reason("closed", f"the order is {filing.state}: there is nothing to forecast")
@@ -156,7 +200,7 @@ def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOu
     # One observation per order: its last stay in the stage, the one approval followed.
     last_stays = {
         v.filing_id: float(v.to_approval)
-        for v in _visits(session, settings, filing.province)
+        for v in _visits(session, settings, filing.province, filing.kind)
         if v.stage == filing.state
     }
     observed = list(last_stays.values())
@@ -172,6 +216,7 @@ def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOu
     return ForecastOut(
         filing_id=filing_id,
         province=filing.province,
+        kind=filing.kind,
         stage=filing.state,
         stage_entered_at=entered,
         basis=Basis.HISTORY if enough else Basis.STATUTORY,

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from config.settings import Settings
 from models import Filing, HistoryEntry
-from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order
+from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order, order_on
 from workflow import forecast, service
 from workflow.domain.commands import EventCommand
 from workflow.domain.errors import GuardFailed
@@ -37,23 +37,37 @@ def reviewing(session: Session, open_order: Open) -> FilingOut:
     return order
 
 
+@pytest.fixture
+def cancelling(session: Session, open_order: Open, on_file: FilingOut) -> FilingOut:
+    """An order cancelling ``on_file``'s entity (its one site with it), with the bureau."""
+    order = open_order(**order_on("cancel_entity", on_file.entity_id, on_file.service_id or 0))
+    for event, data in ORDER_PATHS["cancel_entity"][:-1]:
+        command = EventCommand(event=event, data=data)
+        order = service.fire_event(session, order.id, command, actor="t")
+    assert order.state == "miit_pending"
+    return order
+
+
 def seed_history(
     session: Session,
     like: FilingOut,
     count: int,
     steps: tuple[tuple[str, timedelta], ...] = STEPS,
+    *,
+    kind: str | None = None,
+    approved_after: timedelta = APPROVED_AFTER,
 ) -> None:
-    """``count`` completed orders of ``like``'s province with the timeline ``steps``."""
+    """``count`` completed orders of ``like``'s province and kind (or ``kind``) with the
+    timeline ``steps``, approved ``approved_after`` the start."""
     template = session.get(Filing, like.id)
     assert template is not None
+    overrides = {"state": "approved", "version": 3, "kind": kind or template.kind}
     for _ in range(count):
-        filing = Filing.model_validate(
-            template.model_dump(exclude={"id"}) | {"state": "approved", "version": 3}
-        )
+        filing = Filing.model_validate(template.model_dump(exclude={"id"}) | overrides)
         session.add(filing)
         session.flush()
         assert filing.id is not None
-        timeline = [*steps, ("approved", APPROVED_AFTER)]
+        timeline = [*steps, ("approved", approved_after)]
         for version, (state, after) in enumerate(timeline, start=1):
             entry = HistoryEntry(
                 filing_id=filing.id, version=version, event="seed", to_state=state,
@@ -112,13 +126,67 @@ def test_an_approved_order_has_no_forecast(
         forecast.forecast(session, reviewing.id, settings)
 
 
-def test_review_times_per_province_and_stage(
+# Site cancellations the bureau cleared the day after it got them (Wednesday to Thursday).
+CLEARED_NEXT_DAY = timedelta(days=3)
+
+
+def test_a_forecast_is_drawn_from_orders_of_its_own_kind_only(
+    session: Session, reviewing: FilingOut, settings: Settings
+) -> None:
+    """Five first filings ten working days with the bureau, five cancellations one: a first
+    filing is forecast at ten, not at the six of all ten orders."""
+    seed_history(session, reviewing, 5)
+    seed_history(session, reviewing, 5, kind="cancel_service", approved_after=CLEARED_NEXT_DAY)
+    predicted = forecast.forecast(session, reviewing.id, settings)
+    assert (predicted.basis, predicted.observations) == ("history", 5)
+    assert (predicted.median_working_days, predicted.p90_working_days) == (10, 10)
+    assert predicted.kind == "first_filing"
+
+
+def test_a_cancellation_is_forecast_from_cancellations(
+    session: Session, cancelling: FilingOut, on_file: FilingOut, settings: Settings
+) -> None:
+    seed_history(session, on_file, 5)
+    seed_history(session, cancelling, 5, approved_after=CLEARED_NEXT_DAY)
+    predicted = forecast.forecast(session, cancelling.id, settings)
+    assert (predicted.basis, predicted.observations) == ("history", 5)
+    assert predicted.median_working_days == predicted.p90_working_days == 1
+    assert predicted.kind == "cancel_entity"
+
+
+def test_a_kind_with_too_few_orders_falls_back_to_the_statutory_limit_whatever_other_kinds_have(
+    session: Session, reviewing: FilingOut, settings: Settings
+) -> None:
+    seed_history(session, reviewing, settings.forecast_min_observations - 1)
+    seed_history(session, reviewing, 5, kind="cancel_service", approved_after=CLEARED_NEXT_DAY)
+    predicted = forecast.forecast(session, reviewing.id, settings)
+    assert (predicted.basis, predicted.observations) == ("statutory", 4)
+    assert predicted.median_working_days == predicted.p90_working_days == 20
+
+
+def test_review_times_per_province_kind_and_stage(
     session: Session, reviewing: FilingOut, settings: Settings
 ) -> None:
     seed_history(session, reviewing, 3)
-    rows = {(r.province, r.stage): (r.count, r.median_working_days) for r in
+    rows = {(r.province, r.kind, r.stage): (r.count, r.median_working_days) for r in
             forecast.durations(session, settings)}  # fmt: skip
-    assert rows == {("京", "submitted"): (3, 2.0), ("京", "miit_pending"): (3, 10.0)}
+    assert rows == {
+        ("京", "first_filing", "submitted"): (3, 2.0),
+        ("京", "first_filing", "miit_pending"): (3, 10.0),
+    }
+
+
+def test_review_times_list_each_kind_apart_first_filings_first(
+    session: Session, reviewing: FilingOut, settings: Settings
+) -> None:
+    seed_history(session, reviewing, 5, kind="cancel_service", approved_after=CLEARED_NEXT_DAY)
+    seed_history(session, reviewing, 5)
+    rows = [(r.kind, r.stage, r.count, r.median_working_days) for r in
+            forecast.durations(session, settings) if r.stage == "miit_pending"]  # fmt: skip
+    assert rows == [
+        ("first_filing", "miit_pending", 5, 10.0),
+        ("cancel_service", "miit_pending", 5, 1.0),
+    ]
 
 
 # Events that keep the state (one SMS answer of several, a wrong code) write history rows too;
@@ -141,9 +209,9 @@ def test_rows_that_keep_the_state_are_one_stay(
     session: Session, reviewing: FilingOut, settings: Settings
 ) -> None:
     seed_history(session, reviewing, 3, ANSWERED_IN_PARTS)
-    rows = {(r.province, r.stage): (r.count, r.median_working_days) for r in
+    rows = {(r.province, r.kind, r.stage): (r.count, r.median_working_days) for r in
             forecast.durations(session, settings)}  # fmt: skip
-    assert rows[("京", "miit_pending")] == (3, 10.0)
+    assert rows[("京", "first_filing", "miit_pending")] == (3, 10.0)
 
 
 def test_the_forecast_counts_orders_not_visits(

@@ -1,0 +1,27 @@
+"""``icpflow report durations`` by order kind, and the kind a forecast was drawn from."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from workflow.schemas import FilingOut
+
+if TYPE_CHECKING:
+    from tests.cli.conftest import Cli
+
+
+def test_the_durations_report_has_a_kind_column(cli: Cli, on_file: FilingOut) -> None:
+    rows = json.loads(cli("report", "durations", "--json").stdout)
+    assert ("京", "first_filing", "miit_pending") in {
+        (r["province"], r["kind"], r["stage"]) for r in rows
+    }
+    table = cli("report", "durations").stdout
+    assert "kind" in table and "first_filing" in table
+
+
+def test_a_forecast_names_the_kind_whose_history_it_counted(
+    cli: Cli, created: dict[str, Any]
+) -> None:
+    shown = cli("filings", "forecast", str(created["id"])).stdout
+    assert f"completed {created['kind']} orders" in shown
