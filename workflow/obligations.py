@@ -290,7 +290,7 @@ def renewal(
         _close(
             session,
             service.id,
-            (ObligationKind.DOMAIN_EXPIRY,),
+            (ObligationKind.DOMAIN_EXPIRY, ObligationKind.DOMAIN_EXPIRED),
             now,
             {"renewed_to": str(command.expires_on)},
         )
@@ -747,19 +747,21 @@ def _close_row(row: Obligation, now: datetime, data: dict[str, object] | None) -
 def _watch_expiry(
     session: Session, service: Service, filing: Filing, now: datetime, settings: Settings
 ) -> None:
-    """One reminder per configured figure before the domain expires; those already past are
-    skipped (the nearest one still ahead says it all)."""
+    """One reminder per configured figure before the domain expires, those already past
+    skipped (the nearest one still ahead says it all), and the escalation once it has
+    expired: from the end of its last day, it is overdue for ops."""
     every = _figure(ObligationKind.DOMAIN_EXPIRY, settings)
     assert isinstance(every, Sequence)
+    expires_on = service.domain_expires_on
     for days in sorted({int(d) for d in every}, reverse=True):
-        day = service.domain_expires_on - timedelta(days=days)
+        day = expires_on - timedelta(days=days)
         due = datetime.combine(day, time(9), tzinfo=CHINA).astimezone(UTC)
         if due > now:
-            data: dict[str, object] = {
-                "expires_on": str(service.domain_expires_on),
-                "days_before": days,
-            }
+            data: dict[str, object] = {"expires_on": str(expires_on), "days_before": days}
             _open(session, service, filing, ObligationKind.DOMAIN_EXPIRY, due, now, data)
+    expired: dict[str, object] = {"expires_on": str(expires_on)}
+    kind = ObligationKind.DOMAIN_EXPIRED
+    _open(session, service, filing, kind, _end_of_day(expires_on), now, expired)
 
 
 def _data_lines(row: Obligation) -> list[str]:

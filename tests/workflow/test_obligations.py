@@ -174,11 +174,39 @@ def test_a_renewal_ends_the_reminders_for_the_old_date_and_sets_them_for_the_new
 ) -> None:
     renewed = Renewal(expires_on=date(2027, 6, 30))
     duties = obligations.renewal(session, _site(expiring), renewed, settings)
-    due = sorted(o.due_at.date() for o in duties.obligations if o.closed_at is None)
+    due = sorted(
+        o.due_at.date()
+        for o in duties.obligations
+        if o.closed_at is None and o.kind == "domain_expiry"
+    )
     assert due == [date(2027, 5, 1), date(2027, 5, 31), date(2027, 6, 23)]
     clock.advance(timedelta(days=120))
     _sweep(session, clock, settings)
     assert _notices(session, "obligation_domain_expiry") == []
+    assert _notices(session, "obligation_domain_expired") == []
+
+
+def test_a_domain_expired_without_a_renewal_is_escalated_to_ops_and_overdue(
+    session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    clock.set(datetime(2026, 6, 30, 15, 59, tzinfo=UTC))  # 23:59 in Beijing, its last day
+    _sweep(session, clock, settings)
+    assert _notices(session, "obligation_domain_expired") == []
+    clock.advance(timedelta(minutes=2))
+    _sweep(session, clock, settings)
+    [told] = _notices(session, "obligation_domain_expired")
+    assert told.recipient == "ops"
+    late = obligations.overdue(session, clock.now())
+    assert [(o.service_id, o.kind) for o in late] == [(_site(expiring), "domain_expired")]
+
+
+def test_a_renewal_after_expiry_ends_the_escalation(
+    session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    clock.set(datetime(2026, 7, 2, tzinfo=UTC))
+    _sweep(session, clock, settings)
+    obligations.renewal(session, _site(expiring), Renewal(expires_on=date(2027, 6, 30)), settings)
+    assert obligations.overdue(session, clock.now()) == []
 
 
 def test_a_renewal_must_move_the_expiry_later(

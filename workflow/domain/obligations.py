@@ -37,6 +37,7 @@ class ObligationKind(StrEnum):
     PSB_FILING = "psb_filing"
     FOOTER_CHECK = "footer_check"
     DOMAIN_EXPIRY = "domain_expiry"
+    DOMAIN_EXPIRED = "domain_expired"
     CANCEL_ACCESS = "cancel_access"
     RECTIFICATION = "rectification"
 
@@ -50,7 +51,7 @@ class Action(StrEnum):
 
 
 # How a due time is counted: calendar days or working days from the start, days before the
-# domain's expiry, or hours (a recurring check's interval).
+# domain's expiry (none: the expiry day itself), or hours (a recurring check's interval).
 ObligationUnit = Literal["days", "working_days", "days_before_expiry", "hours"]
 
 
@@ -115,6 +116,21 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         closed_by="a renewal recorded (a new expiry date)",
         source="help.aliyun.com/en/icp-filing/basic-icp-service/user-guide/"
         "prepare-and-check-the-domain-name (a filed domain must not expire)",
+    ),
+    ObligationSpec(
+        ObligationKind.DOMAIN_EXPIRED,
+        "days_before_expiry",
+        None,
+        "ops",
+        "The domain has expired with no renewal recorded: the record is empty and the bureau "
+        "will cancel it. Renew the domain, or record the renewal made.",
+        "域名已过期且未登记续费：备案已成空壳，将被管局注销。请续费域名或登记续费。",
+        opened_by="approval of the service's record, or a renewal recorded (due the day the "
+        "domain expires)",
+        closed_by="a renewal recorded (a new expiry date)",
+        source="help.aliyun.com/en/icp-filing/basic-icp-service/user-guide/"
+        "prepare-and-check-the-domain-name (a filed domain must not expire)",
+        overdue=True,
     ),
     ObligationSpec(
         ObligationKind.CANCEL_ACCESS,
