@@ -122,9 +122,9 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         "days_before_expiry",
         None,
         "ops",
-        "The domain has expired with no renewal recorded: the record is empty and the bureau "
-        "will cancel it. Renew the domain, or record the renewal made.",
-        "域名已过期且未登记续费：备案已成空壳，将被管局注销。请续费域名或登记续费。",
+        "The domain's expiry, escalated once it passes with no renewal recorded: an expired "
+        "domain leaves an empty record the bureau cancels.",
+        "域名到期且未登记续费即升级处理：域名过期后备案成为空壳，将被管局注销。",
         opened_by="approval of the service's record, or a renewal recorded (due the day the "
         "domain expires)",
         closed_by="a renewal recorded (a new expiry date)",
