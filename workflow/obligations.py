@@ -52,7 +52,7 @@ from workflow.domain.obligations import (
     check_renewal,
     check_service_day,
 )
-from workflow.domain.orders import KINDS, Effect, ServiceStatus, kind_spec
+from workflow.domain.orders import KINDS, Effect, ServiceKind, ServiceStatus, kind_spec
 from workflow.domain.rules import rules_for, to_ascii_domain
 from workflow.schemas import UtcDateTime
 
@@ -193,7 +193,8 @@ def overdue(
 def go_live(
     session: Session, service_id: int, command: GoLive, settings: Settings
 ) -> ServiceDutiesOut:
-    """The site went live: its PSB filing is due ``psb_filing_days`` later; footer checks start."""
+    """The service went live: its PSB filing is due ``psb_filing_days`` later; a website's
+    footer checks start."""
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
         if service.live_on is not None:
@@ -209,7 +210,10 @@ def go_live(
         if service.psb_number is None:
             due = _days_after(command.live_on, ObligationKind.PSB_FILING, settings)
             _open(session, service, filing, ObligationKind.PSB_FILING, due, now)
-        _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
+        # An app or mini program shows its number inside itself, where fetching a home page
+        # cannot look: checking its domain's page would pass or fail for the wrong reason.
+        if service.kind == ServiceKind.WEBSITE:
+            _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
 
     return _record(session, service_id, write)
 
@@ -342,6 +346,16 @@ def rectification(
     the last one, as the PSB filing is, since a notice may be met all of its last day."""
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
+        if same := _open_notice(session, service_id, command.reference):
+            raise _refused(
+                "rectification not recorded",
+                Reason(
+                    "rectification_open",
+                    f"notice {command.reference!r} is open already as rectification {same}",
+                    field="reference",
+                    details={"obligation_id": same},
+                ),
+            )
         due, estimated = _working_days_after(calendar_for(settings), now, command.working_days)
         data = {
             "reference": command.reference,
@@ -574,7 +588,9 @@ def _record(
 ) -> ServiceDutiesOut:
     now = get_clock().now()
     try:
-        service = _service(session, service_id)
+        # Locked: what is recorded about a service is judged on what it holds (a go-live
+        # recorded once, a notice not already open), so two writers take turns on it.
+        service = _service(session, service_id, lock=True)
         if service.record_number is None or service.status != ServiceStatus.ACTIVE:
             raise _refused(
                 "not recorded",
@@ -594,8 +610,8 @@ def _record(
     return view
 
 
-def _service(session: Session, service_id: int) -> Service:
-    service = session.get(Service, service_id)
+def _service(session: Session, service_id: int, *, lock: bool = False) -> Service:
+    service = session.get(Service, service_id, with_for_update=lock)
     if service is None:
         raise NotFound(f"service {service_id} does not exist")
     return service
@@ -675,6 +691,19 @@ def _working_days_after(
 def _end_of_day(day: date) -> datetime:
     """The end of ``day`` in Beijing: a duty due "within N days" may be met all that day."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA).astimezone(UTC)
+
+
+def _open_notice(session: Session, service_id: int, reference: str) -> int | None:
+    """The open rectification recording the notice ``reference``: a notice is one duty, however
+    often it is typed in."""
+    rows = session.exec(
+        select(Obligation).where(
+            Obligation.service_id == service_id,
+            Obligation.kind == ObligationKind.RECTIFICATION,
+            col(Obligation.closed_at).is_(None),
+        )
+    )
+    return next((row.id for row in rows if row.data.get("reference") == reference), None)
 
 
 def _open_rows(session: Session, service_id: int | None, kind: ObligationKind) -> list[int]:

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA, FrozenClock
@@ -439,3 +440,73 @@ def test_a_change_approved_since_leaves_the_day_the_site_was_approved(
     command = GoLive(live_on=date(2026, 3, 10))
     duties = obligations.go_live(session, _site(on_file), command, settings)
     assert duties.live_on == date(2026, 3, 10)
+
+
+def _open_kinds(session: Session, service_id: int) -> set[str]:
+    query = select(Obligation.kind).where(
+        Obligation.service_id == service_id, col(Obligation.closed_at).is_(None)
+    )
+    return set(session.exec(query))
+
+
+def test_a_live_website_gets_footer_checks(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    _live(session, on_file, settings, clock)
+    assert "footer_check" in _open_kinds(session, _site(on_file))
+
+
+def test_a_live_app_gets_its_psb_filing_but_no_footer_check(
+    session: Session, on_file: FilingOut, open_order: Open, clock: FrozenClock, settings: Settings
+) -> None:
+    """An app shows its number inside itself: its domain's home page proves nothing."""
+    body = order_on("new_service", on_file.entity_id, on_file.service_id or 0)
+    app = _approved(session, open_order(**body))
+    _live(session, app, settings, clock)
+    kinds = _open_kinds(session, _site(app))
+    assert "psb_filing" in kinds and "footer_check" not in kinds
+
+
+def test_a_notice_recorded_twice_is_one_rectification(
+    session: Session, on_file: FilingOut, notice: int, settings: Settings
+) -> None:
+    again = RectificationIn(reference="京通管〔2026〕12号", working_days=5)
+    with pytest.raises(GuardFailed) as refused:
+        obligations.rectification(session, _site(on_file), again, settings)
+    assert [(r.code, r.details) for r in refused.value.reasons] == [
+        ("rectification_open", {"obligation_id": notice})
+    ]
+
+
+@POSTGRES_ONLY
+def test_two_go_lives_at_once_are_recorded_once(
+    db: Database, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    """The second waits for the first's lock on the service, then finds it live."""
+    command = GoLive(live_on=clock.now().date())
+    second: list[BaseException | object] = []
+
+    def go_live_again() -> None:
+        with Session(db.engine) as other:
+            try:
+                second.append(obligations.go_live(other, _site(on_file), command, settings))
+            except GuardFailed as refused:
+                second.append(refused)
+
+    racing = threading.Thread(target=go_live_again)
+
+    def second_records_before_this_commits(_: Session) -> None:
+        racing.start()
+        wait_for_a_lock_wait(db)
+
+    with Session(db.engine) as first:
+        sa.event.listen(first, "before_commit", second_records_before_this_commits, once=True)
+        obligations.go_live(first, _site(on_file), command, settings)
+    racing.join(30)
+
+    [refused] = second
+    assert isinstance(refused, GuardFailed)
+    assert [r.code for r in refused.reasons] == ["already_live"]
+    with Session(db.engine) as fresh:
+        psb = select(Obligation).where(Obligation.kind == "psb_filing")
+        assert len(fresh.exec(psb).all()) == 1
