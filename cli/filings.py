@@ -80,6 +80,9 @@ _FLAT_FIELDS: dict[str, tuple[str, ...]] = {
     "sector": ("website", "sector"),
 }
 IMPORT_COLUMNS: tuple[str, ...] = tuple(_FLAT_FIELDS)
+# Columns a file may leave out: ``responsible`` came later, and files of individuals (their own
+# responsible persons) never need it.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("responsible",)
 
 
 def creation_from_flat(flat: Mapping[str, str | None]) -> FilingCreate:
@@ -518,7 +521,7 @@ def _read_rows(path: Path) -> list[_Row]:
     problems = [
         Reason("missing_column", f"missing column {name!r}", field=name)
         for name in IMPORT_COLUMNS
-        if name not in header
+        if name not in header and name not in OPTIONAL_COLUMNS
     ]
     problems += [
         Reason("unknown_column", f"unknown column {name!r}", field=name)
@@ -530,7 +533,9 @@ def _read_rows(path: Path) -> list[_Row]:
         for name in sorted({n for n in header if header.count(n) > 1})
     ]
     if problems:
-        raise ValidationError(f"{path}: columns must be {','.join(IMPORT_COLUMNS)}", problems)
+        optional = ", ".join(OPTIONAL_COLUMNS)
+        expected = f"{','.join(IMPORT_COLUMNS)} ({optional} optional)"
+        raise ValidationError(f"{path}: columns must be {expected}", problems)
     return [_row(line, cells, header) for line, cells in _records(reader)]
 
 
@@ -587,7 +592,8 @@ def import_(
             dir_okay=False,
             readable=True,
             show_default=False,
-            help=f"UTF-8 CSV whose header is exactly: {','.join(IMPORT_COLUMNS)}.",
+            help=f"UTF-8 CSV whose header names the columns {','.join(IMPORT_COLUMNS)} in any "
+            f"order ({', '.join(OPTIONAL_COLUMNS)} optional).",
         ),
     ],
     actor: ActorOption = _ACTOR_DEFAULT,

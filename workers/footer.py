@@ -37,14 +37,17 @@ _BOMS = (
 
 
 def _codec(label: str | None) -> str | None:
-    """Python's codec for a charset label; ``None`` for none or an unknown one. GB2312 and
+    """Python's codec for a charset label; ``None`` for none, an unknown one or a codec that
+    is not a text encoding. GB2312 and
     GBK get GB18030, their superset, as browsers do (WHATWG Encoding): pages labelled GB2312
     use characters only GBK has, which read as GB2312 can swallow the character after them."""
     try:
-        name = codecs.lookup(label.strip()).name if label else None
+        info = codecs.lookup(label.strip()) if label else None
     except LookupError:
         return None
-    return "gb18030" if name in ("gb2312", "gbk") else name
+    if info is None or not info._is_text_encoding:  # base64, hex, rot13: not a page's charset
+        return None
+    return "gb18030" if info.name in ("gb2312", "gbk") else info.name
 
 
 def _decoded(body: bytes, header_charset: str | None) -> str:

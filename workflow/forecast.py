@@ -188,7 +188,7 @@ _KIND_ORDER = {kind.value: i for i, kind in enumerate(OrderKind)}
 
 def _row_order(item: tuple[tuple[str, str, str], list[float]]) -> tuple[str, int, str]:
     province, kind, stage = item[0]
-    return province, _KIND_ORDER.get(kind, len(_KIND_ORDER)), stage
+    return province, _KIND_ORDER[kind], stage
 
 
 def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOut:

@@ -373,9 +373,10 @@ def extend(
 ) -> ServiceDutiesOut:
     """One extension of at most ``rectification_max_extension_working_days``; a second is refused.
     Counted, as ``recompute_estimated_rectifications`` counts it, from the notice's receipt."""
-    row = _rectification(session, obligation_id)
+    service_id = _rectification(session, obligation_id).service_id
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
+        row = _rectification(session, obligation_id, fresh=True)
         reasons = check_extension(
             row.data.get("extended_by") is not None,
             command.working_days,
@@ -390,7 +391,7 @@ def extend(
         row.status, row.fired_at = DeadlineStatus.PENDING, None  # escalated again if it passes
         session.add(row)
 
-    return _record(session, row.service_id, write)
+    return _record(session, service_id, write)
 
 
 def recompute_estimated_rectifications(session: Session, settings: Settings) -> int:
@@ -420,13 +421,14 @@ def recompute_estimated_rectifications(session: Session, settings: Settings) -> 
 
 def rectified(session: Session, obligation_id: int) -> ServiceDutiesOut:
     """The rectification was done: its obligation closes."""
-    row = _rectification(session, obligation_id)
+    service_id = _rectification(session, obligation_id).service_id
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
+        row = _rectification(session, obligation_id, fresh=True)
         _close_row(row, now, {"rectified": True})
         session.add(row)
 
-    return _record(session, row.service_id, write)
+    return _record(session, service_id, write)
 
 
 # -- what approval does -----------------------------------------------------------------------
@@ -448,7 +450,8 @@ def on_approval(session: Session, filing: Filing, now: datetime, settings: Setti
     elif effect in _FILED and filing.service_id is not None:
         service = session.get(Service, filing.service_id)
         assert service is not None
-        if not _open_rows(session, filing.service_id, ObligationKind.DOMAIN_EXPIRY):
+        watched = (ObligationKind.DOMAIN_EXPIRY, ObligationKind.DOMAIN_EXPIRED)
+        if not any(_open_rows(session, filing.service_id, kind) for kind in watched):
             _watch_expiry(session, service, filing, now, settings)
 
 
@@ -617,8 +620,10 @@ def _service(session: Session, service_id: int, *, lock: bool = False) -> Servic
     return service
 
 
-def _rectification(session: Session, obligation_id: int) -> Obligation:
-    row = session.get(Obligation, obligation_id)
+def _rectification(session: Session, obligation_id: int, *, fresh: bool = False) -> Obligation:
+    """The open rectification; ``fresh`` reads it again, as a writer holding its service's
+    lock must: another may have extended or closed it while this one waited."""
+    row = session.get(Obligation, obligation_id, populate_existing=fresh)
     if row is None or row.kind != ObligationKind.RECTIFICATION:
         raise NotFound(f"rectification {obligation_id} does not exist")
     if row.closed_at is not None:

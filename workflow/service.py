@@ -171,7 +171,7 @@ def _open(
             replay := _read_then_end(session, _replay_opening, idempotency_key, fingerprint)
         ):
             return replay
-        if isinstance(exc, IntegrityError):
+        if isinstance(exc, IntegrityError) and _is_unique_violation(exc):
             raise _record_changed() from None
         raise
     except Exception:
@@ -465,6 +465,14 @@ def _fingerprint(event: str, data: Mapping[str, Any], expected_version: int | No
     opening's body holds identity and phone numbers, which a plain hash would let be guessed."""
     body = json.dumps([event, data, expected_version], sort_keys=True, default=str)
     return keyed_digest(body)
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    """A unique index refused the row (another request took the number first), not a broken
+    constraint, which is a bug to surface, not a race to retry."""
+    return getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(
+        exc.orig
+    )
 
 
 def _record_changed() -> VersionConflict:

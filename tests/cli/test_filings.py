@@ -201,6 +201,25 @@ def test_import_takes_good_rows_and_reports_bad_ones_by_line_with_every_reason(
     assert len(error_lines(result.stderr)) == 1
 
 
+def test_a_file_of_individuals_may_leave_out_the_responsible_column(
+    cli: Cli, tmp_path: Path
+) -> None:
+    header = [c for c in IMPORT_COLUMNS if c != "responsible"]
+    person = {
+        "applicant_type": "individual",
+        "applicant_name": "Wang Fang",
+        "id_type": "resident_id",
+        "id_number": "11010519491231002X",
+    }
+    cells = dict(zip(IMPORT_COLUMNS, row(**person), strict=True))
+    path = write_csv(tmp_path / "filings.csv", header, [[cells[c] for c in header]])
+
+    result = cli("filings", "import", str(path), "--json")
+
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["imported"]) == 1
+
+
 def test_import_refuses_a_file_with_missing_or_unknown_columns(cli: Cli, tmp_path: Path) -> None:
     header = [c for c in IMPORT_COLUMNS if c != "phone"] + ["fax"]
     path = write_csv(tmp_path / "filings.csv", header, [row()[: len(header)]])

@@ -50,6 +50,9 @@ ENCODED = {
     ),
     "/bom": ("text/html", codecs.BOM_UTF8 + f"<head>{META_GBK}</head>{FOOTER}".encode()),
     "/gbk-unlabelled": ("text/html", FOOTER.encode("gbk")),
+    # Codecs that are not text encodings: read as such, decoding would raise, not judge.
+    "/base64-meta": ("text/html", f'<head><meta charset="base64"></head>{FOOTER}'.encode()),
+    "/hex-header": ("text/html; charset=hex", FOOTER.encode()),
     # 喆 is in GBK, not GB2312: read as GB2312 it swallows the 京 after it.
     "/gbk-labelled-gb2312": (
         "text/html; charset=gb2312",
@@ -175,6 +178,13 @@ def test_a_page_labelled_gb2312_is_read_as_gb18030_as_browsers_do(
     site: str, settings: Settings
 ) -> None:
     assert fetch_and_judge(site + "/gbk-labelled-gb2312", NUMBER, settings).problems == []
+
+
+@pytest.mark.parametrize("path", ["/base64-meta", "/hex-header"])
+def test_a_charset_that_is_no_text_encoding_is_ignored(
+    site: str, settings: Settings, path: str
+) -> None:
+    assert fetch_and_judge(site + path, NUMBER, settings).problems == []
 
 
 def _told(db: Database) -> int:

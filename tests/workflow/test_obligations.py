@@ -510,3 +510,37 @@ def test_two_go_lives_at_once_are_recorded_once(
     with Session(db.engine) as fresh:
         psb = select(Obligation).where(Obligation.kind == "psb_filing")
         assert len(fresh.exec(psb).all()) == 1
+
+
+@POSTGRES_ONLY
+def test_two_extensions_at_once_extend_once(
+    db: Database, notice: int, clock: FrozenClock, settings: Settings
+) -> None:
+    """The second waits for the first's lock on the service, then reads the notice extended."""
+    second: list[BaseException | object] = []
+
+    def extend_again() -> None:
+        with Session(db.engine) as other:
+            try:
+                second.append(
+                    obligations.extend(other, notice, ExtensionIn(working_days=3), settings)
+                )
+            except GuardFailed as refused:
+                second.append(refused)
+
+    racing = threading.Thread(target=extend_again)
+
+    def second_extends_before_this_commits(_: Session) -> None:
+        racing.start()
+        wait_for_a_lock_wait(db)
+
+    with Session(db.engine) as first:
+        sa.event.listen(first, "before_commit", second_extends_before_this_commits, once=True)
+        obligations.extend(first, notice, ExtensionIn(working_days=7), settings)
+    racing.join(30)
+
+    [refused] = second
+    assert isinstance(refused, GuardFailed)
+    with Session(db.engine) as fresh:
+        row = fresh.get_one(Obligation, notice)
+        assert row.data["extended_by"] == 7

@@ -794,3 +794,23 @@ def test_a_service_filed_elsewhere_keeps_the_entity_from_being_empty(
     _drive(session, open_order(**body), ORDER_PATHS["cancel_access"])
     body = order_on("cancel_service", on_file.entity_id, on_file.service_id or 0)
     assert open_order(**body).kind == "cancel_service"
+
+
+def test_a_new_access_may_name_a_commercial_licences_number_alone(open_order: Open) -> None:
+    """As a first filing's approval may: the licence's number is the service's there."""
+    body = {
+        "kind": "new_access",
+        "licence": "commercial",
+        "entity": entity_in(),
+        "service": service_in(record_number="京ICP证030173号"),
+    }
+    assert open_order(**body).kind == "new_access"
+
+
+def test_an_organisation_naming_itself_in_other_case_and_spacing_is_refused(
+    open_order: Open,
+) -> None:
+    entity = entity_in(responsible={"name": " EXAMPLE  ltd ", "mobile": "13800138000"})
+    with pytest.raises(ValidationError) as refused:
+        open_order(**first_filing_order(entity=entity))
+    assert [r.code for r in refused.value.reasons] == ["responsible_person_missing"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any, Protocol
@@ -438,11 +439,16 @@ def _check_contact(applicant: ApplicantIn) -> list[Reason]:
     return reasons
 
 
+def _name(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
 def check_responsible(kind: ApplicantKind, entity: str, person: str, field: str) -> list[Reason]:
     """Whoever is named responsible for an entity (主体负责人) is a person: an individual is
     their own; any other entity names someone other than itself, since a company's name
-    cannot answer MIIT's SMS or face check."""
-    if (person == entity) == (kind is ApplicantKind.INDIVIDUAL):
+    cannot answer MIIT's SMS or face check. Names compare as a reader reads them (case,
+    width and spacing aside)."""
+    if (_name(person) == _name(entity)) == (kind is ApplicantKind.INDIVIDUAL):
         return []
     if kind is ApplicantKind.INDIVIDUAL:
         return [
@@ -644,7 +650,8 @@ def guard_icp_number(filing: FilingFacts, data: EventData, settings: Settings) -
 def check_access_number(
     number: str, licence: str, province: str | None, entity_number: str | None, settings: Settings
 ) -> list[Reason]:
-    """The number a new access names: the service's own (with its suffix), of the order's
+    """The number a new access names: the service's own (with its suffix; a commercial
+    licence's number may stand alone, as at a first filing), of the order's
     licence kind and the entity's province and, when the entity's number is on file, under
     it; a new access keeps the number MIIT issued, so a wrong one could never be approved."""
     field = "service.record_number"
@@ -652,7 +659,7 @@ def check_access_number(
     if reasons:
         return reasons
     under, suffix = split_number(number)
-    if suffix is None:
+    if suffix is None and licence != "commercial":  # a licence's number may stand alone
         return [
             Reason(
                 "not_a_service_number",

@@ -1,9 +1,14 @@
 """domain_expired: the escalation once a filed service's domain has expired unrenewed
 
 Services filed before this revision were watched by their expiry reminders only, so a domain
-that expired unrenewed was never escalated. Each filed service (active here, or served by
-another host now) gets its ``domain_expired`` obligation, due at the end of its expiry day in
-Beijing, under the order that filed it, as approval opens it from now on.
+that expired unrenewed was never escalated. Each service filed and active with this host (one
+gone from it owes nothing more, as approving its cancellation closes all it owed) gets its
+``domain_expired`` obligation, due at the end of its expiry day in Beijing, under the order
+that filed it, as approval opens it from now on. A domain that expired long ago is escalated
+at the first sweep.
+
+Apps and mini programs no longer get footer checks (their number is shown inside them): the
+open ones are closed, as a chain of checks would otherwise go on.
 
 Revision ID: 0012
 Revises: 0011
@@ -27,7 +32,7 @@ _WATCHED = sa.text(
     "SELECT s.id, s.domain_expires_on, max(f.id) FROM services s"
     " JOIN filings f ON f.service_id = s.id AND f.state = 'approved'"
     " AND f.kind IN ('first_filing', 'new_service', 'new_access')"
-    " WHERE s.status IN ('active', 'access_removed')"
+    " WHERE s.status = 'active'"
     " AND NOT EXISTS (SELECT 1 FROM obligations o"
     " WHERE o.service_id = s.id AND o.kind = 'domain_expired')"
     " GROUP BY s.id, s.domain_expires_on"
@@ -41,6 +46,14 @@ _OPEN = sa.text(
     sa.bindparam("now", type_=sa.DateTime(timezone=True)),
     sa.bindparam("data", type_=sa.JSON()),
 )
+
+
+_CLOSE_APP_FOOTER_CHECKS = sa.text(
+    "UPDATE obligations SET closed_at = :now,"
+    " status = CASE WHEN status = 'pending' THEN 'disarmed' ELSE status END"
+    " WHERE kind = 'footer_check' AND closed_at IS NULL"
+    " AND service_id IN (SELECT id FROM services WHERE kind <> 'website')"
+).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True)))
 
 
 def _day(value: date | str) -> date:
@@ -65,6 +78,7 @@ def upgrade() -> None:
     ]
     if rows:
         connection.execute(_OPEN, rows)
+    connection.execute(_CLOSE_APP_FOOTER_CHECKS, {"now": now})
 
 
 def downgrade() -> None:
