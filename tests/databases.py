@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +20,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 import models  # noqa: F401  (registers every table on the metadata)
 from models.engine import create_db_engine, forget_engines
 from models.migrate import upgrade
+from workflow.domain.errors import IcpflowError
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -118,3 +120,32 @@ def wait_for_a_lock_wait(db: Database) -> None:
             assert time.monotonic() < deadline, "no session ever waited on the held row's lock"
             time.sleep(0.02)
             conn.rollback()  # a fresh snapshot of pg_stat_activity
+
+
+def second_of_two_at_once(
+    db: Database, first: Callable[[Session], object], second: Callable[[Session], object]
+) -> object:
+    """What ``second`` answers (its return value, or the domain error it raised) when it runs
+    in its own session just as ``first``'s is about to commit, having reached a row lock
+    ``first`` holds: the race a lock or a unique index must settle."""
+    outcome: list[object] = []
+
+    def run_second() -> None:
+        with Session(db.engine, expire_on_commit=False) as own:
+            try:
+                outcome.append(second(own))
+            except IcpflowError as refused:
+                outcome.append(refused)
+
+    racing = threading.Thread(target=run_second)
+
+    def second_runs_before_this_commits(_: Session) -> None:
+        racing.start()
+        wait_for_a_lock_wait(db)
+
+    with Session(db.engine, expire_on_commit=False) as own:
+        sa.event.listen(own, "before_commit", second_runs_before_this_commits, once=True)
+        first(own)
+    racing.join(30)
+    [answer] = outcome
+    return answer

@@ -8,13 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA, FrozenClock
 from config.settings import Settings
 from models import Notification, Obligation
-from tests.databases import POSTGRES_ONLY, wait_for_a_lock_wait
+from tests.databases import POSTGRES_ONLY, second_of_two_at_once, wait_for_a_lock_wait
 from tests.factories import ORDER_PATHS, first_filing_order, order_on, service_in
 from workflow import obligations, service, views
 from workflow.domain.commands import EventCommand
@@ -484,27 +483,11 @@ def test_two_go_lives_at_once_are_recorded_once(
 ) -> None:
     """The second waits for the first's lock on the service, then finds it live."""
     command = GoLive(live_on=clock.now().date())
-    second: list[BaseException | object] = []
-
-    def go_live_again() -> None:
-        with Session(db.engine) as other:
-            try:
-                second.append(obligations.go_live(other, _site(on_file), command, settings))
-            except GuardFailed as refused:
-                second.append(refused)
-
-    racing = threading.Thread(target=go_live_again)
-
-    def second_records_before_this_commits(_: Session) -> None:
-        racing.start()
-        wait_for_a_lock_wait(db)
-
-    with Session(db.engine) as first:
-        sa.event.listen(first, "before_commit", second_records_before_this_commits, once=True)
-        obligations.go_live(first, _site(on_file), command, settings)
-    racing.join(30)
-
-    [refused] = second
+    refused = second_of_two_at_once(
+        db,
+        lambda own: obligations.go_live(own, _site(on_file), command, settings),
+        lambda own: obligations.go_live(own, _site(on_file), command, settings),
+    )
     assert isinstance(refused, GuardFailed)
     assert [r.code for r in refused.reasons] == ["already_live"]
     with Session(db.engine) as fresh:
@@ -517,29 +500,11 @@ def test_two_extensions_at_once_extend_once(
     db: Database, notice: int, clock: FrozenClock, settings: Settings
 ) -> None:
     """The second waits for the first's lock on the service, then reads the notice extended."""
-    second: list[BaseException | object] = []
-
-    def extend_again() -> None:
-        with Session(db.engine) as other:
-            try:
-                second.append(
-                    obligations.extend(other, notice, ExtensionIn(working_days=3), settings)
-                )
-            except GuardFailed as refused:
-                second.append(refused)
-
-    racing = threading.Thread(target=extend_again)
-
-    def second_extends_before_this_commits(_: Session) -> None:
-        racing.start()
-        wait_for_a_lock_wait(db)
-
-    with Session(db.engine) as first:
-        sa.event.listen(first, "before_commit", second_extends_before_this_commits, once=True)
-        obligations.extend(first, notice, ExtensionIn(working_days=7), settings)
-    racing.join(30)
-
-    [refused] = second
+    refused = second_of_two_at_once(
+        db,
+        lambda own: obligations.extend(own, notice, ExtensionIn(working_days=7), settings),
+        lambda own: obligations.extend(own, notice, ExtensionIn(working_days=3), settings),
+    )
     assert isinstance(refused, GuardFailed)
     with Session(db.engine) as fresh:
         row = fresh.get_one(Obligation, notice)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from config.clock import FrozenClock
 from config.settings import Settings
 from models import Notification
-from tests.databases import POSTGRES_ONLY, Database, wait_for_a_lock_wait
+from tests.databases import POSTGRES_ONLY, Database, second_of_two_at_once
 from tests.factories import (
     APPROVED_RECORD,
     ENTITY_NUMBER,
@@ -433,28 +431,11 @@ def test_two_openings_at_once_of_one_identity_or_domain_open_one_order(
     db: Database, second_opening: dict[str, object], refusal: str
 ) -> None:
     """The second opening waits for the first to commit, then finds its order."""
-    second: list[BaseException | FilingOut] = []
-
-    def open_second() -> None:
-        with Session(db.engine, expire_on_commit=False) as other:
-            try:
-                opening = make_command(**second_opening)
-                second.append(service.create_filing(other, opening, actor="b"))
-            except ValidationError as refused:
-                second.append(refused)
-
-    racing = threading.Thread(target=open_second)
-
-    def second_opens_before_this_commits(_: Session) -> None:
-        racing.start()
-        wait_for_a_lock_wait(db)
-
-    with Session(db.engine, expire_on_commit=False) as first:
-        sa.event.listen(first, "before_commit", second_opens_before_this_commits, once=True)
-        service.create_filing(first, make_command(), actor="a")
-    racing.join(30)
-
-    [refused] = second
+    refused = second_of_two_at_once(
+        db,
+        lambda own: service.create_filing(own, make_command(), actor="a"),
+        lambda own: service.create_filing(own, make_command(**second_opening), actor="b"),
+    )
     assert isinstance(refused, ValidationError)
     assert [r.code for r in refused.reasons] == [refusal]
 
@@ -627,7 +608,6 @@ def test_two_new_accesses_at_once_naming_one_number_open_one_order(db: Database)
     """The second checked before the first committed; the record's unique number stops it,
     and it is told the record changed rather than met with a server error."""
     number = "京ICP备2026999999号-1"
-    second: list[BaseException | FilingOut] = []
 
     def access(name: str, credit_code: str, domain: str, mobiles: tuple[str, str]) -> OrderCreate:
         person = {"name": "Zhao Lei", "mobile": mobiles[0]}
@@ -644,32 +624,19 @@ def test_two_new_accesses_at_once_naming_one_number_open_one_order(db: Database)
             }
         )
 
-    def open_second() -> None:
-        with Session(db.engine, expire_on_commit=False) as other:
-            body = access(
-                "Other Ltd", "91110000MA02ABC0XH", "other.cn", ("13500135000", "13400134000")
-            )
-            try:
-                second.append(service.create_order(other, body, actor="b"))
-            except VersionConflict as refused:
-                second.append(refused)
-
-    racing = threading.Thread(target=open_second)
-
-    def second_opens_before_this_commits(_: Session) -> None:
-        racing.start()
-        wait_for_a_lock_wait(db)
-
-    with Session(db.engine, expire_on_commit=False) as first:
-        sa.event.listen(first, "before_commit", second_opens_before_this_commits, once=True)
-        service.create_order(
-            first,
+    refused = second_of_two_at_once(
+        db,
+        lambda own: service.create_order(
+            own,
             access("Example Ltd", ORG_CREDIT_CODE, "example.cn", ("13800138000", "13900139000")),
             actor="a",
-        )
-    racing.join(30)
-
-    [refused] = second
+        ),
+        lambda own: service.create_order(
+            own,
+            access("Other Ltd", "91110000MA02ABC0XH", "other.cn", ("13500135000", "13400134000")),
+            actor="b",
+        ),
+    )
     assert isinstance(refused, VersionConflict)
     assert [r.code for r in refused.reasons] == ["record_changed"]
 
