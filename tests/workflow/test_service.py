@@ -60,18 +60,25 @@ def test_creation_records_history_and_arms_the_initial_deadlines(
     }
 
 
+def _as_individual(payload: dict[str, object], **applicant: str | None) -> FilingCreate:
+    """``payload`` filed by a Beijing resident, their own responsible person."""
+    person = payload["applicant"]
+    assert isinstance(person, dict)
+    person |= {
+        "type": "individual",
+        "id_type": "resident_id",
+        "id_number": "11010519491231002X",
+        "responsible": None,
+        **applicant,
+    }
+    return FilingCreate.model_validate(payload)
+
+
 def test_lowercase_x_check_character_is_accepted_and_stored_uppercase(
     session: Session, clock: FrozenClock, payload: dict[str, object]
 ) -> None:
-    applicant = payload["applicant"]
-    assert isinstance(applicant, dict)
-    applicant |= {
-        "type": "individual",
-        "id_type": "resident_id",
-        "id_number": "11010519491231002x",
-        "responsible": None,
-    }
-    view = service.create_filing(session, FilingCreate.model_validate(payload), actor="alice")
+    command = _as_individual(payload, id_number="11010519491231002x")
+    view = service.create_filing(session, command, actor="alice")
     stored = session.get(Filing, view.id)
     assert stored is not None and stored.applicant_id_number == "11010519491231002X"
 
@@ -99,16 +106,8 @@ def test_an_organisations_filing_without_its_responsible_person_is_refused_namin
 def test_an_individuals_filing_is_their_own_responsibility(
     session: Session, clock: FrozenClock, payload: dict[str, object]
 ) -> None:
-    applicant = payload["applicant"]
-    assert isinstance(applicant, dict)
-    applicant |= {
-        "type": "individual",
-        "name": "Wang Fang",
-        "id_type": "resident_id",
-        "id_number": "11010519491231002X",
-        "responsible": None,
-    }
-    view = service.create_filing(session, FilingCreate.model_validate(payload), actor="alice")
+    command = _as_individual(payload, name="Wang Fang")
+    view = service.create_filing(session, command, actor="alice")
     assert views.entity(session, view.entity_id).responsible_name == "Wang Fang"
 
 
