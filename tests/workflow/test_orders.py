@@ -512,31 +512,21 @@ def test_a_new_access_on_a_cancelled_entity_is_refused(
     assert _refusals(open_order, _access(on_file)) == [("entity_cancelled", "entity_id")]
 
 
-def test_a_new_access_under_another_number_than_the_entitys_is_refused(
-    open_order: Open, on_file: FilingOut
+@pytest.mark.parametrize(
+    ("number", "refusal"),
+    [
+        ("京ICP备99999999号-3", "record_number_not_the_entitys"),
+        ("京ICP证030173号", "icp_number_kind_mismatch"),
+        (ENTITY_NUMBER, "invalid_icp_number"),  # the entity's own: no service's suffix
+        ("沪ICP备2026000123号-3", "icp_number_province_mismatch"),
+    ],
+    ids=["under another number", "another licence's", "the entity's", "another province's"],
+)
+def test_a_new_access_naming_a_number_not_of_the_entitys_services_is_refused(
+    open_order: Open, on_file: FilingOut, number: str, refusal: str
 ) -> None:
-    body = _access(on_file, record_number="京ICP备99999999号-3")
-    assert _refusals(open_order, body) == [
-        ("record_number_not_the_entitys", "service.record_number")
-    ]
-
-
-def test_a_new_access_naming_the_entitys_own_number_is_refused(
-    open_order: Open, on_file: FilingOut
-) -> None:
-    body = _access(on_file, record_number="京ICP证030173号")
-    assert _refusals(open_order, body) == [("icp_number_kind_mismatch", "service.record_number")]
-    body = _access(on_file, record_number=ENTITY_NUMBER)
-    assert _refusals(open_order, body) == [("invalid_icp_number", "service.record_number")]
-
-
-def test_a_new_access_numbered_in_another_province_is_refused(
-    open_order: Open, on_file: FilingOut
-) -> None:
-    body = _access(on_file, record_number="沪ICP备2026000123号-3")
-    assert _refusals(open_order, body) == [
-        ("icp_number_province_mismatch", "service.record_number")
-    ]
+    body = _access(on_file, record_number=number)
+    assert _refusals(open_order, body) == [(refusal, "service.record_number")]
 
 
 def test_a_new_access_to_a_service_on_file_here_is_refused_naming_it(

@@ -650,23 +650,15 @@ def guard_icp_number(filing: FilingFacts, data: EventData, settings: Settings) -
 def check_access_number(
     number: str, licence: str, province: str | None, entity_number: str | None, settings: Settings
 ) -> list[Reason]:
-    """The number a new access names: the service's own (with its suffix; a commercial
-    licence's number may stand alone, as at a first filing), of the order's
-    licence kind and the entity's province and, when the entity's number is on file, under
-    it; a new access keeps the number MIIT issued, so a wrong one could never be approved."""
+    """The number a new access names: of the order's licence kind (whose format asks a filing
+    number for its service's suffix; a commercial licence's may stand alone), issued by the
+    entity's province and, when the entity's number is on file, under it. A new access keeps
+    the number MIIT issued, so a wrong one could never be approved."""
     field = "service.record_number"
     reasons = _check_number(number, licence, province, rules_for(settings), field)
     if reasons:
         return reasons
-    under, suffix = split_number(number)
-    if suffix is None and licence != "commercial":  # a licence's number may stand alone
-        return [
-            Reason(
-                "not_a_service_number",
-                f"{number!r} is an entity's number: name the service's (its suffix, as -1)",
-                field=field,
-            )
-        ]
+    under = split_number(number)[0]
     if entity_number is not None and under != entity_number:
         return [
             Reason(
