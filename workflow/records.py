@@ -839,6 +839,7 @@ _READS_VERIFIERS = frozenset(e.name for e in EVENTS if "sms_verifier" in e.guard
 _READS_RECORD = frozenset(
     e.name for e in EVENTS if {"authorisation", "record_number"} & set(e.guards)
 )
+_CHECKS_NUMBER = frozenset(e.name for e in EVENTS if "record_number" in e.guards)
 
 
 class OnFile(NamedTuple):
@@ -883,7 +884,10 @@ def order_facts(
         record = Record(
             entity_number=on_file.icp_number,
             responsible_is_legal_rep=_legal_rep_after(filing, on_file),
-            next_suffix=_next_suffix(session, filing) if kind in _ISSUES_SUFFIX else None,
+            # Two queries, so only for the approval that checks the number issued.
+            next_suffix=_next_suffix(session, filing)
+            if event in _CHECKS_NUMBER and kind in _ISSUES_SUFFIX
+            else None,
             number_held_by=_holder_of(session, filing, data),
         )
     return OrderFacts(kind, verifiers, record)
