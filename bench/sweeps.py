@@ -18,7 +18,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import DateTime, bindparam, insert, text
+from sqlalchemy import event, insert, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -50,9 +50,6 @@ _PLAN_SQL = {
     "sqlite": "EXPLAIN QUERY PLAN ",
     "postgresql": "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) ",
 }
-_FIND_SQL = (
-    "SELECT id FROM deadlines WHERE status = 'pending' AND due_at <= :now ORDER BY due_at LIMIT 500"
-)
 
 
 def run(scale: Scale, backends: Sequence[str]) -> list[Result]:
@@ -70,7 +67,7 @@ def _measure(backend: str, size: Size) -> list[Result]:
         plans = {}
         for name, db in dbs.items():
             _settle(db.engine)
-            plans[name] = _plan(db.engine)
+            plans[name] = _plan(db, size.due)
         found = interleaved_medians(
             {name: partial(_find, db, size.due) for name, db in dbs.items()},
             warmup=5,
@@ -148,15 +145,24 @@ def _settle(engine: Engine) -> None:
         conn.execute(text(statement))
 
 
-def _plan(engine: Engine) -> list[str]:
-    """How the database runs the sweep's query: the figures mean little without it."""
-    query = text(_PLAN_SQL[engine.dialect.name] + _FIND_SQL).bindparams(
-        bindparam("now", type_=DateTime(timezone=True))
-    )
-    with engine.connect() as conn:
-        return [
-            " ".join(str(cell) for cell in row) for row in conn.execute(query, {"now": BENCH_NOW})
-        ]
+def _plan(db: Scratch, due: int) -> list[str]:
+    """How the database runs the sweep's query, as the sweep sends it (caught on its way to
+    the driver, parameters and all): the figures mean little without it."""
+    sent: list[tuple[str, Any]] = []
+
+    def catch(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", catch)
+    try:
+        _find(db, due)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", catch)
+    [(statement, parameters)] = sent
+    with db.engine.connect() as conn:
+        explained = conn.exec_driver_sql(_PLAN_SQL[db.engine.dialect.name] + statement, parameters)
+        return [" ".join(str(cell) for cell in row) for row in explained]
 
 
 def _load(engine: Engine, filings: int, due: int) -> float:
