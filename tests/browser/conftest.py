@@ -134,11 +134,24 @@ def sign_in(console: Console, chromium: Browser) -> Iterator[SignIn]:
         page.get_by_label("API token").fill(console.tokens[role])
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(f"{console.url}/")
+        settled(page)
         return page
 
     yield open_as
     for context in contexts:
         context.close()
+
+
+# What htmx marks while it swaps a response in: the target swapping, then settling, and the new
+# content added until its triggers are bound.
+_SWAPPING = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"
+
+
+def settled(page: Page) -> None:
+    """Wait until htmx has swapped the new page in and bound its triggers. A boosted link or
+    form pushes its URL before the swap and binds the new content's triggers a settle later,
+    so a URL that already matches says neither what is on screen nor that typing is heard."""
+    page.wait_for_function(f"() => !document.querySelector({_SWAPPING!r})")
 
 
 def snapshot(page: Page, name: str) -> None:

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from auth.tokens import Role
 from models import Notification
-from tests.browser.conftest import PHONE, Console, SignIn, snapshot
+from tests.browser.conftest import PHONE, Console, SignIn, settled, snapshot
 from tests.factories import commands_to, make_command
 from workers.failures import record_final_failure
 from workflow import service
@@ -50,6 +50,7 @@ def press(page: Page, form: str, button: str) -> None:
     before = page.locator("tr.history").count()
     click(page, form, button)
     page.locator("tr.history").nth(before).wait_for()
+    settled(page)
 
 
 def test_a_case_manager_takes_a_filing_from_creation_to_approval_by_forms_alone(
@@ -88,6 +89,7 @@ def test_a_stale_page_is_told_someone_else_changed_the_filing(
     snapshot(page, "conflict-409")
     page.get_by_role("link", name="Reload the filing").click()
     page.wait_for_url(f"{console.url}/filings/{filing_id}")
+    settled(page)
     assert "withdrawn" in page.locator("h1").inner_text()
 
 
@@ -127,6 +129,7 @@ def test_search_finds_a_filing_by_domain_and_pages_through_the_rest(
     page.goto(f"{console.url}/filings")
     page.get_by_role("link", name=re.compile("Next")).click()
     page.wait_for_url(re.compile(r"page=2"))
+    settled(page)
     assert page.locator("tr.filing").count() > 0
     page.get_by_role("searchbox", name="Domain 域名").fill("bulk13")
     page.wait_for_url(re.compile(r"domain=bulk13"))

@@ -513,9 +513,10 @@ def test_racing_clients_one_winner_per_version(
 
     def client(i: int) -> None:
         event, data = ("host_approve", {}) if i % 2 else ("host_return", {"reason": f"r{i}"})
-        with Session(db.engine, expire_on_commit=False) as own:
-            barrier.wait()
-            try:
+        try:
+            with Session(db.engine, expire_on_commit=False) as own:
+                own.connection()  # connected first, so that all fire at the same moment
+                barrier.wait(timeout=60)
                 service.fire_event(
                     own,
                     filing.id,
@@ -523,9 +524,11 @@ def test_racing_clients_one_winner_per_version(
                     actor=f"c{i}",
                     expected_version=filing.version,
                 )
-                result = "won"
-            except VersionConflict:
-                result = "conflict"
+            result = "won"
+        except VersionConflict:
+            result = "conflict"
+        except Exception as exc:  # anything else is a failure the assertion must name
+            result = repr(exc)
         with lock:
             outcomes.append(result)
 
