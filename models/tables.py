@@ -335,6 +335,8 @@ class OutboxMessage(SQLModel, table=True):
     """Work a transaction owes the broker, relayed after commit (transactional outbox).
 
     ``payload`` holds the job's typed payload (``workflow.outbox``) as a JSON object.
+    ``claimed_until`` is the lease of the relay publishing it: other relays leave it alone
+    meanwhile, and take it up once the lease ends if that relay died before marking it.
     """
 
     __tablename__ = "outbox"
@@ -346,6 +348,7 @@ class OutboxMessage(SQLModel, table=True):
     published_at: datetime | None = _utc_column(nullable=True, index=True)
     attempts: int = 0
     last_error: str | None = None
+    claimed_until: datetime | None = _utc_column(nullable=True)
 
 
 class Notification(SQLModel, table=True):

@@ -82,6 +82,15 @@ class RedisServer:
             self.process.kill()
             self.process.wait()
 
+    def freeze(self) -> None:
+        """SIGSTOP: connections are still accepted, but nothing is answered (a hung broker)."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
+
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:

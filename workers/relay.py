@@ -4,11 +4,12 @@ A row names its job and holds that job's payload; the relay turns it into the Dr
 for that job's actor, the payload's fields as keyword arguments. It publishes through the
 broker it is handed, on which no actor need be declared.
 
-A row is claimed inside a transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's
-``BEGIN IMMEDIATE`` serialises writers anyway), enqueued, and marked published in that same
-transaction, so two relays never publish one row twice and a row whose enqueue failed stays
-for the next sweep. Only a lost acknowledgement (broker accepted, commit failed) can publish a
-row twice, which the idempotent actors absorb.
+A relay claims its rows for a while (``CLAIM``) in one short transaction (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL, SQLite's ``BEGIN IMMEDIATE`` serialises relays anyway), enqueues them
+holding no transaction, and marks them published in another. So two relays never publish one
+row twice, a row whose enqueue failed stays for the next sweep, and one whose relay died is
+taken up when its claim ends. Only a lost acknowledgement (broker accepted, marking failed) can
+publish a row twice, which the idempotent actors absorb.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import queue
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
-from sqlalchemy import Select, bindparam, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import Select, bindparam, or_, select, update
+from sqlalchemy.engine import Engine
 
 from config.clock import get_clock
 from models import OutboxMessage, table
@@ -34,27 +36,45 @@ log = logging.getLogger(__name__)
 _MESSAGE_NAMESPACE = uuid.UUID("5d1f0c8e-7a5b-4f43-9d0e-3f6f1b2a9c41")
 _MAX_ERROR_LENGTH = 2000
 
+# How long a relay's claim on the rows it publishes lasts: well past a batch of broker calls
+# with their timeouts (workers/broker.py), so that only a relay that died loses its rows to
+# another; its rows wait this long at most before the sweep publishes them.
+CLAIM = timedelta(minutes=2)
+
 # Built once: the immediate relay runs them after every commit that owes work.
 _OUTBOX = table(OutboxMessage)
 # Rows that already failed go last, so a few unusable ones cannot starve the rest. SQLite has
 # no FOR UPDATE (its BEGIN IMMEDIATE serialises relays anyway) and renders none.
 _UNPUBLISHED = (
     select(_OUTBOX.c.id, _OUTBOX.c.job, _OUTBOX.c.payload)
-    .where(_OUTBOX.c.published_at.is_(None))
+    .where(
+        _OUTBOX.c.published_at.is_(None),
+        or_(_OUTBOX.c.claimed_until.is_(None), _OUTBOX.c.claimed_until <= bindparam("b_now")),
+    )
     .order_by(_OUTBOX.c.attempts, _OUTBOX.c.id)
     .with_for_update(skip_locked=True)
 )
 _UNPUBLISHED_OF_IDS = _UNPUBLISHED.where(_OUTBOX.c.id.in_(bindparam("b_ids", expanding=True)))
 _UNPUBLISHED_OLDEST = _UNPUBLISHED.limit(bindparam("b_limit"))
+_CLAIM = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(claimed_until=bindparam("b_until"))
+)
 _MARK_PUBLISHED = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id.in_(bindparam("b_ids", expanding=True)))
-    .values(published_at=bindparam("b_now"))
+    .values(published_at=bindparam("b_now"), claimed_until=None)
 )
 _NOTE_FAILURE = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("b_id"))
-    .values(attempts=_OUTBOX.c.attempts + 1, last_error=bindparam("b_error"))
+    .values(attempts=_OUTBOX.c.attempts + 1, last_error=bindparam("b_error"), claimed_until=None)
+)
+_RELEASE = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(claimed_until=None)
 )
 
 
@@ -78,24 +98,38 @@ def relay_pending(engine: Engine, broker: dramatiq.Broker, limit: int = 500) -> 
 def _relay(
     engine: Engine, broker: dramatiq.Broker, query: Select[Any], params: Mapping[str, Any]
 ) -> int:
-    published: list[int] = []
+    """Claim, publish holding nothing, mark. A transaction left open across the broker calls
+    held SQLite's write lock: a broker that hung stopped every writer until it timed out."""
+    now = get_clock().now()
     with engine.begin() as connection:
-        # Read in full first: a failed row is noted on this connection while the others wait.
-        for row_id, job, data in connection.execute(query, params).all():
-            try:
-                message = job_message(row_id, job, data)
-            except ValueError as exc:  # no such job, or a payload that does not fit
-                _note_failure(connection, row_id, exc)  # unusable; the others may be fine
-                continue
-            try:
-                broker.enqueue(message)
-            except Exception as exc:  # the clients raise many types; all mean "not accepted"
-                _note_failure(connection, row_id, exc)
-                log.warning("broker refused outbox row %s; the relay sweep retries it", row_id)
-                break  # the broker is down: do not wait for each remaining row to time out
-            published.append(row_id)
+        rows = connection.execute(query, {**params, "b_now": now}).all()
+        if not rows:
+            return 0
+        claimed = [row_id for row_id, _, _ in rows]
+        connection.execute(_CLAIM, {"b_ids": claimed, "b_until": now + CLAIM})
+    published: list[int] = []
+    failed: dict[int, str] = {}
+    for row_id, job, data in rows:
+        try:
+            message = job_message(row_id, job, data)
+        except ValueError as exc:  # no such job, or a payload that does not fit
+            failed[row_id] = _error(exc)  # unusable; the others may be fine
+            continue
+        try:
+            broker.enqueue(message)
+        except Exception as exc:  # the clients raise many types; all mean "not accepted"
+            failed[row_id] = _error(exc)
+            log.warning("broker refused outbox row %s; the relay sweep retries it", row_id)
+            break  # the broker is down: do not wait for each remaining row to time out
+        published.append(row_id)
+    untried = [row_id for row_id in claimed if row_id not in failed and row_id not in published]
+    with engine.begin() as connection:
         if published:
             connection.execute(_MARK_PUBLISHED, {"b_ids": published, "b_now": get_clock().now()})
+        for row_id, error in failed.items():
+            connection.execute(_NOTE_FAILURE, {"b_id": row_id, "b_error": error})
+        if untried:  # left for the next sweep at once, not when the claim ends
+            connection.execute(_RELEASE, {"b_ids": untried})
     return len(published)
 
 
@@ -112,9 +146,8 @@ def job_message(outbox_id: int, job: str, data: Any) -> dramatiq.Message[object]
     )
 
 
-def _note_failure(connection: Connection, row_id: int, exc: Exception) -> None:
-    error = f"{type(exc).__name__}: {exc}"[:_MAX_ERROR_LENGTH]
-    connection.execute(_NOTE_FAILURE, {"b_id": row_id, "b_error": error})
+def _error(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:_MAX_ERROR_LENGTH]
 
 
 class ImmediateRelay:
