@@ -24,6 +24,7 @@ from workflow.deadlines import recompute_estimated
 from workflow.domain.calendar import install_schedule_file
 from workflow.domain.definition import DEADLINES_BY_KIND, OVERDUE_KINDS
 from workflow.obligations import recompute_estimated_rectifications
+from workflow.views import FilingFilters
 
 tokens = App(help="API bearer tokens.")
 db = App(help="The database: its schema, backups and restores.")
@@ -199,7 +200,7 @@ def _flagged(*, stuck: bool | None = None, overdue: bool | None = None) -> Any:
     def command(
         limit: LimitOption = 50, offset: OffsetOption = 0, as_json: JsonOption = False
     ) -> None:
-        page = list_page(stuck=stuck, overdue=overdue, limit=limit, offset=offset)
+        page = list_page(FilingFilters(stuck=stuck, overdue=overdue), limit=limit, offset=offset)
         emit(page, as_json, lambda: render_page(page))
 
     return command

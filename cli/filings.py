@@ -39,7 +39,9 @@ from workflow.domain.definition import (
     State,
 )
 from workflow.domain.errors import IcpflowError, Reason, ValidationError
-from workflow.schemas import FilingOut, FilingPage, HistoryOut, LatePage
+from workflow.domain.orders import OrderKind
+from workflow.schemas import FilingOut, FilingPage, FilingSort, HistoryOut, LatePage
+from workflow.views import FilingFilters
 
 app = App(help="Create, list, inspect and move filings (备案).")
 
@@ -186,26 +188,9 @@ OffsetOption = Annotated[
 ]
 
 
-def list_page(
-    *,
-    state: str | None = None,
-    province: str | None = None,
-    stuck: bool | None = None,
-    overdue: bool | None = None,
-    limit: int,
-    offset: int,
-) -> FilingPage:
+def list_page(filters: FilingFilters, *, limit: int, offset: int) -> FilingPage:
     with session_scope() as session:
-        return views.filing_page(
-            session,
-            get_clock().now(),
-            state=state,
-            province=province,
-            stuck=stuck,
-            overdue=overdue,
-            limit=limit,
-            offset=offset,
-        )
+        return views.filing_page(session, get_clock().now(), limit=limit, offset=offset, **filters)
 
 
 def _create_one(command: FilingCreate, actor: str) -> FilingOut:
@@ -289,6 +274,7 @@ def create(
 @app.command(name="list")
 def list_(
     state: Annotated[State | None, typer.Option(help="Only filings in this state.")] = None,
+    kind: Annotated[OrderKind | None, typer.Option(help="Only orders of this kind.")] = None,
     province: Annotated[str | None, _opt("Only filings of this province character.")] = None,
     stuck: Annotated[
         bool | None,
@@ -306,19 +292,41 @@ def list_(
             show_default=False,
         ),
     ] = None,
+    domain: Annotated[str | None, _opt("Only domains that start with this.")] = None,
+    applicant: Annotated[str | None, _opt("Only applicants whose name holds this.")] = None,
+    icp_number: Annotated[
+        str | None, _opt("Only ICP numbers that start with this, e.g. 京ICP备2026.")
+    ] = None,
+    min_days: Annotated[
+        int | None,
+        typer.Option(min=0, help="Only filings that have not moved for this many days."),
+    ] = None,
+    assignee: Annotated[str | None, _opt("Only filings given to this case manager.")] = None,
+    sort: Annotated[
+        FilingSort | None,
+        typer.Option(help="The order; a domain search's is by domain, others by id."),
+    ] = None,
+    descending: Annotated[bool, typer.Option(help="Reverse the order.")] = False,
     limit: LimitOption = 50,
     offset: OffsetOption = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """List filings, oldest first, with identity and phone numbers masked."""
-    page = list_page(
+    """List filings with identity and phone numbers masked: the console's search."""
+    filters = FilingFilters(
         state=state.value if state else None,
+        kind=kind.value if kind else None,
         province=province,
         stuck=stuck,
         overdue=overdue,
-        limit=limit,
-        offset=offset,
+        domain=domain,
+        applicant=applicant,
+        icp_number=icp_number,
+        min_days_in_state=min_days,
+        assignee=assignee,
+        sort=sort,
+        descending=descending,
     )
+    page = list_page(filters, limit=limit, offset=offset)
     emit(page, as_json, lambda: render_page(page))
 
 

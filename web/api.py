@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Unpack
 
 from fastapi import APIRouter, Depends, Header, Query, status
 from fastapi.concurrency import run_in_threadpool
@@ -18,7 +18,7 @@ from web.errors import responses
 from web.metrics import count_when_committed
 from web.query import refuse_unknown_query
 from workflow import privacy, service, views
-from workflow.domain.bounded import Name, Offset, Province, RowId
+from workflow.domain.bounded import Domain, IcpNumber, Name, Offset, Person, Province, RowId
 from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate
 from workflow.domain.definition import (
     DEADLINES,
@@ -31,13 +31,14 @@ from workflow.domain.definition import (
     State,
     StateSpec,
 )
-from workflow.domain.orders import KINDS, KindSpec
+from workflow.domain.orders import KINDS, KindSpec, OrderKind
 from workflow.schemas import (
     EntityOut,
     EntityPage,
     EventIn,
     FilingOut,
     FilingPage,
+    FilingSort,
     HistoryOut,
     LatePage,
     NotificationOut,
@@ -45,6 +46,7 @@ from workflow.schemas import (
     ServiceOut,
     VerifierOut,
 )
+from workflow.views import FilingFilters
 
 # 422 on every route: a bad path or query parameter answers in the common error shape too.
 router = APIRouter(
@@ -86,33 +88,57 @@ def assign(
 
 
 class ListFilters:
-    """The filters and page every filing list takes (the ops lists too)."""
+    """The filters, order and page every filing list takes (the ops lists too): the console's
+    search, for scripts."""
 
     def __init__(
         self,
         state: State | None = None,
+        kind: OrderKind | None = Query(None, description="Only orders of this kind."),
         province: Province | None = Query(None, description="province character, e.g. 京"),
         stuck: bool | None = None,
         overdue: bool | None = None,
+        domain: Domain | None = Query(None, description="Domains that start with this."),
+        applicant: Name | None = Query(None, description="Applicants whose name holds this."),
+        icp_number: IcpNumber | None = Query(
+            None, description="ICP numbers that start with this, e.g. 京ICP备2026."
+        ),
+        min_days_in_state: int | None = Query(
+            None, ge=0, le=36_500, description="Filings that have not moved for this many days."
+        ),
+        assignee: Person | None = Query(None, description="Filings given to this case manager."),
+        sort: FilingSort | None = Query(
+            None, description="The order; by default a domain search's is by domain, others by id."
+        ),
+        descending: bool = False,
         limit: int = Query(50, ge=1, le=500),
         offset: Offset = 0,
     ) -> None:
-        self.state, self.province, self.stuck, self.overdue = state, province, stuck, overdue
+        self.filters = FilingFilters(
+            state=state.value if state else None,
+            kind=kind.value if kind else None,
+            province=province,
+            stuck=stuck,
+            overdue=overdue,
+            domain=domain,
+            applicant=applicant,
+            icp_number=icp_number,
+            min_days_in_state=min_days_in_state,
+            assignee=assignee,
+            sort=sort,
+            descending=descending,
+        )
         self.limit, self.offset = limit, offset
 
-    def page(
-        self, session: SessionDep, *, stuck: bool | None = None, overdue: bool | None = None
-    ) -> FilingPage:
-        """A page of filings; ``stuck``/``overdue`` given here override the query's."""
+    def page(self, session: SessionDep, **forced: Unpack[FilingFilters]) -> FilingPage:
+        """A page of filings; what a route forces (the ops lists' ``stuck``, ``overdue``)
+        overrides the query's."""
         return views.filing_page(
             session,
             get_clock().now(),
-            state=self.state.value if self.state else None,
-            province=self.province,
-            stuck=self.stuck if stuck is None else stuck,
-            overdue=self.overdue if overdue is None else overdue,
             limit=self.limit,
             offset=self.offset,
+            **(self.filters | forced),
         )
 
 

@@ -23,6 +23,7 @@ from web.reports import after_approval
 from workflow import views
 from workflow.domain.bounded import RowId
 from workflow.domain.definition import OVERDUE_KINDS, STATES, State
+from workflow.domain.orders import KINDS, OrderKind
 from workflow.domain.rules import rules_for
 from workflow.schemas import FilingSort
 
@@ -55,6 +56,7 @@ class Search(BaseModel):
 
 
 class FilingSearch(Search):
+    kind: Annotated[OrderKind | None, Blank] = None
     domain: Text = None
     applicant: Text = None
     icp_number: Text = None
@@ -83,11 +85,23 @@ def _pages(total: int, number: int, *, exact: bool = True, shown: int = 0) -> di
     }
 
 
+class PipelineSearch(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # as ``Search``: a shared link should open
+
+    kind: Annotated[OrderKind | None, Blank] = None
+
+
 @router.get("/", response_class=HTMLResponse)
-def pipeline(request: Request, session: SessionDep, user: PageUserDep) -> Response:
-    """The state diagram with live counts, and the totals that need someone."""
+def pipeline(
+    request: Request,
+    session: SessionDep,
+    user: PageUserDep,
+    search: Annotated[PipelineSearch, Query()],
+) -> Response:
+    """The state diagram with live counts, of one kind of order if chosen, and the totals
+    across every kind that need someone."""
     now = get_clock().now()
-    counts = views.state_counts(session, now)
+    counts = views.state_counts(session, now, search.kind)
     stuck = views.filing_page(session, now, stuck=True, limit=1)
     flagged = {
         "stuck": f"{stuck.total}{'' if stuck.total_is_exact else '+'}" if stuck.total else 0,
@@ -98,9 +112,11 @@ def pipeline(request: Request, session: SessionDep, user: PageUserDep) -> Respon
         request,
         "pipeline.html",
         user,
-        svg=pipeline_svg(counts),
+        svg=pipeline_svg(counts, search.kind),
         counts=counts,
         states={s.name.value: s for s in STATES},
+        kinds=KINDS,
+        search=search,
         flagged=flagged,
     )
 
@@ -112,6 +128,7 @@ def _filings(
         session,
         get_clock().now(),
         state=search.state,
+        kind=search.kind,
         province=search.province,
         stuck=search.stuck,
         overdue=search.overdue,
@@ -133,6 +150,7 @@ def _filings(
         search=search,
         order=views.listing_order(search.sort, search.domain),
         states=STATES,
+        kinds=KINDS,
         pages=_pages(found.total, search.page, exact=found.total_is_exact, shown=len(found.items)),
     )
 

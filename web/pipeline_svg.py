@@ -116,10 +116,11 @@ def _heat(count: StateCount) -> int:
     return min(3, 1 + (3 * count.late) // (count.count + 1))
 
 
-def _box(box: Box, count: StateCount) -> str:
+def _box(box: Box, count: StateCount, kind: str | None) -> str:
     spec = STATES_BY_NAME[box.state]
-    state_link = "/filings?" + urlencode({"state": box.state})
-    late_link = "/filings?" + urlencode({"state": box.state, "overdue": "true"})
+    listed = {"state": box.state, **({"kind": kind} if kind else {})}
+    state_link = "/filings?" + urlencode(listed)
+    late_link = "/filings?" + urlencode({**listed, "overdue": "true"})
     terminal = " terminal" if spec.terminal else ""
     cx = box.x + BOX_W // 2
     late = (
@@ -142,13 +143,15 @@ def _box(box: Box, count: StateCount) -> str:
     )
 
 
-def pipeline_svg(counts: Sequence[StateCount]) -> Markup:
+def pipeline_svg(counts: Sequence[StateCount], kind: str | None = None) -> Markup:
+    """The diagram with ``counts``; its boxes link to their filings, of ``kind`` only when the
+    counts are that kind's."""
     drawn = [e for e in edges() if e.event not in {x.name for x in EVERYWHERE}]
     boxes = layout(drawn)
     by_state = {c.state: c for c in counts}
     backs = [e for e in drawn if boxes[e.dest].x <= boxes[e.source].x]
     parts = [_edge(e, boxes, backs.index(e) % 3 if e in backs else 0) for e in drawn]
-    parts += [_box(box, by_state[State(name)]) for name, box in boxes.items()]
+    parts += [_box(box, by_state[State(name)], kind) for name, box in boxes.items()]
     width = max(b.x for b in boxes.values()) + BOX_W + MARGIN
     bottom = max(b.y for b in boxes.values()) + BOX_H + 18 + 14 * 3 + 10
     notes = "; ".join(f"{e.name}: any open state → {e.dest.value}" for e in EVERYWHERE)

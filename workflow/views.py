@@ -11,11 +11,12 @@ the full numbers are read only through ``personal_data``, which records who saw 
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, Exists, and_, exists, func
 from sqlalchemy.orm import Mapped
@@ -173,23 +174,31 @@ def _past_due(kinds: Sequence[str], now: datetime) -> Exists:
     )
 
 
+class FilingFilters(TypedDict, total=False):
+    """What a list of filings may be narrowed to and ordered by: the API's and the CLI's list
+    options and the console's search all come down to these (see ``filing_page``)."""
+
+    state: str | None
+    kind: str | None
+    province: str | None
+    stuck: bool | None
+    overdue: bool | None
+    domain: str | None
+    applicant: str | None
+    icp_number: str | None
+    min_days_in_state: int | None
+    assignee: str | None
+    sort: FilingSort | None
+    descending: bool
+
+
 def filing_page(
     session: Session,
     now: datetime,
     *,
-    state: str | None = None,
-    province: str | None = None,
-    stuck: bool | None = None,
-    overdue: bool | None = None,
-    domain: str | None = None,
-    applicant: str | None = None,
-    icp_number: str | None = None,
-    min_days_in_state: int | None = None,
-    assignee: str | None = None,
-    sort: FilingSort | None = None,
-    descending: bool = False,
     limit: int = 50,
     offset: int = 0,
+    **filters: Unpack[FilingFilters],
 ) -> FilingPage:
     """A page of filings (masked, as lists are) with the total matching the filters: what the
     API's lists, ``icpflow filings list|ops`` and the console's lists all show. The total is
@@ -199,9 +208,15 @@ def filing_page(
     ``domain`` and ``icp_number`` match from the start (both indexed for it), ``applicant``
     anywhere, case aside; ``min_days_in_state`` keeps filings that have not moved for that long.
     Without a ``sort`` the page is in ``listing_order``."""
+    state, kind, province = filters.get("state"), filters.get("kind"), filters.get("province")
+    domain, applicant = filters.get("domain"), filters.get("applicant")
+    icp_number, assignee = filters.get("icp_number"), filters.get("assignee")
+    min_days_in_state = filters.get("min_days_in_state")
     conditions: list[ColumnElement[bool]] = []
     if state:
         conditions.append(col(Filing.state) == state)
+    if kind:
+        conditions.append(col(Filing.kind) == kind)
     if province:
         conditions.append(col(Filing.province) == province_named(province))
     prefix_search = _prefix_search(session)
@@ -216,14 +231,17 @@ def filing_page(
         conditions.append(col(Filing.state_entered_at) <= now - timedelta(days=min_days_in_state))
     if assignee:
         conditions.append(col(Filing.assignee) == assignee)
-    for flag, kinds in ((stuck, STUCK_KINDS), (overdue, OVERDUE_KINDS)):
+    for flag, kinds in (
+        (filters.get("stuck"), STUCK_KINDS),
+        (filters.get("overdue"), OVERDUE_KINDS),
+    ):
         if flag is not None:
             test = _past_due(kinds, now)
             conditions.append(test if flag else ~test)
     matching = select(col(Filing.id)).where(*conditions).limit(COUNTED_UP_TO + 1).subquery()
     total = int(session.exec(select(func.count()).select_from(matching)).one())
-    key = col(getattr(Filing, listing_order(sort, domain).value))
-    order = (key.desc() if descending else key, col(Filing.id))
+    key = col(getattr(Filing, listing_order(filters.get("sort"), domain).value))
+    order = (key.desc() if filters.get("descending") else key, col(Filing.id))
     # The page's ids first, then their rows: the ids (with the sort key) come from an index
     # alone, so thousands of matches sorted to find 50 cost index entries, not table rows.
     on_page = select(col(Filing.id)).where(*conditions).order_by(*order).limit(limit)
@@ -258,7 +276,10 @@ def _prefix_search(session: Session) -> Callable[[Mapped[str | None], str], Colu
 
     def starts_with(column: Mapped[str | None], prefix: str) -> ColumnElement[bool]:
         like = column.startswith(prefix, autoescape=True)
-        if not prefix or session.get_bind().dialect.name != "sqlite":
+        # No string sorts past the last code point: such a prefix (no domain or number has
+        # one) is searched by LIKE alone rather than failing to build its range.
+        last = prefix[-1:] in ("", chr(sys.maxunicode))
+        if last or session.get_bind().dialect.name != "sqlite":
             return like
         after = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the first string past the prefix's
         return and_(like, column >= prefix, column < after)
@@ -266,9 +287,13 @@ def _prefix_search(session: Session) -> Callable[[Mapped[str | None], str], Colu
     return starts_with
 
 
-def state_counts(session: Session, now: datetime) -> list[StateCount]:
-    """Every declared state, in declaration order, with its live count and how many are late."""
+def state_counts(session: Session, now: datetime, kind: str | None = None) -> list[StateCount]:
+    """Every declared state, in declaration order, with its live count and how many are late;
+    of one kind of order only, when ``kind`` is given (a cancellation's approval is no site
+    going live)."""
     by_state = select(Filing.state, func.count()).group_by(col(Filing.state))
+    if kind:
+        by_state = by_state.where(col(Filing.kind) == kind)
     counts: dict[str, int] = dict(session.exec(by_state).all())
     late: dict[str, int] = dict(session.exec(by_state.where(_past_due(OVERDUE_KINDS, now))).all())
     return [

@@ -13,10 +13,12 @@ from tests.factories import (
     MakeFiling,
     another_organisation,
     make_payload,
+    order_on,
 )
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
+    from tests.conftest import Open
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -230,6 +232,20 @@ def test_import_refuses_a_file_with_missing_or_unknown_columns(cli: Cli, tmp_pat
     assert "missing column 'phone'" in result.stderr
     assert "unknown column 'fax'" in result.stderr
     assert json.loads(cli("filings", "list", "--json").stdout)["total"] == 0
+
+
+def test_list_searches_by_kind_and_domain_as_the_console_does(
+    cli: Cli, new_filing: MakeFiling, open_order: Open
+) -> None:
+    filed = new_filing("approved", domain="shop.cn")
+    new_filing(domain="shopping.cn")
+    new_filing(domain="blog.cn")
+    change = open_order(**order_on("change", filed.entity_id, filed.service_id or 0))
+
+    listed = json.loads(cli("filings", "list", "--domain", "shop", "--json").stdout)
+    assert [f["domain"] for f in listed["items"]] == ["shop.cn", "shopping.cn"]
+    changes = json.loads(cli("filings", "list", "--kind", "change", "--json").stdout)
+    assert [f["id"] for f in changes["items"]] == [change.id]
 
 
 def test_due_lists_what_falls_due_within_the_hours_asked(cli: Cli, new_filing: MakeFiling) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import pytest
 
 from config.clock import FrozenClock
-from tests.factories import ORG_MATERIALS, PATH_TO, make_payload
+from tests.factories import ORG_MATERIALS, PATH_TO, make_payload, order_on
 from workflow.domain.definition import EVENTS, STATES
 
 if TYPE_CHECKING:
@@ -203,6 +204,32 @@ def test_list_filters_by_province(api: Api) -> None:
     api.create(domain="two.cn", province="沪")
     page = api.get("/api/v1/filings?province=沪").json()
     assert [f["domain"] for f in page["items"]] == ["two.cn"]
+
+
+def test_list_searches_as_the_console_does(api: Api) -> None:
+    """Domain and ICP number from their start, applicant anywhere, newest first on request."""
+    api.drive("approved", domain="shop-example.cn")
+    api.create(domain="shopping.cn")
+    api.create(domain="blog.cn")
+    by_domain = api.get("/api/v1/filings?domain=shop&sort=domain&descending=true").json()
+    assert [f["domain"] for f in by_domain["items"]] == ["shopping.cn", "shop-example.cn"]
+    by_number = api.get("/api/v1/filings?" + urlencode({"icp_number": "京ICP备"})).json()
+    assert [f["domain"] for f in by_number["items"]] == ["shop-example.cn"]
+
+
+def test_list_filters_by_order_kind(api: Api) -> None:
+    filed = api.drive("approved", domain="one.cn")
+    body = order_on("change", filed["entity_id"], filed["service_id"])
+    change = api.client.post("/api/v1/orders", json=body, headers=api.headers)
+    assert change.status_code == 201, change.text
+    page = api.get("/api/v1/filings?kind=change").json()
+    assert [(f["id"], f["kind"]) for f in page["items"]] == [(change.json()["id"], "change")]
+
+
+def test_list_refuses_an_unknown_order_kind(api: Api) -> None:
+    response = api.get("/api/v1/filings?kind=renewal")
+    assert response.status_code == 422
+    assert response.json()["reasons"][0]["field"] == "query.kind"
 
 
 def test_list_refuses_an_unknown_province_naming_it(api: Api) -> None:

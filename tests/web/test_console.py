@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from auth import sessions
 from config.clock import FrozenClock
+from tests.factories import order_on
 from web import console
 from web.pages import SESSION_COOKIE
 from workflow import views
@@ -233,6 +234,21 @@ def test_every_pipeline_count_links_to_its_filings(
     api.create()
     page = signed_in("viewer").get("/").text
     assert 'href="/filings?state=domain_registered" data-state="domain_registered">1<' in page
+
+
+def test_the_pipeline_of_one_order_kind_counts_and_links_that_kind_only(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filed = api.drive("approved", domain="one.cn")
+    body = order_on("change", filed["entity_id"], filed["service_id"])
+    assert api.client.post("/api/v1/orders", json=body, headers=api.headers).status_code == 201
+    page = signed_in("viewer").get("/?kind=change").text
+    assert 'href="/filings?state=approved&amp;kind=change" data-state="approved">0<' in page
+    assert 'href="/filings?state=draft&amp;kind=change" data-state="draft">1<' in page
+    everything = signed_in("viewer").get("/").text
+    assert 'href="/filings?state=approved" data-state="approved">1<' in everything
+    listed = signed_in("viewer").get("/filings?kind=change").text
+    assert "1 filings match" in listed and '<option value="change" selected>' in listed
 
 
 def test_late_work_shows_one_row_per_filing_with_how_late(

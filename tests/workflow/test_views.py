@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlmodel import Session
 
 from config.clock import FrozenClock
-from tests.factories import MakeFiling
+from tests.factories import MakeFiling, order_on
 from workflow import views
+from workflow.domain.definition import State
 from workflow.domain.errors import FilingNotFound, ValidationError
-from workflow.schemas import FilingSort
+from workflow.schemas import FilingOut, FilingSort
+
+if TYPE_CHECKING:
+    from tests.conftest import Open
 
 
 def test_a_page_counts_every_match_and_holds_only_its_slice(
@@ -147,3 +152,21 @@ def test_a_timeline_shows_the_masked_filing_its_history_and_notifications(
     assert shown.filing.applicant.phone == "138****8000"
     assert shown.history[-1].event == "sms_sent"
     assert "sms_reminder" in {n.kind for n in shown.notifications}
+
+
+def test_a_prefix_ending_in_the_last_code_point_finds_nothing_rather_than_failing(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    new_filing(domain="a.cn")
+    assert views.filing_page(session, clock.now(), domain="a\U0010ffff").total == 0
+
+
+def test_a_kind_of_order_is_listed_and_counted_apart(
+    session: Session, clock: FrozenClock, on_file: FilingOut, open_order: Open
+) -> None:
+    change = open_order(**order_on("change", on_file.entity_id, on_file.service_id or 0))
+
+    page = views.filing_page(session, clock.now(), kind="change")
+    assert [f.id for f in page.items] == [change.id]
+    counts = {c.state: c.count for c in views.state_counts(session, clock.now(), "change")}
+    assert (counts[State.DRAFT], counts[State.APPROVED]) == (1, 0)
