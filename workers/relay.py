@@ -6,10 +6,12 @@ broker it is handed, on which no actor need be declared.
 
 A relay claims its rows for a while (``CLAIM``) in one short transaction (``FOR UPDATE SKIP
 LOCKED`` on PostgreSQL, SQLite's ``BEGIN IMMEDIATE`` serialises relays anyway), enqueues them
-holding no transaction, and marks them published in another. So two relays never publish one
-row twice, a row whose enqueue failed stays for the next sweep, and one whose relay died is
-taken up when its claim ends. Only a lost acknowledgement (broker accepted, marking failed) can
-publish a row twice, which the idempotent actors absorb.
+holding no transaction, and marks them published in another. So two relays do not publish one
+row at once, a row whose enqueue failed stays for the next sweep, and one whose relay died is
+taken up when its claim ends. A relay stops enqueueing halfway through its claim and leaves
+the rest to the next; its closing marks touch only rows still under its own claim. A row is
+published twice only when an acknowledgement is lost (broker accepted, marking failed) or a
+broker call outlasts half the claim; the idempotent actors absorb both.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import queue
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
@@ -36,9 +38,9 @@ log = logging.getLogger(__name__)
 _MESSAGE_NAMESPACE = uuid.UUID("5d1f0c8e-7a5b-4f43-9d0e-3f6f1b2a9c41")
 _MAX_ERROR_LENGTH = 2000
 
-# How long a relay's claim on the rows it publishes lasts: well past a batch of broker calls
-# with their timeouts (workers/broker.py), so that only a relay that died loses its rows to
-# another; its rows wait this long at most before the sweep publishes them.
+# How long a relay's claim on the rows it publishes lasts. It enqueues for half of it at most
+# (a Redis call gives up within seconds, workers/broker.py), so only a relay that died, or hangs
+# on the broker, loses its rows to another; they wait this long at most for the sweep.
 CLAIM = timedelta(minutes=2)
 
 # Built once: the immediate relay runs them after every commit that owes work.
@@ -61,19 +63,23 @@ _CLAIM = (
     .where(_OUTBOX.c.id.in_(bindparam("b_ids", expanding=True)))
     .values(claimed_until=bindparam("b_until"))
 )
+# Published is true whoever holds the row now; the first time it was is kept.
 _MARK_PUBLISHED = (
     update(_OUTBOX)
-    .where(_OUTBOX.c.id.in_(bindparam("b_ids", expanding=True)))
+    .where(_OUTBOX.c.id.in_(bindparam("b_ids", expanding=True)), _OUTBOX.c.published_at.is_(None))
     .values(published_at=bindparam("b_now"), claimed_until=None)
 )
+# A failure is noted, and a row given back, only while this relay's claim on it stands: once
+# it ran out the row is another relay's.
+_STILL_MINE = _OUTBOX.c.claimed_until == bindparam("b_until")
 _NOTE_FAILURE = (
     update(_OUTBOX)
-    .where(_OUTBOX.c.id == bindparam("b_id"))
+    .where(_OUTBOX.c.id == bindparam("b_id"), _STILL_MINE)
     .values(attempts=_OUTBOX.c.attempts + 1, last_error=bindparam("b_error"), claimed_until=None)
 )
 _RELEASE = (
     update(_OUTBOX)
-    .where(_OUTBOX.c.id.in_(bindparam("b_ids", expanding=True)))
+    .where(_OUTBOX.c.id.in_(bindparam("b_ids", expanding=True)), _STILL_MINE)
     .values(claimed_until=None)
 )
 
@@ -100,37 +106,53 @@ def _relay(
 ) -> int:
     """Claim, publish holding nothing, mark. A transaction left open across the broker calls
     held SQLite's write lock: a broker that hung stopped every writer until it timed out."""
-    now = get_clock().now()
     with engine.begin() as connection:
+        now = get_clock().now()  # once the transaction has begun: SQLite's may have waited
         rows = connection.execute(query, {**params, "b_now": now}).all()
         if not rows:
             return 0
-        claimed = [row_id for row_id, _, _ in rows]
-        connection.execute(_CLAIM, {"b_ids": claimed, "b_until": now + CLAIM})
+        until = now + CLAIM
+        connection.execute(_CLAIM, {"b_ids": [row_id for row_id, _, _ in rows], "b_until": until})
     published: list[int] = []
     failed: dict[int, str] = {}
-    for row_id, job, data in rows:
-        try:
-            message = job_message(row_id, job, data)
-        except ValueError as exc:  # no such job, or a payload that does not fit
-            failed[row_id] = _error(exc)  # unusable; the others may be fine
-            continue
-        try:
-            broker.enqueue(message)
-        except Exception as exc:  # the clients raise many types; all mean "not accepted"
-            failed[row_id] = _error(exc)
-            log.warning("broker refused outbox row %s; the relay sweep retries it", row_id)
-            break  # the broker is down: do not wait for each remaining row to time out
-        published.append(row_id)
+    try:
+        for row_id, job, data in rows:
+            if get_clock().now() >= now + CLAIM / 2:
+                break  # the rest go to the next relay before this claim can run out
+            try:
+                message = job_message(row_id, job, data)
+            except ValueError as exc:  # no such job, or a payload that does not fit
+                failed[row_id] = _error(exc)  # unusable; the others may be fine
+                continue
+            try:
+                broker.enqueue(message)
+            except Exception as exc:  # the clients raise many types; all mean "not accepted"
+                failed[row_id] = _error(exc)
+                log.warning("broker refused outbox row %s; the relay sweep retries it", row_id)
+                break  # the broker is down: do not wait for each remaining row to time out
+            published.append(row_id)
+    finally:
+        _close(engine, until, [row_id for row_id, _, _ in rows], published, failed)
+    return len(published)
+
+
+def _close(
+    engine: Engine,
+    until: datetime,
+    claimed: list[int],
+    published: list[int],
+    failed: dict[int, str],
+) -> None:
+    """Mark what was published, note what failed, and give the rest back to the next sweep at
+    once rather than when the claim ends."""
     untried = [row_id for row_id in claimed if row_id not in failed and row_id not in published]
     with engine.begin() as connection:
         if published:
             connection.execute(_MARK_PUBLISHED, {"b_ids": published, "b_now": get_clock().now()})
         for row_id, error in failed.items():
-            connection.execute(_NOTE_FAILURE, {"b_id": row_id, "b_error": error})
-        if untried:  # left for the next sweep at once, not when the claim ends
-            connection.execute(_RELEASE, {"b_ids": untried})
-    return len(published)
+            connection.execute(_NOTE_FAILURE, {"b_id": row_id, "b_error": error, "b_until": until})
+        if untried:
+            connection.execute(_RELEASE, {"b_ids": untried, "b_until": until})
 
 
 def job_message(outbox_id: int, job: str, data: Any) -> dramatiq.Message[object]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import dramatiq
 import pytest
 import redis
+from dramatiq import Middleware
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
@@ -100,6 +102,47 @@ def test_rows_a_dead_relay_claimed_wait_for_its_claim_to_end(
     assert all(row.claimed_until is None for row in outbox_rows(db))
 
 
+class BeforeEachEnqueue(Middleware):
+    """Runs ``then`` as the broker takes each message: time passing while a relay publishes."""
+
+    def __init__(self, then: Callable[[], object]) -> None:
+        self.then = then
+
+    def before_enqueue(self, broker: dramatiq.Broker, message: object, delay: object) -> None:
+        self.then()
+
+
+def test_a_relay_stops_halfway_through_its_claim_and_gives_the_rest_back(
+    db: Database, redis_broker: dramatiq.Broker, clock: FrozenClock
+) -> None:
+    add_rows(db, 3)
+    redis_broker.add_middleware(BeforeEachEnqueue(lambda: clock.advance(CLAIM / 2)))
+
+    assert relay_pending(db.engine, redis_broker) == 1
+    rows = outbox_rows(db)
+    assert [row.published_at is not None for row in rows] == [True, False, False]
+    assert all(row.claimed_until is None and row.attempts == 0 for row in rows)
+
+
+def test_a_relay_whose_claim_ran_out_leaves_the_next_ones_claim_alone(
+    db: Database, redis_broker: dramatiq.Broker, clock: FrozenClock
+) -> None:
+    def another_relay_takes_over() -> None:
+        clock.advance(CLAIM)
+        with db.engine.begin() as connection:
+            connection.execute(
+                update(table(OutboxMessage)).values(claimed_until=clock.now() + CLAIM)
+            )
+
+    add_rows(db, 3)
+    redis_broker.add_middleware(BeforeEachEnqueue(another_relay_takes_over))
+
+    assert relay_pending(db.engine, redis_broker) == 1
+    published, *others = outbox_rows(db)
+    assert published.published_at is not None and published.claimed_until is None
+    assert all(row.claimed_until is not None for row in others)
+
+
 def test_a_row_naming_no_known_job_is_noted_and_the_others_still_go(
     db: Database, redis_broker: dramatiq.Broker
 ) -> None:
@@ -182,8 +225,10 @@ def test_immediate_relay_never_makes_the_caller_wait_for_a_hung_broker(
         owing.join(60)
         assert not owing.is_alive(), "the commits waited for the hung broker"
         assert not relay.drain(0.1), "the relay is not waiting on the broker"
+        redis_server.thaw()
+        assert relay.drain(30)
+        assert unpublished(db.engine) == 0
     finally:
         redis_server.thaw()
-    assert relay.drain(30)
-    assert unpublished(db.engine) == 0
-    relay.stop()
+        relay.stop()
+        hung.close()
