@@ -299,7 +299,9 @@ def list_(
     ] = None,
     min_days: Annotated[
         int | None,
-        typer.Option(min=0, help="Only filings that have not moved for this many days."),
+        typer.Option(
+            min=0, max=bounds.MAX_DAYS, help="Only filings that have not moved for this many days."
+        ),
     ] = None,
     assignee: Annotated[str | None, _opt("Only filings given to this case manager.")] = None,
     sort: Annotated[

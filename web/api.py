@@ -104,7 +104,10 @@ class ListFilters:
             None, description="ICP numbers that start with this, e.g. 京ICP备2026."
         ),
         min_days_in_state: int | None = Query(
-            None, ge=0, le=36_500, description="Filings that have not moved for this many days."
+            None,
+            ge=0,
+            le=bounds.MAX_DAYS,
+            description="Filings that have not moved for this many days.",
         ),
         assignee: Person | None = Query(None, description="Filings given to this case manager."),
         sort: FilingSort | None = Query(

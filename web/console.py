@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from auth.tokens import Role, case_managers
+from config import bounds
 from config.clock import get_clock
 from config.settings import get_settings
 from web.auth import SessionDep
@@ -40,7 +41,7 @@ def _none_if_blank(value: Any) -> Any:
 Blank = BeforeValidator(_none_if_blank)
 Text = Annotated[str | None, Blank]
 Province = Annotated[Annotated[str, Field(max_length=2)] | None, Blank]
-Days = Annotated[Annotated[int, Field(ge=0)] | None, Blank]
+Days = Annotated[Annotated[int, Field(ge=0, le=bounds.MAX_DAYS)] | None, Blank]
 Flag = Annotated[bool | None, Blank]
 
 

@@ -208,6 +208,8 @@ def filing_page(
     ``domain`` and ``icp_number`` match from the start (both indexed for it), ``applicant``
     anywhere, case aside; ``min_days_in_state`` keeps filings that have not moved for that long.
     Without a ``sort`` the page is in ``listing_order``."""
+    if unknown := filters.keys() - FilingFilters.__optional_keys__:
+        raise TypeError(f"unknown filters {sorted(unknown)}")  # a misspelt one filters nothing
     state, kind, province = filters.get("state"), filters.get("kind"), filters.get("province")
     domain, applicant = filters.get("domain"), filters.get("applicant")
     icp_number, assignee = filters.get("icp_number"), filters.get("assignee")
@@ -276,15 +278,23 @@ def _prefix_search(session: Session) -> Callable[[Mapped[str | None], str], Colu
 
     def starts_with(column: Mapped[str | None], prefix: str) -> ColumnElement[bool]:
         like = column.startswith(prefix, autoescape=True)
-        # No string sorts past the last code point: such a prefix (no domain or number has
-        # one) is searched by LIKE alone rather than failing to build its range.
-        last = prefix[-1:] in ("", chr(sys.maxunicode))
-        if last or session.get_bind().dialect.name != "sqlite":
+        following = _next_code_point(prefix[-1]) if prefix else None
+        if following is None or session.get_bind().dialect.name != "sqlite":
             return like
-        after = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the first string past the prefix's
+        after = prefix[:-1] + following  # the first string past those starting with prefix
         return and_(like, column >= prefix, column < after)
 
     return starts_with
+
+
+def _next_code_point(character: str) -> str | None:
+    """The character after ``character`` in UTF-8's order, which SQLite compares by: past
+    U+D7FF comes U+E000 (surrogates cannot be stored), past the last code point nothing, and
+    such a prefix (no domain or number has one) is searched by LIKE alone."""
+    code = ord(character) + 1
+    if code > sys.maxunicode:
+        return None
+    return chr(0xE000 if 0xD800 <= code <= 0xDFFF else code)
 
 
 def state_counts(session: Session, now: datetime, kind: str | None = None) -> list[StateCount]:
