@@ -228,6 +228,12 @@ def test_the_list_ignores_empty_fields_and_refuses_an_unknown_state(
     assert browser.get("/filings?state=nonsense").status_code == 422
 
 
+def test_the_list_refuses_more_days_in_state_than_dates_can_go_back(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    assert signed_in("viewer").get("/filings?min_days=99999999").status_code == 422
+
+
 def test_every_pipeline_count_links_to_its_filings(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
