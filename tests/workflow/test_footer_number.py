@@ -69,3 +69,43 @@ def test_part_of_a_telecom_licence_number_is_not_the_number() -> None:
         "the record number 粤B2-20090059 is not shown",
         "the link to https://beian.miit.gov.cn does not carry the record number",
     ]
+
+
+def _body(footer: str, head: str = "") -> str:
+    return f"<html><head>{head}</head><body><p>Welcome</p>{footer}</body></html>"
+
+
+def test_a_number_only_in_the_title_is_not_shown() -> None:
+    page = _body(
+        '<footer><a href="https://beian.miit.gov.cn/">备案</a></footer>',
+        head=f"<title>Shop · {NUMBER}</title>",
+    )
+    assert footer_problems(page, NUMBER, canonical) == [
+        f"the record number {NUMBER} is not shown",
+        "the link to https://beian.miit.gov.cn does not carry the record number",
+    ]
+
+
+def test_a_footer_only_in_noscript_is_neither_shown_nor_linked() -> None:
+    page = _body(f'<noscript><a href="https://beian.miit.gov.cn/">{NUMBER}</a></noscript>')
+    assert footer_problems(page, NUMBER, canonical) == [
+        f"the record number {NUMBER} is not shown",
+        "no link to https://beian.miit.gov.cn",
+    ]
+
+
+def test_a_footer_in_an_unused_template_is_not_shown() -> None:
+    page = _body(f'<template><a href="https://beian.miit.gov.cn/">{NUMBER}</a></template>')
+    assert footer_problems(page, NUMBER, canonical) == [
+        f"the record number {NUMBER} is not shown",
+        "no link to https://beian.miit.gov.cn",
+    ]
+
+
+def test_the_footer_after_a_title_and_a_script_is_read() -> None:
+    page = _body(
+        f'<script>var n = "</p>";</script><footer><a href="https://beian.miit.gov.cn/">'
+        f"{NUMBER}</a></footer>",
+        head="<title>Shop</title><style>footer { color: #333 }</style>",
+    )
+    assert footer_problems(page, NUMBER, canonical) == []

@@ -19,33 +19,38 @@ MIIT_HOST = "beian.miit.gov.cn"
 MIIT_URL = f"https://{MIIT_HOST}"
 
 
+# Elements a browser running scripts never draws on the page: a number only in one of them
+# (the tab's title, the fallback for browsers without scripts) is not shown to visitors.
+_UNRENDERED = frozenset({"script", "style", "template", "title", "noscript"})
+
+
 class _Footer(HTMLParser):
-    """Collects the page's visible text and, per link to the MIIT site, the text it wraps."""
+    """Collects the page's rendered text and, per link to the MIIT site, the text it wraps."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.text: list[str] = []
         self.miit_links: list[list[str]] = []
         self._open_link: list[str] | None = None
-        self._skip = 0
+        self._unrendered = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-        elif tag == "a":
+        if tag in _UNRENDERED:
+            self._unrendered += 1
+        elif tag == "a" and not self._unrendered:
             href = dict(attrs).get("href") or ""
             self._open_link = [] if urlsplit(href.strip()).hostname == MIIT_HOST else None
             if self._open_link is not None:
                 self.miit_links.append(self._open_link)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
+        if tag in _UNRENDERED and self._unrendered:
+            self._unrendered -= 1
         elif tag == "a":
             self._open_link = None
 
     def handle_data(self, data: str) -> None:
-        if self._skip:
+        if self._unrendered:
             return
         self.text.append(data)
         if self._open_link is not None:
