@@ -9,7 +9,7 @@ import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     miit_breach_weeks: float = 6
     psb_filing_days: int = Field(
         default=30, ge=1, description="The PSB filing is due this many days after go-live."
+    )
+    psb_reminder_days: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [7, 2],
+        description="Remind this many days before the PSB filing is due.",
     )
     idle_reminder_days: list[int] = [7, 15, 30]
     idle_escalate_days: int = 40

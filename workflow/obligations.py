@@ -193,8 +193,8 @@ def overdue(
 def go_live(
     session: Session, service_id: int, command: GoLive, settings: Settings
 ) -> ServiceDutiesOut:
-    """The service went live: its PSB filing is due ``psb_filing_days`` later; a website's
-    footer checks start."""
+    """The service went live: its PSB filing is due ``psb_filing_days`` later, with reminders
+    before that day; a website's footer checks start."""
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
         if service.live_on is not None:
@@ -208,8 +208,10 @@ def go_live(
         service.home_url = command.home_url or f"https://{service.domain}/"
         session.add(service)
         if service.psb_number is None:
-            due = _days_after(command.live_on, ObligationKind.PSB_FILING, settings)
-            _open(session, service, filing, ObligationKind.PSB_FILING, due, now)
+            due_on = command.live_on + timedelta(days=_scalar(ObligationKind.PSB_FILING, settings))
+            _open(session, service, filing, ObligationKind.PSB_FILING, _end_of_day(due_on), now)
+            kind = ObligationKind.PSB_FILING_REMINDER
+            _remind_before(session, service, filing, kind, due_on, now, settings)
         # An app or mini program shows its number inside itself, where fetching a home page
         # cannot look: checking its domain's page would pass or fail for the wrong reason.
         if service.kind == ServiceKind.WEBSITE:
@@ -272,7 +274,7 @@ def psb_number(
         _close(
             session,
             service.id,
-            (ObligationKind.PSB_FILING,),
+            (ObligationKind.PSB_FILING, ObligationKind.PSB_FILING_REMINDER),
             now,
             {"psb_number": command.psb_number},
         )
@@ -781,21 +783,42 @@ def _close_row(row: Obligation, now: datetime, data: dict[str, object] | None) -
 def _watch_expiry(
     session: Session, service: Service, filing: Filing, now: datetime, settings: Settings
 ) -> None:
-    """One reminder per configured figure before the domain expires, those already past
-    skipped (the nearest one still ahead says it all), and the escalation once it has
-    expired: from the end of its last day, it is overdue for ops."""
-    every = _figure(ObligationKind.DOMAIN_EXPIRY, settings)
-    assert isinstance(every, Sequence)
+    """The reminders before the domain expires, and the escalation once it has expired: from
+    the end of its last day, it is overdue for ops."""
     expires_on = service.domain_expires_on
-    for days in sorted({int(d) for d in every}, reverse=True):
-        day = expires_on - timedelta(days=days)
-        due = datetime.combine(day, time(9), tzinfo=CHINA).astimezone(UTC)
-        if due > now:
-            data: dict[str, object] = {"expires_on": str(expires_on), "days_before": days}
-            _open(session, service, filing, ObligationKind.DOMAIN_EXPIRY, due, now, data)
+    kind = ObligationKind.DOMAIN_EXPIRY
+    _remind_before(session, service, filing, kind, expires_on, now, settings)
     expired: dict[str, object] = {"expires_on": str(expires_on)}
     kind = ObligationKind.DOMAIN_EXPIRED
     _open(session, service, filing, kind, _end_of_day(expires_on), now, expired)
+
+
+# What each reminder's notice says of the day it reminds of.
+_REMINDS_OF = {
+    ObligationKind.DOMAIN_EXPIRY: "expires_on",
+    ObligationKind.PSB_FILING_REMINDER: "due_on",
+}
+
+
+def _remind_before(
+    session: Session,
+    service: Service,
+    filing: Filing,
+    kind: ObligationKind,
+    day: date,
+    now: datetime,
+    settings: Settings,
+) -> None:
+    """One reminder of ``kind`` per figure of its setting, that many days before ``day`` at
+    09:00 in Beijing; those already past are skipped (the nearest one still ahead says it
+    all, and a date recorded late must not bring a burst of stale ones)."""
+    every = _figure(kind, settings)
+    assert isinstance(every, Sequence)
+    for days in sorted({int(d) for d in every}, reverse=True):
+        due = datetime.combine(day - timedelta(days=days), time(9), tzinfo=CHINA).astimezone(UTC)
+        if due > now:
+            data: dict[str, object] = {_REMINDS_OF[kind]: str(day), "days_before": days}
+            _open(session, service, filing, kind, due, now, data)
 
 
 def _data_lines(row: Obligation) -> list[str]:

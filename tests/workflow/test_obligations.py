@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
+from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA, FrozenClock
@@ -85,6 +86,60 @@ def test_a_site_live_without_its_psb_number_is_overdue_after_30_days_and_told_on
     late = obligations.overdue(session, clock.now())
     assert [(o.service_id, o.kind) for o in late] == [(_site(on_file), "psb_filing")]
     assert len(_notices(session, "obligation_psb_filing")) == 1  # one route: the team's log
+
+
+def test_psb_reminders_come_7_and_2_days_before_the_psb_filing_is_due(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    _live(session, on_file, settings, clock)  # due by the end of 2026-04-01, Beijing
+    told = []
+    for day in ("2026-03-25", "2026-03-26", "2026-03-30", "2026-03-31"):
+        clock.set(datetime.fromisoformat(f"{day}T09:00+08:00").astimezone(UTC))
+        _sweep(session, clock, settings)
+        told.append(len(_notices(session, "obligation_psb_filing_reminder")))
+    assert told == [1, 1, 2, 2]
+    assert {n.recipient for n in _notices(session, "obligation_psb_filing_reminder")} == {
+        "case-managers"
+    }
+    assert obligations.overdue(session, clock.now()) == []
+
+
+def test_a_psb_reminder_names_the_day_the_filing_is_due(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    _live(session, on_file, settings, clock)
+    clock.advance(timedelta(days=29))
+    _sweep(session, clock, settings)
+    bodies = [n.body for n in _notices(session, "obligation_psb_filing_reminder")]
+    assert len(bodies) == 2
+    assert all("due_on: 2026-04-01" in body for body in bodies)
+
+
+def test_a_go_live_recorded_late_skips_the_psb_reminders_already_past(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    clock.advance(timedelta(days=26))
+    live_on = date(2026, 3, 2)
+    duties = obligations.go_live(session, _site(on_file), GoLive(live_on=live_on), settings)
+    reminders = [o.data for o in duties.obligations if o.kind == "psb_filing_reminder"]
+    assert reminders == [{"due_on": "2026-04-01", "days_before": 2}]
+
+
+def test_a_psb_reminder_on_or_after_its_due_day_is_a_bad_setting() -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(psb_reminder_days=[7, 0])
+    [error] = refused.value.errors()
+    assert error["loc"] == ("psb_reminder_days", 1)
+
+
+def test_recording_the_psb_number_ends_its_reminders(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    _live(session, on_file, settings, clock)
+    obligations.psb_number(session, _site(on_file), PsbNumberIn(psb_number=PSB), settings)
+    clock.advance(timedelta(days=29))
+    _sweep(session, clock, settings)
+    assert _notices(session, "obligation_psb_filing_reminder") == []
 
 
 def test_recording_the_psb_number_closes_the_psb_filing(
@@ -350,7 +405,7 @@ def test_two_sweeps_at_once_fire_an_obligation_once(
     _live(session, on_file, settings, clock)
     clock.advance(timedelta(days=31))
     due = obligations.due_ids(session, clock.now(), 100)
-    assert len(due) == 2  # the PSB filing and a footer check
+    assert len(due) == 4  # the PSB filing, its two reminders and a footer check
     session.commit()
     second: list[list[bool]] = []
 
@@ -360,13 +415,13 @@ def test_two_sweeps_at_once_fire_an_obligation_once(
             other.commit()
 
     with Session(db.engine) as first:
-        assert [obligations.fire(first, i, clock.now(), settings) for i in due] == [True, True]
+        assert [obligations.fire(first, i, clock.now(), settings) for i in due] == [True] * 4
         racing = threading.Thread(target=second_sweep)
         racing.start()
         wait_for_a_lock_wait(db)
         first.commit()
     racing.join(30)
-    assert second == [[False, False]]
+    assert second == [[False] * 4]
     with Session(db.engine) as fresh:
         checks = fresh.exec(select(Obligation).where(Obligation.kind == "footer_check")).all()
         assert len(checks) == 2  # the one fired and the next one it opened, not a third

@@ -35,6 +35,7 @@ MAX_RECTIFICATION_WORKING_DAYS = 60
 
 class ObligationKind(StrEnum):
     PSB_FILING = "psb_filing"
+    PSB_FILING_REMINDER = "psb_filing_reminder"
     FOOTER_CHECK = "footer_check"
     DOMAIN_EXPIRY = "domain_expiry"
     DOMAIN_EXPIRED = "domain_expired"
@@ -51,8 +52,9 @@ class Action(StrEnum):
 
 
 # How a due time is counted: calendar days or working days from the start, days before the
-# domain's expiry (none: the expiry day itself), or hours (a recurring check's interval).
-ObligationUnit = Literal["days", "working_days", "days_before_expiry", "hours"]
+# domain's expiry (none: the expiry day itself), days before another duty's due day, or hours
+# (a recurring check's interval).
+ObligationUnit = Literal["days", "working_days", "days_before_expiry", "days_before_due", "hours"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,17 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         closed_by="PSB number recorded",
         source="yun.pingan.com help, PSB filing; app100.cn/news/content/2.html",
         overdue=True,
+    ),
+    ObligationSpec(
+        ObligationKind.PSB_FILING_REMINDER,
+        "days_before_due",
+        lambda s: s.psb_reminder_days,
+        "case_manager",
+        "The public-security (PSB) filing falls due soon: 30 days after the site went live.",
+        "公安联网备案即将到期：须在网站开通后30日内办理。",
+        opened_by="go-live date recorded (one per figure still ahead)",
+        closed_by="PSB number recorded",
+        source="yun.pingan.com help, PSB filing (the 30 days); how early to remind is ours",
     ),
     ObligationSpec(
         ObligationKind.FOOTER_CHECK,
