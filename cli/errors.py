@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import pydantic
 import typer
+from pydantic_settings import SettingsError
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError, OperationalError, ProgrammingError
 from typer.models import CommandFunctionType
 
@@ -86,10 +88,18 @@ def _as_domain_error(exc: Exception) -> IcpflowError | None:
         return CliError(f"database error: {cause}", [hint])
     if isinstance(exc, pydantic.ValidationError) and exc.title == Settings.__name__:
         return CliError("invalid settings", _setting_reasons(exc))  # read on first use
+    if isinstance(exc, SettingsError) and (named := _SETTING_NAMED.search(str(exc))):
+        # A mapping or list setting that is not JSON: pydantic-settings names only the field.
+        why = f"not valid JSON ({exc.__cause__})" if exc.__cause__ else "not readable"
+        reason = Reason("invalid_setting", why, field=named[1].upper())
+        return CliError("invalid settings", [reason])
     if isinstance(exc, OSError):  # a file named on the command line, a port, a socket
         where = f": {exc.filename}" if exc.filename else ""
         return CliError(f"{exc.strerror or exc}{where}")
     return None
+
+
+_SETTING_NAMED = re.compile(r'field "(\w+)"')
 
 
 def _setting_reasons(exc: pydantic.ValidationError) -> list[Reason]:

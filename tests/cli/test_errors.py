@@ -46,6 +46,22 @@ def test_a_malformed_setting_is_named_as_its_environment_variable(
     )
 
 
+def test_a_mapping_setting_that_is_not_json_is_named_as_its_environment_variable(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOST_REVIEW_WORKING_DAYS", "{change: 1}")
+    get_settings.cache_clear()
+
+    result = cli("filings", "list")
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[:2] == [
+        "error: invalid settings",
+        "  HOST_REVIEW_WORKING_DAYS: not valid JSON (Expecting property name enclosed in double "
+        "quotes: line 1 column 2 (char 1))",
+    ]
+
+
 def test_a_database_url_that_is_no_url_is_refused_before_any_connection(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
