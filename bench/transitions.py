@@ -175,7 +175,7 @@ def _plan_step(filing: Filing, step: Step, db: Scratch) -> PlannedStep:
     spec = EVENTS_BY_NAME[step.event]
     armed = []
     for deadline in deadlines_for(spec.dest):
-        for figure in deadlines.figures(deadline, spec.dest, db.settings):
+        for figure in deadlines.figures(deadline, spec.dest, filing.kind, db.settings):
             due_at, estimated = deadlines.due_time(deadline, figure, BENCH_NOW, db.settings)
             armed.append(
                 {

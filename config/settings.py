@@ -16,6 +16,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_WEBHOOK_SECRET = "change-me"
 
+# Working days a host's pre-review may take before it is overdue, per order kind: the hosts'
+# figures with a day's slack. A first filing, a new site or a new access takes 1-2 working days
+# at Tencent Cloud; a change about one (Tencent); a cancellation at most one (Tencent), a
+# cancelled access one (JD Cloud). See ../shared/domain-facts.md, the table of order kinds.
+HOST_REVIEW_WORKING_DAYS = {
+    "first_filing": 3,
+    "new_service": 3,
+    "new_access": 3,
+    "change": 2,
+    "cancel_entity": 2,
+    "cancel_service": 2,
+    "cancel_access": 2,
+}
+
 
 # What every URL starts with (RFC 3986 scheme, then "://"): SQLAlchemy names a dialect there.
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
@@ -111,7 +125,11 @@ class Settings(BaseSettings):
     )
     sms_window_hours: float = 24
     sms_reminder_hours: list[float] = [0, 12, 20]
-    host_review_working_days: int = 3
+    host_review_working_days: dict[str, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: dict(HOST_REVIEW_WORKING_DAYS),
+        description="Working days a host's pre-review may take, per order kind; one number "
+        "sets every kind, a mapping overrides the kinds it names.",
+    )
     resubmit_working_days: int = 5
     miit_reminder_weeks: list[float] = [3, 4]
     miit_legal_limit_working_days: int = 20
@@ -254,6 +272,17 @@ class Settings(BaseSettings):
                 f"DELIVERY_TIME_LIMIT_SECONDS ({self.delivery_time_limit_seconds:g})"
             )
         return self
+
+    @field_validator("host_review_working_days", mode="before")
+    @classmethod
+    def _per_order_kind(cls, value: object) -> object:
+        """One number is every kind's (what this setting was before it varied by kind); a
+        mapping overrides the kinds it names and keeps the others' defaults."""
+        if isinstance(value, int | float | str) and not isinstance(value, bool):
+            return dict.fromkeys(HOST_REVIEW_WORKING_DAYS, value)
+        if isinstance(value, dict):
+            return {**HOST_REVIEW_WORKING_DAYS, **value}
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from config.clock import as_utc
 from config.settings import Settings
-from models import Deadline, DeadlineStatus, table
+from models import Deadline, DeadlineStatus, Filing, table
 from workflow.domain.calendar import WorkingCalendar
 from workflow.domain.definition import DEADLINES_BY_KIND, DeadlineSpec, deadlines_for
 
@@ -39,11 +39,12 @@ def calendar_for(settings: Settings) -> WorkingCalendar:
     return _calendar(settings.effective_calendar_dir)
 
 
-def figures(spec: DeadlineSpec, state: str, settings: Settings) -> list[float]:
-    """The configured figures of ``spec`` in ``state``: none, one or several."""
+def figures(spec: DeadlineSpec, state: str, kind: str, settings: Settings) -> list[float]:
+    """The configured figures of ``spec`` in ``state`` for an order of ``kind``: none, one
+    or several."""
     value = spec.figure(settings)
     if isinstance(value, Mapping):
-        value = value.get(state)
+        value = value.get(state if spec.per == "state" else kind)
     if value is None:
         return []
     if isinstance(value, Sequence):
@@ -90,19 +91,19 @@ class OpenDeadline:
 
 
 def arm(
-    session: Session, filing_id: int, state: str, now: datetime, settings: Settings
+    session: Session, filing: Filing, state: str, now: datetime, settings: Settings
 ) -> list[OpenDeadline]:
-    """Write the deadline rows ``state`` arms on entry."""
+    """Write the deadline rows ``state`` arms on entry for ``filing``'s order kind."""
     planned = [
         (spec.kind, figure, *due_time(spec, figure, now, settings))
         for spec in deadlines_for(state)
-        for figure in figures(spec, state, settings)
+        for figure in figures(spec, state, filing.kind, settings)
     ]
     if not planned:
         return []
     rows = [
         {
-            "filing_id": filing_id,
+            "filing_id": filing.id,
             "kind": kind,
             "state": state,
             "figure": figure,

@@ -150,7 +150,7 @@ def _open(
                 data={},
             )
         )
-        armed = deadlines.arm(session, filing.id, filing.state, now, settings)
+        armed = deadlines.arm(session, filing, filing.state, now, settings)
         view = describe_open(filing, armed, now)
         if idempotency_key:
             session.add(
@@ -323,7 +323,7 @@ def _apply(
             notices.for_event(session, filing, event, reason, now, settings)
         return Applied(filing, deadlines.open_deadlines(session, filing_id))
     deadlines.disarm(session, filing_id, now)
-    armed = deadlines.arm(session, filing_id, to_state, now, settings)
+    armed = deadlines.arm(session, filing, to_state, now, settings)
     if spec.notify:
         notices.for_event(session, filing, event, reason, now, settings)
     applied = Applied(filing, armed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -12,11 +12,12 @@ from config.clock import FrozenClock
 from config.settings import Settings
 from models import Deadline, DeadlineStatus, Filing, Notification
 from tests.databases import POSTGRES_ONLY, Database
-from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order
+from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order, order_on
 from workflow import deadlines, service, views
 from workflow.domain.commands import EventCommand
 from workflow.domain.definition import DEADLINES_BY_KIND, DeadlineSpec, State
 from workflow.domain.errors import VersionConflict
+from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ def test_a_deadline_reads_its_figure_from_the_settings_field_it_names(settings: 
     spec = DEADLINES_BY_KIND["sms_expiry"]
     assert spec.setting == "sms_window_hours"
     changed = settings.model_copy(update={"sms_window_hours": 3})
-    assert deadlines.figures(spec, State.SMS_PENDING, changed) == [3.0]
+    assert deadlines.figures(spec, State.SMS_PENDING, "first_filing", changed) == [3.0]
 
 
 def test_a_figure_that_does_not_read_one_setting_is_refused() -> None:
@@ -168,3 +169,40 @@ def test_each_deadline_in_the_reply_is_the_stored_row_of_its_kind_and_due_time(
         assert stored is not None
         assert (stored.filing_id, stored.kind, stored.state) == (filing.id, shown.kind, view.state)
         assert stored.due_at.replace(tzinfo=shown.due_at.tzinfo) == shown.due_at
+
+
+def _submitted(session: Session, order: FilingOut) -> FilingOut:
+    for event, data in ORDER_PATHS[order.kind]:
+        if event == "host_approve":
+            return order
+        command = EventCommand(event=event, data=data)
+        order = service.fire_event(session, order.id, command, actor="t")
+    raise AssertionError(f"{order.kind} has no host review")
+
+
+@pytest.mark.parametrize(
+    ("kind", "due"),
+    [
+        ("change", "2026-03-04T10:00+08:00"),  # Monday + 2 working days
+        ("cancel_entity", "2026-03-04T10:00+08:00"),
+        ("new_access", "2026-03-05T10:00+08:00"),  # as a first filing: 3
+    ],
+)
+def test_a_hosts_pre_review_is_overdue_after_its_order_kinds_working_days(
+    session: Session, on_file: FilingOut, open_order: Open, kind: str, due: str
+) -> None:
+    assert on_file.service_id is not None
+    order = _submitted(session, open_order(**order_on(kind, on_file.entity_id, on_file.service_id)))
+
+    [review] = [d for d in order.deadlines if d.kind == "host_review_overdue"]
+    assert review.due_at == datetime.fromisoformat(due)
+
+
+def test_one_number_for_the_host_review_sets_every_order_kind() -> None:
+    figures = Settings.model_validate({"host_review_working_days": 4}).host_review_working_days
+    assert set(figures.values()) == {4}
+
+
+def test_a_host_review_figure_for_one_kind_keeps_the_others() -> None:
+    figures = Settings(host_review_working_days={"change": 1}).host_review_working_days
+    assert (figures["change"], figures["first_filing"]) == (1, 3)

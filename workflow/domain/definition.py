@@ -145,7 +145,8 @@ class DeadlineSpec:
     """Deadlines a state arms on entry; ``figure`` reads the figure from ``Settings``.
 
     The figure may be a number, a list of numbers (one deadline each, e.g. reminders at 12 h
-    and 20 h) or a mapping from state to number (per-state thresholds). When a deadline is
+    and 20 h) or a mapping to a number from the state entered (``per="state"``, per-state
+    thresholds) or from the order's kind (``per="kind"``). When a deadline is
     due the scheduler notifies ``audience`` and, if ``event`` is set, fires that event.
     ``overdue`` marks deadlines whose passing means the filing is late, not merely reminded.
     ``setting`` is derived from ``figure``: the field's name as API clients see it.
@@ -161,6 +162,7 @@ class DeadlineSpec:
     event: str | None = None
     overdue: bool = False
     stuck: bool = False
+    per: Literal["state", "kind"] = "state"
     setting: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -416,9 +418,11 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "working_days",
         lambda s: s.host_review_working_days,
         "case_manager",
-        "The host's pre-review is overdue.",
+        "The host's pre-review is overdue (1-2 working days for a first filing, about one for "
+        "a change or a cancellation: Tencent Cloud, JD Cloud).",
         zh="接入商初审已超时。",
         overdue=True,
+        per="kind",
     ),
     DeadlineSpec(
         "resubmit_overdue",
