@@ -16,7 +16,13 @@ from models import DeadlineStatus, Job, NotificationStatus
 from workflow.domain.commands import ApplicantKind, EventCommand
 from workflow.domain.definition import EVENTS_BY_NAME, MANUAL_EVENTS, Channel, State
 from workflow.domain.event_data import VerifierRole
-from workflow.domain.orders import EntityStatus, ServiceKind, ServiceStatus, VerifierResult
+from workflow.domain.orders import (
+    EntityStatus,
+    OrderKind,
+    ServiceKind,
+    ServiceStatus,
+    VerifierResult,
+)
 
 # Stored times are UTC; SQLite hands them back naive, so rows validate through this type.
 UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
@@ -149,11 +155,14 @@ class LatePage(BaseModel):
 
 
 class StateCount(BaseModel):
-    """A state on the pipeline: how many filings are in it and how many of those are late."""
+    """A state on the pipeline: how many filings are in it, how many of those are late, and
+    how many of each order kind (only kinds present): an approved cancellation is no site
+    gone live."""
 
     state: State
     count: int
     late: int
+    by_kind: dict[OrderKind, int]
 
 
 class FailedJobOut(BaseModel):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypedDict, Unpack
 
-from sqlalchemy import ColumnElement, Exists, and_, exists, func
+from sqlalchemy import ColumnElement, Exists, and_, exists, func, true
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
@@ -51,7 +51,7 @@ from workflow.domain.errors import FilingNotFound, NotFound, Reason, ValidationE
 from workflow.domain.event_data import ReasonData
 from workflow.domain.guards import province_named
 from workflow.domain.machine import allowed_events
-from workflow.domain.orders import EntityStatus, ServiceKind, ServiceStatus
+from workflow.domain.orders import KINDS, EntityStatus, ServiceKind, ServiceStatus
 from workflow.schemas import (
     ApplicantOut,
     DeadlineOut,
@@ -298,16 +298,31 @@ def _next_code_point(character: str) -> str | None:
 
 
 def state_counts(session: Session, now: datetime, kind: str | None = None) -> list[StateCount]:
-    """Every declared state, in declaration order, with its live count and how many are late;
-    of one kind of order only, when ``kind`` is given (a cancellation's approval is no site
-    going live)."""
-    by_state = select(Filing.state, func.count()).group_by(col(Filing.state))
-    if kind:
-        by_state = by_state.where(col(Filing.kind) == kind)
-    counts: dict[str, int] = dict(session.exec(by_state).all())
-    late: dict[str, int] = dict(session.exec(by_state.where(_past_due(OVERDUE_KINDS, now))).all())
+    """Every declared state, in declaration order, with its live count, how many are late and
+    how many of each kind of order; of one kind only, when ``kind`` is given (a
+    cancellation's approval is no site going live)."""
+    of_kind = col(Filing.kind) == kind if kind else true()
+    by_state_and_kind = (
+        select(Filing.state, Filing.kind, func.count())
+        .where(of_kind)
+        .group_by(col(Filing.state), col(Filing.kind))
+    )
+    by_kind: dict[str, dict[str, int]] = defaultdict(dict)
+    for state, order_kind, count in session.exec(by_state_and_kind):
+        by_kind[state][order_kind] = count
+    late_by_state = (
+        select(Filing.state, func.count())
+        .where(of_kind, _past_due(OVERDUE_KINDS, now))
+        .group_by(col(Filing.state))
+    )
+    late: dict[str, int] = dict(session.exec(late_by_state).all())
     return [
-        StateCount(state=s.name, count=counts.get(s.name, 0), late=late.get(s.name, 0))
+        StateCount(
+            state=s.name,
+            count=sum(by_kind[s.name].values()),
+            late=late.get(s.name, 0),
+            by_kind={k.kind: n for k in KINDS if (n := by_kind[s.name].get(k.kind))},
+        )
         for s in STATES
     ]
 

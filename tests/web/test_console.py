@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
 from auth import sessions
 from config.clock import FrozenClock
@@ -255,6 +256,34 @@ def test_the_pipeline_of_one_order_kind_counts_and_links_that_kind_only(
     assert 'href="/filings?state=approved" data-state="approved">1<' in everything
     listed = signed_in("viewer").get("/filings?kind=change").text
     assert "1 filings match" in listed and '<option value="change" selected>' in listed
+
+
+def test_the_whole_pipeline_tells_each_states_order_kinds_apart(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filed = api.drive("approved", domain="one.cn")
+    body = order_on("cancel_entity", filed["entity_id"], filed["service_id"])
+    opened = api.client.post("/api/v1/orders", json=body, headers=api.headers).json()
+    api.step(opened, "submit", {"materials": ["cancellation_request"]})
+    api.drive("submitted", domain="two.cn")
+    page = signed_in("viewer").get("/").text
+    assert (
+        '<a href="/filings?state=submitted&amp;kind=first_filing" data-kind="first_filing">'
+        'first_filing 1</a> · <a href="/filings?state=submitted&amp;kind=cancel_entity" '
+        'data-kind="cancel_entity">cancel_entity 1</a></td>'
+    ) in page
+
+
+def test_the_state_counts_say_how_many_of_each_order_kind(
+    api: Api, session: Session, clock: FrozenClock
+) -> None:
+    filed = api.drive("approved", domain="one.cn")
+    body = order_on("change", filed["entity_id"], filed["service_id"])
+    api.client.post("/api/v1/orders", json=body, headers=api.headers)
+    counts = {c.state.value: c for c in views.state_counts(session, clock.now())}
+    assert (counts["draft"].count, counts["draft"].by_kind) == (1, {"change": 1})
+    assert counts["approved"].by_kind == {"first_filing": 1}
+    assert counts["submitted"].by_kind == {}
 
 
 def test_late_work_shows_one_row_per_filing_with_how_late(
