@@ -103,15 +103,21 @@ _SETTING_NAMED = re.compile(r'field "(\w+)"')
 
 
 def _setting_reasons(exc: pydantic.ValidationError) -> list[Reason]:
-    """One line per bad setting, named as its environment variable."""
+    """One line per bad setting, named as its environment variable, then where inside its
+    value when it holds a mapping or a list (``STUCK_DAYS.submitted``)."""
     return [
         Reason(
             "invalid_setting",
             error["msg"].removeprefix("Value error, "),
-            field="_".join(map(str, error["loc"])).upper(),
+            field=_variable(error["loc"]),
         )
         for error in exc.errors()
     ]
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    name, *inside = loc
+    return str(name).upper() + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in inside)
 
 
 class App(typer.Typer):

@@ -125,7 +125,7 @@ class Settings(BaseSettings):
     )
     sms_window_hours: float = 24
     sms_reminder_hours: list[float] = [0, 12, 20]
-    host_review_working_days: dict[str, Annotated[int, Field(ge=1)]] = Field(
+    host_review_working_days: dict[str, Annotated[int, Field(ge=1, strict=True)]] = Field(
         default_factory=lambda: dict(HOST_REVIEW_WORKING_DAYS),
         description="Working days a host's pre-review may take, per order kind; one number "
         "sets every kind, a mapping overrides the kinds it names.",
@@ -277,11 +277,18 @@ class Settings(BaseSettings):
     @classmethod
     def _per_order_kind(cls, value: object) -> object:
         """One number is every kind's (what this setting was before it varied by kind); a
-        mapping overrides the kinds it names and keeps the others' defaults."""
-        if isinstance(value, int | float | str) and not isinstance(value, bool):
-            return dict.fromkeys(HOST_REVIEW_WORKING_DAYS, value)
+        mapping overrides the kinds it names and keeps the others' defaults. Kinds are checked
+        here, not only at a process's start: the CLI arms deadlines too."""
         if isinstance(value, dict):
+            unknown = [repr(kind) for kind in value if kind not in HOST_REVIEW_WORKING_DAYS]
+            if unknown:
+                kinds = ", ".join(HOST_REVIEW_WORKING_DAYS)
+                raise ValueError(f"unknown order kind {', '.join(unknown)} (one of {kinds})")
             return {**HOST_REVIEW_WORKING_DAYS, **value}
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if value < 1 or value != int(value):
+                raise ValueError(f"{value} is not a whole number of working days of at least 1")
+            return dict.fromkeys(HOST_REVIEW_WORKING_DAYS, int(value))
         return value
 
     @field_validator("database_url")

@@ -18,12 +18,10 @@ from config.settings import DEFAULT_WEBHOOK_SECRET, Environment, Settings
 from workflow.domain.commands import RouteIn, reasons_from
 from workflow.domain.definition import Audience, State
 from workflow.domain.errors import Reason, UnsafeSettings, summarise
-from workflow.domain.orders import OrderKind
 from workflow.domain.rules import RulesError, rules_for
 
 _ROUTES = pydantic.TypeAdapter(dict[Audience, list[RouteIn]])
 _STUCK_DAYS = pydantic.TypeAdapter(dict[State, float])
-_HOST_REVIEW_DAYS = pydantic.TypeAdapter(dict[OrderKind, int])
 
 
 def check_settings(settings: Settings) -> None:
@@ -32,9 +30,6 @@ def check_settings(settings: Settings) -> None:
     reasons = [
         *_problems("notify_routes", _ROUTES, settings.notify_routes),
         *_problems("stuck_days", _STUCK_DAYS, settings.stuck_days),
-        *_problems(
-            "host_review_working_days", _HOST_REVIEW_DAYS, settings.host_review_working_days
-        ),
     ]
     if (
         settings.environment is Environment.PRODUCTION

@@ -46,6 +46,24 @@ def test_a_malformed_setting_is_named_as_its_environment_variable(
     )
 
 
+def test_a_bad_entry_of_a_mapping_setting_is_named_inside_its_variable(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STUCK_DAYS", '{"submitted": "soon"}')
+    get_settings.cache_clear()
+
+    result = cli("filings", "list")
+
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        1,
+        [
+            "error: invalid settings",
+            "  STUCK_DAYS.submitted: Input should be a valid number, unable to parse string as a "
+            "number",
+        ],
+    )
+
+
 def test_a_mapping_setting_that_is_not_json_is_named_as_its_environment_variable(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:

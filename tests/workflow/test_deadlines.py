@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import pydantic
 import pytest
 from sqlmodel import Session, select
 
 from config.clock import FrozenClock
-from config.settings import Settings
+from config.settings import HOST_REVIEW_WORKING_DAYS, Settings
 from models import Deadline, DeadlineStatus, Filing, Notification
 from tests.databases import POSTGRES_ONLY, Database
 from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order, order_on
@@ -17,6 +18,7 @@ from workflow import deadlines, service, views
 from workflow.domain.commands import EventCommand
 from workflow.domain.definition import DEADLINES_BY_KIND, DeadlineSpec, State
 from workflow.domain.errors import VersionConflict
+from workflow.domain.orders import OrderKind
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines
 
@@ -198,11 +200,20 @@ def test_a_hosts_pre_review_is_overdue_after_its_order_kinds_working_days(
     assert review.due_at == datetime.fromisoformat(due)
 
 
+def test_the_host_review_has_a_default_for_every_order_kind() -> None:
+    assert set(HOST_REVIEW_WORKING_DAYS) == {kind.value for kind in OrderKind}
+
+
 def test_one_number_for_the_host_review_sets_every_order_kind() -> None:
     figures = Settings.model_validate({"host_review_working_days": 4}).host_review_working_days
-    assert set(figures.values()) == {4}
+    assert figures == dict.fromkeys(HOST_REVIEW_WORKING_DAYS, 4)
 
 
 def test_a_host_review_figure_for_one_kind_keeps_the_others() -> None:
     figures = Settings(host_review_working_days={"change": 1}).host_review_working_days
-    assert (figures["change"], figures["first_filing"]) == (1, 3)
+    assert figures == {**HOST_REVIEW_WORKING_DAYS, "change": 1}
+
+
+def test_a_host_review_figure_for_an_unknown_order_kind_is_refused_naming_it() -> None:
+    with pytest.raises(pydantic.ValidationError, match="unknown order kind 'chnage'"):
+        Settings(host_review_working_days={"chnage": 1})

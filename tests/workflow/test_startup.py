@@ -62,13 +62,6 @@ def test_stuck_days_for_an_unknown_state_refuses_to_start() -> None:
     assert [r.field for r in refused.value.reasons] == ["stuck_days.submited"]
 
 
-def test_a_host_review_figure_for_an_unknown_order_kind_refuses_to_start() -> None:
-    with pytest.raises(UnsafeSettings) as refused:
-        check_settings(Settings(host_review_working_days={"chnage": 1}))
-
-    assert [r.field for r in refused.value.reasons] == ["host_review_working_days.chnage"]
-
-
 def test_a_broken_rules_file_refuses_the_start_naming_every_problem(tmp_path: Path) -> None:
     rules = tmp_path / "rules.toml"
     rules.write_text("[provinces\n", encoding="utf-8")

@@ -418,8 +418,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "working_days",
         lambda s: s.host_review_working_days,
         "case_manager",
-        "The host's pre-review is overdue (1-2 working days for a first filing, about one for "
-        "a change or a cancellation: Tencent Cloud, JD Cloud).",
+        "The host's pre-review is overdue.",
         zh="接入商初审已超时。",
         overdue=True,
         per="kind",
