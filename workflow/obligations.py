@@ -497,6 +497,11 @@ def fire(session: Session, obligation_id: int, now: datetime, settings: Settings
         interval = timedelta(hours=_scalar(ObligationKind.FOOTER_CHECK, settings))
         _open(session, service, filing, ObligationKind.FOOTER_CHECK, now + interval, now)
         return True
+    if spec.reminds is not None and _overtaken(session, row, spec.reminds, now):
+        row.status, row.closed_at = DeadlineStatus.DISARMED, now
+        row.data = {**row.data, "skipped": "a later reminder or the duty itself was due too"}
+        session.add(row)
+        return True
     due = as_utc(row.due_at)
     notices.for_service(
         session,
@@ -510,6 +515,22 @@ def fire(session: Session, obligation_id: int, now: datetime, settings: Settings
         settings=settings,
     )
     return True
+
+
+def _overtaken(session: Session, row: Obligation, duty: ObligationKind, now: datetime) -> bool:
+    """Whether a later reminder of the same duty, or the duty itself, is due as well: the
+    sweep was away (the scheduler down for days), and only the latest still tells the truth,
+    not a burst of "due in 7 days" after the day has passed."""
+    later = session.exec(
+        select(Obligation.id).where(
+            Obligation.service_id == row.service_id,
+            col(Obligation.kind).in_([row.kind, duty.value]),
+            col(Obligation.closed_at).is_(None),
+            col(Obligation.due_at) > row.due_at,
+            col(Obligation.due_at) <= now,
+        )
+    ).first()
+    return later is not None
 
 
 # -- footer results ---------------------------------------------------------------------------

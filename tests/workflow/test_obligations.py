@@ -104,15 +104,43 @@ def test_psb_reminders_come_7_and_2_days_before_the_psb_filing_is_due(
     assert obligations.overdue(session, clock.now()) == []
 
 
-def test_a_psb_reminder_names_the_day_the_filing_is_due(
+def test_psb_reminders_fall_at_9_in_beijing_and_name_the_day_the_filing_is_due(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    duties = obligations.go_live(
+        session, _site(on_file), GoLive(live_on=date(2026, 3, 2)), settings
+    )
+    reminders = [(o.due_at, o.data) for o in duties.obligations if o.kind == "psb_filing_reminder"]
+    assert reminders == [
+        (
+            datetime.fromisoformat("2026-03-25T09:00+08:00"),
+            {"due_on": "2026-04-01", "days_before": 7},
+        ),
+        (
+            datetime.fromisoformat("2026-03-30T09:00+08:00"),
+            {"due_on": "2026-04-01", "days_before": 2},
+        ),
+    ]
+
+
+def test_a_sweep_back_between_two_psb_reminders_sends_only_the_later(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
     _live(session, on_file, settings, clock)
-    clock.advance(timedelta(days=29))
+    clock.set(datetime.fromisoformat("2026-03-31T09:00+08:00").astimezone(UTC))
     _sweep(session, clock, settings)
-    bodies = [n.body for n in _notices(session, "obligation_psb_filing_reminder")]
-    assert len(bodies) == 2
-    assert all("due_on: 2026-04-01" in body for body in bodies)
+    [told] = _notices(session, "obligation_psb_filing_reminder")
+    assert "days_before: 2" in told.body
+
+
+def test_a_sweep_back_after_the_psb_due_day_tells_it_overdue_not_due_soon(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    _live(session, on_file, settings, clock)
+    clock.advance(timedelta(days=31))
+    _sweep(session, clock, settings)
+    assert len(_notices(session, "obligation_psb_filing")) == 1
+    assert _notices(session, "obligation_psb_filing_reminder") == []
 
 
 def test_a_go_live_recorded_late_skips_the_psb_reminders_already_past(
@@ -239,6 +267,15 @@ def test_a_renewal_ends_the_reminders_for_the_old_date_and_sets_them_for_the_new
     _sweep(session, clock, settings)
     assert _notices(session, "obligation_domain_expiry") == []
     assert _notices(session, "obligation_domain_expired") == []
+
+
+def test_a_sweep_back_after_the_domain_expired_escalates_without_the_reminders(
+    session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    clock.set(datetime(2026, 7, 2, tzinfo=UTC))
+    _sweep(session, clock, settings)
+    assert len(_notices(session, "obligation_domain_expired")) == 1
+    assert _notices(session, "obligation_domain_expiry") == []
 
 
 def test_a_domain_expired_without_a_renewal_is_escalated_to_ops_and_overdue(

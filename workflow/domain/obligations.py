@@ -61,8 +61,8 @@ ObligationUnit = Literal["days", "working_days", "days_before_expiry", "days_bef
 class ObligationSpec:
     """One kind of obligation. ``figure`` reads its duration from ``Settings`` (``None`` when the
     duration comes with what is recorded, as a rectification notice's due date does);
-    ``overdue`` marks kinds whose passing puts the service in the ops lists; ``source`` is
-    where the duty comes from."""
+    ``overdue`` marks kinds whose passing puts the service in the ops lists; ``reminds`` makes
+    the kind a reminder of that duty; ``source`` is where the duty comes from."""
 
     kind: ObligationKind
     unit: ObligationUnit
@@ -74,6 +74,7 @@ class ObligationSpec:
     closed_by: str
     source: str
     overdue: bool = False
+    reminds: ObligationKind | None = None
     action: Action = Action.NOTIFY
     setting: str | None = field(default=None, compare=False)
 
@@ -105,6 +106,7 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         opened_by="go-live date recorded (one per figure still ahead)",
         closed_by="PSB number recorded",
         source="yun.pingan.com help, PSB filing (the 30 days); how early to remind is ours",
+        reminds=ObligationKind.PSB_FILING,
     ),
     ObligationSpec(
         ObligationKind.FOOTER_CHECK,
@@ -129,6 +131,7 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         closed_by="a renewal recorded (a new expiry date)",
         source="help.aliyun.com/en/icp-filing/basic-icp-service/user-guide/"
         "prepare-and-check-the-domain-name (a filed domain must not expire)",
+        reminds=ObligationKind.DOMAIN_EXPIRED,
     ),
     ObligationSpec(
         ObligationKind.DOMAIN_EXPIRED,
