@@ -29,6 +29,9 @@ HOST_REVIEW_WORKING_DAYS = {
     "cancel_service": 2,
     "cancel_access": 2,
 }
+# A host that has not answered in a quarter has lost the application; a larger figure is a
+# typo, and adding it day by day through the calendar would hold every event that arms it.
+MAX_HOST_REVIEW_WORKING_DAYS = 60
 
 
 # What every URL starts with (RFC 3986 scheme, then "://"): SQLAlchemy names a dialect there.
@@ -125,7 +128,9 @@ class Settings(BaseSettings):
     )
     sms_window_hours: float = 24
     sms_reminder_hours: list[float] = [0, 12, 20]
-    host_review_working_days: dict[str, Annotated[int, Field(ge=1, strict=True)]] = Field(
+    host_review_working_days: dict[
+        str, Annotated[int, Field(ge=1, le=MAX_HOST_REVIEW_WORKING_DAYS, strict=True)]
+    ] = Field(
         default_factory=lambda: dict(HOST_REVIEW_WORKING_DAYS),
         description="Working days a host's pre-review may take, per order kind; one number "
         "sets every kind, a mapping overrides the kinds it names.",
@@ -286,8 +291,11 @@ class Settings(BaseSettings):
                 raise ValueError(f"unknown order kind {', '.join(unknown)} (one of {kinds})")
             return {**HOST_REVIEW_WORKING_DAYS, **value}
         if isinstance(value, int | float) and not isinstance(value, bool):
-            if value < 1 or value != int(value):
-                raise ValueError(f"{value} is not a whole number of working days of at least 1")
+            if not 1 <= value <= MAX_HOST_REVIEW_WORKING_DAYS or not float(value).is_integer():
+                raise ValueError(
+                    f"{value} is not a whole number of working days from 1 to "
+                    f"{MAX_HOST_REVIEW_WORKING_DAYS}"
+                )
             return dict.fromkeys(HOST_REVIEW_WORKING_DAYS, int(value))
         return value
 

@@ -214,6 +214,15 @@ def test_a_host_review_figure_for_one_kind_keeps_the_others() -> None:
     assert figures == {**HOST_REVIEW_WORKING_DAYS, "change": 1}
 
 
+@pytest.mark.parametrize("figure", [0, 2.5, 61, float("inf"), float("nan"), True])
+def test_one_host_review_figure_that_is_no_whole_number_from_1_to_60_is_refused(
+    figure: object,
+) -> None:
+    with pytest.raises(pydantic.ValidationError) as refused:
+        Settings.model_validate({"host_review_working_days": figure})
+    assert [e["loc"] for e in refused.value.errors()] == [("host_review_working_days",)]
+
+
 def test_a_host_review_figure_for_an_unknown_order_kind_is_refused_naming_it() -> None:
     with pytest.raises(pydantic.ValidationError, match="unknown order kind 'chnage'"):
         Settings(host_review_working_days={"chnage": 1})
