@@ -29,55 +29,43 @@ def test_a_file_that_cannot_be_written_is_named_on_one_line(cli: Cli, tmp_path: 
     )
 
 
-def test_a_malformed_setting_is_named_as_its_environment_variable(
-    cli: Cli, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("WEB_THREADS", "many")
-    get_settings.cache_clear()
-
-    result = cli("filings", "list")
-
-    assert (result.exit_code, result.stderr.splitlines()) == (
-        1,
-        [
-            "error: invalid settings",
-            "  WEB_THREADS: Input should be a valid integer, unable to parse string as an integer",
-        ],
-    )
-
-
-def test_a_bad_entry_of_a_mapping_setting_is_named_inside_its_variable(
-    cli: Cli, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("STUCK_DAYS", '{"submitted": "soon"}')
-    get_settings.cache_clear()
-
-    result = cli("filings", "list")
-
-    assert (result.exit_code, result.stderr.splitlines()) == (
-        1,
-        [
-            "error: invalid settings",
-            "  STUCK_DAYS.submitted: Input should be a valid number, unable to parse string as a "
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        pytest.param(
+            "WEB_THREADS",
+            "many",
+            "WEB_THREADS: Input should be a valid integer, unable to parse string as an integer",
+            id="a-number",
+        ),
+        pytest.param(
+            "STUCK_DAYS",
+            '{"submitted": "soon"}',
+            "STUCK_DAYS.submitted: Input should be a valid number, unable to parse string as a "
             "number",
-        ],
-    )
-
-
-def test_a_mapping_setting_that_is_not_json_is_named_as_its_environment_variable(
-    cli: Cli, monkeypatch: pytest.MonkeyPatch
+            id="an-entry-inside-a-mapping",
+        ),
+        pytest.param(
+            "HOST_REVIEW_WORKING_DAYS",
+            "{change: 1}",
+            "HOST_REVIEW_WORKING_DAYS: not valid JSON (Expecting property name enclosed in "
+            "double quotes: line 1 column 2 (char 1))",
+            id="a-mapping-that-is-not-json",
+        ),
+    ],
+)
+def test_a_malformed_setting_is_named_as_it_is_set(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, named: str
 ) -> None:
-    monkeypatch.setenv("HOST_REVIEW_WORKING_DAYS", "{change: 1}")
+    monkeypatch.setenv(variable, value)
     get_settings.cache_clear()
 
     result = cli("filings", "list")
 
-    assert result.exit_code == 1
-    assert result.stderr.splitlines()[:2] == [
-        "error: invalid settings",
-        "  HOST_REVIEW_WORKING_DAYS: not valid JSON (Expecting property name enclosed in double "
-        "quotes: line 1 column 2 (char 1))",
-    ]
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        1,
+        ["error: invalid settings", f"  {named}"],
+    )
 
 
 def test_a_database_url_that_is_no_url_is_refused_before_any_connection(
