@@ -208,7 +208,7 @@ def go_live(
         service.home_url = command.home_url or f"https://{service.domain}/"
         session.add(service)
         if service.psb_number is None:
-            due_on = command.live_on + timedelta(days=_scalar(ObligationKind.PSB_FILING, settings))
+            due_on = _due_day(command.live_on, ObligationKind.PSB_FILING, settings)
             _open(session, service, filing, ObligationKind.PSB_FILING, _end_of_day(due_on), now)
             kind = ObligationKind.PSB_FILING_REMINDER
             _remind_before(session, service, filing, kind, due_on, now, settings)
@@ -326,7 +326,7 @@ def left_host(
         )
         if reasons:
             raise _refused("left-host not recorded", *reasons)
-        due = _days_after(command.left_on, ObligationKind.CANCEL_ACCESS, settings)
+        due = _end_of_day(_due_day(command.left_on, ObligationKind.CANCEL_ACCESS, settings))
         _open(
             session,
             service,
@@ -702,16 +702,16 @@ def _scalar(kind: ObligationKind, settings: Settings) -> float:
     return float(value)
 
 
-def _days_after(day: date, kind: ObligationKind, settings: Settings) -> datetime:
-    """The end of the Beijing day the kind's figure in days after ``day``."""
-    return _end_of_day(day + timedelta(days=_scalar(kind, settings)))
+def _due_day(day: date, kind: ObligationKind, settings: Settings) -> date:
+    """The Beijing day the kind's figure in days after ``day``: a duty "within N days" of it."""
+    return day + timedelta(days=_scalar(kind, settings))
 
 
 def _working_days_after(
     calendar: WorkingCalendar, start: datetime, days: int
 ) -> tuple[datetime, bool]:
-    """The end of the Beijing day ``days`` working days after ``start``'s, as ``_days_after``
-    ends its day, and whether that day is estimated (a year without the official schedule)."""
+    """The end of the Beijing day ``days`` working days after ``start``'s, as a calendar-day
+    duty ends its day, and whether that day is estimated (a year without the official schedule)."""
     due = calendar.add_working_days(start, days)
     return _end_of_day(due.at.astimezone(CHINA).date()), due.estimated
 
