@@ -68,7 +68,7 @@ def test_a_malformed_setting_is_named_as_it_is_set(
     )
 
 
-def test_a_database_url_that_is_no_url_is_refused_before_any_connection(
+def test_a_database_url_that_is_no_url_is_refused_naming_the_forms_it_takes(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", "icpflow.db")

@@ -195,7 +195,7 @@ def test_sigterm_stops_the_scheduler_cleanly_and_frees_the_lock(
 
 @pytest.mark.postgres
 @POSTGRES_ONLY
-def test_a_leader_that_loses_its_lock_connection_stops_sweeping_until_it_wins_again(
+def test_a_leader_that_loses_its_lock_connection_wins_it_back_and_sweeps_again(
     db: Database,
     settings: Settings,
     awaiting_sms: Callable[[int], list[int]],

@@ -75,8 +75,9 @@ def test_a_nul_byte_in_a_reason_is_422(api: Api) -> None:
 
 
 def test_a_reason_may_span_lines(api: Api) -> None:
-    response = api.fire(api.create(), "withdraw", {"reason": "first line\nsecond line"})
-    assert response.status_code == 200
+    filing = api.step(api.create(), "withdraw", {"reason": "first line\nsecond line"})
+    last = api.get(f"/api/v1/filings/{filing['id']}/history").json()[-1]
+    assert last["reason"] == "first line\nsecond line"
 
 
 def test_a_recipient_longer_than_its_column_is_422_at_creation(api: Api) -> None:

@@ -139,6 +139,7 @@ def test_an_unknown_filings_page_is_html(signed_in: Callable[[str], TestClient])
 
 def test_an_unknown_filing_in_the_api_is_json(api: Api) -> None:
     response = api.get("/api/v1/filings/12345")
+    assert response.headers["content-type"].startswith("application/json")
     assert (response.status_code, response.json()["error"]) == (404, "filing_not_found")
 
 

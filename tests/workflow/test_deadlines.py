@@ -152,7 +152,7 @@ def test_a_deadline_reads_its_figure_from_the_settings_field_it_names(settings: 
 
 
 def test_a_figure_that_does_not_read_one_setting_is_refused() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="must read one Settings field"):
         DeadlineSpec("odd", (), "hours", lambda s: 1.0, "ops", "not a setting")
 
 

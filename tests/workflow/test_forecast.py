@@ -122,8 +122,9 @@ def test_an_approved_order_has_no_forecast(
 ) -> None:
     command = EventCommand(event="miit_approve", data={"icp_number": "京ICP备2026000123号-1"})
     service.fire_event(session, reviewing.id, command, actor="t")
-    with pytest.raises(GuardFailed):
+    with pytest.raises(GuardFailed) as refused:
         forecast.forecast(session, reviewing.id, settings)
+    assert [r.code for r in refused.value.reasons] == ["closed"]
 
 
 # Site cancellations the bureau cleared the day after it got them (Wednesday to Thursday).

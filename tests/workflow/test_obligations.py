@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from config.clock import CHINA, FrozenClock
 from config.settings import Settings
-from models import Notification, Obligation
+from models import Notification, Obligation, Service
 from tests.databases import POSTGRES_ONLY, second_of_two_at_once, wait_for_a_lock_wait
 from tests.factories import ORDER_PATHS, first_filing_order, order_on, service_in
 from workflow import obligations, service, views
@@ -228,6 +228,9 @@ def test_a_service_without_an_approved_record_records_nothing(
     with pytest.raises(GuardFailed) as refused:
         obligations.go_live(session, _site(order), GoLive(live_on=date(2026, 3, 2)), settings)
     assert [r.code for r in refused.value.reasons] == ["not_on_record"]
+    assert session.exec(select(Obligation)).all() == []
+    site = session.get(Service, _site(order))
+    assert site is not None and site.live_on is None
 
 
 @pytest.fixture
@@ -297,6 +300,7 @@ def test_a_renewal_after_expiry_ends_the_escalation(
 ) -> None:
     clock.set(datetime(2026, 7, 2, tzinfo=UTC))
     _sweep(session, clock, settings)
+    assert obligations.overdue(session, clock.now()) != []
     obligations.renewal(session, _site(expiring), Renewal(expires_on=date(2027, 6, 30)), settings)
     assert obligations.overdue(session, clock.now()) == []
 

@@ -225,6 +225,6 @@ def test_a_second_purge_finds_nothing_left(
 ) -> None:
     _withdrawn(new_filing, session)
     clock.advance(timedelta(days=31))
-    privacy.purge(session, timedelta(days=30), clock.now())
+    assert privacy.purge(session, timedelta(days=30), clock.now()) == 1
 
     assert privacy.purge(session, timedelta(days=30), clock.now()) == 0
