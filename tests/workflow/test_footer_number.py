@@ -109,3 +109,42 @@ def test_the_footer_after_a_title_and_a_script_is_read() -> None:
         head="<title>Shop</title><style>footer { color: #333 }</style>",
     )
     assert footer_problems(page, NUMBER, canonical) == []
+
+
+FOOTER = f'<footer><a href="https://beian.miit.gov.cn/">{NUMBER}</a></footer>'
+NOT_SHOWN = [f"the record number {NUMBER} is not shown", "no link to https://beian.miit.gov.cn"]
+
+
+def test_a_footer_under_the_hidden_attribute_is_neither_shown_nor_linked() -> None:
+    page = _body(f"<div hidden><div>{FOOTER}</div></div>")
+    assert footer_problems(page, NUMBER, canonical) == NOT_SHOWN
+
+
+def test_a_footer_in_an_inline_display_none_is_neither_shown_nor_linked() -> None:
+    page = _body(f'<div class="f" style="color: #333; Display: None !important">{FOOTER}</div>')
+    assert footer_problems(page, NUMBER, canonical) == NOT_SHOWN
+
+
+def test_a_style_that_only_mentions_none_hides_nothing() -> None:
+    page = _body(f'<div style="border: none; display: block">{FOOTER}</div>')
+    assert footer_problems(page, NUMBER, canonical) == []
+
+
+def test_the_footer_after_a_hidden_element_with_nested_ones_is_read() -> None:
+    page = _body(f"<div hidden><div><span>menu</span></div><br></div>{FOOTER}")
+    assert footer_problems(page, NUMBER, canonical) == []
+
+
+def test_a_hidden_paragraph_left_open_ends_at_the_next_block() -> None:
+    page = _body(f"<p hidden>old notice{FOOTER}")
+    assert footer_problems(page, NUMBER, canonical) == []
+
+
+def test_a_hidden_list_item_left_open_ends_with_its_list() -> None:
+    page = _body(f"<ul><li>home<li hidden>admin</ul>{FOOTER}")
+    assert footer_problems(page, NUMBER, canonical) == []
+
+
+def test_a_hidden_form_field_hides_nothing_after_it() -> None:
+    page = _body(f'<form><input type="hidden" name="t" hidden></form>{FOOTER}')
+    assert footer_problems(page, NUMBER, canonical) == []

@@ -22,35 +22,91 @@ MIIT_URL = f"https://{MIIT_HOST}"
 # Elements a browser running scripts never draws on the page: a number only in one of them
 # (the tab's title, the fallback for browsers without scripts) is not shown to visitors.
 _UNRENDERED = frozenset({"script", "style", "template", "title", "noscript"})
+# fmt: off
+# Elements with no content and no end tag: hiding one hides nothing after it.
+_VOID = frozenset({
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+    "track", "wbr",
+})
+# Start tags that end an open paragraph.
+_BLOCKS = frozenset({
+    "address", "article", "aside", "blockquote", "details", "div", "dl", "fieldset", "figure",
+    "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "main", "menu", "nav",
+    "ol", "p", "pre", "section", "table", "ul",
+})
+# fmt: on
+# Elements whose end tag may be left out, and the start tags that end them (HTML's parsing
+# rules): a hidden ``<p>`` hides nothing past the next block, nor a hidden ``<li>`` past the
+# next item.
+_ENDED_BY = {
+    "p": _BLOCKS,
+    "li": frozenset({"li"}),
+    "dt": frozenset({"dt", "dd"}),
+    "dd": frozenset({"dt", "dd"}),
+    "option": frozenset({"option", "optgroup"}),
+    "tr": frozenset({"tr"}),
+    "td": frozenset({"td", "th", "tr"}),
+    "th": frozenset({"td", "th", "tr"}),
+}
+# An inline ``display: none``: the one way of hiding by CSS that the page itself shows.
+_DISPLAY_NONE = re.compile(r"(?:^|;)\s*display\s*:\s*none\s*(?:!\s*important\s*)?(?:;|$)", re.I)
+
+
+def _hides(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+    """Whether the element this start tag opens keeps what it holds off the page: never
+    drawn, or hidden by its ``hidden`` attribute or its inline style."""
+    if tag in _VOID:
+        return False
+    if tag in _UNRENDERED:
+        return True
+    named = dict(attrs)
+    return "hidden" in named or bool(_DISPLAY_NONE.search(named.get("style") or ""))
 
 
 class _Footer(HTMLParser):
-    """Collects the page's rendered text and, per link to the MIIT site, the text it wraps."""
+    """Collects the page's rendered text and, per link to the MIIT site, the text it wraps.
+
+    The parser builds no tree, so a hidden element's extent is followed here: it ends at its
+    own end tag, at an end tag closing an element around it, or, for an element whose end
+    tag may be left out, at a start tag that ends it.
+    """
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.text: list[str] = []
         self.miit_links: list[list[str]] = []
         self._open_link: list[str] | None = None
-        self._unrendered = 0
+        self._hiding: str | None = None  # the hidden element's tag
+        self._inside: list[str] = []  # elements opened within it and not yet closed
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _UNRENDERED:
-            self._unrendered += 1
-        elif tag == "a" and not self._unrendered:
+        if self._hiding is not None:
+            if self._inside or tag not in _ENDED_BY.get(self._hiding, ()):
+                if tag not in _VOID:
+                    self._inside.append(tag)
+                return
+            self._hiding = None
+        if _hides(tag, attrs):
+            self._hiding, self._inside = tag, []
+        elif tag == "a":
             href = dict(attrs).get("href") or ""
             self._open_link = [] if urlsplit(href.strip()).hostname == MIIT_HOST else None
             if self._open_link is not None:
                 self.miit_links.append(self._open_link)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in _UNRENDERED and self._unrendered:
-            self._unrendered -= 1
-        elif tag == "a":
+        if self._hiding is not None:
+            if tag in self._inside:
+                del self._inside[len(self._inside) - 1 - self._inside[::-1].index(tag) :]
+                return
+            hiding, self._hiding, self._inside = self._hiding, None, []
+            if tag == hiding:
+                return
+        if tag == "a":
             self._open_link = None
 
     def handle_data(self, data: str) -> None:
-        if self._unrendered:
+        if self._hiding is not None:
             return
         self.text.append(data)
         if self._open_link is not None:
