@@ -3,6 +3,8 @@ writes it, and the link must really go to the MIIT site."""
 
 from __future__ import annotations
 
+import pytest
+
 from workflow.domain.footer import footer_problems
 from workflow.domain.rules import load_rules
 
@@ -115,36 +117,52 @@ FOOTER = f'<footer><a href="https://beian.miit.gov.cn/">{NUMBER}</a></footer>'
 NOT_SHOWN = [f"the record number {NUMBER} is not shown", "no link to https://beian.miit.gov.cn"]
 
 
-def test_a_footer_under_the_hidden_attribute_is_neither_shown_nor_linked() -> None:
-    page = _body(f"<div hidden><div>{FOOTER}</div></div>")
-    assert footer_problems(page, NUMBER, canonical) == NOT_SHOWN
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(f"<div hidden>{FOOTER}</div>", id="the hidden attribute"),
+        pytest.param(
+            f'<div class="f" style="color: #333; Display: None !important">{FOOTER}</div>',
+            id="an inline display none",
+        ),
+        pytest.param(f"<div hidden><div>a</div>{FOOTER}</div>", id="after a nested element"),
+        pytest.param(f"<div hidden>a<br/><img src=x />{FOOTER}</div>", id="after void elements"),
+        pytest.param(f"<title>a</b>{NUMBER}</title>", id="after a stray end tag in the title"),
+        pytest.param(f"<dialog>{FOOTER}</dialog>", id="a dialog not open"),
+        pytest.param(f"<ul><li hidden><ul><li>{FOOTER}</ul></ul>", id="in a nested list"),
+    ],
+)
+def test_a_footer_in_a_hidden_element_is_neither_shown_nor_linked(body: str) -> None:
+    assert footer_problems(_body(body), NUMBER, canonical) == NOT_SHOWN
 
 
-def test_a_footer_in_an_inline_display_none_is_neither_shown_nor_linked() -> None:
-    page = _body(f'<div class="f" style="color: #333; Display: None !important">{FOOTER}</div>')
-    assert footer_problems(page, NUMBER, canonical) == NOT_SHOWN
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(f'<div style="border: none; display: block">{FOOTER}</div>', id="no none"),
+        pytest.param(f'<div hidden style="display: flex">{FOOTER}</div>', id="style overrides"),
+        pytest.param(
+            f'<div style="display: none; display: block">{FOOTER}</div>', id="last display wins"
+        ),
+        pytest.param(f"<p hidden>old notice<center>{FOOTER}</center>", id="p ended by a block"),
+        pytest.param(f"<p hidden><span>old<div>{FOOTER}</div>", id="p ended with what it holds"),
+        pytest.param(f"<ul><li hidden>admin<li>{FOOTER}</ul>", id="li ended by the next"),
+        pytest.param(f"<ul><li hidden>a<ul><li>b</ul><li>{FOOTER}</ul>", id="nested list"),
+        pytest.param(f"<ul><li>home<li hidden>admin</ul>{FOOTER}", id="li ended by its list"),
+        pytest.param(
+            f"<table><tr hidden><td>a<td>b<tr><td>{FOOTER}</table>", id="tr ended by the next"
+        ),
+        pytest.param(f"<div hidden><p>x<br>menu</div>{FOOTER}", id="after void elements"),
+        pytest.param(f'<input type="hidden" name="t" hidden>{FOOTER}', id="a hidden form field"),
+    ],
+)
+def test_a_footer_beside_a_hidden_element_is_read(body: str) -> None:
+    assert footer_problems(_body(body), NUMBER, canonical) == []
 
 
-def test_a_style_that_only_mentions_none_hides_nothing() -> None:
-    page = _body(f'<div style="border: none; display: block">{FOOTER}</div>')
-    assert footer_problems(page, NUMBER, canonical) == []
-
-
-def test_the_footer_after_a_hidden_element_with_nested_ones_is_read() -> None:
-    page = _body(f"<div hidden><div><span>menu</span></div><br></div>{FOOTER}")
-    assert footer_problems(page, NUMBER, canonical) == []
-
-
-def test_a_hidden_paragraph_left_open_ends_at_the_next_block() -> None:
-    page = _body(f"<p hidden>old notice{FOOTER}")
-    assert footer_problems(page, NUMBER, canonical) == []
-
-
-def test_a_hidden_list_item_left_open_ends_with_its_list() -> None:
-    page = _body(f"<ul><li>home<li hidden>admin</ul>{FOOTER}")
-    assert footer_problems(page, NUMBER, canonical) == []
-
-
-def test_a_hidden_form_field_hides_nothing_after_it() -> None:
-    page = _body(f'<form><input type="hidden" name="t" hidden></form>{FOOTER}')
+def test_a_page_served_hidden_is_read_as_its_scripts_show_it() -> None:
+    page = (
+        f'<html><body style="display: none">{FOOTER}'
+        '<script>document.body.style.display = ""</script></body></html>'
+    )
     assert footer_problems(page, NUMBER, canonical) == []

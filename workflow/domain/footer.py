@@ -21,54 +21,88 @@ MIIT_URL = f"https://{MIIT_HOST}"
 
 # Elements a browser running scripts never draws on the page: a number only in one of them
 # (the tab's title, the fallback for browsers without scripts) is not shown to visitors.
+# Browsers read each of them to its own end tag, whatever stray tags it holds.
 _UNRENDERED = frozenset({"script", "style", "template", "title", "noscript"})
+# The page itself: a page served hidden is shown by its scripts, or it would be blank.
+_THE_PAGE = frozenset({"html", "body"})
 # fmt: off
 # Elements with no content and no end tag: hiding one hides nothing after it.
 _VOID = frozenset({
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
     "track", "wbr",
 })
-# Start tags that end an open paragraph.
-_BLOCKS = frozenset({
-    "address", "article", "aside", "blockquote", "details", "div", "dl", "fieldset", "figure",
-    "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "main", "menu", "nav",
-    "ol", "p", "pre", "section", "table", "ul",
+# Start tags that close an open paragraph (HTML's tree construction rules).
+_CLOSE_P = frozenset({
+    "address", "article", "aside", "blockquote", "center", "details", "dialog", "dir", "div",
+    "dl", "dd", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3",
+    "h4", "h5", "h6", "header", "hgroup", "hr", "li", "listing", "main", "menu", "nav", "ol",
+    "p", "plaintext", "pre", "search", "section", "summary", "table", "ul", "xmp",
 })
 # fmt: on
-# Elements whose end tag may be left out, and the start tags that end them (HTML's parsing
-# rules): a hidden ``<p>`` hides nothing past the next block, nor a hidden ``<li>`` past the
-# next item.
-_ENDED_BY = {
-    "p": _BLOCKS,
-    "li": frozenset({"li"}),
-    "dt": frozenset({"dt", "dd"}),
-    "dd": frozenset({"dt", "dd"}),
-    "option": frozenset({"option", "optgroup"}),
-    "tr": frozenset({"tr"}),
-    "td": frozenset({"td", "th", "tr"}),
-    "th": frozenset({"td", "th", "tr"}),
+_TABLE_PARTS = frozenset({"tbody", "thead", "tfoot"})
+# Elements whose end tag may be left out: the start tags that end them, and the elements
+# that, open inside them, keep those start tags to themselves (an item of a nested list
+# ends no item of the outer one).
+_ENDED_BY: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "p": (_CLOSE_P, frozenset({"button", "table"})),
+    "li": (frozenset({"li"}), frozenset({"ul", "ol", "menu"})),
+    "dt": (frozenset({"dt", "dd"}), frozenset({"dl"})),
+    "dd": (frozenset({"dt", "dd"}), frozenset({"dl"})),
+    "option": (frozenset({"option", "optgroup"}), frozenset()),
+    "tr": (frozenset({"tr"}) | _TABLE_PARTS, frozenset({"table"})),
+    "td": (frozenset({"td", "th", "tr"}) | _TABLE_PARTS, frozenset({"table"})),
+    "th": (frozenset({"td", "th", "tr"}) | _TABLE_PARTS, frozenset({"table"})),
 }
-# An inline ``display: none``: the one way of hiding by CSS that the page itself shows.
-_DISPLAY_NONE = re.compile(r"(?:^|;)\s*display\s*:\s*none\s*(?:!\s*important\s*)?(?:;|$)", re.I)
+
+
+def _display(style: str) -> str | None:
+    """The inline style's ``display``, as the cascade picks it: the last declaration, the
+    last ``!important`` one first."""
+    plain: str | None = None
+    important: str | None = None
+    for declaration in style.split(";"):
+        name, colon, value = declaration.partition(":")
+        if not colon or name.strip().lower() != "display":
+            continue
+        value = value.strip().lower()
+        if value.endswith("important") and "!" in value:
+            important = value[: value.rindex("!")].strip()
+        else:
+            plain = value
+    return important if important is not None else plain
 
 
 def _hides(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
     """Whether the element this start tag opens keeps what it holds off the page: never
-    drawn, or hidden by its ``hidden`` attribute or its inline style."""
-    if tag in _VOID:
+    drawn, a dialog not open, or hidden by its ``hidden`` attribute or its inline style (the
+    one kind of CSS the page's own markup carries), the style having the last word."""
+    if tag in _VOID or tag in _THE_PAGE:
         return False
     if tag in _UNRENDERED:
         return True
     named = dict(attrs)
-    return "hidden" in named or bool(_DISPLAY_NONE.search(named.get("style") or ""))
+    if tag == "dialog" and "open" not in named:
+        return True
+    display = _display(named.get("style") or "")
+    return display == "none" if display is not None else "hidden" in named
+
+
+def _ends(hidden: str, tag: str, inside: list[str]) -> bool:
+    """Whether ``tag``, starting, ends the ``hidden`` element left open with ``inside``
+    opened within it."""
+    if hidden not in _ENDED_BY:
+        return False
+    enders, scopes = _ENDED_BY[hidden]
+    return tag in enders and not scopes.intersection(inside)
 
 
 class _Footer(HTMLParser):
     """Collects the page's rendered text and, per link to the MIIT site, the text it wraps.
 
     The parser builds no tree, so a hidden element's extent is followed here: it ends at its
-    own end tag, at an end tag closing an element around it, or, for an element whose end
-    tag may be left out, at a start tag that ends it.
+    own end tag, at an end tag closing an element around it (a stray end tag counts as one:
+    showing too much costs less than a false alarm), or, for an element whose end tag may be
+    left out, at a start tag that ends it.
     """
 
     def __init__(self) -> None:
@@ -81,9 +115,8 @@ class _Footer(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if self._hiding is not None:
-            if self._inside or tag not in _ENDED_BY.get(self._hiding, ()):
-                if tag not in _VOID:
-                    self._inside.append(tag)
+            if not _ends(self._hiding, tag, self._inside):
+                self._inside.append(tag)  # a void one too: ``<br/>``'s end tag pops it
                 return
             self._hiding = None
         if _hides(tag, attrs):
@@ -97,13 +130,18 @@ class _Footer(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if self._hiding is not None:
             if tag in self._inside:
-                del self._inside[len(self._inside) - 1 - self._inside[::-1].index(tag) :]
+                self._close_inside(tag)
                 return
-            hiding, self._hiding, self._inside = self._hiding, None, []
-            if tag == hiding:
+            if tag != self._hiding and self._hiding in _UNRENDERED:
                 return
+            self._hiding, self._inside = None, []
         if tag == "a":
             self._open_link = None
+
+    def _close_inside(self, tag: str) -> None:
+        """Close the last ``tag`` opened within the hidden element, and what it holds."""
+        while self._inside.pop() != tag:
+            pass
 
     def handle_data(self, data: str) -> None:
         if self._hiding is not None:
