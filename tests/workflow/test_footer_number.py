@@ -127,8 +127,11 @@ NOT_SHOWN = [f"the record number {NUMBER} is not shown", "no link to https://bei
         ),
         pytest.param(f"<div hidden><div>a</div>{FOOTER}</div>", id="after a nested element"),
         pytest.param(f"<div hidden>a<br/><img src=x />{FOOTER}</div>", id="after void elements"),
-        pytest.param(f"<title>a</b>{NUMBER}</title>", id="after a stray end tag in the title"),
         pytest.param(f"<dialog>{FOOTER}</dialog>", id="a dialog not open"),
+        pytest.param(
+            f'<div style="display: none !important; display: block">{FOOTER}</div>',
+            id="an important display none",
+        ),
         pytest.param(f"<ul><li hidden><ul><li>{FOOTER}</ul></ul>", id="in a nested list"),
     ],
 )
@@ -152,6 +155,25 @@ def test_a_footer_in_a_hidden_element_is_neither_shown_nor_linked(body: str) -> 
         pytest.param(
             f"<table><tr hidden><td>a<td>b<tr><td>{FOOTER}</table>", id="tr ended by the next"
         ),
+        pytest.param(f"<table><tr><td hidden>a<td>{FOOTER}</table>", id="td ended by the next"),
+        pytest.param(f"<table><tr><th hidden>a<th>{FOOTER}</table>", id="th ended by the next"),
+        pytest.param(f"<dl><dt hidden>a<dd>{FOOTER}</dl>", id="dt ended by its dd"),
+        pytest.param(f"<dl><dd hidden>a<dt>{FOOTER}</dl>", id="dd ended by the next dt"),
+        pytest.param(
+            f"<table><caption hidden>old<tr><td>{FOOTER}</table>", id="caption ended by a row"
+        ),
+        pytest.param(
+            f"<table><colgroup hidden><col><tr><td>{FOOTER}</table>", id="colgroup ended by a row"
+        ),
+        pytest.param(f"<button hidden>x<button>{FOOTER}</button>", id="button ended by the next"),
+        pytest.param(
+            f'<table><thead style="display:none"><tr><th>h<tbody><tr><td>{FOOTER}</table>',
+            id="thead ended by the tbody",
+        ),
+        pytest.param(f"<h1 hidden>Shop<h2>{FOOTER}</h2>", id="heading ended by the next"),
+        pytest.param(f'<a href="#top" hidden>top{FOOTER}', id="a ended by the next"),
+        pytest.param(f"<dialog open>{FOOTER}</dialog>", id="an open dialog"),
+        pytest.param(f'<dialog style="display: block">{FOOTER}</dialog>', id="a dialog shown"),
         pytest.param(f"<div hidden><p>x<br>menu</div>{FOOTER}", id="after void elements"),
         pytest.param(f'<input type="hidden" name="t" hidden>{FOOTER}', id="a hidden form field"),
     ],
@@ -166,3 +188,11 @@ def test_a_page_served_hidden_is_read_as_its_scripts_show_it() -> None:
         '<script>document.body.style.display = ""</script></body></html>'
     )
     assert footer_problems(page, NUMBER, canonical) == []
+
+
+def test_a_stray_end_tag_does_not_end_the_title() -> None:
+    page = _body(FOOTER.replace(NUMBER, "备案"), head=f"<title>Shop</b> · {NUMBER}</title>")
+    assert footer_problems(page, NUMBER, canonical) == [
+        f"the record number {NUMBER} is not shown",
+        "the link to https://beian.miit.gov.cn does not carry the record number",
+    ]

@@ -39,19 +39,27 @@ _CLOSE_P = frozenset({
     "p", "plaintext", "pre", "search", "section", "summary", "table", "ul", "xmp",
 })
 # fmt: on
-_TABLE_PARTS = frozenset({"tbody", "thead", "tfoot"})
-# Elements whose end tag may be left out: the start tags that end them, and the elements
-# that, open inside them, keep those start tags to themselves (an item of a nested list
-# ends no item of the outer one).
-_ENDED_BY: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "p": (_CLOSE_P, frozenset({"button", "table"})),
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_TABLE_PARTS = frozenset({"caption", "colgroup", "tbody", "thead", "tfoot"})
+_IN_TABLE = frozenset({"table"})
+_Ending = tuple[frozenset[str], frozenset[str]]
+_TERM: _Ending = (frozenset({"dt", "dd"}), frozenset({"dl"}))
+_BY_CELL_OR_ROW: _Ending = (frozenset({"td", "th", "tr"}) | _TABLE_PARTS, _IN_TABLE)
+_HEADING: _Ending = (_HEADINGS, frozenset())
+# Elements a start tag can end without their end tag (HTML's tree construction rules): the
+# start tags that end them, and the elements that, open inside them, keep those start tags
+# to themselves (an item of a nested list ends no item of the outer one).
+_ENDED_BY: dict[str, _Ending] = {
+    "p": (_CLOSE_P, frozenset({"button"})),
     "li": (frozenset({"li"}), frozenset({"ul", "ol", "menu"})),
-    "dt": (frozenset({"dt", "dd"}), frozenset({"dl"})),
-    "dd": (frozenset({"dt", "dd"}), frozenset({"dl"})),
-    "option": (frozenset({"option", "optgroup"}), frozenset()),
-    "tr": (frozenset({"tr"}) | _TABLE_PARTS, frozenset({"table"})),
-    "td": (frozenset({"td", "th", "tr"}) | _TABLE_PARTS, frozenset({"table"})),
-    "th": (frozenset({"td", "th", "tr"}) | _TABLE_PARTS, frozenset({"table"})),
+    "dt": _TERM,
+    "dd": _TERM,
+    "tr": (frozenset({"tr"}) | _TABLE_PARTS, _IN_TABLE),
+    **dict.fromkeys(("td", "th", "caption", "colgroup"), _BY_CELL_OR_ROW),
+    **dict.fromkeys(("thead", "tbody", "tfoot"), (_TABLE_PARTS, _IN_TABLE)),
+    **dict.fromkeys(_HEADINGS, _HEADING),
+    "a": (frozenset({"a"}), frozenset()),
+    "button": (frozenset({"button"}), frozenset()),
 }
 
 
@@ -81,10 +89,10 @@ def _hides(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
     if tag in _UNRENDERED:
         return True
     named = dict(attrs)
-    if tag == "dialog" and "open" not in named:
-        return True
     display = _display(named.get("style") or "")
-    return display == "none" if display is not None else "hidden" in named
+    if display is not None:
+        return display == "none"
+    return "hidden" in named or (tag == "dialog" and "open" not in named)
 
 
 def _ends(hidden: str, tag: str, inside: list[str]) -> bool:
@@ -118,7 +126,7 @@ class _Footer(HTMLParser):
             if not _ends(self._hiding, tag, self._inside):
                 self._inside.append(tag)  # a void one too: ``<br/>``'s end tag pops it
                 return
-            self._hiding = None
+            self._hiding, self._inside = None, []
         if _hides(tag, attrs):
             self._hiding, self._inside = tag, []
         elif tag == "a":
