@@ -16,14 +16,13 @@ from cli.filings import LimitOption, OffsetOption, list_page, render_page
 from cli.output import JsonOption, emit, fields, row_id, span, table
 from config.clock import CHINA, get_clock
 from config.settings import get_settings
-from models import session_scope
+from models import get_engine, session_scope
 from models.migrate import upgrade
 from workers.failures import retry_failed
 from workflow import views
-from workflow.deadlines import recompute_estimated
 from workflow.domain.calendar import install_schedule_file
 from workflow.domain.definition import DEADLINES_BY_KIND, OVERDUE_KINDS
-from workflow.obligations import recompute_estimated_rectifications
+from workflow.sweeps import recompute_estimates
 from workflow.views import FilingFilters
 
 tokens = App(help="API bearer tokens.")
@@ -180,10 +179,7 @@ def calendar_load(
     settings = get_settings()
     directory = settings.effective_calendar_dir
     schedule = install_schedule_file(file, directory)
-    with session_scope() as session:
-        changed = recompute_estimated(session, settings)
-        changed += recompute_estimated_rectifications(session, settings)
-        session.commit()
+    changed = recompute_estimates(get_engine(), settings)
     result = {
         "year": schedule.year,
         "path": str(directory / f"{schedule.year}.json"),

@@ -126,6 +126,11 @@ class Settings(BaseSettings):
     calendar_dir: Path | None = Field(
         default=None, description="Official holiday schedules loaded by ops (JSON per year)."
     )
+    calendar_recheck_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="How often a running process looks for a schedule loaded since it started.",
+    )
     sms_window_hours: float = 24
     sms_reminder_hours: list[float] = [0, 12, 20]
     host_review_working_days: dict[
@@ -254,6 +259,12 @@ class Settings(BaseSettings):
     # Scheduler
     sweep_interval_seconds: float = 30
     relay_interval_seconds: float = 5
+    recount_interval_seconds: float = Field(
+        default=3600,
+        gt=0,
+        description="How often the leader counts estimated due times again with the holiday "
+        "schedules on file.",
+    )
     sweep_batch_size: int = 500
     leader_poll_seconds: float = 2
 

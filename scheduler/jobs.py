@@ -1,4 +1,5 @@
-"""What the leader runs on a timer: the deadline sweep and the outbox relay sweep.
+"""What the leader runs on a timer: the deadline sweep, the outbox relay sweep and the hourly
+recount of estimated due times.
 
 A job that raises would only be logged by APScheduler and tried again at the next interval
 anyway; catching here keeps the log line ours (what failed, that it will be retried) and lets
@@ -14,7 +15,12 @@ from typing import TYPE_CHECKING
 from config.clock import get_clock
 from config.settings import Settings
 from models import get_engine
-from workflow.sweeps import fire_due_deadlines, fire_due_obligations, requeue_lost_deliveries
+from workflow.sweeps import (
+    fire_due_deadlines,
+    fire_due_obligations,
+    recompute_estimates,
+    requeue_lost_deliveries,
+)
 
 if TYPE_CHECKING:
     from dramatiq import Broker
@@ -56,6 +62,12 @@ def relay_outbox(settings: Settings, broker: Broker) -> int:
         return _publish(settings, broker)
 
     return _run("outbox relay", "published", requeue_and_publish)
+
+
+def recount_estimates(settings: Settings) -> int:
+    """Due times estimated without an official holiday schedule, counted again with the ones
+    loaded since (see ``workflow.sweeps.recompute_estimates``); returns how many changed."""
+    return _run("estimate recount", "changed", lambda: recompute_estimates(get_engine(), settings))
 
 
 def _publish(settings: Settings, broker: Broker) -> int:

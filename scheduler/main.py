@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from config.logs import configure_logging
 from config.settings import Settings
-from scheduler.jobs import relay_outbox, sweep_deadlines_and_relay
+from scheduler.jobs import recount_estimates, relay_outbox, sweep_deadlines_and_relay
 from scheduler.leader import LeaderLock
 from workflow.startup import check_settings
 
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 LEADERSHIP_JOB_ID = "icpflow.leadership"
 SWEEP_JOB_ID = "icpflow.deadline_sweep"
 RELAY_JOB_ID = "icpflow.outbox_relay"
+RECOUNT_JOB_ID = "icpflow.estimate_recount"
 
 # A sweep that starts late (a busy host, a paused VM) is still worth running; with
 # ``coalesce`` the runs it missed collapse into that one.
@@ -48,6 +49,7 @@ LEADER_JOBS: tuple[
 ] = (
     (SWEEP_JOB_ID, sweep_deadlines_and_relay, lambda s: s.sweep_interval_seconds),
     (RELAY_JOB_ID, relay_outbox, lambda s: s.relay_interval_seconds),
+    (RECOUNT_JOB_ID, lambda s, _broker: recount_estimates(s), lambda s: s.recount_interval_seconds),
 )
 
 

@@ -31,12 +31,15 @@ _CALENDAR_UNITS = {
 
 
 @lru_cache(maxsize=4)
-def _calendar(schedule_dir: Path | None) -> WorkingCalendar:
-    return WorkingCalendar(schedule_dir)
+def _calendar(schedule_dir: Path | None, recheck_seconds: float) -> WorkingCalendar:
+    return WorkingCalendar(schedule_dir, recheck_seconds=recheck_seconds)
 
 
 def calendar_for(settings: Settings) -> WorkingCalendar:
-    return _calendar(settings.effective_calendar_dir)
+    """The process's calendar, with any schedule ops loaded since it last looked."""
+    calendar = _calendar(settings.effective_calendar_dir, settings.calendar_recheck_seconds)
+    calendar.refresh()
+    return calendar
 
 
 def figures(spec: DeadlineSpec, state: str, kind: str, settings: Settings) -> list[float]:

@@ -1,5 +1,5 @@
-"""What the scheduler's sweeps run: firing deadlines that have come due, and queueing again the
-deliveries whose jobs the broker lost.
+"""What the scheduler's sweeps run: firing deadlines that have come due, queueing again the
+deliveries whose jobs the broker lost, and counting estimated due times again.
 
 Due rows are found through the ``(status, due_at)`` index, a batch at a time, and each is
 fired by ``service.fire_deadline`` (which claims it) in its own transaction, so two sweepers
@@ -30,7 +30,7 @@ from models import (
     OutboxMessage,
     table,
 )
-from workflow import obligations, outbox
+from workflow import deadlines, obligations, outbox
 from workflow.domain.definition import DEADLINES
 from workflow.service import fire_deadline
 
@@ -242,3 +242,19 @@ def _lost_deliveries(
         .values(queued_at=now)
         .returning(_NOTIFICATIONS.c.id)
     )
+
+
+def recompute_estimates(engine: Engine, settings: Settings) -> int:
+    """Count again, with the holiday schedules now on file, the due times estimated without
+    one (the filings' deadlines and the open rectification notices), in one transaction;
+    returns how many changed.
+
+    ``calendar load`` runs it once the file is in place. The scheduler runs it too, hourly:
+    a process arms deadlines with the schedules it has read, and notices a new file only at its
+    next look (``WorkingCalendar.refresh``), so what it armed in between is caught here.
+    """
+    with Session(engine) as session:
+        changed = deadlines.recompute_estimated(session, settings)
+        changed += obligations.recompute_estimated_rectifications(session, settings)
+        session.commit()
+    return changed

@@ -6,6 +6,7 @@ so the engine and clock it picks up are the process's own (``get_engine``, ``get
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from models import (
     HistoryEntry,
     Notification,
 )
-from scheduler.jobs import sweep_deadlines
+from scheduler.jobs import recount_estimates, sweep_deadlines
 from tests.databases import POSTGRES_ONLY, Database, wait_for_a_lock_wait
 from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order
 from workflow import service, views
@@ -342,3 +343,32 @@ def test_a_deadline_that_fails_unexpectedly_does_not_block_the_others(
     assert (first.id, "pending") in statuses
     assert (second.id, "fired") in statuses
     assert fired >= 1
+
+
+# --- estimated due times, counted again once the year's schedule is on file ------------------
+
+
+def test_leader_counts_again_the_due_times_estimated_before_a_schedule_was_on_file(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    clock.set(datetime(2031, 9, 26, 2, 0, tzinfo=UTC))  # Friday before National Day 2031
+    filing = new_filing("submitted", domain_expires_on="2033-06-30")
+    before = _deadline(db, filing.id, "host_review_overdue")
+    assert before.estimated is True
+    # Put in place by a process that armed nothing since, e.g. copied by configuration tools.
+    settings.effective_calendar_dir.mkdir(parents=True)
+    (settings.effective_calendar_dir / "2031.json").write_text(json.dumps(SCHEDULE_2031))
+
+    assert recount_estimates(settings) == 1
+
+    after = _deadline(db, filing.id, "host_review_overdue")
+    assert after.estimated is False
+    assert after.due_at != before.due_at  # the make-up Sunday and the week off both count
+    assert recount_estimates(settings) == 0
+
+
+SCHEDULE_2031 = {
+    "year": 2031,
+    "holidays": [f"2031-10-0{n}" for n in range(1, 8)],
+    "workdays": ["2031-09-28", "2031-10-11"],
+}

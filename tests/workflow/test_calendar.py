@@ -184,6 +184,51 @@ def test_installed_schedule_applies_after_reload(tmp_path: Path) -> None:
     assert (after.at, after.estimated) == (beijing(2031, 10, 8, 10, 0), False)
 
 
+def test_running_calendar_sees_a_schedule_installed_since_at_its_next_look(
+    tmp_path: Path,
+) -> None:
+    schedule_dir = tmp_path / "calendar"
+    calendar = WorkingCalendar(schedule_dir, recheck_seconds=0)
+    assert calendar.is_estimated(2031) is True
+
+    install_schedule_file(write_json(tmp_path / "notice.json", OFFICIAL_2031), schedule_dir)
+    calendar.refresh()
+
+    after = calendar.add_working_days(beijing(2031, 9, 30, 10, 0), 1)
+    assert (after.at, after.estimated) == (beijing(2031, 10, 8, 10, 0), False)
+
+
+def test_calendar_looks_at_its_directory_at_most_once_per_recheck_interval(
+    tmp_path: Path,
+) -> None:
+    schedule_dir = tmp_path / "calendar"
+    calendar = WorkingCalendar(schedule_dir, recheck_seconds=3600)
+    calendar.refresh()  # the first look, made at once
+
+    install_schedule_file(write_json(tmp_path / "notice.json", OFFICIAL_2031), schedule_dir)
+    calendar.refresh()  # within the hour: not looked at
+
+    assert calendar.is_estimated(2031) is True
+
+
+def test_bad_schedule_copied_in_by_hand_keeps_the_schedules_read_before_and_is_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_json(tmp_path / "2031.json", OFFICIAL_2031)
+    calendar = WorkingCalendar(tmp_path, recheck_seconds=0)
+    (tmp_path / "2031.json").write_text('{"year": 2031, "holidays": ["2031-13-01"]', "utf-8")
+
+    with caplog.at_level(logging.ERROR, logger=LOGGER):
+        calendar.refresh()
+        calendar.refresh()
+
+    assert calendar.is_estimated(2031) is False
+    assert calendar.is_working_day(date(2031, 10, 2)) is False
+    [logged] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "2031.json" in logged.getMessage()
+    assert "not reloaded" in logged.getMessage()
+
+
 def test_install_copies_the_file_under_its_year(tmp_path: Path) -> None:
     source = write_json(tmp_path / "notice.json", OFFICIAL_2031)
     schedule = install_schedule_file(source, tmp_path / "calendar")

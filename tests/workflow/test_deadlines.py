@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pydantic
@@ -15,6 +17,7 @@ from models import Deadline, DeadlineStatus, Filing, Notification
 from tests.databases import POSTGRES_ONLY, Database
 from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order, order_on
 from workflow import deadlines, service, views
+from workflow.domain.calendar import install_schedule_file
 from workflow.domain.commands import EventCommand
 from workflow.domain.definition import DEADLINES_BY_KIND, DeadlineSpec, State
 from workflow.domain.errors import VersionConflict
@@ -226,3 +229,35 @@ def test_one_host_review_figure_that_is_no_whole_number_from_1_to_60_is_refused(
 def test_a_host_review_figure_for_an_unknown_order_kind_is_refused_naming_it() -> None:
     with pytest.raises(pydantic.ValidationError, match="unknown order kind 'chnage'"):
         Settings(host_review_working_days={"chnage": 1})
+
+
+SCHEDULE_2031 = {
+    "year": 2031,
+    "holidays": [f"2031-10-0{n}" for n in range(1, 8)],
+    "workdays": ["2031-09-28", "2031-10-11"],
+}
+
+
+def test_an_event_after_a_schedule_was_loaded_counts_with_it_without_a_restart(
+    session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    clock.set(datetime(2031, 9, 26, 2, 0, tzinfo=UTC))  # Friday before National Day 2031
+    now_checking = settings.model_copy(update={"calendar_recheck_seconds": 0})
+    filing = new_filing("submitted", domain_expires_on="2033-06-30")
+    assert deadlines.calendar_for(now_checking).is_estimated(2031)  # the process's calendar
+    install_schedule_file(
+        _json_file(settings.var_dir / "notice.json", SCHEDULE_2031),
+        settings.effective_calendar_dir,
+    )
+
+    returned = EventCommand(event="host_return", data={"reason": "photo unclear"})
+    service.fire_event(session, filing.id, returned, actor="bob", settings=now_checking)
+
+    resubmit = _deadline(session, filing.id, "resubmit_overdue", "host_returned")
+    assert resubmit.estimated is False
+
+
+def _json_file(path: Path, content: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(content), encoding="utf-8")
+    return path

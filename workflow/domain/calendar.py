@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -147,7 +148,7 @@ def install_schedule_file(path: Path, schedule_dir: Path) -> YearSchedule:
 
     The copy goes through a temporary file and a rename so that a calendar reloading at the
     same moment sees either the old schedule or the new one, never half a file. Calendars
-    already running must still be told to ``reload()``.
+    already running see it at their next ``refresh()``.
     """
     schedule = load_schedule_file(path)
     schedule_dir.mkdir(parents=True, exist_ok=True)
@@ -201,22 +202,66 @@ class WorkingCalendar:
     deadline computations cost a few binary searches each.
     """
 
-    def __init__(self, schedule_dir: Path | None = None) -> None:
+    def __init__(self, schedule_dir: Path | None = None, *, recheck_seconds: float = 60) -> None:
         self.schedule_dir = schedule_dir
+        self.recheck_seconds = recheck_seconds
         self._lock = threading.Lock()
         self._warned: set[int] = set()
         self._schedules: dict[int, YearSchedule] = {}
         self._years: dict[int, _Year] = {}
+        self._files: tuple[tuple[str, int, int], ...] = ()
+        self._next_look = 0.0
         self.reload()
 
     def reload(self) -> None:
         """Re-read the schedule files, e.g. after ops installed one, and forget built years."""
+        files = self._stamp()
         schedules = _read_schedule_dir(PACKAGED_SCHEDULE_DIR)
         if self.schedule_dir is not None:
             schedules |= _read_schedule_dir(self.schedule_dir)
         with self._lock:
             self._schedules = schedules
             self._years = {}
+            self._files = files
+
+    def refresh(self) -> None:
+        """Reload if ops changed ``schedule_dir`` since the last look, looking at most once per
+        ``recheck_seconds``: a schedule loaded while web, workers and scheduler run reaches
+        them without a restart, and the hot path pays a clock read, not a directory listing.
+
+        A file that fails its checks (copied in by hand, not through ``install_schedule_file``)
+        is logged and the schedules already read are kept: one bad file must not stop every
+        event that arms a working-day deadline.
+        """
+        now = time.monotonic()
+        if now < self._next_look:
+            return
+        self._next_look = now + self.recheck_seconds
+        files = self._stamp()
+        if files == self._files:
+            return
+        try:
+            self.reload()
+        except ValidationError as exc:
+            self._files = files  # said once per change of the files, not at every look
+            logger.error(
+                "holiday schedules in %s not reloaded, the ones read before are kept: %s",
+                self.schedule_dir,
+                "; ".join([exc.message, *(reason.message for reason in exc.reasons)]),
+            )
+
+    def _stamp(self) -> tuple[tuple[str, int, int], ...]:
+        """What ``schedule_dir`` holds, as far as telling a change goes: names, times, sizes."""
+        if self.schedule_dir is None or not self.schedule_dir.is_dir():
+            return ()
+        stamps = []
+        for path in sorted(self.schedule_dir.glob("*.json")):
+            try:
+                found = path.stat()
+            except FileNotFoundError:
+                continue  # replaced between the listing and the look: seen at the next one
+            stamps.append((path.name, found.st_mtime_ns, found.st_size))
+        return tuple(stamps)
 
     def is_estimated(self, year: int) -> bool:
         return self._year(year).estimated
