@@ -127,6 +127,11 @@ def _credit_code(base: str, n: int) -> str:
     return next(code for c in _CODE_CHARS if CHECKS["gb32100"](code := f"{body}{inner}{c}"))
 
 
+def credit_code(province: str, n: int) -> str:
+    """The n-th organisation's credit code issued in ``province`` (one of CREDIT_CODE_BY_PROVINCE)."""
+    return _credit_code(CREDIT_CODE_BY_PROVINCE[province], n)
+
+
 def make_command(**overrides: object) -> FilingCreate:
     """``make_payload`` as the service's typed creation command."""
     return FilingCreate.model_validate(make_payload(**overrides))

@@ -305,7 +305,10 @@ def _check_access(
     if found:
         return reasons + found
     field = "service.record_number"
-    if held := session.exec(select(Service.id).where(Service.record_number == number)).first():
+    spellings = rules_for(settings).number_spellings(number)
+    if held := session.exec(
+        select(Service.id).where(col(Service.record_number).in_(spellings))
+    ).first():
         reasons.append(
             Reason(
                 "record_number_on_file",
@@ -314,7 +317,9 @@ def _check_access(
                 details={"service_id": held},
             )
         )
-    holder = select(Entity.id).where(Entity.icp_number == split_number(number)[0])
+    holder = select(Entity.id).where(
+        col(Entity.icp_number).in_([split_number(spelling)[0] for spelling in spellings])
+    )
     if entity is not None:
         holder = holder.where(Entity.id != entity.id)
     if other := session.exec(holder).first():
@@ -868,7 +873,12 @@ def load_order(session: Session, filing_id: int) -> tuple[Filing, OnFile]:
 
 
 def order_facts(
-    session: Session, filing: Filing, on_file: OnFile, event: str, data: EventData
+    session: Session,
+    filing: Filing,
+    on_file: OnFile,
+    event: str,
+    data: EventData,
+    settings: Settings,
 ) -> OrderFacts:
     """What the order guards of ``event`` (with its ``data``) read; nothing more is queried for
     events that read none."""
@@ -888,7 +898,7 @@ def order_facts(
             next_suffix=_next_suffix(session, filing)
             if event in _CHECKS_NUMBER and kind in _ISSUES_SUFFIX
             else None,
-            number_held_by=_holder_of(session, filing, data),
+            number_held_by=_holder_of(session, filing, data, settings),
         )
     return OrderFacts(kind, verifiers, record)
 
@@ -905,16 +915,18 @@ def _legal_rep_after(filing: Filing, on_file: OnFile) -> bool:
     return bool(person.get("legal_representative", True))
 
 
-def _holder_of(session: Session, filing: Filing, data: EventData) -> int | None:
-    """The other entity whose number a first filing's approval names: MIIT issues an entity
-    number once, so this is a mistyped number, which the record's unique index would refuse."""
+def _holder_of(session: Session, filing: Filing, data: EventData, settings: Settings) -> int | None:
+    """The other entity whose number a first filing's approval names, however its province is
+    written: MIIT issues an entity number once, so this is a mistyped number."""
     if not isinstance(data, IcpNumberData) or data.icp_number is None:
         return None
     if filing.kind != OrderKind.FIRST_FILING:
         return None
-    entity_number = split_number(data.icp_number)[0]
+    spellings = rules_for(settings).number_spellings(split_number(data.icp_number)[0])
     return session.exec(
-        select(Entity.id).where(Entity.icp_number == entity_number, Entity.id != filing.entity_id)
+        select(Entity.id).where(
+            col(Entity.icp_number).in_(spellings), Entity.id != filing.entity_id
+        )
     ).first()
 
 
@@ -1013,7 +1025,8 @@ def apply_effect(session: Session, filing: Filing) -> str | None:
         issued = service.record_number
     elif spec.effect is Effect.ADD_SERVICE:
         assert service is not None
-        issued = filing.icp_number or f"{entity.icp_number}{_next_suffix(session, filing)}"
+        # The number as the entity's is written (its guard took 川 for 蜀 as the same number).
+        issued = f"{entity.icp_number}{_next_suffix(session, filing)}"
         service.record_number, service.suffix = issued, split_number(issued)[1]
     elif spec.effect is Effect.ADD_ACCESS:
         assert service is not None and service.record_number is not None

@@ -280,7 +280,7 @@ def _apply(
     if expected_version is not None and expected_version != filing.version:
         raise _conflict(filing_id, expected_version, filing.version)
     from_state, version = filing.state, filing.version
-    facts = records.order_facts(session, filing, on_file, event, parsed)
+    facts = records.order_facts(session, filing, on_file, event, parsed, settings)
     to_state = apply_event(filing, facts, from_state, event, parsed, settings)
     moved_on = to_state != from_state
     changes: dict[str, Any] = {"state": to_state, "version": version + 1}

@@ -276,6 +276,23 @@ def test_province_minimum_validity_overrides_the_setting_naming_its_rule(
     assert reason.source is not None and "huaweicloud-skills" in reason.source
 
 
+def test_a_host_minimum_longer_than_the_provinces_decides_naming_the_setting(
+    settings: Settings,
+) -> None:
+    strict = settings.model_copy(update={"min_domain_validity_months": 6})
+    four_months = date(2026, 7, 20)
+    shanghai = individual(
+        domain_expires_on=four_months, province="沪", **{"applicant.id_number": SHANGHAI_ID}
+    )
+    [reason] = check_creation(shanghai, TODAY, strict)
+    assert (reason.code, reason.details["months"], reason.rule, reason.source) == (
+        "domain_expiry_too_soon",
+        6,
+        "settings.min_domain_validity_months",
+        None,
+    )
+
+
 def test_beijing_minimum_validity_is_three_months_not_six(settings: Settings) -> None:
     four_months = date(2026, 7, 20)
     beijing = individual(domain_expires_on=four_months, province="京")

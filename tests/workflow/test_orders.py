@@ -14,12 +14,14 @@ from models import Notification
 from tests.databases import POSTGRES_ONLY, Database, second_of_two_at_once
 from tests.factories import (
     APPROVED_RECORD,
+    CREDIT_CODE_BY_PROVINCE,
     ENTITY_NUMBER,
     ORDER_PATHS,
     ORG_CREDIT_CODE,
     ORG_MATERIALS,
     MakeFiling,
     another_organisation,
+    credit_code,
     entity_in,
     first_filing_order,
     make_command,
@@ -771,3 +773,80 @@ def test_an_organisation_naming_itself_in_other_case_and_spacing_is_refused(
     with pytest.raises(ValidationError) as refused:
         open_order(**first_filing_order(entity=entity))
     assert [r.code for r in refused.value.reasons] == ["responsible_person_missing"]
+
+
+# --- Sichuan's numbers are issued as 蜀ICP备; people type 川ICP备: one number either way ------
+
+SICHUAN_NUMBER = "蜀ICP备2026007879号"
+
+
+@pytest.fixture
+def sichuan_on_file(session: Session, open_order: Open) -> FilingOut:
+    entity = entity_in(province="川", id_number=CREDIT_CODE_BY_PROVINCE["川"])
+    order = _drive(
+        session,
+        open_order(**first_filing_order(entity=entity)),
+        ORDER_PATHS["first_filing"][:-1],
+    )
+    return _fire(session, order, "miit_approve", {"icp_number": f"{SICHUAN_NUMBER}-1"})
+
+
+def test_a_new_services_number_written_with_the_provinces_other_character_is_taken_as_issued(
+    session: Session, open_order: Open, sichuan_on_file: FilingOut
+) -> None:
+    on_file = sichuan_on_file
+    order = open_order(**order_on("new_service", on_file.entity_id, on_file.service_id or 0))
+    order = _drive(session, order, ORDER_PATHS["new_service"][:-1])
+
+    order = _fire(session, order, "miit_approve", {"icp_number": "川ICP备2026007879号-2A"})
+
+    assert order.icp_number == f"{SICHUAN_NUMBER}-2A"  # written as the entity's number is
+    entity = views.entity(session, on_file.entity_id)
+    assert sorted(s.record_number or "" for s in entity.services) == [
+        f"{SICHUAN_NUMBER}-1",
+        f"{SICHUAN_NUMBER}-2A",
+    ]
+
+
+def test_a_new_access_may_write_the_entitys_number_with_the_provinces_other_character(
+    open_order: Open, sichuan_on_file: FilingOut
+) -> None:
+    order = open_order(**_access(sichuan_on_file, record_number="川ICP备2026007879号-5"))
+    assert (order.kind, order.state) == ("new_access", "domain_registered")
+
+
+def test_a_new_access_to_a_service_on_file_here_written_with_the_other_character_is_refused(
+    open_order: Open, sichuan_on_file: FilingOut
+) -> None:
+    body = _access(sichuan_on_file, record_number="川ICP备2026007879号-1")
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body)
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.details) == (
+        "record_number_on_file",
+        {"service_id": sichuan_on_file.service_id},
+    )
+
+
+def test_a_first_filing_given_another_entitys_number_in_the_other_character_is_refused(
+    session: Session, open_order: Open, sichuan_on_file: FilingOut
+) -> None:
+    other = first_filing_order(
+        entity=entity_in(
+            name="Other Ltd",
+            province="川",
+            id_number=credit_code("川", 1),
+            responsible={"name": "Zhao Lei", "mobile": "13500135000"},
+        ),
+        service=service_in(
+            domain="other.cn",
+            domain_registrant="Other Ltd",
+            responsible={"name": "Qian Li", "mobile": "13400134000"},
+        ),
+    )
+    order = _drive(session, open_order(**other), ORDER_PATHS["first_filing"][:-1])
+    with pytest.raises(GuardFailed) as refused:
+        _fire(session, order, "miit_approve", {"icp_number": "川ICP备2026007879号-1"})
+    assert [(r.code, r.details) for r in refused.value.reasons] == [
+        ("icp_number_in_use", {"entity_id": sichuan_on_file.entity_id})
+    ]

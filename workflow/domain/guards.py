@@ -159,11 +159,15 @@ def _check_domain(domain: str, rules: Rules) -> list[Reason]:
 def _check_expiry(
     expires_on: date, province: str | None, rules: Rules, today: date, settings: Settings
 ) -> list[Reason]:
+    """The domain stays registered beyond the longer of the host's configured minimum and the
+    province's own: a host may ask more than a bureau, never less."""
     rule = (
         rules.provinces[province].policies.get(Policy.MIN_DOMAIN_VALIDITY_MONTHS)
         if province
         else None
     )
+    if rule is not None and int(rule.value) < settings.min_domain_validity_months:
+        rule = None  # the host's minimum is the longer: it decides, and is named
     months = settings.min_domain_validity_months if rule is None else int(rule.value)
     minimum = _add_months(today, months)
     if expires_on > minimum:
@@ -659,7 +663,7 @@ def check_access_number(
     if reasons:
         return reasons
     under = split_number(number)[0]
-    if entity_number is not None and under != entity_number:
+    if entity_number is not None and not rules_for(settings).same_number(under, entity_number):
         return [
             Reason(
                 "record_number_not_the_entitys",
@@ -784,11 +788,13 @@ def guard_record_number(
         reasons = guard_icp_number(filing, data, settings) + _check_number_free(order, data)
         if reasons or number is None or split_number(number)[1] is None:
             return reasons  # a commercial licence's number may come without the service's
-        return _check_following(number, split_number(number)[0], order, "an entity's first")
+        return _check_following(
+            number, split_number(number)[0], order, "an entity's first", settings
+        )
     if number is None:
         return []
     if order.kind is OrderKind.NEW_SERVICE:
-        return _check_following(number, order.record.entity_number, order, "a new")
+        return _check_following(number, order.record.entity_number, order, "a new", settings)
     return [
         Reason(
             "no_number_issued",
@@ -799,12 +805,13 @@ def guard_record_number(
 
 
 def _check_following(
-    number: str, entity_number: str | None, order: OrderFacts, which: str
+    number: str, entity_number: str | None, order: OrderFacts, which: str, settings: Settings
 ) -> list[Reason]:
     """The service's number is the entity's with the next suffix and the service kind's
-    letter (-1 for an entity's first site, -2A for a second service that is an app)."""
+    letter (-1 for an entity's first site, -2A for a second service that is an app); the
+    province may be written with its alias."""
     expected = f"{entity_number}{order.record.next_suffix}"
-    if number == expected:
+    if rules_for(settings).same_number(number, expected):
         return []
     return [
         Reason(

@@ -282,6 +282,19 @@ class Rules:
         canonical = self.aliases.get(value, value)
         return canonical if canonical in self.provinces else None
 
+    def number_spellings(self, number: str) -> tuple[str, ...]:
+        """``number`` as each character of its province writes it, the canonical one first:
+        MIIT issues Sichuan's numbers as 蜀ICP备…, people type 川ICP备…, and both name one
+        record (SPEC: a number's province character matches, aliases included)."""
+        canonical = self.canonical_province(number[:1])
+        if canonical is None:
+            return (number,)
+        alias_chars = [alias for alias, char in self.aliases.items() if char == canonical]
+        return tuple(char + number[1:] for char in (canonical, *alias_chars))
+
+    def same_number(self, one: str, other: str) -> bool:
+        return other in self.number_spellings(one)
+
     def province_by_region(self, region: str) -> Province | None:
         """The province a GB/T 2260 region code lies in (its first two digits)."""
         return next((p for p in self.provinces.values() if p.id_prefix == region[:2]), None)
