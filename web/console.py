@@ -22,7 +22,7 @@ from web.pages import PageUserDep, show
 from web.pipeline_svg import pipeline_svg
 from web.reports import after_approval
 from workflow import views
-from workflow.domain.bounded import RowId
+from workflow.domain.bounded import RowId, line
 from workflow.domain.definition import OVERDUE_KINDS, STATES, State
 from workflow.domain.orders import KINDS, OrderKind
 from workflow.domain.rules import rules_for
@@ -37,10 +37,13 @@ def _none_if_blank(value: Any) -> Any:
     return None if value == "" else value
 
 
-# An empty form field means "any"; constraints sit on the value, not on its absence.
+# An empty form field means "any"; constraints sit on the value, not on its absence. Search
+# text is one line as the API's is: NUL, which PostgreSQL cannot compare, is refused.
 Blank = BeforeValidator(_none_if_blank)
-Text = Annotated[str | None, Blank]
+Text = Annotated[Annotated[str, line(bounds.DOMAIN)] | None, Blank]
 Province = Annotated[Annotated[str, Field(max_length=2)] | None, Blank]
+# Pages as far as the API's offsets reach: a larger number is refused, not sent to the database.
+Page = Annotated[int, Field(ge=1, le=bounds.MAX_OFFSET // PAGE_SIZE + 1)]
 Days = Annotated[Annotated[int, Field(ge=0, le=bounds.MAX_DAYS)] | None, Blank]
 Flag = Annotated[bool | None, Blank]
 
@@ -53,7 +56,7 @@ class Search(BaseModel):
 
     state: Annotated[State | None, Blank] = None
     province: Province = None
-    page: int = Field(1, ge=1)
+    page: Page = 1
 
 
 class FilingSearch(Search):
@@ -211,7 +214,7 @@ def late(
 
 @router.get("/mine", response_class=HTMLResponse)
 def mine(
-    request: Request, session: SessionDep, user: PageUserDep, page: int = Query(1, ge=1)
+    request: Request, session: SessionDep, user: PageUserDep, page: Annotated[Page, Query()] = 1
 ) -> Response:
     """The filings assigned to the signed-in case manager, each with what it needs next."""
     now = get_clock().now()
@@ -235,7 +238,7 @@ def mine(
 
 @router.get("/failed", response_class=HTMLResponse)
 def failed(
-    request: Request, session: SessionDep, user: PageUserDep, page: int = Query(1, ge=1)
+    request: Request, session: SessionDep, user: PageUserDep, page: Annotated[Page, Query()] = 1
 ) -> Response:
     """Deliveries that failed for good, with their error, for ops to retry."""
     user.require(Role.OPS)

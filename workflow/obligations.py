@@ -717,7 +717,10 @@ def _working_days_after(
 
 
 def _end_of_day(day: date) -> datetime:
-    """The end of ``day`` in Beijing: a duty due "within N days" may be met all that day."""
+    """The end of ``day`` in Beijing: a duty due "within N days" may be met all that day. The
+    calendar's last day (an expiry stored before expiries were bounded) ends with time itself."""
+    if day == date.max:
+        return datetime.max.replace(tzinfo=UTC)
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA).astimezone(UTC)
 
 

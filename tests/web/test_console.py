@@ -236,6 +236,25 @@ def test_the_list_refuses_more_days_in_state_than_dates_can_go_back(
     assert signed_in("viewer").get("/filings?min_days=99999999").status_code == 422
 
 
+@pytest.mark.parametrize("path", ["/filings", "/stuck", "/overdue", "/mine", "/failed"])
+def test_a_page_number_past_what_offsets_reach_is_a_422_page_naming_it(
+    signed_in: Callable[[str], TestClient], path: str
+) -> None:
+    answer = signed_in("ops").get(f"{path}?page=99999999999999999999")
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "page" in answer.text
+
+
+@pytest.mark.parametrize("field", ["domain", "applicant", "icp_number"])
+def test_search_text_with_a_control_character_is_a_422_page_naming_the_field(
+    signed_in: Callable[[str], TestClient], field: str
+) -> None:
+    answer = signed_in("viewer").get(f"/filings?{field}=a%00b")
+    assert answer.status_code == 422
+    assert field in answer.text
+
+
 def test_every_pipeline_count_links_to_its_filings(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:

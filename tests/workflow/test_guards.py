@@ -253,6 +253,26 @@ def test_expiry_one_day_beyond_the_minimum_passes(settings: Settings) -> None:
     assert check_creation(individual(domain_expires_on=date(2026, 6, 16)), TODAY, settings) == []
 
 
+def test_expiry_ten_years_ahead_passes(settings: Settings) -> None:
+    assert check_creation(individual(domain_expires_on=date(2036, 3, 15)), TODAY, settings) == []
+
+
+@pytest.mark.parametrize(
+    "typed", [date(2036, 3, 16), date(9999, 12, 31)], ids=["a day more", "9999"]
+)
+def test_expiry_beyond_the_longest_registration_term_is_refused_as_a_typo(
+    settings: Settings, typed: date
+) -> None:
+    [reason] = check_creation(individual(domain_expires_on=typed), TODAY, settings)
+    assert (reason.code, reason.field, reason.details, reason.rule) == (
+        "expiry_beyond_registration_term",
+        "domain_expires_on",
+        {"latest": "2036-03-15"},
+        "domain_registration_term",
+    )
+    assert reason.source is not None and "source thin" in reason.source
+
+
 def test_minimum_validity_follows_settings(settings: Settings) -> None:
     strict = settings.model_copy(update={"min_domain_validity_months": 12})
     reasons = check_creation(individual(domain_expires_on=date(2026, 12, 1)), TODAY, strict)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from pydantic import ValidationError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, select, update
 
 from config.clock import CHINA, FrozenClock
 from config.settings import Settings
@@ -23,6 +23,7 @@ from workflow.domain.obligations import (
     ExtensionIn,
     GoLive,
     LeftHost,
+    ObligationKind,
     PsbNumberIn,
     RectificationIn,
     Renewal,
@@ -313,6 +314,48 @@ def test_a_renewal_must_move_the_expiry_later(
             session, _site(expiring), Renewal(expires_on=date(2026, 6, 1)), settings
         )
     assert [r.code for r in refused.value.reasons] == ["not_later"]
+
+
+def test_a_renewal_beyond_the_longest_registration_term_is_refused_and_changes_nothing(
+    session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    def stored() -> date:
+        query = select(Service.domain_expires_on).where(Service.id == _site(expiring))
+        return session.exec(query).one()
+
+    with pytest.raises(GuardFailed) as refused:
+        obligations.renewal(
+            session, _site(expiring), Renewal(expires_on=date(9999, 12, 31)), settings
+        )
+    assert [r.code for r in refused.value.reasons] == ["expiry_beyond_registration_term"]
+    assert stored() == date(2026, 6, 30)
+
+
+def test_a_site_whose_expiry_was_stored_as_the_calendars_last_day_is_still_approved(
+    session: Session, open_order: Open
+) -> None:
+    """Stored before expiries were bounded: the day after it cannot be written."""
+    order = open_order(**first_filing_order())
+    *before, approval = ORDER_PATHS["first_filing"]
+    for event, data in before:
+        order = service.fire_event(
+            session, order.id, EventCommand(event=event, data=data), actor="t"
+        )
+    session.exec(
+        update(Service)
+        .where(col(Service.id) == order.service_id)
+        .values(domain_expires_on=date.max)
+    )
+    session.commit()
+
+    event, data = approval
+    order = service.fire_event(session, order.id, EventCommand(event=event, data=data), actor="t")
+
+    assert order.state == "approved"
+    expired = session.exec(
+        select(Obligation).where(Obligation.kind == ObligationKind.DOMAIN_EXPIRED)
+    ).one()
+    assert expired.due_at.year == 9999
 
 
 @pytest.mark.parametrize("renewed_to", [date(2026, 12, 31), date(2027, 1, 10)])

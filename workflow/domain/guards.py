@@ -27,6 +27,7 @@ from workflow.domain.event_data import (
     VerifierData,
     WrongEntryData,
 )
+from workflow.domain.obligations import check_registration_term
 from workflow.domain.orders import (
     OrderFacts,
     OrderKind,
@@ -491,6 +492,7 @@ def check_creation(command: FilingCreate, today: date, settings: Settings) -> li
     province = rules.canonical_province(command.province)
     reasons = _check_domain(command.domain, rules)
     reasons += _check_expiry(command.domain_expires_on, province, rules, today, settings)
+    reasons += check_registration_term(command.domain_expires_on, today, "domain_expires_on")
     for value, path, known, code in (
         (command.province, "province", {**rules.provinces, **rules.aliases}, "unknown_province"),
         (command.website.sector, "website.sector", rules.sectors, "unknown_sector"),

@@ -291,11 +291,41 @@ def check_service_day(
 
 EXPIRY_RULE = "domain_not_expired"
 
+# A registry registers or renews a domain for ten years at most: an expiry further ahead is a
+# typo (2206 for 2026), and one near the end of the calendar would break the expiry reminders.
+MAX_REGISTRATION_YEARS = 10
+REGISTRATION_TERM_RULE = "domain_registration_term"
+REGISTRATION_TERM_SOURCE = (
+    "registries register and renew a domain for one to ten years (Verisign's .com/.net and "
+    "CNNIC's .cn registration terms) (source thin)"
+)
+
+
+def check_registration_term(expires_on: date, today: date, field: str) -> list[Reason]:
+    """The expiry lies within the longest term a registry grants from ``today``."""
+    try:
+        latest = today.replace(year=today.year + MAX_REGISTRATION_YEARS)
+    except ValueError:  # 29 February, in a year ten years on that has none
+        latest = today.replace(year=today.year + MAX_REGISTRATION_YEARS, day=28)
+    if expires_on <= latest:
+        return []
+    return [
+        Reason(
+            "expiry_beyond_registration_term",
+            f"{expires_on} is more than {MAX_REGISTRATION_YEARS} years ahead, longer than a "
+            "registry registers a domain for: check the year",
+            field=field,
+            details={"latest": str(latest)},
+            rule=REGISTRATION_TERM_RULE,
+            source=REGISTRATION_TERM_SOURCE,
+        )
+    ]
+
 
 def check_renewal(expires_on: date, current: date, today: date) -> list[Reason]:
     """A renewal moves the expiry later, to a day still to come: an expiry already past
     leaves no reminder to send, and an expired domain leaves an empty record."""
-    reasons = []
+    reasons = check_registration_term(expires_on, today, "expires_on")
     if expires_on <= current:
         reasons.append(
             Reason(
