@@ -320,8 +320,9 @@ def test_a_renewal_beyond_the_longest_registration_term_is_refused_and_changes_n
     session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
     def stored() -> date:
-        query = select(Service.domain_expires_on).where(Service.id == _site(expiring))
-        return session.exec(query).one()
+        row = session.get(Service, _site(expiring), populate_existing=True)
+        assert row is not None
+        return row.domain_expires_on
 
     with pytest.raises(GuardFailed) as refused:
         obligations.renewal(
