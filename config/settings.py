@@ -259,12 +259,6 @@ class Settings(BaseSettings):
     # Scheduler
     sweep_interval_seconds: float = 30
     relay_interval_seconds: float = 5
-    recount_interval_seconds: float = Field(
-        default=3600,
-        gt=0,
-        description="How often the leader counts estimated due times again with the holiday "
-        "schedules on file.",
-    )
     sweep_batch_size: int = 500
     leader_poll_seconds: float = 2
 

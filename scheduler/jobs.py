@@ -1,5 +1,5 @@
-"""What the leader runs on a timer: the deadline sweep, the outbox relay sweep and the hourly
-recount of estimated due times.
+"""What the leader runs on a timer: the deadline sweep, the outbox relay sweep and the recount
+of estimated due times once new holiday schedules are on file.
 
 A job that raises would only be logged by APScheduler and tried again at the next interval
 anyway; catching here keeps the log line ours (what failed, that it will be retried) and lets
@@ -9,12 +9,14 @@ the jobs be called directly in tests.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from config.clock import get_clock
 from config.settings import Settings
 from models import get_engine
+from workflow.deadlines import calendar_for
 from workflow.sweeps import (
     fire_due_deadlines,
     fire_due_obligations,
@@ -64,10 +66,37 @@ def relay_outbox(settings: Settings, broker: Broker) -> int:
     return _run("outbox relay", "published", requeue_and_publish)
 
 
-def recount_estimates(settings: Settings) -> int:
-    """Due times estimated without an official holiday schedule, counted again with the ones
-    loaded since (see ``workflow.sweeps.recompute_estimates``); returns how many changed."""
-    return _run("estimate recount", "changed", lambda: recompute_estimates(get_engine(), settings))
+class EstimateRecount:
+    """The leader's recount of estimated due times, run when the holiday schedules on file
+    changed (``workflow.sweeps.recompute_estimates``).
+
+    It waits one ``CALENDAR_RECHECK_SECONDS`` after seeing the change, by when every process has
+    seen it too, so deadlines a process armed with the old schedules meanwhile are counted
+    again as well. One per term of leadership: a new leader counts once, as a change its
+    predecessor saw may not have been counted.
+    """
+
+    def __init__(self) -> None:
+        self._counted: int | None = None  # the calendar's generation last counted with
+        self._seen: tuple[int, float] | None = None  # a later generation, and when first seen
+
+    def __call__(self, settings: Settings) -> int:
+        calendar = calendar_for(settings)
+        if calendar.generation == self._counted:
+            return 0
+        now = time.monotonic()
+        if self._seen is None or self._seen[0] != calendar.generation:
+            self._seen = (calendar.generation, now)
+        if now - self._seen[1] < settings.calendar_recheck_seconds:
+            return 0
+        try:
+            changed = recompute_estimates(get_engine(), settings)
+        except Exception:
+            log.exception("estimate recount failed; the next run retries")
+            return 0
+        self._counted = calendar.generation  # counting read the files again
+        log.info("estimate recount changed %d", changed)
+        return changed
 
 
 def _publish(settings: Settings, broker: Broker) -> int:

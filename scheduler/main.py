@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from config.logs import configure_logging
 from config.settings import Settings
-from scheduler.jobs import recount_estimates, relay_outbox, sweep_deadlines_and_relay
+from scheduler.jobs import EstimateRecount, relay_outbox, sweep_deadlines_and_relay
 from scheduler.leader import LeaderLock
 from workflow.startup import check_settings
 
@@ -43,13 +43,20 @@ RECOUNT_JOB_ID = "icpflow.estimate_recount"
 # ``coalesce`` the runs it missed collapse into that one.
 MISFIRE_GRACE_SECONDS = 3600
 
-# Leader-only jobs: id, job, and its interval in seconds as read from the settings.
-LEADER_JOBS: tuple[
-    tuple[str, Callable[[Settings, Broker], int], Callable[[Settings], float]], ...
-] = (
-    (SWEEP_JOB_ID, sweep_deadlines_and_relay, lambda s: s.sweep_interval_seconds),
-    (RELAY_JOB_ID, relay_outbox, lambda s: s.relay_interval_seconds),
-    (RECOUNT_JOB_ID, lambda s, _broker: recount_estimates(s), lambda s: s.recount_interval_seconds),
+LeaderJob = Callable[[Settings, "Broker"], int]
+
+
+def _recount() -> LeaderJob:
+    recount = EstimateRecount()
+    return lambda settings, _broker: recount(settings)
+
+
+# Leader-only jobs: id, a maker of the job (called at each take-over, so a job that keeps
+# state starts afresh with each term), and its interval in seconds as read from the settings.
+LEADER_JOBS: tuple[tuple[str, Callable[[], LeaderJob], Callable[[Settings], float]], ...] = (
+    (SWEEP_JOB_ID, lambda: sweep_deadlines_and_relay, lambda s: s.sweep_interval_seconds),
+    (RELAY_JOB_ID, lambda: relay_outbox, lambda s: s.relay_interval_seconds),
+    (RECOUNT_JOB_ID, _recount, lambda s: s.sweep_interval_seconds),
 )
 
 
@@ -93,19 +100,20 @@ class Leadership:
     def _take_over(self) -> None:
         self.leading = True
         log.info("leader: this scheduler holds the lock and runs the sweeps")
-        for job_id, job, interval in LEADER_JOBS:
-            _add_interval_job(self.scheduler, job_id, self._guarded(job), interval(self.settings))
+        for job_id, make_job, interval in LEADER_JOBS:
+            job = self._guarded(make_job())
+            _add_interval_job(self.scheduler, job_id, job, interval(self.settings))
 
     def _step_down(self, why: str) -> None:
         self.leading = False
         self._said_standby = False
-        for job_id, _job, _interval in LEADER_JOBS:
+        for job_id, _make_job, _interval in LEADER_JOBS:
             with contextlib.suppress(JobLookupError):
                 self.scheduler.remove_job(job_id)
         self.lock.release()
         log.warning("standby: %s; leader jobs stopped", why)
 
-    def _guarded(self, job: Callable[[Settings, Broker], int]) -> Callable[[], None]:
+    def _guarded(self, job: LeaderJob) -> Callable[[], None]:
         """Run ``job`` only while the lock is still ours: a run queued just before the lock was
         lost must not sweep beside the new leader."""
 

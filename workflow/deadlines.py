@@ -146,17 +146,25 @@ def disarm(session: Session, filing_id: int, now: datetime) -> None:
     session.connection().execute(_DISARM, {"filing": filing_id, "now": now})
 
 
-def recompute_estimated(session: Session, settings: Settings) -> int:
-    """Recompute pending estimated due times, e.g. after ops load an official holiday schedule.
+def recompute_estimated(
+    session: Session, settings: Settings, *, after: int, limit: int
+) -> tuple[int, int | None]:
+    """Recompute a batch of pending estimated due times (those with ids above ``after``) with
+    the calendar as it stands, e.g. after ops loaded an official holiday schedule.
 
-    Returns how many rows changed; the start is the time they were armed, as before.
+    Returns how many rows changed and the id to go on after, ``None`` once all were seen; the
+    start is the time they were armed, as before.
     """
-    calendar_for(settings).reload()
     changed = 0
     rows = session.exec(
-        select(Deadline).where(
-            col(Deadline.status) == DeadlineStatus.PENDING, col(Deadline.estimated).is_(True)
+        select(Deadline)
+        .where(
+            col(Deadline.status) == DeadlineStatus.PENDING,
+            col(Deadline.estimated).is_(True),
+            col(Deadline.id) > after,
         )
+        .order_by(col(Deadline.id))
+        .limit(limit)
     ).all()
     for row in rows:
         at, estimated = due_time(
@@ -166,4 +174,4 @@ def recompute_estimated(session: Session, settings: Settings) -> int:
             row.due_at, row.estimated = at, estimated
             session.add(row)
             changed += 1
-    return changed
+    return changed, rows[-1].id if len(rows) == limit else None

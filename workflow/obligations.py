@@ -397,11 +397,12 @@ def extend(
 
 
 def recompute_estimated_rectifications(session: Session, settings: Settings) -> int:
-    """Recompute the due times of open rectification notices estimated without the official
-    schedule (``deadlines.recompute_estimated`` does the filings' deadlines); returns how many
-    changed. A notice is due its working days, and any extension's, after it was received."""
+    """Recompute, with the calendar as it stands, the due times of open rectification notices
+    estimated without the official schedule (``deadlines.recompute_estimated`` does the filings'
+    deadlines); returns how many changed. A notice is due its working days, and any
+    extension's, after it was received. They are few (one per notice a bureau sent), so one
+    transaction takes them all."""
     calendar = calendar_for(settings)
-    calendar.reload()
     rows = session.exec(
         select(Obligation).where(
             col(Obligation.kind) == ObligationKind.RECTIFICATION,

@@ -246,15 +246,25 @@ def _lost_deliveries(
 
 def recompute_estimates(engine: Engine, settings: Settings) -> int:
     """Count again, with the holiday schedules now on file, the due times estimated without
-    one (the filings' deadlines and the open rectification notices), in one transaction;
-    returns how many changed.
+    one (the filings' deadlines, a batch per transaction so that writers never wait long, then
+    the open rectification notices); returns how many changed.
 
-    ``calendar load`` runs it once the file is in place. The scheduler runs it too, hourly:
-    a process arms deadlines with the schedules it has read, and notices a new file only at its
-    next look (``WorkingCalendar.refresh``), so what it armed in between is caught here.
+    ``calendar load`` runs it once the file is in place; the leader runs it once every process
+    has seen a new file (``scheduler.jobs.EstimateRecount``).
     """
+    deadlines.calendar_for(settings).reload()
+    changed, after = 0, 0
+    while True:
+        with Session(engine) as session:
+            count, went_on = deadlines.recompute_estimated(
+                session, settings, after=after, limit=settings.sweep_batch_size
+            )
+            session.commit()
+        changed += count
+        if went_on is None:
+            break
+        after = went_on
     with Session(engine) as session:
-        changed = deadlines.recompute_estimated(session, settings)
         changed += obligations.recompute_estimated_rectifications(session, settings)
         session.commit()
     return changed

@@ -24,12 +24,13 @@ from models import (
     HistoryEntry,
     Notification,
 )
-from scheduler.jobs import recount_estimates, sweep_deadlines
+from scheduler.jobs import EstimateRecount, sweep_deadlines
 from tests.databases import POSTGRES_ONLY, Database, wait_for_a_lock_wait
 from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order
 from workflow import service, views
 from workflow.domain.commands import EventCommand
-from workflow.sweeps import fire_due_deadlines
+from workflow.schemas import FilingOut
+from workflow.sweeps import fire_due_deadlines, recompute_estimates
 
 if TYPE_CHECKING:
     from tests.conftest import Open
@@ -348,23 +349,56 @@ def test_a_deadline_that_fails_unexpectedly_does_not_block_the_others(
 # --- estimated due times, counted again once the year's schedule is on file ------------------
 
 
+def _estimated_2031(
+    settings: Settings, clock: FrozenClock, new_filing: MakeFiling, recheck_seconds: float
+) -> tuple[FilingOut, Settings]:
+    """A filing whose host review is estimated, the 2031 schedule then copied in by hand
+    (configuration tools, not ``calendar load``), and settings looking for it that often."""
+    clock.set(datetime(2031, 9, 26, 2, 0, tzinfo=UTC))  # Friday before National Day 2031
+    filing = new_filing("submitted", domain_expires_on="2033-06-30")
+    settings.effective_calendar_dir.mkdir(parents=True)
+    (settings.effective_calendar_dir / "2031.json").write_text(json.dumps(SCHEDULE_2031))
+    return filing, settings.model_copy(update={"calendar_recheck_seconds": recheck_seconds})
+
+
 def test_leader_counts_again_the_due_times_estimated_before_a_schedule_was_on_file(
     db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
-    clock.set(datetime(2031, 9, 26, 2, 0, tzinfo=UTC))  # Friday before National Day 2031
-    filing = new_filing("submitted", domain_expires_on="2033-06-30")
+    filing, looking = _estimated_2031(settings, clock, new_filing, recheck_seconds=0)
     before = _deadline(db, filing.id, "host_review_overdue")
     assert before.estimated is True
-    # Put in place by a process that armed nothing since, e.g. copied by configuration tools.
-    settings.effective_calendar_dir.mkdir(parents=True)
-    (settings.effective_calendar_dir / "2031.json").write_text(json.dumps(SCHEDULE_2031))
+    recount = EstimateRecount()
 
-    assert recount_estimates(settings) == 1
+    assert recount(looking) == 1
 
     after = _deadline(db, filing.id, "host_review_overdue")
     assert after.estimated is False
     assert after.due_at != before.due_at  # the make-up Sunday and the week off both count
-    assert recount_estimates(settings) == 0
+    assert recount(looking) == 0  # counted with these schedules already
+
+
+def test_leader_waits_one_recheck_interval_for_every_process_to_see_a_new_schedule(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    filing, looking = _estimated_2031(settings, clock, new_filing, recheck_seconds=3600)
+
+    assert EstimateRecount()(looking) == 0
+
+    assert _deadline(db, filing.id, "host_review_overdue").estimated is True
+
+
+def test_estimated_due_times_are_counted_again_a_batch_at_a_time(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    first, looking = _estimated_2031(settings, clock, new_filing, recheck_seconds=0)
+    second = new_filing("submitted", domain_expires_on="2033-06-30")
+    third = new_filing("submitted", domain_expires_on="2033-06-30")
+    in_twos = looking.model_copy(update={"sweep_batch_size": 2})
+
+    assert recompute_estimates(db.engine, in_twos) >= 3
+
+    for filing in (first, second, third):
+        assert _deadline(db, filing.id, "host_review_overdue").estimated is False
 
 
 SCHEDULE_2031 = {

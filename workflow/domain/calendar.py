@@ -211,6 +211,7 @@ class WorkingCalendar:
         self._years: dict[int, _Year] = {}
         self._files: tuple[tuple[str, int, int], ...] = ()
         self._next_look = 0.0
+        self.generation = 0  # how many times the files were read: a change to count again with
         self.reload()
 
     def reload(self) -> None:
@@ -223,6 +224,7 @@ class WorkingCalendar:
             self._schedules = schedules
             self._years = {}
             self._files = files
+            self.generation += 1
 
     def refresh(self) -> None:
         """Reload if ops changed ``schedule_dir`` since the last look, looking at most once per
