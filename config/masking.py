@@ -14,11 +14,12 @@ import re
 from collections.abc import Iterable
 
 _MOBILE = re.compile(r"^(?P<country>\+?86)?(?P<local>1[0-9]{10})$")
-# Not inside a longer run of letters or digits: a mainland mobile, an 18-character resident
-# identity number (GB 11643) and an 18-character unified social credit code (GB 32100).
+# Not inside a longer run of letters or digits: a mainland mobile, also written in groups as
+# people do (138 0013 8000, 138-0013-8000), an 18-character resident identity number
+# (GB 11643) and an 18-character unified social credit code (GB 32100).
 _SHAPED = re.compile(
     r"(?<![0-9A-Za-z])(?:"
-    r"(?:\+?86)?1[3-9][0-9]{9}"
+    r"(?:\+?86[ -]?)?1[3-9][0-9](?:[ .-]?[0-9]{4}){2}"
     r"|[0-9]{17}[0-9Xx]"
     r"|[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}"
     r")(?![0-9A-Za-z])"
@@ -44,8 +45,12 @@ def mask_phone(value: str) -> str:
     return (match.group("country") or "") + local[:3] + "****" + local[7:]
 
 
+_GROUPING = re.compile(r"[ .-]")
+
+
 def _mask(secret: str) -> str:
-    return mask_phone(secret) if _MOBILE.match(secret) else mask_id_number(secret)
+    ungrouped = _GROUPING.sub("", secret)
+    return mask_phone(ungrouped) if _MOBILE.match(ungrouped) else mask_id_number(secret)
 
 
 def mask_shaped(text: str) -> str:

@@ -70,6 +70,19 @@ def test_text_masks_numbers_shaped_like_a_mobile_or_an_identity_it_was_not_given
     assert masked == "call +86139****5678 or id 110***********002x, not order 12345"
 
 
+@pytest.mark.parametrize(
+    "written", ["138 0013 8000", "138-0013-8000", "138.0013.8000", "+86 138 0013 8000"]
+)
+def test_text_masks_a_mobile_written_in_groups(written: str) -> None:
+    masked = mask_text(f"申请人手机 {written}，请回电")
+    assert "0013" not in masked and "138" in masked and "8000" in masked
+
+
+def test_grouped_digits_that_are_no_mobile_are_left_alone() -> None:
+    text = "on 2026-03-02 at 10:00, order 2026 0123 4567, ticket 120-1234-5678-9"
+    assert mask_text(text) == text
+
+
 def test_text_leaves_record_and_service_numbers_alone() -> None:
     text = "京ICP备2026000123号-1 on BA2026000123"
     assert mask_text(text) == text
