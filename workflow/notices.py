@@ -16,7 +16,7 @@ from typing import Protocol
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from config.clock import as_utc
+from config.clock import CHINA, as_utc
 from config.masking import mask_phone, mask_text
 from config.settings import Settings
 from models import Filing, Notification, NotificationStatus, table
@@ -70,6 +70,12 @@ class Notice:
     deadline_id: int | None = None
 
 
+def due_line(due_at: datetime) -> str:
+    """When something is due, as its reader keeps time: case managers and ops work in Beijing,
+    and a due time in UTC reads a day early or late around midnight."""
+    return f"到期 Due: {due_at.astimezone(CHINA):%Y-%m-%d %H:%M} 北京时间 (UTC+8)"
+
+
 def for_deadline(
     session: Session, filing: Filing, deadline: DeadlineLike, now: datetime, settings: Settings
 ) -> list[int]:
@@ -80,7 +86,7 @@ def for_deadline(
         audience=spec.audience,
         key=f"{filing.id}:{deadline.kind}:{due_at.isoformat()}",
         subject=f"[icpflow] {spec.zh} / {spec.description} — {filing.domain}",
-        body=f"{spec.zh}\n{spec.description}\n到期 Due: {due_at:%Y-%m-%d %H:%M} UTC\n\n{_header(filing)}",
+        body=f"{spec.zh}\n{spec.description}\n{due_line(due_at)}\n\n{_header(filing)}",
         deadline_id=deadline.id,
     )
     return _owe(session, filing, notice, now, settings)

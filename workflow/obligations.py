@@ -511,7 +511,7 @@ def fire(session: Session, obligation_id: int, now: datetime, settings: Settings
         audience=spec.audience,
         key=f"{filing.id}:o{row.id}:{due.isoformat()}",
         title=(spec.zh, spec.description),
-        lines=[f"到期 Due: {due:%Y-%m-%d %H:%M} UTC", *_data_lines(row)],
+        lines=[notices.due_line(due), *_data_lines(row)],
         now=now,
         settings=settings,
     )

@@ -310,6 +310,23 @@ def test_the_miit_legal_limit_fires_after_20_working_days(
     assert limit.estimated is False
 
 
+def test_a_deadlines_notice_gives_its_due_time_in_beijing_time(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    clock.set(datetime(2026, 3, 2, 23, 30, tzinfo=UTC))  # Tuesday 07:30 in Beijing
+    filing = new_filing("submitted")  # the host's review: 3 working days, Friday 07:30
+
+    _sweep_at(clock, settings, datetime(2026, 3, 6, 0, 0, tzinfo=UTC))
+
+    with _fresh(db) as s:
+        [notice] = s.exec(
+            select(Notification).where(
+                Notification.filing_id == filing.id, Notification.kind == "host_review_overdue"
+            )
+        ).all()
+    assert "到期 Due: 2026-03-06 07:30 北京时间 (UTC+8)" in notice.body
+
+
 def test_a_deadline_that_fails_unexpectedly_does_not_block_the_others(
     db: Database,
     settings: Settings,
