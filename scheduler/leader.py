@@ -32,13 +32,22 @@ LOCK_NAME = "scheduler"
 ADVISORY_KEY = int.from_bytes(hashlib.sha256(LOCK_NAME.encode()).digest()[:8], "big", signed=True)
 
 # A dead network must not hang the leader in ``still_held``: fail the check within seconds.
+# The server must notice as soon, or the lock outlives a leader whose machine or network died
+# by the server's own defaults (two hours of keepalive silence) and no standby can take over:
+# ``options`` sets the same keepalives on the server's end of the lock's session.
+_KEEPALIVES = {"keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}
+_USER_TIMEOUT_MS = 10_000
 _PG_CONNECT_ARGS = {
     "connect_timeout": 5,
     "keepalives": 1,
-    "keepalives_idle": 5,
-    "keepalives_interval": 2,
-    "keepalives_count": 3,
-    "tcp_user_timeout": 10_000,
+    **_KEEPALIVES,
+    "tcp_user_timeout": _USER_TIMEOUT_MS,
+    "options": " ".join(
+        [
+            *(f"-c tcp_{name}={value}" for name, value in _KEEPALIVES.items()),
+            f"-c tcp_user_timeout={_USER_TIMEOUT_MS}",
+        ]
+    ),
     "application_name": LOCK_NAME,
 }
 
