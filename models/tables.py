@@ -131,9 +131,10 @@ class Service(SQLModel, table=True):
     psb_number: str | None = Field(default=None, max_length=bounds.PSB_NUMBER)
 
 
-# Domains (ASCII, IDNs as punycode) compare byte by byte on both databases, SQLite's default:
-# a domain search lists its matches in that order, read off the column's plain btree, which on
-# PostgreSQL serves ``LIKE 'prefix%'`` only under the "C" collation.
+# Domains (in one spelling: lower case, an IDN in Unicode; ``config.domains``) compare byte by
+# byte on both databases, SQLite's default: a domain search lists its matches in that order,
+# read off the column's plain btree, which on PostgreSQL serves ``LIKE 'prefix%'`` only under
+# the "C" collation.
 DOMAIN_TEXT = String(bounds.DOMAIN).with_variant(String(bounds.DOMAIN, collation="C"), "postgresql")
 
 

@@ -18,7 +18,7 @@ from web.errors import responses
 from web.metrics import count_when_committed
 from web.query import refuse_unknown_query
 from workflow import privacy, service, views
-from workflow.domain.bounded import Domain, IcpNumber, Name, Offset, Person, Province, RowId
+from workflow.domain.bounded import DomainStart, IcpNumber, Name, Offset, Person, Province, RowId
 from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate
 from workflow.domain.definition import (
     DEADLINES,
@@ -98,7 +98,7 @@ class ListFilters:
         province: Province | None = Query(None, description="province character, e.g. 京"),
         stuck: bool | None = None,
         overdue: bool | None = None,
-        domain: Domain | None = Query(None, description="Domains that start with this."),
+        domain: DomainStart | None = Query(None, description="Domains that start with this."),
         applicant: Name | None = Query(None, description="Applicants whose name holds this."),
         icp_number: IcpNumber | None = Query(
             None, description="ICP numbers that start with this, e.g. 京ICP备2026."

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA, as_utc, get_clock
+from config.domains import to_ascii_domain
 from config.masking import mask_text
 from config.settings import Settings
 from models import (
@@ -53,7 +54,7 @@ from workflow.domain.obligations import (
     check_service_day,
 )
 from workflow.domain.orders import KINDS, Effect, ServiceKind, ServiceStatus, kind_spec
-from workflow.domain.rules import rules_for, to_ascii_domain
+from workflow.domain.rules import rules_for
 from workflow.schemas import UtcDateTime
 
 _OBLIGATIONS = table(Obligation)

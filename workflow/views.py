@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from config.clock import as_utc
+from config.domains import domain_prefix
 from config.masking import mask_id_number, mask_phone, mask_text
 from models import (
     Deadline,
@@ -223,7 +224,7 @@ def filing_page(
         conditions.append(col(Filing.province) == province_named(province))
     prefix_search = _prefix_search(session)
     if domain:
-        conditions.append(prefix_search(col(Filing.domain), domain.strip().lower()))
+        conditions.append(prefix_search(col(Filing.domain), domain_prefix(domain.strip())))
     if applicant:
         name = func.lower(col(Filing.applicant_name))
         conditions.append(name.contains(applicant.strip().lower(), autoescape=True))

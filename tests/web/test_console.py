@@ -207,6 +207,21 @@ def test_the_list_searches_by_domain_prefix_applicant_and_icp_number(
     assert browser.get("/filings?applicant=example+ltd").text.count('class="filing') == 3
 
 
+def test_a_domain_search_finds_a_domain_however_either_is_typed(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    created = api.create(domain="ｅｘａｍｐｌｅ.cn")
+    api.create(domain="例子.中国")
+    browser = signed_in("viewer")
+
+    assert created["domain"] == "example.cn"
+    assert "example.cn" in browser.get("/filings", params={"domain": "ＥＸＡＭ"}).text
+    by_punycode = api.client.get(
+        "/api/v1/filings", params={"domain": "xn--fsqu00a"}, headers=api.headers
+    ).json()
+    assert [f["domain"] for f in by_punycode["items"]] == ["例子.中国"]
+
+
 def test_a_domain_search_is_shown_in_domain_order_until_another_is_chosen(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:

@@ -442,12 +442,17 @@ def test_two_openings_at_once_of_one_identity_or_domain_open_one_order(
     assert [r.code for r in refused.reasons] == [refusal]
 
 
-def test_a_domain_on_file_for_another_entity_is_refused(
-    session: Session, on_file: FilingOut
+@pytest.mark.parametrize(
+    "spelling",
+    ["EXAMPLE.cn", "ｅｘａｍｐｌｅ.cn", "example。cn", "example.cn."],
+    ids=["capitals", "full-width", "ideographic full stop", "trailing dot"],
+)
+def test_a_domain_on_file_for_another_entity_is_refused_however_it_is_typed(
+    session: Session, on_file: FilingOut, spelling: str
 ) -> None:
     """Another company naming itself the registrant of a domain another entity has filed."""
     applicant = another_organisation(1) | {"name": "Other Ltd"}
-    command = make_command(domain="EXAMPLE.cn", applicant=applicant)
+    command = make_command(domain=spelling, applicant=applicant)
     with pytest.raises(ValidationError) as refused:
         service.create_filing(session, command, actor="t")
     assert [(r.code, r.field, r.details) for r in refused.value.reasons] == [
@@ -850,3 +855,16 @@ def test_a_first_filing_given_another_entitys_number_in_the_other_character_is_r
     assert [(r.code, r.details) for r in refused.value.reasons] == [
         ("icp_number_in_use", {"entity_id": sichuan_on_file.entity_id})
     ]
+
+
+def test_an_idn_typed_as_punycode_is_the_domain_typed_in_unicode(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    first = new_filing("submitted", domain="例子.中国")
+    command = make_command(domain="xn--fsqu00a.xn--fiqs8s", applicant=another_organisation(1))
+    with pytest.raises(ValidationError) as refused:
+        service.create_filing(session, command, actor="t")
+    assert [(r.code, r.details) for r in refused.value.reasons] == [
+        ("domain_filed_by_another_entity", {"entity_id": first.entity_id})
+    ]
+    assert first.domain == "例子.中国"

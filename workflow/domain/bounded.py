@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from annotated_types import Interval
-from pydantic import StringConstraints
+from pydantic import AfterValidator, StringConstraints
 
 from config import bounds
+from config.domains import canonical_domain
 
 # C0 controls, DEL and the C1 controls; a paragraph allows tab, line feed and carriage return.
 _CONTROLS = r"\x00-\x1f\x7f-\x9f"
@@ -41,7 +42,10 @@ def paragraph(max_length: int) -> StringConstraints:
 RowId = Annotated[int, Interval(ge=1, le=bounds.MAX_ROW_ID)]
 Offset = Annotated[int, Interval(ge=0, le=bounds.MAX_OFFSET)]
 
-Domain = Annotated[str, line(bounds.DOMAIN)]
+# One spelling, whatever the keyboard typed (see config.domains); a search's start of one is
+# folded where it is searched for, as a final dot there means something.
+Domain = Annotated[str, line(bounds.DOMAIN), AfterValidator(canonical_domain)]
+DomainStart = Annotated[str, line(bounds.DOMAIN)]
 Province = Annotated[str, line(bounds.PROVINCE)]
 Name = Annotated[str, line(bounds.NAME)]
 Person = Annotated[str, line(bounds.PERSON)]

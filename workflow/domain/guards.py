@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any, Protocol
 
+from config.domains import to_ascii_domain
 from config.settings import Settings, get_settings
 from workflow.domain.commands import ApplicantIn, ApplicantKind, FilingCreate
 from workflow.domain.errors import Reason, ValidationError
@@ -44,7 +45,6 @@ from workflow.domain.rules import (
     Source,
     load_rules,
     rules_for,
-    to_ascii_domain,
 )
 
 _MAINLAND_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")

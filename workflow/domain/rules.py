@@ -19,11 +19,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from config.domains import to_ascii_domain
 from config.settings import Settings
 from workflow.domain.commands import ApplicantKind, LicenceKind
 from workflow.domain.errors import IcpflowError, Reason
 
-_LDH_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 NATIONAL_REGION = "100000"
 _CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -37,21 +37,6 @@ class RulesError(IcpflowError):
         reasons = [Reason("invalid_rule", problem, field="rules_file") for problem in problems]
         super().__init__(f"invalid rules in {source}", reasons)
         self.problems = problems
-
-
-def to_ascii_domain(name: str) -> str:
-    """IDNA-encode and lowercase ``name`` so Unicode and punycode spellings compare equal.
-
-    Raises ``ValueError`` for anything that is not a syntactically valid host name.
-    """
-    try:
-        ascii_name = name.removesuffix(".").encode("idna").decode("ascii").lower()
-    except UnicodeError as exc:
-        raise ValueError(f"{name!r} is not a valid domain name") from exc
-    labels = ascii_name.split(".")
-    if len(ascii_name) > 253 or not all(_LDH_LABEL.match(label) for label in labels):
-        raise ValueError(f"{name!r} is not a valid domain name")
-    return ascii_name
 
 
 def _gb11643(number: str) -> bool:
