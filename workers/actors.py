@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
@@ -83,11 +83,14 @@ _MARK_DELIVERED = (
         claimed_until=None,
     )
 )
+# Only while the lease is still this attempt's: one that outlived it (a send stuck past its
+# time limit) must not give back the lease of the worker that took over, nor blame its error.
 _NOTE_ERROR = (
     update(_NOTIFICATIONS)
     .where(
         _NOTIFICATIONS.c.id == bindparam("b_id"),
         _NOTIFICATIONS.c.status == NotificationStatus.PENDING,
+        _NOTIFICATIONS.c.claimed_until == bindparam("b_until"),
     )
     .values(last_error=bindparam("b_error"), claimed_until=None)
 )
@@ -183,16 +186,16 @@ def deliver(statements: Statements, notification_id: int, settings: Settings) ->
     claimed = _claim(statements, notification_id, settings)
     if claimed is None:
         return False
-    channel_name, message = claimed
+    channel_name, message, lease = claimed
     try:
         channel = get_channel(channel_name, settings)
     except ValueError as exc:  # a route naming a channel that does not exist
-        _note_error(statements, notification_id, str(exc))
+        _note_error(statements, notification_id, lease, str(exc))
         raise PermanentDeliveryFailure(str(exc)) from exc
     try:
         channel.send(message)
     except (DeliveryFailed, PermanentDeliveryFailure) as exc:
-        _note_error(statements, notification_id, str(exc))
+        _note_error(statements, notification_id, lease, str(exc))
         raise
     _mark_delivered(statements, notification_id)
     return True
@@ -200,9 +203,10 @@ def deliver(statements: Statements, notification_id: int, settings: Settings) ->
 
 def _claim(
     statements: Statements, notification_id: int, settings: Settings
-) -> tuple[str, OutgoingMessage] | None:
+) -> tuple[str, OutgoingMessage, datetime] | None:
     """Take the lease and count the attempt (committed before the send, so a crash mid-send
-    still shows it); None when there is nothing left to deliver.
+    still shows it); the channel, the message and when the lease ends, or None when there is
+    nothing left to deliver.
 
     Raises ``DeliveryInProgress`` while another worker's lease runs: the message is retried
     later and then finds the notification delivered, or the lease expired (that worker died).
@@ -231,16 +235,16 @@ def _claim(
         "deadline_id": row.deadline_id,
     }
     message = OutgoingMessage(row.idempotency_key, row.recipient, row.subject, row.body, payload)
-    return row.channel, message
+    return row.channel, message, until
 
 
 def _mark_delivered(statements: Statements, notification_id: int) -> None:
     _one(statements, _MARK_DELIVERED, {"b_id": notification_id, "b_now": get_clock().now()})
 
 
-def _note_error(statements: Statements, notification_id: int, error: str) -> None:
+def _note_error(statements: Statements, notification_id: int, lease: datetime, error: str) -> None:
     """Record the error and give up the lease, so the retry need not wait for it."""
-    _one(statements, _NOTE_ERROR, {"b_id": notification_id, "b_error": error})
+    _one(statements, _NOTE_ERROR, {"b_id": notification_id, "b_until": lease, "b_error": error})
 
 
 def _record_final_failure(engine: Engine, notification_id: int, exc: BaseException) -> None:

@@ -166,7 +166,8 @@ def requeue_lost_deliveries(engine: Engine, now: datetime, settings: Settings) -
     - ``stranded_after_minutes`` (the backstop) after it was queued: an attempt failed and gave
       its lease back, so Dramatiq holds a retry whose delay the database does not know; only
       then can the retry's loss (Redis down when it was due, a final failure the database never
-      heard of) be told from a retry still waiting.
+      heard of) be told from a retry still waiting. A job still in the outbox is not lost here
+      either: a broker down for hours must not find a job per backstop waiting when it is back.
 
     A job queued twice is harmless: the claim and its lease let one worker send, once per
     idempotency key. A queue that takes longer than the first window to drain gets some such
@@ -177,7 +178,9 @@ def requeue_lost_deliveries(engine: Engine, now: datetime, settings: Settings) -
         with Session(engine) as session:
             window = timedelta(seconds=settings.unstarted_after_seconds)
             unstarted = _published_before(session, now - window)
-            statement = _lost_deliveries(now, unstarted, settings)
+            backstop = now - timedelta(minutes=settings.stranded_after_minutes)
+            stranded = _published_before(session, backstop, published_since=False)
+            statement = _lost_deliveries(now, unstarted, stranded, settings.sweep_batch_size)
             batch = list(session.connection().execute(statement).scalars())
             outbox.owe_deliveries(session, batch, now)
             session.commit()
@@ -189,34 +192,38 @@ def requeue_lost_deliveries(engine: Engine, now: datetime, settings: Settings) -
     return requeued
 
 
-def _published_before(session: Session, cutoff: datetime) -> datetime:
-    """A time before which every owed job was published before ``cutoff``.
+def _published_before(
+    session: Session, cutoff: datetime, *, published_since: bool = True
+) -> datetime:
+    """The earlier of ``cutoff`` and the oldest owed job still in the outbox (and, with
+    ``published_since``, the oldest published at ``cutoff`` or after).
 
     A notification's ``queued_at`` is its newest job's ``created_at`` (both written in one
-    transaction), so one queued before this had its job published before ``cutoff``. Found
-    through the index on ``published_at``: only the rows published since, or not yet.
+    transaction), so one queued before the time returned has its job out of the outbox (and
+    published before ``cutoff``). Found through the index on ``published_at``: only the rows
+    published since, or not yet.
     """
+    unpublished = col(OutboxMessage.published_at).is_(None)
     oldest = session.exec(
         select(func.min(OutboxMessage.created_at)).where(
             col(OutboxMessage.job) == Job.DELIVER_NOTIFICATION,
-            or_(
-                col(OutboxMessage.published_at).is_(None),
-                col(OutboxMessage.published_at) >= cutoff,
-            ),
+            or_(unpublished, col(OutboxMessage.published_at) >= cutoff)
+            if published_since
+            else unpublished,
         )
     ).one()
     return cutoff if oldest is None else min(cutoff, as_utc(oldest))
 
 
 def _lost_deliveries(
-    now: datetime, unstarted: datetime, settings: Settings
+    now: datetime, unstarted: datetime, stranded: datetime, limit: int
 ) -> ReturningUpdate[int]:
-    """Mark up to a batch of lost deliveries queued now, returning their ids.
+    """Mark up to ``limit`` lost deliveries queued now, returning their ids: those queued before
+    ``unstarted`` that no attempt failed, and any queued before ``stranded``.
 
     The conditions are checked again on the rows being updated, so a worker's claim that lands
     between the selection and the update (PostgreSQL re-reads such a row) keeps its row out.
     """
-    stranded = now - timedelta(minutes=settings.stranded_after_minutes)
     lease_free = or_(_NOTIFICATIONS.c.claimed_until.is_(None), _NOTIFICATIONS.c.claimed_until < now)
     never_failed_or_died = or_(
         _NOTIFICATIONS.c.last_error.is_(None), _NOTIFICATIONS.c.claimed_until.is_not(None)
@@ -231,10 +238,7 @@ def _lost_deliveries(
         ),
     )
     batch = (
-        select(_NOTIFICATIONS.c.id)
-        .where(lost)
-        .order_by(_NOTIFICATIONS.c.queued_at)
-        .limit(settings.sweep_batch_size)
+        select(_NOTIFICATIONS.c.id).where(lost).order_by(_NOTIFICATIONS.c.queued_at).limit(limit)
     )
     return (
         update(_NOTIFICATIONS)

@@ -19,13 +19,15 @@ from pathlib import Path
 import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
+from sqlalchemy import update
 from sqlmodel import Session
 
-from config.clock import FrozenClock
+from config.clock import FrozenClock, as_utc
 from config.settings import Settings
+from models import Notification, table
 from scheduler.jobs import relay_outbox
 from tests.databases import Database
-from tests.delivery_kit import owe_notifications
+from tests.delivery_kit import notification, owe_notifications
 from tests.http_peer import HTTPPeer
 from workers.actors import deliver
 from workers.broker import QUEUE
@@ -92,6 +94,21 @@ def test_the_window_runs_from_publication_so_a_job_still_in_the_outbox_is_not_lo
     assert jobs(broker, waiting) == 2
 
 
+def test_a_job_still_in_the_outbox_past_the_backstop_is_not_owed_again(
+    db: Database, session: Session, settings: Settings, clock: FrozenClock, broker: StubBroker
+) -> None:
+    """A broker down for hours: the notification's one job waits in the outbox all along, and
+    every backstop passing must not add another to publish once the broker is back."""
+    [waiting] = owe_notifications(session, 1)
+    backstop = timedelta(minutes=settings.stranded_after_minutes)
+    for _ in range(5):
+        clock.advance(backstop + MOMENT)
+        assert requeue_lost_deliveries(db.engine, clock.now(), settings) == 0
+
+    assert relay_outbox(settings, broker) == 1  # the broker is back: the one job goes out
+    assert jobs(broker, waiting) == 1
+
+
 @contextmanager
 def mid_send(db: Database, hook: int, settings: Settings, peer: HTTPPeer) -> Iterator[None]:
     """A worker sending ``hook``, held by the peer: to the database, one killed mid-send."""
@@ -136,6 +153,29 @@ def test_a_notification_being_sent_is_owed_again_only_once_its_lease_ran_out(
         clock.advance(2 * MOMENT)  # its worker is presumed dead
         relay_outbox(leased, broker)
         assert jobs(broker, hook) == 2
+
+
+def test_an_attempt_that_outlived_its_lease_leaves_the_next_workers_lease_alone(
+    db: Database, session: Session, settings: Settings, clock: FrozenClock, http_peer: HTTPPeer
+) -> None:
+    """A send stuck past its lease (a socket its time limit could not interrupt) fails after
+    another worker took the notification over: that worker's lease stands, or a third could
+    send it meanwhile."""
+    leased = settings.model_copy(update={"delivery_lease_seconds": LEASE.total_seconds()})
+    hook = owe_webhook(session, http_peer)
+    with mid_send(db, hook, leased, http_peer):
+        clock.advance(LEASE + MOMENT)
+        taken_until = clock.now() + LEASE  # what the next worker's claim writes
+        with db.engine.begin() as conn:
+            conn.execute(
+                update(table(Notification))
+                .where(table(Notification).c.id == hook)
+                .values(claimed_until=taken_until)
+            )
+
+    row = notification(db.engine, hook)
+    assert row.claimed_until is not None and as_utc(row.claimed_until) == taken_until
+    assert row.last_error is None
 
 
 def test_by_default_a_worker_killed_mid_send_is_replaced_in_time_to_deliver_within_two_minutes(
