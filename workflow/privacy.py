@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from config.masking import mask_text
-from models import Disclosure, Entity, Filing, HistoryEntry, Service, SmsVerifier
+from models import Disclosure, Entity, Filing, HistoryEntry, Notification, Service, SmsVerifier
 from workflow.domain.definition import State
 from workflow.domain.event_data import VerifierRole
 from workflow.schemas import ApplicantOut, PersonalDataOut, VerifierContactOut
@@ -87,10 +87,17 @@ def _due(session: Session, ended_before: datetime, batch: int) -> Sequence[Filin
 
 
 def _purge_order(session: Session, filing: Filing, now: datetime) -> None:
-    """History keeps event, actor and time; its reasons and data lose the numbers they quote."""
-    secrets = [filing.applicant_id_number, filing.applicant_phone]
+    """History keeps event, actor and time, and the order's notices what they said of it; both
+    lose the numbers, names and addresses of the people it was for, and its own routes go."""
     verifiers = session.exec(select(SmsVerifier).where(SmsVerifier.filing_id == filing.id)).all()
-    secrets += [v.mobile for v in verifiers]
+    names = [filing.applicant_name, *(v.name for v in verifiers)]
+    secrets = [
+        filing.applicant_id_number,
+        filing.applicant_phone,
+        filing.applicant_email,
+        *(v.mobile for v in verifiers),
+        *(name for name in names if len(name) > 1),  # one character would go everywhere
+    ]
     for entry in session.exec(select(HistoryEntry).where(HistoryEntry.filing_id == filing.id)):
         entry.reason = mask_text(entry.reason, secrets) if entry.reason else entry.reason
         entry.data = {
@@ -98,6 +105,10 @@ def _purge_order(session: Session, filing: Filing, now: datetime) -> None:
             for key, value in entry.data.items()
         }
         session.add(entry)
+    for notice in session.exec(select(Notification).where(Notification.filing_id == filing.id)):
+        notice.subject = mask_text(notice.subject, secrets)
+        notice.body = mask_text(notice.body, secrets)
+        session.add(notice)
     for verifier in verifiers:
         verifier.name, verifier.mobile = PURGED, PURGED
         session.add(verifier)
@@ -106,6 +117,7 @@ def _purge_order(session: Session, filing: Filing, now: datetime) -> None:
     filing.applicant_phone = PURGED
     filing.applicant_email = PURGED
     filing.changes = {}
+    filing.notify = []
     filing.personal_data_purged_at = now
     session.add(filing)
     session.flush()

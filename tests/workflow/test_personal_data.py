@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from config.clock import FrozenClock, as_utc
 from config.keys import DEVELOPMENT_KEYS_FILE, keys_of
 from config.settings import Environment, Settings, get_settings
-from models import Disclosure, Entity, Filing, HistoryEntry, SmsVerifier
+from models import Disclosure, Entity, Filing, HistoryEntry, Notification, SmsVerifier
 from models.sealed import lookup, opened
 from tests.databases import Database
 from tests.factories import MakeFiling
@@ -197,6 +197,25 @@ def test_purge_removes_personal_data_of_ended_orders_and_keeps_their_history(
     history = session.exec(select(HistoryEntry).order_by(HistoryEntry.version)).all()  # type: ignore[arg-type]
     assert [h.event for h in history][-1] == "withdraw"
     assert history[-1].reason == "applicant 138****8000 gave up; id 911***********CD52"
+
+
+def test_purge_masks_the_applicants_name_and_contacts_in_the_orders_notices(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    route = {"channel": "email", "recipient": "ops@example.cn"}  # the applicant's own address
+    created = new_filing("submitted", notify=[route])
+    withdraw = EventCommand(event="withdraw", data={"reason": "mail ops@example.cn"})
+    service.fire_event(session, created.id, withdraw, actor="test")
+    clock.advance(timedelta(days=31))
+
+    assert privacy.purge(session, timedelta(days=30), clock.now()) == 1
+
+    notices = session.exec(select(Notification).where(Notification.filing_id == created.id)).all()
+    told = " ".join(f"{n.subject} {n.body}" for n in notices)
+    assert notices and "withdraw" in told
+    assert "Example Ltd" not in told and "ops@example.cn" not in told
+    filing = session.get(Filing, created.id)
+    assert filing is not None and filing.notify == []
 
 
 def test_purge_spares_orders_ended_within_retention(
