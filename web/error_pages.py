@@ -26,6 +26,7 @@ _FILING = re.compile(r"^/filings/(\d+)")
 Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 
 _TITLES = {
+    413: "Too large 内容过大",
     403: "Not allowed 无权操作",
     404: "Not found 未找到",
     409: "Changed by someone else 已被他人修改",
@@ -45,29 +46,35 @@ def _way_on(request: Request) -> str:
     return f"/filings/{match.group(1)}" if match else "/"
 
 
+def as_page(request: Request, machine: Response) -> Response:
+    """The error answer ``machine`` as a page when a person asked (a browser route); as it is
+    for machines, and for anything that is not an error in the JSON shape."""
+    if not isinstance(machine, JSONResponse) or not for_people(request.url.path):
+        return machine
+    body = json.loads(bytes(machine.body))
+    page = render(
+        request,
+        "error.html",
+        {
+            "user": None,
+            "status": machine.status_code,
+            "title": _TITLES.get(machine.status_code, "Something went wrong 出错了"),
+            "error": body,
+            "back": _way_on(request),
+        },
+        status_code=machine.status_code,
+    )
+    if "retry-after" in machine.headers:
+        page.headers["retry-after"] = machine.headers["retry-after"]
+    return page
+
+
 def _as_page(handler: Handler) -> Handler:
     async def answer(request: Request, exc: Exception) -> Response:
         machine = handler(request, exc)
         if inspect.isawaitable(machine):
             machine = await machine
-        if not isinstance(machine, JSONResponse) or not for_people(request.url.path):
-            return machine
-        body = json.loads(bytes(machine.body))
-        page = render(
-            request,
-            "error.html",
-            {
-                "user": None,
-                "status": machine.status_code,
-                "title": _TITLES.get(machine.status_code, "Something went wrong 出错了"),
-                "error": body,
-                "back": _way_on(request),
-            },
-            status_code=machine.status_code,
-        )
-        if "retry-after" in machine.headers:
-            page.headers["retry-after"] = machine.headers["retry-after"]
-        return page
+        return as_page(request, machine)
 
     return answer
 

@@ -4,7 +4,8 @@ The id (the client's ``X-Request-ID`` if it is a plain token, else a new one) is
 log context, so every line the request logs carries it, and returned in ``X-Request-ID`` and in
 every error body. A body over ``max_request_bytes`` is refused with 413 before the app reads
 it. An exception nothing else handled is logged with its traceback and answered in the common
-JSON shape (500, or 503 if the database is unreachable), never as a bare "Internal Server Error".
+JSON shape (500, or 503 if the database is unreachable), never as a bare "Internal Server Error";
+on a browser route, as the same error page every other error gets.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import re
 import uuid
 
 import structlog
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config.settings import get_settings
+from web.error_pages import as_page
 from web.errors import domain_error, error_response
 from workflow.domain.errors import RequestTooLarge
 
@@ -60,12 +62,13 @@ class RequestContext:
                 receive = await self._bounded(headers, receive)
                 await self.app(scope, receive, send_with_id)
             except RequestTooLarge as exc:
-                await error_response(exc, request_id)(scope, receive, send_with_id)
+                await _answer(scope, error_response(exc, request_id))(scope, receive, send_with_id)
             except Exception as exc:
                 log.exception("request failed", method=scope["method"], path=scope["path"])
                 if started:
                     raise
-                await error_response(domain_error(exc), request_id)(scope, receive, send_with_id)
+                answer = _answer(scope, error_response(domain_error(exc), request_id))
+                await answer(scope, receive, send_with_id)
 
     async def _bounded(self, headers: Headers, receive: Receive) -> Receive:
         """``receive`` if the declared length is within the limit; a body without one (chunked)
@@ -93,6 +96,16 @@ class RequestContext:
             return messages.pop(0) if messages else await receive()
 
         return replay
+
+
+def _answer(scope: Scope, machine: Response) -> Response:
+    """The error as the handlers answer it: a page on a browser route, else its JSON (also
+    when the page itself cannot be drawn: the answer must not fail too)."""
+    try:
+        return as_page(Request(scope), machine)
+    except Exception:
+        log.exception("the error page could not be drawn; answering in JSON")
+        return machine
 
 
 def install(app: FastAPI) -> None:

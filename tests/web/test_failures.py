@@ -106,14 +106,36 @@ def test_an_unexpected_error_is_500_json_with_the_request_id_of_its_log_line(
 ) -> None:
     app = create_app(relay=False)
 
+    @app.get("/api/v1/broken")
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/api/v1/broken")
+    logged = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    failed = next(line for line in logged if line["event"] == "request failed")
+    body = response.json()
+    assert (response.status_code, body["error"], body["reasons"]) == (500, "internal_error", [])
+    assert body["request_id"] == response.headers["X-Request-ID"] == failed["request_id"]
+
+
+def test_an_unexpected_error_on_a_page_is_a_500_page_with_its_request_id(
+    log_lines: io.StringIO,
+) -> None:
+    app = create_app(relay=False)
+
     @app.get("/broken")
     def broken() -> None:
         raise RuntimeError("a bug")
 
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.get("/broken")
-    logged = [json.loads(line) for line in log_lines.getvalue().splitlines()]
-    failed = next(line for line in logged if line["event"] == "request failed")
-    body = response.json()
-    assert (response.status_code, body["error"], body["reasons"]) == (500, "internal_error", [])
-    assert body["request_id"] == response.headers["X-Request-ID"] == failed["request_id"]
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["X-Request-ID"] in response.text
+
+
+def test_a_sign_in_too_large_is_a_413_page(client: TestClient) -> None:
+    response = client.post("/login", content=b"x" * (get_settings().max_request_bytes + 1))
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith("text/html")
