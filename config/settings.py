@@ -162,7 +162,9 @@ class Settings(BaseSettings):
             "submitted": 5.0,
             "host_returned": 7.0,
             "draft": 14.0,
-            "host_pre_approved": 1.0,
+            # The host passes an order to the bureau in 1-3 working days (domain-facts, TX
+            # 备案审核.md): a weekend on top is no sign of trouble.
+            "host_pre_approved": 5.0,
             "sms_pending": 1.0,
             "lapsed": 30.0,
             "miit_pending": 42.0,

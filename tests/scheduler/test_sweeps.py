@@ -327,6 +327,26 @@ def test_a_deadlines_notice_gives_its_due_time_in_beijing_time(
     assert "到期 Due: 2026-03-06 07:30 北京时间 (UTC+8)" in notice.body
 
 
+def test_an_order_the_host_approved_on_friday_is_not_stuck_on_monday(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """Hosts pass an order to the bureau within 1-3 working days."""
+    clock.set(datetime(2026, 3, 6, 8, 0, tzinfo=UTC))  # Friday 16:00 in Beijing
+    filing = new_filing("host_pre_approved")
+
+    _sweep_at(clock, settings, datetime(2026, 3, 9, 8, 0, tzinfo=UTC))  # Monday 16:00
+
+    with _fresh(db) as s:
+        stuck = s.exec(
+            select(Deadline).where(
+                Deadline.filing_id == filing.id,
+                Deadline.kind == "stuck",
+                Deadline.state == "host_pre_approved",
+            )
+        ).one()
+    assert stuck.status == "pending"
+
+
 def test_a_deadline_that_fails_unexpectedly_does_not_block_the_others(
     db: Database,
     settings: Settings,
