@@ -56,6 +56,7 @@ class EventIn(EventCommand):
     expected_version: int | None = Field(
         default=None,
         ge=1,  # versions start at 1: a smaller one is a mistake, not a race
+        strict=True,  # a version is a number: true or "2" is a client's bug, not a version
         description="the version you last saw; a newer one means someone else moved it",
     )
 

@@ -98,6 +98,19 @@ def test_stale_expected_version_is_409(api: Api) -> None:
     assert (response.status_code, response.json()["error"]) == (409, "version_conflict")
 
 
+@pytest.mark.parametrize("given", [True, "1", 1.0], ids=["true", "a string", "a float"])
+def test_an_expected_version_that_is_no_integer_is_422_naming_it(api: Api, given: object) -> None:
+    filing = api.create()
+    response = api.client.post(
+        f"/api/v1/filings/{filing['id']}/events",
+        json={"event": "withdraw", "data": {"reason": "x"}, "expected_version": given},
+        headers=api.headers,
+    )
+    assert response.status_code == 422
+    assert [r["field"] for r in response.json()["reasons"]] == ["expected_version"]
+    assert api.get(f"/api/v1/filings/{filing['id']}").json()["state"] == filing["state"]
+
+
 def test_event_not_allowed_is_422_naming_the_allowed_events(api: Api) -> None:
     response = api.fire(api.create(), "verify_sms")
     body = response.json()
