@@ -57,7 +57,7 @@ START_TIMEOUT_SECONDS = 30.0
 DRAIN_TIMEOUT_SECONDS = 120.0
 # What a case manager does with one filing, in order: (event, data); None reads it back.
 LIFE: tuple[tuple[str, dict[str, Any]] | None, ...] = (
-    ("bind_service_number", {"service_number": "BA2026000123", "server_ip": "8.8.8.8"}),
+    ("bind_service_number", {"server_ip": "8.8.8.8"}),  # and the filing's own number
     ("submit", {"materials": ORG_MATERIALS}),
     ("host_return", {"reason": "photo unclear"}),
     None,
@@ -200,6 +200,8 @@ def _live(client: httpx.Client, number: int) -> None:
             _ok(client.get(f"{path}/history"))
         else:
             event, data = step
+            if event == "bind_service_number":  # a service number serves one order
+                data = {**data, "service_number": f"BA{number:010d}"}
             _ok(client.post(f"{path}/events", json={"event": event, "data": data}))
 
 

@@ -355,7 +355,8 @@ class _Demo:
     ) -> dict[str, object]:
         """The data the team enters with ``event`` on story ``n``'s order of ``kind``."""
         if event == "bind_service_number":
-            return {"service_number": f"BA2026{n:06d}", "server_ip": f"101.200.{n}.10"}
+            # One number per order: a service number is used once.
+            return {"service_number": f"BA2026{order_id:06d}", "server_ip": f"101.200.{n}.10"}
         if event == "submit":
             spec, order = kind_spec(kind), session.get(Filing, order_id)
             assert order is not None

@@ -194,7 +194,8 @@ class Filing(SQLModel, table=True):
     created_at: datetime = _utc_column()
     created_by: str = Field(max_length=bounds.ACTOR)
 
-    service_number: str | None = Field(default=None, max_length=bounds.SERVICE_NUMBER)
+    # Indexed: binding one looks for another order holding it (a number is used once).
+    service_number: str | None = Field(default=None, max_length=bounds.SERVICE_NUMBER, index=True)
     server_ip: str | None = Field(default=None, max_length=bounds.SERVER_IP)
     materials: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     pre_approval_document: str | None = Field(default=None, max_length=bounds.DOCUMENT)

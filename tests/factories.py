@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator, Mapping
 from typing import Protocol
 
 from workflow.domain.commands import EventCommand, FilingCreate
@@ -28,27 +29,61 @@ ORG_MATERIALS = [
     "photo_verification",
     "domain_certificate",
 ]
+Steps = list[tuple[str, dict[str, object]]]
+BIND_SERVICE_NUMBER = "bind_service_number"
+_service_numbers = itertools.count(1)
+
+
+def fresh_service_number() -> str:
+    """A service number no other order has bound: a number serves one order."""
+    return f"BA{next(_service_numbers):010d}"
+
+
+class Paths(Mapping[str, Steps]):
+    """Named paths of events (with their data); each lookup binds a service number of its own,
+    so that filings driven along one path side by side never share one."""
+
+    def __init__(self, templates: dict[str, Steps]) -> None:
+        self._templates = templates
+
+    def __getitem__(self, name: str) -> Steps:
+        return [
+            (event, {**data, "service_number": fresh_service_number()})
+            if event == BIND_SERVICE_NUMBER
+            else (event, data)
+            for event, data in self._templates[name]
+        ]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._templates)
+
+    def __len__(self) -> int:
+        return len(self._templates)
+
+
 # Events (with their data) that take a fresh general-sector filing to each state.
-PATH_TO: dict[str, list[tuple[str, dict[str, object]]]] = {
+_PATH_TO: dict[str, Steps] = {
     "domain_registered": [],
-    "service_number_bound": [
-        ("bind_service_number", {"service_number": "BA2026000123", "server_ip": "8.8.8.8"})
-    ],
+    "service_number_bound": [(BIND_SERVICE_NUMBER, {"server_ip": "8.8.8.8"})],
 }
-PATH_TO["submitted"] = [*PATH_TO["service_number_bound"], ("submit", {"materials": ORG_MATERIALS})]
-PATH_TO["host_returned"] = [*PATH_TO["submitted"], ("host_return", {"reason": "photo unclear"})]
-PATH_TO["host_pre_approved"] = [*PATH_TO["submitted"], ("host_approve", {})]
-PATH_TO["sms_pending"] = [*PATH_TO["host_pre_approved"], ("sms_sent", {})]
-PATH_TO["miit_pending"] = [*PATH_TO["sms_pending"], ("verify_sms", {})]
-PATH_TO["approved"] = [
-    *PATH_TO["miit_pending"],
+_PATH_TO["submitted"] = [
+    *_PATH_TO["service_number_bound"],
+    ("submit", {"materials": ORG_MATERIALS}),
+]
+_PATH_TO["host_returned"] = [*_PATH_TO["submitted"], ("host_return", {"reason": "photo unclear"})]
+_PATH_TO["host_pre_approved"] = [*_PATH_TO["submitted"], ("host_approve", {})]
+_PATH_TO["sms_pending"] = [*_PATH_TO["host_pre_approved"], ("sms_sent", {})]
+_PATH_TO["miit_pending"] = [*_PATH_TO["sms_pending"], ("verify_sms", {})]
+_PATH_TO["approved"] = [
+    *_PATH_TO["miit_pending"],
     ("miit_approve", {"icp_number": "京ICP备2026000123号-1"}),
 ]
-PATH_TO["rejected"] = [
-    *PATH_TO["miit_pending"],
+_PATH_TO["rejected"] = [
+    *_PATH_TO["miit_pending"],
     ("miit_reject", {"reason": "site name not allowed"}),
 ]
-PATH_TO["withdrawn"] = [("withdraw", {"reason": "project cancelled"})]
+_PATH_TO["withdrawn"] = [("withdraw", {"reason": "project cancelled"})]
+PATH_TO = Paths(_PATH_TO)
 
 
 def make_payload(**overrides: object) -> dict[str, object]:
@@ -153,7 +188,6 @@ class MakeFiling(Protocol):
 ENTITY_NUMBER = "京ICP备2026000123号"
 ENTITY_MOBILE, SITE_MOBILE, APP_MOBILE = "13800138000", "13700137000", "13600136000"
 Order = dict[str, object]
-Steps = list[tuple[str, dict[str, object]]]
 
 
 def entity_in(**overrides: object) -> dict[str, object]:
@@ -187,10 +221,7 @@ def first_filing_order(**overrides: object) -> Order:
     return {"kind": "first_filing", "entity": entity_in(), "service": service_in()} | overrides
 
 
-_BIND: tuple[str, dict[str, object]] = (
-    "bind_service_number",
-    {"service_number": "BA2026000123", "server_ip": "8.8.8.8"},
-)
+_BIND: tuple[str, dict[str, object]] = (BIND_SERVICE_NUMBER, {"server_ip": "8.8.8.8"})
 _SMS: Steps = [("host_approve", {}), ("sms_sent", {}), ("verify_sms", {})]
 
 
@@ -201,21 +232,23 @@ def _review(materials: list[str], *, sms: bool = True) -> Steps:
 
 # How each kind's order is opened on an approved entity (ids filled in by ``order_on``) and
 # the events that take it to approval.
-ORDER_PATHS: dict[str, Steps] = {
-    "first_filing": [
-        _BIND,
-        *_review(ORG_MATERIALS)[:3],
-        ("verify_sms", {"verifier": "entity"}),
-        ("verify_sms", {"verifier": "service"}),
-        ("miit_approve", {"icp_number": f"{ENTITY_NUMBER}-1"}),
-    ],
-    "new_service": [_BIND, *_review(ORG_MATERIALS), ("miit_approve", {})],
-    "new_access": [_BIND, *_review(ORG_MATERIALS), ("miit_approve", {})],
-    "change": [*_review(["change_request_form", "renaming_letter"]), ("miit_approve", {})],
-    "cancel_entity": [*_review(["cancellation_request"]), ("miit_approve", {})],
-    "cancel_service": [*_review(["cancellation_request"]), ("miit_approve", {})],
-    "cancel_access": [*_review(["cancellation_request"], sms=False), ("miit_approve", {})],
-}
+ORDER_PATHS = Paths(
+    {
+        "first_filing": [
+            _BIND,
+            *_review(ORG_MATERIALS)[:3],
+            ("verify_sms", {"verifier": "entity"}),
+            ("verify_sms", {"verifier": "service"}),
+            ("miit_approve", {"icp_number": f"{ENTITY_NUMBER}-1"}),
+        ],
+        "new_service": [_BIND, *_review(ORG_MATERIALS), ("miit_approve", {})],
+        "new_access": [_BIND, *_review(ORG_MATERIALS), ("miit_approve", {})],
+        "change": [*_review(["change_request_form", "renaming_letter"]), ("miit_approve", {})],
+        "cancel_entity": [*_review(["cancellation_request"]), ("miit_approve", {})],
+        "cancel_service": [*_review(["cancellation_request"]), ("miit_approve", {})],
+        "cancel_access": [*_review(["cancellation_request"], sms=False), ("miit_approve", {})],
+    }
+)
 
 
 def order_on(kind: str, entity_id: int, service_id: int) -> Order:

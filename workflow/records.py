@@ -33,7 +33,7 @@ from workflow.domain.commands import (
     ServiceIn,
     WebsiteIn,
 )
-from workflow.domain.definition import EVENTS, TERMINAL_STATES
+from workflow.domain.definition import EVENTS, TERMINAL_STATES, State
 from workflow.domain.errors import (
     FilingNotFound,
     Reason,
@@ -41,7 +41,7 @@ from workflow.domain.errors import (
     VersionConflict,
     summarise,
 )
-from workflow.domain.event_data import EventData, IcpNumberData, VerifierRole
+from workflow.domain.event_data import EventData, IcpNumberData, ServiceNumberData, VerifierRole
 from workflow.domain.guards import (
     canonical_province,
     check_access_number,
@@ -845,6 +845,7 @@ _READS_RECORD = frozenset(
     e.name for e in EVENTS if {"authorisation", "record_number"} & set(e.guards)
 )
 _CHECKS_NUMBER = frozenset(e.name for e in EVENTS if "record_number" in e.guards)
+_CHECKS_SERVICE_NUMBER = frozenset(e.name for e in EVENTS if "service_number_free" in e.guards)
 
 
 class OnFile(NamedTuple):
@@ -890,6 +891,8 @@ def order_facts(
             for v in session.exec(select(SmsVerifier).where(SmsVerifier.filing_id == filing.id))
         )
     record = Record()
+    if event in _CHECKS_SERVICE_NUMBER:
+        record = Record(service_number_held_by=_service_number_holder(session, filing, data))
     if event in _READS_RECORD:
         record = Record(
             entity_number=on_file.icp_number,
@@ -913,6 +916,19 @@ def _legal_rep_after(filing: Filing, on_file: OnFile) -> bool:
     if person is None:
         return on_file.responsible_is_legal_rep
     return bool(person.get("legal_representative", True))
+
+
+def _service_number_holder(session: Session, filing: Filing, data: EventData) -> int | None:
+    """Another order that bound the service number given and was not withdrawn: a withdrawn
+    order never used it up."""
+    assert isinstance(data, ServiceNumberData)
+    return session.exec(
+        select(Filing.id).where(
+            Filing.service_number == data.service_number,
+            Filing.id != filing.id,
+            Filing.state != State.WITHDRAWN,
+        )
+    ).first()
 
 
 def _holder_of(session: Session, filing: Filing, data: EventData, settings: Settings) -> int | None:

@@ -579,7 +579,12 @@ def test_event_data_kept_on_the_filing_is_stored(
     with Session(db.engine) as fresh:
         stored = fresh.get(Filing, filing.id)
         assert stored is not None
-        assert (stored.materials, stored.service_number) == (ORG_MATERIALS, "BA2026000123")
+        [bound] = fresh.exec(
+            select(HistoryEntry.data).where(
+                HistoryEntry.filing_id == filing.id, HistoryEntry.event == "bind_service_number"
+            )
+        ).all()
+        assert (stored.materials, stored.service_number) == (ORG_MATERIALS, bound["service_number"])
         assert stored.version == filing.version
 
 
@@ -687,3 +692,42 @@ def test_a_withdrawn_order_s_domain_does_not_count_towards_the_quota(
 
     command = make_command(province="湘", domain="second.cn", applicant=_ZHANG_SAN)
     assert service.create_filing(session, command, actor="alice").domain == "second.cn"
+
+
+# --- a service number serves one order ------------------------------------------------------
+
+
+def _bind(session: Session, filing: FilingOut, number: str) -> FilingOut:
+    data = {"service_number": number, "server_ip": "8.8.8.8"}
+    command = EventCommand(event="bind_service_number", data=data)
+    return service.fire_event(session, filing.id, command, actor="bob")
+
+
+def test_a_service_number_another_order_bound_is_refused_naming_that_order(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    first, second = new_filing(), new_filing()
+    _bind(session, first, "BA7777777777")
+
+    with pytest.raises(GuardFailed) as refused:
+        _bind(session, second, "BA7777777777")
+
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field, reason.details) == (
+        "service_number_in_use",
+        "data.service_number",
+        {"order_id": first.id},
+    )
+    assert reason.rule == "service_number_used_once" and reason.source
+    assert views.get_filing(session, second.id).state == "domain_registered"
+
+
+def test_a_withdrawn_orders_service_number_may_be_bound_again(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    first, second = new_filing(), new_filing()
+    _bind(session, first, "BA7777777777")
+    withdraw = EventCommand(event="withdraw", data={"reason": "moved to another plan"})
+    service.fire_event(session, first.id, withdraw, actor="bob")
+
+    assert _bind(session, second, "BA7777777777").state == "service_number_bound"

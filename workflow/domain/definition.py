@@ -258,7 +258,7 @@ EVENTS: tuple[EventSpec, ...] = (
         (State.DOMAIN_REGISTERED, State.LAPSED),
         State.SERVICE_NUMBER_BOUND,
         "Bind the host's Bei'an service number for a mainland server.",
-        guards=("service_number",),
+        guards=("service_number", "service_number_free"),
         data=ServiceNumberData,
     ),
     EventSpec(

@@ -527,6 +527,35 @@ def guard_service_number(filing: FilingFacts, data: EventData, settings: Setting
     return reasons + _check_server_ip(data.server_ip)
 
 
+SERVICE_NUMBER_RULE = "service_number_used_once"
+SERVICE_NUMBER_SOURCE = (
+    "hosts issue a Bei'an service number for one filing of a server subscribed for 3 months or "
+    "more (Alibaba Cloud, 备案服务号; SPEC) (source thin)"
+)
+
+
+def guard_service_number_free(
+    order: OrderFacts, filing: FilingFacts, data: EventData, settings: Settings
+) -> list[Reason]:
+    """A service number serves one order: one another order bound (and did not withdraw) is a
+    typo or someone else's, and the host's pre-review would return the order for it."""
+    assert isinstance(data, ServiceNumberData)
+    holder = order.record.service_number_held_by
+    if holder is None:
+        return []
+    return [
+        Reason(
+            "service_number_in_use",
+            f"{data.service_number} is already bound to order {holder}: a service number is "
+            "used once; ask the host for one of this order's own",
+            field="data.service_number",
+            details={"order_id": holder},
+            rule=SERVICE_NUMBER_RULE,
+            source=SERVICE_NUMBER_SOURCE,
+        )
+    ]
+
+
 def _check_server_ip(address: str) -> list[Reason]:
     try:
         ip = ipaddress.IPv4Address(address)
@@ -847,6 +876,7 @@ GUARDS: dict[str, Guard] = {
 }
 
 ORDER_GUARDS: dict[str, OrderGuard] = {
+    "service_number_free": guard_service_number_free,
     "authorisation": guard_authorisation,
     "sms_verifier": guard_sms_verifier,
     "record_number": guard_record_number,

@@ -266,6 +266,7 @@ class Record:
     responsible_is_legal_rep: bool = True
     next_suffix: str | None = None  # "-1", "-3A": what the order's service's number ends with
     number_held_by: int | None = None  # another entity already holding the number given
+    service_number_held_by: int | None = None  # another order that bound the number given
 
 
 @dataclass(frozen=True)
