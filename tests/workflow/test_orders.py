@@ -289,22 +289,27 @@ def test_a_new_services_number_must_follow_the_entitys(
     assert [r.code for r in refused.value.reasons] == ["record_number_not_following"]
 
 
-def test_a_first_filing_given_another_entitys_number_is_refused_naming_that_entity(
-    session: Session, open_order: Open, on_file: FilingOut
-) -> None:
-    other = first_filing_order(
+def _other_first_filing(**entity: object) -> dict[str, object]:
+    """Another organisation's first filing, of another domain, with people of its own."""
+    return first_filing_order(
         entity=entity_in(
             name="Other Ltd",
             id_number="91110000MA02ABC0XH",
             responsible={"name": "Zhao Lei", "mobile": "13500135000"},
-        ),
+        )
+        | entity,
         service=service_in(
             domain="other.cn",
             domain_registrant="Other Ltd",
             responsible={"name": "Qian Li", "mobile": "13400134000"},
         ),
     )
-    order = _drive(session, open_order(**other), ORDER_PATHS["first_filing"][:-1])
+
+
+def test_a_first_filing_given_another_entitys_number_is_refused_naming_that_entity(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    order = _drive(session, open_order(**_other_first_filing()), ORDER_PATHS["first_filing"][:-1])
     with pytest.raises(GuardFailed) as refused:
         _fire(session, order, "miit_approve", {"icp_number": f"{ENTITY_NUMBER}-1"})
     assert [(r.code, r.field, r.details) for r in refused.value.reasons] == [
@@ -510,6 +515,13 @@ def _refusals(open_order: Open, body: dict[str, object]) -> list[tuple[str, str 
     return [(r.code, r.field) for r in refused.value.reasons]
 
 
+def _refused_naming(open_order: Open, body: dict[str, object]) -> list[tuple[str, object]]:
+    """Why opening ``body`` is refused, each reason with what it names (its details)."""
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body)
+    return [(r.code, r.details) for r in refused.value.reasons]
+
+
 def test_a_new_access_on_a_cancelled_entity_is_refused(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
@@ -541,13 +553,9 @@ def test_a_new_access_to_a_service_on_file_here_is_refused_naming_it(
 ) -> None:
     """The record's unique number would refuse it at approval, as a server error."""
     body = _access(on_file, record_number=f"{ENTITY_NUMBER}-1")
-    with pytest.raises(ValidationError) as refused:
-        open_order(**body)
-    [reason] = refused.value.reasons
-    assert (reason.code, reason.details) == (
-        "record_number_on_file",
-        {"service_id": on_file.service_id},
-    )
+    assert _refused_naming(open_order, body) == [
+        ("record_number_on_file", {"service_id": on_file.service_id})
+    ]
 
 
 def test_a_new_access_bringing_a_new_entity_under_an_entitys_number_is_refused_naming_it(
@@ -568,13 +576,9 @@ def test_a_new_access_bringing_a_new_entity_under_an_entitys_number_is_refused_n
             responsible={"name": "Qian Li", "mobile": "13400134000"},
         ),
     }
-    with pytest.raises(ValidationError) as refused:
-        open_order(**body)
-    [reason] = refused.value.reasons
-    assert (reason.code, reason.details) == (
-        "record_number_of_another_entity",
-        {"entity_id": on_file.entity_id},
-    )
+    assert _refused_naming(open_order, body) == [
+        ("record_number_of_another_entity", {"entity_id": on_file.entity_id})
+    ]
 
 
 def test_an_app_filed_first_takes_the_apps_first_suffix(session: Session, open_order: Open) -> None:
@@ -824,31 +828,15 @@ def test_a_new_access_to_a_service_on_file_here_written_with_the_other_character
     open_order: Open, sichuan_on_file: FilingOut
 ) -> None:
     body = _access(sichuan_on_file, record_number="川ICP备2026007879号-1")
-    with pytest.raises(ValidationError) as refused:
-        open_order(**body)
-    [reason] = refused.value.reasons
-    assert (reason.code, reason.details) == (
-        "record_number_on_file",
-        {"service_id": sichuan_on_file.service_id},
-    )
+    assert _refused_naming(open_order, body) == [
+        ("record_number_on_file", {"service_id": sichuan_on_file.service_id})
+    ]
 
 
 def test_a_first_filing_given_another_entitys_number_in_the_other_character_is_refused(
     session: Session, open_order: Open, sichuan_on_file: FilingOut
 ) -> None:
-    other = first_filing_order(
-        entity=entity_in(
-            name="Other Ltd",
-            province="川",
-            id_number=credit_code("川", 1),
-            responsible={"name": "Zhao Lei", "mobile": "13500135000"},
-        ),
-        service=service_in(
-            domain="other.cn",
-            domain_registrant="Other Ltd",
-            responsible={"name": "Qian Li", "mobile": "13400134000"},
-        ),
-    )
+    other = _other_first_filing(province="川", id_number=credit_code("川", 1))
     order = _drive(session, open_order(**other), ORDER_PATHS["first_filing"][:-1])
     with pytest.raises(GuardFailed) as refused:
         _fire(session, order, "miit_approve", {"icp_number": "川ICP备2026007879号-1"})
