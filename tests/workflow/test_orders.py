@@ -566,7 +566,7 @@ def test_a_new_access_bringing_a_new_entity_under_an_entitys_number_is_refused_n
         id_number="91110000MA02ABC0XH",
         responsible={"name": "Zhao Lei", "mobile": "13500135000"},
     )
-    body = {
+    body: dict[str, object] = {
         "kind": "new_access",
         "entity": other,
         "service": service_in(
