@@ -22,7 +22,7 @@ def to_ascii_domain(name: str) -> str:
     Raises ``ValueError`` for anything that is not a syntactically valid host name.
     """
     try:
-        ascii_name = name.removesuffix(".").encode("idna").decode("ascii").lower()
+        ascii_name = _DOTS.sub(".", name).removesuffix(".").encode("idna").decode("ascii").lower()
     except UnicodeError as exc:
         raise ValueError(f"{name!r} is not a valid domain name") from exc
     labels = ascii_name.split(".")
@@ -34,8 +34,9 @@ def to_ascii_domain(name: str) -> str:
 def domain_prefix(text: str) -> str:
     """What a search for domains starting with ``text`` looks for, in the stored spelling. A
     final dot is kept: ``site1.`` asks for ``site1.cn``, not ``site10.cn``."""
+    text = _DOTS.sub(".", text)
     folded = canonical_domain(text.removesuffix("."))
-    return f"{folded}." if text.endswith((".", "\u3002", "\uff0e", "\uff61")) else folded
+    return f"{folded}." if text.endswith(".") else folded
 
 
 def canonical_domain(name: str) -> str:
@@ -46,4 +47,4 @@ def canonical_domain(name: str) -> str:
     try:
         return to_ascii_domain(name).encode("ascii").decode("idna")
     except (ValueError, UnicodeError):
-        return _DOTS.sub(".", unicodedata.normalize("NFKC", name)).lower()
+        return _DOTS.sub(".", unicodedata.normalize("NFKC", name)).removesuffix(".").lower()

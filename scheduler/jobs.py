@@ -94,7 +94,8 @@ class EstimateRecount:
         except Exception:
             log.exception("estimate recount failed; the next run retries")
             return 0
-        self._counted = calendar.generation  # counting read the files again
+        # The schedules waited for: one read during the recount is counted at a later run.
+        self._counted = self._seen[0]
         log.info("estimate recount changed %d", changed)
         return changed
 

@@ -256,7 +256,7 @@ def recompute_estimates(engine: Engine, settings: Settings) -> int:
     ``calendar load`` runs it once the file is in place; the leader runs it once every process
     has seen a new file (``scheduler.jobs.EstimateRecount``).
     """
-    deadlines.calendar_for(settings).reload()
+    deadlines.calendar_for(settings).refresh(look_now=True)
     changed, after = 0, 0
     while True:
         with Session(engine) as session:

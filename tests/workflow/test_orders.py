@@ -449,8 +449,8 @@ def test_two_openings_at_once_of_one_identity_or_domain_open_one_order(
 
 @pytest.mark.parametrize(
     "spelling",
-    ["EXAMPLE.cn", "ｅｘａｍｐｌｅ.cn", "example。cn", "example.cn."],
-    ids=["capitals", "full-width", "ideographic full stop", "trailing dot"],
+    ["EXAMPLE.cn", "ｅｘａｍｐｌｅ.cn", "example。cn", "example.cn.", "example.cn。"],
+    ids=["capitals", "full-width", "ideographic full stop", "trailing dot", "trailing 。"],
 )
 def test_a_domain_on_file_for_another_entity_is_refused_however_it_is_typed(
     session: Session, on_file: FilingOut, spelling: str
@@ -856,3 +856,14 @@ def test_an_idn_typed_as_punycode_is_the_domain_typed_in_unicode(
         ("domain_filed_by_another_entity", {"entity_id": first.entity_id})
     ]
     assert first.domain == "例子.中国"
+
+
+@pytest.mark.parametrize("spelling", ["example.cn。", "example.cn．"], ids=["。", "．"])
+def test_an_order_naming_a_domain_on_file_with_a_wide_final_dot_is_refused(
+    open_order: Open, on_file: FilingOut, spelling: str
+) -> None:
+    body = _other_first_filing()
+    body["service"] = {**body["service"], "domain": spelling}  # type: ignore[dict-item]
+    assert _refused_naming(open_order, body) == [
+        ("domain_filed_by_another_entity", {"entity_id": on_file.entity_id})
+    ]

@@ -226,17 +226,18 @@ class WorkingCalendar:
             self._files = files
             self.generation += 1
 
-    def refresh(self) -> None:
+    def refresh(self, *, look_now: bool = False) -> None:
         """Reload if ops changed ``schedule_dir`` since the last look, looking at most once per
-        ``recheck_seconds``: a schedule loaded while web, workers and scheduler run reaches
-        them without a restart, and the hot path pays a clock read, not a directory listing.
+        ``recheck_seconds`` (``look_now``: at once): a schedule loaded while web, workers and
+        scheduler run reaches them without a restart, and the hot path pays a clock read, not a
+        directory listing.
 
         A file that fails its checks (copied in by hand, not through ``install_schedule_file``)
         is logged and the schedules already read are kept: one bad file must not stop every
         event that arms a working-day deadline.
         """
         now = time.monotonic()
-        if now < self._next_look:
+        if now < self._next_look and not look_now:
             return
         self._next_look = now + self.recheck_seconds
         files = self._stamp()
