@@ -720,9 +720,10 @@ def _working_days_after(
 
 def _end_of_day(day: date) -> datetime:
     """The end of ``day`` in Beijing: a duty due "within N days" may be met all that day. The
-    calendar's last day (an expiry stored before expiries were bounded) ends with time itself."""
+    calendar's last day (an expiry stored before expiries were bounded) ends at its start,
+    the latest time that still has a next day in Beijing to be shown in."""
     if day == date.max:
-        return datetime.max.replace(tzinfo=UTC)
+        return datetime.combine(day, time(0), tzinfo=CHINA).astimezone(UTC)
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA).astimezone(UTC)
 
 

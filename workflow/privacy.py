@@ -16,7 +16,16 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from config.masking import mask_text
-from models import Disclosure, Entity, Filing, HistoryEntry, Notification, Service, SmsVerifier
+from models import (
+    Disclosure,
+    Entity,
+    Filing,
+    HistoryEntry,
+    Notification,
+    NotificationStatus,
+    Service,
+    SmsVerifier,
+)
 from workflow.domain.definition import State
 from workflow.domain.event_data import VerifierRole
 from workflow.schemas import ApplicantOut, PersonalDataOut, VerifierContactOut
@@ -108,6 +117,7 @@ def _purge_order(session: Session, filing: Filing, now: datetime) -> None:
     for notice in session.exec(select(Notification).where(Notification.filing_id == filing.id)):
         notice.subject = mask_text(notice.subject, secrets)
         notice.body = mask_text(notice.body, secrets)
+        _purge_recipient(notice, secrets)
         session.add(notice)
     for verifier in verifiers:
         verifier.name, verifier.mobile = PURGED, PURGED
@@ -122,6 +132,20 @@ def _purge_order(session: Session, filing: Filing, now: datetime) -> None:
     session.add(filing)
     session.flush()
     _purge_record(session, filing)
+
+
+def _purge_recipient(notice: Notification, secrets: list[str]) -> None:
+    """A recipient that is one of the order's people (the applicant's own address on a route)
+    is masked, and in the idempotency key that ends with it too, where another notice's masked
+    key could be the same: the notice's id keeps the key unique. One still being sent keeps
+    both, or it could not be delivered."""
+    masked = mask_text(notice.recipient, secrets)
+    if masked == notice.recipient or notice.status == NotificationStatus.PENDING:
+        return
+    if notice.idempotency_key.endswith(notice.recipient):
+        kept = notice.idempotency_key[: -len(notice.recipient)]
+        notice.idempotency_key = f"{kept}purged-{notice.id}"
+    notice.recipient = masked
 
 
 def _purge_record(session: Session, filing: Filing) -> None:

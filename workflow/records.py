@@ -894,7 +894,8 @@ def order_facts(
     if event in _CHECKS_SERVICE_NUMBER:
         record = Record(service_number_held_by=_service_number_holder(session, filing, data))
     if event in _READS_RECORD:
-        record = Record(
+        record = dataclasses.replace(
+            record,
             entity_number=on_file.icp_number,
             responsible_is_legal_rep=_legal_rep_after(filing, on_file),
             # Two queries, so only for the approval that checks the number issued.

@@ -7,6 +7,7 @@ so the engine and clock it picks up are the process's own (``get_engine``, ``get
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from scheduler.jobs import EstimateRecount, sweep_deadlines
 from tests.databases import POSTGRES_ONLY, Database, wait_for_a_lock_wait
 from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order
 from workflow import service, views
+from workflow.deadlines import calendar_for
 from workflow.domain.commands import EventCommand
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines, recompute_estimates
@@ -422,6 +424,25 @@ def test_leader_waits_one_recheck_interval_for_every_process_to_see_a_new_schedu
     assert EstimateRecount()(looking) == 0
 
     assert _deadline(db, filing.id, "host_review_overdue").estimated is True
+
+
+def test_a_bad_schedule_file_copied_in_later_does_not_stop_the_recount(
+    db: Database,
+    settings: Settings,
+    clock: FrozenClock,
+    new_filing: MakeFiling,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    filing, looking = _estimated_2031(settings, clock, new_filing, recheck_seconds=0)
+    calendar_for(looking)  # the process read the schedules, the good 2031 among them
+    (settings.effective_calendar_dir / "2032.json").write_text("{not json")  # by hand
+
+    with caplog.at_level(logging.ERROR):
+        assert EstimateRecount()(looking) == 1
+
+    assert _deadline(db, filing.id, "host_review_overdue").estimated is False
+    assert "estimate recount failed" not in caplog.text
+    assert "not reloaded" in caplog.text  # the bad file is named, once
 
 
 def test_estimated_due_times_are_counted_again_a_batch_at_a_time(

@@ -279,7 +279,7 @@ def test_minimum_validity_follows_settings(settings: Settings) -> None:
     assert codes(reasons) == ["domain_expiry_too_soon"]
 
 
-def test_province_minimum_validity_overrides_the_setting_naming_its_rule(
+def test_a_province_minimum_longer_than_the_hosts_decides_naming_its_rule(
     settings: Settings,
 ) -> None:
     lenient = settings.model_copy(update={"min_domain_validity_months": 1})
