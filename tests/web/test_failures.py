@@ -101,17 +101,24 @@ def log_lines(settings: object) -> Iterator[io.StringIO]:
     root.handlers, root.level = handlers, level
 
 
-def test_an_unexpected_error_is_500_json_with_the_request_id_of_its_log_line(
-    log_lines: io.StringIO,
-) -> None:
+@pytest.fixture
+def broken(log_lines: io.StringIO) -> Iterator[TestClient]:
+    """The app with a bug at ``/api/v1/broken`` and at the page ``/broken``."""
     app = create_app(relay=False)
 
     @app.get("/api/v1/broken")
-    def broken() -> None:
+    @app.get("/broken")
+    def bug() -> None:
         raise RuntimeError("a bug")
 
     with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.get("/api/v1/broken")
+        yield client
+
+
+def test_an_unexpected_error_is_500_json_with_the_request_id_of_its_log_line(
+    broken: TestClient, log_lines: io.StringIO
+) -> None:
+    response = broken.get("/api/v1/broken")
     logged = [json.loads(line) for line in log_lines.getvalue().splitlines()]
     failed = next(line for line in logged if line["event"] == "request failed")
     body = response.json()
@@ -120,16 +127,9 @@ def test_an_unexpected_error_is_500_json_with_the_request_id_of_its_log_line(
 
 
 def test_an_unexpected_error_on_a_page_is_a_500_page_with_its_request_id(
-    log_lines: io.StringIO,
+    broken: TestClient,
 ) -> None:
-    app = create_app(relay=False)
-
-    @app.get("/broken")
-    def broken() -> None:
-        raise RuntimeError("a bug")
-
-    with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.get("/broken")
+    response = broken.get("/broken")
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("text/html")
     assert response.headers["X-Request-ID"] in response.text
