@@ -581,19 +581,24 @@ def test_a_new_access_bringing_a_new_entity_under_an_entitys_number_is_refused_n
     ]
 
 
-def test_an_app_filed_first_takes_the_apps_first_suffix(session: Session, open_order: Open) -> None:
-    app = service_in(kind="app", name="Example App", app_identifier="cn.example.app")
+@pytest.mark.parametrize(
+    ("kind", "letter"), [("app", "A"), ("mini_program", "X"), ("quick_app", "K")]
+)
+def test_an_app_filed_first_takes_its_kinds_first_suffix(
+    session: Session, open_order: Open, kind: str, letter: str
+) -> None:
+    app = service_in(kind=kind, name="Example App", app_identifier="cn.example.app")
     order = _drive(
         session, open_order(**first_filing_order(service=app)), ORDER_PATHS["first_filing"][:-1]
     )
     with pytest.raises(GuardFailed) as refused:
         _fire(session, order, "miit_approve", {"icp_number": f"{ENTITY_NUMBER}-1"})
     assert [(r.code, r.details) for r in refused.value.reasons] == [
-        ("record_number_not_following", {"expected": f"{ENTITY_NUMBER}-1A"})
+        ("record_number_not_following", {"expected": f"{ENTITY_NUMBER}-1{letter}"})
     ]
-    order = _fire(session, order, "miit_approve", {"icp_number": f"{ENTITY_NUMBER}-1A"})
+    order = _fire(session, order, "miit_approve", {"icp_number": f"{ENTITY_NUMBER}-1{letter}"})
     assert [s.record_number for s in views.entity(session, order.entity_id).services] == [
-        f"{ENTITY_NUMBER}-1A"
+        f"{ENTITY_NUMBER}-1{letter}"
     ]
 
 

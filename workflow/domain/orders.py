@@ -35,18 +35,22 @@ class OrderKind(StrEnum):
 
 
 class ServiceKind(StrEnum):
-    """What an entity files; apps and mini programs since 2023-09-01, through the same orders."""
+    """What an entity files; apps, mini programs and quick apps since 2023-09-01, through the
+    same orders."""
 
     WEBSITE = "website"
     APP = "app"
     MINI_PROGRAM = "mini_program"
+    QUICK_APP = "quick_app"
 
 
-# The letter a service's suffix carries after its number (京ICP备12345678号-2A): HW App备案咨询.md.
+# The letter a service's suffix carries after its number (京ICP备12345678号-2A): HW App备案咨询.md
+# (domain-facts: site -N, App -NA, mini program -NX, quick app -NK).
 SUFFIX_LETTER: dict[ServiceKind, str] = {
     ServiceKind.WEBSITE: "",
     ServiceKind.APP: "A",
     ServiceKind.MINI_PROGRAM: "X",
+    ServiceKind.QUICK_APP: "K",
 }
 # An entity's number ends in 号 (京ICP备12345678号, 京ICP证030173号) or is a value-added
 # telecom licence (粤B2-20090059); a service's adds its suffix.
