@@ -28,7 +28,6 @@ from workflow.domain.event_data import (
     VerifierData,
     WrongEntryData,
 )
-from workflow.domain.obligations import check_registration_term
 from workflow.domain.orders import (
     OrderFacts,
     OrderKind,
@@ -181,6 +180,35 @@ def _check_expiry(
             details={"minimum": minimum.isoformat(), "months": months},
             rule=rule.name if rule else "settings.min_domain_validity_months",
             source=str(rule.source) if rule else None,
+        )
+    ]
+
+
+# A registry registers or renews a domain for ten years at most: an expiry further ahead is a
+# typo (2206 for 2026), and one near the end of the calendar would break the expiry reminders.
+MAX_REGISTRATION_YEARS = 10
+REGISTRATION_TERM_RULE = "domain_registration_term"
+REGISTRATION_TERM_SOURCE = Source(
+    "registries register and renew a domain for one to ten years (Verisign's .com/.net and "
+    "CNNIC's .cn registration terms)",
+    thin=True,
+)
+
+
+def check_registration_term(expires_on: date, today: date, field: str) -> list[Reason]:
+    """The expiry lies within the longest term a registry grants from ``today``."""
+    latest = _add_months(today, 12 * MAX_REGISTRATION_YEARS)
+    if expires_on <= latest:
+        return []
+    return [
+        Reason(
+            "expiry_beyond_registration_term",
+            f"{expires_on} is more than {MAX_REGISTRATION_YEARS} years ahead, longer than a "
+            "registry registers a domain for: check the year",
+            field=field,
+            details={"latest": str(latest)},
+            rule=REGISTRATION_TERM_RULE,
+            source=str(REGISTRATION_TERM_SOURCE),
         )
     ]
 
@@ -528,9 +556,10 @@ def guard_service_number(filing: FilingFacts, data: EventData, settings: Setting
 
 
 SERVICE_NUMBER_RULE = "service_number_used_once"
-SERVICE_NUMBER_SOURCE = (
+SERVICE_NUMBER_SOURCE = Source(
     "hosts issue a Bei'an service number for one filing of a server subscribed for 3 months or "
-    "more (Alibaba Cloud, 备案服务号; SPEC) (source thin)"
+    "more (Alibaba Cloud, 备案服务号; SPEC)",
+    thin=True,
 )
 
 
@@ -551,7 +580,7 @@ def guard_service_number_free(
             field="data.service_number",
             details={"order_id": holder},
             rule=SERVICE_NUMBER_RULE,
-            source=SERVICE_NUMBER_SOURCE,
+            source=str(SERVICE_NUMBER_SOURCE),
         )
     ]
 

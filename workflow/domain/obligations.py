@@ -28,6 +28,7 @@ from workflow.domain.bounded import Reason as ReasonText
 from workflow.domain.definition import Audience, Figure, setting_name
 from workflow.domain.errors import Reason
 from workflow.domain.event_data import STRICT
+from workflow.domain.guards import check_registration_term
 
 # A notice's own due date: the bureau's notices give days or weeks, never a season.
 MAX_RECTIFICATION_WORKING_DAYS = 60
@@ -290,36 +291,6 @@ def check_service_day(
 
 
 EXPIRY_RULE = "domain_not_expired"
-
-# A registry registers or renews a domain for ten years at most: an expiry further ahead is a
-# typo (2206 for 2026), and one near the end of the calendar would break the expiry reminders.
-MAX_REGISTRATION_YEARS = 10
-REGISTRATION_TERM_RULE = "domain_registration_term"
-REGISTRATION_TERM_SOURCE = (
-    "registries register and renew a domain for one to ten years (Verisign's .com/.net and "
-    "CNNIC's .cn registration terms) (source thin)"
-)
-
-
-def check_registration_term(expires_on: date, today: date, field: str) -> list[Reason]:
-    """The expiry lies within the longest term a registry grants from ``today``."""
-    try:
-        latest = today.replace(year=today.year + MAX_REGISTRATION_YEARS)
-    except ValueError:  # 29 February, in a year ten years on that has none
-        latest = today.replace(year=today.year + MAX_REGISTRATION_YEARS, day=28)
-    if expires_on <= latest:
-        return []
-    return [
-        Reason(
-            "expiry_beyond_registration_term",
-            f"{expires_on} is more than {MAX_REGISTRATION_YEARS} years ahead, longer than a "
-            "registry registers a domain for: check the year",
-            field=field,
-            details={"latest": str(latest)},
-            rule=REGISTRATION_TERM_RULE,
-            source=REGISTRATION_TERM_SOURCE,
-        )
-    ]
 
 
 def check_renewal(expires_on: date, current: date, today: date) -> list[Reason]:
