@@ -48,11 +48,11 @@ def _sweep_at(clock: FrozenClock, settings: Settings, at: datetime) -> int:
     return sweep_deadlines(settings)
 
 
-def _deadline(db: Database, filing_id: int, kind: str) -> Deadline:
+def _deadline(db: Database, filing_id: int, kind: str, state: str | None = None) -> Deadline:
+    """The filing's deadline of ``kind`` (the one ``state`` armed, for a kind several arm)."""
+    query = select(Deadline).where(Deadline.filing_id == filing_id, Deadline.kind == kind)
     with _fresh(db) as s:
-        return s.exec(
-            select(Deadline).where(Deadline.filing_id == filing_id, Deadline.kind == kind)
-        ).one()
+        return s.exec(query.where(Deadline.state == state) if state else query).one()
 
 
 # --- SMS verification: 24 h of wall-clock time, reminders at 0, 12 and 20 h -----------------
@@ -338,15 +338,7 @@ def test_an_order_the_host_approved_on_friday_is_not_stuck_on_monday(
 
     _sweep_at(clock, settings, datetime(2026, 3, 9, 8, 0, tzinfo=UTC))  # Monday 16:00
 
-    with _fresh(db) as s:
-        stuck = s.exec(
-            select(Deadline).where(
-                Deadline.filing_id == filing.id,
-                Deadline.kind == "stuck",
-                Deadline.state == "host_pre_approved",
-            )
-        ).one()
-    assert stuck.status == "pending"
+    assert _deadline(db, filing.id, "stuck", "host_pre_approved").status == "pending"
 
 
 def test_a_deadline_that_fails_unexpectedly_does_not_block_the_others(
