@@ -561,15 +561,21 @@ def _check_mobiles(session: Session, parties: _Parties, people: list[_Person]) -
 
 def _one_opening_at_a_time(session: Session, identity: str, service: ServiceIn | None) -> None:
     """Openings for one identity, or of one domain, take turns until they commit, so the
-    later one's checks see the earlier one's order. SQLite's writers take turns already
-    (every transaction begins by taking the write lock); on PostgreSQL transaction-scoped
-    advisory locks on their hashes do it, taken in one order so two openings cannot each hold
-    one and wait for the other."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
+    later one's checks see the earlier one's order."""
     named = [f"identity:{identity}" if identity else None]
     named.append(f"domain:{service.domain.lower()}" if service is not None else None)
-    for key in sorted(int(lookup(name)[:15], 16) for name in named if name):  # 60-bit keys
+    _take_turns(session, [name for name in named if name])
+
+
+def _take_turns(session: Session, names: list[str]) -> None:
+    """Hold ``names`` until this transaction ends, so another transaction naming one of them
+    waits for it to commit and then reads what it wrote. SQLite's writers take turns already
+    (every transaction begins by taking the write lock); on PostgreSQL transaction-scoped
+    advisory locks on the names' hashes do it, taken in one order so two transactions cannot
+    each hold one and wait for the other."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(int(lookup(name)[:15], 16) for name in names):  # 60-bit keys
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
@@ -921,8 +927,10 @@ def _legal_rep_after(filing: Filing, on_file: OnFile) -> bool:
 
 def _service_number_holder(session: Session, filing: Filing, data: EventData) -> int | None:
     """Another order that bound the service number given and was not withdrawn: a withdrawn
-    order never used it up."""
+    order never used it up. Binds of one number take turns, so of two at once the later sees
+    the earlier's order."""
     assert isinstance(data, ServiceNumberData)
+    _take_turns(session, [f"service_number:{data.service_number}"])
     return session.exec(
         select(Filing.id).where(
             Filing.service_number == data.service_number,

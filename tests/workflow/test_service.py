@@ -23,7 +23,7 @@ from models import (
     Notification,
     OutboxMessage,
 )
-from tests.databases import POSTGRES_ONLY, Database
+from tests.databases import POSTGRES_ONLY, Database, second_of_two_at_once
 from tests.factories import ORG_MATERIALS, PATH_TO, MakeFiling, make_command, service_in
 from workflow import deadlines, records, service, views
 from workflow.domain.commands import EventCommand, FilingCreate, OrderCreate
@@ -731,3 +731,21 @@ def test_a_withdrawn_orders_service_number_may_be_bound_again(
     service.fire_event(session, first.id, withdraw, actor="bob")
 
     assert _bind(session, second, "BA7777777777").state == "service_number_bound"
+
+
+@POSTGRES_ONLY
+def test_two_orders_binding_one_service_number_at_once_bind_it_once(
+    db: Database, session: Session, new_filing: MakeFiling
+) -> None:
+    """The second bind waits for the first to commit, then finds its order."""
+    first, second = new_filing(), new_filing()
+
+    refused = second_of_two_at_once(
+        db,
+        lambda own: _bind(own, first, "BA7777777777"),
+        lambda own: _bind(own, second, "BA7777777777"),
+    )
+
+    assert isinstance(refused, GuardFailed)
+    assert [r.code for r in refused.reasons] == ["service_number_in_use"]
+    assert views.get_filing(session, second.id).state == "domain_registered"
