@@ -384,13 +384,18 @@ class Notification(SQLModel, table=True):
 
 
 class FailedJob(SQLModel, table=True):
-    """A delivery that failed for good (retries exhausted, or refused); kept until ops retry it."""
+    """A job that failed for good (retries exhausted, or refused); kept until ops retry it.
+
+    A delivery names its notification; any other job keeps its outbox ``payload``, so that a
+    retry owes the same job again.
+    """
 
     __tablename__ = "failed_jobs"
 
     id: int | None = Field(default=None, primary_key=True)
     job: Job = Field(sa_type=String(40))
     notification_id: int | None = Field(default=None, foreign_key="notifications.id", index=True)
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     error: str
     failed_at: datetime = _utc_column()
     retried_at: datetime | None = _utc_column(nullable=True)

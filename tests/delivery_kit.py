@@ -25,14 +25,16 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from config.settings import Settings, get_settings
-from models import FailedJob, Notification, OutboxMessage
+from models import FailedJob, FooterCheck, Notification, OutboxMessage, Service
 from tests.factories import make_command
 from workers.broker import QUEUE
 from workers.embedded_redis import spawn_redis_server, stop_process, wait_until_up
 from workers.relay import ImmediateRelay
 from workers.setup import build_worker_broker
-from workflow import outbox, service
+from workflow import obligations, outbox, service
 from workflow.domain.commands import EventCommand
+from workflow.domain.obligations import GoLive
+from workflow.schemas import FilingOut
 
 REDIS_NAMESPACE = "dramatiq"
 
@@ -181,6 +183,25 @@ def owe_notifications(
         withdraw = EventCommand(event="withdraw", data={"reason": "test burst"})
         service.fire_event(session, view.id, withdraw, actor="test")
     return notification_ids(session.get_bind())
+
+
+def site_live_at(session: Session, on_file: FilingOut, url: str, settings: Settings) -> int:
+    """The filed site live, its home page answered at ``url`` (what DNS would do: go-live
+    itself takes only pages on the filed domain); its service's id. Its first footer check is
+    due at once."""
+    assert on_file.service_id is not None
+    command = GoLive(live_on=on_file.created_at.date())
+    obligations.go_live(session, on_file.service_id, command, settings)
+    service_row = session.get_one(Service, on_file.service_id)
+    service_row.home_url = url
+    session.add(service_row)
+    session.commit()
+    return on_file.service_id
+
+
+def footer_checks(engine: Engine) -> list[FooterCheck]:
+    with Session(engine) as session:
+        return list(session.exec(select(FooterCheck).order_by(col(FooterCheck.id))))
 
 
 def notification_ids(engine: Any) -> list[int]:

@@ -1,4 +1,4 @@
-"""The console's pages: the pipeline, every filing searchable, late work, failed deliveries,
+"""The console's pages: the pipeline, every filing searchable, late work, failed jobs,
 "my filings" and a filing's complete page. They read through ``workflow.views`` (what the API
 and the CLI show) and only render; the forms they carry post to ``web.actions``.
 """
@@ -240,7 +240,8 @@ def mine(
 def failed(
     request: Request, session: SessionDep, user: PageUserDep, page: Annotated[Page, Query()] = 1
 ) -> Response:
-    """Deliveries that failed for good, with their error, for ops to retry."""
+    """Jobs that failed for good (deliveries, footer checks), with their error, for ops to
+    retry."""
     user.require(Role.OPS)
     found = views.failed_jobs(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return show(request, "failed.html", user, rows=found.items, pages=_pages(found.total, page))

@@ -11,6 +11,8 @@ message whose acknowledgement we never saw can drop the repeat.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +28,7 @@ from config.clock import as_utc, get_clock
 from config.settings import Settings
 from models import Job, Notification, NotificationStatus, table
 from models.engine import ThreadConnections
-from workers import footer
+from workers import failures, footer
 from workers.broker import QUEUE
 from workers.channels import (
     DeliveryFailed,
@@ -34,8 +36,8 @@ from workers.channels import (
     PermanentDeliveryFailure,
     get_channel,
 )
-from workers.failures import record_final_failure
 from workflow.availability import passes_by_itself
+from workflow.outbox import FooterCheck
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,10 @@ _NOTE_ERROR = (
 )
 
 
+# A footer check's own failures are results, recorded; what is retried is an unexpected error.
+FOOTER_CHECK_RETRIES = 3
+
+
 class DeliveryInProgress(dramatiq.Retry):
     """Another worker holds the lease on this notification: retry once it has expired."""
 
@@ -139,18 +145,11 @@ def declare_actors(
     claims = ThreadConnections(statements or engine)
 
     def deliver_notification(notification_id: int) -> None:
-        try:
+        def record(session: Session, error: str) -> object:
+            return failures.record_final_failure(session, notification_id, error, get_clock().now())
+
+        with _failing(f"notification {notification_id}", policy, settings, engine, record):
             deliver(claims, notification_id, settings)
-        except BaseException as exc:  # TimeLimitExceeded is no Exception; it fails the attempt too
-            if passes_by_itself(exc):
-                wait = settings.unavailable_retry_after_seconds
-                log.warning(
-                    "database unavailable; notification %s waits %ss", notification_id, wait
-                )
-                raise DatabaseUnavailable(type(exc).__name__, delay=wait * 1000) from exc
-            if policy.is_final(exc):
-                _record_final_failure(engine, notification_id, exc)
-            raise
 
     actor = dramatiq.actor(
         broker=broker,
@@ -163,19 +162,50 @@ def declare_actors(
         max_backoff=settings.delivery_max_backoff_ms,
     )(deliver_notification)
 
-    def check_footer(service_id: int, obligation_id: int) -> None:
-        footer.check_footer(engine, service_id, obligation_id, settings)
-
     # A failed check is a result, recorded; only an unexpected error is retried, a few times.
+    footer_policy = RetryPolicy(FOOTER_CHECK_RETRIES)
+
+    def check_footer(service_id: int, obligation_id: int) -> None:
+        job = FooterCheck(service_id=service_id, obligation_id=obligation_id)
+
+        def record(session: Session, error: str) -> object:
+            now = get_clock().now()
+            return failures.record_failed_job(session, Job.CHECK_FOOTER, job, error, now)
+
+        with _failing(f"footer check {obligation_id}", footer_policy, settings, engine, record):
+            footer.check_footer(engine, service_id, obligation_id, settings)
+
     footer_actor = dramatiq.actor(
         broker=broker,
         actor_name=Job.CHECK_FOOTER.value,
         queue_name=QUEUE,
-        max_retries=3,
+        retry_when=footer_policy.should_retry,
         min_backoff=settings.delivery_min_backoff_ms,
         max_backoff=settings.delivery_max_backoff_ms,
     )(check_footer)
     return {Job.DELIVER_NOTIFICATION: actor, Job.CHECK_FOOTER: footer_actor}
+
+
+@contextmanager
+def _failing(
+    what: str,
+    policy: RetryPolicy,
+    settings: Settings,
+    engine: Engine,
+    record: Callable[[Session, str], object],
+) -> Iterator[None]:
+    """Run a job's attempt: the database out of reach is waited out, as long as it lasts, and
+    the attempt's failure, when it is the job's last, is ``record``ed for ops to retry."""
+    try:
+        yield
+    except BaseException as exc:  # TimeLimitExceeded is no Exception; it fails the attempt too
+        if passes_by_itself(exc):
+            wait = settings.unavailable_retry_after_seconds
+            log.warning("database unavailable; %s waits %ss", what, wait)
+            raise DatabaseUnavailable(type(exc).__name__, delay=wait * 1000) from exc
+        if policy.is_final(exc):
+            _record_final_failure(engine, what, record, exc)
+        raise
 
 
 def deliver(statements: Statements, notification_id: int, settings: Settings) -> bool:
@@ -247,18 +277,20 @@ def _note_error(statements: Statements, notification_id: int, lease: datetime, e
     _one(statements, _NOTE_ERROR, {"b_id": notification_id, "b_until": lease, "b_error": error})
 
 
-def _record_final_failure(engine: Engine, notification_id: int, exc: BaseException) -> None:
-    """A failure that cannot be recorded (database down) is logged; the notification then stays
+def _record_final_failure(
+    engine: Engine, what: str, record: Callable[[Session, str], object], exc: BaseException
+) -> None:
+    """A failure that cannot be recorded (database down) is logged; a notification then stays
     pending, and the stranded sweep queues it again."""
     error = f"{type(exc).__name__}: {exc}"
     try:
         with Session(engine) as session:
-            record_final_failure(session, notification_id, error, get_clock().now())
+            record(session, error)
             session.commit()
     except Exception:
-        log.exception("could not record the final failure of notification %s", notification_id)
+        log.exception("could not record the final failure of %s", what)
         return
-    log.warning("delivery of notification %s failed for good: %s", notification_id, error)
+    log.warning("%s failed for good: %s", what, error)
 
 
 def _one(statements: Statements, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:

@@ -1,14 +1,15 @@
-"""Deliveries that failed for good: recorded in the database, listed for ops, retryable.
+"""Jobs that failed for good: recorded in the database, listed for ops, retryable.
 
-Redis forgets dead letters after a week; a filing's missed reminder must not be forgotten,
-so the delivery actor writes its final failure here, and a retry owes the delivery again
-through the outbox like any other.
+Redis forgets dead letters after a week; a filing's missed reminder or a site's scheduled
+footer check must not be forgotten, so the actors write their final failures here, and a
+retry owes the job again through the outbox like any other.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import BaseModel
 from sqlalchemy import update
 from sqlmodel import Session, col
 
@@ -37,8 +38,19 @@ def record_final_failure(
     return job
 
 
+def record_failed_job(
+    session: Session, job: Job, payload: BaseModel, error: str, now: datetime
+) -> FailedJob:
+    """Record a job other than a delivery that failed for good, with its outbox payload, in
+    the caller's transaction."""
+    failed = FailedJob(job=job, payload=payload.model_dump(mode="json"), error=error, failed_at=now)
+    session.add(failed)
+    return failed
+
+
 def retry_failed(session: Session, failed_id: int) -> FailedJobOut:
-    """Owe the delivery again through the outbox; its notification goes back to ``pending``.
+    """Owe the job again through the outbox; a delivery's notification goes back to
+    ``pending``.
 
     The job is marked retried by an update conditional on its not being retried yet, which
     decides between two retries at once: on PostgreSQL both may read it not retried, but the
@@ -49,11 +61,6 @@ def retry_failed(session: Session, failed_id: int) -> FailedJobOut:
         raise NotFound(f"failed job {failed_id} does not exist")
     if job.retried_at is not None:
         raise _already_retried(job)
-    if job.notification_id is None:
-        raise ValidationError(
-            f"failed job {failed_id} names no notification to deliver",
-            [Reason("nothing_to_retry", "only a failed delivery can be retried")],
-        )
     now = get_clock().now()
     marked = session.exec(
         update(FailedJob)
@@ -65,12 +72,17 @@ def retry_failed(session: Session, failed_id: int) -> FailedJobOut:
         refused = _already_retried(job)
         session.rollback()  # wrote nothing; SQLite's write lock goes now, not with the session
         raise refused
-    notification = session.get(Notification, job.notification_id)
-    if notification is not None and notification.status == NotificationStatus.FAILED:
-        notification.status = NotificationStatus.PENDING
-        notification.queued_at = now
-        session.add(notification)
-    outbox.owe_deliveries(session, [job.notification_id], now)
+    notification = None
+    if job.notification_id is None:  # a job other than a delivery (record_failed_job)
+        assert job.payload is not None
+        outbox.owe(session, Job(job.job), outbox.payload(job.job, job.payload), now)
+    else:
+        notification = session.get(Notification, job.notification_id)
+        if notification is not None and notification.status == NotificationStatus.FAILED:
+            notification.status = NotificationStatus.PENDING
+            notification.queued_at = now
+            session.add(notification)
+        outbox.owe_deliveries(session, [job.notification_id], now)
     session.commit()
     return failed_job_out(job, notification)
 

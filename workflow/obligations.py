@@ -27,6 +27,7 @@ from models import (
     Entity,
     Filing,
     FooterCheck,
+    Job,
     Obligation,
     Service,
     table,
@@ -489,9 +490,8 @@ def fire(session: Session, obligation_id: int, now: datetime, settings: Settings
     filing = session.get(Filing, row.filing_id)
     assert filing is not None
     if spec.action is Action.CHECK_FOOTER:
-        outbox.owe_footer_check(
-            session, outbox.FooterCheck(service_id=row.service_id, obligation_id=row.id), now
-        )
+        check = outbox.FooterCheck(service_id=row.service_id, obligation_id=row.id)
+        outbox.owe(session, Job.CHECK_FOOTER, check, now)
         row.closed_at = now  # a check is done once its job is owed; the next one is opened
         session.add(row)
         service = session.get(Service, row.service_id)

@@ -61,9 +61,10 @@ def owe_deliveries(session: Session, notification_ids: Collection[int], now: dat
     return _owe(session, Job.DELIVER_NOTIFICATION, payloads, now)
 
 
-def owe_footer_check(session: Session, check: FooterCheck, now: datetime) -> list[int]:
-    """Owe one footer check job in the caller's transaction; returns the row's id."""
-    return _owe(session, Job.CHECK_FOOTER, [check], now)
+def owe(session: Session, job: Job, payload: BaseModel, now: datetime) -> list[int]:
+    """Owe one job in the caller's transaction; returns the row's id."""
+    assert isinstance(payload, PAYLOADS[job]), f"{job} takes a {PAYLOADS[job].__name__}"
+    return _owe(session, job, [payload], now)
 
 
 def payload(job: str, data: Any) -> BaseModel:

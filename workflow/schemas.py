@@ -167,13 +167,18 @@ class StateCount(BaseModel):
 
 
 class FailedJobOut(BaseModel):
-    """A job that failed for good (a delivery), with what it was, why it failed and whether
-    it was sent back for another try: the one shape the API, the CLI and the console show."""
+    """A job that failed for good (a delivery, a footer check), with what it was, why it
+    failed and whether it was sent back for another try: the one shape the API, the CLI and
+    the console show."""
 
     id: int
     job: Job
     filing_id: int | None
     notification_id: int | None
+    payload: dict[str, Any] | None = Field(
+        description="what a job other than a delivery was asked to do (a footer check's "
+        "service_id and obligation_id)"
+    )
     kind: str | None
     channel: Channel | None
     recipient: str | None

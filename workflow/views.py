@@ -438,6 +438,7 @@ def failed_job_out(job: FailedJob, notification: Notification | None) -> FailedJ
         job=job.job,
         filing_id=notification.filing_id if notification else None,
         notification_id=job.notification_id,
+        payload=job.payload,
         kind=notification.kind if notification else None,
         channel=Channel(notification.channel) if notification else None,
         recipient=notification.recipient if notification else None,

@@ -110,12 +110,12 @@ def test_ops_retries_a_failed_delivery(console: Console, sign_in: SignIn) -> Non
         record_final_failure(session, owed.id, "SMTP 550 mailbox unavailable", console.clock.now())
         session.commit()
     page = sign_in(Role.OPS)
-    assert "1 failed deliveries" in page.locator("#failed-count").inner_text()
-    page.get_by_role("link", name=re.compile("failed deliveries")).click()
+    assert "1 failed jobs" in page.locator("#failed-count").inner_text()
+    page.get_by_role("link", name=re.compile("failed jobs")).click()
     page.locator("td", has_text="SMTP 550 mailbox unavailable").wait_for()
     snapshot(page, "failed-deliveries")
-    page.get_by_role("button", name=re.compile("Retry delivery")).first.click()
-    page.get_by_text("No failed deliveries").wait_for()
+    page.get_by_role("button", name=re.compile("Retry job")).first.click()
+    page.get_by_text("No failed jobs").wait_for()
     page.goto(f"{console.url}/filings/{filing_id}")
     assert page.locator("#failed-notices").count() == 0
 

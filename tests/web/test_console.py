@@ -14,10 +14,13 @@ from sqlmodel import Session
 
 from auth import sessions
 from config.clock import FrozenClock
+from models import Job
 from tests.factories import order_on
 from web import console
 from web.pages import SESSION_COOKIE
+from workers import failures
 from workflow import views
+from workflow.outbox import FooterCheck
 
 if TYPE_CHECKING:
     from tests.web.conftest import Api
@@ -360,3 +363,14 @@ def test_a_page_past_the_last_says_so_and_links_to_the_last(
 
     assert "Past the last page" in page and "Page 99 of 1" not in page
     assert 'page=1" rel="prev"' in page
+
+
+def test_a_failed_footer_check_is_shown_with_its_service_and_a_retry(
+    signed_in: Callable[[str], TestClient], session: Session, clock: FrozenClock
+) -> None:
+    check = FooterCheck(service_id=4, obligation_id=9)
+    failures.record_failed_job(session, Job.CHECK_FOOTER, check, "no such table", clock.now())
+    session.commit()
+    page = signed_in("ops").get("/failed").text
+    assert re.search(r"check_footer\s*<span[^>]*>service_id 4 · obligation_id 9</span>", page)
+    assert 'aria-label="Retry job' in page

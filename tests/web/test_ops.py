@@ -10,9 +10,10 @@ import pytest
 from sqlmodel import Session, col, select
 
 from config.clock import FrozenClock
-from models import FailedJob, Notification, NotificationStatus, OutboxMessage
+from models import FailedJob, Job, Notification, NotificationStatus, OutboxMessage
 from tests.factories import MakeFiling
 from workers import failures
+from workflow.outbox import FooterCheck
 
 if TYPE_CHECKING:
     from tests.web.conftest import Api, Headers
@@ -87,6 +88,36 @@ def test_retry_queues_a_failed_job_again(
     assert owed.payload == {"notification_id": notification_id}
     notification = session.get(Notification, notification_id)
     assert notification is not None and notification.status == NotificationStatus.PENDING
+
+
+@pytest.fixture
+def failed_check(session: Session, clock: FrozenClock) -> FailedJob:
+    """A scheduled footer check whose run failed for good (its site's result never recorded)."""
+    check = FooterCheck(service_id=4, obligation_id=9)
+    job = failures.record_failed_job(session, Job.CHECK_FOOTER, check, "no such table", clock.now())
+    session.commit()
+    return job
+
+
+def test_a_failed_footer_check_is_listed_with_what_it_was_to_check(
+    api: Api, ops: dict[str, str], failed_check: FailedJob
+) -> None:
+    [listed] = api.get("/api/v1/ops/failed", ops).json()["items"]
+    assert (listed["job"], listed["notification_id"], listed["payload"]) == (
+        "check_footer",
+        None,
+        {"service_id": 4, "obligation_id": 9},
+    )
+
+
+def test_a_retried_footer_check_is_owed_again_as_it_was(
+    api: Api, ops: dict[str, str], session: Session, failed_check: FailedJob
+) -> None:
+    session.rollback()  # a transaction here would hold SQLite's lock the request needs
+    response = api.client.post(f"/api/v1/ops/failed/{failed_check.id}/retry", headers=ops)
+    assert response.status_code == 200
+    [owed] = session.exec(select(OutboxMessage)).all()
+    assert (owed.job, owed.payload) == (Job.CHECK_FOOTER, {"service_id": 4, "obligation_id": 9})
 
 
 def test_retry_of_an_unknown_job_is_404(api: Api, ops: dict[str, str]) -> None:

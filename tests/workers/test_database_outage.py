@@ -1,16 +1,17 @@
-"""The database out of reach while a delivery runs: the job waits for it to come back, using up
+"""The database out of reach while a job runs: the job waits for it to come back, using up
 none of its retries, and is never marked failed for it.
 
 Only a server can be out of reach, so these run on PostgreSQL alone. The worker claims through
 an engine whose connections go, while the outage lasts, to a closed port (a real refused
-connection) and to the server again once it is over; its final failures, as the worker's do,
-go through an engine of their own, which reaches the server throughout (the database back just
-as the last attempt failed).
+connection) and to the server again once it is over; a delivery's final failures, as the
+worker's do, go through an engine of their own, which reaches the server throughout (the
+database back just as the last attempt failed). A footer check has one engine for all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,20 +23,25 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from config.clock import FrozenClock
 from config.settings import Settings
 from models import NotificationStatus, create_db_engine
 from tests.databases import Database
 from tests.delivery_kit import (
     failed_jobs,
+    footer_checks,
     logged_keys,
     notification,
     owe_notifications,
+    site_live_at,
     wait_for,
 )
 from tests.http_peer import HTTPPeer
-from workers.actors import declare_actors
+from workers.actors import FOOTER_CHECK_RETRIES, declare_actors
 from workers.broker import QUEUE, middleware
 from workers.relay import relay_pending
+from workflow.schemas import FilingOut
+from workflow.sweeps import fire_due_obligations
 
 pytestmark = pytest.mark.parametrize(
     "db", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
@@ -50,9 +56,10 @@ class Outage:
     lasting: bool = True
     refused: int = 0  # connections the worker attempted meanwhile: one an attempt
 
-    def outlasted_every_attempt(self, jobs: int) -> bool:
-        """More attempts than ``jobs`` jobs have in all: at least one ran out of retries."""
-        return self.refused > jobs * (RETRIES + 1)
+    def outlasted_every_attempt(self, jobs: int, retries: int = RETRIES) -> bool:
+        """More attempts than ``jobs`` jobs of ``retries`` retries have in all: at least one
+        ran out of retries."""
+        return self.refused > jobs * (retries + 1)
 
 
 @pytest.fixture
@@ -60,10 +67,8 @@ def outage(unused_port: int) -> Outage:
     return Outage(unused_port)
 
 
-@pytest.fixture
-def claims(db: Database, settings: Settings, outage: Outage) -> Iterator[Engine]:
-    """The worker's autocommit engine, its connections sent to the closed port meanwhile."""
-    engine = create_db_engine(db.url, autocommit=True)
+def _through(outage: Outage, engine: Engine) -> Engine:
+    """``engine``, its connections sent to the closed port while the outage lasts."""
 
     def route(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
         if outage.lasting:
@@ -71,17 +76,21 @@ def claims(db: Database, settings: Settings, outage: Outage) -> Iterator[Engine]
             params["port"] = outage.closed_port
 
     event.listen(engine, "do_connect", route)
+    return engine
+
+
+@pytest.fixture
+def claims(db: Database, outage: Outage) -> Iterator[Engine]:
+    """The worker's autocommit engine, its connections sent to the closed port meanwhile."""
+    engine = _through(outage, create_db_engine(db.url, autocommit=True))
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
-def worker(
-    db: Database, settings: Settings, claims: Engine, tmp_path: Path
-) -> Iterator[tuple[StubBroker, Settings]]:
-    """The delivery actor on a ``StubBroker`` run by a real worker, retrying fast and waiting
-    the shortest ``unavailable_retry_after_seconds`` for the database."""
-    fast = settings.model_copy(
+def fast(settings: Settings, tmp_path: Path) -> Settings:
+    """Retrying fast and waiting the shortest ``unavailable_retry_after_seconds``."""
+    return settings.model_copy(
         update={
             "notify_log_file": tmp_path / "notify.log",
             "delivery_max_retries": RETRIES,
@@ -90,14 +99,38 @@ def worker(
             "unavailable_retry_after_seconds": 1,
         }
     )
+
+
+@contextmanager
+def _worker_on(declare: Callable[[StubBroker], object]) -> Iterator[StubBroker]:
+    """A ``StubBroker`` with the actors ``declare`` puts on it, run by a real worker."""
     broker = StubBroker(middleware=middleware())
     broker.emit_after("process_boot")
-    declare_actors(broker, fast, db.engine, claims)
+    declare(broker)
     running = dramatiq.Worker(broker, worker_timeout=20, worker_threads=1)
     running.start()
-    yield broker, fast
-    running.stop()
-    broker.close()
+    try:
+        yield broker
+    finally:
+        running.stop()
+        broker.close()
+
+
+@pytest.fixture
+def worker(db: Database, fast: Settings, claims: Engine) -> Iterator[tuple[StubBroker, Settings]]:
+    """Deliveries claiming through the engine the outage cuts off."""
+    with _worker_on(lambda broker: declare_actors(broker, fast, db.engine, claims)) as broker:
+        yield broker, fast
+
+
+@pytest.fixture
+def footer_worker(db: Database, fast: Settings, outage: Outage) -> Iterator[StubBroker]:
+    """Every statement of the actors going through an engine the outage cuts off (the footer
+    check uses no other)."""
+    engine = _through(outage, create_db_engine(db.url))
+    with _worker_on(lambda broker: declare_actors(broker, fast, engine)) as broker:
+        yield broker
+    engine.dispose()
 
 
 def test_a_delivery_waits_out_the_outage_and_is_delivered_once_the_database_is_back(
@@ -136,3 +169,33 @@ def test_after_waiting_out_the_outage_a_failing_delivery_still_gets_all_its_retr
     [job] = failed_jobs(db.engine)
     assert len(http_peer.received) == notification(db.engine, job.notification_id or 0).attempts
     assert len(http_peer.received) == RETRIES + 1
+
+
+def test_a_footer_check_waits_out_the_outage_and_is_made_once_the_database_is_back(
+    db: Database,
+    session: Session,
+    on_file: FilingOut,
+    clock: FrozenClock,
+    fast: Settings,
+    footer_worker: StubBroker,
+    outage: Outage,
+) -> None:
+    """Its home page is down too (the check records that); what matters is that the check is
+    made, once, and not dropped after its retries."""
+    site_live_at(session, on_file, f"http://127.0.0.1:{outage.closed_port}/", fast)
+    elsewhere = StubBroker()
+    elsewhere.declare_queue(QUEUE)
+    relay_pending(db.engine, elsewhere)  # the approval's notices: only the check meets the outage
+    assert fire_due_obligations(db.engine, clock.now(), fast) == 1
+    relay_pending(db.engine, footer_worker)
+    wait_for(
+        lambda: outage.outlasted_every_attempt(1, FOOTER_CHECK_RETRIES),
+        20,
+        "the outage to outlast the retries",
+    )
+
+    outage.lasting = False
+    wait_for(lambda: len(footer_checks(db.engine)) == 1, 20, "the footer check")
+    footer_worker.join(QUEUE, timeout=20_000)
+    [check] = footer_checks(db.engine)
+    assert (check.ok, failed_jobs(db.engine)) == (False, [])

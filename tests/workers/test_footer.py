@@ -13,18 +13,20 @@ from typing import Any
 
 import dramatiq
 import pytest
+from dramatiq.brokers.stub import StubBroker
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from config.clock import FrozenClock
 from config.settings import Settings, get_settings
-from models import FooterCheck, Job, Notification, OutboxMessage, Service
+from models import Job, Notification, OutboxMessage, Service
 from tests.databases import Database
-from tests.delivery_kit import wait_for
-from workers.broker import QUEUE
+from tests.delivery_kit import failed_jobs, footer_checks, site_live_at, wait_for
+from workers.actors import declare_actors
+from workers.broker import QUEUE, middleware
+from workers.failures import retry_failed
 from workers.footer import check_footer, fetch_and_judge
 from workers.relay import relay_pending
-from workflow import obligations
-from workflow.domain.obligations import GoLive
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_obligations
 
@@ -99,24 +101,6 @@ def site() -> Iterator[str]:
         thread.join()
 
 
-def _live_at(session: Session, on_file: FilingOut, url: str, settings: Settings) -> int:
-    """The site live, its domain answered by the local site at ``url`` (what DNS would do:
-    go-live itself takes only pages on the filed domain)."""
-    assert on_file.service_id is not None
-    command = GoLive(live_on=on_file.created_at.date())
-    obligations.go_live(session, on_file.service_id, command, settings)
-    service = session.get_one(Service, on_file.service_id)
-    service.home_url = url
-    session.add(service)
-    session.commit()
-    return on_file.service_id
-
-
-def _checks(db: Database) -> list[FooterCheck]:
-    with Session(db.engine) as session:
-        return list(session.exec(select(FooterCheck).order_by(FooterCheck.id)))  # type: ignore[arg-type]
-
-
 @pytest.mark.parametrize(
     ("path", "problems"),
     [
@@ -138,9 +122,9 @@ def test_a_footer_check_records_what_the_home_page_shows(
     path: str,
     problems: list[str],
 ) -> None:
-    service_id = _live_at(session, on_file, site + path, settings)
+    service_id = site_live_at(session, on_file, site + path, settings)
     assert check_footer(db.engine, service_id, None, settings)
-    [check] = _checks(db)
+    [check] = footer_checks(db.engine)
     assert check.ok is (not problems)
     assert len(check.problems) == len(problems)
     assert all(p.startswith(e) for p, e in zip(check.problems, problems, strict=True))
@@ -201,7 +185,7 @@ def test_the_second_failure_in_a_row_is_told_once(
     settings: Settings,
     clock: FrozenClock,
 ) -> None:
-    service_id = _live_at(session, on_file, site + "/missing", settings)
+    service_id = site_live_at(session, on_file, site + "/missing", settings)
     told = []
     for _ in range(3):
         check_footer(db.engine, service_id, None, settings)
@@ -218,7 +202,7 @@ def test_a_good_check_between_two_failures_keeps_quiet(
     settings: Settings,
     clock: FrozenClock,
 ) -> None:
-    service_id = _live_at(session, on_file, site + "/missing", settings)
+    service_id = site_live_at(session, on_file, site + "/missing", settings)
     check_footer(db.engine, service_id, None, settings)
     with Session(db.engine) as other:  # the site's page is fixed, then broken again
         row = other.get(Service, service_id)
@@ -233,7 +217,7 @@ def test_a_good_check_between_two_failures_keeps_quiet(
         other.commit()
     clock.advance(timedelta(hours=1))
     check_footer(db.engine, service_id, None, settings)
-    assert [c.ok for c in _checks(db)] == [False, True, False]
+    assert [c.ok for c in footer_checks(db.engine)] == [False, True, False]
     assert _told(db) == 0
 
 
@@ -247,7 +231,7 @@ def test_the_scheduler_queues_checks_a_worker_runs_once_each(
     redis_broker: dramatiq.Broker,
 ) -> None:
     settings = get_settings()  # the broker's: its REDIS_URL
-    service_id = _live_at(session, on_file, site + "/good", settings)
+    service_id = site_live_at(session, on_file, site + "/good", settings)
     assert fire_due_obligations(db.engine, clock.now(), settings) == 1
     assert fire_due_obligations(db.engine, clock.now(), settings) == 0  # the next is a day away
     with Session(db.engine) as other:
@@ -259,12 +243,67 @@ def test_the_scheduler_queues_checks_a_worker_runs_once_each(
         relay_pending(db.engine, redis_broker)
         redis_broker.join(QUEUE, timeout=20_000)
         worker.join()
-        wait_for(lambda: len(_checks(db)) == 1, 20, "the footer check")
+        wait_for(lambda: len(footer_checks(db.engine)) == 1, 20, "the footer check")
         # A redelivered job (the same payload again) records nothing more.
         redis_broker.get_actor(Job.CHECK_FOOTER).send(**row.payload)
         redis_broker.join(QUEUE, timeout=20_000)
         worker.join()
     finally:
         worker.stop()
-    [check] = _checks(db)
+    [check] = footer_checks(db.engine)
     assert check.ok and check.obligation_id == row.payload["obligation_id"]
+
+
+@pytest.fixture
+def footer_worker(db: Database, settings: Settings) -> Iterator[StubBroker]:
+    """The actors on a ``StubBroker`` run by a real worker, retrying at once; a job that ends
+    dead-lettered is for the test to find, not for ``join`` to raise."""
+    fast = settings.model_copy(update={"delivery_min_backoff_ms": 1, "delivery_max_backoff_ms": 5})
+    broker = StubBroker(middleware=middleware(), fail_fast_default=False)
+    broker.emit_after("process_boot")
+    declare_actors(broker, fast, db.engine)
+    worker = dramatiq.Worker(broker, worker_timeout=20, worker_threads=1)
+    worker.start()
+    yield broker
+    worker.stop()
+    broker.close()
+
+
+def _rename(db: Database, table: str, to: str) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text(f"ALTER TABLE {table} RENAME TO {to}"))
+
+
+def test_a_footer_check_whose_run_fails_every_retry_is_kept_for_ops_who_retry_it(
+    db: Database,
+    session: Session,
+    on_file: FilingOut,
+    site: str,
+    clock: FrozenClock,
+    settings: Settings,
+    footer_worker: StubBroker,
+) -> None:
+    """Not the site failing its check (that is a result) but the check itself: here its table
+    was gone, as in a database not yet migrated. Once mended, the retry makes that check."""
+    site_live_at(session, on_file, site + "/good", settings)
+    assert fire_due_obligations(db.engine, clock.now(), settings) == 1
+    with Session(db.engine) as other:
+        [owed] = other.exec(select(OutboxMessage).where(OutboxMessage.job == Job.CHECK_FOOTER))
+    _rename(db, "footer_checks", "footer_checks_away")
+    relay_pending(db.engine, footer_worker)
+    footer_worker.join(QUEUE, timeout=20_000)
+
+    [failed] = failed_jobs(db.engine)
+    assert (failed.job, failed.notification_id, failed.payload) == (
+        Job.CHECK_FOOTER,
+        None,
+        owed.payload,
+    )
+    assert "footer_checks" in failed.error
+    _rename(db, "footer_checks_away", "footer_checks")
+    assert failed.id is not None
+    assert retry_failed(session, failed.id).payload == owed.payload
+    relay_pending(db.engine, footer_worker)
+    footer_worker.join(QUEUE, timeout=20_000)
+    [check] = footer_checks(db.engine)
+    assert check.ok and check.obligation_id == owed.payload["obligation_id"]
