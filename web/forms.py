@@ -3,13 +3,15 @@ input per field of the event's data model (``EventSpec.data``), so a new event o
 shows up in the browser without touching a template.
 
 A list field is a set of checkboxes (the materials the rules require of this filing), an enum
-field a drop-down of its members, every other field a text input; only the fields the model
+field a drop-down of its members, a time a date-and-time picker (its value has no offset, so
+it is read as Beijing time), every other field a text input; only the fields the model
 requires are required. Posted forms become the same ``EventCommand`` the API builds.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Any, get_args, get_origin
 
@@ -28,6 +30,7 @@ _ZH = {
     "document": "前置审批文件",
     "reason": "原因",
     "icp_number": "ICP 备案号",
+    "sent_at": "短信发送时间（北京时间）",
 }
 
 
@@ -44,8 +47,9 @@ class Input:
     label: str
     description: str
     choices: tuple[Choice, ...] | None  # checkboxes when set
-    options: tuple[str, ...] | None  # a drop-down when set, a text input when neither is
+    options: tuple[str, ...] | None  # a drop-down when set, an <input> when neither is
     required: bool
+    html_type: str = "text"  # the <input>'s type
 
 
 @dataclass(frozen=True)
@@ -87,11 +91,18 @@ def _input(name: str, spec: EventSpec, filing: FilingOut, rules: Rules) -> Input
     choices = _materials(filing, rules) if is_list else None
     enum = next((t for t in (field.annotation, *get_args(field.annotation)) if _is_enum(t)), None)
     options = tuple(member.value for member in enum) if enum is not None else None
-    return Input(name, label, field.description or "", choices, options, field.is_required())
+    html_type = "datetime-local" if _is_moment(field.annotation) else "text"
+    description = field.description or ""
+    return Input(name, label, description, choices, options, field.is_required(), html_type)
 
 
 def _is_enum(annotation: object) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, Enum)
+
+
+def _is_moment(annotation: object) -> bool:
+    """A time, optional or constrained (``Annotated``) or not."""
+    return any(datetime in (t, *get_args(t)) for t in (annotation, *get_args(annotation)))
 
 
 def event_forms(filing: FilingOut, rules: Rules) -> list[EventForm]:

@@ -94,11 +94,18 @@ class OpenDeadline:
 
 
 def arm(
-    session: Session, filing: Filing, state: str, now: datetime, settings: Settings
+    session: Session,
+    filing: Filing,
+    state: str,
+    now: datetime,
+    settings: Settings,
+    *,
+    since: datetime | None = None,
 ) -> list[OpenDeadline]:
-    """Write the deadline rows ``state`` arms on entry for ``filing``'s order kind."""
+    """Write the deadline rows ``state`` arms on entry for ``filing``'s order kind, counted
+    from ``since`` (when the state was really entered, if it is recorded late) or ``now``."""
     planned = [
-        (spec.kind, figure, *due_time(spec, figure, now, settings))
+        (spec.kind, figure, *due_time(spec, figure, since or now, settings))
         for spec in deadlines_for(state)
         for figure in figures(spec, state, filing.kind, settings)
     ]

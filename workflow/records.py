@@ -1003,11 +1003,12 @@ _FAIL_EVERY_PENDING = (
 
 
 def record_sms(
-    session: Session, filing_id: int, event: str, data: Mapping[str, Any], now: datetime
+    session: Session, filing_id: int, event: str, data: Mapping[str, Any], at: datetime
 ) -> None:
-    """Each verifier's part of an SMS event: the window starts for everyone on ``sms_sent``;
-    an answer or a wrong code is the named person's (every pending one's when none is named);
-    the window's end fails whoever had not answered. Other events touch no verifier."""
+    """Each verifier's part of an SMS event, which happened ``at``: the window starts for
+    everyone on ``sms_sent``; an answer or a wrong code is the named person's (every pending
+    one's when none is named); the window's end fails whoever had not answered. Other events
+    touch no verifier."""
     role = data.get("verifier")
     if event == "sms_sent":
         statement = _START_WINDOW
@@ -1019,7 +1020,7 @@ def record_sms(
         statement = _FAIL_EVERY_PENDING
     else:
         return
-    session.connection().execute(statement, {"b_filing": filing_id, "b_role": role, "b_now": now})
+    session.connection().execute(statement, {"b_filing": filing_id, "b_role": role, "b_now": at})
 
 
 def fail_verifier(session: Session, filing_id: int, role: str) -> None:

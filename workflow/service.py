@@ -265,7 +265,7 @@ def _apply(
     """Apply one event inside the caller's transaction, with the deadlines its state arms
     already due fired at once (see ``fire_deadline``); ``chain`` counts such nested events."""
     filing, on_file = records.load_order(session, filing_id)
-    event, data = spec.name, parsed.model_dump()
+    event, data = spec.name, parsed.model_dump(mode="json")
     if spec.automatic and not system:
         raise TransitionNotAllowed(
             f"event {event!r} is fired by the system only",
@@ -284,8 +284,9 @@ def _apply(
     to_state = apply_event(filing, facts, from_state, event, parsed, settings)
     moved_on = to_state != from_state
     changes: dict[str, Any] = {"state": to_state, "version": version + 1}
+    started = parsed.clocks_start(now)  # earlier than now for an SMS recorded late
     if moved_on:  # an event that stays (one SMS answer of several) keeps the state's clocks
-        changes["state_entered_at"] = now
+        changes["state_entered_at"] = started
     changes.update(
         {column: data[key] for key, column in parsed.stored.items() if data[key] is not None}
     )
@@ -312,7 +313,7 @@ def _apply(
             "reason": str(reason) if reason is not None else None,
         },
     )
-    records.record_sms(session, filing_id, event, data, now)
+    records.record_sms(session, filing_id, event, data, started)
     if event == "sms_wrong_entry" and moved_on:
         records.fail_verifier(session, filing_id, data["verifier"])
     if to_state == State.APPROVED:
@@ -323,7 +324,7 @@ def _apply(
             notices.for_event(session, filing, event, reason, now, settings)
         return Applied(filing, deadlines.open_deadlines(session, filing_id))
     deadlines.disarm(session, filing_id, now)
-    armed = deadlines.arm(session, filing, to_state, now, settings)
+    armed = deadlines.arm(session, filing, to_state, now, settings, since=started)
     if spec.notify:
         notices.for_event(session, filing, event, reason, now, settings)
     applied = Applied(filing, armed)

@@ -124,6 +124,29 @@ def test_the_submit_form_offers_the_materials_the_rules_require(
     assert 'name="materials" value="photo_verification"' in page and "幕布拍照" in page
 
 
+def test_the_sms_form_asks_when_it_was_sent_with_a_date_and_time_picker(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.drive("host_pre_approved")
+    page = signed_in("case_manager").get(f"/filings/{filing['id']}").text
+    [sent_at] = re.findall(r'<input type="([a-z-]+)" id="sms_sent-sent_at"', page)
+    assert sent_at == "datetime-local" and "短信发送时间" in page
+
+
+def test_an_sms_time_posted_from_the_page_is_read_as_beijing_time(
+    api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
+) -> None:
+    filing = api.drive("host_pre_approved")  # Monday 10:00 in Beijing
+    clock.advance(timedelta(hours=1))
+    client = signed_in("case_manager")
+    status, _ = post_event(
+        client, filing["id"], "sms_sent", filing["version"], sent_at="2026-03-02T10:30"
+    )
+    assert status == 303
+    [verifier, *_] = api.get(f"/api/v1/filings/{filing['id']}/verifiers").json()
+    assert verifier["window_started_at"] == "2026-03-02T02:30:00Z"
+
+
 def test_a_name_changes_submit_form_offers_what_a_change_needs_not_a_first_filings(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:

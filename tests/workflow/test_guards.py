@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +134,7 @@ class Filing:
     sector: str = "general"
     pre_approval_document: str | None = None
     service_number: str | None = "BA2026000123"  # submissions are judged once it is bound
+    state_entered_at: datetime = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
     changes: dict[str, object] = field(default_factory=dict)
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlmodel import Session, col, select
 
-from config.clock import FrozenClock
+from config.clock import FrozenClock, as_utc
 from config.settings import Settings
 from models import Notification
 from tests.databases import POSTGRES_ONLY, Database, second_of_two_at_once
@@ -872,3 +872,78 @@ def test_an_order_naming_a_domain_on_file_with_a_wide_final_dot_is_refused(
     assert _refused_naming(open_order, body) == [
         ("domain_filed_by_another_entity", {"entity_id": on_file.entity_id})
     ]
+
+
+# --- an SMS recorded late -------------------------------------------------------------------
+
+
+def _pre_approved(session: Session, open_order: Open) -> FilingOut:
+    return _drive(session, open_order(**first_filing_order()), ORDER_PATHS["first_filing"][:3])
+
+
+def test_an_sms_recorded_late_starts_its_window_when_it_was_sent(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    order = _pre_approved(session, open_order)
+    sent = clock.now()
+    clock.advance(timedelta(hours=20))
+
+    order = _fire(session, order, "sms_sent", {"sent_at": sent.isoformat()})
+
+    assert order.state == "sms_pending"
+    expiry = next(d for d in order.deadlines if d.kind == "sms_expiry")
+    assert expiry.due_at == sent + timedelta(hours=24)
+    assert {v.window_started_at for v in views.verifiers(session, order.id)} == {sent}
+    assert as_utc(views.get_filing(session, order.id).state_entered_at) == sent
+
+
+def test_an_sms_recorded_after_its_window_closed_returns_the_order_at_once(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    order = _pre_approved(session, open_order)
+    sent = clock.now()
+    clock.advance(timedelta(hours=25))
+
+    order = _fire(session, order, "sms_sent", {"sent_at": sent.isoformat()})
+
+    assert order.state == "host_returned"
+    assert {v.result for v in views.verifiers(session, order.id)} == {"failed"}
+
+
+def test_an_sms_time_without_an_offset_is_beijing_time(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    order = _pre_approved(session, open_order)
+    clock.advance(timedelta(hours=3))  # Monday 13:00 in Beijing
+
+    order = _fire(session, order, "sms_sent", {"sent_at": "2026-03-02T12:30"})
+
+    [expiry] = [d for d in order.deadlines if d.kind == "sms_expiry"]
+    assert expiry.due_at == datetime(2026, 3, 3, 4, 30, tzinfo=UTC)  # Tuesday 12:30 Beijing
+
+
+def test_an_sms_sent_in_the_future_is_refused_naming_the_field(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    order = _pre_approved(session, open_order)
+    later = clock.now() + timedelta(minutes=5)
+
+    with pytest.raises(ValidationError) as refused:
+        _fire(session, order, "sms_sent", {"sent_at": later.isoformat()})
+
+    assert [r.field for r in refused.value.reasons] == ["data.sent_at"]
+    assert "later than now" in refused.value.reasons[0].message
+    assert views.get_filing(session, order.id).state == "host_pre_approved"
+
+
+def test_an_sms_sent_before_the_host_passed_the_order_on_is_refused(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    order = _pre_approved(session, open_order)
+    before = clock.now() - timedelta(days=1)
+
+    with pytest.raises(GuardFailed) as refused:
+        _fire(session, order, "sms_sent", {"sent_at": before.isoformat()})
+
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field) == ("sms_sent_before_pre_approval", "data.sent_at")

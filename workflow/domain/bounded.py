@@ -9,12 +9,14 @@ as ``maxLength`` and ``pattern``, so clients and fuzzers know them before they s
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from annotated_types import Interval
 from pydantic import AfterValidator, StringConstraints
 
 from config import bounds
+from config.clock import CHINA, get_clock
 from config.domains import canonical_domain
 
 # C0 controls, DEL and the C1 controls; a paragraph allows tab, line feed and carriage return.
@@ -64,3 +66,20 @@ Recipient = Annotated[str, line(bounds.RECIPIENT)]
 Reason = Annotated[str, paragraph(bounds.REASON)]
 PsbNumber = Annotated[str, line(bounds.PSB_NUMBER)]
 Url = Annotated[str, line(bounds.URL)]
+
+
+def _past_moment(value: datetime) -> datetime:
+    """In UTC, read as Beijing time when it names no offset (what a phone in China shows), and
+    not later than now: a time something already happened."""
+    moment = (value if value.tzinfo else value.replace(tzinfo=CHINA)).astimezone(UTC)
+    now = get_clock().now()
+    if moment > now:
+        raise ValueError(
+            f"{moment.astimezone(CHINA):%Y-%m-%d %H:%M} Beijing time is later than now "
+            f"({now.astimezone(CHINA):%Y-%m-%d %H:%M})"
+        )
+    return moment
+
+
+# When something happened, as a person reads it off a message: an offset is optional.
+PastMoment = Annotated[datetime, AfterValidator(_past_moment)]

@@ -24,6 +24,7 @@ from workflow.domain.event_data import (
     MaterialsData,
     ReasonData,
     ServiceNumberData,
+    SmsSentData,
     VerifierData,
     WrongEntryData,
 )
@@ -302,7 +303,10 @@ EVENTS: tuple[EventSpec, ...] = (
         "sms_sent",
         (State.HOST_PRE_APPROVED,),
         State.SMS_PENDING,
-        "MIIT sent its SMS: each listed person's 24 h window starts now.",
+        "MIIT sent its SMS: each listed person's 24 h window starts then (now, or sent_at "
+        "when it is recorded late).",
+        guards=("sms_sent_at",),
+        data=SmsSentData,
         notify=True,
     ),
     EventSpec(

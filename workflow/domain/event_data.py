@@ -9,6 +9,7 @@ guards' business.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import ClassVar
@@ -20,6 +21,7 @@ from workflow.domain.bounded import (
     Document,
     IcpNumber,
     Material,
+    PastMoment,
     Reason,
     ServerIp,
     ServiceNumber,
@@ -34,10 +36,28 @@ class EventData(BaseModel):
 
     ``stored`` names the data kept on the filing itself (data key -> filing column), so the
     page and the guards of later events read it there; all data also goes into the history.
+    ``starts_clocks`` names the data key, if any, that says when the event really happened
+    when it is recorded late: the new state's clocks (its deadlines, its entry time, an SMS
+    window) start then, not when it was recorded.
     """
 
     model_config = STRICT
     stored: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    starts_clocks: ClassVar[str | None] = None
+
+    def clocks_start(self, recorded: datetime) -> datetime:
+        """When the new state's clocks start: the time the data gives, else ``recorded``."""
+        given = getattr(self, self.starts_clocks) if self.starts_clocks else None
+        return given or recorded
+
+
+class SmsSentData(EventData):
+    starts_clocks = "sent_at"
+    sent_at: PastMoment | None = Field(
+        None,
+        description="when MIIT's SMS was sent, if it is recorded later (Beijing time unless an "
+        "offset is given): the 24 h window runs from it",
+    )
 
 
 class ServiceNumberData(EventData):

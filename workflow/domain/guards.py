@@ -13,9 +13,10 @@ import ipaddress
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol
 
+from config.clock import CHINA, as_utc
 from config.domains import to_ascii_domain
 from config.settings import Settings, get_settings
 from workflow.domain.commands import ApplicantIn, ApplicantKind, FilingCreate
@@ -25,6 +26,7 @@ from workflow.domain.event_data import (
     IcpNumberData,
     MaterialsData,
     ServiceNumberData,
+    SmsSentData,
     VerifierData,
     WrongEntryData,
 )
@@ -64,6 +66,7 @@ class FilingFacts(Protocol):
     sector: str
     pre_approval_document: str | None
     service_number: str | None
+    state_entered_at: datetime
 
     @property
     def changes(self) -> Mapping[str, Any]: ...  # read only: a change order's changes
@@ -836,6 +839,24 @@ def guard_sms_verifier(
     ]
 
 
+def guard_sms_sent_at(filing: FilingFacts, data: EventData, settings: Settings) -> list[Reason]:
+    """An SMS recorded late was sent after the host passed the order on: MIIT sends it once
+    the order reaches the bureau, so an earlier time is a typo (a day or a month off)."""
+    assert isinstance(data, SmsSentData)
+    passed_on = as_utc(filing.state_entered_at)
+    if data.sent_at is None or data.sent_at >= passed_on:
+        return []
+    return [
+        Reason(
+            "sms_sent_before_pre_approval",
+            f"the host passed the order on at {passed_on.astimezone(CHINA):%Y-%m-%d %H:%M} "
+            "Beijing time; MIIT's SMS comes after that",
+            field="data.sent_at",
+            details={"pre_approved_at": passed_on.isoformat()},
+        )
+    ]
+
+
 def guard_record_number(
     order: OrderFacts, filing: FilingFacts, data: EventData, settings: Settings
 ) -> list[Reason]:
@@ -902,6 +923,7 @@ GUARDS: dict[str, Guard] = {
     "service_number": guard_service_number,
     "submission": guard_submission,
     "pre_approval_needed": guard_pre_approval_needed,
+    "sms_sent_at": guard_sms_sent_at,
 }
 
 ORDER_GUARDS: dict[str, OrderGuard] = {
