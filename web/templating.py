@@ -31,9 +31,12 @@ def duration(span: timedelta) -> str:
     return f"{minutes} min"
 
 
-def lateness(due: datetime, now: datetime) -> str:
-    """``3 d overdue`` for a deadline passed, ``due in 5 h`` for one still ahead."""
-    return f"{duration(now - due)} overdue" if due <= now else f"due in {duration(due - now)}"
+def lateness(due: datetime, now: datetime, late: bool = True) -> str:
+    """``3 d overdue`` for a deadline passed whose passing is ``late``, ``5 h ago`` for another
+    (a reminder sent), ``due in 5 h`` for one still ahead."""
+    if due > now:
+        return f"due in {duration(due - now)}"
+    return f"{duration(now - due)} {'overdue' if late else 'ago'}"
 
 
 templates.env.filters["local"] = beijing

@@ -68,7 +68,10 @@ class DeadlineOut(BaseModel):
     due_at: datetime
     status: DeadlineStatus
     estimated: bool
-    overdue: bool
+    overdue: bool = Field(
+        description="past due, for a kind whose passing makes the filing late or stuck; a "
+        "reminder past its time is not overdue"
+    )
 
 
 class ApplicantOut(BaseModel):

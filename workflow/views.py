@@ -152,6 +152,10 @@ def _describe(
     )
 
 
+# Kinds whose passing makes a filing late; a reminder past its time was simply sent.
+_LATE_KINDS = frozenset((*OVERDUE_KINDS, *STUCK_KINDS))
+
+
 def _deadline_out(deadline: Deadline | OpenDeadline, now: datetime) -> DeadlineOut:
     assert deadline.id is not None
     due = as_utc(deadline.due_at)
@@ -162,7 +166,7 @@ def _deadline_out(deadline: Deadline | OpenDeadline, now: datetime) -> DeadlineO
         due_at=due,
         status=deadline.status,
         estimated=deadline.estimated,
-        overdue=due <= now,
+        overdue=due <= now and deadline.kind in _LATE_KINDS,
     )
 
 

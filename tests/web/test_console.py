@@ -397,3 +397,13 @@ def test_a_failed_footer_check_is_shown_with_its_service_and_a_retry(
     page = signed_in("ops").get("/failed").text
     assert re.search(r"check_footer\s*<span[^>]*>service_id 4 · obligation_id 9</span>", page)
     assert 'aria-label="Retry job' in page
+
+
+def test_a_reminder_sent_reads_as_ago_on_the_filing_page_not_overdue(
+    api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
+) -> None:
+    filing = api.drive("sms_pending")
+    clock.advance(timedelta(hours=1))
+    page = signed_in("viewer").get(f"/filings/{filing['id']}").text
+    [reminder] = re.findall(r'<td data-label="When 剩余" class="([a-z]*)">1 h ago</td>', page)
+    assert reminder == "" and "overdue" not in page.split("<h2>Deadlines")[1].split("</table>")[0]

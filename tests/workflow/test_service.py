@@ -302,6 +302,31 @@ def test_immediate_sms_reminder_is_owed_in_the_transition_itself(
     assert sorted(relayed) == sorted(n.id for n in owed)
 
 
+def test_a_reminder_past_its_time_is_sent_not_overdue(
+    session: Session, new_filing: MakeFiling, clock: FrozenClock
+) -> None:
+    filing = new_filing("sms_pending")
+    clock.advance(timedelta(hours=13))  # past the 0 h and 12 h reminders, inside the window
+
+    shown = views.filing(session, filing.id, clock.now())
+
+    reminders = [d for d in shown.deadlines if d.kind == "sms_reminder" and d.due_at <= clock.now()]
+    assert len(reminders) == 2 and not any(d.overdue for d in reminders)
+    assert not shown.overdue
+
+
+def test_a_deadline_whose_passing_makes_the_filing_late_is_overdue_once_past(
+    session: Session, new_filing: MakeFiling, clock: FrozenClock
+) -> None:
+    filing = new_filing("sms_pending")
+    clock.advance(timedelta(hours=25))  # the sweep has not run: the window is past
+
+    [expiry] = [
+        d for d in views.filing(session, filing.id, clock.now()).deadlines if d.kind == "sms_expiry"
+    ]
+    assert expiry.overdue
+
+
 def test_working_day_deadline_skips_the_weekend(
     session: Session, new_filing: MakeFiling, clock: FrozenClock
 ) -> None:
