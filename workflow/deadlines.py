@@ -79,6 +79,14 @@ _DISARM = (
         ),
     )
 )
+_CLOSE_OVERTAKEN = (
+    update(_DEADLINES)
+    .where(
+        _DEADLINES.c.id.in_(bindparam("ids", expanding=True)),
+        _DEADLINES.c.status == DeadlineStatus.PENDING,
+    )
+    .values(status=DeadlineStatus.DISARMED, disarmed_at=bindparam("now"))
+)
 
 
 @dataclass
@@ -103,9 +111,11 @@ def arm(
     since: datetime | None = None,
 ) -> list[OpenDeadline]:
     """Write the deadline rows ``state`` arms on entry for ``filing``'s order kind, counted
-    from ``since`` (when the state was really entered, if it is recorded late) or ``now``."""
+    from ``since`` (when the state was really entered, if it is recorded late) or ``now``;
+    ``armed_at`` keeps that start, which a recount counts from again."""
+    start = since or now
     planned = [
-        (spec.kind, figure, *due_time(spec, figure, since or now, settings))
+        (spec.kind, figure, *due_time(spec, figure, start, settings))
         for spec in deadlines_for(state)
         for figure in figures(spec, state, filing.kind, settings)
     ]
@@ -120,7 +130,7 @@ def arm(
             "due_at": at,
             "status": DeadlineStatus.PENDING,
             "estimated": estimated,
-            "armed_at": now,
+            "armed_at": start,
         }
         for kind, figure, at, estimated in planned
     ]
@@ -144,6 +154,24 @@ def open_deadlines(session: Session, filing_id: int) -> list[OpenDeadline]:
     ]
 
 
+def skip_overtaken(
+    session: Session, armed: list[OpenDeadline], now: datetime
+) -> list[OpenDeadline]:
+    """Of the deadlines armed already due (a state entered late: an SMS recorded hours after
+    it came), only the last due tells the truth; the earlier ones (reminders at 0 h and 12 h
+    when the 20 h one or the window's end has passed too) are closed unsent, as the sweep's
+    obligations are. Returns the deadlines left."""
+    due = [d.due_at for d in armed if d.due_at <= now]
+    if len(due) < 2:
+        return armed
+    latest = max(due)
+    overtaken = [d for d in armed if d.due_at < latest]
+    if not overtaken:
+        return armed
+    session.connection().execute(_CLOSE_OVERTAKEN, {"ids": [d.id for d in overtaken], "now": now})
+    return [d for d in armed if d.due_at >= latest]
+
+
 def disarm(session: Session, filing_id: int, now: datetime) -> None:
     """Close every deadline of the state the filing leaves; pending ones become ``disarmed``.
 
@@ -160,7 +188,7 @@ def recompute_estimated(
     the calendar as it stands, e.g. after ops loaded an official holiday schedule.
 
     Returns how many rows changed and the id to go on after, ``None`` once all were seen; the
-    start is the time they were armed, as before.
+    start is ``armed_at``, as before.
     """
     changed = 0
     rows = session.exec(

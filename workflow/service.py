@@ -325,6 +325,7 @@ def _apply(
         return Applied(filing, deadlines.open_deadlines(session, filing_id))
     deadlines.disarm(session, filing_id, now)
     armed = deadlines.arm(session, filing, to_state, now, settings, since=started)
+    armed = deadlines.skip_overtaken(session, armed, now)
     if spec.notify:
         notices.for_event(session, filing, event, reason, now, settings)
     applied = Applied(filing, armed)

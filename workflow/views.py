@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import accumulate
 from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, Exists, and_, exists, func, true
@@ -40,6 +41,7 @@ from workflow.domain.commands import ApplicantKind
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
     EVENTS,
+    EVENTS_BY_NAME,
     OVERDUE_KINDS,
     STATES,
     STATES_BY_NAME,
@@ -529,10 +531,20 @@ def time_in_states(entries: Sequence[HistoryOut], now: datetime) -> list[tuple[s
     """Total time spent in each state visited, in order of first visit; the current state
     counts up to ``now`` (a terminal one too: it says how long ago the filing ended)."""
     spent: dict[str, timedelta] = {}
-    for entry, following in zip(entries, [*entries[1:], None], strict=True):
-        until = following.at if following else now
-        spent[entry.to_state] = spent.get(entry.to_state, timedelta(0)) + (until - entry.at)
+    entered = list(accumulate((_entered_at(e) for e in entries), max))
+    for entry, start, until in zip(entries, entered, [*entered[1:], now], strict=True):
+        spent[entry.to_state] = spent.get(entry.to_state, timedelta(0)) + (until - start)
     return list(spent.items())
+
+
+def _entered_at(entry: HistoryOut) -> datetime:
+    """When the entry's state was entered: when the event was recorded, or the earlier time its
+    data says it happened (an SMS recorded late, ``EventData.starts_clocks``); never before
+    the state it left was entered (``time_in_states`` keeps them in order)."""
+    spec = EVENTS_BY_NAME.get(entry.event)
+    key = spec.data.starts_clocks if spec else None
+    given = entry.data.get(key) if key else None
+    return as_utc(datetime.fromisoformat(given)) if given else entry.at
 
 
 def _service_out(service: Service) -> ServiceOut:

@@ -134,7 +134,7 @@ class Filing:
     sector: str = "general"
     pre_approval_document: str | None = None
     service_number: str | None = "BA2026000123"  # submissions are judged once it is bound
-    state_entered_at: datetime = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    created_at: datetime = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
     changes: dict[str, object] = field(default_factory=dict)
 
 

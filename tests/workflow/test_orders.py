@@ -936,14 +936,102 @@ def test_an_sms_sent_in_the_future_is_refused_naming_the_field(
     assert views.get_filing(session, order.id).state == "host_pre_approved"
 
 
-def test_an_sms_sent_before_the_host_passed_the_order_on_is_refused(
+def test_an_sms_sent_before_the_order_was_opened_is_refused(
     session: Session, clock: FrozenClock, open_order: Open
 ) -> None:
+    """A month off: taken, it would close the window at once and return the order."""
     order = _pre_approved(session, open_order)
-    before = clock.now() - timedelta(days=1)
+    before = clock.now() - timedelta(days=30)
 
     with pytest.raises(GuardFailed) as refused:
         _fire(session, order, "sms_sent", {"sent_at": before.isoformat()})
 
     [reason] = refused.value.reasons
-    assert (reason.code, reason.field) == ("sms_sent_before_pre_approval", "data.sent_at")
+    assert (reason.code, reason.field) == ("sms_sent_before_order_opened", "data.sent_at")
+
+
+def test_an_sms_sent_before_the_host_approval_was_recorded_is_taken(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    """Both recorded the next morning: the host's approval is no bound on the SMS's time."""
+    order = _drive(session, open_order(**first_filing_order()), ORDER_PATHS["first_filing"][:2])
+    sent = clock.now() + timedelta(hours=12)
+    clock.advance(timedelta(hours=23))
+    order = _fire(session, order, "host_approve", {})
+
+    order = _fire(session, order, "sms_sent", {"sent_at": sent.isoformat()})
+
+    assert order.state == "sms_pending"
+    assert {v.window_started_at for v in views.verifiers(session, order.id)} == {sent}
+
+
+@pytest.mark.parametrize(
+    "sent_at",
+    ["0001-01-01T00:00", "9999-12-31T23:00-05:00", "2026-03-02", 1772416800],
+    ids=["first day", "last day", "a date alone", "epoch seconds"],
+)
+def test_an_sms_time_that_is_no_date_and_time_is_refused_naming_the_field(
+    session: Session, open_order: Open, sent_at: object
+) -> None:
+    order = _pre_approved(session, open_order)
+
+    with pytest.raises(ValidationError) as refused:
+        _fire(session, order, "sms_sent", {"sent_at": sent_at})
+
+    assert [r.field for r in refused.value.reasons] == ["data.sent_at"]
+
+
+def test_an_sms_time_a_few_seconds_ahead_of_this_clock_counts_as_now(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    order = _pre_approved(session, open_order)
+
+    order = _fire(
+        session, order, "sms_sent", {"sent_at": (clock.now() + timedelta(seconds=20)).isoformat()}
+    )
+
+    assert {v.window_started_at for v in views.verifiers(session, order.id)} == {clock.now()}
+
+
+def _reminders_told(session: Session, order: FilingOut) -> list[str]:
+    return [n.kind for n in views.notifications(session, order.id) if "sms" in n.kind]
+
+
+@pytest.mark.parametrize(
+    ("late", "told"),
+    [
+        # The 20 h reminder; those at 0 h and 12 h are overtaken.
+        (timedelta(hours=21), ["sms_sent", "sms_reminder"]),
+        # No reminder of a window already closed.
+        (timedelta(hours=25), ["sms_sent", "sms_expiry", "expire_sms"]),
+    ],
+    ids=["21 h late", "after the window"],
+)
+def test_an_sms_recorded_late_tells_only_what_is_still_true(
+    session: Session, clock: FrozenClock, open_order: Open, late: timedelta, told: list[str]
+) -> None:
+    order = _pre_approved(session, open_order)
+    sent = clock.now()
+    clock.advance(late)
+
+    order = _fire(session, order, "sms_sent", {"sent_at": sent.isoformat()})
+
+    assert _reminders_told(session, order) == told
+    assert all(d.status == "pending" for d in order.deadlines if d.due_at > clock.now())
+
+
+def test_time_in_each_state_counts_the_sms_state_from_when_it_came(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    order = _pre_approved(session, open_order)
+    clock.advance(timedelta(hours=10))
+    sent = clock.now()
+    clock.advance(timedelta(hours=6))
+    order = _fire(session, order, "sms_sent", {"sent_at": sent.isoformat()})
+
+    spent = dict(views.time_in_states(views.history(session, order.id), clock.now()))
+
+    assert (spent["host_pre_approved"], spent["sms_pending"]) == (
+        timedelta(hours=10),
+        timedelta(hours=6),
+    )

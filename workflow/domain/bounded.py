@@ -9,11 +9,11 @@ as ``maxLength`` and ``pattern``, so clients and fuzzers know them before they s
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from annotated_types import Interval
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from config import bounds
 from config.clock import CHINA, get_clock
@@ -68,18 +68,35 @@ PsbNumber = Annotated[str, line(bounds.PSB_NUMBER)]
 Url = Annotated[str, line(bounds.URL)]
 
 
+# How far ahead of this server's clock a time may be and still count as now (another
+# machine's clock, a phone's), rather than as a time still to come.
+CLOCK_SKEW = timedelta(minutes=1)
+_EXAMPLE_MOMENT = "a date and time such as 2026-03-02T22:10 (Beijing time) or 2026-03-02T14:10Z"
+
+
+def _date_and_time(value: object) -> object:
+    """A time written with its date and clock time: a bare date or a count of seconds, which
+    pydantic would also take, is more likely a mistake than a midnight or an epoch."""
+    if isinstance(value, datetime) or (isinstance(value, str) and len(value.strip()) > 10):
+        return value
+    raise ValueError(f"give {_EXAMPLE_MOMENT}")
+
+
 def _past_moment(value: datetime) -> datetime:
     """In UTC, read as Beijing time when it names no offset (what a phone in China shows), and
     not later than now: a time something already happened."""
-    moment = (value if value.tzinfo else value.replace(tzinfo=CHINA)).astimezone(UTC)
+    try:
+        moment = (value if value.tzinfo else value.replace(tzinfo=CHINA)).astimezone(UTC)
+    except OverflowError:  # the first or last day of the calendar, moved past its edge
+        raise ValueError(f"give {_EXAMPLE_MOMENT}") from None
     now = get_clock().now()
-    if moment > now:
+    if moment > now + CLOCK_SKEW:
         raise ValueError(
             f"{moment.astimezone(CHINA):%Y-%m-%d %H:%M} Beijing time is later than now "
             f"({now.astimezone(CHINA):%Y-%m-%d %H:%M})"
         )
-    return moment
+    return min(moment, now)
 
 
 # When something happened, as a person reads it off a message: an offset is optional.
-PastMoment = Annotated[datetime, AfterValidator(_past_moment)]
+PastMoment = Annotated[datetime, BeforeValidator(_date_and_time), AfterValidator(_past_moment)]

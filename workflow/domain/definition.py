@@ -303,8 +303,7 @@ EVENTS: tuple[EventSpec, ...] = (
         "sms_sent",
         (State.HOST_PRE_APPROVED,),
         State.SMS_PENDING,
-        "MIIT sent its SMS: each listed person's 24 h window starts then (now, or sent_at "
-        "when it is recorded late).",
+        "MIIT sent its SMS: each listed person has 24 h to answer it.",
         guards=("sms_sent_at",),
         data=SmsSentData,
         notify=True,

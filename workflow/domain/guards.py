@@ -66,7 +66,7 @@ class FilingFacts(Protocol):
     sector: str
     pre_approval_document: str | None
     service_number: str | None
-    state_entered_at: datetime
+    created_at: datetime
 
     @property
     def changes(self) -> Mapping[str, Any]: ...  # read only: a change order's changes
@@ -840,19 +840,21 @@ def guard_sms_verifier(
 
 
 def guard_sms_sent_at(filing: FilingFacts, data: EventData, settings: Settings) -> list[Reason]:
-    """An SMS recorded late was sent after the host passed the order on: MIIT sends it once
-    the order reaches the bureau, so an earlier time is a typo (a day or a month off)."""
+    """An SMS recorded late came after the order was opened here: a time before that is a
+    typo (a month or a year off) that would close the window at once and return the order.
+    Not checked against the host's pre-approval: that too may have been recorded late, and
+    its recorded time is no bound on when the SMS came."""
     assert isinstance(data, SmsSentData)
-    passed_on = as_utc(filing.state_entered_at)
-    if data.sent_at is None or data.sent_at >= passed_on:
+    opened = as_utc(filing.created_at)
+    if data.sent_at is None or data.sent_at >= opened:
         return []
     return [
         Reason(
-            "sms_sent_before_pre_approval",
-            f"the host passed the order on at {passed_on.astimezone(CHINA):%Y-%m-%d %H:%M} "
-            "Beijing time; MIIT's SMS comes after that",
+            "sms_sent_before_order_opened",
+            f"the order was opened at {opened.astimezone(CHINA):%Y-%m-%d %H:%M:%S} Beijing "
+            "time; MIIT's SMS for it cannot have come before",
             field="data.sent_at",
-            details={"pre_approved_at": passed_on.isoformat()},
+            details={"opened_at": opened.isoformat()},
         )
     ]
 
