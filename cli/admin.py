@@ -221,7 +221,8 @@ def ops_failed(
     offset: OffsetOption = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """Jobs that exhausted their retries (undelivered notifications), newest first."""
+    """Jobs that exhausted their retries (undelivered notifications, footer checks that could
+    not be made), newest first."""
     with session_scope() as session:
         page = views.failed_jobs(
             session, include_retried=include_retried, limit=limit, offset=offset
@@ -236,7 +237,7 @@ def ops_failed(
                     j.id,
                     j.job,
                     j.filing_id,
-                    f"{j.channel}: {j.recipient}" if j.channel else None,
+                    f"{j.channel}: {j.recipient}" if j.channel else j.arguments,
                     j.notification_id,
                     j.failed_at,
                     j.retried_at,
@@ -255,7 +256,8 @@ def ops_retry(
     failed_id: Annotated[int, row_id("The failed job's id (see ops failed).")],
     as_json: JsonOption = False,
 ) -> None:
-    """Queue a failed job again through the outbox; its notification goes back to pending."""
+    """Queue a failed job again through the outbox (a delivery's notification goes back to
+    pending; a footer check is made again)."""
     with session_scope() as session:
         job = retry_failed(session, failed_id)
     emit(job, as_json, lambda: f"failed job {failed_id} queued again")

@@ -395,7 +395,9 @@ class FailedJob(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     job: Job = Field(sa_type=String(40))
     notification_id: int | None = Field(default=None, foreign_key="notifications.id", index=True)
-    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    payload: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
     error: str
     failed_at: datetime = _utc_column()
     retried_at: datetime | None = _utc_column(nullable=True)

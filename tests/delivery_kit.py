@@ -15,19 +15,21 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dramatiq
 import pytest
+from dramatiq.brokers.stub import StubBroker
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from config.settings import Settings, get_settings
 from models import FailedJob, FooterCheck, Notification, OutboxMessage, Service
 from tests.factories import make_command
-from workers.broker import QUEUE
+from workers.broker import QUEUE, middleware
 from workers.embedded_redis import spawn_redis_server, stop_process, wait_until_up
 from workers.relay import ImmediateRelay
 from workers.setup import build_worker_broker
@@ -183,6 +185,25 @@ def owe_notifications(
         withdraw = EventCommand(event="withdraw", data={"reason": "test burst"})
         service.fire_event(session, view.id, withdraw, actor="test")
     return notification_ids(session.get_bind())
+
+
+@contextmanager
+def worker_on(
+    declare: Callable[[StubBroker], object], *, fail_fast: bool = True
+) -> Iterator[StubBroker]:
+    """A ``StubBroker`` with the actors ``declare`` puts on it, run by a real worker thread;
+    without ``fail_fast`` a job that ends dead-lettered is for the test to find, not for
+    ``join`` to raise."""
+    broker = StubBroker(middleware=middleware(), fail_fast_default=fail_fast)
+    broker.emit_after("process_boot")
+    declare(broker)
+    running = dramatiq.Worker(broker, worker_timeout=20, worker_threads=1)
+    running.start()
+    try:
+        yield broker
+    finally:
+        running.stop()
+        broker.close()
 
 
 def site_live_at(session: Session, on_file: FilingOut, url: str, settings: Settings) -> int:

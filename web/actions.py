@@ -1,4 +1,4 @@
-"""What the console's forms post: fire an event, assign a filing, retry a failed delivery.
+"""What the console's forms post: fire an event, assign a filing, retry a failed job.
 
 Each goes through the same function as the API (``web.api.fire`` / ``assign``, and
 ``workers.failures.retry_failed``), after the CSRF check and the role check, then redirects
@@ -66,7 +66,7 @@ def assign(
 def retry(
     job_id: RowId, session: SessionDep, user: FormUserDep, back: Annotated[str, Form()] = "/failed"
 ) -> Response:
-    """Owe a failed delivery again; back to where the button was (this site's pages only)."""
+    """Owe a failed job again; back to where the button was (this site's pages only)."""
     user.require(Role.OPS)
     failures.retry_failed(session, job_id)
     # Only a path on this site: "//host" and "/\host" are read by browsers as another site.

@@ -48,5 +48,6 @@ def failed(
 
 @router.post("/failed/{job_id}/retry", response_model=FailedJobOut, responses=responses(404))
 def retry(job_id: RowId, session: SessionDep, _: Ops) -> FailedJobOut:
-    """Owe a failed delivery again through the outbox; its notification goes back to pending."""
+    """Owe a failed job again through the outbox (a delivery's notification goes back to
+    pending; a footer check is made again)."""
     return failures.retry_failed(session, job_id)

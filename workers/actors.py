@@ -107,8 +107,8 @@ class DeliveryInProgress(dramatiq.Retry):
 
 
 class DatabaseUnavailable(dramatiq.Retry):
-    """The database is out of reach: no fault of the notification's, so retry once it may be
-    back, as long as it takes, and never record the delivery as failed for it."""
+    """The database is out of reach: no fault of the job's, so retry once it may be back, as
+    long as it takes, and never record the job as failed for it."""
 
 
 @dataclass(frozen=True)
@@ -280,8 +280,9 @@ def _note_error(statements: Statements, notification_id: int, lease: datetime, e
 def _record_final_failure(
     engine: Engine, what: str, record: Callable[[Session, str], object], exc: BaseException
 ) -> None:
-    """A failure that cannot be recorded (database down) is logged; a notification then stays
-    pending, and the stranded sweep queues it again."""
+    """A failure that cannot be recorded (the database gone in the meantime) is logged: a
+    notification then stays pending, and the stranded sweep queues it again; a footer check
+    is lost, and the service's next scheduled check comes as planned."""
     error = f"{type(exc).__name__}: {exc}"
     try:
         with Session(engine) as session:

@@ -61,6 +61,11 @@ def retry_failed(session: Session, failed_id: int) -> FailedJobOut:
         raise NotFound(f"failed job {failed_id} does not exist")
     if job.retried_at is not None:
         raise _already_retried(job)
+    if job.notification_id is None and job.payload is None:  # a row written by hand
+        raise ValidationError(
+            f"failed job {failed_id} names no notification to deliver and no job to run",
+            [Reason("nothing_to_retry", "the failed job keeps nothing to run again")],
+        )
     now = get_clock().now()
     marked = session.exec(
         update(FailedJob)
@@ -73,8 +78,7 @@ def retry_failed(session: Session, failed_id: int) -> FailedJobOut:
         session.rollback()  # wrote nothing; SQLite's write lock goes now, not with the session
         raise refused
     notification = None
-    if job.notification_id is None:  # a job other than a delivery (record_failed_job)
-        assert job.payload is not None
+    if job.payload is not None:  # a job other than a delivery (record_failed_job)
         outbox.owe(session, Job(job.job), outbox.payload(job.job, job.payload), now)
     else:
         notification = session.get(Notification, job.notification_id)
@@ -82,6 +86,7 @@ def retry_failed(session: Session, failed_id: int) -> FailedJobOut:
             notification.status = NotificationStatus.PENDING
             notification.queued_at = now
             session.add(notification)
+        assert job.notification_id is not None
         outbox.owe_deliveries(session, [job.notification_id], now)
     session.commit()
     return failed_job_out(job, notification)

@@ -190,6 +190,11 @@ class FailedJobOut(BaseModel):
     failed_at: UtcDateTime
     retried_at: UtcDateTime | None
 
+    @property
+    def arguments(self) -> str:
+        """The payload on one line for a table: ``service_id 4 · obligation_id 9``."""
+        return " · ".join(f"{name} {value}" for name, value in (self.payload or {}).items())
+
 
 class FailedJobPage(BaseModel):
     items: list[FailedJobOut]

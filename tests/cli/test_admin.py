@@ -13,13 +13,14 @@ from sqlmodel import Session, select
 from auth.tokens import Role, TokenInfo, authenticate, create_token, list_tokens
 from config.clock import FrozenClock, as_utc
 from config.settings import Settings
-from models import Notification
+from models import Job, Notification
 from tests.databases import Database
 from tests.factories import MakeFiling
 from workers import failures
 from workflow.domain import diagram
 from workflow.domain.definition import EVENTS, STATES
 from workflow.domain.errors import Unauthorized
+from workflow.outbox import FooterCheck
 from workflow.schemas import FailedJobOut, FilingOut
 
 if TYPE_CHECKING:
@@ -278,3 +279,17 @@ def test_ops_failed_names_each_job_s_filing_and_recipient_for_people(
     [row] = [line for line in result.stdout.splitlines() if "SMTP refused" in line]
     cells = [cell.strip() for cell in row.split("│")]
     assert str(filing.id) in cells and f"{notification.channel}: {notification.recipient}" in cells
+
+
+def test_ops_failed_names_what_a_failed_footer_check_was_to_check(
+    cli: Cli, session: Session, clock: FrozenClock
+) -> None:
+    check = FooterCheck(service_id=4, obligation_id=9)
+    failures.record_failed_job(session, Job.CHECK_FOOTER, check, "no such table", clock.now())
+    session.commit()
+
+    result = cli("ops", "failed")
+
+    assert result.exit_code == 0, result.output
+    [row] = [line for line in result.stdout.splitlines() if "no such table" in line]
+    assert "service_id 4 · obligation_id 9" in [cell.strip() for cell in row.split("│")]

@@ -10,13 +10,11 @@ database back just as the last attempt failed). A footer check has one engine fo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import event
@@ -35,10 +33,11 @@ from tests.delivery_kit import (
     owe_notifications,
     site_live_at,
     wait_for,
+    worker_on,
 )
 from tests.http_peer import HTTPPeer
 from workers.actors import FOOTER_CHECK_RETRIES, declare_actors
-from workers.broker import QUEUE, middleware
+from workers.broker import QUEUE
 from workers.relay import relay_pending
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_obligations
@@ -101,25 +100,10 @@ def fast(settings: Settings, tmp_path: Path) -> Settings:
     )
 
 
-@contextmanager
-def _worker_on(declare: Callable[[StubBroker], object]) -> Iterator[StubBroker]:
-    """A ``StubBroker`` with the actors ``declare`` puts on it, run by a real worker."""
-    broker = StubBroker(middleware=middleware())
-    broker.emit_after("process_boot")
-    declare(broker)
-    running = dramatiq.Worker(broker, worker_timeout=20, worker_threads=1)
-    running.start()
-    try:
-        yield broker
-    finally:
-        running.stop()
-        broker.close()
-
-
 @pytest.fixture
 def worker(db: Database, fast: Settings, claims: Engine) -> Iterator[tuple[StubBroker, Settings]]:
     """Deliveries claiming through the engine the outage cuts off."""
-    with _worker_on(lambda broker: declare_actors(broker, fast, db.engine, claims)) as broker:
+    with worker_on(lambda broker: declare_actors(broker, fast, db.engine, claims)) as broker:
         yield broker, fast
 
 
@@ -128,7 +112,7 @@ def footer_worker(db: Database, fast: Settings, outage: Outage) -> Iterator[Stub
     """Every statement of the actors going through an engine the outage cuts off (the footer
     check uses no other)."""
     engine = _through(outage, create_db_engine(db.url))
-    with _worker_on(lambda broker: declare_actors(broker, fast, engine)) as broker:
+    with worker_on(lambda broker: declare_actors(broker, fast, engine)) as broker:
         yield broker
     engine.dispose()
 

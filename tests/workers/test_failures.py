@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session, select
 
 from config.clock import FrozenClock
-from models import FailedJob, OutboxMessage
+from models import FailedJob, Job, OutboxMessage
 from tests.databases import Database
 from tests.delivery_kit import owe_notifications
 from workers.failures import record_final_failure, retry_failed
@@ -63,3 +63,20 @@ def test_a_second_retry_says_when_the_first_was_in_beijing_time(
     with pytest.raises(ValidationError) as refused:
         retry_failed(session, failed.id)
     assert refused.value.message.endswith(f"{clock.now():%Y-%m-%d} 10:00 Beijing time")
+
+
+def test_a_failed_job_keeping_nothing_to_run_is_refused_and_left_as_it_was(
+    db: Database, session: Session, clock: FrozenClock
+) -> None:
+    """A row ops wrote by hand: no notification, no payload."""
+    job = FailedJob(job=Job.CHECK_FOOTER, error="by hand", failed_at=clock.now())
+    session.add(job)
+    session.commit()
+    assert job.id is not None
+
+    with pytest.raises(ValidationError) as refused:
+        retry_failed(session, job.id)
+
+    assert [reason.code for reason in refused.value.reasons] == ["nothing_to_retry"]
+    session.rollback()
+    assert session.get_one(FailedJob, job.id).retried_at is None

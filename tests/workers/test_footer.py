@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,9 +22,9 @@ from config.clock import FrozenClock
 from config.settings import Settings, get_settings
 from models import Job, Notification, OutboxMessage, Service
 from tests.databases import Database
-from tests.delivery_kit import failed_jobs, footer_checks, site_live_at, wait_for
+from tests.delivery_kit import failed_jobs, footer_checks, site_live_at, wait_for, worker_on
 from workers.actors import declare_actors
-from workers.broker import QUEUE, middleware
+from workers.broker import QUEUE
 from workers.failures import retry_failed
 from workers.footer import check_footer, fetch_and_judge
 from workers.relay import relay_pending
@@ -256,22 +257,27 @@ def test_the_scheduler_queues_checks_a_worker_runs_once_each(
 
 @pytest.fixture
 def footer_worker(db: Database, settings: Settings) -> Iterator[StubBroker]:
-    """The actors on a ``StubBroker`` run by a real worker, retrying at once; a job that ends
-    dead-lettered is for the test to find, not for ``join`` to raise."""
+    """The actors on a real worker, retrying at once."""
     fast = settings.model_copy(update={"delivery_min_backoff_ms": 1, "delivery_max_backoff_ms": 5})
-    broker = StubBroker(middleware=middleware(), fail_fast_default=False)
-    broker.emit_after("process_boot")
-    declare_actors(broker, fast, db.engine)
-    worker = dramatiq.Worker(broker, worker_timeout=20, worker_threads=1)
-    worker.start()
-    yield broker
-    worker.stop()
-    broker.close()
+
+    def declare(broker: StubBroker) -> object:
+        return declare_actors(broker, fast, db.engine)
+
+    with worker_on(declare, fail_fast=False) as broker:
+        yield broker
 
 
-def _rename(db: Database, table: str, to: str) -> None:
+@contextmanager
+def _table_gone(db: Database, table: str) -> Iterator[None]:
+    """``table`` renamed away meanwhile, as in a database not yet migrated; back afterwards
+    whatever happens, since later tests share the database."""
     with db.engine.begin() as conn:
-        conn.execute(text(f"ALTER TABLE {table} RENAME TO {to}"))
+        conn.execute(text(f"ALTER TABLE {table} RENAME TO {table}_away"))
+    try:
+        yield
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text(f"ALTER TABLE {table}_away RENAME TO {table}"))
 
 
 def test_a_footer_check_whose_run_fails_every_retry_is_kept_for_ops_who_retry_it(
@@ -289,9 +295,9 @@ def test_a_footer_check_whose_run_fails_every_retry_is_kept_for_ops_who_retry_it
     assert fire_due_obligations(db.engine, clock.now(), settings) == 1
     with Session(db.engine) as other:
         [owed] = other.exec(select(OutboxMessage).where(OutboxMessage.job == Job.CHECK_FOOTER))
-    _rename(db, "footer_checks", "footer_checks_away")
-    relay_pending(db.engine, footer_worker)
-    footer_worker.join(QUEUE, timeout=20_000)
+    with _table_gone(db, "footer_checks"):
+        relay_pending(db.engine, footer_worker)
+        footer_worker.join(QUEUE, timeout=20_000)
 
     [failed] = failed_jobs(db.engine)
     assert (failed.job, failed.notification_id, failed.payload) == (
@@ -300,7 +306,6 @@ def test_a_footer_check_whose_run_fails_every_retry_is_kept_for_ops_who_retry_it
         owed.payload,
     )
     assert "footer_checks" in failed.error
-    _rename(db, "footer_checks_away", "footer_checks")
     assert failed.id is not None
     assert retry_failed(session, failed.id).payload == owed.payload
     relay_pending(db.engine, footer_worker)

@@ -22,7 +22,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("failed_jobs", sa.Column("payload", sa.JSON(), nullable=True))
+    op.add_column("failed_jobs", sa.Column("payload", sa.JSON(none_as_null=True), nullable=True))
 
 
 def downgrade() -> None:
