@@ -773,6 +773,7 @@ def write_order(
         kind=spec.kind.value,
         entity_id=entity.id,
         service_id=service.id if service is not None else None,
+        icp_number=_number_on_file(spec, entity, service),
         changes=command.changes.model_dump(mode="json", exclude_none=True)
         if command.changes
         else {},
@@ -811,6 +812,17 @@ def write_order(
             )
         )
     return filing
+
+
+def _number_on_file(spec: KindSpec, entity: Entity, service: Service | None) -> str | None:
+    """The number of the record an order concerns, for kinds that issue none: the service's
+    (a site's number with its suffix), else the entity's. A search by number then finds a
+    record's changes and cancellations as well as the orders that issued it."""
+    if spec.effect in (Effect.ISSUE_NUMBERS, Effect.ADD_SERVICE):
+        return None
+    if service is not None and service.record_number:
+        return service.record_number
+    return entity.icp_number
 
 
 def _verifiers(spec: KindSpec, command: OrderCreate, people: list[_Person]) -> list[_Person]:

@@ -115,7 +115,11 @@ class FilingOut(BaseModel):
         "empty for other kinds",
     )
     pre_approval_document: str | None
-    icp_number: str | None
+    icp_number: str | None = Field(
+        description="the record's number: issued at approval for a first filing or a new "
+        "service; for an order on a record already filed (new access, change, cancellations) "
+        "that record's number from the start, so a search by number finds its orders"
+    )
     assignee: str | None = None
     allowed_events: list[str]
     deadlines: list[DeadlineOut]

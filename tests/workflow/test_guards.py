@@ -974,6 +974,13 @@ def test_malformed_icp_number_is_invalid(settings: Settings, number: str) -> Non
     ]
 
 
+def test_an_entitys_number_given_for_a_sites_says_the_suffix_is_missing(
+    settings: Settings,
+) -> None:
+    [reason] = guard_icp_number(Filing(), IcpNumberData(icp_number="京ICP备12345678号"), settings)
+    assert "suffix" in reason.message and reason.details == {"example": "京ICP备12345678号-1"}
+
+
 def test_commercial_number_passes_for_commercial_filing(settings: Settings) -> None:
     filing = Filing(licence="commercial", applicant_type="organisation")
     assert guard_icp_number(filing, IcpNumberData(icp_number="京ICP证030173号-1"), settings) == []

@@ -1035,3 +1035,31 @@ def test_time_in_each_state_counts_the_sms_state_from_when_it_came(
         timedelta(hours=10),
         timedelta(hours=6),
     )
+
+
+# --- a record's orders found by its number --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "number"),
+    [
+        ("new_service", None),  # issued at approval
+        ("new_access", f"{ENTITY_NUMBER}-5"),
+        ("change", ENTITY_NUMBER),  # the entity's name: the entity's record
+        ("cancel_entity", ENTITY_NUMBER),
+        ("cancel_access", f"{ENTITY_NUMBER}-1"),  # a service's: cancel_service's too
+    ],
+)
+def test_an_order_on_a_record_on_file_carries_its_number_from_the_start(
+    session: Session,
+    clock: FrozenClock,
+    open_order: Open,
+    on_file: FilingOut,
+    kind: str,
+    number: str | None,
+) -> None:
+    order = open_order(**order_on(kind, on_file.entity_id, on_file.service_id or 0))
+
+    assert order.icp_number == number
+    found = views.filing_page(session, clock.now(), icp_number=ENTITY_NUMBER).items
+    assert (order.id in {f.id for f in found}) == (number is not None)

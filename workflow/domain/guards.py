@@ -743,6 +743,16 @@ def _check_number(
 ) -> list[Reason]:
     """``number`` has the format of ``licence``'s numbers and was issued by ``province``."""
     parsed = _parse_icp_number(number, rules)
+    if parsed is None and _parse_icp_number(f"{number}-1", rules) is not None:
+        return [
+            Reason(
+                "invalid_icp_number",
+                f"{number!r} is an entity's number; a site's or an app's carries its suffix "
+                f"too, such as {number}-1",
+                field=field,
+                details={"example": f"{number}-1"},
+            )
+        ]
     if parsed is None:
         return [Reason("invalid_icp_number", f"{number!r} is not an ICP number", field=field)]
     kind, found = parsed
