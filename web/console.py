@@ -24,7 +24,7 @@ from web.reports import after_approval
 from workflow import views
 from workflow.domain.bounded import RowId, line
 from workflow.domain.definition import OVERDUE_KINDS, STATES, State
-from workflow.domain.orders import KINDS, OrderKind
+from workflow.domain.orders import KINDS, OrderKind, VerifierResult
 from workflow.domain.rules import rules_for
 from workflow.schemas import FilingSort
 
@@ -260,7 +260,15 @@ def filing(request: Request, filing_id: RowId, session: SessionDep, user: PageUs
         now=now,
         shown=shown,
         filing=shown.filing,
-        forms=event_forms(shown.filing, rules_for(get_settings())),
+        forms=event_forms(
+            shown.filing,
+            rules_for(get_settings()),
+            [
+                v.role
+                for v in views.verifiers(session, filing_id)
+                if v.result is VerifierResult.PENDING
+            ],
+        ),
         retry={job.notification_id: job.id for job in failed_jobs},
         assignable=case_managers(session) if user.can(Role.CASE_MANAGER) else [],
         after=after_approval(session, shown.filing, now),

@@ -3,13 +3,14 @@ input per field of the event's data model (``EventSpec.data``), so a new event o
 shows up in the browser without touching a template.
 
 A list field is a set of checkboxes (the materials the rules require of this filing), an enum
-field a drop-down of its members, a time a date-and-time picker (its value has no offset, so
+field a drop-down of its members (a verifier: of the people still to answer the SMS), a time a date-and-time picker (its value has no offset, so
 it is read as Beijing time), every other field a text input; only the fields the model
 requires are required. Posted forms become the same ``EventCommand`` the API builds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -18,6 +19,7 @@ from typing import Any, get_args, get_origin
 from starlette.datastructures import FormData
 
 from workflow.domain.definition import EVENTS_BY_NAME, MANUAL_EVENTS, EventSpec
+from workflow.domain.event_data import VerifierRole
 from workflow.domain.guards import AUTHORISATION_LETTER, required_materials
 from workflow.domain.rules import Rules
 from workflow.schemas import FilingOut
@@ -82,7 +84,9 @@ def _materials(filing: FilingOut, rules: Rules) -> tuple[Choice, ...]:
     )
 
 
-def _input(name: str, spec: EventSpec, filing: FilingOut, rules: Rules) -> Input:
+def _input(
+    name: str, spec: EventSpec, filing: FilingOut, rules: Rules, answering: Collection[str]
+) -> Input:
     field = spec.data.model_fields[name]
     is_list = get_origin(field.annotation) is list
     if is_list and name != "materials":
@@ -91,6 +95,8 @@ def _input(name: str, spec: EventSpec, filing: FilingOut, rules: Rules) -> Input
     choices = _materials(filing, rules) if is_list else None
     enum = next((t for t in (field.annotation, *get_args(field.annotation)) if _is_enum(t)), None)
     options = tuple(member.value for member in enum) if enum is not None else None
+    if enum is VerifierRole:  # only someone still to answer may answer or enter a wrong code
+        options = tuple(role for role in options or () if role in answering)
     html_type = "datetime-local" if _is_moment(field.annotation) else "text"
     description = field.description or ""
     return Input(name, label, description, choices, options, field.is_required(), html_type)
@@ -105,10 +111,15 @@ def _is_moment(annotation: object) -> bool:
     return any(datetime in (t, *get_args(t)) for t in (annotation, *get_args(annotation)))
 
 
-def event_forms(filing: FilingOut, rules: Rules) -> list[EventForm]:
-    """A form for each event a person may fire on the filing now."""
+def event_forms(
+    filing: FilingOut, rules: Rules, answering: Collection[str] = ()
+) -> list[EventForm]:
+    """A form for each event a person may fire on the filing now; ``answering`` are the roles
+    of the SMS verifiers who have not answered yet."""
     return [
-        EventForm(spec, tuple(_input(name, spec, filing, rules) for name in spec.data_keys))
+        EventForm(
+            spec, tuple(_input(name, spec, filing, rules, answering) for name in spec.data_keys)
+        )
         for spec in (EVENTS_BY_NAME[name] for name in filing.allowed_events)
         if spec.name in MANUAL_EVENTS
     ]

@@ -407,3 +407,16 @@ def test_a_reminder_sent_reads_as_ago_on_the_filing_page_not_overdue(
     page = signed_in("viewer").get(f"/filings/{filing['id']}").text
     [reminder] = re.findall(r'<td data-label="When 剩余" class="([a-z]*)">1 h ago</td>', page)
     assert reminder == "" and "overdue" not in page.split("<h2>Deadlines")[1].split("</table>")[0]
+
+
+def test_the_sms_answer_forms_offer_only_the_people_still_to_answer(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    """A first filing whose website names no person of its own: the entity's answers alone."""
+    filing = api.drive("sms_pending")
+    listed = api.get(f"/api/v1/filings/{filing['id']}/verifiers").json()
+    assert [v["role"] for v in listed] == ["entity"]
+    page = signed_in("case_manager").get(f"/filings/{filing['id']}").text
+    for event in ("verify_sms", "sms_wrong_entry"):
+        form = page.split(f'id="event-{event}"')[1].split("</form>")[0]
+        assert re.findall(r'<option value="([a-z]+)">', form) == ["entity"]
