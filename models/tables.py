@@ -278,7 +278,7 @@ class Deadline(SQLModel, table=True):
     due_at: datetime = _utc_column()
     status: DeadlineStatus = Field(default=DeadlineStatus.PENDING, sa_type=String(16))
     estimated: bool = False
-    armed_at: datetime = _utc_column()
+    armed_at: datetime = _utc_column()  # when its clock starts: a state entered late, earlier
     fired_at: datetime | None = _utc_column(nullable=True)
     disarmed_at: datetime | None = _utc_column(nullable=True)
 

@@ -3,9 +3,9 @@ input per field of the event's data model (``EventSpec.data``), so a new event o
 shows up in the browser without touching a template.
 
 A list field is a set of checkboxes (the materials the rules require of this filing), an enum
-field a drop-down of its members (a verifier: of the people still to answer the SMS), a time a date-and-time picker (its value has no offset, so
-it is read as Beijing time), every other field a text input; only the fields the model
-requires are required. Posted forms become the same ``EventCommand`` the API builds.
+field a drop-down of its members (a verifier: of the people still to answer the SMS), a time
+a date-and-time picker (its value has no offset, so it is read as Beijing time), every other
+field a text input; only the fields the model requires are required. Posted forms become the same ``EventCommand`` the API builds.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def _materials(filing: FilingOut, rules: Rules) -> tuple[Choice, ...]:
 
 
 def _input(
-    name: str, spec: EventSpec, filing: FilingOut, rules: Rules, answering: Collection[str]
+    name: str, spec: EventSpec, filing: FilingOut, rules: Rules, answering: Collection[str] | None
 ) -> Input:
     field = spec.data.model_fields[name]
     is_list = get_origin(field.annotation) is list
@@ -95,7 +95,8 @@ def _input(
     choices = _materials(filing, rules) if is_list else None
     enum = next((t for t in (field.annotation, *get_args(field.annotation)) if _is_enum(t)), None)
     options = tuple(member.value for member in enum) if enum is not None else None
-    if enum is VerifierRole:  # only someone still to answer may answer or enter a wrong code
+    if enum is VerifierRole and answering is not None:
+        # Only someone still to answer may answer, or enter a wrong code.
         options = tuple(role for role in options or () if role in answering)
     html_type = "datetime-local" if _is_moment(field.annotation) else "text"
     description = field.description or ""
@@ -112,10 +113,10 @@ def _is_moment(annotation: object) -> bool:
 
 
 def event_forms(
-    filing: FilingOut, rules: Rules, answering: Collection[str] = ()
+    filing: FilingOut, rules: Rules, answering: Collection[str] | None = None
 ) -> list[EventForm]:
-    """A form for each event a person may fire on the filing now; ``answering`` are the roles
-    of the SMS verifiers who have not answered yet."""
+    """A form for each event a person may fire on the filing now; ``answering``, when known,
+    narrows the SMS forms to the roles of the verifiers who have not answered yet."""
     return [
         EventForm(
             spec, tuple(_input(name, spec, filing, rules, answering) for name in spec.data_keys)

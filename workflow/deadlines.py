@@ -21,7 +21,12 @@ from config.clock import as_utc
 from config.settings import Settings
 from models import Deadline, DeadlineStatus, Filing, table
 from workflow.domain.calendar import WorkingCalendar
-from workflow.domain.definition import DEADLINES_BY_KIND, DeadlineSpec, deadlines_for
+from workflow.domain.definition import (
+    DEADLINES_BY_KIND,
+    REMINDER_KINDS,
+    DeadlineSpec,
+    deadlines_for,
+)
 
 _CALENDAR_UNITS = {
     "hours": timedelta(hours=1),
@@ -157,19 +162,19 @@ def open_deadlines(session: Session, filing_id: int) -> list[OpenDeadline]:
 def skip_overtaken(
     session: Session, armed: list[OpenDeadline], now: datetime
 ) -> list[OpenDeadline]:
-    """Of the deadlines armed already due (a state entered late: an SMS recorded hours after
-    it came), only the last due tells the truth; the earlier ones (reminders at 0 h and 12 h
-    when the 20 h one or the window's end has passed too) are closed unsent, as the sweep's
-    obligations are. Returns the deadlines left."""
-    due = [d.due_at for d in armed if d.due_at <= now]
-    if len(due) < 2:
-        return armed
-    latest = max(due)
-    overtaken = [d for d in armed if d.due_at < latest]
+    """Of the reminders armed already due (a state entered late: an SMS recorded hours after
+    it came), those a later deadline due too has overtaken (the 0 h and 12 h ones when the
+    20 h one or the window's end has passed) are closed unsent, as the sweep's obligations
+    are: only the latest tells the truth. A deadline that fires an event or makes the filing
+    late always stays. Returns the deadlines left."""
+    latest = max((d.due_at for d in armed if d.due_at <= now), default=None)
+    overtaken = [
+        d for d in armed if latest is not None and d.due_at < latest and d.kind in REMINDER_KINDS
+    ]
     if not overtaken:
         return armed
     session.connection().execute(_CLOSE_OVERTAKEN, {"ids": [d.id for d in overtaken], "now": now})
-    return [d for d in armed if d.due_at >= latest]
+    return [d for d in armed if d not in overtaken]
 
 
 def disarm(session: Session, filing_id: int, now: datetime) -> None:

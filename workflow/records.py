@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, func, or_, text, update
 from sqlmodel import Session, col, select
 
-from config.clock import CHINA
+from config.clock import CHINA, as_utc
 from config.settings import Settings
 from models import Entity, Filing, Service, SmsVerifier, table
 from models.sealed import lookup
@@ -858,7 +858,9 @@ def _claim(session: Session, entity: Entity) -> None:
 
 # Which events' order guards (and ``until`` conditions) read the verifiers, and which the
 # record: read off the events' declarations, so a guard given to another event gets its facts.
-_READS_VERIFIERS = frozenset(e.name for e in EVENTS if "sms_verifier" in e.guards or e.until)
+_READS_VERIFIERS = frozenset(
+    e.name for e in EVENTS if {"sms_verifier", "sms_sent_at"} & set(e.guards) or e.until
+)
 _READS_RECORD = frozenset(
     e.name for e in EVENTS if {"authorisation", "record_number"} & set(e.guards)
 )
@@ -905,7 +907,12 @@ def order_facts(
     verifiers: tuple[VerifierFacts, ...] = ()
     if event in _READS_VERIFIERS:
         verifiers = tuple(
-            VerifierFacts(VerifierRole(v.role), VerifierResult(v.result), v.wrong_entries)
+            VerifierFacts(
+                VerifierRole(v.role),
+                VerifierResult(v.result),
+                v.wrong_entries,
+                as_utc(v.window_started_at) if v.window_started_at else None,
+            )
             for v in session.exec(select(SmsVerifier).where(SmsVerifier.filing_id == filing.id))
         )
     record = Record()

@@ -531,6 +531,8 @@ def time_in_states(entries: Sequence[HistoryOut], now: datetime) -> list[tuple[s
     """Total time spent in each state visited, in order of first visit; the current state
     counts up to ``now`` (a terminal one too: it says how long ago the filing ended)."""
     spent: dict[str, timedelta] = {}
+    # Never before the state left was entered: an SMS may have come before the host's
+    # approval was recorded, which then counts as lasting no time.
     entered = list(accumulate((_entered_at(e) for e in entries), max))
     for entry, start, until in zip(entries, entered, [*entered[1:], now], strict=True):
         spent[entry.to_state] = spent.get(entry.to_state, timedelta(0)) + (until - start)
@@ -539,12 +541,15 @@ def time_in_states(entries: Sequence[HistoryOut], now: datetime) -> list[tuple[s
 
 def _entered_at(entry: HistoryOut) -> datetime:
     """When the entry's state was entered: when the event was recorded, or the earlier time its
-    data says it happened (an SMS recorded late, ``EventData.starts_clocks``); never before
-    the state it left was entered (``time_in_states`` keeps them in order)."""
+    data says it happened (an SMS recorded late, ``EventData.starts_clocks``). A value that is
+    no time (history edited by hand) counts as not given."""
     spec = EVENTS_BY_NAME.get(entry.event)
     key = spec.data.starts_clocks if spec else None
     given = entry.data.get(key) if key else None
-    return as_utc(datetime.fromisoformat(given)) if given else entry.at
+    try:
+        return as_utc(datetime.fromisoformat(given)) if isinstance(given, str) else entry.at
+    except ValueError:
+        return entry.at
 
 
 def _service_out(service: Service) -> ServiceOut:

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from config.clock import FrozenClock, as_utc
 from config.settings import Settings
-from models import Notification
+from models import Deadline, Notification
 from tests.databases import POSTGRES_ONLY, Database, second_of_two_at_once
 from tests.factories import (
     APPROVED_RECORD,
@@ -881,14 +881,21 @@ def _pre_approved(session: Session, open_order: Open) -> FilingOut:
     return _drive(session, open_order(**first_filing_order()), ORDER_PATHS["first_filing"][:3])
 
 
+def _sms_recorded(
+    session: Session, clock: FrozenClock, open_order: Open, late: timedelta
+) -> tuple[FilingOut, datetime]:
+    """An order the host pre-approved, MIIT's SMS sent at once and recorded ``late``; the
+    order then and when the SMS was sent."""
+    order = _pre_approved(session, open_order)
+    sent = clock.now()
+    clock.advance(late)
+    return _fire(session, order, "sms_sent", {"sent_at": sent.isoformat()}), sent
+
+
 def test_an_sms_recorded_late_starts_its_window_when_it_was_sent(
     session: Session, clock: FrozenClock, open_order: Open
 ) -> None:
-    order = _pre_approved(session, open_order)
-    sent = clock.now()
-    clock.advance(timedelta(hours=20))
-
-    order = _fire(session, order, "sms_sent", {"sent_at": sent.isoformat()})
+    order, sent = _sms_recorded(session, clock, open_order, timedelta(hours=20))
 
     assert order.state == "sms_pending"
     expiry = next(d for d in order.deadlines if d.kind == "sms_expiry")
@@ -900,11 +907,7 @@ def test_an_sms_recorded_late_starts_its_window_when_it_was_sent(
 def test_an_sms_recorded_after_its_window_closed_returns_the_order_at_once(
     session: Session, clock: FrozenClock, open_order: Open
 ) -> None:
-    order = _pre_approved(session, open_order)
-    sent = clock.now()
-    clock.advance(timedelta(hours=25))
-
-    order = _fire(session, order, "sms_sent", {"sent_at": sent.isoformat()})
+    order, _ = _sms_recorded(session, clock, open_order, timedelta(hours=25))
 
     assert order.state == "host_returned"
     assert {v.result for v in views.verifiers(session, order.id)} == {"failed"}
@@ -967,8 +970,8 @@ def test_an_sms_sent_before_the_host_approval_was_recorded_is_taken(
 
 @pytest.mark.parametrize(
     "sent_at",
-    ["0001-01-01T00:00", "9999-12-31T23:00-05:00", "2026-03-02", 1772416800],
-    ids=["first day", "last day", "a date alone", "epoch seconds"],
+    ["0001-01-01T00:00", "9999-12-31T23:00-05:00", "2026-03-02", 1772416800, "1772416800000"],
+    ids=["first day", "last day", "a date alone", "epoch seconds", "epoch milliseconds"],
 )
 def test_an_sms_time_that_is_no_date_and_time_is_refused_naming_the_field(
     session: Session, open_order: Open, sent_at: object
@@ -997,27 +1000,72 @@ def _reminders_told(session: Session, order: FilingOut) -> list[str]:
     return [n.kind for n in views.notifications(session, order.id) if "sms" in n.kind]
 
 
+def _reminders(session: Session, order: FilingOut) -> list[str]:
+    rows = session.exec(
+        select(Deadline.status).where(
+            Deadline.filing_id == order.id, Deadline.kind == "sms_reminder"
+        )
+    )
+    return sorted(rows)
+
+
 @pytest.mark.parametrize(
-    ("late", "told"),
+    ("late", "told", "reminders"),
     [
         # The 20 h reminder; those at 0 h and 12 h are overtaken.
-        (timedelta(hours=21), ["sms_sent", "sms_reminder"]),
+        (timedelta(hours=21), ["sms_sent", "sms_reminder"], ["disarmed", "disarmed", "fired"]),
         # No reminder of a window already closed.
-        (timedelta(hours=25), ["sms_sent", "sms_expiry", "expire_sms"]),
+        (timedelta(hours=25), ["sms_sent", "sms_expiry", "expire_sms"], ["disarmed"] * 3),
     ],
     ids=["21 h late", "after the window"],
 )
 def test_an_sms_recorded_late_tells_only_what_is_still_true(
-    session: Session, clock: FrozenClock, open_order: Open, late: timedelta, told: list[str]
+    session: Session,
+    clock: FrozenClock,
+    open_order: Open,
+    late: timedelta,
+    told: list[str],
+    reminders: list[str],
 ) -> None:
-    order = _pre_approved(session, open_order)
-    sent = clock.now()
-    clock.advance(late)
-
-    order = _fire(session, order, "sms_sent", {"sent_at": sent.isoformat()})
+    order, _ = _sms_recorded(session, clock, open_order, late)
 
     assert _reminders_told(session, order) == told
-    assert all(d.status == "pending" for d in order.deadlines if d.due_at > clock.now())
+    assert _reminders(session, order) == reminders
+
+
+def test_an_sms_recorded_past_a_longer_stuck_threshold_still_expires_its_window(
+    session: Session, settings: Settings, clock: FrozenClock, open_order: Open
+) -> None:
+    """The stuck deadline, due after the window's end, overtakes the reminders only."""
+    stuck_days = {**settings.stuck_days, "sms_pending": 2.0}
+    patient = settings.model_copy(update={"stuck_days": stuck_days})
+    order = _pre_approved(session, open_order)
+    sent = clock.now()
+    clock.advance(timedelta(hours=50))
+
+    command = EventCommand(event="sms_sent", data={"sent_at": sent.isoformat()})
+    order = service.fire_event(session, order.id, command, actor="t", settings=patient)
+
+    assert order.state == "host_returned"
+    assert {v.result for v in views.verifiers(session, order.id)} == {"failed"}
+
+
+def test_the_sms_of_a_later_round_comes_after_the_earlier_rounds(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    """Returned after its window, resubmitted and pre-approved again: the first SMS's time,
+    copied, would close the new window at once."""
+    order, first_sms = _sms_recorded(session, clock, open_order, timedelta(hours=25))
+    order = _drive(
+        session, order, [("resubmit", {"materials": ORG_MATERIALS}), ("host_approve", {})]
+    )
+
+    with pytest.raises(GuardFailed) as refused:
+        _fire(session, order, "sms_sent", {"sent_at": first_sms.isoformat()})
+
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field) == ("sms_sent_before_previous_sms", "data.sent_at")
+    assert _fire(session, order, "sms_sent", {}).state == "sms_pending"
 
 
 def test_time_in_each_state_counts_the_sms_state_from_when_it_came(

@@ -9,6 +9,7 @@ as ``maxLength`` and ``pattern``, so clients and fuzzers know them before they s
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -74,10 +75,14 @@ CLOCK_SKEW = timedelta(minutes=1)
 _EXAMPLE_MOMENT = "a date and time such as 2026-03-02T22:10 (Beijing time) or 2026-03-02T14:10Z"
 
 
+_DATE_THEN_TIME = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]")
+
+
 def _date_and_time(value: object) -> object:
-    """A time written with its date and clock time: a bare date or a count of seconds, which
-    pydantic would also take, is more likely a mistake than a midnight or an epoch."""
-    if isinstance(value, datetime) or (isinstance(value, str) and len(value.strip()) > 10):
+    """A time written with its date and clock time: a bare date or a count of seconds or
+    milliseconds, which pydantic would also take, is more likely a mistake than a midnight or
+    an epoch."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _DATE_THEN_TIME.match(value)):
         return value
     raise ValueError(f"give {_EXAMPLE_MOMENT}")
 

@@ -849,14 +849,33 @@ def guard_sms_verifier(
     ]
 
 
-def guard_sms_sent_at(filing: FilingFacts, data: EventData, settings: Settings) -> list[Reason]:
-    """An SMS recorded late came after the order was opened here: a time before that is a
-    typo (a month or a year off) that would close the window at once and return the order.
-    Not checked against the host's pre-approval: that too may have been recorded late, and
-    its recorded time is no bound on when the SMS came."""
+def guard_sms_sent_at(
+    order: OrderFacts, filing: FilingFacts, data: EventData, settings: Settings
+) -> list[Reason]:
+    """An SMS recorded late came after the order was opened here, and after the SMS of an
+    earlier round (returned, resubmitted, sent again): an earlier time is a typo, or the old
+    SMS's time copied, that would close the window at once and return the order. Not checked
+    against the host's pre-approval: that too may have been recorded late, and its recorded
+    time is no bound on when the SMS came."""
     assert isinstance(data, SmsSentData)
+    if data.sent_at is None:
+        return []
     opened = as_utc(filing.created_at)
-    if data.sent_at is None or data.sent_at >= opened:
+    earlier = max(
+        (v.window_started_at for v in order.verifiers if v.window_started_at), default=None
+    )
+    if earlier is not None and data.sent_at <= earlier:
+        at = f"{earlier.astimezone(CHINA):%Y-%m-%d %H:%M:%S}"
+        return [
+            Reason(
+                "sms_sent_before_previous_sms",
+                f"the previous SMS of this order was sent at {at} Beijing time; a new one "
+                "comes after it",
+                field="data.sent_at",
+                details={"previous_sms_at": earlier.isoformat()},
+            )
+        ]
+    if data.sent_at >= opened:
         return []
     return [
         Reason(
@@ -935,12 +954,12 @@ GUARDS: dict[str, Guard] = {
     "service_number": guard_service_number,
     "submission": guard_submission,
     "pre_approval_needed": guard_pre_approval_needed,
-    "sms_sent_at": guard_sms_sent_at,
 }
 
 ORDER_GUARDS: dict[str, OrderGuard] = {
     "service_number_free": guard_service_number_free,
     "authorisation": guard_authorisation,
     "sms_verifier": guard_sms_verifier,
+    "sms_sent_at": guard_sms_sent_at,
     "record_number": guard_record_number,
 }

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from workflow.domain.definition import SMS_WRONG_ENTRY_LIMIT, State
@@ -260,6 +261,7 @@ class VerifierFacts:
     role: VerifierRole
     result: VerifierResult
     wrong_entries: int
+    window_started_at: datetime | None = None  # when the SMS of their latest round was sent
 
 
 @dataclass(frozen=True)
