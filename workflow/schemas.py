@@ -126,6 +126,14 @@ class FilingOut(BaseModel):
     stuck: bool
     overdue: bool
 
+    @property
+    def next_deadline(self) -> DeadlineOut | None:
+        """What the filing waits on next: its first deadline that is late or not yet told (the
+        deadlines come in due order); a reminder already sent is behind it."""
+        return next(
+            (d for d in self.deadlines if d.overdue or d.status != DeadlineStatus.FIRED), None
+        )
+
 
 class FilingPage(BaseModel):
     items: list[FilingOut]

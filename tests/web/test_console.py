@@ -420,3 +420,17 @@ def test_the_sms_answer_forms_offer_only_the_people_still_to_answer(
     for event in ("verify_sms", "sms_wrong_entry"):
         form = page.split(f'id="event-{event}"')[1].split("</form>")[0]
         assert re.findall(r'<option value="([a-z]+)">', form) == ["entity"]
+
+
+def test_my_filings_show_the_deadline_ahead_not_a_reminder_already_sent(
+    api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
+) -> None:
+    filing = api.drive("sms_pending")  # its 0 h reminder went out as it entered
+    api.client.put(
+        f"/api/v1/filings/{filing['id']}/assignee",
+        json={"assignee": "test-case_manager"},
+        headers=api.headers,
+    )
+    clock.advance(timedelta(hours=1))
+    page = signed_in("case_manager").get("/mine").text
+    assert "sms_reminder: due in 11 h" in page and " ago" not in page
