@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import bindparam, case, insert, update
+from sqlalchemy import bindparam, case, func, insert, update
 from sqlmodel import Session, col, select
 
 from config.clock import as_utc
@@ -84,13 +84,30 @@ _DISARM = (
         ),
     )
 )
+# A filing's open reminders still pending that a later one of the same series (kind), due
+# too, has overtaken.
+_SAME_SERIES = _DEADLINES.alias("same_series")
+_LATEST_OF_SERIES = (
+    select(func.max(_SAME_SERIES.c.due_at))
+    .where(
+        _SAME_SERIES.c.filing_id == _DEADLINES.c.filing_id,
+        _SAME_SERIES.c.kind == _DEADLINES.c.kind,
+        _SAME_SERIES.c.disarmed_at.is_(None),
+        _SAME_SERIES.c.due_at <= bindparam("now"),
+    )
+    .scalar_subquery()
+)
 _CLOSE_OVERTAKEN = (
     update(_DEADLINES)
     .where(
-        _DEADLINES.c.id.in_(bindparam("ids", expanding=True)),
+        _DEADLINES.c.filing_id == bindparam("filing"),
+        _DEADLINES.c.disarmed_at.is_(None),
         _DEADLINES.c.status == DeadlineStatus.PENDING,
+        _DEADLINES.c.kind.in_(REMINDER_KINDS),
+        _DEADLINES.c.due_at < _LATEST_OF_SERIES,
     )
     .values(status=DeadlineStatus.DISARMED, disarmed_at=bindparam("now"))
+    .returning(_DEADLINES.c.id)
 )
 
 
@@ -159,22 +176,27 @@ def open_deadlines(session: Session, filing_id: int) -> list[OpenDeadline]:
     ]
 
 
+def close_overtaken(session: Session, filing_id: int, now: datetime) -> set[int]:
+    """Close unsent the filing's reminders due by ``now`` that a later reminder of the same
+    series, due too, has overtaken; their ids. Only the latest tells the truth: after a state
+    entered late (an SMS recorded hours after it came) or a sweep that was away (the
+    scheduler down for weeks), "3 weeks in review" is stale once the 4-week reminder is due,
+    as are the 0 h and 12 h SMS reminders once the 20 h one is. The deadline a series warns
+    of, when it fires an event, goes first and takes the series with the state it leaves; a
+    deadline that makes the filing late is never closed (obligations are treated alike)."""
+    closed = session.connection().execute(_CLOSE_OVERTAKEN, {"filing": filing_id, "now": now})
+    return set(closed.scalars())
+
+
 def skip_overtaken(
-    session: Session, armed: list[OpenDeadline], now: datetime
+    session: Session, filing_id: int, armed: list[OpenDeadline], now: datetime
 ) -> list[OpenDeadline]:
-    """Of the reminders armed already due (a state entered late: an SMS recorded hours after
-    it came), those a later deadline due too has overtaken (the 0 h and 12 h ones when the
-    20 h one or the window's end has passed) are closed unsent, as the sweep's obligations
-    are: only the latest tells the truth. A deadline that fires an event or makes the filing
-    late always stays. Returns the deadlines left."""
-    latest = max((d.due_at for d in armed if d.due_at <= now), default=None)
-    overtaken = [
-        d for d in armed if latest is not None and d.due_at < latest and d.kind in REMINDER_KINDS
-    ]
-    if not overtaken:
+    """``close_overtaken`` for a state just entered, whose deadlines are ``armed``; those left.
+    Only a state entered late arms several deadlines already due: the rest costs nothing."""
+    if sum(d.due_at <= now for d in armed) < 2:
         return armed
-    session.connection().execute(_CLOSE_OVERTAKEN, {"ids": [d.id for d in overtaken], "now": now})
-    return [d for d in armed if d not in overtaken]
+    closed = close_overtaken(session, filing_id, now)
+    return [d for d in armed if d.id not in closed]
 
 
 def disarm(session: Session, filing_id: int, now: datetime) -> None:

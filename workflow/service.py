@@ -37,6 +37,7 @@ from workflow.deadlines import OpenDeadline
 from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate, parse
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
+    EVENT_DEADLINE_KINDS,
     EVENTS_BY_NAME,
     STATES,
     EventSpec,
@@ -325,16 +326,18 @@ def _apply(
         return Applied(filing, deadlines.open_deadlines(session, filing_id))
     deadlines.disarm(session, filing_id, now)
     armed = deadlines.arm(session, filing, to_state, now, settings, since=started)
-    armed = deadlines.skip_overtaken(session, armed, now)
+    armed = deadlines.skip_overtaken(session, filing_id, armed, now)
     if spec.notify:
         notices.for_event(session, filing, event, reason, now, settings)
     applied = Applied(filing, armed)
     if chain < MAX_CHAIN:
-        for deadline in armed:
-            if deadline.due_at <= now:
-                fired = fire_deadline(session, filing, deadline, now, settings, chain=chain + 1)
-                if fired is not None and fired.applied is not None:
-                    return fired.applied  # the filing left to_state: the rest were disarmed
+        # As the sweep does, those that fire an event go first: a window already closed
+        # returns the order, and its reminders leave with the state, unsent.
+        due = [d for d in armed if d.due_at <= now]
+        for deadline in sorted(due, key=lambda d: d.kind not in EVENT_DEADLINE_KINDS):
+            fired = fire_deadline(session, filing, deadline, now, settings, chain=chain + 1)
+            if fired is not None and fired.applied is not None:
+                return fired.applied  # the filing left to_state: the rest were disarmed
     return applied
 
 

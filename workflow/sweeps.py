@@ -31,7 +31,7 @@ from models import (
     table,
 )
 from workflow import deadlines, obligations, outbox
-from workflow.domain.definition import DEADLINES
+from workflow.domain.definition import EVENT_DEADLINE_KINDS, REMINDER_KINDS
 from workflow.service import fire_deadline
 
 log = logging.getLogger(__name__)
@@ -56,17 +56,15 @@ def due_deadline_ids(
     return [row for row in rows if row is not None]
 
 
-# Deadlines whose firing moves the filing on (the SMS window's expiry, the idle lapse).
-_EVENT_KINDS = [spec.kind for spec in DEADLINES if spec.event is not None]
-
-
 def fire_due_deadlines(engine: Engine, now: datetime, settings: Settings) -> int:
     """Fire every deadline due at ``now``, batch by batch; returns how many this call fired.
 
     Those that fire an event go first. After a gap (the scheduler down, a machine asleep) a
     reminder may come due together with the deadline it warns of; the state that deadline's
-    event leaves takes the stale reminder with it, disarmed and unsent. One failing stays
-    pending and holds nothing back: the reminders still fire in the second pass.
+    event leaves takes the stale reminder with it, disarmed and unsent, and a reminder a later
+    deadline due too has overtaken is closed unsent (``deadlines.close_overtaken``). One
+    failing stays pending and holds nothing back: the reminders still fire in the second
+    pass.
     """
     size, failed = settings.sweep_batch_size, set[int]()
 
@@ -77,7 +75,7 @@ def fire_due_deadlines(engine: Engine, now: datetime, settings: Settings) -> int
         "deadline",
         engine,
         size,
-        lambda session, skip: due_deadline_ids(session, now, size, skip, _EVENT_KINDS),
+        lambda session, skip: due_deadline_ids(session, now, size, skip, EVENT_DEADLINE_KINDS),
         fire,
         failed,
     )
@@ -126,6 +124,11 @@ def _fire_one(engine: Engine, deadline_id: int, now: datetime, settings: Setting
         assert deadline is not None
         filing = session.get(Filing, deadline.filing_id, with_for_update=True)
         assert filing is not None
+        if deadline.kind in REMINDER_KINDS and deadline_id in deadlines.close_overtaken(
+            session, deadline.filing_id, now
+        ):
+            session.commit()
+            return 0
         fired = fire_deadline(session, filing, deadline, now, settings)
         session.commit()
         return 0 if fired is None else 1

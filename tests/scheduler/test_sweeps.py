@@ -153,7 +153,7 @@ def test_an_expiry_failing_unexpectedly_does_not_hold_back_its_reminders(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The expiry goes first after a gap; broken, it stays pending and the reminders it would
-    have made moot are sent after all."""
+    have made moot are sent after all: the latest, the 12 h one being overtaken by it."""
     from workflow import service
 
     filing = new_filing("sms_pending")
@@ -170,7 +170,7 @@ def test_an_expiry_failing_unexpectedly_does_not_hold_back_its_reminders(
 
     statuses = _window_statuses(db, filing.id)
     assert statuses[("sms_expiry", 24)] == "pending"
-    assert statuses[("sms_reminder", 12)] == statuses[("sms_reminder", 20)] == "fired"
+    assert (statuses[("sms_reminder", 12)], statuses[("sms_reminder", 20)]) == ("disarmed", "fired")
 
 
 @POSTGRES_ONLY
@@ -216,7 +216,7 @@ def _add_deadlines(
         rows = [
             Deadline(
                 filing_id=filing_id,
-                kind="idle_reminder",
+                kind="stuck",  # not a reminder: of several due, all but the last would be closed
                 state="domain_registered",
                 figure=7,
                 due_at=at,
@@ -275,6 +275,26 @@ def test_one_call_fires_every_due_deadline_batch_after_batch(
 
 
 # --- The MIIT review SLA in Chinese working days ----------------------------------------------
+
+
+def test_after_a_gap_in_review_only_the_latest_reminder_goes_out_with_the_limit(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """The scheduler away five weeks: "3 weeks in review" is stale once the 4-week reminder
+    is due; the legal limit (4 weeks too, in a March without holidays) is told as well."""
+    filing = new_filing("miit_pending")
+    _sweep_at(clock, settings, clock.now() + timedelta(days=35))
+
+    with _fresh(db) as s:
+        rows = s.exec(select(Deadline).where(Deadline.filing_id == filing.id))
+        statuses = {(d.kind, d.figure): d.status for d in rows if d.state == "miit_pending"}
+    assert (statuses[("miit_reminder", 3)], statuses[("miit_reminder", 4)]) == ("disarmed", "fired")
+    assert statuses[("miit_legal_limit", 20)] == "fired"
+    with _fresh(db) as s:
+        told = [
+            n.kind for n in s.exec(select(Notification).where(Notification.filing_id == filing.id))
+        ]
+    assert told.count("miit_reminder") == 1 and "miit_legal_limit" in told
 
 
 @pytest.mark.parametrize(

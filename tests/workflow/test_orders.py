@@ -1036,7 +1036,7 @@ def test_an_sms_recorded_late_tells_only_what_is_still_true(
 def test_an_sms_recorded_past_a_longer_stuck_threshold_still_expires_its_window(
     session: Session, settings: Settings, clock: FrozenClock, open_order: Open
 ) -> None:
-    """The stuck deadline, due after the window's end, overtakes the reminders only."""
+    """A stuck mark due after the window's end takes nothing from the expiry, which fires."""
     stuck_days = {**settings.stuck_days, "sms_pending": 2.0}
     patient = settings.model_copy(update={"stuck_days": stuck_days})
     order = _pre_approved(session, open_order)

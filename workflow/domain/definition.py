@@ -514,6 +514,8 @@ STATES_BY_NAME: dict[str, StateSpec] = {s.name.value: s for s in STATES}
 DEADLINES_BY_KIND: dict[str, DeadlineSpec] = {d.kind: d for d in DEADLINES}
 OVERDUE_KINDS: tuple[str, ...] = tuple(d.kind for d in DEADLINES if d.overdue)
 STUCK_KINDS: tuple[str, ...] = tuple(d.kind for d in DEADLINES if d.stuck)
+# Deadlines whose firing moves the filing on (the SMS window's expiry, the idle lapse).
+EVENT_DEADLINE_KINDS: tuple[str, ...] = tuple(d.kind for d in DEADLINES if d.event is not None)
 # Deadlines that only tell someone: no event fired, the filing not late or stuck when passed.
 REMINDER_KINDS: tuple[str, ...] = tuple(
     d.kind for d in DEADLINES if d.event is None and not d.overdue and not d.stuck
