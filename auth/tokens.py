@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, delete, select
 
-from config.clock import as_utc, get_clock
+from config.clock import CHINA, as_utc, get_clock
 from models import ApiToken, PageSession, table
 from workflow.domain.errors import Forbidden, NotFound, Reason, Unauthorized, ValidationError
 from workflow.schemas import UtcDateTime
@@ -132,7 +132,8 @@ def caller_of(token: ApiToken | sa.Row[*tuple[Any, ...]], now: datetime) -> Call
     if token.revoked_at is not None:
         raise Unauthorized("the bearer token is unknown or revoked")
     if token.expires_at is not None and as_utc(token.expires_at) <= now:
-        raise Unauthorized(f"the bearer token expired at {as_utc(token.expires_at).isoformat()}")
+        expired = as_utc(token.expires_at).astimezone(CHINA)
+        raise Unauthorized(f"the bearer token expired at {expired:%Y-%m-%d %H:%M} Beijing time")
     assert token.id is not None
     return Caller(token.id, token.name, Role(token.role), token.last_used_at)
 

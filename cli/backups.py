@@ -41,6 +41,11 @@ def backup(url: str, file: Path) -> None:
             f"{file} already exists",
             [Reason("file_exists", "choose a new file name; a backup never overwrites one")],
         )
+    if not file.parent.is_dir():
+        raise CliError(
+            f"{file.parent} is not a directory",
+            [Reason("no_directory", "create it first, or name a file in a directory that exists")],
+        )
     with _written_in_full(file) as partial:
         if _backend(url) == "sqlite":
             with closing(_sqlite(url)) as source, closing(sqlite3.connect(partial)) as copy:

@@ -120,6 +120,15 @@ def test_backup_never_overwrites_a_file(cli: Cli, db: Database, tmp_path: Path) 
     assert (result.exit_code, existing.read_text()) == (1, "precious")
 
 
+def test_backup_into_a_directory_that_does_not_exist_says_so_in_one_line(
+    cli: Cli, db: Database, tmp_path: Path
+) -> None:
+    result = cli("db", "backup", str(tmp_path / "missing" / "x.db"))
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == f"error: {tmp_path / 'missing'} is not a directory"
+
+
 def test_restore_refuses_a_file_that_is_not_a_backup(
     cli: Cli, db: Database, tmp_path: Path, fresh_url: str, use_database: Callable[[str], None]
 ) -> None:

@@ -97,6 +97,15 @@ def test_an_expired_token_is_401(client: TestClient, session: Session, clock: Fr
     assert (response.status_code, "expired" in response.json()["message"]) == (401, True)
 
 
+def test_an_expired_token_says_when_in_beijing_time(
+    client: TestClient, session: Session, clock: FrozenClock
+) -> None:
+    token = create_token(session, "brief", Role.VIEWER, clock.now() + timedelta(days=30))
+    clock.advance(timedelta(days=31))  # the clock: 10:00 in Beijing
+    response = client.get("/api/v1/filings", headers={"Authorization": f"Bearer {token}"})
+    assert response.json()["message"].endswith("expired at 2026-04-01 10:00 Beijing time")
+
+
 def test_a_token_in_use_records_when_it_was_last_used(
     client: TestClient,
     session: Session,
