@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session, col
 
-from config.clock import CHINA, as_utc
+from config.clock import CHINA, as_utc, get_clock
 from config.settings import Settings
 from models import Filing, HistoryEntry
 from workflow.deadlines import calendar_for
@@ -47,7 +47,9 @@ class ForecastOut(BaseModel):
     """An open order's predicted approval: median and 90th percentile, and the SLA it meets.
 
     ``observations`` counts completed orders of the same ``kind``, province and stage: the
-    history the forecast was drawn from, or found too short for (``basis`` statutory).
+    history the forecast was drawn from, or found too short for (``basis`` statutory). An
+    order already past a predicted date is predicted today at the earliest: it has not been
+    approved yet, and one past its SLA date will breach it.
     """
 
     filing_id: int
@@ -213,6 +215,8 @@ def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOu
     median_at, p90_at, sla_at = (
         _after(calendar, entered, days) for days in (median_days, p90_days, limit)
     )
+    today = get_clock().now().astimezone(CHINA).date()
+    median_date, p90_date = max(median_at[0], today), max(p90_at[0], today)
     return ForecastOut(
         filing_id=filing_id,
         province=filing.province,
@@ -224,10 +228,10 @@ def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOu
         min_observations=settings.forecast_min_observations,
         median_working_days=median_days,
         p90_working_days=p90_days,
-        median_date=median_at[0],
-        p90_date=p90_at[0],
+        median_date=median_date,
+        p90_date=p90_date,
         sla_date=sla_at[0],
-        will_breach=p90_at[0] > sla_at[0],
+        will_breach=p90_date > sla_at[0],
         estimated=median_at[1] or p90_at[1],
     )
 

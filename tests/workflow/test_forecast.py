@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlmodel import Session
 
+from config.clock import CHINA, FrozenClock
 from config.settings import Settings
 from models import Filing, HistoryEntry
 from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order, order_on
@@ -104,6 +105,22 @@ def test_a_p90_past_the_sla_says_it_will_breach(
     seed_history(session, reviewing, 5)
     settings.miit_legal_limit_working_days = 8
     assert forecast.forecast(session, reviewing.id, settings).will_breach
+
+
+def test_an_order_past_its_sla_date_will_breach_and_is_predicted_today_at_the_earliest(
+    session: Session, reviewing: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    clock.advance(timedelta(days=60))  # 20 working days were up long ago
+    today = clock.now().astimezone(CHINA).date()
+
+    predicted = forecast.forecast(session, reviewing.id, settings)
+
+    assert predicted.sla_date < today
+    assert (predicted.median_date, predicted.p90_date, predicted.will_breach) == (
+        today,
+        today,
+        True,
+    )
 
 
 def test_the_forecast_moves_with_the_order(
