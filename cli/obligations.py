@@ -175,7 +175,15 @@ def overdue(as_json: JsonOption = False) -> None:
     """Services past an obligation (PSB filing, cancel-access, rectification), most late first."""
     with session_scope() as session:
         rows = obligations.overdue(session, get_clock().now())
-    emit(rows, as_json, lambda: render_obligations(rows))
+    emit(
+        rows,
+        as_json,
+        lambda: table(
+            ["id", "service", "filing", "kind", "due", "status", "data"],
+            [(o.id, o.service_id, o.filing_id, o.kind, o.due_at, o.status, o.data) for o in rows],
+            title="overdue obligations",
+        ),
+    )
 
 
 def render_durations(rows: list[DurationRow]) -> RenderableType:

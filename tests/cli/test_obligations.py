@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from config.clock import FrozenClock
 from workflow.schemas import FilingOut
 
 if TYPE_CHECKING:
@@ -24,6 +26,21 @@ def test_a_site_goes_live_and_its_psb_number_closes_the_psb_filing(
     [psb] = [o for o in view["obligations"] if o["kind"] == "psb_filing"]
     assert psb["status"] == "disarmed" and psb["closed_at"]
     assert "京公网安备11010502030143号" in cli("services", "obligations", site).stdout
+
+
+def test_services_overdue_names_each_late_service_and_its_filing(
+    cli: Cli, on_file: FilingOut, clock: FrozenClock
+) -> None:
+    site = str(on_file.service_id)
+    assert cli("services", "go-live", site, "--on", "2026-03-02").exit_code == 0
+    clock.advance(timedelta(days=31))  # the PSB filing was due on the 30th day
+
+    shown = cli("services", "overdue")
+
+    assert shown.exit_code == 0, shown.output
+    [row] = [line for line in shown.stdout.splitlines() if "psb_filing" in line]
+    cells = [cell.strip() for cell in row.split("│")]
+    assert cells[2:4] == [site, str(on_file.id)]
 
 
 def test_a_rectification_is_extended_once(cli: Cli, on_file: FilingOut) -> None:
