@@ -68,6 +68,12 @@ _CLAIM_DUE_OBLIGATION = (
     )
     .values(status=DeadlineStatus.FIRED, fired_at=bindparam("b_now"))
 )
+_FILINGS = table(Filing)
+_RENEW_ORDERS = (
+    update(_FILINGS)
+    .where(_FILINGS.c.service_id == bindparam("b_service"))
+    .values(domain_expires_on=bindparam("b_expires_on"))
+)
 # Effects after which a service is filed with this host, and its domain must stay registered.
 _FILED = (Effect.ISSUE_NUMBERS, Effect.ADD_SERVICE, Effect.ADD_ACCESS)
 _GONE = (Effect.CANCEL_SERVICE, Effect.CANCEL_ENTITY, Effect.REMOVE_ACCESS)
@@ -287,7 +293,8 @@ def psb_number(
 def renewal(
     session: Session, service_id: int, command: Renewal, settings: Settings
 ) -> ServiceDutiesOut:
-    """A new expiry date: the reminders for the old one close and new ones open."""
+    """A new expiry date: the reminders for the old one close and new ones open, and the
+    service's orders show it (their pages and a search by domain would give the old one)."""
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
         today = now.astimezone(CHINA).date()
@@ -295,6 +302,9 @@ def renewal(
             raise _refused("renewal not recorded", *reasons)
         service.domain_expires_on = command.expires_on
         session.add(service)
+        session.connection().execute(
+            _RENEW_ORDERS, {"b_service": service.id, "b_expires_on": command.expires_on}
+        )
         _close(
             session,
             service.id,

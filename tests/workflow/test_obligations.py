@@ -273,6 +273,14 @@ def test_a_renewal_ends_the_reminders_for_the_old_date_and_sets_them_for_the_new
     assert _notices(session, "obligation_domain_expired") == []
 
 
+def test_a_renewal_is_shown_on_the_services_orders(
+    session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    obligations.renewal(session, _site(expiring), Renewal(expires_on=date(2027, 6, 30)), settings)
+
+    assert views.filing(session, expiring.id, clock.now()).domain_expires_on == date(2027, 6, 30)
+
+
 def test_a_sweep_back_after_the_domain_expired_escalates_without_the_reminders(
     session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
