@@ -21,7 +21,7 @@ from web.forms import event_forms
 from web.pages import PageUserDep, show
 from web.pipeline_svg import pipeline_svg
 from web.reports import after_approval
-from workflow import views
+from workflow import obligations, views
 from workflow.domain.bounded import RowId, line
 from workflow.domain.definition import OVERDUE_KINDS, STATES, State
 from workflow.domain.orders import KINDS, OrderKind, VerifierResult
@@ -110,6 +110,7 @@ def pipeline(
     flagged = {
         "stuck": f"{stuck.total}{'' if stuck.total_is_exact else '+'}" if stuck.total else 0,
         "late": views.late_page(session, now, limit=1).total,
+        "duties": obligations.count_overdue(session, now),
         "failed": views.failed_jobs(session, limit=1).total,
     }
     return show(
@@ -233,6 +234,25 @@ def mine(
         found=found,
         now=now,
         pages=_pages(found.total, page, exact=found.total_is_exact, shown=len(found.items)),
+    )
+
+
+@router.get("/duties", response_class=HTMLResponse)
+def duties(
+    request: Request, session: SessionDep, user: PageUserDep, page: Annotated[Page, Query()] = 1
+) -> Response:
+    """Duties after approval past their time (the PSB filing, a cancel-access order, a
+    rectification, an expired domain), the most late first."""
+    now = get_clock().now()
+    rows = obligations.overdue(session, now, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return show(
+        request,
+        "duties.html",
+        user,
+        rows=rows,
+        domains=obligations.domains_of(session, {o.service_id for o in rows}),
+        now=now,
+        pages=_pages(obligations.count_overdue(session, now), page),
     )
 
 

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from config.clock import get_clock
 from models import Deadline, DeadlineStatus, FailedJob, Filing, OutboxMessage, get_engine
 from web.auth import Viewer
-from workflow import views
+from workflow import obligations, views
 from workflow.domain.orders import KINDS
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ class DatabaseCollector(Collector):
                     session, OutboxMessage, col(OutboxMessage.published_at).is_(None)
                 )
                 failed = _count(session, FailedJob, col(FailedJob.retried_at).is_(None))
+                duties = obligations.count_overdue(session, now)
         except SQLAlchemyError as exc:
             # Keep serving the process's own metrics; /readyz reports the database.
             log.warning("metrics: database unavailable: %s", type(exc).__name__)
@@ -121,6 +122,12 @@ class DatabaseCollector(Collector):
             "icpflow_failed_jobs",
             "Jobs that exhausted their retries, not yet retried.",
             value=failed,
+        )
+        yield GaugeMetricFamily(
+            "icpflow_obligations_overdue",
+            "Duties after approval past their time (PSB filing, cancel-access, rectification, "
+            "an expired domain).",
+            value=duties,
         )
 
 

@@ -10,12 +10,12 @@ them (the service's expiry watch starts; a cancel-access order closes what it ow
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import bindparam, update
+from sqlalchemy import ColumnElement, bindparam, func, update
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA, as_utc, get_clock
@@ -177,22 +177,43 @@ def duties(
     )
 
 
+def _overdue_where(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        col(Obligation.kind).in_([k.value for k in OVERDUE_OBLIGATIONS]),
+        col(Obligation.closed_at).is_(None),
+        col(Obligation.due_at) <= now,
+    )
+
+
 def overdue(
     session: Session, now: datetime, limit: int = 100, offset: int = 0
 ) -> list[ObligationOut]:
     """Open obligations of an overdue kind past their due time, the most late first (ops)."""
     rows = session.exec(
         select(Obligation)
-        .where(
-            col(Obligation.kind).in_([k.value for k in OVERDUE_OBLIGATIONS]),
-            col(Obligation.closed_at).is_(None),
-            col(Obligation.due_at) <= now,
-        )
+        .where(*_overdue_where(now))
         .order_by(col(Obligation.due_at), col(Obligation.id))
         .limit(limit)
         .offset(offset)
     ).all()
     return [describe(row, now) for row in rows]
+
+
+def count_overdue(session: Session, now: datetime) -> int:
+    """How many ``overdue`` lists in all: the console's and the metrics' total."""
+    return session.exec(
+        select(func.count()).select_from(Obligation).where(*_overdue_where(now))
+    ).one()
+
+
+def domains_of(session: Session, service_ids: Collection[int]) -> dict[int, str]:
+    """The domain (or app name) of each service, for lists of their obligations."""
+    if not service_ids:
+        return {}
+    rows = session.exec(
+        select(Service.id, Service.domain, Service.name).where(col(Service.id).in_(service_ids))
+    )
+    return {service_id: domain or name for service_id, domain, name in rows if service_id}
 
 
 # -- recording what happened to a service ---------------------------------------------------

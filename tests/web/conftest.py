@@ -89,3 +89,14 @@ class Api:
 @pytest.fixture
 def api(client: TestClient, manager: Headers) -> Api:
     return Api(client, manager)
+
+
+@pytest.fixture
+def signed_in(client: TestClient, tokens: dict[str, str]) -> Callable[[str], TestClient]:
+    """The console's browser, signed in as the role asked for."""
+
+    def sign_in(role: str) -> TestClient:
+        client.post("/login", data={"token": tokens[role]})
+        return client
+
+    return sign_in

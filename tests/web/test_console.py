@@ -26,15 +26,6 @@ if TYPE_CHECKING:
     from tests.web.conftest import Api
 
 
-@pytest.fixture
-def signed_in(client: TestClient, tokens: dict[str, str]) -> Callable[[str], TestClient]:
-    def sign_in(role: str) -> TestClient:
-        client.post("/login", data={"token": tokens[role]})
-        return client
-
-    return sign_in
-
-
 def form_token(page: str) -> str:
     found = re.search(r'name="form_token" value="([^"]+)"', page)
     assert found, "the page has no form"

@@ -115,3 +115,26 @@ def test_a_rectifications_text_is_masked_where_it_quotes_a_mobile(
     answer = _post(api, f"{site}/rectifications", body)
     assert answer.status_code == 200, answer.text  # the service's duties, as every such POST
     assert "13912345678" not in answer.text and "139****5678" in answer.text
+
+
+def _psb_filing_overdue(api: Api, on_file: FilingOut, clock: FrozenClock) -> None:
+    _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
+    clock.advance(timedelta(days=31))  # the PSB filing was due on the 30th day
+
+
+def test_the_console_lists_overdue_duties_with_their_site_and_filing(
+    api: Api, on_file: FilingOut, clock: FrozenClock, signed_in: Callable[[str], TestClient]
+) -> None:
+    _psb_filing_overdue(api, on_file, clock)
+    console = signed_in("viewer")
+
+    page = console.get("/duties").text
+
+    [row] = page.split('<tr class="duty">')[1:]
+    assert "psb_filing" in row and on_file.domain in row and f'href="/filings/{on_file.id}"' in row
+    assert "1 overdue duties" in console.get("/").text
+
+
+def test_metrics_count_the_overdue_duties(api: Api, on_file: FilingOut, clock: FrozenClock) -> None:
+    _psb_filing_overdue(api, on_file, clock)
+    assert "icpflow_obligations_overdue 1.0" in api.get("/metrics").text
