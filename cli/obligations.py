@@ -172,7 +172,8 @@ def rectified(rectification_id: RectificationId, as_json: JsonOption = False) ->
 
 @services.command("overdue")
 def overdue(as_json: JsonOption = False) -> None:
-    """Services past an obligation (PSB filing, cancel-access, rectification), most late first."""
+    """Services past an obligation (PSB filing, cancel-access, rectification, an expired
+    domain), most late first."""
     with session_scope() as session:
         rows = obligations.overdue(session, get_clock().now())
     emit(

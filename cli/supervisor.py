@@ -103,6 +103,7 @@ def _supervise(
         "create lasting ones with `icpflow tokens create`)"
     )
     procs = children(settings, host)
+    redis = _RedisKeeper(embedded)
     stopping = False
 
     def request_stop(*_: object) -> None:
@@ -116,8 +117,7 @@ def _supervise(
             child.start(env)
         while not stopping:
             _restart_dead(procs, env)
-            if embedded is not None and embedded.keep_up():
-                console.print("[red]the embedded Redis exited[/]; started it again")
+            redis.keep_up()
             time.sleep(0.5)
     finally:
         console.print("stopping…")
@@ -129,6 +129,33 @@ def _supervise(
                     child.process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     child.process.kill()
+
+
+@dataclass
+class _RedisKeeper:
+    """Starts the embedded Redis again when it dies; a start that fails (a damaged append-only
+    file, a lock held too long) is tried again after a growing pause, as a child's restart
+    is, while web, worker and scheduler go on (events are taken; jobs wait in the outbox)."""
+
+    server: EmbeddedServer | None
+    failures: int = 0
+    next_try: float = 0.0
+
+    def keep_up(self) -> None:
+        if self.server is None or time.monotonic() < self.next_try:
+            return
+        try:
+            if self.server.keep_up():
+                console.print("[red]the embedded Redis exited[/]; started it again")
+            self.failures = 0
+        except Exception as exc:  # whatever stopped the start; the next try may succeed
+            self.failures += 1
+            pause = min(30.0, 2.0**self.failures)
+            self.next_try = time.monotonic() + pause
+            console.print(
+                f"[red]could not start the embedded Redis again[/] ({exc}); "
+                f"trying again in {pause:.0f}s"
+            )
 
 
 def _restart_dead(procs: list[Child], env: dict[str, str]) -> None:

@@ -291,13 +291,15 @@ class Obligation(SQLModel, table=True):
     reuses the deadline's statuses: ``pending`` until due, ``fired`` once its notice (or job)
     was owed, ``disarmed`` when closed before that; ``closed_at`` marks it met or moot.
     ``filing_id`` is the order that approved the record: its notices are filed under it.
-    The sweep finds due rows through ``(status, due_at)``, like the deadlines'.
+    The sweep finds due rows through ``(status, due_at)``, like the deadlines'; the overdue
+    lists and their counts find the open ones past due through ``(closed_at, due_at)``.
     """
 
     __tablename__ = "obligations"
     __table_args__ = (
         Index("ix_obligations_status_due", "status", "due_at"),
         Index("ix_obligations_service_open", "service_id", "closed_at"),
+        Index("ix_obligations_open_due", "closed_at", "due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

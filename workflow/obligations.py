@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, bindparam, func, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA, as_utc, get_clock
@@ -326,6 +327,7 @@ def renewal(
         session.connection().execute(
             _RENEW_ORDERS, {"b_service": service.id, "b_expires_on": command.expires_on}
         )
+        set_committed_value(filing, "domain_expires_on", command.expires_on)
         _close(
             session,
             service.id,
@@ -335,6 +337,9 @@ def renewal(
         )
         _watch_expiry(session, service, filing, now, settings)
 
+    # An approving event locks its order, then writes the service; the service's orders are
+    # locked first here too, so the two take turns instead of deadlocking on PostgreSQL.
+    session.exec(select(Filing.id).where(Filing.service_id == service_id).with_for_update())
     return _record(session, service_id, write)
 
 

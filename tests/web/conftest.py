@@ -1,4 +1,5 @@
-"""An API client on the test database, a token for every role, and a case manager's helper."""
+"""An API client on the test database, a token for every role, a case manager's helper and
+the console's browser signed in."""
 
 from __future__ import annotations
 

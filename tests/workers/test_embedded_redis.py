@@ -64,5 +64,8 @@ def test_a_server_that_died_is_started_again_by_its_owner_with_its_jobs(tmp_path
 def test_a_server_only_attached_to_is_not_started_again_by_who_attached(tmp_path: Path) -> None:
     owner = EmbeddedServer(tmp_path / "var")
     attached = EmbeddedServer(tmp_path / "var")
-    owner.stop()
+    owner.stop()  # as its owner exits
+
     assert not attached.keep_up()
+    with pytest.raises(redis.ConnectionError):  # nothing started it again
+        redis.Redis.from_url(attached.url, socket_connect_timeout=0.5).ping()
