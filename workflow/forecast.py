@@ -48,8 +48,8 @@ class ForecastOut(BaseModel):
 
     ``observations`` counts completed orders of the same ``kind``, province and stage: the
     history the forecast was drawn from, or found too short for (``basis`` statutory). An
-    order already past a predicted date is predicted today at the earliest: it has not been
-    approved yet, and one past its SLA date will breach it.
+    order already past a predicted date is predicted today (the next working day) at the
+    earliest: it has not been approved yet, and one past its SLA date will breach it.
     """
 
     filing_id: int
@@ -215,8 +215,8 @@ def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOu
     median_at, p90_at, sla_at = (
         _after(calendar, entered, days) for days in (median_days, p90_days, limit)
     )
-    today = get_clock().now().astimezone(CHINA).date()
-    median_date, p90_date = max(median_at[0], today), max(p90_at[0], today)
+    soonest = _first_working_day(calendar, get_clock().now().astimezone(CHINA).date())
+    median_date, p90_date = max(median_at[0], soonest), max(p90_at[0], soonest)
     return ForecastOut(
         filing_id=filing_id,
         province=filing.province,
@@ -234,6 +234,13 @@ def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOu
         will_breach=p90_date > sla_at[0],
         estimated=median_at[1] or p90_at[1],
     )
+
+
+def _first_working_day(calendar: WorkingCalendar, day: date) -> date:
+    """``day``, or the working day after it: the bureau approves nothing on a holiday."""
+    while not calendar.is_working_day(day):
+        day += timedelta(days=1)
+    return day
 
 
 def _after(calendar: WorkingCalendar, start: datetime, days: int) -> tuple[date, bool]:

@@ -107,18 +107,30 @@ def test_a_p90_past_the_sla_says_it_will_breach(
     assert forecast.forecast(session, reviewing.id, settings).will_breach
 
 
-def test_an_order_past_its_sla_date_will_breach_and_is_predicted_today_at_the_earliest(
-    session: Session, reviewing: FilingOut, settings: Settings, clock: FrozenClock
+@pytest.mark.parametrize(
+    ("later", "soonest"),
+    [
+        (timedelta(days=58), date(2026, 4, 29)),  # a Wednesday: today
+        (timedelta(days=60), date(2026, 5, 6)),  # Labour Day's holidays: the day after them
+    ],
+    ids=["a working day", "a holiday"],
+)
+def test_an_order_past_its_sla_date_will_breach_and_is_predicted_no_sooner_than_it_can_be(
+    session: Session,
+    reviewing: FilingOut,
+    settings: Settings,
+    clock: FrozenClock,
+    later: timedelta,
+    soonest: date,
 ) -> None:
-    clock.advance(timedelta(days=60))  # 20 working days were up long ago
-    today = clock.now().astimezone(CHINA).date()
+    clock.advance(later)  # 20 working days were up long ago
 
     predicted = forecast.forecast(session, reviewing.id, settings)
 
-    assert predicted.sla_date < today
+    assert predicted.sla_date < clock.now().astimezone(CHINA).date()
     assert (predicted.median_date, predicted.p90_date, predicted.will_breach) == (
-        today,
-        today,
+        soonest,
+        soonest,
         True,
     )
 
