@@ -7,9 +7,14 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
 from config.clock import FrozenClock
+from config.settings import Settings
+from tests.databases import Database
+from workflow import obligations
 from workflow.schemas import FilingOut
+from workflow.sweeps import fire_due_obligations
 
 if TYPE_CHECKING:
     from tests.web.conftest import Api, Headers
@@ -138,3 +143,32 @@ def test_the_console_lists_overdue_duties_with_their_site_and_filing(
 def test_metrics_count_the_overdue_duties(api: Api, on_file: FilingOut, clock: FrozenClock) -> None:
     _psb_filing_overdue(api, on_file, clock)
     assert "icpflow_obligations_overdue 1.0" in api.get("/metrics").text
+
+
+def test_the_filing_page_shows_footer_checks_once_each_with_their_result(
+    api: Api,
+    on_file: FilingOut,
+    clock: FrozenClock,
+    session: Session,
+    settings: Settings,
+    db: Database,
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
+    assert on_file.service_id is not None
+    for _ in range(3):  # three days of scheduled checks, each made and recorded
+        assert fire_due_obligations(db.engine, clock.now(), settings) == 1
+        problems = ["no link to https://beian.miit.gov.cn/"]
+        obligations.record_footer(
+            session, on_file.service_id, None, url="http://example.cn/", status_code=200,
+            problems=problems, settings=settings,
+        )  # fmt: skip
+        session.commit()
+        clock.advance(timedelta(days=1))
+
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+
+    duties = page.split('id="obligations"')[1].split("</table>")[0]
+    assert duties.count("footer_check") == 1  # the next one, not the three made
+    checks = page.split('id="footer-checks"')[1].split("</table>")[0]
+    assert checks.count("no link to https://beian.miit.gov.cn/") == 3
