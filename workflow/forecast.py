@@ -32,7 +32,7 @@ from config.settings import Settings
 from models import Filing, HistoryEntry
 from workflow.deadlines import calendar_for
 from workflow.domain.calendar import WorkingCalendar
-from workflow.domain.definition import TERMINAL_STATES, State
+from workflow.domain.definition import STATES, TERMINAL_STATES, State
 from workflow.domain.errors import GuardFailed, Reason
 from workflow.domain.orders import OrderKind
 from workflow.views import get_filing
@@ -167,7 +167,7 @@ def durations(session: Session, settings: Settings) -> list[DurationRow]:
     """Per province, order kind and stage: how many stays, their median and 90th percentile.
 
     Rows of a province come in the kinds' order (first filings first), each kind's stages
-    together, so a reader compares like with like.
+    together in the order an order goes through them, so a reader compares like with like.
     """
     stays: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for visit in _visits(session, settings):
@@ -186,11 +186,12 @@ def durations(session: Session, settings: Settings) -> list[DurationRow]:
 
 
 _KIND_ORDER = {kind.value: i for i, kind in enumerate(OrderKind)}
+_STAGE_ORDER = {spec.name.value: i for i, spec in enumerate(STATES)}
 
 
-def _row_order(item: tuple[tuple[str, str, str], list[float]]) -> tuple[str, int, str]:
+def _row_order(item: tuple[tuple[str, str, str], list[float]]) -> tuple[str, int, int]:
     province, kind, stage = item[0]
-    return province, _KIND_ORDER[kind], stage
+    return province, _KIND_ORDER[kind], _STAGE_ORDER[stage]
 
 
 def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOut:

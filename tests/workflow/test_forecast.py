@@ -219,6 +219,14 @@ def test_review_times_list_each_kind_apart_first_filings_first(
     ]
 
 
+def test_review_times_list_a_kinds_stages_in_the_order_an_order_goes_through_them(
+    session: Session, reviewing: FilingOut, settings: Settings
+) -> None:
+    seed_history(session, reviewing, 5)
+    stages = [r.stage for r in forecast.durations(session, settings) if r.kind == "first_filing"]
+    assert stages == ["submitted", "miit_pending"]  # not in the alphabet's order
+
+
 # Events that keep the state (one SMS answer of several, a wrong code) write history rows too;
 # an order returned once visits a stage twice.
 ANSWERED_IN_PARTS = (
