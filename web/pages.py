@@ -182,7 +182,14 @@ def show(request: Request, template: str, user: PageUser, **context: Any) -> Res
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request) -> Response:
+def login_form(
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str | None, Query(description="sign in from a link")] = None,
+) -> Response:
+    """The sign-in form; a ``?token=`` link signs in here too, as on any page."""
+    if token:
+        return _sign_in(request, session, token, "/")
     return _sign_in_form(request)
 
 

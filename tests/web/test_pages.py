@@ -63,6 +63,14 @@ def test_token_link_signs_in_and_drops_the_token_from_the_url(
     assert client.get("/stuck", follow_redirects=False).status_code == 200
 
 
+def test_a_token_link_to_the_sign_in_page_signs_in_and_goes_to_the_pipeline(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    response = client.get(f"/login?token={tokens['viewer']}", follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (303, "/")
+    assert client.get("/stuck", follow_redirects=False).status_code == 200
+
+
 def test_sign_out_ends_the_session_on_the_server(browser: TestClient) -> None:
     cookie = browser.cookies[SESSION_COOKIE]
     form_token = re.search(r'name="form_token" value="([^"]+)"', browser.get("/").text)
