@@ -29,15 +29,36 @@ UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 def _event_data_docs() -> dict[str, Any]:
-    """Each manual event's data schema, taken from the declaration, for /openapi.json."""
+    """Each manual event's data schema, taken from the declaration, for /openapi.json. Any of
+    them, not one: events share shapes (``submit`` and ``resubmit`` both carry materials), and
+    ``event`` says which applies."""
     return {
-        "oneOf": [
-            {**EVENTS_BY_NAME[name].data.model_json_schema(), "title": f"data of {name}"}
+        "anyOf": [
+            {**_inlined(EVENTS_BY_NAME[name].data.model_json_schema()), "title": f"data of {name}"}
             for name in MANUAL_EVENTS
             if EVENTS_BY_NAME[name].data_keys
         ]
         + [{"type": "object", "maxProperties": 0, "title": "no data (the other events)"}]
     }
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with its ``$defs`` written where they are referred to: nested in another
+    document (the OpenAPI one), a ``#/$defs/...`` reference would point nowhere."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        rest = {key: walk(value) for key, value in node.items() if key != "$ref"}
+        if "$ref" not in node:
+            return rest
+        return {**walk(defs[node["$ref"].rsplit("/", 1)[-1]]), **rest}
+
+    inlined: dict[str, Any] = walk(schema)
+    return inlined
 
 
 class EventIn(EventCommand):
