@@ -198,8 +198,14 @@ def fire_event(
     spec = event_spec(command.event)
     data = parse(spec.data, command.data, f"bad data for {spec.name!r}", ("data",))
     # Only a keyed request is ever compared with an earlier one.
+    # Of the data as read: one instant written two ways, or an optional field sent as null
+    # or left out, is the same request.
     fingerprint = (
-        _fingerprint(command.event, command.data, expected_version) if idempotency_key else ""
+        _fingerprint(
+            command.event, data.model_dump(mode="json", exclude_none=True), expected_version
+        )
+        if idempotency_key
+        else ""
     )
     if idempotency_key and (replay := _replay(session, filing_id, idempotency_key, fingerprint)):
         return replay

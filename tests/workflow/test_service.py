@@ -393,6 +393,32 @@ def test_idempotency_key_replays_the_first_result_without_firing_again(
     assert count(session, IdempotencyRecord) == 1
 
 
+@pytest.mark.parametrize(
+    ("first", "again"),
+    [
+        ({"sent_at": "2026-03-02T10:30"}, {"sent_at": "2026-03-02T02:30:00Z"}),
+        ({}, {"sent_at": None}),
+    ],
+    ids=["one instant written two ways", "an optional field left out or null"],
+)
+def test_a_repeat_saying_the_same_in_other_words_is_replayed(
+    session: Session,
+    new_filing: MakeFiling,
+    clock: FrozenClock,
+    first: dict[str, object],
+    again: dict[str, object],
+) -> None:
+    filing = new_filing("host_pre_approved")  # Monday 10:00 in Beijing
+    clock.advance(timedelta(hours=1))
+
+    def send(data: dict[str, object]) -> FilingOut:
+        command = EventCommand(event="sms_sent", data=data)
+        return service.fire_event(session, filing.id, command, actor="bob", idempotency_key="s1")
+
+    assert send(again) == send(first)
+    assert [e.event for e in views.history(session, filing.id)].count("sms_sent") == 1
+
+
 def test_an_idempotency_key_opens_one_filing_however_often_it_is_sent(session: Session) -> None:
     first = service.create_filing(session, make_command(), "bob", idempotency_key="open-1")
     again = service.create_filing(session, make_command(), "bob", idempotency_key="open-1")
