@@ -6,6 +6,7 @@ import csv
 import getpass
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,6 +24,7 @@ from config.clock import get_clock
 from config.settings import get_settings
 from models import session_scope
 from workflow import forecast, service, views
+from workflow.domain.bounded import LINE_PATTERN
 from workflow.domain.commands import (
     ApplicantKind,
     EventCommand,
@@ -49,10 +51,19 @@ _ACTOR_DEFAULT = "cli:$USER"
 
 
 def _resolve_actor(value: str) -> str:
-    """Expand the shown default lazily, so help prints ``cli:$USER`` and history gets a name."""
-    if value != _ACTOR_DEFAULT:
-        return value
-    return f"cli:{os.environ.get('USER') or getpass.getuser()}"
+    """Expand the shown default lazily, so help prints ``cli:$USER`` and history gets a name.
+    A name given is one line of at most ``bounds.ACTOR`` characters, as its column holds, and
+    none the history gives others: the scheduler's ``system`` and an API token's ``token:``."""
+    if value == _ACTOR_DEFAULT:
+        return f"cli:{os.environ.get('USER') or getpass.getuser()}"
+    actor = value.strip()
+    if not actor or len(actor) > bounds.ACTOR or not re.fullmatch(LINE_PATTERN, actor):
+        raise typer.BadParameter(f"one line of 1 to {bounds.ACTOR} characters")
+    if actor == service.SYSTEM_ACTOR or actor.startswith("token:"):
+        raise typer.BadParameter(
+            f"{actor!r} is how history names the scheduler or an API token; give your own name"
+        )
+    return actor
 
 
 ActorOption = Annotated[

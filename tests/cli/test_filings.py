@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from cli.filings import IMPORT_COLUMNS
 from tests.factories import (
     ORG_CREDIT_CODE,
@@ -69,6 +71,29 @@ def test_create_then_show_round_trips(cli: Cli) -> None:
     )
     assert "bind_service_number" in filing["allowed_events"]
     assert filing["deadlines"]
+
+
+@pytest.mark.parametrize(
+    ("actor", "says"),
+    [
+        ("", "one line"),
+        ("x" * 101, "one line"),
+        ("sys\ntem", "one line"),
+        ("system", "the scheduler or an API token"),
+        ("token:alice", "the scheduler or an API token"),
+    ],
+    ids=["empty", "too long", "two lines", "the scheduler", "an API token"],
+)
+def test_an_actor_history_could_not_tell_apart_is_refused(
+    cli: Cli, created: dict[str, Any], actor: str, says: str
+) -> None:
+    refused = cli(
+        "filings", "fire", str(created["id"]), "withdraw", "--reason", "x", "--actor", actor
+    )
+
+    assert refused.exit_code == 2 and says in refused.output
+    shown = json.loads(cli("filings", "show", str(created["id"]), "--json").stdout)
+    assert shown["state"] == created["state"]
 
 
 def test_fire_moves_the_state(cli: Cli, created: dict[str, Any]) -> None:
