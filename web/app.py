@@ -115,12 +115,13 @@ def create_app(*, relay: bool = True) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(actions.router)
 
-    @app.get("/healthz", tags=["health"])
+    # HEAD too: load balancers and uptime checks often probe with it.
+    @app.api_route("/healthz", methods=["GET", "HEAD"], tags=["health"])
     def healthz() -> dict[str, str]:
         """The process is up (it does not touch the database: see /readyz)."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.api_route("/readyz", methods=["GET", "HEAD"], tags=["health"])
     def readyz() -> Any:
         """The database answers within ``readiness_timeout_seconds``; a load balancer should
         route here only then."""

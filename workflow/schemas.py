@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from config.clock import as_utc
 from models import DeadlineStatus, Job, NotificationStatus
+from workflow.domain.bounded import EventName
 from workflow.domain.commands import ApplicantKind, EventCommand
 from workflow.domain.definition import EVENTS_BY_NAME, MANUAL_EVENTS, Channel, State
 from workflow.domain.event_data import VerifierRole
@@ -64,7 +65,7 @@ def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
 class EventIn(EventCommand):
     """The API's event body: the command plus the version the client last saw."""
 
-    event: str = Field(description="one of: " + ", ".join(MANUAL_EVENTS))
+    event: EventName = Field(description="one of: " + ", ".join(MANUAL_EVENTS))
     data: dict[str, Any] = Field(
         default_factory=dict,
         description="what the event carries: "

@@ -368,3 +368,12 @@ def test_the_event_bodies_the_readme_sends_are_valid_against_the_published_schem
     document = api.client.get("/openapi.json").json()
     validator = jsonschema_rs.validator_for({**document, "$ref": "#/components/schemas/EventIn"})
     assert validator.is_valid(body)
+
+
+def test_an_empty_event_name_is_a_422_naming_it(api: Api) -> None:
+    filing = api.create()
+    response = api.client.post(
+        f"/api/v1/filings/{filing['id']}/events", json={"event": ""}, headers=api.headers
+    )
+    assert response.status_code == 422
+    assert [r["field"] for r in response.json()["reasons"]] == ["event"]

@@ -25,6 +25,11 @@ def test_healthz_answers(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_a_load_balancers_head_probe_is_answered(client: TestClient, path: str) -> None:
+    assert client.head(path).status_code == 200
+
+
 def test_requests_run_on_as_many_threads_as_the_pool_keeps_connections(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
