@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from config.clock import CHINA, get_clock
+from config.clock import CHINA, as_utc, get_clock
 from config.settings import Settings, get_settings
 from models import (
     CreationKey,
@@ -285,7 +285,7 @@ def _apply(
             ],
         )
     if expected_version is not None and expected_version != filing.version:
-        raise _conflict(filing_id, expected_version, filing.version)
+        raise _stale(session, filing, expected_version)
     from_state, version = filing.state, filing.version
     facts = records.order_facts(session, filing, on_file, event, parsed, settings)
     to_state = apply_event(filing, facts, from_state, event, parsed, settings)
@@ -495,10 +495,33 @@ def _record_changed() -> VersionConflict:
     )
 
 
+def _stale(session: Session, filing: Filing, expected: int) -> VersionConflict:
+    """A conflict naming what moved the filing past the version the caller saw (who, which
+    event, when), so a person knows whether to redo their step or not: it may have been their
+    own, sent twice."""
+    assert filing.id is not None
+    if expected > filing.version:
+        return _conflict(filing.id, expected, filing.version, "that version does not exist yet")
+    last = session.exec(
+        select(HistoryEntry).where(
+            HistoryEntry.filing_id == filing.id, HistoryEntry.version == filing.version
+        )
+    ).first()
+    if last is None:
+        return _conflict(filing.id, expected, filing.version)
+    at = as_utc(last.at).astimezone(CHINA)
+    moved = f"last {last.event} by {last.actor} at {at:%Y-%m-%d %H:%M} Beijing time"
+    return _conflict(filing.id, expected, filing.version, moved)
+
+
 def _conflict(
-    filing_id: int, expected: int | None = None, actual: int | None = None
+    filing_id: int,
+    expected: int | None = None,
+    actual: int | None = None,
+    moved: str = "",
 ) -> VersionConflict:
     detail = f" (expected version {expected}, current {actual})" if expected is not None else ""
+    detail += f": {moved}" if moved else ""
     return VersionConflict(
         f"filing {filing_id} was changed by someone else{detail}; reload it and try again",
         [

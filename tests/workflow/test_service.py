@@ -530,6 +530,36 @@ def test_a_stale_expected_version_names_the_current_one(
     assert conflict.value.reasons[0].details == {"current_version": filing.version}
 
 
+def test_a_stale_expected_version_says_what_moved_the_filing_by_whom_and_when(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    """A double click: the second copy learns it was its own first, not someone else's."""
+    filing = new_filing("domain_registered")
+    data = {"service_number": "BA7000000001", "server_ip": "8.8.8.8"}
+    bind = EventCommand(event="bind_service_number", data=data)
+    service.fire_event(session, filing.id, bind, actor="alice", expected_version=1)
+
+    with pytest.raises(VersionConflict) as conflict:
+        service.fire_event(session, filing.id, bind, actor="alice", expected_version=1)
+
+    assert conflict.value.message.endswith(
+        "current 2): last bind_service_number by alice at 2026-03-02 10:00 Beijing time; "
+        "reload it and try again"
+    )
+
+
+def test_an_expected_version_from_the_future_says_it_does_not_exist(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    filing = new_filing("domain_registered")
+    with pytest.raises(VersionConflict) as conflict:
+        service.fire_event(
+            session, filing.id, EventCommand(event="withdraw", data={"reason": "x"}),
+            actor="bob", expected_version=99,
+        )  # fmt: skip
+    assert "that version does not exist yet" in conflict.value.message
+
+
 def test_idempotency_key_reused_for_another_request_is_refused(
     session: Session, new_filing: MakeFiling
 ) -> None:
