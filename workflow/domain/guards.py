@@ -861,29 +861,22 @@ def guard_sms_sent_at(
     if data.sent_at is None:
         return []
     opened = as_utc(filing.created_at)
-    earlier = max(
+    previous = max(
         (v.window_started_at for v in order.verifiers if v.window_started_at), default=None
     )
-    if earlier is not None and data.sent_at <= earlier:
-        at = f"{earlier.astimezone(CHINA):%Y-%m-%d %H:%M:%S}"
-        return [
-            Reason(
-                "sms_sent_before_previous_sms",
-                f"the previous SMS of this order was sent at {at} Beijing time; a new one "
-                "comes after it",
-                field="data.sent_at",
-                details={"previous_sms_at": earlier.isoformat()},
-            )
-        ]
-    if data.sent_at >= opened:
+    if previous is not None and data.sent_at <= previous:
+        code, said, bound = "sms_sent_before_previous_sms", "its previous SMS came", previous
+    elif data.sent_at < opened:
+        code, said, bound = "sms_sent_before_order_opened", "the order was opened", opened
+    else:
         return []
     return [
         Reason(
-            "sms_sent_before_order_opened",
-            f"the order was opened at {opened.astimezone(CHINA):%Y-%m-%d %H:%M:%S} Beijing "
-            "time; MIIT's SMS for it cannot have come before",
+            code,
+            f"{said} at {bound.astimezone(CHINA):%Y-%m-%d %H:%M:%S} Beijing time; MIIT's SMS "
+            "for it came after that",
             field="data.sent_at",
-            details={"opened_at": opened.isoformat()},
+            details={"after": bound.isoformat()},
         )
     ]
 
