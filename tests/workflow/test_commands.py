@@ -94,6 +94,15 @@ def test_blank_string_counts_as_missing() -> None:
     ]
 
 
+def test_a_blank_value_sent_is_said_to_be_empty_and_a_missing_one_required() -> None:
+    with pytest.raises(ValidationError) as blank:
+        parse(FilingCreate, payload(**{"applicant.name": ""}), "refused")
+    with pytest.raises(ValidationError) as missing:
+        parse(FilingCreate, without(payload(), "province"), "refused")
+    assert [r.message for r in blank.value.reasons] == ["applicant.name must not be empty"]
+    assert [r.message for r in missing.value.reasons] == ["province is required"]
+
+
 def test_unknown_licence_kind_is_invalid() -> None:
     assert problems(FilingCreate, payload(licence="cdn")) == [("invalid_field", "licence")]
 

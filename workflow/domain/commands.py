@@ -285,9 +285,11 @@ def _said(problem: Mapping[str, Any]) -> str:
 def _reason(problem: Mapping[str, Any]) -> Reason:
     kind, field = str(problem["type"]), _path(problem["loc"])
     code = _CODES.get(kind, "invalid_date" if kind.startswith("date") else "invalid_field")
+    # A blank value is a missing one (the same code), but it was sent: say so.
+    blank = kind == "string_too_short"
     message = {
         "unknown_field": f"unknown field {field!r}",
-        "missing_field": f"{field} is required",
+        "missing_field": f"{field} must not be empty" if blank else f"{field} is required",
         "invalid_characters": f"{field}: control characters (such as NUL) are not allowed",
     }.get(code, f"{field}: {_said(problem)}")
     return Reason(code, message, field=field)
