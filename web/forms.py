@@ -5,7 +5,8 @@ shows up in the browser without touching a template.
 A list field is a set of checkboxes (the materials the rules require of this filing), an enum
 field a drop-down of its members (a verifier: of the people still to answer the SMS), a time
 a date-and-time picker (its value has no offset, so it is read as Beijing time), every other
-field a text input; only the fields the model requires are required. Posted forms become the same ``EventCommand`` the API builds.
+field a text input; only the fields the model requires are required. Posted forms become
+the same ``EventCommand`` the API builds.
 """
 
 from __future__ import annotations

@@ -81,12 +81,12 @@ def retry_failed(session: Session, failed_id: int) -> FailedJobOut:
     if job.payload is not None:  # a job other than a delivery (record_failed_job)
         outbox.owe(session, Job(job.job), outbox.payload(job.job, job.payload), now)
     else:
+        assert job.notification_id is not None
         notification = session.get(Notification, job.notification_id)
         if notification is not None and notification.status == NotificationStatus.FAILED:
             notification.status = NotificationStatus.PENDING
             notification.queued_at = now
             session.add(notification)
-        assert job.notification_id is not None
         outbox.owe_deliveries(session, [job.notification_id], now)
     session.commit()
     return failed_job_out(job, notification)
