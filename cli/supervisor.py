@@ -150,12 +150,18 @@ class _RedisKeeper:
             self.failures = 0
         except Exception as exc:  # whatever stopped the start; the next try may succeed
             self.failures += 1
-            pause = min(30.0, 2.0**self.failures)
+            pause = _pause(self.failures)
             self.next_try = time.monotonic() + pause
             console.print(
                 f"[red]could not start the embedded Redis again[/] ({exc}); "
                 f"trying again in {pause:.0f}s"
             )
+
+
+def _pause(attempts: int) -> float:
+    """Seconds before the next start after ``attempts`` failed ones: growing, so a crash loop
+    does not spin, and at most half a minute."""
+    return min(30.0, 2.0**attempts)
 
 
 def _restart_dead(procs: list[Child], env: dict[str, str]) -> None:
@@ -164,7 +170,7 @@ def _restart_dead(procs: list[Child], env: dict[str, str]) -> None:
         if child.process is None or child.process.poll() is None:
             continue
         if child.next_start == 0.0:
-            pause = min(30.0, 2.0**child.restarts)
+            pause = _pause(child.restarts)
             child.next_start = now + pause
             console.print(
                 f"[red]{child.name} exited with {child.process.returncode}[/]; restarting in {pause:.0f}s"
