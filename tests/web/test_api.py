@@ -155,6 +155,14 @@ def test_unknown_query_parameter_is_422_naming_it(api: Api) -> None:
     assert [r["field"] for r in body["reasons"]] == ["query.stat", "query.colour"]
 
 
+def test_repeated_query_parameter_is_422_instead_of_keeping_the_last(api: Api) -> None:
+    response = api.get("/api/v1/filings?state=submitted&state=sms_pending&limit=5")
+    body = response.json()
+    assert (response.status_code, body["error"]) == (422, "validation_error")
+    assert [(r["code"], r["field"]) for r in body["reasons"]] == [("repeated_field", "query.state")]
+    assert "given 2 times" in body["reasons"][0]["message"]
+
+
 def test_declared_query_parameters_are_accepted(api: Api) -> None:
     response = api.get("/api/v1/filings?state=submitted&limit=5")
     assert response.status_code == 200
