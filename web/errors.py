@@ -10,12 +10,14 @@ for whichever edge renders it (JSON here, HTML for the pages).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from email.message import Message
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match
@@ -40,6 +42,7 @@ STATUS: dict[type[errors.IcpflowError], int] = {
     errors.Forbidden: 403,
     errors.RateLimited: 429,
     errors.RequestTooLarge: 413,
+    errors.UnsupportedMediaType: 415,
     errors.UnreadableRequest: 400,
     errors.ServiceUnavailable: 503,
     errors.InternalError: 500,
@@ -55,12 +58,13 @@ _DESCRIPTIONS = {
     409: "expected_version is stale: someone else changed the filing",
     422: "event not allowed, a guard failed or the input is invalid; every reason is listed",
     413: "the request body is larger than the server accepts",
+    415: "the body was not sent as JSON (Content-Type: application/json)",
     429: "too many failed attempts; Retry-After says when to try again",
     500: "a bug; the request id finds it in the log",
     503: "the database is unreachable; Retry-After says when to try again",
 }
 # What any route may answer, whatever it does.
-EVERY_ROUTE = (400, 413, 500, 503)
+EVERY_ROUTE = (400, 413, 415, 500, 503)
 
 
 class ErrorReason(BaseModel):
@@ -124,6 +128,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if wrong_type := _not_json(request):
+        return error_response(wrong_type, request_id_of(request))
     problems = exc.errors()
     if undecodable := next((p for p in problems if p["type"] == "json_invalid"), None):
         return error_response(_unreadable(undecodable), request_id_of(request))
@@ -134,6 +140,32 @@ async def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
     )
     message = errors.summarise("request refused", reasons)
     return error_response(errors.ValidationError(message, reasons), request_id_of(request))
+
+
+def _not_json(request: Request) -> errors.UnsupportedMediaType | None:
+    """A JSON route's body sent under another type, which FastAPI does not read as JSON: a
+    valid object sent as ``text/plain`` or as a form would be refused field by field as "not
+    an object", hiding that only the header is wrong. A body sent with no type is read as
+    JSON, as FastAPI does."""
+    route = request.scope.get("route")
+    given = request.headers.get("content-type")
+    if (
+        not isinstance(route, APIRoute)
+        or route.body_field is None
+        or isinstance(route.body_field.field_info, params.Form)
+        or given is None
+    ):
+        return None
+    header = Message()
+    header["content-type"] = given
+    subtype = header.get_content_subtype()
+    if header.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    ):
+        return None
+    message = f"the body was sent as {given!r}; send JSON with 'Content-Type: application/json'"
+    reason = errors.Reason("unsupported_media_type", message, field="header.content-type")
+    return errors.UnsupportedMediaType(message, [reason])
 
 
 def _unreadable(problem: Mapping[str, Any]) -> errors.UnreadableRequest:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -166,6 +167,26 @@ def test_repeated_query_parameter_is_422_instead_of_keeping_the_last(api: Api) -
 def test_declared_query_parameters_are_accepted(api: Api) -> None:
     response = api.get("/api/v1/filings?state=submitted&limit=5")
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_json_sent_as_another_type_is_415_naming_the_header(api: Api, content_type: str) -> None:
+    body = json.dumps({"event": "bind_service_number", "data": {"service_number": "X"}})
+    headers = {**api.headers, "Content-Type": content_type}
+    response = api.client.post("/api/v1/filings/1/events", content=body, headers=headers)
+    assert (response.status_code, response.json()["error"]) == (415, "unsupported_media_type")
+    assert response.json()["reasons"][0]["field"] == "header.content-type"
+    assert "application/json" in response.json()["message"]
+
+
+def test_json_sent_with_a_json_type_parameter_is_read(api: Api) -> None:
+    filing = api.create()
+    body = json.dumps({"event": "withdraw", "data": {"reason": "site dropped"}})
+    headers = {**api.headers, "Content-Type": "application/json; charset=utf-8"}
+    response = api.client.post(
+        f"/api/v1/filings/{filing['id']}/events", content=body, headers=headers
+    )
+    assert response.status_code == 200, response.text
 
 
 def test_unknown_path_is_404_in_the_same_shape(api: Api) -> None:

@@ -114,6 +114,12 @@ class UnreadableRequest(IcpflowError):
     code = "unreadable_request"
 
 
+class UnsupportedMediaType(IcpflowError):
+    """A JSON body was sent as something else (``curl -d`` sends a form unless told)."""
+
+    code = "unsupported_media_type"
+
+
 class RequestTooLarge(IcpflowError):
     """The request body is larger than the server accepts (``max_request_bytes``)."""
 
