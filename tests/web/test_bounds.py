@@ -66,6 +66,20 @@ def test_a_nul_byte_is_422(api: Api) -> None:
     )
 
 
+def test_a_name_of_zero_width_spaces_alone_is_422_not_a_blank_looking_name(api: Api) -> None:
+    applicant = {**make_payload()["applicant"], "name": "\u200b\u200b"}  # type: ignore[dict-item]
+    status, reasons = _refusal(api, make_payload(applicant=applicant))
+    assert (status, reasons) == (422, [("invalid_characters", "applicant.name")])
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u202e", "\ufeff"], ids=["zwsp", "rlo", "bom"])
+def test_an_invisible_character_inside_a_domain_is_422(api: Api, invisible: str) -> None:
+    assert _refusal(api, make_payload(domain=f"exam{invisible}ple.cn")) == (
+        422,
+        [("invalid_characters", "domain")],
+    )
+
+
 def test_a_nul_byte_in_a_reason_is_422(api: Api) -> None:
     response = api.fire(api.create(), "withdraw", {"reason": "because\x00"})
     assert response.status_code == 422

@@ -2,8 +2,11 @@
 
 Each text type strips surrounding spaces, refuses blanks (a blank is a missing value) and
 anything longer than its column (``config.bounds``), and refuses control characters: NUL is
-what PostgreSQL cannot store, and the others have no business in a name or a number. Only
-free text (``Paragraph``) keeps line breaks and tabs. The limits show in the OpenAPI document
+what PostgreSQL cannot store, and the others have no business in a name or a number. A line
+also refuses the invisible ones (zero-width spaces and joiners, direction overrides, the byte
+order mark): a name made of them alone looks blank, and one with them inside looks like
+another name, domain or number it is not. Only free text (``Paragraph``) keeps line breaks
+and tabs. The limits show in the OpenAPI document
 as ``maxLength`` and ``pattern``, so clients and fuzzers know them before they send.
 """
 
@@ -22,8 +25,9 @@ from config.domains import canonical_domain
 
 # C0 controls, DEL and the C1 controls; a paragraph allows tab, line feed and carriage return.
 _CONTROLS = r"\x00-\x1f\x7f-\x9f"
+_INVISIBLE = r"\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
 _CONTROLS_BUT_LINE_BREAKS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
-LINE_PATTERN = rf"^[^{_CONTROLS}]*$"
+LINE_PATTERN = rf"^[^{_CONTROLS}{_INVISIBLE}]*$"
 PARAGRAPH_PATTERN = rf"^[^{_CONTROLS_BUT_LINE_BREAKS}]*$"
 
 

@@ -290,7 +290,10 @@ def _reason(problem: Mapping[str, Any]) -> Reason:
     message = {
         "unknown_field": f"unknown field {field!r}",
         "missing_field": f"{field} must not be empty" if blank else f"{field} is required",
-        "invalid_characters": f"{field}: control characters (such as NUL) are not allowed",
+        "invalid_characters": (
+            f"{field}: control and invisible characters (such as NUL or a zero-width space)"
+            " are not allowed"
+        ),
     }.get(code, f"{field}: {_said(problem)}")
     return Reason(code, message, field=field)
 
