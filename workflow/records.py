@@ -639,6 +639,11 @@ def _check_not_on_file(session: Session, spec: KindSpec, parties: _Parties) -> l
     ]
 
 
+# A first filing's body has its applicant's email; an order's responsible person may give
+# none (stored as ""), and no rule ``check_creation`` applies reads it.
+_NO_EMAIL = "unknown@example.invalid"
+
+
 def _creation_view(parties: _Parties, command: OrderCreate) -> FilingCreate | None:
     """A new service with its entity, as the first-filing body ``check_creation`` judges."""
     service = parties.service_in
@@ -652,7 +657,7 @@ def _creation_view(parties: _Parties, command: OrderCreate) -> FilingCreate | No
             id_type=e.id_type,
             id_number=e.id_number,
             phone=e.responsible.mobile,
-            email=e.responsible.email or "unknown@example.invalid",
+            email=e.responsible.email or _NO_EMAIL,
         )
         province = e.province
     elif parties.entity is not None:
@@ -664,7 +669,7 @@ def _creation_view(parties: _Parties, command: OrderCreate) -> FilingCreate | No
                 "id_type": stored.id_type,
                 "id_number": stored.id_number,
                 "phone": stored.responsible_mobile,
-                "email": stored.responsible_email,
+                "email": stored.responsible_email or _NO_EMAIL,
             }
         )
         province = stored.province

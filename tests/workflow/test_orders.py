@@ -727,6 +727,21 @@ def test_a_new_service_naming_no_person_is_answered_for_by_the_entitys(
     assert _answering(session, order) == [("service", "Li Lei")]
 
 
+@pytest.mark.parametrize("kind", ["new_service", "new_access"])
+def test_an_entity_whose_person_gave_no_email_may_still_add_a_service(
+    session: Session, open_order: Open, kind: str
+) -> None:
+    """An order's responsible person need not give an email; the entity's next order must
+    not be judged as if one were required."""
+    person = {"name": "Li Lei", "mobile": "13800138000"}
+    filed = _drive(
+        session,
+        open_order(**first_filing_order(entity=entity_in(responsible=person))),
+        ORDER_PATHS["first_filing"],
+    )
+    assert open_order(**order_on(kind, filed.entity_id, 0)).kind == kind
+
+
 def test_cancelling_a_site_filed_without_its_own_person_asks_the_entitys(
     session: Session, new_filing: MakeFiling, open_order: Open
 ) -> None:
