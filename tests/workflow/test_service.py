@@ -803,6 +803,18 @@ def test_a_service_number_another_order_bound_is_refused_naming_that_order(
     assert views.get_filing(session, second.id).state == "domain_registered"
 
 
+def test_a_service_number_typed_in_other_case_is_the_same_number(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    first, second = new_filing(), new_filing()
+    assert _bind(session, first, "ba7777777777").service_number == "BA7777777777"
+
+    with pytest.raises(GuardFailed) as refused:
+        _bind(session, second, "BA7777777777")
+
+    assert [r.code for r in refused.value.reasons] == ["service_number_in_use"]
+
+
 def test_a_withdrawn_orders_service_number_may_be_bound_again(
     session: Session, new_filing: MakeFiling
 ) -> None:

@@ -61,7 +61,9 @@ Sector = Annotated[str, line(bounds.SECTOR)]
 IdNumber = Annotated[str, line(bounds.ID_NUMBER)]
 Phone = Annotated[str, line(bounds.PHONE)]
 Email = Annotated[str, line(bounds.EMAIL)]
-ServiceNumber = Annotated[str, line(bounds.SERVICE_NUMBER)]
+# A host's letters and digits, one number however its letters were typed: "ba20…" and "BA20…"
+# bound to two orders would be one number used twice.
+ServiceNumber = Annotated[str, line(bounds.SERVICE_NUMBER), AfterValidator(str.upper)]
 ServerIp = Annotated[str, line(bounds.SERVER_IP)]
 Document = Annotated[str, line(bounds.DOCUMENT)]
 IcpNumber = Annotated[str, line(bounds.ICP_NUMBER)]
