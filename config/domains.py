@@ -5,6 +5,10 @@ ideographic full stop (example。cn), a trailing dot, capitals, or an IDN as Uni
 or as punycode (xn--fsqu00a.xn--fiqs8s). Stored and compared as typed, each would pass the "one
 entity per domain" check as a new domain. IDNA's mapping folds them all into one name.
 It lives in ``config``, below every layer, because a migration folds the rows stored before.
+
+IDNA2008 with the UTS #46 mapping (the ``idna`` package), as registries and browsers apply
+it, not Python's own codec (IDNA2003): that one let an emoji through, and punycode that
+decodes to control characters (``xn--abc.cn``), names no registry would issue.
 """
 
 from __future__ import annotations
@@ -12,23 +16,20 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_LDH_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+import idna
+
 _DOTS = re.compile("[\u3002\uff0e\uff61]")  # the full stops IDNA reads as "."
 
 
 def to_ascii_domain(name: str) -> str:
     """IDNA-encode and lowercase ``name`` so Unicode and punycode spellings compare equal.
 
-    Raises ``ValueError`` for anything that is not a syntactically valid host name.
+    Raises ``ValueError`` for anything that is not a valid host name under IDNA2008.
     """
     try:
-        ascii_name = _DOTS.sub(".", name).removesuffix(".").encode("idna").decode("ascii").lower()
-    except UnicodeError as exc:
+        return idna.encode(_DOTS.sub(".", name).removesuffix("."), uts46=True).decode("ascii")
+    except UnicodeError as exc:  # ``idna.IDNAError`` is one
         raise ValueError(f"{name!r} is not a valid domain name") from exc
-    labels = ascii_name.split(".")
-    if len(ascii_name) > 253 or not all(_LDH_LABEL.match(label) for label in labels):
-        raise ValueError(f"{name!r} is not a valid domain name")
-    return ascii_name
 
 
 def domain_prefix(text: str) -> str:
@@ -45,6 +46,6 @@ def canonical_domain(name: str) -> str:
     one (a search), is folded as far as it can be (width, full stops, case) and otherwise kept,
     for the checks to name."""
     try:
-        return to_ascii_domain(name).encode("ascii").decode("idna")
+        return idna.decode(to_ascii_domain(name))
     except (ValueError, UnicodeError):
         return _DOTS.sub(".", unicodedata.normalize("NFKC", name)).removesuffix(".").lower()

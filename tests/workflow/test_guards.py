@@ -205,6 +205,14 @@ def test_malformed_domain_is_invalid(settings: Settings, domain: str) -> None:
     assert codes(check_creation(individual(domain=domain), TODAY, settings)) == ["invalid_domain"]
 
 
+@pytest.mark.parametrize(
+    "domain", ["😀.cn", "xn--abc.cn", "a_b.cn"], ids=["emoji", "punycode-of-controls", "underscore"]
+)
+def test_a_name_idna2008_does_not_allow_is_invalid(settings: Settings, domain: str) -> None:
+    """No registry issues these; IDNA2003 let the first two through."""
+    assert codes(check_creation(individual(domain=domain), TODAY, settings)) == ["invalid_domain"]
+
+
 @pytest.mark.parametrize("tld", ["io", "ai", "dev", "app", "co"])
 def test_tld_miit_does_not_accept_is_refused(settings: Settings, tld: str) -> None:
     reasons = check_creation(individual(domain=f"example.{tld}"), TODAY, settings)
