@@ -42,7 +42,7 @@ from workflow.domain.definition import (
 )
 from workflow.domain.errors import IcpflowError, Reason, ValidationError
 from workflow.domain.orders import OrderKind
-from workflow.schemas import FilingOut, FilingPage, FilingSort, HistoryOut, LatePage
+from workflow.schemas import ChangesOut, FilingOut, FilingPage, FilingSort, HistoryOut, LatePage
 from workflow.views import FilingFilters
 
 app = App(help="Create, list, inspect and move filings (备案).")
@@ -124,6 +124,18 @@ def _creation_from_file(path: Path) -> FilingCreate:
     return parse(FilingCreate, payload, f"{path} refused")
 
 
+def _changes(changes: ChangesOut | None) -> str | None:
+    """A change order's new values, one part a line ("entity_name → 贝塔集团")."""
+    if changes is None:
+        return None
+    return "\n".join(
+        f"{part} → {value['name']} {value['mobile']}"
+        if isinstance(value, dict)
+        else f"{part} → {value}"
+        for part, value in changes.model_dump(exclude_none=True).items()
+    )
+
+
 def render_filing(view: FilingOut) -> RenderableType:
     """The filing, what may happen next, and what is due: what a case manager needs on one screen."""
     summary = fields(
@@ -143,6 +155,7 @@ def render_filing(view: FilingOut) -> RenderableType:
             ("identity", f"{view.applicant.id_type} {view.applicant.id_number}"),
             ("contact", f"{view.applicant.phone} {view.applicant.email}"),
             ("website", f"{view.website.name} ({view.website.sector})"),
+            ("changes", _changes(view.changes)),
             ("service number", view.service_number),
             ("server", view.server_ip),
             ("materials", view.materials),

@@ -110,6 +110,24 @@ class WebsiteOut(BaseModel):
     sector: str
 
 
+class PersonOut(BaseModel):
+    """A responsible person as every route but the personal-data one shows them."""
+
+    name: str
+    mobile: str = Field(description="masked")
+    email: str | None = None
+    legal_representative: bool = True
+
+
+class ChangesOut(BaseModel):
+    """What a change order makes of the record: the parts it leaves out stay as they are."""
+
+    entity_name: str | None = None
+    entity_responsible: PersonOut | None = None
+    service_name: str | None = None
+    service_responsible: PersonOut | None = None
+
+
 class FilingOut(BaseModel):
     """An order (a filing of one kind) with the entity and service it concerns."""
 
@@ -135,6 +153,11 @@ class FilingOut(BaseModel):
         default_factory=list,
         description="the parts of the record a change order changes (entity_name, ...); "
         "empty for other kinds",
+    )
+    changes: ChangesOut | None = Field(
+        default=None,
+        description="a change order's new values, mobiles masked (the applicant and website "
+        "show the record as it is until approval); null for other kinds",
     )
     pre_approval_document: str | None
     icp_number: str | None = Field(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import accumulate
@@ -57,6 +57,7 @@ from workflow.domain.machine import allowed_events
 from workflow.domain.orders import KINDS, EntityStatus, ServiceKind, ServiceStatus
 from workflow.schemas import (
     ApplicantOut,
+    ChangesOut,
     DeadlineOut,
     EntityOut,
     EntityPage,
@@ -144,6 +145,7 @@ def _describe(
         server_ip=filing.server_ip,
         materials=list(filing.materials),
         changing=list(filing.changes),
+        changes=_changes_out(filing.changes) if filing.changes else None,
         pre_approval_document=filing.pre_approval_document,
         icp_number=filing.icp_number,
         assignee=filing.assignee,
@@ -152,6 +154,15 @@ def _describe(
         stuck=any(d.overdue for d in shown if d.kind in STUCK_KINDS),
         overdue=any(d.overdue for d in shown if d.kind in OVERDUE_KINDS),
     )
+
+
+def _changes_out(changes: Mapping[str, Any]) -> ChangesOut:
+    """A change order's new values as stored, the new persons' mobiles masked."""
+    masked = {
+        part: {**value, "mobile": mask_phone(value["mobile"])} if isinstance(value, dict) else value
+        for part, value in changes.items()
+    }
+    return ChangesOut.model_validate(masked)
 
 
 # Kinds whose passing makes a filing late; a reminder past its time was simply sent.

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tests.factories import MakeFiling, first_filing_order, make_payload
+from workflow.schemas import FilingOut
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
@@ -39,6 +40,18 @@ def test_a_refused_order_exits_1_naming_the_field(cli: Cli, tmp_path: Path) -> N
     result = _create(cli, tmp_path, body)
     assert result.exit_code == 1
     assert "service.domain_registrant" in result.output
+
+
+def test_a_change_orders_new_values_show_with_the_filing(
+    cli: Cli, tmp_path: Path, on_file: FilingOut
+) -> None:
+    changes = {"service_responsible": {"name": "Zhao Yun", "mobile": "13600080010"}}
+    body = {"kind": "change", "entity_id": on_file.entity_id, "changes": changes}
+    body["service_id"] = on_file.service_id
+    order = json.loads(_create(cli, tmp_path, body).stdout)
+    shown = cli("filings", "show", str(order["id"]))
+    assert shown.exit_code == 0, shown.output
+    assert "service_responsible → Zhao Yun 136****0010" in shown.stdout
 
 
 def test_the_diagram_of_one_kind(cli: Cli) -> None:

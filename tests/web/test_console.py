@@ -149,6 +149,17 @@ def test_a_name_changes_submit_form_offers_what_a_change_needs_not_a_first_filin
     assert offered == ["change_request_form", "renaming_letter", "authorisation_letter"]
 
 
+def test_a_change_orders_page_shows_each_name_from_old_to_new(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filed = api.drive("approved")
+    body = {"kind": "change", "entity_id": filed["entity_id"], "changes": {"entity_name": "New"}}
+    order = api.client.post("/api/v1/orders", json=body, headers=api.headers).json()
+    page = signed_in("viewer").get(f"/filings/{order['id']}").text
+    changes = page[page.index('id="changes"') :].split("</dd>")[0]
+    assert re.search(rf"{re.escape(filed['applicant']['name'])} → <strong>New</strong>", changes)
+
+
 def test_an_unknown_filings_page_is_html(signed_in: Callable[[str], TestClient]) -> None:
     page = signed_in("viewer").get("/filings/12345")
     assert page.headers["content-type"].startswith("text/html") and page.status_code == 404

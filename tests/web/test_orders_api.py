@@ -73,6 +73,36 @@ def test_a_second_order_for_an_entity_is_refused_while_one_is_open(
     )
 
 
+def test_a_change_order_shows_its_new_values_with_the_new_mobile_masked(
+    api: Api, on_file: dict[str, Any]
+) -> None:
+    person = {"name": "Zhao Yun", "mobile": "13600080010"}
+    changes = {"entity_name": "Example Group Ltd", "service_responsible": person}
+    body = {
+        "kind": "change",
+        "entity_id": on_file["entity_id"],
+        "service_id": on_file["service_id"],
+    }
+    order = _open(api, body | {"changes": changes})
+    shown = api.get(f"/api/v1/filings/{order['id']}").json()
+    assert shown["changes"] == {
+        "entity_name": "Example Group Ltd",
+        "entity_responsible": None,
+        "service_name": None,
+        "service_responsible": {
+            "name": "Zhao Yun",
+            "mobile": "136****0010",
+            "email": None,
+            "legal_representative": True,
+        },
+    }
+    assert sorted(shown["changing"]) == ["entity_name", "service_responsible"]
+
+
+def test_an_order_of_another_kind_has_no_changes(api: Api, on_file: dict[str, Any]) -> None:
+    assert on_file["changes"] is None
+
+
 def test_an_order_sent_again_with_its_idempotency_key_is_opened_once(
     api: Api, on_file: dict[str, Any]
 ) -> None:
