@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from itertools import accumulate
 from typing import Any, TypedDict, Unpack
 
-from sqlalchemy import ColumnElement, Exists, and_, exists, func, true
+from sqlalchemy import ColumnElement, Exists, and_, exists, func, or_, true
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
@@ -52,7 +52,7 @@ from workflow.domain.definition import (
 )
 from workflow.domain.errors import FilingNotFound, NotFound, Reason, ValidationError
 from workflow.domain.event_data import ReasonData
-from workflow.domain.guards import province_named
+from workflow.domain.guards import number_spellings, province_named
 from workflow.domain.machine import allowed_events
 from workflow.domain.orders import KINDS, EntityStatus, ServiceKind, ServiceStatus
 from workflow.schemas import (
@@ -246,7 +246,8 @@ def filing_page(
         name = func.lower(col(Filing.applicant_name))
         conditions.append(name.contains(applicant.strip().lower(), autoescape=True))
     if icp_number:
-        conditions.append(prefix_search(col(Filing.icp_number), icp_number.strip()))
+        spellings = number_spellings(icp_number.strip())
+        conditions.append(or_(*(prefix_search(col(Filing.icp_number), s) for s in spellings)))
     if min_days_in_state is not None:
         conditions.append(col(Filing.state_entered_at) <= now - timedelta(days=min_days_in_state))
     if assignee:

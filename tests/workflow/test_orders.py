@@ -844,6 +844,17 @@ def test_a_new_access_may_write_the_entitys_number_with_the_provinces_other_char
     assert (order.kind, order.state) == ("new_access", "domain_registered")
 
 
+@pytest.mark.parametrize("typed", ["蜀ICP备2026007879", "川ICP备2026007879"])
+def test_a_search_by_number_finds_the_records_orders_in_either_provinces_character(
+    session: Session, clock: FrozenClock, open_order: Open, sichuan_on_file: FilingOut, typed: str
+) -> None:
+    access = open_order(**_access(sichuan_on_file, record_number="川ICP备2026007879号-5"))
+
+    found = {f.id for f in views.filing_page(session, clock.now(), icp_number=typed).items}
+
+    assert found == {sichuan_on_file.id, access.id}
+
+
 def test_a_new_access_to_a_service_on_file_here_written_with_the_other_character_is_refused(
     open_order: Open, sichuan_on_file: FilingOut
 ) -> None:

@@ -84,6 +84,12 @@ def canonical_province(value: str, rules: Rules | None = None) -> str | None:
     return (rules or load_rules(get_settings().rules_file)).canonical_province(value)
 
 
+def number_spellings(start: str, rules: Rules | None = None) -> tuple[str, ...]:
+    """What a search for ICP numbers starting with ``start`` looks for: each character of its
+    province (蜀ICP备… and 川ICP备… name one record, and either may be on file)."""
+    return (rules or load_rules(get_settings().rules_file)).number_spellings(start)
+
+
 def province_named(value: str, rules: Rules | None = None) -> str:
     """The province a filter names, as filings store it (蜀 -> 川). Refused when it names none:
     a typo that matched no filing would pass for an empty province."""
