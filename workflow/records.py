@@ -48,6 +48,7 @@ from workflow.domain.guards import (
     check_creation,
     check_domain_quota,
     check_responsible,
+    same_name,
 )
 from workflow.domain.orders import (
     CHANGES,
@@ -368,12 +369,13 @@ def _entity_name(parties: _Parties) -> str | None:
 
 
 def _check_domain_holder(parties: _Parties) -> list[Reason]:
-    """The domain's registrant is the entity, and its real name verified (the commonest refusals)."""
+    """The domain's registrant is the entity, as a reader reads its name (see ``same_name``),
+    and its real name verified (the commonest refusals)."""
     service, name = parties.service_in, _entity_name(parties)
     if service is None or name is None:
         return []
     reasons = []
-    if service.domain_registrant.strip() != name.strip():
+    if not same_name(service.domain_registrant, name):
         reasons.append(
             Reason(
                 "registrant_not_entity",

@@ -727,6 +727,15 @@ def test_a_new_service_naming_no_person_is_answered_for_by_the_entitys(
     assert _answering(session, order) == [("service", "Li Lei")]
 
 
+def test_a_registrant_shown_with_half_width_brackets_is_the_entity(open_order: Open) -> None:
+    """Registrars show （北京） as (北京); a reader takes both for one name."""
+    entity = entity_in(name="派伦科技（北京）有限公司")
+    body = first_filing_order(
+        entity=entity, service=service_in(domain_registrant="派伦科技(北京)有限公司")
+    )
+    assert open_order(**body).kind == "first_filing"
+
+
 @pytest.mark.parametrize("kind", ["new_service", "new_access"])
 def test_an_entity_whose_person_gave_no_email_may_still_add_a_service(
     session: Session, open_order: Open, kind: str

@@ -481,6 +481,13 @@ def _check_contact(applicant: ApplicantIn) -> list[Reason]:
     return reasons
 
 
+def same_name(one: str, other: str) -> bool:
+    """Two names as a reader reads them: case, width (（北京） and (北京)) and spacing aside.
+    A registrar shows an entity's name in its own way, and an entity's people type it in
+    theirs."""
+    return _name(one) == _name(other)
+
+
 def _name(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
@@ -488,9 +495,8 @@ def _name(text: str) -> str:
 def check_responsible(kind: ApplicantKind, entity: str, person: str, field: str) -> list[Reason]:
     """Whoever is named responsible for an entity (主体负责人) is a person: an individual is
     their own; any other entity names someone other than itself, since a company's name
-    cannot answer MIIT's SMS or face check. Names compare as a reader reads them (case,
-    width and spacing aside)."""
-    if (_name(person) == _name(entity)) == (kind is ApplicantKind.INDIVIDUAL):
+    cannot answer MIIT's SMS or face check (names compare by ``same_name``)."""
+    if same_name(person, entity) == (kind is ApplicantKind.INDIVIDUAL):
         return []
     if kind is ApplicantKind.INDIVIDUAL:
         return [
