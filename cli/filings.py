@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Group, RenderableType
 
+from auth.tokens import ensure_case_manager
 from cli.errors import DOMAIN_ERROR, App, report
 from cli.obligations import render_forecast
 from cli.output import JsonOption, emit, fields, progress, row_id, span, table
@@ -27,6 +28,7 @@ from workflow import forecast, service, views
 from workflow.domain.bounded import LINE_PATTERN
 from workflow.domain.commands import (
     ApplicantKind,
+    AssignCommand,
     EventCommand,
     FilingCreate,
     LicenceKind,
@@ -42,7 +44,15 @@ from workflow.domain.definition import (
 )
 from workflow.domain.errors import IcpflowError, Reason, ValidationError
 from workflow.domain.orders import OrderKind
-from workflow.schemas import ChangesOut, FilingOut, FilingPage, FilingSort, HistoryOut, LatePage
+from workflow.schemas import (
+    AssignmentOut,
+    ChangesOut,
+    FilingOut,
+    FilingPage,
+    FilingSort,
+    HistoryOut,
+    LatePage,
+)
 from workflow.views import FilingFilters
 
 app = App(help="Create, list, inspect and move filings (备案).")
@@ -506,6 +516,43 @@ def fire(
             session, filing_id, command, actor=actor, expected_version=expected_version
         )
     emit(view, as_json, lambda: render_filing(view))
+
+
+@app.command()
+def assign(
+    filing_id: FilingId,
+    assignee: Annotated[
+        str | None,
+        typer.Argument(
+            help="A case manager's token name; leave it out to give the filing to nobody.",
+            show_default=False,
+        ),
+    ] = None,
+    actor: ActorOption = _ACTOR_DEFAULT,
+    as_json: JsonOption = False,
+) -> None:
+    """Give a filing to a case manager, or to nobody; the version does not change."""
+    command = parse(AssignCommand, {"assignee": assignee}, "assignment refused")
+    with session_scope() as session:
+        ensure_case_manager(session, command.assignee)
+        view = service.assign(session, filing_id, command, actor=actor, now=get_clock().now())
+    emit(view, as_json, lambda: render_filing(view))
+
+
+@app.command()
+def assignments(filing_id: FilingId, as_json: JsonOption = False) -> None:
+    """Who gave a filing to whom, and when, oldest first."""
+    with session_scope() as session:
+        given: list[AssignmentOut] = views.assignments(session, filing_id)
+    emit(
+        given,
+        as_json,
+        lambda: table(
+            ["at", "to", "from", "by"],
+            [(a.at, a.assignee or "nobody", a.previous or "nobody", a.actor) for a in given],
+            title=f"assignments of filing {filing_id}",
+        ),
+    )
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from models.engine import create_db_engine, get_engine, session_scope
 from models.tables import (
     ApiToken,
+    Assignment,
     CreationKey,
     Deadline,
     DeadlineStatus,
@@ -26,6 +27,7 @@ from models.tables import (
 
 __all__ = [
     "ApiToken",
+    "Assignment",
     "CreationKey",
     "Deadline",
     "DeadlineStatus",

@@ -245,6 +245,20 @@ class HistoryEntry(SQLModel, table=True):
     reason: str | None = None
 
 
+class Assignment(SQLModel, table=True):
+    """A filing given to someone (or to nobody): who gave it, when, and whom it was with.
+    Not part of the filing's process, so it has no version of its own (see ``HistoryEntry``)."""
+
+    __tablename__ = "assignments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    filing_id: int = Field(foreign_key="filings.id", index=True)
+    assignee: str | None = Field(default=None, max_length=bounds.PERSON)
+    previous: str | None = Field(default=None, max_length=bounds.PERSON)
+    actor: str = Field(max_length=bounds.ACTOR)
+    at: datetime = _utc_column()
+
+
 class Disclosure(SQLModel, table=True):
     """Someone was shown a filing's personal data in full: who, when, which filing, which fields."""
 

@@ -33,6 +33,7 @@ from workflow.domain.definition import (
 )
 from workflow.domain.orders import KINDS, KindSpec, OrderKind
 from workflow.schemas import (
+    AssignmentOut,
     EntityOut,
     EntityPage,
     EventIn,
@@ -320,6 +321,14 @@ def put_assignee(
     """Give the filing to a case manager (a token name of role case_manager or above), or to
     nobody with ``null``; the filing's version does not change."""
     return assign(session, filing_id, body, caller)
+
+
+@router.get(
+    "/filings/{filing_id}/assignments", response_model=list[AssignmentOut], responses=responses(404)
+)
+def assignments(filing_id: RowId, session: SessionDep, _: Viewer) -> list[AssignmentOut]:
+    """Who gave the filing to whom, and when, oldest first."""
+    return views.assignments(session, filing_id)
 
 
 @router.get(

@@ -260,6 +260,18 @@ class FailedJobPage(BaseModel):
     offset: int
 
 
+class AssignmentOut(BaseModel):
+    """A filing given to someone: ``assignee`` null gave it to nobody, ``previous`` null took
+    it from nobody."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    assignee: str | None
+    previous: str | None
+    actor: str
+    at: UtcDateTime
+
+
 class HistoryOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from config.clock import CHINA, as_utc, get_clock
 from config.settings import Settings, get_settings
 from models import (
+    Assignment,
     CreationKey,
     Deadline,
     DeadlineStatus,
@@ -246,13 +247,26 @@ def fire_event(
 def assign(
     session: Session, filing_id: int, command: AssignCommand, *, actor: str, now: datetime
 ) -> FilingOut:
-    """Give a filing to a case manager (or to nobody). Who works on a filing is not part of its
-    process: the version and the history stay as they are, so nobody's open page goes stale."""
-    filing = get_filing(session, filing_id)
-    filing.assignee = command.assignee
-    session.add(filing)
+    """Give a filing to a case manager (or to nobody), recorded in ``assignments``. Who works
+    on a filing is not part of its process: the version and the history stay as they are, so
+    nobody's open page goes stale. Giving it to whom it is with already records nothing."""
+    # Locked, so that of two assignments at once the later names the earlier's as previous.
+    filing = get_filing(session, filing_id, lock=True)
+    previous = filing.assignee
+    if command.assignee != previous:
+        filing.assignee = command.assignee
+        session.add(filing)
+        session.add(
+            Assignment(
+                filing_id=filing_id,
+                assignee=command.assignee,
+                previous=previous,
+                actor=actor,
+                at=now,
+            )
+        )
+        log.info("filing %s assigned to %s by %s", filing_id, command.assignee or "nobody", actor)
     session.commit()
-    log.info("filing %s assigned to %s by %s", filing_id, command.assignee or "nobody", actor)
     return describe(session, filing, now)
 
 

@@ -27,6 +27,7 @@ from config.clock import as_utc
 from config.domains import domain_prefix
 from config.masking import mask_id_number, mask_phone, mask_text
 from models import (
+    Assignment,
     Deadline,
     Entity,
     FailedJob,
@@ -57,6 +58,7 @@ from workflow.domain.machine import allowed_events
 from workflow.domain.orders import KINDS, EntityStatus, ServiceKind, ServiceStatus
 from workflow.schemas import (
     ApplicantOut,
+    AssignmentOut,
     ChangesOut,
     DeadlineOut,
     EntityOut,
@@ -467,8 +469,10 @@ def failed_job_out(job: FailedJob, notification: Notification | None) -> FailedJ
     )
 
 
-def get_filing(session: Session, filing_id: int) -> Filing:
-    filing = session.get(Filing, filing_id)
+def get_filing(session: Session, filing_id: int, *, lock: bool = False) -> Filing:
+    """The filing, ``lock``-ed for this transaction's update if asked (PostgreSQL; a SQLite
+    transaction holds the write lock already)."""
+    filing = session.get(Filing, filing_id, with_for_update=lock)
     if filing is None:
         raise FilingNotFound(f"filing {filing_id} does not exist")
     return filing
@@ -477,6 +481,15 @@ def get_filing(session: Session, filing_id: int) -> Filing:
 def filing(session: Session, filing_id: int, now: datetime) -> FilingOut:
     """One filing with its allowed events and open deadlines; ``FilingNotFound`` if none."""
     return describe(session, get_filing(session, filing_id), now)
+
+
+def assignments(session: Session, filing_id: int) -> list[AssignmentOut]:
+    """Who gave an existing filing to whom, and when, oldest first."""
+    get_filing(session, filing_id)
+    rows = session.exec(
+        select(Assignment).where(Assignment.filing_id == filing_id).order_by(col(Assignment.id))
+    )
+    return [AssignmentOut.model_validate(row) for row in rows]
 
 
 def history(session: Session, filing_id: int) -> list[HistoryOut]:
@@ -526,6 +539,7 @@ class Timeline:
     notifications: list[NotificationOut]
     time_in_states: list[tuple[str, timedelta]]
     refusal: HistoryOut | None
+    assignments: list[AssignmentOut]
 
 
 def timeline(session: Session, filing_id: int, now: datetime) -> Timeline:
@@ -536,6 +550,7 @@ def timeline(session: Session, filing_id: int, now: datetime) -> Timeline:
         notifications(session, filing_id),
         time_in_states(entries, now),
         next((e for e in reversed(entries) if e.event in REFUSALS), None),
+        assignments(session, filing_id),
     )
 
 

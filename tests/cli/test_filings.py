@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from sqlmodel import Session
 
+from auth.tokens import Role, create_token
 from cli.filings import IMPORT_COLUMNS
 from tests.factories import (
     ORG_CREDIT_CODE,
@@ -313,3 +315,28 @@ def test_import_names_the_filings_it_opened(cli: Cli, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     [filing] = json.loads(cli("filings", "list", "--json").stdout)["items"]
     assert f"imported 1 filing(s) (ids {filing['id']}), refused 0 row(s)" in result.stdout
+
+
+def test_a_filing_is_assigned_and_given_back_to_nobody_with_each_step_recorded(
+    cli: Cli, created: dict[str, Any], session: Session
+) -> None:
+    create_token(session, "alice", Role.CASE_MANAGER)
+    filing = str(created["id"])
+    given = cli("filings", "assign", filing, "alice", "--actor", "lead", "--json")
+    assert given.exit_code == 0, given.output
+    assert json.loads(given.stdout)["assignee"] == "alice"
+    assert cli("filings", "assign", filing, "--actor", "lead").exit_code == 0
+
+    listed = json.loads(cli("filings", "assignments", filing, "--json").stdout)
+    assert [(a["assignee"], a["previous"], a["actor"]) for a in listed] == [
+        ("alice", None, "lead"),
+        (None, "alice", "lead"),
+    ]
+
+
+def test_assigning_someone_who_cannot_work_on_filings_exits_1_naming_them(
+    cli: Cli, created: dict[str, Any]
+) -> None:
+    refused = cli("filings", "assign", str(created["id"]), "mallory")
+    assert refused.exit_code == 1
+    assert "'mallory' cannot be assigned" in refused.output

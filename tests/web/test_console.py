@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -219,6 +219,40 @@ def test_the_assign_form_sets_the_assignee(
         f"/filings/{filing['id']}/assignee", data={"form_token": token, "assignee": "test-ops"}
     )
     assert api.get(f"/api/v1/filings/{filing['id']}").json()["assignee"] == "test-ops"
+
+
+def _assign(api: Api, filing_id: int, assignee: str | None) -> dict[str, Any]:
+    response = api.client.put(
+        f"/api/v1/filings/{filing_id}/assignee", json={"assignee": assignee}, headers=api.headers
+    )
+    assert response.status_code == 200, response.text
+    given: dict[str, Any] = response.json()
+    return given
+
+
+def test_each_assignment_is_recorded_with_whom_it_was_taken_from_and_by_whom(api: Api) -> None:
+    filing = api.create()
+    _assign(api, filing["id"], "test-case_manager")
+    _assign(api, filing["id"], "test-case_manager")  # given again to the same: nothing new
+    _assign(api, filing["id"], None)
+
+    given = api.get(f"/api/v1/filings/{filing['id']}/assignments").json()
+
+    assert [(a["assignee"], a["previous"], a["actor"]) for a in given] == [
+        ("test-case_manager", None, "token:test-case_manager"),
+        (None, "test-case_manager", "token:test-case_manager"),
+    ]
+    assert api.get(f"/api/v1/filings/{filing['id']}").json()["version"] == filing["version"]
+
+
+def test_the_filing_page_lists_its_assignments(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.create()
+    _assign(api, filing["id"], "test-ops")
+    page = signed_in("viewer").get(f"/filings/{filing['id']}").text
+    [row] = re.findall(r'<tr class="assignment">(.*?)</tr>', page, re.S)
+    assert "test-ops" in row and "token:test-case_manager" in row
 
 
 def test_the_list_searches_by_domain_prefix_applicant_and_icp_number(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event
@@ -26,7 +27,7 @@ from models import (
 from tests.databases import POSTGRES_ONLY, Database, second_of_two_at_once
 from tests.factories import ORG_MATERIALS, PATH_TO, MakeFiling, make_command, service_in
 from workflow import deadlines, records, service, views
-from workflow.domain.commands import EventCommand, FilingCreate, OrderCreate
+from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate
 from workflow.domain.definition import EVENTS_BY_NAME
 from workflow.domain.errors import (
     FilingNotFound,
@@ -824,6 +825,25 @@ def test_a_withdrawn_orders_service_number_may_be_bound_again(
     service.fire_event(session, first.id, withdraw, actor="bob")
 
     assert _bind(session, second, "BA7777777777").state == "service_number_bound"
+
+
+@POSTGRES_ONLY
+def test_of_two_assignments_at_once_the_later_names_the_earliers_assignee_as_previous(
+    db: Database, session: Session, new_filing: MakeFiling
+) -> None:
+    filing = new_filing()
+
+    def give(to: str) -> Callable[[Session], object]:
+        def assign(own: Session) -> object:
+            command = AssignCommand(assignee=to)
+            return service.assign(own, filing.id, command, actor="lead", now=datetime.now(UTC))
+
+        return assign
+
+    second_of_two_at_once(db, give("alice"), give("bob"))
+
+    given = [(a.assignee, a.previous) for a in views.assignments(session, filing.id)]
+    assert given == [("alice", None), ("bob", "alice")]
 
 
 @POSTGRES_ONLY
