@@ -94,14 +94,14 @@ def create(
             "-f",
             exists=True,
             dir_okay=False,
-            help="JSON: the API's POST /orders body without kind (entity_id, entity, "
-            "service_id, service, changes, licence, notify as the kind needs).",
+            help="JSON: the API's POST /orders body (entity_id, entity, service_id, service, "
+            "changes, licence, notify as the kind needs); a kind in it must be --kind.",
         ),
     ],
     actor: ActorOption = "cli:$USER",
     as_json: JsonOption = False,
 ) -> None:
-    """Open an order of ``--kind``; every problem with it is listed at once."""
+    """Open an order of --kind; every problem with it is listed at once."""
     try:
         body = json.loads(file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -109,6 +109,11 @@ def create(
     if not isinstance(body, dict):
         raise ValidationError(
             f"{file} must hold one JSON object", [Reason("not_an_object", "the order's body")]
+        )
+    if body.get("kind", kind.value) != kind.value:  # a file meant for another kind of order
+        raise ValidationError(
+            f"{file} is a {body['kind']!r} order's body, not a {kind.value!r} one",
+            [Reason("kind_mismatch", f"--kind is {kind.value!r}", field="kind")],
         )
     command = parse(OrderCreate, {**body, "kind": kind.value}, f"{file} refused")
     with session_scope() as session:

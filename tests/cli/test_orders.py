@@ -72,3 +72,11 @@ def test_an_entity_row_shows_the_order_its_identity_has_in_flight(
     shown = json.loads(cli("entities", "show", str(withdrawn.entity_id), "--json").stdout)
 
     assert shown["open_order_id"] == in_flight.id
+
+
+def test_an_order_file_of_another_kind_is_refused_naming_both(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "order.json"
+    path.write_text(json.dumps({"kind": "change", "entity_id": 1}), encoding="utf-8")
+    result = cli("orders", "create", "--kind", "new_service", "--file", str(path))
+    assert result.exit_code == 1
+    assert "'change' order's body, not a 'new_service' one" in result.output
