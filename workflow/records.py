@@ -1054,6 +1054,22 @@ def fail_verifier(session: Session, filing_id: int, role: str) -> None:
     session.connection().execute(_FAIL_NAMED, {"b_filing": filing_id, "b_role": role})
 
 
+def withdraw_parties(session: Session, filing: Filing) -> None:
+    """What a withdrawn order brought and never filed is withdrawn with it: its new service,
+    and the entity of a first filing. Left pending, they showed in the entity lists as
+    filings in progress long after, beside the entity row the identity's next order opens."""
+    for model, row_id, pending, withdrawn in (
+        (Service, filing.service_id, ServiceStatus.PENDING, ServiceStatus.WITHDRAWN),
+        (Entity, filing.entity_id, EntityStatus.PENDING, EntityStatus.WITHDRAWN),
+    ):
+        if row_id is not None:
+            session.execute(
+                update(model)
+                .where(col(model.id) == row_id, col(model.status) == pending)
+                .values(status=withdrawn)
+            )
+
+
 # -- what approval does ---------------------------------------------------------------------
 
 

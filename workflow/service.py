@@ -340,6 +340,8 @@ def _apply(
     if to_state == State.APPROVED:
         _approve(session, filing)
         obligations.on_approval(session, filing, now, settings)
+    elif to_state == State.WITHDRAWN:
+        records.withdraw_parties(session, filing)
     if not moved_on:
         if spec.notify:
             notices.for_event(session, filing, event, reason, now, settings)

@@ -484,6 +484,28 @@ def test_a_domain_of_a_withdrawn_order_is_free_for_another_entity(
     assert service.create_filing(session, command, actor="t").domain == "example.cn"
 
 
+def test_a_withdrawn_first_filing_withdraws_the_entity_and_service_it_brought(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    withdrawn = new_filing("withdrawn")
+    entity = views.entity(session, withdrawn.entity_id)
+    assert (entity.status, [s.status for s in entity.services]) == ("withdrawn", ["withdrawn"])
+
+
+def test_a_withdrawn_new_service_leaves_its_entity_on_file(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    order = open_order(**order_on("new_service", on_file.entity_id, 0))
+    _fire(session, order, "withdraw", {"reason": "the app was dropped"})
+    entity = views.entity(session, on_file.entity_id)
+    statuses = {s.id: s.status for s in entity.services}
+    assert entity.status == "active"
+    assert (statuses[on_file.service_id or 0], statuses[order.service_id or 0]) == (
+        "active",
+        "withdrawn",
+    )
+
+
 def test_a_new_access_bringing_an_identity_on_file_as_a_new_entity_is_refused(
     open_order: Open, on_file: FilingOut
 ) -> None:

@@ -69,6 +69,7 @@ class EntityStatus(StrEnum):
     PENDING = "pending"  # its first filing is not approved yet
     ACTIVE = "active"
     CANCELLED = "cancelled"
+    WITHDRAWN = "withdrawn"  # its first filing was withdrawn: never on file
 
 
 class ServiceStatus(StrEnum):
@@ -76,6 +77,7 @@ class ServiceStatus(StrEnum):
     ACTIVE = "active"
     CANCELLED = "cancelled"
     ACCESS_REMOVED = "access_removed"
+    WITHDRAWN = "withdrawn"  # the order bringing it was withdrawn: never on file
 
 
 class VerifierResult(StrEnum):
