@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from itertools import accumulate
 from typing import Any, TypedDict, Unpack
 
-from sqlalchemy import ColumnElement, Exists, and_, exists, func, or_, true
+from sqlalchemy import ColumnElement, CompoundSelect, Exists, and_, exists, func, or_, true, union
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
@@ -243,10 +243,22 @@ def filing_page(
         conditions.append(col(Filing.province) == province_named(province))
     prefix_search = _prefix_search(session)
     if domain:
-        conditions.append(prefix_search(col(Filing.domain), domain_prefix(domain.strip())))
+        start = domain_prefix(domain.strip())
+        found = prefix_search(col(Filing.domain), start)
+        # A final dot ends a label (``site1.``), or a name pasted in full (``example.cn.``).
+        whole = col(Filing.domain) == start.removesuffix(".")
+        conditions.append(or_(found, whole) if start.endswith(".") else found)
     if applicant:
-        name = func.lower(col(Filing.applicant_name))
-        conditions.append(name.contains(applicant.strip().lower(), autoescape=True))
+        # Every order of an entity filed under a name that holds it, or named so now: a change
+        # order renames the entity, and its earlier orders keep the name they were filed under.
+        term = applicant.strip().lower()
+        named: CompoundSelect[int] = union(
+            select(Filing.entity_id).where(
+                func.lower(col(Filing.applicant_name)).contains(term, autoescape=True)
+            ),
+            select(Entity.id).where(func.lower(col(Entity.name)).contains(term, autoescape=True)),
+        )
+        conditions.append(col(Filing.entity_id).in_(named))
     if icp_number:
         spellings = number_spellings(icp_number.strip())
         conditions.append(or_(*(prefix_search(col(Filing.icp_number), s) for s in spellings)))

@@ -749,6 +749,22 @@ def test_a_new_service_naming_no_person_is_answered_for_by_the_entitys(
     assert _answering(session, order) == [("service", "Li Lei")]
 
 
+@pytest.mark.parametrize("name", ["Example Ltd", "Example Group"])
+def test_a_search_by_applicant_finds_an_entitys_orders_under_its_old_and_new_names(
+    session: Session, clock: FrozenClock, open_order: Open, on_file: FilingOut, name: str
+) -> None:
+    change = order_on("change", on_file.entity_id, 0)  # renames it Example Group Ltd
+    renamed = _drive(session, open_order(**change), ORDER_PATHS["change"])
+    body = order_on("new_service", on_file.entity_id, 0)
+    app = body["service"]
+    assert isinstance(app, dict)
+    later = open_order(**body | {"service": app | {"domain_registrant": "Example Group Ltd"}})
+
+    found = {f.id for f in views.filing_page(session, clock.now(), applicant=name).items}
+
+    assert found == {on_file.id, renamed.id, later.id}
+
+
 def test_a_registrant_shown_with_half_width_brackets_is_the_entity(open_order: Open) -> None:
     """Registrars show （北京） as (北京); a reader takes both for one name."""
     entity = entity_in(name="派伦科技（北京）有限公司")

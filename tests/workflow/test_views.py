@@ -80,7 +80,13 @@ def test_a_list_refuses_a_province_that_is_none_rather_than_showing_nothing(
 
 @pytest.mark.parametrize(
     ("term", "found"),
-    [("site1", ["site1.cn", "site10.cn"]), ("site1.", ["site1.cn"]), ("ite1", []), ("s_te", [])],
+    [
+        ("site1", ["site1.cn", "site10.cn"]),
+        ("site1.", ["site1.cn"]),
+        ("site1.cn.", ["site1.cn"]),  # a name pasted in full, with its root's dot
+        ("ite1", []),
+        ("s_te", []),
+    ],
 )
 def test_the_domain_search_matches_from_the_start_of_the_name(
     session: Session, clock: FrozenClock, new_filing: MakeFiling, term: str, found: list[str]
