@@ -113,9 +113,18 @@ def go_live(
 
 
 @services.command("psb")
-def psb(service_id: ServiceId, number: str, as_json: JsonOption = False) -> None:
-    """Record the police (PSB) filing number, e.g. 京公网安备11010502030143号."""
-    command = parse(PsbNumberIn, {"psb_number": number}, "PSB number refused")
+def psb(
+    service_id: ServiceId,
+    number: str,
+    replaces: Annotated[
+        str | None,
+        typer.Option(help="The number on file this one corrects.", show_default=False),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record the police (PSB) filing number, e.g. 京公网安备11010502030143号; a number on file is
+    corrected only with --replaces naming it."""
+    command = parse(PsbNumberIn, {"psb_number": number, "replaces": replaces}, "PSB number refused")
     with session_scope() as session:
         _show(obligations.psb_number(session, service_id, command, get_settings()), as_json)
 

@@ -286,9 +286,16 @@ def psb_number(
     session: Session, service_id: int, command: PsbNumberIn, settings: Settings
 ) -> ServiceDutiesOut:
     """The PSB number, checked against its format and the entity's province, closes the PSB
-    filing; the number is kept on the service."""
+    filing; the number is kept on the service. The same number again changes nothing; another
+    replaces the one on file only if it names it (``replaces``), and the PSB filing's row keeps
+    the numbers it replaced."""
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
+        on_file = service.psb_number
+        if command.psb_number == on_file:
+            return
+        if command.replaces != on_file:
+            raise _refused("PSB number refused", _replacing(service.id, on_file, command.replaces))
         entity = session.get(Entity, service.entity_id)
         assert entity is not None
         rules = rules_for(settings)  # the configured rules' provinces, not the packaged ones
@@ -301,6 +308,8 @@ def psb_number(
             raise _refused("PSB number refused", *reasons)
         service.psb_number = command.psb_number
         session.add(service)
+        if on_file is not None:
+            _note_replaced(session, service.id, on_file, command.psb_number, now)
         _close(
             session,
             service.id,
@@ -310,6 +319,41 @@ def psb_number(
         )
 
     return _record(session, service_id, write)
+
+
+def _replacing(service_id: int | None, on_file: str | None, replaces: str | None) -> Reason:
+    """Why a PSB number was not taken: it would replace one it does not name."""
+    if on_file is None:
+        return Reason(
+            "nothing_to_replace",
+            f"service {service_id} has no PSB number on file for {replaces!r} to replace",
+            field="replaces",
+        )
+    return Reason(
+        "psb_number_on_file",
+        f"service {service_id} has PSB number {on_file!r} on file; to correct it, send it as "
+        "replaces",
+        field="replaces",
+        details={"psb_number": on_file},
+    )
+
+
+def _note_replaced(
+    session: Session, service_id: int | None, old: str, new: str, now: datetime
+) -> None:
+    """The PSB filing's row keeps each number a correction replaced, and when."""
+    row = session.exec(
+        select(Obligation)
+        .where(
+            Obligation.service_id == service_id,
+            Obligation.kind == ObligationKind.PSB_FILING,
+        )
+        .order_by(col(Obligation.id).desc())
+    ).first()
+    if row is not None:
+        replaced = [*row.data.get("replaced", []), {"psb_number": old, "at": now.isoformat()}]
+        row.data = {**row.data, "psb_number": new, "replaced": replaced}
+        session.add(row)
 
 
 def renewal(

@@ -28,6 +28,20 @@ def test_a_site_goes_live_and_its_psb_number_closes_the_psb_filing(
     assert "京公网安备11010502030143号" in cli("services", "obligations", site).stdout
 
 
+def test_a_psb_number_on_file_is_corrected_only_with_replaces(cli: Cli, on_file: FilingOut) -> None:
+    site, first, fixed = (
+        str(on_file.service_id),
+        "京公网安备11010502030143号",
+        "京公网安备11010502030144号",
+    )
+    assert cli("services", "go-live", site, "--on", "2026-03-02").exit_code == 0
+    assert cli("services", "psb", site, first).exit_code == 0
+    refused = cli("services", "psb", site, fixed)
+    assert refused.exit_code == 1 and f"{first!r} on file" in refused.output
+    corrected = cli("services", "psb", site, fixed, "--replaces", first, "--json")
+    assert json.loads(corrected.stdout)["psb_number"] == fixed
+
+
 def test_services_overdue_names_each_late_service_and_its_filing(
     cli: Cli, on_file: FilingOut, clock: FrozenClock
 ) -> None:

@@ -184,6 +184,52 @@ def test_recording_the_psb_number_closes_the_psb_filing(
     assert _notices(session, "obligation_psb_filing") == []
 
 
+CORRECTED = "京公网安备11010502030144号"
+
+
+def _psb(
+    session: Session, on_file: FilingOut, settings: Settings, **given: str
+) -> obligations.ServiceDutiesOut:
+    return obligations.psb_number(session, _site(on_file), PsbNumberIn(**given), settings)
+
+
+def test_a_second_psb_number_is_refused_naming_the_one_on_file(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    _live(session, on_file, settings, clock)
+    _psb(session, on_file, settings, psb_number=PSB)
+    with pytest.raises(GuardFailed) as refused:
+        _psb(session, on_file, settings, psb_number=CORRECTED)
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field, reason.details) == (
+        "psb_number_on_file",
+        "replaces",
+        {"psb_number": PSB},
+    )
+    assert obligations.duties(session, _site(on_file), clock.now()).psb_number == PSB
+
+
+def test_the_same_psb_number_again_changes_nothing(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    _live(session, on_file, settings, clock)
+    first = _psb(session, on_file, settings, psb_number=PSB)
+    assert _psb(session, on_file, settings, psb_number=PSB) == first
+
+
+def test_a_psb_number_naming_the_one_it_replaces_corrects_it_and_the_filing_row_keeps_both(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    _live(session, on_file, settings, clock)
+    _psb(session, on_file, settings, psb_number=PSB)
+    duties = _psb(session, on_file, settings, psb_number=CORRECTED, replaces=PSB)
+    psb = next(o for o in duties.obligations if o.kind == "psb_filing")
+    replaced = psb.data["replaced"]
+    assert isinstance(replaced, list)
+    assert (duties.psb_number, psb.data["psb_number"]) == (CORRECTED, CORRECTED)
+    assert [r["psb_number"] for r in replaced] == [PSB]
+
+
 @pytest.mark.parametrize(
     ("number", "code"),
     [

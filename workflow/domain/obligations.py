@@ -345,6 +345,11 @@ class PsbNumberIn(BaseModel):
     model_config = STRICT
 
     psb_number: PsbNumber = Field(description="e.g. 京公网安备11010502030143号")
+    replaces: PsbNumber | None = Field(
+        default=None,
+        description="the number on file this one corrects: a recorded number is replaced only "
+        "by one that names it, so a second number is not taken for the first by mistake",
+    )
 
 
 class Renewal(BaseModel):
