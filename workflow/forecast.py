@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from itertools import pairwise
+from itertools import accumulate, pairwise
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -35,7 +35,7 @@ from workflow.domain.calendar import WorkingCalendar
 from workflow.domain.definition import STATES, TERMINAL_STATES, State
 from workflow.domain.errors import GuardFailed, Reason
 from workflow.domain.orders import OrderKind
-from workflow.views import get_filing
+from workflow.views import entered_at, get_filing
 
 
 class Basis(StrEnum):
@@ -119,6 +119,8 @@ def _visits(
         sa.select(
             col(HistoryEntry.filing_id),
             col(HistoryEntry.to_state),
+            col(HistoryEntry.event),
+            col(HistoryEntry.data),
             col(HistoryEntry.at),
             col(Filing.province),
             col(Filing.kind),
@@ -129,8 +131,8 @@ def _visits(
     )
     timelines: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
     where_and_what: dict[int, tuple[str, str]] = {}
-    for filing_id, state, at, where, what in session.execute(history):
-        timelines[filing_id].append((state, as_utc(at)))
+    for filing_id, state, event, data, at, where, what in session.execute(history):
+        timelines[filing_id].append((state, entered_at(event, data, as_utc(at))))
         where_and_what[filing_id] = (where, what)
     calendar = calendar_for(settings)
     return [
@@ -147,7 +149,10 @@ def _order_visits(
     kind: str,
     steps: Sequence[tuple[str, datetime]],
 ) -> Iterable[_Visit]:
-    """Its stays: a row that keeps the state (one SMS answer of several) continues one."""
+    """Its stays: a row that keeps the state (one SMS answer of several) continues one. A
+    state is entered when its event says it happened (an SMS recorded late), never before the
+    state it left was, as the filing page counts it."""
+    steps = list(zip((s for s, _ in steps), accumulate((t for _, t in steps), max), strict=True))
     approved_at = steps[-1][1]
     entries = [steps[0], *(step for before, step in pairwise(steps) if step[0] != before[0])]
     for (stage, entered), (_, left) in pairwise(entries):

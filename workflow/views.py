@@ -572,23 +572,23 @@ def time_in_states(entries: Sequence[HistoryOut], now: datetime) -> list[tuple[s
     spent: dict[str, timedelta] = {}
     # Never before the state left was entered: an SMS may have come before the host's
     # approval was recorded, which then counts as lasting no time.
-    entered = list(accumulate((_entered_at(e) for e in entries), max))
+    entered = list(accumulate((entered_at(e.event, e.data, e.at) for e in entries), max))
     for entry, start, until in zip(entries, entered, [*entered[1:], now], strict=True):
         spent[entry.to_state] = spent.get(entry.to_state, timedelta(0)) + (until - start)
     return list(spent.items())
 
 
-def _entered_at(entry: HistoryOut) -> datetime:
-    """When the entry's state was entered: when the event was recorded, or the earlier time its
-    data says it happened (an SMS recorded late, ``EventData.starts_clocks``). A value that is
-    no time (history edited by hand) counts as not given."""
-    spec = EVENTS_BY_NAME.get(entry.event)
+def entered_at(event: str, data: Mapping[str, Any], recorded: datetime) -> datetime:
+    """When a history row's state was entered: when its event was ``recorded``, or the earlier
+    time its data says it happened (an SMS recorded late, ``EventData.starts_clocks``). A value
+    that is no time (history edited by hand) counts as not given."""
+    spec = EVENTS_BY_NAME.get(event)
     key = spec.data.starts_clocks if spec else None
-    given = entry.data.get(key) if key else None
+    given = data.get(key) if key else None
     try:
-        return as_utc(datetime.fromisoformat(given)) if isinstance(given, str) else entry.at
+        return as_utc(datetime.fromisoformat(given)) if isinstance(given, str) else recorded
     except ValueError:
-        return entry.at
+        return recorded
 
 
 def _service_out(service: Service) -> ServiceOut:

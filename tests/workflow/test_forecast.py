@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from config.clock import CHINA, FrozenClock
 from config.settings import Settings
@@ -250,6 +250,30 @@ def test_rows_that_keep_the_state_are_one_stay(
     rows = {(r.province, r.kind, r.stage): (r.count, r.median_working_days) for r in
             forecast.durations(session, settings)}  # fmt: skip
     assert rows[("京", "first_filing", "miit_pending")] == (3, 10.0)
+
+
+# The host approved on Tuesday; MIIT's SMS came an hour later and was recorded on Thursday.
+SMS_RECORDED_LATE = (
+    ("submitted", timedelta(0)),
+    ("host_pre_approved", timedelta(days=1)),
+    ("sms_pending", timedelta(days=3)),
+    ("miit_pending", timedelta(days=4)),
+)
+
+
+def test_review_times_count_an_sms_recorded_late_from_when_it_was_sent(
+    session: Session, reviewing: FilingOut, settings: Settings
+) -> None:
+    seed_history(session, reviewing, 3, SMS_RECORDED_LATE)
+    sent_at = (START + timedelta(days=1, hours=1)).isoformat()
+    for entry in session.exec(select(HistoryEntry).where(HistoryEntry.to_state == "sms_pending")):
+        entry.event, entry.data = "sms_sent", {"sent_at": sent_at}
+        session.add(entry)
+    session.commit()
+
+    rows = {r.stage: r.median_working_days for r in forecast.durations(session, settings)}
+
+    assert (rows["host_pre_approved"], rows["sms_pending"]) == (0.0, 3.0)
 
 
 def test_the_forecast_counts_orders_not_visits(
