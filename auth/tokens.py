@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 from sqlmodel import Session, col, delete, select
 
 from config.clock import CHINA, as_utc, get_clock
@@ -60,6 +60,12 @@ class Caller:
         return f"token:{self.name}"
 
 
+class TokenStatus(StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
 class TokenInfo(BaseModel):
     """What ``tokens list`` shows of a token: everything but the secret and its hash."""
 
@@ -72,6 +78,17 @@ class TokenInfo(BaseModel):
     expires_at: UtcDateTime | None
     revoked_at: UtcDateTime | None
     last_used_at: UtcDateTime | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> TokenStatus:
+        """Whether the API takes it now: an expired token is refused as a revoked one is, and
+        its expiry alone, in UTC, does not say so at a glance."""
+        if self.revoked_at is not None:
+            return TokenStatus.REVOKED
+        if self.expires_at is not None and self.expires_at <= get_clock().now():
+            return TokenStatus.EXPIRED
+        return TokenStatus.ACTIVE
 
 
 def digest(secret: str) -> str:

@@ -75,14 +75,21 @@ def create_token_command(
     name: Annotated[str, typer.Option(help="Who or what holds the token, e.g. ci or alice.")],
     expires_in: ExpiresIn = None,
     expires_on: ExpiresOn = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Create a token and print it alone on stdout; it is stored hashed and never shown again.
 
-    Without --expires-in or --expires-on it is valid until revoked.
+    Without --expires-in or --expires-on it is valid until revoked. With --json, the token
+    comes with its name, role and expiry.
     """
     expires_at = _expiry(expires_in, expires_on)
     with session_scope() as session:
-        typer.echo(create_token(session, name, role, expires_at))
+        token = create_token(session, name, role, expires_at)
+    if as_json:
+        created = {"token": token, "name": name, "role": role, "expires_at": expires_at}
+        emit(created, as_json, lambda: token)
+    else:
+        typer.echo(token)  # as is: a console would wrap it in a narrow terminal
 
 
 @tokens.command(name="list")
@@ -90,7 +97,8 @@ def tokens_list(as_json: JsonOption = False) -> None:
     """Every token with its role, expiry, revocation and last use; never the token itself."""
     with session_scope() as session:
         rows = list_tokens(session)
-    columns = [name.removesuffix("_at").replace("_", " ") for name in TokenInfo.model_fields]
+    shown = [*TokenInfo.model_fields, *TokenInfo.model_computed_fields]
+    columns = [name.removesuffix("_at").replace("_", " ") for name in shown]
     emit(
         rows,
         as_json,

@@ -155,8 +155,41 @@ def test_tokens_list_shows_each_token_without_its_secret(
         "expires_at",
         "revoked_at",
         "last_used_at",
+        "status",
     }
     assert secret not in result.stdout and "hash" not in result.stdout
+
+
+def test_tokens_list_says_which_have_expired_or_been_revoked(
+    cli: Cli, session: Session, clock: FrozenClock
+) -> None:
+    create_token(session, "soon", Role.VIEWER, clock.now() + timedelta(days=1))
+    create_token(session, "later", Role.VIEWER, clock.now() + timedelta(days=3))
+    create_token(session, "gone", Role.VIEWER)
+    cli("tokens", "revoke", "3")
+    clock.advance(timedelta(days=2))
+
+    listed = json.loads(cli("tokens", "list", "--json").stdout)
+
+    assert [(t["name"], t["status"]) for t in listed] == [
+        ("soon", "expired"),
+        ("later", "active"),
+        ("gone", "revoked"),
+    ]
+    assert "expired" in cli("tokens", "list").stdout
+
+
+def test_tokens_create_json_gives_the_token_with_its_name_role_and_expiry(cli: Cli) -> None:
+    result = cli(
+        "tokens", "create", "--role", "ops", "--name", "ci", "--expires-in", "1d", "--json"
+    )
+    created = json.loads(result.stdout)
+    assert (created["name"], created["role"], created["expires_at"]) == (
+        "ci",
+        "ops",
+        "2026-03-03T02:00:00Z",
+    )
+    assert created["token"].startswith("icp_")
 
 
 def test_tokens_revoke_makes_the_token_unusable(cli: Cli, session: Session) -> None:
