@@ -213,6 +213,12 @@ async def _answer_instead(_: Request, exc: Exception) -> Response:
     return exc.response
 
 
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> RedirectResponse:
+    """Browsers and link previews ask here whatever a page links to: each 404 was a log line."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
 def install(app: FastAPI) -> None:
     # The same filter each time: an app built again (tests) does not stack a second one.
     logging.getLogger("uvicorn.access").addFilter(_REDACT_TOKEN_LINKS)

@@ -45,6 +45,13 @@ def signed_out(client: TestClient) -> bool:
     return bool(client.get("/", follow_redirects=False).status_code == 303)
 
 
+def test_the_favicon_is_served_without_signing_in(client: TestClient) -> None:
+    asked = client.get("/favicon.ico", follow_redirects=False)
+    assert (asked.status_code, asked.headers["location"]) == (301, "/static/favicon.svg")
+    icon = client.get("/static/favicon.svg")
+    assert (icon.status_code, icon.headers["content-type"]) == (200, "image/svg+xml")
+
+
 def test_pages_redirect_to_login_without_a_token(client: TestClient) -> None:
     response = client.get("/", follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (303, "/login")
