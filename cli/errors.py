@@ -128,6 +128,8 @@ class App(typer.Typer):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("no_args_is_help", True)
+        # A docstring's paragraphs wrap to the terminal (rich keeps the source's line breaks).
+        kwargs.setdefault("rich_markup_mode", "markdown")
         kwargs.setdefault("pretty_exceptions_show_locals", False)
         super().__init__(**kwargs)
 

@@ -673,7 +673,7 @@ def import_(
             dir_okay=False,
             readable=True,
             show_default=False,
-            help=f"UTF-8 CSV whose header names the columns {','.join(IMPORT_COLUMNS)} in any "
+            help=f"UTF-8 CSV whose header names the columns {', '.join(IMPORT_COLUMNS)} in any "
             f"order ({', '.join(OPTIONAL_COLUMNS)} optional).",
         ),
     ],
