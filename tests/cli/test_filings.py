@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlmodel import Session
+from typer.testing import CliRunner
 
 from auth.tokens import Role, create_token
 from cli.filings import IMPORT_COLUMNS
+from cli.main import app
 from tests.factories import (
     ORG_CREDIT_CODE,
     ORG_MATERIALS,
@@ -340,3 +342,8 @@ def test_assigning_someone_who_cannot_work_on_filings_exits_1_naming_them(
     refused = cli("filings", "assign", str(created["id"]), "mallory")
     assert refused.exit_code == 1
     assert "'mallory' cannot be assigned" in refused.output
+
+
+def test_the_import_help_names_every_column_on_a_narrow_terminal() -> None:
+    shown = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["filings", "import", "--help"])
+    assert [c for c in IMPORT_COLUMNS if c not in shown.stdout] == []
