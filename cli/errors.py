@@ -48,9 +48,13 @@ def _reason_line(reason: Reason) -> str:
 
 
 def report(error: IcpflowError) -> None:
+    """The headline, then each reason it does not already say (a lone reason is often quoted
+    in it, and twice over it reads as two problems)."""
     typer.echo(f"error: {error.message}", err=True)
     for reason in error.reasons:
-        typer.echo(_reason_line(reason), err=True)
+        line = _reason_line(reason)
+        if line.strip() not in error.message:
+            typer.echo(line, err=True)
 
 
 def reports_errors(func: Callable[P, R]) -> Callable[P, R]:

@@ -74,6 +74,15 @@ def test_an_open_order_is_shown_with_its_forecast(cli: Cli, created: dict[str, A
     assert predicted["basis"] == "statutory"
 
 
+def test_an_approved_orders_forecast_is_refused_saying_why_once(
+    cli: Cli, on_file: FilingOut
+) -> None:
+    refused = cli("filings", "forecast", str(on_file.id))
+    assert refused.exit_code == 1
+    [headline] = refused.stderr.splitlines()
+    assert headline.startswith("error: no forecast:")
+
+
 def test_the_durations_report_lists_each_province_and_stage(cli: Cli, on_file: FilingOut) -> None:
     rows = json.loads(cli("report", "durations", "--json").stdout)
     assert {(r["province"], r["stage"]) for r in rows} >= {("京", "submitted")}
