@@ -8,7 +8,7 @@ import json
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -103,6 +103,11 @@ _FLAT_FIELDS: dict[str, tuple[str, ...]] = {
     "sector": ("website", "sector"),
 }
 IMPORT_COLUMNS: tuple[str, ...] = tuple(_FLAT_FIELDS)
+# The option of ``filings create`` that sets each field: a column's name, but for the expiry.
+_OPTION_OF = {
+    ".".join(path): "--" + {"domain_expires_on": "expires"}.get(name, name).replace("_", "-")
+    for name, path in _FLAT_FIELDS.items()
+}
 # Columns a file may leave out: ``responsible`` came later, and files of individuals (their own
 # responsible persons) never need it.
 OPTIONAL_COLUMNS: tuple[str, ...] = ("responsible",)
@@ -300,9 +305,23 @@ def create(
         raise typer.BadParameter(
             "give either --file or field options, not both", param_hint="--file"
         )
-    command = _creation_from_file(file) if file is not None else creation_from_flat(flat)
-    view = _create_one(command, actor)
+    if file is not None:
+        view = _create_one(_creation_from_file(file), actor)
+    else:
+        try:
+            view = _create_one(creation_from_flat(flat), actor)
+        except IcpflowError as exc:
+            raise _named_by_option(exc) from None
     emit(view, as_json, lambda: render_filing(view))
+
+
+def _named_by_option(error: IcpflowError) -> IcpflowError:
+    """The error with each field named by the option that sets it (``--expires``, not
+    ``domain_expires_on``): what the person typing the command can change."""
+    error.reasons = [
+        replace(r, field=_OPTION_OF.get(r.field or "", r.field)) for r in error.reasons
+    ]
+    return error
 
 
 @app.command(name="list")

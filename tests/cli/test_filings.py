@@ -31,6 +31,14 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("error:")]
 
 
+def test_create_from_options_names_each_missing_option_as_typed(cli: Cli) -> None:
+    refused = cli("filings", "create", "--domain", "example.cn", "--json")
+    assert refused.exit_code == 1
+    fields = {r["field"] for r in json.loads(refused.stdout)["reasons"]}
+    assert {"--expires", "--applicant-type", "--site-name"} <= fields
+    assert not fields & {"domain_expires_on", "applicant.type", "website.name"}
+
+
 def test_create_then_show_round_trips(cli: Cli) -> None:
     created = cli(
         "filings",
