@@ -20,8 +20,10 @@ from sqlmodel import Session, col, delete, select
 
 from config.clock import CHINA, as_utc, get_clock
 from models import ApiToken, PageSession, table
+from workflow import service
+from workflow.domain.commands import AssignCommand
 from workflow.domain.errors import Forbidden, NotFound, Reason, Unauthorized, ValidationError
-from workflow.schemas import UtcDateTime
+from workflow.schemas import FilingOut, UtcDateTime
 
 # ``last_used_at`` and a session's ``last_seen_at`` are written at most this often, so an
 # API request is not a database write every time.
@@ -208,14 +210,19 @@ def case_managers(session: Session) -> list[str]:
     return sorted(usable)
 
 
-def ensure_case_manager(session: Session, name: str | None) -> None:
-    """Refuse an assignee who cannot work on filings (``None``, nobody, is always fine)."""
+def assign_filing(
+    session: Session, filing_id: int, command: AssignCommand, actor: str
+) -> FilingOut:
+    """Give a filing to a case manager (a usable token's name, case manager or above) or to
+    nobody, from the API, a page or the CLI alike."""
+    name = command.assignee
     if name is not None and name not in case_managers(session):
         raise ValidationError(
             f"{name!r} cannot be assigned: no usable token of a case manager (or above) has that "
             "name; it may be unknown, revoked or expired",
             [Reason("unknown_assignee", "assign a case manager's token name", field="assignee")],
         )
+    return service.assign(session, filing_id, command, actor=actor, now=get_clock().now())
 
 
 def list_tokens(session: Session) -> list[TokenInfo]:

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from auth.tokens import Role, TokenInfo, create_token, list_tokens, revoke_token, rotate_token
 from cli import backups
 from cli.errors import App, CliError
 from cli.filings import LimitOption, OffsetOption, list_page, render_page
 from cli.output import JsonOption, emit, fields, row_id, span, table
-from config.clock import CHINA, get_clock
+from config.clock import CHINA, as_utc, get_clock
 from config.settings import get_settings
 from models import get_engine, session_scope
 from models.migrate import upgrade
@@ -85,11 +86,10 @@ def create_token_command(
     expires_at = _expiry(expires_in, expires_on)
     with session_scope() as session:
         token = create_token(session, name, role, expires_at)
-    if as_json:
-        created = {"token": token, "name": name, "role": role, "expires_at": expires_at}
-        emit(created, as_json, lambda: token)
-    else:
-        typer.echo(token)  # as is: a console would wrap it in a narrow terminal
+    expiry = as_utc(expires_at) if expires_at else None  # in UTC, as ``tokens list`` gives it
+    created = {"token": token, "name": name, "role": role, "expires_at": expiry}
+    # The token as is: a console would wrap it in a narrow terminal.
+    emit(created, as_json, lambda: Text(token, no_wrap=True, overflow="ignore"))
 
 
 @tokens.command(name="list")

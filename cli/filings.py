@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Group, RenderableType
 
-from auth.tokens import ensure_case_manager
+from auth.tokens import assign_filing
 from cli.errors import DOMAIN_ERROR, App, report
 from cli.obligations import render_forecast
 from cli.output import JsonOption, emit, fields, progress, row_id, span, table
@@ -553,8 +553,7 @@ def assign(
     """Give a filing to a case manager, or to nobody; the version does not change."""
     command = parse(AssignCommand, {"assignee": assignee}, "assignment refused")
     with session_scope() as session:
-        ensure_case_manager(session, command.assignee)
-        view = service.assign(session, filing_id, command, actor=actor, now=get_clock().now())
+        view = assign_filing(session, filing_id, command, actor)
     emit(view, as_json, lambda: render_filing(view))
 
 

@@ -1,9 +1,10 @@
 """What the console's forms post: fire an event, assign a filing, retry a failed job.
 
-Each goes through the same function as the API (``web.api.fire`` / ``assign``, and
-``workers.failures.retry_failed``), after the CSRF check and the role check, then redirects
-back (post/redirect/get), so a reload never posts twice. A refusal raises the domain error,
-which the error pages render: a stale page gets 409 "changed by someone else, reload".
+Each goes through the same function as the API (``web.api.fire``,
+``auth.tokens.assign_filing`` and ``workers.failures.retry_failed``), after the CSRF check
+and the role check, then redirects back (post/redirect/get), so a reload never posts twice.
+A refusal raises the domain error, which the error pages render: a stale page gets 409
+"changed by someone else, reload".
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
 
-from auth.tokens import Role
+from auth.tokens import Role, assign_filing
 from web import api
 from web.auth import SessionDep
 from web.forms import event_data
@@ -58,7 +59,7 @@ def assign(
     """Give the filing to the chosen case manager; the empty choice unassigns it."""
     user.require(Role.CASE_MANAGER)
     command = parse(AssignCommand, {"assignee": assignee or None}, "assignee refused")
-    api.assign(session, filing_id, command, user.caller)
+    assign_filing(session, filing_id, command, user.caller.actor)
     return _back_to(filing_id)
 
 

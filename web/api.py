@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from structlog.contextvars import bind_contextvars
 
-from auth.tokens import Caller, Role, ensure_case_manager
+from auth.tokens import Caller, Role, assign_filing
 from config import bounds
 from config.clock import get_clock
 from web.auth import Bearer, CaseManager, Ops, SessionDep, Viewer, admit
@@ -78,14 +78,6 @@ def fire(
         expected_version=expected_version,
         idempotency_key=idempotency_key,
     )
-
-
-def assign(
-    session: SessionDep, filing_id: int, command: AssignCommand, caller: Caller
-) -> FilingOut:
-    """Give a filing to a case manager, from the API or a page alike."""
-    ensure_case_manager(session, command.assignee)
-    return service.assign(session, filing_id, command, actor=caller.actor, now=get_clock().now())
 
 
 class ListFilters:
@@ -320,7 +312,7 @@ def put_assignee(
 ) -> FilingOut:
     """Give the filing to a case manager (a token name of role case_manager or above), or to
     nobody with ``null``; the filing's version does not change."""
-    return assign(session, filing_id, body, caller)
+    return assign_filing(session, filing_id, body, caller.actor)
 
 
 @router.get(

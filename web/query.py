@@ -5,7 +5,8 @@ FastAPI drops a query parameter no route declares, so ``?stat=submitted`` (a mis
 last of a parameter given twice, so ``?state=submitted&state=sms_pending`` would answer one
 state's list to a caller who asked for two. The API's routers depend on
 ``refuse_unknown_query``, which compares the request's parameters with those the matched
-route (and its dependencies, such as the list filters) declares; none takes several values.
+route (and its dependencies, such as the list filters) declares. No route takes several
+values of one parameter; one that comes to would have to be exempted here.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from config.settings import Settings
 from models import Filing, HistoryEntry
 from workflow.deadlines import calendar_for
 from workflow.domain.calendar import WorkingCalendar
-from workflow.domain.definition import STATES, TERMINAL_STATES, State
+from workflow.domain.definition import EVENTS, STATES, TERMINAL_STATES, State
 from workflow.domain.errors import GuardFailed, Reason
 from workflow.domain.orders import OrderKind
 from workflow.views import entered_at, get_filing
@@ -106,6 +106,9 @@ def p90(values: Sequence[float]) -> float:
     return statistics.quantiles(values, n=10, method="inclusive")[-1]
 
 
+_SAY_WHEN = [spec.name for spec in EVENTS if spec.data.starts_clocks]
+
+
 def _visits(
     session: Session, settings: Settings, province: str | None = None, kind: str | None = None
 ) -> list[_Visit]:
@@ -120,7 +123,8 @@ def _visits(
             col(HistoryEntry.filing_id),
             col(HistoryEntry.to_state),
             col(HistoryEntry.event),
-            col(HistoryEntry.data),
+            # Only an event that can say when it happened needs its data read.
+            sa.case((col(HistoryEntry.event).in_(_SAY_WHEN), col(HistoryEntry.data))),
             col(HistoryEntry.at),
             col(Filing.province),
             col(Filing.kind),
@@ -132,7 +136,7 @@ def _visits(
     timelines: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
     where_and_what: dict[int, tuple[str, str]] = {}
     for filing_id, state, event, data, at, where, what in session.execute(history):
-        timelines[filing_id].append((state, entered_at(event, data, as_utc(at))))
+        timelines[filing_id].append((state, entered_at(event, data or {}, as_utc(at))))
         where_and_what[filing_id] = (where, what)
     calendar = calendar_for(settings)
     return [

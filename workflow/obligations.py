@@ -10,6 +10,7 @@ them (the service's expiry watch starts; a cancel-access order closes what it ow
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
@@ -79,6 +80,8 @@ _RENEW_ORDERS = (
 _FILED = (Effect.ISSUE_NUMBERS, Effect.ADD_SERVICE, Effect.ADD_ACCESS)
 _GONE = (Effect.CANCEL_SERVICE, Effect.CANCEL_ENTITY, Effect.REMOVE_ACCESS)
 _FILING_KINDS = tuple(spec.kind.value for spec in KINDS if spec.effect in _FILED)
+
+log = logging.getLogger(__name__)
 
 
 # -- what clients read ----------------------------------------------------------------------
@@ -261,7 +264,10 @@ def _check_go_live(
         command.live_on, "live_on", "the go-live", today=today, approved_on=approved_on
     )
     host = urlsplit(command.home_url).hostname if command.home_url else None
-    domain = to_ascii_domain(service.domain)
+    try:
+        domain = to_ascii_domain(service.domain)
+    except ValueError:  # stored before IDNA2008 was applied (an emoji domain): as stored
+        domain = service.domain
     if host is not None and not _on_domain(host, domain):
         reasons.append(
             Reason(
@@ -287,8 +293,8 @@ def psb_number(
 ) -> ServiceDutiesOut:
     """The PSB number, checked against its format and the entity's province, closes the PSB
     filing; the number is kept on the service. The same number again changes nothing; another
-    replaces the one on file only if it names it (``replaces``), and the PSB filing's row keeps
-    the numbers it replaced."""
+    replaces the one on file only if it names it (``replaces``); the PSB filing's row, once
+    the site went live, keeps the numbers it replaced, and the log every correction."""
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
         on_file = service.psb_number
@@ -309,6 +315,9 @@ def psb_number(
         service.psb_number = command.psb_number
         session.add(service)
         if on_file is not None:
+            log.info(
+                "service %s PSB number %s corrected to %s", service.id, on_file, command.psb_number
+            )
             _note_replaced(session, service.id, on_file, command.psb_number, now)
         _close(
             session,

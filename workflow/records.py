@@ -641,8 +641,8 @@ def _check_not_on_file(session: Session, spec: KindSpec, parties: _Parties) -> l
     ]
 
 
-# A first filing's body has its applicant's email; an order's responsible person may give
-# none (stored as ""), and no rule ``check_creation`` applies reads it.
+# A first filing's body has its applicant's email, which ``check_creation`` checks; an
+# order's responsible person may give none (stored as ""), which is no fault of the order.
 _NO_EMAIL = "unknown@example.invalid"
 
 
@@ -663,16 +663,16 @@ def _creation_view(parties: _Parties, command: OrderCreate) -> FilingCreate | No
         )
         province = e.province
     elif parties.entity is not None:
+        # As on file, not read again as input: a value stored before a rule on input was
+        # tightened (an invisible character in a name) is the record's, not the order's fault.
         stored = parties.entity
-        applicant = ApplicantIn.model_validate(
-            {
-                "type": stored.type,
-                "name": stored.name,
-                "id_type": stored.id_type,
-                "id_number": stored.id_number,
-                "phone": stored.responsible_mobile,
-                "email": stored.responsible_email or _NO_EMAIL,
-            }
+        applicant = ApplicantIn.model_construct(
+            type=ApplicantKind(stored.type),
+            name=stored.name,
+            id_type=stored.id_type,
+            id_number=stored.id_number,
+            phone=stored.responsible_mobile,
+            email=stored.responsible_email or _NO_EMAIL,
         )
         province = stored.province
     else:

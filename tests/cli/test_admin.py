@@ -179,6 +179,13 @@ def test_tokens_list_says_which_have_expired_or_been_revoked(
     assert "expired" in cli("tokens", "list").stdout
 
 
+def test_tokens_create_json_gives_an_expiry_day_in_utc_as_the_list_does(cli: Cli) -> None:
+    args = ("--role", "ops", "--name", "ci", "--expires-on", "2026-04-01", "--json")
+    created = json.loads(cli("tokens", "create", *args).stdout)
+    [listed] = json.loads(cli("tokens", "list", "--json").stdout)
+    assert created["expires_at"] == listed["expires_at"] == "2026-03-31T16:00:00Z"
+
+
 def test_tokens_create_json_gives_the_token_with_its_name_role_and_expiry(cli: Cli) -> None:
     result = cli(
         "tokens", "create", "--role", "ops", "--name", "ci", "--expires-in", "1d", "--json"

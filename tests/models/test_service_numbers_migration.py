@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlmodel import Session
@@ -35,3 +36,26 @@ def test_a_service_number_stored_in_lower_case_gets_its_capitals(
         upgrade(db.url)  # later tests share the database
 
     assert all(n is None or n == n.upper() for n in _numbers(db))
+
+
+def test_a_number_bound_twice_in_two_spellings_is_named_in_a_warning(
+    db: Database, session: Session, new_filing: MakeFiling, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, second = new_filing("service_number_bound"), new_filing("service_number_bound")
+    session.close()
+    with db.engine.begin() as conn:  # as two binds before 0019 could leave them
+        number = conn.execute(
+            sa.text("SELECT service_number FROM filings WHERE id = :id"), {"id": first.id}
+        ).scalar_one()
+        conn.execute(
+            sa.text("UPDATE filings SET service_number = :lower WHERE id = :id"),
+            {"lower": number.lower(), "id": second.id},
+        )
+    try:
+        command.downgrade(alembic_config(db.url), "0018")
+        with caplog.at_level("WARNING"):
+            upgrade(db.url, "0019")
+    finally:
+        upgrade(db.url)  # later tests share the database
+
+    assert f"service number {number} is bound to 2 orders in two spellings" in caplog.text

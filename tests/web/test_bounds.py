@@ -66,8 +66,11 @@ def test_a_nul_byte_is_422(api: Api) -> None:
     )
 
 
-def test_a_name_of_zero_width_spaces_alone_is_422_not_a_blank_looking_name(api: Api) -> None:
-    applicant = {**make_payload()["applicant"], "name": "\u200b\u200b"}  # type: ignore[dict-item]
+@pytest.mark.parametrize(
+    "blank", ["\u200b\u200b", "\u3164", "\u2800"], ids=["zwsp", "hangul-filler", "braille-blank"]
+)
+def test_a_name_that_looks_blank_is_422(api: Api, blank: str) -> None:
+    applicant = {**make_payload()["applicant"], "name": blank}  # type: ignore[dict-item]
     status, reasons = _refusal(api, make_payload(applicant=applicant))
     assert (status, reasons) == (422, [("invalid_characters", "applicant.name")])
 

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
+import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import Session, col, select, update
 
@@ -577,6 +578,22 @@ def test_a_go_live_in_the_future_or_on_another_site_is_refused_naming_both(
         ("live_on_in_the_future", "live_on"),
         ("home_url_off_the_domain", "home_url"),
     ]
+
+
+def test_a_go_live_on_a_domain_stored_before_idna2008_is_judged_not_a_500(
+    db: Database, session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    """IDNA2003 let an emoji domain in; IDNA2008 cannot encode the one on file."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE services SET domain = :emoji WHERE id = :id"),
+            {"emoji": "😀.cn", "id": _site(on_file)},
+        )
+    session.expire_all()
+    command = GoLive(live_on=clock.now().date(), home_url="https://example.cn/")
+    with pytest.raises(GuardFailed) as refused:
+        obligations.go_live(session, _site(on_file), command, settings)
+    assert [r.code for r in refused.value.reasons] == ["home_url_off_the_domain"]
 
 
 def test_a_go_live_page_on_a_host_under_the_domain_is_accepted(

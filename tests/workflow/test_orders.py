@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from config.clock import FrozenClock, as_utc
@@ -787,6 +788,19 @@ def test_an_entity_whose_person_gave_no_email_may_still_add_a_service(
         ORDER_PATHS["first_filing"],
     )
     assert open_order(**order_on(kind, filed.entity_id, 0)).kind == kind
+
+
+def test_an_entity_whose_stored_name_input_now_refuses_may_still_add_a_service(
+    db: Database, session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    """Stored before invisible characters were refused: the record's, not the order's fault."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE entities SET name = name || :zwsp WHERE id = :id"),
+            {"zwsp": "\u200b", "id": on_file.entity_id},
+        )
+    session.expire_all()
+    assert open_order(**order_on("new_service", on_file.entity_id, 0)).kind == "new_service"
 
 
 def test_cancelling_a_site_filed_without_its_own_person_asks_the_entitys(

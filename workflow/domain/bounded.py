@@ -25,7 +25,14 @@ from config.domains import canonical_domain
 
 # C0 controls, DEL and the C1 controls; a paragraph allows tab, line feed and carriage return.
 _CONTROLS = r"\x00-\x1f\x7f-\x9f"
-_INVISIBLE = r"\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+# Unicode's default-ignorable characters of the BMP (zero-width spaces and joiners, direction
+# marks and overrides, fillers, variation selectors, the byte order mark), the line and
+# paragraph separators, and the blank braille pattern: none shows, or shows as more than blank.
+_INVISIBLE = (
+    r"\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2028-\u202e"
+    r"\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+)
+INVISIBLE = re.compile(f"[{_INVISIBLE}]")
 _CONTROLS_BUT_LINE_BREAKS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 LINE_PATTERN = rf"^[^{_CONTROLS}{_INVISIBLE}]*$"
 PARAGRAPH_PATTERN = rf"^[^{_CONTROLS_BUT_LINE_BREAKS}]*$"

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from config.clock import CHINA, as_utc
 from config.domains import to_ascii_domain
 from config.settings import Settings, get_settings
+from workflow.domain.bounded import INVISIBLE
 from workflow.domain.commands import ApplicantIn, ApplicantKind, FilingCreate
 from workflow.domain.errors import Reason, ValidationError
 from workflow.domain.event_data import (
@@ -482,14 +483,15 @@ def _check_contact(applicant: ApplicantIn) -> list[Reason]:
 
 
 def same_name(one: str, other: str) -> bool:
-    """Two names as a reader reads them: case, width (（北京） and (北京)) and spacing aside.
+    """Two names as a reader reads them: case, width (（北京） and (北京)), spacing and
+    characters that do not show aside.
     A registrar shows an entity's name in its own way, and an entity's people type it in
     theirs."""
     return _name(one) == _name(other)
 
 
 def _name(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return " ".join(INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).casefold().split())
 
 
 def check_responsible(kind: ApplicantKind, entity: str, person: str, field: str) -> list[Reason]:
