@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from models import Filing
-from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS, EventSpec
+from workflow.domain.definition import (
+    DEADLINES,
+    DEADLINES_BY_KIND,
+    EVENTS,
+    EVENTS_BY_NAME,
+    EventSpec,
+)
 
 
 @pytest.mark.parametrize("kind", ["idle_reminder", "idle_escalation"])
@@ -19,3 +25,9 @@ def test_idle_notices_say_the_order_lapses_not_that_it_is_deleted(kind: str) -> 
 def test_data_an_event_stores_is_its_own_and_lands_on_filing_columns(spec: EventSpec) -> None:
     assert set(spec.data.stored) <= set(spec.data.model_fields)
     assert set(spec.data.stored.values()) <= set(Filing.model_fields)
+
+
+def test_an_event_a_deadline_fires_leaves_the_telling_to_the_deadline() -> None:
+    """The deadline's notice reaches the same people: the event's would say it twice."""
+    told_twice = [d.event for d in DEADLINES if d.event and EVENTS_BY_NAME[d.event].notify]
+    assert told_twice == []

@@ -1102,7 +1102,7 @@ def _reminders(session: Session, order: FilingOut) -> list[str]:
         # The 20 h reminder; those at 0 h and 12 h are overtaken.
         (timedelta(hours=21), ["sms_sent", "sms_reminder"], ["disarmed", "disarmed", "fired"]),
         # No reminder of a window already closed.
-        (timedelta(hours=25), ["sms_sent", "sms_expiry", "expire_sms"], ["disarmed"] * 3),
+        (timedelta(hours=25), ["sms_sent", "sms_expiry"], ["disarmed"] * 3),
     ],
     ids=["21 h late", "after the window"],
 )

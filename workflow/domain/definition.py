@@ -350,12 +350,13 @@ EVENTS: tuple[EventSpec, ...] = (
         notify=True,
         until="wrong_entry_limit",
     ),
+    # An automatic event's deadline tells its audience (``sms_expiry``, ``idle_lapse``): a
+    # notice of the event too would say it twice to the same people.
     EventSpec(
         "expire_sms",
         (State.SMS_PENDING,),
         State.HOST_RETURNED,
         "The 24 h SMS verification window passed unanswered.",
-        notify=True,
         automatic=True,
     ),
     EventSpec(
@@ -381,7 +382,6 @@ EVENTS: tuple[EventSpec, ...] = (
         IDLE_STATES,
         State.LAPSED,
         "Waited on the applicant for 45 days: the order lapses; the host keeps its data.",
-        notify=True,
         automatic=True,
     ),
     EventSpec(
