@@ -108,7 +108,7 @@ _SETTING_NAMED = re.compile(r'field "(\w+)"')
 
 def _setting_reasons(exc: pydantic.ValidationError) -> list[Reason]:
     """One line per bad setting, named as its environment variable, then where inside its
-    value when it holds a mapping or a list (``STUCK_DAYS.submitted``)."""
+    value when it holds a mapping or a list (``STUCK_WORKING_DAYS.submitted``)."""
     return [
         Reason(
             "invalid_setting",

@@ -154,22 +154,26 @@ class Settings(BaseSettings):
     idle_reminder_days: list[int] = [7, 15, 30]
     idle_escalate_days: int = 40
     idle_lapse_days: int = 45
-    stuck_days: dict[str, float] = Field(
-        default_factory=lambda: {  # per state, in days
-            "domain_registered": 14.0,
-            "service_number_bound": 14.0,
-            "pre_approval_pending": 30.0,
-            "submitted": 5.0,
-            "host_returned": 7.0,
-            "draft": 14.0,
+    stuck_working_days: dict[str, Annotated[int, Field(ge=1)]] = Field(
+        # Working days, as the host's and the bureau's own clocks run: a weekend or a holiday
+        # with no move is no sign of trouble, and ops would be called out during it.
+        default_factory=lambda: {
+            "domain_registered": 10,
+            "service_number_bound": 10,
+            "pre_approval_pending": 20,
+            "submitted": 5,  # after the host's review is overdue (2-3 working days)
+            "host_returned": 7,  # after the resubmission is overdue (5)
+            "draft": 10,
             # The host passes an order to the bureau in 1-3 working days (domain-facts, TX
-            # 备案审核.md): a weekend on top is no sign of trouble.
-            "host_pre_approved": 5.0,
-            "sms_pending": 1.0,
-            "lapsed": 30.0,
-            "miit_pending": 42.0,
-            "rejected": 14.0,
-        }
+            # 备案审核.md).
+            "host_pre_approved": 3,
+            "sms_pending": 1,  # the 24 h window returns the order first
+            "lapsed": 20,
+            # A week after the 6-week SLA breach, which escalates already (not at once with it).
+            "miit_pending": 35,
+            "rejected": 10,
+        },
+        description="Working days in a state after which a filing is stuck, per state.",
     )
 
     # After approval: obligations, footer checks and the forecast

@@ -8,6 +8,7 @@ instead, naming every problem at once.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pydantic
@@ -21,7 +22,9 @@ from workflow.domain.errors import Reason, UnsafeSettings, summarise
 from workflow.domain.rules import RulesError, rules_for
 
 _ROUTES = pydantic.TypeAdapter(dict[Audience, list[RouteIn]])
-_STUCK_DAYS = pydantic.TypeAdapter(dict[State, float])
+_STUCK = pydantic.TypeAdapter(dict[State, int])
+# Settings renamed when their meaning changed: one still set would be ignored without a word.
+_RENAMED = {"STUCK_DAYS": "STUCK_WORKING_DAYS, counted in working days"}
 
 
 def check_settings(settings: Settings) -> None:
@@ -29,7 +32,12 @@ def check_settings(settings: Settings) -> None:
     still at its public shipped default (anyone could forge signed webhook deliveries)."""
     reasons = [
         *_problems("notify_routes", _ROUTES, settings.notify_routes),
-        *_problems("stuck_days", _STUCK_DAYS, settings.stuck_days),
+        *_problems("stuck_working_days", _STUCK, settings.stuck_working_days),
+        *(
+            Reason("renamed_setting", f"{old} is now {new}", field=old.lower())
+            for old, new in _RENAMED.items()
+            if old in (name.upper() for name in os.environ)
+        ),
     ]
     if (
         settings.environment is Environment.PRODUCTION

@@ -39,10 +39,10 @@ def test_a_file_that_cannot_be_written_is_named_on_one_line(cli: Cli, tmp_path: 
             id="a-number",
         ),
         pytest.param(
-            "STUCK_DAYS",
+            "STUCK_WORKING_DAYS",
             '{"submitted": "soon"}',
-            "STUCK_DAYS.submitted: Input should be a valid number, unable to parse string as a "
-            "number",
+            "STUCK_WORKING_DAYS.submitted: Input should be a valid integer, unable to parse "
+            "string as an integer",
             id="an-entry-inside-a-mapping",
         ),
         pytest.param(

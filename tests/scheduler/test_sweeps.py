@@ -361,6 +361,31 @@ def test_an_order_the_host_approved_on_friday_is_not_stuck_on_monday(
     assert _deadline(db, filing.id, "stuck", "host_pre_approved").status == "pending"
 
 
+def test_an_order_submitted_before_national_day_is_stuck_only_after_its_working_days(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """Five working days: 8, 9, 10 (a make-up Saturday), 12 and 13 October, not the holiday."""
+    clock.set(datetime(2026, 9, 30, 2, 0, tzinfo=UTC))  # Wednesday 10:00 in Beijing
+    filing = new_filing("submitted")
+
+    _sweep_at(clock, settings, datetime(2026, 10, 7, 2, 0, tzinfo=UTC))  # the holiday's last day
+    assert _deadline(db, filing.id, "stuck", "submitted").status == "pending"
+
+    _sweep_at(clock, settings, datetime(2026, 10, 13, 2, 1, tzinfo=UTC))
+    assert _deadline(db, filing.id, "stuck", "submitted").status == "fired"
+
+
+def test_an_sla_breach_is_escalated_once_not_again_as_stuck_at_the_same_moment(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    filing = new_filing("miit_pending")
+
+    _sweep_at(clock, settings, clock.now() + timedelta(weeks=6, minutes=1))
+
+    assert _deadline(db, filing.id, "miit_sla_breach", "miit_pending").status == "fired"
+    assert _deadline(db, filing.id, "stuck", "miit_pending").status == "pending"
+
+
 def test_a_deadline_that_fails_unexpectedly_does_not_block_the_others(
     db: Database,
     settings: Settings,
@@ -420,7 +445,7 @@ def test_leader_counts_again_the_due_times_estimated_before_a_schedule_was_on_fi
     assert before.estimated is True
     recount = EstimateRecount()
 
-    assert recount(looking) == 1
+    assert recount(looking) == 2  # the host's review and the stuck mark, both in working days
 
     after = _deadline(db, filing.id, "host_review_overdue")
     assert after.estimated is False
@@ -450,7 +475,7 @@ def test_a_bad_schedule_file_copied_in_later_does_not_stop_the_recount(
     (settings.effective_calendar_dir / "2032.json").write_text("{not json")  # by hand
 
     with caplog.at_level(logging.ERROR):
-        assert EstimateRecount()(looking) == 1
+        assert EstimateRecount()(looking) == 2  # host review and stuck mark
 
     assert _deadline(db, filing.id, "host_review_overdue").estimated is False
     assert "estimate recount failed" not in caplog.text

@@ -89,19 +89,19 @@ def test_deadlines_armed_due_past_the_chain_bound_wait_for_the_sweep(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(service, "MAX_CHAIN", 1)
-    quick = settings.model_copy(
-        update={"sms_window_hours": 0, "stuck_days": {**settings.stuck_days, "host_returned": 0}}
-    )
+    quick = settings.model_copy(update={"sms_window_hours": 0, "idle_reminder_days": [0]})
     filing = new_filing("host_pre_approved")
     service.fire_event(
         session, filing.id, EventCommand(event="sms_sent"), actor="bob", settings=quick
     )
-    assert _deadline(session, filing.id, "stuck", "host_returned").status == DeadlineStatus.PENDING
+    reminder = _deadline(session, filing.id, "idle_reminder", "host_returned")
+    assert reminder.status == DeadlineStatus.PENDING
     session.commit()
 
     assert fire_due_deadlines(db.engine, clock.now(), quick) == 1
     with Session(db.engine) as fresh:
-        assert _deadline(fresh, filing.id, "stuck", "host_returned").status == DeadlineStatus.FIRED
+        reminder = _deadline(fresh, filing.id, "idle_reminder", "host_returned")
+        assert reminder.status == DeadlineStatus.FIRED
 
 
 def test_a_deadline_is_fired_once_however_often_it_is_fired(

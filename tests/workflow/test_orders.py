@@ -1124,8 +1124,8 @@ def test_an_sms_recorded_past_a_longer_stuck_threshold_still_expires_its_window(
     session: Session, settings: Settings, clock: FrozenClock, open_order: Open
 ) -> None:
     """A stuck mark due after the window's end takes nothing from the expiry, which fires."""
-    stuck_days = {**settings.stuck_days, "sms_pending": 2.0}
-    patient = settings.model_copy(update={"stuck_days": stuck_days})
+    stuck = {**settings.stuck_working_days, "sms_pending": 2}
+    patient = settings.model_copy(update={"stuck_working_days": stuck})
     order = _pre_approved(session, open_order)
     sent = clock.now()
     clock.advance(timedelta(hours=50))

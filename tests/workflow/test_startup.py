@@ -55,11 +55,24 @@ def test_a_misspelt_route_refuses_to_start_naming_each_problem() -> None:
     ]
 
 
-def test_stuck_days_for_an_unknown_state_refuses_to_start() -> None:
+def test_stuck_working_days_for_an_unknown_state_refuses_to_start() -> None:
     with pytest.raises(UnsafeSettings) as refused:
-        check_settings(Settings(stuck_days={"submited": 3.0}))
+        check_settings(Settings(stuck_working_days={"submited": 3}))
 
-    assert [r.field for r in refused.value.reasons] == ["stuck_days.submited"]
+    assert [r.field for r in refused.value.reasons] == ["stuck_working_days.submited"]
+
+
+def test_the_stuck_days_of_before_refuse_to_start_naming_what_replaced_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Left set, they would be ignored: thresholds in calendar days, now in working days."""
+    monkeypatch.setenv("STUCK_DAYS", '{"submitted": 5}')
+    with pytest.raises(UnsafeSettings) as refused:
+        check_settings(Settings())
+
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field) == ("renamed_setting", "stuck_days")
+    assert "STUCK_WORKING_DAYS" in reason.message
 
 
 def test_a_broken_rules_file_refuses_the_start_naming_every_problem(tmp_path: Path) -> None:

@@ -468,8 +468,8 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
     DeadlineSpec(
         "stuck",
         NON_TERMINAL_STATES,
-        "days",
-        lambda s: s.stuck_days,
+        "working_days",
+        lambda s: s.stuck_working_days,
         "ops",
         "No transition for longer than this state's threshold.",
         zh="该备案在当前状态停留过久。",
