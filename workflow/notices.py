@@ -14,12 +14,12 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import insert
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from config.clock import CHINA, as_utc
 from config.masking import mask_phone, mask_text
 from config.settings import Settings
-from models import Filing, Notification, NotificationStatus, table
+from models import Deadline, Filing, Notification, NotificationStatus, table
 from workflow import outbox
 from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES_BY_NAME, Audience
 
@@ -81,15 +81,29 @@ def for_deadline(
 ) -> list[int]:
     spec = DEADLINES_BY_KIND[deadline.kind]
     due_at = as_utc(deadline.due_at)
+    # A reminder is sent at its own time; what its reader must meet is the deadline it
+    # reminds of (the window's end), when that one is still open.
+    meet = _open_due(session, filing, spec.reminds_of) if spec.reminds_of else None
     notice = Notice(
         kind=deadline.kind,
         audience=spec.audience,
         key=f"{filing.id}:{deadline.kind}:{due_at.isoformat()}",
         subject=f"[icpflow] {spec.zh} / {spec.description} — {filing.domain}",
-        body=f"{spec.zh}\n{spec.description}\n{due_line(due_at)}\n\n{_header(filing)}",
+        body=f"{spec.zh}\n{spec.description}\n{due_line(meet or due_at)}\n\n{_header(filing)}",
         deadline_id=deadline.id,
     )
     return _owe(session, filing, notice, now, settings)
+
+
+def _open_due(session: Session, filing: Filing, kind: str) -> datetime | None:
+    due = session.exec(
+        select(Deadline.due_at).where(
+            Deadline.filing_id == filing.id,
+            Deadline.kind == kind,
+            col(Deadline.disarmed_at).is_(None),
+        )
+    ).first()
+    return as_utc(due) if due is not None else None
 
 
 def for_event(

@@ -601,11 +601,24 @@ def fire(session: Session, obligation_id: int, now: datetime, settings: Settings
         audience=spec.audience,
         key=f"{filing.id}:o{row.id}:{due.isoformat()}",
         title=(spec.zh, spec.description),
-        lines=[notices.due_line(due), *_data_lines(row)],
+        lines=_notice_lines(row, due),
         now=now,
         settings=settings,
     )
     return True
+
+
+def _notice_lines(row: Obligation, due: datetime) -> list[str]:
+    """When it is due, and what the row knows of it. A reminder's own time is when it is
+    sent, not a due time: it gives the day it reminds of (the PSB filing's, the expiry's)."""
+    reminded = _REMINDS_OF.get(ObligationKind(row.kind))
+    if reminded is None:
+        return [notices.due_line(due), *_data_lines(row)]
+    day = row.data.get(reminded)
+    return [
+        f"到期 Due: {day} (北京时间 Beijing)",
+        *_data_lines(row, leave_out=(reminded, "days_before")),
+    ]
 
 
 def _overtaken(session: Session, row: Obligation, duty: ObligationKind, now: datetime) -> bool:
@@ -937,5 +950,9 @@ def _remind_before(
             _open(session, service, filing, kind, due, now, data)
 
 
-def _data_lines(row: Obligation) -> list[str]:
-    return [f"{key}: {value}" for key, value in row.data.items() if value is not None]
+def _data_lines(row: Obligation, leave_out: Sequence[str] = ()) -> list[str]:
+    return [
+        f"{key}: {value}"
+        for key, value in row.data.items()
+        if value is not None and key not in leave_out
+    ]

@@ -394,8 +394,8 @@ def fire_deadline(
     came due, ``_apply``'s for those armed already due (the 0 h SMS reminder must not wait).
 
     The deadline is claimed by a conditional update (``pending`` -> ``fired``), so two sweepers
-    never fire it twice and one disarmed meanwhile is left alone (``None``). Its notices are
-    owed, then its event is applied as the system actor in a savepoint: a refused event is
+    never fire it twice and one disarmed meanwhile is left alone (``None``). Its event is
+    applied as the system actor in a savepoint, then its notices owed: a refused event is
     logged and rolled back alone, the deadline stays fired and its notices owed. A version
     conflict is not a refusal: the filing changed under the caller, so the claim must go with
     the caller's transaction and the deadline stay pending for a fire on the filing as it is.
@@ -407,10 +407,26 @@ def fire_deadline(
         return None
     if isinstance(deadline, OpenDeadline):
         deadline.status = DeadlineStatus.FIRED  # described as armed, without reading it back
-    notices.for_deadline(session, filing, deadline, now, settings)
     event = DEADLINES_BY_KIND[deadline.kind].event
-    if event is None:
-        return Fired(None)
+    fired = (
+        Fired(None)
+        if event is None
+        else _fire_its_event(session, filing, event, deadline, now, settings, chain)
+    )
+    # Told once its event is applied, so the notice gives the state the filing is in now.
+    notices.for_deadline(session, filing, deadline, now, settings)
+    return fired
+
+
+def _fire_its_event(
+    session: Session,
+    filing: Filing,
+    event: str,
+    deadline: DeadlineLike,
+    now: datetime,
+    settings: Settings,
+    chain: int,
+) -> Fired:
     spec = EVENTS_BY_NAME[event]
     assert filing.id is not None
     try:

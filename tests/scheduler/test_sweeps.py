@@ -349,6 +349,23 @@ def test_a_deadlines_notice_gives_its_due_time_in_beijing_time(
     assert "到期 Due: 2026-03-06 07:30 北京时间 (UTC+8)" in notice.body
 
 
+def test_a_reminders_notice_gives_the_due_time_of_what_it_reminds_of(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    clock.set(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))  # Monday 10:00 in Beijing
+    filing = new_filing("sms_pending")  # the window closes on Tuesday at 10:00
+
+    _sweep_at(clock, settings, datetime(2026, 3, 2, 22, 1, tzinfo=UTC))  # the 20 h reminder
+
+    with _fresh(db) as s:
+        bodies = s.exec(
+            select(Notification.body).where(
+                Notification.filing_id == filing.id, Notification.kind == "sms_reminder"
+            )
+        ).all()
+    assert bodies and all("到期 Due: 2026-03-03 10:00 北京时间" in body for body in bodies)
+
+
 def test_an_order_the_host_approved_on_friday_is_not_stuck_on_monday(
     db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:

@@ -125,6 +125,17 @@ def test_psb_reminders_fall_at_9_in_beijing_and_name_the_day_the_filing_is_due(
     ]
 
 
+def test_a_psb_reminder_gives_the_day_the_filing_is_due_not_its_own_time(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 2)), settings)
+    clock.set(datetime.fromisoformat("2026-03-25T09:01+08:00"))
+    _sweep(session, clock, settings)
+    [body] = {n.body for n in _notices(session, "obligation_psb_filing_reminder")}
+    assert "到期 Due: 2026-04-01" in body
+    assert "2026-03-25" not in body and "days_before" not in body
+
+
 def test_a_sweep_back_between_two_psb_reminders_sends_only_the_later(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
@@ -132,7 +143,7 @@ def test_a_sweep_back_between_two_psb_reminders_sends_only_the_later(
     clock.set(datetime.fromisoformat("2026-03-31T09:00+08:00").astimezone(UTC))
     _sweep(session, clock, settings)
     [told] = _notices(session, "obligation_psb_filing_reminder")
-    assert "days_before: 2" in told.body
+    assert ":2026-03-30T01:00:00+00:00:" in told.idempotency_key  # two days before, at 9:00
 
 
 def test_a_sweep_back_after_the_psb_due_day_tells_it_overdue_not_due_soon(

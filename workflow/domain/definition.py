@@ -149,7 +149,9 @@ class DeadlineSpec:
     and 20 h) or a mapping to a number from the state entered (``per="state"``, per-state
     thresholds) or from the order's kind (``per="kind"``). When a deadline is
     due the scheduler notifies ``audience`` and, if ``event`` is set, fires that event.
-    ``overdue`` marks deadlines whose passing means the filing is late, not merely reminded.
+    ``overdue`` marks deadlines whose passing means the filing is late, not merely reminded;
+    ``reminds_of`` names the deadline a reminder's notice gives the due time of (its own time
+    is only when it is sent).
     ``setting`` is derived from ``figure``: the field's name as API clients see it.
     """
 
@@ -163,6 +165,7 @@ class DeadlineSpec:
     event: str | None = None
     overdue: bool = False
     stuck: bool = False
+    reminds_of: str | None = None
     per: Literal["state", "kind"] = "state"
     setting: str = field(default="", compare=False)
 
@@ -403,6 +406,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "case_manager",
         "Remind the applicant to answer MIIT's SMS verification.",
         zh="请提醒申请人在24小时内完成工信部短信核验。",
+        reminds_of="sms_expiry",
     ),
     DeadlineSpec(
         "sms_expiry",
@@ -411,7 +415,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         lambda s: s.sms_window_hours,
         "case_manager",
         "The SMS verification window closes; the application returns to the host.",
-        zh="短信核验已超时，备案将退回接入商。",
+        zh="短信核验时限届满，备案将退回接入商。",
         event="expire_sms",
         overdue=True,
     ),
@@ -421,8 +425,8 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "working_days",
         lambda s: s.host_review_working_days,
         "case_manager",
-        "The host's pre-review is overdue.",
-        zh="接入商初审已超时。",
+        "The host's pre-review falls due; past it, it is overdue.",
+        zh="接入商初审到期，逾期即为超时。",
         overdue=True,
         per="kind",
     ),
@@ -432,8 +436,8 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "working_days",
         lambda s: s.resubmit_working_days,
         "case_manager",
-        "Corrections have not been resubmitted.",
-        zh="退回后尚未重新提交。",
+        "The corrections fall due for resubmission; past it, they are overdue.",
+        zh="退回修改后的重新提交到期，逾期即为超时。",
         overdue=True,
     ),
     DeadlineSpec(
@@ -444,6 +448,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "case_manager",
         "MIIT review is taking long; check with the host.",
         zh="管局审核时间较长，请与接入商确认进度。",
+        reminds_of="miit_legal_limit",
     ),
     DeadlineSpec(
         "miit_legal_limit",
@@ -451,8 +456,8 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "working_days",
         lambda s: s.miit_legal_limit_working_days,
         "case_manager",
-        "The bureau's legal limit of 20 working days (Decree 33, Art. 12) has passed.",
-        zh="已超过管局20个工作日的法定审核时限。",
+        "The bureau's legal limit of 20 working days (Decree 33, Art. 12) ends.",
+        zh="管局20个工作日的法定审核时限届满。",
         overdue=True,
     ),
     DeadlineSpec(
@@ -461,8 +466,8 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "weeks",
         lambda s: s.miit_breach_weeks,
         "ops",
-        "MIIT review exceeded the 6-week SLA: escalate.",
-        zh="管局审核已超过6周，请升级处理。",
+        "MIIT review reaches the 6-week SLA: past it, escalate.",
+        zh="管局审核达到6周时限，逾期请升级处理。",
         overdue=True,
     ),
     DeadlineSpec(
@@ -485,6 +490,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "keeps the data and the applicant must resubmit it to first review (Tencent Cloud, "
         "关于增加备案订单有效期的通知).",
         zh="该订单正在等待申请人处理；45天内未处理将失效，接入商保留资料，申请人需重新提交初审。",
+        reminds_of="idle_lapse",
     ),
     DeadlineSpec(
         "idle_escalation",
@@ -495,6 +501,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "This order, waiting on the applicant, lapses soon and must then be resubmitted: escalate.",
         zh="该订单即将失效，失效后需重新提交，请升级处理。",
         overdue=True,
+        reminds_of="idle_lapse",
     ),
     DeadlineSpec(
         "idle_lapse",
@@ -502,9 +509,9 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "days",
         lambda s: s.idle_lapse_days,
         "case_manager",
-        "The order waited 45 days on the applicant and lapsed: the host keeps the data; the "
+        "After 45 days waiting on the applicant the order lapses: the host keeps the data; the "
         "applicant must resubmit it to first review (Tencent Cloud, 关于增加备案订单有效期的通知).",
-        zh="订单已等待申请人45天，现已失效；接入商保留资料，申请人需重新提交初审。",
+        zh="订单等待申请人满45天即失效；接入商保留资料，申请人需重新提交初审。",
         event="lapse",
     ),
 )
