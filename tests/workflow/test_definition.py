@@ -31,3 +31,13 @@ def test_an_event_a_deadline_fires_leaves_the_telling_to_the_deadline() -> None:
     """The deadline's notice reaches the same people: the event's would say it twice."""
     told_twice = [d.event for d in DEADLINES if d.event and EVENTS_BY_NAME[d.event].notify]
     assert told_twice == []
+
+
+def test_a_reminder_reminds_of_a_deadline_its_states_arm_too() -> None:
+    """Its notice gives that deadline's due time, which must be there to read."""
+    unarmed = [
+        d.kind
+        for d in DEADLINES
+        if d.reminds_of and not set(d.states) <= set(DEADLINES_BY_KIND[d.reminds_of].states)
+    ]
+    assert unarmed == []
