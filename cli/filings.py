@@ -169,7 +169,10 @@ def render_filing(view: FilingOut) -> RenderableType:
             ("applicant", f"{view.applicant.name} ({view.applicant.type})"),
             ("identity", f"{view.applicant.id_type} {view.applicant.id_number}"),
             ("contact", f"{view.applicant.phone} {view.applicant.email}"),
-            ("website", f"{view.website.name} ({view.website.sector})"),
+            (
+                "website",
+                f"{view.website.name} ({view.website.sector})" if view.service_id else None,
+            ),
             ("changes", _changes(view.changes)),
             ("service number", view.service_number),
             ("server", view.server_ip),

@@ -38,11 +38,19 @@ def recipients(filing: Filing, audience: Audience, settings: Settings) -> list[t
     return list(unique)
 
 
+def _about(filing: Filing) -> str:
+    """What a notice is about: the order's domain, or for an order on the entity alone (a
+    change of its name, its cancellation) the entity and its number."""
+    if filing.domain:
+        return filing.domain
+    return f"{filing.applicant_name} {filing.icp_number or ''}".strip()
+
+
 def _header(filing: Filing) -> str:
     state = STATES_BY_NAME[filing.state]
     return (
-        f"备案 #{filing.id} {filing.domain}（{filing.province}）状态：{state.label_zh}\n"
-        f"Filing #{filing.id} {filing.domain} ({filing.province}) state: {filing.state}\n"
+        f"备案 #{filing.id} {_about(filing)}（{filing.province}）状态：{state.label_zh}\n"
+        f"Filing #{filing.id} {_about(filing)} ({filing.province}) state: {filing.state}\n"
         f"申请人 Applicant: {filing.applicant_name}, 手机 phone {mask_phone(filing.applicant_phone)}"
     )
 
@@ -88,7 +96,7 @@ def for_deadline(
         kind=deadline.kind,
         audience=spec.audience,
         key=f"{filing.id}:{deadline.kind}:{due_at.isoformat()}",
-        subject=f"[icpflow] {spec.zh} / {spec.description} — {filing.domain}",
+        subject=f"[icpflow] {spec.zh} / {spec.description} — {_about(filing)}",
         body=f"{spec.zh}\n{spec.description}\n{due_line(meet or due_at)}\n\n{_header(filing)}",
         deadline_id=deadline.id,
     )
@@ -125,7 +133,7 @@ def for_event(
         kind=event,
         audience=spec.audience,
         key=f"{filing.id}:{event}:v{filing.version}",
-        subject=f"[icpflow] {filing.domain}: {event} → {filing.state}",
+        subject=f"[icpflow] {_about(filing)}: {event} → {filing.state}",
         body="\n".join(lines) + f"\n\n{_header(filing)}",
     )
     return _owe(session, filing, notice, now, settings)
@@ -150,7 +158,7 @@ def for_service(
         kind=kind,
         audience=audience,
         key=key,
-        subject=f"[icpflow] {zh} / {en} — {filing.domain}",
+        subject=f"[icpflow] {zh} / {en} — {_about(filing)}",
         body="\n".join([zh, en, *lines]) + f"\n\n{_header(filing)}",
     )
     return _owe(session, filing, notice, now, settings)

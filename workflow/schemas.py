@@ -136,7 +136,9 @@ class FilingOut(BaseModel):
     entity_id: int
     service_id: int | None
     domain: str
-    domain_expires_on: date
+    domain_expires_on: date | None = Field(
+        description="null for an order on the entity alone (no service: its domain is empty)"
+    )
     province: str
     licence: str
     applicant: ApplicantOut

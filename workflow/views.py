@@ -126,7 +126,8 @@ def _describe(
         entity_id=filing.entity_id,
         service_id=filing.service_id,
         domain=filing.domain,
-        domain_expires_on=filing.domain_expires_on,
+        # An order on the entity alone stores its opening day there: no domain expires.
+        domain_expires_on=filing.domain_expires_on if filing.service_id is not None else None,
         province=filing.province,
         licence=filing.licence,
         applicant=ApplicantOut(

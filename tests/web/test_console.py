@@ -160,6 +160,16 @@ def test_a_change_orders_page_shows_each_name_from_old_to_new(
     assert re.search(rf"{re.escape(filed['applicant']['name'])} → <strong>New</strong>", changes)
 
 
+def test_an_order_on_the_entity_alone_shows_no_domain_or_site(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filed = api.drive("approved")
+    body = {"kind": "change", "entity_id": filed["entity_id"], "changes": {"entity_name": "New"}}
+    order = api.client.post("/api/v1/orders", json=body, headers=api.headers).json()
+    page = signed_in("viewer").get(f"/filings/{order['id']}").text
+    assert "an order on the entity alone" in page and "expires 到期" not in page
+
+
 def test_an_unknown_filings_page_is_html(signed_in: Callable[[str], TestClient]) -> None:
     page = signed_in("viewer").get("/filings/12345")
     assert page.headers["content-type"].startswith("text/html") and page.status_code == 404

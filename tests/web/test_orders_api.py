@@ -99,6 +99,14 @@ def test_a_change_order_shows_its_new_values_with_the_new_mobile_masked(
     assert sorted(shown["changing"]) == ["entity_name", "service_responsible"]
 
 
+def test_an_order_on_the_entity_alone_has_no_domain_expiry(
+    api: Api, on_file: dict[str, Any]
+) -> None:
+    body = {"kind": "change", "entity_id": on_file["entity_id"]}
+    order = _open(api, body | {"changes": {"entity_name": "Example Group Ltd"}})
+    assert (order["service_id"], order["domain"], order["domain_expires_on"]) == (None, "", None)
+
+
 def test_an_order_of_another_kind_has_no_changes(api: Api, on_file: dict[str, Any]) -> None:
     assert on_file["changes"] is None
 

@@ -803,6 +803,21 @@ def test_an_entity_whose_stored_name_input_now_refuses_may_still_add_a_service(
     assert open_order(**order_on("new_service", on_file.entity_id, 0)).kind == "new_service"
 
 
+def test_a_notice_of_an_order_on_the_entity_alone_names_the_entity_and_its_number(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    order = open_order(**order_on("change", on_file.entity_id, 0))
+    _drive(session, order, ORDER_PATHS["change"][:2])  # submitted, then approved by the host
+    [subject] = set(
+        session.exec(
+            select(Notification.subject).where(
+                Notification.filing_id == order.id, Notification.kind == "host_approve"
+            )
+        ).all()
+    )
+    assert subject == f"[icpflow] Example Ltd {ENTITY_NUMBER}: host_approve → host_pre_approved"
+
+
 def test_cancelling_a_site_filed_without_its_own_person_asks_the_entitys(
     session: Session, new_filing: MakeFiling, open_order: Open
 ) -> None:
