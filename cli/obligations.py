@@ -63,6 +63,13 @@ def render_duties(view: ServiceDutiesOut) -> RenderableType:
     return Group(summary, render_obligations(view.obligations), checks)
 
 
+def _median(predicted: ForecastOut) -> str:
+    days = f"{predicted.median_working_days} wd"
+    if predicted.past_median:
+        return f"{predicted.median_date} ({days} run out already: the soonest it can be)"
+    return f"{predicted.median_date} ({days})"
+
+
 def render_forecast(predicted: ForecastOut) -> RenderableType:
     basis = (
         f"{predicted.observations} completed {predicted.kind} orders of {predicted.province}"
@@ -73,7 +80,7 @@ def render_forecast(predicted: ForecastOut) -> RenderableType:
     return fields(
         [
             ("stage", predicted.stage),
-            ("median approval", f"{predicted.median_date} ({predicted.median_working_days} wd)"),
+            ("median approval", _median(predicted)),
             ("90th percentile", f"{predicted.p90_date} ({predicted.p90_working_days} wd)"),
             ("SLA", predicted.sla_date),
             ("will breach", predicted.will_breach),

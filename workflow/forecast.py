@@ -24,7 +24,7 @@ from enum import StrEnum
 from itertools import accumulate, pairwise
 
 import sqlalchemy as sa
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col
 
 from config.clock import CHINA, as_utc, get_clock
@@ -64,6 +64,10 @@ class ForecastOut(BaseModel):
     p90_working_days: int
     median_date: date
     p90_date: date
+    past_median: bool = Field(
+        description="the median's working days from entering the stage have run out: the "
+        "median date is the next working day, the soonest the order can still be approved"
+    )
     sla_date: date
     will_breach: bool
     estimated: bool
@@ -240,6 +244,7 @@ def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOu
         p90_working_days=p90_days,
         median_date=median_date,
         p90_date=p90_date,
+        past_median=median_at[0] < soonest,
         sla_date=sla_at[0],
         will_breach=p90_date > sla_at[0],
         estimated=median_at[1] or p90_at[1],
