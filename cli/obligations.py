@@ -203,6 +203,25 @@ def overdue(as_json: JsonOption = False) -> None:
     )
 
 
+@services.command("footer-failing")
+def footer_failing(as_json: JsonOption = False) -> None:
+    """Live sites whose latest footer check failed, failing longest first."""
+    with session_scope() as session:
+        sites = obligations.failing_footers(session)
+    emit(
+        sites,
+        as_json,
+        lambda: table(
+            ["service", "domain", "filing", "failing since", "in a row", "problems"],
+            [
+                (f.service_id, f.domain, f.filing_id, f.failing_since, f.failures, f.problems)
+                for f in sites
+            ],
+            title="footer checks failing",
+        ),
+    )
+
+
 def render_durations(rows: list[DurationRow]) -> RenderableType:
     return table(
         ["province", "kind", "stage", "count", "median (wd)", "p90 (wd)"],

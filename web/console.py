@@ -242,7 +242,8 @@ def duties(
     request: Request, session: SessionDep, user: PageUserDep, page: Annotated[Page, Query()] = 1
 ) -> Response:
     """Duties after approval past their time (the PSB filing, a cancel-access order, a
-    rectification, an expired domain), the most late first."""
+    rectification, an expired domain), the most late first; and the live sites whose footer
+    check fails."""
     now = get_clock().now()
     rows = obligations.overdue(session, now, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return show(
@@ -250,6 +251,7 @@ def duties(
         "duties.html",
         user,
         rows=rows,
+        footers=obligations.failing_footers(session),
         domains=obligations.domains_of(session, {o.service_id for o in rows}),
         now=now,
         pages=_pages(obligations.count_overdue(session, now), page),

@@ -20,7 +20,7 @@ from workflow.domain.obligations import (
     Renewal,
 )
 from workflow.forecast import DurationRow, ForecastOut
-from workflow.obligations import ObligationOut, ServiceDutiesOut
+from workflow.obligations import FailingFooterOut, ObligationOut, ServiceDutiesOut
 
 router = APIRouter(
     prefix="/api/v1",
@@ -111,6 +111,13 @@ def overdue_obligations(
     """Approved services past an obligation (PSB filing, cancel-access, rectification, an
     expired domain)."""
     return obligations.overdue(session, get_clock().now(), limit, offset)
+
+
+@router.get("/ops/footer-failures", response_model=list[FailingFooterOut], tags=["ops"])
+def footer_failures(session: SessionDep, _: Ops) -> list[FailingFooterOut]:
+    """Live sites whose latest footer check failed (the number missing, or not linked to
+    beian.miit.gov.cn), failing longest first, with how many checks in a row."""
+    return obligations.failing_footers(session)
 
 
 @router.get("/filings/{filing_id}/forecast", response_model=ForecastOut, responses=responses(404))

@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import takewhile
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy import ColumnElement, bindparam, func, update
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, and_, bindparam, func, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -116,6 +117,19 @@ class FooterCheckOut(BaseModel):
     problems: list[str]
 
 
+class FailingFooterOut(BaseModel):
+    """A live site whose latest footer check failed: since when, how many checks in a row."""
+
+    service_id: int
+    domain: str
+    filing_id: int
+    url: str
+    failing_since: UtcDateTime
+    failures: int = Field(description="checks in a row that failed, the latest included")
+    last_checked_at: UtcDateTime
+    problems: list[str]
+
+
 class ServiceDutiesOut(BaseModel):
     """A service's life after approval: its dates, numbers, obligations and footer checks."""
 
@@ -208,6 +222,58 @@ def count_overdue(session: Session, now: datetime) -> int:
     return session.exec(
         select(func.count()).select_from(Obligation).where(*_overdue_where(now))
     ).one()
+
+
+# How far back a run of failed checks is counted; a site failing longer says "100+".
+_RUN_COUNTED = 100
+
+
+def failing_footers(session: Session) -> list[FailingFooterOut]:
+    """Live sites whose latest footer check failed, failing longest first: ops watching
+    hundreds of sites look here; the case managers hear of a site at its second failure."""
+    latest = (
+        select(FooterCheck.service_id, func.max(FooterCheck.checked_at).label("at"))
+        .group_by(col(FooterCheck.service_id))
+        .subquery()
+    )
+    failed = session.exec(
+        select(FooterCheck)
+        .join(
+            latest,
+            and_(
+                col(FooterCheck.service_id) == latest.c.service_id,
+                col(FooterCheck.checked_at) == latest.c.at,
+            ),
+        )
+        .join(Service, col(Service.id) == col(FooterCheck.service_id))
+        .where(col(FooterCheck.ok).is_(False), Service.status == ServiceStatus.ACTIVE)
+    ).all()
+    latest_of = {check.service_id: check for check in failed}  # one per site if two tie
+    domains = domains_of(session, latest_of)
+    sites = [
+        _failing(session, check, domains.get(check.service_id, "")) for check in latest_of.values()
+    ]
+    return sorted(sites, key=lambda site: (site.failing_since, site.service_id))
+
+
+def _failing(session: Session, latest: FooterCheck, domain: str) -> FailingFooterOut:
+    recent = session.exec(
+        select(FooterCheck.ok, FooterCheck.checked_at)
+        .where(FooterCheck.service_id == latest.service_id)
+        .order_by(col(FooterCheck.checked_at).desc(), col(FooterCheck.id).desc())
+        .limit(_RUN_COUNTED)
+    ).all()
+    run = list(takewhile(lambda check: not check[0], recent))
+    return FailingFooterOut(
+        service_id=latest.service_id,
+        domain=domain,
+        filing_id=_approving_order(session, latest.service_id).id or 0,
+        url=latest.url,
+        failing_since=run[-1][1],
+        failures=len(run),
+        last_checked_at=latest.checked_at,
+        problems=latest.problems,
+    )
 
 
 def domains_of(session: Session, service_ids: Collection[int]) -> dict[int, str]:

@@ -6,7 +6,11 @@ import json
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlmodel import Session
+
 from config.clock import FrozenClock
+from config.settings import Settings
+from workflow import obligations
 from workflow.schemas import FilingOut
 
 if TYPE_CHECKING:
@@ -87,3 +91,22 @@ def test_the_durations_report_lists_each_province_and_stage(cli: Cli, on_file: F
     rows = json.loads(cli("report", "durations", "--json").stdout)
     assert {(r["province"], r["stage"]) for r in rows} >= {("京", "submitted")}
     assert "review times" in cli("report", "durations").stdout
+
+
+def test_services_footer_failing_names_each_failing_site(
+    cli: Cli, on_file: FilingOut, session: Session, settings: Settings
+) -> None:
+    assert on_file.service_id is not None
+    obligations.record_footer(
+        session, on_file.service_id, None, url="http://example.cn/", status_code=200,
+        problems=["no number shown"], settings=settings,
+    )  # fmt: skip
+    session.commit()
+
+    [site] = json.loads(cli("services", "footer-failing", "--json").stdout)
+
+    assert (site["service_id"], site["failures"], site["problems"]) == (
+        on_file.service_id,
+        1,
+        ["no number shown"],
+    )

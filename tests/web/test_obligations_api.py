@@ -172,3 +172,50 @@ def test_the_filing_page_shows_footer_checks_once_each_with_their_result(
     assert duties.count("footer_check") == 1  # the next one, not the three made
     checks = page.split('id="footer-checks"')[1].split("</table>")[0]
     assert checks.count("no link to https://beian.miit.gov.cn/") == 3
+
+
+def _check(session: Session, service_id: int, settings: Settings, problems: list[str]) -> None:
+    obligations.record_footer(
+        session, service_id, None, url="http://example.cn/", status_code=200,
+        problems=problems, settings=settings,
+    )  # fmt: skip
+    session.commit()
+
+
+def test_ops_list_the_live_sites_whose_footer_fails_since_their_first_failure_in_a_row(
+    api: Api,
+    on_file: FilingOut,
+    clock: FrozenClock,
+    session: Session,
+    settings: Settings,
+    as_role: Callable[[str], Headers],
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    assert on_file.service_id is not None
+    _check(session, on_file.service_id, settings, [])
+    clock.advance(timedelta(days=1))
+    first_failure = clock.now()
+    for _ in range(2):
+        _check(session, on_file.service_id, settings, ["no link to https://beian.miit.gov.cn/"])
+        clock.advance(timedelta(days=1))
+
+    [site] = api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json()
+
+    assert (site["service_id"], site["filing_id"], site["failures"]) == (
+        on_file.service_id,
+        on_file.id,
+        2,
+    )
+    assert site["failing_since"] == first_failure.isoformat().replace("+00:00", "Z")
+    assert "no link to https://beian.miit.gov.cn/" in signed_in("ops").get("/duties").text
+
+
+def test_a_site_whose_footer_passed_again_is_not_listed(
+    api: Api, on_file: FilingOut, clock: FrozenClock, session: Session, settings: Settings,
+    as_role: Callable[[str], Headers],
+) -> None:  # fmt: skip
+    assert on_file.service_id is not None
+    _check(session, on_file.service_id, settings, ["no number shown"])
+    clock.advance(timedelta(days=1))
+    _check(session, on_file.service_id, settings, [])
+    assert api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json() == []
