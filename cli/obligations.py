@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 import typer
@@ -63,11 +63,8 @@ def render_duties(view: ServiceDutiesOut) -> RenderableType:
     return Group(summary, render_obligations(view.obligations), checks)
 
 
-def _median(predicted: ForecastOut) -> str:
-    days = f"{predicted.median_working_days} wd"
-    if predicted.past_median:
-        return f"{predicted.median_date} ({days} run out already: the soonest it can be)"
-    return f"{predicted.median_date} ({days})"
+def _predicted(day: date, days: int, past: bool) -> str:
+    return f"{day} ({days} wd{' run out already: the soonest left' if past else ''})"
 
 
 def render_forecast(predicted: ForecastOut) -> RenderableType:
@@ -80,8 +77,16 @@ def render_forecast(predicted: ForecastOut) -> RenderableType:
     return fields(
         [
             ("stage", predicted.stage),
-            ("median approval", _median(predicted)),
-            ("90th percentile", f"{predicted.p90_date} ({predicted.p90_working_days} wd)"),
+            (
+                "median approval",
+                _predicted(
+                    predicted.median_date, predicted.median_working_days, predicted.past_median
+                ),
+            ),
+            (
+                "90th percentile",
+                _predicted(predicted.p90_date, predicted.p90_working_days, predicted.past_p90),
+            ),
             ("SLA", predicted.sla_date),
             ("will breach", predicted.will_breach),
             ("basis", basis),

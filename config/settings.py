@@ -175,6 +175,9 @@ class Settings(BaseSettings):
         },
         description="Working days in a state after which a filing is stuck, per state.",
     )
+    # Replaced by ``stuck_working_days`` (calendar days then): read only so that one still set,
+    # in the environment or ``.env``, refuses the start instead of being ignored.
+    stuck_days: dict[str, Any] | None = Field(default=None, exclude=True)
 
     # After approval: obligations, footer checks and the forecast
     domain_expiry_reminder_days: list[int] = Field(

@@ -66,8 +66,9 @@ class ForecastOut(BaseModel):
     p90_date: date
     past_median: bool = Field(
         description="the median's working days from entering the stage have run out: the "
-        "median date is the next working day, the soonest the order can still be approved"
+        "median date is today or the next working day, the soonest the order can be approved"
     )
+    past_p90: bool = Field(description="the same of the 90th percentile's working days")
     sla_date: date
     will_breach: bool
     estimated: bool
@@ -245,6 +246,7 @@ def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOu
         median_date=median_date,
         p90_date=p90_date,
         past_median=median_at[0] < soonest,
+        past_p90=p90_at[0] < soonest,
         sla_date=sla_at[0],
         will_breach=p90_date > sla_at[0],
         estimated=median_at[1] or p90_at[1],

@@ -84,13 +84,18 @@ def due_line(due_at: datetime) -> str:
     return f"到期 Due: {due_at.astimezone(CHINA):%Y-%m-%d %H:%M} 北京时间 (UTC+8)"
 
 
+def due_day_line(day: object) -> str:
+    """When something is due on a day, not at a time (a PSB filing, a domain's expiry)."""
+    return f"到期 Due: {day} 北京时间全天 (the whole day, UTC+8)"
+
+
 def for_deadline(
     session: Session, filing: Filing, deadline: DeadlineLike, now: datetime, settings: Settings
 ) -> list[int]:
     spec = DEADLINES_BY_KIND[deadline.kind]
     due_at = as_utc(deadline.due_at)
     # A reminder is sent at its own time; what its reader must meet is the deadline it
-    # reminds of (the window's end), when that one is still open.
+    # reminds of (the window's end) while the state keeps it armed, passed already or not.
     meet = _open_due(session, filing, spec.reminds_of) if spec.reminds_of else None
     notice = Notice(
         kind=deadline.kind,

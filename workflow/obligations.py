@@ -13,11 +13,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import takewhile
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, bindparam, func, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -224,56 +223,75 @@ def count_overdue(session: Session, now: datetime) -> int:
     ).one()
 
 
-# How far back a run of failed checks is counted; a site failing longer says "100+".
-_RUN_COUNTED = 100
-
-
 def failing_footers(session: Session) -> list[FailingFooterOut]:
     """Live sites whose latest footer check failed, failing longest first: ops watching
-    hundreds of sites look here; the case managers hear of a site at its second failure."""
-    latest = (
-        select(FooterCheck.service_id, func.max(FooterCheck.checked_at).label("at"))
-        .group_by(col(FooterCheck.service_id))
+    hundreds of sites look here; the case managers hear of a site at its second failure.
+
+    A site's run of failures is every check after its last that passed (all of them if none
+    did); one that passed at the same time as a failure counts as passing."""
+    checks = table(FooterCheck).c
+    passed = (
+        select(checks.service_id, func.max(checks.checked_at).label("at"))
+        .where(checks.ok.is_(True))
+        .group_by(checks.service_id)
         .subquery()
     )
-    failed = session.exec(
-        select(FooterCheck)
+    runs = (
+        select(
+            checks.service_id,
+            func.min(checks.checked_at).label("since"),
+            func.max(checks.checked_at).label("last"),
+            func.count().label("failures"),
+        )
+        .join(Service, col(Service.id) == checks.service_id)
+        .outerjoin(passed, passed.c.service_id == checks.service_id)
+        .where(
+            checks.ok.is_(False),
+            Service.status == ServiceStatus.ACTIVE,
+            or_(passed.c.at.is_(None), checks.checked_at > passed.c.at),
+        )
+        .group_by(checks.service_id)
+        .subquery()
+    )
+    rows = session.exec(
+        select(FooterCheck, runs.c.since, runs.c.failures)
         .join(
-            latest,
+            runs,
             and_(
-                col(FooterCheck.service_id) == latest.c.service_id,
-                col(FooterCheck.checked_at) == latest.c.at,
+                col(FooterCheck.service_id) == runs.c.service_id,
+                col(FooterCheck.checked_at) == runs.c.last,
             ),
         )
-        .join(Service, col(Service.id) == col(FooterCheck.service_id))
-        .where(col(FooterCheck.ok).is_(False), Service.status == ServiceStatus.ACTIVE)
+        .order_by(runs.c.since, col(FooterCheck.service_id), col(FooterCheck.id).desc())
     ).all()
-    latest_of = {check.service_id: check for check in failed}  # one per site if two tie
-    domains = domains_of(session, latest_of)
-    sites = [
-        _failing(session, check, domains.get(check.service_id, "")) for check in latest_of.values()
+    latest: dict[int, tuple[FooterCheck, datetime, int]] = {}
+    for check, since, failures in rows:  # two checks at one time: the later recorded
+        latest.setdefault(check.service_id, (check, since, failures))
+    domains = domains_of(session, latest)
+    orders = _approving_orders(session, latest)
+    return [
+        FailingFooterOut(
+            service_id=service_id,
+            domain=domains.get(service_id, ""),
+            filing_id=orders[service_id],
+            url=check.url,
+            failing_since=since,
+            failures=failures,
+            last_checked_at=check.checked_at,
+            problems=check.problems,
+        )
+        for service_id, (check, since, failures) in latest.items()
     ]
-    return sorted(sites, key=lambda site: (site.failing_since, site.service_id))
 
 
-def _failing(session: Session, latest: FooterCheck, domain: str) -> FailingFooterOut:
-    recent = session.exec(
-        select(FooterCheck.ok, FooterCheck.checked_at)
-        .where(FooterCheck.service_id == latest.service_id)
-        .order_by(col(FooterCheck.checked_at).desc(), col(FooterCheck.id).desc())
-        .limit(_RUN_COUNTED)
-    ).all()
-    run = list(takewhile(lambda check: not check[0], recent))
-    return FailingFooterOut(
-        service_id=latest.service_id,
-        domain=domain,
-        filing_id=_approving_order(session, latest.service_id).id or 0,
-        url=latest.url,
-        failing_since=run[-1][1],
-        failures=len(run),
-        last_checked_at=latest.checked_at,
-        problems=latest.problems,
+def _approving_orders(session: Session, service_ids: Collection[int]) -> dict[int, int]:
+    """Each service's latest approved order, for lists of many (see ``_approving_order``)."""
+    rows = session.exec(
+        select(Filing.service_id, func.max(Filing.id))
+        .where(col(Filing.service_id).in_(service_ids), Filing.state == State.APPROVED)
+        .group_by(col(Filing.service_id))
     )
+    return {service_id: filing_id for service_id, filing_id in rows if service_id and filing_id}
 
 
 def domains_of(session: Session, service_ids: Collection[int]) -> dict[int, str]:
@@ -682,7 +700,7 @@ def _notice_lines(row: Obligation, due: datetime) -> list[str]:
         return [notices.due_line(due), *_data_lines(row)]
     day = row.data.get(reminded)
     return [
-        f"到期 Due: {day} (北京时间 Beijing)",
+        notices.due_day_line(day),
         *_data_lines(row, leave_out=(reminded, "days_before")),
     ]
 

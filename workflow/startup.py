@@ -8,7 +8,6 @@ instead, naming every problem at once.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pydantic
@@ -23,8 +22,6 @@ from workflow.domain.rules import RulesError, rules_for
 
 _ROUTES = pydantic.TypeAdapter(dict[Audience, list[RouteIn]])
 _STUCK = pydantic.TypeAdapter(dict[State, int])
-# Settings renamed when their meaning changed: one still set would be ignored without a word.
-_RENAMED = {"STUCK_DAYS": "STUCK_WORKING_DAYS, counted in working days"}
 
 
 def check_settings(settings: Settings) -> None:
@@ -33,12 +30,15 @@ def check_settings(settings: Settings) -> None:
     reasons = [
         *_problems("notify_routes", _ROUTES, settings.notify_routes),
         *_problems("stuck_working_days", _STUCK, settings.stuck_working_days),
-        *(
-            Reason("renamed_setting", f"{old} is now {new}", field=old.lower())
-            for old, new in _RENAMED.items()
-            if old in (name.upper() for name in os.environ)
-        ),
     ]
+    if settings.stuck_days is not None:
+        reasons.append(
+            Reason(
+                "renamed_setting",
+                "STUCK_DAYS is now STUCK_WORKING_DAYS, counted in working days",
+                field="stuck_days",
+            )
+        )
     if (
         settings.environment is Environment.PRODUCTION
         and settings.webhook_secret == DEFAULT_WEBHOOK_SECRET

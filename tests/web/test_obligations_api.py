@@ -219,3 +219,14 @@ def test_a_site_whose_footer_passed_again_is_not_listed(
     clock.advance(timedelta(days=1))
     _check(session, on_file.service_id, settings, [])
     assert api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json() == []
+
+
+def test_a_site_that_failed_and_passed_at_one_time_is_taken_as_passing(
+    api: Api, on_file: FilingOut, session: Session, settings: Settings,
+    as_role: Callable[[str], Headers],
+) -> None:  # fmt: skip
+    """Two checks at one instant (a check by hand beside a scheduled one): no run of failures."""
+    assert on_file.service_id is not None
+    _check(session, on_file.service_id, settings, ["no number shown"])
+    _check(session, on_file.service_id, settings, [])
+    assert api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json() == []

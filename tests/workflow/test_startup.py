@@ -62,11 +62,16 @@ def test_stuck_working_days_for_an_unknown_state_refuses_to_start() -> None:
     assert [r.field for r in refused.value.reasons] == ["stuck_working_days.submited"]
 
 
+@pytest.mark.parametrize("where", ["environment", ".env"])
 def test_the_stuck_days_of_before_refuse_to_start_naming_what_replaced_them(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, where: str
 ) -> None:
     """Left set, they would be ignored: thresholds in calendar days, now in working days."""
-    monkeypatch.setenv("STUCK_DAYS", '{"submitted": 5}')
+    monkeypatch.chdir(tmp_path)
+    if where == ".env":
+        (tmp_path / ".env").write_text('STUCK_DAYS={"submitted": 5}\n', encoding="utf-8")
+    else:
+        monkeypatch.setenv("STUCK_DAYS", '{"submitted": 5}')
     with pytest.raises(UnsafeSettings) as refused:
         check_settings(Settings())
 
