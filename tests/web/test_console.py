@@ -138,12 +138,18 @@ def test_an_sms_time_posted_from_the_page_is_read_as_beijing_time(
     assert verifier["window_started_at"] == "2026-03-02T02:30:00Z"
 
 
+def _renaming(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An approved filing, and a change order renaming its entity "New"."""
+    filed = api.drive("approved")
+    body = {"kind": "change", "entity_id": filed["entity_id"], "changes": {"entity_name": "New"}}
+    order: dict[str, Any] = api.client.post("/api/v1/orders", json=body, headers=api.headers).json()
+    return filed, order
+
+
 def test_a_name_changes_submit_form_offers_what_a_change_needs_not_a_first_filings(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
-    filed = api.drive("approved")
-    body = {"kind": "change", "entity_id": filed["entity_id"], "changes": {"entity_name": "New"}}
-    order = api.client.post("/api/v1/orders", json=body, headers=api.headers).json()
+    _, order = _renaming(api)
     page = signed_in("case_manager").get(f"/filings/{order['id']}").text
     offered = re.findall(r'name="materials" value="([a-z_]+)"', page)
     assert offered == ["change_request_form", "renaming_letter", "authorisation_letter"]
@@ -152,9 +158,7 @@ def test_a_name_changes_submit_form_offers_what_a_change_needs_not_a_first_filin
 def test_a_change_orders_page_shows_each_name_from_old_to_new(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
-    filed = api.drive("approved")
-    body = {"kind": "change", "entity_id": filed["entity_id"], "changes": {"entity_name": "New"}}
-    order = api.client.post("/api/v1/orders", json=body, headers=api.headers).json()
+    filed, order = _renaming(api)
     page = signed_in("viewer").get(f"/filings/{order['id']}").text
     changes = page[page.index('id="changes"') :].split("</dd>")[0]
     assert re.search(rf"{re.escape(filed['applicant']['name'])} → <strong>New</strong>", changes)
@@ -163,9 +167,7 @@ def test_a_change_orders_page_shows_each_name_from_old_to_new(
 def test_an_order_on_the_entity_alone_shows_no_domain_or_site(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
-    filed = api.drive("approved")
-    body = {"kind": "change", "entity_id": filed["entity_id"], "changes": {"entity_name": "New"}}
-    order = api.client.post("/api/v1/orders", json=body, headers=api.headers).json()
+    _, order = _renaming(api)
     page = signed_in("viewer").get(f"/filings/{order['id']}").text
     assert "an order on the entity alone" in page and "expires 到期" not in page
 
