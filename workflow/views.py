@@ -252,12 +252,12 @@ def filing_page(
     if applicant:
         # Every order of an entity filed under a name that holds it, or named so now: a change
         # order renames the entity, and its earlier orders keep the name they were filed under.
-        term = applicant.strip().lower()
+        term = applicant.strip().lower().translate(_BRACKETS_AS_TYPED)
         named: CompoundSelect[int] = union(
             select(Filing.entity_id).where(
-                func.lower(col(Filing.applicant_name)).contains(term, autoescape=True)
+                _as_typed(col(Filing.applicant_name)).contains(term, autoescape=True)
             ),
-            select(Entity.id).where(func.lower(col(Entity.name)).contains(term, autoescape=True)),
+            select(Entity.id).where(_as_typed(col(Entity.name)).contains(term, autoescape=True)),
         )
         conditions.append(col(Filing.entity_id).in_(named))
     if icp_number:
@@ -301,6 +301,15 @@ def listing_order(sort: FilingSort | None, domain: str | None) -> FilingSort:
     filings as among ten thousand (by id, SQLite sorted every match: 11,000 for ``site12``
     among a million; bench/lists.py); any other list by id, oldest first."""
     return sort or (FilingSort.DOMAIN if domain else FilingSort.ID)
+
+
+# Chinese names are registered with full-width brackets, 某某科技（北京）有限公司, and typed with
+# the keyboard's (北京): a search compares both as typed.
+_BRACKETS_AS_TYPED = str.maketrans("（）", "()")
+
+
+def _as_typed(name: Mapped[str]) -> ColumnElement[str]:
+    return func.replace(func.replace(func.lower(name), "（", "("), "）", ")")
 
 
 def _prefix_search(session: Session) -> Callable[[Mapped[str | None], str], ColumnElement[bool]]:

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session
 
 from config.clock import FrozenClock
-from tests.factories import MakeFiling, order_on
+from tests.factories import MakeFiling, make_payload, order_on
 from workflow import views
 from workflow.domain.definition import State
 from workflow.domain.errors import FilingNotFound, ValidationError
@@ -177,3 +177,15 @@ def test_a_kind_of_order_is_listed_and_counted_apart(
     assert [f.id for f in page.items] == [change.id]
     counts = {c.state: c.count for c in views.state_counts(session, clock.now(), "change")}
     assert (counts[State.DRAFT], counts[State.APPROVED]) == (1, 0)
+
+
+@pytest.mark.parametrize("typed", ["科技(北京)", "科技（北京）"])
+def test_an_applicant_search_finds_full_width_brackets_typed_either_way(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling, typed: str
+) -> None:
+    applicant = {**make_payload()["applicant"], "name": "派伦科技（北京）有限公司"}  # type: ignore[dict-item]
+    filing = new_filing(applicant=applicant)
+
+    page = views.filing_page(session, clock.now(), applicant=typed)
+
+    assert [f.id for f in page.items] == [filing.id]
