@@ -60,7 +60,7 @@ def as_page(request: Request, machine: Response) -> Response:
             "status": machine.status_code,
             "title": _TITLES.get(machine.status_code, "Something went wrong 出错了"),
             "error": body,
-            "back": _way_on(request),
+            "back": _way_on(request) if machine.status_code != 404 else "/",
         },
         status_code=machine.status_code,
     )

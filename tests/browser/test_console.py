@@ -138,6 +138,21 @@ def test_search_finds_a_filing_by_domain_and_pages_through_the_rest(
     snapshot(page, "filings-search")
 
 
+def test_a_search_refused_shows_why_in_place_and_the_next_search_still_runs(
+    console: Console, sign_in: SignIn
+) -> None:
+    create(console, "kept.cn")
+    page = sign_in(Role.VIEWER)
+    page.goto(f"{console.url}/filings")
+    page.get_by_label("Province 省份").fill("X")
+    page.get_by_label("Province 省份").press("Tab")
+    page.locator("#results .alert", has_text="'X' is not a province").wait_for()
+    page.get_by_label("Province 省份").fill("")
+    page.get_by_role("searchbox", name="Domain 域名").fill("kept")
+    page.locator("caption", has_text="1 filings match").wait_for()
+    assert "kept.cn" in page.locator("#results").inner_text()
+
+
 def test_late_work_lists_the_most_overdue_first(console: Console, sign_in: SignIn) -> None:
     late = create(console, "late-first.cn", "submitted")
     console.clock.advance(timedelta(days=9))

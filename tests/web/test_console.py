@@ -177,6 +177,13 @@ def test_an_unknown_filings_page_is_html(signed_in: Callable[[str], TestClient])
     assert page.headers["content-type"].startswith("text/html") and page.status_code == 404
 
 
+def test_an_unknown_filings_page_leads_back_to_the_pipeline_not_to_itself(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    page = signed_in("viewer").get("/filings/12345").text
+    assert '<a href="/">Back 返回</a>' in page and 'href="/filings/12345"' not in page
+
+
 def test_an_unknown_filing_in_the_api_is_json(api: Api) -> None:
     response = api.get("/api/v1/filings/12345")
     assert response.headers["content-type"].startswith("application/json")
