@@ -6,6 +6,9 @@ that is not HTML (the API, metrics, static files) gets the policy of a document 
 never render anything. The API documentation pages load only this origin's files too (see
 ``web.docs``), but their UIs set styles at run time and ReDoc starts a worker from a blob, so
 those two paths allow inline styles and blob workers, and nothing from elsewhere.
+
+Pages are not stored by the browser (``Cache-Control: no-store``): they show filings to the
+signed-in, and Back after signing out would show them again from the cache.
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ class SecurityHeaders:
                 for name, value in ALWAYS.items():
                     headers.setdefault(name, value)
                 headers.setdefault("Content-Security-Policy", self._policy(scope, headers))
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("Cache-Control", "no-store")
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
@@ -28,6 +29,16 @@ def test_pages_allow_only_their_own_scripts_and_styles(client: TestClient) -> No
     policy = client.get("/login").headers["content-security-policy"]
     assert "script-src 'self'" in policy and "style-src 'self'" in policy
     assert "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+
+
+def test_a_signed_in_page_is_not_kept_by_the_browser_for_back_after_sign_out(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    assert signed_in("viewer").get("/").headers["cache-control"] == "no-store"
+
+
+def test_static_files_may_still_be_cached(client: TestClient) -> None:
+    assert "no-store" not in client.get("/static/icpflow.css").headers.get("cache-control", "")
 
 
 @pytest.mark.parametrize("path", ["/login", "/docs", "/redoc"])
