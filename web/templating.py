@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from config.clock import CHINA
+from workflow.schemas import FilingOut
 
 templates = Jinja2Templates(directory=str(files("web") / "templates"))
 
@@ -39,7 +40,14 @@ def lateness(due: datetime, now: datetime, late: bool = True) -> str:
     return f"{duration(now - due)} {'overdue' if late else 'ago'}"
 
 
+def named(filing: FilingOut) -> str:
+    """What a filing is called in lists and titles: its domain, or for an order on the entity
+    alone (no service, no domain) the entity and its number."""
+    return filing.domain or f"{filing.applicant.name} {filing.icp_number or ''}".strip()
+
+
 templates.env.filters["local"] = beijing
+templates.env.filters["named"] = named
 templates.env.filters["duration"] = duration
 templates.env.filters["lateness"] = lateness
 

@@ -164,6 +164,17 @@ def test_a_change_orders_page_shows_each_name_from_old_to_new(
     assert re.search(rf"{re.escape(filed['applicant']['name'])} → <strong>New</strong>", changes)
 
 
+def test_an_order_on_the_entity_alone_is_named_by_its_entity_in_lists_and_its_title(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filed, order = _renaming(api)
+    browser = signed_in("viewer")
+    name = f"{filed['applicant']['name']} {order['icp_number']}"
+    assert f"<title>{name} · icpflow</title>" in browser.get(f"/filings/{order['id']}").text
+    listed = browser.get("/filings?kind=change").text
+    assert f'<a href="/filings/{order["id"]}">{name}</a>' in listed
+
+
 def test_an_order_on_the_entity_alone_shows_no_domain_or_site(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
