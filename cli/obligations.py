@@ -88,7 +88,7 @@ def render_forecast(predicted: ForecastOut) -> RenderableType:
                 _predicted(predicted.p90_date, predicted.p90_working_days, predicted.past_p90),
             ),
             ("SLA", predicted.sla_date),
-            ("will breach", predicted.will_breach),
+            ("will breach", "breached already" if predicted.sla_passed else predicted.will_breach),
             ("basis", basis),
         ],
         title="forecast",

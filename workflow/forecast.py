@@ -69,8 +69,14 @@ class ForecastOut(BaseModel):
         "median date is today or the next working day, the soonest the order can be approved"
     )
     past_p90: bool = Field(description="the same of the 90th percentile's working days")
-    sla_date: date
-    will_breach: bool
+    sla_date: date | None = Field(
+        description="the bureau's legal limit, for an order in its review (miit_pending); "
+        "null before it reaches the bureau, where no such limit runs"
+    )
+    will_breach: bool = Field(
+        description="the 90th percentile falls after the SLA date (or it has passed already)"
+    )
+    sla_passed: bool = Field(description="the SLA date is behind today: breached already")
     estimated: bool
 
 
@@ -230,8 +236,10 @@ def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOu
     median_at, p90_at, sla_at = (
         _after(calendar, entered, days) for days in (median_days, p90_days, limit)
     )
-    soonest = _first_working_day(calendar, get_clock().now().astimezone(CHINA).date())
+    today = get_clock().now().astimezone(CHINA).date()
+    soonest = _first_working_day(calendar, today)
     median_date, p90_date = max(median_at[0], soonest), max(p90_at[0], soonest)
+    with_the_bureau = filing.state == State.MIIT_PENDING
     return ForecastOut(
         filing_id=filing_id,
         province=filing.province,
@@ -247,8 +255,9 @@ def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOu
         p90_date=p90_date,
         past_median=median_at[0] < soonest,
         past_p90=p90_at[0] < soonest,
-        sla_date=sla_at[0],
-        will_breach=p90_date > sla_at[0],
+        sla_date=sla_at[0] if with_the_bureau else None,
+        will_breach=with_the_bureau and p90_date > sla_at[0],
+        sla_passed=with_the_bureau and sla_at[0] < today,
         estimated=median_at[1] or p90_at[1],
     )
 

@@ -127,6 +127,7 @@ def test_an_order_past_its_sla_date_will_breach_and_is_predicted_no_sooner_than_
 
     predicted = forecast.forecast(session, reviewing.id, settings)
 
+    assert predicted.sla_date is not None
     assert predicted.sla_date < clock.now().astimezone(CHINA).date()
     assert (predicted.median_date, predicted.p90_date, predicted.will_breach) == (
         soonest,
@@ -134,6 +135,18 @@ def test_an_order_past_its_sla_date_will_breach_and_is_predicted_no_sooner_than_
         True,
     )
     assert predicted.past_median and predicted.past_p90  # not read as N working days from entry
+    assert predicted.sla_passed  # breached already, not about to
+
+
+def test_an_order_not_yet_with_the_bureau_has_no_sla_to_breach(
+    session: Session, settings: Settings, new_filing: MakeFiling, clock: FrozenClock
+) -> None:
+    submitted = new_filing("submitted")
+    clock.advance(timedelta(days=60))
+
+    predicted = forecast.forecast(session, submitted.id, settings)
+
+    assert (predicted.sla_date, predicted.will_breach, predicted.sla_passed) == (None, False, False)
 
 
 def test_an_order_within_its_median_is_not_said_past_it(
