@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -54,11 +55,21 @@ def _cookie_flags(request: Request) -> dict[str, Any]:
     return {"httponly": True, "samesite": "strict", "secure": request.url.scheme == "https"}
 
 
-def _sign_in_form(request: Request, refused: IcpflowError | None = None) -> Response:
+def _back_to(path: str | None) -> str:
+    """Where to go once signed in: the page that sent the person here (a link to a filing in a
+    notice), if it is one of this site's; anything else (``//elsewhere``) goes to the pipeline."""
+    if path and path.startswith("/") and not path.startswith(("//", "/\\")):
+        return path
+    return "/"
+
+
+def _sign_in_form(
+    request: Request, refused: IcpflowError | None = None, next_page: str = "/"
+) -> Response:
     response = render(
         request,
         "login.html",
-        {"user": None, "error": refused.message if refused else None},
+        {"user": None, "error": refused.message if refused else None, "next": next_page},
         status_code=status_of(refused) if refused else 200,
     )
     response.headers.update(headers_of(refused) if refused else {})
@@ -71,15 +82,15 @@ def _sign_in(request: Request, session: Session, token: str, location: str) -> R
     failures: FailedSignIns = request.app.state.failed_sign_ins
     client = request.client.host if request.client else "unknown"
     if not token.strip():
-        return _sign_in_form(request, _EMPTY_SIGN_IN)
+        return _sign_in_form(request, _EMPTY_SIGN_IN, location)
     try:
         failures.check(client)
         found = authenticate(session, token.strip())
     except RateLimited as exc:
-        return _sign_in_form(request, exc)
+        return _sign_in_form(request, exc, location)
     except Unauthorized as exc:
         failures.failed(client)
-        return _sign_in_form(request, exc)
+        return _sign_in_form(request, exc, location)
     lifetime = timedelta(hours=get_settings().page_session_hours)
     response = RedirectResponse(location, status_code=303)
     response.set_cookie(
@@ -132,7 +143,9 @@ def page_user(
         found = resume_session(session, session_id)
         end_read(session)
     except Unauthorized:
-        raise _AnswerInstead(RedirectResponse("/login", status_code=303)) from None
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        back = f"/login?{urlencode({'next': here})}" if request.method == "GET" else "/login"
+        raise _AnswerInstead(RedirectResponse(back, status_code=303)) from None
     assert session_id is not None
     return PageUser(found, form_token(session_id))
 
@@ -186,16 +199,24 @@ def login_form(
     request: Request,
     session: SessionDep,
     token: Annotated[str | None, Query(description="sign in from a link")] = None,
+    next_page: Annotated[
+        str | None, Query(alias="next", description="the page to go on to")
+    ] = None,
 ) -> Response:
     """The sign-in form; a ``?token=`` link signs in here too, as on any page."""
     if token:
-        return _sign_in(request, session, token, "/")
-    return _sign_in_form(request)
+        return _sign_in(request, session, token, _back_to(next_page))
+    return _sign_in_form(request, next_page=_back_to(next_page))
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, session: SessionDep, token: Annotated[str, Form()] = "") -> Response:
-    return _sign_in(request, session, token, "/")
+def login(
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str, Form()] = "",
+    next_page: Annotated[str, Form(alias="next")] = "/",
+) -> Response:
+    return _sign_in(request, session, token, _back_to(next_page))
 
 
 @router.post("/logout")

@@ -54,7 +54,34 @@ def test_the_favicon_is_served_without_signing_in(client: TestClient) -> None:
 
 def test_pages_redirect_to_login_without_a_token(client: TestClient) -> None:
     response = client.get("/", follow_redirects=False)
-    assert (response.status_code, response.headers["location"]) == (303, "/login")
+    assert (response.status_code, response.headers["location"]) == (303, "/login?next=%2F")
+
+
+def test_a_link_followed_signed_out_leads_to_its_page_once_signed_in(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    """A notice's link to a filing, opened with the session expired."""
+    asked = client.get("/filings/5?tab=1", follow_redirects=False)
+    form = client.get(asked.headers["location"]).text
+    assert 'name="next" value="/filings/5?tab=1"' in form
+
+    signed = client.post(
+        "/login",
+        data={"token": tokens["viewer"], "next": "/filings/5?tab=1"},
+        follow_redirects=False,
+    )
+
+    assert (signed.status_code, signed.headers["location"]) == (303, "/filings/5?tab=1")
+
+
+@pytest.mark.parametrize("elsewhere", ["//evil.example/", "https://evil.example/", "/\\evil"])
+def test_signing_in_never_leads_off_the_site(
+    client: TestClient, tokens: dict[str, str], elsewhere: str
+) -> None:
+    signed = client.post(
+        "/login", data={"token": tokens["viewer"], "next": elsewhere}, follow_redirects=False
+    )
+    assert (signed.status_code, signed.headers["location"]) == (303, "/")
 
 
 def test_login_refuses_an_unknown_token(client: TestClient) -> None:
