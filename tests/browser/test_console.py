@@ -193,6 +193,19 @@ def test_on_a_phone_nothing_overflows_the_screen(console: Console, sign_in: Sign
         snapshot(page, name)
 
 
+def test_on_a_phone_a_cells_second_piece_stays_beside_its_label(
+    console: Console, sign_in: SignIn
+) -> None:
+    """The order kind after a domain read as a label when it fell into the label's column."""
+    create(console, "pieces.cn", "submitted")
+    page = sign_in(Role.VIEWER, viewport=PHONE)
+    page.goto(f"{console.url}/filings?domain=pieces")
+    cell = page.locator("tr.filing td[data-label='Domain 域名']").first
+    link, kind = cell.locator("a").bounding_box(), cell.locator(".muted").bounding_box()
+    assert link is not None and kind is not None
+    assert kind["x"] >= link["x"]  # on the link's side of the card, not under the label
+
+
 def test_error_pages_and_an_empty_sign_in_are_pages_not_json(
     console: Console, sign_in: SignIn
 ) -> None:
