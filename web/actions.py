@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from auth.tokens import Role, assign_filing
-from web import api
+from web import api, console
 from web.auth import SessionDep
+from web.console import Refused
 from web.forms import event_data
 from web.pages import FormUserDep, PostedForm
 from workers import failures
 from workflow.domain.bounded import RowId
 from workflow.domain.commands import AssignCommand, EventCommand, parse
 from workflow.domain.definition import EVENTS_BY_NAME
+from workflow.domain.errors import GuardFailed, TransitionNotAllowed, ValidationError
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,6 +35,7 @@ def _back_to(filing_id: int) -> Response:
 
 @router.post("/filings/{filing_id}/events/{event}")
 def fire_event(
+    request: Request,
     filing_id: RowId,
     event: str,
     session: SessionDep,
@@ -44,8 +47,19 @@ def fire_event(
     user.require(Role.CASE_MANAGER)
     spec = EVENTS_BY_NAME.get(event)
     data = event_data(spec, form) if spec else {}
-    command = parse(EventCommand, {"event": event, "data": data}, "event refused")
-    api.fire(session, filing_id, command, user.caller, expected_version)
+    try:
+        command = parse(EventCommand, {"event": event, "data": data}, "event refused")
+        api.fire(session, filing_id, command, user.caller, expected_version)
+    except (ValidationError, GuardFailed, TransitionNotAllowed) as refused:
+        if spec is None:
+            raise  # no form of the page to show again
+        return console.filing_page(request, session, user, filing_id, Refused(event, refused, form))
+    return _back_to(filing_id)
+
+
+@router.get("/filings/{filing_id}/events/{event}", include_in_schema=False)
+def after_a_refused_event(filing_id: RowId, event: str) -> Response:
+    """The address a refused form's page shows: reloaded, it is the filing's page again."""
     return _back_to(filing_id)
 
 

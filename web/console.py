@@ -5,12 +5,15 @@ and the CLI show) and only render; the forms they carry post to ``web.actions``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from sqlmodel import Session
+from starlette.datastructures import FormData
 
 from auth.tokens import Role, case_managers
 from config import bounds
@@ -18,12 +21,13 @@ from config.clock import get_clock
 from config.settings import get_settings
 from web.auth import SessionDep
 from web.forms import event_forms
-from web.pages import PageUserDep, show
+from web.pages import PageUser, PageUserDep, show
 from web.pipeline_svg import pipeline_svg
 from web.reports import after_approval
 from workflow import obligations, views
 from workflow.domain.bounded import RowId, line
 from workflow.domain.definition import OVERDUE_KINDS, STATES, State
+from workflow.domain.errors import IcpflowError
 from workflow.domain.orders import KINDS, OrderKind, VerifierResult
 from workflow.domain.rules import rules_for
 from workflow.schemas import FilingSort
@@ -272,6 +276,30 @@ def failed(
 @router.get("/filings/{filing_id}", response_class=HTMLResponse)
 def filing(request: Request, filing_id: RowId, session: SessionDep, user: PageUserDep) -> Response:
     """Everything about one filing, identities masked, with the forms its state allows."""
+    return filing_page(request, session, user, filing_id)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An event form that was refused: the reasons, and what was typed, to show it again."""
+
+    event: str
+    error: IcpflowError
+    posted: FormData
+
+    def typed(self, event: str, name: str) -> list[str]:
+        return [str(v) for v in self.posted.getlist(name)] if event == self.event else []
+
+
+def filing_page(
+    request: Request,
+    session: Session,
+    user: PageUser,
+    filing_id: int,
+    refused: Refused | None = None,
+) -> Response:
+    """The filing's page; with ``refused``, the refused form again, filled as it was sent and
+    with its reasons beside it (422), so nothing typed is lost."""
     now = get_clock().now()
     shown = views.timeline(session, filing_id, now)
     failed_jobs = views.failed_jobs(session, filing_id=filing_id).items
@@ -294,4 +322,6 @@ def filing(request: Request, filing_id: RowId, session: SessionDep, user: PageUs
         retry={job.notification_id: job.id for job in failed_jobs},
         assignable=case_managers(session) if user.can(Role.CASE_MANAGER) else [],
         after=after_approval(session, shown.filing, now),
+        refused=refused,
+        status_code=422 if refused else 200,
     )

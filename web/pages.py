@@ -189,9 +189,11 @@ class _RedactTokenLinks(logging.Filter):
 _REDACT_TOKEN_LINKS = _RedactTokenLinks()
 
 
-def show(request: Request, template: str, user: PageUser, **context: Any) -> Response:
+def show(
+    request: Request, template: str, user: PageUser, status_code: int = 200, **context: Any
+) -> Response:
     """A console page: every template gets the user (their role picks the buttons)."""
-    return render(request, template, {"user": user, "role": Role, **context})
+    return render(request, template, {"user": user, "role": Role, **context}, status_code)
 
 
 @router.get("/login", response_class=HTMLResponse)

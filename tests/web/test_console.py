@@ -99,6 +99,26 @@ def test_missing_event_inputs_are_listed_on_a_422_page(
     assert status == 422 and "data.reason is required" in page
 
 
+def test_a_refused_form_comes_back_filled_as_it_was_sent_with_the_reasons_beside_it(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.create()
+    status, page = post_event(
+        signed_in("case_manager"), filing["id"], "bind_service_number", 1,
+        service_number="BAD", server_ip="8.8.8.8",
+    )  # fmt: skip
+    form = page[page.index('id="event-bind_service_number"') :].split("</form>")[0]
+    assert status == 422 and 'id="refused"' in form and "service_number" in form
+    assert 'value="BAD"' in form and 'value="8.8.8.8"' in form
+
+
+def test_the_address_of_a_refused_forms_page_reloads_as_the_filing(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    reloaded = signed_in("viewer").get("/filings/7/events/submit", follow_redirects=False)
+    assert (reloaded.status_code, reloaded.headers["location"]) == (303, "/filings/7")
+
+
 def test_an_event_name_too_long_to_exist_is_a_422_page(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
