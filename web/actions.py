@@ -3,8 +3,9 @@
 Each goes through the same function as the API (``web.api.fire``,
 ``auth.tokens.assign_filing`` and ``workers.failures.retry_failed``), after the CSRF check
 and the role check, then redirects back (post/redirect/get), so a reload never posts twice.
-A refusal raises the domain error, which the error pages render: a stale page gets 409
-"changed by someone else, reload".
+A refused event shows the filing's page again, the form filled as sent and its reasons beside
+it; any other refusal raises the domain error, which the error pages render: a stale page
+gets 409 "changed by someone else, reload".
 """
 
 from __future__ import annotations

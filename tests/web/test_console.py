@@ -112,6 +112,14 @@ def test_a_refused_form_comes_back_filled_as_it_was_sent_with_the_reasons_beside
     assert 'value="BAD"' in form and 'value="8.8.8.8"' in form
 
 
+def test_an_event_no_form_of_the_state_offers_is_refused_above_the_forms(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.create()
+    status, page = post_event(signed_in("case_manager"), filing["id"], "miit_approve", 1)
+    assert status == 422 and 'id="refused"' in page.split('<div class="actions">')[0]
+
+
 def test_the_address_of_a_refused_forms_page_reloads_as_the_filing(
     signed_in: Callable[[str], TestClient],
 ) -> None:
