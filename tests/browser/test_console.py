@@ -76,6 +76,18 @@ def test_a_case_manager_takes_a_filing_from_creation_to_approval_by_forms_alone(
     snapshot(page, "filing-approved")
 
 
+def test_a_refused_form_keeps_what_was_typed(console: Console, sign_in: SignIn) -> None:
+    filing_id = create(console, "typo.cn")
+    page = sign_in(Role.CASE_MANAGER)
+    page.goto(f"{console.url}/filings/{filing_id}")
+    page.get_by_label("Service number").fill("BAD")
+    page.get_by_label("Server ip").fill("8.8.8.8")
+    page.locator("form#event-bind_service_number button[type=submit]").click()
+    page.locator("form#event-bind_service_number #refused").wait_for()
+    assert page.get_by_label("Service number").input_value() == "BAD"
+    assert page.get_by_label("Server ip").input_value() == "8.8.8.8"
+
+
 def test_a_stale_page_is_told_someone_else_changed_the_filing(
     console: Console, sign_in: SignIn
 ) -> None:
