@@ -199,6 +199,10 @@ def require_role(caller: Caller, needed: Role) -> None:
         raise Forbidden(f"this needs the {needed} role; token {caller.name!r} has {caller.role}")
 
 
+# The admin token ``icpflow up`` prints for its own run: no person, so no one to give work to.
+UP_TOKEN_NAME = "icpflow-up"
+
+
 def case_managers(session: Session) -> list[str]:
     """Names of the usable tokens that may work on filings: whom a filing can be assigned to."""
     now = get_clock().now()
@@ -207,7 +211,7 @@ def case_managers(session: Session) -> list[str]:
         select(ApiToken).where(col(ApiToken.role).in_(working), col(ApiToken.revoked_at).is_(None))
     )
     usable = {row.name for row in rows if row.expires_at is None or as_utc(row.expires_at) > now}
-    return sorted(usable)
+    return sorted(usable - {UP_TOKEN_NAME})
 
 
 def assign_filing(

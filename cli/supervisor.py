@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from rich.console import Console
 
-from auth.tokens import Role, replace_tokens_named
+from auth.tokens import UP_TOKEN_NAME, Role, replace_tokens_named
 from cli.errors import CliError
 from config.settings import Settings
 from models import session_scope
@@ -95,7 +95,7 @@ def _supervise(
     """Run the children (and keep the embedded Redis up) until SIGTERM or SIGINT, then stop
     them and wait for them to exit."""
     with session_scope() as session:
-        token = replace_tokens_named(session, "icpflow-up", Role.ADMIN)
+        token = replace_tokens_named(session, UP_TOKEN_NAME, Role.ADMIN)
     console.print(f"[bold]API[/]      http://{host}:{settings.port}/api/v1  (docs: /docs)")
     console.print(f"[bold]Pages[/]    http://{host}:{settings.port}/")
     console.print(

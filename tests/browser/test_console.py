@@ -218,6 +218,16 @@ def test_on_a_phone_a_cells_second_piece_stays_beside_its_label(
     assert kind["x"] >= link["x"]  # on the link's side of the card, not under the label
 
 
+def test_on_a_phone_the_keyboard_never_lands_on_the_hidden_header_row(
+    console: Console, sign_in: SignIn
+) -> None:
+    """The cards label every cell; the sort links of the header row took focus off-screen."""
+    page = sign_in(Role.VIEWER, viewport=PHONE)
+    page.goto(f"{console.url}/filings")
+    focusable = page.locator("table.stack thead a")
+    assert focusable.count() > 0 and not any(link.is_visible() for link in focusable.all())
+
+
 def test_error_pages_and_an_empty_sign_in_are_pages_not_json(
     console: Console, sign_in: SignIn
 ) -> None:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from auth import sessions
+from auth.tokens import UP_TOKEN_NAME, Role, replace_tokens_named
 from config.clock import FrozenClock
 from models import Job
 from tests.factories import order_on
@@ -259,6 +260,22 @@ def test_only_a_case_manager_can_be_assigned(api: Api) -> None:
     response = api.client.put(
         f"/api/v1/filings/{filing['id']}/assignee",
         json={"assignee": "test-viewer"},
+        headers=api.headers,
+    )
+    assert (response.status_code, response.json()["reasons"][0]["code"]) == (
+        422,
+        "unknown_assignee",
+    )
+
+
+def test_the_token_up_prints_for_its_own_run_cannot_be_given_work(
+    api: Api, session: Session
+) -> None:
+    replace_tokens_named(session, UP_TOKEN_NAME, Role.ADMIN)
+    filing = api.create()
+    response = api.client.put(
+        f"/api/v1/filings/{filing['id']}/assignee",
+        json={"assignee": UP_TOKEN_NAME},
         headers=api.headers,
     )
     assert (response.status_code, response.json()["reasons"][0]["code"]) == (
