@@ -22,7 +22,7 @@ run: install
 
 ## Lint, type-check and run the whole suite (SQLite and PostgreSQL, real Redis/RabbitMQ).
 test: install lint
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses=auto --maxprocesses=4
 
 lint: install
 	$(BIN)/ruff check .

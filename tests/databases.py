@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from filelock import FileLock
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
@@ -83,6 +84,23 @@ def postgres_url() -> Iterator[str]:
     with private_postgres("icpflow_test") as url:
         upgrade(url)
         yield url
+
+
+@contextmanager
+def one_at_a_time(tmp_path_factory: pytest.TempPathFactory, resource: str) -> Iterator[None]:
+    """Held while a test uses ``resource`` in a way no test of another of the suite's parallel
+    workers may meet; the lock lives where the workers' temporary directories meet."""
+    with FileLock(tmp_path_factory.getbasetemp().parent / f"{resource}.lock"):
+        yield
+
+
+@pytest.fixture
+def many_connections(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """For a test holding dozens of PostgreSQL connections at once: two such tests in parallel
+    would pass the server's 100 (``pytest.mark.usefixtures`` sets it up first, so it is held
+    until the test's pools are gone)."""
+    with one_at_a_time(tmp_path_factory, "postgres-connections"):
+        yield
 
 
 ON_POSTGRES = pytest.param("postgres", marks=pytest.mark.postgres)

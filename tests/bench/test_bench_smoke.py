@@ -29,6 +29,7 @@ def test_every_benchmark_runs_and_reports_its_ratio(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if backend == "postgres":
+        request.getfixturevalue("many_connections")  # the API bar's concurrent clients
         # The suite's own fixture decides whether a missing server skips or fails (CI).
         admin_url = request.getfixturevalue("postgres_url")
         monkeypatch.setattr(environment, "POSTGRES_ADMIN_URL", admin_url)

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session
 
 from config.settings import Settings, get_settings
-from tests.databases import Database, unavailable
+from tests.databases import Database, one_at_a_time, unavailable
 from tests.delivery_kit import RedisServer, System, WorkerProcess, relay_through, worker_env
 from workers.broker import QUEUE, build_broker
 from workers.relay import ImmediateRelay
@@ -67,7 +67,15 @@ def system(
 
 
 @pytest.fixture
+def rabbitmq_alone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The shared RabbitMQ's icpflow queue, which a test purges, to one test at a time."""
+    with one_at_a_time(tmp_path_factory, "rabbitmq"):
+        yield
+
+
+@pytest.fixture
 def rabbitmq_system(
+    rabbitmq_alone: None,
     db: Database,
     settings: Settings,
     session: Session,

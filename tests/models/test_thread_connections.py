@@ -61,6 +61,7 @@ def test_a_failed_statement_gives_its_connection_back_and_the_next_one_runs(
     assert engine.pool.checkedout() == 1  # type: ignore[attr-defined]  # QueuePool's
 
 
+@pytest.mark.usefixtures("many_connections")
 def test_on_an_autocommit_engine_every_thread_keeps_a_connection(db: Database) -> None:
     engine = create_db_engine(db.url, autocommit=True)
     statements = ThreadConnections(engine)

@@ -8,9 +8,12 @@ import threading
 from typing import TYPE_CHECKING
 
 import httpx
+import pytest
 
 if TYPE_CHECKING:
     from tests.web.conftest import Api, Filing
+
+pytestmark = pytest.mark.usefixtures("many_connections")
 
 CLIENTS = 50
 

@@ -584,6 +584,7 @@ def test_idempotency_key_reused_for_another_request_is_refused(
 
 
 @POSTGRES_ONLY
+@pytest.mark.usefixtures("many_connections")
 def test_racing_clients_one_winner_per_version(
     db: Database, settings: Settings, new_filing: MakeFiling
 ) -> None:
