@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import WebSocketRequestValidationError
 from fastapi.responses import JSONResponse, Response
 
+from auth.tokens import Role
 from web.templating import render
 
 MACHINE_PREFIXES = ("/api/", "/openapi.json", "/metrics", "/healthz", "/readyz", "/static/")
@@ -56,7 +57,9 @@ def as_page(request: Request, machine: Response) -> Response:
         request,
         "error.html",
         {
-            "user": None,
+            # Signed in (the page's user was found before the error): the console's header.
+            "user": getattr(request.state, "page_user", None),
+            "role": Role,
             "status": machine.status_code,
             "title": _TITLES.get(machine.status_code, "Something went wrong 出错了"),
             "error": body,

@@ -147,7 +147,9 @@ def page_user(
         back = f"/login?{urlencode({'next': here})}" if request.method == "GET" else "/login"
         raise _AnswerInstead(RedirectResponse(back, status_code=303)) from None
     assert session_id is not None
-    return PageUser(found, form_token(session_id))
+    user = PageUser(found, form_token(session_id))
+    request.state.page_user = user  # an error page met later still shows them the console
+    return user
 
 
 PageUserDep = Annotated[PageUser, Depends(page_user)]

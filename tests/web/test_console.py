@@ -224,6 +224,18 @@ def test_an_unknown_filings_page_leads_back_to_the_pipeline_not_to_itself(
     assert '<a href="/">Back 返回</a>' in page and 'href="/filings/12345"' not in page
 
 
+def test_an_error_page_keeps_the_consoles_header_for_someone_signed_in(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    page = signed_in("viewer").get("/filings/12345").text
+    assert 'aria-label="Console"' in page and 'href="/login"' not in page
+
+
+def test_an_error_page_offers_sign_in_to_someone_signed_out(client: TestClient) -> None:
+    page = client.get("/no-such-page").text
+    assert 'href="/login"' in page and 'aria-label="Console"' not in page
+
+
 def test_an_unknown_filing_in_the_api_is_json(api: Api) -> None:
     response = api.get("/api/v1/filings/12345")
     assert response.headers["content-type"].startswith("application/json")
