@@ -5,8 +5,9 @@ shows up in the browser without touching a template.
 A list field is a set of checkboxes (the materials the rules require of this filing), an enum
 field a drop-down of its members (a verifier: of the people still to answer the SMS), a time
 a date-and-time picker (its value has no offset, so it is read as Beijing time), every other
-field a text input; only the fields the model requires are required. Posted forms become
-the same ``EventCommand`` the API builds.
+field a text input; only the fields the model requires are required, and the approval's ICP
+number only where the order's kind issues one (required for a first filing, left out where
+none is issued). Posted forms become the same ``EventCommand`` the API builds.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.datastructures import FormData
 from workflow.domain.definition import EVENTS_BY_NAME, MANUAL_EVENTS, EventSpec
 from workflow.domain.event_data import VerifierRole
 from workflow.domain.guards import AUTHORISATION_LETTER, required_materials
+from workflow.domain.orders import NumberAsked, kind_spec
 from workflow.domain.rules import Rules
 from workflow.schemas import FilingOut
 
@@ -101,7 +103,14 @@ def _input(
         options = tuple(role for role in options or () if role in answering)
     html_type = "datetime-local" if _is_moment(field.annotation) else "text"
     description = field.description or ""
-    return Input(name, label, description, choices, options, field.is_required(), html_type)
+    required = field.is_required() or _number_asked(name, filing) is NumberAsked.REQUIRED
+    return Input(name, label, description, choices, options, required, html_type)
+
+
+def _number_asked(name: str, filing: FilingOut) -> NumberAsked | None:
+    """For the approval's ICP number, whether this order's kind asks it (the data model
+    leaves it optional, as only some kinds do)."""
+    return kind_spec(filing.kind).number_asked if name == "icp_number" else None
 
 
 def _is_enum(annotation: object) -> bool:
@@ -120,7 +129,12 @@ def event_forms(
     narrows the SMS forms to the roles of the verifiers who have not answered yet."""
     return [
         EventForm(
-            spec, tuple(_input(name, spec, filing, rules, answering) for name in spec.data_keys)
+            spec,
+            tuple(
+                _input(name, spec, filing, rules, answering)
+                for name in spec.data_keys
+                if _number_asked(name, filing) is not NumberAsked.NONE
+            ),
         )
         for spec in (EVENTS_BY_NAME[name] for name in filing.allowed_events)
         if spec.name in MANUAL_EVENTS

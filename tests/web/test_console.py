@@ -16,7 +16,7 @@ from auth import sessions
 from auth.tokens import UP_TOKEN_NAME, Role, replace_tokens_named
 from config.clock import FrozenClock
 from models import Job
-from tests.factories import order_on
+from tests.factories import ORDER_PATHS, order_on
 from web import console
 from web.pages import SESSION_COOKIE
 from workers import failures
@@ -182,6 +182,28 @@ def test_a_name_changes_submit_form_offers_what_a_change_needs_not_a_first_filin
     page = signed_in("case_manager").get(f"/filings/{order['id']}").text
     offered = re.findall(r'name="materials" value="([a-z_]+)"', page)
     assert offered == ["change_request_form", "renaming_letter", "authorisation_letter"]
+
+
+def _approval_form(client: TestClient, filing: dict[str, Any]) -> str:
+    page: str = client.get(f"/filings/{filing['id']}").text
+    return page[page.index('id="event-miit_approve"') :].split("</form>")[0]
+
+
+def test_a_first_filings_approval_form_requires_the_icp_number_issued(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    form = _approval_form(signed_in("case_manager"), api.drive("miit_pending"))
+    assert 'name="icp_number" required' in form
+
+
+def test_an_approval_form_asks_no_icp_number_of_an_order_that_is_issued_none(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    _, order = _renaming(api)
+    for event, data in ORDER_PATHS["change"][:-1]:
+        order = api.step(order, event, data)
+    form = _approval_form(signed_in("case_manager"), order)
+    assert "<button" in form and 'name="icp_number"' not in form
 
 
 def test_a_change_orders_page_shows_each_name_from_old_to_new(

@@ -32,8 +32,8 @@ from workflow.domain.event_data import (
     WrongEntryData,
 )
 from workflow.domain.orders import (
+    NumberAsked,
     OrderFacts,
-    OrderKind,
     kind_spec,
     order_materials,
     split_number,
@@ -902,8 +902,8 @@ def guard_record_number(
     first (-1, an app's -1A); a new service's follows the entity's (its number plus the next
     suffix); other kinds issue none."""
     assert isinstance(data, IcpNumberData)
-    number = data.icp_number
-    if order.kind is OrderKind.FIRST_FILING:
+    number, asked = data.icp_number, kind_spec(order.kind).number_asked
+    if asked is NumberAsked.REQUIRED:
         reasons = guard_icp_number(filing, data, settings) + _check_number_free(order, data)
         if reasons or number is None or split_number(number)[1] is None:
             return reasons  # a commercial licence's number may come without the service's
@@ -912,7 +912,7 @@ def guard_record_number(
         )
     if number is None:
         return []
-    if order.kind is OrderKind.NEW_SERVICE:
+    if asked is NumberAsked.OPTIONAL:
         return _check_following(number, order.record.entity_number, order, "a new", settings)
     return [
         Reason(

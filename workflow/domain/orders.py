@@ -108,6 +108,21 @@ class Effect(StrEnum):
     REMOVE_ACCESS = "remove_access"  # this host no longer serves it
 
 
+class NumberAsked(StrEnum):
+    """Whether the bureau's approval of an order comes with a number for the case manager to
+    enter (``miit_approve``'s ``icp_number``): the guard and the console's form both ask this."""
+
+    REQUIRED = "required"  # a first filing: the site's number, which gives the entity's
+    OPTIONAL = "optional"  # a new service: it follows the entity's, so icpflow can derive it
+    NONE = "none"  # every other kind keeps the numbers it has
+
+
+_NUMBER_ASKED = {
+    Effect.ISSUE_NUMBERS: NumberAsked.REQUIRED,
+    Effect.ADD_SERVICE: NumberAsked.OPTIONAL,
+}
+
+
 _PRE_APPROVAL = ("request_pre_approval", "grant_pre_approval", "deny_pre_approval")
 _REVIEW = ("submit", "host_approve", "host_return", "resubmit", "miit_approve", "miit_reject")
 _SMS = ("sms_sent", "verify_sms", "sms_wrong_entry", "expire_sms")
@@ -134,6 +149,10 @@ class KindSpec:
     effect: Effect
     materials: tuple[str, ...] = ()
     files_service: bool = False
+
+    @property
+    def number_asked(self) -> NumberAsked:
+        return _NUMBER_ASKED.get(self.effect, NumberAsked.NONE)
 
 
 KINDS: tuple[KindSpec, ...] = (
