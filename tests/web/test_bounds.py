@@ -83,6 +83,17 @@ def test_an_invisible_character_inside_a_domain_is_422(api: Api, invisible: str)
     )
 
 
+@pytest.mark.parametrize(
+    "invisible", ["\U000e0041", "\U0001d173", "\U0001bca0"], ids=["tag", "musical", "shorthand"]
+)
+def test_an_invisible_character_beyond_the_bmp_inside_a_name_is_422(
+    api: Api, invisible: str
+) -> None:
+    applicant = {**make_payload()["applicant"], "name": f"Example{invisible} Ltd"}  # type: ignore[dict-item]
+    status, reasons = _refusal(api, make_payload(applicant=applicant))
+    assert (status, reasons) == (422, [("invalid_characters", "applicant.name")])
+
+
 def test_a_nul_byte_in_a_reason_is_422(api: Api) -> None:
     response = api.fire(api.create(), "withdraw", {"reason": "because\x00"})
     assert response.status_code == 422

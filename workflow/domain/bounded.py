@@ -25,12 +25,15 @@ from config.domains import canonical_domain
 
 # C0 controls, DEL and the C1 controls; a paragraph allows tab, line feed and carriage return.
 _CONTROLS = r"\x00-\x1f\x7f-\x9f"
-# Unicode's default-ignorable characters of the BMP (zero-width spaces and joiners, direction
-# marks and overrides, fillers, variation selectors, the byte order mark), the line and
-# paragraph separators, and the blank braille pattern: none shows, or shows as more than blank.
+# Unicode's default-ignorable characters (zero-width spaces and joiners, direction marks and
+# overrides, fillers, variation selectors, the byte order mark; beyond the BMP the shorthand
+# format controls, the musical formatting ones and the tag characters), the line and paragraph
+# separators, and the blank braille pattern: none shows, or shows as more than blank. The
+# escapes are ones Python's ``re`` and pydantic's Rust regex both read.
 _INVISIBLE = (
     r"\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2028-\u202e"
     r"\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+    r"\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
 )
 INVISIBLE = re.compile(f"[{_INVISIBLE}]")
 _CONTROLS_BUT_LINE_BREAKS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
