@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from auth.tokens import Role
 from models import Notification
 from tests.browser.conftest import PHONE, Console, SignIn, settled, snapshot
+from tests.colours import as_hex, contrast
 from tests.factories import commands_to, make_command
 from workers.failures import record_final_failure
 from workflow import service
@@ -228,6 +229,20 @@ def test_on_a_phone_the_keyboard_never_lands_on_the_hidden_header_row(
     page.goto(f"{console.url}/filings")
     focusable = page.locator("table.stack thead a")
     assert focusable.count() > 0 and not any(link.is_visible() for link in focusable.all())
+
+
+def test_the_keyboards_focus_ring_in_the_header_stands_out_from_the_bar(
+    console: Console, sign_in: SignIn
+) -> None:
+    page = sign_in(Role.VIEWER)
+    page.keyboard.press("Tab")  # the skip link
+    page.keyboard.press("Tab")  # the header's first link
+    ring, bar = page.evaluate(
+        "[getComputedStyle(document.activeElement).outlineColor,"
+        " getComputedStyle(document.querySelector('header')).backgroundColor]"
+    )
+    assert page.evaluate("document.activeElement.closest('header') !== null")
+    assert contrast(as_hex(ring), as_hex(bar)) >= 3
 
 
 def test_error_pages_and_an_empty_sign_in_are_pages_not_json(

@@ -1,5 +1,6 @@
 """The stylesheet's text colours stay readable: every --fg-* on every --bg-* reaches 4.5:1
-(WCAG 2 AA for body text), and so does every --fg-inverse-* on every --bg-inverse-*."""
+(WCAG 2 AA for body text), and so does every --fg-inverse-* on every --bg-inverse-*; a focus
+ring stands out 3:1 from each background it is drawn on (WCAG 2 non-text contrast)."""
 
 from __future__ import annotations
 
@@ -9,23 +10,10 @@ from itertools import product
 
 import pytest
 
+from tests.colours import contrast
+
 CSS = (files("web") / "static" / "icpflow.css").read_text()
 COLOURS = dict(re.findall(r"--([a-z0-9-]+):\s*(#[0-9a-fA-F]{6})", CSS))
-
-
-def _luminance(colour: str) -> float:
-    def channel(value: int) -> float:
-        c = value / 255
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
-
-
-def contrast(a: str, b: str) -> float:
-    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
-
 
 PAIRS = [
     (fg, bg)
@@ -47,3 +35,15 @@ def test_text_contrast_is_at_least_4_5_to_1(fg: str, bg: str) -> None:
 
 def test_the_contrast_formula_matches_wcag() -> None:
     assert round(contrast("#767676", "#ffffff"), 2) == 4.54
+
+
+FOCUS_RINGS = [
+    (ring, bg)
+    for ring, bg in product(("focus", "focus-inverse"), COLOURS)
+    if bg.startswith("bg-") and ring.endswith("inverse") == bg.startswith("bg-inverse")
+]
+
+
+@pytest.mark.parametrize(("ring", "bg"), FOCUS_RINGS)
+def test_a_focus_ring_stands_out_3_to_1_from_its_background(ring: str, bg: str) -> None:
+    assert contrast(COLOURS[ring], COLOURS[bg]) >= 3
