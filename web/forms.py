@@ -12,6 +12,7 @@ none is issued). Posted forms become the same ``EventCommand`` the API builds.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,10 @@ _ZH = {
     "icp_number": "ICP 备案号",
     "sent_at": "短信发送时间（北京时间）",
 }
+
+
+# A field of an event's data as a refusal names it.
+_DATA_FIELD = re.compile(r"\bdata\.[a-z_]+")
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,12 @@ class EventForm:
     @property
     def title(self) -> str:
         return self.event.name.replace("_", " ").capitalize()
+
+    def in_words(self, refusal: str) -> str:
+        """A refusal's text as the form's reader knows its fields: by their labels, not the
+        paths the API names (``data.reason is required`` -> ``Reason 原因 is required``)."""
+        labels = {f"data.{i.name}": i.label for i in self.inputs}
+        return _DATA_FIELD.sub(lambda m: labels.get(m.group(), m.group()), refusal)
 
 
 def _materials(filing: FilingOut, rules: Rules) -> tuple[Choice, ...]:

@@ -92,12 +92,13 @@ def test_a_stale_version_gets_the_changed_by_someone_else_page(
     assert f'href="/filings/{filing["id"]}"' in page
 
 
-def test_missing_event_inputs_are_listed_on_a_422_page(
+def test_missing_event_inputs_are_listed_by_their_labels_on_a_422_page(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
     filing = api.create()
     status, page = post_event(signed_in("case_manager"), filing["id"], "withdraw", 1)
-    assert status == 422 and "data.reason is required" in page
+    refusal = page[page.index('id="refused"') :].split("</div>")[0]
+    assert status == 422 and "Reason 原因 is required" in refusal and "data." not in refusal
 
 
 def test_a_refused_form_comes_back_filled_as_it_was_sent_with_the_reasons_beside_it(
