@@ -19,6 +19,9 @@ from workflow.domain.orders import kind_spec
 from workflow.forecast import DurationRow
 
 LABEL_W, ROW_H, BAR_H, PLOT_W, MARGIN, INDENT = 220, 26, 14, 460, 12, 12
+# A stage's row holds its label on two lines, the Chinese name over the state's key: on one
+# line the longest ("已绑定备案服务号 (service_number_bound)") ran under the bar.
+STAGE_H = 36
 
 
 def durations_svg(rows: Sequence[DurationRow], statutory: int) -> Markup:
@@ -27,7 +30,7 @@ def durations_svg(rows: Sequence[DurationRow], statutory: int) -> Markup:
     longest = max([statutory, *(r.p90_working_days for r in rows)])
     scale = PLOT_W / longest
     groups = [(key, list(members)) for key, members in groupby(rows, _group)]
-    height = MARGIN * 2 + ROW_H * (len(rows) + len(groups) + 1)
+    height = MARGIN * 2 + ROW_H * (len(groups) + 1) + STAGE_H * len(rows)
     width = LABEL_W + PLOT_W + 90
     parts = [
         f'<svg class="durations" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}"'
@@ -42,7 +45,7 @@ def durations_svg(rows: Sequence[DurationRow], statutory: int) -> Markup:
         y += ROW_H
         for row in members:
             parts += _bar(row, y, scale)
-            y += ROW_H
+            y += STAGE_H
     limit_x = LABEL_W + statutory * scale
     parts += [
         f'<line class="limit" x1="{limit_x:.1f}" x2="{limit_x:.1f}" y1="{MARGIN - 6}" y2="{y}"/>',
@@ -60,10 +63,10 @@ def _group(row: DurationRow) -> tuple[str, str]:
 
 def _bar(row: DurationRow, y: int, scale: float) -> list[str]:
     """One stage of a group: its label, the median bar, the p90 tick, the figures."""
-    label = f"{STATES_BY_NAME[row.stage].label_zh} ({row.stage})"
     median_w, p90_x = row.median_working_days * scale, LABEL_W + row.p90_working_days * scale
     return [
-        f'<text x="{INDENT}" y="{y + BAR_H - 2}">{escape(label)}</text>',
+        f'<text x="{INDENT}" y="{y + BAR_H - 2}">{escape(STATES_BY_NAME[row.stage].label_zh)}'
+        f'<tspan class="name" x="{INDENT}" dy="14">{escape(row.stage)}</tspan></text>',
         f'<rect class="bar" x="{LABEL_W}" y="{y}" width="{median_w:.1f}" height="{BAR_H}">'
         f"<title>median {row.median_working_days:g} wd</title></rect>",
         f'<line class="p90" x1="{p90_x:.1f}" x2="{p90_x:.1f}" y1="{y - 3}" '

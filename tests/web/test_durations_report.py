@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from fastapi.testclient import TestClient
 
-from web.durations_svg import durations_svg
+from web.durations_svg import INDENT, LABEL_W, durations_svg
+from workflow.domain.definition import STATES
 from workflow.forecast import DurationRow
 from workflow.schemas import FilingOut
 
@@ -49,6 +50,16 @@ def test_the_page_shows_the_kind_in_the_chart_and_the_table(
     page = client.get("/reports/durations").text
     assert "京 首次备案 (first_filing)" in page and "<td>first_filing</td>" in page
     assert "<script>" not in page and " style=" not in page
+
+
+def test_a_stages_label_puts_its_key_under_its_chinese_name_left_of_the_bars() -> None:
+    """At the chart's sizes a Chinese character takes 12 px and a key's letter at most 7 (11 px
+    type): on two lines every state's label fits; on one, the longest ran under its bar."""
+    svg = str(durations_svg([_row("first_filing", 10)], 20))
+    assert f'管局审核中<tspan class="name" x="{INDENT}" dy="14">miit_pending</tspan>' in svg
+    for state in STATES:
+        assert INDENT + 12 * len(state.label_zh) < LABEL_W
+        assert INDENT + 7 * len(state.name.value) < LABEL_W
 
 
 def test_the_statutory_line_is_labelled_inside_the_chart() -> None:
