@@ -26,7 +26,7 @@ from web.pipeline_svg import pipeline_svg
 from web.reports import after_approval
 from workflow import obligations, views
 from workflow.domain.bounded import RowId, line
-from workflow.domain.definition import OVERDUE_KINDS, STATES, State
+from workflow.domain.definition import OVERDUE_KINDS, SMS_WRONG_ENTRY_LIMIT, STATES, State
 from workflow.domain.errors import IcpflowError
 from workflow.domain.orders import KINDS, OrderKind, VerifierResult
 from workflow.domain.rules import rules_for
@@ -303,6 +303,7 @@ def filing_page(
     now = get_clock().now()
     shown = views.timeline(session, filing_id, now)
     failed_jobs = views.failed_jobs(session, filing_id=filing_id).items
+    verifiers = views.verifiers(session, filing_id)
     return show(
         request,
         "filing.html",
@@ -310,14 +311,12 @@ def filing_page(
         now=now,
         shown=shown,
         filing=shown.filing,
+        verifiers=verifiers,
+        wrong_entry_limit=SMS_WRONG_ENTRY_LIMIT,
         forms=event_forms(
             shown.filing,
             rules_for(get_settings()),
-            [
-                v.role
-                for v in views.verifiers(session, filing_id)
-                if v.result is VerifierResult.PENDING
-            ],
+            [v.role for v in verifiers if v.result is VerifierResult.PENDING],
         ),
         retry={job.notification_id: job.id for job in failed_jobs},
         assignable=case_managers(session) if user.can(Role.CASE_MANAGER) else [],

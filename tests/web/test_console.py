@@ -555,6 +555,16 @@ def test_a_reminder_sent_reads_as_ago_on_the_filing_page_not_overdue(
     assert reminder == "" and "overdue" not in page.split("<h2>Deadlines")[1].split("</table>")[0]
 
 
+def test_the_filing_page_shows_who_must_answer_the_sms_and_their_wrong_codes_so_far(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.step(api.drive("sms_pending"), "sms_wrong_entry", {"verifier": "entity"})
+    page = signed_in("viewer").get(f"/filings/{filing['id']}").text
+    rows = page[page.index('id="sms"') :].split("</table>")[0].split('<tr class="verifier">')[1:]
+    entity = next(row for row in rows if ">entity<" in row)
+    assert "1 of 5" in entity and "pending" in entity and "****" in entity
+
+
 def test_the_sms_answer_forms_offer_only_the_people_still_to_answer(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
