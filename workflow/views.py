@@ -82,10 +82,11 @@ from workflow.schemas import (
 # as they are many (a state's filings among a million), whatever the page shows.
 COUNTED_UP_TO = 1_000
 
-# Events that send a filing back with a reason and leave it open: a refusal or a return,
-# the reason a case manager must act on (``withdraw`` ends the filing instead).
-REFUSALS: tuple[str, ...] = tuple(
-    e.name for e in EVENTS if e.data is ReasonData and e.dest not in TERMINAL_STATES
+# Where a refusal or a return sends a filing and leaves it open, for the case manager to
+# answer (``withdraw`` ends the filing instead): the states of the events whose data is a
+# reason. An SMS window passing, or a fifth wrong code, sends it there without one.
+SENT_BACK: frozenset[State] = frozenset(
+    e.dest for e in EVENTS if e.data is ReasonData and e.dest not in TERMINAL_STATES
 )
 
 
@@ -552,15 +553,24 @@ def notifications(session: Session, filing_id: int) -> list[NotificationOut]:
 
 
 @dataclass(frozen=True)
+class SentBack:
+    """The event that sent a filing back where it stands, and why: its reason, or for one
+    that has none (the SMS window passing) what the event means."""
+
+    entry: HistoryOut
+    why: str
+
+
+@dataclass(frozen=True)
 class Timeline:
     """A filing's page: the filing (masked), its history, its notifications, how long it spent
-    in each state and the latest refusal or return it has to answer."""
+    in each state and, while it stands returned or rejected, why it was sent back."""
 
     filing: FilingOut
     history: list[HistoryOut]
     notifications: list[NotificationOut]
     time_in_states: list[tuple[str, timedelta]]
-    refusal: HistoryOut | None
+    sent_back: SentBack | None
     assignments: list[AssignmentOut]
 
 
@@ -571,9 +581,18 @@ def timeline(session: Session, filing_id: int, now: datetime) -> Timeline:
         entries,
         notifications(session, filing_id),
         time_in_states(entries, now),
-        next((e for e in reversed(entries) if e.event in REFUSALS), None),
+        _sent_back(entries),
         assignments(session, filing_id),
     )
+
+
+def _sent_back(entries: Sequence[HistoryOut]) -> SentBack | None:
+    """Only the answer still owed: a return already answered (resubmitted) is history."""
+    last = entries[-1] if entries else None
+    if last is None or last.to_state not in SENT_BACK:
+        return None
+    spec = EVENTS_BY_NAME.get(last.event)
+    return SentBack(last, last.reason or (spec.description if spec else last.event))
 
 
 def time_in_states(entries: Sequence[HistoryOut], now: datetime) -> list[tuple[str, timedelta]]:

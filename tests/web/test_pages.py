@@ -16,11 +16,14 @@ import web.pages  # noqa: F401  (installs the access-log filter)
 from auth.tokens import Role, create_token, list_tokens, revoke_token
 from config.clock import FrozenClock
 from config.settings import Settings
+from tests.factories import ORG_MATERIALS
 from web.pages import SESSION_COOKIE
 from workflow import views
 from workflow.domain.definition import STATES
+from workflow.sweeps import fire_due_deadlines
 
 if TYPE_CHECKING:
+    from tests.databases import Database
     from tests.web.conftest import Api
 
 
@@ -217,6 +220,39 @@ def test_timeline_shows_the_armed_deadlines(api: Api, browser: TestClient) -> No
     filing = api.drive("sms_pending")
     page = browser.get(f"/filings/{filing['id']}").text
     assert page.count('class="deadline"') == len(filing["deadlines"]) > 0
+
+
+def _sent_back(page: str) -> str:
+    return page[page.index('id="refusal"') :].split("</div>")[0] if 'id="refusal"' in page else ""
+
+
+def test_a_returned_filing_says_why_it_was_sent_back(api: Api, browser: TestClient) -> None:
+    filing = api.step(api.drive("submitted"), "host_return", {"reason": "photo unclear"})
+    assert "photo unclear" in _sent_back(browser.get(f"/filings/{filing['id']}").text)
+
+
+def test_a_return_answered_by_a_resubmission_is_no_longer_shown_as_owed(
+    api: Api, browser: TestClient
+) -> None:
+    filing = api.step(api.drive("submitted"), "host_return", {"reason": "photo unclear"})
+    filing = api.step(filing, "resubmit", {"materials": ORG_MATERIALS})
+    assert _sent_back(browser.get(f"/filings/{filing['id']}").text) == ""
+
+
+def test_an_sms_window_passing_unanswered_says_so_where_a_reason_would(
+    api: Api,
+    sign_in: Callable[..., TestClient],
+    db: Database,
+    settings: Settings,
+    clock: FrozenClock,
+) -> None:
+    filing = api.step(api.drive("submitted"), "host_return", {"reason": "photo unclear"})
+    filing = api.step(filing, "resubmit", {"materials": ORG_MATERIALS})
+    filing = api.step(api.step(filing, "host_approve"), "sms_sent")
+    clock.advance(timedelta(hours=25))
+    assert fire_due_deadlines(db.engine, clock.now(), settings) == 1
+    shown = _sent_back(sign_in().get(f"/filings/{filing['id']}").text)
+    assert "expire_sms" in shown and "photo unclear" not in shown
 
 
 def test_timeline_masks_the_phone_number(api: Api, browser: TestClient) -> None:
