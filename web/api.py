@@ -13,7 +13,7 @@ from structlog.contextvars import bind_contextvars
 from auth.tokens import Caller, Role, assign_filing
 from config import bounds
 from config.clock import get_clock
-from web.auth import Bearer, CaseManager, Ops, SessionDep, Viewer, admit
+from web.auth import CaseManager, Ops, PresentedBearer, SessionDep, Viewer, admit
 from web.errors import responses
 from web.metrics import count_when_committed
 from web.query import refuse_unknown_query
@@ -282,7 +282,7 @@ async def fire_event(
     filing_id: RowId,
     body: EventIn,
     session: SessionDep,
-    credentials: Bearer,
+    credentials: PresentedBearer,
     idempotency_key: IdempotencyKey = None,
 ) -> FilingOut:
     """Fire an event (case managers and above); send the version you saw as

@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from auth.tokens import Caller, Role, authenticate, record_use, require_role
+from auth.tokens import Caller, Role, authenticate, presented, record_use, require_role
 from models import get_engine
 from workflow import outbox
 
@@ -59,6 +59,18 @@ def end_read(session: Session) -> None:
 
 # The ``Authorization: Bearer`` header as given, not yet checked (documented as the API's scheme).
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _presented(credentials: Bearer) -> HTTPAuthorizationCredentials:
+    """The header, refused at once if absent. Dependencies run before the body is validated:
+    a route that checks the token itself, later (the events route), still answers a request
+    with no token 401, as every other route does, not with its body's problems."""
+    presented(credentials.credentials if credentials else None)
+    assert credentials is not None
+    return credentials
+
+
+PresentedBearer = Annotated[HTTPAuthorizationCredentials, Depends(_presented)]
 
 
 def admit(session: Session, credentials: HTTPAuthorizationCredentials | None, role: Role) -> Caller:

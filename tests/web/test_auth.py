@@ -207,13 +207,20 @@ def test_a_token_first_used_on_a_refused_event_records_its_use(
 
 
 def test_an_event_body_that_does_not_validate_is_422_whatever_the_token(api: Api) -> None:
-    """The route checks the token in the event's transaction, after FastAPI has read the body."""
+    """The route checks a token given in the event's transaction, after FastAPI has read the
+    body."""
     response = api.client.post(
         f"/api/v1/filings/{api.create()['id']}/events",
         json={"event": 5},
         headers={"Authorization": "Bearer nope"},
     )
     assert (response.status_code, response.json()["error"]) == (422, "validation_error")
+
+
+def test_an_event_sent_with_no_token_is_401_before_its_body_is_judged(api: Api) -> None:
+    """As every other route answers: whoever sends no token learns nothing of the body."""
+    response = api.client.post(f"/api/v1/filings/{api.create()['id']}/events", json={"event": 5})
+    assert (response.status_code, response.json()["error"]) == (401, "unauthorized")
 
 
 def test_firing_an_event_checks_the_token_on_the_connection_that_fires_it(api: Api) -> None:
