@@ -32,6 +32,7 @@ from workflow.domain.commands import (
     EventCommand,
     FilingCreate,
     LicenceKind,
+    SearchText,
     parse,
 )
 from workflow.domain.definition import (
@@ -318,13 +319,34 @@ def create(
     emit(view, as_json, lambda: render_filing(view))
 
 
-def _named_by_option(error: IcpflowError) -> IcpflowError:
+def _named_by_option(error: IcpflowError, options: Mapping[str, str] = _OPTION_OF) -> IcpflowError:
     """The error with each field named by the option that sets it (``--expires``, not
-    ``domain_expires_on``): what the person typing the command can change."""
-    error.reasons = [
-        replace(r, field=_OPTION_OF.get(r.field or "", r.field)) for r in error.reasons
-    ]
+    ``domain_expires_on``), in its reasons and the headline quoting one: what the person
+    typing the command can change."""
+    renamed = []
+    for reason in error.reasons:
+        field, option = reason.field or "", options.get(reason.field or "")
+        if option is not None and reason.message.startswith(field):
+            message = option + reason.message[len(field) :]
+            error.message = error.message.replace(reason.message, message)
+            reason = replace(reason, message=message)
+        renamed.append(replace(reason, field=option or reason.field))
+    error.reasons = renamed
     return error
+
+
+_SEARCH_OPTIONS = {name: "--" + name.replace("_", "-") for name in SearchText.model_fields}
+
+
+def search_text(**given: str | None) -> SearchText:
+    """The search options given, bounded as the API's query parameters are (a NUL, an
+    invisible character, more than a column holds): refused naming the option."""
+    try:
+        return parse(
+            SearchText, {k: v for k, v in given.items() if v is not None}, "search refused"
+        )
+    except ValidationError as exc:
+        raise _named_by_option(exc, _SEARCH_OPTIONS) from None
 
 
 @app.command(name="list")
@@ -370,17 +392,21 @@ def list_(
     as_json: JsonOption = False,
 ) -> None:
     """List filings with identity and phone numbers masked: the console's search."""
+    text = search_text(
+        province=province, domain=domain, applicant=applicant, icp_number=icp_number,
+        assignee=assignee,
+    )  # fmt: skip
     filters = FilingFilters(
         state=state.value if state else None,
         kind=kind.value if kind else None,
-        province=province,
+        province=text.province,
         stuck=stuck,
         overdue=overdue,
-        domain=domain,
-        applicant=applicant,
-        icp_number=icp_number,
+        domain=text.domain,
+        applicant=text.applicant,
+        icp_number=text.icp_number,
         min_days_in_state=min_days,
-        assignee=assignee,
+        assignee=text.assignee,
         sort=sort,
         descending=descending,
     )

@@ -13,7 +13,7 @@ import typer
 from rich.console import Group, RenderableType
 
 from cli.errors import App
-from cli.filings import ActorOption, render_filing
+from cli.filings import ActorOption, render_filing, search_text
 from cli.output import JsonOption, emit, fields, row_id, table
 from config import bounds
 from models import session_scope
@@ -68,6 +68,7 @@ def list_entities(
     as_json: JsonOption = False,
 ) -> None:
     """Entities, oldest first; identity and phone numbers masked."""
+    name = search_text(name=name).name
     with session_scope() as session:
         page = views.entity_page(session, name=name, limit=limit, offset=offset)
     emit(page, as_json, lambda: render_entities(page))

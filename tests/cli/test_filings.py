@@ -285,6 +285,21 @@ def test_list_searches_by_kind_and_domain_as_the_console_does(
     assert [f["id"] for f in changes["items"]] == [change.id]
 
 
+def test_a_search_text_longer_than_its_column_is_refused_naming_the_option(cli: Cli) -> None:
+    result = cli("filings", "list", "--applicant", "a" * 201)
+    assert result.exit_code == 1
+    assert error_lines(result.stderr) == [
+        "error: search refused: --applicant: String should have at most 200 characters"
+    ]
+
+
+def test_a_search_text_with_an_invisible_character_is_refused_as_the_api_refuses_it(
+    cli: Cli,
+) -> None:
+    result = cli("entities", "list", "--name", "Exam\u200bple")
+    assert result.exit_code == 1 and "--name: control and invisible characters" in result.stderr
+
+
 def test_due_lists_what_falls_due_within_the_hours_asked(cli: Cli, new_filing: MakeFiling) -> None:
     filing = new_filing("submitted")  # the host's pre-review is due in 3 working days
 

@@ -23,6 +23,7 @@ from config import bounds
 from workflow.domain.bounded import (
     DocumentType,
     Domain,
+    DomainStart,
     Email,
     EventName,
     IcpNumber,
@@ -237,6 +238,20 @@ class OrderCreate(BaseModel):
     changes: ChangesIn | None = None
     licence: LicenceKind = LicenceKind.FILING
     notify: list[RouteIn] = Field(default_factory=list, max_length=bounds.MAX_ROUTES)
+
+
+class SearchText(BaseModel):
+    """The text a list of filings or entities may be searched by, bounded as the API's query
+    parameters are: for an edge with no query parser of its own (the CLI)."""
+
+    model_config = STRICT
+
+    province: Province | None = None
+    domain: DomainStart | None = None
+    applicant: Name | None = None
+    icp_number: IcpNumber | None = None
+    assignee: Person | None = None
+    name: Name | None = None
 
 
 class EventCommand(BaseModel):
