@@ -561,12 +561,15 @@ def _check_mobiles(session: Session, parties: _Parties, people: list[_Person]) -
     return reasons
 
 
-def _one_opening_at_a_time(session: Session, identity: str, service: ServiceIn | None) -> None:
-    """Openings for one identity, or of one domain, take turns until they commit, so the
-    later one's checks see the earlier one's order."""
+def _one_opening_at_a_time(
+    session: Session, identity: str, service: ServiceIn | None, people: list[_Person]
+) -> None:
+    """Openings for one identity, of one domain or listing one mobile take turns until they
+    commit, so the later one's checks see the earlier one's order."""
     named = [f"identity:{identity}" if identity else None]
     named.append(f"domain:{service.domain.lower()}" if service is not None else None)
-    _take_turns(session, [name for name in named if name])
+    named += [f"mobile:{person.mobile}" for person in people]
+    _take_turns(session, sorted({name for name in named if name}))
 
 
 def _take_turns(session: Session, names: list[str]) -> None:
@@ -699,13 +702,13 @@ def check_order(
     ``fields`` False keeps ``check_creation``'s field names (today's filing body)."""
     spec = kind_spec(command.kind)
     parties, reasons = _load(session, command, spec)
-    _one_opening_at_a_time(session, _identity(parties), parties.service_in)
+    people = _people(parties, command)
+    _one_opening_at_a_time(session, _identity(parties), parties.service_in, people)
     reasons += _check_record(spec, parties)
     creation = _creation_view(parties, command)
     if creation is not None:
         found = check_creation(creation, today, settings)
         reasons += [_rename(r, _ORDER_FIELDS) for r in found] if fields else found
-    people = _people(parties, command)
     found = _check_entity_person(parties, command) + _check_domain_holder(parties)
     found += _check_mobiles(session, parties, people)
     found += _check_domain_elsewhere(session, parties)

@@ -16,6 +16,7 @@ from tests.databases import POSTGRES_ONLY, Database, second_of_two_at_once
 from tests.factories import (
     APPROVED_RECORD,
     CREDIT_CODE_BY_PROVINCE,
+    ENTITY_MOBILE,
     ENTITY_NUMBER,
     ORDER_PATHS,
     ORG_CREDIT_CODE,
@@ -432,10 +433,14 @@ def test_a_first_filing_of_an_identity_on_file_is_refused_naming_its_entity(
     [
         ({"domain": "other.cn"}, "order_in_flight"),  # the same identity
         ({"applicant": another_organisation(1)}, "domain_filed_by_another_entity"),
+        (
+            {"domain": "other.cn", "applicant": another_organisation(1) | {"phone": ENTITY_MOBILE}},
+            "mobile_used_by_another_entity",
+        ),
     ],
-    ids=["same identity", "same domain"],
+    ids=["same identity", "same domain", "same mobile"],
 )
-def test_two_openings_at_once_of_one_identity_or_domain_open_one_order(
+def test_two_openings_at_once_of_one_identity_domain_or_mobile_open_one_order(
     db: Database, second_opening: dict[str, object], refusal: str
 ) -> None:
     """The second opening waits for the first to commit, then finds its order."""
