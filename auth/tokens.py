@@ -21,8 +21,10 @@ from sqlmodel import Session, col, delete, select
 from config.clock import CHINA, as_utc, get_clock
 from models import ApiToken, PageSession, table
 from workflow import service
-from workflow.domain.commands import AssignCommand
+from workflow.domain.bounded import Person
+from workflow.domain.commands import AssignCommand, parse
 from workflow.domain.errors import Forbidden, NotFound, Reason, Unauthorized, ValidationError
+from workflow.domain.event_data import STRICT
 from workflow.schemas import FilingOut, UtcDateTime
 
 # ``last_used_at`` and a session's ``last_seen_at`` are written at most this often, so an
@@ -124,7 +126,21 @@ def replace_tokens_named(session: Session, name: str, role: Role) -> str:
     return token
 
 
+class _TokenName(BaseModel):
+    """A token's name is whom filings are assigned to: it is bounded as an assignee is."""
+
+    model_config = STRICT
+
+    name: Person
+
+
+def token_name(name: str) -> str:
+    """``name`` as a token is stored under (surrounding spaces dropped), or refused."""
+    return parse(_TokenName, {"name": name}, "token refused").name
+
+
 def _issue(session: Session, name: str, role: Role, expires_at: datetime | None) -> str:
+    name = token_name(name)
     now = get_clock().now()
     if expires_at is not None and as_utc(expires_at) <= now:
         raise ValidationError(

@@ -10,11 +10,20 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from auth.tokens import Role, TokenInfo, create_token, list_tokens, revoke_token, rotate_token
+from auth.tokens import (
+    Role,
+    TokenInfo,
+    create_token,
+    list_tokens,
+    revoke_token,
+    rotate_token,
+    token_name,
+)
 from cli import backups
 from cli.errors import App, CliError
 from cli.filings import LimitOption, OffsetOption, list_page, render_page
 from cli.output import JsonOption, emit, fields, row_id, span, table
+from config import bounds
 from config.clock import CHINA, as_utc, get_clock
 from config.settings import get_settings
 from models import get_engine, session_scope
@@ -34,13 +43,18 @@ ops = App(help="Find stuck, overdue and failed work, and retry it.")
 
 _DURATION = re.compile(r"(\d+)([hdw])")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+_LONGEST = timedelta(days=bounds.MAX_DAYS)
 
 
 def _duration(text: str) -> timedelta:
+    """A token's lifetime: at least an hour, at most the ``MAX_DAYS`` any date may reach."""
     match = _DURATION.fullmatch(text.strip())
     if match is None or int(match[1]) == 0:
         raise typer.BadParameter(f"{text!r}: give hours, days or weeks, e.g. 12h, 30d or 2w")
-    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+    count, unit = int(match[1]), _UNITS[match[2]]
+    if count > bounds.MAX_DAYS * 24 or timedelta(**{unit: count}) > _LONGEST:
+        raise typer.BadParameter(f"{text!r}: at most {bounds.MAX_DAYS} days")
+    return timedelta(**{unit: count})
 
 
 ExpiresIn = Annotated[
@@ -83,7 +97,7 @@ def create_token_command(
     Without --expires-in or --expires-on it is valid until revoked. With --json, the token
     comes with its name, role and expiry.
     """
-    expires_at = _expiry(expires_in, expires_on)
+    expires_at, name = _expiry(expires_in, expires_on), token_name(name)
     with session_scope() as session:
         token = create_token(session, name, role, expires_at)
     expiry = as_utc(expires_at) if expires_at else None  # in UTC, as ``tokens list`` gives it

@@ -9,6 +9,7 @@ import typer
 
 from cli.errors import App
 from cli.output import JsonOption, emit, progress
+from config import bounds
 from config.clock import get_clock
 from models import get_engine, session_scope
 from models.rotation import rotate, sealed_rows
@@ -41,6 +42,7 @@ def purge(
         typer.Option(
             "--older-than",
             min=1,
+            max=bounds.MAX_DAYS,
             metavar="DAYS",
             help="Purge orders withdrawn, rejected or lapsed more than this many days ago.",
         ),

@@ -285,6 +285,31 @@ def test_tokens_create_refuses_a_malformed_duration(cli: Cli) -> None:
     assert (result.exit_code, "12h, 30d or 2w" in result.stderr) == (2, True)
 
 
+@pytest.mark.parametrize("duration", ["99999999999d", "36501d", "9999999w"])
+def test_tokens_create_refuses_a_lifetime_past_what_dates_reach(cli: Cli, duration: str) -> None:
+    result = cli("tokens", "create", "--role", "viewer", "--name", "x", "--expires-in", duration)
+
+    assert (result.exit_code, "at most 36500 days" in result.stderr) == (2, True)
+
+
+@pytest.mark.parametrize(
+    "name", ["n" * 101, " ", "bob\nEVIL", "zw\u200bx"], ids=["long", "blank", "newline", "zwsp"]
+)
+def test_tokens_create_refuses_a_name_no_filing_could_be_assigned_to(cli: Cli, name: str) -> None:
+    result = cli("tokens", "create", "--role", "case_manager", "--name", name)
+
+    assert (result.exit_code, result.stderr.startswith("error: token refused: name")) == (1, True)
+    assert cli("tokens", "list", "--json").stdout.count('"name"') == 0
+
+
+def test_tokens_create_stores_and_gives_the_name_without_its_surrounding_spaces(cli: Cli) -> None:
+    created = json.loads(
+        cli("tokens", "create", "--role", "viewer", "--name", " ci ", "--json").stdout
+    )
+
+    assert created["name"] == "ci" == json.loads(cli("tokens", "list", "--json").stdout)[0]["name"]
+
+
 def test_ops_failed_shows_the_failed_job_the_api_shows(
     cli: Cli, session: Session, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:

@@ -92,3 +92,9 @@ def test_purge_counts_the_orders_it_purged(
     clock.advance(timedelta(days=91))
 
     assert _run(cli, "privacy", "purge", "--older-than", "90")["purged"] == 1
+
+
+def test_purge_refuses_more_days_than_dates_can_go_back(cli: Cli) -> None:
+    result = cli("privacy", "purge", "--older-than", "99999999999999")
+
+    assert (result.exit_code, "36500" in result.stderr) == (2, True)
