@@ -664,7 +664,11 @@ def _read_rows(path: Path) -> list[_Row]:
         optional = ", ".join(OPTIONAL_COLUMNS)
         expected = f"{','.join(IMPORT_COLUMNS)} ({optional} optional)"
         raise ValidationError(f"{path}: columns must be {expected}", problems)
-    return [_row(line, cells, header) for line, cells in _records(reader)]
+    try:
+        return [_row(line, cells, header) for line, cells in _records(reader)]
+    except csv.Error as exc:  # a cell past the csv module's limit: far past any column's
+        reason = Reason("unreadable_csv", f"line {reader.line_num}: {exc}")
+        raise ValidationError(f"{path}: line {reader.line_num} cannot be read", [reason]) from None
 
 
 def _records(reader: Any) -> Iterator[tuple[int, list[str]]]:

@@ -271,6 +271,21 @@ def test_import_refuses_a_file_with_missing_or_unknown_columns(cli: Cli, tmp_pat
     assert json.loads(cli("filings", "list", "--json").stdout)["total"] == 0
 
 
+def test_import_refuses_a_file_with_a_cell_too_large_to_read_naming_its_line(
+    cli: Cli, tmp_path: Path
+) -> None:
+    rows = [row(domain="first.cn"), row(applicant_name="x" * 200_000)]
+    path = write_csv(tmp_path / "filings.csv", list(IMPORT_COLUMNS), rows)
+
+    result = cli("filings", "import", str(path))
+
+    assert (result.exit_code, result.stderr.splitlines()[0]) == (
+        1,
+        f"error: {path}: line 3 cannot be read",
+    )
+    assert json.loads(cli("filings", "list", "--json").stdout)["total"] == 0
+
+
 def test_list_searches_by_kind_and_domain_as_the_console_does(
     cli: Cli, new_filing: MakeFiling, open_order: Open
 ) -> None:
