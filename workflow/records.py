@@ -427,6 +427,38 @@ def _check_domain_elsewhere(session: Session, parties: _Parties) -> list[Reason]
     ]
 
 
+def _check_domain_on_file_here(session: Session, spec: KindSpec, parties: _Parties) -> list[Reason]:
+    """A website the entity keeps on file is not filed again: a new record for its domain
+    would be the site's second (a site changes by a change order; a new access brings its
+    existing record). An app may use its entity's site's domain, as several apps may one."""
+    service, identity = parties.service_in, _identity(parties)
+    if service is None or service.kind is not ServiceKind.WEBSITE or not identity:
+        return []
+    if spec.effect is Effect.ADD_ACCESS:
+        return []
+    on_file = session.exec(
+        select(Service)
+        .join(Entity, col(Entity.id) == col(Service.entity_id))
+        .where(
+            col(Service.domain) == service.domain.lower(),
+            col(Service.kind) == ServiceKind.WEBSITE,
+            Entity.id_number_hash == lookup(identity),
+            col(Service.status).in_(_ON_FILE_STATUSES),
+        )
+    ).first()
+    if on_file is None:
+        return []
+    return [
+        Reason(
+            "domain_on_file",
+            f"{service.domain} is on file for this entity as service {on_file.id} "
+            f"({on_file.record_number}): a new record would be the site's second",
+            field="service.domain",
+            details={"service_id": on_file.id, "record_number": on_file.record_number},
+        )
+    ]
+
+
 def _check_domain_quota(session: Session, parties: _Parties, settings: Settings) -> list[Reason]:
     """An order adding a domain counts those the identity keeps on file: filed services not
     cancelled, of every entity row with its identity number, each domain once. (An order's
@@ -712,6 +744,7 @@ def check_order(
     found = _check_entity_person(parties, command) + _check_domain_holder(parties)
     found += _check_mobiles(session, parties, people)
     found += _check_domain_elsewhere(session, parties)
+    found += _check_domain_on_file_here(session, spec, parties)
     found += _check_access(session, spec, parties, command, settings)
     found += _check_not_last(session, spec, parties)
     found += _check_domain_quota(session, parties, settings)

@@ -16,6 +16,7 @@ from tests.databases import POSTGRES_ONLY, Database, second_of_two_at_once
 from tests.factories import (
     APPROVED_RECORD,
     CREDIT_CODE_BY_PROVINCE,
+    APP_MOBILE,
     ENTITY_MOBILE,
     ENTITY_NUMBER,
     ORDER_PATHS,
@@ -496,6 +497,29 @@ def test_a_withdrawn_first_filing_withdraws_the_entity_and_service_it_brought(
     withdrawn = new_filing("withdrawn")
     entity = views.entity(session, withdrawn.entity_id)
     assert (entity.status, [s.status for s in entity.services]) == ("withdrawn", ["withdrawn"])
+
+
+@pytest.mark.parametrize("spelling", ["example.cn", "EXAMPLE.CN."], ids=["as filed", "retyped"])
+def test_a_new_service_for_a_domain_the_entity_has_on_file_is_refused(
+    open_order: Open, on_file: FilingOut, spelling: str
+) -> None:
+    body = {"kind": "new_service", "entity_id": on_file.entity_id}
+    with pytest.raises(ValidationError) as refused:
+        open_order(
+            **body,
+            service=service_in(
+                domain=spelling,
+                name="Second",
+                responsible={"name": "Wang Fang", "mobile": APP_MOBILE},
+            ),
+        )
+    assert [(r.code, r.field, r.details) for r in refused.value.reasons] == [
+        (
+            "domain_on_file",
+            "service.domain",
+            {"service_id": on_file.service_id, "record_number": f"{ENTITY_NUMBER}-1"},
+        )
+    ]
 
 
 def test_a_withdrawn_new_service_leaves_its_entity_on_file(
