@@ -14,9 +14,9 @@ from config.settings import Settings
 from models import Deadline, Notification
 from tests.databases import POSTGRES_ONLY, Database, second_of_two_at_once
 from tests.factories import (
+    APP_MOBILE,
     APPROVED_RECORD,
     CREDIT_CODE_BY_PROVINCE,
-    APP_MOBILE,
     ENTITY_MOBILE,
     ENTITY_NUMBER,
     ORDER_PATHS,
