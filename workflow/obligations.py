@@ -228,8 +228,18 @@ def failing_footers(session: Session) -> list[FailingFooterOut]:
     hundreds of sites look here; the case managers hear of a site at its second failure.
 
     A site's run of failures is every check after its last that passed (all of them if none
-    did); one that passed at the same time as a failure counts as passing."""
+    did); one that passed at the same time as a failure counts as passing. A site is live
+    while its footer is still to be checked: one that left the host is not."""
     checks = table(FooterCheck).c
+    still_checked = (
+        select(Obligation.id)
+        .where(
+            Obligation.service_id == checks.service_id,
+            Obligation.kind == ObligationKind.FOOTER_CHECK,
+            col(Obligation.closed_at).is_(None),
+        )
+        .exists()
+    )
     passed = (
         select(checks.service_id, func.max(checks.checked_at).label("at"))
         .where(checks.ok.is_(True))
@@ -248,6 +258,7 @@ def failing_footers(session: Session) -> list[FailingFooterOut]:
         .where(
             checks.ok.is_(False),
             Service.status == ServiceStatus.ACTIVE,
+            still_checked,
             or_(passed.c.at.is_(None), checks.checked_at > passed.c.at),
         )
         .group_by(checks.service_id)

@@ -97,6 +97,7 @@ def test_services_footer_failing_names_each_failing_site(
     cli: Cli, on_file: FilingOut, session: Session, settings: Settings
 ) -> None:
     assert on_file.service_id is not None
+    assert cli("services", "go-live", str(on_file.service_id), "--on", "2026-03-02").exit_code == 0
     obligations.record_footer(
         session, on_file.service_id, None, url="http://example.cn/", status_code=200,
         problems=["no number shown"], settings=settings,

@@ -192,6 +192,7 @@ def test_ops_list_the_live_sites_whose_footer_fails_since_their_first_failure_in
     signed_in: Callable[[str], TestClient],
 ) -> None:
     assert on_file.service_id is not None
+    _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
     _check(session, on_file.service_id, settings, [])
     clock.advance(timedelta(days=1))
     first_failure = clock.now()
@@ -208,6 +209,19 @@ def test_ops_list_the_live_sites_whose_footer_fails_since_their_first_failure_in
     )
     assert site["failing_since"] == first_failure.isoformat().replace("+00:00", "Z")
     assert "no link to https://beian.miit.gov.cn/" in signed_in("ops").get("/duties").text
+
+
+def test_a_site_that_left_the_host_is_no_longer_listed_however_its_footer_failed(
+    api: Api, on_file: FilingOut, clock: FrozenClock, session: Session, settings: Settings,
+    as_role: Callable[[str], Headers],
+) -> None:  # fmt: skip
+    assert on_file.service_id is not None
+    site = f"/services/{on_file.service_id}"
+    _post(api, f"{site}/go-live", {"live_on": "2026-03-02"})
+    _check(session, on_file.service_id, settings, ["no number shown"])
+    assert len(api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json()) == 1
+    assert _post(api, f"{site}/left-host", {"left_on": "2026-03-02"}).status_code == 200
+    assert api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json() == []
 
 
 def test_a_site_whose_footer_passed_again_is_not_listed(
