@@ -535,6 +535,28 @@ def _check_entity_person(parties: _Parties, command: OrderCreate) -> list[Reason
     return check_responsible(kind, name, changes.entity_responsible.name, field)
 
 
+def _check_names_change(parties: _Parties, command: OrderCreate) -> list[Reason]:
+    """A change order's new name is another name: one the record already bears (as a reader
+    reads it) would send the bureau a renaming that renames nothing, with its letter."""
+    changes, reasons = command.changes, []
+    if changes is None:
+        return []
+    on_file = [
+        ("entity_name", changes.entity_name, parties.entity, "the entity's"),
+        ("service_name", changes.service_name, parties.service, "the service's"),
+    ]
+    for part, new, record, whose in on_file:
+        if new is not None and record is not None and same_name(new, record.name):
+            reasons.append(
+                Reason(
+                    "unchanged",
+                    f"changes.{part} is already {whose} name ({record.name})",
+                    field=f"changes.{part}",
+                )
+            )
+    return reasons
+
+
 def _verifying(spec: KindSpec, command: OrderCreate) -> set[VerifierRole]:
     """The roles whose person answers this order's SMS."""
     if command.changes is None:
@@ -742,6 +764,7 @@ def check_order(
         found = check_creation(creation, today, settings)
         reasons += [_rename(r, _ORDER_FIELDS) for r in found] if fields else found
     found = _check_entity_person(parties, command) + _check_domain_holder(parties)
+    found += _check_names_change(parties, command)
     found += _check_mobiles(session, parties, people)
     found += _check_domain_elsewhere(session, parties)
     found += _check_domain_on_file_here(session, spec, parties)

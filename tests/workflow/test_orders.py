@@ -238,6 +238,23 @@ def test_a_change_order_changing_nothing_is_refused(open_order: Open, on_file: F
     assert [(r.code, r.field) for r in refused.value.reasons] == [("nothing_to_change", "changes")]
 
 
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"entity_name": "EXAMPLE  LTD"}, "changes.entity_name"),
+        ({"service_name": "Example"}, "changes.service_name"),
+    ],
+    ids=["entity retyped", "service"],
+)
+def test_a_change_to_the_name_already_on_file_is_refused(
+    open_order: Open, on_file: FilingOut, changes: dict[str, str], field: str
+) -> None:
+    body = {"kind": "change", "entity_id": on_file.entity_id, "service_id": on_file.service_id}
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body, changes=changes)
+    assert [(r.code, r.field) for r in refused.value.reasons] == [("unchanged", field)]
+
+
 def test_an_order_missing_its_entity_is_refused_for_that_alone(
     open_order: Open, on_file: FilingOut
 ) -> None:
