@@ -118,7 +118,16 @@ def test_a_recipient_longer_than_its_column_is_422_at_creation(api: Api) -> None
 
 @pytest.mark.parametrize(
     ("channel", "recipient"),
-    [("email", "not-an-address"), ("webhook", "http://example.cn/hook"), ("chat", "nope://x")],
+    [
+        ("email", "not-an-address"),
+        ("webhook", "http://example.cn/hook"),
+        ("webhook", "https://169.254.169.254/latest/meta-data/"),
+        ("webhook", "https://[fe80::1]/hook"),
+        ("webhook", "https://0.0.0.0/hook"),
+        ("webhook", "https://user:secret@hooks.example.cn/icp"),
+        ("chat", "nope://x"),
+    ],
+    ids=["email", "plain http", "metadata", "link-local v6", "unspecified", "password", "chat"],
 )
 def test_a_recipient_its_channel_cannot_use_is_422_at_creation(
     api: Api, channel: str, recipient: str

@@ -91,13 +91,33 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _no_peer(host: str) -> bool:
+    """An address no webhook receiver has: link-local (a cloud's metadata service answers at
+    169.254.169.254), unspecified, multicast or reserved."""
+    try:
+        address = ip_address(host)
+    except ValueError:
+        return False
+    return (
+        address.is_link_local
+        or address.is_unspecified
+        or address.is_multicast
+        or address.is_reserved
+    )
+
+
 def _https_url(value: str) -> str:
-    """Signed JSON crosses networks only over https; plain http stays on this machine."""
+    """Signed JSON crosses networks only over https; plain http stays on this machine. The
+    request is signed, so a URL carries no password, which every list would show."""
     parts = urlsplit(value)
     if not parts.hostname or parts.scheme not in ("https", "http"):
         raise ValueError("must be an https:// URL")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ValueError("must be an https:// URL (http:// only to this machine)")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry a user name or password (each request is signed)")
+    if _no_peer(parts.hostname):
+        raise ValueError(f"{parts.hostname} is no webhook receiver's address")
     return value
 
 
