@@ -128,6 +128,12 @@ def test_guard_failure_lists_every_missing_material(api: Api) -> None:
     assert sorted(missing) == sorted(set(ORG_MATERIALS) - {"legal_rep_id"})
 
 
+def test_a_material_named_twice_is_submitted_once(api: Api) -> None:
+    filing = api.drive("service_number_bound")
+    submitted = api.step(filing, "submit", {"materials": [*ORG_MATERIALS, ORG_MATERIALS[0]]})
+    assert submitted["materials"] == ORG_MATERIALS
+
+
 def test_bad_creation_lists_every_problem(api: Api) -> None:
     payload = make_payload(domain="bad.io", province="XX")
     payload["applicant"]["phone"] = "123"  # type: ignore[index]

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from config import bounds
 from workflow.domain.bounded import (
@@ -66,10 +66,16 @@ class ServiceNumberData(EventData):
     server_ip: ServerIp = Field(description="public IPv4 address of the mainland server")
 
 
+def _each_once(keys: list[str]) -> list[str]:
+    """In the order given: a material sent twice is one material submitted."""
+    return list(dict.fromkeys(keys))
+
+
 class MaterialsData(EventData):
     stored = MappingProxyType({"materials": "materials"})
-    materials: list[Material] = Field(
-        max_length=bounds.MATERIALS, description="keys of the materials submitted (rules.toml)"
+    materials: Annotated[list[Material], AfterValidator(_each_once)] = Field(
+        max_length=bounds.MATERIALS,
+        description="keys of the materials submitted (rules.toml); one named twice is kept once",
     )
 
 
