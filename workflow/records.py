@@ -490,6 +490,7 @@ class _Person:
     field: str
     name: str
     mobile: str
+    given: bool = True  # named by the order; False for the person on file it keeps
 
 
 def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
@@ -501,22 +502,26 @@ def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
     if changes is not None and changes.entity_responsible is not None:
         entity_person = changes.entity_responsible
     field = "entity.responsible.mobile"
+    if changes is not None and changes.entity_responsible is not None:
+        field = "changes.entity_responsible.mobile"
     if entity_person is not None:
         listed.append(_Person(VerifierRole.ENTITY, field, entity_person.name, entity_person.mobile))
     elif parties.entity is not None:
         e = parties.entity
-        listed.append(_Person(VerifierRole.ENTITY, field, e.responsible_name, e.responsible_mobile))
+        listed.append(
+            _Person(VerifierRole.ENTITY, field, e.responsible_name, e.responsible_mobile, False)
+        )
     service_person = parties.service_in.responsible if parties.service_in else None
-    if changes is not None and changes.service_responsible is not None:
-        service_person = changes.service_responsible
     field = "service.responsible.mobile"
+    if changes is not None and changes.service_responsible is not None:
+        service_person, field = changes.service_responsible, "changes.service_responsible.mobile"
     if service_person is not None:
         listed.append(
             _Person(VerifierRole.SERVICE, field, service_person.name, service_person.mobile)
         )
     elif parties.service is not None and (mobile := parties.service.responsible_mobile):
         name = parties.service.responsible_name or ""
-        listed.append(_Person(VerifierRole.SERVICE, field, name, mobile))
+        listed.append(_Person(VerifierRole.SERVICE, field, name, mobile, False))
     return listed
 
 
@@ -609,6 +614,58 @@ def _check_mobiles(session: Session, parties: _Parties, people: list[_Person]) -
                 Reason(
                     "mobile_used_by_another_entity",
                     "this mobile is already listed for another entity",
+                    field=person.field,
+                )
+            )
+    return reasons
+
+
+def _check_mobiles_on_record(
+    session: Session, parties: _Parties, people: list[_Person]
+) -> list[Reason]:
+    """A person the order names does not take the mobile of another person on the entity's
+    record: its responsible person or one of its services'. The places the order lists are
+    left out: who it replaces there, or keeps (``_check_mobiles`` compares those)."""
+    entity = parties.entity
+    if entity is None:
+        return []
+    service_id = parties.service.id if parties.service is not None else None
+    listed = {(p.role, service_id if p.role is VerifierRole.SERVICE else None) for p in people}
+    on_record: list[tuple[VerifierRole, int | None, str, str | None]] = [
+        (VerifierRole.ENTITY, None, entity.responsible_name, entity.responsible_mobile_hash)
+    ]
+    services = session.exec(
+        select(Service).where(
+            Service.entity_id == entity.id,
+            col(Service.status).in_([*_ON_FILE_STATUSES, ServiceStatus.PENDING]),
+            col(Service.responsible_mobile_hash).is_not(None),
+        )
+    )
+    on_record += [
+        (VerifierRole.SERVICE, s.id, s.responsible_name or "", s.responsible_mobile_hash)
+        for s in services
+    ]
+    others = [
+        (role, name, held) for role, place, name, held in on_record if (role, place) not in listed
+    ]
+    reasons = []
+    for person in (p for p in people if p.given):
+        mobile = lookup(person.mobile)
+        holder = next(
+            (
+                (role, name)
+                for role, name, held in others
+                if held == mobile and not same_name(name, person.name)
+            ),
+            None,
+        )
+        if holder is not None:
+            whose = "the entity's" if holder[0] is VerifierRole.ENTITY else "a service's"
+            reasons.append(
+                Reason(
+                    "mobile_repeated",
+                    f"{person.field} is {whose} responsible person's on file ({holder[1]}): "
+                    "each person needs their own mobile",
                     field=person.field,
                 )
             )
@@ -766,6 +823,7 @@ def check_order(
     found = _check_entity_person(parties, command) + _check_domain_holder(parties)
     found += _check_names_change(parties, command)
     found += _check_mobiles(session, parties, people)
+    found += _check_mobiles_on_record(session, parties, people)
     found += _check_domain_elsewhere(session, parties)
     found += _check_domain_on_file_here(session, spec, parties)
     found += _check_access(session, spec, parties, command, settings)

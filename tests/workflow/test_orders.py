@@ -22,6 +22,7 @@ from tests.factories import (
     ORDER_PATHS,
     ORG_CREDIT_CODE,
     ORG_MATERIALS,
+    SITE_MOBILE,
     MakeFiling,
     another_organisation,
     credit_code,
@@ -229,6 +230,25 @@ def test_a_change_naming_the_organisation_its_own_responsible_person_is_refused(
         open_order(**body)
     reasons = [(r.code, r.field) for r in refused.value.reasons]
     assert reasons == [("responsible_person_missing", "changes.entity_responsible.name")]
+
+
+@pytest.mark.parametrize(
+    ("part", "mobile", "with_service"),
+    [
+        ("entity_responsible", SITE_MOBILE, False),  # the site's person's, on file
+        ("service_responsible", ENTITY_MOBILE, True),  # the entity's person's, listed
+    ],
+    ids=["entity given the site's", "site given the entity's"],
+)
+def test_a_changed_person_may_not_take_another_persons_mobile_on_the_record(
+    open_order: Open, on_file: FilingOut, part: str, mobile: str, with_service: bool
+) -> None:
+    body = {"kind": "change", "entity_id": on_file.entity_id}
+    service = {"service_id": on_file.service_id} if with_service else {}
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body, **service, changes={part: {"name": "Zhao Lei", "mobile": mobile}})
+    reasons = [(r.code, r.field) for r in refused.value.reasons]
+    assert reasons == [("mobile_repeated", f"changes.{part}.mobile")]
 
 
 def test_a_change_order_changing_nothing_is_refused(open_order: Open, on_file: FilingOut) -> None:
