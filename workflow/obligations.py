@@ -58,6 +58,7 @@ from workflow.domain.obligations import (
 )
 from workflow.domain.orders import KINDS, Effect, ServiceKind, ServiceStatus, kind_spec
 from workflow.domain.rules import rules_for
+from workflow.records import take_turns
 from workflow.schemas import UtcDateTime
 
 _OBLIGATIONS = table(Obligation)
@@ -407,6 +408,17 @@ def psb_number(
         )
         if reasons:
             raise _refused("PSB number refused", *reasons)
+        take_turns(session, [f"psb_number:{command.psb_number}"])  # then see the other's
+        if holder := _psb_number_holder(session, command.psb_number, service.id):
+            raise _refused(
+                "PSB number refused",
+                Reason(
+                    "psb_number_of_another_service",
+                    f"{command.psb_number} is service {holder}'s PSB number: each site has its own",
+                    field="psb_number",
+                    details={"service_id": holder},
+                ),
+            )
         service.psb_number = command.psb_number
         session.add(service)
         if on_file is not None:
@@ -423,6 +435,18 @@ def psb_number(
         )
 
     return _record(session, service_id, write)
+
+
+def _psb_number_holder(session: Session, number: str, service_id: int | None) -> int | None:
+    """Another service keeping ``number`` on file (a site's PSB filing is its own; one whose
+    record was cancelled keeps it no more)."""
+    return session.exec(
+        select(Service.id).where(
+            Service.psb_number == number,
+            Service.id != service_id,
+            col(Service.status).not_in([ServiceStatus.CANCELLED, ServiceStatus.WITHDRAWN]),
+        )
+    ).first()
 
 
 def _replacing(service_id: int | None, on_file: str | None, replaces: str | None) -> Reason:

@@ -680,10 +680,10 @@ def _one_opening_at_a_time(
     named = [f"identity:{identity}" if identity else None]
     named.append(f"domain:{service.domain.lower()}" if service is not None else None)
     named += [f"mobile:{person.mobile}" for person in people]
-    _take_turns(session, sorted({name for name in named if name}))
+    take_turns(session, sorted({name for name in named if name}))
 
 
-def _take_turns(session: Session, names: list[str]) -> None:
+def take_turns(session: Session, names: list[str]) -> None:
     """Hold ``names`` until this transaction ends, so another transaction naming one of them
     waits for it to commit and then reads what it wrote. SQLite's writers take turns already
     (every transaction begins by taking the write lock); on PostgreSQL transaction-scoped
@@ -1073,7 +1073,7 @@ def _service_number_holder(session: Session, filing: Filing, data: EventData) ->
     order never used it up. Binds of one number take turns, so of two at once the later sees
     the earlier's order."""
     assert isinstance(data, ServiceNumberData)
-    _take_turns(session, [f"service_number:{data.service_number}"])
+    take_turns(session, [f"service_number:{data.service_number}"])
     return session.exec(
         select(Filing.id).where(
             Filing.service_number == data.service_number,

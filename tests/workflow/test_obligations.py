@@ -196,6 +196,41 @@ def test_recording_the_psb_number_closes_the_psb_filing(
     assert _notices(session, "obligation_psb_filing") == []
 
 
+def _second_site(session: Session, open_order: Open, on_file: FilingOut) -> int:
+    """The entity's app, approved beside its site."""
+    app = _approved(session, open_order(**order_on("new_service", on_file.entity_id, 0)))
+    assert app.service_id is not None
+    return app.service_id
+
+
+def test_a_psb_number_another_site_keeps_is_refused(
+    session: Session, on_file: FilingOut, open_order: Open, settings: Settings
+) -> None:
+    other = _second_site(session, open_order, on_file)
+    obligations.psb_number(session, _site(on_file), PsbNumberIn(psb_number=PSB), settings)
+    with pytest.raises(GuardFailed) as refused:
+        obligations.psb_number(session, other, PsbNumberIn(psb_number=PSB), settings)
+    assert [(r.code, r.details) for r in refused.value.reasons] == [
+        ("psb_number_of_another_service", {"service_id": _site(on_file)})
+    ]
+
+
+@POSTGRES_ONLY
+def test_one_psb_number_recorded_for_two_sites_at_once_is_kept_by_one(
+    db: Database, session: Session, on_file: FilingOut, open_order: Open, settings: Settings
+) -> None:
+    """The second waits for the first's turn on the number, then finds it taken."""
+    other = _second_site(session, open_order, on_file)
+    number = PsbNumberIn(psb_number=PSB)
+    refused = second_of_two_at_once(
+        db,
+        lambda own: obligations.psb_number(own, _site(on_file), number, settings),
+        lambda own: obligations.psb_number(own, other, number, settings),
+    )
+    assert isinstance(refused, GuardFailed)
+    assert [r.code for r in refused.reasons] == ["psb_number_of_another_service"]
+
+
 CORRECTED = "京公网安备11010502030144号"
 
 
