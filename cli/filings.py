@@ -19,7 +19,7 @@ from rich.console import Group, RenderableType
 from auth.tokens import assign_filing
 from cli.errors import DOMAIN_ERROR, App, report
 from cli.obligations import render_forecast
-from cli.output import JsonOption, emit, fields, progress, row_id, span, table
+from cli.output import Due, JsonOption, emit, fields, progress, row_id, span, table
 from config import bounds
 from config.clock import get_clock
 from config.settings import get_settings
@@ -196,7 +196,7 @@ def render_filing(view: FilingOut) -> RenderableType:
     due = table(
         ["deadline", "due", "overdue", "estimated", "status", "meaning"],
         [
-            (d.kind, d.due_at, d.overdue, d.estimated, d.status, d.description)
+            (d.kind, Due(d.due_at), d.overdue, d.estimated, d.status, d.description)
             for d in view.deadlines
         ],
         title="deadlines",
@@ -455,7 +455,7 @@ def render_late(page: LatePage) -> RenderableType:
                 item.filing.domain,
                 item.filing.state,
                 item.deadline.kind,
-                item.deadline.due_at,
+                Due(item.deadline.due_at),
                 item.deadline.overdue,
             )
             for item in page.items

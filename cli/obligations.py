@@ -9,7 +9,7 @@ import typer
 from rich.console import Group, RenderableType
 
 from cli.errors import App
-from cli.output import JsonOption, emit, fields, row_id, table
+from cli.output import Due, JsonOption, emit, fields, row_id, table
 from config.clock import get_clock
 from config.settings import get_settings
 from models import session_scope
@@ -37,7 +37,7 @@ Day = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="A date, YYYY-
 def render_obligations(rows: list[ObligationOut]) -> RenderableType:
     return table(
         ["id", "kind", "due", "status", "overdue", "closed", "data"],
-        [(o.id, o.kind, o.due_at, o.status, o.overdue, o.closed_at, o.data) for o in rows],
+        [(o.id, o.kind, Due(o.due_at), o.status, o.overdue, o.closed_at, o.data) for o in rows],
         title="obligations",
     )
 
@@ -202,7 +202,10 @@ def overdue(as_json: JsonOption = False) -> None:
         as_json,
         lambda: table(
             ["id", "service", "filing", "kind", "due", "status", "data"],
-            [(o.id, o.service_id, o.filing_id, o.kind, o.due_at, o.status, o.data) for o in rows],
+            [
+                (o.id, o.service_id, o.filing_id, o.kind, Due(o.due_at), o.status, o.data)
+                for o in rows
+            ],
             title="overdue obligations",
         ),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import typer
 from pydantic_core import to_jsonable_python
@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from config import bounds
-from config.clock import CHINA
+from config.clock import beijing_text
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON on stdout (for scripts) instead of tables.")
@@ -39,6 +39,12 @@ def emit(result: Any, as_json: bool, human: Callable[[], RenderableType]) -> Non
         Console().print(human())
 
 
+class Due(NamedTuple):
+    """A time something is due by, shown as such (its last day's end reads as 24:00)."""
+
+    at: datetime
+
+
 def cell(value: Any) -> Text:
     """Plain text, never rich markup: filing data may contain ``[brackets]``.
 
@@ -48,8 +54,10 @@ def cell(value: Any) -> Text:
         return Text("")
     if value is True:
         return Text("yes")
+    if isinstance(value, Due):
+        return Text(f"{beijing_text(value.at, due=True)} Beijing")
     if isinstance(value, datetime):
-        return Text(value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M %Z"))
+        return Text(f"{beijing_text(value)} Beijing")
     if isinstance(value, list | tuple):
         return Text(", ".join(str(v) for v in value))
     if isinstance(value, dict):

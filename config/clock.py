@@ -80,3 +80,13 @@ def set_clock(clock: Clock | None) -> None:
 def as_utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; every stored time is UTC, so re-attach it."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def beijing_text(at: datetime, *, due: bool = False) -> str:
+    """``at`` on a Beijing wall clock. A time something is ``due`` by that falls at midnight
+    reads as 24:00 of the day before: a duty due by the end of the 30th day read as due on
+    the 31st ("2026-12-31 00:00") when its last day is the 30th."""
+    local = at.astimezone(CHINA)
+    if due and (local.hour, local.minute, local.second) == (0, 0, 0):
+        return f"{(local - timedelta(days=1)):%Y-%m-%d} 24:00"
+    return f"{local:%Y-%m-%d %H:%M}"

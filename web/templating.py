@@ -10,14 +10,19 @@ from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
-from config.clock import CHINA
+from config.clock import beijing_text
 from workflow.schemas import FilingOut
 
 templates = Jinja2Templates(directory=str(files("web") / "templates"))
 
 
 def beijing(at: datetime | None) -> str:
-    return at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if at else ""
+    return beijing_text(at) if at else ""
+
+
+def due_by(at: datetime) -> str:
+    """When something is due, on the Beijing clock (its last day's end as 24:00)."""
+    return beijing_text(at, due=True)
 
 
 def duration(span: timedelta) -> str:
@@ -47,6 +52,7 @@ def named(filing: FilingOut) -> str:
 
 
 templates.env.filters["local"] = beijing
+templates.env.filters["due"] = due_by
 templates.env.filters["named"] = named
 templates.env.filters["duration"] = duration
 templates.env.filters["lateness"] = lateness

@@ -17,6 +17,18 @@ if TYPE_CHECKING:
     from tests.cli.conftest import Cli
 
 
+def test_a_duty_due_by_the_end_of_its_last_day_reads_as_that_day_at_24_00(
+    cli: Cli, on_file: FilingOut
+) -> None:
+    site = str(on_file.service_id)
+    assert cli("services", "go-live", site, "--on", "2026-03-02").exit_code == 0
+    duties = json.loads(cli("services", "obligations", site, "--json").stdout)["obligations"]
+    [psb] = [o for o in duties if o["kind"] == "psb_filing"]
+    assert psb["due_at"] == "2026-04-01T16:00:00Z"  # 2026-04-02 00:00 in Beijing
+    shown = cli("services", "obligations", site).stdout
+    assert "2026-04-01 24:00 Beijing" in shown and "CST" not in shown
+
+
 def test_a_site_goes_live_and_its_psb_number_closes_the_psb_filing(
     cli: Cli, on_file: FilingOut
 ) -> None:

@@ -140,6 +140,16 @@ def test_the_console_lists_overdue_duties_with_their_site_and_filing(
     assert "1 overdue duties" in console.get("/").text
 
 
+def test_the_filing_page_shows_a_duty_due_by_the_end_of_its_last_day_at_24_00(
+    api: Api, on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+    duties = page.split('id="obligations"')[1].split("</table>")[0]
+    psb = next(row for row in duties.split("<tr>") if "<td>psb_filing <" in row)
+    assert "2026-04-01 24:00" in psb and "2026-04-02 00:00" not in psb
+
+
 def test_metrics_count_the_overdue_duties(api: Api, on_file: FilingOut, clock: FrozenClock) -> None:
     _psb_filing_overdue(api, on_file, clock)
     assert "icpflow_obligations_overdue 1.0" in api.get("/metrics").text
