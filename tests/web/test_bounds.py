@@ -40,6 +40,23 @@ def test_an_id_beyond_the_column_is_422(
     assert (response.status_code, response.json()["error"]) == (422, "validation_error")
 
 
+@pytest.mark.parametrize(
+    "typed", ["1.0", "1%20", "%EF%BC%91"], ids=["decimal", "space", "full-width"]
+)
+def test_an_id_that_is_not_digits_is_422_not_the_row_it_resembles(api: Api, typed: str) -> None:
+    api.create()  # filing 1 exists: "1.0" named it
+    response = api.get(f"/api/v1/filings/{typed}")
+    assert (response.status_code, response.json()["error"]) == (422, "validation_error")
+
+
+@pytest.mark.parametrize("route", LIST_ROUTES)
+def test_an_offset_that_is_not_digits_is_422(
+    client: TestClient, admin: Headers, route: str
+) -> None:
+    response = client.get(route, params={"offset": "1.0"}, headers=admin)
+    assert response.status_code == 422
+
+
 @pytest.mark.parametrize("route", LIST_ROUTES)
 def test_an_offset_beyond_any_id_is_422(client: TestClient, admin: Headers, route: str) -> None:
     response = client.get(route, params={"offset": 2**63}, headers=admin)

@@ -55,9 +55,17 @@ def paragraph(max_length: int) -> StringConstraints:
     )
 
 
+def _digits(value: object) -> object:
+    """A number typed in a path or a query is digits: pydantic would read "1.0" and "1 " as 1,
+    naming a row the address does not."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a whole number written in digits")
+    return value
+
+
 # A row's id as a path or query parameter: within PostgreSQL's INTEGER.
-RowId = Annotated[int, Interval(ge=1, le=bounds.MAX_ROW_ID)]
-Offset = Annotated[int, Interval(ge=0, le=bounds.MAX_OFFSET)]
+RowId = Annotated[int, BeforeValidator(_digits), Interval(ge=1, le=bounds.MAX_ROW_ID)]
+Offset = Annotated[int, BeforeValidator(_digits), Interval(ge=0, le=bounds.MAX_OFFSET)]
 
 # One spelling, whatever the keyboard typed (see config.domains); a search's start of one is
 # folded where it is searched for, as a final dot there means something.
