@@ -10,6 +10,7 @@ service's transaction.
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -541,8 +542,9 @@ def _check_entity_person(parties: _Parties, command: OrderCreate) -> list[Reason
 
 
 def _check_names_change(parties: _Parties, command: OrderCreate) -> list[Reason]:
-    """A change order's new name is another name: one the record already bears (as a reader
-    reads it) would send the bureau a renaming that renames nothing, with its letter."""
+    """A change order's new name is another name: the one the record bears, spaced as it may
+    be, would send the bureau a renaming that renames nothing, with its letter. A change of
+    case or of width is a change: a name corrected to match its licence."""
     changes, reasons = command.changes, []
     if changes is None:
         return []
@@ -551,7 +553,7 @@ def _check_names_change(parties: _Parties, command: OrderCreate) -> list[Reason]
         ("service_name", changes.service_name, parties.service, "the service's"),
     ]
     for part, new, record, whose in on_file:
-        if new is not None and record is not None and same_name(new, record.name):
+        if new is not None and record is not None and _as_spelt(new) == _as_spelt(record.name):
             reasons.append(
                 Reason(
                     "unchanged",
@@ -560,6 +562,10 @@ def _check_names_change(parties: _Parties, command: OrderCreate) -> list[Reason]
                 )
             )
     return reasons
+
+
+def _as_spelt(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", name).split())
 
 
 def _verifying(spec: KindSpec, command: OrderCreate) -> set[VerifierRole]:
@@ -587,7 +593,7 @@ def _check_mobiles(session: Session, parties: _Parties, people: list[_Person]) -
         return []  # the missing entity is reported: whose mobile is "another's" is unknown
     for person in people:
         if (first := seen.get(person.mobile)) is not None:
-            if first.name.strip() != person.name.strip():  # one person may hold two roles
+            if not same_name(first.name, person.name):  # one person may hold two roles
                 reasons.append(
                     Reason(
                         "mobile_repeated",
@@ -625,12 +631,22 @@ def _check_mobiles_on_record(
 ) -> list[Reason]:
     """A person the order names does not take the mobile of another person on the entity's
     record: its responsible person or one of its services'. The places the order lists are
-    left out: who it replaces there, or keeps (``_check_mobiles`` compares those)."""
+    left out: who it replaces there, or keeps (``_check_mobiles`` compares those). So is the
+    person it replaces wherever else they stand: one person responsible for two services
+    has their name corrected one order at a time."""
     entity = parties.entity
     if entity is None:
         return []
     service_id = parties.service.id if parties.service is not None else None
     listed = {(p.role, service_id if p.role is VerifierRole.SERVICE else None) for p in people}
+    replaced = {
+        VerifierRole.ENTITY: (entity.responsible_name, entity.responsible_mobile_hash),
+        VerifierRole.SERVICE: (
+            (parties.service.responsible_name or "", parties.service.responsible_mobile_hash)
+            if parties.service is not None
+            else ("", None)
+        ),
+    }
     on_record: list[tuple[VerifierRole, int | None, str, str | None]] = [
         (VerifierRole.ENTITY, None, entity.responsible_name, entity.responsible_mobile_hash)
     ]
@@ -651,11 +667,14 @@ def _check_mobiles_on_record(
     reasons = []
     for person in (p for p in people if p.given):
         mobile = lookup(person.mobile)
+        was_name, was_mobile = replaced[person.role]
         holder = next(
             (
                 (role, name)
                 for role, name, held in others
-                if held == mobile and not same_name(name, person.name)
+                if held == mobile
+                and not same_name(name, person.name)
+                and not (held == was_mobile and same_name(name, was_name))
             ),
             None,
         )

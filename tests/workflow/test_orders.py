@@ -251,6 +251,41 @@ def test_a_changed_person_may_not_take_another_persons_mobile_on_the_record(
     assert reasons == [("mobile_repeated", f"changes.{part}.mobile")]
 
 
+def _app_of_the_sites_person(session: Session, open_order: Open, on_file: FilingOut) -> None:
+    """The entity's app, approved, with the site's responsible person answering for it too."""
+    app = service_in(
+        kind="app", name="Example App", app_identifier="cn.example.app",
+        responsible={"name": "Han Meimei", "mobile": SITE_MOBILE},
+    )  # fmt: skip
+    order = open_order(kind="new_service", entity_id=on_file.entity_id, service=app)
+    _drive(session, order, ORDER_PATHS["new_service"])
+
+
+def test_a_person_answering_for_two_services_has_their_name_corrected_one_order_at_a_time(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    _app_of_the_sites_person(session, open_order, on_file)
+    corrected = {"service_responsible": {"name": "Han Mei-mei", "mobile": SITE_MOBILE}}
+    order = open_order(
+        kind="change", entity_id=on_file.entity_id, service_id=on_file.service_id,
+        changes=corrected,
+    )  # fmt: skip
+    assert order.kind == "change"
+
+
+def test_a_new_services_person_may_not_take_the_mobile_of_a_person_on_the_record(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    app = service_in(
+        kind="app", name="Example App", app_identifier="cn.example.app",
+        responsible={"name": "Zhao Lei", "mobile": SITE_MOBILE},
+    )  # fmt: skip
+    with pytest.raises(ValidationError) as refused:
+        open_order(kind="new_service", entity_id=on_file.entity_id, service=app)
+    reasons = [(r.code, r.field) for r in refused.value.reasons]
+    assert reasons == [("mobile_repeated", "service.responsible.mobile")]
+
+
 def test_a_change_order_changing_nothing_is_refused(open_order: Open, on_file: FilingOut) -> None:
     body = {"kind": "change", "entity_id": on_file.entity_id, "changes": {}}
     with pytest.raises(ValidationError) as refused:
@@ -261,10 +296,10 @@ def test_a_change_order_changing_nothing_is_refused(open_order: Open, on_file: F
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"entity_name": "EXAMPLE  LTD"}, "changes.entity_name"),
+        ({"entity_name": "Example  Ltd"}, "changes.entity_name"),
         ({"service_name": "Example"}, "changes.service_name"),
     ],
-    ids=["entity retyped", "service"],
+    ids=["entity spaced", "service"],
 )
 def test_a_change_to_the_name_already_on_file_is_refused(
     open_order: Open, on_file: FilingOut, changes: dict[str, str], field: str
@@ -273,6 +308,16 @@ def test_a_change_to_the_name_already_on_file_is_refused(
     with pytest.raises(ValidationError) as refused:
         open_order(**body, changes=changes)
     assert [(r.code, r.field) for r in refused.value.reasons] == [("unchanged", field)]
+
+
+@pytest.mark.parametrize("corrected", ["EXAMPLE LTD", "Ｅｘａｍｐｌｅ Ltd"], ids=["case", "width"])
+def test_a_name_corrected_in_case_or_width_is_a_change(
+    open_order: Open, on_file: FilingOut, corrected: str
+) -> None:
+    order = open_order(
+        kind="change", entity_id=on_file.entity_id, changes={"entity_name": corrected}
+    )
+    assert order.changes is not None and order.changes.entity_name == corrected
 
 
 def test_an_order_missing_its_entity_is_refused_for_that_alone(
