@@ -141,10 +141,26 @@ def test_a_recipient_longer_than_its_column_is_422_at_creation(api: Api) -> None
         ("webhook", "https://169.254.169.254/latest/meta-data/"),
         ("webhook", "https://[fe80::1]/hook"),
         ("webhook", "https://0.0.0.0/hook"),
+        ("webhook", "https://2852039166/latest/"),
+        ("webhook", "https://169.254.169.254./latest/"),
+        ("webhook", "https://0/hook"),
+        ("webhook", "https://100.100.100.200/latest/"),
         ("webhook", "https://user:secret@hooks.example.cn/icp"),
         ("chat", "nope://x"),
     ],
-    ids=["email", "plain http", "metadata", "link-local v6", "unspecified", "password", "chat"],
+    ids=[
+        "email",
+        "plain http",
+        "metadata",
+        "link-local v6",
+        "unspecified",
+        "metadata as a number",
+        "metadata with a final dot",
+        "zero",
+        "shared address space",
+        "password",
+        "chat",
+    ],
 )
 def test_a_recipient_its_channel_cannot_use_is_422_at_creation(
     api: Api, channel: str, recipient: str

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from enum import StrEnum
-from ipaddress import ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from socket import inet_aton
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -91,18 +92,33 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _numeric_host(host: str) -> IPv4Address | IPv6Address | None:
+    """The address a numeric host names as the system's resolver reads it: "2852039166",
+    "0x7f.1" and "169.254.169.254." are addresses too."""
+    host = host.rstrip(".")
+    try:
+        return ip_address(host)
+    except ValueError:
+        pass
+    try:
+        return IPv4Address(inet_aton(host))
+    except OSError:
+        return None
+
+
 def _no_peer(host: str) -> bool:
     """An address no webhook receiver has: link-local (a cloud's metadata service answers at
-    169.254.169.254), unspecified, multicast or reserved."""
-    try:
-        address = ip_address(host)
-    except ValueError:
+    169.254.169.254), unspecified, multicast, reserved, or neither public nor private (shared
+    address space: Alibaba Cloud's metadata service answers at 100.100.100.200)."""
+    address = _numeric_host(host)
+    if address is None:
         return False
     return (
         address.is_link_local
         or address.is_unspecified
         or address.is_multicast
         or address.is_reserved
+        or not (address.is_global or address.is_private)
     )
 
 
