@@ -108,7 +108,7 @@ def create_token(
     session: Session, name: str, role: Role, expires_at: datetime | None = None
 ) -> str:
     """Store a new token's hash and return the token itself, which is never stored."""
-    token = _issue(session, name, role, expires_at)
+    token = _issue(session, token_name(name), role, expires_at)
     session.commit()
     return token
 
@@ -117,6 +117,7 @@ def replace_tokens_named(session: Session, name: str, role: Role) -> str:
     """Issue a token under ``name`` and revoke every earlier one still live under it, in one
     transaction: ``icpflow up`` prints a fresh admin token at each start, and the last start's
     must not stay usable for ever behind it."""
+    name = token_name(name)
     live = select(ApiToken.id).where(ApiToken.name == name, col(ApiToken.revoked_at).is_(None))
     for token_id in session.exec(live).all():
         assert token_id is not None
@@ -140,7 +141,7 @@ def token_name(name: str) -> str:
 
 
 def _issue(session: Session, name: str, role: Role, expires_at: datetime | None) -> str:
-    name = token_name(name)
+    """``name`` as given: a new one checked by ``token_name``, a rotated one kept as it was."""
     now = get_clock().now()
     if expires_at is not None and as_utc(expires_at) <= now:
         raise ValidationError(

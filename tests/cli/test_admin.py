@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from auth.tokens import Role, TokenInfo, authenticate, create_token, list_tokens
 from config.clock import FrozenClock, as_utc
 from config.settings import Settings
-from models import Job, Notification
+from models import ApiToken, Job, Notification
 from tests.databases import Database
 from tests.factories import MakeFiling
 from workers import failures
@@ -233,6 +233,19 @@ def test_tokens_rotate_prints_a_successor_with_the_same_name_role_and_lifetime(
     assert as_utc(successor.expires_at) == clock.now() + timedelta(days=30)
     with pytest.raises(Unauthorized):
         authenticate(session, old)
+
+
+def test_a_token_named_before_names_were_checked_rotates_under_its_own_name(
+    cli: Cli, session: Session, clock: FrozenClock
+) -> None:
+    """Its name is who its history and its filings' assignments say acted: kept as it was."""
+    session.add(ApiToken(name=" ci ", role="ops", token_hash="0" * 64, created_at=clock.now()))
+    session.commit()
+
+    result = cli("tokens", "rotate", "1")
+
+    assert result.exit_code == 0, result.output
+    assert _listed(session, result.stdout.strip()).name == " ci "
 
 
 def test_tokens_rotate_refuses_a_revoked_token(cli: Cli, session: Session) -> None:
