@@ -431,6 +431,7 @@ def due(
 ) -> None:
     """What is late or falls due today (--within-hours 24), the most urgent first: one row per
     filing with its most urgent deadline."""
+    province = search_text(province=province).province
     with session_scope() as session:
         now = get_clock().now()
         page = views.late_page(
@@ -645,7 +646,10 @@ def _read_rows(path: Path) -> list[_Row]:
             f"{path} is not UTF-8 text", [Reason("bad_encoding", str(exc))]
         ) from exc
     reader = csv.reader(text.splitlines(keepends=True))
-    header = [name.strip() for name in next(reader, [])]
+    try:
+        header = [name.strip() for name in next(reader, [])]
+    except csv.Error as exc:
+        raise _unreadable(path, 1, exc) from None
     problems = [
         Reason("missing_column", f"missing column {name!r}", field=name)
         for name in IMPORT_COLUMNS
@@ -664,20 +668,28 @@ def _read_rows(path: Path) -> list[_Row]:
         optional = ", ".join(OPTIONAL_COLUMNS)
         expected = f"{','.join(IMPORT_COLUMNS)} ({optional} optional)"
         raise ValidationError(f"{path}: columns must be {expected}", problems)
-    try:
-        return [_row(line, cells, header) for line, cells in _records(reader)]
-    except csv.Error as exc:  # a cell past the csv module's limit: far past any column's
-        reason = Reason("unreadable_csv", f"line {reader.line_num}: {exc}")
-        raise ValidationError(f"{path}: line {reader.line_num} cannot be read", [reason]) from None
+    return [_row(line, cells, header) for line, cells in _records(reader, path)]
 
 
-def _records(reader: Any) -> Iterator[tuple[int, list[str]]]:
+def _records(reader: Any, path: Path) -> Iterator[tuple[int, list[str]]]:
     """Non-blank records and the line each starts on (a quoted cell may span lines)."""
     end = reader.line_num
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _unreadable(path, end + 1, exc) from None
         start, end = end + 1, reader.line_num
         if any(c.strip() for c in cells):
             yield start, cells
+
+
+def _unreadable(path: Path, line: int, exc: csv.Error) -> ValidationError:
+    """A record the csv module cannot read (a cell past its limit, far past any column's)."""
+    reason = Reason("unreadable_csv", f"line {line}: {exc}")
+    return ValidationError(f"{path}: line {line} cannot be read", [reason])
 
 
 def _row(line: int, cells: list[str], header: list[str]) -> _Row:

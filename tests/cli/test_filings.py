@@ -286,6 +286,30 @@ def test_import_refuses_a_file_with_a_cell_too_large_to_read_naming_its_line(
     assert json.loads(cli("filings", "list", "--json").stdout)["total"] == 0
 
 
+def test_import_names_the_line_a_multi_line_record_too_large_to_read_starts_on(
+    cli: Cli, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "filings.csv", list(IMPORT_COLUMNS), [row()])
+    huge = '"' + "x\n" * 70_000 + '"'
+    path.write_text(path.read_text() + ",".join([huge, *row()[1:]]) + "\n", encoding="utf-8")
+
+    result = cli("filings", "import", str(path))
+
+    assert result.stderr.splitlines()[0] == f"error: {path}: line 3 cannot be read"
+
+
+def test_import_refuses_a_header_too_large_to_read(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "filings.csv"
+    path.write_text("x" * 200_000 + "\n", encoding="utf-8")
+
+    result = cli("filings", "import", str(path))
+
+    assert (result.exit_code, result.stderr.splitlines()[0]) == (
+        1,
+        f"error: {path}: line 1 cannot be read",
+    )
+
+
 def test_list_searches_by_kind_and_domain_as_the_console_does(
     cli: Cli, new_filing: MakeFiling, open_order: Open
 ) -> None:
@@ -313,6 +337,11 @@ def test_a_search_text_with_an_invisible_character_is_refused_as_the_api_refuses
 ) -> None:
     result = cli("entities", "list", "--name", "Exam\u200bple")
     assert result.exit_code == 1 and "--name: control and invisible characters" in result.stderr
+
+
+def test_due_refuses_a_province_the_api_refuses(cli: Cli) -> None:
+    result = cli("filings", "due", "--province", "京\u200b")
+    assert result.exit_code == 1 and "--province: control and invisible" in result.stderr
 
 
 def test_due_lists_what_falls_due_within_the_hours_asked(cli: Cli, new_filing: MakeFiling) -> None:
