@@ -55,6 +55,7 @@ from workflow.domain.obligations import (
     check_psb_number,
     check_renewal,
     check_service_day,
+    psb_digits,
 )
 from workflow.domain.orders import KINDS, Effect, ServiceKind, ServiceStatus, kind_spec
 from workflow.domain.rules import rules_for
@@ -408,8 +409,10 @@ def psb_number(
         )
         if reasons:
             raise _refused("PSB number refused", *reasons)
-        take_turns(session, [f"psb_number:{command.psb_number}"])  # then see the other's
-        if holder := _psb_number_holder(session, command.psb_number, service.id):
+        digits = psb_digits(command.psb_number)
+        assert digits is not None  # a number of the format, as checked above
+        take_turns(session, [f"psb_number:{digits}"])  # then see the other's
+        if holder := _psb_number_holder(session, digits, service.id):
             raise _refused(
                 "PSB number refused",
                 Reason(
@@ -437,12 +440,13 @@ def psb_number(
     return _record(session, service_id, write)
 
 
-def _psb_number_holder(session: Session, number: str, service_id: int | None) -> int | None:
-    """Another service keeping ``number`` on file (a site's PSB filing is its own; one whose
-    record was cancelled keeps it no more)."""
+def _psb_number_holder(session: Session, digits: str, service_id: int | None) -> int | None:
+    """Another service keeping the PSB number of these ``digits`` on file, its province
+    written either way (a site's PSB filing is its own; one whose record was cancelled keeps
+    it no more)."""
     return session.exec(
         select(Service.id).where(
-            Service.psb_number == number,
+            col(Service.psb_number).endswith(f"公网安备{digits}号"),
             Service.id != service_id,
             col(Service.status).not_in([ServiceStatus.CANCELLED, ServiceStatus.WITHDRAWN]),
         )

@@ -215,6 +215,19 @@ def test_a_psb_number_another_site_keeps_is_refused(
     ]
 
 
+def test_a_psb_number_is_told_apart_by_its_digits_not_the_way_its_province_is_written(
+    session: Session, on_file: FilingOut, open_order: Open, settings: Settings
+) -> None:
+    """蜀 and 川, 黔 and 贵 write one province: the same digits under either are one number."""
+    other = session.get_one(Service, _second_site(session, open_order, on_file))
+    other.psb_number = "蜀公网安备11010502030143号"
+    session.add(other)
+    session.commit()
+    with pytest.raises(GuardFailed) as refused:
+        obligations.psb_number(session, _site(on_file), PsbNumberIn(psb_number=PSB), settings)
+    assert [r.code for r in refused.value.reasons] == ["psb_number_of_another_service"]
+
+
 @POSTGRES_ONLY
 def test_one_psb_number_recorded_for_two_sites_at_once_is_kept_by_one(
     db: Database, session: Session, on_file: FilingOut, open_order: Open, settings: Settings
