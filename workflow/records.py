@@ -57,6 +57,7 @@ from workflow.domain.orders import (
     Effect,
     EntityStatus,
     KindSpec,
+    NumberAsked,
     OrderFacts,
     OrderKind,
     Party,
@@ -961,7 +962,7 @@ def _number_on_file(spec: KindSpec, entity: Entity, service: Service | None) -> 
     """The number of the record an order concerns, for kinds that issue none: the service's
     (a site's number with its suffix), else the entity's. A search by number then finds a
     record's changes and cancellations as well as the orders that issued it."""
-    if spec.effect in (Effect.ISSUE_NUMBERS, Effect.ADD_SERVICE):
+    if spec.number_asked is not NumberAsked.NONE:
         return None
     if service is not None and service.record_number:
         return service.record_number
@@ -1068,14 +1069,11 @@ def order_facts(
             responsible_is_legal_rep=_legal_rep_after(filing, on_file),
             # Two queries, so only for the approval that checks the number issued.
             next_suffix=_next_suffix(session, filing)
-            if event in _CHECKS_NUMBER and kind in _ISSUES_SUFFIX
+            if event in _CHECKS_NUMBER and kind_spec(kind).number_asked is not NumberAsked.NONE
             else None,
             number_held_by=_holder_of(session, filing, data, settings),
         )
     return OrderFacts(kind, verifiers, record)
-
-
-_ISSUES_SUFFIX = (OrderKind.FIRST_FILING, OrderKind.NEW_SERVICE)
 
 
 def _legal_rep_after(filing: Filing, on_file: OnFile) -> bool:
