@@ -587,7 +587,10 @@ def timeline(session: Session, filing_id: int, now: datetime) -> Timeline:
 
 
 def _sent_back(entries: Sequence[HistoryOut]) -> SentBack | None:
-    """Only the answer still owed: a return already answered (resubmitted) is history."""
+    """Only the answer still owed: a return already answered (resubmitted) is history. One
+    that lapsed unanswered still owes it: a lapsed order resumes by resubmitting."""
+    if entries and entries[-1].to_state == State.LAPSED:
+        entries = entries[:-1]
     last = entries[-1] if entries else None
     if last is None or last.to_state not in SENT_BACK:
         return None

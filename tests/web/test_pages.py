@@ -239,6 +239,20 @@ def test_a_return_answered_by_a_resubmission_is_no_longer_shown_as_owed(
     assert _sent_back(browser.get(f"/filings/{filing['id']}").text) == ""
 
 
+def test_a_returned_filing_that_lapsed_unanswered_still_says_why_it_was_sent_back(
+    api: Api,
+    sign_in: Callable[..., TestClient],
+    db: Database,
+    settings: Settings,
+    clock: FrozenClock,
+) -> None:
+    filing = api.step(api.drive("submitted"), "host_return", {"reason": "photo unclear"})
+    clock.advance(timedelta(days=settings.idle_lapse_days + 1))
+    fire_due_deadlines(db.engine, clock.now(), settings)
+    assert api.get(f"/api/v1/filings/{filing['id']}").json()["state"] == "lapsed"
+    assert "photo unclear" in _sent_back(sign_in().get(f"/filings/{filing['id']}").text)
+
+
 def test_an_sms_window_passing_unanswered_says_so_where_a_reason_would(
     api: Api,
     sign_in: Callable[..., TestClient],
