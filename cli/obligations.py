@@ -116,10 +116,25 @@ def go_live(
     service_id: ServiceId,
     on: Day,
     url: Annotated[str | None, typer.Option(help="Home page (default https://DOMAIN/).")] = None,
+    replaces: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            metavar="DATE",
+            help="The go-live day on file this one corrects.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record the day the site went live: the PSB filing is due 30 days later."""
-    command = parse(GoLive, {"live_on": on.date(), "home_url": url}, "go-live not recorded")
+    """Record the day the site went live: the PSB filing is due 30 days later; a day on file
+    is corrected only with --replaces naming it."""
+    given = {
+        "live_on": on.date(),
+        "home_url": url,
+        "replaces": replaces.date() if replaces else None,
+    }
+    command = parse(GoLive, given, "go-live not recorded")
     with session_scope() as session:
         _show(obligations.go_live(session, service_id, command, get_settings()), as_json)
 

@@ -324,30 +324,50 @@ def go_live(
     session: Session, service_id: int, command: GoLive, settings: Settings
 ) -> ServiceDutiesOut:
     """The service went live: its PSB filing is due ``psb_filing_days`` later, with reminders
-    before that day; a website's footer checks start."""
+    before that day; a website's footer checks start. A day mistyped is corrected by naming
+    it (``replaces``): the PSB filing, if still open, is then due from the corrected day."""
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
-        if service.live_on is not None:
-            raise _refused(
-                "go-live not recorded",
-                Reason("already_live", f"service {service_id} went live on {service.live_on}"),
-            )
+        if service.live_on != command.replaces:
+            raise _refused("go-live not recorded", _correcting(service, command.replaces))
         if reasons := _check_go_live(command, service, _approved_on(session, filing), now):
             raise _refused("go-live not recorded", *reasons)
+        correcting = service.live_on is not None
         service.live_on = command.live_on
-        service.home_url = command.home_url or f"https://{service.domain}/"
+        service.home_url = command.home_url or service.home_url or f"https://{service.domain}/"
         session.add(service)
+        psb = (ObligationKind.PSB_FILING, ObligationKind.PSB_FILING_REMINDER)
+        if correcting:
+            if not _open_rows(session, service.id, ObligationKind.PSB_FILING):
+                return  # the PSB filing was made: nothing is due from the day any more
+            _close(session, service.id, psb, now, {"corrected_live_on": str(command.live_on)})
         if service.psb_number is None:
             due_on = _due_day(command.live_on, ObligationKind.PSB_FILING, settings)
             _open(session, service, filing, ObligationKind.PSB_FILING, _end_of_day(due_on), now)
-            kind = ObligationKind.PSB_FILING_REMINDER
-            _remind_before(session, service, filing, kind, due_on, now, settings)
+            _remind_before(session, service, filing, psb[1], due_on, now, settings)
         # An app or mini program shows its number inside itself, where fetching a home page
         # cannot look: checking its domain's page would pass or fail for the wrong reason.
-        if service.kind == ServiceKind.WEBSITE:
+        if service.kind == ServiceKind.WEBSITE and not correcting:
             _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
 
     return _record(session, service_id, write)
+
+
+def _correcting(service: Service, replaces: date | None) -> Reason:
+    """Why a go-live was not taken: it would replace a day on file it does not name."""
+    if service.live_on is None:
+        return Reason(
+            "nothing_to_replace",
+            f"service {service.id} has no go-live on file for {replaces} to replace",
+            field="replaces",
+        )
+    return Reason(
+        "already_live",
+        f"service {service.id} went live on {service.live_on}; to correct the day, send it as "
+        "replaces",
+        field="replaces",
+        details={"live_on": str(service.live_on)},
+    )
 
 
 def _check_go_live(

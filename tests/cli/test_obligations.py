@@ -29,6 +29,20 @@ def test_a_duty_due_by_the_end_of_its_last_day_reads_as_that_day_at_24_00(
     assert "2026-04-01 24:00 Beijing" in shown and "CST" not in shown
 
 
+def test_a_go_live_day_is_corrected_only_with_replaces_naming_it(
+    cli: Cli, on_file: FilingOut, clock: FrozenClock
+) -> None:
+    site = str(on_file.service_id)
+    clock.advance(timedelta(days=5))
+    assert cli("services", "go-live", site, "--on", "2026-03-06").exit_code == 0
+    again = cli("services", "go-live", site, "--on", "2026-03-03")
+    assert again.exit_code == 1 and "send it as replaces" in again.stderr
+    fixed = cli("services", "go-live", site, "--on", "2026-03-03", "--replaces", "2026-03-06")
+    assert fixed.exit_code == 0, fixed.output
+    shown = json.loads(cli("services", "obligations", site, "--json").stdout)
+    assert shown["live_on"] == "2026-03-03"
+
+
 def test_a_site_goes_live_and_its_psb_number_closes_the_psb_filing(
     cli: Cli, on_file: FilingOut
 ) -> None:

@@ -156,6 +156,51 @@ def test_a_sweep_back_after_the_psb_due_day_tells_it_overdue_not_due_soon(
     assert _notices(session, "obligation_psb_filing_reminder") == []
 
 
+def _open_psb_filing_due(session: Session, on_file: FilingOut) -> list[str]:
+    rows = session.exec(
+        select(Obligation).where(
+            Obligation.service_id == _site(on_file),
+            Obligation.kind == "psb_filing",
+            col(Obligation.closed_at).is_(None),
+        )
+    ).all()
+    return [as_utc(row.due_at).astimezone(CHINA).isoformat() for row in rows]
+
+
+def test_a_go_live_day_corrected_naming_the_one_on_file_moves_the_psb_filing_due(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    clock.advance(timedelta(days=5))
+    mistyped, corrected = date(2026, 3, 6), date(2026, 3, 3)
+    obligations.go_live(session, _site(on_file), GoLive(live_on=mistyped), settings)
+    fixed = GoLive(live_on=corrected, replaces=mistyped)
+    duties = obligations.go_live(session, _site(on_file), fixed, settings)
+    assert duties.live_on == corrected
+    assert _open_psb_filing_due(session, on_file) == ["2026-04-03T00:00:00+08:00"]
+
+
+def test_a_second_go_live_not_naming_the_day_on_file_is_refused(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 2)), settings)
+    with pytest.raises(GuardFailed) as refused:
+        obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 1)), settings)
+    assert [(r.code, r.field, r.details) for r in refused.value.reasons] == [
+        ("already_live", "replaces", {"live_on": "2026-03-02"})
+    ]
+
+
+def test_a_go_live_corrected_after_the_psb_filing_was_made_owes_no_new_one(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    clock.advance(timedelta(days=5))
+    obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 6)), settings)
+    obligations.psb_number(session, _site(on_file), PsbNumberIn(psb_number=PSB), settings)
+    fixed = GoLive(live_on=date(2026, 3, 3), replaces=date(2026, 3, 6))
+    assert obligations.go_live(session, _site(on_file), fixed, settings).live_on == date(2026, 3, 3)
+    assert _open_psb_filing_due(session, on_file) == []
+
+
 def test_a_go_live_recorded_late_skips_the_psb_reminders_already_past(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:

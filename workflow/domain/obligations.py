@@ -346,6 +346,11 @@ class GoLive(BaseModel):
     home_url: Annotated[Url, AfterValidator(_web_url)] | None = Field(
         default=None, description="the page whose footer is checked; default https://<domain>/"
     )
+    replaces: date | None = Field(
+        default=None,
+        description="to correct a go-live day on file, that day: the PSB filing still open is "
+        "then due from the corrected one",
+    )
 
 
 class PsbNumberIn(BaseModel):
