@@ -32,6 +32,15 @@ report = App(help="Reports drawn from the history of completed orders.")
 ServiceId = Annotated[int, row_id("The service's id (see icpflow entities show).")]
 RectificationId = Annotated[int, row_id("The rectification's obligation id.")]
 Day = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="A date, YYYY-MM-DD.")]
+ReplacesDay = Annotated[
+    datetime | None,
+    typer.Option(
+        formats=["%Y-%m-%d"],
+        metavar="DATE",
+        help="The day on file this one corrects, YYYY-MM-DD.",
+        show_default=False,
+    ),
+]
 
 
 def render_obligations(rows: list[ObligationOut]) -> RenderableType:
@@ -116,15 +125,7 @@ def go_live(
     service_id: ServiceId,
     on: Day,
     url: Annotated[str | None, typer.Option(help="Home page (default https://DOMAIN/).")] = None,
-    replaces: Annotated[
-        datetime | None,
-        typer.Option(
-            formats=["%Y-%m-%d"],
-            metavar="DATE",
-            help="The go-live day on file this one corrects.",
-            show_default=False,
-        ),
-    ] = None,
+    replaces: ReplacesDay = None,
     as_json: JsonOption = False,
 ) -> None:
     """Record the day the site went live: the PSB filing is due 30 days later; a day on file
@@ -157,9 +158,16 @@ def psb(
 
 
 @services.command("renew")
-def renew(service_id: ServiceId, expires_on: Day, as_json: JsonOption = False) -> None:
-    """Record the domain's new expiry date; the expiry reminders move to it."""
-    command = parse(Renewal, {"expires_on": expires_on.date()}, "renewal not recorded")
+def renew(
+    service_id: ServiceId,
+    expires_on: Day,
+    replaces: ReplacesDay = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record the domain's new expiry date; the expiry reminders move to it. An expiry on file
+    that was mistyped is corrected, even to an earlier day, with --replaces naming it."""
+    given = {"expires_on": expires_on.date(), "replaces": replaces.date() if replaces else None}
+    command = parse(Renewal, given, "renewal not recorded")
     with session_scope() as session:
         _show(obligations.renewal(session, service_id, command, get_settings()), as_json)
 

@@ -511,12 +511,14 @@ def _note_replaced(
 def renewal(
     session: Session, service_id: int, command: Renewal, settings: Settings
 ) -> ServiceDutiesOut:
-    """A new expiry date: the reminders for the old one close and new ones open, and the
-    service's orders show it (their pages and a search by domain would give the old one)."""
+    """A new expiry date, or one on file corrected (``replaces``): the reminders for the old
+    one close and new ones open, and the service's orders show it (their pages and a search
+    by domain would give the old one)."""
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
         today = now.astimezone(CHINA).date()
-        if reasons := check_renewal(command.expires_on, service.domain_expires_on, today):
+        current = service.domain_expires_on
+        if reasons := check_renewal(command.expires_on, current, today, command.replaces):
             raise _refused("renewal not recorded", *reasons)
         service.domain_expires_on = command.expires_on
         session.add(service)

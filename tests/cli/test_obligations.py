@@ -43,6 +43,17 @@ def test_a_go_live_day_is_corrected_only_with_replaces_naming_it(
     assert shown["live_on"] == "2026-03-03"
 
 
+def test_a_mistyped_expiry_is_corrected_with_replaces(cli: Cli, on_file: FilingOut) -> None:
+    site = str(on_file.service_id)
+    assert cli("services", "renew", site, "--expires-on", "2031-06-30").exit_code == 0
+    fixed = cli(
+        "services", "renew", site, "--expires-on", "2029-06-30", "--replaces", "2031-06-30"
+    )  # fmt: skip
+    assert fixed.exit_code == 0, fixed.output
+    shown = json.loads(cli("services", "obligations", site, "--json").stdout)
+    assert shown["domain_expires_on"] == "2029-06-30"
+
+
 def test_a_site_goes_live_and_its_psb_number_closes_the_psb_filing(
     cli: Cli, on_file: FilingOut
 ) -> None:

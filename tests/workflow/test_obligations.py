@@ -475,6 +475,23 @@ def test_a_renewal_must_move_the_expiry_later(
     assert [r.code for r in refused.value.reasons] == ["not_later"]
 
 
+def test_an_expiry_mistyped_is_corrected_to_an_earlier_day_naming_the_one_on_file(
+    session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    fixed = Renewal(expires_on=date(2026, 6, 1), replaces=date(2026, 6, 30))
+    duties = obligations.renewal(session, _site(expiring), fixed, settings)
+    assert duties.domain_expires_on == date(2026, 6, 1)
+
+
+def test_a_correction_naming_another_expiry_than_the_one_on_file_is_refused(
+    session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    wrong = Renewal(expires_on=date(2026, 6, 1), replaces=date(2026, 7, 1))
+    with pytest.raises(GuardFailed) as refused:
+        obligations.renewal(session, _site(expiring), wrong, settings)
+    assert [(r.code, r.field) for r in refused.value.reasons] == [("not_on_file", "replaces")]
+
+
 def test_a_renewal_beyond_the_longest_registration_term_is_refused_and_changes_nothing(
     session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:

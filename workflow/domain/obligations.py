@@ -300,11 +300,23 @@ def check_service_day(
 EXPIRY_RULE = "domain_not_expired"
 
 
-def check_renewal(expires_on: date, current: date, today: date) -> list[Reason]:
+def check_renewal(
+    expires_on: date, current: date, today: date, replaces: date | None = None
+) -> list[Reason]:
     """A renewal moves the expiry later, to a day still to come: an expiry already past
-    leaves no reminder to send, and an expired domain leaves an empty record."""
+    leaves no reminder to send, and an expired domain leaves an empty record. A correction
+    names the expiry on file it corrects (``replaces``), and may move it earlier."""
     reasons = check_registration_term(expires_on, today, "expires_on")
-    if expires_on <= current:
+    if replaces is not None and replaces != current:
+        reasons.append(
+            Reason(
+                "not_on_file",
+                f"the expiry on file is {current}, not {replaces}",
+                field="replaces",
+                details={"domain_expires_on": str(current)},
+            )
+        )
+    elif replaces is None and expires_on <= current:
         reasons.append(
             Reason(
                 "not_later",
@@ -368,6 +380,11 @@ class Renewal(BaseModel):
     model_config = STRICT
 
     expires_on: date = Field(description="the domain's new expiry date")
+    replaces: date | None = Field(
+        default=None,
+        description="to correct an expiry on file that was mistyped, that expiry: the new one "
+        "may then be earlier",
+    )
 
 
 class LeftHost(BaseModel):
