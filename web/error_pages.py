@@ -17,8 +17,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import WebSocketRequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from auth.tokens import Role
+from web.pages import PageUser, signed_in_user
 from web.templating import render
 
 MACHINE_PREFIXES = ("/api/", "/openapi.json", "/metrics", "/healthz", "/readyz", "/static/")
@@ -47,9 +49,10 @@ def _way_on(request: Request) -> str:
     return f"/filings/{match.group(1)}" if match else "/"
 
 
-def as_page(request: Request, machine: Response) -> Response:
+def as_page(request: Request, machine: Response, user: PageUser | None = None) -> Response:
     """The error answer ``machine`` as a page when a person asked (a browser route); as it is
-    for machines, and for anything that is not an error in the JSON shape."""
+    for machines, and for anything that is not an error in the JSON shape. A ``user`` signed
+    in sees the console's header on it."""
     if not isinstance(machine, JSONResponse) or not for_people(request.url.path):
         return machine
     body = json.loads(bytes(machine.body))
@@ -57,8 +60,7 @@ def as_page(request: Request, machine: Response) -> Response:
         request,
         "error.html",
         {
-            # Signed in (the page's user was found before the error): the console's header.
-            "user": getattr(request.state, "page_user", None),
+            "user": user,
             "role": Role,
             "status": machine.status_code,
             "title": _TITLES.get(machine.status_code, "Something went wrong 出错了"),
@@ -77,7 +79,10 @@ def _as_page(handler: Handler) -> Handler:
         machine = handler(request, exc)
         if inspect.isawaitable(machine):
             machine = await machine
-        return as_page(request, machine)
+        if not for_people(request.url.path):
+            return machine
+        # Who is signed in costs a read when no route found them (an unknown address).
+        return as_page(request, machine, await run_in_threadpool(signed_in_user, request))
 
     return answer
 

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
@@ -26,6 +27,7 @@ from auth.sessions import close_session, form_token, open_session, resume_sessio
 from auth.throttle import FailedSignIns
 from auth.tokens import Caller, Role, authenticate, require_role
 from config.settings import get_settings
+from models import get_engine
 from web.auth import SessionDep, end_read
 from web.errors import headers_of, status_of
 from web.templating import render
@@ -153,6 +155,21 @@ def page_user(
 
 
 PageUserDep = Annotated[PageUser, Depends(page_user)]
+
+
+def signed_in_user(request: Request) -> PageUser | None:
+    """Who is signed in, for a page no route answered (an unknown address): its error page
+    still shows them the console. Reads only; anything amiss is someone signed out."""
+    if (known := getattr(request.state, "page_user", None)) is not None:
+        return known  # type: ignore[no-any-return]
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id:
+        return None
+    try:
+        with Session(get_engine()) as session:
+            return PageUser(resume_session(session, session_id), form_token(session_id))
+    except (Unauthorized, SQLAlchemyError):
+        return None
 
 
 async def posted_form(request: Request) -> FormData:

@@ -254,6 +254,14 @@ def test_an_error_page_keeps_the_consoles_header_for_someone_signed_in(
     assert 'aria-label="Console"' in page and 'href="/login"' not in page
 
 
+def test_an_unknown_address_keeps_the_consoles_header_for_someone_signed_in(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    response = signed_in("viewer").get("/no-such-page")
+    assert response.status_code == 404
+    assert 'aria-label="Console"' in response.text and 'href="/login"' not in response.text
+
+
 def test_an_error_page_offers_sign_in_to_someone_signed_out(client: TestClient) -> None:
     page = client.get("/no-such-page").text
     assert 'href="/login"' in page and 'aria-label="Console"' not in page
