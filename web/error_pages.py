@@ -79,8 +79,9 @@ def _as_page(handler: Handler) -> Handler:
         machine = handler(request, exc)
         if inspect.isawaitable(machine):
             machine = await machine
-        if not for_people(request.url.path):
-            return machine
+        if not for_people(request.url.path) or machine.status_code >= 500:
+            # A server's fault may be the database's: asking it again would only add a wait.
+            return as_page(request, machine, getattr(request.state, "page_user", None))
         # Who is signed in costs a read when no route found them (an unknown address).
         return as_page(request, machine, await run_in_threadpool(signed_in_user, request))
 
