@@ -24,7 +24,7 @@ from workflow.sweeps import fire_due_deadlines
 
 if TYPE_CHECKING:
     from tests.databases import Database
-    from tests.web.conftest import Api
+    from tests.web.conftest import Api, Filing
 
 
 @pytest.fixture
@@ -226,16 +226,20 @@ def _sent_back(page: str) -> str:
     return page[page.index('id="refusal"') :].split("</div>")[0] if 'id="refusal"' in page else ""
 
 
+def _returned(api: Api) -> Filing:
+    """A filing the host returned, for a photo unclear."""
+    return api.step(api.drive("submitted"), "host_return", {"reason": "photo unclear"})
+
+
 def test_a_returned_filing_says_why_it_was_sent_back(api: Api, browser: TestClient) -> None:
-    filing = api.step(api.drive("submitted"), "host_return", {"reason": "photo unclear"})
+    filing = _returned(api)
     assert "photo unclear" in _sent_back(browser.get(f"/filings/{filing['id']}").text)
 
 
 def test_a_return_answered_by_a_resubmission_is_no_longer_shown_as_owed(
     api: Api, browser: TestClient
 ) -> None:
-    filing = api.step(api.drive("submitted"), "host_return", {"reason": "photo unclear"})
-    filing = api.step(filing, "resubmit", {"materials": ORG_MATERIALS})
+    filing = api.step(_returned(api), "resubmit", {"materials": ORG_MATERIALS})
     assert _sent_back(browser.get(f"/filings/{filing['id']}").text) == ""
 
 
@@ -246,7 +250,7 @@ def test_a_returned_filing_that_lapsed_unanswered_still_says_why_it_was_sent_bac
     settings: Settings,
     clock: FrozenClock,
 ) -> None:
-    filing = api.step(api.drive("submitted"), "host_return", {"reason": "photo unclear"})
+    filing = _returned(api)
     clock.advance(timedelta(days=settings.idle_lapse_days + 1))
     fire_due_deadlines(db.engine, clock.now(), settings)
     assert api.get(f"/api/v1/filings/{filing['id']}").json()["state"] == "lapsed"
@@ -260,8 +264,7 @@ def test_an_sms_window_passing_unanswered_says_so_where_a_reason_would(
     settings: Settings,
     clock: FrozenClock,
 ) -> None:
-    filing = api.step(api.drive("submitted"), "host_return", {"reason": "photo unclear"})
-    filing = api.step(filing, "resubmit", {"materials": ORG_MATERIALS})
+    filing = api.step(_returned(api), "resubmit", {"materials": ORG_MATERIALS})
     filing = api.step(api.step(filing, "host_approve"), "sms_sent")
     clock.advance(timedelta(hours=25))
     assert fire_due_deadlines(db.engine, clock.now(), settings) == 1
