@@ -44,7 +44,8 @@ def go_live(
     service_id: RowId, body: GoLive, session: SessionDep, _: CaseManager
 ) -> ServiceDutiesOut:
     """Record the day the site went live: the PSB filing is due 30 days later, and the footer
-    checks start."""
+    checks start. A day on file is corrected by naming it in ``replaces``: the PSB filing
+    still open is then due from the corrected day."""
     return obligations.go_live(session, service_id, body, get_settings())
 
 
@@ -60,7 +61,8 @@ def psb_number(
 def renewal(
     service_id: RowId, body: Renewal, session: SessionDep, _: CaseManager
 ) -> ServiceDutiesOut:
-    """Record the domain's new expiry date; the reminders move to it."""
+    """Record the domain's new expiry date; the reminders move to it. An expiry on file that
+    was mistyped is corrected, even to an earlier day, by naming it in ``replaces``."""
     return obligations.renewal(session, service_id, body, get_settings())
 
 

@@ -332,25 +332,63 @@ def go_live(
             raise _refused("go-live not recorded", _correcting(service, command.replaces))
         if reasons := _check_go_live(command, service, _approved_on(session, filing), now):
             raise _refused("go-live not recorded", *reasons)
-        correcting = service.live_on is not None
+        if service.live_on is not None:
+            _correct_go_live(session, service, filing, command, now, settings)
+            return
         service.live_on = command.live_on
-        service.home_url = command.home_url or service.home_url or f"https://{service.domain}/"
+        service.home_url = command.home_url or f"https://{service.domain}/"
         session.add(service)
-        psb = (ObligationKind.PSB_FILING, ObligationKind.PSB_FILING_REMINDER)
-        if correcting:
-            if not _open_rows(session, service.id, ObligationKind.PSB_FILING):
-                return  # the PSB filing was made: nothing is due from the day any more
-            _close(session, service.id, psb, now, {"corrected_live_on": str(command.live_on)})
         if service.psb_number is None:
             due_on = _due_day(command.live_on, ObligationKind.PSB_FILING, settings)
             _open(session, service, filing, ObligationKind.PSB_FILING, _end_of_day(due_on), now)
-            _remind_before(session, service, filing, psb[1], due_on, now, settings)
+            kind = ObligationKind.PSB_FILING_REMINDER
+            _remind_before(session, service, filing, kind, due_on, now, settings)
         # An app or mini program shows its number inside itself, where fetching a home page
         # cannot look: checking its domain's page would pass or fail for the wrong reason.
-        if service.kind == ServiceKind.WEBSITE and not correcting:
+        if service.kind == ServiceKind.WEBSITE:
             _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
 
     return _record(session, service_id, write)
+
+
+def _correct_go_live(
+    session: Session,
+    service: Service,
+    filing: Filing,
+    command: GoLive,
+    now: datetime,
+    settings: Settings,
+) -> None:
+    """The go-live day on file corrected (logged): the open PSB filing moves to the new due
+    day in place, so one already told overdue is not told again while it still is, and its
+    reminders open again for that day. A new home page is checked at once."""
+    old = service.live_on
+    log.info("service %s go-live %s corrected to %s", service.id, old, command.live_on)
+    service.live_on = command.live_on
+    if command.home_url and command.home_url != service.home_url:
+        service.home_url = command.home_url
+        if service.kind == ServiceKind.WEBSITE:
+            _close(session, service.id, (ObligationKind.FOOTER_CHECK,), now)
+            _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
+    session.add(service)
+    psb = session.exec(
+        select(Obligation).where(
+            Obligation.service_id == service.id,
+            Obligation.kind == ObligationKind.PSB_FILING,
+            col(Obligation.closed_at).is_(None),
+        )
+    ).first()
+    if psb is None or old == command.live_on:
+        return  # the PSB filing was made, or is due from the same day
+    due_on = _due_day(command.live_on, ObligationKind.PSB_FILING, settings)
+    psb.due_at = _end_of_day(due_on)
+    if psb.due_at > now:
+        psb.status, psb.fired_at = DeadlineStatus.PENDING, None  # told again if it passes
+    psb.data = {**psb.data, "replaced_live_on": [*psb.data.get("replaced_live_on", []), str(old)]}
+    session.add(psb)
+    kind = ObligationKind.PSB_FILING_REMINDER
+    _close(session, service.id, (kind,), now, {"corrected_live_on": str(command.live_on)})
+    _remind_before(session, service, filing, kind, due_on, now, settings)
 
 
 def _correcting(service: Service, replaces: date | None) -> Reason:

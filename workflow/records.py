@@ -566,6 +566,8 @@ def _check_names_change(parties: _Parties, command: OrderCreate) -> list[Reason]
 
 
 def _as_spelt(name: str) -> str:
+    """A name as written, spacing aside: unlike ``same_name``, case and width count, since a
+    change order may exist to correct just those."""
     return " ".join(unicodedata.normalize("NFC", name).split())
 
 

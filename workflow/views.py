@@ -564,7 +564,8 @@ class SentBack:
 @dataclass(frozen=True)
 class Timeline:
     """A filing's page: the filing (masked), its history, its notifications, how long it spent
-    in each state and, while it stands returned or rejected, why it was sent back."""
+    in each state and, while a return or refusal is still owed an answer, why it was sent
+    back."""
 
     filing: FilingOut
     history: list[HistoryOut]

@@ -156,14 +156,20 @@ def test_a_sweep_back_after_the_psb_due_day_tells_it_overdue_not_due_soon(
     assert _notices(session, "obligation_psb_filing_reminder") == []
 
 
-def _open_psb_filing_due(session: Session, on_file: FilingOut) -> list[str]:
+def _open(session: Session, on_file: FilingOut, kind: str) -> list[Obligation]:
     rows = session.exec(
         select(Obligation).where(
             Obligation.service_id == _site(on_file),
-            Obligation.kind == "psb_filing",
+            Obligation.kind == kind,
             col(Obligation.closed_at).is_(None),
         )
     ).all()
+    session.commit()  # end the read: SQLite's sweeps write from their own connections
+    return list(rows)
+
+
+def _open_psb_filing_due(session: Session, on_file: FilingOut) -> list[str]:
+    rows = _open(session, on_file, "psb_filing")
     return [as_utc(row.due_at).astimezone(CHINA).isoformat() for row in rows]
 
 
@@ -177,6 +183,35 @@ def test_a_go_live_day_corrected_naming_the_one_on_file_moves_the_psb_filing_due
     duties = obligations.go_live(session, _site(on_file), fixed, settings)
     assert duties.live_on == corrected
     assert _open_psb_filing_due(session, on_file) == ["2026-04-03T00:00:00+08:00"]
+    reminders = _open(session, on_file, "psb_filing_reminder")
+    assert {r.data["due_on"] for r in reminders} == {"2026-04-02"} and len(reminders) == 2
+    assert len(_open(session, on_file, "footer_check")) == 1
+
+
+def test_a_psb_filing_told_overdue_is_not_told_again_when_the_go_live_is_corrected(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    clock.advance(timedelta(days=5))
+    obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 6)), settings)
+    clock.advance(timedelta(days=40))
+    _sweep(session, clock, settings)
+    fixed = GoLive(live_on=date(2026, 3, 3), replaces=date(2026, 3, 6))
+    obligations.go_live(session, _site(on_file), fixed, settings)
+    _sweep(session, clock, settings)
+    assert len(_notices(session, "obligation_psb_filing")) == 1
+    assert [o.kind for o in obligations.overdue(session, clock.now())] == ["psb_filing"]
+
+
+def test_a_corrected_home_page_is_checked_at_once_and_alone(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    live = date(2026, 3, 2)
+    obligations.go_live(session, _site(on_file), GoLive(live_on=live), settings)
+    clock.advance(timedelta(days=1))
+    fixed = GoLive(live_on=live, replaces=live, home_url="https://example.cn/home")
+    assert obligations.go_live(session, _site(on_file), fixed, settings).home_url == fixed.home_url
+    [check] = _open(session, on_file, "footer_check")
+    assert as_utc(check.due_at) == clock.now()
 
 
 def test_a_second_go_live_not_naming_the_day_on_file_is_refused(
@@ -481,6 +516,16 @@ def test_an_expiry_mistyped_is_corrected_to_an_earlier_day_naming_the_one_on_fil
     fixed = Renewal(expires_on=date(2026, 6, 1), replaces=date(2026, 6, 30))
     duties = obligations.renewal(session, _site(expiring), fixed, settings)
     assert duties.domain_expires_on == date(2026, 6, 1)
+
+
+def test_an_expiry_corrected_to_a_day_past_stands_expired_and_is_escalated(
+    session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    fixed = Renewal(expires_on=date(2026, 2, 20), replaces=date(2026, 6, 30))
+    obligations.renewal(session, _site(expiring), fixed, settings)
+    _sweep(session, clock, settings)
+    late = obligations.overdue(session, clock.now())
+    assert [(o.service_id, o.kind) for o in late] == [(_site(expiring), "domain_expired")]
 
 
 def test_a_correction_naming_another_expiry_than_the_one_on_file_is_refused(

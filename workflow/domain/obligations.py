@@ -305,7 +305,8 @@ def check_renewal(
 ) -> list[Reason]:
     """A renewal moves the expiry later, to a day still to come: an expiry already past
     leaves no reminder to send, and an expired domain leaves an empty record. A correction
-    names the expiry on file it corrects (``replaces``), and may move it earlier."""
+    names the expiry on file it corrects (``replaces``), and may move it earlier, even past:
+    the domain then stands expired, and is escalated as one."""
     reasons = check_registration_term(expires_on, today, "expires_on")
     if replaces is not None and replaces != current:
         reasons.append(
@@ -324,7 +325,7 @@ def check_renewal(
                 field="expires_on",
             )
         )
-    if expires_on <= today:
+    if expires_on <= today and replaces is None:
         reasons.append(
             Reason(
                 "already_expired",
