@@ -27,6 +27,8 @@ MACHINE_PREFIXES = ("/api/", "/openapi.json", "/metrics", "/healthz", "/readyz",
 _FILING = re.compile(r"^/filings/(\d+)")
 
 Handler = Callable[[Request, Any], Response | Awaitable[Response]]
+# What an address no route answers gets: its page's user was never looked up.
+_NO_ROUTE = (404, 405)
 
 _TITLES = {
     413: "Too large 内容过大",
@@ -79,11 +81,12 @@ def _as_page(handler: Handler) -> Handler:
         machine = handler(request, exc)
         if inspect.isawaitable(machine):
             machine = await machine
-        if not for_people(request.url.path) or machine.status_code >= 500:
-            # A server's fault may be the database's: asking it again would only add a wait.
-            return as_page(request, machine, getattr(request.state, "page_user", None))
-        # Who is signed in costs a read when no route found them (an unknown address).
-        return as_page(request, machine, await run_in_threadpool(signed_in_user, request))
+        user = getattr(request.state, "page_user", None)
+        if user is None and machine.status_code in _NO_ROUTE and for_people(request.url.path):
+            # No route ran to find who is signed in: one read finds them. (Not for a server's
+            # fault, which may be the database's: asking it again would only add a wait.)
+            user = await run_in_threadpool(signed_in_user, request)
+        return as_page(request, machine, user)
 
     return answer
 

@@ -160,13 +160,13 @@ PageUserDep = Annotated[PageUser, Depends(page_user)]
 def signed_in_user(request: Request) -> PageUser | None:
     """Who is signed in, for a page no route answered (an unknown address): its error page
     still shows them the console. Reads only; anything amiss is someone signed out."""
-    if (known := getattr(request.state, "page_user", None)) is not None:
-        return known  # type: ignore[no-any-return]
     session_id = request.cookies.get(SESSION_COOKIE)
     if not session_id:
         return None
     try:
-        with Session(get_engine()) as session:
+        # Outside a transaction: on SQLite one would take the write lock for this read.
+        reading = get_engine().execution_options(isolation_level="AUTOCOMMIT")
+        with Session(reading) as session:
             return PageUser(resume_session(session, session_id), form_token(session_id))
     except (Unauthorized, SQLAlchemyError):
         return None

@@ -24,6 +24,7 @@ from workflow import views
 from workflow.outbox import FooterCheck
 
 if TYPE_CHECKING:
+    from tests.databases import Database
     from tests.web.conftest import Api
 
 
@@ -260,6 +261,19 @@ def test_an_unknown_address_keeps_the_consoles_header_for_someone_signed_in(
     response = signed_in("viewer").get("/no-such-page")
     assert response.status_code == 404
     assert 'aria-label="Console"' in response.text and 'href="/login"' not in response.text
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_an_unknown_addresss_page_finds_who_is_signed_in_while_another_writes(
+    db: Database, signed_in: Callable[[str], TestClient]
+) -> None:
+    """On SQLite the lookup reads outside a transaction: one would wait for the writer."""
+    browser = signed_in("viewer")
+    with db.engine.connect() as writer:
+        writer.exec_driver_sql("SELECT 1")  # its transaction begins by taking the write lock
+        page = browser.get("/no-such-page").text
+        writer.rollback()
+    assert 'aria-label="Console"' in page
 
 
 def test_an_error_page_offers_sign_in_to_someone_signed_out(client: TestClient) -> None:
