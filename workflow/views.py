@@ -588,15 +588,18 @@ def timeline(session: Session, filing_id: int, now: datetime) -> Timeline:
 
 
 def _sent_back(entries: Sequence[HistoryOut]) -> SentBack | None:
-    """Only the answer still owed: a return already answered (resubmitted) is history. One
-    that lapsed unanswered still owes it: a lapsed order resumes by resubmitting."""
-    if entries and entries[-1].to_state == State.LAPSED:
-        entries = entries[:-1]
-    last = entries[-1] if entries else None
-    if last is None or last.to_state not in SENT_BACK:
+    """Only the answer still owed: the latest return or refusal no (re)submission followed.
+    Lapsing, or binding a new server's number after it, answers nothing: the order resumes
+    by submitting again. A filing ended (withdrawn, approved) owes none."""
+    if not entries or entries[-1].to_state in TERMINAL_STATES:
         return None
-    spec = EVENTS_BY_NAME.get(last.event)
-    return SentBack(last, last.reason or (spec.description if spec else last.event))
+    for entry in reversed(entries):
+        if entry.to_state == State.SUBMITTED:  # a (re)submission answered it
+            return None
+        if entry.to_state in SENT_BACK:
+            spec = EVENTS_BY_NAME.get(entry.event)
+            return SentBack(entry, entry.reason or (spec.description if spec else entry.event))
+    return None
 
 
 def time_in_states(entries: Sequence[HistoryOut], now: datetime) -> list[tuple[str, timedelta]]:

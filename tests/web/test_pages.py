@@ -16,7 +16,7 @@ import web.pages  # noqa: F401  (installs the access-log filter)
 from auth.tokens import Role, create_token, list_tokens, revoke_token
 from config.clock import FrozenClock
 from config.settings import Settings
-from tests.factories import ORG_MATERIALS
+from tests.factories import ORG_MATERIALS, fresh_service_number
 from web.pages import SESSION_COOKIE
 from workflow import views
 from workflow.domain.definition import STATES
@@ -254,6 +254,10 @@ def test_a_returned_filing_that_lapsed_unanswered_still_says_why_it_was_sent_bac
     clock.advance(timedelta(days=settings.idle_lapse_days + 1))
     fire_due_deadlines(db.engine, clock.now(), settings)
     assert api.get(f"/api/v1/filings/{filing['id']}").json()["state"] == "lapsed"
+    assert "photo unclear" in _sent_back(sign_in().get(f"/filings/{filing['id']}").text)
+    lapsed = api.get(f"/api/v1/filings/{filing['id']}").json()
+    bound = {"service_number": fresh_service_number(), "server_ip": "8.8.8.8"}
+    api.step(lapsed, "bind_service_number", bound)  # a new server: still to resubmit
     assert "photo unclear" in _sent_back(sign_in().get(f"/filings/{filing['id']}").text)
 
 
