@@ -145,6 +145,7 @@ def test_a_recipient_longer_than_its_column_is_422_at_creation(api: Api) -> None
         ("webhook", "https://169.254.169.254./latest/"),
         ("webhook", "https://0/hook"),
         ("webhook", "https://100.100.100.200/latest/"),
+        ("webhook", "https://[fd00:ec2::254]/latest/"),
         ("webhook", "https://user:secret@hooks.example.cn/icp"),
         ("chat", "nope://x"),
     ],
@@ -158,6 +159,7 @@ def test_a_recipient_longer_than_its_column_is_422_at_creation(api: Api) -> None
         "metadata with a final dot",
         "zero",
         "shared address space",
+        "aws metadata v6",
         "password",
         "chat",
     ],
@@ -177,6 +179,9 @@ def test_routes_each_channel_can_use_are_accepted(api: Api) -> None:
         notify=[
             {"channel": "email", "recipient": "cm@example.cn"},
             {"channel": "webhook", "recipient": "https://hooks.example.cn/icp"},
+            {"channel": "webhook", "recipient": "http://127.1:8080/hook"},  # this machine
+            {"channel": "webhook", "recipient": "http://localhost./hook"},
+            {"channel": "webhook", "recipient": "https://10.1.2.3/hook"},  # an in-house one
             {"channel": "chat", "recipient": "dingtalk://token"},
             {"channel": "log", "recipient": "case managers"},
         ]

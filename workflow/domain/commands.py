@@ -86,10 +86,8 @@ def _email(value: str) -> str:
 
 
 def _is_loopback(host: str) -> bool:
-    try:
-        return host == "localhost" or ip_address(host).is_loopback
-    except ValueError:
-        return False
+    address = _numeric_host(host)
+    return host.rstrip(".") == "localhost" or (address is not None and address.is_loopback)
 
 
 def _numeric_host(host: str) -> IPv4Address | IPv6Address | None:
@@ -106,15 +104,21 @@ def _numeric_host(host: str) -> IPv4Address | IPv6Address | None:
         return None
 
 
+# A cloud's metadata service at an address of a private range: AWS's over IPv6.
+_METADATA = frozenset({IPv6Address("fd00:ec2::254")})
+
+
 def _no_peer(host: str) -> bool:
     """An address no webhook receiver has: link-local (a cloud's metadata service answers at
-    169.254.169.254), unspecified, multicast, reserved, or neither public nor private (shared
-    address space: Alibaba Cloud's metadata service answers at 100.100.100.200)."""
+    169.254.169.254, AWS's also at fd00:ec2::254), unspecified, multicast, reserved, or
+    neither public nor private (shared address space: Alibaba Cloud's metadata service answers
+    at 100.100.100.200)."""
     address = _numeric_host(host)
     if address is None:
         return False
     return (
-        address.is_link_local
+        address in _METADATA
+        or address.is_link_local
         or address.is_unspecified
         or address.is_multicast
         or address.is_reserved
