@@ -501,11 +501,9 @@ def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
     changes = command.changes
     listed: list[_Person] = []
     entity_person = parties.entity_in.responsible if parties.entity_in else None
-    if changes is not None and changes.entity_responsible is not None:
-        entity_person = changes.entity_responsible
     field = "entity.responsible.mobile"
     if changes is not None and changes.entity_responsible is not None:
-        field = "changes.entity_responsible.mobile"
+        entity_person, field = changes.entity_responsible, "changes.entity_responsible.mobile"
     if entity_person is not None:
         listed.append(_Person(VerifierRole.ENTITY, field, entity_person.name, entity_person.mobile))
     elif parties.entity is not None:
