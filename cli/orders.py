@@ -62,7 +62,9 @@ def render_entities(page: EntityPage) -> RenderableType:
 
 @entities.command(name="list")
 def list_entities(
-    name: Annotated[str | None, typer.Option(help="Part of the entity's name.")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Part of the entity's name, now or under an earlier order.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     offset: Annotated[int, typer.Option(min=0, max=bounds.MAX_OFFSET)] = 0,
     as_json: JsonOption = False,

@@ -187,7 +187,9 @@ def create_order(
 def list_entities(
     session: SessionDep,
     _: Viewer,
-    name: Annotated[Name | None, Query(description="part of the entity's name")] = None,
+    name: Annotated[
+        Name | None, Query(description="part of the entity's name, now or under an earlier order")
+    ] = None,
     limit: int = Query(50, ge=1, le=500),
     offset: Offset = 0,
 ) -> EntityPage:

@@ -251,16 +251,7 @@ def filing_page(
         whole = col(Filing.domain) == start.removesuffix(".")
         conditions.append(or_(found, whole) if start.endswith(".") else found)
     if applicant:
-        # Every order of an entity filed under a name that holds it, or named so now: a change
-        # order renames the entity, and its earlier orders keep the name they were filed under.
-        term = applicant.strip().lower().translate(_BRACKETS_AS_TYPED)
-        named: CompoundSelect[int] = union(
-            select(Filing.entity_id).where(
-                _as_typed(col(Filing.applicant_name)).contains(term, autoescape=True)
-            ),
-            select(Entity.id).where(_as_typed(col(Entity.name)).contains(term, autoescape=True)),
-        )
-        conditions.append(col(Filing.entity_id).in_(named))
+        conditions.append(col(Filing.entity_id).in_(_entities_named(applicant)))
     if icp_number:
         spellings = number_spellings(icp_number.strip())
         conditions.append(or_(*(prefix_search(col(Filing.icp_number), s) for s in spellings)))
@@ -307,6 +298,19 @@ def listing_order(sort: FilingSort | None, domain: str | None) -> FilingSort:
 # Chinese names are registered with full-width brackets, 某某科技（北京）有限公司, and typed with
 # the keyboard's (北京): a search compares both as typed.
 _BRACKETS_AS_TYPED = str.maketrans("（）", "()")
+
+
+def _entities_named(text: str) -> CompoundSelect[int]:
+    """Entities whose name holds ``text``, or whose orders were filed under one that did: a
+    change order renames the entity, and its earlier orders keep the name they were filed
+    under, by which people still know it."""
+    term = text.strip().lower().translate(_BRACKETS_AS_TYPED)
+    return union(
+        select(Filing.entity_id).where(
+            _as_typed(col(Filing.applicant_name)).contains(term, autoescape=True)
+        ),
+        select(Entity.id).where(_as_typed(col(Entity.name)).contains(term, autoescape=True)),
+    )
 
 
 def _as_typed(name: Mapped[str]) -> ColumnElement[str]:
@@ -704,8 +708,9 @@ def entity(session: Session, entity_id: int) -> EntityOut:
 def entity_page(
     session: Session, *, name: str | None = None, limit: int = 50, offset: int = 0
 ) -> EntityPage:
-    """A page of entities (masked, as lists are), by name fragment."""
-    conditions = [col(Entity.name).contains(name, autoescape=True)] if name else []
+    """A page of entities (masked, as lists are), by a fragment of their name, now or when
+    one of their orders was filed."""
+    conditions = [col(Entity.id).in_(_entities_named(name))] if name else []
     total = session.exec(select(func.count()).select_from(Entity).where(*conditions)).one()
     rows = session.exec(
         select(Entity).where(*conditions).order_by(col(Entity.id)).limit(limit).offset(offset)

@@ -877,6 +877,18 @@ def test_a_search_by_applicant_finds_an_entitys_orders_under_its_old_and_new_nam
     assert found == {on_file.id, renamed.id, later.id}
 
 
+@pytest.mark.parametrize("name", ["Example Ltd", "example group"])
+def test_an_entity_is_found_by_its_old_name_and_its_new_one(
+    session: Session, open_order: Open, on_file: FilingOut, name: str
+) -> None:
+    change = order_on("change", on_file.entity_id, 0)  # renames it Example Group Ltd
+    _drive(session, open_order(**change), ORDER_PATHS["change"])
+
+    found = views.entity_page(session, name=name).items
+
+    assert [(e.id, e.name) for e in found] == [(on_file.entity_id, "Example Group Ltd")]
+
+
 def test_a_registrant_shown_with_half_width_brackets_is_the_entity(open_order: Open) -> None:
     """Registrars show （北京） as (北京); a reader takes both for one name."""
     entity = entity_in(name="派伦科技（北京）有限公司")
