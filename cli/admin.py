@@ -22,7 +22,7 @@ from auth.tokens import (
 from cli import backups
 from cli.errors import App, CliError
 from cli.filings import LimitOption, OffsetOption, list_page, render_page
-from cli.output import JsonOption, emit, fields, row_id, span, table
+from cli.output import JsonOption, date_option, emit, fields, row_id, span, table
 from config import bounds
 from config.clock import CHINA, as_utc, get_clock
 from config.settings import get_settings
@@ -65,11 +65,7 @@ ExpiresIn = Annotated[
 ]
 ExpiresOn = Annotated[
     datetime | None,
-    typer.Option(
-        formats=["%Y-%m-%d"],
-        metavar="DATE",
-        help="Valid until this date begins (00:00 Beijing time), as YYYY-MM-DD.",
-    ),
+    date_option("Valid until this date begins (00:00 Beijing time), as YYYY-MM-DD."),
 ]
 TokenId = Annotated[int, row_id("The token's id (see tokens list).")]
 

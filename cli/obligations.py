@@ -9,7 +9,7 @@ import typer
 from rich.console import Group, RenderableType
 
 from cli.errors import App
-from cli.output import Due, JsonOption, emit, fields, row_id, table
+from cli.output import Due, JsonOption, date_option, emit, fields, row_id, table
 from config.clock import get_clock
 from config.settings import get_settings
 from models import session_scope
@@ -33,13 +33,7 @@ ServiceId = Annotated[int, row_id("The service's id (see icpflow entities show).
 RectificationId = Annotated[int, row_id("The rectification's obligation id.")]
 Day = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="A date, YYYY-MM-DD.")]
 ReplacesDay = Annotated[
-    datetime | None,
-    typer.Option(
-        formats=["%Y-%m-%d"],
-        metavar="DATE",
-        help="The day on file this one corrects, YYYY-MM-DD.",
-        show_default=False,
-    ),
+    datetime | None, date_option("The day on file this one corrects, YYYY-MM-DD.")
 ]
 
 

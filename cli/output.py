@@ -32,6 +32,11 @@ def row_id(help: str) -> Any:
     return typer.Argument(metavar="ID", help=help, min=1, max=bounds.MAX_ROW_ID, show_default=False)
 
 
+def date_option(help: str) -> Any:
+    """An optional day, typed as YYYY-MM-DD."""
+    return typer.Option(formats=["%Y-%m-%d"], metavar="DATE", help=help, show_default=False)
+
+
 def emit(result: Any, as_json: bool, human: Callable[[], RenderableType]) -> None:
     if as_json:
         typer.echo(json.dumps(to_jsonable_python(result), ensure_ascii=False, indent=2))
