@@ -1,11 +1,12 @@
-"""What the console's forms post: fire an event, assign a filing, retry a failed job.
+"""What the console's forms post: fire an event, record a duty after approval, assign a
+filing, retry a failed job.
 
-Each goes through the same function as the API (``web.api.fire``,
+Each goes through the same function as the API (``web.api.fire``, ``workflow.obligations``,
 ``auth.tokens.assign_filing`` and ``workers.failures.retry_failed``), after the CSRF check
 and the role check, then redirects back (post/redirect/get), so a reload never posts twice.
-A refused event shows the filing's page again, the form filled as sent and its reasons beside
-it; any other refusal raises the domain error, which the error pages render: a stale page
-gets 409 "changed by someone else, reload".
+A refused event or duty shows the filing's page again, the form filled as sent and its
+reasons beside it; any other refusal raises the domain error, which the error pages render:
+a stale page gets 409 "changed by someone else, reload".
 """
 
 from __future__ import annotations
@@ -14,18 +15,30 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+from starlette.datastructures import FormData
 
 from auth.tokens import Role, assign_filing
+from config.clock import get_clock
+from config.settings import get_settings
 from web import api, console
 from web.auth import SessionDep
 from web.console import Refused
-from web.forms import event_data
+from web.duty_forms import DUTIES_BY_NAME, NOTICE, notices
+from web.forms import posted
 from web.pages import FormUserDep, PostedForm
 from workers import failures
+from workflow import obligations, views
 from workflow.domain.bounded import RowId
 from workflow.domain.commands import AssignCommand, EventCommand, parse
-from workflow.domain.definition import EVENTS_BY_NAME
-from workflow.domain.errors import GuardFailed, TransitionNotAllowed, ValidationError
+from workflow.domain.definition import EVENTS_BY_NAME, State
+from workflow.domain.errors import (
+    GuardFailed,
+    NotFound,
+    Reason,
+    TransitionNotAllowed,
+    ValidationError,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,15 +60,77 @@ def fire_event(
     """Fire ``event`` with the form's inputs, expecting the version the page showed."""
     user.require(Role.CASE_MANAGER)
     spec = EVENTS_BY_NAME.get(event)
-    data = event_data(spec, form) if spec else {}
+    data = posted(spec.data, form) if spec else {}
     try:
         command = parse(EventCommand, {"event": event, "data": data}, "event refused")
         api.fire(session, filing_id, command, user.caller, expected_version)
     except (ValidationError, GuardFailed, TransitionNotAllowed) as refused:
         if spec is None:
             raise  # no form of the page to show again
-        return console.filing_page(request, session, user, filing_id, Refused(event, refused, form))
+        again = Refused(f"event-{event}", refused, form)
+        return console.filing_page(request, session, user, filing_id, again)
     return _back_to(filing_id)
+
+
+@router.post("/filings/{filing_id}/duties/{duty}")
+def record_duty(
+    request: Request,
+    filing_id: RowId,
+    duty: str,
+    session: SessionDep,
+    user: FormUserDep,
+    form: PostedForm,
+) -> Response:
+    """Record ``duty`` about the service the approved filing put on record, as the API's
+    ``/services/{id}/...`` routes do (of a rectification notice chosen on the form, for an
+    extension or a rectification done)."""
+    user.require(Role.CASE_MANAGER)
+    spec = DUTIES_BY_NAME.get(duty)
+    if spec is None:
+        raise NotFound(f"no duty {duty!r} is recorded here")
+    try:
+        service_id = _service_on_record(session, filing_id)
+        command = parse(spec.body, posted(spec.body, form), "not recorded")
+        target = service_id
+        if spec.of_notice:
+            duties = obligations.duties(session, service_id, get_clock().now())
+            target = _notice(form, [o.id for o in notices(duties, spec)])
+        spec.record(session, target, command, get_settings())
+    except (ValidationError, GuardFailed) as refused:
+        again = Refused(f"duty-{duty}", refused, form)
+        return console.filing_page(request, session, user, filing_id, again)
+    return _back_to(filing_id)
+
+
+def _service_on_record(session: Session, filing_id: int) -> int:
+    """The service an approved filing put on record: what its duties are recorded about."""
+    filing = views.get_filing(session, filing_id)
+    if filing.state != State.APPROVED or filing.service_id is None:
+        raise GuardFailed(
+            "not recorded",
+            [
+                Reason(
+                    "not_approved",
+                    f"filing {filing_id} is {filing.state}: duties after approval are recorded "
+                    "on the page of the order that was approved",
+                )
+            ],
+        )
+    return filing.service_id
+
+
+def _notice(form: FormData, open_ids: list[int]) -> int:
+    """The rectification notice chosen: one of the service's open ones the form offered."""
+    chosen = str(form.get(NOTICE) or "")
+    if chosen not in {str(i) for i in open_ids}:
+        reason = Reason(
+            "not_open",
+            f"{chosen or 'no notice'} is not an open rectification notice of this service "
+            "(closed or extended since the page was read?)",
+            field=NOTICE,
+        )
+        raise ValidationError("not recorded", [reason])
+    return int(chosen)
 
 
 @router.get("/filings/{filing_id}/events/{event}", include_in_schema=False)

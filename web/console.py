@@ -20,6 +20,7 @@ from config import bounds
 from config.clock import get_clock
 from config.settings import get_settings
 from web.auth import SessionDep
+from web.duty_forms import duty_forms
 from web.forms import event_forms
 from web.pages import PageUser, PageUserDep, show
 from web.pipeline_svg import pipeline_svg
@@ -281,14 +282,15 @@ def filing(request: Request, filing_id: RowId, session: SessionDep, user: PageUs
 
 @dataclass(frozen=True)
 class Refused:
-    """An event form that was refused: the reasons, and what was typed, to show it again."""
+    """A form that was refused (``form``, its id): the reasons, and what was typed, to show
+    it again."""
 
-    event: str
+    form: str
     error: IcpflowError
     posted: FormData
 
-    def typed(self, event: str, name: str) -> list[str]:
-        return [str(v) for v in self.posted.getlist(name)] if event == self.event else []
+    def typed(self, form: str, name: str) -> list[str]:
+        return [str(v) for v in self.posted.getlist(name)] if form == self.form else []
 
 
 def filing_page(
@@ -304,6 +306,7 @@ def filing_page(
     shown = views.timeline(session, filing_id, now)
     failed_jobs = views.failed_jobs(session, filing_id=filing_id).items
     verifiers = views.verifiers(session, filing_id)
+    after = after_approval(session, shown.filing, now)
     return show(
         request,
         "filing.html",
@@ -320,7 +323,8 @@ def filing_page(
         ),
         retry={job.notification_id: job.id for job in failed_jobs},
         assignable=case_managers(session) if user.can(Role.CASE_MANAGER) else [],
-        after=after_approval(session, shown.filing, now),
+        after=after,
+        duty_forms=duty_forms(after.duties),
         refused=refused,
         status_code=422 if refused else 200,
     )

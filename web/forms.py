@@ -1,24 +1,28 @@
-"""The console's event forms, derived from the declaration: one form per allowed event, one
-input per field of the event's data model (``EventSpec.data``), so a new event or a new field
-shows up in the browser without touching a template.
+"""The console's forms, derived from the models the API reads: one input per field, so a new
+event, duty or field shows up in the browser without touching a template. Here the event
+forms, one per allowed event from its data model (``EventSpec.data``); ``web.duty_forms``
+builds those of the duties after approval the same way.
 
 A list field is a set of checkboxes (the materials the rules require of this filing), an enum
 field a drop-down of its members (a verifier: of the people still to answer the SMS), a time
-a date-and-time picker (its value has no offset, so it is read as Beijing time), every other
-field a text input; only the fields the model requires are required, and the approval's ICP
-number only where the order's kind issues one (required for a first filing, left out where
-none is issued). Posted forms become the same ``EventCommand`` the API builds.
+a date-and-time picker (its value has no offset, so it is read as Beijing time), a day a date
+picker, a count a number, every other field a text input; only the fields the model requires
+are required, and the approval's ICP number only where the order's kind issues one (required
+for a first filing, left out where none is issued). Posted forms become the same commands the
+API builds.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from enum import Enum
 from typing import Any, get_args, get_origin
 
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 from starlette.datastructures import FormData
 
 from workflow.domain.definition import EVENTS_BY_NAME, MANUAL_EVENTS, EventSpec
@@ -28,7 +32,7 @@ from workflow.domain.orders import NumberAsked, kind_spec
 from workflow.domain.rules import Rules
 from workflow.schemas import FilingOut
 
-# What the page calls each data key in Chinese; the English is the key itself.
+# What the page calls each field in Chinese; the English is the field's name itself.
 _ZH = {
     "service_number": "备案服务号",
     "server_ip": "服务器 IP",
@@ -37,11 +41,21 @@ _ZH = {
     "reason": "原因",
     "icp_number": "ICP 备案号",
     "sent_at": "短信发送时间（北京时间）",
+    "live_on": "上线日期",
+    "home_url": "首页地址",
+    "psb_number": "公安备案号",
+    "expires_on": "域名到期日",
+    "left_on": "迁出日期",
+    "reference": "通知文号",
+    "working_days": "工作日",
+    "detail": "整改内容",
+    "replaces": "更正",
+    "rectification": "整改通知",
 }
 
 
-# A field of an event's data as a refusal names it.
-_DATA_FIELD = re.compile(r"\bdata\.[a-z_]+")
+# A field as a refusal names it: of an event's data (the API's path), or of a duty's body.
+_FIELD = re.compile(r"\b(?:data\.)?[a-z_]+")
 
 
 @dataclass(frozen=True)
@@ -52,30 +66,66 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
 class Input:
     name: str
     label: str
     description: str
     choices: tuple[Choice, ...] | None  # checkboxes when set
-    options: tuple[str, ...] | None  # a drop-down when set, an <input> when neither is
+    options: tuple[Option, ...] | None  # a drop-down when set, an <input> when neither is
     required: bool
     html_type: str = "text"  # the <input>'s type
 
 
 @dataclass(frozen=True)
-class EventForm:
-    event: EventSpec
-    inputs: tuple[Input, ...]
+class Form:
+    """A form of the filing's page: posted to ``/filings/{id}/{path}``, known on the page
+    (and in a refusal shown beside it) by ``id``."""
 
-    @property
-    def title(self) -> str:
-        return self.event.name.replace("_", " ").capitalize()
+    id: str
+    path: str
+    title: str
+    description: str
+    inputs: tuple[Input, ...]
+    leads_to: str | None = None  # the state an event's form moves the filing to
 
     def in_words(self, refusal: str) -> str:
         """A refusal's text as the form's reader knows its fields: by their labels, not the
         paths the API names (``data.reason is required`` -> ``Reason 原因 is required``)."""
-        labels = {f"data.{i.name}": i.label for i in self.inputs}
-        return _DATA_FIELD.sub(lambda m: labels.get(m.group(), m.group()), refusal)
+        labels = {key: i.label for i in self.inputs for key in (i.name, f"data.{i.name}")}
+        return _FIELD.sub(lambda m: labels.get(m.group(), m.group()), refusal)
+
+
+def field_input(name: str, field: FieldInfo, *, required: bool | None = None) -> Input:
+    """The input of one field of a model: its type says which (a drop-down for an enum, a
+    date picker for a day, a number for a count); ``required`` overrides the model's say."""
+    label = f"{name.replace('_', ' ').capitalize()} {_ZH.get(name, '')}".strip()
+    enum = _enum_of(field.annotation)
+    options = tuple(Option(m.value, m.value) for m in enum) if enum is not None else None
+    return Input(
+        name,
+        label,
+        field.description or "",
+        None,
+        options,
+        field.is_required() if required is None else required,
+        _html_type(field.annotation),
+    )
+
+
+def _html_type(annotation: object) -> str:
+    """A time, a day or a count, optional or constrained (``Annotated``) or not; else text."""
+    types = {t for a in (annotation, *get_args(annotation)) for t in (a, *get_args(a))}
+    if datetime in types:
+        return "datetime-local"
+    if date in types:
+        return "date"
+    return "number" if int in types else "text"
 
 
 def _materials(filing: FilingOut, rules: Rules) -> tuple[Choice, ...]:
@@ -102,20 +152,19 @@ def _input(
     name: str, spec: EventSpec, filing: FilingOut, rules: Rules, answering: Collection[str] | None
 ) -> Input:
     field = spec.data.model_fields[name]
-    is_list = get_origin(field.annotation) is list
-    if is_list and name != "materials":
-        raise LookupError(f"no choices known for the list field {name!r} of {spec.name!r}")
-    label = f"{name.replace('_', ' ').capitalize()} {_ZH.get(name, '')}".strip()
-    choices = _materials(filing, rules) if is_list else None
-    enum = next((t for t in (field.annotation, *get_args(field.annotation)) if _is_enum(t)), None)
-    options = tuple(member.value for member in enum) if enum is not None else None
-    if enum is VerifierRole and answering is not None:
+    if get_origin(field.annotation) is list:
+        if name != "materials":
+            raise LookupError(f"no choices known for the list field {name!r} of {spec.name!r}")
+        choices = _materials(filing, rules)
+    else:
+        choices = None
+    asked = _number_asked(name, filing) is NumberAsked.REQUIRED
+    shown = field_input(name, field, required=field.is_required() or asked)
+    options = shown.options
+    if options is not None and answering is not None and _enum_of(field.annotation) is VerifierRole:
         # Only someone still to answer may answer, or enter a wrong code.
-        options = tuple(role for role in options or () if role in answering)
-    html_type = "datetime-local" if _is_moment(field.annotation) else "text"
-    description = field.description or ""
-    required = field.is_required() or _number_asked(name, filing) is NumberAsked.REQUIRED
-    return Input(name, label, description, choices, options, required, html_type)
+        options = tuple(o for o in options if o.value in answering)
+    return replace(shown, choices=choices, options=options)
 
 
 def _number_asked(name: str, filing: FilingOut) -> NumberAsked | None:
@@ -124,41 +173,48 @@ def _number_asked(name: str, filing: FilingOut) -> NumberAsked | None:
     return kind_spec(filing.kind).number_asked if name == "icp_number" else None
 
 
-def _is_enum(annotation: object) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, Enum)
-
-
-def _is_moment(annotation: object) -> bool:
-    """A time, optional or constrained (``Annotated``) or not."""
-    return any(datetime in (t, *get_args(t)) for t in (annotation, *get_args(annotation)))
+def _enum_of(annotation: object) -> type[Enum] | None:
+    """The enum a field holds, optional or not."""
+    return next(
+        (
+            t
+            for t in (annotation, *get_args(annotation))
+            if isinstance(t, type) and issubclass(t, Enum)
+        ),
+        None,
+    )
 
 
 def event_forms(
     filing: FilingOut, rules: Rules, answering: Collection[str] | None = None
-) -> list[EventForm]:
+) -> list[Form]:
     """A form for each event a person may fire on the filing now; ``answering``, when known,
     narrows the SMS forms to the roles of the verifiers who have not answered yet."""
     return [
-        EventForm(
-            spec,
+        Form(
+            f"event-{spec.name}",
+            f"events/{spec.name}",
+            spec.name.replace("_", " ").capitalize(),
+            spec.description,
             tuple(
                 _input(name, spec, filing, rules, answering)
                 for name in spec.data_keys
                 if _number_asked(name, filing) is not NumberAsked.NONE
             ),
+            spec.dest.value,
         )
         for spec in (EVENTS_BY_NAME[name] for name in filing.allowed_events)
         if spec.name in MANUAL_EVENTS
     ]
 
 
-def event_data(spec: EventSpec, form: FormData) -> dict[str, Any]:
-    """The event's data as posted: every checked box of a list field, the text of the others.
-    Fields left out or left blank stay out, so the data model reports a required one missing
-    like the API does and an optional one takes its default."""
+def posted(model: type[BaseModel], form: FormData) -> dict[str, Any]:
+    """The fields of ``model`` as posted: every checked box of a list field, the text of the
+    others. Fields left out or left blank stay out, so the model reports a required one
+    missing as the API does, and an optional one takes its default."""
     data: dict[str, Any] = {}
-    for name in spec.data_keys:
-        if get_origin(spec.data.model_fields[name].annotation) is list:
+    for name, field in model.model_fields.items():
+        if get_origin(field.annotation) is list:
             data[name] = [str(value) for value in form.getlist(name)]
         elif value := str(form.get(name) or "").strip():
             data[name] = value

@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import col, select
 
 from auth.tokens import Role
+from config.clock import CHINA
 from models import Notification
 from tests.browser.conftest import PHONE, Console, SignIn, settled, snapshot
 from tests.colours import as_hex, contrast
@@ -77,6 +78,22 @@ def test_a_case_manager_takes_a_filing_from_creation_to_approval_by_forms_alone(
     assert "approved" in page.locator("h1").inner_text()
     assert page.locator("tr.history").count() == 7
     snapshot(page, "filing-approved")
+
+
+def test_a_case_manager_records_a_go_live_and_the_psb_filing_falls_due(
+    console: Console, sign_in: SignIn
+) -> None:
+    filing_id = create(console, "golive.cn", "approved")
+    today = console.clock.now().astimezone(CHINA).date().isoformat()
+    page = sign_in(Role.CASE_MANAGER)
+    page.goto(f"{console.url}/filings/{filing_id}")
+    page.locator("form#duty-go_live").get_by_label("Live on").fill(today)
+    click(page, "duty-go_live", "Record go-live 登记上线")
+    page.locator("#obligations td", has_text="psb_filing").first.wait_for()
+    settled(page)
+    assert today in page.locator("#after-approval").inner_text()
+    # Recorded once: correcting it now means ticking the box naming the day on file.
+    assert page.locator("form#duty-go_live").get_by_label(f"on file, {today}").count() == 1
 
 
 def test_a_refused_form_keeps_what_was_typed(console: Console, sign_in: SignIn) -> None:

@@ -151,7 +151,7 @@ def test_the_sms_form_asks_when_it_was_sent_with_a_date_and_time_picker(
 ) -> None:
     filing = api.drive("host_pre_approved")
     page = signed_in("case_manager").get(f"/filings/{filing['id']}").text
-    [sent_at] = re.findall(r'<input type="([a-z-]+)" id="sms_sent-sent_at"', page)
+    [sent_at] = re.findall(r'<input type="([a-z-]+)" id="event-sms_sent-sent_at"', page)
     assert sent_at == "datetime-local" and "短信发送时间" in page
 
 

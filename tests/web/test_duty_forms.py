@@ -1,0 +1,251 @@
+"""The console records an approved service's duties from its filing's page: the same models
+and functions as the API's ``/services/{id}/...`` routes, refusals shown beside the form."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import httpx
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from config.clock import FrozenClock, get_clock
+from workflow import obligations
+from workflow.obligations import ServiceDutiesOut
+from workflow.schemas import FilingOut
+
+if TYPE_CHECKING:
+    from tests.web.conftest import Api
+
+
+def _form_token(page: str) -> str:
+    found = re.search(r'name="form_token" value="([^"]+)"', page)
+    assert found, "the page carries no form token"
+    return found.group(1)
+
+
+def _record(
+    console: TestClient, filing: FilingOut | int, duty: str, data: dict[str, str]
+) -> httpx.Response:
+    """Post ``duty``'s form as the filing's page would, with the page's form token."""
+    filing_id = filing if isinstance(filing, int) else filing.id
+    token = _form_token(console.get(f"/filings/{filing_id}").text)
+    answer: httpx.Response = console.post(
+        f"/filings/{filing_id}/duties/{duty}",
+        data={"form_token": token, **data},
+        follow_redirects=False,
+    )
+    return answer
+
+
+def _duties(session: Session, on_file: FilingOut) -> ServiceDutiesOut:
+    """What is on file now, read in a transaction ended at once: on SQLite every transaction
+    holds the write lock, which the app's next request would wait for."""
+    assert on_file.service_id is not None
+    try:
+        return obligations.duties(session, on_file.service_id, get_clock().now())
+    finally:
+        session.rollback()
+
+
+def _form(page: str, form_id: str) -> str:
+    return page.split(f'id="{form_id}"')[1].split("</form>")[0]
+
+
+def test_an_approved_filings_page_offers_a_case_manager_the_duties_forms(
+    on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    page = signed_in("case_manager").get(f"/filings/{on_file.id}").text
+
+    shown = re.findall(r'<form method="post" action="[^"]+/duties/([a-z_]+)"', page)
+    # No notice is open: nothing to extend or to record as done.
+    assert shown == ["go_live", "psb_number", "renewal", "left_host", "rectification"]
+    assert re.search(r'<input type="date" id="duty-go_live-live_on" name="live_on" required', page)
+    assert 'name="replaces"' not in _form(page, "duty-go_live")  # nothing on file to correct
+
+
+def test_a_viewer_sees_the_duties_but_no_forms(
+    on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+
+    assert 'id="after-approval"' in page and "/duties/" not in page
+
+
+def test_a_go_live_recorded_from_the_page_opens_the_psb_filing(
+    session: Session, on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+
+    answer = _record(console, on_file, "go_live", {"live_on": "2026-03-02"})
+
+    assert (answer.status_code, answer.headers["location"]) == (303, f"/filings/{on_file.id}")
+    duties = _duties(session, on_file)
+    assert str(duties.live_on) == "2026-03-02"
+    assert "psb_filing" in [o.kind for o in duties.obligations]
+
+
+def test_a_refused_go_live_comes_back_filled_with_its_reasons_in_the_forms_words(
+    session: Session, on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+
+    answer = _record(console, on_file, "go_live", {"live_on": "2026-03-09"})  # a week ahead
+
+    assert answer.status_code == 422
+    form = _form(answer.text, "duty-go_live")
+    assert 'id="refused"' in form and "2026-03-09 has not come yet" in form
+    assert 'name="live_on" required title="the day the site opened' in form
+    assert 'value="2026-03-09"' in form
+    assert _duties(session, on_file).live_on is None
+
+
+def test_a_go_live_on_file_is_corrected_by_ticking_the_box_naming_it(
+    session: Session,
+    on_file: FilingOut,
+    signed_in: Callable[[str], TestClient],
+    clock: FrozenClock,
+) -> None:
+    clock.advance(timedelta(days=2))
+    console = signed_in("case_manager")
+    _record(console, on_file, "go_live", {"live_on": "2026-03-04"})
+    page = console.get(f"/filings/{on_file.id}").text
+    assert 'name="replaces" value="2026-03-04"' in _form(page, "duty-go_live")
+
+    not_ticked = _record(console, on_file, "go_live", {"live_on": "2026-03-03"})
+    ticked = _record(
+        console, on_file, "go_live", {"live_on": "2026-03-03", "replaces": "2026-03-04"}
+    )
+
+    assert not_ticked.status_code == 422 and "to correct the day" in not_ticked.text
+    assert ticked.status_code == 303
+    assert str(_duties(session, on_file).live_on) == "2026-03-03"
+
+
+def test_a_correction_from_a_stale_page_is_refused_not_taken_for_the_new_days(
+    session: Session,
+    on_file: FilingOut,
+    signed_in: Callable[[str], TestClient],
+    clock: FrozenClock,
+) -> None:
+    clock.advance(timedelta(days=2))
+    console = signed_in("case_manager")
+    _record(console, on_file, "go_live", {"live_on": "2026-03-04"})
+    _record(console, on_file, "go_live", {"live_on": "2026-03-03", "replaces": "2026-03-04"})
+
+    # A second page, read before the first correction, corrects what it showed on file.
+    stale = _record(
+        console, on_file, "go_live", {"live_on": "2026-03-02", "replaces": "2026-03-04"}
+    )
+
+    assert stale.status_code == 422
+    assert "went live on 2026-03-03" in _form(stale.text, "duty-go_live")
+    assert str(_duties(session, on_file).live_on) == "2026-03-03"
+
+
+def test_a_psb_number_of_another_province_is_refused_beside_its_form(
+    session: Session, on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+
+    answer = _record(console, on_file, "psb_number", {"psb_number": "沪公网安备31010502030143号"})
+
+    assert answer.status_code == 422
+    assert "the PSB number was issued in 沪" in _form(answer.text, "duty-psb_number")
+    assert _duties(session, on_file).psb_number is None
+
+
+def test_a_rectification_notice_is_recorded_then_extended_once_then_done(
+    session: Session, on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+    notice = {"reference": "京通管〔2026〕12号", "working_days": "5"}
+    assert _record(console, on_file, "rectification", notice).status_code == 303
+    [row] = [o for o in _duties(session, on_file).obligations if o.kind == "rectification"]
+    page = console.get(f"/filings/{on_file.id}").text
+    assert f'<option value="{row.id}">京通管〔2026〕12号 (#{row.id})</option>' in page
+
+    extended = _record(
+        console, on_file, "extension", {"rectification": str(row.id), "working_days": "7"}
+    )
+    done = _record(console, on_file, "rectified", {"rectification": str(row.id)})
+
+    assert (extended.status_code, done.status_code) == (303, 303)
+    [row] = [o for o in _duties(session, on_file).obligations if o.kind == "rectification"]
+    assert row.data["extended_by"] == 7 and row.closed_at is not None
+    page = console.get(f"/filings/{on_file.id}").text
+    assert "/duties/extension" not in page and "/duties/rectified" not in page
+
+
+def test_an_extension_offers_only_notices_not_extended_yet(
+    session: Session, on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+    _record(console, on_file, "rectification", {"reference": "一号", "working_days": "5"})
+    _record(console, on_file, "rectification", {"reference": "二号", "working_days": "5"})
+    first, second = [o for o in _duties(session, on_file).obligations if o.kind == "rectification"]
+    _record(console, on_file, "extension", {"rectification": str(first.id), "working_days": "3"})
+
+    page = console.get(f"/filings/{on_file.id}").text
+
+    extension = _form(page, "duty-extension")
+    assert f'value="{second.id}"' in extension and f'value="{first.id}"' not in extension
+    assert f'value="{first.id}"' in _form(page, "duty-rectified")
+
+
+def test_a_notice_not_open_on_this_service_is_refused_naming_the_field(
+    session: Session, on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+    _record(console, on_file, "rectification", {"reference": "一号", "working_days": "5"})
+    [row] = [o for o in _duties(session, on_file).obligations if o.kind == "rectification"]
+    _record(console, on_file, "rectified", {"rectification": str(row.id)})
+
+    again = _record(console, on_file, "rectified", {"rectification": str(row.id)})
+
+    assert again.status_code == 422
+    assert f"{row.id} is not an open rectification notice of this service" in again.text
+
+
+def test_leaving_the_host_is_offered_until_a_cancel_access_is_owed(
+    on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+
+    assert _record(console, on_file, "left_host", {"left_on": "2026-03-02"}).status_code == 303
+
+    page = console.get(f"/filings/{on_file.id}").text
+    assert "/duties/left_host" not in page and "cancel_access" in page
+
+
+def test_an_open_order_has_no_duties_to_record(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    order = api.create(province="沪", domain="other.cn")
+    console = signed_in("case_manager")
+    assert "/duties/" not in console.get(f"/filings/{order['id']}").text
+
+    answer = _record(console, order["id"], "go_live", {"live_on": "2026-03-02"})
+
+    assert answer.status_code == 422
+    assert "duties after approval are recorded on the page of the order that was approved" in (
+        answer.text
+    )
+
+
+def test_an_unknown_duty_is_not_found(
+    on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    assert _record(signed_in("case_manager"), on_file, "colour", {}).status_code == 404
+
+
+def test_a_viewer_may_not_record_a_duty(
+    session: Session, on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    answer = _record(signed_in("viewer"), on_file, "go_live", {"live_on": "2026-03-02"})
+
+    assert answer.status_code == 403
+    assert _duties(session, on_file).live_on is None
