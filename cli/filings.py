@@ -19,7 +19,18 @@ from rich.console import Group, RenderableType
 from auth.tokens import assign_filing
 from cli.errors import DOMAIN_ERROR, App, report
 from cli.obligations import render_forecast
-from cli.output import Due, JsonOption, emit, fields, progress, row_id, span, table
+from cli.output import (
+    Due,
+    JsonOption,
+    emit,
+    fields,
+    limit_option,
+    offset_option,
+    progress,
+    row_id,
+    span,
+    table,
+)
 from config import bounds
 from config.clock import get_clock
 from config.settings import get_settings
@@ -225,10 +236,8 @@ def render_page(page: FilingPage) -> RenderableType:
     )
 
 
-LimitOption = Annotated[int, typer.Option(min=1, max=1000, help="At most this many filings.")]
-OffsetOption = Annotated[
-    int, typer.Option(min=0, max=bounds.MAX_OFFSET, help="Skip this many filings first (paging).")
-]
+LimitOption = Annotated[int, limit_option("filings")]
+OffsetOption = Annotated[int, offset_option("filings")]
 
 
 def list_page(filters: FilingFilters, *, limit: int, offset: int) -> FilingPage:

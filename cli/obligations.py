@@ -9,7 +9,18 @@ import typer
 from rich.console import Group, RenderableType
 
 from cli.errors import App
-from cli.output import Due, JsonOption, date_option, emit, fields, row_id, table
+from cli.output import (
+    Due,
+    JsonOption,
+    date_option,
+    emit,
+    fields,
+    limit_option,
+    offset_option,
+    row_id,
+    span,
+    table,
+)
 from config.clock import get_clock
 from config.settings import get_settings
 from models import session_scope
@@ -208,41 +219,49 @@ def rectified(rectification_id: RectificationId, as_json: JsonOption = False) ->
         _show(obligations.rectified(session, rectification_id), as_json)
 
 
+RowsLimit = Annotated[int, limit_option("rows")]
+RowsOffset = Annotated[int, offset_option("rows")]
+
+
 @services.command("overdue")
-def overdue(as_json: JsonOption = False) -> None:
+def overdue(limit: RowsLimit = 100, offset: RowsOffset = 0, as_json: JsonOption = False) -> None:
     """Services past an obligation (PSB filing, cancel-access, rectification, an expired
     domain), most late first."""
     with session_scope() as session:
-        rows = obligations.overdue(session, get_clock().now())
+        page = obligations.overdue(session, get_clock().now(), limit, offset)
     emit(
-        rows,
+        page,
         as_json,
         lambda: table(
             ["id", "service", "filing", "kind", "due", "status", "data"],
             [
                 (o.id, o.service_id, o.filing_id, o.kind, Due(o.due_at), o.status, o.data)
-                for o in rows
+                for o in page.items
             ],
             title="overdue obligations",
+            caption=span(page.offset, len(page.items), page.total),
         ),
     )
 
 
 @services.command("footer-failing")
-def footer_failing(as_json: JsonOption = False) -> None:
+def footer_failing(
+    limit: RowsLimit = 100, offset: RowsOffset = 0, as_json: JsonOption = False
+) -> None:
     """Live sites whose latest footer check failed, failing longest first."""
     with session_scope() as session:
-        sites = obligations.failing_footers(session)
+        page = obligations.failing_footers(session, limit, offset)
     emit(
-        sites,
+        page,
         as_json,
         lambda: table(
             ["service", "domain", "filing", "failing since", "in a row", "problems"],
             [
                 (f.service_id, f.domain, f.filing_id, f.failing_since, f.failures, f.problems)
-                for f in sites
+                for f in page.items
             ],
             title="footer checks failing",
+            caption=span(page.offset, len(page.items), page.total),
         ),
     )
 

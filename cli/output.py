@@ -37,6 +37,16 @@ def date_option(help: str) -> Any:
     return typer.Option(formats=["%Y-%m-%d"], metavar="DATE", help=help, show_default=False)
 
 
+def limit_option(what: str) -> Any:
+    """How many rows of a list one page shows."""
+    return typer.Option(min=1, max=1000, help=f"At most this many {what}.")
+
+
+def offset_option(what: str) -> Any:
+    """Where a page of a list starts, as far as the API's offsets reach."""
+    return typer.Option(min=0, max=bounds.MAX_OFFSET, help=f"Skip this many {what} first (paging).")
+
+
 def emit(result: Any, as_json: bool, human: Callable[[], RenderableType]) -> None:
     if as_json:
         typer.echo(json.dumps(to_jsonable_python(result), ensure_ascii=False, indent=2))

@@ -244,22 +244,30 @@ def mine(
 
 @router.get("/duties", response_class=HTMLResponse)
 def duties(
-    request: Request, session: SessionDep, user: PageUserDep, page: Annotated[Page, Query()] = 1
+    request: Request,
+    session: SessionDep,
+    user: PageUserDep,
+    page: Annotated[Page, Query()] = 1,
+    footer_page: Annotated[Page, Query()] = 1,
 ) -> Response:
     """Duties after approval past their time (the PSB filing, a cancel-access order, a
     rectification, an expired domain), the most late first; and the live sites whose footer
-    check fails."""
+    check fails, each list paged on its own."""
     now = get_clock().now()
-    rows = obligations.overdue(session, now, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    late = obligations.overdue(session, now, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    footers = obligations.failing_footers(
+        session, limit=PAGE_SIZE, offset=(footer_page - 1) * PAGE_SIZE
+    )
     return show(
         request,
         "duties.html",
         user,
-        rows=rows,
-        footers=obligations.failing_footers(session),
-        domains=obligations.domains_of(session, {o.service_id for o in rows}),
+        rows=late.items,
+        footers=footers,
+        domains=obligations.domains_of(session, {o.service_id for o in late.items}),
         now=now,
-        pages=_pages(obligations.count_overdue(session, now), page),
+        pages=_pages(late.total, page),
+        footer_pages=_pages(footers.total, footer_page),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Query
 
 from config.clock import get_clock
@@ -20,7 +22,7 @@ from workflow.domain.obligations import (
     Renewal,
 )
 from workflow.forecast import DurationRow, ForecastOut
-from workflow.obligations import FailingFooterOut, ObligationOut, ServiceDutiesOut
+from workflow.obligations import FailingFooterPage, ObligationPage, ServiceDutiesOut
 
 router = APIRouter(
     prefix="/api/v1",
@@ -106,20 +108,26 @@ def rectified(obligation_id: RowId, session: SessionDep, _: CaseManager) -> Serv
     return obligations.rectified(session, obligation_id)
 
 
-@router.get("/ops/obligations/overdue", response_model=list[ObligationOut], tags=["ops"])
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+@router.get("/ops/obligations/overdue", response_model=ObligationPage, tags=["ops"])
 def overdue_obligations(
-    session: SessionDep, _: Ops, limit: int = Query(100, ge=1, le=500), offset: Offset = 0
-) -> list[ObligationOut]:
+    session: SessionDep, _: Ops, limit: Limit = 100, offset: Offset = 0
+) -> ObligationPage:
     """Approved services past an obligation (PSB filing, cancel-access, rectification, an
-    expired domain)."""
+    expired domain), the most late first, with how many there are in all."""
     return obligations.overdue(session, get_clock().now(), limit, offset)
 
 
-@router.get("/ops/footer-failures", response_model=list[FailingFooterOut], tags=["ops"])
-def footer_failures(session: SessionDep, _: Ops) -> list[FailingFooterOut]:
+@router.get("/ops/footer-failures", response_model=FailingFooterPage, tags=["ops"])
+def footer_failures(
+    session: SessionDep, _: Ops, limit: Limit = 100, offset: Offset = 0
+) -> FailingFooterPage:
     """Live sites whose latest footer check failed (the number missing, or not linked to
-    beian.miit.gov.cn), failing longest first, with how many checks in a row."""
-    return obligations.failing_footers(session)
+    beian.miit.gov.cn), failing longest first, with how many checks in a row and how many
+    sites in all."""
+    return obligations.failing_footers(session, limit, offset)
 
 
 @router.get("/filings/{filing_id}/forecast", response_model=ForecastOut, responses=responses(404))

@@ -60,7 +60,7 @@ from workflow.domain.obligations import (
 from workflow.domain.orders import KINDS, Effect, ServiceKind, ServiceStatus, kind_spec
 from workflow.domain.rules import rules_for
 from workflow.records import take_turns
-from workflow.schemas import UtcDateTime
+from workflow.schemas import Page, UtcDateTime
 
 _OBLIGATIONS = table(Obligation)
 _CLAIM_DUE_OBLIGATION = (
@@ -129,6 +129,14 @@ class FailingFooterOut(BaseModel):
     failures: int = Field(description="checks in a row that failed, the latest included")
     last_checked_at: UtcDateTime
     problems: list[str]
+
+
+class ObligationPage(Page[ObligationOut]):
+    """Duties past their time, the most late first."""
+
+
+class FailingFooterPage(Page[FailingFooterOut]):
+    """Live sites whose footer fails, failing longest first."""
 
 
 class ServiceDutiesOut(BaseModel):
@@ -204,9 +212,7 @@ def _overdue_where(now: datetime) -> tuple[ColumnElement[bool], ...]:
     )
 
 
-def overdue(
-    session: Session, now: datetime, limit: int = 100, offset: int = 0
-) -> list[ObligationOut]:
+def overdue(session: Session, now: datetime, limit: int, offset: int = 0) -> ObligationPage:
     """Open obligations of an overdue kind past their due time, the most late first (ops)."""
     rows = session.exec(
         select(Obligation)
@@ -215,7 +221,10 @@ def overdue(
         .limit(limit)
         .offset(offset)
     ).all()
-    return [describe(row, now) for row in rows]
+    items = [describe(row, now) for row in rows]
+    return ObligationPage(
+        items=items, total=count_overdue(session, now), limit=limit, offset=offset
+    )
 
 
 def count_overdue(session: Session, now: datetime) -> int:
@@ -225,7 +234,7 @@ def count_overdue(session: Session, now: datetime) -> int:
     ).one()
 
 
-def failing_footers(session: Session) -> list[FailingFooterOut]:
+def failing_footers(session: Session, limit: int, offset: int = 0) -> FailingFooterPage:
     """Live sites whose latest footer check failed, failing longest first: ops watching
     hundreds of sites look here; the case managers hear of a site at its second failure.
 
@@ -266,23 +275,31 @@ def failing_footers(session: Session) -> list[FailingFooterOut]:
         .group_by(checks.service_id)
         .subquery()
     )
+    # One row per site, so a page holds ``limit`` sites, however many checks share a time.
+    page = (
+        select(runs.c.service_id, runs.c.since, runs.c.last, runs.c.failures)
+        .order_by(runs.c.since, runs.c.service_id)
+        .limit(limit)
+        .offset(offset)
+        .subquery()
+    )
     rows = session.exec(
-        select(FooterCheck, runs.c.since, runs.c.failures)
+        select(FooterCheck, page.c.since, page.c.failures)
         .join(
-            runs,
+            page,
             and_(
-                col(FooterCheck.service_id) == runs.c.service_id,
-                col(FooterCheck.checked_at) == runs.c.last,
+                col(FooterCheck.service_id) == page.c.service_id,
+                col(FooterCheck.checked_at) == page.c.last,
             ),
         )
-        .order_by(runs.c.since, col(FooterCheck.service_id), col(FooterCheck.id).desc())
+        .order_by(page.c.since, col(FooterCheck.service_id), col(FooterCheck.id).desc())
     ).all()
     latest: dict[int, tuple[FooterCheck, datetime, int]] = {}
     for check, since, failures in rows:  # two checks at one time: the later recorded
         latest.setdefault(check.service_id, (check, since, failures))
     domains = domains_of(session, latest)
     orders = _approving_orders(session, latest)
-    return [
+    items = [
         FailingFooterOut(
             service_id=service_id,
             domain=domains.get(service_id, ""),
@@ -295,6 +312,8 @@ def failing_footers(session: Session) -> list[FailingFooterOut]:
         )
         for service_id, (check, since, failures) in latest.items()
     ]
+    total = session.exec(select(func.count()).select_from(runs)).one()
+    return FailingFooterPage(items=items, total=total, limit=limit, offset=offset)
 
 
 def _approving_orders(session: Session, service_ids: Collection[int]) -> dict[int, int]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -182,14 +182,24 @@ class FilingOut(BaseModel):
         )
 
 
-class FilingPage(BaseModel):
-    items: list[FilingOut]
+Item = TypeVar("Item")
+
+
+class Page(BaseModel, Generic[Item]):
+    """One page of a list and how many the list holds in all, so a client knows whether to
+    ask for the next (``offset + limit < total``)."""
+
+    items: list[Item]
+    total: int
+    limit: int
+    offset: int
+
+
+class FilingPage(Page[FilingOut]):
     total: int = Field(description="the filings that match, counted up to a limit")
     total_is_exact: bool = Field(
         default=True, description="false when more filings match than were counted"
     )
-    limit: int
-    offset: int
 
 
 class FilingSort(StrEnum):
@@ -210,11 +220,8 @@ class LateItem(BaseModel):
     deadline: DeadlineOut
 
 
-class LatePage(BaseModel):
-    items: list[LateItem]
-    total: int
-    limit: int
-    offset: int
+class LatePage(Page[LateItem]):
+    """Late work, the most overdue first."""
 
 
 class StateCount(BaseModel):
@@ -255,11 +262,8 @@ class FailedJobOut(BaseModel):
         return " · ".join(f"{name} {value}" for name, value in (self.payload or {}).items())
 
 
-class FailedJobPage(BaseModel):
-    items: list[FailedJobOut]
-    total: int
-    limit: int
-    offset: int
+class FailedJobPage(Page[FailedJobOut]):
+    """Jobs that failed for good, awaiting a retry."""
 
 
 class AssignmentOut(BaseModel):
@@ -334,11 +338,8 @@ class EntityOut(BaseModel):
     services: list[ServiceOut]
 
 
-class EntityPage(BaseModel):
-    items: list[EntityOut]
-    total: int
-    limit: int
-    offset: int
+class EntityPage(Page[EntityOut]):
+    """Entities (主体) that match a search."""
 
 
 class VerifierOut(BaseModel):

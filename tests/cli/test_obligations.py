@@ -124,6 +124,20 @@ def test_an_approved_orders_forecast_is_refused_saying_why_once(
     assert headline.startswith("error: no forecast:")
 
 
+def test_services_overdue_says_which_of_how_many_it_shows(
+    cli: Cli, on_file: FilingOut, clock: FrozenClock
+) -> None:
+    site = str(on_file.service_id)
+    cli("services", "go-live", site, "--on", "2026-03-02")
+    cli("services", "left-host", site, "--on", "2026-03-02")
+    clock.advance(timedelta(days=31))  # the PSB filing and the cancel-access order both late
+
+    shown = cli("services", "overdue", "--limit", "1", "--offset", "1")
+
+    assert shown.exit_code == 0, shown.output
+    assert "2-2 of 2" in shown.stdout
+
+
 def test_the_durations_report_lists_each_province_and_stage(cli: Cli, on_file: FilingOut) -> None:
     rows = json.loads(cli("report", "durations", "--json").stdout)
     assert {(r["province"], r["stage"]) for r in rows} >= {("京", "submitted")}
@@ -141,7 +155,7 @@ def test_services_footer_failing_names_each_failing_site(
     )  # fmt: skip
     session.commit()
 
-    [site] = json.loads(cli("services", "footer-failing", "--json").stdout)
+    [site] = json.loads(cli("services", "footer-failing", "--json").stdout)["items"]
 
     assert (site["service_id"], site["failures"], site["problems"]) == (
         on_file.service_id,

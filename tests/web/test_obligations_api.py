@@ -66,7 +66,7 @@ def test_ops_see_overdue_obligations(
     _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
     clock.advance(timedelta(days=31))
     assert api.get("/api/v1/ops/obligations/overdue").status_code == 403
-    late = api.get("/api/v1/ops/obligations/overdue", headers=as_role("ops")).json()
+    late = api.get("/api/v1/ops/obligations/overdue", headers=as_role("ops")).json()["items"]
     assert [o["kind"] for o in late] == ["psb_filing"]
 
 
@@ -210,7 +210,7 @@ def test_ops_list_the_live_sites_whose_footer_fails_since_their_first_failure_in
         _check(session, on_file.service_id, settings, ["no link to https://beian.miit.gov.cn/"])
         clock.advance(timedelta(days=1))
 
-    [site] = api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json()
+    [site] = api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json()["items"]
 
     assert (site["service_id"], site["filing_id"], site["failures"]) == (
         on_file.service_id,
@@ -229,9 +229,14 @@ def test_a_site_that_left_the_host_is_no_longer_listed_however_its_footer_failed
     site = f"/services/{on_file.service_id}"
     _post(api, f"{site}/go-live", {"live_on": "2026-03-02"})
     _check(session, on_file.service_id, settings, ["no number shown"])
-    assert len(api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json()) == 1
+    assert (
+        len(api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json()["items"])
+        == 1
+    )
     assert _post(api, f"{site}/left-host", {"left_on": "2026-03-02"}).status_code == 200
-    assert api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json() == []
+    assert (
+        api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json()["items"] == []
+    )
 
 
 def test_a_site_whose_footer_passed_again_is_not_listed(
@@ -242,7 +247,9 @@ def test_a_site_whose_footer_passed_again_is_not_listed(
     _check(session, on_file.service_id, settings, ["no number shown"])
     clock.advance(timedelta(days=1))
     _check(session, on_file.service_id, settings, [])
-    assert api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json() == []
+    assert (
+        api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json()["items"] == []
+    )
 
 
 def test_a_site_that_failed_and_passed_at_one_time_is_taken_as_passing(
@@ -253,4 +260,6 @@ def test_a_site_that_failed_and_passed_at_one_time_is_taken_as_passing(
     assert on_file.service_id is not None
     _check(session, on_file.service_id, settings, ["no number shown"])
     _check(session, on_file.service_id, settings, [])
-    assert api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json() == []
+    assert (
+        api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json()["items"] == []
+    )

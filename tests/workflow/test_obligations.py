@@ -51,6 +51,11 @@ def _notices(session: Session, kind: str) -> list[Notification]:
     return found
 
 
+def _late(session: Session, clock: FrozenClock) -> list[obligations.ObligationOut]:
+    """What ops see overdue now (one page holds them all here)."""
+    return obligations.overdue(session, clock.now(), limit=100).items
+
+
 def _sweep(session: Session, clock: FrozenClock, settings: Settings) -> int:
     engine = session.get_bind()
     return fire_due_obligations(engine, clock.now(), settings)  # type: ignore[arg-type]
@@ -75,7 +80,7 @@ def test_an_approved_filing_is_not_overdue_a_month_later_without_a_go_live(
     clock.advance(timedelta(days=31))
     fire_due_deadlines(session.get_bind(), clock.now(), settings)  # type: ignore[arg-type]
     assert not views.filing(session, on_file.id, clock.now()).overdue
-    assert obligations.overdue(session, clock.now()) == []
+    assert _late(session, clock) == []
 
 
 def test_a_site_live_without_its_psb_number_is_overdue_after_30_days_and_told_once(
@@ -85,7 +90,7 @@ def test_a_site_live_without_its_psb_number_is_overdue_after_30_days_and_told_on
     clock.advance(timedelta(days=31))
     _sweep(session, clock, settings)
     _sweep(session, clock, settings)
-    late = obligations.overdue(session, clock.now())
+    late = _late(session, clock)
     assert [(o.service_id, o.kind) for o in late] == [(_site(on_file), "psb_filing")]
     assert len(_notices(session, "obligation_psb_filing")) == 1  # one route: the team's log
 
@@ -103,7 +108,7 @@ def test_psb_reminders_come_7_and_2_days_before_the_psb_filing_is_due(
     assert {n.recipient for n in _notices(session, "obligation_psb_filing_reminder")} == {
         "case-managers"
     }
-    assert obligations.overdue(session, clock.now()) == []
+    assert _late(session, clock) == []
 
 
 def test_psb_reminders_fall_at_9_in_beijing_and_name_the_day_the_filing_is_due(
@@ -199,7 +204,7 @@ def test_a_psb_filing_told_overdue_is_not_told_again_when_the_go_live_is_correct
     obligations.go_live(session, _site(on_file), fixed, settings)
     _sweep(session, clock, settings)
     assert len(_notices(session, "obligation_psb_filing")) == 1
-    assert [o.kind for o in obligations.overdue(session, clock.now())] == ["psb_filing"]
+    assert [o.kind for o in _late(session, clock)] == ["psb_filing"]
 
 
 def test_a_corrected_home_page_is_checked_at_once_and_alone(
@@ -272,7 +277,7 @@ def test_recording_the_psb_number_closes_the_psb_filing(
     assert (duties.psb_number, psb.status, psb.closed_at) == (PSB, "disarmed", clock.now())
     clock.advance(timedelta(days=31))
     _sweep(session, clock, settings)
-    assert obligations.overdue(session, clock.now()) == []
+    assert _late(session, clock) == []
     assert _notices(session, "obligation_psb_filing") == []
 
 
@@ -486,7 +491,7 @@ def test_a_domain_expired_without_a_renewal_is_escalated_to_ops_and_overdue(
     _sweep(session, clock, settings)
     [told] = _notices(session, "obligation_domain_expired")
     assert told.recipient == "ops"
-    late = obligations.overdue(session, clock.now())
+    late = _late(session, clock)
     assert [(o.service_id, o.kind) for o in late] == [(_site(expiring), "domain_expired")]
 
 
@@ -495,9 +500,9 @@ def test_a_renewal_after_expiry_ends_the_escalation(
 ) -> None:
     clock.set(datetime(2026, 7, 2, tzinfo=UTC))
     _sweep(session, clock, settings)
-    assert obligations.overdue(session, clock.now()) != []
+    assert _late(session, clock) != []
     obligations.renewal(session, _site(expiring), Renewal(expires_on=date(2027, 6, 30)), settings)
-    assert obligations.overdue(session, clock.now()) == []
+    assert _late(session, clock) == []
 
 
 def test_a_renewal_must_move_the_expiry_later(
@@ -524,7 +529,7 @@ def test_an_expiry_corrected_to_a_day_past_stands_expired_and_is_escalated(
     fixed = Renewal(expires_on=date(2026, 2, 20), replaces=date(2026, 6, 30))
     obligations.renewal(session, _site(expiring), fixed, settings)
     _sweep(session, clock, settings)
-    late = obligations.overdue(session, clock.now())
+    late = _late(session, clock)
     assert [(o.service_id, o.kind) for o in late] == [(_site(expiring), "domain_expired")]
 
 
@@ -604,13 +609,13 @@ def test_a_site_that_left_the_host_owes_cancel_access_until_that_order_is_approv
     left = LeftHost(left_on=clock.now().date())
     obligations.left_host(session, _site(on_file), left, settings)
     clock.advance(timedelta(days=31))
-    assert [o.kind for o in obligations.overdue(session, clock.now())] == ["cancel_access"]
+    assert [o.kind for o in _late(session, clock)] == ["cancel_access"]
     order = open_order(**order_on("cancel_access", on_file.entity_id, _site(on_file)))
     for event, data in ORDER_PATHS["cancel_access"]:
         order = service.fire_event(
             session, order.id, EventCommand(event=event, data=data), actor="t"
         )
-    assert obligations.overdue(session, clock.now()) == []
+    assert _late(session, clock) == []
 
 
 @pytest.mark.parametrize(
@@ -666,7 +671,7 @@ def test_a_rectification_may_be_met_all_its_last_working_day(
     assert _notices(session, "obligation_rectification") == []
     clock.set(datetime(2026, 3, 10, 0, 0, tzinfo=CHINA))
     _sweep(session, clock, settings)
-    assert [o.id for o in obligations.overdue(session, clock.now())] == [notice]
+    assert [o.id for o in _late(session, clock)] == [notice]
 
 
 def test_an_extended_rectification_is_due_at_the_end_of_its_new_last_working_day(
@@ -698,9 +703,9 @@ def test_an_overdue_rectification_is_escalated_to_ops_until_it_is_rectified(
     _sweep(session, clock, settings)
     [told] = _notices(session, "obligation_rectification")
     assert told.recipient == "ops"
-    assert [o.id for o in obligations.overdue(session, clock.now())] == [notice]
+    assert [o.id for o in _late(session, clock)] == [notice]
     obligations.rectified(session, notice)
-    assert obligations.overdue(session, clock.now()) == []
+    assert _late(session, clock) == []
 
 
 @POSTGRES_ONLY
@@ -886,3 +891,39 @@ def test_two_extensions_at_once_extend_once(
     with Session(db.engine) as fresh:
         row = fresh.get_one(Obligation, notice)
         assert row.data["extended_by"] == 7
+
+
+def test_the_overdue_come_a_page_at_a_time_with_how_many_in_all(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    _live(session, on_file, settings, clock)
+    obligations.left_host(session, _site(on_file), LeftHost(left_on=clock.now().date()), settings)
+    clock.advance(timedelta(days=31))  # the PSB filing and the cancel-access order both late
+
+    first = obligations.overdue(session, clock.now(), limit=1)
+    second = obligations.overdue(session, clock.now(), limit=1, offset=1)
+
+    assert (first.total, second.total) == (2, 2)
+    assert len(first.items) == len(second.items) == 1
+    assert {first.items[0].kind, second.items[0].kind} == {"psb_filing", "cancel_access"}
+
+
+def test_the_failing_footers_come_a_page_at_a_time_with_how_many_sites_in_all(
+    session: Session, on_file: FilingOut, open_order: Open, settings: Settings, clock: FrozenClock
+) -> None:
+    accessed = _approved(session, open_order(**order_on("new_access", on_file.entity_id, 0)))
+    for order in (on_file, accessed):
+        _live(session, order, settings, clock)
+        for _ in range(2):  # two failing checks of one site are one row
+            obligations.record_footer(
+                session, _site(order), None, url="http://example.cn/", status_code=200,
+                problems=["no number shown"], settings=settings,
+            )  # fmt: skip
+            clock.advance(timedelta(hours=1))
+    session.commit()
+
+    first = obligations.failing_footers(session, limit=1)
+    second = obligations.failing_footers(session, limit=1, offset=1)
+
+    assert (first.total, second.total) == (2, 2)
+    assert [f.service_id for f in first.items + second.items] == [_site(on_file), _site(accessed)]
