@@ -7,8 +7,8 @@ import getpass
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -54,7 +54,13 @@ from workflow.domain.definition import (
     TERMINAL_STATES,
     State,
 )
-from workflow.domain.errors import IcpflowError, Reason, ValidationError
+from workflow.domain.errors import IcpflowError, Reason, ValidationError, renamed
+from workflow.domain.flat import (
+    FLAT_FIELDS,
+    IMPORT_COLUMNS,
+    OPTIONAL_COLUMNS,
+    creation_from_flat,
+)
 from workflow.domain.orders import OrderKind
 from workflow.schemas import (
     AssignmentOut,
@@ -98,44 +104,11 @@ ActorOption = Annotated[
 ]
 FilingId = Annotated[int, row_id("The filing's id.")]
 
-# Flat field names (CSV columns, and the create options) and where each goes in the payload.
-_FLAT_FIELDS: dict[str, tuple[str, ...]] = {
-    "domain": ("domain",),
-    "domain_expires_on": ("domain_expires_on",),
-    "province": ("province",),
-    "licence": ("licence",),
-    "applicant_type": ("applicant", "type"),
-    "applicant_name": ("applicant", "name"),
-    "id_type": ("applicant", "id_type"),
-    "id_number": ("applicant", "id_number"),
-    "phone": ("applicant", "phone"),
-    "email": ("applicant", "email"),
-    "responsible": ("applicant", "responsible"),
-    "site_name": ("website", "name"),
-    "sector": ("website", "sector"),
-}
-IMPORT_COLUMNS: tuple[str, ...] = tuple(_FLAT_FIELDS)
 # The option of ``filings create`` that sets each field: a column's name, but for the expiry.
 _OPTION_OF = {
     ".".join(path): "--" + {"domain_expires_on": "expires"}.get(name, name).replace("_", "-")
-    for name, path in _FLAT_FIELDS.items()
+    for name, path in FLAT_FIELDS.items()
 }
-# Columns a file may leave out: ``responsible`` came later, and files of individuals (their own
-# responsible persons) never need it.
-OPTIONAL_COLUMNS: tuple[str, ...] = ("responsible",)
-
-
-def creation_from_flat(flat: Mapping[str, str | None]) -> FilingCreate:
-    """The creation command from flat fields; blanks are left out so each is named missing."""
-    payload: dict[str, Any] = {"applicant": {}, "website": {}}
-    for name, path in _FLAT_FIELDS.items():
-        value = (flat.get(name) or "").strip()
-        if value:
-            node = payload
-            for key in path[:-1]:
-                node = node[key]
-            node[path[-1]] = value
-    return parse(FilingCreate, payload, "filing refused")
 
 
 def _creation_from_file(path: Path) -> FilingCreate:
@@ -324,24 +297,8 @@ def create(
         try:
             view = _create_one(creation_from_flat(flat), actor)
         except IcpflowError as exc:
-            raise _named_by_option(exc) from None
+            raise renamed(exc, _OPTION_OF) from None
     emit(view, as_json, lambda: render_filing(view))
-
-
-def _named_by_option(error: IcpflowError, options: Mapping[str, str] = _OPTION_OF) -> IcpflowError:
-    """The error with each field named by the option that sets it (``--expires``, not
-    ``domain_expires_on``), in its reasons and the headline quoting one: what the person
-    typing the command can change."""
-    renamed = []
-    for reason in error.reasons:
-        field, option = reason.field or "", options.get(reason.field or "")
-        if option is not None and reason.message.startswith(field):
-            message = option + reason.message[len(field) :]
-            error.message = error.message.replace(reason.message, message)
-            reason = replace(reason, message=message)
-        renamed.append(replace(reason, field=option or reason.field))
-    error.reasons = renamed
-    return error
 
 
 _SEARCH_OPTIONS = {name: "--" + name.replace("_", "-") for name in SearchText.model_fields}
@@ -355,7 +312,7 @@ def search_text(**given: str | None) -> SearchText:
             SearchText, {k: v for k, v in given.items() if v is not None}, "search refused"
         )
     except ValidationError as exc:
-        raise _named_by_option(exc, _SEARCH_OPTIONS) from None
+        raise renamed(exc, _SEARCH_OPTIONS) from None
 
 
 @app.command(name="list")

@@ -286,3 +286,21 @@ APPROVED_RECORD: dict[str, tuple[str, str, str, str | None]] = {
     "cancel_service": ("active", ENTITY_NUMBER, "cancelled", f"{ENTITY_NUMBER}-1"),
     "cancel_access": ("active", ENTITY_NUMBER, "access_removed", f"{ENTITY_NUMBER}-1"),
 }
+
+
+# A first filing as the flat fields of a CSV row, the CLI's options and the console's form.
+FLAT_FILING = {
+    "domain": "example.cn",
+    "domain_expires_on": "2028-06-30",
+    "province": "京",
+    "licence": "filing",
+    "applicant_type": "organisation",
+    "applicant_name": "Example Ltd",
+    "id_type": "business_licence",
+    "id_number": ORG_CREDIT_CODE,
+    "phone": "13800138000",
+    "email": "ops@example.cn",
+    "responsible": "Han Meimei",
+    "site_name": "Example",
+    "sector": "general",
+}

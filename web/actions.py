@@ -11,7 +11,7 @@ a stale page gets 409 "changed by someone else, reload".
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -24,7 +24,7 @@ from config.settings import get_settings
 from web import api, console
 from web.auth import SessionDep
 from web.console import Refused
-from web.duty_forms import DUTIES_BY_NAME, NOTICE, notices
+from web.duty_forms import DUTIES_BY_NAME, NOTICE, open_notices
 from web.forms import posted
 from web.pages import FormUserDep, PostedForm
 from workers import failures
@@ -94,7 +94,9 @@ def record_duty(
         target = service_id
         if spec.of_notice:
             duties = obligations.duties(session, service_id, get_clock().now())
-            target = _notice(form, [o.id for o in notices(duties, spec)])
+            # Any open notice of this service: one the form no longer offers (extended since
+            # the page was read) is refused by the duty itself, saying why.
+            target = _notice(form, [o.id for o in open_notices(duties)])
         spec.record(session, target, command, get_settings())
     except (ValidationError, GuardFailed) as refused:
         again = Refused(f"duty-{duty}", refused, form)
@@ -126,16 +128,19 @@ def _notice(form: FormData, open_ids: list[int]) -> int:
         reason = Reason(
             "not_open",
             f"{chosen or 'no notice'} is not an open rectification notice of this service "
-            "(closed or extended since the page was read?)",
+            "(done since the page was read?)",
             field=NOTICE,
         )
         raise ValidationError("not recorded", [reason])
     return int(chosen)
 
 
-@router.get("/filings/{filing_id}/events/{event}", include_in_schema=False)
-def after_a_refused_event(filing_id: RowId, event: str) -> Response:
-    """The address a refused form's page shows: reloaded, it is the filing's page again."""
+@router.get("/filings/{filing_id}/{forms}/{name}", include_in_schema=False)
+def after_a_refused_form(
+    filing_id: RowId, forms: Literal["events", "duties"], name: str
+) -> Response:
+    """The address a refused event's or duty's page shows: reloaded, it is the filing's page
+    again (the POST's address alone would answer 405)."""
     return _back_to(filing_id)
 
 

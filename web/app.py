@@ -27,6 +27,7 @@ from web import (
     errors,
     metrics,
     obligations_api,
+    opening,
     ops,
     pages,
     reports,
@@ -111,6 +112,7 @@ def create_app(*, relay: bool = True) -> FastAPI:
     app.include_router(obligations_api.router)
     docs.install(app)
     pages.install(app)
+    app.include_router(opening.router)  # before /filings/{filing_id}, which "new" is not
     app.include_router(console.router)
     app.include_router(reports.router)
     app.include_router(actions.router)

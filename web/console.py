@@ -332,7 +332,7 @@ def filing_page(
         retry={job.notification_id: job.id for job in failed_jobs},
         assignable=case_managers(session) if user.can(Role.CASE_MANAGER) else [],
         after=after,
-        duty_forms=duty_forms(after.duties),
+        duty_forms=duty_forms(after.duties, get_settings()),
         refused=refused,
         status_code=422 if refused else 200,
     )

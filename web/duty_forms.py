@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session
@@ -33,10 +33,9 @@ from workflow.domain.obligations import (
 from workflow.domain.orders import ServiceStatus
 from workflow.obligations import ObligationOut, ServiceDutiesOut
 
-# What records a duty: of the service, or of the open rectification notice chosen.
-Recorder = Callable[[Session, int, Any, Settings], ServiceDutiesOut]
 # The rectification notice an extension or its completion is about.
 NOTICE = "rectification"
+Body = TypeVar("Body", bound=BaseModel)
 
 
 class Nothing(BaseModel):
@@ -46,32 +45,35 @@ class Nothing(BaseModel):
 
 
 @dataclass(frozen=True)
-class Duty:
-    """One thing a case manager records about an approved service. ``on_file`` reads what a
+class Duty(Generic[Body]):
+    """One thing a case manager records about an approved service, ``record``-ed (of the
+    service, or of the notice chosen) from its ``body``. ``description`` may name a setting
+    (``{psb_filing_days}``), so the page says the figure in force. ``on_file`` reads what a
     ``replaces`` field corrects; ``of_notice`` makes it about an open rectification notice;
     ``offered`` says whether the page offers it at all."""
 
     name: str
     title: str
     description: str
-    body: type[BaseModel]
-    record: Recorder
+    body: type[Body]
+    record: Callable[[Session, int, Body, Settings], ServiceDutiesOut]
     on_file: Callable[[ServiceDutiesOut], object] = lambda duties: None
     of_notice: Callable[[ObligationOut], bool] | None = None
     offered: Callable[[ServiceDutiesOut], bool] = lambda duties: True
 
 
 def _owes_no_cancel_access(duties: ServiceDutiesOut) -> bool:
+    """Leaving is recorded once: a second would owe a second cancel-access order."""
     return not any(
         o.kind is ObligationKind.CANCEL_ACCESS and not o.closed_at for o in duties.obligations
     )
 
 
-DUTIES: tuple[Duty, ...] = (
+DUTIES = (
     Duty(
         "go_live",
         "Record go-live 登记上线",
-        "The PSB filing falls due 30 days later; a website's footer checks start.",
+        "The PSB filing falls due {psb_filing_days} days later; a website's footer checks start.",
         GoLive,
         obligations.go_live,
         on_file=lambda duties: duties.live_on,
@@ -95,7 +97,7 @@ DUTIES: tuple[Duty, ...] = (
     Duty(
         "left_host",
         "Record leaving the host 登记迁出",
-        "The site no longer uses this host's servers: a cancel-access order is owed.",
+        "A cancel-access order falls due {cancel_access_days} days after the site moved off.",
         LeftHost,
         obligations.left_host,
         offered=_owes_no_cancel_access,
@@ -110,7 +112,7 @@ DUTIES: tuple[Duty, ...] = (
     Duty(
         "extension",
         "Extend rectification 整改延期",
-        "Once per notice, by at most 7 working days.",
+        "Once per notice, by at most {rectification_max_extension_working_days} working days.",
         ExtensionIn,
         obligations.extend,
         of_notice=lambda notice: notice.data.get("extended_by") is None,
@@ -120,29 +122,35 @@ DUTIES: tuple[Duty, ...] = (
         "Record rectified 登记整改完成",
         "The notice's obligation closes.",
         Nothing,
-        lambda session, notice, _, __: obligations.rectified(session, notice),
+        lambda session, notice, _nothing, _settings: obligations.rectified(session, notice),
         of_notice=lambda notice: True,
     ),
 )
-DUTIES_BY_NAME = {duty.name: duty for duty in DUTIES}
+DUTIES_BY_NAME: dict[str, Duty[Any]] = {duty.name: duty for duty in DUTIES}
 
 
-def notices(duties: ServiceDutiesOut, duty: Duty) -> list[ObligationOut]:
-    """The service's open rectification notices ``duty`` may be recorded against."""
-    if duty.of_notice is None:
-        return []
+def open_notices(duties: ServiceDutiesOut) -> list[ObligationOut]:
+    """The service's rectification notices not done yet."""
     return [
         o
         for o in duties.obligations
-        if o.kind is ObligationKind.RECTIFICATION and o.closed_at is None and duty.of_notice(o)
+        if o.kind is ObligationKind.RECTIFICATION and o.closed_at is None
     ]
 
 
-def duty_forms(duties: ServiceDutiesOut | None) -> list[Form]:
+def notices(duties: ServiceDutiesOut, duty: Duty[Any]) -> list[ObligationOut]:
+    """The open notices ``duty``'s form offers (an extension: those not extended yet)."""
+    if duty.of_notice is None:
+        return []
+    return [o for o in open_notices(duties) if duty.of_notice(o)]
+
+
+def duty_forms(duties: ServiceDutiesOut | None, settings: Settings) -> list[Form]:
     """The forms of the duties an active service's page offers now: none for a service no
     longer on record with this host (cancelled, its access removed), which owes nothing."""
     if duties is None or duties.status != ServiceStatus.ACTIVE:
         return []
+    figures = settings.model_dump()
     forms = []
     for duty in DUTIES:
         open_notices = notices(duties, duty)
@@ -156,24 +164,27 @@ def duty_forms(duties: ServiceDutiesOut | None) -> list[Form]:
                 f"duty-{duty.name}",
                 f"duties/{duty.name}",
                 duty.title,
-                duty.description,
+                duty.description.format_map(figures),
                 tuple(i for i in inputs if i is not None),
             )
         )
     return forms
 
 
-def _input(name: str, duty: Duty, duties: ServiceDutiesOut) -> Input | None:
+def _input(name: str, duty: Duty[Any], duties: ServiceDutiesOut) -> Input | None:
+    """A field's input; a correction's, a box naming what the page shows on file (none when
+    nothing is: there is nothing to correct)."""
     shown = field_input(name, duty.body.model_fields[name])
     if name != "replaces":
         return shown
     on_file = duty.on_file(duties)
     if on_file is None:
         return None  # nothing to correct yet
-    corrects = Choice(str(on_file), f"corrects the one on file, {on_file}", checked=False)
+    corrects = Choice(str(on_file), "corrects the one on file 更正已登记的", checked=False)
     return replace(shown, choices=(corrects,))
 
 
 def _notice_input(open_notices: list[ObligationOut]) -> Input:
+    """A choice among the open notices, by the reference the bureau gave each."""
     options = tuple(Option(str(o.id), f"{o.data.get('reference')} (#{o.id})") for o in open_notices)
     return Input(NOTICE, "Rectification 整改通知", "the open notice", None, options, True)

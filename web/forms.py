@@ -14,8 +14,8 @@ API builds.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Collection
+import dataclasses
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import Enum
@@ -26,6 +26,7 @@ from pydantic.fields import FieldInfo
 from starlette.datastructures import FormData
 
 from workflow.domain.definition import EVENTS_BY_NAME, MANUAL_EVENTS, EventSpec
+from workflow.domain.errors import IcpflowError, renamed
 from workflow.domain.event_data import VerifierRole
 from workflow.domain.guards import AUTHORISATION_LETTER, required_materials
 from workflow.domain.orders import NumberAsked, kind_spec
@@ -51,11 +52,20 @@ _ZH = {
     "detail": "整改内容",
     "replaces": "更正",
     "rectification": "整改通知",
+    "domain": "域名",
+    "domain_expires_on": "域名到期日",
+    "province": "省份",
+    "licence": "许可类型",
+    "applicant_type": "主体类型",
+    "applicant_name": "主体名称",
+    "id_type": "证件类型",
+    "id_number": "证件号码",
+    "phone": "手机号码",
+    "email": "电子邮箱",
+    "responsible": "主体负责人",
+    "site_name": "网站名称",
+    "sector": "行业",
 }
-
-
-# A field as a refusal names it: of an event's data (the API's path), or of a duty's body.
-_FIELD = re.compile(r"\b(?:data\.)?[a-z_]+")
 
 
 @dataclass(frozen=True)
@@ -84,8 +94,9 @@ class Input:
 
 @dataclass(frozen=True)
 class Form:
-    """A form of the filing's page: posted to ``/filings/{id}/{path}``, known on the page
-    (and in a refusal shown beside it) by ``id``."""
+    """A form of the console: posted to ``path`` (under the filing's address, for a filing's
+    forms), known on the page, and to a refusal shown beside it, by ``id``. ``paths`` maps
+    the names the API gives fields (``data.reason``, ``applicant.name``) to the inputs'."""
 
     id: str
     path: str
@@ -93,12 +104,14 @@ class Form:
     description: str
     inputs: tuple[Input, ...]
     leads_to: str | None = None  # the state an event's form moves the filing to
+    paths: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
-    def in_words(self, refusal: str) -> str:
-        """A refusal's text as the form's reader knows its fields: by their labels, not the
+    def named(self, error: IcpflowError) -> IcpflowError:
+        """The refusal as the form's reader knows its fields: by their labels, not the
         paths the API names (``data.reason is required`` -> ``Reason 原因 is required``)."""
-        labels = {key: i.label for i in self.inputs for key in (i.name, f"data.{i.name}")}
-        return _FIELD.sub(lambda m: labels.get(m.group(), m.group()), refusal)
+        labels = {i.name: i.label for i in self.inputs}
+        by_path = {path: labels[name] for path, name in self.paths.items() if name in labels}
+        return renamed(error, {**labels, **by_path})
 
 
 def field_input(name: str, field: FieldInfo, *, required: bool | None = None) -> Input:
@@ -202,6 +215,7 @@ def event_forms(
                 if _number_asked(name, filing) is not NumberAsked.NONE
             ),
             spec.dest.value,
+            {f"data.{name}": name for name in spec.data_keys},
         )
         for spec in (EVENTS_BY_NAME[name] for name in filing.allowed_events)
         if spec.name in MANUAL_EVENTS
@@ -213,8 +227,8 @@ def posted(model: type[BaseModel], form: FormData) -> dict[str, Any]:
     others. Fields left out or left blank stay out, so the model reports a required one
     missing as the API does, and an optional one takes its default."""
     data: dict[str, Any] = {}
-    for name, field in model.model_fields.items():
-        if get_origin(field.annotation) is list:
+    for name, declared in model.model_fields.items():
+        if get_origin(declared.annotation) is list:
             data[name] = [str(value) for value in form.getlist(name)]
         elif value := str(form.get(name) or "").strip():
             data[name] = value

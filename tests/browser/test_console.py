@@ -93,7 +93,8 @@ def test_a_case_manager_records_a_go_live_and_the_psb_filing_falls_due(
     settled(page)
     assert today in page.locator("#after-approval").inner_text()
     # Recorded once: correcting it now means ticking the box naming the day on file.
-    assert page.locator("form#duty-go_live").get_by_label(f"on file, {today}").count() == 1
+    box = page.locator("form#duty-go_live").get_by_label("corrects the one on file")
+    assert box.get_attribute("value") == today
 
 
 def test_a_refused_form_keeps_what_was_typed(console: Console, sign_in: SignIn) -> None:

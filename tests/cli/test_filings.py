@@ -11,9 +11,9 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from auth.tokens import Role, create_token
-from cli.filings import IMPORT_COLUMNS
 from cli.main import app
 from tests.factories import (
+    FLAT_FILING,
     ORG_CREDIT_CODE,
     ORG_MATERIALS,
     MakeFiling,
@@ -21,6 +21,7 @@ from tests.factories import (
     make_payload,
     order_on,
 )
+from workflow.domain.flat import IMPORT_COLUMNS
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
@@ -186,25 +187,8 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     return path
 
 
-GOOD_ROW = {
-    "domain": "example.cn",
-    "domain_expires_on": "2028-06-30",
-    "province": "京",
-    "licence": "filing",
-    "applicant_type": "organisation",
-    "applicant_name": "Example Ltd",
-    "id_type": "business_licence",
-    "id_number": ORG_CREDIT_CODE,
-    "phone": "13800138000",
-    "email": "ops@example.cn",
-    "responsible": "Han Meimei",
-    "site_name": "Example",
-    "sector": "general",
-}
-
-
 def row(**overrides: str) -> list[str]:
-    return [{**GOOD_ROW, **overrides}[column] for column in IMPORT_COLUMNS]
+    return [{**FLAT_FILING, **overrides}[column] for column in IMPORT_COLUMNS]
 
 
 def test_import_takes_good_rows_and_reports_bad_ones_by_line_with_every_reason(

@@ -249,3 +249,83 @@ def test_a_viewer_may_not_record_a_duty(
 
     assert answer.status_code == 403
     assert _duties(session, on_file).live_on is None
+
+
+def test_a_refused_duty_reloaded_is_the_filings_page_again(
+    on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+
+    reloaded = console.get(f"/filings/{on_file.id}/duties/go_live", follow_redirects=False)
+
+    assert (reloaded.status_code, reloaded.headers["location"]) == (303, f"/filings/{on_file.id}")
+
+
+def test_a_notice_refused_keeps_its_words(
+    on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+    _record(console, on_file, "rectification", {"reference": "一号", "working_days": "5"})
+
+    answer = _record(console, on_file, "rectified", {"rectification": "99999"})
+
+    assert "99999 is not an open rectification notice of this service" in answer.text
+
+
+def test_no_notice_is_chosen_until_someone_chooses_one(
+    on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+    _record(console, on_file, "rectification", {"reference": "一号", "working_days": "5"})
+
+    form = _form(console.get(f"/filings/{on_file.id}").text, "duty-rectified")
+
+    [first] = re.findall(r"<select[^>]*>\s*<option [^>]*>[^<]*</option>", form)
+    assert '<option value="">— choose 请选择</option>' in first
+
+
+def test_the_correction_box_names_the_day_on_file_once(
+    on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    page = signed_in("case_manager").get(f"/filings/{on_file.id}").text
+
+    renewal = _form(page, "duty-renewal")
+
+    assert renewal.count(f"{on_file.domain_expires_on}") == 2  # the box's value, and its label
+
+
+def test_the_forms_say_the_figures_the_settings_hold(
+    on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    page = signed_in("case_manager").get(f"/filings/{on_file.id}").text
+
+    assert "falls due 30 days later" in _form(page, "duty-go_live")
+    assert "{" not in page.split('id="record"')[1].split("</div>")[0]
+
+
+def test_an_extension_from_a_stale_page_is_refused_as_extended_already(
+    session: Session, on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+    _record(console, on_file, "rectification", {"reference": "一号", "working_days": "5"})
+    [row] = [o for o in _duties(session, on_file).obligations if o.kind == "rectification"]
+    _record(console, on_file, "extension", {"rectification": str(row.id), "working_days": "3"})
+
+    # A page read before the first extension offers the notice still.
+    again = _record(
+        console, on_file, "extension", {"rectification": str(row.id), "working_days": "2"}
+    )
+
+    assert again.status_code == 422
+    # The extension form no longer offers it, so its reasons stand above the forms.
+    assert "extended once already" in again.text
+
+
+def test_a_refusal_with_one_reason_says_it_once(
+    on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+
+    answer = _record(console, on_file, "go_live", {"live_on": "2026-03-09"})
+
+    assert answer.text.count("2026-03-09 has not come yet") == 1

@@ -6,9 +6,11 @@ exit codes and status codes; see ``web.errors`` and ``cli.errors``.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,28 @@ def summarise(prefix: str, reasons: list[Reason]) -> str:
     if len(reasons) == 1:
         return f"{prefix}: {reasons[0].message}"
     return f"{prefix}: {len(reasons)} problems"
+
+
+Error = TypeVar("Error", bound="IcpflowError")
+
+
+def renamed(error: Error, names: Mapping[str, str]) -> Error:
+    """A copy of ``error`` with each field named as its reader knows it (``names``: an
+    option of the CLI, a label of a form), in its reasons and in the headline quoting one:
+    ``domain_expires_on is required`` becomes ``--expires is required``. A message not
+    starting with its field keeps its words; the field is renamed all the same."""
+    out = copy.copy(error)
+    reasons = []
+    for reason in error.reasons:
+        field = reason.field or ""
+        name = names.get(field)
+        if name is not None and field and reason.message.startswith(field):
+            message = name + reason.message[len(field) :]
+            out.message = out.message.replace(reason.message, message)
+            reason = dataclasses.replace(reason, message=message)
+        reasons.append(dataclasses.replace(reason, field=name or reason.field))
+    out.reasons = reasons
+    return out
 
 
 class IcpflowError(Exception):

@@ -1,0 +1,115 @@
+"""A case manager opens a first filing from the console: the CSV import's fields, read and
+judged as the API and the import judge them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import httpx
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
+from models import Filing
+from tests.factories import FLAT_FILING
+from workflow import views
+from workflow.domain.flat import IMPORT_COLUMNS
+
+
+def _form(console: TestClient) -> dict[str, str]:
+    """The hidden fields of a fresh form, as the page gives them."""
+    page = console.get("/filings/new").text
+    return dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', page))
+
+
+def _open(console: TestClient, hidden: dict[str, str], **fields: str) -> httpx.Response:
+    answer: httpx.Response = console.post(
+        "/filings/new", data={**hidden, **fields}, follow_redirects=False
+    )
+    return answer
+
+
+def _filings(session: Session) -> int:
+    try:
+        return session.exec(select(func.count()).select_from(Filing)).one()
+    finally:
+        session.rollback()  # a SQLite transaction holds the write lock the app needs
+
+
+def test_the_form_asks_every_column_of_an_import_with_the_rules_choices(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    page = signed_in("case_manager").get("/filings/new").text
+
+    assert re.findall(r'id="open-filing-([a-z_]+)"', page) == list(IMPORT_COLUMNS)
+    assert '<option value="京">京 北京 Beijing</option>' in page
+    assert '<input type="date" id="open-filing-domain_expires_on"' in page
+
+
+def test_a_filled_form_opens_the_filing_and_shows_its_page(
+    session: Session, signed_in: Callable[[str], TestClient], tokens: dict[str, str]
+) -> None:
+    console = signed_in("case_manager")
+
+    answer = _open(console, _form(console), **FLAT_FILING)
+
+    assert answer.status_code == 303
+    filing_id = int(answer.headers["location"].rsplit("/", 1)[1])
+    [created] = views.history(session, filing_id)
+    session.rollback()
+    assert (created.event, created.actor) == ("create", "token:test-case_manager")
+
+
+def test_a_refused_form_comes_back_filled_with_every_reason_by_its_label(
+    session: Session, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+
+    answer = _open(console, _form(console), **{**FLAT_FILING, "applicant_name": "", "phone": "1"})
+
+    assert answer.status_code == 422
+    assert "Applicant name 主体名称 is required" in answer.text
+    assert "applicant.name" not in answer.text
+    assert 'value="example.cn"' in answer.text  # what was typed stays
+    assert _filings(session) == 0
+
+
+def test_a_form_posted_twice_opens_one_filing(
+    session: Session, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+    hidden = _form(console)
+
+    first = _open(console, hidden, **FLAT_FILING)
+    again = _open(console, hidden, **FLAT_FILING)
+
+    assert first.headers["location"] == again.headers["location"]
+    assert _filings(session) == 1
+
+
+def test_a_form_whose_key_was_altered_is_refused(
+    session: Session, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+
+    answer = _open(console, {**_form(console), "opening_key": "mine"}, **FLAT_FILING)
+
+    assert answer.status_code == 422 and "reload the form" in answer.text
+    assert _filings(session) == 0
+
+
+def test_a_viewer_may_neither_see_nor_post_the_form(
+    session: Session, signed_in: Callable[[str], TestClient]
+) -> None:
+    viewer = signed_in("viewer")
+    hidden = dict(re.findall(r'name="(form_token)" value="([^"]+)"', viewer.get("/").text))
+
+    assert viewer.get("/filings/new").status_code == 403
+    assert _open(viewer, {**hidden, "opening_key": "0" * 32}, **FLAT_FILING).status_code == 403
+    assert _filings(session) == 0
+
+
+def test_the_filings_list_leads_a_case_manager_to_the_form(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    assert 'href="/filings/new"' in signed_in("case_manager").get("/filings").text

@@ -1,0 +1,116 @@
+"""The console's form opening a first filing: the flat fields of a CSV import row
+(``workflow.domain.flat``), an input each, read by the same ``creation_from_flat`` and opened
+by the same ``service.create_filing`` as the API's ``POST /filings``.
+
+The rules file offers the choices (provinces, identity documents, applicant types, sectors),
+so a province or a document the rules do not know cannot be picked. Each rendering of the
+form carries a key of its own, sent as the API's ``Idempotency-Key``: a form posted twice (a
+double click, a resend after a lost answer) opens one filing. Other order kinds (a new site,
+a change, a cancellation) are opened through the API or the CLI.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Mapping
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from auth.tokens import Role
+from config.settings import get_settings
+from web.auth import SessionDep
+from web.console import Refused
+from web.forms import Form, Input, Option, field_input
+from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show
+from workflow import service
+from workflow.domain.errors import GuardFailed, Reason, ValidationError
+from workflow.domain.flat import FLAT_FIELDS, IMPORT_COLUMNS, creation_from_flat, flat_field
+from workflow.domain.rules import Rules, rules_for
+from workflow.schemas import FilingOut
+
+router = APIRouter(include_in_schema=False)
+FORM_ID = "open-filing"
+KEY_FIELD = "opening_key"
+_KEY = re.compile(r"[0-9a-f]{32}")
+
+# The choices a field offers, from the rules file; a field not here takes its type's input.
+_CHOICES: Mapping[str, Callable[[Rules], tuple[Option, ...]]] = {
+    "province": lambda rules: tuple(
+        Option(p.char, f"{p.char} {p.name_zh} {p.name_en}") for p in rules.provinces.values()
+    ),
+    "applicant_type": lambda rules: tuple(
+        Option(a.key, f"{a.name_zh} ({a.key})") for a in rules.applicant_types.values()
+    ),
+    "id_type": lambda rules: tuple(
+        Option(d.key, f"{d.name_zh} ({d.key})") for d in rules.documents.values()
+    ),
+    "sector": lambda rules: tuple(
+        Option(s.key, f"{s.name_zh} ({s.key})") for s in rules.sectors.values()
+    ),
+}
+
+
+def opening_form(rules: Rules) -> Form:
+    return Form(
+        FORM_ID,
+        "/filings/new",
+        "Open a first filing 新建首次备案",
+        "A new entity and its website; every problem is listed at once.",
+        tuple(_input(name, rules) for name in IMPORT_COLUMNS),
+        paths={".".join(path): name for name, path in FLAT_FIELDS.items()},
+    )
+
+
+def _input(name: str, rules: Rules) -> Input:
+    shown = field_input(name, flat_field(name))
+    choices = _CHOICES.get(name)
+    if choices is None:
+        return shown
+    return Input(shown.name, shown.label, shown.description, None, choices(rules), shown.required)
+
+
+def _page(request: Request, user: PageUser, key: str, refused: Refused | None = None) -> Response:
+    return show(
+        request,
+        "open.html",
+        user,
+        form=opening_form(rules_for(get_settings())),
+        key=key,
+        refused=refused,
+        status_code=422 if refused else 200,
+    )
+
+
+@router.get("/filings/new", response_class=HTMLResponse)
+def new_filing(request: Request, user: PageUserDep) -> Response:
+    """The form, with a key of its own for the filing it will open."""
+    user.require(Role.CASE_MANAGER)
+    return _page(request, user, secrets.token_hex(16))
+
+
+@router.post("/filings/new")
+def open_filing(
+    request: Request, session: SessionDep, user: FormUserDep, form: PostedForm
+) -> Response:
+    """Open the filing and show its page; refused, the form again, filled as sent, with
+    every reason beside it and the same key (nothing was opened under it)."""
+    user.require(Role.CASE_MANAGER)
+    key = str(form.get(KEY_FIELD) or "")
+    try:
+        opened = _open(session, user, key, form)
+    except (ValidationError, GuardFailed) as refused:
+        again = key if _KEY.fullmatch(key) else secrets.token_hex(16)
+        return _page(request, user, again, Refused(FORM_ID, refused, form))
+    return RedirectResponse(f"/filings/{opened.id}", status_code=303)
+
+
+def _open(session: Session, user: PageUser, key: str, form: FormData) -> FilingOut:
+    if not _KEY.fullmatch(key):
+        reason = Reason("invalid_field", "the form's key is missing or altered", field=KEY_FIELD)
+        raise ValidationError("reload the form: it was not sent as the page gave it", [reason])
+    command = creation_from_flat({name: str(form.get(name) or "") for name in IMPORT_COLUMNS})
+    return service.create_filing(session, command, user.caller.actor, idempotency_key=key)
