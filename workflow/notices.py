@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from config.clock import CHINA, as_utc
 from config.masking import mask_phone, mask_text
 from config.settings import Settings
-from models import Deadline, Filing, Notification, NotificationStatus, table
+from models import Deadline, Entity, Filing, Notification, NotificationStatus, table
 from workflow import outbox
 from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES_BY_NAME, Audience
 
@@ -46,12 +46,16 @@ def _about(filing: Filing) -> str:
     return f"{filing.applicant_name} {filing.icp_number or ''}".strip()
 
 
-def _header(filing: Filing) -> str:
+def _header(filing: Filing, entity: Entity | None = None) -> str:
+    """Which filing, and whose; ``entity``, when given, names the applicant as it stands
+    now, not as the order knew it (a change order approved since renamed it)."""
     state = STATES_BY_NAME[filing.state]
+    name = entity.name if entity else filing.applicant_name
+    phone = entity.responsible_mobile if entity else filing.applicant_phone
     return (
         f"备案 #{filing.id} {_about(filing)}（{filing.province}）状态：{state.label_zh}\n"
         f"Filing #{filing.id} {_about(filing)} ({filing.province}) state: {filing.state}\n"
-        f"申请人 Applicant: {filing.applicant_name}, 手机 phone {mask_phone(filing.applicant_phone)}"
+        f"申请人 Applicant: {name}, 手机 phone {mask_phone(phone)}"
     )
 
 
@@ -157,14 +161,16 @@ def for_service(
     settings: Settings,
 ) -> list[int]:
     """A notice about an approved service's obligation (``workflow.obligations``), filed under
-    ``filing``, the order that approved it; ``title`` is (Chinese, English)."""
+    ``filing``, the order that approved it; ``title`` is (Chinese, English). Sent months after
+    that order, it names the entity as it is on record now."""
     zh, en = title
+    entity = session.get(Entity, filing.entity_id)
     notice = Notice(
         kind=kind,
         audience=audience,
         key=key,
         subject=f"[icpflow] {zh} / {en} — {_about(filing)}",
-        body="\n".join([zh, en, *lines]) + f"\n\n{_header(filing)}",
+        body="\n".join([zh, en, *lines]) + f"\n\n{_header(filing, entity)}",
     )
     return _owe(session, filing, notice, now, settings)
 

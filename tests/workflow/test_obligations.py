@@ -927,3 +927,20 @@ def test_the_failing_footers_come_a_page_at_a_time_with_how_many_sites_in_all(
 
     assert (first.total, second.total) == (2, 2)
     assert [f.service_id for f in first.items + second.items] == [_site(on_file), _site(accessed)]
+
+
+def test_a_reminder_names_the_entity_as_renamed_since_the_go_live(
+    session: Session,
+    on_file: FilingOut,
+    open_order: Open,
+    settings: Settings,
+    clock: FrozenClock,
+) -> None:
+    _live(session, on_file, settings, clock)
+    _approved(session, open_order(**order_on("change", on_file.entity_id, 0)))
+    clock.advance(timedelta(days=24))  # the first PSB reminder, 7 days before the 30th
+
+    _sweep(session, clock, settings)
+
+    [reminder] = _notices(session, "obligation_psb_filing_reminder")
+    assert "Applicant: Example Group Ltd," in reminder.body
