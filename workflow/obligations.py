@@ -570,32 +570,82 @@ def renewal(
 ) -> ServiceDutiesOut:
     """A new expiry date, or one on file corrected (``replaces``): the reminders for the old
     one close and new ones open, and the service's orders show it (their pages and a search
-    by domain would give the old one)."""
+    by domain would give the old one). An expiry is the domain's: the entity's other services
+    on it (an app or mini program on its site's domain) with the same expiry on file are
+    renewed with it, or they would be escalated as expired with the domain renewed."""
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
         today = now.astimezone(CHINA).date()
         current = service.domain_expires_on
         if reasons := check_renewal(command.expires_on, current, today, command.replaces):
             raise _refused("renewal not recorded", *reasons)
-        service.domain_expires_on = command.expires_on
-        session.add(service)
-        session.connection().execute(
-            _RENEW_ORDERS, {"b_service": service.id, "b_expires_on": command.expires_on}
-        )
-        set_committed_value(filing, "domain_expires_on", command.expires_on)
-        _close(
-            session,
-            service.id,
-            (ObligationKind.DOMAIN_EXPIRY, ObligationKind.DOMAIN_EXPIRED),
-            now,
-            {"renewed_to": str(command.expires_on)},
-        )
-        _watch_expiry(session, service, filing, now, settings)
+        sharing = session.exec(
+            select(Service)
+            .where(
+                _on_the_domain(service.entity_id, service.domain),
+                Service.id != service.id,
+                Service.domain_expires_on == current,
+            )
+            .order_by(col(Service.id))
+            .with_for_update()
+        ).all()
+        _renew(session, service, filing, command.expires_on, now, settings)
+        for other in sharing:
+            assert other.id is not None
+            approving = _approving_order(session, other.id)
+            _renew(session, other, approving, command.expires_on, now, settings)
 
-    # An approving event locks its order, then writes the service; the service's orders are
-    # locked first here too, so the two take turns instead of deadlocking on PostgreSQL.
-    session.exec(select(Filing.id).where(Filing.service_id == service_id).with_for_update())
+    # An approving event locks its order, then writes the service; the orders of the services
+    # on the domain are locked first here too, so the two take turns instead of deadlocking
+    # on PostgreSQL.
+    # Read as values, not as the service: loaded before its lock, it would keep what it held.
+    entity_id, domain = session.exec(
+        select(Service.entity_id, Service.domain).where(Service.id == service_id)
+    ).first() or (None, None)
+    on_the_domain = select(Service.id).where(
+        or_(col(Service.id) == service_id, _on_the_domain(entity_id, domain))
+    )
+    session.exec(
+        select(Filing.id)
+        .where(col(Filing.service_id).in_(on_the_domain))
+        .order_by(col(Filing.id))
+        .with_for_update()
+    )
     return _record(session, service_id, write)
+
+
+def _on_the_domain(entity_id: int | None, domain: str | None) -> ColumnElement[bool]:
+    """The entity's services on record on ``domain``."""
+    return and_(
+        col(Service.entity_id) == entity_id,
+        col(Service.domain) == domain,
+        col(Service.status) == ServiceStatus.ACTIVE,
+    )
+
+
+def _renew(
+    session: Session,
+    service: Service,
+    filing: Filing,
+    expires_on: date,
+    now: datetime,
+    settings: Settings,
+) -> None:
+    """One service's expiry moved: its orders show it, its expiry watch starts again."""
+    service.domain_expires_on = expires_on
+    session.add(service)
+    session.connection().execute(
+        _RENEW_ORDERS, {"b_service": service.id, "b_expires_on": expires_on}
+    )
+    set_committed_value(filing, "domain_expires_on", expires_on)
+    _close(
+        session,
+        service.id,
+        (ObligationKind.DOMAIN_EXPIRY, ObligationKind.DOMAIN_EXPIRED),
+        now,
+        {"renewed_to": str(expires_on)},
+    )
+    _watch_expiry(session, service, filing, now, settings)
 
 
 def left_host(

@@ -944,3 +944,33 @@ def test_a_reminder_names_the_entity_as_renamed_since_the_go_live(
 
     [reminder] = _notices(session, "obligation_psb_filing_reminder")
     assert "Applicant: Example Group Ltd," in reminder.body
+
+
+def test_a_renewal_renews_the_entitys_app_on_the_same_domain(
+    session: Session, on_file: FilingOut, open_order: Open, settings: Settings, clock: FrozenClock
+) -> None:
+    app = _second_site(session, open_order, on_file)  # on example.cn too, same expiry
+
+    obligations.renewal(session, _site(on_file), Renewal(expires_on=date(2029, 6, 30)), settings)
+
+    renewed = obligations.duties(session, app, clock.now())
+    assert renewed.domain_expires_on == date(2029, 6, 30)
+    [expired] = [
+        o for o in renewed.obligations if o.kind == "domain_expired" and o.closed_at is None
+    ]
+    assert expired.due_at.astimezone(CHINA).date() == date(2029, 7, 1)  # the end of 30 June
+
+
+def test_a_renewal_leaves_a_service_whose_expiry_on_file_differs(
+    session: Session, on_file: FilingOut, open_order: Open, settings: Settings, clock: FrozenClock
+) -> None:
+    app = _second_site(session, open_order, on_file)
+    # On file before renewals went with the domain: the app's expiry recorded apart.
+    session.exec(
+        update(Service).where(col(Service.id) == app).values(domain_expires_on=date(2028, 12, 31))
+    )
+    session.commit()
+
+    obligations.renewal(session, _site(on_file), Renewal(expires_on=date(2029, 6, 30)), settings)
+
+    assert obligations.duties(session, app, clock.now()).domain_expires_on == date(2028, 12, 31)
