@@ -349,7 +349,8 @@ def go_live(
     def write(service: Service, filing: Filing, now: datetime) -> None:
         if service.live_on != command.replaces:
             raise _refused("go-live not recorded", _correcting(service, command.replaces))
-        if reasons := _check_go_live(command, service, _approved_on(session, filing), now):
+        approved_on, left_on = _approved_on(session, filing), _left_on(session, service.id)
+        if reasons := _check_go_live(command, service, approved_on, left_on, now):
             raise _refused("go-live not recorded", *reasons)
         if service.live_on is not None:
             _correct_go_live(session, service, filing, command, now, settings)
@@ -428,15 +429,17 @@ def _correcting(service: Service, replaces: date | None) -> Reason:
 
 
 def _check_go_live(
-    command: GoLive, service: Service, approved_on: date, now: datetime
+    command: GoLive, service: Service, approved_on: date, left_on: date | None, now: datetime
 ) -> list[Reason]:
     """A go-live is recorded once it happened, not before approval (its PSB filing is due
-    from that day), and the page whose footer is checked is the service's own: another
-    site's proves nothing."""
+    from that day) nor after the site left this host (``left_on``), and the page whose footer
+    is checked is the service's own: another site's proves nothing."""
     today = now.astimezone(CHINA).date()
     reasons = check_service_day(
         command.live_on, "live_on", "the go-live", today=today, approved_on=approved_on
     )
+    if left_on is not None and command.live_on > left_on:
+        reasons.append(_live_after_leaving(command.live_on, left_on, "live_on"))
     host = urlsplit(command.home_url).hostname if command.home_url else None
     try:
         domain = to_ascii_domain(service.domain)
@@ -452,6 +455,29 @@ def _check_go_live(
             )
         )
     return reasons
+
+
+def _left_on(session: Session, service_id: int | None) -> date | None:
+    """The day the site left this host, while the cancel-access order it owes is open."""
+    data = session.exec(
+        select(Obligation.data).where(
+            Obligation.service_id == service_id,
+            Obligation.kind == ObligationKind.CANCEL_ACCESS,
+            col(Obligation.closed_at).is_(None),
+        )
+    ).first()
+    return date.fromisoformat(data["left_on"]) if data else None
+
+
+def _live_after_leaving(live_on: date, left_on: date, field: str) -> Reason:
+    """A site goes live on this host before it leaves it, not after."""
+    return Reason(
+        "live_after_leaving",
+        f"the site would go live on {live_on}, after it left this host on {left_on}: a site "
+        "leaves the host it went live on, on that day or later",
+        field=field,
+        details={"live_on": str(live_on), "left_on": str(left_on)},
+    )
 
 
 def _on_domain(host: str, domain: str) -> bool:
@@ -667,6 +693,8 @@ def left_host(
             today=now.astimezone(CHINA).date(),
             approved_on=_approved_on(session, filing),
         )
+        if service.live_on is not None and command.left_on < service.live_on:
+            reasons.append(_live_after_leaving(service.live_on, command.left_on, "left_on"))
         if reasons:
             raise _refused("left-host not recorded", *reasons)
         due = _end_of_day(_due_day(command.left_on, ObligationKind.CANCEL_ACCESS, settings))

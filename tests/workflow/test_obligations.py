@@ -974,3 +974,29 @@ def test_a_renewal_leaves_a_service_whose_expiry_on_file_differs(
     obligations.renewal(session, _site(on_file), Renewal(expires_on=date(2029, 6, 30)), settings)
 
     assert obligations.duties(session, app, clock.now()).domain_expires_on == date(2028, 12, 31)
+
+
+def test_a_site_cannot_leave_the_host_before_it_went_live(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    clock.advance(timedelta(days=2))
+    obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 4)), settings)
+
+    with pytest.raises(GuardFailed) as refused:
+        obligations.left_host(session, _site(on_file), LeftHost(left_on=date(2026, 3, 3)), settings)
+
+    assert [(r.code, r.field) for r in refused.value.reasons] == [("live_after_leaving", "left_on")]
+
+
+def test_a_go_live_after_the_site_left_the_host_is_refused(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    clock.advance(timedelta(days=3))
+    obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 3)), settings)
+    obligations.left_host(session, _site(on_file), LeftHost(left_on=date(2026, 3, 4)), settings)
+    correction = GoLive(live_on=date(2026, 3, 5), replaces=date(2026, 3, 3))
+
+    with pytest.raises(GuardFailed) as refused:
+        obligations.go_live(session, _site(on_file), correction, settings)
+
+    assert [(r.code, r.field) for r in refused.value.reasons] == [("live_after_leaving", "live_on")]
