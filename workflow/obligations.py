@@ -143,10 +143,15 @@ class ServiceDutiesOut(BaseModel):
     """A service's life after approval: its dates, numbers, obligations and footer checks."""
 
     service_id: int
+    kind: ServiceKind
     domain: str
+    app_identifier: str | None = Field(description="an app's or mini program's identifier")
     record_number: str | None
-    status: str
+    status: ServiceStatus
     live_on: date | None
+    left_on: date | None = Field(
+        description="the day it left this host, while the cancel-access order it owes is open"
+    )
     home_url: str | None
     psb_number: str | None
     domain_expires_on: date
@@ -192,10 +197,13 @@ def duties(
     ).all()
     return ServiceDutiesOut(
         service_id=service_id,
+        kind=ServiceKind(service.kind),
         domain=service.domain,
+        app_identifier=service.app_identifier,
         record_number=service.record_number,
-        status=service.status,
+        status=ServiceStatus(service.status),
         live_on=service.live_on,
+        left_on=_left_on(session, service_id),
         home_url=service.home_url,
         psb_number=service.psb_number,
         domain_expires_on=service.domain_expires_on,

@@ -263,3 +263,57 @@ def test_a_site_that_failed_and_passed_at_one_time_is_taken_as_passing(
     assert (
         api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json()["items"] == []
     )
+
+
+def test_the_services_page_block_says_what_it_is_and_when_it_left(
+    api: Api, on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    site = f"/services/{on_file.service_id}"
+    _post(api, f"{site}/go-live", {"live_on": "2026-03-02"})
+    duties = _post(api, f"{site}/left-host", {"left_on": "2026-03-02"}).json()
+
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+
+    assert (duties["kind"], duties["left_on"], duties["status"]) == (
+        "website",
+        "2026-03-02",
+        "active",
+    )
+    block = page.split('id="after-approval"')[1].split("</dl>")[0]
+    assert "website" in block and "on record 在备" in block and "Left this host 迁出" in block
+
+
+def test_a_rectification_row_says_which_notice_and_its_extension(
+    api: Api, on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    notice = {"reference": "京通管〔2026〕12号", "working_days": 5, "detail": "补充备案信息"}
+    duties = _post(api, f"/services/{on_file.service_id}/rectifications", notice).json()
+    [row] = [o for o in duties["obligations"] if o["kind"] == "rectification"]
+    _post(api, f"/rectifications/{row['id']}/extension", {"working_days": 7})
+
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+
+    [shown] = [r for r in page.split('id="obligations"')[1].split("<tr>") if "rectification" in r]
+    assert "京通管〔2026〕12号: 补充备案信息" in shown and "extended 7 working days" in shown
+    assert "open 待办" in shown
+
+
+def test_an_overdue_duty_reads_overdue_and_a_done_one_closed(
+    api: Api, on_file: FilingOut, clock: FrozenClock, signed_in: Callable[[str], TestClient]
+) -> None:
+    _psb_filing_overdue(api, on_file, clock)
+    console = signed_in("viewer")
+    late = console.get(f"/filings/{on_file.id}").text
+    _post(
+        api,
+        f"/services/{on_file.service_id}/psb-number",
+        {"psb_number": "京公网安备11010502030143号"},
+    )
+    done = console.get(f"/filings/{on_file.id}").text
+
+    def psb_row(page: str) -> str:
+        rows = page.split('id="obligations"')[1].split("</table>")[0].split("<tr>")
+        return next(r for r in rows if "<td>psb_filing <" in r)
+
+    assert "overdue 逾期" in psb_row(late)
+    assert "closed 已关闭" in psb_row(done) and "disarmed" not in psb_row(done)
