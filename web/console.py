@@ -222,7 +222,8 @@ def late(
 def mine(
     request: Request, session: SessionDep, user: PageUserDep, page: Annotated[Page, Query()] = 1
 ) -> Response:
-    """The filings assigned to the signed-in case manager, each with what it needs next."""
+    """The filings assigned to the signed-in case manager, each with what it needs next, and
+    the duties after approval their sites owe late."""
     now = get_clock().now()
     found = views.filing_page(
         session,
@@ -232,11 +233,16 @@ def mine(
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
+    # The duties after approval their sites owe late: a worklist of open orders alone would
+    # say "nothing" of a PSB filing overdue on a site they filed.
+    late = obligations.overdue(session, now, limit=PAGE_SIZE, assignee=user.caller.name)
     return show(
         request,
         "mine.html",
         user,
         found=found,
+        late=late,
+        domains=obligations.domains_of(session, {o.service_id for o in late.items}),
         now=now,
         pages=_pages(found.total, page, exact=found.total_is_exact, shown=len(found.items)),
     )

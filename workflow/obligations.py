@@ -212,27 +212,36 @@ def duties(
     )
 
 
-def _overdue_where(now: datetime) -> tuple[ColumnElement[bool], ...]:
-    return (
+def _overdue_where(now: datetime, assignee: str | None = None) -> tuple[ColumnElement[bool], ...]:
+    """Overdue, and with ``assignee``, of a service one of whose orders is theirs: the case
+    manager who filed a site answers for what it owes after approval."""
+    where = (
         col(Obligation.kind).in_([k.value for k in OVERDUE_OBLIGATIONS]),
         col(Obligation.closed_at).is_(None),
         col(Obligation.due_at) <= now,
     )
+    if assignee is None:
+        return where
+    theirs = select(Filing.service_id).where(Filing.assignee == assignee)
+    return (*where, col(Obligation.service_id).in_(theirs))
 
 
-def overdue(session: Session, now: datetime, limit: int, offset: int = 0) -> ObligationPage:
-    """Open obligations of an overdue kind past their due time, the most late first (ops)."""
+def overdue(
+    session: Session, now: datetime, limit: int, offset: int = 0, assignee: str | None = None
+) -> ObligationPage:
+    """Open obligations of an overdue kind past their due time, the most late first (ops;
+    with ``assignee``, those of the services of their orders)."""
+    where = _overdue_where(now, assignee)
     rows = session.exec(
         select(Obligation)
-        .where(*_overdue_where(now))
+        .where(*where)
         .order_by(col(Obligation.due_at), col(Obligation.id))
         .limit(limit)
         .offset(offset)
     ).all()
+    total = session.exec(select(func.count()).select_from(Obligation).where(*where)).one()
     items = [describe(row, now) for row in rows]
-    return ObligationPage(
-        items=items, total=count_overdue(session, now), limit=limit, offset=offset
-    )
+    return ObligationPage(items=items, total=total, limit=limit, offset=offset)
 
 
 def count_overdue(session: Session, now: datetime) -> int:

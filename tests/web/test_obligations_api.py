@@ -317,3 +317,27 @@ def test_an_overdue_duty_reads_overdue_and_a_done_one_closed(
 
     assert "overdue 逾期" in psb_row(late)
     assert "closed 已关闭" in psb_row(done) and "disarmed" not in psb_row(done)
+
+
+def test_a_case_managers_own_list_shows_the_duties_their_sites_owe_late(
+    api: Api, on_file: FilingOut, clock: FrozenClock, signed_in: Callable[[str], TestClient]
+) -> None:
+    api.client.put(
+        f"/api/v1/filings/{on_file.id}/assignee",
+        json={"assignee": "test-case_manager"},
+        headers=api.headers,
+    )
+    _psb_filing_overdue(api, on_file, clock)
+
+    page = signed_in("case_manager").get("/mine").text
+
+    late = page.split('id="late-duties"')[1]
+    assert "psb_filing" in late and f'href="/filings/{on_file.id}"' in late
+
+
+def test_a_case_managers_own_list_leaves_out_duties_of_others_sites(
+    api: Api, on_file: FilingOut, clock: FrozenClock, signed_in: Callable[[str], TestClient]
+) -> None:
+    _psb_filing_overdue(api, on_file, clock)  # the site's order is nobody's
+
+    assert 'id="late-duties"' not in signed_in("case_manager").get("/mine").text
