@@ -178,9 +178,13 @@ def renew(
 
 
 @services.command("left-host")
-def left_host(service_id: ServiceId, on: Day, as_json: JsonOption = False) -> None:
-    """Record that the site left this host's servers: a cancel-access order is owed."""
-    command = parse(LeftHost, {"left_on": on.date()}, "not recorded")
+def left_host(
+    service_id: ServiceId, on: Day, replaces: ReplacesDay = None, as_json: JsonOption = False
+) -> None:
+    """Record that the site left this host's servers: a cancel-access order is owed; a day on
+    file is corrected only with --replaces naming it."""
+    given = {"left_on": on.date(), "replaces": replaces.date() if replaces else None}
+    command = parse(LeftHost, given, "not recorded")
     with session_scope() as session:
         _show(obligations.left_host(session, service_id, command, get_settings()), as_json)
 

@@ -49,8 +49,7 @@ class Duty(Generic[Body]):
     """One thing a case manager records about an approved service, ``record``-ed (of the
     service, or of the notice chosen) from its ``body``. ``description`` may name a setting
     (``{psb_filing_days}``), so the page says the figure in force. ``on_file`` reads what a
-    ``replaces`` field corrects; ``of_notice`` makes it about an open rectification notice;
-    ``offered`` says whether the page offers it at all."""
+    ``replaces`` field corrects; ``of_notice`` makes it about an open rectification notice."""
 
     name: str
     title: str
@@ -59,14 +58,6 @@ class Duty(Generic[Body]):
     record: Callable[[Session, int, Body, Settings], ServiceDutiesOut]
     on_file: Callable[[ServiceDutiesOut], object] = lambda duties: None
     of_notice: Callable[[ObligationOut], bool] | None = None
-    offered: Callable[[ServiceDutiesOut], bool] = lambda duties: True
-
-
-def _owes_no_cancel_access(duties: ServiceDutiesOut) -> bool:
-    """Leaving is recorded once: a second would owe a second cancel-access order."""
-    return not any(
-        o.kind is ObligationKind.CANCEL_ACCESS and not o.closed_at for o in duties.obligations
-    )
 
 
 DUTIES = (
@@ -100,7 +91,7 @@ DUTIES = (
         "A cancel-access order falls due {cancel_access_days} days after the site moved off.",
         LeftHost,
         obligations.left_host,
-        offered=_owes_no_cancel_access,
+        on_file=lambda duties: duties.left_on,
     ),
     Duty(
         "rectification",
@@ -154,7 +145,7 @@ def duty_forms(duties: ServiceDutiesOut | None, settings: Settings) -> list[Form
     forms = []
     for duty in DUTIES:
         open_notices = notices(duties, duty)
-        if not duty.offered(duties) or (duty.of_notice and not open_notices):
+        if duty.of_notice and not open_notices:
             continue
         inputs = [_input(name, duty, duties) for name in duty.body.model_fields]
         if duty.of_notice:

@@ -695,14 +695,13 @@ def left_host(
     session: Session, service_id: int, command: LeftHost, settings: Settings
 ) -> ServiceDutiesOut:
     """The site moved off this host's servers: a cancel-access order is owed (an empty record,
-    空壳网站, is what the bureau cancels)."""
+    空壳网站, is what the bureau cancels). A day mistyped is corrected by naming it
+    (``replaces``): the cancel-access order owed is then due from the corrected day."""
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
-        if _open_rows(session, service.id, ObligationKind.CANCEL_ACCESS):
-            raise _refused(
-                "not recorded",
-                Reason("already_owed", "a cancel-access order is already owed for this service"),
-            )
+        on_file = _left_on(session, service.id)
+        if on_file != command.replaces:
+            raise _refused("left-host not recorded", _correcting_left(on_file, command.replaces))
         reasons = check_service_day(
             command.left_on,
             "left_on",
@@ -715,6 +714,9 @@ def left_host(
         if reasons:
             raise _refused("left-host not recorded", *reasons)
         due = _end_of_day(_due_day(command.left_on, ObligationKind.CANCEL_ACCESS, settings))
+        if on_file is not None:
+            _correct_left(session, service, command.left_on, due, now)
+            return
         _open(
             session,
             service,
@@ -727,6 +729,45 @@ def left_host(
         _close(session, service.id, (ObligationKind.FOOTER_CHECK,), now)
 
     return _record(session, service_id, write)
+
+
+def _correcting_left(on_file: date | None, replaces: date | None) -> Reason:
+    """Why a left-host day was not taken: it would replace a day on file it does not name."""
+    if on_file is None:
+        return Reason(
+            "nothing_to_replace",
+            f"no day of leaving the host is on file for {replaces} to replace",
+            field="replaces",
+        )
+    return Reason(
+        "already_owed",
+        f"the site left this host on {on_file} and a cancel-access order is owed; to correct "
+        "the day, send it as replaces",
+        field="replaces",
+        details={"left_on": str(on_file)},
+    )
+
+
+def _correct_left(
+    session: Session, service: Service, left_on: date, due: datetime, now: datetime
+) -> None:
+    """The day on file corrected (logged): the cancel-access order owed is due from the new
+    one, in place, so one already told overdue is not told again while it still is."""
+    row = session.exec(
+        select(Obligation).where(
+            Obligation.service_id == service.id,
+            Obligation.kind == ObligationKind.CANCEL_ACCESS,
+            col(Obligation.closed_at).is_(None),
+        )
+    ).one()
+    old = row.data["left_on"]
+    log.info("service %s left-host %s corrected to %s", service.id, old, left_on)
+    replaced = [*row.data.get("replaced_left_on", []), old]
+    row.data = {**row.data, "left_on": str(left_on), "replaced_left_on": replaced}
+    row.due_at = due
+    if due > now:
+        row.status, row.fired_at = DeadlineStatus.PENDING, None  # told again if it passes
+    session.add(row)
 
 
 def rectification(

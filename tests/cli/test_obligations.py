@@ -162,3 +162,17 @@ def test_services_footer_failing_names_each_failing_site(
         1,
         ["no number shown"],
     )
+
+
+def test_services_left_host_corrects_a_day_on_file_named_by_replaces(
+    cli: Cli, on_file: FilingOut
+) -> None:
+    site = str(on_file.service_id)
+    cli("services", "left-host", site, "--on", "2026-03-02")
+
+    corrected = cli(
+        "services", "left-host", site, "--on", "2026-03-02", "--replaces", "2026-03-02", "--json"
+    )
+
+    assert corrected.exit_code == 0, corrected.output
+    assert json.loads(corrected.stdout)["left_on"] == "2026-03-02"

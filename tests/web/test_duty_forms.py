@@ -63,6 +63,7 @@ def test_an_approved_filings_page_offers_a_case_manager_the_duties_forms(
     shown = re.findall(r'<form method="post" action="[^"]+/duties/([a-z_]+)"', page)
     # No notice is open: nothing to extend or to record as done.
     assert shown == ["go_live", "psb_number", "renewal", "left_host", "rectification"]
+    assert 'name="replaces"' not in _form(page, "duty-left_host")
     assert re.search(r'<input type="date" id="duty-go_live-live_on" name="live_on" required', page)
     assert 'name="replaces"' not in _form(page, "duty-go_live")  # nothing on file to correct
 
@@ -210,7 +211,7 @@ def test_a_notice_not_open_on_this_service_is_refused_naming_the_field(
     assert f"{row.id} is not an open rectification notice of this service" in again.text
 
 
-def test_leaving_the_host_is_offered_until_a_cancel_access_is_owed(
+def test_leaving_the_host_once_recorded_is_offered_as_a_correction(
     on_file: FilingOut, signed_in: Callable[[str], TestClient]
 ) -> None:
     console = signed_in("case_manager")
@@ -218,7 +219,8 @@ def test_leaving_the_host_is_offered_until_a_cancel_access_is_owed(
     assert _record(console, on_file, "left_host", {"left_on": "2026-03-02"}).status_code == 303
 
     page = console.get(f"/filings/{on_file.id}").text
-    assert "/duties/left_host" not in page and "cancel_access" in page
+    assert 'name="replaces" value="2026-03-02"' in _form(page, "duty-left_host")
+    assert "cancel_access" in page
 
 
 def test_an_open_order_has_no_duties_to_record(

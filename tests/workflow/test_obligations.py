@@ -1000,3 +1000,31 @@ def test_a_go_live_after_the_site_left_the_host_is_refused(
         obligations.go_live(session, _site(on_file), correction, settings)
 
     assert [(r.code, r.field) for r in refused.value.reasons] == [("live_after_leaving", "live_on")]
+
+
+def test_a_second_left_host_without_naming_the_first_is_refused(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    left = LeftHost(left_on=date(2026, 3, 2))
+    obligations.left_host(session, _site(on_file), left, settings)
+
+    with pytest.raises(GuardFailed) as refused:
+        obligations.left_host(session, _site(on_file), left, settings)
+
+    assert [(r.code, r.field) for r in refused.value.reasons] == [("already_owed", "replaces")]
+
+
+def test_a_left_host_day_corrected_moves_the_cancel_access_due_day(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    clock.advance(timedelta(days=40))
+    obligations.left_host(session, _site(on_file), LeftHost(left_on=date(2026, 3, 2)), settings)
+    assert [o.kind for o in _late(session, clock)] == ["cancel_access"]  # 30 days passed
+
+    correction = LeftHost(left_on=date(2026, 4, 10), replaces=date(2026, 3, 2))
+    duties = obligations.left_host(session, _site(on_file), correction, settings)
+
+    assert duties.left_on == date(2026, 4, 10)
+    assert _late(session, clock) == []
+    [owed] = _open(session, on_file, "cancel_access")
+    assert owed.data["replaced_left_on"] == ["2026-03-02"]

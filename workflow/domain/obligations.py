@@ -394,6 +394,11 @@ class LeftHost(BaseModel):
     model_config = STRICT
 
     left_on: date = Field(description="the day the site moved off this host's servers")
+    replaces: date | None = Field(
+        default=None,
+        description="to correct a day of leaving on file, that day: the cancel-access order "
+        "owed is then due from the corrected one",
+    )
 
 
 class RectificationIn(BaseModel):
