@@ -39,7 +39,7 @@ def date_option(help: str) -> Any:
 
 def limit_option(what: str) -> Any:
     """How many rows of a list one page shows."""
-    return typer.Option(min=1, max=1000, help=f"At most this many {what}.")
+    return typer.Option(min=1, max=bounds.MAX_PAGE, help=f"At most this many {what}.")
 
 
 def offset_option(what: str) -> Any:

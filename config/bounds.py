@@ -11,6 +11,8 @@ from __future__ import annotations
 MAX_ROW_ID = 2**31 - 1
 # A list can never skip more rows than there can be ids.
 MAX_OFFSET = MAX_ROW_ID
+# Rows one page of a list holds at most (the API's ``limit``, the CLI's ``--limit``).
+MAX_PAGE = 500
 # Days a filing may have sat in its state, as a search asks: a century (more overflows dates).
 MAX_DAYS = 36_500
 

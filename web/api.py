@@ -18,7 +18,16 @@ from web.errors import responses
 from web.metrics import count_when_committed
 from web.query import refuse_unknown_query
 from workflow import privacy, service, views
-from workflow.domain.bounded import DomainStart, IcpNumber, Name, Offset, Person, Province, RowId
+from workflow.domain.bounded import (
+    DomainStart,
+    IcpNumber,
+    Name,
+    Offset,
+    PageSize,
+    Person,
+    Province,
+    RowId,
+)
 from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate
 from workflow.domain.definition import (
     DEADLINES,
@@ -107,7 +116,7 @@ class ListFilters:
             None, description="The order; by default a domain search's is by domain, others by id."
         ),
         descending: bool = False,
-        limit: int = Query(50, ge=1, le=500),
+        limit: PageSize = 50,
         offset: Offset = 0,
     ) -> None:
         self.filters = FilingFilters(
@@ -190,7 +199,7 @@ def list_entities(
     name: Annotated[
         Name | None, Query(description="part of the entity's name, now or under an earlier order")
     ] = None,
-    limit: int = Query(50, ge=1, le=500),
+    limit: PageSize = 50,
     offset: Offset = 0,
 ) -> EntityPage:
     """Entities with their services; identity and phone numbers masked."""
@@ -244,7 +253,7 @@ def late_work(
     ),
     state: State | None = None,
     province: Province | None = Query(None, description="province character, e.g. 京"),
-    limit: int = Query(50, ge=1, le=500),
+    limit: PageSize = 50,
     offset: Offset = 0,
 ) -> LatePage:
     """What is late, and with ``within_hours`` what falls due soon: one row per filing with its

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
 from config.clock import get_clock
 from config.settings import get_settings
@@ -12,7 +10,7 @@ from web.auth import CaseManager, Ops, SessionDep, Viewer
 from web.errors import responses
 from web.query import refuse_unknown_query
 from workflow import forecast, obligations
-from workflow.domain.bounded import Offset, RowId
+from workflow.domain.bounded import Offset, PageSize, RowId
 from workflow.domain.obligations import (
     ExtensionIn,
     GoLive,
@@ -108,12 +106,9 @@ def rectified(obligation_id: RowId, session: SessionDep, _: CaseManager) -> Serv
     return obligations.rectified(session, obligation_id)
 
 
-Limit = Annotated[int, Query(ge=1, le=500)]
-
-
 @router.get("/ops/obligations/overdue", response_model=ObligationPage, tags=["ops"])
 def overdue_obligations(
-    session: SessionDep, _: Ops, limit: Limit = 100, offset: Offset = 0
+    session: SessionDep, _: Ops, limit: PageSize = 100, offset: Offset = 0
 ) -> ObligationPage:
     """Approved services past an obligation (PSB filing, cancel-access, rectification, an
     expired domain), the most late first, with how many there are in all."""
@@ -122,7 +117,7 @@ def overdue_obligations(
 
 @router.get("/ops/footer-failures", response_model=FailingFooterPage, tags=["ops"])
 def footer_failures(
-    session: SessionDep, _: Ops, limit: Limit = 100, offset: Offset = 0
+    session: SessionDep, _: Ops, limit: PageSize = 100, offset: Offset = 0
 ) -> FailingFooterPage:
     """Live sites whose latest footer check failed (the number missing, or not linked to
     beian.miit.gov.cn), failing longest first, with how many checks in a row and how many

@@ -27,7 +27,7 @@ from web.console import Refused
 from web.forms import Form, Input, Option, field_input
 from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show
 from workflow import service
-from workflow.domain.errors import GuardFailed, Reason, ValidationError
+from workflow.domain.errors import GuardFailed, IdempotencyKeyReused, Reason, ValidationError
 from workflow.domain.flat import FLAT_FIELDS, IMPORT_COLUMNS, creation_from_flat, flat_field
 from workflow.domain.rules import Rules, rules_for
 from workflow.schemas import FilingOut
@@ -105,6 +105,16 @@ def open_filing(
     except (ValidationError, GuardFailed) as refused:
         again = key if _KEY.fullmatch(key) else secrets.token_hex(16)
         return _page(request, user, again, Refused(FORM_ID, refused, form))
+    except IdempotencyKeyReused:
+        # Back to a form that opened a filing, changed and sent again: say so, and let a
+        # second sending open another under a key of its own.
+        reason = Reason(
+            "opened_already",
+            "this form opened a filing already (see the filings list); send it again to open "
+            "another with what it holds now",
+        )
+        told = ValidationError("not opened", [reason])
+        return _page(request, user, secrets.token_hex(16), Refused(FORM_ID, told, form))
     return RedirectResponse(f"/filings/{opened.id}", status_code=303)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
 from web.api import Filters
 from web.auth import Ops, SessionDep
@@ -10,7 +10,7 @@ from web.errors import responses
 from web.query import refuse_unknown_query
 from workers import failures
 from workflow import views
-from workflow.domain.bounded import Offset, RowId
+from workflow.domain.bounded import Offset, PageSize, RowId
 from workflow.schemas import FailedJobOut, FailedJobPage, FilingPage
 
 router = APIRouter(
@@ -38,7 +38,7 @@ def failed(
     session: SessionDep,
     _: Ops,
     include_retried: bool = False,
-    limit: int = Query(50, ge=1, le=500),
+    limit: PageSize = 50,
     offset: Offset = 0,
 ) -> FailedJobPage:
     """Jobs that exhausted their retries, newest first (kept here: the broker forgets dead

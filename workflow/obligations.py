@@ -52,6 +52,7 @@ from workflow.domain.obligations import (
     RectificationIn,
     Renewal,
     check_extension,
+    check_live_before_leaving,
     check_psb_number,
     check_renewal,
     check_service_day,
@@ -455,8 +456,7 @@ def _check_go_live(
     reasons = check_service_day(
         command.live_on, "live_on", "the go-live", today=today, approved_on=approved_on
     )
-    if left_on is not None and command.live_on > left_on:
-        reasons.append(_live_after_leaving(command.live_on, left_on, "live_on"))
+    reasons += check_live_before_leaving(command.live_on, left_on, "live_on")
     host = urlsplit(command.home_url).hostname if command.home_url else None
     try:
         domain = to_ascii_domain(service.domain)
@@ -484,17 +484,6 @@ def _left_on(session: Session, service_id: int | None) -> date | None:
         )
     ).first()
     return date.fromisoformat(data["left_on"]) if data else None
-
-
-def _live_after_leaving(live_on: date, left_on: date, field: str) -> Reason:
-    """A site goes live on this host before it leaves it, not after."""
-    return Reason(
-        "live_after_leaving",
-        f"the site would go live on {live_on}, after it left this host on {left_on}: a site "
-        "leaves the host it went live on, on that day or later",
-        field=field,
-        details={"live_on": str(live_on), "left_on": str(left_on)},
-    )
 
 
 def _on_domain(host: str, domain: str) -> bool:
@@ -638,9 +627,9 @@ def renewal(
             approving = _approving_order(session, other.id)
             _renew(session, other, approving, command.expires_on, now, settings)
 
-    # An approving event locks its order, then writes the service; the orders of the services
-    # on the domain are locked first here too, so the two take turns instead of deadlocking
-    # on PostgreSQL.
+    # An approving event locks its order, then the services it writes, in id order; here too
+    # the orders of the services on the domain are locked first, then those services in id
+    # order, so the two take turns instead of deadlocking on PostgreSQL.
     # Read as values, not as the service: loaded before its lock, it would keep what it held.
     entity_id, domain = session.exec(
         select(Service.entity_id, Service.domain).where(Service.id == service_id)
@@ -653,7 +642,13 @@ def renewal(
         .where(col(Filing.service_id).in_(on_the_domain))
         .order_by(col(Filing.id))
         .with_for_update()
-    )
+    ).all()
+    session.exec(
+        select(Service.id)
+        .where(col(Service.id).in_(on_the_domain))
+        .order_by(col(Service.id))
+        .with_for_update()
+    ).all()
     return _record(session, service_id, write)
 
 
@@ -709,8 +704,7 @@ def left_host(
             today=now.astimezone(CHINA).date(),
             approved_on=_approved_on(session, filing),
         )
-        if service.live_on is not None and command.left_on < service.live_on:
-            reasons.append(_live_after_leaving(service.live_on, command.left_on, "left_on"))
+        reasons += check_live_before_leaving(service.live_on, command.left_on, "left_on")
         if reasons:
             raise _refused("left-host not recorded", *reasons)
         due = _end_of_day(_due_day(command.left_on, ObligationKind.CANCEL_ACCESS, settings))

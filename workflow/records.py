@@ -1238,6 +1238,14 @@ def apply_effect(session: Session, filing: Filing) -> str | None:
     elif spec.effect is Effect.APPLY_CHANGES:
         _apply_changes(entity, service, filing.changes)
     elif spec.effect is Effect.CANCEL_ENTITY:
+        # Locked in id order first, as a renewal locks the services on one domain: a bulk
+        # UPDATE alone takes them in scan order, and the two would deadlock on PostgreSQL.
+        session.exec(
+            select(Service.id)
+            .where(Service.entity_id == entity.id)
+            .order_by(col(Service.id))
+            .with_for_update()
+        ).all()
         session.connection().execute(
             update(table(Service))
             .where(table(Service).c.entity_id == entity.id)

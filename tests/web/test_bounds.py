@@ -22,7 +22,16 @@ ID_ROUTES = [
     ("POST", "/api/v1/filings/{id}/events"),
     ("POST", "/api/v1/ops/failed/{id}/retry"),
 ]
-LIST_ROUTES = ["/api/v1/filings", "/api/v1/ops/stuck", "/api/v1/ops/overdue", "/api/v1/entities"]
+LIST_ROUTES = [
+    "/api/v1/filings",
+    "/api/v1/ops/stuck",
+    "/api/v1/ops/overdue",
+    "/api/v1/entities",
+    "/api/v1/late",
+    "/api/v1/ops/failed",
+    "/api/v1/ops/obligations/overdue",
+    "/api/v1/ops/footer-failures",
+]
 
 
 @pytest.fixture
@@ -55,6 +64,14 @@ def test_an_offset_that_is_not_digits_is_422(
 ) -> None:
     response = client.get(route, params={"offset": "1.0"}, headers=admin)
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("limit", ["1.0", "0", "501"])
+@pytest.mark.parametrize("route", LIST_ROUTES)
+def test_a_page_size_not_digits_or_past_the_largest_page_is_422(
+    client: TestClient, admin: Headers, route: str, limit: str
+) -> None:
+    assert client.get(route, params={"limit": limit}, headers=admin).status_code == 422
 
 
 @pytest.mark.parametrize("route", LIST_ROUTES)

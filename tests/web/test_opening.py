@@ -113,3 +113,18 @@ def test_the_filings_list_leads_a_case_manager_to_the_form(
     signed_in: Callable[[str], TestClient],
 ) -> None:
     assert 'href="/filings/new"' in signed_in("case_manager").get("/filings").text
+
+
+def test_a_form_that_opened_a_filing_changed_and_sent_again_says_so_keeping_what_was_typed(
+    session: Session, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+    hidden = _form(console)
+    _open(console, hidden, **FLAT_FILING)
+
+    again = _open(console, hidden, **{**FLAT_FILING, "site_name": "Renamed"})
+
+    assert again.status_code == 422 and "this form opened a filing already" in again.text
+    assert 'value="Renamed"' in again.text
+    assert f'value="{hidden["opening_key"]}"' not in again.text  # a new key for a new filing
+    assert _filings(session) == 1

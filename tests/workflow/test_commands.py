@@ -9,7 +9,8 @@ import pytest
 from tests.factories import make_payload
 from workflow.domain.commands import FilingCreate, parse
 from workflow.domain.definition import EVENTS_BY_NAME
-from workflow.domain.errors import ValidationError
+from workflow.domain.errors import Reason, ValidationError, renamed
+from workflow.domain.rules import RulesError
 
 
 def problems(model: type[Any], raw: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, str]]:
@@ -144,3 +145,24 @@ def test_event_data_is_checked_against_the_event_declaration(
     event: str, data: dict[str, Any], expected: list[tuple[str, str]]
 ) -> None:
     assert problems(EVENTS_BY_NAME[event].data, data, ("data",)) == expected
+
+
+def test_renaming_fields_keeps_an_error_built_from_more_than_a_message() -> None:
+    broken = RulesError("rules.toml", ["no provinces"])
+
+    shown = renamed(broken, {"rules_file": "--rules"})
+
+    assert isinstance(shown, RulesError) and shown.problems == ["no provinces"]
+    assert [r.field for r in shown.reasons] == ["--rules"]
+    assert str(shown) == "invalid rules in rules.toml"
+
+
+def test_renaming_fields_renames_them_in_the_headline_and_the_reasons() -> None:
+    reason = Reason("missing_field", "domain_expires_on is required", field="domain_expires_on")
+    refused = ValidationError("filing refused: domain_expires_on is required", [reason])
+
+    shown = renamed(refused, {"domain_expires_on": "--expires"})
+
+    assert str(shown) == shown.message == "filing refused: --expires is required"
+    assert [r.message for r in shown.reasons] == ["--expires is required"]
+    assert refused.message == "filing refused: domain_expires_on is required"  # not changed

@@ -1028,3 +1028,35 @@ def test_a_left_host_day_corrected_moves_the_cancel_access_due_day(
     assert _late(session, clock) == []
     [owed] = _open(session, on_file, "cancel_access")
     assert owed.data["replaced_left_on"] == ["2026-03-02"]
+
+
+@POSTGRES_ONLY
+def test_a_renewal_takes_turns_with_a_writer_of_the_entitys_services_in_id_order(
+    db: Database, session: Session, on_file: FilingOut, open_order: Open, settings: Settings
+) -> None:
+    """As an approving cancel-entity order writes them: the site, then the app. A renewal of
+    the app that held the app while it waited for the site deadlocked with it."""
+    app = _second_site(session, open_order, on_file)
+    session.commit()
+    outcome: list[object] = []
+
+    def renew_the_app() -> None:
+        with Session(db.engine, expire_on_commit=False) as own:
+            try:
+                renewed = Renewal(expires_on=date(2029, 6, 30))
+                outcome.append(obligations.renewal(own, app, renewed, settings))
+            except Exception as failed:  # a deadlock is the failure this test is about
+                outcome.append(failed)
+
+    with Session(db.engine) as writer:
+        writer.exec(select(Service.id).where(Service.id == _site(on_file)).with_for_update()).all()
+        racing = threading.Thread(target=renew_the_app)
+        racing.start()
+        wait_for_a_lock_wait(db)
+        writer.exec(select(Service.id).where(Service.id == app).with_for_update()).all()
+        writer.commit()
+    racing.join(30)
+
+    [renewed] = outcome
+    assert isinstance(renewed, obligations.ServiceDutiesOut), renewed
+    assert renewed.domain_expires_on == date(2029, 6, 30)

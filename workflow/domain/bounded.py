@@ -66,6 +66,7 @@ def _digits(value: object) -> object:
 # A row's id as a path or query parameter: within PostgreSQL's INTEGER.
 RowId = Annotated[int, BeforeValidator(_digits), Interval(ge=1, le=bounds.MAX_ROW_ID)]
 Offset = Annotated[int, BeforeValidator(_digits), Interval(ge=0, le=bounds.MAX_OFFSET)]
+PageSize = Annotated[int, BeforeValidator(_digits), Interval(ge=1, le=bounds.MAX_PAGE)]
 
 # One spelling, whatever the keyboard typed (see config.domains); a search's start of one is
 # folded where it is searched for, as a final dot there means something.

@@ -6,7 +6,6 @@ exit codes and status codes; see ``web.errors`` and ``cli.errors``.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -55,7 +54,10 @@ def renamed(error: Error, names: Mapping[str, str]) -> Error:
     option of the CLI, a label of a form), in its reasons and in the headline quoting one:
     ``domain_expires_on is required`` becomes ``--expires is required``. A message not
     starting with its field keeps its words; the field is renamed all the same."""
-    out = copy.copy(error)
+    # Not copy.copy: it calls the class again with ``args``, which errors built from more
+    # than a message (RulesError, RateLimited) cannot take.
+    out = type(error).__new__(type(error))
+    out.__dict__.update(vars(error))
     reasons = []
     for reason in error.reasons:
         field = reason.field or ""
@@ -66,6 +68,7 @@ def renamed(error: Error, names: Mapping[str, str]) -> Error:
             reason = dataclasses.replace(reason, message=message)
         reasons.append(dataclasses.replace(reason, field=name or reason.field))
     out.reasons = reasons
+    out.args = (out.message,)
     return out
 
 

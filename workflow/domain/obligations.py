@@ -297,6 +297,25 @@ def check_service_day(
     return reasons
 
 
+def check_live_before_leaving(
+    live_on: date | None, left_on: date | None, field: str
+) -> list[Reason]:
+    """A site leaves the host it went live on, on that day or later, whichever of the two
+    days is recorded (``field``) second: a cancel-access order falls due from the day it left,
+    so a left day before the go-live would owe one for a site not yet live."""
+    if live_on is None or left_on is None or left_on >= live_on:
+        return []
+    return [
+        Reason(
+            "live_after_leaving",
+            f"the site would go live on {live_on}, after it left this host on {left_on}: a "
+            "site leaves the host it went live on, on that day or later",
+            field=field,
+            details={"live_on": str(live_on), "left_on": str(left_on)},
+        )
+    ]
+
+
 EXPIRY_RULE = "domain_not_expired"
 
 
