@@ -20,9 +20,10 @@ def beijing(at: datetime | None) -> str:
     return beijing_text(at) if at else ""
 
 
-def due_by(at: datetime) -> str:
-    """When something is due, on the Beijing clock (its last day's end as 24:00)."""
-    return beijing_text(at, due=True)
+def due_by(at: datetime | str) -> str:
+    """When something is due, on the Beijing clock (its last day's end as 24:00); kept in a
+    row's data, the time is ISO text."""
+    return beijing_text(datetime.fromisoformat(at) if isinstance(at, str) else at, due=True)
 
 
 def duration(span: timedelta) -> str:

@@ -811,7 +811,11 @@ def extend(
             raise _refused("extension refused", *reasons)
         days = int(row.data["working_days"]) + command.working_days
         due = _working_days_after(calendar_for(settings), as_utc(row.opened_at), days)
-        row.data = {**row.data, "extended_by": command.working_days}
+        # An extension recorded once the notice fell due keeps that it was late: escalated
+        # no longer, it would otherwise read as though it had never been.
+        was_due = as_utc(row.due_at)
+        late = {"overdue_since": was_due.isoformat()} if was_due <= now else {}
+        row.data = {**row.data, "extended_by": command.working_days, **late}
         row.due_at, row.estimated = due
         row.status, row.fired_at = DeadlineStatus.PENDING, None  # escalated again if it passes
         session.add(row)

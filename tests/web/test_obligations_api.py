@@ -341,3 +341,30 @@ def test_a_case_managers_own_list_leaves_out_duties_of_others_sites(
     _psb_filing_overdue(api, on_file, clock)  # the site's order is nobody's
 
     assert 'id="late-duties"' not in signed_in("case_manager").get("/mine").text
+
+
+def test_a_notice_extended_after_it_fell_due_keeps_that_it_was_late(
+    api: Api, on_file: FilingOut, clock: FrozenClock, signed_in: Callable[[str], TestClient]
+) -> None:
+    notice = {"reference": "京通管〔2026〕12号", "working_days": 5}
+    duties = _post(api, f"/services/{on_file.service_id}/rectifications", notice).json()
+    [row] = [o for o in duties["obligations"] if o["kind"] == "rectification"]
+    clock.advance(timedelta(days=10))  # 5 working days from Monday 2 March ended on the 9th
+
+    extended = _post(api, f"/rectifications/{row['id']}/extension", {"working_days": 7}).json()
+
+    [row] = [o for o in extended["obligations"] if o["kind"] == "rectification"]
+    assert row["data"]["overdue_since"] == "2026-03-09T16:00:00+00:00"
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+    assert "extended after it fell due on 2026-03-09 24:00" in page
+
+
+def test_a_notice_extended_in_time_says_nothing_of_lateness(api: Api, on_file: FilingOut) -> None:
+    notice = {"reference": "京通管〔2026〕12号", "working_days": 5}
+    duties = _post(api, f"/services/{on_file.service_id}/rectifications", notice).json()
+    [row] = [o for o in duties["obligations"] if o["kind"] == "rectification"]
+
+    extended = _post(api, f"/rectifications/{row['id']}/extension", {"working_days": 7}).json()
+
+    [row] = [o for o in extended["obligations"] if o["kind"] == "rectification"]
+    assert "overdue_since" not in row["data"]
