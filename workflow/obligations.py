@@ -409,13 +409,7 @@ def _correct_go_live(
             _close(session, service.id, (ObligationKind.FOOTER_CHECK,), now)
             _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
     session.add(service)
-    psb = session.exec(
-        select(Obligation).where(
-            Obligation.service_id == service.id,
-            Obligation.kind == ObligationKind.PSB_FILING,
-            col(Obligation.closed_at).is_(None),
-        )
-    ).first()
+    psb = _open_row(session, service.id, ObligationKind.PSB_FILING)
     if psb is None or old == command.live_on:
         return  # the PSB filing was made, or is due from the same day
     due_on = _due_day(command.live_on, ObligationKind.PSB_FILING, settings)
@@ -476,14 +470,8 @@ def _check_go_live(
 
 def _left_on(session: Session, service_id: int | None) -> date | None:
     """The day the site left this host, while the cancel-access order it owes is open."""
-    data = session.exec(
-        select(Obligation.data).where(
-            Obligation.service_id == service_id,
-            Obligation.kind == ObligationKind.CANCEL_ACCESS,
-            col(Obligation.closed_at).is_(None),
-        )
-    ).first()
-    return date.fromisoformat(data["left_on"]) if data else None
+    owed = _open_row(session, service_id, ObligationKind.CANCEL_ACCESS)
+    return date.fromisoformat(owed.data["left_on"]) if owed else None
 
 
 def _on_domain(host: str, domain: str) -> bool:
@@ -747,13 +735,8 @@ def _correct_left(
 ) -> None:
     """The day on file corrected (logged): the cancel-access order owed is due from the new
     one, in place, so one already told overdue is not told again while it still is."""
-    row = session.exec(
-        select(Obligation).where(
-            Obligation.service_id == service.id,
-            Obligation.kind == ObligationKind.CANCEL_ACCESS,
-            col(Obligation.closed_at).is_(None),
-        )
-    ).one()
+    row = _open_row(session, service.id, ObligationKind.CANCEL_ACCESS)
+    assert row is not None  # the day on file is the open row's
     old = row.data["left_on"]
     log.info("service %s left-host %s corrected to %s", service.id, old, left_on)
     replaced = [*row.data.get("replaced_left_on", []), old]
@@ -1178,18 +1161,24 @@ def _open_notice(session: Session, service_id: int, reference: str) -> int | Non
     return next((row.id for row in rows if row.data.get("reference") == reference), None)
 
 
+def _open_where(service_id: int | None, kind: ObligationKind) -> tuple[ColumnElement[bool], ...]:
+    """The service's obligations of ``kind`` still open."""
+    return (
+        col(Obligation.service_id) == service_id,
+        col(Obligation.kind) == kind,
+        col(Obligation.closed_at).is_(None),
+    )
+
+
 def _open_rows(session: Session, service_id: int | None, kind: ObligationKind) -> list[int]:
-    return [
-        i
-        for i in session.exec(
-            select(Obligation.id).where(
-                Obligation.service_id == service_id,
-                Obligation.kind == kind,
-                col(Obligation.closed_at).is_(None),
-            )
-        )
-        if i is not None
-    ]
+    ids = session.exec(select(Obligation.id).where(*_open_where(service_id, kind)))
+    return [i for i in ids if i is not None]
+
+
+def _open_row(session: Session, service_id: int | None, kind: ObligationKind) -> Obligation | None:
+    """The one open obligation of a kind a service owes once (its PSB filing, its
+    cancel-access order)."""
+    return session.exec(select(Obligation).where(*_open_where(service_id, kind))).first()
 
 
 def _open(
