@@ -371,7 +371,7 @@ def go_live(
         if reasons := _check_go_live(command, service, approved_on, left_on, now):
             raise _refused("go-live not recorded", *reasons)
         if service.live_on is not None:
-            _correct_go_live(session, service, filing, command, now, settings)
+            _correct_go_live(session, service, filing, command, left_on, now, settings)
             return
         service.live_on = command.live_on
         service.home_url = command.home_url or f"https://{service.domain}/"
@@ -381,12 +381,18 @@ def go_live(
             _open(session, service, filing, ObligationKind.PSB_FILING, _end_of_day(due_on), now)
             kind = ObligationKind.PSB_FILING_REMINDER
             _remind_before(session, service, filing, kind, due_on, now, settings)
-        # An app or mini program shows its number inside itself, where fetching a home page
-        # cannot look: checking its domain's page would pass or fail for the wrong reason.
-        if service.kind == ServiceKind.WEBSITE:
+        if _footer_checked(service, left_on):
             _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
 
     return _record(session, service_id, write)
+
+
+def _footer_checked(service: Service, left_on: date | None) -> bool:
+    """Whether the service's home page is checked for its number: a website's still on this
+    host. An app or mini program shows its number inside itself, where fetching a home page
+    cannot look; a site gone from the host (recorded as left before its go-live was) has no
+    page here to check, and would fail for the wrong reason."""
+    return service.kind == ServiceKind.WEBSITE and left_on is None
 
 
 def _correct_go_live(
@@ -394,6 +400,7 @@ def _correct_go_live(
     service: Service,
     filing: Filing,
     command: GoLive,
+    left_on: date | None,
     now: datetime,
     settings: Settings,
 ) -> None:
@@ -405,7 +412,7 @@ def _correct_go_live(
     service.live_on = command.live_on
     if command.home_url and command.home_url != service.home_url:
         service.home_url = command.home_url
-        if service.kind == ServiceKind.WEBSITE:
+        if _footer_checked(service, left_on):
             _close(session, service.id, (ObligationKind.FOOTER_CHECK,), now)
             _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
     session.add(service)

@@ -1060,3 +1060,15 @@ def test_a_renewal_takes_turns_with_a_writer_of_the_entitys_services_in_id_order
     [renewed] = outcome
     assert isinstance(renewed, obligations.ServiceDutiesOut), renewed
     assert renewed.domain_expires_on == date(2029, 6, 30)
+
+
+def test_a_go_live_recorded_after_the_site_left_starts_no_footer_checks(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    today = clock.now().astimezone(CHINA).date()
+    obligations.left_host(session, _site(on_file), LeftHost(left_on=today), settings)
+
+    obligations.go_live(session, _site(on_file), GoLive(live_on=today), settings)
+
+    assert _open(session, on_file, "footer_check") == []
+    assert len(_open(session, on_file, "psb_filing")) == 1  # it was live, for a day
