@@ -24,7 +24,7 @@ from config.settings import get_settings
 from web import api, console
 from web.auth import SessionDep
 from web.console import Refused
-from web.duty_forms import DUTIES_BY_NAME, NOTICE, open_notices
+from web.duty_forms import DUTIES_BY_NAME, NOTICE
 from web.forms import posted
 from web.pages import FormUserDep, PostedForm
 from workers import failures
@@ -39,6 +39,8 @@ from workflow.domain.errors import (
     TransitionNotAllowed,
     ValidationError,
 )
+from workflow.domain.obligations import ObligationKind
+from workflow.obligations import ServiceDutiesOut
 
 router = APIRouter(include_in_schema=False)
 
@@ -93,10 +95,7 @@ def record_duty(
         command = parse(spec.body, posted(spec.body, form), "not recorded")
         target = service_id
         if spec.of_notice:
-            duties = obligations.duties(session, service_id, get_clock().now())
-            # Any open notice of this service: one the form no longer offers (extended since
-            # the page was read) is refused by the duty itself, saying why.
-            target = _notice(form, [o.id for o in open_notices(duties)])
+            target = _notice(form, obligations.duties(session, service_id, get_clock().now()))
         spec.record(session, target, command, get_settings())
     except (ValidationError, GuardFailed) as refused:
         again = Refused(f"duty-{duty}", refused, form)
@@ -121,16 +120,20 @@ def _service_on_record(session: Session, filing_id: int) -> int:
     return filing.service_id
 
 
-def _notice(form: FormData, open_ids: list[int]) -> int:
-    """The rectification notice chosen: one of the service's open ones the form offered."""
+def _notice(form: FormData, duties: ServiceDutiesOut) -> int:
+    """The rectification notice chosen: any of the service's open ones (one the form no
+    longer offers, extended since the page was read, is refused by the duty itself, saying
+    why), named by its reference when it is not open."""
     chosen = str(form.get(NOTICE) or "")
-    if chosen not in {str(i) for i in open_ids}:
-        reason = Reason(
-            "not_open",
-            f"{chosen or 'no notice'} is not an open rectification notice of this service "
-            "(done since the page was read?)",
-            field=NOTICE,
-        )
+    if not chosen:
+        reason = Reason("missing_field", f"{NOTICE} is required: choose the notice", field=NOTICE)
+        raise ValidationError("not recorded", [reason])
+    notices = {str(o.id): o for o in duties.obligations if o.kind is ObligationKind.RECTIFICATION}
+    notice = notices.get(chosen)
+    if notice is None or notice.closed_at is not None:
+        said = f"notice {notice.data.get('reference')}" if notice else f"notice {chosen!r}"
+        why = "is done already" if notice else "is not one of this service's"
+        reason = Reason("not_open", f"{said} {why}: reload the page", field=NOTICE)
         raise ValidationError("not recorded", [reason])
     return int(chosen)
 

@@ -220,7 +220,11 @@ def late(
 
 @router.get("/mine", response_class=HTMLResponse)
 def mine(
-    request: Request, session: SessionDep, user: PageUserDep, page: Annotated[Page, Query()] = 1
+    request: Request,
+    session: SessionDep,
+    user: PageUserDep,
+    page: Annotated[Page, Query()] = 1,
+    late_page: Annotated[Page, Query()] = 1,
 ) -> Response:
     """The filings assigned to the signed-in case manager, each with what it needs next, and
     the duties after approval their sites owe late."""
@@ -235,13 +239,20 @@ def mine(
     )
     # The duties after approval their sites owe late: a worklist of open orders alone would
     # say "nothing" of a PSB filing overdue on a site they filed.
-    late = obligations.overdue(session, now, limit=PAGE_SIZE, assignee=user.caller.name)
+    late = obligations.overdue(
+        session,
+        now,
+        limit=PAGE_SIZE,
+        offset=(late_page - 1) * PAGE_SIZE,
+        assignee=user.caller.name,
+    )
     return show(
         request,
         "mine.html",
         user,
         found=found,
         late=late,
+        late_pages=_pages(late.total, late_page),
         domains=obligations.domains_of(session, {o.service_id for o in late.items}),
         now=now,
         pages=_pages(found.total, page, exact=found.total_is_exact, shown=len(found.items)),

@@ -30,12 +30,14 @@ from workflow.domain.obligations import (
     RectificationIn,
     Renewal,
 )
-from workflow.domain.orders import ServiceStatus
+from workflow.domain.orders import ServiceKind, ServiceStatus
 from workflow.obligations import ObligationOut, ServiceDutiesOut
 
 # The rectification notice an extension or its completion is about.
 NOTICE = "rectification"
 Body = TypeVar("Body", bound=BaseModel)
+# Fields about a home page, whose footer is checked: a website's alone.
+_WEBSITES_ONLY = frozenset({"home_url"})
 
 
 class Nothing(BaseModel):
@@ -120,20 +122,16 @@ DUTIES = (
 DUTIES_BY_NAME: dict[str, Duty[Any]] = {duty.name: duty for duty in DUTIES}
 
 
-def open_notices(duties: ServiceDutiesOut) -> list[ObligationOut]:
-    """The service's rectification notices not done yet."""
+def notices(duties: ServiceDutiesOut, duty: Duty[Any]) -> list[ObligationOut]:
+    """The open rectification notices ``duty``'s form offers (an extension: those not
+    extended yet)."""
+    if duty.of_notice is None:
+        return []
     return [
         o
         for o in duties.obligations
-        if o.kind is ObligationKind.RECTIFICATION and o.closed_at is None
+        if o.kind is ObligationKind.RECTIFICATION and o.closed_at is None and duty.of_notice(o)
     ]
-
-
-def notices(duties: ServiceDutiesOut, duty: Duty[Any]) -> list[ObligationOut]:
-    """The open notices ``duty``'s form offers (an extension: those not extended yet)."""
-    if duty.of_notice is None:
-        return []
-    return [o for o in open_notices(duties) if duty.of_notice(o)]
 
 
 def duty_forms(duties: ServiceDutiesOut | None, settings: Settings) -> list[Form]:
@@ -144,12 +142,12 @@ def duty_forms(duties: ServiceDutiesOut | None, settings: Settings) -> list[Form
     figures = settings.model_dump()
     forms = []
     for duty in DUTIES:
-        open_notices = notices(duties, duty)
-        if duty.of_notice and not open_notices:
+        offered = notices(duties, duty)
+        if duty.of_notice and not offered:
             continue
         inputs = [_input(name, duty, duties) for name in duty.body.model_fields]
         if duty.of_notice:
-            inputs.insert(0, _notice_input(open_notices))
+            inputs.insert(0, _notice_input(offered))
         forms.append(
             Form(
                 f"duty-{duty.name}",
@@ -165,6 +163,8 @@ def duty_forms(duties: ServiceDutiesOut | None, settings: Settings) -> list[Form
 def _input(name: str, duty: Duty[Any], duties: ServiceDutiesOut) -> Input | None:
     """A field's input; a correction's, a box naming what the page shows on file (none when
     nothing is: there is nothing to correct)."""
+    if name in _WEBSITES_ONLY and duties.kind is not ServiceKind.WEBSITE:
+        return None  # an app shows its number inside itself: it has no page checked
     shown = field_input(name, duty.body.model_fields[name])
     if name != "replaces":
         return shown
@@ -175,7 +175,7 @@ def _input(name: str, duty: Duty[Any], duties: ServiceDutiesOut) -> Input | None
     return replace(shown, choices=(corrects,))
 
 
-def _notice_input(open_notices: list[ObligationOut]) -> Input:
+def _notice_input(offered: list[ObligationOut]) -> Input:
     """A choice among the open notices, by the reference the bureau gave each."""
-    options = tuple(Option(str(o.id), f"{o.data.get('reference')} (#{o.id})") for o in open_notices)
+    options = tuple(Option(str(o.id), f"{o.data.get('reference')} (#{o.id})") for o in offered)
     return Input(NOTICE, "Rectification 整改通知", "the open notice", None, options, True)

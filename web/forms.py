@@ -90,6 +90,7 @@ class Input:
     options: tuple[Option, ...] | None  # a drop-down when set, an <input> when neither is
     required: bool
     html_type: str = "text"  # the <input>'s type
+    default: str | None = None  # the option chosen until someone chooses another
 
 
 @dataclass(frozen=True)
@@ -108,10 +109,22 @@ class Form:
 
     def named(self, error: IcpflowError) -> IcpflowError:
         """The refusal as the form's reader knows its fields: by their labels, not the
-        paths the API names (``data.reason is required`` -> ``Reason 原因 is required``)."""
+        paths the API names (``data.reason is required`` -> ``Reason 原因 is required``), and
+        each reason about a field saying which."""
         labels = {i.name: i.label for i in self.inputs}
         by_path = {path: labels[name] for path, name in self.paths.items() if name in labels}
-        return renamed(error, {**labels, **by_path})
+        shown = renamed(error, {**labels, **by_path})
+        # A rule's words ("fails the gb32100 check") do not say which field: the label does.
+        reasons = []
+        for reason in shown.reasons:
+            field = reason.field or ""
+            if field in labels.values() and not reason.message.startswith(field):
+                message = f"{field}: {reason.message}"
+                shown.message = shown.message.replace(reason.message, message)
+                reason = dataclasses.replace(reason, message=message)
+            reasons.append(reason)
+        shown.reasons = reasons
+        return shown
 
 
 def field_input(name: str, field: FieldInfo, *, required: bool | None = None) -> Input:
@@ -120,6 +133,7 @@ def field_input(name: str, field: FieldInfo, *, required: bool | None = None) ->
     label = f"{name.replace('_', ' ').capitalize()} {_ZH.get(name, '')}".strip()
     enum = _enum_of(field.annotation)
     options = tuple(Option(m.value, m.value) for m in enum) if enum is not None else None
+    default = field.get_default(call_default_factory=False)
     return Input(
         name,
         label,
@@ -128,6 +142,7 @@ def field_input(name: str, field: FieldInfo, *, required: bool | None = None) ->
         options,
         field.is_required() if required is None else required,
         _html_type(field.annotation),
+        None if default is None or field.is_required() else str(getattr(default, "value", default)),
     )
 
 

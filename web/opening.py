@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -70,7 +71,7 @@ def _input(name: str, rules: Rules) -> Input:
     choices = _CHOICES.get(name)
     if choices is None:
         return shown
-    return Input(shown.name, shown.label, shown.description, None, choices(rules), shown.required)
+    return replace(shown, options=choices(rules))
 
 
 def _page(request: Request, user: PageUser, key: str, refused: Refused | None = None) -> Response:

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from config.clock import beijing_text
+from workflow.domain.obligations import REMINDERS
 from workflow.schemas import FilingOut
 
 templates = Jinja2Templates(directory=str(files("web") / "templates"))
@@ -57,6 +58,7 @@ templates.env.filters["due"] = due_by
 templates.env.filters["named"] = named
 templates.env.filters["duration"] = duration
 templates.env.filters["lateness"] = lateness
+templates.env.globals["reminders"] = REMINDERS
 
 
 def render(

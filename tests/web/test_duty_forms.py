@@ -13,11 +13,14 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from config.clock import FrozenClock, get_clock
-from workflow import obligations
+from tests.factories import ORDER_PATHS, order_on
+from workflow import obligations, service
+from workflow.domain.commands import EventCommand
 from workflow.obligations import ServiceDutiesOut
 from workflow.schemas import FilingOut
 
 if TYPE_CHECKING:
+    from tests.conftest import Open
     from tests.web.conftest import Api
 
 
@@ -99,7 +102,8 @@ def test_a_refused_go_live_comes_back_filled_with_its_reasons_in_the_forms_words
     assert answer.status_code == 422
     form = _form(answer.text, "duty-go_live")
     assert 'id="refused"' in form and "2026-03-09 has not come yet" in form
-    assert 'name="live_on" required title="the day the site opened' in form
+    assert 'name="live_on" required aria-describedby="duty-go_live-live_on-hint"' in form
+    assert "the day the site opened to the public" in form  # the hint, shown
     assert 'value="2026-03-09"' in form
     assert _duties(session, on_file).live_on is None
 
@@ -197,7 +201,7 @@ def test_an_extension_offers_only_notices_not_extended_yet(
     assert f'value="{first.id}"' in _form(page, "duty-rectified")
 
 
-def test_a_notice_not_open_on_this_service_is_refused_naming_the_field(
+def test_a_notice_done_since_the_page_was_read_is_refused_by_its_reference(
     session: Session, on_file: FilingOut, signed_in: Callable[[str], TestClient]
 ) -> None:
     console = signed_in("case_manager")
@@ -208,7 +212,7 @@ def test_a_notice_not_open_on_this_service_is_refused_naming_the_field(
     again = _record(console, on_file, "rectified", {"rectification": str(row.id)})
 
     assert again.status_code == 422
-    assert f"{row.id} is not an open rectification notice of this service" in again.text
+    assert "notice 一号 is done already: reload the page" in again.text
 
 
 def test_leaving_the_host_once_recorded_is_offered_as_a_correction(
@@ -271,7 +275,7 @@ def test_a_notice_refused_keeps_its_words(
 
     answer = _record(console, on_file, "rectified", {"rectification": "99999"})
 
-    assert "99999 is not an open rectification notice of this service" in answer.text
+    assert "notice &#39;99999&#39; is not one of this service&#39;s" in answer.text
 
 
 def test_no_notice_is_chosen_until_someone_chooses_one(
@@ -331,3 +335,34 @@ def test_a_refusal_with_one_reason_says_it_once(
     answer = _record(console, on_file, "go_live", {"live_on": "2026-03-09"})
 
     assert answer.text.count("2026-03-09 has not come yet") == 1
+
+
+def test_an_apps_go_live_asks_no_home_page(
+    session: Session, on_file: FilingOut, open_order: Open, signed_in: Callable[[str], TestClient]
+) -> None:
+    app = open_order(**order_on("new_service", on_file.entity_id, 0))
+    for event, data in ORDER_PATHS["new_service"]:
+        app = service.fire_event(session, app.id, EventCommand(event=event, data=data), actor="t")
+
+    page = signed_in("case_manager").get(f"/filings/{app.id}").text
+
+    assert 'name="home_url"' not in _form(page, "duty-go_live")
+    assert 'name="home_url"' in _form(
+        signed_in("case_manager").get(f"/filings/{on_file.id}").text, "duty-go_live"
+    )
+
+
+def test_a_refused_form_is_focused_so_the_browser_shows_it(
+    on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    answer = _record(signed_in("case_manager"), on_file, "go_live", {"live_on": "2026-03-09"})
+
+    assert 'id="refused" tabindex="-1" autofocus' in _form(answer.text, "duty-go_live")
+
+
+def test_a_reason_about_a_field_says_which_by_its_label(
+    on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    answer = _record(signed_in("case_manager"), on_file, "go_live", {"live_on": "2026-03-09"})
+
+    assert "Live on 上线日期: 2026-03-09 has not come yet" in answer.text

@@ -368,3 +368,50 @@ def test_a_notice_extended_in_time_says_nothing_of_lateness(api: Api, on_file: F
 
     [row] = [o for o in extended["obligations"] if o["kind"] == "rectification"]
     assert "overdue_since" not in row["data"]
+
+
+def test_a_duties_page_past_the_last_says_so_not_nothing_overdue(
+    api: Api, on_file: FilingOut, clock: FrozenClock, signed_in: Callable[[str], TestClient]
+) -> None:
+    _psb_filing_overdue(api, on_file, clock)
+
+    page = signed_in("viewer").get("/duties?page=9").text
+
+    assert "Past the last page" in page and "Nothing overdue" not in page
+
+
+def test_my_overdue_duties_page_on_their_own(
+    api: Api, on_file: FilingOut, clock: FrozenClock, signed_in: Callable[[str], TestClient]
+) -> None:
+    api.client.put(
+        f"/api/v1/filings/{on_file.id}/assignee",
+        json={"assignee": "test-case_manager"},
+        headers=api.headers,
+    )
+    _psb_filing_overdue(api, on_file, clock)
+    console = signed_in("case_manager")
+
+    first = console.get("/mine").text.split('id="late-duties"')[1]
+    past = console.get("/mine?late_page=2").text.split('id="late-duties"')[1]
+
+    assert 'aria-label="Overdue duties pages"' in first and "psb_filing" in first
+    assert "Past the last page" in past and "psb_filing" not in past
+
+
+def test_a_reminder_closed_is_no_row_of_its_own(
+    api: Api,
+    on_file: FilingOut,
+    clock: FrozenClock,
+    db: Database,
+    settings: Settings,
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    _psb_filing_overdue(api, on_file, clock)
+    fire_due_obligations(db.engine, clock.now(), settings)  # the reminders: skipped, closed
+    duties = api.get(f"/api/v1/services/{on_file.service_id}/obligations").json()
+    assert any(o["kind"] == "psb_filing_reminder" for o in duties["obligations"])
+
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+
+    table = page.split('id="obligations"')[1].split("</table>")[0]
+    assert "psb_filing_reminder" not in table and "<td>psb_filing <" in table

@@ -128,3 +128,31 @@ def test_a_form_that_opened_a_filing_changed_and_sent_again_says_so_keeping_what
     assert 'value="Renamed"' in again.text
     assert f'value="{hidden["opening_key"]}"' not in again.text  # a new key for a new filing
     assert _filings(session) == 1
+
+
+def test_a_choice_with_a_default_shows_it_chosen(signed_in: Callable[[str], TestClient]) -> None:
+    page = signed_in("case_manager").get("/filings/new").text
+
+    licence = page.split('id="open-filing-licence"')[1].split("</select>")[0]
+    sector = page.split('id="open-filing-sector"')[1].split("</select>")[0]
+    assert '<option value="filing" selected>' in licence
+    assert re.search(r'<option value="general" selected>', sector)
+
+
+def test_a_fields_hint_is_shown_beside_it(signed_in: Callable[[str], TestClient]) -> None:
+    page = signed_in("case_manager").get("/filings/new").text
+
+    assert 'aria-describedby="open-filing-phone-hint"' in page
+    assert '<span class="hint muted" id="open-filing-phone-hint">' in page
+
+
+def test_a_rules_refusal_names_its_field_by_label(
+    session: Session, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+    bad = {**FLAT_FILING, "id_number": "91110000MA01ABCD5X"}
+
+    answer = _open(console, _form(console), **bad)
+
+    assert answer.status_code == 422
+    assert re.search(r"Id number 证件号码: [^<]*check", answer.text)

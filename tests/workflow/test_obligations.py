@@ -986,6 +986,9 @@ def test_a_site_cannot_leave_the_host_before_it_went_live(
         obligations.left_host(session, _site(on_file), LeftHost(left_on=date(2026, 3, 3)), settings)
 
     assert [(r.code, r.field) for r in refused.value.reasons] == [("live_after_leaving", "left_on")]
+    assert refused.value.reasons[0].message.startswith(
+        "the site would leave this host on 2026-03-03, before it went live on 2026-03-04"
+    )
 
 
 def test_a_go_live_after_the_site_left_the_host_is_refused(

@@ -178,6 +178,8 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
 
 OBLIGATIONS_BY_KIND: dict[ObligationKind, ObligationSpec] = {o.kind: o for o in OBLIGATIONS}
 OVERDUE_OBLIGATIONS: tuple[ObligationKind, ...] = tuple(o.kind for o in OBLIGATIONS if o.overdue)
+# Kinds that only remind of another duty: closed, they say nothing the duty does not.
+REMINDERS: tuple[ObligationKind, ...] = tuple(o.kind for o in OBLIGATIONS if o.reminds)
 
 # 京公网安备11010502030143号: province character, 公网安备, 14 digits, 号.
 PSB_RULE = "psb_number"
@@ -305,11 +307,15 @@ def check_live_before_leaving(
     so a left day before the go-live would owe one for a site not yet live."""
     if live_on is None or left_on is None or left_on >= live_on:
         return []
+    said = (
+        f"the site would leave this host on {left_on}, before it went live on {live_on}"
+        if field == "left_on"
+        else f"the site would go live on {live_on}, after it left this host on {left_on}"
+    )
     return [
         Reason(
             "live_after_leaving",
-            f"the site would go live on {live_on}, after it left this host on {left_on}: a "
-            "site leaves the host it went live on, on that day or later",
+            f"{said}: a site leaves the host it went live on, on that day or later",
             field=field,
             details={"live_on": str(live_on), "left_on": str(left_on)},
         )
