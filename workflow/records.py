@@ -48,6 +48,7 @@ from workflow.domain.guards import (
     check_access_number,
     check_creation,
     check_domain_quota,
+    check_mobile,
     check_responsible,
     same_name,
 )
@@ -583,6 +584,17 @@ def _identity(parties: _Parties) -> str:
     return parties.entity.id_number if parties.entity is not None else ""
 
 
+def _check_mobile_numbers(people: list[_Person]) -> list[Reason]:
+    """Every mobile the order names answers the bureau's SMS, so is a mainland one. The
+    entity's person opening a new entity is judged already, as the applicant's contact."""
+    return [
+        reason
+        for person in people
+        if person.given and person.field != "entity.responsible.mobile"
+        for reason in check_mobile(person.mobile, person.field)
+    ]
+
+
 def _check_mobiles(session: Session, parties: _Parties, people: list[_Person]) -> list[Reason]:
     """Every listed person has their own mobile, not one another entity uses. Another entity
     is another identity: rows of the same identity number (today's filings each opened one)
@@ -842,6 +854,7 @@ def check_order(
         reasons += [_rename(r, _ORDER_FIELDS) for r in found] if fields else found
     found = _check_entity_person(parties, command) + _check_domain_holder(parties)
     found += _check_names_change(parties, command)
+    found += _check_mobile_numbers(people)
     found += _check_mobiles(session, parties, people)
     found += _check_mobiles_on_record(session, parties, people)
     found += _check_domain_elsewhere(session, parties)

@@ -186,6 +186,39 @@ def test_two_people_with_one_mobile_in_one_order_are_refused(open_order: Open) -
     assert [r.code for r in refused.value.reasons] == ["mobile_repeated"]
 
 
+def test_a_site_person_whose_mobile_is_not_mainland_is_refused_naming_the_field(
+    open_order: Open,
+) -> None:
+    site = service_in(responsible={"name": "Han Meimei", "mobile": "85291234567"})
+    with pytest.raises(ValidationError) as refused:
+        open_order(**first_filing_order(service=site))
+    assert [(r.code, r.field) for r in refused.value.reasons] == [
+        ("invalid_phone", "service.responsible.mobile")
+    ]
+
+
+def test_a_change_orders_new_person_needs_a_mainland_mobile(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    new_person = {"name": "Zhao Liu", "mobile": "12345"}
+    body = order_on("change", on_file.entity_id, 0) | {
+        "changes": {"entity_responsible": new_person}
+    }
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body)
+    assert ("invalid_phone", "changes.entity_responsible.mobile") in [
+        (r.code, r.field) for r in refused.value.reasons
+    ]
+
+
+def test_a_mobile_written_with_the_country_code_and_spaces_is_the_number_itself(
+    open_order: Open,
+) -> None:
+    site = service_in(responsible={"name": "Han Meimei", "mobile": "+86 139 0013-9000"})
+    order = open_order(**first_filing_order(service=site))
+    assert order.state == "domain_registered"
+
+
 def test_one_person_responsible_for_the_entity_and_the_site_gives_one_mobile(
     open_order: Open,
 ) -> None:

@@ -465,12 +465,22 @@ def _check_licence_allowed(applicant_type: str, licence: str, rules: Rules) -> l
     ]
 
 
-def _check_contact(applicant: ApplicantIn) -> list[Reason]:
-    reasons: list[Reason] = []
-    if not _MAINLAND_MOBILE.match(applicant.phone):
-        reasons.append(
-            Reason("invalid_phone", "a mainland mobile number is required", field="applicant.phone")
+def check_mobile(mobile: str, field: str) -> list[Reason]:
+    """A mobile that is to answer the bureau's SMS: a mainland one (11 digits, 13x to 19x)."""
+    if _MAINLAND_MOBILE.match(mobile):
+        return []
+    return [
+        Reason(
+            "invalid_phone",
+            f"{field} must be a mainland mobile number (11 digits from 13 to 19), which receives "
+            "the bureau's SMS",
+            field=field,
         )
+    ]
+
+
+def _check_contact(applicant: ApplicantIn) -> list[Reason]:
+    reasons = check_mobile(applicant.phone, "applicant.phone")
     if not _valid_email(applicant.email):
         reasons.append(
             Reason(
