@@ -352,4 +352,5 @@ def filing_page(
         duty_forms=duty_forms(after.duties, get_settings()),
         refused=refused,
         status_code=422 if refused else 200,
+        scroll_to="#refused" if refused else None,
     )

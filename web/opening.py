@@ -83,6 +83,7 @@ def _page(request: Request, user: PageUser, key: str, refused: Refused | None = 
         key=key,
         refused=refused,
         status_code=422 if refused else 200,
+        scroll_to="#refused" if refused else None,
     )
 
 

@@ -209,10 +209,20 @@ _REDACT_TOKEN_LINKS = _RedactTokenLinks()
 
 
 def show(
-    request: Request, template: str, user: PageUser, status_code: int = 200, **context: Any
+    request: Request,
+    template: str,
+    user: PageUser,
+    status_code: int = 200,
+    scroll_to: str | None = None,
+    **context: Any,
 ) -> Response:
-    """A console page: every template gets the user (their role picks the buttons)."""
-    return render(request, template, {"user": user, "role": Role, **context}, status_code)
+    """A console page: every template gets the user (their role picks the buttons).
+    ``scroll_to`` names what the browser shows first (a refusal far down the page): htmx,
+    swapping a page in, would show its top, over the element's ``autofocus``."""
+    page = render(request, template, {"user": user, "role": Role, **context}, status_code)
+    if scroll_to is not None:
+        page.headers["HX-Reswap"] = f"innerHTML show:{scroll_to}:top"
+    return page
 
 
 @router.get("/login", response_class=HTMLResponse)

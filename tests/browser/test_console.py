@@ -83,7 +83,8 @@ def test_a_case_manager_takes_a_filing_from_creation_to_approval_by_forms_alone(
 def test_a_case_manager_records_a_go_live_and_the_psb_filing_falls_due(
     console: Console, sign_in: SignIn
 ) -> None:
-    filing_id = create(console, "golive.cn", "approved")
+    filing_id = create(console, "golive.cn", "miit_pending")
+    fire(console, filing_id, "miit_approve", icp_number="京ICP备2026000321号-1")
     today = console.clock.now().astimezone(CHINA).date().isoformat()
     page = sign_in(Role.CASE_MANAGER)
     page.goto(f"{console.url}/filings/{filing_id}")
@@ -95,6 +96,24 @@ def test_a_case_manager_records_a_go_live_and_the_psb_filing_falls_due(
     # Recorded once: correcting it now means ticking the box naming the day on file.
     box = page.locator("form#duty-go_live").get_by_label("corrects the one on file")
     assert box.get_attribute("value") == today
+
+
+def test_a_refused_duty_is_scrolled_to_and_focused(console: Console, sign_in: SignIn) -> None:
+    filing_id = create(console, "refusedpsb.cn", "miit_pending")
+    fire(console, filing_id, "miit_approve", icp_number="京ICP备2026000789号-1")
+    page = sign_in(Role.CASE_MANAGER)
+    page.goto(f"{console.url}/filings/{filing_id}")
+    form = page.locator("form#duty-psb_number")
+    form.get_by_label("Psb number").fill("沪公网安备31010502030143号")
+    click(page, "duty-psb_number", "Record PSB number 登记公安备案号")
+    refusal = page.locator("form#duty-psb_number #refused")
+    refusal.wait_for()
+    settled(page)
+    assert page.evaluate("document.activeElement.id") == "refused"
+    in_view = "(e => { const r = e.getBoundingClientRect(); return r.top > -2 && r.bottom <= innerHeight; })"
+    assert refusal.evaluate(in_view), refusal.evaluate(
+        "e => JSON.stringify(e.getBoundingClientRect())"
+    )
 
 
 def test_a_refused_form_keeps_what_was_typed(console: Console, sign_in: SignIn) -> None:
