@@ -21,13 +21,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from auth.tokens import Role
+from auth.tokens import Role, assign_filing, case_managers
 from config.settings import get_settings
 from web.auth import SessionDep
 from web.console import Refused
-from web.forms import Form, Input, Option, field_input
+from web.forms import Choice, Form, Input, Option, field_input
 from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show
 from workflow import service
+from workflow.domain.commands import AssignCommand
 from workflow.domain.errors import GuardFailed, IdempotencyKeyReused, Reason, ValidationError
 from workflow.domain.flat import FLAT_FIELDS, IMPORT_COLUMNS, creation_from_flat, flat_field
 from workflow.domain.rules import Rules, rules_for
@@ -36,6 +37,7 @@ from workflow.schemas import FilingOut
 router = APIRouter(include_in_schema=False)
 FORM_ID = "open-filing"
 KEY_FIELD = "opening_key"
+ASSIGN_FIELD = "assign_to_me"
 _KEY = re.compile(r"[0-9a-f]{32}")
 
 # The choices a field offers, from the rules file; a field not here takes its type's input.
@@ -55,13 +57,23 @@ _CHOICES: Mapping[str, Callable[[Rules], tuple[Option, ...]]] = {
 }
 
 
-def opening_form(rules: Rules) -> Form:
+def opening_form(rules: Rules, assignable: bool) -> Form:
+    """The import's columns; for someone filings can be given to, a box (ticked) giving them
+    the filing, so it is on their My filings from the start."""
+    mine = Input(
+        ASSIGN_FIELD,
+        "Assign to me 分配给我",
+        "",
+        (Choice("yes", "the filing is mine to work 由我负责", checked=True),),
+        None,
+        required=False,
+    )
     return Form(
         FORM_ID,
         "/filings/new",
         "Open a first filing 新建首次备案",
         "A new entity and its website; every problem is listed at once.",
-        tuple(_input(name, rules) for name in IMPORT_COLUMNS),
+        (*(_input(name, rules) for name in IMPORT_COLUMNS), *((mine,) if assignable else ())),
         paths={".".join(path): name for name, path in FLAT_FIELDS.items()},
     )
 
@@ -74,12 +86,18 @@ def _input(name: str, rules: Rules) -> Input:
     return replace(shown, options=choices(rules))
 
 
-def _page(request: Request, user: PageUser, key: str, refused: Refused | None = None) -> Response:
+def _page(
+    request: Request,
+    session: Session,
+    user: PageUser,
+    key: str,
+    refused: Refused | None = None,
+) -> Response:
     return show(
         request,
         "open.html",
         user,
-        form=opening_form(rules_for(get_settings())),
+        form=opening_form(rules_for(get_settings()), _assignable(session, user)),
         key=key,
         refused=refused,
         status_code=422 if refused else 200,
@@ -88,10 +106,10 @@ def _page(request: Request, user: PageUser, key: str, refused: Refused | None = 
 
 
 @router.get("/filings/new", response_class=HTMLResponse)
-def new_filing(request: Request, user: PageUserDep) -> Response:
+def new_filing(request: Request, session: SessionDep, user: PageUserDep) -> Response:
     """The form, with a key of its own for the filing it will open."""
     user.require(Role.CASE_MANAGER)
-    return _page(request, user, secrets.token_hex(16))
+    return _page(request, session, user, secrets.token_hex(16))
 
 
 @router.post("/filings/new")
@@ -106,7 +124,7 @@ def open_filing(
         opened = _open(session, user, key, form)
     except (ValidationError, GuardFailed) as refused:
         again = key if _KEY.fullmatch(key) else secrets.token_hex(16)
-        return _page(request, user, again, Refused(FORM_ID, refused, form))
+        return _page(request, session, user, again, Refused(FORM_ID, refused, form))
     except IdempotencyKeyReused:
         # Back to a form that opened a filing, changed and sent again: say so, and let a
         # second sending open another under a key of its own.
@@ -116,7 +134,7 @@ def open_filing(
             "another with what it holds now",
         )
         told = ValidationError("not opened", [reason])
-        return _page(request, user, secrets.token_hex(16), Refused(FORM_ID, told, form))
+        return _page(request, session, user, secrets.token_hex(16), Refused(FORM_ID, told, form))
     return RedirectResponse(f"/filings/{opened.id}", status_code=303)
 
 
@@ -125,4 +143,13 @@ def _open(session: Session, user: PageUser, key: str, form: FormData) -> FilingO
         reason = Reason("invalid_field", "the form's key is missing or altered", field=KEY_FIELD)
         raise ValidationError("reload the form: it was not sent as the page gave it", [reason])
     command = creation_from_flat({name: str(form.get(name) or "") for name in IMPORT_COLUMNS})
-    return service.create_filing(session, command, user.caller.actor, idempotency_key=key)
+    opened = service.create_filing(session, command, user.caller.actor, idempotency_key=key)
+    if form.get(ASSIGN_FIELD) and _assignable(session, user):
+        # Sent again under the same key, the filing is theirs already: that records nothing.
+        mine = AssignCommand(assignee=user.caller.name)
+        opened = assign_filing(session, opened.id, mine, user.caller.actor)
+    return opened
+
+
+def _assignable(session: Session, user: PageUser) -> bool:
+    return user.caller.name in case_managers(session)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 
 import httpx
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
+from config.clock import get_clock
 from models import Filing
 from tests.factories import FLAT_FILING
 from workflow import views
@@ -27,6 +29,10 @@ def _open(console: TestClient, hidden: dict[str, str], **fields: str) -> httpx.R
         "/filings/new", data={**hidden, **fields}, follow_redirects=False
     )
     return answer
+
+
+def _now() -> datetime:
+    return get_clock().now()
 
 
 def _filings(session: Session) -> int:
@@ -156,3 +162,32 @@ def test_a_rules_refusal_names_its_field_by_label(
 
     assert answer.status_code == 422
     assert re.search(r"Id number 证件号码: [^<]*check", answer.text)
+
+
+def _assignee(session: Session, answer: httpx.Response) -> str | None:
+    filing_id = int(answer.headers["location"].rsplit("/", 1)[1])
+    try:
+        return views.filing(session, filing_id, _now()).assignee
+    finally:
+        session.rollback()
+
+
+def test_the_filing_opened_is_the_openers_with_the_box_ticked(
+    session: Session, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+    assert 'name="assign_to_me" value="yes" checked' in console.get("/filings/new").text
+
+    opened = _open(console, _form(console), **FLAT_FILING, assign_to_me="yes")
+
+    assert _assignee(session, opened) == "test-case_manager"
+
+
+def test_the_filing_opened_is_nobodys_with_the_box_unticked(
+    session: Session, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+
+    opened = _open(console, _form(console), **FLAT_FILING)
+
+    assert _assignee(session, opened) is None
