@@ -29,15 +29,16 @@ from workflow.domain.obligations import (
     PsbNumberIn,
     RectificationIn,
     Renewal,
+    has_home_page,
 )
-from workflow.domain.orders import ServiceKind, ServiceStatus
+from workflow.domain.orders import ServiceStatus
 from workflow.obligations import ObligationOut, ServiceDutiesOut
 
 # The rectification notice an extension or its completion is about.
 NOTICE = "rectification"
 Body = TypeVar("Body", bound=BaseModel)
-# Fields about a home page, whose footer is checked: a website's alone.
-_WEBSITES_ONLY = frozenset({"home_url"})
+# Fields about a home page, whose footer is checked: asked of a service that has one.
+_ABOUT_THE_HOME_PAGE = frozenset({"home_url"})
 
 
 class Nothing(BaseModel):
@@ -163,8 +164,8 @@ def duty_forms(duties: ServiceDutiesOut | None, settings: Settings) -> list[Form
 def _input(name: str, duty: Duty[Any], duties: ServiceDutiesOut) -> Input | None:
     """A field's input; a correction's, a box naming what the page shows on file (none when
     nothing is: there is nothing to correct)."""
-    if name in _WEBSITES_ONLY and duties.kind is not ServiceKind.WEBSITE:
-        return None  # an app shows its number inside itself: it has no page checked
+    if name in _ABOUT_THE_HOME_PAGE and not has_home_page(duties.kind):
+        return None
     shown = field_input(name, duty.body.model_fields[name])
     if name != "replaces":
         return shown

@@ -124,6 +124,7 @@ class Form:
                 reason = dataclasses.replace(reason, message=message)
             reasons.append(reason)
         shown.reasons = reasons
+        shown.args = (shown.message,)
         return shown
 
 

@@ -56,6 +56,7 @@ from workflow.domain.obligations import (
     check_psb_number,
     check_renewal,
     check_service_day,
+    has_home_page,
     psb_digits,
 )
 from workflow.domain.orders import KINDS, Effect, ServiceKind, ServiceStatus, kind_spec
@@ -82,6 +83,8 @@ _RENEW_ORDERS = (
 # Effects after which a service is filed with this host, and its domain must stay registered.
 _FILED = (Effect.ISSUE_NUMBERS, Effect.ADD_SERVICE, Effect.ADD_ACCESS)
 _GONE = (Effect.CANCEL_SERVICE, Effect.CANCEL_ENTITY, Effect.REMOVE_ACCESS)
+# Orders that ended without putting anything on record.
+_ENDED_UNAPPROVED = (State.REJECTED, State.WITHDRAWN)
 _FILING_KINDS = tuple(spec.kind.value for spec in KINDS if spec.effect in _FILED)
 
 log = logging.getLogger(__name__)
@@ -215,7 +218,8 @@ def duties(
 
 def _overdue_where(now: datetime, assignee: str | None = None) -> tuple[ColumnElement[bool], ...]:
     """Overdue, and with ``assignee``, of a service one of whose orders is theirs: the case
-    manager who filed a site answers for what it owes after approval."""
+    manager who filed a site, or changed it, answers for what it owes after approval (an
+    order of theirs refused or withdrawn put nothing on record, and makes nothing theirs)."""
     where = (
         col(Obligation.kind).in_([k.value for k in OVERDUE_OBLIGATIONS]),
         col(Obligation.closed_at).is_(None),
@@ -223,7 +227,9 @@ def _overdue_where(now: datetime, assignee: str | None = None) -> tuple[ColumnEl
     )
     if assignee is None:
         return where
-    theirs = select(Filing.service_id).where(Filing.assignee == assignee)
+    theirs = select(Filing.service_id).where(
+        Filing.assignee == assignee, col(Filing.state).not_in(_ENDED_UNAPPROVED)
+    )
     return (*where, col(Obligation.service_id).in_(theirs))
 
 
@@ -240,15 +246,15 @@ def overdue(
         .limit(limit)
         .offset(offset)
     ).all()
-    total = session.exec(select(func.count()).select_from(Obligation).where(*where)).one()
     items = [describe(row, now) for row in rows]
+    total = count_overdue(session, now, assignee)
     return ObligationPage(items=items, total=total, limit=limit, offset=offset)
 
 
-def count_overdue(session: Session, now: datetime) -> int:
+def count_overdue(session: Session, now: datetime, assignee: str | None = None) -> int:
     """How many ``overdue`` lists in all: the console's and the metrics' total."""
     return session.exec(
-        select(func.count()).select_from(Obligation).where(*_overdue_where(now))
+        select(func.count()).select_from(Obligation).where(*_overdue_where(now, assignee))
     ).one()
 
 
@@ -392,7 +398,7 @@ def _footer_checked(service: Service, left_on: date | None) -> bool:
     host. An app or mini program shows its number inside itself, where fetching a home page
     cannot look; a site gone from the host (recorded as left before its go-live was) has no
     page here to check, and would fail for the wrong reason."""
-    return service.kind == ServiceKind.WEBSITE and left_on is None
+    return has_home_page(ServiceKind(service.kind)) and left_on is None
 
 
 def _correct_go_live(
@@ -704,7 +710,8 @@ def left_host(
             raise _refused("left-host not recorded", *reasons)
         due = _end_of_day(_due_day(command.left_on, ObligationKind.CANCEL_ACCESS, settings))
         if on_file is not None:
-            _correct_left(session, service, command.left_on, due, now)
+            if on_file != command.left_on:  # the same day again corrects nothing
+                _correct_left(session, service, command.left_on, due, now)
             return
         _open(
             session,
@@ -807,7 +814,8 @@ def extend(
         late = {"overdue_since": was_due.isoformat()} if was_due <= now else {}
         row.data = {**row.data, "extended_by": command.working_days, **late}
         row.due_at, row.estimated = due
-        row.status, row.fired_at = DeadlineStatus.PENDING, None  # escalated again if it passes
+        if row.due_at > now:  # escalated again if it passes; one still past was told already
+            row.status, row.fired_at = DeadlineStatus.PENDING, None
         session.add(row)
 
     return _record(session, service_id, write)

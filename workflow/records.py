@@ -40,6 +40,7 @@ from workflow.domain.errors import (
     Reason,
     ValidationError,
     VersionConflict,
+    renamed,
     summarise,
 )
 from workflow.domain.event_data import EventData, IcpNumberData, ServiceNumberData, VerifierRole
@@ -584,13 +585,14 @@ def _identity(parties: _Parties) -> str:
     return parties.entity.id_number if parties.entity is not None else ""
 
 
-def _check_mobile_numbers(people: list[_Person]) -> list[Reason]:
+def _check_mobile_numbers(people: list[_Person], *, judged: bool) -> list[Reason]:
     """Every mobile the order names answers the bureau's SMS, so is a mainland one. The
-    entity's person opening a new entity is judged already, as the applicant's contact."""
+    entity's person opening a new entity with its service is ``judged`` already, as the
+    applicant's contact."""
     return [
         reason
         for person in people
-        if person.given and person.field != "entity.responsible.mobile"
+        if person.given and not (judged and person.field == "entity.responsible.mobile")
         for reason in check_mobile(person.mobile, person.field)
     ]
 
@@ -834,7 +836,8 @@ def _creation_view(parties: _Parties, command: OrderCreate) -> FilingCreate | No
 
 
 def _rename(reason: Reason, names: Mapping[str, str]) -> Reason:
-    return dataclasses.replace(reason, field=names.get(reason.field or "", reason.field))
+    """A creation check's reason under the order's field names, in its words too."""
+    return renamed(ValidationError("", [reason]), names).reasons[0]
 
 
 def check_order(
@@ -854,7 +857,7 @@ def check_order(
         reasons += [_rename(r, _ORDER_FIELDS) for r in found] if fields else found
     found = _check_entity_person(parties, command) + _check_domain_holder(parties)
     found += _check_names_change(parties, command)
-    found += _check_mobile_numbers(people)
+    found += _check_mobile_numbers(people, judged=creation is not None)
     found += _check_mobiles(session, parties, people)
     found += _check_mobiles_on_record(session, parties, people)
     found += _check_domain_elsewhere(session, parties)

@@ -415,3 +415,28 @@ def test_a_reminder_closed_is_no_row_of_its_own(
 
     table = page.split('id="obligations"')[1].split("</table>")[0]
     assert "psb_filing_reminder" not in table and "<td>psb_filing <" in table
+
+
+def test_an_order_of_theirs_withdrawn_makes_no_site_theirs_on_my_filings(
+    api: Api, on_file: FilingOut, clock: FrozenClock, signed_in: Callable[[str], TestClient]
+) -> None:
+    change = api.client.post(
+        "/api/v1/orders",
+        json={
+            "kind": "change",
+            "entity_id": on_file.entity_id,
+            "service_id": on_file.service_id,
+            "changes": {"service_name": "Example Renamed"},
+        },
+        headers=api.headers,
+    ).json()
+    api.client.put(
+        f"/api/v1/filings/{change['id']}/assignee",
+        json={"assignee": "test-case_manager"},
+        headers=api.headers,
+    )
+    assert change["service_id"] == on_file.service_id  # an order of the site's
+    api.step(change, "withdraw", {"reason": "not needed"})
+    _psb_filing_overdue(api, on_file, clock)
+
+    assert 'id="late-duties"' not in signed_in("case_manager").get("/mine").text

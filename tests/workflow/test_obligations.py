@@ -1075,3 +1075,31 @@ def test_a_go_live_recorded_after_the_site_left_starts_no_footer_checks(
 
     assert _open(session, on_file, "footer_check") == []
     assert len(_open(session, on_file, "psb_filing")) == 1  # it was live, for a day
+
+
+def test_a_notice_extended_yet_still_past_due_is_not_escalated_twice(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    notice = RectificationIn(reference="京通管〔2026〕9号", working_days=5)
+    duties = obligations.rectification(session, _site(on_file), notice, settings)
+    [row] = [o for o in duties.obligations if o.kind == "rectification"]
+    clock.advance(timedelta(days=30))
+    _sweep(session, clock, settings)
+    assert len(_notices(session, "obligation_rectification")) == 1
+
+    obligations.extend(session, row.id, ExtensionIn(working_days=3), settings)  # still past
+    _sweep(session, clock, settings)
+
+    assert len(_notices(session, "obligation_rectification")) == 1
+
+
+def test_the_same_day_of_leaving_again_corrects_nothing(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    day = date(2026, 3, 2)
+    obligations.left_host(session, _site(on_file), LeftHost(left_on=day), settings)
+
+    obligations.left_host(session, _site(on_file), LeftHost(left_on=day, replaces=day), settings)
+
+    [owed] = _open(session, on_file, "cancel_access")
+    assert "replaced_left_on" not in owed.data

@@ -211,12 +211,25 @@ def test_a_change_orders_new_person_needs_a_mainland_mobile(
     ]
 
 
-def test_a_mobile_written_with_the_country_code_and_spaces_is_the_number_itself(
+def test_a_mobile_written_with_the_country_code_is_refused_asking_the_11_digits(
     open_order: Open,
 ) -> None:
-    site = service_in(responsible={"name": "Han Meimei", "mobile": "+86 139 0013-9000"})
-    order = open_order(**first_filing_order(service=site))
-    assert order.state == "domain_registered"
+    """Taken as its digits, it would be another spelling than mobiles stored before, which
+    the checks for a mobile used twice compare by their stored spelling."""
+    site = service_in(responsible={"name": "Han Meimei", "mobile": "+86 139 0013 9000"})
+    with pytest.raises(ValidationError) as refused:
+        open_order(**first_filing_order(service=site))
+    [reason] = refused.value.reasons
+    assert reason.field == "service.responsible.mobile" and "11 digits" in reason.message
+
+
+def test_a_new_entitys_mobile_is_refused_by_its_own_name(open_order: Open) -> None:
+    entity = entity_in(responsible={"name": "Li Lei", "mobile": "12345"})
+    with pytest.raises(ValidationError) as refused:
+        open_order(**first_filing_order(entity=entity))
+    [reason] = [r for r in refused.value.reasons if r.code == "invalid_phone"]
+    assert reason.field == "entity.responsible.mobile"
+    assert reason.message.startswith("entity.responsible.mobile must be a mainland mobile")
 
 
 def test_one_person_responsible_for_the_entity_and_the_site_gives_one_mobile(

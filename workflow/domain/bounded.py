@@ -78,18 +78,7 @@ Person = Annotated[str, line(bounds.PERSON)]
 DocumentType = Annotated[str, line(bounds.DOCUMENT_TYPE)]
 Sector = Annotated[str, line(bounds.SECTOR)]
 IdNumber = Annotated[str, line(bounds.ID_NUMBER)]
-# A mobile as people write it, "+86 138 0013 8000" or "138-0013-8000", is the number itself:
-# kept so, two spellings of one mobile are one mobile where mobiles must differ.
-_MOBILE_SPELLING = re.compile(r"^(?:\+86|0086)?([0-9]{11})$")
-
-
-def _mobile_digits(value: str) -> str:
-    bare = re.sub(r"[\s\-()]", "", value)
-    match = _MOBILE_SPELLING.match(bare)
-    return match[1] if match else value
-
-
-Phone = Annotated[str, line(bounds.PHONE), AfterValidator(_mobile_digits)]
+Phone = Annotated[str, line(bounds.PHONE)]
 Email = Annotated[str, line(bounds.EMAIL)]
 # A host's letters and digits, one number however its letters were typed: "ba20…" and "BA20…"
 # bound to two orders would be one number used twice.

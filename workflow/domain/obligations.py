@@ -29,6 +29,7 @@ from workflow.domain.definition import Audience, Figure, setting_name
 from workflow.domain.errors import Reason
 from workflow.domain.event_data import STRICT
 from workflow.domain.guards import check_registration_term
+from workflow.domain.orders import ServiceKind
 
 # A notice's own due date: the bureau's notices give days or weeks, never a season.
 MAX_RECTIFICATION_WORKING_DAYS = 60
@@ -180,6 +181,13 @@ OBLIGATIONS_BY_KIND: dict[ObligationKind, ObligationSpec] = {o.kind: o for o in 
 OVERDUE_OBLIGATIONS: tuple[ObligationKind, ...] = tuple(o.kind for o in OBLIGATIONS if o.overdue)
 # Kinds that only remind of another duty: closed, they say nothing the duty does not.
 REMINDERS: tuple[ObligationKind, ...] = tuple(o.kind for o in OBLIGATIONS if o.reminds)
+
+
+def has_home_page(kind: ServiceKind) -> bool:
+    """Whether a service has a home page showing its number: a website does; an app or a
+    mini program shows its number inside itself, where fetching a page cannot look."""
+    return kind is ServiceKind.WEBSITE
+
 
 # 京公网安备11010502030143号: province character, 公网安备, 14 digits, 号.
 PSB_RULE = "psb_number"
