@@ -319,14 +319,19 @@ def test_an_overdue_duty_reads_overdue_and_a_done_one_closed(
     assert "closed 已关闭" in psb_row(done) and "disarmed" not in psb_row(done)
 
 
-def test_a_case_managers_own_list_shows_the_duties_their_sites_owe_late(
-    api: Api, on_file: FilingOut, clock: FrozenClock, signed_in: Callable[[str], TestClient]
-) -> None:
-    api.client.put(
-        f"/api/v1/filings/{on_file.id}/assignee",
+def _give_the_case_manager(api: Api, filing_id: int) -> None:
+    answer = api.client.put(
+        f"/api/v1/filings/{filing_id}/assignee",
         json={"assignee": "test-case_manager"},
         headers=api.headers,
     )
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_case_managers_own_list_shows_the_duties_their_sites_owe_late(
+    api: Api, on_file: FilingOut, clock: FrozenClock, signed_in: Callable[[str], TestClient]
+) -> None:
+    _give_the_case_manager(api, on_file.id)
     _psb_filing_overdue(api, on_file, clock)
 
     page = signed_in("case_manager").get("/mine").text
@@ -383,11 +388,7 @@ def test_a_duties_page_past_the_last_says_so_not_nothing_overdue(
 def test_my_overdue_duties_page_on_their_own(
     api: Api, on_file: FilingOut, clock: FrozenClock, signed_in: Callable[[str], TestClient]
 ) -> None:
-    api.client.put(
-        f"/api/v1/filings/{on_file.id}/assignee",
-        json={"assignee": "test-case_manager"},
-        headers=api.headers,
-    )
+    _give_the_case_manager(api, on_file.id)
     _psb_filing_overdue(api, on_file, clock)
     console = signed_in("case_manager")
 
@@ -430,11 +431,7 @@ def test_an_order_of_theirs_withdrawn_makes_no_site_theirs_on_my_filings(
         },
         headers=api.headers,
     ).json()
-    api.client.put(
-        f"/api/v1/filings/{change['id']}/assignee",
-        json={"assignee": "test-case_manager"},
-        headers=api.headers,
-    )
+    _give_the_case_manager(api, change["id"])
     assert change["service_id"] == on_file.service_id  # an order of the site's
     api.step(change, "withdraw", {"reason": "not needed"})
     _psb_filing_overdue(api, on_file, clock)
