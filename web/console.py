@@ -340,6 +340,7 @@ def filing_page(
         shown=shown,
         filing=shown.filing,
         verifiers=verifiers,
+        service_kind=views.service_kind(session, shown.filing.service_id),
         wrong_entry_limit=SMS_WRONG_ENTRY_LIMIT,
         forms=event_forms(
             shown.filing,

@@ -723,6 +723,15 @@ def services(session: Session, entity_id: int) -> list[ServiceOut]:
     return entity(session, entity_id).services
 
 
+def service_kind(session: Session, service_id: int | None) -> ServiceKind | None:
+    """What an order's service is (a website, an app...), which its page names it by: the
+    order's own columns say only its name."""
+    if service_id is None:
+        return None
+    kind = session.exec(select(Service.kind).where(Service.id == service_id)).first()
+    return ServiceKind(kind) if kind is not None else None
+
+
 def verifiers(session: Session, filing_id: int) -> list[VerifierOut]:
     """Who must answer the order's SMS, and how far each got."""
     get_filing(session, filing_id)

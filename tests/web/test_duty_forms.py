@@ -366,3 +366,15 @@ def test_a_reason_about_a_field_says_which_by_its_label(
     answer = _record(signed_in("case_manager"), on_file, "go_live", {"live_on": "2026-03-09"})
 
     assert "Live on 上线日期: 2026-03-09 has not come yet" in answer.text
+
+
+def test_an_apps_page_calls_it_an_app(
+    session: Session, on_file: FilingOut, open_order: Open, signed_in: Callable[[str], TestClient]
+) -> None:
+    app = open_order(**order_on("new_service", on_file.entity_id, 0))
+
+    page = signed_in("viewer").get(f"/filings/{app.id}").text
+    site = signed_in("viewer").get(f"/filings/{on_file.id}").text
+
+    assert "<dt>App 应用</dt><dd>Example App</dd>" in page
+    assert "<dt>Website 网站</dt>" in site

@@ -44,6 +44,19 @@ class ServiceKind(StrEnum):
     MINI_PROGRAM = "mini_program"
     QUICK_APP = "quick_app"
 
+    @property
+    def label(self) -> str:
+        """What pages call it, in English and Chinese."""
+        return _SERVICE_KIND_LABELS[self]
+
+
+_SERVICE_KIND_LABELS = {
+    ServiceKind.WEBSITE: "Website 网站",
+    ServiceKind.APP: "App 应用",
+    ServiceKind.MINI_PROGRAM: "Mini program 小程序",
+    ServiceKind.QUICK_APP: "Quick app 快应用",
+}
+
 
 # The letter a service's suffix carries after its number (京ICP备12345678号-2A): HW App备案咨询.md
 # (domain-facts: site -N, App -NA, mini program -NX, quick app -NK).
