@@ -195,10 +195,19 @@ def rectify(
     reference: Annotated[str, typer.Option(help="The notice's reference or title.")],
     working_days: Annotated[int, typer.Option(help="Due in this many working days.")],
     detail: Annotated[str | None, typer.Option(help="What must be rectified.")] = None,
+    received_on: Annotated[
+        datetime | None,
+        date_option("The day the notice was received, its working days' start (default today)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Record a rectification notice (整改通知); overdue, it is escalated to ops."""
-    body = {"reference": reference, "working_days": working_days, "detail": detail}
+    body = {
+        "reference": reference,
+        "working_days": working_days,
+        "detail": detail,
+        "received_on": received_on.date() if received_on else None,
+    }
     command = parse(RectificationIn, body, "rectification not recorded")
     with session_scope() as session:
         _show(obligations.rectification(session, service_id, command, get_settings()), as_json)

@@ -52,6 +52,7 @@ _ZH = {
     "detail": "整改内容",
     "replaces": "更正",
     "rectification": "整改通知",
+    "received_on": "收到日期",
     "domain": "域名",
     "domain_expires_on": "域名到期日",
     "province": "省份",

@@ -764,10 +764,22 @@ def _correct_left(
 def rectification(
     session: Session, service_id: int, command: RectificationIn, settings: Settings
 ) -> ServiceDutiesOut:
-    """A rectification notice, due ``working_days`` working days from today: at the end of
-    the last one, as the PSB filing is, since a notice may be met all of its last day."""
+    """A rectification notice, due ``working_days`` working days from the day it was received
+    (today unless told): at the end of the last one, as the PSB filing is, since a notice may
+    be met all of its last day."""
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
+        today = now.astimezone(CHINA).date()
+        received = command.received_on or today
+        reasons = check_service_day(
+            received,
+            "received_on",
+            "the notice",
+            today=today,
+            approved_on=_approved_on(session, filing),
+        )
+        if reasons:
+            raise _refused("rectification not recorded", *reasons)
         if same := _open_notice(session, service_id, command.reference):
             raise _refused(
                 "rectification not recorded",
@@ -778,12 +790,14 @@ def rectification(
                     details={"obligation_id": same},
                 ),
             )
-        due, estimated = _working_days_after(calendar_for(settings), now, command.working_days)
+        start = _day_moment(received)
+        due, estimated = _working_days_after(calendar_for(settings), start, command.working_days)
         data = {
             "reference": command.reference,
             "working_days": command.working_days,
             "detail": command.detail,
             "extended_by": None,
+            "received_on": str(received),
         }
         _open(session, service, filing, ObligationKind.RECTIFICATION, due, now, data, estimated)
 
@@ -807,7 +821,7 @@ def extend(
         if reasons:
             raise _refused("extension refused", *reasons)
         days = int(row.data["working_days"]) + command.working_days
-        due = _working_days_after(calendar_for(settings), as_utc(row.opened_at), days)
+        due = _working_days_after(calendar_for(settings), _received(row), days)
         # An extension recorded once the notice fell due keeps that it was late: escalated
         # no longer, it would otherwise read as though it had never been.
         was_due = as_utc(row.due_at)
@@ -839,7 +853,7 @@ def recompute_estimated_rectifications(session: Session, settings: Settings) -> 
     changed = 0
     for row in rows:
         days = int(row.data["working_days"]) + int(row.data.get("extended_by") or 0)
-        due = _working_days_after(calendar, as_utc(row.opened_at), days)
+        due = _working_days_after(calendar, _received(row), days)
         if due != (as_utc(row.due_at), row.estimated):
             row.due_at, row.estimated = due
             session.add(row)
@@ -1152,6 +1166,18 @@ def _working_days_after(
     duty ends its day, and whether that day is estimated (a year without the official schedule)."""
     due = calendar.add_working_days(start, days)
     return _end_of_day(due.at.astimezone(CHINA).date()), due.estimated
+
+
+def _day_moment(day: date) -> datetime:
+    """A moment of the Beijing ``day``, which a count of working days starts from."""
+    return datetime.combine(day, time(12), tzinfo=CHINA)
+
+
+def _received(notice: Obligation) -> datetime:
+    """When a rectification notice's working days start: the day it was received, or for one
+    recorded before that day was asked, the moment it was recorded."""
+    day = notice.data.get("received_on")
+    return _day_moment(date.fromisoformat(day)) if day else as_utc(notice.opened_at)
 
 
 def _end_of_day(day: date) -> datetime:

@@ -176,3 +176,18 @@ def test_services_left_host_corrects_a_day_on_file_named_by_replaces(
 
     assert corrected.exit_code == 0, corrected.output
     assert json.loads(corrected.stdout)["left_on"] == "2026-03-02"
+
+
+def test_services_rectify_takes_the_day_the_notice_was_received(
+    cli: Cli, on_file: FilingOut
+) -> None:
+    recorded = cli(
+        "services", "rectify", str(on_file.service_id), "--reference", "一号",
+        "--working-days", "5", "--received-on", "2026-03-02", "--json",
+    )  # fmt: skip
+
+    assert recorded.exit_code == 0, recorded.output
+    [notice] = [
+        o for o in json.loads(recorded.stdout)["obligations"] if o["kind"] == "rectification"
+    ]
+    assert notice["data"]["received_on"] == "2026-03-02"

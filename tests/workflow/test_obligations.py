@@ -1103,3 +1103,41 @@ def test_the_same_day_of_leaving_again_corrects_nothing(
 
     [owed] = _open(session, on_file, "cancel_access")
     assert "replaced_left_on" not in owed.data
+
+
+def test_a_notice_recorded_late_is_due_from_the_day_it_was_received(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    clock.advance(timedelta(days=3))  # Thursday 5 March; received on Monday the 2nd
+    notice = RectificationIn(reference="一号", working_days=5, received_on=date(2026, 3, 2))
+
+    duties = obligations.rectification(session, _site(on_file), notice, settings)
+
+    [row] = [o for o in duties.obligations if o.kind == "rectification"]
+    assert row.due_at.astimezone(CHINA).date() == date(2026, 3, 10)  # the end of the 9th
+    assert row.data["received_on"] == "2026-03-02"
+
+
+def test_an_extension_counts_from_the_day_the_notice_was_received(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    clock.advance(timedelta(days=3))
+    notice = RectificationIn(reference="一号", working_days=5, received_on=date(2026, 3, 2))
+    duties = obligations.rectification(session, _site(on_file), notice, settings)
+    [row] = [o for o in duties.obligations if o.kind == "rectification"]
+
+    duties = obligations.extend(session, row.id, ExtensionIn(working_days=2), settings)
+
+    [row] = [o for o in duties.obligations if o.kind == "rectification"]
+    assert row.due_at.astimezone(CHINA).date() == date(2026, 3, 12)  # 7 working days: the 11th
+
+
+def test_a_notice_received_tomorrow_or_before_approval_is_refused(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    for day, code in ((date(2026, 3, 3), "received_on_in_the_future"),
+                      (date(2026, 3, 1), "received_on_before_approval")):  # fmt: skip
+        notice = RectificationIn(reference="一号", working_days=5, received_on=day)
+        with pytest.raises(GuardFailed) as refused:
+            obligations.rectification(session, _site(on_file), notice, settings)
+        assert [r.code for r in refused.value.reasons] == [code]

@@ -435,13 +435,19 @@ class LeftHost(BaseModel):
 
 
 class RectificationIn(BaseModel):
-    """A rectification notice (整改通知) from the bureau, due in working days from today."""
+    """A rectification notice (整改通知) from the bureau, due in working days from the day it
+    was received: recorded a few days late, it is still due when the bureau said."""
 
     model_config = STRICT
 
     reference: Document = Field(description="the notice's reference or title")
     working_days: int = Field(ge=1, le=MAX_RECTIFICATION_WORKING_DAYS)
     detail: ReasonText | None = Field(default=None, description="what must be rectified")
+    received_on: date | None = Field(
+        default=None,
+        description="the day the notice was received (Beijing), which its working days count "
+        "from; default today",
+    )
 
 
 class ExtensionIn(BaseModel):
