@@ -446,8 +446,8 @@ def _correcting(service: Service, replaces: date | None) -> Reason:
         )
     return Reason(
         "already_live",
-        f"service {service.id} went live on {service.live_on}; to correct the day, send it as "
-        "replaces",
+        f"service {service.id} went live on {service.live_on}; to correct the day or the home "
+        "page, send that day as replaces",
         field="replaces",
         details={"live_on": str(service.live_on)},
     )

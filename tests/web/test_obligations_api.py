@@ -146,7 +146,7 @@ def test_the_filing_page_shows_a_duty_due_by_the_end_of_its_last_day_at_24_00(
     _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
     page = signed_in("viewer").get(f"/filings/{on_file.id}").text
     duties = page.split('id="obligations"')[1].split("</table>")[0]
-    psb = next(row for row in duties.split("<tr>") if "<td>psb_filing <" in row)
+    psb = next(row for row in duties.split("<tr>") if '义务">psb_filing <' in row)
     assert "2026-04-01 24:00" in psb and "2026-04-02 00:00" not in psb
 
 
@@ -313,7 +313,7 @@ def test_an_overdue_duty_reads_overdue_and_a_done_one_closed(
 
     def psb_row(page: str) -> str:
         rows = page.split('id="obligations"')[1].split("</table>")[0].split("<tr>")
-        return next(r for r in rows if "<td>psb_filing <" in r)
+        return next(r for r in rows if '义务">psb_filing <' in r)
 
     assert "overdue 逾期" in psb_row(late)
     assert "closed 已关闭" in psb_row(done) and "disarmed" not in psb_row(done)
@@ -415,7 +415,7 @@ def test_a_reminder_closed_is_no_row_of_its_own(
     page = signed_in("viewer").get(f"/filings/{on_file.id}").text
 
     table = page.split('id="obligations"')[1].split("</table>")[0]
-    assert "psb_filing_reminder" not in table and "<td>psb_filing <" in table
+    assert "psb_filing_reminder" not in table and '义务">psb_filing <' in table
 
 
 def test_an_order_of_theirs_withdrawn_makes_no_site_theirs_on_my_filings(
@@ -437,3 +437,13 @@ def test_an_order_of_theirs_withdrawn_makes_no_site_theirs_on_my_filings(
     _psb_filing_overdue(api, on_file, clock)
 
     assert 'id="late-duties"' not in signed_in("case_manager").get("/mine").text
+
+
+def test_an_expiry_reminder_says_how_long_before_the_expiry(
+    api: Api, on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+
+    table = page.split('id="obligations"')[1].split("</table>")[0]
+    shown = {days for days in (60, 30, 7) if f"{days} days before 提前{days}天" in table}
+    assert shown == {60, 30, 7}
