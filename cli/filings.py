@@ -31,6 +31,7 @@ from cli.output import (
     span,
     table,
 )
+from cli.search import search_text
 from config import bounds
 from config.clock import get_clock
 from config.settings import get_settings
@@ -43,7 +44,6 @@ from workflow.domain.commands import (
     EventCommand,
     FilingCreate,
     LicenceKind,
-    SearchText,
     parse,
 )
 from workflow.domain.definition import (
@@ -299,20 +299,6 @@ def create(
         except IcpflowError as exc:
             raise renamed(exc, _OPTION_OF) from None
     emit(view, as_json, lambda: render_filing(view))
-
-
-_SEARCH_OPTIONS = {name: "--" + name.replace("_", "-") for name in SearchText.model_fields}
-
-
-def search_text(**given: str | None) -> SearchText:
-    """The search options given, bounded as the API's query parameters are (a NUL, an
-    invisible character, more than a column holds): refused naming the option."""
-    try:
-        return parse(
-            SearchText, {k: v for k, v in given.items() if v is not None}, "search refused"
-        )
-    except ValidationError as exc:
-        raise renamed(exc, _SEARCH_OPTIONS) from None
 
 
 @app.command(name="list")

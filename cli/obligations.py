@@ -21,6 +21,7 @@ from cli.output import (
     span,
     table,
 )
+from cli.search import search_text
 from config.clock import get_clock
 from config.settings import get_settings
 from models import session_scope
@@ -30,12 +31,13 @@ from workflow.domain.obligations import (
     ExtensionIn,
     GoLive,
     LeftHost,
+    ObligationKind,
     PsbNumberIn,
     RectificationIn,
     Renewal,
 )
 from workflow.forecast import Basis, DurationRow, ForecastOut
-from workflow.obligations import ObligationOut, ServiceDutiesOut
+from workflow.obligations import ObligationOut, OverdueFilter, ServiceDutiesOut
 
 services = App(help="A filed service's life after approval: go-live, PSB, expiry, rectification.")
 report = App(help="Reports drawn from the history of completed orders.")
@@ -237,11 +239,20 @@ RowsOffset = Annotated[int, offset_option("rows")]
 
 
 @services.command("overdue")
-def overdue(limit: RowsLimit = 100, offset: RowsOffset = 0, as_json: JsonOption = False) -> None:
+def overdue(
+    kind: Annotated[ObligationKind | None, typer.Option(help="Only duties of this kind.")] = None,
+    province: Annotated[
+        str | None, typer.Option(help="Only entities filed there, e.g. 京.", show_default=False)
+    ] = None,
+    limit: RowsLimit = 100,
+    offset: RowsOffset = 0,
+    as_json: JsonOption = False,
+) -> None:
     """Services past an obligation (PSB filing, cancel-access, rectification, an expired
     domain), most late first."""
+    only = OverdueFilter(kind=kind, province=search_text(province=province).province)
     with session_scope() as session:
-        page = obligations.overdue(session, get_clock().now(), limit, offset)
+        page = obligations.overdue(session, get_clock().now(), limit, offset, only)
     emit(
         page,
         as_json,

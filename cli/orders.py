@@ -13,8 +13,9 @@ import typer
 from rich.console import Group, RenderableType
 
 from cli.errors import App
-from cli.filings import ActorOption, render_filing, search_text
+from cli.filings import ActorOption, render_filing
 from cli.output import JsonOption, emit, fields, row_id, table
+from cli.search import search_text
 from config import bounds
 from models import session_scope
 from workflow import service, views

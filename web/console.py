@@ -29,8 +29,10 @@ from workflow import obligations, views
 from workflow.domain.bounded import RowId, line
 from workflow.domain.definition import OVERDUE_KINDS, SMS_WRONG_ENTRY_LIMIT, STATES, State
 from workflow.domain.errors import IcpflowError
+from workflow.domain.obligations import OVERDUE_OBLIGATIONS, ObligationKind
 from workflow.domain.orders import KINDS, OrderKind, VerifierResult
 from workflow.domain.rules import rules_for
+from workflow.obligations import OverdueFilter
 from workflow.schemas import FilingSort
 
 router = APIRouter(include_in_schema=False)
@@ -244,7 +246,7 @@ def mine(
         now,
         limit=PAGE_SIZE,
         offset=(late_page - 1) * PAGE_SIZE,
-        assignee=user.caller.name,
+        only=OverdueFilter(assignee=user.caller.name),
     )
     return show(
         request,
@@ -259,19 +261,31 @@ def mine(
     )
 
 
+class DutySearch(BaseModel):
+    """The overdue duties' filters; as ``Search``, a shared link with others still opens."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kind: Annotated[ObligationKind | None, Blank] = None
+    province: Province = None
+    page: Page = 1
+    footer_page: Page = 1
+
+
 @router.get("/duties", response_class=HTMLResponse)
 def duties(
     request: Request,
     session: SessionDep,
     user: PageUserDep,
-    page: Annotated[Page, Query()] = 1,
-    footer_page: Annotated[Page, Query()] = 1,
+    search: Annotated[DutySearch, Query()],
 ) -> Response:
     """Duties after approval past their time (the PSB filing, a cancel-access order, a
-    rectification, an expired domain), the most late first; and the live sites whose footer
-    check fails, each list paged on its own."""
+    rectification, an expired domain), the most late first, of one kind or province if asked;
+    and the live sites whose footer check fails, each list paged on its own."""
     now = get_clock().now()
-    late = obligations.overdue(session, now, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    page, footer_page = search.page, search.footer_page
+    only = OverdueFilter(kind=search.kind, province=search.province)
+    late = obligations.overdue(session, now, PAGE_SIZE, (page - 1) * PAGE_SIZE, only)
     footers = obligations.failing_footers(
         session, limit=PAGE_SIZE, offset=(footer_page - 1) * PAGE_SIZE
     )
@@ -285,6 +299,8 @@ def duties(
         now=now,
         pages=_pages(late.total, page),
         footer_pages=_pages(footers.total, footer_page),
+        search=search,
+        duty_kinds=OVERDUE_OBLIGATIONS,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from config.clock import get_clock
 from config.settings import get_settings
@@ -10,17 +10,23 @@ from web.auth import CaseManager, Ops, SessionDep, Viewer
 from web.errors import responses
 from web.query import refuse_unknown_query
 from workflow import forecast, obligations
-from workflow.domain.bounded import Offset, PageSize, RowId
+from workflow.domain.bounded import Offset, PageSize, Province, RowId
 from workflow.domain.obligations import (
     ExtensionIn,
     GoLive,
     LeftHost,
+    ObligationKind,
     PsbNumberIn,
     RectificationIn,
     Renewal,
 )
 from workflow.forecast import DurationRow, ForecastOut
-from workflow.obligations import FailingFooterPage, ObligationPage, ServiceDutiesOut
+from workflow.obligations import (
+    FailingFooterPage,
+    ObligationPage,
+    OverdueFilter,
+    ServiceDutiesOut,
+)
 
 router = APIRouter(
     prefix="/api/v1",
@@ -108,11 +114,17 @@ def rectified(obligation_id: RowId, session: SessionDep, _: CaseManager) -> Serv
 
 @router.get("/ops/obligations/overdue", response_model=ObligationPage, tags=["ops"])
 def overdue_obligations(
-    session: SessionDep, _: Ops, limit: PageSize = 100, offset: Offset = 0
+    session: SessionDep,
+    _: Ops,
+    kind: ObligationKind | None = Query(None, description="only duties of this kind"),
+    province: Province | None = Query(None, description="only entities filed there, e.g. 京"),
+    limit: PageSize = 100,
+    offset: Offset = 0,
 ) -> ObligationPage:
     """Approved services past an obligation (PSB filing, cancel-access, rectification, an
     expired domain), the most late first, with how many there are in all."""
-    return obligations.overdue(session, get_clock().now(), limit, offset)
+    only = OverdueFilter(kind=kind, province=province)
+    return obligations.overdue(session, get_clock().now(), limit, offset, only)
 
 
 @router.get("/ops/footer-failures", response_model=FailingFooterPage, tags=["ops"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
 
@@ -39,7 +40,7 @@ from workflow.deadlines import calendar_for
 from workflow.domain.calendar import WorkingCalendar
 from workflow.domain.definition import Figure, State
 from workflow.domain.errors import GuardFailed, NotFound, Reason, summarise
-from workflow.domain.guards import canonical_province
+from workflow.domain.guards import canonical_province, province_named
 from workflow.domain.obligations import (
     OBLIGATIONS_BY_KIND,
     OVERDUE_OBLIGATIONS,
@@ -216,29 +217,47 @@ def duties(
     )
 
 
-def _overdue_where(now: datetime, assignee: str | None = None) -> tuple[ColumnElement[bool], ...]:
-    """Overdue, and with ``assignee``, of a service one of whose orders is theirs: the case
-    manager who filed a site, or changed it, answers for what it owes after approval (an
-    order of theirs refused or withdrawn put nothing on record, and makes nothing theirs)."""
-    where = (
+@dataclass(frozen=True)
+class OverdueFilter:
+    """Which overdue duties a list shows. ``assignee``: of a service one of whose orders is
+    theirs (the case manager who filed a site, or changed it, answers for what it owes after
+    approval; an order of theirs refused or withdrawn put nothing on record, and makes
+    nothing theirs). ``kind``: one kind of duty. ``province``: of entities filed there."""
+
+    assignee: str | None = None
+    kind: ObligationKind | None = None
+    province: str | None = None
+
+
+def _overdue_where(now: datetime, only: OverdueFilter) -> tuple[ColumnElement[bool], ...]:
+    where: tuple[ColumnElement[bool], ...] = (
         col(Obligation.kind).in_([k.value for k in OVERDUE_OBLIGATIONS]),
         col(Obligation.closed_at).is_(None),
         col(Obligation.due_at) <= now,
     )
-    if assignee is None:
-        return where
-    theirs = select(Filing.service_id).where(
-        Filing.assignee == assignee, col(Filing.state).not_in(_ENDED_UNAPPROVED)
-    )
-    return (*where, col(Obligation.service_id).in_(theirs))
+    if only.assignee is not None:
+        theirs = select(Filing.service_id).where(
+            Filing.assignee == only.assignee, col(Filing.state).not_in(_ENDED_UNAPPROVED)
+        )
+        where += (col(Obligation.service_id).in_(theirs),)
+    if only.kind is not None:
+        where += (col(Obligation.kind) == only.kind,)
+    if only.province is not None:
+        filed_there = select(Filing.id).where(Filing.province == province_named(only.province))
+        where += (col(Obligation.filing_id).in_(filed_there),)
+    return where
 
 
 def overdue(
-    session: Session, now: datetime, limit: int, offset: int = 0, assignee: str | None = None
+    session: Session,
+    now: datetime,
+    limit: int,
+    offset: int = 0,
+    only: OverdueFilter = OverdueFilter(),
 ) -> ObligationPage:
     """Open obligations of an overdue kind past their due time, the most late first (ops;
-    with ``assignee``, those of the services of their orders)."""
-    where = _overdue_where(now, assignee)
+    ``only`` those the filter keeps)."""
+    where = _overdue_where(now, only)
     rows = session.exec(
         select(Obligation)
         .where(*where)
@@ -247,14 +266,14 @@ def overdue(
         .offset(offset)
     ).all()
     items = [describe(row, now) for row in rows]
-    total = count_overdue(session, now, assignee)
+    total = count_overdue(session, now, only)
     return ObligationPage(items=items, total=total, limit=limit, offset=offset)
 
 
-def count_overdue(session: Session, now: datetime, assignee: str | None = None) -> int:
+def count_overdue(session: Session, now: datetime, only: OverdueFilter = OverdueFilter()) -> int:
     """How many ``overdue`` lists in all: the console's and the metrics' total."""
     return session.exec(
-        select(func.count()).select_from(Obligation).where(*_overdue_where(now, assignee))
+        select(func.count()).select_from(Obligation).where(*_overdue_where(now, only))
     ).one()
 
 

@@ -36,7 +36,7 @@ def test_a_go_live_day_is_corrected_only_with_replaces_naming_it(
     clock.advance(timedelta(days=5))
     assert cli("services", "go-live", site, "--on", "2026-03-06").exit_code == 0
     again = cli("services", "go-live", site, "--on", "2026-03-03")
-    assert again.exit_code == 1 and "send it as replaces" in again.stderr
+    assert again.exit_code == 1 and "send that day as replaces" in again.stderr
     fixed = cli("services", "go-live", site, "--on", "2026-03-03", "--replaces", "2026-03-06")
     assert fixed.exit_code == 0, fixed.output
     shown = json.loads(cli("services", "obligations", site, "--json").stdout)
@@ -191,3 +191,16 @@ def test_services_rectify_takes_the_day_the_notice_was_received(
         o for o in json.loads(recorded.stdout)["obligations"] if o["kind"] == "rectification"
     ]
     assert notice["data"]["received_on"] == "2026-03-02"
+
+
+def test_services_overdue_keeps_one_kind_of_duty(
+    cli: Cli, on_file: FilingOut, clock: FrozenClock
+) -> None:
+    site = str(on_file.service_id)
+    cli("services", "go-live", site, "--on", "2026-03-02")
+    cli("services", "left-host", site, "--on", "2026-03-02")
+    clock.advance(timedelta(days=31))
+
+    shown = json.loads(cli("services", "overdue", "--kind", "cancel_access", "--json").stdout)
+
+    assert [o["kind"] for o in shown["items"]] == ["cancel_access"]

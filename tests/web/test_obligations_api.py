@@ -447,3 +447,21 @@ def test_an_expiry_reminder_says_how_long_before_the_expiry(
     table = page.split('id="obligations"')[1].split("</table>")[0]
     shown = {days for days in (60, 30, 7) if f"{days} days before 提前{days}天" in table}
     assert shown == {60, 30, 7}
+
+
+def test_ops_filter_the_overdue_duties_by_kind_and_province(
+    api: Api, on_file: FilingOut, clock: FrozenClock, as_role: Callable[[str], Headers],
+    signed_in: Callable[[str], TestClient],
+) -> None:  # fmt: skip
+    _psb_filing_overdue(api, on_file, clock)
+    ops = as_role("ops")
+
+    def listed(query: str) -> Any:
+        return api.get(f"/api/v1/ops/obligations/overdue?{query}", headers=ops)
+
+    assert listed("kind=psb_filing").json()["total"] == 1
+    assert listed("kind=cancel_access").json()["total"] == 0
+    assert listed("province=沪").json()["total"] == 0
+    assert listed("province=X").status_code == 422
+    page = signed_in("viewer").get("/duties?kind=cancel_access").text
+    assert "psb_filing <span" not in page.split('<table class="stack">')[1].split("</table>")[0]

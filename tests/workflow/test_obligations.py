@@ -1141,3 +1141,20 @@ def test_a_notice_received_tomorrow_or_before_approval_is_refused(
         with pytest.raises(GuardFailed) as refused:
             obligations.rectification(session, _site(on_file), notice, settings)
         assert [r.code for r in refused.value.reasons] == [code]
+
+
+def test_the_overdue_are_filtered_by_kind_and_by_the_province_filed_in(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    _live(session, on_file, settings, clock)
+    obligations.left_host(session, _site(on_file), LeftHost(left_on=clock.now().date()), settings)
+    clock.advance(timedelta(days=31))
+
+    def kinds(only: obligations.OverdueFilter) -> list[str]:
+        found = obligations.overdue(session, clock.now(), limit=10, only=only)
+        return sorted(o.kind for o in found.items)
+
+    Only = obligations.OverdueFilter
+    assert kinds(Only(kind=ObligationKind.CANCEL_ACCESS)) == ["cancel_access"]
+    assert kinds(Only(province="京")) == ["cancel_access", "psb_filing"]
+    assert kinds(Only(province="沪")) == []
