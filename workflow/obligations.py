@@ -39,7 +39,7 @@ from workflow import notices, outbox
 from workflow.deadlines import calendar_for
 from workflow.domain.calendar import WorkingCalendar
 from workflow.domain.definition import Figure, State
-from workflow.domain.errors import GuardFailed, NotFound, Reason, summarise
+from workflow.domain.errors import GuardFailed, NotFound, Reason, ValidationError, summarise
 from workflow.domain.guards import canonical_province, province_named
 from workflow.domain.obligations import (
     OBLIGATIONS_BY_KIND,
@@ -54,6 +54,7 @@ from workflow.domain.obligations import (
     Renewal,
     check_extension,
     check_live_before_leaving,
+    check_notice_day,
     check_psb_number,
     check_renewal,
     check_service_day,
@@ -230,6 +231,12 @@ class OverdueFilter:
 
 
 def _overdue_where(now: datetime, only: OverdueFilter) -> tuple[ColumnElement[bool], ...]:
+    """The overdue duties ``only`` keeps. A kind that is never overdue is refused: it would
+    pass for a list with nothing late."""
+    if only.kind is not None and only.kind not in OVERDUE_OBLIGATIONS:
+        listed = ", ".join(OVERDUE_OBLIGATIONS)
+        reason = Reason("not_overdue_kind", f"kind must be one of {listed}", field="kind")
+        raise ValidationError(f"{only.kind} duties are never overdue", [reason])
     where: tuple[ColumnElement[bool], ...] = (
         col(Obligation.kind).in_([k.value for k in OVERDUE_OBLIGATIONS]),
         col(Obligation.closed_at).is_(None),
@@ -790,13 +797,7 @@ def rectification(
     def write(service: Service, filing: Filing, now: datetime) -> None:
         today = now.astimezone(CHINA).date()
         received = command.received_on or today
-        reasons = check_service_day(
-            received,
-            "received_on",
-            "the notice",
-            today=today,
-            approved_on=_approved_on(session, filing),
-        )
+        reasons = check_notice_day(received, today=today, approved_on=_approved_on(session, filing))
         if reasons:
             raise _refused("rectification not recorded", *reasons)
         if same := _open_notice(session, service_id, command.reference):

@@ -12,6 +12,7 @@ from workflow.domain.definition import (
     EVENTS_BY_NAME,
     EventSpec,
 )
+from workflow.domain.orders import ServiceKind
 
 
 @pytest.mark.parametrize("kind", ["idle_reminder", "idle_escalation"])
@@ -41,3 +42,7 @@ def test_a_reminder_reminds_of_a_deadline_its_states_arm_too() -> None:
         if d.reminds_of and not set(d.states) <= set(DEADLINES_BY_KIND[d.reminds_of].states)
     ]
     assert unarmed == []
+
+
+def test_every_kind_of_service_has_a_label() -> None:
+    assert all(kind.label for kind in ServiceKind)

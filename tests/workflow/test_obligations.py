@@ -20,6 +20,7 @@ from tests.factories import ORDER_PATHS, first_filing_order, order_on, service_i
 from workflow import obligations, service, views
 from workflow.domain.commands import EventCommand
 from workflow.domain.errors import GuardFailed
+from workflow.domain.errors import ValidationError as DomainValidationError
 from workflow.domain.obligations import (
     ExtensionIn,
     GoLive,
@@ -1141,6 +1142,7 @@ def test_a_notice_received_tomorrow_or_before_approval_is_refused(
         with pytest.raises(GuardFailed) as refused:
             obligations.rectification(session, _site(on_file), notice, settings)
         assert [r.code for r in refused.value.reasons] == [code]
+        assert "resolve" not in refused.value.reasons[0].message  # a notice, not a site
 
 
 def test_the_overdue_are_filtered_by_kind_and_by_the_province_filed_in(
@@ -1158,3 +1160,12 @@ def test_the_overdue_are_filtered_by_kind_and_by_the_province_filed_in(
     assert kinds(Only(kind=ObligationKind.CANCEL_ACCESS)) == ["cancel_access"]
     assert kinds(Only(province="京")) == ["cancel_access", "psb_filing"]
     assert kinds(Only(province="沪")) == []
+
+
+def test_a_kind_of_duty_never_overdue_is_refused_as_a_filter(
+    session: Session, clock: FrozenClock
+) -> None:
+    only = obligations.OverdueFilter(kind=ObligationKind.FOOTER_CHECK)
+    with pytest.raises(DomainValidationError) as refused:
+        obligations.overdue(session, clock.now(), limit=10, only=only)
+    assert [r.field for r in refused.value.reasons] == ["kind"]

@@ -276,22 +276,27 @@ APPROVAL_SOURCE = (
 )
 
 
+def check_day_has_come(day: date, field: str, what: str, *, today: date) -> list[Reason]:
+    """``day``, the Beijing day ``what`` happened, is not still to come."""
+    if day <= today:
+        return []
+    return [
+        Reason(
+            f"{field}_in_the_future",
+            f"{day} has not come yet (today is {today}): record {what} on the day it happens",
+            field=field,
+            details={"today": str(today)},
+        )
+    ]
+
+
 def check_service_day(
     day: date, field: str, what: str, *, today: date, approved_on: date
 ) -> list[Reason]:
     """``day``, the Beijing day ``what`` happened, has come and is not before the service's
     approval: another day would open obligations due at the wrong time (before approval,
     overdue at once), and a go-live, recorded once, could never be corrected."""
-    reasons = []
-    if day > today:
-        reasons.append(
-            Reason(
-                f"{field}_in_the_future",
-                f"{day} has not come yet (today is {today}): record {what} on the day it happens",
-                field=field,
-                details={"today": str(today)},
-            )
-        )
+    reasons = check_day_has_come(day, field, what, today=today)
     if day < approved_on:
         reasons.append(
             Reason(
@@ -302,6 +307,23 @@ def check_service_day(
                 details={"approved_on": str(approved_on)},
                 rule=APPROVAL_RULE,
                 source=APPROVAL_SOURCE,
+            )
+        )
+    return reasons
+
+
+def check_notice_day(received_on: date, *, today: date, approved_on: date) -> list[Reason]:
+    """A rectification notice was received on a day that has come, and not before the
+    service was approved: the bureau rectifies a record it holds."""
+    reasons = check_day_has_come(received_on, "received_on", "the notice", today=today)
+    if received_on < approved_on:
+        reasons.append(
+            Reason(
+                "received_on_before_approval",
+                f"received_on {received_on} is before the service was approved on "
+                f"{approved_on}: a rectification notice is about a record on file",
+                field="received_on",
+                details={"approved_on": str(approved_on)},
             )
         )
     return reasons
