@@ -114,19 +114,7 @@ class Form:
         each reason about a field saying which."""
         labels = {i.name: i.label for i in self.inputs}
         by_path = {path: labels[name] for path, name in self.paths.items() if name in labels}
-        shown = renamed(error, {**labels, **by_path})
-        # A rule's words ("fails the gb32100 check") do not say which field: the label does.
-        reasons = []
-        for reason in shown.reasons:
-            field = reason.field or ""
-            if field in labels.values() and not reason.message.startswith(field):
-                message = f"{field}: {reason.message}"
-                shown.message = shown.message.replace(reason.message, message)
-                reason = dataclasses.replace(reason, message=message)
-            reasons.append(reason)
-        shown.reasons = reasons
-        shown.args = (shown.message,)
-        return shown
+        return renamed(error, {**labels, **by_path}, say_which=True)
 
 
 def field_input(name: str, field: FieldInfo, *, required: bool | None = None) -> Input:

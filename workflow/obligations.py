@@ -85,8 +85,8 @@ _RENEW_ORDERS = (
 # Effects after which a service is filed with this host, and its domain must stay registered.
 _FILED = (Effect.ISSUE_NUMBERS, Effect.ADD_SERVICE, Effect.ADD_ACCESS)
 _GONE = (Effect.CANCEL_SERVICE, Effect.CANCEL_ENTITY, Effect.REMOVE_ACCESS)
-# Orders that ended without putting anything on record.
-_ENDED_UNAPPROVED = (State.REJECTED, State.WITHDRAWN)
+# Orders refused or withdrawn: they put nothing on record, so make no site their assignee's.
+_REFUSED_OR_WITHDRAWN = (State.REJECTED, State.WITHDRAWN)
 _FILING_KINDS = tuple(spec.kind.value for spec in KINDS if spec.effect in _FILED)
 
 log = logging.getLogger(__name__)
@@ -244,7 +244,7 @@ def _overdue_where(now: datetime, only: OverdueFilter) -> tuple[ColumnElement[bo
     )
     if only.assignee is not None:
         theirs = select(Filing.service_id).where(
-            Filing.assignee == only.assignee, col(Filing.state).not_in(_ENDED_UNAPPROVED)
+            Filing.assignee == only.assignee, col(Filing.state).not_in(_REFUSED_OR_WITHDRAWN)
         )
         where += (col(Obligation.service_id).in_(theirs),)
     if only.kind is not None:
@@ -509,7 +509,11 @@ def _check_go_live(
 
 def _left_on(session: Session, service_id: int | None) -> date | None:
     """The day the site left this host, while the cancel-access order it owes is open."""
-    owed = _open_row(session, service_id, ObligationKind.CANCEL_ACCESS)
+    return _day_left(_open_row(session, service_id, ObligationKind.CANCEL_ACCESS))
+
+
+def _day_left(owed: Obligation | None) -> date | None:
+    """The day of leaving a cancel-access order owed (if any) was opened for."""
     return date.fromisoformat(owed.data["left_on"]) if owed else None
 
 
@@ -645,8 +649,7 @@ def renewal(
                 Service.id != service.id,
                 Service.domain_expires_on == current,
             )
-            .order_by(col(Service.id))
-            .with_for_update()
+            .order_by(col(Service.id))  # locked already, with the service, before ``write``
         ).all()
         _renew(session, service, filing, command.expires_on, now, settings)
         for other in sharing:
@@ -721,7 +724,8 @@ def left_host(
     (``replaces``): the cancel-access order owed is then due from the corrected day."""
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
-        on_file = _left_on(session, service.id)
+        owed = _open_row(session, service.id, ObligationKind.CANCEL_ACCESS)
+        on_file = _day_left(owed)
         if on_file != command.replaces:
             raise _refused("left-host not recorded", _correcting_left(on_file, command.replaces))
         reasons = check_service_day(
@@ -735,9 +739,9 @@ def left_host(
         if reasons:
             raise _refused("left-host not recorded", *reasons)
         due = _end_of_day(_due_day(command.left_on, ObligationKind.CANCEL_ACCESS, settings))
-        if on_file is not None:
+        if owed is not None:
             if on_file != command.left_on:  # the same day again corrects nothing
-                _correct_left(session, service, command.left_on, due, now)
+                _correct_left(session, owed, command.left_on, due, now)
             return
         _open(
             session,
@@ -771,14 +775,12 @@ def _correcting_left(on_file: date | None, replaces: date | None) -> Reason:
 
 
 def _correct_left(
-    session: Session, service: Service, left_on: date, due: datetime, now: datetime
+    session: Session, row: Obligation, left_on: date, due: datetime, now: datetime
 ) -> None:
-    """The day on file corrected (logged): the cancel-access order owed is due from the new
-    one, in place, so one already told overdue is not told again while it still is."""
-    row = _open_row(session, service.id, ObligationKind.CANCEL_ACCESS)
-    assert row is not None  # the day on file is the open row's
+    """The day on file corrected (logged): the cancel-access order owed (``row``) is due from
+    the new one, in place, so one already told overdue is not told again while it still is."""
     old = row.data["left_on"]
-    log.info("service %s left-host %s corrected to %s", service.id, old, left_on)
+    log.info("service %s left-host %s corrected to %s", row.service_id, old, left_on)
     replaced = [*row.data.get("replaced_left_on", []), old]
     row.data = {**row.data, "left_on": str(left_on), "replaced_left_on": replaced}
     row.due_at = due

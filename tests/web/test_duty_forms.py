@@ -108,15 +108,24 @@ def test_a_refused_go_live_comes_back_filled_with_its_reasons_in_the_forms_words
     assert _duties(session, on_file).live_on is None
 
 
+def _live_on_the_4th(
+    on_file: FilingOut, signed_in: Callable[[str], TestClient], clock: FrozenClock
+) -> TestClient:
+    """Two days after approval, the site went live on the 4th, recorded from its page by a
+    case manager signed in then (a session signed in earlier has lapsed)."""
+    clock.advance(timedelta(days=2))
+    console = signed_in("case_manager")
+    _record(console, on_file, "go_live", {"live_on": "2026-03-04"})
+    return console
+
+
 def test_a_go_live_on_file_is_corrected_by_ticking_the_box_naming_it(
     session: Session,
     on_file: FilingOut,
     signed_in: Callable[[str], TestClient],
     clock: FrozenClock,
 ) -> None:
-    clock.advance(timedelta(days=2))
-    console = signed_in("case_manager")
-    _record(console, on_file, "go_live", {"live_on": "2026-03-04"})
+    console = _live_on_the_4th(on_file, signed_in, clock)
     page = console.get(f"/filings/{on_file.id}").text
     assert 'name="replaces" value="2026-03-04"' in _form(page, "duty-go_live")
 
@@ -136,9 +145,7 @@ def test_a_correction_from_a_stale_page_is_refused_not_taken_for_the_new_days(
     signed_in: Callable[[str], TestClient],
     clock: FrozenClock,
 ) -> None:
-    clock.advance(timedelta(days=2))
-    console = signed_in("case_manager")
-    _record(console, on_file, "go_live", {"live_on": "2026-03-04"})
+    console = _live_on_the_4th(on_file, signed_in, clock)
     _record(console, on_file, "go_live", {"live_on": "2026-03-03", "replaces": "2026-03-04"})
 
     # A second page, read before the first correction, corrects what it showed on file.

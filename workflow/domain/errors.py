@@ -49,11 +49,12 @@ def summarise(prefix: str, reasons: list[Reason]) -> str:
 Error = TypeVar("Error", bound="IcpflowError")
 
 
-def renamed(error: Error, names: Mapping[str, str]) -> Error:
+def renamed(error: Error, names: Mapping[str, str], *, say_which: bool = False) -> Error:
     """A copy of ``error`` with each field named as its reader knows it (``names``: an
     option of the CLI, a label of a form), in its reasons and in the headline quoting one:
     ``domain_expires_on is required`` becomes ``--expires is required``. A message not
-    starting with its field keeps its words; the field is renamed all the same."""
+    starting with its field keeps its words, the field renamed all the same; ``say_which``
+    puts the name before them (a rule's "fails the gb32100 check" says no field)."""
     # Not copy.copy: it calls the class again with ``args``, which errors built from more
     # than a message (RulesError, RateLimited) cannot take.
     out = type(error).__new__(type(error))
@@ -62,11 +63,14 @@ def renamed(error: Error, names: Mapping[str, str]) -> Error:
     for reason in error.reasons:
         field = reason.field or ""
         name = names.get(field)
-        if name is not None and field and reason.message.startswith(field):
-            message = name + reason.message[len(field) :]
+        message = reason.message
+        if name is not None and field and message.startswith(field):
+            message = name + message[len(field) :]
+        elif name is not None and say_which:
+            message = f"{name}: {message}"
+        if message != reason.message:
             out.message = out.message.replace(reason.message, message)
-            reason = dataclasses.replace(reason, message=message)
-        reasons.append(dataclasses.replace(reason, field=name or reason.field))
+        reasons.append(dataclasses.replace(reason, message=message, field=name or reason.field))
     out.reasons = reasons
     out.args = (out.message,)
     return out
