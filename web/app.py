@@ -23,6 +23,7 @@ from web import (
     api,
     console,
     docs,
+    entities,
     error_pages,
     errors,
     metrics,
@@ -113,6 +114,7 @@ def create_app(*, relay: bool = True) -> FastAPI:
     docs.install(app)
     pages.install(app)
     app.include_router(opening.router)  # before /filings/{filing_id}, which "new" is not
+    app.include_router(entities.router)
     app.include_router(console.router)
     app.include_router(reports.router)
     app.include_router(actions.router)

@@ -83,7 +83,7 @@ class LateSearch(Search):
     within_hours: int = Field(0, ge=0, le=24 * 30)
 
 
-def _pages(total: int, number: int, *, exact: bool = True, shown: int = 0) -> dict[str, Any]:
+def pages_of(total: int, number: int, *, exact: bool = True, shown: int = 0) -> dict[str, Any]:
     """The pager's figures. Past ``views.COUNTED_UP_TO`` matches the total is a lower bound:
     then the page count is unknown and a full page means there may be a next one."""
     count = max(1, -(-total // PAGE_SIZE))
@@ -163,7 +163,9 @@ def _filings(
         order=views.listing_order(search.sort, search.domain),
         states=STATES,
         kinds=KINDS,
-        pages=_pages(found.total, search.page, exact=found.total_is_exact, shown=len(found.items)),
+        pages=pages_of(
+            found.total, search.page, exact=found.total_is_exact, shown=len(found.items)
+        ),
     )
 
 
@@ -216,7 +218,7 @@ def late(
         search=search,
         states=STATES,
         kinds=OVERDUE_KINDS,
-        pages=_pages(found.total, search.page),
+        pages=pages_of(found.total, search.page),
     )
 
 
@@ -254,10 +256,10 @@ def mine(
         user,
         found=found,
         late=late,
-        late_pages=_pages(late.total, late_page),
+        late_pages=pages_of(late.total, late_page),
         domains=obligations.domains_of(session, {o.service_id for o in late.items}),
         now=now,
-        pages=_pages(found.total, page, exact=found.total_is_exact, shown=len(found.items)),
+        pages=pages_of(found.total, page, exact=found.total_is_exact, shown=len(found.items)),
     )
 
 
@@ -297,8 +299,8 @@ def duties(
         footers=footers,
         domains=obligations.domains_of(session, {o.service_id for o in late.items}),
         now=now,
-        pages=_pages(late.total, page),
-        footer_pages=_pages(footers.total, footer_page),
+        pages=pages_of(late.total, page),
+        footer_pages=pages_of(footers.total, footer_page),
         search=search,
         duty_kinds=OVERDUE_OBLIGATIONS,
     )
@@ -312,7 +314,7 @@ def failed(
     retry."""
     user.require(Role.OPS)
     found = views.failed_jobs(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    return show(request, "failed.html", user, rows=found.items, pages=_pages(found.total, page))
+    return show(request, "failed.html", user, rows=found.items, pages=pages_of(found.total, page))
 
 
 @router.get("/filings/{filing_id}", response_class=HTMLResponse)

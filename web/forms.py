@@ -15,11 +15,11 @@ API builds.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, get_args, get_origin
+from typing import Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -32,6 +32,8 @@ from workflow.domain.guards import AUTHORISATION_LETTER, required_materials
 from workflow.domain.orders import NumberAsked, kind_spec
 from workflow.domain.rules import Rules
 from workflow.schemas import FilingOut
+
+Held = TypeVar("Held")
 
 # What the page calls each field in Chinese; the English is the field's name itself.
 _ZH = {
@@ -117,23 +119,43 @@ class Form:
         return renamed(error, {**labels, **by_path}, say_which=True)
 
 
-def field_input(name: str, field: FieldInfo, *, required: bool | None = None) -> Input:
-    """The input of one field of a model: its type says which (a drop-down for an enum, a
-    date picker for a day, a number for a count); ``required`` overrides the model's say."""
-    label = f"{name.replace('_', ' ').capitalize()} {_ZH.get(name, '')}".strip()
-    enum = _enum_of(field.annotation)
+def field_input(
+    name: str, field: FieldInfo, *, required: bool | None = None, label: str | None = None
+) -> Input:
+    """The input of one field of a model: its type says which (a drop-down for an enum or a
+    yes/no, a date picker for a day, a number for a count); ``required`` overrides the
+    model's say, ``label`` the one made of the field's name."""
+    enum = _held(field.annotation, Enum)
     options = tuple(Option(m.value, m.value) for m in enum) if enum is not None else None
+    if _holds(field.annotation, bool):
+        options = _YES_NO
     default = field.get_default(call_default_factory=False)
     return Input(
         name,
-        label,
+        label or f"{name.replace('_', ' ').capitalize()} {_ZH.get(name, '')}".strip(),
         field.description or "",
         None,
         options,
         field.is_required() if required is None else required,
         _html_type(field.annotation),
-        None if default is None or field.is_required() else str(getattr(default, "value", default)),
+        None if default is None or field.is_required() else _posted_as(default),
     )
+
+
+# A yes or no, as a form posts it and the models read it.
+_YES_NO = (Option("true", "yes 是"), Option("false", "no 否"))
+
+
+def _posted_as(value: object) -> str:
+    """A default as a form posts it: an enum's value, a yes/no's ``true``/``false``."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(getattr(value, "value", value))
+
+
+def _holds(annotation: object, wanted: type) -> bool:
+    """Whether a field holds ``wanted``, optional or not."""
+    return wanted in (annotation, *get_args(annotation))
 
 
 def _html_type(annotation: object) -> str:
@@ -179,7 +201,11 @@ def _input(
     asked = _number_asked(name, filing) is NumberAsked.REQUIRED
     shown = field_input(name, field, required=field.is_required() or asked)
     options = shown.options
-    if options is not None and answering is not None and _enum_of(field.annotation) is VerifierRole:
+    if (
+        options is not None
+        and answering is not None
+        and _held(field.annotation, Enum) is VerifierRole
+    ):
         # Only someone still to answer may answer, or enter a wrong code.
         options = tuple(o for o in options if o.value in answering)
     return replace(shown, choices=choices, options=options)
@@ -191,13 +217,13 @@ def _number_asked(name: str, filing: FilingOut) -> NumberAsked | None:
     return kind_spec(filing.kind).number_asked if name == "icp_number" else None
 
 
-def _enum_of(annotation: object) -> type[Enum] | None:
-    """The enum a field holds, optional or not."""
+def _held(annotation: object, base: type[Held]) -> type[Held] | None:
+    """The subclass of ``base`` (an enum, a model) a field holds, optional or not."""
     return next(
         (
             t
             for t in (annotation, *get_args(annotation))
-            if isinstance(t, type) and issubclass(t, Enum)
+            if isinstance(t, type) and issubclass(t, base)
         ),
         None,
     )
@@ -237,4 +263,37 @@ def posted(model: type[BaseModel], form: FormData) -> dict[str, Any]:
             data[name] = [str(value) for value in form.getlist(name)]
         elif value := str(form.get(name) or "").strip():
             data[name] = value
+    return data
+
+
+def part_fields(
+    model: type[BaseModel], prefix: str, *, required: bool = True
+) -> Iterator[tuple[str, FieldInfo, bool]]:
+    """Each field of ``model`` and of the parts it holds (a person), by the dotted path the
+    API names it by (``service.responsible.mobile``), and whether a form must have it: its
+    model requires it, in a part that is itself required."""
+    for name, field in model.model_fields.items():
+        path = f"{prefix}.{name}"
+        part = _held(field.annotation, BaseModel)
+        if part is None:
+            yield path, field, required and field.is_required()
+        else:
+            yield from part_fields(part, path, required=required and field.is_required())
+
+
+def nested(inputs: Iterable[Input], form: FormData) -> dict[str, Any]:
+    """What a form of dotted inputs posted, nested as the API takes it (``service.name`` ->
+    ``{"service": {"name": ...}}``). A blank, or a choice left at its default, is left out:
+    the model fills in the same default, and a part of which nothing else was typed (a person
+    one may leave out) stays out whole instead of being named incomplete."""
+    data: dict[str, Any] = {}
+    for shown in inputs:
+        value = str(form.get(shown.name) or "").strip()
+        if not value or value == shown.default:
+            continue
+        *parents, leaf = shown.name.split(".")
+        node = data
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
     return data

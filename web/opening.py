@@ -1,12 +1,12 @@
-"""The console's form opening a first filing: the flat fields of a CSV import row
-(``workflow.domain.flat``), an input each, read by the same ``creation_from_flat`` and opened
-by the same ``service.create_filing`` as the API's ``POST /filings``.
+"""The console's forms opening an order. A first filing (``/filings/new``) asks the flat
+fields of a CSV import row (``workflow.domain.flat``), read by the same ``creation_from_flat``
+and opened by the same ``service.create_filing`` as the API's ``POST /filings``; the other
+kinds are opened from an entity's page (``web.entities``), through ``service.create_order``.
 
 The rules file offers the choices (provinces, identity documents, applicant types, sectors),
-so a province or a document the rules do not know cannot be picked. Each rendering of the
+so a province or a document the rules do not know cannot be picked. Each rendering of a
 form carries a key of its own, sent as the API's ``Idempotency-Key``: a form posted twice (a
-double click, a resend after a lost answer) opens one filing. Other order kinds (a new site,
-a change, a cancellation) are opened through the API or the CLI.
+double click, a resend after a lost answer) opens one order.
 """
 
 from __future__ import annotations
@@ -57,33 +57,26 @@ _CHOICES: Mapping[str, Callable[[Rules], tuple[Option, ...]]] = {
 }
 
 
-def opening_form(rules: Rules, assignable: bool) -> Form:
-    """The import's columns; for someone filings can be given to, a box (ticked) giving them
-    the filing, so it is on their My filings from the start."""
-    mine = Input(
-        ASSIGN_FIELD,
-        "Assign to me 分配给我",
-        "",
-        (Choice("yes", "the filing is mine to work 由我负责", checked=True),),
-        None,
-        required=False,
-    )
+def opening_form(rules: Rules, mine: tuple[Input, ...]) -> Form:
+    """The import's columns, and ``mine`` (``assign_to_me``)."""
     return Form(
         FORM_ID,
         "/filings/new",
         "Open a first filing 新建首次备案",
         "A new entity and its website; every problem is listed at once.",
-        (*(_input(name, rules) for name in IMPORT_COLUMNS), *((mine,) if assignable else ())),
+        (*(_input(name, rules) for name in IMPORT_COLUMNS), *mine),
         paths={".".join(path): name for name, path in FLAT_FIELDS.items()},
     )
 
 
 def _input(name: str, rules: Rules) -> Input:
-    shown = field_input(name, flat_field(name))
+    return with_choices(field_input(name, flat_field(name)), name, rules)
+
+
+def with_choices(shown: Input, name: str, rules: Rules) -> Input:
+    """``shown`` with the rules file's choices for a field called ``name``, if it has any."""
     choices = _CHOICES.get(name)
-    if choices is None:
-        return shown
-    return replace(shown, options=choices(rules))
+    return shown if choices is None else replace(shown, options=choices(rules))
 
 
 def _page(
@@ -97,7 +90,7 @@ def _page(
         request,
         "open.html",
         user,
-        form=opening_form(rules_for(get_settings()), _assignable(session, user)),
+        form=opening_form(rules_for(get_settings()), assign_to_me(session, user)),
         key=key,
         refused=refused,
         status_code=422 if refused else 200,
@@ -109,46 +102,83 @@ def _page(
 def new_filing(request: Request, session: SessionDep, user: PageUserDep) -> Response:
     """The form, with a key of its own for the filing it will open."""
     user.require(Role.CASE_MANAGER)
-    return _page(request, session, user, secrets.token_hex(16))
+    return _page(request, session, user, new_key())
 
 
 @router.post("/filings/new")
 def open_filing(
     request: Request, session: SessionDep, user: FormUserDep, form: PostedForm
 ) -> Response:
-    """Open the filing and show its page; refused, the form again, filled as sent, with
-    every reason beside it and the same key (nothing was opened under it)."""
+    """Open the filing and show its page; refused, the form again, filled as sent."""
     user.require(Role.CASE_MANAGER)
+
+    def first_filing(key: str) -> FilingOut:
+        command = creation_from_flat({name: str(form.get(name) or "") for name in IMPORT_COLUMNS})
+        return service.create_filing(session, command, user.caller.actor, idempotency_key=key)
+
+    def again(key: str, refused: Refused) -> Response:
+        return _page(request, session, user, key, refused)
+
+    return opened(session, user, form, FORM_ID, first_filing, again)
+
+
+def new_key() -> str:
+    """The key a rendering of a form opens its order under."""
+    return secrets.token_hex(16)
+
+
+def opened(
+    session: Session,
+    user: PageUser,
+    form: FormData,
+    form_id: str,
+    open_order: Callable[[str], FilingOut],
+    again: Callable[[str, Refused], Response],
+) -> Response:
+    """Open an order under the form's key and show its page (given to its opener if the box
+    says so); refused, ``again`` shows the form filled as sent, with every reason beside it and
+    the same key (nothing was opened under it)."""
     key = str(form.get(KEY_FIELD) or "")
     try:
-        opened = _open(session, user, key, form)
+        if not _KEY.fullmatch(key):
+            reason = Reason(
+                "invalid_field", "the form's key is missing or altered", field=KEY_FIELD
+            )
+            raise ValidationError("reload the form: it was not sent as the page gave it", [reason])
+        order = open_order(key)
+        if form.get(ASSIGN_FIELD) and _assignable(session, user):
+            # Sent again under the same key, the order is theirs already: that records nothing.
+            mine = AssignCommand(assignee=user.caller.name)
+            order = assign_filing(session, order.id, mine, user.caller.actor)
     except (ValidationError, GuardFailed) as refused:
-        again = key if _KEY.fullmatch(key) else secrets.token_hex(16)
-        return _page(request, session, user, again, Refused(FORM_ID, refused, form))
+        return again(key if _KEY.fullmatch(key) else new_key(), Refused(form_id, refused, form))
     except IdempotencyKeyReused:
-        # Back to a form that opened a filing, changed and sent again: say so, and let a
+        # Back to a form that opened an order, changed and sent again: say so, and let a
         # second sending open another under a key of its own.
         reason = Reason(
             "opened_already",
-            "this form opened a filing already (see the filings list); send it again to open "
+            "this form opened an order already (see the filings list); send it again to open "
             "another with what it holds now",
         )
         told = ValidationError("not opened", [reason])
-        return _page(request, session, user, secrets.token_hex(16), Refused(FORM_ID, told, form))
-    return RedirectResponse(f"/filings/{opened.id}", status_code=303)
+        return again(new_key(), Refused(form_id, told, form))
+    return RedirectResponse(f"/filings/{order.id}", status_code=303)
 
 
-def _open(session: Session, user: PageUser, key: str, form: FormData) -> FilingOut:
-    if not _KEY.fullmatch(key):
-        reason = Reason("invalid_field", "the form's key is missing or altered", field=KEY_FIELD)
-        raise ValidationError("reload the form: it was not sent as the page gave it", [reason])
-    command = creation_from_flat({name: str(form.get(name) or "") for name in IMPORT_COLUMNS})
-    opened = service.create_filing(session, command, user.caller.actor, idempotency_key=key)
-    if form.get(ASSIGN_FIELD) and _assignable(session, user):
-        # Sent again under the same key, the filing is theirs already: that records nothing.
-        mine = AssignCommand(assignee=user.caller.name)
-        opened = assign_filing(session, opened.id, mine, user.caller.actor)
-    return opened
+def assign_to_me(session: Session, user: PageUser) -> tuple[Input, ...]:
+    """For someone orders can be given to, a box (ticked) giving them the order, so it is on
+    their My filings from the start; nothing for anyone else."""
+    if not _assignable(session, user):
+        return ()
+    mine = Input(
+        ASSIGN_FIELD,
+        "Assign to me 分配给我",
+        "",
+        (Choice("yes", "the order is mine to work 由我负责", checked=True),),
+        None,
+        required=False,
+    )
+    return (mine,)
 
 
 def _assignable(session: Session, user: PageUser) -> bool:

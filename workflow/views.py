@@ -202,6 +202,7 @@ class FilingFilters(TypedDict, total=False):
 
     state: str | None
     kind: str | None
+    entity: int | None  # the orders of one entity
     province: str | None
     stuck: bool | None
     overdue: bool | None
@@ -241,6 +242,8 @@ def filing_page(
         conditions.append(col(Filing.state) == state)
     if kind:
         conditions.append(col(Filing.kind) == kind)
+    if (entity := filters.get("entity")) is not None:
+        conditions.append(col(Filing.entity_id) == entity)
     if province:
         conditions.append(col(Filing.province) == province_named(province))
     prefix_search = _prefix_search(session)

@@ -130,7 +130,7 @@ def test_a_form_that_opened_a_filing_changed_and_sent_again_says_so_keeping_what
 
     again = _open(console, hidden, **{**FLAT_FILING, "site_name": "Renamed"})
 
-    assert again.status_code == 422 and "this form opened a filing already" in again.text
+    assert again.status_code == 422 and "this form opened an order already" in again.text
     assert 'value="Renamed"' in again.text
     assert f'value="{hidden["opening_key"]}"' not in again.text  # a new key for a new filing
     assert _filings(session) == 1

@@ -291,7 +291,9 @@ def test_timeline_shows_the_orders_kind_and_what_it_concerns(api: Api, browser: 
     filing = api.create()
     page = browser.get(f"/filings/{filing['id']}").text
     assert '<span class="pill">first_filing</span>' in page
-    assert f"entity 主体 #{filing['entity_id']}" in page
+    assert (
+        f'entity 主体 <a href="/entities/{filing["entity_id"]}">#{filing["entity_id"]}</a>' in page
+    )
     assert f"service 服务 #{filing['service_id']}" in page
 
 

@@ -1,0 +1,260 @@
+"""The console's entities: a list, an entity's page, and the orders an entity on file opens
+from it, judged and opened as the API's ``POST /orders`` opens them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
+from config.clock import get_clock
+from models import Filing
+from tests.factories import ORDER_PATHS, order_on
+from workflow import service, views
+from workflow.domain.commands import EventCommand
+from workflow.schemas import FilingOut
+
+Console = Callable[[str], TestClient]
+ENTITY_KINDS = sorted(kind for kind in ORDER_PATHS if kind != "first_filing")
+
+
+def _dotted(body: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """An order's JSON as the form posts it: ``service.responsible.mobile``, yes/no as
+    ``true``/``false``."""
+    fields: dict[str, str] = {}
+    for name, value in body.items():
+        if isinstance(value, Mapping):
+            fields |= _dotted(value, f"{prefix}{name}.")
+        else:
+            fields[f"{prefix}{name}"] = (
+                str(value).lower() if isinstance(value, bool) else str(value)
+            )
+    return fields
+
+
+def _form_fields(body: Mapping[str, Any]) -> dict[str, str]:
+    """What the form of an ``order_on`` body is filled with (the entity is the page's)."""
+    return {
+        k: v for k, v in _dotted(body).items() if k not in ("kind", "entity_id", "changes.kind")
+    }
+
+
+def _hidden(page: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', page))
+
+
+def _post(
+    console: TestClient, entity_id: int, kind: str, fields: Mapping[str, str]
+) -> httpx.Response:
+    hidden = _hidden(console.get(f"/entities/{entity_id}").text)
+    answer: httpx.Response = console.post(
+        f"/entities/{entity_id}/orders/{kind}", data={**hidden, **fields}, follow_redirects=False
+    )
+    return answer
+
+
+def _orders(session: Session) -> int:
+    try:
+        return session.exec(select(func.count()).select_from(Filing)).one()
+    finally:
+        session.rollback()  # a SQLite transaction holds the write lock the app needs
+
+
+def _opened(session: Session, answer: httpx.Response) -> FilingOut:
+    assert answer.status_code == 303, answer.text
+    try:
+        return views.filing(session, int(answer.headers["location"].rsplit("/", 1)[1]), _now())
+    finally:
+        session.rollback()
+
+
+def _now() -> Any:
+    return get_clock().now()
+
+
+@pytest.fixture
+def entity_id(on_file: FilingOut, session: Session) -> int:
+    session.rollback()
+    return on_file.entity_id
+
+
+def test_the_entities_list_finds_an_entity_by_part_of_its_name(
+    entity_id: int, signed_in: Console
+) -> None:
+    page = signed_in("viewer").get("/entities", params={"name": "xample"}).text
+
+    assert f'<a href="/entities/{entity_id}">Example Ltd</a>' in page
+    assert "No entity matches" in signed_in("viewer").get("/entities?name=nobody").text
+
+
+def test_an_entity_page_shows_its_services_and_orders_with_its_identity_masked(
+    entity_id: int, on_file: FilingOut, signed_in: Console
+) -> None:
+    page = signed_in("viewer").get(f"/entities/{entity_id}").text
+
+    assert "京ICP备2026000123号-1" in page  # the site's record number
+    assert f'<a href="/filings/{on_file.id}">#{on_file.id} ' in page
+    assert "91110000" not in page and "13800138000" not in page
+
+
+def test_an_unknown_entity_is_not_found(signed_in: Console) -> None:
+    assert signed_in("viewer").get("/entities/999").status_code == 404
+
+
+def test_the_filing_page_links_its_entity(on_file: FilingOut, signed_in: Console) -> None:
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+
+    assert f'<a href="/entities/{on_file.entity_id}">' in page
+
+
+def _second_site(session: Session, open_order: Callable[..., FilingOut], entity_id: int) -> None:
+    """An app beside the site: a site cancelled is then not the entity's last."""
+    order = open_order(**order_on("new_service", entity_id, 0))
+    for event, data in ORDER_PATHS["new_service"]:
+        service.fire_event(session, order.id, EventCommand(event=event, data=data), actor="t")
+    session.rollback()
+
+
+@pytest.mark.parametrize("kind", ENTITY_KINDS)
+def test_each_kind_opens_from_the_entity_page_as_the_api_opens_it(
+    session: Session,
+    entity_id: int,
+    on_file: FilingOut,
+    open_order: Callable[..., FilingOut],
+    signed_in: Console,
+    kind: str,
+) -> None:
+    if kind == "cancel_service":
+        _second_site(session, open_order, entity_id)
+    body = order_on(kind, entity_id, on_file.service_id or 0)
+
+    order = _opened(session, _post(signed_in("case_manager"), entity_id, kind, _form_fields(body)))
+
+    assert (order.kind, order.entity_id) == (kind, entity_id)
+    assert order.service_id == body.get("service_id", order.service_id)
+
+
+def test_a_new_access_asks_the_record_number_and_a_new_site_does_not(
+    entity_id: int, signed_in: Console
+) -> None:
+    page = signed_in("case_manager").get(f"/entities/{entity_id}").text
+
+    assert 'id="order-new_access-service.record_number" name="service.record_number" required' in (
+        page
+    )
+    assert "order-new_service-service.record_number" not in page
+
+
+def test_a_cancellation_chooses_among_the_services_on_file(
+    entity_id: int, on_file: FilingOut, signed_in: Console
+) -> None:
+    page = signed_in("case_manager").get(f"/entities/{entity_id}").text
+
+    choice = page.split('id="order-cancel_service-service_id"')[1].split("</select>")[0]
+    assert " required" in choice.split(">")[0]
+    assert f'<option value="{on_file.service_id}">Example · example.cn · ' in choice
+
+
+def test_a_refused_order_comes_back_filled_with_every_reason_by_its_label(
+    session: Session, entity_id: int, signed_in: Console
+) -> None:
+    fields = _form_fields(order_on("new_service", entity_id, 0))
+    fields |= {"service.responsible.mobile": "12345", "service.name": ""}
+
+    answer = _post(signed_in("case_manager"), entity_id, "new_service", fields)
+
+    assert answer.status_code == 422
+    assert "Name 名称 is required" in answer.text
+    assert re.search(r"Responsible mobile 负责人手机号码[^<]*", answer.text)
+    assert 'value="cn.example.app"' in answer.text  # what was typed stays
+    assert "<details open>" in answer.text  # the refused form is the one shown open
+    assert _orders(session) == 1  # the first filing alone
+
+
+def test_a_person_left_untouched_is_left_out_not_named_incomplete(
+    session: Session, entity_id: int, signed_in: Console
+) -> None:
+    fields = _form_fields(order_on("new_service", entity_id, 0))
+    untouched = {k: v for k, v in fields.items() if not k.startswith("service.responsible.")}
+    untouched["service.responsible.legal_representative"] = "true"  # its default, as shown
+
+    order = _opened(session, _post(signed_in("case_manager"), entity_id, "new_service", untouched))
+
+    assert order.kind == "new_service"
+
+
+def test_a_change_names_only_what_it_changes(
+    session: Session, entity_id: int, signed_in: Console
+) -> None:
+    fields = {
+        "changes.entity_name": "Example Group Ltd",
+        "changes.entity_responsible.legal_representative": "true",
+        "changes.service_responsible.legal_representative": "true",
+    }
+
+    order = _opened(session, _post(signed_in("case_manager"), entity_id, "change", fields))
+
+    assert order.changes is not None
+    assert order.changes.model_dump(exclude_none=True) == {"entity_name": "Example Group Ltd"}
+
+
+def test_an_order_form_posted_twice_opens_one_order(
+    session: Session, entity_id: int, signed_in: Console
+) -> None:
+    console = signed_in("case_manager")
+    hidden = _hidden(console.get(f"/entities/{entity_id}").text)
+    fields = {**hidden, "changes.entity_name": "Example Group Ltd"}
+
+    first = console.post(f"/entities/{entity_id}/orders/change", data=fields)
+    again = console.post(
+        f"/entities/{entity_id}/orders/change", data=fields, follow_redirects=False
+    )
+
+    assert again.headers["location"] == str(first.url.path)
+    assert _orders(session) == 2
+
+
+def test_an_entity_with_an_order_in_flight_offers_no_form_and_links_the_order(
+    session: Session, entity_id: int, signed_in: Console
+) -> None:
+    console = signed_in("case_manager")
+    order = _opened(session, _post(console, entity_id, "change", {"changes.entity_name": "X"}))
+
+    page = console.get(f"/entities/{entity_id}").text
+
+    assert f'Order <a href="/filings/{order.id}">#{order.id}</a> is in flight' in page
+    assert "/orders/" not in page
+
+
+def test_a_viewer_sees_the_entity_but_may_not_open_an_order(
+    session: Session, entity_id: int, signed_in: Console
+) -> None:
+    viewer = signed_in("viewer")
+    page = viewer.get(f"/entities/{entity_id}").text
+    fields = {**_hidden(page), "opening_key": "0" * 32, "changes.entity_name": "X"}
+
+    answer = viewer.post(f"/entities/{entity_id}/orders/change", data=fields)
+
+    assert "/orders/" not in page
+    assert answer.status_code == 403
+    assert _orders(session) == 1
+
+
+@pytest.mark.parametrize("kind", ["first_filing", "renewal"])
+def test_a_kind_not_opened_from_an_entity_page_is_not_found(
+    entity_id: int, signed_in: Console, kind: str
+) -> None:
+    assert _post(signed_in("case_manager"), entity_id, kind, {}).status_code == 404
+
+
+def test_a_refused_orders_address_reloaded_is_the_entitys_page(
+    entity_id: int, signed_in: Console
+) -> None:
+    answer = signed_in("viewer").get(f"/entities/{entity_id}/orders/change", follow_redirects=False)
+
+    assert (answer.status_code, answer.headers["location"]) == (303, f"/entities/{entity_id}")

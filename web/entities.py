@@ -1,0 +1,274 @@
+"""The console's entities (主体): a list searchable by name, and an entity's page with its
+services, its orders, and a form for each order an entity on file can open (a new site or
+app, a new access, a change, a cancellation), so a case manager need not write the API's JSON.
+
+Each form is built from the part of ``OrderCreate`` its kind needs (``KindSpec.service``,
+``Effect``): a new service's fields from ``ServiceIn``, a change's from ``ChangesIn``, a
+service on file chosen among the entity's. Its inputs are named by the paths the API names
+fields by (``service.responsible.mobile``), so a refusal points at the input it is about; the
+order is opened by ``service.create_order`` under the form's key (``web.opening.opened``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict
+from pydantic.fields import FieldInfo
+from sqlmodel import Session
+
+from auth.tokens import Role
+from config.clock import get_clock
+from config.settings import get_settings
+from web.auth import SessionDep
+from web.console import PAGE_SIZE, Page, Refused, Text, pages_of
+from web.forms import Form, Input, Option, field_input, nested, part_fields
+from web.opening import KEY_FIELD, assign_to_me, new_key, opened, with_choices
+from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show
+from workflow import service, views
+from workflow.domain.bounded import RowId
+from workflow.domain.commands import ChangesIn, OrderCreate, ServiceIn, parse
+from workflow.domain.errors import NotFound
+from workflow.domain.orders import (
+    KINDS,
+    Effect,
+    EntityStatus,
+    KindSpec,
+    Party,
+    ServiceKind,
+    ServiceStatus,
+)
+from workflow.domain.rules import Rules, rules_for
+from workflow.schemas import EntityOut, FilingOut, FilingSort
+
+router = APIRouter(include_in_schema=False)
+
+# Every kind but the first filing, which brings its entity (``/filings/new``).
+ENTITY_KINDS: tuple[KindSpec, ...] = tuple(spec for spec in KINDS if spec.entity is not Party.NEW)
+_KINDS_BY_NAME = {spec.kind.value: spec for spec in ENTITY_KINDS}
+
+# What the page calls an order's fields in Chinese, by their path under the order's part
+# (``service``, ``changes``); the English is made of the path.
+_ZH = {
+    "kind": "类型",
+    "name": "名称",
+    "domain": "域名",
+    "domain_expires_on": "域名到期日",
+    "domain_registrant": "域名持有者",
+    "domain_real_name_verified": "域名已实名认证",
+    "app_identifier": "包名或 Bundle ID",
+    "sector": "行业",
+    "record_number": "已有备案号",
+    "entity_name": "主体名称",
+    "service_name": "网站/App 名称",
+}
+_ZH_WHOSE = {
+    "responsible": "负责人",
+    "entity_responsible": "主体负责人",
+    "service_responsible": "网站/App 负责人",
+}
+_ZH_PERSON = {
+    "name": "姓名",
+    "mobile": "手机号码",
+    "email": "电子邮箱",
+    "legal_representative": "是否法定代表人",
+}
+
+
+class EntitySearch(BaseModel):
+    """The list's query: a part of the name, and the page."""
+
+    model_config = ConfigDict(extra="ignore")  # as the filings' search: a shared link opens
+
+    name: Text = None
+    page: Page = 1
+
+
+class OrdersPage(BaseModel):
+    """An entity page's query: the page of its orders."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    page: Page = 1
+
+
+@router.get("/entities", response_class=HTMLResponse)
+def entities(
+    request: Request,
+    session: SessionDep,
+    user: PageUserDep,
+    search: Annotated[EntitySearch, Query()],
+) -> Response:
+    """Every entity, by a part of its name now or under an earlier order; masked."""
+    found = views.entity_page(
+        session, name=search.name, limit=PAGE_SIZE, offset=(search.page - 1) * PAGE_SIZE
+    )
+    return show(
+        request,
+        "entities.html",
+        user,
+        found=found,
+        search=search,
+        pages=pages_of(found.total, search.page),
+    )
+
+
+@router.get("/entities/{entity_id}", response_class=HTMLResponse)
+def entity(
+    request: Request,
+    entity_id: RowId,
+    session: SessionDep,
+    user: PageUserDep,
+    query: Annotated[OrdersPage, Query()],
+) -> Response:
+    """The entity, its services and orders, and the orders it can open."""
+    return entity_page(request, session, user, entity_id, query.page)
+
+
+def entity_page(
+    request: Request,
+    session: Session,
+    user: PageUser,
+    entity_id: int,
+    page: int = 1,
+    refused: Refused | None = None,
+) -> Response:
+    """The entity's page; with ``refused``, that order's form again, filled as it was sent,
+    its reasons beside it (422) and its key kept (nothing was opened under it)."""
+    shown = views.entity(session, entity_id)
+    orders = views.filing_page(
+        session,
+        get_clock().now(),
+        entity=entity_id,
+        sort=FilingSort.ID,
+        descending=True,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    key = str(refused.posted.get(KEY_FIELD) or "") if refused else ""
+    return show(
+        request,
+        "entity.html",
+        user,
+        entity=shown,
+        orders=orders,
+        pages=pages_of(orders.total, page),
+        forms=order_forms(shown, rules_for(get_settings()), assign_to_me(session, user))
+        if user.can(Role.CASE_MANAGER) and opens_orders(shown)
+        else [],
+        key=key or new_key(),
+        refused=refused,
+        status_code=422 if refused else 200,
+        scroll_to="#refused" if refused else None,
+    )
+
+
+def opens_orders(entity: EntityOut) -> bool:
+    """Whether the page offers the forms: to an entity on file with no order in flight (one
+    at a time); the service refuses any other all the same, and says why."""
+    return entity.status is EntityStatus.ACTIVE and entity.open_order_id is None
+
+
+@router.post("/entities/{entity_id}/orders/{kind}")
+def open_order(
+    request: Request,
+    entity_id: RowId,
+    kind: str,
+    session: SessionDep,
+    user: FormUserDep,
+    form: PostedForm,
+) -> Response:
+    """Open an order of ``kind`` for the entity and show its page."""
+    user.require(Role.CASE_MANAGER)
+    spec = _KINDS_BY_NAME.get(kind)
+    if spec is None:
+        raise NotFound(f"no order of kind {kind!r} is opened from an entity's page")
+    inputs = order_form(spec, views.entity(session, entity_id), rules_for(get_settings())).inputs
+
+    def order(key: str) -> FilingOut:
+        body = {**nested(inputs, form), "kind": spec.kind.value, "entity_id": entity_id}
+        command = parse(OrderCreate, body, "order refused")
+        return service.create_order(session, command, user.caller.actor, idempotency_key=key)
+
+    def again(key: str, refused: Refused) -> Response:
+        return entity_page(request, session, user, entity_id, refused=refused)
+
+    return opened(session, user, form, _form_id(spec), order, again)
+
+
+@router.get("/entities/{entity_id}/orders/{kind}", include_in_schema=False)
+def after_a_refused_order(entity_id: RowId, kind: str) -> Response:
+    """The address a refused order's page shows: reloaded, it is the entity's page again."""
+    return RedirectResponse(f"/entities/{entity_id}", status_code=303)
+
+
+def order_forms(entity: EntityOut, rules: Rules, mine: tuple[Input, ...]) -> list[Form]:
+    """A form for each kind an entity on file can open, each ending with ``mine``."""
+    return [
+        replace(form, inputs=(*form.inputs, *mine))
+        for form in (order_form(spec, entity, rules) for spec in ENTITY_KINDS)
+    ]
+
+
+def order_form(spec: KindSpec, entity: EntityOut, rules: Rules) -> Form:
+    """What an order of ``spec`` asks: a service on file to choose, a new service described,
+    the changes, as its kind needs."""
+    inputs: list[Input] = []
+    if spec.service in (Party.EXISTING, Party.OPTIONAL):
+        inputs.append(_service_on_file(entity, required=spec.service is Party.EXISTING))
+    if spec.service is Party.NEW:
+        inputs += [
+            _part_input(path, field, required or path == "service.record_number", rules)
+            for path, field, required in part_fields(ServiceIn, "service")
+            if path != "service.record_number" or spec.effect is Effect.ADD_ACCESS
+        ]
+        inputs.append(field_input("licence", OrderCreate.model_fields["licence"]))
+    if spec.effect is Effect.APPLY_CHANGES:
+        inputs += [
+            _part_input(path, field, required, rules)
+            for path, field, required in part_fields(ChangesIn, "changes", required=False)
+        ]
+    return Form(
+        _form_id(spec),
+        f"/entities/{entity.id}/orders/{spec.kind.value}",
+        f"{spec.kind.value.replace('_', ' ').capitalize()} {spec.label_zh}",
+        spec.description,
+        tuple(inputs),
+    )
+
+
+def _form_id(spec: KindSpec) -> str:
+    return f"order-{spec.kind.value}"
+
+
+def _service_on_file(entity: EntityOut, *, required: bool) -> Input:
+    """The entity's services on record to choose among (none chosen by default)."""
+    field = OrderCreate.model_fields["service_id"]
+    shown = field_input("service_id", field, required=required, label="Service 网站/App")
+    options = tuple(
+        Option(str(s.id), f"{s.name} · {s.app_identifier or s.domain} · {s.record_number}")
+        for s in entity.services
+        if s.status is ServiceStatus.ACTIVE
+    )
+    return replace(shown, options=options, description="a website or app of this entity's on file")
+
+
+def _part_input(path: str, field: FieldInfo, required: bool, rules: Rules) -> Input:
+    """A field of the order's part, with the rules file's choices where it has them."""
+    *_, leaf = parts = path.split(".")[1:]
+    shown = field_input(path, field, required=required, label=_label(parts))
+    if leaf == "kind":
+        return replace(shown, options=tuple(Option(k.value, k.label) for k in ServiceKind))
+    return with_choices(shown, leaf, rules)
+
+
+def _label(parts: list[str]) -> str:
+    """``["responsible", "mobile"]`` -> ``Responsible mobile 负责人手机号码``."""
+    english = " ".join(parts).replace("_", " ").capitalize()
+    if len(parts) == 2:
+        whose, what = parts
+        return f"{english} {_ZH_WHOSE[whose]}{_ZH_PERSON[what]}"
+    return f"{english} {_ZH[parts[0]]}"
