@@ -16,7 +16,7 @@ from tests.browser.conftest import PHONE, Console, SignIn, settled, snapshot
 from tests.colours import as_hex, contrast
 from tests.factories import commands_to, make_command
 from workers.failures import record_final_failure
-from workflow import service
+from workflow import service, views
 from workflow.domain.commands import EventCommand
 
 if TYPE_CHECKING:
@@ -42,6 +42,14 @@ def create(console: Console, domain: str, state: str = "domain_registered") -> i
 def fire(console: Console, filing_id: int, event: str, **data: object) -> None:
     with console.session() as session:
         service.fire_event(session, filing_id, EventCommand(event=event, data=data), actor="x")
+
+
+def on_file(console: Console, domain: str, number: str) -> int:
+    """An entity whose first filing is approved with ``number`` (setup, as the API would)."""
+    filing_id = create(console, domain, "miit_pending")
+    fire(console, filing_id, "miit_approve", icp_number=number)
+    with console.session() as session:
+        return views.get_filing(session, filing_id).entity_id
 
 
 def click(page: Page, form: str, button: str) -> None:
@@ -96,6 +104,27 @@ def test_a_case_manager_records_a_go_live_and_the_psb_filing_falls_due(
     # Recorded once: correcting it now means ticking the box naming the day on file.
     box = page.locator("form#duty-go_live").get_by_label("corrects the one on file")
     assert box.get_attribute("value") == today
+
+
+def test_a_case_manager_opens_a_new_site_from_the_entitys_page(
+    console: Console, sign_in: SignIn
+) -> None:
+    entity_id = on_file(console, "example-shop.cn", "京ICP备2026000301号-1")
+    page = sign_in(Role.CASE_MANAGER)
+    page.goto(f"{console.url}/entities/{entity_id}")
+    page.locator("summary", has_text="New service").click()
+    form = page.locator("form#order-new_service")
+    form.get_by_label("Name 名称", exact=True).fill("Example Shop")
+    form.get_by_label("Domain 域名", exact=True).fill("example-mall.cn")
+    form.get_by_label("Domain expires on 域名到期日").fill("2028-06-30")
+    form.get_by_label("Domain registrant 域名持有者").fill("Example Ltd")
+    form.get_by_label("Domain real name verified 域名已实名认证").select_option("true")
+
+    form.get_by_role("button", name="New service 新增网站/App").click()
+
+    page.wait_for_url(re.compile(r"/filings/\d+$"))
+    assert "example-mall.cn" in page.locator("h1").inner_text()
+    assert f"/entities/{entity_id}" in page.content()
 
 
 def test_a_refused_duty_is_scrolled_to_and_focused(console: Console, sign_in: SignIn) -> None:
@@ -233,11 +262,13 @@ def test_identity_and_phone_numbers_are_masked_even_in_reasons(
 
 def test_on_a_phone_nothing_overflows_the_screen(console: Console, sign_in: SignIn) -> None:
     filing_id = create(console, "narrow.cn", "submitted")
+    entity_id = on_file(console, "narrow-entity.cn", "京ICP备2026000302号-1")
     page = sign_in(Role.CASE_MANAGER, viewport=PHONE)
     for path, name in [
         ("/", "phone-pipeline"),
         ("/filings", "phone-filings"),
         (f"/filings/{filing_id}", "phone-filing"),
+        (f"/entities/{entity_id}", "phone-entity"),
     ]:
         page.goto(console.url + path)
         width = page.evaluate("document.documentElement.scrollWidth")
