@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import JSON, Column, DateTime, Index, String, Table, UniqueConstraint, event
+from sqlalchemy import JSON, Column, DateTime, Index, String, Table, UniqueConstraint, event, text
 from sqlmodel import Field, SQLModel
 
 from config import bounds
@@ -100,10 +100,22 @@ class Service(SQLModel, table=True):
     """A website, app or mini program of an entity, with its own responsible person.
 
     ``record_number`` is the entity number plus this service's suffix (-1, -2A, ...) once
-    approved; ``suffix`` keeps the suffix's number so the next one is one query away.
+    approved; ``suffix`` keeps the suffix's number so the next one is one query away. One
+    service holds a number at a time, pending or active (``workflow.records._HOLDING``): a
+    new-access order withdrawn, or a site whose access was removed, leaves it free to file
+    again, its row kept as history.
     """
 
     __tablename__ = "services"
+    __table_args__ = (
+        Index(
+            "ux_services_record_number_held",
+            "record_number",
+            unique=True,
+            sqlite_where=text("status IN ('pending', 'active')"),
+            postgresql_where=text("status IN ('pending', 'active')"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     entity_id: int = Field(foreign_key="entities.id", index=True)
@@ -120,7 +132,7 @@ class Service(SQLModel, table=True):
     responsible_mobile_hash: str | None = _lookup_column(nullable=True)
     service_number: str | None = Field(default=None, max_length=bounds.SERVICE_NUMBER)
     server_ip: str | None = Field(default=None, max_length=bounds.SERVER_IP)
-    record_number: str | None = Field(default=None, max_length=bounds.ICP_NUMBER, unique=True)
+    record_number: str | None = Field(default=None, max_length=bounds.ICP_NUMBER)
     suffix: int | None = None
     status: str = Field(max_length=bounds.KIND)
     created_at: datetime = _utc_column()

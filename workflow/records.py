@@ -130,6 +130,10 @@ def order_from_filing(command: FilingCreate) -> OrderCreate:
 
 # A service MIIT holds on file: served here, or filed and served by another host now.
 _ON_FILE_STATUSES = (ServiceStatus.ACTIVE, ServiceStatus.ACCESS_REMOVED)
+# A service holding its record number here, one at a time (the partial unique index of
+# ``models.tables.Service``): one withdrawn, or whose access was removed, holds it no more, so
+# the site may be accessed here again.
+_HOLDING = (ServiceStatus.PENDING, ServiceStatus.ACTIVE)
 
 
 @dataclass
@@ -311,15 +315,29 @@ def _check_access(
         return reasons + found
     field = "service.record_number"
     spellings = rules_for(settings).number_spellings(number)
-    if held := session.exec(
-        select(Service.id).where(col(Service.record_number).in_(spellings))
-    ).first():
+    found_here = session.exec(
+        select(Service.id, Service.status)
+        .where(col(Service.record_number).in_(spellings))
+        .where(col(Service.status).in_((*_HOLDING, ServiceStatus.CANCELLED)))
+        .order_by(col(Service.id))
+    ).first()
+    if found_here is not None and found_here[1] == ServiceStatus.CANCELLED:
+        reasons.append(
+            Reason(
+                "record_number_cancelled",
+                f"{number} was cancelled here (service {found_here[0]}): MIIT holds it no "
+                "more, so the site is filed anew",
+                field=field,
+                details={"service_id": found_here[0]},
+            )
+        )
+    elif found_here is not None:
         reasons.append(
             Reason(
                 "record_number_on_file",
-                f"{number} is already on file here as service {held}",
+                f"{number} is already on file here as service {found_here[0]}",
                 field=field,
-                details={"service_id": held},
+                details={"service_id": found_here[0]},
             )
         )
     holder = select(Entity.id).where(
@@ -1256,15 +1274,18 @@ def apply_effect(session: Session, filing: Filing) -> str | None:
     elif spec.effect is Effect.CANCEL_ENTITY:
         # Locked in id order first, as a renewal locks the services on one domain: a bulk
         # UPDATE alone takes them in scan order, and the two would deadlock on PostgreSQL.
+        # Only the services on file: one withdrawn was never filed, and stays so.
+        on_file = col(Service.status).in_(_ON_FILE_STATUSES)
         session.exec(
             select(Service.id)
-            .where(Service.entity_id == entity.id)
+            .where(Service.entity_id == entity.id, on_file)
             .order_by(col(Service.id))
             .with_for_update()
         ).all()
         session.connection().execute(
             update(table(Service))
             .where(table(Service).c.entity_id == entity.id)
+            .where(table(Service).c.status.in_(_ON_FILE_STATUSES))
             .values(status=ServiceStatus.CANCELLED)
         )
         entity.status = EntityStatus.CANCELLED

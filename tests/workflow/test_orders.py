@@ -738,6 +738,61 @@ def test_a_new_access_to_a_service_on_file_here_is_refused_naming_it(
     ]
 
 
+def test_a_withdrawn_new_access_leaves_its_number_free_to_file_again(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    first = open_order(**_access(on_file))
+    _fire(session, first, "withdraw", {"reason": "the wrong server was bound"})
+
+    again = open_order(**_access(on_file))
+
+    assert again.service_id != first.service_id
+
+
+def test_a_site_whose_access_was_removed_is_accessed_here_again(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    left = _drive(session, open_order(**_access(on_file)), ORDER_PATHS["new_access"])
+    removal = order_on("cancel_access", on_file.entity_id, left.service_id or 0)
+    _drive(session, open_order(**removal), ORDER_PATHS["cancel_access"])
+
+    back = _drive(session, open_order(**_access(on_file)), ORDER_PATHS["new_access"])
+
+    statuses = {s.id: s.status for s in views.entity(session, on_file.entity_id).services}
+    assert (statuses[left.service_id or 0], statuses[back.service_id or 0]) == (
+        "access_removed",
+        "active",
+    )
+
+
+def test_a_new_access_naming_a_number_cancelled_here_is_refused_naming_it(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    accessed = _drive(session, open_order(**_access(on_file)), ORDER_PATHS["new_access"])
+    cancel = order_on("cancel_service", on_file.entity_id, accessed.service_id or 0)
+    _drive(session, open_order(**cancel), ORDER_PATHS["cancel_service"])
+
+    assert _refused_naming(open_order, _access(on_file)) == [
+        ("record_number_cancelled", {"service_id": accessed.service_id})
+    ]
+
+
+def test_cancelling_the_entity_leaves_a_service_never_filed_withdrawn(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    dropped = open_order(**order_on("new_service", on_file.entity_id, 0))
+    _fire(session, dropped, "withdraw", {"reason": "the app was dropped"})
+    cancel = order_on("cancel_entity", on_file.entity_id, 0)
+
+    _drive(session, open_order(**cancel), ORDER_PATHS["cancel_entity"])
+
+    statuses = {s.id: s.status for s in views.entity(session, on_file.entity_id).services}
+    assert (statuses[on_file.service_id or 0], statuses[dropped.service_id or 0]) == (
+        "cancelled",
+        "withdrawn",
+    )
+
+
 def test_a_new_access_bringing_a_new_entity_under_an_entitys_number_is_refused_naming_it(
     open_order: Open, on_file: FilingOut
 ) -> None:
