@@ -152,6 +152,9 @@ def db_backup(file: BackupFile) -> None:
     url = get_settings().effective_database_url
     backups.backup(url, file)
     typer.echo(f"database {backups.shown(url)} backed up to {file}")
+    typer.echo(
+        "its personal data opens only with this install's DATA_KEYS and LOOKUP_KEY: keep them with it"
+    )
 
 
 @db.command(name="restore")

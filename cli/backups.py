@@ -14,15 +14,19 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect
 from sqlalchemy.engine import URL, make_url
 
 from cli.errors import CliError
+from config.keys import KeysDoNotOpen
 from models import create_db_engine
+from models.sealed import check_keys_open
 from workflow.domain.errors import Reason
 
 
@@ -67,6 +71,9 @@ def restore(url: str, file: Path, *, replace: bool) -> None:
         )
     if backend == "sqlite":
         with closing(_sqlite_backup(file)) as source, closing(_sqlite(url)) as target:
+            _check_keys_open(
+                _sample(lambda sql: source.execute(sql).fetchone()), file, restored=False
+            )
             source.backup(target)
     else:
         _run("pg_restore", "--list", str(file), url=None)
@@ -79,6 +86,49 @@ def restore(url: str, file: Path, *, replace: bool) -> None:
             str(file),
             url=url,
         )
+        # pg_restore alone reads its format: the data is checked once in place.
+        engine = create_db_engine(url)
+        try:
+            with engine.connect() as connection:
+                _check_keys_open(_sample(lambda sql: connection.exec_driver_sql(sql).first()), file)
+        finally:
+            engine.dispose()
+
+
+# One sealed identity number and its look-up hash: whether this install's keys open a
+# backup's personal data. A backup from before sealing (no hash column) holds plain text.
+_SAMPLE = "SELECT id_number, id_number_hash FROM entities LIMIT 1"
+
+
+def _sample(first_row: Callable[[str], Any]) -> tuple[str, str] | None:
+    """The sample, read by ``first_row``; ``None`` where the database has none."""
+    try:
+        row = first_row(_SAMPLE)
+    except (sqlite3.OperationalError, sa_exc.DBAPIError):
+        return None
+    return (str(row[0]), str(row[1])) if row else None
+
+
+def _check_keys_open(sample: tuple[str, str] | None, file: Path, *, restored: bool = True) -> None:
+    """Refuse a backup whose personal data this install's keys cannot open; a PostgreSQL
+    one is checked once restored, and then said to be restored but unreadable."""
+    if sample is None:
+        return
+    try:
+        check_keys_open(*sample)
+    except KeysDoNotOpen as exc:
+        what = f"restored from {file}, but" if restored else "not restored:"
+        raise CliError(
+            f"{what} this install's keys cannot read the personal data it holds",
+            [
+                Reason("keys_do_not_open", str(exc), field="DATA_KEYS"),
+                Reason(
+                    "keys_travel_with_backups",
+                    "a backup needs the keys of the install that wrote it (in development, "
+                    "its VAR_DIR's personal-data-keys.json)",
+                ),
+            ],
+        ) from None
 
 
 def _backend(url: str) -> str:

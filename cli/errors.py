@@ -23,6 +23,7 @@ from pydantic_settings import SettingsError
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError, OperationalError, ProgrammingError
 from typer.models import CommandFunctionType
 
+from config.keys import KeysDoNotOpen, MissingKeys
 from config.settings import Settings
 from workflow.domain.errors import IcpflowError, Reason
 
@@ -97,6 +98,8 @@ def _as_domain_error(exc: Exception) -> IcpflowError | None:
         why = f"not valid JSON ({exc.__cause__})" if exc.__cause__ else "not readable"
         reason = Reason("invalid_setting", why, field=named[1].upper())
         return CliError("invalid settings", [reason])
+    if isinstance(exc, KeysDoNotOpen | MissingKeys):
+        return CliError(str(exc), [Reason("keys", "see the README, Personal data: Keys")])
     if isinstance(exc, OSError):  # a file named on the command line, a port, a socket
         where = f": {exc.filename}" if exc.filename else ""
         return CliError(f"{exc.strerror or exc}{where}")

@@ -29,6 +29,11 @@ class MissingKeys(RuntimeError):
     """Production without ``DATA_KEYS`` or ``LOOKUP_KEY``: personal data cannot be stored."""
 
 
+class KeysDoNotOpen(RuntimeError):
+    """Personal data sealed under keys this install does not hold (a database restored from
+    another install without its keys, a key retired too soon): it cannot be read."""
+
+
 @dataclass(frozen=True)
 class Keys:
     data: tuple[str, ...]  # Fernet keys, newest first

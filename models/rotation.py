@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-from models.sealed import Sealed, SealedJSON, cipher, newest
+from models.sealed import Sealed, SealedJSON, newest, rotated
 
 
 def sealed_columns() -> dict[str, list[str]]:
@@ -52,7 +52,7 @@ def rotate(engine: Engine, batch: int = 500, done: Callable[[int], None] | None 
                 ).all()
                 for row in rows:
                     stale = {
-                        column: cipher().rotate(token.encode()).decode("ascii")
+                        column: rotated(token)
                         for column, token in zip(columns, row[1:], strict=True)
                         if token is not None and not _opens(newest(), token)
                     }

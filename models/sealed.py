@@ -15,12 +15,12 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from config.keys import Keys, keys_of
+from config.keys import Keys, KeysDoNotOpen, keys_of
 from config.settings import get_settings
 
 
@@ -71,7 +71,34 @@ def opened(token: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _opened(keys: Keys, token: str) -> str:
-    return _cipher(keys).decrypt(token.encode("ascii")).decode()
+    try:
+        return _cipher(keys).decrypt(token.encode("ascii")).decode()
+    except InvalidToken:
+        raise KeysDoNotOpen(_NOT_OPENED) from None
+
+
+_NOT_OPENED = (
+    "personal data is sealed under a key DATA_KEYS does not hold: set DATA_KEYS and LOOKUP_KEY "
+    "to the keys it was written with"
+)
+
+
+def rotated(token: str) -> str:
+    """``token`` sealed again under the newest key (``icpflow keys rotate``)."""
+    try:
+        return cipher().rotate(token.encode("ascii")).decode("ascii")
+    except InvalidToken:
+        raise KeysDoNotOpen(_NOT_OPENED) from None
+
+
+def check_keys_open(token: str, digest: str) -> None:
+    """That this install's keys open a value sealed elsewhere (a backup's) and make the same
+    look-up hash of it: ``KeysDoNotOpen`` naming the key that differs, if not."""
+    if lookup(opened(token)) != digest:
+        raise KeysDoNotOpen(
+            "LOOKUP_KEY is not the key the stored look-up hashes were made with: set it to "
+            "that key, or nothing stored will be found by identity or mobile"
+        )
 
 
 class Sealed(TypeDecorator[str]):

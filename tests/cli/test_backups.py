@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 from sqlmodel import SQLModel
+from typer.testing import Result
 
 from config.settings import get_settings
 from models.engine import create_db_engine, forget_engines
@@ -140,3 +142,99 @@ def test_restore_refuses_a_file_that_is_not_a_backup(
 
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ")
+
+
+@pytest.fixture
+def other_keys(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Point the CLI at keys other than those the data was sealed under."""
+
+    def switch(**keys: str) -> None:
+        for name, value in keys.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    return switch
+
+
+def _restore_under(
+    cli: Cli,
+    new_filing: MakeFiling,
+    tmp_path: Path,
+    fresh_url: str,
+    use_database: Callable[[str], None],
+    other_keys: Callable[..., None],
+    **keys: str,
+) -> Result:
+    new_filing()
+    backup = tmp_path / "icpflow.backup"
+    assert cli("db", "backup", str(backup)).exit_code == 0
+    use_database(fresh_url)
+    other_keys(**keys)
+    return cli("db", "restore", str(backup))
+
+
+def test_restore_refuses_a_backup_sealed_under_keys_this_install_lacks(
+    cli: Cli,
+    db: Database,
+    new_filing: MakeFiling,
+    tmp_path: Path,
+    fresh_url: str,
+    use_database: Callable[[str], None],
+    other_keys: Callable[..., None],
+) -> None:
+    result = _restore_under(
+        cli,
+        new_filing,
+        tmp_path,
+        fresh_url,
+        use_database,
+        other_keys,
+        DATA_KEYS=Fernet.generate_key().decode(),
+    )
+
+    assert result.exit_code == 1
+    assert "keys cannot read the personal data" in result.stderr
+    assert "DATA_KEYS" in result.stderr and "Traceback" not in result.output
+    if db.backend == "sqlite":  # read before it is copied: nothing was replaced
+        assert sa.inspect(create_db_engine(fresh_url)).get_table_names() == []
+
+
+def test_restore_refuses_a_backup_whose_lookup_hashes_another_key_made(
+    cli: Cli,
+    db: Database,
+    new_filing: MakeFiling,
+    tmp_path: Path,
+    fresh_url: str,
+    use_database: Callable[[str], None],
+    other_keys: Callable[..., None],
+) -> None:
+    result = _restore_under(
+        cli,
+        new_filing,
+        tmp_path,
+        fresh_url,
+        use_database,
+        other_keys,
+        LOOKUP_KEY="another-lookup-key",
+    )
+
+    assert result.exit_code == 1
+    assert "LOOKUP_KEY is not the key" in result.stderr
+
+
+@pytest.mark.parametrize("command", [("filings", "list"), ("keys", "rotate")])
+def test_a_command_reading_data_sealed_under_other_keys_fails_in_one_line(
+    cli: Cli,
+    db: Database,
+    new_filing: MakeFiling,
+    other_keys: Callable[..., None],
+    command: tuple[str, ...],
+) -> None:
+    new_filing()
+    other_keys(DATA_KEYS=Fernet.generate_key().decode())
+
+    result = cli(*command)
+
+    assert result.exit_code == 1
+    assert "\nerror: personal data is sealed under a key DATA_KEYS" in f"\n{result.stderr}"
+    assert "Traceback" not in result.output

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet
 from sqlmodel import Session, col, select, update
 
 from config.clock import FrozenClock, as_utc
-from config.keys import DEVELOPMENT_KEYS_FILE, keys_of
+from config.keys import DEVELOPMENT_KEYS_FILE, KeysDoNotOpen, keys_of
 from config.settings import Environment, Settings, get_settings
 from models import (
     Disclosure,
@@ -157,7 +157,7 @@ def test_a_value_read_before_stops_opening_once_its_key_is_retired(
     monkeypatch.setenv("DATA_KEYS", new)
     get_settings.cache_clear()
     try:
-        with pytest.raises(InvalidToken):
+        with pytest.raises(KeysDoNotOpen):
             opened(token)
     finally:
         get_settings.cache_clear()
