@@ -16,12 +16,28 @@ from typing import Protocol
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from config.clock import CHINA, as_utc
+from config.clock import as_utc, beijing_text
 from config.masking import mask_phone, mask_text
 from config.settings import Settings
-from models import Deadline, Entity, Filing, Notification, NotificationStatus, table
+from models import (
+    Deadline,
+    Entity,
+    Filing,
+    Notification,
+    NotificationStatus,
+    Service,
+    SmsVerifier,
+    table,
+)
 from workflow import outbox
-from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES_BY_NAME, Audience
+from workflow.domain.definition import (
+    DEADLINES_BY_KIND,
+    EVENTS_BY_NAME,
+    STATES_BY_NAME,
+    Audience,
+    State,
+)
+from workflow.domain.orders import ServiceKind, VerifierResult
 
 _NOTIFICATIONS = table(Notification)
 # Built once: notifying events run it. Which id is whose does not matter (each is owed the same
@@ -59,6 +75,21 @@ def _header(filing: Filing, entity: Entity | None = None) -> str:
     )
 
 
+def _answering(session: Session, filing: Filing) -> str:
+    """While the order waits on the bureau's SMS, who must still answer it: a change order's
+    new person, a new site's own, not the applicant the header names, whose phone may never
+    get the SMS."""
+    if filing.state != State.SMS_PENDING:
+        return ""
+    people = session.exec(
+        select(SmsVerifier.role, SmsVerifier.name, SmsVerifier.mobile)
+        .where(SmsVerifier.filing_id == filing.id, SmsVerifier.result == VerifierResult.PENDING)
+        .order_by(col(SmsVerifier.id))
+    ).all()
+    named = "; ".join(f"{role} {name} {mask_phone(mobile)}" for role, name, mobile in people)
+    return f"\n待回复短信 To answer the SMS: {named}" if named else ""
+
+
 class DeadlineLike(Protocol):
     """A stored ``Deadline`` or one just armed (``deadlines.OpenDeadline``)."""
 
@@ -85,7 +116,7 @@ class Notice:
 def due_line(due_at: datetime) -> str:
     """When something is due, as its reader keeps time: case managers and ops work in Beijing,
     and a due time in UTC reads a day early or late around midnight."""
-    return f"到期 Due: {due_at.astimezone(CHINA):%Y-%m-%d %H:%M} 北京时间 (UTC+8)"
+    return f"到期 Due: {beijing_text(due_at, due=True)} 北京时间 (UTC+8)"
 
 
 def due_day_line(day: object) -> str:
@@ -106,7 +137,8 @@ def for_deadline(
         audience=spec.audience,
         key=f"{filing.id}:{deadline.kind}:{due_at.isoformat()}",
         subject=f"[icpflow] {spec.zh} / {spec.description} — {_about(filing)}",
-        body=f"{spec.zh}\n{spec.description}\n{due_line(meet or due_at)}\n\n{_header(filing)}",
+        body=f"{spec.zh}\n{spec.description}\n{due_line(meet or due_at)}\n\n{_header(filing)}"
+        + _answering(session, filing),
         deadline_id=deadline.id,
     )
     return _owe(session, filing, notice, now, settings)
@@ -143,7 +175,7 @@ def for_event(
         audience=spec.audience,
         key=f"{filing.id}:{event}:v{filing.version}",
         subject=f"[icpflow] {_about(filing)}: {event} → {filing.state}",
-        body="\n".join(lines) + f"\n\n{_header(filing)}",
+        body="\n".join(lines) + f"\n\n{_header(filing)}" + _answering(session, filing),
     )
     return _owe(session, filing, notice, now, settings)
 
@@ -151,6 +183,7 @@ def for_event(
 def for_service(
     session: Session,
     filing: Filing,
+    service_id: int,
     *,
     kind: str,
     audience: Audience,
@@ -162,15 +195,21 @@ def for_service(
 ) -> list[int]:
     """A notice about an approved service's obligation (``workflow.obligations``), filed under
     ``filing``, the order that approved it; ``title`` is (Chinese, English). Sent months after
-    that order, it names the entity as it is on record now."""
+    that order, it names the entity as it is on record now, and the service by what it is and
+    its own number: an app and the site on its domain share the domain, not their duties."""
     zh, en = title
     entity = session.get(Entity, filing.entity_id)
+    service = session.get(Service, service_id)
+    assert service is not None
+    which = f"{ServiceKind(service.kind).label} {service.name}"
+    number = service.record_number or service.app_identifier or service.domain
     notice = Notice(
         kind=kind,
         audience=audience,
         key=key,
-        subject=f"[icpflow] {zh} / {en} — {_about(filing)}",
-        body="\n".join([zh, en, *lines]) + f"\n\n{_header(filing, entity)}",
+        subject=f"[icpflow] {zh} / {en} — {which} {number}",
+        body="\n".join([zh, en, f"服务 Service: {which} ({service.domain}) {number}", *lines])
+        + f"\n\n{_header(filing, entity)}",
     )
     return _owe(session, filing, notice, now, settings)
 

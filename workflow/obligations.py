@@ -967,6 +967,7 @@ def fire(session: Session, obligation_id: int, now: datetime, settings: Settings
     notices.for_service(
         session,
         filing,
+        row.service_id,
         kind=f"obligation_{row.kind}",
         audience=spec.audience,
         key=f"{filing.id}:o{row.id}:{due.isoformat()}",
@@ -1069,6 +1070,7 @@ def record_footer(
         notices.for_service(
             session,
             filing,
+            service_id,
             kind="footer_check_failed",
             audience=spec.audience,
             key=f"{filing.id}:footer:{check.id}",

@@ -16,7 +16,7 @@ from config.clock import CHINA, FrozenClock, as_utc
 from config.settings import Settings
 from models import Notification, Obligation, Service
 from tests.databases import POSTGRES_ONLY, second_of_two_at_once, wait_for_a_lock_wait
-from tests.factories import ORDER_PATHS, first_filing_order, order_on, service_in
+from tests.factories import ENTITY_NUMBER, ORDER_PATHS, first_filing_order, order_on, service_in
 from workflow import obligations, service, views
 from workflow.domain.commands import EventCommand
 from workflow.domain.errors import GuardFailed
@@ -94,6 +94,33 @@ def test_a_site_live_without_its_psb_number_is_overdue_after_30_days_and_told_on
     late = _late(session, clock)
     assert [(o.service_id, o.kind) for o in late] == [(_site(on_file), "psb_filing")]
     assert len(_notices(session, "obligation_psb_filing")) == 1  # one route: the team's log
+
+
+def test_an_overdue_psb_filing_is_told_due_by_the_end_of_its_last_day(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    """Due by the end of 2026-04-01: not "2026-04-02 00:00", a day its reader would miss."""
+    obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 2)), settings)
+    clock.set(datetime.fromisoformat("2026-04-02T09:00+08:00"))
+    _sweep(session, clock, settings)
+
+    [told] = _notices(session, "obligation_psb_filing")
+
+    assert "到期 Due: 2026-04-01 24:00 北京时间" in told.body
+
+
+def test_a_duty_notice_names_its_service_by_kind_name_and_number(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    """An app and the site on its domain share the domain: the number tells their duties apart."""
+    obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 2)), settings)
+    clock.set(datetime.fromisoformat("2026-04-02T09:00+08:00"))
+    _sweep(session, clock, settings)
+
+    [told] = _notices(session, "obligation_psb_filing")
+
+    assert told.subject.endswith(f"— Website 网站 Example {ENTITY_NUMBER}-1")
+    assert f"服务 Service: Website 网站 Example (example.cn) {ENTITY_NUMBER}-1" in told.body
 
 
 def test_psb_reminders_come_7_and_2_days_before_the_psb_filing_is_due(

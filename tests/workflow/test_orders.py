@@ -1326,6 +1326,32 @@ def _reminders_told(session: Session, order: FilingOut) -> list[str]:
     return [n.kind for n in views.notifications(session, order.id) if "sms" in n.kind]
 
 
+def test_an_sms_reminder_names_who_must_answer_not_the_applicant(
+    session: Session, clock: FrozenClock, open_order: Open, on_file: FilingOut
+) -> None:
+    """A change of the entity's person: the SMS goes to the new person's phone."""
+    person = {"name": "Chen Jie", "mobile": "13900139001"}
+    body = {
+        "kind": "change",
+        "entity_id": on_file.entity_id,
+        "changes": {"entity_responsible": person},
+    }
+    steps = [("submit", {"materials": ["change_request_form"]}), ("host_approve", {})]
+    order = _drive(session, open_order(**body), steps)
+    sent = clock.now()
+    clock.advance(timedelta(hours=21))  # recorded late: the 20 h reminder is owed at once
+
+    _fire(session, order, "sms_sent", {"sent_at": sent.isoformat()})
+
+    reminder = session.exec(
+        select(Notification.body).where(
+            Notification.filing_id == order.id, Notification.kind == "sms_reminder"
+        )
+    ).first()
+    assert reminder is not None
+    assert "To answer the SMS: entity Chen Jie 139****9001" in reminder
+
+
 def _reminders(session: Session, order: FilingOut) -> list[str]:
     rows = session.exec(
         select(Deadline.status).where(
