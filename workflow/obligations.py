@@ -88,6 +88,8 @@ _GONE = (Effect.CANCEL_SERVICE, Effect.CANCEL_ENTITY, Effect.REMOVE_ACCESS)
 # Orders refused or withdrawn: they put nothing on record, so make no site their assignee's.
 _REFUSED_OR_WITHDRAWN = (State.REJECTED, State.WITHDRAWN)
 _FILING_KINDS = tuple(spec.kind.value for spec in KINDS if spec.effect in _FILED)
+# The order that filed a service here sorts before any other approved order of it.
+_FILED_HERE_FIRST = col(Filing.kind).in_(_FILING_KINDS).desc()
 
 log = logging.getLogger(__name__)
 
@@ -367,13 +369,18 @@ def failing_footers(session: Session, limit: int, offset: int = 0) -> FailingFoo
 
 
 def _approving_orders(session: Session, service_ids: Collection[int]) -> dict[int, int]:
-    """Each service's latest approved order, for lists of many (see ``_approving_order``)."""
+    """Each service's order its duties are filed under, for lists of many (``_approving_order``
+    says which)."""
     rows = session.exec(
-        select(Filing.service_id, func.max(Filing.id))
+        select(Filing.service_id, Filing.id)
         .where(col(Filing.service_id).in_(service_ids), Filing.state == State.APPROVED)
-        .group_by(col(Filing.service_id))
+        .order_by(_FILED_HERE_FIRST, col(Filing.id).desc())
     )
-    return {service_id: filing_id for service_id, filing_id in rows if service_id and filing_id}
+    orders: dict[int, int] = {}
+    for service_id, filing_id in rows:
+        if service_id is not None and filing_id is not None:
+            orders.setdefault(service_id, filing_id)
+    return orders
 
 
 def domains_of(session: Session, service_ids: Collection[int]) -> dict[int, str]:
@@ -399,7 +406,7 @@ def go_live(
     def write(service: Service, filing: Filing, now: datetime) -> None:
         if service.live_on != command.replaces:
             raise _refused("go-live not recorded", _correcting(service, command.replaces))
-        approved_on, left_on = _approved_on(session, filing), _left_on(session, service.id)
+        approved_on, left_on = _approved_on(filing), _left_on(session, service.id)
         if reasons := _check_go_live(command, service, approved_on, left_on, now):
             raise _refused("go-live not recorded", *reasons)
         if service.live_on is not None:
@@ -733,7 +740,7 @@ def left_host(
             "left_on",
             "leaving the host",
             today=now.astimezone(CHINA).date(),
-            approved_on=_approved_on(session, filing),
+            approved_on=_approved_on(filing),
         )
         reasons += check_live_before_leaving(service.live_on, command.left_on, "left_on")
         if reasons:
@@ -799,7 +806,7 @@ def rectification(
     def write(service: Service, filing: Filing, now: datetime) -> None:
         today = now.astimezone(CHINA).date()
         received = command.received_on or today
-        reasons = check_notice_day(received, today=today, approved_on=_approved_on(session, filing))
+        reasons = check_notice_day(received, today=today, approved_on=_approved_on(filing))
         if reasons:
             raise _refused("rectification not recorded", *reasons)
         if same := _open_notice(session, service_id, command.reference):
@@ -1131,11 +1138,14 @@ def _rectification(session: Session, obligation_id: int, *, fresh: bool = False)
 
 
 def _approving_order(session: Session, service_id: int) -> Filing:
-    """The service's latest approved order: its obligations' notices are filed under it."""
+    """The order a service's duties are filed under, whose routes their notices take: the one
+    that filed it with this host (a first filing, a new service, a new access), not a change
+    approved since, whose own routes (often none) would leave the customer's behind; the
+    latest approved order stands in for a record without one."""
     filing = session.exec(
         select(Filing)
         .where(Filing.service_id == service_id, Filing.state == State.APPROVED)
-        .order_by(col(Filing.id).desc())
+        .order_by(_FILED_HERE_FIRST, col(Filing.id).desc())
     ).first()
     if filing is None:
         raise _refused(
@@ -1144,20 +1154,10 @@ def _approving_order(session: Session, service_id: int) -> Filing:
     return filing
 
 
-def _approved_on(session: Session, approving: Filing) -> date:
-    """The Beijing day the order that filed the service with this host (a first filing, a new
-    service or a new access) was approved; a change order approved since is not it. The
-    service's latest approved order ``approving`` stands in for a record without one."""
-    approved_at = session.exec(
-        select(Filing.state_entered_at)
-        .where(
-            Filing.service_id == approving.service_id,
-            Filing.state == State.APPROVED,
-            col(Filing.kind).in_(_FILING_KINDS),
-        )
-        .order_by(col(Filing.id))
-    ).first()
-    return as_utc(approved_at or approving.state_entered_at).astimezone(CHINA).date()
+def _approved_on(approving: Filing) -> date:
+    """The Beijing day the order that filed the service with this host was approved
+    (``_approving_order``'s): a day about the service before it is refused."""
+    return as_utc(approving.state_entered_at).astimezone(CHINA).date()
 
 
 def _refused(headline: str, *reasons: Reason) -> GuardFailed:

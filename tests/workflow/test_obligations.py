@@ -309,6 +309,23 @@ def test_recording_the_psb_number_closes_the_psb_filing(
     assert _notices(session, "obligation_psb_filing") == []
 
 
+def test_a_duty_notice_after_a_change_goes_to_the_routes_of_the_order_that_filed_the_site(
+    session: Session, open_order: Open, clock: FrozenClock, settings: Settings
+) -> None:
+    """The change order names no routes of its own: the customer's are the filing's."""
+    customer = {"channel": "log", "recipient": "customer-beta"}
+    filed = _approved(session, open_order(**first_filing_order(notify=[customer])))
+    change = {"kind": "change", "entity_id": filed.entity_id, "service_id": _site(filed)}
+    _approved(session, open_order(**change, changes={"service_name": "Renamed"}))
+    _live(session, filed, settings, clock)
+    clock.advance(timedelta(days=31))
+    _sweep(session, clock, settings)
+
+    told = _notices(session, "obligation_psb_filing")
+
+    assert {(n.filing_id, n.recipient) for n in told} >= {(filed.id, "customer-beta")}
+
+
 def _second_site(session: Session, open_order: Open, on_file: FilingOut) -> int:
     """The entity's app, approved beside its site."""
     app = _approved(session, open_order(**order_on("new_service", on_file.entity_id, 0)))
