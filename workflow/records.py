@@ -583,6 +583,43 @@ def _check_names_change(parties: _Parties, command: OrderCreate) -> list[Reason]
     return reasons
 
 
+def _check_persons_change(parties: _Parties, command: OrderCreate) -> list[Reason]:
+    """A change order's new responsible person differs from the one on record in something
+    the record holds (name and mobile; the entity's email and legal-representative flag
+    too): the same person again would have the bureau text them for nothing."""
+    changes, entity, service = command.changes, parties.entity, parties.service
+    on_file: list[tuple[str, PersonIn | None, dict[str, object]]] = []
+    if changes is not None and entity is not None:
+        held = {
+            "name": entity.responsible_name,
+            "mobile": entity.responsible_mobile,
+            "email": entity.responsible_email,
+            "legal_representative": entity.responsible_is_legal_rep,
+        }
+        on_file.append(("entity_responsible", changes.entity_responsible, held))
+    if changes is not None and service is not None:
+        held = {"name": service.responsible_name, "mobile": service.responsible_mobile}
+        on_file.append(("service_responsible", changes.service_responsible, held))
+    return [
+        Reason(
+            "unchanged",
+            f"changes.{part} is the person already on record ({held['name']})",
+            field=f"changes.{part}",
+        )
+        for part, new, held in on_file
+        if new is not None and _same_person(new, held)
+    ]
+
+
+def _same_person(new: PersonIn, held: dict[str, object]) -> bool:
+    """Whether ``new`` says nothing the record (``held``) does not: an email left out keeps
+    the one on record, as approval would."""
+    told = new.model_dump()
+    told["name"] = _as_spelt(new.name)
+    held = {**held, "name": _as_spelt(str(held["name"] or ""))}
+    return all(told[key] == value for key, value in held.items() if told[key] is not None)
+
+
 def _as_spelt(name: str) -> str:
     """A name as written, spacing aside: unlike ``same_name``, case and width count, since a
     change order may exist to correct just those."""
@@ -874,7 +911,7 @@ def check_order(
         found = check_creation(creation, today, settings)
         reasons += [_rename(r, _ORDER_FIELDS) for r in found] if fields else found
     found = _check_entity_person(parties, command) + _check_domain_holder(parties)
-    found += _check_names_change(parties, command)
+    found += _check_names_change(parties, command) + _check_persons_change(parties, command)
     found += _check_mobile_numbers(people, judged=creation is not None)
     found += _check_mobiles(session, parties, people)
     found += _check_mobiles_on_record(session, parties, people)

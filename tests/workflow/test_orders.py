@@ -356,6 +356,40 @@ def test_a_change_to_the_name_already_on_file_is_refused(
     assert [(r.code, r.field) for r in refused.value.reasons] == [("unchanged", field)]
 
 
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        (
+            {"entity_responsible": {"name": "Li Lei", "mobile": ENTITY_MOBILE}},
+            "changes.entity_responsible",
+        ),
+        (
+            {"service_responsible": {"name": "Han Meimei", "mobile": SITE_MOBILE}},
+            "changes.service_responsible",
+        ),
+    ],
+    ids=["entity's", "site's"],
+)
+def test_a_change_to_the_person_already_on_record_is_refused(
+    open_order: Open, on_file: FilingOut, changes: dict[str, object], field: str
+) -> None:
+    body = {"kind": "change", "entity_id": on_file.entity_id, "service_id": on_file.service_id}
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body, changes=changes)
+    assert [(r.code, r.field) for r in refused.value.reasons] == [("unchanged", field)]
+
+
+def test_the_same_person_no_longer_the_legal_representative_is_a_change(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    person = {"name": "Li Lei", "mobile": ENTITY_MOBILE, "legal_representative": False}
+    body = {"kind": "change", "entity_id": on_file.entity_id}
+
+    order = open_order(**body, changes={"entity_responsible": person})
+
+    assert order.kind == "change"
+
+
 @pytest.mark.parametrize("corrected", ["EXAMPLE LTD", "Ｅｘａｍｐｌｅ Ltd"], ids=["case", "width"])
 def test_a_name_corrected_in_case_or_width_is_a_change(
     open_order: Open, on_file: FilingOut, corrected: str
