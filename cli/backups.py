@@ -26,7 +26,7 @@ from sqlalchemy.engine import URL, make_url
 from cli.errors import CliError
 from config.keys import KeysDoNotOpen
 from models import create_db_engine
-from models.sealed import check_keys_open
+from models.sealed import STORED_SAMPLE, check_keys_open
 from workflow.domain.errors import Reason
 
 
@@ -95,15 +95,11 @@ def restore(url: str, file: Path, *, replace: bool) -> None:
             engine.dispose()
 
 
-# One sealed identity number and its look-up hash: whether this install's keys open a
-# backup's personal data. A backup from before sealing (no hash column) holds plain text.
-_SAMPLE = "SELECT id_number, id_number_hash FROM entities LIMIT 1"
-
-
 def _sample(first_row: Callable[[str], Any]) -> tuple[str, str] | None:
-    """The sample, read by ``first_row``; ``None`` where the database has none."""
+    """The stored sample, read by ``first_row``; ``None`` where there is none (a backup from
+    before sealing has no hash column: it holds plain text)."""
     try:
-        row = first_row(_SAMPLE)
+        row = first_row(STORED_SAMPLE)
     except (sqlite3.OperationalError, sa_exc.DBAPIError):
         return None
     return (str(row[0]), str(row[1])) if row else None

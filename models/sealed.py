@@ -91,6 +91,11 @@ def rotated(token: str) -> str:
         raise KeysDoNotOpen(_NOT_OPENED) from None
 
 
+# One sealed identity number and its look-up hash: enough to tell whether the keys in use open
+# what is stored (a backup restored, a process started with another install's keys).
+STORED_SAMPLE = "SELECT id_number, id_number_hash FROM entities LIMIT 1"
+
+
 def check_keys_open(token: str, digest: str) -> None:
     """That this install's keys open a value sealed elsewhere (a backup's) and make the same
     look-up hash of it: ``KeysDoNotOpen`` naming the key that differs, if not."""

@@ -15,9 +15,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from config.keys import KeysDoNotOpen
 from config.logs import configure_logging
 from config.settings import get_settings
 from models import get_engine
+from models.sealed import STORED_SAMPLE, check_keys_open
 from web import (
     actions,
     api,
@@ -130,8 +132,8 @@ def create_app(*, relay: bool = True) -> FastAPI:
     @app.get("/readyz", tags=["health"])
     @app.head("/readyz", include_in_schema=False)
     def readyz() -> Any:
-        """The database answers within ``readiness_timeout_seconds``; a load balancer should
-        route here only then."""
+        """The database answers within ``readiness_timeout_seconds``, and the keys in use open
+        the personal data it holds; a load balancer should route here only then."""
         ping = app.state.readiness.submit(_ping_database)
         try:
             ping.result(timeout=get_settings().readiness_timeout_seconds)
@@ -142,14 +144,20 @@ def create_app(*, relay: bool = True) -> FastAPI:
                 {"status": "unavailable", "reason": f"database unreachable: {problem}"},
                 status_code=503,
             )
+        except KeysDoNotOpen as exc:
+            log.error("not ready: %s", exc)
+            return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
         return {"status": "ready"}
 
     return app
 
 
 def _ping_database() -> None:
+    """A read of one sealed value, opened: an answer, under keys that open what is stored."""
     with get_engine().connect() as connection:
-        connection.execute(text("SELECT 1"))
+        sample = connection.execute(text(STORED_SAMPLE)).first()
+    if sample is not None:
+        check_keys_open(sample[0], sample[1])
 
 
 def serve_app() -> FastAPI:

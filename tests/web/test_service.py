@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import anyio.to_thread
 import pytest
+from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
@@ -59,6 +60,21 @@ def test_readyz_is_503_with_a_reason_when_the_database_is_down(
         503,
         "database unreachable: OperationalError",
     )
+
+
+def test_readyz_is_503_naming_the_keys_when_they_cannot_open_the_data_stored(
+    api: Api, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database restored from another install without its keys: every page showing a
+    person would fail, so a load balancer should not route here."""
+    api.create()
+    monkeypatch.setenv("DATA_KEYS", Fernet.generate_key().decode())
+    get_settings.cache_clear()
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert "DATA_KEYS" in response.json()["reason"]
 
 
 def test_metrics_expose_filings_by_state(api: Api) -> None:
