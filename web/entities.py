@@ -26,7 +26,7 @@ from config.settings import get_settings
 from web.auth import SessionDep
 from web.console import PAGE_SIZE, Page, Refused, Text, pages_of
 from web.forms import Form, Input, Option, field_input, nested, part_fields
-from web.opening import KEY_FIELD, assign_to_me, new_key, opened, with_choices
+from web.opening import assign_to_me, new_key, opened, with_choices
 from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show
 from workflow import service, views
 from workflow.domain.bounded import RowId
@@ -135,9 +135,11 @@ def entity_page(
     entity_id: int,
     page: int = 1,
     refused: Refused | None = None,
+    key: str | None = None,
 ) -> Response:
     """The entity's page; with ``refused``, that order's form again, filled as it was sent,
-    its reasons beside it (422) and its key kept (nothing was opened under it)."""
+    its reasons beside it (422), under ``key`` (the one it was sent with, when nothing was
+    opened under it)."""
     shown = views.entity(session, entity_id)
     orders = views.filing_page(
         session,
@@ -148,7 +150,6 @@ def entity_page(
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
-    key = str(refused.posted.get(KEY_FIELD) or "") if refused else ""
     return show(
         request,
         "entity.html",
@@ -194,7 +195,7 @@ def open_order(
         return service.create_order(session, command, user.caller.actor, idempotency_key=key)
 
     def again(key: str, refused: Refused) -> Response:
-        return entity_page(request, session, user, entity_id, refused=refused)
+        return entity_page(request, session, user, entity_id, refused=refused, key=key)
 
     return opened(session, user, form, _form_id(spec), order, again)
 

@@ -219,6 +219,31 @@ def test_an_order_form_posted_twice_opens_one_order(
     assert _orders(session) == 2
 
 
+def test_an_order_form_sent_again_changed_says_so_and_opens_another_when_sent_once_more(
+    session: Session, entity_id: int, signed_in: Console
+) -> None:
+    """The first order was withdrawn meanwhile: the entity may open another."""
+    console = signed_in("case_manager")
+    hidden = _hidden(console.get(f"/entities/{entity_id}").text)
+    url = f"/entities/{entity_id}/orders/change"
+    first = _opened(
+        session,
+        console.post(url, data={**hidden, "changes.entity_name": "A Ltd"}, follow_redirects=False),
+    )
+    service.fire_event(
+        session, first.id, EventCommand(event="withdraw", data={"reason": "typo"}), actor="t"
+    )
+    session.rollback()
+
+    again = console.post(url, data={**hidden, "changes.entity_name": "B Ltd"})
+    resent = console.post(
+        url, data={**_hidden(again.text), "changes.entity_name": "B Ltd"}, follow_redirects=False
+    )
+
+    assert again.status_code == 422 and "this form opened an order already" in again.text
+    assert _opened(session, resent).id != first.id
+
+
 def test_an_entity_with_an_order_in_flight_offers_no_form_and_links_the_order(
     session: Session, entity_id: int, signed_in: Console
 ) -> None:
