@@ -305,6 +305,10 @@ def create(
 def list_(
     state: Annotated[State | None, typer.Option(help="Only filings in this state.")] = None,
     kind: Annotated[OrderKind | None, typer.Option(help="Only orders of this kind.")] = None,
+    entity: Annotated[
+        int | None,
+        typer.Option(min=1, max=bounds.MAX_ROW_ID, help="Only the orders of this entity."),
+    ] = None,
     province: Annotated[str | None, _opt("Only filings of this province character.")] = None,
     stuck: Annotated[
         bool | None,
@@ -351,6 +355,7 @@ def list_(
     filters = FilingFilters(
         state=state.value if state else None,
         kind=kind.value if kind else None,
+        entity=entity,
         province=text.province,
         stuck=stuck,
         overdue=overdue,

@@ -97,6 +97,7 @@ class ListFilters:
         self,
         state: State | None = None,
         kind: OrderKind | None = Query(None, description="Only orders of this kind."),
+        entity: RowId | None = Query(None, description="Only the orders of this entity."),
         province: Province | None = Query(None, description="province character, e.g. 京"),
         stuck: bool | None = None,
         overdue: bool | None = None,
@@ -122,6 +123,7 @@ class ListFilters:
         self.filters = FilingFilters(
             state=state.value if state else None,
             kind=kind.value if kind else None,
+            entity=entity,
             province=province,
             stuck=stuck,
             overdue=overdue,

@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tests.factories import MakeFiling, first_filing_order, make_payload
+from tests.factories import MakeFiling, first_filing_order, make_payload, order_on
 from workflow.schemas import FilingOut
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
+    from tests.conftest import Open
 
 
 def _create(cli: Cli, tmp_path: Path, body: dict[str, Any]) -> Any:
@@ -80,3 +81,15 @@ def test_an_order_file_of_another_kind_is_refused_naming_both(cli: Cli, tmp_path
     result = cli("orders", "create", "--kind", "new_service", "--file", str(path))
     assert result.exit_code == 1
     assert "'change' order's body, not a 'new_service' one" in result.output
+
+
+def test_filings_list_narrows_to_one_entitys_orders(
+    cli: Cli, new_filing: MakeFiling, open_order: Open
+) -> None:
+    filed = new_filing("approved")
+    new_filing(domain="other.cn")  # another entity's filing
+    change = open_order(**order_on("change", filed.entity_id, filed.service_id or 0))
+
+    listed = json.loads(cli("filings", "list", "--entity", str(filed.entity_id), "--json").stdout)
+
+    assert [f["id"] for f in listed["items"]] == [filed.id, change.id]

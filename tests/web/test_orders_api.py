@@ -9,6 +9,7 @@ import pytest
 from tests.factories import (
     APPROVED_RECORD,
     ORDER_PATHS,
+    another_organisation,
     first_filing_order,
     make_payload,
     order_on,
@@ -155,3 +156,12 @@ def test_an_order_lists_who_answers_its_sms(api: Api) -> None:
         ("entity", "pending"),
         ("service", "pending"),
     ]
+
+
+def test_the_filings_list_narrows_to_one_entitys_orders(api: Api, on_file: dict[str, Any]) -> None:
+    change = _open(api, order_on("change", on_file["entity_id"], on_file["service_id"]))
+    api.create(domain="other.cn", applicant=another_organisation(1))  # another entity's
+
+    listed = api.get(f"/api/v1/filings?entity={on_file['entity_id']}").json()
+
+    assert [f["id"] for f in listed["items"]] == [on_file["id"], change["id"]]
