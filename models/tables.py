@@ -130,6 +130,7 @@ class Service(SQLModel, table=True):
     responsible_name: str | None = Field(default=None, max_length=bounds.NAME)
     responsible_mobile: str | None = _sealed(bounds.PHONE, nullable=True)
     responsible_mobile_hash: str | None = _lookup_column(nullable=True)
+    responsible_email: str | None = Field(default=None, max_length=bounds.EMAIL)
     service_number: str | None = Field(default=None, max_length=bounds.SERVICE_NUMBER)
     server_ip: str | None = Field(default=None, max_length=bounds.SERVER_IP)
     record_number: str | None = Field(default=None, max_length=bounds.ICP_NUMBER)

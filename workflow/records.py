@@ -28,6 +28,7 @@ from workflow.domain.commands import (
     ApplicantKind,
     ChangesIn,
     EntityIn,
+    EntityPersonIn,
     FilingCreate,
     OrderCreate,
     PersonIn,
@@ -49,6 +50,7 @@ from workflow.domain.guards import (
     check_access_number,
     check_creation,
     check_domain_quota,
+    check_email,
     check_mobile,
     check_responsible,
     same_name,
@@ -109,7 +111,7 @@ def order_from_filing(command: FilingCreate) -> OrderCreate:
             id_type=applicant.id_type,
             id_number=applicant.id_number,
             province=command.province,
-            responsible=PersonIn(
+            responsible=EntityPersonIn(
                 name=applicant.responsible or applicant.name,
                 mobile=applicant.phone,
                 email=applicant.email,
@@ -513,6 +515,11 @@ class _Person:
     name: str
     mobile: str
     given: bool = True  # named by the order; False for the person on file it keeps
+    email: str | None = None
+
+    @property
+    def email_field(self) -> str:
+        return f"{self.field.removesuffix('.mobile')}.email"
 
 
 def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
@@ -525,7 +532,15 @@ def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
     if changes is not None and changes.entity_responsible is not None:
         entity_person, field = changes.entity_responsible, "changes.entity_responsible.mobile"
     if entity_person is not None:
-        listed.append(_Person(VerifierRole.ENTITY, field, entity_person.name, entity_person.mobile))
+        listed.append(
+            _Person(
+                VerifierRole.ENTITY,
+                field,
+                entity_person.name,
+                entity_person.mobile,
+                email=entity_person.email,
+            )
+        )
     elif parties.entity is not None:
         e = parties.entity
         listed.append(
@@ -537,7 +552,13 @@ def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
         service_person, field = changes.service_responsible, "changes.service_responsible.mobile"
     if service_person is not None:
         listed.append(
-            _Person(VerifierRole.SERVICE, field, service_person.name, service_person.mobile)
+            _Person(
+                VerifierRole.SERVICE,
+                field,
+                service_person.name,
+                service_person.mobile,
+                email=service_person.email,
+            )
         )
     elif parties.service is not None and (mobile := parties.service.responsible_mobile):
         name = parties.service.responsible_name or ""
@@ -598,7 +619,11 @@ def _check_persons_change(parties: _Parties, command: OrderCreate) -> list[Reaso
         }
         on_file.append(("entity_responsible", changes.entity_responsible, held))
     if changes is not None and service is not None:
-        held = {"name": service.responsible_name, "mobile": service.responsible_mobile}
+        held = {
+            "name": service.responsible_name,
+            "mobile": service.responsible_mobile,
+            "email": service.responsible_email,
+        }
         on_file.append(("service_responsible", changes.service_responsible, held))
     return [
         Reason(
@@ -640,15 +665,19 @@ def _identity(parties: _Parties) -> str:
     return parties.entity.id_number if parties.entity is not None else ""
 
 
-def _check_mobile_numbers(people: list[_Person], *, judged: bool) -> list[Reason]:
-    """Every mobile the order names answers the bureau's SMS, so is a mainland one. The
-    entity's person opening a new entity with its service is ``judged`` already, as the
-    applicant's contact."""
+def _check_contacts(people: list[_Person], *, judged: bool) -> list[Reason]:
+    """Every mobile the order names answers the bureau's SMS, so is a mainland one, and every
+    email is an address (one taken on a change would refuse the entity's next orders, which
+    read it as the applicant's). The entity's person opening a new entity with its service is
+    ``judged`` already, as the applicant's contact."""
     return [
         reason
         for person in people
         if person.given and not (judged and person.field == "entity.responsible.mobile")
-        for reason in check_mobile(person.mobile, person.field)
+        for reason in (
+            check_mobile(person.mobile, person.field)
+            + (check_email(person.email, person.email_field) if person.email else [])
+        )
     ]
 
 
@@ -912,7 +941,7 @@ def check_order(
         reasons += [_rename(r, _ORDER_FIELDS) for r in found] if fields else found
     found = _check_entity_person(parties, command) + _check_domain_holder(parties)
     found += _check_names_change(parties, command) + _check_persons_change(parties, command)
-    found += _check_mobile_numbers(people, judged=creation is not None)
+    found += _check_contacts(people, judged=creation is not None)
     found += _check_mobiles(session, parties, people)
     found += _check_mobiles_on_record(session, parties, people)
     found += _check_domain_elsewhere(session, parties)
@@ -977,6 +1006,7 @@ def write_order(
             sector=s.sector,
             responsible_name=person.name if person else None,
             responsible_mobile=person.mobile if person else None,
+            responsible_email=person.email if person else None,
             record_number=s.record_number,
             suffix=split_number(s.record_number)[1] if s.record_number else None,
             status=ServiceStatus.PENDING,
@@ -1359,3 +1389,4 @@ def _apply_changes(entity: Entity, service: Service | None, changes: Mapping[str
         service.name = changes["service_name"]
     if person := changes.get("service_responsible"):
         service.responsible_name, service.responsible_mobile = person["name"], person["mobile"]
+        service.responsible_email = person.get("email") or service.responsible_email

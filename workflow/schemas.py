@@ -315,6 +315,7 @@ class ServiceOut(BaseModel):
     app_identifier: str | None
     responsible_name: str | None
     responsible_mobile: str | None
+    responsible_email: str | None
     service_number: str | None
     record_number: str | None
     status: ServiceStatus

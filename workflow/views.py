@@ -646,6 +646,7 @@ def _service_out(service: Service) -> ServiceOut:
         app_identifier=service.app_identifier,
         responsible_name=service.responsible_name,
         responsible_mobile=mask_phone(mobile) if mobile else mobile,
+        responsible_email=service.responsible_email,
         service_number=service.service_number,
         record_number=service.record_number,
         status=ServiceStatus(service.status),

@@ -179,23 +179,21 @@ def test_a_refused_order_comes_back_filled_with_every_reason_by_its_label(
 def test_a_person_left_untouched_is_left_out_not_named_incomplete(
     session: Session, entity_id: int, signed_in: Console
 ) -> None:
-    fields = _form_fields(order_on("new_service", entity_id, 0))
-    untouched = {k: v for k, v in fields.items() if not k.startswith("service.responsible.")}
-    untouched["service.responsible.legal_representative"] = "true"  # its default, as shown
+    """The entity's person's legal-representative flag is posted at its default, as shown."""
+    fields = {
+        "changes.entity_name": "Example Group Ltd",
+        "changes.entity_responsible.legal_representative": "true",
+    }
 
-    order = _opened(session, _post(signed_in("case_manager"), entity_id, "new_service", untouched))
+    order = _opened(session, _post(signed_in("case_manager"), entity_id, "change", fields))
 
-    assert order.kind == "new_service"
+    assert order.changes is not None and order.changes.entity_responsible is None
 
 
 def test_a_change_names_only_what_it_changes(
     session: Session, entity_id: int, signed_in: Console
 ) -> None:
-    fields = {
-        "changes.entity_name": "Example Group Ltd",
-        "changes.entity_responsible.legal_representative": "true",
-        "changes.service_responsible.legal_representative": "true",
-    }
+    fields = {"changes.entity_name": "Example Group Ltd"}
 
     order = _opened(session, _post(signed_in("case_manager"), entity_id, "change", fields))
 

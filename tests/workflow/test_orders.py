@@ -33,7 +33,7 @@ from tests.factories import (
     service_in,
 )
 from workflow import service, views
-from workflow.domain.commands import ChangesIn, EventCommand, OrderCreate
+from workflow.domain.commands import ChangesIn, EventCommand, OrderCreate, parse
 from workflow.domain.errors import (
     GuardFailed,
     TransitionNotAllowed,
@@ -377,6 +377,56 @@ def test_a_change_to_the_person_already_on_record_is_refused(
     with pytest.raises(ValidationError) as refused:
         open_order(**body, changes=changes)
     assert [(r.code, r.field) for r in refused.value.reasons] == [("unchanged", field)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "part", "field"),
+    [
+        ("change", "changes", "changes.entity_responsible.email"),
+        ("new_service", "service", "service.responsible.email"),
+    ],
+)
+def test_a_responsible_persons_email_that_is_no_address_is_refused_naming_it(
+    open_order: Open, on_file: FilingOut, kind: str, part: str, field: str
+) -> None:
+    """Taken on a change, it would be the applicant's email of the entity's next orders, and
+    refuse them all with no field a case manager could mend."""
+    person = {"name": "Wang Wu", "mobile": "13700137001", "email": "bad"}
+    body = order_on(kind, on_file.entity_id, on_file.service_id or 0)
+    if part == "changes":
+        body["changes"] = {"entity_responsible": person}
+    else:
+        body["service"] = {**body["service"], "responsible": person}  # type: ignore[dict-item]
+    assert _refusals(open_order, body) == [("invalid_email", field)]
+
+
+def test_a_services_persons_email_is_kept_on_record(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    body = order_on("new_service", on_file.entity_id, 0)
+    person = {"name": "Wang Fang", "mobile": APP_MOBILE, "email": "wang@example.cn"}
+    body["service"] = {**body["service"], "responsible": person}  # type: ignore[dict-item]
+
+    app = _drive(session, open_order(**body), ORDER_PATHS["new_service"])
+
+    [on_record] = [
+        s for s in views.entity(session, on_file.entity_id).services if s.id == app.service_id
+    ]
+    assert on_record.responsible_email == "wang@example.cn"
+
+
+def test_a_services_person_is_asked_nothing_of_the_legal_representative(
+    on_file: FilingOut,
+) -> None:
+    """The authorisation letter is the entity's person's: the flag, taken, did nothing."""
+    body = order_on("new_service", on_file.entity_id, 0)
+    person = {"name": "Wang Fang", "mobile": APP_MOBILE, "legal_representative": False}
+    body["service"] = {**body["service"], "responsible": person}  # type: ignore[dict-item]
+
+    with pytest.raises(ValidationError) as refused:
+        parse(OrderCreate, body, "order refused")
+
+    assert [r.field for r in refused.value.reasons] == ["service.responsible.legal_representative"]
 
 
 def test_the_same_person_no_longer_the_legal_representative_is_a_change(

@@ -212,6 +212,13 @@ class PersonIn(BaseModel):
     name: Name
     mobile: Phone = Field(description="mainland mobile; different for every listed person")
     email: Email | None = None
+
+
+class EntityPersonIn(PersonIn):
+    """The entity's responsible person, who may not be its legal representative: then an
+    authorisation letter is a material where the province asks for it (domain-facts, "Entity
+    and people"). A service's person is asked no such thing."""
+
     legal_representative: bool = Field(
         default=True,
         description="the entity's legal representative; otherwise an authorisation letter is "
@@ -229,7 +236,7 @@ class EntityIn(BaseModel):
     id_type: DocumentType
     id_number: IdNumber
     province: Province
-    responsible: PersonIn
+    responsible: EntityPersonIn
 
 
 class ServiceIn(BaseModel):
@@ -259,7 +266,7 @@ class ChangesIn(BaseModel):
     model_config = STRICT
 
     entity_name: Name | None = None
-    entity_responsible: PersonIn | None = None
+    entity_responsible: EntityPersonIn | None = None
     service_name: Name | None = None
     service_responsible: PersonIn | None = None
 

@@ -479,17 +479,17 @@ def check_mobile(mobile: str, field: str) -> list[Reason]:
     ]
 
 
+def check_email(email: str, field: str) -> list[Reason]:
+    """An address the bureau and the host may write to."""
+    if _valid_email(email):
+        return []
+    return [Reason("invalid_email", f"{field}: {email!r} is not an email address", field=field)]
+
+
 def _check_contact(applicant: ApplicantIn) -> list[Reason]:
-    reasons = check_mobile(applicant.phone, "applicant.phone")
-    if not _valid_email(applicant.email):
-        reasons.append(
-            Reason(
-                "invalid_email",
-                f"{applicant.email!r} is not an email address",
-                field="applicant.email",
-            )
-        )
-    return reasons
+    return check_mobile(applicant.phone, "applicant.phone") + check_email(
+        applicant.email, "applicant.email"
+    )
 
 
 def same_name(one: str, other: str) -> bool:
