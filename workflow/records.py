@@ -48,11 +48,13 @@ from workflow.domain.event_data import EventData, IcpNumberData, ServiceNumberDa
 from workflow.domain.guards import (
     canonical_province,
     check_access_number,
+    check_app_identifier,
     check_creation,
     check_domain_quota,
     check_email,
     check_mobile,
     check_responsible,
+    check_suffix_letter,
     same_name,
 )
 from workflow.domain.orders import (
@@ -301,8 +303,9 @@ def _check_access(
                 field="entity_id",
             )
         )
-    number = parties.service_in.record_number if parties.service_in is not None else None
-    if number is None:
+    service_in = parties.service_in
+    number = service_in.record_number if service_in is not None else None
+    if service_in is None or number is None:
         return reasons  # reported by _check_record
     province: str | None
     if entity is not None:
@@ -312,10 +315,12 @@ def _check_access(
         entity_number = None
     else:
         return reasons
-    found = check_access_number(number, command.licence.value, province, entity_number, settings)
+    field = "service.record_number"
+    found = check_access_number(
+        number, command.licence.value, province, entity_number, settings
+    ) or check_suffix_letter(number, service_in.kind, field)
     if found:
         return reasons + found
-    field = "service.record_number"
     spellings = rules_for(settings).number_spellings(number)
     found_here = session.exec(
         select(Service.id, Service.status)
@@ -941,6 +946,9 @@ def check_order(
         reasons += [_rename(r, _ORDER_FIELDS) for r in found] if fields else found
     found = _check_entity_person(parties, command) + _check_domain_holder(parties)
     found += _check_names_change(parties, command) + _check_persons_change(parties, command)
+    if parties.service_in is not None:
+        s_in = parties.service_in
+        found += check_app_identifier(s_in.kind, s_in.app_identifier, "service.app_identifier")
     found += _check_contacts(people, judged=creation is not None)
     found += _check_mobiles(session, parties, people)
     found += _check_mobiles_on_record(session, parties, people)

@@ -812,6 +812,34 @@ def test_a_new_access_naming_a_number_not_of_the_entitys_services_is_refused(
     assert _refusals(open_order, body) == [(refusal, "service.record_number")]
 
 
+def test_a_new_access_of_an_app_naming_a_websites_number_is_refused(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    body = _access(on_file, kind="app", app_identifier="cn.example.shop")
+
+    assert _refusals(open_order, body) == [("suffix_not_the_kinds", "service.record_number")]
+
+
+@pytest.mark.parametrize(
+    ("service", "code"),
+    [
+        ({"kind": "app", "app_identifier": None}, "missing_field"),
+        (
+            {"kind": "website", "app_identifier": "com.weird.pkg", "domain": "shop.cn"},
+            "unexpected_field",
+        ),
+    ],
+    ids=["app without", "website with"],
+)
+def test_an_app_is_filed_with_its_identifier_and_a_website_with_none(
+    open_order: Open, on_file: FilingOut, service: dict[str, object], code: str
+) -> None:
+    body = order_on("new_service", on_file.entity_id, 0)
+    body["service"] = {**body["service"], **service}  # type: ignore[dict-item]
+
+    assert _refusals(open_order, body) == [(code, "service.app_identifier")]
+
+
 def test_a_new_access_to_a_service_on_file_here_is_refused_naming_it(
     open_order: Open, on_file: FilingOut
 ) -> None:

@@ -251,7 +251,9 @@ class ServiceIn(BaseModel):
     domain_registrant: Name = Field(description="must be the entity's name")
     domain_real_name_verified: bool = Field(description="must be true")
     app_identifier: Name | None = Field(
-        default=None, description="package name or Bundle ID of an app or mini program"
+        default=None,
+        description="package name or Bundle ID of an app (a mini program's AppID): required "
+        "for them, none for a website",
     )
     sector: Sector = "general"
     responsible: PersonIn | None = None

@@ -32,8 +32,10 @@ from workflow.domain.event_data import (
     WrongEntryData,
 )
 from workflow.domain.orders import (
+    SUFFIX_LETTER,
     NumberAsked,
     OrderFacts,
+    ServiceKind,
     kind_spec,
     order_materials,
     split_number,
@@ -757,6 +759,41 @@ def check_access_number(
                 f"{number!r} is not under the entity's number {entity_number}",
                 field=field,
                 details={"entity_number": entity_number},
+            )
+        ]
+    return []
+
+
+def check_suffix_letter(number: str, kind: ServiceKind, field: str) -> list[Reason]:
+    """A service's number ends in its kind's letter: -2 a website, -2A an app, -2X a mini
+    program, -2K a quick app (domain-facts, Apps: HW App备案咨询.md). A new access names a
+    number MIIT issued, so an app's without its letter is another service's."""
+    suffix = split_number(number)[1]
+    letter = number[-1] if number[-1:].isalpha() else ""
+    if suffix is None or letter == SUFFIX_LETTER[kind]:
+        return []
+    return [
+        Reason(
+            "suffix_not_the_kinds",
+            f"{number!r} is not a {kind.label}'s number: its suffix ends in "
+            f"-{suffix}{SUFFIX_LETTER[kind]}",
+            field=field,
+            details={"expected": f"-{suffix}{SUFFIX_LETTER[kind]}"},
+        )
+    ]
+
+
+def check_app_identifier(kind: ServiceKind, identifier: str | None, field: str) -> list[Reason]:
+    """An app, a mini program or a quick app is filed with its package name or Bundle ID (its
+    AppID for a mini program); a website has none (domain-facts, Apps: HW App备案咨询.md)."""
+    if kind is ServiceKind.WEBSITE and identifier is not None:
+        return [Reason("unexpected_field", f"{field} is an app's: a website has none", field=field)]
+    if kind is not ServiceKind.WEBSITE and identifier is None:
+        return [
+            Reason(
+                "missing_field",
+                f"{field} is required for a {kind.label}: its package name or Bundle ID",
+                field=field,
             )
         ]
     return []
