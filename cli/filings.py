@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import getpass
+import io
 import json
 import os
 import re
@@ -595,14 +596,20 @@ class ImportResult:
 
 
 def _read_rows(path: Path) -> list[_Row]:
-    """Data rows with the line each starts on (header = line 1); a bad header refuses the file."""
+    """Data rows with the line each starts on (header = line 1); a bad header refuses the file.
+
+    Records end at CR LF, LF or CR only (the csv module's reading of a file opened with
+    ``newline=""``), not at every boundary ``str.splitlines`` knows (a form feed, FS, GS, RS,
+    NEL, U+2028, U+2029): a cell holding one stays whole, for its field to refuse by name,
+    and the rows after it keep their line numbers."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open(encoding="utf-8-sig", newline="") as file:
+            text = file.read()
     except UnicodeDecodeError as exc:
         raise ValidationError(
             f"{path} is not UTF-8 text", [Reason("bad_encoding", str(exc))]
         ) from exc
-    reader = csv.reader(text.splitlines(keepends=True))
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [name.strip() for name in next(reader, [])]
     except csv.Error as exc:

@@ -224,6 +224,40 @@ def test_import_takes_good_rows_and_reports_bad_ones_by_line_with_every_reason(
     assert len(error_lines(result.stderr)) == 1
 
 
+@pytest.mark.parametrize(
+    "separator",
+    ["\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"],
+    ids=["form-feed", "FS", "GS", "RS", "NEL", "line-separator", "paragraph-separator"],
+)
+@pytest.mark.parametrize("quoted", [False, True], ids=["bare", "quoted"])
+def test_a_cell_holding_a_line_separator_is_refused_by_its_field_on_its_own_line(
+    cli: Cli, tmp_path: Path, separator: str, quoted: bool
+) -> None:
+    """Only CR LF, LF and CR end a record: the row keeps its cells, and the rows after it
+    their line numbers."""
+    first, second = (
+        {key: str(value) for key, value in another_organisation(n).items()} for n in (1, 2)
+    )
+    name = f"Exam{separator}ple Ltd"
+    path = write_csv(
+        tmp_path / "filings.csv",
+        list(IMPORT_COLUMNS),
+        [
+            row(applicant_name=f'"{name}"' if quoted else name),
+            row(domain="second.cn", id_number=first["id_number"], phone=first["phone"]),
+            row(domain="third.cn", id_number=second["id_number"], phone=""),
+        ],
+    )
+
+    result = cli("filings", "import", str(path), "--json")
+
+    report = json.loads(result.stdout)
+    errors = {e["line"]: [r.get("field") for r in e["reasons"]] for e in report["errors"]}
+    assert errors == {2: ["applicant.name"], 4: ["applicant.phone"]}
+    assert len(report["imported"]) == 1
+    assert error_lines(result.stderr) == ["error: 2 of 3 rows refused; the other 1 were imported"]
+
+
 def test_a_file_of_individuals_may_leave_out_the_responsible_column(
     cli: Cli, tmp_path: Path
 ) -> None:
