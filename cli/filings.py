@@ -9,7 +9,7 @@ import json
 import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -220,7 +220,7 @@ def list_page(filters: FilingFilters, *, limit: int, offset: int) -> FilingPage:
 
 
 def _create_one(command: FilingCreate, actor: str) -> FilingOut:
-    """One filing, one transaction: a refused row in an import leaves the others in."""
+    """One filing, one transaction."""
     with session_scope() as session:
         return service.create_filing(session, command, actor)
 
@@ -591,8 +591,12 @@ class _Row:
 
 @dataclass
 class ImportResult:
-    imported: list[int]
-    errors: list[dict[str, Any]]
+    """What an import did, as ``--json`` prints it: the filings it opened, the rows an earlier
+    run of it had opened (``{"line", "filing"}``), and the rows refused with their reasons."""
+
+    imported: list[int] = field(default_factory=list)
+    already_imported: list[dict[str, int]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _read_rows(path: Path) -> list[_Row]:
@@ -663,15 +667,27 @@ def _row(line: int, cells: list[str], header: list[str]) -> _Row:
     return _Row(line, {}, [width])
 
 
+def _import_one(row: _Row, actor: str, result: ImportResult) -> None:
+    """One row, one transaction, so a refused row leaves the others in. A row an earlier run
+    imported is recognised by its content (``service.import_filing``), not refused as its
+    entity's order in flight: a run stopped halfway is finished by running it again."""
+    if row.problems:
+        raise ValidationError("malformed row", row.problems)
+    with session_scope() as session:
+        opened = service.import_filing(session, creation_from_flat(row.values), actor)
+    if opened.replayed:
+        result.already_imported.append({"line": row.line, "filing": opened.view.id})
+    else:
+        result.imported.append(opened.view.id)
+
+
 def import_rows(rows: Sequence[_Row], actor: str) -> ImportResult:
-    result = ImportResult(imported=[], errors=[])
+    result = ImportResult()
     with progress() as bar:
         task = bar.add_task("importing", total=len(rows))
         for row in rows:
             try:
-                if row.problems:
-                    raise ValidationError("malformed row", row.problems)
-                result.imported.append(_create_one(creation_from_flat(row.values), actor).id)
+                _import_one(row, actor, result)
             except IcpflowError as exc:
                 reasons = [r.as_dict() for r in exc.reasons] or [{"message": exc.message}]
                 result.errors.append({"line": row.line, "reasons": reasons})
@@ -685,9 +701,21 @@ def _render_import(result: ImportResult) -> RenderableType:
         [(e["line"], r.get("field"), r["message"]) for e in result.errors for r in e["reasons"]],
         title="refused rows",
     )
+    already = table(
+        ["line", "already imported as filing"],
+        [(a["line"], a["filing"]) for a in result.already_imported],
+        title="rows already imported",
+    )
     ids = f" (ids {', '.join(map(str, result.imported))})" if result.imported else ""
-    summary = f"imported {len(result.imported)} filing(s){ids}, refused {len(result.errors)} row(s)"
-    return Group(refused, summary) if result.errors else summary
+    summary = f"imported {len(result.imported)} filing(s){ids}, " + (
+        f"{len(result.already_imported)} row(s) already imported, "
+        if result.already_imported
+        else ""
+    )
+    summary += f"refused {len(result.errors)} row(s)"
+    shown = [already] if result.already_imported else []
+    shown += [refused] if result.errors else []
+    return Group(*shown, summary)
 
 
 @app.command(name="import")
@@ -710,17 +738,20 @@ def import_(
     """Create a filing per CSV row, each in its own transaction, so good rows go in.
 
     Every refused row is reported by its line number (the header is line 1) with all its
-    reasons. Exits 1 if any row was refused, 0 if all were imported. A file with missing or
-    unknown columns is refused before any row is imported.
+    reasons. A row imported before, by this command with the same content, is reported as
+    already imported with its filing, not opened again: an import stopped halfway is finished
+    by running it again. Exits 1 if any row was refused, 0 if every row is in. A file with
+    missing or unknown columns is refused before any row is imported.
     """
     result = import_rows(_read_rows(file), actor)
     emit(result, as_json, lambda: _render_import(result))
     if result.errors:  # the report above lists them (on stdout with --json): one line here
-        total = len(result.errors) + len(result.imported)
+        imported, already = len(result.imported), len(result.already_imported)
+        total = len(result.errors) + imported + already
         report(
             ValidationError(
-                f"{len(result.errors)} of {total} rows refused; "
-                f"the other {len(result.imported)} were imported"
+                f"{len(result.errors)} of {total} rows refused; the other {imported} were "
+                f"imported" + (f", {already} already had been" if already else "")
             )
         )
         raise typer.Exit(DOMAIN_ERROR)

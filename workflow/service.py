@@ -90,6 +90,14 @@ class Applied:
     deadlines: list[OpenDeadline]
 
 
+@dataclass(frozen=True)
+class Opening:
+    """An order opened, or the one its idempotency key opened before (``replayed``)."""
+
+    view: FilingOut
+    replayed: bool
+
+
 def create_filing(
     session: Session,
     command: FilingCreate,
@@ -101,7 +109,20 @@ def create_filing(
     """Today's filing body: a first-filing order of a new entity and its website, refused
     with today's field names."""
     order = records.order_from_filing(command)
-    return _open(session, order, actor, settings, idempotency_key, fields=False)
+    return _open(session, order, actor, settings, idempotency_key, fields=False).view
+
+
+def import_filing(
+    session: Session, command: FilingCreate, actor: str, *, settings: Settings | None = None
+) -> Opening:
+    """``create_filing`` for a row of an import, under a key its content gives: the same row
+    imported again (a run stopped halfway, started over) replays the filing it opened, and
+    says so, where it would be refused as its entity's order in flight. The key is keyed, as
+    a fingerprint is: the row holds identity and phone numbers."""
+    order = records.order_from_filing(command)
+    content = json.dumps(order.model_dump(mode="json"), sort_keys=True)
+    key = f"import:{keyed_digest(content)}"
+    return _open(session, order, actor, settings, key, fields=False)
 
 
 def create_order(
@@ -113,7 +134,7 @@ def create_order(
     settings: Settings | None = None,
 ) -> FilingOut:
     """Open an order of any kind; every reason it cannot be opened is listed at once."""
-    return _open(session, command, actor, settings, idempotency_key, fields=True)
+    return _open(session, command, actor, settings, idempotency_key, fields=True).view
 
 
 def _open(
@@ -124,7 +145,7 @@ def _open(
     idempotency_key: str | None,
     *,
     fields: bool,
-) -> FilingOut:
+) -> Opening:
     """Open the order; with an ``idempotency_key`` a repeat of the same request replays the
     first answer instead of opening a second filing."""
     settings = settings or get_settings()
@@ -132,7 +153,7 @@ def _open(
     if idempotency_key:
         fingerprint = _fingerprint("open", command.model_dump(mode="json"), None)
         if replay := _replay_opening(session, idempotency_key, fingerprint):
-            return replay
+            return Opening(replay, replayed=True)
     now = get_clock().now()
     try:
         parties, people = records.check_order(
@@ -172,14 +193,14 @@ def _open(
         if idempotency_key and (
             replay := _read_then_end(session, _replay_opening, idempotency_key, fingerprint)
         ):
-            return replay
+            return Opening(replay, replayed=True)
         if isinstance(exc, IntegrityError) and _is_unique_violation(exc):
             raise _record_changed() from None
         raise
     except Exception:
         session.rollback()
         raise
-    return view
+    return Opening(view, replayed=False)
 
 
 def fire_event(

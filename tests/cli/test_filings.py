@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -402,6 +403,65 @@ def test_import_names_the_filings_it_opened(cli: Cli, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     [filing] = json.loads(cli("filings", "list", "--json").stdout)["items"]
     assert f"imported 1 filing(s) (ids {filing['id']}), refused 0 row(s)" in result.stdout
+
+
+def other_rows(*numbers: int) -> list[list[str]]:
+    """A valid row per number, each of its own organisation and domain."""
+    rows = []
+    for n in numbers:
+        applicant = another_organisation(n)
+        rows.append(
+            row(
+                domain=f"site{n}.cn",
+                id_number=str(applicant["id_number"]),
+                phone=str(applicant["phone"]),
+            )
+        )
+    return rows
+
+
+def test_an_import_run_again_reports_the_rows_it_imported_and_exits_0(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """A run stopped halfway is finished by running it again: the rows it imported are not
+    refused as their entities' orders in flight."""
+    header = list(IMPORT_COLUMNS)
+    first = json.loads(
+        cli("filings", "import", str(write_csv(tmp_path / "a.csv", header, other_rows(1, 2))),
+            "--json").stdout
+    )  # fmt: skip
+    path = write_csv(tmp_path / "filings.csv", header, other_rows(1, 2, 3))
+
+    again = cli("filings", "import", str(path), "--json")
+
+    assert again.exit_code == 0, again.output
+    report = json.loads(again.stdout)
+    assert report["already_imported"] == [
+        {"line": 2, "filing": first["imported"][0]},
+        {"line": 3, "filing": first["imported"][1]},
+    ]
+    assert (len(report["imported"]), report["errors"]) == (1, [])
+    assert json.loads(cli("filings", "list", "--json").stdout)["total"] == 3
+
+
+def test_rows_already_imported_are_shown_apart_from_those_imported_and_refused(
+    cli: Cli, tmp_path: Path
+) -> None:
+    header = list(IMPORT_COLUMNS)
+    cli("filings", "import", str(write_csv(tmp_path / "a.csv", header, other_rows(1))))
+    [filing] = json.loads(cli("filings", "list", "--json").stdout)["items"]
+    [bad] = other_rows(2)
+    bad[IMPORT_COLUMNS.index("phone")] = ""
+    path = write_csv(tmp_path / "filings.csv", header, [*other_rows(1), bad])
+
+    again = cli("filings", "import", str(path))
+
+    assert again.exit_code == 1
+    assert re.search(rf"│\s+2\s+│\s+{filing['id']}\s+│", again.stdout), again.stdout
+    assert "imported 0 filing(s), 1 row(s) already imported, refused 1 row(s)" in again.stdout
+    assert error_lines(again.stderr) == [
+        "error: 1 of 2 rows refused; the other 0 were imported, 1 already had been"
+    ]
 
 
 def test_a_filing_is_assigned_and_given_back_to_nobody_with_each_step_recorded(
