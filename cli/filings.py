@@ -8,7 +8,9 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +20,7 @@ import typer
 from rich.console import Group, RenderableType
 
 from auth.tokens import assign_filing
-from cli.errors import DOMAIN_ERROR, App, report
+from cli.errors import DOMAIN_ERROR, App, CliError, report
 from cli.obligations import render_forecast
 from cli.output import (
     Due,
@@ -592,11 +594,14 @@ class _Row:
 @dataclass
 class ImportResult:
     """What an import did, as ``--json`` prints it: the filings it opened, the rows an earlier
-    run of it had opened (``{"line", "filing"}``), and the rows refused with their reasons."""
+    run of it had opened (``{"line", "filing"}``), the rows refused with their reasons, and,
+    stopped by a signal, which one (``SIGINT``, ``SIGTERM``) and how many rows it left."""
 
     imported: list[int] = field(default_factory=list)
     already_imported: list[dict[str, int]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    interrupted: str | None = None
+    not_tried: int = 0
 
 
 def _read_rows(path: Path) -> list[_Row]:
@@ -681,11 +686,37 @@ def _import_one(row: _Row, actor: str, result: ImportResult) -> None:
         result.imported.append(opened.view.id)
 
 
+_STOPPING = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def _stop_asked() -> Iterator[Callable[[], signal.Signals | None]]:
+    """Ctrl-C (SIGINT) or SIGTERM asks the import to stop after the row in hand, whose
+    transaction then ends as it would have: the summary names every filing opened, and a run
+    again carries on. A second signal acts at once, as the first would have without this."""
+    received: list[signal.Signals] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        received.append(signal.Signals(signum))
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    previous = {signum: signal.signal(signum, stop) for signum in _STOPPING}
+    try:
+        yield lambda: received[0] if received else None
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def import_rows(rows: Sequence[_Row], actor: str) -> ImportResult:
     result = ImportResult()
-    with progress() as bar:
+    with progress() as bar, _stop_asked() as stopped:
         task = bar.add_task("importing", total=len(rows))
-        for row in rows:
+        for done, row in enumerate(rows):
+            if (signum := stopped()) is not None:
+                result.interrupted, result.not_tried = signum.name, len(rows) - done
+                break
             try:
                 _import_one(row, actor, result)
             except IcpflowError as exc:
@@ -713,6 +744,8 @@ def _render_import(result: ImportResult) -> RenderableType:
         else ""
     )
     summary += f"refused {len(result.errors)} row(s)"
+    if result.interrupted:
+        summary += f"; stopped by {result.interrupted}, {result.not_tried} row(s) not tried"
     shown = [already] if result.already_imported else []
     shown += [refused] if result.errors else []
     return Group(*shown, summary)
@@ -741,10 +774,19 @@ def import_(
     reasons. A row imported before, by this command with the same content, is reported as
     already imported with its filing, not opened again: an import stopped halfway is finished
     by running it again. Exits 1 if any row was refused, 0 if every row is in. A file with
-    missing or unknown columns is refused before any row is imported.
+    missing or unknown columns is refused before any row is imported. Ctrl-C or SIGTERM
+    stops it after the row in hand, with what it did so far shown (exit 130 or 143).
     """
     result = import_rows(_read_rows(file), actor)
     emit(result, as_json, lambda: _render_import(result))
+    if result.interrupted:
+        report(
+            CliError(
+                f"stopped by {result.interrupted}: {result.not_tried} row(s) not tried; "
+                "run the same import again to carry on"
+            )
+        )
+        raise typer.Exit(128 + signal.Signals[result.interrupted])
     if result.errors:  # the report above lists them (on stdout with --json): one line here
         imported, already = len(result.imported), len(result.already_imported)
         total = len(result.errors) + imported + already

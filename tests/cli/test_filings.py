@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from auth.tokens import Role, create_token
 from cli.main import app
+from models import Filing
+from tests.delivery_kit import wait_for
 from tests.factories import (
     FLAT_FILING,
     ORG_CREDIT_CODE,
@@ -27,6 +32,7 @@ from workflow.domain.flat import IMPORT_COLUMNS
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
     from tests.conftest import Open
+    from tests.databases import Database
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -462,6 +468,49 @@ def test_rows_already_imported_are_shown_apart_from_those_imported_and_refused(
     assert error_lines(again.stderr) == [
         "error: 1 of 2 rows refused; the other 0 were imported, 1 already had been"
     ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_import_stopped_by_a_signal_names_what_it_imported_and_a_run_again_finishes_it(
+    cli: Cli, db: Database, tmp_path: Path, signum: signal.Signals
+) -> None:
+    rows = 200
+    path = write_csv(tmp_path / "filings.csv", list(IMPORT_COLUMNS), other_rows(*range(rows)))
+
+    def opened() -> list[int]:
+        with Session(db.engine) as session:
+            return sorted(filing.id or 0 for filing in session.exec(select(Filing)))
+
+    importing = subprocess.Popen(
+        [sys.executable, "-m", "cli", "filings", "import", str(path), "--json"],
+        cwd=Path(__file__).parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(lambda: bool(opened()), 60, "the import's first filing")
+    importing.send_signal(signum)
+    out, err = importing.communicate(timeout=60)
+
+    assert importing.returncode == 128 + signum, err
+    stopped = json.loads(out)
+    assert 0 < len(stopped["imported"]) < rows
+    assert sorted(stopped["imported"]) == opened()
+    assert stopped["interrupted"] == signum.name
+    assert stopped["not_tried"] == rows - len(stopped["imported"])
+    assert error_lines(err) == [
+        f"error: stopped by {signum.name}: {stopped['not_tried']} row(s) not tried; "
+        "run the same import again to carry on"
+    ]
+
+    again = cli("filings", "import", str(path), "--json")
+
+    assert again.exit_code == 0, again.output
+    finished = json.loads(again.stdout)
+    assert [a["filing"] for a in finished["already_imported"]] == stopped["imported"]
+    assert len(finished["imported"]) == stopped["not_tried"]
+    assert len(opened()) == rows
 
 
 def test_a_filing_is_assigned_and_given_back_to_nobody_with_each_step_recorded(
