@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import getpass
 import io
-import json
 import os
 import re
 import signal
@@ -64,6 +63,7 @@ from workflow.domain.flat import (
     OPTIONAL_COLUMNS,
     creation_from_flat,
 )
+from workflow.domain.json_files import read_json
 from workflow.domain.orders import OrderKind
 from workflow.schemas import (
     AssignmentOut,
@@ -115,10 +115,7 @@ _OPTION_OF = {
 
 
 def _creation_from_file(path: Path) -> FilingCreate:
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"{path} is not valid JSON", [Reason("bad_json", str(exc))]) from exc
+    payload = read_json(path)
     if not isinstance(payload, dict):
         raise ValidationError(
             f"{path} must hold one JSON object",

@@ -5,7 +5,6 @@ An order is a filing: once opened it is shown, moved and audited with ``icpflow 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +20,7 @@ from models import session_scope
 from workflow import service, views
 from workflow.domain.commands import OrderCreate, parse
 from workflow.domain.errors import Reason, ValidationError
+from workflow.domain.json_files import read_json
 from workflow.domain.orders import OrderKind
 from workflow.schemas import EntityOut, EntityPage
 
@@ -106,10 +106,7 @@ def create(
     as_json: JsonOption = False,
 ) -> None:
     """Open an order of --kind; every problem with it is listed at once."""
-    try:
-        body = json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"{file} is not valid JSON", [Reason("bad_json", str(exc))]) from exc
+    body = read_json(file)
     if not isinstance(body, dict):
         raise ValidationError(
             f"{file} must hold one JSON object", [Reason("not_an_object", "the order's body")]

@@ -10,7 +10,6 @@ schedule file knows the year.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -27,6 +26,7 @@ import holidays
 
 from config.clock import CHINA
 from workflow.domain.errors import Reason, ValidationError
+from workflow.domain.json_files import read_json
 
 logger = logging.getLogger(__name__)
 
@@ -107,11 +107,11 @@ def load_schedule_file(path: Path) -> YearSchedule:
     go saves a round trip per typo, and a wrong file silently moves every deadline.
     """
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = read_json(Path(path))
     except OSError as exc:
         raise _schedule_error(path, [Reason("unreadable", f"cannot read {path}: {exc}")]) from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _schedule_error(path, [Reason("bad_json", f"not valid JSON: {exc}")]) from exc
+    except ValidationError as exc:
+        raise _schedule_error(path, exc.reasons) from exc
     if not isinstance(data, dict):
         raise _schedule_error(path, [Reason("not_an_object", "the file must hold a JSON object")])
 

@@ -1,0 +1,41 @@
+"""The JSON files commands read (``filings create --file``, ``orders create --file``,
+``calendar load``): read alike, by ``workflow.domain.json_files``."""
+
+from __future__ import annotations
+
+import codecs
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.factories import first_filing_order, make_payload
+
+if TYPE_CHECKING:
+    from tests.cli.conftest import Cli
+
+_ORDER = {k: v for k, v in first_filing_order().items() if k != "kind"}
+_SCHEDULE = {"year": 2031, "holidays": ["2031-10-01"], "workdays": ["2031-09-28"]}
+
+# Each command reading a JSON file, with a file it takes.
+READERS = [
+    pytest.param(("filings", "create", "--file"), make_payload(), id="filings-create"),
+    pytest.param(
+        ("orders", "create", "--kind", "first_filing", "--file"), _ORDER, id="orders-create"
+    ),
+    pytest.param(("calendar", "load"), _SCHEDULE, id="calendar-load"),
+]
+
+
+@pytest.mark.parametrize(("command", "body"), READERS)
+def test_a_file_saved_with_a_byte_order_mark_is_read_as_utf_8(
+    cli: Cli, tmp_path: Path, command: tuple[str, ...], body: dict[str, Any]
+) -> None:
+    """As a CSV import reads one: Windows editors write the mark first."""
+    path = tmp_path / "body.json"
+    path.write_bytes(codecs.BOM_UTF8 + json.dumps(body, ensure_ascii=False).encode())
+
+    result = cli(*command, str(path))
+
+    assert result.exit_code == 0, result.output
