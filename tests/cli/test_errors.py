@@ -142,6 +142,22 @@ def test_a_broken_rules_file_is_named_on_one_line_with_its_problems(
     assert "Traceback" not in result.output
 
 
+def test_a_rules_file_nested_too_deeply_to_read_is_named_on_one_line(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text("value = " + "[" * 100_000, encoding="utf-8")
+    monkeypatch.setenv("RULES_FILE", str(rules))
+    get_settings.cache_clear()
+
+    result = cli("rules", "show", "京")
+
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        1,
+        [f"error: invalid rules in {rules}", "  rules_file: nested too deeply to read"],
+    )
+
+
 @pytest.mark.slow
 def test_a_reader_gone_before_the_output_ends_gets_no_error_line() -> None:
     """``icpflow ... | head -1``: the shell's code for a command whose reader left, silently."""

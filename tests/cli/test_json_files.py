@@ -39,3 +39,17 @@ def test_a_file_saved_with_a_byte_order_mark_is_read_as_utf_8(
     result = cli(*command, str(path))
 
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("command", "body"), READERS)
+def test_a_file_nested_too_deeply_to_read_is_refused_on_one_line(
+    cli: Cli, tmp_path: Path, command: tuple[str, ...], body: dict[str, Any]
+) -> None:
+    """The API answers such a body 400; the parser's recursion limit is no bug to show."""
+    path = tmp_path / "body.json"
+    path.write_text("[" * 100_000, encoding="utf-8")
+
+    result = cli(*command, str(path))
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[1:] == ["  nested too deeply to read"]

@@ -55,3 +55,17 @@ def test_check_names_every_bad_entry(cli: Cli, tmp_path: Path) -> None:
         "  provinces.rules[2]: min_age must be a non-negative integer",
         "  sectors.finance: no source",
     ]
+
+
+def test_check_refuses_a_file_nested_too_deeply_to_read_on_one_line(
+    cli: Cli, tmp_path: Path
+) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text("value = " + "[" * 100_000, encoding="utf-8")
+
+    result = cli("rules", "check", str(path))
+
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        1,
+        [f"error: {path}: 1 problem(s)", "  nested too deeply to read"],
+    )

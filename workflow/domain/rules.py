@@ -631,6 +631,8 @@ def parse_rules(text: str, source: str = "<string>") -> Rules:
         rules = parser.rules()
     except (tomllib.TOMLDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise RulesError(source, [f"{type(exc).__name__}: {exc}"]) from exc
+    except RecursionError:  # arrays or tables nested deeper than the parser recurses
+        raise RulesError(source, ["nested too deeply to read"]) from None
     if parser.problems:
         raise RulesError(source, parser.problems)
     return rules
