@@ -16,7 +16,7 @@ from cli.errors import App, CliError
 from config.settings import get_settings
 from workflow.domain.errors import Reason
 from workflow.domain.guards import province_named
-from workflow.domain.rules import RulesError, parse_rules, rules_for
+from workflow.domain.rules import RulesError, read_rules, rules_for
 
 app = App(help="The filing rules in force, with their sources.", no_args_is_help=True)
 
@@ -49,7 +49,7 @@ def check(
 ) -> None:
     """Validate an edited rules file, naming every bad entry."""
     try:
-        parse_rules(file.read_text(encoding="utf-8"), str(file))
+        read_rules(file)
     except RulesError as exc:
         raise CliError(
             f"{file}: {len(exc.problems)} problem(s)",

@@ -69,3 +69,16 @@ def test_check_refuses_a_file_nested_too_deeply_to_read_on_one_line(
         1,
         [f"error: {path}: 1 problem(s)", "  nested too deeply to read"],
     )
+
+
+def test_check_refuses_a_file_that_is_not_utf_8_on_one_line(cli: Cli, tmp_path: Path) -> None:
+    """As the same file named by RULES_FILE is refused."""
+    path = tmp_path / "rules.toml"
+    path.write_bytes(b"\xff\xfe")
+
+    result = cli("rules", "check", str(path))
+
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        1,
+        [f"error: {path}: 1 problem(s)", "  not UTF-8 text: invalid start byte at byte 0"],
+    )

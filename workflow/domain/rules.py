@@ -644,6 +644,12 @@ def load_rules(path: Path | None = None) -> Rules:
     if path is None:
         packaged = resources.files("workflow.domain").joinpath("rules.toml")
         return parse_rules(packaged.read_text(encoding="utf-8"), "workflow/domain/rules.toml")
+    return read_rules(path)
+
+
+def read_rules(path: Path) -> Rules:
+    """The rules in the file at ``path``, read now: ``icpflow rules check`` judges an edited
+    file as ``RULES_FILE`` would read it, a file that is not UTF-8 included."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
