@@ -36,6 +36,10 @@ MAX_HOST_REVIEW_WORKING_DAYS = 60
 
 # What every URL starts with (RFC 3986 scheme, then "://"): SQLAlchemy names a dialect there.
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# The databases icpflow runs on, as a URL names them: SQLite, and PostgreSQL through psycopg 3,
+# the one driver installed (see ``normalise_database_url``).
+_DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgres", "postgresql", "postgresql+psycopg")
+_DATABASE_FORMS = "sqlite:///path or postgresql://user@host/db"
 
 
 class Environment(StrEnum):
@@ -316,9 +320,13 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _a_database_url(cls, url: str) -> str:
-        """Refused on reading, naming DATABASE_URL, not when a connection is first made."""
+        """Refused on reading, naming DATABASE_URL, not when a connection is first made: a
+        database icpflow has no driver for (MySQL, say) failed there as a missing module."""
         if url and not _URL_SCHEME.match(url):
-            raise ValueError("not a database URL (sqlite:///path or postgresql://user@host/db)")
+            raise ValueError(f"not a database URL ({_DATABASE_FORMS})")
+        scheme = url.partition("://")[0]
+        if url and scheme not in _DATABASE_SCHEMES:
+            raise ValueError(f"{scheme}: not a database icpflow runs on ({_DATABASE_FORMS})")
         return url
 
     def model_post_init(self, __context: Any) -> None:

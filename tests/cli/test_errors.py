@@ -82,17 +82,30 @@ def test_a_database_url_that_is_no_url_is_refused_naming_the_forms_it_takes(
     )
 
 
-def test_a_database_url_naming_no_known_database_is_one_error_line(
-    cli: Cli, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://x@y/z",  # a dialect SQLAlchemy knows, whose driver is not installed
+        "postgresql+psycopg2://postgres@localhost/icpflow",
+        "mongodb://localhost/icpflow",  # one it does not know
+    ],
+)
+def test_a_database_url_naming_a_database_icpflow_does_not_run_on_is_refused_naming_it(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", "mongodb://localhost/icpflow")
+    monkeypatch.setenv("DATABASE_URL", url)
     get_settings.cache_clear()
 
     result = cli("filings", "list")
 
-    assert (result.exit_code, result.stderr.splitlines()[0]) == (
+    scheme = url.partition("://")[0]
+    assert (result.exit_code, result.stderr.splitlines()) == (
         1,
-        "error: database error: Can't load plugin: sqlalchemy.dialects:mongodb",
+        [
+            "error: invalid settings",
+            f"  DATABASE_URL: {scheme}: not a database icpflow runs on "
+            "(sqlite:///path or postgresql://user@host/db)",
+        ],
     )
 
 
