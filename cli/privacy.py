@@ -21,7 +21,9 @@ privacy = App(help="Personal data: how long it is kept.")
 
 @keys.command("rotate")
 def rotate_keys(
-    batch: Annotated[int, typer.Option(min=1, help="Rows re-encrypted per transaction.")] = 500,
+    batch: Annotated[
+        int, typer.Option(min=1, max=bounds.MAX_BATCH, help="Rows re-encrypted per transaction.")
+    ] = 500,
     as_json: JsonOption = False,
 ) -> None:
     """Re-encrypt every identity and phone number under the first key of DATA_KEYS.

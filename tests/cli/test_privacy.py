@@ -94,6 +94,16 @@ def test_purge_counts_the_orders_it_purged(
     assert _run(cli, "privacy", "purge", "--older-than", "90")["purged"] == 1
 
 
+@pytest.mark.parametrize("batch", ["10001", str(2**63)])
+def test_rotation_refuses_a_batch_larger_than_one_transaction_should_hold(
+    cli: Cli, batch: str
+) -> None:
+    result = cli("keys", "rotate", "--batch", batch)
+
+    assert (result.exit_code, "10000" in result.stderr) == (2, True)
+    assert "Traceback" not in result.output
+
+
 def test_purge_refuses_more_days_than_dates_can_go_back(cli: Cli) -> None:
     result = cli("privacy", "purge", "--older-than", "99999999999999")
 
