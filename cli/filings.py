@@ -147,6 +147,7 @@ def render_filing(view: FilingOut) -> RenderableType:
             ("state", f"{view.state} ({view.state_label})"),
             ("version", view.version),
             ("in state since", view.state_entered_at),
+            ("assignee", view.assignee or "nobody"),
             ("domain", view.domain),
             ("domain expires", view.domain_expires_on),
             ("province", view.province),

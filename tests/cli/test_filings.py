@@ -530,6 +530,21 @@ def test_a_filing_is_assigned_and_given_back_to_nobody_with_each_step_recorded(
     ]
 
 
+def test_show_and_assign_tables_name_the_assignee_as_json_does(
+    cli: Cli, created: dict[str, Any], session: Session
+) -> None:
+    create_token(session, "alice", Role.CASE_MANAGER)
+    filing = str(created["id"])
+
+    assert re.search(r"│ assignee\s+│ nobody\s+│", cli("filings", "show", filing).stdout)
+    given = cli("filings", "assign", filing, "alice")
+    shown = cli("filings", "show", filing)
+
+    assert given.exit_code == 0, given.output
+    assert re.search(r"│ assignee\s+│ alice\s+│", given.stdout), given.stdout
+    assert re.search(r"│ assignee\s+│ alice\s+│", shown.stdout), shown.stdout
+
+
 def test_assigning_someone_who_cannot_work_on_filings_exits_1_naming_them(
     cli: Cli, created: dict[str, Any]
 ) -> None:
