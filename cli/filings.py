@@ -425,7 +425,13 @@ def render_late(page: LatePage) -> RenderableType:
 
 @app.command()
 def show(filing_id: FilingId, as_json: JsonOption = False) -> None:
-    """Show a filing, the events allowed from its state and its open deadlines."""
+    """Show a filing, the events allowed from its state, its open deadlines and, while it is
+    open, its forecast.
+
+    --json gives the filing as the API's GET /filings/{id} does, without the forecast, so a
+    script reads one shape wherever it gets a filing from; `filings forecast ID --json` gives
+    the forecast, as GET /filings/{id}/forecast does.
+    """
     with session_scope() as session:
         view = views.filing(session, filing_id, get_clock().now())
         open_order = view.state not in TERMINAL_STATES

@@ -556,3 +556,17 @@ def test_assigning_someone_who_cannot_work_on_filings_exits_1_naming_them(
 def test_the_import_help_names_every_column_on_a_narrow_terminal() -> None:
     shown = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["filings", "import", "--help"])
     assert [c for c in IMPORT_COLUMNS if c not in shown.stdout] == []
+
+
+def test_show_json_is_the_api_s_filing_and_its_help_says_where_the_forecast_is(
+    cli: Cli, created: dict[str, Any]
+) -> None:
+    """The table adds an open order's forecast; --json keeps GET /filings/{id}'s shape."""
+    filing = str(created["id"])
+    shown = cli("filings", "show", filing)
+    forecast = cli("filings", "forecast", filing, "--json")
+
+    assert "forecast" in shown.stdout.lower() and forecast.exit_code == 0
+    assert "forecast" not in json.loads(cli("filings", "show", filing, "--json").stdout)
+    helped = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["filings", "show", "--help"])
+    assert "filings forecast ID --json gives the forecast" in helped.stdout
