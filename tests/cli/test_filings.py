@@ -265,6 +265,21 @@ def test_a_cell_holding_a_line_separator_is_refused_by_its_field_on_its_own_line
     assert error_lines(result.stderr) == ["error: 2 of 3 rows refused; the other 1 were imported"]
 
 
+@pytest.mark.parametrize("separator", ["\x1c", "\x1d", "\x1e", "\x1f"])
+def test_a_cell_padded_with_an_information_separator_is_refused_as_the_api_refuses_it(
+    cli: Cli, tmp_path: Path, separator: str
+) -> None:
+    """Python strips FS, GS, RS and US as spaces; the API refuses them as control characters."""
+    path = write_csv(
+        tmp_path / "filings.csv", list(IMPORT_COLUMNS), [row(applicant_name=f"Example{separator}")]
+    )
+
+    result = cli("filings", "import", str(path), "--json")
+
+    [refused] = json.loads(result.stdout)["errors"]
+    assert [r["field"] for r in refused["reasons"]] == ["applicant.name"]
+
+
 def test_a_file_of_individuals_may_leave_out_the_responsible_column(
     cli: Cli, tmp_path: Path
 ) -> None:
