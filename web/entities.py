@@ -70,6 +70,8 @@ _ZH_WHOSE = {
     "entity_responsible": "主体负责人",
     "service_responsible": "网站/App 负责人",
 }
+# The parts of an order (``OrderCreate``'s fields a form fills), as a reason names them.
+_PARTS = {"service": "Service 网站/App", "changes": "Changes 变更内容"}
 _ZH_PERSON = {
     "name": "姓名",
     "mobile": "手机号码",
@@ -150,16 +152,24 @@ def entity_page(
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
+    forms = (
+        order_forms(shown, rules_for(get_settings()), assign_to_me(session, user))
+        if user.can(Role.CASE_MANAGER)
+        else []
+    )
+    if not opens_orders(shown):
+        # A stale page's form refused (an order opened meanwhile): only it, with what was
+        # typed, so nothing is lost.
+        forms = [form for form in forms if refused is not None and form.id == refused.form]
     return show(
         request,
         "entity.html",
         user,
         entity=shown,
+        services={s.id: f"{s.kind.label} {s.name}" for s in shown.services},
         orders=orders,
         pages=pages_of(orders.total, page),
-        forms=order_forms(shown, rules_for(get_settings()), assign_to_me(session, user))
-        if user.can(Role.CASE_MANAGER) and opens_orders(shown)
-        else [],
+        forms=forms,
         key=key or new_key(),
         refused=refused,
         status_code=422 if refused else 200,
@@ -168,8 +178,8 @@ def entity_page(
 
 
 def opens_orders(entity: EntityOut) -> bool:
-    """Whether the page offers the forms: to an entity on file with no order in flight (one
-    at a time); the service refuses any other all the same, and says why."""
+    """Whether the page offers the forms: to an entity on file with no order open (one at a
+    time); the service refuses any other all the same, and says why."""
     return entity.status is EntityStatus.ACTIVE and entity.open_order_id is None
 
 
@@ -232,12 +242,14 @@ def order_form(spec: KindSpec, entity: EntityOut, rules: Rules) -> Form:
             _part_input(path, field, required, rules)
             for path, field, required in part_fields(ChangesIn, "changes", required=False)
         ]
+    parts = {path.rsplit(".", 1)[0] for i in inputs for path in [i.name] if "." in path}
     return Form(
         _form_id(spec),
         f"/entities/{entity.id}/orders/{spec.kind.value}",
         f"{spec.kind.value.replace('_', ' ').capitalize()} {spec.label_zh}",
         spec.description,
         tuple(inputs),
+        parts={part: _part_label(part) for part in sorted(parts)},
     )
 
 
@@ -264,6 +276,16 @@ def _part_input(path: str, field: FieldInfo, required: bool, rules: Rules) -> In
     if leaf == "kind":
         return replace(shown, options=tuple(Option(k.value, k.label) for k in ServiceKind))
     return with_choices(shown, leaf, rules)
+
+
+def _part_label(path: str) -> str:
+    """``changes.entity_responsible`` -> ``Entity responsible 主体负责人``; ``service`` ->
+    ``Service 网站/App``."""
+    top, *rest = path.split(".")
+    if not rest:
+        return _PARTS[top]
+    [whose] = rest
+    return f"{whose.replace('_', ' ').capitalize()} {_ZH_WHOSE[whose]}"
 
 
 def _label(parts: list[str]) -> str:

@@ -109,6 +109,8 @@ class Form:
     inputs: tuple[Input, ...]
     leads_to: str | None = None  # the state an event's form moves the filing to
     paths: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # Labels of the parts its inputs make up (``changes``, a person), which a reason may name.
+    parts: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def named(self, error: IcpflowError) -> IcpflowError:
         """The refusal as the form's reader knows its fields: by their labels, not the
@@ -116,7 +118,7 @@ class Form:
         each reason about a field saying which."""
         labels = {i.name: i.label for i in self.inputs}
         by_path = {path: labels[name] for path, name in self.paths.items() if name in labels}
-        return renamed(error, {**labels, **by_path}, say_which=True)
+        return renamed(error, {**self.parts, **labels, **by_path}, say_which=True)
 
 
 def field_input(

@@ -250,8 +250,54 @@ def test_an_entity_with_an_order_in_flight_offers_no_form_and_links_the_order(
 
     page = console.get(f"/entities/{entity_id}").text
 
-    assert f'Order <a href="/filings/{order.id}">#{order.id}</a> is in flight' in page
+    assert f'Order <a href="/filings/{order.id}">#{order.id}</a> is still open' in page
     assert "/orders/" not in page
+
+
+def test_a_form_refused_for_an_order_opened_meanwhile_comes_back_with_what_was_typed(
+    session: Session, entity_id: int, signed_in: Console
+) -> None:
+    """A stale page: another tab opened a change since."""
+    console = signed_in("case_manager")
+    stale = _hidden(console.get(f"/entities/{entity_id}").text)
+    _opened(session, _post(console, entity_id, "change", {"changes.entity_name": "A Ltd"}))
+    fields = _form_fields(order_on("new_service", entity_id, 0))
+
+    answer = console.post(f"/entities/{entity_id}/orders/new_service", data={**stale, **fields})
+
+    assert answer.status_code == 422 and "in flight" in answer.text
+    assert 'value="cn.example.app"' in answer.text
+
+
+def test_an_order_names_the_service_it_concerns(
+    session: Session, entity_id: int, on_file: FilingOut, signed_in: Console
+) -> None:
+    console = signed_in("case_manager")
+    _opened(session, _post(console, entity_id, "change", {"changes.entity_name": "A Ltd"}))
+
+    page = console.get(f"/entities/{entity_id}").text
+
+    assert '<td data-label="Service 网站/App">Website 网站 Example</td>' in page
+    assert (
+        '<td data-label="Service 网站/App"><span class="muted">the entity 主体</span></td>' in page
+    )
+
+
+def test_a_choice_with_a_default_offers_no_blank_that_would_mean_it(
+    entity_id: int, signed_in: Console
+) -> None:
+    page = signed_in("case_manager").get(f"/entities/{entity_id}").text
+
+    sector = page.split('id="order-new_service-service.sector"')[1].split("</select>")[0]
+    assert '<option value="">' not in sector and 'value="general" selected' in sector
+
+
+def test_an_empty_change_is_refused_naming_the_changes_by_label(
+    session: Session, entity_id: int, signed_in: Console
+) -> None:
+    answer = _post(signed_in("case_manager"), entity_id, "change", {})
+
+    assert answer.status_code == 422 and "Changes 变更内容 is required" in answer.text
 
 
 def test_a_viewer_sees_the_entity_but_may_not_open_an_order(
