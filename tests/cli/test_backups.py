@@ -156,41 +156,32 @@ def other_keys(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     return switch
 
 
-def _restore_under(
+@pytest.fixture
+def restore_under(
     cli: Cli,
     new_filing: MakeFiling,
     tmp_path: Path,
     fresh_url: str,
     use_database: Callable[[str], None],
     other_keys: Callable[..., None],
-    **keys: str,
-) -> Result:
-    new_filing()
-    backup = tmp_path / "icpflow.backup"
-    assert cli("db", "backup", str(backup)).exit_code == 0
-    use_database(fresh_url)
-    other_keys(**keys)
-    return cli("db", "restore", str(backup))
+) -> Callable[..., Result]:
+    """A backup of a filing restored into a fresh database by an install with other ``keys``."""
+
+    def restore(**keys: str) -> Result:
+        new_filing()
+        backup = tmp_path / "icpflow.backup"
+        assert cli("db", "backup", str(backup)).exit_code == 0
+        use_database(fresh_url)
+        other_keys(**keys)
+        return cli("db", "restore", str(backup))
+
+    return restore
 
 
 def test_restore_refuses_a_backup_sealed_under_keys_this_install_lacks(
-    cli: Cli,
-    db: Database,
-    new_filing: MakeFiling,
-    tmp_path: Path,
-    fresh_url: str,
-    use_database: Callable[[str], None],
-    other_keys: Callable[..., None],
+    db: Database, fresh_url: str, restore_under: Callable[..., Result]
 ) -> None:
-    result = _restore_under(
-        cli,
-        new_filing,
-        tmp_path,
-        fresh_url,
-        use_database,
-        other_keys,
-        DATA_KEYS=Fernet.generate_key().decode(),
-    )
+    result = restore_under(DATA_KEYS=Fernet.generate_key().decode())
 
     assert result.exit_code == 1
     assert "keys cannot read the personal data" in result.stderr
@@ -200,23 +191,9 @@ def test_restore_refuses_a_backup_sealed_under_keys_this_install_lacks(
 
 
 def test_restore_refuses_a_backup_whose_lookup_hashes_another_key_made(
-    cli: Cli,
-    db: Database,
-    new_filing: MakeFiling,
-    tmp_path: Path,
-    fresh_url: str,
-    use_database: Callable[[str], None],
-    other_keys: Callable[..., None],
+    restore_under: Callable[..., Result],
 ) -> None:
-    result = _restore_under(
-        cli,
-        new_filing,
-        tmp_path,
-        fresh_url,
-        use_database,
-        other_keys,
-        LOOKUP_KEY="another-lookup-key",
-    )
+    result = restore_under(LOOKUP_KEY="another-lookup-key")
 
     assert result.exit_code == 1
     assert "LOOKUP_KEY is not the key" in result.stderr

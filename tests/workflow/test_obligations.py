@@ -96,15 +96,22 @@ def test_a_site_live_without_its_psb_number_is_overdue_after_30_days_and_told_on
     assert len(_notices(session, "obligation_psb_filing")) == 1  # one route: the team's log
 
 
-def test_an_overdue_psb_filing_is_told_due_by_the_end_of_its_last_day(
+def _psb_filing_told_overdue(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
-) -> None:
-    """Due by the end of 2026-04-01: not "2026-04-02 00:00", a day its reader would miss."""
+) -> Notification:
+    """Live on 2026-03-02, its PSB filing due by the end of 2026-04-01, told the next morning."""
     obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 2)), settings)
     clock.set(datetime.fromisoformat("2026-04-02T09:00+08:00"))
     _sweep(session, clock, settings)
-
     [told] = _notices(session, "obligation_psb_filing")
+    return told
+
+
+def test_an_overdue_psb_filing_is_told_due_by_the_end_of_its_last_day(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    """Not "2026-04-02 00:00", a day its reader would miss."""
+    told = _psb_filing_told_overdue(session, on_file, clock, settings)
 
     assert "到期 Due: 2026-04-01 24:00 北京时间" in told.body
 
@@ -113,11 +120,7 @@ def test_a_duty_notice_names_its_service_by_kind_name_and_number(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
     """An app and the site on its domain share the domain: the number tells their duties apart."""
-    obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 2)), settings)
-    clock.set(datetime.fromisoformat("2026-04-02T09:00+08:00"))
-    _sweep(session, clock, settings)
-
-    [told] = _notices(session, "obligation_psb_filing")
+    told = _psb_filing_told_overdue(session, on_file, clock, settings)
 
     assert told.subject.endswith(f"— Website 网站 Example {ENTITY_NUMBER}-1")
     assert f"服务 Service: Website 网站 Example (example.cn) {ENTITY_NUMBER}-1" in told.body
