@@ -167,6 +167,7 @@ def entity_page(
         user,
         entity=shown,
         services={s.id: f"{s.kind.label} {s.name}" for s in shown.services},
+        opens=opens_orders(shown),
         orders=orders,
         pages=pages_of(orders.total, page),
         forms=forms,

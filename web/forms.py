@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from starlette.datastructures import FormData
 
+from workflow.domain.bounded import stripped
 from workflow.domain.definition import EVENTS_BY_NAME, MANUAL_EVENTS, EventSpec
 from workflow.domain.errors import IcpflowError, renamed
 from workflow.domain.event_data import VerifierRole
@@ -263,7 +264,7 @@ def posted(model: type[BaseModel], form: FormData) -> dict[str, Any]:
     for name, declared in model.model_fields.items():
         if get_origin(declared.annotation) is list:
             data[name] = [str(value) for value in form.getlist(name)]
-        elif value := str(form.get(name) or "").strip():
+        elif value := stripped(str(form.get(name) or "")):
             data[name] = value
     return data
 
@@ -290,7 +291,7 @@ def nested(inputs: Iterable[Input], form: FormData) -> dict[str, Any]:
     one may leave out) stays out whole instead of being named incomplete."""
     data: dict[str, Any] = {}
     for shown in inputs:
-        value = str(form.get(shown.name) or "").strip()
+        value = stripped(str(form.get(shown.name) or ""))
         if not value or value == shown.default:
             continue
         *parents, leaf = shown.name.split(".")

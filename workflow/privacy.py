@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from config.masking import mask_text
 from models import (
+    CreationKey,
     Disclosure,
     Entity,
     Filing,
@@ -130,6 +132,9 @@ def _purge_order(session: Session, filing: Filing, now: datetime) -> None:
     filing.notify = []
     filing.personal_data_purged_at = now
     session.add(filing)
+    # The answer an opening's key replays holds the applicant as opened: it goes, and the
+    # same request (an import's row) opens a new filing rather than replay a purged one.
+    session.execute(delete(CreationKey).where(col(CreationKey.filing_id) == filing.id))
     session.flush()
     _purge_record(session, filing)
 
@@ -163,7 +168,7 @@ def _purge_record(session: Session, filing: Filing) -> None:
     if others is not None:
         return
     for service in session.exec(select(Service).where(Service.entity_id == entity.id)):
-        service.responsible_name = service.responsible_mobile = None
+        service.responsible_name = service.responsible_mobile = service.responsible_email = None
         session.add(service)
     entity.name = entity.responsible_name = PURGED
     entity.id_number = entity.responsible_mobile = entity.responsible_email = PURGED

@@ -371,10 +371,11 @@ def _check_not_last(session: Session, spec: KindSpec, parties: _Parties) -> list
     service = parties.service
     if spec.effect is not Effect.CANCEL_SERVICE or service is None or parties.entity is None:
         return []  # without the entity, the missing entity is the reason
+    # Another number: a site accessed here again left its first row behind, the same record.
     others = session.exec(
         select(Service.id).where(
             Service.entity_id == service.entity_id,
-            Service.id != service.id,
+            col(Service.record_number) != service.record_number,
             col(Service.status).in_(_ON_FILE_STATUSES),
         )
     ).first()
@@ -1367,6 +1368,16 @@ def apply_effect(session: Session, filing: Filing) -> str | None:
     elif spec.effect is Effect.CANCEL_SERVICE:
         assert service is not None
         service.status = ServiceStatus.CANCELLED
+        # The record is gone: so is the row a site accessed here again left behind.
+        session.execute(
+            update(Service)
+            .where(
+                col(Service.entity_id) == service.entity_id,
+                col(Service.record_number) == service.record_number,
+                col(Service.status).in_(_ON_FILE_STATUSES),
+            )
+            .values(status=ServiceStatus.CANCELLED)
+        )
     elif spec.effect is Effect.REMOVE_ACCESS:
         assert service is not None
         service.status, service.service_number, service.server_ip = (
@@ -1396,5 +1407,11 @@ def _apply_changes(entity: Entity, service: Service | None, changes: Mapping[str
     if "service_name" in changes:
         service.name = changes["service_name"]
     if person := changes.get("service_responsible"):
+        # An email left out keeps the one on record only for the same person.
+        same = (person["name"], person["mobile"]) == (
+            service.responsible_name,
+            service.responsible_mobile,
+        )
+        kept = service.responsible_email if same else None
         service.responsible_name, service.responsible_mobile = person["name"], person["mobile"]
-        service.responsible_email = person.get("email") or service.responsible_email
+        service.responsible_email = person.get("email") or kept

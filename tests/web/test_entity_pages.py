@@ -300,6 +300,17 @@ def test_an_empty_change_is_refused_naming_the_changes_by_label(
     assert answer.status_code == 422 and "Changes 变更内容 is required" in answer.text
 
 
+def test_a_value_padded_with_a_separator_is_refused_as_the_api_refuses_it(
+    session: Session, entity_id: int, signed_in: Console
+) -> None:
+    fields = {"changes.entity_name": "\x1cExample Co\x1f"}
+
+    answer = _post(signed_in("case_manager"), entity_id, "change", fields)
+
+    assert answer.status_code == 422
+    assert _orders(session) == 1
+
+
 def test_a_viewer_sees_the_entity_but_may_not_open_an_order(
     session: Session, entity_id: int, signed_in: Console
 ) -> None:

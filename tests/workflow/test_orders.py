@@ -429,6 +429,24 @@ def test_a_services_person_is_asked_nothing_of_the_legal_representative(
     assert [r.field for r in refused.value.reasons] == ["service.responsible.legal_representative"]
 
 
+def test_a_new_person_for_a_service_does_not_take_the_email_of_the_one_before(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    body = order_on("new_service", on_file.entity_id, 0)
+    person = {"name": "Wang Fang", "mobile": APP_MOBILE, "email": "wang@example.cn"}
+    body["service"] = {**body["service"], "responsible": person}  # type: ignore[dict-item]
+    app = _drive(session, open_order(**body), ORDER_PATHS["new_service"])
+    changes = {"service_responsible": {"name": "Zhao Liu", "mobile": "13600080010"}}
+    change = {"kind": "change", "entity_id": on_file.entity_id, "service_id": app.service_id}
+
+    _drive(session, open_order(**change, changes=changes), ORDER_PATHS["change"])
+
+    [on_record] = [
+        s for s in views.entity(session, on_file.entity_id).services if s.id == app.service_id
+    ]
+    assert (on_record.responsible_name, on_record.responsible_email) == ("Zhao Liu", None)
+
+
 def test_the_same_person_no_longer_the_legal_representative_is_a_change(
     open_order: Open, on_file: FilingOut
 ) -> None:
@@ -875,6 +893,23 @@ def test_a_site_whose_access_was_removed_is_accessed_here_again(
         "access_removed",
         "active",
     )
+
+
+def test_a_site_accessed_again_and_cancelled_leaves_no_row_of_its_record_on_file(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    """Its first row (access removed) is the same record: cancelled with it, it cannot make
+    the entity's last site look like one of two."""
+    left = _drive(session, open_order(**_access(on_file)), ORDER_PATHS["new_access"])
+    removal = order_on("cancel_access", on_file.entity_id, left.service_id or 0)
+    _drive(session, open_order(**removal), ORDER_PATHS["cancel_access"])
+    back = _drive(session, open_order(**_access(on_file)), ORDER_PATHS["new_access"])
+    cancel = order_on("cancel_service", on_file.entity_id, back.service_id or 0)
+
+    _drive(session, open_order(**cancel), ORDER_PATHS["cancel_service"])
+
+    last = order_on("cancel_service", on_file.entity_id, on_file.service_id or 0)
+    assert [code for code, _ in _refusals(open_order, last)] == ["last_service"]
 
 
 def test_a_new_access_naming_a_number_cancelled_here_is_refused_naming_it(

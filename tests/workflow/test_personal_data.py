@@ -17,20 +17,23 @@ from config.clock import FrozenClock, as_utc
 from config.keys import DEVELOPMENT_KEYS_FILE, KeysDoNotOpen, keys_of
 from config.settings import Environment, Settings, get_settings
 from models import (
+    CreationKey,
     Disclosure,
     Entity,
     Filing,
     HistoryEntry,
     Notification,
     NotificationStatus,
+    Service,
     SmsVerifier,
 )
 from models.sealed import lookup, opened
 from tests.databases import Database
-from tests.factories import MakeFiling
+from tests.factories import SITE_MOBILE, MakeFiling, first_filing_order, service_in
 from workflow import privacy, service, views
-from workflow.domain.commands import EventCommand
+from workflow.domain.commands import EventCommand, OrderCreate
 from workflow.domain.errors import UnsafeSettings
+from workflow.schemas import FilingOut
 from workflow.startup import check_settings
 
 ID_NUMBER, PHONE = "91110000MA01ABCD52", "13800138000"
@@ -205,6 +208,40 @@ def test_purge_removes_personal_data_of_ended_orders_and_keeps_their_history(
     history = session.exec(select(HistoryEntry).order_by(HistoryEntry.version)).all()  # type: ignore[arg-type]
     assert [h.event for h in history][-1] == "withdraw"
     assert history[-1].reason == "applicant 138****8000 gave up; id 911***********CD52"
+
+
+def _withdrawn_order_with_a_key(session: Session) -> FilingOut:
+    """A first filing whose site's person gave an email, opened under a key and withdrawn."""
+    person = {"name": "Li Si", "mobile": SITE_MOBILE, "email": "lisi@example.com"}
+    body = first_filing_order(service=service_in(responsible=person))
+    order = service.create_order(
+        session, OrderCreate.model_validate(body), actor="t", idempotency_key="import:abc"
+    )
+    command = EventCommand(event="withdraw", data={"reason": "dropped"})
+    return service.fire_event(session, order.id, command, actor="t")
+
+
+def test_purge_removes_the_email_of_a_services_person(session: Session, clock: FrozenClock) -> None:
+    order = _withdrawn_order_with_a_key(session)
+    clock.advance(timedelta(days=31))
+
+    privacy.purge(session, timedelta(days=30), clock.now())
+
+    site = session.get(Service, order.service_id)
+    assert site is not None and site.responsible_email is None
+
+
+def test_purge_removes_the_answer_an_opening_key_would_replay(
+    session: Session, clock: FrozenClock
+) -> None:
+    """It holds the applicant's name and email as opened."""
+    order = _withdrawn_order_with_a_key(session)
+    clock.advance(timedelta(days=31))
+
+    privacy.purge(session, timedelta(days=30), clock.now())
+
+    kept = session.exec(select(CreationKey).where(CreationKey.filing_id == order.id)).all()
+    assert kept == []
 
 
 def test_purge_masks_the_applicants_name_and_contacts_in_the_orders_notices(

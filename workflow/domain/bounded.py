@@ -130,3 +130,19 @@ def _past_moment(value: datetime) -> datetime:
 
 # When something happened, as a person reads it off a message: an offset is optional.
 PastMoment = Annotated[datetime, BeforeValidator(_date_and_time), AfterValidator(_past_moment)]
+
+
+# What a value is stripped of: Unicode's White_Space, as the API's text types strip it. Python's
+# ``str.strip`` also takes the information separators FS, GS, RS and US for spaces; the API
+# refuses them as control characters, so a value padded with one is kept, to be refused alike.
+_WHITE_SPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def stripped(value: str) -> str:
+    """A value typed into a form or a file cell, stripped as the text types strip it: what the
+    CLI's flat fields and the console's forms send is then judged as the API judges it."""
+    return value.strip(_WHITE_SPACE)

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from workflow.domain.bounded import stripped
 from workflow.domain.commands import FilingCreate, parse
 
 # Flat field names and where each goes in the payload.
@@ -34,21 +35,13 @@ IMPORT_COLUMNS: tuple[str, ...] = tuple(FLAT_FIELDS)
 # Columns a file may leave out: ``responsible`` came later, and files of individuals (their own
 # responsible persons) never need it.
 OPTIONAL_COLUMNS: tuple[str, ...] = ("responsible",)
-# What a value is stripped of: Unicode's White_Space, as the API's text types strip it. Python's
-# ``str.strip`` also takes the information separators FS, GS, RS and US for spaces; the API
-# refuses them as control characters, so a value padded with one is kept, to be refused alike.
-_WHITE_SPACE = (
-    "\t\n\v\f\r \x85\xa0\u1680"
-    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u2028\u2029\u202f\u205f\u3000"
-)
 
 
 def creation_from_flat(flat: Mapping[str, str | None]) -> FilingCreate:
     """The creation command from flat fields; blanks are left out so each is named missing."""
     payload: dict[str, Any] = {"applicant": {}, "website": {}}
     for name, path in FLAT_FIELDS.items():
-        value = (flat.get(name) or "").strip(_WHITE_SPACE)
+        value = stripped(flat.get(name) or "")
         if value:
             node = payload
             for key in path[:-1]:
