@@ -240,7 +240,7 @@ def order_form(spec: KindSpec, entity: EntityOut, rules: Rules) -> Form:
         inputs.append(field_input("licence", OrderCreate.model_fields["licence"]))
     if spec.effect is Effect.APPLY_CHANGES:
         inputs += [
-            _part_input(path, field, required, rules)
+            _on_record(_part_input(path, field, required, rules), entity)
             for path, field, required in part_fields(ChangesIn, "changes", required=False)
         ]
     parts = {path.rsplit(".", 1)[0] for i in inputs for path in [i.name] if "." in path}
@@ -252,6 +252,14 @@ def order_form(spec: KindSpec, entity: EntityOut, rules: Rules) -> Form:
         tuple(inputs),
         parts={part: _part_label(part) for part in sorted(parts)},
     )
+
+
+def _on_record(shown: Input, entity: EntityOut) -> Input:
+    """A change's choice shown as the record has it: the entity's person retyped to add an
+    email stays not the legal representative, as on record, unless the choice is changed."""
+    if shown.name != "changes.entity_responsible.legal_representative":
+        return shown
+    return replace(shown, default=str(entity.responsible_is_legal_rep).lower())
 
 
 def _form_id(spec: KindSpec) -> str:

@@ -95,6 +95,7 @@ class Input:
     required: bool
     html_type: str = "text"  # the <input>'s type
     default: str | None = None  # the option chosen until someone chooses another
+    implied: str | None = None  # what the model takes when it is left out
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ def field_input(
     if _holds(field.annotation, bool):
         options = _YES_NO
     default = field.get_default(call_default_factory=False)
+    preset = None if default is None or field.is_required() else _posted_as(default)
     return Input(
         name,
         label or f"{name.replace('_', ' ').capitalize()} {_ZH.get(name, '')}".strip(),
@@ -141,7 +143,8 @@ def field_input(
         options,
         field.is_required() if required is None else required,
         _html_type(field.annotation),
-        None if default is None or field.is_required() else _posted_as(default),
+        preset,
+        preset,
     )
 
 
@@ -286,13 +289,13 @@ def part_fields(
 
 def nested(inputs: Iterable[Input], form: FormData) -> dict[str, Any]:
     """What a form of dotted inputs posted, nested as the API takes it (``service.name`` ->
-    ``{"service": {"name": ...}}``). A blank, or a choice left at its default, is left out:
-    the model fills in the same default, and a part of which nothing else was typed (a person
-    one may leave out) stays out whole instead of being named incomplete."""
+    ``{"service": {"name": ...}}``). A blank, or a choice left at what the model implies, is
+    left out: the model fills in the same, and a part of which nothing else was typed (a
+    person one may leave out) stays out whole instead of being named incomplete."""
     data: dict[str, Any] = {}
     for shown in inputs:
         value = stripped(str(form.get(shown.name) or ""))
-        if not value or value == shown.default:
+        if not value or value == shown.implied:
             continue
         *parents, leaf = shown.name.split(".")
         node = data

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from config.clock import get_clock
-from models import Filing
-from tests.factories import ORDER_PATHS, order_on
+from models import Entity, Filing
+from tests.factories import ENTITY_MOBILE, ORDER_PATHS, order_on
 from workflow import service, views
 from workflow.domain.commands import EventCommand
 from workflow.schemas import FilingOut
@@ -309,6 +309,33 @@ def test_a_value_padded_with_a_separator_is_refused_as_the_api_refuses_it(
 
     assert answer.status_code == 422
     assert _orders(session) == 1
+
+
+def test_a_change_of_a_person_not_the_legal_representative_keeps_them_so(
+    session: Session, entity_id: int, signed_in: Console
+) -> None:
+    """Retyped to add an email, with the choice shown as on record and left alone."""
+    flag = "changes.entity_responsible.legal_representative"
+    entity = session.get(Entity, entity_id)
+    assert entity is not None
+    entity.responsible_is_legal_rep = False
+    session.add(entity)
+    session.commit()
+    console = signed_in("case_manager")
+    page = console.get(f"/entities/{entity_id}").text
+    shown = page.split(f'id="order-change-{flag}"')[1].split("</select>")[0]
+    person = {
+        "changes.entity_responsible.name": "Li Lei",
+        "changes.entity_responsible.mobile": ENTITY_MOBILE,
+        "changes.entity_responsible.email": "lei@example.cn",
+        flag: "false",
+    }
+
+    order = _opened(session, _post(console, entity_id, "change", person))
+
+    assert 'value="false" selected' in shown
+    assert order.changes is not None and order.changes.entity_responsible is not None
+    assert order.changes.entity_responsible.legal_representative is False
 
 
 def test_a_viewer_sees_the_entity_but_may_not_open_an_order(
