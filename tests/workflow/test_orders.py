@@ -344,21 +344,6 @@ def test_a_change_order_changing_nothing_is_refused(open_order: Open, on_file: F
     [
         ({"entity_name": "Example  Ltd"}, "changes.entity_name"),
         ({"service_name": "Example"}, "changes.service_name"),
-    ],
-    ids=["entity spaced", "service"],
-)
-def test_a_change_to_the_name_already_on_file_is_refused(
-    open_order: Open, on_file: FilingOut, changes: dict[str, str], field: str
-) -> None:
-    body = {"kind": "change", "entity_id": on_file.entity_id, "service_id": on_file.service_id}
-    with pytest.raises(ValidationError) as refused:
-        open_order(**body, changes=changes)
-    assert [(r.code, r.field) for r in refused.value.reasons] == [("unchanged", field)]
-
-
-@pytest.mark.parametrize(
-    ("changes", "field"),
-    [
         (
             {"entity_responsible": {"name": "Li Lei", "mobile": ENTITY_MOBILE}},
             "changes.entity_responsible",
@@ -368,9 +353,9 @@ def test_a_change_to_the_name_already_on_file_is_refused(
             "changes.service_responsible",
         ),
     ],
-    ids=["entity's", "site's"],
+    ids=["entity spaced", "service", "entity's person", "site's person"],
 )
-def test_a_change_to_the_person_already_on_record_is_refused(
+def test_a_change_to_a_name_or_person_already_on_record_is_refused(
     open_order: Open, on_file: FilingOut, changes: dict[str, object], field: str
 ) -> None:
     body = {"kind": "change", "entity_id": on_file.entity_id, "service_id": on_file.service_id}
