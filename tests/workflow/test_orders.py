@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +42,7 @@ from workflow.domain.errors import (
     VersionConflict,
 )
 from workflow.domain.orders import CHANGES
-from workflow.schemas import FilingOut
+from workflow.schemas import FilingOut, ServiceOut
 from workflow.sweeps import fire_due_deadlines
 
 if TYPE_CHECKING:
@@ -385,18 +386,26 @@ def test_a_responsible_persons_email_that_is_no_address_is_refused_naming_it(
     assert _refusals(open_order, body) == [("invalid_email", field)]
 
 
+def _new_app_with(on_file: FilingOut, person: Mapping[str, object]) -> dict[str, object]:
+    """A new-service order of the entity's app, its own person ``person``."""
+    body = order_on("new_service", on_file.entity_id, 0)
+    body["service"] = {**body["service"], "responsible": person}  # type: ignore[dict-item]
+    return body
+
+
+def _service_on_record(session: Session, entity_id: int, service_id: int | None) -> ServiceOut:
+    [on_record] = [s for s in views.entity(session, entity_id).services if s.id == service_id]
+    return on_record
+
+
 def test_a_services_persons_email_is_kept_on_record(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
-    body = order_on("new_service", on_file.entity_id, 0)
     person = {"name": "Wang Fang", "mobile": APP_MOBILE, "email": "wang@example.cn"}
-    body["service"] = {**body["service"], "responsible": person}  # type: ignore[dict-item]
 
-    app = _drive(session, open_order(**body), ORDER_PATHS["new_service"])
+    app = _drive(session, open_order(**_new_app_with(on_file, person)), ORDER_PATHS["new_service"])
 
-    [on_record] = [
-        s for s in views.entity(session, on_file.entity_id).services if s.id == app.service_id
-    ]
+    on_record = _service_on_record(session, on_file.entity_id, app.service_id)
     assert on_record.responsible_email == "wang@example.cn"
 
 
@@ -404,12 +413,10 @@ def test_a_services_person_is_asked_nothing_of_the_legal_representative(
     on_file: FilingOut,
 ) -> None:
     """The authorisation letter is the entity's person's: the flag, taken, did nothing."""
-    body = order_on("new_service", on_file.entity_id, 0)
     person = {"name": "Wang Fang", "mobile": APP_MOBILE, "legal_representative": False}
-    body["service"] = {**body["service"], "responsible": person}  # type: ignore[dict-item]
 
     with pytest.raises(ValidationError) as refused:
-        parse(OrderCreate, body, "order refused")
+        parse(OrderCreate, _new_app_with(on_file, person), "order refused")
 
     assert [r.field for r in refused.value.reasons] == ["service.responsible.legal_representative"]
 
@@ -417,18 +424,14 @@ def test_a_services_person_is_asked_nothing_of_the_legal_representative(
 def test_a_new_person_for_a_service_does_not_take_the_email_of_the_one_before(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
-    body = order_on("new_service", on_file.entity_id, 0)
     person = {"name": "Wang Fang", "mobile": APP_MOBILE, "email": "wang@example.cn"}
-    body["service"] = {**body["service"], "responsible": person}  # type: ignore[dict-item]
-    app = _drive(session, open_order(**body), ORDER_PATHS["new_service"])
+    app = _drive(session, open_order(**_new_app_with(on_file, person)), ORDER_PATHS["new_service"])
     changes = {"service_responsible": {"name": "Zhao Liu", "mobile": "13600080010"}}
     change = {"kind": "change", "entity_id": on_file.entity_id, "service_id": app.service_id}
 
     _drive(session, open_order(**change, changes=changes), ORDER_PATHS["change"])
 
-    [on_record] = [
-        s for s in views.entity(session, on_file.entity_id).services if s.id == app.service_id
-    ]
+    on_record = _service_on_record(session, on_file.entity_id, app.service_id)
     assert (on_record.responsible_name, on_record.responsible_email) == ("Zhao Liu", None)
 
 
