@@ -79,11 +79,13 @@ class _PeerHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         peer.recorded.append(RecordedRequest(self.path, self.headers, body))
         status = peer.answer(self.path)
+        # Counted before the answer leaves: a test that sees the delivery recorded (the
+        # worker got its 200) must find it counted here too.
+        if 200 <= status < 300:
+            peer.delivered[self.headers.get("Idempotency-Key", "")] += 1
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
-        if 200 <= status < 300:
-            peer.delivered[self.headers.get("Idempotency-Key", "")] += 1
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep pytest output free of access logs."""
