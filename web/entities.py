@@ -171,7 +171,11 @@ def entity_page(
         orders=orders,
         pages=pages_of(orders.total, page),
         forms=forms,
-        key=key or new_key(),
+        # A key per form: a stale page's other forms still open their own order.
+        keys={
+            form.id: key if key and refused and form.id == refused.form else new_key()
+            for form in forms
+        },
         refused=refused,
         status_code=422 if refused else 200,
         scroll_to="#refused" if refused else None,

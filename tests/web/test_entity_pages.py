@@ -48,6 +48,12 @@ def _hidden(page: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', page))
 
 
+def _hidden_of(page: str, kind: str) -> dict[str, str]:
+    """The hidden fields of the form opening an order of ``kind``."""
+    form = page.split(f'id="order-{kind}">', 1)[1].split("</form>", 1)[0]
+    return _hidden(form)
+
+
 def _post(
     console: TestClient, entity_id: int, kind: str, fields: Mapping[str, str]
 ) -> httpx.Response:
@@ -240,6 +246,33 @@ def test_an_order_form_sent_again_changed_says_so_and_opens_another_when_sent_on
 
     assert again.status_code == 422 and "this form opened an order already" in again.text
     assert _opened(session, resent).id != first.id
+
+
+def test_each_form_of_a_stale_page_opens_its_own_order(
+    session: Session, entity_id: int, on_file: FilingOut, signed_in: Console
+) -> None:
+    """Another of the page's forms opened an order, since withdrawn: this one still opens."""
+    console = signed_in("case_manager")
+    page = console.get(f"/entities/{entity_id}").text
+    change = {**_hidden_of(page, "change"), "changes.entity_name": "A Ltd"}
+    first = _opened(
+        session,
+        console.post(f"/entities/{entity_id}/orders/change", data=change, follow_redirects=False),
+    )
+    service.fire_event(
+        session, first.id, EventCommand(event="withdraw", data={"reason": "typo"}), actor="t"
+    )
+    session.rollback()
+    fields = {
+        **_hidden_of(page, "new_service"),
+        **_form_fields(order_on("new_service", entity_id, 0)),
+    }
+
+    answer = console.post(
+        f"/entities/{entity_id}/orders/new_service", data=fields, follow_redirects=False
+    )
+
+    assert _opened(session, answer).id != first.id
 
 
 def test_an_entity_with_an_order_in_flight_offers_no_form_and_links_the_order(
