@@ -116,6 +116,12 @@ class PersonOut(BaseModel):
     name: str
     mobile: str = Field(description="masked")
     email: str | None = None
+
+
+class EntityPersonOut(PersonOut):
+    """The entity's person, who alone may or may not be its legal representative (as
+    ``EntityPersonIn``)."""
+
     legal_representative: bool = True
 
 
@@ -123,7 +129,7 @@ class ChangesOut(BaseModel):
     """What a change order makes of the record: the parts it leaves out stay as they are."""
 
     entity_name: str | None = None
-    entity_responsible: PersonOut | None = None
+    entity_responsible: EntityPersonOut | None = None
     service_name: str | None = None
     service_responsible: PersonOut | None = None
 

@@ -74,7 +74,7 @@ def test_a_second_order_for_an_entity_is_refused_while_one_is_open(
     )
 
 
-def test_a_change_order_shows_its_new_values_with_the_new_mobile_masked(
+def test_a_change_order_shows_its_new_values_with_the_new_mobile_masked_and_no_legal_rep_for_a_service(
     api: Api, on_file: dict[str, Any]
 ) -> None:
     person = {"name": "Zhao Yun", "mobile": "13600080010"}
@@ -94,7 +94,6 @@ def test_a_change_order_shows_its_new_values_with_the_new_mobile_masked(
             "name": "Zhao Yun",
             "mobile": "136****0010",
             "email": None,
-            "legal_representative": True,
         },
     }
     assert sorted(shown["changing"]) == ["entity_name", "service_responsible"]
