@@ -40,6 +40,17 @@ def test_check_accepts_the_packaged_rules(cli: Cli) -> None:
     assert (result.exit_code, result.stdout) == (0, f"{packaged}: valid\n")
 
 
+def test_check_reads_a_file_saved_with_a_byte_order_mark(cli: Cli, tmp_path: Path) -> None:
+    """As Windows editors save UTF-8 (a JSON file or a CSV import is read the same way)."""
+    packaged = (Path(rules_module.__file__).parent / "rules.toml").read_text("utf-8")
+    path = tmp_path / "rules.toml"
+    path.write_text(packaged, encoding="utf-8-sig")
+
+    result = cli("rules", "check", str(path))
+
+    assert (result.exit_code, result.stdout) == (0, f"{path}: valid\n")
+
+
 def test_check_names_every_bad_entry(cli: Cli, tmp_path: Path) -> None:
     packaged = (Path(rules_module.__file__).parent / "rules.toml").read_text("utf-8")
     edited = packaged.replace("value = 18\n", 'value = "adult"\n').replace(

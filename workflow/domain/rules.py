@@ -649,9 +649,10 @@ def load_rules(path: Path | None = None) -> Rules:
 
 def read_rules(path: Path) -> Rules:
     """The rules in the file at ``path``, read now: ``icpflow rules check`` judges an edited
-    file as ``RULES_FILE`` would read it, a file that is not UTF-8 included."""
+    file as ``RULES_FILE`` would read it, a file that is not UTF-8 included. A byte order mark,
+    which Windows editors write first, is skipped (TOML itself refuses one)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise RulesError(str(path), [f"not UTF-8 text: {exc.reason} at byte {exc.start}"]) from exc
     return parse_rules(text, str(path))
