@@ -598,11 +598,12 @@ class _Row:
 @dataclass
 class ImportResult:
     """What an import did, as ``--json`` prints it: the filings it opened, the rows an earlier
-    run of it had opened (``{"line", "filing"}``), the rows refused with their reasons, and,
-    stopped by a signal, which one (``SIGINT``, ``SIGTERM``) and how many rows it left."""
+    run of it had opened (``{"line", "filing", "state"}``, the state now), the rows refused
+    with their reasons, and, stopped by a signal, which one (``SIGINT``, ``SIGTERM``) and how
+    many rows it left."""
 
     imported: list[int] = field(default_factory=list)
-    already_imported: list[dict[str, int]] = field(default_factory=list)
+    already_imported: list[dict[str, int | str]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     interrupted: str | None = None
     not_tried: int = 0
@@ -685,7 +686,9 @@ def _import_one(row: _Row, actor: str, result: ImportResult) -> None:
     with session_scope() as session:
         opened = service.import_filing(session, creation_from_flat(row.values), actor)
     if opened.replayed:
-        result.already_imported.append({"line": row.line, "filing": opened.view.id})
+        result.already_imported.append(
+            {"line": row.line, "filing": opened.view.id, "state": opened.view.state.value}
+        )
     else:
         result.imported.append(opened.view.id)
 
@@ -737,8 +740,8 @@ def _render_import(result: ImportResult) -> RenderableType:
         title="refused rows",
     )
     already = table(
-        ["line", "already imported as filing"],
-        [(a["line"], a["filing"]) for a in result.already_imported],
+        ["line", "already imported as filing", "state now"],
+        [(a["line"], a["filing"], a["state"]) for a in result.already_imported],
         title="rows already imported",
     )
     ids = f" (ids {', '.join(map(str, result.imported))})" if result.imported else ""
@@ -748,6 +751,8 @@ def _render_import(result: ImportResult) -> RenderableType:
         else ""
     )
     summary += f"refused {len(result.errors)} row(s)"
+    if any(a["state"] == State.WITHDRAWN for a in result.already_imported):
+        summary += "\na row whose filing was withdrawn is filed again by `icpflow filings create`"
     if result.interrupted:
         summary += f"; stopped by {result.interrupted}, {result.not_tried} row(s) not tried"
     shown = [already] if result.already_imported else []
@@ -776,8 +781,8 @@ def import_(
 
     Every refused row is reported by its line number (the header is line 1) with all its
     reasons. A row imported before, by this command with the same content, is reported as
-    already imported with its filing, not opened again: an import stopped halfway is finished
-    by running it again. Exits 1 if any row was refused, 0 if every row is in. A file with
+    already imported with its filing and the state that is in now, not opened again: an import
+    stopped halfway is finished by running it again. Exits 1 if any row was refused, 0 if every row is in. A file with
     missing or unknown columns is refused before any row is imported. Ctrl-C or SIGTERM
     stops it after the row in hand, with what it did so far shown (exit 130 or 143).
     """

@@ -116,13 +116,17 @@ def import_filing(
     session: Session, command: FilingCreate, actor: str, *, settings: Settings | None = None
 ) -> Opening:
     """``create_filing`` for a row of an import, under a key its content gives: the same row
-    imported again (a run stopped halfway, started over) replays the filing it opened, and
-    says so, where it would be refused as its entity's order in flight. The key is keyed, as
-    a fingerprint is: the row holds identity and phone numbers."""
+    imported again (a run stopped halfway, started over) names the filing it opened as it is
+    now (withdrawn since, say), and says so, where it would be refused as its entity's order
+    in flight. The key is keyed, as a fingerprint is: the row holds identity and phone
+    numbers."""
     order = records.order_from_filing(command)
     content = json.dumps(order.model_dump(mode="json"), sort_keys=True)
     key = f"import:{keyed_digest(content)}"
-    return _open(session, order, actor, settings, key, fields=False)
+    opening = _open(session, order, actor, settings, key, fields=False)
+    if not opening.replayed:
+        return opening
+    return Opening(describe(session, get_filing(session, opening.view.id), get_clock().now()), True)
 
 
 def create_order(

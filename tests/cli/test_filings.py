@@ -458,8 +458,8 @@ def test_an_import_run_again_reports_the_rows_it_imported_and_exits_0(
     assert again.exit_code == 0, again.output
     report = json.loads(again.stdout)
     assert report["already_imported"] == [
-        {"line": 2, "filing": first["imported"][0]},
-        {"line": 3, "filing": first["imported"][1]},
+        {"line": 2, "filing": first["imported"][0], "state": "domain_registered"},
+        {"line": 3, "filing": first["imported"][1], "state": "domain_registered"},
     ]
     assert (len(report["imported"]), report["errors"]) == (1, [])
     assert json.loads(cli("filings", "list", "--json").stdout)["total"] == 3
@@ -483,6 +483,20 @@ def test_rows_already_imported_are_shown_apart_from_those_imported_and_refused(
     assert error_lines(again.stderr) == [
         "error: 1 of 2 rows refused; the other 0 were imported, 1 already had been"
     ]
+
+
+def test_a_row_whose_filing_was_withdrawn_since_is_shown_withdrawn_when_imported_again(
+    cli: Cli, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "filings.csv", list(IMPORT_COLUMNS), other_rows(1))
+    [filing] = json.loads(cli("filings", "import", str(path), "--json").stdout)["imported"]
+    cli("filings", "fire", str(filing), "withdraw", "--reason", "client left")
+
+    again = cli("filings", "import", str(path))
+
+    assert again.exit_code == 0, again.output
+    assert re.search(rf"│\s+2\s+│\s+{filing}\s+│\s+withdrawn\s+│", again.stdout), again.stdout
+    assert "is filed again by `icpflow filings create`" in again.stdout
 
 
 @pytest.mark.slow
