@@ -25,7 +25,7 @@ from config.clock import get_clock
 from config.settings import get_settings
 from web.auth import SessionDep
 from web.console import PAGE_SIZE, Page, Refused, Text, pages_of
-from web.forms import Form, Input, Option, field_input, nested, part_fields
+from web.forms import ZH, Form, Input, Option, field_input, nested, part_fields
 from web.opening import assign_to_me, new_key, opened, with_choices
 from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show
 from workflow import service, views
@@ -50,34 +50,18 @@ router = APIRouter(include_in_schema=False)
 ENTITY_KINDS: tuple[KindSpec, ...] = tuple(spec for spec in KINDS if spec.entity is not Party.NEW)
 _KINDS_BY_NAME = {spec.kind.value: spec for spec in ENTITY_KINDS}
 
-# What the page calls an order's fields in Chinese, by their path under the order's part
-# (``service``, ``changes``); the English is made of the path.
-_ZH = {
-    "kind": "类型",
-    "name": "名称",
-    "domain": "域名",
-    "domain_expires_on": "域名到期日",
-    "domain_registrant": "域名持有者",
-    "domain_real_name_verified": "域名已实名认证",
-    "app_identifier": "包名或 Bundle ID",
-    "sector": "行业",
-    "record_number": "已有备案号",
-    "entity_name": "主体名称",
-    "service_name": "网站/App 名称",
-}
+# What the page calls a person, by the part of the order they are in; a field of theirs or
+# of a service takes its name from ``web.forms.ZH``, but for these two, which the glossary
+# gives other things.
 _ZH_WHOSE = {
     "responsible": "负责人",
     "entity_responsible": "主体负责人",
     "service_responsible": "网站/App 负责人",
 }
+_ZH_OWN = {"kind": "类型", "name": "名称"}  # a service's own
+_ZH_PERSON_NAME = "姓名"
 # The parts of an order (``OrderCreate``'s fields a form fills), as a reason names them.
 _PARTS = {"service": "Service 网站/App", "changes": "Changes 变更内容"}
-_ZH_PERSON = {
-    "name": "姓名",
-    "mobile": "手机号码",
-    "email": "电子邮箱",
-    "legal_representative": "是否法定代表人",
-}
 
 
 class EntitySearch(BaseModel):
@@ -306,5 +290,6 @@ def _label(parts: list[str]) -> str:
     english = " ".join(parts).replace("_", " ").capitalize()
     if len(parts) == 2:
         whose, what = parts
-        return f"{english} {_ZH_WHOSE[whose]}{_ZH_PERSON[what]}"
-    return f"{english} {_ZH[parts[0]]}"
+        return f"{english} {_ZH_WHOSE[whose]}{_ZH_PERSON_NAME if what == 'name' else ZH[what]}"
+    [what] = parts
+    return f"{english} {_ZH_OWN.get(what) or ZH[what]}"

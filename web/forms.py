@@ -37,7 +37,7 @@ from workflow.schemas import FilingOut
 Held = TypeVar("Held")
 
 # What the page calls each field in Chinese; the English is the field's name itself.
-_ZH = {
+ZH = {
     "service_number": "备案服务号",
     "server_ip": "服务器 IP",
     "materials": "材料",
@@ -65,10 +65,18 @@ _ZH = {
     "id_type": "证件类型",
     "id_number": "证件号码",
     "phone": "手机号码",
+    "mobile": "手机号码",
     "email": "电子邮箱",
+    "legal_representative": "是否法定代表人",
     "responsible": "主体负责人",
     "site_name": "网站名称",
     "sector": "行业",
+    "domain_registrant": "域名持有者",
+    "domain_real_name_verified": "域名已实名认证",
+    "app_identifier": "包名或 Bundle ID",
+    "record_number": "已有备案号",
+    "entity_name": "主体名称",
+    "service_name": "网站/App 名称",
 }
 
 
@@ -137,7 +145,7 @@ def field_input(
     preset = None if default is None or field.is_required() else _posted_as(default)
     return Input(
         name,
-        label or f"{name.replace('_', ' ').capitalize()} {_ZH.get(name, '')}".strip(),
+        label or f"{name.replace('_', ' ').capitalize()} {ZH.get(name, '')}".strip(),
         field.description or "",
         None,
         options,
