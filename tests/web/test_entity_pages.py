@@ -108,6 +108,15 @@ def test_an_entity_page_shows_its_services_and_orders_with_its_identity_masked(
     assert "91110000" not in page and "13800138000" not in page
 
 
+def test_an_entity_page_names_statuses_in_english_and_chinese(
+    entity_id: int, signed_in: Console
+) -> None:
+    page = signed_in("viewer").get(f"/entities/{entity_id}").text
+
+    assert '<span class="pill">on record 已备案</span>' in page  # the entity
+    assert '<td data-label="Status 状态">on record 已备案</td>' in page  # its site
+
+
 def test_an_unknown_entity_is_not_found(signed_in: Console) -> None:
     assert signed_in("viewer").get("/entities/999").status_code == 404
 

@@ -280,7 +280,7 @@ def test_the_services_page_block_says_what_it_is_and_when_it_left(
         "active",
     )
     block = page.split('id="after-approval"')[1].split("</dl>")[0]
-    assert "website" in block and "on record 在备" in block and "Left this host 迁出" in block
+    assert "website" in block and "on record 已备案" in block and "Left this host 迁出" in block
 
 
 def test_a_rectification_row_says_which_notice_and_its_extension(

@@ -84,6 +84,11 @@ class EntityStatus(StrEnum):
     CANCELLED = "cancelled"
     WITHDRAWN = "withdrawn"  # its first filing was withdrawn: never on file
 
+    @property
+    def label(self) -> str:
+        """What pages call it, in English and Chinese."""
+        return _ENTITY_STATUS_LABELS[self]
+
 
 class ServiceStatus(StrEnum):
     PENDING = "pending"  # its order is not approved yet
@@ -91,6 +96,26 @@ class ServiceStatus(StrEnum):
     CANCELLED = "cancelled"
     ACCESS_REMOVED = "access_removed"
     WITHDRAWN = "withdrawn"  # the order bringing it was withdrawn: never on file
+
+    @property
+    def label(self) -> str:
+        """What pages call it, in English and Chinese."""
+        return _SERVICE_STATUS_LABELS[self]
+
+
+_ENTITY_STATUS_LABELS = {
+    EntityStatus.PENDING: "pending 首次备案中",
+    EntityStatus.ACTIVE: "on record 已备案",
+    EntityStatus.CANCELLED: "cancelled 已注销",
+    EntityStatus.WITHDRAWN: "withdrawn 已撤回",
+}
+_SERVICE_STATUS_LABELS = {
+    ServiceStatus.PENDING: "pending 备案中",
+    ServiceStatus.ACTIVE: "on record 已备案",
+    ServiceStatus.CANCELLED: "cancelled 已注销",
+    ServiceStatus.ACCESS_REMOVED: "access removed 已取消接入",
+    ServiceStatus.WITHDRAWN: "withdrawn 已撤回",
+}
 
 
 class VerifierResult(StrEnum):
