@@ -1399,19 +1399,24 @@ def _apply_changes(entity: Entity, service: Service | None, changes: Mapping[str
     if "entity_name" in changes:
         entity.name = changes["entity_name"]
     if person := changes.get("entity_responsible"):
+        entity.responsible_email = _email_of(person, entity) or ""
         entity.responsible_name, entity.responsible_mobile = person["name"], person["mobile"]
-        entity.responsible_email = person.get("email") or entity.responsible_email
         entity.responsible_is_legal_rep = person.get("legal_representative", True)
     if service is None:
         return
     if "service_name" in changes:
         service.name = changes["service_name"]
     if person := changes.get("service_responsible"):
-        # An email left out keeps the one on record only for the same person.
-        same = (person["name"], person["mobile"]) == (
-            service.responsible_name,
-            service.responsible_mobile,
-        )
-        kept = service.responsible_email if same else None
+        service.responsible_email = _email_of(person, service)
         service.responsible_name, service.responsible_mobile = person["name"], person["mobile"]
-        service.responsible_email = person.get("email") or kept
+
+
+def _email_of(person: Mapping[str, Any], on_record: Entity | Service) -> str | None:
+    """A changed person's email: the one given or, left out, the one on record only for the
+    same person. A new person taking the old one's would have the old person told of orders
+    (an entity's is every later order's applicant email)."""
+    same = (person["name"], person["mobile"]) == (
+        on_record.responsible_name,
+        on_record.responsible_mobile,
+    )
+    return person.get("email") or (on_record.responsible_email if same else None)

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from config.clock import FrozenClock, as_utc
 from config.settings import Settings
-from models import Deadline, Notification
+from models import Deadline, Entity, Notification
 from tests.databases import POSTGRES_ONLY, Database, second_of_two_at_once
 from tests.factories import (
     APP_MOBILE,
@@ -433,6 +433,22 @@ def test_a_new_person_for_a_service_does_not_take_the_email_of_the_one_before(
 
     on_record = _service_on_record(session, on_file.entity_id, app.service_id)
     assert (on_record.responsible_name, on_record.responsible_email) == ("Zhao Liu", None)
+
+
+def test_a_new_person_for_the_entity_does_not_take_the_email_of_the_one_before(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    """The entity's email is every later order's applicant email."""
+    changes = {"entity_responsible": {"name": "Zhao Liu", "mobile": "13600080010"}}
+    change = {"kind": "change", "entity_id": on_file.entity_id}
+
+    _drive(session, open_order(**change, changes=changes), ORDER_PATHS["change"])
+
+    entity = session.get(Entity, on_file.entity_id)
+    assert entity is not None and (entity.responsible_name, entity.responsible_email) == (
+        "Zhao Liu",
+        "",
+    )
 
 
 def test_the_same_person_no_longer_the_legal_representative_is_a_change(
