@@ -28,6 +28,7 @@ from models import (
     Service,
     SmsVerifier,
 )
+from workflow import deadlines
 from workflow.domain.definition import State
 from workflow.domain.event_data import VerifierRole
 from workflow.schemas import ApplicantOut, PersonalDataOut, VerifierContactOut
@@ -132,6 +133,9 @@ def _purge_order(session: Session, filing: Filing, now: datetime) -> None:
     filing.notify = []
     filing.personal_data_purged_at = now
     session.add(filing)
+    # Its reminders and its lapse would go on about an order that can now only be withdrawn.
+    assert filing.id is not None
+    deadlines.disarm(session, filing.id, now)
     # The answer an opening's key replays holds the applicant as opened: it goes, and the
     # same request (an import's row) opens a new filing rather than replay a purged one.
     session.execute(delete(CreationKey).where(col(CreationKey.filing_id) == filing.id))

@@ -153,7 +153,9 @@ def _describe(
         pre_approval_document=filing.pre_approval_document,
         icp_number=filing.icp_number,
         assignee=filing.assignee,
-        allowed_events=allowed_events(filing.state, filing.kind),
+        allowed_events=allowed_events(
+            filing.state, filing.kind, purged=filing.personal_data_purged_at is not None
+        ),
         deadlines=shown,
         stuck=any(d.overdue for d in shown if d.kind in STUCK_KINDS),
         overdue=any(d.overdue for d in shown if d.kind in OVERDUE_KINDS),

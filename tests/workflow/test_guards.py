@@ -135,6 +135,7 @@ class Filing:
     pre_approval_document: str | None = None
     service_number: str | None = "BA2026000123"  # submissions are judged once it is bound
     created_at: datetime = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    personal_data_purged_at: datetime | None = None
     changes: dict[str, object] = field(default_factory=dict)
 
 

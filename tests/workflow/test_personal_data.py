@@ -30,9 +30,9 @@ from models import (
 from models.sealed import lookup, opened
 from tests.databases import Database
 from tests.factories import SITE_MOBILE, MakeFiling, first_filing_order, service_in
-from workflow import privacy, service, views
+from workflow import deadlines, privacy, service, views
 from workflow.domain.commands import EventCommand, OrderCreate
-from workflow.domain.errors import UnsafeSettings
+from workflow.domain.errors import TransitionNotAllowed, UnsafeSettings
 from workflow.schemas import FilingOut
 from workflow.startup import check_settings
 
@@ -267,6 +267,37 @@ def test_purge_masks_the_applicants_name_and_contacts_in_the_orders_notices(
     assert "Example Ltd" not in told and "ops@example.cn" not in told
     filing = session.get(Filing, created.id)
     assert filing is not None and filing.notify == []
+
+
+def _purged_rejected(session: Session, clock: FrozenClock, new_filing: MakeFiling) -> int:
+    """A rejected order (which could still be resubmitted) purged after retention."""
+    filing_id = new_filing("rejected").id
+    clock.advance(timedelta(days=31))
+    assert privacy.purge(session, timedelta(days=30), clock.now()) == 1
+    return filing_id
+
+
+def test_a_purged_order_can_only_be_withdrawn(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """Resubmitted, it would go back to review with the applicant's data gone."""
+    filing_id = _purged_rejected(session, clock, new_filing)
+    resubmit = EventCommand(event="resubmit", data={"materials": ["id_card_front"]})
+
+    with pytest.raises(TransitionNotAllowed) as refused:
+        service.fire_event(session, filing_id, resubmit, actor="test")
+
+    assert [r.code for r in refused.value.reasons] == ["personal_data_purged"]
+    assert views.filing(session, filing_id, clock.now()).allowed_events == ["withdraw"]
+
+
+def test_a_purged_order_is_reminded_of_nothing_more(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """Its idle reminders and its lapse were armed while it waited on the applicant."""
+    filing_id = _purged_rejected(session, clock, new_filing)
+
+    assert deadlines.open_deadlines(session, filing_id) == []
 
 
 def test_purge_spares_orders_ended_within_retention(

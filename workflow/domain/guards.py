@@ -70,6 +70,7 @@ class FilingFacts(Protocol):
     pre_approval_document: str | None
     service_number: str | None
     created_at: datetime
+    personal_data_purged_at: datetime | None
 
     @property
     def changes(self) -> Mapping[str, Any]: ...  # read only: a change order's changes

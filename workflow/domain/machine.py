@@ -31,7 +31,14 @@ from typing import Any
 from transitions import Machine, MachineError, core
 
 from config.settings import Settings
-from workflow.domain.definition import EVENTS, EVENTS_BY_NAME, INITIAL_STATE, STATES, EventSpec
+from workflow.domain.definition import (
+    EVENTS,
+    EVENTS_BY_NAME,
+    INITIAL_STATE,
+    STATES,
+    TERMINAL_STATES,
+    EventSpec,
+)
 from workflow.domain.errors import GuardFailed, Reason, TransitionNotAllowed, summarise
 from workflow.domain.event_data import EventData
 from workflow.domain.guards import GUARDS, ORDER_GUARDS, FilingFacts
@@ -157,6 +164,12 @@ def apply_event(
             f"event {event!r} is not part of a {order.kind} order",
             [Reason("not_allowed_for_kind", f"{order.kind} orders have no {event}", field="event")],
         )
+    if filing.personal_data_purged_at is not None and not _ends_order(event):
+        raise TransitionNotAllowed(
+            f"event {event!r} refused: the order's personal data was purged "
+            "(workflow.privacy); withdraw it and open a new order",
+            [Reason("personal_data_purged", "a purged order can only be withdrawn", field="event")],
+        )
     subject = Subject(filing, order, state, data, settings)
     try:
         moved = MACHINE.events[event].trigger(subject)
@@ -177,15 +190,22 @@ def apply_event(
 
 
 def allowed_events(
-    state: str, kind: str | None = None, *, include_automatic: bool = False
+    state: str,
+    kind: str | None = None,
+    *,
+    include_automatic: bool = False,
+    purged: bool = False,
 ) -> list[str]:
     """Events that may fire from ``state`` (for ``kind``, when given) in declaration order
-    (guards not evaluated)."""
-    return list(_allowed_events(str(state), kind, include_automatic))
+    (guards not evaluated); of an order whose personal data was ``purged``, only those that
+    end it."""
+    return list(_allowed_events(str(state), kind, include_automatic, purged))
 
 
 @cache
-def _allowed_events(state: str, kind: str | None, include_automatic: bool) -> tuple[str, ...]:
+def _allowed_events(
+    state: str, kind: str | None, include_automatic: bool, purged: bool
+) -> tuple[str, ...]:
     """Every filing described asks this; the machine never changes while running."""
     events = kind_spec(kind).events if kind else None
     return tuple(
@@ -194,4 +214,11 @@ def _allowed_events(state: str, kind: str | None, include_automatic: bool) -> tu
         for name in MACHINE.get_triggers(state)
         if (include_automatic or not EVENTS_BY_NAME[name].automatic)
         and (events is None or name in events)
+        and (not purged or _ends_order(name))
     )
+
+
+def _ends_order(event: str) -> bool:
+    """Whether ``event`` leads to a terminal state: all a purged order may still do, as every
+    other would go on with the applicant's data gone (a lapsed order resubmitted blank)."""
+    return EVENTS_BY_NAME[event].dest in TERMINAL_STATES
