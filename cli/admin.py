@@ -22,7 +22,17 @@ from auth.tokens import (
 from cli import backups
 from cli.errors import App, CliError
 from cli.filings import LimitOption, OffsetOption, list_page, render_page
-from cli.output import JsonOption, date_option, emit, fields, row_id, span, table
+from cli.output import (
+    JsonOption,
+    date_option,
+    emit,
+    fields,
+    limit_option,
+    offset_option,
+    row_id,
+    span,
+    table,
+)
 from config import bounds
 from config.clock import CHINA, as_utc, get_clock
 from config.settings import get_settings
@@ -225,7 +235,7 @@ def _flagged(*, stuck: bool | None = None, overdue: bool | None = None) -> Any:
 
 ops.command(
     name="stuck",
-    help=f"Filings stuck in their state: {DEADLINES_BY_KIND['stuck'].description}",
+    help=f"Filings stuck in their state. {DEADLINES_BY_KIND['stuck'].description}",
 )(_flagged(stuck=True))
 ops.command(
     name="overdue",
@@ -238,8 +248,8 @@ def ops_failed(
     include_retried: Annotated[
         bool, typer.Option(help="Also list jobs already sent back for another try.")
     ] = False,
-    limit: LimitOption = 50,
-    offset: OffsetOption = 0,
+    limit: Annotated[int, limit_option("jobs")] = 50,
+    offset: Annotated[int, offset_option("jobs")] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Jobs that exhausted their retries (undelivered notifications, footer checks that could

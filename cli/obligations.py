@@ -28,6 +28,7 @@ from models import session_scope
 from workflow import forecast, obligations
 from workflow.domain.commands import parse
 from workflow.domain.obligations import (
+    OVERDUE_OBLIGATIONS,
     ExtensionIn,
     GoLive,
     LeftHost,
@@ -44,7 +45,9 @@ report = App(help="Reports drawn from the history of completed orders.")
 
 ServiceId = Annotated[int, row_id("The service's id (see icpflow entities show).")]
 RectificationId = Annotated[int, row_id("The rectification's obligation id.")]
-Day = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="A date, YYYY-MM-DD.")]
+Day = Annotated[
+    datetime, typer.Option(formats=["%Y-%m-%d"], metavar="DATE", help="A date, YYYY-MM-DD.")
+]
 ReplacesDay = Annotated[
     datetime | None, date_option("The day on file this one corrects, YYYY-MM-DD.")
 ]
@@ -238,9 +241,27 @@ RowsLimit = Annotated[int, limit_option("rows")]
 RowsOffset = Annotated[int, offset_option("rows")]
 
 
+def _can_be_overdue(kind: ObligationKind | None) -> ObligationKind | None:
+    """Offered only the kinds that can be overdue, as a usage error (a footer check's failures
+    have a list of their own)."""
+    if kind is not None and kind not in OVERDUE_OBLIGATIONS:
+        raise typer.BadParameter(
+            f"{kind} is never overdue; one of {', '.join(OVERDUE_OBLIGATIONS)}"
+        )
+    return kind
+
+
 @services.command("overdue")
 def overdue(
-    kind: Annotated[ObligationKind | None, typer.Option(help="Only duties of this kind.")] = None,
+    kind: Annotated[
+        ObligationKind | None,
+        typer.Option(
+            metavar="KIND",
+            callback=_can_be_overdue,
+            help=f"Only duties of this kind: {', '.join(OVERDUE_OBLIGATIONS)}.",
+            show_default=False,
+        ),
+    ] = None,
     province: Annotated[
         str | None, typer.Option(help="Only entities filed there, e.g. 京.", show_default=False)
     ] = None,

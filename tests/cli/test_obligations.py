@@ -193,6 +193,18 @@ def test_services_rectify_takes_the_day_the_notice_was_received(
     assert notice["data"]["received_on"] == "2026-03-02"
 
 
+def test_services_overdue_offers_only_the_kinds_that_can_be_overdue(cli: Cli) -> None:
+    """A footer check is never overdue: its failures have a list of their own."""
+    result = cli("services", "overdue", "--kind", "footer_check")
+
+    said = " ".join(result.stderr.replace("│", " ").split())
+    assert result.exit_code == 2
+    assert (
+        "footer_check is never overdue; one of psb_filing, domain_expired, cancel_access, "
+        "rectification" in said
+    )
+
+
 def test_services_overdue_keeps_one_kind_of_duty(
     cli: Cli, on_file: FilingOut, clock: FrozenClock
 ) -> None:
