@@ -42,6 +42,7 @@ from workers.failures import retry_failed
 from workflow import views
 from workflow.domain.calendar import install_schedule_file
 from workflow.domain.definition import DEADLINES_BY_KIND, OVERDUE_KINDS
+from workflow.domain.wording import worded_by_default
 from workflow.sweeps import recompute_estimates
 from workflow.views import FilingFilters
 
@@ -235,7 +236,8 @@ def _flagged(*, stuck: bool | None = None, overdue: bool | None = None) -> Any:
 
 ops.command(
     name="stuck",
-    help=f"Filings stuck in their state. {DEADLINES_BY_KIND['stuck'].description}",
+    help="Filings stuck in their state. "
+    + worded_by_default(DEADLINES_BY_KIND["stuck"].description),
 )(_flagged(stuck=True))
 ops.command(
     name="overdue",

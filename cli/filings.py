@@ -65,6 +65,7 @@ from workflow.domain.flat import (
 )
 from workflow.domain.json_files import read_json
 from workflow.domain.orders import OrderKind
+from workflow.domain.wording import worded, worded_by_default
 from workflow.schemas import (
     AssignmentOut,
     ChangesOut,
@@ -173,7 +174,7 @@ def render_filing(view: FilingOut) -> RenderableType:
     allowed = table(
         ["event", "what it records", "data"],
         [
-            (e, EVENTS_BY_NAME[e].description, EVENTS_BY_NAME[e].data_keys)
+            (e, worded(EVENTS_BY_NAME[e].description, get_settings()), EVENTS_BY_NAME[e].data_keys)
             for e in view.allowed_events
         ],
         title="allowed events",
@@ -465,7 +466,8 @@ def _fire_help() -> str:
             sources = ", ".join(s.value for s in spec.sources)
             carries = f"; data: {', '.join(spec.data_keys)}" if spec.data_keys else ""
             lines.append(
-                f"* {spec.name}: {spec.description} ({sources} -> {spec.dest.value}{carries})"
+                f"* {spec.name}: {worded_by_default(spec.description)} "
+                f"({sources} -> {spec.dest.value}{carries})"
             )
     return "\n".join(lines)
 

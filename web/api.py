@@ -13,6 +13,7 @@ from structlog.contextvars import bind_contextvars
 from auth.tokens import Caller, Role, assign_filing
 from config import bounds
 from config.clock import get_clock
+from config.settings import get_settings
 from web.auth import CaseManager, Ops, PresentedBearer, SessionDep, Viewer, admit
 from web.errors import responses
 from web.metrics import count_when_committed
@@ -41,6 +42,7 @@ from workflow.domain.definition import (
     StateSpec,
 )
 from workflow.domain.orders import KINDS, KindSpec, OrderKind
+from workflow.domain.wording import worded_spec
 from workflow.schemas import (
     AssignmentOut,
     EntityOut,
@@ -367,10 +369,11 @@ class WorkflowOut(BaseModel):
 @router.get("/workflow", tags=["workflow"], response_model=WorkflowOut)
 def workflow(_: Viewer) -> WorkflowOut:
     """The state machine: states, events with their sources, guards and data, and deadlines."""
+    settings = get_settings()
     return WorkflowOut(
         initial=INITIAL_STATE,
-        states=list(STATES),
-        events=list(EVENTS),
-        deadlines=list(DEADLINES),
-        kinds=list(KINDS),
+        states=[worded_spec(spec, settings) for spec in STATES],
+        events=[worded_spec(spec, settings) for spec in EVENTS],
+        deadlines=[worded_spec(spec, settings) for spec in DEADLINES],
+        kinds=[worded_spec(spec, settings) for spec in KINDS],
     )

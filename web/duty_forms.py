@@ -32,6 +32,7 @@ from workflow.domain.obligations import (
     has_home_page,
 )
 from workflow.domain.orders import ServiceStatus
+from workflow.domain.wording import worded
 from workflow.obligations import ObligationOut, ServiceDutiesOut
 
 # The rectification notice an extension or its completion is about.
@@ -140,7 +141,6 @@ def duty_forms(duties: ServiceDutiesOut | None, settings: Settings) -> list[Form
     longer on record with this host (cancelled, its access removed), which owes nothing."""
     if duties is None or duties.status != ServiceStatus.ACTIVE:
         return []
-    figures = settings.model_dump()
     forms = []
     for duty in DUTIES:
         offered = notices(duties, duty)
@@ -154,7 +154,7 @@ def duty_forms(duties: ServiceDutiesOut | None, settings: Settings) -> list[Form
                 f"duty-{duty.name}",
                 f"duties/{duty.name}",
                 duty.title,
-                duty.description.format_map(figures),
+                worded(duty.description, settings),
                 tuple(i for i in inputs if i is not None),
             )
         )

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from starlette.datastructures import FormData
 
+from config.settings import get_settings
 from workflow.domain.bounded import stripped
 from workflow.domain.definition import EVENTS_BY_NAME, MANUAL_EVENTS, EventSpec
 from workflow.domain.errors import IcpflowError, renamed
@@ -32,6 +33,7 @@ from workflow.domain.event_data import VerifierRole
 from workflow.domain.guards import AUTHORISATION_LETTER, required_materials
 from workflow.domain.orders import NumberAsked, kind_spec
 from workflow.domain.rules import Rules
+from workflow.domain.wording import worded
 from workflow.schemas import FilingOut
 
 Held = TypeVar("Held")
@@ -253,7 +255,7 @@ def event_forms(
             f"event-{spec.name}",
             f"events/{spec.name}",
             spec.name.replace("_", " ").capitalize(),
-            spec.description,
+            worded(spec.description, get_settings()),
             tuple(
                 _input(name, spec, filing, rules, answering)
                 for name in spec.data_keys

@@ -11,7 +11,9 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from config.clock import beijing_text
+from config.settings import get_settings
 from workflow.domain.obligations import REMINDERS
+from workflow.domain.wording import worded
 from workflow.schemas import FilingOut
 
 templates = Jinja2Templates(directory=str(files("web") / "templates"))
@@ -58,6 +60,7 @@ templates.env.filters["due"] = due_by
 templates.env.filters["named"] = named
 templates.env.filters["duration"] = duration
 templates.env.filters["lateness"] = lateness
+templates.env.filters["worded"] = lambda text: worded(text, get_settings())
 templates.env.globals["reminders"] = REMINDERS
 
 

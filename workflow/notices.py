@@ -38,6 +38,7 @@ from workflow.domain.definition import (
     State,
 )
 from workflow.domain.orders import ServiceKind, VerifierResult
+from workflow.domain.wording import worded
 
 _NOTIFICATIONS = table(Notification)
 # Built once: notifying events run it. Which id is whose does not matter (each is owed the same
@@ -132,12 +133,13 @@ def for_deadline(
     # A reminder is sent at its own time; what its reader must meet is the deadline it
     # reminds of (the window's end) while the state keeps it armed, passed already or not.
     meet = _open_due(session, filing, spec.reminds_of) if spec.reminds_of else None
+    zh, description = worded(spec.zh, settings), worded(spec.description, settings)
     notice = Notice(
         kind=deadline.kind,
         audience=spec.audience,
         key=f"{filing.id}:{deadline.kind}:{due_at.isoformat()}",
-        subject=f"[icpflow] {spec.zh} / {spec.description} — {_about(filing)}",
-        body=f"{spec.zh}\n{spec.description}\n{due_line(meet or due_at)}\n\n{_header(filing)}"
+        subject=f"[icpflow] {zh} / {description} — {_about(filing)}",
+        body=f"{zh}\n{description}\n{due_line(meet or due_at)}\n\n{_header(filing)}"
         + _answering(session, filing),
         deadline_id=deadline.id,
     )
@@ -164,7 +166,7 @@ def for_event(
     settings: Settings,
 ) -> list[int]:
     spec = EVENTS_BY_NAME[event]
-    lines = [spec.description]
+    lines = [worded(spec.description, settings)]
     if reason:
         secrets = [filing.applicant_id_number, filing.applicant_phone]
         lines.append(f"原因 Reason: {mask_text(reason, secrets)}")

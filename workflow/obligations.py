@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 from config.clock import CHINA, as_utc, get_clock
 from config.domains import to_ascii_domain
 from config.masking import mask_text
-from config.settings import Settings
+from config.settings import Settings, get_settings
 from models import (
     DeadlineStatus,
     Entity,
@@ -63,6 +63,7 @@ from workflow.domain.obligations import (
 )
 from workflow.domain.orders import KINDS, Effect, ServiceKind, ServiceStatus, kind_spec
 from workflow.domain.rules import rules_for
+from workflow.domain.wording import worded
 from workflow.records import take_turns
 from workflow.schemas import Page, UtcDateTime
 
@@ -176,7 +177,7 @@ def describe(row: Obligation, now: datetime) -> ObligationOut:
         service_id=row.service_id,
         filing_id=row.filing_id,
         kind=spec.kind,
-        description=spec.description,
+        description=worded(spec.description, get_settings()),
         due_at=due,
         status=DeadlineStatus(row.status),
         estimated=row.estimated,
@@ -978,7 +979,7 @@ def fire(session: Session, obligation_id: int, now: datetime, settings: Settings
         kind=f"obligation_{row.kind}",
         audience=spec.audience,
         key=f"{filing.id}:o{row.id}:{due.isoformat()}",
-        title=(spec.zh, spec.description),
+        title=(worded(spec.zh, settings), worded(spec.description, settings)),
         lines=_notice_lines(row, due),
         now=now,
         settings=settings,
@@ -1082,7 +1083,11 @@ def record_footer(
             audience=spec.audience,
             key=f"{filing.id}:footer:{check.id}",
             title=("网站底部备案号检查连续两次未通过。", "The footer check failed twice in a row."),
-            lines=[f"URL: {url}", *(f"- {p}" for p in problems), spec.description],
+            lines=[
+                f"URL: {url}",
+                *(f"- {p}" for p in problems),
+                worded(spec.description, settings),
+            ],
             now=now,
             settings=settings,
         )

@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from config.clock import as_utc
 from config.domains import domain_prefix
 from config.masking import mask_id_number, mask_phone, mask_text
+from config.settings import get_settings
 from models import (
     Assignment,
     Deadline,
@@ -56,6 +57,7 @@ from workflow.domain.event_data import ReasonData
 from workflow.domain.guards import number_spellings, province_named
 from workflow.domain.machine import allowed_events
 from workflow.domain.orders import KINDS, EntityStatus, ServiceKind, ServiceStatus
+from workflow.domain.wording import worded
 from workflow.schemas import (
     ApplicantOut,
     AssignmentOut,
@@ -181,7 +183,7 @@ def _deadline_out(deadline: Deadline | OpenDeadline, now: datetime) -> DeadlineO
     return DeadlineOut(
         id=deadline.id,
         kind=deadline.kind,
-        description=DEADLINES_BY_KIND[deadline.kind].description,
+        description=worded(DEADLINES_BY_KIND[deadline.kind].description, get_settings()),
         due_at=due,
         status=deadline.status,
         estimated=deadline.estimated,
@@ -607,7 +609,8 @@ def _sent_back(entries: Sequence[HistoryOut]) -> SentBack | None:
             return None
         if entry.to_state in SENT_BACK:
             spec = EVENTS_BY_NAME.get(entry.event)
-            return SentBack(entry, entry.reason or (spec.description if spec else entry.event))
+            told = worded(spec.description, get_settings()) if spec else entry.event
+            return SentBack(entry, entry.reason or told)
     return None
 
 

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import pytest
 
+from config.settings import Settings, get_settings
 from models import Filing
+from tests.factories import MakeFiling
 from workflow.domain.definition import (
     DEADLINES,
     DEADLINES_BY_KIND,
     EVENTS,
     EVENTS_BY_NAME,
+    STATES,
     EventSpec,
 )
-from workflow.domain.orders import ServiceKind
+from workflow.domain.obligations import OBLIGATIONS
+from workflow.domain.orders import KINDS, ServiceKind
+from workflow.domain.wording import worded, worded_by_default
+
+DECLARED = (*STATES, *EVENTS, *DEADLINES, *KINDS, *OBLIGATIONS)
 
 
 @pytest.mark.parametrize("kind", ["idle_reminder", "idle_escalation"])
@@ -46,3 +53,37 @@ def test_a_reminder_reminds_of_a_deadline_its_states_arm_too() -> None:
 
 def test_every_kind_of_service_has_a_label() -> None:
     assert all(kind.label for kind in ServiceKind)
+
+
+@pytest.mark.parametrize(
+    "spec", DECLARED, ids=lambda spec: str(getattr(spec, "name", None) or spec.kind)
+)
+def test_a_declared_text_names_only_settings_there_are(spec: object) -> None:
+    """A figure an install sets is written as the setting's name, so it can be filled in."""
+    for text in (getattr(spec, name, "") for name in ("description", "zh", "meaning")):
+        assert "{" not in worded_by_default(text)
+
+
+def test_a_declared_figure_reads_as_this_install_sets_it(settings: Settings) -> None:
+    later = settings.model_copy(update={"idle_lapse_days": 60, "sms_window_hours": 36.0})
+
+    assert "lapses after 60 days" in worded(DEADLINES_BY_KIND["idle_reminder"].description, later)
+    assert "在36小时内" in worded(DEADLINES_BY_KIND["sms_reminder"].zh, later)
+
+
+def test_help_names_the_setting_behind_a_figure_and_its_default() -> None:
+    assert "lapses after IDLE_LAPSE_DAYS (45) days" in worded_by_default(
+        DEADLINES_BY_KIND["idle_reminder"].description
+    )
+
+
+def test_a_filings_deadline_says_the_figure_this_install_sets(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, new_filing: MakeFiling
+) -> None:
+    monkeypatch.setenv("IDLE_LAPSE_DAYS", "60")
+    get_settings.cache_clear()
+
+    returned = new_filing("host_returned")
+
+    reminders = [d.description for d in returned.deadlines if d.kind == "idle_reminder"]
+    assert reminders and all("lapses after 60 days" in told for told in reminders)

@@ -216,7 +216,7 @@ STATES: tuple[StateSpec, ...] = (
     StateSpec(
         State.SMS_PENDING,
         "待短信核验",
-        "MIIT sent its SMS: every listed person answers within 24 h of it.",
+        "MIIT sent its SMS: every listed person answers within {sms_window_hours:g} h of it.",
         Actor.APPLICANT,
     ),
     StateSpec(
@@ -235,7 +235,8 @@ STATES: tuple[StateSpec, ...] = (
     StateSpec(
         State.LAPSED,
         "订单已失效",
-        "Waited on the applicant over 45 days: the host keeps the data; resubmit to first review.",
+        "Waited on the applicant over {idle_lapse_days} days: the host keeps the data; resubmit to "
+        "first review.",
         Actor.APPLICANT,
     ),
     StateSpec(State.WITHDRAWN, "已撤回", "Abandoned.", terminal=True),
@@ -306,7 +307,7 @@ EVENTS: tuple[EventSpec, ...] = (
         "sms_sent",
         (State.HOST_PRE_APPROVED,),
         State.SMS_PENDING,
-        "MIIT sent its SMS: each listed person has 24 h to answer it.",
+        "MIIT sent its SMS: each listed person has {sms_window_hours:g} h to answer it.",
         guards=("sms_sent_at",),
         data=SmsSentData,
         notify=True,
@@ -359,7 +360,7 @@ EVENTS: tuple[EventSpec, ...] = (
         "expire_sms",
         (State.SMS_PENDING,),
         State.HOST_RETURNED,
-        "The 24 h SMS verification window passed unanswered.",
+        "The {sms_window_hours:g} h SMS verification window passed unanswered.",
         automatic=True,
     ),
     EventSpec(
@@ -384,7 +385,8 @@ EVENTS: tuple[EventSpec, ...] = (
         "lapse",
         IDLE_STATES,
         State.LAPSED,
-        "Waited on the applicant for 45 days: the order lapses; the host keeps its data.",
+        "Waited on the applicant for {idle_lapse_days} days: the order lapses; the host keeps its "
+        "data.",
         automatic=True,
     ),
     EventSpec(
@@ -405,7 +407,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         lambda s: s.sms_reminder_hours,
         "case_manager",
         "Remind the applicant to answer MIIT's SMS verification.",
-        zh="请提醒申请人在24小时内完成工信部短信核验。",
+        zh="请提醒申请人在{sms_window_hours:g}小时内完成工信部短信核验。",
         reminds_of="sms_expiry",
     ),
     DeadlineSpec(
@@ -456,8 +458,9 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "working_days",
         lambda s: s.miit_legal_limit_working_days,
         "case_manager",
-        "The bureau's legal limit of 20 working days (Decree 33, Art. 12) ends.",
-        zh="管局20个工作日的法定审核时限届满。",
+        "The bureau's legal limit of {miit_legal_limit_working_days} working days (Decree 33, "
+        "Art. 12) ends.",
+        zh="管局{miit_legal_limit_working_days}个工作日的法定审核时限届满。",
         overdue=True,
     ),
     DeadlineSpec(
@@ -466,8 +469,8 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "weeks",
         lambda s: s.miit_breach_weeks,
         "ops",
-        "MIIT review reaches the 6-week SLA: past it, escalate.",
-        zh="管局审核达到6周时限，逾期请升级处理。",
+        "MIIT review reaches the {miit_breach_weeks:g}-week SLA: past it, escalate.",
+        zh="管局审核达到{miit_breach_weeks:g}周时限，逾期请升级处理。",
         overdue=True,
     ),
     DeadlineSpec(
@@ -486,10 +489,10 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "days",
         lambda s: s.idle_reminder_days,
         "case_manager",
-        "This order waits on the applicant. Unless they act, it lapses after 45 days: the host "
+        "This order waits on the applicant. Unless they act, it lapses after {idle_lapse_days} days: the host "
         "keeps the data and the applicant must resubmit it to first review (Tencent Cloud, "
         "关于增加备案订单有效期的通知).",
-        zh="该订单正在等待申请人处理；45天内未处理将失效，接入商保留资料，申请人需重新提交初审。",
+        zh="该订单正在等待申请人处理；{idle_lapse_days}天内未处理将失效，接入商保留资料，申请人需重新提交初审。",
         reminds_of="idle_lapse",
     ),
     DeadlineSpec(
@@ -509,9 +512,9 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "days",
         lambda s: s.idle_lapse_days,
         "case_manager",
-        "After 45 days waiting on the applicant the order lapses: the host keeps the data; the "
+        "After {idle_lapse_days} days waiting on the applicant the order lapses: the host keeps the data; the "
         "applicant must resubmit it to first review (Tencent Cloud, 关于增加备案订单有效期的通知).",
-        zh="订单等待申请人满45天即失效；接入商保留资料，申请人需重新提交初审。",
+        zh="订单等待申请人满{idle_lapse_days}天即失效；接入商保留资料，申请人需重新提交初审。",
         event="lapse",
     ),
 )

@@ -26,6 +26,7 @@ from workflow.domain.bounded import (
     ServerIp,
     ServiceNumber,
 )
+from workflow.domain.wording import worded_by_default
 
 # Every input model refuses keys it does not declare, so a misspelt field is an error.
 STRICT = ConfigDict(extra="forbid", frozen=True)
@@ -55,8 +56,10 @@ class SmsSentData(EventData):
     starts_clocks = "sent_at"
     sent_at: PastMoment | None = Field(
         None,
-        description="when MIIT's SMS was sent, if it is recorded later (Beijing time unless an "
-        "offset is given): the 24 h window runs from it",
+        description=worded_by_default(
+            "when MIIT's SMS was sent, if it is recorded later (Beijing time unless an offset is "
+            "given): the {sms_window_hours:g} h window runs from it"
+        ),
     )
 
 

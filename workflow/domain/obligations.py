@@ -30,6 +30,7 @@ from workflow.domain.errors import Reason
 from workflow.domain.event_data import STRICT
 from workflow.domain.guards import check_registration_term
 from workflow.domain.orders import ServiceKind
+from workflow.domain.wording import worded_by_default
 
 # A notice's own due date: the bureau's notices give days or weeks, never a season.
 MAX_RECTIFICATION_WORKING_DAYS = 60
@@ -91,8 +92,9 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         "days",
         lambda s: s.psb_filing_days,
         "case_manager",
-        "The public-security (PSB) filing is due within 30 days of the site going live.",
-        "网站开通后30日内须办理公安联网备案。",
+        "The public-security (PSB) filing is due within {psb_filing_days} days of the site going "
+        "live.",
+        "网站开通后{psb_filing_days}日内须办理公安联网备案。",
         opened_by="go-live date recorded",
         closed_by="PSB number recorded",
         source="yun.pingan.com help, PSB filing; app100.cn/news/content/2.html",
@@ -103,8 +105,9 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         "days_before_due",
         lambda s: s.psb_reminder_days,
         "case_manager",
-        "The public-security (PSB) filing falls due soon: 30 days after the site went live.",
-        "公安联网备案即将到期：须在网站开通后30日内办理。",
+        "The public-security (PSB) filing falls due soon: {psb_filing_days} days after the site "
+        "went live.",
+        "公安联网备案即将到期：须在网站开通后{psb_filing_days}日内办理。",
         opened_by="go-live date recorded (one per figure still ahead)",
         closed_by="PSB number recorded",
         source="yun.pingan.com help, PSB filing (the 30 days); how early to remind is ours",
@@ -476,5 +479,7 @@ class ExtensionIn(BaseModel):
     model_config = STRICT
 
     working_days: int = Field(
-        ge=1, le=MAX_RECTIFICATION_WORKING_DAYS, description="at most 7 (a setting), once"
+        ge=1,
+        le=MAX_RECTIFICATION_WORKING_DAYS,
+        description=worded_by_default("at most {rectification_max_extension_working_days}, once"),
     )

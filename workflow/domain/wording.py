@@ -1,0 +1,54 @@
+"""Declared texts that name a setting's figure (``{idle_lapse_days}``, ``{sms_window_hours:g}``).
+
+A state's meaning, an event's or a deadline's description and a duty's are declared once, in
+the declaration; a figure in them that an install sets (45 days before an idle order lapses,
+the SMS window's 24 h) is written as the setting's name, so what a notice, a page or the API
+says is what this install does, not what the defaults do. Help built before any settings are
+read (the CLI's, a field's schema) names the setting and its default instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from config.settings import Settings
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+Spec = TypeVar("Spec", bound="DataclassInstance")
+# The declared texts a state, an event, a deadline or a kind may word with a setting.
+_TEXTS = frozenset({"description", "zh", "meaning"})
+
+
+def worded(text: str, settings: Settings) -> str:
+    """``text`` with the figures it names as ``settings`` has them."""
+    return text.format_map(vars(settings))
+
+
+class _Named:
+    """A setting as help shows it: ``IDLE_LAPSE_DAYS (45)``."""
+
+    def __init__(self, name: str, default: Any) -> None:
+        self.name, self.default = name, default
+
+    def __format__(self, spec: str) -> str:
+        return f"{self.name.upper()} ({format(self.default, spec)})"
+
+
+_BY_NAME = {name: _Named(name, field.default) for name, field in Settings.model_fields.items()}
+
+
+def worded_by_default(text: str) -> str:
+    """``text`` with each figure as its setting and default, for help written before any
+    settings are read."""
+    return text.format_map(_BY_NAME)
+
+
+def worded_spec(spec: Spec, settings: Settings) -> Spec:
+    """``spec`` with its declared texts ``worded``: what ``GET /workflow`` publishes."""
+    texts = {
+        f.name: worded(getattr(spec, f.name), settings) for f in fields(spec) if f.name in _TEXTS
+    }
+    return replace(spec, **texts)
