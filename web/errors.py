@@ -23,6 +23,8 @@ from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
+from config.keys import KeysDoNotOpen
+from config.settings import get_settings
 from workflow.availability import UNAVAILABLE, unavailable
 from workflow.domain import errors
 from workflow.domain.commands import reasons_from
@@ -99,6 +101,11 @@ def domain_error(exc: Exception) -> errors.IcpflowError:
     ``ServiceUnavailable``, anything else as an ``InternalError`` that tells nothing more."""
     if isinstance(exc, errors.IcpflowError):
         return exc
+    if isinstance(exc, KeysDoNotOpen):
+        # Not the request's fault nor a bug: the install's keys, which /readyz names too.
+        return errors.ServiceUnavailable(
+            str(exc), retry_after=get_settings().unavailable_retry_after_seconds
+        )
     return unavailable(exc) or errors.InternalError(
         "internal error: the request id finds it in the server's log"
     )

@@ -77,6 +77,19 @@ def test_readyz_is_503_naming_the_keys_when_they_cannot_open_the_data_stored(
     assert "DATA_KEYS" in response.json()["reason"]
 
 
+def test_a_filing_its_keys_cannot_open_is_answered_503_naming_them_not_as_a_bug(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filing = api.create()
+    monkeypatch.setenv("DATA_KEYS", Fernet.generate_key().decode())
+    get_settings.cache_clear()
+
+    response = api.get(f"/api/v1/filings/{filing['id']}")
+
+    assert response.status_code == 503
+    assert "DATA_KEYS" in response.json()["message"]
+
+
 def test_metrics_expose_filings_by_state(api: Api) -> None:
     api.create()
     assert 'icpflow_filings{state="domain_registered"} 1.0' in api.get("/metrics").text
