@@ -34,6 +34,10 @@ POSTGRES_ADMIN_URL = os.environ.get(
 IN_CI = bool(os.environ.get("CI"))
 # Every table, children first: what a PostgreSQL test empties before it runs.
 TABLES = tuple(table.name for table in reversed(SQLModel.metadata.sorted_tables))
+_SEQUENCES = sa.text(
+    "SELECT sequence_name FROM information_schema.sequences"
+    " WHERE sequence_schema = current_schema()"
+)
 
 
 def unavailable(reason: str) -> None:
@@ -86,6 +90,23 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def emptying_postgres(postgres_url: str) -> str:
+    """What empties the session's database before a test: every table's rows deleted,
+    children first, and every sequence back to 1, as a fresh database numbers rows. A
+    ``TRUNCATE`` does the same in about 40 ms however empty the tables are (it gives each
+    table new files), this in about 2, and a thousand tests empty it."""
+    engine = sa.create_engine(postgres_url)
+    try:
+        with engine.connect() as conn:
+            sequences = conn.execute(_SEQUENCES).scalars().all()
+    finally:
+        engine.dispose()
+    deletes = "; ".join(f"DELETE FROM {table}" for table in TABLES)
+    restarts = ", ".join(f"setval('{sequence}', 1, false)" for sequence in sequences)
+    return f"{deletes}; SELECT {restarts}"
+
+
 @contextmanager
 def one_at_a_time(tmp_path_factory: pytest.TempPathFactory, resource: str) -> Iterator[None]:
     """Held while a test uses ``resource`` in a way no test of another of the suite's parallel
@@ -124,7 +145,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     engine = create_db_engine(url)
     if request.param != "sqlite":
         with engine.begin() as conn:
-            conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+            conn.exec_driver_sql(request.getfixturevalue("emptying_postgres"))
     yield Database(request.param, url, engine)
     engine.dispose()
 
