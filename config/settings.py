@@ -329,9 +329,6 @@ class Settings(BaseSettings):
             raise ValueError(f"{scheme}: not a database icpflow runs on ({_DATABASE_FORMS})")
         return url
 
-    def model_post_init(self, __context: Any) -> None:
-        self.var_dir = Path(self.var_dir)
-
 
 def normalise_database_url(url: str) -> str:
     """Accept the ``postgres://``/``postgresql://`` URLs hosts hand out, and use psycopg 3 for them."""

@@ -164,7 +164,7 @@ def get_engine() -> Engine:
 
 def forget_engines() -> None:
     """Close the pools of the engines made so far and forget them, so that after the settings
-    change (tests, a restore into another database) no pooled connection outlives its URL."""
+    change (a test pointing them at another database) no pooled connection outlives its URL."""
     with _engines_lock:
         engines = list(_engines.values())
         _engines.clear()

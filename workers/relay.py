@@ -190,7 +190,7 @@ class ImmediateRelay:
         self._ids.put(list(ids))
 
     def drain(self, timeout: float = 10.0) -> bool:
-        """Wait until everything submitted was handled (tests, graceful shutdown)."""
+        """Wait until everything submitted was handled (what a test waits for)."""
         done = threading.Event()
 
         def wait_for_queue() -> None:

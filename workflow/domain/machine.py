@@ -189,30 +189,22 @@ def apply_event(
     return subject.state
 
 
-def allowed_events(
-    state: str,
-    kind: str | None = None,
-    *,
-    include_automatic: bool = False,
-    purged: bool = False,
-) -> list[str]:
-    """Events that may fire from ``state`` (for ``kind``, when given) in declaration order
-    (guards not evaluated); of an order whose personal data was ``purged``, only those that
-    end it."""
-    return list(_allowed_events(str(state), kind, include_automatic, purged))
+def allowed_events(state: str, kind: str | None = None, *, purged: bool = False) -> list[str]:
+    """Events a person may fire from ``state`` (for ``kind``, when given) in declaration order
+    (guards not evaluated; automatic ones are the system's); of an order whose personal data
+    was ``purged``, only those that end it."""
+    return list(_allowed_events(str(state), kind, purged))
 
 
 @cache
-def _allowed_events(
-    state: str, kind: str | None, include_automatic: bool, purged: bool
-) -> tuple[str, ...]:
+def _allowed_events(state: str, kind: str | None, purged: bool) -> tuple[str, ...]:
     """Every filing described asks this; the machine never changes while running."""
     events = kind_spec(kind).events if kind else None
     return tuple(
         name
         # str(): ``get_triggers`` reads an enum's ``.name``, and ``State.X.name`` is "X"
         for name in MACHINE.get_triggers(state)
-        if (include_automatic or not EVENTS_BY_NAME[name].automatic)
+        if not EVENTS_BY_NAME[name].automatic
         and (events is None or name in events)
         and (not purged or _ends_order(name))
     )
