@@ -1,4 +1,4 @@
-"""Benchmarks for the bars in SPEC.md: each bar is a ratio measured in one run, so results
+"""Benchmarks for the bars in docs/SPEC.md: each bar is a ratio measured in one run, so results
 compare like with like on whatever machine runs them (``python -m bench``)."""
 
 from typing import Literal

@@ -19,7 +19,7 @@ DEFAULT_WEBHOOK_SECRET = "change-me"
 # Working days a host's pre-review may take before it is overdue, per order kind: the hosts'
 # figures with a day's slack. A first filing, a new site or a new access takes 1-2 working days
 # at Tencent Cloud; a change about one (Tencent); a cancellation at most one (Tencent), a
-# cancelled access one (JD Cloud). See ../shared/domain-facts.md, the table of order kinds.
+# cancelled access one (JD Cloud). See docs/domain-facts.md, the table of order kinds.
 HOST_REVIEW_WORKING_DAYS = {
     "first_filing": 3,
     "new_service": 3,
@@ -168,7 +168,7 @@ class Settings(BaseSettings):
             "submitted": 5,  # after the host's review is overdue (2-3 working days)
             "host_returned": 7,  # after the resubmission is overdue (5)
             "draft": 10,
-            # The host passes an order to the bureau in 1-3 working days (domain-facts, TX
+            # The host passes an order to the bureau in 1-3 working days (docs/domain-facts.md, TX
             # 备案审核.md).
             "host_pre_approved": 3,
             "sms_pending": 1,  # the 24 h window returns the order first

@@ -6,7 +6,7 @@ says which state an order entered and when, so an order's stay in a stage and it
 stage to approval are differences of those times, counted in Chinese working days.
 
 Orders of different kinds are never pooled: the bureau clears a cancellation in 1-5 working days
-and takes up to 20 over a first filing (domain-facts, "Order kinds"), so a median of both fits
+and takes up to 20 over a first filing (docs/domain-facts.md, "Order kinds"), so a median of both fits
 neither. A kind with fewer than ``forecast_min_observations`` orders through a stage in the
 province gets the statutory 20 working days instead (Decree 33, Art. 12), and says so: a
 forecast from three orders is a guess, and borrowing other kinds' orders would bring the mix back.

@@ -367,7 +367,7 @@ def _check_access(
 def _check_not_last(session: Session, spec: KindSpec, parties: _Parties) -> list[Reason]:
     """Cancelling an entity's last service on file would leave an empty entity (空壳主体),
     which most provinces refuse: an entity with one service left cancels itself instead
-    (domain-facts, 注销主体 and 注销网站: HW 备案注销咨询.md, TX 注销备案.md)."""
+    (docs/domain-facts.md, 注销主体 and 注销网站: HW 备案注销咨询.md, TX 注销备案.md)."""
     service = parties.service
     if spec.effect is not Effect.CANCEL_SERVICE or service is None or parties.entity is None:
         return []  # without the entity, the missing entity is the reason

@@ -216,7 +216,7 @@ class PersonIn(BaseModel):
 
 class EntityPersonIn(PersonIn):
     """The entity's responsible person, who may not be its legal representative: then an
-    authorisation letter is a material where the province asks for it (domain-facts, "Entity
+    authorisation letter is a material where the province asks for it (docs/domain-facts.md, "Entity
     and people"). A service's person is asked no such thing."""
 
     legal_representative: bool = Field(

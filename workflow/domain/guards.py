@@ -767,7 +767,7 @@ def check_access_number(
 
 def check_suffix_letter(number: str, kind: ServiceKind, field: str) -> list[Reason]:
     """A service's number ends in its kind's letter: -2 a website, -2A an app, -2X a mini
-    program, -2K a quick app (domain-facts, Apps: HW App备案咨询.md). A new access names a
+    program, -2K a quick app (docs/domain-facts.md, Apps: HW App备案咨询.md). A new access names a
     number MIIT issued, so an app's without its letter is another service's."""
     suffix = split_number(number)[1]
     letter = number[-1] if number[-1:].isalpha() else ""
@@ -786,7 +786,7 @@ def check_suffix_letter(number: str, kind: ServiceKind, field: str) -> list[Reas
 
 def check_app_identifier(kind: ServiceKind, identifier: str | None, field: str) -> list[Reason]:
     """An app, a mini program or a quick app is filed with its package name or Bundle ID (its
-    AppID for a mini program); a website has none (domain-facts, Apps: HW App备案咨询.md)."""
+    AppID for a mini program); a website has none (docs/domain-facts.md, Apps: HW App备案咨询.md)."""
     if kind is ServiceKind.WEBSITE and identifier is not None:
         return [Reason("unexpected_field", f"{field} is an app's: a website has none", field=field)]
     if kind is not ServiceKind.WEBSITE and identifier is None:

@@ -6,7 +6,7 @@ MIIT's SMS, the materials it adds, what it is opened for (a new or an existing e
 service) and what approval does to the record. The machine refuses an event outside the
 order's kind as it refuses one outside its state, and the diagram draws each kind's subset.
 
-Sources (domain-facts.md, "Order kinds"): alibabacloud.com ICP regulations page for the
+Sources (docs/domain-facts.md, "Order kinds"): alibabacloud.com ICP regulations page for the
 kinds; Huawei Cloud kb (备案流程咨询, 备案短信核验, 备案变更咨询, 备案注销咨询, App备案咨询) and
 Tencent Cloud docs (新增网站, 变更信息, 注销备案, 取消接入) for their steps. Every kind gets the
 host's first review: Alibaba's sending cancellations straight to the bureau is one host's
@@ -59,7 +59,7 @@ _SERVICE_KIND_LABELS = {
 
 
 # The letter a service's suffix carries after its number (京ICP备12345678号-2A): HW App备案咨询.md
-# (domain-facts: site -N, App -NA, mini program -NX, quick app -NK).
+# (docs/domain-facts.md: site -N, App -NA, mini program -NX, quick app -NK).
 SUFFIX_LETTER: dict[ServiceKind, str] = {
     ServiceKind.WEBSITE: "",
     ServiceKind.APP: "A",
@@ -294,7 +294,7 @@ class ChangeSpec:
 
 # Each part a change order can change (every field of ``commands.ChangesIn``; a test holds
 # them together). The entity's person answers for the entity's details, the site's for the
-# site's; a name change brings the renaming letter (更名函). domain-facts, 变更备案: HW
+# site's; a name change brings the renaming letter (更名函). docs/domain-facts.md, 变更备案: HW
 # 备案变更咨询.md, TX 变更信息.md.
 CHANGES: dict[str, ChangeSpec] = {
     "entity_name": ChangeSpec(VerifierRole.ENTITY, ("renaming_letter",)),
