@@ -126,7 +126,9 @@ class IdempotencyKeyReused(IcpflowError):
 
 
 class UnsafeSettings(IcpflowError):
-    """A production process found a setting still at its public, shipped default."""
+    """Settings a process refuses to start with (``workflow.startup.check_settings``): routes
+    or thresholds naming what does not exist, keys Fernet cannot use, a rules file it cannot
+    read, and in production a secret still at its public, shipped default."""
 
     code = "unsafe_settings"
 
