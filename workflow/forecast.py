@@ -54,8 +54,8 @@ class ForecastOut(BaseModel):
 
     filing_id: int
     province: str
-    kind: str
-    stage: str
+    kind: OrderKind
+    stage: State
     stage_entered_at: datetime
     basis: Basis
     observations: int
@@ -84,8 +84,8 @@ class DurationRow(BaseModel):
     """How long orders of one kind in one province stayed in one stage, in working days."""
 
     province: str
-    kind: str
-    stage: str
+    kind: OrderKind
+    stage: State
     count: int
     median_working_days: float
     p90_working_days: float
@@ -195,8 +195,8 @@ def durations(session: Session, settings: Settings) -> list[DurationRow]:
     return [
         DurationRow(
             province=province,
-            kind=kind,
-            stage=stage,
+            kind=OrderKind(kind),
+            stage=State(stage),
             count=len(values),
             median_working_days=float(statistics.median(values)),
             p90_working_days=p90(values),
@@ -243,8 +243,8 @@ def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOu
     return ForecastOut(
         filing_id=filing_id,
         province=filing.province,
-        kind=filing.kind,
-        stage=filing.state,
+        kind=OrderKind(filing.kind),
+        stage=State(filing.state),
         stage_entered_at=entered,
         basis=Basis.HISTORY if enough else Basis.STATUTORY,
         observations=len(observed),

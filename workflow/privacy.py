@@ -29,6 +29,7 @@ from models import (
     SmsVerifier,
 )
 from workflow import deadlines
+from workflow.domain.commands import ApplicantKind
 from workflow.domain.definition import State
 from workflow.domain.event_data import VerifierRole
 from workflow.schemas import ApplicantOut, PersonalDataOut, VerifierContactOut
@@ -57,7 +58,7 @@ def reveal(session: Session, filing_id: int, actor: str, now: datetime) -> Perso
     return PersonalDataOut(
         filing_id=filing.id,
         applicant=ApplicantOut(
-            type=filing.applicant_type,
+            type=ApplicantKind(filing.applicant_type),
             name=filing.applicant_name,
             id_type=filing.applicant_id_type,
             id_number=filing.applicant_id_number,

@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from config.clock import as_utc
 from models import DeadlineStatus, Job, NotificationStatus
 from workflow.domain.bounded import EventName
-from workflow.domain.commands import ApplicantKind, EventCommand
+from workflow.domain.commands import ApplicantKind, EventCommand, LicenceKind
 from workflow.domain.definition import EVENTS_BY_NAME, MANUAL_EVENTS, Channel, State
 from workflow.domain.event_data import VerifierRole
 from workflow.domain.orders import (
@@ -97,7 +97,7 @@ class DeadlineOut(BaseModel):
 
 
 class ApplicantOut(BaseModel):
-    type: str
+    type: ApplicantKind
     name: str
     id_type: str
     id_number: str
@@ -138,7 +138,7 @@ class FilingOut(BaseModel):
     """An order (a filing of one kind) with the entity and service it concerns."""
 
     id: int
-    kind: str
+    kind: OrderKind
     entity_id: int
     service_id: int | None
     domain: str
@@ -146,7 +146,7 @@ class FilingOut(BaseModel):
         description="null for an order on the entity alone (no service: its domain is empty)"
     )
     province: str
-    licence: str
+    licence: LicenceKind
     applicant: ApplicantOut
     website: WebsiteOut
     state: State

@@ -39,7 +39,7 @@ from models import (
     SmsVerifier,
 )
 from workflow.deadlines import OpenDeadline
-from workflow.domain.commands import ApplicantKind
+from workflow.domain.commands import ApplicantKind, LicenceKind
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
     EVENTS,
@@ -56,7 +56,7 @@ from workflow.domain.errors import FilingNotFound, NotFound, Reason, ValidationE
 from workflow.domain.event_data import ReasonData
 from workflow.domain.guards import number_spellings, province_named
 from workflow.domain.machine import allowed_events
-from workflow.domain.orders import KINDS, EntityStatus, ServiceKind, ServiceStatus
+from workflow.domain.orders import KINDS, EntityStatus, OrderKind, ServiceKind, ServiceStatus
 from workflow.domain.wording import worded
 from workflow.schemas import (
     ApplicantOut,
@@ -125,16 +125,16 @@ def _describe(
     shown = sorted((_deadline_out(d, now) for d in deadlines), key=lambda d: (d.due_at, d.id))
     return FilingOut(
         id=filing.id,
-        kind=filing.kind,
+        kind=OrderKind(filing.kind),
         entity_id=filing.entity_id,
         service_id=filing.service_id,
         domain=filing.domain,
         # An order on the entity alone stores its opening day there: no domain expires.
         domain_expires_on=filing.domain_expires_on if filing.service_id is not None else None,
         province=filing.province,
-        licence=filing.licence,
+        licence=LicenceKind(filing.licence),
         applicant=ApplicantOut(
-            type=filing.applicant_type,
+            type=ApplicantKind(filing.applicant_type),
             name=filing.applicant_name,
             id_type=filing.applicant_id_type,
             id_number=mask_id_number(filing.applicant_id_number),

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from fastapi.testclient import TestClient
 
 from web.durations_svg import INDENT, LABEL_W, durations_svg
-from workflow.domain.definition import STATES
+from workflow.domain.definition import STATES, State
+from workflow.domain.orders import OrderKind
 from workflow.forecast import DurationRow
 from workflow.schemas import FilingOut
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 def _row(kind: str, median: float) -> DurationRow:
     return DurationRow(
-        province="京", kind=kind, stage="miit_pending", count=5,
+        province="京", kind=OrderKind(kind), stage=State.MIIT_PENDING, count=5,
         median_working_days=median, p90_working_days=median,
     )  # fmt: skip
 

@@ -14,7 +14,9 @@ from models import Filing, HistoryEntry
 from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order, order_on
 from workflow import forecast, service
 from workflow.domain.commands import EventCommand
+from workflow.domain.definition import State
 from workflow.domain.errors import GuardFailed
+from workflow.domain.orders import OrderKind
 from workflow.schemas import FilingOut
 
 if TYPE_CHECKING:
@@ -270,7 +272,7 @@ def test_rows_that_keep_the_state_are_one_stay(
     seed_history(session, reviewing, 3, ANSWERED_IN_PARTS)
     rows = {(r.province, r.kind, r.stage): (r.count, r.median_working_days) for r in
             forecast.durations(session, settings)}  # fmt: skip
-    assert rows[("京", "first_filing", "miit_pending")] == (3, 10.0)
+    assert rows[("京", OrderKind.FIRST_FILING, State.MIIT_PENDING)] == (3, 10.0)
 
 
 # The host approved on Tuesday; MIIT's SMS came an hour later and was recorded on Thursday.
@@ -294,7 +296,7 @@ def test_review_times_count_an_sms_recorded_late_from_when_it_was_sent(
 
     rows = {r.stage: r.median_working_days for r in forecast.durations(session, settings)}
 
-    assert (rows["host_pre_approved"], rows["sms_pending"]) == (0.0, 3.0)
+    assert (rows[State.HOST_PRE_APPROVED], rows[State.SMS_PENDING]) == (0.0, 3.0)
 
 
 def test_the_forecast_counts_orders_not_visits(
