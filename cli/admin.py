@@ -38,11 +38,11 @@ from config.clock import CHINA, as_utc, get_clock
 from config.settings import get_settings
 from models import get_engine, session_scope
 from models.migrate import upgrade
-from workers.failures import retry_failed
 from workflow import views
 from workflow.domain.calendar import install_schedule_file
 from workflow.domain.definition import DEADLINES_BY_KIND, OVERDUE_KINDS
 from workflow.domain.wording import worded_by_default
+from workflow.failures import retry_failed
 from workflow.sweeps import recompute_estimates
 from workflow.views import FilingFilters
 

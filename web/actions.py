@@ -2,7 +2,7 @@
 filing, retry a failed job.
 
 Each goes through the same function as the API (``web.api.fire``, ``workflow.obligations``,
-``auth.tokens.assign_filing`` and ``workers.failures.retry_failed``), after the CSRF check
+``auth.tokens.assign_filing`` and ``workflow.failures.retry_failed``), after the CSRF check
 and the role check, then redirects back (post/redirect/get), so a reload never posts twice.
 A refused event or duty shows the filing's page again, the form filled as sent and its
 reasons beside it; any other refusal raises the domain error, which the error pages render:
@@ -27,8 +27,7 @@ from web.console import Refused
 from web.duty_forms import DUTIES_BY_NAME, NOTICE
 from web.forms import posted
 from web.pages import FormUserDep, PostedForm
-from workers import failures
-from workflow import obligations, views
+from workflow import failures, obligations, views
 from workflow.domain.bounded import RowId
 from workflow.domain.commands import AssignCommand, EventCommand, parse
 from workflow.domain.definition import EVENTS_BY_NAME, State

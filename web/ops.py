@@ -8,8 +8,7 @@ from web.api import Filters
 from web.auth import Ops, SessionDep
 from web.errors import responses
 from web.query import refuse_unknown_query
-from workers import failures
-from workflow import views
+from workflow import failures, views
 from workflow.domain.bounded import Offset, PageSize, RowId
 from workflow.schemas import FailedJobOut, FailedJobPage, FilingPage
 

@@ -28,7 +28,7 @@ from config.clock import as_utc, get_clock
 from config.settings import Settings
 from models import Job, Notification, NotificationStatus, table
 from models.engine import ThreadConnections
-from workers import failures, footer
+from workers import footer
 from workers.broker import QUEUE
 from workers.channels import (
     DeliveryFailed,
@@ -36,6 +36,7 @@ from workers.channels import (
     PermanentDeliveryFailure,
     get_channel,
 )
+from workflow import failures
 from workflow.availability import passes_by_itself
 from workflow.outbox import FooterCheck
 

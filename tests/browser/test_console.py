@@ -15,9 +15,9 @@ from models import Notification
 from tests.browser.conftest import PHONE, Console, SignIn, settled, snapshot
 from tests.colours import as_hex, contrast
 from tests.factories import commands_to, make_command
-from workers.failures import record_final_failure
 from workflow import service, views
 from workflow.domain.commands import EventCommand
+from workflow.failures import record_final_failure
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

@@ -16,7 +16,7 @@ from config.settings import Settings
 from models import ApiToken, Job, Notification
 from tests.databases import Database
 from tests.factories import MakeFiling
-from workers import failures
+from workflow import failures
 from workflow.domain import diagram
 from workflow.domain.definition import EVENTS, STATES
 from workflow.domain.errors import Unauthorized

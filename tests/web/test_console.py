@@ -19,8 +19,7 @@ from models import Job
 from tests.factories import ORDER_PATHS, order_on
 from web import console
 from web.pages import SESSION_COOKIE
-from workers import failures
-from workflow import views
+from workflow import failures, views
 from workflow.outbox import FooterCheck
 
 if TYPE_CHECKING:

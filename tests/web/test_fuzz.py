@@ -23,7 +23,7 @@ from models import Notification, Obligation
 from tests.factories import MakeFiling
 from tests.web.conftest import Headers
 from web.app import create_app
-from workers import failures
+from workflow import failures
 
 pytestmark = pytest.mark.fuzz
 

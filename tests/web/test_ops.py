@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from config.clock import FrozenClock
 from models import FailedJob, Job, Notification, NotificationStatus, OutboxMessage
 from tests.factories import MakeFiling
-from workers import failures
+from workflow import failures
 from workflow.outbox import FooterCheck
 
 if TYPE_CHECKING:

@@ -22,8 +22,8 @@ from tests.delivery_kit import (
 )
 from tests.http_peer import HTTPPeer
 from workers.broker import QUEUE
-from workers.failures import retry_failed
 from workers.relay import ImmediateRelay, relay_pending
+from workflow.failures import retry_failed
 
 pytestmark = pytest.mark.redis
 

@@ -9,8 +9,8 @@ from config.clock import FrozenClock
 from models import FailedJob, Job, OutboxMessage
 from tests.databases import Database
 from tests.delivery_kit import owe_notifications
-from workers.failures import record_final_failure, retry_failed
 from workflow.domain.errors import ValidationError
+from workflow.failures import record_final_failure, retry_failed
 
 
 @pytest.fixture

@@ -25,9 +25,9 @@ from tests.databases import Database
 from tests.delivery_kit import failed_jobs, footer_checks, site_live_at, wait_for, worker_on
 from workers.actors import declare_actors
 from workers.broker import QUEUE
-from workers.failures import retry_failed
 from workers.footer import check_footer, fetch_and_judge
 from workers.relay import relay_pending
+from workflow.failures import retry_failed
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_obligations
 
