@@ -23,6 +23,7 @@ from models import (
     Entity,
     Filing,
     HistoryEntry,
+    IdempotencyRecord,
     Notification,
     NotificationStatus,
     Service,
@@ -96,6 +97,9 @@ def _due(session: Session, ended_before: datetime, batch: int) -> Sequence[Filin
         )
         .order_by(col(Filing.id))
         .limit(batch)
+        # Locked as an event locks it, filing before its deadlines, and read again once free:
+        # an order resubmitted meanwhile has left the purgeable states and is skipped.
+        .with_for_update()
     ).all()
 
 
@@ -137,9 +141,10 @@ def _purge_order(session: Session, filing: Filing, now: datetime) -> None:
     # Its reminders and its lapse would go on about an order that can now only be withdrawn.
     assert filing.id is not None
     deadlines.disarm(session, filing.id, now)
-    # The answer an opening's key replays holds the applicant as opened: it goes, and the
-    # same request (an import's row) opens a new filing rather than replay a purged one.
+    # The answers its keys replay hold the applicant as they were: they go. The same opening
+    # (an import's row) then opens a new filing rather than replay a purged one.
     session.execute(delete(CreationKey).where(col(CreationKey.filing_id) == filing.id))
+    session.execute(delete(IdempotencyRecord).where(col(IdempotencyRecord.filing_id) == filing.id))
     session.flush()
     _purge_record(session, filing)
 

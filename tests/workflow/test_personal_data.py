@@ -22,14 +22,21 @@ from models import (
     Entity,
     Filing,
     HistoryEntry,
+    IdempotencyRecord,
     Notification,
     NotificationStatus,
     Service,
     SmsVerifier,
 )
 from models.sealed import lookup, opened
-from tests.databases import Database
-from tests.factories import SITE_MOBILE, MakeFiling, first_filing_order, service_in
+from tests.databases import POSTGRES_ONLY, Database, second_of_two_at_once
+from tests.factories import (
+    ORG_MATERIALS,
+    SITE_MOBILE,
+    MakeFiling,
+    first_filing_order,
+    service_in,
+)
 from workflow import deadlines, privacy, service, views
 from workflow.domain.commands import EventCommand, OrderCreate
 from workflow.domain.errors import TransitionNotAllowed, UnsafeSettings
@@ -298,6 +305,42 @@ def test_a_purged_order_is_reminded_of_nothing_more(
     filing_id = _purged_rejected(session, clock, new_filing)
 
     assert deadlines.open_deadlines(session, filing_id) == []
+
+
+def test_purge_removes_the_answers_an_events_key_would_replay(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """They hold the applicant as the event left the order."""
+    created = new_filing("submitted")
+    withdraw = EventCommand(event="withdraw", data={"reason": "dropped"})
+    service.fire_event(session, created.id, withdraw, actor="t", idempotency_key="w-1")
+    clock.advance(timedelta(days=31))
+
+    privacy.purge(session, timedelta(days=30), clock.now())
+
+    kept = session.exec(
+        select(IdempotencyRecord).where(IdempotencyRecord.filing_id == created.id)
+    ).all()
+    assert kept == []
+
+
+@POSTGRES_ONLY
+def test_an_order_resubmitted_while_purge_reads_it_is_not_purged(
+    db: Database, session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """Purge waits for the resubmission's lock, then finds the order back in review."""
+    filing_id = new_filing("rejected").id
+    clock.advance(timedelta(days=31))
+    resubmit = EventCommand(event="resubmit", data={"materials": list(ORG_MATERIALS)})
+
+    purged = second_of_two_at_once(
+        db,
+        lambda own: service.fire_event(own, filing_id, resubmit, actor="t"),
+        lambda own: privacy.purge(own, timedelta(days=30), clock.now()),
+    )
+
+    assert purged == 0
+    assert views.filing(session, filing_id, clock.now()).applicant.name == "Example Ltd"
 
 
 def test_purge_spares_orders_ended_within_retention(
