@@ -1413,10 +1413,11 @@ def _apply_changes(entity: Entity, service: Service | None, changes: Mapping[str
 
 def _email_of(person: Mapping[str, Any], on_record: Entity | Service) -> str | None:
     """A changed person's email: the one given or, left out, the one on record only for the
-    same person. A new person taking the old one's would have the old person told of orders
-    (an entity's is every later order's applicant email)."""
-    same = (person["name"], person["mobile"]) == (
-        on_record.responsible_name,
+    same person (spacing aside, as ``_same_person`` judges them when the order opens). A new
+    person taking the old one's would have the old person told of orders (an entity's is
+    every later order's applicant email)."""
+    same = (_as_spelt(person["name"]), person["mobile"]) == (
+        _as_spelt(on_record.responsible_name or ""),
         on_record.responsible_mobile,
     )
     return person.get("email") or (on_record.responsible_email if same else None)

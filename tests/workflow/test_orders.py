@@ -451,6 +451,22 @@ def test_a_new_person_for_the_entity_does_not_take_the_email_of_the_one_before(
     )
 
 
+def test_the_entitys_person_respelt_keeps_their_email_on_record(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    """The same person, their name's spacing corrected and no longer the legal representative."""
+    person = {"name": "Li  Lei", "mobile": ENTITY_MOBILE, "legal_representative": False}
+    change = {"kind": "change", "entity_id": on_file.entity_id}
+    _submit, *review = ORDER_PATHS["change"]
+    with_letter = {"materials": ["change_request_form", "renaming_letter", "authorisation_letter"]}
+
+    order = open_order(**change, changes={"entity_responsible": person})
+    _drive(session, order, [("submit", with_letter), *review])
+
+    entity = session.get(Entity, on_file.entity_id)
+    assert entity is not None and entity.responsible_email == "li@example.cn"
+
+
 def test_the_same_person_no_longer_the_legal_representative_is_a_change(
     open_order: Open, on_file: FilingOut
 ) -> None:

@@ -298,6 +298,18 @@ def test_a_purged_order_can_only_be_withdrawn(
     assert views.filing(session, filing_id, clock.now()).allowed_events == ["withdraw"]
 
 
+def test_an_event_a_purged_order_could_never_take_names_withdraw_as_all_it_can(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    filing_id = _purged_rejected(session, clock, new_filing)
+
+    with pytest.raises(TransitionNotAllowed) as refused:
+        service.fire_event(session, filing_id, EventCommand(event="miit_approve"), actor="test")
+
+    assert [r.code for r in refused.value.reasons] == ["not_allowed_from_state"]
+    assert "(allowed: withdraw)" in refused.value.message
+
+
 def test_a_purged_order_is_reminded_of_nothing_more(
     session: Session, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:

@@ -158,13 +158,14 @@ def apply_event(
     Raises ``TransitionNotAllowed`` for an unknown event or one not allowed from ``state``
     or for the kind, and ``GuardFailed`` listing every unmet condition.
     """
-    event_spec(event)
+    spec = event_spec(event)
     if event not in kind_spec(order.kind).events:
         raise TransitionNotAllowed(
             f"event {event!r} is not part of a {order.kind} order",
             [Reason("not_allowed_for_kind", f"{order.kind} orders have no {event}", field="event")],
         )
-    if filing.personal_data_purged_at is not None and not _ends_order(event):
+    purged = filing.personal_data_purged_at is not None
+    if purged and state in spec.sources and not _ends_order(event):
         raise TransitionNotAllowed(
             f"event {event!r} refused: the order's personal data was purged "
             "(workflow.privacy); withdraw it and open a new order",
@@ -174,8 +175,8 @@ def apply_event(
     try:
         moved = MACHINE.events[event].trigger(subject)
     except MachineError as exc:
-        allowed = ", ".join(allowed_events(state, order.kind)) or "none"
-        sources = ", ".join(EVENTS_BY_NAME[event].sources)
+        allowed = ", ".join(allowed_events(state, order.kind, purged=purged)) or "none"
+        sources = ", ".join(spec.sources)
         raise TransitionNotAllowed(
             f"event {event!r} is not allowed from state {state!r} (allowed: {allowed})",
             [
