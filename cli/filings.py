@@ -753,10 +753,10 @@ def _render_import(result: ImportResult) -> RenderableType:
         else ""
     )
     summary += f"refused {len(result.errors)} row(s)"
-    if any(a["state"] == State.WITHDRAWN for a in result.already_imported):
-        summary += "\na row whose filing was withdrawn is filed again by `icpflow filings create`"
     if result.interrupted:
         summary += f"; stopped by {result.interrupted}, {result.not_tried} row(s) not tried"
+    if any(a["state"] == State.WITHDRAWN for a in result.already_imported):
+        summary += "\na row whose filing was withdrawn is filed again by `icpflow filings create`"
     shown = [already] if result.already_imported else []
     shown += [refused] if result.errors else []
     return Group(*shown, summary)

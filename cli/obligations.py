@@ -138,7 +138,8 @@ def go_live(
     replaces: ReplacesDay = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record the day the site went live: the PSB filing is due 30 days later; a day on file
+    """Record the day the site went live: the PSB filing is due PSB_FILING_DAYS (30) days
+    later; a day on file
     is corrected only with --replaces naming it."""
     given = {
         "live_on": on.date(),
@@ -241,23 +242,12 @@ RowsLimit = Annotated[int, limit_option("rows")]
 RowsOffset = Annotated[int, offset_option("rows")]
 
 
-def _can_be_overdue(kind: ObligationKind | None) -> ObligationKind | None:
-    """Offered only the kinds that can be overdue, as a usage error (a footer check's failures
-    have a list of their own)."""
-    if kind is not None and kind not in OVERDUE_OBLIGATIONS:
-        raise typer.BadParameter(
-            f"{kind} is never overdue; one of {', '.join(OVERDUE_OBLIGATIONS)}"
-        )
-    return kind
-
-
 @services.command("overdue")
 def overdue(
     kind: Annotated[
         ObligationKind | None,
         typer.Option(
             metavar="KIND",
-            callback=_can_be_overdue,
             help=f"Only duties of this kind: {', '.join(OVERDUE_OBLIGATIONS)}.",
             show_default=False,
         ),

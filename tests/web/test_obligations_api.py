@@ -93,7 +93,7 @@ def test_the_pages_show_a_forecast_the_obligations_and_the_review_times_chart(
     order = api.create(
         province="沪", domain="other.cn"
     )  # another entity: the one on file files no first filing
-    assert "statutory 20 working days" in client.get(f"/filings/{order['id']}").text
+    assert "statutory limit 法定时限" in client.get(f"/filings/{order['id']}").text
     report = client.get("/reports/durations")
     assert report.status_code == 200
     assert '<svg class="durations"' in report.text and "miit_pending" in report.text

@@ -175,7 +175,7 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         opened_by="a rectification notice recorded with its due date in working days",
         closed_by="the rectification recorded as done",
         source="the bureau's notice sets the due date; one extension of at most 7 working days "
-        "(docs/SPEC.md, issue 8)",
+        "(docs/SPEC.md, Growing beyond one first filing)",
         overdue=True,
     ),
 )
