@@ -377,7 +377,9 @@ def list_(
 def due(
     within_hours: Annotated[
         int,
-        typer.Option(min=0, max=24 * 30, help="Also what falls due this many hours ahead."),
+        typer.Option(
+            min=0, max=bounds.MAX_WITHIN_HOURS, help="Also what falls due this many hours ahead."
+        ),
     ] = 24,
     kind: Annotated[
         str | None, _opt("Only this kind of deadline: " + ", ".join(OVERDUE_KINDS) + ".")

@@ -15,6 +15,8 @@ MAX_OFFSET = MAX_ROW_ID
 MAX_PAGE = 500
 # Days a filing may have sat in its state, as a search asks: a century (more overflows dates).
 MAX_DAYS = 36_500
+# How far ahead a list of what falls due may look: a month.
+MAX_WITHIN_HOURS = 24 * 30
 # Rows ``keys rotate`` re-encrypts in one transaction, held in memory until it commits: past a
 # few thousand a larger batch gains nothing, and past 2**63 the database driver overflows.
 MAX_BATCH = 10_000

@@ -250,7 +250,10 @@ def late_work(
     session: SessionDep,
     _: Viewer,
     within_hours: int = Query(
-        0, ge=0, le=24 * 30, description="Also what falls due this many hours ahead (24: today)."
+        0,
+        ge=0,
+        le=bounds.MAX_WITHIN_HOURS,
+        description="Also what falls due this many hours ahead (24: today).",
     ),
     kind: str | None = Query(
         None, max_length=40, description="Only this kind of deadline: " + ", ".join(OVERDUE_KINDS)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as Late
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from importlib.metadata import version
 from typing import Any
 
 import anyio.to_thread
@@ -95,7 +96,7 @@ def create_app(*, relay: bool = True) -> FastAPI:
     check_settings(get_settings())
     app = FastAPI(
         title="icpflow",
-        version="0.1.0",
+        version=version("icpflow"),
         description=DESCRIPTION,
         lifespan=lifespan(relay),
         docs_url=None,  # served offline by ``web.docs``

@@ -59,7 +59,7 @@ class Search(BaseModel):
     """Query parameters shared by the lists. Unknown parameters are ignored, not refused: a
     sign-in link's ``token`` rides along, and a shared link should open, not fail."""
 
-    model_config = ConfigDict(extra="ignore", str_max_length=253)
+    model_config = ConfigDict(extra="ignore", str_max_length=bounds.DOMAIN)
 
     state: Annotated[State | None, Blank] = None
     province: Province = None
@@ -80,7 +80,7 @@ class FilingSearch(Search):
 
 class LateSearch(Search):
     kind: Text = None
-    within_hours: int = Field(0, ge=0, le=24 * 30)
+    within_hours: int = Field(0, ge=0, le=bounds.MAX_WITHIN_HOURS)
 
 
 def pages_of(total: int, number: int, *, exact: bool = True, shown: int = 0) -> dict[str, Any]:
