@@ -25,13 +25,13 @@ from config.clock import get_clock
 from config.settings import get_settings
 from web.auth import SessionDep
 from web.console import PAGE_SIZE, Page, Refused, Text, pages_of
-from web.forms import ZH, Form, Input, Option, field_input, nested, part_fields
+from web.forms import ZH, Choice, Form, Input, Option, field_input, nested, part_fields
 from web.opening import assign_to_me, new_key, opened, with_choices
 from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show
 from workflow import service, views
 from workflow.domain.bounded import RowId
 from workflow.domain.commands import ChangesIn, OrderCreate, ServiceIn, parse
-from workflow.domain.errors import NotFound
+from workflow.domain.errors import NotFound, Reason, ValidationError
 from workflow.domain.orders import (
     KINDS,
     Effect,
@@ -60,6 +60,17 @@ _ZH_WHOSE = {
 }
 _ZH_OWN = {"kind": "类型", "name": "名称"}  # a service's own
 _ZH_PERSON_NAME = "姓名"
+# What a cancellation's box makes its sender confirm: the order, once approved, cannot be
+# undone by another (a number cancelled here is never filed here again).
+CONFIRM_FIELD = "confirm"
+_CONFIRMS = {
+    Effect.CANCEL_ENTITY: "once approved, the entity's record and every site and app on it "
+    "are cancelled 批准后注销主体及其全部网站/App",
+    Effect.CANCEL_SERVICE: "once approved, the chosen site's or app's record is cancelled "
+    "批准后注销该网站/App",
+    Effect.REMOVE_ACCESS: "once approved, this host no longer serves the chosen site or app "
+    "批准后取消本接入商的接入",
+}
 # The parts of an order (``OrderCreate``'s fields a form fills), as a reason names them.
 _PARTS = {"service": "Service 网站/App", "changes": "Changes 变更内容"}
 
@@ -189,8 +200,18 @@ def open_order(
     inputs = order_form(spec, views.entity(session, entity_id), rules_for(get_settings())).inputs
 
     def order(key: str) -> FilingOut:
-        body = {**nested(inputs, form), "kind": spec.kind.value, "entity_id": entity_id}
-        command = parse(OrderCreate, body, "order refused")
+        asked = (i for i in inputs if i.name != CONFIRM_FIELD)
+        body = {**nested(asked, form), "kind": spec.kind.value, "entity_id": entity_id}
+        unconfirmed: list[Reason] = []
+        if spec.effect in _CONFIRMS and not form.get(CONFIRM_FIELD):
+            told = f"tick it: {_CONFIRMS[spec.effect]}"
+            unconfirmed.append(Reason("not_confirmed", told, field=CONFIRM_FIELD))
+        try:
+            command = parse(OrderCreate, body, "order refused")
+        except ValidationError as refused:  # every problem at once, the box's too
+            raise ValidationError(refused.message, [*refused.reasons, *unconfirmed]) from None
+        if unconfirmed:
+            raise ValidationError("not opened: a cancellation is confirmed first", unconfirmed)
         return service.create_order(session, command, user.caller.actor, idempotency_key=key)
 
     def again(key: str, refused: Refused) -> Response:
@@ -231,6 +252,9 @@ def order_form(spec: KindSpec, entity: EntityOut, rules: Rules) -> Form:
             _on_record(_part_input(path, field, required, rules), entity)
             for path, field, required in part_fields(ChangesIn, "changes", required=False)
         ]
+    if spec.effect in _CONFIRMS:
+        confirm = Choice("yes", _CONFIRMS[spec.effect], checked=False)
+        inputs.append(Input(CONFIRM_FIELD, "Confirm 确认", "", (confirm,), None, required=True))
     parts = {path.rsplit(".", 1)[0] for i in inputs for path in [i.name] if "." in path}
     return Form(
         _form_id(spec),

@@ -38,10 +38,12 @@ def _dotted(body: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def _form_fields(body: Mapping[str, Any]) -> dict[str, str]:
-    """What the form of an ``order_on`` body is filled with (the entity is the page's)."""
-    return {
+    """What the form of an ``order_on`` body is filled with (the entity is the page's), a
+    cancellation's box ticked."""
+    fields = {
         k: v for k, v in _dotted(body).items() if k not in ("kind", "entity_id", "changes.kind")
     }
+    return fields | ({"confirm": "yes"} if str(body["kind"]).startswith("cancel") else {})
 
 
 def _hidden(page: str) -> dict[str, str]:
@@ -163,6 +165,20 @@ def test_a_new_access_asks_the_record_number_and_a_new_site_does_not(
         page
     )
     assert "order-new_service-service.record_number" not in page
+
+
+@pytest.mark.parametrize("kind", ["cancel_entity", "cancel_service", "cancel_access"])
+def test_a_cancellation_left_unconfirmed_is_refused_saying_what_it_cancels(
+    session: Session, entity_id: int, on_file: FilingOut, signed_in: Console, kind: str
+) -> None:
+    fields = _form_fields(order_on(kind, entity_id, on_file.service_id or 0))
+    del fields["confirm"]
+
+    answer = _post(signed_in("case_manager"), entity_id, kind, fields)
+
+    assert answer.status_code == 422 and "Confirm 确认" in answer.text
+    assert "tick it: once approved" in answer.text
+    assert _orders(session) == 1  # the first filing alone
 
 
 def test_a_cancellation_chooses_among_the_services_on_file(
