@@ -93,7 +93,13 @@ def rotated(token: str) -> str:
 
 # One sealed identity number and its look-up hash: enough to tell whether the keys in use open
 # what is stored (a backup restored, a process started with another install's keys).
-STORED_SAMPLE = "SELECT id_number, id_number_hash FROM entities LIMIT 1"
+# The look-up hash of an identity number purged (blank), with the row's id after it: it finds
+# nothing, and is no sample of the keys.
+UNFINDABLE = "purged:"
+STORED_SAMPLE = (  # no LIKE: its % is a placeholder to a driver's own statements
+    "SELECT id_number, id_number_hash FROM entities"
+    f" WHERE substr(id_number_hash, 1, {len(UNFINDABLE)}) <> '{UNFINDABLE}' LIMIT 1"
+)
 
 
 def check_keys_open(token: str, digest: str) -> None:

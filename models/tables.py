@@ -16,7 +16,7 @@ from sqlalchemy import JSON, Column, DateTime, Index, String, Table, UniqueConst
 from sqlmodel import Field, SQLModel
 
 from config import bounds
-from models.sealed import Sealed, SealedJSON, lookup
+from models.sealed import UNFINDABLE, Sealed, SealedJSON, lookup
 
 
 class DeadlineStatus(StrEnum):
@@ -495,8 +495,11 @@ class CreationKey(SQLModel, table=True):
 @event.listens_for(Entity, "before_insert")
 @event.listens_for(Entity, "before_update")
 def _entity_lookups(_mapper: object, _connection: object, entity: Entity) -> None:
-    """The hashes follow the sealed values on every ORM write: one place keeps them true."""
-    entity.id_number_hash = lookup(entity.id_number)
+    """The hashes follow the sealed values on every ORM write: one place keeps them true. A
+    number purged (blank) is found by nothing: every purged entity would otherwise share one
+    identity, and each show another's order in flight."""
+    purged = f"{UNFINDABLE}{entity.id}"
+    entity.id_number_hash = lookup(entity.id_number) if entity.id_number else purged
     entity.responsible_mobile_hash = lookup(entity.responsible_mobile)
 
 

@@ -355,6 +355,20 @@ def test_an_order_resubmitted_while_purge_reads_it_is_not_purged(
     assert views.filing(session, filing_id, clock.now()).applicant.name == "Example Ltd"
 
 
+def test_purged_entities_are_not_taken_for_one_another(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """Their numbers are blank alike: one's order in flight is not another's."""
+    withdrawn = views.filing(session, _withdrawn(new_filing, session), clock.now())
+    rejected = new_filing("rejected")
+    clock.advance(timedelta(days=31))
+
+    assert privacy.purge(session, timedelta(days=30), clock.now()) == 2
+
+    assert views.entity(session, withdrawn.entity_id).open_order_id is None
+    assert views.entity(session, rejected.entity_id).open_order_id == rejected.id
+
+
 def test_purge_spares_orders_ended_within_retention(
     session: Session, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
