@@ -720,6 +720,10 @@ def _stop_asked() -> Iterator[Callable[[], signal.Signals | None]]:
             signal.signal(signum, handler)
 
 
+# A refused row's fields as the file names them: ``applicant.phone`` is the column ``phone``.
+_COLUMN_OF = {".".join(path): column for column, path in FLAT_FIELDS.items()}
+
+
 def import_rows(rows: Sequence[_Row], actor: str) -> ImportResult:
     result = ImportResult()
     with progress() as bar, _stop_asked() as stopped:
@@ -730,7 +734,8 @@ def import_rows(rows: Sequence[_Row], actor: str) -> ImportResult:
                 break
             try:
                 _import_one(row, actor, result)
-            except IcpflowError as exc:
+            except IcpflowError as refused:
+                exc = renamed(refused, _COLUMN_OF)  # the file's words, not the API's paths
                 reasons = [r.as_dict() for r in exc.reasons] or [{"message": exc.message}]
                 result.errors.append({"line": row.line, "reasons": reasons})
             bar.advance(task)

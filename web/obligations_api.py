@@ -49,7 +49,7 @@ def service_obligations(
 def go_live(
     service_id: RowId, body: GoLive, session: SessionDep, _: CaseManager
 ) -> ServiceDutiesOut:
-    """Record the day the site went live: the PSB filing is due ``PSB_FILING_DAYS`` (30) days
+    """Record the day the site went live: the PSB filing is due ``PSB_FILING_DAYS`` (default 30) days
     later, and the footer
     checks start. A day on file is corrected by naming it in ``replaces``: the PSB filing
     still open is then due from the corrected day."""

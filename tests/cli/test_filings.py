@@ -225,7 +225,7 @@ def test_import_takes_good_rows_and_reports_bad_ones_by_line_with_every_reason(
     report = json.loads(result.stdout)
     assert len(report["imported"]) == 2
     errors = {e["line"]: {r.get("field") for r in e["reasons"]} for e in report["errors"]}
-    assert errors == {3: {"domain", "province"}, 5: {"applicant.phone"}}
+    assert errors == {3: {"domain", "province"}, 5: {"phone"}}
     listed = json.loads(cli("filings", "list", "--json").stdout)
     assert sorted(f["domain"] for f in listed["items"]) == ["example.cn", "second.cn"]
     assert len(error_lines(result.stderr)) == 1
@@ -260,7 +260,7 @@ def test_a_cell_holding_a_line_separator_is_refused_by_its_field_on_its_own_line
 
     report = json.loads(result.stdout)
     errors = {e["line"]: [r.get("field") for r in e["reasons"]] for e in report["errors"]}
-    assert errors == {2: ["applicant.name"], 4: ["applicant.phone"]}
+    assert errors == {2: ["applicant_name"], 4: ["phone"]}
     assert len(report["imported"]) == 1
     assert error_lines(result.stderr) == ["error: 2 of 3 rows refused; the other 1 were imported"]
 
@@ -277,7 +277,7 @@ def test_a_cell_padded_with_an_information_separator_is_refused_as_the_api_refus
     result = cli("filings", "import", str(path), "--json")
 
     [refused] = json.loads(result.stdout)["errors"]
-    assert [r["field"] for r in refused["reasons"]] == ["applicant.name"]
+    assert [r["field"] for r in refused["reasons"]] == ["applicant_name"]
 
 
 def test_a_file_of_individuals_may_leave_out_the_responsible_column(
@@ -483,6 +483,17 @@ def test_rows_already_imported_are_shown_apart_from_those_imported_and_refused(
     assert error_lines(again.stderr) == [
         "error: 1 of 2 rows refused; the other 0 were imported, 1 already had been"
     ]
+
+
+def test_a_refused_rows_reasons_name_the_files_columns(cli: Cli, tmp_path: Path) -> None:
+    [bad] = other_rows(1)
+    bad[IMPORT_COLUMNS.index("phone")] = "12345"
+    path = write_csv(tmp_path / "filings.csv", list(IMPORT_COLUMNS), [bad])
+
+    report = json.loads(cli("filings", "import", str(path), "--json").stdout)
+
+    [refused] = report["errors"]
+    assert [r["field"] for r in refused["reasons"]] == ["phone"]
 
 
 def test_a_row_whose_filing_was_withdrawn_since_is_shown_withdrawn_when_imported_again(

@@ -72,7 +72,7 @@ def test_a_declared_figure_reads_as_this_install_sets_it(settings: Settings) -> 
 
 
 def test_help_names_the_setting_behind_a_figure_and_its_default() -> None:
-    assert "lapses after IDLE_LAPSE_DAYS (45) days" in worded_by_default(
+    assert "lapses after IDLE_LAPSE_DAYS (default 45) days" in worded_by_default(
         DEADLINES_BY_KIND["idle_reminder"].description
     )
 

@@ -793,7 +793,7 @@ def check_app_identifier(kind: ServiceKind, identifier: str | None, field: str) 
         return [
             Reason(
                 "missing_field",
-                f"{field} is required for a {kind.label}: its package name or Bundle ID",
+                f"{field} is required for a service of kind {kind.label}: its package name or Bundle ID",
                 field=field,
             )
         ]

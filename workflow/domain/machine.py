@@ -167,8 +167,8 @@ def apply_event(
     purged = filing.personal_data_purged_at is not None
     if purged and state in spec.sources and not _ends_order(event):
         raise TransitionNotAllowed(
-            f"event {event!r} refused: the order's personal data was purged "
-            "(workflow.privacy); withdraw it and open a new order",
+            f"event {event!r} refused: the order's personal data was purged after its "
+            "retention; withdraw it and open a new order",
             [Reason("personal_data_purged", "a purged order can only be withdrawn", field="event")],
         )
     subject = Subject(filing, order, state, data, settings)

@@ -28,13 +28,13 @@ def worded(text: str, settings: Settings) -> str:
 
 
 class _Named:
-    """A setting as help shows it: ``IDLE_LAPSE_DAYS (45)``."""
+    """A setting as help shows it: ``IDLE_LAPSE_DAYS (default 45)``."""
 
     def __init__(self, name: str, default: Any) -> None:
         self.name, self.default = name, default
 
     def __format__(self, spec: str) -> str:
-        return f"{self.name.upper()} ({format(self.default, spec)})"
+        return f"{self.name.upper()} (default {format(self.default, spec)})"
 
 
 _BY_NAME = {name: _Named(name, field.default) for name, field in Settings.model_fields.items()}
@@ -42,7 +42,7 @@ _BY_NAME = {name: _Named(name, field.default) for name, field in Settings.model_
 
 def worded_by_default(text: str) -> str:
     """``text`` with each figure as its setting and default, for help written before any
-    settings are read."""
+    settings are read: ``IDLE_LAPSE_DAYS (default 45) days``."""
     return text.format_map(_BY_NAME)
 
 
