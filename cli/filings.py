@@ -153,6 +153,11 @@ def render_filing(view: FilingOut) -> RenderableType:
             ("domain expires", view.domain_expires_on),
             ("province", view.province),
             ("licence", view.licence),
+            *(
+                [("personal data purged", view.personal_data_purged_at)]
+                if view.personal_data_purged_at
+                else []
+            ),
             ("applicant", f"{view.applicant.name} ({view.applicant.type})"),
             ("identity", f"{view.applicant.id_type} {view.applicant.id_number}"),
             ("contact", f"{view.applicant.phone} {view.applicant.email}"),

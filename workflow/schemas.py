@@ -174,6 +174,11 @@ class FilingOut(BaseModel):
         "that record's number from the start, so a search by number finds its orders"
     )
     assignee: str | None = None
+    personal_data_purged_at: datetime | None = Field(
+        default=None,
+        description="when privacy purge removed the applicant's personal data (the retention "
+        "period passed); such an order can only be withdrawn",
+    )
     allowed_events: list[str]
     deadlines: list[DeadlineOut]
     stuck: bool

@@ -155,6 +155,9 @@ def _describe(
         pre_approval_document=filing.pre_approval_document,
         icp_number=filing.icp_number,
         assignee=filing.assignee,
+        personal_data_purged_at=(
+            as_utc(filing.personal_data_purged_at) if filing.personal_data_purged_at else None
+        ),
         allowed_events=allowed_events(
             filing.state, filing.kind, purged=filing.personal_data_purged_at is not None
         ),

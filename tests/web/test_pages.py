@@ -18,7 +18,7 @@ from config.clock import FrozenClock
 from config.settings import Settings
 from tests.factories import ORG_MATERIALS, fresh_service_number
 from web.pages import SESSION_COOKIE
-from workflow import views
+from workflow import privacy, views
 from workflow.domain.definition import STATES
 from workflow.sweeps import fire_due_deadlines
 
@@ -234,6 +234,21 @@ def _returned(api: Api) -> Filing:
 def test_a_returned_filing_says_why_it_was_sent_back(api: Api, browser: TestClient) -> None:
     filing = _returned(api)
     assert "photo unclear" in _sent_back(browser.get(f"/filings/{filing['id']}").text)
+
+
+def test_a_purged_order_says_so_in_place_of_what_it_no_longer_owes(
+    api: Api, sign_in: Callable[..., TestClient], session: Session, clock: FrozenClock
+) -> None:
+    """Its return cannot be answered: a purged order can only be withdrawn."""
+    filing = api.step(_returned(api), "withdraw", {"reason": "dropped"})
+    clock.advance(timedelta(days=31))
+    privacy.purge(session, timedelta(days=30), clock.now())
+    session.rollback()  # a SQLite transaction holds the write lock the app needs
+
+    page = sign_in().get(f"/filings/{filing['id']}").text
+
+    assert 'id="purged"' in page and "Personal data purged 个人信息已清除" in page
+    assert _sent_back(page) == ""
 
 
 def test_a_return_answered_by_a_resubmission_is_no_longer_shown_as_owed(

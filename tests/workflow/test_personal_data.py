@@ -295,7 +295,9 @@ def test_a_purged_order_can_only_be_withdrawn(
         service.fire_event(session, filing_id, resubmit, actor="test")
 
     assert [r.code for r in refused.value.reasons] == ["personal_data_purged"]
-    assert views.filing(session, filing_id, clock.now()).allowed_events == ["withdraw"]
+    shown = views.filing(session, filing_id, clock.now())
+    assert shown.allowed_events == ["withdraw"]
+    assert shown.personal_data_purged_at == clock.now()  # said, not only refused
 
 
 def test_an_event_a_purged_order_could_never_take_names_withdraw_as_all_it_can(
