@@ -52,9 +52,9 @@ def render_entity(entity: EntityOut) -> RenderableType:
 
 def render_entities(page: EntityPage) -> RenderableType:
     return table(
-        ["id", "name", "province", "entity number", "status", "services", "order in flight"],
+        ["id", "name", "province", "entity number", "status", "on file", "order in flight"],
         [
-            (e.id, e.name, e.province, e.icp_number, e.status, len(e.services), e.open_order_id)
+            (e.id, e.name, e.province, e.icp_number, e.status, e.on_file, e.open_order_id)
             for e in page.items
         ],
         caption=f"{len(page.items)} of {page.total}",

@@ -349,6 +349,11 @@ class EntityOut(BaseModel):
     open_order_id: int | None
     services: list[ServiceOut]
 
+    @property
+    def on_file(self) -> int:
+        """How many of its services are on record with this host: what lists count."""
+        return sum(1 for s in self.services if s.status is ServiceStatus.ACTIVE)
+
 
 class EntityPage(Page[EntityOut]):
     """Entities (主体) that match a search."""

@@ -119,6 +119,21 @@ def test_an_entity_page_names_statuses_in_english_and_chinese(
     assert '<td data-label="Status 状态">on record 已备案</td>' in page  # its site
 
 
+def test_an_entity_page_counts_its_services_on_file_apart_from_those_it_filed(
+    session: Session, entity_id: int, open_order: Callable[..., FilingOut], signed_in: Console
+) -> None:
+    """An app whose order was withdrawn was filed by the entity, and is not on file."""
+    app = open_order(**order_on("new_service", entity_id, 0))
+    service.fire_event(
+        session, app.id, EventCommand(event="withdraw", data={"reason": "dropped"}), actor="t"
+    )
+    session.rollback()
+
+    page = signed_in("viewer").get(f"/entities/{entity_id}").text
+
+    assert "<caption>2 filed by this entity 个, 1 on file 在案</caption>" in page
+
+
 def test_an_unknown_entity_is_not_found(signed_in: Console) -> None:
     assert signed_in("viewer").get("/entities/999").status_code == 404
 
