@@ -110,13 +110,16 @@ def test_an_entity_page_shows_its_services_and_orders_with_its_identity_masked(
     assert "91110000" not in page and "13800138000" not in page
 
 
-def test_an_entity_page_names_statuses_in_english_and_chinese(
+def test_an_entity_page_names_statuses_and_order_kinds_in_english_and_chinese(
     entity_id: int, signed_in: Console
 ) -> None:
     page = signed_in("viewer").get(f"/entities/{entity_id}").text
 
     assert '<span class="pill">on record 已备案</span>' in page  # the entity
     assert '<td data-label="Status 状态">on record 已备案</td>' in page  # its site
+    assert (
+        '<td data-label="Kind 类型">first_filing <span class="muted">首次备案</span></td>' in page
+    )
 
 
 def test_an_entity_page_counts_its_services_on_file_apart_from_those_it_filed(

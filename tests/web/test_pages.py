@@ -305,7 +305,7 @@ def test_token_links_are_redacted_from_the_access_log(caplog: pytest.LogCaptureF
 def test_timeline_shows_the_orders_kind_and_what_it_concerns(api: Api, browser: TestClient) -> None:
     filing = api.create()
     page = browser.get(f"/filings/{filing['id']}").text
-    assert '<span class="pill">first_filing</span>' in page
+    assert '<span class="pill">first_filing</span> 首次备案' in page
     assert (
         f'entity 主体 <a href="/entities/{filing["entity_id"]}">#{filing["entity_id"]}</a>' in page
     )
