@@ -138,9 +138,8 @@ def go_live(
     replaces: ReplacesDay = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record the day the site went live: the PSB filing is due PSB_FILING_DAYS (default 30) days
-    later; a day on file
-    is corrected only with --replaces naming it."""
+    """Record the day the site went live: the PSB filing is due PSB_FILING_DAYS (default 30)
+    days later; a day on file is corrected only with --replaces naming it."""
     given = {
         "live_on": on.date(),
         "home_url": url,

@@ -126,7 +126,8 @@ def import_filing(
     opening = _open(session, order, actor, settings, key, fields=False)
     if not opening.replayed:
         return opening
-    return Opening(describe(session, get_filing(session, opening.view.id), get_clock().now()), True)
+    now_shown = describe(session, get_filing(session, opening.view.id), get_clock().now())
+    return Opening(now_shown, replayed=True)
 
 
 def create_order(

@@ -776,8 +776,8 @@ def check_suffix_letter(number: str, kind: ServiceKind, field: str) -> list[Reas
     return [
         Reason(
             "suffix_not_the_kinds",
-            f"{number!r} is not a {kind.label}'s number: its suffix ends in "
-            f"-{suffix}{SUFFIX_LETTER[kind]}",
+            f"{number!r} is not the number of a service of kind {kind.label}: its suffix "
+            f"ends in -{suffix}{SUFFIX_LETTER[kind]}",
             field=field,
             details={"expected": f"-{suffix}{SUFFIX_LETTER[kind]}"},
         )
@@ -793,7 +793,8 @@ def check_app_identifier(kind: ServiceKind, identifier: str | None, field: str) 
         return [
             Reason(
                 "missing_field",
-                f"{field} is required for a service of kind {kind.label}: its package name or Bundle ID",
+                f"{field} is required for a service of kind {kind.label}: its package name "
+                "or Bundle ID",
                 field=field,
             )
         ]
