@@ -165,6 +165,42 @@ def wait_for_a_lock_wait(db: Database) -> None:
             conn.rollback()  # a fresh snapshot of pg_stat_activity
 
 
+@contextmanager
+def writes_held(db: Database) -> Iterator[Callable[[int], None]]:
+    """Hold the database's writes (SQLite's write lock, PostgreSQL's ``filings`` table) until
+    the block ends, and give a wait for a process to reach them: on PostgreSQL, until some
+    session waits on the lock; on SQLite, until the process has the database file open, which
+    a command does first inside its first transaction (and then waits out the busy timeout)."""
+    with db.engine.connect() as conn:
+        conn.begin()  # on SQLite, BEGIN IMMEDIATE (models/engine.py): the write lock is taken
+        if db.backend != "sqlite":
+            conn.exec_driver_sql("LOCK TABLE filings IN EXCLUSIVE MODE")
+
+        def reached(pid: int) -> None:
+            if db.backend != "sqlite":
+                wait_for_a_lock_wait(db)
+                return
+            database = Path(db.url.split("///", 1)[-1]).resolve()
+            deadline = time.monotonic() + 30
+            while database not in _open_files(pid):
+                assert time.monotonic() < deadline, f"process {pid} never opened {database}"
+                time.sleep(0.02)
+
+        try:
+            yield reached
+        finally:
+            conn.rollback()
+
+
+def _open_files(pid: int) -> set[Path]:
+    """The files a (Linux) process has open, from ``/proc``; none once it has ended."""
+    fds = Path(f"/proc/{pid}/fd")
+    try:
+        return {Path(os.readlink(fd)) for fd in fds.iterdir()}
+    except (FileNotFoundError, ProcessLookupError):
+        return set()
+
+
 def second_of_two_at_once(
     db: Database, first: Callable[[Session], object], second: Callable[[Session], object]
 ) -> object:
