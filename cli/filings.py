@@ -20,7 +20,7 @@ from rich.console import Group, RenderableType
 
 from auth.tokens import assign_filing
 from cli.errors import DOMAIN_ERROR, App, CliError, report
-from cli.obligations import render_forecast
+from cli.obligations import render_duties, render_forecast
 from cli.output import (
     Due,
     JsonOption,
@@ -53,7 +53,6 @@ from workflow.domain.definition import (
     EVENTS_BY_NAME,
     MANUAL_EVENTS,
     OVERDUE_KINDS,
-    TERMINAL_STATES,
     State,
 )
 from workflow.domain.errors import IcpflowError, Reason, ValidationError, renamed
@@ -66,6 +65,7 @@ from workflow.domain.flat import (
 from workflow.domain.json_files import read_json
 from workflow.domain.orders import OrderKind
 from workflow.domain.wording import worded, worded_by_default
+from workflow.outlook import Outlook, outlook
 from workflow.schemas import (
     AssignmentOut,
     ChangesOut,
@@ -434,22 +434,26 @@ def render_late(page: LatePage) -> RenderableType:
 @app.command()
 def show(filing_id: FilingId, as_json: JsonOption = False) -> None:
     """Show a filing, the events allowed from its state, its open deadlines and, while it is
-    open, its forecast.
+    open, its forecast, or, approved, its service's duties after approval.
 
-    --json gives the filing as the API's GET /filings/{id} does, without the forecast, so a
-    script reads one shape wherever it gets a filing from; `filings forecast ID --json` gives
-    the forecast, as GET /filings/{id}/forecast does.
+    --json gives the filing as the API's GET /filings/{id} does, without the forecast or the
+    duties, so a script reads one shape wherever it gets a filing from; `filings forecast ID
+    --json` gives the forecast, as GET /filings/{id}/forecast does, and `services obligations
+    SERVICE --json` the duties.
     """
     with session_scope() as session:
-        view = views.filing(session, filing_id, get_clock().now())
-        open_order = view.state not in TERMINAL_STATES
-        predicted = forecast.forecast(session, filing_id, get_settings()) if open_order else None
-    human = render_filing(view)
-    emit(
-        view,
-        as_json,
-        lambda: human if predicted is None else Group(human, render_forecast(predicted)),
-    )
+        now = get_clock().now()
+        view = views.filing(session, filing_id, now)
+        after = None if as_json else outlook(session, view, now, get_settings())
+    emit(view, as_json, lambda: Group(render_filing(view), *_rendered(after)))
+
+
+def _rendered(after: Outlook | None) -> list[RenderableType]:
+    if after and after.forecast:
+        return [render_forecast(after.forecast)]
+    if after and after.duties:
+        return [render_duties(after.duties)]
+    return []
 
 
 @app.command("forecast")

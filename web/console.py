@@ -24,7 +24,6 @@ from web.duty_forms import duty_forms
 from web.forms import event_forms
 from web.pages import PageUser, PageUserDep, show
 from web.pipeline_svg import pipeline_svg
-from web.reports import after_approval
 from workflow import obligations, views
 from workflow.domain.bounded import RowId, line
 from workflow.domain.definition import OVERDUE_KINDS, SMS_WRONG_ENTRY_LIMIT, STATES, State
@@ -33,6 +32,7 @@ from workflow.domain.obligations import OVERDUE_OBLIGATIONS, ObligationKind
 from workflow.domain.orders import KINDS, OrderKind, VerifierResult
 from workflow.domain.rules import rules_for
 from workflow.obligations import OverdueFilter
+from workflow.outlook import outlook
 from workflow.schemas import FilingSort
 
 router = APIRouter(include_in_schema=False)
@@ -349,7 +349,7 @@ def filing_page(
     shown = views.timeline(session, filing_id, now)
     failed_jobs = views.failed_jobs(session, filing_id=filing_id).items
     verifiers = views.verifiers(session, filing_id)
-    after = after_approval(session, shown.filing, now)
+    after = outlook(session, shown.filing, now, get_settings())
     return show(
         request,
         "filing.html",

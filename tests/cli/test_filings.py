@@ -599,7 +599,7 @@ def test_the_import_help_names_every_column_on_a_narrow_terminal() -> None:
     assert [c for c in IMPORT_COLUMNS if c not in shown.stdout] == []
 
 
-def test_show_json_is_the_api_s_filing_and_its_help_says_where_the_forecast_is(
+def test_show_json_is_the_api_s_filing_and_its_help_says_where_forecast_and_duties_are(
     cli: Cli, created: dict[str, Any]
 ) -> None:
     """The table adds an open order's forecast; --json keeps GET /filings/{id}'s shape."""
@@ -610,4 +610,6 @@ def test_show_json_is_the_api_s_filing_and_its_help_says_where_the_forecast_is(
     assert "forecast" in shown.stdout.lower() and forecast.exit_code == 0
     assert "forecast" not in json.loads(cli("filings", "show", filing, "--json").stdout)
     helped = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["filings", "show", "--help"])
-    assert "filings forecast ID --json gives the forecast" in helped.stdout
+    said = " ".join(helped.stdout.split())
+    assert "filings forecast ID --json gives the forecast" in said
+    assert "services obligations SERVICE --json the duties" in said

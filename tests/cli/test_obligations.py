@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -113,6 +114,19 @@ def test_an_open_order_is_shown_with_its_forecast(cli: Cli, created: dict[str, A
     assert "statutory limit" in shown.stdout
     predicted = json.loads(cli("filings", "forecast", str(created["id"]), "--json").stdout)
     assert predicted["basis"] == "statutory"
+
+
+def test_an_approved_order_is_shown_with_its_services_duties_after_approval(
+    cli: Cli, on_file: FilingOut
+) -> None:
+    site = str(on_file.service_id)
+    assert cli("services", "go-live", site, "--on", "2026-03-02").exit_code == 0
+
+    shown = cli("filings", "show", str(on_file.id))
+
+    assert shown.exit_code == 0, shown.output
+    assert re.search(r"│\s*psb_filing\s*│\s*2026-04-01 24:00 Beijing", shown.stdout), shown.stdout
+    assert "live since" in shown.stdout and "forecast" not in shown.stdout
 
 
 def test_an_approved_orders_forecast_is_refused_saying_why_once(
