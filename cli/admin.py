@@ -49,7 +49,7 @@ from workflow.views import FilingFilters
 tokens = App(help="API bearer tokens.")
 db = App(help="The database: its schema, backups and restores.")
 calendar = App(help="Official holiday schedules that working-day deadlines are counted in.")
-ops = App(help="Find stuck, overdue and failed work, and retry it.")
+ops = App(help="Find stuck, overdue and failed work, and retry it.", checks_settings=True)
 
 
 _DURATION = re.compile(r"(\d+)([hdw])")

@@ -24,8 +24,9 @@ from sqlalchemy.exc import DBAPIError, NoSuchModuleError, OperationalError, Prog
 from typer.models import CommandFunctionType
 
 from config.keys import KeysDoNotOpen, MissingKeys
-from config.settings import Settings
+from config.settings import Settings, get_settings
 from workflow.domain.errors import IcpflowError, Reason
+from workflow.startup import check_settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -130,15 +131,22 @@ def _variable(loc: tuple[int | str, ...]) -> str:
 class App(typer.Typer):
     """A Typer app whose every command reports errors through ``reports_errors``.
 
+    With ``checks_settings``, each command first runs the check the processes run at start
+    (``workflow.startup.check_settings``): a command working on filings with settings the web
+    app would refuse (a misspelt route or state, a broken rules file) stops before it writes,
+    instead of failing inside a transaction or silently notifying nobody. The commands that
+    mend settings or keys, or start a process (which checks for itself), are in apps without.
+
     Local variables are kept out of tracebacks: they hold identity and phone numbers.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, checks_settings: bool = False, **kwargs: Any) -> None:
         kwargs.setdefault("no_args_is_help", True)
         # A docstring's paragraphs wrap to the terminal (rich keeps the source's line breaks).
         kwargs.setdefault("rich_markup_mode", "markdown")
         kwargs.setdefault("pretty_exceptions_show_locals", False)
         super().__init__(**kwargs)
+        self.checks_settings = checks_settings
 
     def command(
         self, *args: Any, **kwargs: Any
@@ -146,7 +154,16 @@ class App(typer.Typer):
         register = super().command(*args, **kwargs)
 
         def decorator(func: CommandFunctionType) -> CommandFunctionType:
-            register(reports_errors(func))
+            register(reports_errors(settings_checked(func) if self.checks_settings else func))
             return func
 
         return decorator
+
+
+def settings_checked(func: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        check_settings(get_settings(), refusing="refusing to run")
+        return func(*args, **kwargs)
+
+    return wrapper

@@ -77,7 +77,7 @@ from workflow.schemas import (
 )
 from workflow.views import FilingFilters
 
-app = App(help="Create, list, inspect and move filings (备案).")
+app = App(help="Create, list, inspect and move filings (备案).", checks_settings=True)
 
 _ACTOR_DEFAULT = "cli:$USER"
 

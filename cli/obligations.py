@@ -40,8 +40,11 @@ from workflow.domain.obligations import (
 from workflow.forecast import Basis, DurationRow, ForecastOut
 from workflow.obligations import ObligationOut, OverdueFilter, ServiceDutiesOut
 
-services = App(help="A filed service's life after approval: go-live, PSB, expiry, rectification.")
-report = App(help="Reports drawn from the history of completed orders.")
+services = App(
+    help="A filed service's life after approval: go-live, PSB, expiry, rectification.",
+    checks_settings=True,
+)
+report = App(help="Reports drawn from the history of completed orders.", checks_settings=True)
 
 ServiceId = Annotated[int, row_id("The service's id (see icpflow entities show).")]
 RectificationId = Annotated[int, row_id("The rectification's obligation id.")]

@@ -24,8 +24,12 @@ from workflow.domain.json_files import read_json
 from workflow.domain.orders import OrderKind
 from workflow.schemas import EntityOut, EntityPage
 
-entities = App(help="Entities (主体) on file, with their services and numbers.")
-orders = App(help="Open orders of any kind (首次备案, 新增, 变更, 注销, 取消接入...).")
+entities = App(
+    help="Entities (主体) on file, with their services and numbers.", checks_settings=True
+)
+orders = App(
+    help="Open orders of any kind (首次备案, 新增, 变更, 注销, 取消接入...).", checks_settings=True
+)
 
 
 def render_entity(entity: EntityOut) -> RenderableType:

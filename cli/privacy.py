@@ -16,7 +16,7 @@ from models.rotation import rotate, sealed_rows
 from workflow import privacy as personal_data
 
 keys = App(help="The keys identity and phone numbers are encrypted with (DATA_KEYS).")
-privacy = App(help="Personal data: how long it is kept.")
+privacy = App(help="Personal data: how long it is kept.", checks_settings=True)
 
 
 @keys.command("rotate")

@@ -24,9 +24,10 @@ _ROUTES = pydantic.TypeAdapter(dict[Audience, list[RouteIn]])
 _STUCK = pydantic.TypeAdapter(dict[State, int])
 
 
-def check_settings(settings: Settings) -> None:
+def check_settings(settings: Settings, *, refusing: str = "refusing to start") -> None:
     """Raise ``UnsafeSettings`` listing every setting that is malformed or, in production,
-    still at its public shipped default (anyone could forge signed webhook deliveries)."""
+    still at its public shipped default (anyone could forge signed webhook deliveries);
+    ``refusing`` heads its message (a CLI command refuses to run, not to start)."""
     reasons = [
         *_problems("notify_routes", _ROUTES, settings.notify_routes),
         *_problems("stuck_working_days", _STUCK, settings.stuck_working_days),
@@ -54,7 +55,7 @@ def check_settings(settings: Settings) -> None:
     reasons += _key_problems(settings)
     reasons += _rules_problems(settings)
     if reasons:
-        raise UnsafeSettings(summarise("refusing to start", reasons), reasons)
+        raise UnsafeSettings(summarise(refusing, reasons), reasons)
 
 
 def _key_problems(settings: Settings) -> list[Reason]:

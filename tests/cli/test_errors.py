@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from sqlmodel import Session, select
 
 from config.settings import get_settings
+from models import Filing
+from tests.factories import make_payload
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
@@ -169,6 +172,31 @@ def test_a_rules_file_nested_too_deeply_to_read_is_named_on_one_line(
         1,
         [f"error: invalid rules in {rules}", "  rules_file: nested too deeply to read"],
     )
+
+
+def test_a_command_on_filings_refuses_to_run_with_settings_a_process_refuses_and_writes_nothing(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, session: Session
+) -> None:
+    monkeypatch.setenv("STUCK_WORKING_DAYS", '{"submited": 3}')
+    get_settings.cache_clear()
+    payload = tmp_path / "payload.json"
+    payload.write_text(json.dumps(make_payload()), encoding="utf-8")
+
+    result = cli("filings", "create", "--file", str(payload))
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: refusing to run: stuck_working_days.submited: ")
+    assert session.exec(select(Filing)).all() == []
+
+
+def test_the_commands_that_mend_settings_run_with_settings_a_process_refuses(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STUCK_WORKING_DAYS", '{"submited": 3}')
+    get_settings.cache_clear()
+
+    assert cli("rules", "show", "京").exit_code == 0
+    assert cli("db", "upgrade").exit_code == 0
 
 
 @pytest.mark.slow
