@@ -8,7 +8,7 @@ schedule is unknown is flagged ``estimated`` until ops load the schedule.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -118,6 +118,7 @@ class OpenDeadline:
 
     id: int
     kind: str
+    figure: float
     due_at: datetime
     estimated: bool
     status: DeadlineStatus = DeadlineStatus.PENDING
@@ -160,9 +161,22 @@ def arm(
     for row_id, kind, figure in session.connection().execute(_ARM, rows):
         ids[kind, figure].append(row_id)
     return [
-        OpenDeadline(ids[kind, figure].pop(), kind, at, estimated)
+        OpenDeadline(ids[kind, figure].pop(), kind, figure, at, estimated)
         for kind, figure, at, estimated in planned
     ]
+
+
+def armed_figures(deadlines: Iterable[tuple[str, float]], settings: Settings) -> dict[str, float]:
+    """The figures ``deadlines`` (kind, figure) were armed with, by the setting each reads, for
+    a text naming one (``{idle_lapse_days}``) to say what was armed, not today's setting: a
+    lapse armed at 45 days still says 45 after IDLE_LAPSE_DAYS became 60. A whole number reads
+    as one. A setting holding a list or a mapping arms several figures: its texts keep it."""
+    armed: dict[str, float] = {}
+    for kind, figure in deadlines:
+        setting = DEADLINES_BY_KIND[kind].setting
+        if isinstance(getattr(settings, setting), int | float):
+            armed[setting] = int(figure) if float(figure).is_integer() else figure
+    return armed
 
 
 def open_deadlines(session: Session, filing_id: int) -> list[OpenDeadline]:
@@ -171,7 +185,9 @@ def open_deadlines(session: Session, filing_id: int) -> list[OpenDeadline]:
         select(Deadline).where(Deadline.filing_id == filing_id, col(Deadline.disarmed_at).is_(None))
     )
     return [
-        OpenDeadline(row.id or 0, row.kind, as_utc(row.due_at), row.estimated, row.status)
+        OpenDeadline(
+            row.id or 0, row.kind, row.figure, as_utc(row.due_at), row.estimated, row.status
+        )
         for row in rows
     ]
 

@@ -30,6 +30,7 @@ from models import (
     table,
 )
 from workflow import outbox
+from workflow.deadlines import armed_figures
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
     EVENTS_BY_NAME,
@@ -99,6 +100,8 @@ class DeadlineLike(Protocol):
     @property
     def kind(self) -> str: ...
     @property
+    def figure(self) -> float: ...
+    @property
     def due_at(self) -> datetime: ...
 
 
@@ -132,29 +135,31 @@ def for_deadline(
     due_at = as_utc(deadline.due_at)
     # A reminder is sent at its own time; what its reader must meet is the deadline it
     # reminds of (the window's end) while the state keeps it armed, passed already or not.
-    meet = _open_due(session, filing, spec.reminds_of) if spec.reminds_of else None
-    zh, description = worded(spec.zh, settings), worded(spec.description, settings)
+    # Its text names that deadline's figure as armed (the lapse's days), as its own.
+    meet = _open(session, filing, spec.reminds_of) if spec.reminds_of else None
+    armed = armed_figures([(d.kind, d.figure) for d in (deadline, meet) if d], settings)
+    zh, description = worded(spec.zh, settings, armed), worded(spec.description, settings, armed)
     notice = Notice(
         kind=deadline.kind,
         audience=spec.audience,
         key=f"{filing.id}:{deadline.kind}:{due_at.isoformat()}",
         subject=f"[icpflow] {zh} / {description} — {_about(filing)}",
-        body=f"{zh}\n{description}\n{due_line(meet or due_at)}\n\n{_header(filing)}"
-        + _answering(session, filing),
+        body=f"{zh}\n{description}\n{due_line(as_utc(meet.due_at) if meet else due_at)}\n\n"
+        f"{_header(filing)}" + _answering(session, filing),
         deadline_id=deadline.id,
     )
     return _owe(session, filing, notice, now, settings)
 
 
-def _open_due(session: Session, filing: Filing, kind: str) -> datetime | None:
-    due = session.exec(
-        select(Deadline.due_at).where(
+def _open(session: Session, filing: Filing, kind: str) -> Deadline | None:
+    """The filing's deadline of ``kind`` its state keeps armed, passed already or not."""
+    return session.exec(
+        select(Deadline).where(
             Deadline.filing_id == filing.id,
             Deadline.kind == kind,
             col(Deadline.disarmed_at).is_(None),
         )
     ).first()
-    return as_utc(due) if due is not None else None
 
 
 def for_event(

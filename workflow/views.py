@@ -38,7 +38,7 @@ from models import (
     Service,
     SmsVerifier,
 )
-from workflow.deadlines import OpenDeadline
+from workflow.deadlines import OpenDeadline, armed_figures
 from workflow.domain.commands import ApplicantKind, LicenceKind
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
@@ -122,7 +122,10 @@ def _describe(
     filing: Filing, deadlines: Sequence[Deadline | OpenDeadline], now: datetime
 ) -> FilingOut:
     assert filing.id is not None
-    shown = sorted((_deadline_out(d, now) for d in deadlines), key=lambda d: (d.due_at, d.id))
+    armed = armed_figures(((d.kind, d.figure) for d in deadlines), get_settings())
+    shown = sorted(
+        (_deadline_out(d, now, armed) for d in deadlines), key=lambda d: (d.due_at, d.id)
+    )
     return FilingOut(
         id=filing.id,
         kind=OrderKind(filing.kind),
@@ -180,13 +183,17 @@ def _changes_out(changes: Mapping[str, Any]) -> ChangesOut:
 _LATE_KINDS = frozenset((*OVERDUE_KINDS, *STUCK_KINDS))
 
 
-def _deadline_out(deadline: Deadline | OpenDeadline, now: datetime) -> DeadlineOut:
+def _deadline_out(
+    deadline: Deadline | OpenDeadline, now: datetime, armed: Mapping[str, float]
+) -> DeadlineOut:
+    """``armed``: the figures the filing's deadlines were armed with, for its text to name."""
     assert deadline.id is not None
     due = as_utc(deadline.due_at)
+    spec = DEADLINES_BY_KIND[deadline.kind]
     return DeadlineOut(
         id=deadline.id,
         kind=deadline.kind,
-        description=worded(DEADLINES_BY_KIND[deadline.kind].description, get_settings()),
+        description=worded(spec.description, get_settings(), armed),
         due_at=due,
         status=deadline.status,
         estimated=deadline.estimated,

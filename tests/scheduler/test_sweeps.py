@@ -58,6 +58,24 @@ def _deadline(db: Database, filing_id: int, kind: str, state: str | None = None)
 # --- SMS verification: 24 h of wall-clock time, reminders at 0, 12 and 20 h -----------------
 
 
+def test_a_reminder_names_the_window_its_deadlines_were_armed_with_not_a_later_setting(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    filing = new_filing("sms_pending")  # armed with the default 24 h window
+    later = settings.model_copy(update={"sms_window_hours": 36.0})
+
+    _sweep_at(clock, later, clock.now() + timedelta(hours=12))
+
+    with _fresh(db) as s:
+        bodies = s.exec(
+            select(Notification.body)
+            .where(Notification.filing_id == filing.id, Notification.kind == "sms_reminder")
+            .order_by(col(Notification.id))
+        ).all()
+    assert len(bodies) == 2
+    assert "在24小时内" in bodies[-1]
+
+
 def test_sms_reminders_are_owed_once_each_in_order_as_the_clock_passes_them(
     db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from sqlmodel import Session
 
+from config.clock import get_clock
 from config.settings import Settings, get_settings
 from models import Filing
 from tests.factories import MakeFiling
+from workflow import views
 from workflow.domain.definition import (
     DEADLINES,
     DEADLINES_BY_KIND,
@@ -87,3 +90,19 @@ def test_a_filings_deadline_says_the_figure_this_install_sets(
 
     reminders = [d.description for d in returned.deadlines if d.kind == "idle_reminder"]
     assert reminders and all("lapses after 60 days" in told for told in reminders)
+
+
+def test_a_deadline_armed_before_its_setting_changed_says_the_figure_it_was_armed_with(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, new_filing: MakeFiling, session: Session
+) -> None:
+    returned = new_filing("host_returned")  # armed with the default 45 days
+    monkeypatch.setenv("IDLE_LAPSE_DAYS", "60")
+    get_settings.cache_clear()
+
+    shown = views.filing(session, returned.id, get_clock().now())
+
+    told = [(d.kind, d.description) for d in shown.deadlines]
+    assert [kind for kind, text in told if "45 days" in text] == [
+        *["idle_reminder"] * len(get_settings().idle_reminder_days),
+        "idle_lapse",
+    ]

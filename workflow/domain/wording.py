@@ -9,6 +9,8 @@ read (the CLI's, a field's schema) names the setting and its default instead.
 
 from __future__ import annotations
 
+from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,9 +24,10 @@ Spec = TypeVar("Spec", bound="DataclassInstance")
 _TEXTS = frozenset({"description", "zh", "meaning"})
 
 
-def worded(text: str, settings: Settings) -> str:
-    """``text`` with the figures it names as ``settings`` has them."""
-    return text.format_map(vars(settings))
+def worded(text: str, settings: Settings, armed: Mapping[str, float] | None = None) -> str:
+    """``text`` with the figures it names as ``settings`` has them, or, for a deadline's, as
+    its filing's deadlines were ``armed`` with (``workflow.deadlines.armed_figures``)."""
+    return text.format_map(ChainMap(dict(armed), vars(settings)) if armed else vars(settings))
 
 
 class _Named:
