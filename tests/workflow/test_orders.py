@@ -118,6 +118,16 @@ def test_a_cancel_access_order_never_asks_for_an_sms(
     assert views.verifiers(session, order.id) == []
 
 
+def test_an_approved_cancellation_reads_as_an_approved_order_not_as_a_filing_passed(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    order = open_order(**order_on("cancel_access", on_file.entity_id, on_file.service_id or 0))
+    for event, data in ORDER_PATHS["cancel_access"]:
+        order = _fire(session, order, event, data)
+
+    assert (order.state, order.state_label) == ("approved", "审核通过")
+
+
 def test_the_sms_window_runs_from_the_sms_not_from_host_approval(
     db: Database,
     session: Session,

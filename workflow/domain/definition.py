@@ -225,7 +225,13 @@ STATES: tuple[StateSpec, ...] = (
         "Provincial communications administration reviewing.",
         Actor.MIIT,
     ),
-    StateSpec(State.APPROVED, "备案通过", "Approved; the record is updated.", terminal=True),
+    StateSpec(
+        State.APPROVED,
+        "审核通过",
+        "The bureau approved the order; the record is updated (numbers issued, changes "
+        "written, or the cancellation done).",
+        terminal=True,
+    ),
     StateSpec(
         State.REJECTED,
         "审核驳回",
