@@ -43,16 +43,23 @@ def purge(
         int,
         typer.Option(
             "--older-than",
-            min=1,
+            min=0,
             max=bounds.MAX_DAYS,
             metavar="DAYS",
-            help="Purge orders withdrawn, rejected or lapsed more than this many days ago.",
+            help="Purge orders withdrawn, rejected or lapsed more than this many days ago "
+            "(0: every one ended so far).",
         ),
     ],
     as_json: JsonOption = False,
 ) -> None:
     """Remove the applicant's and verifiers' personal data (names, identity numbers, phones,
-    emails) from orders that ended without a record; their history stays, numbers masked."""
+    emails) from orders that ended without a record; their history stays, numbers masked.
+    Names the orders purged (--json: `purged`, how many, and `filings`, their ids)."""
     with session_scope() as session:
-        purged = personal_data.purge(session, timedelta(days=older_than), get_clock().now())
-    emit({"purged": purged}, as_json, lambda: f"purged the personal data of {purged} orders")
+        ids = personal_data.purge(session, timedelta(days=older_than), get_clock().now())
+    listed = f": {', '.join(map(str, ids))}" if ids else ""
+    emit(
+        {"purged": len(ids), "filings": ids},
+        as_json,
+        lambda: f"purged the personal data of {len(ids)} order(s){listed}",
+    )

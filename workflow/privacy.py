@@ -74,16 +74,16 @@ def reveal(session: Session, filing_id: int, actor: str, now: datetime) -> Perso
     )
 
 
-def purge(session: Session, older_than: timedelta, now: datetime, batch: int = 200) -> int:
+def purge(session: Session, older_than: timedelta, now: datetime, batch: int = 200) -> list[int]:
     """Remove the personal data of every purgeable order that ended more than ``older_than``
-    ago; returns how many orders were purged. One transaction per ``batch`` orders, so a run
-    stopped halfway keeps what it did and the next run carries on."""
-    purged = 0
+    ago; returns the ids of the orders purged, for the record of who asked it. One transaction
+    per ``batch`` orders, so a run stopped halfway keeps what it did and the next carries on."""
+    purged: list[int] = []
     while due := _due(session, now - older_than, batch):
         for filing in due:
             _purge_order(session, filing, now)
         session.commit()
-        purged += len(due)
+        purged += [filing.id or 0 for filing in due]
     return purged
 
 

@@ -82,7 +82,7 @@ def test_a_second_rotation_finds_nothing_left(
     assert _run(cli, "keys", "rotate")["rewritten"] == 0
 
 
-def test_purge_counts_the_orders_it_purged(
+def test_purge_names_the_orders_it_purged(
     cli: Cli, created: dict[str, Any], clock: FrozenClock
 ) -> None:
     withdrawn = cli(
@@ -91,7 +91,22 @@ def test_purge_counts_the_orders_it_purged(
     assert withdrawn.exit_code == 0, withdrawn.output
     clock.advance(timedelta(days=91))
 
-    assert _run(cli, "privacy", "purge", "--older-than", "90")["purged"] == 1
+    assert _run(cli, "privacy", "purge", "--older-than", "90") == {
+        "purged": 1,
+        "filings": [created["id"]],
+    }
+
+
+def test_purge_older_than_0_purges_an_order_ended_today(
+    cli: Cli, created: dict[str, Any], clock: FrozenClock
+) -> None:
+    cli("filings", "fire", str(created["id"]), "withdraw", "--reason", "client asked erasure")
+    clock.advance(timedelta(seconds=1))
+
+    purged = cli("privacy", "purge", "--older-than", "0")
+
+    assert purged.exit_code == 0, purged.output
+    assert f"purged the personal data of 1 order(s): {created['id']}" in purged.stdout
 
 
 @pytest.mark.parametrize("batch", ["10001", str(2**63)])

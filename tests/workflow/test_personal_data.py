@@ -204,7 +204,7 @@ def test_purge_removes_personal_data_of_ended_orders_and_keeps_their_history(
     filing_id = _withdrawn(new_filing, session)
     clock.advance(timedelta(days=31))
 
-    assert privacy.purge(session, timedelta(days=30), clock.now()) == 1
+    assert len(privacy.purge(session, timedelta(days=30), clock.now())) == 1
 
     shown = privacy.reveal(session, filing_id, "token:ops", clock.now())
     assert shown.purged
@@ -266,7 +266,7 @@ def test_purge_masks_the_applicants_name_and_contacts_in_the_orders_notices(
     session.commit()
     clock.advance(timedelta(days=31))
 
-    assert privacy.purge(session, timedelta(days=30), clock.now()) == 1
+    assert len(privacy.purge(session, timedelta(days=30), clock.now())) == 1
 
     notices = session.exec(select(Notification).where(Notification.filing_id == created.id)).all()
     told = " ".join(f"{n.subject} {n.body} {n.recipient} {n.idempotency_key}" for n in notices)
@@ -280,7 +280,7 @@ def _purged_rejected(session: Session, clock: FrozenClock, new_filing: MakeFilin
     """A rejected order (which could still be resubmitted) purged after retention."""
     filing_id = new_filing("rejected").id
     clock.advance(timedelta(days=31))
-    assert privacy.purge(session, timedelta(days=30), clock.now()) == 1
+    assert len(privacy.purge(session, timedelta(days=30), clock.now())) == 1
     return filing_id
 
 
@@ -353,7 +353,7 @@ def test_an_order_resubmitted_while_purge_reads_it_is_not_purged(
         lambda own: privacy.purge(own, timedelta(days=30), clock.now()),
     )
 
-    assert purged == 0
+    assert purged == []
     assert views.filing(session, filing_id, clock.now()).applicant.name == "Example Ltd"
 
 
@@ -365,7 +365,7 @@ def test_purged_entities_are_not_taken_for_one_another(
     rejected = new_filing("rejected")
     clock.advance(timedelta(days=31))
 
-    assert privacy.purge(session, timedelta(days=30), clock.now()) == 2
+    assert privacy.purge(session, timedelta(days=30), clock.now()) == [withdrawn.id, rejected.id]
 
     assert views.entity(session, withdrawn.entity_id).open_order_id is None
     assert views.entity(session, rejected.entity_id).open_order_id == rejected.id
@@ -377,7 +377,7 @@ def test_purge_spares_orders_ended_within_retention(
     filing_id = _withdrawn(new_filing, session)
     clock.advance(timedelta(days=29))
 
-    assert privacy.purge(session, timedelta(days=30), clock.now()) == 0
+    assert privacy.purge(session, timedelta(days=30), clock.now()) == []
     assert views.filing(session, filing_id, clock.now()).applicant.name == "Example Ltd"
 
 
@@ -388,7 +388,7 @@ def test_purge_spares_orders_still_open_however_old(
     open_order = new_filing("submitted", domain="other.cn")
     clock.advance(timedelta(days=400))
 
-    assert privacy.purge(session, timedelta(days=30), clock.now()) == 1  # the withdrawn one
+    assert len(privacy.purge(session, timedelta(days=30), clock.now())) == 1  # the withdrawn one
     assert views.filing(session, open_order.id, clock.now()).applicant.name == "Example Ltd"
 
 
@@ -397,6 +397,6 @@ def test_a_second_purge_finds_nothing_left(
 ) -> None:
     _withdrawn(new_filing, session)
     clock.advance(timedelta(days=31))
-    assert privacy.purge(session, timedelta(days=30), clock.now()) == 1
+    assert len(privacy.purge(session, timedelta(days=30), clock.now())) == 1
 
-    assert privacy.purge(session, timedelta(days=30), clock.now()) == 0
+    assert privacy.purge(session, timedelta(days=30), clock.now()) == []
