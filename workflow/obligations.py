@@ -64,8 +64,8 @@ from workflow.domain.obligations import (
 from workflow.domain.orders import KINDS, Effect, ServiceKind, ServiceStatus, kind_spec
 from workflow.domain.rules import rules_for
 from workflow.domain.wording import worded
-from workflow.records import take_turns
 from workflow.schemas import Page, UtcDateTime
+from workflow.turns import take_turns
 
 _OBLIGATIONS = table(Obligation)
 _CLAIM_DUE_OBLIGATION = (

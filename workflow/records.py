@@ -1,25 +1,23 @@
-"""Entities, services and the people answering the SMS: opening orders and what they change.
+"""Opening an order against the record: entities, services and the people answering the SMS.
 
 ``check_order`` judges an order against the record (one order in flight per entity, the
-domain's holder, mobile numbers, records that exist) and ``write_order`` writes its rows;
-``order_facts`` is what the machine's order guards read; ``record_sms`` keeps each verifier's answer; and
-``apply_effect`` does to the record what the order kind's approval does. All run inside the
-service's transaction.
+domain's holder, mobile numbers, records that exist) and ``write_order`` writes its rows, inside
+the service's transaction. What the machine reads of an order is ``order_facts``; the SMS's
+part in each verifier's row is ``verifiers``; what an order's end does to the record is
+``outcomes``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, or_, text, update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from config.clock import CHINA, as_utc
+from config.clock import CHINA
 from config.settings import Settings
 from models import Entity, Filing, Service, SmsVerifier, table
 from models.sealed import lookup
@@ -35,17 +33,17 @@ from workflow.domain.commands import (
     ServiceIn,
     WebsiteIn,
 )
-from workflow.domain.definition import EVENTS, TERMINAL_STATES, State
+from workflow.domain.definition import TERMINAL_STATES
 from workflow.domain.errors import (
-    FilingNotFound,
     Reason,
     ValidationError,
     VersionConflict,
     renamed,
     summarise,
 )
-from workflow.domain.event_data import EventData, IcpNumberData, ServiceNumberData, VerifierRole
+from workflow.domain.event_data import VerifierRole
 from workflow.domain.guards import (
+    as_spelt,
     canonical_province,
     check_access_number,
     check_app_identifier,
@@ -59,23 +57,21 @@ from workflow.domain.guards import (
 )
 from workflow.domain.orders import (
     CHANGES,
-    SUFFIX_LETTER,
+    ON_FILE_STATUSES,
     Effect,
     EntityStatus,
     KindSpec,
     NumberAsked,
-    OrderFacts,
     OrderKind,
     Party,
-    Record,
     ServiceKind,
     ServiceStatus,
-    VerifierFacts,
     VerifierResult,
     kind_spec,
     split_number,
 )
 from workflow.domain.rules import rules_for
+from workflow.turns import take_turns
 
 # Today's filing body names these fields so.
 _FILING_FIELDS = {
@@ -132,8 +128,6 @@ def order_from_filing(command: FilingCreate) -> OrderCreate:
     )
 
 
-# A service MIIT holds on file: served here, or filed and served by another host now.
-_ON_FILE_STATUSES = (ServiceStatus.ACTIVE, ServiceStatus.ACCESS_REMOVED)
 # A service holding its record number here, one at a time (the partial unique index of
 # ``models.tables.Service``): one withdrawn, or whose access was removed, holds it no more, so
 # the site may be accessed here again.
@@ -376,7 +370,7 @@ def _check_not_last(session: Session, spec: KindSpec, parties: _Parties) -> list
         select(Service.id).where(
             Service.entity_id == service.entity_id,
             col(Service.record_number) != service.record_number,
-            col(Service.status).in_(_ON_FILE_STATUSES),
+            col(Service.status).in_(ON_FILE_STATUSES),
         )
     ).first()
     if others is not None:
@@ -440,7 +434,7 @@ def _check_domain_elsewhere(session: Session, parties: _Parties) -> list[Reason]
             col(Service.domain) == service.domain.lower(),
             col(Entity.id_number_hash) != lookup(identity),
             or_(
-                col(Service.status).in_(_ON_FILE_STATUSES),
+                col(Service.status).in_(ON_FILE_STATUSES),
                 col(Service.id).in_(in_flight),
             ),
         )
@@ -473,7 +467,7 @@ def _check_domain_on_file_here(session: Session, spec: KindSpec, parties: _Parti
             col(Service.domain) == service.domain.lower(),
             col(Service.kind) == ServiceKind.WEBSITE,
             Entity.id_number_hash == lookup(identity),
-            col(Service.status).in_(_ON_FILE_STATUSES),
+            col(Service.status).in_(ON_FILE_STATUSES),
         )
     ).first()
     if on_file is None:
@@ -506,7 +500,7 @@ def _check_domain_quota(session: Session, parties: _Parties, settings: Settings)
         .join(Entity, col(Entity.id) == col(Service.entity_id))
         .where(
             Entity.id_number_hash == lookup(_identity(parties)),
-            col(Service.status).in_(_ON_FILE_STATUSES),
+            col(Service.status).in_(ON_FILE_STATUSES),
         )
     ).one()
     return check_domain_quota(entity.type, province, int(on_file), rules)
@@ -599,7 +593,7 @@ def _check_names_change(parties: _Parties, command: OrderCreate) -> list[Reason]
         ("service_name", changes.service_name, parties.service, "the service's"),
     ]
     for part, new, record, whose in on_file:
-        if new is not None and record is not None and _as_spelt(new) == _as_spelt(record.name):
+        if new is not None and record is not None and as_spelt(new) == as_spelt(record.name):
             reasons.append(
                 Reason(
                     "unchanged",
@@ -646,15 +640,9 @@ def _same_person(new: PersonIn, held: dict[str, object]) -> bool:
     """Whether ``new`` says nothing the record (``held``) does not: an email left out keeps
     the one on record, as approval would."""
     told = new.model_dump()
-    told["name"] = _as_spelt(new.name)
-    held = {**held, "name": _as_spelt(str(held["name"] or ""))}
+    told["name"] = as_spelt(new.name)
+    held = {**held, "name": as_spelt(str(held["name"] or ""))}
     return all(told[key] == value for key, value in held.items() if told[key] is not None)
-
-
-def _as_spelt(name: str) -> str:
-    """A name as written, spacing aside: unlike ``same_name``, case and width count, since a
-    change order may exist to correct just those."""
-    return " ".join(unicodedata.normalize("NFC", name).split())
 
 
 def _verifying(spec: KindSpec, command: OrderCreate) -> set[VerifierRole]:
@@ -758,7 +746,7 @@ def _check_mobiles_on_record(
     services = session.exec(
         select(Service).where(
             Service.entity_id == entity.id,
-            col(Service.status).in_([*_ON_FILE_STATUSES, ServiceStatus.PENDING]),
+            col(Service.status).in_([*ON_FILE_STATUSES, ServiceStatus.PENDING]),
             col(Service.responsible_mobile_hash).is_not(None),
         )
     )
@@ -805,18 +793,6 @@ def _one_opening_at_a_time(
     named.append(f"domain:{service.domain.lower()}" if service is not None else None)
     named += [f"mobile:{person.mobile}" for person in people]
     take_turns(session, sorted({name for name in named if name}))
-
-
-def take_turns(session: Session, names: list[str]) -> None:
-    """Hold ``names`` until this transaction ends, so another transaction naming one of them
-    waits for it to commit and then reads what it wrote. SQLite's writers take turns already
-    (every transaction begins by taking the write lock); on PostgreSQL transaction-scoped
-    advisory locks on the names' hashes do it, taken in one order so two transactions cannot
-    each hold one and wait for the other."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    for key in sorted(int(lookup(name)[:15], 16) for name in names):  # 60-bit keys
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _check_in_flight(session: Session, parties: _Parties) -> list[Reason]:
@@ -1106,318 +1082,3 @@ def _claim(session: Session, entity: Entity) -> None:
             f"entity {entity.id} was changed meanwhile; try again",
             [Reason("version_conflict", "another order was opened meanwhile", field="entity_id")],
         )
-
-
-# -- the machine's view of an order ------------------------------------------------------
-
-# Which events' order guards (and ``until`` conditions) read the verifiers, and which the
-# record: read off the events' declarations, so a guard given to another event gets its facts.
-_READS_VERIFIERS = frozenset(
-    e.name for e in EVENTS if {"sms_verifier", "sms_sent_at"} & set(e.guards) or e.until
-)
-_READS_RECORD = frozenset(
-    e.name for e in EVENTS if {"authorisation", "record_number"} & set(e.guards)
-)
-_CHECKS_NUMBER = frozenset(e.name for e in EVENTS if "record_number" in e.guards)
-_CHECKS_SERVICE_NUMBER = frozenset(e.name for e in EVENTS if "service_number_free" in e.guards)
-
-
-class OnFile(NamedTuple):
-    """What the entity's record says, read with the order (submissions' guards compare it)."""
-
-    icp_number: str | None
-    responsible_is_legal_rep: bool
-
-
-# Built once: every event loads its order this way (see bench/transitions.py). The entity's
-# two facts come in the same statement, saving submissions a round trip.
-_ORDER_AND_ENTITY_BY_ID = (
-    select(Filing, col(Entity.icp_number), col(Entity.responsible_is_legal_rep))
-    .join(Entity, col(Entity.id) == col(Filing.entity_id))
-    .where(col(Filing.id) == bindparam("b_id"))
-)
-
-
-def load_order(session: Session, filing_id: int) -> tuple[Filing, OnFile]:
-    """The order to fire an event on, with its entity's record; ``FilingNotFound`` if none."""
-    row = session.execute(_ORDER_AND_ENTITY_BY_ID, {"b_id": filing_id}).one_or_none()
-    if row is None:
-        raise FilingNotFound(f"filing {filing_id} does not exist")
-    filing, number, legal_rep = row
-    return filing, OnFile(number, legal_rep)
-
-
-def order_facts(
-    session: Session,
-    filing: Filing,
-    on_file: OnFile,
-    event: str,
-    data: EventData,
-    settings: Settings,
-) -> OrderFacts:
-    """What the order guards of ``event`` (with its ``data``) read; nothing more is queried for
-    events that read none."""
-    kind = OrderKind(filing.kind)
-    verifiers: tuple[VerifierFacts, ...] = ()
-    if event in _READS_VERIFIERS:
-        verifiers = tuple(
-            VerifierFacts(
-                VerifierRole(v.role),
-                VerifierResult(v.result),
-                v.wrong_entries,
-                as_utc(v.window_started_at) if v.window_started_at else None,
-            )
-            for v in session.exec(select(SmsVerifier).where(SmsVerifier.filing_id == filing.id))
-        )
-    record = Record()
-    if event in _CHECKS_SERVICE_NUMBER:
-        record = Record(service_number_held_by=_service_number_holder(session, filing, data))
-    if event in _READS_RECORD:
-        record = dataclasses.replace(
-            record,
-            entity_number=on_file.icp_number,
-            responsible_is_legal_rep=_legal_rep_after(filing, on_file),
-            # Two queries, so only for the approval that checks the number issued.
-            next_suffix=_next_suffix(session, filing)
-            if event in _CHECKS_NUMBER and kind_spec(kind).number_asked is not NumberAsked.NONE
-            else None,
-            number_held_by=_holder_of(session, filing, data, settings),
-        )
-    return OrderFacts(kind, verifiers, record)
-
-
-def _legal_rep_after(filing: Filing, on_file: OnFile) -> bool:
-    """Whether the entity's responsible person, as the order leaves it, is the legal
-    representative: a change naming a new person asks about that person."""
-    person = filing.changes.get("entity_responsible") if filing.changes else None
-    if person is None:
-        return on_file.responsible_is_legal_rep
-    return bool(person.get("legal_representative", True))
-
-
-def _service_number_holder(session: Session, filing: Filing, data: EventData) -> int | None:
-    """Another order that bound the service number given and was not withdrawn: a withdrawn
-    order never used it up. Binds of one number take turns, so of two at once the later sees
-    the earlier's order."""
-    assert isinstance(data, ServiceNumberData)
-    take_turns(session, [f"service_number:{data.service_number}"])
-    return session.exec(
-        select(Filing.id).where(
-            Filing.service_number == data.service_number,
-            Filing.id != filing.id,
-            Filing.state != State.WITHDRAWN,
-        )
-    ).first()
-
-
-def _holder_of(session: Session, filing: Filing, data: EventData, settings: Settings) -> int | None:
-    """The other entity whose number a first filing's approval names, however its province is
-    written: MIIT issues an entity number once, so this is a mistyped number."""
-    if not isinstance(data, IcpNumberData) or data.icp_number is None:
-        return None
-    if filing.kind != OrderKind.FIRST_FILING:
-        return None
-    spellings = rules_for(settings).number_spellings(split_number(data.icp_number)[0])
-    return session.exec(
-        select(Entity.id).where(
-            col(Entity.icp_number).in_(spellings), Entity.id != filing.entity_id
-        )
-    ).first()
-
-
-def _next_suffix(session: Session, filing: Filing) -> str:
-    highest = session.exec(
-        select(func.max(Service.suffix)).where(Service.entity_id == filing.entity_id)
-    ).one()
-    service = session.get(Service, filing.service_id) if filing.service_id else None
-    letter = SUFFIX_LETTER[ServiceKind(service.kind)] if service is not None else ""
-    return f"-{(highest or 0) + 1}{letter}"
-
-
-# -- the SMS, verifier by verifier --------------------------------------------------------
-
-_VERIFIERS = table(SmsVerifier)
-_OF_FILING = _VERIFIERS.c.filing_id == bindparam("b_filing")
-_NAMED = _VERIFIERS.c.role == bindparam("b_role")
-_PENDING = _VERIFIERS.c.result == VerifierResult.PENDING
-# Built once, as the other statements that can run on every event.
-_START_WINDOW = (
-    update(_VERIFIERS)
-    .where(_OF_FILING)
-    .values(
-        window_started_at=bindparam("b_now"),
-        result=VerifierResult.PENDING,
-        wrong_entries=0,
-        answered_at=None,
-    )
-)
-_VERIFY_NAMED = (
-    update(_VERIFIERS)
-    .where(_OF_FILING, _PENDING, _NAMED)
-    .values(result=VerifierResult.VERIFIED, answered_at=bindparam("b_now"))
-)
-_VERIFY_EVERY_PENDING = (
-    update(_VERIFIERS)
-    .where(_OF_FILING, _PENDING)
-    .values(result=VerifierResult.VERIFIED, answered_at=bindparam("b_now"))
-)
-_COUNT_WRONG_ENTRY = (
-    update(_VERIFIERS)
-    .where(_OF_FILING, _NAMED)
-    .values(wrong_entries=_VERIFIERS.c.wrong_entries + 1)
-)
-_FAIL_NAMED = update(_VERIFIERS).where(_OF_FILING, _NAMED).values(result=VerifierResult.FAILED)
-_FAIL_EVERY_PENDING = (
-    update(_VERIFIERS).where(_OF_FILING, _PENDING).values(result=VerifierResult.FAILED)
-)
-
-
-def record_sms(
-    session: Session, filing_id: int, event: str, data: Mapping[str, Any], at: datetime
-) -> None:
-    """Each verifier's part of an SMS event, which happened ``at``: the window starts for
-    everyone on ``sms_sent``; an answer or a wrong code is the named person's (every pending
-    one's when none is named); the window's end fails whoever had not answered. Other events
-    touch no verifier."""
-    role = data.get("verifier")
-    if event == "sms_sent":
-        statement = _START_WINDOW
-    elif event == "verify_sms":
-        statement = _VERIFY_EVERY_PENDING if role is None else _VERIFY_NAMED
-    elif event == "sms_wrong_entry" and role is not None:
-        statement = _COUNT_WRONG_ENTRY
-    elif event == "expire_sms":
-        statement = _FAIL_EVERY_PENDING
-    else:
-        return
-    session.connection().execute(statement, {"b_filing": filing_id, "b_role": role, "b_now": at})
-
-
-def fail_verifier(session: Session, filing_id: int, role: str) -> None:
-    """The fifth wrong code: that person failed, and the order went back."""
-    session.connection().execute(_FAIL_NAMED, {"b_filing": filing_id, "b_role": role})
-
-
-def withdraw_parties(session: Session, filing: Filing) -> None:
-    """What a withdrawn order brought and never filed is withdrawn with it: its new service,
-    and the entity of a first filing. Left pending, they showed in the entity lists as
-    filings in progress long after, beside the entity row the identity's next order opens."""
-    for model, row_id, pending, withdrawn in (
-        (Service, filing.service_id, ServiceStatus.PENDING, ServiceStatus.WITHDRAWN),
-        (Entity, filing.entity_id, EntityStatus.PENDING, EntityStatus.WITHDRAWN),
-    ):
-        if row_id is not None:
-            session.execute(
-                update(model)
-                .where(col(model.id) == row_id, col(model.status) == pending)
-                .values(status=withdrawn)
-            )
-
-
-# -- what approval does ---------------------------------------------------------------------
-
-
-def apply_effect(session: Session, filing: Filing) -> str | None:
-    """Do to the record what the order kind's approval does; returns the number issued, if any."""
-    spec = kind_spec(filing.kind)
-    entity = session.get(Entity, filing.entity_id)
-    assert entity is not None
-    service = session.get(Service, filing.service_id) if filing.service_id else None
-    issued: str | None = None
-    if spec.effect is Effect.ISSUE_NUMBERS:
-        assert service is not None and filing.icp_number is not None
-        entity_number, suffix = split_number(filing.icp_number)
-        entity.icp_number, entity.status = entity_number, EntityStatus.ACTIVE
-        service.suffix = suffix or 1
-        service.record_number = (
-            filing.icp_number
-            if suffix
-            else f"{entity_number}-1{SUFFIX_LETTER[ServiceKind(service.kind)]}"
-        )
-        issued = service.record_number
-    elif spec.effect is Effect.ADD_SERVICE:
-        assert service is not None
-        # The number as the entity's is written (its guard took 川 for 蜀 as the same number).
-        issued = f"{entity.icp_number}{_next_suffix(session, filing)}"
-        service.record_number, service.suffix = issued, split_number(issued)[1]
-    elif spec.effect is Effect.ADD_ACCESS:
-        assert service is not None and service.record_number is not None
-        if entity.icp_number is None:
-            entity.icp_number = split_number(service.record_number)[0]
-        entity.status = EntityStatus.ACTIVE
-    elif spec.effect is Effect.APPLY_CHANGES:
-        _apply_changes(entity, service, filing.changes)
-    elif spec.effect is Effect.CANCEL_ENTITY:
-        # Locked in id order first, as a renewal locks the services on one domain: a bulk
-        # UPDATE alone takes them in scan order, and the two would deadlock on PostgreSQL.
-        # Only the services on file: one withdrawn was never filed, and stays so.
-        on_file = col(Service.status).in_(_ON_FILE_STATUSES)
-        session.exec(
-            select(Service.id)
-            .where(Service.entity_id == entity.id, on_file)
-            .order_by(col(Service.id))
-            .with_for_update()
-        ).all()
-        session.connection().execute(
-            update(table(Service))
-            .where(table(Service).c.entity_id == entity.id)
-            .where(table(Service).c.status.in_(_ON_FILE_STATUSES))
-            .values(status=ServiceStatus.CANCELLED)
-        )
-        entity.status = EntityStatus.CANCELLED
-    elif spec.effect is Effect.CANCEL_SERVICE:
-        assert service is not None
-        service.status = ServiceStatus.CANCELLED
-        # The record is gone: so is the row a site accessed here again left behind.
-        session.execute(
-            update(Service)
-            .where(
-                col(Service.entity_id) == service.entity_id,
-                col(Service.record_number) == service.record_number,
-                col(Service.status).in_(_ON_FILE_STATUSES),
-            )
-            .values(status=ServiceStatus.CANCELLED)
-        )
-    elif spec.effect is Effect.REMOVE_ACCESS:
-        assert service is not None
-        service.status, service.service_number, service.server_ip = (
-            ServiceStatus.ACCESS_REMOVED,
-            None,
-            None,
-        )
-    if service is not None and spec.files_service:
-        service.status = ServiceStatus.ACTIVE
-        service.service_number = filing.service_number or service.service_number
-        service.server_ip = filing.server_ip or service.server_ip
-    session.add(entity)
-    if service is not None and spec.effect is not Effect.CANCEL_ENTITY:
-        session.add(service)
-    return issued
-
-
-def _apply_changes(entity: Entity, service: Service | None, changes: Mapping[str, Any]) -> None:
-    if "entity_name" in changes:
-        entity.name = changes["entity_name"]
-    if person := changes.get("entity_responsible"):
-        entity.responsible_email = _email_of(person, entity) or ""
-        entity.responsible_name, entity.responsible_mobile = person["name"], person["mobile"]
-        entity.responsible_is_legal_rep = person.get("legal_representative", True)
-    if service is None:
-        return
-    if "service_name" in changes:
-        service.name = changes["service_name"]
-    if person := changes.get("service_responsible"):
-        service.responsible_email = _email_of(person, service)
-        service.responsible_name, service.responsible_mobile = person["name"], person["mobile"]
-
-
-def _email_of(person: Mapping[str, Any], on_record: Entity | Service) -> str | None:
-    """A changed person's email: the one given or, left out, the one on record only for the
-    same person (spacing aside, as ``_same_person`` judges them when the order opens). A new
-    person taking the old one's would have the old person told of orders (an entity's is
-    every later order's applicant email)."""
-    same = (_as_spelt(person["name"]), person["mobile"]) == (
-        _as_spelt(on_record.responsible_name or ""),
-        on_record.responsible_mobile,
-    )
-    return person.get("email") or (on_record.responsible_email if same else None)

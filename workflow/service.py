@@ -33,7 +33,7 @@ from models import (
     table,
 )
 from models.sealed import keyed_digest
-from workflow import deadlines, notices, obligations, records
+from workflow import deadlines, notices, obligations, outcomes, records, verifiers
 from workflow.deadlines import OpenDeadline
 from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate, parse
 from workflow.domain.definition import (
@@ -54,6 +54,7 @@ from workflow.domain.errors import (
 from workflow.domain.event_data import EventData
 from workflow.domain.machine import apply_event, event_spec
 from workflow.notices import DeadlineLike
+from workflow.order_facts import load_order, order_facts
 from workflow.schemas import FilingOut
 from workflow.views import describe, describe_open, get_filing
 
@@ -311,7 +312,7 @@ def _apply(
 ) -> Applied:
     """Apply one event inside the caller's transaction, with the deadlines its state arms
     already due fired at once (see ``fire_deadline``); ``chain`` counts such nested events."""
-    filing, on_file = records.load_order(session, filing_id)
+    filing, on_file = load_order(session, filing_id)
     event, data = spec.name, parsed.model_dump(mode="json")
     if spec.automatic and not system:
         raise TransitionNotAllowed(
@@ -327,7 +328,7 @@ def _apply(
     if expected_version is not None and expected_version != filing.version:
         raise _stale(session, filing, expected_version)
     from_state, version = filing.state, filing.version
-    facts = records.order_facts(session, filing, on_file, event, parsed, settings)
+    facts = order_facts(session, filing, on_file, event, parsed, settings)
     to_state = apply_event(filing, facts, from_state, event, parsed, settings)
     moved_on = to_state != from_state
     changes: dict[str, Any] = {"state": to_state, "version": version + 1}
@@ -360,14 +361,14 @@ def _apply(
             "reason": str(reason) if reason is not None else None,
         },
     )
-    records.record_sms(session, filing_id, event, data, started)
+    verifiers.record_sms(session, filing_id, event, data, started)
     if event == "sms_wrong_entry" and moved_on:
-        records.fail_verifier(session, filing_id, data["verifier"])
+        verifiers.fail_verifier(session, filing_id, data["verifier"])
     if to_state == State.APPROVED:
         _approve(session, filing)
         obligations.on_approval(session, filing, now, settings)
     elif to_state == State.WITHDRAWN:
-        records.withdraw_parties(session, filing)
+        outcomes.withdraw_parties(session, filing)
     if not moved_on:
         if spec.notify:
             notices.for_event(session, filing, event, reason, now, settings)
@@ -392,7 +393,7 @@ def _apply(
 def _approve(session: Session, filing: Filing) -> None:
     """The record changes as the kind's approval says; a number icpflow derived (a new
     service's next suffix) is kept on the order too."""
-    issued = records.apply_effect(session, filing)
+    issued = outcomes.apply_effect(session, filing)
     if issued is not None and issued != filing.icp_number:
         session.connection().execute(
             update(_FILINGS).where(_FILINGS.c.id == filing.id).values(icp_number=issued)

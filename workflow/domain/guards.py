@@ -503,6 +503,12 @@ def same_name(one: str, other: str) -> bool:
     return _name(one) == _name(other)
 
 
+def as_spelt(name: str) -> str:
+    """A name as written, spacing aside: unlike ``same_name``, case and width count, since a
+    change order may exist to correct just those."""
+    return " ".join(unicodedata.normalize("NFC", name).split())
+
+
 def _name(text: str) -> str:
     return " ".join(INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).casefold().split())
 

@@ -118,6 +118,10 @@ _SERVICE_STATUS_LABELS = {
 }
 
 
+# A service MIIT holds on file: served here, or filed and served by another host now.
+ON_FILE_STATUSES = (ServiceStatus.ACTIVE, ServiceStatus.ACCESS_REMOVED)
+
+
 class VerifierResult(StrEnum):
     PENDING = "pending"
     VERIFIED = "verified"

@@ -1,0 +1,155 @@
+"""The machine's view of an order: the order an event fires on, loaded with its entity's
+record, and what that event's order guards read of the record and the verifiers (only what
+they read: this runs on every event)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+from sqlalchemy import bindparam, func
+from sqlmodel import Session, col, select
+
+from config.clock import as_utc
+from config.settings import Settings
+from models import Entity, Filing, Service, SmsVerifier
+from workflow.domain.definition import EVENTS, State
+from workflow.domain.errors import FilingNotFound
+from workflow.domain.event_data import EventData, IcpNumberData, ServiceNumberData, VerifierRole
+from workflow.domain.orders import (
+    SUFFIX_LETTER,
+    NumberAsked,
+    OrderFacts,
+    OrderKind,
+    Record,
+    ServiceKind,
+    VerifierFacts,
+    VerifierResult,
+    kind_spec,
+    split_number,
+)
+from workflow.domain.rules import rules_for
+from workflow.turns import take_turns
+
+# Which events' order guards (and ``until`` conditions) read the verifiers, and which the
+# record: read off the events' declarations, so a guard given to another event gets its facts.
+_READS_VERIFIERS = frozenset(
+    e.name for e in EVENTS if {"sms_verifier", "sms_sent_at"} & set(e.guards) or e.until
+)
+_READS_RECORD = frozenset(
+    e.name for e in EVENTS if {"authorisation", "record_number"} & set(e.guards)
+)
+_CHECKS_NUMBER = frozenset(e.name for e in EVENTS if "record_number" in e.guards)
+_CHECKS_SERVICE_NUMBER = frozenset(e.name for e in EVENTS if "service_number_free" in e.guards)
+
+
+class OnFile(NamedTuple):
+    """What the entity's record says, read with the order (submissions' guards compare it)."""
+
+    icp_number: str | None
+    responsible_is_legal_rep: bool
+
+
+# Built once: every event loads its order this way (see bench/transitions.py). The entity's
+# two facts come in the same statement, saving submissions a round trip.
+_ORDER_AND_ENTITY_BY_ID = (
+    select(Filing, col(Entity.icp_number), col(Entity.responsible_is_legal_rep))
+    .join(Entity, col(Entity.id) == col(Filing.entity_id))
+    .where(col(Filing.id) == bindparam("b_id"))
+)
+
+
+def load_order(session: Session, filing_id: int) -> tuple[Filing, OnFile]:
+    """The order to fire an event on, with its entity's record; ``FilingNotFound`` if none."""
+    row = session.execute(_ORDER_AND_ENTITY_BY_ID, {"b_id": filing_id}).one_or_none()
+    if row is None:
+        raise FilingNotFound(f"filing {filing_id} does not exist")
+    filing, number, legal_rep = row
+    return filing, OnFile(number, legal_rep)
+
+
+def order_facts(
+    session: Session,
+    filing: Filing,
+    on_file: OnFile,
+    event: str,
+    data: EventData,
+    settings: Settings,
+) -> OrderFacts:
+    """What the order guards of ``event`` (with its ``data``) read; nothing more is queried for
+    events that read none."""
+    kind = OrderKind(filing.kind)
+    verifiers: tuple[VerifierFacts, ...] = ()
+    if event in _READS_VERIFIERS:
+        verifiers = tuple(
+            VerifierFacts(
+                VerifierRole(v.role),
+                VerifierResult(v.result),
+                v.wrong_entries,
+                as_utc(v.window_started_at) if v.window_started_at else None,
+            )
+            for v in session.exec(select(SmsVerifier).where(SmsVerifier.filing_id == filing.id))
+        )
+    record = Record()
+    if event in _CHECKS_SERVICE_NUMBER:
+        record = Record(service_number_held_by=_service_number_holder(session, filing, data))
+    if event in _READS_RECORD:
+        record = dataclasses.replace(
+            record,
+            entity_number=on_file.icp_number,
+            responsible_is_legal_rep=_legal_rep_after(filing, on_file),
+            # Two queries, so only for the approval that checks the number issued.
+            next_suffix=next_suffix(session, filing)
+            if event in _CHECKS_NUMBER and kind_spec(kind).number_asked is not NumberAsked.NONE
+            else None,
+            number_held_by=_holder_of(session, filing, data, settings),
+        )
+    return OrderFacts(kind, verifiers, record)
+
+
+def _legal_rep_after(filing: Filing, on_file: OnFile) -> bool:
+    """Whether the entity's responsible person, as the order leaves it, is the legal
+    representative: a change naming a new person asks about that person."""
+    person = filing.changes.get("entity_responsible") if filing.changes else None
+    if person is None:
+        return on_file.responsible_is_legal_rep
+    return bool(person.get("legal_representative", True))
+
+
+def _service_number_holder(session: Session, filing: Filing, data: EventData) -> int | None:
+    """Another order that bound the service number given and was not withdrawn: a withdrawn
+    order never used it up. Binds of one number take turns, so of two at once the later sees
+    the earlier's order."""
+    assert isinstance(data, ServiceNumberData)
+    take_turns(session, [f"service_number:{data.service_number}"])
+    return session.exec(
+        select(Filing.id).where(
+            Filing.service_number == data.service_number,
+            Filing.id != filing.id,
+            Filing.state != State.WITHDRAWN,
+        )
+    ).first()
+
+
+def _holder_of(session: Session, filing: Filing, data: EventData, settings: Settings) -> int | None:
+    """The other entity whose number a first filing's approval names, however its province is
+    written: MIIT issues an entity number once, so this is a mistyped number."""
+    if not isinstance(data, IcpNumberData) or data.icp_number is None:
+        return None
+    if filing.kind != OrderKind.FIRST_FILING:
+        return None
+    spellings = rules_for(settings).number_spellings(split_number(data.icp_number)[0])
+    return session.exec(
+        select(Entity.id).where(
+            col(Entity.icp_number).in_(spellings), Entity.id != filing.entity_id
+        )
+    ).first()
+
+
+def next_suffix(session: Session, filing: Filing) -> str:
+    highest = session.exec(
+        select(func.max(Service.suffix)).where(Service.entity_id == filing.entity_id)
+    ).one()
+    service = session.get(Service, filing.service_id) if filing.service_id else None
+    letter = SUFFIX_LETTER[ServiceKind(service.kind)] if service is not None else ""
+    return f"-{(highest or 0) + 1}{letter}"

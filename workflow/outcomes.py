@@ -1,0 +1,147 @@
+"""What an order's end does to the record: approval does what its kind does (numbers issued,
+a service added, changes written, a cancellation done); a withdrawal withdraws the parties it
+brought and never filed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from models import Entity, Filing, Service, table
+from workflow.domain.guards import as_spelt
+from workflow.domain.orders import (
+    ON_FILE_STATUSES,
+    SUFFIX_LETTER,
+    Effect,
+    EntityStatus,
+    ServiceKind,
+    ServiceStatus,
+    kind_spec,
+    split_number,
+)
+from workflow.order_facts import next_suffix
+
+
+def withdraw_parties(session: Session, filing: Filing) -> None:
+    """What a withdrawn order brought and never filed is withdrawn with it: its new service,
+    and the entity of a first filing. Left pending, they showed in the entity lists as
+    filings in progress long after, beside the entity row the identity's next order opens."""
+    for model, row_id, pending, withdrawn in (
+        (Service, filing.service_id, ServiceStatus.PENDING, ServiceStatus.WITHDRAWN),
+        (Entity, filing.entity_id, EntityStatus.PENDING, EntityStatus.WITHDRAWN),
+    ):
+        if row_id is not None:
+            session.execute(
+                update(model)
+                .where(col(model.id) == row_id, col(model.status) == pending)
+                .values(status=withdrawn)
+            )
+
+
+def apply_effect(session: Session, filing: Filing) -> str | None:
+    """Do to the record what the order kind's approval does; returns the number issued, if any."""
+    spec = kind_spec(filing.kind)
+    entity = session.get(Entity, filing.entity_id)
+    assert entity is not None
+    service = session.get(Service, filing.service_id) if filing.service_id else None
+    issued: str | None = None
+    if spec.effect is Effect.ISSUE_NUMBERS:
+        assert service is not None and filing.icp_number is not None
+        entity_number, suffix = split_number(filing.icp_number)
+        entity.icp_number, entity.status = entity_number, EntityStatus.ACTIVE
+        service.suffix = suffix or 1
+        service.record_number = (
+            filing.icp_number
+            if suffix
+            else f"{entity_number}-1{SUFFIX_LETTER[ServiceKind(service.kind)]}"
+        )
+        issued = service.record_number
+    elif spec.effect is Effect.ADD_SERVICE:
+        assert service is not None
+        # The number as the entity's is written (its guard took 川 for 蜀 as the same number).
+        issued = f"{entity.icp_number}{next_suffix(session, filing)}"
+        service.record_number, service.suffix = issued, split_number(issued)[1]
+    elif spec.effect is Effect.ADD_ACCESS:
+        assert service is not None and service.record_number is not None
+        if entity.icp_number is None:
+            entity.icp_number = split_number(service.record_number)[0]
+        entity.status = EntityStatus.ACTIVE
+    elif spec.effect is Effect.APPLY_CHANGES:
+        _apply_changes(entity, service, filing.changes)
+    elif spec.effect is Effect.CANCEL_ENTITY:
+        # Locked in id order first, as a renewal locks the services on one domain: a bulk
+        # UPDATE alone takes them in scan order, and the two would deadlock on PostgreSQL.
+        # Only the services on file: one withdrawn was never filed, and stays so.
+        on_file = col(Service.status).in_(ON_FILE_STATUSES)
+        session.exec(
+            select(Service.id)
+            .where(Service.entity_id == entity.id, on_file)
+            .order_by(col(Service.id))
+            .with_for_update()
+        ).all()
+        session.connection().execute(
+            update(table(Service))
+            .where(table(Service).c.entity_id == entity.id)
+            .where(table(Service).c.status.in_(ON_FILE_STATUSES))
+            .values(status=ServiceStatus.CANCELLED)
+        )
+        entity.status = EntityStatus.CANCELLED
+    elif spec.effect is Effect.CANCEL_SERVICE:
+        assert service is not None
+        service.status = ServiceStatus.CANCELLED
+        # The record is gone: so is the row a site accessed here again left behind.
+        session.execute(
+            update(Service)
+            .where(
+                col(Service.entity_id) == service.entity_id,
+                col(Service.record_number) == service.record_number,
+                col(Service.status).in_(ON_FILE_STATUSES),
+            )
+            .values(status=ServiceStatus.CANCELLED)
+        )
+    elif spec.effect is Effect.REMOVE_ACCESS:
+        assert service is not None
+        service.status, service.service_number, service.server_ip = (
+            ServiceStatus.ACCESS_REMOVED,
+            None,
+            None,
+        )
+    if service is not None and spec.files_service:
+        service.status = ServiceStatus.ACTIVE
+        service.service_number = filing.service_number or service.service_number
+        service.server_ip = filing.server_ip or service.server_ip
+    session.add(entity)
+    if service is not None and spec.effect is not Effect.CANCEL_ENTITY:
+        session.add(service)
+    return issued
+
+
+def _apply_changes(entity: Entity, service: Service | None, changes: Mapping[str, Any]) -> None:
+    if "entity_name" in changes:
+        entity.name = changes["entity_name"]
+    if person := changes.get("entity_responsible"):
+        entity.responsible_email = _email_of(person, entity) or ""
+        entity.responsible_name, entity.responsible_mobile = person["name"], person["mobile"]
+        entity.responsible_is_legal_rep = person.get("legal_representative", True)
+    if service is None:
+        return
+    if "service_name" in changes:
+        service.name = changes["service_name"]
+    if person := changes.get("service_responsible"):
+        service.responsible_email = _email_of(person, service)
+        service.responsible_name, service.responsible_mobile = person["name"], person["mobile"]
+
+
+def _email_of(person: Mapping[str, Any], on_record: Entity | Service) -> str | None:
+    """A changed person's email: the one given or, left out, the one on record only for the
+    same person (spacing aside, as ``_same_person`` judges them when the order opens). A new
+    person taking the old one's would have the old person told of orders (an entity's is
+    every later order's applicant email)."""
+    same = (as_spelt(person["name"]), person["mobile"]) == (
+        as_spelt(on_record.responsible_name or ""),
+        on_record.responsible_mobile,
+    )
+    return person.get("email") or (on_record.responsible_email if same else None)
