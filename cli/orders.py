@@ -43,7 +43,7 @@ def render_entity(entity: EntityOut) -> RenderableType:
             ("legal representative", entity.responsible_is_legal_rep),
             ("entity number", entity.icp_number),
             ("status", entity.status),
-            ("order in flight", entity.open_order_id),
+            ("order in flight", _in_flight(entity)),
         ]
     )
     services = table(
@@ -54,11 +54,20 @@ def render_entity(entity: EntityOut) -> RenderableType:
     return Group(summary, services)
 
 
+def _in_flight(entity: EntityOut) -> str | None:
+    """The identity's order in flight, and whose row it is when not this one's."""
+    if entity.open_order_id is None:
+        return None
+    if entity.open_order_entity_id != entity.id:
+        return f"{entity.open_order_id} (entity {entity.open_order_entity_id})"
+    return str(entity.open_order_id)
+
+
 def render_entities(page: EntityPage) -> RenderableType:
     return table(
         ["id", "name", "province", "entity number", "status", "on file", "order in flight"],
         [
-            (e.id, e.name, e.province, e.icp_number, e.status, e.on_file, e.open_order_id)
+            (e.id, e.name, e.province, e.icp_number, e.status, e.on_file, _in_flight(e))
             for e in page.items
         ],
         caption=f"{len(page.items)} of {page.total}",

@@ -346,7 +346,13 @@ class EntityOut(BaseModel):
     responsible_is_legal_rep: bool
     icp_number: str | None
     status: EntityStatus
-    open_order_id: int | None
+    open_order_id: int | None = Field(
+        description="the order in flight of this entity's identity, as one-in-flight counts it"
+    )
+    open_order_entity_id: int | None = Field(
+        description="the entity row that order belongs to: another row of the same identity "
+        "when this one was cancelled (or withdrawn) and the identity filed again"
+    )
     services: list[ServiceOut]
 
     @property

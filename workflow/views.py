@@ -674,15 +674,15 @@ def _entities_out(session: Session, entities: Sequence[Entity]) -> list[EntityOu
     open an entity row, and rows of one identity number are one entity."""
     ids = [e.id for e in entities]
     services: dict[int, list[Service]] = defaultdict(list)
-    open_orders: dict[str, int] = {}
+    open_orders: dict[str, tuple[int, int]] = {}  # identity: (order, its entity row)
     if ids:
         for row in session.exec(
             select(Service).where(col(Service.entity_id).in_(ids)).order_by(col(Service.id))
         ):
             services[row.entity_id].append(row)
         identities = {e.id_number_hash for e in entities}
-        for identity, order_id in session.exec(
-            select(Entity.id_number_hash, Filing.id)
+        for identity, order_id, entity_id in session.exec(
+            select(Entity.id_number_hash, Filing.id, Filing.entity_id)
             .join(Entity, col(Entity.id) == col(Filing.entity_id))
             .where(
                 col(Entity.id_number_hash).in_(identities),
@@ -690,14 +690,17 @@ def _entities_out(session: Session, entities: Sequence[Entity]) -> list[EntityOu
             )
             .order_by(col(Filing.id))
         ):
-            open_orders.setdefault(identity, order_id or 0)
+            open_orders.setdefault(identity, (order_id or 0, entity_id))
     return [
         _entity_out(e, services[e.id or 0], open_orders.get(e.id_number_hash)) for e in entities
     ]
 
 
-def _entity_out(entity: Entity, services: Sequence[Service], open_order: int | None) -> EntityOut:
+def _entity_out(
+    entity: Entity, services: Sequence[Service], open_order: tuple[int, int] | None
+) -> EntityOut:
     assert entity.id is not None
+    order_id, order_entity_id = open_order or (None, None)
     return EntityOut(
         id=entity.id,
         type=ApplicantKind(entity.type),
@@ -710,7 +713,8 @@ def _entity_out(entity: Entity, services: Sequence[Service], open_order: int | N
         responsible_is_legal_rep=entity.responsible_is_legal_rep,
         icp_number=entity.icp_number,
         status=EntityStatus(entity.status),
-        open_order_id=open_order,
+        open_order_id=order_id,
+        open_order_entity_id=order_entity_id,
         services=[_service_out(s) for s in services],
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -14,10 +14,13 @@ from sqlmodel import Session, func, select
 
 from config.clock import get_clock
 from models import Entity, Filing
-from tests.factories import ENTITY_MOBILE, ORDER_PATHS, order_on
+from tests.factories import ENTITY_MOBILE, ORDER_PATHS, first_filing_order, order_on
 from workflow import service, views
 from workflow.domain.commands import EventCommand
 from workflow.schemas import FilingOut
+
+if TYPE_CHECKING:
+    from tests.conftest import Open
 
 Console = Callable[[str], TestClient]
 ENTITY_KINDS = sorted(kind for kind in ORDER_PATHS if kind != "first_filing")
@@ -328,6 +331,26 @@ def test_an_entity_with_an_order_in_flight_offers_no_form_and_links_the_order(
 
     assert f'Order <a href="/filings/{order.id}">#{order.id}</a> is still open' in page
     assert "/orders/" not in page
+
+
+def test_a_cancelled_entity_filed_again_names_the_row_its_identity_s_order_belongs_to(
+    session: Session, on_file: FilingOut, open_order: Open, signed_in: Console
+) -> None:
+    cancel = open_order(**order_on("cancel_entity", on_file.entity_id, 0))
+    for event, data in ORDER_PATHS["cancel_entity"]:
+        command = EventCommand(event=event, data=data)
+        cancel = service.fire_event(session, cancel.id, command, actor="t")
+    again = open_order(**first_filing_order())
+    session.rollback()
+
+    page = signed_in("case_manager").get(f"/entities/{on_file.entity_id}").text
+
+    assert again.entity_id != on_file.entity_id
+    assert (
+        f'#{again.id}</a> <span class="muted">of the same identity filed again as '
+        f'<a href="/entities/{again.entity_id}">entity #{again.entity_id}</a>'
+    ) in page
+    assert "is still open" not in page
 
 
 def test_a_form_refused_for_an_order_opened_meanwhile_comes_back_with_what_was_typed(
