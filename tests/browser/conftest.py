@@ -129,7 +129,9 @@ def sign_in(console: Console, chromium: Browser) -> Iterator[SignIn]:
         context = chromium.new_context(viewport=viewport)  # type: ignore[arg-type]
         contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(5000)
+        # A bound on what must happen, not a speed asked for: the browser, the app's thread and
+        # another test worker share two cores, and a step may wait seconds for its turn.
+        page.set_default_timeout(30_000)
         page.goto(f"{console.url}/login")
         page.get_by_label("API token").fill(console.tokens[role])
         page.get_by_role("button", name="Sign in").click()

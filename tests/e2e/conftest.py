@@ -40,8 +40,10 @@ def _system(
             tmp_path / "var",
             REDIS_HEARTBEAT_TIMEOUT_MS="2000",
             REDIS_MAINTENANCE_CHANCE="1000000",
-            DELIVERY_TIME_LIMIT_SECONDS="2",
-            DELIVERY_LEASE_SECONDS="3",
+            # Short enough that a killed worker's lease runs out within a test, long enough
+            # that an attempt slowed by two busy cores keeps its lease (one lost sends twice).
+            DELIVERY_TIME_LIMIT_SECONDS="5",
+            DELIVERY_LEASE_SECONDS="8",
             **env,
         ),
         tmp_path,

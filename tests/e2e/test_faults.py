@@ -70,13 +70,15 @@ def test_worker_killed_mid_job_delivers_once_after_restart(
     system.worker.start()
     owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": http_peer.url()}])
     wait_for(http_peer.holding.is_set, 30, "the worker to be mid-request")
+    engine = system.db.engine
+    # The log route's notice is another job: killed halfway through it, it would be sent twice.
+    wait_for(lambda: statuses(engine)["delivered"] == 1, 30, "the log route's delivery")
 
     system.worker.kill()
     http_peer.hold.clear()
     http_peer.release.set()  # the held request now fails: the peer never accepted it
     system.worker.start()
 
-    engine = system.db.engine
     wait_for(lambda: statuses(engine) == {"delivered": 2}, 30, "the requeued job to complete")
     with Session(engine) as fresh:
         hook = fresh.exec(

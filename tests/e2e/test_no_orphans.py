@@ -107,10 +107,14 @@ def web_publishes(process: Standalone) -> None:
     with Session(process.engine) as session:
         token = create_token(session, "test", Role.ADMIN)
     headers = {"Authorization": f"Bearer {token}"}
-    filing = httpx.post(f"{base}/api/v1/filings", json=make_payload(), headers=headers).json()
+    filing = httpx.post(
+        f"{base}/api/v1/filings", json=make_payload(), headers=headers, timeout=30
+    ).json()
     event = {"event": "withdraw", "data": {"reason": "done"}, "expected_version": 1}
-    httpx.post(f"{base}/api/v1/filings/{filing['id']}/events", json=event, headers=headers)
-    wait_for(lambda: process.unpublished() == 0, 15, "the web process to publish")
+    httpx.post(
+        f"{base}/api/v1/filings/{filing['id']}/events", json=event, headers=headers, timeout=30
+    )
+    wait_for(lambda: process.unpublished() == 0, 60, "the web process to publish")
 
 
 def worker_consumes(process: Standalone) -> None:

@@ -72,33 +72,40 @@ def test_up_serves_the_api_delivers_notifications_and_stops_cleanly(tmp_path: Pa
         token = re.search(r"icp_[A-Za-z0-9_-]+", (tmp_path / "up.log").read_text())
         assert token is not None
         headers = {"Authorization": f"Bearer {token.group(0)}"}
-        filing = httpx.post(f"{base}/api/v1/filings", json=make_payload(), headers=headers).json()
+        filing = httpx.post(
+            f"{base}/api/v1/filings", json=make_payload(), headers=headers, timeout=30
+        ).json()
         fired = httpx.post(
             f"{base}/api/v1/filings/{filing['id']}/events",
             json={"event": "withdraw", "data": {"reason": "done"}, "expected_version": 1},
             headers=headers,
+            timeout=30,
         )
         assert fired.json()["state"] == "withdrawn"
 
         def delivered() -> bool:
             notes = httpx.get(
-                f"{base}/api/v1/filings/{filing['id']}/notifications", headers=headers
+                f"{base}/api/v1/filings/{filing['id']}/notifications", headers=headers, timeout=30
             ).json()
             return [n["status"] for n in notes] == ["delivered"]
 
-        wait_for(delivered, timeout=15, what="the withdrawal notice to be delivered")
+        wait_for(delivered, timeout=60, what="the withdrawal notice to be delivered")
         assert "1:withdraw:v2" in (tmp_path / "notify.log").read_text()
 
         # The embedded Redis killed outright: up starts it again, and delivery goes on.
         os.kill(int((tmp_path / "var" / "redis" / "redis.pid").read_text()), signal.SIGKILL)
-        wait_for(lambda: "started it again" in (tmp_path / "up.log").read_text(), 15, "a restart")
+        wait_for(lambda: "started it again" in (tmp_path / "up.log").read_text(), 60, "a restart")
         second = httpx.post(
-            f"{base}/api/v1/filings", json=make_payload(domain="second.cn"), headers=headers
+            f"{base}/api/v1/filings",
+            json=make_payload(domain="second.cn"),
+            headers=headers,
+            timeout=30,
         ).json()
         httpx.post(
             f"{base}/api/v1/filings/{second['id']}/events",
             json={"event": "withdraw", "data": {"reason": "done"}, "expected_version": 1},
             headers=headers,
+            timeout=30,
         )
         wait_for(
             lambda: f"{second['id']}:withdraw:v2" in (tmp_path / "notify.log").read_text(),
