@@ -28,7 +28,7 @@ LEADER_LINE = "leader: this scheduler holds the lock"
 STANDBY_LINE = "standby: another scheduler holds the lock"
 LOST_LINE = "standby: the scheduler lock was lost"
 SWEEP_FAILED = "deadline sweep failed"
-TAKEOVER_SECONDS = 5
+TAKEOVER_SECONDS = 10  # "within seconds": a poll is 0.2 s, the rest is two busy cores
 START_SECONDS = 15
 SMS_WINDOW_PASSED = timedelta(hours=25)
 
@@ -127,7 +127,7 @@ def test_two_schedulers_fire_each_due_deadline_exactly_once(
 
     shared.advance(SMS_WINDOW_PASSED)
     wait(lambda: _states(db, ids) == {"host_returned"}, 20, "every SMS window expired")
-    wait(lambda: _pending_due(db, shared.now()) == 0, 10, "every due deadline fired")
+    wait(lambda: _pending_due(db, shared.now()) == 0, 30, "every due deadline fired")
 
     assert _expiries_per_filing(db) == dict.fromkeys(ids, 1)
     # One recipient per audience by default: one notification per fired deadline, one outbox
@@ -167,7 +167,7 @@ def test_a_standby_takes_over_within_seconds_when_the_leader_is_killed(
 
     SharedOffsetClock(clock_file).advance(SMS_WINDOW_PASSED)
     wait(
-        lambda: _states(db, ids) == {"host_returned"}, 10, "the new leader expired the SMS windows"
+        lambda: _states(db, ids) == {"host_returned"}, 30, "the new leader expired the SMS windows"
     )
     assert _expiries_per_filing(db) == dict.fromkeys(ids, 1)
 
@@ -218,4 +218,4 @@ def test_a_leader_that_loses_its_lock_connection_wins_it_back_and_sweeps_again(
     wait(lambda: scheduler.log().count(LEADER_LINE) == 2, TAKEOVER_SECONDS, "it leads again")
 
     SharedOffsetClock(clock_file).advance(SMS_WINDOW_PASSED)
-    wait(lambda: _states(db, ids) == {"host_returned"}, 10, "sweeps resumed")
+    wait(lambda: _states(db, ids) == {"host_returned"}, 30, "sweeps resumed")
