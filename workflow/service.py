@@ -18,7 +18,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from config.clock import CHINA, as_utc, get_clock
 from config.settings import Settings, get_settings
@@ -239,6 +239,8 @@ def fire_event(
         return replay
     now = get_clock().now()
     try:
+        if not system:
+            _catch_up(session, filing_id, now, settings)
         applied = _apply(
             session, filing_id, spec, data, actor, now, settings, expected_version, system
         )
@@ -295,6 +297,31 @@ def assign(
         log.info("filing %s assigned to %s by %s", filing_id, command.assignee or "nobody", actor)
     session.commit()
     return describe(session, filing, now)
+
+
+def _catch_up(session: Session, filing_id: int, now: datetime, settings: Settings) -> None:
+    """Fire, and commit, what the sweep would have fired already: a deadline that moves the
+    order on (the SMS window's end, the idle lapse), due and not swept yet (the scheduler
+    behind, or down). An answer to an SMS whose window has closed is then judged on the order
+    returned to the host, and refused, not taken because the sweep had not come round; and the
+    return stays, as the sweep's would. Locked as the sweep locks: filing, then deadline."""
+    due = session.exec(
+        select(Deadline).where(
+            col(Deadline.filing_id) == filing_id,
+            col(Deadline.disarmed_at).is_(None),
+            col(Deadline.status) == DeadlineStatus.PENDING,
+            col(Deadline.kind).in_(EVENT_DEADLINE_KINDS),
+            col(Deadline.due_at) <= now,
+        )
+    ).all()
+    if not due:
+        return
+    filing = session.get(Filing, filing_id, with_for_update=True)
+    assert filing is not None
+    for deadline in sorted(due, key=lambda d: d.due_at):
+        if fire_deadline(session, filing, deadline, now, settings) is not None:
+            break  # its event moved the order on: the state's other deadlines went with it
+    session.commit()
 
 
 def _apply(

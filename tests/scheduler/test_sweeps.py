@@ -195,15 +195,17 @@ def test_an_expiry_failing_unexpectedly_does_not_hold_back_its_reminders(
 def test_a_sweep_racing_an_answer_that_keeps_the_state_still_expires_the_window(
     db: Database, session: Session, settings: Settings, clock: FrozenClock, open_order: Open
 ) -> None:
-    """One of two verifiers answers as the window runs out: the sweep, started while that
-    answer is uncommitted, waits for it and expires the window on the filing it left."""
+    """One of two verifiers answers in the window's last minute: the sweep, started just past
+    its end while that answer is uncommitted, waits for it and expires the window on the
+    filing it left."""
     order = open_order(**first_filing_order())
     for name, data in ORDER_PATHS["first_filing"][:4]:  # to sms_pending, two verifiers
         order = service.fire_event(
             session, order.id, EventCommand(event=name, data=data), actor="t"
         )
-    clock.advance(timedelta(hours=24, minutes=1))
-    sweep = threading.Thread(target=fire_due_deadlines, args=(db.engine, clock.now(), settings))
+    clock.advance(timedelta(hours=23, minutes=59))
+    past_the_end = clock.now() + timedelta(minutes=2)
+    sweep = threading.Thread(target=fire_due_deadlines, args=(db.engine, past_the_end, settings))
 
     def sweep_before_this_commits(_: Session) -> None:
         sweep.start()

@@ -124,20 +124,22 @@ def test_a_deadline_is_fired_once_however_often_it_is_fired(
 def test_a_deadline_whose_event_meets_a_newer_filing_stays_pending(
     db: Database, session: Session, settings: Settings, clock: FrozenClock, open_order: Open
 ) -> None:
-    """The filing was read before a verifier answered; the window's expiry then fails the
-    version check, and its claim must roll back with it, or the expiry is lost for good."""
+    """The filing was read before a verifier answered in the window's last minute; the
+    window's expiry then fails the version check, and its claim must roll back with it, or
+    the expiry is lost for good."""
     order = open_order(**first_filing_order())
     for event, data in ORDER_PATHS["first_filing"][:4]:  # to sms_pending, two verifiers
         order = service.fire_event(
             session, order.id, EventCommand(event=event, data=data), actor="t"
         )
-    clock.advance(timedelta(hours=24, minutes=1))
+    clock.advance(timedelta(hours=23, minutes=59))
     with Session(db.engine, expire_on_commit=False) as sweep:
         stale = sweep.get(Filing, order.id)
         expiry = _deadline(sweep, order.id, "sms_expiry")
         assert stale is not None
         answer = EventCommand(event="verify_sms", data={"verifier": "entity"})
         assert service.fire_event(session, order.id, answer, actor="u").state == "sms_pending"
+        clock.advance(timedelta(minutes=2))  # the window's end, the sweep still on its read
 
         with pytest.raises(VersionConflict):
             service.fire_deadline(sweep, stale, expiry, clock.now(), settings)

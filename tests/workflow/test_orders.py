@@ -153,6 +153,23 @@ def test_the_sms_window_runs_from_the_sms_not_from_host_approval(
         assert {v.result for v in views.verifiers(fresh, order.id)} == {"failed"}
 
 
+def test_an_answer_after_the_sms_window_closed_is_refused_though_no_sweep_has_run(
+    db: Database, session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    order = _drive(session, open_order(**first_filing_order()), ORDER_PATHS["first_filing"][:4])
+    clock.advance(timedelta(hours=25))  # the scheduler down: sms_expiry due, not fired
+
+    with pytest.raises(TransitionNotAllowed):
+        _fire(session, order, "verify_sms", {"verifier": "entity"})
+
+    with Session(db.engine) as fresh:
+        assert views.filing(fresh, order.id, clock.now()).state == "host_returned"
+        assert [(h.event, h.actor) for h in views.history(fresh, order.id)][-1] == (
+            "expire_sms",
+            "system",
+        )
+
+
 def test_every_listed_person_answers_before_the_order_moves_on(
     session: Session, open_order: Open
 ) -> None:
