@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from fastapi.testclient import TestClient
 
+from config import bounds
 from config.settings import get_settings
 from tests.factories import make_payload
 
@@ -83,6 +84,18 @@ def test_an_offset_beyond_any_id_is_422(client: TestClient, admin: Headers, rout
 def _refusal(api: Api, payload: dict[str, Any]) -> tuple[int, list[tuple[str, str]]]:
     response = api.client.post("/api/v1/filings", json=payload, headers=api.headers)
     return response.status_code, [(r["code"], r["field"]) for r in response.json()["reasons"]]
+
+
+def test_the_api_schema_bounds_numbers_with_json_schema_s_minimum_and_maximum(
+    client: TestClient,
+) -> None:
+    """The keywords clients and fuzzers read; never pydantic's own ``ge`` and ``le``."""
+    answer = client.get("/openapi.json")
+    listing = answer.json()["paths"]["/api/v1/filings"]["get"]["parameters"]
+    limit = next(p for p in listing if p["name"] == "limit")["schema"]
+
+    assert (limit.get("minimum"), limit.get("maximum")) == (1, bounds.MAX_PAGE)
+    assert '"ge":' not in answer.text and '"le":' not in answer.text
 
 
 def test_a_name_longer_than_its_column_is_422_naming_the_field(api: Api) -> None:

@@ -63,10 +63,13 @@ def _digits(value: object) -> object:
     return value
 
 
-# A row's id as a path or query parameter: within PostgreSQL's INTEGER.
-RowId = Annotated[int, BeforeValidator(_digits), Interval(ge=1, le=bounds.MAX_ROW_ID)]
-Offset = Annotated[int, BeforeValidator(_digits), Interval(ge=0, le=bounds.MAX_OFFSET)]
-PageSize = Annotated[int, BeforeValidator(_digits), Interval(ge=1, le=bounds.MAX_PAGE)]
+# A row's id as a path or query parameter: within PostgreSQL's INTEGER. The digits are judged
+# first all the same (a before-validator wraps what precedes it); written after the bounds, it
+# leaves them on the integer, which the API's schema then gives as JSON Schema's ``minimum``
+# and ``maximum``, not as pydantic's own ``ge`` and ``le`` that no client reads.
+RowId = Annotated[int, Interval(ge=1, le=bounds.MAX_ROW_ID), BeforeValidator(_digits)]
+Offset = Annotated[int, Interval(ge=0, le=bounds.MAX_OFFSET), BeforeValidator(_digits)]
+PageSize = Annotated[int, Interval(ge=1, le=bounds.MAX_PAGE), BeforeValidator(_digits)]
 
 # One spelling, whatever the keyboard typed (see config.domains); a search's start of one is
 # folded where it is searched for, as a final dot there means something.
