@@ -106,9 +106,12 @@ def fields(pairs: Iterable[tuple[str, Any]], title: str | None = None) -> Table:
 
 
 def span(offset: int, shown: int, total: int, *, exact: bool = True) -> str:
-    """Which rows of how many a page shows: "51-100 of 240" ("of 1000+" past counting)."""
-    first = offset + 1 if shown else 0
-    return f"{first}-{offset + shown} of {total}{'' if exact else '+'}"
+    """Which rows of how many a page shows: "51-100 of 240" ("of 1000+" past counting); a
+    page with none says how many there are, past the last page or none at all."""
+    counted = f"{total}{'' if exact else '+'}"
+    if not shown:
+        return f"past the last page: {counted} in all" if offset else f"0 of {counted}"
+    return f"{offset + 1}-{offset + shown} of {counted}"
 
 
 def progress() -> Progress:

@@ -152,6 +152,19 @@ def test_services_overdue_says_which_of_how_many_it_shows(
     assert "2-2 of 2" in shown.stdout
 
 
+def test_a_page_past_the_last_says_so_and_how_many_there_are(
+    cli: Cli, on_file: FilingOut, clock: FrozenClock
+) -> None:
+    site = str(on_file.service_id)
+    cli("services", "go-live", site, "--on", "2026-03-02")
+    clock.advance(timedelta(days=31))  # the PSB filing late
+
+    shown = cli("services", "overdue", "--offset", "40")
+
+    assert shown.exit_code == 0, shown.output
+    assert "past the last page: 1 in all" in shown.stdout
+
+
 def test_the_durations_report_lists_each_province_and_stage(cli: Cli, on_file: FilingOut) -> None:
     rows = json.loads(cli("report", "durations", "--json").stdout)
     assert {(r["province"], r["stage"]) for r in rows} >= {("京", "submitted")}
