@@ -43,7 +43,7 @@ from workflow.domain.calendar import install_schedule_file
 from workflow.domain.definition import DEADLINES_BY_KIND, OVERDUE_KINDS
 from workflow.domain.wording import worded_by_default
 from workflow.failures import retry_failed
-from workflow.sweeps import recompute_estimates
+from workflow.sweeps import recount_working_days
 from workflow.views import FilingFilters
 
 tokens = App(help="API bearer tokens.")
@@ -203,7 +203,8 @@ def calendar_load(
     ],
     as_json: JsonOption = False,
 ) -> None:
-    """Install a year's official schedule and recompute the deadlines estimated without it.
+    """Install a year's official schedule and count again the deadlines it moves: those
+    counted in working days, and those estimated without a schedule.
 
     The file is checked first and every problem reported; it replaces any schedule already
     installed for its year (in CALENDAR_DIR, else VAR_DIR/calendar).
@@ -211,7 +212,7 @@ def calendar_load(
     settings = get_settings()
     directory = settings.effective_calendar_dir
     schedule = install_schedule_file(file, directory)
-    changed = recompute_estimates(get_engine(), settings)
+    changed = recount_working_days(get_engine(), settings)
     result = {
         "year": schedule.year,
         "path": str(directory / f"{schedule.year}.json"),

@@ -20,7 +20,7 @@ from workflow.deadlines import calendar_for
 from workflow.sweeps import (
     fire_due_deadlines,
     fire_due_obligations,
-    recompute_estimates,
+    recount_working_days,
     requeue_lost_deliveries,
 )
 
@@ -66,9 +66,9 @@ def relay_outbox(settings: Settings, broker: Broker) -> int:
     return _run("outbox relay", "published", requeue_and_publish)
 
 
-class EstimateRecount:
-    """The leader's recount of estimated due times, run when the holiday schedules on file
-    changed (``workflow.sweeps.recompute_estimates``).
+class CalendarRecount:
+    """The leader's recount of the due times a holiday schedule moves, run when the schedules
+    on file changed (``workflow.sweeps.recount_working_days``).
 
     It waits one ``CALENDAR_RECHECK_SECONDS`` after seeing the change, by when every process has
     seen it too, so deadlines a process armed with the old schedules meanwhile are counted
@@ -90,7 +90,7 @@ class EstimateRecount:
         if now - self._seen[1] < settings.calendar_recheck_seconds:
             return 0
         try:
-            changed = recompute_estimates(get_engine(), settings)
+            changed = recount_working_days(get_engine(), settings)
         except Exception:
             log.exception("estimate recount failed; the next run retries")
             return 0

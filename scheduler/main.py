@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from config.logs import configure_logging
 from config.settings import Settings
-from scheduler.jobs import EstimateRecount, relay_outbox, sweep_deadlines_and_relay
+from scheduler.jobs import CalendarRecount, relay_outbox, sweep_deadlines_and_relay
 from scheduler.leader import LeaderLock
 from workflow.startup import check_settings
 
@@ -47,7 +47,7 @@ LeaderJob = Callable[[Settings, "Broker"], int]
 
 
 def _recount() -> LeaderJob:
-    recount = EstimateRecount()
+    recount = CalendarRecount()
     return lambda settings, _broker: recount(settings)
 
 

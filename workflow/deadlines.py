@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import bindparam, case, func, insert, update
+from sqlalchemy import bindparam, case, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from config.clock import as_utc
@@ -24,6 +24,7 @@ from workflow.domain.calendar import WorkingCalendar
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
     REMINDER_KINDS,
+    WORKING_DAY_KINDS,
     DeadlineSpec,
     deadlines_for,
 )
@@ -224,11 +225,14 @@ def disarm(session: Session, filing_id: int, now: datetime) -> None:
     session.connection().execute(_DISARM, {"filing": filing_id, "now": now})
 
 
-def recompute_estimated(
+def recount_working_days(
     session: Session, settings: Settings, *, after: int, limit: int
 ) -> tuple[int, int | None]:
-    """Recompute a batch of pending estimated due times (those with ids above ``after``) with
-    the calendar as it stands, e.g. after ops loaded an official holiday schedule.
+    """Count again, with the calendar as it stands, a batch of pending due times (those with
+    ids above ``after``) that a holiday schedule moves: those counted in working days, and
+    those estimated without a schedule. A schedule loaded for a year without one, or one
+    replacing a year's with corrections, moves them alike: a deadline counted with the old
+    one would fall on what is now a holiday, while one armed next day counts the new.
 
     Returns how many rows changed and the id to go on after, ``None`` once all were seen; the
     start is ``armed_at``, as before.
@@ -238,7 +242,7 @@ def recompute_estimated(
         select(Deadline)
         .where(
             col(Deadline.status) == DeadlineStatus.PENDING,
-            col(Deadline.estimated).is_(True),
+            or_(col(Deadline.estimated).is_(True), col(Deadline.kind).in_(WORKING_DAY_KINDS)),
             col(Deadline.id) > after,
         )
         .order_by(col(Deadline.id))

@@ -838,7 +838,7 @@ def extend(
     session: Session, obligation_id: int, command: ExtensionIn, settings: Settings
 ) -> ServiceDutiesOut:
     """One extension of at most ``rectification_max_extension_working_days``; a second is refused.
-    Counted, as ``recompute_estimated_rectifications`` counts it, from the notice's receipt."""
+    Counted, as ``recount_rectifications`` counts it, from the notice's receipt."""
     service_id = _rectification(session, obligation_id).service_id
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
@@ -865,19 +865,18 @@ def extend(
     return _record(session, service_id, write)
 
 
-def recompute_estimated_rectifications(session: Session, settings: Settings) -> int:
-    """Recompute, with the calendar as it stands, the due times of open rectification notices
-    estimated without the official schedule (``deadlines.recompute_estimated`` does the filings'
-    deadlines); returns how many changed. A notice is due its working days, and any
-    extension's, after it was received. They are few (one per notice a bureau sent), so one
-    transaction takes them all."""
+def recount_rectifications(session: Session, settings: Settings) -> int:
+    """Count again, with the calendar as it stands, the due times of open rectification
+    notices (``deadlines.recount_working_days`` does the filings' deadlines); returns how many
+    changed. A notice is due its working days, and any extension's, after it was received,
+    whether they were counted with a schedule since corrected or estimated without one. They
+    are few (one per notice a bureau sent), so one transaction takes them all."""
     calendar = calendar_for(settings)
     rows = session.exec(
         select(Obligation).where(
             col(Obligation.kind) == ObligationKind.RECTIFICATION,
             col(Obligation.status) == DeadlineStatus.PENDING,  # an escalated one stays as told
             col(Obligation.closed_at).is_(None),
-            col(Obligation.estimated).is_(True),
         )
     ).all()
     changed = 0

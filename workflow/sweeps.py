@@ -251,19 +251,20 @@ def _lost_deliveries(
     )
 
 
-def recompute_estimates(engine: Engine, settings: Settings) -> int:
-    """Count again, with the holiday schedules now on file, the due times estimated without
-    one (the filings' deadlines, a batch per transaction so that writers never wait long, then
-    the open rectification notices); returns how many changed.
+def recount_working_days(engine: Engine, settings: Settings) -> int:
+    """Count again, with the holiday schedules now on file, the due times they move (the
+    filings' deadlines counted in working days or estimated without a schedule, a batch per
+    transaction so that writers never wait long, then the open rectification notices);
+    returns how many changed.
 
     ``calendar load`` runs it once the file is in place; the leader runs it once every process
-    has seen a new file (``scheduler.jobs.EstimateRecount``).
+    has seen a new file (``scheduler.jobs.CalendarRecount``).
     """
     deadlines.calendar_for(settings).refresh(look_now=True)
     changed, after = 0, 0
     while True:
         with Session(engine) as session:
-            count, went_on = deadlines.recompute_estimated(
+            count, went_on = deadlines.recount_working_days(
                 session, settings, after=after, limit=settings.sweep_batch_size
             )
             session.commit()
@@ -272,6 +273,6 @@ def recompute_estimates(engine: Engine, settings: Settings) -> int:
             break
         after = went_on
     with Session(engine) as session:
-        changed += obligations.recompute_estimated_rectifications(session, settings)
+        changed += obligations.recount_rectifications(session, settings)
         session.commit()
     return changed

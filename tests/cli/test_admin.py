@@ -77,6 +77,26 @@ def test_calendar_load_installs_a_schedule_and_recomputes_estimated_deadlines(
     assert review["estimated"] is False
 
 
+def test_a_corrected_schedule_moves_a_deadline_counted_with_the_one_it_replaces(
+    cli: Cli, tmp_path: Path, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    path = tmp_path / "2031.json"
+    path.write_text(json.dumps(SCHEDULE_2031), encoding="utf-8")
+    assert cli("calendar", "load", str(path)).exit_code == 0
+    clock.set(datetime(2031, 9, 22, 2, 0, tzinfo=UTC))  # a Monday
+    filing = new_filing("submitted", domain_expires_on="2033-06-30")
+    [before] = [d for d in filing.deadlines if d.kind == "host_review_overdue"]
+    assert before.estimated is False
+    corrected = {**SCHEDULE_2031, "holidays": [*SCHEDULE_2031["holidays"], "2031-09-23"]}
+    path.write_text(json.dumps(corrected), encoding="utf-8")
+
+    assert cli("calendar", "load", str(path)).exit_code == 0
+
+    shown = json.loads(cli("filings", "show", str(filing.id), "--json").stdout)
+    [after] = [d for d in shown["deadlines"] if d["kind"] == "host_review_overdue"]
+    assert as_utc(datetime.fromisoformat(after["due_at"])) == before.due_at + timedelta(days=1)
+
+
 def test_calendar_load_recomputes_estimated_rectification_notices(
     cli: Cli, tmp_path: Path, session: Session, on_file: FilingOut, clock: FrozenClock
 ) -> None:

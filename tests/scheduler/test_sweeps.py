@@ -25,7 +25,7 @@ from models import (
     HistoryEntry,
     Notification,
 )
-from scheduler.jobs import EstimateRecount, sweep_deadlines
+from scheduler.jobs import CalendarRecount, sweep_deadlines
 from tests.databases import POSTGRES_ONLY, Database, wait_for_a_lock_wait
 from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order
 from workflow import service, views
@@ -480,7 +480,7 @@ def test_leader_counts_again_the_due_times_estimated_before_a_schedule_was_on_fi
     filing, looking = _estimated_2031(settings, clock, new_filing, recheck_seconds=0)
     before = _deadline(db, filing.id, "host_review_overdue")
     assert before.estimated is True
-    recount = EstimateRecount()
+    recount = CalendarRecount()
 
     assert recount(looking) == 2  # the host's review and the stuck mark, both in working days
 
@@ -495,7 +495,7 @@ def test_leader_waits_one_recheck_interval_for_every_process_to_see_a_new_schedu
 ) -> None:
     filing, looking = _estimated_2031(settings, clock, new_filing, recheck_seconds=3600)
 
-    assert EstimateRecount()(looking) == 0
+    assert CalendarRecount()(looking) == 0
 
     assert _deadline(db, filing.id, "host_review_overdue").estimated is True
 
@@ -512,7 +512,7 @@ def test_a_bad_schedule_file_copied_in_later_does_not_stop_the_recount(
     (settings.effective_calendar_dir / "2032.json").write_text("{not json")  # by hand
 
     with caplog.at_level(logging.ERROR):
-        assert EstimateRecount()(looking) == 2  # host review and stuck mark
+        assert CalendarRecount()(looking) == 2  # host review and stuck mark
 
     assert _deadline(db, filing.id, "host_review_overdue").estimated is False
     assert "estimate recount failed" not in caplog.text

@@ -741,7 +741,7 @@ def test_recomputing_an_estimated_rectification_keeps_it_due_at_the_end_of_its_d
     duties = obligations.rectification(session, _site(on_file), body, settings)
     [row] = [o for o in duties.obligations if o.kind == "rectification"]
     assert row.estimated
-    assert obligations.recompute_estimated_rectifications(session, settings) == 0
+    assert obligations.recount_rectifications(session, settings) == 0
 
 
 def test_an_overdue_rectification_is_escalated_to_ops_until_it_is_rectified(

@@ -543,3 +543,5 @@ MANUAL_EVENTS: tuple[str, ...] = tuple(e.name for e in EVENTS if not e.automatic
 def deadlines_for(state: str) -> tuple[DeadlineSpec, ...]:
     """Asked on every event; the declaration never changes while running, so asked once."""
     return tuple(d for d in DEADLINES if state in d.states)
+# Deadlines counted in working days: a holiday schedule loaded or corrected moves them.
+WORKING_DAY_KINDS: tuple[str, ...] = tuple(d.kind for d in DEADLINES if d.unit == "working_days")
