@@ -7,7 +7,7 @@ every module asks this clock instead of calling ``datetime.now`` itself.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -80,6 +80,15 @@ def set_clock(clock: Clock | None) -> None:
 def as_utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; every stored time is UTC, so re-attach it."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def end_of_day(day: date) -> datetime:
+    """The end of ``day`` in Beijing (24:00), in UTC: what is due "within N days" may be met
+    all that day. The calendar's last day (an expiry stored before expiries were bounded)
+    ends at its start, the latest time that still has a next day in Beijing to be shown in."""
+    if day == date.max:
+        return datetime.combine(day, time(0), tzinfo=CHINA).astimezone(UTC)
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA).astimezone(UTC)
 
 
 def beijing_text(at: datetime, *, due: bool = False) -> str:

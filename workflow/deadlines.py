@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import bindparam, case, func, insert, or_, update
 from sqlmodel import Session, col, select
 
-from config.clock import as_utc
+from config.clock import CHINA, as_utc, end_of_day
 from config.settings import Settings
 from models import Deadline, DeadlineStatus, Filing, table
 from workflow.domain.calendar import WorkingCalendar
@@ -66,8 +66,12 @@ def due_time(
 ) -> tuple[datetime, bool]:
     if spec.unit == "working_days":
         due = calendar_for(settings).add_working_days(start, int(figure))
-        return due.at, due.estimated
-    return start + _CALENDAR_UNITS[spec.unit] * figure, False
+        at, estimated = due.at, due.estimated
+    else:
+        at, estimated = start + _CALENDAR_UNITS[spec.unit] * figure, False
+    if spec.by_end_of_day:
+        at = end_of_day(at.astimezone(CHINA).date())
+    return at, estimated
 
 
 _DEADLINES = table(Deadline)

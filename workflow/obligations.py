@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, func, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from config.clock import CHINA, as_utc, get_clock
+from config.clock import CHINA, as_utc, end_of_day, get_clock
 from config.domains import to_ascii_domain
 from config.masking import mask_text
 from config.settings import Settings, get_settings
@@ -418,7 +418,7 @@ def go_live(
         session.add(service)
         if service.psb_number is None:
             due_on = _due_day(command.live_on, ObligationKind.PSB_FILING, settings)
-            _open(session, service, filing, ObligationKind.PSB_FILING, _end_of_day(due_on), now)
+            _open(session, service, filing, ObligationKind.PSB_FILING, end_of_day(due_on), now)
             kind = ObligationKind.PSB_FILING_REMINDER
             _remind_before(session, service, filing, kind, due_on, now, settings)
         if _footer_checked(service, left_on):
@@ -460,7 +460,7 @@ def _correct_go_live(
     if psb is None or old == command.live_on:
         return  # the PSB filing was made, or is due from the same day
     due_on = _due_day(command.live_on, ObligationKind.PSB_FILING, settings)
-    psb.due_at = _end_of_day(due_on)
+    psb.due_at = end_of_day(due_on)
     if psb.due_at > now:
         psb.status, psb.fired_at = DeadlineStatus.PENDING, None  # told again if it passes
     psb.data = {**psb.data, "replaced_live_on": [*psb.data.get("replaced_live_on", []), str(old)]}
@@ -746,7 +746,7 @@ def left_host(
         reasons += check_live_before_leaving(service.live_on, command.left_on, "left_on")
         if reasons:
             raise _refused("left-host not recorded", *reasons)
-        due = _end_of_day(_due_day(command.left_on, ObligationKind.CANCEL_ACCESS, settings))
+        due = end_of_day(_due_day(command.left_on, ObligationKind.CANCEL_ACCESS, settings))
         if owed is not None:
             if on_file != command.left_on:  # the same day again corrects nothing
                 _correct_left(session, owed, command.left_on, due, now)
@@ -1193,7 +1193,7 @@ def _working_days_after(
     """The end of the Beijing day ``days`` working days after ``start``'s, as a calendar-day
     duty ends its day, and whether that day is estimated (a year without the official schedule)."""
     due = calendar.add_working_days(start, days)
-    return _end_of_day(due.at.astimezone(CHINA).date()), due.estimated
+    return end_of_day(due.at.astimezone(CHINA).date()), due.estimated
 
 
 def _day_moment(day: date) -> datetime:
@@ -1206,15 +1206,6 @@ def _received(notice: Obligation) -> datetime:
     recorded before that day was asked, the moment it was recorded."""
     day = notice.data.get("received_on")
     return _day_moment(date.fromisoformat(day)) if day else as_utc(notice.opened_at)
-
-
-def _end_of_day(day: date) -> datetime:
-    """The end of ``day`` in Beijing: a duty due "within N days" may be met all that day. The
-    calendar's last day (an expiry stored before expiries were bounded) ends at its start,
-    the latest time that still has a next day in Beijing to be shown in."""
-    if day == date.max:
-        return datetime.combine(day, time(0), tzinfo=CHINA).astimezone(UTC)
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA).astimezone(UTC)
 
 
 def _open_notice(session: Session, service_id: int, reference: str) -> int | None:
@@ -1313,7 +1304,7 @@ def _watch_expiry(
     _remind_before(session, service, filing, kind, expires_on, now, settings)
     expired: dict[str, object] = {"expires_on": str(expires_on)}
     kind = ObligationKind.DOMAIN_EXPIRED
-    _open(session, service, filing, kind, _end_of_day(expires_on), now, expired)
+    _open(session, service, filing, kind, end_of_day(expires_on), now, expired)
 
 
 # What each reminder's notice says of the day it reminds of.

@@ -151,7 +151,8 @@ class DeadlineSpec:
     due the scheduler notifies ``audience`` and, if ``event`` is set, fires that event.
     ``overdue`` marks deadlines whose passing means the filing is late, not merely reminded;
     ``reminds_of`` names the deadline a reminder's notice gives the due time of (its own time
-    is only when it is sent).
+    is only when it is sent). ``by_end_of_day`` makes it due at 24:00 Beijing of its last day,
+    not at the time of day it was armed: a limit of N working days runs all its last day.
     ``setting`` is derived from ``figure``: the field's name as API clients see it.
     """
 
@@ -168,6 +169,7 @@ class DeadlineSpec:
     reminds_of: str | None = None
     per: Literal["state", "kind"] = "state"
     setting: str = field(default="", compare=False)
+    by_end_of_day: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "setting", setting_name(self.figure))
@@ -486,6 +488,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         lambda s: s.stuck_working_days,
         "ops",
         "No transition for longer than this state's threshold.",
+        by_end_of_day=True,
         zh="该备案在当前状态停留过久。",
         stuck=True,
     ),
