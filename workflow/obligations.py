@@ -60,6 +60,7 @@ from workflow.domain.obligations import (
     check_service_day,
     has_home_page,
     psb_digits,
+    psb_key,
 )
 from workflow.domain.orders import KINDS, Effect, ServiceKind, ServiceStatus, kind_spec
 from workflow.domain.rules import rules_for
@@ -541,20 +542,22 @@ def psb_number(
     replaces the one on file only if it names it (``replaces``); the PSB filing's row, once
     the site went live, keeps the numbers it replaced, and the log every correction."""
 
+    rules = rules_for(settings)  # the configured rules' provinces, not the packaged ones
+
+    def canonical(province: str) -> str | None:
+        return canonical_province(province, rules) if province else None
+
     def write(service: Service, filing: Filing, now: datetime) -> None:
         on_file = service.psb_number
-        if command.psb_number == on_file:
-            return
-        if command.replaces != on_file:
+        if on_file is not None and psb_key(command.psb_number, canonical) == psb_key(
+            on_file, canonical
+        ):
+            return  # the number on file, its province written as the alias or not
+        if psb_key(command.replaces, canonical) != psb_key(on_file, canonical):
             raise _refused("PSB number refused", _replacing(service.id, on_file, command.replaces))
         entity = session.get(Entity, service.entity_id)
         assert entity is not None
-        rules = rules_for(settings)  # the configured rules' provinces, not the packaged ones
-        reasons = check_psb_number(
-            command.psb_number,
-            entity.province,
-            lambda p: canonical_province(p, rules) if p else None,
-        )
+        reasons = check_psb_number(command.psb_number, entity.province, canonical)
         if reasons:
             raise _refused("PSB number refused", *reasons)
         digits = psb_digits(command.psb_number)

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select, update
 
 from config.clock import CHINA, FrozenClock, as_utc
 from config.settings import Settings
-from models import Notification, Obligation, Service
+from models import Entity, Notification, Obligation, Service
 from tests.databases import POSTGRES_ONLY, second_of_two_at_once, wait_for_a_lock_wait
 from tests.factories import ENTITY_NUMBER, ORDER_PATHS, first_filing_order, order_on, service_in
 from workflow import obligations, service, views
@@ -408,6 +408,21 @@ def test_the_same_psb_number_again_changes_nothing(
     _live(session, on_file, settings, clock)
     first = _psb(session, on_file, settings, psb_number=PSB)
     assert _psb(session, on_file, settings, psb_number=PSB) == first
+
+
+def test_a_psb_number_on_file_again_with_its_province_written_otherwise_changes_nothing(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    entity = session.get_one(Entity, on_file.entity_id)
+    entity.province = "川"
+    session.add(entity)
+    session.commit()
+    _live(session, on_file, settings, clock)
+    first = _psb(session, on_file, settings, psb_number="蜀公网安备51010702001234号")
+
+    again = _psb(session, on_file, settings, psb_number="川公网安备51010702001234号")
+
+    assert again == first
 
 
 def test_a_psb_number_naming_the_one_it_replaces_corrects_it_and_the_filing_row_keeps_both(

@@ -207,6 +207,15 @@ def psb_digits(number: str) -> str | None:
     return match["digits"] if match else None
 
 
+def psb_key(number: str | None, canonical: Callable[[str], str | None]) -> str | None:
+    """What tells two PSB numbers the same: one written with the province's alias (蜀公网安备…)
+    is the number written with its character (川公网安备…). Anything else stays as written."""
+    match = _PSB.match(number) if number is not None else None
+    if match is None:
+        return number
+    return f"{canonical(match['province']) or match['province']}公网安备{match['digits']}号"
+
+
 def check_psb_number(
     number: str, province: str, canonical: Callable[[str], str | None]
 ) -> list[Reason]:
