@@ -5,6 +5,7 @@ they read: this runs on every event)."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, func
@@ -12,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from config.clock import as_utc
 from config.settings import Settings
-from models import Entity, Filing, Service, SmsVerifier
+from models import Entity, Filing, HistoryEntry, Service, SmsVerifier
 from workflow.domain.definition import EVENTS, State
 from workflow.domain.errors import FilingNotFound
 from workflow.domain.event_data import EventData, IcpNumberData, ServiceNumberData, VerifierRole
@@ -41,6 +42,9 @@ _READS_RECORD = frozenset(
 )
 _CHECKS_NUMBER = frozenset(e.name for e in EVENTS if "record_number" in e.guards)
 _CHECKS_SERVICE_NUMBER = frozenset(e.name for e in EVENTS if "service_number_free" in e.guards)
+_READS_SENT_BACK = frozenset(e.name for e in EVENTS if "sms_sent_at" in e.guards)
+# Where a round of review ends with the order back with the applicant, to begin again.
+_SENT_BACK = (State.HOST_RETURNED, State.REJECTED, State.LAPSED)
 
 
 class OnFile(NamedTuple):
@@ -93,6 +97,8 @@ def order_facts(
     record = Record()
     if event in _CHECKS_SERVICE_NUMBER:
         record = Record(service_number_held_by=_service_number_holder(session, filing, data))
+    if event in _READS_SENT_BACK:
+        record = dataclasses.replace(record, sent_back_at=_sent_back_at(session, filing))
     if event in _READS_RECORD:
         record = dataclasses.replace(
             record,
@@ -105,6 +111,17 @@ def order_facts(
             number_held_by=_holder_of(session, filing, data, settings),
         )
     return OrderFacts(kind, verifiers, record)
+
+
+def _sent_back_at(session: Session, filing: Filing) -> datetime | None:
+    """When the order last went back to the applicant (returned, rejected, lapsed), as
+    recorded: an SMS of the round after came later."""
+    at = session.exec(
+        select(func.max(HistoryEntry.at)).where(
+            HistoryEntry.filing_id == filing.id, col(HistoryEntry.to_state).in_(_SENT_BACK)
+        )
+    ).one()
+    return as_utc(at) if at is not None else None
 
 
 def _legal_rep_after(filing: Filing, on_file: OnFile) -> bool:

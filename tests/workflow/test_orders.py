@@ -1634,6 +1634,23 @@ def test_time_in_each_state_counts_the_sms_state_from_when_it_came(
 # --- a record's orders found by its number --------------------------------------------------
 
 
+def test_the_sms_of_a_later_round_comes_after_the_order_was_sent_back(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    """A time between the first SMS and the return that ended its round is no later round's:
+    taken, it would close the new window at once and undo the host's approval."""
+    order, first_sms = _sms_recorded(session, clock, open_order, timedelta(hours=25))
+    order = _drive(
+        session, order, [("resubmit", {"materials": ORG_MATERIALS}), ("host_approve", {})]
+    )
+
+    with pytest.raises(GuardFailed) as refused:
+        _fire(session, order, "sms_sent", {"sent_at": (first_sms + timedelta(hours=2)).isoformat()})
+
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field) == ("sms_sent_before_sent_back", "data.sent_at")
+
+
 @pytest.mark.parametrize(
     ("kind", "number"),
     [

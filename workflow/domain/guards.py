@@ -921,11 +921,11 @@ def guard_sms_verifier(
 def guard_sms_sent_at(
     order: OrderFacts, filing: FilingFacts, data: EventData, settings: Settings
 ) -> list[Reason]:
-    """An SMS recorded late came after the order was opened here, and after the SMS of an
-    earlier round (returned, resubmitted, sent again): an earlier time is a typo, or the old
-    SMS's time copied, that would close the window at once and return the order. Not checked
-    against the host's pre-approval: that too may have been recorded late, and its recorded
-    time is no bound on when the SMS came."""
+    """An SMS recorded late came after the order was opened here, and after the round before
+    ended (its SMS sent, the order sent back): an earlier time is a typo, or the old SMS's time
+    copied, that would close the window at once and return the order. Not checked against the
+    host's pre-approval: that too may have been recorded late, and its recorded time is no
+    bound on when the SMS came."""
     assert isinstance(data, SmsSentData)
     if data.sent_at is None:
         return []
@@ -933,8 +933,11 @@ def guard_sms_sent_at(
     previous = max(
         (v.window_started_at for v in order.verifiers if v.window_started_at), default=None
     )
+    sent_back = order.record.sent_back_at
     if previous is not None and data.sent_at <= previous:
         code, said, bound = "sms_sent_before_previous_sms", "its previous SMS came", previous
+    elif sent_back is not None and data.sent_at < sent_back:
+        code, said, bound = "sms_sent_before_sent_back", "the order was last sent back", sent_back
     elif data.sent_at < opened:
         code, said, bound = "sms_sent_before_order_opened", "the order was opened", opened
     else:
