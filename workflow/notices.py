@@ -37,6 +37,7 @@ from workflow.domain.definition import (
     STATES_BY_NAME,
     Audience,
     State,
+    deadlines_for,
 )
 from workflow.domain.orders import ServiceKind, VerifierResult
 from workflow.domain.wording import worded
@@ -171,12 +172,13 @@ def for_event(
     settings: Settings,
 ) -> list[int]:
     spec = EVENTS_BY_NAME[event]
-    lines = [worded(spec.description, settings)]
+    lines = [worded(spec.zh, settings), worded(spec.description, settings)]
     if reason:
         secrets = [filing.applicant_id_number, filing.applicant_phone]
         lines.append(f"原因 Reason: {mask_text(reason, secrets)}")
     if filing.icp_number and spec.tells_icp_number:
         lines.append(f"备案号 ICP number: {filing.icp_number}")
+    lines += _ends(session, filing, settings)
     notice = Notice(
         kind=event,
         audience=spec.audience,
@@ -185,6 +187,18 @@ def for_event(
         body="\n".join(lines) + f"\n\n{_header(filing)}" + _answering(session, filing),
     )
     return _owe(session, filing, notice, now, settings)
+
+
+def _ends(session: Session, filing: Filing, settings: Settings) -> list[str]:
+    """When the state the order is in ends by itself unless someone acts (the SMS window, the
+    idle lapse), as armed: an SMS recorded late has hours left, not the whole window."""
+    told = []
+    for spec in deadlines_for(filing.state):
+        if spec.event is not None and (armed := _open(session, filing, spec.kind)) is not None:
+            figures = armed_figures([(armed.kind, armed.figure)], settings)
+            said = f"{worded(spec.zh, settings, figures)} {worded(spec.description, settings, figures)}"
+            told += [said, due_line(as_utc(armed.due_at))]
+    return told
 
 
 def for_service(

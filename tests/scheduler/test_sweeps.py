@@ -32,7 +32,7 @@ from workflow import service, views
 from workflow.deadlines import calendar_for
 from workflow.domain.commands import EventCommand
 from workflow.schemas import FilingOut
-from workflow.sweeps import fire_due_deadlines, recompute_estimates
+from workflow.sweeps import fire_due_deadlines, recount_working_days
 
 if TYPE_CHECKING:
     from tests.conftest import Open
@@ -58,22 +58,21 @@ def _deadline(db: Database, filing_id: int, kind: str, state: str | None = None)
 # --- SMS verification: 24 h of wall-clock time, reminders at 0, 12 and 20 h -----------------
 
 
-def test_a_reminder_names_the_window_its_deadlines_were_armed_with_not_a_later_setting(
+def test_a_reminder_names_the_lapse_its_deadlines_were_armed_with_not_a_later_setting(
     db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
-    filing = new_filing("sms_pending")  # armed with the default 24 h window
-    later = settings.model_copy(update={"sms_window_hours": 36.0})
+    filing = new_filing("host_returned")  # its lapse armed at the default 45 days
+    later = settings.model_copy(update={"idle_lapse_days": 60})
 
-    _sweep_at(clock, later, clock.now() + timedelta(hours=12))
+    _sweep_at(clock, later, clock.now() + timedelta(days=7))
 
     with _fresh(db) as s:
-        bodies = s.exec(
-            select(Notification.body)
-            .where(Notification.filing_id == filing.id, Notification.kind == "sms_reminder")
-            .order_by(col(Notification.id))
+        [body] = s.exec(
+            select(Notification.body).where(
+                Notification.filing_id == filing.id, Notification.kind == "idle_reminder"
+            )
         ).all()
-    assert len(bodies) == 2
-    assert "在24小时内" in bodies[-1]
+    assert "lapses after 45 days" in body
 
 
 def test_sms_reminders_are_owed_once_each_in_order_as_the_clock_passes_them(
@@ -325,7 +324,7 @@ def test_after_a_gap_in_review_only_the_latest_reminder_goes_out_with_the_limit(
         (datetime(2026, 3, 2, 10, tzinfo=CHINA), datetime(2026, 3, 31, 0, tzinfo=CHINA)),
         # Mid-Autumn (25 Sep) and National Day (1-7 Oct) are off, Saturday 10 Oct is a make-up
         # working day: 20 working days from Mon 21 Sep end on Mon 26 Oct, not Mon 19 Oct.
-        (datetime(2026, 9, 21, 10, tzinfo=CHINA), datetime(2026, 10, 26, 10, tzinfo=CHINA)),
+        (datetime(2026, 9, 21, 10, tzinfo=CHINA), datetime(2026, 10, 27, 0, tzinfo=CHINA)),
     ],
     ids=["holiday-free", "national-day-2026"],
 )
@@ -339,7 +338,6 @@ def test_the_miit_legal_limit_fires_after_20_working_days(
 ) -> None:
     clock.set(entered)
     filing = new_filing("miit_pending")
-    step = timedelta(hours=6)
 
     _sweep_at(clock, settings, legal_limit - timedelta(seconds=1))
     assert _deadline(db, filing.id, "miit_legal_limit").status == "pending"
@@ -526,7 +524,7 @@ def test_estimated_due_times_are_counted_again_a_batch_at_a_time(
     third = new_filing("submitted", domain_expires_on="2033-06-30")
     in_twos = looking.model_copy(update={"sweep_batch_size": 2})
 
-    assert recompute_estimates(db.engine, in_twos) >= 3
+    assert recount_working_days(db.engine, in_twos) >= 3
 
     for filing in (first, second, third):
         assert _deadline(db, filing.id, "host_review_overdue").estimated is False

@@ -71,7 +71,7 @@ def test_a_declared_figure_reads_as_this_install_sets_it(settings: Settings) -> 
     later = settings.model_copy(update={"idle_lapse_days": 60, "sms_window_hours": 36.0})
 
     assert "lapses after 60 days" in worded(DEADLINES_BY_KIND["idle_reminder"].description, later)
-    assert "在36小时内" in worded(DEADLINES_BY_KIND["sms_reminder"].zh, later)
+    assert "在36小时内" in worded(EVENTS_BY_NAME["sms_sent"].zh, later)
 
 
 def test_help_names_the_setting_behind_a_figure_and_its_default() -> None:
@@ -106,3 +106,9 @@ def test_a_deadline_armed_before_its_setting_changed_says_the_figure_it_was_arme
         *["idle_reminder"] * len(get_settings().idle_reminder_days),
         "idle_lapse",
     ]
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda event: event.name)
+def test_every_event_says_what_it_records_in_chinese_too(event: EventSpec) -> None:
+    """Its notice reaches case managers who read Chinese first, as a deadline's does."""
+    assert event.zh and not event.zh.isascii()

@@ -42,6 +42,7 @@ from workflow.domain.errors import (
     VersionConflict,
 )
 from workflow.domain.orders import CHANGES
+from workflow.notices import due_line
 from workflow.schemas import FilingOut, ServiceOut
 from workflow.sweeps import fire_due_deadlines
 
@@ -1520,6 +1521,25 @@ def _reminders_told(session: Session, order: FilingOut) -> list[str]:
     return [n.kind for n in views.notifications(session, order.id) if "sms" in n.kind]
 
 
+def test_the_notice_of_an_sms_recorded_late_gives_the_end_of_its_window(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    order = _drive(session, open_order(**first_filing_order()), ORDER_PATHS["first_filing"][:3])
+    sent = clock.now()
+    clock.advance(timedelta(hours=15))  # recorded late: 9 of the 24 hours are left
+
+    _fire(session, order, "sms_sent", {"sent_at": sent.isoformat()})
+
+    told = session.exec(
+        select(Notification.body).where(
+            Notification.filing_id == order.id, Notification.kind == "sms_sent"
+        )
+    ).first()
+    assert told is not None
+    assert "工信部已发送核验短信" in told and "MIIT sent its SMS" in told
+    assert due_line(sent + timedelta(hours=24)) in told
+
+
 def test_an_sms_reminder_names_who_must_answer_not_the_applicant(
     session: Session, clock: FrozenClock, open_order: Open, on_file: FilingOut
 ) -> None:
@@ -1614,6 +1634,23 @@ def test_the_sms_of_a_later_round_comes_after_the_earlier_rounds(
     assert _fire(session, order, "sms_sent", {}).state == "sms_pending"
 
 
+def test_the_sms_of_a_later_round_comes_after_the_order_was_sent_back(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    """A time between the first SMS and the return that ended its round is no later round's:
+    taken, it would close the new window at once and undo the host's approval."""
+    order, first_sms = _sms_recorded(session, clock, open_order, timedelta(hours=25))
+    order = _drive(
+        session, order, [("resubmit", {"materials": ORG_MATERIALS}), ("host_approve", {})]
+    )
+
+    with pytest.raises(GuardFailed) as refused:
+        _fire(session, order, "sms_sent", {"sent_at": (first_sms + timedelta(hours=2)).isoformat()})
+
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field) == ("sms_sent_before_sent_back", "data.sent_at")
+
+
 def test_time_in_each_state_counts_the_sms_state_from_when_it_came(
     session: Session, clock: FrozenClock, open_order: Open
 ) -> None:
@@ -1632,23 +1669,6 @@ def test_time_in_each_state_counts_the_sms_state_from_when_it_came(
 
 
 # --- a record's orders found by its number --------------------------------------------------
-
-
-def test_the_sms_of_a_later_round_comes_after_the_order_was_sent_back(
-    session: Session, clock: FrozenClock, open_order: Open
-) -> None:
-    """A time between the first SMS and the return that ended its round is no later round's:
-    taken, it would close the new window at once and undo the host's approval."""
-    order, first_sms = _sms_recorded(session, clock, open_order, timedelta(hours=25))
-    order = _drive(
-        session, order, [("resubmit", {"materials": ORG_MATERIALS}), ("host_approve", {})]
-    )
-
-    with pytest.raises(GuardFailed) as refused:
-        _fire(session, order, "sms_sent", {"sent_at": (first_sms + timedelta(hours=2)).isoformat()})
-
-    [reason] = refused.value.reasons
-    assert (reason.code, reason.field) == ("sms_sent_before_sent_back", "data.sent_at")
 
 
 @pytest.mark.parametrize(

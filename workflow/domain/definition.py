@@ -91,6 +91,7 @@ class EventSpec:
     sources: tuple[State, ...]
     dest: State
     description: str
+    zh: str = ""
     guards: tuple[str, ...] = ()
     # A factory, not a default: a class as a default value has no JSON form for the schema.
     data: DataModel = field(default_factory=lambda: EventData)
@@ -168,8 +169,8 @@ class DeadlineSpec:
     stuck: bool = False
     reminds_of: str | None = None
     per: Literal["state", "kind"] = "state"
-    setting: str = field(default="", compare=False)
     by_end_of_day: bool = False
+    setting: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "setting", setting_name(self.figure))
@@ -271,6 +272,7 @@ EVENTS: tuple[EventSpec, ...] = (
         (State.DOMAIN_REGISTERED, State.LAPSED),
         State.SERVICE_NUMBER_BOUND,
         "Bind the host's Bei'an service number for a mainland server.",
+        zh="为大陆服务器绑定接入商的备案服务号。",
         guards=("service_number", "service_number_free"),
         data=ServiceNumberData,
     ),
@@ -279,6 +281,7 @@ EVENTS: tuple[EventSpec, ...] = (
         (State.SERVICE_NUMBER_BOUND,),
         State.PRE_APPROVAL_PENDING,
         "Ask the sector regulator for pre-approval (前置审批).",
+        zh="向行业主管部门申请前置审批。",
         guards=("pre_approval_needed",),
     ),
     EventSpec(
@@ -286,6 +289,7 @@ EVENTS: tuple[EventSpec, ...] = (
         (State.PRE_APPROVAL_PENDING,),
         State.SERVICE_NUMBER_BOUND,
         "Record the regulator's pre-approval document.",
+        zh="登记行业主管部门的前置审批文件。",
         data=DocumentData,
     ),
     EventSpec(
@@ -293,6 +297,7 @@ EVENTS: tuple[EventSpec, ...] = (
         (State.PRE_APPROVAL_PENDING,),
         State.REJECTED,
         "The regulator refused pre-approval.",
+        zh="行业主管部门未通过前置审批。",
         data=ReasonData,
         notify=True,
     ),
@@ -301,6 +306,7 @@ EVENTS: tuple[EventSpec, ...] = (
         (State.SERVICE_NUMBER_BOUND, State.DRAFT),
         State.SUBMITTED,
         "Submit the application and its materials to the host.",
+        zh="向接入商提交备案申请及材料。",
         guards=("submission", "authorisation"),
         data=MaterialsData,
     ),
@@ -309,6 +315,7 @@ EVENTS: tuple[EventSpec, ...] = (
         (State.SUBMITTED,),
         State.HOST_PRE_APPROVED,
         "The host passed pre-review; the order goes on to the bureau.",
+        zh="接入商初审通过，订单将提交管局。",
         notify=True,
     ),
     EventSpec(
@@ -316,6 +323,7 @@ EVENTS: tuple[EventSpec, ...] = (
         (State.HOST_PRE_APPROVED,),
         State.SMS_PENDING,
         "MIIT sent its SMS: each listed person has {sms_window_hours:g} h to answer it.",
+        zh="工信部已发送核验短信：每位需核验的负责人须在{sms_window_hours:g}小时内完成核验。",
         guards=("sms_sent_at",),
         data=SmsSentData,
         notify=True,
@@ -325,12 +333,14 @@ EVENTS: tuple[EventSpec, ...] = (
         (State.HOST_PRE_APPROVED,),
         State.MIIT_PENDING,
         "The host passed the order to the bureau (kinds without an SMS check).",
+        zh="接入商已将订单提交管局（无需短信核验的订单类型）。",
     ),
     EventSpec(
         "host_return",
         (State.SUBMITTED,),
         State.HOST_RETURNED,
         "The host sent the application back for correction.",
+        zh="接入商退回备案申请，请修改后重新提交。",
         data=ReasonData,
         notify=True,
     ),
@@ -339,6 +349,7 @@ EVENTS: tuple[EventSpec, ...] = (
         (State.HOST_RETURNED, State.REJECTED, State.LAPSED),
         State.SUBMITTED,
         "Submit the corrected application again.",
+        zh="重新提交修改后的备案申请。",
         guards=("submission", "authorisation"),
         data=MaterialsData,
     ),
@@ -348,6 +359,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.MIIT_PENDING,
         "A listed person (or, without one named, every one left) answered MIIT's SMS; "
         "the order moves on when all have.",
+        zh="一位需核验的负责人（未指明时为其余全部）已完成工信部短信核验；全部完成后订单继续。",
         guards=("sms_verifier",),
         data=VerifierData,
         until="all_verified",
@@ -357,6 +369,7 @@ EVENTS: tuple[EventSpec, ...] = (
         (State.SMS_PENDING,),
         State.HOST_RETURNED,
         "A listed person entered a wrong SMS code; the fifth in a row returns the order.",
+        zh="需核验的负责人输入了错误的短信验证码；连续第五次错误将退回订单。",
         guards=("sms_verifier",),
         data=WrongEntryData,
         notify=True,
@@ -369,6 +382,7 @@ EVENTS: tuple[EventSpec, ...] = (
         (State.SMS_PENDING,),
         State.HOST_RETURNED,
         "The {sms_window_hours:g} h SMS verification window passed unanswered.",
+        zh="{sms_window_hours:g}小时短信核验时限已过，未完成核验。",
         automatic=True,
     ),
     EventSpec(
@@ -376,6 +390,7 @@ EVENTS: tuple[EventSpec, ...] = (
         (State.MIIT_PENDING,),
         State.APPROVED,
         "MIIT approved the order: the record is updated (numbers issued, changed or cancelled).",
+        zh="管局审核通过：备案信息已更新（备案号下发、变更或注销）。",
         guards=("record_number",),
         data=IcpNumberData,
         notify=True,
@@ -386,6 +401,7 @@ EVENTS: tuple[EventSpec, ...] = (
         (State.MIIT_PENDING,),
         State.REJECTED,
         "MIIT refused or returned the filing.",
+        zh="管局驳回或退回了备案。",
         data=ReasonData,
         notify=True,
     ),
@@ -395,6 +411,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.LAPSED,
         "Waited on the applicant for {idle_lapse_days} days: the order lapses; the host keeps its "
         "data.",
+        zh="等待申请人处理已满{idle_lapse_days}天：订单失效，接入商保留资料。",
         automatic=True,
     ),
     EventSpec(
@@ -402,6 +419,7 @@ EVENTS: tuple[EventSpec, ...] = (
         NON_TERMINAL_STATES,
         State.WITHDRAWN,
         "Abandon the filing.",
+        zh="撤回该订单。",
         data=ReasonData,
         notify=True,
     ),
@@ -415,7 +433,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         lambda s: s.sms_reminder_hours,
         "case_manager",
         "Remind the applicant to answer MIIT's SMS verification.",
-        zh="请提醒申请人在{sms_window_hours:g}小时内完成工信部短信核验。",
+        zh="请提醒申请人在到期时间前完成工信部短信核验。",
         reminds_of="sms_expiry",
     ),
     DeadlineSpec(
@@ -470,6 +488,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "Art. 12) ends.",
         zh="管局{miit_legal_limit_working_days}个工作日的法定审核时限届满。",
         overdue=True,
+        by_end_of_day=True,
     ),
     DeadlineSpec(
         "miit_sla_breach",
@@ -488,7 +507,6 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         lambda s: s.stuck_working_days,
         "ops",
         "No transition for longer than this state's threshold.",
-        by_end_of_day=True,
         zh="该备案在当前状态停留过久。",
         stuck=True,
     ),
@@ -535,6 +553,8 @@ OVERDUE_KINDS: tuple[str, ...] = tuple(d.kind for d in DEADLINES if d.overdue)
 STUCK_KINDS: tuple[str, ...] = tuple(d.kind for d in DEADLINES if d.stuck)
 # Deadlines whose firing moves the filing on (the SMS window's expiry, the idle lapse).
 EVENT_DEADLINE_KINDS: tuple[str, ...] = tuple(d.kind for d in DEADLINES if d.event is not None)
+# Deadlines counted in working days: a holiday schedule loaded or corrected moves them.
+WORKING_DAY_KINDS: tuple[str, ...] = tuple(d.kind for d in DEADLINES if d.unit == "working_days")
 # Deadlines that only tell someone: no event fired, the filing not late or stuck when passed.
 REMINDER_KINDS: tuple[str, ...] = tuple(
     d.kind for d in DEADLINES if d.event is None and not d.overdue and not d.stuck
@@ -546,5 +566,3 @@ MANUAL_EVENTS: tuple[str, ...] = tuple(e.name for e in EVENTS if not e.automatic
 def deadlines_for(state: str) -> tuple[DeadlineSpec, ...]:
     """Asked on every event; the declaration never changes while running, so asked once."""
     return tuple(d for d in DEADLINES if state in d.states)
-# Deadlines counted in working days: a holiday schedule loaded or corrected moves them.
-WORKING_DAY_KINDS: tuple[str, ...] = tuple(d.kind for d in DEADLINES if d.unit == "working_days")
