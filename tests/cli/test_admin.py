@@ -87,7 +87,8 @@ def test_a_corrected_schedule_moves_a_deadline_counted_with_the_one_it_replaces(
     filing = new_filing("submitted", domain_expires_on="2033-06-30")
     [before] = [d for d in filing.deadlines if d.kind == "host_review_overdue"]
     assert before.estimated is False
-    corrected = {**SCHEDULE_2031, "holidays": [*SCHEDULE_2031["holidays"], "2031-09-23"]}
+    holidays = ["2031-09-23", *(f"2031-10-0{n}" for n in range(1, 8))]
+    corrected = {**SCHEDULE_2031, "holidays": holidays}
     path.write_text(json.dumps(corrected), encoding="utf-8")
 
     assert cli("calendar", "load", str(path)).exit_code == 0
