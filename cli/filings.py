@@ -532,6 +532,16 @@ def fire(
     actor: ActorOption = _ACTOR_DEFAULT,
     as_json: JsonOption = False,
 ) -> None:
+    spec = EVENTS_BY_NAME.get(event)
+    for option, key, given in (
+        ("--reason", "reason", reason),
+        ("--materials", "materials", materials),
+    ):
+        if spec is not None and given is not None and key not in spec.data_keys:
+            takes = ", ".join(spec.data_keys) or "nothing"
+            raise typer.BadParameter(
+                f"{event} takes no {key} (it takes: {takes})", param_hint=option
+            )
     command = parse(
         EventCommand,
         {"event": event, "data": _event_data(data or [], materials, reason)},

@@ -554,6 +554,16 @@ def test_an_import_stopped_by_a_signal_finishes_its_row_names_it_and_a_run_again
     assert len(opened()) == rows
 
 
+def test_a_reason_given_to_an_event_that_takes_none_is_refused_naming_the_option(
+    cli: Cli, created: dict[str, Any]
+) -> None:
+    result = cli("filings", "fire", str(created["id"]), "bind_service_number", "--reason", "x")
+
+    said = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2
+    assert "--reason: bind_service_number takes no reason (it takes: service_number," in said
+
+
 def test_a_filing_is_assigned_and_given_back_to_nobody_with_each_step_recorded(
     cli: Cli, created: dict[str, Any], session: Session
 ) -> None:
