@@ -37,7 +37,6 @@ from workflow.domain.definition import (
     STATES_BY_NAME,
     Audience,
     State,
-    deadlines_for,
 )
 from workflow.domain.orders import ServiceKind, VerifierResult
 from workflow.domain.wording import worded
@@ -170,7 +169,9 @@ def for_event(
     reason: str | None,
     now: datetime,
     settings: Settings,
+    open_deadlines: Sequence[DeadlineLike],
 ) -> list[int]:
+    """``open_deadlines``: the state's, as the event left them (in hand: no query)."""
     spec = EVENTS_BY_NAME[event]
     lines = [worded(spec.zh, settings), worded(spec.description, settings)]
     if reason:
@@ -178,7 +179,7 @@ def for_event(
         lines.append(f"原因 Reason: {mask_text(reason, secrets)}")
     if filing.icp_number and spec.tells_icp_number:
         lines.append(f"备案号 ICP number: {filing.icp_number}")
-    lines += _ends(session, filing, settings)
+    lines += _ends(open_deadlines, now, settings)
     notice = Notice(
         kind=event,
         audience=spec.audience,
@@ -189,15 +190,17 @@ def for_event(
     return _owe(session, filing, notice, now, settings)
 
 
-def _ends(session: Session, filing: Filing, settings: Settings) -> list[str]:
+def _ends(open_deadlines: Sequence[DeadlineLike], now: datetime, settings: Settings) -> list[str]:
     """When the state the order is in ends by itself unless someone acts (the SMS window, the
-    idle lapse), as armed: an SMS recorded late has hours left, not the whole window."""
+    idle lapse), as armed: an SMS recorded late has hours left, not the whole window. One
+    past already (an SMS recorded after its window) fires next, and tells for itself."""
     told = []
-    for spec in deadlines_for(filing.state):
-        if spec.event is not None and (armed := _open(session, filing, spec.kind)) is not None:
-            figures = armed_figures([(armed.kind, armed.figure)], settings)
+    for deadline in open_deadlines:
+        spec = DEADLINES_BY_KIND[deadline.kind]
+        if spec.event is not None and as_utc(deadline.due_at) > now:
+            figures = armed_figures([(deadline.kind, deadline.figure)], settings)
             said = f"{worded(spec.zh, settings, figures)} {worded(spec.description, settings, figures)}"
-            told += [said, due_line(as_utc(armed.due_at))]
+            told += [said, due_line(as_utc(deadline.due_at))]
     return told
 
 

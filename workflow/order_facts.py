@@ -6,15 +6,23 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func
 from sqlmodel import Session, col, select
 
 from config.clock import as_utc
 from config.settings import Settings
-from models import Entity, Filing, HistoryEntry, Service, SmsVerifier
-from workflow.domain.definition import EVENTS, State
+from models import (
+    Deadline,
+    DeadlineStatus,
+    Entity,
+    Filing,
+    Service,
+    SmsVerifier,
+    table,
+)
+from workflow.domain.definition import EVENT_DEADLINE_KINDS, EVENTS, State
 from workflow.domain.errors import FilingNotFound
 from workflow.domain.event_data import EventData, IcpNumberData, ServiceNumberData, VerifierRole
 from workflow.domain.orders import (
@@ -42,9 +50,8 @@ _READS_RECORD = frozenset(
 )
 _CHECKS_NUMBER = frozenset(e.name for e in EVENTS if "record_number" in e.guards)
 _CHECKS_SERVICE_NUMBER = frozenset(e.name for e in EVENTS if "service_number_free" in e.guards)
-_READS_SENT_BACK = frozenset(e.name for e in EVENTS if "sms_sent_at" in e.guards)
-# Where a round of review ends with the order back with the applicant, to begin again.
-_SENT_BACK = (State.HOST_RETURNED, State.REJECTED, State.LAPSED)
+# Read only for an SMS recorded late (``sent_at`` given): one sent now came after anything.
+_READS_WINDOW_CLOSED = frozenset(e.name for e in EVENTS if "sms_sent_at" in e.guards)
 
 
 class OnFile(NamedTuple):
@@ -54,22 +61,51 @@ class OnFile(NamedTuple):
     responsible_is_legal_rep: bool
 
 
+def _moving_due(filing_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    """The filing's deadlines that move the order on (the SMS window's end, the idle lapse),
+    due by ``b_now`` and not fired: the sweep has not come round to them yet."""
+    return and_(
+        col(Deadline.filing_id) == filing_id,
+        col(Deadline.disarmed_at).is_(None),
+        col(Deadline.status) == DeadlineStatus.PENDING,
+        col(Deadline.kind).in_(EVENT_DEADLINE_KINDS),
+        col(Deadline.due_at) <= bindparam("b_now"),
+    )
+
+
+# What the sweep would have fired already, by id (``service`` fires them before an event).
+DUE_MOVING_IDS = select(col(Deadline.id)).where(_moving_due(bindparam("b_id")))
 # Built once: every event loads its order this way (see bench/transitions.py). The entity's
-# two facts come in the same statement, saving submissions a round trip.
+# two facts, and whether the sweep is behind on the order, come in the same statement, saving
+# every event a round trip.
 _ORDER_AND_ENTITY_BY_ID = (
-    select(Filing, col(Entity.icp_number), col(Entity.responsible_is_legal_rep))
+    select(
+        Filing,
+        col(Entity.icp_number),
+        col(Entity.responsible_is_legal_rep),
+        exists().where(_moving_due(table(Filing).c.id)).label("behind"),
+    )
     .join(Entity, col(Entity.id) == col(Filing.entity_id))
     .where(col(Filing.id) == bindparam("b_id"))
 )
 
 
-def load_order(session: Session, filing_id: int) -> tuple[Filing, OnFile]:
-    """The order to fire an event on, with its entity's record; ``FilingNotFound`` if none."""
-    row = session.execute(_ORDER_AND_ENTITY_BY_ID, {"b_id": filing_id}).one_or_none()
+class Loaded(NamedTuple):
+    """An order to fire an event on: the filing, its entity's record, and whether a deadline
+    that moves it on is due unfired (``DUE_MOVING_IDS``)."""
+
+    filing: Filing
+    on_file: OnFile
+    behind: bool
+
+
+def load_order(session: Session, filing_id: int, now: datetime) -> Loaded:
+    """The order to fire an event on at ``now``; ``FilingNotFound`` if none."""
+    row = session.execute(_ORDER_AND_ENTITY_BY_ID, {"b_id": filing_id, "b_now": now}).one_or_none()
     if row is None:
         raise FilingNotFound(f"filing {filing_id} does not exist")
-    filing, number, legal_rep = row
-    return filing, OnFile(number, legal_rep)
+    filing, number, legal_rep, behind = row
+    return Loaded(filing, OnFile(number, legal_rep), bool(behind))
 
 
 def order_facts(
@@ -97,8 +133,8 @@ def order_facts(
     record = Record()
     if event in _CHECKS_SERVICE_NUMBER:
         record = Record(service_number_held_by=_service_number_holder(session, filing, data))
-    if event in _READS_SENT_BACK:
-        record = dataclasses.replace(record, sent_back_at=_sent_back_at(session, filing))
+    if event in _READS_WINDOW_CLOSED and getattr(data, "sent_at", None) is not None:
+        record = dataclasses.replace(record, window_closed_at=_window_closed_at(session, filing))
     if event in _READS_RECORD:
         record = dataclasses.replace(
             record,
@@ -113,12 +149,16 @@ def order_facts(
     return OrderFacts(kind, verifiers, record)
 
 
-def _sent_back_at(session: Session, filing: Filing) -> datetime | None:
-    """When the order last went back to the applicant (returned, rejected, lapsed), as
-    recorded: an SMS of the round after came later."""
+def _window_closed_at(session: Session, filing: Filing) -> datetime | None:
+    """When an earlier round's SMS window closed unanswered: its expiry's due time, not when
+    that was recorded (a sweep behind, or an event catching it up, records it later). An SMS
+    of a later round came after it. A return by hand bounds nothing: it too may be recorded
+    late."""
     at = session.exec(
-        select(func.max(HistoryEntry.at)).where(
-            HistoryEntry.filing_id == filing.id, col(HistoryEntry.to_state).in_(_SENT_BACK)
+        select(func.max(Deadline.due_at)).where(
+            Deadline.filing_id == filing.id,
+            Deadline.kind == "sms_expiry",
+            Deadline.status == DeadlineStatus.FIRED,
         )
     ).one()
     return as_utc(at) if at is not None else None

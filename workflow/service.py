@@ -54,7 +54,7 @@ from workflow.domain.errors import (
 from workflow.domain.event_data import EventData
 from workflow.domain.machine import apply_event, event_spec
 from workflow.notices import DeadlineLike
-from workflow.order_facts import load_order, order_facts
+from workflow.order_facts import DUE_MOVING_IDS, load_order, order_facts
 from workflow.schemas import FilingOut
 from workflow.views import describe, describe_open, get_filing
 
@@ -239,11 +239,24 @@ def fire_event(
         return replay
     now = get_clock().now()
     try:
-        if not system:
+        try:
+            applied = _apply(
+                session, filing_id, spec, data, actor, now, settings, expected_version, system
+            )
+        except _SweepBehind:
+            session.rollback()
             _catch_up(session, filing_id, now, settings)
-        applied = _apply(
-            session, filing_id, spec, data, actor, now, settings, expected_version, system
-        )
+            applied = _apply(
+                session,
+                filing_id,
+                spec,
+                data,
+                actor,
+                now,
+                settings,
+                expected_version,
+                caught_up=True,
+            )
         view = describe_open(applied.filing, applied.deadlines, now)
         if idempotency_key:
             session.add(
@@ -299,29 +312,28 @@ def assign(
     return describe(session, filing, now)
 
 
+class _SweepBehind(Exception):
+    """A deadline that moves the order on is due unfired (``_catch_up``); never leaves here."""
+
+
 def _catch_up(session: Session, filing_id: int, now: datetime, settings: Settings) -> None:
     """Fire, and commit, what the sweep would have fired already: a deadline that moves the
     order on (the SMS window's end, the idle lapse), due and not swept yet (the scheduler
     behind, or down). An answer to an SMS whose window has closed is then judged on the order
     returned to the host, and refused, not taken because the sweep had not come round; and the
-    return stays, as the sweep's would. Locked as the sweep locks: filing, then deadline."""
-    due = session.exec(
-        select(Deadline).where(
-            col(Deadline.filing_id) == filing_id,
-            col(Deadline.disarmed_at).is_(None),
-            col(Deadline.status) == DeadlineStatus.PENDING,
-            col(Deadline.kind).in_(EVENT_DEADLINE_KINDS),
-            col(Deadline.due_at) <= now,
-        )
-    ).all()
-    if not due:
-        return
-    filing = session.get(Filing, filing_id, with_for_update=True)
-    assert filing is not None
-    for deadline in sorted(due, key=lambda d: d.due_at):
-        if fire_deadline(session, filing, deadline, now, settings) is not None:
-            break  # its event moved the order on: the state's other deadlines went with it
-    session.commit()
+    return stays, as the sweep's would. It is the system's act, in a session of its own as
+    the sweep's is: the caller's commits only its own event. Locked as the sweep locks: the
+    filing, then its deadlines."""
+    with Session(session.get_bind(), expire_on_commit=False) as own:
+        filing = own.get(Filing, filing_id, with_for_update=True)
+        assert filing is not None
+        due_ids = own.execute(DUE_MOVING_IDS, {"b_id": filing_id, "b_now": now}).scalars()
+        due = own.exec(select(Deadline).where(col(Deadline.id).in_(list(due_ids)))).all()
+        for deadline in sorted(due, key=lambda d: d.due_at):
+            fired = fire_deadline(own, filing, deadline, now, settings)
+            if fired is not None and fired.applied is not None:
+                break  # its event moved the order on: the state's other deadlines went with it
+        own.commit()
 
 
 def _apply(
@@ -336,10 +348,13 @@ def _apply(
     system: bool = False,
     *,
     chain: int = 0,
+    caught_up: bool = False,
 ) -> Applied:
     """Apply one event inside the caller's transaction, with the deadlines its state arms
     already due fired at once (see ``fire_deadline``); ``chain`` counts such nested events."""
-    filing, on_file = load_order(session, filing_id)
+    filing, on_file, behind = load_order(session, filing_id, now)
+    if behind and not (system or caught_up):
+        raise _SweepBehind  # fire_event fires what is due first, then this again
     event, data = spec.name, parsed.model_dump(mode="json")
     if spec.automatic and not system:
         raise TransitionNotAllowed(
@@ -397,14 +412,15 @@ def _apply(
     elif to_state == State.WITHDRAWN:
         outcomes.withdraw_parties(session, filing)
     if not moved_on:
+        still = deadlines.open_deadlines(session, filing_id)
         if spec.notify:
-            notices.for_event(session, filing, event, reason, now, settings)
-        return Applied(filing, deadlines.open_deadlines(session, filing_id))
+            notices.for_event(session, filing, event, reason, now, settings, still)
+        return Applied(filing, still)
     deadlines.disarm(session, filing_id, now)
     armed = deadlines.arm(session, filing, to_state, now, settings, since=started)
     armed = deadlines.skip_overtaken(session, filing_id, armed, now)
     if spec.notify:
-        notices.for_event(session, filing, event, reason, now, settings)
+        notices.for_event(session, filing, event, reason, now, settings, armed)
     applied = Applied(filing, armed)
     if chain < MAX_CHAIN:
         # As the sweep does, those that fire an event go first: a window already closed

@@ -144,6 +144,22 @@ def test_metrics_count_a_replayed_event_once(api: Api) -> None:
     assert _sample(api, 'icpflow_events_fired_total{event="withdraw"}') == before + 1
 
 
+def test_an_answer_after_the_sms_window_is_a_conflict_naming_the_expiry_and_counts_nothing(
+    api: Api, clock: FrozenClock
+) -> None:
+    """The console and careful clients send the version they saw: the window's expiry, fired
+    for the sweep that had not come round, moved it on; the refused answer is no event fired."""
+    filing = api.drive("sms_pending")
+    before = _sample(api, 'icpflow_events_fired_total{event="verify_sms"}')
+    clock.advance(timedelta(hours=25))
+
+    answer = api.fire(filing, "verify_sms")
+
+    assert answer.status_code == 409
+    assert "last expire_sms by system" in answer.json()["message"]
+    assert _sample(api, 'icpflow_events_fired_total{event="verify_sms"}') == before
+
+
 def test_metrics_time_requests_by_route_template(api: Api) -> None:
     api.get("/api/v1/filings/1")
     text = api.get("/metrics").text

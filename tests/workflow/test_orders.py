@@ -1634,11 +1634,11 @@ def test_the_sms_of_a_later_round_comes_after_the_earlier_rounds(
     assert _fire(session, order, "sms_sent", {}).state == "sms_pending"
 
 
-def test_the_sms_of_a_later_round_comes_after_the_order_was_sent_back(
+def test_the_sms_of_a_later_round_comes_after_the_earlier_window_closed(
     session: Session, clock: FrozenClock, open_order: Open
 ) -> None:
-    """A time between the first SMS and the return that ended its round is no later round's:
-    taken, it would close the new window at once and undo the host's approval."""
+    """A time between the first SMS and the end of its window is no later round's: taken, it
+    would close the new window at once and undo the host's approval."""
     order, first_sms = _sms_recorded(session, clock, open_order, timedelta(hours=25))
     order = _drive(
         session, order, [("resubmit", {"materials": ORG_MATERIALS}), ("host_approve", {})]
@@ -1648,7 +1648,24 @@ def test_the_sms_of_a_later_round_comes_after_the_order_was_sent_back(
         _fire(session, order, "sms_sent", {"sent_at": (first_sms + timedelta(hours=2)).isoformat()})
 
     [reason] = refused.value.reasons
-    assert (reason.code, reason.field) == ("sms_sent_before_sent_back", "data.sent_at")
+    assert (reason.code, reason.field) == ("sms_sent_before_window_closed", "data.sent_at")
+
+
+def test_an_sms_after_the_earlier_window_closed_is_taken_though_its_return_was_recorded_later(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    """The scheduler down: the window closed at 24 h, recorded at 29 h when the order was
+    resubmitted; the next SMS came at 27 h, after the real return."""
+    order, first_sms = _sms_recorded(session, clock, open_order, timedelta(0))
+    clock.advance(timedelta(hours=29))
+    order = _drive(
+        session, order, [("resubmit", {"materials": ORG_MATERIALS}), ("host_approve", {})]
+    )
+
+    sent = first_sms + timedelta(hours=27)
+    order = _fire(session, order, "sms_sent", {"sent_at": sent.isoformat()})
+
+    assert order.state == "sms_pending"
 
 
 def test_time_in_each_state_counts_the_sms_state_from_when_it_came(

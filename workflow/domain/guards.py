@@ -922,10 +922,10 @@ def guard_sms_sent_at(
     order: OrderFacts, filing: FilingFacts, data: EventData, settings: Settings
 ) -> list[Reason]:
     """An SMS recorded late came after the order was opened here, and after the round before
-    ended (its SMS sent, the order sent back): an earlier time is a typo, or the old SMS's time
-    copied, that would close the window at once and return the order. Not checked against the
-    host's pre-approval: that too may have been recorded late, and its recorded time is no
-    bound on when the SMS came."""
+    (its SMS sent, its window closed unanswered): an earlier time is a typo, or the old SMS's
+    time copied, that would close the window at once and return the order. Not checked
+    against the host's pre-approval or a return by hand: those too may have been recorded
+    late, and their recorded times are no bound on when the SMS came."""
     assert isinstance(data, SmsSentData)
     if data.sent_at is None:
         return []
@@ -933,11 +933,15 @@ def guard_sms_sent_at(
     previous = max(
         (v.window_started_at for v in order.verifiers if v.window_started_at), default=None
     )
-    sent_back = order.record.sent_back_at
+    closed = order.record.window_closed_at
     if previous is not None and data.sent_at <= previous:
         code, said, bound = "sms_sent_before_previous_sms", "its previous SMS came", previous
-    elif sent_back is not None and data.sent_at < sent_back:
-        code, said, bound = "sms_sent_before_sent_back", "the order was last sent back", sent_back
+    elif closed is not None and data.sent_at < closed:
+        code, said, bound = (
+            "sms_sent_before_window_closed",
+            "its previous SMS window closed",
+            closed,
+        )
     elif data.sent_at < opened:
         code, said, bound = "sms_sent_before_order_opened", "the order was opened", opened
     else:
