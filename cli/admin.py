@@ -48,7 +48,10 @@ from workflow.views import FilingFilters
 
 tokens = App(help="API bearer tokens.")
 db = App(help="The database: its schema, backups and restores.")
-calendar = App(help="Official holiday schedules that working-day deadlines are counted in.")
+calendar = App(
+    help="Official holiday schedules that working-day deadlines are counted in.",
+    checks_settings=True,
+)
 ops = App(help="Find stuck, overdue and failed work, and retry it.", checks_settings=True)
 
 

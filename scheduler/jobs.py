@@ -92,7 +92,7 @@ class CalendarRecount:
         try:
             changed = recount_working_days(get_engine(), settings)
         except Exception:
-            log.exception("estimate recount failed; the next run retries")
+            log.exception("calendar recount failed; the next run retries")
             return 0
         # The schedules waited for: one read during the recount is counted at a later run.
         self._counted = self._seen[0]

@@ -229,6 +229,19 @@ def disarm(session: Session, filing_id: int, now: datetime) -> None:
     session.connection().execute(_DISARM, {"filing": filing_id, "now": now})
 
 
+# A recount moves a deadline only while it is still pending: one the sweep claimed or an
+# event disarmed since it was read keeps the time it fired or closed at.
+_RECOUNT = (
+    update(_DEADLINES)
+    .where(
+        _DEADLINES.c.id == bindparam("b_id"),
+        _DEADLINES.c.status == DeadlineStatus.PENDING,
+        _DEADLINES.c.disarmed_at.is_(None),
+    )
+    .values(due_at=bindparam("b_due"), estimated=bindparam("b_estimated"))
+)
+
+
 def recount_working_days(
     session: Session, settings: Settings, *, after: int, limit: int
 ) -> tuple[int, int | None]:
@@ -257,7 +270,8 @@ def recount_working_days(
             DEADLINES_BY_KIND[row.kind], row.figure, as_utc(row.armed_at), settings
         )
         if (at, estimated) != (as_utc(row.due_at), row.estimated):
-            row.due_at, row.estimated = at, estimated
-            session.add(row)
-            changed += 1
+            moved = session.connection().execute(
+                _RECOUNT, {"b_id": row.id, "b_due": at, "b_estimated": estimated}
+            )
+            changed += moved.rowcount
     return changed, rows[-1].id if len(rows) == limit else None

@@ -512,7 +512,7 @@ def test_a_bad_schedule_file_copied_in_later_does_not_stop_the_recount(
         assert CalendarRecount()(looking) == 2  # host review and stuck mark
 
     assert _deadline(db, filing.id, "host_review_overdue").estimated is False
-    assert "estimate recount failed" not in caplog.text
+    assert "calendar recount failed" not in caplog.text
     assert "not reloaded" in caplog.text  # the bad file is named, once
 
 
