@@ -60,7 +60,7 @@ from workflow.domain.obligations import (
     check_service_day,
     has_home_page,
     psb_digits,
-    psb_key,
+    same_psb_number,
 )
 from workflow.domain.orders import KINDS, Effect, ServiceKind, ServiceStatus, kind_spec
 from workflow.domain.rules import rules_for
@@ -549,11 +549,9 @@ def psb_number(
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
         on_file = service.psb_number
-        if on_file is not None and psb_key(command.psb_number, canonical) == psb_key(
-            on_file, canonical
-        ):
+        if on_file is not None and same_psb_number(command.psb_number, on_file):
             return  # the number on file, its province written as the alias or not
-        if psb_key(command.replaces, canonical) != psb_key(on_file, canonical):
+        if not same_psb_number(command.replaces, on_file):
             raise _refused("PSB number refused", _replacing(service.id, on_file, command.replaces))
         entity = session.get(Entity, service.entity_id)
         assert entity is not None

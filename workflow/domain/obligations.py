@@ -200,20 +200,18 @@ PSB_SOURCE = "yun.pingan.com help, PSB filing (numbers read like 京公网安备
 _PSB = re.compile(r"^(?P<province>[\u4e00-\u9fff])公网安备(?P<digits>[0-9]{14})号$")
 
 
-def psb_digits(number: str) -> str | None:
+def psb_digits(number: str | None) -> str | None:
     """The 14 digits that tell one PSB number from another: the province character before
     them may be written as its alias (黔 for 贵) and still be the same number."""
-    match = _PSB.match(number)
+    match = _PSB.match(number) if number is not None else None
     return match["digits"] if match else None
 
 
-def psb_key(number: str | None, canonical: Callable[[str], str | None]) -> str | None:
-    """What tells two PSB numbers the same: one written with the province's alias (蜀公网安备…)
-    is the number written with its character (川公网安备…). Anything else stays as written."""
-    match = _PSB.match(number) if number is not None else None
-    if match is None:
-        return number
-    return f"{canonical(match['province']) or match['province']}公网安备{match['digits']}号"
+def same_psb_number(one: str | None, other: str | None) -> bool:
+    """Whether two numbers, as given, are one PSB number (by its digits; ``None`` is none)."""
+    if one is None or other is None:
+        return one is other
+    return one == other or (psb_digits(one) or one) == (psb_digits(other) or other)
 
 
 def check_psb_number(
