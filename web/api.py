@@ -160,7 +160,8 @@ IdempotencyKey = Annotated[
     Header(
         max_length=bounds.IDEMPOTENCY_KEY,
         description="Repeat a request safely: the first result is replayed and nothing is "
-        "written again; the same key with another body is refused (422 idempotency_key_reused).",
+        "written again; the same key with another body, or from another caller, is refused "
+        "(422 idempotency_key_reused).",
     ),
 ]
 

@@ -157,7 +157,7 @@ def _open(
     settings = settings or get_settings()
     fingerprint = ""
     if idempotency_key:
-        fingerprint = _fingerprint("open", command.model_dump(mode="json"), None)
+        fingerprint = _fingerprint(actor, "open", command.model_dump(mode="json"), None)
         if replay := _replay_opening(session, idempotency_key, fingerprint):
             return Opening(replay, replayed=True)
     now = get_clock().now()
@@ -230,7 +230,7 @@ def fire_event(
     # or left out, is the same request.
     fingerprint = (
         _fingerprint(
-            command.event, data.model_dump(mode="json", exclude_none=True), expected_version
+            actor, command.event, data.model_dump(mode="json", exclude_none=True), expected_version
         )
         if idempotency_key
         else ""
@@ -561,7 +561,8 @@ def _replayed(
         return None
     if record.fingerprint != fingerprint:
         raise IdempotencyKeyReused(
-            f"Idempotency-Key {key!r} was already used with a different request {where}",
+            f"Idempotency-Key {key!r} was already used {where} by another caller or with "
+            "a different request",
             [
                 Reason(
                     "idempotency_key_reused",
@@ -573,10 +574,14 @@ def _replayed(
     return FilingOut.model_validate(record.response)
 
 
-def _fingerprint(event: str, data: Mapping[str, Any], expected_version: int | None) -> str:
-    """What a keyed request said, to tell its repeat from another request: keyed, since an
-    opening's body holds identity and phone numbers, which a plain hash would let be guessed."""
-    body = json.dumps([event, data, expected_version], sort_keys=True, default=str)
+def _fingerprint(
+    actor: str, event: str, data: Mapping[str, Any], expected_version: int | None
+) -> str:
+    """Who sent a keyed request and what it said, to tell its repeat from another request: a
+    key another caller sent is theirs, and replaying their answer would hand it to whoever
+    guessed or copied the key. Keyed, since an opening's body holds identity and phone
+    numbers, which a plain hash would let be guessed."""
+    body = json.dumps([actor, event, data, expected_version], sort_keys=True, default=str)
     return keyed_digest(body)
 
 

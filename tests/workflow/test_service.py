@@ -451,6 +451,16 @@ def test_an_idempotency_key_sent_to_open_another_filing_is_refused(session: Sess
     assert count(session, Filing) == 1
 
 
+def test_an_idempotency_key_another_caller_sent_replays_nothing_of_theirs(
+    session: Session,
+) -> None:
+    service.create_filing(session, make_command(), "admin", idempotency_key="open-1")
+
+    with pytest.raises(IdempotencyKeyReused):
+        service.create_filing(session, make_command(), "alice", idempotency_key="open-1")
+    assert count(session, Filing) == 1
+
+
 @POSTGRES_ONLY
 def test_a_keyed_opening_that_loses_the_race_to_its_first_copy_replays_it(db: Database) -> None:
     """Both copies checked the key before either committed: the later one's key row collides
