@@ -434,7 +434,7 @@ def render_late(page: LatePage) -> RenderableType:
 @app.command()
 def show(filing_id: FilingId, as_json: JsonOption = False) -> None:
     """Show a filing, the events allowed from its state, its open deadlines and, while it is
-    open, its forecast, or, approved, its service's duties after approval.
+    open, its forecast, or, approved, the duties after approval of the service it filed.
 
     --json gives the filing as the API's GET /filings/{id} does, without the forecast or the
     duties, so a script reads one shape wherever it gets a filing from; `filings forecast ID

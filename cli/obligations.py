@@ -37,6 +37,7 @@ from workflow.domain.obligations import (
     RectificationIn,
     Renewal,
 )
+from workflow.domain.wording import worded_by_default
 from workflow.forecast import Basis, DurationRow, ForecastOut
 from workflow.obligations import ObligationOut, OverdueFilter, ServiceDutiesOut
 
@@ -221,13 +222,23 @@ def rectify(
         _show(obligations.rectification(session, service_id, command, get_settings()), as_json)
 
 
+# Help is written before settings are read: the setting, and its default.
+_MAX_EXTENSION = worded_by_default("{rectification_max_extension_working_days}")
+
+
 @services.command("extend")
 def extend(
     rectification_id: RectificationId,
-    working_days: Annotated[int, typer.Option(help="At most 7 working days, once.")],
+    working_days: Annotated[
+        int,
+        typer.Option(
+            help=f"At most {_MAX_EXTENSION} working days, once.",
+        ),
+    ],
     as_json: JsonOption = False,
 ) -> None:
-    """Extend a rectification once, by at most 7 working days."""
+    """Extend a rectification once, by at most RECTIFICATION_MAX_EXTENSION_WORKING_DAYS
+    (default 7) working days."""
     command = parse(ExtensionIn, {"working_days": working_days}, "extension refused")
     with session_scope() as session:
         _show(obligations.extend(session, rectification_id, command, get_settings()), as_json)

@@ -53,7 +53,9 @@ def purge(
     as_json: JsonOption = False,
 ) -> None:
     """Remove the applicant's and verifiers' personal data (names, identity numbers, phones,
-    emails) from orders that ended without a record; their history stays, numbers masked.
+    emails) from orders that ended without a record, and their entity's and its services'
+    once every order of it is purged and it holds no ICP number; their history stays, numbers
+    masked.
     Names the orders purged (--json: `purged`, how many, and `filings`, their ids)."""
     with session_scope() as session:
         ids = personal_data.purge(session, timedelta(days=older_than), get_clock().now())

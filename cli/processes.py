@@ -29,7 +29,8 @@ def worker(
     processes: int = typer.Option(None, help="Worker processes (default: WORKER_PROCESSES)."),
     threads: int = typer.Option(None, help="Threads per process (default: WORKER_THREADS)."),
 ) -> None:
-    """Deliver notifications: a Dramatiq worker on the configured broker."""
+    """Deliver notifications and check site footers: a Dramatiq worker on the configured
+    broker."""
     from workers.main import run_worker
 
     settings = get_settings()

@@ -96,7 +96,7 @@ class CalendarRecount:
             return 0
         # The schedules waited for: one read during the recount is counted at a later run.
         self._counted = self._seen[0]
-        log.info("estimate recount changed %d", changed)
+        log.info("calendar recount changed %d", changed)
         return changed
 
 

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 LEADERSHIP_JOB_ID = "icpflow.leadership"
 SWEEP_JOB_ID = "icpflow.deadline_sweep"
 RELAY_JOB_ID = "icpflow.outbox_relay"
-RECOUNT_JOB_ID = "icpflow.estimate_recount"
+RECOUNT_JOB_ID = "icpflow.calendar_recount"
 
 # A sweep that starts late (a busy host, a paused VM) is still worth running; with
 # ``coalesce`` the runs it missed collapse into that one.

@@ -549,15 +549,15 @@ def psb_number(
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
         on_file = service.psb_number
+        entity = session.get(Entity, service.entity_id)
+        assert entity is not None
+        reasons = check_psb_number(command.psb_number, entity.province, canonical)
+        if reasons:  # first: another province's prefix on the digits on file is no alias
+            raise _refused("PSB number refused", *reasons)
         if on_file is not None and same_psb_number(command.psb_number, on_file):
             return  # the number on file, its province written as the alias or not
         if not same_psb_number(command.replaces, on_file):
             raise _refused("PSB number refused", _replacing(service.id, on_file, command.replaces))
-        entity = session.get(Entity, service.entity_id)
-        assert entity is not None
-        reasons = check_psb_number(command.psb_number, entity.province, canonical)
-        if reasons:
-            raise _refused("PSB number refused", *reasons)
         digits = psb_digits(command.psb_number)
         assert digits is not None  # a number of the format, as checked above
         take_turns(session, [f"psb_number:{digits}"])  # then see the other's

@@ -139,7 +139,7 @@ class Party(StrEnum):
 
 
 class Effect(StrEnum):
-    """What approval does to the record (``workflow.records`` applies it)."""
+    """What approval does to the record (``workflow.outcomes.apply_effect`` applies it)."""
 
     ISSUE_NUMBERS = "issue_numbers"  # the entity number, and the service's with suffix -1
     ADD_SERVICE = "add_service"  # the next suffix under the entity number
