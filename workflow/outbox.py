@@ -78,6 +78,12 @@ def session_info(publisher: Publisher | None) -> dict[str, Any]:
     return {} if publisher is None else {_PUBLISHER: publisher}
 
 
+def relayed_as(session: Session) -> dict[str, Any]:
+    """The ``info`` of another session whose commits are relayed as ``session``'s are: the web's
+    own work done in a session of its own still reaches the broker at once."""
+    return session_info(session.info.get(_PUBLISHER))
+
+
 def _owe(session: Session, job: Job, payloads: Sequence[BaseModel], now: datetime) -> list[int]:
     if not payloads:
         return []

@@ -33,7 +33,7 @@ from models import (
     table,
 )
 from models.sealed import keyed_digest
-from workflow import deadlines, notices, obligations, outcomes, records, verifiers
+from workflow import deadlines, notices, obligations, outbox, outcomes, records, verifiers
 from workflow.deadlines import OpenDeadline
 from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate, parse
 from workflow.domain.definition import (
@@ -324,7 +324,9 @@ def _catch_up(session: Session, filing_id: int, now: datetime, settings: Setting
     return stays, as the sweep's would. It is the system's act, in a session of its own as
     the sweep's is: the caller's commits only its own event. Locked as the sweep locks: the
     filing, then its deadlines."""
-    with Session(session.get_bind(), expire_on_commit=False) as own:
+    with Session(
+        session.get_bind(), expire_on_commit=False, info=outbox.relayed_as(session)
+    ) as own:
         filing = own.get(Filing, filing_id, with_for_update=True)
         assert filing is not None
         due_ids = own.execute(DUE_MOVING_IDS, {"b_id": filing_id, "b_now": now}).scalars()

@@ -33,7 +33,7 @@ from tests.factories import (
     order_on,
     service_in,
 )
-from workflow import service, views
+from workflow import outbox, service, views
 from workflow.domain.commands import ChangesIn, EventCommand, OrderCreate, parse
 from workflow.domain.errors import (
     GuardFailed,
@@ -169,6 +169,23 @@ def test_an_answer_after_the_sms_window_closed_is_refused_though_no_sweep_has_ru
             "expire_sms",
             "system",
         )
+
+
+def test_what_an_event_fires_for_a_sweep_behind_is_relayed_as_the_callers_commits_are(
+    db: Database, session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    """The web relays its commits to the broker at once: the expiry's notices too, though the
+    expiry is fired in a session of its own, or they wait for the scheduler that is down."""
+    order = _drive(session, open_order(**first_filing_order()), ORDER_PATHS["first_filing"][:4])
+    clock.advance(timedelta(hours=25))
+    relayed: list[int] = []
+
+    web = Session(db.engine, info=outbox.session_info(relayed.extend))
+    with web, pytest.raises(TransitionNotAllowed):
+        _fire(web, order, "verify_sms", {"verifier": "entity"})
+
+    assert relayed
+    assert {n.kind for n in views.notifications(session, order.id)} >= {"sms_expiry"}
 
 
 def test_every_listed_person_answers_before_the_order_moves_on(
