@@ -554,9 +554,9 @@ def psb_number(
         reasons = check_psb_number(command.psb_number, entity.province, canonical)
         if reasons:  # first: another province's prefix on the digits on file is no alias
             raise _refused("PSB number refused", *reasons)
-        if on_file is not None and same_psb_number(command.psb_number, on_file):
+        if on_file is not None and same_psb_number(command.psb_number, on_file, canonical):
             return  # the number on file, its province written as the alias or not
-        if not same_psb_number(command.replaces, on_file):
+        if not same_psb_number(command.replaces, on_file, canonical):
             raise _refused("PSB number refused", _replacing(service.id, on_file, command.replaces))
         digits = psb_digits(command.psb_number)
         assert digits is not None  # a number of the format, as checked above

@@ -437,6 +437,18 @@ def test_the_digits_on_file_after_another_provinces_prefix_are_refused_not_taken
     assert [r.code for r in refused.value.reasons] == ["psb_number_province_mismatch"]
 
 
+def test_a_correction_naming_the_digits_on_file_under_another_province_is_refused(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    _live(session, on_file, settings, clock)
+    _psb(session, on_file, settings, psb_number=PSB)
+
+    with pytest.raises(GuardFailed) as refused:
+        _psb(session, on_file, settings, psb_number=CORRECTED, replaces=PSB.replace("京", "沪"))
+
+    assert [r.code for r in refused.value.reasons] == ["psb_number_on_file"]
+
+
 def test_a_psb_number_naming_the_one_it_replaces_corrects_it_and_the_filing_row_keeps_both(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:

@@ -207,11 +207,20 @@ def psb_digits(number: str | None) -> str | None:
     return match["digits"] if match else None
 
 
-def same_psb_number(one: str | None, other: str | None) -> bool:
-    """Whether two numbers, as given, are one PSB number (by its digits; ``None`` is none)."""
+def same_psb_number(
+    one: str | None, other: str | None, canonical: Callable[[str], str | None]
+) -> bool:
+    """Whether two numbers, as given, are one PSB number: the same digits under one province,
+    its character or its alias (蜀 for 川); ``None`` is none. Another province's character is
+    another number, though its digits are taken (``psb_digits`` tells holders apart)."""
     if one is None or other is None:
         return one is other
-    return one == other or (psb_digits(one) or one) == (psb_digits(other) or other)
+    first, second = _PSB.match(one), _PSB.match(other)
+    if first is None or second is None:
+        return one == other
+    return first["digits"] == second["digits"] and canonical(first["province"]) == canonical(
+        second["province"]
+    )
 
 
 def check_psb_number(
