@@ -51,7 +51,7 @@ _READS_RECORD = frozenset(
 _CHECKS_NUMBER = frozenset(e.name for e in EVENTS if "record_number" in e.guards)
 _CHECKS_SERVICE_NUMBER = frozenset(e.name for e in EVENTS if "service_number_free" in e.guards)
 # Read only for an SMS recorded late (``sent_at`` given): one sent now came after anything.
-_READS_WINDOW_CLOSED = frozenset(e.name for e in EVENTS if "sms_sent_at" in e.guards)
+_READS_ROUND_ENDED = frozenset(e.name for e in EVENTS if "sms_sent_at" in e.guards)
 
 
 class OnFile(NamedTuple):
@@ -133,8 +133,8 @@ def order_facts(
     record = Record()
     if event in _CHECKS_SERVICE_NUMBER:
         record = Record(service_number_held_by=_service_number_holder(session, filing, data))
-    if event in _READS_WINDOW_CLOSED and getattr(data, "sent_at", None) is not None:
-        record = dataclasses.replace(record, window_closed_at=_window_closed_at(session, filing))
+    if event in _READS_ROUND_ENDED and getattr(data, "sent_at", None) is not None:
+        record = dataclasses.replace(record, round_ended_at=_round_ended_at(session, filing))
     if event in _READS_RECORD:
         record = dataclasses.replace(
             record,
@@ -149,15 +149,15 @@ def order_facts(
     return OrderFacts(kind, verifiers, record)
 
 
-def _window_closed_at(session: Session, filing: Filing) -> datetime | None:
-    """When an earlier round's SMS window closed unanswered: its expiry's due time, not when
-    that was recorded (a sweep behind, or an event catching it up, records it later). An SMS
-    of a later round came after it. A return by hand bounds nothing: it too may be recorded
-    late."""
+def _round_ended_at(session: Session, filing: Filing) -> datetime | None:
+    """When an earlier round ended by itself, its SMS window closed unanswered or the order
+    lapsed: the due time of the deadline that ended it, not when that was recorded (a sweep
+    behind, or an event catching it up, records it later). An SMS of a later round came after
+    it. A return by hand bounds nothing: it too may be recorded late."""
     at = session.exec(
         select(func.max(Deadline.due_at)).where(
             Deadline.filing_id == filing.id,
-            Deadline.kind == "sms_expiry",
+            col(Deadline.kind).in_(EVENT_DEADLINE_KINDS),
             Deadline.status == DeadlineStatus.FIRED,
         )
     ).one()

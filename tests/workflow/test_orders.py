@@ -29,6 +29,7 @@ from tests.factories import (
     credit_code,
     entity_in,
     first_filing_order,
+    fresh_service_number,
     make_command,
     order_on,
     service_in,
@@ -1665,7 +1666,30 @@ def test_the_sms_of_a_later_round_comes_after_the_earlier_window_closed(
         _fire(session, order, "sms_sent", {"sent_at": (first_sms + timedelta(hours=2)).isoformat()})
 
     [reason] = refused.value.reasons
-    assert (reason.code, reason.field) == ("sms_sent_before_window_closed", "data.sent_at")
+    assert (reason.code, reason.field) == ("sms_sent_before_round_ended", "data.sent_at")
+
+
+def test_the_sms_of_a_later_round_comes_after_the_order_lapsed(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    """Returned when its window closed, then lapsed after 45 days: an SMS time between the two
+    is of no round after the lapse."""
+    order, first_sms = _sms_recorded(session, clock, open_order, timedelta(hours=25))
+    clock.advance(timedelta(days=46))  # the lapse due, fired by the next event
+    bind: dict[str, Any] = {"service_number": fresh_service_number(), "server_ip": "8.8.8.8"}
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("bind_service_number", bind),
+        ("submit", {"materials": ORG_MATERIALS}),
+        ("host_approve", {}),
+    ]
+    order = _drive(session, order, steps)
+    between = first_sms + timedelta(days=2)
+
+    with pytest.raises(GuardFailed) as refused:
+        _fire(session, order, "sms_sent", {"sent_at": between.isoformat()})
+
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field) == ("sms_sent_before_round_ended", "data.sent_at")
 
 
 def test_an_sms_after_the_earlier_window_closed_is_taken_though_its_return_was_recorded_later(

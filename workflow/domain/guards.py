@@ -922,10 +922,10 @@ def guard_sms_sent_at(
     order: OrderFacts, filing: FilingFacts, data: EventData, settings: Settings
 ) -> list[Reason]:
     """An SMS recorded late came after the order was opened here, and after the round before
-    (its SMS sent, its window closed unanswered): an earlier time is a typo, or the old SMS's
-    time copied, that would close the window at once and return the order. Not checked
-    against the host's pre-approval or a return by hand: those too may have been recorded
-    late, and their recorded times are no bound on when the SMS came."""
+    (its SMS sent; its window closed unanswered, or the order lapsed): an earlier time is a
+    typo, or the old SMS's time copied, that would close the window at once and return the
+    order. Not checked against the host's pre-approval or a return by hand: those too may
+    have been recorded late, and their recorded times are no bound on when the SMS came."""
     assert isinstance(data, SmsSentData)
     if data.sent_at is None:
         return []
@@ -933,15 +933,12 @@ def guard_sms_sent_at(
     previous = max(
         (v.window_started_at for v in order.verifiers if v.window_started_at), default=None
     )
-    closed = order.record.window_closed_at
+    ended = order.record.round_ended_at
     if previous is not None and data.sent_at <= previous:
         code, said, bound = "sms_sent_before_previous_sms", "its previous SMS came", previous
-    elif closed is not None and data.sent_at < closed:
-        code, said, bound = (
-            "sms_sent_before_window_closed",
-            "its previous SMS window closed",
-            closed,
-        )
+    elif ended is not None and data.sent_at < ended:
+        code, said = "sms_sent_before_round_ended", "its earlier round ended (window or lapse)"
+        bound = ended
     elif data.sent_at < opened:
         code, said, bound = "sms_sent_before_order_opened", "the order was opened", opened
     else:

@@ -336,7 +336,7 @@ class Record:
     next_suffix: str | None = None  # "-1", "-3A": what the order's service's number ends with
     number_held_by: int | None = None  # another entity already holding the number given
     service_number_held_by: int | None = None  # another order that bound the number given
-    window_closed_at: datetime | None = None  # an earlier round's SMS window, closed unanswered
+    round_ended_at: datetime | None = None  # an earlier round ended by itself: window, lapse
 
 
 @dataclass(frozen=True)
