@@ -117,7 +117,8 @@ def _setting_reasons(exc: pydantic.ValidationError) -> list[Reason]:
         Reason(
             "invalid_setting",
             error["msg"].removeprefix("Value error, "),
-            field=_variable(error["loc"]),
+            # A check of several settings together names them in its message, at no one place.
+            field=_variable(error["loc"]) if error["loc"] else None,
         )
         for error in exc.errors()
     ]

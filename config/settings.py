@@ -135,8 +135,14 @@ class Settings(BaseSettings):
         ge=0,
         description="How often a running process looks for a schedule loaded since it started.",
     )
-    sms_window_hours: float = 24
-    sms_reminder_hours: list[float] = [0, 12, 20]
+    # Each figure a deadline is counted with is bounded where the settings are read: a zero or
+    # negative one failed every event arming it, and a reminder past what it warns of was never
+    # sent (its state left first).
+    sms_window_hours: float = Field(default=24, gt=0)
+    sms_reminder_hours: list[Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: [0.0, 12.0, 20.0],
+        description="Remind this many hours after the SMS, each inside SMS_WINDOW_HOURS.",
+    )
     host_review_working_days: dict[
         str, Annotated[int, Field(ge=1, le=MAX_HOST_REVIEW_WORKING_DAYS, strict=True)]
     ] = Field(
@@ -144,10 +150,12 @@ class Settings(BaseSettings):
         description="Working days a host's pre-review may take, per order kind; one number "
         "sets every kind, a mapping overrides the kinds it names.",
     )
-    resubmit_working_days: int = 5
-    miit_reminder_weeks: list[float] = [3, 4]
-    miit_legal_limit_working_days: int = 20
-    miit_breach_weeks: float = 6
+    resubmit_working_days: int = Field(default=5, ge=1, le=MAX_HOST_REVIEW_WORKING_DAYS)
+    miit_reminder_weeks: list[Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: [3.0, 4.0]
+    )
+    miit_legal_limit_working_days: int = Field(default=20, ge=1)
+    miit_breach_weeks: float = Field(default=6, gt=0)
     psb_filing_days: int = Field(
         default=30, ge=1, description="The PSB filing is due this many days after go-live."
     )
@@ -155,9 +163,12 @@ class Settings(BaseSettings):
         default_factory=lambda: [7, 2],
         description="Remind this many days before the PSB filing is due.",
     )
-    idle_reminder_days: list[int] = [7, 15, 30]
-    idle_escalate_days: int = 40
-    idle_lapse_days: int = 45
+    idle_reminder_days: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [7, 15, 30],
+        description="Remind the applicant this many days idle, each before IDLE_LAPSE_DAYS.",
+    )
+    idle_escalate_days: int = Field(default=40, ge=1)
+    idle_lapse_days: int = Field(default=45, ge=1)
     stuck_working_days: dict[str, Annotated[int, Field(ge=1)]] = Field(
         # Working days, as the host's and the bureau's own clocks run: a weekend or a holiday
         # with no move is no sign of trouble, and ops would be called out during it.
@@ -284,6 +295,27 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalise_database_url(self.database_url)
         return f"sqlite:///{(self.var_dir / 'icpflow.db').resolve()}"
+
+    @model_validator(mode="after")
+    def _reminders_come_before_what_they_warn_of(self) -> Settings:
+        """A reminder due once its state has ended by itself is never sent: the SMS window
+        returns the order, the lapse ends its idling, and the reminder goes with the state."""
+        late = [
+            f"SMS_REMINDER_HOURS {h:g} is not inside SMS_WINDOW_HOURS ({self.sms_window_hours:g})"
+            for h in self.sms_reminder_hours
+            if h >= self.sms_window_hours
+        ] + [
+            f"{name} {days} is not before IDLE_LAPSE_DAYS ({self.idle_lapse_days})"
+            for name, figures in (
+                ("IDLE_REMINDER_DAYS", self.idle_reminder_days),
+                ("IDLE_ESCALATE_DAYS", [self.idle_escalate_days]),
+            )
+            for days in figures
+            if days >= self.idle_lapse_days
+        ]
+        if late:
+            raise ValueError("; ".join(late))
+        return self
 
     @model_validator(mode="after")
     def _lease_outlasts_a_delivery(self) -> Settings:

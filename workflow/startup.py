@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet
 from config.keys import split_keys
 from config.settings import DEFAULT_WEBHOOK_SECRET, Environment, Settings
 from workflow.domain.commands import RouteIn, reasons_from
-from workflow.domain.definition import Audience, State
+from workflow.domain.definition import TERMINAL_STATES, Audience, State
 from workflow.domain.errors import Reason, UnsafeSettings, summarise
 from workflow.domain.rules import RulesError, rules_for
 
@@ -31,6 +31,15 @@ def check_settings(settings: Settings, *, refusing: str = "refusing to start") -
     reasons = [
         *_problems("notify_routes", _ROUTES, settings.notify_routes),
         *_problems("stuck_working_days", _STUCK, settings.stuck_working_days),
+    ]
+    reasons += [
+        Reason(
+            "stuck_in_an_end",
+            f"STUCK_WORKING_DAYS names {state}, where an order has ended: none is stuck there",
+            field=f"stuck_working_days.{state}",
+        )
+        for state in settings.stuck_working_days
+        if state in TERMINAL_STATES
     ]
     if settings.stuck_days is not None:
         reasons.append(

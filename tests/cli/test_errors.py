@@ -49,6 +49,18 @@ def test_a_file_that_cannot_be_written_is_named_on_one_line(cli: Cli, tmp_path: 
             id="an-entry-inside-a-mapping",
         ),
         pytest.param(
+            "MIIT_LEGAL_LIMIT_WORKING_DAYS",
+            "0",
+            "MIIT_LEGAL_LIMIT_WORKING_DAYS: Input should be greater than or equal to 1",
+            id="a-deadline-of-no-time",
+        ),
+        pytest.param(
+            "SMS_REMINDER_HOURS",
+            "[0, 12, 40]",
+            "SMS_REMINDER_HOURS 40 is not inside SMS_WINDOW_HOURS (24)",
+            id="a-reminder-past-what-it-warns-of",
+        ),
+        pytest.param(
             "HOST_REVIEW_WORKING_DAYS",
             "{change: 1}",
             "HOST_REVIEW_WORKING_DAYS: not valid JSON (Expecting property name enclosed in "

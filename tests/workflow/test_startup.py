@@ -55,6 +55,13 @@ def test_a_misspelt_route_refuses_to_start_naming_each_problem() -> None:
     ]
 
 
+def test_stuck_working_days_for_a_state_orders_end_in_refuses_to_start() -> None:
+    with pytest.raises(UnsafeSettings) as refused:
+        check_settings(Settings(stuck_working_days={"approved": 2}))
+
+    assert [r.field for r in refused.value.reasons] == ["stuck_working_days.approved"]
+
+
 def test_stuck_working_days_for_an_unknown_state_refuses_to_start() -> None:
     with pytest.raises(UnsafeSettings) as refused:
         check_settings(Settings(stuck_working_days={"submited": 3}))
