@@ -30,7 +30,7 @@ from models import (
     table,
 )
 from workflow import outbox
-from workflow.deadlines import armed_figures
+from workflow.deadlines import armed_figures, open_deadlines
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
     EVENTS_BY_NAME,
@@ -139,13 +139,17 @@ def for_deadline(
     meet = _open(session, filing, spec.reminds_of) if spec.reminds_of else None
     armed = armed_figures([(d.kind, d.figure) for d in (deadline, meet) if d], settings)
     zh, description = worded(spec.zh, settings, armed), worded(spec.description, settings, armed)
+    # A deadline that moved the order on (the window's end) tells when the state it left the
+    # order in ends by itself, as an event's notice does.
+    after = _ends(open_deadlines(session, filing.id or 0), now, settings) if spec.event else []
     notice = Notice(
         kind=deadline.kind,
         audience=spec.audience,
         key=f"{filing.id}:{deadline.kind}:{due_at.isoformat()}",
         subject=f"[icpflow] {zh} / {description} — {_about(filing)}",
-        body=f"{zh}\n{description}\n{due_line(as_utc(meet.due_at) if meet else due_at)}\n\n"
-        f"{_header(filing)}" + _answering(session, filing),
+        body="\n".join([zh, description, due_line(as_utc(meet.due_at) if meet else due_at), *after])
+        + f"\n\n{_header(filing)}"
+        + _answering(session, filing),
         deadline_id=deadline.id,
     )
     return _owe(session, filing, notice, now, settings)

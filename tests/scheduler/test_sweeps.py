@@ -31,6 +31,7 @@ from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order
 from workflow import service, views
 from workflow.deadlines import calendar_for
 from workflow.domain.commands import EventCommand
+from workflow.notices import due_line
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines, recount_working_days
 
@@ -73,6 +74,32 @@ def test_a_reminder_names_the_lapse_its_deadlines_were_armed_with_not_a_later_se
             )
         ).all()
     assert "lapses after 45 days" in body
+
+
+def test_the_windows_end_tells_when_the_returned_order_lapses(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    filing = new_filing("sms_pending")
+
+    _sweep_at(clock, settings, clock.now() + timedelta(hours=25))
+
+    with _fresh(db) as s:
+        [told] = set(  # one body, whichever route it goes by
+            s.exec(
+                select(Notification.body).where(
+                    Notification.filing_id == filing.id, Notification.kind == "sms_expiry"
+                )
+            ).all()
+        )
+        lapse = s.exec(
+            select(Deadline.due_at).where(
+                Deadline.filing_id == filing.id,
+                Deadline.kind == "idle_lapse",
+                col(Deadline.disarmed_at).is_(None),
+            )
+        ).one()
+    assert "订单等待申请人满45天即失效" in told
+    assert due_line(lapse.replace(tzinfo=UTC)) in told
 
 
 def test_sms_reminders_are_owed_once_each_in_order_as_the_clock_passes_them(
