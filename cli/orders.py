@@ -13,7 +13,7 @@ from rich.console import Group, RenderableType
 
 from cli.errors import App
 from cli.filings import ActorOption, render_filing
-from cli.output import JsonOption, emit, fields, row_id, table
+from cli.output import JsonOption, emit, fields, row_id, span, table
 from cli.search import search_text
 from config import bounds
 from models import session_scope
@@ -70,7 +70,7 @@ def render_entities(page: EntityPage) -> RenderableType:
             (e.id, e.name, e.province, e.icp_number, e.status, e.on_file, _in_flight(e))
             for e in page.items
         ],
-        caption=f"{len(page.items)} of {page.total}",
+        caption=span(page.offset, len(page.items), page.total),
     )
 
 
