@@ -214,11 +214,22 @@ def _row_order(item: tuple[tuple[str, str, str], list[float]]) -> tuple[str, int
     return province, _KIND_ORDER[kind], _STAGE_ORDER[stage]
 
 
+def no_forecast(state: str, *, purged: bool) -> Reason | None:
+    """Why an order in ``state`` has no forecast, or ``None``: it ended; or nothing moves it
+    towards approval, a lapsed order waiting to be filed again from its start, a purged one
+    able only to be withdrawn."""
+    if state in TERMINAL_STATES:
+        return Reason("closed", f"the order is {state}: there is nothing to forecast")
+    if state == State.LAPSED or purged:
+        why = "purged of its data" if purged else "lapsed"
+        return Reason("stalled", f"the order is {why}: no approval is in view")
+    return None
+
+
 def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOut:
     """The order's predicted approval date from the history of its kind, province and stage."""
     filing = get_filing(session, filing_id)
-    if filing.state in TERMINAL_STATES:
-        reason = Reason("closed", f"the order is {filing.state}: there is nothing to forecast")
+    if reason := no_forecast(filing.state, purged=filing.personal_data_purged_at is not None):
         raise GuardFailed(f"no forecast: {reason.message}", [reason])
     # One observation per order: its last stay in the stage, the one approval followed.
     last_stays = {

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from config.settings import Settings
 from workflow import forecast, obligations
-from workflow.domain.definition import TERMINAL_STATES, State
+from workflow.domain.definition import State
 from workflow.forecast import ForecastOut
 from workflow.obligations import ServiceDutiesOut
 from workflow.schemas import FilingOut
@@ -24,7 +24,8 @@ class Outlook:
 
 
 def outlook(session: Session, filing: FilingOut, now: datetime, settings: Settings) -> Outlook:
-    if filing.state not in TERMINAL_STATES:
+    purged = filing.personal_data_purged_at is not None
+    if forecast.no_forecast(filing.state, purged=purged) is None:
         return Outlook(forecast.forecast(session, filing.id, settings), None)
     if filing.state == State.APPROVED and filing.service_id is not None:
         return Outlook(None, obligations.duties(session, filing.service_id, now))

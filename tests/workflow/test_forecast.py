@@ -18,9 +18,11 @@ from workflow.domain.definition import State
 from workflow.domain.errors import GuardFailed
 from workflow.domain.orders import OrderKind
 from workflow.schemas import FilingOut
+from workflow.sweeps import fire_due_deadlines
 
 if TYPE_CHECKING:
     from tests.conftest import Open
+    from tests.databases import Database
 
 # Monday 3 November 2025, 10:00 in Beijing: two working days with the host, then ten with the
 # bureau (two calendar weeks without a holiday).
@@ -177,6 +179,21 @@ def test_an_approved_order_has_no_forecast(
     with pytest.raises(GuardFailed) as refused:
         forecast.forecast(session, reviewing.id, settings)
     assert [r.code for r in refused.value.reasons] == ["closed"]
+
+
+def test_a_lapsed_order_has_no_forecast(
+    db: Database, session: Session, clock: FrozenClock, new_filing: MakeFiling, settings: Settings
+) -> None:
+    """Nothing moves it towards approval: it is filed again from its start."""
+    returned = new_filing("host_returned")
+    clock.advance(timedelta(days=settings.idle_lapse_days + 1))
+    session.commit()
+    fire_due_deadlines(db.engine, clock.now(), settings)
+    assert session.get_one(Filing, returned.id, populate_existing=True).state == State.LAPSED
+
+    with pytest.raises(GuardFailed) as refused:
+        forecast.forecast(session, returned.id, settings)
+    assert [r.code for r in refused.value.reasons] == ["stalled"]
 
 
 # Site cancellations the bureau cleared the day after it got them (Wednesday to Thursday).
