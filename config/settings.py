@@ -135,9 +135,9 @@ class Settings(BaseSettings):
         ge=0,
         description="How often a running process looks for a schedule loaded since it started.",
     )
-    # Each figure a deadline is counted with is bounded where the settings are read: a zero or
-    # negative one failed every event arming it, and a reminder past what it warns of was never
-    # sent (its state left first).
+    # Each figure a deadline is counted with is bounded where the settings are read: zero or
+    # less is no deadline (zero working days failed every event arming one). Whether reminders
+    # come before what they warn of is the start's check (``workflow.startup``).
     sms_window_hours: float = Field(default=24, gt=0)
     sms_reminder_hours: list[Annotated[float, Field(ge=0)]] = Field(
         default_factory=lambda: [0.0, 12.0, 20.0],
@@ -295,27 +295,6 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalise_database_url(self.database_url)
         return f"sqlite:///{(self.var_dir / 'icpflow.db').resolve()}"
-
-    @model_validator(mode="after")
-    def _reminders_come_before_what_they_warn_of(self) -> Settings:
-        """A reminder due once its state has ended by itself is never sent: the SMS window
-        returns the order, the lapse ends its idling, and the reminder goes with the state."""
-        late = [
-            f"SMS_REMINDER_HOURS {h:g} is not inside SMS_WINDOW_HOURS ({self.sms_window_hours:g})"
-            for h in self.sms_reminder_hours
-            if h >= self.sms_window_hours
-        ] + [
-            f"{name} {days} is not before IDLE_LAPSE_DAYS ({self.idle_lapse_days})"
-            for name, figures in (
-                ("IDLE_REMINDER_DAYS", self.idle_reminder_days),
-                ("IDLE_ESCALATE_DAYS", [self.idle_escalate_days]),
-            )
-            for days in figures
-            if days >= self.idle_lapse_days
-        ]
-        if late:
-            raise ValueError("; ".join(late))
-        return self
 
     @model_validator(mode="after")
     def _lease_outlasts_a_delivery(self) -> Settings:

@@ -874,11 +874,15 @@ def recount_rectifications(session: Session, settings: Settings) -> int:
     are few (one per notice a bureau sent), so one transaction takes them all."""
     calendar = calendar_for(settings)
     rows = session.exec(
-        select(Obligation).where(
+        select(Obligation)
+        .where(
             col(Obligation.kind) == ObligationKind.RECTIFICATION,
             col(Obligation.status) == DeadlineStatus.PENDING,  # an escalated one stays as told
             col(Obligation.closed_at).is_(None),
         )
+        # Held until counted: an extension or the sweep's escalation committed meanwhile is
+        # waited for and read, not written over with a due time counted without it.
+        .with_for_update()
     ).all()
     changed = 0
     for row in rows:

@@ -41,6 +41,7 @@ def check_settings(settings: Settings, *, refusing: str = "refusing to start") -
         for state in settings.stuck_working_days
         if state in TERMINAL_STATES
     ]
+    reasons += _late_reminders(settings)
     if settings.stuck_days is not None:
         reasons.append(
             Reason(
@@ -65,6 +66,29 @@ def check_settings(settings: Settings, *, refusing: str = "refusing to start") -
     reasons += _rules_problems(settings)
     if reasons:
         raise UnsafeSettings(summarise(refusing, reasons), reasons)
+
+
+def _late_reminders(settings: Settings) -> list[Reason]:
+    """A reminder due once its state has ended by itself is never sent: the SMS window
+    returns the order, the lapse ends its idling, and the reminder goes with the state."""
+    window, lapse = settings.sms_window_hours, settings.idle_lapse_days
+    late = [
+        (
+            "sms_reminder_hours",
+            f"SMS_REMINDER_HOURS {h:g} is not inside SMS_WINDOW_HOURS ({window:g})",
+        )
+        for h in settings.sms_reminder_hours
+        if h >= window
+    ] + [
+        (name.lower(), f"{name} {days} is not before IDLE_LAPSE_DAYS ({lapse})")
+        for name, figures in (
+            ("IDLE_REMINDER_DAYS", settings.idle_reminder_days),
+            ("IDLE_ESCALATE_DAYS", [settings.idle_escalate_days]),
+        )
+        for days in figures
+        if days >= lapse
+    ]
+    return [Reason("reminder_too_late", message, field=field) for field, message in late]
 
 
 def _key_problems(settings: Settings) -> list[Reason]:

@@ -55,10 +55,10 @@ def test_a_file_that_cannot_be_written_is_named_on_one_line(cli: Cli, tmp_path: 
             id="a-deadline-of-no-time",
         ),
         pytest.param(
-            "SMS_REMINDER_HOURS",
-            "[0, 12, 40]",
-            "SMS_REMINDER_HOURS 40 is not inside SMS_WINDOW_HOURS (24)",
-            id="a-reminder-past-what-it-warns-of",
+            "DELIVERY_LEASE_SECONDS",
+            "1",
+            "DELIVERY_LEASE_SECONDS (1) must be longer than DELIVERY_TIME_LIMIT_SECONDS (45)",
+            id="two-settings-at-odds",
         ),
         pytest.param(
             "HOST_REVIEW_WORKING_DAYS",

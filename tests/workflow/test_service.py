@@ -461,6 +461,17 @@ def test_an_idempotency_key_another_caller_sent_replays_nothing_of_theirs(
     assert count(session, Filing) == 1
 
 
+def test_an_events_idempotency_key_another_caller_sent_replays_nothing_of_theirs(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    filing = new_filing()
+    withdraw = EventCommand(event="withdraw", data={"reason": "x"})
+    service.fire_event(session, filing.id, withdraw, actor="admin", idempotency_key="k1")
+
+    with pytest.raises(IdempotencyKeyReused):
+        service.fire_event(session, filing.id, withdraw, actor="alice", idempotency_key="k1")
+
+
 @POSTGRES_ONLY
 def test_a_keyed_opening_that_loses_the_race_to_its_first_copy_replays_it(db: Database) -> None:
     """Both copies checked the key before either committed: the later one's key row collides

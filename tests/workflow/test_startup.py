@@ -55,6 +55,18 @@ def test_a_misspelt_route_refuses_to_start_naming_each_problem() -> None:
     ]
 
 
+def test_a_reminder_due_after_what_it_warns_of_refuses_to_start() -> None:
+    late = Settings(sms_reminder_hours=[0, 12, 40], idle_reminder_days=[7, 45])
+
+    with pytest.raises(UnsafeSettings) as refused:
+        check_settings(late)
+
+    assert [r.field for r in refused.value.reasons] == [
+        "sms_reminder_hours",
+        "idle_reminder_days",
+    ]
+
+
 def test_stuck_working_days_for_a_state_orders_end_in_refuses_to_start() -> None:
     with pytest.raises(UnsafeSettings) as refused:
         check_settings(Settings(stuck_working_days={"approved": 2}))

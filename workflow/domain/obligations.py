@@ -218,8 +218,9 @@ def same_psb_number(
     first, second = _PSB.match(one), _PSB.match(other)
     if first is None or second is None:
         return one == other
-    return first["digits"] == second["digits"] and canonical(first["province"]) == canonical(
-        second["province"]
+    one_province, other_province = first["province"], second["province"]
+    return first["digits"] == second["digits"] and (canonical(one_province) or one_province) == (
+        canonical(other_province) or other_province
     )
 
 
