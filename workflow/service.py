@@ -8,6 +8,7 @@ notifications and their outbox rows, and commits all of it or none of it.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -238,25 +239,16 @@ def fire_event(
     if idempotency_key and (replay := _replay(session, filing_id, idempotency_key, fingerprint)):
         return replay
     now = get_clock().now()
+    apply = functools.partial(
+        _apply, session, filing_id, spec, data, actor, now, settings, expected_version
+    )
     try:
         try:
-            applied = _apply(
-                session, filing_id, spec, data, actor, now, settings, expected_version, system
-            )
-        except _SweepBehind:
+            applied = apply(system)
+        except _SweepBehind:  # first what the sweep would have fired already, then this event
             session.rollback()
             _catch_up(session, filing_id, now, settings)
-            applied = _apply(
-                session,
-                filing_id,
-                spec,
-                data,
-                actor,
-                now,
-                settings,
-                expected_version,
-                caught_up=True,
-            )
+            applied = apply(caught_up=True)
         view = describe_open(applied.filing, applied.deadlines, now)
         if idempotency_key:
             session.add(
