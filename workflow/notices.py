@@ -36,6 +36,8 @@ from workflow.domain.definition import (
     EVENTS_BY_NAME,
     STATES_BY_NAME,
     Audience,
+    DeadlineSpec,
+    EventSpec,
     State,
 )
 from workflow.domain.orders import ServiceKind, VerifierResult
@@ -137,8 +139,7 @@ def for_deadline(
     # reminds of (the window's end) while the state keeps it armed, passed already or not.
     # Its text names that deadline's figure as armed (the lapse's days), as its own.
     meet = _open(session, filing, spec.reminds_of) if spec.reminds_of else None
-    armed = armed_figures([(d.kind, d.figure) for d in (deadline, meet) if d], settings)
-    zh, description = worded(spec.zh, settings, armed), worded(spec.description, settings, armed)
+    zh, description = _said(spec, settings, [d for d in (deadline, meet) if d])
     # A deadline that moved the order on (the window's end) tells when the state it left the
     # order in ends by itself, as an event's notice does.
     after = _ends(open_deadlines(session, filing.id or 0), now, settings) if spec.event else []
@@ -173,17 +174,17 @@ def for_event(
     reason: str | None,
     now: datetime,
     settings: Settings,
-    open_deadlines: Sequence[DeadlineLike],
+    state_deadlines: Sequence[DeadlineLike],
 ) -> list[int]:
-    """``open_deadlines``: the state's, as the event left them (in hand: no query)."""
+    """``state_deadlines``: the state's, as the event left them (in hand: no query)."""
     spec = EVENTS_BY_NAME[event]
-    lines = [worded(spec.zh, settings), worded(spec.description, settings)]
+    lines = [*_said(spec, settings)]
     if reason:
         secrets = [filing.applicant_id_number, filing.applicant_phone]
         lines.append(f"原因 Reason: {mask_text(reason, secrets)}")
     if filing.icp_number and spec.tells_icp_number:
         lines.append(f"备案号 ICP number: {filing.icp_number}")
-    lines += _ends(open_deadlines, now, settings)
+    lines += _ends(state_deadlines, now, settings)
     notice = Notice(
         kind=event,
         audience=spec.audience,
@@ -194,17 +195,24 @@ def for_event(
     return _owe(session, filing, notice, now, settings)
 
 
-def _ends(open_deadlines: Sequence[DeadlineLike], now: datetime, settings: Settings) -> list[str]:
+def _said(
+    spec: EventSpec | DeadlineSpec, settings: Settings, armed: Sequence[DeadlineLike] = ()
+) -> tuple[str, str]:
+    """What a declared event or deadline says, in Chinese and English, its figures as the
+    ``armed`` deadlines were armed with (else as the settings are)."""
+    figures = armed_figures([(d.kind, d.figure) for d in armed], settings)
+    return worded(spec.zh, settings, figures), worded(spec.description, settings, figures)
+
+
+def _ends(state_deadlines: Sequence[DeadlineLike], now: datetime, settings: Settings) -> list[str]:
     """When the state the order is in ends by itself unless someone acts (the SMS window, the
     idle lapse), as armed: an SMS recorded late has hours left, not the whole window. One
     past already (an SMS recorded after its window) fires next, and tells for itself."""
     told = []
-    for deadline in open_deadlines:
+    for deadline in state_deadlines:
         spec = DEADLINES_BY_KIND[deadline.kind]
         if spec.event is not None and as_utc(deadline.due_at) > now:
-            figures = armed_figures([(deadline.kind, deadline.figure)], settings)
-            said = f"{worded(spec.zh, settings, figures)} {worded(spec.description, settings, figures)}"
-            told += [said, due_line(as_utc(deadline.due_at))]
+            told += [" ".join(_said(spec, settings, [deadline])), due_line(as_utc(deadline.due_at))]
     return told
 
 
