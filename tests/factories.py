@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping
+from datetime import date, timedelta
 from typing import Protocol
 
 from workflow.domain.commands import EventCommand, FilingCreate
@@ -32,6 +33,17 @@ ORG_MATERIALS = [
 Steps = list[tuple[str, dict[str, object]]]
 BIND_SERVICE_NUMBER = "bind_service_number"
 _service_numbers = itertools.count(1)
+
+
+def expiry_on_the_real_clock() -> str:
+    """A domain expiry for a test whose product runs on the real clock (a subprocess, ``up``).
+
+    The payloads' fixed 2028-06-30 suits the frozen clock (2026-03-02) and would be refused as
+    too soon on the real one from 2028-03-30 on. Two years from the real today passes both
+    clocks' checks (more than the minimum validity ahead, within a registry's ten years of the
+    frozen clock) until 2034.
+    """
+    return (date.today() + timedelta(days=730)).isoformat()
 
 
 def fresh_service_number() -> str:

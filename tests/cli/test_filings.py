@@ -24,6 +24,7 @@ from tests.factories import (
     ORG_MATERIALS,
     MakeFiling,
     another_organisation,
+    expiry_on_the_real_clock,
     make_payload,
     order_on,
 )
@@ -426,7 +427,7 @@ def test_import_names_the_filings_it_opened(cli: Cli, tmp_path: Path) -> None:
     assert f"imported 1 filing(s) (ids {filing['id']}), refused 0 row(s)" in result.stdout
 
 
-def other_rows(*numbers: int) -> list[list[str]]:
+def other_rows(*numbers: int, **overrides: str) -> list[list[str]]:
     """A valid row per number, each of its own organisation and domain."""
     rows = []
     for n in numbers:
@@ -436,6 +437,7 @@ def other_rows(*numbers: int) -> list[list[str]]:
                 domain=f"site{n}.cn",
                 id_number=str(applicant["id_number"]),
                 phone=str(applicant["phone"]),
+                **overrides,
             )
         )
     return rows
@@ -516,7 +518,12 @@ def test_an_import_stopped_by_a_signal_finishes_its_row_names_it_and_a_run_again
     cli: Cli, db: Database, tmp_path: Path, signum: signal.Signals
 ) -> None:
     rows = 20
-    path = write_csv(tmp_path / "filings.csv", list(IMPORT_COLUMNS), other_rows(*range(rows)))
+    expires = expiry_on_the_real_clock()  # the import runs in a process of its own
+    path = write_csv(
+        tmp_path / "filings.csv",
+        list(IMPORT_COLUMNS),
+        other_rows(*range(rows), domain_expires_on=expires),
+    )
 
     def opened() -> list[int]:
         with Session(db.engine) as session:

@@ -24,7 +24,7 @@ from config.clock import get_clock
 from models import OutboxMessage, create_db_engine
 from models.migrate import upgrade
 from tests.delivery_kit import free_port, wait_for
-from tests.factories import make_payload
+from tests.factories import expiry_on_the_real_clock, make_payload
 from workers.embedded_redis import embedded_redis_url, pid_file
 from workflow import outbox
 
@@ -108,7 +108,10 @@ def web_publishes(process: Standalone) -> None:
         token = create_token(session, "test", Role.ADMIN)
     headers = {"Authorization": f"Bearer {token}"}
     filing = httpx.post(
-        f"{base}/api/v1/filings", json=make_payload(), headers=headers, timeout=30
+        f"{base}/api/v1/filings",
+        json=make_payload(domain_expires_on=expiry_on_the_real_clock()),
+        headers=headers,
+        timeout=30,
     ).json()
     event = {"event": "withdraw", "data": {"reason": "done"}, "expected_version": 1}
     httpx.post(

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.delivery_kit import free_port, wait_for
-from tests.factories import make_payload
+from tests.factories import expiry_on_the_real_clock, make_payload
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
@@ -73,7 +73,10 @@ def test_up_serves_the_api_delivers_notifications_and_stops_cleanly(tmp_path: Pa
         assert token is not None
         headers = {"Authorization": f"Bearer {token.group(0)}"}
         filing = httpx.post(
-            f"{base}/api/v1/filings", json=make_payload(), headers=headers, timeout=30
+            f"{base}/api/v1/filings",
+            json=make_payload(domain_expires_on=expiry_on_the_real_clock()),
+            headers=headers,
+            timeout=30,
         ).json()
         fired = httpx.post(
             f"{base}/api/v1/filings/{filing['id']}/events",
@@ -97,7 +100,7 @@ def test_up_serves_the_api_delivers_notifications_and_stops_cleanly(tmp_path: Pa
         wait_for(lambda: "started it again" in (tmp_path / "up.log").read_text(), 60, "a restart")
         second = httpx.post(
             f"{base}/api/v1/filings",
-            json=make_payload(domain="second.cn"),
+            json=make_payload(domain="second.cn", domain_expires_on=expiry_on_the_real_clock()),
             headers=headers,
             timeout=30,
         ).json()
