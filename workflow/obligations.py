@@ -11,7 +11,7 @@ them (the service's expiry watch starts; a cancel-access order closes what it ow
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
@@ -178,7 +178,7 @@ def describe(row: Obligation, now: datetime) -> ObligationOut:
         service_id=row.service_id,
         filing_id=row.filing_id,
         kind=spec.kind,
-        description=worded(spec.description, get_settings()),
+        description=_worded(spec.description, row, get_settings()),
         due_at=due,
         status=DeadlineStatus(row.status),
         estimated=row.estimated,
@@ -418,10 +418,12 @@ def go_live(
         service.home_url = command.home_url or f"https://{service.domain}/"
         session.add(service)
         if service.psb_number is None:
-            due_on = _due_day(command.live_on, ObligationKind.PSB_FILING, settings)
-            _open(session, service, filing, ObligationKind.PSB_FILING, end_of_day(due_on), now)
+            armed = _armed(ObligationKind.PSB_FILING, settings)
+            due_on = _within(command.live_on, armed)
+            kind = ObligationKind.PSB_FILING
+            _open(session, service, filing, kind, end_of_day(due_on), now, armed)
             kind = ObligationKind.PSB_FILING_REMINDER
-            _remind_before(session, service, filing, kind, due_on, now, settings)
+            _remind_before(session, service, filing, kind, due_on, now, settings, armed)
         if _footer_checked(service, left_on):
             _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
 
@@ -460,15 +462,17 @@ def _correct_go_live(
     psb = _open_row(session, service.id, ObligationKind.PSB_FILING)
     if psb is None or old == command.live_on:
         return  # the PSB filing was made, or is due from the same day
-    due_on = _due_day(command.live_on, ObligationKind.PSB_FILING, settings)
+    armed = _armed(ObligationKind.PSB_FILING, settings, psb)
+    due_on = _within(command.live_on, armed)
     psb.due_at = end_of_day(due_on)
     if psb.due_at > now:
         psb.status, psb.fired_at = DeadlineStatus.PENDING, None  # told again if it passes
-    psb.data = {**psb.data, "replaced_live_on": [*psb.data.get("replaced_live_on", []), str(old)]}
+    replaced = [*psb.data.get("replaced_live_on", []), str(old)]
+    psb.data = {**psb.data, **armed, "replaced_live_on": replaced}
     session.add(psb)
     kind = ObligationKind.PSB_FILING_REMINDER
     _close(session, service.id, (kind,), now, {"corrected_live_on": str(command.live_on)})
-    _remind_before(session, service, filing, kind, due_on, now, settings)
+    _remind_before(session, service, filing, kind, due_on, now, settings, armed)
 
 
 def _correcting(service: Service, replaces: date | None) -> Reason:
@@ -747,7 +751,7 @@ def left_host(
         reasons += check_live_before_leaving(service.live_on, command.left_on, "left_on")
         if reasons:
             raise _refused("left-host not recorded", *reasons)
-        due = end_of_day(_due_day(command.left_on, ObligationKind.CANCEL_ACCESS, settings))
+        due = end_of_day(_within(command.left_on, _armed(ObligationKind.CANCEL_ACCESS, settings)))
         if owed is not None:
             if on_file != command.left_on:  # the same day again corrects nothing
                 _correct_left(session, owed, command.left_on, due, now)
@@ -983,7 +987,7 @@ def fire(session: Session, obligation_id: int, now: datetime, settings: Settings
         kind=f"obligation_{row.kind}",
         audience=spec.audience,
         key=f"{filing.id}:o{row.id}:{due.isoformat()}",
-        title=(worded(spec.zh, settings), worded(spec.description, settings)),
+        title=(_worded(spec.zh, row, settings), _worded(spec.description, row, settings)),
         lines=_notice_lines(row, due),
         now=now,
         settings=settings,
@@ -1187,9 +1191,37 @@ def _scalar(kind: ObligationKind, settings: Settings) -> float:
     return float(value)
 
 
-def _due_day(day: date, kind: ObligationKind, settings: Settings) -> date:
-    """The Beijing day the kind's figure in days after ``day``: a duty "within N days" of it."""
-    return day + timedelta(days=_scalar(kind, settings))
+def _armed(
+    kind: ObligationKind, settings: Settings, opened: Obligation | None = None
+) -> dict[str, float]:
+    """The kind's figure by its setting's name, as a duty of it is armed with: as ``opened``
+    was, or as ``settings`` have it for one opened now. Kept in the row's data, it is what its
+    texts name (``_worded``) and what a corrected start day counts from: a setting changed
+    since moves no due day already counted, and must not change what the duty says either."""
+    setting = OBLIGATIONS_BY_KIND[kind].setting
+    assert setting is not None
+    kept = opened.data.get(setting) if opened is not None else None
+    figure = kept if isinstance(kept, int | float) else _scalar(kind, settings)
+    return {setting: int(figure) if float(figure).is_integer() else figure}  # 30 reads as 30
+
+
+def _within(day: date, armed: Mapping[str, float]) -> date:
+    """The Beijing day the ``armed`` figure in days after ``day``: a duty "within N days"."""
+    (days,) = armed.values()
+    return day + timedelta(days=days)
+
+
+def _worded(text: str, row: Obligation, settings: Settings) -> str:
+    """``text`` with the figures ``row`` was armed with (``_armed``), the others as set now."""
+    return worded(text, settings, _armed_figures(row))
+
+
+def _armed_figures(row: Obligation) -> dict[str, float]:
+    return {
+        key: value
+        for key, value in row.data.items()
+        if key in Settings.model_fields and isinstance(value, int | float)
+    }
 
 
 def _working_days_after(
@@ -1253,7 +1285,7 @@ def _open(
     kind: ObligationKind,
     due_at: datetime,
     now: datetime,
-    data: dict[str, object] | None = None,
+    data: Mapping[str, object] | None = None,
     estimated: bool = False,
 ) -> None:
     assert service.id is not None and filing.id is not None
@@ -1264,7 +1296,7 @@ def _open(
             kind=kind,
             due_at=due_at,
             estimated=estimated,
-            data=data or {},
+            data=dict(data or {}),
             opened_at=now,
         )
     )
@@ -1327,22 +1359,29 @@ def _remind_before(
     day: date,
     now: datetime,
     settings: Settings,
+    armed: Mapping[str, float] | None = None,
 ) -> None:
     """One reminder of ``kind`` per figure of its setting, that many days before ``day`` at
     09:00 in Beijing; those already past are skipped (the nearest one still ahead says it
-    all, and a date recorded late must not bring a burst of stale ones)."""
+    all, and a date recorded late must not bring a burst of stale ones). ``armed``: the
+    figures of the duty reminded of, which the reminder's text names."""
     every = _figure(kind, settings)
     assert isinstance(every, Sequence)
     for days in sorted({int(d) for d in every}, reverse=True):
         due = datetime.combine(day - timedelta(days=days), time(9), tzinfo=CHINA).astimezone(UTC)
         if due > now:
-            data: dict[str, object] = {_REMINDS_OF[kind]: str(day), "days_before": days}
+            data: dict[str, object] = {
+                _REMINDS_OF[kind]: str(day),
+                "days_before": days,
+                **(armed or {}),
+            }
             _open(session, service, filing, kind, due, now, data)
 
 
 def _data_lines(row: Obligation, leave_out: Sequence[str] = ()) -> list[str]:
+    """What the row knows, but the figures it was armed with: its text names those."""
     return [
         f"{key}: {value}"
         for key, value in row.data.items()
-        if value is not None and key not in leave_out
+        if value is not None and key not in leave_out and key not in _armed_figures(row)
     ]

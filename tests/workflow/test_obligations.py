@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select, update
 
 from config.clock import CHINA, FrozenClock, as_utc
-from config.settings import Settings
+from config.settings import Settings, get_settings
 from models import Entity, Notification, Obligation, Service
 from tests.databases import POSTGRES_ONLY, second_of_two_at_once, wait_for_a_lock_wait
 from tests.factories import ENTITY_NUMBER, ORDER_PATHS, first_filing_order, order_on, service_in
@@ -152,11 +152,11 @@ def test_psb_reminders_fall_at_9_in_beijing_and_name_the_day_the_filing_is_due(
     assert reminders == [
         (
             datetime.fromisoformat("2026-03-25T09:00+08:00"),
-            {"due_on": "2026-04-01", "days_before": 7},
+            {"due_on": "2026-04-01", "days_before": 7, "psb_filing_days": 30},
         ),
         (
             datetime.fromisoformat("2026-03-30T09:00+08:00"),
-            {"due_on": "2026-04-01", "days_before": 2},
+            {"due_on": "2026-04-01", "days_before": 2, "psb_filing_days": 30},
         ),
     ]
 
@@ -224,6 +224,51 @@ def test_a_go_live_day_corrected_naming_the_one_on_file_moves_the_psb_filing_due
     assert len(_open(session, on_file, "footer_check")) == 1
 
 
+def _psb_days_become(monkeypatch: pytest.MonkeyPatch, days: int) -> Settings:
+    monkeypatch.setenv("PSB_FILING_DAYS", str(days))
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def test_a_psb_filing_opened_before_its_setting_changed_says_the_days_it_was_opened_with(
+    monkeypatch: pytest.MonkeyPatch,
+    session: Session,
+    on_file: FilingOut,
+    clock: FrozenClock,
+    settings: Settings,
+) -> None:
+    _live(session, on_file, settings, clock)  # due within the default 30 days
+    later = _psb_days_become(monkeypatch, 45)
+
+    shown = obligations.duties(session, _site(on_file), clock.now()).obligations
+    session.commit()  # end the read: SQLite's sweeps write from their own connections
+
+    told = {o.kind: o.description for o in shown}
+    assert "within 30 days" in told[ObligationKind.PSB_FILING]
+    assert "30 days after" in told[ObligationKind.PSB_FILING_REMINDER]
+    clock.advance(timedelta(days=31))
+    _sweep(session, clock, later)
+    [notice] = _notices(session, "obligation_psb_filing")
+    assert "30日内" in notice.subject and "within 30 days" in notice.body
+
+
+def test_a_go_live_corrected_after_the_psb_days_changed_counts_the_days_it_was_opened_with(
+    monkeypatch: pytest.MonkeyPatch,
+    session: Session,
+    on_file: FilingOut,
+    clock: FrozenClock,
+    settings: Settings,
+) -> None:
+    clock.advance(timedelta(days=5))
+    obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 6)), settings)
+    later = _psb_days_become(monkeypatch, 45)
+
+    fixed = GoLive(live_on=date(2026, 3, 3), replaces=date(2026, 3, 6))
+    obligations.go_live(session, _site(on_file), fixed, later)
+
+    assert _open_psb_filing_due(session, on_file) == ["2026-04-03T00:00:00+08:00"]
+
+
 def test_a_psb_filing_told_overdue_is_not_told_again_when_the_go_live_is_corrected(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
@@ -279,7 +324,7 @@ def test_a_go_live_recorded_late_skips_the_psb_reminders_already_past(
     live_on = date(2026, 3, 2)
     duties = obligations.go_live(session, _site(on_file), GoLive(live_on=live_on), settings)
     reminders = [o.data for o in duties.obligations if o.kind == "psb_filing_reminder"]
-    assert reminders == [{"due_on": "2026-04-01", "days_before": 2}]
+    assert reminders == [{"due_on": "2026-04-01", "days_before": 2, "psb_filing_days": 30}]
 
 
 def test_a_psb_reminder_on_or_after_its_due_day_is_a_bad_setting() -> None:
