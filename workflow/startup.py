@@ -42,6 +42,7 @@ def check_settings(settings: Settings, *, refusing: str = "refusing to start") -
         if state in TERMINAL_STATES
     ]
     reasons += _late_reminders(settings)
+    reasons += _stuck_inside_the_sms_window(settings)
     if settings.stuck_days is not None:
         reasons.append(
             Reason(
@@ -89,6 +90,22 @@ def _late_reminders(settings: Settings) -> list[Reason]:
         if days >= lapse
     ]
     return [Reason("reminder_too_late", message, field=field) for field, message in late]
+
+
+def _stuck_inside_the_sms_window(settings: Settings) -> list[Reason]:
+    """An order waiting on its SMS moves by itself when the window ends (returned, if no one
+    answered): called stuck before that, ops would chase one the window still holds. N working
+    days last at least N x 24 h (on a weekday, exactly that), so fewer hours than the window's
+    put some orders in the stuck list while their window is open."""
+    days = settings.stuck_working_days.get(State.SMS_PENDING)
+    window = settings.sms_window_hours
+    if days is None or days * 24 >= window:
+        return []
+    message = (
+        f"STUCK_WORKING_DAYS gives sms_pending {days} working day(s), {days * 24} h on a "
+        f"weekday: fewer than SMS_WINDOW_HOURS ({window:g}), whose end moves the order itself"
+    )
+    return [Reason("stuck_inside_window", message, field="stuck_working_days.sms_pending")]
 
 
 def _key_problems(settings: Settings) -> list[Reason]:

@@ -74,6 +74,20 @@ def test_stuck_working_days_for_a_state_orders_end_in_refuses_to_start() -> None
     assert [r.field for r in refused.value.reasons] == ["stuck_working_days.approved"]
 
 
+def test_an_order_called_stuck_while_its_sms_window_is_open_refuses_to_start() -> None:
+    """A 48 h window and 1 working day: on a weekday, ops would chase it 24 h into its window."""
+    with pytest.raises(UnsafeSettings) as refused:
+        check_settings(Settings(sms_window_hours=48))
+
+    [reason] = refused.value.reasons
+    assert reason.field == "stuck_working_days.sms_pending"
+    assert "SMS_WINDOW_HOURS (48)" in reason.message
+
+
+def test_stuck_after_a_longer_sms_window_ends_starts() -> None:
+    check_settings(Settings(sms_window_hours=48, stuck_working_days={"sms_pending": 2}))
+
+
 def test_stuck_working_days_for_an_unknown_state_refuses_to_start() -> None:
     with pytest.raises(UnsafeSettings) as refused:
         check_settings(Settings(stuck_working_days={"submited": 3}))
