@@ -12,7 +12,6 @@ from fastapi.templating import Jinja2Templates
 
 from config.clock import beijing_text
 from config.settings import get_settings
-from workflow.domain.obligations import REMINDERS
 from workflow.domain.orders import kind_spec
 from workflow.domain.wording import worded
 from workflow.schemas import FilingOut
@@ -63,7 +62,6 @@ templates.env.filters["duration"] = duration
 templates.env.filters["lateness"] = lateness
 templates.env.filters["worded"] = lambda text: worded(text, get_settings())
 templates.env.filters["zh"] = lambda kind: kind_spec(kind).label_zh  # an order kind's name
-templates.env.globals["reminders"] = REMINDERS
 
 
 def render(

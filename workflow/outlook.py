@@ -12,8 +12,9 @@ from sqlmodel import Session
 from config.settings import Settings
 from workflow import forecast, obligations
 from workflow.domain.definition import State
+from workflow.domain.obligations import REMINDERS, ObligationKind
 from workflow.forecast import ForecastOut
-from workflow.obligations import ServiceDutiesOut
+from workflow.obligations import ObligationOut, ServiceDutiesOut
 from workflow.schemas import FilingOut
 
 
@@ -28,5 +29,16 @@ def outlook(session: Session, filing: FilingOut, now: datetime, settings: Settin
     if forecast.no_forecast(filing.state, purged=purged) is None:
         return Outlook(forecast.forecast(session, filing.id, settings), None)
     if filing.state == State.APPROVED and filing.service_id is not None:
-        return Outlook(None, obligations.duties(session, filing.service_id, now))
+        duties = obligations.duties(session, filing.service_id, now)
+        listed = [o for o in duties.obligations if _worth_listing(o)]
+        return Outlook(None, duties.model_copy(update={"obligations": listed}))
     return Outlook(None, None)
+
+
+def _worth_listing(duty: ObligationOut) -> bool:
+    """Beside a filing, the duties still open and those met: a footer check made is in the
+    checks' list, not a row a day here; a reminder closed (sent, or superseded by a
+    correction) says nothing its duty's row does not. The service's own list has them all."""
+    return duty.closed_at is None or not (
+        duty.kind is ObligationKind.FOOTER_CHECK or duty.kind in REMINDERS
+    )

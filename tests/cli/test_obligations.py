@@ -13,9 +13,11 @@ from config.clock import FrozenClock
 from config.settings import Settings
 from workflow import obligations
 from workflow.schemas import FilingOut
+from workflow.sweeps import fire_due_obligations
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
+    from tests.databases import Database
 
 
 def test_a_duty_due_by_the_end_of_its_last_day_reads_as_that_day_at_24_00(
@@ -127,6 +129,26 @@ def test_an_approved_order_is_shown_with_its_services_duties_after_approval(
     assert shown.exit_code == 0, shown.output
     assert re.search(r"│\s*psb_filing\s*│\s*2026-04-01 24:00 Beijing", shown.stdout), shown.stdout
     assert "live since" in shown.stdout and "forecast" not in shown.stdout
+
+
+def test_an_approved_orders_duties_leave_out_footer_checks_made_and_reminders_closed(
+    cli: Cli, on_file: FilingOut, clock: FrozenClock, settings: Settings, db: Database
+) -> None:
+    """As the filing's console page does: the service's own list keeps them all."""
+    site = str(on_file.service_id)
+    assert cli("services", "go-live", site, "--on", "2026-03-02").exit_code == 0
+    for _ in range(2):  # two days of scheduled checks made: the next one open
+        fire_due_obligations(db.engine, clock.now(), settings)
+        clock.advance(timedelta(days=1))
+    assert cli("services", "psb", site, "京公网安备11010502030143号").exit_code == 0
+
+    shown = cli("filings", "show", str(on_file.id)).stdout
+
+    assert len(re.findall(r"│\s*footer_check\s*│", shown)) == 1, shown
+    assert "psb_filing_reminder" not in shown and re.search(r"│\s*psb_filing\s*│", shown)
+    every = cli("services", "obligations", site).stdout
+    assert len(re.findall(r"│\s*footer_check\s*│", every)) == 3
+    assert "psb_filing_reminder" in every
 
 
 def test_an_approved_orders_forecast_is_refused_saying_why_once(
