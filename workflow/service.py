@@ -121,11 +121,12 @@ def import_filing(
     imported again (a run stopped halfway, started over) names the filing it opened as it is
     now (withdrawn since, say), and says so, where it would be refused as its entity's order
     in flight. The key is keyed, as a fingerprint is: the row holds identity and phone
-    numbers."""
+    numbers. No caller sent it, so it is no one's: whoever runs the import again (a colleague,
+    a cron job under its own ``--actor``) carries it on."""
     order = records.order_from_filing(command)
     content = json.dumps(order.model_dump(mode="json"), sort_keys=True)
     key = f"import:{keyed_digest(content)}"
-    opening = _open(session, order, actor, settings, key, fields=False)
+    opening = _open(session, order, actor, settings, key, fields=False, key_from_content=True)
     if not opening.replayed:
         return opening
     now_shown = describe(session, get_filing(session, opening.view.id), get_clock().now())
@@ -152,13 +153,16 @@ def _open(
     idempotency_key: str | None,
     *,
     fields: bool,
+    key_from_content: bool = False,
 ) -> Opening:
     """Open the order; with an ``idempotency_key`` a repeat of the same request replays the
-    first answer instead of opening a second filing."""
+    first answer instead of opening a second filing. A key a caller sent is theirs (its
+    fingerprint names them); one derived from the content (``key_from_content``) is anyone's."""
     settings = settings or get_settings()
     fingerprint = ""
     if idempotency_key:
-        fingerprint = _fingerprint(actor, "open", command.model_dump(mode="json"), None)
+        sender = _ANYONE if key_from_content else actor
+        fingerprint = _fingerprint(sender, "open", command.model_dump(mode="json"), None)
         if replay := _replay_opening(session, idempotency_key, fingerprint):
             return Opening(replay, replayed=True)
     now = get_clock().now()
@@ -566,6 +570,10 @@ def _replayed(
             ],
         )
     return FilingOut.model_validate(record.response)
+
+
+# Who a key derived from what it opens belongs to, in its fingerprint: no actor is named so.
+_ANYONE = ""
 
 
 def _fingerprint(

@@ -467,6 +467,19 @@ def test_an_import_run_again_reports_the_rows_it_imported_and_exits_0(
     assert json.loads(cli("filings", "list", "--json").stdout)["total"] == 3
 
 
+def test_an_import_run_again_by_someone_else_carries_it_on(cli: Cli, tmp_path: Path) -> None:
+    """No one sent the rows' keys: they come from the rows, and are no one's own."""
+    header = list(IMPORT_COLUMNS)
+    path = write_csv(tmp_path / "filings.csv", header, other_rows(1))
+    first = json.loads(cli("filings", "import", str(path), "--actor", "alice", "--json").stdout)
+
+    again = cli("filings", "import", str(path), "--actor", "bob", "--json")
+
+    assert again.exit_code == 0, again.output
+    [shown] = json.loads(again.stdout)["already_imported"]
+    assert shown["filing"] == first["imported"][0]
+
+
 def test_rows_already_imported_are_shown_apart_from_those_imported_and_refused(
     cli: Cli, tmp_path: Path
 ) -> None:
