@@ -75,6 +75,7 @@ _CLAIM_DUE_OBLIGATION = (
         _OBLIGATIONS.c.id == bindparam("b_id"),
         _OBLIGATIONS.c.status == DeadlineStatus.PENDING,
         _OBLIGATIONS.c.closed_at.is_(None),
+        _OBLIGATIONS.c.due_at <= bindparam("b_now"),  # not moved later since it was listed
     )
     .values(status=DeadlineStatus.FIRED, fired_at=bindparam("b_now"))
 )

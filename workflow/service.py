@@ -71,9 +71,15 @@ _ADVANCE_IF_UNCHANGED = update(_FILINGS).where(
     _FILINGS.c.id == bindparam("b_id"), _FILINGS.c.version == bindparam("b_version")
 )
 _ADD_HISTORY = insert(table(HistoryEntry))
+# Due at the claim, not only when listed: a recount (a corrected holiday schedule) may have
+# moved it later since the sweep read its batch.
 _CLAIM_PENDING_DEADLINE = (
     update(_DEADLINES)
-    .where(_DEADLINES.c.id == bindparam("b_id"), _DEADLINES.c.status == DeadlineStatus.PENDING)
+    .where(
+        _DEADLINES.c.id == bindparam("b_id"),
+        _DEADLINES.c.status == DeadlineStatus.PENDING,
+        _DEADLINES.c.due_at <= bindparam("b_now"),
+    )
     .values(status=DeadlineStatus.FIRED, fired_at=bindparam("b_now"))
 )
 

@@ -11,7 +11,7 @@ import pydantic
 import pytest
 from sqlmodel import Session, select
 
-from config.clock import FrozenClock
+from config.clock import FrozenClock, as_utc
 from config.settings import HOST_REVIEW_WORKING_DAYS, Settings
 from models import Deadline, DeadlineStatus, Filing, Notification
 from tests.databases import POSTGRES_ONLY, Database
@@ -111,6 +111,7 @@ def test_a_deadline_is_fired_once_however_often_it_is_fired(
     deadline = _deadline(session, filing.id, "host_review_overdue")
     stored = session.get(Filing, filing.id)
     assert stored is not None
+    clock.set(as_utc(deadline.due_at))
 
     first = service.fire_deadline(session, stored, deadline, clock.now(), settings)
     again = service.fire_deadline(session, stored, deadline, clock.now(), settings)
@@ -118,6 +119,23 @@ def test_a_deadline_is_fired_once_however_often_it_is_fired(
     assert (first is not None, again) == (True, None)
     owed = session.exec(select(Notification).where(Notification.deadline_id == deadline.id)).all()
     assert len(owed) == len(settings.notify_routes["case_manager"])
+
+
+def test_a_deadline_moved_later_after_the_sweep_listed_it_is_not_fired(
+    session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """A corrected holiday schedule counted it again between the sweep's list and its claim."""
+    filing = new_filing("submitted")
+    deadline = _deadline(session, filing.id, "host_review_overdue")
+    stored = session.get(Filing, filing.id)
+    assert stored is not None
+    clock.set(as_utc(deadline.due_at))  # listed due now ...
+    deadline.due_at += timedelta(days=1)  # ... and moved a day later by the recount
+    session.add(deadline)
+    session.flush()
+
+    assert service.fire_deadline(session, stored, deadline, clock.now(), settings) is None
+    assert _deadline(session, filing.id, "host_review_overdue").status == DeadlineStatus.PENDING
 
 
 @POSTGRES_ONLY

@@ -126,6 +126,19 @@ def test_a_duty_notice_names_its_service_by_kind_name_and_number(
     assert f"服务 Service: Website 网站 Example (example.cn) {ENTITY_NUMBER}-1" in told.body
 
 
+def test_a_duty_moved_later_after_the_sweep_listed_it_is_not_fired(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    """A corrected go-live, or a recount, moved it between the sweep's list and its claim."""
+    _live(session, on_file, settings, clock)
+    [psb] = _open(session, on_file, "psb_filing")
+    assert psb.id is not None
+
+    assert not obligations.fire(session, psb.id, clock.now(), settings)  # due in 30 days
+    session.refresh(psb)
+    assert psb.status == "pending" and psb.fired_at is None
+
+
 def test_psb_reminders_come_7_and_2_days_before_the_psb_filing_is_due(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
