@@ -596,13 +596,15 @@ def psb_number(
 
 def _psb_number_holder(session: Session, digits: str, service_id: int | None) -> int | None:
     """Another service keeping the PSB number of these ``digits`` on file, its province
-    written either way (a site's PSB filing is its own; one whose record was cancelled keeps
-    it no more)."""
+    written either way. A site's PSB filing is its own, and goes with it: one whose record was
+    cancelled keeps it no more, nor one whose access was removed (the site back through a new
+    access is another service, with the PSB number it had)."""
+    gone = [ServiceStatus.CANCELLED, ServiceStatus.ACCESS_REMOVED, ServiceStatus.WITHDRAWN]
     return session.exec(
         select(Service.id).where(
             col(Service.psb_number).endswith(f"公网安备{digits}号"),
             Service.id != service_id,
-            col(Service.status).not_in([ServiceStatus.CANCELLED, ServiceStatus.WITHDRAWN]),
+            col(Service.status).not_in(gone),
         )
     ).first()
 

@@ -406,6 +406,24 @@ def test_a_psb_number_another_site_keeps_is_refused(
     ]
 
 
+def test_a_site_back_through_a_new_access_takes_the_psb_number_it_had_before_it_left(
+    session: Session, on_file: FilingOut, open_order: Open, settings: Settings
+) -> None:
+    """Its PSB filing is the site's, not the host's: the service whose access was removed
+    keeps it no more, as it keeps its record number no more."""
+    _second_site(session, open_order, on_file)  # the entity keeps a service here meanwhile
+    obligations.psb_number(session, _site(on_file), PsbNumberIn(psb_number=PSB), settings)
+    _approved(session, open_order(**order_on("cancel_access", on_file.entity_id, _site(on_file))))
+    back = service_in(record_number=f"{ENTITY_NUMBER}-1")
+    again = _approved(
+        session, open_order(kind="new_access", entity_id=on_file.entity_id, service=back)
+    )
+
+    shown = obligations.psb_number(session, _site(again), PsbNumberIn(psb_number=PSB), settings)
+
+    assert shown.psb_number == PSB
+
+
 def test_a_psb_number_is_told_apart_by_its_digits_not_the_way_its_province_is_written(
     session: Session, on_file: FilingOut, open_order: Open, settings: Settings
 ) -> None:
