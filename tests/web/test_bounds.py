@@ -106,6 +106,24 @@ def test_a_name_longer_than_its_column_is_422_naming_the_field(api: Api) -> None
     )
 
 
+@pytest.mark.parametrize(
+    ("field", "sent"),
+    [
+        ("domain_expires_on", 1830297600),  # seconds since 1970: 2028-01-01
+        ("domain_expires_on", "2028-06-30T00:00:00"),
+        ("domain_real_name_verified", "yes"),
+        ("domain_real_name_verified", 1),
+    ],
+    ids=["epoch-as-day", "midnight-as-day", "yes-as-true", "one-as-true"],
+)
+def test_a_value_of_another_type_than_the_fields_is_422_not_coerced(
+    api: Api, field: str, sent: object
+) -> None:
+    """A day is a date, a yes/no is true or false: pydantic would read these as one."""
+    code = "invalid_date" if field.endswith("_on") else "invalid_field"
+    assert _refusal(api, make_payload(**{field: sent})) == (422, [(code, field)])
+
+
 def test_a_nul_byte_is_422(api: Api) -> None:
     assert _refusal(api, make_payload(province="京\x00")) == (
         422,

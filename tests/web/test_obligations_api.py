@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -37,6 +38,25 @@ def test_a_psb_number_closes_the_psb_filing_and_a_bad_one_is_refused_with_its_ru
     assert done.status_code == 200, done.text
     [psb] = [o for o in done.json()["obligations"] if o["kind"] == "psb_filing"]
     assert psb["closed_at"] is not None and not psb["overdue"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("rectifications", {"reference": "R1", "working_days": True}, "working_days"),
+        ("renewal", {"expires_on": 1830297600}, "expires_on"),
+        ("go-live", {"live_on": "2026-03-02T00:00:00"}, "live_on"),
+        ("left-host", {"left_on": 20260302}, "left_on"),
+    ],
+    ids=["true-as-one-day", "epoch-as-expiry", "midnight-as-day", "number-as-day"],
+)
+def test_a_duty_given_a_value_of_another_type_is_refused_not_coerced(
+    api: Api, on_file: FilingOut, path: str, body: dict[str, Any], field: str
+) -> None:
+    refused = _post(api, f"/services/{on_file.service_id}/{path}", body)
+
+    assert refused.status_code == 422
+    assert [r["field"] for r in refused.json()["reasons"]] == [field]
 
 
 def test_every_problem_with_a_go_live_is_listed(api: Api, on_file: FilingOut) -> None:

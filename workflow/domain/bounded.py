@@ -13,11 +13,12 @@ as ``maxLength`` and ``pattern``, so clients and fuzzers know them before they s
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from annotated_types import Interval
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from config import bounds
 from config.clock import CHINA, get_clock
@@ -70,6 +71,43 @@ def _digits(value: object) -> object:
 RowId = Annotated[int, Interval(ge=1, le=bounds.MAX_ROW_ID), BeforeValidator(_digits)]
 Offset = Annotated[int, Interval(ge=0, le=bounds.MAX_OFFSET), BeforeValidator(_digits)]
 PageSize = Annotated[int, Interval(ge=1, le=bounds.MAX_PAGE), BeforeValidator(_digits)]
+
+_DAY = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*")
+
+
+def _a_day(value: object) -> object:
+    """A day written as one: pydantic would also take a count of seconds (1830297600 for
+    2028-01-01) or a date and time at midnight, more likely mistakes than the day meant."""
+    if (isinstance(value, date) and not isinstance(value, datetime)) or (
+        isinstance(value, str) and _DAY.fullmatch(value)
+    ):
+        return value
+    # pydantic's own kind of a day's error, which the API reports as ``invalid_date``.
+    raise PydanticCustomError("date_type", "give a date such as 2026-03-02 (YYYY-MM-DD)")
+
+
+def _a_count(value: object) -> object:
+    """pydantic reads ``true`` as 1: a box ticked is not one working day."""
+    if isinstance(value, bool):
+        raise ValueError("give a whole number, not true or false")
+    return value
+
+
+def _yes_or_no(value: object) -> object:
+    """``true`` or ``false``, as JSON writes them and a form's yes/no posts them: pydantic
+    would also read "off", "n", 0 and 1, which a client sending them more likely mistyped."""
+    if isinstance(value, bool) or (
+        isinstance(value, str) and value.strip().lower() in ("true", "false")
+    ):
+        return value
+    raise ValueError("give true or false")
+
+
+# A day, a count of days and a yes/no, as a client writes them: JSON's own types, or the text a
+# form or a CSV row posts ("2026-03-02", "5", "true"), nothing else pydantic would coerce.
+Day = Annotated[date, BeforeValidator(_a_day)]
+Count = Annotated[int, BeforeValidator(_a_count)]
+YesNo = Annotated[bool, BeforeValidator(_yes_or_no)]
 
 # One spelling, whatever the keyboard typed (see config.domains); a search's start of one is
 # folded where it is searched for, as a final dot there means something.

@@ -9,7 +9,6 @@ guards judge the values against the filing rules.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from socket import inet_aton
@@ -22,6 +21,7 @@ from pydantic.networks import validate_email
 
 from config import bounds
 from workflow.domain.bounded import (
+    Day,
     DocumentType,
     Domain,
     DomainStart,
@@ -36,6 +36,7 @@ from workflow.domain.bounded import (
     Recipient,
     RowId,
     Sector,
+    YesNo,
 )
 from workflow.domain.definition import Channel
 from workflow.domain.errors import Reason, ValidationError, summarise
@@ -182,7 +183,7 @@ class FilingCreate(BaseModel):
     model_config = STRICT
 
     domain: Domain
-    domain_expires_on: date = Field(description="ISO date, YYYY-MM-DD")
+    domain_expires_on: Day = Field(description="ISO date, YYYY-MM-DD")
     province: Province = Field(
         description="a province character or its alias (蜀 for 川), as rules.toml lists them"
     )
@@ -199,7 +200,7 @@ class FilingCreate(BaseModel):
         description="the domain's registrant as the registrar shows it; must be the applicant "
         "(omitted: taken to be the applicant, as before)",
     )
-    domain_real_name_verified: bool = Field(
+    domain_real_name_verified: YesNo = Field(
         default=True, description="the registrar has verified the registrant's real name"
     )
 
@@ -219,7 +220,7 @@ class EntityPersonIn(PersonIn):
     authorisation letter is a material where the province asks for it (docs/domain-facts.md, "Entity
     and people"). A service's person is asked no such thing."""
 
-    legal_representative: bool = Field(
+    legal_representative: YesNo = Field(
         default=True,
         description="the entity's legal representative; otherwise an authorisation letter is "
         "a material where the province asks for it",
@@ -247,9 +248,9 @@ class ServiceIn(BaseModel):
     kind: ServiceKind = ServiceKind.WEBSITE
     name: Name
     domain: Domain = Field(description="the site's domain, or the domain an app uses")
-    domain_expires_on: date
+    domain_expires_on: Day
     domain_registrant: Name = Field(description="must be the entity's name")
-    domain_real_name_verified: bool = Field(description="must be true")
+    domain_real_name_verified: YesNo = Field(description="must be true")
     app_identifier: Name | None = Field(
         default=None,
         description="package name or Bundle ID of an app (a mini program's AppID): required "

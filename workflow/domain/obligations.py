@@ -23,7 +23,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from config.settings import Settings
-from workflow.domain.bounded import Document, PsbNumber, Url
+from workflow.domain.bounded import Count, Day, Document, PsbNumber, Url
 from workflow.domain.bounded import Reason as ReasonText
 from workflow.domain.definition import Audience, Figure, setting_name
 from workflow.domain.errors import Reason
@@ -430,11 +430,11 @@ class GoLive(BaseModel):
 
     model_config = STRICT
 
-    live_on: date = Field(description="the day the site opened to the public (Beijing date)")
+    live_on: Day = Field(description="the day the site opened to the public (Beijing date)")
     home_url: Annotated[Url, AfterValidator(_web_url)] | None = Field(
         default=None, description="the page whose footer is checked; default https://<domain>/"
     )
-    replaces: date | None = Field(
+    replaces: Day | None = Field(
         default=None,
         description="to correct a go-live day on file, that day: the PSB filing still open is "
         "then due from the corrected one",
@@ -455,8 +455,8 @@ class PsbNumberIn(BaseModel):
 class Renewal(BaseModel):
     model_config = STRICT
 
-    expires_on: date = Field(description="the domain's new expiry date")
-    replaces: date | None = Field(
+    expires_on: Day = Field(description="the domain's new expiry date")
+    replaces: Day | None = Field(
         default=None,
         description="to correct an expiry on file that was mistyped, that expiry: the new one "
         "may then be earlier",
@@ -468,8 +468,8 @@ class LeftHost(BaseModel):
 
     model_config = STRICT
 
-    left_on: date = Field(description="the day the site moved off this host's servers")
-    replaces: date | None = Field(
+    left_on: Day = Field(description="the day the site moved off this host's servers")
+    replaces: Day | None = Field(
         default=None,
         description="to correct a day of leaving on file, that day: the cancel-access order "
         "owed is then due from the corrected one",
@@ -483,9 +483,9 @@ class RectificationIn(BaseModel):
     model_config = STRICT
 
     reference: Document = Field(description="the notice's reference or title")
-    working_days: int = Field(ge=1, le=MAX_RECTIFICATION_WORKING_DAYS)
+    working_days: Count = Field(ge=1, le=MAX_RECTIFICATION_WORKING_DAYS)
     detail: ReasonText | None = Field(default=None, description="what must be rectified")
-    received_on: date | None = Field(
+    received_on: Day | None = Field(
         default=None,
         description="the day the notice was received (Beijing), which its working days count "
         "from; default today",
@@ -495,7 +495,7 @@ class RectificationIn(BaseModel):
 class ExtensionIn(BaseModel):
     model_config = STRICT
 
-    working_days: int = Field(
+    working_days: Count = Field(
         ge=1,
         le=MAX_RECTIFICATION_WORKING_DAYS,
         description=worded_by_default("at most {rectification_max_extension_working_days}, once"),
