@@ -226,7 +226,24 @@ def test_bad_schedule_copied_in_by_hand_keeps_the_schedules_read_before_and_is_l
     assert calendar.is_working_day(date(2031, 10, 2)) is False
     [logged] = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert "2031.json" in logged.getMessage()
-    assert "not reloaded" in logged.getMessage()
+    assert "keeps the schedule read before" in logged.getMessage()
+
+
+def test_a_process_starting_beside_a_bad_schedule_file_reads_the_good_ones_and_logs_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A restart (a deploy, a crashed worker) must not turn a file copied in by hand into a
+    refusal of every event that arms a working-day deadline."""
+    write_json(tmp_path / "2031.json", OFFICIAL_2031)
+    (tmp_path / "2032.json").write_text('{"year": 2032, "holidays": ["2032-1-3"]}', "utf-8")
+
+    with caplog.at_level(logging.ERROR, logger=LOGGER):
+        calendar = WorkingCalendar(tmp_path)
+
+    assert calendar.is_estimated(2031) is False
+    assert calendar.add_working_days(beijing(2032, 3, 1, 10, 0), 1).estimated is True
+    [logged] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "2032.json" in logged.getMessage()
 
 
 def test_install_copies_the_file_under_its_year(tmp_path: Path) -> None:
@@ -288,12 +305,17 @@ def test_install_rejects_malformed_file_and_writes_nothing(tmp_path: Path) -> No
     assert not (tmp_path / "calendar").exists()
 
 
-def test_two_files_for_one_year_are_rejected(tmp_path: Path) -> None:
+def test_two_files_for_one_year_are_both_left_out_and_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     write_json(tmp_path / "2031.json", OFFICIAL_2031)
     write_json(tmp_path / "copy.json", OFFICIAL_2031)
-    with pytest.raises(ValidationError) as caught:
-        WorkingCalendar(tmp_path)
-    assert [r.code for r in caught.value.reasons] == ["duplicate_year"]
+
+    with caplog.at_level(logging.ERROR, logger=LOGGER):
+        calendar = WorkingCalendar(tmp_path)
+
+    assert calendar.is_estimated(2031) is True
+    assert "2031.json and copy.json both hold 2031" in caplog.text
 
 
 def test_naive_start_is_refused(calendar: WorkingCalendar) -> None:

@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -163,18 +164,34 @@ def install_schedule_file(path: Path, schedule_dir: Path) -> YearSchedule:
     return schedule
 
 
-def _read_schedule_dir(directory: Path) -> dict[int, YearSchedule]:
-    """Every schedule in ``directory``; two files claiming one year is an error, not a guess."""
-    found: dict[int, tuple[Path, YearSchedule]] = {}
-    if not directory.is_dir():
-        return {}
-    for path in sorted(directory.glob("*.json")):
-        schedule = load_schedule_file(path)
-        if schedule.year in found:
-            clash = f"{path.name} and {found[schedule.year][0].name} both hold {schedule.year}"
-            raise _schedule_error(path, [Reason("duplicate_year", clash)])
-        found[schedule.year] = (path, schedule)
-    return {year: schedule for year, (_, schedule) in found.items()}
+def _read_schedule_dir(
+    directory: Path, before: Mapping[str, YearSchedule]
+) -> tuple[dict[str, YearSchedule], list[str]]:
+    """Every good schedule in ``directory`` by file name, and what is wrong with the others.
+
+    A file that fails its checks (copied in by hand, not through ``install_schedule_file``)
+    keeps the schedule it held when read ``before``, or is left out: one bad file must not
+    stop every event that arms a working-day deadline, in a process running or one starting.
+    Two files holding one year are both left out: which of them is right cannot be told.
+    """
+    read: dict[str, YearSchedule] = {}
+    problems: list[str] = []
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        try:
+            read[path.name] = load_schedule_file(path)
+        except ValidationError as exc:
+            problems.append("; ".join([exc.message, *(reason.message for reason in exc.reasons)]))
+            if path.name in before:
+                read[path.name] = before[path.name]
+    holding: dict[int, list[str]] = {}
+    for name, schedule in read.items():
+        holding.setdefault(schedule.year, []).append(name)
+    for year, names in holding.items():
+        if len(names) > 1:
+            problems.append(f"{' and '.join(names)} both hold {year}: neither is used")
+            for name in names:
+                del read[name]
+    return read, problems
 
 
 def _package_knows_year(calendar: holidays.HolidayBase, year: int) -> bool:
@@ -208,6 +225,7 @@ class WorkingCalendar:
         self._lock = threading.Lock()
         self._warned: set[int] = set()
         self._schedules: dict[int, YearSchedule] = {}
+        self._loaded: dict[str, YearSchedule] = {}  # schedule_dir's, by file name
         self._years: dict[int, _Year] = {}
         self._files: tuple[tuple[str, int, int], ...] = ()
         self._next_look = 0.0
@@ -215,13 +233,27 @@ class WorkingCalendar:
         self.reload()
 
     def reload(self) -> None:
-        """Re-read the schedule files, e.g. after ops installed one, and forget built years."""
+        """Re-read the schedule files, e.g. after ops installed one, and forget built years.
+        What is wrong with a file is logged, once per reading (see ``_read_schedule_dir``)."""
         files = self._stamp()
-        schedules = _read_schedule_dir(PACKAGED_SCHEDULE_DIR)
+        packaged, broken = _read_schedule_dir(PACKAGED_SCHEDULE_DIR, {})
+        if broken:  # shipped with the code: a bug, not an install's mistake
+            raise RuntimeError(f"packaged holiday schedules: {'; '.join(broken)}")
+        loaded: dict[str, YearSchedule] = {}
         if self.schedule_dir is not None:
-            schedules |= _read_schedule_dir(self.schedule_dir)
+            loaded, problems = _read_schedule_dir(self.schedule_dir, self._loaded)
+            if problems:
+                logger.error(
+                    "holiday schedules in %s: %s (a bad file's year keeps the schedule read "
+                    "before, else the package's or the rules')",
+                    self.schedule_dir,
+                    "; ".join(problems),
+                )
+        schedules = {s.year: s for s in packaged.values()}
+        schedules |= {s.year: s for s in loaded.values()}
         with self._lock:
             self._schedules = schedules
+            self._loaded = loaded
             self._years = {}
             self._files = files
             self.generation += 1
@@ -230,28 +262,13 @@ class WorkingCalendar:
         """Reload if ops changed ``schedule_dir`` since the last look, looking at most once per
         ``recheck_seconds`` (``look_now``: at once): a schedule loaded while web, workers and
         scheduler run reaches them without a restart, and the hot path pays a clock read, not a
-        directory listing.
-
-        A file that fails its checks (copied in by hand, not through ``install_schedule_file``)
-        is logged and the schedules already read are kept: one bad file must not stop every
-        event that arms a working-day deadline.
-        """
+        directory listing."""
         now = time.monotonic()
         if now < self._next_look and not look_now:
             return
         self._next_look = now + self.recheck_seconds
-        files = self._stamp()
-        if files == self._files:
-            return
-        try:
+        if self._stamp() != self._files:
             self.reload()
-        except ValidationError as exc:
-            self._files = files  # said once per change of the files, not at every look
-            logger.error(
-                "holiday schedules in %s not reloaded, the ones read before are kept: %s",
-                self.schedule_dir,
-                "; ".join([exc.message, *(reason.message for reason in exc.reasons)]),
-            )
 
     def _stamp(self) -> tuple[tuple[str, int, int], ...]:
         """What ``schedule_dir`` holds, as far as telling a change goes: names, times, sizes."""
