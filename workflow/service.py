@@ -46,6 +46,7 @@ from workflow.domain.definition import (
     State,
 )
 from workflow.domain.errors import (
+    GuardFailed,
     IcpflowError,
     IdempotencyKeyReused,
     Reason,
@@ -465,14 +466,17 @@ def fire_deadline(
     chain: int = 0,
 ) -> Fired | None:
     """The one way a deadline fires, inside the caller's transaction: the sweep's for those that
-    came due, ``_apply``'s for those armed already due (the 0 h SMS reminder must not wait).
+    came due, an event's catch-up (``_catch_up``) for those due the sweep has not fired yet,
+    ``_apply``'s for those armed already due (the 0 h SMS reminder must not wait).
 
     The deadline is claimed by a conditional update (``pending`` -> ``fired``), so two sweepers
     never fire it twice and one disarmed meanwhile is left alone (``None``). Its event is
-    applied as the system actor in a savepoint, then its notices owed: a refused event is
-    logged and rolled back alone, the deadline stays fired and its notices owed. A version
-    conflict is not a refusal: the filing changed under the caller, so the claim must go with
-    the caller's transaction and the deadline stay pending for a fire on the filing as it is.
+    applied as the system actor in a savepoint, then its notices owed: a refused event (not
+    allowed from the state, a guard) is logged and rolled back alone, the deadline stays fired
+    and its notices owed. Any other failure is not a refusal, and goes with the claim in the
+    caller's transaction, the deadline pending for another fire: a version conflict (the
+    filing changed under the caller: fired again on the filing as it is), or a fault (a
+    holiday schedule unreadable, the database), which must not cost the order its expiry.
     """
     claimed = session.connection().execute(
         _CLAIM_PENDING_DEADLINE, {"b_id": deadline.id, "b_now": now}
@@ -518,9 +522,7 @@ def _fire_its_event(
                     chain=chain,
                 )
             )
-    except VersionConflict:
-        raise
-    except IcpflowError as exc:
+    except (TransitionNotAllowed, GuardFailed) as exc:
         log.error(
             "deadline %s could not fire %s on filing %s: %s",
             deadline.id,

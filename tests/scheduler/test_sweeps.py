@@ -31,6 +31,7 @@ from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order
 from workflow import service, views
 from workflow.deadlines import calendar_for
 from workflow.domain.commands import EventCommand
+from workflow.domain.errors import ValidationError as DomainValidationError
 from workflow.notices import due_line
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines, recount_working_days
@@ -215,6 +216,38 @@ def test_an_expiry_failing_unexpectedly_does_not_hold_back_its_reminders(
     statuses = _window_statuses(db, filing.id)
     assert statuses[("sms_expiry", 24)] == "pending"
     assert (statuses[("sms_reminder", 12)], statuses[("sms_reminder", 20)]) == ("disarmed", "fired")
+
+
+def test_an_expiry_failing_for_a_fault_not_a_refusal_stays_pending_and_tells_no_one(
+    db: Database,
+    settings: Settings,
+    clock: FrozenClock,
+    new_filing: MakeFiling,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An unreadable holiday schedule is no reason to give up the window's end: taken for a
+    refusal, the expiry was spent and a late answer then let through."""
+    from workflow import service
+
+    filing = new_filing("sms_pending")
+    entered = clock.now()
+    real = service._apply
+
+    def unreadable_schedule(*args: Any, **kwargs: Any) -> service.Applied:
+        if args[2].name == "expire_sms":
+            raise DomainValidationError("invalid holiday schedule file 2027.json")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_apply", unreadable_schedule)
+    _sweep_at(clock, settings, entered + timedelta(hours=25))
+
+    assert _window_statuses(db, filing.id)[("sms_expiry", 24)] == "pending"
+    with Session(db.engine) as session:
+        told = session.exec(select(Notification).where(Notification.kind == "sms_expiry")).all()
+    assert told == []
+    monkeypatch.setattr(service, "_apply", real)
+    _sweep_at(clock, settings, entered + timedelta(hours=25, minutes=1))
+    assert _window_statuses(db, filing.id)[("sms_expiry", 24)] == "fired"
 
 
 @POSTGRES_ONLY
