@@ -514,7 +514,7 @@ def _fire_its_event(
                     session,
                     filing.id,
                     spec,
-                    spec.data(),
+                    spec.data.model_validate({"fell_due_at": as_utc(deadline.due_at)}),
                     SYSTEM_ACTOR,
                     now,
                     settings,

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, col, select
 
-from config.clock import CHINA, FrozenClock
+from config.clock import CHINA, FrozenClock, as_utc
 from config.settings import Settings
 from models import (
     Deadline,
@@ -153,6 +153,30 @@ def test_an_unanswered_sms_expires_at_24_hours_through_the_system_actor(
         "sms_pending",
         "host_returned",
     )
+
+
+def test_a_window_expired_by_a_sweep_behind_starts_the_returned_orders_clocks_at_its_end(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """The scheduler down three days: the resubmission is still owed five working days from
+    the window's end, not from when the sweep got to it."""
+    filing = new_filing("sms_pending")
+    window_end = clock.now() + timedelta(hours=24)
+
+    _sweep_at(clock, settings, window_end + timedelta(days=3))
+
+    with _fresh(db) as s:
+        returned = s.get_one(Filing, filing.id)
+        [owed] = s.exec(
+            select(Deadline).where(
+                Deadline.filing_id == filing.id, Deadline.kind == "resubmit_overdue"
+            )
+        ).all()
+    assert as_utc(returned.state_entered_at) == window_end
+    counted = calendar_for(settings).add_working_days(window_end, int(owed.figure))
+    assert as_utc(owed.due_at) == counted.at
+    shown = views.timeline(Session(db.engine), filing.id, clock.now())
+    assert dict(shown.time_in_states)["host_returned"] == timedelta(days=3)
 
 
 def _window_statuses(db: Database, filing_id: int) -> dict[tuple[str, float], str]:

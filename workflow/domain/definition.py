@@ -20,6 +20,7 @@ from config.settings import Settings
 from workflow.domain.event_data import (
     DocumentData,
     EventData,
+    FellDueData,
     IcpNumberData,
     MaterialsData,
     ReasonData,
@@ -383,6 +384,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.HOST_RETURNED,
         "The {sms_window_hours:g} h SMS verification window passed unanswered.",
         zh="{sms_window_hours:g}小时短信核验时限已过，未完成核验。",
+        data=FellDueData,
         automatic=True,
     ),
     EventSpec(
@@ -412,6 +414,7 @@ EVENTS: tuple[EventSpec, ...] = (
         "Waited on the applicant for {idle_lapse_days} days: the order lapses; the host keeps its "
         "data.",
         zh="等待申请人处理已满{idle_lapse_days}天：订单失效，接入商保留资料。",
+        data=FellDueData,
         automatic=True,
     ),
     EventSpec(

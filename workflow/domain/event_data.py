@@ -52,6 +52,18 @@ class EventData(BaseModel):
         return given or recorded
 
 
+class FellDueData(EventData):
+    """An automatic event's: when the deadline that fired it fell due. The new state's clocks
+    (its entry time, its deadlines) start then, not when a sweep behind (the scheduler down
+    for a weekend) or a person's event catching up got to it: the resubmission owed after an
+    SMS window closed is counted from the window's end."""
+
+    starts_clocks = "fell_due_at"
+    fell_due_at: datetime | None = Field(
+        None, description="when the deadline firing it fell due (set by the scheduler)"
+    )
+
+
 class SmsSentData(EventData):
     starts_clocks = "sent_at"
     sent_at: PastMoment | None = Field(
