@@ -47,7 +47,7 @@ def purge(
             max=bounds.MAX_DAYS,
             metavar="DAYS",
             help="Purge orders withdrawn, rejected or lapsed more than this many days ago "
-            "(0: every one ended so far).",
+            "(0: every one ended so far); a rejected or lapsed one is withdrawn first.",
         ),
     ],
     as_json: JsonOption = False,

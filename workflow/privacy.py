@@ -17,6 +17,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from config.masking import mask_text
+from config.settings import get_settings
 from models import (
     CreationKey,
     Disclosure,
@@ -29,7 +30,7 @@ from models import (
     Service,
     SmsVerifier,
 )
-from workflow import deadlines
+from workflow import service
 from workflow.domain.commands import ApplicantKind
 from workflow.domain.definition import State
 from workflow.domain.event_data import VerifierRole
@@ -105,7 +106,11 @@ def _due(session: Session, ended_before: datetime, batch: int) -> Sequence[Filin
 
 def _purge_order(session: Session, filing: Filing, now: datetime) -> None:
     """History keeps event, actor and time, and the order's notices what they said of it; both
-    lose the numbers, names and addresses of the people it was for, and its own routes go."""
+    lose the numbers, names and addresses of the people it was for, and its own routes go. A
+    rejected or lapsed order is withdrawn first (``service.withdraw_purged``)."""
+    assert filing.id is not None
+    if filing.state != State.WITHDRAWN:
+        service.withdraw_purged(session, filing.id, now, get_settings())
     verifiers = session.exec(select(SmsVerifier).where(SmsVerifier.filing_id == filing.id)).all()
     names = [filing.applicant_name, *(v.name for v in verifiers)]
     secrets = [
@@ -138,9 +143,6 @@ def _purge_order(session: Session, filing: Filing, now: datetime) -> None:
     filing.notify = []
     filing.personal_data_purged_at = now
     session.add(filing)
-    # Its reminders and its lapse would go on about an order that can now only be withdrawn.
-    assert filing.id is not None
-    deadlines.disarm(session, filing.id, now)
     # The answers its keys replay hold the applicant as they were: they go. The same opening
     # (an import's row) then opens a new filing rather than replay a purged one.
     session.execute(delete(CreationKey).where(col(CreationKey.filing_id) == filing.id))
@@ -177,9 +179,9 @@ def _purge_record(session: Session, filing: Filing) -> None:
     ).first()
     if others is not None:
         return
-    for service in session.exec(select(Service).where(Service.entity_id == entity.id)):
-        service.responsible_name = service.responsible_mobile = service.responsible_email = None
-        session.add(service)
+    for site in session.exec(select(Service).where(Service.entity_id == entity.id)):
+        site.responsible_name = site.responsible_mobile = site.responsible_email = None
+        session.add(site)
     entity.name = entity.responsible_name = PURGED
     entity.id_number = entity.responsible_mobile = entity.responsible_email = PURGED
     session.add(entity)

@@ -354,9 +354,12 @@ def _apply(
     *,
     chain: int = 0,
     caught_up: bool = False,
+    tell: bool = True,
 ) -> Applied:
     """Apply one event inside the caller's transaction, with the deadlines its state arms
-    already due fired at once (see ``fire_deadline``); ``chain`` counts such nested events."""
+    already due fired at once (see ``fire_deadline``); ``chain`` counts such nested events.
+    ``caught_up``: the due deadlines were fired first (``_SweepBehind``); ``tell``: the event's
+    notice, if it has one, is owed (not for housekeeping, ``withdraw_purged``)."""
     filing, on_file, behind = load_order(session, filing_id, now)
     if behind and not (system or caught_up):
         raise _SweepBehind  # fire_event fires what is due first, then this again
@@ -418,13 +421,13 @@ def _apply(
         outcomes.withdraw_parties(session, filing)
     if not moved_on:
         still = deadlines.open_deadlines(session, filing_id)
-        if spec.notify:
+        if spec.notify and tell:
             notices.for_event(session, filing, event, reason, now, settings, still)
         return Applied(filing, still)
     deadlines.disarm(session, filing_id, now)
     armed = deadlines.arm(session, filing, to_state, now, settings, since=started)
     armed = deadlines.skip_overtaken(session, filing_id, armed, now)
-    if spec.notify:
+    if spec.notify and tell:
         notices.for_event(session, filing, event, reason, now, settings, armed)
     applied = Applied(filing, armed)
     if chain < MAX_CHAIN:
@@ -436,6 +439,21 @@ def _apply(
             if fired is not None and fired.applied is not None:
                 return fired.applied  # the filing left to_state: the rest were disarmed
     return applied
+
+
+PURGED_REASON = "personal data purged after the retention period: nothing can move it on"
+
+
+def withdraw_purged(session: Session, filing_id: int, now: datetime, settings: Settings) -> None:
+    """End a rejected or lapsed order whose personal data is being purged, as the system,
+    telling no one (the purge names it): with no applicant left it can go no further, and in
+    flight it kept its domain, its service number and its entity from the applicant filing
+    again. Inside the purge's transaction, which holds the order."""
+    withdraw = EVENTS_BY_NAME["withdraw"]
+    reason = withdraw.data.model_validate({"reason": PURGED_REASON})
+    _apply(
+        session, filing_id, withdraw, reason, SYSTEM_ACTOR, now, settings, system=True, tell=False
+    )
 
 
 def _approve(session: Session, filing: Filing) -> None:

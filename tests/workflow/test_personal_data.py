@@ -35,6 +35,7 @@ from tests.factories import (
     SITE_MOBILE,
     MakeFiling,
     first_filing_order,
+    make_payload,
     service_in,
 )
 from workflow import deadlines, privacy, service, views
@@ -280,7 +281,48 @@ def _purged_rejected(session: Session, clock: FrozenClock, new_filing: MakeFilin
     """A rejected order (which could still be resubmitted) purged after retention."""
     filing_id = new_filing("rejected").id
     clock.advance(timedelta(days=31))
-    assert len(privacy.purge(session, timedelta(days=30), clock.now())) == 1
+    assert privacy.purge(session, timedelta(days=30), clock.now()) == [filing_id]
+    return filing_id
+
+
+def test_a_rejected_order_purged_is_withdrawn_by_the_system_telling_no_one(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """With no applicant left it goes no further: the purge names it, no notice does."""
+    filing_id = _purged_rejected(session, clock, new_filing)
+
+    [*_, last] = views.history(session, filing_id)
+    assert (last.event, last.actor, last.to_state) == ("withdraw", "system", "withdrawn")
+    assert last.reason == service.PURGED_REASON
+    told = session.exec(select(Notification.kind).where(Notification.filing_id == filing_id))
+    assert "withdraw" not in told.all()
+
+
+def test_a_purged_order_no_longer_holds_its_domain_from_its_applicant_filing_again(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """In flight, it kept the domain for an entity with no name left: "another entity's"."""
+    _purged_rejected(session, clock, new_filing)
+
+    again = new_filing("domain_registered", domain="example.cn", applicant=APPLICANT)
+
+    assert again.state == "domain_registered"
+
+
+APPLICANT = make_payload()["applicant"]  # the first filing's own: the same organisation
+
+
+def _purged_before_purges_withdrew(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> int:
+    """A rejected order as an earlier release's purge left it: purged, still rejected."""
+    filing_id = new_filing("rejected").id
+    session.exec(
+        update(Filing)
+        .where(col(Filing.id) == filing_id)
+        .values(personal_data_purged_at=clock.now())
+    )
+    session.commit()
     return filing_id
 
 
@@ -288,7 +330,7 @@ def test_a_purged_order_can_only_be_withdrawn(
     session: Session, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     """Resubmitted, it would go back to review with the applicant's data gone."""
-    filing_id = _purged_rejected(session, clock, new_filing)
+    filing_id = _purged_before_purges_withdrew(session, clock, new_filing)
     resubmit = EventCommand(event="resubmit", data={"materials": ["id_card_front"]})
 
     with pytest.raises(TransitionNotAllowed) as refused:
@@ -303,7 +345,7 @@ def test_a_purged_order_can_only_be_withdrawn(
 def test_an_event_a_purged_order_could_never_take_names_withdraw_as_all_it_can(
     session: Session, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
-    filing_id = _purged_rejected(session, clock, new_filing)
+    filing_id = _purged_before_purges_withdrew(session, clock, new_filing)
 
     with pytest.raises(TransitionNotAllowed) as refused:
         service.fire_event(session, filing_id, EventCommand(event="miit_approve"), actor="test")
@@ -362,13 +404,15 @@ def test_purged_entities_are_not_taken_for_one_another(
 ) -> None:
     """Their numbers are blank alike: one's order in flight is not another's."""
     withdrawn = views.filing(session, _withdrawn(new_filing, session), clock.now())
-    rejected = new_filing("rejected")
     clock.advance(timedelta(days=31))
-
-    assert privacy.purge(session, timedelta(days=30), clock.now()) == [withdrawn.id, rejected.id]
+    assert privacy.purge(session, timedelta(days=30), clock.now()) == [withdrawn.id]
+    rejected = _purged_before_purges_withdrew(session, clock, new_filing)
+    entity_id = views.filing(session, rejected, clock.now()).entity_id
+    session.exec(update(Entity).where(col(Entity.id) == entity_id).values(id_number=""))
+    session.commit()
 
     assert views.entity(session, withdrawn.entity_id).open_order_id is None
-    assert views.entity(session, rejected.entity_id).open_order_id == rejected.id
+    assert views.entity(session, entity_id).open_order_id == rejected
 
 
 def test_purge_spares_orders_ended_within_retention(
