@@ -888,7 +888,10 @@ def recount_rectifications(session: Session, settings: Settings) -> int:
             col(Obligation.closed_at).is_(None),
         )
         # Held until counted: an extension or the sweep's escalation committed meanwhile is
-        # waited for and read, not written over with a due time counted without it.
+        # waited for and read, not written over with a due time counted without it. Taken in
+        # id order, as another recount (the CLI's beside the leader's) takes them, or the two
+        # could each hold a row the other waits for.
+        .order_by(col(Obligation.id))
         .with_for_update()
     ).all()
     changed = 0

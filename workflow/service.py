@@ -3,7 +3,9 @@
 Each public function is one database transaction. Firing an event loads the filing, checks
 the expected version, runs every guard through the shared machine, then writes the new
 state (conditionally on the version it read), the history row, the deadline changes, the
-notifications and their outbox rows, and commits all of it or none of it.
+notifications and their outbox rows, and commits all of it or none of it. One exception, the
+sweep's own work: a deadline the order owes and the sweep has not fired yet (the scheduler
+behind) is fired first, in a transaction of its own (``_catch_up``), as the sweep would have.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """What the scheduler's sweeps run: firing deadlines that have come due, queueing again the
-deliveries whose jobs the broker lost, and counting estimated due times again.
+deliveries whose jobs the broker lost, and counting again, with a new holiday schedule, the
+due times counted in working days.
 
 Due rows are found through the ``(status, due_at)`` index, a batch at a time, and each is
 fired by ``service.fire_deadline`` (which claims it) in its own transaction, so two sweepers

@@ -200,10 +200,11 @@ PSB_SOURCE = "yun.pingan.com help, PSB filing (numbers read like 京公网安备
 _PSB = re.compile(r"^(?P<province>[\u4e00-\u9fff])公网安备(?P<digits>[0-9]{14})号$")
 
 
-def psb_digits(number: str | None) -> str | None:
-    """The 14 digits that tell one PSB number from another: the province character before
-    them may be written as its alias (黔 for 贵) and still be the same number."""
-    match = _PSB.match(number) if number is not None else None
+def psb_digits(number: str) -> str | None:
+    """The 14 digits that tell one PSB number from another (``None``: not a PSB number): the
+    province character before them may be written as its alias (黔 for 贵) and still be the
+    same number."""
+    match = _PSB.match(number)
     return match["digits"] if match else None
 
 
