@@ -32,6 +32,12 @@ HOST_REVIEW_WORKING_DAYS = {
 # A host that has not answered in a quarter has lost the application; a larger figure is a
 # typo, and adding it day by day through the calendar would hold every event that arms it.
 MAX_HOST_REVIEW_WORKING_DAYS = 60
+# The furthest any other configured figure may put a deadline: ten years, by unit. Past it a
+# figure is a typo (4500 for 45), and far past it arming a deadline overflowed the calendar.
+MAX_DAYS_AHEAD = 3_650
+MAX_WORKING_DAYS_AHEAD = 2_500
+MAX_WEEKS_AHEAD = MAX_DAYS_AHEAD // 7
+MAX_HOURS_AHEAD = MAX_DAYS_AHEAD * 24
 
 
 # What every URL starts with (RFC 3986 scheme, then "://"): SQLAlchemy names a dialect there.
@@ -138,8 +144,8 @@ class Settings(BaseSettings):
     # Each figure a deadline is counted with is bounded where the settings are read: zero or
     # less is no deadline (zero working days failed every event arming one). Whether reminders
     # come before what they warn of is the start's check (``workflow.startup``).
-    sms_window_hours: float = Field(default=24, gt=0)
-    sms_reminder_hours: list[Annotated[float, Field(ge=0)]] = Field(
+    sms_window_hours: float = Field(default=24, gt=0, le=MAX_HOURS_AHEAD)
+    sms_reminder_hours: list[Annotated[float, Field(ge=0, le=MAX_HOURS_AHEAD)]] = Field(
         default_factory=lambda: [0.0, 12.0, 20.0],
         description="Remind this many hours after the SMS, each inside SMS_WINDOW_HOURS.",
     )
@@ -151,25 +157,28 @@ class Settings(BaseSettings):
         "sets every kind, a mapping overrides the kinds it names.",
     )
     resubmit_working_days: int = Field(default=5, ge=1, le=MAX_HOST_REVIEW_WORKING_DAYS)
-    miit_reminder_weeks: list[Annotated[float, Field(gt=0)]] = Field(
+    miit_reminder_weeks: list[Annotated[float, Field(gt=0, le=MAX_WEEKS_AHEAD)]] = Field(
         default_factory=lambda: [3.0, 4.0]
     )
-    miit_legal_limit_working_days: int = Field(default=20, ge=1)
-    miit_breach_weeks: float = Field(default=6, gt=0)
+    miit_legal_limit_working_days: int = Field(default=20, ge=1, le=MAX_WORKING_DAYS_AHEAD)
+    miit_breach_weeks: float = Field(default=6, gt=0, le=MAX_WEEKS_AHEAD)
     psb_filing_days: int = Field(
-        default=30, ge=1, description="The PSB filing is due this many days after go-live."
+        default=30,
+        ge=1,
+        le=MAX_DAYS_AHEAD,
+        description="The PSB filing is due this many days after go-live.",
     )
-    psb_reminder_days: list[Annotated[int, Field(ge=1)]] = Field(
+    psb_reminder_days: list[Annotated[int, Field(ge=1, le=MAX_DAYS_AHEAD)]] = Field(
         default_factory=lambda: [7, 2],
         description="Remind this many days before the PSB filing is due.",
     )
-    idle_reminder_days: list[Annotated[int, Field(ge=1)]] = Field(
+    idle_reminder_days: list[Annotated[int, Field(ge=1, le=MAX_DAYS_AHEAD)]] = Field(
         default_factory=lambda: [7, 15, 30],
         description="Remind the applicant this many days idle, each before IDLE_LAPSE_DAYS.",
     )
-    idle_escalate_days: int = Field(default=40, ge=1)
-    idle_lapse_days: int = Field(default=45, ge=1)
-    stuck_working_days: dict[str, Annotated[int, Field(ge=1)]] = Field(
+    idle_escalate_days: int = Field(default=40, ge=1, le=MAX_DAYS_AHEAD)
+    idle_lapse_days: int = Field(default=45, ge=1, le=MAX_DAYS_AHEAD)
+    stuck_working_days: dict[str, Annotated[int, Field(ge=1, le=MAX_WORKING_DAYS_AHEAD)]] = Field(
         # Working days, as the host's and the bureau's own clocks run: a weekend or a holiday
         # with no move is no sign of trouble, and ops would be called out during it.
         default_factory=lambda: {
@@ -195,18 +204,27 @@ class Settings(BaseSettings):
     stuck_days: dict[str, Any] | None = Field(default=None, exclude=True)
 
     # After approval: obligations, footer checks and the forecast
-    domain_expiry_reminder_days: list[int] = Field(
+    domain_expiry_reminder_days: list[Annotated[int, Field(ge=1, le=MAX_DAYS_AHEAD)]] = Field(
         default_factory=lambda: [60, 30, 7],
         description="Remind this many days before a filed domain expires.",
     )
     cancel_access_days: int = Field(
-        default=30, ge=1, description="A site that left the host owes cancel-access within this."
+        default=30,
+        ge=1,
+        le=MAX_DAYS_AHEAD,
+        description="A site that left the host owes cancel-access within this.",
     )
     rectification_max_extension_working_days: int = Field(
-        default=7, ge=1, description="A rectification notice may be extended once, this long."
+        default=7,
+        ge=1,
+        le=MAX_WORKING_DAYS_AHEAD,
+        description="A rectification notice may be extended once, this long.",
     )
     footer_check_interval_hours: float = Field(
-        default=24, gt=0, description="How often each live site's footer is checked."
+        default=24,
+        gt=0,
+        le=MAX_HOURS_AHEAD,
+        description="How often each live site's footer is checked.",
     )
     footer_check_timeout_seconds: float = Field(
         default=10, gt=0, description="Connect and read timeout of a footer check."

@@ -55,6 +55,18 @@ def test_a_file_that_cannot_be_written_is_named_on_one_line(cli: Cli, tmp_path: 
             id="a-deadline-of-no-time",
         ),
         pytest.param(
+            "MIIT_LEGAL_LIMIT_WORKING_DAYS",
+            "5000000",
+            "MIIT_LEGAL_LIMIT_WORKING_DAYS: Input should be less than or equal to 2500",
+            id="a-deadline-past-the-calendar",
+        ),
+        pytest.param(
+            "IDLE_LAPSE_DAYS",
+            "1000000000",
+            "IDLE_LAPSE_DAYS: Input should be less than or equal to 3650",
+            id="a-typo-of-a-deadline",
+        ),
+        pytest.param(
             "DELIVERY_LEASE_SECONDS",
             "1",
             "DELIVERY_LEASE_SECONDS (1) must be longer than DELIVERY_TIME_LIMIT_SECONDS (45)",
