@@ -235,7 +235,9 @@ def fire_event(
     settings: Settings | None = None,
 ) -> FilingOut:
     """Fire the command's event; with an ``idempotency_key`` a repeat of the same request
-    replays the first result."""
+    replays the first result. Anything ``session`` holds unwritten goes with the event, or is
+    rolled back before a catch-up (``_catch_up``): a console session's ``last_seen_at``, the
+    only such caller's write, is then recorded at its next request."""
     settings = settings or get_settings()
     spec = event_spec(command.event)
     data = parse(spec.data, command.data, f"bad data for {spec.name!r}", ("data",))
