@@ -386,6 +386,30 @@ def _check_not_last(session: Session, spec: KindSpec, parties: _Parties) -> list
     ]
 
 
+def _check_served_here(session: Session, spec: KindSpec, parties: _Parties) -> list[Reason]:
+    """An entity is cancelled through a host serving one of its services: one whose every
+    service left this host (its access removed) is the other host's to cancel, and approved
+    here it would cancel the sites that host serves."""
+    entity = parties.entity
+    if spec.effect is not Effect.CANCEL_ENTITY or entity is None:
+        return []
+    served = session.exec(
+        select(Service.id).where(
+            Service.entity_id == entity.id, Service.status == ServiceStatus.ACTIVE
+        )
+    ).first()
+    if served is not None:
+        return []
+    return [
+        Reason(
+            "not_served_here",
+            f"entity {entity.id} has no service this host serves (each one's access was "
+            "removed): it is cancelled through the host serving its sites",
+            field="entity_id",
+        )
+    ]
+
+
 def _entity_name(parties: _Parties) -> str | None:
     if parties.entity_in is not None:
         return parties.entity_in.name
@@ -932,7 +956,7 @@ def check_order(
     found += _check_domain_elsewhere(session, parties)
     found += _check_domain_on_file_here(session, spec, parties)
     found += _check_access(session, spec, parties, command, settings)
-    found += _check_not_last(session, spec, parties)
+    found += _check_not_last(session, spec, parties) + _check_served_here(session, spec, parties)
     found += _check_domain_quota(session, parties, settings)
     found += _check_not_on_file(session, spec, parties) or _check_in_flight(session, parties)
     reasons += found if fields else [_rename(r, _FILING_FIELDS) for r in found]

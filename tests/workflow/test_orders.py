@@ -1282,6 +1282,18 @@ def test_cancelling_an_entitys_last_service_is_refused_pointing_to_cancel_entity
     assert "cancel_entity" in reason.message
 
 
+def test_an_entity_this_host_serves_nothing_of_is_not_cancelled_here(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    """Its only site moved to another host: cancelling the entity here would cancel it."""
+    removal = order_on("cancel_access", on_file.entity_id, on_file.service_id or 0)
+    _drive(session, open_order(**removal), ORDER_PATHS["cancel_access"])
+
+    refused = _refusals(open_order, order_on("cancel_entity", on_file.entity_id, 0))
+
+    assert refused == [("not_served_here", "entity_id")]
+
+
 def test_a_service_filed_elsewhere_keeps_the_entity_from_being_empty(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
