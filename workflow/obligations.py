@@ -161,7 +161,8 @@ class ServiceDutiesOut(BaseModel):
     status: ServiceStatus
     live_on: date | None
     left_on: date | None = Field(
-        description="the day it left this host, while the cancel-access order it owes is open"
+        description="the day it left this host, as recorded (its cancel-access order owed or "
+        "made)"
     )
     home_url: str | None
     psb_number: str | None
@@ -522,8 +523,18 @@ def _check_go_live(
 
 
 def _left_on(session: Session, service_id: int | None) -> date | None:
-    """The day the site left this host, while the cancel-access order it owes is open."""
-    return _day_left(_open_row(session, service_id, ObligationKind.CANCEL_ACCESS))
+    """The day the site left this host: what the cancel-access order it owed was opened for,
+    open still or met (the access removed), for a service row leaves once (back through a new
+    access, the site is another row)."""
+    owed = session.exec(
+        select(Obligation)
+        .where(
+            Obligation.service_id == service_id,
+            Obligation.kind == ObligationKind.CANCEL_ACCESS,
+        )
+        .order_by(col(Obligation.id).desc())
+    ).first()
+    return _day_left(owed)
 
 
 def _day_left(owed: Obligation | None) -> date | None:

@@ -781,6 +781,18 @@ def test_a_site_that_left_the_host_owes_cancel_access_until_that_order_is_approv
     assert _late(session, clock) == []
 
 
+def test_a_site_whose_access_was_removed_still_says_the_day_it_left(
+    session: Session, on_file: FilingOut, open_order: Open, clock: FrozenClock, settings: Settings
+) -> None:
+    left_on = clock.now().date()
+    obligations.left_host(session, _site(on_file), LeftHost(left_on=left_on), settings)
+    _approved(session, open_order(**order_on("cancel_access", on_file.entity_id, _site(on_file))))
+
+    duties = obligations.duties(session, _site(on_file), clock.now())
+
+    assert (duties.status, duties.left_on) == ("access_removed", left_on)
+
+
 @pytest.mark.parametrize(
     ("left_on", "code"),
     [(date(2031, 1, 1), "left_on_in_the_future"), (date(2019, 1, 1), "left_on_before_approval")],
