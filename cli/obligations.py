@@ -36,6 +36,7 @@ from workflow.domain.obligations import (
     PsbNumberIn,
     RectificationIn,
     Renewal,
+    has_home_page,
 )
 from workflow.domain.wording import worded_by_default
 from workflow.forecast import Basis, DurationRow, ForecastOut
@@ -66,14 +67,19 @@ def render_obligations(rows: list[ObligationOut]) -> RenderableType:
 
 
 def render_duties(view: ServiceDutiesOut) -> RenderableType:
+    """What the console's block says of a service: an app's identifier, not a home page (it
+    shows its number inside itself), and the day it left this host, once it has."""
+    website = has_home_page(view.kind)
     summary = fields(
         [
             ("service", view.service_id),
+            ("kind", view.kind if website else f"{view.kind} {view.app_identifier or ''}"),
             ("domain", view.domain),
             ("record number", view.record_number),
             ("status", view.status),
             ("live since", view.live_on),
-            ("home page", view.home_url),
+            *([("home page", view.home_url)] if website else []),
+            *([("left this host", view.left_on)] if view.left_on else []),
             ("PSB number", view.psb_number),
             ("domain expires", view.domain_expires_on),
         ]

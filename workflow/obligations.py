@@ -161,8 +161,7 @@ class ServiceDutiesOut(BaseModel):
     status: ServiceStatus
     live_on: date | None
     left_on: date | None = Field(
-        description="the day it left this host, as recorded (its cancel-access order owed or "
-        "made)"
+        description="the day it left this host, as recorded (its cancel-access order owed or made)"
     )
     home_url: str | None
     psb_number: str | None
@@ -505,6 +504,15 @@ def _check_go_live(
         command.live_on, "live_on", "the go-live", today=today, approved_on=approved_on
     )
     reasons += check_live_before_leaving(command.live_on, left_on, "live_on")
+    if command.home_url and not has_home_page(ServiceKind(service.kind)):
+        reasons.append(
+            Reason(
+                "no_home_page",
+                f"a {service.kind} shows its record number inside itself: it has no home page "
+                "whose footer is checked",
+                field="home_url",
+            )
+        )
     host = urlsplit(command.home_url).hostname if command.home_url else None
     try:
         domain = to_ascii_domain(service.domain)

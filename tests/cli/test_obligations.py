@@ -151,6 +151,16 @@ def test_an_approved_orders_duties_leave_out_footer_checks_made_and_reminders_cl
     assert "psb_filing_reminder" in every
 
 
+def test_a_services_duties_say_its_kind_and_the_day_it_left(cli: Cli, on_file: FilingOut) -> None:
+    site = str(on_file.service_id)
+    assert cli("services", "left-host", site, "--on", "2026-03-02").exit_code == 0
+
+    shown = cli("services", "obligations", site).stdout
+
+    assert re.search(r"│ kind\s+│ website\s+│", shown), shown
+    assert re.search(r"│ left this host\s+│ 2026-03-02\s+│", shown), shown
+
+
 def test_an_approved_orders_forecast_is_refused_saying_why_once(
     cli: Cli, on_file: FilingOut
 ) -> None:

@@ -781,6 +781,19 @@ def test_a_site_that_left_the_host_owes_cancel_access_until_that_order_is_approv
     assert _late(session, clock) == []
 
 
+def test_an_apps_go_live_naming_a_home_page_is_refused(
+    session: Session, open_order: Open, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    """An app shows its number inside itself: no page of it is checked, none is kept."""
+    app = _second_site(session, open_order, on_file)
+    live = GoLive(live_on=clock.now().date(), home_url="https://example.cn/app")
+
+    with pytest.raises(GuardFailed) as refused:
+        obligations.go_live(session, app, live, settings)
+
+    assert [(r.code, r.field) for r in refused.value.reasons] == [("no_home_page", "home_url")]
+
+
 def test_a_site_whose_access_was_removed_still_says_the_day_it_left(
     session: Session, on_file: FilingOut, open_order: Open, clock: FrozenClock, settings: Settings
 ) -> None:
