@@ -407,6 +407,8 @@ def go_live(
     it (``replaces``): the PSB filing, if still open, is then due from the corrected day."""
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
+        if _as_on_file(command, service):
+            return  # sent again (a retry after a timeout): the same answer, nothing new
         if service.live_on != command.replaces:
             raise _refused("go-live not recorded", _correcting(service, command.replaces))
         approved_on, left_on = _approved_on(filing), _left_on(session, service.id)
@@ -474,6 +476,16 @@ def _correct_go_live(
     kind = ObligationKind.PSB_FILING_REMINDER
     _close(session, service.id, (kind,), now, {"corrected_live_on": str(command.live_on)})
     _remind_before(session, service, filing, kind, due_on, now, settings, armed)
+
+
+def _as_on_file(command: GoLive, service: Service) -> bool:
+    """Whether a go-live says again what is on file: the day, and the home page if it names
+    one. A correction (``replaces``) is a write of its own, judged as one."""
+    return (
+        command.replaces is None
+        and service.live_on == command.live_on
+        and command.home_url in (None, service.home_url)
+    )
 
 
 def _correcting(service: Service, replaces: date | None) -> Reason:
@@ -675,6 +687,8 @@ def renewal(
     def write(service: Service, filing: Filing, now: datetime) -> None:
         today = now.astimezone(CHINA).date()
         current = service.domain_expires_on
+        if command.replaces is None and command.expires_on == current:
+            return  # the expiry on file sent again (a retry): nothing to renew
         if reasons := check_renewal(command.expires_on, current, today, command.replaces):
             raise _refused("renewal not recorded", *reasons)
         sharing = session.exec(
@@ -761,6 +775,8 @@ def left_host(
     def write(service: Service, filing: Filing, now: datetime) -> None:
         owed = _open_row(session, service.id, ObligationKind.CANCEL_ACCESS)
         on_file = _day_left(owed)
+        if command.replaces is None and on_file == command.left_on:
+            return  # the day on file sent again (a retry): the order owed stands as it is
         if on_file != command.replaces:
             raise _refused("left-host not recorded", _correcting_left(on_file, command.replaces))
         reasons = check_service_day(
@@ -775,7 +791,7 @@ def left_host(
             raise _refused("left-host not recorded", *reasons)
         due = end_of_day(_within(command.left_on, _armed(ObligationKind.CANCEL_ACCESS, settings)))
         if owed is not None:
-            if on_file != command.left_on:  # the same day again corrects nothing
+            if on_file != command.left_on:  # the same day as its own correction: nothing
                 _correct_left(session, owed, command.left_on, due, now)
             return
         _open(
@@ -837,25 +853,27 @@ def rectification(
         reasons = check_notice_day(received, today=today, approved_on=_approved_on(filing))
         if reasons:
             raise _refused("rectification not recorded", *reasons)
+        said = {
+            "reference": command.reference,
+            "working_days": command.working_days,
+            "detail": command.detail,
+            "received_on": str(received),
+        }
         if same := _open_notice(session, service_id, command.reference):
+            if {key: same.data.get(key) for key in said} == said:
+                return  # the notice sent again as recorded (a retry): one duty, unchanged
             raise _refused(
                 "rectification not recorded",
                 Reason(
                     "rectification_open",
-                    f"notice {command.reference!r} is open already as rectification {same}",
+                    f"notice {command.reference!r} is open already as rectification {same.id}",
                     field="reference",
-                    details={"obligation_id": same},
+                    details={"obligation_id": same.id},
                 ),
             )
         start = _day_moment(received)
         due, estimated = _working_days_after(calendar_for(settings), start, command.working_days)
-        data = {
-            "reference": command.reference,
-            "working_days": command.working_days,
-            "detail": command.detail,
-            "extended_by": None,
-            "received_on": str(received),
-        }
+        data = {**said, "extended_by": None}
         _open(session, service, filing, ObligationKind.RECTIFICATION, due, now, data, estimated)
 
     return _record(session, service_id, write)
@@ -870,6 +888,8 @@ def extend(
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
         row = _rectification(session, obligation_id, fresh=True)
+        if row.data.get("extended_by") == command.working_days:
+            return  # the extension sent again (a retry): the one extension, as recorded
         reasons = check_extension(
             row.data.get("extended_by") is not None,
             command.working_days,
@@ -1270,7 +1290,7 @@ def _received(notice: Obligation) -> datetime:
     return _day_moment(date.fromisoformat(day)) if day else as_utc(notice.opened_at)
 
 
-def _open_notice(session: Session, service_id: int, reference: str) -> int | None:
+def _open_notice(session: Session, service_id: int, reference: str) -> Obligation | None:
     """The open rectification recording the notice ``reference``: a notice is one duty, however
     often it is typed in."""
     rows = session.exec(
@@ -1280,7 +1300,7 @@ def _open_notice(session: Session, service_id: int, reference: str) -> int | Non
             col(Obligation.closed_at).is_(None),
         )
     )
-    return next((row.id for row in rows if row.data.get("reference") == reference), None)
+    return next((row for row in rows if row.data.get("reference") == reference), None)
 
 
 def _open_where(service_id: int | None, kind: ObligationKind) -> tuple[ColumnElement[bool], ...]:

@@ -4,6 +4,7 @@ rectification notices, as obligations of the approved service."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -1036,10 +1037,22 @@ def test_a_live_app_gets_its_psb_filing_but_no_footer_check(
     assert "psb_filing" in kinds and "footer_check" not in kinds
 
 
-def test_a_notice_recorded_twice_is_one_rectification(
+def test_a_notice_recorded_twice_as_it_was_is_one_rectification_unchanged(
+    session: Session, on_file: FilingOut, notice: int, settings: Settings, clock: FrozenClock
+) -> None:
+    """A retry after a timeout: the same answer, not a refusal of what was done."""
+    before = obligations.duties(session, _site(on_file), clock.now())
+    again = RectificationIn(reference="京通管〔2026〕12号", working_days=5)
+
+    after = obligations.rectification(session, _site(on_file), again, settings)
+
+    assert after == before
+
+
+def test_a_notice_open_recorded_again_saying_otherwise_is_refused_naming_it(
     session: Session, on_file: FilingOut, notice: int, settings: Settings
 ) -> None:
-    again = RectificationIn(reference="京通管〔2026〕12号", working_days=5)
+    again = RectificationIn(reference="京通管〔2026〕12号", working_days=10)
     with pytest.raises(GuardFailed) as refused:
         obligations.rectification(session, _site(on_file), again, settings)
     assert [(r.code, r.details) for r in refused.value.reasons] == [
@@ -1051,15 +1064,16 @@ def test_a_notice_recorded_twice_is_one_rectification(
 def test_two_go_lives_at_once_are_recorded_once(
     db: Database, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
-    """The second waits for the first's lock on the service, then finds it live."""
+    """The second waits for the first's lock on the service, then finds it live that day:
+    it answers as the first did, and opens nothing more."""
     command = GoLive(live_on=clock.now().date())
-    refused = second_of_two_at_once(
+    answered = second_of_two_at_once(
         db,
         lambda own: obligations.go_live(own, _site(on_file), command, settings),
         lambda own: obligations.go_live(own, _site(on_file), command, settings),
     )
-    assert isinstance(refused, GuardFailed)
-    assert [r.code for r in refused.reasons] == ["already_live"]
+    assert isinstance(answered, obligations.ServiceDutiesOut)
+    assert answered.live_on == command.live_on
     with Session(db.engine) as fresh:
         psb = select(Obligation).where(Obligation.kind == "psb_filing")
         assert len(fresh.exec(psb).all()) == 1
@@ -1193,16 +1207,45 @@ def test_a_go_live_after_the_site_left_the_host_is_refused(
     assert [(r.code, r.field) for r in refused.value.reasons] == [("live_after_leaving", "live_on")]
 
 
-def test_a_second_left_host_without_naming_the_first_is_refused(
+def test_a_second_left_host_of_another_day_without_naming_the_first_is_refused(
     session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
 ) -> None:
-    left = LeftHost(left_on=date(2026, 3, 2))
-    obligations.left_host(session, _site(on_file), left, settings)
+    obligations.left_host(session, _site(on_file), LeftHost(left_on=date(2026, 3, 2)), settings)
 
     with pytest.raises(GuardFailed) as refused:
-        obligations.left_host(session, _site(on_file), left, settings)
+        obligations.left_host(session, _site(on_file), LeftHost(left_on=date(2026, 3, 1)), settings)
 
     assert [(r.code, r.field) for r in refused.value.reasons] == [("already_owed", "replaces")]
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda s, site, settings: obligations.go_live(
+            s, site, GoLive(live_on=date(2026, 3, 2)), settings
+        ),
+        lambda s, site, settings: obligations.left_host(
+            s, site, LeftHost(left_on=date(2026, 3, 2)), settings
+        ),
+        lambda s, site, settings: obligations.renewal(
+            s, site, Renewal(expires_on=date(2031, 6, 30)), settings
+        ),
+    ],
+    ids=["go-live", "left-host", "renewal"],
+)
+def test_a_duty_write_sent_again_as_it_was_answers_the_same_and_opens_nothing(
+    session: Session,
+    on_file: FilingOut,
+    settings: Settings,
+    clock: FrozenClock,
+    write: Callable[[Session, int, Settings], obligations.ServiceDutiesOut],
+) -> None:
+    """A retry after a timeout: refused, it would report a failure of what was done."""
+    first = write(session, _site(on_file), settings)
+
+    again = write(session, _site(on_file), settings)
+
+    assert again == first
 
 
 def test_a_left_host_day_corrected_moves_the_cancel_access_due_day(
