@@ -82,6 +82,7 @@ def render_duties(view: ServiceDutiesOut) -> RenderableType:
             *([("left this host", view.left_on)] if view.left_on else []),
             ("PSB number", view.psb_number),
             ("domain expires", view.domain_expires_on),
+            ("server expires", view.server_expires_on or "not recorded"),
         ]
     )
     checks = table(
@@ -190,6 +191,22 @@ def renew(
     command = parse(Renewal, given, "renewal not recorded")
     with session_scope() as session:
         _show(obligations.renewal(session, service_id, command, get_settings()), as_json)
+
+
+@services.command("server-renew")
+def server_renew(
+    service_id: ServiceId,
+    expires_on: Day,
+    replaces: ReplacesDay = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record the expiry of the server the service is accessed on (first, or renewed); its
+    reminders move to it, and ops are told once it passes unrenewed. An expiry on file that
+    was mistyped is corrected with --replaces naming it."""
+    given = {"expires_on": expires_on.date(), "replaces": replaces.date() if replaces else None}
+    command = parse(Renewal, given, "server expiry not recorded")
+    with session_scope() as session:
+        _show(obligations.server_renewal(session, service_id, command, get_settings()), as_json)
 
 
 @services.command("left-host")

@@ -208,6 +208,10 @@ class Settings(BaseSettings):
         default_factory=lambda: [60, 30, 7],
         description="Remind this many days before a filed domain expires.",
     )
+    server_expiry_reminder_days: list[Annotated[int, Field(ge=1, le=MAX_DAYS_AHEAD)]] = Field(
+        default_factory=lambda: [30, 7],
+        description="Remind this many days before the server a site is accessed on expires.",
+    )
     cancel_access_days: int = Field(
         default=30,
         ge=1,

@@ -133,6 +133,8 @@ class Service(SQLModel, table=True):
     responsible_email: str | None = Field(default=None, max_length=bounds.EMAIL)
     service_number: str | None = Field(default=None, max_length=bounds.SERVICE_NUMBER)
     server_ip: str | None = Field(default=None, max_length=bounds.SERVER_IP)
+    # The server it is accessed on expires (recorded after approval, watched as the domain is).
+    server_expires_on: date | None = None
     record_number: str | None = Field(default=None, max_length=bounds.ICP_NUMBER)
     suffix: int | None = None
     status: str = Field(max_length=bounds.KIND)

@@ -90,6 +90,14 @@ DUTIES = (
         on_file=lambda duties: duties.domain_expires_on,
     ),
     Duty(
+        "server_renewal",
+        "Record server expiry 登记服务器到期",
+        "The day the server the site is accessed on expires: reminders before it, ops told after.",
+        Renewal,
+        obligations.server_renewal,
+        on_file=lambda duties: duties.server_expires_on,
+    ),
+    Duty(
         "left_host",
         "Record leaving the host 登记迁出",
         "A cancel-access order falls due {cancel_access_days} days after the site moved off.",

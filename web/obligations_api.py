@@ -73,6 +73,18 @@ def renewal(
     return obligations.renewal(session, service_id, body, get_settings())
 
 
+@router.post(
+    f"{_SERVICE}/server-renewal", response_model=ServiceDutiesOut, responses=responses(404)
+)
+def server_renewal(
+    service_id: RowId, body: Renewal, session: SessionDep, _: CaseManager
+) -> ServiceDutiesOut:
+    """Record the expiry of the server the service is accessed on (first, or renewed); the
+    reminders move to it and ops are told once it passes unrenewed. A mistyped one is
+    corrected by naming it in ``replaces``."""
+    return obligations.server_renewal(session, service_id, body, get_settings())
+
+
 @router.post(f"{_SERVICE}/left-host", response_model=ServiceDutiesOut, responses=responses(404))
 def left_host(
     service_id: RowId, body: LeftHost, session: SessionDep, _: CaseManager

@@ -166,6 +166,9 @@ class ServiceDutiesOut(BaseModel):
     home_url: str | None
     psb_number: str | None
     domain_expires_on: date
+    server_expires_on: date | None = Field(
+        description="the day the server it is accessed on expires, once recorded"
+    )
     obligations: list[ObligationOut]
     footer_checks: list[FooterCheckOut]
 
@@ -218,6 +221,7 @@ def duties(
         home_url=service.home_url,
         psb_number=service.psb_number,
         domain_expires_on=service.domain_expires_on,
+        server_expires_on=service.server_expires_on,
         obligations=[describe(row, now) for row in rows],
         footer_checks=[FooterCheckOut.model_validate(c) for c in checks],
     )
@@ -755,14 +759,35 @@ def _renew(
         _RENEW_ORDERS, {"b_service": service.id, "b_expires_on": expires_on}
     )
     set_committed_value(filing, "domain_expires_on", expires_on)
-    _close(
-        session,
-        service.id,
-        (ObligationKind.DOMAIN_EXPIRY, ObligationKind.DOMAIN_EXPIRED),
-        now,
-        {"renewed_to": str(expires_on)},
-    )
-    _watch_expiry(session, service, filing, now, settings)
+    _close(session, service.id, _DOMAIN.kinds, now, {"renewed_to": str(expires_on)})
+    _watch_expiry(session, service, filing, now, settings, _DOMAIN)
+
+
+def server_renewal(
+    session: Session, service_id: int, command: Renewal, settings: Settings
+) -> ServiceDutiesOut:
+    """The expiry of the server the service is accessed on: first recorded, renewed, or one
+    on file corrected (``replaces``). Its reminders for the old day close and new ones open;
+    once it passes unrenewed, ops are told (a lapsed server leaves the site dark and its record
+    open to cancellation as invalid). A server is the service's own here: each order binds
+    its own service number, so nothing else is renewed with it."""
+
+    def write(service: Service, filing: Filing, now: datetime) -> None:
+        current = service.server_expires_on
+        if command.replaces is None and command.expires_on == current:
+            return  # the expiry on file sent again (a retry): nothing to renew
+        today = now.astimezone(CHINA).date()
+        escalated = ObligationKind.SERVER_EXPIRED
+        if reasons := check_renewal(
+            command.expires_on, current, today, command.replaces, escalated
+        ):
+            raise _refused("server expiry not recorded", *reasons)
+        service.server_expires_on = command.expires_on
+        session.add(service)
+        _close(session, service.id, _SERVER.kinds, now, {"renewed_to": str(command.expires_on)})
+        _watch_expiry(session, service, filing, now, settings, _SERVER)
+
+    return _record(session, service_id, write)
 
 
 def left_host(
@@ -975,9 +1000,8 @@ def on_approval(session: Session, filing: Filing, now: datetime, settings: Setti
     elif effect in _FILED and filing.service_id is not None:
         service = session.get(Service, filing.service_id)
         assert service is not None
-        watched = (ObligationKind.DOMAIN_EXPIRY, ObligationKind.DOMAIN_EXPIRED)
-        if not any(_open_rows(session, filing.service_id, kind) for kind in watched):
-            _watch_expiry(session, service, filing, now, settings)
+        if not any(_open_rows(session, filing.service_id, kind) for kind in _DOMAIN.kinds):
+            _watch_expiry(session, service, filing, now, settings, _DOMAIN)
 
 
 # -- the scheduler's half ---------------------------------------------------------------------
@@ -1376,22 +1400,45 @@ def _close_row(row: Obligation, now: datetime, data: dict[str, object] | None) -
         row.data = {**row.data, **data}
 
 
+@dataclass(frozen=True)
+class _Expiry:
+    """Something a record lapses with when it expires, watched alike: reminders of ``reminder``
+    before the day on the service's ``column``, then ``escalated`` from the end of it."""
+
+    reminder: ObligationKind
+    escalated: ObligationKind
+    column: str
+
+    @property
+    def kinds(self) -> tuple[ObligationKind, ObligationKind]:
+        return (self.reminder, self.escalated)
+
+
+_DOMAIN = _Expiry(ObligationKind.DOMAIN_EXPIRY, ObligationKind.DOMAIN_EXPIRED, "domain_expires_on")
+_SERVER = _Expiry(ObligationKind.SERVER_EXPIRY, ObligationKind.SERVER_EXPIRED, "server_expires_on")
+
+
 def _watch_expiry(
-    session: Session, service: Service, filing: Filing, now: datetime, settings: Settings
+    session: Session,
+    service: Service,
+    filing: Filing,
+    now: datetime,
+    settings: Settings,
+    expiry: _Expiry,
 ) -> None:
-    """The reminders before the domain expires, and the escalation once it has expired: from
-    the end of its last day, it is overdue for ops."""
-    expires_on = service.domain_expires_on
-    kind = ObligationKind.DOMAIN_EXPIRY
-    _remind_before(session, service, filing, kind, expires_on, now, settings)
+    """The reminders before the day expires, and the escalation once it has: from the end of
+    its last day, it is overdue for ops."""
+    expires_on = getattr(service, expiry.column)
+    assert isinstance(expires_on, date)
+    _remind_before(session, service, filing, expiry.reminder, expires_on, now, settings)
     expired: dict[str, object] = {"expires_on": str(expires_on)}
-    kind = ObligationKind.DOMAIN_EXPIRED
-    _open(session, service, filing, kind, end_of_day(expires_on), now, expired)
+    _open(session, service, filing, expiry.escalated, end_of_day(expires_on), now, expired)
 
 
 # What each reminder's notice says of the day it reminds of.
 _REMINDS_OF = {
     ObligationKind.DOMAIN_EXPIRY: "expires_on",
+    ObligationKind.SERVER_EXPIRY: "expires_on",
     ObligationKind.PSB_FILING_REMINDER: "due_on",
 }
 

@@ -46,6 +46,14 @@ def test_a_go_live_day_is_corrected_only_with_replaces_naming_it(
     assert shown["live_on"] == "2026-03-03"
 
 
+def test_a_servers_expiry_is_recorded_and_shown(cli: Cli, on_file: FilingOut) -> None:
+    site = str(on_file.service_id)
+    done = cli("services", "server-renew", site, "--expires-on", "2026-09-30")
+
+    assert done.exit_code == 0, done.output
+    assert re.search(r"│ server expires\s+│ 2026-09-30\s+│", done.stdout), done.stdout
+
+
 def test_a_mistyped_expiry_is_corrected_with_replaces(cli: Cli, on_file: FilingOut) -> None:
     site = str(on_file.service_id)
     assert cli("services", "renew", site, "--expires-on", "2031-06-30").exit_code == 0
@@ -260,7 +268,7 @@ def test_services_overdue_help_offers_only_the_kinds_that_can_be_overdue(cli: Cl
     their own."""
     shown = " ".join(cli("services", "overdue", "--help").stdout.replace("│", " ").split())
 
-    assert "psb_filing, domain_expired, cancel_access, rectification." in shown
+    assert "psb_filing, domain_expired, server_expired, cancel_access, rectification." in shown
     assert "footer_check" not in shown
 
 

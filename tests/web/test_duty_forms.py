@@ -65,7 +65,14 @@ def test_an_approved_filings_page_offers_a_case_manager_the_duties_forms(
 
     shown = re.findall(r'<form method="post" action="[^"]+/duties/([a-z_]+)"', page)
     # No notice is open: nothing to extend or to record as done.
-    assert shown == ["go_live", "psb_number", "renewal", "left_host", "rectification"]
+    assert shown == [
+        "go_live",
+        "psb_number",
+        "renewal",
+        "server_renewal",
+        "left_host",
+        "rectification",
+    ]
     assert 'name="replaces"' not in _form(page, "duty-left_host")
     assert re.search(r'<input type="date" id="duty-go_live-live_on" name="live_on" required', page)
     assert 'name="replaces"' not in _form(page, "duty-go_live")  # nothing on file to correct

@@ -59,6 +59,20 @@ def test_a_duty_given_a_value_of_another_type_is_refused_not_coerced(
     assert [r["field"] for r in refused.json()["reasons"]] == [field]
 
 
+def test_a_server_expiry_is_recorded_and_shown_on_the_filings_page(
+    api: Api, on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    recorded = _post(
+        api, f"/services/{on_file.service_id}/server-renewal", {"expires_on": "2026-09-30"}
+    )
+
+    assert recorded.status_code == 200, recorded.text
+    assert recorded.json()["server_expires_on"] == "2026-09-30"
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+    block = page.split('id="after-approval"')[1].split("</dl>")[0]
+    assert "2026-09-30" in block
+
+
 def test_every_problem_with_a_go_live_is_listed(api: Api, on_file: FilingOut) -> None:
     body = {"live_on": "someday", "home_url": "ftp://example.cn/", "colour": "red"}
     response = _post(api, f"/services/{on_file.service_id}/go-live", body)

@@ -659,6 +659,76 @@ def test_a_domain_expired_without_a_renewal_is_escalated_to_ops_and_overdue(
     assert [(o.service_id, o.kind) for o in late] == [(_site(expiring), "domain_expired")]
 
 
+def _server_expires(session: Session, on_file: FilingOut, settings: Settings, day: date) -> None:
+    obligations.server_renewal(session, _site(on_file), Renewal(expires_on=day), settings)
+
+
+def test_a_server_expiry_recorded_is_reminded_30_and_7_days_before_at_9_in_beijing(
+    session: Session, on_file: FilingOut, settings: Settings
+) -> None:
+    _server_expires(session, on_file, settings, date(2026, 9, 30))
+
+    reminders = [
+        (as_utc(o.due_at), o.data["days_before"]) for o in _open(session, on_file, "server_expiry")
+    ]
+
+    assert sorted(reminders) == [
+        (datetime.fromisoformat("2026-08-31T09:00+08:00"), 30),
+        (datetime.fromisoformat("2026-09-23T09:00+08:00"), 7),
+    ]
+
+
+def test_a_server_expired_without_a_renewal_is_escalated_to_ops_and_overdue(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    _server_expires(session, on_file, settings, date(2026, 4, 30))
+    clock.set(datetime(2026, 4, 30, 16, 1, tzinfo=UTC))  # 00:01 in Beijing, the day after
+
+    _sweep(session, clock, settings)
+
+    [told] = _notices(session, "obligation_server_expired")
+    assert told.recipient == "ops" and "2026-04-30" in told.body
+    assert [o.kind for o in _late(session, clock)] == ["server_expired"]
+
+
+def test_a_server_renewed_moves_its_reminders_and_escalation_to_the_new_day(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    _server_expires(session, on_file, settings, date(2026, 4, 30))
+    _server_expires(session, on_file, settings, date(2027, 4, 30))
+
+    escalations = _open(session, on_file, "server_expired")
+
+    assert [o.data["expires_on"] for o in escalations] == ["2027-04-30"]
+    duties = obligations.duties(session, _site(on_file), clock.now())
+    assert duties.server_expires_on == date(2027, 4, 30)
+
+
+def test_a_server_renewal_to_an_earlier_day_is_refused_unless_it_names_the_one_on_file(
+    session: Session, on_file: FilingOut, settings: Settings
+) -> None:
+    _server_expires(session, on_file, settings, date(2026, 9, 30))
+
+    with pytest.raises(GuardFailed) as refused:
+        _server_expires(session, on_file, settings, date(2026, 8, 31))
+    fixed = Renewal(expires_on=date(2026, 8, 31), replaces=date(2026, 9, 30))
+
+    assert [r.code for r in refused.value.reasons] == ["not_later"]
+    duties = obligations.server_renewal(session, _site(on_file), fixed, settings)
+    assert duties.server_expires_on == date(2026, 8, 31)
+
+
+def test_a_server_expiry_already_past_is_refused_naming_its_source(
+    session: Session, on_file: FilingOut, settings: Settings
+) -> None:
+    with pytest.raises(GuardFailed) as refused:
+        _server_expires(session, on_file, settings, date(2026, 3, 1))
+
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.rule) == ("already_expired", "server_not_expired")
+    assert reason.source is not None and "instance" in reason.source
+
+
 def test_a_renewal_after_expiry_ends_the_escalation(
     session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:

@@ -42,6 +42,8 @@ class ObligationKind(StrEnum):
     FOOTER_CHECK = "footer_check"
     DOMAIN_EXPIRY = "domain_expiry"
     DOMAIN_EXPIRED = "domain_expired"
+    SERVER_EXPIRY = "server_expiry"
+    SERVER_EXPIRED = "server_expired"
     CANCEL_ACCESS = "cancel_access"
     RECTIFICATION = "rectification"
 
@@ -85,6 +87,12 @@ class ObligationSpec:
         if self.figure is not None:
             object.__setattr__(self, "setting", setting_name(self.figure))
 
+
+SERVER_EXPIRY_SOURCE = (
+    "alibabacloud.com/help/en/icp-filing/user-guide/prepare-and-check-the-instance-and-access-"
+    "information (renew the instance: once it expires the site may be identified as one whose "
+    "ICP filing is invalid, and the filing canceled)"
+)
 
 OBLIGATIONS: tuple[ObligationSpec, ...] = (
     ObligationSpec(
@@ -151,6 +159,32 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         closed_by="a renewal recorded (a new expiry date)",
         source="help.aliyun.com/en/icp-filing/basic-icp-service/user-guide/"
         "prepare-and-check-the-domain-name (a filed domain must not expire)",
+        overdue=True,
+    ),
+    ObligationSpec(
+        ObligationKind.SERVER_EXPIRY,
+        "days_before_expiry",
+        lambda s: s.server_expiry_reminder_days,
+        "case_manager",
+        "The server the site is accessed on expires soon: renew it, or the site goes dark and "
+        "its record may be cancelled as invalid.",
+        "接入服务器即将到期：请及时续费，否则网站无法访问，备案可能因失效被注销。",
+        opened_by="a server expiry recorded (then each one recorded later)",
+        closed_by="a later server expiry recorded",
+        source=SERVER_EXPIRY_SOURCE,
+        reminds=ObligationKind.SERVER_EXPIRED,
+    ),
+    ObligationSpec(
+        ObligationKind.SERVER_EXPIRED,
+        "days_before_expiry",
+        None,
+        "ops",
+        "The server's expiry, escalated once it passes with no renewal recorded: the site "
+        "cannot be reached and its record may be cancelled as invalid.",
+        "接入服务器到期且未登记续费即升级处理：网站无法访问，备案可能因失效被注销。",
+        opened_by="a server expiry recorded (due the day the server expires)",
+        closed_by="a later server expiry recorded",
+        source=SERVER_EXPIRY_SOURCE,
         overdue=True,
     ),
     ObligationSpec(
@@ -373,16 +407,19 @@ def check_live_before_leaving(
     ]
 
 
-EXPIRY_RULE = "domain_not_expired"
-
-
 def check_renewal(
-    expires_on: date, current: date, today: date, replaces: date | None = None
+    expires_on: date,
+    current: date | None,
+    today: date,
+    replaces: date | None = None,
+    escalated: ObligationKind = ObligationKind.DOMAIN_EXPIRED,
 ) -> list[Reason]:
     """A renewal moves the expiry later, to a day still to come: an expiry already past
-    leaves no reminder to send, and an expired domain leaves an empty record. A correction
-    names the expiry on file it corrects (``replaces``), and may move it earlier, even past:
-    the domain then stands expired, and is escalated as one."""
+    leaves no reminder to send, and an expired domain (or server, ``escalated`` says which
+    expiry) leaves an empty record. A correction names the expiry on file it corrects
+    (``replaces``), and may move it earlier, even past: it then stands expired, and is
+    escalated as one. A server's first expiry (``current`` none) need only be to come."""
+    what = "server" if escalated is ObligationKind.SERVER_EXPIRED else "domain"
     reasons = check_registration_term(expires_on, today, "expires_on")
     if replaces is not None and replaces != current:
         reasons.append(
@@ -390,10 +427,10 @@ def check_renewal(
                 "not_on_file",
                 f"the expiry on file is {current}, not {replaces}",
                 field="replaces",
-                details={"domain_expires_on": str(current)},
+                details={f"{what}_expires_on": str(current)},
             )
         )
-    elif replaces is None and expires_on <= current:
+    elif replaces is None and current is not None and expires_on <= current:
         reasons.append(
             Reason(
                 "not_later",
@@ -405,12 +442,12 @@ def check_renewal(
         reasons.append(
             Reason(
                 "already_expired",
-                f"the new expiry {expires_on} is not after today ({today}): a renewed domain "
+                f"the new expiry {expires_on} is not after today ({today}): a renewed {what} "
                 "expires later than today",
                 field="expires_on",
                 details={"today": str(today)},
-                rule=EXPIRY_RULE,
-                source=OBLIGATIONS_BY_KIND[ObligationKind.DOMAIN_EXPIRY].source,
+                rule=f"{what}_not_expired",
+                source=OBLIGATIONS_BY_KIND[escalated].source,
             )
         )
     return reasons
