@@ -318,6 +318,36 @@ def test_two_files_for_one_year_are_both_left_out_and_named(
     assert "2031.json and copy.json both hold 2031" in caplog.text
 
 
+def test_a_second_file_for_a_year_copied_in_keeps_the_schedule_read_before(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Which of the two is right cannot be told: the one in use stays, not the estimate."""
+    write_json(tmp_path / "2031.json", OFFICIAL_2031)
+    calendar = WorkingCalendar(tmp_path, recheck_seconds=0)
+    write_json(tmp_path / "copy.json", {**OFFICIAL_2031, "holidays": ["2031-03-03"]})
+
+    with caplog.at_level(logging.ERROR, logger=LOGGER):
+        calendar.refresh()
+
+    assert calendar.is_estimated(2031) is False
+    assert calendar.is_working_day(date(2031, 10, 2)) is False
+    assert "2031.json and copy.json both hold 2031" in caplog.text
+
+
+def test_install_refuses_a_year_another_file_in_the_directory_holds(tmp_path: Path) -> None:
+    """Installed beside it, neither would be used."""
+    schedule_dir = tmp_path / "calendar"
+    schedule_dir.mkdir()
+    write_json(schedule_dir / "notice-2031.json", OFFICIAL_2031)
+
+    with pytest.raises(ValidationError) as refused:
+        install_schedule_file(write_json(tmp_path / "2031.json", OFFICIAL_2031), schedule_dir)
+
+    assert [r.code for r in refused.value.reasons] == ["duplicate_year"]
+    assert "notice-2031.json" in refused.value.reasons[0].message
+    assert not (schedule_dir / "2031.json").exists()
+
+
 def test_naive_start_is_refused(calendar: WorkingCalendar) -> None:
     with pytest.raises(ValueError, match="naive"):
         calendar.add_working_days(datetime(2026, 3, 6, 10, 0), 3)

@@ -152,6 +152,12 @@ def install_schedule_file(path: Path, schedule_dir: Path) -> YearSchedule:
     already running see it at their next ``refresh()``.
     """
     schedule = load_schedule_file(path)
+    target = f"{schedule.year}.json"
+    if clash := [n for n in _holding(schedule_dir, schedule.year) if n != target]:
+        message = (
+            f"{', '.join(clash)} in {schedule_dir} also holds {schedule.year}: remove it first"
+        )
+        raise _schedule_error(path, [Reason("duplicate_year", message)])
     schedule_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{schedule.year}.", suffix=".tmp", dir=schedule_dir)
     os.close(fd)
@@ -164,15 +170,22 @@ def install_schedule_file(path: Path, schedule_dir: Path) -> YearSchedule:
     return schedule
 
 
+def _holding(directory: Path, year: int) -> list[str]:
+    """The names of the good files in ``directory`` holding ``year``."""
+    read, _ = _read_schedule_dir(directory, {})
+    return [name for name, schedule in read.items() if schedule.year == year]
+
+
 def _read_schedule_dir(
-    directory: Path, before: Mapping[str, YearSchedule]
+    directory: Path, before: Mapping[int, YearSchedule]
 ) -> tuple[dict[str, YearSchedule], list[str]]:
     """Every good schedule in ``directory`` by file name, and what is wrong with the others.
 
     A file that fails its checks (copied in by hand, not through ``install_schedule_file``)
-    keeps the schedule it held when read ``before``, or is left out: one bad file must not
-    stop every event that arms a working-day deadline, in a process running or one starting.
-    Two files holding one year are both left out: which of them is right cannot be told.
+    is left out, and so are two files holding one year (which is right cannot be told): the
+    year keeps the schedule read ``before``, if any (a bad file's year is read off its name,
+    ``<year>.json`` as installed). One bad file must not stop every event that arms a
+    working-day deadline, in a process running or one starting.
     """
     read: dict[str, YearSchedule] = {}
     problems: list[str] = []
@@ -181,8 +194,8 @@ def _read_schedule_dir(
             read[path.name] = load_schedule_file(path)
         except ValidationError as exc:
             problems.append("; ".join([exc.message, *(reason.message for reason in exc.reasons)]))
-            if path.name in before:
-                read[path.name] = before[path.name]
+            if path.stem.isdigit() and int(path.stem) in before:
+                read[path.name] = before[int(path.stem)]
     holding: dict[int, list[str]] = {}
     for name, schedule in read.items():
         holding.setdefault(schedule.year, []).append(name)
@@ -191,6 +204,8 @@ def _read_schedule_dir(
             problems.append(f"{' and '.join(names)} both hold {year}: neither is used")
             for name in names:
                 del read[name]
+            if year in before:
+                read[f"{year}.json"] = before[year]
     return read, problems
 
 
@@ -225,7 +240,7 @@ class WorkingCalendar:
         self._lock = threading.Lock()
         self._warned: set[int] = set()
         self._schedules: dict[int, YearSchedule] = {}
-        self._loaded: dict[str, YearSchedule] = {}  # schedule_dir's, by file name
+        self._loaded: dict[int, YearSchedule] = {}  # schedule_dir's, by year
         self._years: dict[int, _Year] = {}
         self._files: tuple[tuple[str, int, int], ...] = ()
         self._next_look = 0.0
@@ -239,18 +254,18 @@ class WorkingCalendar:
         packaged, broken = _read_schedule_dir(PACKAGED_SCHEDULE_DIR, {})
         if broken:  # shipped with the code: a bug, not an install's mistake
             raise RuntimeError(f"packaged holiday schedules: {'; '.join(broken)}")
-        loaded: dict[str, YearSchedule] = {}
+        loaded: dict[int, YearSchedule] = {}
         if self.schedule_dir is not None:
-            loaded, problems = _read_schedule_dir(self.schedule_dir, self._loaded)
+            read, problems = _read_schedule_dir(self.schedule_dir, self._loaded)
+            loaded = {schedule.year: schedule for schedule in read.values()}
             if problems:
                 logger.error(
-                    "holiday schedules in %s: %s (a bad file's year keeps the schedule read "
-                    "before, else the package's or the rules')",
+                    "holiday schedules in %s: %s (the year keeps the schedule read before, "
+                    "else the package's or the rules')",
                     self.schedule_dir,
                     "; ".join(problems),
                 )
-        schedules = {s.year: s for s in packaged.values()}
-        schedules |= {s.year: s for s in loaded.values()}
+        schedules = {s.year: s for s in packaged.values()} | loaded
         with self._lock:
             self._schedules = schedules
             self._loaded = loaded
