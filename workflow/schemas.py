@@ -177,7 +177,8 @@ class FilingOut(BaseModel):
     personal_data_purged_at: datetime | None = Field(
         default=None,
         description="when privacy purge removed the applicant's personal data (the retention "
-        "period passed); such an order can only be withdrawn",
+        "period passed); purge withdraws a rejected or lapsed order (one purged before it did "
+        "can only be withdrawn)",
     )
     allowed_events: list[str]
     deadlines: list[DeadlineOut]

@@ -248,7 +248,7 @@ def test_a_purged_order_says_so_in_place_of_what_it_no_longer_owes(
     page = sign_in().get(f"/filings/{filing['id']}").text
 
     assert 'id="purged"' in page and "Personal data purged 个人信息已清除" in page
-    assert _sent_back(page) == ""
+    assert _sent_back(page) == "" and "can only be withdrawn" not in page  # it was
 
 
 def test_a_return_answered_by_a_resubmission_is_no_longer_shown_as_owed(
