@@ -601,7 +601,7 @@ def psb_number(
         digits = psb_digits(command.psb_number)
         assert digits is not None  # a number of the format, as checked above
         take_turns(session, [f"psb_number:{digits}"])  # then see the other's
-        if holder := _psb_number_holder(session, digits, service.id):
+        if holder := _psb_number_holder(session, digits, service):
             raise _refused(
                 "PSB number refused",
                 Reason(
@@ -629,17 +629,22 @@ def psb_number(
     return _record(session, service_id, write)
 
 
-def _psb_number_holder(session: Session, digits: str, service_id: int | None) -> int | None:
+def _psb_number_holder(session: Session, digits: str, service: Service) -> int | None:
     """Another service keeping the PSB number of these ``digits`` on file, its province
     written either way. A site's PSB filing is its own, and goes with it: one whose record was
-    cancelled keeps it no more, nor one whose access was removed (the site back through a new
-    access is another service, with the PSB number it had)."""
-    gone = [ServiceStatus.CANCELLED, ServiceStatus.ACCESS_REMOVED, ServiceStatus.WITHDRAWN]
+    cancelled keeps it no more. One whose access was removed is still on record through
+    another host, and keeps it from any other site, but its own: the same record (number)
+    back through a new access is another service row, with the PSB number it had."""
+    gone = [ServiceStatus.CANCELLED, ServiceStatus.WITHDRAWN]
     return session.exec(
         select(Service.id).where(
             col(Service.psb_number).endswith(f"公网安备{digits}号"),
-            Service.id != service_id,
+            Service.id != service.id,
             col(Service.status).not_in(gone),
+            or_(
+                col(Service.status) != ServiceStatus.ACCESS_REMOVED,
+                col(Service.record_number) != service.record_number,
+            ),
         )
     ).first()
 

@@ -425,6 +425,20 @@ def test_a_site_back_through_a_new_access_takes_the_psb_number_it_had_before_it_
     assert shown.psb_number == PSB
 
 
+def test_a_site_whose_access_was_removed_keeps_its_psb_number_from_another_site(
+    session: Session, on_file: FilingOut, open_order: Open, settings: Settings
+) -> None:
+    """It is still on record, through another host."""
+    other = _second_site(session, open_order, on_file)
+    obligations.psb_number(session, _site(on_file), PsbNumberIn(psb_number=PSB), settings)
+    _approved(session, open_order(**order_on("cancel_access", on_file.entity_id, _site(on_file))))
+
+    with pytest.raises(GuardFailed) as refused:
+        obligations.psb_number(session, other, PsbNumberIn(psb_number=PSB), settings)
+
+    assert [r.code for r in refused.value.reasons] == ["psb_number_of_another_service"]
+
+
 def test_a_psb_number_is_told_apart_by_its_digits_not_the_way_its_province_is_written(
     session: Session, on_file: FilingOut, open_order: Open, settings: Settings
 ) -> None:
