@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from config.clock import CHINA
 from config.settings import Settings
-from models import Entity, Filing, Service, SmsVerifier, table
+from models import Entity, Filing, Obligation, Service, SmsVerifier, table
 from models.sealed import lookup
 from workflow.domain.commands import (
     ApplicantIn,
@@ -55,6 +55,7 @@ from workflow.domain.guards import (
     check_suffix_letter,
     same_name,
 )
+from workflow.domain.obligations import ObligationKind
 from workflow.domain.orders import (
     CHANGES,
     ON_FILE_STATUSES,
@@ -388,14 +389,20 @@ def _check_not_last(session: Session, spec: KindSpec, parties: _Parties) -> list
 
 def _check_served_here(session: Session, spec: KindSpec, parties: _Parties) -> list[Reason]:
     """An entity is cancelled through a host serving one of its services: one whose every
-    service left this host (its access removed) is the other host's to cancel, and approved
-    here it would cancel the sites that host serves."""
+    service left this host (its access removed, or its leaving recorded and a cancel-access
+    order owed) is the other host's to cancel, and approved here it would cancel the sites
+    that host serves."""
     entity = parties.entity
     if spec.effect is not Effect.CANCEL_ENTITY or entity is None:
         return []
+    left = select(Obligation.service_id).where(
+        Obligation.kind == ObligationKind.CANCEL_ACCESS, col(Obligation.closed_at).is_(None)
+    )
     served = session.exec(
         select(Service.id).where(
-            Service.entity_id == entity.id, Service.status == ServiceStatus.ACTIVE
+            Service.entity_id == entity.id,
+            Service.status == ServiceStatus.ACTIVE,
+            col(Service.id).not_in(left),
         )
     ).first()
     if served is not None:

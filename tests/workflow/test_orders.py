@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -34,7 +34,7 @@ from tests.factories import (
     order_on,
     service_in,
 )
-from workflow import outbox, service, views
+from workflow import obligations, outbox, service, views
 from workflow.domain.commands import ChangesIn, EventCommand, OrderCreate, parse
 from workflow.domain.errors import (
     GuardFailed,
@@ -42,6 +42,7 @@ from workflow.domain.errors import (
     ValidationError,
     VersionConflict,
 )
+from workflow.domain.obligations import LeftHost
 from workflow.domain.orders import CHANGES
 from workflow.notices import due_line
 from workflow.schemas import FilingOut, ServiceOut
@@ -1288,6 +1289,18 @@ def test_an_entity_this_host_serves_nothing_of_is_not_cancelled_here(
     """Its only site moved to another host: cancelling the entity here would cancel it."""
     removal = order_on("cancel_access", on_file.entity_id, on_file.service_id or 0)
     _drive(session, open_order(**removal), ORDER_PATHS["cancel_access"])
+
+    refused = _refusals(open_order, order_on("cancel_entity", on_file.entity_id, 0))
+
+    assert refused == [("not_served_here", "entity_id")]
+
+
+def test_an_entity_whose_only_site_left_for_another_host_is_not_cancelled_here(
+    session: Session, open_order: Open, on_file: FilingOut, settings: Settings
+) -> None:
+    """Its leaving recorded, a cancel-access order owed: the site is the other host's now."""
+    left = LeftHost(left_on=date(2026, 3, 2))
+    obligations.left_host(session, on_file.service_id or 0, left, settings)
 
     refused = _refusals(open_order, order_on("cancel_entity", on_file.entity_id, 0))
 
