@@ -124,6 +124,13 @@ def test_a_value_of_another_type_than_the_fields_is_422_not_coerced(
     assert _refusal(api, make_payload(**{field: sent})) == (422, [(code, field)])
 
 
+def test_a_day_and_a_yes_no_padded_with_spaces_are_taken_as_written(api: Api) -> None:
+    padded = make_payload(domain_expires_on=" 2028-06-30 ", domain_real_name_verified=" true ")
+    created = api.client.post("/api/v1/filings", json=padded, headers=api.headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["domain_expires_on"] == "2028-06-30"
+
+
 def test_a_nul_byte_is_422(api: Api) -> None:
     assert _refusal(api, make_payload(province="京\x00")) == (
         422,

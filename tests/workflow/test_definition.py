@@ -18,6 +18,7 @@ from workflow.domain.definition import (
     STATES,
     EventSpec,
 )
+from workflow.domain.event_data import FellDueData
 from workflow.domain.obligations import OBLIGATIONS
 from workflow.domain.orders import KINDS, ServiceKind
 from workflow.domain.wording import worded, worded_by_default
@@ -112,3 +113,11 @@ def test_a_deadline_armed_before_its_setting_changed_says_the_figure_it_was_arme
 def test_every_event_says_what_it_records_in_chinese_too(event: EventSpec) -> None:
     """Its notice reaches case managers who read Chinese first, as a deadline's does."""
     assert event.zh and not event.zh.isascii()
+
+
+def test_every_event_a_deadline_fires_is_automatic_and_told_when_it_fell_due() -> None:
+    """The scheduler gives it ``fell_due_at``: another data model would refuse it, and its
+    deadline would never be spent."""
+    fired = {d.event for d in DEADLINES if d.event}
+    assert fired == {e.name for e in EVENTS if e.automatic}
+    assert all(issubclass(EVENTS_BY_NAME[name].data, FellDueData) for name in fired)

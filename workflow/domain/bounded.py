@@ -78,9 +78,9 @@ _DAY = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*")
 def _a_day(value: object) -> object:
     """A day written as one: pydantic would also take a count of seconds (1830297600 for
     2028-01-01) or a date and time at midnight, more likely mistakes than the day meant."""
-    if (isinstance(value, date) and not isinstance(value, datetime)) or (
-        isinstance(value, str) and _DAY.fullmatch(value)
-    ):
+    if isinstance(value, str) and _DAY.fullmatch(value):
+        return value.strip()  # as the text types strip theirs
+    if isinstance(value, date) and not isinstance(value, datetime):
         return value
     # pydantic's own kind of a day's error, which the API reports as ``invalid_date``.
     raise PydanticCustomError("date_type", "give a date such as 2026-03-02 (YYYY-MM-DD)")
@@ -96,9 +96,9 @@ def _a_count(value: object) -> object:
 def _yes_or_no(value: object) -> object:
     """``true`` or ``false``, as JSON writes them and a form's yes/no posts them: pydantic
     would also read "off", "n", 0 and 1, which a client sending them more likely mistyped."""
-    if isinstance(value, bool) or (
-        isinstance(value, str) and value.strip().lower() in ("true", "false")
-    ):
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip()
+    if isinstance(value, bool):
         return value
     raise ValueError("give true or false")
 
