@@ -166,3 +166,21 @@ def test_renaming_fields_renames_them_in_the_headline_and_the_reasons() -> None:
     assert str(shown) == shown.message == "filing refused: --expires is required"
     assert [r.message for r in shown.reasons] == ["--expires is required"]
     assert refused.message == "filing refused: domain_expires_on is required"  # not changed
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["+86 138 0013 8000", "+86-138-0013-8000", "0086 13800138000", "138 0013 8000", "13800138000"],
+)
+def test_a_mobile_written_grouped_or_with_the_country_code_is_its_11_digits(written: str) -> None:
+    """One number however typed: a mobile listed for another person is then told."""
+    applicant = {**payload()["applicant"], "phone": written}
+    assert (
+        FilingCreate.model_validate(payload(applicant=applicant)).applicant.phone == "13800138000"
+    )
+
+
+def test_a_number_that_is_no_mainland_mobile_is_kept_as_typed_for_its_check_to_name() -> None:
+    applicant = {**payload()["applicant"], "phone": "+86 128 0013 8000"}
+    shown = FilingCreate.model_validate(payload(applicant=applicant)).applicant.phone
+    assert shown == "+86 128 0013 8000"

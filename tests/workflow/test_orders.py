@@ -259,18 +259,6 @@ def test_a_change_orders_new_person_needs_a_mainland_mobile(
     ]
 
 
-def test_a_mobile_written_with_the_country_code_is_refused_asking_the_11_digits(
-    open_order: Open,
-) -> None:
-    """Taken as its digits, it would be another spelling than mobiles stored before, which
-    the checks for a mobile used twice compare by their stored spelling."""
-    site = service_in(responsible={"name": "Han Meimei", "mobile": "+86 139 0013 9000"})
-    with pytest.raises(ValidationError) as refused:
-        open_order(**first_filing_order(service=site))
-    [reason] = refused.value.reasons
-    assert reason.field == "service.responsible.mobile" and "11 digits" in reason.message
-
-
 def test_a_new_entitys_mobile_is_refused_by_its_own_name(open_order: Open) -> None:
     entity = entity_in(responsible={"name": "Li Lei", "mobile": "12345"})
     with pytest.raises(ValidationError) as refused:
@@ -723,6 +711,24 @@ def test_a_first_filing_of_an_identity_on_file_is_refused_naming_its_entity(
         "entity_on_file",
         {"entity_id": on_file.entity_id, "icp_number": ENTITY_NUMBER},
     )
+
+
+def test_a_mobile_another_entity_lists_is_told_however_it_is_written(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    written = f"+86 {ENTITY_MOBILE[:3]}-{ENTITY_MOBILE[3:7]}-{ENTITY_MOBILE[7:]}"
+    other = first_filing_order(
+        entity=entity_in(
+            name="Other Ltd",
+            id_number=another_organisation(1)["id_number"],
+            responsible={"name": "Zhang San", "mobile": written},
+        ),
+        service=service_in(domain="other.cn", domain_registrant="Other Ltd"),
+    )
+
+    codes = [code for code, _ in _refusals(open_order, other)]
+
+    assert "mobile_used_by_another_entity" in codes
 
 
 @POSTGRES_ONLY
