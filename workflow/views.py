@@ -41,6 +41,7 @@ from models import (
 from workflow.deadlines import OpenDeadline, armed_figures
 from workflow.domain.commands import ApplicantKind, LicenceKind
 from workflow.domain.definition import (
+    DEADLINES,
     DEADLINES_BY_KIND,
     EVENTS,
     EVENTS_BY_NAME,
@@ -50,6 +51,7 @@ from workflow.domain.definition import (
     STUCK_KINDS,
     TERMINAL_STATES,
     Channel,
+    EventSpec,
     State,
 )
 from workflow.domain.errors import FilingNotFound, NotFound, Reason, ValidationError
@@ -603,12 +605,12 @@ def timeline(session: Session, filing_id: int, now: datetime) -> Timeline:
         entries,
         notifications(session, filing_id),
         time_in_states(entries, now),
-        _sent_back(entries),
+        _sent_back(session, filing_id, entries),
         assignments(session, filing_id),
     )
 
 
-def _sent_back(entries: Sequence[HistoryOut]) -> SentBack | None:
+def _sent_back(session: Session, filing_id: int, entries: Sequence[HistoryOut]) -> SentBack | None:
     """Only the answer still owed: the latest return or refusal no (re)submission followed.
     Lapsing, or binding a new server's number after it, answers nothing: the order resumes
     by submitting again. A filing ended (withdrawn, approved) owes none."""
@@ -619,9 +621,24 @@ def _sent_back(entries: Sequence[HistoryOut]) -> SentBack | None:
             return None
         if entry.to_state in SENT_BACK:
             spec = EVENTS_BY_NAME.get(entry.event)
-            told = worded(spec.description, get_settings()) if spec else entry.event
+            told = _meant(session, filing_id, entry, spec) if spec else entry.event
             return SentBack(entry, entry.reason or told)
     return None
+
+
+def _meant(session: Session, filing_id: int, entry: HistoryOut, spec: EventSpec) -> str:
+    """What an event without a reason meant, its figures as the deadline firing it was armed
+    with (the window it closed was 24 h, whatever SMS_WINDOW_HOURS says since)."""
+    kinds = [d.kind for d in DEADLINES if d.event == spec.name]
+    fired = session.exec(
+        select(Deadline.kind, Deadline.figure).where(
+            Deadline.filing_id == filing_id,
+            col(Deadline.kind).in_(kinds),
+            Deadline.fired_at == entry.at,
+        )
+    ).all()
+    settings = get_settings()
+    return worded(spec.description, settings, armed_figures(fired, settings))
 
 
 def time_in_states(entries: Sequence[HistoryOut], now: datetime) -> list[tuple[str, timedelta]]:

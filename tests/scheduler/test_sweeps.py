@@ -17,7 +17,7 @@ from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA, FrozenClock, as_utc
-from config.settings import Settings
+from config.settings import Settings, get_settings
 from models import (
     Deadline,
     DeadlineStatus,
@@ -177,6 +177,24 @@ def test_a_window_expired_by_a_sweep_behind_starts_the_returned_orders_clocks_at
     assert as_utc(owed.due_at) == counted.at
     shown = views.timeline(Session(db.engine), filing.id, clock.now())
     assert dict(shown.time_in_states)["host_returned"] == timedelta(days=3)
+
+
+def test_a_closed_windows_banner_says_the_hours_it_was_armed_with_after_the_setting_changed(
+    db: Database,
+    settings: Settings,
+    clock: FrozenClock,
+    new_filing: MakeFiling,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    filing = new_filing("sms_pending")  # a 24 h window
+    _sweep_at(clock, settings, clock.now() + timedelta(hours=24))
+    monkeypatch.setenv("SMS_WINDOW_HOURS", "36")
+    get_settings.cache_clear()
+
+    with _fresh(db) as s:
+        shown = views.timeline(s, filing.id, clock.now()).sent_back
+
+    assert shown is not None and shown.why.startswith("The 24 h SMS verification window")
 
 
 def _window_statuses(db: Database, filing_id: int) -> dict[tuple[str, float], str]:
