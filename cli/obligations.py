@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated
 
 import typer
 from rich.console import Group, RenderableType
+from sqlmodel import Session
 
 from cli.errors import App
 from cli.output import (
@@ -23,7 +25,7 @@ from cli.output import (
 )
 from cli.search import search_text
 from config.clock import get_clock
-from config.settings import get_settings
+from config.settings import Settings, get_settings
 from models import session_scope
 from workflow import forecast, obligations
 from workflow.domain.commands import parse
@@ -187,10 +189,7 @@ def renew(
 ) -> None:
     """Record the domain's new expiry date; the expiry reminders move to it. An expiry on file
     that was mistyped is corrected, even to an earlier day, with --replaces naming it."""
-    given = {"expires_on": expires_on.date(), "replaces": replaces.date() if replaces else None}
-    command = parse(Renewal, given, "renewal not recorded")
-    with session_scope() as session:
-        _show(obligations.renewal(session, service_id, command, get_settings()), as_json)
+    _expiry(obligations.renewal, service_id, expires_on, replaces, as_json)
 
 
 @services.command("server-renew")
@@ -203,10 +202,21 @@ def server_renew(
     """Record the expiry of the server the service is accessed on (first, or renewed); its
     reminders move to it, and ops are told once it passes unrenewed. An expiry on file that
     was mistyped is corrected with --replaces naming it."""
+    _expiry(obligations.server_renewal, service_id, expires_on, replaces, as_json)
+
+
+def _expiry(
+    record: Callable[[Session, int, Renewal, Settings], ServiceDutiesOut],
+    service_id: int,
+    expires_on: datetime,
+    replaces: datetime | None,
+    as_json: bool,
+) -> None:
+    """A domain's or a server's expiry recorded, as ``record`` records it."""
     given = {"expires_on": expires_on.date(), "replaces": replaces.date() if replaces else None}
-    command = parse(Renewal, given, "server expiry not recorded")
+    command = parse(Renewal, given, "expiry not recorded")
     with session_scope() as session:
-        _show(obligations.server_renewal(session, service_id, command, get_settings()), as_json)
+        _show(record(session, service_id, command, get_settings()), as_json)
 
 
 @services.command("left-host")

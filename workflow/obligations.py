@@ -550,15 +550,7 @@ def _left_on(session: Session, service_id: int | None) -> date | None:
     """The day the site left this host: what the cancel-access order it owed was opened for,
     open still or met (the access removed), for a service row leaves once (back through a new
     access, the site is another row)."""
-    owed = session.exec(
-        select(Obligation)
-        .where(
-            Obligation.service_id == service_id,
-            Obligation.kind == ObligationKind.CANCEL_ACCESS,
-        )
-        .order_by(col(Obligation.id).desc())
-    ).first()
-    return _day_left(owed)
+    return _day_left(_latest(session, service_id, ObligationKind.CANCEL_ACCESS))
 
 
 def _day_left(owed: Obligation | None) -> date | None:
@@ -670,14 +662,7 @@ def _note_replaced(
     session: Session, service_id: int | None, old: str, new: str, now: datetime
 ) -> None:
     """The PSB filing's row keeps each number a correction replaced, and when."""
-    row = session.exec(
-        select(Obligation)
-        .where(
-            Obligation.service_id == service_id,
-            Obligation.kind == ObligationKind.PSB_FILING,
-        )
-        .order_by(col(Obligation.id).desc())
-    ).first()
+    row = _latest(session, service_id, ObligationKind.PSB_FILING)
     if row is not None:
         replaced = [*row.data.get("replaced", []), {"psb_number": old, "at": now.isoformat()}]
         row.data = {**row.data, "psb_number": new, "replaced": replaced}
@@ -1344,6 +1329,15 @@ def _open_where(service_id: int | None, kind: ObligationKind) -> tuple[ColumnEle
 def _open_rows(session: Session, service_id: int | None, kind: ObligationKind) -> list[int]:
     ids = session.exec(select(Obligation.id).where(*_open_where(service_id, kind)))
     return [i for i in ids if i is not None]
+
+
+def _latest(session: Session, service_id: int | None, kind: ObligationKind) -> Obligation | None:
+    """The service's latest obligation of ``kind``, open or closed."""
+    return session.exec(
+        select(Obligation)
+        .where(Obligation.service_id == service_id, Obligation.kind == kind)
+        .order_by(col(Obligation.id).desc())
+    ).first()
 
 
 def _open_row(session: Session, service_id: int | None, kind: ObligationKind) -> Obligation | None:

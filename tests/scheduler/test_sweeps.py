@@ -232,6 +232,20 @@ def test_after_a_gap_reminders_of_a_window_already_over_are_not_sent(
     }
 
 
+def _expiry_failing_with(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    """The window's expiry raising ``error`` whenever it is applied (a fault injected)."""
+    from workflow import service
+
+    real = service._apply
+
+    def failing(*args: Any, **kwargs: Any) -> service.Applied:
+        if args[2].name == "expire_sms":
+            raise error
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_apply", failing)
+
+
 def test_an_expiry_failing_unexpectedly_does_not_hold_back_its_reminders(
     db: Database,
     settings: Settings,
@@ -241,18 +255,9 @@ def test_an_expiry_failing_unexpectedly_does_not_hold_back_its_reminders(
 ) -> None:
     """The expiry goes first after a gap; broken, it stays pending and the reminders it would
     have made moot are sent after all: the latest, the 12 h one being overtaken by it."""
-    from workflow import service
-
     filing = new_filing("sms_pending")
     entered = clock.now()
-    real = service._apply
-
-    def broken_expiry(*args: Any, **kwargs: Any) -> service.Applied:
-        if args[2].name == "expire_sms":
-            raise RuntimeError("injected")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(service, "_apply", broken_expiry)
+    _expiry_failing_with(monkeypatch, RuntimeError("injected"))
     _sweep_at(clock, settings, entered + timedelta(hours=25))
 
     statuses = _window_statuses(db, filing.id)
@@ -269,25 +274,16 @@ def test_an_expiry_failing_for_a_fault_not_a_refusal_stays_pending_and_tells_no_
 ) -> None:
     """An unreadable holiday schedule is no reason to give up the window's end: taken for a
     refusal, the expiry was spent and a late answer then let through."""
-    from workflow import service
-
     filing = new_filing("sms_pending")
     entered = clock.now()
-    real = service._apply
-
-    def unreadable_schedule(*args: Any, **kwargs: Any) -> service.Applied:
-        if args[2].name == "expire_sms":
-            raise DomainValidationError("invalid holiday schedule file 2027.json")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(service, "_apply", unreadable_schedule)
-    _sweep_at(clock, settings, entered + timedelta(hours=25))
+    with monkeypatch.context() as faulty:
+        _expiry_failing_with(faulty, DomainValidationError("invalid holiday schedule 2027"))
+        _sweep_at(clock, settings, entered + timedelta(hours=25))
 
     assert _window_statuses(db, filing.id)[("sms_expiry", 24)] == "pending"
     with Session(db.engine) as session:
         told = session.exec(select(Notification).where(Notification.kind == "sms_expiry")).all()
     assert told == []
-    monkeypatch.setattr(service, "_apply", real)
     _sweep_at(clock, settings, entered + timedelta(hours=25, minutes=1))
     assert _window_statuses(db, filing.id)[("sms_expiry", 24)] == "fired"
 

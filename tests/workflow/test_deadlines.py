@@ -104,14 +104,22 @@ def test_deadlines_armed_due_past_the_chain_bound_wait_for_the_sweep(
         assert reminder.status == DeadlineStatus.FIRED
 
 
-def test_a_deadline_is_fired_once_however_often_it_is_fired(
-    session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
-) -> None:
+def _host_review_due_now(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> tuple[Filing, Deadline]:
+    """A submitted order, and its host review's deadline, the clock at its due time."""
     filing = new_filing("submitted")
     deadline = _deadline(session, filing.id, "host_review_overdue")
     stored = session.get(Filing, filing.id)
     assert stored is not None
     clock.set(as_utc(deadline.due_at))
+    return stored, deadline
+
+
+def test_a_deadline_is_fired_once_however_often_it_is_fired(
+    session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    stored, deadline = _host_review_due_now(session, clock, new_filing)
 
     first = service.fire_deadline(session, stored, deadline, clock.now(), settings)
     again = service.fire_deadline(session, stored, deadline, clock.now(), settings)
@@ -125,17 +133,13 @@ def test_a_deadline_moved_later_after_the_sweep_listed_it_is_not_fired(
     session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     """A corrected holiday schedule counted it again between the sweep's list and its claim."""
-    filing = new_filing("submitted")
-    deadline = _deadline(session, filing.id, "host_review_overdue")
-    stored = session.get(Filing, filing.id)
-    assert stored is not None
-    clock.set(as_utc(deadline.due_at))  # listed due now ...
+    stored, deadline = _host_review_due_now(session, clock, new_filing)  # listed due now ...
     deadline.due_at += timedelta(days=1)  # ... and moved a day later by the recount
     session.add(deadline)
     session.flush()
 
     assert service.fire_deadline(session, stored, deadline, clock.now(), settings) is None
-    assert _deadline(session, filing.id, "host_review_overdue").status == DeadlineStatus.PENDING
+    assert _deadline(session, stored.id or 0, "host_review_overdue").status == "pending"
 
 
 @POSTGRES_ONLY
