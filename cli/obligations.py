@@ -221,11 +221,24 @@ def _expiry(
 
 @services.command("left-host")
 def left_host(
-    service_id: ServiceId, on: Day, replaces: ReplacesDay = None, as_json: JsonOption = False
+    service_id: ServiceId,
+    on: Annotated[datetime | None, date_option("The day the site left, YYYY-MM-DD.")] = None,
+    replaces: ReplacesDay = None,
+    retract: Annotated[
+        bool, typer.Option("--retract", help="Take back the leaving on file (--replaces DAY).")
+    ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Record that the site left this host's servers: a cancel-access order is owed; a day on
-    file is corrected only with --replaces naming it."""
-    given = {"left_on": on.date(), "replaces": replaces.date() if replaces else None}
+    file is corrected only with --replaces naming it, or taken back with --retract."""
+    if retract == (on is not None):
+        raise typer.BadParameter(
+            "give --on DAY, or --retract with --replaces DAY", param_hint="--on"
+        )
+    given = {
+        "left_on": on.date() if on else None,
+        "replaces": replaces.date() if replaces else None,
+    }
     command = parse(LeftHost, given, "not recorded")
     with session_scope() as session:
         _show(obligations.left_host(session, service_id, command, get_settings()), as_json)

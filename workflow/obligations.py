@@ -550,7 +550,8 @@ def _left_on(session: Session, service_id: int | None) -> date | None:
     """The day the site left this host: what the cancel-access order it owed was opened for,
     open still or met (the access removed), for a service row leaves once (back through a new
     access, the site is another row)."""
-    return _day_left(_latest(session, service_id, ObligationKind.CANCEL_ACCESS))
+    owed = _latest(session, service_id, ObligationKind.CANCEL_ACCESS)
+    return None if owed is None or owed.data.get("retracted") else _day_left(owed)
 
 
 def _day_left(owed: Obligation | None) -> date | None:
@@ -790,6 +791,9 @@ def left_host(
     def write(service: Service, filing: Filing, now: datetime) -> None:
         owed = _open_row(session, service.id, ObligationKind.CANCEL_ACCESS)
         on_file = _day_left(owed)
+        if command.left_on is None:
+            _retract_left(session, service, filing, command.replaces, now)
+            return
         if command.replaces is None and on_file == command.left_on:
             return  # the day on file sent again (a retry): the order owed stands as it is
         if on_file != command.replaces:
@@ -821,6 +825,25 @@ def left_host(
         _close(session, service.id, (ObligationKind.FOOTER_CHECK,), now)
 
     return _record(session, service_id, write)
+
+
+def _retract_left(
+    session: Session, service: Service, filing: Filing, replaces: date | None, now: datetime
+) -> None:
+    """A leaving recorded by mistake taken back, naming its day (``replaces``): the
+    cancel-access order owed closes as retracted, and a live website's footer checks start
+    again. Sent again, once taken back, it changes nothing."""
+    latest = _latest(session, service.id, ObligationKind.CANCEL_ACCESS)
+    if latest is not None and latest.data.get("retracted") == str(replaces):
+        return
+    on_file = _day_left(_open_row(session, service.id, ObligationKind.CANCEL_ACCESS))
+    if on_file is None or replaces != on_file:
+        raise _refused("left-host not taken back", _correcting_left(on_file, replaces))
+    kinds = (ObligationKind.CANCEL_ACCESS,)
+    _close(session, service.id, kinds, now, {"retracted": str(on_file)})
+    log.info("service %s left-host %s taken back", service.id, on_file)
+    if service.live_on is not None and _footer_checked(service, None):
+        _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
 
 
 def _correcting_left(on_file: date | None, replaces: date | None) -> Reason:

@@ -46,6 +46,17 @@ def test_a_go_live_day_is_corrected_only_with_replaces_naming_it(
     assert shown["live_on"] == "2026-03-03"
 
 
+def test_a_leaving_is_taken_back_with_retract_naming_its_day(cli: Cli, on_file: FilingOut) -> None:
+    site = str(on_file.service_id)
+    assert cli("services", "left-host", site, "--on", "2026-03-02").exit_code == 0
+    assert cli("services", "left-host", site, "--retract").exit_code == 1  # which day?
+
+    back = cli("services", "left-host", site, "--retract", "--replaces", "2026-03-02", "--json")
+
+    assert back.exit_code == 0, back.output
+    assert json.loads(back.stdout)["left_on"] is None
+
+
 def test_a_servers_expiry_is_recorded_and_shown(cli: Cli, on_file: FilingOut) -> None:
     site = str(on_file.service_id)
     done = cli("services", "server-renew", site, "--expires-on", "2026-09-30")

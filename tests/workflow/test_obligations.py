@@ -1332,6 +1332,39 @@ def test_a_duty_write_sent_again_as_it_was_answers_the_same_and_opens_nothing(
     assert again == first
 
 
+def test_a_leaving_recorded_by_mistake_is_taken_back_naming_its_day(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    """The cancel-access order it made owed closes, and the site's footer is checked again."""
+    _live(session, on_file, settings, clock)
+    day = clock.now().date()
+    obligations.left_host(session, _site(on_file), LeftHost(left_on=day), settings)
+    clock.advance(timedelta(days=40))
+
+    back = LeftHost(left_on=None, replaces=day)
+    duties = obligations.left_host(session, _site(on_file), back, settings)
+
+    assert duties.left_on is None
+    assert [o.kind for o in _late(session, clock)] == ["psb_filing"]  # no cancel-access late
+    assert _open(session, on_file, "cancel_access") == []
+    assert len(_open(session, on_file, "footer_check")) == 1
+    again = obligations.left_host(session, _site(on_file), back, settings)
+    assert again == obligations.duties(session, _site(on_file), clock.now())
+
+
+def test_a_leaving_is_taken_back_only_naming_the_day_on_file(
+    session: Session, on_file: FilingOut, settings: Settings
+) -> None:
+    obligations.left_host(session, _site(on_file), LeftHost(left_on=date(2026, 3, 2)), settings)
+
+    with pytest.raises(GuardFailed) as refused:
+        obligations.left_host(
+            session, _site(on_file), LeftHost(left_on=None, replaces=date(2026, 3, 1)), settings
+        )
+
+    assert [(r.code, r.field) for r in refused.value.reasons] == [("already_owed", "replaces")]
+
+
 def test_a_left_host_day_corrected_moves_the_cancel_access_due_day(
     session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
 ) -> None:

@@ -506,11 +506,14 @@ class LeftHost(BaseModel):
 
     model_config = STRICT
 
-    left_on: Day = Field(description="the day the site moved off this host's servers")
+    left_on: Day | None = Field(
+        description="the day the site moved off this host's servers; null, with replaces "
+        "naming the day on file, takes back a leaving recorded by mistake"
+    )
     replaces: Day | None = Field(
         default=None,
         description="to correct a day of leaving on file, that day: the cancel-access order "
-        "owed is then due from the corrected one",
+        "owed is then due from the corrected one (or, left_on null, closes)",
     )
 
 
