@@ -334,10 +334,15 @@ def test_a_second_file_for_a_year_copied_in_keeps_the_schedule_read_before(
     assert "2031.json and copy.json both hold 2031" in caplog.text
 
 
-def test_install_refuses_a_year_another_file_in_the_directory_holds(tmp_path: Path) -> None:
-    """Installed beside it, neither would be used."""
+@pytest.mark.parametrize("installed_before", [False, True])
+def test_install_refuses_a_year_another_file_in_the_directory_holds(
+    tmp_path: Path, installed_before: bool
+) -> None:
+    """Installed beside it, neither would be used: loaded before or not."""
     schedule_dir = tmp_path / "calendar"
     schedule_dir.mkdir()
+    if installed_before:
+        write_json(schedule_dir / "2031.json", OFFICIAL_2031)
     write_json(schedule_dir / "notice-2031.json", OFFICIAL_2031)
 
     with pytest.raises(ValidationError) as refused:
@@ -345,7 +350,7 @@ def test_install_refuses_a_year_another_file_in_the_directory_holds(tmp_path: Pa
 
     assert [r.code for r in refused.value.reasons] == ["duplicate_year"]
     assert "notice-2031.json" in refused.value.reasons[0].message
-    assert not (schedule_dir / "2031.json").exists()
+    assert (schedule_dir / "2031.json").exists() is installed_before
 
 
 def test_naive_start_is_refused(calendar: WorkingCalendar) -> None:

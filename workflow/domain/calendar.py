@@ -171,9 +171,17 @@ def install_schedule_file(path: Path, schedule_dir: Path) -> YearSchedule:
 
 
 def _holding(directory: Path, year: int) -> list[str]:
-    """The names of the good files in ``directory`` holding ``year``."""
-    read, _ = _read_schedule_dir(directory, {})
-    return [name for name, schedule in read.items() if schedule.year == year]
+    """The names of the files in ``directory`` holding ``year``: the good ones saying so, and
+    a bad one named for it (``<year>.json``, which installing it replaces)."""
+    held = []
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        try:
+            holds = load_schedule_file(path).year
+        except ValidationError:
+            holds = int(path.stem) if path.stem.isdigit() else None
+        if holds == year:
+            held.append(path.name)
+    return held
 
 
 def _read_schedule_dir(
