@@ -40,7 +40,7 @@ from workflow.deadlines import calendar_for
 from workflow.domain.calendar import WorkingCalendar
 from workflow.domain.definition import Figure, State
 from workflow.domain.errors import GuardFailed, NotFound, Reason, ValidationError, summarise
-from workflow.domain.guards import canonical_province, province_named
+from workflow.domain.guards import canonical_province, number_spellings, province_named
 from workflow.domain.obligations import (
     OBLIGATIONS_BY_KIND,
     OVERDUE_OBLIGATIONS,
@@ -629,6 +629,8 @@ def _psb_number_holder(session: Session, digits: str, service: Service) -> int |
     another host, and keeps it from any other site, but its own: the same record (number)
     back through a new access is another service row, with the PSB number it had."""
     gone = [ServiceStatus.CANCELLED, ServiceStatus.WITHDRAWN]
+    # Its own record under either character of its province (蜀ICP备… is 川ICP备…).
+    own = number_spellings(service.record_number) if service.record_number else ()
     return session.exec(
         select(Service.id).where(
             col(Service.psb_number).endswith(f"公网安备{digits}号"),
@@ -636,7 +638,7 @@ def _psb_number_holder(session: Session, digits: str, service: Service) -> int |
             col(Service.status).not_in(gone),
             or_(
                 col(Service.status) != ServiceStatus.ACCESS_REMOVED,
-                col(Service.record_number) != service.record_number,
+                col(Service.record_number).not_in(own),
             ),
         )
     ).first()
