@@ -34,6 +34,7 @@ from workflow import service
 from workflow.domain.commands import ApplicantKind
 from workflow.domain.definition import State
 from workflow.domain.event_data import VerifierRole
+from workflow.domain.orders import ServiceStatus
 from workflow.schemas import ApplicantOut, PersonalDataOut, VerifierContactOut
 from workflow.views import get_filing
 
@@ -167,7 +168,12 @@ def _purge_recipient(notice: Notification, secrets: list[str]) -> None:
 
 def _purge_record(session: Session, filing: Filing) -> None:
     """The entity (and its services) the order brought, once no other order refers to it
-    and it holds no number: an entity on record stays, it is the record."""
+    and it holds no number: an entity on record stays, it is the record. A service the order
+    brought to one (a new site or access), withdrawn with it, was never on record: its person
+    goes with the order's, and their mobile is free again."""
+    brought = session.get(Service, filing.service_id) if filing.service_id else None
+    if brought is not None and brought.status == ServiceStatus.WITHDRAWN:
+        _forget_person(session, brought)
     entity = session.get(Entity, filing.entity_id)
     if entity is None or entity.icp_number is not None:
         return
@@ -180,8 +186,12 @@ def _purge_record(session: Session, filing: Filing) -> None:
     if others is not None:
         return
     for site in session.exec(select(Service).where(Service.entity_id == entity.id)):
-        site.responsible_name = site.responsible_mobile = site.responsible_email = None
-        session.add(site)
+        _forget_person(session, site)
     entity.name = entity.responsible_name = PURGED
     entity.id_number = entity.responsible_mobile = entity.responsible_email = PURGED
     session.add(entity)
+
+
+def _forget_person(session: Session, site: Service) -> None:
+    site.responsible_name = site.responsible_mobile = site.responsible_email = None
+    session.add(site)

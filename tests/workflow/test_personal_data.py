@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -36,6 +37,7 @@ from tests.factories import (
     MakeFiling,
     first_filing_order,
     make_payload,
+    order_on,
     service_in,
 )
 from workflow import deadlines, privacy, service, views
@@ -43,6 +45,9 @@ from workflow.domain.commands import EventCommand, OrderCreate
 from workflow.domain.errors import TransitionNotAllowed, UnsafeSettings
 from workflow.schemas import FilingOut
 from workflow.startup import check_settings
+
+if TYPE_CHECKING:
+    from tests.conftest import Open
 
 ID_NUMBER, PHONE = "91110000MA01ABCD52", "13800138000"
 
@@ -444,3 +449,20 @@ def test_a_second_purge_finds_nothing_left(
     assert len(privacy.purge(session, timedelta(days=30), clock.now())) == 1
 
     assert privacy.purge(session, timedelta(days=30), clock.now()) == []
+
+
+def test_purge_forgets_the_person_of_a_site_its_order_brought_to_an_entity_on_record(
+    session: Session, clock: FrozenClock, open_order: Open, on_file: FilingOut
+) -> None:
+    """The entity stays, the record; the withdrawn site was never on it, nor is its person."""
+    order = open_order(**order_on("new_service", on_file.entity_id, 0))
+    withdraw = EventCommand(event="withdraw", data={"reason": "dropped"})
+    service.fire_event(session, order.id, withdraw, actor="t")
+    clock.advance(timedelta(days=31))
+
+    assert privacy.purge(session, timedelta(days=30), clock.now()) == [order.id]
+
+    [site] = [s for s in views.services(session, on_file.entity_id) if s.id == order.service_id]
+    assert (site.responsible_name, site.responsible_mobile) == (None, None)
+    kept = views.entity(session, on_file.entity_id)
+    assert kept.name == "Example Ltd" and kept.icp_number is not None
