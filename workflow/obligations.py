@@ -771,9 +771,18 @@ def server_renewal(
             return  # the expiry on file sent again (a retry): nothing to renew
         today = now.astimezone(CHINA).date()
         escalated = ObligationKind.SERVER_EXPIRED
-        if reasons := check_renewal(
-            command.expires_on, current, today, command.replaces, escalated
-        ):
+        reasons = check_renewal(command.expires_on, current, today, command.replaces, escalated)
+        if (left_on := _left_on(session, service.id)) is not None:
+            reasons.append(
+                Reason(
+                    "left_host",
+                    f"service {service.id} left this host on {left_on}: its server is no longer "
+                    "this host's to watch",
+                    field="expires_on",
+                    details={"left_on": str(left_on)},
+                )
+            )
+        if reasons:
             raise _refused("server expiry not recorded", *reasons)
         service.server_expires_on = command.expires_on
         session.add(service)
@@ -794,7 +803,7 @@ def left_host(
         owed = _open_row(session, service.id, ObligationKind.CANCEL_ACCESS)
         on_file = _day_left(owed)
         if command.left_on is None:
-            _retract_left(session, service, filing, command.replaces, now)
+            _retract_left(session, service, filing, command.replaces, now, settings)
             return
         if command.replaces is None and on_file == command.left_on:
             return  # the day on file sent again (a retry): the order owed stands as it is
@@ -824,17 +833,24 @@ def left_host(
             now,
             {"left_on": str(command.left_on)},
         )
-        _close(session, service.id, (ObligationKind.FOOTER_CHECK,), now)
+        # Its page and its server are no longer this host's to check and watch.
+        _close(session, service.id, (ObligationKind.FOOTER_CHECK, *_SERVER.kinds), now)
 
     return _record(session, service_id, write)
 
 
 def _retract_left(
-    session: Session, service: Service, filing: Filing, replaces: date | None, now: datetime
+    session: Session,
+    service: Service,
+    filing: Filing,
+    replaces: date | None,
+    now: datetime,
+    settings: Settings,
 ) -> None:
     """A leaving recorded by mistake taken back, naming its day (``replaces``): the
     cancel-access order owed closes as retracted, and a live website's footer checks start
-    again. Sent again, once taken back, it changes nothing."""
+    again, as the watch of its server's expiry does. Sent again, once taken back, it changes
+    nothing."""
     latest = _latest(session, service.id, ObligationKind.CANCEL_ACCESS)
     if latest is not None and latest.data.get("retracted") == str(replaces):
         return
@@ -846,6 +862,8 @@ def _retract_left(
     log.info("service %s left-host %s taken back", service.id, on_file)
     if service.live_on is not None and _footer_checked(service, None):
         _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
+    if service.server_expires_on is not None:
+        _watch_expiry(session, service, filing, now, settings, _SERVER)
 
 
 def _correcting_left(on_file: date | None, replaces: date | None) -> Reason:

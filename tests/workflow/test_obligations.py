@@ -743,6 +743,22 @@ def test_a_server_expiry_already_past_is_refused_naming_its_source(
     assert reason.source is not None and "instance" in reason.source
 
 
+def test_a_site_that_left_the_host_has_its_server_watched_no_more(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    """The server is no longer this host's: neither its expiry nor a renewal is its business."""
+    _server_expires(session, on_file, settings, date(2026, 9, 30))
+    obligations.left_host(session, _site(on_file), LeftHost(left_on=date(2026, 3, 2)), settings)
+
+    assert _open(session, on_file, "server_expired") == []
+    with pytest.raises(GuardFailed) as refused:
+        _server_expires(session, on_file, settings, date(2027, 9, 30))
+    assert [r.code for r in refused.value.reasons] == ["left_host"]
+    back = LeftHost(left_on=None, replaces=date(2026, 3, 2))
+    obligations.left_host(session, _site(on_file), back, settings)
+    assert len(_open(session, on_file, "server_expired")) == 1  # taken back: watched again
+
+
 def test_a_renewal_after_expiry_ends_the_escalation(
     session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:

@@ -175,6 +175,7 @@ def _holding(directory: Path, year: int) -> list[str]:
     a bad one named for it (``<year>.json``, which installing it replaces)."""
     held = []
     for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        holds: int | None
         try:
             holds = load_schedule_file(path).year
         except ValidationError:
