@@ -44,11 +44,18 @@ def test_a_psb_number_closes_the_psb_filing_and_a_bad_one_is_refused_with_its_ru
     ("path", "body", "field"),
     [
         ("rectifications", {"reference": "R1", "working_days": True}, "working_days"),
+        ("rectifications", {"reference": "R1", "working_days": "1_0"}, "working_days"),
         ("renewal", {"expires_on": 1830297600}, "expires_on"),
         ("go-live", {"live_on": "2026-03-02T00:00:00"}, "live_on"),
         ("left-host", {"left_on": 20260302}, "left_on"),
     ],
-    ids=["true-as-one-day", "epoch-as-expiry", "midnight-as-day", "number-as-day"],
+    ids=[
+        "true-as-one-day",
+        "underscored-digits",
+        "epoch-as-expiry",
+        "midnight-as-day",
+        "number-as-day",
+    ],
 )
 def test_a_duty_given_a_value_of_another_type_is_refused_not_coerced(
     api: Api, on_file: FilingOut, path: str, body: dict[str, Any], field: str

@@ -87,9 +87,14 @@ def _a_day(value: object) -> object:
 
 
 def _a_count(value: object) -> object:
-    """pydantic reads ``true`` as 1: a box ticked is not one working day."""
+    """A whole number, or its digits as a form posts them: pydantic reads ``true`` as 1 (a box
+    ticked is not one working day), and "1_0", "+10" and "10.0" as 10."""
     if isinstance(value, bool):
         raise ValueError("give a whole number, not true or false")
+    if isinstance(value, str):
+        if not (value.strip().isascii() and value.strip().isdigit()):
+            raise ValueError("give a whole number written in digits")
+        return value.strip()
     return value
 
 
