@@ -583,6 +583,12 @@ class SentBack:
     entry: HistoryOut
     why: str
 
+    @property
+    def at(self) -> datetime:
+        """When it happened: a window closed while the scheduler was away closed when it fell
+        due, not when the sweep got to it (``entered_at``)."""
+        return entered_at(self.entry.event, self.entry.data, self.entry.at)
+
 
 @dataclass(frozen=True)
 class Timeline:

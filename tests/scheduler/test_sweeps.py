@@ -197,6 +197,19 @@ def test_a_closed_windows_banner_says_the_hours_it_was_armed_with_after_the_sett
     assert shown is not None and shown.why.startswith("The 24 h SMS verification window")
 
 
+def test_a_window_closed_by_a_sweep_behind_is_sent_back_when_it_closed(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    filing = new_filing("sms_pending")
+    window_end = clock.now() + timedelta(hours=24)
+    _sweep_at(clock, settings, window_end + timedelta(days=2))
+
+    with _fresh(db) as s:
+        shown = views.timeline(s, filing.id, clock.now()).sent_back
+
+    assert shown is not None and shown.at == window_end
+
+
 def _window_statuses(db: Database, filing_id: int) -> dict[tuple[str, float], str]:
     """Each deadline the SMS window armed, by kind and figure, with its status."""
     with _fresh(db) as s:
