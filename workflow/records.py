@@ -395,14 +395,11 @@ def _check_served_here(session: Session, spec: KindSpec, parties: _Parties) -> l
     entity = parties.entity
     if spec.effect is not Effect.CANCEL_ENTITY or entity is None:
         return []
-    left = select(Obligation.service_id).where(
-        Obligation.kind == ObligationKind.CANCEL_ACCESS, col(Obligation.closed_at).is_(None)
-    )
     served = session.exec(
         select(Service.id).where(
             Service.entity_id == entity.id,
             Service.status == ServiceStatus.ACTIVE,
-            col(Service.id).not_in(left),
+            col(Service.id).not_in(_LEFT_HOST),
         )
     ).first()
     if served is not None:
@@ -411,8 +408,34 @@ def _check_served_here(session: Session, spec: KindSpec, parties: _Parties) -> l
         Reason(
             "not_served_here",
             f"entity {entity.id} has no service this host serves (each one's access was "
-            "removed): it is cancelled through the host serving its sites",
+            "removed, or its leaving recorded): it is cancelled through the host serving its "
+            "sites",
             field="entity_id",
+        )
+    ]
+
+
+# Services recorded as having left this host, whose cancel-access order is owed.
+_LEFT_HOST = select(Obligation.service_id).where(
+    Obligation.kind == ObligationKind.CANCEL_ACCESS, col(Obligation.closed_at).is_(None)
+)
+
+
+def _check_still_here(session: Session, spec: KindSpec, parties: _Parties) -> list[Reason]:
+    """A site recorded as having left this host is changed or cancelled through the host it
+    went to; here, only its access is removed (a cancel-access order)."""
+    service = parties.service
+    if service is None or spec.effect is Effect.REMOVE_ACCESS:
+        return []
+    left = session.exec(_LEFT_HOST.where(Obligation.service_id == service.id)).first()
+    if left is None:
+        return []
+    return [
+        Reason(
+            "service_left_host",
+            f"service {service.id} left this host: it is changed or cancelled through the host "
+            "it went to; here, open a cancel_access order for it",
+            field="service_id",
         )
     ]
 
@@ -964,6 +987,7 @@ def check_order(
     found += _check_domain_on_file_here(session, spec, parties)
     found += _check_access(session, spec, parties, command, settings)
     found += _check_not_last(session, spec, parties) + _check_served_here(session, spec, parties)
+    found += _check_still_here(session, spec, parties)
     found += _check_domain_quota(session, parties, settings)
     found += _check_not_on_file(session, spec, parties) or _check_in_flight(session, parties)
     reasons += found if fields else [_rename(r, _FILING_FIELDS) for r in found]

@@ -1313,6 +1313,19 @@ def test_an_entity_whose_only_site_left_for_another_host_is_not_cancelled_here(
     assert refused == [("not_served_here", "entity_id")]
 
 
+def test_a_site_whose_leaving_is_recorded_is_not_cancelled_here(
+    session: Session, open_order: Open, on_file: FilingOut, settings: Settings
+) -> None:
+    """It is the host it went to that files for it now; here, only its access is removed."""
+    app = open_order(**order_on("new_service", on_file.entity_id, 0))
+    _drive(session, app, ORDER_PATHS["new_service"])  # not the entity's last: that aside
+    left = LeftHost(left_on=date(2026, 3, 2))
+    obligations.left_host(session, on_file.service_id or 0, left, settings)
+    body = order_on("cancel_service", on_file.entity_id, on_file.service_id or 0)
+
+    assert _refusals(open_order, body) == [("service_left_host", "service_id")]
+
+
 def test_a_service_filed_elsewhere_keeps_the_entity_from_being_empty(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
