@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Group, RenderableType
@@ -38,6 +38,7 @@ from workflow.domain.obligations import (
     PsbNumberIn,
     RectificationIn,
     Renewal,
+    ServerRenewal,
     has_home_page,
 )
 from workflow.domain.wording import worded_by_default
@@ -189,7 +190,7 @@ def renew(
 ) -> None:
     """Record the domain's new expiry date; the expiry reminders move to it. An expiry on file
     that was mistyped is corrected, even to an earlier day, with --replaces naming it."""
-    _expiry(obligations.renewal, service_id, expires_on, replaces, as_json)
+    _expiry(obligations.renewal, Renewal, service_id, expires_on, replaces, as_json)
 
 
 @services.command("server-renew")
@@ -202,11 +203,12 @@ def server_renew(
     """Record the expiry of the server the service is accessed on (first, or renewed); its
     reminders move to it, and ops are told once it passes unrenewed. An expiry on file that
     was mistyped is corrected with --replaces naming it."""
-    _expiry(obligations.server_renewal, service_id, expires_on, replaces, as_json)
+    _expiry(obligations.server_renewal, ServerRenewal, service_id, expires_on, replaces, as_json)
 
 
 def _expiry(
-    record: Callable[[Session, int, Renewal, Settings], ServiceDutiesOut],
+    record: Callable[[Session, int, Any, Settings], ServiceDutiesOut],
+    model: type[Renewal],
     service_id: int,
     expires_on: datetime,
     replaces: datetime | None,
@@ -214,7 +216,7 @@ def _expiry(
 ) -> None:
     """A domain's or a server's expiry recorded, as ``record`` records it."""
     given = {"expires_on": expires_on.date(), "replaces": replaces.date() if replaces else None}
-    command = parse(Renewal, given, "expiry not recorded")
+    command = parse(model, given, "expiry not recorded")
     with session_scope() as session:
         _show(record(session, service_id, command, get_settings()), as_json)
 

@@ -29,6 +29,7 @@ from workflow.domain.obligations import (
     PsbNumberIn,
     RectificationIn,
     Renewal,
+    ServerRenewal,
     has_home_page,
 )
 from workflow.domain.orders import ServiceStatus
@@ -93,7 +94,7 @@ DUTIES = (
         "server_renewal",
         "Record server expiry 登记服务器到期",
         "The day the server the site is accessed on expires: reminders before it, ops told after.",
-        Renewal,
+        ServerRenewal,
         obligations.server_renewal,
         on_file=lambda duties: duties.server_expires_on,
     ),

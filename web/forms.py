@@ -50,7 +50,7 @@ ZH = {
     "live_on": "上线日期",
     "home_url": "首页地址",
     "psb_number": "公安备案号",
-    "expires_on": "域名到期日",
+    "expires_on": "到期日",
     "left_on": "迁出日期",
     "reference": "通知文号",
     "working_days": "工作日",

@@ -19,6 +19,7 @@ from workflow.domain.obligations import (
     PsbNumberIn,
     RectificationIn,
     Renewal,
+    ServerRenewal,
 )
 from workflow.forecast import DurationRow, ForecastOut
 from workflow.obligations import (
@@ -77,7 +78,7 @@ def renewal(
     f"{_SERVICE}/server-renewal", response_model=ServiceDutiesOut, responses=responses(404)
 )
 def server_renewal(
-    service_id: RowId, body: Renewal, session: SessionDep, _: CaseManager
+    service_id: RowId, body: ServerRenewal, session: SessionDep, _: CaseManager
 ) -> ServiceDutiesOut:
     """Record the expiry of the server the service is accessed on (first, or renewed); the
     reminders move to it and ops are told once it passes unrenewed. A mistyped one is

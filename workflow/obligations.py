@@ -52,6 +52,7 @@ from workflow.domain.obligations import (
     PsbNumberIn,
     RectificationIn,
     Renewal,
+    ServerRenewal,
     check_extension,
     check_live_before_leaving,
     check_notice_day,
@@ -757,7 +758,7 @@ def _renew(
 
 
 def server_renewal(
-    session: Session, service_id: int, command: Renewal, settings: Settings
+    session: Session, service_id: int, command: ServerRenewal, settings: Settings
 ) -> ServiceDutiesOut:
     """The expiry of the server the service is accessed on: first recorded, renewed, or one
     on file corrected (``replaces``). Its reminders for the old day close and new ones open;

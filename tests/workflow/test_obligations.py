@@ -30,6 +30,7 @@ from workflow.domain.obligations import (
     PsbNumberIn,
     RectificationIn,
     Renewal,
+    ServerRenewal,
 )
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines, fire_due_obligations
@@ -674,7 +675,7 @@ def test_a_domain_expired_without_a_renewal_is_escalated_to_ops_and_overdue(
 
 
 def _server_expires(session: Session, on_file: FilingOut, settings: Settings, day: date) -> None:
-    obligations.server_renewal(session, _site(on_file), Renewal(expires_on=day), settings)
+    obligations.server_renewal(session, _site(on_file), ServerRenewal(expires_on=day), settings)
 
 
 def test_a_server_expiry_recorded_is_reminded_30_and_7_days_before_at_9_in_beijing(
@@ -725,11 +726,23 @@ def test_a_server_renewal_to_an_earlier_day_is_refused_unless_it_names_the_one_o
 
     with pytest.raises(GuardFailed) as refused:
         _server_expires(session, on_file, settings, date(2026, 8, 31))
-    fixed = Renewal(expires_on=date(2026, 8, 31), replaces=date(2026, 9, 30))
+    fixed = ServerRenewal(expires_on=date(2026, 8, 31), replaces=date(2026, 9, 30))
 
     assert [r.code for r in refused.value.reasons] == ["not_later"]
     duties = obligations.server_renewal(session, _site(on_file), fixed, settings)
     assert duties.server_expires_on == date(2026, 8, 31)
+
+
+def test_a_server_expiry_correction_with_none_on_file_says_there_is_nothing_to_replace(
+    session: Session, on_file: FilingOut, settings: Settings
+) -> None:
+    fix = ServerRenewal(expires_on=date(2026, 9, 30), replaces=date(2026, 8, 31))
+    with pytest.raises(GuardFailed) as refused:
+        obligations.server_renewal(session, _site(on_file), fix, settings)
+
+    assert [(r.code, r.field) for r in refused.value.reasons] == [
+        ("nothing_to_replace", "replaces")
+    ]
 
 
 def test_a_server_expiry_already_past_is_refused_naming_its_source(

@@ -421,7 +421,15 @@ def check_renewal(
     escalated as one. A server's first expiry (``current`` none) need only be to come."""
     what = "server" if escalated is ObligationKind.SERVER_EXPIRED else "domain"
     reasons = check_registration_term(expires_on, today, "expires_on")
-    if replaces is not None and replaces != current:
+    if replaces is not None and current is None:
+        reasons.append(
+            Reason(
+                "nothing_to_replace",
+                f"no {what} expiry is on file for {replaces} to replace",
+                field="replaces",
+            )
+        )
+    elif replaces is not None and replaces != current:
         reasons.append(
             Reason(
                 "not_on_file",
@@ -499,6 +507,12 @@ class Renewal(BaseModel):
         description="to correct an expiry on file that was mistyped, that expiry: the new one "
         "may then be earlier",
     )
+
+
+class ServerRenewal(Renewal):
+    """The expiry of the server the site is accessed on: recorded first, renewed, corrected."""
+
+    expires_on: Day = Field(description="the day the server the site is accessed on expires")
 
 
 class LeftHost(BaseModel):
