@@ -919,7 +919,9 @@ def rectification(
             "received_on": str(received),
         }
         if same := _open_notice(session, service_id, command.reference):
-            if {key: same.data.get(key) for key in said} == said:
+            # A retry naming no day says what the first did, after midnight too.
+            compared = [k for k in said if k != "received_on" or command.received_on]
+            if all(same.data.get(key) == said[key] for key in compared):
                 return  # the notice sent again as recorded (a retry): one duty, unchanged
             raise _refused(
                 "rectification not recorded",

@@ -1162,6 +1162,17 @@ def test_a_notice_recorded_twice_as_it_was_is_one_rectification_unchanged(
     assert after == before
 
 
+def test_a_notice_sent_again_after_midnight_naming_no_day_is_still_the_same_notice(
+    session: Session, on_file: FilingOut, notice: int, settings: Settings, clock: FrozenClock
+) -> None:
+    clock.advance(timedelta(days=1))
+    again = RectificationIn(reference="京通管〔2026〕12号", working_days=5)
+
+    after = obligations.rectification(session, _site(on_file), again, settings)
+
+    assert [o.id for o in after.obligations if o.kind == "rectification"] == [notice]
+
+
 def test_a_notice_open_recorded_again_saying_otherwise_is_refused_naming_it(
     session: Session, on_file: FilingOut, notice: int, settings: Settings
 ) -> None:
