@@ -38,6 +38,9 @@ MAX_DAYS_AHEAD = 3_650
 MAX_WORKING_DAYS_AHEAD = 2_500
 MAX_WEEKS_AHEAD = MAX_DAYS_AHEAD // 7
 MAX_HOURS_AHEAD = MAX_DAYS_AHEAD * 24
+# A figure inside a JSON list or mapping: strict, since `[true, 2]` would otherwise read as 1.
+Days = Annotated[int, Field(ge=1, le=MAX_DAYS_AHEAD, strict=True)]
+WorkingDays = Annotated[int, Field(ge=1, le=MAX_WORKING_DAYS_AHEAD, strict=True)]
 
 
 # What every URL starts with (RFC 3986 scheme, then "://"): SQLAlchemy names a dialect there.
@@ -168,17 +171,17 @@ class Settings(BaseSettings):
         le=MAX_DAYS_AHEAD,
         description="The PSB filing is due this many days after go-live.",
     )
-    psb_reminder_days: list[Annotated[int, Field(ge=1, le=MAX_DAYS_AHEAD)]] = Field(
+    psb_reminder_days: list[Days] = Field(
         default_factory=lambda: [7, 2],
         description="Remind this many days before the PSB filing is due.",
     )
-    idle_reminder_days: list[Annotated[int, Field(ge=1, le=MAX_DAYS_AHEAD)]] = Field(
+    idle_reminder_days: list[Days] = Field(
         default_factory=lambda: [7, 15, 30],
         description="Remind the applicant this many days idle, each before IDLE_LAPSE_DAYS.",
     )
     idle_escalate_days: int = Field(default=40, ge=1, le=MAX_DAYS_AHEAD)
     idle_lapse_days: int = Field(default=45, ge=1, le=MAX_DAYS_AHEAD)
-    stuck_working_days: dict[str, Annotated[int, Field(ge=1, le=MAX_WORKING_DAYS_AHEAD)]] = Field(
+    stuck_working_days: dict[str, WorkingDays] = Field(
         # Working days, as the host's and the bureau's own clocks run: a weekend or a holiday
         # with no move is no sign of trouble, and ops would be called out during it.
         default_factory=lambda: {
@@ -204,11 +207,11 @@ class Settings(BaseSettings):
     stuck_days: dict[str, Any] | None = Field(default=None, exclude=True)
 
     # After approval: obligations, footer checks and the forecast
-    domain_expiry_reminder_days: list[Annotated[int, Field(ge=1, le=MAX_DAYS_AHEAD)]] = Field(
+    domain_expiry_reminder_days: list[Days] = Field(
         default_factory=lambda: [60, 30, 7],
         description="Remind this many days before a filed domain expires.",
     )
-    server_expiry_reminder_days: list[Annotated[int, Field(ge=1, le=MAX_DAYS_AHEAD)]] = Field(
+    server_expiry_reminder_days: list[Days] = Field(
         default_factory=lambda: [30, 7],
         description="Remind this many days before the server a site is accessed on expires.",
     )

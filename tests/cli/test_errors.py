@@ -44,8 +44,7 @@ def test_a_file_that_cannot_be_written_is_named_on_one_line(cli: Cli, tmp_path: 
         pytest.param(
             "STUCK_WORKING_DAYS",
             '{"submitted": "soon"}',
-            "STUCK_WORKING_DAYS.submitted: Input should be a valid integer, unable to parse "
-            "string as an integer",
+            "STUCK_WORKING_DAYS.submitted: Input should be a valid integer",
             id="an-entry-inside-a-mapping",
         ),
         pytest.param(
@@ -65,6 +64,12 @@ def test_a_file_that_cannot_be_written_is_named_on_one_line(cli: Cli, tmp_path: 
             "1000000000",
             "IDLE_LAPSE_DAYS: Input should be less than or equal to 3650",
             id="a-typo-of-a-deadline",
+        ),
+        pytest.param(
+            "PSB_REMINDER_DAYS",
+            "[true, 2]",
+            "PSB_REMINDER_DAYS[0]: Input should be a valid integer",
+            id="a-yes-for-a-figure",
         ),
         pytest.param(
             "DELIVERY_LEASE_SECONDS",
