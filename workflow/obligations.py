@@ -38,7 +38,7 @@ from models import (
 from workflow import notices, outbox
 from workflow.deadlines import calendar_for
 from workflow.domain.calendar import WorkingCalendar
-from workflow.domain.definition import Figure, State
+from workflow.domain.definition import TERMINAL_STATES, Figure, State
 from workflow.domain.errors import GuardFailed, NotFound, Reason, ValidationError, summarise
 from workflow.domain.guards import canonical_province, number_spellings, province_named
 from workflow.domain.obligations import (
@@ -63,7 +63,7 @@ from workflow.domain.obligations import (
     psb_digits,
     same_psb_number,
 )
-from workflow.domain.orders import KINDS, Effect, ServiceKind, ServiceStatus, kind_spec
+from workflow.domain.orders import KINDS, Effect, OrderKind, ServiceKind, ServiceStatus, kind_spec
 from workflow.domain.rules import rules_for
 from workflow.domain.wording import worded
 from workflow.schemas import Page, UtcDateTime
@@ -550,7 +550,7 @@ def _check_go_live(
 def _left_on(session: Session, service_id: int | None) -> date | None:
     """The day the site left this host: what the cancel-access order it owed was opened for,
     open still or met (the access removed), for a service row leaves once (back through a new
-    access, the site is another row)."""
+    access, the site is another row); none once the leaving was taken back."""
     owed = _latest(session, service_id, ObligationKind.CANCEL_ACCESS)
     return None if owed is None or owed.data.get("retracted") else _day_left(owed)
 
@@ -685,7 +685,7 @@ def renewal(
     def write(service: Service, filing: Filing, now: datetime) -> None:
         today = now.astimezone(CHINA).date()
         current = service.domain_expires_on
-        if command.replaces is None and command.expires_on == current:
+        if command.replaces is None and command.expires_on == current > today:
             return  # the expiry on file sent again (a retry): nothing to renew
         if reasons := check_renewal(command.expires_on, current, today, command.replaces):
             raise _refused("renewal not recorded", *reasons)
@@ -768,9 +768,13 @@ def server_renewal(
 
     def write(service: Service, filing: Filing, now: datetime) -> None:
         current = service.server_expires_on
-        if command.replaces is None and command.expires_on == current:
-            return  # the expiry on file sent again (a retry): nothing to renew
         today = now.astimezone(CHINA).date()
+        if (
+            command.replaces is None
+            and current is not None
+            and command.expires_on == current > today
+        ):
+            return  # the expiry on file sent again (a retry): nothing to renew
         escalated = ObligationKind.SERVER_EXPIRED
         reasons = check_renewal(command.expires_on, current, today, command.replaces, escalated)
         if (left_on := _left_on(session, service.id)) is not None:
@@ -858,6 +862,21 @@ def _retract_left(
     on_file = _day_left(_open_row(session, service.id, ObligationKind.CANCEL_ACCESS))
     if on_file is None or replaces != on_file:
         raise _refused("left-host not taken back", _correcting_left(on_file, replaces))
+    removing = session.exec(
+        select(Filing.id).where(
+            Filing.service_id == service.id,
+            Filing.kind == OrderKind.CANCEL_ACCESS,
+            col(Filing.state).not_in(list(TERMINAL_STATES)),
+        )
+    ).first()
+    if removing is not None:
+        reason = Reason(
+            "cancel_access_in_flight",
+            f"cancel-access order {removing} for the site is in flight: withdraw it first",
+            field="left_on",
+            details={"filing_id": removing},
+        )
+        raise _refused("left-host not taken back", reason)
     kinds = (ObligationKind.CANCEL_ACCESS,)
     _close(session, service.id, kinds, now, {"retracted": str(on_file)})
     log.info("service %s left-host %s taken back", service.id, on_file)

@@ -109,6 +109,7 @@ def apply_effect(session: Session, filing: Filing) -> str | None:
             None,
             None,
         )
+        service.server_expires_on = None  # the server was this host's, and is no more
     if service is not None and spec.files_service:
         service.status = ServiceStatus.ACTIVE
         service.service_number = filing.service_number or service.service_number

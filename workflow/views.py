@@ -636,6 +636,8 @@ def _meant(session: Session, filing_id: int, entry: HistoryOut, spec: EventSpec)
     """What an event without a reason meant, its figures as the deadline firing it was armed
     with (the window it closed was 24 h, whatever SMS_WINDOW_HOURS says since)."""
     kinds = [d.kind for d in DEADLINES if d.event == spec.name]
+    if not kinds:
+        return worded(spec.description, get_settings())
     fired = session.exec(
         select(Deadline.kind, Deadline.figure).where(
             Deadline.filing_id == filing_id,

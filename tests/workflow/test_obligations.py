@@ -1388,8 +1388,50 @@ def test_a_leaving_recorded_by_mistake_is_taken_back_naming_its_day(
     assert [o.kind for o in _late(session, clock)] == ["psb_filing"]  # no cancel-access late
     assert _open(session, on_file, "cancel_access") == []
     assert len(_open(session, on_file, "footer_check")) == 1
-    again = obligations.left_host(session, _site(on_file), back, settings)
-    assert again == obligations.duties(session, _site(on_file), clock.now())
+    assert obligations.left_host(session, _site(on_file), back, settings) == duties  # a retry
+
+
+def test_a_leaving_is_not_taken_back_while_its_cancel_access_order_is_in_flight(
+    session: Session, on_file: FilingOut, open_order: Open, settings: Settings
+) -> None:
+    _second_site(session, open_order, on_file)
+    day = date(2026, 3, 2)
+    obligations.left_host(session, _site(on_file), LeftHost(left_on=day), settings)
+    removing = open_order(**order_on("cancel_access", on_file.entity_id, _site(on_file)))
+
+    with pytest.raises(GuardFailed) as refused:
+        obligations.left_host(
+            session, _site(on_file), LeftHost(left_on=None, replaces=day), settings
+        )
+
+    assert [(r.code, r.details) for r in refused.value.reasons] == [
+        ("cancel_access_in_flight", {"filing_id": removing.id})
+    ]
+
+
+def test_a_renewal_to_the_expiry_on_file_once_it_passed_is_refused_not_taken_for_a_retry(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    clock.set(datetime(2028, 7, 2, 2, tzinfo=UTC))  # the domain expired on 2028-06-30
+
+    with pytest.raises(GuardFailed) as refused:
+        obligations.renewal(
+            session, _site(on_file), Renewal(expires_on=date(2028, 6, 30)), settings
+        )
+
+    assert "already_expired" in [r.code for r in refused.value.reasons]
+
+
+def test_access_removed_forgets_the_server_expiry(
+    session: Session, on_file: FilingOut, open_order: Open, settings: Settings
+) -> None:
+    """The server was this host's, and is no more."""
+    _second_site(session, open_order, on_file)
+    _server_expires(session, on_file, settings, date(2026, 9, 30))
+
+    _approved(session, open_order(**order_on("cancel_access", on_file.entity_id, _site(on_file))))
+
+    assert obligations.duties(session, _site(on_file), datetime.now(UTC)).server_expires_on is None
 
 
 def test_a_leaving_is_taken_back_only_naming_the_day_on_file(
