@@ -32,6 +32,9 @@ HOST_REVIEW_WORKING_DAYS = {
 # A host that has not answered in a quarter has lost the application; a larger figure is a
 # typo, and adding it day by day through the calendar would hold every event that arms it.
 MAX_HOST_REVIEW_WORKING_DAYS = 60
+# A rectification notice's own due date, or its extension: the bureau's notices give days or
+# weeks, never a season. The setting bounding an extension is bounded by it too.
+MAX_RECTIFICATION_WORKING_DAYS = 60
 # The furthest any other configured figure may put a deadline: ten years, by unit. Past it a
 # figure is a typo (4500 for 45), and far past it arming a deadline overflowed the calendar.
 MAX_DAYS_AHEAD = 3_650
@@ -224,7 +227,7 @@ class Settings(BaseSettings):
     rectification_max_extension_working_days: int = Field(
         default=7,
         ge=1,
-        le=MAX_WORKING_DAYS_AHEAD,
+        le=MAX_RECTIFICATION_WORKING_DAYS,
         description="A rectification notice may be extended once, this long.",
     )
     footer_check_interval_hours: float = Field(

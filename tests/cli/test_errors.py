@@ -72,6 +72,12 @@ def test_a_file_that_cannot_be_written_is_named_on_one_line(cli: Cli, tmp_path: 
             id="a-yes-for-a-figure",
         ),
         pytest.param(
+            "RECTIFICATION_MAX_EXTENSION_WORKING_DAYS",
+            "100",
+            "RECTIFICATION_MAX_EXTENSION_WORKING_DAYS: Input should be less than or equal to 60",
+            id="an-extension-no-notice-takes",
+        ),
+        pytest.param(
             "DELIVERY_LEASE_SECONDS",
             "1",
             "DELIVERY_LEASE_SECONDS (1) must be longer than DELIVERY_TIME_LIMIT_SECONDS (45)",

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from config.settings import Settings
+from config.settings import MAX_RECTIFICATION_WORKING_DAYS, Settings
 from workflow.domain.bounded import Count, Day, Document, PsbNumber, Url
 from workflow.domain.bounded import Reason as ReasonText
 from workflow.domain.definition import Audience, Figure, setting_name
@@ -31,9 +31,6 @@ from workflow.domain.event_data import STRICT
 from workflow.domain.guards import check_registration_term
 from workflow.domain.orders import ServiceKind
 from workflow.domain.wording import worded_by_default
-
-# A notice's own due date: the bureau's notices give days or weeks, never a season.
-MAX_RECTIFICATION_WORKING_DAYS = 60
 
 
 class ObligationKind(StrEnum):
