@@ -77,7 +77,11 @@ def render_entities(page: EntityPage) -> RenderableType:
 @entities.command(name="list")
 def list_entities(
     name: Annotated[
-        str | None, typer.Option(help="Part of the entity's name, now or under an earlier order.")
+        str | None,
+        typer.Option(
+            help="Part of the entity's name (now or under an earlier order), of its ICP number, "
+            "or of a service's domain or record number."
+        ),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     offset: Annotated[int, typer.Option(min=0, max=bounds.MAX_OFFSET)] = 0,

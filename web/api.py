@@ -202,7 +202,11 @@ def list_entities(
     session: SessionDep,
     _: Viewer,
     name: Annotated[
-        Name | None, Query(description="part of the entity's name, now or under an earlier order")
+        Name | None,
+        Query(
+            description="part of the entity's name (now or under an earlier order), of its ICP "
+            "number, or of a service's domain or record number"
+        ),
     ] = None,
     limit: PageSize = 50,
     offset: Offset = 0,

@@ -320,15 +320,27 @@ _BRACKETS_AS_TYPED = str.maketrans("（）", "()")
 
 
 def _entities_named(text: str) -> CompoundSelect[int]:
-    """Entities whose name holds ``text``, or whose orders were filed under one that did: a
+    """Entities whose name holds ``text``, or whose orders were filed under one that did (a
     change order renames the entity, and its earlier orders keep the name they were filed
-    under, by which people still know it."""
+    under, by which people still know it); or whose number, or a service's number or domain,
+    holds it: a team is asked about 京ICP备… or example.cn as often as by name."""
     term = text.strip().lower().translate(_BRACKETS_AS_TYPED)
     return union(
         select(Filing.entity_id).where(
             _as_typed(col(Filing.applicant_name)).contains(term, autoescape=True)
         ),
-        select(Entity.id).where(_as_typed(col(Entity.name)).contains(term, autoescape=True)),
+        select(Entity.id).where(
+            or_(
+                _as_typed(col(Entity.name)).contains(term, autoescape=True),
+                func.lower(col(Entity.icp_number)).contains(term, autoescape=True),
+            )
+        ),
+        select(Service.entity_id).where(
+            or_(
+                func.lower(col(Service.domain)).contains(term, autoescape=True),
+                func.lower(col(Service.record_number)).contains(term, autoescape=True),
+            )
+        ),
     )
 
 

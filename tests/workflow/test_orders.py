@@ -1210,6 +1210,17 @@ def test_an_entity_is_found_by_its_old_name_and_its_new_one(
     assert [(e.id, e.name) for e in found] == [(on_file.entity_id, "Example Group Ltd")]
 
 
+@pytest.mark.parametrize(
+    "asked", [ENTITY_NUMBER, f"{ENTITY_NUMBER}-1".lower(), "EXAMPLE.cn"], ids=str
+)
+def test_an_entity_is_found_by_its_number_or_a_services_number_or_domain(
+    session: Session, on_file: FilingOut, asked: str
+) -> None:
+    found = views.entity_page(session, name=asked).items
+
+    assert [e.id for e in found] == [on_file.entity_id]
+
+
 def test_a_registrant_shown_with_half_width_brackets_is_the_entity(open_order: Open) -> None:
     """Registrars show （北京） as (北京); a reader takes both for one name."""
     entity = entity_in(name="派伦科技（北京）有限公司")
