@@ -2,8 +2,8 @@
 
 An approved service (a site, app or mini program with its record number) has duties the
 order's state machine knows nothing of: the police (PSB) filing within 30 days of going live,
-the footer showing the record number, a domain that must not expire, a host it must not
-leave without cancelling access, and rectification notices with one extension. Each is an
+the footer showing the record number, a domain and a server that must not expire, a host it
+must not leave without cancelling access, and rectification notices with one extension. Each is an
 *obligation*: a row with a due time, opened by something recorded and closed by something
 recorded, never by the order's state. The specs below say how long, who hears of it and
 where the figure comes from; ``workflow.obligations`` stores them and the scheduler fires them.
