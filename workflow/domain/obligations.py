@@ -167,7 +167,8 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         "its record may be cancelled as invalid.",
         "接入服务器即将到期：请及时续费，否则网站无法访问，备案可能因失效被注销。",
         opened_by="a server expiry recorded (then each one recorded later)",
-        closed_by="a later server expiry recorded",
+        closed_by="a later server expiry recorded; the site left the host, or its access removed "
+        "or its record cancelled",
         source=SERVER_EXPIRY_SOURCE,
         reminds=ObligationKind.SERVER_EXPIRED,
     ),
@@ -180,7 +181,8 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         "cannot be reached and its record may be cancelled as invalid.",
         "接入服务器到期且未登记续费即升级处理：网站无法访问，备案可能因失效被注销。",
         opened_by="a server expiry recorded (due the day the server expires)",
-        closed_by="a later server expiry recorded",
+        closed_by="a later server expiry recorded; the site left the host, or its access removed "
+        "or its record cancelled",
         source=SERVER_EXPIRY_SOURCE,
         overdue=True,
     ),
@@ -192,7 +194,7 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         "The site left this host's servers: a cancel-access order (取消接入) falls due.",
         "网站已不再使用本接入商服务器，须在期限内提交取消接入。",
         opened_by="the service recorded as having left the host's servers",
-        closed_by="a cancel_access order for the service approved",
+        closed_by="a cancel_access order for the service approved, or the leaving taken back",
         source="Tencent Cloud 取消接入.md (qcloud-documents); the number of days is unsourced",
         overdue=True,
     ),
