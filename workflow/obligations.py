@@ -1536,8 +1536,9 @@ def _remind_before(
 
 def _data_lines(row: Obligation, leave_out: Sequence[str] = ()) -> list[str]:
     """What the row knows, but the figures it was armed with: its text names those."""
+    left_out = {*leave_out, *_armed_figures(row)}
     return [
         f"{key}: {value}"
         for key, value in row.data.items()
-        if value is not None and key not in leave_out and key not in _armed_figures(row)
+        if value is not None and key not in left_out
     ]
