@@ -756,6 +756,20 @@ def test_a_server_expiry_already_past_is_refused_naming_its_source(
     assert reason.source is not None and "instance" in reason.source
 
 
+def test_a_server_expiry_beyond_ten_years_is_refused_in_a_servers_own_terms(
+    session: Session, on_file: FilingOut, settings: Settings
+) -> None:
+    with pytest.raises(GuardFailed) as refused:
+        _server_expires(session, on_file, settings, date(2206, 9, 30))
+
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.rule) == (
+        "expiry_beyond_registration_term",
+        "server_subscription_term",
+    )
+    assert "server" in reason.message and "registry" not in reason.message
+
+
 def test_a_site_that_left_the_host_has_its_server_watched_no_more(
     session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
 ) -> None:

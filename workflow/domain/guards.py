@@ -13,8 +13,9 @@ import ipaddress
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from config.clock import CHINA, as_utc
 from config.domains import to_ascii_domain
@@ -197,31 +198,62 @@ def _check_expiry(
     ]
 
 
-# A registry registers or renews a domain for ten years at most: an expiry further ahead is a
-# typo (2206 for 2026), and one near the end of the calendar would break the expiry reminders.
+# A registry registers or renews a domain for ten years at most, and a cloud host sells a
+# server by the month or the year: an expiry more than ten years ahead is a typo (2206 for
+# 2026), and one near the end of the calendar would break the expiry reminders.
 MAX_REGISTRATION_YEARS = 10
-REGISTRATION_TERM_RULE = "domain_registration_term"
-REGISTRATION_TERM_SOURCE = Source(
-    "registries register and renew a domain for one to ten years (Verisign's .com/.net and "
-    "CNNIC's .cn registration terms)",
-    thin=True,
-)
 
 
-def check_registration_term(expires_on: date, today: date, field: str) -> list[Reason]:
-    """The expiry lies within the longest term a registry grants from ``today``."""
+@dataclass(frozen=True)
+class _Term:
+    """The longest term one kind of expiry is bought for, and who sells it."""
+
+    rule: str
+    seller: str
+    source: Source
+
+
+_TERMS = {
+    "domain": _Term(
+        "domain_registration_term",
+        "a registry registers a domain for",
+        Source(
+            "registries register and renew a domain for one to ten years (Verisign's .com/.net "
+            "and CNNIC's .cn registration terms)",
+            thin=True,
+        ),
+    ),
+    "server": _Term(
+        "server_subscription_term",
+        "a cloud host sells a server subscription for",
+        Source(
+            "cloud hosts sell and renew a server by monthly or yearly subscription (Alibaba "
+            "Cloud ECS, 'Subscription' billing; the ten-year bound guards against a mistyped "
+            "year)",
+            thin=True,
+        ),
+    ),
+}
+
+
+def check_registration_term(
+    expires_on: date, today: date, field: str, what: Literal["domain", "server"] = "domain"
+) -> list[Reason]:
+    """The expiry lies within the longest term its seller grants from ``today``: ``what`` is
+    ``domain`` (a registry's term) or ``server`` (a cloud host's subscription)."""
+    term = _TERMS[what]
     latest = _add_months(today, 12 * MAX_REGISTRATION_YEARS)
     if expires_on <= latest:
         return []
     return [
         Reason(
             "expiry_beyond_registration_term",
-            f"{expires_on} is more than {MAX_REGISTRATION_YEARS} years ahead, longer than a "
-            "registry registers a domain for: check the year",
+            f"{expires_on} is more than {MAX_REGISTRATION_YEARS} years ahead, longer than "
+            f"{term.seller}: check the year",
             field=field,
             details={"latest": str(latest)},
-            rule=REGISTRATION_TERM_RULE,
-            source=str(REGISTRATION_TERM_SOURCE),
+            rule=term.rule,
+            source=str(term.source),
         )
     ]
 

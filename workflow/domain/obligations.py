@@ -418,8 +418,10 @@ def check_renewal(
     expiry) leaves an empty record. A correction names the expiry on file it corrects
     (``replaces``), and may move it earlier, even past: it then stands expired, and is
     escalated as one. A server's first expiry (``current`` none) need only be to come."""
-    what = "server" if escalated is ObligationKind.SERVER_EXPIRED else "domain"
-    reasons = check_registration_term(expires_on, today, "expires_on")
+    what: Literal["domain", "server"] = (
+        "server" if escalated is ObligationKind.SERVER_EXPIRED else "domain"
+    )
+    reasons = check_registration_term(expires_on, today, "expires_on", what)
     if replaces is not None and current is None:
         reasons.append(
             Reason(
