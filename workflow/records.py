@@ -362,10 +362,14 @@ def _check_access(
 def _check_not_last(session: Session, spec: KindSpec, parties: _Parties) -> list[Reason]:
     """Cancelling an entity's last service on file would leave an empty entity (空壳主体),
     which most provinces refuse: an entity with one service left cancels itself instead
-    (docs/domain-facts.md, 注销主体 and 注销网站: HW 备案注销咨询.md, TX 注销备案.md)."""
+    (docs/domain-facts.md, 注销主体 and 注销网站: HW 备案注销咨询.md, TX 注销备案.md).
+    A service not cancellable here at all (no active record, or its leaving recorded) has its
+    own reason, pointing elsewhere: cancel-entity would be refused for it too."""
     service = parties.service
     if spec.effect is not Effect.CANCEL_SERVICE or service is None or parties.entity is None:
         return []  # without the entity, the missing entity is the reason
+    if service.status != ServiceStatus.ACTIVE or _has_left(session, service.id):
+        return []
     # Another number: a site accessed here again left its first row behind, the same record.
     others = session.exec(
         select(Service.id).where(
@@ -421,14 +425,18 @@ _LEFT_HOST = select(Obligation.service_id).where(
 )
 
 
+def _has_left(session: Session, service_id: int | None) -> bool:
+    """The service's leaving of this host is recorded (its cancel-access order owed)."""
+    return session.exec(_LEFT_HOST.where(Obligation.service_id == service_id)).first() is not None
+
+
 def _check_still_here(session: Session, spec: KindSpec, parties: _Parties) -> list[Reason]:
     """A site recorded as having left this host is changed or cancelled through the host it
     went to; here, only its access is removed (a cancel-access order)."""
     service = parties.service
     if service is None or spec.effect is Effect.REMOVE_ACCESS:
         return []
-    left = session.exec(_LEFT_HOST.where(Obligation.service_id == service.id)).first()
-    if left is None:
+    if not _has_left(session, service.id):
         return []
     return [
         Reason(

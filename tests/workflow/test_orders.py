@@ -1337,6 +1337,17 @@ def test_a_site_whose_leaving_is_recorded_is_not_cancelled_here(
     assert _refusals(open_order, body) == [("service_left_host", "service_id")]
 
 
+def test_an_entitys_only_site_that_left_is_refused_pointing_to_cancel_access_alone(
+    session: Session, open_order: Open, on_file: FilingOut, settings: Settings
+) -> None:
+    """Cancel-entity would be refused too (``not_served_here``): cancel-access is the way."""
+    left = LeftHost(left_on=date(2026, 3, 2))
+    obligations.left_host(session, on_file.service_id or 0, left, settings)
+    body = order_on("cancel_service", on_file.entity_id, on_file.service_id or 0)
+
+    assert _refusals(open_order, body) == [("service_left_host", "service_id")]
+
+
 def test_a_service_filed_elsewhere_keeps_the_entity_from_being_empty(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
