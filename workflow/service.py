@@ -60,7 +60,7 @@ from workflow.domain.machine import apply_event, event_spec
 from workflow.notices import DeadlineLike
 from workflow.order_facts import DUE_MOVING_IDS, load_order, order_facts
 from workflow.schemas import FilingOut
-from workflow.views import describe, describe_open, get_filing
+from workflow.views import describe, describe_open, entered_at, get_filing
 
 SYSTEM_ACTOR = "system"
 P = ParamSpec("P")
@@ -650,6 +650,11 @@ def _stale(session: Session, filing: Filing, expected: int) -> VersionConflict:
         return _conflict(filing.id, expected, filing.version)
     at = as_utc(last.at).astimezone(CHINA)
     moved = f"last {last.event} by {last.actor} at {at:%Y-%m-%d %H:%M} Beijing time"
+    # Recorded late (a deadline a sweep caught up on, an SMS entered after it came): say the
+    # time it took effect too, the one the filing's page and clocks go by.
+    effective = entered_at(last.event, last.data, as_utc(last.at)).astimezone(CHINA)
+    if effective != at:
+        moved += f", as of {effective:%Y-%m-%d %H:%M}"
     return _conflict(filing.id, expected, filing.version, moved)
 
 

@@ -570,6 +570,22 @@ def test_a_stale_expected_version_says_what_moved_the_filing_by_whom_and_when(
     )
 
 
+def test_a_stale_expected_version_after_an_event_recorded_late_says_when_it_took_effect(
+    session: Session, new_filing: MakeFiling, clock: FrozenClock
+) -> None:
+    filing = new_filing("host_pre_approved")  # Monday 10:00 in Beijing
+    clock.advance(timedelta(hours=1))
+    sms = EventCommand(event="sms_sent", data={"sent_at": "2026-03-02T10:30"})
+    service.fire_event(session, filing.id, sms, actor="bob", expected_version=filing.version)
+
+    with pytest.raises(VersionConflict) as conflict:
+        service.fire_event(session, filing.id, sms, actor="bob", expected_version=filing.version)
+
+    assert "last sms_sent by bob at 2026-03-02 11:00 Beijing time, as of 2026-03-02 10:30;" in (
+        conflict.value.message
+    )
+
+
 def test_an_expected_version_from_the_future_says_it_does_not_exist(
     session: Session, new_filing: MakeFiling
 ) -> None:
