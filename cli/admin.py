@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -78,17 +78,17 @@ ExpiresIn = Annotated[
     ),
 ]
 ExpiresOn = Annotated[
-    datetime | None,
+    date | None,
     date_option("Valid until this date begins (00:00 Beijing time), as YYYY-MM-DD."),
 ]
 TokenId = Annotated[int, row_id("The token's id (see tokens list).")]
 
 
-def _expiry(expires_in: timedelta | None, expires_on: datetime | None) -> datetime | None:
+def _expiry(expires_in: timedelta | None, expires_on: date | None) -> datetime | None:
     if expires_in is not None and expires_on is not None:
         raise CliError("give --expires-in or --expires-on, not both")
     if expires_on is not None:
-        return datetime.combine(expires_on.date(), time(), tzinfo=CHINA)
+        return datetime.combine(expires_on, time(), tzinfo=CHINA)
     return get_clock().now() + expires_in if expires_in is not None else None
 
 

@@ -24,6 +24,7 @@ from cli.obligations import render_duties, render_forecast
 from cli.output import (
     Due,
     JsonOption,
+    count_option,
     emit,
     fields,
     limit_option,
@@ -314,7 +315,7 @@ def list_(
     kind: Annotated[OrderKind | None, typer.Option(help="Only orders of this kind.")] = None,
     entity: Annotated[
         int | None,
-        typer.Option(min=1, max=bounds.MAX_ROW_ID, help="Only the orders of this entity."),
+        count_option("Only the orders of this entity.", 1, bounds.MAX_ROW_ID),
     ] = None,
     province: Annotated[str | None, _opt("Only filings of this province character.")] = None,
     stuck: Annotated[
@@ -340,9 +341,7 @@ def list_(
     ] = None,
     min_days: Annotated[
         int | None,
-        typer.Option(
-            min=0, max=bounds.MAX_DAYS, help="Only filings that have not moved for this many days."
-        ),
+        count_option("Only filings that have not moved for this many days.", 0, bounds.MAX_DAYS),
     ] = None,
     assignee: Annotated[str | None, _opt("Only filings given to this case manager.")] = None,
     sort: Annotated[
@@ -382,9 +381,7 @@ def list_(
 def due(
     within_hours: Annotated[
         int,
-        typer.Option(
-            min=0, max=bounds.MAX_WITHIN_HOURS, help="Also what falls due this many hours ahead."
-        ),
+        count_option("Also what falls due this many hours ahead.", 0, bounds.MAX_WITHIN_HOURS),
     ] = 24,
     kind: Annotated[
         str | None, _opt("Only this kind of deadline: " + ", ".join(OVERDUE_KINDS) + ".")
@@ -525,8 +522,8 @@ def fire(
     reason: Annotated[str | None, _opt("Why, for events that need a reason.")] = None,
     expected_version: Annotated[
         int | None,
-        typer.Option(
-            min=1, help="Refuse if the filing is no longer at this version (someone else moved it)."
+        count_option(
+            "Refuse if the filing is no longer at this version (someone else moved it).", 1
         ),
     ] = None,
     actor: ActorOption = _ACTOR_DEFAULT,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 import typer
@@ -14,6 +14,7 @@ from cli.errors import App
 from cli.output import (
     Due,
     JsonOption,
+    count_option,
     date_option,
     emit,
     fields,
@@ -53,12 +54,8 @@ report = App(help="Reports drawn from the history of completed orders.", checks_
 
 ServiceId = Annotated[int, row_id("The service's id (see icpflow entities show).")]
 RectificationId = Annotated[int, row_id("The rectification's obligation id.")]
-Day = Annotated[
-    datetime, typer.Option(formats=["%Y-%m-%d"], metavar="DATE", help="A date, YYYY-MM-DD.")
-]
-ReplacesDay = Annotated[
-    datetime | None, date_option("The day on file this one corrects, YYYY-MM-DD.")
-]
+Day = Annotated[date, date_option("A date, YYYY-MM-DD.")]
+ReplacesDay = Annotated[date | None, date_option("The day on file this one corrects, YYYY-MM-DD.")]
 
 
 def render_obligations(rows: list[ObligationOut]) -> RenderableType:
@@ -155,9 +152,9 @@ def go_live(
     """Record the day the site went live: the PSB filing is due PSB_FILING_DAYS (default 30)
     days later; a day on file is corrected only with --replaces naming it."""
     given = {
-        "live_on": on.date(),
+        "live_on": on,
         "home_url": url,
-        "replaces": replaces.date() if replaces else None,
+        "replaces": replaces,
     }
     command = parse(GoLive, given, "go-live not recorded")
     with session_scope() as session:
@@ -210,12 +207,12 @@ def _expiry(
     record: Callable[[Session, int, Any, Settings], ServiceDutiesOut],
     model: type[Renewal],
     service_id: int,
-    expires_on: datetime,
-    replaces: datetime | None,
+    expires_on: date,
+    replaces: date | None,
     as_json: bool,
 ) -> None:
     """A domain's or a server's expiry recorded, as ``record`` records it."""
-    given = {"expires_on": expires_on.date(), "replaces": replaces.date() if replaces else None}
+    given = {"expires_on": expires_on, "replaces": replaces}
     command = parse(model, given, "expiry not recorded")
     with session_scope() as session:
         _show(record(session, service_id, command, get_settings()), as_json)
@@ -224,7 +221,7 @@ def _expiry(
 @services.command("left-host")
 def left_host(
     service_id: ServiceId,
-    on: Annotated[datetime | None, date_option("The day the site left, YYYY-MM-DD.")] = None,
+    on: Annotated[date | None, date_option("The day the site left, YYYY-MM-DD.")] = None,
     replaces: ReplacesDay = None,
     retract: Annotated[
         bool, typer.Option("--retract", help="Take back the leaving on file (--replaces DAY).")
@@ -238,8 +235,8 @@ def left_host(
             "give --on DAY, or --retract with --replaces DAY", param_hint="--on"
         )
     given = {
-        "left_on": on.date() if on else None,
-        "replaces": replaces.date() if replaces else None,
+        "left_on": on,
+        "replaces": replaces,
     }
     command = parse(LeftHost, given, "not recorded")
     with session_scope() as session:
@@ -250,10 +247,10 @@ def left_host(
 def rectify(
     service_id: ServiceId,
     reference: Annotated[str, typer.Option(help="The notice's reference or title.")],
-    working_days: Annotated[int, typer.Option(help="Due in this many working days.")],
+    working_days: Annotated[int, count_option("Due in this many working days.")],
     detail: Annotated[str | None, typer.Option(help="What must be rectified.")] = None,
     received_on: Annotated[
-        datetime | None,
+        date | None,
         date_option("The day the notice was received, its working days' start (default today)."),
     ] = None,
     as_json: JsonOption = False,
@@ -263,7 +260,7 @@ def rectify(
         "reference": reference,
         "working_days": working_days,
         "detail": detail,
-        "received_on": received_on.date() if received_on else None,
+        "received_on": received_on,
     }
     command = parse(RectificationIn, body, "rectification not recorded")
     with session_scope() as session:

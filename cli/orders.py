@@ -13,9 +13,8 @@ from rich.console import Group, RenderableType
 
 from cli.errors import App
 from cli.filings import ActorOption, render_filing
-from cli.output import JsonOption, emit, fields, row_id, span, table
+from cli.output import JsonOption, emit, fields, limit_option, offset_option, row_id, span, table
 from cli.search import search_text
-from config import bounds
 from models import session_scope
 from workflow import service, views
 from workflow.domain.commands import OrderCreate, parse
@@ -83,8 +82,8 @@ def list_entities(
             "or of a service's domain or record number."
         ),
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
-    offset: Annotated[int, typer.Option(min=0, max=bounds.MAX_OFFSET)] = 0,
+    limit: Annotated[int, limit_option("entities")] = 50,
+    offset: Annotated[int, offset_option("entities")] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Entities, oldest first; identity and phone numbers masked."""

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, NamedTuple
 
 import typer
+from pydantic import TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
 from rich.console import Console, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -20,31 +21,68 @@ from rich.text import Text
 
 from config import bounds
 from config.clock import beijing_text
+from workflow.domain.bounded import Day
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON on stdout (for scripts) instead of tables.")
 ]
 
 
+def whole_number(low: int = 0, high: int | None = None) -> Callable[[Any], int]:
+    """A parser of a count or an id written in digits, as the API takes them, within
+    ``low``..``high``: Python's ``int`` would also read "+1_0" as 10, more likely a slip than
+    the number meant."""
+
+    def integer(value: Any) -> int:
+        text = str(value)
+        if not (text.isascii() and text.isdigit()):
+            raise typer.BadParameter(f"{text!r} is not a whole number written in digits")
+        if int(text) < low or (high is not None and int(text) > high):
+            within = f"from {low} to {high}" if high is not None else f"{low} or more"
+            raise typer.BadParameter(f"{text} is not {within}")
+        return int(text)
+
+    return integer
+
+
 def row_id(help: str) -> Any:
     """An id argument within what the id columns hold: a larger number would only fail later,
     in the database driver, as an overflow instead of a usage error naming the argument."""
-    return typer.Argument(metavar="ID", help=help, min=1, max=bounds.MAX_ROW_ID, show_default=False)
+    return typer.Argument(
+        metavar="ID", help=help, parser=whole_number(1, bounds.MAX_ROW_ID), show_default=False
+    )
+
+
+_DAY: TypeAdapter[date] = TypeAdapter(Day)
+
+
+def _day(text: str) -> date:
+    """A day written YYYY-MM-DD, as the API takes it: typer's own format also reads 2027-3-5."""
+    try:
+        return _DAY.validate_python(text)
+    except ValidationError:
+        raise typer.BadParameter(f"{text!r}: give a date such as 2026-03-02 (YYYY-MM-DD)") from None
 
 
 def date_option(help: str) -> Any:
-    """An optional day, typed as YYYY-MM-DD."""
-    return typer.Option(formats=["%Y-%m-%d"], metavar="DATE", help=help, show_default=False)
+    """A day, typed as YYYY-MM-DD."""
+    return typer.Option(parser=_day, metavar="DATE", help=help, show_default=False)
+
+
+def count_option(help: str, low: int = 0, high: int | None = None) -> Any:
+    """A count typed in digits."""
+    within = f" ({low} to {high})" if high is not None else ""
+    return typer.Option(parser=whole_number(low, high), metavar="INTEGER", help=help + within)
 
 
 def limit_option(what: str) -> Any:
     """How many rows of a list one page shows."""
-    return typer.Option(min=1, max=bounds.MAX_PAGE, help=f"At most this many {what}.")
+    return count_option(f"At most this many {what}.", 1, bounds.MAX_PAGE)
 
 
 def offset_option(what: str) -> Any:
     """Where a page of a list starts, as far as the API's offsets reach."""
-    return typer.Option(min=0, max=bounds.MAX_OFFSET, help=f"Skip this many {what} first (paging).")
+    return count_option(f"Skip this many {what} first (paging).", 0, bounds.MAX_OFFSET)
 
 
 def emit(result: Any, as_json: bool, human: Callable[[], RenderableType]) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cli.errors import App
-from cli.output import JsonOption, emit, progress
+from cli.output import JsonOption, count_option, emit, progress, whole_number
 from config import bounds
 from config.clock import get_clock
 from models import get_engine, session_scope
@@ -22,7 +22,7 @@ privacy = App(help="Personal data: how long it is kept.", checks_settings=True)
 @keys.command("rotate")
 def rotate_keys(
     batch: Annotated[
-        int, typer.Option(min=1, max=bounds.MAX_BATCH, help="Rows re-encrypted per transaction.")
+        int, count_option("Rows re-encrypted per transaction.", 1, bounds.MAX_BATCH)
     ] = 500,
     as_json: JsonOption = False,
 ) -> None:
@@ -43,8 +43,7 @@ def purge(
         int,
         typer.Option(
             "--older-than",
-            min=0,
-            max=bounds.MAX_DAYS,
+            parser=whole_number(0, bounds.MAX_DAYS),
             metavar="DAYS",
             help="Purge orders withdrawn, rejected or lapsed more than this many days ago "
             "(0: every one ended so far); a rejected or lapsed one is withdrawn first.",

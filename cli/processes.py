@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import typer
 
+from cli.output import whole_number
 from config.settings import get_settings
 
 
 def web(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(None, help="Port (default: the PORT setting, 8000)."),
-    workers: int = typer.Option(1, help="Web worker processes."),
+    port: int = typer.Option(
+        None, parser=whole_number(1, 65535), help="Port (default: the PORT setting, 8000)."
+    ),
+    workers: int = typer.Option(1, parser=whole_number(1), help="Web worker processes."),
 ) -> None:
     """Serve the REST API, the ops pages and /metrics."""
     import uvicorn
@@ -51,7 +54,9 @@ def up(host: str = typer.Option("127.0.0.1", help="Interface the API listens on.
     run_up(get_settings(), host)
 
 
-def demo(weeks: int = typer.Option(7, min=1, max=52, help="Simulated weeks to run.")) -> None:
+def demo(
+    weeks: int = typer.Option(7, parser=whole_number(1, 52), help="Simulated weeks to run."),
+) -> None:
     """Drive sample filings through weeks of simulated time and show what fires when."""
     from cli.demo import run_demo
 

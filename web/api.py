@@ -20,7 +20,9 @@ from web.metrics import count_when_committed
 from web.query import refuse_unknown_query
 from workflow import privacy, service, views
 from workflow.domain.bounded import (
+    DaysCount,
     DomainStart,
+    HoursAhead,
     IcpNumber,
     Name,
     Offset,
@@ -28,6 +30,7 @@ from workflow.domain.bounded import (
     Person,
     Province,
     RowId,
+    YesNo,
 )
 from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate
 from workflow.domain.definition import (
@@ -101,24 +104,21 @@ class ListFilters:
         kind: OrderKind | None = Query(None, description="Only orders of this kind."),
         entity: RowId | None = Query(None, description="Only the orders of this entity."),
         province: Province | None = Query(None, description="province character, e.g. 京"),
-        stuck: bool | None = None,
-        overdue: bool | None = None,
+        stuck: YesNo | None = None,
+        overdue: YesNo | None = None,
         domain: DomainStart | None = Query(None, description="Domains that start with this."),
         applicant: Name | None = Query(None, description="Applicants whose name holds this."),
         icp_number: IcpNumber | None = Query(
             None, description="ICP numbers that start with this, e.g. 京ICP备2026."
         ),
-        min_days_in_state: int | None = Query(
-            None,
-            ge=0,
-            le=bounds.MAX_DAYS,
-            description="Filings that have not moved for this many days.",
-        ),
+        min_days_in_state: Annotated[
+            DaysCount | None, Query(description="Filings that have not moved for this many days.")
+        ] = None,
         assignee: Person | None = Query(None, description="Filings given to this case manager."),
         sort: FilingSort | None = Query(
             None, description="The order; by default a domain search's is by domain, others by id."
         ),
-        descending: bool = False,
+        descending: YesNo = False,
         limit: PageSize = 50,
         offset: Offset = 0,
     ) -> None:
@@ -254,12 +254,9 @@ def list_filings(session: SessionDep, _: Viewer, filters: Filters) -> FilingPage
 def late_work(
     session: SessionDep,
     _: Viewer,
-    within_hours: int = Query(
-        0,
-        ge=0,
-        le=bounds.MAX_WITHIN_HOURS,
-        description="Also what falls due this many hours ahead (24: today).",
-    ),
+    within_hours: Annotated[
+        HoursAhead, Query(description="Also what falls due this many hours ahead (24: today).")
+    ] = 0,
     kind: str | None = Query(
         None, max_length=40, description="Only this kind of deadline: " + ", ".join(OVERDUE_KINDS)
     ),

@@ -10,7 +10,7 @@ from web.auth import CaseManager, Ops, SessionDep, Viewer
 from web.errors import responses
 from web.query import refuse_unknown_query
 from workflow import forecast, obligations
-from workflow.domain.bounded import Offset, PageSize, Province, RowId
+from workflow.domain.bounded import Offset, PageSize, Province, RowId, YesNo
 from workflow.domain.obligations import (
     ExtensionIn,
     GoLive,
@@ -40,7 +40,7 @@ _SERVICE = "/services/{service_id}"
 
 @router.get(f"{_SERVICE}/obligations", response_model=ServiceDutiesOut, responses=responses(404))
 def service_obligations(
-    service_id: RowId, session: SessionDep, _: Viewer, open_only: bool = False
+    service_id: RowId, session: SessionDep, _: Viewer, open_only: YesNo = False
 ) -> ServiceDutiesOut:
     """The service's go-live, PSB number, expiry, obligations and latest footer checks."""
     return obligations.duties(session, service_id, get_clock().now(), open_only=open_only)

@@ -9,7 +9,7 @@ from web.auth import Ops, SessionDep
 from web.errors import responses
 from web.query import refuse_unknown_query
 from workflow import failures, views
-from workflow.domain.bounded import Offset, PageSize, RowId
+from workflow.domain.bounded import Offset, PageSize, RowId, YesNo
 from workflow.schemas import FailedJobOut, FailedJobPage, FilingPage
 
 router = APIRouter(
@@ -36,7 +36,7 @@ def overdue(session: SessionDep, _: Ops, filters: Filters) -> FilingPage:
 def failed(
     session: SessionDep,
     _: Ops,
-    include_retried: bool = False,
+    include_retried: YesNo = False,
     limit: PageSize = 50,
     offset: Offset = 0,
 ) -> FailedJobPage:

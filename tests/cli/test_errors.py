@@ -165,6 +165,26 @@ def test_an_id_or_offset_outside_what_the_database_holds_is_a_usage_error(
     assert "Invalid value for" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("services", "go-live", "1", "--on", "2027-3-5"), "give a date such as"),
+        (("services", "obligations", "+1_0"), "not a whole number written in digits"),
+        (("filings", "list", "--limit", "1_0"), "not a whole number written in digits"),
+        (("services", "rectify", "1", "--reference", "R", "--working-days", "+5"), "digits"),
+    ],
+    ids=["day without its zeros", "signed and grouped id", "grouped count", "signed count"],
+)
+def test_a_day_or_number_typed_as_the_api_would_refuse_it_is_a_usage_error(
+    cli: Cli, args: tuple[str, ...], said: str
+) -> None:
+    """The CLI takes what the API takes: Python's own parsers would read these as numbers."""
+    result = cli(*args)
+
+    assert result.exit_code == 2
+    assert said in " ".join(result.output.split())
+
+
 def test_an_event_name_too_long_to_exist_is_refused_on_one_line(
     cli: Cli, created: dict[str, Any]
 ) -> None:

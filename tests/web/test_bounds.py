@@ -81,6 +81,29 @@ def test_an_offset_beyond_any_id_is_422(client: TestClient, admin: Headers, rout
     assert response.status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("route", "query"),
+    [
+        ("/api/v1/filings", {"stuck": "yes"}),
+        ("/api/v1/filings", {"overdue": "1"}),
+        ("/api/v1/filings", {"descending": "on"}),
+        ("/api/v1/ops/failed", {"include_retried": "y"}),
+        ("/api/v1/filings", {"min_days_in_state": "+1_0"}),
+        ("/api/v1/late", {"within_hours": "2_4"}),
+    ],
+    ids=["yes", "1", "on", "y", "signed and grouped", "grouped"],
+)
+def test_a_query_flag_or_count_in_words_pydantic_would_coerce_is_422_naming_it(
+    client: TestClient, admin: Headers, route: str, query: dict[str, str]
+) -> None:
+    """``true``/``false`` and digits, as the bodies take them: "1" and "on" are more likely a
+    script's mistake than the filter meant."""
+    response = client.get(route, params=query, headers=admin)
+    [(name, _)] = query.items()
+    assert response.status_code == 422
+    assert [r["field"] for r in response.json()["reasons"]] == [f"query.{name}"]
+
+
 def _refusal(api: Api, payload: dict[str, Any]) -> tuple[int, list[tuple[str, str]]]:
     response = api.client.post("/api/v1/filings", json=payload, headers=api.headers)
     return response.status_code, [(r["code"], r["field"]) for r in response.json()["reasons"]]

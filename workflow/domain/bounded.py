@@ -113,6 +113,9 @@ def _yes_or_no(value: object) -> object:
 Day = Annotated[date, BeforeValidator(_a_day)]
 Count = Annotated[int, BeforeValidator(_a_count)]
 YesNo = Annotated[bool, BeforeValidator(_yes_or_no)]
+# Counts a list is filtered by in its query, bounded as RowId is (the digits judged after).
+DaysCount = Annotated[int, Interval(ge=0, le=bounds.MAX_DAYS), BeforeValidator(_a_count)]
+HoursAhead = Annotated[int, Interval(ge=0, le=bounds.MAX_WITHIN_HOURS), BeforeValidator(_a_count)]
 
 # One spelling, whatever the keyboard typed (see config.domains); a search's start of one is
 # folded where it is searched for, as a final dot there means something.
