@@ -32,6 +32,7 @@ from workflow.domain.orders import (
     OrderKind,
     Record,
     ServiceKind,
+    ServiceStatus,
     VerifierFacts,
     VerifierResult,
     kind_spec,
@@ -204,8 +205,12 @@ def _holder_of(session: Session, filing: Filing, data: EventData, settings: Sett
 
 
 def next_suffix(session: Session, filing: Filing) -> str:
+    """The number after the entity's highest: a withdrawn new access's number (mistyped, say)
+    was never the entity's, and must not move the next one."""
     highest = session.exec(
-        select(func.max(Service.suffix)).where(Service.entity_id == filing.entity_id)
+        select(func.max(Service.suffix)).where(
+            Service.entity_id == filing.entity_id, Service.status != ServiceStatus.WITHDRAWN
+        )
     ).one()
     service = session.get(Service, filing.service_id) if filing.service_id else None
     letter = SUFFIX_LETTER[ServiceKind(service.kind)] if service is not None else ""

@@ -952,6 +952,25 @@ def test_a_withdrawn_new_access_leaves_its_number_free_to_file_again(
     assert again.service_id != first.service_id
 
 
+def test_a_withdrawn_new_access_s_number_leaves_the_entity_s_next_number_as_it_was(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    """A number mistyped (-99) and withdrawn was never this entity's: the next is still -2."""
+    typo = open_order(**_access(on_file, record_number=f"{ENTITY_NUMBER}-99"))
+    _fire(session, typo, "withdraw", {"reason": "the number was mistyped"})
+
+    app = _drive(
+        session,
+        open_order(**order_on("new_service", on_file.entity_id, 0)),
+        ORDER_PATHS["new_service"],
+    )
+
+    assert views.entity(session, on_file.entity_id).services[-1].id == app.service_id
+    assert views.entity(session, on_file.entity_id).services[-1].record_number == (
+        f"{ENTITY_NUMBER}-2A"
+    )
+
+
 def test_a_site_whose_access_was_removed_is_accessed_here_again(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
