@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA
@@ -740,7 +740,8 @@ def _check_contacts(people: list[_Person], *, judged: bool) -> list[Reason]:
 def _check_mobiles(session: Session, parties: _Parties, people: list[_Person]) -> list[Reason]:
     """Every listed person has their own mobile, not one another entity uses. Another entity
     is another identity: rows of the same identity number (today's filings each opened one)
-    are the same entity."""
+    are the same entity. A withdrawn entity or service was never filed: its people hold no
+    mobile (a first filing withdrawn for a mistyped credit code is opened again with them)."""
     reasons: list[Reason] = []
     seen: dict[str, _Person] = {}
     identity = _identity(parties)
@@ -759,23 +760,32 @@ def _check_mobiles(session: Session, parties: _Parties, people: list[_Person]) -
             continue
         seen[person.mobile] = person
         # Sealed columns cannot be compared in SQL: their keyed hashes are.
-        other, mobile = col(Entity.id_number_hash) != lookup(identity), lookup(person.mobile)
+        other = and_(
+            col(Entity.id_number_hash) != lookup(identity),
+            col(Entity.status) != EntityStatus.WITHDRAWN,
+        )
+        mobile = lookup(person.mobile)
         used = (
             session.exec(
                 select(Entity.id).where(Entity.responsible_mobile_hash == mobile, other)
             ).first()
             or session.exec(
-                select(Service.id)
-                .join(Entity, col(Entity.id) == col(Service.entity_id))
-                .where(Service.responsible_mobile_hash == mobile, other)
+                select(Entity.id)
+                .join(Service, col(Entity.id) == col(Service.entity_id))
+                .where(
+                    Service.responsible_mobile_hash == mobile,
+                    Service.status != ServiceStatus.WITHDRAWN,
+                    other,
+                )
             ).first()
         )
         if used is not None:
             reasons.append(
                 Reason(
                     "mobile_used_by_another_entity",
-                    "this mobile is already listed for another entity",
+                    f"this mobile is already listed for another entity (entity {used})",
                     field=person.field,
+                    details={"entity_id": used},
                 )
             )
     return reasons

@@ -731,6 +731,37 @@ def test_a_mobile_another_entity_lists_is_told_however_it_is_written(
     assert "mobile_used_by_another_entity" in codes
 
 
+def test_a_mobile_another_entity_lists_is_refused_naming_that_entity(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    other = first_filing_order(
+        entity=entity_in(
+            name="Other Ltd",
+            id_number=another_organisation(1)["id_number"],
+            responsible={"name": "Zhang San", "mobile": ENTITY_MOBILE},
+        ),
+        service=service_in(domain="other.cn", domain_registrant="Other Ltd"),
+    )
+
+    with pytest.raises(ValidationError) as refused:
+        open_order(**other)
+
+    told = [r for r in refused.value.reasons if r.code == "mobile_used_by_another_entity"]
+    assert told and all(r.details == {"entity_id": on_file.entity_id} for r in told)
+
+
+def test_the_mobiles_of_a_withdrawn_first_filing_are_free_to_file_again(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    """Withdrawn for a mistyped credit code, it is opened again under the right one."""
+    new_filing("withdrawn")
+    same_mobile = another_organisation(1) | {"phone": ENTITY_MOBILE}
+
+    command = make_command(applicant=same_mobile)
+
+    assert service.create_filing(session, command, actor="t").state == "domain_registered"
+
+
 @POSTGRES_ONLY
 @pytest.mark.parametrize(
     ("second_opening", "refusal"),
