@@ -301,15 +301,27 @@ def nested(inputs: Iterable[Input], form: FormData) -> dict[str, Any]:
     """What a form of dotted inputs posted, nested as the API takes it (``service.name`` ->
     ``{"service": {"name": ...}}``). A blank, or a choice left at what the model implies, is
     left out: the model fills in the same, and a part of which nothing else was typed (a
-    person one may leave out) stays out whole instead of being named incomplete."""
+    person one may leave out) stays out whole instead of being named incomplete. A choice the
+    form preset otherwise (a change's "legal representative" as the record has it) goes with
+    its part only when something else of that part was typed."""
     data: dict[str, Any] = {}
+    preset: list[tuple[list[str], str, str]] = []
     for shown in inputs:
         value = stripped(str(form.get(shown.name) or ""))
         if not value or value == shown.implied:
             continue
         *parents, leaf = shown.name.split(".")
+        if parents and value == shown.default:
+            preset.append((parents, leaf, value))
+            continue
         node = data
         for key in parents:
             node = node.setdefault(key, {})
         node[leaf] = value
+    for parents, leaf, value in preset:
+        part: Any = data
+        for key in parents:
+            part = part.get(key) if isinstance(part, dict) else None
+        if isinstance(part, dict):
+            part[leaf] = value
     return data

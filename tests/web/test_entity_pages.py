@@ -437,6 +437,26 @@ def test_a_change_of_a_person_not_the_legal_representative_keeps_them_so(
     assert order.changes.entity_responsible.legal_representative is False
 
 
+def test_a_change_leaving_the_person_alone_opens_with_their_choice_still_as_on_record(
+    session: Session, entity_id: int, signed_in: Console
+) -> None:
+    """The form shows "not the legal representative" preset: posted as it is, beside no
+    other field of the person, it is no person to change, not one named incomplete."""
+    entity = session.get(Entity, entity_id)
+    assert entity is not None
+    entity.responsible_is_legal_rep = False
+    session.add(entity)
+    session.commit()
+    fields = {
+        "changes.entity_name": "Example Group Ltd",
+        "changes.entity_responsible.legal_representative": "false",
+    }
+
+    order = _opened(session, _post(signed_in("case_manager"), entity_id, "change", fields))
+
+    assert order.changes is not None and order.changes.entity_responsible is None
+
+
 def test_a_viewer_sees_the_entity_but_may_not_open_an_order(
     session: Session, entity_id: int, signed_in: Console
 ) -> None:
