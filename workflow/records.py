@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA
@@ -558,14 +558,17 @@ def _check_domain_quota(session: Session, parties: _Parties, settings: Settings)
     if entity is None or province is None:
         return []  # an unknown province is reported with the entity
     on_file = session.exec(
-        select(func.count(func.distinct(Service.domain)))
+        select(Service.domain)
+        .distinct()
         .join(Entity, col(Entity.id) == col(Service.entity_id))
         .where(
             Entity.id_number_hash == lookup(_identity(parties)),
             col(Service.status).in_(ON_FILE_STATUSES),
         )
-    ).one()
-    return check_domain_quota(entity.type, province, int(on_file), rules)
+    ).all()
+    if parties.service_in.domain in on_file:
+        return []  # an app on the site's domain: no domain more is kept
+    return check_domain_quota(entity.type, province, len(on_file), rules)
 
 
 @dataclass(frozen=True)

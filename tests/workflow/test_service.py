@@ -792,6 +792,25 @@ def test_an_individual_past_the_provinces_domain_quota_is_refused_naming_the_rul
     )
 
 
+def test_an_individual_at_the_provinces_domain_quota_files_an_app_on_their_sites_domain(
+    session: Session, clock: FrozenClock
+) -> None:
+    """The quota counts domains: an app on the domain already on file adds none."""
+    on_file = _individual_on_file(session, "湘")
+    app = service_in(
+        kind="app",
+        name="Zhang San App",
+        domain="first.cn",
+        domain_registrant="Zhang San",
+        app_identifier="cn.first.app",
+    )
+    order = {"kind": "new_service", "entity_id": on_file.entity_id, "service": app}
+
+    opened = service.create_order(session, OrderCreate.model_validate(order), actor="alice")
+
+    assert opened.state == "domain_registered"
+
+
 def test_an_individual_within_the_provinces_domain_quota_files_another(
     session: Session, clock: FrozenClock
 ) -> None:
