@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA
@@ -342,18 +342,47 @@ def _check_access(
                 details={"service_id": found_here[0]},
             )
         )
-    holder = select(Entity.id).where(
+    removed = session.exec(
+        select(Service).where(
+            col(Service.record_number).in_(spellings),
+            Service.status == ServiceStatus.ACCESS_REMOVED,
+        )
+    ).first()
+    if removed is not None and not _is_same(removed, service_in):
+        held = removed.domain if removed.kind == ServiceKind.WEBSITE else removed.app_identifier
+        reasons.append(
+            Reason(
+                "record_number_of_another_service",
+                f"{number} is the record of {held} (service {removed.id}, its access removed): "
+                "a new access brings that same service back, or its own record",
+                field=field,
+                details={"service_id": removed.id},
+            )
+        )
+    holder = select(Entity.id, Entity.status).where(
         col(Entity.icp_number).in_([split_number(spelling)[0] for spelling in spellings])
     )
     if entity is not None:
         holder = holder.where(Entity.id != entity.id)
-    if other := session.exec(holder).first():
+    other = session.exec(holder).first()
+    if other is not None and other[1] == EntityStatus.CANCELLED:
+        reasons.append(
+            Reason(
+                "record_number_cancelled",
+                f"{number} is under entity {other[0]}'s number, cancelled with it: MIIT holds "
+                "it no more, so the site is filed anew",
+                field=field,
+                details={"entity_id": other[0]},
+            )
+        )
+    elif other is not None:
         reasons.append(
             Reason(
                 "record_number_of_another_entity",
-                f"{number} is under entity {other}'s number: name that entity (entity_id {other})",
+                f"{number} is under entity {other[0]}'s number: name that entity "
+                f"(entity_id {other[0]})",
                 field=field,
-                details={"entity_id": other},
+                details={"entity_id": other[0]},
             )
         )
     return reasons
@@ -513,34 +542,106 @@ def _check_domain_elsewhere(session: Session, parties: _Parties) -> list[Reason]
     ]
 
 
-def _check_domain_on_file_here(session: Session, spec: KindSpec, parties: _Parties) -> list[Reason]:
-    """A website the entity keeps on file is not filed again: a new record for its domain
-    would be the site's second (a site changes by a change order; a new access brings its
-    existing record). An app may use its entity's site's domain, as several apps may one."""
+def _same_service(service: ServiceIn) -> ColumnElement[bool]:
+    """The rows that are ``service``: a website is its domain, an app (a mini program, a quick
+    app) its identifier, of its kind; several apps may use their entity's site's domain."""
+    if service.kind is ServiceKind.WEBSITE:
+        return and_(
+            col(Service.kind) == ServiceKind.WEBSITE, col(Service.domain) == service.domain.lower()
+        )
+    return and_(
+        col(Service.kind) == service.kind, col(Service.app_identifier) == service.app_identifier
+    )
+
+
+def _is_same(row: Service, service: ServiceIn) -> bool:
+    """``row`` is ``service``, as ``_same_service`` tells it in SQL."""
+    if service.kind is ServiceKind.WEBSITE:
+        return row.kind == ServiceKind.WEBSITE and row.domain == service.domain.lower()
+    return row.kind == service.kind and row.app_identifier == service.app_identifier
+
+
+def _named_by(service: ServiceIn) -> tuple[str, str]:
+    """How a refusal names ``service``, and the field that says it."""
+    if service.kind is ServiceKind.WEBSITE:
+        return service.domain, "service.domain"
+    return f"{service.kind.label} {service.app_identifier}", "service.app_identifier"
+
+
+def _check_on_file_here(
+    session: Session, spec: KindSpec, parties: _Parties, settings: Settings
+) -> list[Reason]:
+    """A website or an app the entity keeps on file is not filed again: a new record for it
+    would be its second (it changes by a change order). A new access brings its existing
+    record: one naming another number for it is refused too (the same number, on file here,
+    is ``_check_access``'s)."""
     service, identity = parties.service_in, _identity(parties)
-    if service is None or service.kind is not ServiceKind.WEBSITE or not identity:
+    if service is None or not identity:
         return []
-    if spec.effect is Effect.ADD_ACCESS:
-        return []
-    on_file = session.exec(
+    if service.kind is not ServiceKind.WEBSITE and service.app_identifier is None:
+        return []  # the missing identifier is reported
+    query = (
         select(Service)
         .join(Entity, col(Entity.id) == col(Service.entity_id))
         .where(
-            col(Service.domain) == service.domain.lower(),
-            col(Service.kind) == ServiceKind.WEBSITE,
+            _same_service(service),
             Entity.id_number_hash == lookup(identity),
             col(Service.status).in_(ON_FILE_STATUSES),
         )
-    ).first()
+    )
+    if spec.effect is Effect.ADD_ACCESS:
+        if service.record_number is None:
+            return []  # reported by _check_record
+        spellings = rules_for(settings).number_spellings(service.record_number)
+        query = query.where(col(Service.record_number).not_in(spellings))
+    on_file = session.exec(query.order_by(col(Service.id))).first()
     if on_file is None:
         return []
+    what, field = _named_by(service)
+    second = (
+        f"a new access brings its own record, {on_file.record_number}"
+        if spec.effect is Effect.ADD_ACCESS
+        else "a new record would be its second"
+    )
     return [
         Reason(
-            "domain_on_file",
-            f"{service.domain} is on file for this entity as service {on_file.id} "
-            f"({on_file.record_number}): a new record would be the site's second",
-            field="service.domain",
+            "domain_on_file" if service.kind is ServiceKind.WEBSITE else "app_on_file",
+            f"{what} is on file for this entity as service {on_file.id} "
+            f"({on_file.record_number}): {second}",
+            field=field,
             details={"service_id": on_file.id, "record_number": on_file.record_number},
+        )
+    ]
+
+
+def _check_app_elsewhere(session: Session, parties: _Parties) -> list[Reason]:
+    """An app is one entity's: on file, or being filed, for another identity, it is refused (an
+    app does not move to another entity; docs/domain-facts.md, Apps)."""
+    service, identity = parties.service_in, _identity(parties)
+    if service is None or service.kind is ServiceKind.WEBSITE or not identity:
+        return []
+    if service.app_identifier is None:
+        return []  # the missing identifier is reported
+    in_flight = select(Filing.service_id).where(col(Filing.state).not_in(list(TERMINAL_STATES)))
+    holder = session.exec(
+        select(Entity.id)
+        .join(Service, col(Service.entity_id) == col(Entity.id))
+        .where(
+            _same_service(service),
+            col(Entity.id_number_hash) != lookup(identity),
+            or_(col(Service.status).in_(ON_FILE_STATUSES), col(Service.id).in_(in_flight)),
+        )
+    ).first()
+    if holder is None:
+        return []
+    what, field = _named_by(service)
+    return [
+        Reason(
+            "app_filed_by_another_entity",
+            f"{what} is on file, or being filed, for entity {holder}: an app does not move to "
+            "another entity",
+            field=field,
+            details={"entity_id": holder},
         )
     ]
 
@@ -1005,7 +1106,8 @@ def check_order(
     found += _check_mobiles(session, parties, people)
     found += _check_mobiles_on_record(session, parties, people)
     found += _check_domain_elsewhere(session, parties)
-    found += _check_domain_on_file_here(session, spec, parties)
+    found += _check_on_file_here(session, spec, parties, settings)
+    found += _check_app_elsewhere(session, parties)
     found += _check_access(session, spec, parties, command, settings)
     found += _check_not_last(session, spec, parties) + _check_served_here(session, spec, parties)
     found += _check_still_here(session, spec, parties)

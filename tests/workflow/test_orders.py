@@ -908,6 +908,83 @@ def _refused_naming(open_order: Open, body: dict[str, object]) -> list[tuple[str
     return [(r.code, r.details) for r in refused.value.reasons]
 
 
+def _other_entity_with(service: dict[str, object]) -> dict[str, object]:
+    """A first filing of another organisation (Other Ltd, its own people) for ``service``."""
+    return first_filing_order(
+        entity=entity_in(
+            name="Other Ltd",
+            id_number=another_organisation(1)["id_number"],
+            responsible={"name": "Zhang San", "mobile": "13512345678"},
+        ),
+        service=service
+        | {"domain_registrant": "Other Ltd", "responsible": None, "domain": "other.cn"},
+    )
+
+
+def test_an_app_another_entity_is_filing_is_refused_naming_that_entity(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    """An app does not move to another entity (docs/domain-facts.md, Apps)."""
+    app = order_on("new_service", on_file.entity_id, 0)
+    open_order(**app)
+
+    refused = _refused_naming(open_order, _other_entity_with(dict(app["service"])))  # type: ignore[call-overload]
+
+    assert refused == [("app_filed_by_another_entity", {"entity_id": on_file.entity_id})]
+
+
+def test_an_app_the_entity_keeps_on_file_is_not_filed_again(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    app = order_on("new_service", on_file.entity_id, 0)
+    _drive(session, open_order(**app), ORDER_PATHS["new_service"])
+
+    assert _refusals(open_order, app) == [("app_on_file", "service.app_identifier")]
+
+
+@pytest.mark.parametrize("identifier", ["我的应用", "cn.example app", "cn.example;drop", ".cn"])
+def test_an_app_identifier_in_characters_no_store_allows_is_refused_naming_its_source(
+    open_order: Open, on_file: FilingOut, identifier: str
+) -> None:
+    app = order_on("new_service", on_file.entity_id, 0)
+    app["service"] = dict(app["service"]) | {"app_identifier": identifier}  # type: ignore[call-overload]
+
+    with pytest.raises(ValidationError) as refused:
+        open_order(**app)
+
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field) == ("invalid_app_identifier", "service.app_identifier")
+    assert reason.source is not None and "CFBundleIdentifier" in reason.source
+
+
+def test_a_new_access_for_a_site_on_file_under_another_number_is_refused_naming_its_own(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    """A site has one record: a new access brings it, not a second number for its domain."""
+    body = _access(on_file, domain="example.cn")
+
+    assert _refused_naming(open_order, body) == [
+        (
+            "domain_on_file",
+            {"service_id": on_file.service_id, "record_number": f"{ENTITY_NUMBER}-1"},
+        )
+    ]
+
+
+def test_a_new_access_naming_a_removed_sites_number_for_another_domain_is_refused(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    left = _drive(session, open_order(**_access(on_file)), ORDER_PATHS["new_access"])
+    removal = order_on("cancel_access", on_file.entity_id, left.service_id or 0)
+    _drive(session, open_order(**removal), ORDER_PATHS["cancel_access"])
+
+    body = _access(on_file, domain="different-example.cn")
+
+    assert _refused_naming(open_order, body) == [
+        ("record_number_of_another_service", {"service_id": left.service_id})
+    ]
+
+
 def test_a_new_access_on_a_cancelled_entity_is_refused(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
@@ -1063,17 +1140,15 @@ def test_cancelling_the_entity_leaves_a_service_never_filed_withdrawn(
     )
 
 
-def test_a_new_access_bringing_a_new_entity_under_an_entitys_number_is_refused_naming_it(
-    open_order: Open, on_file: FilingOut
-) -> None:
-    other = entity_in(
-        name="Other Ltd",
-        id_number="91110000MA02ABC0XH",
-        responsible={"name": "Zhao Lei", "mobile": "13500135000"},
-    )
-    body: dict[str, object] = {
+def _new_entity_under_entity_number() -> dict[str, object]:
+    """A new access bringing a new entity (Other Ltd) with a record under ENTITY_NUMBER."""
+    return {
         "kind": "new_access",
-        "entity": other,
+        "entity": entity_in(
+            name="Other Ltd",
+            id_number="91110000MA02ABC0XH",
+            responsible={"name": "Zhao Lei", "mobile": "13500135000"},
+        ),
         "service": service_in(
             domain="other.cn",
             domain_registrant="Other Ltd",
@@ -1081,8 +1156,24 @@ def test_a_new_access_bringing_a_new_entity_under_an_entitys_number_is_refused_n
             responsible={"name": "Qian Li", "mobile": "13400134000"},
         ),
     }
-    assert _refused_naming(open_order, body) == [
+
+
+def test_a_new_access_bringing_a_new_entity_under_an_entitys_number_is_refused_naming_it(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    assert _refused_naming(open_order, _new_entity_under_entity_number()) == [
         ("record_number_of_another_entity", {"entity_id": on_file.entity_id})
+    ]
+
+
+def test_a_new_access_under_a_cancelled_entitys_number_says_it_is_cancelled(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    """Not "name that entity": its cancellation would refuse that as well."""
+    cancel = order_on("cancel_entity", on_file.entity_id, on_file.service_id or 0)
+    _drive(session, open_order(**cancel), ORDER_PATHS["cancel_entity"])
+    assert _refused_naming(open_order, _new_entity_under_entity_number()) == [
+        ("record_number_cancelled", {"entity_id": on_file.entity_id})
     ]
 
 

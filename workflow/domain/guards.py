@@ -822,9 +822,21 @@ def check_suffix_letter(number: str, kind: ServiceKind, field: str) -> list[Reas
     ]
 
 
+# What an app's identifier is written in: Android's applicationId takes letters, digits and
+# "_" in dotted segments, Apple's CFBundleIdentifier letters, digits, "-" and ".", a mini
+# program's AppID letters and digits (wx + 16 hex digits on WeChat).
+_APP_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+APP_IDENTIFIER_SOURCE = Source(
+    "Android Developers, 'Configure the app module' (applicationId); Apple Developer, "
+    "CFBundleIdentifier; WeChat mini program AppID"
+)
+
+
 def check_app_identifier(kind: ServiceKind, identifier: str | None, field: str) -> list[Reason]:
     """An app, a mini program or a quick app is filed with its package name or Bundle ID (its
-    AppID for a mini program); a website has none (docs/domain-facts.md, Apps: HW App备案咨询.md)."""
+    AppID for a mini program); a website has none (docs/domain-facts.md, Apps: HW App备案咨询.md).
+    Written in anything but the characters those allow, it is a slip: it could not be told
+    apart from the same app filed again, or by another entity."""
     if kind is ServiceKind.WEBSITE and identifier is not None:
         return [Reason("unexpected_field", f"{field} is an app's: a website has none", field=field)]
     if kind is not ServiceKind.WEBSITE and identifier is None:
@@ -834,6 +846,17 @@ def check_app_identifier(kind: ServiceKind, identifier: str | None, field: str) 
                 f"{field} is required for a service of kind {kind.label}: its package name "
                 "or Bundle ID",
                 field=field,
+            )
+        ]
+    if identifier is not None and not _APP_IDENTIFIER.fullmatch(identifier):
+        return [
+            Reason(
+                "invalid_app_identifier",
+                f"{identifier!r} is no package name, Bundle ID or AppID: those are ASCII "
+                "letters and digits, with '.', '_' or '-' between them",
+                field=field,
+                rule="app_identifier_format",
+                source=str(APP_IDENTIFIER_SOURCE),
             )
         ]
     return []
