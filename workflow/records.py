@@ -734,14 +734,23 @@ def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
 
 def _check_entity_person(parties: _Parties, command: OrderCreate) -> list[Reason]:
     """The person the order names responsible for the entity, new or changed; a person on
-    file is not judged again."""
+    file is not judged again, unless the entity is renamed without them: an individual
+    renamed stays their own responsible person, so the person is renamed with them."""
     changes = command.changes
     if parties.entity_in is not None:
         e = parties.entity_in
         return check_responsible(e.type, e.name, e.responsible.name, "entity.responsible.name")
-    if parties.entity is None or changes is None or changes.entity_responsible is None:
+    if parties.entity is None or changes is None:
         return []
     kind = ApplicantKind(parties.entity.type)
+    if changes.entity_responsible is None:
+        if changes.entity_name is None:
+            return []
+        found = check_responsible(
+            kind, changes.entity_name, parties.entity.responsible_name, "changes.entity_name"
+        )
+        hint = "; change changes.entity_responsible with the name"
+        return [dataclasses.replace(r, message=r.message + hint) for r in found]
     name = changes.entity_name or parties.entity.name
     field = "changes.entity_responsible.name"
     return check_responsible(kind, name, changes.entity_responsible.name, field)

@@ -314,6 +314,21 @@ def test_a_change_naming_the_organisation_its_own_responsible_person_is_refused(
     assert reasons == [("responsible_person_missing", "changes.entity_responsible.name")]
 
 
+def test_a_rename_alone_is_judged_against_the_responsible_person_on_record(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    """Renamed as its person (Li Lei), the company would name itself responsible; so would
+    an individual renamed without their person, who is their own."""
+    body = {"kind": "change", "entity_id": on_file.entity_id, "changes": {"entity_name": "Li Lei"}}
+
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body)
+
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field) == ("responsible_person_missing", "changes.entity_name")
+    assert "changes.entity_responsible" in reason.message
+
+
 @pytest.mark.parametrize(
     ("part", "mobile", "with_service"),
     [
