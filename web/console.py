@@ -257,7 +257,7 @@ def mine(
         found=found,
         late=late,
         late_pages=pages_of(late.total, late_page),
-        domains=obligations.domains_of(session, {o.service_id for o in late.items}),
+        service_names=obligations.services_named(session, {o.service_id for o in late.items}),
         now=now,
         pages=pages_of(found.total, page, exact=found.total_is_exact, shown=len(found.items)),
     )
@@ -297,7 +297,7 @@ def duties(
         user,
         rows=late.items,
         footers=footers,
-        domains=obligations.domains_of(session, {o.service_id for o in late.items}),
+        service_names=obligations.services_named(session, {o.service_id for o in late.items}),
         now=now,
         pages=pages_of(late.total, page),
         footer_pages=pages_of(footers.total, footer_page),

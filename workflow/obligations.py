@@ -357,7 +357,7 @@ def failing_footers(session: Session, limit: int, offset: int = 0) -> FailingFoo
     latest: dict[int, tuple[FooterCheck, datetime, int]] = {}
     for check, since, failures in rows:  # two checks at one time: the later recorded
         latest.setdefault(check.service_id, (check, since, failures))
-    domains = domains_of(session, latest)
+    domains = services_named(session, latest)
     orders = _approving_orders(session, latest)
     items = [
         FailingFooterOut(
@@ -391,14 +391,21 @@ def _approving_orders(session: Session, service_ids: Collection[int]) -> dict[in
     return orders
 
 
-def domains_of(session: Session, service_ids: Collection[int]) -> dict[int, str]:
-    """The domain (or app name) of each service, for lists of their obligations."""
+def services_named(session: Session, service_ids: Collection[int]) -> dict[int, str]:
+    """How lists of duties name each service: a website by its domain, an app (a mini program,
+    a quick app) by its identifier, as its record knows it; several apps may share a domain."""
     if not service_ids:
         return {}
     rows = session.exec(
-        select(Service.id, Service.domain, Service.name).where(col(Service.id).in_(service_ids))
+        select(Service.id, Service.kind, Service.domain, Service.app_identifier).where(
+            col(Service.id).in_(service_ids)
+        )
     )
-    return {service_id: domain or name for service_id, domain, name in rows if service_id}
+    return {
+        service_id: domain if kind == ServiceKind.WEBSITE else f"{kind} {identifier}"
+        for service_id, kind, domain, identifier in rows
+        if service_id
+    }
 
 
 # -- recording what happened to a service ---------------------------------------------------
@@ -525,8 +532,8 @@ def _check_go_live(
         reasons.append(
             Reason(
                 "no_home_page",
-                f"a {service.kind} shows its record number inside itself: it has no home page "
-                "whose footer is checked",
+                f"{service.kind.replace('_', ' ')} services show their record number inside "
+                "themselves: they have no home page whose footer is checked",
                 field="home_url",
             )
         )

@@ -128,7 +128,7 @@ def test_an_entity_page_names_statuses_and_order_kinds_in_english_and_chinese(
 def test_an_entity_page_counts_its_services_on_file_apart_from_those_it_filed(
     session: Session, entity_id: int, open_order: Callable[..., FilingOut], signed_in: Console
 ) -> None:
-    """An app whose order was withdrawn was filed by the entity, and is not on file."""
+    """An app whose order was withdrawn is listed with the entity, and was never on file."""
     app = open_order(**order_on("new_service", entity_id, 0))
     service.fire_event(
         session, app.id, EventCommand(event="withdraw", data={"reason": "dropped"}), actor="t"
@@ -137,7 +137,8 @@ def test_an_entity_page_counts_its_services_on_file_apart_from_those_it_filed(
 
     page = signed_in("viewer").get(f"/entities/{entity_id}").text
 
-    assert "<caption>2 filed by this entity 个, 1 on file 在案</caption>" in page
+    caption = "2 services, withdrawn ones too 个(含已撤回), 1 on file and served here 在案"
+    assert f"<caption>{caption}</caption>" in page
 
 
 def test_an_unknown_entity_is_not_found(signed_in: Console) -> None:

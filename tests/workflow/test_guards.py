@@ -988,6 +988,7 @@ def test_an_entitys_number_given_for_a_sites_says_the_suffix_is_missing(
 ) -> None:
     [reason] = guard_icp_number(Filing(), IcpNumberData(icp_number="京ICP备12345678号"), settings)
     assert "suffix" in reason.message and reason.details == {"example": "京ICP备12345678号-1"}
+    assert "-1A for an app" in reason.message  # an app's first is not -1
 
 
 def test_commercial_number_passes_for_commercial_filing(settings: Settings) -> None:

@@ -396,6 +396,17 @@ def _second_site(session: Session, open_order: Open, on_file: FilingOut) -> int:
     return app.service_id
 
 
+def test_lists_of_duties_name_a_site_by_its_domain_and_an_app_by_its_identifier(
+    session: Session, on_file: FilingOut, open_order: Open
+) -> None:
+    """The app uses the site's domain: by it, the two rows would read alike."""
+    app = _second_site(session, open_order, on_file)
+
+    named = obligations.services_named(session, {_site(on_file), app})
+
+    assert named == {_site(on_file): "example.cn", app: "app cn.example.app"}
+
+
 def test_a_psb_number_another_site_keeps_is_refused(
     session: Session, on_file: FilingOut, open_order: Open, settings: Settings
 ) -> None:
@@ -920,6 +931,7 @@ def test_an_apps_go_live_naming_a_home_page_is_refused(
         obligations.go_live(session, app, live, settings)
 
     assert [(r.code, r.field) for r in refused.value.reasons] == [("no_home_page", "home_url")]
+    assert refused.value.reasons[0].message.startswith("app services show their record number")
 
 
 def test_a_site_whose_access_was_removed_still_says_the_day_it_left(

@@ -862,6 +862,14 @@ def check_app_identifier(kind: ServiceKind, identifier: str | None, field: str) 
     return []
 
 
+# How a suffix tells the kind: "-1A for an app, -1X for a mini program, -1K for a quick app".
+_LETTERED = ", ".join(
+    f"-1{letter} for {'an' if kind.value[0] in 'aeiou' else 'a'} {kind.value.replace('_', ' ')}"
+    for kind, letter in SUFFIX_LETTER.items()
+    if letter
+)
+
+
 def _check_number(
     number: str, licence: str, province: str | None, rules: Rules, field: str
 ) -> list[Reason]:
@@ -872,7 +880,7 @@ def _check_number(
             Reason(
                 "invalid_icp_number",
                 f"{number!r} is an entity's number; a site's or an app's carries its suffix "
-                f"too, such as {number}-1",
+                f"too, such as {number}-1 ({_LETTERED})",
                 field=field,
                 details={"example": f"{number}-1"},
             )
