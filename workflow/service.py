@@ -359,11 +359,14 @@ def _apply(
     chain: int = 0,
     caught_up: bool = False,
     tell: bool = True,
+    then: Callable[[], None] | None = None,
 ) -> Applied:
     """Apply one event inside the caller's transaction, with the deadlines its state arms
     already due fired at once (see ``fire_deadline``); ``chain`` counts such nested events.
     ``caught_up``: the due deadlines were fired first (``_SweepBehind``); ``tell``: the event's
-    notice, if it has one, is owed (not for housekeeping, ``withdraw_purged``)."""
+    notice, if it has one, is owed (not for housekeeping, ``withdraw_purged``); ``then`` runs
+    once the event is applied, before the deadlines already due fire (a deadline's own notice,
+    so a chain is told in the order it fell due)."""
     filing, on_file, behind = load_order(session, filing_id, now)
     if behind and not (system or caught_up):
         raise _SweepBehind  # fire_event fires what is due first, then this again
@@ -427,12 +430,16 @@ def _apply(
         still = deadlines.open_deadlines(session, filing_id)
         if spec.notify and tell:
             notices.for_event(session, filing, event, reason, now, settings, still)
+        if then is not None:
+            then()
         return Applied(filing, still)
     deadlines.disarm(session, filing_id, now)
     armed = deadlines.arm(session, filing, to_state, now, settings, since=started)
     armed = deadlines.skip_overtaken(session, filing_id, armed, now)
     if spec.notify and tell:
         notices.for_event(session, filing, event, reason, now, settings, armed)
+    if then is not None:
+        then()
     applied = Applied(filing, armed)
     if chain < MAX_CHAIN:
         # As the sweep does, those that fire an event go first: a window already closed
@@ -508,13 +515,19 @@ def fire_deadline(
     if isinstance(deadline, OpenDeadline):
         deadline.status = DeadlineStatus.FIRED  # described as armed, without reading it back
     event = DEADLINES_BY_KIND[deadline.kind].event
+
+    def tell() -> None:
+        """Told once its event is applied, so the notice gives the state it left the filing
+        in, and before the deadlines that state armed already due fire (theirs come after)."""
+        notices.for_deadline(session, filing, deadline, now, settings)
+
     fired = (
         Fired(None)
         if event is None
-        else _fire_its_event(session, filing, event, deadline, now, settings, chain)
+        else _fire_its_event(session, filing, event, deadline, now, settings, chain, tell)
     )
-    # Told once its event is applied, so the notice gives the state the filing is in now.
-    notices.for_deadline(session, filing, deadline, now, settings)
+    if fired.applied is None:  # no event, or one refused: its savepoint undid what it told
+        tell()
     return fired
 
 
@@ -526,6 +539,7 @@ def _fire_its_event(
     now: datetime,
     settings: Settings,
     chain: int,
+    then: Callable[[], None],
 ) -> Fired:
     spec = EVENTS_BY_NAME[event]
     assert filing.id is not None
@@ -542,6 +556,7 @@ def _fire_its_event(
                     settings,
                     system=True,
                     chain=chain,
+                    then=then,
                 )
             )
     except (TransitionNotAllowed, GuardFailed) as exc:

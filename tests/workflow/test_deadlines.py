@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pydantic
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from config.clock import FrozenClock, as_utc
 from config.settings import HOST_REVIEW_WORKING_DAYS, Settings
@@ -102,6 +102,30 @@ def test_deadlines_armed_due_past_the_chain_bound_wait_for_the_sweep(
     with Session(db.engine) as fresh:
         reminder = _deadline(fresh, filing.id, "idle_reminder", "host_returned")
         assert reminder.status == DeadlineStatus.FIRED
+
+
+def test_a_chain_caught_up_late_tells_its_notices_in_the_order_they_fell_due(
+    db: Database, session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """The SMS window closed, then the returned order lay idle until it lapsed, all while the
+    scheduler was down: the window's notice first, saying the order was returned, then the
+    lapse's."""
+    filing = new_filing("sms_pending")
+    session.commit()
+    clock.advance(timedelta(days=settings.idle_lapse_days + 3))
+
+    fire_due_deadlines(db.engine, clock.now(), settings)
+
+    with Session(db.engine) as fresh:
+        told = fresh.exec(
+            select(Notification)
+            .where(Notification.filing_id == filing.id)
+            .order_by(col(Notification.id))
+        ).all()
+    kinds = [n.kind for n in told]
+    assert kinds.index("sms_expiry") < kinds.index("idle_lapse")
+    window = next(n for n in told if n.kind == "sms_expiry")
+    assert "host_returned" in window.body and "lapsed" not in window.body
 
 
 def _host_review_due_now(
