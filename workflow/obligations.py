@@ -760,8 +760,7 @@ def _renew(
         _RENEW_ORDERS, {"b_service": service.id, "b_expires_on": expires_on}
     )
     set_committed_value(filing, "domain_expires_on", expires_on)
-    _close(session, service.id, _DOMAIN.kinds, now, {"renewed_to": str(expires_on)})
-    _watch_expiry(session, service, filing, now, settings, _DOMAIN)
+    _expiry_moved(session, service, filing, now, settings, _DOMAIN)
 
 
 def server_renewal(
@@ -798,8 +797,7 @@ def server_renewal(
             raise _refused("server expiry not recorded", *reasons)
         service.server_expires_on = command.expires_on
         session.add(service)
-        _close(session, service.id, _SERVER.kinds, now, {"renewed_to": str(command.expires_on)})
-        _watch_expiry(session, service, filing, now, settings, _SERVER)
+        _expiry_moved(session, service, filing, now, settings, _SERVER)
 
     return _record(session, service_id, write)
 
@@ -1504,6 +1502,31 @@ def _watch_expiry(
     _remind_before(session, service, filing, expiry.reminder, expires_on, now, settings)
     expired: dict[str, object] = {"expires_on": str(expires_on)}
     _open(session, service, filing, expiry.escalated, end_of_day(expires_on), now, expired)
+
+
+def _expiry_moved(
+    session: Session,
+    service: Service,
+    filing: Filing,
+    now: datetime,
+    settings: Settings,
+    expiry: _Expiry,
+) -> None:
+    """The service's expiry moved (renewed, or corrected): the watch of the old day closes and
+    one of the new day opens. A day past, already told to ops, corrected to another past day
+    stays told: its escalation is moved in place, overdue still, not told again."""
+    expires_on = getattr(service, expiry.column)
+    assert isinstance(expires_on, date)
+    told = _open_row(session, service.id, expiry.escalated)
+    if told is None or told.status != DeadlineStatus.FIRED or end_of_day(expires_on) > now:
+        _close(session, service.id, expiry.kinds, now, {"renewed_to": str(expires_on)})
+        _watch_expiry(session, service, filing, now, settings, expiry)
+        return
+    _close(session, service.id, (expiry.reminder,), now, {"renewed_to": str(expires_on)})
+    replaced = [*told.data.get("replaced_expires_on", []), told.data["expires_on"]]
+    told.data = {**told.data, "expires_on": str(expires_on), "replaced_expires_on": replaced}
+    told.due_at = end_of_day(expires_on)
+    session.add(told)
 
 
 # What each reminder's notice says of the day it reminds of.

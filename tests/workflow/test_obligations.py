@@ -717,6 +717,23 @@ def test_a_server_expired_without_a_renewal_is_escalated_to_ops_and_overdue(
     assert [o.kind for o in _late(session, clock)] == ["server_expired"]
 
 
+def test_an_expiry_told_to_ops_corrected_to_another_past_day_is_not_told_again(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    """Overdue still, on the corrected day: ops have been told of it once."""
+    _server_expires(session, on_file, settings, date(2026, 4, 30))
+    clock.set(datetime(2026, 5, 2, 2, 0, tzinfo=UTC))
+    _sweep(session, clock, settings)
+    fix = ServerRenewal(expires_on=date(2026, 4, 29), replaces=date(2026, 4, 30))
+
+    obligations.server_renewal(session, _site(on_file), fix, settings)
+    _sweep(session, clock, settings)
+
+    assert len(_notices(session, "obligation_server_expired")) == 1
+    [late] = _late(session, clock)
+    assert (late.kind, late.data["expires_on"]) == ("server_expired", "2026-04-29")
+
+
 def test_a_server_renewed_moves_its_reminders_and_escalation_to_the_new_day(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
