@@ -492,12 +492,9 @@ def _correct_go_live(
 
 def _as_on_file(command: GoLive, service: Service) -> bool:
     """Whether a go-live says again what is on file: the day, and the home page if it names
-    one. A correction (``replaces``) is a write of its own, judged as one."""
-    return (
-        command.replaces is None
-        and service.live_on == command.live_on
-        and command.home_url in (None, service.home_url)
-    )
+    one; a correction sent again too (the day it replaced is no longer on file, the day it
+    asked for is)."""
+    return service.live_on == command.live_on and command.home_url in (None, service.home_url)
 
 
 def _correcting(service: Service, replaces: date | None) -> Reason:
@@ -692,7 +689,7 @@ def renewal(
     def write(service: Service, filing: Filing, now: datetime) -> None:
         today = now.astimezone(CHINA).date()
         current = service.domain_expires_on
-        if command.replaces is None and command.expires_on == current > today:
+        if _expiry_sent_again(command, current, today):
             return  # the expiry on file sent again (a retry): nothing to renew
         if reasons := check_renewal(command.expires_on, current, today, command.replaces):
             raise _refused("renewal not recorded", *reasons)
@@ -736,6 +733,15 @@ def renewal(
     return _record(session, service_id, write)
 
 
+def _expiry_sent_again(command: Renewal, current: date | None, today: date) -> bool:
+    """An expiry write says what is on file: a renewal's retry (a day still to come: one past
+    is refused as a renewal), or a correction's (the day it replaced is no longer on file, the
+    one it asked for is, past or not)."""
+    if current is None or command.expires_on != current:
+        return False
+    return command.replaces is not None or current > today
+
+
 def _on_the_domain(entity_id: int | None, domain: str | None) -> ColumnElement[bool]:
     """The entity's services on record on ``domain``."""
     return and_(
@@ -775,11 +781,7 @@ def server_renewal(
     def write(service: Service, filing: Filing, now: datetime) -> None:
         current = service.server_expires_on
         today = now.astimezone(CHINA).date()
-        if (
-            command.replaces is None
-            and current is not None
-            and command.expires_on == current > today
-        ):
+        if _expiry_sent_again(command, current, today):
             return  # the expiry on file sent again (a retry): nothing to renew
         escalated = ObligationKind.SERVER_EXPIRED
         reasons = check_renewal(command.expires_on, current, today, command.replaces, escalated)
@@ -815,8 +817,8 @@ def left_host(
         if command.left_on is None:
             _retract_left(session, service, filing, command.replaces, now, settings)
             return
-        if command.replaces is None and on_file == command.left_on:
-            return  # the day on file sent again (a retry): the order owed stands as it is
+        if on_file == command.left_on:
+            return  # the day on file sent again (a retry, a correction's too): as it stands
         if on_file != command.replaces:
             raise _refused("left-host not recorded", _correcting_left(on_file, command.replaces))
         reasons = check_service_day(

@@ -1415,6 +1415,66 @@ def test_a_duty_write_sent_again_as_it_was_answers_the_same_and_opens_nothing(
     assert again == first
 
 
+@pytest.mark.parametrize(
+    ("first", "correct"),
+    [
+        (
+            lambda s, site, settings: obligations.go_live(
+                s, site, GoLive(live_on=date(2026, 3, 2)), settings
+            ),
+            lambda s, site, settings: obligations.go_live(
+                s, site, GoLive(live_on=date(2026, 3, 4), replaces=date(2026, 3, 2)), settings
+            ),
+        ),
+        (
+            lambda s, site, settings: obligations.left_host(
+                s, site, LeftHost(left_on=date(2026, 3, 2)), settings
+            ),
+            lambda s, site, settings: obligations.left_host(
+                s, site, LeftHost(left_on=date(2026, 3, 4), replaces=date(2026, 3, 2)), settings
+            ),
+        ),
+        (
+            lambda s, site, settings: obligations.renewal(
+                s, site, Renewal(expires_on=date(2031, 6, 30)), settings
+            ),
+            lambda s, site, settings: obligations.renewal(
+                s, site, Renewal(expires_on=date(2030, 6, 30), replaces=date(2031, 6, 30)), settings
+            ),
+        ),
+        (
+            lambda s, site, settings: obligations.server_renewal(
+                s, site, ServerRenewal(expires_on=date(2026, 9, 30)), settings
+            ),
+            lambda s, site, settings: obligations.server_renewal(
+                s,
+                site,
+                ServerRenewal(expires_on=date(2026, 2, 28), replaces=date(2026, 9, 30)),
+                settings,
+            ),
+        ),
+    ],
+    ids=["go-live", "left-host", "renewal", "server expiry to a day past"],
+)
+def test_a_correction_sent_again_answers_the_same_and_changes_nothing(
+    session: Session,
+    on_file: FilingOut,
+    settings: Settings,
+    clock: FrozenClock,
+    first: Callable[[Session, int, Settings], obligations.ServiceDutiesOut],
+    correct: Callable[[Session, int, Settings], obligations.ServiceDutiesOut],
+) -> None:
+    """A retry after a timeout: the day it replaced is no longer on file, the corrected one
+    is, as the correction asked."""
+    clock.advance(timedelta(days=3))
+    first(session, _site(on_file), settings)
+    corrected = correct(session, _site(on_file), settings)
+
+    again = correct(session, _site(on_file), settings)
+
+    assert again == corrected
+
+
 def test_a_leaving_recorded_by_mistake_is_taken_back_naming_its_day(
     session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
 ) -> None:
