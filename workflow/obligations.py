@@ -831,7 +831,9 @@ def left_host(
         reasons += check_live_before_leaving(service.live_on, command.left_on, "left_on")
         if reasons:
             raise _refused("left-host not recorded", *reasons)
-        due = end_of_day(_within(command.left_on, _armed(ObligationKind.CANCEL_ACCESS, settings)))
+        # A correction counts with the days the order owed was opened with, not today's.
+        armed = _armed(ObligationKind.CANCEL_ACCESS, settings, owed)
+        due = end_of_day(_within(command.left_on, armed))
         if owed is not None:
             if on_file != command.left_on:  # the same day as its own correction: nothing
                 _correct_left(session, owed, command.left_on, due, now)
@@ -843,7 +845,7 @@ def left_host(
             ObligationKind.CANCEL_ACCESS,
             due,
             now,
-            {"left_on": str(command.left_on)},
+            {"left_on": str(command.left_on), **armed},
         )
         # Its page and its server are no longer this host's to check and watch.
         _close(session, service.id, (ObligationKind.FOOTER_CHECK, *_SERVER.kinds), now)

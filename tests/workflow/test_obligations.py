@@ -1566,6 +1566,23 @@ def test_a_left_host_day_corrected_moves_the_cancel_access_due_day(
     assert owed.data["replaced_left_on"] == ["2026-03-02"]
 
 
+def test_a_left_host_day_corrected_counts_with_the_days_its_order_was_owed_with(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    """CANCEL_ACCESS_DAYS changed since (30 to 10): the corrected day is still given 30."""
+    obligations.left_host(session, _site(on_file), LeftHost(left_on=date(2026, 3, 2)), settings)
+    shorter = settings.model_copy(update={"cancel_access_days": 10})
+    clock.advance(timedelta(days=3))
+
+    correction = LeftHost(left_on=date(2026, 3, 4), replaces=date(2026, 3, 2))
+    obligations.left_host(session, _site(on_file), correction, shorter)
+
+    [owed] = _open(session, on_file, "cancel_access")
+    # The end of 3 April in Beijing: 30 days after 4 March.
+    assert as_utc(owed.due_at) == datetime.fromisoformat("2026-04-04T00:00+08:00")
+    assert owed.data["cancel_access_days"] == 30
+
+
 @POSTGRES_ONLY
 def test_a_renewal_takes_turns_with_a_writer_of_the_entitys_services_in_id_order(
     db: Database, session: Session, on_file: FilingOut, open_order: Open, settings: Settings
