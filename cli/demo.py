@@ -12,6 +12,7 @@ record number issued or cancelled.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
@@ -324,7 +325,11 @@ class _Demo:
         bodies: dict[OrderKind, dict[str, object]] = {
             OrderKind.NEW_SERVICE: {
                 "service": self._website(n, entity.domain, f"{entity.name} App", person=2)
-                | {"kind": "app", "app_identifier": f"cn.{stem.replace('-', '')}.app"}
+                | {
+                    "kind": "app",
+                    "app_identifier": f"cn.{stem.replace('-', '')}.app",
+                    "app_signatures": {"android": _signature(n)},
+                }
             },
             OrderKind.NEW_ACCESS: {
                 "service": self._website(n, f"{stem}.com.cn", entity.name, person=2)
@@ -427,6 +432,11 @@ def _agenda() -> dict[int, list[tuple[int, str | None]]]:
         for hour, event in story.steps:
             agenda[hour].append((n, event))
     return agenda
+
+
+def _signature(n: int) -> str:
+    """The n-th story's app's Android signing certificate's MD5 (made up, of the right form)."""
+    return hashlib.md5(f"story {n}".encode()).hexdigest().upper()
 
 
 def _mobile(n: int, person: int) -> str:

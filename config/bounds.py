@@ -37,6 +37,7 @@ SERVER_IP = 45  # the longest textual IPv6 address
 DOCUMENT = 200
 ICP_NUMBER = 64
 PSB_NUMBER = 32  # 京公网安备11010502030143号 is 20 characters
+FINGERPRINT = 64  # a SHA-1 with colons between its pairs is 59 characters
 URL = 2000  # a home page's address
 MATERIAL = 64  # one material key
 MATERIALS = 50  # keys in one submission

@@ -126,6 +126,10 @@ class Service(SQLModel, table=True):
     domain_registrant: str | None = Field(default=None, max_length=bounds.NAME)
     domain_real_name_verified: bool | None = None
     app_identifier: str | None = Field(default=None, max_length=bounds.NAME)
+    # An app's signing certificate's fingerprint by platform (android, ios, harmonyos).
+    app_signatures: dict[str, str] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
     sector: str = Field(max_length=bounds.SECTOR)
     responsible_name: str | None = Field(default=None, max_length=bounds.NAME)
     responsible_mobile: str | None = _sealed(bounds.PHONE, nullable=True)

@@ -215,8 +215,13 @@ def entity_in(**overrides: object) -> dict[str, object]:
     return entity | overrides
 
 
+# An Android signing certificate's MD5, as keytool prints it.
+ANDROID_MD5 = "55:9F:F7:FA:4A:0E:12:34:9E:E5:59:C9:9A:3A:08:8E"
+
+
 def service_in(**overrides: object) -> dict[str, object]:
-    """A website whose domain the entity holds, real-name verified, with its own person."""
+    """A website whose domain the entity holds, real-name verified, with its own person; an
+    app (``kind="app"``) is signed for Android unless ``overrides`` say otherwise."""
     service: dict[str, object] = {
         "kind": "website",
         "name": "Example",
@@ -226,6 +231,8 @@ def service_in(**overrides: object) -> dict[str, object]:
         "domain_real_name_verified": True,
         "responsible": {"name": "Han Meimei", "mobile": SITE_MOBILE},
     }
+    if overrides.get("kind") == "app":
+        service["app_signatures"] = {"android": ANDROID_MD5}
     return service | overrides
 
 

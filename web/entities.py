@@ -57,6 +57,7 @@ _ZH_WHOSE = {
     "responsible": "负责人",
     "entity_responsible": "主体负责人",
     "service_responsible": "网站/App 负责人",
+    "app_signatures": "App 签名：",
 }
 _ZH_OWN = {"kind": "类型", "name": "名称"}  # a service's own
 _ZH_PERSON_NAME = "姓名"

@@ -47,6 +47,7 @@ from workflow.domain.guards import (
     canonical_province,
     check_access_number,
     check_app_identifier,
+    check_app_signatures,
     check_creation,
     check_domain_quota,
     check_email,
@@ -1111,6 +1112,10 @@ def check_order(
     if parties.service_in is not None:
         s_in = parties.service_in
         found += check_app_identifier(s_in.kind, s_in.app_identifier, "service.app_identifier")
+        signatures = (
+            s_in.app_signatures.model_dump(exclude_none=True) if s_in.app_signatures else None
+        )
+        found += check_app_signatures(s_in.kind, signatures, "service.app_signatures")
     found += _check_contacts(people, judged=creation is not None)
     found += _check_mobiles(session, parties, people)
     found += _check_mobiles_on_record(session, parties, people)
@@ -1175,6 +1180,9 @@ def write_order(
             domain_registrant=s.domain_registrant,
             domain_real_name_verified=s.domain_real_name_verified,
             app_identifier=s.app_identifier,
+            app_signatures=s.app_signatures.model_dump(exclude_none=True)
+            if s.app_signatures
+            else None,
             sector=s.sector,
             responsible_name=person.name if person else None,
             responsible_mobile=person.mobile if person else None,

@@ -325,6 +325,9 @@ class ServiceOut(BaseModel):
     name: str
     domain: str
     app_identifier: str | None
+    app_signatures: dict[str, str] | None = Field(
+        None, description="an app's signing certificate's fingerprint by platform"
+    )
     responsible_name: str | None
     responsible_mobile: str | None
     responsible_email: str | None

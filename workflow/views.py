@@ -696,6 +696,7 @@ def _service_out(service: Service) -> ServiceOut:
         name=service.name,
         domain=service.domain,
         app_identifier=service.app_identifier,
+        app_signatures=service.app_signatures,
         responsible_name=service.responsible_name,
         responsible_mobile=mask_phone(mobile) if mobile else mobile,
         responsible_email=service.responsible_email,

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import pydantic
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -15,6 +16,7 @@ from config.settings import Settings
 from models import Deadline, Entity, Notification
 from tests.databases import POSTGRES_ONLY, Database, second_of_two_at_once
 from tests.factories import (
+    ANDROID_MD5,
     APP_MOBILE,
     APPROVED_RECORD,
     CREDIT_CODE_BY_PROVINCE,
@@ -1029,7 +1031,9 @@ def test_a_new_access_naming_a_number_not_of_the_entitys_services_is_refused(
 def test_a_new_access_of_an_app_naming_a_websites_number_is_refused(
     open_order: Open, on_file: FilingOut
 ) -> None:
-    body = _access(on_file, kind="app", app_identifier="cn.example.shop")
+    body = _access(
+        on_file, kind="app", app_identifier="cn.example.shop", app_signatures={"ios": "A" * 40}
+    )
 
     assert _refusals(open_order, body) == [("suffix_not_the_kinds", "service.record_number")]
 
@@ -1039,7 +1043,12 @@ def test_a_new_access_of_an_app_naming_a_websites_number_is_refused(
     [
         ({"kind": "app", "app_identifier": None}, "missing_field"),
         (
-            {"kind": "website", "app_identifier": "com.weird.pkg", "domain": "shop.cn"},
+            {
+                "kind": "website",
+                "app_identifier": "com.weird.pkg",
+                "app_signatures": None,
+                "domain": "shop.cn",
+            },
             "unexpected_field",
         ),
     ],
@@ -1052,6 +1061,66 @@ def test_an_app_is_filed_with_its_identifier_and_a_website_with_none(
     body["service"] = {**body["service"], **service}  # type: ignore[dict-item]
 
     assert _refusals(open_order, body) == [(code, "service.app_identifier")]
+
+
+@pytest.mark.parametrize(
+    ("signatures", "code"),
+    [(None, "missing_field"), ({}, "missing_field")],
+    ids=["none", "no platform"],
+)
+def test_an_app_is_filed_with_its_signing_certificate_on_a_platform_at_least(
+    open_order: Open, on_file: FilingOut, signatures: object, code: str
+) -> None:
+    body = order_on("new_service", on_file.entity_id, 0)
+    body["service"] = {**body["service"], "app_signatures": signatures}  # type: ignore[dict-item]
+
+    assert _refusals(open_order, body) == [(code, "service.app_signatures")]
+
+
+def test_a_website_with_app_signatures_is_refused(open_order: Open, on_file: FilingOut) -> None:
+    site = service_in(domain="shop.cn", app_signatures={"android": ANDROID_MD5})
+    body = {"kind": "new_service", "entity_id": on_file.entity_id, "service": site}
+
+    assert _refusals(open_order, body) == [("unexpected_field", "service.app_signatures")]
+
+
+@pytest.mark.parametrize(
+    ("platform", "fingerprint"),
+    [("android", "A" * 40), ("ios", "A" * 32), ("android", "G" * 32)],
+    ids=["android given a SHA-1", "ios given an MD5", "not hex"],
+)
+def test_a_fingerprint_of_another_digest_or_not_hex_is_refused_naming_it(
+    on_file: FilingOut, platform: str, fingerprint: str
+) -> None:
+    body = order_on("new_service", on_file.entity_id, 0)
+    signed = {platform: fingerprint}
+    body["service"] = {**body["service"], "app_signatures": signed}  # type: ignore[dict-item]
+
+    with pytest.raises(pydantic.ValidationError) as refused:
+        OrderCreate.model_validate(body)
+
+    [error] = refused.value.errors()
+    assert error["loc"] == ("service", "app_signatures", platform)
+    assert "certificate fingerprint" in error["msg"]
+
+
+def test_an_apps_signatures_are_kept_as_one_spelling_on_its_service(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    """keytool's colons and lower case alike: one fingerprint compares equal however pasted."""
+    body = order_on("new_service", on_file.entity_id, 0)
+    signed = {"android": ANDROID_MD5.lower(), "ios": "ab" * 20}
+    body["service"] = {**body["service"], "app_signatures": signed}  # type: ignore[dict-item]
+
+    order = open_order(**body)
+
+    [app] = [
+        s for s in views.entity(session, on_file.entity_id).services if s.id == order.service_id
+    ]
+    assert app.app_signatures == {
+        "android": ANDROID_MD5.replace(":", ""),
+        "ios": "AB" * 20,
+    }
 
 
 def test_a_new_access_to_a_service_on_file_here_is_refused_naming_it(

@@ -127,6 +127,31 @@ Person = Annotated[str, line(bounds.PERSON)]
 DocumentType = Annotated[str, line(bounds.DOCUMENT_TYPE)]
 Sector = Annotated[str, line(bounds.SECTOR)]
 IdNumber = Annotated[str, line(bounds.ID_NUMBER)]
+
+
+def _fingerprint(*digests: int) -> AfterValidator:
+    """A certificate's fingerprint of one of ``digests`` (hex digits: 32 an MD5, 40 a SHA-1),
+    as keytool and openssl print it (pairs with colons) or run together, kept upper case and
+    run together, so one fingerprint compares equal however it was pasted."""
+
+    def read(value: str) -> str:
+        digits = value.replace(":", "").replace(" ", "").upper()
+        if len(digits) not in digests or not all(c in "0123456789ABCDEF" for c in digits):
+            named = " or ".join(
+                f"{n} hex digits ({'MD5' if n == 32 else 'SHA-1'})" for n in digests
+            )
+            raise ValueError(f"must be a certificate fingerprint of {named}")
+        return digits
+
+    return AfterValidator(read)
+
+
+# An app's signing certificate as MIIT files it: Android's MD5, iOS's SHA-1, HarmonyOS's MD5
+# (a SHA-1 is taken too). docs/domain-facts.md, Apps: HW App备案咨询.md.
+Md5Fingerprint = Annotated[str, line(bounds.FINGERPRINT), _fingerprint(32)]
+Sha1Fingerprint = Annotated[str, line(bounds.FINGERPRINT), _fingerprint(40)]
+AnyFingerprint = Annotated[str, line(bounds.FINGERPRINT), _fingerprint(32, 40)]
+
 # A mainland mobile as people write it: grouped, and with the country code or without.
 _WRITTEN_MOBILE = re.compile(
     r"(?:\+\s*86|0086|86)?[\s-]*(1[3-9][0-9])[\s-]*([0-9]{4})[\s-]*([0-9]{4})"

@@ -21,6 +21,7 @@ from pydantic.networks import validate_email
 
 from config import bounds
 from workflow.domain.bounded import (
+    AnyFingerprint,
     Day,
     DocumentType,
     Domain,
@@ -29,6 +30,7 @@ from workflow.domain.bounded import (
     EventName,
     IcpNumber,
     IdNumber,
+    Md5Fingerprint,
     Name,
     Person,
     Phone,
@@ -36,6 +38,7 @@ from workflow.domain.bounded import (
     Recipient,
     RowId,
     Sector,
+    Sha1Fingerprint,
     YesNo,
 )
 from workflow.domain.definition import Channel
@@ -240,6 +243,20 @@ class EntityIn(BaseModel):
     responsible: EntityPersonIn
 
 
+class AppSignaturesIn(BaseModel):
+    """The fingerprint of the certificate an app is signed with on each platform it is
+    published on, as MIIT files an app (docs/domain-facts.md, Apps: HW App备案咨询.md); a new
+    platform later is a change order."""
+
+    model_config = STRICT
+
+    android: Md5Fingerprint | None = Field(None, description="Android: the certificate's MD5")
+    ios: Sha1Fingerprint | None = Field(None, description="iOS: the certificate's SHA-1")
+    harmonyos: AnyFingerprint | None = Field(
+        None, description="HarmonyOS: the certificate's MD5 (or SHA-1)"
+    )
+
+
 class ServiceIn(BaseModel):
     """A new website, app or mini program, with its own responsible person."""
 
@@ -255,6 +272,11 @@ class ServiceIn(BaseModel):
         default=None,
         description="package name or Bundle ID of an app (a mini program's AppID): required "
         "for them, none for a website",
+    )
+    app_signatures: AppSignaturesIn | None = Field(
+        default=None,
+        description="an app's signing certificate on each platform it is published on: at "
+        "least one for an app, none for a website",
     )
     sector: Sector = "general"
     responsible: PersonIn | None = None

@@ -870,6 +870,26 @@ _LETTERED = ", ".join(
 )
 
 
+def check_app_signatures(kind: ServiceKind, given: object | None, field: str) -> list[Reason]:
+    """An app is filed with its signing certificate on each platform it is published on: one
+    at least (docs/domain-facts.md, Apps: HW App备案咨询.md). A website has none; a mini program
+    or a quick app, signed by the platform that runs it, may give them."""
+    if kind is ServiceKind.WEBSITE and given is not None:
+        return [Reason("unexpected_field", f"{field} is an app's: a website has none", field=field)]
+    if kind is ServiceKind.APP and not given:
+        return [
+            Reason(
+                "missing_field",
+                f"{field} is required for an app: the fingerprint of the certificate it is "
+                "signed with on each platform it is published on (android, ios, harmonyos)",
+                field=field,
+                rule="app_signatures",
+                source="docs/domain-facts.md, Apps: HW App备案咨询.md",
+            )
+        ]
+    return []
+
+
 def _check_number(
     number: str, licence: str, province: str | None, rules: Rules, field: str
 ) -> list[Reason]:
