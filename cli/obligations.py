@@ -274,12 +274,7 @@ _MAX_EXTENSION = worded_by_default("{rectification_max_extension_working_days}")
 @services.command("extend")
 def extend(
     rectification_id: RectificationId,
-    working_days: Annotated[
-        int,
-        typer.Option(
-            help=f"At most {_MAX_EXTENSION} working days, once.",
-        ),
-    ],
+    working_days: Annotated[int, count_option(f"At most {_MAX_EXTENSION} working days, once.")],
     as_json: JsonOption = False,
 ) -> None:
     """Extend a rectification once, by at most RECTIFICATION_MAX_EXTENSION_WORKING_DAYS

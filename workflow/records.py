@@ -556,10 +556,12 @@ def _same_service(service: ServiceIn) -> ColumnElement[bool]:
 
 
 def _is_same(row: Service, service: ServiceIn) -> bool:
-    """``row`` is ``service``, as ``_same_service`` tells it in SQL."""
+    """``row``, under the number ``service`` names, is the same service: a website of the same
+    domain, an app of the same kind (under one number, an app on another platform may go by
+    another package name or Bundle ID)."""
     if service.kind is ServiceKind.WEBSITE:
         return row.kind == ServiceKind.WEBSITE and row.domain == service.domain.lower()
-    return row.kind == service.kind and row.app_identifier == service.app_identifier
+    return row.kind == service.kind
 
 
 def _named_by(service: ServiceIn) -> tuple[str, str]:
@@ -593,8 +595,12 @@ def _check_on_file_here(
     if spec.effect is Effect.ADD_ACCESS:
         if service.record_number is None:
             return []  # reported by _check_record
+        # Served here under another number. One whose access was removed may have been
+        # cancelled since (a site no host serves is), and come back under a new number.
         spellings = rules_for(settings).number_spellings(service.record_number)
-        query = query.where(col(Service.record_number).not_in(spellings))
+        query = query.where(
+            col(Service.record_number).not_in(spellings), Service.status == ServiceStatus.ACTIVE
+        )
     on_file = session.exec(query.order_by(col(Service.id))).first()
     if on_file is None:
         return []
@@ -973,10 +979,12 @@ def _check_mobiles_on_record(
 def _one_opening_at_a_time(
     session: Session, identity: str, service: ServiceIn | None, people: list[_Person]
 ) -> None:
-    """Openings for one identity, of one domain or listing one mobile take turns until they
-    commit, so the later one's checks see the earlier one's order."""
+    """Openings for one identity, of one domain or app or listing one mobile take turns until
+    they commit, so the later one's checks see the earlier one's order."""
     named = [f"identity:{identity}" if identity else None]
     named.append(f"domain:{service.domain.lower()}" if service is not None else None)
+    if service is not None and service.app_identifier is not None:  # an app is one entity's
+        named.append(f"app:{service.kind.value}:{service.app_identifier}")
     named += [f"mobile:{person.mobile}" for person in people]
     take_turns(session, sorted({name for name in named if name}))
 

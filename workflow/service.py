@@ -668,7 +668,7 @@ def _stale(session: Session, filing: Filing, expected: int) -> VersionConflict:
     # Recorded late (a deadline a sweep caught up on, an SMS entered after it came): say the
     # time it took effect too, the one the filing's page and clocks go by.
     effective = entered_at(last.event, last.data, as_utc(last.at)).astimezone(CHINA)
-    if effective != at:
+    if f"{effective:%Y-%m-%d %H:%M}" != f"{at:%Y-%m-%d %H:%M}":  # as the message gives them
         moved += f", as of {effective:%Y-%m-%d %H:%M}"
     return _conflict(filing.id, expected, filing.version, moved)
 

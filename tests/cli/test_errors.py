@@ -172,8 +172,15 @@ def test_an_id_or_offset_outside_what_the_database_holds_is_a_usage_error(
         (("services", "obligations", "+1_0"), "not a whole number written in digits"),
         (("filings", "list", "--limit", "1_0"), "not a whole number written in digits"),
         (("services", "rectify", "1", "--reference", "R", "--working-days", "+5"), "digits"),
+        (("services", "extend", "1", "--working-days", "+1_0"), "digits"),
     ],
-    ids=["day without its zeros", "signed and grouped id", "grouped count", "signed count"],
+    ids=[
+        "day without its zeros",
+        "signed and grouped id",
+        "grouped count",
+        "signed count",
+        "extension",
+    ],
 )
 def test_a_day_or_number_typed_as_the_api_would_refuse_it_is_a_usage_error(
     cli: Cli, args: tuple[str, ...], said: str

@@ -1290,6 +1290,79 @@ def test_a_first_filings_site_is_the_entitys_first(session: Session, open_order:
 
 
 @POSTGRES_ONLY
+def test_two_entities_filing_one_app_at_once_open_one_order(db: Database) -> None:
+    """Their identities, domains and mobiles differ: the app alone makes them take turns."""
+
+    def app_of(name: str, credit_code: str, domain: str, mobiles: tuple[str, str]) -> OrderCreate:
+        return OrderCreate.model_validate(
+            first_filing_order(
+                entity=entity_in(
+                    name=name,
+                    id_number=credit_code,
+                    responsible={"name": "Zhao Lei", "mobile": mobiles[0]},
+                ),
+                service=service_in(
+                    kind="app",
+                    name="Shop App",
+                    app_identifier="cn.example.shop",
+                    domain=domain,
+                    domain_registrant=name,
+                    responsible={"name": "Qian Li", "mobile": mobiles[1]},
+                ),
+            )
+        )
+
+    refused = second_of_two_at_once(
+        db,
+        lambda own: service.create_order(
+            own,
+            app_of("Example Ltd", ORG_CREDIT_CODE, "example.cn", ("13800138000", "13900139000")),
+            actor="a",
+        ),
+        lambda own: service.create_order(
+            own,
+            app_of("Other Ltd", "91110000MA02ABC0XH", "other.cn", ("13500135000", "13400134000")),
+            actor="b",
+        ),
+    )
+
+    assert isinstance(refused, ValidationError)
+    assert [r.code for r in refused.reasons] == ["app_filed_by_another_entity"]
+
+
+def test_a_site_whose_access_was_removed_comes_back_under_a_new_number(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    """No host served it: cancelled as an empty record and filed anew elsewhere."""
+    left = _drive(session, open_order(**_access(on_file)), ORDER_PATHS["new_access"])
+    removal = order_on("cancel_access", on_file.entity_id, left.service_id or 0)
+    _drive(session, open_order(**removal), ORDER_PATHS["cancel_access"])
+
+    back = open_order(**_access(on_file, record_number=f"{ENTITY_NUMBER}-6"))
+
+    assert back.kind == "new_access"
+
+
+def test_an_app_comes_back_under_its_number_by_another_platforms_identifier(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    """One app record covers its platforms, each with its own package name or Bundle ID."""
+    app = {
+        "kind": "app",
+        "app_identifier": "cn.example.app",
+        "app_signatures": {"android": ANDROID_MD5},
+        "record_number": f"{ENTITY_NUMBER}-5A",
+    }
+    left = _drive(session, open_order(**_access(on_file, **app)), ORDER_PATHS["new_access"])
+    removal = order_on("cancel_access", on_file.entity_id, left.service_id or 0)
+    _drive(session, open_order(**removal), ORDER_PATHS["cancel_access"])
+
+    back = open_order(**_access(on_file, **app | {"app_identifier": "cn.example.ios"}))
+
+    assert back.kind == "new_access"
+
+
+@POSTGRES_ONLY
 def test_two_new_accesses_at_once_naming_one_number_open_one_order(db: Database) -> None:
     """The second checked before the first committed; the record's unique number stops it,
     and it is told the record changed rather than met with a server error."""

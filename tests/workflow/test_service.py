@@ -586,6 +586,21 @@ def test_a_stale_expected_version_after_an_event_recorded_late_says_when_it_took
     )
 
 
+def test_a_stale_expected_version_after_an_event_recorded_within_its_minute_says_no_as_of(
+    session: Session, new_filing: MakeFiling, clock: FrozenClock
+) -> None:
+    """A sweep a few seconds behind: "at 10:00, as of 10:00" would say nothing."""
+    filing = new_filing("host_pre_approved")  # Monday 10:00 in Beijing
+    clock.advance(timedelta(seconds=30))
+    sms = EventCommand(event="sms_sent", data={"sent_at": "2026-03-02T10:00"})
+    service.fire_event(session, filing.id, sms, actor="bob", expected_version=filing.version)
+
+    with pytest.raises(VersionConflict) as conflict:
+        service.fire_event(session, filing.id, sms, actor="bob", expected_version=filing.version)
+
+    assert "at 2026-03-02 10:00 Beijing time;" in conflict.value.message
+
+
 def test_an_expected_version_from_the_future_says_it_does_not_exist(
     session: Session, new_filing: MakeFiling
 ) -> None:
