@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
-from dramatiq.middleware import CurrentMessage
+from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Engine, Row
 from sqlalchemy.sql.expression import Executable
@@ -228,6 +228,13 @@ def deliver(statements: Statements, notification_id: int, settings: Settings) ->
     except (DeliveryFailed, PermanentDeliveryFailure) as exc:
         _note_error(statements, notification_id, lease, str(exc))
         raise
+    except TimeLimitExceeded as exc:
+        # A peer answering too slowly to time out (a byte at a time): a failed attempt like
+        # any other, retried and in the end recorded. Unnoted, its lease would run out as a
+        # dead worker's does, and the lost-job sweep would start it over, retries and all.
+        error = f"no answer within the {settings.delivery_time_limit_seconds:g} s time limit"
+        _note_error(statements, notification_id, lease, error)
+        raise DeliveryFailed(error) from exc
     _mark_delivered(statements, notification_id)
     return True
 

@@ -15,6 +15,7 @@ import dramatiq
 import redis
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import CurrentMessage, Middleware, Retries, TimeLimit
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -53,6 +54,21 @@ class RecoveringRedisBroker(RedisBroker):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)  # type: ignore[no-untyped-call]  # Dramatiq has no annotations
         self._consumed: set[str] = set()
+
+    def _dispatch(self, command: str) -> Any:
+        """Dramatiq's Redis commands, a stalled server told as a lost one: its consumer handles
+        a refused connection (``redis.ConnectionError``) only. A server that stops answering
+        times out instead, and the consumer thread, requeueing its delayed messages as it
+        closes, died of it: the process lived on, its retries never ran again."""
+        dispatch = super()._dispatch(command)  # type: ignore[no-untyped-call]  # no annotations
+
+        def guarded(*args: Any) -> Any:
+            try:
+                return dispatch(*args)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                raise ConnectionClosed(exc) from None
+
+        return guarded
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Any:
         if queue_name in self._consumed:

@@ -28,7 +28,7 @@ from tests.delivery_kit import (
     owe_notifications,
     statuses,
 )
-from tests.http_peer import HTTPPeer
+from tests.http_peer import SLOW_PATH, HTTPPeer
 from workers.actors import DeliveryInProgress, RetryPolicy, declare_actors
 from workers.broker import QUEUE, middleware
 from workers.relay import message_id, publish, relay_pending
@@ -205,6 +205,36 @@ def test_a_permanent_failure_is_recorded_at_once(
     [job] = failed_jobs(db.engine)
     hook = notification(db.engine, job.notification_id or 0)
     assert (hook.status, hook.attempts) == (NotificationStatus.FAILED, 1)
+
+
+def test_a_peer_slower_than_the_time_limit_fails_each_attempt_and_is_recorded_in_the_end(
+    db: Database,
+    session: Session,
+    fast_settings: Settings,
+    http_peer: HTTPPeer,
+) -> None:
+    """Each attempt's error is noted, as a refusal's is: the lease given back, the job is not
+    taken for one a dead worker lost, and its retries run out as theirs do."""
+    limited = fast_settings.model_copy(update={"delivery_time_limit_seconds": 1})
+    http_peer.slow_seconds = 3
+    broker = StubBroker(middleware=middleware())
+    broker.emit_after("process_boot")
+    declare_actors(broker, limited, db.engine)
+    worker = dramatiq.Worker(broker, worker_timeout=20, worker_threads=1)
+    worker.start()
+    try:
+        route = {"channel": "webhook", "recipient": http_peer.url(SLOW_PATH)}
+        owe_notifications(session, 1, routes=[route])
+        relay_pending(db.engine, broker)
+        run_all(broker, worker)
+    finally:
+        worker.stop()
+        broker.close()
+
+    [job] = failed_jobs(db.engine)
+    hook = notification(db.engine, job.notification_id or 0)
+    assert (hook.status, hook.attempts) == (NotificationStatus.FAILED, RETRIES + 1)
+    assert hook.last_error is not None and "1 s time limit" in hook.last_error
 
 
 def test_waiting_for_another_workers_lease_is_never_exhausted() -> None:
