@@ -25,6 +25,7 @@ from typer.models import CommandFunctionType
 
 from config.keys import KeysDoNotOpen, MissingKeys
 from config.settings import Settings, get_settings
+from workflow.availability import passes_by_itself
 from workflow.domain.errors import IcpflowError, Reason
 from workflow.startup import check_settings
 
@@ -90,6 +91,9 @@ def _as_domain_error(exc: Exception) -> IcpflowError | None:
         return exc
     if isinstance(exc, OperationalError | ProgrammingError | NoSuchModuleError):
         cause = exc.orig if isinstance(exc, DBAPIError) else exc  # no such dialect: no DBAPI
+        if passes_by_itself(exc):  # a lock held, a server restarting: not the set-up's fault
+            hint = Reason("database", "if it lasts, check that the database at DATABASE_URL runs")
+            return CliError(f"the database is unavailable ({cause}); try again shortly", [hint])
         hint = Reason("database", "check DATABASE_URL and run `icpflow db upgrade`")
         return CliError(f"database error: {cause}", [hint])
     if isinstance(exc, pydantic.ValidationError) and exc.title == Settings.__name__:

@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
+from cli.errors import _as_domain_error
 from config.settings import get_settings
 from models import Filing
 from tests.factories import make_payload
@@ -190,6 +193,28 @@ def test_a_day_or_number_typed_as_the_api_would_refuse_it_is_a_usage_error(
 
     assert result.exit_code == 2
     assert said in " ".join(result.output.split())
+
+
+def test_a_database_out_of_reach_for_a_while_is_told_to_try_again_not_to_upgrade() -> None:
+    """A lock held, a server restarting: the set-up is not at fault."""
+    engine = sa.create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    with pytest.raises(DBAPIError) as refused:
+        engine.connect()
+
+    told = _as_domain_error(refused.value)
+
+    assert told is not None and "try again shortly" in told.message
+    assert "db upgrade" not in " ".join(r.message for r in told.reasons)
+
+
+def test_a_database_never_upgraded_is_told_to_upgrade(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with pytest.raises(DBAPIError) as missing, engine.connect() as connection:
+        connection.execute(sa.text("SELECT * FROM notifications"))
+
+    told = _as_domain_error(missing.value)
+
+    assert told is not None and "icpflow db upgrade" in told.reasons[0].message
 
 
 def test_an_event_name_too_long_to_exist_is_refused_on_one_line(
