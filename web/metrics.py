@@ -25,8 +25,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from config.clock import get_clock
-from models import Deadline, DeadlineStatus, FailedJob, Filing, OutboxMessage, get_engine
+from config.clock import as_utc, get_clock
+from models import (
+    Deadline,
+    DeadlineStatus,
+    FailedJob,
+    Filing,
+    Notification,
+    NotificationStatus,
+    OutboxMessage,
+    get_engine,
+)
 from web.auth import Viewer
 from workflow import obligations, views
 from workflow.domain.orders import KINDS
@@ -75,7 +84,15 @@ class DatabaseCollector(Collector):
                 by_state = views.state_counts(session, now)
                 late = views.late_by_kind(session, now)
                 by_kind = orders_by_kind(session)
-                pending = _count(session, Deadline, col(Deadline.status) == DeadlineStatus.PENDING)
+                armed = col(Deadline.status) == DeadlineStatus.PENDING
+                pending = _count(session, Deadline, armed & (col(Deadline.due_at) > now))
+                # Due and not fired: the scheduler is down, or behind.
+                unfired = _count(session, Deadline, armed & (col(Deadline.due_at) <= now))
+                undelivered, oldest = session.exec(
+                    select(func.count(), func.min(Notification.created_at)).where(
+                        col(Notification.status) == NotificationStatus.PENDING
+                    )
+                ).one()
                 unpublished = _count(
                     session, OutboxMessage, col(OutboxMessage.published_at).is_(None)
                 )
@@ -111,7 +128,24 @@ class DatabaseCollector(Collector):
             orders.add_metric([kind, state], count)
         yield orders
         yield GaugeMetricFamily(
-            "icpflow_deadlines_pending", "Armed deadlines not yet due or fired.", value=pending
+            "icpflow_deadlines_pending", "Armed deadlines not yet due.", value=pending
+        )
+        yield GaugeMetricFamily(
+            "icpflow_deadlines_due_unfired",
+            "Armed deadlines past due that no sweep has fired yet (the scheduler down or behind).",
+            value=unfired,
+        )
+        yield GaugeMetricFamily(
+            "icpflow_notifications_pending",
+            "Notifications owed and not yet delivered (nor failed for good).",
+            value=undelivered,
+        )
+        waited = (now - as_utc(oldest)).total_seconds() if oldest is not None else 0.0
+        yield GaugeMetricFamily(
+            "icpflow_notification_oldest_pending_seconds",
+            "How long the oldest undelivered notification has waited (workers down, a peer "
+            "failing: a minute or two at most when all is well).",
+            value=max(waited, 0.0),
         )
         yield GaugeMetricFamily(
             "icpflow_outbox_unpublished",

@@ -131,6 +131,19 @@ def test_metrics_count_late_filings_by_state_and_by_the_deadline_they_are_past(
     assert 'icpflow_late_filings_by_deadline{kind="miit_sla_breach"} 0.0' in text
 
 
+def test_metrics_show_deadlines_no_sweep_fired_and_notifications_not_delivered(
+    api: Api, clock: FrozenClock
+) -> None:
+    """What ops watch for a scheduler or the workers down: here, neither has run at all."""
+    route = {"channel": "email", "recipient": "ops@example.cn"}
+    api.drive("sms_pending", notify=[route])  # its notices owed, its SMS window armed
+    clock.advance(timedelta(days=7))  # the window closed a week ago, no sweep since
+
+    assert _sample(api, "icpflow_deadlines_due_unfired") >= 1
+    assert _sample(api, "icpflow_notifications_pending") >= 1
+    assert _sample(api, "icpflow_notification_oldest_pending_seconds") >= 7 * 86_400
+
+
 def test_metrics_need_a_token(client: TestClient) -> None:
     assert client.get("/metrics").status_code == 401
 
