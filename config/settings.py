@@ -269,7 +269,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     webhook_secret: str = DEFAULT_WEBHOOK_SECRET
     webhook_timeout_seconds: float = 10
-    delivery_max_retries: int = 5
+    # Ten retries, backing off from 1 s to 5 min, span about nine minutes: a peer's restart or
+    # deploy; five spanned half a minute and dead-lettered every notice of a longer one.
+    delivery_max_retries: int = 10
     delivery_min_backoff_ms: int = 1000
     delivery_max_backoff_ms: int = 300_000
     unstarted_after_seconds: float = Field(
