@@ -186,12 +186,17 @@ def _load(session: Session, command: OrderCreate, spec: KindSpec) -> tuple[_Part
         spec.effect is Effect.APPLY_CHANGES
         and changes is not None
         and command.service_id is None
-        and (changes.service_name is not None or changes.service_responsible is not None)
+        and (
+            changes.service_name is not None
+            or changes.service_responsible is not None
+            or changes.app_signatures is not None
+        )
     ):
         reasons.append(
             Reason(
                 "missing_field",
-                "service_id is required to change a service's name or responsible person",
+                "service_id is required to change a service's name, responsible person or "
+                "app signatures",
                 field="service_id",
             )
         )
@@ -786,6 +791,24 @@ def _check_names_change(parties: _Parties, command: OrderCreate) -> list[Reason]
     return reasons
 
 
+def _check_signatures_change(parties: _Parties, command: OrderCreate) -> list[Reason]:
+    """A change of an app's signatures is an app's, and says something the record does not
+    (a platform not on it, or another certificate for one that is)."""
+    changes, service = command.changes, parties.service
+    if changes is None or changes.app_signatures is None or service is None:
+        return []
+    field = "changes.app_signatures"
+    if service.kind == ServiceKind.WEBSITE:
+        return [Reason("unexpected_field", f"{field} is an app's: a website has none", field=field)]
+    given = changes.app_signatures.model_dump(exclude_none=True)
+    held = service.app_signatures or {}
+    if not given:
+        return [Reason("missing_field", f"{field} names no platform", field=field)]
+    if all(held.get(platform) == fingerprint for platform, fingerprint in given.items()):
+        return [Reason("unchanged", f"{field} is already on record", field=field)]
+    return []
+
+
 def _check_persons_change(parties: _Parties, command: OrderCreate) -> list[Reason]:
     """A change order's new responsible person differs from the one on record in something
     the record holds (name and mobile; the entity's email and legal-representative flag
@@ -1117,6 +1140,7 @@ def check_order(
         reasons += [_rename(r, _ORDER_FIELDS) for r in found] if fields else found
     found = _check_entity_person(parties, command) + _check_domain_holder(parties)
     found += _check_names_change(parties, command) + _check_persons_change(parties, command)
+    found += _check_signatures_change(parties, command)
     if parties.service_in is not None:
         s_in = parties.service_in
         found += check_app_identifier(s_in.kind, s_in.app_identifier, "service.app_identifier")

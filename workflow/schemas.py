@@ -132,6 +132,7 @@ class ChangesOut(BaseModel):
     entity_responsible: EntityPersonOut | None = None
     service_name: str | None = None
     service_responsible: PersonOut | None = None
+    app_signatures: dict[str, str] | None = None
 
 
 class FilingOut(BaseModel):

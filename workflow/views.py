@@ -175,7 +175,9 @@ def _describe(
 def _changes_out(changes: Mapping[str, Any]) -> ChangesOut:
     """A change order's new values as stored, the new persons' mobiles masked."""
     masked = {
-        part: {**value, "mobile": mask_phone(value["mobile"])} if isinstance(value, dict) else value
+        part: {**value, "mobile": mask_phone(value["mobile"])}
+        if isinstance(value, dict) and "mobile" in value
+        else value
         for part, value in changes.items()
     }
     return ChangesOut.model_validate(masked)

@@ -27,6 +27,7 @@ from tests.factories import (
     ORG_MATERIALS,
     SITE_MOBILE,
     MakeFiling,
+    Order,
     another_organisation,
     credit_code,
     entity_in,
@@ -1075,6 +1076,54 @@ def test_an_app_is_filed_with_its_signing_certificate_on_a_platform_at_least(
     body["service"] = {**body["service"], "app_signatures": signatures}  # type: ignore[dict-item]
 
     assert _refusals(open_order, body) == [(code, "service.app_signatures")]
+
+
+def _app_on_file(session: Session, open_order: Open, on_file: FilingOut) -> int:
+    """The entity's app, approved beside its site, signed for Android."""
+    order = _drive(
+        session,
+        open_order(**order_on("new_service", on_file.entity_id, 0)),
+        ORDER_PATHS["new_service"],
+    )
+    assert order.service_id is not None
+    return order.service_id
+
+
+def _signatures_change(on_file: FilingOut, service_id: int, signed: dict[str, str]) -> Order:
+    return {
+        "kind": "change",
+        "entity_id": on_file.entity_id,
+        "service_id": service_id,
+        "changes": {"app_signatures": signed},
+    }
+
+
+def test_an_app_published_on_a_new_platform_is_a_change_order_adding_its_signature(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    app = _app_on_file(session, open_order, on_file)
+    change = open_order(**_signatures_change(on_file, app, {"ios": "ab" * 20}))
+
+    _drive(session, change, ORDER_PATHS["change"])
+
+    [row] = [s for s in views.entity(session, on_file.entity_id).services if s.id == app]
+    assert row.app_signatures == {"android": ANDROID_MD5.replace(":", ""), "ios": "AB" * 20}
+
+
+def test_a_signatures_change_saying_what_is_on_record_is_refused_as_unchanged(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    app = _app_on_file(session, open_order, on_file)
+
+    body = _signatures_change(on_file, app, {"android": ANDROID_MD5})
+
+    assert _refusals(open_order, body) == [("unchanged", "changes.app_signatures")]
+
+
+def test_a_signatures_change_of_a_website_is_refused(open_order: Open, on_file: FilingOut) -> None:
+    body = _signatures_change(on_file, on_file.service_id or 0, {"ios": "AB" * 20})
+
+    assert _refusals(open_order, body) == [("unexpected_field", "changes.app_signatures")]
 
 
 def test_a_website_with_app_signatures_is_refused(open_order: Open, on_file: FilingOut) -> None:

@@ -294,6 +294,11 @@ class ChangesIn(BaseModel):
     entity_responsible: EntityPersonIn | None = None
     service_name: Name | None = None
     service_responsible: PersonIn | None = None
+    app_signatures: AppSignaturesIn | None = Field(
+        default=None,
+        description="an app's signing certificate on the platforms given (one it is newly "
+        "published on, or a certificate replaced); those left out stay as on record",
+    )
 
 
 class OrderCreate(BaseModel):
