@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
 from auth.tokens import Role, TokenInfo, authenticate, create_token, list_tokens
+from cli.main import app
 from config.clock import FrozenClock, as_utc
 from config.settings import Settings
 from models import ApiToken, Job, Notification
@@ -380,6 +382,24 @@ def test_ops_failed_names_each_job_s_filing_and_recipient_for_people(
     [row] = [line for line in result.stdout.splitlines() if "SMTP refused" in line]
     cells = [cell.strip() for cell in row.split("│")]
     assert str(filing.id) in cells and f"{notification.channel}: {notification.recipient}" in cells
+
+
+def test_ops_failed_keeps_the_error_readable_on_an_80_column_terminal(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """The default width when piped: the error column was folded two letters a line."""
+    new_filing("withdrawn")
+    notification = session.exec(select(Notification)).first()
+    assert notification is not None and notification.id is not None
+    error = "DeliveryFailed: webhook answered 500"
+    failures.record_final_failure(session, notification.id, error, clock.now())
+    session.commit()
+
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["ops", "failed"])
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert all(any(word in line for line in lines) for word in ("webhook", "answered"))
 
 
 def test_ops_failed_names_what_a_failed_footer_check_was_to_check(
