@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -1338,6 +1338,26 @@ def test_a_first_filings_site_is_the_entitys_first(session: Session, open_order:
     assert [r.code for r in refused.value.reasons] == ["record_number_not_following"]
 
 
+def _two_entities_at_once(
+    db: Database, order_of: Callable[[str, str, str, tuple[str, str]], OrderCreate]
+) -> object:
+    """What the second of two entities opening ``order_of(name, credit code, domain,
+    mobiles)`` at once is answered: Example Ltd's commits while Other Ltd's checks run."""
+    return second_of_two_at_once(
+        db,
+        lambda own: service.create_order(
+            own,
+            order_of("Example Ltd", ORG_CREDIT_CODE, "example.cn", ("13800138000", "13900139000")),
+            actor="a",
+        ),
+        lambda own: service.create_order(
+            own,
+            order_of("Other Ltd", "91110000MA02ABC0XH", "other.cn", ("13500135000", "13400134000")),
+            actor="b",
+        ),
+    )
+
+
 @POSTGRES_ONLY
 def test_two_entities_filing_one_app_at_once_open_one_order(db: Database) -> None:
     """Their identities, domains and mobiles differ: the app alone makes them take turns."""
@@ -1361,19 +1381,7 @@ def test_two_entities_filing_one_app_at_once_open_one_order(db: Database) -> Non
             )
         )
 
-    refused = second_of_two_at_once(
-        db,
-        lambda own: service.create_order(
-            own,
-            app_of("Example Ltd", ORG_CREDIT_CODE, "example.cn", ("13800138000", "13900139000")),
-            actor="a",
-        ),
-        lambda own: service.create_order(
-            own,
-            app_of("Other Ltd", "91110000MA02ABC0XH", "other.cn", ("13500135000", "13400134000")),
-            actor="b",
-        ),
-    )
+    refused = _two_entities_at_once(db, app_of)
 
     assert isinstance(refused, ValidationError)
     assert [r.code for r in refused.reasons] == ["app_filed_by_another_entity"]
@@ -1432,19 +1440,7 @@ def test_two_new_accesses_at_once_naming_one_number_open_one_order(db: Database)
             }
         )
 
-    refused = second_of_two_at_once(
-        db,
-        lambda own: service.create_order(
-            own,
-            access("Example Ltd", ORG_CREDIT_CODE, "example.cn", ("13800138000", "13900139000")),
-            actor="a",
-        ),
-        lambda own: service.create_order(
-            own,
-            access("Other Ltd", "91110000MA02ABC0XH", "other.cn", ("13500135000", "13400134000")),
-            actor="b",
-        ),
-    )
+    refused = _two_entities_at_once(db, access)
     assert isinstance(refused, VersionConflict)
     assert [r.code for r in refused.reasons] == ["record_changed"]
 
