@@ -132,7 +132,9 @@ def _changes(changes: ChangesOut | None) -> str | None:
         return None
     return "\n".join(
         f"{part} → {value['name']} {value['mobile']}"
-        if isinstance(value, dict)
+        if isinstance(value, dict) and "mobile" in value
+        else f"{part} → " + ", ".join(f"{k} {v}" for k, v in value.items())
+        if isinstance(value, dict)  # an app's signatures by platform
         else f"{part} → {value}"
         for part, value in changes.model_dump(exclude_none=True).items()
     )

@@ -6,7 +6,17 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tests.factories import MakeFiling, first_filing_order, make_payload, order_on
+from sqlmodel import Session
+
+from tests.factories import (
+    ORDER_PATHS,
+    MakeFiling,
+    first_filing_order,
+    make_payload,
+    order_on,
+)
+from workflow import service
+from workflow.domain.commands import EventCommand
 from workflow.schemas import FilingOut
 
 if TYPE_CHECKING:
@@ -53,6 +63,24 @@ def test_a_change_orders_new_values_show_with_the_filing(
     shown = cli("filings", "show", str(order["id"]))
     assert shown.exit_code == 0, shown.output
     assert "service_responsible → Zhao Yun 136****0010" in shown.stdout
+
+
+def test_an_app_signatures_change_shows_with_the_filing(
+    cli: Cli, tmp_path: Path, on_file: FilingOut, open_order: Open, session: Session
+) -> None:
+    app = open_order(**order_on("new_service", on_file.entity_id, 0))
+    for event, data in ORDER_PATHS["new_service"]:
+        app = service.fire_event(session, app.id, EventCommand(event=event, data=data), actor="t")
+    session.commit()
+    changes = {"app_signatures": {"ios": "AB" * 20}}
+    body = {"kind": "change", "entity_id": on_file.entity_id, "changes": changes}
+    body["service_id"] = app.service_id
+    order = json.loads(_create(cli, tmp_path, body).stdout)
+
+    shown = cli("filings", "show", str(order["id"]))
+
+    assert shown.exit_code == 0, shown.output
+    assert f"app_signatures → ios {'AB' * 20}" in shown.stdout
 
 
 def test_the_diagram_of_one_kind(cli: Cli) -> None:
