@@ -41,6 +41,28 @@ def withdraw_parties(session: Session, filing: Filing) -> None:
             )
 
 
+def _cancel_record_it_replaces(session: Session, service: Service) -> None:
+    """A site (or app) accessed here again under a new number: the record it had when its
+    access was removed is no more (no host served it, and it was cancelled as an empty record,
+    or it would not have been filed anew). Left as access-removed, it counted as on file."""
+    same = (
+        col(Service.domain) == service.domain
+        if service.kind == ServiceKind.WEBSITE
+        else col(Service.app_identifier) == service.app_identifier
+    )
+    session.execute(
+        update(Service)
+        .where(
+            col(Service.entity_id) == service.entity_id,
+            col(Service.kind) == service.kind,
+            same,
+            col(Service.status) == ServiceStatus.ACCESS_REMOVED,
+            col(Service.record_number) != service.record_number,
+        )
+        .values(status=ServiceStatus.CANCELLED)
+    )
+
+
 def apply_effect(session: Session, filing: Filing) -> str | None:
     """Do to the record what the order kind's approval does; returns the number issued, if any."""
     spec = kind_spec(filing.kind)
@@ -69,6 +91,7 @@ def apply_effect(session: Session, filing: Filing) -> str | None:
         if entity.icp_number is None:
             entity.icp_number = split_number(service.record_number)[0]
         entity.status = EntityStatus.ACTIVE
+        _cancel_record_it_replaces(session, service)
     elif spec.effect is Effect.APPLY_CHANGES:
         _apply_changes(entity, service, filing.changes)
     elif spec.effect is Effect.CANCEL_ENTITY:

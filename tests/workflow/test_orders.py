@@ -1400,6 +1400,24 @@ def test_a_site_whose_access_was_removed_comes_back_under_a_new_number(
     assert back.kind == "new_access"
 
 
+def test_a_site_back_under_a_new_number_leaves_its_old_record_cancelled(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    """Its old row counted as on file: the entity's last service was cancelled unrefused."""
+    left = _drive(session, open_order(**_access(on_file)), ORDER_PATHS["new_access"])
+    removal = order_on("cancel_access", on_file.entity_id, left.service_id or 0)
+    _drive(session, open_order(**removal), ORDER_PATHS["cancel_access"])
+    renumbered = _access(on_file, record_number=f"{ENTITY_NUMBER}-6")
+    back = _drive(session, open_order(**renumbered), ORDER_PATHS["new_access"])
+    site = order_on("cancel_service", on_file.entity_id, on_file.service_id or 0)
+    _drive(session, open_order(**site), ORDER_PATHS["cancel_service"])
+
+    statuses = {s.id: s.status for s in views.entity(session, on_file.entity_id).services}
+    last = order_on("cancel_service", on_file.entity_id, back.service_id or 0)
+    assert statuses[left.service_id or 0] == "cancelled"
+    assert [code for code, _ in _refusals(open_order, last)] == ["last_service"]
+
+
 def test_an_app_comes_back_under_its_number_by_another_platforms_identifier(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
