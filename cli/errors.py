@@ -92,7 +92,12 @@ def _as_domain_error(exc: Exception) -> IcpflowError | None:
     if isinstance(exc, OperationalError | ProgrammingError | NoSuchModuleError):
         cause = exc.orig if isinstance(exc, DBAPIError) else exc  # no such dialect: no DBAPI
         if passes_by_itself(exc):  # a lock held, a server restarting: not the set-up's fault
-            hint = Reason("database", "if it lasts, check that the database at DATABASE_URL runs")
+            # Also a role or database the server does not know: psycopg gives no code to tell
+            # those apart from a restart, and the cause above names them.
+            hint = Reason(
+                "database",
+                "if it lasts, check that the database at DATABASE_URL runs and lets this user in",
+            )
             return CliError(f"the database is unavailable ({cause}); try again shortly", [hint])
         hint = Reason("database", "check DATABASE_URL and run `icpflow db upgrade`")
         return CliError(f"database error: {cause}", [hint])
