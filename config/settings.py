@@ -269,8 +269,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     webhook_secret: str = DEFAULT_WEBHOOK_SECRET
     webhook_timeout_seconds: float = 10
-    # Ten retries, backing off from 1 s to 5 min, span about nine minutes: a peer's restart or
-    # deploy; five spanned half a minute and dead-lettered every notice of a longer one.
+    # Ten retries, backing off (with jitter) from 1 s to 5 min, span ten to eighteen minutes: a
+    # peer's restart or deploy; five spanned under a minute and dead-lettered every notice of a
+    # longer one. Well inside STRANDED_AFTER_MINUTES (30), which takes a retry for lost.
     delivery_max_retries: int = 10
     delivery_min_backoff_ms: int = 1000
     delivery_max_backoff_ms: int = 300_000

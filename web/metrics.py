@@ -88,8 +88,11 @@ class DatabaseCollector(Collector):
                 pending = _count(session, Deadline, armed & (col(Deadline.due_at) > now))
                 # Due and not fired: the scheduler is down, or behind.
                 unfired = _count(session, Deadline, armed & (col(Deadline.due_at) <= now))
+                # Since it was last queued: a failed job ops retried waits from then, not from
+                # when its notice was first owed days ago.
+                queued = func.coalesce(Notification.queued_at, Notification.created_at)
                 undelivered, oldest = session.exec(
-                    select(func.count(), func.min(Notification.created_at)).where(
+                    select(func.count(), func.min(queued)).where(
                         col(Notification.status) == NotificationStatus.PENDING
                     )
                 ).one()
@@ -143,8 +146,8 @@ class DatabaseCollector(Collector):
         waited = (now - as_utc(oldest)).total_seconds() if oldest is not None else 0.0
         yield GaugeMetricFamily(
             "icpflow_notification_oldest_pending_seconds",
-            "How long the oldest undelivered notification has waited (workers down, a peer "
-            "failing: a minute or two at most when all is well).",
+            "How long the undelivered notification queued longest ago has waited since (workers "
+            "down, a peer failing: a minute or two at most when all is well).",
             value=max(waited, 0.0),
         )
         yield GaugeMetricFamily(

@@ -500,9 +500,9 @@ def fire_deadline(
 
     The deadline is claimed by a conditional update (``pending`` -> ``fired``), so two sweepers
     never fire it twice and one disarmed meanwhile is left alone (``None``). Its event is
-    applied as the system actor in a savepoint, then its notices owed: a refused event (not
-    allowed from the state, a guard) is logged and rolled back alone, the deadline stays fired
-    and its notices owed. Any other failure is not a refusal, and goes with the claim in the
+    applied as the system actor in a savepoint, its notices owed inside it as soon as it is
+    applied (before a chain it starts): a refused event (not allowed from the state, a guard)
+    is logged and rolled back alone, the deadline stays fired and its notices are owed after. Any other failure is not a refusal, and goes with the claim in the
     caller's transaction, the deadline pending for another fire: a version conflict (the
     filing changed under the caller: fired again on the filing as it is), or a fault (a
     holiday schedule unreadable, the database), which must not cost the order its expiry.
