@@ -57,7 +57,8 @@ def _cancel_record_it_replaces(session: Session, service: Service) -> None:
             col(Service.kind) == service.kind,
             same,
             col(Service.status) == ServiceStatus.ACCESS_REMOVED,
-            col(Service.record_number) != service.record_number,
+            # The entity's numbers differ by their suffix (蜀 or 川 spell one province).
+            col(Service.suffix) != service.suffix,
         )
         .values(status=ServiceStatus.CANCELLED)
     )
