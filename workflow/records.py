@@ -798,9 +798,9 @@ def _check_signatures_change(parties: _Parties, command: OrderCreate) -> list[Re
     if changes is None or changes.app_signatures is None or service is None:
         return []
     field = "changes.app_signatures"
-    if service.kind == ServiceKind.WEBSITE:
-        return [Reason("unexpected_field", f"{field} is an app's: a website has none", field=field)]
     given = changes.app_signatures.model_dump(exclude_none=True)
+    if found := check_app_signatures(ServiceKind(service.kind), given, field):
+        return found  # a website's, or an app's naming no platform
     held = service.app_signatures or {}
     if not given:
         return [Reason("missing_field", f"{field} names no platform", field=field)]
