@@ -1469,12 +1469,17 @@ def test_a_correction_sent_again_answers_the_same_and_changes_nothing(
     clock.advance(timedelta(days=3))
     first(session, _site(on_file), settings)
     corrected = correct(session, _site(on_file), settings)
-    rows = session.exec(select(Obligation.id, Obligation.closed_at)).all()
+    rows = session.exec(
+        select(Obligation.id, Obligation.closed_at).order_by(col(Obligation.id))
+    ).all()
 
     again = correct(session, _site(on_file), settings)
 
     assert again == corrected
-    assert session.exec(select(Obligation.id, Obligation.closed_at)).all() == rows  # untouched
+    assert (
+        session.exec(select(Obligation.id, Obligation.closed_at).order_by(col(Obligation.id))).all()
+        == rows
+    )  # untouched
 
 
 def test_a_leaving_recorded_by_mistake_is_taken_back_naming_its_day(
