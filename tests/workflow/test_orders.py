@@ -913,6 +913,17 @@ def _access(on_file: FilingOut, **service: object) -> dict[str, object]:
     return body | {"service": site | service}
 
 
+def _accessed_then_removed(
+    session: Session, open_order: Open, on_file: FilingOut, **service: object
+) -> FilingOut:
+    """A new access of ``_access``'s service approved, then its access removed: the approved
+    new-access order."""
+    left = _drive(session, open_order(**_access(on_file, **service)), ORDER_PATHS["new_access"])
+    removal = order_on("cancel_access", on_file.entity_id, left.service_id or 0)
+    _drive(session, open_order(**removal), ORDER_PATHS["cancel_access"])
+    return left
+
+
 def _refusals(open_order: Open, body: dict[str, object]) -> list[tuple[str, str | None]]:
     with pytest.raises(ValidationError) as refused:
         open_order(**body)
@@ -992,9 +1003,7 @@ def test_a_new_access_for_a_site_on_file_under_another_number_is_refused_naming_
 def test_a_new_access_naming_a_removed_sites_number_for_another_domain_is_refused(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
-    left = _drive(session, open_order(**_access(on_file)), ORDER_PATHS["new_access"])
-    removal = order_on("cancel_access", on_file.entity_id, left.service_id or 0)
-    _drive(session, open_order(**removal), ORDER_PATHS["cancel_access"])
+    left = _accessed_then_removed(session, open_order, on_file)
 
     body = _access(on_file, domain="different-example.cn")
 
@@ -1215,9 +1224,7 @@ def test_a_withdrawn_new_access_s_number_leaves_the_entity_s_next_number_as_it_w
 def test_a_site_whose_access_was_removed_is_accessed_here_again(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
-    left = _drive(session, open_order(**_access(on_file)), ORDER_PATHS["new_access"])
-    removal = order_on("cancel_access", on_file.entity_id, left.service_id or 0)
-    _drive(session, open_order(**removal), ORDER_PATHS["cancel_access"])
+    left = _accessed_then_removed(session, open_order, on_file)
 
     back = _drive(session, open_order(**_access(on_file)), ORDER_PATHS["new_access"])
 
@@ -1233,9 +1240,7 @@ def test_a_site_accessed_again_and_cancelled_leaves_no_row_of_its_record_on_file
 ) -> None:
     """Its first row (access removed) is the same record: cancelled with it, it cannot make
     the entity's last site look like one of two."""
-    left = _drive(session, open_order(**_access(on_file)), ORDER_PATHS["new_access"])
-    removal = order_on("cancel_access", on_file.entity_id, left.service_id or 0)
-    _drive(session, open_order(**removal), ORDER_PATHS["cancel_access"])
+    _accessed_then_removed(session, open_order, on_file)
     back = _drive(session, open_order(**_access(on_file)), ORDER_PATHS["new_access"])
     cancel = order_on("cancel_service", on_file.entity_id, back.service_id or 0)
 
@@ -1391,9 +1396,7 @@ def test_a_site_whose_access_was_removed_comes_back_under_a_new_number(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
     """No host served it: cancelled as an empty record and filed anew elsewhere."""
-    left = _drive(session, open_order(**_access(on_file)), ORDER_PATHS["new_access"])
-    removal = order_on("cancel_access", on_file.entity_id, left.service_id or 0)
-    _drive(session, open_order(**removal), ORDER_PATHS["cancel_access"])
+    _accessed_then_removed(session, open_order, on_file)
 
     back = open_order(**_access(on_file, record_number=f"{ENTITY_NUMBER}-6"))
 
@@ -1404,9 +1407,7 @@ def test_a_site_back_under_a_new_number_leaves_its_old_record_cancelled(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
     """Its old row counted as on file: the entity's last service was cancelled unrefused."""
-    left = _drive(session, open_order(**_access(on_file)), ORDER_PATHS["new_access"])
-    removal = order_on("cancel_access", on_file.entity_id, left.service_id or 0)
-    _drive(session, open_order(**removal), ORDER_PATHS["cancel_access"])
+    left = _accessed_then_removed(session, open_order, on_file)
     renumbered = _access(on_file, record_number=f"{ENTITY_NUMBER}-6")
     back = _drive(session, open_order(**renumbered), ORDER_PATHS["new_access"])
     site = order_on("cancel_service", on_file.entity_id, on_file.service_id or 0)
@@ -1428,9 +1429,7 @@ def test_an_app_comes_back_under_its_number_by_another_platforms_identifier(
         "app_signatures": {"android": ANDROID_MD5},
         "record_number": f"{ENTITY_NUMBER}-5A",
     }
-    left = _drive(session, open_order(**_access(on_file, **app)), ORDER_PATHS["new_access"])
-    removal = order_on("cancel_access", on_file.entity_id, left.service_id or 0)
-    _drive(session, open_order(**removal), ORDER_PATHS["cancel_access"])
+    _accessed_then_removed(session, open_order, on_file, **app)
 
     back = open_order(**_access(on_file, **app | {"app_identifier": "cn.example.ios"}))
 
