@@ -422,7 +422,8 @@ class FailedJob(SQLModel, table=True):
     """A job that failed for good (retries exhausted, or refused); kept until ops retry it.
 
     A delivery names its notification; any other job keeps its outbox ``payload``, so that a
-    retry owes the same job again.
+    retry owes the same job again. ``attempts`` are those made when it failed: a notification
+    retried goes on counting, and fails anew as another row.
     """
 
     __tablename__ = "failed_jobs"
@@ -434,6 +435,7 @@ class FailedJob(SQLModel, table=True):
         default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
     )
     error: str
+    attempts: int = 0
     failed_at: datetime = _utc_column()
     retried_at: datetime | None = _utc_column(nullable=True)
 

@@ -127,9 +127,14 @@ class RetryPolicy:
         """Whether the running attempt, failing with ``exception``, is the job's last."""
         if isinstance(exception, PermanentDeliveryFailure):
             return True
-        message = CurrentMessage.get_current_message()
-        retries = message.options.get("retries", 0) if message is not None else 0
-        return not self.should_retry(retries, exception)
+        return not self.should_retry(_retries_so_far(), exception)
+
+
+def _retries_so_far() -> int:
+    """The running message's retries before this attempt (Dramatiq counts them in its
+    options; waiting, ``dramatiq.Retry``, is not counted)."""
+    message = CurrentMessage.get_current_message()
+    return int(message.options.get("retries", 0)) if message is not None else 0
 
 
 def declare_actors(
@@ -170,8 +175,9 @@ def declare_actors(
         job = FooterCheck(service_id=service_id, obligation_id=obligation_id)
 
         def record(session: Session, error: str) -> object:
+            attempts = _retries_so_far() + 1
             now = get_clock().now()
-            return failures.record_failed_job(session, Job.CHECK_FOOTER, job, error, now)
+            return failures.record_failed_job(session, Job.CHECK_FOOTER, job, error, attempts, now)
 
         with _failing(f"footer check {obligation_id}", footer_policy, settings, engine, record):
             footer.check_footer(engine, service_id, obligation_id, settings)

@@ -32,18 +32,28 @@ def record_final_failure(
         notification.last_error = error
         session.add(notification)
     job = FailedJob(
-        job=Job.DELIVER_NOTIFICATION, notification_id=notification_id, error=error, failed_at=now
+        job=Job.DELIVER_NOTIFICATION,
+        notification_id=notification_id,
+        error=error,
+        attempts=notification.attempts if notification is not None else 0,
+        failed_at=now,
     )
     session.add(job)
     return job
 
 
 def record_failed_job(
-    session: Session, job: Job, payload: BaseModel, error: str, now: datetime
+    session: Session, job: Job, payload: BaseModel, error: str, attempts: int, now: datetime
 ) -> FailedJob:
-    """Record a job other than a delivery that failed for good, with its outbox payload, in
-    the caller's transaction."""
-    failed = FailedJob(job=job, payload=payload.model_dump(mode="json"), error=error, failed_at=now)
+    """Record a job other than a delivery that failed for good after ``attempts``, with its
+    outbox payload, in the caller's transaction."""
+    failed = FailedJob(
+        job=job,
+        payload=payload.model_dump(mode="json"),
+        error=error,
+        attempts=attempts,
+        failed_at=now,
+    )
     session.add(failed)
     return failed
 

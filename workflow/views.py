@@ -522,7 +522,7 @@ def failed_job_out(job: FailedJob, notification: Notification | None) -> FailedJ
         kind=notification.kind if notification else None,
         channel=Channel(notification.channel) if notification else None,
         recipient=notification.recipient if notification else None,
-        attempts=notification.attempts if notification else 0,
+        attempts=job.attempts,
         error=job.error,
         failed_at=job.failed_at,
         retried_at=job.retried_at,

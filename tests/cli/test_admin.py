@@ -406,7 +406,7 @@ def test_ops_failed_names_what_a_failed_footer_check_was_to_check(
     cli: Cli, session: Session, clock: FrozenClock
 ) -> None:
     check = FooterCheck(service_id=4, obligation_id=9)
-    failures.record_failed_job(session, Job.CHECK_FOOTER, check, "no such table", clock.now())
+    failures.record_failed_job(session, Job.CHECK_FOOTER, check, "no such table", 4, clock.now())
     session.commit()
 
     result = cli("ops", "failed")

@@ -571,7 +571,7 @@ def test_a_failed_footer_check_is_shown_with_its_service_and_a_retry(
     signed_in: Callable[[str], TestClient], session: Session, clock: FrozenClock
 ) -> None:
     check = FooterCheck(service_id=4, obligation_id=9)
-    failures.record_failed_job(session, Job.CHECK_FOOTER, check, "no such table", clock.now())
+    failures.record_failed_job(session, Job.CHECK_FOOTER, check, "no such table", 4, clock.now())
     session.commit()
     page = signed_in("ops").get("/failed").text
     assert re.search(r"check_footer\s*<span[^>]*>service_id 4 · obligation_id 9</span>", page)

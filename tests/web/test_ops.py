@@ -94,7 +94,9 @@ def test_retry_queues_a_failed_job_again(
 def failed_check(session: Session, clock: FrozenClock) -> FailedJob:
     """A scheduled footer check whose run failed for good (its site's result never recorded)."""
     check = FooterCheck(service_id=4, obligation_id=9)
-    job = failures.record_failed_job(session, Job.CHECK_FOOTER, check, "no such table", clock.now())
+    job = failures.record_failed_job(
+        session, Job.CHECK_FOOTER, check, "no such table", 4, clock.now()
+    )
     session.commit()
     return job
 

@@ -103,6 +103,30 @@ def test_permanent_failure_is_recorded_and_a_retry_delivers(
     assert len(failed_jobs(db.engine)) == 1  # the retry did not fail again
 
 
+def test_a_notification_failing_anew_after_a_retry_leaves_each_failure_its_own_attempts(
+    db: Database,
+    session: Session,
+    redis_broker: dramatiq.Broker,
+    worker: dramatiq.Worker,
+    http_peer: HTTPPeer,
+) -> None:
+    http_peer.status = 410
+    owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": http_peer.url()}])
+    relay_pending(db.engine, redis_broker)
+    wait_for(lambda: len(failed_jobs(db.engine)) == 1, 20, "the failure to be recorded")
+    [first] = failed_jobs(db.engine)
+
+    retry_failed(session, first.id or 0)
+    relay_pending(db.engine, redis_broker)
+    wait_for(lambda: len(failed_jobs(db.engine)) == 2, 20, "the retry's failure to be recorded")
+
+    assert [job.attempts for job in sorted(failed_jobs(db.engine), key=lambda j: j.id or 0)] == [
+        1,
+        2,
+    ]
+    assert webhook_notification(db, http_peer.url()).attempts == 2
+
+
 def test_transient_failures_are_retried_then_recorded_when_exhausted(
     db: Database,
     session: Session,

@@ -23,7 +23,7 @@ from config.settings import Settings, get_settings
 from models import Job, Notification, OutboxMessage, Service
 from tests.databases import Database
 from tests.delivery_kit import failed_jobs, footer_checks, site_live_at, wait_for, worker_on
-from workers.actors import declare_actors
+from workers.actors import FOOTER_CHECK_RETRIES, declare_actors
 from workers.broker import QUEUE
 from workers.footer import check_footer, fetch_and_judge
 from workers.relay import relay_pending
@@ -306,6 +306,7 @@ def test_a_footer_check_whose_run_fails_every_retry_is_kept_for_ops_who_retry_it
         owed.payload,
     )
     assert "footer_checks" in failed.error
+    assert failed.attempts == FOOTER_CHECK_RETRIES + 1
     assert failed.id is not None
     assert retry_failed(session, failed.id).payload == owed.payload
     relay_pending(db.engine, footer_worker)
