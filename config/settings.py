@@ -16,6 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_WEBHOOK_SECRET = "change-me"
 
+# Dramatiq waits no longer between retries, whatever it is told (``DEFAULT_MAX_BACKOFF``).
+_DRAMATIQ_MAX_BACKOFF_MS = 7 * 24 * 3600 * 1000
+
 # Working days a host's pre-review may take before it is overdue, per order kind: the hosts'
 # figures with a day's slack. A first filing, a new site or a new access takes 1-2 working days
 # at Tencent Cloud; a change about one (Tencent); a cancellation at most one (Tencent), a
@@ -271,10 +274,11 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 10
     # Ten retries, backing off (with jitter) from 1 s to 5 min, span ten to eighteen minutes: a
     # peer's restart or deploy; five spanned under a minute and dead-lettered every notice of a
-    # longer one. Well inside STRANDED_AFTER_MINUTES (30), which takes a retry for lost.
-    delivery_max_retries: int = 10
-    delivery_min_backoff_ms: int = 1000
-    delivery_max_backoff_ms: int = 300_000
+    # longer one; with their attempts' time limits, inside STRANDED_AFTER_MINUTES (30), which
+    # takes a retry for lost (checked below).
+    delivery_max_retries: int = Field(default=10, ge=0, le=100)
+    delivery_min_backoff_ms: int = Field(default=1000, ge=1)
+    delivery_max_backoff_ms: int = Field(default=300_000, ge=1, le=_DRAMATIQ_MAX_BACKOFF_MS)
     unstarted_after_seconds: float = Field(
         default=60,
         gt=0,
@@ -335,6 +339,28 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"DELIVERY_LEASE_SECONDS ({self.delivery_lease_seconds:g}) must be longer than "
                 f"DELIVERY_TIME_LIMIT_SECONDS ({self.delivery_time_limit_seconds:g})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _retries_end_before_the_backstop(self) -> Settings:
+        """A notification still retrying at the backstop is taken for lost and owed a second
+        job: two chains of retries then run for it, each recorded as failed in the end. So the
+        longest its retries can take must end before: each attempt up to its time limit, each
+        wait up to twice its backoff, or the most (Dramatiq's jitter, ``compute_backoff``)."""
+        waits_ms = sum(
+            min(2 * self.delivery_min_backoff_ms * 2**retry, self.delivery_max_backoff_ms)
+            for retry in range(self.delivery_max_retries)
+        )
+        attempts_s = (self.delivery_max_retries + 1) * self.delivery_time_limit_seconds
+        longest_minutes = (waits_ms / 1000 + attempts_s) / 60
+        if longest_minutes >= self.stranded_after_minutes:
+            raise ValueError(
+                f"STRANDED_AFTER_MINUTES ({self.stranded_after_minutes:g}) must be longer than "
+                f"a delivery's retries may take ({longest_minutes:.1f} minutes: "
+                f"DELIVERY_MAX_RETRIES {self.delivery_max_retries} waiting up to "
+                f"DELIVERY_MAX_BACKOFF_MS {self.delivery_max_backoff_ms}, each attempt up to "
+                f"DELIVERY_TIME_LIMIT_SECONDS {self.delivery_time_limit_seconds:g})"
             )
         return self
 

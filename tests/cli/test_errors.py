@@ -87,6 +87,20 @@ def test_a_file_that_cannot_be_written_is_named_on_one_line(cli: Cli, tmp_path: 
             id="two-settings-at-odds",
         ),
         pytest.param(
+            "DELIVERY_MAX_RETRIES",
+            "12",
+            "STRANDED_AFTER_MINUTES (30) must be longer than a delivery's retries may take (38.2 "
+            "minutes: DELIVERY_MAX_RETRIES 12 waiting up to DELIVERY_MAX_BACKOFF_MS 300000, each "
+            "attempt up to DELIVERY_TIME_LIMIT_SECONDS 45)",
+            id="retries-outlasting-the-backstop",
+        ),
+        pytest.param(
+            "DELIVERY_MAX_RETRIES",
+            "-1",
+            "DELIVERY_MAX_RETRIES: Input should be greater than or equal to 0",
+            id="retries-below-none",
+        ),
+        pytest.param(
             "HOST_REVIEW_WORKING_DAYS",
             "{change: 1}",
             "HOST_REVIEW_WORKING_DAYS: not valid JSON (Expecting property name enclosed in "
