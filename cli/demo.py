@@ -328,7 +328,7 @@ class _Demo:
                 | {
                     "kind": "app",
                     "app_identifier": f"cn.{stem.replace('-', '')}.app",
-                    "app_signatures": {"android": _signature(n)},
+                    "app_platforms": {"android": _app_on_android(n)},
                 }
             },
             OrderKind.NEW_ACCESS: {
@@ -434,9 +434,14 @@ def _agenda() -> dict[int, list[tuple[int, str | None]]]:
     return agenda
 
 
-def _signature(n: int) -> str:
-    """The n-th story's app's Android signing certificate's MD5 (made up, of the right form)."""
-    return hashlib.md5(f"story {n}".encode()).hexdigest().upper()
+def _app_on_android(n: int) -> dict[str, str]:
+    """The n-th story's app on Android: its signing certificate's public key and MD5 (made up,
+    of the right form)."""
+    key = hashlib.sha512(f"story {n} key".encode()).hexdigest().upper()
+    return {
+        "public_key": key,
+        "fingerprint": hashlib.md5(f"story {n}".encode()).hexdigest().upper(),
+    }
 
 
 def _mobile(n: int, person: int) -> str:

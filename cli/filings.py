@@ -8,7 +8,7 @@ import io
 import os
 import re
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -130,14 +130,24 @@ def _changes(changes: ChangesOut | None) -> str | None:
     """A change order's new values, one part a line ("entity_name → 贝塔集团")."""
     if changes is None:
         return None
-    return "\n".join(
-        f"{part} → {value['name']} {value['mobile']}"
-        if isinstance(value, dict) and "mobile" in value
-        else f"{part} → " + ", ".join(f"{k} {v}" for k, v in value.items())
-        if isinstance(value, dict)  # an app's signatures by platform
-        else f"{part} → {value}"
-        for part, value in changes.model_dump(exclude_none=True).items()
-    )
+    lines = []
+    for part, value in changes.model_dump(exclude_none=True).items():
+        if part == "app_platforms":
+            said = "; ".join(_platform(name, on) for name, on in value.items())
+        elif isinstance(value, dict):  # a person
+            said = f"{value['name']} {value['mobile']}"
+        else:
+            said = str(value)
+        lines.append(f"{part} → {said}")
+    return "\n".join(lines)
+
+
+def _platform(name: str, on: Mapping[str, str]) -> str:
+    """An app on one platform, its public key cut short: a line must stay readable
+    ("android cn.example.app 9F3B…21, key 30820122…")."""
+    key = on.get("public_key")
+    said = [name, on.get("package"), on["fingerprint"] + (f", key {key[:8]}…" if key else "")]
+    return " ".join(part for part in said if part)
 
 
 def render_filing(view: FilingOut) -> RenderableType:

@@ -38,6 +38,7 @@ DOCUMENT = 200
 ICP_NUMBER = 64
 PSB_NUMBER = 32  # 京公网安备11010502030143号 is 20 characters
 FINGERPRINT = 64  # a SHA-1 with colons between its pairs is 59 characters
+PUBLIC_KEY = 4000  # a 4096-bit RSA key: 1,030 hex digits, 800 in a PEM with its armour
 URL = 2000  # a home page's address
 MATERIAL = 64  # one material key
 MATERIALS = 50  # keys in one submission

@@ -126,8 +126,9 @@ class Service(SQLModel, table=True):
     domain_registrant: str | None = Field(default=None, max_length=bounds.NAME)
     domain_real_name_verified: bool | None = None
     app_identifier: str | None = Field(default=None, max_length=bounds.NAME)
-    # An app's signing certificate's fingerprint by platform (android, ios, harmonyos).
-    app_signatures: dict[str, str] | None = Field(
+    # An app on each platform (android, ios, harmonyos): its ``package`` there when not the
+    # app's identifier, its certificate's ``public_key`` and ``fingerprint``.
+    app_platforms: dict[str, dict[str, str]] | None = Field(
         default=None, sa_column=Column(JSON, nullable=True)
     )
     sector: str = Field(max_length=bounds.SECTOR)

@@ -215,13 +215,20 @@ def entity_in(**overrides: object) -> dict[str, object]:
     return entity | overrides
 
 
-# An Android signing certificate's MD5, as keytool prints it.
+# An Android signing certificate's MD5, as keytool prints it, and a public key's hex (made up).
 ANDROID_MD5 = "55:9F:F7:FA:4A:0E:12:34:9E:E5:59:C9:9A:3A:08:8E"
+PUBLIC_KEY = "30820122300D06092A864886F70D01010105000382010F003082010A0282010100" + "C3" * 16
+
+
+def on_platform(fingerprint: str, **more: str) -> dict[str, str]:
+    """An app on one platform: signed with ``fingerprint`` and ``PUBLIC_KEY``, and ``more``
+    (its package name there)."""
+    return {"public_key": PUBLIC_KEY, "fingerprint": fingerprint, **more}
 
 
 def service_in(**overrides: object) -> dict[str, object]:
     """A website whose domain the entity holds, real-name verified, with its own person; an
-    app (``kind="app"``) is signed for Android unless ``overrides`` say otherwise."""
+    app (``kind="app"``) is published on Android unless ``overrides`` say otherwise."""
     service: dict[str, object] = {
         "kind": "website",
         "name": "Example",
@@ -232,7 +239,7 @@ def service_in(**overrides: object) -> dict[str, object]:
         "responsible": {"name": "Han Meimei", "mobile": SITE_MOBILE},
     }
     if overrides.get("kind") == "app":
-        service["app_signatures"] = {"android": ANDROID_MD5}
+        service["app_platforms"] = {"android": on_platform(ANDROID_MD5)}
     return service | overrides
 
 

@@ -57,7 +57,7 @@ _ZH_WHOSE = {
     "responsible": "负责人",
     "entity_responsible": "主体负责人",
     "service_responsible": "网站/App 负责人",
-    "app_signatures": "App 签名：",
+    "app_platforms": "App 平台：",
 }
 _ZH_OWN = {"kind": "类型", "name": "名称"}  # a service's own
 _ZH_PERSON_NAME = "姓名"
@@ -302,19 +302,24 @@ def _part_input(path: str, field: FieldInfo, required: bool, rules: Rules) -> In
 
 def _part_label(path: str) -> str:
     """``changes.entity_responsible`` -> ``Entity responsible 主体负责人``; ``service`` ->
-    ``Service 网站/App``."""
+    ``Service 网站/App``; ``service.app_platforms.ios`` -> ``App platforms ios App 平台：iOS``."""
     top, *rest = path.split(".")
     if not rest:
         return _PARTS[top]
-    [whose] = rest
-    return f"{whose.replace('_', ' ').capitalize()} {_ZH_WHOSE[whose]}"
+    return f"{' '.join(rest).replace('_', ' ').capitalize()} {_zh_whose(rest)}".strip()
 
 
 def _label(parts: list[str]) -> str:
-    """``["responsible", "mobile"]`` -> ``Responsible mobile 负责人手机号码``."""
+    """``["responsible", "mobile"]`` -> ``Responsible mobile 负责人手机号码``;
+    ``["app_platforms", "android", "public_key"]`` -> ``App platforms android public key
+    App 平台：安卓证书公钥``."""
     english = " ".join(parts).replace("_", " ").capitalize()
-    if len(parts) == 2:
-        whose, what = parts
-        return f"{english} {_ZH_WHOSE[whose]}{_ZH_PERSON_NAME if what == 'name' else ZH[what]}"
-    [what] = parts
-    return f"{english} {_ZH_OWN.get(what) or ZH[what]}"
+    *whose, what = parts
+    if not whose:
+        return f"{english} {_ZH_OWN.get(what) or ZH[what]}"
+    return f"{english} {_zh_whose(whose)}{_ZH_PERSON_NAME if what == 'name' else ZH[what]}"
+
+
+def _zh_whose(parts: list[str]) -> str:
+    """Whose a field is, in Chinese: a person (``_ZH_WHOSE``), an app's platform (``ZH``)."""
+    return "".join(_ZH_WHOSE.get(part) or ZH[part] for part in parts)

@@ -158,8 +158,8 @@ def _apply_changes(entity: Entity, service: Service | None, changes: Mapping[str
     if person := changes.get("service_responsible"):
         service.responsible_email = _email_of(person, service)
         service.responsible_name, service.responsible_mobile = person["name"], person["mobile"]
-    if signed := changes.get("app_signatures"):
-        service.app_signatures = {**(service.app_signatures or {}), **signed}
+    if platforms := changes.get("app_platforms"):
+        service.app_platforms = {**(service.app_platforms or {}), **platforms}
 
 
 def _email_of(person: Mapping[str, Any], on_record: Entity | Service) -> str | None:

@@ -24,6 +24,7 @@ from models.sealed import lookup
 from workflow.domain.commands import (
     ApplicantIn,
     ApplicantKind,
+    AppPlatformsIn,
     ChangesIn,
     EntityIn,
     EntityPersonIn,
@@ -47,7 +48,7 @@ from workflow.domain.guards import (
     canonical_province,
     check_access_number,
     check_app_identifier,
-    check_app_signatures,
+    check_app_platforms,
     check_creation,
     check_domain_quota,
     check_email,
@@ -189,7 +190,7 @@ def _load(session: Session, command: OrderCreate, spec: KindSpec) -> tuple[_Part
         and (
             changes.service_name is not None
             or changes.service_responsible is not None
-            or changes.app_signatures is not None
+            or changes.app_platforms is not None
         )
     ):
         reasons.append(
@@ -791,22 +792,28 @@ def _check_names_change(parties: _Parties, command: OrderCreate) -> list[Reason]
     return reasons
 
 
-def _check_signatures_change(parties: _Parties, command: OrderCreate) -> list[Reason]:
-    """A change of an app's signatures is an app's, and says something the record does not
-    (a platform not on it, or another certificate for one that is)."""
+def _check_platforms_change(parties: _Parties, command: OrderCreate) -> list[Reason]:
+    """A change of an app's platforms is an app's, and says something the record does not
+    (a platform not on it, or another package or certificate for one that is)."""
     changes, service = command.changes, parties.service
-    if changes is None or changes.app_signatures is None or service is None:
+    if changes is None or changes.app_platforms is None or service is None:
         return []
-    field = "changes.app_signatures"
-    given = changes.app_signatures.model_dump(exclude_none=True)
-    if found := check_app_signatures(ServiceKind(service.kind), given, field):
-        return found  # a website's, or an app's naming no platform
-    held = service.app_signatures or {}
+    field = "changes.app_platforms"
+    given = _dumped(changes.app_platforms) or {}
+    if found := check_app_platforms(ServiceKind(service.kind), given, field):
+        return found  # a website's, an app's naming no platform, a package misspelt
+    held = service.app_platforms or {}
     if not given:
         return [Reason("missing_field", f"{field} names no platform", field=field)]
-    if all(held.get(platform) == fingerprint for platform, fingerprint in given.items()):
+    if all(held.get(platform) == said for platform, said in given.items()):
         return [Reason("unchanged", f"{field} is already on record", field=field)]
     return []
+
+
+def _dumped(platforms: AppPlatformsIn | None) -> dict[str, dict[str, str]] | None:
+    """An app's platforms as the record keeps them: those given, each without what it left
+    out (a package the same as the app's identifier)."""
+    return platforms.model_dump(exclude_none=True) if platforms is not None else None
 
 
 def _check_persons_change(parties: _Parties, command: OrderCreate) -> list[Reason]:
@@ -1140,14 +1147,12 @@ def check_order(
         reasons += [_rename(r, _ORDER_FIELDS) for r in found] if fields else found
     found = _check_entity_person(parties, command) + _check_domain_holder(parties)
     found += _check_names_change(parties, command) + _check_persons_change(parties, command)
-    found += _check_signatures_change(parties, command)
+    found += _check_platforms_change(parties, command)
     if parties.service_in is not None:
         s_in = parties.service_in
         found += check_app_identifier(s_in.kind, s_in.app_identifier, "service.app_identifier")
-        signatures = (
-            s_in.app_signatures.model_dump(exclude_none=True) if s_in.app_signatures else None
-        )
-        found += check_app_signatures(s_in.kind, signatures, "service.app_signatures")
+        platforms = _dumped(s_in.app_platforms)
+        found += check_app_platforms(s_in.kind, platforms, "service.app_platforms")
     found += _check_contacts(people, judged=creation is not None)
     found += _check_mobiles(session, parties, people)
     found += _check_mobiles_on_record(session, parties, people)
@@ -1212,9 +1217,7 @@ def write_order(
             domain_registrant=s.domain_registrant,
             domain_real_name_verified=s.domain_real_name_verified,
             app_identifier=s.app_identifier,
-            app_signatures=s.app_signatures.model_dump(exclude_none=True)
-            if s.app_signatures
-            else None,
+            app_platforms=_dumped(s.app_platforms),
             sector=s.sector,
             responsible_name=person.name if person else None,
             responsible_mobile=person.mobile if person else None,

@@ -125,6 +125,16 @@ class EntityPersonOut(PersonOut):
     legal_representative: bool = True
 
 
+class AppPlatformOut(BaseModel):
+    """An app on one platform, as filed: an app filed before public keys were kept has none."""
+
+    package: str | None = Field(
+        None, description="its package name or Bundle ID here, when not the app's identifier"
+    )
+    public_key: str | None = None
+    fingerprint: str
+
+
 class ChangesOut(BaseModel):
     """What a change order makes of the record: the parts it leaves out stay as they are."""
 
@@ -132,7 +142,7 @@ class ChangesOut(BaseModel):
     entity_responsible: EntityPersonOut | None = None
     service_name: str | None = None
     service_responsible: PersonOut | None = None
-    app_signatures: dict[str, str] | None = None
+    app_platforms: dict[str, AppPlatformOut] | None = None
 
 
 class FilingOut(BaseModel):
@@ -326,8 +336,8 @@ class ServiceOut(BaseModel):
     name: str
     domain: str
     app_identifier: str | None
-    app_signatures: dict[str, str] | None = Field(
-        None, description="an app's signing certificate's fingerprint by platform"
+    app_platforms: dict[str, AppPlatformOut] | None = Field(
+        None, description="an app on each platform it is published on (android, ios, harmonyos)"
     )
     responsible_name: str | None
     responsible_mobile: str | None

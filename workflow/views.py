@@ -62,6 +62,7 @@ from workflow.domain.orders import KINDS, EntityStatus, OrderKind, ServiceKind, 
 from workflow.domain.wording import worded
 from workflow.schemas import (
     ApplicantOut,
+    AppPlatformOut,
     AssignmentOut,
     ChangesOut,
     DeadlineOut,
@@ -688,6 +689,12 @@ def entered_at(event: str, data: Mapping[str, Any], recorded: datetime) -> datet
         return recorded
 
 
+def _platforms_out(held: dict[str, dict[str, str]] | None) -> dict[str, AppPlatformOut] | None:
+    if held is None:
+        return None
+    return {platform: AppPlatformOut.model_validate(said) for platform, said in held.items()}
+
+
 def _service_out(service: Service) -> ServiceOut:
     assert service.id is not None
     mobile = service.responsible_mobile
@@ -698,7 +705,7 @@ def _service_out(service: Service) -> ServiceOut:
         name=service.name,
         domain=service.domain,
         app_identifier=service.app_identifier,
-        app_signatures=service.app_signatures,
+        app_platforms=_platforms_out(service.app_platforms),
         responsible_name=service.responsible_name,
         responsible_mobile=mask_phone(mobile) if mobile else mobile,
         responsible_email=service.responsible_email,

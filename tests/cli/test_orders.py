@@ -10,9 +10,11 @@ from sqlmodel import Session
 
 from tests.factories import (
     ORDER_PATHS,
+    PUBLIC_KEY,
     MakeFiling,
     first_filing_order,
     make_payload,
+    on_platform,
     order_on,
 )
 from workflow import service
@@ -65,14 +67,14 @@ def test_a_change_orders_new_values_show_with_the_filing(
     assert "service_responsible → Zhao Yun 136****0010" in shown.stdout
 
 
-def test_an_app_signatures_change_shows_with_the_filing(
+def test_an_app_platforms_change_shows_with_the_filing(
     cli: Cli, tmp_path: Path, on_file: FilingOut, open_order: Open, session: Session
 ) -> None:
     app = open_order(**order_on("new_service", on_file.entity_id, 0))
     for event, data in ORDER_PATHS["new_service"]:
         app = service.fire_event(session, app.id, EventCommand(event=event, data=data), actor="t")
     session.commit()
-    changes = {"app_signatures": {"ios": "AB" * 20}}
+    changes = {"app_platforms": {"ios": on_platform("AB" * 20, package="cn.example.ios")}}
     body = {"kind": "change", "entity_id": on_file.entity_id, "changes": changes}
     body["service_id"] = app.service_id
     order = json.loads(_create(cli, tmp_path, body).stdout)
@@ -80,7 +82,8 @@ def test_an_app_signatures_change_shows_with_the_filing(
     shown = cli("filings", "show", str(order["id"]))
 
     assert shown.exit_code == 0, shown.output
-    assert f"app_signatures → ios {'AB' * 20}" in shown.stdout
+    said = f"app_platforms → ios cn.example.ios {'AB' * 20}, key {PUBLIC_KEY[:8]}…"
+    assert said in shown.stdout
 
 
 def test_the_diagram_of_one_kind(cli: Cli) -> None:

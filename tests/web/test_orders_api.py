@@ -9,9 +9,11 @@ import pytest
 from tests.factories import (
     APPROVED_RECORD,
     ORDER_PATHS,
+    PUBLIC_KEY,
     another_organisation,
     first_filing_order,
     make_payload,
+    on_platform,
     order_on,
     service_in,
 )
@@ -99,23 +101,25 @@ def test_a_change_order_shows_its_new_values_with_the_new_mobile_masked_and_no_l
             "mobile": "136****0010",
             "email": None,
         },
-        "app_signatures": None,
+        "app_platforms": None,
     }
     assert sorted(shown["changing"]) == ["entity_name", "service_responsible"]
 
 
-def test_an_app_signatures_change_shows_its_platforms_in_the_api_and_on_the_filing_page(
+def test_an_app_platforms_change_shows_them_in_the_api_and_on_the_filing_page(
     api: Api, on_file: dict[str, Any], signed_in: Callable[[str], TestClient]
 ) -> None:
     app = _drive(api, _open(api, order_on("new_service", on_file["entity_id"], 0)), "new_service")
-    signed = {"ios": "AB" * 20}
+    on_ios = on_platform("AB" * 20, package="cn.example.ShopIOS")
     body = {"kind": "change", "entity_id": on_file["entity_id"], "service_id": app["service_id"]}
 
-    order = _open(api, body | {"changes": {"app_signatures": signed}})
+    order = _open(api, body | {"changes": {"app_platforms": {"ios": on_ios}}})
 
-    assert api.get(f"/api/v1/filings/{order['id']}").json()["changes"]["app_signatures"] == signed
+    shown = api.get(f"/api/v1/filings/{order['id']}").json()["changes"]["app_platforms"]
+    assert shown == {"ios": on_ios}
     page = signed_in("viewer").get(f"/filings/{order['id']}").text
-    assert "app signed for ios" in page and "AB" * 20 in page
+    assert "app on ios" in page and "AB" * 20 in page and "cn.example.ShopIOS" in page
+    assert PUBLIC_KEY[:16] in page
 
 
 def test_an_order_on_the_entity_alone_has_no_domain_expiry(

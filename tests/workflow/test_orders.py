@@ -34,6 +34,7 @@ from tests.factories import (
     first_filing_order,
     fresh_service_number,
     make_command,
+    on_platform,
     order_on,
     service_in,
 )
@@ -1041,9 +1042,8 @@ def test_a_new_access_naming_a_number_not_of_the_entitys_services_is_refused(
 def test_a_new_access_of_an_app_naming_a_websites_number_is_refused(
     open_order: Open, on_file: FilingOut
 ) -> None:
-    body = _access(
-        on_file, kind="app", app_identifier="cn.example.shop", app_signatures={"ios": "A" * 40}
-    )
+    on_ios = {"ios": on_platform("A" * 40)}
+    body = _access(on_file, kind="app", app_identifier="cn.example.shop", app_platforms=on_ios)
 
     assert _refusals(open_order, body) == [("suffix_not_the_kinds", "service.record_number")]
 
@@ -1056,7 +1056,7 @@ def test_a_new_access_of_an_app_naming_a_websites_number_is_refused(
             {
                 "kind": "website",
                 "app_identifier": "com.weird.pkg",
-                "app_signatures": None,
+                "app_platforms": None,
                 "domain": "shop.cn",
             },
             "unexpected_field",
@@ -1073,22 +1073,18 @@ def test_an_app_is_filed_with_its_identifier_and_a_website_with_none(
     assert _refusals(open_order, body) == [(code, "service.app_identifier")]
 
 
-@pytest.mark.parametrize(
-    ("signatures", "code"),
-    [(None, "missing_field"), ({}, "missing_field")],
-    ids=["none", "no platform"],
-)
-def test_an_app_is_filed_with_its_signing_certificate_on_a_platform_at_least(
-    open_order: Open, on_file: FilingOut, signatures: object, code: str
+@pytest.mark.parametrize("platforms", [None, {}], ids=["none", "no platform"])
+def test_an_app_is_filed_on_a_platform_at_least(
+    open_order: Open, on_file: FilingOut, platforms: object
 ) -> None:
     body = order_on("new_service", on_file.entity_id, 0)
-    body["service"] = {**body["service"], "app_signatures": signatures}  # type: ignore[dict-item]
+    body["service"] = {**body["service"], "app_platforms": platforms}  # type: ignore[dict-item]
 
-    assert _refusals(open_order, body) == [(code, "service.app_signatures")]
+    assert _refusals(open_order, body) == [("missing_field", "service.app_platforms")]
 
 
 def _app_on_file(session: Session, open_order: Open, on_file: FilingOut) -> int:
-    """The entity's app, approved beside its site, signed for Android."""
+    """The entity's app, approved beside its site, published on Android."""
     order = _drive(
         session,
         open_order(**order_on("new_service", on_file.entity_id, 0)),
@@ -1098,86 +1094,138 @@ def _app_on_file(session: Session, open_order: Open, on_file: FilingOut) -> int:
     return order.service_id
 
 
-def _signatures_change(on_file: FilingOut, service_id: int, signed: dict[str, str]) -> Order:
+def _platforms_change(on_file: FilingOut, service_id: int, platforms: dict[str, object]) -> Order:
     return {
         "kind": "change",
         "entity_id": on_file.entity_id,
         "service_id": service_id,
-        "changes": {"app_signatures": signed},
+        "changes": {"app_platforms": platforms},
     }
 
 
-def test_an_app_published_on_a_new_platform_is_a_change_order_adding_its_signature(
+def _platforms_of(session: Session, entity_id: int, service_id: int | None) -> dict[str, object]:
+    [app] = [s for s in views.entity(session, entity_id).services if s.id == service_id]
+    assert app.app_platforms is not None
+    return {name: on.model_dump(exclude_none=True) for name, on in app.app_platforms.items()}
+
+
+def test_an_app_published_on_a_new_platform_is_a_change_order_adding_it(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
     app = _app_on_file(session, open_order, on_file)
-    change = open_order(**_signatures_change(on_file, app, {"ios": "ab" * 20}))
+    on_ios = on_platform("ab" * 20, package="cn.example.ShopIOS")
+    change = open_order(**_platforms_change(on_file, app, {"ios": on_ios}))
 
     _drive(session, change, ORDER_PATHS["change"])
 
-    [row] = [s for s in views.entity(session, on_file.entity_id).services if s.id == app]
-    assert row.app_signatures == {"android": ANDROID_MD5.replace(":", ""), "ios": "AB" * 20}
+    assert _platforms_of(session, on_file.entity_id, app) == {
+        "android": on_platform(ANDROID_MD5.replace(":", "")),
+        "ios": on_platform("AB" * 20, package="cn.example.ShopIOS"),
+    }
 
 
-def test_a_signatures_change_saying_what_is_on_record_is_refused_as_unchanged(
+def test_a_platforms_change_saying_what_is_on_record_is_refused_as_unchanged(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
     app = _app_on_file(session, open_order, on_file)
 
-    body = _signatures_change(on_file, app, {"android": ANDROID_MD5})
+    body = _platforms_change(on_file, app, {"android": on_platform(ANDROID_MD5)})
 
-    assert _refusals(open_order, body) == [("unchanged", "changes.app_signatures")]
-
-
-def test_a_signatures_change_of_a_website_is_refused(open_order: Open, on_file: FilingOut) -> None:
-    body = _signatures_change(on_file, on_file.service_id or 0, {"ios": "AB" * 20})
-
-    assert _refusals(open_order, body) == [("unexpected_field", "changes.app_signatures")]
+    assert _refusals(open_order, body) == [("unchanged", "changes.app_platforms")]
 
 
-def test_a_website_with_app_signatures_is_refused(open_order: Open, on_file: FilingOut) -> None:
-    site = service_in(domain="shop.cn", app_signatures={"android": ANDROID_MD5})
+def test_a_platforms_change_of_a_website_is_refused(open_order: Open, on_file: FilingOut) -> None:
+    body = _platforms_change(on_file, on_file.service_id or 0, {"ios": on_platform("AB" * 20)})
+
+    assert _refusals(open_order, body) == [("unexpected_field", "changes.app_platforms")]
+
+
+def test_a_website_on_app_platforms_is_refused(open_order: Open, on_file: FilingOut) -> None:
+    site = service_in(domain="shop.cn", app_platforms={"android": on_platform(ANDROID_MD5)})
     body = {"kind": "new_service", "entity_id": on_file.entity_id, "service": site}
 
-    assert _refusals(open_order, body) == [("unexpected_field", "service.app_signatures")]
+    assert _refusals(open_order, body) == [("unexpected_field", "service.app_platforms")]
+
+
+def test_a_platforms_package_not_written_as_one_is_refused_naming_its_platform(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    body = order_on("new_service", on_file.entity_id, 0)
+    on_ios = {"ios": on_platform("AB" * 20, package="购物 App")}
+    body["service"] = {**body["service"], "app_platforms": on_ios}  # type: ignore[dict-item]
+
+    assert _refusals(open_order, body) == [
+        ("invalid_app_identifier", "service.app_platforms.ios.package")
+    ]
 
 
 @pytest.mark.parametrize(
-    ("platform", "fingerprint"),
-    [("android", "A" * 40), ("ios", "A" * 32), ("android", "G" * 32)],
-    ids=["android given a SHA-1", "ios given an MD5", "not hex"],
+    ("platform", "said", "problem"),
+    [
+        ("android", {"fingerprint": "A" * 40}, "certificate fingerprint"),
+        ("ios", {"fingerprint": "A" * 32}, "certificate fingerprint"),
+        ("android", {"fingerprint": "G" * 32}, "certificate fingerprint"),
+        ("android", {"public_key": "not a key"}, "public key"),
+        ("android", {"public_key": "AB" * 31}, "public key"),
+    ],
+    ids=["android given a SHA-1", "ios given an MD5", "not hex", "not a key", "too short"],
 )
-def test_a_fingerprint_of_another_digest_or_not_hex_is_refused_naming_it(
-    on_file: FilingOut, platform: str, fingerprint: str
+def test_a_platforms_certificate_not_written_as_one_is_refused_naming_it(
+    on_file: FilingOut, platform: str, said: dict[str, str], problem: str
 ) -> None:
     body = order_on("new_service", on_file.entity_id, 0)
-    signed = {platform: fingerprint}
-    body["service"] = {**body["service"], "app_signatures": signed}  # type: ignore[dict-item]
+    given = {platform: on_platform("AB" * 20 if platform == "ios" else ANDROID_MD5) | said}
+    body["service"] = {**body["service"], "app_platforms": given}  # type: ignore[dict-item]
 
     with pytest.raises(pydantic.ValidationError) as refused:
         OrderCreate.model_validate(body)
 
     [error] = refused.value.errors()
-    assert error["loc"] == ("service", "app_signatures", platform)
-    assert "certificate fingerprint" in error["msg"]
+    assert error["loc"] == ("service", "app_platforms", platform, next(iter(said)))
+    assert problem in error["msg"]
 
 
-def test_an_apps_signatures_are_kept_as_one_spelling_on_its_service(
+def test_an_app_on_a_platform_without_its_public_key_is_refused_naming_it(
+    on_file: FilingOut,
+) -> None:
+    body = order_on("new_service", on_file.entity_id, 0)
+    given = {"android": {"fingerprint": ANDROID_MD5}}
+    body["service"] = {**body["service"], "app_platforms": given}  # type: ignore[dict-item]
+
+    with pytest.raises(pydantic.ValidationError) as refused:
+        OrderCreate.model_validate(body)
+
+    [error] = refused.value.errors()
+    assert (error["type"], error["loc"]) == (
+        "missing",
+        ("service", "app_platforms", "android", "public_key"),
+    )
+
+
+def test_an_apps_certificates_are_kept_as_one_spelling_on_its_service(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
-    """keytool's colons and lower case alike: one fingerprint compares equal however pasted."""
+    """keytool's colons and lower case alike, a PEM's armour and line breaks: one certificate
+    compares equal however it was pasted."""
     body = order_on("new_service", on_file.entity_id, 0)
-    signed = {"android": ANDROID_MD5.lower(), "ios": "ab" * 20}
-    body["service"] = {**body["service"], "app_signatures": signed}  # type: ignore[dict-item]
+    pem = (
+        "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A\n"
+        "MIIBCgKCAQEAw+/Zz3k1pL0aQ7vT9xYb\nR2nE5uFh8dJc==\n-----END PUBLIC KEY-----\n"
+    )
+    given = {
+        "android": on_platform(ANDROID_MD5.lower()),
+        "ios": {"public_key": pem, "fingerprint": "ab" * 20},
+    }
+    body["service"] = {**body["service"], "app_platforms": given}  # type: ignore[dict-item]
 
     order = open_order(**body)
 
-    [app] = [
-        s for s in views.entity(session, on_file.entity_id).services if s.id == order.service_id
-    ]
-    assert app.app_signatures == {
-        "android": ANDROID_MD5.replace(":", ""),
-        "ios": "AB" * 20,
+    assert _platforms_of(session, on_file.entity_id, order.service_id) == {
+        "android": on_platform(ANDROID_MD5.replace(":", "")),
+        "ios": {
+            "public_key": "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAw+/Zz3k1pL0aQ7vT9xYbR2nE5uFh8dJc==",
+            "fingerprint": "AB" * 20,
+        },
     }
 
 
@@ -1426,7 +1474,7 @@ def test_an_app_comes_back_under_its_number_by_another_platforms_identifier(
     app = {
         "kind": "app",
         "app_identifier": "cn.example.app",
-        "app_signatures": {"android": ANDROID_MD5},
+        "app_platforms": {"android": on_platform(ANDROID_MD5)},
         "record_number": f"{ENTITY_NUMBER}-5A",
     }
     _accessed_then_removed(session, open_order, on_file, **app)

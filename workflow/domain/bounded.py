@@ -152,6 +152,27 @@ Md5Fingerprint = Annotated[str, line(bounds.FINGERPRINT), _fingerprint(32)]
 Sha1Fingerprint = Annotated[str, line(bounds.FINGERPRINT), _fingerprint(40)]
 AnyFingerprint = Annotated[str, line(bounds.FINGERPRINT), _fingerprint(32, 40)]
 
+_PEM_ARMOUR = re.compile(r"-----(BEGIN|END) [A-Z ]+-----")
+_KEY_TEXT = re.compile(r"[A-Za-z0-9+/=:]{64,}")
+
+
+def _public_key(value: str) -> str:
+    """A platform public key as the hosts' forms take it: its hex, with colons or without (the
+    modulus a decompiler or keytool shows), or its base64 (a PEM's body); a PEM's armour and
+    every space or line break are dropped, so one key compares equal however it was pasted."""
+    body = "".join(_PEM_ARMOUR.sub("", value).split())
+    if not _KEY_TEXT.fullmatch(body):
+        raise ValueError(
+            "must be a public key of at least 64 characters: its hex (colons allowed) or its "
+            "base64 (a PEM's body)"
+        )
+    return body
+
+
+# The public key of the certificate an app is signed with on one platform (docs/domain-facts.md,
+# Apps: HW App备案咨询.md); several lines, as a PEM, are taken.
+PublicKey = Annotated[str, paragraph(bounds.PUBLIC_KEY), AfterValidator(_public_key)]
+
 # A mainland mobile as people write it: grouped, and with the country code or without.
 _WRITTEN_MOBILE = re.compile(
     r"(?:\+\s*86|0086|86)?[\s-]*(1[3-9][0-9])[\s-]*([0-9]{4})[\s-]*([0-9]{4})"

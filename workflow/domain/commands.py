@@ -35,6 +35,7 @@ from workflow.domain.bounded import (
     Person,
     Phone,
     Province,
+    PublicKey,
     Recipient,
     RowId,
     Sector,
@@ -243,18 +244,44 @@ class EntityIn(BaseModel):
     responsible: EntityPersonIn
 
 
-class AppSignaturesIn(BaseModel):
-    """The fingerprint of the certificate an app is signed with on each platform it is
-    published on, as MIIT files an app (docs/domain-facts.md, Apps: HW App备案咨询.md); a new
-    platform later is a change order."""
+class _AppPlatformIn(BaseModel):
+    """What MIIT files of an app on one platform it is published on: its package name there,
+    and the public key and fingerprint of the certificate it is signed with (docs/domain-facts.md,
+    Apps: HW App备案咨询.md)."""
 
     model_config = STRICT
 
-    android: Md5Fingerprint | None = Field(None, description="Android: the certificate's MD5")
-    ios: Sha1Fingerprint | None = Field(None, description="iOS: the certificate's SHA-1")
-    harmonyos: AnyFingerprint | None = Field(
-        None, description="HarmonyOS: the certificate's MD5 (or SHA-1)"
+    package: Name | None = Field(
+        None,
+        description="its package name or Bundle ID on this platform, when not the app's "
+        "app_identifier",
     )
+    public_key: PublicKey = Field(
+        description="the public key of the certificate it is signed with here: hex or base64"
+    )
+
+
+class AndroidIn(_AppPlatformIn):
+    fingerprint: Md5Fingerprint = Field(description="the certificate's MD5")
+
+
+class IosIn(_AppPlatformIn):
+    fingerprint: Sha1Fingerprint = Field(description="the certificate's SHA-1")
+
+
+class HarmonyOsIn(_AppPlatformIn):
+    fingerprint: AnyFingerprint = Field(description="the certificate's MD5 (or SHA-1)")
+
+
+class AppPlatformsIn(BaseModel):
+    """An app on each platform it is published on, as MIIT files it; a new platform later is
+    a change order."""
+
+    model_config = STRICT
+
+    android: AndroidIn | None = None
+    ios: IosIn | None = None
+    harmonyos: HarmonyOsIn | None = None
 
 
 class ServiceIn(BaseModel):
@@ -273,10 +300,10 @@ class ServiceIn(BaseModel):
         description="package name or Bundle ID of an app (a mini program's AppID): required "
         "for them, none for a website",
     )
-    app_signatures: AppSignaturesIn | None = Field(
+    app_platforms: AppPlatformsIn | None = Field(
         default=None,
-        description="an app's signing certificate on each platform it is published on: at "
-        "least one for an app, none for a website",
+        description="an app on each platform it is published on: at least one for an app, "
+        "none for a website",
     )
     sector: Sector = "general"
     responsible: PersonIn | None = None
@@ -294,10 +321,10 @@ class ChangesIn(BaseModel):
     entity_responsible: EntityPersonIn | None = None
     service_name: Name | None = None
     service_responsible: PersonIn | None = None
-    app_signatures: AppSignaturesIn | None = Field(
+    app_platforms: AppPlatformsIn | None = Field(
         default=None,
-        description="an app's signing certificate on the platforms given (one it is newly "
-        "published on, or a certificate replaced); those left out stay as on record",
+        description="an app on the platforms given (one it is newly published on, or one "
+        "whose package or certificate changed); those left out stay as on record",
     )
 
 

@@ -870,24 +870,32 @@ _LETTERED = ", ".join(
 )
 
 
-def check_app_signatures(kind: ServiceKind, given: object | None, field: str) -> list[Reason]:
-    """An app is filed with its signing certificate on each platform it is published on: one
-    at least (docs/domain-facts.md, Apps: HW App备案咨询.md). A website has none; a mini program
-    or a quick app, signed by the platform that runs it, may give them."""
+def check_app_platforms(
+    kind: ServiceKind, given: Mapping[str, Mapping[str, str]] | None, field: str
+) -> list[Reason]:
+    """An app is filed on each platform it is published on: one at least, each with its
+    package name there written as one (docs/domain-facts.md, Apps: HW App备案咨询.md). A website
+    has none; a mini program or a quick app, run by the platform that signs it, may give them."""
     if kind is ServiceKind.WEBSITE and given is not None:
         return [Reason("unexpected_field", f"{field} is an app's: a website has none", field=field)]
     if kind is ServiceKind.APP and not given:
         return [
             Reason(
                 "missing_field",
-                f"{field} is required for an app: the fingerprint of the certificate it is "
-                "signed with on each platform it is published on (android, ios, harmonyos)",
+                f"{field} is required for an app: each platform it is published on (android, "
+                "ios, harmonyos), with its package name there and the public key and "
+                "fingerprint of the certificate it is signed with",
                 field=field,
-                rule="app_signatures",
+                rule="app_platforms",
                 source="docs/domain-facts.md, Apps: HW App备案咨询.md",
             )
         ]
-    return []
+    return [
+        reason
+        for platform, held in (given or {}).items()
+        if (package := held.get("package")) is not None
+        for reason in check_app_identifier(kind, package, f"{field}.{platform}.package")
+    ]
 
 
 def _check_number(

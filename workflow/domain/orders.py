@@ -305,7 +305,7 @@ CHANGES: dict[str, ChangeSpec] = {
     "entity_responsible": ChangeSpec(VerifierRole.ENTITY),
     "service_name": ChangeSpec(VerifierRole.SERVICE),
     "service_responsible": ChangeSpec(VerifierRole.SERVICE),
-    "app_signatures": ChangeSpec(VerifierRole.SERVICE),  # an app on a new platform
+    "app_platforms": ChangeSpec(VerifierRole.SERVICE),  # an app on a new platform
 }
 
 
