@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import bindparam, case, func, insert, or_, update
+from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA, as_utc, end_of_day
@@ -102,6 +102,26 @@ _LATEST_OF_SERIES = (
     )
     .scalar_subquery()
 )
+# ... or that the deadline it warns of (``reminds_of``), due too, has overtaken: "review is
+# taking long" says nothing once the legal limit has ended, told by its own notice. Only a
+# deadline that moves nothing: one firing an event takes the reminders with the state it
+# leaves, and one whose event fails (stays pending) must leave them to be sent.
+_WARNED_OF = _DEADLINES.alias("warned_of")
+_ITS_WARNING_DUE = or_(
+    *(
+        and_(
+            _DEADLINES.c.kind == spec.kind,
+            exists().where(
+                _WARNED_OF.c.filing_id == _DEADLINES.c.filing_id,
+                _WARNED_OF.c.kind == spec.reminds_of,
+                _WARNED_OF.c.disarmed_at.is_(None),
+                _WARNED_OF.c.due_at <= bindparam("now"),
+            ),
+        )
+        for spec in DEADLINES_BY_KIND.values()
+        if spec.reminds_of is not None and DEADLINES_BY_KIND[spec.reminds_of].event is None
+    )
+)
 _CLOSE_OVERTAKEN = (
     update(_DEADLINES)
     .where(
@@ -109,7 +129,7 @@ _CLOSE_OVERTAKEN = (
         _DEADLINES.c.disarmed_at.is_(None),
         _DEADLINES.c.status == DeadlineStatus.PENDING,
         _DEADLINES.c.kind.in_(REMINDER_KINDS),
-        _DEADLINES.c.due_at < _LATEST_OF_SERIES,
+        or_(_DEADLINES.c.due_at < _LATEST_OF_SERIES, _ITS_WARNING_DUE),
     )
     .values(status=DeadlineStatus.DISARMED, disarmed_at=bindparam("now"))
     .returning(_DEADLINES.c.id)
@@ -199,12 +219,14 @@ def open_deadlines(session: Session, filing_id: int) -> list[OpenDeadline]:
 
 def close_overtaken(session: Session, filing_id: int, now: datetime) -> set[int]:
     """Close unsent the filing's reminders due by ``now`` that a later reminder of the same
-    series, due too, has overtaken; their ids. Only the latest tells the truth: after a state
-    entered late (an SMS recorded hours after it came) or a sweep that was away (the
-    scheduler down for weeks), "3 weeks in review" is stale once the 4-week reminder is due,
-    as are the 0 h and 12 h SMS reminders once the 20 h one is. The deadline a series warns
-    of, when it fires an event, goes first and takes the series with the state it leaves; a
-    deadline that makes the filing late is never closed (obligations are treated alike)."""
+    series, or the deadline they warn of, due too, has overtaken; their ids. Only the latest
+    tells the truth: after a state entered late (an SMS recorded hours after it came) or a
+    sweep that was away (the scheduler down for weeks), "3 weeks in review" is stale once the
+    4-week reminder is due, as are the 0 h and 12 h SMS reminders once the 20 h one is, and
+    every "review is taking long" once the legal limit has ended (20 working days around a
+    make-up working day end before 4 weeks do). The deadline a series warns of, when it fires
+    an event, goes first and takes the series with the state it leaves; a deadline that makes
+    the filing late is never closed (obligations are treated alike)."""
     closed = session.connection().execute(_CLOSE_OVERTAKEN, {"filing": filing_id, "now": now})
     return set(closed.scalars())
 

@@ -407,24 +407,63 @@ def test_one_call_fires_every_due_deadline_batch_after_batch(
 # --- The MIIT review SLA in Chinese working days ----------------------------------------------
 
 
-def test_after_a_gap_in_review_only_the_latest_reminder_goes_out_with_the_limit(
+def _miit_statuses(db: Database, filing_id: int) -> dict[tuple[str, float], str]:
+    with _fresh(db) as s:
+        rows = s.exec(select(Deadline).where(Deadline.filing_id == filing_id))
+        return {(d.kind, d.figure): d.status for d in rows if d.state == "miit_pending"}
+
+
+def _told(db: Database, filing_id: int) -> list[str]:
+    with _fresh(db) as s:
+        rows = s.exec(select(Notification).where(Notification.filing_id == filing_id))
+        return [n.kind for n in rows]
+
+
+def test_after_a_gap_in_review_past_the_legal_limit_only_the_limit_is_told(
     db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
-    """The scheduler away five weeks: "3 weeks in review" is stale once the 4-week reminder
-    is due; the legal limit (4 weeks too, in a March without holidays) is told as well."""
+    """The scheduler away five weeks: "review is taking long" is stale once the legal limit
+    (four weeks, in a March without holidays) has ended, and its notice says so."""
     filing = new_filing("miit_pending")
     _sweep_at(clock, settings, clock.now() + timedelta(days=35))
 
-    with _fresh(db) as s:
-        rows = s.exec(select(Deadline).where(Deadline.filing_id == filing.id))
-        statuses = {(d.kind, d.figure): d.status for d in rows if d.state == "miit_pending"}
-    assert (statuses[("miit_reminder", 3)], statuses[("miit_reminder", 4)]) == ("disarmed", "fired")
+    statuses = _miit_statuses(db, filing.id)
+    assert (statuses[("miit_reminder", 3)], statuses[("miit_reminder", 4)]) == (
+        "disarmed",
+        "disarmed",
+    )
     assert statuses[("miit_legal_limit", 20)] == "fired"
-    with _fresh(db) as s:
-        told = [
-            n.kind for n in s.exec(select(Notification).where(Notification.filing_id == filing.id))
-        ]
-    assert told.count("miit_reminder") == 1 and "miit_legal_limit" in told
+    assert "miit_reminder" not in _told(db, filing.id)
+    assert "miit_legal_limit" in _told(db, filing.id)
+
+
+def test_after_a_gap_in_review_within_the_legal_limit_only_the_latest_reminder_is_told(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    filing = new_filing("miit_pending")
+    _sweep_at(clock, settings, clock.now() + timedelta(days=28, hours=1))
+
+    statuses = _miit_statuses(db, filing.id)
+    assert (statuses[("miit_reminder", 3)], statuses[("miit_reminder", 4)]) == ("disarmed", "fired")
+    assert statuses[("miit_legal_limit", 20)] == "pending"
+    assert _told(db, filing.id).count("miit_reminder") == 1
+
+
+def test_a_review_reminder_falling_after_the_legal_limit_is_not_sent(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """Saturday 11 May 2024 was a make-up working day: 20 working days from Monday 6 May end on
+    Friday 31 May, before the 4-week reminder of Monday 3 June."""
+    clock.set(datetime(2024, 5, 6, 10, tzinfo=CHINA))
+    filing = new_filing("miit_pending")
+    _sweep_at(clock, settings, datetime(2024, 5, 27, 10, 1, tzinfo=CHINA))  # three weeks
+    _sweep_at(clock, settings, datetime(2024, 6, 1, 0, 0, 1, tzinfo=CHINA))
+    assert _miit_statuses(db, filing.id)[("miit_legal_limit", 20)] == "fired"
+
+    _sweep_at(clock, settings, datetime(2024, 6, 3, 10, 1, tzinfo=CHINA))
+
+    assert _miit_statuses(db, filing.id)[("miit_reminder", 4)] == "disarmed"
+    assert _told(db, filing.id).count("miit_reminder") == 1  # the 3-week one, in time
 
 
 @pytest.mark.parametrize(
