@@ -70,9 +70,14 @@ def check_settings(settings: Settings, *, refusing: str = "refusing to start") -
 
 
 def _late_reminders(settings: Settings) -> list[Reason]:
-    """A reminder due once its state has ended by itself is never sent: the SMS window
-    returns the order, the lapse ends its idling, and the reminder goes with the state."""
+    """A reminder due once what it warns of has come is never sent: the SMS window returns
+    the order, the lapse ends its idling, and the reminder goes with the state; a review
+    reminder once the legal limit has ended is closed unsent (``deadlines.close_overtaken``);
+    a PSB reminder before the go-live is never armed. An escalation of the bureau's review
+    before its legal limit ends would call breached a review the law still allows."""
     window, lapse = settings.sms_window_hours, settings.idle_lapse_days
+    limit, breach = settings.miit_legal_limit_working_days, settings.miit_breach_weeks
+    psb = settings.psb_filing_days
     late = [
         (
             "sms_reminder_hours",
@@ -80,7 +85,8 @@ def _late_reminders(settings: Settings) -> list[Reason]:
         )
         for h in settings.sms_reminder_hours
         if h >= window
-    ] + [
+    ]
+    late += [
         (name.lower(), f"{name} {days} is not before IDLE_LAPSE_DAYS ({lapse})")
         for name, figures in (
             ("IDLE_REMINDER_DAYS", settings.idle_reminder_days),
@@ -88,6 +94,29 @@ def _late_reminders(settings: Settings) -> list[Reason]:
         )
         for days in figures
         if days >= lapse
+    ]
+    # Weeks against working days: five a week, fewer around holidays, six with a make-up day.
+    late += [
+        (
+            "miit_reminder_weeks",
+            f"MIIT_REMINDER_WEEKS {weeks:g} is not before MIIT_LEGAL_LIMIT_WORKING_DAYS "
+            f"({limit}) ends and before MIIT_BREACH_WEEKS ({breach:g})",
+        )
+        for weeks in settings.miit_reminder_weeks
+        if weeks * 5 > limit or weeks >= breach
+    ]
+    if breach * 5 <= limit:
+        late.append(
+            (
+                "miit_breach_weeks",
+                f"MIIT_BREACH_WEEKS {breach:g} is not after MIIT_LEGAL_LIMIT_WORKING_DAYS "
+                f"({limit}) ends",
+            )
+        )
+    late += [
+        ("psb_reminder_days", f"PSB_REMINDER_DAYS {days} is not inside PSB_FILING_DAYS ({psb})")
+        for days in settings.psb_reminder_days
+        if days >= psb
     ]
     return [Reason("reminder_too_late", message, field=field) for field, message in late]
 

@@ -67,6 +67,35 @@ def test_a_reminder_due_after_what_it_warns_of_refuses_to_start() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "said"),
+    [
+        ("psb_reminder_days", [40], "PSB_REMINDER_DAYS 40 is not inside PSB_FILING_DAYS (30)"),
+        (
+            "miit_reminder_weeks",
+            [3, 7],
+            "MIIT_REMINDER_WEEKS 7 is not before MIIT_LEGAL_LIMIT_WORKING_DAYS (20) ends and "
+            "before MIIT_BREACH_WEEKS (6)",
+        ),
+        (
+            "miit_breach_weeks",
+            2,
+            "MIIT_BREACH_WEEKS 2 is not after MIIT_LEGAL_LIMIT_WORKING_DAYS (20) ends",
+        ),
+    ],
+    ids=["psb-reminder-before-go-live", "review-reminder-after-the-limit", "breach-before-it"],
+)
+def test_a_review_or_psb_figure_at_odds_with_what_it_warns_of_refuses_to_start(
+    setting: str, value: object, said: str
+) -> None:
+    # An earlier breach is refused alone when the review's reminders come before it.
+    reminders = {"miit_reminder_weeks": [1]} if setting == "miit_breach_weeks" else {}
+    with pytest.raises(UnsafeSettings) as refused:
+        check_settings(Settings(**{**reminders, setting: value}))
+
+    assert [(r.field, r.message) for r in refused.value.reasons] == [(setting, said)]
+
+
 def test_stuck_working_days_for_a_state_orders_end_in_refuses_to_start() -> None:
     with pytest.raises(UnsafeSettings) as refused:
         check_settings(Settings(stuck_working_days={"approved": 2}))
