@@ -330,3 +330,17 @@ FLAT_FILING = {
     "site_name": "Example",
     "sector": "general",
 }
+
+
+# An official holiday schedule of a year no package knows, as ops load one: National Day's
+# golden week with its make-up Sundays, and the other fixed-date holidays every schedule lists.
+SCHEDULE_2031 = {
+    "year": 2031,
+    "holidays": [
+        "2031-01-01",
+        "2031-05-01",
+        "2031-05-02",
+        *(f"2031-10-0{n}" for n in range(1, 8)),
+    ],
+    "workdays": ["2031-09-28", "2031-10-11"],
+}

@@ -17,7 +17,7 @@ from config.clock import FrozenClock, as_utc
 from config.settings import Settings
 from models import ApiToken, Job, Notification
 from tests.databases import Database
-from tests.factories import MakeFiling
+from tests.factories import SCHEDULE_2031, MakeFiling
 from workflow import failures
 from workflow.domain import diagram
 from workflow.domain.definition import EVENTS, STATES
@@ -51,13 +51,6 @@ def test_diagram_mermaid_names_every_state_and_event(cli: Cli) -> None:
         assert event.name in result.stdout
 
 
-SCHEDULE_2031 = {
-    "year": 2031,
-    "holidays": [f"2031-10-0{n}" for n in range(1, 8)],
-    "workdays": ["2031-09-28", "2031-10-11"],
-}
-
-
 def test_calendar_load_installs_a_schedule_and_recomputes_estimated_deadlines(
     cli: Cli, tmp_path: Path, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
@@ -71,7 +64,7 @@ def test_calendar_load_installs_a_schedule_and_recomputes_estimated_deadlines(
 
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert (report["year"], report["holidays"], report["workdays"]) == (2031, 7, 2)
+    assert (report["year"], report["holidays"], report["workdays"]) == (2031, 10, 2)
     assert report["changed"] >= 1
     assert (settings.var_dir / "calendar" / "2031.json").exists()
     shown = json.loads(cli("filings", "show", str(filing.id), "--json").stdout)
@@ -89,8 +82,7 @@ def test_a_corrected_schedule_moves_a_deadline_counted_with_the_one_it_replaces(
     filing = new_filing("submitted", domain_expires_on="2033-06-30")
     [before] = [d for d in filing.deadlines if d.kind == "host_review_overdue"]
     assert before.estimated is False
-    holidays = ["2031-09-23", *(f"2031-10-0{n}" for n in range(1, 8))]
-    corrected = {**SCHEDULE_2031, "holidays": holidays}
+    corrected = {**SCHEDULE_2031, "holidays": ["2031-09-23", *SCHEDULE_2031["holidays"]]}
     path.write_text(json.dumps(corrected), encoding="utf-8")
 
     assert cli("calendar", "load", str(path)).exit_code == 0

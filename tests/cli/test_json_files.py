@@ -10,13 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.factories import first_filing_order, make_payload
+from tests.factories import SCHEDULE_2031, first_filing_order, make_payload
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
 
 _ORDER = {k: v for k, v in first_filing_order().items() if k != "kind"}
-_SCHEDULE = {"year": 2031, "holidays": ["2031-10-01"], "workdays": ["2031-09-28"]}
 
 # Each command reading a JSON file, with a file it takes.
 READERS = [
@@ -24,7 +23,7 @@ READERS = [
     pytest.param(
         ("orders", "create", "--kind", "first_filing", "--file"), _ORDER, id="orders-create"
     ),
-    pytest.param(("calendar", "load"), _SCHEDULE, id="calendar-load"),
+    pytest.param(("calendar", "load"), SCHEDULE_2031, id="calendar-load"),
 ]
 
 

@@ -27,7 +27,7 @@ from models import (
 )
 from scheduler.jobs import CalendarRecount, sweep_deadlines
 from tests.databases import POSTGRES_ONLY, Database, wait_for_a_lock_wait
-from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order
+from tests.factories import ORDER_PATHS, SCHEDULE_2031, MakeFiling, first_filing_order
 from workflow import service, views
 from workflow.deadlines import calendar_for
 from workflow.domain.commands import EventCommand
@@ -678,10 +678,3 @@ def test_estimated_due_times_are_counted_again_a_batch_at_a_time(
 
     for filing in (first, second, third):
         assert _deadline(db, filing.id, "host_review_overdue").estimated is False
-
-
-SCHEDULE_2031 = {
-    "year": 2031,
-    "holidays": [f"2031-10-0{n}" for n in range(1, 8)],
-    "workdays": ["2031-09-28", "2031-10-11"],
-}

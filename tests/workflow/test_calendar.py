@@ -16,8 +16,11 @@ from typing import Any
 import pytest
 
 from config.clock import CHINA
+from tests.factories import SCHEDULE_2031
 from workflow.domain.calendar import (
+    STATUTORY_HOLIDAYS_SOURCE,
     WorkingCalendar,
+    fixed_holidays,
     install_schedule_file,
     load_schedule_file,
 )
@@ -33,13 +36,6 @@ def beijing(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> 
 def write_json(path: Path, content: Any) -> Path:
     path.write_text(json.dumps(content), encoding="utf-8")
     return path
-
-
-OFFICIAL_2031 = {
-    "year": 2031,
-    "holidays": [f"2031-10-0{n}" for n in range(1, 8)],
-    "workdays": ["2031-09-28", "2031-10-11"],
-}
 
 
 @pytest.fixture
@@ -143,10 +139,10 @@ def test_deadline_ending_before_an_unknown_year_is_not_estimated(
 
 
 def test_start_on_last_day_of_unknown_year_counts_only_the_next_year(tmp_path: Path) -> None:
-    write_json(tmp_path / "2031.json", OFFICIAL_2031)
+    write_json(tmp_path / "2031.json", SCHEDULE_2031)
     calendar = WorkingCalendar(tmp_path)
-    due = calendar.add_working_days(beijing(2030, 12, 31, 10, 0), 1)
-    assert due.at == beijing(2031, 1, 1, 10, 0)
+    due = calendar.add_working_days(beijing(2030, 12, 31, 10, 0), 1)  # 1 January is off
+    assert due.at == beijing(2031, 1, 2, 10, 0)
     assert due.estimated is False
 
 
@@ -156,7 +152,7 @@ def test_package_years_are_official(calendar: WorkingCalendar) -> None:
 
 
 def test_schedule_file_in_dir_makes_year_official_and_changes_result(tmp_path: Path) -> None:
-    write_json(tmp_path / "2031.json", OFFICIAL_2031)
+    write_json(tmp_path / "2031.json", SCHEDULE_2031)
     calendar = WorkingCalendar(tmp_path)
     due = calendar.add_working_days(beijing(2031, 9, 30, 10, 0), 1)
     assert due.at == beijing(2031, 10, 8, 10, 0)
@@ -165,7 +161,10 @@ def test_schedule_file_in_dir_makes_year_official_and_changes_result(tmp_path: P
 
 
 def test_schedule_file_overrides_the_package(tmp_path: Path) -> None:
-    write_json(tmp_path / "2026.json", {"year": 2026, "holidays": ["2026-03-02"], "workdays": []})
+    fixed = [day.isoformat() for day, _ in fixed_holidays(2026)]
+    write_json(
+        tmp_path / "2026.json", {"year": 2026, "holidays": [*fixed, "2026-03-02"], "workdays": []}
+    )
     calendar = WorkingCalendar(tmp_path)
     assert calendar.is_working_day(date(2026, 3, 2)) is False
     assert calendar.is_working_day(date(2026, 2, 14)) is False
@@ -176,7 +175,7 @@ def test_installed_schedule_applies_after_reload(tmp_path: Path) -> None:
     calendar = WorkingCalendar(schedule_dir)
     before = calendar.add_working_days(beijing(2031, 9, 30, 10, 0), 1)
 
-    install_schedule_file(write_json(tmp_path / "notice.json", OFFICIAL_2031), schedule_dir)
+    install_schedule_file(write_json(tmp_path / "notice.json", SCHEDULE_2031), schedule_dir)
     calendar.reload()
 
     after = calendar.add_working_days(beijing(2031, 9, 30, 10, 0), 1)
@@ -191,7 +190,7 @@ def test_running_calendar_sees_a_schedule_installed_since_at_its_next_look(
     calendar = WorkingCalendar(schedule_dir, recheck_seconds=0)
     assert calendar.is_estimated(2031) is True
 
-    install_schedule_file(write_json(tmp_path / "notice.json", OFFICIAL_2031), schedule_dir)
+    install_schedule_file(write_json(tmp_path / "notice.json", SCHEDULE_2031), schedule_dir)
     calendar.refresh()
 
     after = calendar.add_working_days(beijing(2031, 9, 30, 10, 0), 1)
@@ -205,7 +204,7 @@ def test_calendar_looks_at_its_directory_at_most_once_per_recheck_interval(
     calendar = WorkingCalendar(schedule_dir, recheck_seconds=3600)
     calendar.refresh()  # the first look, made at once
 
-    install_schedule_file(write_json(tmp_path / "notice.json", OFFICIAL_2031), schedule_dir)
+    install_schedule_file(write_json(tmp_path / "notice.json", SCHEDULE_2031), schedule_dir)
     calendar.refresh()  # within the hour: not looked at
 
     assert calendar.is_estimated(2031) is True
@@ -214,7 +213,7 @@ def test_calendar_looks_at_its_directory_at_most_once_per_recheck_interval(
 def test_bad_schedule_copied_in_by_hand_keeps_the_schedules_read_before_and_is_logged_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    write_json(tmp_path / "2031.json", OFFICIAL_2031)
+    write_json(tmp_path / "2031.json", SCHEDULE_2031)
     calendar = WorkingCalendar(tmp_path, recheck_seconds=0)
     (tmp_path / "2031.json").write_text('{"year": 2031, "holidays": ["2031-13-01"]', "utf-8")
 
@@ -234,7 +233,7 @@ def test_a_process_starting_beside_a_bad_schedule_file_reads_the_good_ones_and_l
 ) -> None:
     """A restart (a deploy, a crashed worker) must not turn a file copied in by hand into a
     refusal of every event that arms a working-day deadline."""
-    write_json(tmp_path / "2031.json", OFFICIAL_2031)
+    write_json(tmp_path / "2031.json", SCHEDULE_2031)
     (tmp_path / "2032.json").write_text('{"year": 2032, "holidays": ["2032-1-3"]}', "utf-8")
 
     with caplog.at_level(logging.ERROR, logger=LOGGER):
@@ -247,7 +246,7 @@ def test_a_process_starting_beside_a_bad_schedule_file_reads_the_good_ones_and_l
 
 
 def test_install_copies_the_file_under_its_year(tmp_path: Path) -> None:
-    source = write_json(tmp_path / "notice.json", OFFICIAL_2031)
+    source = write_json(tmp_path / "notice.json", SCHEDULE_2031)
     schedule = install_schedule_file(source, tmp_path / "calendar")
     assert schedule.year == 2031
     assert (tmp_path / "calendar" / "2031.json").read_bytes() == source.read_bytes()
@@ -255,29 +254,66 @@ def test_install_copies_the_file_under_its_year(tmp_path: Path) -> None:
 
 
 def test_load_schedule_file_parses_both_lists(tmp_path: Path) -> None:
-    schedule = load_schedule_file(write_json(tmp_path / "s.json", OFFICIAL_2031))
+    schedule = load_schedule_file(write_json(tmp_path / "s.json", SCHEDULE_2031))
     assert date(2031, 10, 7) in schedule.holidays
     assert schedule.workdays == frozenset({date(2031, 9, 28), date(2031, 10, 11)})
+
+
+_FIXED_2031 = ["2031-01-01", "2031-05-01", "2031-05-02", "2031-10-01", "2031-10-02", "2031-10-03"]
 
 
 def test_malformed_schedule_lists_every_problem(tmp_path: Path) -> None:
     bad = {
         "year": 2031,
-        "holidays": ["2031-10-01", "2030-12-31", "2031-13-01", "20311002", "2031-10-04"],
+        "holidays": [*_FIXED_2031, "2030-12-31", "2031-13-01", "20311002", "2031-10-04"],
         "workdays": ["2031-10-04", "2031-10-06", 5],
         "source": "typo",
     }
     with pytest.raises(ValidationError) as caught:
         load_schedule_file(write_json(tmp_path / "bad.json", bad))
     assert sorted((r.code, r.field) for r in caught.value.reasons) == [
-        ("bad_date", "holidays[2]"),
-        ("bad_date", "holidays[3]"),
+        ("bad_date", "holidays[7]"),
+        ("bad_date", "holidays[8]"),
         ("bad_date", "workdays[2]"),
         ("in_both_lists", "workdays"),
         ("unknown_field", "source"),
         ("workday_not_weekend", "workdays[1]"),
-        ("wrong_year", "holidays[1]"),
+        ("wrong_year", "holidays[6]"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("year", "left_out"),
+    [(2031, "2031-01-01"), (2031, "2031-05-02"), (2031, "2031-10-03"), (2024, "2024-05-01")],
+    ids=["new-year", "labour-day-second-from-2025", "national-day-third", "labour-day-2024"],
+)
+def test_a_schedule_without_a_fixed_date_statutory_holiday_is_refused_naming_it(
+    tmp_path: Path, year: int, left_out: str
+) -> None:
+    """An official schedule lists every one: a file without one was typed from something
+    else, or cut short, and would have them counted as working days."""
+    days = [day.isoformat() for day, _ in fixed_holidays(year) if day.isoformat() != left_out]
+    schedule = {"year": year, "holidays": days, "workdays": []}
+
+    with pytest.raises(ValidationError) as caught:
+        load_schedule_file(write_json(tmp_path / "cut.json", schedule))
+
+    [reason] = caught.value.reasons
+    assert (reason.code, reason.details, reason.source) == (
+        "missing_statutory_holiday",
+        {"date": left_out},
+        STATUTORY_HOLIDAYS_SOURCE,
+    )
+
+
+def test_labour_days_second_day_is_asked_from_2025_only(tmp_path: Path) -> None:
+    schedule = {
+        "year": 2024,
+        "holidays": ["2024-01-01", "2024-05-01", "2024-10-01", "2024-10-02", "2024-10-03"],
+        "workdays": [],
+    }
+
+    assert load_schedule_file(write_json(tmp_path / "2024.json", schedule)).year == 2024
 
 
 def test_schedule_missing_fields_and_bad_year_are_listed(tmp_path: Path) -> None:
@@ -299,7 +335,7 @@ def test_schedule_that_is_not_json_is_rejected(tmp_path: Path) -> None:
 
 
 def test_install_rejects_malformed_file_and_writes_nothing(tmp_path: Path) -> None:
-    source = write_json(tmp_path / "bad.json", {**OFFICIAL_2031, "workdays": ["2031-10-01"]})
+    source = write_json(tmp_path / "bad.json", {**SCHEDULE_2031, "workdays": ["2031-10-01"]})
     with pytest.raises(ValidationError):
         install_schedule_file(source, tmp_path / "calendar")
     assert not (tmp_path / "calendar").exists()
@@ -308,8 +344,8 @@ def test_install_rejects_malformed_file_and_writes_nothing(tmp_path: Path) -> No
 def test_two_files_for_one_year_are_both_left_out_and_named(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    write_json(tmp_path / "2031.json", OFFICIAL_2031)
-    write_json(tmp_path / "copy.json", OFFICIAL_2031)
+    write_json(tmp_path / "2031.json", SCHEDULE_2031)
+    write_json(tmp_path / "copy.json", SCHEDULE_2031)
 
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         calendar = WorkingCalendar(tmp_path)
@@ -322,9 +358,10 @@ def test_a_second_file_for_a_year_copied_in_keeps_the_schedule_read_before(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Which of the two is right cannot be told: the one in use stays, not the estimate."""
-    write_json(tmp_path / "2031.json", OFFICIAL_2031)
+    write_json(tmp_path / "2031.json", SCHEDULE_2031)
     calendar = WorkingCalendar(tmp_path, recheck_seconds=0)
-    write_json(tmp_path / "copy.json", {**OFFICIAL_2031, "holidays": ["2031-03-03"]})
+    other = {**SCHEDULE_2031, "holidays": [*SCHEDULE_2031["holidays"], "2031-03-03"]}
+    write_json(tmp_path / "copy.json", other)
 
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         calendar.refresh()
@@ -342,11 +379,11 @@ def test_install_refuses_a_year_another_file_in_the_directory_holds(
     schedule_dir = tmp_path / "calendar"
     schedule_dir.mkdir()
     if installed_before:
-        write_json(schedule_dir / "2031.json", OFFICIAL_2031)
-    write_json(schedule_dir / "notice-2031.json", OFFICIAL_2031)
+        write_json(schedule_dir / "2031.json", SCHEDULE_2031)
+    write_json(schedule_dir / "notice-2031.json", SCHEDULE_2031)
 
     with pytest.raises(ValidationError) as refused:
-        install_schedule_file(write_json(tmp_path / "2031.json", OFFICIAL_2031), schedule_dir)
+        install_schedule_file(write_json(tmp_path / "2031.json", SCHEDULE_2031), schedule_dir)
 
     assert [r.code for r in refused.value.reasons] == ["duplicate_year"]
     assert "notice-2031.json" in refused.value.reasons[0].message

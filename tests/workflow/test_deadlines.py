@@ -15,7 +15,7 @@ from config.clock import FrozenClock, as_utc
 from config.settings import HOST_REVIEW_WORKING_DAYS, Settings
 from models import Deadline, DeadlineStatus, Filing, Notification
 from tests.databases import POSTGRES_ONLY, Database
-from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order, order_on
+from tests.factories import ORDER_PATHS, SCHEDULE_2031, MakeFiling, first_filing_order, order_on
 from workflow import deadlines, service, views
 from workflow.domain.calendar import install_schedule_file
 from workflow.domain.commands import EventCommand
@@ -277,13 +277,6 @@ def test_one_host_review_figure_that_is_no_whole_number_from_1_to_60_is_refused(
 def test_a_host_review_figure_for_an_unknown_order_kind_is_refused_naming_it() -> None:
     with pytest.raises(pydantic.ValidationError, match="unknown order kind 'chnage'"):
         Settings(host_review_working_days={"chnage": 1})
-
-
-SCHEDULE_2031 = {
-    "year": 2031,
-    "holidays": [f"2031-10-0{n}" for n in range(1, 8)],
-    "workdays": ["2031-09-28", "2031-10-11"],
-}
 
 
 def test_an_event_after_a_schedule_was_loaded_counts_with_it_without_a_restart(

@@ -101,6 +101,21 @@ def _parse_dates(raw: Any, key: str, year: int | None, reasons: list[Reason]) ->
     return parsed
 
 
+STATUTORY_HOLIDAYS_SOURCE = "国务院《全国年节及纪念日放假办法》第二条 (revised 2024-11-10)"
+
+
+def fixed_holidays(year: int) -> list[tuple[date, str]]:
+    """The holidays on a fixed date every year: New Year's Day, Labour Day (two days from
+    2025, one before), National Day's three. An official schedule lists each; one without
+    them was typed from something else, or cut short, and would count them as working days."""
+    labour_days = (1, 2) if year >= 2025 else (1,)
+    return [
+        (date(year, 1, 1), "New Year's Day 元旦"),
+        *((date(year, 5, d), "Labour Day 劳动节") for d in labour_days),
+        *((date(year, 10, d), "National Day 国庆节") for d in (1, 2, 3)),
+    ]
+
+
 def load_schedule_file(path: Path) -> YearSchedule:
     """Read and strictly check an official schedule, naming every problem at once.
 
@@ -130,6 +145,19 @@ def load_schedule_file(path: Path) -> YearSchedule:
         reasons.append(Reason("bad_year", f"'year' must be an integer year, not {year!r}", "year"))
     off = _parse_dates(data.get("holidays", []), "holidays", checked_year, reasons)
     on = _parse_dates(data.get("workdays", []), "workdays", checked_year, reasons)
+    if checked_year is not None:
+        reasons += [
+            Reason(
+                "missing_statutory_holiday",
+                f"{day.isoformat()} is {name}, a holiday every year: the schedule must list it",
+                "holidays",
+                {"date": day.isoformat()},
+                rule="statutory_holidays",
+                source=STATUTORY_HOLIDAYS_SOURCE,
+            )
+            for day, name in fixed_holidays(checked_year)
+            if day not in off
+        ]
     reasons += [
         Reason(
             "in_both_lists",
