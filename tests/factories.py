@@ -334,13 +334,5 @@ FLAT_FILING = {
 
 # An official holiday schedule of a year no package knows, as ops load one: National Day's
 # golden week with its make-up Sundays, and the other fixed-date holidays every schedule lists.
-SCHEDULE_2031 = {
-    "year": 2031,
-    "holidays": [
-        "2031-01-01",
-        "2031-05-01",
-        "2031-05-02",
-        *(f"2031-10-0{n}" for n in range(1, 8)),
-    ],
-    "workdays": ["2031-09-28", "2031-10-11"],
-}
+HOLIDAYS_2031 = ["2031-01-01", "2031-05-01", "2031-05-02", *(f"2031-10-0{n}" for n in range(1, 8))]
+SCHEDULE_2031 = {"year": 2031, "holidays": HOLIDAYS_2031, "workdays": ["2031-09-28", "2031-10-11"]}

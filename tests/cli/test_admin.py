@@ -17,7 +17,7 @@ from config.clock import FrozenClock, as_utc
 from config.settings import Settings
 from models import ApiToken, Job, Notification
 from tests.databases import Database
-from tests.factories import SCHEDULE_2031, MakeFiling
+from tests.factories import HOLIDAYS_2031, SCHEDULE_2031, MakeFiling
 from workflow import failures
 from workflow.domain import diagram
 from workflow.domain.definition import EVENTS, STATES
@@ -82,7 +82,7 @@ def test_a_corrected_schedule_moves_a_deadline_counted_with_the_one_it_replaces(
     filing = new_filing("submitted", domain_expires_on="2033-06-30")
     [before] = [d for d in filing.deadlines if d.kind == "host_review_overdue"]
     assert before.estimated is False
-    corrected = {**SCHEDULE_2031, "holidays": ["2031-09-23", *SCHEDULE_2031["holidays"]]}
+    corrected = {**SCHEDULE_2031, "holidays": ["2031-09-23", *HOLIDAYS_2031]}
     path.write_text(json.dumps(corrected), encoding="utf-8")
 
     assert cli("calendar", "load", str(path)).exit_code == 0

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from config.clock import CHINA
-from tests.factories import SCHEDULE_2031
+from tests.factories import HOLIDAYS_2031, SCHEDULE_2031
 from workflow.domain.calendar import (
     STATUTORY_HOLIDAYS_SOURCE,
     WorkingCalendar,
@@ -360,7 +360,7 @@ def test_a_second_file_for_a_year_copied_in_keeps_the_schedule_read_before(
     """Which of the two is right cannot be told: the one in use stays, not the estimate."""
     write_json(tmp_path / "2031.json", SCHEDULE_2031)
     calendar = WorkingCalendar(tmp_path, recheck_seconds=0)
-    other = {**SCHEDULE_2031, "holidays": [*SCHEDULE_2031["holidays"], "2031-03-03"]}
+    other = {**SCHEDULE_2031, "holidays": [*HOLIDAYS_2031, "2031-03-03"]}
     write_json(tmp_path / "copy.json", other)
 
     with caplog.at_level(logging.ERROR, logger=LOGGER):

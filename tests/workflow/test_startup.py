@@ -91,7 +91,7 @@ def test_a_review_or_psb_figure_at_odds_with_what_it_warns_of_refuses_to_start(
     # An earlier breach is refused alone when the review's reminders come before it.
     reminders = {"miit_reminder_weeks": [1]} if setting == "miit_breach_weeks" else {}
     with pytest.raises(UnsafeSettings) as refused:
-        check_settings(Settings(**{**reminders, setting: value}))
+        check_settings(Settings.model_validate({**reminders, setting: value}))
 
     assert [(r.field, r.message) for r in refused.value.reasons] == [(setting, said)]
 
