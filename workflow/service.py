@@ -387,10 +387,11 @@ def _apply(
     from_state, version = filing.state, filing.version
     facts = order_facts(session, filing, on_file, event, parsed, settings)
     to_state = apply_event(filing, facts, from_state, event, parsed, settings)
-    moved_on = to_state != from_state
+    moved_on = to_state != from_state or spec.reenters
     changes: dict[str, Any] = {"state": to_state, "version": version + 1}
     started = parsed.clocks_start(now)  # earlier than now for an SMS recorded late
-    if moved_on:  # an event that stays (one SMS answer of several) keeps the state's clocks
+    if moved_on:  # an event that stays (one SMS answer of several) keeps the state's clocks;
+        # one that starts it afresh (an SMS sent again) restarts them
         changes["state_entered_at"] = started
     changes.update(
         {column: data[key] for key, column in parsed.stored.items() if data[key] is not None}

@@ -28,6 +28,12 @@ _START_WINDOW = (
         answered_at=None,
     )
 )
+# A code sent again restarts the window of those still to answer. Wrong codes before it
+# still count towards the five in a row: the rules say nothing of a resend clearing them,
+# and the stricter reading never promises a sixth try the bureau may refuse.
+_RESTART_PENDING = (
+    update(_VERIFIERS).where(_OF_FILING, _PENDING).values(window_started_at=bindparam("b_now"))
+)
 _VERIFY_NAMED = (
     update(_VERIFIERS)
     .where(_OF_FILING, _PENDING, _NAMED)
@@ -53,12 +59,14 @@ def record_sms(
     session: Session, filing_id: int, event: str, data: Mapping[str, Any], at: datetime
 ) -> None:
     """Each verifier's part of an SMS event, which happened ``at``: the window starts for
-    everyone on ``sms_sent``; an answer or a wrong code is the named person's (every pending
-    one's when none is named); the window's end fails whoever had not answered. Other events
-    touch no verifier."""
+    everyone on ``sms_sent``, and again for those yet to answer on ``sms_resent``; an answer
+    or a wrong code is the named person's (every pending one's when none is named); the
+    window's end fails whoever had not answered. Other events touch no verifier."""
     role = data.get("verifier")
     if event == "sms_sent":
         statement = _START_WINDOW
+    elif event == "sms_resent":
+        statement = _RESTART_PENDING
     elif event == "verify_sms":
         statement = _VERIFY_EVERY_PENDING if role is None else _VERIFY_NAMED
     elif event == "sms_wrong_entry" and role is not None:

@@ -12,7 +12,12 @@ from workflow.domain.orders import OrderKind
 
 def test_allowed_events_leave_out_automatic_ones() -> None:
     """``expire_sms`` leaves the state too, but only the system fires it."""
-    assert allowed_events(State.SMS_PENDING) == ["verify_sms", "sms_wrong_entry", "withdraw"]
+    assert allowed_events(State.SMS_PENDING) == [
+        "verify_sms",
+        "sms_wrong_entry",
+        "sms_resent",
+        "withdraw",
+    ]
 
 
 def test_a_cancel_access_order_is_never_offered_the_sms() -> None:

@@ -2200,6 +2200,102 @@ def test_time_in_each_state_counts_the_sms_state_from_when_it_came(
     )
 
 
+# --- an SMS sent again ----------------------------------------------------------------------
+
+
+def _sms_pending(session: Session, open_order: Open) -> FilingOut:
+    return _drive(session, open_order(**first_filing_order()), ORDER_PATHS["first_filing"][:4])
+
+
+def test_an_sms_sent_again_starts_the_state_and_its_window_afresh(
+    session: Session, settings: Settings, clock: FrozenClock, open_order: Open
+) -> None:
+    order = _sms_pending(session, open_order)
+    clock.advance(timedelta(hours=22))
+
+    order = _fire(session, order, "sms_resent", {})
+
+    assert order.state == "sms_pending"
+    resent = clock.now()
+    assert sorted((d.kind, d.due_at) for d in order.deadlines if d.kind.startswith("sms_")) == [
+        ("sms_expiry", resent + timedelta(hours=settings.sms_window_hours)),
+        *(("sms_reminder", resent + timedelta(hours=h)) for h in settings.sms_reminder_hours),
+    ]
+    assert as_utc(views.get_filing(session, order.id).state_entered_at) == resent
+
+
+def test_an_answer_within_the_new_window_is_taken_after_the_first_one_closed(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    order = _sms_pending(session, open_order)
+    clock.advance(timedelta(hours=22))
+    order = _fire(session, order, "sms_resent", {})
+    clock.advance(timedelta(hours=3))  # 25 h after the first SMS, 3 h after the second
+
+    assert _fire(session, order, "verify_sms", {}).state == "miit_pending"
+
+
+def test_an_sms_sent_again_restarts_only_the_windows_of_those_yet_to_answer(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    order = _sms_pending(session, open_order)
+    first_sms = clock.now()
+    order = _fire(session, order, "verify_sms", {"verifier": "entity"})
+    clock.advance(timedelta(hours=5))
+
+    _fire(session, order, "sms_resent", {})
+
+    windows = {(v.role, v.result, v.window_started_at) for v in views.verifiers(session, order.id)}
+    assert windows == {
+        ("entity", "verified", first_sms),
+        ("service", "pending", clock.now()),
+    }
+
+
+def test_an_sms_sent_again_before_the_previous_one_is_refused_naming_the_field(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    order = _sms_pending(session, open_order)
+    earlier = clock.now() - timedelta(minutes=5)
+    clock.advance(timedelta(hours=2))
+
+    with pytest.raises(GuardFailed) as refused:
+        _fire(session, order, "sms_resent", {"sent_at": earlier.isoformat()})
+
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field) == ("sms_sent_before_previous_sms", "data.sent_at")
+
+
+def test_the_notice_of_an_sms_sent_again_gives_the_end_of_its_window(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    order = _sms_pending(session, open_order)
+    clock.advance(timedelta(hours=6))
+    resent = clock.now()
+    clock.advance(timedelta(hours=1))  # recorded an hour late
+
+    _fire(session, order, "sms_resent", {"sent_at": resent.isoformat()})
+
+    told = session.exec(
+        select(Notification.body).where(
+            Notification.filing_id == order.id, Notification.kind == "sms_resent"
+        )
+    ).one()
+    assert "工信部重新发送了核验短信" in told and "MIIT sent its SMS again" in told
+    assert due_line(resent + timedelta(hours=24)) in told
+
+
+def test_the_reminder_of_the_first_window_is_not_sent_once_the_sms_came_again(
+    db: Database, session: Session, settings: Settings, clock: FrozenClock, open_order: Open
+) -> None:
+    order = _sms_pending(session, open_order)
+    clock.advance(timedelta(hours=19))
+    _fire(session, order, "sms_resent", {})
+    clock.advance(timedelta(hours=2))  # past the first window's 20 h reminder
+
+    assert fire_due_deadlines(db.engine, clock.now(), settings) == 0
+
+
 # --- a record's orders found by its number --------------------------------------------------
 
 

@@ -106,6 +106,13 @@ class EventSpec:
     def data_keys(self) -> tuple[str, ...]:
         return tuple(self.data.model_fields)
 
+    @property
+    def reenters(self) -> bool:
+        """Whether the event starts its state afresh (an SMS sent again): it stays where it
+        is, yet the state's deadlines are armed again from it. An event that stays until a
+        condition holds (one SMS answer of several) keeps them instead."""
+        return self.dest in self.sources and self.until is None
+
 
 class Channel(StrEnum):
     """What a notification can go out on; the worker layer implements exactly these."""
@@ -386,6 +393,16 @@ EVENTS: tuple[EventSpec, ...] = (
         zh="{sms_window_hours:g}小时短信核验时限已过，未完成核验。",
         data=FellDueData,
         automatic=True,
+    ),
+    EventSpec(
+        "sms_resent",
+        (State.SMS_PENDING,),
+        State.SMS_PENDING,
+        "MIIT sent its SMS again: whoever has not answered has {sms_window_hours:g} h from it.",
+        zh="工信部重新发送了核验短信：尚未核验的负责人自重发起有{sms_window_hours:g}小时完成核验。",
+        guards=("sms_sent_at",),
+        data=SmsSentData,
+        notify=True,
     ),
     EventSpec(
         "miit_approve",

@@ -167,7 +167,7 @@ _NUMBER_ASKED = {
 
 _PRE_APPROVAL = ("request_pre_approval", "grant_pre_approval", "deny_pre_approval")
 _REVIEW = ("submit", "host_approve", "host_return", "resubmit", "miit_approve", "miit_reject")
-_SMS = ("sms_sent", "verify_sms", "sms_wrong_entry", "expire_sms")
+_SMS = ("sms_sent", "verify_sms", "sms_wrong_entry", "expire_sms", "sms_resent")
 _ALWAYS = ("withdraw", "lapse")
 
 
