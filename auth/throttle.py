@@ -33,9 +33,11 @@ class FailedSignIns:
         """Refuse a client whose failures fill the window, saying when it may try again."""
         if not self._limiter.test(self._limit, client):
             reset = self._limiter.get_window_stats(self._limit, client).reset_time
+            wait = max(1, math.ceil(reset - time.time()))
             raise RateLimited(
-                "too many failed sign-ins from this address",
-                retry_after=max(1, math.ceil(reset - time.time())),
+                f"too many failed sign-ins from this address: try again in {wait} s "
+                f"(登录失败次数过多，请 {wait} 秒后再试)",
+                retry_after=wait,
             )
 
     def failed(self, client: str) -> None:

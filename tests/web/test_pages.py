@@ -161,6 +161,14 @@ def test_a_sixth_failed_sign_in_within_a_minute_is_429_with_retry_after(client: 
     assert 0 < int(answers[-1].headers["retry-after"]) <= 60
 
 
+def test_the_refusal_of_too_many_sign_ins_says_how_long_to_wait(client: TestClient) -> None:
+    answers = [client.post("/login", data={"token": "guess"}) for _ in range(6)]
+
+    wait = answers[-1].headers["retry-after"]
+    assert f"try again in {wait} s" in answers[-1].text
+    assert f"请 {wait} 秒后再试" in answers[-1].text
+
+
 def test_while_refused_even_a_good_token_does_not_sign_in(
     client: TestClient, tokens: dict[str, str]
 ) -> None:
