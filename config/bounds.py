@@ -51,7 +51,7 @@ REASON = 2000  # a reason is written into the history and every notification abo
 IDEMPOTENCY_KEY = 200  # the API's Idempotency-Key header
 
 # A notification's key is ``<notice key>:<channel>:<recipient>`` in a NOTIFICATION_KEY column;
-# a notice key (filing id, deadline kind or event, due time or version) stays within
+# a notice key (filing id, deadline kind and row or event, due time or version) stays within
 # NOTICE_KEY, so the recipient a filing's route may name is what is left.
 NOTIFICATION_KEY = 300
 NOTICE_KEY = 80

@@ -1,8 +1,8 @@
 """Who hears of what, and in which words.
 
 A notice becomes one ``Notification`` row per recipient plus one outbox row asking a worker
-to deliver it, all in the caller's transaction. The idempotency key (filing, kind, due time
-or version, channel, recipient) is unique, so the same reminder can never be owed twice.
+to deliver it, all in the caller's transaction. The idempotency key (filing, kind, deadline
+row and due time or version, channel, recipient) is unique, so the same reminder can never be owed twice.
 Text is bilingual and identity/phone numbers are masked before they leave the database.
 """
 
@@ -146,7 +146,9 @@ def for_deadline(
     notice = Notice(
         kind=deadline.kind,
         audience=spec.audience,
-        key=f"{filing.id}:{deadline.kind}:{due_at.isoformat()}",
+        # The row's id: an SMS sent again 12 h after the last arms a reminder due when one
+        # of the last window's was, and the two are told apart only by the rows they are.
+        key=f"{filing.id}:{deadline.kind}:{deadline.id}:{due_at.isoformat()}",
         subject=f"[icpflow] {zh} / {description} — {_about(filing)}",
         body="\n".join([zh, description, due_line(as_utc(meet.due_at) if meet else due_at), *after])
         + f"\n\n{_header(filing)}"

@@ -387,11 +387,10 @@ def _apply(
     from_state, version = filing.state, filing.version
     facts = order_facts(session, filing, on_file, event, parsed, settings)
     to_state = apply_event(filing, facts, from_state, event, parsed, settings)
-    moved_on = to_state != from_state or spec.reenters
+    moved_on = to_state != from_state
     changes: dict[str, Any] = {"state": to_state, "version": version + 1}
     started = parsed.clocks_start(now)  # earlier than now for an SMS recorded late
-    if moved_on:  # an event that stays (one SMS answer of several) keeps the state's clocks;
-        # one that starts it afresh (an SMS sent again) restarts them
+    if moved_on:  # an event that stays (one SMS answer of several) keeps the state's clocks
         changes["state_entered_at"] = started
     changes.update(
         {column: data[key] for key, column in parsed.stored.items() if data[key] is not None}
@@ -427,7 +426,7 @@ def _apply(
         obligations.on_approval(session, filing, now, settings)
     elif to_state == State.WITHDRAWN:
         outcomes.withdraw_parties(session, filing)
-    if not moved_on:
+    if not (moved_on or spec.reenters):
         still = deadlines.open_deadlines(session, filing_id)
         if spec.notify and tell:
             notices.for_event(session, filing, event, reason, now, settings, still)

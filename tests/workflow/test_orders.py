@@ -2207,10 +2207,11 @@ def _sms_pending(session: Session, open_order: Open) -> FilingOut:
     return _drive(session, open_order(**first_filing_order()), ORDER_PATHS["first_filing"][:4])
 
 
-def test_an_sms_sent_again_starts_the_state_and_its_window_afresh(
+def test_an_sms_sent_again_restarts_the_window_from_it(
     session: Session, settings: Settings, clock: FrozenClock, open_order: Open
 ) -> None:
     order = _sms_pending(session, open_order)
+    first_sms = clock.now()
     clock.advance(timedelta(hours=22))
 
     order = _fire(session, order, "sms_resent", {})
@@ -2221,7 +2222,26 @@ def test_an_sms_sent_again_starts_the_state_and_its_window_afresh(
         ("sms_expiry", resent + timedelta(hours=settings.sms_window_hours)),
         *(("sms_reminder", resent + timedelta(hours=h)) for h in settings.sms_reminder_hours),
     ]
-    assert as_utc(views.get_filing(session, order.id).state_entered_at) == resent
+    assert as_utc(views.get_filing(session, order.id).state_entered_at) == first_sms
+
+
+def test_an_sms_sent_again_as_one_of_the_last_windows_reminders_fell_due_is_recorded(
+    db: Database, session: Session, settings: Settings, clock: FrozenClock, open_order: Open
+) -> None:
+    """12 h on, the new window's first reminder is due when the last window's second was:
+    each is its own reminder, not the same one owed twice."""
+    order = _sms_pending(session, open_order)
+    clock.advance(timedelta(hours=12))
+    fire_due_deadlines(db.engine, clock.now(), settings)
+
+    assert _fire(session, order, "sms_resent", {}).state == "sms_pending"
+
+    reminders = session.exec(
+        select(Notification.deadline_id).where(
+            Notification.filing_id == order.id, Notification.kind == "sms_reminder"
+        )
+    ).all()
+    assert len(set(reminders)) == 3  # the last window's at 0 h and 12 h, the new one's at 0 h
 
 
 def test_an_answer_within_the_new_window_is_taken_after_the_first_one_closed(
@@ -2256,11 +2276,13 @@ def test_an_sms_sent_again_before_the_previous_one_is_refused_naming_the_field(
     session: Session, clock: FrozenClock, open_order: Open
 ) -> None:
     order = _sms_pending(session, open_order)
-    earlier = clock.now() - timedelta(minutes=5)
+    clock.advance(timedelta(hours=2))
+    order = _fire(session, order, "sms_resent", {})
+    before_it = clock.now() - timedelta(minutes=5)  # after the first SMS, before the second
     clock.advance(timedelta(hours=2))
 
     with pytest.raises(GuardFailed) as refused:
-        _fire(session, order, "sms_resent", {"sent_at": earlier.isoformat()})
+        _fire(session, order, "sms_resent", {"sent_at": before_it.isoformat()})
 
     [reason] = refused.value.reasons
     assert (reason.code, reason.field) == ("sms_sent_before_previous_sms", "data.sent_at")

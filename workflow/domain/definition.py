@@ -108,9 +108,9 @@ class EventSpec:
 
     @property
     def reenters(self) -> bool:
-        """Whether the event starts its state afresh (an SMS sent again): it stays where it
-        is, yet the state's deadlines are armed again from it. An event that stays until a
-        condition holds (one SMS answer of several) keeps them instead."""
+        """Whether the event arms its state's deadlines afresh (an SMS sent again): it stays
+        where it is, entered when it was, yet what the state waits for starts again from it.
+        An event that stays until a condition holds (one SMS answer of several) keeps them."""
         return self.dest in self.sources and self.until is None
 
 
