@@ -467,7 +467,7 @@ def _rendered(after: Outlook | None) -> list[RenderableType]:
 
 @app.command("forecast")
 def show_forecast(filing_id: FilingId, as_json: JsonOption = False) -> None:
-    """An open order's predicted approval date (median, 90th percentile, SLA, basis)."""
+    """An open order's predicted approval date (median, 90th percentile, legal limit, basis)."""
     with session_scope() as session:
         predicted = forecast.forecast(session, filing_id, get_settings())
     emit(predicted, as_json, lambda: render_forecast(predicted))

@@ -117,8 +117,13 @@ def render_forecast(predicted: ForecastOut) -> RenderableType:
                 "90th percentile",
                 _predicted(predicted.p90_date, predicted.p90_working_days, predicted.past_p90),
             ),
-            ("SLA", predicted.sla_date),
-            ("will breach", "breached already" if predicted.sla_passed else predicted.will_breach),
+            ("legal limit", predicted.legal_limit_date),
+            (
+                "after the legal limit",
+                "ended already"
+                if predicted.legal_limit_ended
+                else predicted.will_exceed_legal_limit,
+            ),
             ("basis", basis),
         ],
         title="forecast",

@@ -44,12 +44,15 @@ class Basis(StrEnum):
 
 
 class ForecastOut(BaseModel):
-    """An open order's predicted approval: median and 90th percentile, and the SLA it meets.
+    """An open order's predicted approval: median and 90th percentile, and whether it comes
+    within the bureau's legal limit (the ``miit_legal_limit`` deadline; not the SLA, the later
+    ``miit_sla_breach`` escalated to ops, which the filing's deadlines show).
 
     ``observations`` counts completed orders of the same ``kind``, province and stage: the
     history the forecast was drawn from, or found too short for (``basis`` statutory). An
     order already past a predicted date is predicted today (the next working day) at the
-    earliest: it has not been approved yet, and one past its SLA date will breach it.
+    earliest: it has not been approved yet, and one past the legal limit's last day will be
+    approved after it.
     """
 
     filing_id: int
@@ -69,14 +72,18 @@ class ForecastOut(BaseModel):
         "median date is today or the next working day, the soonest the order can be approved"
     )
     past_p90: bool = Field(description="the same of the 90th percentile's working days")
-    sla_date: date | None = Field(
-        description="the bureau's legal limit, for an order in its review (miit_pending); "
-        "null before it reaches the bureau, where no such limit runs"
+    legal_limit_date: date | None = Field(
+        description="the last day of the bureau's legal limit (the miit_legal_limit deadline), "
+        "for an order in its review (miit_pending); null before it reaches the bureau, where "
+        "no such limit runs"
     )
-    will_breach: bool = Field(
-        description="the 90th percentile falls after the SLA date (or it has passed already)"
+    will_exceed_legal_limit: bool = Field(
+        description="the 90th percentile falls after the legal limit's last day (or that day "
+        "has passed already)"
     )
-    sla_passed: bool = Field(description="the SLA date is behind today: breached already")
+    legal_limit_ended: bool = Field(
+        description="the legal limit's last day is behind today: the bureau is past it already"
+    )
     estimated: bool
 
 
@@ -244,7 +251,7 @@ def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOu
     p90_days = math.ceil(p90(observed)) if enough else limit
     entered = as_utc(filing.state_entered_at)
     calendar = calendar_for(settings)
-    median_at, p90_at, sla_at = (
+    median_at, p90_at, limit_at = (
         _after(calendar, entered, days) for days in (median_days, p90_days, limit)
     )
     today = get_clock().now().astimezone(CHINA).date()
@@ -266,9 +273,9 @@ def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOu
         p90_date=p90_date,
         past_median=median_at[0] < soonest,
         past_p90=p90_at[0] < soonest,
-        sla_date=sla_at[0] if with_the_bureau else None,
-        will_breach=with_the_bureau and p90_date > sla_at[0],
-        sla_passed=with_the_bureau and sla_at[0] < today,
+        legal_limit_date=limit_at[0] if with_the_bureau else None,
+        will_exceed_legal_limit=with_the_bureau and p90_date > limit_at[0],
+        legal_limit_ended=with_the_bureau and limit_at[0] < today,
         estimated=median_at[1] or p90_at[1],
     )
 

@@ -18,6 +18,7 @@ from workflow.sweeps import fire_due_obligations
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
     from tests.databases import Database
+    from tests.factories import MakeFiling
 
 
 def test_a_duty_due_by_the_end_of_its_last_day_reads_as_that_day_at_24_00(
@@ -138,6 +139,20 @@ def test_an_open_order_is_shown_with_its_forecast(cli: Cli, created: dict[str, A
     assert "statutory limit" in shown.stdout
     predicted = json.loads(cli("filings", "forecast", str(created["id"]), "--json").stdout)
     assert predicted["basis"] == "statutory"
+
+
+def test_an_order_past_the_bureaus_legal_limit_is_said_past_it_not_to_breach_its_sla(
+    cli: Cli, new_filing: MakeFiling, clock: FrozenClock
+) -> None:
+    """Five weeks with the bureau: its 20 working days have ended, the 6-week SLA
+    (``miit_sla_breach``) has not; "breached" would name the SLA."""
+    reviewing = new_filing("miit_pending")
+    clock.advance(timedelta(weeks=5))
+
+    shown = cli("filings", "forecast", str(reviewing.id)).stdout
+
+    assert re.search(r"after the legal limit\s*│\s*ended already", shown), shown
+    assert "breach" not in shown
 
 
 def test_an_approved_order_is_shown_with_its_services_duties_after_approval(

@@ -90,7 +90,7 @@ def test_a_province_with_enough_completed_orders_is_forecast_from_them(
     assert (predicted.basis, predicted.observations) == ("history", 5)
     assert (predicted.median_working_days, predicted.p90_working_days) == (10, 10)
     assert predicted.median_date == date(2026, 3, 16)  # ten working days after Monday 2 March
-    assert not predicted.will_breach
+    assert not predicted.will_exceed_legal_limit
 
 
 def test_a_province_with_too_few_falls_back_to_the_statutory_limit_and_says_so(
@@ -100,15 +100,16 @@ def test_a_province_with_too_few_falls_back_to_the_statutory_limit_and_says_so(
     predicted = forecast.forecast(session, reviewing.id, settings)
     assert (predicted.basis, predicted.observations) == ("statutory", 4)
     assert predicted.median_working_days == predicted.p90_working_days == 20
-    assert predicted.p90_date == predicted.sla_date and not predicted.will_breach
+    assert predicted.p90_date == predicted.legal_limit_date
+    assert not predicted.will_exceed_legal_limit
 
 
-def test_a_p90_past_the_sla_says_it_will_breach(
+def test_a_p90_past_the_legal_limit_says_it_will_exceed_it(
     session: Session, reviewing: FilingOut, settings: Settings
 ) -> None:
     seed_history(session, reviewing, 5)
     settings.miit_legal_limit_working_days = 8
-    assert forecast.forecast(session, reviewing.id, settings).will_breach
+    assert forecast.forecast(session, reviewing.id, settings).will_exceed_legal_limit
 
 
 @pytest.mark.parametrize(
@@ -119,7 +120,7 @@ def test_a_p90_past_the_sla_says_it_will_breach(
     ],
     ids=["a working day", "a holiday"],
 )
-def test_an_order_past_its_sla_date_will_breach_and_is_predicted_no_sooner_than_it_can_be(
+def test_an_order_past_its_legal_limit_exceeds_it_and_is_predicted_no_sooner_than_it_can_be(
     session: Session,
     reviewing: FilingOut,
     settings: Settings,
@@ -131,18 +132,18 @@ def test_an_order_past_its_sla_date_will_breach_and_is_predicted_no_sooner_than_
 
     predicted = forecast.forecast(session, reviewing.id, settings)
 
-    assert predicted.sla_date is not None
-    assert predicted.sla_date < clock.now().astimezone(CHINA).date()
-    assert (predicted.median_date, predicted.p90_date, predicted.will_breach) == (
+    assert predicted.legal_limit_date is not None
+    assert predicted.legal_limit_date < clock.now().astimezone(CHINA).date()
+    assert (predicted.median_date, predicted.p90_date, predicted.will_exceed_legal_limit) == (
         soonest,
         soonest,
         True,
     )
     assert predicted.past_median and predicted.past_p90  # not read as N working days from entry
-    assert predicted.sla_passed  # breached already, not about to
+    assert predicted.legal_limit_ended  # ended already, not about to
 
 
-def test_an_order_not_yet_with_the_bureau_has_no_sla_to_breach(
+def test_an_order_not_yet_with_the_bureau_has_no_legal_limit_to_exceed(
     session: Session, settings: Settings, new_filing: MakeFiling, clock: FrozenClock
 ) -> None:
     submitted = new_filing("submitted")
@@ -150,7 +151,8 @@ def test_an_order_not_yet_with_the_bureau_has_no_sla_to_breach(
 
     predicted = forecast.forecast(session, submitted.id, settings)
 
-    assert (predicted.sla_date, predicted.will_breach, predicted.sla_passed) == (None, False, False)
+    assert predicted.legal_limit_date is None
+    assert (predicted.will_exceed_legal_limit, predicted.legal_limit_ended) == (False, False)
 
 
 def test_an_order_within_its_median_is_not_said_past_it(
