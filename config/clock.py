@@ -91,11 +91,20 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA).astimezone(UTC)
 
 
+def due_day(at: datetime) -> date:
+    """The Beijing day something due at ``at`` is due on: one due at midnight is due by the
+    end (24:00) of the day before, as ``end_of_day`` makes it, not on the day that begins."""
+    local = at.astimezone(CHINA)
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        return local.date() - timedelta(days=1)
+    return local.date()
+
+
 def beijing_text(at: datetime, *, due: bool = False) -> str:
     """``at`` on a Beijing wall clock. A time something is ``due`` by that falls at midnight
     reads as 24:00 of the day before: a duty due by the end of the 30th day read as due on
     the 31st ("2026-12-31 00:00") when its last day is the 30th."""
     local = at.astimezone(CHINA)
     if due and (local.hour, local.minute, local.second) == (0, 0, 0):
-        return f"{(local - timedelta(days=1)):%Y-%m-%d} 24:00"
+        return f"{due_day(at)} 24:00"
     return f"{local:%Y-%m-%d %H:%M}"

@@ -27,12 +27,18 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col
 
-from config.clock import CHINA, as_utc, get_clock
+from config.clock import CHINA, as_utc, due_day, get_clock
 from config.settings import Settings
 from models import Filing, HistoryEntry
-from workflow.deadlines import calendar_for
+from workflow.deadlines import calendar_for, due_time, figures, open_deadlines
 from workflow.domain.calendar import WorkingCalendar
-from workflow.domain.definition import EVENTS, STATES, TERMINAL_STATES, State
+from workflow.domain.definition import (
+    DEADLINES_BY_KIND,
+    EVENTS,
+    STATES,
+    TERMINAL_STATES,
+    State,
+)
 from workflow.domain.errors import GuardFailed, Reason
 from workflow.domain.orders import OrderKind
 from workflow.views import entered_at, get_filing
@@ -125,6 +131,8 @@ def p90(values: Sequence[float]) -> float:
 
 
 _SAY_WHEN = [spec.name for spec in EVENTS if spec.data.starts_clocks]
+# The bureau's legal limit (Decree 33, Art. 12), declared once with the states it runs in.
+LEGAL_LIMIT = DEADLINES_BY_KIND["miit_legal_limit"]
 
 
 def _visits(
@@ -245,19 +253,20 @@ def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOu
         if v.stage == filing.state
     }
     observed = list(last_stays.values())
-    limit = settings.miit_legal_limit_working_days
-    enough = len(observed) >= settings.forecast_min_observations
-    median_days = math.ceil(statistics.median(observed)) if enough else limit
-    p90_days = math.ceil(p90(observed)) if enough else limit
     entered = as_utc(filing.state_entered_at)
     calendar = calendar_for(settings)
-    median_at, p90_at, limit_at = (
-        _after(calendar, entered, days) for days in (median_days, p90_days, limit)
-    )
+    limit = _legal_limit(session, filing, settings)
+    statutory = limit.working_days if limit else settings.miit_legal_limit_working_days
+    enough = len(observed) >= settings.forecast_min_observations
+    median_days = math.ceil(statistics.median(observed)) if enough else statutory
+    p90_days = math.ceil(p90(observed)) if enough else statutory
+    if enough or limit is None:
+        median_at, p90_at = (_after(calendar, entered, days) for days in (median_days, p90_days))
+    else:  # the statutory basis: the legal limit's own last day
+        median_at = p90_at = (limit.last_day, limit.estimated)
     today = get_clock().now().astimezone(CHINA).date()
     soonest = _first_working_day(calendar, today)
     median_date, p90_date = max(median_at[0], soonest), max(p90_at[0], soonest)
-    with_the_bureau = filing.state == State.MIIT_PENDING
     return ForecastOut(
         filing_id=filing_id,
         province=filing.province,
@@ -273,11 +282,37 @@ def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOu
         p90_date=p90_date,
         past_median=median_at[0] < soonest,
         past_p90=p90_at[0] < soonest,
-        legal_limit_date=limit_at[0] if with_the_bureau else None,
-        will_exceed_legal_limit=with_the_bureau and p90_date > limit_at[0],
-        legal_limit_ended=with_the_bureau and limit_at[0] < today,
+        legal_limit_date=limit.last_day if limit else None,
+        will_exceed_legal_limit=limit is not None and p90_date > limit.last_day,
+        legal_limit_ended=limit is not None and limit.last_day < today,
         estimated=median_at[1] or p90_at[1],
     )
+
+
+@dataclass(frozen=True)
+class _LegalLimit:
+    """The bureau's legal limit as it runs for one order: its figure and its last day."""
+
+    working_days: int
+    last_day: date
+    estimated: bool
+
+
+def _legal_limit(session: Session, filing: Filing, settings: Settings) -> _LegalLimit | None:
+    """The legal limit running for ``filing``, ``None`` in a state that does not arm it (before
+    the bureau has the order). The deadline armed on entering the state says when it ends: it
+    keeps the figure it was armed with and is counted again when a holiday schedule is loaded,
+    and it is what fires, so the forecast never names another day. Only a state entered with
+    none armed (history written by hand) has it counted here, as arming would count it."""
+    if filing.state not in LEGAL_LIMIT.states:
+        return None
+    assert filing.id is not None
+    armed = [d for d in open_deadlines(session, filing.id) if d.kind == LEGAL_LIMIT.kind]
+    if armed:
+        return _LegalLimit(int(armed[0].figure), due_day(armed[0].due_at), armed[0].estimated)
+    [figure] = figures(LEGAL_LIMIT, filing.state, filing.kind, settings)
+    at, estimated = due_time(LEGAL_LIMIT, figure, as_utc(filing.state_entered_at), settings)
+    return _LegalLimit(int(figure), due_day(at), estimated)
 
 
 def _first_working_day(calendar: WorkingCalendar, day: date) -> date:

@@ -104,12 +104,28 @@ def test_a_province_with_too_few_falls_back_to_the_statutory_limit_and_says_so(
     assert not predicted.will_exceed_legal_limit
 
 
+# Orders the bureau kept 25 working days: five weeks from Wednesday 5 November 2025.
+SLOW_REVIEW = timedelta(days=2, weeks=5)
+
+
 def test_a_p90_past_the_legal_limit_says_it_will_exceed_it(
     session: Session, reviewing: FilingOut, settings: Settings
 ) -> None:
-    seed_history(session, reviewing, 5)
-    settings.miit_legal_limit_working_days = 8
+    seed_history(session, reviewing, 5, approved_after=SLOW_REVIEW)
     assert forecast.forecast(session, reviewing.id, settings).will_exceed_legal_limit
+
+
+def test_the_legal_limit_is_the_deadline_armed_on_reaching_the_bureau(
+    session: Session, reviewing: FilingOut, settings: Settings
+) -> None:
+    """Armed at 20 working days, the figure lowered to 15 since: the limit that fires is the
+    armed one, and the forecast names its day, not 15 working days counted afresh."""
+    settings.miit_legal_limit_working_days = 15
+
+    predicted = forecast.forecast(session, reviewing.id, settings)
+
+    # 20 working days from Monday 2 March (15 would end on Monday 23 March).
+    assert (predicted.legal_limit_date, predicted.p90_date) == (date(2026, 3, 30),) * 2
 
 
 @pytest.mark.parametrize(
