@@ -462,6 +462,8 @@ def _rendered(after: Outlook | None) -> list[RenderableType]:
         return [render_forecast(after.forecast)]
     if after and after.duties:
         return [render_duties(after.duties)]
+    if after and after.no_forecast:
+        return [f"forecast: none yet, {after.no_forecast.message}"]
     return []
 
 

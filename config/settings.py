@@ -252,7 +252,8 @@ class Settings(BaseSettings):
         default=5,
         ge=2,
         description="Completed orders a province needs in a stage before the forecast uses "
-        "them; with fewer it falls back to the statutory 20 working days.",
+        "them; with fewer it falls back to the bureau's legal limit once the bureau has the "
+        "order, and gives none before.",
     )
 
     # Notifications

@@ -154,8 +154,9 @@ def footer_failures(
 @router.get("/filings/{filing_id}/forecast", response_model=ForecastOut, responses=responses(404))
 def filing_forecast(filing_id: RowId, session: SessionDep, _: Viewer) -> ForecastOut:
     """The open order's predicted approval date (median and 90th percentile) from the review
-    times of orders of its kind in its province and stage, or the statutory 20 working days
-    when that kind has too few (other kinds are never borrowed: their times differ)."""
+    times of orders of its kind in its province and stage, or, with the bureau, its legal
+    limit when that kind has too few (other kinds are never borrowed: their times differ);
+    before the bureau, too few is refused (422, ``too_few_orders``)."""
     return forecast.forecast(session, filing_id, get_settings())
 
 

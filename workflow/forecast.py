@@ -10,6 +10,8 @@ and takes up to 20 over a first filing (docs/domain-facts.md, "Order kinds"), so
 neither. A kind with fewer than ``forecast_min_observations`` orders through a stage in the
 province gets the statutory 20 working days instead (Decree 33, Art. 12), and says so: a
 forecast from three orders is a guess, and borrowing other kinds' orders would bring the mix back.
+That limit is the bureau's, running once it has the order (the states ``miit_legal_limit`` is
+armed in): an order before that with too few has no forecast, and is told why.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from workflow.views import entered_at, get_filing
 
 class Basis(StrEnum):
     HISTORY = "history"  # enough completed orders of this kind and province through this stage
-    STATUTORY = "statutory"  # too few of this kind: the legal limit of 20 working days
+    STATUTORY = "statutory"  # too few of this kind, with the bureau: its legal limit
 
 
 class ForecastOut(BaseModel):
@@ -242,63 +244,96 @@ def no_forecast(state: str, *, purged: bool) -> Reason | None:
 
 
 def forecast(session: Session, filing_id: int, settings: Settings) -> ForecastOut:
-    """The order's predicted approval date from the history of its kind, province and stage."""
+    """The order's predicted approval date from the history of its kind, province and stage;
+    refused, saying why, for an order that has none (``prediction``)."""
+    predicted = prediction(session, filing_id, settings)
+    if isinstance(predicted, Reason):
+        raise GuardFailed(f"no forecast: {predicted.message}", [predicted])
+    return predicted
+
+
+def prediction(session: Session, filing_id: int, settings: Settings) -> ForecastOut | Reason:
+    """The order's forecast, or why it has none: ``no_forecast``'s reasons, or too short a
+    history in a stage the statutory basis does not cover (``too_few_orders``)."""
     filing = get_filing(session, filing_id)
     if reason := no_forecast(filing.state, purged=filing.personal_data_purged_at is not None):
-        raise GuardFailed(f"no forecast: {reason.message}", [reason])
-    # One observation per order: its last stay in the stage, the one approval followed.
-    last_stays = {
-        v.filing_id: float(v.to_approval)
-        for v in _visits(session, settings, filing.province, filing.kind)
-        if v.stage == filing.state
-    }
-    observed = list(last_stays.values())
+        return reason
+    observed = _observed(session, filing, settings)
+    limit = _legal_limit(session, filing, settings)
     entered = as_utc(filing.state_entered_at)
     calendar = calendar_for(settings)
-    limit = _legal_limit(session, filing, settings)
-    statutory = limit.working_days if limit else settings.miit_legal_limit_working_days
-    enough = len(observed) >= settings.forecast_min_observations
-    median_days = math.ceil(statistics.median(observed)) if enough else statutory
-    p90_days = math.ceil(p90(observed)) if enough else statutory
-    if enough or limit is None:
-        median_at, p90_at = (_after(calendar, entered, days) for days in (median_days, p90_days))
-    else:  # the statutory basis: the legal limit's own last day
-        median_at = p90_at = (limit.last_day, limit.estimated)
+    if len(observed) >= settings.forecast_min_observations:
+        basis = Basis.HISTORY
+        median, late = (
+            _counted(calendar, entered, math.ceil(days))
+            for days in (statistics.median(observed), p90(observed))
+        )
+    elif limit is not None:  # the statutory basis: the legal limit's own last day
+        basis, median, late = Basis.STATUTORY, limit, limit
+    else:
+        return _too_few(filing, len(observed), settings)
     today = get_clock().now().astimezone(CHINA).date()
     soonest = _first_working_day(calendar, today)
-    median_date, p90_date = max(median_at[0], soonest), max(p90_at[0], soonest)
+    median_date, p90_date = max(median.day, soonest), max(late.day, soonest)
     return ForecastOut(
         filing_id=filing_id,
         province=filing.province,
         kind=OrderKind(filing.kind),
         stage=State(filing.state),
         stage_entered_at=entered,
-        basis=Basis.HISTORY if enough else Basis.STATUTORY,
+        basis=basis,
         observations=len(observed),
         min_observations=settings.forecast_min_observations,
-        median_working_days=median_days,
-        p90_working_days=p90_days,
+        median_working_days=median.working_days,
+        p90_working_days=late.working_days,
         median_date=median_date,
         p90_date=p90_date,
-        past_median=median_at[0] < soonest,
-        past_p90=p90_at[0] < soonest,
-        legal_limit_date=limit.last_day if limit else None,
-        will_exceed_legal_limit=limit is not None and p90_date > limit.last_day,
-        legal_limit_ended=limit is not None and limit.last_day < today,
-        estimated=median_at[1] or p90_at[1],
+        past_median=median.day < soonest,
+        past_p90=late.day < soonest,
+        legal_limit_date=limit.day if limit else None,
+        will_exceed_legal_limit=limit is not None and p90_date > limit.day,
+        legal_limit_ended=limit is not None and limit.day < today,
+        estimated=median.estimated or late.estimated,
+    )
+
+
+def _observed(session: Session, filing: Filing, settings: Settings) -> list[float]:
+    """Working days to approval from the stage ``filing`` is in, of completed orders of its kind
+    and province: one per order, its last stay in the stage, the one approval followed."""
+    last_stays = {
+        v.filing_id: float(v.to_approval)
+        for v in _visits(session, settings, filing.province, filing.kind)
+        if v.stage == filing.state
+    }
+    return list(last_stays.values())
+
+
+def _too_few(filing: Filing, observations: int, settings: Settings) -> Reason:
+    """Too few orders to forecast from, in a stage before the bureau: the statutory basis is
+    the bureau's legal limit, which runs only once it has the order (Decree 33, Art. 12), so
+    counting it from a draft or the host's review would promise an approval the order cannot
+    have by then."""
+    wanted = settings.forecast_min_observations
+    runs_in = ", ".join(LEGAL_LIMIT.states)
+    return Reason(
+        "too_few_orders",
+        f"{observations} completed {filing.kind} orders of {filing.province} went through "
+        f"{filing.state}, fewer than {wanted}, and the statutory limit runs only in {runs_in}",
+        details={"observations": observations, "min_observations": wanted},
     )
 
 
 @dataclass(frozen=True)
-class _LegalLimit:
-    """The bureau's legal limit as it runs for one order: its figure and its last day."""
+class _Predicted:
+    """Working days from entering the stage and the Beijing day they end on, ``estimated``
+    when counted through a year whose official holiday schedule is not known."""
 
     working_days: int
-    last_day: date
+    day: date
     estimated: bool
 
 
-def _legal_limit(session: Session, filing: Filing, settings: Settings) -> _LegalLimit | None:
+def _legal_limit(session: Session, filing: Filing, settings: Settings) -> _Predicted | None:
     """The legal limit running for ``filing``, ``None`` in a state that does not arm it (before
     the bureau has the order). The deadline armed on entering the state says when it ends: it
     keeps the figure it was armed with and is counted again when a holiday schedule is loaded,
@@ -309,10 +344,10 @@ def _legal_limit(session: Session, filing: Filing, settings: Settings) -> _Legal
     assert filing.id is not None
     armed = [d for d in open_deadlines(session, filing.id) if d.kind == LEGAL_LIMIT.kind]
     if armed:
-        return _LegalLimit(int(armed[0].figure), due_day(armed[0].due_at), armed[0].estimated)
+        return _Predicted(int(armed[0].figure), due_day(armed[0].due_at), armed[0].estimated)
     [figure] = figures(LEGAL_LIMIT, filing.state, filing.kind, settings)
     at, estimated = due_time(LEGAL_LIMIT, figure, as_utc(filing.state_entered_at), settings)
-    return _LegalLimit(int(figure), due_day(at), estimated)
+    return _Predicted(int(figure), due_day(at), estimated)
 
 
 def _first_working_day(calendar: WorkingCalendar, day: date) -> date:
@@ -322,9 +357,9 @@ def _first_working_day(calendar: WorkingCalendar, day: date) -> date:
     return day
 
 
-def _after(calendar: WorkingCalendar, start: datetime, days: int) -> tuple[date, bool]:
-    """The Beijing date ``days`` working days after ``start`` (the start's own date for 0)."""
+def _counted(calendar: WorkingCalendar, start: datetime, days: int) -> _Predicted:
+    """``days`` working days after ``start``, ending on its Beijing date for 0."""
     if days < 1:
-        return start.astimezone(CHINA).date(), False
+        return _Predicted(days, start.astimezone(CHINA).date(), False)
     due = calendar.add_working_days(start, days)
-    return due.at.astimezone(CHINA).date(), due.estimated
+    return _Predicted(days, due.at.astimezone(CHINA).date(), due.estimated)

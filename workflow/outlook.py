@@ -12,6 +12,7 @@ from sqlmodel import Session
 from config.settings import Settings
 from workflow import forecast, obligations
 from workflow.domain.definition import State
+from workflow.domain.errors import Reason
 from workflow.domain.obligations import REMINDERS, ObligationKind
 from workflow.forecast import ForecastOut
 from workflow.obligations import ObligationOut, ServiceDutiesOut
@@ -20,14 +21,21 @@ from workflow.schemas import FilingOut
 
 @dataclass(frozen=True)
 class Outlook:
+    """``no_forecast``: why an order moving towards approval has no forecast yet (too few
+    orders before the bureau has it), said where its forecast would be."""
+
     forecast: ForecastOut | None
     duties: ServiceDutiesOut | None
+    no_forecast: Reason | None = None
 
 
 def outlook(session: Session, filing: FilingOut, now: datetime, settings: Settings) -> Outlook:
     purged = filing.personal_data_purged_at is not None
     if forecast.no_forecast(filing.state, purged=purged) is None:
-        return Outlook(forecast.forecast(session, filing.id, settings), None)
+        predicted = forecast.prediction(session, filing.id, settings)
+        if isinstance(predicted, Reason):
+            return Outlook(None, None, predicted)
+        return Outlook(predicted, None)
     if filing.state == State.APPROVED and filing.service_id is not None:
         duties = obligations.duties(session, filing.service_id, now)
         listed = [o for o in duties.obligations if _worth_listing(o)]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from workflow.schemas import FilingOut
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
+    from tests.factories import MakeFiling
 
 
 def test_the_durations_report_has_a_kind_column(cli: Cli, on_file: FilingOut) -> None:
@@ -21,7 +22,8 @@ def test_the_durations_report_has_a_kind_column(cli: Cli, on_file: FilingOut) ->
 
 
 def test_a_forecast_names_the_kind_whose_history_it_counted(
-    cli: Cli, created: dict[str, Any]
+    cli: Cli, new_filing: MakeFiling
 ) -> None:
-    shown = cli("filings", "forecast", str(created["id"])).stdout
-    assert f"completed {created['kind']} orders" in shown
+    reviewing = new_filing("miit_pending")
+    shown = cli("filings", "forecast", str(reviewing.id)).stdout
+    assert f"completed {reviewing.kind} orders" in shown

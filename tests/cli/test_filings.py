@@ -630,10 +630,10 @@ def test_the_import_help_names_every_column_on_a_narrow_terminal() -> None:
 
 
 def test_show_json_is_the_api_s_filing_and_its_help_says_where_forecast_and_duties_are(
-    cli: Cli, created: dict[str, Any]
+    cli: Cli, new_filing: MakeFiling
 ) -> None:
     """The table adds an open order's forecast; --json keeps GET /filings/{id}'s shape."""
-    filing = str(created["id"])
+    filing = str(new_filing("miit_pending").id)
     shown = cli("filings", "show", filing)
     forecast = cli("filings", "forecast", filing, "--json")
 

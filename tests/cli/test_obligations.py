@@ -133,12 +133,23 @@ def test_a_rectification_is_extended_once(cli: Cli, on_file: FilingOut) -> None:
     assert again.exit_code == 1 and "extended once already" in again.output
 
 
-def test_an_open_order_is_shown_with_its_forecast(cli: Cli, created: dict[str, Any]) -> None:
-    shown = cli("filings", "show", str(created["id"]))
+def test_an_open_order_is_shown_with_its_forecast(cli: Cli, new_filing: MakeFiling) -> None:
+    reviewing = str(new_filing("miit_pending").id)
+    shown = cli("filings", "show", reviewing)
     assert shown.exit_code == 0, shown.output
     assert "statutory limit" in shown.stdout
-    predicted = json.loads(cli("filings", "forecast", str(created["id"]), "--json").stdout)
+    predicted = json.loads(cli("filings", "forecast", reviewing, "--json").stdout)
     assert predicted["basis"] == "statutory"
+
+
+def test_an_order_before_the_bureau_with_too_few_orders_is_shown_saying_why_it_has_none(
+    cli: Cli, created: dict[str, Any]
+) -> None:
+    shown = cli("filings", "show", str(created["id"]))
+    assert shown.exit_code == 0, shown.output
+    assert "forecast: none yet, 0 completed first_filing orders" in shown.stdout
+    refused = cli("filings", "forecast", str(created["id"]))
+    assert refused.exit_code == 1 and "statutory limit runs only in miit_pending" in refused.stderr
 
 
 def test_an_order_past_the_bureaus_legal_limit_is_said_past_it_not_to_breach_its_sla(

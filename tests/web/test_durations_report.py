@@ -71,7 +71,7 @@ def test_the_statutory_line_is_labelled_inside_the_chart() -> None:
 def test_an_orders_page_says_which_kind_its_forecast_counts(
     api: Api, client: TestClient, tokens: dict[str, str]
 ) -> None:
-    order = api.create()
+    order = api.drive("miit_pending")
     client.post("/login", data={"token": tokens["viewer"]})
     page = client.get(f"/filings/{order['id']}").text
     assert "(0 completed first_filing orders, fewer than" in page

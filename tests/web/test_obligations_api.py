@@ -115,9 +115,8 @@ def test_an_open_order_has_a_forecast_and_an_approved_one_none(
     api: Api, on_file: FilingOut
 ) -> None:
     assert api.get(f"/api/v1/filings/{on_file.id}/forecast").status_code == 422
-    order = api.create(
-        province="沪", domain="other.cn"
-    )  # another entity: the one on file files no first filing
+    # another entity: the one on file files no first filing
+    order = api.drive("miit_pending", province="沪", domain="other.cn")
     predicted = api.get(f"/api/v1/filings/{order['id']}/forecast").json()
     assert (predicted["basis"], predicted["median_working_days"]) == ("statutory", 20)
     report = api.get("/api/v1/reports/durations").json()
@@ -131,14 +130,27 @@ def test_the_pages_show_a_forecast_the_obligations_and_the_review_times_chart(
     client.post("/login", data={"token": tokens["viewer"]})
     approved = client.get(f"/filings/{on_file.id}").text
     assert 'id="after-approval"' in approved and "psb_filing" in approved
-    order = api.create(
-        province="沪", domain="other.cn"
-    )  # another entity: the one on file files no first filing
+    # another entity: the one on file files no first filing
+    order = api.drive("miit_pending", province="沪", domain="other.cn")
     assert "statutory limit 法定时限" in client.get(f"/filings/{order['id']}").text
     report = client.get("/reports/durations")
     assert report.status_code == 200
     assert '<svg class="durations"' in report.text and "miit_pending" in report.text
     assert "<script>" not in report.text and " style=" not in report.text
+
+
+def test_an_order_before_the_bureau_with_too_few_orders_says_why_it_has_no_forecast(
+    api: Api, client: TestClient, tokens: dict[str, str]
+) -> None:
+    """The statutory basis runs only with the bureau: a new order is forecast nothing yet."""
+    order = api.create()
+    refused = api.get(f"/api/v1/filings/{order['id']}/forecast")
+    assert refused.status_code == 422
+    assert [r["code"] for r in refused.json()["reasons"]] == ["too_few_orders"]
+    client.post("/login", data={"token": tokens["viewer"]})
+    page = client.get(f"/filings/{order['id']}").text
+    assert "None yet 暂无: 0 completed first_filing orders of 京" in page
+    assert "statutory limit 法定时限" not in page
 
 
 def test_a_misspelt_query_parameter_is_refused_naming_it(api: Api, on_file: FilingOut) -> None:

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from config.clock import CHINA, FrozenClock
 from config.settings import Settings
 from models import Filing, HistoryEntry
-from tests.factories import ORDER_PATHS, MakeFiling, first_filing_order, order_on
+from tests.factories import ORDER_PATHS, MakeFiling, commands_to, first_filing_order, order_on
 from workflow import forecast, service
 from workflow.domain.commands import EventCommand
 from workflow.domain.definition import State
@@ -163,6 +163,7 @@ def test_an_order_not_yet_with_the_bureau_has_no_legal_limit_to_exceed(
     session: Session, settings: Settings, new_filing: MakeFiling, clock: FrozenClock
 ) -> None:
     submitted = new_filing("submitted")
+    seed_history(session, submitted, 5)
     clock.advance(timedelta(days=60))
 
     predicted = forecast.forecast(session, submitted.id, settings)
@@ -179,14 +180,38 @@ def test_an_order_within_its_median_is_not_said_past_it(
 
 
 def test_the_forecast_moves_with_the_order(
-    session: Session, reviewing: FilingOut, settings: Settings
+    session: Session, settings: Settings, new_filing: MakeFiling
 ) -> None:
-    seed_history(session, reviewing, 5)
-    before = forecast.forecast(session, reviewing.id, settings)
-    command = EventCommand(event="miit_reject", data={"reason": "blurred photo"})
-    service.fire_event(session, reviewing.id, command, actor="t")
-    after = forecast.forecast(session, reviewing.id, settings)
-    assert (before.stage, after.stage, after.basis) == ("miit_pending", "rejected", "statutory")
+    """Twelve working days from submission to approval, ten of them with the bureau."""
+    submitted = new_filing("submitted")
+    seed_history(session, submitted, 5)
+    before = forecast.forecast(session, submitted.id, settings)
+    for command in commands_to("miit_pending")[len(commands_to("submitted")) :]:
+        service.fire_event(session, submitted.id, command, actor="t")
+    after = forecast.forecast(session, submitted.id, settings)
+    assert (before.stage, before.median_working_days) == ("submitted", 12)
+    assert (after.stage, after.median_working_days) == ("miit_pending", 10)
+
+
+@pytest.mark.parametrize(
+    "stage", ["domain_registered", "submitted", "host_pre_approved", "sms_pending", "rejected"]
+)
+def test_an_order_before_the_bureau_with_too_few_orders_has_no_forecast(
+    session: Session, settings: Settings, new_filing: MakeFiling, stage: str
+) -> None:
+    """The statutory basis is the bureau's legal limit, which runs only while the bureau has
+    the order (``miit_legal_limit``): counted from a domain just registered it would promise
+    approval within 20 working days of an order not even filled in."""
+    order = new_filing(stage)
+
+    with pytest.raises(GuardFailed) as refused:
+        forecast.forecast(session, order.id, settings)
+
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.details) == (
+        "too_few_orders",
+        {"observations": 0, "min_observations": 5},
+    )
 
 
 def test_an_approved_order_has_no_forecast(
@@ -341,5 +366,6 @@ def test_the_forecast_counts_orders_not_visits(
     settings.forecast_min_observations = 6
     submitted = new_filing("submitted")
     seed_history(session, submitted, 5, RETURNED_ONCE)
-    predicted = forecast.forecast(session, submitted.id, settings)
-    assert (predicted.basis, predicted.observations) == ("statutory", 5)
+    with pytest.raises(GuardFailed) as refused:
+        forecast.forecast(session, submitted.id, settings)
+    assert refused.value.reasons[0].details["observations"] == 5
