@@ -92,7 +92,11 @@ class ForecastOut(BaseModel):
     legal_limit_ended: bool = Field(
         description="the legal limit's last day is behind today: the bureau is past it already"
     )
-    estimated: bool
+    estimated: bool = Field(
+        description="a date shown (the median's, the 90th percentile's, the soonest day shown "
+        "for one run out, the legal limit's) falls in a year whose official holiday schedule is "
+        "not known: counted by the rules, it may move once ops load the schedule"
+    )
 
 
 class DurationRow(BaseModel):
@@ -274,7 +278,7 @@ def prediction(session: Session, filing_id: int, settings: Settings) -> Forecast
         return _too_few(filing, len(observed), settings)
     today = get_clock().now().astimezone(CHINA).date()
     soonest = _first_working_day(calendar, today)
-    median_date, p90_date = max(median.day, soonest), max(late.day, soonest)
+    median_date, p90_date = max(median.day, soonest.day), max(late.day, soonest.day)
     return ForecastOut(
         filing_id=filing_id,
         province=filing.province,
@@ -288,13 +292,22 @@ def prediction(session: Session, filing_id: int, settings: Settings) -> Forecast
         p90_working_days=late.working_days,
         median_date=median_date,
         p90_date=p90_date,
-        past_median=median.day < soonest,
-        past_p90=late.day < soonest,
+        past_median=median.day < soonest.day,
+        past_p90=late.day < soonest.day,
         legal_limit_date=limit.day if limit else None,
         will_exceed_legal_limit=limit is not None and p90_date > limit.day,
         legal_limit_ended=limit is not None and limit.day < today,
-        estimated=median.estimated or late.estimated,
+        estimated=_estimated([median, late], soonest, limit),
     )
+
+
+def _estimated(predicted: list[_Predicted], soonest: _Day, limit: _Predicted | None) -> bool:
+    """Whether a date the forecast shows was counted in a year whose official holiday schedule
+    is not known: a prediction's own day, or for one run out the soonest day shown instead,
+    or the legal limit's (its deadline says so). Any one of them may move once ops load the
+    year's schedule."""
+    shown = [soonest.estimated if p.day < soonest.day else p.estimated for p in predicted]
+    return any(shown) or (limit is not None and limit.estimated)
 
 
 def _observed(session: Session, filing: Filing, settings: Settings) -> list[float]:
@@ -350,11 +363,22 @@ def _legal_limit(session: Session, filing: Filing, settings: Settings) -> _Predi
     return _Predicted(int(figure), due_day(at), estimated)
 
 
-def _first_working_day(calendar: WorkingCalendar, day: date) -> date:
-    """``day``, or the working day after it: the bureau approves nothing on a holiday."""
+@dataclass(frozen=True)
+class _Day:
+    """A day, ``estimated`` when told by a year whose official holiday schedule is not known."""
+
+    day: date
+    estimated: bool
+
+
+def _first_working_day(calendar: WorkingCalendar, day: date) -> _Day:
+    """``day``, or the working day after it: the bureau approves nothing on a holiday. Where
+    the official schedule is not known, the day found may turn out a holiday."""
+    first = day
     while not calendar.is_working_day(day):
         day += timedelta(days=1)
-    return day
+    years = range(first.year, day.year + 1)
+    return _Day(day, any(calendar.is_estimated(year) for year in years))
 
 
 def _counted(calendar: WorkingCalendar, start: datetime, days: int) -> _Predicted:

@@ -128,6 +128,39 @@ def test_the_legal_limit_is_the_deadline_armed_on_reaching_the_bureau(
     assert (predicted.legal_limit_date, predicted.p90_date) == (date(2026, 3, 30),) * 2
 
 
+# 2027's official holiday schedule is not known yet (neither packaged nor loaded).
+UNKNOWN_YEAR = datetime(2027, 3, 3, 2, 0, tzinfo=UTC)  # a Wednesday, 10:00 in Beijing
+
+
+def test_a_forecast_run_out_into_a_year_without_its_schedule_is_estimated(
+    session: Session, reviewing: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    """Its dates counted in 2026 were sure; the soonest day it now shows is a working day only
+    by the rules, until 2027's schedule is loaded."""
+    clock.set(UNKNOWN_YEAR)
+
+    predicted = forecast.forecast(session, reviewing.id, settings)
+
+    assert predicted.median_date == date(2027, 3, 3) and predicted.past_median
+    assert predicted.estimated
+
+
+def test_a_forecast_whose_legal_limit_ends_in_a_year_without_its_schedule_is_estimated(
+    session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """With the bureau from Monday 14 December 2026: ten working days end in 2026, known; the
+    legal limit's twenty end in January 2027, estimated."""
+    clock.set(datetime(2026, 12, 14, 2, 0, tzinfo=UTC))
+    reviewing = new_filing("miit_pending")
+    seed_history(session, reviewing, 5)
+
+    predicted = forecast.forecast(session, reviewing.id, settings)
+
+    assert predicted.p90_date == date(2026, 12, 28)
+    assert predicted.legal_limit_date is not None and predicted.legal_limit_date.year == 2027
+    assert predicted.estimated
+
+
 @pytest.mark.parametrize(
     ("later", "soonest"),
     [
