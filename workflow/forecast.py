@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from itertools import accumulate, pairwise
+from itertools import pairwise
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
@@ -43,7 +43,7 @@ from workflow.domain.definition import (
 )
 from workflow.domain.errors import GuardFailed, Reason
 from workflow.domain.orders import OrderKind
-from workflow.views import entered_at, get_filing
+from workflow.views import entered_at, entry_times, get_filing
 
 
 class Basis(StrEnum):
@@ -186,9 +186,10 @@ def _order_visits(
     steps: Sequence[tuple[str, datetime]],
 ) -> Iterable[_Visit]:
     """Its stays: a row that keeps the state (one SMS answer of several) continues one. A
-    state is entered when its event says it happened (an SMS recorded late), never before the
-    state it left was, as the filing page counts it."""
-    steps = list(zip((s for s, _ in steps), accumulate((t for _, t in steps), max), strict=True))
+    state is entered when its event says it happened (an SMS recorded late), and the states
+    recorded before it end then (``entry_times``), as the filing page counts them."""
+    starts = entry_times([at for _, at in steps])
+    steps = list(zip((state for state, _ in steps), starts, strict=True))
     approved_at = steps[-1][1]
     entries = [steps[0], *(step for before, step in pairwise(steps) if step[0] != before[0])]
     for (stage, entered), (_, left) in pairwise(entries):

@@ -668,12 +668,30 @@ def time_in_states(entries: Sequence[HistoryOut], now: datetime) -> list[tuple[s
     """Total time spent in each state visited, in order of first visit; the current state
     counts up to ``now`` (a terminal one too: it says how long ago the filing ended)."""
     spent: dict[str, timedelta] = {}
-    # Never before the state left was entered: an SMS may have come before the host's
-    # approval was recorded, which then counts as lasting no time.
-    entered = list(accumulate((entered_at(e.event, e.data, e.at) for e in entries), max))
+    entered = entry_times([entered_at(e.event, e.data, e.at) for e in entries])
     for entry, start, until in zip(entries, entered, [*entered[1:], now], strict=True):
         spent[entry.to_state] = spent.get(entry.to_state, timedelta(0)) + (until - start)
     return list(spent.items())
+
+
+def entry_times(happened: Sequence[datetime]) -> list[datetime]:
+    """When each of an order's successive history rows' states began, from when the rows say
+    they happened (``entered_at``, in the rows' order): a state lasts until the next begins.
+
+    A row may say it happened before rows recorded ahead of it: an SMS sent before the host's
+    approval was recorded, a window closed before the resubmission that caught it up. The
+    late row's time is the one known; the rows before it were in truth done by then, so
+    each of those states ends there, however short that leaves it (nothing for one recorded
+    after it), never the late state pushed back to when they were recorded: that would
+    count the SMS window from the wrong time and lengthen the state before. No time is
+    before the first row's (the order opened): no state lasts less than nothing, and none
+    more than the order has existed.
+    """
+    if not happened:
+        return []
+    opened = happened[0]
+    later_first = accumulate((max(at, opened) for at in reversed(happened)), min)
+    return list(reversed(list(later_first)))
 
 
 def entered_at(event: str, data: Mapping[str, Any], recorded: datetime) -> datetime:

@@ -392,6 +392,32 @@ def test_review_times_count_an_sms_recorded_late_from_when_it_was_sent(
     assert (rows[State.HOST_PRE_APPROVED], rows[State.SMS_PENDING]) == (0.0, 3.0)
 
 
+def test_review_times_end_the_stages_recorded_before_a_late_sms_when_it_was_sent(
+    session: Session, reviewing: FilingOut, settings: Settings
+) -> None:
+    """The SMS came on Tuesday; the host's approval and the SMS were both recorded on
+    Thursday: one working day with the host, none pre-approved, three waiting on the SMS."""
+    seed_history(session, reviewing, 3, SMS_RECORDED_LATE)
+    sent_at = (START + timedelta(days=1)).isoformat()
+    for entry in session.exec(select(HistoryEntry).where(HistoryEntry.to_state == "sms_pending")):
+        entry.event, entry.data = "sms_sent", {"sent_at": sent_at}
+        session.add(entry)
+    for entry in session.exec(
+        select(HistoryEntry).where(HistoryEntry.to_state == "host_pre_approved")
+    ):
+        entry.at = START + timedelta(days=3)
+        session.add(entry)
+    session.commit()
+
+    rows = {r.stage: r.median_working_days for r in forecast.durations(session, settings)}
+
+    assert (rows[State.SUBMITTED], rows[State.HOST_PRE_APPROVED], rows[State.SMS_PENDING]) == (
+        1.0,
+        0.0,
+        3.0,
+    )
+
+
 def test_the_forecast_counts_orders_not_visits(
     session: Session, settings: Settings, new_filing: MakeFiling
 ) -> None:

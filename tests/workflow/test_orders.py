@@ -2200,6 +2200,27 @@ def test_time_in_each_state_counts_the_sms_state_from_when_it_came(
     )
 
 
+def test_time_in_each_state_ends_the_states_recorded_before_a_late_sms_when_it_came(
+    session: Session, clock: FrozenClock, open_order: Open
+) -> None:
+    """Submitted; the SMS came 10 h later, the host's approval recorded only at 16 h and the
+    SMS at 18 h: the order was with the host 10 h, not 16, and waits on the SMS 8 h, not 2."""
+    order = _drive(session, open_order(**first_filing_order()), ORDER_PATHS["first_filing"][:2])
+    sent = clock.now() + timedelta(hours=10)
+    clock.advance(timedelta(hours=16))
+    order = _fire(session, order, "host_approve", {})
+    clock.advance(timedelta(hours=2))
+    order = _fire(session, order, "sms_sent", {"sent_at": sent.isoformat()})
+
+    spent = dict(views.time_in_states(views.history(session, order.id), clock.now()))
+
+    assert (spent["submitted"], spent["host_pre_approved"], spent["sms_pending"]) == (
+        timedelta(hours=10),
+        timedelta(0),
+        timedelta(hours=8),
+    )
+
+
 # --- an SMS sent again ----------------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -189,3 +189,25 @@ def test_an_applicant_search_finds_full_width_brackets_typed_either_way(
     page = views.filing_page(session, clock.now(), applicant=typed)
 
     assert [f.id for f in page.items] == [filing.id]
+
+
+# Rows of one order, in the order they were recorded: opened, then three more.
+OPENED = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+
+
+def _hours(*hours: float) -> list[datetime]:
+    return [OPENED + timedelta(hours=h) for h in hours]
+
+
+def test_states_begin_when_their_rows_say_they_happened_in_order() -> None:
+    assert views.entry_times(_hours(0, 5, 9)) == _hours(0, 5, 9)
+
+
+def test_a_row_that_happened_before_rows_recorded_ahead_of_it_ends_their_states_then() -> None:
+    """The fourth row happened at 3 h: the states of the rows recorded at 5 h and 9 h were
+    entered by then and last nothing; the first ends at 3 h, the fourth begins there."""
+    assert views.entry_times(_hours(0, 5, 9, 3)) == _hours(0, 3, 3, 3)
+
+
+def test_no_state_begins_before_the_order_was_opened() -> None:
+    assert views.entry_times(_hours(0, 5, -4)) == _hours(0, 0, 0)
