@@ -100,7 +100,9 @@ class ForecastOut(BaseModel):
 
 
 class DurationRow(BaseModel):
-    """How long orders of one kind in one province stayed in one stage, in working days."""
+    """How long orders of one kind in one province stayed in one stage, in working days:
+    ``count`` orders, each counted once with its whole time in the stage however often it
+    came back to it."""
 
     province: str
     kind: OrderKind
@@ -206,14 +208,13 @@ def _order_visits(
 
 
 def durations(session: Session, settings: Settings) -> list[DurationRow]:
-    """Per province, order kind and stage: how many stays, their median and 90th percentile.
+    """Per province, order kind and stage: how many orders, the median and 90th percentile of
+    their time there.
 
     Rows of a province come in the kinds' order (first filings first), each kind's stages
     together in the order an order goes through them, so a reader compares like with like.
     """
-    stays: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for visit in _visits(session, settings):
-        stays[(visit.province, visit.kind, visit.stage)].append(visit.stay)
+    stays = _time_per_order(_visits(session, settings))
     return [
         DurationRow(
             province=province,
@@ -225,6 +226,16 @@ def durations(session: Session, settings: Settings) -> list[DurationRow]:
         )
         for (province, kind, stage), values in sorted(stays.items(), key=_row_order)
     ]
+
+
+def _time_per_order(visits: Iterable[_Visit]) -> dict[tuple[str, str, str], list[float]]:
+    """Per province, kind and stage, each order's whole time there: an order returned to a
+    stage is one order that spent its visits' sum there, not one order per visit (which
+    would count it twice and halve its time)."""
+    totals: dict[tuple[str, str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for visit in visits:
+        totals[(visit.province, visit.kind, visit.stage)][visit.filing_id] += visit.stay
+    return {key: [float(days) for days in orders.values()] for key, orders in totals.items()}
 
 
 _KIND_ORDER = {kind.value: i for i, kind in enumerate(OrderKind)}

@@ -368,6 +368,17 @@ def test_rows_that_keep_the_state_are_one_stay(
     assert rows[("京", OrderKind.FIRST_FILING, State.MIIT_PENDING)] == (3, 10.0)
 
 
+def test_review_times_count_an_order_back_in_a_stage_once_with_its_whole_time_there(
+    session: Session, reviewing: FilingOut, settings: Settings
+) -> None:
+    """Submitted Monday, returned Tuesday, submitted again Wednesday and forwarded within the
+    hour: five orders of one working day each in ``submitted``, not ten visits of 1 and 0."""
+    seed_history(session, reviewing, 5, RETURNED_ONCE)
+    rows = {(r.province, r.kind, r.stage): (r.count, r.median_working_days) for r in
+            forecast.durations(session, settings)}  # fmt: skip
+    assert rows[("京", OrderKind.FIRST_FILING, State.SUBMITTED)] == (5, 1.0)
+
+
 # The host approved on Tuesday; MIIT's SMS came an hour later and was recorded on Thursday.
 SMS_RECORDED_LATE = (
     ("submitted", timedelta(0)),
