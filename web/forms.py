@@ -27,7 +27,13 @@ from starlette.datastructures import FormData
 
 from config.settings import get_settings
 from workflow.domain.bounded import stripped
-from workflow.domain.definition import EVENTS_BY_NAME, MANUAL_EVENTS, EventSpec
+from workflow.domain.definition import (
+    EVENTS_BY_NAME,
+    MANUAL_EVENTS,
+    STATES_BY_NAME,
+    EventSpec,
+    State,
+)
 from workflow.domain.errors import IcpflowError, renamed
 from workflow.domain.event_data import VerifierRole
 from workflow.domain.guards import AUTHORISATION_LETTER, required_materials
@@ -125,7 +131,7 @@ class Form:
     title: str
     description: str
     inputs: tuple[Input, ...]
-    leads_to: str | None = None  # the state an event's form moves the filing to
+    leads_to: str | None = None  # where an event's form takes the filing, in words (``leads_to``)
     paths: Mapping[str, str] = dataclasses.field(default_factory=dict)
     # Labels of the parts its inputs make up (``changes``, a person), which a reason may name.
     parts: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -260,19 +266,31 @@ def event_forms(
         Form(
             f"event-{spec.name}",
             f"events/{spec.name}",
-            spec.name.replace("_", " ").capitalize(),
+            spec.label,
             worded(spec.description, get_settings()),
             tuple(
                 _input(name, spec, filing, rules, answering)
                 for name in spec.data_keys
                 if _number_asked(name, filing) is not NumberAsked.NONE
             ),
-            spec.dest.value,
+            leads_to(spec, filing.state),
             {f"data.{name}": name for name in spec.data_keys},
         )
         for spec in (EVENTS_BY_NAME[name] for name in filing.allowed_events)
         if spec.name in MANUAL_EVENTS
     ]
+
+
+def leads_to(spec: EventSpec, now: State) -> str:
+    """Where the event takes an order in ``now``, as its form's heading says, never further
+    than it may: one with ``until`` moves only once its condition holds (the last person's
+    SMS answer, the fifth wrong code), so it may stay; one leading to the state it leaves
+    stays."""
+    stays = f"stays 仍为 {STATES_BY_NAME[now].label}"
+    if spec.dest == now:
+        return stays
+    moves = f"→ {STATES_BY_NAME[spec.dest].label}"
+    return f"{moves} or {stays}" if spec.until else moves
 
 
 def posted(model: type[BaseModel], form: FormData) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -17,9 +18,10 @@ from auth.tokens import UP_TOKEN_NAME, Role, replace_tokens_named
 from config.clock import FrozenClock
 from models import Job
 from tests.factories import ORDER_PATHS, order_on
-from web import console
+from web import console, forms
 from web.pages import SESSION_COOKIE
 from workflow import failures, views
+from workflow.domain.definition import EVENTS_BY_NAME, State
 from workflow.outbox import FooterCheck
 
 if TYPE_CHECKING:
@@ -609,6 +611,43 @@ def test_the_sms_answer_forms_offer_only_the_people_still_to_answer(
     for event in ("verify_sms", "sms_wrong_entry"):
         form = page.split(f'id="event-{event}"')[1].split("</form>")[0]
         assert re.findall(r'<option value="([a-z]+)">', form) == ["entity"]
+
+
+def _heading(page: str, form_id: str) -> str:
+    """What a form says above its inputs: its title and where it leads."""
+    form = page.split(f'id="{form_id}"')[1].split("</form>")[0]
+    return form.split("<p>")[1].split("<br>")[0]
+
+
+def test_an_event_forms_title_names_the_event_in_english_and_chinese(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.create()
+    page = signed_in("case_manager").get(f"/filings/{filing['id']}").text
+    heading = _heading(page, "event-bind_service_number")
+    assert heading == (
+        "<strong>Bind service number 绑定备案服务号</strong>"
+        " → service_number_bound 已绑定备案服务号"
+    )
+
+
+def test_an_sms_answer_form_says_the_order_may_stay_in_the_sms_window(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    """One answer moves the order only when it is the last; one wrong code, only the fifth."""
+    filing = api.drive("sms_pending")
+    page = signed_in("case_manager").get(f"/filings/{filing['id']}").text
+    assert _heading(page, "event-verify_sms").endswith(
+        " → miit_pending 管局审核中 or stays 仍为 sms_pending 待短信核验"
+    )
+    assert _heading(page, "event-sms_wrong_entry").endswith(
+        " → host_returned 接入商退回 or stays 仍为 sms_pending 待短信核验"
+    )
+
+
+def test_an_event_leading_to_the_state_it_leaves_is_said_to_keep_the_order_there() -> None:
+    staying = replace(EVENTS_BY_NAME["withdraw"], dest=State.SUBMITTED)
+    assert forms.leads_to(staying, State.SUBMITTED) == "stays 仍为 submitted 已提交接入商初审"
 
 
 def test_my_filings_show_the_deadline_ahead_not_a_reminder_already_sent(

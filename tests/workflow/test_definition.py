@@ -115,6 +115,13 @@ def test_every_event_says_what_it_records_in_chinese_too(event: EventSpec) -> No
     assert event.zh and not event.zh.isascii()
 
 
+@pytest.mark.parametrize("event", EVENTS, ids=lambda event: event.name)
+def test_every_event_has_a_short_chinese_name_for_its_forms_title(event: EventSpec) -> None:
+    """The console names it in both languages, as it names states and order kinds."""
+    assert event.label_zh and not event.label_zh.isascii()
+    assert event.label.endswith(f" {event.label_zh}")
+
+
 def test_every_event_a_deadline_fires_is_automatic_and_told_when_it_fell_due() -> None:
     """The scheduler gives it ``fell_due_at``: another data model would refuse it, and its
     deadline would never be spent."""

@@ -64,6 +64,12 @@ class StateSpec:
     acts: Actor | None = None
     terminal: bool = False
 
+    @property
+    def label(self) -> str:
+        """What pages call it: its name, which the API and the CLI show, and its Chinese
+        label, ``miit_pending 管局审核中``."""
+        return f"{self.name.value} {self.label_zh}"
+
 
 def _data_schema(model: type[EventData]) -> dict[str, Any]:
     return model.model_json_schema()
@@ -81,11 +87,13 @@ DataModel = Annotated[
 class EventSpec:
     """An event: where it may fire from, where it leads, what must hold and what it carries.
 
-    ``guards`` name entries of ``workflow.domain.guards.GUARDS``; ``data`` is the model of
-    what the event carries (the service validates against it, the docs show it); ``notify``
-    says whether ``audience`` hears of it at once, and ``tells_icp_number`` whether that notice
-    gives the filing's ICP number; ``automatic`` events are fired by the system (the
-    scheduler), never by hand.
+    ``zh`` is the description in Chinese, ``label_zh`` the event's short Chinese name (its
+    form's title). ``guards`` name entries of ``workflow.domain.guards.GUARDS``; ``data`` is
+    the model of what the event carries (the service validates against it, the docs show
+    it); ``notify`` says whether ``audience`` hears of it at once, and ``tells_icp_number``
+    whether that notice gives the filing's ICP number; ``automatic`` events are fired by the
+    system (the scheduler), never by hand. ``until`` names a condition (``orders.UNTIL``)
+    without which the event records itself and the order stays where it is.
     """
 
     name: str
@@ -93,6 +101,7 @@ class EventSpec:
     dest: State
     description: str
     zh: str = ""
+    label_zh: str = ""
     guards: tuple[str, ...] = ()
     # A factory, not a default: a class as a default value has no JSON form for the schema.
     data: DataModel = field(default_factory=lambda: EventData)
@@ -112,6 +121,12 @@ class EventSpec:
         where it is, entered when it was, yet what the state waits for starts again from it.
         An event that stays until a condition holds (one SMS answer of several) keeps them."""
         return self.dest in self.sources and self.until is None
+
+    @property
+    def label(self) -> str:
+        """What pages call it, in English (its name's words) and Chinese (``label_zh``), as
+        they call a state or an order kind: ``Bind service number 绑定备案服务号``."""
+        return f"{self.name.replace('_', ' ').capitalize()} {self.label_zh}".strip()
 
 
 class Channel(StrEnum):
@@ -281,6 +296,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.SERVICE_NUMBER_BOUND,
         "Bind the host's Bei'an service number for a mainland server.",
         zh="为大陆服务器绑定接入商的备案服务号。",
+        label_zh="绑定备案服务号",
         guards=("service_number", "service_number_free"),
         data=ServiceNumberData,
     ),
@@ -290,6 +306,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.PRE_APPROVAL_PENDING,
         "Ask the sector regulator for pre-approval (前置审批).",
         zh="向行业主管部门申请前置审批。",
+        label_zh="申请前置审批",
         guards=("pre_approval_needed",),
     ),
     EventSpec(
@@ -298,6 +315,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.SERVICE_NUMBER_BOUND,
         "Record the regulator's pre-approval document.",
         zh="登记行业主管部门的前置审批文件。",
+        label_zh="前置审批通过",
         data=DocumentData,
     ),
     EventSpec(
@@ -306,6 +324,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.REJECTED,
         "The regulator refused pre-approval.",
         zh="行业主管部门未通过前置审批。",
+        label_zh="前置审批未通过",
         data=ReasonData,
         notify=True,
     ),
@@ -315,6 +334,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.SUBMITTED,
         "Submit the application and its materials to the host.",
         zh="向接入商提交备案申请及材料。",
+        label_zh="提交接入商初审",
         guards=("submission", "authorisation"),
         data=MaterialsData,
     ),
@@ -324,6 +344,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.HOST_PRE_APPROVED,
         "The host passed pre-review; the order goes on to the bureau.",
         zh="接入商初审通过，订单将提交管局。",
+        label_zh="接入商初审通过",
         notify=True,
     ),
     EventSpec(
@@ -332,6 +353,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.SMS_PENDING,
         "MIIT sent its SMS: each listed person has {sms_window_hours:g} h to answer it.",
         zh="工信部已发送核验短信：每位需核验的负责人须在{sms_window_hours:g}小时内完成核验。",
+        label_zh="工信部短信已发送",
         guards=("sms_sent_at",),
         data=SmsSentData,
         notify=True,
@@ -342,6 +364,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.MIIT_PENDING,
         "The host passed the order to the bureau (kinds without an SMS check).",
         zh="接入商已将订单提交管局（无需短信核验的订单类型）。",
+        label_zh="提交管局",
     ),
     EventSpec(
         "host_return",
@@ -349,6 +372,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.HOST_RETURNED,
         "The host sent the application back for correction.",
         zh="接入商退回备案申请，请修改后重新提交。",
+        label_zh="接入商退回",
         data=ReasonData,
         notify=True,
     ),
@@ -358,6 +382,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.SUBMITTED,
         "Submit the corrected application again.",
         zh="重新提交修改后的备案申请。",
+        label_zh="重新提交",
         guards=("submission", "authorisation"),
         data=MaterialsData,
     ),
@@ -368,6 +393,7 @@ EVENTS: tuple[EventSpec, ...] = (
         "A listed person (or, without one named, every one left) answered MIIT's SMS; "
         "the order moves on when all have.",
         zh="一位需核验的负责人（未指明时为其余全部）已完成工信部短信核验；全部完成后订单继续。",
+        label_zh="完成短信核验",
         guards=("sms_verifier",),
         data=VerifierData,
         until="all_verified",
@@ -378,6 +404,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.HOST_RETURNED,
         "A listed person entered a wrong SMS code; the fifth in a row returns the order.",
         zh="需核验的负责人输入了错误的短信验证码；连续第五次错误将退回订单。",
+        label_zh="短信验证码错误",
         guards=("sms_verifier",),
         data=WrongEntryData,
         notify=True,
@@ -391,6 +418,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.HOST_RETURNED,
         "The {sms_window_hours:g} h SMS verification window passed unanswered.",
         zh="{sms_window_hours:g}小时短信核验时限已过，未完成核验。",
+        label_zh="短信核验超时",
         data=FellDueData,
         automatic=True,
     ),
@@ -400,6 +428,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.SMS_PENDING,
         "MIIT sent its SMS again: whoever has not answered has {sms_window_hours:g} h from it.",
         zh="工信部重新发送了核验短信：尚未核验的负责人自重发起有{sms_window_hours:g}小时完成核验。",
+        label_zh="工信部短信已重发",
         guards=("sms_sent_at",),
         data=SmsSentData,
         notify=True,
@@ -410,6 +439,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.APPROVED,
         "MIIT approved the order: the record is updated (numbers issued, changed or cancelled).",
         zh="管局审核通过：备案信息已更新（备案号下发、变更或注销）。",
+        label_zh="管局审核通过",
         guards=("record_number",),
         data=IcpNumberData,
         notify=True,
@@ -421,6 +451,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.REJECTED,
         "MIIT refused or returned the filing.",
         zh="管局驳回或退回了备案。",
+        label_zh="管局驳回",
         data=ReasonData,
         notify=True,
     ),
@@ -431,6 +462,7 @@ EVENTS: tuple[EventSpec, ...] = (
         "Waited on the applicant for {idle_lapse_days} days: the order lapses; the host keeps its "
         "data.",
         zh="等待申请人处理已满{idle_lapse_days}天：订单失效，接入商保留资料。",
+        label_zh="订单失效",
         data=FellDueData,
         automatic=True,
     ),
@@ -440,6 +472,7 @@ EVENTS: tuple[EventSpec, ...] = (
         State.WITHDRAWN,
         "The order was withdrawn: it goes no further.",
         zh="订单已撤回，不再继续办理。",
+        label_zh="撤回订单",
         data=ReasonData,
         notify=True,
     ),
