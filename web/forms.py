@@ -39,7 +39,7 @@ from workflow.domain.event_data import VerifierRole
 from workflow.domain.guards import AUTHORISATION_LETTER, required_materials
 from workflow.domain.orders import NumberAsked, kind_spec
 from workflow.domain.rules import Rules
-from workflow.domain.wording import worded
+from workflow.domain.wording import ByDefault, worded
 from workflow.schemas import FilingOut
 
 Held = TypeVar("Held")
@@ -160,7 +160,7 @@ def field_input(
     return Input(
         name,
         label or f"{name.replace('_', ' ').capitalize()} {ZH.get(name, '')}".strip(),
-        field.description or "",
+        hint(field),
         None,
         options,
         field.is_required() if required is None else required,
@@ -168,6 +168,15 @@ def field_input(
         preset,
         preset,
     )
+
+
+def hint(field: FieldInfo) -> str:
+    """What a form says under a field: its description, ``worded`` as this install has it
+    as the form's own description is. A description naming a setting's figure was worded by
+    default when its model was made (``the SMS_WINDOW_HOURS (default 24) h window``), which
+    help needs and a page, saying the figure in force, does not."""
+    text = field.description or ""
+    return worded(text.declared, get_settings()) if isinstance(text, ByDefault) else text
 
 
 # A yes or no, as a form posts it and the models read it.

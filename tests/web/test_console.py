@@ -16,6 +16,7 @@ from sqlmodel import Session
 from auth import sessions
 from auth.tokens import UP_TOKEN_NAME, Role, replace_tokens_named
 from config.clock import FrozenClock
+from config.settings import get_settings
 from models import Job
 from tests.factories import ORDER_PATHS, order_on
 from web import console, forms
@@ -598,6 +599,22 @@ def test_the_filing_page_shows_who_must_answer_the_sms_and_their_wrong_codes_so_
     rows = page[page.index('id="sms"') :].split("</table>")[0].split('<tr class="verifier">')[1:]
     entity = next(row for row in rows if ">entity<" in row)
     assert "1 of 5" in entity and "pending" in entity and "****" in entity
+
+
+def _hint(page: str, input_id: str) -> str:
+    return page.split(f'id="{input_id}-hint">')[1].split("</span>")[0]
+
+
+def test_a_fields_hint_says_the_figure_this_install_sets_not_the_settings_name(
+    api: Api, signed_in: Callable[[str], TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SMS time's hint is worded as the form's description is: with the window in force."""
+    filing = api.drive("host_pre_approved")
+    monkeypatch.setenv("SMS_WINDOW_HOURS", "36")
+    get_settings.cache_clear()
+    page = signed_in("case_manager").get(f"/filings/{filing['id']}").text
+    hint = _hint(page, "event-sms_sent-sent_at")
+    assert hint.endswith("the 36 h window runs from it") and "SMS_WINDOW_HOURS" not in hint
 
 
 def test_the_sms_answer_forms_offer_only_the_people_still_to_answer(

@@ -43,10 +43,24 @@ class _Named:
 _BY_NAME = {name: _Named(name, field.default) for name, field in Settings.model_fields.items()}
 
 
-def worded_by_default(text: str) -> str:
+class ByDefault(str):
+    """A text worded by default that keeps the text it was declared as (``declared``): a
+    field's description is fixed when its model is, before any settings are read, and read
+    by the API's schema and the CLI's help as it is, but a page words it again as this
+    install has it (``worded(text.declared, settings)``)."""
+
+    declared: str
+
+    def __new__(cls, declared: str) -> ByDefault:
+        shown = super().__new__(cls, declared.format_map(_BY_NAME))
+        shown.declared = declared
+        return shown
+
+
+def worded_by_default(text: str) -> ByDefault:
     """``text`` with each figure as its setting and default, for help written before any
     settings are read: ``IDLE_LAPSE_DAYS (default 45) days``."""
-    return text.format_map(_BY_NAME)
+    return ByDefault(text)
 
 
 def worded_spec(spec: Spec, settings: Settings) -> Spec:
