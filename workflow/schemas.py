@@ -18,6 +18,7 @@ from workflow.domain.commands import ApplicantKind, EventCommand, LicenceKind
 from workflow.domain.definition import EVENTS_BY_NAME, MANUAL_EVENTS, Channel, State
 from workflow.domain.event_data import VerifierRole
 from workflow.domain.orders import (
+    SMS_NOT_SENT_LABEL,
     EntityStatus,
     OrderKind,
     ServiceKind,
@@ -389,6 +390,14 @@ class VerifierOut(BaseModel):
     window_started_at: UtcDateTime | None
     wrong_entries: int
     result: VerifierResult
+
+    @property
+    def result_label(self) -> str:
+        """Its result as a page says it: "not sent" until MIIT's SMS starts its window (the
+        row waits as ``pending`` from the order's opening, as if a window were running)."""
+        if self.window_started_at is None and self.result is VerifierResult.PENDING:
+            return SMS_NOT_SENT_LABEL
+        return self.result.label
 
 
 class VerifierContactOut(BaseModel):

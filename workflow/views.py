@@ -58,7 +58,14 @@ from workflow.domain.errors import FilingNotFound, NotFound, Reason, ValidationE
 from workflow.domain.event_data import ReasonData
 from workflow.domain.guards import number_spellings, province_named
 from workflow.domain.machine import allowed_events
-from workflow.domain.orders import KINDS, EntityStatus, OrderKind, ServiceKind, ServiceStatus
+from workflow.domain.orders import (
+    KINDS,
+    EntityStatus,
+    OrderKind,
+    ServiceKind,
+    ServiceStatus,
+    VerifierResult,
+)
 from workflow.domain.wording import worded
 from workflow.schemas import (
     ApplicantOut,
@@ -818,6 +825,29 @@ def service_kind(session: Session, service_id: int | None) -> ServiceKind | None
         return None
     kind = session.exec(select(Service.kind).where(Service.id == service_id)).first()
     return ServiceKind(kind) if kind is not None else None
+
+
+def verifiers_this_round(
+    verifiers: Sequence[VerifierOut], entries: Sequence[HistoryOut]
+) -> list[VerifierOut]:
+    """The verifiers as the order's current round has them, from its history ``entries``. One
+    (re)submitted since MIIT's last SMS waits for the next: each is as a round starts, its SMS
+    not sent and no wrong code, not failed (a window that expired) or verified (before the
+    bureau rejected it) in a round that ended; that round's results stay in the history."""
+    if _sms_sent_this_round(entries):
+        return list(verifiers)
+    new_round = {"window_started_at": None, "result": VerifierResult.PENDING, "wrong_entries": 0}
+    return [v.model_copy(update=new_round) for v in verifiers]
+
+
+def _sms_sent_this_round(entries: Sequence[HistoryOut]) -> bool:
+    """Whether MIIT's SMS came since the order was last (re)submitted, which starts a round."""
+    for entry in reversed(entries):
+        if entry.to_state == State.SMS_PENDING:
+            return True
+        if entry.to_state == State.SUBMITTED:
+            return False
+    return False
 
 
 def verifiers(session: Session, filing_id: int) -> list[VerifierOut]:

@@ -18,7 +18,7 @@ from auth.tokens import UP_TOKEN_NAME, Role, replace_tokens_named
 from config.clock import FrozenClock
 from config.settings import get_settings
 from models import Job
-from tests.factories import ORDER_PATHS, order_on
+from tests.factories import ORDER_PATHS, ORG_MATERIALS, order_on
 from web import console, forms
 from web.pages import SESSION_COOKIE
 from workflow import failures, views
@@ -615,6 +615,47 @@ def test_a_fields_hint_says_the_figure_this_install_sets_not_the_settings_name(
     page = signed_in("case_manager").get(f"/filings/{filing['id']}").text
     hint = _hint(page, "event-sms_sent-sent_at")
     assert hint.endswith("the 36 h window runs from it") and "SMS_WINDOW_HOURS" not in hint
+
+
+def _sms_results(page: str) -> list[str]:
+    """The Result column of the filing page's SMS table, row by row."""
+    return re.findall(r'<td data-label="Result 结果" class="[a-z]*">([^<]*)</td>', page)
+
+
+def test_a_verifier_before_miits_sms_is_said_not_sent_not_pending(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.drive("submitted")
+    page = signed_in("viewer").get(f"/filings/{filing['id']}").text
+    assert _sms_results(page) == ["not sent 短信未发送"]
+
+
+def test_a_verifier_once_the_sms_is_sent_is_said_pending_in_both_languages(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.drive("sms_pending")
+    page = signed_in("viewer").get(f"/filings/{filing['id']}").text
+    assert _sms_results(page) == ["pending 待核验"]
+
+
+def test_a_verifier_of_an_order_resubmitted_after_its_sms_round_is_said_not_sent_again(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    """Verified, then rejected by the bureau and resubmitted: the next round's SMS is to come."""
+    filing = api.step(api.drive("rejected"), "resubmit", {"materials": ORG_MATERIALS})
+    page = signed_in("viewer").get(f"/filings/{filing['id']}").text
+    assert _sms_results(page) == ["not sent 短信未发送"]
+
+
+def test_a_verifier_whose_round_ended_in_failure_is_said_failed_until_the_order_is_resubmitted(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.drive("sms_pending")
+    for _ in range(5):
+        filing = api.step(filing, "sms_wrong_entry", {"verifier": "entity"})
+    assert filing["state"] == "host_returned"
+    page = signed_in("viewer").get(f"/filings/{filing['id']}").text
+    assert _sms_results(page) == ["failed 核验失败"]
 
 
 def test_the_sms_answer_forms_offer_only_the_people_still_to_answer(

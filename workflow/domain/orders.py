@@ -127,6 +127,21 @@ class VerifierResult(StrEnum):
     VERIFIED = "verified"
     FAILED = "failed"  # the window passed, or the fifth wrong code
 
+    @property
+    def label(self) -> str:
+        """What pages call it, in English and Chinese."""
+        return _VERIFIER_RESULT_LABELS[self]
+
+
+_VERIFIER_RESULT_LABELS = {
+    VerifierResult.PENDING: "pending 待核验",
+    VerifierResult.VERIFIED: "verified 已核验",
+    VerifierResult.FAILED: "failed 核验失败",
+}
+# A verifier's result before MIIT's first SMS: pending since the order opened, but no one can
+# answer, fail or run out of time before it comes.
+SMS_NOT_SENT_LABEL = "not sent 短信未发送"
+
 
 class Party(StrEnum):
     """What an order names of an entity or a service when it is opened."""
