@@ -5,6 +5,7 @@ and the CLI show) and only render; the forms they carry post to ``web.actions``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
@@ -33,7 +34,7 @@ from workflow.domain.orders import KINDS, OrderKind, VerifierResult
 from workflow.domain.rules import rules_for
 from workflow.obligations import OverdueFilter
 from workflow.outlook import outlook
-from workflow.schemas import FilingSort
+from workflow.schemas import FilingOut, FilingSort
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -81,6 +82,13 @@ class FilingSearch(Search):
 class LateSearch(Search):
     kind: Text = None
     within_hours: int = Field(0, ge=0, le=bounds.MAX_WITHIN_HOURS)
+
+
+def service_names(session: Session, filings: Iterable[FilingOut]) -> dict[int, str]:
+    """How a page names the services of the ``filings`` it lists (``templating.named``)."""
+    return obligations.services_named(
+        session, {f.service_id for f in filings if f.service_id is not None}
+    )
 
 
 def pages_of(total: int, number: int, *, exact: bool = True, shown: int = 0) -> dict[str, Any]:
@@ -161,6 +169,7 @@ def _filings(
         found=found,
         search=search,
         order=views.listing_order(search.sort, search.domain),
+        service_names=service_names(session, found.items),
         states=STATES,
         kinds=KINDS,
         pages=pages_of(
@@ -214,6 +223,7 @@ def late(
         "late.html",
         user,
         found=found,
+        service_names=service_names(session, (item.filing for item in found.items)),
         now=now,
         search=search,
         states=STATES,
@@ -257,7 +267,12 @@ def mine(
         found=found,
         late=late,
         late_pages=pages_of(late.total, late_page),
-        service_names=obligations.services_named(session, {o.service_id for o in late.items}),
+        # One naming of the services both lists show: the filings' and the late duties'.
+        service_names=obligations.services_named(
+            session,
+            {o.service_id for o in late.items}
+            | {f.service_id for f in found.items if f.service_id is not None},
+        ),
         now=now,
         pages=pages_of(found.total, page, exact=found.total_is_exact, shown=len(found.items)),
     )
@@ -357,6 +372,7 @@ def filing_page(
         now=now,
         shown=shown,
         filing=shown.filing,
+        service_names=service_names(session, [shown.filing]),
         verifiers=verifiers,
         service_kind=views.service_kind(session, shown.filing.service_id),
         wrong_entry_limit=SMS_WRONG_ENTRY_LIMIT,

@@ -24,7 +24,7 @@ from auth.tokens import Role
 from config.clock import get_clock
 from config.settings import get_settings
 from web.auth import SessionDep
-from web.console import PAGE_SIZE, Page, Refused, Text, pages_of
+from web.console import PAGE_SIZE, Page, Refused, Text, pages_of, service_names
 from web.forms import ZH, Choice, Form, Input, Option, field_input, nested, part_fields
 from web.opening import assign_to_me, new_key, opened, with_choices
 from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show
@@ -165,6 +165,7 @@ def entity_page(
         services={s.id: f"{s.kind.label} {s.name}" for s in shown.services},
         opens=opens_orders(shown),
         orders=orders,
+        service_names=service_names(session, orders.items),
         pages=pages_of(orders.total, page),
         forms=forms,
         # A key per form: a stale page's other forms still open their own order.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from importlib.resources import files
 from typing import Any
@@ -49,9 +50,13 @@ def lateness(due: datetime, now: datetime, late: bool = True) -> str:
     return f"{duration(now - due)} {'overdue' if late else 'ago'}"
 
 
-def named(filing: FilingOut) -> str:
-    """What a filing is called in lists and titles: its domain, or for an order on the entity
-    alone (no service, no domain) the entity and its number."""
+def named(filing: FilingOut, services: Mapping[int, str]) -> str:
+    """What a filing is called in lists and titles: its service as ``services`` names it (as
+    lists of duties do, ``obligations.services_named``: a website by its domain, an app by its
+    identifier, as several apps may share a domain), or for an order on the entity alone (no
+    service, no domain) the entity and its number."""
+    if filing.service_id is not None and filing.service_id in services:
+        return services[filing.service_id]
     return filing.domain or f"{filing.applicant.name} {filing.icp_number or ''}".strip()
 
 

@@ -171,6 +171,33 @@ def test_an_sms_time_posted_from_the_page_is_read_as_beijing_time(
     assert verifier["window_started_at"] == "2026-03-02T02:30:00Z"
 
 
+def _app_order(api: Api) -> dict[str, Any]:
+    """A new app for an entity on file, using the domain of the entity's site."""
+    filed = api.drive("approved")
+    body = order_on("new_service", filed["entity_id"], filed["service_id"])
+    response = api.client.post("/api/v1/orders", json=body, headers=api.headers)
+    assert response.status_code == 201, response.text
+    order: dict[str, Any] = response.json()
+    return order
+
+
+def test_an_app_order_is_listed_by_its_app_identifier_not_the_domain_it_uses(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    order = _app_order(api)
+    page = signed_in("viewer").get("/filings").text
+    assert f'<a href="/filings/{order["id"]}">app cn.example.app</a>' in page
+
+
+def test_an_app_orders_page_is_titled_by_its_app_identifier(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    order = _app_order(api)
+    page = signed_in("viewer").get(f"/filings/{order['id']}").text
+    assert f"<h1>#{order['id']} app cn.example.app <span" in page
+    assert "<title>app cn.example.app" in page
+
+
 def _renaming(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
     """An approved filing, and a change order renaming its entity "New"."""
     filed = api.drive("approved")
