@@ -50,6 +50,14 @@ def lateness(due: datetime, now: datetime, late: bool = True) -> str:
     return f"{duration(now - due)} {'overdue' if late else 'ago'}"
 
 
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """``1 service``, ``2 services``: a count and its noun (or phrase: ``filing matches``,
+    ``filings match``) as English says it, written once here rather than in each caption.
+    The plural is the singular with an ``s`` unless given (``entity``, ``entities``); Chinese,
+    beside it, needs none."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
+
+
 def named(filing: FilingOut, services: Mapping[int, str]) -> str:
     """What a filing is called in lists and titles: its service as ``services`` names it (as
     lists of duties do, ``obligations.services_named``: a website by its domain, an app by its
@@ -63,6 +71,7 @@ def named(filing: FilingOut, services: Mapping[int, str]) -> str:
 templates.env.filters["local"] = beijing
 templates.env.filters["due"] = due_by
 templates.env.filters["named"] = named
+templates.env.filters["counted"] = counted
 templates.env.filters["duration"] = duration
 templates.env.filters["lateness"] = lateness
 templates.env.filters["worded"] = lambda text: worded(text, get_settings())

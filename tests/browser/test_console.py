@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 PHONE_NUMBER, ID_NUMBER = "13800138000", "91110000MA01ABCD52"
-# The caption of a search that found one: anchored, as "31 filings match" contains it.
-ONE_MATCH = re.compile(r"^\s*1 filings match")
+# The caption of a search that found one: anchored, as "31 filing matches" would contain it.
+ONE_MATCH = re.compile(r"^\s*1 filing matches")
 
 
 def create(console: Console, domain: str, state: str = "domain_registered") -> int:

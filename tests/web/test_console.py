@@ -513,7 +513,7 @@ def test_the_pipeline_of_one_order_kind_counts_and_links_that_kind_only(
     everything = signed_in("viewer").get("/").text
     assert 'href="/filings?state=approved" data-state="approved">1<' in everything
     listed = signed_in("viewer").get("/filings?kind=change").text
-    assert "1 filings match" in listed and '<option value="change" selected>' in listed
+    assert "1 filing matches" in listed and '<option value="change" selected>' in listed
 
 
 def test_the_whole_pipeline_tells_each_states_order_kinds_apart(

@@ -141,6 +141,35 @@ def test_an_entity_page_counts_its_services_on_file_apart_from_those_it_filed(
     assert f"<caption>{caption}</caption>" in page
 
 
+def test_an_entity_page_counts_one_service_and_one_order_in_the_singular(
+    entity_id: int, signed_in: Console
+) -> None:
+    """The entity on file: its one site, filed by its one order."""
+    page = signed_in("viewer").get(f"/entities/{entity_id}").text
+
+    assert "<caption>1 service, withdrawn ones too" in page
+    assert "<caption>1 order, newest first" in page
+
+
+def test_an_entity_page_counts_several_orders_in_the_plural(
+    session: Session, entity_id: int, open_order: Callable[..., FilingOut], signed_in: Console
+) -> None:
+    open_order(**order_on("new_service", entity_id, 0))
+    session.rollback()
+
+    page = signed_in("viewer").get(f"/entities/{entity_id}").text
+
+    assert "<caption>2 orders, newest first" in page
+
+
+def test_the_entities_list_counts_one_entity_in_the_singular(
+    entity_id: int, signed_in: Console
+) -> None:
+    page = signed_in("viewer").get("/entities", params={"name": "xample"}).text
+
+    assert "<caption>1 entity 个主体</caption>" in page
+
+
 def test_an_unknown_entity_is_not_found(signed_in: Console) -> None:
     assert signed_in("viewer").get("/entities/999").status_code == 404
 
