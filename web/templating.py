@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from config.clock import beijing_text
 from config.settings import get_settings
+from workflow.domain.definition import EVENTS_BY_NAME, STATES_BY_NAME
 from workflow.domain.orders import kind_spec
 from workflow.domain.wording import worded
 from workflow.schemas import FilingOut
@@ -58,6 +59,19 @@ def counted(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count} {singular if count == 1 else plural or singular + 's'}"
 
 
+def state_named(state: str) -> str:
+    """A state as pages name it, its key beside its Chinese label (``StateSpec.label``)."""
+    spec = STATES_BY_NAME.get(state)
+    return spec.label if spec is not None else state
+
+
+def event_named(event: str) -> str:
+    """An event as its form is titled (``EventSpec.label``); a history's entry of its own (the
+    order's ``create``) by its name."""
+    spec = EVENTS_BY_NAME.get(event)
+    return spec.label if spec is not None else event
+
+
 def named(filing: FilingOut, services: Mapping[int, str]) -> str:
     """What a filing is called in lists and titles: its service as ``services`` names it (as
     lists of duties do, ``obligations.services_named``: a website by its domain, an app by its
@@ -72,6 +86,8 @@ templates.env.filters["local"] = beijing
 templates.env.filters["due"] = due_by
 templates.env.filters["named"] = named
 templates.env.filters["counted"] = counted
+templates.env.filters["state_named"] = state_named
+templates.env.filters["event_named"] = event_named
 templates.env.filters["duration"] = duration
 templates.env.filters["lateness"] = lateness
 templates.env.filters["worded"] = lambda text: worded(text, get_settings())

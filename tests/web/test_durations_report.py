@@ -75,3 +75,20 @@ def test_an_orders_page_says_which_kind_its_forecast_counts(
     client.post("/login", data={"token": tokens["viewer"]})
     page = client.get(f"/filings/{order['id']}").text
     assert "(0 completed first_filing orders, fewer than" in page
+
+
+def test_the_table_names_each_stage_with_its_chinese_label(
+    client: TestClient, tokens: dict[str, str], on_file: FilingOut
+) -> None:
+    client.post("/login", data={"token": tokens["viewer"]})
+    page = client.get("/reports/durations").text
+    assert "<td>miit_pending 管局审核中</td>" in page
+
+
+def test_an_orders_forecast_names_the_stage_it_counts_from_with_its_chinese_label(
+    api: Api, client: TestClient, tokens: dict[str, str]
+) -> None:
+    order = api.create()
+    client.post("/login", data={"token": tokens["viewer"]})
+    page = client.get(f"/filings/{order['id']}").text
+    assert "working days from entering domain_registered 域名已实名" in page

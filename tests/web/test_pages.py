@@ -224,6 +224,33 @@ def test_timeline_shows_every_history_entry(api: Api, browser: TestClient) -> No
     assert page.count('class="history"') == 2 and "client cancelled" in page
 
 
+def test_timeline_names_each_event_and_state_as_the_forms_do(
+    api: Api, browser: TestClient
+) -> None:
+    filing = api.step(api.create(), "withdraw", {"reason": "client cancelled"})
+    page = browser.get(f"/filings/{filing['id']}").text
+    withdrawn = page.split('<tr class="history">')[2].split("</tr>")[0]
+    assert '<td data-label="Event 事件">Withdraw 撤回订单</td>' in withdrawn
+    assert "domain_registered 域名已实名 → withdrawn 已撤回" in withdrawn
+
+
+def test_time_in_each_state_names_the_state_with_its_chinese_label(
+    api: Api, browser: TestClient
+) -> None:
+    filing = api.create()
+    page = browser.get(f"/filings/{filing['id']}").text
+    [row] = re.findall(r'<tr class="time-in-state"><th scope="row" [^>]*>([^<]*)<', page)
+    assert row == "domain_registered 域名已实名 "
+
+
+def test_a_sent_back_filing_names_the_event_that_returned_it(
+    api: Api, browser: TestClient
+) -> None:
+    filing = _returned(api)
+    refusal = _sent_back(browser.get(f"/filings/{filing['id']}").text)
+    assert "(Host return 接入商退回, " in refusal
+
+
 def test_timeline_shows_the_armed_deadlines(api: Api, browser: TestClient) -> None:
     filing = api.drive("sms_pending")
     page = browser.get(f"/filings/{filing['id']}").text
@@ -296,7 +323,7 @@ def test_an_sms_window_passing_unanswered_says_so_where_a_reason_would(
     clock.advance(timedelta(hours=25))
     assert fire_due_deadlines(db.engine, clock.now(), settings) == 1
     shown = _sent_back(sign_in().get(f"/filings/{filing['id']}").text)
-    assert "expire_sms" in shown and "photo unclear" not in shown
+    assert "(Expire sms 短信核验超时, " in shown and "photo unclear" not in shown
 
 
 def test_timeline_masks_the_phone_number(api: Api, browser: TestClient) -> None:
