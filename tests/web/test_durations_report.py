@@ -88,7 +88,7 @@ def test_the_table_names_each_stage_with_its_chinese_label(
 def test_an_orders_forecast_names_the_stage_it_counts_from_with_its_chinese_label(
     api: Api, client: TestClient, tokens: dict[str, str]
 ) -> None:
-    order = api.create()
+    order = api.drive("miit_pending")
     client.post("/login", data={"token": tokens["viewer"]})
     page = client.get(f"/filings/{order['id']}").text
-    assert "working days from entering domain_registered 域名已实名" in page
+    assert "working days from entering miit_pending 管局审核中" in page

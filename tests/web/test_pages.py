@@ -224,9 +224,7 @@ def test_timeline_shows_every_history_entry(api: Api, browser: TestClient) -> No
     assert page.count('class="history"') == 2 and "client cancelled" in page
 
 
-def test_timeline_names_each_event_and_state_as_the_forms_do(
-    api: Api, browser: TestClient
-) -> None:
+def test_timeline_names_each_event_and_state_as_the_forms_do(api: Api, browser: TestClient) -> None:
     filing = api.step(api.create(), "withdraw", {"reason": "client cancelled"})
     page = browser.get(f"/filings/{filing['id']}").text
     withdrawn = page.split('<tr class="history">')[2].split("</tr>")[0]
@@ -243,9 +241,7 @@ def test_time_in_each_state_names_the_state_with_its_chinese_label(
     assert row == "domain_registered 域名已实名 "
 
 
-def test_a_sent_back_filing_names_the_event_that_returned_it(
-    api: Api, browser: TestClient
-) -> None:
+def test_a_sent_back_filing_names_the_event_that_returned_it(api: Api, browser: TestClient) -> None:
     filing = _returned(api)
     refusal = _sent_back(browser.get(f"/filings/{filing['id']}").text)
     assert "(Host return 接入商退回, " in refusal
