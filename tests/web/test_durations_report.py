@@ -68,12 +68,17 @@ def test_the_statutory_line_is_labelled_inside_the_chart() -> None:
     assert 'text-anchor="end">statutory 20 wd 法定时限' in svg
 
 
+def _page_of_an_order_with_the_bureau(api: Api, client: TestClient, viewer: str) -> str:
+    order = api.drive("miit_pending")
+    client.post("/login", data={"token": viewer})
+    page: str = client.get(f"/filings/{order['id']}").text
+    return page
+
+
 def test_an_orders_page_says_which_kind_its_forecast_counts(
     api: Api, client: TestClient, tokens: dict[str, str]
 ) -> None:
-    order = api.drive("miit_pending")
-    client.post("/login", data={"token": tokens["viewer"]})
-    page = client.get(f"/filings/{order['id']}").text
+    page = _page_of_an_order_with_the_bureau(api, client, tokens["viewer"])
     assert "(0 completed first_filing orders, fewer than" in page
 
 
@@ -88,7 +93,5 @@ def test_the_table_names_each_stage_with_its_chinese_label(
 def test_an_orders_forecast_names_the_stage_it_counts_from_with_its_chinese_label(
     api: Api, client: TestClient, tokens: dict[str, str]
 ) -> None:
-    order = api.drive("miit_pending")
-    client.post("/login", data={"token": tokens["viewer"]})
-    page = client.get(f"/filings/{order['id']}").text
+    page = _page_of_an_order_with_the_bureau(api, client, tokens["viewer"])
     assert "working days from entering miit_pending 管局审核中" in page
