@@ -158,6 +158,7 @@ def render_filing(view: FilingOut) -> RenderableType:
             ("kind", view.kind),
             ("entity", view.entity_id),
             ("service", view.service_id),
+            ("service kind", view.service_kind.label if view.service_kind else None),
             ("state", f"{view.state} ({view.state_label})"),
             ("version", view.version),
             ("in state since", view.state_entered_at),

@@ -203,6 +203,9 @@ class Filing(SQLModel, table=True):
     applicant_phone: str = _sealed(bounds.PHONE)
     applicant_email: str = Field(max_length=bounds.EMAIL)
     website_name: str = Field(max_length=bounds.NAME)
+    # What the service is (website, app, ...): what its submission's materials depend on. None
+    # for an order on the entity alone.
+    service_kind: str | None = Field(default=None, max_length=bounds.KIND)
     sector: str = Field(max_length=bounds.SECTOR)
     notify: list[dict[str, str]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)

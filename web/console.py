@@ -374,7 +374,6 @@ def filing_page(
         filing=shown.filing,
         service_names=service_names(session, [shown.filing]),
         verifiers=verifiers,
-        service_kind=views.service_kind(session, shown.filing.service_id),
         wrong_entry_limit=SMS_WRONG_ENTRY_LIMIT,
         forms=event_forms(
             shown.filing,

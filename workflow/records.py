@@ -1250,6 +1250,7 @@ def write_order(
         applicant_phone=entity.responsible_mobile,
         applicant_email=entity.responsible_email,
         website_name=service.name if service is not None else entity.name,
+        service_kind=service.kind if service is not None else None,
         sector=service.sector if service is not None else "general",
         notify=[route.model_dump(mode="json") for route in command.notify],
         state=spec.initial.value,

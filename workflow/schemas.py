@@ -153,6 +153,10 @@ class FilingOut(BaseModel):
     kind: OrderKind
     entity_id: int
     service_id: int | None
+    service_kind: ServiceKind | None = Field(
+        description="what the service is: website, app, mini_program or quick_app (its "
+        "submission's materials depend on it); null for an order on the entity alone"
+    )
     domain: str
     domain_expires_on: date | None = Field(
         description="null for an order on the entity alone (no service: its domain is empty)"

@@ -141,6 +141,7 @@ def _describe(
         kind=OrderKind(filing.kind),
         entity_id=filing.entity_id,
         service_id=filing.service_id,
+        service_kind=ServiceKind(filing.service_kind) if filing.service_kind else None,
         domain=filing.domain,
         # An order on the entity alone stores its opening day there: no domain expires.
         domain_expires_on=filing.domain_expires_on if filing.service_id is not None else None,
@@ -816,15 +817,6 @@ def entity_page(
 
 def services(session: Session, entity_id: int) -> list[ServiceOut]:
     return entity(session, entity_id).services
-
-
-def service_kind(session: Session, service_id: int | None) -> ServiceKind | None:
-    """What an order's service is (a website, an app...), which its page names it by: the
-    order's own columns say only its name."""
-    if service_id is None:
-        return None
-    kind = session.exec(select(Service.kind).where(Service.id == service_id)).first()
-    return ServiceKind(kind) if kind is not None else None
 
 
 def verifiers_this_round(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +85,15 @@ def test_an_app_platforms_change_shows_with_the_filing(
     assert shown.exit_code == 0, shown.output
     said = f"app_platforms → ios cn.example.ios {'AB' * 20}, key {PUBLIC_KEY[:8]}…"
     assert said in shown.stdout
+
+
+def test_an_app_order_shows_it_is_an_apps(cli: Cli, on_file: FilingOut, open_order: Open) -> None:
+    app = open_order(**order_on("new_service", on_file.entity_id, 0))
+
+    shown = cli("filings", "show", str(app.id))
+
+    assert shown.exit_code == 0, shown.output
+    assert re.search(r"service kind\s+│\s+App 应用", shown.stdout), shown.stdout
 
 
 def test_the_diagram_of_one_kind(cli: Cli) -> None:

@@ -130,6 +130,18 @@ def test_an_order_on_the_entity_alone_has_no_domain_expiry(
     assert (order["service_id"], order["domain"], order["domain_expires_on"]) == (None, "", None)
 
 
+def test_an_order_says_what_its_service_is(api: Api, on_file: dict[str, Any]) -> None:
+    app = _open(api, order_on("new_service", on_file["entity_id"], 0))
+    assert (on_file["service_kind"], app["service_kind"]) == ("website", "app")
+
+
+def test_an_order_on_the_entity_alone_has_no_service_kind(
+    api: Api, on_file: dict[str, Any]
+) -> None:
+    order = _open(api, order_on("change", on_file["entity_id"], on_file["service_id"]))
+    assert order["service_kind"] is None
+
+
 def test_an_order_of_another_kind_has_no_changes(api: Api, on_file: dict[str, Any]) -> None:
     assert on_file["changes"] is None
 
