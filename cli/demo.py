@@ -30,7 +30,8 @@ from models.migrate import upgrade
 from workflow import service, views
 from workflow.domain.commands import EventCommand, OrderCreate
 from workflow.domain.definition import DEADLINES_BY_KIND, State
-from workflow.domain.orders import Effect, OrderKind, kind_spec, order_materials
+from workflow.domain.guards import required_materials
+from workflow.domain.orders import Effect, OrderKind, kind_spec
 from workflow.domain.rules import rules_for
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines, fire_due_obligations
@@ -229,7 +230,6 @@ class _Demo:
 
     def __init__(self, engine: Engine, settings: Settings, clock: FrozenClock) -> None:
         self.engine, self.settings, self.clock = engine, settings, clock
-        self.materials = rules_for(settings).required_materials("organisation", "filing", "general")
         self.expires_on = (clock.now() + timedelta(days=3 * 365)).date().isoformat()
         self.orders: dict[int, int] = {}  # story index -> order id
         self.stories: dict[int, Story] = {}  # order id -> story
@@ -363,10 +363,18 @@ class _Demo:
             # One number per order: a service number is used once.
             return {"service_number": f"BA2026{order_id:06d}", "server_ip": f"101.200.{n}.10"}
         if event == "submit":
-            spec, order = kind_spec(kind), session.get(Filing, order_id)
+            order = session.get(Filing, order_id)
             assert order is not None
-            filed = self.materials if spec.files_service else ()
-            return {"materials": [*filed, *order_materials(spec, order.changes)]}
+            required = required_materials(
+                order.kind,
+                order.changes,
+                order.applicant_type,
+                order.service_kind,
+                order.licence,
+                order.sector,
+                rules_for(self.settings),
+            )
+            return {"materials": list(required)}
         if event == "miit_approve" and kind is OrderKind.FIRST_FILING:
             return {"icp_number": f"{_entity_number(n)}-1"}
         return {}

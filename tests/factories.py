@@ -30,6 +30,15 @@ ORG_MATERIALS = [
     "photo_verification",
     "domain_certificate",
 ]
+# An organisation's app brings its own verification form and icon, not a website's.
+ORG_APP_MATERIALS = [
+    "business_licence_copy",
+    "legal_rep_id",
+    "site_principal_id",
+    "app_authenticity_form",
+    "photo_verification",
+    "app_icon",
+]
 Steps = list[tuple[str, dict[str, object]]]
 BIND_SERVICE_NUMBER = "bind_service_number"
 _service_numbers = itertools.count(1)
@@ -267,7 +276,7 @@ ORDER_PATHS = Paths(
             ("verify_sms", {"verifier": "service"}),
             ("miit_approve", {"icp_number": f"{ENTITY_NUMBER}-1"}),
         ],
-        "new_service": [_BIND, *_review(ORG_MATERIALS), ("miit_approve", {})],
+        "new_service": [_BIND, *_review(ORG_APP_MATERIALS), ("miit_approve", {})],
         "new_access": [_BIND, *_review(ORG_MATERIALS), ("miit_approve", {})],
         "change": [*_review(["change_request_form", "renaming_letter"]), ("miit_approve", {})],
         "cancel_entity": [*_review(["cancellation_request"]), ("miit_approve", {})],
@@ -275,6 +284,16 @@ ORDER_PATHS = Paths(
         "cancel_access": [*_review(["cancellation_request"], sms=False), ("miit_approve", {})],
     }
 )
+
+
+def as_apps(steps: Steps) -> Steps:
+    """``steps`` for an app: its materials submitted where a website's are."""
+    return [
+        (event, {**data, "materials": ORG_APP_MATERIALS})
+        if data.get("materials") == ORG_MATERIALS
+        else (event, data)
+        for event, data in steps
+    ]
 
 
 def order_on(kind: str, entity_id: int, service_id: int) -> Order:

@@ -214,6 +214,7 @@ def _materials(filing: FilingOut, rules: Rules) -> tuple[Choice, ...]:
             filing.kind,
             filing.changing,
             filing.applicant.type,
+            filing.service_kind,
             filing.licence,
             filing.website.sector,
             rules,

@@ -29,6 +29,14 @@ def test_show_leaves_out_other_provinces_rules(cli: Cli) -> None:
     assert "provinces.rules.min_age\n  18 in 冀蒙" in cli("rules", "show").stdout
 
 
+def test_show_names_what_an_app_brings_and_its_source(cli: Cli) -> None:
+    shown = cli("rules", "show").stdout
+    assert (
+        "service_kinds.app\n  materials: app_authenticity_form, photo_verification, app_icon\n"
+        "  source: MIIT, 工信部信管〔2023〕105号"
+    ) in shown
+
+
 def test_show_refuses_an_unknown_province(cli: Cli) -> None:
     result = cli("rules", "show", "港")
     assert (result.exit_code, result.stderr.splitlines()[0]) == (1, "error: '港' is not a province")

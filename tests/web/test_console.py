@@ -18,7 +18,7 @@ from auth.tokens import UP_TOKEN_NAME, Role, replace_tokens_named
 from config.clock import FrozenClock
 from config.settings import get_settings
 from models import Job
-from tests.factories import ORDER_PATHS, ORG_MATERIALS, order_on
+from tests.factories import ORDER_PATHS, ORG_APP_MATERIALS, ORG_MATERIALS, order_on
 from web import console, forms
 from web.pages import SESSION_COOKIE
 from workflow import failures, views
@@ -196,6 +196,17 @@ def test_an_app_orders_page_is_titled_by_its_app_identifier(
     page = signed_in("viewer").get(f"/filings/{order['id']}").text
     assert f"<h1>#{order['id']} app cn.example.app <span" in page
     assert "<title>app cn.example.app" in page
+
+
+def test_an_app_orders_submit_form_offers_the_apps_materials_not_a_websites(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    [bind, *_] = ORDER_PATHS["new_service"]
+    order = api.step(_app_order(api), *bind)
+    page = signed_in("case_manager").get(f"/filings/{order['id']}").text
+    offered = re.findall(r'name="materials" value="([a-z_]+)"', page)
+    assert offered == [*ORG_APP_MATERIALS, "authorisation_letter"]
+    assert "App图标" in page and "网站备案信息真实性核验单" not in page
 
 
 def _renaming(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:

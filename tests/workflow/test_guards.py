@@ -131,6 +131,7 @@ class Filing:
     applicant_type: str = "individual"
     applicant_id_type: str = "resident_id"
     applicant_id_number: str = BEIJING_ID
+    service_kind: str | None = "website"
     sector: str = "general"
     pre_approval_document: str | None = None
     service_number: str | None = "BA2026000123"  # submissions are judged once it is bound
@@ -145,6 +146,13 @@ INDIVIDUAL_MATERIALS = [
     "website_authenticity_form",
     "photo_verification",
     "domain_certificate",
+]
+INDIVIDUALS_APP_MATERIALS = [
+    "id_card_front",
+    "id_card_back",
+    "app_authenticity_form",
+    "photo_verification",
+    "app_icon",
 ]
 ORGANISATION_MATERIALS = ORG_MATERIALS
 
@@ -363,6 +371,17 @@ def test_rules_file_must_define_exactly_the_applicant_types() -> None:
     assert caught.value.problems[:2] == [
         "applicant_types.army: not one of individual, organisation, public_institution, government",
         "applicant_types.government: missing (every ApplicantKind needs an entry)",
+    ]
+
+
+def test_rules_file_must_define_the_materials_of_every_service_kind() -> None:
+    packaged = (Path(guards.__file__).parent / "rules.toml").read_text("utf-8")
+    edited = packaged.replace("[service_kinds.quick_app]", "[service_kinds.h5]")
+    with pytest.raises(RulesError) as caught:
+        parse_rules(edited)
+    assert caught.value.problems == [
+        "service_kinds.h5: not one of website, app, mini_program, quick_app",
+        "service_kinds.quick_app: missing (every ServiceKind needs an entry)",
     ]
 
 
@@ -763,6 +782,10 @@ def test_inconsistent_rules_file_lists_every_problem() -> None:
         "applicant_types.organisation: missing (every ApplicantKind needs an entry)",
         "applicant_types.public_institution: missing (every ApplicantKind needs an entry)",
         "applicant_types.government: missing (every ApplicantKind needs an entry)",
+        "service_kinds.website: missing (every ServiceKind needs an entry)",
+        "service_kinds.app: missing (every ServiceKind needs an entry)",
+        "service_kinds.mini_program: missing (every ServiceKind needs an entry)",
+        "service_kinds.quick_app: missing (every ServiceKind needs an entry)",
         "provinces.rules[0]: min_domain_validity_months must be a non-negative integer",
         "provinces.rules[1]: unknown province '港'",
         "provinces.rules[1]: no source",
@@ -785,6 +808,7 @@ def test_every_packaged_rule_names_its_source() -> None:
         *(entry.source for entry in rules.province_rules),
         *(entry.source for entry in rules.documents.values()),
         *(entry.source for entry in rules.applicant_types.values()),
+        *(entry.source for entry in rules.service_kinds.values()),
         *(entry.source for entry in rules.licences.values()),
         *(entry.source for entry in rules.sectors.values()),
     ]
@@ -900,6 +924,38 @@ def test_every_missing_material_is_reported(settings: Settings) -> None:
 def test_organisation_needs_its_own_materials(settings: Settings) -> None:
     filing = Filing(applicant_type="organisation")
     reasons = guard_submission(filing, MaterialsData(materials=INDIVIDUAL_MATERIALS), settings)
+    assert [r.details["material"] for r in reasons] == [
+        "business_licence_copy",
+        "legal_rep_id",
+        "site_principal_id",
+    ]
+
+
+@pytest.mark.parametrize("kind", ["app", "mini_program", "quick_app"])
+def test_an_app_is_submitted_with_its_own_materials_not_a_websites(
+    settings: Settings, kind: str
+) -> None:
+    filing = Filing(service_kind=kind)
+    data = MaterialsData(materials=INDIVIDUALS_APP_MATERIALS)
+    assert guard_submission(filing, data, settings) == []
+
+
+def test_an_app_submitted_with_a_websites_materials_is_asked_for_its_own(
+    settings: Settings,
+) -> None:
+    filing = Filing(service_kind="app")
+    reasons = guard_submission(filing, MaterialsData(materials=INDIVIDUAL_MATERIALS), settings)
+    assert [(r.code, r.details) for r in reasons] == [
+        ("missing_material", {"material": "app_authenticity_form"}),
+        ("missing_material", {"material": "app_icon"}),
+    ]
+
+
+def test_an_organisations_app_is_asked_for_its_responsible_persons_id(
+    settings: Settings,
+) -> None:
+    filing = Filing(applicant_type="organisation", service_kind="app")
+    reasons = guard_submission(filing, MaterialsData(materials=INDIVIDUALS_APP_MATERIALS), settings)
     assert [r.details["material"] for r in reasons] == [
         "business_licence_copy",
         "legal_rep_id",

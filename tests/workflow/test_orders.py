@@ -29,6 +29,7 @@ from tests.factories import (
     MakeFiling,
     Order,
     another_organisation,
+    as_apps,
     credit_code,
     entity_in,
     first_filing_order,
@@ -919,7 +920,10 @@ def _accessed_then_removed(
 ) -> FilingOut:
     """A new access of ``_access``'s service approved, then its access removed: the approved
     new-access order."""
-    left = _drive(session, open_order(**_access(on_file, **service)), ORDER_PATHS["new_access"])
+    steps = ORDER_PATHS["new_access"]
+    if service.get("kind") == "app":
+        steps = as_apps(steps)
+    left = _drive(session, open_order(**_access(on_file, **service)), steps)
     removal = order_on("cancel_access", on_file.entity_id, left.service_id or 0)
     _drive(session, open_order(**removal), ORDER_PATHS["cancel_access"])
     return left
@@ -1371,7 +1375,9 @@ def test_an_app_filed_first_takes_its_kinds_first_suffix(
 ) -> None:
     app = service_in(kind=kind, name="Example App", app_identifier="cn.example.app")
     order = _drive(
-        session, open_order(**first_filing_order(service=app)), ORDER_PATHS["first_filing"][:-1]
+        session,
+        open_order(**first_filing_order(service=app)),
+        as_apps(ORDER_PATHS["first_filing"][:-1]),
     )
     with pytest.raises(GuardFailed) as refused:
         _fire(session, order, "miit_approve", {"icp_number": f"{ENTITY_NUMBER}-1"})

@@ -67,6 +67,7 @@ class FilingFacts(Protocol):
     applicant_type: str
     applicant_id_type: str
     applicant_id_number: str
+    service_kind: str | None  # website, app, ...: None for an order on the entity alone
     sector: str
     pre_approval_document: str | None
     service_number: str | None
@@ -693,21 +694,29 @@ def _unknown_materials(materials: list[str], rules: Rules) -> list[Reason]:
 
 
 def required_materials(
-    kind: str, changing: Iterable[str], applicant_type: str, licence: str, sector: str, rules: Rules
+    kind: str,
+    changing: Iterable[str],
+    applicant_type: str,
+    service_kind: str | None,
+    licence: str,
+    sector: str,
+    rules: Rules,
 ) -> tuple[str, ...]:
     """What a submission of an order of ``kind`` must carry: its kind's materials and those of
     the parts it is ``changing`` and, where it files a service, the applicant type's, the
-    licence's and the sector's (the console offers the same list)."""
+    service kind's (an app's, not a website's), the licence's and the sector's (the console
+    offers the same list)."""
     spec = kind_spec(kind)
     required = order_materials(spec, changing)
     if spec.files_service:
-        required += rules.required_materials(applicant_type, licence, sector)
+        assert service_kind is not None, f"a {kind} order files a service of some kind"
+        required += rules.required_materials(applicant_type, service_kind, licence, sector)
     return tuple(dict.fromkeys(required))
 
 
 def guard_submission(filing: FilingFacts, data: EventData, settings: Settings) -> list[Reason]:
     """Every material required for the order's kind (and, where it files a service, the
-    applicant type, licence and sector), known material keys only, the pre-approval granted
+    applicant type, service kind, licence and sector), known material keys only, the pre-approval granted
     where the sector or licence needs one, and the service number bound where the kind binds
     one (an order that lapsed before binding must not reach review without it)."""
     assert isinstance(data, MaterialsData)
@@ -719,7 +728,13 @@ def guard_submission(filing: FilingFacts, data: EventData, settings: Settings) -
         return unjudgeable + reasons
     spec = kind_spec(filing.kind)
     required = required_materials(
-        filing.kind, filing.changes, filing.applicant_type, filing.licence, filing.sector, rules
+        filing.kind,
+        filing.changes,
+        filing.applicant_type,
+        filing.service_kind,
+        filing.licence,
+        filing.sector,
+        rules,
     )
     reasons += [
         Reason(

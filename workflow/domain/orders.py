@@ -192,7 +192,8 @@ class KindSpec:
 
     ``verifiers`` are the roles whose person answers the SMS, among the parties the order
     has (a change asks those whose details it changes, ``CHANGES``); ``materials`` are added
-    to the applicant type's for kinds that file a service, and are the whole list otherwise.
+    to the applicant type's and the service kind's for kinds that file a service, and are the
+    whole list otherwise.
     """
 
     kind: OrderKind

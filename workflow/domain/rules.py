@@ -23,6 +23,7 @@ from config.domains import to_ascii_domain
 from config.settings import Settings
 from workflow.domain.commands import ApplicantKind, LicenceKind
 from workflow.domain.errors import IcpflowError, Reason
+from workflow.domain.orders import ServiceKind
 
 NATIONAL_REGION = "100000"
 _CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -183,6 +184,20 @@ class ApplicantType:
 
 
 @dataclass(frozen=True)
+class ServiceKindRule:
+    """What a service of one kind (website, app, ...) brings when its order is submitted."""
+
+    key: str
+    name_zh: str
+    materials: tuple[str, ...]
+    source: Source
+
+    @property
+    def name(self) -> str:
+        return f"service_kinds.{self.key}"
+
+
+@dataclass(frozen=True)
 class ReservedSuffix:
     """A domain suffix only some applicant types may file (.公益, .政务, .gov.cn)."""
 
@@ -259,6 +274,7 @@ class Rules:
     documents: Mapping[str, Document]
     materials: Mapping[str, str]
     applicant_types: Mapping[str, ApplicantType]
+    service_kinds: Mapping[str, ServiceKindRule]
     licences: Mapping[str, Licence]
     sectors: Mapping[str, Sector]
 
@@ -300,10 +316,14 @@ class Rules:
                 return suffix
         return None
 
-    def required_materials(self, applicant_type: str, licence: str, sector: str) -> tuple[str, ...]:
-        """Materials in the order a case manager would gather them: identity, licence, sector."""
+    def required_materials(
+        self, applicant_type: str, service_kind: str, licence: str, sector: str
+    ) -> tuple[str, ...]:
+        """Materials in the order a case manager would gather them: identity, the service's
+        (a website's or an app's), licence, sector."""
         keys = (
             *self.applicant_types[applicant_type].materials,
+            *self.service_kinds[service_kind].materials,
             *self.licences[licence].extra_materials,
             *self.sectors[sector].extra_materials,
         )
@@ -335,6 +355,9 @@ class Rules:
             rules.append(
                 RuleInForce(kind.name, f"documents: {', '.join(kind.documents)}{home}", kind.source)
             )
+        for service in self.service_kinds.values():
+            statement = f"materials: {', '.join(service.materials)}"
+            rules.append(RuleInForce(service.name, statement, service.source))
         for document in self.documents.values():
             checks = f"; checks: {', '.join(document.checks)}" if document.checks else ""
             statement = f"pattern {document.pattern.pattern}{checks}"
@@ -500,10 +523,11 @@ class _Parser:
     def vocabulary(self, name: str, members: type[StrEnum]) -> None:
         """``[name.*]`` defines exactly the enum's members, no more and no fewer.
 
-        Licences and applicant types are a closed vocabulary owned by the code, not by this
-        file: ``LicenceKind`` and ``ApplicantKind`` (``workflow.domain.commands``) are what the
-        API publishes and refuses against, what stored filings carry and what the guards
-        branch on (an individual's residency, say). The rules file says what each kind needs
+        Licences, applicant types and service kinds are a closed vocabulary owned by the code,
+        not by this file: ``LicenceKind``, ``ApplicantKind`` (``workflow.domain.commands``) and
+        ``ServiceKind`` (``workflow.domain.orders``) are what the API publishes and refuses
+        against, what stored filings carry and what the guards branch on (an individual's
+        residency, an app's platforms, say). The rules file says what each kind needs
         and may file, so it can change without a release, but it cannot add or drop a kind:
         a kind the code does not know could never be filed, and one missing here could not
         be judged. Checking the keys here, once, is what spares every guard a "known?" test.
@@ -530,6 +554,17 @@ class _Parser:
                 self.source(f"applicant_types.{key}", entry),
             )
             for key, entry in self.table("applicant_types").items()
+        }
+
+    def service_kinds(self) -> dict[str, ServiceKindRule]:
+        return {
+            key: ServiceKindRule(
+                key,
+                entry["zh"],
+                tuple(entry["materials"]),
+                self.source(f"service_kinds.{key}", entry),
+            )
+            for key, entry in self.table("service_kinds").items()
         }
 
     def licences(self) -> dict[str, Licence]:
@@ -567,6 +602,7 @@ class _Parser:
     def rules(self) -> Rules:
         self.vocabulary("licences", LicenceKind)
         self.vocabulary("applicant_types", ApplicantKind)
+        self.vocabulary("service_kinds", ServiceKind)
         provinces, province_rules = self.provinces()
         aliases = {
             str(alias): str(char) for alias, char in self.table("provinces", "aliases").items()
@@ -585,6 +621,7 @@ class _Parser:
                 {str(k): str(v) for k, v in self.table("materials").items()}
             ),
             applicant_types=MappingProxyType(self.applicant_types()),
+            service_kinds=MappingProxyType(self.service_kinds()),
             licences=MappingProxyType(self.licences()),
             sectors=MappingProxyType(self.sectors()),
         )
@@ -612,6 +649,8 @@ class _Parser:
         for key, kind in rules.applicant_types.items():
             expect(f"applicant_types.{key}", kind.documents, rules.documents, "document")
             expect(f"applicant_types.{key}", kind.materials, rules.materials, "material")
+        for key, service in rules.service_kinds.items():
+            expect(f"service_kinds.{key}", service.materials, rules.materials, "material")
         for key, licence in rules.licences.items():
             expect(
                 f"licences.{key}", licence.applicant_types, rules.applicant_types, "applicant type"
