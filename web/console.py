@@ -5,16 +5,18 @@ and the CLI show) and only render; the forms they carry post to ``web.actions``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+import pydantic
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import ErrorDetails
 from sqlmodel import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import ImmutableMultiDict, QueryParams
 
 from auth.tokens import Role, case_managers
 from config import bounds
@@ -22,13 +24,14 @@ from config.clock import get_clock
 from config.settings import get_settings
 from web.auth import SessionDep
 from web.duty_forms import duty_forms
-from web.forms import event_forms
+from web.forms import Form, event_forms, field_input
 from web.pages import PageUser, PageUserDep, show
 from web.pipeline_svg import pipeline_svg
 from workflow import obligations, views
 from workflow.domain.bounded import RowId, line
+from workflow.domain.commands import reasons_from
 from workflow.domain.definition import OVERDUE_KINDS, SMS_WRONG_ENTRY_LIMIT, STATES, State
-from workflow.domain.errors import IcpflowError
+from workflow.domain.errors import IcpflowError, Reason, ValidationError
 from workflow.domain.obligations import OVERDUE_OBLIGATIONS, ObligationKind
 from workflow.domain.orders import KINDS, OrderKind, VerifierResult
 from workflow.domain.rules import rules_for
@@ -58,30 +61,119 @@ Flag = Annotated[bool | None, Blank]
 
 class Search(BaseModel):
     """Query parameters shared by the lists. Unknown parameters are ignored, not refused: a
-    sign-in link's ``token`` rides along, and a shared link should open, not fail."""
+    sign-in link's ``token`` rides along, and a shared link should open, not fail. Each
+    field's title is its label on the list's search form (``search_form``)."""
 
     model_config = ConfigDict(extra="ignore", str_max_length=bounds.DOMAIN)
 
-    state: Annotated[State | None, Blank] = None
-    province: Province = None
-    page: Page = 1
+    state: Annotated[State | None, Blank] = Field(None, title="State 状态")
+    province: Province = Field(None, title="Province 省份")
+    page: Page = Field(1, title="Page 页码")
 
 
 class FilingSearch(Search):
-    kind: Annotated[OrderKind | None, Blank] = None
-    domain: Text = None
-    applicant: Text = None
-    icp_number: Text = None
-    min_days: Days = None
-    stuck: Flag = None
-    overdue: Flag = None
-    sort: FilingSort | None = None  # views.listing_order's
-    desc: bool = False
+    kind: Annotated[OrderKind | None, Blank] = Field(None, title="Order 订单类型")
+    domain: Text = Field(None, title="Domain 域名")
+    applicant: Text = Field(None, title="Applicant 申请人")
+    icp_number: Text = Field(None, title="ICP number 备案号")
+    min_days: Days = Field(None, title="In state ≥ days 停留天数")
+    stuck: Flag = Field(None, title="Stuck 停滞")
+    overdue: Flag = Field(None, title="Late 逾期")
+    sort: FilingSort | None = Field(None, title="Sorted by 排序")  # views.listing_order's
+    desc: bool = Field(False, title="Descending 降序")
 
 
 class LateSearch(Search):
-    kind: Text = None
-    within_hours: int = Field(0, ge=0, le=bounds.MAX_WITHIN_HOURS)
+    kind: Text = Field(None, title="Deadline 期限")
+    within_hours: int = Field(0, ge=0, le=bounds.MAX_WITHIN_HOURS, title="Show 显示")
+
+
+Searched = TypeVar("Searched", bound=BaseModel)
+SEARCH_FORM = "search"
+
+# What a search form says of a value its model refused, by pydantic's error type: plain
+# words, where pydantic's ("unable to parse string as an integer") are a programmer's.
+_PLAINLY = {
+    "int_parsing": "must be a whole number 须为整数",
+    "int_from_float": "must be a whole number 须为整数",
+    "greater_than_equal": "must be {ge} or more 不能小于 {ge}",
+    "less_than_equal": "must be {le} or less 不能大于 {le}",
+    "bool_parsing": "must be true or false 须为 true 或 false",
+    "enum": "must be one of those offered 须为所列选项之一",
+    "string_too_long": "must be at most {max_length} characters 不能超过 {max_length} 个字符",
+    "string_too_short": "must not be blank 不能为空白",
+    "string_pattern_mismatch": "must hold no control or invisible characters (such as NUL) "
+    "不能包含控制字符或不可见字符",
+}
+
+
+def _plainly(problem: ErrorDetails, reason: Reason) -> Reason:
+    said = _PLAINLY.get(problem["type"])
+    return (
+        reason if said is None else replace(reason, message=said.format(**problem.get("ctx", {})))
+    )
+
+
+def search_form(model: type[BaseModel]) -> Form:
+    """A list's search form, as its page labels its fields and a refusal names them."""
+    return Form(
+        SEARCH_FORM,
+        "",
+        "Search 搜索",
+        "",
+        tuple(field_input(name, f, label=f.title) for name, f in model.model_fields.items()),
+    )
+
+
+def searched(model: type[Searched], query: QueryParams) -> tuple[Searched, ValidationError | None]:
+    """The search ``query`` asks; refused, the search without the fields refused (left at
+    their defaults, so the form keeps the choices that were valid) and why, in plain words."""
+    asked = dict(query)
+    try:
+        return model.model_validate(asked), None
+    except pydantic.ValidationError as exc:
+        problems = exc.errors()
+    reasons = [
+        _plainly(p, reason) for p, reason in zip(problems, reasons_from(problems), strict=True)
+    ]
+    wrong = {str(p["loc"][0]) for p in problems if p["loc"]}
+    valid = model.model_validate({k: v for k, v in asked.items() if k not in wrong})
+    return valid, ValidationError("Search refused 搜索未通过", reasons)
+
+
+def listed(
+    request: Request,
+    user: PageUser,
+    template: str,
+    model: type[Searched],
+    results: Callable[[Searched], dict[str, Any]],
+    **context: Any,
+) -> Response:
+    """A list's page: its search form, and what ``results`` finds for the search asked. A
+    search refused, by its model or by ``results`` (a province the rules do not know), is
+    the form again as typed with each reason beside its field, and no results (422): nothing
+    typed is lost, and nothing is listed that was not asked for."""
+    form = search_form(model)
+    search, refused = searched(model, request.query_params)
+    if refused is None:
+        try:
+            found = results(search)
+        except ValidationError as exc:
+            refused = exc
+        else:
+            return show(
+                request, template, user, search=search, search_form=form, **context, **found
+            )
+    return show(
+        request,
+        template,
+        user,
+        status_code=422,
+        search=search,
+        search_form=form,
+        refused=Refused(form.id, refused, request.query_params),
+        **context,
+    )
 
 
 def service_names(session: Session, filings: Iterable[FilingOut]) -> dict[int, str]:
@@ -142,93 +234,85 @@ def pipeline(
 
 
 def _filings(
-    request: Request, session: SessionDep, user: PageUserDep, search: FilingSearch, title: str
+    request: Request, session: Session, user: PageUser, title: str, **fixed: Any
 ) -> Response:
-    found = views.filing_page(
-        session,
-        get_clock().now(),
-        state=search.state,
-        kind=search.kind,
-        province=search.province,
-        stuck=search.stuck,
-        overdue=search.overdue,
-        domain=search.domain,
-        applicant=search.applicant,
-        icp_number=search.icp_number,
-        min_days_in_state=search.min_days,
-        sort=search.sort,
-        descending=search.desc,
-        limit=PAGE_SIZE,
-        offset=(search.page - 1) * PAGE_SIZE,
-    )
-    return show(
+    """The filings the search asks for, ``fixed`` (``stuck``) whatever it asks."""
+
+    def results(search: FilingSearch) -> dict[str, Any]:
+        search = search.model_copy(update=fixed)
+        found = views.filing_page(
+            session,
+            get_clock().now(),
+            state=search.state,
+            kind=search.kind,
+            province=search.province,
+            stuck=search.stuck,
+            overdue=search.overdue,
+            domain=search.domain,
+            applicant=search.applicant,
+            icp_number=search.icp_number,
+            min_days_in_state=search.min_days,
+            sort=search.sort,
+            descending=search.desc,
+            limit=PAGE_SIZE,
+            offset=(search.page - 1) * PAGE_SIZE,
+        )
+        return {
+            "found": found,
+            "order": views.listing_order(search.sort, search.domain),
+            "service_names": service_names(session, found.items),
+            "pages": pages_of(
+                found.total, search.page, exact=found.total_is_exact, shown=len(found.items)
+            ),
+        }
+
+    return listed(
         request,
-        "filings.html",
         user,
+        "filings.html",
+        FilingSearch,
+        results,
         title=title,
-        found=found,
-        search=search,
-        order=views.listing_order(search.sort, search.domain),
-        service_names=service_names(session, found.items),
         states=STATES,
         kinds=KINDS,
-        pages=pages_of(
-            found.total, search.page, exact=found.total_is_exact, shown=len(found.items)
-        ),
     )
 
 
 @router.get("/filings", response_class=HTMLResponse)
-def filings(
-    request: Request,
-    session: SessionDep,
-    user: PageUserDep,
-    search: Annotated[FilingSearch, Query()],
-) -> Response:
+def filings(request: Request, session: SessionDep, user: PageUserDep) -> Response:
     """Every filing, searchable by domain, applicant and ICP number, filtered, sorted, paged."""
-    return _filings(request, session, user, search, "Filings 备案")
+    return _filings(request, session, user, "Filings 备案")
 
 
 @router.get("/stuck", response_class=HTMLResponse)
-def stuck(
-    request: Request,
-    session: SessionDep,
-    user: PageUserDep,
-    search: Annotated[FilingSearch, Query()],
-) -> Response:
-    return _filings(request, session, user, search.model_copy(update={"stuck": True}), "Stuck 停滞")
+def stuck(request: Request, session: SessionDep, user: PageUserDep) -> Response:
+    return _filings(request, session, user, "Stuck 停滞", stuck=True)
 
 
 @router.get("/overdue", response_class=HTMLResponse)
-def late(
-    request: Request,
-    session: SessionDep,
-    user: PageUserDep,
-    search: Annotated[LateSearch, Query()],
-) -> Response:
+def late(request: Request, session: SessionDep, user: PageUserDep) -> Response:
     """Late work, one row per filing with its most severe item, the most urgent first."""
     now = get_clock().now()
-    found = views.late_page(
-        session,
-        now,
-        within=timedelta(hours=search.within_hours),
-        kind=search.kind,
-        state=search.state,
-        province=search.province,
-        limit=PAGE_SIZE,
-        offset=(search.page - 1) * PAGE_SIZE,
-    )
-    return show(
-        request,
-        "late.html",
-        user,
-        found=found,
-        service_names=service_names(session, (item.filing for item in found.items)),
-        now=now,
-        search=search,
-        states=STATES,
-        kinds=OVERDUE_KINDS,
-        pages=pages_of(found.total, search.page),
+
+    def results(search: LateSearch) -> dict[str, Any]:
+        found = views.late_page(
+            session,
+            now,
+            within=timedelta(hours=search.within_hours),
+            kind=search.kind,
+            state=search.state,
+            province=search.province,
+            limit=PAGE_SIZE,
+            offset=(search.page - 1) * PAGE_SIZE,
+        )
+        return {
+            "found": found,
+            "service_names": service_names(session, (item.filing for item in found.items)),
+            "pages": pages_of(found.total, search.page),
+        }
+
+    return listed(
+        request, user, "late.html", LateSearch, results, now=now, states=STATES, kinds=OVERDUE_KINDS
     )
 
 
@@ -283,41 +367,38 @@ class DutySearch(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    kind: Annotated[ObligationKind | None, Blank] = None
-    province: Province = None
-    page: Page = 1
-    footer_page: Page = 1
+    kind: Annotated[ObligationKind | None, Blank] = Field(None, title="Duty 义务")
+    province: Province = Field(None, title="Province 省份")
+    page: Page = Field(1, title="Page 页码")
+    footer_page: Page = Field(1, title="Page of failing footers 页脚检查页码")
 
 
 @router.get("/duties", response_class=HTMLResponse)
-def duties(
-    request: Request,
-    session: SessionDep,
-    user: PageUserDep,
-    search: Annotated[DutySearch, Query()],
-) -> Response:
+def duties(request: Request, session: SessionDep, user: PageUserDep) -> Response:
     """Duties after approval past their time (the PSB filing, a cancel-access order, a
     rectification, an expired domain), the most late first, of one kind or province if asked;
     and the live sites whose footer check fails, each list paged on its own."""
     now = get_clock().now()
-    page, footer_page = search.page, search.footer_page
-    only = OverdueFilter(kind=search.kind, province=search.province)
-    late = obligations.overdue(session, now, PAGE_SIZE, (page - 1) * PAGE_SIZE, only)
-    footers = obligations.failing_footers(
-        session, limit=PAGE_SIZE, offset=(footer_page - 1) * PAGE_SIZE
-    )
-    return show(
-        request,
-        "duties.html",
-        user,
-        rows=late.items,
-        footers=footers,
-        service_names=obligations.services_named(session, {o.service_id for o in late.items}),
-        now=now,
-        pages=pages_of(late.total, page),
-        footer_pages=pages_of(footers.total, footer_page),
-        search=search,
-        duty_kinds=OVERDUE_OBLIGATIONS,
+
+    def results(search: DutySearch) -> dict[str, Any]:
+        page, footer_page = search.page, search.footer_page
+        only = OverdueFilter(kind=search.kind, province=search.province)
+        late = obligations.overdue(session, now, PAGE_SIZE, (page - 1) * PAGE_SIZE, only)
+        footers = obligations.failing_footers(
+            session, limit=PAGE_SIZE, offset=(footer_page - 1) * PAGE_SIZE
+        )
+        return {
+            "rows": late.items,
+            "footers": footers,
+            "service_names": obligations.services_named(
+                session, {o.service_id for o in late.items}
+            ),
+            "pages": pages_of(late.total, page),
+            "footer_pages": pages_of(footers.total, footer_page),
+        }
+
+    return listed(
+        request, user, "duties.html", DutySearch, results, now=now, duty_kinds=OVERDUE_OBLIGATIONS
     )
 
 
@@ -345,7 +426,7 @@ class Refused:
 
     form: str
     error: IcpflowError
-    posted: FormData
+    posted: ImmutableMultiDict[str, object]  # a posted form, or a list's search
 
     def typed(self, form: str, name: str) -> list[str]:
         return [str(v) for v in self.posted.getlist(name)] if form == self.form else []

@@ -144,6 +144,23 @@ class Form:
         by_path = {path: labels[name] for path, name in self.paths.items() if name in labels}
         return renamed(error, {**self.parts, **labels, **by_path}, say_which=True)
 
+    def beside(self, error: IcpflowError) -> dict[str, list[str]]:
+        """The reasons about each input (by its name), worded as ``named`` words them, to
+        show beside it; one about no input (a guard's, a field the form does not show) is
+        told only above the form."""
+        shown = {i.name for i in self.inputs}
+        said: dict[str, list[str]] = {}
+        for reason, told in zip(error.reasons, self.named(error).reasons, strict=True):
+            field = reason.field or ""
+            name = self.paths.get(field, field)
+            if name in shown:
+                said.setdefault(name, []).append(told.message)
+        return said
+
+    def label(self, name: str) -> str:
+        """What the page calls input ``name``."""
+        return next(i.label for i in self.inputs if i.name == name)
+
 
 def field_input(
     name: str, field: FieldInfo, *, required: bool | None = None, label: str | None = None

@@ -3,6 +3,7 @@ late work, masking, and errors as pages for browsers while the API keeps JSON.""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -34,6 +35,22 @@ def form_token(page: str) -> str:
     found = re.search(r'name="form_token" value="([^"]+)"', page)
     assert found, "the page has no form"
     return found.group(1)
+
+
+def said_beside(page: str, form_id: str, name: str) -> str:
+    """What a refused page says beside the input ``name`` of the form ``form_id``: the input
+    is marked invalid and described by it."""
+    form = re.search(rf'<form [^>]*id="{form_id}".*?</form>', page, re.DOTALL)
+    assert form, f"the page has no form {form_id!r}"
+    field = re.search(rf'<(?:input|select)[^>]* name="{name}"[^>]*>', form.group(0))
+    assert field, f"the form has no input {name!r}"
+    said = f"{form_id}-{name}-refused"
+    described = re.search(r'aria-describedby="([^"]*)"', field.group(0))
+    assert 'aria-invalid="true"' in field.group(0) and described
+    assert said in described.group(1).split()
+    message = re.search(rf'id="{said}">([^<]*)<', form.group(0))
+    assert message, f"nothing is said beside {name!r}"
+    return html.unescape(message.group(1))
 
 
 def form_token_of(client: TestClient) -> str:
@@ -492,16 +509,57 @@ def test_a_page_number_past_what_offsets_reach_is_a_422_page_naming_it(
     answer = signed_in("ops").get(f"{path}?page=99999999999999999999")
     assert answer.status_code == 422
     assert answer.headers["content-type"].startswith("text/html")
-    assert "page" in answer.text
+    assert "page" in answer.text[answer.text.index('role="alert"') :].lower()
 
 
 @pytest.mark.parametrize("field", ["domain", "applicant", "icp_number"])
-def test_search_text_with_a_control_character_is_a_422_page_naming_the_field(
+def test_search_text_with_a_control_character_is_refused_beside_its_field(
     signed_in: Callable[[str], TestClient], field: str
 ) -> None:
     answer = signed_in("viewer").get(f"/filings?{field}=a%00b")
     assert answer.status_code == 422
-    assert field in answer.text
+    assert "no control or invisible characters" in said_beside(answer.text, "search", field)
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "words"),
+    [
+        ("/filings?min_days=abc", "min_days", "must be a whole number 须为整数"),
+        ("/filings?min_days=-1", "min_days", "must be 0 or more 不能小于 0"),
+        ("/stuck?overdue=maybe", "overdue", "must be true or false 须为 true 或 false"),
+        ("/overdue?within_hours=x", "within_hours", "must be a whole number 须为整数"),
+        ("/duties?kind=bad", "kind", "must be one of those offered 须为所列选项之一"),
+    ],
+)
+def test_a_refused_search_says_why_in_plain_words_beside_its_field(
+    signed_in: Callable[[str], TestClient], path: str, field: str, words: str
+) -> None:
+    answer = signed_in("viewer").get(path)
+    assert answer.status_code == 422 and words in said_beside(answer.text, "search", field)
+
+
+def test_a_refused_search_comes_back_as_it_was_typed(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    page = signed_in("viewer").get("/filings?min_days=abc&domain=shop&state=submitted").text
+    assert 'name="min_days" value="abc"' in page and 'name="domain" value="shop"' in page
+    assert '<option value="submitted" selected>' in page
+
+
+def test_a_refused_search_lists_nothing_and_says_it_was_not_run(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    api.create()
+    page = signed_in("viewer").get("/filings?min_days=-1").text
+    assert 'class="filing' not in page and "Nothing was searched" in page
+
+
+def test_a_province_the_rules_do_not_know_is_refused_beside_its_field(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    answer = signed_in("viewer").get("/filings?province=X")
+    assert answer.status_code == 422
+    assert "'X' is not one of" in said_beside(answer.text, "search", "province")
 
 
 def test_every_pipeline_count_links_to_its_filings(
