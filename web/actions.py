@@ -5,8 +5,9 @@ Each goes through the same function as the API (``web.api.fire``, ``workflow.obl
 ``auth.tokens.assign_filing`` and ``workflow.failures.retry_failed``), after the CSRF check
 and the role check, then redirects back (post/redirect/get), so a reload never posts twice.
 A refused event or duty shows the filing's page again, the form filled as sent and its
-reasons beside it; any other refusal raises the domain error, which the error pages render:
-a stale page gets 409 "changed by someone else, reload".
+reasons beside it; so does an event sent from a page someone else's change made stale
+(409), saying what changed. Any other refusal raises the domain error, which the error
+pages render.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from web.console import Refused
 from web.duty_forms import DUTIES_BY_NAME, NOTICE
 from web.forms import posted
 from web.pages import FormUserDep, PostedForm
+from web.templating import beijing, event_named, state_named
 from workflow import failures, obligations, views
 from workflow.domain.bounded import RowId
 from workflow.domain.commands import AssignCommand, EventCommand, parse
@@ -37,6 +39,7 @@ from workflow.domain.errors import (
     Reason,
     TransitionNotAllowed,
     ValidationError,
+    VersionConflict,
 )
 from workflow.domain.obligations import ObligationKind
 from workflow.obligations import ServiceDutiesOut
@@ -58,7 +61,9 @@ def fire_event(
     form: PostedForm,
     expected_version: Annotated[int, Form(ge=1)],
 ) -> Response:
-    """Fire ``event`` with the form's inputs, expecting the version the page showed."""
+    """Fire ``event`` with the form's inputs, expecting the version the page showed; the
+    filing changed since, the page as it is now, the form as it was filled (where its event
+    is still allowed) to check against what changed and send again."""
     user.require(Role.CASE_MANAGER)
     spec = EVENTS_BY_NAME.get(event)
     data = posted(spec.data, form) if spec else {}
@@ -70,7 +75,31 @@ def fire_event(
             raise  # no form of the page to show again
         again = Refused(f"event-{event}", refused, form)
         return console.filing_page(request, session, user, filing_id, again)
+    except VersionConflict:
+        changed = Refused(f"event-{event}", _changed(session, filing_id, expected_version), form)
+        return console.filing_page(request, session, user, filing_id, changed)
     return _back_to(filing_id)
+
+
+def _changed(session: Session, filing_id: int, seen: int) -> VersionConflict:
+    """The conflict as the filing's page tells it: what others did since the version the
+    form was sent from, and where that left the filing (the API's words say to reload, and
+    the page it comes back on is the reloaded one)."""
+    since = [entry for entry in views.history(session, filing_id) if entry.version > seen]
+    now = state_named(views.get_filing(session, filing_id).state)
+    moves = [
+        Reason(
+            "changed",
+            f"{event_named(h.event)} by {h.actor}, {beijing(h.at)} → {state_named(h.to_state)}",
+        )
+        for h in since
+    ]
+    return VersionConflict(
+        "Changed by someone else since this page was loaded 页面加载后已被他人修改: it is now "
+        f"{now}; check what changed, then send the form again if it is still needed "
+        "请核对变更，如仍需要再重新提交",
+        moves,
+    )
 
 
 @router.post("/filings/{filing_id}/duties/{duty}")

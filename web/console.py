@@ -24,6 +24,7 @@ from config.clock import get_clock
 from config.settings import get_settings
 from web.auth import SessionDep
 from web.duty_forms import duty_forms
+from web.errors import status_of
 from web.forms import Form, event_forms, field_input
 from web.pages import PageUser, PageUserDep, show
 from web.pipeline_svg import pipeline_svg
@@ -440,7 +441,8 @@ def filing_page(
     refused: Refused | None = None,
 ) -> Response:
     """The filing's page; with ``refused``, the refused form again, filled as it was sent and
-    with its reasons beside it (422), so nothing typed is lost."""
+    with its reasons beside it (422, or 409 for one sent from a page gone stale), so nothing
+    typed is lost."""
     now = get_clock().now()
     shown = views.timeline(session, filing_id, now)
     failed_jobs = views.failed_jobs(session, filing_id=filing_id).items
@@ -466,6 +468,6 @@ def filing_page(
         after=after,
         duty_forms=duty_forms(after.duties, get_settings()),
         refused=refused,
-        status_code=422 if refused else 200,
+        status_code=status_of(refused.error) if refused else 200,
         scroll_to="#refused" if refused else None,
     )

@@ -19,11 +19,11 @@ from auth.tokens import UP_TOKEN_NAME, Role, replace_tokens_named
 from config.clock import FrozenClock
 from config.settings import get_settings
 from models import Job
-from tests.factories import ORDER_PATHS, ORG_APP_MATERIALS, ORG_MATERIALS, order_on
+from tests.factories import ORDER_PATHS, ORG_APP_MATERIALS, ORG_MATERIALS, PATH_TO, order_on
 from web import console, forms
 from web.pages import SESSION_COOKIE
 from workflow import failures, views
-from workflow.domain.definition import EVENTS_BY_NAME, State
+from workflow.domain.definition import EVENTS_BY_NAME, STATES_BY_NAME, State
 from workflow.outbox import FooterCheck
 
 if TYPE_CHECKING:
@@ -103,13 +103,36 @@ def test_a_viewer_cannot_fire_events_from_a_page(
     assert response.status_code == 403 and "case_manager role" in response.text
 
 
-def test_a_stale_version_gets_the_changed_by_someone_else_page(
+def test_a_stale_version_gets_the_filings_page_as_it_is_now_saying_it_changed(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
     filing = api.step(api.create(), "withdraw", {"reason": "first"})
     status, page = post_event(signed_in("case_manager"), filing["id"], "withdraw", 1, reason="x")
     assert status == 409 and "Changed by someone else" in page
-    assert f'href="/filings/{filing["id"]}"' in page
+    assert re.search(r"<h1>[^<]*<span class=\"pill\">withdrawn</span>", page)
+
+
+def test_a_form_sent_from_a_stale_page_comes_back_filled_on_the_page_as_it_is_now(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.step(api.create(), *PATH_TO["service_number_bound"][0])
+    status, page = post_event(
+        signed_in("case_manager"), filing["id"], "withdraw", 1, reason="typed by hand"
+    )
+    form = page[page.index('id="event-withdraw"') :].split("</form>")[0]
+    assert status == 409 and 'value="typed by hand"' in form
+    assert 'name="expected_version" value="2"' in form
+
+
+def test_a_stale_page_is_told_what_changed_and_the_state_it_left(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.step(api.create(), *PATH_TO["service_number_bound"][0])
+    _, page = post_event(signed_in("case_manager"), filing["id"], "withdraw", 1, reason="x")
+    notice = page[page.index('id="refused"') :].split("</div>")[0]
+    bound = STATES_BY_NAME[State.SERVICE_NUMBER_BOUND].label
+    assert f"it is now {bound}" in notice
+    assert f"{EVENTS_BY_NAME['bind_service_number'].label} by token:test-case_manager" in notice
 
 
 def test_missing_event_inputs_are_listed_by_their_labels_on_a_422_page(
