@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import itertools
+import re
 from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
 from typing import Protocol
@@ -355,3 +357,19 @@ FLAT_FILING = {
 # golden week with its make-up Sundays, and the other fixed-date holidays every schedule lists.
 HOLIDAYS_2031 = ["2031-01-01", "2031-05-01", "2031-05-02", *(f"2031-10-0{n}" for n in range(1, 8))]
 SCHEDULE_2031 = {"year": 2031, "holidays": HOLIDAYS_2031, "workdays": ["2031-09-28", "2031-10-11"]}
+
+
+def said_beside(page: str, form_id: str, name: str) -> str:
+    """What a refused page says beside the input ``name`` of the form ``form_id``: the input
+    is marked invalid and described by it."""
+    form = re.search(rf'<form [^>]*id="{form_id}".*?</form>', page, re.DOTALL)
+    assert form, f"the page has no form {form_id!r}"
+    field = re.search(rf'<(?:input|select)[^>]* name="{name}"[^>]*>', form.group(0))
+    assert field, f"the form has no input {name!r}"
+    said = f"{form_id}-{name}-refused"
+    described = re.search(r'aria-describedby="([^"]*)"', field.group(0))
+    assert 'aria-invalid="true"' in field.group(0) and described
+    assert said in described.group(1).split()
+    message = re.search(rf'id="{said}">([^<]*)<', form.group(0))
+    assert message, f"nothing is said beside {name!r}"
+    return html.unescape(message.group(1))

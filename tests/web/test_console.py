@@ -3,7 +3,6 @@ late work, masking, and errors as pages for browsers while the API keeps JSON.""
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,7 +18,14 @@ from auth.tokens import UP_TOKEN_NAME, Role, replace_tokens_named
 from config.clock import FrozenClock
 from config.settings import get_settings
 from models import Job
-from tests.factories import ORDER_PATHS, ORG_APP_MATERIALS, ORG_MATERIALS, PATH_TO, order_on
+from tests.factories import (
+    ORDER_PATHS,
+    ORG_APP_MATERIALS,
+    ORG_MATERIALS,
+    PATH_TO,
+    order_on,
+    said_beside,
+)
 from web import console, forms
 from web.pages import SESSION_COOKIE
 from workflow import failures, views
@@ -35,22 +41,6 @@ def form_token(page: str) -> str:
     found = re.search(r'name="form_token" value="([^"]+)"', page)
     assert found, "the page has no form"
     return found.group(1)
-
-
-def said_beside(page: str, form_id: str, name: str) -> str:
-    """What a refused page says beside the input ``name`` of the form ``form_id``: the input
-    is marked invalid and described by it."""
-    form = re.search(rf'<form [^>]*id="{form_id}".*?</form>', page, re.DOTALL)
-    assert form, f"the page has no form {form_id!r}"
-    field = re.search(rf'<(?:input|select)[^>]* name="{name}"[^>]*>', form.group(0))
-    assert field, f"the form has no input {name!r}"
-    said = f"{form_id}-{name}-refused"
-    described = re.search(r'aria-describedby="([^"]*)"', field.group(0))
-    assert 'aria-invalid="true"' in field.group(0) and described
-    assert said in described.group(1).split()
-    message = re.search(rf'id="{said}">([^<]*)<', form.group(0))
-    assert message, f"nothing is said beside {name!r}"
-    return html.unescape(message.group(1))
 
 
 def form_token_of(client: TestClient) -> str:
@@ -155,6 +145,31 @@ def test_a_refused_form_comes_back_filled_as_it_was_sent_with_the_reasons_beside
     form = page[page.index('id="event-bind_service_number"') :].split("</form>")[0]
     assert status == 422 and 'id="refused"' in form and "service_number" in form
     assert 'value="BAD"' in form and 'value="8.8.8.8"' in form
+
+
+def test_a_refused_event_marks_the_input_its_reason_names_and_no_other(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.create()
+    _, page = post_event(
+        signed_in("case_manager"), filing["id"], "bind_service_number", 1,
+        service_number="BAD", server_ip="8.8.8.8",
+    )  # fmt: skip
+    said = said_beside(page, "event-bind_service_number", "service_number")
+    assert "does not have the host's format" in said
+    server_ip = re.search(r'<input [^>]*name="server_ip"[^>]*>', page)
+    assert server_ip and "aria-invalid" not in server_ip.group(0)
+
+
+def test_materials_a_refusal_names_mark_each_of_their_boxes(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.drive("service_number_bound")
+    _, page = post_event(signed_in("case_manager"), filing["id"], "submit", filing["version"])
+    assert "is required" in said_beside(page, "event-submit", "materials")
+    form = page[page.index('id="event-submit"') :].split("</form>")[0]
+    boxes = re.findall(r'<input type="checkbox"[^>]*>', form)
+    assert len(boxes) > 1 and all('aria-invalid="true"' in box for box in boxes)
 
 
 def test_an_event_no_form_of_the_state_offers_is_refused_above_the_forms(

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from config.clock import FrozenClock, get_clock
-from tests.factories import ORDER_PATHS, order_on
+from tests.factories import ORDER_PATHS, order_on, said_beside
 from workflow import obligations, service
 from workflow.domain.commands import EventCommand
 from workflow.obligations import ServiceDutiesOut
@@ -109,7 +109,8 @@ def test_a_refused_go_live_comes_back_filled_with_its_reasons_in_the_forms_words
     assert answer.status_code == 422
     form = _form(answer.text, "duty-go_live")
     assert 'id="refused"' in form and "2026-03-09 has not come yet" in form
-    assert 'name="live_on" required aria-describedby="duty-go_live-live_on-hint"' in form
+    assert "2026-03-09 has not come yet" in said_beside(answer.text, "duty-go_live", "live_on")
+    assert 'aria-describedby="duty-go_live-live_on-refused duty-go_live-live_on-hint"' in form
     assert "the day the site opened to the public" in form  # the hint, shown
     assert 'value="2026-03-09"' in form
     assert _duties(session, on_file).live_on is None
@@ -348,7 +349,8 @@ def test_a_refusal_with_one_reason_says_it_once(
 
     answer = _record(console, on_file, "go_live", {"live_on": "2026-03-09"})
 
-    assert answer.text.count("2026-03-09 has not come yet") == 1
+    refusal = answer.text[answer.text.index('id="refused"') :].split("</div>")[0]
+    assert refusal.count("2026-03-09 has not come yet") == 1
 
 
 def test_an_apps_go_live_asks_no_home_page(

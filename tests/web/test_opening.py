@@ -13,7 +13,7 @@ from sqlmodel import Session, func, select
 
 from config.clock import get_clock
 from models import Filing
-from tests.factories import FLAT_FILING
+from tests.factories import FLAT_FILING, said_beside
 from workflow import views
 from workflow.domain.flat import IMPORT_COLUMNS
 
@@ -78,6 +78,16 @@ def test_a_refused_form_comes_back_filled_with_every_reason_by_its_label(
     assert "applicant.name" not in answer.text
     assert 'value="example.cn"' in answer.text  # what was typed stays
     assert _filings(session) == 0
+
+
+def test_a_refused_field_is_marked_with_its_reason_beside_it(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    console = signed_in("case_manager")
+
+    answer = _open(console, _form(console), **{**FLAT_FILING, "applicant_name": ""})
+
+    assert "is required" in said_beside(answer.text, "open-filing", "applicant_name")
 
 
 def test_a_form_posted_twice_opens_one_filing(
