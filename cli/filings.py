@@ -65,7 +65,7 @@ from workflow.domain.flat import (
 )
 from workflow.domain.json_files import read_json
 from workflow.domain.orders import OrderKind
-from workflow.domain.wording import worded, worded_by_default
+from workflow.domain.wording import counted, worded, worded_by_default
 from workflow.outlook import Outlook, outlook
 from workflow.schemas import (
     AssignmentOut,
@@ -785,14 +785,16 @@ def _render_import(result: ImportResult) -> RenderableType:
         title="rows already imported",
     )
     ids = f" (ids {', '.join(map(str, result.imported))})" if result.imported else ""
-    summary = f"imported {len(result.imported)} filing(s){ids}, " + (
-        f"{len(result.already_imported)} row(s) already imported, "
+    summary = f"imported {counted(len(result.imported), 'filing')}{ids}, " + (
+        f"{counted(len(result.already_imported), 'row')} already imported, "
         if result.already_imported
         else ""
     )
-    summary += f"refused {len(result.errors)} row(s)"
+    summary += f"refused {counted(len(result.errors), 'row')}"
     if result.interrupted:
-        summary += f"; stopped by {result.interrupted}, {result.not_tried} row(s) not tried"
+        summary += (
+            f"; stopped by {result.interrupted}, {counted(result.not_tried, 'row')} not tried"
+        )
     if any(a["state"] == State.WITHDRAWN for a in result.already_imported):
         summary += "\na row whose filing was withdrawn is filed again by `icpflow filings create`"
     shown = [already] if result.already_imported else []
@@ -831,7 +833,7 @@ def import_(
     if result.interrupted:
         report(
             CliError(
-                f"stopped by {result.interrupted}: {result.not_tried} row(s) not tried; "
+                f"stopped by {result.interrupted}: {counted(result.not_tried, 'row')} not tried; "
                 "run the same import again to carry on"
             )
         )

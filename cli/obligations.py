@@ -42,7 +42,7 @@ from workflow.domain.obligations import (
     ServerRenewal,
     has_home_page,
 )
-from workflow.domain.wording import worded_by_default
+from workflow.domain.wording import counted, worded_by_default
 from workflow.forecast import Basis, DurationRow, ForecastOut
 from workflow.obligations import ObligationOut, OverdueFilter, ServiceDutiesOut
 
@@ -98,11 +98,11 @@ def _predicted(day: date, days: int, past: bool) -> str:
 
 
 def render_forecast(predicted: ForecastOut) -> RenderableType:
+    completed = counted(predicted.observations, f"completed {predicted.kind} order")
     basis = (
-        f"{predicted.observations} completed {predicted.kind} orders of {predicted.province}"
+        f"{completed} of {predicted.province}"
         if predicted.basis is Basis.HISTORY
-        else f"statutory limit ({predicted.observations} completed {predicted.kind} orders, "
-        f"fewer than {predicted.min_observations})"
+        else f"statutory limit ({completed}, fewer than {predicted.min_observations})"
     )
     return fields(
         [

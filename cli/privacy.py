@@ -14,6 +14,7 @@ from config.clock import get_clock
 from models import get_engine, session_scope
 from models.rotation import rotate, sealed_rows
 from workflow import privacy as personal_data
+from workflow.domain.wording import counted
 
 keys = App(help="The keys identity and phone numbers are encrypted with (DATA_KEYS).")
 privacy = App(help="Personal data: how long it is kept.", checks_settings=True)
@@ -62,5 +63,5 @@ def purge(
     emit(
         {"purged": len(ids), "filings": ids},
         as_json,
-        lambda: f"purged the personal data of {len(ids)} order(s){listed}",
+        lambda: f"purged the personal data of {counted(len(ids), 'order')}{listed}",
     )

@@ -17,6 +17,7 @@ from config.settings import get_settings
 from workflow.domain.errors import Reason
 from workflow.domain.guards import province_named
 from workflow.domain.rules import RulesError, read_rules, rules_for
+from workflow.domain.wording import counted
 
 app = App(help="The filing rules in force, with their sources.", no_args_is_help=True)
 
@@ -52,7 +53,7 @@ def check(
         read_rules(file)
     except RulesError as exc:
         raise CliError(
-            f"{file}: {len(exc.problems)} problem(s)",
+            f"{file}: {counted(len(exc.problems), 'problem')}",
             [Reason("invalid_rule", problem) for problem in exc.problems],
         ) from exc
     typer.echo(f"{file}: valid")

@@ -15,7 +15,7 @@ from config.clock import beijing_text
 from config.settings import get_settings
 from workflow.domain.definition import EVENTS_BY_NAME, STATES_BY_NAME
 from workflow.domain.orders import kind_spec
-from workflow.domain.wording import worded
+from workflow.domain.wording import counted, worded
 from workflow.schemas import FilingOut
 
 templates = Jinja2Templates(directory=str(files("web") / "templates"))
@@ -49,14 +49,6 @@ def lateness(due: datetime, now: datetime, late: bool = True) -> str:
     if due > now:
         return f"due in {duration(due - now)}"
     return f"{duration(now - due)} {'overdue' if late else 'ago'}"
-
-
-def counted(count: int, singular: str, plural: str | None = None) -> str:
-    """``1 service``, ``2 services``: a count and its noun (or phrase: ``filing matches``,
-    ``filings match``) as English says it, written once here rather than in each caption.
-    The plural is the singular with an ``s`` unless given (``entity``, ``entities``); Chinese,
-    beside it, needs none."""
-    return f"{count} {singular if count == 1 else plural or singular + 's'}"
 
 
 def state_named(state: str) -> str:

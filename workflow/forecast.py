@@ -43,6 +43,7 @@ from workflow.domain.definition import (
 )
 from workflow.domain.errors import GuardFailed, Reason
 from workflow.domain.orders import OrderKind
+from workflow.domain.wording import counted
 from workflow.views import entered_at, entry_times, get_filing
 
 
@@ -342,7 +343,8 @@ def _too_few(filing: Filing, observations: int, settings: Settings) -> Reason:
     runs_in = ", ".join(LEGAL_LIMIT.states)
     return Reason(
         "too_few_orders",
-        f"{observations} completed {filing.kind} orders of {filing.province} went through "
+        f"{counted(observations, f'completed {filing.kind} order')} of {filing.province} "
+        f"went through "
         f"{filing.state}, fewer than {wanted}, and the statutory limit runs only in {runs_in}",
         details={"observations": observations, "min_observations": wanted},
     )

@@ -19,6 +19,7 @@ from workflow.domain.commands import RouteIn, reasons_from
 from workflow.domain.definition import TERMINAL_STATES, Audience, State
 from workflow.domain.errors import Reason, UnsafeSettings, summarise
 from workflow.domain.rules import RulesError, rules_for
+from workflow.domain.wording import counted
 
 _ROUTES = pydantic.TypeAdapter(dict[Audience, list[RouteIn]])
 _STUCK = pydantic.TypeAdapter(dict[State, int])
@@ -131,7 +132,7 @@ def _stuck_inside_the_sms_window(settings: Settings) -> list[Reason]:
     if days is None or days * 24 >= window:
         return []
     message = (
-        f"STUCK_WORKING_DAYS gives sms_pending {days} working day(s), {days * 24} h on a "
+        f"STUCK_WORKING_DAYS gives sms_pending {counted(days, 'working day')}, {days * 24} h on a "
         f"weekday: fewer than SMS_WINDOW_HOURS ({window:g}), whose end moves the order itself"
     )
     return [Reason("stuck_inside_window", message, field="stuck_working_days.sms_pending")]

@@ -424,7 +424,7 @@ def test_import_names_the_filings_it_opened(cli: Cli, tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.output
     [filing] = json.loads(cli("filings", "list", "--json").stdout)["items"]
-    assert f"imported 1 filing(s) (ids {filing['id']}), refused 0 row(s)" in result.stdout
+    assert f"imported 1 filing (ids {filing['id']}), refused 0 rows" in result.stdout
 
 
 def other_rows(*numbers: int, **overrides: str) -> list[list[str]]:
@@ -494,7 +494,7 @@ def test_rows_already_imported_are_shown_apart_from_those_imported_and_refused(
 
     assert again.exit_code == 1
     assert re.search(rf"│\s+2\s+│\s+{filing['id']}\s+│", again.stdout), again.stdout
-    assert "imported 0 filing(s), 1 row(s) already imported, refused 1 row(s)" in again.stdout
+    assert "imported 0 filings, 1 row already imported, refused 1 row" in again.stdout
     assert error_lines(again.stderr) == [
         "error: 1 of 2 rows refused; the other 0 were imported, 1 already had been"
     ]
@@ -561,7 +561,7 @@ def test_an_import_stopped_by_a_signal_finishes_its_row_names_it_and_a_run_again
     assert stopped["interrupted"] == signum.name
     assert stopped["not_tried"] == rows - 1
     assert error_lines(err) == [
-        f"error: stopped by {signum.name}: {rows - 1} row(s) not tried; "
+        f"error: stopped by {signum.name}: {rows - 1} rows not tried; "
         "run the same import again to carry on"
     ]
 

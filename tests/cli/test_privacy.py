@@ -106,7 +106,7 @@ def test_purge_older_than_0_purges_an_order_ended_today(
     purged = cli("privacy", "purge", "--older-than", "0")
 
     assert purged.exit_code == 0, purged.output
-    assert f"purged the personal data of 1 order(s): {created['id']}" in purged.stdout
+    assert f"purged the personal data of 1 order: {created['id']}" in purged.stdout
 
 
 @pytest.mark.parametrize("batch", ["10001", str(2**63)])

@@ -70,7 +70,7 @@ def test_check_names_every_bad_entry(cli: Cli, tmp_path: Path) -> None:
     result = cli("rules", "check", str(path))
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        f"error: {path}: 2 problem(s)",
+        f"error: {path}: 2 problems",
         "  provinces.rules[2]: min_age must be a non-negative integer",
         "  sectors.finance: no source",
     ]
@@ -86,7 +86,7 @@ def test_check_refuses_a_file_nested_too_deeply_to_read_on_one_line(
 
     assert (result.exit_code, result.stderr.splitlines()) == (
         1,
-        [f"error: {path}: 1 problem(s)", "  nested too deeply to read"],
+        [f"error: {path}: 1 problem", "  nested too deeply to read"],
     )
 
 
@@ -99,5 +99,5 @@ def test_check_refuses_a_file_that_is_not_utf_8_on_one_line(cli: Cli, tmp_path: 
 
     assert (result.exit_code, result.stderr.splitlines()) == (
         1,
-        [f"error: {path}: 1 problem(s)", "  not UTF-8 text: invalid start byte at byte 0"],
+        [f"error: {path}: 1 problem", "  not UTF-8 text: invalid start byte at byte 0"],
     )

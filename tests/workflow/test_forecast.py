@@ -247,6 +247,18 @@ def test_an_order_before_the_bureau_with_too_few_orders_has_no_forecast(
     )
 
 
+def test_one_order_before_the_bureau_is_counted_in_the_singular(
+    session: Session, settings: Settings, new_filing: MakeFiling
+) -> None:
+    submitted = new_filing("submitted")
+    seed_history(session, submitted, 1)
+
+    with pytest.raises(GuardFailed) as refused:
+        forecast.forecast(session, submitted.id, settings)
+
+    assert refused.value.reasons[0].message.startswith("1 completed first_filing order of 京 ")
+
+
 def test_an_approved_order_has_no_forecast(
     session: Session, reviewing: FilingOut, settings: Settings
 ) -> None:

@@ -51,6 +51,7 @@ from workflow.domain.rules import (
     load_rules,
     rules_for,
 )
+from workflow.domain.wording import counted
 
 _MAINLAND_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 _EMAIL = re.compile(r"^[^@\s]+@([^@\s]+\.[^@\s]+)$")
@@ -273,7 +274,7 @@ def check_domain_quota(
     return [
         Reason(
             "domain_quota_reached",
-            f"an individual may keep {limit} domain(s) on file in {province}; "
+            f"an individual may keep {counted(limit, 'domain')} on file in {province}; "
             f"{domains_on_file} already are",
             field="service.domain",
             details={"limit": limit, "on_file": domains_on_file},

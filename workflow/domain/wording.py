@@ -69,3 +69,11 @@ def worded_spec(spec: Spec, settings: Settings) -> Spec:
         f.name: worded(getattr(spec, f.name), settings) for f in fields(spec) if f.name in _TEXTS
     }
     return replace(spec, **texts)
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """``1 service``, ``2 services``: a count and its noun (or phrase: ``filing matches``,
+    ``filings match``) as English says it, written once here rather than in each caption.
+    The plural is the singular with an ``s`` unless given (``entity``, ``entities``); Chinese,
+    beside it, needs none."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
