@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dramatiq
 import pytest
@@ -26,10 +26,13 @@ from dramatiq.brokers.stub import StubBroker
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
+from config.clock import FrozenClock
 from config.settings import Settings, get_settings
 from models import FailedJob, FooterCheck, Notification, OutboxMessage, Service
 from tests.factories import make_command
+from workers.actors import deliver
 from workers.broker import QUEUE, middleware
+from workers.channels import DeliveryFailed
 from workers.embedded_redis import spawn_redis_server, stop_process, wait_until_up
 from workers.relay import ImmediateRelay
 from workers.setup import build_worker_broker
@@ -37,6 +40,10 @@ from workflow import obligations, outbox, service
 from workflow.domain.commands import EventCommand
 from workflow.domain.obligations import GoLive
 from workflow.schemas import FilingOut
+
+if TYPE_CHECKING:  # a plugin too: importing it first would skip its asserts' rewriting
+    from tests.databases import Database
+    from tests.http_peer import HTTPPeer
 
 REDIS_NAMESPACE = "dramatiq"
 
@@ -173,6 +180,24 @@ def worker_env(database_url: str, var_dir: Path, **overrides: str) -> dict[str, 
 def relay_through(session: Session, relay: ImmediateRelay) -> None:
     """Make ``session``'s commits relayed at once, as the web app's request sessions are."""
     session.info.update(outbox.session_info(relay.submit))
+
+
+@pytest.fixture
+def retrying_delivery(
+    db: Database, session: Session, settings: Settings, clock: FrozenClock, http_peer: HTTPPeer
+) -> Notification:
+    """A filing's webhook notice whose peer answered 501 to its first four attempts: pending,
+    its retries still to come, as the worker leaves it between two of them (``clock`` stopped,
+    as the notice was queued)."""
+    url = http_peer.url("/status/501")
+    owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": url}])
+    with Session(db.engine) as reading:
+        hook = reading.exec(select(Notification).where(Notification.recipient == url)).one()
+    assert hook.id is not None
+    for _ in range(4):
+        with pytest.raises(DeliveryFailed):
+            deliver(db.engine, hook.id, settings)
+    return notification(db.engine, hook.id)
 
 
 def owe_notifications(

@@ -464,6 +464,10 @@ def filing_page(
             [v.role for v in verifiers if v.result is VerifierResult.PENDING],
         ),
         retry={job.notification_id: job.id for job in failed_jobs},
+        retrying={
+            r.notification_id: r
+            for r in views.retrying_deliveries(session, filing_id=filing_id).items
+        },
         assignable=case_managers(session) if user.can(Role.CASE_MANAGER) else [],
         after=after,
         duty_forms=duty_forms(after.duties, get_settings()),

@@ -294,6 +294,28 @@ class FailedJobPage(Page[FailedJobOut]):
     """Jobs that failed for good, awaiting a retry."""
 
 
+class RetryingDeliveryOut(BaseModel):
+    """A notification still pending after at least one failed attempt: its worker retries it
+    until it is delivered or its retries run out (it is then a failed job). The one shape the
+    API, the CLI and the console show."""
+
+    notification_id: int
+    filing_id: int
+    kind: str
+    channel: Channel
+    recipient: str
+    attempts: int = Field(description="attempts made so far, the one running included")
+    last_error: str
+    waiting_since: UtcDateTime = Field(
+        description="when its delivery was last queued: when it was owed, or when ops retried "
+        "it after it failed for good"
+    )
+
+
+class RetryingDeliveryPage(Page[RetryingDeliveryOut]):
+    """Deliveries failing now, their retries not run out yet, waiting longest first."""
+
+
 class AssignmentOut(BaseModel):
     """A filing given to someone: ``assignee`` null gave it to nobody, ``previous`` null took
     it from nobody."""

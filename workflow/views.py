@@ -35,6 +35,7 @@ from models import (
     Filing,
     HistoryEntry,
     Notification,
+    NotificationStatus,
     Service,
     SmsVerifier,
 )
@@ -84,6 +85,8 @@ from workflow.schemas import (
     LateItem,
     LatePage,
     NotificationOut,
+    RetryingDeliveryOut,
+    RetryingDeliveryPage,
     ServiceOut,
     StateCount,
     VerifierOut,
@@ -535,6 +538,42 @@ def failed_job_out(job: FailedJob, notification: Notification | None) -> FailedJ
         error=job.error,
         failed_at=job.failed_at,
         retried_at=job.retried_at,
+    )
+
+
+def retrying_deliveries(
+    session: Session, *, filing_id: int | None = None, limit: int = 50, offset: int = 0
+) -> RetryingDeliveryPage:
+    """Notifications pending after a failed attempt (their ``last_error``), being retried, of
+    one filing if given, waiting longest first, with the total: deliveries failing now, which
+    become failed jobs only once their retries run out."""
+    retrying = select(Notification).where(
+        col(Notification.status) == NotificationStatus.PENDING,
+        col(Notification.last_error).is_not(None),
+        *([col(Notification.filing_id) == filing_id] if filing_id is not None else []),
+    )
+    total = session.exec(select(func.count()).select_from(retrying.subquery())).one()
+    rows = session.exec(
+        retrying.order_by(col(Notification.queued_at), col(Notification.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return RetryingDeliveryPage(
+        items=[_retrying_out(n) for n in rows], total=int(total), limit=limit, offset=offset
+    )
+
+
+def _retrying_out(notification: Notification) -> RetryingDeliveryOut:
+    assert notification.id is not None and notification.last_error is not None
+    return RetryingDeliveryOut(
+        notification_id=notification.id,
+        filing_id=notification.filing_id,
+        kind=notification.kind,
+        channel=Channel(notification.channel),
+        recipient=notification.recipient,
+        attempts=notification.attempts,
+        last_error=notification.last_error,
+        waiting_since=notification.queued_at,
     )
 
 

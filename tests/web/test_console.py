@@ -17,7 +17,7 @@ from auth import sessions
 from auth.tokens import UP_TOKEN_NAME, Role, replace_tokens_named
 from config.clock import FrozenClock
 from config.settings import get_settings
-from models import Job
+from models import Job, Notification
 from tests.factories import (
     ORDER_PATHS,
     ORG_APP_MATERIALS,
@@ -713,6 +713,17 @@ def test_a_failed_footer_check_is_shown_with_its_service_and_a_retry(
     page = signed_in("ops").get("/failed").text
     assert re.search(r"check_footer\s*<span[^>]*>service_id 4 · obligation_id 9</span>", page)
     assert 'aria-label="Retry job' in page
+
+
+def test_the_filing_page_says_a_delivery_being_retried_its_attempts_and_last_error(
+    signed_in: Callable[[str], TestClient], retrying_delivery: Notification
+) -> None:
+    page = signed_in("viewer").get(f"/filings/{retrying_delivery.filing_id}").text
+
+    assert (
+        '<span class="warn">retrying 重试中</span>: attempt 4, '
+        "last error: webhook answered HTTP 501, waiting since 2026-03-02 10:00"
+    ) in page
 
 
 def test_a_reminder_sent_reads_as_ago_on_the_filing_page_not_overdue(
