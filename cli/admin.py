@@ -293,6 +293,39 @@ def ops_failed(
     )
 
 
+@ops.command(name="retrying")
+def ops_retrying(
+    limit: Annotated[int, limit_option("deliveries")] = 50,
+    offset: Annotated[int, offset_option("deliveries")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """Deliveries failing now: notifications still pending after a failed attempt, which
+    become failed jobs only once their retries run out, waiting longest first."""
+    with session_scope() as session:
+        page = views.retrying_deliveries(session, limit=limit, offset=offset)
+    rows = [
+        (
+            r.filing_id,
+            f"{r.channel}: {r.recipient}",
+            r.kind,
+            r.attempts,
+            r.waiting_since,
+            r.last_error,
+        )
+        for r in page.items
+    ]
+    emit(
+        page,
+        as_json,
+        lambda: table(
+            ["filing", "to", "notice", "tries", "waiting since", "last error"],
+            rows,
+            title="deliveries being retried",
+            caption=span(page.offset, len(page.items), page.total),
+        ),
+    )
+
+
 @ops.command(name="retry")
 def ops_retry(
     failed_id: Annotated[int, row_id("The failed job's id (see ops failed).")],

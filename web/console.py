@@ -405,13 +405,29 @@ def duties(request: Request, session: SessionDep, user: PageUserDep) -> Response
 
 @router.get("/failed", response_class=HTMLResponse)
 def failed(
-    request: Request, session: SessionDep, user: PageUserDep, page: Annotated[Page, Query()] = 1
+    request: Request,
+    session: SessionDep,
+    user: PageUserDep,
+    page: Annotated[Page, Query()] = 1,
+    retrying_page: Annotated[Page, Query()] = 1,
 ) -> Response:
     """Jobs that failed for good (deliveries, footer checks), with their error, for ops to
-    retry."""
+    retry; and the deliveries failing now, whose retries have not run out, each list paged on
+    its own."""
     user.require(Role.OPS)
     found = views.failed_jobs(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    return show(request, "failed.html", user, rows=found.items, pages=pages_of(found.total, page))
+    retrying = views.retrying_deliveries(
+        session, limit=PAGE_SIZE, offset=(retrying_page - 1) * PAGE_SIZE
+    )
+    return show(
+        request,
+        "failed.html",
+        user,
+        rows=found.items,
+        pages=pages_of(found.total, page),
+        retrying=retrying.items,
+        retrying_pages=pages_of(retrying.total, retrying_page),
+    )
 
 
 @router.get("/filings/{filing_id}", response_class=HTMLResponse)

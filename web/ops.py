@@ -1,4 +1,4 @@
-"""Ops endpoints: what is stuck, overdue or failed, and retrying failed jobs."""
+"""Ops endpoints: what is stuck, overdue, failing or failed, and retrying failed jobs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from web.errors import responses
 from web.query import refuse_unknown_query
 from workflow import failures, views
 from workflow.domain.bounded import Offset, PageSize, RowId, YesNo
-from workflow.schemas import FailedJobOut, FailedJobPage, FilingPage
+from workflow.schemas import FailedJobOut, FailedJobPage, FilingPage, RetryingDeliveryPage
 
 router = APIRouter(
     prefix="/api/v1/ops",
@@ -43,6 +43,15 @@ def failed(
     """Jobs that exhausted their retries, newest first (kept here: the broker forgets dead
     letters)."""
     return views.failed_jobs(session, include_retried=include_retried, limit=limit, offset=offset)
+
+
+@router.get("/retrying", response_model=RetryingDeliveryPage)
+def retrying(
+    session: SessionDep, _: Ops, limit: PageSize = 50, offset: Offset = 0
+) -> RetryingDeliveryPage:
+    """Deliveries failing now: notifications pending after a failed attempt, which become
+    failed jobs only once their retries run out, waiting longest first."""
+    return views.retrying_deliveries(session, limit=limit, offset=offset)
 
 
 @router.post("/failed/{job_id}/retry", response_model=FailedJobOut, responses=responses(404))

@@ -23,7 +23,7 @@ from workflow.domain import diagram
 from workflow.domain.definition import EVENTS, STATES
 from workflow.domain.errors import Unauthorized
 from workflow.outbox import FooterCheck
-from workflow.schemas import FailedJobOut, FilingOut
+from workflow.schemas import FailedJobOut, FilingOut, RetryingDeliveryOut
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
@@ -357,6 +357,33 @@ def test_ops_failed_shows_the_failed_job_the_api_shows(
         notification.id,
         "SMTP refused",
     )
+
+
+def test_ops_retrying_shows_the_deliveries_failing_now_the_api_shows(
+    cli: Cli, retrying_delivery: Notification
+) -> None:
+    result = cli("ops", "retrying", "--json")
+
+    assert result.exit_code == 0, result.output
+    [listed] = json.loads(result.stdout)["items"]
+    assert listed == RetryingDeliveryOut.model_validate(listed).model_dump(mode="json")
+    assert (listed["notification_id"], listed["attempts"], listed["last_error"]) == (
+        retrying_delivery.id,
+        4,
+        "webhook answered HTTP 501",
+    )
+
+
+def test_ops_retrying_names_each_delivery_s_filing_recipient_and_error_for_people(
+    cli: Cli, retrying_delivery: Notification
+) -> None:
+    result = cli("ops", "retrying")
+
+    assert result.exit_code == 0, result.output
+    [row] = [line for line in result.stdout.splitlines() if "HTTP 501" in line]
+    cells = [cell.strip() for cell in row.split("│")]
+    assert str(retrying_delivery.filing_id) in cells
+    assert f"webhook: {retrying_delivery.recipient}" in cells
 
 
 def test_ops_failed_names_each_job_s_filing_and_recipient_for_people(

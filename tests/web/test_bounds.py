@@ -30,6 +30,7 @@ LIST_ROUTES = [
     "/api/v1/entities",
     "/api/v1/late",
     "/api/v1/ops/failed",
+    "/api/v1/ops/retrying",
     "/api/v1/ops/obligations/overdue",
     "/api/v1/ops/footer-failures",
 ]

@@ -715,6 +715,17 @@ def test_a_failed_footer_check_is_shown_with_its_service_and_a_retry(
     assert 'aria-label="Retry job' in page
 
 
+def test_the_failed_jobs_page_lists_the_deliveries_being_retried(
+    signed_in: Callable[[str], TestClient], retrying_delivery: Notification
+) -> None:
+    page = signed_in("ops").get("/failed").text
+
+    [row] = re.findall(r'<tr class="retrying">(.*?)</tr>', page, re.DOTALL)
+    assert f'<a href="/filings/{retrying_delivery.filing_id}">' in row
+    assert f"webhook:{retrying_delivery.recipient}" in row
+    assert re.search(r">\s*4\s*</td>", row) and "webhook answered HTTP 501" in row
+
+
 def test_the_filing_page_says_a_delivery_being_retried_its_attempts_and_last_error(
     signed_in: Callable[[str], TestClient], retrying_delivery: Notification
 ) -> None:

@@ -90,6 +90,40 @@ def test_retry_queues_a_failed_job_again(
     assert notification is not None and notification.status == NotificationStatus.PENDING
 
 
+def test_deliveries_failing_now_are_listed_with_their_attempts_and_last_error(
+    api: Api, ops: dict[str, str], retrying_delivery: Notification
+) -> None:
+    page = api.get("/api/v1/ops/retrying", ops).json()
+
+    assert page["items"] == [
+        {
+            "notification_id": retrying_delivery.id,
+            "filing_id": retrying_delivery.filing_id,
+            "kind": retrying_delivery.kind,
+            "channel": "webhook",
+            "recipient": retrying_delivery.recipient,
+            "attempts": 4,
+            "last_error": "webhook answered HTTP 501",
+            "waiting_since": "2026-03-02T02:00:00Z",
+        }
+    ]
+    assert page["total"] == 1
+
+
+def test_a_delivery_whose_retries_ran_out_is_a_failed_job_no_longer_retrying(
+    api: Api,
+    ops: dict[str, str],
+    session: Session,
+    clock: FrozenClock,
+    retrying_delivery: Notification,
+) -> None:
+    assert retrying_delivery.id is not None
+    failures.record_final_failure(session, retrying_delivery.id, "retries ran out", clock.now())
+    session.commit()
+
+    assert api.get("/api/v1/ops/retrying", ops).json()["total"] == 0
+
+
 @pytest.fixture
 def failed_check(session: Session, clock: FrozenClock) -> FailedJob:
     """A scheduled footer check whose run failed for good (its site's result never recorded)."""
