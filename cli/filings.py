@@ -75,6 +75,7 @@ from workflow.schemas import (
     FilingSort,
     HistoryOut,
     LatePage,
+    NotificationOut,
 )
 from workflow.views import FilingFilters
 
@@ -617,6 +618,34 @@ def history(filing_id: FilingId, as_json: JsonOption = False) -> None:
                 for h in entries
             ],
             title=f"history of filing {filing_id}",
+        ),
+    )
+
+
+@app.command()
+def notifications(filing_id: FilingId, as_json: JsonOption = False) -> None:
+    """What a filing owed whom, oldest first: each notification's status, attempts and last
+    error (a pending one with an error is being retried)."""
+    with session_scope() as session:
+        owed: list[NotificationOut] = views.notifications(session, filing_id)
+    emit(
+        owed,
+        as_json,
+        lambda: table(
+            ["notice", "to", "status", "tries", "owed", "delivered", "error"],
+            [
+                (
+                    n.kind,
+                    f"{n.channel}: {n.recipient}",
+                    n.status,
+                    n.attempts,
+                    n.created_at,
+                    n.delivered_at,
+                    n.last_error,
+                )
+                for n in owed
+            ],
+            title=f"notifications of filing {filing_id}",
         ),
     )
 

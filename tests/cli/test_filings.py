@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from auth.tokens import Role, create_token
 from cli.main import app
-from models import Filing
+from models import Filing, Notification
 from tests.databases import writes_held
 from tests.factories import (
     FLAT_FILING,
@@ -28,6 +28,7 @@ from tests.factories import (
     make_payload,
     order_on,
 )
+from workflow import views
 from workflow.domain.flat import IMPORT_COLUMNS
 
 if TYPE_CHECKING:
@@ -643,3 +644,25 @@ def test_show_json_is_the_api_s_filing_and_its_help_says_where_forecast_and_duti
     said = " ".join(helped.stdout.split())
     assert "filings forecast ID --json gives the forecast" in said
     assert "services obligations SERVICE --json the duties" in said
+
+
+def test_notifications_shows_what_the_filing_owed_as_the_api_does(
+    cli: Cli, session: Session, retrying_delivery: Notification
+) -> None:
+    result = cli("filings", "notifications", str(retrying_delivery.filing_id), "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [
+        n.model_dump(mode="json") for n in views.notifications(session, retrying_delivery.filing_id)
+    ]
+
+
+def test_notifications_tells_people_a_delivery_s_attempts_and_last_error(
+    cli: Cli, retrying_delivery: Notification
+) -> None:
+    result = cli("filings", "notifications", str(retrying_delivery.filing_id))
+
+    assert result.exit_code == 0, result.output
+    [row] = [line for line in result.stdout.splitlines() if "webhook:" in line]
+    assert [cell.strip() for cell in row.split("│")][3:5] == ["pending", "4"]
+    assert "webhook answered HTTP 501" in " ".join(result.stdout.split())
