@@ -220,6 +220,7 @@ def pipeline(
         "late": views.late_page(session, now, limit=1).total,
         "duties": obligations.count_overdue(session, now),
         "failed": views.failed_jobs(session, limit=1).total,
+        "retrying": views.retrying_deliveries(session, limit=1).total,
     }
     return show(
         request,

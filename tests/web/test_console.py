@@ -715,6 +715,14 @@ def test_a_failed_footer_check_is_shown_with_its_service_and_a_retry(
     assert 'aria-label="Retry job' in page
 
 
+def test_the_pipeline_counts_the_deliveries_being_retried_linking_ops_to_them(
+    signed_in: Callable[[str], TestClient], retrying_delivery: Notification
+) -> None:
+    page = signed_in("ops").get("/").text
+
+    assert '<a href="/failed#retrying" class="warn" id="retrying-count">1 delivery retrying' in page
+
+
 def test_the_failed_jobs_page_lists_the_deliveries_being_retried(
     signed_in: Callable[[str], TestClient], retrying_delivery: Notification
 ) -> None:
