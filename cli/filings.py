@@ -406,8 +406,8 @@ def due(
     offset: OffsetOption = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """What is late or falls due today (--within-hours 24), the most urgent first: one row per
-    filing with its most urgent deadline."""
+    """What is late or falls due today (--within-hours 24), the one late the longest first: one
+    row per filing with the latest deadline it is past (else its next)."""
     province = search_text(province=province).province
     with session_scope() as session:
         now = get_clock().now()

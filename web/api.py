@@ -265,8 +265,9 @@ def late_work(
     limit: PageSize = 50,
     offset: Offset = 0,
 ) -> LatePage:
-    """What is late, and with ``within_hours`` what falls due soon: one row per filing with its
-    most urgent deadline, the most urgent first (the console's late-work page)."""
+    """What is late, and with ``within_hours`` what falls due soon: one row per filing with the
+    latest deadline it is past (else its next), the one late the longest first (the console's
+    late-work page)."""
     return views.late_page(
         session,
         get_clock().now(),

@@ -293,7 +293,8 @@ def stuck(request: Request, session: SessionDep, user: PageUserDep) -> Response:
 
 @router.get("/overdue", response_class=HTMLResponse)
 def late(request: Request, session: SessionDep, user: PageUserDep) -> Response:
-    """Late work, one row per filing with its most severe item, the most urgent first."""
+    """Late work, one row per filing with the latest deadline it is past, the one late the
+    longest first."""
     now = get_clock().now()
 
     def results(search: LateSearch) -> dict[str, Any]:

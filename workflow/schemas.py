@@ -242,14 +242,14 @@ class FilingSort(StrEnum):
 
 
 class LateItem(BaseModel):
-    """A filing on the late-work panel with its most severe open deadline."""
+    """A filing on the late-work panel with the latest open deadline it is past (else its next)."""
 
     filing: FilingOut
     deadline: DeadlineOut
 
 
 class LatePage(Page[LateItem]):
-    """Late work, the most overdue first."""
+    """Late work, the one late the longest first."""
 
 
 class StateCount(BaseModel):

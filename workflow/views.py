@@ -19,7 +19,18 @@ from datetime import datetime, timedelta
 from itertools import accumulate
 from typing import Any, TypedDict, Unpack
 
-from sqlalchemy import ColumnElement, CompoundSelect, Exists, and_, exists, func, or_, true, union
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Exists,
+    and_,
+    case,
+    exists,
+    func,
+    or_,
+    true,
+    union,
+)
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
@@ -447,8 +458,11 @@ def late_page(
     limit: int = 50,
     offset: int = 0,
 ) -> LatePage:
-    """One row per filing with an open overdue-kind deadline due by ``now + within``, the most
-    urgent first; reminders never count. ``within`` 0 lists only the late ones."""
+    """One row per filing with an open overdue-kind deadline due by ``now + within``, the one
+    late the longest (or due the soonest) first; reminders never count. ``within`` 0 lists only
+    the late ones. A row shows the latest of its deadlines already past, so an escalation (the
+    SLA's breach after the bureau's legal limit) is never hidden behind what it escalates;
+    with none past yet, the next to fall due."""
     if kind is not None and kind not in OVERDUE_KINDS:
         raise ValidationError(
             f"{kind!r} is not a kind of deadline that makes a filing late",
@@ -463,8 +477,13 @@ def late_page(
         )
     kinds = [k for k in OVERDUE_KINDS if kind in (None, k)]
     horizon = now + within
+    due = col(Deadline.due_at)
     worst = (
-        select(col(Deadline.filing_id).label("filing_id"), func.min(Deadline.due_at).label("due"))
+        select(
+            col(Deadline.filing_id).label("filing_id"),
+            func.min(due).label("first_due"),
+            func.coalesce(func.max(case((due <= now, due))), func.min(due)).label("shown_due"),
+        )
         .where(
             col(Deadline.disarmed_at).is_(None),
             col(Deadline.kind).in_(kinds),
@@ -478,17 +497,24 @@ def late_page(
         conditions.append(col(Filing.state) == state)
     if province:
         conditions.append(col(Filing.province) == province_named(province))
-    joined = select(Filing).join(worst, worst.c.filing_id == col(Filing.id)).where(*conditions)
+    joined = (
+        select(Filing, worst.c.shown_due)
+        .join(worst, worst.c.filing_id == col(Filing.id))
+        .where(*conditions)
+    )
     total = session.exec(select(func.count()).select_from(joined.subquery())).one()
     page = session.exec(
-        joined.order_by(worst.c.due, col(Filing.id)).limit(limit).offset(offset)
+        joined.order_by(worst.c.first_due, col(Filing.id)).limit(limit).offset(offset)
     ).all()
+    described = describe_many(session, [filing for filing, _ in page], now)
     items = [
         LateItem(
             filing=shown,
-            deadline=next(d for d in shown.deadlines if d.kind in kinds and d.due_at <= horizon),
+            deadline=next(
+                d for d in shown.deadlines if d.kind in kinds and d.due_at == as_utc(shown_due)
+            ),
         )
-        for shown in describe_many(session, page, now)
+        for shown, (_, shown_due) in zip(described, page, strict=True)
     ]
     return LatePage(items=items, total=int(total), limit=limit, offset=offset)
 

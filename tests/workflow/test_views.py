@@ -68,6 +68,17 @@ def test_the_late_list_takes_a_province_alias_too(
     assert [item.filing.domain for item in page.items] == ["chengdu.cn"]
 
 
+def test_a_late_filing_shows_the_latest_deadline_it_is_past_not_the_first(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    new_filing("miit_pending")
+    clock.advance(timedelta(weeks=7))  # past the legal limit's 20 working days and the SLA
+
+    page = views.late_page(session, clock.now(), state="miit_pending")
+
+    assert [item.deadline.kind for item in page.items] == ["miit_sla_breach"]
+
+
 @pytest.mark.parametrize("lister", [views.filing_page, views.late_page])
 def test_a_list_refuses_a_province_that_is_none_rather_than_showing_nothing(
     session: Session, clock: FrozenClock, lister: Callable[..., object]
