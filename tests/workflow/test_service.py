@@ -224,6 +224,16 @@ def test_guard_failure_lists_every_missing_material(
     assert missing == set(ORG_MATERIALS[2:])
 
 
+def test_a_submission_without_materials_is_refused_naming_every_one_required(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    filing = new_filing("service_number_bound")
+    with pytest.raises(GuardFailed) as err:
+        service.fire_event(session, filing.id, EventCommand(event="submit"), actor="bob")
+    missing = [r.details.get("material") for r in err.value.reasons if r.code == "missing_material"]
+    assert missing == ORG_MATERIALS
+
+
 def test_unknown_event_data_key_is_refused(session: Session, new_filing: MakeFiling) -> None:
     filing = new_filing()
     with pytest.raises(ValidationError) as err:

@@ -89,8 +89,10 @@ def _each_once(keys: list[str]) -> list[str]:
 class MaterialsData(EventData):
     stored = MappingProxyType({"materials": "materials"})
     materials: Annotated[list[Material], AfterValidator(_each_once)] = Field(
+        default_factory=list,
         max_length=bounds.MATERIALS,
-        description="keys of the materials submitted (rules.toml); one named twice is kept once",
+        description="keys of the materials submitted (rules.toml); one named twice is kept once; "
+        "none sent, the refusal names each one the order requires",
     )
 
 
