@@ -21,7 +21,7 @@ from rich.text import Text
 
 from config import bounds
 from config.clock import beijing_text
-from workflow.domain.bounded import Day
+from workflow.domain.bounded import WHOLE_NUMBER, Day
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON on stdout (for scripts) instead of tables.")
@@ -30,12 +30,11 @@ JsonOption = Annotated[
 
 def whole_number(low: int = 0, high: int | None = None) -> Callable[[Any], int]:
     """A parser of a count or an id written in digits, as the API takes them, within
-    ``low``..``high``: Python's ``int`` would also read "+1_0" as 10, more likely a slip than
-    the number meant."""
+    ``low``..``high``."""
 
     def integer(value: Any) -> int:
         text = str(value)
-        if not (text.isascii() and text.isdigit()):
+        if not WHOLE_NUMBER.fullmatch(text):
             raise typer.BadParameter(f"{text!r} is not a whole number written in digits")
         if int(text) < low or (high is not None and int(text) > high):
             within = f"from {low} to {high}" if high is not None else f"{low} or more"

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from cli.errors import _as_domain_error
+from config import bounds
 from config.settings import get_settings
 from models import Filing
 from tests.factories import make_payload
@@ -204,6 +205,23 @@ def test_a_day_or_number_typed_as_the_api_would_refuse_it_is_a_usage_error(
 ) -> None:
     """The CLI takes what the API takes: Python's own parsers would read these as numbers."""
     result = cli(*args)
+
+    assert result.exit_code == 2
+    assert said in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        ("--within-hours", f"-5 is not from 0 to {bounds.MAX_WITHIN_HOURS}"),
+        ("--limit", f"-5 is not from 1 to {bounds.MAX_PAGE}"),
+        ("--offset", f"-5 is not from 0 to {bounds.MAX_OFFSET}"),
+    ],
+)
+def test_a_negative_count_is_a_usage_error_saying_the_range_it_may_be_in(
+    cli: Cli, option: str, said: str
+) -> None:
+    result = cli("filings", "due", option, "-5")
 
     assert result.exit_code == 2
     assert said in " ".join(result.output.split())

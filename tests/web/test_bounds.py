@@ -105,6 +105,18 @@ def test_a_query_flag_or_count_in_words_pydantic_would_coerce_is_422_naming_it(
     assert [r["field"] for r in response.json()["reasons"]] == [f"query.{name}"]
 
 
+@pytest.mark.parametrize(("name", "least"), [("within_hours", 0), ("limit", 1), ("offset", 0)])
+def test_a_negative_count_is_422_saying_the_least_it_may_be(
+    client: TestClient, admin: Headers, name: str, least: int
+) -> None:
+    response = client.get("/api/v1/late", params={name: "-5"}, headers=admin)
+
+    assert response.status_code == 422
+    assert [r["message"] for r in response.json()["reasons"]] == [
+        f"query.{name}: Input should be greater than or equal to {least}"
+    ]
+
+
 def _refusal(api: Api, payload: dict[str, Any]) -> tuple[int, list[tuple[str, str]]]:
     response = api.client.post("/api/v1/filings", json=payload, headers=api.headers)
     return response.status_code, [(r["code"], r["field"]) for r in response.json()["reasons"]]

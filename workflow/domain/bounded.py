@@ -56,10 +56,16 @@ def paragraph(max_length: int) -> StringConstraints:
     )
 
 
+# A whole number as a person writes one: its digits, after a minus sign if below 0. Python and
+# pydantic would also read "+1_0" and "10.0" as 10, more likely a slip than the number meant;
+# a number below 0 is one, refused by its bounds for what it is, not for how it is written.
+WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+
+
 def _digits(value: object) -> object:
     """A number typed in a path or a query is digits: pydantic would read "1.0" and "1 " as 1,
     naming a row the address does not."""
-    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+    if isinstance(value, str) and not WHOLE_NUMBER.fullmatch(value):
         raise ValueError("must be a whole number written in digits")
     return value
 
@@ -92,7 +98,7 @@ def _a_count(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError("give a whole number, not true or false")
     if isinstance(value, str):
-        if not (value.strip().isascii() and value.strip().isdigit()):
+        if not WHOLE_NUMBER.fullmatch(value.strip()):
             raise ValueError("give a whole number written in digits")
         return value.strip()
     return value
