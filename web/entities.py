@@ -38,7 +38,6 @@ from workflow.domain.orders import (
     EntityStatus,
     KindSpec,
     Party,
-    ServiceKind,
     ServiceStatus,
 )
 from workflow.domain.rules import Rules, rules_for
@@ -296,8 +295,6 @@ def _part_input(path: str, field: FieldInfo, required: bool, rules: Rules) -> In
     """A field of the order's part, with the rules file's choices where it has them."""
     *_, leaf = parts = path.split(".")[1:]
     shown = field_input(path, field, required=required, label=_label(parts))
-    if leaf == "kind":
-        return replace(shown, options=tuple(Option(k.value, k.label) for k in ServiceKind))
     return with_choices(shown, leaf, rules)
 
 

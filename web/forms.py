@@ -152,7 +152,7 @@ def field_input(
     yes/no, a date picker for a day, a number for a count); ``required`` overrides the
     model's say, ``label`` the one made of the field's name."""
     enum = _held(field.annotation, Enum)
-    options = tuple(Option(m.value, m.value) for m in enum) if enum is not None else None
+    options = tuple(Option(m.value, _offered(m)) for m in enum) if enum is not None else None
     if _holds(field.annotation, bool):
         options = _YES_NO
     default = field.get_default(call_default_factory=False)
@@ -177,6 +177,13 @@ def hint(field: FieldInfo) -> str:
     help needs and a page, saying the figure in force, does not."""
     text = field.description or ""
     return worded(text.declared, get_settings()) if isinstance(text, ByDefault) else text
+
+
+def _offered(member: Enum) -> str:
+    """An enum's member as a drop-down offers it: by the ``label`` pages call it where it
+    declares one (a verifier, a service's kind), else by the value the API takes."""
+    label = getattr(member, "label", None)
+    return label if isinstance(label, str) else str(member.value)
 
 
 # A yes or no, as a form posts it and the models read it.

@@ -3,6 +3,7 @@ late work, masking, and errors as pages for browsers while the API keeps JSON.""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -624,7 +625,7 @@ def test_the_filing_page_shows_who_must_answer_the_sms_and_their_wrong_codes_so_
     filing = api.step(api.drive("sms_pending"), "sms_wrong_entry", {"verifier": "entity"})
     page = signed_in("viewer").get(f"/filings/{filing['id']}").text
     rows = page[page.index('id="sms"') :].split("</table>")[0].split('<tr class="verifier">')[1:]
-    entity = next(row for row in rows if ">entity<" in row)
+    entity = next(row for row in rows if "主体负责人<" in row)
     assert "1 of 5" in entity and "pending" in entity and "****" in entity
 
 
@@ -685,6 +686,15 @@ def test_a_verifier_whose_round_ended_in_failure_is_said_failed_until_the_order_
     assert _sms_results(page) == ["failed 核验失败"]
 
 
+def test_a_verifier_is_named_as_whose_responsible_person_in_both_languages(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.drive("sms_pending")
+    page = signed_in("viewer").get(f"/filings/{filing['id']}").text
+    whose = re.findall(r'<td data-label="Whose 核验人">([^<]*)</td>', page)
+    assert [html.unescape(w) for w in whose] == ["Entity's responsible person 主体负责人"]
+
+
 def test_the_sms_answer_forms_offer_only_the_people_still_to_answer(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
@@ -696,6 +706,16 @@ def test_the_sms_answer_forms_offer_only_the_people_still_to_answer(
     for event in ("verify_sms", "sms_wrong_entry"):
         form = page.split(f'id="event-{event}"')[1].split("</form>")[0]
         assert re.findall(r'<option value="([a-z]+)">', form) == ["entity"]
+
+
+def test_the_sms_answer_forms_offer_each_person_by_whose_in_both_languages(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.drive("sms_pending")
+    page = signed_in("case_manager").get(f"/filings/{filing['id']}").text
+    form = page.split('id="event-verify_sms"')[1].split("</form>")[0]
+    offered = re.findall(r'<option value="entity">([^<]*)</option>', form)
+    assert [html.unescape(o) for o in offered] == ["Entity's responsible person 主体负责人"]
 
 
 def _heading(page: str, form_id: str) -> str:
