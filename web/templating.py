@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from config.clock import beijing_text
 from config.settings import get_settings
-from workflow.domain.definition import EVENTS_BY_NAME, STATES_BY_NAME
+from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES_BY_NAME
 from workflow.domain.orders import kind_spec
 from workflow.domain.wording import worded
 from workflow.schemas import FilingOut
@@ -72,6 +72,11 @@ def event_named(event: str) -> str:
     return spec.label if spec is not None else event
 
 
+def deadline_named(kind: str) -> str:
+    """A deadline as pages name it, as they name an event (``DeadlineSpec.label``)."""
+    return DEADLINES_BY_KIND[kind].label
+
+
 def named(filing: FilingOut, services: Mapping[int, str]) -> str:
     """What a filing is called in lists and titles: its service as ``services`` names it (as
     lists of duties do, ``obligations.services_named``: a website by its domain, an app by its
@@ -88,6 +93,7 @@ templates.env.filters["named"] = named
 templates.env.filters["counted"] = counted
 templates.env.filters["state_named"] = state_named
 templates.env.filters["event_named"] = event_named
+templates.env.filters["deadline_named"] = deadline_named
 templates.env.filters["duration"] = duration
 templates.env.filters["lateness"] = lateness
 templates.env.filters["worded"] = lambda text: worded(text, get_settings())

@@ -552,7 +552,24 @@ def test_late_work_shows_one_row_per_filing_with_how_late(
     clock.advance(timedelta(days=60))
     page = signed_in("ops").get("/overdue").text
     assert page.count('class="late-item"') == 1 and "d overdue" in page
-    assert "idle_reminder" not in page
+    assert "Idle reminder" not in page
+
+
+def test_late_work_names_each_deadline_in_english_and_chinese(
+    api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
+) -> None:
+    api.drive("submitted", domain="late.cn")
+    clock.advance(timedelta(days=7))
+    page = signed_in("ops").get("/overdue").text
+    [late] = re.findall(r'<td data-label="Deadline 期限">([^<]*)<span', page)
+    assert late == "Host review overdue 接入商初审到期 "
+
+
+def test_late_work_offers_each_deadline_to_filter_by_in_english_and_chinese(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    page = signed_in("ops").get("/overdue").text
+    assert '<option value="miit_sla_breach">Miit sla breach 管局审核超时升级</option>' in page
 
 
 def test_the_api_history_masks_numbers_quoted_in_a_reason(api: Api) -> None:
@@ -766,4 +783,4 @@ def test_my_filings_show_the_deadline_ahead_not_a_reminder_already_sent(
     )
     clock.advance(timedelta(hours=1))
     page = signed_in("case_manager").get("/mine").text
-    assert "sms_reminder: due in 11 h" in page and " ago" not in page
+    assert "Sms reminder 短信核验提醒: due in 11 h" in page and " ago" not in page

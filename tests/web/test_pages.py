@@ -253,6 +253,13 @@ def test_timeline_shows_the_armed_deadlines(api: Api, browser: TestClient) -> No
     assert page.count('class="deadline"') == len(filing["deadlines"]) > 0
 
 
+def test_timeline_names_each_deadline_in_english_and_chinese(api: Api, browser: TestClient) -> None:
+    filing = api.drive("submitted")
+    page = browser.get(f"/filings/{filing['id']}").text
+    kinds = re.findall(r'<tr class="deadline">\s*<td data-label="Kind 类型">([^<]*)</td>', page)
+    assert kinds == ["Host review overdue 接入商初审到期", "Stuck 停滞"]
+
+
 def _sent_back(page: str) -> str:
     return page[page.index('id="refusal"') :].split("</div>")[0] if 'id="refusal"' in page else ""
 

@@ -16,6 +16,7 @@ from workflow.domain.definition import (
     EVENTS,
     EVENTS_BY_NAME,
     STATES,
+    DeadlineSpec,
     EventSpec,
 )
 from workflow.domain.event_data import FellDueData
@@ -120,6 +121,15 @@ def test_every_event_has_a_short_chinese_name_for_its_forms_title(event: EventSp
     """The console names it in both languages, as it names states and order kinds."""
     assert event.label_zh and not event.label_zh.isascii()
     assert event.label.endswith(f" {event.label_zh}")
+
+
+@pytest.mark.parametrize("deadline", DEADLINES, ids=lambda deadline: deadline.kind)
+def test_every_deadline_has_a_short_chinese_name_for_the_pages_listing_it(
+    deadline: DeadlineSpec,
+) -> None:
+    """The console names it in both languages, as it names the event it may fire."""
+    assert deadline.label_zh and not deadline.label_zh.isascii()
+    assert deadline.label.endswith(f" {deadline.label_zh}")
 
 
 def test_every_event_a_deadline_fires_is_automatic_and_told_when_it_fell_due() -> None:

@@ -71,6 +71,12 @@ class StateSpec:
         return f"{self.name.value} {self.label_zh}"
 
 
+def spoken(key: str, label_zh: str) -> str:
+    """What pages call a declared event, deadline or duty: its key's words in English and its
+    short Chinese name, ``Bind service number 绑定备案服务号``, ``Sms expiry 短信核验截止``."""
+    return f"{key.replace('_', ' ').capitalize()} {label_zh}".strip()
+
+
 def _data_schema(model: type[EventData]) -> dict[str, Any]:
     return model.model_json_schema()
 
@@ -126,7 +132,7 @@ class EventSpec:
     def label(self) -> str:
         """What pages call it, in English (its name's words) and Chinese (``label_zh``), as
         they call a state or an order kind: ``Bind service number 绑定备案服务号``."""
-        return f"{self.name.replace('_', ' ').capitalize()} {self.label_zh}".strip()
+        return spoken(self.name, self.label_zh)
 
 
 class Channel(StrEnum):
@@ -177,7 +183,8 @@ class DeadlineSpec:
     ``reminds_of`` names the deadline a reminder's notice gives the due time of (its own time
     is only when it is sent). ``by_end_of_day`` makes it due at 24:00 Beijing of its last day,
     not at the time of day it was armed: a limit of N working days runs all its last day.
-    ``setting`` is derived from ``figure``: the field's name as API clients see it.
+    ``setting`` is derived from ``figure``: the field's name as API clients see it. ``zh``
+    is the description in Chinese, ``label_zh`` the deadline's short Chinese name.
     """
 
     kind: str
@@ -187,6 +194,7 @@ class DeadlineSpec:
     audience: Audience
     description: str
     zh: str = ""
+    label_zh: str = ""
     event: str | None = None
     overdue: bool = False
     stuck: bool = False
@@ -197,6 +205,11 @@ class DeadlineSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "setting", setting_name(self.figure))
+
+    @property
+    def label(self) -> str:
+        """What pages call it, as they call an event: ``Sms expiry 短信核验截止``."""
+        return spoken(self.kind, self.label_zh)
 
 
 STATES: tuple[StateSpec, ...] = (
@@ -487,6 +500,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "case_manager",
         "Remind the applicant to answer MIIT's SMS verification.",
         zh="请提醒申请人在到期时间前完成工信部短信核验。",
+        label_zh="短信核验提醒",
         reminds_of="sms_expiry",
     ),
     DeadlineSpec(
@@ -497,6 +511,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "case_manager",
         "The SMS verification window closes; the application returns to the host.",
         zh="短信核验时限届满，备案将退回接入商。",
+        label_zh="短信核验截止",
         event="expire_sms",
         overdue=True,
     ),
@@ -508,6 +523,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "case_manager",
         "The host's pre-review falls due; past it, it is overdue.",
         zh="接入商初审到期，逾期即为超时。",
+        label_zh="接入商初审到期",
         overdue=True,
         per="kind",
     ),
@@ -519,6 +535,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "case_manager",
         "The corrections fall due for resubmission; past it, they are overdue.",
         zh="退回修改后的重新提交到期，逾期即为超时。",
+        label_zh="重新提交到期",
         overdue=True,
     ),
     DeadlineSpec(
@@ -529,6 +546,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "case_manager",
         "MIIT review is taking long; check with the host.",
         zh="管局审核时间较长，请与接入商确认进度。",
+        label_zh="管局审核提醒",
         reminds_of="miit_legal_limit",
     ),
     DeadlineSpec(
@@ -540,6 +558,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "The bureau's legal limit of {miit_legal_limit_working_days} working days (Decree 33, "
         "Art. 12) ends.",
         zh="管局{miit_legal_limit_working_days}个工作日的法定审核时限届满。",
+        label_zh="管局法定审核时限",
         overdue=True,
         by_end_of_day=True,
     ),
@@ -551,6 +570,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "ops",
         "MIIT review reaches the {miit_breach_weeks:g}-week SLA: past it, escalate.",
         zh="管局审核达到{miit_breach_weeks:g}周时限，逾期请升级处理。",
+        label_zh="管局审核超时升级",
         overdue=True,
     ),
     DeadlineSpec(
@@ -561,6 +581,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "ops",
         "No transition for longer than this state's threshold.",
         zh="该备案在当前状态停留过久。",
+        label_zh="停滞",
         stuck=True,
     ),
     DeadlineSpec(
@@ -573,6 +594,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "keeps the data and the applicant must resubmit it to first review (Tencent Cloud, "
         "关于增加备案订单有效期的通知).",
         zh="该订单正在等待申请人处理；{idle_lapse_days}天内未处理将失效，接入商保留资料，申请人需重新提交初审。",
+        label_zh="待申请人处理提醒",
         reminds_of="idle_lapse",
     ),
     DeadlineSpec(
@@ -583,6 +605,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "ops",
         "This order, waiting on the applicant, lapses soon and must then be resubmitted: escalate.",
         zh="该订单即将失效，失效后需重新提交，请升级处理。",
+        label_zh="即将失效升级",
         overdue=True,
         reminds_of="idle_lapse",
     ),
@@ -595,6 +618,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "After {idle_lapse_days} days waiting on the applicant the order lapses: the host keeps the data; the "
         "applicant must resubmit it to first review (Tencent Cloud, 关于增加备案订单有效期的通知).",
         zh="订单等待申请人满{idle_lapse_days}天即失效；接入商保留资料，申请人需重新提交初审。",
+        label_zh="订单失效",
         event="lapse",
     ),
 )
