@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from config.clock import beijing_text
 from config.settings import get_settings
 from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES_BY_NAME
+from workflow.domain.obligations import OBLIGATIONS_BY_KIND, ObligationKind
 from workflow.domain.orders import kind_spec
 from workflow.domain.wording import worded
 from workflow.schemas import FilingOut
@@ -77,6 +78,12 @@ def deadline_named(kind: str) -> str:
     return DEADLINES_BY_KIND[kind].label
 
 
+def duty_named(kind: str) -> str:
+    """A duty after approval as pages name it, as they name a deadline
+    (``ObligationSpec.label``)."""
+    return OBLIGATIONS_BY_KIND[ObligationKind(kind)].label
+
+
 def named(filing: FilingOut, services: Mapping[int, str]) -> str:
     """What a filing is called in lists and titles: its service as ``services`` names it (as
     lists of duties do, ``obligations.services_named``: a website by its domain, an app by its
@@ -94,6 +101,7 @@ templates.env.filters["counted"] = counted
 templates.env.filters["state_named"] = state_named
 templates.env.filters["event_named"] = event_named
 templates.env.filters["deadline_named"] = deadline_named
+templates.env.filters["duty_named"] = duty_named
 templates.env.filters["duration"] = duration
 templates.env.filters["lateness"] = lateness
 templates.env.filters["worded"] = lambda text: worded(text, get_settings())

@@ -20,7 +20,7 @@ from workflow.domain.definition import (
     EventSpec,
 )
 from workflow.domain.event_data import FellDueData
-from workflow.domain.obligations import OBLIGATIONS
+from workflow.domain.obligations import OBLIGATIONS, ObligationSpec
 from workflow.domain.orders import KINDS, ServiceKind
 from workflow.domain.wording import worded, worded_by_default
 
@@ -130,6 +130,15 @@ def test_every_deadline_has_a_short_chinese_name_for_the_pages_listing_it(
     """The console names it in both languages, as it names the event it may fire."""
     assert deadline.label_zh and not deadline.label_zh.isascii()
     assert deadline.label.endswith(f" {deadline.label_zh}")
+
+
+@pytest.mark.parametrize("duty", OBLIGATIONS, ids=lambda duty: duty.kind)
+def test_every_duty_has_a_short_chinese_name_for_the_pages_listing_it(
+    duty: ObligationSpec,
+) -> None:
+    """The console names it in both languages, as it names deadlines."""
+    assert duty.label_zh and not duty.label_zh.isascii()
+    assert duty.label.endswith(f" {duty.label_zh}")
 
 
 def test_every_event_a_deadline_fires_is_automatic_and_told_when_it_fell_due() -> None:
