@@ -17,6 +17,7 @@ from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES
 from workflow.domain.obligations import OBLIGATIONS_BY_KIND, ObligationKind
 from workflow.domain.orders import kind_spec
 from workflow.domain.wording import worded
+from workflow.notices import notice_label
 from workflow.schemas import FilingOut
 
 templates = Jinja2Templates(directory=str(files("web") / "templates"))
@@ -102,6 +103,7 @@ templates.env.filters["state_named"] = state_named
 templates.env.filters["event_named"] = event_named
 templates.env.filters["deadline_named"] = deadline_named
 templates.env.filters["duty_named"] = duty_named
+templates.env.filters["notice_named"] = notice_label
 templates.env.filters["duration"] = duration
 templates.env.filters["lateness"] = lateness
 templates.env.filters["worded"] = lambda text: worded(text, get_settings())

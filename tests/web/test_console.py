@@ -12,19 +12,20 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from auth import sessions
 from auth.tokens import UP_TOKEN_NAME, Role, replace_tokens_named
 from config.clock import FrozenClock
 from config.settings import get_settings
-from models import Job
-from tests.factories import ORDER_PATHS, ORG_MATERIALS, order_on
+from models import Job, Notification
+from tests.factories import ORDER_PATHS, ORG_MATERIALS, MakeFiling, order_on
 from web import console, forms
 from web.pages import SESSION_COOKIE
 from workflow import failures, views
 from workflow.domain.definition import EVENTS_BY_NAME, State
 from workflow.outbox import FooterCheck
+from workflow.schemas import FilingOut
 
 if TYPE_CHECKING:
     from tests.databases import Database
@@ -624,6 +625,39 @@ def test_a_failed_footer_check_is_shown_with_its_service_and_a_retry(
     page = signed_in("ops").get("/failed").text
     assert re.search(r"check_footer\s*<span[^>]*>service_id 4 · obligation_id 9</span>", page)
     assert 'aria-label="Retry job' in page
+
+
+def _failed_delivery(session: Session, clock: FrozenClock, new_filing: MakeFiling) -> FilingOut:
+    """A withdrawn filing whose notice of the withdrawal failed for good."""
+    filing = new_filing("withdrawn")
+    notification = session.exec(select(Notification)).first()
+    assert notification is not None and notification.id is not None
+    failures.record_final_failure(session, notification.id, "SMTP refused", clock.now())
+    session.commit()
+    return filing
+
+
+def test_a_failed_delivery_is_listed_by_the_event_it_told_of_in_both_languages(
+    signed_in: Callable[[str], TestClient],
+    session: Session,
+    clock: FrozenClock,
+    new_filing: MakeFiling,
+) -> None:
+    _failed_delivery(session, clock, new_filing)
+    page = signed_in("ops").get("/failed").text
+    assert re.search(r'<td data-label="Job 任务">Withdraw 撤回订单 <span', page)
+
+
+def test_a_filings_failed_notice_is_named_by_the_event_it_told_of_in_both_languages(
+    signed_in: Callable[[str], TestClient],
+    session: Session,
+    clock: FrozenClock,
+    new_filing: MakeFiling,
+) -> None:
+    filing = _failed_delivery(session, clock, new_filing)
+    page = signed_in("viewer").get(f"/filings/{filing.id}").text
+    notices = page.split('id="failed-notices"')[1].split("</div>")[0]
+    assert "Withdraw 撤回订单 → log: SMTP refused" in notices
 
 
 def test_a_reminder_sent_reads_as_ago_on_the_filing_page_not_overdue(

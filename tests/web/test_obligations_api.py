@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -247,6 +248,40 @@ def _check(session: Session, service_id: int, settings: Settings, problems: list
         problems=problems, settings=settings,
     )  # fmt: skip
     session.commit()
+
+
+def _notices_named(page: str) -> list[str]:
+    """The Kind column of a filing page's notifications, row by row."""
+    return re.findall(r'<tr class="notification">\s*<td data-label="Kind 类型">([^<]*)</td>', page)
+
+
+def test_a_duty_falling_due_is_named_in_the_filings_notifications_as_the_duty(
+    api: Api,
+    on_file: FilingOut,
+    clock: FrozenClock,
+    settings: Settings,
+    db: Database,
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    _psb_filing_overdue(api, on_file, clock)
+    fire_due_obligations(db.engine, clock.now(), settings)
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+    assert "Psb filing 公安联网备案" in _notices_named(page)
+
+
+def test_a_footer_failing_twice_is_named_in_the_filings_notifications_as_such(
+    api: Api,
+    on_file: FilingOut,
+    session: Session,
+    settings: Settings,
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    assert on_file.service_id is not None
+    _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
+    for _ in range(2):
+        _check(session, on_file.service_id, settings, ["no link to https://beian.miit.gov.cn/"])
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+    assert "Footer check failed 底部备案号检查未通过" in _notices_named(page)
 
 
 def test_ops_list_the_live_sites_whose_footer_fails_since_their_first_failure_in_a_row(

@@ -253,6 +253,19 @@ def test_timeline_shows_the_armed_deadlines(api: Api, browser: TestClient) -> No
     assert page.count('class="deadline"') == len(filing["deadlines"]) > 0
 
 
+def test_notifications_are_named_by_the_event_or_deadline_they_tell_of(
+    api: Api, browser: TestClient
+) -> None:
+    filing = api.drive("sms_pending")
+    page = browser.get(f"/filings/{filing['id']}").text
+    kinds = re.findall(r'<tr class="notification">\s*<td data-label="Kind 类型">([^<]*)</td>', page)
+    assert kinds == [
+        "Host approve 接入商初审通过",
+        "Sms sent 工信部短信已发送",
+        "Sms reminder 短信核验提醒",
+    ]
+
+
 def test_timeline_names_each_deadline_in_english_and_chinese(api: Api, browser: TestClient) -> None:
     filing = api.drive("submitted")
     page = browser.get(f"/filings/{filing['id']}").text
