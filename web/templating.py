@@ -16,6 +16,7 @@ from config.settings import get_settings
 from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES_BY_NAME
 from workflow.domain.obligations import OBLIGATIONS_BY_KIND, ObligationKind
 from workflow.domain.orders import kind_spec
+from workflow.domain.rules import rules_for
 from workflow.domain.wording import worded
 from workflow.notices import notice_label
 from workflow.schemas import FilingOut
@@ -85,6 +86,11 @@ def duty_named(kind: str) -> str:
     return OBLIGATIONS_BY_KIND[ObligationKind(kind)].label
 
 
+def applicant_type_named(key: str) -> str:
+    """An applicant type as pages name it, by the rules in force (``ApplicantType.label``)."""
+    return rules_for(get_settings()).applicant_types[key].label
+
+
 def named(filing: FilingOut, services: Mapping[int, str]) -> str:
     """What a filing is called in lists and titles: its service as ``services`` names it (as
     lists of duties do, ``obligations.services_named``: a website by its domain, an app by its
@@ -104,6 +110,7 @@ templates.env.filters["event_named"] = event_named
 templates.env.filters["deadline_named"] = deadline_named
 templates.env.filters["duty_named"] = duty_named
 templates.env.filters["notice_named"] = notice_label
+templates.env.filters["applicant_type_named"] = applicant_type_named
 templates.env.filters["duration"] = duration
 templates.env.filters["lateness"] = lateness
 templates.env.filters["worded"] = lambda text: worded(text, get_settings())

@@ -125,6 +125,30 @@ def test_an_entity_page_names_statuses_and_order_kinds_in_english_and_chinese(
     )
 
 
+def test_an_entity_page_names_its_applicant_type_in_english_and_chinese(
+    entity_id: int, signed_in: Console
+) -> None:
+    page = signed_in("viewer").get(f"/entities/{entity_id}").text
+
+    assert f'#{entity_id} <span class="muted">(organisation 单位)</span>' in page
+
+
+def test_the_entities_list_names_each_applicant_type_in_english_and_chinese(
+    entity_id: int, signed_in: Console
+) -> None:
+    page = signed_in("viewer").get("/entities", params={"name": "xample"}).text
+
+    assert 'Example Ltd</a> <span class="muted">organisation 单位</span>' in page
+
+
+def test_the_filing_page_names_the_applicant_type_in_english_and_chinese(
+    on_file: FilingOut, signed_in: Console
+) -> None:
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+
+    assert 'Example Ltd <span class="muted">(organisation 单位)</span>' in page
+
+
 def test_an_entity_page_counts_its_services_on_file_apart_from_those_it_filed(
     session: Session, entity_id: int, open_order: Callable[..., FilingOut], signed_in: Console
 ) -> None:

@@ -112,6 +112,19 @@ class Residency(StrEnum):
 RESIDENCE_PERMIT = "residence_permit"
 
 
+class Term:
+    """A term the rules file defines under its key with its Chinese name (``zh``): pages name
+    it by both, as they name a state, for the file declares no English beside the key."""
+
+    key: str
+    name_zh: str
+
+    @property
+    def label(self) -> str:
+        """``organisation 单位``: the key, which the API and the CLI take, then the Chinese."""
+        return f"{self.key} {self.name_zh}"
+
+
 @dataclass(frozen=True)
 class ProvinceRule:
     """One ``[[provinces.rules]]`` entry: ``policy`` set to ``value`` where ``provinces`` say."""
@@ -169,7 +182,7 @@ class Document:
 
 
 @dataclass(frozen=True)
-class ApplicantType:
+class ApplicantType(Term):
     key: str
     name_zh: str
     documents: tuple[str, ...]
