@@ -86,6 +86,11 @@ def duty_named(kind: str) -> str:
     return OBLIGATIONS_BY_KIND[ObligationKind(kind)].label
 
 
+def kind_named(kind: str) -> str:
+    """An order kind as pages name it (``KindSpec.label``)."""
+    return kind_spec(kind).label
+
+
 def applicant_type_named(key: str) -> str:
     """An applicant type as pages name it, by the rules in force (``ApplicantType.label``)."""
     return rules_for(get_settings()).applicant_types[key].label
@@ -111,6 +116,7 @@ templates.env.filters["deadline_named"] = deadline_named
 templates.env.filters["duty_named"] = duty_named
 templates.env.filters["notice_named"] = notice_label
 templates.env.filters["applicant_type_named"] = applicant_type_named
+templates.env.filters["kind_named"] = kind_named
 templates.env.filters["duration"] = duration
 templates.env.filters["lateness"] = lateness
 templates.env.filters["worded"] = lambda text: worded(text, get_settings())

@@ -529,9 +529,16 @@ def test_the_whole_pipeline_tells_each_states_order_kinds_apart(
     page = signed_in("viewer").get("/").text
     assert (
         '<a href="/filings?state=submitted&amp;kind=first_filing" data-kind="first_filing">'
-        'first_filing 1</a> · <a href="/filings?state=submitted&amp;kind=cancel_entity" '
-        'data-kind="cancel_entity">cancel_entity 1</a></td>'
+        'first_filing 首次备案 1</a> · <a href="/filings?state=submitted&amp;kind=cancel_entity" '
+        'data-kind="cancel_entity">cancel_entity 注销主体 1</a></td>'
     ) in page
+
+
+def test_the_pipeline_of_one_order_kind_names_it_in_english_and_chinese(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    page = signed_in("viewer").get("/?kind=change").text
+    assert "<h2>By state 各状态数量 · change 变更备案</h2>" in page
 
 
 def test_the_state_counts_say_how_many_of_each_order_kind(
