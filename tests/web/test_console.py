@@ -813,6 +813,17 @@ def test_an_event_leading_to_the_state_it_leaves_is_said_to_keep_the_order_there
     assert forms.leads_to(staying, State.SUBMITTED) == "stays 仍为 submitted 已提交接入商初审"
 
 
+def test_my_filings_name_what_each_needs_next_as_its_forms_are_titled(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    _assign(api, api.create()["id"], "test-case_manager")
+    page = signed_in("case_manager").get("/mine").text
+    needs = page.split('<td data-label="Needs next 下一步">')[1].split("</td>")[0]
+    assert re.findall(r'<span class="pill">([^<]*)</span>', needs) == [
+        "Bind service number 绑定备案服务号"
+    ]
+
+
 def test_my_filings_show_the_deadline_ahead_not_a_reminder_already_sent(
     api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
 ) -> None:
