@@ -81,6 +81,14 @@ def test_a_server_expiry_is_recorded_and_shown_on_the_filings_page(
     assert "2026-09-30" in block
 
 
+def test_an_approved_filings_page_names_its_service_kind_in_english_and_chinese(
+    on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+    block = page.split('id="after-approval"')[1].split("</dl>")[0]
+    assert "<dt>Service 服务</dt><dd>Website 网站 · " in block
+
+
 def test_every_problem_with_a_go_live_is_listed(api: Api, on_file: FilingOut) -> None:
     body = {"live_on": "someday", "home_url": "ftp://example.cn/", "colour": "red"}
     response = _post(api, f"/services/{on_file.service_id}/go-live", body)
@@ -372,7 +380,9 @@ def test_the_services_page_block_says_what_it_is_and_when_it_left(
         "active",
     )
     block = page.split('id="after-approval"')[1].split("</dl>")[0]
-    assert "website" in block and "on record 已备案" in block and "Left this host 迁出" in block
+    assert (
+        "Website 网站" in block and "on record 已备案" in block and "Left this host 迁出" in block
+    )
 
 
 def test_a_rectification_row_says_which_notice_and_its_extension(
