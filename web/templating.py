@@ -16,7 +16,7 @@ from config.settings import get_settings
 from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES_BY_NAME
 from workflow.domain.obligations import OBLIGATIONS_BY_KIND, ObligationKind
 from workflow.domain.orders import kind_spec
-from workflow.domain.rules import rules_for
+from workflow.domain.rules import Term, rules_for
 from workflow.domain.wording import worded
 from workflow.notices import notice_label
 from workflow.schemas import FilingOut
@@ -91,9 +91,12 @@ def kind_named(kind: str) -> str:
     return kind_spec(kind).label
 
 
-def applicant_type_named(key: str) -> str:
-    """An applicant type as pages name it, by the rules in force (``ApplicantType.label``)."""
-    return rules_for(get_settings()).applicant_types[key].label
+def termed(key: str, table: str) -> str:
+    """A key of one of the rules file's tables (``applicant_types``, ``documents``,
+    ``licences``, ``sectors``) as pages name it, by the rules in force (``Term.label``); a key
+    an edited rules file no longer defines, by itself, which is all a page then knows."""
+    terms: Mapping[str, Term] = getattr(rules_for(get_settings()), table)
+    return terms[key].label if key in terms else key
 
 
 def named(filing: FilingOut, services: Mapping[int, str]) -> str:
@@ -115,7 +118,7 @@ templates.env.filters["event_named"] = event_named
 templates.env.filters["deadline_named"] = deadline_named
 templates.env.filters["duty_named"] = duty_named
 templates.env.filters["notice_named"] = notice_label
-templates.env.filters["applicant_type_named"] = applicant_type_named
+templates.env.filters["termed"] = termed
 templates.env.filters["kind_named"] = kind_named
 templates.env.filters["duration"] = duration
 templates.env.filters["lateness"] = lateness

@@ -133,6 +133,14 @@ def test_an_entity_page_names_its_applicant_type_in_english_and_chinese(
     assert f'#{entity_id} <span class="muted">(organisation 单位)</span>' in page
 
 
+def test_an_entity_page_names_its_identity_document_in_english_and_chinese(
+    entity_id: int, signed_in: Console
+) -> None:
+    page = signed_in("viewer").get(f"/entities/{entity_id}").text
+
+    assert "<dt>Identity 证件</dt><dd>business_licence 营业执照（统一社会信用代码） " in page
+
+
 def test_the_entities_list_names_each_applicant_type_in_english_and_chinese(
     entity_id: int, signed_in: Console
 ) -> None:

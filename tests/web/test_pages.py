@@ -6,6 +6,8 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from importlib.resources import files
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,7 +17,7 @@ from sqlmodel import Session
 import web.pages  # noqa: F401  (installs the access-log filter)
 from auth.tokens import Role, create_token, list_tokens, revoke_token
 from config.clock import FrozenClock
-from config.settings import Settings
+from config.settings import Settings, get_settings
 from tests.factories import ORG_MATERIALS, fresh_service_number
 from web.pages import SESSION_COOKIE
 from workflow import privacy, views
@@ -361,6 +363,50 @@ def test_timeline_shows_the_orders_kind_and_what_it_concerns(api: Api, browser: 
         f'entity 主体 <a href="/entities/{filing["entity_id"]}">#{filing["entity_id"]}</a>' in page
     )
     assert f"service 服务 #{filing['service_id']}" in page
+
+
+def _detail(page: str, term: str) -> str:
+    """What a filing's details say beside ``term`` (``Licence 类型``)."""
+    return page.split(f"<dt>{term}</dt><dd>")[1].split("</dd>")[0]
+
+
+def test_a_filings_details_name_its_licence_in_english_and_chinese(
+    api: Api, browser: TestClient
+) -> None:
+    page = browser.get(f"/filings/{api.create()['id']}").text
+    assert _detail(page, "Licence 类型") == "filing 非经营性互联网信息服务备案"
+
+
+def test_a_filings_details_name_the_applicants_identity_document_in_english_and_chinese(
+    api: Api, browser: TestClient
+) -> None:
+    page = browser.get(f"/filings/{api.create()['id']}").text
+    assert _detail(page, "Identity 证件").startswith(
+        "business_licence 营业执照（统一社会信用代码） "
+    )
+
+
+def test_a_filings_details_name_a_document_the_rules_in_force_no_longer_define_by_its_key(
+    api: Api, browser: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Filed before the rules file dropped business licences: the page shows what it knows."""
+    filing = api.create()
+    packaged = str(files("workflow.domain").joinpath("rules.toml").read_text(encoding="utf-8"))
+    edited = packaged.replace('"business_licence", ', "").replace(
+        "[documents.business_licence]", "[documents.business_licence_dropped]"
+    )
+    (tmp_path / "rules.toml").write_text(edited, encoding="utf-8")
+    monkeypatch.setenv("RULES_FILE", str(tmp_path / "rules.toml"))
+    get_settings.cache_clear()
+    page = browser.get(f"/filings/{filing['id']}").text
+    assert _detail(page, "Identity 证件") == f"business_licence {filing['applicant']['id_number']}"
+
+
+def test_a_filings_details_name_its_sites_sector_in_english_and_chinese(
+    api: Api, browser: TestClient
+) -> None:
+    page = browser.get(f"/filings/{api.create()['id']}").text
+    assert _detail(page, "Sector 行业") == "general 一般"
 
 
 def test_sign_out_without_the_sessions_form_token_is_refused(browser: TestClient) -> None:

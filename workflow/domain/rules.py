@@ -149,7 +149,7 @@ class Province:
 
 
 @dataclass(frozen=True)
-class Document:
+class Document(Term):
     key: str
     name_zh: str
     pattern: re.Pattern[str]
@@ -209,7 +209,7 @@ class ReservedSuffix:
 
 
 @dataclass(frozen=True)
-class Licence:
+class Licence(Term):
     key: str
     name_zh: str
     applicant_types: tuple[str, ...]
@@ -232,7 +232,7 @@ class Licence:
 
 
 @dataclass(frozen=True)
-class Sector:
+class Sector(Term):
     key: str
     name_zh: str
     pre_approval_required: bool
