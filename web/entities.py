@@ -247,7 +247,8 @@ def order_form(spec: KindSpec, entity: EntityOut, rules: Rules) -> Form:
             for path, field, required in part_fields(ServiceIn, "service")
             if path != "service.record_number" or spec.effect is Effect.ADD_ACCESS
         ]
-        inputs.append(field_input("licence", OrderCreate.model_fields["licence"]))
+        licence = field_input("licence", OrderCreate.model_fields["licence"])
+        inputs.append(with_choices(licence, "licence", rules))
     if spec.effect is Effect.APPLY_CHANGES:
         inputs += [
             _on_record(_part_input(path, field, required, rules), entity)

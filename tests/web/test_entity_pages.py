@@ -453,6 +453,15 @@ def test_a_choice_with_a_default_offers_no_blank_that_would_mean_it(
     assert '<option value="">' not in sector and 'value="general" selected' in sector
 
 
+def test_a_new_sites_licence_is_offered_by_its_chinese_name_and_key(
+    entity_id: int, signed_in: Console
+) -> None:
+    page = signed_in("case_manager").get(f"/entities/{entity_id}").text
+
+    licence = page.split('id="order-new_service-licence"')[1].split("</select>")[0]
+    assert '<option value="filing" selected>非经营性互联网信息服务备案 (filing)</option>' in licence
+
+
 def test_an_empty_change_is_refused_naming_the_changes_by_label(
     session: Session, entity_id: int, signed_in: Console
 ) -> None:
