@@ -27,6 +27,11 @@ class DeadlineStatus(StrEnum):
     FIRED = "fired"
     DISARMED = "disarmed"
 
+    @property
+    def label(self) -> str:
+        """What pages call it, in English and Chinese."""
+        return _DEADLINE_STATUS_LABELS[self]
+
 
 class NotificationStatus(StrEnum):
     """A notification is owed (``pending``) until a worker delivers it or gives up on it."""
@@ -34,6 +39,23 @@ class NotificationStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        """What pages call it, in English and Chinese."""
+        return _NOTIFICATION_STATUS_LABELS[self]
+
+
+_DEADLINE_STATUS_LABELS = {
+    DeadlineStatus.PENDING: "pending 待到期",
+    DeadlineStatus.FIRED: "fired 已触发",
+    DeadlineStatus.DISARMED: "disarmed 已解除",
+}
+_NOTIFICATION_STATUS_LABELS = {
+    NotificationStatus.PENDING: "pending 待发送",
+    NotificationStatus.DELIVERED: "delivered 已送达",
+    NotificationStatus.FAILED: "failed 发送失败",
+}
 
 
 class Job(StrEnum):

@@ -268,6 +268,29 @@ def test_notifications_are_named_by_the_event_or_deadline_they_tell_of(
     ]
 
 
+def test_each_deadline_says_its_status_in_english_and_chinese(
+    api: Api, browser: TestClient
+) -> None:
+    """In the SMS window: the first reminder went out as it opened, the rest wait."""
+    filing = api.drive("sms_pending")
+    page = browser.get(f"/filings/{filing['id']}").text
+    statuses = re.findall(
+        r'<tr class="deadline">.*?<td data-label="Status 状态">([^<]*)<', page, re.S
+    )
+    assert statuses == ["fired 已触发", *["pending 待到期"] * (len(statuses) - 1)]
+
+
+def test_each_notification_says_its_status_in_english_and_chinese(
+    api: Api, browser: TestClient
+) -> None:
+    filing = api.drive("sms_pending")  # no worker runs here: none is delivered yet
+    page = browser.get(f"/filings/{filing['id']}").text
+    rows = page.split('<tr class="notification">')[1:]
+    assert rows and all(
+        '<td data-label="Status 状态" class="">pending 待发送</td>' in r for r in rows
+    )
+
+
 def test_timeline_names_each_deadline_in_english_and_chinese(api: Api, browser: TestClient) -> None:
     filing = api.drive("submitted")
     page = browser.get(f"/filings/{filing['id']}").text
