@@ -110,6 +110,12 @@ def test_a_token_link_to_the_sign_in_page_signs_in_and_goes_to_the_pipeline(
     assert client.get("/stuck", follow_redirects=False).status_code == 200
 
 
+def test_the_header_names_whoever_signed_in_and_their_role_in_english_and_chinese(
+    browser: TestClient,
+) -> None:
+    assert '<span class="who">test-viewer (viewer 只读) ·' in browser.get("/").text
+
+
 def test_sign_out_ends_the_session_on_the_server(browser: TestClient) -> None:
     cookie = browser.cookies[SESSION_COOKIE]
     form_token = re.search(r'name="form_token" value="([^"]+)"', browser.get("/").text)
