@@ -16,7 +16,7 @@ from config.settings import get_settings
 from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES_BY_NAME
 from workflow.domain.obligations import OBLIGATIONS_BY_KIND, ObligationKind
 from workflow.domain.orders import kind_spec
-from workflow.domain.rules import Term, rules_for
+from workflow.domain.rules import Term, rules_for, term_label
 from workflow.domain.wording import worded
 from workflow.notices import notice_label
 from workflow.schemas import FilingOut
@@ -99,6 +99,13 @@ def termed(key: str, table: str) -> str:
     return terms[key].label if key in terms else key
 
 
+def material_named(key: str) -> str:
+    """A material as pages name it (``term_label``), by the rules in force; one an edited
+    rules file no longer lists, by its key."""
+    zh = rules_for(get_settings()).materials.get(key)
+    return term_label(key, zh) if zh else key
+
+
 def named(filing: FilingOut, services: Mapping[int, str]) -> str:
     """What a filing is called in lists and titles: its service as ``services`` names it (as
     lists of duties do, ``obligations.services_named``: a website by its domain, an app by its
@@ -119,6 +126,7 @@ templates.env.filters["deadline_named"] = deadline_named
 templates.env.filters["duty_named"] = duty_named
 templates.env.filters["notice_named"] = notice_label
 templates.env.filters["termed"] = termed
+templates.env.filters["material_named"] = material_named
 templates.env.filters["kind_named"] = kind_named
 templates.env.filters["duration"] = duration
 templates.env.filters["lateness"] = lateness

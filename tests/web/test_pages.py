@@ -415,20 +415,57 @@ def test_a_filings_details_name_the_applicants_identity_document_in_english_and_
     )
 
 
+def _rules_in_force_edited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *edits: tuple[str, str]
+) -> None:
+    """The packaged rules file with each (old, new) replaced, in force from now on."""
+    text = str(files("workflow.domain").joinpath("rules.toml").read_text(encoding="utf-8"))
+    for old, new in edits:
+        text = text.replace(old, new)
+    (tmp_path / "rules.toml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("RULES_FILE", str(tmp_path / "rules.toml"))
+    get_settings.cache_clear()
+
+
 def test_a_filings_details_name_a_document_the_rules_in_force_no_longer_define_by_its_key(
     api: Api, browser: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Filed before the rules file dropped business licences: the page shows what it knows."""
     filing = api.create()
-    packaged = str(files("workflow.domain").joinpath("rules.toml").read_text(encoding="utf-8"))
-    edited = packaged.replace('"business_licence", ', "").replace(
-        "[documents.business_licence]", "[documents.business_licence_dropped]"
+    _rules_in_force_edited(
+        tmp_path,
+        monkeypatch,
+        ('"business_licence", ', ""),
+        ("[documents.business_licence]", "[documents.business_licence_dropped]"),
     )
-    (tmp_path / "rules.toml").write_text(edited, encoding="utf-8")
-    monkeypatch.setenv("RULES_FILE", str(tmp_path / "rules.toml"))
-    get_settings.cache_clear()
     page = browser.get(f"/filings/{filing['id']}").text
     assert _detail(page, "Identity 证件") == f"business_licence {filing['applicant']['id_number']}"
+
+
+def _materials(page: str) -> list[str]:
+    """The pills of a filing's details' materials."""
+    return re.findall(r'<span class="pill">([^<]*)</span>', _detail(page, "Materials 材料"))
+
+
+def test_a_filings_details_name_each_material_in_english_and_chinese(
+    api: Api, browser: TestClient
+) -> None:
+    page = browser.get(f"/filings/{api.drive('submitted')['id']}").text
+    assert _materials(page)[0] == "business_licence_copy 营业执照副本"
+
+
+def test_a_filings_details_name_a_material_the_rules_in_force_no_longer_list_by_its_key(
+    api: Api, browser: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filing = api.drive("submitted")
+    _rules_in_force_edited(
+        tmp_path,
+        monkeypatch,
+        ('"business_licence_copy", ', ""),
+        ('business_licence_copy = "营业执照副本"', ""),
+    )
+    page = browser.get(f"/filings/{filing['id']}").text
+    assert _materials(page)[0] == "business_licence_copy"
 
 
 def test_a_filings_details_name_its_sites_sector_in_english_and_chinese(

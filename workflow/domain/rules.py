@@ -112,17 +112,22 @@ class Residency(StrEnum):
 RESIDENCE_PERMIT = "residence_permit"
 
 
+def term_label(key: str, name_zh: str) -> str:
+    """What pages call a term of the rules file, as they call a state, for the file declares
+    no English beside the key: the key, which the API and the CLI take, then the Chinese,
+    ``organisation 单位``."""
+    return f"{key} {name_zh}"
+
+
 class Term:
-    """A term the rules file defines under its key with its Chinese name (``zh``): pages name
-    it by both, as they name a state, for the file declares no English beside the key."""
+    """A term the rules file defines under its key with its Chinese name (``zh``)."""
 
     key: str
     name_zh: str
 
     @property
     def label(self) -> str:
-        """``organisation 单位``: the key, which the API and the CLI take, then the Chinese."""
-        return f"{self.key} {self.name_zh}"
+        return term_label(self.key, self.name_zh)
 
 
 @dataclass(frozen=True)
