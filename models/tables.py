@@ -64,6 +64,18 @@ class Job(StrEnum):
     DELIVER_NOTIFICATION = "deliver_notification"
     CHECK_FOOTER = "check_footer"
 
+    @property
+    def label(self) -> str:
+        """What pages call it: its key, which the CLI's failed jobs list, and its Chinese
+        name."""
+        return _JOB_LABELS[self]
+
+
+_JOB_LABELS = {
+    Job.DELIVER_NOTIFICATION: "deliver_notification 发送通知",
+    Job.CHECK_FOOTER: "check_footer 底部备案号检查",
+}
+
 
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model: hot paths write rows with it, without ORM objects."""

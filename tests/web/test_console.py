@@ -630,7 +630,9 @@ def test_a_failed_footer_check_is_shown_with_its_service_and_a_retry(
     failures.record_failed_job(session, Job.CHECK_FOOTER, check, "no such table", 4, clock.now())
     session.commit()
     page = signed_in("ops").get("/failed").text
-    assert re.search(r"check_footer\s*<span[^>]*>service_id 4 · obligation_id 9</span>", page)
+    assert re.search(
+        r"check_footer 底部备案号检查\s*<span[^>]*>service_id 4 · obligation_id 9</span>", page
+    )
     assert 'aria-label="Retry job' in page
 
 
