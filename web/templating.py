@@ -13,7 +13,13 @@ from fastapi.templating import Jinja2Templates
 
 from config.clock import beijing_text
 from config.settings import get_settings
-from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, STATES_BY_NAME
+from workflow.domain.definition import (
+    DEADLINES_BY_KIND,
+    EVENTS_BY_NAME,
+    OPENING,
+    OPENING_LABEL,
+    STATES_BY_NAME,
+)
 from workflow.domain.obligations import OBLIGATIONS_BY_KIND, ObligationKind
 from workflow.domain.orders import kind_spec
 from workflow.domain.rules import Term, rules_for, term_label
@@ -69,10 +75,12 @@ def state_named(state: str) -> str:
 
 
 def event_named(event: str) -> str:
-    """An event as its form is titled (``EventSpec.label``); a history's entry of its own (the
-    order's ``create``) by its name."""
+    """An event as its form is titled (``EventSpec.label``), or the order's opening, the
+    history's entry of its own (``OPENING_LABEL``); one no longer declared, by its key."""
     spec = EVENTS_BY_NAME.get(event)
-    return spec.label if spec is not None else event
+    if spec is not None:
+        return spec.label
+    return OPENING_LABEL if event == OPENING else event
 
 
 def deadline_named(kind: str) -> str:

@@ -240,6 +240,14 @@ def test_timeline_names_each_event_and_state_as_the_forms_do(api: Api, browser: 
     assert "domain_registered 域名已实名 → withdrawn 已撤回" in withdrawn
 
 
+def test_timeline_names_the_orders_opening_in_english_and_chinese(
+    api: Api, browser: TestClient
+) -> None:
+    page = browser.get(f"/filings/{api.create()['id']}").text
+    opened = page.split('<tr class="history">')[1].split("</tr>")[0]
+    assert '<td data-label="Event 事件">Create 创建订单</td>' in opened
+
+
 def test_time_in_each_state_names_the_state_with_its_chinese_label(
     api: Api, browser: TestClient
 ) -> None:

@@ -637,6 +637,10 @@ REMINDER_KINDS: tuple[str, ...] = tuple(
     d.kind for d in DEADLINES if d.event is None and not d.overdue and not d.stuck
 )
 MANUAL_EVENTS: tuple[str, ...] = tuple(e.name for e in EVENTS if not e.automatic)
+# The first entry of every order's history: its opening, no event of the machine, yet named
+# on pages as the events after it are.
+OPENING = "create"
+OPENING_LABEL = spoken(OPENING, "创建订单")
 
 
 @cache
