@@ -283,7 +283,7 @@ def event_forms(
             f"event-{spec.name}",
             f"events/{spec.name}",
             spec.label,
-            worded(spec.description, get_settings()),
+            _described(spec),
             tuple(
                 _input(name, spec, filing, rules, answering)
                 for name in spec.data_keys
@@ -295,6 +295,13 @@ def event_forms(
         for spec in (EVENTS_BY_NAME[name] for name in filing.allowed_events)
         if spec.name in MANUAL_EVENTS
     ]
+
+
+def _described(spec: EventSpec) -> str:
+    """What an event's form says it records: in English, then in Chinese (``EventSpec.zh``)
+    as its notice says it too, with the figures this install sets."""
+    settings = get_settings()
+    return f"{worded(spec.description, settings)} {worded(spec.zh, settings)}"
 
 
 def leads_to(spec: EventSpec, now: State) -> str:

@@ -796,6 +796,19 @@ def test_an_event_forms_title_names_the_event_in_english_and_chinese(
     )
 
 
+def test_an_event_forms_description_says_what_it_records_in_english_and_chinese(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.drive("host_pre_approved")
+    page = signed_in("case_manager").get(f"/filings/{filing['id']}").text
+    form = page.split('id="event-sms_sent"')[1].split("</form>")[0]
+    described = form.split('<br><span class="muted">')[1].split("</span>")[0]
+    assert described == (
+        "MIIT sent its SMS: each listed person has 24 h to answer it. "
+        "工信部已发送核验短信：每位需核验的负责人须在24小时内完成核验。"
+    )
+
+
 def test_an_sms_answer_form_says_the_order_may_stay_in_the_sms_window(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
