@@ -534,6 +534,17 @@ def test_the_whole_pipeline_tells_each_states_order_kinds_apart(
     ) in page
 
 
+def test_the_pipeline_says_what_each_state_means_in_english_and_chinese(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    page = signed_in("viewer").get("/").text
+    meanings = re.findall(r'<td data-label="Meaning 说明" class="muted">([^<]*)</td>', page)
+    assert (
+        "MIIT sent its SMS: every listed person answers within 24 h of it. "
+        "工信部已发送核验短信：每位需核验的负责人须在24小时内完成核验。"
+    ) in [html.unescape(m) for m in meanings]
+
+
 def test_the_pipeline_of_one_order_kind_names_it_in_english_and_chinese(
     signed_in: Callable[[str], TestClient],
 ) -> None:

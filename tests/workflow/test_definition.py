@@ -18,6 +18,7 @@ from workflow.domain.definition import (
     STATES,
     DeadlineSpec,
     EventSpec,
+    StateSpec,
 )
 from workflow.domain.event_data import FellDueData
 from workflow.domain.obligations import OBLIGATIONS, ObligationSpec
@@ -65,7 +66,9 @@ def test_every_kind_of_service_has_a_label() -> None:
 )
 def test_a_declared_text_names_only_settings_there_are(spec: object) -> None:
     """A figure an install sets is written as the setting's name, so it can be filled in."""
-    for text in (getattr(spec, name, "") for name in ("description", "zh", "meaning")):
+    for text in (
+        getattr(spec, name, "") for name in ("description", "zh", "meaning", "meaning_zh")
+    ):
         assert "{" not in worded_by_default(text)
 
 
@@ -108,6 +111,12 @@ def test_a_deadline_armed_before_its_setting_changed_says_the_figure_it_was_arme
         *["idle_reminder"] * len(get_settings().idle_reminder_days),
         "idle_lapse",
     ]
+
+
+@pytest.mark.parametrize("state", STATES, ids=lambda state: state.name.value)
+def test_every_state_says_what_it_means_in_chinese_too(state: StateSpec) -> None:
+    """The pipeline shows it beside the English, to case managers who read Chinese first."""
+    assert state.meaning_zh and not state.meaning_zh.isascii()
 
 
 @pytest.mark.parametrize("event", EVENTS, ids=lambda event: event.name)

@@ -58,11 +58,15 @@ class Actor(StrEnum):
 
 @dataclass(frozen=True)
 class StateSpec:
+    """A state: its Chinese name (``label_zh``), what it means in English and in Chinese
+    (``meaning_zh``), who must act there and whether it ends the order."""
+
     name: State
     label_zh: str
     meaning: str
     acts: Actor | None = None
     terminal: bool = False
+    meaning_zh: str = ""
 
     @property
     def label(self) -> str:
@@ -218,51 +222,63 @@ STATES: tuple[StateSpec, ...] = (
         "域名已实名",
         "Domain registered and real-name verified.",
         Actor.APPLICANT,
+        meaning_zh="域名已注册并完成实名认证。",
     ),
     StateSpec(
         State.SERVICE_NUMBER_BOUND,
         "已绑定备案服务号",
         "Bei'an service number bound to a mainland server.",
         Actor.APPLICANT,
+        meaning_zh="已为大陆服务器绑定接入商的备案服务号。",
     ),
     StateSpec(
         State.PRE_APPROVAL_PENDING,
         "前置审批中",
         "Sector regulator's pre-approval in progress.",
         Actor.REGULATOR,
+        meaning_zh="行业主管部门前置审批中。",
     ),
     StateSpec(
         State.DRAFT,
         "待完善备案信息",
         "Order opened for a record on file; the applicant completes it and submits.",
         Actor.APPLICANT,
+        meaning_zh="已为在案备案开启订单，待申请人完善后提交。",
     ),
     StateSpec(
-        State.SUBMITTED, "已提交接入商初审", "Application with the host for pre-review.", Actor.HOST
+        State.SUBMITTED,
+        "已提交接入商初审",
+        "Application with the host for pre-review.",
+        Actor.HOST,
+        meaning_zh="备案申请在接入商初审中。",
     ),
     StateSpec(
         State.HOST_RETURNED,
         "接入商退回",
         "Host sent the application back for correction.",
         Actor.APPLICANT,
+        meaning_zh="接入商退回备案申请，待修改。",
     ),
     StateSpec(
         State.HOST_PRE_APPROVED,
         "待提交管局",
         "Host passed it; waiting for it to reach the bureau (MIIT's SMS, where the kind has one).",
         Actor.HOST,
+        meaning_zh="接入商初审通过，等待提交管局（需短信核验的订单类型等待工信部短信）。",
     ),
     StateSpec(
         State.SMS_PENDING,
         "待短信核验",
         "MIIT sent its SMS: every listed person answers within {sms_window_hours:g} h of it.",
         Actor.APPLICANT,
+        meaning_zh="工信部已发送核验短信：每位需核验的负责人须在{sms_window_hours:g}小时内完成核验。",
     ),
     StateSpec(
         State.MIIT_PENDING,
         "管局审核中",
         "Provincial communications administration reviewing.",
         Actor.MIIT,
+        meaning_zh="省通信管理局审核中。",
     ),
     StateSpec(
         State.APPROVED,
@@ -270,12 +286,14 @@ STATES: tuple[StateSpec, ...] = (
         "The bureau approved the order; the record is updated (numbers issued, changes "
         "written, or the cancellation done).",
         terminal=True,
+        meaning_zh="管局审核通过，备案信息已更新（备案号下发、变更写入或注销完成）。",
     ),
     StateSpec(
         State.REJECTED,
         "审核驳回",
         "Refused or returned by MIIT, or pre-approval denied.",
         Actor.APPLICANT,
+        meaning_zh="管局驳回或退回，或前置审批未通过。",
     ),
     StateSpec(
         State.LAPSED,
@@ -283,8 +301,15 @@ STATES: tuple[StateSpec, ...] = (
         "Waited on the applicant over {idle_lapse_days} days: the host keeps the data; resubmit to "
         "first review.",
         Actor.APPLICANT,
+        meaning_zh="等待申请人处理超过{idle_lapse_days}天，订单已失效：接入商保留资料，需重新提交初审。",
     ),
-    StateSpec(State.WITHDRAWN, "已撤回", "Abandoned.", terminal=True),
+    StateSpec(
+        State.WITHDRAWN,
+        "已撤回",
+        "Abandoned.",
+        terminal=True,
+        meaning_zh="订单已撤回，不再继续办理。",
+    ),
 )
 
 TERMINAL_STATES: tuple[State, ...] = tuple(s.name for s in STATES if s.terminal)
