@@ -109,6 +109,7 @@ class ObligationOut(BaseModel):
     filing_id: int
     kind: ObligationKind
     description: str
+    description_zh: str = Field(description="the description in Chinese")
     due_at: UtcDateTime
     status: DeadlineStatus
     estimated: bool
@@ -184,6 +185,7 @@ def describe(row: Obligation, now: datetime) -> ObligationOut:
         filing_id=row.filing_id,
         kind=spec.kind,
         description=_worded(spec.description, row, get_settings()),
+        description_zh=_worded(spec.zh, row, get_settings()),
         due_at=due,
         status=DeadlineStatus(row.status),
         estimated=row.estimated,

@@ -584,6 +584,15 @@ def test_late_work_names_each_deadline_in_english_and_chinese(
     assert late == "Host review overdue 接入商初审到期 "
 
 
+def test_late_work_says_what_each_deadline_means_in_english_and_chinese(
+    api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
+) -> None:
+    api.drive("submitted", domain="late.cn")
+    clock.advance(timedelta(days=7))
+    page = signed_in("ops").get("/overdue").text
+    assert "past it, it is overdue. 接入商初审到期，逾期即为超时。</span>" in page
+
+
 def test_late_work_offers_each_deadline_to_filter_by_in_english_and_chinese(
     signed_in: Callable[[str], TestClient],
 ) -> None:

@@ -221,6 +221,19 @@ def test_metrics_count_the_overdue_duties(api: Api, on_file: FilingOut, clock: F
     assert "icpflow_obligations_overdue 1.0" in api.get("/metrics").text
 
 
+def test_the_filing_page_says_what_each_duty_means_in_english_and_chinese(
+    api: Api, on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+    duties = page.split('id="obligations"')[1].split("</table>")[0]
+    psb = next(row for row in duties.split("<tr>") if '义务">Psb filing 公安联网备案 <' in row)
+    assert (
+        "The public-security (PSB) filing is due within 30 days of the site going live. "
+        "网站开通后30日内须办理公安联网备案。"
+    ) in psb
+
+
 def test_the_filing_page_shows_footer_checks_once_each_with_their_result(
     api: Api,
     on_file: FilingOut,

@@ -305,6 +305,17 @@ def test_each_notification_says_its_status_in_english_and_chinese(
     )
 
 
+def test_each_deadline_says_what_it_means_in_english_and_chinese(
+    api: Api, browser: TestClient
+) -> None:
+    filing = api.drive("submitted")
+    page = browser.get(f"/filings/{filing['id']}").text
+    [review, _stuck] = re.findall(r'<td data-label="Meaning 说明" class="muted">([^<]*)</td>', page)
+    assert review == (
+        "The host&#39;s pre-review falls due; past it, it is overdue. 接入商初审到期，逾期即为超时。"
+    )
+
+
 def test_timeline_names_each_deadline_in_english_and_chinese(api: Api, browser: TestClient) -> None:
     filing = api.drive("submitted")
     page = browser.get(f"/filings/{filing['id']}").text
