@@ -44,6 +44,20 @@ class Role(StrEnum):
     def rank(self) -> int:
         return list(Role).index(self)
 
+    @property
+    def label(self) -> str:
+        """What pages call it: its key, which ``icpflow tokens create --role`` takes, and its
+        Chinese name."""
+        return _ROLE_LABELS[self]
+
+
+_ROLE_LABELS = {
+    Role.VIEWER: "viewer 只读",
+    Role.CASE_MANAGER: "case_manager 备案专员",
+    Role.OPS: "ops 运维",
+    Role.ADMIN: "admin 管理员",
+}
+
 
 @dataclass(frozen=True)
 class Caller:

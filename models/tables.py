@@ -27,6 +27,11 @@ class DeadlineStatus(StrEnum):
     FIRED = "fired"
     DISARMED = "disarmed"
 
+    @property
+    def label(self) -> str:
+        """What pages call it, in English and Chinese."""
+        return _DEADLINE_STATUS_LABELS[self]
+
 
 class NotificationStatus(StrEnum):
     """A notification is owed (``pending``) until a worker delivers it or gives up on it."""
@@ -35,12 +40,41 @@ class NotificationStatus(StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"
 
+    @property
+    def label(self) -> str:
+        """What pages call it, in English and Chinese."""
+        return _NOTIFICATION_STATUS_LABELS[self]
+
+
+_DEADLINE_STATUS_LABELS = {
+    DeadlineStatus.PENDING: "pending 待到期",
+    DeadlineStatus.FIRED: "fired 已触发",
+    DeadlineStatus.DISARMED: "disarmed 已解除",
+}
+_NOTIFICATION_STATUS_LABELS = {
+    NotificationStatus.PENDING: "pending 待发送",
+    NotificationStatus.DELIVERED: "delivered 已送达",
+    NotificationStatus.FAILED: "failed 发送失败",
+}
+
 
 class Job(StrEnum):
     """The background jobs an outbox row can owe; each names the worker actor that runs it."""
 
     DELIVER_NOTIFICATION = "deliver_notification"
     CHECK_FOOTER = "check_footer"
+
+    @property
+    def label(self) -> str:
+        """What pages call it: its key, which the CLI's failed jobs list, and its Chinese
+        name."""
+        return _JOB_LABELS[self]
+
+
+_JOB_LABELS = {
+    Job.DELIVER_NOTIFICATION: "deliver_notification 发送通知",
+    Job.CHECK_FOOTER: "check_footer 底部备案号检查",
+}
 
 
 def table(model: type[SQLModel]) -> Table:

@@ -38,7 +38,6 @@ from workflow.domain.orders import (
     EntityStatus,
     KindSpec,
     Party,
-    ServiceKind,
     ServiceStatus,
 )
 from workflow.domain.rules import Rules, rules_for
@@ -248,7 +247,8 @@ def order_form(spec: KindSpec, entity: EntityOut, rules: Rules) -> Form:
             for path, field, required in part_fields(ServiceIn, "service")
             if path != "service.record_number" or spec.effect is Effect.ADD_ACCESS
         ]
-        inputs.append(field_input("licence", OrderCreate.model_fields["licence"]))
+        licence = field_input("licence", OrderCreate.model_fields["licence"])
+        inputs.append(with_choices(licence, "licence", rules))
     if spec.effect is Effect.APPLY_CHANGES:
         inputs += [
             _on_record(_part_input(path, field, required, rules), entity)
@@ -296,8 +296,6 @@ def _part_input(path: str, field: FieldInfo, required: bool, rules: Rules) -> In
     """A field of the order's part, with the rules file's choices where it has them."""
     *_, leaf = parts = path.split(".")[1:]
     shown = field_input(path, field, required=required, label=_label(parts))
-    if leaf == "kind":
-        return replace(shown, options=tuple(Option(k.value, k.label) for k in ServiceKind))
     return with_choices(shown, leaf, rules)
 
 

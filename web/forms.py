@@ -169,7 +169,7 @@ def field_input(
     yes/no, a date picker for a day, a number for a count); ``required`` overrides the
     model's say, ``label`` the one made of the field's name."""
     enum = _held(field.annotation, Enum)
-    options = tuple(Option(m.value, m.value) for m in enum) if enum is not None else None
+    options = tuple(Option(m.value, _offered(m)) for m in enum) if enum is not None else None
     if _holds(field.annotation, bool):
         options = _YES_NO
     default = field.get_default(call_default_factory=False)
@@ -194,6 +194,13 @@ def hint(field: FieldInfo) -> str:
     help needs and a page, saying the figure in force, does not."""
     text = field.description or ""
     return worded(text.declared, get_settings()) if isinstance(text, ByDefault) else text
+
+
+def _offered(member: Enum) -> str:
+    """An enum's member as a drop-down offers it: by the ``label`` pages call it where it
+    declares one (a verifier, a service's kind), else by the value the API takes."""
+    label = getattr(member, "label", None)
+    return label if isinstance(label, str) else str(member.value)
 
 
 # A yes or no, as a form posts it and the models read it.
@@ -294,7 +301,7 @@ def event_forms(
             f"event-{spec.name}",
             f"events/{spec.name}",
             spec.label,
-            worded(spec.description, get_settings()),
+            _described(spec),
             tuple(
                 _input(name, spec, filing, rules, answering)
                 for name in spec.data_keys
@@ -306,6 +313,13 @@ def event_forms(
         for spec in (EVENTS_BY_NAME[name] for name in filing.allowed_events)
         if spec.name in MANUAL_EVENTS
     ]
+
+
+def _described(spec: EventSpec) -> str:
+    """What an event's form says it records: in English, then in Chinese (``EventSpec.zh``)
+    as its notice says it too, with the figures this install sets."""
+    settings = get_settings()
+    return f"{worded(spec.description, settings)} {worded(spec.zh, settings)}"
 
 
 def leads_to(spec: EventSpec, now: State) -> str:

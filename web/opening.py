@@ -31,7 +31,7 @@ from workflow import service
 from workflow.domain.commands import AssignCommand
 from workflow.domain.errors import GuardFailed, IdempotencyKeyReused, Reason, ValidationError
 from workflow.domain.flat import FLAT_FIELDS, IMPORT_COLUMNS, creation_from_flat, flat_field
-from workflow.domain.rules import Rules, rules_for
+from workflow.domain.rules import Rules, Term, rules_for
 from workflow.schemas import FilingOut
 
 router = APIRouter(include_in_schema=False)
@@ -40,20 +40,21 @@ KEY_FIELD = "opening_key"
 ASSIGN_FIELD = "assign_to_me"
 _KEY = re.compile(r"[0-9a-f]{32}")
 
+
+def _terms(terms: Mapping[str, Term]) -> tuple[Option, ...]:
+    """A rules table's terms as a drop-down offers them: Chinese first, the key after."""
+    return tuple(Option(t.key, f"{t.name_zh} ({t.key})") for t in terms.values())
+
+
 # The choices a field offers, from the rules file; a field not here takes its type's input.
 _CHOICES: Mapping[str, Callable[[Rules], tuple[Option, ...]]] = {
     "province": lambda rules: tuple(
         Option(p.char, f"{p.char} {p.name_zh} {p.name_en}") for p in rules.provinces.values()
     ),
-    "applicant_type": lambda rules: tuple(
-        Option(a.key, f"{a.name_zh} ({a.key})") for a in rules.applicant_types.values()
-    ),
-    "id_type": lambda rules: tuple(
-        Option(d.key, f"{d.name_zh} ({d.key})") for d in rules.documents.values()
-    ),
-    "sector": lambda rules: tuple(
-        Option(s.key, f"{s.name_zh} ({s.key})") for s in rules.sectors.values()
-    ),
+    "applicant_type": lambda rules: _terms(rules.applicant_types),
+    "id_type": lambda rules: _terms(rules.documents),
+    "licence": lambda rules: _terms(rules.licences),
+    "sector": lambda rules: _terms(rules.sectors),
 }
 
 

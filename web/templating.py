@@ -13,9 +13,18 @@ from fastapi.templating import Jinja2Templates
 
 from config.clock import beijing_text
 from config.settings import get_settings
-from workflow.domain.definition import EVENTS_BY_NAME, STATES_BY_NAME
+from workflow.domain.definition import (
+    DEADLINES_BY_KIND,
+    EVENTS_BY_NAME,
+    OPENING,
+    OPENING_LABEL,
+    STATES_BY_NAME,
+)
+from workflow.domain.obligations import OBLIGATIONS_BY_KIND, ObligationKind
 from workflow.domain.orders import kind_spec
+from workflow.domain.rules import Term, rules_for, term_label
 from workflow.domain.wording import counted, worded
+from workflow.notices import notice_label
 from workflow.schemas import FilingOut
 
 templates = Jinja2Templates(directory=str(files("web") / "templates"))
@@ -58,10 +67,43 @@ def state_named(state: str) -> str:
 
 
 def event_named(event: str) -> str:
-    """An event as its form is titled (``EventSpec.label``); a history's entry of its own (the
-    order's ``create``) by its name."""
+    """An event as its form is titled (``EventSpec.label``), or the order's opening, the
+    history's entry of its own (``OPENING_LABEL``); one no longer declared, by its key."""
     spec = EVENTS_BY_NAME.get(event)
-    return spec.label if spec is not None else event
+    if spec is not None:
+        return spec.label
+    return OPENING_LABEL if event == OPENING else event
+
+
+def deadline_named(kind: str) -> str:
+    """A deadline as pages name it, as they name an event (``DeadlineSpec.label``)."""
+    return DEADLINES_BY_KIND[kind].label
+
+
+def duty_named(kind: str) -> str:
+    """A duty after approval as pages name it, as they name a deadline
+    (``ObligationSpec.label``)."""
+    return OBLIGATIONS_BY_KIND[ObligationKind(kind)].label
+
+
+def kind_named(kind: str) -> str:
+    """An order kind as pages name it (``KindSpec.label``)."""
+    return kind_spec(kind).label
+
+
+def termed(key: str, table: str) -> str:
+    """A key of one of the rules file's tables (``applicant_types``, ``documents``,
+    ``licences``, ``sectors``) as pages name it, by the rules in force (``Term.label``); a key
+    an edited rules file no longer defines, by itself, which is all a page then knows."""
+    terms: Mapping[str, Term] = getattr(rules_for(get_settings()), table)
+    return terms[key].label if key in terms else key
+
+
+def material_named(key: str) -> str:
+    """A material as pages name it (``term_label``), by the rules in force; one an edited
+    rules file no longer lists, by its key."""
+    zh = rules_for(get_settings()).materials.get(key)
+    return term_label(key, zh) if zh else key
 
 
 def named(filing: FilingOut, services: Mapping[int, str]) -> str:
@@ -80,6 +122,12 @@ templates.env.filters["named"] = named
 templates.env.filters["counted"] = counted
 templates.env.filters["state_named"] = state_named
 templates.env.filters["event_named"] = event_named
+templates.env.filters["deadline_named"] = deadline_named
+templates.env.filters["duty_named"] = duty_named
+templates.env.filters["notice_named"] = notice_label
+templates.env.filters["termed"] = termed
+templates.env.filters["material_named"] = material_named
+templates.env.filters["kind_named"] = kind_named
 templates.env.filters["duration"] = duration
 templates.env.filters["lateness"] = lateness
 templates.env.filters["worded"] = lambda text: worded(text, get_settings())

@@ -40,13 +40,39 @@ from workflow.domain.definition import (
     EventSpec,
     State,
 )
+from workflow.domain.obligations import OBLIGATIONS, ObligationKind
 from workflow.domain.orders import ServiceKind, VerifierResult
 from workflow.domain.wording import worded
 
 _NOTIFICATIONS = table(Notification)
+
 # Built once: notifying events run it. Which id is whose does not matter (each is owed the same
 # delivery job), so the rows need not come back in order.
 _INSERT = insert(_NOTIFICATIONS).returning(_NOTIFICATIONS.c.id)
+
+
+def duty_notice(kind: ObligationKind) -> str:
+    """The kind a duty's notice is stored under: its key, prefixed so that no event's or
+    deadline's notice can ever share it."""
+    return f"obligation_{kind}"
+
+
+# A live site's footer check failing twice in a row: told once, not as a duty falling due.
+FOOTER_FAILING = "footer_check_failed"
+
+# What pages call each kind of notice: the event, deadline or duty it tells of.
+_NOTICE_LABELS: dict[str, str] = {
+    **{spec.name: spec.label for spec in EVENTS_BY_NAME.values()},
+    **{spec.kind: spec.label for spec in DEADLINES_BY_KIND.values()},
+    **{duty_notice(spec.kind): spec.label for spec in OBLIGATIONS},
+    FOOTER_FAILING: "Footer check failed 底部备案号检查未通过",
+}
+
+
+def notice_label(kind: str) -> str:
+    """A notification's kind as pages name it; one stored under a kind no longer declared by
+    its key, which is all it has."""
+    return _NOTICE_LABELS.get(kind, kind)
 
 
 def recipients(filing: Filing, audience: Audience, settings: Settings) -> list[tuple[str, str]]:

@@ -109,6 +109,7 @@ class ObligationOut(BaseModel):
     filing_id: int
     kind: ObligationKind
     description: str
+    description_zh: str = Field(description="the description in Chinese")
     due_at: UtcDateTime
     status: DeadlineStatus
     estimated: bool
@@ -184,6 +185,7 @@ def describe(row: Obligation, now: datetime) -> ObligationOut:
         filing_id=row.filing_id,
         kind=spec.kind,
         description=_worded(spec.description, row, get_settings()),
+        description_zh=_worded(spec.zh, row, get_settings()),
         due_at=due,
         status=DeadlineStatus(row.status),
         estimated=row.estimated,
@@ -1117,7 +1119,7 @@ def fire(session: Session, obligation_id: int, now: datetime, settings: Settings
         session,
         filing,
         row.service_id,
-        kind=f"obligation_{row.kind}",
+        kind=notices.duty_notice(ObligationKind(row.kind)),
         audience=spec.audience,
         key=f"{filing.id}:o{row.id}:{due.isoformat()}",
         title=(_worded(spec.zh, row, settings), _worded(spec.description, row, settings)),
@@ -1220,7 +1222,7 @@ def record_footer(
             session,
             filing,
             service_id,
-            kind="footer_check_failed",
+            kind=notices.FOOTER_FAILING,
             audience=spec.audience,
             key=f"{filing.id}:footer:{check.id}",
             title=("网站底部备案号检查连续两次未通过。", "The footer check failed twice in a row."),

@@ -88,6 +88,7 @@ class DeadlineOut(BaseModel):
     id: int
     kind: str
     description: str
+    description_zh: str = Field(description="the description in Chinese")
     due_at: datetime
     status: DeadlineStatus
     estimated: bool

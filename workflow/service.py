@@ -43,6 +43,7 @@ from workflow.domain.definition import (
     DEADLINES_BY_KIND,
     EVENT_DEADLINE_KINDS,
     EVENTS_BY_NAME,
+    OPENING,
     STATES,
     EventSpec,
     State,
@@ -185,7 +186,7 @@ def _open(
             HistoryEntry(
                 filing_id=filing.id,
                 version=1,
-                event="create",
+                event=OPENING,
                 from_state=None,
                 to_state=filing.state,
                 actor=actor,

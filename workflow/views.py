@@ -221,6 +221,7 @@ def _deadline_out(
         id=deadline.id,
         kind=deadline.kind,
         description=worded(spec.description, get_settings(), armed),
+        description_zh=worded(spec.zh, get_settings(), armed),
         due_at=due,
         status=deadline.status,
         estimated=deadline.estimated,

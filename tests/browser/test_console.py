@@ -98,7 +98,7 @@ def test_a_case_manager_records_a_go_live_and_the_psb_filing_falls_due(
     page.goto(f"{console.url}/filings/{filing_id}")
     page.locator("form#duty-go_live").get_by_label("Live on").fill(today)
     click(page, "duty-go_live", "Record go-live 登记上线")
-    page.locator("#obligations td", has_text="psb_filing").first.wait_for()
+    page.locator("#obligations td", has_text="Psb filing 公安联网备案").first.wait_for()
     settled(page)
     assert today in page.locator("#after-approval").inner_text()
     # Recorded once: correcting it now means ticking the box naming the day on file.

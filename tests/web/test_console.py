@@ -3,6 +3,7 @@ late work, masking, and errors as pages for browsers while the API keeps JSON.""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from auth import sessions
 from auth.tokens import UP_TOKEN_NAME, Role, replace_tokens_named
@@ -23,6 +24,7 @@ from tests.factories import (
     ORG_APP_MATERIALS,
     ORG_MATERIALS,
     PATH_TO,
+    MakeFiling,
     order_on,
     said_beside,
 )
@@ -31,6 +33,7 @@ from web.pages import SESSION_COOKIE
 from workflow import failures, views
 from workflow.domain.definition import EVENTS_BY_NAME, STATES_BY_NAME, State
 from workflow.outbox import FooterCheck
+from workflow.schemas import FilingOut
 
 if TYPE_CHECKING:
     from tests.databases import Database
@@ -634,9 +637,27 @@ def test_the_whole_pipeline_tells_each_states_order_kinds_apart(
     page = signed_in("viewer").get("/").text
     assert (
         '<a href="/filings?state=submitted&amp;kind=first_filing" data-kind="first_filing">'
-        'first_filing 1</a> · <a href="/filings?state=submitted&amp;kind=cancel_entity" '
-        'data-kind="cancel_entity">cancel_entity 1</a></td>'
+        'first_filing 首次备案 1</a> · <a href="/filings?state=submitted&amp;kind=cancel_entity" '
+        'data-kind="cancel_entity">cancel_entity 注销主体 1</a></td>'
     ) in page
+
+
+def test_the_pipeline_says_what_each_state_means_in_english_and_chinese(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    page = signed_in("viewer").get("/").text
+    meanings = re.findall(r'<td data-label="Meaning 说明" class="muted">([^<]*)</td>', page)
+    assert (
+        "MIIT sent its SMS: every listed person answers within 24 h of it. "
+        "工信部已发送核验短信：每位需核验的负责人须在24小时内完成核验。"
+    ) in [html.unescape(m) for m in meanings]
+
+
+def test_the_pipeline_of_one_order_kind_names_it_in_english_and_chinese(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    page = signed_in("viewer").get("/?kind=change").text
+    assert "<h2>By state 各状态数量 · change 变更备案</h2>" in page
 
 
 def test_the_state_counts_say_how_many_of_each_order_kind(
@@ -658,7 +679,33 @@ def test_late_work_shows_one_row_per_filing_with_how_late(
     clock.advance(timedelta(days=60))
     page = signed_in("ops").get("/overdue").text
     assert page.count('class="late-item"') == 1 and "d overdue" in page
-    assert "idle_reminder" not in page
+    assert "Idle reminder" not in page
+
+
+def test_late_work_names_each_deadline_in_english_and_chinese(
+    api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
+) -> None:
+    api.drive("submitted", domain="late.cn")
+    clock.advance(timedelta(days=7))
+    page = signed_in("ops").get("/overdue").text
+    [late] = re.findall(r'<td data-label="Deadline 期限">([^<]*)<span', page)
+    assert late == "Host review overdue 接入商初审到期 "
+
+
+def test_late_work_says_what_each_deadline_means_in_english_and_chinese(
+    api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
+) -> None:
+    api.drive("submitted", domain="late.cn")
+    clock.advance(timedelta(days=7))
+    page = signed_in("ops").get("/overdue").text
+    assert "past it, it is overdue. 接入商初审到期，逾期即为超时。</span>" in page
+
+
+def test_late_work_offers_each_deadline_to_filter_by_in_english_and_chinese(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    page = signed_in("ops").get("/overdue").text
+    assert '<option value="miit_sla_breach">Miit sla breach 管局审核超时升级</option>' in page
 
 
 def test_the_api_history_masks_numbers_quoted_in_a_reason(api: Api) -> None:
@@ -711,7 +758,9 @@ def test_a_failed_footer_check_is_shown_with_its_service_and_a_retry(
     failures.record_failed_job(session, Job.CHECK_FOOTER, check, "no such table", 4, clock.now())
     session.commit()
     page = signed_in("ops").get("/failed").text
-    assert re.search(r"check_footer\s*<span[^>]*>service_id 4 · obligation_id 9</span>", page)
+    assert re.search(
+        r"check_footer 底部备案号检查\s*<span[^>]*>service_id 4 · obligation_id 9</span>", page
+    )
     assert 'aria-label="Retry job' in page
 
 
@@ -745,6 +794,39 @@ def test_the_filing_page_says_a_delivery_being_retried_its_attempts_and_last_err
     ) in page
 
 
+def _failed_delivery(session: Session, clock: FrozenClock, new_filing: MakeFiling) -> FilingOut:
+    """A withdrawn filing whose notice of the withdrawal failed for good."""
+    filing = new_filing("withdrawn")
+    notification = session.exec(select(Notification)).first()
+    assert notification is not None and notification.id is not None
+    failures.record_final_failure(session, notification.id, "SMTP refused", clock.now())
+    session.commit()
+    return filing
+
+
+def test_a_failed_delivery_is_listed_by_the_event_it_told_of_in_both_languages(
+    signed_in: Callable[[str], TestClient],
+    session: Session,
+    clock: FrozenClock,
+    new_filing: MakeFiling,
+) -> None:
+    _failed_delivery(session, clock, new_filing)
+    page = signed_in("ops").get("/failed").text
+    assert re.search(r'<td data-label="Job 任务">Withdraw 撤回订单 <span', page)
+
+
+def test_a_filings_failed_notice_is_named_by_the_event_it_told_of_in_both_languages(
+    signed_in: Callable[[str], TestClient],
+    session: Session,
+    clock: FrozenClock,
+    new_filing: MakeFiling,
+) -> None:
+    filing = _failed_delivery(session, clock, new_filing)
+    page = signed_in("viewer").get(f"/filings/{filing.id}").text
+    notices = page.split('id="failed-notices"')[1].split("</div>")[0]
+    assert "Withdraw 撤回订单 → log: SMTP refused" in notices
+
+
 def test_a_reminder_sent_reads_as_ago_on_the_filing_page_not_overdue(
     api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
 ) -> None:
@@ -761,7 +843,7 @@ def test_the_filing_page_shows_who_must_answer_the_sms_and_their_wrong_codes_so_
     filing = api.step(api.drive("sms_pending"), "sms_wrong_entry", {"verifier": "entity"})
     page = signed_in("viewer").get(f"/filings/{filing['id']}").text
     rows = page[page.index('id="sms"') :].split("</table>")[0].split('<tr class="verifier">')[1:]
-    entity = next(row for row in rows if ">entity<" in row)
+    entity = next(row for row in rows if "主体负责人<" in row)
     assert "1 of 5" in entity and "pending" in entity and "****" in entity
 
 
@@ -822,6 +904,15 @@ def test_a_verifier_whose_round_ended_in_failure_is_said_failed_until_the_order_
     assert _sms_results(page) == ["failed 核验失败"]
 
 
+def test_a_verifier_is_named_as_whose_responsible_person_in_both_languages(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.drive("sms_pending")
+    page = signed_in("viewer").get(f"/filings/{filing['id']}").text
+    whose = re.findall(r'<td data-label="Whose 核验人">([^<]*)</td>', page)
+    assert [html.unescape(w) for w in whose] == ["Entity's responsible person 主体负责人"]
+
+
 def test_the_sms_answer_forms_offer_only_the_people_still_to_answer(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
@@ -833,6 +924,16 @@ def test_the_sms_answer_forms_offer_only_the_people_still_to_answer(
     for event in ("verify_sms", "sms_wrong_entry"):
         form = page.split(f'id="event-{event}"')[1].split("</form>")[0]
         assert re.findall(r'<option value="([a-z]+)">', form) == ["entity"]
+
+
+def test_the_sms_answer_forms_offer_each_person_by_whose_in_both_languages(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.drive("sms_pending")
+    page = signed_in("case_manager").get(f"/filings/{filing['id']}").text
+    form = page.split('id="event-verify_sms"')[1].split("</form>")[0]
+    offered = re.findall(r'<option value="entity">([^<]*)</option>', form)
+    assert [html.unescape(o) for o in offered] == ["Entity's responsible person 主体负责人"]
 
 
 def _heading(page: str, form_id: str) -> str:
@@ -850,6 +951,19 @@ def test_an_event_forms_title_names_the_event_in_english_and_chinese(
     assert heading == (
         "<strong>Bind service number 绑定备案服务号</strong>"
         " → service_number_bound 已绑定备案服务号"
+    )
+
+
+def test_an_event_forms_description_says_what_it_records_in_english_and_chinese(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.drive("host_pre_approved")
+    page = signed_in("case_manager").get(f"/filings/{filing['id']}").text
+    form = page.split('id="event-sms_sent"')[1].split("</form>")[0]
+    described = form.split('<br><span class="muted">')[1].split("</span>")[0]
+    assert described == (
+        "MIIT sent its SMS: each listed person has 24 h to answer it. "
+        "工信部已发送核验短信：每位需核验的负责人须在24小时内完成核验。"
     )
 
 
@@ -872,6 +986,17 @@ def test_an_event_leading_to_the_state_it_leaves_is_said_to_keep_the_order_there
     assert forms.leads_to(staying, State.SUBMITTED) == "stays 仍为 submitted 已提交接入商初审"
 
 
+def test_my_filings_name_what_each_needs_next_as_its_forms_are_titled(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    _assign(api, api.create()["id"], "test-case_manager")
+    page = signed_in("case_manager").get("/mine").text
+    needs = page.split('<td data-label="Needs next 下一步">')[1].split("</td>")[0]
+    assert re.findall(r'<span class="pill">([^<]*)</span>', needs) == [
+        "Bind service number 绑定备案服务号"
+    ]
+
+
 def test_my_filings_show_the_deadline_ahead_not_a_reminder_already_sent(
     api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
 ) -> None:
@@ -883,4 +1008,4 @@ def test_my_filings_show_the_deadline_ahead_not_a_reminder_already_sent(
     )
     clock.advance(timedelta(hours=1))
     page = signed_in("case_manager").get("/mine").text
-    assert "sms_reminder: due in 11 h" in page and " ago" not in page
+    assert "Sms reminder 短信核验提醒: due in 11 h" in page and " ago" not in page

@@ -49,7 +49,7 @@ def test_the_page_shows_the_kind_in_the_chart_and_the_table(
 ) -> None:
     client.post("/login", data={"token": tokens["viewer"]})
     page = client.get("/reports/durations").text
-    assert "京 首次备案 (first_filing)" in page and "<td>first_filing</td>" in page
+    assert "京 首次备案 (first_filing)" in page and "<td>first_filing 首次备案</td>" in page
     assert "<script>" not in page and " style=" not in page
 
 

@@ -239,7 +239,7 @@ def test_leaving_the_host_once_recorded_is_offered_as_a_correction(
 
     page = console.get(f"/filings/{on_file.id}").text
     assert 'name="replaces" value="2026-03-02"' in _form(page, "duty-left_host")
-    assert "cancel_access" in page
+    assert "Cancel access 取消接入" in page
 
 
 def test_an_open_order_has_no_duties_to_record(

@@ -125,6 +125,38 @@ def test_an_entity_page_names_statuses_and_order_kinds_in_english_and_chinese(
     )
 
 
+def test_an_entity_page_names_its_applicant_type_in_english_and_chinese(
+    entity_id: int, signed_in: Console
+) -> None:
+    page = signed_in("viewer").get(f"/entities/{entity_id}").text
+
+    assert f'#{entity_id} <span class="muted">(organisation 单位)</span>' in page
+
+
+def test_an_entity_page_names_its_identity_document_in_english_and_chinese(
+    entity_id: int, signed_in: Console
+) -> None:
+    page = signed_in("viewer").get(f"/entities/{entity_id}").text
+
+    assert "<dt>Identity 证件</dt><dd>business_licence 营业执照（统一社会信用代码） " in page
+
+
+def test_the_entities_list_names_each_applicant_type_in_english_and_chinese(
+    entity_id: int, signed_in: Console
+) -> None:
+    page = signed_in("viewer").get("/entities", params={"name": "xample"}).text
+
+    assert 'Example Ltd</a> <span class="muted">organisation 单位</span>' in page
+
+
+def test_the_filing_page_names_the_applicant_type_in_english_and_chinese(
+    on_file: FilingOut, signed_in: Console
+) -> None:
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+
+    assert 'Example Ltd <span class="muted">(organisation 单位)</span>' in page
+
+
 def test_an_entity_page_counts_its_services_on_file_apart_from_those_it_filed(
     session: Session, entity_id: int, open_order: Callable[..., FilingOut], signed_in: Console
 ) -> None:
@@ -419,6 +451,15 @@ def test_a_choice_with_a_default_offers_no_blank_that_would_mean_it(
 
     sector = page.split('id="order-new_service-service.sector"')[1].split("</select>")[0]
     assert '<option value="">' not in sector and 'value="general" selected' in sector
+
+
+def test_a_new_sites_licence_is_offered_by_its_chinese_name_and_key(
+    entity_id: int, signed_in: Console
+) -> None:
+    page = signed_in("case_manager").get(f"/entities/{entity_id}").text
+
+    licence = page.split('id="order-new_service-licence"')[1].split("</select>")[0]
+    assert '<option value="filing" selected>非经营性互联网信息服务备案 (filing)</option>' in licence
 
 
 def test_an_empty_change_is_refused_naming_the_changes_by_label(

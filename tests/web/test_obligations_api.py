@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -80,6 +81,14 @@ def test_a_server_expiry_is_recorded_and_shown_on_the_filings_page(
     assert "2026-09-30" in block
 
 
+def test_an_approved_filings_page_names_its_service_kind_in_english_and_chinese(
+    on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+    block = page.split('id="after-approval"')[1].split("</dl>")[0]
+    assert "<dt>Service 服务</dt><dd>Website 网站 · " in block
+
+
 def test_every_problem_with_a_go_live_is_listed(api: Api, on_file: FilingOut) -> None:
     body = {"live_on": "someday", "home_url": "ftp://example.cn/", "colour": "red"}
     response = _post(api, f"/services/{on_file.service_id}/go-live", body)
@@ -129,7 +138,7 @@ def test_the_pages_show_a_forecast_the_obligations_and_the_review_times_chart(
     _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
     client.post("/login", data={"token": tokens["viewer"]})
     approved = client.get(f"/filings/{on_file.id}").text
-    assert 'id="after-approval"' in approved and "psb_filing" in approved
+    assert 'id="after-approval"' in approved and "Psb filing 公安联网备案" in approved
     # another entity: the one on file files no first filing
     order = api.drive("miit_pending", province="沪", domain="other.cn")
     assert "statutory limit 法定时限" in client.get(f"/filings/{order['id']}").text
@@ -189,7 +198,11 @@ def test_the_console_lists_overdue_duties_with_their_site_and_filing(
     page = console.get("/duties").text
 
     [row] = page.split('<tr class="duty">')[1:]
-    assert "psb_filing" in row and on_file.domain in row and f'href="/filings/{on_file.id}"' in row
+    assert (
+        "Psb filing 公安联网备案" in row
+        and on_file.domain in row
+        and f'href="/filings/{on_file.id}"' in row
+    )
     assert "1 overdue duties" in console.get("/").text
 
 
@@ -199,13 +212,26 @@ def test_the_filing_page_shows_a_duty_due_by_the_end_of_its_last_day_at_24_00(
     _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
     page = signed_in("viewer").get(f"/filings/{on_file.id}").text
     duties = page.split('id="obligations"')[1].split("</table>")[0]
-    psb = next(row for row in duties.split("<tr>") if '义务">psb_filing <' in row)
+    psb = next(row for row in duties.split("<tr>") if '义务">Psb filing 公安联网备案 <' in row)
     assert "2026-04-01 24:00" in psb and "2026-04-02 00:00" not in psb
 
 
 def test_metrics_count_the_overdue_duties(api: Api, on_file: FilingOut, clock: FrozenClock) -> None:
     _psb_filing_overdue(api, on_file, clock)
     assert "icpflow_obligations_overdue 1.0" in api.get("/metrics").text
+
+
+def test_the_filing_page_says_what_each_duty_means_in_english_and_chinese(
+    api: Api, on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+    duties = page.split('id="obligations"')[1].split("</table>")[0]
+    psb = next(row for row in duties.split("<tr>") if '义务">Psb filing 公安联网备案 <' in row)
+    assert (
+        "The public-security (PSB) filing is due within 30 days of the site going live. "
+        "网站开通后30日内须办理公安联网备案。"
+    ) in psb
 
 
 def test_the_filing_page_shows_footer_checks_once_each_with_their_result(
@@ -232,7 +258,7 @@ def test_the_filing_page_shows_footer_checks_once_each_with_their_result(
     page = signed_in("viewer").get(f"/filings/{on_file.id}").text
 
     duties = page.split('id="obligations"')[1].split("</table>")[0]
-    assert duties.count("footer_check") == 1  # the next one, not the three made
+    assert duties.count("Footer check 底部备案号检查") == 1  # the next one, not the three made
     checks = page.split('id="footer-checks"')[1].split("</table>")[0]
     assert checks.count("no link to https://beian.miit.gov.cn/") == 3
 
@@ -243,6 +269,40 @@ def _check(session: Session, service_id: int, settings: Settings, problems: list
         problems=problems, settings=settings,
     )  # fmt: skip
     session.commit()
+
+
+def _notices_named(page: str) -> list[str]:
+    """The Kind column of a filing page's notifications, row by row."""
+    return re.findall(r'<tr class="notification">\s*<td data-label="Kind 类型">([^<]*)</td>', page)
+
+
+def test_a_duty_falling_due_is_named_in_the_filings_notifications_as_the_duty(
+    api: Api,
+    on_file: FilingOut,
+    clock: FrozenClock,
+    settings: Settings,
+    db: Database,
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    _psb_filing_overdue(api, on_file, clock)
+    fire_due_obligations(db.engine, clock.now(), settings)
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+    assert "Psb filing 公安联网备案" in _notices_named(page)
+
+
+def test_a_footer_failing_twice_is_named_in_the_filings_notifications_as_such(
+    api: Api,
+    on_file: FilingOut,
+    session: Session,
+    settings: Settings,
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    assert on_file.service_id is not None
+    _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
+    for _ in range(2):
+        _check(session, on_file.service_id, settings, ["no link to https://beian.miit.gov.cn/"])
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+    assert "Footer check failed 底部备案号检查未通过" in _notices_named(page)
 
 
 def test_ops_list_the_live_sites_whose_footer_fails_since_their_first_failure_in_a_row(
@@ -333,7 +393,9 @@ def test_the_services_page_block_says_what_it_is_and_when_it_left(
         "active",
     )
     block = page.split('id="after-approval"')[1].split("</dl>")[0]
-    assert "website" in block and "on record 已备案" in block and "Left this host 迁出" in block
+    assert (
+        "Website 网站" in block and "on record 已备案" in block and "Left this host 迁出" in block
+    )
 
 
 def test_a_rectification_row_says_which_notice_and_its_extension(
@@ -366,7 +428,7 @@ def test_an_overdue_duty_reads_overdue_and_a_done_one_closed(
 
     def psb_row(page: str) -> str:
         rows = page.split('id="obligations"')[1].split("</table>")[0].split("<tr>")
-        return next(r for r in rows if '义务">psb_filing <' in r)
+        return next(r for r in rows if '义务">Psb filing 公安联网备案 <' in r)
 
     assert "overdue 逾期" in psb_row(late)
     assert "closed 已关闭" in psb_row(done) and "disarmed" not in psb_row(done)
@@ -390,7 +452,7 @@ def test_a_case_managers_own_list_shows_the_duties_their_sites_owe_late(
     page = signed_in("case_manager").get("/mine").text
 
     late = page.split('id="late-duties"')[1]
-    assert "psb_filing" in late and f'href="/filings/{on_file.id}"' in late
+    assert "Psb filing 公安联网备案" in late and f'href="/filings/{on_file.id}"' in late
 
 
 def test_a_case_managers_own_list_leaves_out_duties_of_others_sites(
@@ -448,8 +510,8 @@ def test_my_overdue_duties_page_on_their_own(
     first = console.get("/mine").text.split('id="late-duties"')[1]
     past = console.get("/mine?late_page=2").text.split('id="late-duties"')[1]
 
-    assert 'aria-label="Overdue duties pages"' in first and "psb_filing" in first
-    assert "Past the last page" in past and "psb_filing" not in past
+    assert 'aria-label="Overdue duties pages"' in first and "Psb filing 公安联网备案" in first
+    assert "Past the last page" in past and "Psb filing 公安联网备案" not in past
 
 
 def test_a_reminder_closed_is_no_row_of_its_own(
@@ -468,7 +530,7 @@ def test_a_reminder_closed_is_no_row_of_its_own(
     page = signed_in("viewer").get(f"/filings/{on_file.id}").text
 
     table = page.split('id="obligations"')[1].split("</table>")[0]
-    assert "psb_filing_reminder" not in table and '义务">psb_filing <' in table
+    assert "Psb filing reminder" not in table and '义务">Psb filing 公安联网备案 <' in table
 
 
 def test_an_order_of_theirs_withdrawn_makes_no_site_theirs_on_my_filings(
@@ -517,4 +579,12 @@ def test_ops_filter_the_overdue_duties_by_kind_and_province(
     assert listed("province=沪").json()["total"] == 0
     assert listed("province=X").status_code == 422
     page = signed_in("viewer").get("/duties?kind=cancel_access").text
-    assert "psb_filing <span" not in page.split('<table class="stack">')[1].split("</table>")[0]
+    table = page.split('<table class="stack">')[1].split("</table>")[0]
+    assert "Psb filing 公安联网备案 <span" not in table
+
+
+def test_ops_choose_the_kind_of_duty_by_its_english_and_chinese_name(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    page = signed_in("viewer").get("/duties").text
+    assert '<option value="psb_filing">Psb filing 公安联网备案</option>' in page

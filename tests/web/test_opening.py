@@ -155,6 +155,18 @@ def test_a_choice_with_a_default_shows_it_chosen(signed_in: Callable[[str], Test
     assert re.search(r'<option value="general" selected>', sector)
 
 
+def test_the_licence_is_offered_by_its_chinese_name_and_key(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    page = signed_in("case_manager").get("/filings/new").text
+
+    licence = page.split('id="open-filing-licence"')[1].split("</select>")[0]
+    assert re.findall(r'<option value="[a-z]+"[^>]*>([^<]*)</option>', licence) == [
+        "非经营性互联网信息服务备案 (filing)",
+        "经营性互联网信息服务（ICP证） (commercial)",
+    ]
+
+
 def test_a_fields_hint_is_shown_beside_it(signed_in: Callable[[str], TestClient]) -> None:
     page = signed_in("case_manager").get("/filings/new").text
 

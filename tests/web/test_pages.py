@@ -6,6 +6,8 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from importlib.resources import files
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,7 +17,7 @@ from sqlmodel import Session
 import web.pages  # noqa: F401  (installs the access-log filter)
 from auth.tokens import Role, create_token, list_tokens, revoke_token
 from config.clock import FrozenClock
-from config.settings import Settings
+from config.settings import Settings, get_settings
 from tests.factories import ORG_MATERIALS, fresh_service_number
 from web.pages import SESSION_COOKIE
 from workflow import privacy, views
@@ -106,6 +108,12 @@ def test_a_token_link_to_the_sign_in_page_signs_in_and_goes_to_the_pipeline(
     response = client.get(f"/login?token={tokens['viewer']}", follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (303, "/")
     assert client.get("/stuck", follow_redirects=False).status_code == 200
+
+
+def test_the_header_names_whoever_signed_in_and_their_role_in_english_and_chinese(
+    browser: TestClient,
+) -> None:
+    assert '<span class="who">test-viewer (viewer 只读) ·' in browser.get("/").text
 
 
 def test_sign_out_ends_the_session_on_the_server(browser: TestClient) -> None:
@@ -232,6 +240,14 @@ def test_timeline_names_each_event_and_state_as_the_forms_do(api: Api, browser: 
     assert "domain_registered 域名已实名 → withdrawn 已撤回" in withdrawn
 
 
+def test_timeline_names_the_orders_opening_in_english_and_chinese(
+    api: Api, browser: TestClient
+) -> None:
+    page = browser.get(f"/filings/{api.create()['id']}").text
+    opened = page.split('<tr class="history">')[1].split("</tr>")[0]
+    assert '<td data-label="Event 事件">Create 创建订单</td>' in opened
+
+
 def test_time_in_each_state_names_the_state_with_its_chinese_label(
     api: Api, browser: TestClient
 ) -> None:
@@ -251,6 +267,60 @@ def test_timeline_shows_the_armed_deadlines(api: Api, browser: TestClient) -> No
     filing = api.drive("sms_pending")
     page = browser.get(f"/filings/{filing['id']}").text
     assert page.count('class="deadline"') == len(filing["deadlines"]) > 0
+
+
+def test_notifications_are_named_by_the_event_or_deadline_they_tell_of(
+    api: Api, browser: TestClient
+) -> None:
+    filing = api.drive("sms_pending")
+    page = browser.get(f"/filings/{filing['id']}").text
+    kinds = re.findall(r'<tr class="notification">\s*<td data-label="Kind 类型">([^<]*)</td>', page)
+    assert kinds == [
+        "Host approve 接入商初审通过",
+        "Sms sent 工信部短信已发送",
+        "Sms reminder 短信核验提醒",
+    ]
+
+
+def test_each_deadline_says_its_status_in_english_and_chinese(
+    api: Api, browser: TestClient
+) -> None:
+    """In the SMS window: the first reminder went out as it opened, the rest wait."""
+    filing = api.drive("sms_pending")
+    page = browser.get(f"/filings/{filing['id']}").text
+    statuses = re.findall(
+        r'<tr class="deadline">.*?<td data-label="Status 状态">([^<]*)<', page, re.S
+    )
+    assert statuses == ["fired 已触发", *["pending 待到期"] * (len(statuses) - 1)]
+
+
+def test_each_notification_says_its_status_in_english_and_chinese(
+    api: Api, browser: TestClient
+) -> None:
+    filing = api.drive("sms_pending")  # no worker runs here: none is delivered yet
+    page = browser.get(f"/filings/{filing['id']}").text
+    rows = page.split('<tr class="notification">')[1:]
+    assert rows and all(
+        '<td data-label="Status 状态" class="">pending 待发送</td>' in r for r in rows
+    )
+
+
+def test_each_deadline_says_what_it_means_in_english_and_chinese(
+    api: Api, browser: TestClient
+) -> None:
+    filing = api.drive("submitted")
+    page = browser.get(f"/filings/{filing['id']}").text
+    [review, _stuck] = re.findall(r'<td data-label="Meaning 说明" class="muted">([^<]*)</td>', page)
+    assert review == (
+        "The host&#39;s pre-review falls due; past it, it is overdue. 接入商初审到期，逾期即为超时。"
+    )
+
+
+def test_timeline_names_each_deadline_in_english_and_chinese(api: Api, browser: TestClient) -> None:
+    filing = api.drive("submitted")
+    page = browser.get(f"/filings/{filing['id']}").text
+    kinds = re.findall(r'<tr class="deadline">\s*<td data-label="Kind 类型">([^<]*)</td>', page)
+    assert kinds == ["Host review overdue 接入商初审到期", "Stuck 停滞"]
 
 
 def _sent_back(page: str) -> str:
@@ -341,6 +411,87 @@ def test_timeline_shows_the_orders_kind_and_what_it_concerns(api: Api, browser: 
         f'entity 主体 <a href="/entities/{filing["entity_id"]}">#{filing["entity_id"]}</a>' in page
     )
     assert f"service 服务 #{filing['service_id']}" in page
+
+
+def _detail(page: str, term: str) -> str:
+    """What a filing's details say beside ``term`` (``Licence 类型``)."""
+    return page.split(f"<dt>{term}</dt><dd>")[1].split("</dd>")[0]
+
+
+def test_a_filings_details_name_its_licence_in_english_and_chinese(
+    api: Api, browser: TestClient
+) -> None:
+    page = browser.get(f"/filings/{api.create()['id']}").text
+    assert _detail(page, "Licence 类型") == "filing 非经营性互联网信息服务备案"
+
+
+def test_a_filings_details_name_the_applicants_identity_document_in_english_and_chinese(
+    api: Api, browser: TestClient
+) -> None:
+    page = browser.get(f"/filings/{api.create()['id']}").text
+    assert _detail(page, "Identity 证件").startswith(
+        "business_licence 营业执照（统一社会信用代码） "
+    )
+
+
+def _rules_in_force_edited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *edits: tuple[str, str]
+) -> None:
+    """The packaged rules file with each (old, new) replaced, in force from now on."""
+    text = str(files("workflow.domain").joinpath("rules.toml").read_text(encoding="utf-8"))
+    for old, new in edits:
+        text = text.replace(old, new)
+    (tmp_path / "rules.toml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("RULES_FILE", str(tmp_path / "rules.toml"))
+    get_settings.cache_clear()
+
+
+def test_a_filings_details_name_a_document_the_rules_in_force_no_longer_define_by_its_key(
+    api: Api, browser: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Filed before the rules file dropped business licences: the page shows what it knows."""
+    filing = api.create()
+    _rules_in_force_edited(
+        tmp_path,
+        monkeypatch,
+        ('"business_licence", ', ""),
+        ("[documents.business_licence]", "[documents.business_licence_dropped]"),
+    )
+    page = browser.get(f"/filings/{filing['id']}").text
+    assert _detail(page, "Identity 证件") == f"business_licence {filing['applicant']['id_number']}"
+
+
+def _materials(page: str) -> list[str]:
+    """The pills of a filing's details' materials."""
+    return re.findall(r'<span class="pill">([^<]*)</span>', _detail(page, "Materials 材料"))
+
+
+def test_a_filings_details_name_each_material_in_english_and_chinese(
+    api: Api, browser: TestClient
+) -> None:
+    page = browser.get(f"/filings/{api.drive('submitted')['id']}").text
+    assert _materials(page)[0] == "business_licence_copy 营业执照副本"
+
+
+def test_a_filings_details_name_a_material_the_rules_in_force_no_longer_list_by_its_key(
+    api: Api, browser: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filing = api.drive("submitted")
+    _rules_in_force_edited(
+        tmp_path,
+        monkeypatch,
+        ('"business_licence_copy", ', ""),
+        ('business_licence_copy = "营业执照副本"', ""),
+    )
+    page = browser.get(f"/filings/{filing['id']}").text
+    assert _materials(page)[0] == "business_licence_copy"
+
+
+def test_a_filings_details_name_its_sites_sector_in_english_and_chinese(
+    api: Api, browser: TestClient
+) -> None:
+    page = browser.get(f"/filings/{api.create()['id']}").text
+    assert _detail(page, "Sector 行业") == "general 一般"
 
 
 def test_sign_out_without_the_sessions_form_token_is_refused(browser: TestClient) -> None:

@@ -16,10 +16,12 @@ from workflow.domain.definition import (
     EVENTS,
     EVENTS_BY_NAME,
     STATES,
+    DeadlineSpec,
     EventSpec,
+    StateSpec,
 )
 from workflow.domain.event_data import FellDueData
-from workflow.domain.obligations import OBLIGATIONS
+from workflow.domain.obligations import OBLIGATIONS, ObligationSpec
 from workflow.domain.orders import KINDS, ServiceKind
 from workflow.domain.wording import worded, worded_by_default
 
@@ -64,7 +66,9 @@ def test_every_kind_of_service_has_a_label() -> None:
 )
 def test_a_declared_text_names_only_settings_there_are(spec: object) -> None:
     """A figure an install sets is written as the setting's name, so it can be filled in."""
-    for text in (getattr(spec, name, "") for name in ("description", "zh", "meaning")):
+    for text in (
+        getattr(spec, name, "") for name in ("description", "zh", "meaning", "meaning_zh")
+    ):
         assert "{" not in worded_by_default(text)
 
 
@@ -109,6 +113,12 @@ def test_a_deadline_armed_before_its_setting_changed_says_the_figure_it_was_arme
     ]
 
 
+@pytest.mark.parametrize("state", STATES, ids=lambda state: state.name.value)
+def test_every_state_says_what_it_means_in_chinese_too(state: StateSpec) -> None:
+    """The pipeline shows it beside the English, to case managers who read Chinese first."""
+    assert state.meaning_zh and not state.meaning_zh.isascii()
+
+
 @pytest.mark.parametrize("event", EVENTS, ids=lambda event: event.name)
 def test_every_event_says_what_it_records_in_chinese_too(event: EventSpec) -> None:
     """Its notice reaches case managers who read Chinese first, as a deadline's does."""
@@ -120,6 +130,24 @@ def test_every_event_has_a_short_chinese_name_for_its_forms_title(event: EventSp
     """The console names it in both languages, as it names states and order kinds."""
     assert event.label_zh and not event.label_zh.isascii()
     assert event.label.endswith(f" {event.label_zh}")
+
+
+@pytest.mark.parametrize("deadline", DEADLINES, ids=lambda deadline: deadline.kind)
+def test_every_deadline_has_a_short_chinese_name_for_the_pages_listing_it(
+    deadline: DeadlineSpec,
+) -> None:
+    """The console names it in both languages, as it names the event it may fire."""
+    assert deadline.label_zh and not deadline.label_zh.isascii()
+    assert deadline.label.endswith(f" {deadline.label_zh}")
+
+
+@pytest.mark.parametrize("duty", OBLIGATIONS, ids=lambda duty: duty.kind)
+def test_every_duty_has_a_short_chinese_name_for_the_pages_listing_it(
+    duty: ObligationSpec,
+) -> None:
+    """The console names it in both languages, as it names deadlines."""
+    assert duty.label_zh and not duty.label_zh.isascii()
+    assert duty.label.endswith(f" {duty.label_zh}")
 
 
 def test_every_event_a_deadline_fires_is_automatic_and_told_when_it_fell_due() -> None:

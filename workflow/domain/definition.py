@@ -58,17 +58,27 @@ class Actor(StrEnum):
 
 @dataclass(frozen=True)
 class StateSpec:
+    """A state: its Chinese name (``label_zh``), what it means in English and in Chinese
+    (``meaning_zh``), who must act there and whether it ends the order."""
+
     name: State
     label_zh: str
     meaning: str
     acts: Actor | None = None
     terminal: bool = False
+    meaning_zh: str = ""
 
     @property
     def label(self) -> str:
         """What pages call it: its name, which the API and the CLI show, and its Chinese
         label, ``miit_pending 管局审核中``."""
         return f"{self.name.value} {self.label_zh}"
+
+
+def spoken(key: str, label_zh: str) -> str:
+    """What pages call a declared event, deadline or duty: its key's words in English and its
+    short Chinese name, ``Bind service number 绑定备案服务号``, ``Sms expiry 短信核验截止``."""
+    return f"{key.replace('_', ' ').capitalize()} {label_zh}".strip()
 
 
 def _data_schema(model: type[EventData]) -> dict[str, Any]:
@@ -126,7 +136,7 @@ class EventSpec:
     def label(self) -> str:
         """What pages call it, in English (its name's words) and Chinese (``label_zh``), as
         they call a state or an order kind: ``Bind service number 绑定备案服务号``."""
-        return f"{self.name.replace('_', ' ').capitalize()} {self.label_zh}".strip()
+        return spoken(self.name, self.label_zh)
 
 
 class Channel(StrEnum):
@@ -177,7 +187,8 @@ class DeadlineSpec:
     ``reminds_of`` names the deadline a reminder's notice gives the due time of (its own time
     is only when it is sent). ``by_end_of_day`` makes it due at 24:00 Beijing of its last day,
     not at the time of day it was armed: a limit of N working days runs all its last day.
-    ``setting`` is derived from ``figure``: the field's name as API clients see it.
+    ``setting`` is derived from ``figure``: the field's name as API clients see it. ``zh``
+    is the description in Chinese, ``label_zh`` the deadline's short Chinese name.
     """
 
     kind: str
@@ -187,6 +198,7 @@ class DeadlineSpec:
     audience: Audience
     description: str
     zh: str = ""
+    label_zh: str = ""
     event: str | None = None
     overdue: bool = False
     stuck: bool = False
@@ -198,6 +210,11 @@ class DeadlineSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "setting", setting_name(self.figure))
 
+    @property
+    def label(self) -> str:
+        """What pages call it, as they call an event: ``Sms expiry 短信核验截止``."""
+        return spoken(self.kind, self.label_zh)
+
 
 STATES: tuple[StateSpec, ...] = (
     StateSpec(
@@ -205,51 +222,63 @@ STATES: tuple[StateSpec, ...] = (
         "域名已实名",
         "Domain registered and real-name verified.",
         Actor.APPLICANT,
+        meaning_zh="域名已注册并完成实名认证。",
     ),
     StateSpec(
         State.SERVICE_NUMBER_BOUND,
         "已绑定备案服务号",
         "Bei'an service number bound to a mainland server.",
         Actor.APPLICANT,
+        meaning_zh="已为大陆服务器绑定接入商的备案服务号。",
     ),
     StateSpec(
         State.PRE_APPROVAL_PENDING,
         "前置审批中",
         "Sector regulator's pre-approval in progress.",
         Actor.REGULATOR,
+        meaning_zh="行业主管部门前置审批中。",
     ),
     StateSpec(
         State.DRAFT,
         "待完善备案信息",
         "Order opened for a record on file; the applicant completes it and submits.",
         Actor.APPLICANT,
+        meaning_zh="已为在案备案开启订单，待申请人完善后提交。",
     ),
     StateSpec(
-        State.SUBMITTED, "已提交接入商初审", "Application with the host for pre-review.", Actor.HOST
+        State.SUBMITTED,
+        "已提交接入商初审",
+        "Application with the host for pre-review.",
+        Actor.HOST,
+        meaning_zh="备案申请在接入商初审中。",
     ),
     StateSpec(
         State.HOST_RETURNED,
         "接入商退回",
         "Host sent the application back for correction.",
         Actor.APPLICANT,
+        meaning_zh="接入商退回备案申请，待修改。",
     ),
     StateSpec(
         State.HOST_PRE_APPROVED,
         "待提交管局",
         "Host passed it; waiting for it to reach the bureau (MIIT's SMS, where the kind has one).",
         Actor.HOST,
+        meaning_zh="接入商初审通过，等待提交管局（需短信核验的订单类型等待工信部短信）。",
     ),
     StateSpec(
         State.SMS_PENDING,
         "待短信核验",
         "MIIT sent its SMS: every listed person answers within {sms_window_hours:g} h of it.",
         Actor.APPLICANT,
+        meaning_zh="工信部已发送核验短信：每位需核验的负责人须在{sms_window_hours:g}小时内完成核验。",
     ),
     StateSpec(
         State.MIIT_PENDING,
         "管局审核中",
         "Provincial communications administration reviewing.",
         Actor.MIIT,
+        meaning_zh="省通信管理局审核中。",
     ),
     StateSpec(
         State.APPROVED,
@@ -257,12 +286,14 @@ STATES: tuple[StateSpec, ...] = (
         "The bureau approved the order; the record is updated (numbers issued, changes "
         "written, or the cancellation done).",
         terminal=True,
+        meaning_zh="管局审核通过，备案信息已更新（备案号下发、变更写入或注销完成）。",
     ),
     StateSpec(
         State.REJECTED,
         "审核驳回",
         "Refused or returned by MIIT, or pre-approval denied.",
         Actor.APPLICANT,
+        meaning_zh="管局驳回或退回，或前置审批未通过。",
     ),
     StateSpec(
         State.LAPSED,
@@ -270,8 +301,15 @@ STATES: tuple[StateSpec, ...] = (
         "Waited on the applicant over {idle_lapse_days} days: the host keeps the data; resubmit to "
         "first review.",
         Actor.APPLICANT,
+        meaning_zh="等待申请人处理超过{idle_lapse_days}天，订单已失效：接入商保留资料，需重新提交初审。",
     ),
-    StateSpec(State.WITHDRAWN, "已撤回", "Abandoned.", terminal=True),
+    StateSpec(
+        State.WITHDRAWN,
+        "已撤回",
+        "Abandoned.",
+        terminal=True,
+        meaning_zh="订单已撤回，不再继续办理。",
+    ),
 )
 
 TERMINAL_STATES: tuple[State, ...] = tuple(s.name for s in STATES if s.terminal)
@@ -487,6 +525,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "case_manager",
         "Remind the applicant to answer MIIT's SMS verification.",
         zh="请提醒申请人在到期时间前完成工信部短信核验。",
+        label_zh="短信核验提醒",
         reminds_of="sms_expiry",
     ),
     DeadlineSpec(
@@ -497,6 +536,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "case_manager",
         "The SMS verification window closes; the application returns to the host.",
         zh="短信核验时限届满，备案将退回接入商。",
+        label_zh="短信核验截止",
         event="expire_sms",
         overdue=True,
     ),
@@ -508,6 +548,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "case_manager",
         "The host's pre-review falls due; past it, it is overdue.",
         zh="接入商初审到期，逾期即为超时。",
+        label_zh="接入商初审到期",
         overdue=True,
         per="kind",
     ),
@@ -519,6 +560,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "case_manager",
         "The corrections fall due for resubmission; past it, they are overdue.",
         zh="退回修改后的重新提交到期，逾期即为超时。",
+        label_zh="重新提交到期",
         overdue=True,
     ),
     DeadlineSpec(
@@ -529,6 +571,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "case_manager",
         "MIIT review is taking long; check with the host.",
         zh="管局审核时间较长，请与接入商确认进度。",
+        label_zh="管局审核提醒",
         reminds_of="miit_legal_limit",
     ),
     DeadlineSpec(
@@ -540,6 +583,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "The bureau's legal limit of {miit_legal_limit_working_days} working days (Decree 33, "
         "Art. 12) ends.",
         zh="管局{miit_legal_limit_working_days}个工作日的法定审核时限届满。",
+        label_zh="管局法定审核时限",
         overdue=True,
         by_end_of_day=True,
     ),
@@ -551,6 +595,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "ops",
         "MIIT review reaches the {miit_breach_weeks:g}-week SLA: past it, escalate.",
         zh="管局审核达到{miit_breach_weeks:g}周时限，逾期请升级处理。",
+        label_zh="管局审核超时升级",
         overdue=True,
     ),
     DeadlineSpec(
@@ -561,6 +606,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "ops",
         "No transition for longer than this state's threshold.",
         zh="该备案在当前状态停留过久。",
+        label_zh="停滞",
         stuck=True,
     ),
     DeadlineSpec(
@@ -573,6 +619,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "keeps the data and the applicant must resubmit it to first review (Tencent Cloud, "
         "关于增加备案订单有效期的通知).",
         zh="该订单正在等待申请人处理；{idle_lapse_days}天内未处理将失效，接入商保留资料，申请人需重新提交初审。",
+        label_zh="待申请人处理提醒",
         reminds_of="idle_lapse",
     ),
     DeadlineSpec(
@@ -583,6 +630,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "ops",
         "This order, waiting on the applicant, lapses soon and must then be resubmitted: escalate.",
         zh="该订单即将失效，失效后需重新提交，请升级处理。",
+        label_zh="即将失效升级",
         overdue=True,
         reminds_of="idle_lapse",
     ),
@@ -595,6 +643,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "After {idle_lapse_days} days waiting on the applicant the order lapses: the host keeps the data; the "
         "applicant must resubmit it to first review (Tencent Cloud, 关于增加备案订单有效期的通知).",
         zh="订单等待申请人满{idle_lapse_days}天即失效；接入商保留资料，申请人需重新提交初审。",
+        label_zh="订单失效",
         event="lapse",
     ),
 )
@@ -613,6 +662,10 @@ REMINDER_KINDS: tuple[str, ...] = tuple(
     d.kind for d in DEADLINES if d.event is None and not d.overdue and not d.stuck
 )
 MANUAL_EVENTS: tuple[str, ...] = tuple(e.name for e in EVENTS if not e.automatic)
+# The first entry of every order's history: its opening, no event of the machine, yet named
+# on pages as the events after it are.
+OPENING = "create"
+OPENING_LABEL = spoken(OPENING, "创建订单")
 
 
 @cache

@@ -123,6 +123,17 @@ class VerifierRole(StrEnum):
     ENTITY = "entity"
     SERVICE = "service"
 
+    @property
+    def label(self) -> str:
+        """What pages call it, in English and Chinese."""
+        return _VERIFIER_ROLE_LABELS[self]
+
+
+_VERIFIER_ROLE_LABELS = {
+    VerifierRole.ENTITY: "Entity's responsible person 主体负责人",
+    VerifierRole.SERVICE: "Service's responsible person 网站/App 负责人",
+}
+
 
 class VerifierData(EventData):
     verifier: VerifierRole | None = Field(

@@ -25,7 +25,7 @@ from pydantic.json_schema import SkipJsonSchema
 from config.settings import MAX_RECTIFICATION_WORKING_DAYS, Settings
 from workflow.domain.bounded import Count, Day, Document, PsbNumber, Url
 from workflow.domain.bounded import Reason as ReasonText
-from workflow.domain.definition import Audience, Figure, setting_name
+from workflow.domain.definition import Audience, Figure, setting_name, spoken
 from workflow.domain.errors import Reason
 from workflow.domain.event_data import STRICT
 from workflow.domain.guards import check_registration_term
@@ -64,7 +64,8 @@ class ObligationSpec:
     """One kind of obligation. ``figure`` reads its duration from ``Settings`` (``None`` when the
     duration comes with what is recorded, as a rectification notice's due date does);
     ``overdue`` marks kinds whose passing puts the service in the ops lists; ``reminds`` makes
-    the kind a reminder of that duty; ``source`` is where the duty comes from."""
+    the kind a reminder of that duty; ``source`` is where the duty comes from. ``zh`` is the
+    description in Chinese, ``label_zh`` the duty's short Chinese name."""
 
     kind: ObligationKind
     unit: ObligationUnit
@@ -72,6 +73,7 @@ class ObligationSpec:
     audience: Audience
     description: str
     zh: str
+    label_zh: str
     opened_by: str
     closed_by: str
     source: str
@@ -83,6 +85,11 @@ class ObligationSpec:
     def __post_init__(self) -> None:
         if self.figure is not None:
             object.__setattr__(self, "setting", setting_name(self.figure))
+
+    @property
+    def label(self) -> str:
+        """What pages call it, as they call a deadline: ``Psb filing 公安联网备案``."""
+        return spoken(self.kind, self.label_zh)
 
 
 SERVER_EXPIRY_SOURCE = (
@@ -100,6 +107,7 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         "The public-security (PSB) filing is due within {psb_filing_days} days of the site going "
         "live.",
         "网站开通后{psb_filing_days}日内须办理公安联网备案。",
+        label_zh="公安联网备案",
         opened_by="go-live date recorded",
         closed_by="PSB number recorded",
         source="yun.pingan.com help, PSB filing; app100.cn/news/content/2.html",
@@ -113,6 +121,7 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         "The public-security (PSB) filing falls due soon: {psb_filing_days} days after the site "
         "went live.",
         "公安联网备案即将到期：须在网站开通后{psb_filing_days}日内办理。",
+        label_zh="公安联网备案提醒",
         opened_by="go-live date recorded (one per figure still ahead)",
         closed_by="PSB number recorded",
         source="yun.pingan.com help, PSB filing (the 30 days); how early to remind is ours",
@@ -125,6 +134,7 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         "case_manager",
         "The home page must show the record number linked to https://beian.miit.gov.cn.",
         "网站首页底部须展示备案号并链接至 https://beian.miit.gov.cn。",
+        label_zh="底部备案号检查",
         opened_by="go-live date recorded (then after every check)",
         closed_by="the service cancelled or its access removed",
         source="Decree 33 art. 13 and 25 (fine 5,000-10,000 CNY); tlyjmh.cn/beian/279.html",
@@ -137,6 +147,7 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         "case_manager",
         "The domain expires soon: an expired domain leaves an empty record the bureau cancels.",
         "域名即将到期；域名过期后备案将成为空壳并被管局注销。",
+        label_zh="域名到期提醒",
         opened_by="approval of the service's record, or a renewal recorded",
         closed_by="a renewal recorded (a new expiry date)",
         source="help.aliyun.com/en/icp-filing/basic-icp-service/user-guide/"
@@ -151,6 +162,7 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         "The domain's expiry, escalated once it passes with no renewal recorded: an expired "
         "domain leaves an empty record the bureau cancels.",
         "域名到期且未登记续费即升级处理：域名过期后备案成为空壳，将被管局注销。",
+        label_zh="域名已到期",
         opened_by="approval of the service's record, or a renewal recorded (due the day the "
         "domain expires)",
         closed_by="a renewal recorded (a new expiry date)",
@@ -166,6 +178,7 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         "The server the site is accessed on expires soon: renew it, or the site goes dark and "
         "its record may be cancelled as invalid.",
         "接入服务器即将到期：请及时续费，否则网站无法访问，备案可能因失效被注销。",
+        label_zh="服务器到期提醒",
         opened_by="a server expiry recorded (then each one recorded later)",
         closed_by="a later server expiry recorded; the site left the host, or its access removed "
         "or its record cancelled",
@@ -180,6 +193,7 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         "The server's expiry, escalated once it passes with no renewal recorded: the site "
         "cannot be reached and its record may be cancelled as invalid.",
         "接入服务器到期且未登记续费即升级处理：网站无法访问，备案可能因失效被注销。",
+        label_zh="服务器已到期",
         opened_by="a server expiry recorded (due the day the server expires)",
         closed_by="a later server expiry recorded; the site left the host, or its access removed "
         "or its record cancelled",
@@ -193,6 +207,7 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         "ops",
         "The site left this host's servers: a cancel-access order (取消接入) falls due.",
         "网站已不再使用本接入商服务器，须在期限内提交取消接入。",
+        label_zh="取消接入",
         opened_by="the service recorded as having left the host's servers",
         closed_by="a cancel_access order for the service approved, or the leaving taken back",
         source="Tencent Cloud 取消接入.md (qcloud-documents); the number of days is unsourced",
@@ -205,6 +220,7 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         "ops",
         "A rectification notice (整改通知) falls due: past it, escalate.",
         "整改通知的整改期限到期，逾期请升级处理。",
+        label_zh="整改",
         opened_by="a rectification notice recorded with its due date in working days",
         closed_by="the rectification recorded as done",
         source="the bureau's notice sets the due date; one extension of at most 7 working days "

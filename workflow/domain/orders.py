@@ -212,6 +212,12 @@ class KindSpec:
     def number_asked(self) -> NumberAsked:
         return _NUMBER_ASKED.get(self.effect, NumberAsked.NONE)
 
+    @property
+    def label(self) -> str:
+        """What pages call it, as they call a state: its key, which the API and the CLI take,
+        and its Chinese name, ``first_filing 首次备案``."""
+        return f"{self.kind.value} {self.label_zh}"
+
 
 KINDS: tuple[KindSpec, ...] = (
     KindSpec(

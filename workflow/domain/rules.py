@@ -113,6 +113,24 @@ class Residency(StrEnum):
 RESIDENCE_PERMIT = "residence_permit"
 
 
+def term_label(key: str, name_zh: str) -> str:
+    """What pages call a term of the rules file, as they call a state, for the file declares
+    no English beside the key: the key, which the API and the CLI take, then the Chinese,
+    ``organisation 单位``."""
+    return f"{key} {name_zh}"
+
+
+class Term:
+    """A term the rules file defines under its key with its Chinese name (``zh``)."""
+
+    key: str
+    name_zh: str
+
+    @property
+    def label(self) -> str:
+        return term_label(self.key, self.name_zh)
+
+
 @dataclass(frozen=True)
 class ProvinceRule:
     """One ``[[provinces.rules]]`` entry: ``policy`` set to ``value`` where ``provinces`` say."""
@@ -137,7 +155,7 @@ class Province:
 
 
 @dataclass(frozen=True)
-class Document:
+class Document(Term):
     key: str
     name_zh: str
     pattern: re.Pattern[str]
@@ -170,7 +188,7 @@ class Document:
 
 
 @dataclass(frozen=True)
-class ApplicantType:
+class ApplicantType(Term):
     key: str
     name_zh: str
     documents: tuple[str, ...]
@@ -211,7 +229,7 @@ class ReservedSuffix:
 
 
 @dataclass(frozen=True)
-class Licence:
+class Licence(Term):
     key: str
     name_zh: str
     applicant_types: tuple[str, ...]
@@ -234,7 +252,7 @@ class Licence:
 
 
 @dataclass(frozen=True)
-class Sector:
+class Sector(Term):
     key: str
     name_zh: str
     pre_approval_required: bool
