@@ -31,6 +31,7 @@ from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show
 from workflow import service, views
 from workflow.domain.bounded import RowId
 from workflow.domain.commands import ChangesIn, OrderCreate, ServiceIn, parse
+from workflow.domain.definition import in_words, spoken
 from workflow.domain.errors import NotFound, Reason, ValidationError
 from workflow.domain.orders import (
     KINDS,
@@ -261,7 +262,7 @@ def order_form(spec: KindSpec, entity: EntityOut, rules: Rules) -> Form:
     return Form(
         _form_id(spec),
         f"/entities/{entity.id}/orders/{spec.kind.value}",
-        f"{spec.kind.value.replace('_', ' ').capitalize()} {spec.label_zh}",
+        spoken(spec.kind.value, spec.label_zh),
         spec.description,
         tuple(inputs),
         parts={part: _part_label(part) for part in sorted(parts)},
@@ -305,14 +306,14 @@ def _part_label(path: str) -> str:
     top, *rest = path.split(".")
     if not rest:
         return _PARTS[top]
-    return f"{' '.join(rest).replace('_', ' ').capitalize()} {_zh_whose(rest)}".strip()
+    return spoken("_".join(rest), _zh_whose(rest))
 
 
 def _label(parts: list[str]) -> str:
     """``["responsible", "mobile"]`` -> ``Responsible mobile 负责人手机号码``;
     ``["app_platforms", "android", "public_key"]`` -> ``App platforms android public key
     App 平台：安卓证书公钥``."""
-    english = " ".join(parts).replace("_", " ").capitalize()
+    english = in_words("_".join(parts))
     *whose, what = parts
     if not whose:
         return f"{english} {_ZH_OWN.get(what) or ZH[what]}"

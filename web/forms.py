@@ -33,6 +33,7 @@ from workflow.domain.definition import (
     STATES_BY_NAME,
     EventSpec,
     State,
+    spoken,
 )
 from workflow.domain.errors import IcpflowError, renamed
 from workflow.domain.event_data import VerifierRole
@@ -176,7 +177,7 @@ def field_input(
     preset = None if default is None or field.is_required() else _posted_as(default)
     return Input(
         name,
-        label or f"{name.replace('_', ' ').capitalize()} {ZH.get(name, '')}".strip(),
+        label or spoken(name, ZH.get(name, "")),
         hint(field),
         None,
         options,

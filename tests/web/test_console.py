@@ -705,7 +705,7 @@ def test_late_work_offers_each_deadline_to_filter_by_in_english_and_chinese(
     signed_in: Callable[[str], TestClient],
 ) -> None:
     page = signed_in("ops").get("/overdue").text
-    assert '<option value="miit_sla_breach">Miit sla breach 管局审核超时升级</option>' in page
+    assert '<option value="miit_sla_breach">MIIT SLA breach 管局审核超时升级</option>' in page
 
 
 def test_the_api_history_masks_numbers_quoted_in_a_reason(api: Api) -> None:
@@ -1008,4 +1008,4 @@ def test_my_filings_show_the_deadline_ahead_not_a_reminder_already_sent(
     )
     clock.advance(timedelta(hours=1))
     page = signed_in("case_manager").get("/mine").text
-    assert "Sms reminder 短信核验提醒: due in 11 h" in page and " ago" not in page
+    assert "SMS reminder 短信核验提醒: due in 11 h" in page and " ago" not in page

@@ -138,7 +138,7 @@ def test_the_pages_show_a_forecast_the_obligations_and_the_review_times_chart(
     _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
     client.post("/login", data={"token": tokens["viewer"]})
     approved = client.get(f"/filings/{on_file.id}").text
-    assert 'id="after-approval"' in approved and "Psb filing 公安联网备案" in approved
+    assert 'id="after-approval"' in approved and "PSB filing 公安联网备案" in approved
     # another entity: the one on file files no first filing
     order = api.drive("miit_pending", province="沪", domain="other.cn")
     assert "statutory limit 法定时限" in client.get(f"/filings/{order['id']}").text
@@ -199,7 +199,7 @@ def test_the_console_lists_overdue_duties_with_their_site_and_filing(
 
     [row] = page.split('<tr class="duty">')[1:]
     assert (
-        "Psb filing 公安联网备案" in row
+        "PSB filing 公安联网备案" in row
         and on_file.domain in row
         and f'href="/filings/{on_file.id}"' in row
     )
@@ -212,7 +212,7 @@ def test_the_filing_page_shows_a_duty_due_by_the_end_of_its_last_day_at_24_00(
     _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
     page = signed_in("viewer").get(f"/filings/{on_file.id}").text
     duties = page.split('id="obligations"')[1].split("</table>")[0]
-    psb = next(row for row in duties.split("<tr>") if '义务">Psb filing 公安联网备案 <' in row)
+    psb = next(row for row in duties.split("<tr>") if '义务">PSB filing 公安联网备案 <' in row)
     assert "2026-04-01 24:00" in psb and "2026-04-02 00:00" not in psb
 
 
@@ -227,7 +227,7 @@ def test_the_filing_page_says_what_each_duty_means_in_english_and_chinese(
     _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
     page = signed_in("viewer").get(f"/filings/{on_file.id}").text
     duties = page.split('id="obligations"')[1].split("</table>")[0]
-    psb = next(row for row in duties.split("<tr>") if '义务">Psb filing 公安联网备案 <' in row)
+    psb = next(row for row in duties.split("<tr>") if '义务">PSB filing 公安联网备案 <' in row)
     assert (
         "The public-security (PSB) filing is due within 30 days of the site going live. "
         "网站开通后30日内须办理公安联网备案。"
@@ -287,7 +287,7 @@ def test_a_duty_falling_due_is_named_in_the_filings_notifications_as_the_duty(
     _psb_filing_overdue(api, on_file, clock)
     fire_due_obligations(db.engine, clock.now(), settings)
     page = signed_in("viewer").get(f"/filings/{on_file.id}").text
-    assert "Psb filing 公安联网备案" in _notices_named(page)
+    assert "PSB filing 公安联网备案" in _notices_named(page)
 
 
 def test_a_footer_failing_twice_is_named_in_the_filings_notifications_as_such(
@@ -428,7 +428,7 @@ def test_an_overdue_duty_reads_overdue_and_a_done_one_closed(
 
     def psb_row(page: str) -> str:
         rows = page.split('id="obligations"')[1].split("</table>")[0].split("<tr>")
-        return next(r for r in rows if '义务">Psb filing 公安联网备案 <' in r)
+        return next(r for r in rows if '义务">PSB filing 公安联网备案 <' in r)
 
     assert "overdue 逾期" in psb_row(late)
     assert "closed 已关闭" in psb_row(done) and "disarmed" not in psb_row(done)
@@ -452,7 +452,7 @@ def test_a_case_managers_own_list_shows_the_duties_their_sites_owe_late(
     page = signed_in("case_manager").get("/mine").text
 
     late = page.split('id="late-duties"')[1]
-    assert "Psb filing 公安联网备案" in late and f'href="/filings/{on_file.id}"' in late
+    assert "PSB filing 公安联网备案" in late and f'href="/filings/{on_file.id}"' in late
 
 
 def test_a_case_managers_own_list_leaves_out_duties_of_others_sites(
@@ -510,8 +510,8 @@ def test_my_overdue_duties_page_on_their_own(
     first = console.get("/mine").text.split('id="late-duties"')[1]
     past = console.get("/mine?late_page=2").text.split('id="late-duties"')[1]
 
-    assert 'aria-label="Overdue duties pages"' in first and "Psb filing 公安联网备案" in first
-    assert "Past the last page" in past and "Psb filing 公安联网备案" not in past
+    assert 'aria-label="Overdue duties pages"' in first and "PSB filing 公安联网备案" in first
+    assert "Past the last page" in past and "PSB filing 公安联网备案" not in past
 
 
 def test_a_reminder_closed_is_no_row_of_its_own(
@@ -530,7 +530,7 @@ def test_a_reminder_closed_is_no_row_of_its_own(
     page = signed_in("viewer").get(f"/filings/{on_file.id}").text
 
     table = page.split('id="obligations"')[1].split("</table>")[0]
-    assert "Psb filing reminder" not in table and '义务">Psb filing 公安联网备案 <' in table
+    assert "PSB filing reminder" not in table and '义务">PSB filing 公安联网备案 <' in table
 
 
 def test_an_order_of_theirs_withdrawn_makes_no_site_theirs_on_my_filings(
@@ -580,11 +580,11 @@ def test_ops_filter_the_overdue_duties_by_kind_and_province(
     assert listed("province=X").status_code == 422
     page = signed_in("viewer").get("/duties?kind=cancel_access").text
     table = page.split('<table class="stack">')[1].split("</table>")[0]
-    assert "Psb filing 公安联网备案 <span" not in table
+    assert "PSB filing 公安联网备案 <span" not in table
 
 
 def test_ops_choose_the_kind_of_duty_by_its_english_and_chinese_name(
     signed_in: Callable[[str], TestClient],
 ) -> None:
     page = signed_in("viewer").get("/duties").text
-    assert '<option value="psb_filing">Psb filing 公安联网备案</option>' in page
+    assert '<option value="psb_filing">PSB filing 公安联网备案</option>' in page

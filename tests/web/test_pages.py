@@ -277,8 +277,8 @@ def test_notifications_are_named_by_the_event_or_deadline_they_tell_of(
     kinds = re.findall(r'<tr class="notification">\s*<td data-label="Kind 类型">([^<]*)</td>', page)
     assert kinds == [
         "Host approve 接入商初审通过",
-        "Sms sent 工信部短信已发送",
-        "Sms reminder 短信核验提醒",
+        "SMS sent 工信部短信已发送",
+        "SMS reminder 短信核验提醒",
     ]
 
 
@@ -389,7 +389,7 @@ def test_an_sms_window_passing_unanswered_says_so_where_a_reason_would(
     clock.advance(timedelta(hours=25))
     assert fire_due_deadlines(db.engine, clock.now(), settings) == 1
     shown = _sent_back(sign_in().get(f"/filings/{filing['id']}").text)
-    assert "(Expire sms 短信核验超时, " in shown and "photo unclear" not in shown
+    assert "(Expire SMS 短信核验超时, " in shown and "photo unclear" not in shown
 
 
 def test_timeline_masks_the_phone_number(api: Api, browser: TestClient) -> None:

@@ -75,10 +75,21 @@ class StateSpec:
         return f"{self.name.value} {self.label_zh}"
 
 
+# Words the keys spell in lower case that English writes in capitals.
+_ACRONYMS = frozenset({"icp", "miit", "psb", "sla", "sms"})
+
+
+def in_words(key: str) -> str:
+    """A key's words as English writes them: ``miit_sla_breach`` -> ``MIIT SLA breach``."""
+    words = [word.upper() if word in _ACRONYMS else word for word in key.split("_")]
+    words[0] = words[0][:1].upper() + words[0][1:]
+    return " ".join(words)
+
+
 def spoken(key: str, label_zh: str) -> str:
     """What pages call a declared event, deadline or duty: its key's words in English and its
-    short Chinese name, ``Bind service number 绑定备案服务号``, ``Sms expiry 短信核验截止``."""
-    return f"{key.replace('_', ' ').capitalize()} {label_zh}".strip()
+    short Chinese name, ``Bind service number 绑定备案服务号``, ``SMS expiry 短信核验截止``."""
+    return f"{in_words(key)} {label_zh}".strip()
 
 
 def _data_schema(model: type[EventData]) -> dict[str, Any]:
@@ -212,7 +223,7 @@ class DeadlineSpec:
 
     @property
     def label(self) -> str:
-        """What pages call it, as they call an event: ``Sms expiry 短信核验截止``."""
+        """What pages call it, as they call an event: ``SMS expiry 短信核验截止``."""
         return spoken(self.kind, self.label_zh)
 
 

@@ -88,7 +88,7 @@ class ObligationSpec:
 
     @property
     def label(self) -> str:
-        """What pages call it, as they call a deadline: ``Psb filing 公安联网备案``."""
+        """What pages call it, as they call a deadline: ``PSB filing 公安联网备案``."""
         return spoken(self.kind, self.label_zh)
 
 
