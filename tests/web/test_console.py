@@ -827,6 +827,17 @@ def test_a_filings_failed_notice_is_named_by_the_event_it_told_of_in_both_langua
     assert "Withdraw 撤回订单 → log: SMTP refused" in notices
 
 
+def test_a_filings_one_failed_notice_is_counted_in_the_singular(
+    signed_in: Callable[[str], TestClient],
+    session: Session,
+    clock: FrozenClock,
+    new_filing: MakeFiling,
+) -> None:
+    filing = _failed_delivery(session, clock, new_filing)
+    page = signed_in("viewer").get(f"/filings/{filing.id}").text
+    assert "<strong>1 notification failed 通知发送失败</strong>" in page
+
+
 def test_a_reminder_sent_reads_as_ago_on_the_filing_page_not_overdue(
     api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
 ) -> None:
