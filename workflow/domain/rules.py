@@ -203,10 +203,10 @@ class ApplicantType(Term):
 
 @dataclass(frozen=True)
 class ServiceKindRule:
-    """What a service of one kind (website, app, ...) brings when its order is submitted."""
+    """What a service of one kind (website, app, ...) brings when its order is submitted; its
+    names are its ``ServiceKind``'s."""
 
     key: str
-    name_zh: str
     materials: tuple[str, ...]
     source: Source
 
@@ -578,7 +578,6 @@ class _Parser:
         return {
             key: ServiceKindRule(
                 key,
-                entry["zh"],
                 tuple(entry["materials"]),
                 self.source(f"service_kinds.{key}", entry),
             )
