@@ -11,7 +11,7 @@ from importlib.metadata import version
 from typing import Any
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -132,10 +132,12 @@ def create_app(*, relay: bool = True) -> FastAPI:
 
     @app.get("/readyz", tags=["health"])
     @app.head("/readyz", include_in_schema=False)
-    def readyz() -> Any:
+    def readyz(request: Request) -> Any:
         """The database answers within ``readiness_timeout_seconds``, and the keys in use open
         the personal data it holds; a load balancer should route here only then."""
-        ping = app.state.readiness.submit(_ping_database)
+        # Through the request, not the enclosing ``app``: FastAPI caches what it learns of an
+        # endpoint by the function, so a closure over the app would keep every app built alive.
+        ping = request.app.state.readiness.submit(_ping_database)
         try:
             ping.result(timeout=get_settings().readiness_timeout_seconds)
         except (SQLAlchemyError, Late) as exc:
