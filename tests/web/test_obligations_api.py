@@ -490,6 +490,18 @@ def test_a_notice_extended_in_time_says_nothing_of_lateness(api: Api, on_file: F
     assert "overdue_since" not in row["data"]
 
 
+def test_the_duties_page_names_every_duty_that_can_be_overdue(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    page = signed_in("viewer").get("/duties").text
+
+    named = page.split('id="duties-kinds">')[1].split("</p>")[0]
+    assert named.endswith(
+        ": PSB filing 公安联网备案, Domain expired 域名已到期, Server expired 服务器已到期, "
+        "Cancel access 取消接入, Rectification 整改."
+    )
+
+
 def test_a_duties_page_past_the_last_says_so_not_nothing_overdue(
     api: Api, on_file: FilingOut, clock: FrozenClock, signed_in: Callable[[str], TestClient]
 ) -> None:
