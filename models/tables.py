@@ -433,6 +433,11 @@ class Notification(SQLModel, table=True):
     meanwhile, in any process, waits for the lease instead of sending again. ``queued_at`` is
     when a delivery job was last owed for it: the relay sweep finds the pending ones whose job
     the broker lost through the ``(status, queued_at)`` index (which serves lookups by status too).
+
+    A run is the attempts of one job and its retries: ``run_attempts`` of them so far,
+    ``failing_since`` its first failed attempt, ``next_attempt_at`` when its worker retries it
+    (the delay Dramatiq scheduled, which the database could not see otherwise). ``attempts``
+    counts every run's.
     """
 
     __tablename__ = "notifications"
@@ -454,6 +459,9 @@ class Notification(SQLModel, table=True):
     queued_at: datetime = _utc_column()
     delivered_at: datetime | None = _utc_column(nullable=True)
     last_error: str | None = None
+    run_attempts: int = 0
+    failing_since: datetime | None = _utc_column(nullable=True)
+    next_attempt_at: datetime | None = _utc_column(nullable=True)
 
 
 class FailedJob(SQLModel, table=True):

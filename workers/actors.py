@@ -19,8 +19,9 @@ from typing import Any
 
 import dramatiq
 from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.engine import Engine, Row
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session
 
@@ -58,7 +59,12 @@ _CLAIM = (
             _NOTIFICATIONS.c.claimed_until < bindparam("b_now"),
         ),
     )
-    .values(attempts=_NOTIFICATIONS.c.attempts + 1, claimed_until=bindparam("b_until"))
+    .values(
+        attempts=_NOTIFICATIONS.c.attempts + 1,
+        run_attempts=_NOTIFICATIONS.c.run_attempts + 1,
+        claimed_until=bindparam("b_until"),
+        next_attempt_at=None,
+    )
     .returning(
         _NOTIFICATIONS.c.channel,
         _NOTIFICATIONS.c.idempotency_key,
@@ -84,6 +90,8 @@ _MARK_DELIVERED = (
         delivered_at=bindparam("b_now"),
         last_error=None,
         claimed_until=None,
+        failing_since=None,
+        next_attempt_at=None,
     )
 )
 # Only while the lease is still this attempt's: one that outlived it (a send stuck past its
@@ -95,7 +103,21 @@ _NOTE_ERROR = (
         _NOTIFICATIONS.c.status == NotificationStatus.PENDING,
         _NOTIFICATIONS.c.claimed_until == bindparam("b_until"),
     )
-    .values(last_error=bindparam("b_error"), claimed_until=None)
+    .values(
+        last_error=bindparam("b_error"),
+        claimed_until=None,
+        failing_since=func.coalesce(_NOTIFICATIONS.c.failing_since, bindparam("b_now")),
+    )
+)
+# The retry Dramatiq scheduled, unless an attempt has started meanwhile.
+_NOTE_NEXT_ATTEMPT = (
+    update(_NOTIFICATIONS)
+    .where(
+        _NOTIFICATIONS.c.id == bindparam("b_id"),
+        _NOTIFICATIONS.c.status == NotificationStatus.PENDING,
+        _NOTIFICATIONS.c.claimed_until.is_(None),
+    )
+    .values(next_attempt_at=bindparam("b_at"))
 )
 
 
@@ -164,6 +186,9 @@ def declare_actors(
         throws=(PermanentDeliveryFailure,),
         time_limit=int(settings.delivery_time_limit_seconds * 1000),
         retry_when=policy.should_retry,
+        retry_scheduled=lambda message, delay_ms: note_next_attempt(
+            claims, int(message.kwargs["notification_id"]), delay_ms
+        ),
         min_backoff=settings.delivery_min_backoff_ms,
         max_backoff=settings.delivery_max_backoff_ms,
     )(deliver_notification)
@@ -287,8 +312,22 @@ def _mark_delivered(statements: Statements, notification_id: int) -> None:
 
 
 def _note_error(statements: Statements, notification_id: int, lease: datetime, error: str) -> None:
-    """Record the error and give up the lease, so the retry need not wait for it."""
-    _one(statements, _NOTE_ERROR, {"b_id": notification_id, "b_until": lease, "b_error": error})
+    """Record the error (the run failing since now, if it was not already) and give up the
+    lease, so the retry need not wait for it."""
+    now = get_clock().now()
+    params = {"b_id": notification_id, "b_until": lease, "b_error": error, "b_now": now}
+    _one(statements, _NOTE_ERROR, params)
+
+
+def note_next_attempt(statements: Statements, notification_id: int, delay_ms: int) -> None:
+    """Record when the worker tries the notification again: the delay Dramatiq drew for its
+    retry, counted on the app's clock (simulated in the demo). Only shown to ops, so a
+    database out of reach loses it, with a warning, and nothing else."""
+    at = get_clock().now() + timedelta(milliseconds=delay_ms)
+    try:
+        _one(statements, _NOTE_NEXT_ATTEMPT, {"b_id": notification_id, "b_at": at})
+    except SQLAlchemyError:
+        log.warning("could not record the next attempt of notification %s", notification_id)
 
 
 def _record_final_failure(

@@ -8,7 +8,9 @@ whoever wants the embedded Redis running says so (``workers.embedded_redis.servi
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import dramatiq
@@ -78,11 +80,27 @@ class RecoveringRedisBroker(RedisBroker):
         return super().consume(queue_name, prefetch, min(timeout, IDLE_POLL_MS))
 
 
+# An actor's ``retry_scheduled`` option: told, after a failed attempt, the message Dramatiq
+# will run again and its delay in milliseconds (random within its backoff: only it knows).
+RetryScheduled = Callable[[dramatiq.Message[Any], int], None]
+
+
 class PatientRetries(Retries):
     """Dramatiq's retries, except that a job raising ``dramatiq.Retry`` with a delay is waiting,
     not failing (for another worker's lease, for the database to come back): it runs again after
     that delay without using up one of its retries or lengthening its backoff, however long it
-    waits, so that the failures it meets afterwards still get every retry."""
+    waits, so that the failures it meets afterwards still get every retry.
+
+    A failure's retry, once scheduled, is told to the actor's ``retry_scheduled`` option, with
+    the delay Dramatiq drew: the database cannot see it, and ops want to know the next try."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._failed = threading.local()  # the message whose failure this thread retries
+
+    @property
+    def actor_options(self) -> set[str]:
+        return super().actor_options | {"retry_scheduled"}  # type: ignore[no-any-return]  # Retries has no annotations
 
     def after_process_message(
         self,
@@ -95,7 +113,22 @@ class PatientRetries(Retries):
         if isinstance(exception, dramatiq.Retry) and exception.delay is not None:
             broker.enqueue(message.copy(), delay=exception.delay)  # the message, options and all
             return
-        super().after_process_message(broker, message, result=result, exception=exception)  # type: ignore[no-untyped-call]  # Retries has no annotations
+        self._failed.message_id = message.message_id
+        try:
+            super().after_process_message(broker, message, result=result, exception=exception)  # type: ignore[no-untyped-call]  # Retries has no annotations
+        finally:
+            self._failed.message_id = None
+
+    def after_enqueue(
+        self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None
+    ) -> None:
+        if delay is None or getattr(self._failed, "message_id", None) != message.message_id:
+            return  # published, or waiting: not a failure's retry
+        scheduled: RetryScheduled | None = broker.get_actor(message.actor_name).options.get(
+            "retry_scheduled"
+        )
+        if scheduled is not None:
+            scheduled(message, delay)
 
 
 def middleware() -> list[Middleware]:

@@ -17,7 +17,7 @@ from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from config.clock import get_clock
+from config.clock import FrozenClock, as_utc, get_clock
 from config.settings import Settings
 from models import Job, Notification, NotificationStatus, OutboxMessage
 from tests.databases import Database
@@ -27,10 +27,13 @@ from tests.delivery_kit import (
     notification,
     owe_notifications,
     statuses,
+    wait_for,
+    worker_on,
 )
 from tests.http_peer import SLOW_PATH, HTTPPeer
-from workers.actors import DeliveryInProgress, RetryPolicy, declare_actors
+from workers.actors import DeliveryInProgress, RetryPolicy, declare_actors, deliver
 from workers.broker import QUEUE, middleware
+from workers.channels import DeliveryFailed
 from workers.relay import message_id, publish, relay_pending
 from workflow import outbox
 
@@ -264,3 +267,42 @@ def test_waiting_for_another_workers_lease_uses_up_none_of_the_retries(
         RETRIES + 1,
         RETRIES + 1,
     )
+
+
+def test_a_run_of_failed_attempts_is_failing_since_its_first(
+    db: Database, session: Session, settings: Settings, clock: FrozenClock, http_peer: HTTPPeer
+) -> None:
+    route = {"channel": "webhook", "recipient": http_peer.url("/status/501")}
+    hook = owe_notifications(session, 1, routes=[route])[-1]
+    first_failure = clock.now()
+    for _ in range(3):
+        with pytest.raises(DeliveryFailed):
+            deliver(db.engine, hook, settings)
+        clock.advance(timedelta(minutes=1))
+
+    row = notification(db.engine, hook)
+    assert row.failing_since is not None
+    assert (row.run_attempts, as_utc(row.failing_since)) == (3, first_failure)
+
+
+def test_a_failed_attempt_records_when_its_worker_tries_again_as_dramatiq_scheduled_it(
+    db: Database, session: Session, settings: Settings, clock: FrozenClock, http_peer: HTTPPeer
+) -> None:
+    a_minute = {"delivery_min_backoff_ms": 60_000, "delivery_max_backoff_ms": 60_000}
+    slow = settings.model_copy(update=a_minute)
+    route = {"channel": "webhook", "recipient": http_peer.url("/status/503")}
+    hook = owe_notifications(session, 1, routes=[route])[-1]
+
+    with worker_on(lambda broker: declare_actors(broker, slow, db.engine)) as broker:
+        relay_pending(db.engine, broker)
+        wait_for(
+            lambda: notification(db.engine, hook).next_attempt_at is not None,
+            10,
+            "the retry's time to be recorded",
+        )
+
+    next_attempt_at = notification(db.engine, hook).next_attempt_at
+    assert next_attempt_at is not None
+    # Dramatiq's first backoff: the least, halved and given up to as much again of jitter.
+    wait = as_utc(next_attempt_at) - clock.now()
+    assert timedelta(seconds=30) <= wait <= timedelta(seconds=60)

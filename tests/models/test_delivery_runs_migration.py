@@ -1,0 +1,43 @@
+"""Migration 0029 gives the notifications stored before it their run."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import command
+from sqlmodel import Session
+
+from models.migrate import alembic_config, upgrade
+from tests.databases import Database
+from tests.delivery_kit import owe_notifications
+
+
+def test_a_pending_notification_that_failed_is_failing_since_it_was_queued(
+    db: Database, session: Session
+) -> None:
+    failing, delivered = owe_notifications(session, 2)[:2]
+    session.close()
+    try:
+        command.downgrade(alembic_config(db.url), "0028")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE notifications SET attempts = 3"))
+            conn.execute(
+                sa.text("UPDATE notifications SET last_error = 'HTTP 503' WHERE id = :id"),
+                {"id": failing},
+            )
+            conn.execute(
+                sa.text("UPDATE notifications SET status = 'delivered' WHERE id = :id"),
+                {"id": delivered},
+            )
+        upgrade(db.url, "0029")
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT id, run_attempts, failing_since IS NOT NULL,"
+                    " failing_since = queued_at FROM notifications WHERE id IN (:a, :b) ORDER BY id"
+                ),
+                {"a": failing, "b": delivered},
+            ).all()
+    finally:
+        upgrade(db.url)  # later tests share the database
+
+    assert [tuple(row) for row in rows] == [(failing, 3, True, True), (delivered, 3, False, None)]
