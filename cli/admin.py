@@ -308,7 +308,9 @@ def ops_retrying(
             r.filing_id,
             f"{r.channel}: {r.recipient}",
             r.kind,
-            r.attempts,
+            f"{r.run_attempts} of {r.max_attempts}",
+            r.failing_since,
+            r.next_attempt_at,
             r.waiting_since,
             r.last_error,
         )
@@ -318,7 +320,16 @@ def ops_retrying(
         page,
         as_json,
         lambda: table(
-            ["filing", "to", "notice", "tries", "waiting since", "last error"],
+            [
+                "filing",
+                "to",
+                "notice",
+                "attempt",
+                "failing since",
+                "next try",
+                "waiting since",
+                "last error",
+            ],
             rows,
             title="deliveries being retried",
             caption=span(page.offset, len(page.items), page.total),

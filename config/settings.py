@@ -327,6 +327,11 @@ class Settings(BaseSettings):
         return self.calendar_dir or self.var_dir / "calendar"
 
     @property
+    def delivery_attempts(self) -> int:
+        """The attempts a delivery job gets, its first and its retries, before it fails for good."""
+        return self.delivery_max_retries + 1
+
+    @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return normalise_database_url(self.database_url)
@@ -353,7 +358,7 @@ class Settings(BaseSettings):
             min(2 * self.delivery_min_backoff_ms * 2**retry, self.delivery_max_backoff_ms)
             for retry in range(self.delivery_max_retries)
         )
-        attempts_s = (self.delivery_max_retries + 1) * self.delivery_time_limit_seconds
+        attempts_s = self.delivery_attempts * self.delivery_time_limit_seconds
         longest_minutes = (waits_ms / 1000 + attempts_s) / 60
         if longest_minutes >= self.stranded_after_minutes:
             raise ValueError(

@@ -30,7 +30,7 @@ from config.clock import FrozenClock
 from config.settings import Settings, get_settings
 from models import FailedJob, FooterCheck, Notification, OutboxMessage, Service
 from tests.factories import make_command
-from workers.actors import deliver
+from workers.actors import deliver, note_next_attempt
 from workers.broker import QUEUE, middleware
 from workers.channels import DeliveryFailed
 from workers.embedded_redis import spawn_redis_server, stop_process, wait_until_up
@@ -187,8 +187,8 @@ def retrying_delivery(
     db: Database, session: Session, settings: Settings, clock: FrozenClock, http_peer: HTTPPeer
 ) -> Notification:
     """A filing's webhook notice whose peer answered 501 to its first four attempts: pending,
-    its retries still to come, as the worker leaves it between two of them (``clock`` stopped,
-    as the notice was queued)."""
+    its retries still to come, the next 40 s on, as the worker leaves it between two of them
+    (``clock`` stopped, as the notice was queued)."""
     url = http_peer.url("/status/501")
     owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": url}])
     with Session(db.engine) as reading:
@@ -197,6 +197,7 @@ def retrying_delivery(
     for _ in range(4):
         with pytest.raises(DeliveryFailed):
             deliver(db.engine, hook.id, settings)
+    note_next_attempt(db.engine, hook.id, 40_000)
     return notification(db.engine, hook.id)
 
 

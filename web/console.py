@@ -429,6 +429,7 @@ def failed(
         pages=pages_of(found.total, page),
         retrying=retrying.items,
         retrying_pages=pages_of(retrying.total, retrying_page),
+        now=get_clock().now(),
     )
 
 

@@ -41,7 +41,10 @@ def due_by(at: datetime | str) -> str:
 
 
 def duration(span: timedelta) -> str:
-    """The two largest units that matter: ``3 d 4 h``, ``5 h 10 min``, ``12 min``."""
+    """The two largest units that matter: ``3 d 4 h``, ``5 h 10 min``, ``12 min``; under a
+    minute, seconds (``40 s``: a delivery's next try)."""
+    if span < timedelta(minutes=1):
+        return f"{int(span.total_seconds())} s"
     minutes = int(span.total_seconds() // 60)
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)

@@ -311,6 +311,18 @@ class RetryingDeliveryOut(BaseModel):
         description="when its delivery was last queued: when it was owed, or when ops retried "
         "it after it failed for good"
     )
+    run_attempts: int = Field(
+        description="attempts of this run (its job and the job's retries), the one running "
+        "included: attempt run_attempts of max_attempts"
+    )
+    max_attempts: int = Field(
+        description="the attempts a run gets before it fails for good (DELIVERY_MAX_RETRIES + 1)"
+    )
+    failing_since: UtcDateTime = Field(description="this run's first failed attempt")
+    next_attempt_at: UtcDateTime | None = Field(
+        description="when its worker tries it again, as Dramatiq scheduled the retry; null while "
+        "an attempt runs"
+    )
 
 
 class RetryingDeliveryPage(Page[RetryingDeliveryOut]):

@@ -571,12 +571,12 @@ def failed_job_out(job: FailedJob, notification: Notification | None) -> FailedJ
 def retrying_deliveries(
     session: Session, *, filing_id: int | None = None, limit: int = 50, offset: int = 0
 ) -> RetryingDeliveryPage:
-    """Notifications pending after a failed attempt (their ``last_error``), being retried, of
+    """Notifications pending after a failed attempt of their run (``failing_since``), of
     one filing if given, waiting longest first, with the total: deliveries failing now, which
     become failed jobs only once their retries run out."""
     retrying = select(Notification).where(
         col(Notification.status) == NotificationStatus.PENDING,
-        col(Notification.last_error).is_not(None),
+        col(Notification.failing_since).is_not(None),
         *([col(Notification.filing_id) == filing_id] if filing_id is not None else []),
     )
     total = session.exec(select(func.count()).select_from(retrying.subquery())).one()
@@ -592,6 +592,7 @@ def retrying_deliveries(
 
 def _retrying_out(notification: Notification) -> RetryingDeliveryOut:
     assert notification.id is not None and notification.last_error is not None
+    assert notification.failing_since is not None
     return RetryingDeliveryOut(
         notification_id=notification.id,
         filing_id=notification.filing_id,
@@ -601,6 +602,10 @@ def _retrying_out(notification: Notification) -> RetryingDeliveryOut:
         attempts=notification.attempts,
         last_error=notification.last_error,
         waiting_since=notification.queued_at,
+        run_attempts=notification.run_attempts,
+        max_attempts=get_settings().delivery_attempts,
+        failing_since=notification.failing_since,
+        next_attempt_at=notification.next_attempt_at,
     )
 
 

@@ -374,7 +374,7 @@ def test_ops_retrying_shows_the_deliveries_failing_now_the_api_shows(
     )
 
 
-def test_ops_retrying_names_each_delivery_s_filing_recipient_and_error_for_people(
+def test_ops_retrying_names_each_delivery_s_filing_recipient_and_attempt_of_how_many(
     cli: Cli, retrying_delivery: Notification
 ) -> None:
     result = cli("ops", "retrying")
@@ -384,6 +384,7 @@ def test_ops_retrying_names_each_delivery_s_filing_recipient_and_error_for_peopl
     cells = [cell.strip() for cell in row.split("│")]
     assert str(retrying_delivery.filing_id) in cells
     assert f"webhook: {retrying_delivery.recipient}" in cells
+    assert "4 of 11" in cells
 
 
 def test_ops_failed_names_each_job_s_filing_and_recipient_for_people(

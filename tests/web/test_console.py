@@ -780,17 +780,19 @@ def test_the_failed_jobs_page_lists_the_deliveries_being_retried(
     [row] = re.findall(r'<tr class="retrying">(.*?)</tr>', page, re.DOTALL)
     assert f'<a href="/filings/{retrying_delivery.filing_id}">' in row
     assert f"webhook:{retrying_delivery.recipient}" in row
-    assert re.search(r">\s*4\s*</td>", row) and "webhook answered HTTP 501" in row
+    assert re.search(r">\s*4 of 11\s*</td>", row) and "webhook answered HTTP 501" in row
+    assert ">in 40 s</td>" in row
 
 
-def test_the_filing_page_says_a_delivery_being_retried_its_attempts_and_last_error(
+def test_the_filing_page_says_a_delivery_being_retried_its_attempt_of_how_many_and_next_try(
     signed_in: Callable[[str], TestClient], retrying_delivery: Notification
 ) -> None:
     page = signed_in("viewer").get(f"/filings/{retrying_delivery.filing_id}").text
 
     assert (
-        '<span class="warn">retrying 重试中</span>: attempt 4, '
-        "last error: webhook answered HTTP 501, waiting since 2026-03-02 10:00"
+        '<span class="warn">retrying 重试中</span>: attempt 4 of 11, failing since '
+        "2026-03-02 10:00, next try in 40 s, last error: webhook answered HTTP 501, "
+        "waiting since 2026-03-02 10:00"
     ) in page
 
 

@@ -90,7 +90,7 @@ def test_retry_queues_a_failed_job_again(
     assert notification is not None and notification.status == NotificationStatus.PENDING
 
 
-def test_deliveries_failing_now_are_listed_with_their_attempts_and_last_error(
+def test_deliveries_failing_now_are_listed_with_their_run_s_attempts_and_next_try(
     api: Api, ops: dict[str, str], retrying_delivery: Notification
 ) -> None:
     page = api.get("/api/v1/ops/retrying", ops).json()
@@ -105,6 +105,10 @@ def test_deliveries_failing_now_are_listed_with_their_attempts_and_last_error(
             "attempts": 4,
             "last_error": "webhook answered HTTP 501",
             "waiting_since": "2026-03-02T02:00:00Z",
+            "run_attempts": 4,
+            "max_attempts": 11,
+            "failing_since": "2026-03-02T02:00:00Z",
+            "next_attempt_at": "2026-03-02T02:00:40Z",
         }
     ]
     assert page["total"] == 1
