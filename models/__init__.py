@@ -2,6 +2,7 @@
 
 from models.engine import create_db_engine, get_engine, session_scope
 from models.tables import (
+    NEW_RUN,
     ApiToken,
     Assignment,
     CreationKey,
@@ -26,6 +27,7 @@ from models.tables import (
 )
 
 __all__ = [
+    "NEW_RUN",
     "ApiToken",
     "Assignment",
     "CreationKey",

@@ -464,6 +464,12 @@ class Notification(SQLModel, table=True):
     next_attempt_at: datetime | None = _utc_column(nullable=True)
 
 
+# What a notification owed a new delivery job (ops retried it, the sweep found its job lost)
+# starts from: a run of its own, whose retries Dramatiq counts afresh. Its ``last_error``
+# stays, the previous run's, until this run fails.
+NEW_RUN: dict[str, Any] = {"run_attempts": 0, "failing_since": None, "next_attempt_at": None}
+
+
 class FailedJob(SQLModel, table=True):
     """A job that failed for good (retries exhausted, or refused); kept until ops retry it.
 

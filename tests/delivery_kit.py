@@ -36,7 +36,7 @@ from workers.channels import DeliveryFailed
 from workers.embedded_redis import spawn_redis_server, stop_process, wait_until_up
 from workers.relay import ImmediateRelay
 from workers.setup import build_worker_broker
-from workflow import obligations, outbox, service
+from workflow import failures, obligations, outbox, service
 from workflow.domain.commands import EventCommand
 from workflow.domain.obligations import GoLive
 from workflow.schemas import FilingOut
@@ -199,6 +199,21 @@ def retrying_delivery(
             deliver(db.engine, hook.id, settings)
     note_next_attempt(db.engine, hook.id, 40_000)
     return notification(db.engine, hook.id)
+
+
+@pytest.fixture
+def retried_delivery(
+    db: Database, session: Session, clock: FrozenClock, retrying_delivery: Notification
+) -> Notification:
+    """The delivery being retried, failed for good once its retries ran out, then retried by
+    ops: pending again, on a new run whose job no worker has started yet."""
+    assert retrying_delivery.id is not None
+    error = "webhook answered HTTP 501"
+    job = failures.record_final_failure(session, retrying_delivery.id, error, clock.now())
+    session.commit()
+    assert job.id is not None
+    failures.retry_failed(session, job.id)
+    return notification(db.engine, retrying_delivery.id)
 
 
 def owe_notifications(

@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from config.clock import CHINA, as_utc, get_clock
-from models import FailedJob, Job, Notification, NotificationStatus
+from models import NEW_RUN, FailedJob, Job, Notification, NotificationStatus
 from workflow import outbox
 from workflow.domain.errors import NotFound, Reason, ValidationError
 from workflow.schemas import FailedJobOut
@@ -60,7 +60,7 @@ def record_failed_job(
 
 def retry_failed(session: Session, failed_id: int) -> FailedJobOut:
     """Owe the job again through the outbox; a delivery's notification goes back to
-    ``pending``.
+    ``pending``, on a new run (its failed one's error kept as the previous run's).
 
     The job is marked retried by an update conditional on its not being retried yet, which
     decides between two retries at once: on PostgreSQL both may read it not retried, but the
@@ -94,8 +94,8 @@ def retry_failed(session: Session, failed_id: int) -> FailedJobOut:
         assert job.notification_id is not None
         notification = session.get(Notification, job.notification_id)
         if notification is not None and notification.status == NotificationStatus.FAILED:
-            notification.status = NotificationStatus.PENDING
-            notification.queued_at = now
+            pending = {"status": NotificationStatus.PENDING, "queued_at": now}
+            notification.sqlmodel_update(NEW_RUN | pending)
             session.add(notification)
         outbox.owe_deliveries(session, [job.notification_id], now)
     session.commit()

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from config.clock import as_utc
 from config.settings import Settings
 from models import (
+    NEW_RUN,
     Deadline,
     DeadlineStatus,
     Filing,
@@ -222,8 +223,8 @@ def _published_before(
 def _lost_deliveries(
     now: datetime, unstarted: datetime, stranded: datetime, limit: int
 ) -> ReturningUpdate[int]:
-    """Mark up to ``limit`` lost deliveries queued now, returning their ids: those queued before
-    ``unstarted`` that no attempt failed, and any queued before ``stranded``.
+    """Mark up to ``limit`` lost deliveries queued now, on a new run, returning their ids: those
+    queued before ``unstarted`` that no attempt failed, and any queued before ``stranded``.
 
     The conditions are checked again on the rows being updated, so a worker's claim that lands
     between the selection and the update (PostgreSQL re-reads such a row) keeps its row out.
@@ -247,7 +248,7 @@ def _lost_deliveries(
     return (
         update(_NOTIFICATIONS)
         .where(_NOTIFICATIONS.c.id.in_(batch), lost)
-        .values(queued_at=now)
+        .values(queued_at=now, **NEW_RUN)
         .returning(_NOTIFICATIONS.c.id)
     )
 

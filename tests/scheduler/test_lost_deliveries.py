@@ -29,7 +29,7 @@ from scheduler.jobs import relay_outbox
 from tests.databases import Database
 from tests.delivery_kit import notification, owe_notifications
 from tests.http_peer import HTTPPeer
-from workers.actors import deliver
+from workers.actors import deliver, note_next_attempt
 from workers.broker import QUEUE
 from workers.channels import DeliveryFailed
 from workflow.sweeps import requeue_lost_deliveries
@@ -233,6 +233,29 @@ def test_a_failed_attempt_waits_for_its_retry_until_the_backstop(
     clock.advance(timedelta(minutes=settings.stranded_after_minutes))
     relay_outbox(settings, broker)
     assert jobs(broker, hook) == 2
+
+
+def test_a_delivery_owed_again_after_its_retry_was_lost_starts_a_new_run(
+    db: Database,
+    session: Session,
+    settings: Settings,
+    clock: FrozenClock,
+    broker: StubBroker,
+    http_peer: HTTPPeer,
+) -> None:
+    hook = owe_webhook(session, http_peer)
+    relay_outbox(settings, broker)
+    http_peer.status = 503
+    with pytest.raises(DeliveryFailed):
+        deliver(db.engine, hook, settings)
+    note_next_attempt(db.engine, hook, 1000)  # the retry Dramatiq then lost
+
+    clock.advance(timedelta(minutes=settings.stranded_after_minutes) + MOMENT)
+    relay_outbox(settings, broker)
+
+    row = notification(db.engine, hook)
+    assert (row.run_attempts, row.failing_since, row.next_attempt_at) == (0, None, None)
+    assert row.last_error == "webhook answered HTTP 503"  # the previous run's, kept
 
 
 def test_a_backlog_is_owed_again_batch_after_batch_in_one_run(

@@ -840,6 +840,17 @@ def test_a_filings_one_failed_notice_is_counted_in_the_singular(
     assert "<strong>1 notification failed 通知发送失败</strong>" in page
 
 
+def test_the_filing_page_shows_a_delivery_ops_retried_as_queued_again_its_error_the_last_run_s(
+    signed_in: Callable[[str], TestClient], retried_delivery: Notification
+) -> None:
+    page = signed_in("viewer").get(f"/filings/{retried_delivery.filing_id}").text
+
+    assert "retrying 重试中" not in page
+    assert (
+        "queued again 已重新排队, previous run's error 上一轮错误: webhook answered HTTP 501"
+    ) in page
+
+
 def test_a_reminder_sent_reads_as_ago_on_the_filing_page_not_overdue(
     api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
 ) -> None:

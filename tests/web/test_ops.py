@@ -128,6 +128,12 @@ def test_a_delivery_whose_retries_ran_out_is_a_failed_job_no_longer_retrying(
     assert api.get("/api/v1/ops/retrying", ops).json()["total"] == 0
 
 
+def test_a_delivery_ops_retried_is_not_listed_as_failing_until_its_new_run_fails(
+    api: Api, ops: dict[str, str], retried_delivery: Notification
+) -> None:
+    assert api.get("/api/v1/ops/retrying", ops).json()["total"] == 0
+
+
 @pytest.fixture
 def failed_check(session: Session, clock: FrozenClock) -> FailedJob:
     """A scheduled footer check whose run failed for good (its site's result never recorded)."""
