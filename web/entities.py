@@ -12,11 +12,11 @@ order is opened by ``service.create_order`` under the form's key (``web.opening.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.fields import FieldInfo
 from sqlmodel import Session
 
@@ -24,7 +24,7 @@ from auth.tokens import Role
 from config.clock import get_clock
 from config.settings import get_settings
 from web.auth import SessionDep
-from web.console import PAGE_SIZE, Page, Refused, Text, pages_of, service_names
+from web.console import PAGE_SIZE, Page, Refused, Text, listed, pages_of, service_names
 from web.forms import ZH, Choice, Form, Input, Option, field_input, nested, part_fields
 from web.opening import assign_to_me, new_key, opened, with_choices
 from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show
@@ -77,12 +77,13 @@ _PARTS = {"service": "Service 网站/App", "changes": "Changes 变更内容"}
 
 
 class EntitySearch(BaseModel):
-    """The list's query: a part of the name, and the page."""
+    """The list's query: a part of the name, and the page; each field's title is its label
+    on the search form, as the filings' search has them (``web.console.Search``)."""
 
     model_config = ConfigDict(extra="ignore")  # as the filings' search: a shared link opens
 
-    name: Text = None
-    page: Page = 1
+    name: Text = Field(None, title="Name 名称")
+    page: Page = Field(1, title="Page 页码")
 
 
 class OrdersPage(BaseModel):
@@ -94,24 +95,17 @@ class OrdersPage(BaseModel):
 
 
 @router.get("/entities", response_class=HTMLResponse)
-def entities(
-    request: Request,
-    session: SessionDep,
-    user: PageUserDep,
-    search: Annotated[EntitySearch, Query()],
-) -> Response:
-    """Every entity, by a part of its name now or under an earlier order; masked."""
-    found = views.entity_page(
-        session, name=search.name, limit=PAGE_SIZE, offset=(search.page - 1) * PAGE_SIZE
-    )
-    return show(
-        request,
-        "entities.html",
-        user,
-        found=found,
-        search=search,
-        pages=pages_of(found.total, search.page),
-    )
+def entities(request: Request, session: SessionDep, user: PageUserDep) -> Response:
+    """Every entity, by a part of its name now or under an earlier order; masked. A search
+    refused comes back as the filings' does (``web.console.listed``)."""
+
+    def results(search: EntitySearch) -> dict[str, Any]:
+        found = views.entity_page(
+            session, name=search.name, limit=PAGE_SIZE, offset=(search.page - 1) * PAGE_SIZE
+        )
+        return {"found": found, "pages": pages_of(found.total, search.page)}
+
+    return listed(request, user, "entities.html", EntitySearch, results)
 
 
 @router.get("/entities/{entity_id}", response_class=HTMLResponse)

@@ -14,7 +14,7 @@ from sqlmodel import Session, func, select
 
 from config.clock import get_clock
 from models import Entity, Filing
-from tests.factories import ENTITY_MOBILE, ORDER_PATHS, first_filing_order, order_on
+from tests.factories import ENTITY_MOBILE, ORDER_PATHS, first_filing_order, order_on, said_beside
 from workflow import service, views
 from workflow.domain.commands import EventCommand
 from workflow.schemas import FilingOut
@@ -101,6 +101,31 @@ def test_the_entities_list_finds_an_entity_by_part_of_its_name(
 
     assert f'<a href="/entities/{entity_id}">Example Ltd</a>' in page
     assert "No entity matches" in signed_in("viewer").get("/entities?name=nobody").text
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("x" * 254, "must be at most 253 characters 不能超过 253 个字符"),
+        ("a\x00b", "must hold no control or invisible characters"),
+    ],
+)
+def test_a_refused_entity_search_says_why_beside_the_name(
+    signed_in: Console, name: str, words: str
+) -> None:
+    answer = signed_in("viewer").get("/entities", params={"name": name})
+    assert answer.status_code == 422 and words in said_beside(answer.text, "search", "name")
+
+
+def test_a_refused_entity_search_comes_back_as_typed_listing_nothing(
+    entity_id: int, signed_in: Console
+) -> None:
+    answer = signed_in("viewer").get("/entities?name=xample&page=99999999999999999999")
+    alert = answer.text[answer.text.index('role="alert"') :].split("</div>")[0]
+
+    assert answer.status_code == 422 and "Page 页码: must be 85899346 or less" in alert
+    assert 'name="name" value="xample"' in answer.text and "Nothing was searched" in answer.text
+    assert f'href="/entities/{entity_id}"' not in answer.text
 
 
 def test_an_entity_page_shows_its_services_and_orders_with_its_identity_masked(
