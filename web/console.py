@@ -200,20 +200,19 @@ def pages_of(total: int, number: int, *, exact: bool = True, shown: int = 0) -> 
 class PipelineSearch(BaseModel):
     model_config = ConfigDict(extra="ignore")  # as ``Search``: a shared link should open
 
-    kind: Annotated[OrderKind | None, Blank] = None
+    kind: Annotated[OrderKind | None, Blank] = Field(None, title="Order 订单类型")
 
 
 @router.get("/", response_class=HTMLResponse)
-def pipeline(
-    request: Request,
-    session: SessionDep,
-    user: PageUserDep,
-    search: Annotated[PipelineSearch, Query()],
-) -> Response:
+def pipeline(request: Request, session: SessionDep, user: PageUserDep) -> Response:
     """The state diagram with live counts, of one kind of order if chosen, and the totals
-    across every kind that need someone."""
+    across every kind that need someone; those stand above a refused choice of kind too."""
     now = get_clock().now()
-    counts = views.state_counts(session, now, search.kind)
+
+    def results(search: PipelineSearch) -> dict[str, Any]:
+        counts = views.state_counts(session, now, search.kind)
+        return {"svg": pipeline_svg(counts, search.kind), "counts": counts}
+
     stuck = views.filing_page(session, now, stuck=True, limit=1)
     flagged = {
         "stuck": f"{stuck.total}{'' if stuck.total_is_exact else '+'}" if stuck.total else 0,
@@ -222,15 +221,14 @@ def pipeline(
         "failed": views.failed_jobs(session, limit=1).total,
         "retrying": views.retrying_deliveries(session, limit=1).total,
     }
-    return show(
+    return listed(
         request,
-        "pipeline.html",
         user,
-        svg=pipeline_svg(counts, search.kind),
-        counts=counts,
+        "pipeline.html",
+        PipelineSearch,
+        results,
         states={s.name.value: s for s in STATES},
         kinds=KINDS,
-        search=search,
         flagged=flagged,
     )
 

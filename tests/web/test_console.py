@@ -626,6 +626,25 @@ def test_the_pipeline_of_one_order_kind_counts_and_links_that_kind_only(
     assert "1 filing matches" in listed and '<option value="change" selected>' in listed
 
 
+def test_a_pipeline_of_an_order_kind_not_offered_is_refused_beside_the_choice(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    answer = signed_in("viewer").get("/?kind=bad")
+    assert answer.status_code == 422
+    assert "must be one of those offered 须为所列选项之一" in said_beside(
+        answer.text, "search", "kind"
+    )
+
+
+def test_a_refused_pipeline_counts_nothing_but_keeps_the_totals(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    api.create()
+    page = signed_in("viewer").get("/?kind=bad").text
+    assert "data-state=" not in page and 'class="pipeline"' not in page
+    assert "Nothing was searched" in page and 'id="duties-count"' in page
+
+
 def test_the_whole_pipeline_tells_each_states_order_kinds_apart(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
