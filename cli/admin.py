@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import RenderableType
 from rich.text import Text
 
 from auth.tokens import (
@@ -21,8 +22,9 @@ from auth.tokens import (
 )
 from cli import backups
 from cli.errors import App, CliError
-from cli.filings import LimitOption, OffsetOption, list_page, render_page
+from cli.filings import filings_command
 from cli.output import (
+    Due,
     JsonOption,
     date_option,
     emit,
@@ -34,7 +36,7 @@ from cli.output import (
     table,
 )
 from config import bounds
-from config.clock import CHINA, as_utc, get_clock
+from config.clock import CHINA, as_utc, get_clock, lateness
 from config.settings import get_settings
 from models import get_engine, session_scope
 from models.migrate import upgrade
@@ -43,8 +45,9 @@ from workflow.domain.calendar import install_schedule_file
 from workflow.domain.definition import DEADLINES_BY_KIND, OVERDUE_KINDS
 from workflow.domain.wording import worded_by_default
 from workflow.failures import retry_failed
+from workflow.schemas import FlaggedPage
 from workflow.sweeps import recount_working_days
-from workflow.views import FilingFilters
+from workflow.views import FilingFilters, Flag
 
 tokens = App(help="API bearer tokens.")
 db = App(help="The database: its schema, backups and restores.")
@@ -226,27 +229,51 @@ def calendar_load(
     emit(result, as_json, lambda: fields(result.items(), title="schedule installed"))
 
 
-def _flagged(*, stuck: bool | None = None, overdue: bool | None = None) -> Any:
-    """``ops stuck`` and ``ops overdue``: the filings list with one filter fixed."""
+def _flagged(flag: Flag) -> Any:
+    """``ops stuck`` and ``ops overdue``: the filings list with the flag fixed, each filing
+    with the deadline that puts it there and how long ago it fell due, as the API's and the
+    console's ops lists have them."""
 
-    def command(
-        limit: LimitOption = 50, offset: OffsetOption = 0, as_json: JsonOption = False
-    ) -> None:
-        page = list_page(FilingFilters(stuck=stuck, overdue=overdue), limit=limit, offset=offset)
-        emit(page, as_json, lambda: render_page(page))
+    def show(filters: FilingFilters, limit: int, offset: int, as_json: bool) -> None:
+        now = get_clock().now()
+        with session_scope() as session:
+            page = views.flagged_page(session, now, flag, limit=limit, offset=offset, **filters)
+        emit(page, as_json, lambda: _render_flagged(page, now))
 
-    return command
+    return filings_command(show, fixed=flag)
+
+
+def _render_flagged(page: FlaggedPage, now: datetime) -> RenderableType:
+    return table(
+        ["id", "domain", "prov.", "state", "assignee", "deadline", "fell due", "how late"],
+        [
+            (
+                f.id,
+                f.domain,
+                f.province,
+                f.state,
+                f.assignee,
+                DEADLINES_BY_KIND[f.listed_for.kind].label,
+                Due(f.listed_for.due_at),
+                lateness(f.listed_for.due_at, now),
+            )
+            for f in page.items
+        ],
+        caption=span(page.offset, len(page.items), page.total, exact=page.total_is_exact),
+    )
 
 
 ops.command(
     name="stuck",
-    help="Filings stuck in their state. "
-    + worded_by_default(DEADLINES_BY_KIND["stuck"].description),
-)(_flagged(stuck=True))
+    help="Filings stuck in their state, each with its stuck deadline and how long ago it fell "
+    "due. " + worded_by_default(DEADLINES_BY_KIND["stuck"].description),
+)(_flagged(Flag.STUCK))
 ops.command(
     name="overdue",
-    help="Filings with a past-due deadline of an overdue kind: " + ", ".join(OVERDUE_KINDS) + ".",
-)(_flagged(overdue=True))
+    help="Filings with a past-due deadline of an overdue kind ("
+    + ", ".join(OVERDUE_KINDS)
+    + "), each with the latest it is past and how long ago it fell due.",
+)(_flagged(Flag.OVERDUE))
 
 
 @ops.command(name="failed")

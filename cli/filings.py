@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import getpass
+import inspect
 import io
 import os
 import re
@@ -77,7 +78,7 @@ from workflow.schemas import (
     LatePage,
     NotificationOut,
 )
-from workflow.views import FilingFilters
+from workflow.views import FilingFilters, Flag
 
 app = App(help="Create, list, inspect and move filings (备案).", checks_settings=True)
 
@@ -235,11 +236,6 @@ LimitOption = Annotated[int, limit_option("filings")]
 OffsetOption = Annotated[int, offset_option("filings")]
 
 
-def list_page(filters: FilingFilters, *, limit: int, offset: int) -> FilingPage:
-    with session_scope() as session:
-        return views.filing_page(session, get_clock().now(), limit=limit, offset=offset, **filters)
-
-
 def _create_one(command: FilingCreate, actor: str) -> FilingOut:
     """One filing, one transaction."""
     with session_scope() as session:
@@ -323,72 +319,97 @@ def create(
     emit(view, as_json, lambda: render_filing(view))
 
 
-@app.command(name="list")
-def list_(
-    state: Annotated[State | None, typer.Option(help="Only filings in this state.")] = None,
-    kind: Annotated[OrderKind | None, typer.Option(help="Only orders of this kind.")] = None,
-    entity: Annotated[
-        int | None,
-        count_option("Only the orders of this entity.", 1, bounds.MAX_ROW_ID),
-    ] = None,
-    province: Annotated[str | None, _opt("Only filings of this province character.")] = None,
-    stuck: Annotated[
-        bool | None,
-        typer.Option(
-            "--stuck/--not-stuck",
-            help="Only filings that are (or are not) stuck.",
-            show_default=False,
-        ),
-    ] = None,
-    overdue: Annotated[
-        bool | None,
-        typer.Option(
-            "--overdue/--not-overdue",
-            help="Only filings that are (or are not) overdue.",
-            show_default=False,
-        ),
-    ] = None,
-    domain: Annotated[str | None, _opt("Only domains that start with this.")] = None,
-    applicant: Annotated[str | None, _opt("Only applicants whose name holds this.")] = None,
-    icp_number: Annotated[
-        str | None, _opt("Only ICP numbers that start with this, e.g. 京ICP备2026.")
-    ] = None,
-    min_days: Annotated[
-        int | None,
-        count_option("Only filings that have not moved for this many days.", 0, bounds.MAX_DAYS),
-    ] = None,
-    assignee: Annotated[str | None, _opt("Only filings given to this case manager.")] = None,
-    sort: Annotated[
-        FilingSort | None,
-        typer.Option(help="The order; a domain search's is by domain, others by id."),
-    ] = None,
-    descending: Annotated[bool, typer.Option(help="Reverse the order.")] = False,
-    limit: LimitOption = 50,
-    offset: OffsetOption = 0,
-    as_json: JsonOption = False,
-) -> None:
-    """List filings with identity and phone numbers masked: the console's search."""
-    text = search_text(
-        province=province, domain=domain, applicant=applicant, icp_number=icp_number,
-        assignee=assignee,
-    )  # fmt: skip
-    filters = FilingFilters(
-        state=state.value if state else None,
-        kind=kind.value if kind else None,
-        entity=entity,
-        province=text.province,
-        stuck=stuck,
-        overdue=overdue,
-        domain=text.domain,
-        applicant=text.applicant,
-        icp_number=text.icp_number,
-        min_days_in_state=min_days,
-        assignee=text.assignee,
-        sort=sort,
-        descending=descending,
-    )
-    page = list_page(filters, limit=limit, offset=offset)
+# What a list of filings shows, given the filters typed and the page asked for.
+ShowFilings = Callable[[FilingFilters, int, int, bool], None]
+
+
+def filings_command(show: ShowFilings, *, fixed: Flag | None = None) -> Callable[..., None]:
+    """A command taking the filters, order and page of ``filings list`` (the console's
+    search), declared once here so that every list of filings (``ops stuck|overdue`` too) is
+    narrowed the same way; without the option of the flag a list ``fixed`` (``--stuck``)."""
+
+    def command(
+        state: Annotated[State | None, typer.Option(help="Only filings in this state.")] = None,
+        kind: Annotated[OrderKind | None, typer.Option(help="Only orders of this kind.")] = None,
+        entity: Annotated[
+            int | None,
+            count_option("Only the orders of this entity.", 1, bounds.MAX_ROW_ID),
+        ] = None,
+        province: Annotated[str | None, _opt("Only filings of this province character.")] = None,
+        stuck: Annotated[
+            bool | None,
+            typer.Option(
+                "--stuck/--not-stuck",
+                help="Only filings that are (or are not) stuck.",
+                show_default=False,
+            ),
+        ] = None,
+        overdue: Annotated[
+            bool | None,
+            typer.Option(
+                "--overdue/--not-overdue",
+                help="Only filings that are (or are not) overdue.",
+                show_default=False,
+            ),
+        ] = None,
+        domain: Annotated[str | None, _opt("Only domains that start with this.")] = None,
+        applicant: Annotated[str | None, _opt("Only applicants whose name holds this.")] = None,
+        icp_number: Annotated[
+            str | None, _opt("Only ICP numbers that start with this, e.g. 京ICP备2026.")
+        ] = None,
+        min_days: Annotated[
+            int | None,
+            count_option(
+                "Only filings that have not moved for this many days.", 0, bounds.MAX_DAYS
+            ),
+        ] = None,
+        assignee: Annotated[str | None, _opt("Only filings given to this case manager.")] = None,
+        sort: Annotated[
+            FilingSort | None,
+            typer.Option(help="The order; a domain search's is by domain, others by id."),
+        ] = None,
+        descending: Annotated[bool, typer.Option(help="Reverse the order.")] = False,
+        limit: LimitOption = 50,
+        offset: OffsetOption = 0,
+        as_json: JsonOption = False,
+    ) -> None:
+        text = search_text(
+            province=province, domain=domain, applicant=applicant, icp_number=icp_number,
+            assignee=assignee,
+        )  # fmt: skip
+        filters = FilingFilters(
+            state=state.value if state else None,
+            kind=kind.value if kind else None,
+            entity=entity,
+            province=text.province,
+            stuck=stuck,
+            overdue=overdue,
+            domain=text.domain,
+            applicant=text.applicant,
+            icp_number=text.icp_number,
+            min_days_in_state=min_days,
+            assignee=text.assignee,
+            sort=sort,
+            descending=descending,
+        )
+        show(filters, limit, offset, as_json)
+
+    if fixed is not None:
+        signature = inspect.signature(command, eval_str=True)
+        kept = [p for p in signature.parameters.values() if p.name != fixed]
+        command.__signature__ = signature.replace(parameters=kept)  # type: ignore[attr-defined]
+    return command
+
+
+def _list(filters: FilingFilters, limit: int, offset: int, as_json: bool) -> None:
+    with session_scope() as session:
+        page = views.filing_page(session, get_clock().now(), limit=limit, offset=offset, **filters)
     emit(page, as_json, lambda: render_page(page))
+
+
+app.command(
+    name="list", help="List filings with identity and phone numbers masked: the console's search."
+)(filings_command(_list))
 
 
 @app.command()

@@ -108,3 +108,26 @@ def beijing_text(at: datetime, *, due: bool = False) -> str:
     if due and (local.hour, local.minute, local.second) == (0, 0, 0):
         return f"{due_day(at)} 24:00"
     return f"{local:%Y-%m-%d %H:%M}"
+
+
+def duration(span: timedelta) -> str:
+    """The two largest units that matter: ``3 d 4 h``, ``5 h 10 min``, ``12 min``; under a
+    minute, seconds (``40 s``: a delivery's next try)."""
+    if span < timedelta(minutes=1):
+        return f"{int(span.total_seconds())} s"
+    minutes = int(span.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min"
+
+
+def lateness(due: datetime, now: datetime, late: bool = True) -> str:
+    """``3 d overdue`` for a deadline passed whose passing is ``late``, ``5 h ago`` for another
+    (a reminder sent), ``due in 5 h`` for one still ahead."""
+    if due > now:
+        return f"due in {duration(due - now)}"
+    return f"{duration(now - due)} {'overdue' if late else 'ago'}"

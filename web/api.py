@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Unpack
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, status
 from fastapi.concurrency import run_in_threadpool
@@ -54,6 +54,7 @@ from workflow.schemas import (
     FilingOut,
     FilingPage,
     FilingSort,
+    FlaggedPage,
     HistoryOut,
     LatePage,
     NotificationOut,
@@ -61,7 +62,7 @@ from workflow.schemas import (
     ServiceOut,
     VerifierOut,
 )
-from workflow.views import FilingFilters
+from workflow.views import FilingFilters, Flag
 
 # 422 on every route: a bad path or query parameter answers in the common error shape too.
 router = APIRouter(
@@ -139,15 +140,15 @@ class ListFilters:
         )
         self.limit, self.offset = limit, offset
 
-    def page(self, session: SessionDep, **forced: Unpack[FilingFilters]) -> FilingPage:
-        """A page of filings; what a route forces (the ops lists' ``stuck``, ``overdue``)
-        overrides the query's."""
+    def page(self, session: SessionDep) -> FilingPage:
         return views.filing_page(
-            session,
-            get_clock().now(),
-            limit=self.limit,
-            offset=self.offset,
-            **(self.filters | forced),
+            session, get_clock().now(), limit=self.limit, offset=self.offset, **self.filters
+        )
+
+    def flagged(self, session: SessionDep, flag: Flag) -> FlaggedPage:
+        """The ops list of ``flag``-ged filings, narrowed by the query (but for the flag)."""
+        return views.flagged_page(
+            session, get_clock().now(), flag, limit=self.limit, offset=self.offset, **self.filters
         )
 
 

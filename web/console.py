@@ -39,6 +39,8 @@ from workflow.domain.rules import rules_for
 from workflow.obligations import OverdueFilter
 from workflow.outlook import outlook
 from workflow.schemas import FilingOut, FilingSort
+from workflow.views import FilingFilters
+from workflow.views import Flag as ListFlag
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -234,15 +236,15 @@ def pipeline(request: Request, session: SessionDep, user: PageUserDep) -> Respon
 
 
 def _filings(
-    request: Request, session: Session, user: PageUser, title: str, **fixed: Any
+    request: Request, session: Session, user: PageUser, title: str, flag: ListFlag | None = None
 ) -> Response:
-    """The filings the search asks for, ``fixed`` (``stuck``) whatever it asks."""
+    """The filings the search asks for; those ``flag``-ged (stuck) whatever it asks, each with
+    the deadline that puts it there, as the API's and the CLI's ops lists have them."""
 
     def results(search: FilingSearch) -> dict[str, Any]:
-        search = search.model_copy(update=fixed)
-        found = views.filing_page(
-            session,
-            get_clock().now(),
+        if flag is not None:
+            search = search.model_copy(update={flag.value: True})
+        filters = FilingFilters(
             state=search.state,
             kind=search.kind,
             province=search.province,
@@ -254,11 +256,16 @@ def _filings(
             min_days_in_state=search.min_days,
             sort=search.sort,
             descending=search.desc,
-            limit=PAGE_SIZE,
-            offset=(search.page - 1) * PAGE_SIZE,
+        )
+        now, offset = get_clock().now(), (search.page - 1) * PAGE_SIZE
+        found = (
+            views.filing_page(session, now, limit=PAGE_SIZE, offset=offset, **filters)
+            if flag is None
+            else views.flagged_page(session, now, flag, limit=PAGE_SIZE, offset=offset, **filters)
         )
         return {
             "found": found,
+            "now": now,
             "order": views.listing_order(search.sort, search.domain),
             "service_names": service_names(session, found.items),
             "pages": pages_of(
@@ -286,7 +293,7 @@ def filings(request: Request, session: SessionDep, user: PageUserDep) -> Respons
 
 @router.get("/stuck", response_class=HTMLResponse)
 def stuck(request: Request, session: SessionDep, user: PageUserDep) -> Response:
-    return _filings(request, session, user, "Stuck 停滞", stuck=True)
+    return _filings(request, session, user, "Stuck 停滞", ListFlag.STUCK)
 
 
 @router.get("/overdue", response_class=HTMLResponse)

@@ -10,7 +10,8 @@ from web.errors import responses
 from web.query import refuse_unknown_query
 from workflow import failures, views
 from workflow.domain.bounded import Offset, PageSize, RowId, YesNo
-from workflow.schemas import FailedJobOut, FailedJobPage, FilingPage, RetryingDeliveryPage
+from workflow.schemas import FailedJobOut, FailedJobPage, FlaggedPage, RetryingDeliveryPage
+from workflow.views import Flag
 
 router = APIRouter(
     prefix="/api/v1/ops",
@@ -20,16 +21,18 @@ router = APIRouter(
 )
 
 
-@router.get("/stuck", response_model=FilingPage)
-def stuck(session: SessionDep, _: Ops, filters: Filters) -> FilingPage:
-    """Filings with no transition for longer than their state's threshold."""
-    return filters.page(session, stuck=True)
+@router.get("/stuck", response_model=FlaggedPage)
+def stuck(session: SessionDep, _: Ops, filters: Filters) -> FlaggedPage:
+    """Filings with no transition for longer than their state's threshold, each with the
+    stuck deadline it is past (``listed_for``)."""
+    return filters.flagged(session, Flag.STUCK)
 
 
-@router.get("/overdue", response_model=FilingPage)
-def overdue(session: SessionDep, _: Ops, filters: Filters) -> FilingPage:
-    """Filings past an overdue deadline of their current state (SMS, host review, SLA, ...)."""
-    return filters.page(session, overdue=True)
+@router.get("/overdue", response_model=FlaggedPage)
+def overdue(session: SessionDep, _: Ops, filters: Filters) -> FlaggedPage:
+    """Filings past an overdue deadline of their current state (SMS, host review, SLA, ...),
+    each with the latest it is past (``listed_for``)."""
+    return filters.flagged(session, Flag.OVERDUE)
 
 
 @router.get("/failed", response_model=FailedJobPage)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from importlib.resources import files
 from typing import Any
 
@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
-from config.clock import beijing_text
+from config.clock import beijing_text, duration, lateness
 from config.settings import get_settings
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
@@ -38,29 +38,6 @@ def due_by(at: datetime | str) -> str:
     """When something is due, on the Beijing clock (its last day's end as 24:00); kept in a
     row's data, the time is ISO text."""
     return beijing_text(datetime.fromisoformat(at) if isinstance(at, str) else at, due=True)
-
-
-def duration(span: timedelta) -> str:
-    """The two largest units that matter: ``3 d 4 h``, ``5 h 10 min``, ``12 min``; under a
-    minute, seconds (``40 s``: a delivery's next try)."""
-    if span < timedelta(minutes=1):
-        return f"{int(span.total_seconds())} s"
-    minutes = int(span.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{minutes} min"
-
-
-def lateness(due: datetime, now: datetime, late: bool = True) -> str:
-    """``3 d overdue`` for a deadline passed whose passing is ``late``, ``5 h ago`` for another
-    (a reminder sent), ``due in 5 h`` for one still ahead."""
-    if due > now:
-        return f"due in {duration(due - now)}"
-    return f"{duration(now - due)} {'overdue' if late else 'ago'}"
 
 
 def state_named(state: str) -> str:

@@ -224,11 +224,30 @@ class Page(BaseModel, Generic[Item]):
     offset: int
 
 
-class FilingPage(Page[FilingOut]):
+class CountedPage(Page[Item], Generic[Item]):
+    """A page of filings, whose total is counted only so far (``views.COUNTED_UP_TO``)."""
+
     total: int = Field(description="the filings that match, counted up to a limit")
     total_is_exact: bool = Field(
         default=True, description="false when more filings match than were counted"
     )
+
+
+class FilingPage(CountedPage[FilingOut]):
+    """Filings as lists show them."""
+
+
+class FlaggedFilingOut(FilingOut):
+    """A filing on an ops list (stuck, overdue) with the deadline that put it there."""
+
+    listed_for: DeadlineOut = Field(
+        description="the latest deadline of the list's kind the filing is past (its kind; "
+        "due_at: when it fell due), as the late list picks it"
+    )
+
+
+class FlaggedPage(CountedPage[FlaggedFilingOut]):
+    """Stuck or overdue filings, each with why it is listed and since when."""
 
 
 class FilingSort(StrEnum):

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from itertools import accumulate
 from typing import Any, TypedDict, Unpack
 
@@ -24,7 +25,6 @@ from sqlalchemy import (
     CompoundSelect,
     Exists,
     and_,
-    case,
     exists,
     func,
     or_,
@@ -92,6 +92,8 @@ from workflow.schemas import (
     FilingOut,
     FilingPage,
     FilingSort,
+    FlaggedFilingOut,
+    FlaggedPage,
     HistoryOut,
     LateItem,
     LatePage,
@@ -461,9 +463,7 @@ def late_page(
 ) -> LatePage:
     """One row per filing with an open overdue-kind deadline due by ``now + within``, the one
     late the longest (or due the soonest) first; reminders never count. ``within`` 0 lists only
-    the late ones. A row shows the latest of its deadlines already past, so an escalation (the
-    SLA's breach after the bureau's legal limit) is never hidden behind what it escalates;
-    with none past yet, the next to fall due."""
+    the late ones. A row shows the deadline ``shown_deadline`` picks."""
     if kind is not None and kind not in OVERDUE_KINDS:
         raise ValidationError(
             f"{kind!r} is not a kind of deadline that makes a filing late",
@@ -480,11 +480,7 @@ def late_page(
     horizon = now + within
     due = col(Deadline.due_at)
     worst = (
-        select(
-            col(Deadline.filing_id).label("filing_id"),
-            func.min(due).label("first_due"),
-            func.coalesce(func.max(case((due <= now, due))), func.min(due)).label("shown_due"),
-        )
+        select(col(Deadline.filing_id).label("filing_id"), func.min(due).label("first_due"))
         .where(
             col(Deadline.disarmed_at).is_(None),
             col(Deadline.kind).in_(kinds),
@@ -498,26 +494,60 @@ def late_page(
         conditions.append(col(Filing.state) == state)
     if province:
         conditions.append(col(Filing.province) == province_named(province))
-    joined = (
-        select(Filing, worst.c.shown_due)
-        .join(worst, worst.c.filing_id == col(Filing.id))
-        .where(*conditions)
-    )
+    joined = select(Filing).join(worst, worst.c.filing_id == col(Filing.id)).where(*conditions)
     total = session.exec(select(func.count()).select_from(joined.subquery())).one()
     page = session.exec(
         joined.order_by(worst.c.first_due, col(Filing.id)).limit(limit).offset(offset)
     ).all()
-    described = describe_many(session, [filing for filing, _ in page], now)
-    items = [
-        LateItem(
-            filing=shown,
-            deadline=next(
-                d for d in shown.deadlines if d.kind in kinds and d.due_at == as_utc(shown_due)
-            ),
-        )
-        for shown, (_, shown_due) in zip(described, page, strict=True)
-    ]
+    described = describe_many(session, page, now)
+    items = [LateItem(filing=shown, deadline=shown_deadline(shown, kinds)) for shown in described]
     return LatePage(items=items, total=int(total), limit=limit, offset=offset)
+
+
+def shown_deadline(filing: FilingOut, kinds: Collection[str]) -> DeadlineOut:
+    """The deadline of ``kinds`` a late list shows ``filing`` by: the latest already past, so
+    an escalation (the SLA's breach after the bureau's legal limit) is never hidden behind
+    what it escalates; with none past yet, the next to fall due."""
+    of_kinds = [d for d in filing.deadlines if d.kind in kinds]  # in due order
+    past = [d for d in of_kinds if d.overdue]
+    return max(past, key=lambda d: d.due_at) if past else of_kinds[0]
+
+
+class Flag(StrEnum):
+    """The ops lists of filings held up: each lists those past a deadline of its kinds."""
+
+    STUCK = "stuck"
+    OVERDUE = "overdue"
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return STUCK_KINDS if self is Flag.STUCK else OVERDUE_KINDS
+
+
+def flagged_page(
+    session: Session,
+    now: datetime,
+    flag: Flag,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    **filters: Unpack[FilingFilters],
+) -> FlaggedPage:
+    """The filings ``filing_page`` finds ``flag``-ged (whatever ``filters`` say of the flag),
+    each with the deadline that puts it there, picked as the late list picks it: why it is
+    listed and since when, the same in the API's, the CLI's and the console's ops lists."""
+    forced = FilingFilters(stuck=True) if flag is Flag.STUCK else FilingFilters(overdue=True)
+    page = filing_page(session, now, limit=limit, offset=offset, **(filters | forced))
+    return FlaggedPage(
+        items=[
+            FlaggedFilingOut(**dict(f), listed_for=shown_deadline(f, flag.kinds))
+            for f in page.items
+        ],
+        total=page.total,
+        total_is_exact=page.total_is_exact,
+        limit=limit,
+        offset=offset,
+    )
 
 
 def failed_jobs(

@@ -13,14 +13,14 @@ from typer.testing import CliRunner
 
 from auth.tokens import Role, TokenInfo, authenticate, create_token, list_tokens
 from cli.main import app
-from config.clock import FrozenClock, as_utc
+from config.clock import FrozenClock, as_utc, lateness
 from config.settings import Settings
 from models import ApiToken, Job, Notification
 from tests.databases import Database
 from tests.factories import HOLIDAYS_2031, SCHEDULE_2031, MakeFiling
 from workflow import failures
 from workflow.domain import diagram
-from workflow.domain.definition import EVENTS, STATES
+from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS, STATES
 from workflow.domain.errors import Unauthorized
 from workflow.outbox import FooterCheck
 from workflow.schemas import FailedJobOut, FilingOut, RetryingDeliveryOut
@@ -151,6 +151,50 @@ def test_ops_stuck_lists_a_filing_once_the_clock_passes_its_threshold(
 
     assert result.exit_code == 0, result.output
     assert [f["id"] for f in json.loads(result.stdout)["items"]] == [created["id"]]
+
+
+def test_ops_stuck_takes_the_filters_filings_list_takes(
+    cli: Cli, new_filing: MakeFiling, clock: FrozenClock
+) -> None:
+    new_filing(domain="slow.cn")
+    new_filing(domain="other.cn")
+    clock.advance(timedelta(days=15))  # both past the stuck threshold
+
+    result = cli("ops", "stuck", "--domain", "slow", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert [f["domain"] for f in json.loads(result.stdout)["items"]] == ["slow.cn"]
+
+
+def test_ops_stuck_names_the_stuck_deadline_and_how_long_ago_it_fell_due(
+    cli: Cli, created: dict[str, Any], clock: FrozenClock
+) -> None:
+    clock.advance(timedelta(days=15))
+    [listed] = json.loads(cli("ops", "stuck", "--json").stdout)["items"]
+    fell_due = datetime.fromisoformat(listed["listed_for"]["due_at"])
+
+    result = cli("ops", "stuck")
+
+    assert result.exit_code == 0, result.output
+    [row] = [line for line in result.stdout.splitlines() if created["domain"] in line]
+    cells = [cell.strip() for cell in row.split("│")]
+    assert DEADLINES_BY_KIND["stuck"].label in cells
+    assert lateness(fell_due, clock.now()) in cells
+
+
+def test_ops_overdue_json_keeps_each_filing_and_adds_the_deadline_filings_due_shows(
+    cli: Cli, new_filing: MakeFiling, clock: FrozenClock
+) -> None:
+    new_filing("submitted")
+    clock.advance(timedelta(days=7))  # past the host's review
+    [late] = json.loads(cli("filings", "due", "--within-hours", "0", "--json").stdout)["items"]
+
+    result = cli("ops", "overdue", "--json")
+
+    assert result.exit_code == 0, result.output
+    [listed] = json.loads(result.stdout)["items"]
+    assert {k: v for k, v in listed.items() if k != "listed_for"} == late["filing"]
+    assert listed["listed_for"] == late["deadline"]
 
 
 def test_tokens_list_shows_each_token_without_its_secret(

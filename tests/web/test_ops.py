@@ -33,6 +33,19 @@ def test_stuck_lists_a_filing_past_its_states_threshold(
     assert [f["id"] for f in api.get("/api/v1/ops/stuck", ops).json()["items"]] == [filing["id"]]
 
 
+def test_stuck_says_which_deadline_put_each_filing_there_and_when_it_fell_due(
+    api: Api, ops: dict[str, str], clock: FrozenClock
+) -> None:
+    api.create()
+    clock.advance(timedelta(days=15))
+
+    [listed] = api.get("/api/v1/ops/stuck", ops).json()["items"]
+
+    [filing] = api.get("/api/v1/filings?stuck=true", ops).json()["items"]
+    assert {k: v for k, v in listed.items() if k != "listed_for"} == filing
+    assert listed["listed_for"] == next(d for d in filing["deadlines"] if d["kind"] == "stuck")
+
+
 def test_overdue_reuses_the_list_filters(api: Api, ops: dict[str, str], clock: FrozenClock) -> None:
     api.drive("submitted", domain="beijing-site.cn")
     api.drive("submitted", domain="shanghai-site.cn", province="沪")

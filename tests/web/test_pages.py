@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,12 +16,12 @@ from sqlmodel import Session
 
 import web.pages  # noqa: F401  (installs the access-log filter)
 from auth.tokens import Role, create_token, list_tokens, revoke_token
-from config.clock import FrozenClock
+from config.clock import FrozenClock, lateness
 from config.settings import Settings, get_settings
 from tests.factories import ORG_MATERIALS, fresh_service_number
 from web.pages import SESSION_COOKIE
 from workflow import privacy, views
-from workflow.domain.definition import STATES
+from workflow.domain.definition import DEADLINES_BY_KIND, STATES
 from workflow.sweeps import fire_due_deadlines
 
 if TYPE_CHECKING:
@@ -216,6 +216,20 @@ def test_stuck_page_lists_a_filing_past_its_threshold(
     assert "slow.cn" not in sign_in().get("/stuck").text
     clock.advance(timedelta(days=15))
     assert "slow.cn" in sign_in().get("/stuck").text
+
+
+def test_stuck_page_names_the_stuck_deadline_and_how_long_ago_it_fell_due(
+    api: Api, sign_in: Callable[..., TestClient], clock: FrozenClock
+) -> None:
+    api.create(domain="slow.cn")
+    clock.advance(timedelta(days=15))
+    [filing] = api.get("/api/v1/filings?stuck=true").json()["items"]
+    [stuck] = [d for d in filing["deadlines"] if d["kind"] == "stuck"]
+    fell_due = datetime.fromisoformat(stuck["due_at"])
+
+    page = sign_in().get("/stuck").text
+
+    assert f"{DEADLINES_BY_KIND['stuck'].label}: {lateness(fell_due, clock.now())}" in page
 
 
 def test_overdue_page_lists_a_filing_past_its_deadline(
