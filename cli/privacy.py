@@ -50,18 +50,38 @@ def purge(
             "(0: every one ended so far); a rejected or lapsed one is withdrawn first.",
         ),
     ],
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Name the orders and entities it would purge; change nothing."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Remove the applicant's and verifiers' personal data (names, identity numbers, phones,
     emails) from orders that ended without a record, and their entity's and its services'
     once every order of it is purged and it holds no ICP number; their history stays, numbers
     masked.
-    Names the orders purged (--json: `purged`, how many, and `filings`, their ids)."""
+    Names the orders and entities purged (--json: `purged`, how many orders, `filings` and
+    `entities`, their ids); with --dry-run, those it would purge (`would_purge`)."""
+    older, now = timedelta(days=older_than), get_clock().now()
     with session_scope() as session:
-        ids = personal_data.purge(session, timedelta(days=older_than), get_clock().now())
-    listed = f": {', '.join(map(str, ids))}" if ids else ""
+        if dry_run:
+            done = personal_data.to_purge(session, older, now)
+        else:
+            done = personal_data.purge(session, older, now)
+    count = "would_purge" if dry_run else "purged"
+    said = "would purge" if dry_run else "purged"
     emit(
-        {"purged": len(ids), "filings": ids},
+        {count: len(done.filings), "filings": done.filings, "entities": done.entities},
         as_json,
-        lambda: f"purged the personal data of {counted(len(ids), 'order')}{listed}",
+        lambda: (
+            f"{said} the personal data of {_listed(done.filings, 'order')}"
+            + (f" and of {_listed(done.entities, 'entity', 'entities')}" if done.entities else "")
+        ),
     )
+
+
+def _listed(ids: list[int], singular: str, plural: str | None = None) -> str:
+    """``2 orders: 3, 5``."""
+    return counted(len(ids), singular, plural) + (f": {', '.join(map(str, ids))}" if ids else "")

@@ -10,11 +10,13 @@ as the audit trail, but lose the applicant's and verifiers' personal data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from config.masking import mask_text
 from config.settings import get_settings
@@ -76,21 +78,44 @@ def reveal(session: Session, filing_id: int, actor: str, now: datetime) -> Perso
     )
 
 
-def purge(session: Session, older_than: timedelta, now: datetime, batch: int = 200) -> list[int]:
+@dataclass(frozen=True)
+class Purge:
+    """What a purge removes the personal data of, ids in order: orders, and the entities that
+    lose theirs with their last order's."""
+
+    filings: list[int]
+    entities: list[int]
+
+
+def to_purge(session: Session, older_than: timedelta, now: datetime) -> Purge:
+    """What ``purge`` would do now, read and never written: its dry run. The orders are those
+    it selects, and the entities those its last step (``_purge_record``) would clear once
+    the orders are purged."""
+    due = session.exec(_purgeable(now - older_than)).all()
+    purging = [filing.id or 0 for filing in due]
+    entities = {f.entity_id for f in due if _entity_goes(session, f.entity_id, purging)}
+    return Purge(purging, sorted(entities))
+
+
+def purge(session: Session, older_than: timedelta, now: datetime, batch: int = 200) -> Purge:
     """Remove the personal data of every purgeable order that ended more than ``older_than``
-    ago; returns the ids of the orders purged, for the record of who asked it. One transaction
-    per ``batch`` orders, so a run stopped halfway keeps what it did and the next carries on."""
+    ago; returns what it purged, for the record of who asked it. One transaction per
+    ``batch`` orders, so a run stopped halfway keeps what it did and the next carries on."""
     purged: list[int] = []
+    entities: set[int] = set()
     while due := _due(session, now - older_than, batch):
         for filing in due:
-            _purge_order(session, filing, now)
+            if (entity := _purge_order(session, filing, now)) is not None:
+                entities.add(entity)
         session.commit()
         purged += [filing.id or 0 for filing in due]
-    return purged
+    return Purge(purged, sorted(entities))
 
 
-def _due(session: Session, ended_before: datetime, batch: int) -> Sequence[Filing]:
-    return session.exec(
+def _purgeable(ended_before: datetime) -> SelectOfScalar[Filing]:
+    """The orders a purge takes, in id order: ended without a record before ``ended_before``
+    and not purged yet."""
+    return (
         select(Filing)
         .where(
             col(Filing.state).in_([s.value for s in PURGEABLE_STATES]),
@@ -98,6 +123,12 @@ def _due(session: Session, ended_before: datetime, batch: int) -> Sequence[Filin
             col(Filing.personal_data_purged_at).is_(None),
         )
         .order_by(col(Filing.id))
+    )
+
+
+def _due(session: Session, ended_before: datetime, batch: int) -> Sequence[Filing]:
+    return session.exec(
+        _purgeable(ended_before)
         .limit(batch)
         # Locked as an event locks it, filing before its deadlines, and read again once free:
         # an order resubmitted meanwhile has left the purgeable states and is skipped.
@@ -105,10 +136,11 @@ def _due(session: Session, ended_before: datetime, batch: int) -> Sequence[Filin
     ).all()
 
 
-def _purge_order(session: Session, filing: Filing, now: datetime) -> None:
+def _purge_order(session: Session, filing: Filing, now: datetime) -> int | None:
     """History keeps event, actor and time, and the order's notices what they said of it; both
     lose the numbers, names and addresses of the people it was for, and its own routes go. A
-    rejected or lapsed order is withdrawn first (``service.withdraw_purged``)."""
+    rejected or lapsed order is withdrawn first (``service.withdraw_purged``). Returns the
+    entity purged with it, if any."""
     assert filing.id is not None
     if filing.state != State.WITHDRAWN:
         service.withdraw_purged(session, filing.id, now, get_settings())
@@ -149,7 +181,7 @@ def _purge_order(session: Session, filing: Filing, now: datetime) -> None:
     session.execute(delete(CreationKey).where(col(CreationKey.filing_id) == filing.id))
     session.execute(delete(IdempotencyRecord).where(col(IdempotencyRecord.filing_id) == filing.id))
     session.flush()
-    _purge_record(session, filing)
+    return _purge_record(session, filing)
 
 
 def _purge_recipient(notice: Notification, secrets: list[str]) -> None:
@@ -166,30 +198,38 @@ def _purge_recipient(notice: Notification, secrets: list[str]) -> None:
     notice.recipient = masked
 
 
-def _purge_record(session: Session, filing: Filing) -> None:
+def _purge_record(session: Session, filing: Filing) -> int | None:
     """The entity (and its services) the order brought, once no other order refers to it
     and it holds no number: an entity on record stays, it is the record. A service the order
     brought to one (a new site or access), withdrawn with it, was never on record: its person
-    goes with the order's, and their mobile is free again."""
+    goes with the order's, and their mobile is free again. Returns the entity's id if it went."""
     brought = session.get(Service, filing.service_id) if filing.service_id else None
     if brought is not None and brought.status == ServiceStatus.WITHDRAWN:
         _forget_person(session, brought)
-    entity = session.get(Entity, filing.entity_id)
-    if entity is None or entity.icp_number is not None:
-        return
-    others = session.exec(
-        select(Filing.id).where(
-            Filing.entity_id == entity.id,
-            col(Filing.personal_data_purged_at).is_(None),
-        )
-    ).first()
-    if others is not None:
-        return
-    for site in session.exec(select(Service).where(Service.entity_id == entity.id)):
+    if not _entity_goes(session, filing.entity_id, ()):
+        return None
+    for site in session.exec(select(Service).where(Service.entity_id == filing.entity_id)):
         _forget_person(session, site)
+    entity = session.get(Entity, filing.entity_id)
+    assert entity is not None
     entity.name = entity.responsible_name = PURGED
     entity.id_number = entity.responsible_mobile = entity.responsible_email = PURGED
     session.add(entity)
+    return entity.id
+
+
+def _entity_goes(session: Session, entity_id: int, purging: Collection[int]) -> bool:
+    """Whether the entity's personal data goes with its orders': it holds no number, and no
+    order of it keeps its personal data but those ``purging`` (a dry run's, not yet purged)."""
+    entity = session.get(Entity, entity_id)
+    if entity is None or entity.icp_number is not None:
+        return False
+    kept = select(Filing.id).where(
+        Filing.entity_id == entity_id,
+        col(Filing.personal_data_purged_at).is_(None),
+        col(Filing.id).not_in(purging),
+    )
+    return session.exec(kept).first() is None
 
 
 def _forget_person(session: Session, site: Service) -> None:

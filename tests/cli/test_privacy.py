@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from config.clock import FrozenClock
 from config.settings import get_settings
@@ -17,6 +17,8 @@ from models import Filing, get_engine
 from models.rotation import sealed_columns, sealed_rows
 from tests.cli.conftest import Cli
 from tests.conftest import TEST_DATA_KEY
+from tests.factories import MakeFiling
+from workflow.schemas import FilingOut
 
 
 def _use_keys(monkeypatch: pytest.MonkeyPatch, *keys: str) -> None:
@@ -94,7 +96,50 @@ def test_purge_names_the_orders_it_purged(
     assert _run(cli, "privacy", "purge", "--older-than", "90") == {
         "purged": 1,
         "filings": [created["id"]],
+        "entities": [created["entity_id"]],
     }
+
+
+def _table_rows() -> dict[str, list[tuple[Any, ...]]]:
+    with get_engine().connect() as connection:
+        return {
+            table.name: sorted(map(tuple, connection.execute(sa.select(table))), key=repr)
+            for table in SQLModel.metadata.sorted_tables
+        }
+
+
+@pytest.fixture
+def ended_orders(new_filing: MakeFiling, clock: FrozenClock) -> list[FilingOut]:
+    """Two orders ended long enough ago to be purged (one withdrawn, one rejected), and one
+    ended too recently."""
+    old = [new_filing("withdrawn"), new_filing("rejected")]
+    clock.advance(timedelta(days=91))
+    new_filing("withdrawn")
+    return old
+
+
+def test_a_dry_run_of_purge_names_exactly_what_the_purge_then_purges(
+    cli: Cli, ended_orders: list[FilingOut]
+) -> None:
+    would = _run(cli, "privacy", "purge", "--older-than", "90", "--dry-run")
+
+    purged = _run(cli, "privacy", "purge", "--older-than", "90")
+
+    assert would["filings"] == purged["filings"] == [f.id for f in ended_orders]
+    assert would["entities"] == purged["entities"] == [f.entity_id for f in ended_orders]
+    assert would["would_purge"] == purged["purged"] == 2
+
+
+def test_a_dry_run_of_purge_changes_nothing_in_the_database(
+    cli: Cli, ended_orders: list[FilingOut]
+) -> None:
+    before = _table_rows()
+
+    result = cli("privacy", "purge", "--older-than", "90", "--dry-run")
+
+    assert result.exit_code == 0, result.output
+    assert "would purge the personal data of 2 orders" in result.stdout
+    assert _table_rows() == before
 
 
 def test_purge_older_than_0_purges_an_order_ended_today(

@@ -210,7 +210,7 @@ def test_purge_removes_personal_data_of_ended_orders_and_keeps_their_history(
     filing_id = _withdrawn(new_filing, session)
     clock.advance(timedelta(days=31))
 
-    assert len(privacy.purge(session, timedelta(days=30), clock.now())) == 1
+    assert len(privacy.purge(session, timedelta(days=30), clock.now()).filings) == 1
 
     shown = privacy.reveal(session, filing_id, "token:ops", clock.now())
     assert shown.purged
@@ -272,7 +272,7 @@ def test_purge_masks_the_applicants_name_and_contacts_in_the_orders_notices(
     session.commit()
     clock.advance(timedelta(days=31))
 
-    assert len(privacy.purge(session, timedelta(days=30), clock.now())) == 1
+    assert len(privacy.purge(session, timedelta(days=30), clock.now()).filings) == 1
 
     notices = session.exec(select(Notification).where(Notification.filing_id == created.id)).all()
     told = " ".join(f"{n.subject} {n.body} {n.recipient} {n.idempotency_key}" for n in notices)
@@ -286,7 +286,7 @@ def _purged_rejected(session: Session, clock: FrozenClock, new_filing: MakeFilin
     """A rejected order (which could still be resubmitted) purged after retention."""
     filing_id = new_filing("rejected").id
     clock.advance(timedelta(days=31))
-    assert privacy.purge(session, timedelta(days=30), clock.now()) == [filing_id]
+    assert privacy.purge(session, timedelta(days=30), clock.now()).filings == [filing_id]
     return filing_id
 
 
@@ -400,7 +400,7 @@ def test_an_order_resubmitted_while_purge_reads_it_is_not_purged(
         lambda own: privacy.purge(own, timedelta(days=30), clock.now()),
     )
 
-    assert purged == []
+    assert purged == privacy.Purge(filings=[], entities=[])
     assert views.filing(session, filing_id, clock.now()).applicant.name == "Example Ltd"
 
 
@@ -410,7 +410,7 @@ def test_purged_entities_are_not_taken_for_one_another(
     """Their numbers are blank alike: one's order in flight is not another's."""
     withdrawn = views.filing(session, _withdrawn(new_filing, session), clock.now())
     clock.advance(timedelta(days=31))
-    assert privacy.purge(session, timedelta(days=30), clock.now()) == [withdrawn.id]
+    assert privacy.purge(session, timedelta(days=30), clock.now()).filings == [withdrawn.id]
     rejected = _purged_before_purges_withdrew(session, clock, new_filing)
     entity_id = views.filing(session, rejected, clock.now()).entity_id
     session.exec(update(Entity).where(col(Entity.id) == entity_id).values(id_number=""))
@@ -426,7 +426,7 @@ def test_purge_spares_orders_ended_within_retention(
     filing_id = _withdrawn(new_filing, session)
     clock.advance(timedelta(days=29))
 
-    assert privacy.purge(session, timedelta(days=30), clock.now()) == []
+    assert privacy.purge(session, timedelta(days=30), clock.now()).filings == []
     assert views.filing(session, filing_id, clock.now()).applicant.name == "Example Ltd"
 
 
@@ -437,7 +437,9 @@ def test_purge_spares_orders_still_open_however_old(
     open_order = new_filing("submitted", domain="other.cn")
     clock.advance(timedelta(days=400))
 
-    assert len(privacy.purge(session, timedelta(days=30), clock.now())) == 1  # the withdrawn one
+    assert (
+        len(privacy.purge(session, timedelta(days=30), clock.now()).filings) == 1
+    )  # the withdrawn one
     assert views.filing(session, open_order.id, clock.now()).applicant.name == "Example Ltd"
 
 
@@ -446,9 +448,9 @@ def test_a_second_purge_finds_nothing_left(
 ) -> None:
     _withdrawn(new_filing, session)
     clock.advance(timedelta(days=31))
-    assert len(privacy.purge(session, timedelta(days=30), clock.now())) == 1
+    assert len(privacy.purge(session, timedelta(days=30), clock.now()).filings) == 1
 
-    assert privacy.purge(session, timedelta(days=30), clock.now()) == []
+    assert privacy.purge(session, timedelta(days=30), clock.now()).filings == []
 
 
 def test_purge_forgets_the_person_of_a_site_its_order_brought_to_an_entity_on_record(
@@ -460,7 +462,7 @@ def test_purge_forgets_the_person_of_a_site_its_order_brought_to_an_entity_on_re
     service.fire_event(session, order.id, withdraw, actor="t")
     clock.advance(timedelta(days=31))
 
-    assert privacy.purge(session, timedelta(days=30), clock.now()) == [order.id]
+    assert privacy.purge(session, timedelta(days=30), clock.now()).filings == [order.id]
 
     [site] = [s for s in views.services(session, on_file.entity_id) if s.id == order.service_id]
     assert (site.responsible_name, site.responsible_mobile) == (None, None)
