@@ -21,7 +21,7 @@ from auth.tokens import (
     token_name,
 )
 from cli import backups
-from cli.errors import App, CliError
+from cli.errors import DOMAIN_ERROR, App, CliError, report
 from cli.filings import filings_command
 from cli.output import (
     Due,
@@ -35,17 +35,19 @@ from cli.output import (
     span,
     table,
 )
+from cli.search import search_text
 from config import bounds
 from config.clock import CHINA, as_utc, get_clock, lateness
 from config.settings import get_settings
-from models import get_engine, session_scope
+from models import Job, get_engine, session_scope
 from models.migrate import upgrade
 from workflow import views
 from workflow.domain.calendar import install_schedule_file
 from workflow.domain.definition import DEADLINES_BY_KIND, OVERDUE_KINDS
+from workflow.domain.errors import IcpflowError
 from workflow.domain.wording import worded_by_default
 from workflow.failures import retry_failed
-from workflow.schemas import FlaggedPage
+from workflow.schemas import FailedJobOut, FlaggedPage
 from workflow.sweeps import recount_working_days
 from workflow.views import FilingFilters, Flag
 
@@ -278,6 +280,16 @@ ops.command(
 
 @ops.command(name="failed")
 def ops_failed(
+    job: Annotated[
+        Job | None, typer.Option(help="Only jobs of this kind.", show_default=False)
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            help="Only deliveries to a recipient whose address holds this (case aside).",
+            show_default=False,
+        ),
+    ] = None,
     include_retried: Annotated[
         bool, typer.Option(help="Also list jobs already sent back for another try.")
     ] = False,
@@ -287,9 +299,15 @@ def ops_failed(
 ) -> None:
     """Jobs that exhausted their retries (undelivered notifications, footer checks that could
     not be made), newest first."""
+    recipient = search_text(to=to).to
     with session_scope() as session:
         page = views.failed_jobs(
-            session, include_retried=include_retried, limit=limit, offset=offset
+            session,
+            job=job,
+            to=recipient,
+            include_retried=include_retried,
+            limit=limit,
+            offset=offset,
         )
     # Narrow enough for 80 columns (piped output's width): short headers, and the retry time
     # only where retried jobs are asked for, or the error is folded two letters a line.
@@ -366,11 +384,32 @@ def ops_retrying(
 
 @ops.command(name="retry")
 def ops_retry(
-    failed_id: Annotated[int, row_id("The failed job's id (see ops failed).")],
+    failed_ids: Annotated[list[int], row_id("The failed jobs' ids (see ops failed), one or more.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Queue a failed job again through the outbox (a delivery's notification goes back to
-    pending; a footer check is made again)."""
-    with session_scope() as session:
-        job = retry_failed(session, failed_id)
-    emit(job, as_json, lambda: f"failed job {failed_id} queued again")
+    """Queue failed jobs again through the outbox (a delivery's notification goes back to
+    pending; a footer check is made again), each in its own transaction: one refused (no such
+    job, or retried already) is named and leaves the others retried. Exits 1 if any was
+    refused. --json: per id in the order given, the job retried, or the error with its id."""
+    outcomes = [_retried(failed_id) for failed_id in failed_ids]
+    shown = [
+        outcome if isinstance(outcome, FailedJobOut) else {"id": failed_id, **outcome.as_dict()}
+        for failed_id, outcome in zip(failed_ids, outcomes, strict=True)
+    ]
+    retried = [o.id for o in outcomes if isinstance(o, FailedJobOut)]
+    if as_json or retried:
+        emit(shown, as_json, lambda: "\n".join(f"failed job {i} queued again" for i in retried))
+    refused = [o for o in outcomes if isinstance(o, IcpflowError)]
+    for error in refused:
+        report(error)
+    if refused:
+        raise typer.Exit(DOMAIN_ERROR)
+
+
+def _retried(failed_id: int) -> FailedJobOut | IcpflowError:
+    """One retry in its own transaction: refused, it undoes only itself."""
+    try:
+        with session_scope() as session:
+            return retry_failed(session, failed_id)
+    except IcpflowError as refused:
+        return refused

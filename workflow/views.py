@@ -45,6 +45,7 @@ from models import (
     FailedJob,
     Filing,
     HistoryEntry,
+    Job,
     Notification,
     NotificationStatus,
     Service,
@@ -554,17 +555,25 @@ def failed_jobs(
     session: Session,
     *,
     filing_id: int | None = None,
+    job: Job | None = None,
+    to: str | None = None,
     include_retried: bool = False,
     limit: int = 50,
     offset: int = 0,
 ) -> FailedJobPage:
     """Jobs that failed for good and (unless ``include_retried``) were not retried yet, of one
-    filing if given, newest first, with the total."""
+    filing, one kind of job, or deliveries to a recipient whose address holds ``to`` (case
+    aside) if given, newest first, with the total."""
     conditions: list[ColumnElement[bool]] = []
     if not include_retried:
         conditions.append(col(FailedJob.retried_at).is_(None))
     if filing_id is not None:
         conditions.append(col(Notification.filing_id) == filing_id)
+    if job is not None:
+        conditions.append(col(FailedJob.job) == job)
+    if to is not None:
+        recipient = func.lower(col(Notification.recipient))
+        conditions.append(recipient.contains(to.lower(), autoescape=True))
     joined = select(FailedJob, Notification).outerjoin(
         Notification, col(Notification.id) == col(FailedJob.notification_id)
     )

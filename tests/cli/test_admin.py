@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from auth.tokens import Role, TokenInfo, authenticate, create_token, list_tokens
 from cli.main import app
 from config.clock import FrozenClock, as_utc, lateness
 from config.settings import Settings
-from models import ApiToken, Job, Notification
+from models import ApiToken, FailedJob, Job, Notification
 from tests.databases import Database
 from tests.factories import HOLIDAYS_2031, SCHEDULE_2031, MakeFiling
 from workflow import failures
@@ -478,3 +478,85 @@ def test_ops_failed_names_what_a_failed_footer_check_was_to_check(
     assert result.exit_code == 0, result.output
     [row] = [line for line in result.stdout.splitlines() if "no such table" in line]
     assert "service_id 4 · obligation_id 9" in [cell.strip() for cell in row.split("│")]
+
+
+@pytest.fixture
+def failed_deliveries(session: Session, clock: FrozenClock, new_filing: MakeFiling) -> list[int]:
+    """Two deliveries failed for good, to ops@example.cn and to legal@example.cn."""
+    new_filing("withdrawn")  # withdrawing notifies the case managers
+    new_filing("withdrawn")
+    jobs = []
+    notifications = session.exec(select(Notification).order_by(col(Notification.id))).all()
+    recipients = ["ops@example.cn", "Legal@Example.cn"]
+    for notification, recipient in zip(notifications[:2], recipients, strict=True):
+        notification.recipient = recipient
+        assert notification.id is not None
+        job = failures.record_final_failure(session, notification.id, "SMTP refused", clock.now())
+        session.flush()
+        assert job.id is not None
+        jobs.append(job.id)
+    session.commit()
+    return jobs
+
+
+def test_ops_failed_lists_only_the_jobs_of_the_kind_asked_for(
+    cli: Cli, session: Session, clock: FrozenClock, failed_deliveries: list[int]
+) -> None:
+    check = FooterCheck(service_id=4, obligation_id=9)
+    failures.record_failed_job(session, Job.CHECK_FOOTER, check, "no such table", 4, clock.now())
+    session.commit()
+
+    result = cli("ops", "failed", "--job", "check_footer", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert [j["job"] for j in json.loads(result.stdout)["items"]] == ["check_footer"]
+
+
+def test_ops_failed_to_lists_only_deliveries_whose_recipient_holds_the_text_case_aside(
+    cli: Cli, failed_deliveries: list[int]
+) -> None:
+    result = cli("ops", "failed", "--to", "legal@example", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert [j["recipient"] for j in json.loads(result.stdout)["items"]] == ["Legal@Example.cn"]
+
+
+def test_ops_retry_retries_every_id_given_each_on_its_own(
+    cli: Cli, session: Session, failed_deliveries: list[int]
+) -> None:
+    result = cli("ops", "retry", *map(str, failed_deliveries))
+
+    assert result.exit_code == 0, result.output
+    assert all(f"failed job {i} queued again" in result.stdout for i in failed_deliveries)
+    retried = select(col(FailedJob.id)).where(col(FailedJob.retried_at).is_not(None))
+    assert sorted(i or 0 for i in session.exec(retried)) == sorted(failed_deliveries)
+
+
+def test_ops_retry_names_each_id_refused_and_keeps_the_others_retried(
+    cli: Cli, session: Session, failed_deliveries: list[int]
+) -> None:
+    first, second = failed_deliveries
+    assert cli("ops", "retry", str(first)).exit_code == 0
+
+    result = cli("ops", "retry", str(first), "999", str(second))
+
+    assert result.exit_code == 1, result.output
+    assert f"error: failed job {first} was already retried" in result.stderr
+    assert "error: failed job 999 does not exist" in result.stderr
+    assert f"failed job {second} queued again" in result.stdout
+    job = session.get(FailedJob, second)
+    assert job is not None
+    session.refresh(job)
+    assert job.retried_at is not None
+
+
+def test_ops_retry_json_gives_per_id_the_job_retried_or_the_error(
+    cli: Cli, failed_deliveries: list[int]
+) -> None:
+    result = cli("ops", "retry", str(failed_deliveries[0]), "999", "--json")
+
+    assert result.exit_code == 1, result.output
+    retried, refused = json.loads(result.stdout)
+    assert retried == FailedJobOut.model_validate(retried).model_dump(mode="json")
+    assert (retried["id"], retried["retried_at"] is not None) == (failed_deliveries[0], True)
+    assert (refused["id"], refused["error"]) == (999, "not_found")

@@ -204,6 +204,8 @@ IcpNumber = Annotated[str, line(bounds.ICP_NUMBER)]
 Material = Annotated[str, line(bounds.MATERIAL)]
 EventName = Annotated[str, line(bounds.EVENT)]
 Recipient = Annotated[str, line(bounds.RECIPIENT)]
+# Part of a recipient stored, to search by: team routes in the settings may name longer ones.
+RecipientPart = Annotated[str, line(bounds.STORED_RECIPIENT)]
 Reason = Annotated[str, paragraph(bounds.REASON)]
 PsbNumber = Annotated[str, line(bounds.PSB_NUMBER)]
 Url = Annotated[str, line(bounds.URL)]

@@ -37,6 +37,7 @@ from workflow.domain.bounded import (
     Province,
     PublicKey,
     Recipient,
+    RecipientPart,
     RowId,
     Sector,
     Sha1Fingerprint,
@@ -356,6 +357,7 @@ class SearchText(BaseModel):
     icp_number: IcpNumber | None = None
     assignee: Person | None = None
     name: Name | None = None
+    to: RecipientPart | None = None  # a failed delivery's recipient
 
 
 class EventCommand(BaseModel):
