@@ -231,20 +231,6 @@ def test_a_search_refused_shows_why_in_place_and_the_next_search_still_runs(
     assert "kept.cn" in page.locator("#results").inner_text()
 
 
-def test_a_refused_value_typed_in_a_search_is_marked_beside_its_field(
-    console: Console, sign_in: SignIn
-) -> None:
-    page = sign_in(Role.VIEWER)
-    page.goto(f"{console.url}/filings")
-    province = page.get_by_label("Province 省份")
-    province.fill("X")
-    province.press("Tab")
-    page.locator("#search-province-refused", has_text="'X' is not one of").wait_for()
-    settled(page)
-    assert province.get_attribute("aria-invalid") == "true"
-    assert page.evaluate("document.activeElement.id") == "search-min_days"  # where Tab went
-
-
 def test_late_work_lists_the_most_overdue_first(console: Console, sign_in: SignIn) -> None:
     late = create(console, "late-first.cn", "submitted")
     console.clock.advance(timedelta(days=9))

@@ -603,63 +603,6 @@ def test_a_province_the_rules_do_not_know_is_refused_beside_its_field(
     assert "'X' is not one of" in said_beside(answer.text, "search", "province")
 
 
-def element(page: str, element_id: str) -> str:
-    """The element of ``page`` with ``element_id``, as a browser's ``querySelector`` finds
-    it: the tags of its name counted to find where it ends."""
-    start = re.search(rf'<(\w+)[^>]* id="{element_id}"', page)
-    assert start, f"the page has no element #{element_id}"
-    depth = 0
-    for tag in re.finditer(rf"<(/?){start.group(1)}\b[^>]*>", page[start.start() :]):
-        depth += -1 if tag.group(1) else 1
-        if depth == 0:
-            return page[start.start() : start.start() + tag.end()]
-    raise AssertionError(f"#{element_id} is never closed")
-
-
-def live_search(browser: TestClient, path: str, query: str) -> tuple[int, str]:
-    """What htmx swaps into the list at ``path`` searched as one types ``query``: the form's
-    ``hx-get`` sent with htmx's headers, and the elements its ``hx-select`` and
-    ``hx-select-oob`` take from the answer."""
-    form = element(browser.get(path).text, "search")
-    hx = dict(re.findall(r'(hx-[a-z-]+)="([^"]*)"', form.split(">", 1)[0]))
-    answer = browser.get(
-        f"{hx['hx-get']}?{query}",
-        headers={
-            "HX-Request": "true",
-            "HX-Trigger": "search",
-            "HX-Target": hx["hx-target"].lstrip("#"),
-            "HX-Current-URL": f"http://testserver{path}",
-        },
-    )
-    selected = [hx["hx-select"], *hx.get("hx-select-oob", "").split(",")]
-    ids = [s.split(":")[0].strip().lstrip("#") for s in selected if s.strip()]
-    return answer.status_code, "".join(element(answer.text, i) for i in ids)
-
-
-@pytest.mark.parametrize(
-    ("path", "query", "field", "words"),
-    [
-        ("/filings", "min_days=-1", "min_days", "must be 0 or more"),
-        ("/stuck", "province=X", "province", "'X' is not one of"),
-        ("/overdue", "within_hours=x", "within_hours", "must be a whole number"),
-        ("/entities", f"name={'x' * 254}", "name", "must be at most 253 characters"),
-    ],
-)
-def test_a_refused_live_search_swaps_in_its_form_with_the_reason_beside_the_field(
-    signed_in: Callable[[str], TestClient], path: str, query: str, field: str, words: str
-) -> None:
-    status, swapped = live_search(signed_in("viewer"), path, query)
-    assert status == 422 and words in said_beside(swapped, "search", field)
-
-
-def test_a_live_search_run_after_a_refused_one_swaps_in_its_form_unmarked(
-    signed_in: Callable[[str], TestClient],
-) -> None:
-    status, swapped = live_search(signed_in("viewer"), "/filings", "min_days=1&domain=shop")
-    assert status == 200 and 'name="domain" value="shop"' in swapped
-    assert "aria-invalid" not in swapped and "Nothing matches" in swapped
-
-
 def test_every_pipeline_count_links_to_its_filings(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
