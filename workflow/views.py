@@ -501,17 +501,23 @@ def late_page(
         joined.order_by(worst.c.first_due, col(Filing.id)).limit(limit).offset(offset)
     ).all()
     described = describe_many(session, page, now)
-    items = [LateItem(filing=shown, deadline=shown_deadline(shown, kinds)) for shown in described]
+    items = [
+        LateItem(filing=shown, deadline=deadline)
+        for shown in described
+        if (deadline := shown_deadline(shown, kinds)) is not None
+    ]
     return LatePage(items=items, total=int(total), limit=limit, offset=offset)
 
 
-def shown_deadline(filing: FilingOut, kinds: Collection[str]) -> DeadlineOut:
+def shown_deadline(filing: FilingOut, kinds: Collection[str]) -> DeadlineOut | None:
     """The deadline of ``kinds`` a late list shows ``filing`` by: the latest already past, so
     an escalation (the SLA's breach after the bureau's legal limit) is never hidden behind
-    what it escalates; with none past yet, the next to fall due."""
+    what it escalates; with none past yet, the next to fall due. None if it has none: an
+    event committed between the list's read of its rows and of their deadlines moved it on,
+    and its row is left out rather than failing the list."""
     of_kinds = [d for d in filing.deadlines if d.kind in kinds]  # in due order
     past = [d for d in of_kinds if d.overdue]
-    return max(past, key=lambda d: d.due_at) if past else of_kinds[0]
+    return max(past, key=lambda d: d.due_at) if past else next(iter(of_kinds), None)
 
 
 class Flag(StrEnum):
@@ -541,8 +547,10 @@ def flagged_page(
     page = filing_page(session, now, limit=limit, offset=offset, **(filters | forced))
     return FlaggedPage(
         items=[
-            FlaggedFilingOut(**dict(f), listed_for=shown_deadline(f, flag.kinds))
+            FlaggedFilingOut(**dict(f), listed_for=deadline)
             for f in page.items
+            # Past it as its deadlines were read; one moved on meanwhile is left out.
+            if (deadline := shown_deadline(f, flag.kinds)) is not None and deadline.overdue
         ],
         total=page.total,
         total_is_exact=page.total_is_exact,

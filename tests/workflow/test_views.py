@@ -12,7 +12,7 @@ from sqlmodel import Session
 from config.clock import FrozenClock
 from tests.factories import MakeFiling, make_payload, order_on
 from workflow import views
-from workflow.domain.definition import State
+from workflow.domain.definition import OVERDUE_KINDS, State
 from workflow.domain.errors import FilingNotFound, ValidationError
 from workflow.schemas import FilingOut, FilingSort
 
@@ -77,6 +77,16 @@ def test_a_late_filing_shows_the_latest_deadline_it_is_past_not_the_first(
     page = views.late_page(session, clock.now(), state="miit_pending")
 
     assert [item.deadline.kind for item in page.items] == ["miit_sla_breach"]
+
+
+def test_a_filing_moved_off_a_late_list_between_its_reads_shows_no_deadline_not_an_error(
+    new_filing: MakeFiling,
+) -> None:
+    """A late list reads its rows, then their deadlines: an event committed in between can
+    leave a row's filing with no deadline of the list's kinds (here, an order just approved)."""
+    approved = new_filing("approved")
+
+    assert views.shown_deadline(approved, OVERDUE_KINDS) is None
 
 
 @pytest.mark.parametrize("lister", [views.filing_page, views.late_page])
