@@ -10,11 +10,11 @@ as the audit trail, but lose the applicant's and verifiers' personal data.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement, and_, delete, not_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -91,10 +91,14 @@ def to_purge(session: Session, older_than: timedelta, now: datetime) -> Purge:
     """What ``purge`` would do now, read and never written: its dry run. The orders are those
     it selects, and the entities those its last step (``_purge_record``) would clear once
     the orders are purged."""
-    due = session.exec(_purgeable(now - older_than)).all()
-    purging = [filing.id or 0 for filing in due]
-    entities = {f.entity_id for f in due if _entity_goes(session, f.entity_id, purging)}
-    return Purge(purging, sorted(entities))
+    ended_before = now - older_than
+    due = session.exec(
+        select(Filing.id, Filing.entity_id)
+        .where(*_purgeable_where(ended_before))
+        .order_by(col(Filing.id))
+    ).all()
+    entities = {entity for _, entity in due if _entity_goes(session, entity, ended_before)}
+    return Purge([filing_id or 0 for filing_id, _ in due], sorted(entities))
 
 
 def purge(session: Session, older_than: timedelta, now: datetime, batch: int = 200) -> Purge:
@@ -112,18 +116,19 @@ def purge(session: Session, older_than: timedelta, now: datetime, batch: int = 2
     return Purge(purged, sorted(entities))
 
 
-def _purgeable(ended_before: datetime) -> SelectOfScalar[Filing]:
-    """The orders a purge takes, in id order: ended without a record before ``ended_before``
+def _purgeable_where(ended_before: datetime) -> tuple[ColumnElement[bool], ...]:
+    """What makes an order one a purge takes: ended without a record before ``ended_before``
     and not purged yet."""
     return (
-        select(Filing)
-        .where(
-            col(Filing.state).in_([s.value for s in PURGEABLE_STATES]),
-            col(Filing.state_entered_at) < ended_before,
-            col(Filing.personal_data_purged_at).is_(None),
-        )
-        .order_by(col(Filing.id))
+        col(Filing.state).in_([s.value for s in PURGEABLE_STATES]),
+        col(Filing.state_entered_at) < ended_before,
+        col(Filing.personal_data_purged_at).is_(None),
     )
+
+
+def _purgeable(ended_before: datetime) -> SelectOfScalar[Filing]:
+    """The orders a purge takes, in id order."""
+    return select(Filing).where(*_purgeable_where(ended_before)).order_by(col(Filing.id))
 
 
 def _due(session: Session, ended_before: datetime, batch: int) -> Sequence[Filing]:
@@ -206,7 +211,7 @@ def _purge_record(session: Session, filing: Filing) -> int | None:
     brought = session.get(Service, filing.service_id) if filing.service_id else None
     if brought is not None and brought.status == ServiceStatus.WITHDRAWN:
         _forget_person(session, brought)
-    if not _entity_goes(session, filing.entity_id, ()):
+    if not _entity_goes(session, filing.entity_id, None):
         return None
     for site in session.exec(select(Service).where(Service.entity_id == filing.entity_id)):
         _forget_person(session, site)
@@ -218,17 +223,19 @@ def _purge_record(session: Session, filing: Filing) -> int | None:
     return entity.id
 
 
-def _entity_goes(session: Session, entity_id: int, purging: Collection[int]) -> bool:
+def _entity_goes(session: Session, entity_id: int, purging_before: datetime | None) -> bool:
     """Whether the entity's personal data goes with its orders': it holds no number, and no
-    order of it keeps its personal data but those ``purging`` (a dry run's, not yet purged)."""
+    order of it keeps its personal data, but those a purge of orders ended before
+    ``purging_before`` takes (a dry run's, not purged yet). Said in SQL, not as a list of ids:
+    a first purge's backlog may hold more than a statement takes parameters."""
     entity = session.get(Entity, entity_id)
     if entity is None or entity.icp_number is not None:
         return False
     kept = select(Filing.id).where(
-        Filing.entity_id == entity_id,
-        col(Filing.personal_data_purged_at).is_(None),
-        col(Filing.id).not_in(purging),
+        Filing.entity_id == entity_id, col(Filing.personal_data_purged_at).is_(None)
     )
+    if purging_before is not None:
+        kept = kept.where(not_(and_(*_purgeable_where(purging_before))))
     return session.exec(kept).first() is None
 
 
