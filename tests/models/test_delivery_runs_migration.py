@@ -41,3 +41,38 @@ def test_a_pending_notification_that_failed_is_failing_since_it_was_queued(
         upgrade(db.url)  # later tests share the database
 
     assert [tuple(row) for row in rows] == [(failing, 3, True, True), (delivered, 3, False, None)]
+
+
+def test_a_pending_notification_ops_sent_back_starts_its_run_afresh(
+    db: Database, session: Session
+) -> None:
+    """Its attempts and error carried over from the run that failed for good: "attempt 14 of
+    11" and that run's error shown as today's, until it is next tried."""
+    [retried] = owe_notifications(session, 1)
+    session.close()
+    try:
+        command.downgrade(alembic_config(db.url), "0028")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "UPDATE notifications SET attempts = 11, last_error = 'HTTP 503' WHERE id = :id"
+                ),
+                {"id": retried},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO failed_jobs (job, notification_id, error, attempts, failed_at,"
+                    " retried_at) VALUES ('deliver_notification', :id, 'HTTP 503', 11, :at, :at)"
+                ),
+                {"id": retried, "at": "2026-03-02 02:00:00+00:00"},
+            )
+        upgrade(db.url, "0029")
+        with db.engine.connect() as conn:
+            row = conn.execute(
+                sa.text("SELECT run_attempts, failing_since FROM notifications WHERE id = :id"),
+                {"id": retried},
+            ).one()
+    finally:
+        upgrade(db.url)  # later tests share the database
+
+    assert tuple(row) == (0, None)

@@ -4,7 +4,9 @@ Ops saw a delivery's attempts and last error but not how many it gets, since whe
 failing or when it is tried next (the delay Dramatiq schedules, which the database did not
 see). Notifications now keep the attempts of their run (one job and its retries),
 ``failing_since`` and ``next_attempt_at``. Those stored before take their attempts as their
-run's, and a pending one that failed is failing since it was queued, the nearest there is.
+run's, and a pending one that failed is failing since it was queued, the nearest there is;
+one whose failed job ops sent back for another try has begun a new run, whose attempts and
+failures were not kept apart from the old run's: it starts counting at its next attempt.
 Downgrading drops them.
 
 Revision ID: 0029
@@ -35,6 +37,13 @@ def upgrade() -> None:
         sa.text(
             "UPDATE notifications SET failing_since = queued_at"
             " WHERE status = 'pending' AND last_error IS NOT NULL"
+        )
+    )
+    op.execute(
+        sa.text(
+            "UPDATE notifications SET run_attempts = 0, failing_since = NULL"
+            " WHERE status = 'pending' AND id IN"
+            " (SELECT notification_id FROM failed_jobs WHERE retried_at IS NOT NULL)"
         )
     )
 
