@@ -21,7 +21,7 @@ from rich.text import Text
 
 from config import bounds
 from config.clock import beijing_text
-from workflow.domain.bounded import WHOLE_NUMBER, Day
+from workflow.domain.bounded import Day, written_whole_number
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON on stdout (for scripts) instead of tables.")
@@ -34,8 +34,10 @@ def whole_number(low: int = 0, high: int | None = None) -> Callable[[Any], int]:
 
     def integer(value: Any) -> int:
         text = str(value)
-        if not WHOLE_NUMBER.fullmatch(text):
-            raise typer.BadParameter(f"{text!r} is not a whole number written in digits")
+        try:
+            written_whole_number(text)
+        except ValueError as refused:  # pydantic's own error is one, with the API's words
+            raise typer.BadParameter(f"{text!r}: {refused}") from None
         if int(text) < low or (high is not None and int(text) > high):
             within = f"from {low} to {high}" if high is not None else f"{low} or more"
             raise typer.BadParameter(f"{text} is not {within}")

@@ -29,7 +29,7 @@ from web.forms import Form, event_forms, field_input
 from web.pages import PageUser, PageUserDep, show
 from web.pipeline_svg import pipeline_svg
 from workflow import obligations, views
-from workflow.domain.bounded import RowId, line
+from workflow.domain.bounded import Count, DaysCount, HoursAhead, RowId, line
 from workflow.domain.commands import reasons_from
 from workflow.domain.definition import OVERDUE_KINDS, SMS_WRONG_ENTRY_LIMIT, STATES, State
 from workflow.domain.errors import IcpflowError, Reason, ValidationError
@@ -57,8 +57,9 @@ Blank = BeforeValidator(_none_if_blank)
 Text = Annotated[Annotated[str, line(bounds.DOMAIN)] | None, Blank]
 Province = Annotated[Annotated[str, Field(max_length=2)] | None, Blank]
 # Pages as far as the API's offsets reach: a larger number is refused, not sent to the database.
-Page = Annotated[int, Field(ge=1, le=bounds.MAX_OFFSET // PAGE_SIZE + 1)]
-Days = Annotated[Annotated[int, Field(ge=0, le=bounds.MAX_DAYS)] | None, Blank]
+# Counts are written as the API's are: "-0", "+5" and "5.0" are refused, not read as numbers.
+Page = Annotated[Count, Field(ge=1, le=bounds.MAX_OFFSET // PAGE_SIZE + 1)]
+Days = Annotated[DaysCount | None, Blank]
 Flag = Annotated[bool | None, Blank]
 
 
@@ -88,7 +89,7 @@ class FilingSearch(Search):
 
 class LateSearch(Search):
     kind: Text = Field(None, title="Deadline 期限")
-    within_hours: int = Field(0, ge=0, le=bounds.MAX_WITHIN_HOURS, title="Show 显示")
+    within_hours: HoursAhead = Field(0, title="Show 显示")
 
 
 Searched = TypeVar("Searched", bound=BaseModel)
@@ -99,6 +100,7 @@ SEARCH_FORM = "search"
 _PLAINLY = {
     "int_parsing": "must be a whole number 须为整数",
     "int_from_float": "must be a whole number 须为整数",
+    "signed_zero": "must be 0 without a sign 0 不带正负号",
     "greater_than_equal": "must be {ge} or more 不能小于 {ge}",
     "less_than_equal": "must be {le} or less 不能大于 {le}",
     "bool_parsing": "must be true or false 须为 true 或 false",

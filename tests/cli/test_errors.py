@@ -187,8 +187,8 @@ def test_an_id_or_offset_outside_what_the_database_holds_is_a_usage_error(
     ("args", "said"),
     [
         (("services", "go-live", "1", "--on", "2027-3-5"), "give a date such as"),
-        (("services", "obligations", "+1_0"), "not a whole number written in digits"),
-        (("filings", "list", "--limit", "1_0"), "not a whole number written in digits"),
+        (("services", "obligations", "+1_0"), "must be a whole number written in digits"),
+        (("filings", "list", "--limit", "1_0"), "must be a whole number written in digits"),
         (("services", "rectify", "1", "--reference", "R", "--working-days", "+5"), "digits"),
         (("services", "extend", "1", "--working-days", "+1_0"), "digits"),
     ],
@@ -208,6 +208,27 @@ def test_a_day_or_number_typed_as_the_api_would_refuse_it_is_a_usage_error(
 
     assert result.exit_code == 2
     assert said in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("filings", "list", "--min-days", "-0"),
+        ("filings", "list", "--offset", "-0"),
+        ("privacy", "purge", "--older-than", "-0"),
+    ],
+    ids=["days in state", "offset", "purge's age"],
+)
+def test_a_count_typed_as_minus_zero_is_a_usage_error_naming_its_option(
+    cli: Cli, args: tuple[str, ...]
+) -> None:
+    """The sign says a number below 0 was meant, or a dash slipped in: read as 0, it would list
+    every filing or purge every ended order."""
+    result = cli(*args)
+
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert f"Invalid value for '{args[-2]}'" in said and "must be 0 without a sign" in said
 
 
 @pytest.mark.parametrize(

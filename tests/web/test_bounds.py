@@ -117,6 +117,26 @@ def test_a_negative_count_is_422_saying_the_least_it_may_be(
     ]
 
 
+@pytest.mark.parametrize(
+    ("route", "name"),
+    [
+        ("/api/v1/filings", "min_days_in_state"),
+        ("/api/v1/filings", "offset"),
+        ("/api/v1/late", "within_hours"),
+    ],
+)
+def test_a_count_written_minus_zero_is_422_naming_it(
+    client: TestClient, admin: Headers, route: str, name: str
+) -> None:
+    """ "-0" passes a bound of 0 or more, but its sign says a number below 0 was meant."""
+    response = client.get(route, params={name: "-0"}, headers=admin)
+
+    assert response.status_code == 422
+    assert [r["message"] for r in response.json()["reasons"]] == [
+        f"query.{name}: must be 0 without a sign, not -0"
+    ]
+
+
 def _refusal(api: Api, payload: dict[str, Any]) -> tuple[int, list[tuple[str, str]]]:
     response = api.client.post("/api/v1/filings", json=payload, headers=api.headers)
     return response.status_code, [(r["code"], r["field"]) for r in response.json()["reasons"]]

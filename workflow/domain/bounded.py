@@ -57,17 +57,32 @@ def paragraph(max_length: int) -> StringConstraints:
 
 
 # A whole number as a person writes one: its digits, after a minus sign if below 0. Python and
-# pydantic would also read "+1_0" and "10.0" as 10, more likely a slip than the number meant;
-# a number below 0 is one, refused by its bounds for what it is, not for how it is written.
-WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+# pydantic would also read "+1_0" and "10.0" as 10, and "-0" as 0, more likely slips than the
+# number meant: "-0" passes every bound a count has, though whoever typed the sign meant a number
+# below 0, or typed a dash. A number below 0 is one, refused by its bounds for what it is, not
+# for how it is written.
+WHOLE_NUMBER = re.compile(r"[0-9]+|-[0-9]*[1-9][0-9]*")
+_SIGNED_ZERO = re.compile(r"[-+]0+")
+
+
+def written_whole_number(text: str) -> str:
+    """``text`` if it is a whole number written in digits, else why not, in the error types the
+    console words plainly (``int_parsing`` is pydantic's own for what reads as no number). Every
+    edge reads its numbers through it: the API's and the console's queries and bodies, the CLI's
+    options and arguments."""
+    if WHOLE_NUMBER.fullmatch(text):
+        return text
+    if _SIGNED_ZERO.fullmatch(text):
+        raise PydanticCustomError(
+            "signed_zero", "must be 0 without a sign, not {typed}", {"typed": text}
+        )
+    raise PydanticCustomError("int_parsing", "must be a whole number written in digits")
 
 
 def _digits(value: object) -> object:
     """A number typed in a path or a query is digits: pydantic would read "1.0" and "1 " as 1,
     naming a row the address does not."""
-    if isinstance(value, str) and not WHOLE_NUMBER.fullmatch(value):
-        raise ValueError("must be a whole number written in digits")
-    return value
+    return written_whole_number(value) if isinstance(value, str) else value
 
 
 # A row's id as a path or query parameter: within PostgreSQL's INTEGER. The digits are judged
@@ -97,11 +112,7 @@ def _a_count(value: object) -> object:
     ticked is not one working day), and "1_0", "+10" and "10.0" as 10."""
     if isinstance(value, bool):
         raise ValueError("give a whole number, not true or false")
-    if isinstance(value, str):
-        if not WHOLE_NUMBER.fullmatch(value.strip()):
-            raise ValueError("give a whole number written in digits")
-        return value.strip()
-    return value
+    return written_whole_number(value.strip()) if isinstance(value, str) else value
 
 
 def _yes_or_no(value: object) -> object:
