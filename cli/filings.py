@@ -352,7 +352,9 @@ def filings_command(show: ShowFilings, *, fixed: Flag | None = None) -> Callable
                 show_default=False,
             ),
         ] = None,
-        domain: Annotated[str | None, _opt("Only domains that start with this.")] = None,
+        domain: Annotated[
+            str | None, _opt("Only domains that start with this, in Unicode or in punycode (xn--).")
+        ] = None,
         applicant: Annotated[str | None, _opt("Only applicants whose name holds this.")] = None,
         icp_number: Annotated[
             str | None, _opt("Only ICP numbers that start with this, e.g. 京ICP备2026.")

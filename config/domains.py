@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import NamedTuple
 
 import idna
 
@@ -32,12 +33,53 @@ def to_ascii_domain(name: str) -> str:
         raise ValueError(f"{name!r} is not a valid domain name") from exc
 
 
-def domain_prefix(text: str) -> str:
-    """What a search for domains starting with ``text`` looks for, in the stored spelling. A
-    final dot is kept: ``site1.`` asks for ``site1.cn``, not ``site10.cn``."""
-    text = _DOTS.sub(".", text)
-    folded = canonical_domain(text.removesuffix("."))
-    return f"{folded}." if text.endswith(".") else folded
+# What begins the ASCII spelling of an internationalised label (``xn--fsqu00a`` is 例子).
+_PUNYCODE_MARK = "xn--"
+
+
+def ascii_spelling(domain: str) -> str | None:
+    """The ASCII spelling (punycode) of a stored domain with an internationalised label, kept
+    beside it for a search typed in that spelling; None for a domain spelt in ASCII already."""
+    if domain.isascii():
+        return None
+    try:
+        return to_ascii_domain(domain)
+    except ValueError:  # no domain: nothing to search it by in ASCII
+        return None
+
+
+class DomainStarts(NamedTuple):
+    """What a search for domains starting with some text looks for: the start of the stored
+    spelling (Unicode), of the ASCII spelling of internationalised ones, or of either; None for
+    a spelling the text says nothing about."""
+
+    stored: str | None
+    ascii: str | None
+
+
+def domain_starts(text: str) -> DomainStarts:
+    """The starts a search for domains beginning with ``text`` looks for. The labels before the
+    last dot are whole, read in either spelling; the last may be cut short, and the start of a
+    punycode label (``xn--fsqu``) is not the punycode of the start of a name, so it decodes to
+    nothing or to another name (``xn--1lq``, the start of 北京's, decodes to 京): it is looked
+    for among the ASCII spellings, as is a start of the mark itself (``xn``), which an
+    internationalised label's ASCII spelling begins with. A final dot is kept: ``site1.``
+    asks for ``site1.cn``, not ``site10.cn``."""
+    *whole, last = _DOTS.sub(".", unicodedata.normalize("NFKC", text)).lower().split(".")
+    punycode = last.startswith(_PUNYCODE_MARK)
+    stored = None if punycode else ".".join([*map(canonical_domain, whole), canonical_domain(last)])
+    maybe_punycode = bool(last) and last.isascii() and _PUNYCODE_MARK.startswith(last[:4])
+    ascii = ".".join([*map(_ascii_label, whole), last]) if punycode or maybe_punycode else None
+    return DomainStarts(stored, ascii)
+
+
+def _ascii_label(label: str) -> str:
+    """A whole label of a search in its ASCII spelling; one that is no label, as typed (it
+    then finds nothing, as it would in the other spelling)."""
+    try:
+        return to_ascii_domain(label)
+    except ValueError:
+        return label
 
 
 def canonical_domain(name: str) -> str:

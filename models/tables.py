@@ -227,6 +227,11 @@ class Filing(SQLModel, table=True):
         default_factory=dict, sa_column=Column(SealedJSON(), nullable=False)
     )
     domain: str = Field(max_length=bounds.DOMAIN, index=True, sa_type=DOMAIN_TEXT)
+    # An internationalised domain's ASCII spelling (``config.domains.ascii_spelling``), which a
+    # search typed in punycode is matched against from its start; None for an ASCII domain.
+    domain_ascii: str | None = Field(
+        default=None, max_length=bounds.DOMAIN, index=True, sa_type=DOMAIN_TEXT
+    )
     domain_expires_on: date
     province: str = Field(max_length=bounds.PROVINCE)
     licence: str = Field(max_length=bounds.CODE)

@@ -107,7 +107,9 @@ class ListFilters:
         province: Province | None = Query(None, description="province character, e.g. 京"),
         stuck: YesNo | None = None,
         overdue: YesNo | None = None,
-        domain: DomainStart | None = Query(None, description="Domains that start with this."),
+        domain: DomainStart | None = Query(
+            None, description="Domains that start with this, in Unicode or in punycode (xn--)."
+        ),
         applicant: Name | None = Query(None, description="Applicants whose name holds this."),
         icp_number: IcpNumber | None = Query(
             None, description="ICP numbers that start with this, e.g. 京ICP备2026."

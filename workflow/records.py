@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA
+from config.domains import ascii_spelling
 from config.settings import Settings
 from models import Entity, Filing, Obligation, Service, SmsVerifier, table
 from models.sealed import lookup
@@ -1238,6 +1239,7 @@ def write_order(
         if command.changes
         else {},
         domain=service.domain if service is not None else "",
+        domain_ascii=ascii_spelling(service.domain) if service is not None else None,
         domain_expires_on=service.domain_expires_on
         if service is not None
         else now.astimezone(CHINA).date(),

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from config.clock import as_utc
-from config.domains import domain_prefix
+from config.domains import domain_starts
 from config.masking import mask_id_number, mask_phone, mask_text
 from config.settings import get_settings
 from models import (
@@ -293,11 +293,13 @@ def filing_page(
         conditions.append(col(Filing.province) == province_named(province))
     prefix_search = _prefix_search(session)
     if domain:
-        start = domain_prefix(domain.strip())
-        found = prefix_search(col(Filing.domain), start)
-        # A final dot ends a label (``site1.``), or a name pasted in full (``example.cn.``).
-        whole = col(Filing.domain) == start.removesuffix(".")
-        conditions.append(or_(found, whole) if start.endswith(".") else found)
+        stored, ascii = domain_starts(domain.strip())
+        starting = [
+            _starting(prefix_search, col(column), start)
+            for column, start in ((Filing.domain, stored), (Filing.domain_ascii, ascii))
+            if start is not None
+        ]
+        conditions.append(or_(*starting))
     if applicant:
         conditions.append(col(Filing.entity_id).in_(_entities_named(applicant)))
     if icp_number:
@@ -393,6 +395,17 @@ def _prefix_search(session: Session) -> Callable[[Mapped[str | None], str], Colu
         return and_(like, column >= prefix, column < after)
 
     return starts_with
+
+
+def _starting(
+    prefix_search: Callable[[Mapped[str | None], str], ColumnElement[bool]],
+    column: Mapped[str | None],
+    start: str,
+) -> ColumnElement[bool]:
+    """Domains in ``column`` that start with ``start``: a final dot ends a label (``site1.``),
+    or a name pasted in full (``example.cn.``)."""
+    found = prefix_search(column, start)
+    return or_(found, column == start.removesuffix(".")) if start.endswith(".") else found
 
 
 def _next_code_point(character: str) -> str | None:

@@ -120,6 +120,29 @@ def test_the_domain_search_matches_from_the_start_of_the_name(
     assert sorted(f.domain for f in page.items) == found
 
 
+@pytest.mark.parametrize(
+    ("term", "found"),
+    [
+        ("xn--1lq", ["北京.cn"]),  # decoded alone, the start of 北京's label would be 京
+        ("XN--1LQ9", ["北京.cn"]),  # decodes to nothing
+        ("例子.xn--fiqs", ["例子.中国"]),
+        ("京", ["京东.cn"]),
+        ("xn-", ["xn-test.cn", "京东.cn", "例子.中国", "北京.cn"]),
+    ],
+)
+def test_a_domain_search_in_punycode_finds_an_internationalised_domain_from_its_start(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling, term: str, found: list[str]
+) -> None:
+    """Either spelling of an IDN finds it, a label cut short included: the ASCII one as the
+    registry's records and DNS show it, the Unicode one as people read it."""
+    for domain in ("北京.cn", "京东.cn", "例子.中国", "xn-test.cn", "site1.cn"):
+        new_filing(domain=domain)
+
+    page = views.filing_page(session, clock.now(), domain=term)
+
+    assert sorted(f.domain for f in page.items) == sorted(found)
+
+
 def test_a_domain_search_lists_the_domain_typed_in_full_first(
     session: Session, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
