@@ -165,7 +165,8 @@ def requeue_lost_deliveries(engine: Engine, now: datetime, settings: Settings) -
     Two rules, because the database sees every state but one:
 
     - ``unstarted_after_seconds`` (a minute) after its job was *published*, no lease is running
-      and no attempt failed: no worker started the job (a broker that lost its memory, a Redis
+      and no attempt of its run failed (``failing_since``; a delivery ops sent back keeps its
+      previous run's ``last_error``): no worker started the job (a broker that lost its memory, a Redis
       without persistence restarted), or the worker that started it died and its lease ran out.
       Jobs still in the outbox (the broker is down) are not lost, and are not owed again;
     - ``stranded_after_minutes`` (the backstop) after it was queued: an attempt failed and gave
@@ -224,21 +225,25 @@ def _lost_deliveries(
     now: datetime, unstarted: datetime, stranded: datetime, limit: int
 ) -> ReturningUpdate[int]:
     """Mark up to ``limit`` lost deliveries queued now, on a new run, returning their ids: those
-    queued before ``unstarted`` that no attempt failed, and any queued before ``stranded``.
+    queued before ``unstarted`` whose run no attempt failed, and any queued before ``stranded``.
+
+    A failed attempt is told by ``failing_since``, the run's, not by ``last_error``: a delivery
+    ops sent back keeps its previous run's error, and its new job, lost, must not wait for the
+    backstop as a retry Dramatiq holds does.
 
     The conditions are checked again on the rows being updated, so a worker's claim that lands
     between the selection and the update (PostgreSQL re-reads such a row) keeps its row out.
     """
     lease_free = or_(_NOTIFICATIONS.c.claimed_until.is_(None), _NOTIFICATIONS.c.claimed_until < now)
-    never_failed_or_died = or_(
-        _NOTIFICATIONS.c.last_error.is_(None), _NOTIFICATIONS.c.claimed_until.is_not(None)
+    run_never_failed_or_died = or_(
+        _NOTIFICATIONS.c.failing_since.is_(None), _NOTIFICATIONS.c.claimed_until.is_not(None)
     )
     lost = and_(
         _NOTIFICATIONS.c.status == NotificationStatus.PENDING,
         _NOTIFICATIONS.c.queued_at < max(unstarted, stranded),
         lease_free,
         or_(
-            and_(_NOTIFICATIONS.c.queued_at < unstarted, never_failed_or_died),
+            and_(_NOTIFICATIONS.c.queued_at < unstarted, run_never_failed_or_died),
             _NOTIFICATIONS.c.queued_at < stranded,
         ),
     )

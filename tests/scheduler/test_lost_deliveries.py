@@ -235,6 +235,20 @@ def test_a_failed_attempt_waits_for_its_retry_until_the_backstop(
     assert jobs(broker, hook) == 2
 
 
+def test_a_delivery_ops_sent_back_whose_job_was_lost_is_owed_again_after_the_window(
+    settings: Settings, clock: FrozenClock, broker: StubBroker, retried_delivery: Notification
+) -> None:
+    """The error it keeps is its previous run's: no attempt of this run failed, so no retry of
+    Dramatiq's can be waiting, and its loss is not left to the backstop."""
+    assert retried_delivery.id is not None and retried_delivery.last_error is not None
+    relay_outbox(settings, broker)
+    published = jobs(broker, retried_delivery.id)
+
+    clock.advance(WINDOW + MOMENT)
+    relay_outbox(settings, broker)
+    assert jobs(broker, retried_delivery.id) == published + 1
+
+
 def test_a_delivery_owed_again_after_its_retry_was_lost_starts_a_new_run(
     db: Database,
     session: Session,
