@@ -189,6 +189,24 @@ def retrying_delivery(
     """A filing's webhook notice whose peer answered 501 to its first four attempts: pending,
     its retries still to come, the next 40 s on, as the worker leaves it between two of them
     (``clock`` stopped, as the notice was queued)."""
+    hook = _failed_four_times(db, session, settings, http_peer)
+    note_next_attempt(db.engine, hook, 40_000)
+    return notification(db.engine, hook)
+
+
+@pytest.fixture
+def unscheduled_retry(
+    db: Database, session: Session, settings: Settings, clock: FrozenClock, http_peer: HTTPPeer
+) -> Notification:
+    """The delivery being retried with no next try written down: as it reads while an
+    attempt runs, when the worker could not write it, or stored before migration 0029."""
+    return notification(db.engine, _failed_four_times(db, session, settings, http_peer))
+
+
+def _failed_four_times(
+    db: Database, session: Session, settings: Settings, http_peer: HTTPPeer
+) -> int:
+    """A filing's webhook notice whose peer answered 501 to its first four attempts; its id."""
     url = http_peer.url("/status/501")
     owe_notifications(session, 1, routes=[{"channel": "webhook", "recipient": url}])
     with Session(db.engine) as reading:
@@ -197,8 +215,7 @@ def retrying_delivery(
     for _ in range(4):
         with pytest.raises(DeliveryFailed):
             deliver(db.engine, hook.id, settings)
-    note_next_attempt(db.engine, hook.id, 40_000)
-    return notification(db.engine, hook.id)
+    return hook.id
 
 
 @pytest.fixture

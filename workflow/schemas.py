@@ -339,8 +339,9 @@ class RetryingDeliveryOut(BaseModel):
     )
     failing_since: UtcDateTime = Field(description="this run's first failed attempt")
     next_attempt_at: UtcDateTime | None = Field(
-        description="when its worker tries it again, as Dramatiq scheduled the retry; null while "
-        "an attempt runs"
+        description="when its worker tries it again, as Dramatiq scheduled the retry; null when "
+        "not known: while an attempt runs, when the worker could not write it down, or for a "
+        "delivery stored before it was kept"
     )
 
 

@@ -817,6 +817,23 @@ def test_the_filing_page_says_a_delivery_being_retried_its_attempt_of_how_many_a
     ) in page
 
 
+def test_the_failed_jobs_page_claims_no_next_try_it_does_not_know(
+    signed_in: Callable[[str], TestClient], unscheduled_retry: Notification
+) -> None:
+    page = signed_in("ops").get("/failed").text
+
+    [row] = re.findall(r'<tr class="retrying">(.*?)</tr>', page, re.DOTALL)
+    assert '<td data-label="Next try 下次重试">not known 未知</td>' in row
+
+
+def test_the_filing_page_claims_no_next_try_it_does_not_know(
+    signed_in: Callable[[str], TestClient], unscheduled_retry: Notification
+) -> None:
+    page = signed_in("viewer").get(f"/filings/{unscheduled_retry.filing_id}").text
+
+    assert "failing since 2026-03-02 10:00, next try not known 未知, last error:" in page
+
+
 def _failed_delivery(session: Session, clock: FrozenClock, new_filing: MakeFiling) -> FilingOut:
     """A withdrawn filing whose notice of the withdrawal failed for good."""
     filing = new_filing("withdrawn")
