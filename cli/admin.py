@@ -21,7 +21,7 @@ from auth.tokens import (
     token_name,
 )
 from cli import backups
-from cli.errors import DOMAIN_ERROR, App, CliError, report
+from cli.errors import DOMAIN_ERROR, App, CliError, refusal, report
 from cli.filings import filings_command
 from cli.output import (
     Due,
@@ -389,8 +389,8 @@ def ops_retry(
 ) -> None:
     """Queue failed jobs again through the outbox (a delivery's notification goes back to
     pending; a footer check is made again), each in its own transaction: one refused (no such
-    job, or retried already) is named and leaves the others retried. Exits 1 if any was
-    refused. --json: per id in the order given, the job retried, or the error with its id."""
+    job, or retried already) or failed by the database is named and leaves the others
+    retried. Exits 1 if any was refused. --json: per id in the order given, the job retried, or the error with its id."""
     outcomes = [_retried(failed_id) for failed_id in failed_ids]
     shown = [
         outcome if isinstance(outcome, FailedJobOut) else {"id": failed_id, **outcome.as_dict()}
@@ -407,9 +407,10 @@ def ops_retry(
 
 
 def _retried(failed_id: int) -> FailedJobOut | IcpflowError:
-    """One retry in its own transaction: refused, it undoes only itself."""
+    """One retry in its own transaction: refused, or failed by the database, it undoes only
+    itself, and the ids after it are still tried."""
     try:
         with session_scope() as session:
             return retry_failed(session, failed_id)
-    except IcpflowError as refused:
-        return refused
+    except Exception as exc:
+        return refusal(exc, f"failed job {failed_id}")

@@ -60,6 +60,19 @@ def report(error: IcpflowError) -> None:
             typer.echo(line, err=True)
 
 
+def refusal(exc: Exception, item: str) -> IcpflowError:
+    """What a command working through several items, each on its own, tells of ``exc``, the
+    failure of ``item`` ("failed job 3"), so that it goes on and reports every item's outcome:
+    a domain error names its item already; any other the command would fail with (the database
+    failing meanwhile) is told naming it. A bug is raised again, as it would have been."""
+    error = _as_domain_error(exc)
+    if error is None:
+        raise exc
+    if isinstance(exc, IcpflowError):
+        return error
+    return CliError(f"{item}: {error.message}", error.reasons)
+
+
 def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn domain errors, and the database errors a misconfigured install raises, into exit 1;
     with ``--json``, stdout also gets the error in the API's shape, for the script reading it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,8 @@ from cli.main import app
 from config.clock import FrozenClock, as_utc, lateness
 from config.settings import Settings
 from models import ApiToken, FailedJob, Job, Notification
-from tests.databases import Database
+from tests.databases import POSTGRES_ONLY, Database
+from tests.delivery_kit import failed_jobs
 from tests.factories import HOLIDAYS_2031, SCHEDULE_2031, MakeFiling
 from workflow import failures
 from workflow.domain import diagram
@@ -548,6 +550,46 @@ def test_ops_retry_names_each_id_refused_and_keeps_the_others_retried(
     assert job is not None
     session.refresh(job)
     assert job.retried_at is not None
+
+
+@pytest.fixture
+def retry_fails_on(db: Database) -> Iterator[Callable[[int], None]]:
+    """Make the database fail a retry of the failed job given, as a server going down fails a
+    statement (SQLSTATE 57P01, which PostgreSQL raises on shutdown); undone afterwards, as the
+    session's database serves the tests after."""
+
+    def fail_on(failed_id: int) -> None:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION shut_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                " RAISE EXCEPTION 'terminating connection' USING ERRCODE = 'admin_shutdown';"
+                " END $$"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER shut_down BEFORE UPDATE ON failed_jobs FOR EACH ROW"
+                f" WHEN (OLD.id = {int(failed_id)}) EXECUTE FUNCTION shut_down()"
+            )
+
+    yield fail_on
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS shut_down ON failed_jobs")
+        conn.exec_driver_sql("DROP FUNCTION IF EXISTS shut_down()")
+
+
+@POSTGRES_ONLY
+def test_ops_retry_reports_every_id_s_outcome_when_the_database_fails_on_one(
+    cli: Cli, db: Database, failed_deliveries: list[int], retry_fails_on: Callable[[int], None]
+) -> None:
+    first, second = failed_deliveries
+    retry_fails_on(first)
+
+    result = cli("ops", "retry", str(first), str(second))
+
+    assert result.exit_code == 1, result.output
+    assert f"error: failed job {first}: the database is unavailable" in result.stderr
+    assert f"failed job {second} queued again" in result.stdout
+    retried = {job.id for job in failed_jobs(db.engine) if job.retried_at is not None}
+    assert retried == {second}
 
 
 def test_ops_retry_json_gives_per_id_the_job_retried_or_the_error(
