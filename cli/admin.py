@@ -353,7 +353,7 @@ def ops_retrying(
             r.filing_id,
             f"{r.channel}: {r.recipient}",
             r.kind,
-            f"{r.run_attempts} of {r.max_attempts}",
+            r.attempt_of,
             r.failing_since,
             r.next_attempt_at,
             r.waiting_since,

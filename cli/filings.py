@@ -647,21 +647,36 @@ def history(filing_id: FilingId, as_json: JsonOption = False) -> None:
 
 @app.command()
 def notifications(filing_id: FilingId, as_json: JsonOption = False) -> None:
-    """What a filing owed whom, oldest first: each notification's status, attempts and last
-    error (a pending one with an error is being retried)."""
+    """What a filing owed whom, oldest first: each notification's status, attempts, its run's
+    attempt of how many, since when that run fails and when it is tried next (as `ops
+    retrying` shows them), and its last error."""
     with session_scope() as session:
         owed: list[NotificationOut] = views.notifications(session, filing_id)
     emit(
         owed,
         as_json,
         lambda: table(
-            ["notice", "to", "status", "tries", "owed", "delivered", "error"],
+            [
+                "notice",
+                "to",
+                "status",
+                "tries",
+                "run's attempt",
+                "failing since",
+                "next try",
+                "owed",
+                "delivered",
+                "error",
+            ],
             [
                 (
                     n.kind,
                     f"{n.channel}: {n.recipient}",
                     n.status,
                     n.attempts,
+                    n.attempt_of,
+                    n.failing_since,
+                    n.next_attempt_at,
                     n.created_at,
                     n.delivered_at,
                     n.last_error,

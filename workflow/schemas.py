@@ -314,7 +314,34 @@ class FailedJobPage(Page[FailedJobOut]):
     """Jobs that failed for good, awaiting a retry."""
 
 
-class RetryingDeliveryOut(BaseModel):
+class DeliveryRunOut(BaseModel):
+    """How far a notification's run (its delivery job and the job's retries) has gone: declared
+    once for every answer that shows it, a filing's notifications and the deliveries being
+    retried (``workflow.views.delivery_run`` derives it from the row)."""
+
+    run_attempts: int = Field(
+        description="attempts of this run (its job and the job's retries), the one running "
+        "included: attempt run_attempts of max_attempts"
+    )
+    max_attempts: int = Field(
+        description="the attempts a run gets before it fails for good (DELIVERY_MAX_RETRIES + 1)"
+    )
+    failing_since: UtcDateTime | None = Field(
+        description="this run's first failed attempt; null while none of its attempts failed"
+    )
+    next_attempt_at: UtcDateTime | None = Field(
+        description="when its worker tries it again, as Dramatiq scheduled the retry; null when "
+        "not known: while an attempt runs, when the worker could not write it down, or for a "
+        "delivery stored before it was kept, and once it is delivered or failed for good"
+    )
+
+    @property
+    def attempt_of(self) -> str:
+        """The run's attempt for people: ``4 of 11``."""
+        return f"{self.run_attempts} of {self.max_attempts}"
+
+
+class RetryingDeliveryOut(DeliveryRunOut):
     """A notification still pending after at least one failed attempt: its worker retries it
     until it is delivered or its retries run out (it is then a failed job). The one shape the
     API, the CLI and the console show."""
@@ -330,19 +357,8 @@ class RetryingDeliveryOut(BaseModel):
         description="when its delivery was last queued: when it was owed, or when ops retried "
         "it after it failed for good"
     )
-    run_attempts: int = Field(
-        description="attempts of this run (its job and the job's retries), the one running "
-        "included: attempt run_attempts of max_attempts"
-    )
-    max_attempts: int = Field(
-        description="the attempts a run gets before it fails for good (DELIVERY_MAX_RETRIES + 1)"
-    )
+    # Listed because its run failed: never null here.
     failing_since: UtcDateTime = Field(description="this run's first failed attempt")
-    next_attempt_at: UtcDateTime | None = Field(
-        description="when its worker tries it again, as Dramatiq scheduled the retry; null when "
-        "not known: while an attempt runs, when the worker could not write it down, or for a "
-        "delivery stored before it was kept"
-    )
 
 
 class RetryingDeliveryPage(Page[RetryingDeliveryOut]):
@@ -374,8 +390,8 @@ class HistoryOut(BaseModel):
     reason: str | None
 
 
-class NotificationOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class NotificationOut(DeliveryRunOut):
+    """What a filing owed whom, and how far its delivery's run has gone."""
 
     id: int
     kind: str

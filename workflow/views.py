@@ -86,6 +86,7 @@ from workflow.schemas import (
     AssignmentOut,
     ChangesOut,
     DeadlineOut,
+    DeliveryRunOut,
     EntityOut,
     EntityPage,
     FailedJobOut,
@@ -652,7 +653,6 @@ def retrying_deliveries(
 
 def _retrying_out(notification: Notification) -> RetryingDeliveryOut:
     assert notification.id is not None and notification.last_error is not None
-    assert notification.failing_since is not None
     return RetryingDeliveryOut(
         notification_id=notification.id,
         filing_id=notification.filing_id,
@@ -662,6 +662,14 @@ def _retrying_out(notification: Notification) -> RetryingDeliveryOut:
         attempts=notification.attempts,
         last_error=notification.last_error,
         waiting_since=notification.queued_at,
+        **dict(delivery_run(notification)),
+    )
+
+
+def delivery_run(notification: Notification) -> DeliveryRunOut:
+    """The notification's run as every answer shows it; the attempts a run gets are the
+    install's now (``DELIVERY_MAX_RETRIES`` + 1), which the row does not keep."""
+    return DeliveryRunOut(
         run_attempts=notification.run_attempts,
         max_attempts=get_settings().delivery_attempts,
         failing_since=notification.failing_since,
@@ -719,14 +727,14 @@ def _masked(value: Any, secrets: Sequence[str]) -> Any:
 
 
 def notifications(session: Session, filing_id: int) -> list[NotificationOut]:
-    """What an existing filing owed whom, oldest first."""
+    """What an existing filing owed whom, with each delivery's run, oldest first."""
     get_filing(session, filing_id)
     rows = session.exec(
         select(Notification)
         .where(Notification.filing_id == filing_id)
         .order_by(col(Notification.id))
     )
-    return [NotificationOut.model_validate(r) for r in rows]
+    return [NotificationOut.model_validate(r.model_dump() | dict(delivery_run(r))) for r in rows]
 
 
 @dataclass(frozen=True)

@@ -666,3 +666,14 @@ def test_notifications_tells_people_a_delivery_s_attempts_and_last_error(
     [row] = [line for line in result.stdout.splitlines() if "webhook:" in line]
     assert [cell.strip() for cell in row.split("│")][3:5] == ["pending", "4"]
     assert "webhook answered HTTP 501" in " ".join(result.stdout.split())
+
+
+def test_notifications_tells_people_a_delivery_s_run_as_ops_retrying_does(
+    cli: Cli, retrying_delivery: Notification
+) -> None:
+    result = cli("filings", "notifications", str(retrying_delivery.filing_id))
+
+    assert result.exit_code == 0, result.output
+    [row] = [line for line in result.stdout.splitlines() if "webhook:" in line]
+    cells = [cell.strip() for cell in row.split("│")]
+    assert cells[5:8] == ["4 of 11", "2026-03-02 10:00 Beijing", "2026-03-02 10:00 Beijing"]

@@ -127,6 +127,18 @@ def test_deliveries_failing_now_are_listed_with_their_run_s_attempts_and_next_tr
     assert page["total"] == 1
 
 
+def test_a_filing_s_notifications_give_each_delivery_s_run_as_the_retrying_list_does(
+    api: Api, ops: dict[str, str], retrying_delivery: Notification
+) -> None:
+    [retrying] = api.get("/api/v1/ops/retrying", ops).json()["items"]
+
+    owed = api.get(f"/api/v1/filings/{retrying_delivery.filing_id}/notifications", ops).json()
+
+    [hook] = [n for n in owed if n["id"] == retrying_delivery.id]
+    run = ("run_attempts", "max_attempts", "failing_since", "next_attempt_at")
+    assert {field: hook[field] for field in run} == {field: retrying[field] for field in run}
+
+
 def test_a_delivery_whose_retries_ran_out_is_a_failed_job_no_longer_retrying(
     api: Api,
     ops: dict[str, str],
