@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
+from models import Job
 from web.api import Filters
 from web.auth import Ops, SessionDep
 from web.errors import responses
 from web.query import refuse_unknown_query
 from workflow import failures, views
-from workflow.domain.bounded import Offset, PageSize, RowId, YesNo
+from workflow.domain.bounded import Offset, PageSize, RecipientPart, RowId, YesNo
 from workflow.schemas import FailedJobOut, FailedJobPage, FlaggedPage, RetryingDeliveryPage
 from workflow.views import Flag
 
@@ -39,13 +40,19 @@ def overdue(session: SessionDep, _: Ops, filters: Filters) -> FlaggedPage:
 def failed(
     session: SessionDep,
     _: Ops,
+    job: Job | None = Query(None, description="Only jobs of this kind."),
+    to: RecipientPart | None = Query(
+        None, description="Only deliveries to a recipient whose address holds this (case aside)."
+    ),
     include_retried: YesNo = False,
     limit: PageSize = 50,
     offset: Offset = 0,
 ) -> FailedJobPage:
     """Jobs that exhausted their retries, newest first (kept here: the broker forgets dead
-    letters)."""
-    return views.failed_jobs(session, include_retried=include_retried, limit=limit, offset=offset)
+    letters), narrowed as ``icpflow ops failed --job --to`` narrows them."""
+    return views.failed_jobs(
+        session, job=job, to=to, include_retried=include_retried, limit=limit, offset=offset
+    )
 
 
 @router.get("/retrying", response_model=RetryingDeliveryPage)

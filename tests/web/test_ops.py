@@ -191,6 +191,45 @@ def test_a_retried_footer_check_is_owed_again_as_it_was(
     assert (owed.job, owed.payload) == (Job.CHECK_FOOTER, {"service_id": 4, "obligation_id": 9})
 
 
+def test_failed_jobs_are_narrowed_to_one_kind_of_job(
+    api: Api, ops: dict[str, str], failed_delivery: FailedJob, failed_check: FailedJob
+) -> None:
+    checks = api.get("/api/v1/ops/failed?job=check_footer", ops).json()
+    deliveries = api.get("/api/v1/ops/failed?job=deliver_notification", ops).json()
+
+    assert ([j["id"] for j in checks["items"]], checks["total"]) == ([failed_check.id], 1)
+    assert [j["id"] for j in deliveries["items"]] == [failed_delivery.id]
+
+
+def test_failed_deliveries_are_narrowed_to_a_recipient_holding_a_text_case_aside(
+    api: Api, ops: dict[str, str], session: Session, failed_delivery: FailedJob
+) -> None:
+    notification = session.get(Notification, failed_delivery.notification_id)
+    assert notification is not None
+    part = notification.recipient[1:-1].upper()
+    session.rollback()  # a transaction here would hold SQLite's lock the request needs
+
+    found = api.get(f"/api/v1/ops/failed?to={part}", ops).json()["items"]
+    other = api.get("/api/v1/ops/failed?to=nobody@else", ops).json()["items"]
+
+    assert ([j["id"] for j in found], other) == ([failed_delivery.id], [])
+
+
+def test_failed_jobs_of_a_kind_there_is_not_are_refused_naming_the_kinds_there_are(
+    api: Api, ops: dict[str, str]
+) -> None:
+    response = api.client.get("/api/v1/ops/failed?job=send_fax", headers=ops)
+
+    assert response.status_code == 422
+    assert response.json()["reasons"] == [
+        {
+            "code": "invalid_field",
+            "message": "query.job: Input should be 'deliver_notification' or 'check_footer'",
+            "field": "query.job",
+        }
+    ]
+
+
 def test_retry_of_an_unknown_job_is_404(api: Api, ops: dict[str, str]) -> None:
     response = api.client.post("/api/v1/ops/failed/9/retry", headers=ops)
     assert (response.status_code, response.json()["error"]) == (404, "not_found")
