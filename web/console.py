@@ -300,8 +300,11 @@ def stuck(request: Request, session: SessionDep, user: PageUserDep) -> Response:
 
 @router.get("/overdue", response_class=HTMLResponse)
 def late(request: Request, session: SessionDep, user: PageUserDep) -> Response:
-    """Late work, one row per filing with the latest deadline it is past, the one late the
-    longest first."""
+    """Late work by urgency, one row per filing with the latest deadline it is past, the one
+    late the longest first, and upcoming ones if asked: ``views.late_page``, not the filings
+    list flagged (``/stuck``), which can neither order by deadline nor look ahead. Its rows
+    are picked and dropped as the flagged lists' are (``views.shown_deadline``) and say why
+    and since when as theirs do (the ``since`` macro)."""
     now = get_clock().now()
 
     def results(search: LateSearch) -> dict[str, Any]:

@@ -518,20 +518,22 @@ def late_page(
     items = [
         LateItem(filing=shown, deadline=deadline)
         for shown in described
-        if (deadline := shown_deadline(shown, kinds)) is not None
+        if (deadline := shown_deadline(shown, kinds, horizon)) is not None
     ]
     return LatePage(items=items, total=int(total), limit=limit, offset=offset)
 
 
-def shown_deadline(filing: FilingOut, kinds: Collection[str]) -> DeadlineOut | None:
-    """The deadline of ``kinds`` a late list shows ``filing`` by: the latest already past, so
-    an escalation (the SLA's breach after the bureau's legal limit) is never hidden behind
-    what it escalates; with none past yet, the next to fall due. None if it has none: an
-    event committed between the list's read of its rows and of their deadlines moved it on,
-    and its row is left out rather than failing the list."""
+def shown_deadline(filing: FilingOut, kinds: Collection[str], by: datetime) -> DeadlineOut | None:
+    """The deadline of ``kinds`` a late or flagged list shows ``filing`` by: the latest already
+    past, so an escalation (the SLA's breach after the bureau's legal limit) is never hidden
+    behind what it escalates; with none past yet, the next to fall due. None if that falls due
+    after ``by`` (the list's horizon, ``now`` for those late now) or there is none: an event
+    committed between the list's read of its rows and of their deadlines moved it on, and its
+    row is left out rather than listed for a deadline it no longer has, or failing the list."""
     of_kinds = [d for d in filing.deadlines if d.kind in kinds]  # in due order
     past = [d for d in of_kinds if d.overdue]
-    return max(past, key=lambda d: d.due_at) if past else next(iter(of_kinds), None)
+    shown = max(past, key=lambda d: d.due_at) if past else next(iter(of_kinds), None)
+    return shown if shown is not None and shown.due_at <= by else None
 
 
 class Flag(StrEnum):
@@ -563,8 +565,7 @@ def flagged_page(
         items=[
             FlaggedFilingOut(**dict(f), listed_for=deadline)
             for f in page.items
-            # Past it as its deadlines were read; one moved on meanwhile is left out.
-            if (deadline := shown_deadline(f, flag.kinds)) is not None and deadline.overdue
+            if (deadline := shown_deadline(f, flag.kinds, now)) is not None
         ],
         total=page.total,
         total_is_exact=page.total_is_exact,

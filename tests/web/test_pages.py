@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 import web.pages  # noqa: F401  (installs the access-log filter)
 from auth.tokens import Role, create_token, list_tokens, revoke_token
-from config.clock import FrozenClock, lateness
+from config.clock import FrozenClock, beijing_text, lateness
 from config.settings import Settings, get_settings
 from tests.factories import ORG_MATERIALS, fresh_service_number
 from web.pages import SESSION_COOKIE
@@ -26,7 +26,7 @@ from workflow.sweeps import fire_due_deadlines
 
 if TYPE_CHECKING:
     from tests.databases import Database
-    from tests.web.conftest import Api, Filing
+    from tests.web.conftest import Api, Filing, Headers
 
 
 @pytest.fixture
@@ -238,6 +238,25 @@ def test_overdue_page_lists_a_filing_past_its_deadline(
     api.drive("submitted", domain="late.cn")
     clock.advance(timedelta(days=7))
     assert "late.cn" in sign_in().get("/overdue").text
+
+
+@pytest.mark.parametrize("path", ["/stuck", "/overdue"])
+def test_a_late_list_says_when_the_deadline_that_lists_a_filing_fell_due(
+    api: Api,
+    as_role: Callable[[str], Headers],
+    sign_in: Callable[..., TestClient],
+    clock: FrozenClock,
+    path: str,
+) -> None:
+    api.drive("submitted", domain="late.cn")
+    clock.advance(timedelta(days=15))  # past the host's review and its stuck threshold
+    [listed] = api.get(f"/api/v1/ops{path}", as_role("ops")).json()["items"]
+    fell_due = datetime.fromisoformat(listed["listed_for"]["due_at"])
+
+    page = sign_in().get(path).text
+
+    assert f"{lateness(fell_due, clock.now())} · due 到期 <time" in page
+    assert f">{beijing_text(fell_due, due=True)}</time>" in page
 
 
 def test_timeline_shows_every_history_entry(api: Api, browser: TestClient) -> None:

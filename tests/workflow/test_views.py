@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlmodel import Session
 
 from config.clock import FrozenClock
-from tests.factories import MakeFiling, make_payload, order_on
-from workflow import views
+from tests.factories import MakeFiling, commands_to, make_payload, order_on
+from workflow import service, views
 from workflow.domain.definition import OVERDUE_KINDS, State
 from workflow.domain.errors import FilingNotFound, ValidationError
 from workflow.schemas import FilingOut, FilingSort
@@ -80,13 +80,32 @@ def test_a_late_filing_shows_the_latest_deadline_it_is_past_not_the_first(
 
 
 def test_a_filing_moved_off_a_late_list_between_its_reads_shows_no_deadline_not_an_error(
-    new_filing: MakeFiling,
+    new_filing: MakeFiling, clock: FrozenClock
 ) -> None:
     """A late list reads its rows, then their deadlines: an event committed in between can
     leave a row's filing with no deadline of the list's kinds (here, an order just approved)."""
     approved = new_filing("approved")
 
-    assert views.shown_deadline(approved, OVERDUE_KINDS) is None
+    assert views.shown_deadline(approved, OVERDUE_KINDS, clock.now()) is None
+
+
+def test_a_filing_moved_on_to_a_deadline_not_yet_due_between_a_late_lists_reads_is_left_out(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Here the host approves, and MIIT sends its SMS, after the list read its rows: the row
+    would be listed as late for the SMS window that has just opened."""
+    late = new_filing("submitted")
+    clock.advance(timedelta(days=7))  # past the host's 3 working days
+    describe_many = views.describe_many
+
+    def moved_on_meanwhile(*args: Any) -> list[FilingOut]:
+        for command in commands_to("sms_pending")[len(commands_to("submitted")) :]:
+            service.fire_event(session, late.id, command, actor="test")
+        return describe_many(*args)
+
+    monkeypatch.setattr(views, "describe_many", moved_on_meanwhile)
+
+    assert views.late_page(session, clock.now()).items == []
 
 
 @pytest.mark.parametrize("lister", [views.filing_page, views.late_page])
