@@ -359,6 +359,15 @@ HOLIDAYS_2031 = ["2031-01-01", "2031-05-01", "2031-05-02", *(f"2031-10-0{n}" for
 SCHEDULE_2031 = {"year": 2031, "holidays": HOLIDAYS_2031, "workdays": ["2031-09-28", "2031-10-11"]}
 
 
+def max_length_of(page: str, name: str) -> int:
+    """The most characters the page's input ``name`` lets a browser type (its ``maxlength``)."""
+    field = re.search(rf'<input[^>]* name="{name}"[^>]*>', page)
+    assert field, f"the page has no input {name!r}"
+    bound = re.search(r' maxlength="([0-9]+)"', field.group(0))
+    assert bound, f"the input {name!r} takes text of any length"
+    return int(bound.group(1))
+
+
 def said_beside(page: str, form_id: str, name: str) -> str:
     """What a refused page says beside the input ``name`` of the form ``form_id``: the input
     is marked invalid and described by it."""

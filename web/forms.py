@@ -119,6 +119,7 @@ class Input:
     html_type: str = "text"  # the <input>'s type
     default: str | None = None  # the option chosen until someone chooses another
     implied: str | None = None  # what the model takes when it is left out
+    max_length: int | None = None  # the most characters its model takes (``maxlength``)
 
 
 @dataclass(frozen=True)
@@ -158,9 +159,13 @@ class Form:
                 said.setdefault(name, []).append(told.message)
         return said
 
+    def input(self, name: str) -> Input:
+        """The form's input ``name``."""
+        return next(i for i in self.inputs if i.name == name)
+
     def label(self, name: str) -> str:
         """What the page calls input ``name``."""
-        return next(i.label for i in self.inputs if i.name == name)
+        return self.input(name).label
 
 
 def field_input(
@@ -185,6 +190,7 @@ def field_input(
         _html_type(field.annotation),
         preset,
         preset,
+        _max_length(field),
     )
 
 
@@ -218,6 +224,30 @@ def _posted_as(value: object) -> str:
 def _holds(annotation: object, wanted: type) -> bool:
     """Whether a field holds ``wanted``, optional or not."""
     return wanted in (annotation, *get_args(annotation))
+
+
+def _max_length(field: FieldInfo) -> int | None:
+    """The most characters a text field's model takes (``Field(max_length=)``, ``line(n)``),
+    optional or not: its input's ``maxlength``, so the browser stops where the server would
+    refuse and no page repeats the figure. None for a field that is not text."""
+    if _html_type(field.annotation) != "text":
+        return None
+    found = [
+        bound
+        for constraint in _constraints((field.annotation, *field.metadata))
+        if isinstance(bound := getattr(constraint, "max_length", None), int)
+    ]
+    return min(found, default=None)
+
+
+def _constraints(declared: Iterable[object]) -> Iterator[object]:
+    """Every constraint in ``declared``, those of a type ``Annotated`` inside an optional
+    (``Annotated[str, line(253)] | None``) or of a ``Field()`` in one included."""
+    for item in declared:
+        yield item
+        yield from _constraints(get_args(item))
+        if isinstance(item, FieldInfo):
+            yield from _constraints(item.metadata)
 
 
 def _html_type(annotation: object) -> str:

@@ -14,7 +14,14 @@ from sqlmodel import Session, func, select
 
 from config.clock import get_clock
 from models import Entity, Filing
-from tests.factories import ENTITY_MOBILE, ORDER_PATHS, first_filing_order, order_on, said_beside
+from tests.factories import (
+    ENTITY_MOBILE,
+    ORDER_PATHS,
+    first_filing_order,
+    max_length_of,
+    order_on,
+    said_beside,
+)
 from workflow import service, views
 from workflow.domain.commands import EventCommand
 from workflow.schemas import FilingOut
@@ -115,6 +122,14 @@ def test_a_refused_entity_search_says_why_beside_the_name(
 ) -> None:
     answer = signed_in("viewer").get("/entities", params={"name": name})
     assert answer.status_code == 422 and words in said_beside(answer.text, "search", "name")
+
+
+def test_the_name_box_stops_at_the_longest_name_the_search_takes(signed_in: Console) -> None:
+    viewer = signed_in("viewer")
+    longest = max_length_of(viewer.get("/entities").text, "name")
+
+    assert viewer.get("/entities", params={"name": "x" * longest}).status_code == 200
+    assert viewer.get("/entities", params={"name": "x" * (longest + 1)}).status_code == 422
 
 
 def test_a_refused_entity_search_comes_back_as_typed_listing_nothing(

@@ -13,7 +13,7 @@ from sqlmodel import Session, func, select
 
 from config.clock import get_clock
 from models import Filing
-from tests.factories import FLAT_FILING, said_beside
+from tests.factories import FLAT_FILING, max_length_of, said_beside
 from workflow import views
 from workflow.domain.flat import IMPORT_COLUMNS
 
@@ -64,6 +64,20 @@ def test_a_filled_form_opens_the_filing_and_shows_its_page(
     [created] = views.history(session, filing_id)
     session.rollback()
     assert (created.event, created.actor) == ("create", "token:test-case_manager")
+
+
+def test_the_applicant_name_box_stops_at_the_longest_name_an_opening_takes(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    console = signed_in("case_manager")
+    longest = max_length_of(console.get("/filings/new").text, "applicant_name")
+
+    too_long = _open(
+        console, _form(console), **{**FLAT_FILING, "applicant_name": "x" * (longest + 1)}
+    )
+    answer = _open(console, _form(console), **{**FLAT_FILING, "applicant_name": "x" * longest})
+
+    assert (too_long.status_code, answer.status_code) == (422, 303)
 
 
 def test_a_refused_form_comes_back_filled_with_every_reason_by_its_label(
