@@ -231,6 +231,33 @@ def test_a_search_refused_shows_why_in_place_and_the_next_search_still_runs(
     assert "kept.cn" in page.locator("#results").inner_text()
 
 
+def test_a_live_search_marks_and_unmarks_the_field_refused_while_typing_goes_on_unharmed(
+    console: Console, sign_in: SignIn
+) -> None:
+    create(console, "typed-on.cn")
+    page = sign_in(Role.VIEWER)
+    page.goto(f"{console.url}/filings")
+    domain = page.get_by_role("searchbox", name="Domain 域名")
+    said = page.locator("#search-domain-refused")
+    domain.evaluate("box => { box.typedInto = true }")  # gone if the box is replaced
+
+    domain.press_sequentially("typed-on\u200b")  # a zero-width space, refused
+    said.filter(has_text="no control or invisible characters").wait_for()
+    settled(page)
+    marked = (domain.get_attribute("aria-invalid"), domain.get_attribute("aria-describedby"))
+    domain.press("Backspace")
+    domain.press_sequentially(" ")
+    page.locator("caption", has_text=ONE_MATCH).wait_for()
+    said.wait_for(state="hidden")
+    settled(page)
+
+    assert marked == ("true", "search-domain-refused")
+    assert domain.get_attribute("aria-invalid") is None
+    assert domain.get_attribute("aria-describedby") is None
+    assert domain.input_value() == "typed-on " and domain.evaluate("box => box.typedInto") is True
+    assert page.evaluate("document.activeElement.name") == "domain"
+
+
 def test_late_work_lists_the_most_overdue_first(console: Console, sign_in: SignIn) -> None:
     late = create(console, "late-first.cn", "submitted")
     console.clock.advance(timedelta(days=9))
