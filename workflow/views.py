@@ -735,7 +735,17 @@ def notifications(session: Session, filing_id: int) -> list[NotificationOut]:
         .where(Notification.filing_id == filing_id)
         .order_by(col(Notification.id))
     )
-    return [NotificationOut.model_validate(r.model_dump() | dict(delivery_run(r))) for r in rows]
+    return [
+        NotificationOut.model_validate(
+            {name: getattr(row, name) for name in _NOTIFICATION_COLUMNS} | dict(delivery_run(row))
+        )
+        for row in rows
+    ]
+
+
+# What a filing's notification shows of its row as stored; the run's fields are derived.
+# (Read field by field: the row's status is the text stored, which ``model_dump`` warns of.)
+_NOTIFICATION_COLUMNS = NotificationOut.model_fields.keys() - DeliveryRunOut.model_fields.keys()
 
 
 @dataclass(frozen=True)
