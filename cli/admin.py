@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import RenderableType
 from rich.text import Text
+from sqlalchemy.exc import DBAPIError
 
 from auth.tokens import (
     Role,
@@ -390,8 +391,23 @@ def ops_retry(
     """Queue failed jobs again through the outbox (a delivery's notification goes back to
     pending; a footer check is made again), each in its own transaction: one refused (no such
     job, or retried already) or failed by the database is named and leaves the others
-    retried. Exits 1 if any was refused. --json: per id in the order given, the job retried, or the error with its id."""
-    outcomes = [_retried(failed_id) for failed_id in failed_ids]
+    retried; if the database cannot be reached at all, the ids after are named not tried.
+    Exits 1 if any was refused. --json: per id in the order given, the job retried, or the
+    error with its id."""
+    outcomes: list[FailedJobOut | IcpflowError] = []
+    for failed_id in failed_ids:
+        item = f"failed job {failed_id}"
+        if outcomes and isinstance(outcomes[-1], _Unreached):
+            outcomes.append(_Unreached(f"{item} not tried: the database could not be reached"))
+            continue
+        try:
+            with session_scope() as session:
+                outcomes.append(retry_failed(session, failed_id))
+        except Exception as exc:
+            error = refusal(exc, item)
+            # No connection at all: each id after it would wait out the connect timeout too.
+            unreached = isinstance(exc, DBAPIError) and exc.statement is None
+            outcomes.append(_Unreached(error.message, error.reasons) if unreached else error)
     shown = [
         outcome if isinstance(outcome, FailedJobOut) else {"id": failed_id, **outcome.as_dict()}
         for failed_id, outcome in zip(failed_ids, outcomes, strict=True)
@@ -406,11 +422,5 @@ def ops_retry(
         raise typer.Exit(DOMAIN_ERROR)
 
 
-def _retried(failed_id: int) -> FailedJobOut | IcpflowError:
-    """One retry in its own transaction: refused, or failed by the database, it undoes only
-    itself, and the ids after it are still tried."""
-    try:
-        with session_scope() as session:
-            return retry_failed(session, failed_id)
-    except Exception as exc:
-        return refusal(exc, f"failed job {failed_id}")
+class _Unreached(CliError):
+    """A retry the database could not be reached for; the ids after it are not tried."""

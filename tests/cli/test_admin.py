@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from auth.tokens import Role, TokenInfo, authenticate, create_token, list_tokens
 from cli.main import app
 from config.clock import FrozenClock, as_utc, lateness
-from config.settings import Settings
+from config.settings import Settings, get_settings
 from models import ApiToken, FailedJob, Job, Notification
 from tests.databases import POSTGRES_ONLY, Database
 from tests.delivery_kit import failed_jobs
@@ -550,6 +550,21 @@ def test_ops_retry_names_each_id_refused_and_keeps_the_others_retried(
     assert job is not None
     session.refresh(job)
     assert job.retried_at is not None
+
+
+def test_ops_retry_tries_no_further_id_once_the_database_cannot_be_reached(
+    cli: Cli, failed_deliveries: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = failed_deliveries
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    get_settings.cache_clear()
+
+    result = cli("ops", "retry", str(first), str(second))
+
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.stderr.split())
+    assert f"error: failed job {first}: the database is unavailable" in said
+    assert f"error: failed job {second} not tried: the database could not be reached" in said
 
 
 @pytest.fixture
