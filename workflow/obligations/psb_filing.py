@@ -1,0 +1,136 @@
+"""The PSB number: checked against its format and the entity's province, it closes the PSB
+filing that going live opened. Each site keeps its own, and a correction keeps what it replaced.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from config.settings import Settings
+from models import Entity, Filing, Service
+from workflow.domain.errors import Reason
+from workflow.domain.guards import canonical_province, number_spellings
+from workflow.domain.obligations import (
+    ObligationKind,
+    PsbNumberIn,
+    check_psb_number,
+    psb_digits,
+    same_psb_number,
+)
+from workflow.domain.orders import ServiceStatus
+from workflow.domain.rules import rules_for
+from workflow.obligations.reading import ServiceDutiesOut
+from workflow.obligations.recording import _record
+from workflow.obligations.rows import _close, _latest, _refused
+from workflow.turns import take_turns
+
+log = logging.getLogger(__name__)
+
+
+def psb_number(
+    session: Session, service_id: int, command: PsbNumberIn, settings: Settings
+) -> ServiceDutiesOut:
+    """The PSB number, checked against its format and the entity's province, closes the PSB
+    filing; the number is kept on the service. The same number again changes nothing; another
+    replaces the one on file only if it names it (``replaces``); the PSB filing's row, once
+    the site went live, keeps the numbers it replaced, and the log every correction."""
+
+    rules = rules_for(settings)  # the configured rules' provinces, not the packaged ones
+
+    def canonical(province: str) -> str | None:
+        return canonical_province(province, rules) if province else None
+
+    def write(service: Service, filing: Filing, now: datetime) -> None:
+        on_file = service.psb_number
+        entity = session.get(Entity, service.entity_id)
+        assert entity is not None
+        reasons = check_psb_number(command.psb_number, entity.province, canonical)
+        if reasons:  # first: another province's prefix on the digits on file is no alias
+            raise _refused("PSB number refused", *reasons)
+        if on_file is not None and same_psb_number(command.psb_number, on_file, canonical):
+            return  # the number on file, its province written as the alias or not
+        if not same_psb_number(command.replaces, on_file, canonical):
+            raise _refused("PSB number refused", _replacing(service.id, on_file, command.replaces))
+        digits = psb_digits(command.psb_number)
+        assert digits is not None  # a number of the format, as checked above
+        take_turns(session, [f"psb_number:{digits}"])  # then see the other's
+        if holder := _psb_number_holder(session, digits, service):
+            raise _refused(
+                "PSB number refused",
+                Reason(
+                    "psb_number_of_another_service",
+                    f"{command.psb_number} is service {holder}'s PSB number: each site has its own",
+                    field="psb_number",
+                    details={"service_id": holder},
+                ),
+            )
+        service.psb_number = command.psb_number
+        session.add(service)
+        if on_file is not None:
+            log.info(
+                "service %s PSB number %s corrected to %s", service.id, on_file, command.psb_number
+            )
+            _note_replaced(session, service.id, on_file, command.psb_number, now)
+        _close(
+            session,
+            service.id,
+            (ObligationKind.PSB_FILING, ObligationKind.PSB_FILING_REMINDER),
+            now,
+            {"psb_number": command.psb_number},
+        )
+
+    return _record(session, service_id, write)
+
+
+def _psb_number_holder(session: Session, digits: str, service: Service) -> int | None:
+    """Another service keeping the PSB number of these ``digits`` on file, its province
+    written either way. A site's PSB filing is its own, and goes with it: one whose record was
+    cancelled keeps it no more. One whose access was removed is still on record through
+    another host, and keeps it from any other site, but its own: the same record (number)
+    back through a new access is another service row, with the PSB number it had."""
+    gone = [ServiceStatus.CANCELLED, ServiceStatus.WITHDRAWN]
+    # Its own record under either character of its province (蜀ICP备… is 川ICP备…).
+    own = number_spellings(service.record_number) if service.record_number else ()
+    return session.exec(
+        select(Service.id).where(
+            col(Service.psb_number).endswith(f"公网安备{digits}号"),
+            Service.id != service.id,
+            col(Service.status).not_in(gone),
+            or_(
+                col(Service.status) != ServiceStatus.ACCESS_REMOVED,
+                col(Service.record_number).not_in(own),
+            ),
+        )
+    ).first()
+
+
+def _replacing(service_id: int | None, on_file: str | None, replaces: str | None) -> Reason:
+    """Why a PSB number was not taken: it would replace one it does not name."""
+    if on_file is None:
+        return Reason(
+            "nothing_to_replace",
+            f"service {service_id} has no PSB number on file for {replaces!r} to replace",
+            field="replaces",
+        )
+    return Reason(
+        "psb_number_on_file",
+        f"service {service_id} has PSB number {on_file!r} on file; to correct it, send it as "
+        "replaces",
+        field="replaces",
+        details={"psb_number": on_file},
+    )
+
+
+def _note_replaced(
+    session: Session, service_id: int | None, old: str, new: str, now: datetime
+) -> None:
+    """The PSB filing's row keeps each number a correction replaced, and when."""
+    row = _latest(session, service_id, ObligationKind.PSB_FILING)
+    if row is not None:
+        replaced = [*row.data.get("replaced", []), {"psb_number": old, "at": now.isoformat()}]
+        row.data = {**row.data, "psb_number": new, "replaced": replaced}
+        session.add(row)
