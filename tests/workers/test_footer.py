@@ -38,6 +38,7 @@ PAGES = {
     "/missing": "<html><body><main>Hello</main><footer>© Example</footer></body></html>",
     "/wrong": f"<html><body><footer>{MIIT.format('京ICP备2026999999号-1')}</footer></body></html>",
     "/unlinked": f"<html><body><footer>{NUMBER}</footer></body></html>",
+    "/transparent": f'<html><body><footer style="opacity: 0">{MIIT.format(NUMBER)}</footer>',
 }
 REDIRECTS = {"/moved": "/good", "/loop": "/loop"}
 FOOTER = f"<footer>{MIIT.format(NUMBER)}</footer>"
@@ -110,6 +111,13 @@ def site() -> Iterator[str]:
         ("/missing", [f"the record number {NUMBER} is not shown", "no link to"]),
         ("/wrong", [f"the record number {NUMBER} is not shown", "the link to"]),
         ("/unlinked", ["no link to"]),
+        (
+            "/transparent",
+            [
+                f"the record number {NUMBER} is not shown: hidden by <footer style",
+                "the link to https://beian.miit.gov.cn is not shown: hidden by <footer style",
+            ],
+        ),
         ("/gone", ["the page answered 404"]),
         ("/loop", ["more than 5 redirects"]),
     ],

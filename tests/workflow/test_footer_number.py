@@ -77,29 +77,38 @@ def _body(footer: str, head: str = "") -> str:
     return f"<html><head>{head}</head><body><p>Welcome</p>{footer}</body></html>"
 
 
+def _hidden_by(why: str) -> list[str]:
+    return [
+        f"the record number {NUMBER} is not shown: hidden by {why}",
+        f"the link to https://beian.miit.gov.cn is not shown: hidden by {why}",
+    ]
+
+
 def test_a_number_only_in_the_title_is_not_shown() -> None:
     page = _body(
         '<footer><a href="https://beian.miit.gov.cn/">备案</a></footer>',
         head=f"<title>Shop · {NUMBER}</title>",
     )
     assert footer_problems(page, NUMBER, canonical) == [
-        f"the record number {NUMBER} is not shown",
+        f"the record number {NUMBER} is not shown: hidden by <title>",
         "the link to https://beian.miit.gov.cn does not carry the record number",
     ]
 
 
 def test_a_footer_only_in_noscript_is_neither_shown_nor_linked() -> None:
     page = _body(f'<noscript><a href="https://beian.miit.gov.cn/">{NUMBER}</a></noscript>')
-    assert footer_problems(page, NUMBER, canonical) == [
-        f"the record number {NUMBER} is not shown",
-        "no link to https://beian.miit.gov.cn",
-    ]
+    assert footer_problems(page, NUMBER, canonical) == _hidden_by("<noscript>")
 
 
 def test_a_footer_in_an_unused_template_is_not_shown() -> None:
     page = _body(f'<template><a href="https://beian.miit.gov.cn/">{NUMBER}</a></template>')
+    assert footer_problems(page, NUMBER, canonical) == _hidden_by("<template>")
+
+
+def test_a_footer_commented_out_is_neither_shown_nor_linked() -> None:
+    page = _body(f'<!-- <a href="https://beian.miit.gov.cn/">{NUMBER}</a> -->')
     assert footer_problems(page, NUMBER, canonical) == [
-        f"the record number {NUMBER} is not shown",
+        f"the record number {NUMBER} is not shown: hidden by an HTML comment",
         "no link to https://beian.miit.gov.cn",
     ]
 
@@ -114,29 +123,84 @@ def test_the_footer_after_a_title_and_a_script_is_read() -> None:
 
 
 FOOTER = f'<footer><a href="https://beian.miit.gov.cn/">{NUMBER}</a></footer>'
-NOT_SHOWN = [f"the record number {NUMBER} is not shown", "no link to https://beian.miit.gov.cn"]
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "why"),
     [
-        pytest.param(f"<div hidden>{FOOTER}</div>", id="the hidden attribute"),
+        pytest.param(f"<div hidden>{FOOTER}</div>", "<div hidden>", id="the hidden attribute"),
         pytest.param(
             f'<div class="f" style="color: #333; Display: None !important">{FOOTER}</div>',
+            '<div style="display: none">',
             id="an inline display none",
         ),
-        pytest.param(f"<div hidden><div>a</div>{FOOTER}</div>", id="after a nested element"),
-        pytest.param(f"<div hidden>a<br/><img src=x />{FOOTER}</div>", id="after void elements"),
-        pytest.param(f"<dialog>{FOOTER}</dialog>", id="a dialog not open"),
+        pytest.param(
+            f"<div hidden><div>a</div>{FOOTER}</div>", "<div hidden>", id="after a nested element"
+        ),
+        pytest.param(
+            f"<div hidden>a<br/><img src=x />{FOOTER}</div>",
+            "<div hidden>",
+            id="after void elements",
+        ),
+        pytest.param(f"<dialog>{FOOTER}</dialog>", "<dialog> not open", id="a dialog not open"),
         pytest.param(
             f'<div style="display: none !important; display: block">{FOOTER}</div>',
+            '<div style="display: none">',
             id="an important display none",
         ),
-        pytest.param(f"<ul><li hidden><ul><li>{FOOTER}</ul></ul>", id="in a nested list"),
+        pytest.param(
+            f"<ul><li hidden><ul><li>{FOOTER}</ul></ul>", "<li hidden>", id="in a nested list"
+        ),
+        pytest.param(
+            f'<div style="visibility: hidden">{FOOTER}</div>',
+            '<div style="visibility: hidden">',
+            id="an invisible ancestor",
+        ),
+        pytest.param(
+            f'<section style="VISIBILITY:collapse">{FOOTER}</section>',
+            '<section style="visibility: collapse">',
+            id="a collapsed ancestor",
+        ),
+        pytest.param(
+            f'<div style="opacity: 0">{FOOTER}</div>',
+            '<div style="opacity: 0">',
+            id="a transparent ancestor",
+        ),
+        pytest.param(
+            f'<div style="opacity:0%">{FOOTER}</div>', '<div style="opacity: 0%">', id="0 percent"
+        ),
+        pytest.param(
+            f'<div style="opacity: -1">{FOOTER}</div>',
+            '<div style="opacity: -1">',
+            id="a negative opacity, clamped to 0",
+        ),
+        pytest.param(
+            f'<div style="font-size: 0">{FOOTER}</div>',
+            '<div style="font-size: 0">',
+            id="a font size of 0",
+        ),
+        pytest.param(
+            f'<span style="font-size:0.0px">{FOOTER}</span>',
+            '<span style="font-size: 0.0px">',
+            id="a font size of 0 pixels",
+        ),
+        pytest.param(
+            f'<a href="https://beian.miit.gov.cn/" style="opacity: 0">{NUMBER}</a>',
+            '<a style="opacity: 0">',
+            id="the link itself",
+        ),
     ],
 )
-def test_a_footer_in_a_hidden_element_is_neither_shown_nor_linked(body: str) -> None:
-    assert footer_problems(_body(body), NUMBER, canonical) == NOT_SHOWN
+def test_a_footer_in_a_hidden_element_is_neither_shown_nor_linked(body: str, why: str) -> None:
+    assert footer_problems(_body(body), NUMBER, canonical) == _hidden_by(why)
+
+
+def test_a_number_partly_hidden_is_not_shown_and_says_what_hides_it() -> None:
+    shown = '京ICP备2026<span style="font-size: 0">000123</span>号-1'
+    assert footer_problems(_page(shown), NUMBER, canonical) == [
+        f'the record number {NUMBER} is not shown: hidden by <span style="font-size: 0">',
+        "the link to https://beian.miit.gov.cn does not carry the record number",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -149,6 +213,10 @@ def test_a_footer_in_a_hidden_element_is_neither_shown_nor_linked(body: str) -> 
         ),
         pytest.param(f"<dialog open>{FOOTER}</dialog>", id="an open dialog"),
         pytest.param(f'<dialog style="display: block">{FOOTER}</dialog>', id="a dialog shown"),
+        pytest.param(f'<div style="opacity: 0.8">{FOOTER}</div>', id="translucent"),
+        pytest.param(f'<div style="font-size: 0.8em">{FOOTER}</div>', id="a small font"),
+        pytest.param(f'<div style="visibility: visible">{FOOTER}</div>', id="visible"),
+        pytest.param(f'<div aria-hidden="true">{FOOTER}</div>', id="drawn, if not read aloud"),
     ],
 )
 def test_an_element_its_style_or_state_shows_is_read(body: str) -> None:
@@ -202,6 +270,6 @@ def test_a_page_served_hidden_is_read_as_its_scripts_show_it() -> None:
 def test_a_stray_end_tag_does_not_end_the_title() -> None:
     page = _body(FOOTER.replace(NUMBER, "备案"), head=f"<title>Shop</b> · {NUMBER}</title>")
     assert footer_problems(page, NUMBER, canonical) == [
-        f"the record number {NUMBER} is not shown",
+        f"the record number {NUMBER} is not shown: hidden by <title>",
         "the link to https://beian.miit.gov.cn does not carry the record number",
     ]

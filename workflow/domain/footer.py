@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -63,16 +64,16 @@ _ENDED_BY: dict[str, _Ending] = {
 }
 
 
-def _display(style: str) -> str | None:
-    """The inline style's ``display``, as the cascade picks it: the last declaration, the
-    last ``!important`` one first."""
+def _declared(style: str, name: str) -> str | None:
+    """The inline style's value for the property ``name``, as the cascade picks it: the last
+    declaration, the last ``!important`` one first."""
     plain: str | None = None
     important: str | None = None
     for declaration in style.split(";"):
-        name, colon, value = declaration.partition(":")
-        if not colon or name.strip().lower() != "display":
+        prop, colon, value = declaration.partition(":")
+        if not colon or prop.strip().lower() != name:
             continue
-        value = value.strip().lower()
+        value = " ".join(value.lower().split())
         if value.endswith("important") and "!" in value:
             important = value[: value.rindex("!")].strip()
         else:
@@ -80,19 +81,59 @@ def _display(style: str) -> str | None:
     return important if important is not None else plain
 
 
-def _hides(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
-    """Whether the element this start tag opens keeps what it holds off the page: never
-    drawn, a dialog not open, or hidden by its ``hidden`` attribute or its inline style (the
-    one kind of CSS the page's own markup carries), the style having the last word."""
+_LENGTH = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[a-z]+|%)?")
+
+
+def _amount(value: str) -> float | None:
+    """The number a CSS length, percentage or plain number starts with; ``None`` for a
+    keyword or a ``calc()``, which are not judged."""
+    if not _LENGTH.fullmatch(value):
+        return None
+    return float(re.sub(r"[a-z%]+$", "", value))
+
+
+def _nothing(value: str) -> bool:
+    amount = _amount(value)
+    return amount is not None and amount <= 0
+
+
+# Inline declarations that keep an element's text from a visitor's eyes whatever it holds:
+# not laid out, invisible, fully transparent (opacity below 0 is clamped to 0), or drawn at
+# no size (a negative font size is invalid and ignored, so only zero hides).
+_HIDING_STYLES: dict[str, Callable[[str], bool]] = {
+    "display": lambda value: value == "none",
+    "visibility": lambda value: value in ("hidden", "collapse"),
+    "opacity": _nothing,
+    "font-size": lambda value: _amount(value) == 0,
+}
+
+
+def _hidden_by(tag: str, attrs: list[tuple[str, str | None]]) -> str | None:
+    """What, in the element this start tag opens, keeps what it holds off the page (written
+    as the markup that does it, for the check's result), ``None`` when nothing does: never
+    drawn, a dialog not open, its ``hidden`` attribute or its inline style (the one kind of
+    CSS the page's own markup carries), the style's ``display`` having the last word over
+    the attribute. A stylesheet cannot be judged without rendering the page: a number it
+    hides passes, and a descendant it draws again (``visibility: visible``, a font size of
+    its own inside a ``font-size: 0`` wrapper) is reported hidden, naming the inline style
+    to look at."""
     if tag in _VOID or tag in _THE_PAGE:
-        return False
+        return None
     if tag in _UNRENDERED:
-        return True
+        return f"<{tag}>"
     named = dict(attrs)
-    display = _display(named.get("style") or "")
-    if display is not None:
-        return display == "none"
-    return "hidden" in named or (tag == "dialog" and "open" not in named)
+    style = named.get("style") or ""
+    for name, hides in _HIDING_STYLES.items():
+        value = _declared(style, name)
+        if value is not None and hides(value):
+            return f'<{tag} style="{name}: {value}">'
+    if _declared(style, "display") is not None:
+        return None
+    if "hidden" in named:
+        return f"<{tag} hidden>"
+    if tag == "dialog" and "open" not in named:
+        return "<dialog> not open"
+    return None
 
 
 def _ends(hidden: str, tag: str, inside: list[str]) -> bool:
@@ -104,8 +145,21 @@ def _ends(hidden: str, tag: str, inside: list[str]) -> bool:
     return tag in enders and not scopes.intersection(inside)
 
 
+# Elements whose content is code, not text: never part of what a page says.
+_CODE = frozenset({"script", "style"})
+
+
+@dataclass
+class _Link:
+    """A link to the MIIT site: the text a visitor sees in it, or what hides it."""
+
+    text: list[str] = field(default_factory=list)
+    hidden_by: str | None = None
+
+
 class _Footer(HTMLParser):
-    """Collects the page's rendered text and, per link to the MIIT site, the text it wraps.
+    """Collects the page's text, each piece with what hides it from visitors (``None`` for
+    the rendered text), and the links to the MIIT site.
 
     The parser builds no tree, so a hidden element's extent is followed here: it ends at its
     own end tag, at an end tag closing an element around it (a stray end tag counts as one:
@@ -115,25 +169,37 @@ class _Footer(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.text: list[str] = []
-        self.miit_links: list[list[str]] = []
-        self._open_link: list[str] | None = None
+        self.pieces: list[tuple[str, str | None]] = []
+        self.miit_links: list[_Link] = []
+        self._open_link: _Link | None = None
         self._hiding: str | None = None  # the hidden element's tag
+        self._hidden_by = ""  # and what hides it
         self._inside: list[str] = []  # elements opened within it and not yet closed
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if self._hiding is not None:
             if not _ends(self._hiding, tag, self._inside):
                 self._inside.append(tag)  # a void one too: ``<br/>``'s end tag pops it
+                self._note_link(tag, attrs, self._hidden_by)
                 return
             self._hiding, self._inside = None, []
-        if _hides(tag, attrs):
-            self._hiding, self._inside = tag, []
-        elif tag == "a":
-            href = dict(attrs).get("href") or ""
-            self._open_link = [] if urlsplit(href.strip()).hostname == MIIT_HOST else None
-            if self._open_link is not None:
-                self.miit_links.append(self._open_link)
+        hidden_by = _hidden_by(tag, attrs)
+        if hidden_by is not None:
+            self._hiding, self._hidden_by, self._inside = tag, hidden_by, []
+        link = self._note_link(tag, attrs, hidden_by)
+        if tag == "a" and hidden_by is None:
+            self._open_link = link
+
+    def _note_link(
+        self, tag: str, attrs: list[tuple[str, str | None]], hidden_by: str | None
+    ) -> _Link | None:
+        """Note this start tag when it opens a link to the MIIT site."""
+        href = dict(attrs).get("href") or ""
+        if tag != "a" or urlsplit(href.strip()).hostname != MIIT_HOST:
+            return None
+        link = _Link(hidden_by=hidden_by)
+        self.miit_links.append(link)
+        return link
 
     def handle_endtag(self, tag: str) -> None:
         if self._hiding is not None:
@@ -153,22 +219,57 @@ class _Footer(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self._hiding is not None:
+            if self._hiding not in _CODE:
+                self.pieces.append((data, self._hidden_by))
             return
-        self.text.append(data)
+        self.pieces.append((data, None))
         if self._open_link is not None:
-            self._open_link.append(data)
+            self._open_link.text.append(data)
+
+    def handle_comment(self, data: str) -> None:
+        self.pieces.append((data, "an HTML comment"))
 
 
 # The province's character stands right before "ICP" (京ICP备…, 京ICP证…).
 _PROVINCE = re.compile(r".(?=icp)")
 
 
+def _squeezed(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _provinces(squeezed: str, canonical: Callable[[str], str | None]) -> str:
+    """Each province character or alias before "ICP" replaced by its canonical character, one
+    character for one."""
+    return _PROVINCE.sub(lambda m: canonical(m[0]) or m[0], squeezed)
+
+
 def _normal(text: str, canonical: Callable[[str], str | None]) -> str:
     """``text`` as numbers are compared: a reader sees the same number whether it is spaced,
     split by tags, in full-width forms (京ＩＣＰ备２０２６…), in lower case, or written with
     the province's alias (蜀ICP备 for 川ICP备)."""
-    squeezed = "".join(unicodedata.normalize("NFKC", text).casefold().split())
-    return _PROVINCE.sub(lambda m: canonical(m[0]) or m[0], squeezed)
+    return _provinces(_squeezed(text), canonical)
+
+
+def _hiding_number(
+    pieces: list[tuple[str, str | None]],
+    numbers: tuple[str, ...],
+    canonical: Callable[[str], str | None],
+) -> str | None:
+    """What hides the first of ``numbers`` (normalised) found in the page's text, shown and
+    hidden alike; ``None`` when none is there or no hidden piece holds part of it."""
+    squeezed = [(_squeezed(text), hidden_by) for text, hidden_by in pieces]
+    everything = _provinces("".join(text for text, _ in squeezed), canonical)
+    for number in numbers:
+        start = everything.find(number)
+        if start < 0:
+            continue
+        end, at = start + len(number), 0
+        for text, hidden_by in squeezed:
+            if hidden_by is not None and at < end and start < at + len(text):
+                return hidden_by
+            at += len(text)
+    return None
 
 
 def footer_problems(
@@ -177,18 +278,28 @@ def footer_problems(
     """What is wrong with ``html`` as the home page of the service numbered ``record_number``
     (empty when the footer is right); ``canonical`` maps a province character or alias to its
     canonical one. The entity number alone (without the service's suffix) counts, as sites
-    often show that."""
+    often show that. A number or link in the page but hidden from visitors says what hides
+    it, so whoever reads the failure finds the markup to mend."""
     page = _Footer()
     page.feed(html)
     page.close()
     entity_number = split_number(record_number)[0]
-    accepted = {_normal(record_number, canonical), _normal(entity_number, canonical)}
-    shown = _normal("".join(page.text), canonical)
-    linked = [_normal("".join(link), canonical) for link in page.miit_links]
+    accepted = (_normal(record_number, canonical), _normal(entity_number, canonical))
+    shown = _normal(
+        "".join(text for text, hidden_by in page.pieces if hidden_by is None), canonical
+    )
+    visible = [link for link in page.miit_links if link.hidden_by is None]
+    linked = [_normal("".join(link.text), canonical) for link in visible]
     problems: list[str] = []
     if not any(number in shown for number in accepted):
-        problems.append(f"the record number {record_number} is not shown")
-    if not linked:
+        hidden_by = _hiding_number(page.pieces, accepted, canonical)
+        why = f": hidden by {hidden_by}" if hidden_by else ""
+        problems.append(f"the record number {record_number} is not shown{why}")
+    if page.miit_links and not visible:
+        problems.append(
+            f"the link to {MIIT_URL} is not shown: hidden by {page.miit_links[0].hidden_by}"
+        )
+    elif not linked:
         problems.append(f"no link to {MIIT_URL}")
     elif not any(number in text for text in linked for number in accepted):
         problems.append(f"the link to {MIIT_URL} does not carry the record number")
