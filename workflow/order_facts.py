@@ -18,15 +18,17 @@ from models import (
     DeadlineStatus,
     Entity,
     Filing,
+    HistoryEntry,
     Service,
     SmsVerifier,
     table,
 )
-from workflow.domain.definition import EVENT_DEADLINE_KINDS, EVENTS, State
+from workflow.domain.definition import EVENT_DEADLINE_KINDS, EVENTS, EVENTS_BY_NAME, State
 from workflow.domain.errors import FilingNotFound
 from workflow.domain.event_data import EventData, IcpNumberData, ServiceNumberData, VerifierRole
 from workflow.domain.orders import (
     SUFFIX_LETTER,
+    Departure,
     NumberAsked,
     OrderFacts,
     OrderKind,
@@ -53,6 +55,7 @@ _CHECKS_NUMBER = frozenset(e.name for e in EVENTS if "record_number" in e.guards
 _CHECKS_SERVICE_NUMBER = frozenset(e.name for e in EVENTS if "service_number_free" in e.guards)
 # Read only for an SMS recorded late (``sent_at`` given): one sent now came after anything.
 _READS_ROUND_ENDED = frozenset(e.name for e in EVENTS if "sms_sent_at" in e.guards)
+_AUTOMATIC = frozenset(e.name for e in EVENTS if e.automatic)
 
 
 class OnFile(NamedTuple):
@@ -147,7 +150,23 @@ def order_facts(
             else None,
             number_held_by=_holder_of(session, filing, data, settings),
         )
-    return OrderFacts(kind, verifiers, record)
+    left = None
+    if filing.state not in EVENTS_BY_NAME[event].sources:  # refused: say why, if a deadline
+        left = _left_by_deadline(session, filing)
+    return OrderFacts(kind, verifiers, record, left)
+
+
+def _left_by_deadline(session: Session, filing: Filing) -> Departure | None:
+    """The automatic event that moved the order into its state, if its last event was one.
+    Its clocks start when its deadline fell due (``FellDueData``): so does the state."""
+    last = session.exec(
+        select(HistoryEntry).where(
+            HistoryEntry.filing_id == filing.id, HistoryEntry.version == filing.version
+        )
+    ).one_or_none()
+    if last is None or last.event not in _AUTOMATIC or last.from_state is None:
+        return None
+    return Departure(last.event, State(last.from_state), as_utc(filing.state_entered_at))
 
 
 def _round_ended_at(session: Session, filing: Filing) -> datetime | None:

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from config.clock import FrozenClock, as_utc
+from config.clock import CHINA, FrozenClock, as_utc
 from config.settings import Settings
 from models import Deadline, Entity, Notification
 from tests.databases import POSTGRES_ONLY, Database, second_of_two_at_once
@@ -2313,6 +2313,31 @@ def test_an_sms_sent_again_before_the_previous_one_is_refused_naming_the_field(
 
     [reason] = refused.value.reasons
     assert (reason.code, reason.field) == ("sms_sent_before_previous_sms", "data.sent_at")
+
+
+def test_an_sms_sent_again_recorded_after_its_window_closed_is_refused_saying_when(
+    db: Database, session: Session, settings: Settings, clock: FrozenClock, open_order: Open
+) -> None:
+    """Sent 20 h into the window, recorded 10 h later, the sweep having returned the order at
+    24 h: the return stands (the next round starts with ``resubmit``), and the refusal says
+    the window closed before the SMS sent again was recorded, and when."""
+    order = _sms_pending(session, open_order)
+    closed = clock.now() + timedelta(hours=settings.sms_window_hours)
+    clock.advance(timedelta(hours=20))
+    resent = clock.now()
+    clock.advance(timedelta(hours=10))
+    fire_due_deadlines(db.engine, clock.now(), settings)
+
+    with pytest.raises(TransitionNotAllowed) as refused:
+        _fire(session, order, "sms_resent", {"sent_at": resent.isoformat()})
+
+    [reason] = refused.value.reasons
+    assert reason.message == (
+        "sms_resent leaves from sms_pending only, and expire_sms moved the order out of "
+        "sms_pending when its deadline fell due at "
+        f"{closed.astimezone(CHINA):%Y-%m-%d %H:%M:%S} Beijing time, before this was recorded"
+    )
+    assert reason.details == {"left": "sms_pending", "by": "expire_sms", "at": closed.isoformat()}
 
 
 def test_the_notice_of_an_sms_sent_again_gives_the_end_of_its_window(

@@ -30,6 +30,7 @@ from typing import Any
 
 from transitions import Machine, MachineError, core
 
+from config.clock import CHINA
 from config.settings import Settings
 from workflow.domain.definition import (
     EVENTS,
@@ -42,7 +43,7 @@ from workflow.domain.definition import (
 from workflow.domain.errors import GuardFailed, Reason, TransitionNotAllowed, summarise
 from workflow.domain.event_data import EventData
 from workflow.domain.guards import GUARDS, ORDER_GUARDS, FilingFacts
-from workflow.domain.orders import UNTIL, OrderFacts, kind_spec
+from workflow.domain.orders import UNTIL, Departure, OrderFacts, kind_spec
 
 
 class Subject:
@@ -176,18 +177,31 @@ def apply_event(
         moved = MACHINE.events[event].trigger(subject)
     except MachineError as exc:
         allowed = ", ".join(allowed_events(state, order.kind, purged=purged)) or "none"
-        sources = ", ".join(spec.sources)
         raise TransitionNotAllowed(
             f"event {event!r} is not allowed from state {state!r} (allowed: {allowed})",
-            [
-                Reason(
-                    "not_allowed_from_state", f"{event} leaves from {sources} only", field="event"
-                )
-            ],
+            [_not_from_state(spec, order.left_by_deadline)],
         ) from exc
     if not moved:
         raise GuardFailed(summarise(f"event {event!r} refused", subject.reasons), subject.reasons)
     return subject.state
+
+
+def _not_from_state(spec: EventSpec, left: Departure | None) -> Reason:
+    """Why ``spec``'s event is refused from the order's state: the states it leaves from and,
+    when a deadline moved the order out of one of them, when it fell due. Recorded late, an
+    event that happened before then is still refused (the deadline's event cannot be undone),
+    but the refusal says the order moved on meanwhile, not just that it is elsewhere."""
+    message = f"{spec.name} leaves from {', '.join(spec.sources)} only"
+    if left is None or left.from_state not in spec.sources:
+        return Reason("not_allowed_from_state", message, field="event")
+    at = left.fell_due_at.astimezone(CHINA)
+    return Reason(
+        "not_allowed_from_state",
+        f"{message}, and {left.event} moved the order out of {left.from_state} when its "
+        f"deadline fell due at {at:%Y-%m-%d %H:%M:%S} Beijing time, before this was recorded",
+        field="event",
+        details={"left": left.from_state, "by": left.event, "at": left.fell_due_at.isoformat()},
+    )
 
 
 def allowed_events(state: str, kind: str | None = None, *, purged: bool = False) -> list[str]:

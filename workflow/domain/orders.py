@@ -363,12 +363,26 @@ class Record:
 
 
 @dataclass(frozen=True)
+class Departure:
+    """The automatic event that moved the order into its state, from which state, and when
+    the deadline firing it fell due: an event of that state recorded since, for something
+    that happened before (an SMS sent again inside a window that closed meanwhile), is
+    refused saying so."""
+
+    event: str
+    from_state: State
+    fell_due_at: datetime
+
+
+@dataclass(frozen=True)
 class OrderFacts:
-    """What the machine's order-aware guards and ``until`` conditions read of one order."""
+    """What the machine's order-aware guards and ``until`` conditions read of one order;
+    ``left_by_deadline`` only when the event does not leave from the order's state."""
 
     kind: OrderKind
     verifiers: tuple[VerifierFacts, ...] = ()
     record: Record = Record()
+    left_by_deadline: Departure | None = None
 
     def pending(self) -> tuple[VerifierFacts, ...]:
         return tuple(v for v in self.verifiers if v.result is VerifierResult.PENDING)
