@@ -337,14 +337,15 @@ def mine(
     page: Annotated[Page, Query()] = 1,
     late_page: Annotated[Page, Query()] = 1,
 ) -> Response:
-    """The filings assigned to the signed-in case manager, each with what it needs next, and
+    """The filings assigned to the signed-in case manager, each with what it needs next, the
+    one whose next deadline falls soonest (or fell longest ago) first, as late work is; and
     the duties after approval their sites owe late."""
     now = get_clock().now()
     found = views.filing_page(
         session,
         now,
         assignee=user.caller.name,
-        sort=FilingSort.STATE_ENTERED_AT,
+        sort=FilingSort.NEXT_DEADLINE,
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )

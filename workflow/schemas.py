@@ -259,6 +259,10 @@ class FilingSort(StrEnum):
     STATE = "state"
     STATE_ENTERED_AT = "state_entered_at"
     CREATED_AT = "created_at"
+    # The deadline each filing shows next (``FilingOut.next_deadline``): the soonest first,
+    # those without one after them. No index serves it: every match is sorted, as suits one
+    # person's worklist, not a search among all filings.
+    NEXT_DEADLINE = "next_deadline"
 
 
 class LateItem(BaseModel):

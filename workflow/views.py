@@ -24,6 +24,7 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Exists,
+    UnaryExpression,
     and_,
     exists,
     func,
@@ -41,6 +42,7 @@ from config.settings import get_settings
 from models import (
     Assignment,
     Deadline,
+    DeadlineStatus,
     Entity,
     FailedJob,
     Filing,
@@ -319,8 +321,7 @@ def filing_page(
             conditions.append(test if flag else ~test)
     matching = select(col(Filing.id)).where(*conditions).limit(COUNTED_UP_TO + 1).subquery()
     total = int(session.exec(select(func.count()).select_from(matching)).one())
-    key = col(getattr(Filing, listing_order(filters.get("sort"), domain).value))
-    order = (key.desc() if filters.get("descending") else key, col(Filing.id))
+    order = (_sort_key(listing_order(filters.get("sort"), domain), filters), col(Filing.id))
     # The page's ids first, then their rows: the ids (with the sort key) come from an index
     # alone, so thousands of matches sorted to find 50 cost index entries, not table rows.
     on_page = select(col(Filing.id)).where(*conditions).order_by(*order).limit(limit)
@@ -335,6 +336,26 @@ def filing_page(
         limit=limit,
         offset=offset,
     )
+
+
+def _sort_key(sort: FilingSort, filters: FilingFilters) -> UnaryExpression[Any]:
+    """The column, or for ``NEXT_DEADLINE`` the due time of the deadline a filing shows next
+    (the first open one late or not yet told: a reminder already sent is behind it, as
+    ``FilingOut.next_deadline`` says; a fired one is past due), filings without one last."""
+    if sort is not FilingSort.NEXT_DEADLINE:
+        key = col(getattr(Filing, sort.value))
+        return key.desc() if filters.get("descending") else key.asc()
+    next_due = (
+        select(func.min(col(Deadline.due_at)))
+        .where(
+            col(Deadline.filing_id) == col(Filing.id),
+            col(Deadline.disarmed_at).is_(None),
+            or_(col(Deadline.status) != DeadlineStatus.FIRED, col(Deadline.kind).in_(_LATE_KINDS)),
+        )
+        .correlate(Filing)
+        .scalar_subquery()
+    )
+    return (next_due.desc() if filters.get("descending") else next_due.asc()).nulls_last()
 
 
 def listing_order(sort: FilingSort | None, domain: str | None) -> FilingSort:

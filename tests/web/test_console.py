@@ -1059,6 +1059,24 @@ def test_my_filings_name_what_each_needs_next_as_its_forms_are_titled(
     ]
 
 
+def test_my_filings_come_nearest_deadline_first_those_without_one_last(
+    api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
+) -> None:
+    """Assigned oldest first: one approved (no deadline), one just opened (its first idle
+    reminder a week away), one awaiting its SMS (a reminder within hours)."""
+    ids = []
+    for state in ("approved", "domain_registered", "sms_pending"):
+        ids.append(_assign(api, api.drive(state)["id"], "test-case_manager")["id"])
+        clock.advance(timedelta(hours=1))
+    approved, opened, awaiting_sms = ids
+
+    page = signed_in("case_manager").get("/mine").text
+
+    listed = [int(i) for i in re.findall(r'<a href="/filings/(\d+)">', page)]
+    assert listed == [awaiting_sms, opened, approved]
+    assert "the nearest deadline first, those without one last" in page
+
+
 def test_my_filings_show_the_deadline_ahead_not_a_reminder_already_sent(
     api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
 ) -> None:
