@@ -62,13 +62,14 @@ def domain_starts(text: str) -> DomainStarts:
     last dot are whole, read in either spelling; the last may be cut short, and the start of a
     punycode label (``xn--fsqu``) is not the punycode of the start of a name, so it decodes to
     nothing or to another name (``xn--1lq``, the start of 北京's, decodes to 京): it is looked
-    for among the ASCII spellings, as is a start of the mark itself (``xn``), which an
-    internationalised label's ASCII spelling begins with. A final dot is kept: ``site1.``
+    for among the ASCII spellings, as is ``xn-``, the mark's start none but a punycode label
+    is likely to have (``x`` or ``xn`` would list every internationalised domain to someone
+    typing ``xiaomi``). A final dot is kept: ``site1.``
     asks for ``site1.cn``, not ``site10.cn``."""
     *whole, last = _DOTS.sub(".", unicodedata.normalize("NFKC", text)).lower().split(".")
     punycode = last.startswith(_PUNYCODE_MARK)
     stored = None if punycode else ".".join([*map(canonical_domain, whole), canonical_domain(last)])
-    maybe_punycode = bool(last) and last.isascii() and _PUNYCODE_MARK.startswith(last[:4])
+    maybe_punycode = last == _PUNYCODE_MARK[:-1]
     ascii = ".".join([*map(_ascii_label, whole), last]) if punycode or maybe_punycode else None
     return DomainStarts(stored, ascii)
 

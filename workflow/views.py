@@ -295,11 +295,11 @@ def filing_page(
     if province:
         conditions.append(col(Filing.province) == province_named(province))
     prefix_search = _prefix_search(session)
-    if domain:
-        stored, ascii = domain_starts(domain.strip())
+    searched = domain_starts(domain.strip()) if domain else None
+    if searched:
         starting = [
             _starting(prefix_search, col(column), start)
-            for column, start in ((Filing.domain, stored), (Filing.domain_ascii, ascii))
+            for column, start in zip((Filing.domain, Filing.domain_ascii), searched, strict=True)
             if start is not None
         ]
         conditions.append(or_(*starting))
@@ -322,6 +322,10 @@ def filing_page(
     matching = select(col(Filing.id)).where(*conditions).limit(COUNTED_UP_TO + 1).subquery()
     total = int(session.exec(select(func.count()).select_from(matching)).one())
     order = (_sort_key(listing_order(filters.get("sort"), domain), filters), col(Filing.id))
+    if searched and searched.stored is None and not filters.get("sort"):
+        # A search in punycode matches the ASCII spellings alone: its page is read in their
+        # index's order, as a search in Unicode is in the domains' (``listing_order``).
+        order = (col(Filing.domain_ascii).asc(), col(Filing.id))
     # The page's ids first, then their rows: the ids (with the sort key) come from an index
     # alone, so thousands of matches sorted to find 50 cost index entries, not table rows.
     on_page = select(col(Filing.id)).where(*conditions).order_by(*order).limit(limit)

@@ -147,6 +147,8 @@ def test_the_domain_search_matches_from_the_start_of_the_name(
         ("例子.xn--fiqs", ["例子.中国"]),
         ("京", ["京东.cn"]),
         ("xn-", ["xn-test.cn", "京东.cn", "例子.中国", "北京.cn"]),
+        ("x", ["xn-test.cn"]),  # someone typing xiaomi.cn
+        ("xn", ["xn-test.cn"]),
     ],
 )
 def test_a_domain_search_in_punycode_finds_an_internationalised_domain_from_its_start(
@@ -160,6 +162,17 @@ def test_a_domain_search_in_punycode_finds_an_internationalised_domain_from_its_
     page = views.filing_page(session, clock.now(), domain=term)
 
     assert sorted(f.domain for f in page.items) == sorted(found)
+
+
+def test_a_domain_search_in_punycode_lists_its_matches_in_their_ascii_spellings_order(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    for domain in ("京东.cn", "例子.中国", "北京.cn"):  # xn--xhq9m, xn--fsqu00a, xn--1lq90i
+        new_filing(domain=domain)
+
+    page = views.filing_page(session, clock.now(), domain="xn--")
+
+    assert [f.domain for f in page.items] == ["北京.cn", "例子.中国", "京东.cn"]
 
 
 def test_a_domain_search_lists_the_domain_typed_in_full_first(
