@@ -100,7 +100,7 @@ SEARCH_FORM = "search"
 _PLAINLY = {
     "int_parsing": "must be a whole number 须为整数",
     "int_from_float": "must be a whole number 须为整数",
-    "signed_zero": "must be 0 without a sign 0 不带正负号",
+    "signed_zero": "must be written without a sign 数字不带正负号",
     "greater_than_equal": "must be {ge} or more 不能小于 {ge}",
     "less_than_equal": "must be {le} or less 不能大于 {le}",
     "bool_parsing": "must be true or false 须为 true 或 false",

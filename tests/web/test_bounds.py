@@ -133,7 +133,7 @@ def test_a_count_written_minus_zero_is_422_naming_it(
 
     assert response.status_code == 422
     assert [r["message"] for r in response.json()["reasons"]] == [
-        f"query.{name}: must be 0 without a sign, not -0"
+        f"query.{name}: must be written without a sign, not -0"
     ]
 
 

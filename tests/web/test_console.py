@@ -567,8 +567,12 @@ def test_search_text_with_a_control_character_is_refused_beside_its_field(
     [
         ("/filings?min_days=abc", "min_days", "must be a whole number 须为整数"),
         ("/filings?min_days=-1", "min_days", "must be 0 or more 不能小于 0"),
-        ("/filings?min_days=-0", "min_days", "must be 0 without a sign 0 不带正负号"),
-        ("/overdue?within_hours=-0", "within_hours", "must be 0 without a sign 0 不带正负号"),
+        ("/filings?min_days=-0", "min_days", "must be written without a sign 数字不带正负号"),
+        (
+            "/overdue?within_hours=-0",
+            "within_hours",
+            "must be written without a sign 数字不带正负号",
+        ),
         ("/stuck?overdue=maybe", "overdue", "must be true or false 须为 true 或 false"),
         ("/overdue?within_hours=x", "within_hours", "must be a whole number 须为整数"),
         ("/duties?kind=bad", "kind", "must be one of those offered 须为所列选项之一"),

@@ -74,7 +74,7 @@ def written_whole_number(text: str) -> str:
         return text
     if _SIGNED_ZERO.fullmatch(text):
         raise PydanticCustomError(
-            "signed_zero", "must be 0 without a sign, not {typed}", {"typed": text}
+            "signed_zero", "must be written without a sign, not {typed}", {"typed": text}
         )
     raise PydanticCustomError("int_parsing", "must be a whole number written in digits")
 
