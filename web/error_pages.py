@@ -19,7 +19,6 @@ from fastapi.exceptions import WebSocketRequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from auth.tokens import Role
 from web.pages import PageUser, signed_in_user
 from web.templating import render
 
@@ -63,7 +62,6 @@ def as_page(request: Request, machine: Response, user: PageUser | None = None) -
         "error.html",
         {
             "user": user,
-            "role": Role,
             "status": machine.status_code,
             "title": _TITLES.get(machine.status_code, "Something went wrong 出错了"),
             "error": body,

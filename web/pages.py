@@ -219,7 +219,7 @@ def show(
     """A console page: every template gets the user (their role picks the buttons).
     ``scroll_to`` names what the browser shows first (a refusal far down the page): htmx,
     swapping a page in, would show its top, over the element's ``autofocus``."""
-    page = render(request, template, {"user": user, "role": Role, **context}, status_code)
+    page = render(request, template, {"user": user, **context}, status_code)
     if scroll_to is not None:
         page.headers["HX-Reswap"] = f"innerHTML show:{scroll_to}:top"
     return page

@@ -11,19 +11,23 @@ from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
+from auth.tokens import Role
 from config.clock import beijing_text, duration, lateness
 from config.settings import get_settings
+from models.tables import DeadlineStatus, NotificationStatus
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
     EVENTS_BY_NAME,
     OPENING,
     OPENING_LABEL,
     STATES_BY_NAME,
+    State,
 )
 from workflow.domain.obligations import OBLIGATIONS_BY_KIND, ObligationKind
-from workflow.domain.orders import kind_spec
+from workflow.domain.orders import EntityStatus, ServiceKind, VerifierResult, kind_spec
 from workflow.domain.rules import Term, rules_for, term_label
 from workflow.domain.wording import counted, worded
+from workflow.forecast import Basis
 from workflow.notices import notice_label
 from workflow.schemas import FilingOut
 
@@ -112,6 +116,26 @@ templates.env.filters["duration"] = duration
 templates.env.filters["lateness"] = lateness
 templates.env.filters["worded"] = lambda text: worded(text, get_settings())
 templates.env.filters["zh"] = lambda kind: kind_spec(kind).label_zh  # an order kind's name
+
+# The enums pages decide by, under their own names: a template compares ``n.status ==
+# NotificationStatus.FAILED``, never a quoted value a rename would leave silently unmatched
+# (tests/web/test_templates.py finds both a quoted value and a member no longer declared).
+templates.env.globals.update(
+    {
+        enum.__name__: enum
+        for enum in (
+            Basis,
+            DeadlineStatus,
+            EntityStatus,
+            NotificationStatus,
+            ObligationKind,
+            Role,
+            ServiceKind,
+            State,
+            VerifierResult,
+        )
+    }
+)
 
 
 def render(
