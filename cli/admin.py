@@ -44,13 +44,12 @@ from models import Job, get_engine, session_scope
 from models.migrate import upgrade
 from workflow import views
 from workflow.domain.calendar import install_schedule_file
-from workflow.domain.definition import DEADLINES_BY_KIND, OVERDUE_KINDS
+from workflow.domain.definition import DEADLINES_BY_KIND, Flag
 from workflow.domain.errors import IcpflowError
-from workflow.domain.wording import worded_by_default
 from workflow.failures import retry_failed
 from workflow.schemas import FailedJobOut, FlaggedPage
 from workflow.sweeps import recount_working_days
-from workflow.views import FilingFilters, Flag
+from workflow.views import FilingFilters
 
 tokens = App(help="API bearer tokens.")
 db = App(help="The database: its schema, backups and restores.")
@@ -248,7 +247,7 @@ def _flagged(flag: Flag) -> Any:
 
 def _render_flagged(page: FlaggedPage, now: datetime) -> RenderableType:
     return table(
-        ["id", "domain", "prov.", "state", "assignee", "deadline", "fell due", "how late"],
+        ["id", "domain", "prov.", "state", "assignee", "deadline", "fell due", "how long past"],
         [
             (
                 f.id,
@@ -258,7 +257,7 @@ def _render_flagged(page: FlaggedPage, now: datetime) -> RenderableType:
                 f.assignee,
                 DEADLINES_BY_KIND[f.listed_for.kind].label,
                 Due(f.listed_for.due_at),
-                lateness(f.listed_for.due_at, now),
+                lateness(f.listed_for.due_at, now, f.listed_for.flag),
             )
             for f in page.items
         ],
@@ -268,14 +267,12 @@ def _render_flagged(page: FlaggedPage, now: datetime) -> RenderableType:
 
 ops.command(
     name="stuck",
-    help="Filings stuck in their state, each with its stuck deadline and how long ago it fell "
-    "due. " + worded_by_default(DEADLINES_BY_KIND["stuck"].description),
+    help=f"Filings stuck: {Flag.STUCK.meaning}; each with how long ago that deadline fell due.",
 )(_flagged(Flag.STUCK))
 ops.command(
     name="overdue",
-    help="Filings with a past-due deadline of an overdue kind ("
-    + ", ".join(OVERDUE_KINDS)
-    + "), each with the latest it is past and how long ago it fell due.",
+    help=f"Filings overdue: {Flag.OVERDUE.meaning}; each with the latest it is past and how "
+    "long ago it fell due.",
 )(_flagged(Flag.OVERDUE))
 
 

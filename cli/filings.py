@@ -55,6 +55,7 @@ from workflow.domain.definition import (
     EVENTS_BY_NAME,
     MANUAL_EVENTS,
     OVERDUE_KINDS,
+    Flag,
     State,
 )
 from workflow.domain.errors import IcpflowError, Reason, ValidationError, renamed
@@ -78,7 +79,7 @@ from workflow.schemas import (
     LatePage,
     NotificationOut,
 )
-from workflow.views import FilingFilters, Flag
+from workflow.views import FilingFilters
 
 app = App(help="Create, list, inspect and move filings (备案).", checks_settings=True)
 
@@ -201,9 +202,16 @@ def render_filing(view: FilingOut) -> RenderableType:
         title="allowed events",
     )
     due = table(
-        ["deadline", "due", "overdue", "estimated", "status", "meaning"],
+        ["deadline", "due", "past due", "estimated", "status", "meaning"],
         [
-            (d.kind, Due(d.due_at), d.overdue, d.estimated, d.status, d.description)
+            (
+                d.kind,
+                Due(d.due_at),
+                d.flag if d.overdue else None,  # stuck or overdue: the filing's flags' words
+                d.estimated,
+                d.status,
+                d.description,
+            )
             for d in view.deadlines
         ],
         title="deadlines",
@@ -340,7 +348,7 @@ def filings_command(show: ShowFilings, *, fixed: Flag | None = None) -> Callable
             bool | None,
             typer.Option(
                 "--stuck/--not-stuck",
-                help="Only filings that are (or are not) stuck.",
+                help=f"Only filings that are (or are not) stuck: {Flag.STUCK.meaning}.",
                 show_default=False,
             ),
         ] = None,
@@ -348,7 +356,7 @@ def filings_command(show: ShowFilings, *, fixed: Flag | None = None) -> Callable
             bool | None,
             typer.Option(
                 "--overdue/--not-overdue",
-                help="Only filings that are (or are not) overdue.",
+                help=f"Only filings that are (or are not) overdue: {Flag.OVERDUE.meaning}.",
                 show_default=False,
             ),
         ] = None,

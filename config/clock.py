@@ -125,9 +125,10 @@ def duration(span: timedelta) -> str:
     return f"{minutes} min"
 
 
-def lateness(due: datetime, now: datetime, late: bool = True) -> str:
-    """``3 d overdue`` for a deadline passed whose passing is ``late``, ``5 h ago`` for another
-    (a reminder sent), ``due in 5 h`` for one still ahead."""
+def lateness(due: datetime, now: datetime, passed: str | None = "overdue") -> str:
+    """``3 d overdue`` or ``3 d stuck`` for a deadline passed, by what its passing made of the
+    filing (``passed``: a deadline's flag), ``5 h ago`` for one whose passing made nothing (a
+    reminder sent), ``due in 5 h`` for one still ahead."""
     if due > now:
         return f"due in {duration(due - now)}"
-    return f"{duration(now - due)} {'overdue' if late else 'ago'}"
+    return f"{duration(now - due)} {passed or 'ago'}"

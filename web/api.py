@@ -41,6 +41,7 @@ from workflow.domain.definition import (
     STATES,
     DeadlineSpec,
     EventSpec,
+    Flag,
     State,
     StateSpec,
 )
@@ -62,7 +63,7 @@ from workflow.schemas import (
     ServiceOut,
     VerifierOut,
 )
-from workflow.views import FilingFilters, Flag
+from workflow.views import FilingFilters
 
 # 422 on every route: a bad path or query parameter answers in the common error shape too.
 router = APIRouter(
@@ -105,8 +106,13 @@ class ListFilters:
         kind: OrderKind | None = Query(None, description="Only orders of this kind."),
         entity: RowId | None = Query(None, description="Only the orders of this entity."),
         province: Province | None = Query(None, description="province character, e.g. 京"),
-        stuck: YesNo | None = None,
-        overdue: YesNo | None = None,
+        stuck: YesNo | None = Query(
+            None, description=f"Only filings that are (false: are not) stuck: {Flag.STUCK.meaning}."
+        ),
+        overdue: YesNo | None = Query(
+            None,
+            description=f"Only filings that are (false: are not) overdue: {Flag.OVERDUE.meaning}.",
+        ),
         domain: DomainStart | None = Query(
             None, description="Domains that start with this, in Unicode or in punycode (xn--)."
         ),

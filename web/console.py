@@ -32,6 +32,7 @@ from workflow import obligations, views
 from workflow.domain.bounded import Count, DaysCount, HoursAhead, RowId, line
 from workflow.domain.commands import reasons_from
 from workflow.domain.definition import OVERDUE_KINDS, SMS_WRONG_ENTRY_LIMIT, STATES, State
+from workflow.domain.definition import Flag as ListFlag
 from workflow.domain.errors import IcpflowError, Reason, ValidationError
 from workflow.domain.obligations import OVERDUE_OBLIGATIONS, ObligationKind
 from workflow.domain.orders import KINDS, OrderKind, VerifierResult
@@ -40,7 +41,6 @@ from workflow.obligations import OverdueFilter
 from workflow.outlook import outlook
 from workflow.schemas import FilingOut, FilingSort
 from workflow.views import FilingFilters
-from workflow.views import Flag as ListFlag
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -81,8 +81,8 @@ class FilingSearch(Search):
     applicant: Text = Field(None, title="Applicant 申请人")
     icp_number: Text = Field(None, title="ICP number 备案号")
     min_days: Days = Field(None, title="In state ≥ days 停留天数")
-    stuck: Flag = Field(None, title="Stuck 停滞")
-    overdue: Flag = Field(None, title="Late 逾期")
+    stuck: Flag = Field(None, title=ListFlag.STUCK.label.capitalize())
+    overdue: Flag = Field(None, title=ListFlag.OVERDUE.label.capitalize())
     sort: FilingSort | None = Field(None, title="Sorted by 排序")  # views.listing_order's
     desc: bool = Field(False, title="Descending 降序")
 
@@ -295,7 +295,7 @@ def filings(request: Request, session: SessionDep, user: PageUserDep) -> Respons
 
 @router.get("/stuck", response_class=HTMLResponse)
 def stuck(request: Request, session: SessionDep, user: PageUserDep) -> Response:
-    return _filings(request, session, user, "Stuck 停滞", ListFlag.STUCK)
+    return _filings(request, session, user, ListFlag.STUCK.label.capitalize(), ListFlag.STUCK)
 
 
 @router.get("/overdue", response_class=HTMLResponse)

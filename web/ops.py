@@ -11,8 +11,8 @@ from web.errors import responses
 from web.query import refuse_unknown_query
 from workflow import failures, views
 from workflow.domain.bounded import Offset, PageSize, RecipientPart, RowId, YesNo
+from workflow.domain.definition import Flag
 from workflow.schemas import FailedJobOut, FailedJobPage, FlaggedPage, RetryingDeliveryPage
-from workflow.views import Flag
 
 router = APIRouter(
     prefix="/api/v1/ops",

@@ -2,7 +2,7 @@
 
 States sit in columns by their distance from the initial state along the declared edges, so
 the picture reads left to right as a filing moves. Each state is a link to its filings with
-its live count and how many of them are late, shaded by that share like a heat map. An event
+its live count and how many of them are overdue, shaded by that share like a heat map. An event
 that leaves every open state (``withdraw``) is one note instead of an arrow from each box.
 """
 
@@ -21,6 +21,7 @@ from workflow.domain.definition import (
     NON_TERMINAL_STATES,
     STATES,
     STATES_BY_NAME,
+    Flag,
     State,
 )
 from workflow.domain.diagram import Edge, edges
@@ -125,14 +126,14 @@ def _box(box: Box, count: StateCount, kind: str | None) -> str:
     cx = box.x + BOX_W // 2
     late = (
         f'<a href="{late_link}"><text class="late" x="{cx}" y="{box.y + 70}" '
-        f'text-anchor="middle">{count.late} late 逾期</text></a>'
+        f'text-anchor="middle">{count.late} {Flag.OVERDUE.label}</text></a>'
         if count.late
         else ""
     )
     return (
         f'<g class="state" id="state-{box.state}">'
         f'<a href="{state_link}" aria-label="{escape(spec.label_zh)} {box.state}: '
-        f'{count.count} filings, {count.late} late">'
+        f'{count.count} filings, {count.late} {Flag.OVERDUE}">'
         f'<rect class="node heat-{_heat(count)}{terminal}" x="{box.x}" y="{box.y}" '
         f'width="{BOX_W}" height="{BOX_H}" rx="6"/>'
         f'<text class="zh" x="{cx}" y="{box.y + 18}" text-anchor="middle">'

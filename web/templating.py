@@ -21,6 +21,7 @@ from workflow.domain.definition import (
     OPENING,
     OPENING_LABEL,
     STATES_BY_NAME,
+    Flag,
     State,
 )
 from workflow.domain.obligations import OBLIGATIONS_BY_KIND, ObligationKind
@@ -127,6 +128,7 @@ templates.env.globals.update(
             Basis,
             DeadlineStatus,
             EntityStatus,
+            Flag,
             NotificationStatus,
             ObligationKind,
             Role,

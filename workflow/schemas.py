@@ -15,7 +15,14 @@ from config.clock import as_utc
 from models import DeadlineStatus, Job, NotificationStatus
 from workflow.domain.bounded import EventName
 from workflow.domain.commands import ApplicantKind, EventCommand, LicenceKind
-from workflow.domain.definition import EVENTS_BY_NAME, MANUAL_EVENTS, Channel, State
+from workflow.domain.definition import (
+    DEADLINES_BY_KIND,
+    EVENTS_BY_NAME,
+    MANUAL_EVENTS,
+    Channel,
+    Flag,
+    State,
+)
 from workflow.domain.event_data import VerifierRole
 from workflow.domain.orders import (
     SMS_NOT_SENT_LABEL,
@@ -93,9 +100,16 @@ class DeadlineOut(BaseModel):
     status: DeadlineStatus
     estimated: bool
     overdue: bool = Field(
-        description="past due, for a kind whose passing makes the filing late or stuck; a "
-        "reminder past its time is not overdue"
+        description="past due, for a kind whose passing flags the filing: stuck (the stuck "
+        "deadline) or overdue (a deadline with a limit of its own); a reminder past its time "
+        "is not"
     )
+
+    @property
+    def flag(self) -> Flag | None:
+        """What its passing makes of the filing (``DeadlineSpec.flag``): how long past it is
+        reads ``3 d stuck`` or ``3 d overdue``, a reminder's ``3 d ago``."""
+        return DEADLINES_BY_KIND[self.kind].flag
 
 
 class ApplicantOut(BaseModel):
@@ -199,8 +213,8 @@ class FilingOut(BaseModel):
     )
     allowed_events: list[str]
     deadlines: list[DeadlineOut]
-    stuck: bool
-    overdue: bool
+    stuck: bool = Field(description=Flag.STUCK.meaning)
+    overdue: bool = Field(description=Flag.OVERDUE.meaning)
 
     @property
     def next_deadline(self) -> DeadlineOut | None:

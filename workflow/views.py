@@ -16,7 +16,6 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from itertools import accumulate
 from typing import Any, TypedDict, Unpack
 
@@ -67,6 +66,7 @@ from workflow.domain.definition import (
     TERMINAL_STATES,
     Channel,
     EventSpec,
+    Flag,
     State,
 )
 from workflow.domain.errors import FilingNotFound, NotFound, Reason, ValidationError
@@ -559,17 +559,6 @@ def shown_deadline(filing: FilingOut, kinds: Collection[str], by: datetime) -> D
     past = [d for d in of_kinds if d.overdue]
     shown = max(past, key=lambda d: d.due_at) if past else next(iter(of_kinds), None)
     return shown if shown is not None and shown.due_at <= by else None
-
-
-class Flag(StrEnum):
-    """The ops lists of filings held up: each lists those past a deadline of its kinds."""
-
-    STUCK = "stuck"
-    OVERDUE = "overdue"
-
-    @property
-    def kinds(self) -> tuple[str, ...]:
-        return STUCK_KINDS if self is Flag.STUCK else OVERDUE_KINDS
 
 
 def flagged_page(

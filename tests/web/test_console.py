@@ -31,7 +31,7 @@ from tests.factories import (
 from web import console, forms
 from web.pages import SESSION_COOKIE
 from workflow import failures, views
-from workflow.domain.definition import EVENTS_BY_NAME, STATES_BY_NAME, State
+from workflow.domain.definition import EVENTS_BY_NAME, STATES_BY_NAME, Flag, State
 from workflow.outbox import FooterCheck
 from workflow.schemas import FilingOut
 
@@ -901,6 +901,28 @@ def test_a_reminder_sent_reads_as_ago_on_the_filing_page_not_overdue(
     page = signed_in("viewer").get(f"/filings/{filing['id']}").text
     [reminder] = re.findall(r'<td data-label="When 剩余" class="([a-z]*)">1 h ago</td>', page)
     assert reminder == "" and "overdue" not in page.split("<h2>Deadlines")[1].split("</table>")[0]
+
+
+def test_a_stuck_deadline_passed_reads_as_stuck_on_the_filing_page_not_overdue(
+    api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
+) -> None:
+    """Stuck (idle in its state too long) and overdue (past a deadline with a limit of its
+    own) are two flags: a filing only stuck is not called overdue anywhere on its page."""
+    filing = api.create()
+    clock.advance(timedelta(days=15))  # past the stuck threshold; no deadline of its own passed
+    page = signed_in("viewer").get(f"/filings/{filing['id']}").text
+    deadlines = page.split("<h2>Deadlines")[1].split("</table>")[0]
+    assert re.search(r'class="bad">[^<]+ stuck</td>', deadlines)
+    assert "overdue" not in deadlines
+
+
+def test_the_console_names_the_overdue_flag_as_the_api_and_the_cli_do(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    page = signed_in("viewer").get("/").text
+    assert f'<a href="/overdue">{Flag.OVERDUE.label.capitalize()}</a>' in page
+    assert f">0 {Flag.OVERDUE.label}</a>" in page
+    assert "late 逾期" not in page.lower()
 
 
 def test_the_filing_page_shows_who_must_answer_the_sms_and_their_wrong_codes_so_far(

@@ -163,6 +163,38 @@ Unit = Literal["hours", "days", "weeks", "working_days"]
 Audience = Literal["case_manager", "ops"]
 
 
+class Flag(StrEnum):
+    """What a filing held up is: stuck (no move in its state for too long) or overdue (past a
+    deadline with a limit of its own). Two flags, two ops lists, never one word for both: each
+    is named and explained here, for the pages, the API and the CLI alike."""
+
+    STUCK = "stuck"
+    OVERDUE = "overdue"
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The deadlines whose passing raises the flag."""
+        return STUCK_KINDS if self is Flag.STUCK else OVERDUE_KINDS
+
+    @property
+    def label(self) -> str:
+        """What pages call it, in English and Chinese."""
+        return _FLAG_LABELS[self]
+
+    @property
+    def meaning(self) -> str:
+        """What it says of a filing, for the API's fields and the CLI's help."""
+        if self is Flag.STUCK:
+            return (
+                "no move in its state for longer than the state's STUCK_WORKING_DAYS "
+                "(its stuck deadline passed)"
+            )
+        return "past a deadline with a limit of its own: " + ", ".join(OVERDUE_KINDS)
+
+
+_FLAG_LABELS = {Flag.STUCK: "stuck 停滞", Flag.OVERDUE: "overdue 逾期"}
+
+
 # What a deadline's setting holds: a number, one per deadline in a list, or one per state.
 Figure = float | Sequence[float] | Mapping[str, float] | None
 
@@ -225,6 +257,11 @@ class DeadlineSpec:
     def label(self) -> str:
         """What pages call it, as they call an event: ``SMS expiry 短信核验截止``."""
         return spoken(self.kind, self.label_zh)
+
+    @property
+    def flag(self) -> Flag | None:
+        """What its passing makes of the filing; none for a reminder, which is only sent."""
+        return Flag.STUCK if self.stuck else Flag.OVERDUE if self.overdue else None
 
 
 STATES: tuple[StateSpec, ...] = (
