@@ -41,8 +41,9 @@ from workflow.domain.definition import (
     State,
 )
 from workflow.domain.obligations import OBLIGATIONS, ObligationKind
-from workflow.domain.orders import ServiceKind, VerifierResult
+from workflow.domain.orders import VerifierResult
 from workflow.domain.wording import worded
+from workflow.records import service_named
 
 _NOTIFICATIONS = table(Notification)
 
@@ -265,14 +266,13 @@ def for_service(
     entity = session.get(Entity, filing.entity_id)
     service = session.get(Service, service_id)
     assert service is not None
-    which = f"{ServiceKind(service.kind).label} {service.name}"
-    number = service.record_number or service.app_identifier or service.domain
+    which = service_named(service)
     notice = Notice(
         kind=kind,
         audience=audience,
         key=key,
-        subject=f"[icpflow] {zh} / {en} — {which} {number}",
-        body="\n".join([zh, en, f"服务 Service: {which} ({service.domain}) {number}", *lines])
+        subject=f"[icpflow] {zh} / {en} — {which}",
+        body="\n".join([zh, en, f"服务 Service: {which}", *lines])
         + f"\n\n{_header(filing, entity)}",
     )
     return _owe(session, filing, notice, now, settings)

@@ -230,10 +230,15 @@ def _load(session: Session, command: OrderCreate, spec: KindSpec) -> tuple[_Part
         if parties.service is None or (
             parties.entity is not None and parties.service.entity_id != parties.entity.id
         ):
+            which = (
+                service_named(parties.service)
+                if parties.service is not None
+                else f"service {command.service_id}"  # none on record to name
+            )
             reasons.append(
                 Reason(
                     "service_not_found",
-                    f"service {command.service_id} is not a service of this entity",
+                    f"{which} is not a service of this entity",
                     field="service_id",
                 )
             )
@@ -261,7 +266,7 @@ def _check_record(spec: KindSpec, parties: _Parties) -> list[Reason]:
         reasons.append(
             Reason(
                 "service_not_on_file",
-                f"service {service.id} has no active record",
+                f"{service_named(service)} has no active record",
                 field="service_id",
                 details={"status": service.status},
             )
@@ -270,7 +275,7 @@ def _check_record(spec: KindSpec, parties: _Parties) -> list[Reason]:
         reasons.append(
             Reason(
                 "not_served_here",
-                f"service {service.id} has no access through this host",
+                f"{service_named(service)} has no access through this host",
                 field="service_id",
             )
         )
@@ -326,28 +331,28 @@ def _check_access(
         return reasons + found
     spellings = rules_for(settings).number_spellings(number)
     found_here = session.exec(
-        select(Service.id, Service.status)
+        select(Service)
         .where(col(Service.record_number).in_(spellings))
         .where(col(Service.status).in_((*_HOLDING, ServiceStatus.CANCELLED)))
         .order_by(col(Service.id))
     ).first()
-    if found_here is not None and found_here[1] == ServiceStatus.CANCELLED:
+    if found_here is not None and found_here.status == ServiceStatus.CANCELLED:
         reasons.append(
             Reason(
                 "record_number_cancelled",
-                f"{number} was cancelled here (service {found_here[0]}): MIIT holds it no "
-                "more, so the site is filed anew",
+                f"{number} was cancelled here with {service_named(found_here)}: MIIT holds it "
+                "no more, so the site is filed anew",
                 field=field,
-                details={"service_id": found_here[0]},
+                details={"service_id": found_here.id},
             )
         )
     elif found_here is not None:
         reasons.append(
             Reason(
                 "record_number_on_file",
-                f"{number} is already on file here as service {found_here[0]}",
+                f"{number} is already on file here: {service_named(found_here)}",
                 field=field,
-                details={"service_id": found_here[0]},
+                details={"service_id": found_here.id},
             )
         )
     removed = session.exec(
@@ -357,12 +362,11 @@ def _check_access(
         )
     ).first()
     if removed is not None and not _is_same(removed, service_in):
-        held = removed.domain if removed.kind == ServiceKind.WEBSITE else removed.app_identifier
         reasons.append(
             Reason(
                 "record_number_of_another_service",
-                f"{number} is the record of {held} (service {removed.id}, its access removed): "
-                "a new access brings that same service back, or its own record",
+                f"{number} is the record of {service_named(removed)}, its access removed: a "
+                "new access brings that same service back, or its own record",
                 field=field,
                 details={"service_id": removed.id},
             )
@@ -420,7 +424,7 @@ def _check_not_last(session: Session, spec: KindSpec, parties: _Parties) -> list
     return [
         Reason(
             "last_service",
-            f"service {service.id} is the entity's last on file: cancelling it would leave an "
+            f"{service_named(service)} is the entity's last on file: cancelling it would leave an "
             "empty entity (空壳主体), which most provinces refuse; cancel the entity instead "
             "(cancel_entity)",
             field="service_id",
@@ -478,7 +482,7 @@ def _check_still_here(session: Session, spec: KindSpec, parties: _Parties) -> li
     return [
         Reason(
             "service_left_host",
-            f"service {service.id} left this host: it is changed or cancelled through the host "
+            f"{service_named(service)} left this host: it is changed or cancelled through the host "
             "it went to; here, open a cancel_access order for it",
             field="service_id",
         )
@@ -562,6 +566,16 @@ def _same_service(service: ServiceIn) -> ColumnElement[bool]:
     )
 
 
+def service_named(service: Service) -> str:
+    """A service on record as refusals and notices name it, one way: what it is, its name, its
+    domain and its own number (an app's identifier until it has one), ``Website 网站 Example
+    (example.cn) 京ICP备12345678号-1``. Not by its domain alone (an app and the site on its
+    domain share it) nor by its row's id, which says nothing to the person reading."""
+    number = service.record_number or service.app_identifier
+    named = f"{ServiceKind(service.kind).label} {service.name} ({service.domain})"
+    return f"{named} {number}" if number else named
+
+
 def _is_same(row: Service, service: ServiceIn) -> bool:
     """``row``, under the number ``service`` names, is the same service: a website of the same
     domain, an app of the same kind (under one number, an app on another platform may go by
@@ -620,8 +634,7 @@ def _check_on_file_here(
     return [
         Reason(
             "domain_on_file" if service.kind is ServiceKind.WEBSITE else "app_on_file",
-            f"{what} is on file for this entity as service {on_file.id} "
-            f"({on_file.record_number}): {second}",
+            f"{what} is on file for this entity as {service_named(on_file)}: {second}",
             field=field,
             details={"service_id": on_file.id, "record_number": on_file.record_number},
         )

@@ -124,7 +124,7 @@ def test_a_duty_notice_names_its_service_by_kind_name_and_number(
     """An app and the site on its domain share the domain: the number tells their duties apart."""
     told = _psb_filing_told_overdue(session, on_file, clock, settings)
 
-    assert told.subject.endswith(f"— Website 网站 Example {ENTITY_NUMBER}-1")
+    assert told.subject.endswith(f"— Website 网站 Example (example.cn) {ENTITY_NUMBER}-1")
     assert f"服务 Service: Website 网站 Example (example.cn) {ENTITY_NUMBER}-1" in told.body
 
 

@@ -1714,6 +1714,17 @@ def test_cancelling_an_entitys_last_service_is_refused_pointing_to_cancel_entity
     assert "cancel_entity" in reason.message
 
 
+def test_a_refusal_names_a_service_as_its_notices_do(open_order: Open, on_file: FilingOut) -> None:
+    """By what it is, its name, its domain and its number, as the notices of its duties name
+    it (tests/workflow/test_obligations.py); not as "service 7", an id the reader cannot place."""
+    body = order_on("cancel_service", on_file.entity_id, on_file.service_id or 0)
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body)
+    [reason] = refused.value.reasons
+    named = f"Website 网站 Example (example.cn) {ENTITY_NUMBER}-1"
+    assert reason.message.startswith(f"{named} is the entity's last on file")
+
+
 def test_an_entity_this_host_serves_nothing_of_is_not_cancelled_here(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
