@@ -32,6 +32,7 @@ from workflow.domain.obligations import (
     Renewal,
     ServerRenewal,
 )
+from workflow.records import service_named
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines, fire_due_obligations
 
@@ -45,6 +46,13 @@ PSB = "京公网安备11010502030143号"
 def _site(order: FilingOut) -> int:
     assert order.service_id is not None
     return order.service_id
+
+
+def _named(session: Session, service_id: int) -> str:
+    """The service as refusals name it (``records.service_named``), not as ``service 12``."""
+    row = session.get(Service, service_id)
+    assert row is not None
+    return service_named(row)
 
 
 def _notices(session: Session, kind: str) -> list[Notification]:
@@ -319,6 +327,8 @@ def test_a_second_go_live_not_naming_the_day_on_file_is_refused(
     assert [(r.code, r.field, r.details) for r in refused.value.reasons] == [
         ("already_live", "replaces", {"live_on": "2026-03-02"})
     ]
+    message = refused.value.reasons[0].message
+    assert message.startswith(f"{_named(session, _site(on_file))} went live on 2026-03-02;")
 
 
 def test_a_go_live_corrected_after_the_psb_filing_was_made_owes_no_new_one(
@@ -417,6 +427,9 @@ def test_a_psb_number_another_site_keeps_is_refused(
     assert [(r.code, r.details) for r in refused.value.reasons] == [
         ("psb_number_of_another_service", {"service_id": _site(on_file)})
     ]
+    assert refused.value.reasons[0].message == (
+        f"{PSB} is the PSB number of {_named(session, _site(on_file))}: each site has its own"
+    )
 
 
 def test_a_site_back_through_a_new_access_takes_the_psb_number_it_had_before_it_left(
@@ -502,6 +515,7 @@ def test_a_second_psb_number_is_refused_naming_the_one_on_file(
         "replaces",
         {"psb_number": PSB},
     )
+    assert reason.message.startswith(f"{_named(session, _site(on_file))} has PSB number {PSB!r}")
     assert obligations.duties(session, _site(on_file), clock.now()).psb_number == PSB
 
 
@@ -610,6 +624,8 @@ def test_a_service_without_an_approved_record_records_nothing(
     with pytest.raises(GuardFailed) as refused:
         obligations.go_live(session, _site(order), GoLive(live_on=date(2026, 3, 2)), settings)
     assert [r.code for r in refused.value.reasons] == ["not_on_record"]
+    named = _named(session, _site(order))
+    assert refused.value.reasons[0].message.startswith(f"{named} has no approved record")
     assert session.exec(select(Obligation)).all() == []
     site = session.get(Service, _site(order))
     assert site is not None and site.live_on is None
@@ -809,6 +825,8 @@ def test_a_site_that_left_the_host_has_its_server_watched_no_more(
     with pytest.raises(GuardFailed) as refused:
         _server_expires(session, on_file, settings, date(2027, 9, 30))
     assert [r.code for r in refused.value.reasons] == ["left_host"]
+    named = _named(session, _site(on_file))
+    assert refused.value.reasons[0].message.startswith(f"{named} left this host on 2026-03-02:")
     back = LeftHost(left_on=None, replaces=date(2026, 3, 2))
     obligations.left_host(session, _site(on_file), back, settings)
     assert len(_open(session, on_file, "server_expired")) == 1  # taken back: watched again
@@ -948,7 +966,9 @@ def test_an_apps_go_live_naming_a_home_page_is_refused(
         obligations.go_live(session, app, live, settings)
 
     assert [(r.code, r.field) for r in refused.value.reasons] == [("no_home_page", "home_url")]
-    assert refused.value.reasons[0].message.startswith("app services show their record number")
+    assert refused.value.reasons[0].message.startswith(
+        f"{_named(session, app)} shows its record number inside itself"
+    )
 
 
 def test_a_site_whose_access_was_removed_still_says_the_day_it_left(
@@ -1094,6 +1114,11 @@ def test_a_go_live_in_the_future_or_on_another_site_is_refused_naming_both(
         ("live_on_in_the_future", "live_on"),
         ("home_url_off_the_domain", "home_url"),
     ]
+    named = _named(session, _site(on_file))
+    assert refused.value.reasons[1].message.startswith(
+        f"http://x/ is not on the domain of {named}:"
+    )
+    assert named.startswith("Website 网站 ") and "(example.cn) " in named  # not "service 12"
 
 
 def test_a_go_live_on_a_domain_stored_before_idna2008_is_judged_not_a_500(

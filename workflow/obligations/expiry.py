@@ -28,6 +28,7 @@ from workflow.obligations.rows import (
     _refused,
     _remind_before,
 )
+from workflow.records import service_named
 
 _FILINGS = table(Filing)
 _RENEW_ORDERS = (
@@ -82,8 +83,7 @@ def renewal(
         ).all()
         _renew(session, service, filing, command.expires_on, now, settings)
         for other in sharing:
-            assert other.id is not None
-            approving = _approving_order(session, other.id)
+            approving = _approving_order(session, other)
             _renew(session, other, approving, command.expires_on, now, settings)
 
     # An approving event locks its order, then the services it writes, in id order; here too
@@ -167,8 +167,8 @@ def server_renewal(
             reasons.append(
                 Reason(
                     "left_host",
-                    f"service {service.id} left this host on {left_on}: its server is no longer "
-                    "this host's to watch",
+                    f"{service_named(service)} left this host on {left_on}: its server is no "
+                    "longer this host's to watch",
                     field="expires_on",
                     details={"left_on": str(left_on)},
                 )

@@ -37,6 +37,7 @@ from workflow.obligations.rows import (
     _remind_before,
     _within,
 )
+from workflow.records import service_named
 
 log = logging.getLogger(__name__)
 
@@ -132,13 +133,13 @@ def _correcting(service: Service, replaces: date | None) -> Reason:
     if service.live_on is None:
         return Reason(
             "nothing_to_replace",
-            f"service {service.id} has no go-live on file for {replaces} to replace",
+            f"{service_named(service)} has no go-live on file for {replaces} to replace",
             field="replaces",
         )
     return Reason(
         "already_live",
-        f"service {service.id} went live on {service.live_on}; to correct the day or the home "
-        "page, send that day as replaces",
+        f"{service_named(service)} went live on {service.live_on}; to correct the day or the "
+        "home page, send that day as replaces",
         field="replaces",
         details={"live_on": str(service.live_on)},
     )
@@ -159,8 +160,8 @@ def _check_go_live(
         reasons.append(
             Reason(
                 "no_home_page",
-                f"{service.kind.replace('_', ' ')} services show their record number inside "
-                "themselves: they have no home page whose footer is checked",
+                f"{service_named(service)} shows its record number inside itself: it has no home "
+                "page whose footer is checked",
                 field="home_url",
             )
         )
@@ -173,8 +174,8 @@ def _check_go_live(
         reasons.append(
             Reason(
                 "home_url_off_the_domain",
-                f"{command.home_url} is not on {service.domain}: the footer checked must be "
-                "the filed site's",
+                f"{command.home_url} is not on the domain of {service_named(service)}: the footer "
+                "checked must be the filed site's",
                 field="home_url",
             )
         )

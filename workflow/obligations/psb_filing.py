@@ -26,6 +26,7 @@ from workflow.domain.rules import rules_for
 from workflow.obligations.reading import ServiceDutiesOut
 from workflow.obligations.recording import _record
 from workflow.obligations.rows import _close, _latest, _refused
+from workflow.records import service_named
 from workflow.turns import take_turns
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def psb_number(
         if on_file is not None and same_psb_number(command.psb_number, on_file, canonical):
             return  # the number on file, its province written as the alias or not
         if not same_psb_number(command.replaces, on_file, canonical):
-            raise _refused("PSB number refused", _replacing(service.id, on_file, command.replaces))
+            raise _refused("PSB number refused", _replacing(service, on_file, command.replaces))
         digits = psb_digits(command.psb_number)
         assert digits is not None  # a number of the format, as checked above
         take_turns(session, [f"psb_number:{digits}"])  # then see the other's
@@ -63,9 +64,10 @@ def psb_number(
                 "PSB number refused",
                 Reason(
                     "psb_number_of_another_service",
-                    f"{command.psb_number} is service {holder}'s PSB number: each site has its own",
+                    f"{command.psb_number} is the PSB number of {service_named(holder)}: each "
+                    "site has its own",
                     field="psb_number",
-                    details={"service_id": holder},
+                    details={"service_id": holder.id},
                 ),
             )
         service.psb_number = command.psb_number
@@ -86,7 +88,7 @@ def psb_number(
     return _record(session, service_id, write)
 
 
-def _psb_number_holder(session: Session, digits: str, service: Service) -> int | None:
+def _psb_number_holder(session: Session, digits: str, service: Service) -> Service | None:
     """Another service keeping the PSB number of these ``digits`` on file, its province
     written either way. A site's PSB filing is its own, and goes with it: one whose record was
     cancelled keeps it no more. One whose access was removed is still on record through
@@ -96,7 +98,7 @@ def _psb_number_holder(session: Session, digits: str, service: Service) -> int |
     # Its own record under either character of its province (蜀ICP备… is 川ICP备…).
     own = number_spellings(service.record_number) if service.record_number else ()
     return session.exec(
-        select(Service.id).where(
+        select(Service).where(
             col(Service.psb_number).endswith(f"公网安备{digits}号"),
             Service.id != service.id,
             col(Service.status).not_in(gone),
@@ -108,18 +110,18 @@ def _psb_number_holder(session: Session, digits: str, service: Service) -> int |
     ).first()
 
 
-def _replacing(service_id: int | None, on_file: str | None, replaces: str | None) -> Reason:
+def _replacing(service: Service, on_file: str | None, replaces: str | None) -> Reason:
     """Why a PSB number was not taken: it would replace one it does not name."""
     if on_file is None:
         return Reason(
             "nothing_to_replace",
-            f"service {service_id} has no PSB number on file for {replaces!r} to replace",
+            f"{service_named(service)} has no PSB number on file for {replaces!r} to replace",
             field="replaces",
         )
     return Reason(
         "psb_number_on_file",
-        f"service {service_id} has PSB number {on_file!r} on file; to correct it, send it as "
-        "replaces",
+        f"{service_named(service)} has PSB number {on_file!r} on file; to correct it, send "
+        "it as replaces",
         field="replaces",
         details={"psb_number": on_file},
     )

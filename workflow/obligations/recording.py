@@ -18,6 +18,7 @@ from workflow.domain.errors import Reason
 from workflow.domain.orders import ServiceStatus
 from workflow.obligations.reading import ServiceDutiesOut, duties
 from workflow.obligations.rows import _approving_order, _refused, _service
+from workflow.records import service_named
 
 
 def _record(
@@ -33,11 +34,11 @@ def _record(
                 "not recorded",
                 Reason(
                     "not_on_record",
-                    f"service {service_id} has no approved record with this host "
+                    f"{service_named(service)} has no approved record with this host "
                     f"(status {service.status})",
                 ),
             )
-        write(service, _approving_order(session, service_id), now)
+        write(service, _approving_order(session, service), now)
         session.flush()
         view = duties(session, service_id, now)
         session.commit()

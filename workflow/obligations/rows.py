@@ -23,6 +23,7 @@ from workflow.domain.errors import GuardFailed, NotFound, Reason, summarise
 from workflow.domain.obligations import OBLIGATIONS_BY_KIND, ObligationKind
 from workflow.domain.orders import KINDS, Effect
 from workflow.domain.wording import worded
+from workflow.records import service_named
 
 # Effects after which a service is filed with this host, and its domain must stay registered.
 _FILED = (Effect.ISSUE_NUMBERS, Effect.ADD_SERVICE, Effect.ADD_ACCESS)
@@ -38,19 +39,20 @@ def _service(session: Session, service_id: int, *, lock: bool = False) -> Servic
     return service
 
 
-def _approving_order(session: Session, service_id: int) -> Filing:
+def _approving_order(session: Session, service: Service) -> Filing:
     """The order a service's duties are filed under, whose routes their notices take: the one
     that filed it with this host (a first filing, a new service, a new access), not a change
     approved since, whose own routes (often none) would leave the customer's behind; the
     latest approved order stands in for a record without one."""
     filing = session.exec(
         select(Filing)
-        .where(Filing.service_id == service_id, Filing.state == State.APPROVED)
+        .where(Filing.service_id == service.id, Filing.state == State.APPROVED)
         .order_by(_FILED_HERE_FIRST, col(Filing.id).desc())
     ).first()
     if filing is None:
         raise _refused(
-            "not recorded", Reason("not_on_record", f"service {service_id} has no approved order")
+            "not recorded",
+            Reason("not_on_record", f"{service_named(service)} has no approved order"),
         )
     return filing
 
