@@ -195,6 +195,13 @@ def test_a_footer_in_a_hidden_element_is_neither_shown_nor_linked(body: str, why
     assert footer_problems(_body(body), NUMBER, canonical) == _hidden_by(why)
 
 
+def test_a_size_relative_to_a_font_size_of_0_stays_hidden() -> None:
+    body = f'<div style="font-size: 0"><span style="font-size: 1.2em">{FOOTER}</span></div>'
+    assert footer_problems(_body(body), NUMBER, canonical) == _hidden_by(
+        '<div style="font-size: 0">'
+    )
+
+
 def test_a_number_partly_hidden_is_not_shown_and_says_what_hides_it() -> None:
     shown = '京ICP备2026<span style="font-size: 0">000123</span>号-1'
     assert footer_problems(_page(shown), NUMBER, canonical) == [
@@ -216,6 +223,14 @@ def test_a_number_partly_hidden_is_not_shown_and_says_what_hides_it() -> None:
         pytest.param(f'<div style="opacity: 0.8">{FOOTER}</div>', id="translucent"),
         pytest.param(f'<div style="font-size: 0.8em">{FOOTER}</div>', id="a small font"),
         pytest.param(f'<div style="visibility: visible">{FOOTER}</div>', id="visible"),
+        pytest.param(
+            f'<div style="font-size: 0"><span style="font-size: 14px">{FOOTER}</span></div>',
+            id="a size of its own inside a font size of 0",
+        ),
+        pytest.param(
+            f'<div style="visibility: hidden"><p style="visibility: visible">{FOOTER}</p></div>',
+            id="visible inside an invisible ancestor",
+        ),
         pytest.param(f'<div aria-hidden="true">{FOOTER}</div>', id="drawn, if not read aloud"),
     ],
 )

@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from workflow.domain.orders import split_number
@@ -108,31 +109,64 @@ _HIDING_STYLES: dict[str, Callable[[str], bool]] = {
 }
 
 
-def _hidden_by(tag: str, attrs: list[tuple[str, str | None]]) -> str | None:
+# Of those, the inherited ones a descendant's own inline style undoes: text it holds is drawn
+# again at a visibility of its own, or at a font size not relative to the 0 it inherits.
+_DRAWN_AGAIN: dict[str, Callable[[str], bool]] = {
+    "visibility": lambda value: value == "visible",
+    "font-size": lambda value: (
+        value not in ("inherit", "unset", "revert", "revert-layer")
+        and not re.search(r"(em|ex|ch|%)$", value)
+        and _amount(value) != 0
+    ),
+}
+
+
+def _drawn_again(inherited: str | None, attrs: list[tuple[str, str | None]]) -> bool:
+    """Whether this start tag, inside an element an ``inherited`` inline style hides, draws
+    what it holds again with a value of its own (the inline-block gap trick: a ``font-size:
+    0`` row whose links set their size)."""
+    if inherited is None:
+        return False
+    value = _declared(dict(attrs).get("style") or "", inherited)
+    return value is not None and _DRAWN_AGAIN[inherited](value)
+
+
+class _Hiding(NamedTuple):
+    """What keeps an element's content off the page, as markup (for the check's result), and
+    the inherited style property doing it, if one does (``_DRAWN_AGAIN``)."""
+
+    markup: str
+    inherited: str | None = None
+
+
+def _hidden_by(tag: str, attrs: list[tuple[str, str | None]]) -> _Hiding | None:
     """What, in the element this start tag opens, keeps what it holds off the page (written
     as the markup that does it, for the check's result), ``None`` when nothing does: never
     drawn, a dialog not open, its ``hidden`` attribute or its inline style (the one kind of
     CSS the page's own markup carries), the style's ``display`` having the last word over
-    the attribute. A stylesheet cannot be judged without rendering the page: a number it
-    hides passes, and a descendant it draws again (``visibility: visible``, a font size of
-    its own inside a ``font-size: 0`` wrapper) is reported hidden, naming the inline style
-    to look at."""
+    the attribute. A descendant whose own inline style draws it again (``visibility:
+    visible``, a font size of its own inside a ``font-size: 0`` wrapper) ends the hiding
+    there (``_drawn_again``; what follows it inside counts as shown too: showing too much
+    costs less than a false alarm). A stylesheet cannot be judged without rendering the
+    page: a number it hides passes, and a descendant it draws again is reported hidden,
+    naming the inline style to look at."""
     if tag in _VOID or tag in _THE_PAGE:
         return None
     if tag in _UNRENDERED:
-        return f"<{tag}>"
+        return _Hiding(f"<{tag}>")
     named = dict(attrs)
     style = named.get("style") or ""
     for name, hides in _HIDING_STYLES.items():
         value = _declared(style, name)
         if value is not None and hides(value):
-            return f'<{tag} style="{name}: {value}">'
+            inherited = name if name in _DRAWN_AGAIN else None
+            return _Hiding(f'<{tag} style="{name}: {value}">', inherited)
     if _declared(style, "display") is not None:
         return None
     if "hidden" in named:
-        return f"<{tag} hidden>"
+        return _Hiding(f"<{tag} hidden>")
     if tag == "dialog" and "open" not in named:
-        return "<dialog> not open"
+        return _Hiding("<dialog> not open")
     return None
 
 
@@ -173,20 +207,22 @@ class _Footer(HTMLParser):
         self.miit_links: list[_Link] = []
         self._open_link: _Link | None = None
         self._hiding: str | None = None  # the hidden element's tag
-        self._hidden_by = ""  # and what hides it
+        self._hidden_by = _Hiding("")  # and what hides it
         self._inside: list[str] = []  # elements opened within it and not yet closed
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if self._hiding is not None:
-            if not _ends(self._hiding, tag, self._inside):
+            if not _ends(self._hiding, tag, self._inside) and not _drawn_again(
+                self._hidden_by.inherited, attrs
+            ):
                 self._inside.append(tag)  # a void one too: ``<br/>``'s end tag pops it
-                self._note_link(tag, attrs, self._hidden_by)
+                self._note_link(tag, attrs, self._hidden_by.markup)
                 return
             self._hiding, self._inside = None, []
         hidden_by = _hidden_by(tag, attrs)
         if hidden_by is not None:
             self._hiding, self._hidden_by, self._inside = tag, hidden_by, []
-        link = self._note_link(tag, attrs, hidden_by)
+        link = self._note_link(tag, attrs, hidden_by.markup if hidden_by else None)
         if tag == "a" and hidden_by is None:
             self._open_link = link
 
@@ -220,7 +256,7 @@ class _Footer(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._hiding is not None:
             if self._hiding not in _CODE:
-                self.pieces.append((data, self._hidden_by))
+                self.pieces.append((data, self._hidden_by.markup))
             return
         self.pieces.append((data, None))
         if self._open_link is not None:
