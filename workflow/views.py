@@ -325,7 +325,9 @@ def filing_page(
     if searched and searched.stored is None and not filters.get("sort"):
         # A search in punycode matches the ASCII spellings alone: its page is read in their
         # index's order, as a search in Unicode is in the domains' (``listing_order``).
-        order = (col(Filing.domain_ascii).asc(), col(Filing.id))
+        ascii_spelling = col(Filing.domain_ascii)
+        ascending = not filters.get("descending")
+        order = (ascii_spelling.asc() if ascending else ascii_spelling.desc(), col(Filing.id))
     # The page's ids first, then their rows: the ids (with the sort key) come from an index
     # alone, so thousands of matches sorted to find 50 cost index entries, not table rows.
     on_page = select(col(Filing.id)).where(*conditions).order_by(*order).limit(limit)

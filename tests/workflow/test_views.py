@@ -175,6 +175,17 @@ def test_a_domain_search_in_punycode_lists_its_matches_in_their_ascii_spellings_
     assert [f.domain for f in page.items] == ["北京.cn", "例子.中国", "京东.cn"]
 
 
+def test_a_domain_search_in_punycode_lists_them_backwards_when_asked(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    for domain in ("京东.cn", "例子.中国", "北京.cn"):
+        new_filing(domain=domain)
+
+    page = views.filing_page(session, clock.now(), domain="xn--", descending=True)
+
+    assert [f.domain for f in page.items] == ["京东.cn", "例子.中国", "北京.cn"]
+
+
 def test_a_domain_search_lists_the_domain_typed_in_full_first(
     session: Session, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
