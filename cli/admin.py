@@ -402,8 +402,9 @@ def ops_retry(
                 outcomes.append(retry_failed(session, failed_id))
         except Exception as exc:
             error = refusal(exc, item)
-            # No connection at all: each id after it would wait out the connect timeout too.
-            unreached = isinstance(exc, DBAPIError) and exc.statement is None
+            # A database taking no connection at all: each id after would wait out the connect
+            # timeout too. (A failed statement or commit leaves the database reachable.)
+            unreached = isinstance(exc, DBAPIError) and not _database_reachable()
             outcomes.append(_Unreached(error.message, error.reasons) if unreached else error)
     shown = [
         outcome if isinstance(outcome, FailedJobOut) else {"id": failed_id, **outcome.as_dict()}
@@ -421,3 +422,11 @@ def ops_retry(
 
 class _Unreached(CliError):
     """A retry the database could not be reached for; the ids after it are not tried."""
+
+
+def _database_reachable() -> bool:
+    try:
+        with get_engine().connect():
+            return True
+    except DBAPIError:
+        return False

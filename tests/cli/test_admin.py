@@ -568,12 +568,17 @@ def test_ops_retry_tries_no_further_id_once_the_database_cannot_be_reached(
 
 
 @pytest.fixture
-def retry_fails_on(db: Database) -> Iterator[Callable[[int], None]]:
+def retry_fails_on(db: Database) -> Iterator[Callable[..., None]]:
     """Make the database fail a retry of the failed job given, as a server going down fails a
-    statement (SQLSTATE 57P01, which PostgreSQL raises on shutdown); undone afterwards, as the
-    session's database serves the tests after."""
+    statement (SQLSTATE 57P01, which PostgreSQL raises on shutdown), or ``at_commit``, its
+    commit; undone afterwards, as the session's database serves the tests after."""
 
-    def fail_on(failed_id: int) -> None:
+    def fail_on(failed_id: int, *, at_commit: bool = False) -> None:
+        when = (
+            "CONSTRAINT TRIGGER shut_down AFTER UPDATE ON failed_jobs DEFERRABLE INITIALLY DEFERRED"
+            if at_commit
+            else "TRIGGER shut_down BEFORE UPDATE ON failed_jobs"
+        )
         with db.engine.begin() as conn:
             conn.exec_driver_sql(
                 "CREATE FUNCTION shut_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
@@ -581,7 +586,7 @@ def retry_fails_on(db: Database) -> Iterator[Callable[[int], None]]:
                 " END $$"
             )
             conn.exec_driver_sql(
-                "CREATE TRIGGER shut_down BEFORE UPDATE ON failed_jobs FOR EACH ROW"
+                f"CREATE {when} FOR EACH ROW"
                 f" WHEN (OLD.id = {int(failed_id)}) EXECUTE FUNCTION shut_down()"
             )
 
@@ -593,7 +598,7 @@ def retry_fails_on(db: Database) -> Iterator[Callable[[int], None]]:
 
 @POSTGRES_ONLY
 def test_ops_retry_reports_every_id_s_outcome_when_the_database_fails_on_one(
-    cli: Cli, db: Database, failed_deliveries: list[int], retry_fails_on: Callable[[int], None]
+    cli: Cli, db: Database, failed_deliveries: list[int], retry_fails_on: Callable[..., None]
 ) -> None:
     first, second = failed_deliveries
     retry_fails_on(first)
@@ -605,6 +610,19 @@ def test_ops_retry_reports_every_id_s_outcome_when_the_database_fails_on_one(
     assert f"failed job {second} queued again" in result.stdout
     retried = {job.id for job in failed_jobs(db.engine) if job.retried_at is not None}
     assert retried == {second}
+
+
+@POSTGRES_ONLY
+def test_ops_retry_goes_on_after_a_commit_the_database_refused(
+    cli: Cli, db: Database, failed_deliveries: list[int], retry_fails_on: Callable[..., None]
+) -> None:
+    first, second = failed_deliveries
+    retry_fails_on(first, at_commit=True)
+
+    result = cli("ops", "retry", str(first), str(second))
+
+    assert result.exit_code == 1, result.output
+    assert f"failed job {second} queued again" in result.stdout
 
 
 def test_ops_retry_json_gives_per_id_the_job_retried_or_the_error(
