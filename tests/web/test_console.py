@@ -925,6 +925,14 @@ def test_the_console_names_the_overdue_flag_as_the_api_and_the_cli_do(
     assert "late 逾期" not in page.lower()
 
 
+def test_the_filings_search_offers_the_overdue_flag_by_its_name(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    page = signed_in("viewer").get("/filings").text
+    assert f">{Flag.OVERDUE.label} only</option>" in page
+    assert f">not {Flag.OVERDUE.label}</option>" in page
+
+
 def test_the_filing_page_shows_who_must_answer_the_sms_and_their_wrong_codes_so_far(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
