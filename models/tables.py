@@ -135,8 +135,8 @@ class Service(SQLModel, table=True):
 
     ``record_number`` is the entity number plus this service's suffix (-1, -2A, ...) once
     approved; ``suffix`` keeps the suffix's number so the next one is one query away. One
-    service holds a number at a time, pending or active (``workflow.records._HOLDING``): a
-    new-access order withdrawn, or a site whose access was removed, leaves it free to file
+    service holds a number at a time, pending or active (``workflow.records.services._HOLDING``):
+    a new-access order withdrawn, or a site whose access was removed, leaves it free to file
     again, its row kept as history.
     """
 

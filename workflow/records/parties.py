@@ -1,0 +1,150 @@
+"""The shared pieces of judging an order: the entity and service it concerns, loaded from its
+command (``_Parties``, ``_need``, ``_load``), and how the checks name them (``service_named``,
+``_identity``, ``_dumped``).
+
+Every check of the package reads the order's parties the same way, so they are read here,
+once. This module imports no other of the package, so each can import it without a cycle; its
+names keep their leading underscore (``service_named`` apart, which other packages use): they
+are the package's own, for no other package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from models import Entity, Service
+from workflow.domain.commands import AppPlatformsIn, ChangesIn, EntityIn, OrderCreate, ServiceIn
+from workflow.domain.errors import Reason
+from workflow.domain.orders import Effect, KindSpec, Party, ServiceKind
+
+
+@dataclass
+class _Parties:
+    """The entity and service an order concerns: new ones (inputs) or stored ones."""
+
+    entity_in: EntityIn | None = None
+    entity: Entity | None = None
+    service_in: ServiceIn | None = None
+    service: Service | None = None
+
+
+def _need(party: Party, given_id: int | None, given_new: object, name: str) -> list[Reason]:
+    """The parts the kind wants, and none it does not, named by field."""
+    new, existing = given_new is not None, given_id is not None
+    wanted = {
+        Party.NEW: (True, False),
+        Party.EXISTING: (False, True),
+        Party.NONE: (False, False),
+    }.get(party)
+    if party is Party.NEW_OR_EXISTING:
+        if new == existing:
+            return [Reason("missing_field", f"give {name} or {name}_id", field=name)]
+        return []
+    if party is Party.OPTIONAL:
+        return [Reason("unexpected_field", f"{name} cannot be new here", field=name)] if new else []
+    assert wanted is not None
+    reasons = []
+    for field, given, want in ((name, new, wanted[0]), (f"{name}_id", existing, wanted[1])):
+        if want and not given:
+            reasons.append(Reason("missing_field", f"{field} is required", field=field))
+        elif given and not want:
+            reasons.append(
+                Reason("unexpected_field", f"{field} is not part of this kind", field=field)
+            )
+    return reasons
+
+
+def _load(session: Session, command: OrderCreate, spec: KindSpec) -> tuple[_Parties, list[Reason]]:
+    reasons = _need(spec.entity, command.entity_id, command.entity, "entity")
+    reasons += _need(spec.service, command.service_id, command.service, "service")
+    if command.changes is not None and spec.effect is not Effect.APPLY_CHANGES:
+        reasons.append(
+            Reason("unexpected_field", "only change orders carry changes", field="changes")
+        )
+    changes = command.changes
+    if spec.effect is Effect.APPLY_CHANGES and changes is None:
+        reasons.append(Reason("missing_field", "changes is required", field="changes"))
+    elif (
+        spec.effect is Effect.APPLY_CHANGES
+        and changes is not None
+        and command.service_id is None
+        and (
+            changes.service_name is not None
+            or changes.service_responsible is not None
+            or changes.app_platforms is not None
+        )
+    ):
+        reasons.append(
+            Reason(
+                "missing_field",
+                "service_id is required to change a service's name, responsible person or "
+                "app signatures",
+                field="service_id",
+            )
+        )
+    elif (
+        spec.effect is Effect.APPLY_CHANGES
+        and changes is not None
+        and not changes.model_dump(exclude_none=True)
+    ):
+        reasons.append(
+            Reason(
+                "nothing_to_change",
+                f"a change order changes at least one of {', '.join(ChangesIn.model_fields)}",
+                field="changes",
+            )
+        )
+    parties = _Parties(entity_in=command.entity, service_in=command.service)
+    if command.entity_id is not None:
+        parties.entity = session.get(Entity, command.entity_id)
+        if parties.entity is None:
+            reasons.append(
+                Reason(
+                    "entity_not_found",
+                    f"entity {command.entity_id} does not exist",
+                    field="entity_id",
+                )
+            )
+    if command.service_id is not None:
+        parties.service = session.get(Service, command.service_id)
+        if parties.service is None or (
+            parties.entity is not None and parties.service.entity_id != parties.entity.id
+        ):
+            which = (
+                service_named(parties.service)
+                if parties.service is not None
+                else f"service {command.service_id}"  # none on record to name
+            )
+            reasons.append(
+                Reason(
+                    "service_not_found",
+                    f"{which} is not a service of this entity",
+                    field="service_id",
+                )
+            )
+            parties.service = None
+    return parties, reasons
+
+
+def service_named(service: Service) -> str:
+    """A service on record as refusals and notices name it, one way: what it is, its name, its
+    domain and its own number (an app's identifier until it has one), ``Website 网站 Example
+    (example.cn) 京ICP备12345678号-1``. Not by its domain alone (an app and the site on its
+    domain share it) nor by its row's id, which says nothing to the person reading."""
+    number = service.record_number or service.app_identifier
+    named = f"{ServiceKind(service.kind).label} {service.name} ({service.domain})"
+    return f"{named} {number}" if number else named
+
+
+def _dumped(platforms: AppPlatformsIn | None) -> dict[str, dict[str, str]] | None:
+    """An app's platforms as the record keeps them: those given, each without what it left
+    out (a package the same as the app's identifier)."""
+    return platforms.model_dump(exclude_none=True) if platforms is not None else None
+
+
+def _identity(parties: _Parties) -> str:
+    if parties.entity_in is not None:
+        return parties.entity_in.id_number.strip().upper()
+    return parties.entity.id_number if parties.entity is not None else ""

@@ -1,0 +1,347 @@
+"""The checks on the service an order brings: its domain's holder (``_check_domain_holder``),
+a domain or an app filed by another entity (``_check_domain_elsewhere``,
+``_check_app_elsewhere``) or on file here already (``_check_on_file_here``), the identity's
+domain quota (``_check_domain_quota``), and the record a new access brings (``_check_access``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, or_
+from sqlmodel import Session, col, select
+
+from config.settings import Settings
+from models import Entity, Filing, Service
+from models.sealed import lookup
+from workflow.domain.commands import OrderCreate, ServiceIn
+from workflow.domain.definition import TERMINAL_STATES
+from workflow.domain.errors import Reason
+from workflow.domain.guards import (
+    canonical_province,
+    check_access_number,
+    check_domain_quota,
+    check_suffix_letter,
+    same_name,
+)
+from workflow.domain.orders import (
+    ON_FILE_STATUSES,
+    Effect,
+    EntityStatus,
+    KindSpec,
+    OrderKind,
+    ServiceKind,
+    ServiceStatus,
+    split_number,
+)
+from workflow.domain.rules import rules_for
+from workflow.records.parties import _identity, _Parties, service_named
+
+# A service holding its record number here, one at a time (the partial unique index of
+# ``models.tables.Service``): one withdrawn, or whose access was removed, holds it no more, so
+# the site may be accessed here again.
+_HOLDING = (ServiceStatus.PENDING, ServiceStatus.ACTIVE)
+
+
+def _check_access(
+    session: Session, spec: KindSpec, parties: _Parties, command: OrderCreate, settings: Settings
+) -> list[Reason]:
+    """A new access brings a record MIIT holds: not a cancelled entity's (its number went with
+    it), and a number that is the service's, under the entity's and nobody's here yet."""
+    if spec.kind is not OrderKind.NEW_ACCESS:
+        return []
+    entity, reasons = parties.entity, []
+    if entity is not None and entity.status == EntityStatus.CANCELLED:
+        reasons.append(
+            Reason(
+                "entity_cancelled",
+                f"entity {entity.id}'s record was cancelled, and its number with it: "
+                "file it again as a first filing",
+                field="entity_id",
+            )
+        )
+    service_in = parties.service_in
+    number = service_in.record_number if service_in is not None else None
+    if service_in is None or number is None:
+        return reasons  # reported by _check_record
+    province: str | None
+    if entity is not None:
+        province, entity_number = entity.province, entity.icp_number
+    elif parties.entity_in is not None:
+        province = canonical_province(parties.entity_in.province, rules_for(settings))
+        entity_number = None
+    else:
+        return reasons
+    field = "service.record_number"
+    found = check_access_number(
+        number, command.licence.value, province, entity_number, settings
+    ) or check_suffix_letter(number, service_in.kind, field)
+    if found:
+        return reasons + found
+    spellings = rules_for(settings).number_spellings(number)
+    found_here = session.exec(
+        select(Service)
+        .where(col(Service.record_number).in_(spellings))
+        .where(col(Service.status).in_((*_HOLDING, ServiceStatus.CANCELLED)))
+        .order_by(col(Service.id))
+    ).first()
+    if found_here is not None and found_here.status == ServiceStatus.CANCELLED:
+        reasons.append(
+            Reason(
+                "record_number_cancelled",
+                f"{number} was cancelled here with {service_named(found_here)}: MIIT holds it "
+                "no more, so the site is filed anew",
+                field=field,
+                details={"service_id": found_here.id},
+            )
+        )
+    elif found_here is not None:
+        reasons.append(
+            Reason(
+                "record_number_on_file",
+                f"{number} is already on file here: {service_named(found_here)}",
+                field=field,
+                details={"service_id": found_here.id},
+            )
+        )
+    removed = session.exec(
+        select(Service).where(
+            col(Service.record_number).in_(spellings),
+            Service.status == ServiceStatus.ACCESS_REMOVED,
+        )
+    ).first()
+    if removed is not None and not _is_same(removed, service_in):
+        reasons.append(
+            Reason(
+                "record_number_of_another_service",
+                f"{number} is the record of {service_named(removed)}, its access removed: a "
+                "new access brings that same service back, or its own record",
+                field=field,
+                details={"service_id": removed.id},
+            )
+        )
+    holder = select(Entity.id, Entity.status).where(
+        col(Entity.icp_number).in_([split_number(spelling)[0] for spelling in spellings])
+    )
+    if entity is not None:
+        holder = holder.where(Entity.id != entity.id)
+    other = session.exec(holder).first()
+    if other is not None and other[1] == EntityStatus.CANCELLED:
+        reasons.append(
+            Reason(
+                "record_number_cancelled",
+                f"{number} is under entity {other[0]}'s number, cancelled with it: MIIT holds "
+                "it no more, so the site is filed anew",
+                field=field,
+                details={"entity_id": other[0]},
+            )
+        )
+    elif other is not None:
+        reasons.append(
+            Reason(
+                "record_number_of_another_entity",
+                f"{number} is under entity {other[0]}'s number: name that entity "
+                f"(entity_id {other[0]})",
+                field=field,
+                details={"entity_id": other[0]},
+            )
+        )
+    return reasons
+
+
+def _entity_name(parties: _Parties) -> str | None:
+    if parties.entity_in is not None:
+        return parties.entity_in.name
+    return parties.entity.name if parties.entity is not None else None
+
+
+def _check_domain_holder(parties: _Parties) -> list[Reason]:
+    """The domain's registrant is the entity, as a reader reads its name (see ``same_name``),
+    and its real name verified (the commonest refusals)."""
+    service, name = parties.service_in, _entity_name(parties)
+    if service is None or name is None:
+        return []
+    reasons = []
+    if not same_name(service.domain_registrant, name):
+        reasons.append(
+            Reason(
+                "registrant_not_entity",
+                f"the domain is registered to {service.domain_registrant!r}, not the entity {name!r}",
+                field="service.domain_registrant",
+                details={"entity": name},
+            )
+        )
+    if not service.domain_real_name_verified:
+        reasons.append(
+            Reason(
+                "domain_not_real_name_verified",
+                "the domain's registrant must be real-name verified at the registrar",
+                field="service.domain_real_name_verified",
+            )
+        )
+    return reasons
+
+
+def _check_domain_elsewhere(session: Session, parties: _Parties) -> list[Reason]:
+    """A domain is filed by one entity: one another identity keeps on file, or has in an order
+    in flight, is refused (a mistyped domain, or a registrant the registrar would contradict:
+    the registrant named in the order is all icpflow can read)."""
+    service, identity = parties.service_in, _identity(parties)
+    if service is None or not identity:
+        return []  # without the entity, whose domain it is cannot be told (it is reported)
+    in_flight = select(Filing.service_id).where(col(Filing.state).not_in(list(TERMINAL_STATES)))
+    holder = session.exec(
+        select(Entity.id)
+        .join(Service, col(Service.entity_id) == col(Entity.id))
+        .where(
+            col(Service.domain) == service.domain.lower(),
+            col(Entity.id_number_hash) != lookup(identity),
+            or_(
+                col(Service.status).in_(ON_FILE_STATUSES),
+                col(Service.id).in_(in_flight),
+            ),
+        )
+    ).first()
+    if holder is None:
+        return []
+    return [
+        Reason(
+            "domain_filed_by_another_entity",
+            f"{service.domain} is on file, or being filed, for entity {holder}",
+            field="service.domain",
+            details={"entity_id": holder},
+        )
+    ]
+
+
+def _same_service(service: ServiceIn) -> ColumnElement[bool]:
+    """The rows that are ``service``: a website is its domain, an app (a mini program, a quick
+    app) its identifier, of its kind; several apps may use their entity's site's domain."""
+    if service.kind is ServiceKind.WEBSITE:
+        return and_(
+            col(Service.kind) == ServiceKind.WEBSITE, col(Service.domain) == service.domain.lower()
+        )
+    return and_(
+        col(Service.kind) == service.kind, col(Service.app_identifier) == service.app_identifier
+    )
+
+
+def _is_same(row: Service, service: ServiceIn) -> bool:
+    """``row``, under the number ``service`` names, is the same service: a website of the same
+    domain, an app of the same kind (under one number, an app on another platform may go by
+    another package name or Bundle ID)."""
+    if service.kind is ServiceKind.WEBSITE:
+        return row.kind == ServiceKind.WEBSITE and row.domain == service.domain.lower()
+    return row.kind == service.kind
+
+
+def _named_by(service: ServiceIn) -> tuple[str, str]:
+    """How a refusal names ``service``, and the field that says it."""
+    if service.kind is ServiceKind.WEBSITE:
+        return service.domain, "service.domain"
+    return f"{service.kind.label} {service.app_identifier}", "service.app_identifier"
+
+
+def _check_on_file_here(
+    session: Session, spec: KindSpec, parties: _Parties, settings: Settings
+) -> list[Reason]:
+    """A website or an app the entity keeps on file is not filed again: a new record for it
+    would be its second (it changes by a change order). A new access brings its existing
+    record: one naming another number for it is refused too (the same number, on file here,
+    is ``_check_access``'s)."""
+    service, identity = parties.service_in, _identity(parties)
+    if service is None or not identity:
+        return []
+    if service.kind is not ServiceKind.WEBSITE and service.app_identifier is None:
+        return []  # the missing identifier is reported
+    query = (
+        select(Service)
+        .join(Entity, col(Entity.id) == col(Service.entity_id))
+        .where(
+            _same_service(service),
+            Entity.id_number_hash == lookup(identity),
+            col(Service.status).in_(ON_FILE_STATUSES),
+        )
+    )
+    if spec.effect is Effect.ADD_ACCESS:
+        if service.record_number is None:
+            return []  # reported by _check_record
+        # Served here under another number. One whose access was removed may have been
+        # cancelled since (a site no host serves is), and come back under a new number.
+        spellings = rules_for(settings).number_spellings(service.record_number)
+        query = query.where(
+            col(Service.record_number).not_in(spellings), Service.status == ServiceStatus.ACTIVE
+        )
+    on_file = session.exec(query.order_by(col(Service.id))).first()
+    if on_file is None:
+        return []
+    what, field = _named_by(service)
+    second = (
+        f"a new access brings its own record, {on_file.record_number}"
+        if spec.effect is Effect.ADD_ACCESS
+        else "a new record would be its second"
+    )
+    return [
+        Reason(
+            "domain_on_file" if service.kind is ServiceKind.WEBSITE else "app_on_file",
+            f"{what} is on file for this entity as {service_named(on_file)}: {second}",
+            field=field,
+            details={"service_id": on_file.id, "record_number": on_file.record_number},
+        )
+    ]
+
+
+def _check_app_elsewhere(session: Session, parties: _Parties) -> list[Reason]:
+    """An app is one entity's: on file, or being filed, for another identity, it is refused (an
+    app does not move to another entity; docs/domain-facts.md, Apps)."""
+    service, identity = parties.service_in, _identity(parties)
+    if service is None or service.kind is ServiceKind.WEBSITE or not identity:
+        return []
+    if service.app_identifier is None:
+        return []  # the missing identifier is reported
+    in_flight = select(Filing.service_id).where(col(Filing.state).not_in(list(TERMINAL_STATES)))
+    holder = session.exec(
+        select(Entity.id)
+        .join(Service, col(Service.entity_id) == col(Entity.id))
+        .where(
+            _same_service(service),
+            col(Entity.id_number_hash) != lookup(identity),
+            or_(col(Service.status).in_(ON_FILE_STATUSES), col(Service.id).in_(in_flight)),
+        )
+    ).first()
+    if holder is None:
+        return []
+    what, field = _named_by(service)
+    return [
+        Reason(
+            "app_filed_by_another_entity",
+            f"{what} is on file, or being filed, for entity {holder}: an app does not move to "
+            "another entity",
+            field=field,
+            details={"entity_id": holder},
+        )
+    ]
+
+
+def _check_domain_quota(session: Session, parties: _Parties, settings: Settings) -> list[Reason]:
+    """An order adding a domain counts those the identity keeps on file: filed services not
+    cancelled, of every entity row with its identity number, each domain once. (An order's
+    own service is on file only once approved: one in flight per entity keeps the others out,
+    and a withdrawn order's domain was never filed.)"""
+    if parties.service_in is None:
+        return []
+    entity = parties.entity_in or parties.entity
+    rules = rules_for(settings)
+    province = canonical_province(entity.province, rules) if entity is not None else None
+    if entity is None or province is None:
+        return []  # an unknown province is reported with the entity
+    on_file = session.exec(
+        select(Service.domain)
+        .distinct()
+        .join(Entity, col(Entity.id) == col(Service.entity_id))
+        .where(
+            Entity.id_number_hash == lookup(_identity(parties)),
+            col(Service.status).in_(ON_FILE_STATUSES),
+        )
+    ).all()
+    if parties.service_in.domain in on_file:
+        return []  # an app on the site's domain: no domain more is kept
+    return check_domain_quota(entity.type, province, len(on_file), rules)
