@@ -64,8 +64,8 @@ def domain_starts(text: str) -> DomainStarts:
     nothing or to another name (``xn--1lq``, the start of 北京's, decodes to 京): it is looked
     for among the ASCII spellings, as is ``xn-``, the mark's start none but a punycode label
     is likely to have (``x`` or ``xn`` would list every internationalised domain to someone
-    typing ``xiaomi``). A final dot is kept: ``site1.``
-    asks for ``site1.cn``, not ``site10.cn``."""
+    typing ``xiaomi``). A final dot is kept: ``site1.`` asks for ``site1.cn``, not
+    ``site10.cn``."""
     *whole, last = _DOTS.sub(".", unicodedata.normalize("NFKC", text)).lower().split(".")
     punycode = last.startswith(_PUNYCODE_MARK)
     stored = None if punycode else ".".join([*map(canonical_domain, whole), canonical_domain(last)])
