@@ -26,11 +26,12 @@ from models import (
     Notification,
 )
 from scheduler.jobs import CalendarRecount, sweep_deadlines
-from tests.databases import POSTGRES_ONLY, Database, wait_for_a_lock_wait
+from tests.databases import POSTGRES_ONLY, Database, second_of_two_at_once, wait_for_a_lock_wait
 from tests.factories import ORDER_PATHS, SCHEDULE_2031, MakeFiling, first_filing_order
 from workflow import service, views
-from workflow.deadlines import calendar_for
+from workflow.deadlines import calendar_for, due_time, figures
 from workflow.domain.commands import EventCommand
+from workflow.domain.definition import DEADLINES_BY_KIND, deadlines_for
 from workflow.domain.errors import ValidationError as DomainValidationError
 from workflow.notices import due_line
 from workflow.schemas import FilingOut
@@ -678,3 +679,95 @@ def test_estimated_due_times_are_counted_again_a_batch_at_a_time(
 
     for filing in (first, second, third):
         assert _deadline(db, filing.id, "host_review_overdue").estimated is False
+
+
+# --- a recount racing a writer on the same filing (PostgreSQL's row locks) --------------------
+
+
+def _deadlines_of(db: Database, filing_id: int) -> list[Deadline]:
+    with _fresh(db) as s:
+        return list(s.exec(select(Deadline).where(Deadline.filing_id == filing_id)).all())
+
+
+def _as_counted_now(deadline: Deadline, settings: Settings) -> bool:
+    """Whether the deadline's due time is the one its start gives with the calendar on file."""
+    counted = due_time(
+        DEADLINES_BY_KIND[deadline.kind], deadline.figure, as_utc(deadline.armed_at), settings
+    )
+    return counted == (as_utc(deadline.due_at), deadline.estimated)
+
+
+@POSTGRES_ONLY
+def test_a_recount_racing_an_event_moves_neither_the_deadlines_it_closed_nor_those_it_armed(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """The host returns the order just as the recount of a new schedule reads its review's
+    estimated due times: the recount waits for the event and finds them closed. They keep the
+    times they closed at; the state entered keeps what the event armed, counted with the
+    schedule it saw, once each."""
+    filing, looking = _estimated_2031(settings, clock, new_filing, recheck_seconds=0)
+    read = {d.id: d for d in _deadlines_of(db, filing.id) if d.disarmed_at is None}
+    assert {(d.kind, d.estimated) for d in read.values()} == {
+        ("host_review_overdue", True),
+        ("stuck", True),
+    }
+
+    def host_returns(user: Session) -> FilingOut:
+        back = EventCommand(event="host_return", data={"reason": "photo unclear"})
+        return service.fire_event(user, filing.id, back, actor="u", settings=looking)
+
+    moved = second_of_two_at_once(
+        db, host_returns, lambda _: recount_working_days(db.engine, looking)
+    )
+
+    assert moved == 0  # it met the review's deadlines closed, and armed ones it never read
+    rows = _deadlines_of(db, filing.id)
+    closed = {d.id: d for d in rows if d.id in read}
+    assert {d.status for d in closed.values()} == {DeadlineStatus.DISARMED}
+    for row_id, row in closed.items():
+        assert row.disarmed_at is not None
+        assert (row.due_at, row.estimated) == (read[row_id].due_at, True)  # not moved
+    armed = [d for d in rows if d.id not in read and d.disarmed_at is None]
+    with _fresh(db) as s:
+        kind = s.get_one(Filing, filing.id).kind
+    assert sorted((d.kind, d.figure) for d in armed) == sorted(
+        (spec.kind, figure)
+        for spec in deadlines_for("host_returned")
+        for figure in figures(spec, "host_returned", kind, looking)
+    )  # nothing lost, nothing twice
+    assert all(d.state == "host_returned" and d.status == DeadlineStatus.PENDING for d in armed)
+    assert all(_as_counted_now(d, looking) for d in armed)
+    assert not any(d.estimated for d in armed)
+    assert recount_working_days(db.engine, looking) == 0  # nothing left to count again
+
+
+@POSTGRES_ONLY
+def test_a_recount_racing_the_sweep_leaves_the_deadline_it_fired_at_the_time_it_fell_due(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """The sweep fires the host's review, due by the estimate, just as the recount reads it
+    pending: the recount waits for the sweep and leaves the fired deadline at the time it
+    fell due (what its notice said); the filing's other deadline is still counted again."""
+    filing, looking = _estimated_2031(settings, clock, new_filing, recheck_seconds=0)
+    review = _deadline(db, filing.id, "host_review_overdue")
+    fell_due = as_utc(review.due_at)
+    clock.set(fell_due + timedelta(minutes=1))
+    assert not _as_counted_now(review, looking)  # the schedule on file moves it
+
+    def sweep(sweeper: Session) -> None:
+        """What the sweep's ``_fire_one`` does: the filing locked, then the deadline claimed."""
+        locked = sweeper.get_one(Filing, filing.id, with_for_update=True)
+        due = sweeper.get_one(Deadline, review.id)
+        assert service.fire_deadline(sweeper, locked, due, clock.now(), looking) is not None
+        sweeper.commit()
+
+    moved = second_of_two_at_once(db, sweep, lambda _: recount_working_days(db.engine, looking))
+
+    assert moved == 1  # the stuck mark alone
+    fired = _deadline(db, filing.id, "host_review_overdue")
+    assert fired.status == DeadlineStatus.FIRED
+    assert (as_utc(fired.due_at), fired.estimated) == (fell_due, True)
+    assert fired.fired_at is not None and as_utc(fired.fired_at) == clock.now()
+    stuck = _deadline(db, filing.id, "stuck", state="submitted")
+    assert stuck.status == DeadlineStatus.PENDING and _as_counted_now(stuck, looking)
+    assert recount_working_days(db.engine, looking) == 0
