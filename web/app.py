@@ -121,6 +121,7 @@ def create_app(*, relay: bool = True) -> FastAPI:
     app.include_router(console.router)
     app.include_router(reports.router)
     app.include_router(actions.router)
+    pages.carry_forms_of(app, opening.router, entities.router, console.router, actions.router)
 
     # HEAD too (out of the API document, where it would be a second operation of one
     # function): load balancers and uptime checks often probe with it.

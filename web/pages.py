@@ -4,6 +4,13 @@ A browser signs in once with a token (the login form, or a link with ``?token=``
 carries a server-side session's id, never the token, in an HttpOnly, SameSite=Strict cookie
 (``Secure`` over HTTPS). Every form carries the session's CSRF token in a hidden field and
 every POST is checked against it, SameSite or not (older browsers, subdomains).
+
+A form posted after the session ended (it lapsed, or its person signed out elsewhere) is not
+lost: the sign-in form comes back carrying what it held (never its stale CSRF token nor any
+field named like a secret), and once signed in the person sees it all and sends it with a
+click, under the new session's form token; nothing is sent again without them. Only a form
+posted from this site's own pages (``Sec-Fetch-Site``/``Origin``) to one of its console forms
+is carried: another site's cannot have it put before someone to send.
 """
 
 from __future__ import annotations
@@ -13,15 +20,17 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from starlette.datastructures import FormData
+from starlette.routing import Match
 
 from auth.sessions import close_session, form_token, open_session, resume_session
 from auth.throttle import FailedSignIns
@@ -42,8 +51,20 @@ from workflow.domain.errors import (
 
 SESSION_COOKIE = "icpflow_session"
 FORM_TOKEN_FIELD = "form_token"
+SEND_TO_FIELD = "send_to"  # the sign-in form's: where the form it carries was posted
+SENT_PREFIX = "sent:"  # the sign-in form's names of the fields it carries
+# Never carried through a sign-in, whatever the form: the stale session's CSRF token, the
+# API token, anything named like a secret.
+_NEVER_CARRIED = re.compile(r"token|passw|secret|api_?key|private_?key|credential|cookie", re.I)
+# Where a carried form may be sent: a path of this site, nothing else (checked against the
+# console's routes too).
+_CONSOLE_PATH = re.compile(r"/[A-Za-z0-9_.~/-]*")
 
 router = APIRouter(include_in_schema=False)
+
+
+class _SignInToSend(Exception):
+    """Raised by the page dependency for a form posted after its session ended."""
 
 
 class _AnswerInstead(Exception):
@@ -65,41 +86,128 @@ def _back_to(path: str | None) -> str:
     return "/"
 
 
+class Sending(NamedTuple):
+    """A form posted after its session ended: where to, and the fields it held (in order,
+    a name repeated for each box ticked)."""
+
+    action: str
+    fields: tuple[tuple[str, str], ...]
+
+
+def _same_site(request: Request) -> bool:
+    """Whether the browser says this request came from one of this site's pages."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site == "same-origin"
+    return request.headers.get("origin") == f"{request.url.scheme}://{request.url.netloc}"
+
+
+def _console_form(request: Request, action: str) -> bool:
+    """Whether ``action`` is the address of one of the console's forms (``carry_forms_of``;
+    not the sign-in's or sign-out's, not the API's): the only places a carried form is sent."""
+    if not _CONSOLE_PATH.fullmatch(action) or action.startswith("//") or ".." in action:
+        return False
+    scope = {"type": "http", "path": action, "method": "POST", "root_path": ""}
+    forms: list[APIRoute] = getattr(request.app.state, "console_forms", [])
+    return any(route.matches(scope)[0] is Match.FULL for route in forms)
+
+
+def carry_forms_of(app: FastAPI, *routers: APIRouter) -> None:
+    """The console's forms (the POST routes of ``routers``): a form posted to one of them
+    after its session ended is carried through the sign-in to be sent again."""
+    app.state.console_forms = [
+        route
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute) and "POST" in (route.methods or ())
+    ]
+
+
+def _kept(items: list[tuple[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """The fields worth carrying: text (a file cannot be), under no secret's name."""
+    return tuple(
+        (name, value)
+        for name, value in items
+        if isinstance(value, str) and not _NEVER_CARRIED.search(name)
+    )
+
+
+def _sending_of(request: Request, form: FormData) -> Sending | None:
+    """The form a sign-in carries, checked again: the sign-in form came from the browser."""
+    action = form.get(SEND_TO_FIELD)
+    if not isinstance(action, str) or not _same_site(request):
+        return None
+    if not _console_form(request, action):
+        return None
+    sent = [
+        (name.removeprefix(SENT_PREFIX), value)
+        for name, value in form.multi_items()
+        if name.startswith(SENT_PREFIX)
+    ]
+    return Sending(action, _kept(sent))
+
+
+_SEND_AFTER_SIGN_IN = Unauthorized(
+    "Your sign-in ended before this form was sent: nothing was sent, and nothing you typed "
+    "is lost. Sign in to check it and send it. 登录已过期，表单未提交，填写的内容仍在：请重新"
+    "登录，核对后提交。"
+)
+
+
 def _sign_in_form(
-    request: Request, refused: IcpflowError | None = None, next_page: str = "/"
+    request: Request,
+    refused: IcpflowError | None = None,
+    next_page: str = "/",
+    sending: Sending | None = None,
 ) -> Response:
     response = render(
         request,
         "login.html",
-        {"user": None, "error": refused.message if refused else None, "next": next_page},
+        {
+            "user": None,
+            "error": refused.message if refused else None,
+            "next": next_page,
+            "sending": sending,
+            "send_to_field": SEND_TO_FIELD,
+            "sent_prefix": SENT_PREFIX,
+        },
         status_code=status_of(refused) if refused else 200,
     )
     response.headers.update(headers_of(refused) if refused else {})
     return response
 
 
-def _sign_in(request: Request, session: Session, token: str, location: str) -> Response:
-    """Trade a token for a session cookie and go to ``location``, or show the form saying why
-    not. The form and ``?token=`` links both come here, so both count towards the limit."""
+def _sign_in(
+    request: Request,
+    session: Session,
+    token: str,
+    location: str,
+    sending: Sending | None = None,
+) -> Response:
+    """Trade a token for a session cookie and go to ``location`` (or, carrying a form, show
+    it to send), or show the form saying why not. The form and ``?token=`` links both come
+    here, so both count towards the limit."""
     failures: FailedSignIns = request.app.state.failed_sign_ins
     client = request.client.host if request.client else "unknown"
     if not token.strip():
-        return _sign_in_form(request, _EMPTY_SIGN_IN, location)
+        return _sign_in_form(request, _EMPTY_SIGN_IN, location, sending)
     try:
         failures.check(client)
         found = authenticate(session, token.strip())
     except RateLimited as exc:
-        return _sign_in_form(request, exc, location)
+        return _sign_in_form(request, exc, location, sending)
     except Unauthorized as exc:
         failures.failed(client)
-        return _sign_in_form(request, exc, location)
+        return _sign_in_form(request, exc, location, sending)
     lifetime = timedelta(hours=get_settings().page_session_hours)
-    response = RedirectResponse(location, status_code=303)
+    session_id = open_session(session, found, lifetime)
+    response: Response = RedirectResponse(location, status_code=303)
+    if sending is not None:
+        # Shown, not sent: the person sees what the form held and sends it themselves.
+        user = PageUser(found, form_token(session_id))
+        response = render(request, "send.html", {"user": user, "sending": sending})
     response.set_cookie(
-        SESSION_COOKIE,
-        open_session(session, found, lifetime),
-        max_age=int(lifetime.total_seconds()),
-        **_cookie_flags(request),
+        SESSION_COOKIE, session_id, max_age=int(lifetime.total_seconds()), **_cookie_flags(request)
     )
     return response
 
@@ -146,6 +254,8 @@ def page_user(
         end_read(session)
     except Unauthorized:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method == "POST" and _same_site(request) and _console_form(request, here):
+            raise _SignInToSend from None  # its handler reads the form, which takes awaiting
         back = f"/login?{urlencode({'next': here})}" if request.method == "GET" else "/login"
         raise _AnswerInstead(RedirectResponse(back, status_code=303)) from None
     assert session_id is not None
@@ -244,10 +354,11 @@ def login_form(
 def login(
     request: Request,
     session: SessionDep,
+    form: PostedForm,
     token: Annotated[str, Form()] = "",
     next_page: Annotated[str, Form(alias="next")] = "/",
 ) -> Response:
-    return _sign_in(request, session, token, _back_to(next_page))
+    return _sign_in(request, session, token, _back_to(next_page), _sending_of(request, form))
 
 
 @router.post("/logout")
@@ -265,6 +376,14 @@ async def _answer_instead(_: Request, exc: Exception) -> Response:
     return exc.response
 
 
+async def _sign_in_to_send(request: Request, exc: Exception) -> Response:
+    """The sign-in form, carrying the form posted after its session ended."""
+    assert isinstance(exc, _SignInToSend)
+    form = await request.form()
+    sending = Sending(request.url.path, _kept(form.multi_items()))
+    return _sign_in_form(request, _SEND_AFTER_SIGN_IN, sending=sending)
+
+
 @router.get("/favicon.ico", include_in_schema=False)
 def favicon() -> RedirectResponse:
     """Browsers and link previews ask here whatever a page links to: each 404 was a log line."""
@@ -276,5 +395,6 @@ def install(app: FastAPI) -> None:
     logging.getLogger("uvicorn.access").addFilter(_REDACT_TOKEN_LINKS)
     app.state.failed_sign_ins = FailedSignIns(get_settings().sign_in_failures_per_minute)
     app.add_exception_handler(_AnswerInstead, _answer_instead)
+    app.add_exception_handler(_SignInToSend, _sign_in_to_send)
     app.mount("/static", StaticFiles(packages=[("web", "static")]), name="static")
     app.include_router(router)

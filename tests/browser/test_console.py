@@ -362,3 +362,31 @@ def test_the_api_docs_render_offline(console: Console, sign_in: SignIn) -> None:
     page.get_by_text("/api/v1/filings").first.wait_for()
     assert not blocked, blocked
     snapshot(page, "api-docs")
+
+
+def test_a_form_sent_after_signing_out_elsewhere_is_sent_after_signing_in_again(
+    console: Console, sign_in: SignIn
+) -> None:
+    filing_id = create(console, "lapsed-form.cn")
+    page = sign_in(Role.CASE_MANAGER)
+    page.goto(f"{console.url}/filings/{filing_id}")
+    page.get_by_label("Service number").fill("BA2026000777")
+    page.get_by_label("Server ip").fill("8.8.4.4")
+    page.context.clear_cookies()  # the session ended while the form was being filled
+
+    click(page, "event-bind_service_number", "Bind service number")
+    page.get_by_text("nothing you typed is lost").wait_for()
+    settled(page)
+    page.get_by_label("API token").fill(console.tokens[Role.CASE_MANAGER])
+    page.get_by_role("button", name="Sign in").click()
+    sending = page.locator("form#send-again")
+    sending.wait_for()
+    settled(page)
+
+    assert "BA2026000777" in sending.inner_text() and "8.8.4.4" in sending.inner_text()
+    with console.session() as session:  # shown, not sent
+        assert views.get_filing(session, filing_id).state == "domain_registered"
+    sending.get_by_role("button", name="Send").click()
+    page.locator("tr.history").nth(1).wait_for()
+    with console.session() as session:
+        assert views.get_filing(session, filing_id).state == "service_number_bound"

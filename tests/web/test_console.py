@@ -18,8 +18,9 @@ from auth import sessions
 from auth.tokens import UP_TOKEN_NAME, Role, replace_tokens_named
 from config.clock import FrozenClock
 from config.settings import get_settings
-from models import Job, Notification
+from models import Filing, Job, Notification
 from tests.factories import (
+    FLAT_FILING,
     ORDER_PATHS,
     ORG_APP_MATERIALS,
     ORG_MATERIALS,
@@ -1123,3 +1124,150 @@ def test_my_filings_show_the_deadline_ahead_not_a_reminder_already_sent(
     clock.advance(timedelta(hours=1))
     page = signed_in("case_manager").get("/mine").text
     assert "SMS reminder 短信核验提醒: due in 11 h" in page and " ago" not in page
+
+
+# A form posted after the session ended: carried through the sign-in, sent with a click.
+
+SAME_SITE = {"Origin": "http://testserver"}
+
+
+def hidden_inputs(page: str, form: str = 'action="/login"') -> list[tuple[str, str]]:
+    """The hidden fields of the page's form starting with ``form``, in order and unescaped,
+    as a browser sends them."""
+    start = page.index(form)
+    found = re.findall(
+        r'<input type="hidden" name="([^"]*)" value="([^"]*)"',
+        page[start : page.index("</form>", start)],
+    )
+    return [(html.unescape(name), html.unescape(value)) for name, value in found]
+
+
+def as_form(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Fields in order, a name repeated as often as sent, as the test client takes them."""
+    form: dict[str, list[str]] = {}
+    for name, value in fields:
+        form.setdefault(name, []).append(value)
+    return form
+
+
+def _lapsed_order(
+    console: TestClient, clock: FrozenClock, **typed: str
+) -> tuple[Any, list[tuple[str, str]]]:
+    """An opening form filled in, then posted once the session has lapsed."""
+    page_fields = hidden_inputs(console.get("/filings/new").text, 'id="open-filing"')
+    clock.advance(timedelta(hours=get_settings().page_session_hours, seconds=1))
+    sent = [*page_fields, *{**FLAT_FILING, **typed}.items()]
+    answer = console.post(
+        "/filings/new", data=as_form(sent), headers=SAME_SITE, follow_redirects=False
+    )
+    return answer, sent
+
+
+def _filings(session: Session) -> int:
+    try:
+        return len(session.exec(select(Filing.id)).all())
+    finally:
+        session.rollback()  # a SQLite transaction holds the write lock the app needs
+
+
+def test_a_form_posted_after_the_sign_in_lapsed_is_sent_once_signed_in_and_clicked(
+    signed_in: Callable[[str], TestClient],
+    tokens: dict[str, str],
+    clock: FrozenClock,
+    session: Session,
+) -> None:
+    console = signed_in("case_manager")
+    stale_token = form_token_of(console)
+
+    lapsed, sent = _lapsed_order(console, clock, applicant_name="Ten Minutes Ltd")
+
+    assert lapsed.status_code == 401 and "nothing you typed is lost" in lapsed.text
+    carried = hidden_inputs(lapsed.text)
+    assert ("send_to", "/filings/new") in carried
+    assert ("sent:applicant_name", "Ten Minutes Ltd") in carried
+    assert ("sent:phone", FLAT_FILING["phone"]) in carried
+    assert stale_token not in lapsed.text and "sent:form_token" not in lapsed.text
+    assert _filings(session) == 0
+
+    signing_in = [*carried, ("token", tokens["case_manager"])]
+    shown = console.post(
+        "/login", data=as_form(signing_in), headers=SAME_SITE, follow_redirects=False
+    )
+
+    # Shown to send, not sent: nothing is opened until the person clicks.
+    assert shown.status_code == 200 and 'action="/filings/new"' in shown.text
+    assert "Ten Minutes Ltd" in shown.text
+    assert _filings(session) == 0
+    again = hidden_inputs(shown.text, 'id="send-again"')
+    assert ("form_token", form_token_of(console)) in again and stale_token not in shown.text
+    assert again[1:] == [f for f in sent if f[0] != "form_token"]
+
+    clicked = console.post("/filings/new", data=as_form(again), follow_redirects=False)
+
+    assert clicked.status_code == 303 and clicked.headers["location"].startswith("/filings/")
+    assert "Ten Minutes Ltd" in console.get(clicked.headers["location"]).text
+    assert _filings(session) == 1
+
+
+def test_a_lapsed_form_carries_no_secret_and_escapes_what_it_carries(
+    signed_in: Callable[[str], TestClient], clock: FrozenClock
+) -> None:
+    console = signed_in("case_manager")
+    typed = {"site_name": '"><script>alert(1)</script>', "token": "icp_secret", "api_key": "k"}
+
+    lapsed, _ = _lapsed_order(console, clock, **typed)
+
+    assert lapsed.status_code == 401
+    assert "<script>alert" not in lapsed.text and "icp_secret" not in lapsed.text
+    assert "sent:api_key" not in lapsed.text and "sent:token" not in lapsed.text
+    assert ("sent:site_name", typed["site_name"]) in hidden_inputs(lapsed.text)
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Origin": "https://elsewhere.example"}, {"Sec-Fetch-Site": "cross-site"}]
+)
+def test_a_lapsed_form_from_another_site_is_not_carried(
+    signed_in: Callable[[str], TestClient], clock: FrozenClock, headers: dict[str, str]
+) -> None:
+    console = signed_in("case_manager")
+    clock.advance(timedelta(hours=get_settings().page_session_hours, seconds=1))
+
+    answer = console.post("/filings/new", data=FLAT_FILING, headers=headers, follow_redirects=False)
+
+    assert (answer.status_code, answer.headers["location"]) == (303, "/login")
+
+
+@pytest.mark.parametrize(
+    ("send_to", "headers"),
+    [
+        ("//elsewhere.example/filings/new", SAME_SITE),
+        ("https://elsewhere.example/filings/new", SAME_SITE),
+        ("/api/v1/filings", SAME_SITE),
+        ("/logout", SAME_SITE),
+        ("/filings/new", {"Sec-Fetch-Site": "cross-site"}),
+    ],
+)
+def test_a_sign_in_carries_a_form_only_from_this_site_to_a_console_form(
+    client: TestClient, tokens: dict[str, str], send_to: str, headers: dict[str, str]
+) -> None:
+    answer = client.post(
+        "/login",
+        data={"token": tokens["case_manager"], "send_to": send_to, "sent:site_name": "x"},
+        headers=headers,
+        follow_redirects=False,
+    )
+
+    assert (answer.status_code, answer.headers["location"]) == (303, "/")
+
+
+def test_a_wrong_token_keeps_carrying_the_form(
+    signed_in: Callable[[str], TestClient], clock: FrozenClock
+) -> None:
+    console = signed_in("case_manager")
+    lapsed, _ = _lapsed_order(console, clock, applicant_name="Still Here Ltd")
+    carried = hidden_inputs(lapsed.text)
+
+    wrong = console.post("/login", data=as_form([*carried, ("token", "nope")]), headers=SAME_SITE)
+
+    assert wrong.status_code == 401
+    assert ("sent:applicant_name", "Still Here Ltd") in hidden_inputs(wrong.text)
