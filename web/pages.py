@@ -102,6 +102,22 @@ def _same_site(request: Request) -> bool:
     return request.headers.get("origin") == f"{request.url.scheme}://{request.url.netloc}"
 
 
+def _from_another_site(request: Request) -> bool:
+    """Whether the browser says this request came from another site's page; a client saying
+    nothing (a script, an older browser) is taken at its word."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    return origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}"
+
+
+_SIGN_IN_FROM_ELSEWHERE = Forbidden(
+    "sign in from this site's own sign-in page: a sign-in posted from another site is refused "
+    "(请在本站登录页登录)"
+)
+
+
 def _console_form(request: Request, action: str) -> bool:
     """Whether ``action`` is the address of one of the console's forms (``carry_forms_of``;
     not the sign-in's or sign-out's, not the API's): the only places a carried form is sent."""
@@ -358,6 +374,10 @@ def login(
     token: Annotated[str, Form()] = "",
     next_page: Annotated[str, Form(alias="next")] = "/",
 ) -> Response:
+    """Sign in from the form. Another site's page cannot sign a browser in (to its own
+    token, say, so that what the person types next is filed where that site can read it)."""
+    if _from_another_site(request):
+        return _sign_in_form(request, _SIGN_IN_FROM_ELSEWHERE, _back_to(next_page))
     return _sign_in(request, session, token, _back_to(next_page), _sending_of(request, form))
 
 

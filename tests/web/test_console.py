@@ -1244,7 +1244,7 @@ def test_a_lapsed_form_from_another_site_is_not_carried(
         ("https://elsewhere.example/filings/new", SAME_SITE),
         ("/api/v1/filings", SAME_SITE),
         ("/logout", SAME_SITE),
-        ("/filings/new", {"Sec-Fetch-Site": "cross-site"}),
+        ("/filings/new", {}),
     ],
 )
 def test_a_sign_in_carries_a_form_only_from_this_site_to_a_console_form(
@@ -1258,6 +1258,26 @@ def test_a_sign_in_carries_a_form_only_from_this_site_to_a_console_form(
     )
 
     assert (answer.status_code, answer.headers["location"]) == (303, "/")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "https://elsewhere.example"},
+    ],
+)
+def test_a_sign_in_posted_from_another_site_is_refused(
+    client: TestClient, tokens: dict[str, str], headers: dict[str, str]
+) -> None:
+    answer = client.post(
+        "/login", data={"token": tokens["case_manager"]}, headers=headers, follow_redirects=False
+    )
+
+    assert answer.status_code == 403
+    assert "set-cookie" not in answer.headers
+    assert "sign in from this site&#39;s own sign-in page" in answer.text
 
 
 def test_a_wrong_token_keeps_carrying_the_form(
