@@ -121,7 +121,8 @@ _SIGN_IN_FROM_ELSEWHERE = Forbidden(
 def _console_form(request: Request, action: str) -> bool:
     """Whether ``action`` is the address of one of the console's forms (``carry_forms_of``;
     not the sign-in's or sign-out's, not the API's): the only places a carried form is sent."""
-    if not _CONSOLE_PATH.fullmatch(action) or action.startswith("//") or ".." in action:
+    dots = any(segment in (".", "..") for segment in action.split("/"))
+    if not _CONSOLE_PATH.fullmatch(action) or action.startswith("//") or dots:
         return False
     scope = {"type": "http", "path": action, "method": "POST", "root_path": ""}
     forms: list[APIRoute] = getattr(request.app.state, "console_forms", [])

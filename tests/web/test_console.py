@@ -1244,6 +1244,7 @@ def test_a_lapsed_form_from_another_site_is_not_carried(
         ("https://elsewhere.example/filings/new", SAME_SITE),
         ("/api/v1/filings", SAME_SITE),
         ("/logout", SAME_SITE),
+        ("/entities/1/orders/.", SAME_SITE),  # a browser would post to /entities/1/orders/
         ("/filings/new", {}),
     ],
 )
