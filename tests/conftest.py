@@ -48,10 +48,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # draws each logged error's traceback with every local in it: seconds per error, and the
     # suite logs hundreds (a 503 test took 8.6 s to draw its one, 0.13 s to log it as JSON).
     configure_logging()
-    # Collect less often than Python's default (700, 10, 10). A test builds a web app or a
-    # set of orders and drops it, thousands of objects that live through a young collection,
-    # so the default collected the oldest generation (every object the suite imported) every
-    # few tests: a fifth of the time of a console and orders run (80 s, 61 s like this).
+    # Collect less often than Python's default (700, 10, 10). A test builds a set of orders
+    # (and, before the web tests shared one app, a web app) and drops it, thousands of objects
+    # that live through a young collection, so the default collected the oldest generation
+    # (every object the suite imported) every few tests: a fifth of the time of a console and
+    # orders run when measured (80 s, 61 s like this).
     gc.set_threshold(50_000, 20, 100)
 
 
