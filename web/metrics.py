@@ -82,7 +82,7 @@ class DatabaseCollector(Collector):
             with Session(get_engine()) as session:
                 now = get_clock().now()
                 by_state = views.state_counts(session, now)
-                late = views.late_by_kind(session, now)
+                by_flag = views.flagged_by_kind(session, now)
                 by_kind = orders_by_kind(session)
                 armed = col(Deadline.status) == DeadlineStatus.PENDING
                 pending = _count(session, Deadline, armed & (col(Deadline.due_at) > now))
@@ -118,11 +118,14 @@ class DatabaseCollector(Collector):
         yield held_up
         deadlines = GaugeMetricFamily(
             "icpflow_late_filings_by_deadline",
-            "Filings held up, by the kind of deadline they are past (SLA health).",
-            labels=["kind"],
+            "Filings held up, by the kind of deadline they are past (SLA health) and the flag "
+            "its passing raises: overdue (a limit of its own broken) or stuck (no move in the "
+            "state for too long).",
+            labels=["flag", "kind"],
         )
-        for kind, count in late.items():
-            deadlines.add_metric([kind], count)
+        for flag, kinds in by_flag.items():
+            for kind, count in kinds.items():
+                deadlines.add_metric([flag.value, kind], count)
         yield deadlines
         orders = GaugeMetricFamily(
             "icpflow_orders", "Orders by kind and state.", labels=["kind", "state"]

@@ -476,20 +476,24 @@ def state_counts(session: Session, now: datetime, kind: str | None = None) -> li
     ]
 
 
-def late_by_kind(session: Session, now: datetime) -> dict[str, int]:
-    """Every stuck or overdue kind of deadline with how many filings it holds up now: the
-    SLA's health at a glance (a breach of MIIT's review, hosts sitting on pre-reviews)."""
-    kinds = dict.fromkeys((*STUCK_KINDS, *OVERDUE_KINDS), 0)
-    late = session.exec(
-        select(Deadline.kind, func.count(func.distinct(Deadline.filing_id)))
-        .where(
-            col(Deadline.disarmed_at).is_(None),
-            col(Deadline.kind).in_(kinds),
-            col(Deadline.due_at) <= now,
-        )
-        .group_by(col(Deadline.kind))
+def flagged_by_kind(session: Session, now: datetime) -> dict[Flag, dict[str, int]]:
+    """Each flag with every kind of deadline that raises it and how many filings it holds up
+    now: the SLA's health at a glance (a breach of MIIT's review or of the host's pre-review
+    limit is overdue, a filing idle in its state past its threshold stuck), one flag never
+    counted as the other."""
+    kinds = [kind for flag in Flag for kind in flag.kinds]
+    passed = dict(
+        session.exec(
+            select(Deadline.kind, func.count(func.distinct(Deadline.filing_id)))
+            .where(
+                col(Deadline.disarmed_at).is_(None),
+                col(Deadline.kind).in_(kinds),
+                col(Deadline.due_at) <= now,
+            )
+            .group_by(col(Deadline.kind))
+        ).all()
     )
-    return kinds | dict(late.all())
+    return {flag: {kind: passed.get(kind, 0) for kind in flag.kinds} for flag in Flag}
 
 
 def late_page(

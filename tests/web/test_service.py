@@ -12,6 +12,7 @@ import anyio.to_thread
 import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 from sqlmodel import Session
 
@@ -20,6 +21,7 @@ from config.settings import Settings, get_settings
 from web import app as app_module
 from web.app import create_app
 from workflow import privacy
+from workflow.domain.definition import DEADLINES
 from workflow.domain.errors import UnsafeSettings
 
 if TYPE_CHECKING:
@@ -144,8 +146,36 @@ def test_metrics_count_late_filings_by_state_and_by_the_deadline_they_are_past(
     text = api.get("/metrics").text
     assert 'icpflow_filings_late{state="submitted"} 1.0' in text
     assert 'icpflow_filings_late{state="domain_registered"} 0.0' in text
-    assert 'icpflow_late_filings_by_deadline{kind="host_review_overdue"} 1.0' in text
-    assert 'icpflow_late_filings_by_deadline{kind="miit_sla_breach"} 0.0' in text
+    held_up = _held_up_by_deadline(text)
+    assert held_up[("overdue", "host_review_overdue")] == 1
+    assert held_up[("overdue", "miit_sla_breach")] == 0
+
+
+def test_metrics_count_a_filing_only_stuck_under_the_stuck_flag_not_overdue(
+    api: Api, clock: FrozenClock
+) -> None:
+    """An alert on flag="overdue" pages for limits broken, never for work merely idle."""
+    api.create()
+    clock.advance(timedelta(days=15))  # past the stuck threshold; no deadline of its own passed
+
+    held_up = _held_up_by_deadline(api.get("/metrics").text)
+
+    assert {labels: n for labels, n in held_up.items() if n} == {("stuck", "stuck"): 1}
+
+
+def test_metrics_label_each_kind_of_deadline_with_the_flag_its_passing_raises(api: Api) -> None:
+    held_up = _held_up_by_deadline(api.get("/metrics").text)
+    declared = [(d.flag.value, d.kind) for d in DEADLINES if d.flag is not None]
+    assert sorted(held_up) == sorted(declared)
+
+
+def _held_up_by_deadline(text: str) -> dict[tuple[str, str], float]:
+    """``icpflow_late_filings_by_deadline``'s samples by their (flag, kind) labels."""
+    [family] = (f for f in text_string_to_metric_families(text) if f.name == _HELD_UP)
+    return {(s.labels["flag"], s.labels["kind"]): s.value for s in family.samples}
+
+
+_HELD_UP = "icpflow_late_filings_by_deadline"
 
 
 def test_metrics_show_deadlines_no_sweep_fired_and_notifications_not_delivered(
