@@ -207,7 +207,7 @@ def render_filing(view: FilingOut) -> RenderableType:
             (
                 d.kind,
                 Due(d.due_at),
-                d.flag if d.overdue else None,  # stuck or overdue: the filing's flags' words
+                d.flag,  # stuck or overdue: the filing's flags' words
                 d.estimated,
                 d.status,
                 d.description,
@@ -457,7 +457,7 @@ def due(
 
 def render_late(page: LatePage) -> RenderableType:
     return table(
-        ["id", "domain", "state", "deadline", "due", "late"],
+        ["id", "domain", "state", "deadline", "due", "past due"],
         [
             (
                 item.filing.id,
@@ -465,7 +465,7 @@ def render_late(page: LatePage) -> RenderableType:
                 item.filing.state,
                 item.deadline.kind,
                 Due(item.deadline.due_at),
-                item.deadline.overdue,
+                item.deadline.flag,
             )
             for item in page.items
         ],

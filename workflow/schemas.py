@@ -16,7 +16,6 @@ from models import DeadlineStatus, Job, NotificationStatus
 from workflow.domain.bounded import EventName
 from workflow.domain.commands import ApplicantKind, EventCommand, LicenceKind
 from workflow.domain.definition import (
-    DEADLINES_BY_KIND,
     EVENTS_BY_NAME,
     MANUAL_EVENTS,
     Channel,
@@ -99,17 +98,16 @@ class DeadlineOut(BaseModel):
     due_at: datetime
     status: DeadlineStatus
     estimated: bool
-    overdue: bool = Field(
-        description="past due, for a kind whose passing flags the filing: stuck (the stuck "
-        "deadline) or overdue (a deadline with a limit of its own); a reminder past its time "
-        "is not"
+    flag: Flag | None = Field(
+        description=f"what its passing made of the filing, now that it is past due: "
+        f"{Flag.STUCK} ({Flag.STUCK.meaning}) or {Flag.OVERDUE} (a limit of its own broken); "
+        "null while it is not yet due, and for a reminder past its time (it was only sent)"
     )
-
-    @property
-    def flag(self) -> Flag | None:
-        """What its passing makes of the filing (``DeadlineSpec.flag``): how long past it is
-        reads ``3 d stuck`` or ``3 d overdue``, a reminder's ``3 d ago``."""
-        return DEADLINES_BY_KIND[self.kind].flag
+    overdue: bool = Field(
+        description="deprecated, read flag: true when flag is not null, so for a stuck "
+        "deadline passed as for an overdue one; kept as it was for clients written before flag",
+        deprecated=True,
+    )
 
 
 class ApplicantOut(BaseModel):
@@ -221,7 +219,8 @@ class FilingOut(BaseModel):
         """What the filing waits on next: its first deadline that is late or not yet told (the
         deadlines come in due order); a reminder already sent is behind it."""
         return next(
-            (d for d in self.deadlines if d.overdue or d.status != DeadlineStatus.FIRED), None
+            (d for d in self.deadlines if d.flag is not None or d.status != DeadlineStatus.FIRED),
+            None,
         )
 
 

@@ -196,8 +196,8 @@ def _describe(
             filing.state, filing.kind, purged=filing.personal_data_purged_at is not None
         ),
         deadlines=shown,
-        stuck=any(d.overdue for d in shown if d.kind in STUCK_KINDS),
-        overdue=any(d.overdue for d in shown if d.kind in OVERDUE_KINDS),
+        stuck=any(d.flag is Flag.STUCK for d in shown),
+        overdue=any(d.flag is Flag.OVERDUE for d in shown),
     )
 
 
@@ -212,10 +212,6 @@ def _changes_out(changes: Mapping[str, Any]) -> ChangesOut:
     return ChangesOut.model_validate(masked)
 
 
-# Kinds whose passing makes a filing late; a reminder past its time was simply sent.
-_LATE_KINDS = frozenset((*OVERDUE_KINDS, *STUCK_KINDS))
-
-
 def _deadline_out(
     deadline: Deadline | OpenDeadline, now: datetime, armed: Mapping[str, float]
 ) -> DeadlineOut:
@@ -223,6 +219,7 @@ def _deadline_out(
     assert deadline.id is not None
     due = as_utc(deadline.due_at)
     spec = DEADLINES_BY_KIND[deadline.kind]
+    flag = spec.flag if due <= now else None
     return DeadlineOut(
         id=deadline.id,
         kind=deadline.kind,
@@ -231,7 +228,8 @@ def _deadline_out(
         due_at=due,
         status=deadline.status,
         estimated=deadline.estimated,
-        overdue=due <= now and deadline.kind in _LATE_KINDS,
+        flag=flag,
+        overdue=flag is not None,
     )
 
 
@@ -344,6 +342,10 @@ def filing_page(
     )
 
 
+# Kinds whose passing flags a filing (stuck or overdue); a reminder past its time was sent.
+_FLAGGING_KINDS = frozenset((*OVERDUE_KINDS, *STUCK_KINDS))
+
+
 def _sort_key(sort: FilingSort, filters: FilingFilters) -> UnaryExpression[Any]:
     """The column, or for ``NEXT_DEADLINE`` the due time of the deadline a filing shows next
     (the first open one late or not yet told: a reminder already sent is behind it, as
@@ -356,7 +358,10 @@ def _sort_key(sort: FilingSort, filters: FilingFilters) -> UnaryExpression[Any]:
         .where(
             col(Deadline.filing_id) == col(Filing.id),
             col(Deadline.disarmed_at).is_(None),
-            or_(col(Deadline.status) != DeadlineStatus.FIRED, col(Deadline.kind).in_(_LATE_KINDS)),
+            or_(
+                col(Deadline.status) != DeadlineStatus.FIRED,
+                col(Deadline.kind).in_(_FLAGGING_KINDS),
+            ),
         )
         .correlate(Filing)
         .scalar_subquery()
@@ -562,7 +567,7 @@ def shown_deadline(filing: FilingOut, kinds: Collection[str], by: datetime) -> D
     committed between the list's read of its rows and of their deadlines moved it on, and its
     row is left out rather than listed for a deadline it no longer has, or failing the list."""
     of_kinds = [d for d in filing.deadlines if d.kind in kinds]  # in due order
-    past = [d for d in of_kinds if d.overdue]
+    past = [d for d in of_kinds if d.flag is not None]
     shown = max(past, key=lambda d: d.due_at) if past else next(iter(of_kinds), None)
     return shown if shown is not None and shown.due_at <= by else None
 

@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 
 from auth.tokens import Role, create_token
 from cli.main import app
+from config.clock import FrozenClock
 from models import Filing, Notification
 from tests.databases import writes_held
 from tests.factories import (
@@ -407,6 +409,20 @@ def test_due_shows_people_a_table_of_each_filing_and_its_deadline(
 
     assert shown.exit_code == 0, shown.output
     assert "pre-review.cn" in shown.stdout and "host_review_overdue" in shown.stdout
+
+
+def test_due_says_each_deadline_past_is_overdue_and_one_ahead_nothing(
+    cli: Cli, new_filing: MakeFiling, clock: FrozenClock
+) -> None:
+    new_filing("submitted", domain="late.cn")
+    clock.advance(timedelta(days=7))  # past the host's 3 working days
+    new_filing("submitted", domain="ahead.cn")
+
+    shown = cli("filings", "due", "--within-hours", "168").stdout
+
+    [late] = [line for line in shown.splitlines() if "late.cn" in line]
+    [ahead] = [line for line in shown.splitlines() if "ahead.cn" in line]
+    assert late.split("│")[-2].strip() == "overdue" and ahead.split("│")[-2].strip() == ""
 
 
 def test_due_refuses_a_kind_of_deadline_that_makes_nothing_late(cli: Cli) -> None:

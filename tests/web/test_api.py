@@ -306,6 +306,48 @@ def test_overdue_filter_follows_the_clock(api: Api, clock: FrozenClock) -> None:
     assert [f["id"] for f in page["items"]] == [filing["id"]]
 
 
+def test_a_stuck_deadline_passed_says_its_flag_is_stuck_not_overdue(
+    api: Api, clock: FrozenClock
+) -> None:
+    filing = api.create()
+    clock.advance(timedelta(days=15))  # past the stuck threshold; no deadline of its own passed
+
+    deadlines = api.get(f"/api/v1/filings/{filing['id']}").json()["deadlines"]
+
+    assert {d["kind"]: d["flag"] for d in deadlines if d["flag"]} == {"stuck": "stuck"}
+
+
+def test_an_overdue_deadline_passed_says_its_flag_is_overdue(api: Api, clock: FrozenClock) -> None:
+    filing = api.drive("submitted")
+    clock.advance(timedelta(days=7))  # past the host's 3 working days
+
+    deadlines = api.get(f"/api/v1/filings/{filing['id']}").json()["deadlines"]
+
+    [review] = [d for d in deadlines if d["kind"] == "host_review_overdue"]
+    assert review["flag"] == "overdue"
+
+
+def test_a_deadline_not_yet_due_or_a_reminder_sent_has_no_flag(
+    api: Api, clock: FrozenClock
+) -> None:
+    filing = api.drive("sms_pending")
+    clock.advance(timedelta(hours=1))  # the SMS's first reminder sent, its expiry ahead
+
+    deadlines = api.get(f"/api/v1/filings/{filing['id']}").json()["deadlines"]
+
+    assert any(d["kind"] == "sms_reminder" and d["due_at"] for d in deadlines)
+    assert [d["flag"] for d in deadlines] == [None] * len(deadlines)
+
+
+def test_the_openapi_schema_marks_a_deadlines_overdue_deprecated_for_its_flag(api: Api) -> None:
+    schemas = api.get("/openapi.json").json()["components"]["schemas"]
+    overdue = schemas["DeadlineOut"]["properties"]["overdue"]
+    flag = schemas["DeadlineOut"]["properties"]["flag"]
+    assert overdue["deprecated"] is True and "read flag" in overdue["description"]
+    assert {"$ref": "#/components/schemas/Flag"} in flag["anyOf"]
+    assert schemas["Flag"]["enum"] == ["stuck", "overdue"]
+
+
 def test_late_work_also_lists_what_falls_due_within_the_hours_asked(api: Api) -> None:
     filing = api.drive("submitted")  # the host's pre-review is due in 3 working days
     assert api.get("/api/v1/late").json()["items"] == []

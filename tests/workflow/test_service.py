@@ -28,7 +28,7 @@ from tests.databases import POSTGRES_ONLY, Database, second_of_two_at_once
 from tests.factories import ORG_MATERIALS, PATH_TO, MakeFiling, make_command, service_in
 from workflow import deadlines, records, service, views
 from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate
-from workflow.domain.definition import EVENTS_BY_NAME
+from workflow.domain.definition import EVENTS_BY_NAME, Flag
 from workflow.domain.errors import (
     FilingNotFound,
     GuardFailed,
@@ -322,7 +322,7 @@ def test_a_reminder_past_its_time_is_sent_not_overdue(
     shown = views.filing(session, filing.id, clock.now())
 
     reminders = [d for d in shown.deadlines if d.kind == "sms_reminder" and d.due_at <= clock.now()]
-    assert len(reminders) == 2 and not any(d.overdue for d in reminders)
+    assert len(reminders) == 2 and [d.flag for d in reminders] == [None, None]
     assert not shown.overdue
 
 
@@ -335,7 +335,7 @@ def test_a_deadline_whose_passing_makes_the_filing_late_is_overdue_once_past(
     [expiry] = [
         d for d in views.filing(session, filing.id, clock.now()).deadlines if d.kind == "sms_expiry"
     ]
-    assert expiry.overdue
+    assert expiry.flag is Flag.OVERDUE
 
 
 def test_working_day_deadline_skips_the_weekend(
