@@ -437,8 +437,9 @@ def due(
     offset: OffsetOption = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """What is late or falls due today (--within-hours 24), the one late the longest first: one
-    row per filing with the latest deadline it is past (else its next)."""
+    """What is overdue or falls due today (--within-hours 24), the one overdue the longest first:
+    one row per filing with the latest deadline it is past (else its next), as the console's
+    /overdue page lists it."""
     province = search_text(province=province).province
     with session_scope() as session:
         now = get_clock().now()

@@ -259,7 +259,8 @@ def list_filings(session: SessionDep, _: Viewer, filters: Filters) -> FilingPage
     return filters.page(session)
 
 
-@router.get("/late", response_model=LatePage)
+# The path is the list's first name, kept for the clients that call it: its docs say overdue.
+@router.get("/late", response_model=LatePage, summary="Overdue, and what falls due soon")
 def late_work(
     session: SessionDep,
     _: Viewer,
@@ -274,9 +275,9 @@ def late_work(
     limit: PageSize = 50,
     offset: Offset = 0,
 ) -> LatePage:
-    """What is late, and with ``within_hours`` what falls due soon: one row per filing with the
-    latest deadline it is past (else its next), the one late the longest first (the console's
-    late-work page)."""
+    """What is overdue, and with ``within_hours`` what falls due soon: one row per filing with
+    the latest deadline it is past (else its next), the one overdue the longest first (the
+    console's /overdue page)."""
     return views.late_page(
         session,
         get_clock().now(),

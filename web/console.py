@@ -1,4 +1,4 @@
-"""The console's pages: the pipeline, every filing searchable, late work, failed jobs,
+"""The console's pages: the pipeline, every filing searchable, the overdue, failed jobs,
 "my filings" and a filing's complete page. They read through ``workflow.views`` (what the API
 and the CLI show) and only render; the forms they carry post to ``web.actions``.
 """
@@ -300,8 +300,8 @@ def stuck(request: Request, session: SessionDep, user: PageUserDep) -> Response:
 
 @router.get("/overdue", response_class=HTMLResponse)
 def late(request: Request, session: SessionDep, user: PageUserDep) -> Response:
-    """Late work by urgency, one row per filing with the latest deadline it is past, the one
-    late the longest first, and upcoming ones if asked: ``views.late_page``, not the filings
+    """Overdue filings by urgency, one row per filing with the latest deadline it is past, the
+    one overdue the longest first, and upcoming ones if asked: ``views.late_page``, not the filings
     list flagged (``/stuck``), which can neither order by deadline nor look ahead. Its rows
     are picked and dropped as the flagged lists' are (``views.shown_deadline``) and say why
     and since when as theirs do (the ``since`` macro)."""
@@ -325,7 +325,15 @@ def late(request: Request, session: SessionDep, user: PageUserDep) -> Response:
         }
 
     return listed(
-        request, user, "late.html", LateSearch, results, now=now, states=STATES, kinds=OVERDUE_KINDS
+        request,
+        user,
+        "late.html",
+        LateSearch,
+        results,
+        title=ListFlag.OVERDUE.label.capitalize(),
+        now=now,
+        states=STATES,
+        kinds=OVERDUE_KINDS,
     )
 
 
@@ -338,7 +346,7 @@ def mine(
     late_page: Annotated[Page, Query()] = 1,
 ) -> Response:
     """The filings assigned to the signed-in case manager, each with what it needs next, the
-    one whose next deadline falls soonest (or fell longest ago) first, as late work is; and
+    one whose next deadline falls soonest (or fell longest ago) first, as the overdue are; and
     the duties after approval their sites owe late."""
     now = get_clock().now()
     found = views.filing_page(

@@ -255,7 +255,7 @@ class FlaggedFilingOut(FilingOut):
 
     listed_for: DeadlineOut = Field(
         description="the latest deadline of the list's kind the filing is past (its kind; "
-        "due_at: when it fell due), as the late list picks it"
+        "due_at: when it fell due), as the overdue list (GET /late) picks it"
     )
 
 
@@ -279,14 +279,14 @@ class FilingSort(StrEnum):
 
 
 class LateItem(BaseModel):
-    """A filing on the late-work panel with the latest open deadline it is past (else its next)."""
+    """A filing on the overdue list with the latest open deadline it is past (else its next)."""
 
     filing: FilingOut
     deadline: DeadlineOut
 
 
 class LatePage(Page[LateItem]):
-    """Late work, the one late the longest first."""
+    """Overdue filings (and with a horizon those falling due), the longest overdue first."""
 
 
 class StateCount(BaseModel):

@@ -517,7 +517,7 @@ def late_page(
     the late ones. A row shows the deadline ``shown_deadline`` picks."""
     if kind is not None and kind not in OVERDUE_KINDS:
         raise ValidationError(
-            f"{kind!r} is not a kind of deadline that makes a filing late",
+            f"{kind!r} is not a kind of deadline that makes a filing overdue",
             [
                 Reason(
                     "unknown_deadline_kind",
@@ -582,7 +582,7 @@ def flagged_page(
     **filters: Unpack[FilingFilters],
 ) -> FlaggedPage:
     """The filings ``filing_page`` finds ``flag``-ged (whatever ``filters`` say of the flag),
-    each with the deadline that puts it there, picked as the late list picks it: why it is
+    each with the deadline that puts it there, picked as the overdue list picks it: why it is
     listed and since when, the same in the API's, the CLI's and the console's ops lists."""
     forced = FilingFilters(stuck=True) if flag is Flag.STUCK else FilingFilters(overdue=True)
     page = filing_page(session, now, limit=limit, offset=offset, **(filters | forced))

@@ -425,12 +425,12 @@ def test_due_says_each_deadline_past_is_overdue_and_one_ahead_nothing(
     assert late.split("│")[-2].strip() == "overdue" and ahead.split("│")[-2].strip() == ""
 
 
-def test_due_refuses_a_kind_of_deadline_that_makes_nothing_late(cli: Cli) -> None:
+def test_due_refuses_a_kind_of_deadline_that_makes_nothing_overdue(cli: Cli) -> None:
     refused = cli("filings", "due", "--kind", "sms_reminder")
 
     assert refused.exit_code == 1
     assert error_lines(refused.stderr) == [
-        "error: 'sms_reminder' is not a kind of deadline that makes a filing late"
+        "error: 'sms_reminder' is not a kind of deadline that makes a filing overdue"
     ]
 
 

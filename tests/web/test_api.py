@@ -357,6 +357,14 @@ def test_late_work_also_lists_what_falls_due_within_the_hours_asked(api: Api) ->
     ]
 
 
+def test_the_list_behind_the_overdue_page_keeps_its_path_and_is_documented_as_overdue(
+    api: Api,
+) -> None:
+    operation = api.get("/openapi.json").json()["paths"]["/api/v1/late"]["get"]
+    assert operation["summary"] == "Overdue, and what falls due soon"
+    assert operation["description"].startswith("What is overdue")
+
+
 def test_late_work_refuses_a_kind_of_deadline_that_makes_nothing_late(api: Api) -> None:
     response = api.get("/api/v1/late?kind=sms_reminder")
     assert (response.status_code, response.json()["reasons"][0]["code"]) == (

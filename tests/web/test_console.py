@@ -926,6 +926,16 @@ def test_the_console_names_the_overdue_flag_as_the_api_and_the_cli_do(
     assert "late 逾期" not in page.lower()
 
 
+def test_the_overdue_page_is_titled_overdue_as_the_menu_names_it_not_late_work(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    page = signed_in("viewer").get("/overdue").text
+    named = Flag.OVERDUE.label.capitalize()
+    assert f'<a href="/overdue">{named}</a>' in page
+    assert f"<title>{named} · icpflow</title>" in page and f"<h1>{named}</h1>" in page
+    assert "late work" not in page.lower() and "how late" not in page.lower()
+
+
 def test_the_filings_search_offers_the_overdue_flag_by_its_name(
     signed_in: Callable[[str], TestClient],
 ) -> None:
