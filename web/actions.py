@@ -12,6 +12,7 @@ pages render.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
@@ -22,12 +23,12 @@ from starlette.datastructures import FormData
 from auth.tokens import Role, assign_filing
 from config.clock import get_clock
 from config.settings import get_settings
-from web import api, console
+from web import api, console, forms
 from web.auth import SessionDep
 from web.console import Refused
-from web.duty_forms import DUTIES_BY_NAME, NOTICE
-from web.forms import posted
-from web.pages import FormUserDep, PostedForm
+from web.duty_forms import DUTIES_BY_NAME, NOTICE, duty_forms
+from web.forms import event_forms, posted
+from web.pages import FormUserDep, PageUser, PostedForm, shown_by
 from web.templating import beijing, event_named, state_named
 from workflow import failures, obligations, views
 from workflow.domain.bounded import RowId
@@ -42,7 +43,9 @@ from workflow.domain.errors import (
     VersionConflict,
 )
 from workflow.domain.obligations import ObligationKind
+from workflow.domain.rules import rules_for
 from workflow.obligations import ServiceDutiesOut
+from workflow.outlook import outlook
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,7 +54,26 @@ def _back_to(filing_id: int) -> Response:
     return RedirectResponse(f"/filings/{filing_id}", status_code=303)
 
 
+def _named(shown: Iterable[forms.Form], form_id: str) -> forms.Form | None:
+    return next((form for form in shown if form.id == form_id), None)
+
+
+def _event_shown(session: Session, _: PageUser, at: Mapping[str, str]) -> forms.Form | None:
+    """The event's form as the filing's page shows it (none if the event is not allowed)."""
+    filing = views.filing(session, int(at["filing_id"]), get_clock().now())
+    return _named(event_forms(filing, rules_for(get_settings())), f"event-{at['event']}")
+
+
+def _duty_shown(session: Session, _: PageUser, at: Mapping[str, str]) -> forms.Form | None:
+    """The duty's form as the filing's page shows it (none if the page offers it no more)."""
+    now, settings = get_clock().now(), get_settings()
+    filing = views.filing(session, int(at["filing_id"]), now)
+    duties = outlook(session, filing, now, settings).duties
+    return _named(duty_forms(duties, settings), f"duty-{at['duty']}")
+
+
 @router.post("/filings/{filing_id}/events/{event}")
+@shown_by(_event_shown)
 def fire_event(
     request: Request,
     filing_id: RowId,
@@ -103,6 +125,7 @@ def _changed(session: Session, filing_id: int, seen: int) -> VersionConflict:
 
 
 @router.post("/filings/{filing_id}/duties/{duty}")
+@shown_by(_duty_shown)
 def record_duty(
     request: Request,
     filing_id: RowId,

@@ -11,6 +11,7 @@ order is opened by ``service.create_order`` under the form's key (``web.opening.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -27,7 +28,7 @@ from web.auth import SessionDep
 from web.console import PAGE_SIZE, Page, Refused, Text, listed, pages_of, service_names
 from web.forms import ZH, Choice, Form, Input, Option, field_input, nested, part_fields
 from web.opening import assign_to_me, new_key, opened, with_choices
-from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show
+from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show, shown_by
 from workflow import service, views
 from workflow.domain.bounded import RowId
 from workflow.domain.commands import ChangesIn, OrderCreate, ServiceIn, parse
@@ -179,7 +180,18 @@ def opens_orders(entity: EntityOut) -> bool:
     return entity.status is EntityStatus.ACTIVE and entity.open_order_id is None
 
 
+def _order_shown(session: Session, user: PageUser, at: Mapping[str, str]) -> Form | None:
+    """The form of an order of ``at``'s kind, as the entity's page shows it to ``user``."""
+    spec = _KINDS_BY_NAME.get(at["kind"])
+    if spec is None:
+        return None
+    entity = views.entity(session, int(at["entity_id"]))
+    forms = order_forms(entity, rules_for(get_settings()), assign_to_me(session, user))
+    return next(form for form in forms if form.id == _form_id(spec))
+
+
 @router.post("/entities/{entity_id}/orders/{kind}")
+@shown_by(_order_shown)
 def open_order(
     request: Request,
     entity_id: RowId,

@@ -26,7 +26,7 @@ from config.settings import get_settings
 from web.auth import SessionDep
 from web.console import Refused
 from web.forms import Choice, Form, Input, Option, field_input
-from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show
+from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show, shown_by
 from workflow import service
 from workflow.domain.commands import AssignCommand
 from workflow.domain.errors import GuardFailed, IdempotencyKeyReused, Reason, ValidationError
@@ -91,7 +91,7 @@ def _page(
         request,
         "open.html",
         user,
-        form=opening_form(rules_for(get_settings()), assign_to_me(session, user)),
+        form=_shown(session, user),
         key=key,
         refused=refused,
         status_code=422 if refused else 200,
@@ -106,7 +106,13 @@ def new_filing(request: Request, session: SessionDep, user: PageUserDep) -> Resp
     return _page(request, session, user, new_key())
 
 
+def _shown(session: Session, user: PageUser) -> Form:
+    """The form as the page shows it to ``user``."""
+    return opening_form(rules_for(get_settings()), assign_to_me(session, user))
+
+
 @router.post("/filings/new")
+@shown_by(lambda session, user, _: _shown(session, user))
 def open_filing(
     request: Request, session: SessionDep, user: FormUserDep, form: PostedForm
 ) -> Response:

@@ -18,9 +18,10 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, NamedTuple, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
@@ -37,6 +38,7 @@ from auth.throttle import FailedSignIns
 from auth.tokens import Caller, Role, authenticate, require_role
 from config.settings import get_settings
 from models import get_engine
+from web import forms
 from web.auth import SessionDep, end_read
 from web.errors import headers_of, status_of
 from web.templating import render
@@ -61,6 +63,23 @@ _NEVER_CARRIED = re.compile(r"token|passw|secret|api_?key|private_?key|credentia
 _CONSOLE_PATH = re.compile(r"/[A-Za-z0-9_.~/-]*")
 
 router = APIRouter(include_in_schema=False)
+
+# The form a console form's route was posted from, rebuilt for the person signed in from the
+# route's path parameters (``shown_by``); None where the page shows it no longer.
+FormShown = Callable[[Session, "PageUser", Mapping[str, str]], forms.Form | None]
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+_FORMS_SHOWN: dict[Callable[..., Any], FormShown] = {}
+
+
+def shown_by(form: FormShown) -> Callable[[Endpoint], Endpoint]:
+    """Declare the ``Form`` a console route's page shows: a form carried to it through a
+    sign-in is then listed by the labels the person saw, not by the names it posts."""
+
+    def declared(endpoint: Endpoint) -> Endpoint:
+        _FORMS_SHOWN[endpoint] = form
+        return endpoint
+
+    return declared
 
 
 class _SignInToSend(Exception):
@@ -118,15 +137,40 @@ _SIGN_IN_FROM_ELSEWHERE = Forbidden(
 )
 
 
-def _console_form(request: Request, action: str) -> bool:
-    """Whether ``action`` is the address of one of the console's forms (``carry_forms_of``;
-    not the sign-in's or sign-out's, not the API's): the only places a carried form is sent."""
+def _console_route(request: Request, action: str) -> tuple[APIRoute, dict[str, str]] | None:
+    """The console form's route ``action`` is the address of (``carry_forms_of``; not the
+    sign-in's or sign-out's, not the API's), and its path parameters; None for any other:
+    the only places a carried form is sent."""
     dots = any(segment in (".", "..") for segment in action.split("/"))
     if not _CONSOLE_PATH.fullmatch(action) or action.startswith("//") or dots:
-        return False
+        return None
     scope = {"type": "http", "path": action, "method": "POST", "root_path": ""}
-    forms: list[APIRoute] = getattr(request.app.state, "console_forms", [])
-    return any(route.matches(scope)[0] is Match.FULL for route in forms)
+    routes: list[APIRoute] = getattr(request.app.state, "console_forms", [])
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is Match.FULL:
+            return route, child["path_params"]
+    return None
+
+
+def _console_form(request: Request, action: str) -> bool:
+    return _console_route(request, action) is not None
+
+
+def _form_shown(
+    request: Request, session: Session, user: PageUser, action: str
+) -> forms.Form | None:
+    """The form a carried form was posted from, as its page shows it now (``shown_by``);
+    None if the route declares none, or its page no longer offers it (a filing gone, an
+    event no longer allowed), when the fields go by their names."""
+    found = _console_route(request, action)
+    shown = _FORMS_SHOWN.get(found[0].endpoint) if found else None
+    if found is None or shown is None:
+        return None
+    try:
+        return shown(session, user, found[1])
+    except (IcpflowError, ValueError):  # a filing or entity not found, an id not a number
+        return None
 
 
 def carry_forms_of(app: FastAPI, *routers: APIRouter) -> None:
@@ -221,12 +265,18 @@ def _sign_in(
     response: Response = RedirectResponse(location, status_code=303)
     if sending is not None:
         # Shown, not sent: the person sees what the form held and sends it themselves.
-        user = PageUser(found, form_token(session_id))
-        response = render(request, "send.html", {"user": user, "sending": sending})
+        response = _to_send(request, session, PageUser(found, form_token(session_id)), sending)
     response.set_cookie(
         SESSION_COOKIE, session_id, max_age=int(lifetime.total_seconds()), **_cookie_flags(request)
     )
     return response
+
+
+def _to_send(request: Request, session: Session, user: PageUser, sending: Sending) -> Response:
+    """The page showing a carried form to send: each field by the label its form gave it."""
+    form = _form_shown(request, session, user, sending.action)
+    labels = {i.name: i.label for i in form.inputs} if form else {}
+    return render(request, "send.html", {"user": user, "sending": sending, "labels": labels})
 
 
 _EMPTY_SIGN_IN = ValidationError(

@@ -1302,3 +1302,93 @@ def test_a_wrong_token_keeps_carrying_the_form(
 
     assert wrong.status_code == 401
     assert ("sent:applicant_name", "Still Here Ltd") in hidden_inputs(wrong.text)
+
+
+def review_rows(page: str) -> list[tuple[str, str]]:
+    """What the page showing a carried form lists: each field's label, and what it held."""
+    found = re.findall(r'<tr><th scope="row">([^<]*)</th><td>([^<]*)</td>', page)
+    return [(html.unescape(label), html.unescape(value)) for label, value in found]
+
+
+def _signed_in_again(
+    console: TestClient, tokens: dict[str, str], lapsed: Any, role: str = "case_manager"
+) -> Any:
+    """The sign-in the lapsed form's answer offers, with what it carries."""
+    signing_in = [*hidden_inputs(lapsed.text), ("token", tokens[role])]
+    return console.post("/login", data=as_form(signing_in), headers=SAME_SITE)
+
+
+def test_a_carried_form_lists_its_fields_by_the_labels_its_form_shows(
+    signed_in: Callable[[str], TestClient], tokens: dict[str, str], clock: FrozenClock
+) -> None:
+    console = signed_in("case_manager")
+    lapsed, _ = _lapsed_order(console, clock, applicant_name="Ten Minutes Ltd")
+
+    shown = review_rows(_signed_in_again(console, tokens, lapsed).text)
+
+    assert ("Applicant name 主体名称", "Ten Minutes Ltd") in shown
+    assert ("Id number 证件号码", FLAT_FILING["id_number"]) in shown
+    assert not [label for label, _ in shown if label in FLAT_FILING]
+
+
+def test_a_carried_event_lists_its_data_by_label_and_a_field_its_form_has_none_for_by_name(
+    api: Api,
+    signed_in: Callable[[str], TestClient],
+    tokens: dict[str, str],
+    clock: FrozenClock,
+) -> None:
+    filing = api.create()
+    console = signed_in("case_manager")
+    page = console.get(f"/filings/{filing['id']}").text
+    fields = [*hidden_inputs(page, 'id="event-withdraw"'), ("reason", "client gave up")]
+    clock.advance(timedelta(hours=get_settings().page_session_hours, seconds=1))
+    lapsed = console.post(
+        f"/filings/{filing['id']}/events/withdraw", data=as_form(fields), headers=SAME_SITE
+    )
+
+    shown = review_rows(_signed_in_again(console, tokens, lapsed).text)
+
+    assert shown == [("expected_version", "1"), ("Reason 原因", "client gave up")]
+
+
+@pytest.mark.parametrize(
+    ("page", "form", "action", "typed", "label"),
+    [
+        (
+            "/entities/{entity}",
+            "order-change",
+            "/entities/{entity}/orders/change",
+            ("changes.entity_name", "Example Group Ltd"),
+            "Entity name 主体名称",
+        ),
+        (
+            "/filings/{filing}",
+            "duty-go_live",
+            "/filings/{filing}/duties/go_live",
+            ("live_on", "2026-03-01"),
+            "Live on 上线日期",
+        ),
+    ],
+)
+def test_a_carried_order_or_duty_lists_its_fields_by_their_labels(
+    on_file: FilingOut,
+    session: Session,
+    signed_in: Callable[[str], TestClient],
+    tokens: dict[str, str],
+    clock: FrozenClock,
+    page: str,
+    form: str,
+    action: str,
+    typed: tuple[str, str],
+    label: str,
+) -> None:
+    session.rollback()  # a SQLite transaction holds the write lock the app needs
+    ids = {"entity": on_file.entity_id, "filing": on_file.id}
+    console = signed_in("case_manager")
+    hidden = hidden_inputs(console.get(page.format(**ids)).text, f'id="{form}"')
+    clock.advance(timedelta(hours=get_settings().page_session_hours, seconds=1))
+    lapsed = console.post(action.format(**ids), data=as_form([*hidden, typed]), headers=SAME_SITE)
+
+    shown = review_rows(_signed_in_again(console, tokens, lapsed).text)
+
+    assert (label, typed[1]) in shown
