@@ -55,6 +55,7 @@ SESSION_COOKIE = "icpflow_session"
 FORM_TOKEN_FIELD = "form_token"
 SEND_TO_FIELD = "send_to"  # the sign-in form's: where the form it carries was posted
 SENT_PREFIX = "sent:"  # the sign-in form's names of the fields it carries
+UNSENT_FIELD = "not_carried"  # the sign-in form's: the name of each field it could not carry
 # Never carried through a sign-in, whatever the form: the stale session's CSRF token, the
 # API token, anything named like a secret.
 _NEVER_CARRIED = re.compile(r"token|passw|secret|api_?key|private_?key|credential|cookie", re.I)
@@ -106,11 +107,14 @@ def _back_to(path: str | None) -> str:
 
 
 class Sending(NamedTuple):
-    """A form posted after its session ended: where to, and the fields it held (in order,
-    a name repeated for each box ticked)."""
+    """A form posted after its session ended: where to, the fields it held (in order, a name
+    repeated for each box ticked), and the names of those it held but could not carry (a
+    file, a secret), to be entered again: sent without them, it would act on part of what
+    the person meant."""
 
     action: str
     fields: tuple[tuple[str, str], ...]
+    unsent: tuple[str, ...] = ()
 
 
 def _same_site(request: Request) -> bool:
@@ -184,13 +188,17 @@ def carry_forms_of(app: FastAPI, *routers: APIRouter) -> None:
     ]
 
 
-def _kept(items: list[tuple[str, Any]]) -> tuple[tuple[str, str], ...]:
-    """The fields worth carrying: text (a file cannot be), under no secret's name."""
-    return tuple(
-        (name, value)
-        for name, value in items
-        if isinstance(value, str) and not _NEVER_CARRIED.search(name)
-    )
+def _carried(action: str, items: list[tuple[str, Any]], unsent: list[str]) -> Sending:
+    """The form posted to ``action``: the fields worth carrying, text (a file cannot be)
+    under no secret's name, and the names of the others besides ``unsent`` (the stale form
+    token aside, which the new session's replaces)."""
+    kept = [(n, v) for n, v in items if _carriable(n, v)]
+    dropped = [n for n, v in items if not _carriable(n, v) and n != FORM_TOKEN_FIELD]
+    return Sending(action, tuple(kept), tuple(dict.fromkeys([*unsent, *dropped])))
+
+
+def _carriable(name: str, value: object) -> bool:
+    return isinstance(value, str) and not _NEVER_CARRIED.search(name)
 
 
 def _sending_of(request: Request, form: FormData) -> Sending | None:
@@ -205,7 +213,8 @@ def _sending_of(request: Request, form: FormData) -> Sending | None:
         for name, value in form.multi_items()
         if name.startswith(SENT_PREFIX)
     ]
-    return Sending(action, _kept(sent))
+    unsent = [name for name in form.getlist(UNSENT_FIELD) if isinstance(name, str)]
+    return _carried(action, sent, unsent)
 
 
 _SEND_AFTER_SIGN_IN = Unauthorized(
@@ -231,6 +240,7 @@ def _sign_in_form(
             "sending": sending,
             "send_to_field": SEND_TO_FIELD,
             "sent_prefix": SENT_PREFIX,
+            "unsent_field": UNSENT_FIELD,
         },
         status_code=status_of(refused) if refused else 200,
     )
@@ -451,7 +461,7 @@ async def _sign_in_to_send(request: Request, exc: Exception) -> Response:
     """The sign-in form, carrying the form posted after its session ended."""
     assert isinstance(exc, _SignInToSend)
     form = await request.form()
-    sending = Sending(request.url.path, _kept(form.multi_items()))
+    sending = _carried(request.url.path, form.multi_items(), [])
     return _sign_in_form(request, _SEND_AFTER_SIGN_IN, sending=sending)
 
 

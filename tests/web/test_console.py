@@ -1392,3 +1392,32 @@ def test_a_carried_order_or_duty_lists_its_fields_by_their_labels(
     shown = review_rows(_signed_in_again(console, tokens, lapsed).text)
 
     assert (label, typed[1]) in shown
+
+
+def test_a_form_carried_without_a_file_or_a_secret_says_so_and_is_not_offered_to_send(
+    signed_in: Callable[[str], TestClient],
+    tokens: dict[str, str],
+    clock: FrozenClock,
+    session: Session,
+) -> None:
+    """Sent without them, it would act on part of what was meant: the person fills it in
+    again, from what is shown."""
+    console = signed_in("case_manager")
+    typed = {k: v for k, v in FLAT_FILING.items() if k != "site_name"}
+    page_fields = hidden_inputs(console.get("/filings/new").text, 'id="open-filing"')
+    clock.advance(timedelta(hours=get_settings().page_session_hours, seconds=1))
+    lapsed = console.post(
+        "/filings/new",
+        data=as_form([*page_fields, *typed.items(), ("password", "hunter2")]),
+        files={"site_name": ("site.txt", b"Example site")},
+        headers=SAME_SITE,
+    )
+
+    shown = _signed_in_again(console, tokens, lapsed)
+
+    unsent = re.findall(r'<strong class="unsent">([^<]*)</strong>', shown.text)
+    assert unsent == ["password", "Site name 网站名称"]
+    assert "hunter2" not in shown.text
+    assert 'action="/filings/new"' not in shown.text and "Send 提交" not in shown.text
+    assert 'href="/filings/new" target="_blank"' in shown.text
+    assert _filings(session) == 0
