@@ -10,7 +10,9 @@ lost: the sign-in form comes back carrying what it held (never its stale CSRF to
 field named like a secret), and once signed in the person sees it all and sends it with a
 click, under the new session's form token; nothing is sent again without them. Only a form
 posted from this site's own pages (``Sec-Fetch-Site``/``Origin``) to one of its console forms
-is carried: another site's cannot have it put before someone to send.
+is carried: another site's cannot have it put before someone to send. A form of an earlier
+session's page (signed in again in another tab), posted from this site's pages, is refused
+but shown so too, to send under the current session's token.
 """
 
 from __future__ import annotations
@@ -282,11 +284,20 @@ def _sign_in(
     return response
 
 
-def _to_send(request: Request, session: Session, user: PageUser, sending: Sending) -> Response:
-    """The page showing a carried form to send: each field by the label its form gave it."""
+def _to_send(
+    request: Request,
+    session: Session,
+    user: PageUser,
+    sending: Sending,
+    *,
+    signed_in_again: bool = False,
+) -> Response:
+    """The page showing a carried form to send: each field by the label its form gave it.
+    ``signed_in_again``: it came from a page of an earlier session, refused (403)."""
     form = _form_shown(request, session, user, sending.action)
     labels = {i.name: i.label for i in form.inputs} if form else {}
-    return render(request, "send.html", {"user": user, "sending": sending, "labels": labels})
+    context = {"user": user, "sending": sending, "labels": labels, "again": signed_in_again}
+    return render(request, "send.html", context, status_code=403 if signed_in_again else 200)
 
 
 _EMPTY_SIGN_IN = ValidationError(
@@ -367,12 +378,21 @@ async def posted_form(request: Request) -> FormData:
 PostedForm = Annotated[FormData, Depends(posted_form)]
 
 
-def form_user(user: PageUserDep, form: PostedForm) -> PageUser:
-    """The signed-in user of a POST whose form carries their session's CSRF token."""
+def form_user(
+    request: Request, session: SessionDep, user: PageUserDep, form: PostedForm
+) -> PageUser:
+    """The signed-in user of a POST whose form carries their session's CSRF token. A form of
+    an earlier session's page (they signed in again, in another tab say), posted from this
+    site's own pages to a console form, is refused but not lost: shown to send under this
+    session's token, with a click (403, as nothing was done). Any other is refused bare."""
     sent = form.get(FORM_TOKEN_FIELD)
-    if not isinstance(sent, str) or not secrets.compare_digest(sent, user.form_token):
-        raise Forbidden("this form is out of date or came from another site; reload the page")
-    return user
+    if isinstance(sent, str) and secrets.compare_digest(sent, user.form_token):
+        return user
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if isinstance(sent, str) and _same_site(request) and _console_form(request, here):
+        sending = _carried(here, form.multi_items(), [])
+        raise _AnswerInstead(_to_send(request, session, user, sending, signed_in_again=True))
+    raise Forbidden("this form is out of date or came from another site; reload the page")
 
 
 FormUserDep = Annotated[PageUser, Depends(form_user)]

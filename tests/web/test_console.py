@@ -1421,3 +1421,61 @@ def test_a_form_carried_without_a_file_or_a_secret_says_so_and_is_not_offered_to
     assert 'action="/filings/new"' not in shown.text and "Send 提交" not in shown.text
     assert 'href="/filings/new" target="_blank"' in shown.text
     assert _filings(session) == 0
+
+
+def _withdrawal_from_an_earlier_sign_in(
+    api: Api, console: TestClient, tokens: dict[str, str], headers: dict[str, str]
+) -> tuple[FilingOut, Any]:
+    """A withdrawal typed on a filing's page, then posted after signing in again elsewhere
+    (another tab): the session is valid, the page's form token is not."""
+    filing = FilingOut.model_validate(api.create())
+    page = console.get(f"/filings/{filing.id}").text
+    fields = [*hidden_inputs(page, 'id="event-withdraw"'), ("reason", "client gave up")]
+    console.post("/login", data={"token": tokens["case_manager"]})
+    answer = console.post(
+        f"/filings/{filing.id}/events/withdraw", data=as_form(fields), headers=headers
+    )
+    return filing, answer
+
+
+def test_a_form_of_an_earlier_sign_ins_page_is_shown_to_send_under_the_new_token(
+    api: Api, signed_in: Callable[[str], TestClient], tokens: dict[str, str]
+) -> None:
+    console = signed_in("case_manager")
+    filing, answer = _withdrawal_from_an_earlier_sign_in(api, console, tokens, SAME_SITE)
+
+    assert answer.status_code == 403 and "from a page of an earlier sign-in" in answer.text
+    assert ("Reason 原因", "client gave up") in review_rows(answer.text)
+    assert api.get(f"/api/v1/filings/{filing.id}").json()["state"] == filing.state
+    again = hidden_inputs(answer.text, 'id="send-again"')
+    assert again[0] == ("form_token", form_token_of(console))
+
+    clicked = console.post(
+        f"/filings/{filing.id}/events/withdraw", data=as_form(again), follow_redirects=False
+    )
+
+    assert clicked.status_code == 303
+    assert api.get(f"/api/v1/filings/{filing.id}").json()["state"] == "withdrawn"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Origin": "https://elsewhere.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+    ],
+)
+def test_a_form_with_a_stale_token_not_posted_from_this_sites_pages_is_refused_bare(
+    api: Api,
+    signed_in: Callable[[str], TestClient],
+    tokens: dict[str, str],
+    headers: dict[str, str],
+) -> None:
+    console = signed_in("case_manager")
+    filing, answer = _withdrawal_from_an_earlier_sign_in(api, console, tokens, headers)
+
+    assert answer.status_code == 403 and "this form is out of date" in answer.text
+    assert "client gave up" not in answer.text and 'id="send-again"' not in answer.text
+    assert api.get(f"/api/v1/filings/{filing.id}").json()["state"] == filing.state
