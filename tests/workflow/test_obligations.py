@@ -551,7 +551,10 @@ def test_the_digits_on_file_after_another_provinces_prefix_are_refused_not_taken
     with pytest.raises(GuardFailed) as refused:
         _psb(session, on_file, settings, psb_number=PSB.replace("京", "沪"))
 
-    assert [r.code for r in refused.value.reasons] == ["psb_number_province_mismatch"]
+    assert [r.code for r in refused.value.reasons] == [
+        "psb_number_region_mismatch",  # 沪 before Beijing's digits
+        "psb_number_province_mismatch",
+    ]
 
 
 def test_a_correction_naming_the_digits_on_file_under_another_province_is_refused(
@@ -600,6 +603,41 @@ def test_a_bad_psb_number_is_refused_with_the_rule_and_its_source(
     [reason] = refused.value.reasons
     assert (reason.code, reason.rule) == (code, "psb_number")
     assert reason.source is not None and "pingan" in reason.source
+
+
+def test_a_psb_number_whose_region_digits_lie_in_another_province_is_refused_unrecorded(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    """京 leads it but 310105 is Shanghai's: one of the two is mistyped."""
+    _live(session, on_file, settings, clock)
+    with pytest.raises(GuardFailed) as refused:
+        _psb(session, on_file, settings, psb_number="京公网安备31010502030143号")
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field, reason.rule, reason.details) == (
+        "psb_number_region_mismatch",
+        "psb_number",
+        "psb_number_region",
+        {"region": "310105", "expected_prefix": "11", "found": "京"},
+    )
+    assert "lie in Shanghai (沪), but it reads 京 (Beijing)" in reason.message
+    assert "a 京 number's digits begin 11" in reason.message
+    assert reason.source is not None and "GB/T 2260" in reason.source
+    duties = obligations.duties(session, _site(on_file), clock.now())
+    assert duties.psb_number is None
+    [psb] = [o for o in duties.obligations if o.kind == ObligationKind.PSB_FILING]
+    assert psb.closed_at is None
+
+
+@pytest.mark.parametrize("digits", ["99010502030143", "10000002030143"], ids=["none", "national"])
+def test_a_psb_number_whose_region_digits_name_no_province_is_refused(
+    session: Session, on_file: FilingOut, settings: Settings, digits: str
+) -> None:
+    """Local bureaus issue PSB numbers: the whole country's code (100000) is no bureau's."""
+    with pytest.raises(GuardFailed) as refused:
+        _psb(session, on_file, settings, psb_number=f"京公网安备{digits}号")
+    assert [(r.code, r.field) for r in refused.value.reasons] == [
+        ("psb_number_unknown_region", "psb_number")
+    ]
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ from workflow.domain.errors import Reason
 from workflow.domain.event_data import STRICT
 from workflow.domain.guards import check_registration_term
 from workflow.domain.orders import ServiceKind
+from workflow.domain.rules import Rules, Source
 from workflow.domain.wording import worded_by_default
 
 
@@ -244,6 +245,14 @@ def has_home_page(kind: ServiceKind) -> bool:
 # 京公网安备11010502030143号: province character, 公网安备, 14 digits, 号.
 PSB_RULE = "psb_number"
 PSB_SOURCE = "yun.pingan.com help, PSB filing (numbers read like 京公网安备11010502030143号)"
+# Its first six digits are the issuing bureau's GB/T 2260 region (110105: Chaoyang, Beijing).
+PSB_REGION_RULE = "psb_number_region"
+PSB_REGION_SOURCE = Source(
+    "GB/T 2260 (administrative division codes: the first two digits name the province); "
+    "yun.pingan.com help, PSB filing (京公网安备11010502030143号: 110105 is Chaoyang, Beijing); "
+    "no page found stating the digits' meaning",
+    thin=True,
+)
 # One CJK character, a province's or its alias (蜀): with ``\w``, A公网安备… passed as a number
 # issued in province "A", a mismatch instead of what it is, a malformed number.
 _PSB = re.compile(r"^(?P<province>[\u4e00-\u9fff])公网安备(?P<digits>[0-9]{14})号$")
@@ -274,14 +283,14 @@ def same_psb_number(
     )
 
 
-def check_psb_number(
-    number: str, province: str, canonical: Callable[[str], str | None]
-) -> list[Reason]:
-    """Every problem with ``number`` as the PSB number of a service filed in ``province``;
-    ``canonical`` maps a province character or alias to its canonical one (``None`` for one
-    naming no province, which makes the number malformed rather than another province's)."""
+def check_psb_number(number: str, province: str, rules: Rules) -> list[Reason]:
+    """Every problem with ``number`` as the PSB number of a service filed in ``province``: its
+    format, a province character (or alias) leading it, region digits lying in the province
+    that character names, and that province being the service's. A number whose character
+    names no province is malformed rather than another province's."""
     match = _PSB.match(number)
-    if match is None or canonical(match["province"]) is None:
+    found = None if match is None else rules.canonical_province(match["province"])
+    if match is None or found is None:
         return [
             Reason(
                 "invalid_psb_number",
@@ -292,19 +301,46 @@ def check_psb_number(
                 source=PSB_SOURCE,
             )
         ]
-    found = match["province"]
-    if canonical(found) != canonical(province):
-        return [
+    reasons = _check_psb_region(match["province"], match["digits"][:6], rules)
+    if found != rules.canonical_province(province):
+        reasons.append(
             Reason(
                 "psb_number_province_mismatch",
-                f"the PSB number was issued in {found}, the service is filed in {province}",
+                f"the PSB number was issued in {match['province']}, the service is filed in "
+                f"{province}",
                 field="psb_number",
-                details={"expected": province, "found": found},
+                details={"expected": province, "found": match["province"]},
                 rule=PSB_RULE,
                 source=PSB_SOURCE,
             )
-        ]
-    return []
+        )
+    return reasons
+
+
+def _check_psb_region(char: str, region: str, rules: Rules) -> list[Reason]:
+    """The six digits after 公网安备 are the GB/T 2260 region of the bureau that issued the
+    number, so they lie in the province its character (or that character's alias) names: a
+    mistyped digit or character shows as a disagreement, not as a number the police never
+    issued accepted on file. Only the provinces are known here (``[provinces]`` in the rules),
+    so a region is judged by its first two digits; the national code (100000) is no local
+    bureau's."""
+    named = rules.provinces[rules.canonical_province(char) or char]
+    home = rules.province_by_region(region)
+    if home is not None and home.char == named.char:
+        return []
+    where = "no province" if home is None else f"{home.name_en} ({home.char})"
+    return [
+        Reason(
+            "psb_number_region_mismatch" if home is not None else "psb_number_unknown_region",
+            f"the PSB number's region digits {region} lie in {where}, but it reads {char} "
+            f"({named.name_en}): a {char} number's digits begin {named.id_prefix}, like "
+            f"{char}公网安备{named.id_prefix}…号; check the character and the digits",
+            field="psb_number",
+            details={"region": region, "expected_prefix": named.id_prefix, "found": char},
+            rule=PSB_REGION_RULE,
+            source=str(PSB_REGION_SOURCE),
+        )
+    ]
 
 
 RECTIFICATION_RULE = "rectification_extension"

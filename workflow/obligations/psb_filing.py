@@ -49,7 +49,7 @@ def psb_number(
         on_file = service.psb_number
         entity = session.get(Entity, service.entity_id)
         assert entity is not None
-        reasons = check_psb_number(command.psb_number, entity.province, canonical)
+        reasons = check_psb_number(command.psb_number, entity.province, rules)
         if reasons:  # first: another province's prefix on the digits on file is no alias
             raise _refused("PSB number refused", *reasons)
         if on_file is not None and same_psb_number(command.psb_number, on_file, canonical):
