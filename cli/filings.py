@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import csv
-import getpass
 import inspect
 import io
-import os
-import re
 import signal
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -23,6 +20,8 @@ from auth.tokens import assign_filing
 from cli.errors import DOMAIN_ERROR, App, CliError, report
 from cli.obligations import render_duties, render_forecast
 from cli.output import (
+    ACTOR_DEFAULT,
+    ActorOption,
     Due,
     JsonOption,
     count_option,
@@ -41,7 +40,6 @@ from config.clock import get_clock
 from config.settings import get_settings
 from models import session_scope
 from workflow import forecast, service, views
-from workflow.domain.bounded import LINE_PATTERN
 from workflow.domain.commands import (
     ApplicantKind,
     AssignCommand,
@@ -83,33 +81,6 @@ from workflow.views import FilingFilters
 
 app = App(help="Create, list, inspect and move filings (备案).", checks_settings=True)
 
-_ACTOR_DEFAULT = "cli:$USER"
-
-
-def _resolve_actor(value: str) -> str:
-    """Expand the shown default lazily, so help prints ``cli:$USER`` and history gets a name.
-    A name given is one line of at most ``bounds.ACTOR`` characters, as its column holds, and
-    none the history gives others: the scheduler's ``system`` and an API token's ``token:``."""
-    if value == _ACTOR_DEFAULT:
-        return f"cli:{os.environ.get('USER') or getpass.getuser()}"
-    actor = value.strip()
-    if not actor or len(actor) > bounds.ACTOR or not re.fullmatch(LINE_PATTERN, actor):
-        raise typer.BadParameter(f"one line of 1 to {bounds.ACTOR} characters")
-    if actor == service.SYSTEM_ACTOR or actor.startswith("token:"):
-        raise typer.BadParameter(
-            f"{actor!r} is how history names the scheduler or an API token; give your own name"
-        )
-    return actor
-
-
-ActorOption = Annotated[
-    str,
-    typer.Option(
-        "--actor",
-        help="Who is recorded in the filing's history as having done this.",
-        callback=_resolve_actor,
-    ),
-]
 FilingId = Annotated[int, row_id("The filing's id.")]
 
 # The option of ``filings create`` that sets each field: a column's name, but for the expiry.
@@ -294,7 +265,7 @@ def create(
     ] = None,
     site_name: Annotated[str | None, _opt("Website name as it will be filed.")] = None,
     sector: Annotated[str | None, _opt("Website sector (default general).")] = None,
-    actor: ActorOption = _ACTOR_DEFAULT,
+    actor: ActorOption = ACTOR_DEFAULT,
     as_json: JsonOption = False,
 ) -> None:
     """Create a filing from --file or from the field options; every problem is reported at once."""
@@ -574,7 +545,7 @@ def fire(
             "Refuse if the filing is no longer at this version (someone else moved it).", 1
         ),
     ] = None,
-    actor: ActorOption = _ACTOR_DEFAULT,
+    actor: ActorOption = ACTOR_DEFAULT,
     as_json: JsonOption = False,
 ) -> None:
     spec = EVENTS_BY_NAME.get(event)
@@ -609,7 +580,7 @@ def assign(
             show_default=False,
         ),
     ] = None,
-    actor: ActorOption = _ACTOR_DEFAULT,
+    actor: ActorOption = ACTOR_DEFAULT,
     as_json: JsonOption = False,
 ) -> None:
     """Give a filing to a case manager, or to nobody; the version does not change."""
@@ -892,7 +863,7 @@ def import_(
             f"order ({', '.join(OPTIONAL_COLUMNS)} optional).",
         ),
     ],
-    actor: ActorOption = _ACTOR_DEFAULT,
+    actor: ActorOption = ACTOR_DEFAULT,
     as_json: JsonOption = False,
 ) -> None:
     """Create a filing per CSV row, each in its own transaction, so good rows go in.

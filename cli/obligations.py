@@ -12,6 +12,8 @@ from sqlmodel import Session
 
 from cli.errors import App
 from cli.output import (
+    ACTOR_DEFAULT,
+    ActorOption,
     Due,
     JsonOption,
     count_option,
@@ -152,6 +154,7 @@ def go_live(
     on: Day,
     url: Annotated[str | None, typer.Option(help="Home page (default https://DOMAIN/).")] = None,
     replaces: ReplacesDay = None,
+    actor: ActorOption = ACTOR_DEFAULT,
     as_json: JsonOption = False,
 ) -> None:
     """Record the day the site went live: the PSB filing is due PSB_FILING_DAYS (default 30)
@@ -163,7 +166,7 @@ def go_live(
     }
     command = parse(GoLive, given, "go-live not recorded")
     with session_scope() as session:
-        _show(obligations.go_live(session, service_id, command, get_settings()), as_json)
+        _show(obligations.go_live(session, service_id, command, get_settings(), actor), as_json)
 
 
 @services.command("psb")
@@ -174,13 +177,15 @@ def psb(
         str | None,
         typer.Option(help="The number on file this one corrects.", show_default=False),
     ] = None,
+    actor: ActorOption = ACTOR_DEFAULT,
     as_json: JsonOption = False,
 ) -> None:
     """Record the police (PSB) filing number, e.g. 京公网安备11010502030143号; a number on file is
     corrected only with --replaces naming it."""
     command = parse(PsbNumberIn, {"psb_number": number, "replaces": replaces}, "PSB number refused")
     with session_scope() as session:
-        _show(obligations.psb_number(session, service_id, command, get_settings()), as_json)
+        view = obligations.psb_number(session, service_id, command, get_settings(), actor)
+    _show(view, as_json)
 
 
 @services.command("renew")
@@ -188,11 +193,12 @@ def renew(
     service_id: ServiceId,
     expires_on: Day,
     replaces: ReplacesDay = None,
+    actor: ActorOption = ACTOR_DEFAULT,
     as_json: JsonOption = False,
 ) -> None:
     """Record the domain's new expiry date; the expiry reminders move to it. An expiry on file
     that was mistyped is corrected, even to an earlier day, with --replaces naming it."""
-    _expiry(obligations.renewal, Renewal, service_id, expires_on, replaces, as_json)
+    _expiry(obligations.renewal, Renewal, service_id, expires_on, replaces, actor, as_json)
 
 
 @services.command("server-renew")
@@ -200,27 +206,31 @@ def server_renew(
     service_id: ServiceId,
     expires_on: Day,
     replaces: ReplacesDay = None,
+    actor: ActorOption = ACTOR_DEFAULT,
     as_json: JsonOption = False,
 ) -> None:
     """Record the expiry of the server the service is accessed on (first, or renewed); its
     reminders move to it, and ops are told once it passes unrenewed. An expiry on file that
     was mistyped is corrected with --replaces naming it."""
-    _expiry(obligations.server_renewal, ServerRenewal, service_id, expires_on, replaces, as_json)
+    _expiry(
+        obligations.server_renewal, ServerRenewal, service_id, expires_on, replaces, actor, as_json
+    )
 
 
 def _expiry(
-    record: Callable[[Session, int, Any, Settings], ServiceDutiesOut],
+    record: Callable[[Session, int, Any, Settings, str], ServiceDutiesOut],
     model: type[Renewal],
     service_id: int,
     expires_on: date,
     replaces: date | None,
+    actor: str,
     as_json: bool,
 ) -> None:
-    """A domain's or a server's expiry recorded, as ``record`` records it."""
+    """A domain's or a server's expiry recorded by ``actor``, as ``record`` records it."""
     given = {"expires_on": expires_on, "replaces": replaces}
     command = parse(model, given, "expiry not recorded")
     with session_scope() as session:
-        _show(record(session, service_id, command, get_settings()), as_json)
+        _show(record(session, service_id, command, get_settings(), actor), as_json)
 
 
 @services.command("left-host")
@@ -231,6 +241,7 @@ def left_host(
     retract: Annotated[
         bool, typer.Option("--retract", help="Take back the leaving on file (--replaces DAY).")
     ] = False,
+    actor: ActorOption = ACTOR_DEFAULT,
     as_json: JsonOption = False,
 ) -> None:
     """Record that the site left this host's servers: a cancel-access order is owed; a day on
@@ -245,7 +256,7 @@ def left_host(
     }
     command = parse(LeftHost, given, "not recorded")
     with session_scope() as session:
-        _show(obligations.left_host(session, service_id, command, get_settings()), as_json)
+        _show(obligations.left_host(session, service_id, command, get_settings(), actor), as_json)
 
 
 @services.command("rectify")
@@ -258,6 +269,7 @@ def rectify(
         date | None,
         date_option("The day the notice was received, its working days' start (default today)."),
     ] = None,
+    actor: ActorOption = ACTOR_DEFAULT,
     as_json: JsonOption = False,
 ) -> None:
     """Record a rectification notice (整改通知); overdue, it is escalated to ops."""
@@ -269,7 +281,8 @@ def rectify(
     }
     command = parse(RectificationIn, body, "rectification not recorded")
     with session_scope() as session:
-        _show(obligations.rectification(session, service_id, command, get_settings()), as_json)
+        view = obligations.rectification(session, service_id, command, get_settings(), actor)
+    _show(view, as_json)
 
 
 # Help is written before settings are read: the setting, and its default.
@@ -280,20 +293,26 @@ _MAX_EXTENSION = worded_by_default("{rectification_max_extension_working_days}")
 def extend(
     rectification_id: RectificationId,
     working_days: Annotated[int, count_option(f"At most {_MAX_EXTENSION} working days, once.")],
+    actor: ActorOption = ACTOR_DEFAULT,
     as_json: JsonOption = False,
 ) -> None:
     """Extend a rectification once, by at most RECTIFICATION_MAX_EXTENSION_WORKING_DAYS
     (default 7) working days."""
     command = parse(ExtensionIn, {"working_days": working_days}, "extension refused")
     with session_scope() as session:
-        _show(obligations.extend(session, rectification_id, command, get_settings()), as_json)
+        view = obligations.extend(session, rectification_id, command, get_settings(), actor)
+    _show(view, as_json)
 
 
 @services.command("rectified")
-def rectified(rectification_id: RectificationId, as_json: JsonOption = False) -> None:
+def rectified(
+    rectification_id: RectificationId,
+    actor: ActorOption = ACTOR_DEFAULT,
+    as_json: JsonOption = False,
+) -> None:
     """Record a rectification as done."""
     with session_scope() as session:
-        _show(obligations.rectified(session, rectification_id), as_json)
+        _show(obligations.rectified(session, rectification_id, actor), as_json)
 
 
 RowsLimit = Annotated[int, limit_option("rows")]

@@ -12,8 +12,18 @@ import typer
 from rich.console import Group, RenderableType
 
 from cli.errors import App
-from cli.filings import ActorOption, render_filing
-from cli.output import JsonOption, emit, fields, limit_option, offset_option, row_id, span, table
+from cli.filings import render_filing
+from cli.output import (
+    ActorOption,
+    JsonOption,
+    emit,
+    fields,
+    limit_option,
+    offset_option,
+    row_id,
+    span,
+    table,
+)
 from cli.search import search_text
 from models import session_scope
 from workflow import service, views

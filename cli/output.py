@@ -6,7 +6,10 @@ shape; the human rendering is built only when it is shown.
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, NamedTuple
@@ -21,7 +24,8 @@ from rich.text import Text
 
 from config import bounds
 from config.clock import beijing_text
-from workflow.domain.bounded import Day, written_whole_number
+from workflow.domain.bounded import LINE_PATTERN, Day, written_whole_number
+from workflow.service import SYSTEM_ACTOR
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON on stdout (for scripts) instead of tables.")
@@ -162,3 +166,32 @@ def progress() -> Progress:
         TimeElapsedColumn(),
         console=Console(stderr=True),
     )
+
+
+ACTOR_DEFAULT = "cli:$USER"
+
+
+def _resolve_actor(value: str) -> str:
+    """Expand the shown default lazily, so help prints ``cli:$USER`` and history gets a name.
+    A name given is one line of at most ``bounds.ACTOR`` characters, as its column holds, and
+    none the history gives others: the scheduler's ``system`` and an API token's ``token:``."""
+    if value == ACTOR_DEFAULT:
+        return f"cli:{os.environ.get('USER') or getpass.getuser()}"
+    actor = value.strip()
+    if not actor or len(actor) > bounds.ACTOR or not re.fullmatch(LINE_PATTERN, actor):
+        raise typer.BadParameter(f"one line of 1 to {bounds.ACTOR} characters")
+    if actor == SYSTEM_ACTOR or actor.startswith("token:"):
+        raise typer.BadParameter(
+            f"{actor!r} is how history names the scheduler or an API token; give your own name"
+        )
+    return actor
+
+
+ActorOption = Annotated[
+    str,
+    typer.Option(
+        "--actor",
+        help="Who is recorded (in the filing's history, or the service's) as having done this.",
+        callback=_resolve_actor,
+    ),
+]

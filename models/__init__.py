@@ -22,6 +22,7 @@ from models.tables import (
     OutboxMessage,
     PageSession,
     Service,
+    ServiceAudit,
     SmsVerifier,
     table,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "OutboxMessage",
     "PageSession",
     "Service",
+    "ServiceAudit",
     "SmsVerifier",
     "create_db_engine",
     "get_engine",

@@ -411,6 +411,24 @@ class FooterCheck(SQLModel, table=True):
     problems: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
+class ServiceAudit(SQLModel, table=True):
+    """One write to an approved service's facts (``workflow.obligations``): what was recorded
+    (``what``, a ``workflow.domain.obligations.Recorded``), the data sent, what a correction
+    or renewal replaced on file, who recorded it and when; as ``HistoryEntry`` is an order's.
+    Listed per service, newest first, through ``(service_id, at)``."""
+
+    __tablename__ = "service_audit"
+    __table_args__ = (Index("ix_service_audit_service_at", "service_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: int = Field(foreign_key="services.id")
+    what: str = Field(max_length=bounds.DEADLINE_KIND)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    replaced: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    actor: str = Field(max_length=bounds.ACTOR)
+    at: datetime = _utc_column()
+
+
 class OutboxMessage(SQLModel, table=True):
     """Work a transaction owes the broker, relayed after commit (transactional outbox).
 

@@ -270,7 +270,7 @@ def site_live_at(session: Session, on_file: FilingOut, url: str, settings: Setti
     due at once."""
     assert on_file.service_id is not None
     command = GoLive(live_on=on_file.created_at.date())
-    obligations.go_live(session, on_file.service_id, command, settings)
+    obligations.go_live(session, on_file.service_id, command, settings, actor="alice")
     service_row = session.get_one(Service, on_file.service_id)
     service_row.home_url = url
     session.add(service_row)

@@ -147,7 +147,7 @@ def record_duty(
         target = service_id
         if spec.of_notice:
             target = _notice(form, obligations.duties(session, service_id, get_clock().now()))
-        spec.record(session, target, command, get_settings())
+        spec.record(session, target, command, get_settings(), user.caller.actor)
     except (ValidationError, GuardFailed) as refused:
         again = Refused(f"duty-{duty}", refused, form)
         return console.filing_page(request, session, user, filing_id, again)

@@ -52,15 +52,16 @@ class Nothing(BaseModel):
 @dataclass(frozen=True)
 class Duty(Generic[Body]):
     """One thing a case manager records about an approved service, ``record``-ed (of the
-    service, or of the notice chosen) from its ``body``. ``description`` may name a setting
-    (``{psb_filing_days}``), so the page says the figure in force. ``on_file`` reads what a
-    ``replaces`` field corrects; ``of_notice`` makes it about an open rectification notice."""
+    service, or of the notice chosen) from its ``body``, as the person signed in.
+    ``description`` may name a setting (``{psb_filing_days}``), so the page says the figure in
+    force. ``on_file`` reads what a ``replaces`` field corrects; ``of_notice`` makes it about
+    an open rectification notice."""
 
     name: str
     title: str
     description: str
     body: type[Body]
-    record: Callable[[Session, int, Body, Settings], ServiceDutiesOut]
+    record: Callable[[Session, int, Body, Settings, str], ServiceDutiesOut]
     on_file: Callable[[ServiceDutiesOut], object] = lambda duties: None
     of_notice: Callable[[ObligationOut], bool] | None = None
 
@@ -126,7 +127,9 @@ DUTIES = (
         "Record rectified 登记整改完成",
         "The notice's obligation closes.",
         Nothing,
-        lambda session, notice, _nothing, _settings: obligations.rectified(session, notice),
+        lambda session, notice, _nothing, _settings, actor: obligations.rectified(
+            session, notice, actor
+        ),
         of_notice=lambda notice: True,
     ),
 )

@@ -48,60 +48,60 @@ def service_obligations(
 
 @router.post(f"{_SERVICE}/go-live", response_model=ServiceDutiesOut, responses=responses(404))
 def go_live(
-    service_id: RowId, body: GoLive, session: SessionDep, _: CaseManager
+    service_id: RowId, body: GoLive, session: SessionDep, caller: CaseManager
 ) -> ServiceDutiesOut:
     """Record the day the site went live: the PSB filing is due ``PSB_FILING_DAYS`` (default 30) days
     later, and the footer
     checks start. A day on file is corrected by naming it in ``replaces``: the PSB filing
     still open is then due from the corrected day."""
-    return obligations.go_live(session, service_id, body, get_settings())
+    return obligations.go_live(session, service_id, body, get_settings(), actor=caller.actor)
 
 
 @router.post(f"{_SERVICE}/psb-number", response_model=ServiceDutiesOut, responses=responses(404))
 def psb_number(
-    service_id: RowId, body: PsbNumberIn, session: SessionDep, _: CaseManager
+    service_id: RowId, body: PsbNumberIn, session: SessionDep, caller: CaseManager
 ) -> ServiceDutiesOut:
     """Record the police (PSB) filing number; a malformed one or another province's is refused."""
-    return obligations.psb_number(session, service_id, body, get_settings())
+    return obligations.psb_number(session, service_id, body, get_settings(), actor=caller.actor)
 
 
 @router.post(f"{_SERVICE}/renewal", response_model=ServiceDutiesOut, responses=responses(404))
 def renewal(
-    service_id: RowId, body: Renewal, session: SessionDep, _: CaseManager
+    service_id: RowId, body: Renewal, session: SessionDep, caller: CaseManager
 ) -> ServiceDutiesOut:
     """Record the domain's new expiry date; the reminders move to it. An expiry on file that
     was mistyped is corrected, even to an earlier day, by naming it in ``replaces``."""
-    return obligations.renewal(session, service_id, body, get_settings())
+    return obligations.renewal(session, service_id, body, get_settings(), actor=caller.actor)
 
 
 @router.post(
     f"{_SERVICE}/server-renewal", response_model=ServiceDutiesOut, responses=responses(404)
 )
 def server_renewal(
-    service_id: RowId, body: ServerRenewal, session: SessionDep, _: CaseManager
+    service_id: RowId, body: ServerRenewal, session: SessionDep, caller: CaseManager
 ) -> ServiceDutiesOut:
     """Record the expiry of the server the service is accessed on (first, or renewed); the
     reminders move to it and ops are told once it passes unrenewed. A mistyped one is
     corrected by naming it in ``replaces``."""
-    return obligations.server_renewal(session, service_id, body, get_settings())
+    return obligations.server_renewal(session, service_id, body, get_settings(), actor=caller.actor)
 
 
 @router.post(f"{_SERVICE}/left-host", response_model=ServiceDutiesOut, responses=responses(404))
 def left_host(
-    service_id: RowId, body: LeftHost, session: SessionDep, _: CaseManager
+    service_id: RowId, body: LeftHost, session: SessionDep, caller: CaseManager
 ) -> ServiceDutiesOut:
     """Record that the site left this host's servers: a cancel-access order is owed."""
-    return obligations.left_host(session, service_id, body, get_settings())
+    return obligations.left_host(session, service_id, body, get_settings(), actor=caller.actor)
 
 
 @router.post(
     f"{_SERVICE}/rectifications", response_model=ServiceDutiesOut, responses=responses(404)
 )
 def rectification(
-    service_id: RowId, body: RectificationIn, session: SessionDep, _: CaseManager
+    service_id: RowId, body: RectificationIn, session: SessionDep, caller: CaseManager
 ) -> ServiceDutiesOut:
     """Record a rectification notice (整改通知) due in working days; overdue goes to ops."""
-    return obligations.rectification(session, service_id, body, get_settings())
+    return obligations.rectification(session, service_id, body, get_settings(), actor=caller.actor)
 
 
 @router.post(
@@ -110,10 +110,10 @@ def rectification(
     responses=responses(404),
 )
 def extension(
-    obligation_id: RowId, body: ExtensionIn, session: SessionDep, _: CaseManager
+    obligation_id: RowId, body: ExtensionIn, session: SessionDep, caller: CaseManager
 ) -> ServiceDutiesOut:
     """Extend a rectification once, by at most 7 working days; a second is refused."""
-    return obligations.extend(session, obligation_id, body, get_settings())
+    return obligations.extend(session, obligation_id, body, get_settings(), actor=caller.actor)
 
 
 @router.post(
@@ -121,9 +121,9 @@ def extension(
     response_model=ServiceDutiesOut,
     responses=responses(404),
 )
-def rectified(obligation_id: RowId, session: SessionDep, _: CaseManager) -> ServiceDutiesOut:
+def rectified(obligation_id: RowId, session: SessionDep, caller: CaseManager) -> ServiceDutiesOut:
     """Record the rectification as done: its obligation closes."""
-    return obligations.rectified(session, obligation_id)
+    return obligations.rectified(session, obligation_id, actor=caller.actor)
 
 
 @router.get("/ops/obligations/overdue", response_model=ObligationPage, tags=["ops"])

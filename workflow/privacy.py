@@ -6,6 +6,11 @@ full, to answer the bureau or call the applicant: ``reveal`` gives it and writes
 which filing's fields, and when, in the same transaction. ``purge`` honours the retention
 period: orders that ended without a record (withdrawn, rejected, lapsed) keep their history,
 as the audit trail, but lose the applicant's and verifiers' personal data.
+
+A service's audit (``models.ServiceAudit``) is not purged: it is written only of a service on
+record, which a purge never reaches (an entity holding a number stays, and a service it
+withdraws with its order was never on record), and it holds days, numbers, notices and the
+staff who recorded them, not the applicant's, verifiers' or responsible people's data.
 """
 
 from __future__ import annotations

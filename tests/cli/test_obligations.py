@@ -259,6 +259,7 @@ def test_services_footer_failing_names_each_failing_site(
     obligations.record_footer(
         session, on_file.service_id, None, url="http://example.cn/", status_code=200,
         problems=["no number shown"], settings=settings,
+        actor="alice",
     )  # fmt: skip
     session.commit()
 
@@ -320,3 +321,20 @@ def test_services_overdue_keeps_one_kind_of_duty(
     shown = json.loads(cli("services", "overdue", "--kind", "cancel_access", "--json").stdout)
 
     assert [o["kind"] for o in shown["items"]] == ["cancel_access"]
+
+
+def test_a_record_keeps_the_cli_actor_and_its_time(
+    cli: Cli, on_file: FilingOut, clock: FrozenClock
+) -> None:
+    site = str(on_file.service_id)
+    number = "京公网安备11010502030143号"
+    done = cli("services", "psb", site, number, "--actor", "zhang.wei")
+    assert done.exit_code == 0, done.output
+
+    [entry] = json.loads(cli("services", "obligations", site, "--json").stdout)["recorded"]
+    assert (entry["what"], entry["actor"], entry["data"]["psb_number"]) == (
+        "psb_number",
+        "zhang.wei",
+        number,
+    )
+    assert entry["at"] == clock.now().isoformat().replace("+00:00", "Z")

@@ -251,6 +251,7 @@ def test_the_filing_page_shows_footer_checks_once_each_with_their_result(
         obligations.record_footer(
             session, on_file.service_id, None, url="http://example.cn/", status_code=200,
             problems=problems, settings=settings,
+            actor="alice",
         )  # fmt: skip
         session.commit()
         clock.advance(timedelta(days=1))
@@ -267,6 +268,7 @@ def _check(session: Session, service_id: int, settings: Settings, problems: list
     obligations.record_footer(
         session, service_id, None, url="http://example.cn/", status_code=200,
         problems=problems, settings=settings,
+        actor="alice",
     )  # fmt: skip
     session.commit()
 
@@ -600,3 +602,45 @@ def test_ops_choose_the_kind_of_duty_by_its_english_and_chinese_name(
 ) -> None:
     page = signed_in("viewer").get("/duties").text
     assert '<option value="psb_filing">PSB filing 公安联网备案</option>' in page
+
+
+def test_a_record_names_who_recorded_it_when_and_what_they_sent(
+    api: Api, on_file: FilingOut, clock: FrozenClock
+) -> None:
+    site = f"/services/{on_file.service_id}"
+    done = _post(api, f"{site}/go-live", {"live_on": "2026-03-02"})
+    assert done.status_code == 200, done.text
+    [entry] = api.get(f"/api/v1{site}/obligations").json()["recorded"]
+    assert entry["what"] == "go_live"
+    assert entry["actor"] == "token:test-case_manager"
+    assert entry["at"] == clock.now().isoformat().replace("+00:00", "Z")
+    assert entry["data"] == {"live_on": "2026-03-02", "home_url": None, "replaces": None}
+    assert entry["replaced"] is None
+
+
+def test_a_correction_keeps_what_it_replaced_newest_first(
+    api: Api, on_file: FilingOut, clock: FrozenClock
+) -> None:
+    site = f"/services/{on_file.service_id}"
+    _post(api, f"{site}/psb-number", {"psb_number": "京公网安备11010502030143号"})
+    clock.advance(timedelta(hours=1))
+    fixed = {"psb_number": "京公网安备11010502030144号", "replaces": "京公网安备11010502030143号"}
+    assert _post(api, f"{site}/psb-number", fixed).status_code == 200
+    [correction, first] = api.get(f"/api/v1{site}/obligations").json()["recorded"]
+    assert correction["data"]["psb_number"] == "京公网安备11010502030144号"
+    assert correction["replaced"] == {"psb_number": "京公网安备11010502030143号"}
+    assert first["replaced"] is None
+
+
+def test_a_refused_record_leaves_no_audit_row(api: Api, on_file: FilingOut) -> None:
+    site = f"/services/{on_file.service_id}"
+    refused = _post(api, f"{site}/psb-number", {"psb_number": "沪公网安备31010502030143号"})
+    assert refused.status_code == 422
+    assert api.get(f"/api/v1{site}/obligations").json()["recorded"] == []
+
+
+def test_a_record_sent_again_as_recorded_adds_no_audit_row(api: Api, on_file: FilingOut) -> None:
+    site = f"/services/{on_file.service_id}"
+    for _ in range(2):
+        assert _post(api, f"{site}/go-live", {"live_on": "2026-03-02"}).status_code == 200
+    assert len(api.get(f"/api/v1{site}/obligations").json()["recorded"]) == 1

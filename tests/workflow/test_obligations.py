@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import Session, col, select, update
 
-from config.clock import CHINA, FrozenClock, as_utc
+from config.clock import CHINA, FrozenClock, as_utc, get_clock
 from config.settings import Settings, get_settings
 from models import Entity, Notification, Obligation, Service
 from tests.databases import POSTGRES_ONLY, second_of_two_at_once, wait_for_a_lock_wait
@@ -82,7 +82,7 @@ def _approved(session: Session, order: FilingOut) -> FilingOut:
 
 def _live(session: Session, order: FilingOut, settings: Settings, clock: FrozenClock) -> None:
     today = clock.now().date()
-    obligations.go_live(session, _site(order), GoLive(live_on=today), settings)
+    obligations.go_live(session, _site(order), GoLive(live_on=today), settings, actor="alice")
 
 
 def test_an_approved_filing_is_not_overdue_a_month_later_without_a_go_live(
@@ -110,7 +110,9 @@ def _psb_filing_told_overdue(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> Notification:
     """Live on 2026-03-02, its PSB filing due by the end of 2026-04-01, told the next morning."""
-    obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 2)), settings)
+    obligations.go_live(
+        session, _site(on_file), GoLive(live_on=date(2026, 3, 2)), settings, actor="alice"
+    )
     clock.set(datetime.fromisoformat("2026-04-02T09:00+08:00"))
     _sweep(session, clock, settings)
     [told] = _notices(session, "obligation_psb_filing")
@@ -169,7 +171,7 @@ def test_psb_reminders_fall_at_9_in_beijing_and_name_the_day_the_filing_is_due(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
     duties = obligations.go_live(
-        session, _site(on_file), GoLive(live_on=date(2026, 3, 2)), settings
+        session, _site(on_file), GoLive(live_on=date(2026, 3, 2)), settings, actor="alice"
     )
     reminders = [(o.due_at, o.data) for o in duties.obligations if o.kind == "psb_filing_reminder"]
     assert reminders == [
@@ -187,7 +189,9 @@ def test_psb_reminders_fall_at_9_in_beijing_and_name_the_day_the_filing_is_due(
 def test_a_psb_reminder_gives_the_day_the_filing_is_due_not_its_own_time(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
-    obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 2)), settings)
+    obligations.go_live(
+        session, _site(on_file), GoLive(live_on=date(2026, 3, 2)), settings, actor="alice"
+    )
     clock.set(datetime.fromisoformat("2026-03-25T09:01+08:00"))
     _sweep(session, clock, settings)
     [body] = {n.body for n in _notices(session, "obligation_psb_filing_reminder")}
@@ -237,9 +241,9 @@ def test_a_go_live_day_corrected_naming_the_one_on_file_moves_the_psb_filing_due
 ) -> None:
     clock.advance(timedelta(days=5))
     mistyped, corrected = date(2026, 3, 6), date(2026, 3, 3)
-    obligations.go_live(session, _site(on_file), GoLive(live_on=mistyped), settings)
+    obligations.go_live(session, _site(on_file), GoLive(live_on=mistyped), settings, actor="alice")
     fixed = GoLive(live_on=corrected, replaces=mistyped)
-    duties = obligations.go_live(session, _site(on_file), fixed, settings)
+    duties = obligations.go_live(session, _site(on_file), fixed, settings, actor="alice")
     assert duties.live_on == corrected
     assert _open_psb_filing_due(session, on_file) == ["2026-04-03T00:00:00+08:00"]
     reminders = _open(session, on_file, "psb_filing_reminder")
@@ -283,11 +287,13 @@ def test_a_go_live_corrected_after_the_psb_days_changed_counts_the_days_it_was_o
     settings: Settings,
 ) -> None:
     clock.advance(timedelta(days=5))
-    obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 6)), settings)
+    obligations.go_live(
+        session, _site(on_file), GoLive(live_on=date(2026, 3, 6)), settings, actor="alice"
+    )
     later = _psb_days_become(monkeypatch, 45)
 
     fixed = GoLive(live_on=date(2026, 3, 3), replaces=date(2026, 3, 6))
-    obligations.go_live(session, _site(on_file), fixed, later)
+    obligations.go_live(session, _site(on_file), fixed, later, actor="alice")
 
     assert _open_psb_filing_due(session, on_file) == ["2026-04-03T00:00:00+08:00"]
 
@@ -296,11 +302,13 @@ def test_a_psb_filing_told_overdue_is_not_told_again_when_the_go_live_is_correct
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
     clock.advance(timedelta(days=5))
-    obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 6)), settings)
+    obligations.go_live(
+        session, _site(on_file), GoLive(live_on=date(2026, 3, 6)), settings, actor="alice"
+    )
     clock.advance(timedelta(days=40))
     _sweep(session, clock, settings)
     fixed = GoLive(live_on=date(2026, 3, 3), replaces=date(2026, 3, 6))
-    obligations.go_live(session, _site(on_file), fixed, settings)
+    obligations.go_live(session, _site(on_file), fixed, settings, actor="alice")
     _sweep(session, clock, settings)
     assert len(_notices(session, "obligation_psb_filing")) == 1
     assert [o.kind for o in _late(session, clock)] == ["psb_filing"]
@@ -310,10 +318,13 @@ def test_a_corrected_home_page_is_checked_at_once_and_alone(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
     live = date(2026, 3, 2)
-    obligations.go_live(session, _site(on_file), GoLive(live_on=live), settings)
+    obligations.go_live(session, _site(on_file), GoLive(live_on=live), settings, actor="alice")
     clock.advance(timedelta(days=1))
     fixed = GoLive(live_on=live, replaces=live, home_url="https://example.cn/home")
-    assert obligations.go_live(session, _site(on_file), fixed, settings).home_url == fixed.home_url
+    assert (
+        obligations.go_live(session, _site(on_file), fixed, settings, actor="alice").home_url
+        == fixed.home_url
+    )
     [check] = _open(session, on_file, "footer_check")
     assert as_utc(check.due_at) == clock.now()
 
@@ -321,9 +332,13 @@ def test_a_corrected_home_page_is_checked_at_once_and_alone(
 def test_a_second_go_live_not_naming_the_day_on_file_is_refused(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
-    obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 2)), settings)
+    obligations.go_live(
+        session, _site(on_file), GoLive(live_on=date(2026, 3, 2)), settings, actor="alice"
+    )
     with pytest.raises(GuardFailed) as refused:
-        obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 1)), settings)
+        obligations.go_live(
+            session, _site(on_file), GoLive(live_on=date(2026, 3, 1)), settings, actor="alice"
+        )
     assert [(r.code, r.field, r.details) for r in refused.value.reasons] == [
         ("already_live", "replaces", {"live_on": "2026-03-02"})
     ]
@@ -335,10 +350,16 @@ def test_a_go_live_corrected_after_the_psb_filing_was_made_owes_no_new_one(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
     clock.advance(timedelta(days=5))
-    obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 6)), settings)
-    obligations.psb_number(session, _site(on_file), PsbNumberIn(psb_number=PSB), settings)
+    obligations.go_live(
+        session, _site(on_file), GoLive(live_on=date(2026, 3, 6)), settings, actor="alice"
+    )
+    obligations.psb_number(
+        session, _site(on_file), PsbNumberIn(psb_number=PSB), settings, actor="alice"
+    )
     fixed = GoLive(live_on=date(2026, 3, 3), replaces=date(2026, 3, 6))
-    assert obligations.go_live(session, _site(on_file), fixed, settings).live_on == date(2026, 3, 3)
+    assert obligations.go_live(
+        session, _site(on_file), fixed, settings, actor="alice"
+    ).live_on == date(2026, 3, 3)
     assert _open_psb_filing_due(session, on_file) == []
 
 
@@ -347,7 +368,9 @@ def test_a_go_live_recorded_late_skips_the_psb_reminders_already_past(
 ) -> None:
     clock.advance(timedelta(days=26))
     live_on = date(2026, 3, 2)
-    duties = obligations.go_live(session, _site(on_file), GoLive(live_on=live_on), settings)
+    duties = obligations.go_live(
+        session, _site(on_file), GoLive(live_on=live_on), settings, actor="alice"
+    )
     reminders = [o.data for o in duties.obligations if o.kind == "psb_filing_reminder"]
     assert reminders == [{"due_on": "2026-04-01", "days_before": 2, "psb_filing_days": 30}]
 
@@ -363,7 +386,9 @@ def test_recording_the_psb_number_ends_its_reminders(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
     _live(session, on_file, settings, clock)
-    obligations.psb_number(session, _site(on_file), PsbNumberIn(psb_number=PSB), settings)
+    obligations.psb_number(
+        session, _site(on_file), PsbNumberIn(psb_number=PSB), settings, actor="alice"
+    )
     clock.advance(timedelta(days=29))
     _sweep(session, clock, settings)
     assert _notices(session, "obligation_psb_filing_reminder") == []
@@ -373,7 +398,9 @@ def test_recording_the_psb_number_closes_the_psb_filing(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
     _live(session, on_file, settings, clock)
-    duties = obligations.psb_number(session, _site(on_file), PsbNumberIn(psb_number=PSB), settings)
+    duties = obligations.psb_number(
+        session, _site(on_file), PsbNumberIn(psb_number=PSB), settings, actor="alice"
+    )
     psb = next(o for o in duties.obligations if o.kind == "psb_filing")
     assert (duties.psb_number, psb.status, psb.closed_at) == (PSB, "disarmed", clock.now())
     clock.advance(timedelta(days=31))
@@ -421,9 +448,11 @@ def test_a_psb_number_another_site_keeps_is_refused(
     session: Session, on_file: FilingOut, open_order: Open, settings: Settings
 ) -> None:
     other = _second_site(session, open_order, on_file)
-    obligations.psb_number(session, _site(on_file), PsbNumberIn(psb_number=PSB), settings)
+    obligations.psb_number(
+        session, _site(on_file), PsbNumberIn(psb_number=PSB), settings, actor="alice"
+    )
     with pytest.raises(GuardFailed) as refused:
-        obligations.psb_number(session, other, PsbNumberIn(psb_number=PSB), settings)
+        obligations.psb_number(session, other, PsbNumberIn(psb_number=PSB), settings, actor="alice")
     assert [(r.code, r.details) for r in refused.value.reasons] == [
         ("psb_number_of_another_service", {"service_id": _site(on_file)})
     ]
@@ -438,14 +467,18 @@ def test_a_site_back_through_a_new_access_takes_the_psb_number_it_had_before_it_
     """Its PSB filing is the site's, not the host's: the service whose access was removed
     keeps it no more, as it keeps its record number no more."""
     _second_site(session, open_order, on_file)  # the entity keeps a service here meanwhile
-    obligations.psb_number(session, _site(on_file), PsbNumberIn(psb_number=PSB), settings)
+    obligations.psb_number(
+        session, _site(on_file), PsbNumberIn(psb_number=PSB), settings, actor="alice"
+    )
     _approved(session, open_order(**order_on("cancel_access", on_file.entity_id, _site(on_file))))
     back = service_in(record_number=f"{ENTITY_NUMBER}-1")
     again = _approved(
         session, open_order(kind="new_access", entity_id=on_file.entity_id, service=back)
     )
 
-    shown = obligations.psb_number(session, _site(again), PsbNumberIn(psb_number=PSB), settings)
+    shown = obligations.psb_number(
+        session, _site(again), PsbNumberIn(psb_number=PSB), settings, actor="alice"
+    )
 
     assert shown.psb_number == PSB
 
@@ -455,11 +488,13 @@ def test_a_site_whose_access_was_removed_keeps_its_psb_number_from_another_site(
 ) -> None:
     """It is still on record, through another host."""
     other = _second_site(session, open_order, on_file)
-    obligations.psb_number(session, _site(on_file), PsbNumberIn(psb_number=PSB), settings)
+    obligations.psb_number(
+        session, _site(on_file), PsbNumberIn(psb_number=PSB), settings, actor="alice"
+    )
     _approved(session, open_order(**order_on("cancel_access", on_file.entity_id, _site(on_file))))
 
     with pytest.raises(GuardFailed) as refused:
-        obligations.psb_number(session, other, PsbNumberIn(psb_number=PSB), settings)
+        obligations.psb_number(session, other, PsbNumberIn(psb_number=PSB), settings, actor="alice")
 
     assert [r.code for r in refused.value.reasons] == ["psb_number_of_another_service"]
 
@@ -473,7 +508,9 @@ def test_a_psb_number_is_told_apart_by_its_digits_not_the_way_its_province_is_wr
     session.add(other)
     session.commit()
     with pytest.raises(GuardFailed) as refused:
-        obligations.psb_number(session, _site(on_file), PsbNumberIn(psb_number=PSB), settings)
+        obligations.psb_number(
+            session, _site(on_file), PsbNumberIn(psb_number=PSB), settings, actor="alice"
+        )
     assert [r.code for r in refused.value.reasons] == ["psb_number_of_another_service"]
 
 
@@ -486,8 +523,8 @@ def test_one_psb_number_recorded_for_two_sites_at_once_is_kept_by_one(
     number = PsbNumberIn(psb_number=PSB)
     refused = second_of_two_at_once(
         db,
-        lambda own: obligations.psb_number(own, _site(on_file), number, settings),
-        lambda own: obligations.psb_number(own, other, number, settings),
+        lambda own: obligations.psb_number(own, _site(on_file), number, settings, actor="alice"),
+        lambda own: obligations.psb_number(own, other, number, settings, actor="alice"),
     )
     assert isinstance(refused, GuardFailed)
     assert [r.code for r in refused.reasons] == ["psb_number_of_another_service"]
@@ -499,7 +536,9 @@ CORRECTED = "京公网安备11010502030144号"
 def _psb(
     session: Session, on_file: FilingOut, settings: Settings, **given: str
 ) -> obligations.ServiceDutiesOut:
-    return obligations.psb_number(session, _site(on_file), PsbNumberIn(**given), settings)
+    return obligations.psb_number(
+        session, _site(on_file), PsbNumberIn(**given), settings, actor="alice"
+    )
 
 
 def test_a_second_psb_number_is_refused_naming_the_one_on_file(
@@ -599,7 +638,9 @@ def test_a_bad_psb_number_is_refused_with_the_rule_and_its_source(
     code: str,
 ) -> None:
     with pytest.raises(GuardFailed) as refused:
-        obligations.psb_number(session, _site(on_file), PsbNumberIn(psb_number=number), settings)
+        obligations.psb_number(
+            session, _site(on_file), PsbNumberIn(psb_number=number), settings, actor="alice"
+        )
     [reason] = refused.value.reasons
     assert (reason.code, reason.rule) == (code, "psb_number")
     assert reason.source is not None and "pingan" in reason.source
@@ -649,7 +690,9 @@ def test_a_psb_number_led_by_no_province_is_called_malformed_not_another_provinc
 ) -> None:
     """Told "issued in A, the service is filed in 京", someone would look for a province A."""
     with pytest.raises(GuardFailed) as refused:
-        obligations.psb_number(session, _site(on_file), PsbNumberIn(psb_number=number), settings)
+        obligations.psb_number(
+            session, _site(on_file), PsbNumberIn(psb_number=number), settings, actor="alice"
+        )
     assert [(r.code, r.field) for r in refused.value.reasons] == [
         ("invalid_psb_number", "psb_number")
     ]
@@ -660,7 +703,9 @@ def test_a_service_without_an_approved_record_records_nothing(
 ) -> None:
     order = open_order(**first_filing_order())
     with pytest.raises(GuardFailed) as refused:
-        obligations.go_live(session, _site(order), GoLive(live_on=date(2026, 3, 2)), settings)
+        obligations.go_live(
+            session, _site(order), GoLive(live_on=date(2026, 3, 2)), settings, actor="alice"
+        )
     assert [r.code for r in refused.value.reasons] == ["not_on_record"]
     named = _named(session, _site(order))
     assert refused.value.reasons[0].message.startswith(f"{named} has no approved record")
@@ -695,7 +740,7 @@ def test_a_renewal_ends_the_reminders_for_the_old_date_and_sets_them_for_the_new
     session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
     renewed = Renewal(expires_on=date(2027, 6, 30))
-    duties = obligations.renewal(session, _site(expiring), renewed, settings)
+    duties = obligations.renewal(session, _site(expiring), renewed, settings, actor="alice")
     due = sorted(
         o.due_at.date()
         for o in duties.obligations
@@ -711,7 +756,9 @@ def test_a_renewal_ends_the_reminders_for_the_old_date_and_sets_them_for_the_new
 def test_a_renewal_is_shown_on_the_services_orders(
     session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
-    obligations.renewal(session, _site(expiring), Renewal(expires_on=date(2027, 6, 30)), settings)
+    obligations.renewal(
+        session, _site(expiring), Renewal(expires_on=date(2027, 6, 30)), settings, actor="alice"
+    )
 
     assert views.filing(session, expiring.id, clock.now()).domain_expires_on == date(2027, 6, 30)
 
@@ -740,7 +787,9 @@ def test_a_domain_expired_without_a_renewal_is_escalated_to_ops_and_overdue(
 
 
 def _server_expires(session: Session, on_file: FilingOut, settings: Settings, day: date) -> None:
-    obligations.server_renewal(session, _site(on_file), ServerRenewal(expires_on=day), settings)
+    obligations.server_renewal(
+        session, _site(on_file), ServerRenewal(expires_on=day), settings, actor="alice"
+    )
 
 
 def test_a_server_expiry_recorded_is_reminded_30_and_7_days_before_at_9_in_beijing(
@@ -780,7 +829,7 @@ def test_an_expiry_told_to_ops_corrected_to_another_past_day_is_not_told_again(
     _sweep(session, clock, settings)
     fix = ServerRenewal(expires_on=date(2026, 4, 29), replaces=date(2026, 4, 30))
 
-    obligations.server_renewal(session, _site(on_file), fix, settings)
+    obligations.server_renewal(session, _site(on_file), fix, settings, actor="alice")
     _sweep(session, clock, settings)
 
     assert len(_notices(session, "obligation_server_expired")) == 1
@@ -811,7 +860,7 @@ def test_a_server_renewal_to_an_earlier_day_is_refused_unless_it_names_the_one_o
     fixed = ServerRenewal(expires_on=date(2026, 8, 31), replaces=date(2026, 9, 30))
 
     assert [r.code for r in refused.value.reasons] == ["not_later"]
-    duties = obligations.server_renewal(session, _site(on_file), fixed, settings)
+    duties = obligations.server_renewal(session, _site(on_file), fixed, settings, actor="alice")
     assert duties.server_expires_on == date(2026, 8, 31)
 
 
@@ -820,7 +869,7 @@ def test_a_server_expiry_correction_with_none_on_file_says_there_is_nothing_to_r
 ) -> None:
     fix = ServerRenewal(expires_on=date(2026, 9, 30), replaces=date(2026, 8, 31))
     with pytest.raises(GuardFailed) as refused:
-        obligations.server_renewal(session, _site(on_file), fix, settings)
+        obligations.server_renewal(session, _site(on_file), fix, settings, actor="alice")
 
     assert [(r.code, r.field) for r in refused.value.reasons] == [
         ("nothing_to_replace", "replaces")
@@ -857,7 +906,9 @@ def test_a_site_that_left_the_host_has_its_server_watched_no_more(
 ) -> None:
     """The server is no longer this host's: neither its expiry nor a renewal is its business."""
     _server_expires(session, on_file, settings, date(2026, 9, 30))
-    obligations.left_host(session, _site(on_file), LeftHost(left_on=date(2026, 3, 2)), settings)
+    obligations.left_host(
+        session, _site(on_file), LeftHost(left_on=date(2026, 3, 2)), settings, actor="alice"
+    )
 
     assert _open(session, on_file, "server_expired") == []
     with pytest.raises(GuardFailed) as refused:
@@ -866,7 +917,7 @@ def test_a_site_that_left_the_host_has_its_server_watched_no_more(
     named = _named(session, _site(on_file))
     assert refused.value.reasons[0].message.startswith(f"{named} left this host on 2026-03-02:")
     back = LeftHost(left_on=None, replaces=date(2026, 3, 2))
-    obligations.left_host(session, _site(on_file), back, settings)
+    obligations.left_host(session, _site(on_file), back, settings, actor="alice")
     assert len(_open(session, on_file, "server_expired")) == 1  # taken back: watched again
 
 
@@ -876,7 +927,9 @@ def test_a_renewal_after_expiry_ends_the_escalation(
     clock.set(datetime(2026, 7, 2, tzinfo=UTC))
     _sweep(session, clock, settings)
     assert _late(session, clock) != []
-    obligations.renewal(session, _site(expiring), Renewal(expires_on=date(2027, 6, 30)), settings)
+    obligations.renewal(
+        session, _site(expiring), Renewal(expires_on=date(2027, 6, 30)), settings, actor="alice"
+    )
     assert _late(session, clock) == []
 
 
@@ -885,7 +938,7 @@ def test_a_renewal_must_move_the_expiry_later(
 ) -> None:
     with pytest.raises(GuardFailed) as refused:
         obligations.renewal(
-            session, _site(expiring), Renewal(expires_on=date(2026, 6, 1)), settings
+            session, _site(expiring), Renewal(expires_on=date(2026, 6, 1)), settings, actor="alice"
         )
     assert [r.code for r in refused.value.reasons] == ["not_later"]
 
@@ -894,7 +947,7 @@ def test_an_expiry_mistyped_is_corrected_to_an_earlier_day_naming_the_one_on_fil
     session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
     fixed = Renewal(expires_on=date(2026, 6, 1), replaces=date(2026, 6, 30))
-    duties = obligations.renewal(session, _site(expiring), fixed, settings)
+    duties = obligations.renewal(session, _site(expiring), fixed, settings, actor="alice")
     assert duties.domain_expires_on == date(2026, 6, 1)
 
 
@@ -902,7 +955,7 @@ def test_an_expiry_corrected_to_a_day_past_stands_expired_and_is_escalated(
     session: Session, expiring: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
     fixed = Renewal(expires_on=date(2026, 2, 20), replaces=date(2026, 6, 30))
-    obligations.renewal(session, _site(expiring), fixed, settings)
+    obligations.renewal(session, _site(expiring), fixed, settings, actor="alice")
     _sweep(session, clock, settings)
     late = _late(session, clock)
     assert [(o.service_id, o.kind) for o in late] == [(_site(expiring), "domain_expired")]
@@ -913,7 +966,7 @@ def test_a_correction_naming_another_expiry_than_the_one_on_file_is_refused(
 ) -> None:
     wrong = Renewal(expires_on=date(2026, 6, 1), replaces=date(2026, 7, 1))
     with pytest.raises(GuardFailed) as refused:
-        obligations.renewal(session, _site(expiring), wrong, settings)
+        obligations.renewal(session, _site(expiring), wrong, settings, actor="alice")
     assert [(r.code, r.field) for r in refused.value.reasons] == [("not_on_file", "replaces")]
 
 
@@ -927,7 +980,11 @@ def test_a_renewal_beyond_the_longest_registration_term_is_refused_and_changes_n
 
     with pytest.raises(GuardFailed) as refused:
         obligations.renewal(
-            session, _site(expiring), Renewal(expires_on=date(9999, 12, 31)), settings
+            session,
+            _site(expiring),
+            Renewal(expires_on=date(9999, 12, 31)),
+            settings,
+            actor="alice",
         )
     assert [r.code for r in refused.value.reasons] == ["expiry_beyond_registration_term"]
     assert stored() == date(2026, 6, 30)
@@ -968,7 +1025,9 @@ def test_a_renewal_to_an_expiry_not_after_today_is_refused(
     domain, expired, leaves an empty record."""
     clock.set(datetime(2027, 1, 10, 12, 0, tzinfo=CHINA))
     with pytest.raises(GuardFailed) as refused:
-        obligations.renewal(session, _site(expiring), Renewal(expires_on=renewed_to), settings)
+        obligations.renewal(
+            session, _site(expiring), Renewal(expires_on=renewed_to), settings, actor="alice"
+        )
     [reason] = refused.value.reasons
     assert (reason.code, reason.field, reason.rule) == (
         "already_expired",
@@ -982,7 +1041,7 @@ def test_a_site_that_left_the_host_owes_cancel_access_until_that_order_is_approv
     session: Session, on_file: FilingOut, open_order: Open, clock: FrozenClock, settings: Settings
 ) -> None:
     left = LeftHost(left_on=clock.now().date())
-    obligations.left_host(session, _site(on_file), left, settings)
+    obligations.left_host(session, _site(on_file), left, settings, actor="alice")
     clock.advance(timedelta(days=31))
     assert [o.kind for o in _late(session, clock)] == ["cancel_access"]
     order = open_order(**order_on("cancel_access", on_file.entity_id, _site(on_file)))
@@ -1001,7 +1060,7 @@ def test_an_apps_go_live_naming_a_home_page_is_refused(
     live = GoLive(live_on=clock.now().date(), home_url="https://example.cn/app")
 
     with pytest.raises(GuardFailed) as refused:
-        obligations.go_live(session, app, live, settings)
+        obligations.go_live(session, app, live, settings, actor="alice")
 
     assert [(r.code, r.field) for r in refused.value.reasons] == [("no_home_page", "home_url")]
     assert refused.value.reasons[0].message.startswith(
@@ -1013,7 +1072,9 @@ def test_a_site_whose_access_was_removed_still_says_the_day_it_left(
     session: Session, on_file: FilingOut, open_order: Open, clock: FrozenClock, settings: Settings
 ) -> None:
     left_on = clock.now().date()
-    obligations.left_host(session, _site(on_file), LeftHost(left_on=left_on), settings)
+    obligations.left_host(
+        session, _site(on_file), LeftHost(left_on=left_on), settings, actor="alice"
+    )
     _approved(session, open_order(**order_on("cancel_access", on_file.entity_id, _site(on_file))))
 
     duties = obligations.duties(session, _site(on_file), clock.now())
@@ -1036,7 +1097,9 @@ def test_a_site_leaves_the_host_neither_in_the_future_nor_before_its_approval(
     """A cancel-access order owed from a day not come, or from before the host served the
     site, would be due at the wrong time: a month late, or overdue at once."""
     with pytest.raises(GuardFailed) as refused:
-        obligations.left_host(session, _site(on_file), LeftHost(left_on=left_on), settings)
+        obligations.left_host(
+            session, _site(on_file), LeftHost(left_on=left_on), settings, actor="alice"
+        )
     assert [(r.code, r.field) for r in refused.value.reasons] == [(code, "left_on")]
 
 
@@ -1044,7 +1107,7 @@ def test_a_site_leaves_the_host_neither_in_the_future_nor_before_its_approval(
 def notice(session: Session, on_file: FilingOut, settings: Settings) -> int:
     """A rectification notice due in 5 working days (Monday 2 March: due Monday 9 March)."""
     body = RectificationIn(reference="京通管〔2026〕12号", working_days=5)
-    duties = obligations.rectification(session, _site(on_file), body, settings)
+    duties = obligations.rectification(session, _site(on_file), body, settings, actor="alice")
     [row] = [o for o in duties.obligations if o.kind == "rectification"]
     assert row.due_at.date() == date(2026, 3, 9)
     return row.id
@@ -1053,11 +1116,13 @@ def notice(session: Session, on_file: FilingOut, settings: Settings) -> int:
 def test_a_rectification_is_extended_once_and_a_second_time_refused(
     session: Session, notice: int, settings: Settings
 ) -> None:
-    extended = obligations.extend(session, notice, ExtensionIn(working_days=7), settings)
+    extended = obligations.extend(
+        session, notice, ExtensionIn(working_days=7), settings, actor="alice"
+    )
     [row] = [o for o in extended.obligations if o.kind == "rectification"]
     assert (row.due_at.date(), row.data["extended_by"]) == (date(2026, 3, 18), 7)
     with pytest.raises(GuardFailed) as refused:
-        obligations.extend(session, notice, ExtensionIn(working_days=8), settings)
+        obligations.extend(session, notice, ExtensionIn(working_days=8), settings, actor="alice")
     assert [(r.code, r.rule) for r in refused.value.reasons] == [
         ("extension_used", "rectification_extension"),
         ("extension_too_long", "rectification_extension"),
@@ -1081,7 +1146,9 @@ def test_an_extended_rectification_is_due_at_the_end_of_its_new_last_working_day
     session: Session, notice: int, settings: Settings
 ) -> None:
     """The extension counts on from the notice's last working day, and ends as it did."""
-    extended = obligations.extend(session, notice, ExtensionIn(working_days=7), settings)
+    extended = obligations.extend(
+        session, notice, ExtensionIn(working_days=7), settings, actor="alice"
+    )
     [row] = [o for o in extended.obligations if o.kind == "rectification"]
     assert row.due_at == datetime(2026, 3, 19, 0, 0, tzinfo=CHINA)  # the end of Wednesday 18th
 
@@ -1093,7 +1160,7 @@ def test_recomputing_an_estimated_rectification_keeps_it_due_at_the_end_of_its_d
     recomputed whenever a schedule is: the same calendar must give the same due time."""
     clock.set(datetime(2031, 9, 26, 2, 0, tzinfo=UTC))
     body = RectificationIn(reference="京通管〔2031〕1号", working_days=5)
-    duties = obligations.rectification(session, _site(on_file), body, settings)
+    duties = obligations.rectification(session, _site(on_file), body, settings, actor="alice")
     [row] = [o for o in duties.obligations if o.kind == "rectification"]
     assert row.estimated
     assert obligations.recount_rectifications(session, settings) == 0
@@ -1107,7 +1174,7 @@ def test_an_overdue_rectification_is_escalated_to_ops_until_it_is_rectified(
     [told] = _notices(session, "obligation_rectification")
     assert told.recipient == "ops"
     assert [o.id for o in _late(session, clock)] == [notice]
-    obligations.rectified(session, notice)
+    obligations.rectified(session, notice, actor="alice")
     assert _late(session, clock) == []
 
 
@@ -1147,7 +1214,7 @@ def test_a_go_live_in_the_future_or_on_another_site_is_refused_naming_both(
     tomorrow = clock.now().date() + timedelta(days=1)
     command = GoLive(live_on=tomorrow, home_url="http://x/")
     with pytest.raises(GuardFailed) as refused:
-        obligations.go_live(session, _site(on_file), command, settings)
+        obligations.go_live(session, _site(on_file), command, settings, actor="alice")
     assert [(r.code, r.field) for r in refused.value.reasons] == [
         ("live_on_in_the_future", "live_on"),
         ("home_url_off_the_domain", "home_url"),
@@ -1171,7 +1238,7 @@ def test_a_go_live_on_a_domain_stored_before_idna2008_is_judged_not_a_500(
     session.expire_all()
     command = GoLive(live_on=clock.now().date(), home_url="https://example.cn/")
     with pytest.raises(GuardFailed) as refused:
-        obligations.go_live(session, _site(on_file), command, settings)
+        obligations.go_live(session, _site(on_file), command, settings, actor="alice")
     assert [r.code for r in refused.value.reasons] == ["home_url_off_the_domain"]
 
 
@@ -1179,7 +1246,7 @@ def test_a_go_live_page_on_a_host_under_the_domain_is_accepted(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
     command = GoLive(live_on=clock.now().date(), home_url="https://www.EXAMPLE.cn/index.html")
-    duties = obligations.go_live(session, _site(on_file), command, settings)
+    duties = obligations.go_live(session, _site(on_file), command, settings, actor="alice")
     assert duties.home_url == "https://www.EXAMPLE.cn/index.html"
 
 
@@ -1190,7 +1257,7 @@ def test_a_go_live_before_the_service_was_approved_is_refused_naming_the_approva
     at once, and a go-live is recorded only once, so it could never be corrected."""
     command = GoLive(live_on=date(2019, 1, 1))
     with pytest.raises(GuardFailed) as refused:
-        obligations.go_live(session, _site(on_file), command, settings)
+        obligations.go_live(session, _site(on_file), command, settings, actor="alice")
     [reason] = refused.value.reasons
     assert (reason.code, reason.field, reason.rule) == (
         "live_on_before_approval",
@@ -1213,9 +1280,13 @@ def test_the_day_a_site_was_approved_is_beijings(
 ) -> None:
     site = _site(approved_after_midnight)
     with pytest.raises(GuardFailed) as refused:
-        obligations.go_live(session, site, GoLive(live_on=date(2026, 3, 2)), settings)
+        obligations.go_live(
+            session, site, GoLive(live_on=date(2026, 3, 2)), settings, actor="alice"
+        )
     assert [r.code for r in refused.value.reasons] == ["live_on_before_approval"]
-    duties = obligations.go_live(session, site, GoLive(live_on=date(2026, 3, 3)), settings)
+    duties = obligations.go_live(
+        session, site, GoLive(live_on=date(2026, 3, 3)), settings, actor="alice"
+    )
     assert duties.live_on == date(2026, 3, 3)
 
 
@@ -1227,7 +1298,7 @@ def test_a_change_approved_since_leaves_the_day_the_site_was_approved(
     renamed = {"entity_id": on_file.entity_id, "service_id": _site(on_file)}
     _approved(session, open_order(kind="change", changes={"service_name": "New"}, **renamed))
     command = GoLive(live_on=date(2026, 3, 10))
-    duties = obligations.go_live(session, _site(on_file), command, settings)
+    duties = obligations.go_live(session, _site(on_file), command, settings, actor="alice")
     assert duties.live_on == date(2026, 3, 10)
 
 
@@ -1263,7 +1334,7 @@ def test_a_notice_recorded_twice_as_it_was_is_one_rectification_unchanged(
     before = obligations.duties(session, _site(on_file), clock.now())
     again = RectificationIn(reference="京通管〔2026〕12号", working_days=5)
 
-    after = obligations.rectification(session, _site(on_file), again, settings)
+    after = obligations.rectification(session, _site(on_file), again, settings, actor="alice")
 
     assert after == before
 
@@ -1274,7 +1345,7 @@ def test_a_notice_sent_again_after_midnight_naming_no_day_is_still_the_same_noti
     clock.advance(timedelta(days=1))
     again = RectificationIn(reference="京通管〔2026〕12号", working_days=5)
 
-    after = obligations.rectification(session, _site(on_file), again, settings)
+    after = obligations.rectification(session, _site(on_file), again, settings, actor="alice")
 
     assert [o.id for o in after.obligations if o.kind == "rectification"] == [notice]
 
@@ -1284,7 +1355,7 @@ def test_a_notice_open_recorded_again_saying_otherwise_is_refused_naming_it(
 ) -> None:
     again = RectificationIn(reference="京通管〔2026〕12号", working_days=10)
     with pytest.raises(GuardFailed) as refused:
-        obligations.rectification(session, _site(on_file), again, settings)
+        obligations.rectification(session, _site(on_file), again, settings, actor="alice")
     assert [(r.code, r.details) for r in refused.value.reasons] == [
         ("rectification_open", {"obligation_id": notice})
     ]
@@ -1299,8 +1370,8 @@ def test_two_go_lives_at_once_are_recorded_once(
     command = GoLive(live_on=clock.now().date())
     answered = second_of_two_at_once(
         db,
-        lambda own: obligations.go_live(own, _site(on_file), command, settings),
-        lambda own: obligations.go_live(own, _site(on_file), command, settings),
+        lambda own: obligations.go_live(own, _site(on_file), command, settings, actor="alice"),
+        lambda own: obligations.go_live(own, _site(on_file), command, settings, actor="alice"),
     )
     assert isinstance(answered, obligations.ServiceDutiesOut)
     assert answered.live_on == command.live_on
@@ -1316,8 +1387,12 @@ def test_two_extensions_at_once_extend_once(
     """The second waits for the first's lock on the service, then reads the notice extended."""
     refused = second_of_two_at_once(
         db,
-        lambda own: obligations.extend(own, notice, ExtensionIn(working_days=7), settings),
-        lambda own: obligations.extend(own, notice, ExtensionIn(working_days=3), settings),
+        lambda own: obligations.extend(
+            own, notice, ExtensionIn(working_days=7), settings, actor="alice"
+        ),
+        lambda own: obligations.extend(
+            own, notice, ExtensionIn(working_days=3), settings, actor="alice"
+        ),
     )
     assert isinstance(refused, GuardFailed)
     with Session(db.engine) as fresh:
@@ -1329,7 +1404,9 @@ def test_the_overdue_come_a_page_at_a_time_with_how_many_in_all(
     session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
 ) -> None:
     _live(session, on_file, settings, clock)
-    obligations.left_host(session, _site(on_file), LeftHost(left_on=clock.now().date()), settings)
+    obligations.left_host(
+        session, _site(on_file), LeftHost(left_on=clock.now().date()), settings, actor="alice"
+    )
     clock.advance(timedelta(days=31))  # the PSB filing and the cancel-access order both late
 
     first = obligations.overdue(session, clock.now(), limit=1)
@@ -1350,6 +1427,7 @@ def test_the_failing_footers_come_a_page_at_a_time_with_how_many_sites_in_all(
             obligations.record_footer(
                 session, _site(order), None, url="http://example.cn/", status_code=200,
                 problems=["no number shown"], settings=settings,
+                actor="alice",
             )  # fmt: skip
             clock.advance(timedelta(hours=1))
     session.commit()
@@ -1383,7 +1461,9 @@ def test_a_renewal_renews_the_entitys_app_on_the_same_domain(
 ) -> None:
     app = _second_site(session, open_order, on_file)  # on example.cn too, same expiry
 
-    obligations.renewal(session, _site(on_file), Renewal(expires_on=date(2029, 6, 30)), settings)
+    obligations.renewal(
+        session, _site(on_file), Renewal(expires_on=date(2029, 6, 30)), settings, actor="alice"
+    )
 
     renewed = obligations.duties(session, app, clock.now())
     assert renewed.domain_expires_on == date(2029, 6, 30)
@@ -1391,6 +1471,21 @@ def test_a_renewal_renews_the_entitys_app_on_the_same_domain(
         o for o in renewed.obligations if o.kind == "domain_expired" and o.closed_at is None
     ]
     assert expired.due_at.astimezone(CHINA).date() == date(2029, 7, 1)  # the end of 30 June
+
+
+def test_an_app_renewed_with_its_sites_domain_records_who_renewed_it(
+    session: Session, on_file: FilingOut, open_order: Open, settings: Settings
+) -> None:
+    app = _second_site(session, open_order, on_file)  # on example.cn too, same expiry
+    was = str(session.get_one(Service, app).domain_expires_on)
+
+    obligations.renewal(
+        session, _site(on_file), Renewal(expires_on=date(2029, 6, 30)), settings, actor="alice"
+    )
+
+    [entry] = obligations.duties(session, app, get_clock().now()).recorded
+    assert (entry.what, entry.actor) == ("renewal", "alice")
+    assert entry.replaced == {"domain_expires_on": was}
 
 
 def test_a_renewal_leaves_a_service_whose_expiry_on_file_differs(
@@ -1403,7 +1498,9 @@ def test_a_renewal_leaves_a_service_whose_expiry_on_file_differs(
     )
     session.commit()
 
-    obligations.renewal(session, _site(on_file), Renewal(expires_on=date(2029, 6, 30)), settings)
+    obligations.renewal(
+        session, _site(on_file), Renewal(expires_on=date(2029, 6, 30)), settings, actor="alice"
+    )
 
     assert obligations.duties(session, app, clock.now()).domain_expires_on == date(2028, 12, 31)
 
@@ -1412,10 +1509,14 @@ def test_a_site_cannot_leave_the_host_before_it_went_live(
     session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
 ) -> None:
     clock.advance(timedelta(days=2))
-    obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 4)), settings)
+    obligations.go_live(
+        session, _site(on_file), GoLive(live_on=date(2026, 3, 4)), settings, actor="alice"
+    )
 
     with pytest.raises(GuardFailed) as refused:
-        obligations.left_host(session, _site(on_file), LeftHost(left_on=date(2026, 3, 3)), settings)
+        obligations.left_host(
+            session, _site(on_file), LeftHost(left_on=date(2026, 3, 3)), settings, actor="alice"
+        )
 
     assert [(r.code, r.field) for r in refused.value.reasons] == [("live_after_leaving", "left_on")]
     assert refused.value.reasons[0].message.startswith(
@@ -1427,12 +1528,16 @@ def test_a_go_live_after_the_site_left_the_host_is_refused(
     session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
 ) -> None:
     clock.advance(timedelta(days=3))
-    obligations.go_live(session, _site(on_file), GoLive(live_on=date(2026, 3, 3)), settings)
-    obligations.left_host(session, _site(on_file), LeftHost(left_on=date(2026, 3, 4)), settings)
+    obligations.go_live(
+        session, _site(on_file), GoLive(live_on=date(2026, 3, 3)), settings, actor="alice"
+    )
+    obligations.left_host(
+        session, _site(on_file), LeftHost(left_on=date(2026, 3, 4)), settings, actor="alice"
+    )
     correction = GoLive(live_on=date(2026, 3, 5), replaces=date(2026, 3, 3))
 
     with pytest.raises(GuardFailed) as refused:
-        obligations.go_live(session, _site(on_file), correction, settings)
+        obligations.go_live(session, _site(on_file), correction, settings, actor="alice")
 
     assert [(r.code, r.field) for r in refused.value.reasons] == [("live_after_leaving", "live_on")]
 
@@ -1440,10 +1545,14 @@ def test_a_go_live_after_the_site_left_the_host_is_refused(
 def test_a_second_left_host_of_another_day_without_naming_the_first_is_refused(
     session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
 ) -> None:
-    obligations.left_host(session, _site(on_file), LeftHost(left_on=date(2026, 3, 2)), settings)
+    obligations.left_host(
+        session, _site(on_file), LeftHost(left_on=date(2026, 3, 2)), settings, actor="alice"
+    )
 
     with pytest.raises(GuardFailed) as refused:
-        obligations.left_host(session, _site(on_file), LeftHost(left_on=date(2026, 3, 1)), settings)
+        obligations.left_host(
+            session, _site(on_file), LeftHost(left_on=date(2026, 3, 1)), settings, actor="alice"
+        )
 
     assert [(r.code, r.field) for r in refused.value.reasons] == [("already_owed", "replaces")]
 
@@ -1452,13 +1561,13 @@ def test_a_second_left_host_of_another_day_without_naming_the_first_is_refused(
     "write",
     [
         lambda s, site, settings: obligations.go_live(
-            s, site, GoLive(live_on=date(2026, 3, 2)), settings
+            s, site, GoLive(live_on=date(2026, 3, 2)), settings, actor="alice"
         ),
         lambda s, site, settings: obligations.left_host(
-            s, site, LeftHost(left_on=date(2026, 3, 2)), settings
+            s, site, LeftHost(left_on=date(2026, 3, 2)), settings, actor="alice"
         ),
         lambda s, site, settings: obligations.renewal(
-            s, site, Renewal(expires_on=date(2031, 6, 30)), settings
+            s, site, Renewal(expires_on=date(2031, 6, 30)), settings, actor="alice"
         ),
     ],
     ids=["go-live", "left-host", "renewal"],
@@ -1483,37 +1592,50 @@ def test_a_duty_write_sent_again_as_it_was_answers_the_same_and_opens_nothing(
     [
         (
             lambda s, site, settings: obligations.go_live(
-                s, site, GoLive(live_on=date(2026, 3, 2)), settings
+                s, site, GoLive(live_on=date(2026, 3, 2)), settings, actor="alice"
             ),
             lambda s, site, settings: obligations.go_live(
-                s, site, GoLive(live_on=date(2026, 3, 4), replaces=date(2026, 3, 2)), settings
+                s,
+                site,
+                GoLive(live_on=date(2026, 3, 4), replaces=date(2026, 3, 2)),
+                settings,
+                actor="alice",
             ),
         ),
         (
             lambda s, site, settings: obligations.left_host(
-                s, site, LeftHost(left_on=date(2026, 3, 2)), settings
+                s, site, LeftHost(left_on=date(2026, 3, 2)), settings, actor="alice"
             ),
             lambda s, site, settings: obligations.left_host(
-                s, site, LeftHost(left_on=date(2026, 3, 4), replaces=date(2026, 3, 2)), settings
+                s,
+                site,
+                LeftHost(left_on=date(2026, 3, 4), replaces=date(2026, 3, 2)),
+                settings,
+                actor="alice",
             ),
         ),
         (
             lambda s, site, settings: obligations.renewal(
-                s, site, Renewal(expires_on=date(2031, 6, 30)), settings
+                s, site, Renewal(expires_on=date(2031, 6, 30)), settings, actor="alice"
             ),
             lambda s, site, settings: obligations.renewal(
-                s, site, Renewal(expires_on=date(2030, 6, 30), replaces=date(2031, 6, 30)), settings
+                s,
+                site,
+                Renewal(expires_on=date(2030, 6, 30), replaces=date(2031, 6, 30)),
+                settings,
+                actor="alice",
             ),
         ),
         (
             lambda s, site, settings: obligations.server_renewal(
-                s, site, ServerRenewal(expires_on=date(2026, 9, 30)), settings
+                s, site, ServerRenewal(expires_on=date(2026, 9, 30)), settings, actor="alice"
             ),
             lambda s, site, settings: obligations.server_renewal(
                 s,
                 site,
                 ServerRenewal(expires_on=date(2026, 2, 28), replaces=date(2026, 9, 30)),
                 settings,
+                actor="alice",
             ),
         ),
     ],
@@ -1551,17 +1673,19 @@ def test_a_leaving_recorded_by_mistake_is_taken_back_naming_its_day(
     """The cancel-access order it made owed closes, and the site's footer is checked again."""
     _live(session, on_file, settings, clock)
     day = clock.now().date()
-    obligations.left_host(session, _site(on_file), LeftHost(left_on=day), settings)
+    obligations.left_host(session, _site(on_file), LeftHost(left_on=day), settings, actor="alice")
     clock.advance(timedelta(days=40))
 
     back = LeftHost(left_on=None, replaces=day)
-    duties = obligations.left_host(session, _site(on_file), back, settings)
+    duties = obligations.left_host(session, _site(on_file), back, settings, actor="alice")
 
     assert duties.left_on is None
     assert [o.kind for o in _late(session, clock)] == ["psb_filing"]  # no cancel-access late
     assert _open(session, on_file, "cancel_access") == []
     assert len(_open(session, on_file, "footer_check")) == 1
-    assert obligations.left_host(session, _site(on_file), back, settings) == duties  # a retry
+    assert (
+        obligations.left_host(session, _site(on_file), back, settings, actor="alice") == duties
+    )  # a retry
 
 
 def test_a_leaving_is_not_taken_back_while_its_cancel_access_order_is_in_flight(
@@ -1569,12 +1693,12 @@ def test_a_leaving_is_not_taken_back_while_its_cancel_access_order_is_in_flight(
 ) -> None:
     _second_site(session, open_order, on_file)
     day = date(2026, 3, 2)
-    obligations.left_host(session, _site(on_file), LeftHost(left_on=day), settings)
+    obligations.left_host(session, _site(on_file), LeftHost(left_on=day), settings, actor="alice")
     removing = open_order(**order_on("cancel_access", on_file.entity_id, _site(on_file)))
 
     with pytest.raises(GuardFailed) as refused:
         obligations.left_host(
-            session, _site(on_file), LeftHost(left_on=None, replaces=day), settings
+            session, _site(on_file), LeftHost(left_on=None, replaces=day), settings, actor="alice"
         )
 
     assert [(r.code, r.details) for r in refused.value.reasons] == [
@@ -1589,7 +1713,7 @@ def test_a_renewal_to_the_expiry_on_file_once_it_passed_is_refused_not_taken_for
 
     with pytest.raises(GuardFailed) as refused:
         obligations.renewal(
-            session, _site(on_file), Renewal(expires_on=date(2028, 6, 30)), settings
+            session, _site(on_file), Renewal(expires_on=date(2028, 6, 30)), settings, actor="alice"
         )
 
     assert "already_expired" in [r.code for r in refused.value.reasons]
@@ -1610,11 +1734,17 @@ def test_access_removed_forgets_the_server_expiry(
 def test_a_leaving_is_taken_back_only_naming_the_day_on_file(
     session: Session, on_file: FilingOut, settings: Settings
 ) -> None:
-    obligations.left_host(session, _site(on_file), LeftHost(left_on=date(2026, 3, 2)), settings)
+    obligations.left_host(
+        session, _site(on_file), LeftHost(left_on=date(2026, 3, 2)), settings, actor="alice"
+    )
 
     with pytest.raises(GuardFailed) as refused:
         obligations.left_host(
-            session, _site(on_file), LeftHost(left_on=None, replaces=date(2026, 3, 1)), settings
+            session,
+            _site(on_file),
+            LeftHost(left_on=None, replaces=date(2026, 3, 1)),
+            settings,
+            actor="alice",
         )
 
     assert [(r.code, r.field) for r in refused.value.reasons] == [("already_owed", "replaces")]
@@ -1624,11 +1754,13 @@ def test_a_left_host_day_corrected_moves_the_cancel_access_due_day(
     session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
 ) -> None:
     clock.advance(timedelta(days=40))
-    obligations.left_host(session, _site(on_file), LeftHost(left_on=date(2026, 3, 2)), settings)
+    obligations.left_host(
+        session, _site(on_file), LeftHost(left_on=date(2026, 3, 2)), settings, actor="alice"
+    )
     assert [o.kind for o in _late(session, clock)] == ["cancel_access"]  # 30 days passed
 
     correction = LeftHost(left_on=date(2026, 4, 10), replaces=date(2026, 3, 2))
-    duties = obligations.left_host(session, _site(on_file), correction, settings)
+    duties = obligations.left_host(session, _site(on_file), correction, settings, actor="alice")
 
     assert duties.left_on == date(2026, 4, 10)
     assert _late(session, clock) == []
@@ -1640,12 +1772,14 @@ def test_a_left_host_day_corrected_counts_with_the_days_its_order_was_owed_with(
     session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
 ) -> None:
     """CANCEL_ACCESS_DAYS changed since (30 to 10): the corrected day is still given 30."""
-    obligations.left_host(session, _site(on_file), LeftHost(left_on=date(2026, 3, 2)), settings)
+    obligations.left_host(
+        session, _site(on_file), LeftHost(left_on=date(2026, 3, 2)), settings, actor="alice"
+    )
     shorter = settings.model_copy(update={"cancel_access_days": 10})
     clock.advance(timedelta(days=3))
 
     correction = LeftHost(left_on=date(2026, 3, 4), replaces=date(2026, 3, 2))
-    obligations.left_host(session, _site(on_file), correction, shorter)
+    obligations.left_host(session, _site(on_file), correction, shorter, actor="alice")
 
     [owed] = _open(session, on_file, "cancel_access")
     # The end of 3 April in Beijing: 30 days after 4 March.
@@ -1667,7 +1801,7 @@ def test_a_renewal_takes_turns_with_a_writer_of_the_entitys_services_in_id_order
         with Session(db.engine, expire_on_commit=False) as own:
             try:
                 renewed = Renewal(expires_on=date(2029, 6, 30))
-                outcome.append(obligations.renewal(own, app, renewed, settings))
+                outcome.append(obligations.renewal(own, app, renewed, settings, actor="alice"))
             except Exception as failed:  # a deadlock is the failure this test is about
                 outcome.append(failed)
 
@@ -1689,9 +1823,9 @@ def test_a_go_live_recorded_after_the_site_left_starts_no_footer_checks(
     session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
 ) -> None:
     today = clock.now().astimezone(CHINA).date()
-    obligations.left_host(session, _site(on_file), LeftHost(left_on=today), settings)
+    obligations.left_host(session, _site(on_file), LeftHost(left_on=today), settings, actor="alice")
 
-    obligations.go_live(session, _site(on_file), GoLive(live_on=today), settings)
+    obligations.go_live(session, _site(on_file), GoLive(live_on=today), settings, actor="alice")
 
     assert _open(session, on_file, "footer_check") == []
     assert len(_open(session, on_file, "psb_filing")) == 1  # it was live, for a day
@@ -1701,13 +1835,15 @@ def test_a_notice_extended_yet_still_past_due_is_not_escalated_twice(
     session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
 ) -> None:
     notice = RectificationIn(reference="京通管〔2026〕9号", working_days=5)
-    duties = obligations.rectification(session, _site(on_file), notice, settings)
+    duties = obligations.rectification(session, _site(on_file), notice, settings, actor="alice")
     [row] = [o for o in duties.obligations if o.kind == "rectification"]
     clock.advance(timedelta(days=30))
     _sweep(session, clock, settings)
     assert len(_notices(session, "obligation_rectification")) == 1
 
-    obligations.extend(session, row.id, ExtensionIn(working_days=3), settings)  # still past
+    obligations.extend(
+        session, row.id, ExtensionIn(working_days=3), settings, actor="alice"
+    )  # still past
     _sweep(session, clock, settings)
 
     assert len(_notices(session, "obligation_rectification")) == 1
@@ -1717,9 +1853,11 @@ def test_the_same_day_of_leaving_again_corrects_nothing(
     session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
 ) -> None:
     day = date(2026, 3, 2)
-    obligations.left_host(session, _site(on_file), LeftHost(left_on=day), settings)
+    obligations.left_host(session, _site(on_file), LeftHost(left_on=day), settings, actor="alice")
 
-    obligations.left_host(session, _site(on_file), LeftHost(left_on=day, replaces=day), settings)
+    obligations.left_host(
+        session, _site(on_file), LeftHost(left_on=day, replaces=day), settings, actor="alice"
+    )
 
     [owed] = _open(session, on_file, "cancel_access")
     assert "replaced_left_on" not in owed.data
@@ -1731,7 +1869,7 @@ def test_a_notice_recorded_late_is_due_from_the_day_it_was_received(
     clock.advance(timedelta(days=3))  # Thursday 5 March; received on Monday the 2nd
     notice = RectificationIn(reference="一号", working_days=5, received_on=date(2026, 3, 2))
 
-    duties = obligations.rectification(session, _site(on_file), notice, settings)
+    duties = obligations.rectification(session, _site(on_file), notice, settings, actor="alice")
 
     [row] = [o for o in duties.obligations if o.kind == "rectification"]
     assert row.due_at.astimezone(CHINA).date() == date(2026, 3, 10)  # the end of the 9th
@@ -1743,10 +1881,12 @@ def test_an_extension_counts_from_the_day_the_notice_was_received(
 ) -> None:
     clock.advance(timedelta(days=3))
     notice = RectificationIn(reference="一号", working_days=5, received_on=date(2026, 3, 2))
-    duties = obligations.rectification(session, _site(on_file), notice, settings)
+    duties = obligations.rectification(session, _site(on_file), notice, settings, actor="alice")
     [row] = [o for o in duties.obligations if o.kind == "rectification"]
 
-    duties = obligations.extend(session, row.id, ExtensionIn(working_days=2), settings)
+    duties = obligations.extend(
+        session, row.id, ExtensionIn(working_days=2), settings, actor="alice"
+    )
 
     [row] = [o for o in duties.obligations if o.kind == "rectification"]
     assert row.due_at.astimezone(CHINA).date() == date(2026, 3, 12)  # 7 working days: the 11th
@@ -1759,7 +1899,7 @@ def test_a_notice_received_tomorrow_or_before_approval_is_refused(
                       (date(2026, 3, 1), "received_on_before_approval")):  # fmt: skip
         notice = RectificationIn(reference="一号", working_days=5, received_on=day)
         with pytest.raises(GuardFailed) as refused:
-            obligations.rectification(session, _site(on_file), notice, settings)
+            obligations.rectification(session, _site(on_file), notice, settings, actor="alice")
         assert [r.code for r in refused.value.reasons] == [code]
         assert "resolve" not in refused.value.reasons[0].message  # a notice, not a site
 
@@ -1768,7 +1908,9 @@ def test_the_overdue_are_filtered_by_kind_and_by_the_province_filed_in(
     session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
 ) -> None:
     _live(session, on_file, settings, clock)
-    obligations.left_host(session, _site(on_file), LeftHost(left_on=clock.now().date()), settings)
+    obligations.left_host(
+        session, _site(on_file), LeftHost(left_on=clock.now().date()), settings, actor="alice"
+    )
     clock.advance(timedelta(days=31))
 
     def kinds(only: obligations.OverdueFilter) -> list[str]:

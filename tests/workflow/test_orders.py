@@ -1742,7 +1742,7 @@ def test_an_entity_whose_only_site_left_for_another_host_is_not_cancelled_here(
 ) -> None:
     """Its leaving recorded, a cancel-access order owed: the site is the other host's now."""
     left = LeftHost(left_on=date(2026, 3, 2))
-    obligations.left_host(session, on_file.service_id or 0, left, settings)
+    obligations.left_host(session, on_file.service_id or 0, left, settings, actor="alice")
 
     refused = _refusals(open_order, order_on("cancel_entity", on_file.entity_id, 0))
 
@@ -1756,7 +1756,7 @@ def test_a_site_whose_leaving_is_recorded_is_not_cancelled_here(
     app = open_order(**order_on("new_service", on_file.entity_id, 0))
     _drive(session, app, ORDER_PATHS["new_service"])  # not the entity's last: that aside
     left = LeftHost(left_on=date(2026, 3, 2))
-    obligations.left_host(session, on_file.service_id or 0, left, settings)
+    obligations.left_host(session, on_file.service_id or 0, left, settings, actor="alice")
     body = order_on("cancel_service", on_file.entity_id, on_file.service_id or 0)
 
     assert _refusals(open_order, body) == [("service_left_host", "service_id")]
@@ -1767,7 +1767,7 @@ def test_an_entitys_only_site_that_left_is_refused_pointing_to_cancel_access_alo
 ) -> None:
     """Cancel-entity would be refused too (``not_served_here``): cancel-access is the way."""
     left = LeftHost(left_on=date(2026, 3, 2))
-    obligations.left_host(session, on_file.service_id or 0, left, settings)
+    obligations.left_host(session, on_file.service_id or 0, left, settings, actor="alice")
     body = order_on("cancel_service", on_file.entity_id, on_file.service_id or 0)
 
     assert _refusals(open_order, body) == [("service_left_host", "service_id")]

@@ -46,6 +46,21 @@ class ObligationKind(StrEnum):
     RECTIFICATION = "rectification"
 
 
+class Recorded(StrEnum):
+    """What a write to an approved service's facts recorded, as its audit row names it
+    (``models.ServiceAudit``): one per recording function of ``workflow.obligations``."""
+
+    GO_LIVE = "go_live"
+    PSB_NUMBER = "psb_number"
+    RENEWAL = "renewal"
+    SERVER_RENEWAL = "server_renewal"
+    LEFT_HOST = "left_host"
+    RECTIFICATION = "rectification"
+    EXTENSION = "extension"
+    RECTIFIED = "rectified"
+    FOOTER_CHECK = "footer_check"
+
+
 class Action(StrEnum):
     """What the scheduler does when an obligation comes due: tell its audience, or run a job
     (the footer check) and open the next one."""

@@ -6,9 +6,9 @@ One module per concern, each to be read on its own:
   and closing its obligations; the figures they are armed with); it imports no other module
   of the package, and every other one imports it.
 - ``reading``: what clients read (a service's duties, the overdue ones, failing footers).
-- ``recording``: the one transaction each recording function takes; ``going_live``,
-  ``psb_filing``, ``expiry`` (the domain's and the server's), ``leaving_host`` and
-  ``rectifications`` record what happened to a service.
+- ``recording``: the one transaction each recording function takes, and its audit row;
+  ``going_live``, ``psb_filing``, ``expiry`` (the domain's and the server's),
+  ``leaving_host`` and ``rectifications`` record what happened to a service.
 - ``approval``: what an approved order does to them.
 - ``firing``: the scheduler's half.
 - ``footer``: the footer check's results, the worker's half.

@@ -15,10 +15,16 @@ from config.clock import CHINA, end_of_day
 from config.settings import Settings
 from models import DeadlineStatus, Filing, Service, table
 from workflow.domain.errors import Reason
-from workflow.domain.obligations import ObligationKind, Renewal, ServerRenewal, check_renewal
+from workflow.domain.obligations import (
+    ObligationKind,
+    Recorded,
+    Renewal,
+    ServerRenewal,
+    check_renewal,
+)
 from workflow.domain.orders import ServiceStatus
 from workflow.obligations.reading import ServiceDutiesOut
-from workflow.obligations.recording import _record
+from workflow.obligations.recording import Written, _record
 from workflow.obligations.rows import (
     _approving_order,
     _close,
@@ -57,7 +63,7 @@ _SERVER = _Expiry(ObligationKind.SERVER_EXPIRY, ObligationKind.SERVER_EXPIRED, "
 
 
 def renewal(
-    session: Session, service_id: int, command: Renewal, settings: Settings
+    session: Session, service_id: int, command: Renewal, settings: Settings, actor: str
 ) -> ServiceDutiesOut:
     """A new expiry date, or one on file corrected (``replaces``): the reminders for the old
     one close and new ones open, and the service's orders show it (their pages and a search
@@ -65,11 +71,11 @@ def renewal(
     on it (an app or mini program on its site's domain) with the same expiry on file are
     renewed with it, or they would be escalated as expired with the domain renewed."""
 
-    def write(service: Service, filing: Filing, now: datetime) -> None:
+    def write(service: Service, filing: Filing, now: datetime) -> Written | None:
         today = now.astimezone(CHINA).date()
         current = service.domain_expires_on
         if _expiry_sent_again(command, current, today):
-            return  # the expiry on file sent again (a retry): nothing to renew
+            return None  # the expiry on file sent again (a retry): nothing to renew
         if reasons := check_renewal(command.expires_on, current, today, command.replaces):
             raise _refused("renewal not recorded", *reasons)
         sharing = session.exec(
@@ -85,6 +91,9 @@ def renewal(
         for other in sharing:
             approving = _approving_order(session, other)
             _renew(session, other, approving, command.expires_on, now, settings)
+        # The services sharing the domain had the same expiry on file: it was theirs too.
+        also = [other.id for other in sharing if other.id is not None]
+        return Written({"domain_expires_on": str(current)}, also)
 
     # An approving event locks its order, then the services it writes, in id order; here too
     # the orders of the services on the domain are locked first, then those services in id
@@ -108,7 +117,8 @@ def renewal(
         .order_by(col(Service.id))
         .with_for_update()
     ).all()
-    return _record(session, service_id, write)
+    said = command.model_dump(mode="json")
+    return _record(session, service_id, write, what=Recorded.RENEWAL, said=said, actor=actor)
 
 
 def _expiry_sent_again(command: Renewal, current: date | None, today: date) -> bool:
@@ -148,7 +158,7 @@ def _renew(
 
 
 def server_renewal(
-    session: Session, service_id: int, command: ServerRenewal, settings: Settings
+    session: Session, service_id: int, command: ServerRenewal, settings: Settings, actor: str
 ) -> ServiceDutiesOut:
     """The expiry of the server the service is accessed on: first recorded, renewed, or one
     on file corrected (``replaces``). Its reminders for the old day close and new ones open;
@@ -156,11 +166,11 @@ def server_renewal(
     open to cancellation as invalid). A server is the service's own here: each order binds
     its own service number, so nothing else is renewed with it."""
 
-    def write(service: Service, filing: Filing, now: datetime) -> None:
+    def write(service: Service, filing: Filing, now: datetime) -> Written | None:
         current = service.server_expires_on
         today = now.astimezone(CHINA).date()
         if _expiry_sent_again(command, current, today):
-            return  # the expiry on file sent again (a retry): nothing to renew
+            return None  # the expiry on file sent again (a retry): nothing to renew
         escalated = ObligationKind.SERVER_EXPIRED
         reasons = check_renewal(command.expires_on, current, today, command.replaces, escalated)
         if (left_on := _left_on(session, service.id)) is not None:
@@ -178,8 +188,11 @@ def server_renewal(
         service.server_expires_on = command.expires_on
         session.add(service)
         _expiry_moved(session, service, filing, now, settings, _SERVER)
+        return Written(None if current is None else {"server_expires_on": str(current)})
 
-    return _record(session, service_id, write)
+    said = command.model_dump(mode="json")
+    what = Recorded.SERVER_RENEWAL
+    return _record(session, service_id, write, what=what, said=said, actor=actor)
 
 
 def _watch_expiry(

@@ -19,13 +19,14 @@ from workflow.domain.errors import Reason
 from workflow.domain.obligations import (
     GoLive,
     ObligationKind,
+    Recorded,
     check_live_before_leaving,
     check_service_day,
     has_home_page,
 )
 from workflow.domain.orders import ServiceKind
 from workflow.obligations.reading import ServiceDutiesOut
-from workflow.obligations.recording import _record
+from workflow.obligations.recording import Written, _record
 from workflow.obligations.rows import (
     _approved_on,
     _armed,
@@ -43,23 +44,24 @@ log = logging.getLogger(__name__)
 
 
 def go_live(
-    session: Session, service_id: int, command: GoLive, settings: Settings
+    session: Session, service_id: int, command: GoLive, settings: Settings, actor: str
 ) -> ServiceDutiesOut:
     """The service went live: its PSB filing is due ``psb_filing_days`` later, with reminders
     before that day; a website's footer checks start. A day mistyped is corrected by naming
     it (``replaces``): the PSB filing, if still open, is then due from the corrected day."""
 
-    def write(service: Service, filing: Filing, now: datetime) -> None:
+    def write(service: Service, filing: Filing, now: datetime) -> Written | None:
         if _as_on_file(command, service):
-            return  # sent again (a retry after a timeout): the same answer, nothing new
+            return None  # sent again (a retry after a timeout): the same answer, nothing new
         if service.live_on != command.replaces:
             raise _refused("go-live not recorded", _correcting(service, command.replaces))
         approved_on, left_on = _approved_on(filing), _left_on(session, service.id)
         if reasons := _check_go_live(command, service, approved_on, left_on, now):
             raise _refused("go-live not recorded", *reasons)
         if service.live_on is not None:
+            replaced = {"live_on": str(service.live_on), "home_url": service.home_url}
             _correct_go_live(session, service, filing, command, left_on, now, settings)
-            return
+            return Written(replaced)
         service.live_on = command.live_on
         service.home_url = command.home_url or f"https://{service.domain}/"
         session.add(service)
@@ -72,8 +74,10 @@ def go_live(
             _remind_before(session, service, filing, kind, due_on, now, settings, armed)
         if _footer_checked(service, left_on):
             _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
+        return Written()
 
-    return _record(session, service_id, write)
+    said = command.model_dump(mode="json")
+    return _record(session, service_id, write, what=Recorded.GO_LIVE, said=said, actor=actor)
 
 
 def _footer_checked(service: Service, left_on: date | None) -> bool:

@@ -17,6 +17,7 @@ from workflow.domain.errors import Reason
 from workflow.domain.obligations import (
     LeftHost,
     ObligationKind,
+    Recorded,
     check_live_before_leaving,
     check_service_day,
 )
@@ -24,7 +25,7 @@ from workflow.domain.orders import OrderKind
 from workflow.obligations.expiry import _SERVER, _watch_expiry
 from workflow.obligations.going_live import _footer_checked
 from workflow.obligations.reading import ServiceDutiesOut
-from workflow.obligations.recording import _record
+from workflow.obligations.recording import Written, _record
 from workflow.obligations.rows import (
     _approved_on,
     _armed,
@@ -41,20 +42,19 @@ log = logging.getLogger(__name__)
 
 
 def left_host(
-    session: Session, service_id: int, command: LeftHost, settings: Settings
+    session: Session, service_id: int, command: LeftHost, settings: Settings, actor: str
 ) -> ServiceDutiesOut:
     """The site moved off this host's servers: a cancel-access order is owed (an empty record,
     空壳网站, is what the bureau cancels). A day mistyped is corrected by naming it
     (``replaces``): the cancel-access order owed is then due from the corrected day."""
 
-    def write(service: Service, filing: Filing, now: datetime) -> None:
+    def write(service: Service, filing: Filing, now: datetime) -> Written | None:
         owed = _open_row(session, service.id, ObligationKind.CANCEL_ACCESS)
         on_file = _day_left(owed)
         if command.left_on is None:
-            _retract_left(session, service, filing, command.replaces, now, settings)
-            return
+            return _retract_left(session, service, filing, command.replaces, now, settings)
         if on_file == command.left_on:
-            return  # the day on file sent again (a retry, a correction's too): as it stands
+            return None  # the day on file sent again (a retry, a correction's too): as it stands
         if on_file != command.replaces:
             raise _refused("left-host not recorded", _correcting_left(on_file, command.replaces))
         reasons = check_service_day(
@@ -71,9 +71,8 @@ def left_host(
         armed = _armed(ObligationKind.CANCEL_ACCESS, settings, owed)
         due = end_of_day(_within(command.left_on, armed))
         if owed is not None:
-            if on_file != command.left_on:  # the same day as its own correction: nothing
-                _correct_left(session, owed, command.left_on, due, now)
-            return
+            _correct_left(session, owed, command.left_on, due, now)
+            return Written({"left_on": str(on_file)})
         _open(
             session,
             service,
@@ -85,8 +84,10 @@ def left_host(
         )
         # Its page and its server are no longer this host's to check and watch.
         _close(session, service.id, (ObligationKind.FOOTER_CHECK, *_SERVER.kinds), now)
+        return Written()
 
-    return _record(session, service_id, write)
+    said = command.model_dump(mode="json")
+    return _record(session, service_id, write, what=Recorded.LEFT_HOST, said=said, actor=actor)
 
 
 def _retract_left(
@@ -96,14 +97,14 @@ def _retract_left(
     replaces: date | None,
     now: datetime,
     settings: Settings,
-) -> None:
+) -> Written | None:
     """A leaving recorded by mistake taken back, naming its day (``replaces``): the
     cancel-access order owed closes as retracted, and a live website's footer checks start
     again, as the watch of its server's expiry does. Sent again, once taken back, it changes
     nothing."""
     latest = _latest(session, service.id, ObligationKind.CANCEL_ACCESS)
     if latest is not None and latest.data.get("retracted") == str(replaces):
-        return
+        return None
     on_file = _day_left(_open_row(session, service.id, ObligationKind.CANCEL_ACCESS))
     if on_file is None or replaces != on_file:
         raise _refused("left-host not taken back", _correcting_left(on_file, replaces))
@@ -129,6 +130,7 @@ def _retract_left(
         _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
     if service.server_expires_on is not None:
         _watch_expiry(session, service, filing, now, settings, _SERVER)
+    return Written({"left_on": str(on_file)})
 
 
 def _correcting_left(on_file: date | None, replaces: date | None) -> Reason:

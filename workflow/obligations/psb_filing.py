@@ -17,6 +17,7 @@ from workflow.domain.guards import canonical_province, number_spellings
 from workflow.domain.obligations import (
     ObligationKind,
     PsbNumberIn,
+    Recorded,
     check_psb_number,
     psb_digits,
     same_psb_number,
@@ -24,7 +25,7 @@ from workflow.domain.obligations import (
 from workflow.domain.orders import ServiceStatus
 from workflow.domain.rules import rules_for
 from workflow.obligations.reading import ServiceDutiesOut
-from workflow.obligations.recording import _record
+from workflow.obligations.recording import Written, _record
 from workflow.obligations.rows import _close, _latest, _refused
 from workflow.records import service_named
 from workflow.turns import take_turns
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 def psb_number(
-    session: Session, service_id: int, command: PsbNumberIn, settings: Settings
+    session: Session, service_id: int, command: PsbNumberIn, settings: Settings, actor: str
 ) -> ServiceDutiesOut:
     """The PSB number, checked against its format and the entity's province, closes the PSB
     filing; the number is kept on the service. The same number again changes nothing; another
@@ -45,7 +46,7 @@ def psb_number(
     def canonical(province: str) -> str | None:
         return canonical_province(province, rules) if province else None
 
-    def write(service: Service, filing: Filing, now: datetime) -> None:
+    def write(service: Service, filing: Filing, now: datetime) -> Written | None:
         on_file = service.psb_number
         entity = session.get(Entity, service.entity_id)
         assert entity is not None
@@ -53,7 +54,7 @@ def psb_number(
         if reasons:  # first: another province's prefix on the digits on file is no alias
             raise _refused("PSB number refused", *reasons)
         if on_file is not None and same_psb_number(command.psb_number, on_file, canonical):
-            return  # the number on file, its province written as the alias or not
+            return None  # the number on file, its province written as the alias or not
         if not same_psb_number(command.replaces, on_file, canonical):
             raise _refused("PSB number refused", _replacing(service, on_file, command.replaces))
         digits = psb_digits(command.psb_number)
@@ -84,8 +85,10 @@ def psb_number(
             now,
             {"psb_number": command.psb_number},
         )
+        return Written(None if on_file is None else {"psb_number": on_file})
 
-    return _record(session, service_id, write)
+    said = command.model_dump(mode="json")
+    return _record(session, service_id, write, what=Recorded.PSB_NUMBER, said=said, actor=actor)
 
 
 def _psb_number_holder(session: Session, digits: str, service: Service) -> Service | None:

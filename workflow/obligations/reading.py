@@ -18,15 +18,23 @@ from sqlmodel import Session, col, select
 from config.clock import as_utc
 from config.masking import mask_text
 from config.settings import get_settings
-from models import DeadlineStatus, Filing, FooterCheck, Obligation, Service, table
+from models import DeadlineStatus, Filing, FooterCheck, Obligation, Service, ServiceAudit, table
 from workflow.domain.definition import State
 from workflow.domain.errors import Reason, ValidationError
 from workflow.domain.guards import province_named
-from workflow.domain.obligations import OBLIGATIONS_BY_KIND, OVERDUE_OBLIGATIONS, ObligationKind
+from workflow.domain.obligations import (
+    OBLIGATIONS_BY_KIND,
+    OVERDUE_OBLIGATIONS,
+    ObligationKind,
+    Recorded,
+)
 from workflow.domain.orders import ServiceKind, ServiceStatus
 from workflow.obligations.rows import _FILED_HERE_FIRST, _left_on, _service, _worded
 from workflow.schemas import Page, UtcDateTime
 
+# The audit rows a service's view lists: enough for "who changed this lately?"; older ones
+# stay in the table for an auditor.
+AUDIT_SHOWN = 20
 # Orders refused or withdrawn: they put nothing on record, so make no site their assignee's.
 _REFUSED_OR_WITHDRAWN = (State.REJECTED, State.WITHDRAWN)
 
@@ -59,6 +67,20 @@ class FooterCheckOut(BaseModel):
     ok: bool
     status_code: int | None
     problems: list[str]
+
+
+class ServiceAuditOut(BaseModel):
+    """One write to the service's facts: what was recorded, by whom and when."""
+
+    id: int
+    what: Recorded
+    data: dict[str, object] = Field(description="what was sent")
+    replaced: dict[str, object] | None = Field(
+        description="the facts on file it replaced (a correction's, a renewal's), as this "
+        "view names them"
+    )
+    actor: str
+    at: UtcDateTime
 
 
 class FailingFooterOut(BaseModel):
@@ -103,6 +125,10 @@ class ServiceDutiesOut(BaseModel):
     )
     obligations: list[ObligationOut]
     footer_checks: list[FooterCheckOut]
+    recorded: list[ServiceAuditOut] = Field(
+        description=f"who recorded what about it, newest first (the latest {AUDIT_SHOWN}); the "
+        "footer checks, the worker's, are in footer_checks"
+    )
 
 
 def describe(row: Obligation, now: datetime) -> ObligationOut:
@@ -120,8 +146,7 @@ def describe(row: Obligation, now: datetime) -> ObligationOut:
         status=DeadlineStatus(row.status),
         estimated=row.estimated,
         overdue=spec.overdue and row.closed_at is None and due <= now,
-        # A rectification's text may quote a mobile or an ID number: masked like reasons are.
-        data={k: mask_text(v) if isinstance(v, str) else v for k, v in row.data.items()},
+        data=_masked(row.data),
         opened_at=row.opened_at,
         fired_at=row.fired_at,
         closed_at=row.closed_at,
@@ -157,7 +182,38 @@ def duties(
         server_expires_on=service.server_expires_on,
         obligations=[describe(row, now) for row in rows],
         footer_checks=[FooterCheckOut.model_validate(c) for c in checks],
+        recorded=_recorded(session, service_id),
     )
+
+
+def _recorded(session: Session, service_id: int) -> list[ServiceAuditOut]:
+    """Who recorded what about the service, newest first, but the footer checks: one a day,
+    they would soon push the people's records out of the list, and the view lists them."""
+    rows = session.exec(
+        select(ServiceAudit)
+        .where(
+            ServiceAudit.service_id == service_id,
+            col(ServiceAudit.what) != Recorded.FOOTER_CHECK,
+        )
+        .order_by(col(ServiceAudit.at).desc(), col(ServiceAudit.id).desc())
+        .limit(AUDIT_SHOWN)
+    ).all()
+    return [
+        ServiceAuditOut(
+            id=row.id or 0,
+            what=Recorded(row.what),
+            data=_masked(row.data),
+            replaced=_masked(row.replaced) if row.replaced is not None else None,
+            actor=row.actor,
+            at=row.at,
+        )
+        for row in rows
+    ]
+
+
+def _masked(data: dict[str, object]) -> dict[str, object]:
+    """A rectification's text may quote a mobile or an ID number: masked like reasons are."""
+    return {k: mask_text(v) if isinstance(v, str) else v for k, v in data.items()}
 
 
 @dataclass(frozen=True)

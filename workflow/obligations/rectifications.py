@@ -17,23 +17,24 @@ from workflow.domain.errors import NotFound, Reason
 from workflow.domain.obligations import (
     ExtensionIn,
     ObligationKind,
+    Recorded,
     RectificationIn,
     check_extension,
     check_notice_day,
 )
 from workflow.obligations.reading import ServiceDutiesOut
-from workflow.obligations.recording import _record
+from workflow.obligations.recording import Written, _record
 from workflow.obligations.rows import _approved_on, _close_row, _open, _refused
 
 
 def rectification(
-    session: Session, service_id: int, command: RectificationIn, settings: Settings
+    session: Session, service_id: int, command: RectificationIn, settings: Settings, actor: str
 ) -> ServiceDutiesOut:
     """A rectification notice, due ``working_days`` working days from the day it was received
     (today unless told): at the end of the last one, as the PSB filing is, since a notice may
     be met all of its last day."""
 
-    def write(service: Service, filing: Filing, now: datetime) -> None:
+    def write(service: Service, filing: Filing, now: datetime) -> Written | None:
         today = now.astimezone(CHINA).date()
         received = command.received_on or today
         reasons = check_notice_day(received, today=today, approved_on=_approved_on(filing))
@@ -49,7 +50,7 @@ def rectification(
             # A retry naming no day says what the first did, after midnight too.
             compared = [k for k in said if k != "received_on" or command.received_on]
             if all(same.data.get(key) == said[key] for key in compared):
-                return  # the notice sent again as recorded (a retry): one duty, unchanged
+                return None  # the notice sent again as recorded (a retry): one duty, unchanged
             raise _refused(
                 "rectification not recorded",
                 Reason(
@@ -63,21 +64,24 @@ def rectification(
         due, estimated = _working_days_after(calendar_for(settings), start, command.working_days)
         data = {**said, "extended_by": None}
         _open(session, service, filing, ObligationKind.RECTIFICATION, due, now, data, estimated)
+        return Written()
 
-    return _record(session, service_id, write)
+    said = command.model_dump(mode="json")
+    what = Recorded.RECTIFICATION
+    return _record(session, service_id, write, what=what, said=said, actor=actor)
 
 
 def extend(
-    session: Session, obligation_id: int, command: ExtensionIn, settings: Settings
+    session: Session, obligation_id: int, command: ExtensionIn, settings: Settings, actor: str
 ) -> ServiceDutiesOut:
     """One extension of at most ``rectification_max_extension_working_days``; a second is refused.
     Counted, as ``recount_rectifications`` counts it, from the notice's receipt."""
     service_id = _rectification(session, obligation_id).service_id
 
-    def write(service: Service, filing: Filing, now: datetime) -> None:
+    def write(service: Service, filing: Filing, now: datetime) -> Written | None:
         row = _rectification(session, obligation_id, fresh=True)
         if row.data.get("extended_by") == command.working_days:
-            return  # the extension sent again (a retry): the one extension, as recorded
+            return None  # the extension sent again (a retry): the one extension, as recorded
         reasons = check_extension(
             row.data.get("extended_by") is not None,
             command.working_days,
@@ -96,8 +100,10 @@ def extend(
         if row.due_at > now:  # escalated again if it passes; one still past was told already
             row.status, row.fired_at = DeadlineStatus.PENDING, None
         session.add(row)
+        return Written()
 
-    return _record(session, service_id, write)
+    said = {"rectification_id": obligation_id, **command.model_dump(mode="json")}
+    return _record(session, service_id, write, what=Recorded.EXTENSION, said=said, actor=actor)
 
 
 def recount_rectifications(session: Session, settings: Settings) -> int:
@@ -132,16 +138,18 @@ def recount_rectifications(session: Session, settings: Settings) -> int:
     return changed
 
 
-def rectified(session: Session, obligation_id: int) -> ServiceDutiesOut:
+def rectified(session: Session, obligation_id: int, actor: str) -> ServiceDutiesOut:
     """The rectification was done: its obligation closes."""
     service_id = _rectification(session, obligation_id).service_id
 
-    def write(service: Service, filing: Filing, now: datetime) -> None:
+    def write(service: Service, filing: Filing, now: datetime) -> Written:
         row = _rectification(session, obligation_id, fresh=True)
         _close_row(row, now, {"rectified": True})
         session.add(row)
+        return Written()
 
-    return _record(session, service_id, write)
+    said = {"rectification_id": obligation_id}
+    return _record(session, service_id, write, what=Recorded.RECTIFIED, said=said, actor=actor)
 
 
 def _rectification(session: Session, obligation_id: int, *, fresh: bool = False) -> Obligation:
