@@ -394,3 +394,16 @@ def test_an_apps_page_calls_it_an_app(
 
     assert "<dt>App 应用</dt><dd>Example App</dd>" in page
     assert "<dt>Website 网站</dt>" in site
+
+
+def test_a_go_live_recorded_from_the_page_shows_who_recorded_it(
+    on_file: FilingOut, signed_in: Callable[[str], TestClient]
+) -> None:
+    console = signed_in("case_manager")
+    assert _record(console, on_file, "go_live", {"live_on": "2026-03-02"}).status_code == 303
+
+    page = signed_in("viewer").get(f"/filings/{on_file.id}").text
+
+    recorded = page.split('id="recorded"')[1].split("</table>")[0]
+    assert "go live" in recorded and "live_on 2026-03-02" in recorded
+    assert "Recorded by token:test-case_manager, 2026-03-02 10:00" in recorded

@@ -410,7 +410,8 @@ def test_a_rectification_row_says_which_notice_and_its_extension(
 
     page = signed_in("viewer").get(f"/filings/{on_file.id}").text
 
-    [shown] = [r for r in page.split('id="obligations"')[1].split("<tr>") if "rectification" in r]
+    table = page.split('id="obligations"')[1].split("</table>")[0]
+    [shown] = [r for r in table.split("<tr>") if "rectification" in r]
     assert "京通管〔2026〕12号: 补充备案信息" in shown and "extended 7 working days" in shown
     assert "open 待办" in shown
 
