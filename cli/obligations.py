@@ -70,7 +70,8 @@ def render_obligations(rows: list[ObligationOut]) -> RenderableType:
 
 def render_duties(view: ServiceDutiesOut) -> RenderableType:
     """What the console's block says of a service: an app's identifier, not a home page (it
-    shows its number inside itself), and the day it left this host, once it has."""
+    shows its number inside itself), the day it left this host, once it has, and who recorded
+    what about it."""
     website = has_home_page(view.kind)
     summary = fields(
         [
@@ -92,7 +93,12 @@ def render_duties(view: ServiceDutiesOut) -> RenderableType:
         [(c.checked_at, c.url, c.ok, c.problems) for c in view.footer_checks],
         title="footer checks",
     )
-    return Group(summary, render_obligations(view.obligations), checks)
+    recorded = table(
+        ["at", "what", "by", "data", "replaced"],
+        [(r.at, r.what, r.actor, r.data, r.replaced or "") for r in view.recorded],
+        title="recorded",
+    )
+    return Group(summary, render_obligations(view.obligations), checks, recorded)
 
 
 def _predicted(day: date, days: int, past: bool) -> str:

@@ -338,3 +338,12 @@ def test_a_record_keeps_the_cli_actor_and_its_time(
         number,
     )
     assert entry["at"] == clock.now().isoformat().replace("+00:00", "Z")
+
+
+def test_a_services_obligations_show_who_recorded_what(cli: Cli, on_file: FilingOut) -> None:
+    site = str(on_file.service_id)
+    cli("services", "psb", site, "京公网安备11010502030143号", "--actor", "zhang.wei")
+
+    shown = cli("services", "obligations", site).stdout
+
+    assert re.search(r"recorded.*psb_number\s+│ zhang\.wei", shown, re.S), shown
