@@ -22,7 +22,6 @@ from config.settings import Settings
 from workflow import obligations
 from workflow.domain.footer import footer_problems
 from workflow.domain.rules import rules_for
-from workflow.service import SYSTEM_ACTOR
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +126,6 @@ def check_footer(
                 status_code=fetched.status_code,
                 problems=fetched.problems,
                 settings=settings,
-                actor=SYSTEM_ACTOR,
             )
             session.commit()
     except IntegrityError:  # another worker recorded this scheduled check meanwhile

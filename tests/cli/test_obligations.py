@@ -259,7 +259,6 @@ def test_services_footer_failing_names_each_failing_site(
     obligations.record_footer(
         session, on_file.service_id, None, url="http://example.cn/", status_code=200,
         problems=["no number shown"], settings=settings,
-        actor="alice",
     )  # fmt: skip
     session.commit()
 

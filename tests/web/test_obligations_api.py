@@ -251,7 +251,6 @@ def test_the_filing_page_shows_footer_checks_once_each_with_their_result(
         obligations.record_footer(
             session, on_file.service_id, None, url="http://example.cn/", status_code=200,
             problems=problems, settings=settings,
-            actor="alice",
         )  # fmt: skip
         session.commit()
         clock.advance(timedelta(days=1))
@@ -268,7 +267,6 @@ def _check(session: Session, service_id: int, settings: Settings, problems: list
     obligations.record_footer(
         session, service_id, None, url="http://example.cn/", status_code=200,
         problems=problems, settings=settings,
-        actor="alice",
     )  # fmt: skip
     session.commit()
 

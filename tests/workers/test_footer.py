@@ -20,14 +20,13 @@ from sqlmodel import Session, select
 
 from config.clock import FrozenClock
 from config.settings import Settings, get_settings
-from models import FooterCheck, Job, Notification, OutboxMessage, Service, ServiceAudit
+from models import Job, Notification, OutboxMessage, Service
 from tests.databases import Database
 from tests.delivery_kit import failed_jobs, footer_checks, site_live_at, wait_for, worker_on
 from workers.actors import FOOTER_CHECK_RETRIES, declare_actors
 from workers.broker import QUEUE
 from workers.footer import check_footer, fetch_and_judge
 from workers.relay import relay_pending
-from workflow.domain.obligations import Recorded
 from workflow.failures import retry_failed
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_obligations
@@ -322,17 +321,3 @@ def test_a_footer_check_whose_run_fails_every_retry_is_kept_for_ops_who_retry_it
     footer_worker.join(QUEUE, timeout=20_000)
     [check] = footer_checks(db.engine)
     assert check.ok and check.obligation_id == owed.payload["obligation_id"]
-
-
-def test_a_footer_check_is_recorded_as_the_systems(
-    db: Database, session: Session, on_file: FilingOut, site: str, settings: Settings
-) -> None:
-    service_id = site_live_at(session, on_file, site + "/good", settings)
-    assert check_footer(db.engine, service_id, None, settings)
-    with Session(db.engine) as reading:
-        [check] = reading.exec(select(FooterCheck)).all()
-        [entry] = reading.exec(
-            select(ServiceAudit).where(ServiceAudit.what == Recorded.FOOTER_CHECK)
-        ).all()
-    assert (entry.service_id, entry.actor, entry.at) == (service_id, "system", check.checked_at)
-    assert entry.data["footer_check_id"] == check.id and entry.data["ok"] is True

@@ -1427,7 +1427,6 @@ def test_the_failing_footers_come_a_page_at_a_time_with_how_many_sites_in_all(
             obligations.record_footer(
                 session, _site(order), None, url="http://example.cn/", status_code=200,
                 problems=["no number shown"], settings=settings,
-                actor="alice",
             )  # fmt: skip
             clock.advance(timedelta(hours=1))
     session.commit()

@@ -58,7 +58,6 @@ class Recorded(StrEnum):
     RECTIFICATION = "rectification"
     EXTENSION = "extension"
     RECTIFIED = "rectified"
-    FOOTER_CHECK = "footer_check"
 
 
 class Action(StrEnum):

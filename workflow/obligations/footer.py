@@ -10,10 +10,9 @@ from config.clock import get_clock
 from config.settings import Settings
 from models import FooterCheck, Service
 from workflow import notices
-from workflow.domain.obligations import OBLIGATIONS_BY_KIND, ObligationKind, Recorded
+from workflow.domain.obligations import OBLIGATIONS_BY_KIND, ObligationKind
 from workflow.domain.orders import ServiceStatus
 from workflow.domain.wording import worded
-from workflow.obligations.recording import audit
 from workflow.obligations.rows import _approving_order, _service
 
 
@@ -49,11 +48,10 @@ def record_footer(
     status_code: int | None,
     problems: list[str],
     settings: Settings,
-    actor: str,
 ) -> FooterCheck:
-    """Keep one check's result, audited as ``actor``'s (the worker names itself, as a person
-    is named for what they record); the second failure in a row notifies the case managers
-    (once per run of failures, not at every check after it)."""
+    """Keep one check's result (its own row is its audit: the ``service_audit`` table keeps
+    what people record, which a check a day would bury); the second failure in a row
+    notifies the case managers (once per run of failures, not at every check after it)."""
     now = get_clock().now()
     check = FooterCheck(
         service_id=service_id,
@@ -66,8 +64,6 @@ def record_footer(
     )
     session.add(check)
     session.flush()
-    said = {"footer_check_id": check.id, "url": url, "ok": check.ok, "status_code": status_code}
-    audit(session, service_id, Recorded.FOOTER_CHECK, said, actor, now)
     recent = session.exec(
         select(FooterCheck.ok)
         .where(FooterCheck.service_id == service_id)

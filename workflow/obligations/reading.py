@@ -187,14 +187,10 @@ def duties(
 
 
 def _recorded(session: Session, service_id: int) -> list[ServiceAuditOut]:
-    """Who recorded what about the service, newest first, but the footer checks: one a day,
-    they would soon push the people's records out of the list, and the view lists them."""
+    """Who recorded what about the service, newest first."""
     rows = session.exec(
         select(ServiceAudit)
-        .where(
-            ServiceAudit.service_id == service_id,
-            col(ServiceAudit.what) != Recorded.FOOTER_CHECK,
-        )
+        .where(ServiceAudit.service_id == service_id)
         .order_by(col(ServiceAudit.at).desc(), col(ServiceAudit.id).desc())
         .limit(AUDIT_SHOWN)
     ).all()
