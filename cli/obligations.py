@@ -95,7 +95,7 @@ def render_duties(view: ServiceDutiesOut) -> RenderableType:
     )
     recorded = table(
         ["at", "what", "by", "data", "replaced"],
-        [(r.at, r.what, r.actor, r.data, r.replaced or "") for r in view.recorded],
+        [(r.at, r.what.label, r.actor, r.data, r.replaced or "") for r in view.recorded],
         title="recorded",
     )
     return Group(summary, render_obligations(view.obligations), checks, recorded)

@@ -345,4 +345,4 @@ def test_a_services_obligations_show_who_recorded_what(cli: Cli, on_file: Filing
 
     shown = cli("services", "obligations", site).stdout
 
-    assert re.search(r"recorded.*psb_number\s+│ zhang\.wei", shown, re.S), shown
+    assert re.search(r"recorded.*PSB number 公安备案号\s*│ zhang\.wei", shown, re.S), shown

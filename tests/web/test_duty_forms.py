@@ -405,5 +405,5 @@ def test_a_go_live_recorded_from_the_page_shows_who_recorded_it(
     page = signed_in("viewer").get(f"/filings/{on_file.id}").text
 
     recorded = page.split('id="recorded"')[1].split("</table>")[0]
-    assert "go live" in recorded and "live_on 2026-03-02" in recorded
-    assert "Recorded by token:test-case_manager, 2026-03-02 10:00" in recorded
+    assert "Go-live 上线" in recorded and "live_on 2026-03-02" in recorded
+    assert "<td>token:test-case_manager, 2026-03-02 10:00</td>" in recorded

@@ -59,6 +59,23 @@ class Recorded(StrEnum):
     EXTENSION = "extension"
     RECTIFIED = "rectified"
 
+    @property
+    def label(self) -> str:
+        """What pages and the CLI call it, in English and Chinese."""
+        return _RECORDED_LABELS[self]
+
+
+_RECORDED_LABELS = {
+    Recorded.GO_LIVE: "Go-live 上线",
+    Recorded.PSB_NUMBER: "PSB number 公安备案号",
+    Recorded.RENEWAL: "Domain renewal 域名续费",
+    Recorded.SERVER_RENEWAL: "Server expiry 服务器到期",
+    Recorded.LEFT_HOST: "Left the host 迁出",
+    Recorded.RECTIFICATION: "Rectification notice 整改通知",
+    Recorded.EXTENSION: "Rectification extended 整改延期",
+    Recorded.RECTIFIED: "Rectified 整改完成",
+}
+
 
 class Action(StrEnum):
     """What the scheduler does when an obligation comes due: tell its audience, or run a job
