@@ -187,7 +187,7 @@ def _order_shown(session: Session, user: PageUser, at: Mapping[str, str]) -> For
         return None
     entity = views.entity(session, int(at["entity_id"]))
     forms = order_forms(entity, rules_for(get_settings()), assign_to_me(session, user))
-    return next(form for form in forms if form.id == _form_id(spec))
+    return next((form for form in forms if form.id == _form_id(spec)), None)
 
 
 @router.post("/entities/{entity_id}/orders/{kind}")

@@ -64,6 +64,7 @@ _NEVER_CARRIED = re.compile(r"token|passw|secret|api_?key|private_?key|credentia
 # Where a carried form may be sent: a path of this site, nothing else (checked against the
 # console's routes too).
 _CONSOLE_PATH = re.compile(r"/[A-Za-z0-9_.~/-]*")
+_PAGE_OF_FORM = re.compile(r"/(?:filings|entities)/[0-9]+(?=/)")
 
 router = APIRouter(include_in_schema=False)
 
@@ -117,6 +118,13 @@ class Sending(NamedTuple):
     action: str
     fields: tuple[tuple[str, str], ...]
     unsent: tuple[str, ...] = ()
+
+    @property
+    def page(self) -> str:
+        """The page that shows the form: a filing's or an entity's for the forms on them (their
+        addresses answer a GET by sending back to it), else the form's own address."""
+        found = _PAGE_OF_FORM.match(self.action)
+        return found.group(0) if found else self.action
 
 
 def _same_site(request: Request) -> bool:

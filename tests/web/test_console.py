@@ -1423,6 +1423,25 @@ def test_a_form_carried_without_a_file_or_a_secret_says_so_and_is_not_offered_to
     assert _filings(session) == 0
 
 
+def test_a_filings_form_carried_without_a_secret_links_to_the_filings_page(
+    api: Api, signed_in: Callable[[str], TestClient], tokens: dict[str, str], clock: FrozenClock
+) -> None:
+    """The event's own address answers no GET with its form: the filing's page has it."""
+    console = signed_in("case_manager")
+    filing = FilingOut.model_validate(api.create())
+    fields = hidden_inputs(console.get(f"/filings/{filing.id}").text, 'id="event-withdraw"')
+    clock.advance(timedelta(hours=get_settings().page_session_hours, seconds=1))
+    lapsed = console.post(
+        f"/filings/{filing.id}/events/withdraw",
+        data=as_form([*fields, ("reason", "client gave up"), ("password", "hunter2")]),
+        headers=SAME_SITE,
+    )
+
+    shown = _signed_in_again(console, tokens, lapsed)
+
+    assert f'href="/filings/{filing.id}" target="_blank"' in shown.text
+
+
 def _withdrawal_from_an_earlier_sign_in(
     api: Api, console: TestClient, tokens: dict[str, str], headers: dict[str, str]
 ) -> tuple[FilingOut, Any]:
