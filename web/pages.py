@@ -397,7 +397,7 @@ def form_user(
     if isinstance(sent, str) and secrets.compare_digest(sent, user.form_token):
         return user
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    if isinstance(sent, str) and _same_site(request) and _console_form(request, here):
+    if isinstance(sent, str) and sent and _same_site(request) and _console_form(request, here):
         sending = _carried(here, form.multi_items(), [])
         raise _AnswerInstead(_to_send(request, session, user, sending, signed_in_again=True))
     raise Forbidden("this form is out of date or came from another site; reload the page")

@@ -1498,3 +1498,18 @@ def test_a_form_with_a_stale_token_not_posted_from_this_sites_pages_is_refused_b
     assert answer.status_code == 403 and "this form is out of date" in answer.text
     assert "client gave up" not in answer.text and 'id="send-again"' not in answer.text
     assert api.get(f"/api/v1/filings/{filing.id}").json()["state"] == filing.state
+
+
+def test_a_form_with_an_empty_token_is_refused_bare_as_one_without(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    """No page of an earlier sign-in sends an empty token: nothing to review."""
+    console = signed_in("case_manager")
+    filing = FilingOut.model_validate(api.create())
+    answer = console.post(
+        f"/filings/{filing.id}/events/withdraw",
+        data={"form_token": "", "reason": "client gave up"},
+        headers=SAME_SITE,
+    )
+
+    assert answer.status_code == 403 and 'id="send-again"' not in answer.text
