@@ -45,6 +45,7 @@ MATERIALS = 50  # keys in one submission
 STATE = 32
 EVENT = 40
 DEADLINE_KIND = 40
+RECORDED = 40  # what a service's audit row says was recorded (``Recorded``)
 ACTOR = 100
 CHANNEL = 20
 REASON = 2000  # a reason is written into the history and every notification about it

@@ -422,7 +422,7 @@ class ServiceAudit(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     service_id: int = Field(foreign_key="services.id")
-    what: str = Field(max_length=bounds.DEADLINE_KIND)
+    what: str = Field(max_length=bounds.RECORDED)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     replaced: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     actor: str = Field(max_length=bounds.ACTOR)

@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("service_id", sa.Integer(), nullable=False),
         sa.Column(
-            "what", sqlmodel.sql.sqltypes.AutoString(length=bounds.DEADLINE_KIND), nullable=False
+            "what", sqlmodel.sql.sqltypes.AutoString(length=bounds.RECORDED), nullable=False
         ),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("replaced", sa.JSON(), nullable=True),
