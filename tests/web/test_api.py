@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -335,7 +335,10 @@ def test_a_deadline_not_yet_due_or_a_reminder_sent_has_no_flag(
 
     deadlines = api.get(f"/api/v1/filings/{filing['id']}").json()["deadlines"]
 
-    assert any(d["kind"] == "sms_reminder" and d["due_at"] for d in deadlines)
+    assert any(
+        d["kind"] == "sms_reminder" and datetime.fromisoformat(d["due_at"]) <= clock.now()
+        for d in deadlines
+    )
     assert [d["flag"] for d in deadlines] == [None] * len(deadlines)
 
 
