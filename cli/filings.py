@@ -263,6 +263,16 @@ def create(
             "not for an individual, who is their own."
         ),
     ] = None,
+    responsible_id_type: Annotated[
+        str | None,
+        _opt(
+            "The responsible person's identity document type, e.g. resident_id, with "
+            "--responsible-id-number: the bureau asks for it."
+        ),
+    ] = None,
+    responsible_id_number: Annotated[
+        str | None, _opt("The responsible person's identity document number.")
+    ] = None,
     site_name: Annotated[str | None, _opt("Website name as it will be filed.")] = None,
     sector: Annotated[str | None, _opt("Website sector (default general).")] = None,
     actor: ActorOption = ACTOR_DEFAULT,
@@ -281,6 +291,8 @@ def create(
         "phone": phone,
         "email": email,
         "responsible": responsible,
+        "responsible_id_type": responsible_id_type,
+        "responsible_id_number": responsible_id_number,
         "site_name": site_name,
         "sector": sector,
     }

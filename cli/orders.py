@@ -41,6 +41,13 @@ orders = App(
 )
 
 
+def _person(entity: EntityOut) -> str:
+    """The entity's responsible person, their mobile and document masked as the API's."""
+    document = entity.responsible_id_number
+    said = f" {entity.responsible_id_type} {document}" if document else ""
+    return f"{entity.responsible_name} {entity.responsible_mobile}{said}"
+
+
 def render_entity(entity: EntityOut) -> RenderableType:
     summary = fields(
         [
@@ -48,7 +55,7 @@ def render_entity(entity: EntityOut) -> RenderableType:
             ("name", f"{entity.name} ({entity.type})"),
             ("identity", f"{entity.id_type} {entity.id_number}"),
             ("province", entity.province),
-            ("responsible", f"{entity.responsible_name} {entity.responsible_mobile}"),
+            ("responsible", _person(entity)),
             ("legal representative", entity.responsible_is_legal_rep),
             ("entity number", entity.icp_number),
             ("status", entity.status),

@@ -123,6 +123,9 @@ class Entity(SQLModel, table=True):
     responsible_mobile: str = _sealed(bounds.PHONE)
     responsible_mobile_hash: str = _lookup_column()
     responsible_email: str = Field(max_length=bounds.EMAIL)
+    # The person's identity document: optional (older clients send none), sealed as the mobile.
+    responsible_id_type: str | None = Field(default=None, max_length=bounds.DOCUMENT_TYPE)
+    responsible_id_number: str | None = _sealed(bounds.ID_NUMBER, nullable=True)
     responsible_is_legal_rep: bool = True
     icp_number: str | None = Field(default=None, max_length=bounds.ICP_NUMBER, unique=True)
     status: str = Field(max_length=bounds.KIND)
@@ -170,6 +173,8 @@ class Service(SQLModel, table=True):
     responsible_mobile: str | None = _sealed(bounds.PHONE, nullable=True)
     responsible_mobile_hash: str | None = _lookup_column(nullable=True)
     responsible_email: str | None = Field(default=None, max_length=bounds.EMAIL)
+    responsible_id_type: str | None = Field(default=None, max_length=bounds.DOCUMENT_TYPE)
+    responsible_id_number: str | None = _sealed(bounds.ID_NUMBER, nullable=True)
     service_number: str | None = Field(default=None, max_length=bounds.SERVICE_NUMBER)
     server_ip: str | None = Field(default=None, max_length=bounds.SERVER_IP)
     # The server it is accessed on expires (recorded after approval, watched as the domain is).

@@ -210,6 +210,8 @@ class MakeFiling(Protocol):
 
 ENTITY_NUMBER = "京ICP备2026000123号"
 ENTITY_MOBILE, SITE_MOBILE, APP_MOBILE = "13800138000", "13700137000", "13600136000"
+# Two people's resident IDs (GB 11643, issued in Beijing's Chaoyang district).
+PERSON_ID, OTHER_PERSON_ID = "110105198001010016", "110105198001010024"
 Order = dict[str, object]
 
 
@@ -348,6 +350,8 @@ FLAT_FILING = {
     "phone": "13800138000",
     "email": "ops@example.cn",
     "responsible": "Han Meimei",
+    "responsible_id_type": "resident_id",
+    "responsible_id_number": PERSON_ID,
     "site_name": "Example",
     "sector": "general",
 }

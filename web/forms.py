@@ -78,6 +78,8 @@ ZH = {
     "email": "电子邮箱",
     "legal_representative": "是否法定代表人",
     "responsible": "主体负责人",
+    "responsible_id_type": "主体负责人证件类型",
+    "responsible_id_number": "主体负责人证件号码",
     "site_name": "网站名称",
     "sector": "行业",
     "domain_registrant": "域名持有者",

@@ -4,6 +4,7 @@ brought and never filed."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from models import Entity, Filing, Service, table
-from workflow.domain.guards import as_spelt
+from workflow.domain.guards import Someone, same_person
 from workflow.domain.orders import (
     ON_FILE_STATUSES,
     SUFFIX_LETTER,
@@ -148,27 +149,34 @@ def _apply_changes(entity: Entity, service: Service | None, changes: Mapping[str
     if "entity_name" in changes:
         entity.name = changes["entity_name"]
     if person := changes.get("entity_responsible"):
-        entity.responsible_email = _email_of(person, entity) or ""
-        entity.responsible_name, entity.responsible_mobile = person["name"], person["mobile"]
+        entity.responsible_email = _take_person(entity, person) or ""
         entity.responsible_is_legal_rep = person.get("legal_representative", True)
     if service is None:
         return
     if "service_name" in changes:
         service.name = changes["service_name"]
     if person := changes.get("service_responsible"):
-        service.responsible_email = _email_of(person, service)
-        service.responsible_name, service.responsible_mobile = person["name"], person["mobile"]
+        service.responsible_email = _take_person(service, person)
     if platforms := changes.get("app_platforms"):
         service.app_platforms = {**(service.app_platforms or {}), **platforms}
 
 
-def _email_of(person: Mapping[str, Any], on_record: Entity | Service) -> str | None:
-    """A changed person's email: the one given or, left out, the one on record only for the
-    same person (spacing aside, as ``_same_person`` judges them when the order opens). A new
-    person taking the old one's would have the old person told of orders (an entity's is
-    every later order's applicant email)."""
-    same = (as_spelt(person["name"]), person["mobile"]) == (
-        as_spelt(on_record.responsible_name or ""),
-        on_record.responsible_mobile,
+def _take_person(on_record: Entity | Service, person: Mapping[str, Any]) -> str | None:
+    """Puts a changed person on record and returns their email: each detail the change left
+    out (email, document) is the one on record only for the same person (``same_person``)
+    at the same mobile. A new person taking the old one's would have the old person told
+    of orders (an entity's is every later order's applicant email), or answer the bureau
+    with another's ID."""
+    given = Someone(person["name"], person.get("id_type"), person.get("id_number"))
+    held = Someone(
+        on_record.responsible_name or "",
+        on_record.responsible_id_type,
+        on_record.responsible_id_number,
     )
-    return person.get("email") or (on_record.responsible_email if same else None)
+    same = same_person(given, held) and person["mobile"] == on_record.responsible_mobile
+    if given.document is None and same:
+        given = dataclasses.replace(given, id_type=held.id_type, id_number=held.id_number)
+    email = person.get("email") or (on_record.responsible_email if same else None)
+    on_record.responsible_name, on_record.responsible_mobile = person["name"], person["mobile"]
+    on_record.responsible_id_type, on_record.responsible_id_number = given.id_type, given.id_number
+    return email

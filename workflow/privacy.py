@@ -224,6 +224,7 @@ def _purge_record(session: Session, filing: Filing) -> int | None:
     assert entity is not None
     entity.name = entity.responsible_name = PURGED
     entity.id_number = entity.responsible_mobile = entity.responsible_email = PURGED
+    entity.responsible_id_type = entity.responsible_id_number = None
     session.add(entity)
     return entity.id
 
@@ -246,4 +247,5 @@ def _entity_goes(session: Session, entity_id: int, purging_before: datetime | No
 
 def _forget_person(session: Session, site: Service) -> None:
     site.responsible_name = site.responsible_mobile = site.responsible_email = None
+    site.responsible_id_type = site.responsible_id_number = None
     session.add(site)

@@ -435,6 +435,8 @@ class ServiceOut(BaseModel):
     responsible_name: str | None
     responsible_mobile: str | None
     responsible_email: str | None
+    responsible_id_type: str | None = None
+    responsible_id_number: str | None = Field(None, description="masked, as the mobile is")
     service_number: str | None
     record_number: str | None
     status: ServiceStatus
@@ -451,6 +453,8 @@ class EntityOut(BaseModel):
     province: str
     responsible_name: str
     responsible_mobile: str
+    responsible_id_type: str | None = None
+    responsible_id_number: str | None = Field(None, description="masked, as the mobile is")
     responsible_is_legal_rep: bool
     icp_number: str | None
     status: EntityStatus

@@ -898,7 +898,7 @@ def _platforms_out(held: dict[str, dict[str, str]] | None) -> dict[str, AppPlatf
 
 def _service_out(service: Service) -> ServiceOut:
     assert service.id is not None
-    mobile = service.responsible_mobile
+    mobile, number = service.responsible_mobile, service.responsible_id_number
     return ServiceOut(
         id=service.id,
         entity_id=service.entity_id,
@@ -910,6 +910,8 @@ def _service_out(service: Service) -> ServiceOut:
         responsible_name=service.responsible_name,
         responsible_mobile=mask_phone(mobile) if mobile else mobile,
         responsible_email=service.responsible_email,
+        responsible_id_type=service.responsible_id_type,
+        responsible_id_number=mask_id_number(number) if number else number,
         service_number=service.service_number,
         record_number=service.record_number,
         status=ServiceStatus(service.status),
@@ -949,6 +951,7 @@ def _entity_out(
 ) -> EntityOut:
     assert entity.id is not None
     order_id, order_entity_id = open_order or (None, None)
+    number = entity.responsible_id_number
     return EntityOut(
         id=entity.id,
         type=ApplicantKind(entity.type),
@@ -958,6 +961,8 @@ def _entity_out(
         province=entity.province,
         responsible_name=entity.responsible_name,
         responsible_mobile=mask_phone(entity.responsible_mobile),
+        responsible_id_type=entity.responsible_id_type,
+        responsible_id_number=mask_id_number(number) if number else number,
         responsible_is_legal_rep=entity.responsible_is_legal_rep,
         icp_number=entity.icp_number,
         status=EntityStatus(entity.status),

@@ -25,6 +25,8 @@ from tests.factories import (
     ORDER_PATHS,
     ORG_CREDIT_CODE,
     ORG_MATERIALS,
+    OTHER_PERSON_ID,
+    PERSON_ID,
     SITE_MOBILE,
     MakeFiling,
     Order,
@@ -281,6 +283,100 @@ def test_one_person_responsible_for_the_entity_and_the_site_gives_one_mobile(
     assert open_order(**first_filing_order(service=site)).state == "domain_registered"
 
 
+def _with_document(name: str, mobile: str, id_number: str) -> dict[str, str]:
+    return {"name": name, "mobile": mobile, "id_type": "resident_id", "id_number": id_number}
+
+
+def test_two_people_sharing_a_name_and_a_mobile_are_refused_by_their_documents(
+    open_order: Open,
+) -> None:
+    """王伟 is a common name: the documents say these are two people."""
+    entity = entity_in(responsible=_with_document("王伟", ENTITY_MOBILE, PERSON_ID))
+    site = service_in(responsible=_with_document("王伟", ENTITY_MOBILE, OTHER_PERSON_ID))
+
+    with pytest.raises(ValidationError) as refused:
+        open_order(**first_filing_order(entity=entity, service=site))
+
+    reasons = [(r.code, r.field) for r in refused.value.reasons]
+    assert reasons == [("mobile_repeated", "service.responsible.mobile")]
+
+
+def test_one_person_by_their_document_answers_for_the_entity_and_the_site_with_one_mobile(
+    open_order: Open,
+) -> None:
+    """Their name written in Chinese for one role and in pinyin for the other."""
+    entity = entity_in(responsible=_with_document("Li Lei", ENTITY_MOBILE, PERSON_ID))
+    site = service_in(responsible=_with_document("李雷", ENTITY_MOBILE, PERSON_ID.lower()))
+
+    opened = open_order(**first_filing_order(entity=entity, service=site))
+
+    assert opened.state == "domain_registered"
+
+
+def test_a_person_on_record_and_a_new_one_sharing_a_name_and_mobile_are_told_apart(
+    open_order: Open,
+) -> None:
+    """The entity's person on record holds a document; the new site's names another."""
+    entity = entity_in(responsible=_with_document("王伟", ENTITY_MOBILE, PERSON_ID))
+    on_file = open_order(**first_filing_order(entity=entity))
+    body = order_on("new_service", on_file.entity_id, 0)
+    site = _with_document("王伟", ENTITY_MOBILE, OTHER_PERSON_ID)
+    body["service"] = {**body["service"], "responsible": site}  # type: ignore[dict-item]
+
+    with pytest.raises(ValidationError) as refused:
+        open_order(**body)
+
+    assert ("mobile_repeated", "service.responsible.mobile") in [
+        (r.code, r.field) for r in refused.value.reasons
+    ]
+
+
+@pytest.mark.parametrize("given", ["id_type", "id_number"])
+def test_a_persons_document_half_given_is_refused_naming_the_other_half(
+    open_order: Open, given: str
+) -> None:
+    person = {"name": "Han Meimei", "mobile": SITE_MOBILE}
+    person[given] = _with_document("", "", PERSON_ID)[given]
+    missing = "id_number" if given == "id_type" else "id_type"
+
+    with pytest.raises(ValidationError) as refused:
+        open_order(**first_filing_order(service=service_in(responsible=person)))
+
+    reasons = [(r.code, r.field) for r in refused.value.reasons]
+    assert reasons == [("missing_field", f"service.responsible.{missing}")]
+
+
+@pytest.mark.parametrize(
+    ("id_number", "code"),
+    [
+        ("11010519800101", "invalid_id_number"),
+        ("110105198001010017", "id_number_check_failed"),
+        ("99010519800101001X", "unknown_region"),
+    ],
+)
+def test_a_persons_document_is_judged_as_an_applicants_is(
+    open_order: Open, id_number: str, code: str
+) -> None:
+    person = _with_document("Han Meimei", SITE_MOBILE, id_number)
+
+    with pytest.raises(ValidationError) as refused:
+        open_order(**first_filing_order(service=service_in(responsible=person)))
+
+    reasons = [(r.code, r.field) for r in refused.value.reasons]
+    assert reasons == [(code, "service.responsible.id_number")]
+
+
+def test_a_persons_document_is_one_a_person_files_with(open_order: Open) -> None:
+    person = {**_with_document("Han Meimei", SITE_MOBILE, ORG_CREDIT_CODE)}
+    person["id_type"] = "business_licence"
+
+    with pytest.raises(ValidationError) as refused:
+        open_order(**first_filing_order(service=service_in(responsible=person)))
+
+    reasons = [(r.code, r.field) for r in refused.value.reasons]
+    assert reasons == [("id_type_not_accepted", "service.responsible.id_type")]
+
+
 def test_an_organisation_naming_itself_responsible_is_refused(open_order: Open) -> None:
     entity = entity_in(responsible={"name": "Example Ltd", "mobile": "13800138000"})
     with pytest.raises(ValidationError) as refused:
@@ -531,6 +627,23 @@ def test_the_same_person_no_longer_the_legal_representative_is_a_change(
     order = open_order(**body, changes={"entity_responsible": person})
 
     assert order.kind == "change"
+
+
+def test_a_change_gives_the_person_on_record_their_document_shown_masked(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    """The same name and mobile: the document alone is the change."""
+    person = _with_document("Li Lei", ENTITY_MOBILE, PERSON_ID)
+    change = {"kind": "change", "entity_id": on_file.entity_id}
+
+    order = open_order(**change, changes={"entity_responsible": person})
+    _drive(session, order, ORDER_PATHS["change"])
+
+    shown = views.entity(session, on_file.entity_id)
+    assert (shown.responsible_id_type, shown.responsible_id_number) == (
+        "resident_id",
+        "110***********0016",
+    )
 
 
 @pytest.mark.parametrize("corrected", ["EXAMPLE LTD", "Ｅｘａｍｐｌｅ Ltd"], ids=["case", "width"])

@@ -33,8 +33,11 @@ from models.sealed import lookup, opened
 from tests.databases import POSTGRES_ONLY, Database, second_of_two_at_once
 from tests.factories import (
     ORG_MATERIALS,
+    OTHER_PERSON_ID,
+    PERSON_ID,
     SITE_MOBILE,
     MakeFiling,
+    entity_in,
     first_filing_order,
     make_payload,
     order_on,
@@ -80,6 +83,36 @@ def test_no_identity_number_or_phone_is_stored_in_clear(
     assert b"Example Ltd" in stored  # the check reads what was written
     assert ID_NUMBER.encode() not in stored
     assert PHONE.encode() not in stored
+
+
+def _documented_order() -> OrderCreate:
+    """A first filing whose entity's and site's people each give their resident ID."""
+    document = {"id_type": "resident_id"}
+    entity_person = {"name": "Li Lei", "mobile": PHONE, "id_number": PERSON_ID, **document}
+    site_person = {"name": "Li Si", "mobile": SITE_MOBILE, "id_number": OTHER_PERSON_ID}
+    return OrderCreate.model_validate(
+        first_filing_order(
+            entity=entity_in(responsible=entity_person),
+            service=service_in(responsible={**site_person, **document}),
+        )
+    )
+
+
+def test_responsible_persons_documents_are_stored_sealed(db: Database, session: Session) -> None:
+    order = service.create_order(session, _documented_order(), actor="t")
+    session.commit()
+    db.engine.dispose()
+
+    stored = _stored_text(db)
+    site = session.get(Service, order.service_id)
+    entity = session.get(Entity, order.entity_id)
+
+    assert PERSON_ID.encode() not in stored and OTHER_PERSON_ID.encode() not in stored
+    assert entity is not None and entity.responsible_id_number == PERSON_ID
+    assert site is not None and (site.responsible_id_type, site.responsible_id_number) == (
+        "resident_id",
+        OTHER_PERSON_ID,
+    )
 
 
 def test_sealed_values_read_back_as_written(session: Session, new_filing: MakeFiling) -> None:
@@ -242,6 +275,24 @@ def test_purge_removes_the_email_of_a_services_person(session: Session, clock: F
 
     site = session.get(Service, order.service_id)
     assert site is not None and site.responsible_email is None
+
+
+def test_purge_removes_the_responsible_persons_documents(
+    session: Session, clock: FrozenClock
+) -> None:
+    order = service.create_order(session, _documented_order(), actor="t")
+    withdraw = EventCommand(event="withdraw", data={"reason": "dropped"})
+    service.fire_event(session, order.id, withdraw, actor="t")
+    clock.advance(timedelta(days=31))
+
+    privacy.purge(session, timedelta(days=30), clock.now())
+
+    site, entity = session.get(Service, order.service_id), session.get(Entity, order.entity_id)
+    assert site is not None and (site.responsible_id_type, site.responsible_id_number) == (
+        None,
+        None,
+    )
+    assert entity is not None and entity.responsible_id_number is None
 
 
 def test_purge_removes_the_answer_an_opening_key_would_replay(

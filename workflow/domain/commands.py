@@ -78,6 +78,14 @@ class ApplicantIn(BaseModel):
         description="the person responsible for the entity (主体负责人), whose mobile `phone` is: "
         "required unless the applicant is an individual, who is their own",
     )
+    responsible_id_type: DocumentType | None = Field(
+        default=None,
+        description="the responsible person's identity document type, with "
+        "`responsible_id_number` (an individual's is the applicant's own)",
+    )
+    responsible_id_number: IdNumber | None = Field(
+        default=None, description="the responsible person's identity document number"
+    )
 
 
 class WebsiteIn(BaseModel):
@@ -218,6 +226,20 @@ class PersonIn(BaseModel):
     name: Name
     mobile: Phone = Field(description="mainland mobile; different for every listed person")
     email: Email | None = None
+    id_type: DocumentType | None = Field(
+        default=None,
+        description="their identity document type, with id_number: the bureau asks for it; "
+        "without it, one person is told from another by name",
+    )
+    id_number: IdNumber | None = Field(
+        default=None, description="their identity document number, with id_type"
+    )
+
+    @field_validator("id_number")
+    @classmethod
+    def _upper_case(cls, number: str | None) -> str | None:
+        """Kept as the document rules read it (an X check digit typed x is one number)."""
+        return number.upper() if number is not None else None
 
 
 class EntityPersonIn(PersonIn):

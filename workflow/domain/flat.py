@@ -28,13 +28,15 @@ FLAT_FIELDS: Mapping[str, tuple[str, ...]] = {
     "phone": ("applicant", "phone"),
     "email": ("applicant", "email"),
     "responsible": ("applicant", "responsible"),
+    "responsible_id_type": ("applicant", "responsible_id_type"),
+    "responsible_id_number": ("applicant", "responsible_id_number"),
     "site_name": ("website", "name"),
     "sector": ("website", "sector"),
 }
 IMPORT_COLUMNS: tuple[str, ...] = tuple(FLAT_FIELDS)
-# Columns a file may leave out: ``responsible`` came later, and files of individuals (their own
-# responsible persons) never need it.
-OPTIONAL_COLUMNS: tuple[str, ...] = ("responsible",)
+# Columns a file may leave out: ``responsible`` and the person's document came later, and files
+# of individuals (their own responsible persons) never need the name.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("responsible", "responsible_id_type", "responsible_id_number")
 
 
 def creation_from_flat(flat: Mapping[str, str | None]) -> FilingCreate:

@@ -43,6 +43,7 @@ from workflow.domain.orders import (
 )
 from workflow.domain.rules import (
     RESIDENCE_PERMIT,
+    ApplicantType,
     Document,
     Policy,
     Residency,
@@ -284,22 +285,54 @@ def check_domain_quota(
 
 
 def _check_identity(applicant: ApplicantIn, rules: Rules) -> list[Reason]:
-    """The document suits the applicant type, its number is well formed, passes its standard's
-    checks, and any region it carries is a real province."""
-    id_type = applicant.id_type
+    """The applicant's document suits the applicant type and is a valid one
+    (``_check_document``)."""
     kind = rules.applicant_types[applicant.type]
+    whose = f"{applicant.type} applicants"
+    return _check_document(applicant.id_type, applicant.id_number, kind, whose, "applicant", rules)
+
+
+def check_person_document(
+    id_type: str | None, id_number: str | None, field: str, rules: Rules
+) -> list[Reason]:
+    """A responsible person's document, when they give one: type and number together, of a
+    kind an individual files with, judged as an applicant's is (``_check_document``). It is
+    optional, as clients and imports written before it send none; the bureau asks each
+    person for their ID's last 6 digits when they answer its SMS."""
+    if id_type is None and id_number is None:
+        return []
+    if id_type is None or id_number is None:
+        missing = "id_number" if id_number is None else "id_type"
+        return [
+            Reason(
+                "missing_field",
+                f"{field}.{missing} is required: a document is given with its type and its "
+                "number, or not at all",
+                field=f"{field}.{missing}",
+            )
+        ]
+    individual = rules.applicant_types[ApplicantKind.INDIVIDUAL]  # a person's documents
+    return _check_document(id_type, id_number, individual, "a person", field, rules)
+
+
+def _check_document(
+    id_type: str, id_number: str, kind: ApplicantType, whose: str, field: str, rules: Rules
+) -> list[Reason]:
+    """The document is one ``kind`` files with (named ``whose``), its number is well formed,
+    passes its standard's checks, and any region it carries is a real province; reasons name
+    ``field``'s ``id_type`` and ``id_number``."""
     if id_type not in kind.documents:
         return [
             Reason(
                 "id_type_not_accepted",
-                f"{id_type!r} is not an identity document for {applicant.type} applicants",
-                field="applicant.id_type",
+                f"{id_type!r} is not an identity document for {whose}",
+                field=f"{field}.id_type",
                 details={"accepted": list(kind.documents)},
                 **_cite(kind),
             )
         ]
     document = rules.documents[id_type]
-    number = applicant.id_number.upper()
+    number = id_number.upper()
     if not document.matches(number):
         code, message = "invalid_id_number", f"not a well-formed {id_type} number"
     elif failed := document.failed_checks(number):
@@ -316,7 +349,7 @@ def _check_identity(applicant: ApplicantIn, rules: Rules) -> list[Reason]:
         Reason(
             code,
             message,
-            field="applicant.id_number",
+            field=f"{field}.id_number",
             details={"id_type": id_type},
             **_cite(document),
         )
@@ -535,6 +568,33 @@ def same_name(one: str, other: str) -> bool:
     A registrar shows an entity's name in its own way, and an entity's people type it in
     theirs."""
     return _name(one) == _name(other)
+
+
+@dataclass(frozen=True)
+class Someone:
+    """A responsible person as ``same_person`` tells them apart: their name and, when given,
+    their identity document."""
+
+    name: str
+    id_type: str | None = None
+    id_number: str | None = None
+
+    @property
+    def document(self) -> tuple[str, str] | None:
+        if self.id_type is None or self.id_number is None:
+            return None
+        return self.id_type, self.id_number.upper()
+
+
+def same_person(one: Someone, other: Someone) -> bool:
+    """Whether two listed people are one person, who may hold two roles with one mobile and
+    keep what the record says of them. Their identity documents decide when both have one:
+    names do not, as two people may share one (王伟 is borne by hundreds of thousands). A
+    person listed without a document (it is optional: clients and imports older than it
+    send none) is told by name (``same_name``), as before documents were taken."""
+    if one.document is not None and other.document is not None:
+        return one.document == other.document
+    return same_name(one.name, other.name)
 
 
 def as_spelt(name: str) -> str:

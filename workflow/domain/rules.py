@@ -296,6 +296,12 @@ class Rules:
     licences: Mapping[str, Licence]
     sectors: Mapping[str, Sector]
 
+    @property
+    def person_documents(self) -> Mapping[str, Document]:
+        """The documents a responsible person gives: an individual's, as a person files with."""
+        individual = self.applicant_types[ApplicantKind.INDIVIDUAL]
+        return {key: self.documents[key] for key in individual.documents}
+
     def canonical_province(self, value: str) -> str | None:
         """Map an alias (蜀) to its canonical character (川); ``None`` when not a province."""
         canonical = self.aliases.get(value, value)

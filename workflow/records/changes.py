@@ -55,15 +55,19 @@ def _check_platforms_change(parties: _Parties, command: OrderCreate) -> list[Rea
 
 def _check_persons_change(parties: _Parties, command: OrderCreate) -> list[Reason]:
     """A change order's new responsible person differs from the one on record in something
-    the record holds (name and mobile; the entity's email and legal-representative flag
-    too): the same person again would have the bureau text them for nothing."""
+    the record holds (name, mobile, email and identity document; the entity's
+    legal-representative flag too): the same person again would have the bureau text them
+    for nothing."""
     changes, entity, service = command.changes, parties.entity, parties.service
     on_file: list[tuple[str, PersonIn | None, dict[str, object]]] = []
+    held: dict[str, object]
     if changes is not None and entity is not None:
         held = {
             "name": entity.responsible_name,
             "mobile": entity.responsible_mobile,
             "email": entity.responsible_email,
+            "id_type": entity.responsible_id_type,
+            "id_number": entity.responsible_id_number,
             "legal_representative": entity.responsible_is_legal_rep,
         }
         on_file.append(("entity_responsible", changes.entity_responsible, held))
@@ -72,6 +76,8 @@ def _check_persons_change(parties: _Parties, command: OrderCreate) -> list[Reaso
             "name": service.responsible_name,
             "mobile": service.responsible_mobile,
             "email": service.responsible_email,
+            "id_type": service.responsible_id_type,
+            "id_number": service.responsible_id_number,
         }
         on_file.append(("service_responsible", changes.service_responsible, held))
     return [
@@ -81,13 +87,14 @@ def _check_persons_change(parties: _Parties, command: OrderCreate) -> list[Reaso
             field=f"changes.{part}",
         )
         for part, new, held in on_file
-        if new is not None and _same_person(new, held)
+        if new is not None and _says_nothing_new(new, held)
     ]
 
 
-def _same_person(new: PersonIn, held: dict[str, object]) -> bool:
-    """Whether ``new`` says nothing the record (``held``) does not: an email left out keeps
-    the one on record, as approval would."""
+def _says_nothing_new(new: PersonIn, held: dict[str, object]) -> bool:
+    """Whether ``new`` says nothing the record (``held``) does not: an email or a document
+    left out keeps the one on record, as approval would. Not whether they are the same
+    person (``same_person``): the same person with their name respelt is news."""
     told = new.model_dump()
     told["name"] = as_spelt(new.name)
     held = {**held, "name": as_spelt(str(held["name"] or ""))}

@@ -11,6 +11,7 @@ from workflow.domain.commands import OrderCreate
 from workflow.domain.errors import ValidationError, summarise
 from workflow.domain.guards import check_app_identifier, check_app_platforms, check_creation
 from workflow.domain.orders import kind_spec
+from workflow.domain.rules import rules_for
 from workflow.records.changes import (
     _check_names_change,
     _check_persons_change,
@@ -68,7 +69,7 @@ def check_order(
         found += check_app_identifier(s_in.kind, s_in.app_identifier, "service.app_identifier")
         platforms = _dumped(s_in.app_platforms)
         found += check_app_platforms(s_in.kind, platforms, "service.app_platforms")
-    found += _check_contacts(people, judged=creation is not None)
+    found += _check_contacts(people, rules_for(settings), judged=creation is not None)
     found += _check_mobiles(session, parties, people)
     found += _check_mobiles_on_record(session, parties, people)
     found += _check_domain_elsewhere(session, parties)

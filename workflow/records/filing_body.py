@@ -29,6 +29,8 @@ _FILING_FIELDS = {
     "entity.responsible.mobile": "applicant.phone",
     "entity.id_number": "applicant.id_number",
     "entity.responsible.name": "applicant.responsible",
+    "entity.responsible.id_type": "applicant.responsible_id_type",
+    "entity.responsible.id_number": "applicant.responsible_id_number",
 }
 
 
@@ -63,6 +65,8 @@ def order_from_filing(command: FilingCreate) -> OrderCreate:
                 name=applicant.responsible or applicant.name,
                 mobile=applicant.phone,
                 email=applicant.email,
+                id_type=applicant.responsible_id_type,
+                id_number=applicant.responsible_id_number,
             ),
         ),
         service=ServiceIn(

@@ -16,8 +16,16 @@ from models.sealed import lookup
 from workflow.domain.commands import ApplicantKind, OrderCreate
 from workflow.domain.errors import Reason
 from workflow.domain.event_data import VerifierRole
-from workflow.domain.guards import check_email, check_mobile, check_responsible, same_name
+from workflow.domain.guards import (
+    Someone,
+    check_email,
+    check_mobile,
+    check_person_document,
+    check_responsible,
+    same_person,
+)
 from workflow.domain.orders import ON_FILE_STATUSES, EntityStatus, ServiceStatus
+from workflow.domain.rules import Rules
 from workflow.records.parties import _identity, _Parties
 
 
@@ -31,10 +39,21 @@ class _Person:
     mobile: str
     given: bool = True  # named by the order; False for the person on file it keeps
     email: str | None = None
+    id_type: str | None = None
+    id_number: str | None = None
+
+    @property
+    def place(self) -> str:
+        """Where the input names the person: ``entity.responsible``."""
+        return self.field.removesuffix(".mobile")
 
     @property
     def email_field(self) -> str:
-        return f"{self.field.removesuffix('.mobile')}.email"
+        return f"{self.place}.email"
+
+    @property
+    def someone(self) -> Someone:
+        return Someone(self.name, self.id_type, self.id_number)
 
 
 def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
@@ -54,12 +73,22 @@ def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
                 entity_person.name,
                 entity_person.mobile,
                 email=entity_person.email,
+                id_type=entity_person.id_type,
+                id_number=entity_person.id_number,
             )
         )
     elif parties.entity is not None:
         e = parties.entity
         listed.append(
-            _Person(VerifierRole.ENTITY, field, e.responsible_name, e.responsible_mobile, False)
+            _Person(
+                VerifierRole.ENTITY,
+                field,
+                e.responsible_name,
+                e.responsible_mobile,
+                False,
+                id_type=e.responsible_id_type,
+                id_number=e.responsible_id_number,
+            )
         )
     service_person = parties.service_in.responsible if parties.service_in else None
     field = "service.responsible.mobile"
@@ -73,11 +102,17 @@ def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
                 service_person.name,
                 service_person.mobile,
                 email=service_person.email,
+                id_type=service_person.id_type,
+                id_number=service_person.id_number,
             )
         )
-    elif parties.service is not None and (mobile := parties.service.responsible_mobile):
-        name = parties.service.responsible_name or ""
-        listed.append(_Person(VerifierRole.SERVICE, field, name, mobile, False))
+    elif (service := parties.service) is not None and (mobile := service.responsible_mobile):
+        name = service.responsible_name or ""
+        document = {
+            "id_type": service.responsible_id_type,
+            "id_number": service.responsible_id_number,
+        }
+        listed.append(_Person(VerifierRole.SERVICE, field, name, mobile, False, **document))
     return listed
 
 
@@ -105,20 +140,19 @@ def _check_entity_person(parties: _Parties, command: OrderCreate) -> list[Reason
     return check_responsible(kind, name, changes.entity_responsible.name, field)
 
 
-def _check_contacts(people: list[_Person], *, judged: bool) -> list[Reason]:
-    """Every mobile the order names answers the bureau's SMS, so is a mainland one, and every
+def _check_contacts(people: list[_Person], rules: Rules, *, judged: bool) -> list[Reason]:
+    """Every mobile the order names answers the bureau's SMS, so is a mainland one, every
     email is an address (one taken on a change would refuse the entity's next orders, which
-    read it as the applicant's). The entity's person opening a new entity with its service is
-    ``judged`` already, as the applicant's contact."""
-    return [
-        reason
-        for person in people
-        if person.given and not (judged and person.field == "entity.responsible.mobile")
-        for reason in (
-            check_mobile(person.mobile, person.field)
-            + (check_email(person.email, person.email_field) if person.email else [])
-        )
-    ]
+    read it as the applicant's), and every identity document a valid one. The entity's
+    person opening a new entity with its service is ``judged`` already, as the applicant's
+    contact (their document is not the applicant's: it is judged here)."""
+    reasons = []
+    for person in (p for p in people if p.given):
+        if not (judged and person.field == "entity.responsible.mobile"):
+            reasons += check_mobile(person.mobile, person.field)
+            reasons += check_email(person.email, person.email_field) if person.email else []
+        reasons += check_person_document(person.id_type, person.id_number, person.place, rules)
+    return reasons
 
 
 def _check_mobiles(session: Session, parties: _Parties, people: list[_Person]) -> list[Reason]:
@@ -133,7 +167,7 @@ def _check_mobiles(session: Session, parties: _Parties, people: list[_Person]) -
         return []  # the missing entity is reported: whose mobile is "another's" is unknown
     for person in people:
         if (first := seen.get(person.mobile)) is not None:
-            if not same_name(first.name, person.name):  # one person may hold two roles
+            if not same_person(first.someone, person.someone):  # one may hold two roles
                 reasons.append(
                     Reason(
                         "mobile_repeated",
@@ -188,16 +222,13 @@ def _check_mobiles_on_record(
         return []
     service_id = parties.service.id if parties.service is not None else None
     listed = {(p.role, service_id if p.role is VerifierRole.SERVICE else None) for p in people}
+    nobody = (Someone(""), None)
     replaced = {
-        VerifierRole.ENTITY: (entity.responsible_name, entity.responsible_mobile_hash),
-        VerifierRole.SERVICE: (
-            (parties.service.responsible_name or "", parties.service.responsible_mobile_hash)
-            if parties.service is not None
-            else ("", None)
-        ),
+        VerifierRole.ENTITY: _held(entity),
+        VerifierRole.SERVICE: _held(parties.service) if parties.service is not None else nobody,
     }
-    on_record: list[tuple[VerifierRole, int | None, str, str | None]] = [
-        (VerifierRole.ENTITY, None, entity.responsible_name, entity.responsible_mobile_hash)
+    on_record: list[tuple[VerifierRole, int | None, Someone, str | None]] = [
+        (VerifierRole.ENTITY, None, *_held(entity))
     ]
     services = session.exec(
         select(Service).where(
@@ -206,24 +237,21 @@ def _check_mobiles_on_record(
             col(Service.responsible_mobile_hash).is_not(None),
         )
     )
-    on_record += [
-        (VerifierRole.SERVICE, s.id, s.responsible_name or "", s.responsible_mobile_hash)
-        for s in services
-    ]
+    on_record += [(VerifierRole.SERVICE, s.id, *_held(s)) for s in services]
     others = [
-        (role, name, held) for role, place, name, held in on_record if (role, place) not in listed
+        (role, who, held) for role, place, who, held in on_record if (role, place) not in listed
     ]
     reasons = []
     for person in (p for p in people if p.given):
         mobile = lookup(person.mobile)
-        was_name, was_mobile = replaced[person.role]
+        was, was_mobile = replaced[person.role]
         holder = next(
             (
-                (role, name)
-                for role, name, held in others
+                (role, who.name)
+                for role, who, held in others
                 if held == mobile
-                and not same_name(name, person.name)
-                and not (held == was_mobile and same_name(name, was_name))
+                and not same_person(who, person.someone)
+                and not (held == was_mobile and same_person(who, was))
             ),
             None,
         )
@@ -238,3 +266,13 @@ def _check_mobiles_on_record(
                 )
             )
     return reasons
+
+
+def _held(on_record: Entity | Service) -> tuple[Someone, str | None]:
+    """The responsible person of an entity or a service on record, and their mobile's hash."""
+    who = Someone(
+        on_record.responsible_name or "",
+        on_record.responsible_id_type,
+        on_record.responsible_id_number,
+    )
+    return who, on_record.responsible_mobile_hash
