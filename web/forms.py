@@ -169,6 +169,17 @@ class Form:
         """What the page calls input ``name``."""
         return self.input(name).label
 
+    def shown(self, name: str, value: str) -> str:
+        """What the page showed for ``value`` posted by input ``name``: the label of a
+        drop-down's option or of a box ticked (``单位 (organisation)``, not ``organisation``),
+        else the value as typed, or as posted by an option the form no longer offers."""
+        found = next((i for i in self.inputs if i.name == name), None)
+        if found is None:
+            return value
+        offered = {o.value: o.label for o in found.options or ()}
+        ticked = {c.key: c.label for c in found.choices or ()}
+        return {**offered, **ticked}.get(value, value)
+
 
 def field_input(
     name: str, field: FieldInfo, *, required: bool | None = None, label: str | None = None

@@ -300,11 +300,23 @@ def _to_send(
     *,
     signed_in_again: bool = False,
 ) -> Response:
-    """The page showing a carried form to send: each field by the label its form gave it.
+    """The page showing a carried form to send: each field by the label its form gave it,
+    and what it held as the form showed it (a drop-down's option by its label).
     ``signed_in_again``: it came from a page of an earlier session, refused (403)."""
     form = _form_shown(request, session, user, sending.action)
     labels = {i.name: i.label for i in form.inputs} if form else {}
-    context = {"user": user, "sending": sending, "labels": labels, "again": signed_in_again}
+    listed = [
+        (labels.get(name, name), form.shown(name, value) if form else value)
+        for name, value in sending.fields
+        if value
+    ]
+    context = {
+        "user": user,
+        "sending": sending,
+        "labels": labels,
+        "listed": listed,
+        "again": signed_in_again,
+    }
     return render(request, "send.html", context, status_code=403 if signed_in_again else 200)
 
 

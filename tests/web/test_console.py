@@ -1331,6 +1331,21 @@ def test_a_carried_form_lists_its_fields_by_the_labels_its_form_shows(
     assert not [label for label, _ in shown if label in FLAT_FILING]
 
 
+def test_a_carried_form_shows_a_choice_as_its_form_offered_it(
+    signed_in: Callable[[str], TestClient], tokens: dict[str, str], clock: FrozenClock
+) -> None:
+    console = signed_in("case_manager")
+    opening = console.get("/filings/new").text
+    offered = re.search(r'<option value="organisation"[^>]*>([^<]*)</option>', opening)
+    assert offered is not None
+    lapsed, _ = _lapsed_order(console, clock, applicant_type="organisation")
+
+    shown = review_rows(_signed_in_again(console, tokens, lapsed).text)
+
+    assert ("Applicant type 主体类型", html.unescape(offered[1])) in shown
+    assert ("Applicant type 主体类型", "organisation") not in shown
+
+
 def test_a_carried_event_lists_its_data_by_label_and_a_field_its_form_has_none_for_by_name(
     api: Api,
     signed_in: Callable[[str], TestClient],
