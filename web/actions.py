@@ -73,7 +73,7 @@ def _duty_shown(session: Session, _: PageUser, at: Mapping[str, str]) -> forms.F
 
 
 @router.post("/filings/{filing_id}/events/{event}")
-@shown_by(_event_shown)
+@shown_by(_event_shown, own=("expected_version",))
 def fire_event(
     request: Request,
     filing_id: RowId,

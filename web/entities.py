@@ -27,7 +27,7 @@ from config.settings import get_settings
 from web.auth import SessionDep
 from web.console import PAGE_SIZE, Page, Refused, Text, listed, pages_of, service_names
 from web.forms import ZH, Choice, Form, Input, Option, field_input, nested, part_fields
-from web.opening import assign_to_me, new_key, opened, with_choices
+from web.opening import KEY_FIELD, assign_to_me, new_key, opened, with_choices
 from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show, shown_by
 from workflow import service, views
 from workflow.domain.bounded import RowId
@@ -191,7 +191,7 @@ def _order_shown(session: Session, user: PageUser, at: Mapping[str, str]) -> For
 
 
 @router.post("/entities/{entity_id}/orders/{kind}")
-@shown_by(_order_shown)
+@shown_by(_order_shown, own=(KEY_FIELD,))
 def open_order(
     request: Request,
     entity_id: RowId,

@@ -113,7 +113,7 @@ def _shown(session: Session, user: PageUser) -> Form:
 
 
 @router.post("/filings/new")
-@shown_by(lambda session, user, _: _shown(session, user))
+@shown_by(lambda session, user, _: _shown(session, user), own=(KEY_FIELD,))
 def open_filing(
     request: Request, session: SessionDep, user: FormUserDep, form: PostedForm
 ) -> Response:

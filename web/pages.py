@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, NamedTuple, TypeVar
@@ -72,15 +72,25 @@ router = APIRouter(include_in_schema=False)
 # route's path parameters (``shown_by``); None where the page shows it no longer.
 FormShown = Callable[[Session, "PageUser", Mapping[str, str]], forms.Form | None]
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
-_FORMS_SHOWN: dict[Callable[..., Any], FormShown] = {}
 
 
-def shown_by(form: FormShown) -> Callable[[Endpoint], Endpoint]:
-    """Declare the ``Form`` a console route's page shows: a form carried to it through a
-    sign-in is then listed by the labels the person saw, not by the names it posts."""
+class _Shown(NamedTuple):
+    form: FormShown
+    own: frozenset[str]  # the hidden fields the page adds to the form itself
+
+
+_FORMS_SHOWN: dict[Callable[..., Any], _Shown] = {}
+
+
+def shown_by(form: FormShown, *, own: Collection[str] = ()) -> Callable[[Endpoint], Endpoint]:
+    """Declare the ``Form`` a console route's page shows, and the hidden fields the page adds
+    to it itself (``own``: the version it was filled in against, the key it opens an order
+    under): a form carried to it through a sign-in is then listed by the labels the person
+    saw, not by the names it posts, and without the fields they never typed, which mean
+    nothing to them (sent all the same, even where the page offers the form no longer)."""
 
     def declared(endpoint: Endpoint) -> Endpoint:
-        _FORMS_SHOWN[endpoint] = form
+        _FORMS_SHOWN[endpoint] = _Shown(form, frozenset(own))
         return endpoint
 
     return declared
@@ -173,18 +183,19 @@ def _console_form(request: Request, action: str) -> bool:
 
 def _form_shown(
     request: Request, session: Session, user: PageUser, action: str
-) -> forms.Form | None:
-    """The form a carried form was posted from, as its page shows it now (``shown_by``);
-    None if the route declares none, or its page no longer offers it (a filing gone, an
-    event no longer allowed), when the fields go by their names."""
+) -> tuple[forms.Form | None, frozenset[str]]:
+    """The form a carried form was posted from, as its page shows it now, and the page's own
+    hidden fields of it (``shown_by``); no form if the route declares none, or its page no
+    longer offers it (a filing gone, an event no longer allowed), when the fields go by
+    their names."""
     found = _console_route(request, action)
     shown = _FORMS_SHOWN.get(found[0].endpoint) if found else None
     if found is None or shown is None:
-        return None
+        return None, frozenset()
     try:
-        return shown(session, user, found[1])
+        return shown.form(session, user, found[1]), shown.own
     except (IcpflowError, ValueError):  # a filing or entity not found, an id not a number
-        return None
+        return None, shown.own
 
 
 def carry_forms_of(app: FastAPI, *routers: APIRouter) -> None:
@@ -300,15 +311,16 @@ def _to_send(
     *,
     signed_in_again: bool = False,
 ) -> Response:
-    """The page showing a carried form to send: each field by the label its form gave it,
-    and what it held as the form showed it (a drop-down's option by its label).
-    ``signed_in_again``: it came from a page of an earlier session, refused (403)."""
-    form = _form_shown(request, session, user, sending.action)
+    """The page showing a carried form to send: each field typed by the label its form gave
+    it, and what it held as the form showed it (a drop-down's option by its label); the
+    page's own hidden fields are sent, not listed. ``signed_in_again``: it came from a page
+    of an earlier session, refused (403)."""
+    form, own = _form_shown(request, session, user, sending.action)
     labels = {i.name: i.label for i in form.inputs} if form else {}
     listed = [
         (labels.get(name, name), form.shown(name, value) if form else value)
         for name, value in sending.fields
-        if value
+        if value and name not in own
     ]
     context = {
         "user": user,

@@ -1346,7 +1346,7 @@ def test_a_carried_form_shows_a_choice_as_its_form_offered_it(
     assert ("Applicant type 主体类型", "organisation") not in shown
 
 
-def test_a_carried_event_lists_its_data_by_label_and_a_field_its_form_has_none_for_by_name(
+def test_a_carried_event_sends_the_version_its_page_was_filled_in_against_unlisted(
     api: Api,
     signed_in: Callable[[str], TestClient],
     tokens: dict[str, str],
@@ -1361,9 +1361,25 @@ def test_a_carried_event_lists_its_data_by_label_and_a_field_its_form_has_none_f
         f"/filings/{filing['id']}/events/withdraw", data=as_form(fields), headers=SAME_SITE
     )
 
-    shown = review_rows(_signed_in_again(console, tokens, lapsed).text)
+    shown = _signed_in_again(console, tokens, lapsed).text
 
-    assert shown == [("expected_version", "1"), ("Reason 原因", "client gave up")]
+    assert review_rows(shown) == [("Reason 原因", "client gave up")]
+    assert ("expected_version", "1") in hidden_inputs(shown, 'id="send-again"')
+
+
+def test_a_carried_opening_sends_its_forms_key_unlisted(
+    signed_in: Callable[[str], TestClient], tokens: dict[str, str], clock: FrozenClock
+) -> None:
+    """The key the page gave the form, which opens one filing however often it is sent,
+    means nothing to the person: it goes with the form, not in the list of what they typed."""
+    console = signed_in("case_manager")
+    lapsed, sent = _lapsed_order(console, clock)
+    key = dict(sent)["opening_key"]
+
+    shown = _signed_in_again(console, tokens, lapsed).text
+
+    assert key not in [value for _, value in review_rows(shown)]
+    assert ("opening_key", key) in hidden_inputs(shown, 'id="send-again"')
 
 
 @pytest.mark.parametrize(
