@@ -241,6 +241,13 @@ def create(
     ] = None,
     domain: Annotated[str | None, _opt("Registered domain to file, e.g. example.cn.")] = None,
     expires: Annotated[str | None, _opt("Domain registration expiry date, YYYY-MM-DD.")] = None,
+    domain_registrant: Annotated[
+        str | None,
+        _opt("The domain's registrant as the registrar shows it (default: the applicant)."),
+    ] = None,
+    domain_real_name_verified: Annotated[
+        str | None, _opt("true or false: the registrar verified the registrant's real name.")
+    ] = None,
     province: Annotated[
         str | None, _opt("Province character or its alias, e.g. 京, or 蜀 for 川 (rules.toml).")
     ] = None,
@@ -273,6 +280,13 @@ def create(
     responsible_id_number: Annotated[
         str | None, _opt("The responsible person's identity document number.")
     ] = None,
+    legal_representative: Annotated[
+        str | None,
+        _opt(
+            "true or false: the responsible person is the entity's legal representative "
+            "(otherwise an authorisation letter is a material where the province asks for it)."
+        ),
+    ] = None,
     site_name: Annotated[str | None, _opt("Website name as it will be filed.")] = None,
     sector: Annotated[str | None, _opt("Website sector (default general).")] = None,
     actor: ActorOption = ACTOR_DEFAULT,
@@ -282,6 +296,8 @@ def create(
     flat = {
         "domain": domain,
         "domain_expires_on": expires,
+        "domain_registrant": domain_registrant,
+        "domain_real_name_verified": domain_real_name_verified,
         "province": province,
         "licence": licence,
         "applicant_type": applicant_type,
@@ -293,6 +309,7 @@ def create(
         "responsible": responsible,
         "responsible_id_type": responsible_id_type,
         "responsible_id_number": responsible_id_number,
+        "legal_representative": legal_representative,
         "site_name": site_name,
         "sector": sector,
     }

@@ -341,6 +341,8 @@ APPROVED_RECORD: dict[str, tuple[str, str, str, str | None]] = {
 FLAT_FILING = {
     "domain": "example.cn",
     "domain_expires_on": "2028-06-30",
+    "domain_registrant": "",  # the applicant's, as its registrar shows it
+    "domain_real_name_verified": "true",
     "province": "京",
     "licence": "filing",
     "applicant_type": "organisation",
@@ -352,6 +354,7 @@ FLAT_FILING = {
     "responsible": "Han Meimei",
     "responsible_id_type": "resident_id",
     "responsible_id_number": PERSON_ID,
+    "legal_representative": "true",
     "site_name": "Example",
     "sector": "general",
 }

@@ -303,6 +303,33 @@ def test_a_file_of_individuals_may_leave_out_the_responsible_column(
     assert len(json.loads(result.stdout)["imported"]) == 1
 
 
+def test_a_file_written_before_the_domain_and_legal_representative_columns_still_imports(
+    cli: Cli, tmp_path: Path
+) -> None:
+    later = ("domain_registrant", "domain_real_name_verified", "legal_representative")
+    header = [c for c in IMPORT_COLUMNS if c not in later]
+    cells = dict(zip(IMPORT_COLUMNS, row(), strict=True))
+    path = write_csv(tmp_path / "filings.csv", header, [[cells[c] for c in header]])
+
+    result = cli("filings", "import", str(path), "--json")
+
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["imported"]) == 1
+
+
+def test_a_row_whose_domain_is_registered_to_another_is_refused_naming_its_column(
+    cli: Cli, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path / "filings.csv", list(IMPORT_COLUMNS), [row(domain_registrant="Someone Else")]
+    )
+
+    report = json.loads(cli("filings", "import", str(path), "--json").stdout)
+
+    [refused] = report["errors"]
+    assert [r["field"] for r in refused["reasons"]] == ["domain_registrant"]
+
+
 def test_import_refuses_a_file_with_missing_or_unknown_columns(cli: Cli, tmp_path: Path) -> None:
     header = [c for c in IMPORT_COLUMNS if c != "phone"] + ["fax"]
     path = write_csv(tmp_path / "filings.csv", header, [row()[: len(header)]])

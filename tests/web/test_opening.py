@@ -6,16 +6,21 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from config.clock import get_clock
 from models import Filing
-from tests.factories import FLAT_FILING, max_length_of, said_beside
+from tests.factories import FLAT_FILING, ORG_MATERIALS, PATH_TO, max_length_of, said_beside
 from workflow import views
 from workflow.domain.flat import IMPORT_COLUMNS
+
+if TYPE_CHECKING:
+    from tests.web.conftest import Api
 
 
 def _form(console: TestClient) -> dict[str, str]:
@@ -227,3 +232,38 @@ def test_the_filing_opened_is_nobodys_with_the_box_unticked(
     opened = _open(console, _form(console), **FLAT_FILING)
 
     assert _assignee(session, opened) is None
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "said"),
+    [
+        ("domain_registrant", "Someone Else Ltd", "the domain is registered to"),
+        ("domain_real_name_verified", "false", "real name"),
+    ],
+)
+def test_a_domain_not_the_applicants_or_unverified_is_refused_as_the_api_refuses_it(
+    session: Session, signed_in: Callable[[str], TestClient], field: str, typed: str, said: str
+) -> None:
+    console = signed_in("case_manager")
+
+    answer = _open(console, _form(console), **{**FLAT_FILING, field: typed})
+
+    assert answer.status_code == 422
+    assert said in said_beside(answer.text, "open-filing", field)
+    assert _filings(session) == 0
+
+
+def test_a_responsible_person_not_the_legal_representative_is_asked_for_the_letter(
+    signed_in: Callable[[str], TestClient], api: Api
+) -> None:
+    """As an order from the API naming such a person is, in a province asking for it."""
+    console = signed_in("case_manager")
+    opened = _open(console, _form(console), **{**FLAT_FILING, "legal_representative": "false"})
+    filing_id = int(opened.headers["location"].rsplit("/", 1)[1])
+    [bind] = PATH_TO["service_number_bound"]
+    bound = api.step(api.get(f"/api/v1/filings/{filing_id}").json(), *bind)
+
+    submitted = api.fire(bound, "submit", {"materials": ORG_MATERIALS})
+
+    assert submitted.status_code == 422
+    assert "authorisation_letter_required" in [r["code"] for r in submitted.json()["reasons"]]

@@ -64,6 +64,14 @@ class ApplicantKind(StrEnum):
     GOVERNMENT = "government"
 
 
+# Whether the entity's responsible person is its legal representative: asked of a first
+# filing's applicant as of an order's entity, so both are judged on the same facts.
+_LEGAL_REPRESENTATIVE = (
+    "the entity's legal representative; otherwise an authorisation letter is a material where "
+    "the province asks for it"
+)
+
+
 class ApplicantIn(BaseModel):
     model_config = STRICT
 
@@ -85,6 +93,9 @@ class ApplicantIn(BaseModel):
     )
     responsible_id_number: IdNumber | None = Field(
         default=None, description="the responsible person's identity document number"
+    )
+    legal_representative: YesNo = Field(
+        default=True, description=f"the responsible person is {_LEGAL_REPRESENTATIVE}"
     )
 
 
@@ -247,11 +258,7 @@ class EntityPersonIn(PersonIn):
     authorisation letter is a material where the province asks for it (docs/domain-facts.md, "Entity
     and people"). A service's person is asked no such thing."""
 
-    legal_representative: YesNo = Field(
-        default=True,
-        description="the entity's legal representative; otherwise an authorisation letter is "
-        "a material where the province asks for it",
-    )
+    legal_representative: YesNo = Field(default=True, description=_LEGAL_REPRESENTATIVE)
 
 
 class EntityIn(BaseModel):

@@ -19,6 +19,8 @@ from workflow.domain.commands import FilingCreate, parse
 FLAT_FIELDS: Mapping[str, tuple[str, ...]] = {
     "domain": ("domain",),
     "domain_expires_on": ("domain_expires_on",),
+    "domain_registrant": ("domain_registrant",),
+    "domain_real_name_verified": ("domain_real_name_verified",),
     "province": ("province",),
     "licence": ("licence",),
     "applicant_type": ("applicant", "type"),
@@ -30,13 +32,23 @@ FLAT_FIELDS: Mapping[str, tuple[str, ...]] = {
     "responsible": ("applicant", "responsible"),
     "responsible_id_type": ("applicant", "responsible_id_type"),
     "responsible_id_number": ("applicant", "responsible_id_number"),
+    "legal_representative": ("applicant", "legal_representative"),
     "site_name": ("website", "name"),
     "sector": ("website", "sector"),
 }
 IMPORT_COLUMNS: tuple[str, ...] = tuple(FLAT_FIELDS)
-# Columns a file may leave out: ``responsible`` and the person's document came later, and files
-# of individuals (their own responsible persons) never need the name.
-OPTIONAL_COLUMNS: tuple[str, ...] = ("responsible", "responsible_id_type", "responsible_id_number")
+# Columns a file may leave out: they came later, so a file written before them still imports
+# (a blank or missing cell takes the API's default: the domain registered to the applicant,
+# its real name verified, the responsible person the legal representative, no document);
+# files of individuals (their own responsible persons) never need ``responsible``.
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "responsible",
+    "responsible_id_type",
+    "responsible_id_number",
+    "domain_registrant",
+    "domain_real_name_verified",
+    "legal_representative",
+)
 
 
 def creation_from_flat(flat: Mapping[str, str | None]) -> FilingCreate:

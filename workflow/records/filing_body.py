@@ -67,6 +67,7 @@ def order_from_filing(command: FilingCreate) -> OrderCreate:
                 email=applicant.email,
                 id_type=applicant.responsible_id_type,
                 id_number=applicant.responsible_id_number,
+                legal_representative=applicant.legal_representative,
             ),
         ),
         service=ServiceIn(
