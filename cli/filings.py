@@ -422,8 +422,11 @@ app.command(
 )(filings_command(_list))
 
 
-@app.command()
-def due(
+# The console's /overdue page's list, and GET /api/v1/overdue's; ``due``, its first name, is
+# kept for the scripts that call it, out of the help.
+@app.command("due", hidden=True)
+@app.command("overdue")
+def overdue(
     within_hours: Annotated[
         int,
         count_option("Also what falls due this many hours ahead.", 0, bounds.MAX_WITHIN_HOURS),

@@ -259,9 +259,16 @@ def list_filings(session: SessionDep, _: Viewer, filters: Filters) -> FilingPage
     return filters.page(session)
 
 
-# The path is the list's first name, kept for the clients that call it: its docs say overdue.
-@router.get("/late", response_model=LatePage, summary="Overdue, and what falls due soon")
-def late_work(
+# One list, named as the console's /overdue page and ``icpflow filings overdue`` name it;
+# /late, the path it had first, answers the same for the clients that call it, deprecated.
+@router.get(
+    "/late",
+    response_model=LatePage,
+    summary="Overdue, and what falls due soon (deprecated path: GET /overdue)",
+    deprecated=True,
+)
+@router.get("/overdue", response_model=LatePage, summary="Overdue, and what falls due soon")
+def overdue_work(
     session: SessionDep,
     _: Viewer,
     within_hours: Annotated[

@@ -255,7 +255,7 @@ class FlaggedFilingOut(FilingOut):
 
     listed_for: DeadlineOut = Field(
         description="the latest deadline of the list's kind the filing is past (its kind; "
-        "due_at: when it fell due), as the overdue list (GET /late) picks it"
+        "due_at: when it fell due), as the overdue list (GET /api/v1/overdue) picks it"
     )
 
 

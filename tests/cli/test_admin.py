@@ -189,7 +189,7 @@ def test_ops_overdue_json_keeps_each_filing_and_adds_the_deadline_filings_due_sh
 ) -> None:
     new_filing("submitted")
     clock.advance(timedelta(days=7))  # past the host's review
-    [late] = json.loads(cli("filings", "due", "--within-hours", "0", "--json").stdout)["items"]
+    [late] = json.loads(cli("filings", "overdue", "--within-hours", "0", "--json").stdout)["items"]
 
     result = cli("ops", "overdue", "--json")
 

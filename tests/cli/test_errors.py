@@ -245,7 +245,7 @@ def test_a_count_typed_as_minus_zero_is_a_usage_error_naming_its_option(
 def test_a_negative_count_is_a_usage_error_saying_the_range_it_may_be_in(
     cli: Cli, option: str, said: str
 ) -> None:
-    result = cli("filings", "due", option, "-5")
+    result = cli("filings", "overdue", option, "-5")
 
     assert result.exit_code == 2
     assert said in " ".join(result.output.split())

@@ -410,16 +410,30 @@ def test_a_search_text_with_an_invisible_character_is_refused_as_the_api_refuses
     assert result.exit_code == 1 and "--name: control and invisible characters" in result.stderr
 
 
-def test_due_refuses_a_province_the_api_refuses(cli: Cli) -> None:
-    result = cli("filings", "due", "--province", "京\u200b")
+def test_the_overdue_lists_first_name_due_lists_the_same_out_of_the_help(
+    cli: Cli, new_filing: MakeFiling
+) -> None:
+    new_filing("submitted")
+    due = cli("filings", "due", "--within-hours", "168", "--json")
+    overdue = cli("filings", "overdue", "--within-hours", "168", "--json")
+
+    assert (due.exit_code, json.loads(due.stdout)) == (0, json.loads(overdue.stdout))
+    shown = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["filings", "--help"]).stdout
+    assert "│ overdue " in shown and "│ due " not in shown
+
+
+def test_overdue_refuses_a_province_the_api_refuses(cli: Cli) -> None:
+    result = cli("filings", "overdue", "--province", "京\u200b")
     assert result.exit_code == 1 and "--province: control and invisible" in result.stderr
 
 
-def test_due_lists_what_falls_due_within_the_hours_asked(cli: Cli, new_filing: MakeFiling) -> None:
+def test_overdue_lists_what_falls_due_within_the_hours_asked(
+    cli: Cli, new_filing: MakeFiling
+) -> None:
     filing = new_filing("submitted")  # the host's pre-review is due in 3 working days
 
-    week = json.loads(cli("filings", "due", "--within-hours", "168", "--json").stdout)
-    late = json.loads(cli("filings", "due", "--within-hours", "0", "--json").stdout)
+    week = json.loads(cli("filings", "overdue", "--within-hours", "168", "--json").stdout)
+    late = json.loads(cli("filings", "overdue", "--within-hours", "0", "--json").stdout)
 
     assert [(i["filing"]["id"], i["deadline"]["kind"]) for i in week["items"]] == [
         (filing.id, "host_review_overdue")
@@ -427,33 +441,33 @@ def test_due_lists_what_falls_due_within_the_hours_asked(cli: Cli, new_filing: M
     assert late["items"] == []
 
 
-def test_due_shows_people_a_table_of_each_filing_and_its_deadline(
+def test_overdue_shows_people_a_table_of_each_filing_and_its_deadline(
     cli: Cli, new_filing: MakeFiling
 ) -> None:
     new_filing("submitted", domain="pre-review.cn")
 
-    shown = cli("filings", "due", "--within-hours", "168")
+    shown = cli("filings", "overdue", "--within-hours", "168")
 
     assert shown.exit_code == 0, shown.output
     assert "pre-review.cn" in shown.stdout and "host_review_overdue" in shown.stdout
 
 
-def test_due_says_each_deadline_past_is_overdue_and_one_ahead_nothing(
+def test_overdue_says_each_deadline_past_is_overdue_and_one_ahead_nothing(
     cli: Cli, new_filing: MakeFiling, clock: FrozenClock
 ) -> None:
     new_filing("submitted", domain="late.cn")
     clock.advance(timedelta(days=7))  # past the host's 3 working days
     new_filing("submitted", domain="ahead.cn")
 
-    shown = cli("filings", "due", "--within-hours", "168").stdout
+    shown = cli("filings", "overdue", "--within-hours", "168").stdout
 
     [late] = [line for line in shown.splitlines() if "late.cn" in line]
     [ahead] = [line for line in shown.splitlines() if "ahead.cn" in line]
     assert late.split("│")[-2].strip() == "overdue" and ahead.split("│")[-2].strip() == ""
 
 
-def test_due_refuses_a_kind_of_deadline_that_makes_nothing_overdue(cli: Cli) -> None:
-    refused = cli("filings", "due", "--kind", "sms_reminder")
+def test_overdue_refuses_a_kind_of_deadline_that_makes_nothing_overdue(cli: Cli) -> None:
+    refused = cli("filings", "overdue", "--kind", "sms_reminder")
 
     assert refused.exit_code == 1
     assert error_lines(refused.stderr) == [

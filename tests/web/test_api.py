@@ -351,25 +351,35 @@ def test_the_openapi_schema_marks_a_deadlines_overdue_deprecated_for_its_flag(ap
     assert schemas["Flag"]["enum"] == ["stuck", "overdue"]
 
 
-def test_late_work_also_lists_what_falls_due_within_the_hours_asked(api: Api) -> None:
+def test_the_overdue_list_also_lists_what_falls_due_within_the_hours_asked(api: Api) -> None:
     filing = api.drive("submitted")  # the host's pre-review is due in 3 working days
-    assert api.get("/api/v1/late").json()["items"] == []
-    page = api.get("/api/v1/late?within_hours=168").json()
+    assert api.get("/api/v1/overdue").json()["items"] == []
+    page = api.get("/api/v1/overdue?within_hours=168").json()
     assert [(i["filing"]["id"], i["deadline"]["kind"]) for i in page["items"]] == [
         (filing["id"], "host_review_overdue")
     ]
 
 
-def test_the_list_behind_the_overdue_page_keeps_its_path_and_is_documented_as_overdue(
-    api: Api,
-) -> None:
-    operation = api.get("/openapi.json").json()["paths"]["/api/v1/late"]["get"]
+def test_the_list_behind_the_overdue_page_is_named_and_documented_as_overdue(api: Api) -> None:
+    operation = api.get("/openapi.json").json()["paths"]["/api/v1/overdue"]["get"]
     assert operation["summary"] == "Overdue, and what falls due soon"
     assert operation["description"].startswith("What is overdue")
+    assert "deprecated" not in operation
 
 
-def test_late_work_refuses_a_kind_of_deadline_that_makes_nothing_late(api: Api) -> None:
-    response = api.get("/api/v1/late?kind=sms_reminder")
+def test_the_overdue_lists_first_path_answers_the_same_and_is_documented_deprecated(
+    api: Api,
+) -> None:
+    api.drive("submitted")
+    late = api.get("/api/v1/late?within_hours=168")
+    overdue = api.get("/api/v1/overdue?within_hours=168")
+    assert (late.status_code, late.json()) == (200, overdue.json())
+    operation = api.get("/openapi.json").json()["paths"]["/api/v1/late"]["get"]
+    assert operation["deprecated"] is True and "GET /overdue" in operation["summary"]
+
+
+def test_the_overdue_list_refuses_a_kind_of_deadline_that_makes_nothing_late(api: Api) -> None:
+    response = api.get("/api/v1/overdue?kind=sms_reminder")
     assert (response.status_code, response.json()["reasons"][0]["code"]) == (
         422,
         "unknown_deadline_kind",

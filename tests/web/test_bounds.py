@@ -28,7 +28,7 @@ LIST_ROUTES = [
     "/api/v1/ops/stuck",
     "/api/v1/ops/overdue",
     "/api/v1/entities",
-    "/api/v1/late",
+    "/api/v1/overdue",
     "/api/v1/ops/failed",
     "/api/v1/ops/retrying",
     "/api/v1/ops/obligations/overdue",
@@ -90,7 +90,7 @@ def test_an_offset_beyond_any_id_is_422(client: TestClient, admin: Headers, rout
         ("/api/v1/filings", {"descending": "on"}),
         ("/api/v1/ops/failed", {"include_retried": "y"}),
         ("/api/v1/filings", {"min_days_in_state": "+1_0"}),
-        ("/api/v1/late", {"within_hours": "2_4"}),
+        ("/api/v1/overdue", {"within_hours": "2_4"}),
     ],
     ids=["yes", "1", "on", "y", "signed and grouped", "grouped"],
 )
@@ -109,7 +109,7 @@ def test_a_query_flag_or_count_in_words_pydantic_would_coerce_is_422_naming_it(
 def test_a_negative_count_is_422_saying_the_least_it_may_be(
     client: TestClient, admin: Headers, name: str, least: int
 ) -> None:
-    response = client.get("/api/v1/late", params={name: "-5"}, headers=admin)
+    response = client.get("/api/v1/overdue", params={name: "-5"}, headers=admin)
 
     assert response.status_code == 422
     assert [r["message"] for r in response.json()["reasons"]] == [
@@ -122,7 +122,7 @@ def test_a_negative_count_is_422_saying_the_least_it_may_be(
     [
         ("/api/v1/filings", "min_days_in_state"),
         ("/api/v1/filings", "offset"),
-        ("/api/v1/late", "within_hours"),
+        ("/api/v1/overdue", "within_hours"),
     ],
 )
 def test_a_count_written_minus_zero_is_422_naming_it(
