@@ -1,4 +1,4 @@
-"""``icpflow services`` (a record's life after approval) and ``icpflow report durations``."""
+"""``icpflow services`` (a record's life after approval) and ``icpflow reports durations``."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ services = App(
     help="A filed service's life after approval: go-live, PSB, expiry, rectification.",
     checks_settings=True,
 )
-report = App(help="Reports drawn from the history of completed orders.", checks_settings=True)
+reports = App(help="Reports drawn from the history of completed orders.", checks_settings=True)
 
 ServiceId = Annotated[int, row_id("The service's id (see icpflow entities show).")]
 RectificationId = Annotated[int, row_id("The rectification's obligation id.")]
@@ -395,7 +395,7 @@ def render_durations(rows: list[DurationRow]) -> RenderableType:
     )
 
 
-@report.command()
+@reports.command()
 def durations(as_json: JsonOption = False) -> None:
     """Per province, order kind and stage: median and 90th percentile review times, counts."""
     with session_scope() as session:

@@ -246,9 +246,9 @@ def test_a_page_past_the_last_says_so_and_how_many_there_are(
 
 
 def test_the_durations_report_lists_each_province_and_stage(cli: Cli, on_file: FilingOut) -> None:
-    rows = json.loads(cli("report", "durations", "--json").stdout)
+    rows = json.loads(cli("reports", "durations", "--json").stdout)
     assert {(r["province"], r["stage"]) for r in rows} >= {("京", "submitted")}
-    assert "review times" in cli("report", "durations").stdout
+    assert "review times" in cli("reports", "durations").stdout
 
 
 def test_services_footer_failing_names_each_failing_site(
