@@ -284,31 +284,29 @@ def test_a_cell_padded_with_an_information_separator_is_refused_as_the_api_refus
     assert [r["field"] for r in refused["reasons"]] == ["applicant_name"]
 
 
-def test_a_file_of_individuals_may_leave_out_the_responsible_column(
-    cli: Cli, tmp_path: Path
+INDIVIDUAL = {
+    "applicant_type": "individual",
+    "applicant_name": "Wang Fang",
+    "id_type": "resident_id",
+    "id_number": "11010519491231002X",
+}
+
+
+@pytest.mark.parametrize(
+    ("left_out", "cells_of"),
+    [
+        (("responsible",), INDIVIDUAL),
+        (("domain_registrant", "domain_real_name_verified", "legal_representative"), {}),
+    ],
+    ids=["individuals-without-responsible", "written-before-domain-and-legal-representative"],
+)
+def test_a_file_may_leave_out_columns_its_rows_do_not_need(
+    cli: Cli, tmp_path: Path, left_out: tuple[str, ...], cells_of: dict[str, str]
 ) -> None:
-    header = [c for c in IMPORT_COLUMNS if c != "responsible"]
-    person = {
-        "applicant_type": "individual",
-        "applicant_name": "Wang Fang",
-        "id_type": "resident_id",
-        "id_number": "11010519491231002X",
-    }
-    cells = dict(zip(IMPORT_COLUMNS, row(**person), strict=True))
-    path = write_csv(tmp_path / "filings.csv", header, [[cells[c] for c in header]])
-
-    result = cli("filings", "import", str(path), "--json")
-
-    assert result.exit_code == 0, result.output
-    assert len(json.loads(result.stdout)["imported"]) == 1
-
-
-def test_a_file_written_before_the_domain_and_legal_representative_columns_still_imports(
-    cli: Cli, tmp_path: Path
-) -> None:
-    later = ("domain_registrant", "domain_real_name_verified", "legal_representative")
-    header = [c for c in IMPORT_COLUMNS if c not in later]
-    cells = dict(zip(IMPORT_COLUMNS, row(), strict=True))
+    """An individual is their own responsible person; a file written before the domain's
+    registrant and the legal representative were asked for imports as it did then."""
+    header = [c for c in IMPORT_COLUMNS if c not in left_out]
+    cells = dict(zip(IMPORT_COLUMNS, row(**cells_of), strict=True))
     path = write_csv(tmp_path / "filings.csv", header, [[cells[c] for c in header]])
 
     result = cli("filings", "import", str(path), "--json")
