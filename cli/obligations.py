@@ -373,9 +373,17 @@ def footer_failing(
         page,
         as_json,
         lambda: table(
-            ["service", "domain", "filing", "failing since", "in a row", "problems"],
+            ["service", "domain", "filing", "failing since", "in a row", "problems", "next check"],
             [
-                (f.service_id, f.domain, f.filing_id, f.failing_since, f.failures, f.problems)
+                (
+                    f.service_id,
+                    f.domain,
+                    f.filing_id,
+                    f.failing_since,
+                    f.failures,
+                    f.problems,
+                    f.next_check_at or "being made",
+                )
                 for f in page.items
             ],
             title="footer checks failing",

@@ -271,6 +271,23 @@ def test_services_footer_failing_names_each_failing_site(
     )
 
 
+def test_services_footer_failing_says_when_each_site_is_checked_again(
+    cli: Cli, on_file: FilingOut, session: Session, settings: Settings
+) -> None:
+    assert on_file.service_id is not None
+    assert cli("services", "go-live", str(on_file.service_id), "--on", "2026-03-02").exit_code == 0
+    obligations.record_footer(
+        session, on_file.service_id, None, url="http://example.cn/", status_code=200,
+        problems=["no number shown"], settings=settings,
+    )  # fmt: skip
+    session.commit()
+
+    shown = cli("services", "footer-failing").stdout
+
+    assert "next check" in shown
+    assert "being made" not in shown  # the go-live's first check is open, due now
+
+
 def test_services_left_host_corrects_a_day_on_file_named_by_replaces(
     cli: Cli, on_file: FilingOut
 ) -> None:

@@ -334,6 +334,26 @@ def test_ops_list_the_live_sites_whose_footer_fails_since_their_first_failure_in
     assert "no link to https://beian.miit.gov.cn/" in signed_in("ops").get("/duties").text
 
 
+def test_the_duties_page_says_when_a_failing_site_is_checked_again(
+    api: Api,
+    on_file: FilingOut,
+    clock: FrozenClock,
+    session: Session,
+    settings: Settings,
+    db: Database,
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
+    assert on_file.service_id is not None
+    assert fire_due_obligations(db.engine, clock.now(), settings) == 1  # the next one opened
+    _check(session, on_file.service_id, settings, ["no number shown"])
+
+    page = signed_in("ops").get("/duties").text
+
+    row = page.split('<tr class="footer-failing">')[1].split("</tr>")[0]
+    assert '<td data-label="Next check 下次检查">in 1 d</td>' in row
+
+
 def test_a_site_that_left_the_host_is_no_longer_listed_however_its_footer_failed(
     api: Api, on_file: FilingOut, clock: FrozenClock, session: Session, settings: Settings,
     as_role: Callable[[str], Headers],

@@ -1438,6 +1438,25 @@ def test_the_failing_footers_come_a_page_at_a_time_with_how_many_sites_in_all(
     assert [f.service_id for f in first.items + second.items] == [_site(on_file), _site(accessed)]
 
 
+def test_a_failing_footer_says_when_its_site_is_checked_again(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    _live(session, on_file, settings, clock)
+    session.commit()
+    swept_at = clock.now()
+    _sweep(session, clock, settings)  # the first check owed, the next one opened
+    obligations.record_footer(
+        session, _site(on_file), None, url="http://example.cn/", status_code=200,
+        problems=["no number shown"], settings=settings,
+    )  # fmt: skip
+    session.commit()
+
+    [site] = obligations.failing_footers(session, limit=10).items
+
+    interval = timedelta(hours=settings.footer_check_interval_hours)
+    assert site.next_check_at == swept_at + interval
+
+
 def test_a_reminder_names_the_entity_as_renamed_since_the_go_live(
     session: Session,
     on_file: FilingOut,

@@ -94,6 +94,9 @@ class FailingFooterOut(BaseModel):
     failures: int = Field(description="checks in a row that failed, the latest included")
     last_checked_at: UtcDateTime
     problems: list[str]
+    next_check_at: UtcDateTime | None = Field(
+        description="when the site is checked again (none while its next check is being made)"
+    )
 
 
 class ObligationPage(Page[ObligationOut]):
@@ -343,6 +346,7 @@ def failing_footers(session: Session, limit: int, offset: int = 0) -> FailingFoo
         latest.setdefault(check.service_id, (check, since, failures))
     domains = services_named(session, latest)
     orders = _approving_orders(session, latest)
+    next_checks = _next_checks(session, latest)
     items = [
         FailingFooterOut(
             service_id=service_id,
@@ -353,11 +357,29 @@ def failing_footers(session: Session, limit: int, offset: int = 0) -> FailingFoo
             failures=failures,
             last_checked_at=check.checked_at,
             problems=check.problems,
+            next_check_at=next_checks.get(service_id),
         )
         for service_id, (check, since, failures) in latest.items()
     ]
     total = session.exec(select(func.count()).select_from(runs)).one()
     return FailingFooterPage(items=items, total=total, limit=limit, offset=offset)
+
+
+def _next_checks(session: Session, service_ids: Collection[int]) -> dict[int, datetime]:
+    """When each site's footer is checked again: its open check's due time. A check whose
+    job is owed has closed and opened the next, so a site has one at most, and none only
+    between a redelivered job and its result; ops fixing a footer want to know when the
+    list will see it."""
+    rows = session.exec(
+        select(Obligation.service_id, func.min(Obligation.due_at))
+        .where(
+            col(Obligation.service_id).in_(service_ids),
+            Obligation.kind == ObligationKind.FOOTER_CHECK,
+            col(Obligation.closed_at).is_(None),
+        )
+        .group_by(col(Obligation.service_id))
+    )
+    return {service_id: as_utc(due) for service_id, due in rows}
 
 
 def _approving_orders(session: Session, service_ids: Collection[int]) -> dict[int, int]:
