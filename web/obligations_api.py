@@ -126,8 +126,22 @@ def rectified(obligation_id: RowId, session: SessionDep, caller: CaseManager) ->
     return obligations.rectified(session, obligation_id, actor=caller.actor)
 
 
-@router.get("/ops/obligations/overdue", response_model=ObligationPage, tags=["ops"])
-def overdue_obligations(
+# Named as the console's /duties page names its list; /ops/obligations/overdue, the path it had
+# first, answers the same for the clients that call it, deprecated.
+@router.get(
+    "/ops/obligations/overdue",
+    response_model=ObligationPage,
+    tags=["ops"],
+    summary="Overdue duties after approval (deprecated path: GET /ops/duties)",
+    deprecated=True,
+)
+@router.get(
+    "/ops/duties",
+    response_model=ObligationPage,
+    tags=["ops"],
+    summary="Overdue duties after approval",
+)
+def overdue_duties(
     session: SessionDep,
     _: Ops,
     kind: ObligationKind | None = Query(None, description="only duties of this kind"),
@@ -141,8 +155,22 @@ def overdue_obligations(
     return obligations.overdue(session, get_clock().now(), limit, offset, only)
 
 
-@router.get("/ops/footer-failures", response_model=FailingFooterPage, tags=["ops"])
-def footer_failures(
+# Named as the console's /duties page heads its list of failing sites; /ops/footer-failures,
+# the path it had first, answers the same for the clients that call it, deprecated.
+@router.get(
+    "/ops/footer-failures",
+    response_model=FailingFooterPage,
+    tags=["ops"],
+    summary="Live sites whose footer check fails (deprecated path: GET /ops/footer-checks-failing)",
+    deprecated=True,
+)
+@router.get(
+    "/ops/footer-checks-failing",
+    response_model=FailingFooterPage,
+    tags=["ops"],
+    summary="Live sites whose footer check fails",
+)
+def footer_checks_failing(
     session: SessionDep, _: Ops, limit: PageSize = 100, offset: Offset = 0
 ) -> FailingFooterPage:
     """Live sites whose latest footer check failed (the number missing, or not linked to

@@ -31,8 +31,8 @@ LIST_ROUTES = [
     "/api/v1/overdue",
     "/api/v1/ops/failed",
     "/api/v1/ops/retrying",
-    "/api/v1/ops/obligations/overdue",
-    "/api/v1/ops/footer-failures",
+    "/api/v1/ops/duties",
+    "/api/v1/ops/footer-checks-failing",
 ]
 
 

@@ -115,9 +115,40 @@ def test_ops_see_overdue_obligations(
 ) -> None:
     _post(api, f"/services/{on_file.service_id}/go-live", {"live_on": "2026-03-02"})
     clock.advance(timedelta(days=31))
-    assert api.get("/api/v1/ops/obligations/overdue").status_code == 403
-    late = api.get("/api/v1/ops/obligations/overdue", headers=as_role("ops")).json()["items"]
+    assert api.get("/api/v1/ops/duties").status_code == 403
+    late = api.get("/api/v1/ops/duties", headers=as_role("ops")).json()["items"]
     assert [o["kind"] for o in late] == ["psb_filing"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("/api/v1/ops/obligations/overdue", "/api/v1/ops/duties"),
+        ("/api/v1/ops/footer-failures", "/api/v1/ops/footer-checks-failing"),
+    ],
+)
+def test_the_ops_duties_lists_first_paths_answer_the_same_and_are_documented_deprecated(
+    api: Api,
+    on_file: FilingOut,
+    clock: FrozenClock,
+    session: Session,
+    settings: Settings,
+    as_role: Callable[[str], Headers],
+    old: str,
+    new: str,
+) -> None:
+    """Named as the console's /duties page names them; clients of the first paths keep working."""
+    assert on_file.service_id is not None
+    _psb_filing_overdue(api, on_file, clock)
+    _check(session, on_file.service_id, settings, ["no number shown"])
+    ops = as_role("ops")
+    answered, first = api.get(new, headers=ops), api.get(old, headers=ops)
+    assert answered.json()["total"] == 1
+    assert (first.status_code, first.json()) == (200, answered.json())
+    paths = api.get("/openapi.json").json()["paths"]
+    assert paths[old]["get"]["deprecated"] is True
+    assert f"GET {new.removeprefix('/api/v1')}" in paths[old]["get"]["summary"]
+    assert "deprecated" not in paths[new]["get"]
 
 
 def test_an_open_order_has_a_forecast_and_an_approved_one_none(
@@ -271,6 +302,11 @@ def _check(session: Session, service_id: int, settings: Settings, problems: list
     session.commit()
 
 
+def _failing_sites(api: Api, ops: Headers) -> Any:
+    """The items of the ops list of live sites whose footer check fails."""
+    return api.client.get("/api/v1/ops/footer-checks-failing", headers=ops).json()["items"]
+
+
 def _notices_named(page: str) -> list[str]:
     """The Kind column of a filing page's notifications, row by row."""
     return re.findall(r'<tr class="notification">\s*<td data-label="Kind 类型">([^<]*)</td>', page)
@@ -323,7 +359,7 @@ def test_ops_list_the_live_sites_whose_footer_fails_since_their_first_failure_in
         _check(session, on_file.service_id, settings, ["no link to https://beian.miit.gov.cn/"])
         clock.advance(timedelta(days=1))
 
-    [site] = api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json()["items"]
+    [site] = _failing_sites(api, as_role("ops"))
 
     assert (site["service_id"], site["filing_id"], site["failures"]) == (
         on_file.service_id,
@@ -362,14 +398,9 @@ def test_a_site_that_left_the_host_is_no_longer_listed_however_its_footer_failed
     site = f"/services/{on_file.service_id}"
     _post(api, f"{site}/go-live", {"live_on": "2026-03-02"})
     _check(session, on_file.service_id, settings, ["no number shown"])
-    assert (
-        len(api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json()["items"])
-        == 1
-    )
+    assert len(_failing_sites(api, as_role("ops"))) == 1
     assert _post(api, f"{site}/left-host", {"left_on": "2026-03-02"}).status_code == 200
-    assert (
-        api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json()["items"] == []
-    )
+    assert _failing_sites(api, as_role("ops")) == []
 
 
 def test_a_site_whose_footer_passed_again_is_not_listed(
@@ -380,9 +411,7 @@ def test_a_site_whose_footer_passed_again_is_not_listed(
     _check(session, on_file.service_id, settings, ["no number shown"])
     clock.advance(timedelta(days=1))
     _check(session, on_file.service_id, settings, [])
-    assert (
-        api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json()["items"] == []
-    )
+    assert _failing_sites(api, as_role("ops")) == []
 
 
 def test_a_site_that_failed_and_passed_at_one_time_is_taken_as_passing(
@@ -393,9 +422,7 @@ def test_a_site_that_failed_and_passed_at_one_time_is_taken_as_passing(
     assert on_file.service_id is not None
     _check(session, on_file.service_id, settings, ["no number shown"])
     _check(session, on_file.service_id, settings, [])
-    assert (
-        api.client.get("/api/v1/ops/footer-failures", headers=as_role("ops")).json()["items"] == []
-    )
+    assert _failing_sites(api, as_role("ops")) == []
 
 
 def test_the_services_page_block_says_what_it_is_and_when_it_left(
@@ -605,7 +632,7 @@ def test_ops_filter_the_overdue_duties_by_kind_and_province(
     ops = as_role("ops")
 
     def listed(query: str) -> Any:
-        return api.get(f"/api/v1/ops/obligations/overdue?{query}", headers=ops)
+        return api.get(f"/api/v1/ops/duties?{query}", headers=ops)
 
     assert listed("kind=psb_filing").json()["total"] == 1
     assert listed("kind=cancel_access").json()["total"] == 0
