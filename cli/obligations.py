@@ -325,8 +325,11 @@ RowsLimit = Annotated[int, limit_option("rows")]
 RowsOffset = Annotated[int, offset_option("rows")]
 
 
-@services.command("overdue")
-def overdue(
+# Named as the console's /duties page and GET /api/v1/ops/duties name the list; ``overdue``, its
+# first name, is kept for the scripts that call it, out of the help.
+@services.command("overdue", hidden=True)
+@services.command("duties")
+def duties(
     kind: Annotated[
         ObligationKind | None,
         typer.Option(
@@ -362,8 +365,12 @@ def overdue(
     )
 
 
-@services.command("footer-failing")
-def footer_failing(
+# Named as the console's /duties page heads the list and GET /api/v1/ops/footer-checks-failing
+# serves it; ``footer-failing``, its first name, is kept for the scripts that call it, out of the
+# help.
+@services.command("footer-failing", hidden=True)
+@services.command("footer-checks-failing")
+def footer_checks_failing(
     limit: RowsLimit = 100, offset: RowsOffset = 0, as_json: JsonOption = False
 ) -> None:
     """Live sites whose latest footer check failed, failing longest first."""

@@ -7,8 +7,11 @@ import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from sqlmodel import Session
+from typer.testing import CliRunner
 
+from cli.main import app
 from config.clock import FrozenClock
 from config.settings import Settings
 from workflow import obligations
@@ -106,14 +109,14 @@ def test_a_psb_number_on_file_is_corrected_only_with_replaces(cli: Cli, on_file:
     assert json.loads(corrected.stdout)["psb_number"] == fixed
 
 
-def test_services_overdue_names_each_late_service_and_its_filing(
+def test_services_duties_names_each_late_service_and_its_filing(
     cli: Cli, on_file: FilingOut, clock: FrozenClock
 ) -> None:
     site = str(on_file.service_id)
     assert cli("services", "go-live", site, "--on", "2026-03-02").exit_code == 0
     clock.advance(timedelta(days=31))  # the PSB filing was due on the 30th day
 
-    shown = cli("services", "overdue")
+    shown = cli("services", "duties")
 
     assert shown.exit_code == 0, shown.output
     [row] = [line for line in shown.stdout.splitlines() if "psb_filing" in line]
@@ -218,7 +221,7 @@ def test_an_approved_orders_forecast_is_refused_saying_why_once(
     assert headline.startswith("error: no forecast:")
 
 
-def test_services_overdue_says_which_of_how_many_it_shows(
+def test_services_duties_says_which_of_how_many_it_shows(
     cli: Cli, on_file: FilingOut, clock: FrozenClock
 ) -> None:
     site = str(on_file.service_id)
@@ -226,7 +229,7 @@ def test_services_overdue_says_which_of_how_many_it_shows(
     cli("services", "left-host", site, "--on", "2026-03-02")
     clock.advance(timedelta(days=31))  # the PSB filing and the cancel-access order both late
 
-    shown = cli("services", "overdue", "--limit", "1", "--offset", "1")
+    shown = cli("services", "duties", "--limit", "1", "--offset", "1")
 
     assert shown.exit_code == 0, shown.output
     assert "2-2 of 2" in shown.stdout
@@ -239,7 +242,7 @@ def test_a_page_past_the_last_says_so_and_how_many_there_are(
     cli("services", "go-live", site, "--on", "2026-03-02")
     clock.advance(timedelta(days=31))  # the PSB filing late
 
-    shown = cli("services", "overdue", "--offset", "40")
+    shown = cli("services", "duties", "--offset", "40")
 
     assert shown.exit_code == 0, shown.output
     assert "past the last page: 1 in all" in shown.stdout
@@ -251,7 +254,7 @@ def test_the_durations_report_lists_each_province_and_stage(cli: Cli, on_file: F
     assert "review times" in cli("reports", "durations").stdout
 
 
-def test_services_footer_failing_names_each_failing_site(
+def test_services_footer_checks_failing_names_each_failing_site(
     cli: Cli, on_file: FilingOut, session: Session, settings: Settings
 ) -> None:
     assert on_file.service_id is not None
@@ -262,7 +265,7 @@ def test_services_footer_failing_names_each_failing_site(
     )  # fmt: skip
     session.commit()
 
-    [site] = json.loads(cli("services", "footer-failing", "--json").stdout)["items"]
+    [site] = json.loads(cli("services", "footer-checks-failing", "--json").stdout)["items"]
 
     assert (site["service_id"], site["failures"], site["problems"]) == (
         on_file.service_id,
@@ -271,7 +274,7 @@ def test_services_footer_failing_names_each_failing_site(
     )
 
 
-def test_services_footer_failing_says_when_each_site_is_checked_again(
+def test_services_footer_checks_failing_says_when_each_site_is_checked_again(
     cli: Cli, on_file: FilingOut, session: Session, settings: Settings
 ) -> None:
     assert on_file.service_id is not None
@@ -282,10 +285,41 @@ def test_services_footer_failing_says_when_each_site_is_checked_again(
     )  # fmt: skip
     session.commit()
 
-    shown = cli("services", "footer-failing").stdout
+    shown = cli("services", "footer-checks-failing").stdout
 
     assert "next check" in shown
     assert "being made" not in shown  # the go-live's first check is open, due now
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [("overdue", "duties"), ("footer-failing", "footer-checks-failing")]
+)
+def test_the_duties_lists_first_names_list_the_same_out_of_the_help(
+    cli: Cli,
+    on_file: FilingOut,
+    clock: FrozenClock,
+    session: Session,
+    settings: Settings,
+    old: str,
+    new: str,
+) -> None:
+    """Named as the console's /duties page and the API name them; scripts written for the
+    first names keep working."""
+    assert on_file.service_id is not None
+    assert cli("services", "go-live", str(on_file.service_id), "--on", "2026-03-02").exit_code == 0
+    obligations.record_footer(
+        session, on_file.service_id, None, url="http://example.cn/", status_code=200,
+        problems=["no number shown"], settings=settings,
+    )  # fmt: skip
+    session.commit()
+    clock.advance(timedelta(days=31))  # the PSB filing was due on the 30th day
+
+    first, listed = cli("services", old, "--json"), cli("services", new, "--json")
+
+    assert json.loads(listed.stdout)["total"] == 1
+    assert (first.exit_code, json.loads(first.stdout)) == (0, json.loads(listed.stdout))
+    shown = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["services", "--help"]).stdout
+    assert f"│ {new} " in shown and f"│ {old} " not in shown
 
 
 def test_services_left_host_corrects_a_day_on_file_named_by_replaces(
@@ -317,16 +351,16 @@ def test_services_rectify_takes_the_day_the_notice_was_received(
     assert notice["data"]["received_on"] == "2026-03-02"
 
 
-def test_services_overdue_help_offers_only_the_kinds_that_can_be_overdue(cli: Cli) -> None:
+def test_services_duties_help_offers_only_the_kinds_that_can_be_overdue(cli: Cli) -> None:
     """A footer check is never overdue (the command refuses it): its failures have a list of
     their own."""
-    shown = " ".join(cli("services", "overdue", "--help").stdout.replace("│", " ").split())
+    shown = " ".join(cli("services", "duties", "--help").stdout.replace("│", " ").split())
 
     assert "psb_filing, domain_expired, server_expired, cancel_access, rectification." in shown
     assert "footer_check" not in shown
 
 
-def test_services_overdue_keeps_one_kind_of_duty(
+def test_services_duties_keeps_one_kind_of_duty(
     cli: Cli, on_file: FilingOut, clock: FrozenClock
 ) -> None:
     site = str(on_file.service_id)
@@ -334,7 +368,7 @@ def test_services_overdue_keeps_one_kind_of_duty(
     cli("services", "left-host", site, "--on", "2026-03-02")
     clock.advance(timedelta(days=31))
 
-    shown = json.loads(cli("services", "overdue", "--kind", "cancel_access", "--json").stdout)
+    shown = json.loads(cli("services", "duties", "--kind", "cancel_access", "--json").stdout)
 
     assert [o["kind"] for o in shown["items"]] == ["cancel_access"]
 
