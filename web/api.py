@@ -283,8 +283,9 @@ def overdue_work(
     offset: Offset = 0,
 ) -> LatePage:
     """What is overdue, and with ``within_hours`` what falls due soon: one row per filing with
-    the latest deadline it is past (else its next), the one overdue the longest first (the
-    console's /overdue page)."""
+    the latest deadline it is past (else its next), the one overdue the longest first. The
+    case managers' worklist, as the console's /overdue page shows it; ``GET /ops/overdue`` is
+    ops' list of the filings past one, beside the stuck ones, without what falls due soon."""
     return views.late_page(
         session,
         get_clock().now(),

@@ -32,7 +32,9 @@ def stuck(session: SessionDep, _: Ops, filters: Filters) -> FlaggedPage:
 @router.get("/overdue", response_model=FlaggedPage)
 def overdue(session: SessionDep, _: Ops, filters: Filters) -> FlaggedPage:
     """Filings past an overdue deadline of their current state (SMS, host review, SLA, ...),
-    each with the latest it is past (``listed_for``)."""
+    one row per filing with the latest it is past (``listed_for``), filtered as
+    ``GET /filings`` is: ops' list, with the stuck one (``GET /ops/stuck``) beside it.
+    ``GET /overdue`` is the case managers' worklist, with what falls due soon too."""
     return filters.flagged(session, Flag.OVERDUE)
 
 

@@ -367,6 +367,17 @@ def test_the_list_behind_the_overdue_page_is_named_and_documented_as_overdue(api
     assert "deprecated" not in operation
 
 
+def test_the_two_overdue_lists_each_say_in_openapi_how_they_differ_from_the_other(
+    api: Api,
+) -> None:
+    """``GET /overdue`` (the case managers' worklist) and ``GET /ops/overdue`` (ops' list)."""
+    paths = api.get("/openapi.json").json()["paths"]
+    worklist = paths["/api/v1/overdue"]["get"]["description"]
+    ops = paths["/api/v1/ops/overdue"]["get"]["description"]
+    assert "case managers' worklist" in worklist and "GET /ops/overdue" in worklist
+    assert "ops' list" in ops and "GET /overdue" in ops
+
+
 def test_the_overdue_lists_first_path_answers_the_same_and_is_documented_deprecated(
     api: Api,
 ) -> None:
