@@ -27,7 +27,7 @@ from web import api, console, forms
 from web.auth import SessionDep
 from web.console import Refused
 from web.duty_forms import DUTIES_BY_NAME, NOTICE, duty_forms
-from web.forms import event_forms, posted
+from web.forms import VERSION_FIELD, event_forms, posted
 from web.pages import FormUserDep, PageUser, PostedForm, shown_by
 from web.templating import beijing, event_named, state_named
 from workflow import failures, obligations, views
@@ -73,7 +73,7 @@ def _duty_shown(session: Session, _: PageUser, at: Mapping[str, str]) -> forms.F
 
 
 @router.post("/filings/{filing_id}/events/{event}")
-@shown_by(_event_shown, own=("expected_version",))
+@shown_by(_event_shown, own=(VERSION_FIELD,))
 def fire_event(
     request: Request,
     filing_id: RowId,
@@ -81,7 +81,7 @@ def fire_event(
     session: SessionDep,
     user: FormUserDep,
     form: PostedForm,
-    expected_version: Annotated[int, Form(ge=1)],
+    expected_version: Annotated[int, Form(ge=1, alias=VERSION_FIELD)],
 ) -> Response:
     """Fire ``event`` with the form's inputs, expecting the version the page showed; the
     filing changed since, the page as it is now, the form as it was filled (where its event

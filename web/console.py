@@ -25,7 +25,7 @@ from config.settings import get_settings
 from web.auth import SessionDep
 from web.duty_forms import duty_forms
 from web.errors import status_of
-from web.forms import Form, event_forms, field_input
+from web.forms import VERSION_FIELD, Form, event_forms, field_input
 from web.pages import PageUser, PageUserDep, show
 from web.pipeline_svg import pipeline_svg
 from workflow import obligations, views
@@ -501,6 +501,8 @@ def filing_page(
             rules_for(get_settings()),
             [v.role for v in verifiers if v.result is VerifierResult.PENDING],
         ),
+        # What each event's form sends besides its inputs, named as the route reads it.
+        event_hidden={VERSION_FIELD: shown.filing.version},
         retry={job.notification_id: job.id for job in failed_jobs},
         retrying={
             r.notification_id: r

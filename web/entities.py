@@ -163,9 +163,10 @@ def entity_page(
         service_names=service_names(session, orders.items),
         pages=pages_of(orders.total, page),
         forms=forms,
-        # A key per form: a stale page's other forms still open their own order.
-        keys={
-            form.id: key if key and refused and form.id == refused.form else new_key()
+        # A key per form, named as the route reads it: a stale page's other forms still open
+        # their own order.
+        hidden={
+            form.id: {KEY_FIELD: key if key and refused and form.id == refused.form else new_key()}
             for form in forms
         },
         refused=refused,

@@ -335,6 +335,12 @@ def _held(annotation: object, base: type[Held]) -> type[Held] | None:
     )
 
 
+# The hidden field an event's form sends the filing's version in, as its page showed it: the
+# page writes it under this name (``web.console.filing_page``), the route reads it by it
+# (``web.actions.fire_event``).
+VERSION_FIELD = "expected_version"
+
+
 def event_forms(
     filing: FilingOut, rules: Rules, answering: Collection[str] | None = None
 ) -> list[Form]:

@@ -93,7 +93,7 @@ def _page(
         "open.html",
         user,
         form=_shown(session, user),
-        key=key,
+        hidden={KEY_FIELD: key},
         refused=refused,
         status_code=422 if refused else 200,
         scroll_to="#refused" if refused else None,

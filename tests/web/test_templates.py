@@ -10,6 +10,7 @@ from enum import StrEnum
 from jinja2 import nodes
 
 import web.app  # noqa: F401  (imports every layer a page shows an enum of)
+from web.pages import _FORMS_SHOWN
 from web.templating import templates
 
 # Where a comparison's other side is an argument, not an operand.
@@ -60,3 +61,20 @@ def test_templates_compare_with_enum_members_that_are_declared() -> None:
             if enum is not None and member.attr not in enum.__members__:
                 wrong.append(f"{name}:{member.lineno} {enum.__name__}.{member.attr} is undeclared")
     assert wrong == []
+
+
+def test_the_hidden_fields_a_page_adds_to_its_forms_are_named_in_python_not_in_a_template() -> None:
+    """The version an event's form was filled in against and the key an order is opened under
+    are read by their route under a name declared once (``shown_by(own=...)``); a template
+    spelling it would go on rendering, the route then refusing every form, once it is renamed.
+    The page hands the template the name with its value instead."""
+    own = set().union(*(shown.own for shown in _FORMS_SHOWN.values()))
+    assert {"expected_version", "opening_key"} <= own
+    env = templates.env
+    spelled = []
+    for name in env.list_templates(extensions=["html"]):
+        source, filename, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+        for const in env.parse(source, name, filename).find_all(nodes.Const):
+            if const.value in own:
+                spelled.append(f"{name}:{const.lineno} {const.value!r}")
+    assert spelled == []
