@@ -26,6 +26,7 @@ from workflow.obligations import (
     FailingFooterPage,
     ObligationPage,
     OverdueFilter,
+    ServiceAuditPage,
     ServiceDutiesOut,
 )
 
@@ -44,6 +45,16 @@ def service_obligations(
 ) -> ServiceDutiesOut:
     """The service's go-live, PSB number, expiry, obligations and latest footer checks."""
     return obligations.duties(session, service_id, get_clock().now(), open_only=open_only)
+
+
+@router.get(f"{_SERVICE}/recorded", response_model=ServiceAuditPage, responses=responses(404))
+def service_recorded(
+    service_id: RowId, session: SessionDep, _: Viewer, limit: PageSize = 100, offset: Offset = 0
+) -> ServiceAuditPage:
+    """The service's whole audit trail: who recorded what about it (go-live, PSB number,
+    renewals, leaving the host, rectifications), newest first, with how many in all; its
+    duties list only the latest 20."""
+    return obligations.audit_trail(session, service_id, limit, offset)
 
 
 @router.post(f"{_SERVICE}/go-live", response_model=ServiceDutiesOut, responses=responses(404))

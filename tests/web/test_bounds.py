@@ -33,6 +33,7 @@ LIST_ROUTES = [
     "/api/v1/ops/retrying",
     "/api/v1/ops/duties",
     "/api/v1/ops/footer-checks-failing",
+    "/api/v1/services/1/recorded",
 ]
 
 

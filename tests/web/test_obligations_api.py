@@ -690,3 +690,34 @@ def test_a_record_sent_again_as_recorded_adds_no_audit_row(api: Api, on_file: Fi
     for _ in range(2):
         assert _post(api, f"{site}/go-live", {"live_on": "2026-03-02"}).status_code == 200
     assert len(api.get(f"/api/v1{site}/obligations").json()["recorded"]) == 1
+
+
+def test_a_services_whole_audit_trail_is_paged_newest_first_with_its_total(
+    api: Api, on_file: FilingOut, clock: FrozenClock
+) -> None:
+    site = f"/services/{on_file.service_id}"
+    for year in (2030, 2031, 2032):
+        clock.advance(timedelta(hours=1))
+        assert _post(api, f"{site}/renewal", {"expires_on": f"{year}-06-30"}).status_code == 200
+
+    first = api.get(f"/api/v1{site}/recorded?limit=2")
+    second = api.get(f"/api/v1{site}/recorded?limit=2&offset=2").json()
+
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert (page["total"], page["limit"], page["offset"]) == (3, 2, 0)
+    assert [e["data"]["expires_on"] for e in page["items"]] == ["2032-06-30", "2031-06-30"]
+    assert [e["data"]["expires_on"] for e in second["items"]] == ["2030-06-30"]
+    assert api.get(f"/api/v1{site}/obligations").json()["recorded_total"] == 3
+
+
+def test_the_audit_trail_of_an_unknown_service_is_404_and_an_unknown_query_422(
+    api: Api, on_file: FilingOut, as_role: Callable[[str], Headers]
+) -> None:
+    assert api.get("/api/v1/services/999999/recorded").status_code == 404
+    site = f"/api/v1/services/{on_file.service_id}/recorded"
+    refused = api.get(f"{site}?limit=5&page=2")
+    assert refused.status_code == 422
+    assert [r["field"] for r in refused.json()["reasons"]] == ["query.page"]
+    assert api.get(site, headers=as_role("viewer")).status_code == 200
+    assert api.client.get(site).status_code == 401

@@ -20,7 +20,7 @@ from tests.databases import POSTGRES_ONLY, second_of_two_at_once, wait_for_a_loc
 from tests.factories import ENTITY_NUMBER, ORDER_PATHS, first_filing_order, order_on, service_in
 from workflow import obligations, service, views
 from workflow.domain.commands import EventCommand
-from workflow.domain.errors import GuardFailed
+from workflow.domain.errors import GuardFailed, NotFound
 from workflow.domain.errors import ValidationError as DomainValidationError
 from workflow.domain.obligations import (
     ExtensionIn,
@@ -32,6 +32,7 @@ from workflow.domain.obligations import (
     Renewal,
     ServerRenewal,
 )
+from workflow.obligations import reading
 from workflow.records import service_named
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines, fire_due_obligations
@@ -1948,3 +1949,49 @@ def test_a_kind_of_duty_never_overdue_is_refused_as_a_filter(
     with pytest.raises(DomainValidationError) as refused:
         obligations.overdue(session, clock.now(), limit=10, only=only)
     assert [r.field for r in refused.value.reasons] == ["kind"]
+
+
+def _renewed_each_year(
+    session: Session, service_id: int, settings: Settings, clock: FrozenClock, years: int
+) -> None:
+    """``years`` renewals, an hour apart, each a year later than the last: one record each."""
+    for year in range(2030, 2030 + years):
+        clock.advance(timedelta(hours=1))
+        obligations.renewal(
+            session, service_id, Renewal(expires_on=date(year, 6, 30)), settings, actor="alice"
+        )
+
+
+def test_a_services_audit_trail_comes_a_page_at_a_time_newest_first_with_its_total(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    _renewed_each_year(session, _site(on_file), settings, clock, 5)
+
+    first = obligations.audit_trail(session, _site(on_file), limit=2)
+    last = obligations.audit_trail(session, _site(on_file), limit=2, offset=4)
+
+    assert (first.total, first.limit, first.offset) == (5, 2, 0)
+    assert [e.data["expires_on"] for e in first.items] == ["2034-06-30", "2033-06-30"]
+    assert [e.data["expires_on"] for e in last.items] == ["2030-06-30"]
+    assert first.items[0].at > first.items[1].at
+
+
+def test_a_services_duties_list_the_latest_of_its_trail_and_how_many_in_all(
+    session: Session,
+    on_file: FilingOut,
+    settings: Settings,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(reading, "AUDIT_SHOWN", 2)
+    _renewed_each_year(session, _site(on_file), settings, clock, 3)
+
+    shown = obligations.duties(session, _site(on_file), clock.now())
+
+    trail = obligations.audit_trail(session, _site(on_file), limit=2)
+    assert (shown.recorded, shown.recorded_total) == (trail.items, 3)
+
+
+def test_the_audit_trail_of_a_service_not_on_file_is_not_found(session: Session) -> None:
+    with pytest.raises(NotFound):
+        obligations.audit_trail(session, 999_999, limit=10)

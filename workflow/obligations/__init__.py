@@ -5,7 +5,8 @@ One module per concern, each to be read on its own:
 - ``rows``: the shared pieces (the order a service's duties are filed under; finding, opening
   and closing its obligations; the figures they are armed with); it imports no other module
   of the package, and every other one imports it.
-- ``reading``: what clients read (a service's duties, the overdue ones, failing footers).
+- ``reading``: what clients read (a service's duties and its audit trail, the overdue ones,
+  failing footers).
 - ``recording``: the one transaction each recording function takes, and its audit row;
   ``going_live``, ``psb_filing``, ``expiry`` (the domain's and the server's),
   ``leaving_host`` and ``rectifications`` record what happened to a service.
@@ -28,7 +29,10 @@ from workflow.obligations.reading import (
     ObligationOut,
     ObligationPage,
     OverdueFilter,
+    ServiceAuditOut,
+    ServiceAuditPage,
     ServiceDutiesOut,
+    audit_trail,
     count_overdue,
     duties,
     failing_footers,
@@ -47,7 +51,10 @@ __all__ = [
     "ObligationOut",
     "ObligationPage",
     "OverdueFilter",
+    "ServiceAuditOut",
+    "ServiceAuditPage",
     "ServiceDutiesOut",
+    "audit_trail",
     "checked",
     "count_overdue",
     "due_ids",

@@ -32,8 +32,8 @@ from workflow.domain.orders import ServiceKind, ServiceStatus
 from workflow.obligations.rows import _FILED_HERE_FIRST, _left_on, _service, _worded
 from workflow.schemas import Page, UtcDateTime
 
-# The audit rows a service's view lists: enough for "who changed this lately?"; older ones
-# stay in the table for an auditor.
+# The audit rows a service's view lists: enough for "who changed this lately?"; the whole
+# trail is read a page at a time (``audit_trail``).
 AUDIT_SHOWN = 20
 # Orders refused or withdrawn: they put nothing on record, so make no site their assignee's.
 _REFUSED_OR_WITHDRAWN = (State.REJECTED, State.WITHDRAWN)
@@ -99,6 +99,10 @@ class FailingFooterOut(BaseModel):
     )
 
 
+class ServiceAuditPage(Page[ServiceAuditOut]):
+    """A service's audit trail, newest first."""
+
+
 class ObligationPage(Page[ObligationOut]):
     """Duties past their time, the most late first."""
 
@@ -132,6 +136,10 @@ class ServiceDutiesOut(BaseModel):
         description=f"who recorded what about it, newest first (the latest {AUDIT_SHOWN}); the "
         "footer checks, the worker's, are in footer_checks"
     )
+    recorded_total: int = Field(
+        description="how many records there are in all: the whole trail, a page at a time, at "
+        "GET /api/v1/services/{service_id}/recorded"
+    )
 
 
 def describe(row: Obligation, now: datetime) -> ObligationOut:
@@ -164,6 +172,7 @@ def duties(
     if open_only:
         query = query.where(col(Obligation.closed_at).is_(None))
     rows = session.exec(query.order_by(col(Obligation.due_at), col(Obligation.id))).all()
+    latest = _recorded(session, service_id)
     checks = session.exec(
         select(FooterCheck)
         .where(FooterCheck.service_id == service_id)
@@ -185,19 +194,28 @@ def duties(
         server_expires_on=service.server_expires_on,
         obligations=[describe(row, now) for row in rows],
         footer_checks=[FooterCheckOut.model_validate(c) for c in checks],
-        recorded=_recorded(session, service_id),
+        recorded=latest.items,
+        recorded_total=latest.total,
     )
 
 
-def _recorded(session: Session, service_id: int) -> list[ServiceAuditOut]:
-    """Who recorded what about the service, newest first."""
+def _recorded(session: Session, service_id: int) -> ServiceAuditPage:
+    """The latest ``AUDIT_SHOWN`` records of the service a view lists, and how many in all."""
+    return audit_trail(session, service_id, AUDIT_SHOWN)
+
+
+def audit_trail(session: Session, service_id: int, limit: int, offset: int = 0) -> ServiceAuditPage:
+    """Who recorded what about the service, newest first, a page at a time with how many
+    records there are in all; an unknown service is ``NotFound``."""
+    _service(session, service_id)
     rows = session.exec(
         select(ServiceAudit)
         .where(ServiceAudit.service_id == service_id)
         .order_by(col(ServiceAudit.at).desc(), col(ServiceAudit.id).desc())
-        .limit(AUDIT_SHOWN)
+        .limit(limit)
+        .offset(offset)
     ).all()
-    return [
+    items = [
         ServiceAuditOut(
             id=row.id or 0,
             what=Recorded(row.what),
@@ -208,6 +226,10 @@ def _recorded(session: Session, service_id: int) -> list[ServiceAuditOut]:
         )
         for row in rows
     ]
+    total = session.exec(
+        select(func.count()).select_from(ServiceAudit).where(ServiceAudit.service_id == service_id)
+    ).one()
+    return ServiceAuditPage(items=items, total=total, limit=limit, offset=offset)
 
 
 def _masked(data: dict[str, object]) -> dict[str, object]:
