@@ -46,7 +46,12 @@ from workflow.domain.obligations import (
 )
 from workflow.domain.wording import counted, worded_by_default
 from workflow.forecast import Basis, DurationRow, ForecastOut
-from workflow.obligations import ObligationOut, OverdueFilter, ServiceDutiesOut
+from workflow.obligations import (
+    ObligationOut,
+    OverdueFilter,
+    ServiceAuditOut,
+    ServiceDutiesOut,
+)
 
 services = App(
     help="A filed service's life after approval: go-live, PSB, expiry, rectification.",
@@ -93,12 +98,20 @@ def render_duties(view: ServiceDutiesOut) -> RenderableType:
         [(c.checked_at, c.url, c.ok, c.problems) for c in view.footer_checks],
         title="footer checks",
     )
-    recorded = table(
-        ["at", "what", "by", "data", "replaced"],
-        [(r.at, r.what.label, r.actor, r.data, r.replaced or "") for r in view.recorded],
-        title="recorded",
-    )
+    shown = len(view.recorded)
+    more = f"latest {shown} of {view.recorded_total}: icpflow services recorded {view.service_id}"
+    recorded = render_recorded(view.recorded, more if view.recorded_total > shown else None)
     return Group(summary, render_obligations(view.obligations), checks, recorded)
+
+
+def render_recorded(rows: list[ServiceAuditOut], caption: str | None = None) -> RenderableType:
+    """Who recorded what about a service, newest first: its duties' latest, or its trail."""
+    return table(
+        ["at", "what", "by", "data", "replaced"],
+        [(r.at, r.what.label, r.actor, r.data, r.replaced or "") for r in rows],
+        title="recorded",
+        caption=caption,
+    )
 
 
 def _predicted(day: date, days: int, past: bool) -> str:
@@ -362,6 +375,24 @@ def duties(
             title="overdue obligations",
             caption=span(page.offset, len(page.items), page.total),
         ),
+    )
+
+
+@services.command("recorded")
+def recorded(
+    service_id: ServiceId,
+    limit: Annotated[int, limit_option("records")] = 100,
+    offset: Annotated[int, offset_option("records")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """A service's whole audit trail: who recorded what about it, newest first (its
+    obligations show the latest 20)."""
+    with session_scope() as session:
+        page = obligations.audit_trail(session, service_id, limit, offset)
+    emit(
+        page,
+        as_json,
+        lambda: render_recorded(page.items, span(page.offset, len(page.items), page.total)),
     )
 
 

@@ -15,6 +15,7 @@ from cli.main import app
 from config.clock import FrozenClock
 from config.settings import Settings
 from workflow import obligations
+from workflow.obligations import reading
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_obligations
 
@@ -397,3 +398,43 @@ def test_a_services_obligations_show_who_recorded_what(cli: Cli, on_file: Filing
     shown = cli("services", "obligations", site).stdout
 
     assert re.search(r"recorded.*PSB number 公安备案号\s*│ zhang\.wei", shown, re.S), shown
+
+
+def test_a_services_whole_audit_trail_is_listed_a_page_at_a_time_newest_first(
+    cli: Cli, on_file: FilingOut, clock: FrozenClock
+) -> None:
+    site = str(on_file.service_id)
+    for year in (2030, 2031, 2032):
+        clock.advance(timedelta(hours=1))
+        assert cli("services", "renew", site, "--expires-on", f"{year}-06-30").exit_code == 0
+
+    page = json.loads(cli("services", "recorded", site, "--limit", "2", "--json").stdout)
+    shown = cli("services", "recorded", site, "--limit", "2", "--offset", "2")
+
+    assert (page["total"], page["limit"], page["offset"]) == (3, 2, 0)
+    assert [e["data"]["expires_on"] for e in page["items"]] == ["2032-06-30", "2031-06-30"]
+    assert shown.exit_code == 0, shown.output
+    assert re.search(r"recorded.*Domain renewal.*2030-06-30", shown.stdout, re.S), shown.stdout
+    assert "2031-06-30" not in shown.stdout and "3-3 of 3" in shown.stdout
+
+
+def test_the_audit_trail_of_a_service_not_on_file_says_so(cli: Cli) -> None:
+    result = cli("services", "recorded", "999999")
+
+    assert result.exit_code == 1
+    assert "service 999999 does not exist" in result.stderr
+
+
+def test_a_services_obligations_point_to_its_trail_only_when_they_show_part_of_it(
+    cli: Cli, on_file: FilingOut, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = str(on_file.service_id)
+    monkeypatch.setattr(reading, "AUDIT_SHOWN", 2)
+    cli("services", "renew", site, "--expires-on", "2030-06-30")
+    cli("services", "renew", site, "--expires-on", "2031-06-30")
+    trail = f"icpflow services recorded {site}"
+    assert trail not in cli("services", "obligations", site).stdout
+
+    cli("services", "renew", site, "--expires-on", "2032-06-30")
+
+    assert f"latest 2 of 3: {trail}" in cli("services", "obligations", site).stdout
