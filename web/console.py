@@ -1,6 +1,7 @@
 """The console's pages: the pipeline, every filing searchable, the overdue, failed jobs,
-"my filings" and a filing's complete page. They read through ``workflow.views`` (what the API
-and the CLI show) and only render; the forms they carry post to ``web.actions``.
+"my filings", a filing's complete page and a service's audit trail. They read through
+``workflow.views`` (what the API and the CLI show) and only render; the forms they carry post
+to ``web.actions``.
 """
 
 from __future__ import annotations
@@ -449,6 +450,29 @@ def failed(
         retrying=retrying.items,
         retrying_pages=pages_of(retrying.total, retrying_page),
         now=get_clock().now(),
+    )
+
+
+@router.get("/services/{service_id}/recorded", response_class=HTMLResponse)
+def recorded(
+    request: Request,
+    service_id: RowId,
+    session: SessionDep,
+    user: PageUserDep,
+    page: Annotated[Page, Query()] = 1,
+) -> Response:
+    """A service's whole audit trail after approval, newest first, paged: its filing's page
+    shows the latest (``reading.AUDIT_SHOWN``) and links here when there are more."""
+    found = obligations.audit_trail(
+        session, service_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    return show(
+        request,
+        "recorded.html",
+        user,
+        found=found,
+        name=obligations.services_named(session, [service_id]).get(service_id, ""),
+        pages=pages_of(found.total, page),
     )
 
 

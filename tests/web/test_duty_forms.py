@@ -9,14 +9,16 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from config.clock import FrozenClock, get_clock
 from tests.factories import ORDER_PATHS, order_on, said_beside
+from web import console as console_pages
 from workflow import obligations, service
 from workflow.domain.commands import EventCommand
-from workflow.obligations import ServiceDutiesOut
+from workflow.obligations import ServiceDutiesOut, reading
 from workflow.schemas import FilingOut
 
 if TYPE_CHECKING:
@@ -407,3 +409,70 @@ def test_a_go_live_recorded_from_the_page_shows_who_recorded_it(
     recorded = page.split('id="recorded"')[1].split("</table>")[0]
     assert "Go-live 上线" in recorded and "live_on 2026-03-02" in recorded
     assert "<td>token:test-case_manager, 2026-03-02 10:00</td>" in recorded
+
+
+def _renewed(api: Api, on_file: FilingOut, clock: FrozenClock, *years: int) -> None:
+    """A renewal to June of each year, an hour apart: one record each, the latest last."""
+    for year in years:
+        clock.advance(timedelta(hours=1))
+        answer = api.client.post(
+            f"/api/v1/services/{on_file.service_id}/renewal",
+            json={"expires_on": f"{year}-06-30"},
+            headers=api.headers,
+        )
+        assert answer.status_code == 200, answer.text
+
+
+def _sent(year: int) -> str:
+    """A renewal's day as its row shows what was sent (not what it replaced)."""
+    return f'"muted">expires_on {year}-06-30'
+
+
+def test_the_filings_page_links_to_the_whole_trail_only_when_it_shows_part_of_it(
+    api: Api,
+    on_file: FilingOut,
+    clock: FrozenClock,
+    signed_in: Callable[[str], TestClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(reading, "AUDIT_SHOWN", 2)
+    _renewed(api, on_file, clock, 2030, 2031)
+    console = signed_in("viewer")
+    trail = f'href="/services/{on_file.service_id}/recorded"'
+    assert trail not in console.get(f"/filings/{on_file.id}").text
+
+    _renewed(api, on_file, clock, 2032)
+
+    page = console.get(f"/filings/{on_file.id}").text
+    more = page.split('id="all-recorded"')[1].split("</p>")[0]
+    assert trail in more and "All 3 entries 全部记录" in more
+    shown = page.split('id="recorded"')[1].split("</table>")[0]
+    assert _sent(2032) in shown and _sent(2030) not in shown
+
+
+def test_a_services_trail_is_listed_newest_first_a_page_at_a_time_once_signed_in(
+    api: Api,
+    on_file: FilingOut,
+    clock: FrozenClock,
+    client: TestClient,
+    signed_in: Callable[[str], TestClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _renewed(api, on_file, clock, 2030, 2031, 2032)
+    monkeypatch.setattr(console_pages, "PAGE_SIZE", 2)
+    path = f"/services/{on_file.service_id}/recorded"
+    signed_out = client.get(path, follow_redirects=False)
+    assert signed_out.status_code == 303
+    assert signed_out.headers["location"].startswith("/login?next=")
+    console = signed_in("viewer")
+
+    first = console.get(path).text
+    second = console.get(f"{path}?page=2").text
+
+    rows = first.split('id="recorded"')[1].split("</table>")[0]
+    assert rows.index(_sent(2032)) < rows.index(_sent(2031)) and _sent(2030) not in rows
+    assert "Domain renewal 域名续费" in rows and "token:test-case_manager" in rows
+    assert "Page 1 of 2 · 3 in all" in first and 'page=2" rel="next"' in first
+    later = second.split('id="recorded"')[1].split("</table>")[0]
+    assert _sent(2030) in later and _sent(2031) not in later
+    assert console.get("/services/999999/recorded").status_code == 404
