@@ -60,6 +60,9 @@ _ZH_WHOSE = {
     "service_responsible": "网站/App 负责人",
     "app_platforms": "App 平台：",
 }
+# The parts of an order that are a responsible person (``PersonIn``): their document is a
+# person's, so its drop-down offers a person's documents only, never an organisation's.
+_PERSONS = frozenset({"responsible", "entity_responsible", "service_responsible"})
 _ZH_OWN = {"kind": "类型", "name": "名称"}  # a service's own
 _ZH_PERSON_NAME = "姓名"
 # What a cancellation's box makes its sender confirm: the order, once approved, cannot be
@@ -301,10 +304,12 @@ def _service_on_file(entity: EntityOut, *, required: bool) -> Input:
 
 
 def _part_input(path: str, field: FieldInfo, required: bool, rules: Rules) -> Input:
-    """A field of the order's part, with the rules file's choices where it has them."""
-    *_, leaf = parts = path.split(".")[1:]
+    """A field of the order's part, with the rules file's choices where it has them; a
+    person's document type among a person's documents (``Rules.person_documents``)."""
+    *whose, leaf = parts = path.split(".")[1:]
     shown = field_input(path, field, required=required, label=_label(parts))
-    return with_choices(shown, leaf, rules)
+    person = bool(whose) and whose[-1] in _PERSONS
+    return with_choices(shown, f"person_{leaf}" if person and leaf == "id_type" else leaf, rules)
 
 
 def _part_label(path: str) -> str:

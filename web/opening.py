@@ -54,6 +54,7 @@ _CHOICES: Mapping[str, Callable[[Rules], tuple[Option, ...]]] = {
     "applicant_type": lambda rules: _terms(rules.applicant_types),
     "id_type": lambda rules: _terms(rules.documents),
     "responsible_id_type": lambda rules: _terms(rules.person_documents),
+    "person_id_type": lambda rules: _terms(rules.person_documents),  # a PersonIn's id_type
     "licence": lambda rules: _terms(rules.licences),
     "sector": lambda rules: _terms(rules.sectors),
 }

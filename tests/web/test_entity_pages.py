@@ -595,3 +595,42 @@ def test_a_refused_orders_address_reloaded_is_the_entitys_page(
     answer = signed_in("viewer").get(f"/entities/{entity_id}/orders/change", follow_redirects=False)
 
     assert (answer.status_code, answer.headers["location"]) == (303, f"/entities/{entity_id}")
+
+
+def test_a_persons_document_is_chosen_among_a_persons_documents_only(
+    entity_id: int, signed_in: Console
+) -> None:
+    """Every responsible person of every form: a resident ID card or a passport, never a
+    business licence, each offered by its Chinese name and key."""
+    page = signed_in("case_manager").get(f"/entities/{entity_id}").text
+
+    chosen = re.findall(r'id="order-[a-z_]+-([a-z_.]+\.id_type)"[^>]*>(.*?)</select>', page, re.S)
+    assert {name for name, _ in chosen} == {
+        "service.responsible.id_type",
+        "changes.entity_responsible.id_type",
+        "changes.service_responsible.id_type",
+    }
+    for _, options in chosen:
+        offered = re.findall(r'<option value="([a-z_]+)"', options)
+        assert "resident_id" in offered and "passport" in offered
+        assert "business_licence" not in offered and "organisation_code" not in offered
+        assert '<option value="resident_id">居民身份证 (resident_id)</option>' in options
+
+
+def test_an_organisations_document_for_a_person_is_refused_beside_its_choice(
+    session: Session, entity_id: int, signed_in: Console
+) -> None:
+    """Posted all the same (the drop-down does not offer it), it is refused by the domain."""
+    fields = {
+        "changes.entity_responsible.name": "Li Lei",
+        "changes.entity_responsible.mobile": ENTITY_MOBILE,
+        "changes.entity_responsible.id_type": "business_licence",
+        "changes.entity_responsible.id_number": "91110000MA01ABCD52",
+    }
+
+    answer = _post(signed_in("case_manager"), entity_id, "change", fields)
+
+    assert answer.status_code == 422
+    said = said_beside(answer.text, "order-change", "changes.entity_responsible.id_type")
+    assert "is not an identity document for a person" in said
+    assert _orders(session) == 1

@@ -199,3 +199,40 @@ def test_the_filings_list_narrows_to_one_entitys_orders(api: Api, on_file: dict[
     listed = api.get(f"/api/v1/filings?entity={on_file['entity_id']}").json()
 
     assert [f["id"] for f in listed["items"]] == [on_file["id"], change["id"]]
+
+
+def test_an_organisations_document_for_a_person_is_refused_naming_the_field(
+    api: Api, on_file: dict[str, Any]
+) -> None:
+    person = {
+        "name": "Li Lei",
+        "mobile": "13500135000",
+        "id_type": "organisation_code",
+        "id_number": "MA01ABCD5",
+    }
+    body = order_on("change", on_file["entity_id"], on_file["service_id"])
+    body |= {"service_id": on_file["service_id"], "changes": {"service_responsible": person}}
+    response = api.client.post("/api/v1/orders", json=body, headers=api.headers)
+    assert response.status_code == 422
+    assert [(r["code"], r["field"]) for r in response.json()["reasons"]] == [
+        ("id_type_not_accepted", "changes.service_responsible.id_type")
+    ]
+
+
+def test_today_s_filing_body_refuses_an_organisations_document_for_its_responsible(
+    api: Api,
+) -> None:
+    applicant = {
+        **make_payload()["applicant"],  # type: ignore[dict-item]
+        "responsible_id_type": "business_licence",
+        "responsible_id_number": "91110000MA01ABCD52",
+    }
+    response = api.client.post(
+        "/api/v1/filings", json=make_payload(applicant=applicant), headers=api.headers
+    )
+    assert response.status_code == 422
+    [reason] = response.json()["reasons"]
+    assert (reason["code"], reason["field"]) == (
+        "id_type_not_accepted",
+        "applicant.responsible_id_type",
+    )
