@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from auth.tokens import Role, create_token
 from cli.main import app
 from config.clock import FrozenClock
-from models import Filing, Notification
+from models import Entity, Filing, Notification, Service
 from tests.databases import writes_held
 from tests.factories import (
     FLAT_FILING,
@@ -95,6 +95,50 @@ def test_create_then_show_round_trips(cli: Cli) -> None:
     )
     assert "bind_service_number" in filing["allowed_events"]
     assert filing["deadlines"]
+
+
+# What each way of opening a first filing is told of the responsible person's document,
+# the legal representative and the domain's registrant, and what is then on file.
+_STORED = {
+    "responsible_id_type": "passport",
+    "responsible_id_number": "E12345678",
+    "legal_representative": "false",
+    "domain_registrant": "Example Ltd",
+    "domain_real_name_verified": "true",
+}
+
+
+def _on_file(session: Session, filing: dict[str, Any]) -> tuple[Any, ...]:
+    """What the entity and the service of ``filing`` hold, read back from their rows."""
+    session.rollback()  # the CLI wrote in its own transaction
+    entity = session.get(Entity, filing["entity_id"])
+    service = session.get(Service, filing["service_id"])
+    assert entity is not None and service is not None
+    return (
+        entity.responsible_id_type,
+        entity.responsible_id_number,
+        entity.responsible_is_legal_rep,
+        service.domain_registrant,
+        service.domain_real_name_verified,
+    )
+
+
+def test_create_stores_the_responsible_persons_document_and_legal_representative(
+    cli: Cli, session: Session
+) -> None:
+    options = [
+        f"--{name.replace('_', '-')}={value}"
+        for name, value in FLAT_FILING.items()
+        if value and name not in _STORED
+    ]
+    options = [o.replace("--domain-expires-on", "--expires") for o in options]
+    stored = [f"--{name.replace('_', '-')}={value}" for name, value in _STORED.items()]
+
+    created = cli("filings", "create", *options, *stored, "--json")
+
+    assert created.exit_code == 0, created.output
+    filing = json.loads(created.stdout)
+    assert _on_file(session, filing) == ("passport", "E12345678", False, "Example Ltd", True)
 
 
 @pytest.mark.parametrize(
@@ -313,6 +357,19 @@ def test_a_file_may_leave_out_columns_its_rows_do_not_need(
 
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)["imported"]) == 1
+
+
+def test_import_stores_the_responsible_persons_document_and_legal_representative(
+    cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "filings.csv", list(IMPORT_COLUMNS), [row(**_STORED)])
+
+    result = cli("filings", "import", str(path), "--json")
+
+    assert result.exit_code == 0, result.output
+    [filing_id] = json.loads(result.stdout)["imported"]
+    filing = json.loads(cli("filings", "show", str(filing_id), "--json").stdout)
+    assert _on_file(session, filing) == ("passport", "E12345678", False, "Example Ltd", True)
 
 
 def test_a_row_whose_domain_is_registered_to_another_is_refused_naming_its_column(

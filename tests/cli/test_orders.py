@@ -9,14 +9,20 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
+from models import Entity, Service
 from tests.factories import (
+    ENTITY_MOBILE,
     ORDER_PATHS,
+    PERSON_ID,
     PUBLIC_KEY,
+    SITE_MOBILE,
     MakeFiling,
+    entity_in,
     first_filing_order,
     make_payload,
     on_platform,
     order_on,
+    service_in,
 )
 from workflow import service
 from workflow.domain.commands import EventCommand
@@ -46,6 +52,40 @@ def test_an_order_created_from_a_file_shows_its_entity(cli: Cli, tmp_path: Path)
     assert (entity["name"], entity["open_order_id"]) == ("Example Ltd", order["id"])
     listed = cli("entities", "list")
     assert "Example Ltd" in listed.stdout
+
+
+def test_an_order_file_stores_each_persons_document_and_the_legal_representative(
+    cli: Cli, tmp_path: Path, session: Session
+) -> None:
+    entity = entity_in(
+        responsible={
+            "name": "Li Lei",
+            "mobile": ENTITY_MOBILE,
+            "id_type": "resident_id",
+            "id_number": PERSON_ID,
+            "legal_representative": False,
+        }
+    )
+    person = {"name": "Han Meimei", "mobile": SITE_MOBILE, "id_type": "hk_macao_permit"}
+    site = service_in(responsible={**person, "id_number": "H12345678"})
+
+    result = _create(cli, tmp_path, first_filing_order(entity=entity, service=site))
+
+    assert result.exit_code == 0, result.output
+    order = json.loads(result.stdout)
+    session.rollback()  # the CLI wrote in its own transaction
+    on_file = session.get(Entity, order["entity_id"])
+    service_on_file = session.get(Service, order["service_id"])
+    assert on_file is not None and service_on_file is not None
+    assert (
+        on_file.responsible_id_type,
+        on_file.responsible_id_number,
+        on_file.responsible_is_legal_rep,
+    ) == ("resident_id", PERSON_ID, False)
+    assert (service_on_file.responsible_id_type, service_on_file.responsible_id_number) == (
+        "hk_macao_permit",
+        "H12345678",
+    )
 
 
 def test_a_refused_order_exits_1_naming_the_field(cli: Cli, tmp_path: Path) -> None:
