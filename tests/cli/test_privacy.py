@@ -13,11 +13,19 @@ from sqlmodel import Session, SQLModel
 
 from config.clock import FrozenClock
 from config.settings import get_settings
-from models import Filing, get_engine
+from models import Entity, Filing, Service, get_engine
 from models.rotation import sealed_columns, sealed_rows
 from tests.cli.conftest import Cli
-from tests.conftest import TEST_DATA_KEY
-from tests.factories import MakeFiling
+from tests.conftest import TEST_DATA_KEY, Open
+from tests.factories import (
+    ENTITY_MOBILE,
+    PERSON_ID,
+    SITE_MOBILE,
+    MakeFiling,
+    entity_in,
+    first_filing_order,
+    service_in,
+)
 from workflow.schemas import FilingOut
 
 
@@ -60,6 +68,40 @@ def _sealed_tokens() -> list[str]:
             )
             tokens += [token for row in connection.execute(stored) for token in row if token]
     return tokens
+
+
+def test_rotation_re_encrypts_the_responsible_persons_documents(
+    cli: Cli, open_order: Open, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The entity's and the site's person's document numbers, sealed columns of their own
+    (migration 0032), are rewritten under the new key and read back with it alone."""
+    document = {"id_type": "resident_id", "id_number": PERSON_ID}
+    entity = entity_in(responsible={"name": "Li Lei", "mobile": ENTITY_MOBILE, **document})
+    person = {"name": "Han Meimei", "mobile": SITE_MOBILE, "id_type": "passport"}
+    site = service_in(responsible={**person, "id_number": "E12345678"})
+    order = open_order(**first_filing_order(entity=entity, service=site))
+    session.commit()
+    new_key = Fernet.generate_key().decode()
+    _use_keys(monkeypatch, new_key, TEST_DATA_KEY)
+
+    _run(cli, "keys", "rotate", "--batch", "1")
+    _use_keys(monkeypatch, new_key)  # the old key is gone
+
+    new = Fernet(new_key.encode())
+    with get_engine().connect() as connection:
+        for table in ("entities", "services"):
+            stored = sa.select(sa.column("responsible_id_number", sa.Text)).select_from(
+                sa.table(table)
+            )
+            [token] = connection.execute(stored).scalars()
+            assert new.decrypt(token.encode())  # InvalidToken if it was left
+    session.expire_all()
+    on_file, service_on_file = (
+        session.get(Entity, order.entity_id),
+        session.get(Service, order.service_id),
+    )
+    assert on_file is not None and on_file.responsible_id_number == PERSON_ID
+    assert service_on_file is not None and service_on_file.responsible_id_number == "E12345678"
 
 
 def test_rotation_shows_its_progress_over_every_row_holding_personal_data(
