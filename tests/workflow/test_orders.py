@@ -629,6 +629,102 @@ def test_the_same_person_no_longer_the_legal_representative_is_a_change(
     assert order.kind == "change"
 
 
+INDIVIDUAL_ID = "11010519491231002X"
+
+
+def _individual(**responsible: str) -> dict[str, object]:
+    """Wang Fang filing for herself, with her resident ID: her own responsible person."""
+    person = {"name": "Wang Fang", "mobile": ENTITY_MOBILE, **responsible}
+    return entity_in(
+        type="individual",
+        name="Wang Fang",
+        id_type="resident_id",
+        id_number=INDIVIDUAL_ID,
+        responsible=person,
+    )
+
+
+def _entity_document(session: Session, entity_id: int) -> tuple[str | None, str | None]:
+    entity = session.get(Entity, entity_id)
+    assert entity is not None
+    return entity.responsible_id_type, entity.responsible_id_number
+
+
+def test_an_individual_giving_no_responsible_document_is_responsible_with_their_own(
+    session: Session, open_order: Open
+) -> None:
+    """She is her own responsible person: the bureau asks her for her own ID."""
+    site = service_in(domain_registrant="Wang Fang")
+
+    order = open_order(**first_filing_order(entity=_individual(), service=site))
+
+    assert _entity_document(session, order.entity_id) == ("resident_id", INDIVIDUAL_ID)
+
+
+def test_today_s_filing_body_of_an_individual_is_responsible_with_their_own_document(
+    session: Session,
+) -> None:
+    applicant = {
+        "type": "individual",
+        "name": "Wang Fang",
+        "id_type": "resident_id",
+        "id_number": INDIVIDUAL_ID.lower(),  # an x check digit is the same number
+        "phone": ENTITY_MOBILE,
+        "email": "fang@example.cn",
+    }
+
+    filing = service.create_filing(session, make_command(applicant=applicant), actor="t")
+
+    assert _entity_document(session, filing.entity_id) == ("resident_id", INDIVIDUAL_ID)
+
+
+def test_an_individual_giving_a_responsible_document_keeps_it(
+    session: Session, open_order: Open
+) -> None:
+    """Her passport, say: what she gave is on file, not her resident ID."""
+    entity = _individual(id_type="passport", id_number="E12345678")
+    site = service_in(domain_registrant="Wang Fang")
+
+    order = open_order(**first_filing_order(entity=entity, service=site))
+
+    assert _entity_document(session, order.entity_id) == ("passport", "E12345678")
+
+
+def test_an_individual_s_invalid_document_is_refused_once_as_the_applicant_s(
+    open_order: Open,
+) -> None:
+    """Not again beside the responsible person's document, which she did not type."""
+    entity = {**_individual(), "id_number": "110105194912310021"}
+    site = service_in(domain_registrant="Wang Fang")
+
+    with pytest.raises(ValidationError) as refused:
+        open_order(**first_filing_order(entity=entity, service=site))
+
+    assert [r.field for r in refused.value.reasons] == ["entity.id_number"]
+
+
+def test_an_individual_is_told_from_a_namesake_sharing_her_mobile_by_her_own_document(
+    open_order: Open,
+) -> None:
+    """As a later order would tell them apart once her document is on file."""
+    namesake = _with_document("Wang Fang", ENTITY_MOBILE, OTHER_PERSON_ID)
+    site = service_in(domain_registrant="Wang Fang", responsible=namesake)
+
+    with pytest.raises(ValidationError) as refused:
+        open_order(**first_filing_order(entity=_individual(), service=site))
+
+    reasons = [(r.code, r.field) for r in refused.value.reasons]
+    assert reasons == [("mobile_repeated", "service.responsible.mobile")]
+
+
+def test_an_organisation_giving_no_responsible_document_has_none_on_file(
+    session: Session, open_order: Open
+) -> None:
+    order = open_order(**first_filing_order())
+
+    assert _entity_document(session, order.entity_id) == (None, None)
+
+
 def test_a_change_gives_the_person_on_record_their_document_shown_masked(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:

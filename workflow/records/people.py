@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from models import Entity, Service
 from models.sealed import lookup
-from workflow.domain.commands import ApplicantKind, OrderCreate
+from workflow.domain.commands import ApplicantKind, EntityIn, OrderCreate
 from workflow.domain.errors import Reason
 from workflow.domain.event_data import VerifierRole
 from workflow.domain.guards import (
@@ -41,6 +41,7 @@ class _Person:
     email: str | None = None
     id_type: str | None = None
     id_number: str | None = None
+    applicants: bool = False  # the document is the applicant's own, judged as theirs
 
     @property
     def place(self) -> str:
@@ -56,6 +57,20 @@ class _Person:
         return Someone(self.name, self.id_type, self.id_number)
 
 
+def responsible_document(entity: EntityIn) -> tuple[str | None, str | None]:
+    """The document of a new entity's responsible person: the one given; an individual, who
+    is their own responsible person, giving none is responsible with their own (the
+    applicant's), which the bureau asks them for as it asks any responsible person."""
+    person = entity.responsible
+    if (
+        entity.type is ApplicantKind.INDIVIDUAL
+        and person.id_type is None
+        and person.id_number is None
+    ):
+        return entity.id_type, entity.id_number.upper()
+    return person.id_type, person.id_number
+
+
 def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
     """The entity's and the service's responsible persons as the order will have them (a
     change order's new person replaces the one on file)."""
@@ -66,6 +81,10 @@ def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
     if changes is not None and changes.entity_responsible is not None:
         entity_person, field = changes.entity_responsible, "changes.entity_responsible.mobile"
     if entity_person is not None:
+        given = (entity_person.id_type, entity_person.id_number)
+        id_type, id_number = given
+        if parties.entity_in is not None and entity_person is parties.entity_in.responsible:
+            id_type, id_number = responsible_document(parties.entity_in)
         listed.append(
             _Person(
                 VerifierRole.ENTITY,
@@ -73,8 +92,9 @@ def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
                 entity_person.name,
                 entity_person.mobile,
                 email=entity_person.email,
-                id_type=entity_person.id_type,
-                id_number=entity_person.id_number,
+                id_type=id_type,
+                id_number=id_number,
+                applicants=(id_type, id_number) != given,
             )
         )
     elif parties.entity is not None:
@@ -108,11 +128,17 @@ def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
         )
     elif (service := parties.service) is not None and (mobile := service.responsible_mobile):
         name = service.responsible_name or ""
-        document = {
-            "id_type": service.responsible_id_type,
-            "id_number": service.responsible_id_number,
-        }
-        listed.append(_Person(VerifierRole.SERVICE, field, name, mobile, False, **document))
+        listed.append(
+            _Person(
+                VerifierRole.SERVICE,
+                field,
+                name,
+                mobile,
+                False,
+                id_type=service.responsible_id_type,
+                id_number=service.responsible_id_number,
+            )
+        )
     return listed
 
 
@@ -145,13 +171,15 @@ def _check_contacts(people: list[_Person], rules: Rules, *, judged: bool) -> lis
     email is an address (one taken on a change would refuse the entity's next orders, which
     read it as the applicant's), and every identity document a valid one. The entity's
     person opening a new entity with its service is ``judged`` already, as the applicant's
-    contact (their document is not the applicant's: it is judged here)."""
+    contact (their document is not the applicant's: it is judged here, unless it is, as an
+    individual's giving none is: ``responsible_document``)."""
     reasons = []
     for person in (p for p in people if p.given):
         if not (judged and person.field == "entity.responsible.mobile"):
             reasons += check_mobile(person.mobile, person.field)
             reasons += check_email(person.email, person.email_field) if person.email else []
-        reasons += check_person_document(person.id_type, person.id_number, person.place, rules)
+        if not (judged and person.applicants):
+            reasons += check_person_document(person.id_type, person.id_number, person.place, rules)
     return reasons
 
 

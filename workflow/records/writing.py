@@ -31,7 +31,7 @@ from workflow.domain.orders import (
 )
 from workflow.domain.rules import rules_for
 from workflow.records.parties import _dumped, _Parties
-from workflow.records.people import _Person
+from workflow.records.people import _Person, responsible_document
 
 
 def _verifying(spec: KindSpec, command: OrderCreate) -> set[VerifierRole]:
@@ -58,6 +58,7 @@ def write_order(
     if entity is None:
         assert parties.entity_in is not None
         e = parties.entity_in
+        id_type, id_number = responsible_document(e)
         entity = Entity(
             type=e.type.value,
             name=e.name,
@@ -67,8 +68,8 @@ def write_order(
             responsible_name=e.responsible.name,
             responsible_mobile=e.responsible.mobile,
             responsible_email=e.responsible.email or "",
-            responsible_id_type=e.responsible.id_type,
-            responsible_id_number=e.responsible.id_number,
+            responsible_id_type=id_type,
+            responsible_id_number=id_number,
             responsible_is_legal_rep=e.responsible.legal_representative,
             status=EntityStatus.PENDING,
             created_at=now,
