@@ -27,13 +27,13 @@ from web import api, console, forms
 from web.auth import SessionDep
 from web.console import Refused
 from web.duty_forms import DUTIES_BY_NAME, NOTICE, duty_forms
-from web.forms import VERSION_FIELD, event_forms, posted
+from web.forms import VERSION_FIELD, event_form, event_forms, posted
 from web.pages import FormUserDep, PageUser, PostedForm, shown_by
-from web.templating import beijing, event_named, state_named
+from web.templating import state_named
 from workflow import failures, obligations, views
 from workflow.domain.bounded import RowId
 from workflow.domain.commands import AssignCommand, EventCommand, parse
-from workflow.domain.definition import EVENTS_BY_NAME, State
+from workflow.domain.definition import EVENTS_BY_NAME, EventSpec, State
 from workflow.domain.errors import (
     GuardFailed,
     NotFound,
@@ -98,30 +98,33 @@ def fire_event(
         again = Refused(f"event-{event}", refused, form)
         return console.filing_page(request, session, user, filing_id, again)
     except VersionConflict:
-        changed = Refused(f"event-{event}", _changed(session, filing_id, expected_version), form)
+        since = tuple(h for h in views.history(session, filing_id) if h.version > expected_version)
+        held = _held(session, filing_id, spec, form) if spec else ()
+        changed = Refused(f"event-{event}", _changed(session, filing_id), form, since, held)
         return console.filing_page(request, session, user, filing_id, changed)
     return _back_to(filing_id)
 
 
-def _changed(session: Session, filing_id: int, seen: int) -> VersionConflict:
-    """The conflict as the filing's page tells it: what others did since the version the
-    form was sent from, and where that left the filing (the API's words say to reload, and
-    the page it comes back on is the reloaded one)."""
-    since = [entry for entry in views.history(session, filing_id) if entry.version > seen]
+def _changed(session: Session, filing_id: int) -> VersionConflict:
+    """The conflict as the filing's page tells it: where others' changes since the form's
+    page was loaded left the filing (the API's words say to reload, and the page it comes
+    back on is the reloaded one); what they did is listed under it as the history shows
+    it (``Refused.changed``)."""
     now = state_named(views.get_filing(session, filing_id).state)
-    moves = [
-        Reason(
-            "changed",
-            f"{event_named(h.event)} by {h.actor}, {beijing(h.at)} → {state_named(h.to_state)}",
-        )
-        for h in since
-    ]
     return VersionConflict(
         "Changed by someone else since this page was loaded 页面加载后已被他人修改: it is now "
         f"{now}; check what changed, then send the form again if it is still needed "
-        "请核对变更，如仍需要再重新提交",
-        moves,
+        "请核对变更，如仍需要再重新提交"
     )
+
+
+def _held(
+    session: Session, filing_id: int, spec: EventSpec, form: FormData
+) -> tuple[tuple[str, str], ...]:
+    """What the event's form held, by the labels its form gives its inputs: the page lists
+    it where the filing allows the event no more, so nothing typed is lost."""
+    filing = views.filing(session, filing_id, get_clock().now())
+    return tuple(event_form(spec, filing, rules_for(get_settings())).held(form))
 
 
 @router.post("/filings/{filing_id}/duties/{duty}")

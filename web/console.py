@@ -40,7 +40,7 @@ from workflow.domain.orders import KINDS, OrderKind, VerifierResult
 from workflow.domain.rules import rules_for
 from workflow.obligations import OverdueFilter
 from workflow.outlook import outlook
-from workflow.schemas import FilingOut, FilingSort
+from workflow.schemas import FilingOut, FilingSort, HistoryOut
 from workflow.views import FilingFilters
 
 router = APIRouter(include_in_schema=False)
@@ -490,6 +490,10 @@ class Refused:
     form: str
     error: IcpflowError
     posted: ImmutableMultiDict[str, object]  # a posted form, or a list's search
+    # Sent from a page gone stale (409): what others did since, as the history shows it.
+    changed: tuple[HistoryOut, ...] = ()
+    # What the form held, by its labels: shown as text where the page offers it no more.
+    held: tuple[tuple[str, str], ...] = ()
 
     def typed(self, form: str, name: str) -> list[str]:
         return [str(v) for v in self.posted.getlist(name)] if form == self.form else []
@@ -510,7 +514,7 @@ def filing_page(
     failed_jobs = views.failed_jobs(session, filing_id=filing_id).items
     verifiers = views.verifiers_this_round(views.verifiers(session, filing_id), shown.history)
     after = outlook(session, shown.filing, now, get_settings())
-    return show(
+    page = show(
         request,
         "filing.html",
         user,
@@ -539,3 +543,8 @@ def filing_page(
         status_code=status_of(refused.error) if refused else 200,
         scroll_to="#refused" if refused else None,
     )
+    if refused:
+        # Shown in place of the redirect a form sent gets: the address is the filing's again
+        # (htmx puts it in the address bar), not the form's, which a reload would not post.
+        page.headers["HX-Push-Url"] = f"/filings/{filing_id}"
+    return page

@@ -23,7 +23,7 @@ from typing import Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, ImmutableMultiDict
 
 from config.settings import get_settings
 from workflow.domain.bounded import stripped
@@ -168,6 +168,16 @@ class Form:
     def label(self, name: str) -> str:
         """What the page calls input ``name``."""
         return self.input(name).label
+
+    def held(self, posted: ImmutableMultiDict[str, Any]) -> list[tuple[str, str]]:
+        """What ``posted`` held in this form's inputs, by their labels, each value as the
+        form showed it (``shown``); blanks and the page's own hidden fields left out."""
+        return [
+            (i.label, self.shown(i.name, str(value)))
+            for i in self.inputs
+            for value in posted.getlist(i.name)
+            if str(value).strip()
+        ]
 
     def shown(self, name: str, value: str) -> str:
         """What the page showed for ``value`` posted by input ``name``: the label of a
@@ -347,22 +357,30 @@ def event_forms(
     """A form for each event a person may fire on the filing now; ``answering``, when known,
     narrows the SMS forms to the roles of the verifiers who have not answered yet."""
     return [
-        Form(
-            f"event-{spec.name}",
-            f"events/{spec.name}",
-            spec.label,
-            _described(spec),
-            tuple(
-                _input(name, spec, filing, rules, answering)
-                for name in spec.data_keys
-                if _number_asked(name, filing) is not NumberAsked.NONE
-            ),
-            leads_to(spec, filing.state),
-            {f"data.{name}": name for name in spec.data_keys},
-        )
+        event_form(spec, filing, rules, answering)
         for spec in (EVENTS_BY_NAME[name] for name in filing.allowed_events)
         if spec.name in MANUAL_EVENTS
     ]
+
+
+def event_form(
+    spec: EventSpec, filing: FilingOut, rules: Rules, answering: Collection[str] | None = None
+) -> Form:
+    """The form of event ``spec`` as the filing's page shows it (or would, were the event
+    allowed now: what a form sent from a stale page held is listed by its labels)."""
+    return Form(
+        f"event-{spec.name}",
+        f"events/{spec.name}",
+        spec.label,
+        _described(spec),
+        tuple(
+            _input(name, spec, filing, rules, answering)
+            for name in spec.data_keys
+            if _number_asked(name, filing) is not NumberAsked.NONE
+        ),
+        leads_to(spec, filing.state),
+        {f"data.{name}": name for name in spec.data_keys},
+    )
 
 
 def _described(spec: EventSpec) -> str:

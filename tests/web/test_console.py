@@ -126,7 +126,64 @@ def test_a_stale_page_is_told_what_changed_and_the_state_it_left(
     notice = page[page.index('id="refused"') :].split("</div>")[0]
     bound = STATES_BY_NAME[State.SERVICE_NUMBER_BOUND].label
     assert f"it is now {bound}" in notice
-    assert f"{EVENTS_BY_NAME['bind_service_number'].label} by token:test-case_manager" in notice
+    row = notice[notice.index('<tr class="changed">') :].split("</tr>")[0]
+    assert EVENTS_BY_NAME["bind_service_number"].label in row and "token:test-case_manager" in row
+
+
+def test_a_stale_host_return_keeps_the_reason_typed_and_shows_the_other_persons(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    """Someone returned it and it was resubmitted since: host_return is offered again, filled
+    as it was typed, against the version now, beside what the other person wrote."""
+    filing = api.drive("submitted")
+    seen = filing["version"]
+    filing = api.step(filing, "host_return", {"reason": "域名证书过期"})
+    filing = api.step(filing, "resubmit", {"materials": ORG_MATERIALS})
+    console = signed_in("case_manager")
+    response = console.post(
+        f"/filings/{filing['id']}/events/host_return",
+        data={
+            "form_token": form_token_of(console),
+            "expected_version": str(seen),
+            "reason": "ICP 负责人证件模糊",
+        },
+    )
+    page = response.text
+    notice = page[page.index('id="refused"') :].split("</div>")[0]
+    assert response.status_code == 409
+    assert "域名证书过期" in notice and "token:test-case_manager" in notice
+    assert EVENTS_BY_NAME["resubmit"].label in notice
+    assert response.headers["HX-Push-Url"] == f"/filings/{filing['id']}"
+    form = page[page.index('id="event-host_return"') :].split("</form>")[0]
+    assert 'value="ICP 负责人证件模糊"' in form
+    assert f'name="expected_version" value="{filing["version"]}"' in form
+    again = console.post(
+        f"/filings/{filing['id']}/events/host_return",
+        data={**_hidden_of(form), "reason": "ICP 负责人证件模糊"},
+        follow_redirects=False,
+    )
+    assert again.status_code == 303
+    last = api.get(f"/api/v1/filings/{filing['id']}/history").json()[-1]
+    assert (last["event"], last["reason"]) == ("host_return", "ICP 负责人证件模糊")
+
+
+def _hidden_of(form: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+
+
+def test_a_stale_event_no_longer_allowed_lists_what_was_typed_with_no_form(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.drive("submitted")
+    returned = api.step(filing, "host_return", {"reason": "域名证书过期"})
+    status, page = post_event(
+        signed_in("case_manager"), filing["id"], "host_return", filing["version"],
+        reason="ICP 负责人证件模糊",
+    )  # fmt: skip
+    assert status == 409 and 'id="event-host_return"' not in page
+    assert returned["state"] == "host_returned" and "域名证书过期" in page
+    typed = page[page.index('id="typed"') :].split("</table>")[0]
+    assert "What you typed" in typed and "ICP 负责人证件模糊" in typed and "Reason" in typed
 
 
 def test_missing_event_inputs_are_listed_by_their_labels_on_a_422_page(
