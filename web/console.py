@@ -26,7 +26,7 @@ from config.settings import get_settings
 from web.auth import SessionDep
 from web.duty_forms import duty_forms
 from web.errors import status_of
-from web.forms import VERSION_FIELD, Form, event_forms, field_input
+from web.forms import VERSION_FIELD, Form, event_forms, field_input, province_options
 from web.pages import PageUser, PageUserDep, show
 from web.pipeline_svg import pipeline_svg
 from workflow import obligations, views
@@ -285,6 +285,7 @@ def _filings(
         title=title,
         states=STATES,
         kinds=KINDS,
+        provinces=province_options(rules_for(get_settings())),
     )
 
 
@@ -333,6 +334,7 @@ def late(request: Request, session: SessionDep, user: PageUserDep) -> Response:
         results,
         title=ListFlag.OVERDUE.label.capitalize(),
         now=now,
+        provinces=province_options(rules_for(get_settings())),
         states=STATES,
         kinds=OVERDUE_KINDS,
     )
@@ -421,7 +423,14 @@ def duties(request: Request, session: SessionDep, user: PageUserDep) -> Response
         }
 
     return listed(
-        request, user, "duties.html", DutySearch, results, now=now, duty_kinds=OVERDUE_OBLIGATIONS
+        request,
+        user,
+        "duties.html",
+        DutySearch,
+        results,
+        now=now,
+        duty_kinds=OVERDUE_OBLIGATIONS,
+        provinces=province_options(rules_for(get_settings())),
     )
 
 

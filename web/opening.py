@@ -25,7 +25,7 @@ from auth.tokens import Role, assign_filing, case_managers
 from config.settings import get_settings
 from web.auth import SessionDep
 from web.console import Refused
-from web.forms import Choice, Form, Input, Option, field_input
+from web.forms import Choice, Form, Input, Option, field_input, province_options
 from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show, shown_by
 from workflow import service
 from workflow.domain.commands import AssignCommand
@@ -48,9 +48,7 @@ def _terms(terms: Mapping[str, Term]) -> tuple[Option, ...]:
 
 # The choices a field offers, from the rules file; a field not here takes its type's input.
 _CHOICES: Mapping[str, Callable[[Rules], tuple[Option, ...]]] = {
-    "province": lambda rules: tuple(
-        Option(p.char, f"{p.char} {p.name_zh} {p.name_en}") for p in rules.provinces.values()
-    ),
+    "province": province_options,
     "applicant_type": lambda rules: _terms(rules.applicant_types),
     "id_type": lambda rules: _terms(rules.documents),
     "responsible_id_type": lambda rules: _terms(rules.person_documents),

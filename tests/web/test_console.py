@@ -33,6 +33,7 @@ from web import console, forms
 from web.pages import SESSION_COOKIE
 from workflow import failures, views
 from workflow.domain.definition import EVENTS_BY_NAME, STATES_BY_NAME, Flag, State
+from workflow.domain.rules import rules_for
 from workflow.outbox import FooterCheck
 from workflow.schemas import FilingOut
 
@@ -665,6 +666,43 @@ def test_a_province_the_rules_do_not_know_is_refused_beside_its_field(
     answer = signed_in("viewer").get("/filings?province=X")
     assert answer.status_code == 422
     assert "'X' is not one of" in said_beside(answer.text, "search", "province")
+
+
+def _province_filter(page: str) -> str:
+    found = re.search(r'<select name="province"[^>]*>.*?</select>', page, re.DOTALL)
+    assert found, "the province filter is not a drop-down"
+    return found.group(0)
+
+
+@pytest.mark.parametrize("path", ["/filings", "/overdue", "/stuck", "/duties"])
+def test_each_lists_province_filter_offers_every_province_the_opening_form_does(
+    path: str, signed_in: Callable[[str], TestClient]
+) -> None:
+    choice = _province_filter(signed_in("viewer").get(path).text)
+    offered = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', choice)
+    provinces = rules_for(get_settings()).provinces.values()
+    assert offered == [
+        ("", "any 全部"),
+        *((p.char, f"{p.char} {p.name_zh} {p.name_en}") for p in provinces),
+    ]
+    assert "selected" not in choice
+
+
+@pytest.mark.parametrize("path", ["/filings", "/overdue", "/stuck", "/duties"])
+def test_a_link_with_a_province_shows_it_chosen(
+    path: str, signed_in: Callable[[str], TestClient]
+) -> None:
+    choice = _province_filter(signed_in("viewer").get(f"{path}?province=京").text)
+    assert re.findall(r'<option value="([^"]*)" selected>', choice) == ["京"]
+
+
+def test_a_link_with_a_province_lists_that_provinces_filings_only(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    beijing, shanghai = api.create(province="京"), api.create(province="沪")
+    page = signed_in("viewer").get("/filings?province=京").text
+    assert f'href="/filings/{beijing["id"]}"' in page
+    assert f'href="/filings/{shanghai["id"]}"' not in page
 
 
 def test_every_pipeline_count_links_to_its_filings(
