@@ -184,7 +184,10 @@ def _input(name: str, duty: Duty[Any], duties: ServiceDutiesOut) -> Input | None
     on_file = duty.on_file(duties)
     if on_file is None:
         return None  # nothing to correct yet
-    corrects = Choice(str(on_file), "corrects the one on file 更正已登记的", checked=False)
+    # The box shows its label alone, so the label names what is on file.
+    corrects = Choice(
+        str(on_file), f"corrects the one on file, {on_file} 更正已登记的", checked=False
+    )
     return replace(shown, choices=(corrects,))
 
 

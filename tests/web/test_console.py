@@ -265,6 +265,29 @@ def test_the_submit_form_offers_the_materials_the_rules_require(
     assert 'name="materials" value="photo_verification"' in page and "幕布拍照" in page
 
 
+def _boxes_shown(page: str) -> list[tuple[str, str]]:
+    """Each checkbox of the page: the value it posts, and the text its label shows."""
+    return [
+        (value, re.sub(r"<[^>]+>", "", text).strip())
+        for value, text in re.findall(
+            r'<label class="check"><input type="checkbox" name="[^"]+" value="([^"]*)"[^>]*>'
+            r"(.*?)</label>",
+            page,
+            flags=re.S,
+        )
+    ]
+
+
+def test_a_materials_box_shows_its_label_not_the_key_it_posts(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.drive("service_number_bound")
+    page = signed_in("case_manager").get(f"/filings/{filing['id']}").text
+    boxes = dict(_boxes_shown(page))
+    assert "幕布拍照" in boxes["photo_verification"]
+    assert [key for key, label in boxes.items() if key in label] == []
+
+
 def test_the_sms_form_asks_when_it_was_sent_with_a_date_and_time_picker(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:

@@ -138,6 +138,10 @@ def test_a_go_live_on_file_is_corrected_by_ticking_the_box_naming_it(
     console = _live_on_the_4th(on_file, signed_in, clock)
     page = console.get(f"/filings/{on_file.id}").text
     assert 'name="replaces" value="2026-03-04"' in _form(page, "duty-go_live")
+    # The box shows its label alone, which names the day on file.
+    assert "> corrects the one on file, 2026-03-04 更正已登记的</label>" in _form(
+        page, "duty-go_live"
+    )
 
     not_ticked = _record(console, on_file, "go_live", {"live_on": "2026-03-03"})
     ticked = _record(

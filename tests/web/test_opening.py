@@ -224,6 +224,14 @@ def test_the_filing_opened_is_the_openers_with_the_box_ticked(
     assert _assignee(session, opened) == "test-case_manager"
 
 
+def test_the_assign_box_shows_its_label_not_the_yes_it_posts(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    page = signed_in("case_manager").get("/filings/new").text
+    [shown] = re.findall(r'name="assign_to_me" value="yes"[^>]*>(.*?)</label>', page, re.S)
+    assert shown.strip() == "the order is mine to work 由我负责"
+
+
 def test_the_filing_opened_is_nobodys_with_the_box_unticked(
     session: Session, signed_in: Callable[[str], TestClient]
 ) -> None:
