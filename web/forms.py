@@ -40,7 +40,7 @@ from workflow.domain.event_data import VerifierRole
 from workflow.domain.guards import AUTHORISATION_LETTER, required_materials
 from workflow.domain.orders import NumberAsked, kind_spec
 from workflow.domain.rules import Rules
-from workflow.domain.wording import ByDefault, worded
+from workflow.domain.wording import ByDefault, ConsoleHelp, worded
 from workflow.schemas import FilingOut
 
 Held = TypeVar("Held")
@@ -218,12 +218,19 @@ def field_input(
 
 
 def hint(field: FieldInfo) -> str:
-    """What a form says under a field: its description, ``worded`` as this install has it
-    as the form's own description is. A description naming a setting's figure was worded by
-    default when its model was made (``the SMS_WINDOW_HOURS (default 24) h window``), which
-    help needs and a page, saying the figure in force, does not."""
+    """What a form says under a field: the console's own help where the field declares one
+    (``ConsoleHelp``, for a description written for the API: its nulls, field names, files),
+    else its description; ``worded`` as this install has it as the form's own description
+    is. A description naming a setting's figure was worded by default when its model was
+    made (``the SMS_WINDOW_HOURS (default 24) h window``), which help needs and a page,
+    saying the figure in force, does not."""
+    settings = get_settings()
+    declared = (field.annotation, *field.metadata)
+    own = next((c for c in _constraints(declared) if isinstance(c, ConsoleHelp)), None)
+    if own is not None:
+        return worded(own.text, settings)
     text = field.description or ""
-    return worded(text.declared, get_settings()) if isinstance(text, ByDefault) else text
+    return worded(text.declared, settings) if isinstance(text, ByDefault) else text
 
 
 def _offered(member: Enum) -> str:

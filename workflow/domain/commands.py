@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from socket import inet_aton
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 import pydantic
@@ -47,6 +47,7 @@ from workflow.domain.definition import Channel
 from workflow.domain.errors import Reason, ValidationError, summarise
 from workflow.domain.event_data import STRICT
 from workflow.domain.orders import OrderKind, ServiceKind
+from workflow.domain.wording import ConsoleHelp
 
 
 class LicenceKind(StrEnum):
@@ -81,12 +82,26 @@ class ApplicantIn(BaseModel):
     id_number: IdNumber
     phone: Phone = Field(description="mainland mobile number that receives MIIT's SMS")
     email: Email
-    responsible: Name | None = Field(
+    responsible: Annotated[
+        Name | None,
+        ConsoleHelp(
+            "the person responsible for the entity, whose mobile is the one above: required "
+            "unless the applicant is an individual, who is their own 主体负责人，使用上面的手机"
+            "号码；个人主体不填（即本人）"
+        ),
+    ] = Field(
         default=None,
         description="the person responsible for the entity (主体负责人), whose mobile `phone` is: "
         "required unless the applicant is an individual, who is their own",
     )
-    responsible_id_type: DocumentType | None = Field(
+    responsible_id_type: Annotated[
+        DocumentType | None,
+        ConsoleHelp(
+            "the responsible person's identity document, given with its number (an "
+            "individual's is the applicant's own) 主体负责人证件类型，与证件号码一并填写（个人"
+            "主体即本人证件）"
+        ),
+    ] = Field(
         default=None,
         description="the responsible person's identity document type, with "
         "`responsible_id_number` (an individual's is the applicant's own)",
@@ -208,9 +223,9 @@ class FilingCreate(BaseModel):
 
     domain: Domain
     domain_expires_on: Day = Field(description="ISO date, YYYY-MM-DD")
-    province: Province = Field(
-        description="a province character or its alias (蜀 for 川), as rules.toml lists them"
-    )
+    province: Annotated[
+        Province, ConsoleHelp("the province the order is filed in 备案所在省份")
+    ] = Field(description="a province character or its alias (蜀 for 川), as rules.toml lists them")
     licence: LicenceKind = LicenceKind.FILING
     applicant: ApplicantIn
     website: WebsiteIn
@@ -219,7 +234,13 @@ class FilingCreate(BaseModel):
         max_length=bounds.MAX_ROUTES,
         description="extra recipients for this filing",
     )
-    domain_registrant: Name | None = Field(
+    domain_registrant: Annotated[
+        Name | None,
+        ConsoleHelp(
+            "the domain's registrant as the registrar shows it; must be the applicant (left "
+            "blank: taken to be the applicant) 域名持有者，须与主体一致（不填即视为主体）"
+        ),
+    ] = Field(
         default=None,
         description="the domain's registrant as the registrar shows it; must be the applicant "
         "(omitted: taken to be the applicant, as before)",
@@ -237,14 +258,23 @@ class PersonIn(BaseModel):
     name: Name
     mobile: Phone = Field(description="mainland mobile; different for every listed person")
     email: Email | None = None
-    id_type: DocumentType | None = Field(
+    id_type: Annotated[
+        DocumentType | None,
+        ConsoleHelp(
+            "their identity document, given with its number: the bureau asks for it; without "
+            "it, one person is told from another by name 证件类型，与证件号码一并填写"
+        ),
+    ] = Field(
         default=None,
         description="their identity document type, with id_number: the bureau asks for it; "
         "without it, one person is told from another by name",
     )
-    id_number: IdNumber | None = Field(
-        default=None, description="their identity document number, with id_type"
-    )
+    id_number: Annotated[
+        IdNumber | None,
+        ConsoleHelp(
+            "their identity document number, given with its type 证件号码，与证件类型一并填写"
+        ),
+    ] = Field(default=None, description="their identity document number, with id_type")
 
     @field_validator("id_number")
     @classmethod
@@ -281,7 +311,13 @@ class _AppPlatformIn(BaseModel):
 
     model_config = STRICT
 
-    package: Name | None = Field(
+    package: Annotated[
+        Name | None,
+        ConsoleHelp(
+            "its package name or Bundle ID on this platform, when not the app's own "
+            "此平台的包名或 Bundle ID（与 App 的不同时填写）"
+        ),
+    ] = Field(
         None,
         description="its package name or Bundle ID on this platform, when not the app's "
         "app_identifier",

@@ -26,7 +26,7 @@ from workflow.domain.bounded import (
     ServerIp,
     ServiceNumber,
 )
-from workflow.domain.wording import worded_by_default
+from workflow.domain.wording import ConsoleHelp, worded_by_default
 
 # Every input model refuses keys it does not declare, so a misspelt field is an error.
 STRICT = ConfigDict(extra="forbid", frozen=True)
@@ -88,7 +88,14 @@ def _each_once(keys: list[str]) -> list[str]:
 
 class MaterialsData(EventData):
     stored = MappingProxyType({"materials": "materials"})
-    materials: Annotated[list[Material], AfterValidator(_each_once)] = Field(
+    materials: Annotated[
+        list[Material],
+        AfterValidator(_each_once),
+        ConsoleHelp(
+            "tick each material sent; one the order requires and not ticked is named when it "
+            "is refused 勾选本次提交的材料；缺少必需的材料时逐项指出"
+        ),
+    ] = Field(
         default_factory=list,
         max_length=bounds.MATERIALS,
         description="keys of the materials submitted (rules.toml); one named twice is kept once; "
@@ -136,9 +143,12 @@ _VERIFIER_ROLE_LABELS = {
 
 
 class VerifierData(EventData):
-    verifier: VerifierRole | None = Field(
-        default=None, description="who answered; omitted, every one not yet verified"
-    )
+    verifier: Annotated[
+        VerifierRole | None,
+        ConsoleHelp(
+            "who answered; none chosen: every one not yet verified 回复人；不选即全部未核验者"
+        ),
+    ] = Field(default=None, description="who answered; omitted, every one not yet verified")
 
 
 class WrongEntryData(EventData):

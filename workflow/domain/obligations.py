@@ -31,7 +31,7 @@ from workflow.domain.event_data import STRICT
 from workflow.domain.guards import check_registration_term
 from workflow.domain.orders import ServiceKind
 from workflow.domain.rules import Rules, Source
-from workflow.domain.wording import worded_by_default
+from workflow.domain.wording import ConsoleHelp, worded_by_default
 
 
 class ObligationKind(StrEnum):
@@ -604,11 +604,21 @@ class LeftHost(BaseModel):
 
     model_config = STRICT
 
-    left_on: Day | None = Field(
+    left_on: Annotated[
+        Day | None,
+        ConsoleHelp("the day the site moved off this host's servers 网站迁出本接入商服务器的日期"),
+    ] = Field(
         description="the day the site moved off this host's servers; null, with replaces "
         "naming the day on file, takes back a leaving recorded by mistake"
     )
-    replaces: Day | None = Field(
+    replaces: Annotated[
+        Day | None,
+        ConsoleHelp(
+            "tick to correct the day of leaving on file: the cancel-access order owed is then "
+            "due from the corrected day 勾选以更正已登记的迁出日期，应办的取消接入订单按更正后的"
+            "日期起算"
+        ),
+    ] = Field(
         default=None,
         description="to correct a day of leaving on file, that day: the cancel-access order "
         "owed is then due from the corrected one (or, left_on null, closes)",

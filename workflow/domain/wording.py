@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import ChainMap
 from collections.abc import Mapping
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from config.settings import Settings
@@ -55,6 +55,18 @@ class ByDefault(str):
         shown = super().__new__(cls, declared.format_map(_BY_NAME))
         shown.declared = declared
         return shown
+
+
+@dataclass(frozen=True)
+class ConsoleHelp:
+    """What the console's form says under a field, declared beside the field in its type
+    (``Annotated[Day | None, ConsoleHelp("...")]``) where its description, the API's, speaks
+    of what a person filling in a form never sees: JSON's null, another field's name, the
+    rules file, an endpoint. The description stays the API's (``/openapi.json``, the CLI's
+    help); the console reads this instead (``web.forms.hint``), worded as a duty's is
+    (``{psb_filing_days}``), English then Chinese as the console's labels are."""
+
+    text: str
 
 
 def worded_by_default(text: str) -> ByDefault:
