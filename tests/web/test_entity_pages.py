@@ -110,6 +110,16 @@ def test_the_entities_list_finds_an_entity_by_part_of_its_name(
     assert "No entity matches" in signed_in("viewer").get("/entities?name=nobody").text
 
 
+def test_the_order_forms_say_what_they_leave_out_in_words_not_an_endpoint(
+    entity_id: int, signed_in: Console
+) -> None:
+    page = signed_in("case_manager").get(f"/entities/{entity_id}").text
+
+    assert 'id="order-new_service"' in page
+    assert "/api/v1" not in page and "POST " not in page
+    assert "Extra recipients of an order's notifications are not added here." in page
+
+
 @pytest.mark.parametrize(
     ("name", "words"),
     [
