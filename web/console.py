@@ -450,11 +450,15 @@ def failed(
     retrying = views.retrying_deliveries(
         session, limit=PAGE_SIZE, offset=(retrying_page - 1) * PAGE_SIZE
     )
+    filings = {r.filing_id for r in found.items if r.filing_id} | {
+        r.filing_id for r in retrying.items
+    }
     return show(
         request,
         "failed.html",
         user,
         rows=found.items,
+        domains=views.filing_domains(session, filings),
         pages=pages_of(found.total, page),
         retrying=retrying.items,
         retrying_pages=pages_of(retrying.total, retrying_page),

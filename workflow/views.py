@@ -677,6 +677,15 @@ def retrying_deliveries(
     )
 
 
+def filing_domains(session: Session, filing_ids: Collection[int]) -> dict[int, str]:
+    """Each filing's domain, for lists that name filings by more than their number (ops
+    retrying a job on #27 want to know which site it is without opening it)."""
+    rows = session.exec(
+        select(Filing.id, Filing.domain).where(col(Filing.id).in_(filing_ids))
+    ).all()
+    return {filing_id: domain for filing_id, domain in rows if filing_id is not None}
+
+
 def _retrying_out(notification: Notification) -> RetryingDeliveryOut:
     assert notification.id is not None and notification.last_error is not None
     return RetryingDeliveryOut(

@@ -928,6 +928,19 @@ def test_the_failed_jobs_page_lists_the_deliveries_being_retried(
     assert ">in 40 s</td>" in row
 
 
+def test_the_failed_jobs_page_names_a_retrying_deliverys_filing_by_its_domain_and_notice_by_its_event(
+    signed_in: Callable[[str], TestClient], session: Session, retrying_delivery: Notification
+) -> None:
+    filing = session.get_one(Filing, retrying_delivery.filing_id)
+    session.commit()  # end the read: SQLite's sign-in writes from the app's connection
+
+    page = signed_in("ops").get("/failed").text
+
+    [row] = re.findall(r'<tr class="retrying">(.*?)</tr>', page, re.DOTALL)
+    assert f'<a href="/filings/{filing.id}">#{filing.id}</a> {filing.domain}</td>' in row
+    assert f">{retrying_delivery.kind} <span" not in row  # named as the event, not by its key
+
+
 def test_the_filing_page_says_a_delivery_being_retried_its_attempt_of_how_many_and_next_try(
     signed_in: Callable[[str], TestClient], retrying_delivery: Notification
 ) -> None:
@@ -976,6 +989,18 @@ def test_a_failed_delivery_is_listed_by_the_event_it_told_of_in_both_languages(
     _failed_delivery(session, clock, new_filing)
     page = signed_in("ops").get("/failed").text
     assert re.search(r'<td data-label="Job 任务">Withdraw 撤回订单 <span', page)
+
+
+def test_a_failed_delivery_is_listed_with_its_filings_domain(
+    signed_in: Callable[[str], TestClient],
+    session: Session,
+    clock: FrozenClock,
+    new_filing: MakeFiling,
+) -> None:
+    filing = _failed_delivery(session, clock, new_filing)
+    page = signed_in("ops").get("/failed").text
+    [row] = re.findall(r'<tr class="failed">(.*?)</tr>', page, re.DOTALL)
+    assert f'<a href="/filings/{filing.id}">#{filing.id}</a> {filing.domain}</td>' in row
 
 
 def test_a_filings_failed_notice_is_named_by_the_event_it_told_of_in_both_languages(
