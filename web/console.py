@@ -551,6 +551,7 @@ def filing_page(
         },
         assignable=case_managers(session) if user.can(Role.CASE_MANAGER) else [],
         after=after,
+        standing=views.standing(shown.filing, now),
         duty_forms=duty_forms(after.duties, get_settings()),
         refused=refused,
         status_code=status_of(refused.error) if refused else 200,

@@ -60,6 +60,7 @@ from workflow.domain.definition import (
     EVENTS,
     EVENTS_BY_NAME,
     OVERDUE_KINDS,
+    REMINDER_KINDS,
     STATES,
     STATES_BY_NAME,
     STUCK_KINDS,
@@ -570,6 +571,31 @@ def shown_deadline(filing: FilingOut, kinds: Collection[str], by: datetime) -> D
     past = [d for d in of_kinds if d.flag is not None]
     shown = max(past, key=lambda d: d.due_at) if past else next(iter(of_kinds), None)
     return shown if shown is not None and shown.due_at <= by else None
+
+
+@dataclass(frozen=True)
+class Standing:
+    """How a filing stands against its deadlines, as the top of its page says it at once:
+    for each flag it has (stuck, overdue), the deadline that raised it, as the ops lists
+    (``shown_deadline``) show it; and the nearest deadline still ahead that means something
+    when it passes (a reminder, which is only sent, is not one)."""
+
+    passed: tuple[DeadlineOut, ...]
+    ahead: DeadlineOut | None
+
+
+def standing(filing: FilingOut, now: datetime) -> Standing:
+    """Whether ``filing`` is stuck or overdue and since when, and what falls due next."""
+    passed = tuple(
+        deadline
+        for flag in Flag
+        if (deadline := shown_deadline(filing, flag.kinds, now)) is not None
+        and deadline.flag is flag
+    )
+    ahead = next(
+        (d for d in filing.deadlines if d.due_at > now and d.kind not in REMINDER_KINDS), None
+    )
+    return Standing(passed, ahead)
 
 
 def flagged_page(

@@ -32,7 +32,13 @@ from tests.factories import (
 from web import console, forms
 from web.pages import SESSION_COOKIE
 from workflow import failures, views
-from workflow.domain.definition import EVENTS_BY_NAME, STATES_BY_NAME, Flag, State
+from workflow.domain.definition import (
+    DEADLINES_BY_KIND,
+    EVENTS_BY_NAME,
+    STATES_BY_NAME,
+    Flag,
+    State,
+)
 from workflow.domain.rules import rules_for
 from workflow.outbox import FooterCheck
 from workflow.schemas import FilingOut
@@ -1058,6 +1064,41 @@ def test_a_stuck_deadline_passed_reads_as_stuck_on_the_filing_page_not_overdue(
     deadlines = page.split("<h2>Deadlines")[1].split("</table>")[0]
     assert re.search(r'class="bad">[^<]+ stuck</td>', deadlines)
     assert "overdue" not in deadlines
+
+
+def _standing(page: str) -> str:
+    """What the filing's page says of its deadlines at its top, under its heading."""
+    top = page.split("</h1>")[1].split("<h2")[0]
+    return top[top.index('id="standing"') :].split("</ul>")[0]
+
+
+def test_a_late_filings_page_says_at_its_top_what_it_is_past_since_when_and_what_is_next(
+    api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
+) -> None:
+    """Sent back and left: stuck, past the escalation and lapsing in 4 days, said above the
+    sent-back note and the forms, not only in the Deadlines table at the foot of the page."""
+    filing = api.drive("host_returned")
+    clock.advance(timedelta(days=41))
+    page = signed_in("viewer").get(f"/filings/{filing['id']}").text
+    standing = _standing(page)
+    escalation, lapse = DEADLINES_BY_KIND["idle_escalation"], DEADLINES_BY_KIND["idle_lapse"]
+    assert f"<strong>{Flag.STUCK.label.capitalize()}</strong>: 32 d stuck · due 到期" in standing
+    assert (
+        f"<strong>{Flag.OVERDUE.label.capitalize()}</strong>: {escalation.label}, 1 d overdue"
+        in standing
+    )
+    assert f"Next 下一期限: {lapse.label} due in 4 d" in standing
+    assert page.index('id="standing"') < page.index('id="refusal"')
+
+
+def test_a_filing_in_good_order_shows_at_its_top_its_next_deadline_only(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.drive("sms_pending")
+    standing = _standing(signed_in("viewer").get(f"/filings/{filing['id']}").text)
+    assert f"Next 下一期限: {DEADLINES_BY_KIND['sms_expiry'].label} due in 1 d" in standing
+    assert 'class="bad"' not in standing and "overdue" not in standing
+    assert "stuck" not in standing.lower() and "reminder" not in standing
 
 
 def test_the_console_names_the_overdue_flag_as_the_api_and_the_cli_do(
