@@ -386,6 +386,7 @@ def said_beside(page: str, form_id: str, name: str) -> str:
     described = re.search(r'aria-describedby="([^"]*)"', field.group(0))
     assert 'aria-invalid="true"' in field.group(0) and described
     assert said in described.group(1).split()
-    message = re.search(rf'id="{said}">([^<]*)<', form.group(0))
+    message = re.search(rf'id="{said}">([^<]*(?:<br>[^<]*)*)</span>', form.group(0))
     assert message, f"nothing is said beside {name!r}"
-    return html.unescape(message.group(1))
+    # Several reasons each on a line of their own, read as one text.
+    return html.unescape(message.group(1).replace("<br>", "; "))

@@ -40,7 +40,7 @@ from workflow.domain.event_data import VerifierRole
 from workflow.domain.guards import AUTHORISATION_LETTER, required_materials
 from workflow.domain.orders import NumberAsked, kind_spec
 from workflow.domain.rules import Rules
-from workflow.domain.wording import ByDefault, ConsoleHelp, worded
+from workflow.domain.wording import ByDefault, ConsoleHelp, counted, worded
 from workflow.schemas import FilingOut
 
 Held = TypeVar("Held")
@@ -152,14 +152,35 @@ class Form:
         """The reasons about each input (by its name), worded as ``named`` words them, to
         show beside it; one about no input (a guard's, a field the form does not show) is
         told only above the form."""
-        shown = {i.name for i in self.inputs}
         said: dict[str, list[str]] = {}
+        for name, told in self._placed(error):
+            if name is not None:
+                said.setdefault(name, []).append(told)
+        return said
+
+    def headline(self, error: IcpflowError) -> str:
+        """The refusal's headline above the form, worded as ``named`` words it; where it
+        quotes a reason said beside an input (a refusal of one reason does), counting it
+        instead, so that the reason reads once, beside its input."""
+        message = self.named(error).message
+        for name, told in self._placed(error):
+            if name is not None and told in message:
+                message = message.replace(told, counted(len(error.reasons), "problem"))
+        return message
+
+    def above(self, error: IcpflowError) -> list[str]:
+        """The reasons about no input of the form, worded as ``named`` words them: told above
+        it, the others beside their inputs alone (``beside``), so none is read twice."""
+        return [told for name, told in self._placed(error) if name is None]
+
+    def _placed(self, error: IcpflowError) -> Iterator[tuple[str | None, str]]:
+        """Each reason, worded as ``named`` words it, with the input it is about (its name),
+        or none when it is about no input the form shows."""
+        shown = {i.name for i in self.inputs}
         for reason, told in zip(error.reasons, self.named(error).reasons, strict=True):
             field = reason.field or ""
             name = self.paths.get(field, field)
-            if name in shown:
-                said.setdefault(name, []).append(told.message)
-        return said
+            yield (name if name in shown else None), told.message
 
     def input(self, name: str) -> Input:
         """The form's input ``name``."""

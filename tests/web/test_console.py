@@ -39,6 +39,7 @@ from workflow.domain.definition import (
     Flag,
     State,
 )
+from workflow.domain.errors import Reason, ValidationError
 from workflow.domain.rules import rules_for
 from workflow.outbox import FooterCheck
 from workflow.schemas import FilingOut
@@ -199,7 +200,8 @@ def test_missing_event_inputs_are_listed_by_their_labels_on_a_422_page(
     filing = api.create()
     status, page = post_event(signed_in("case_manager"), filing["id"], "withdraw", 1)
     refusal = page[page.index('id="refused"') :].split("</div>")[0]
-    assert status == 422 and "Reason 原因 is required" in refusal and "data." not in refusal
+    said = said_beside(page, "event-withdraw", "reason")
+    assert status == 422 and "Reason 原因 is required" in said and "data." not in refusal + said
 
 
 def test_a_refused_form_comes_back_filled_as_it_was_sent_with_the_reasons_beside_it(
@@ -238,6 +240,52 @@ def test_materials_a_refusal_names_mark_each_of_their_boxes(
     form = page[page.index('id="event-submit"') :].split("</form>")[0]
     boxes = re.findall(r'<input type="checkbox"[^>]*>', form)
     assert len(boxes) > 1 and all('aria-invalid="true"' in box for box in boxes)
+
+
+def test_a_refused_events_page_says_each_reason_once_beside_its_field(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    """Resubmitted with a material unknown and the required ones left out: each reason beside
+    the materials, one a line, and not listed again above the form."""
+    filing = api.drive("host_returned")
+    status, page = post_event(
+        signed_in("case_manager"), filing["id"], "resubmit", filing["version"], materials="nope"
+    )
+    reasons = said_beside(page, "event-resubmit", "materials").split("; ")
+    assert status == 422 and len(reasons) > 2 and "'nope' is not a known material" in reasons[0]
+    assert all(html.unescape(page).count(reason) == 1 for reason in reasons)
+    refusal = page[page.index('id="refused"') :].split("</div>")[0]
+    assert "<li>" not in refusal and "said beside its field" in refusal
+
+
+def test_a_refused_events_one_reason_is_said_beside_its_field_not_in_the_headline_too(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filing = api.create()
+    _, page = post_event(
+        signed_in("case_manager"), filing["id"], "bind_service_number", 1,
+        service_number="BAD", server_ip="8.8.8.8",
+    )  # fmt: skip
+    said = said_beside(page, "event-bind_service_number", "service_number")
+    refusal = page[page.index('id="refused"') :].split("</div>")[0]
+    assert html.unescape(page).count(said) == 1 and "refused: 1 problem<" in refusal
+
+
+def test_a_refused_events_reason_about_no_field_of_its_form_is_listed_above_it(
+    api: Api, session: Session, clock: FrozenClock
+) -> None:
+    filing = views.filing(session, api.drive("host_returned")["id"], clock.now())
+    error = ValidationError(
+        "event 'resubmit' refused: 2 problems",
+        [
+            Reason("guard", "the applicant's document is out of date"),
+            Reason("missing_field", "data.materials is required", field="data.materials"),
+        ],
+    )
+    shown = forms.event_forms(filing, rules_for(get_settings()))
+    [form] = [f for f in shown if f.id == "event-resubmit"]
+    assert form.above(error) == ["the applicant's document is out of date"]
+    assert form.beside(error) == {"materials": [f"{form.label('materials')} is required"]}
 
 
 def test_an_event_no_form_of_the_state_offers_is_refused_above_the_forms(
