@@ -139,6 +139,9 @@ class Form:
     paths: Mapping[str, str] = dataclasses.field(default_factory=dict)
     # Labels of the parts its inputs make up (``changes``, a person), which a reason may name.
     parts: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # An irreversible event's form (``EventSpec.irreversible``): what it says cannot be undone,
+    # which its sender confirms before the button that sends it is shown (``confirms``).
+    confirm: str | None = None
 
     def named(self, error: IcpflowError) -> IcpflowError:
         """The refusal as the form's reader knows its fields: by their labels, not the
@@ -416,14 +419,29 @@ def event_form(
         ),
         leads_to(spec, filing.state),
         {f"data.{name}": name for name in spec.data_keys},
+        confirm=confirms(spec),
     )
 
 
 def _described(spec: EventSpec) -> str:
     """What an event's form says it records: in English, then in Chinese (``EventSpec.zh``)
-    as its notice says it too, with the figures this install sets."""
+    as its notice says it too, with the figures this install sets; what it offers to do
+    instead where it declares that (``EventSpec.offers``: withdrawing, told as done)."""
     settings = get_settings()
-    return f"{worded(spec.description, settings)} {worded(spec.zh, settings)}"
+    english, chinese = (spec.offers, spec.offers_zh) if spec.offers else (spec.description, spec.zh)
+    return f"{worded(english, settings)} {worded(chinese, settings)}"
+
+
+def confirms(spec: EventSpec) -> str | None:
+    """What an irreversible event's form has its sender confirm: where it leaves the order for
+    good. None for an event that can be undone (the order moves on from where it leads)."""
+    if not spec.irreversible:
+        return None
+    ends = STATES_BY_NAME[spec.dest].label
+    return (
+        f"This cannot be undone: the order ends {ends} and goes no further. "
+        f"此操作无法撤销：订单将以「{STATES_BY_NAME[spec.dest].label_zh}」结束，不再继续办理。"
+    )
 
 
 def leads_to(spec: EventSpec, now: State) -> str:

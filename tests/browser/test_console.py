@@ -53,7 +53,13 @@ def on_file(console: Console, domain: str, number: str) -> int:
 
 
 def click(page: Page, form: str, button: str) -> None:
-    page.locator(f"form#{form}").get_by_role("button", name=button).click()
+    """Send the form by its button; an irreversible event's (withdraw, approve) shows once its
+    confirmation is opened, as a person opens it."""
+    sent = page.locator(f"form#{form}")
+    confirm = sent.locator("details.confirm > summary")
+    if confirm.count():
+        confirm.click()
+    sent.locator("button[type=submit]", has_text=button).click()
 
 
 def press(page: Page, form: str, button: str) -> None:

@@ -288,6 +288,33 @@ def test_a_refused_events_reason_about_no_field_of_its_form_is_listed_above_it(
     assert form.beside(error) == {"materials": [f"{form.label('materials')} is required"]}
 
 
+def _form(page: str, form_id: str) -> str:
+    found = re.search(rf'<form [^>]*id="{form_id}".*?</form>', page, re.DOTALL)
+    assert found, f"the page has no form {form_id!r}"
+    return found.group(0)
+
+
+def test_withdraw_is_sent_only_from_behind_a_danger_marked_confirmation_and_resubmit_is_not(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    """Withdrawing ends the order (its state is terminal): its button, red, shows only once
+    "Withdraw…" is opened, beside a sentence saying it cannot be undone; no script needed."""
+    filing = api.drive("host_returned")
+    page = signed_in("case_manager").get(f"/filings/{filing['id']}").text
+    withdraw, resubmit = _form(page, "event-withdraw"), _form(page, "event-resubmit")
+    title = EVENTS_BY_NAME["withdraw"].label
+    confirm = re.search(
+        rf'<details class="confirm">\s*<summary class="danger">{title}…</summary>\s*'
+        r'<p class="bad">This cannot be undone: [^<]*</p>\s*'
+        rf'<button type="submit" class="danger">{title}</button>\s*</details>',
+        withdraw,
+    )
+    assert confirm and withdraw.count("<button") == 1
+    assert "Withdraw the order: it goes no further." in withdraw
+    assert "danger" not in resubmit and "<details" not in resubmit
+    assert "cannot be undone" not in resubmit
+
+
 def test_an_event_no_form_of_the_state_offers_is_refused_above_the_forms(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:

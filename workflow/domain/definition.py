@@ -131,10 +131,20 @@ class EventSpec:
     tells_icp_number: bool = False
     automatic: bool = False
     until: str | None = None
+    # What its form offers to do, in English and Chinese, where the description (its notice's
+    # words, which tell of it done) would read on the form as done already.
+    offers: str = ""
+    offers_zh: str = ""
 
     @property
     def data_keys(self) -> tuple[str, ...]:
         return tuple(self.data.model_fields)
+
+    @property
+    def irreversible(self) -> bool:
+        """Whether nothing undoes it: it ends the order (its destination is a terminal state,
+        withdrawn or approved), which goes no further. Its form asks to confirm it."""
+        return STATES_BY_NAME[self.dest].terminal
 
     @property
     def reenters(self) -> bool:
@@ -559,6 +569,8 @@ EVENTS: tuple[EventSpec, ...] = (
         "The order was withdrawn: it goes no further.",
         zh="订单已撤回，不再继续办理。",
         label_zh="撤回订单",
+        offers="Withdraw the order: it goes no further.",
+        offers_zh="撤回订单，不再继续办理。",
         data=ReasonData,
         notify=True,
     ),

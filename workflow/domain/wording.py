@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 Spec = TypeVar("Spec", bound="DataclassInstance")
 # The declared texts a state, an event, a deadline or a kind may word with a setting.
-_TEXTS = frozenset({"description", "zh", "meaning", "meaning_zh"})
+_TEXTS = frozenset({"description", "zh", "offers", "offers_zh", "meaning", "meaning_zh"})
 
 
 def worded(text: str, settings: Settings, armed: Mapping[str, float] | None = None) -> str:
