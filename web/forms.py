@@ -142,6 +142,8 @@ class Form:
     # An irreversible event's form (``EventSpec.irreversible``): what it says cannot be undone,
     # which its sender confirms before the button that sends it is shown (``confirms``).
     confirm: str | None = None
+    # Whether sending it gives the order up (``StateSpec.abandoned``): its button is red.
+    danger: bool = False
 
     def named(self, error: IcpflowError) -> IcpflowError:
         """The refusal as the form's reader knows its fields: by their labels, not the
@@ -420,6 +422,7 @@ def event_form(
         leads_to(spec, filing.state),
         {f"data.{name}": name for name in spec.data_keys},
         confirm=confirms(spec),
+        danger=STATES_BY_NAME[spec.dest].abandoned,
     )
 
 

@@ -315,6 +315,24 @@ def test_withdraw_is_sent_only_from_behind_a_danger_marked_confirmation_and_resu
     assert "cannot be undone" not in resubmit
 
 
+def test_approval_is_confirmed_as_final_but_not_marked_as_a_loss(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    """Approval ends the order too, so it is sent from behind its confirmation; it gives
+    nothing up, so neither its button nor its warning is red."""
+    filing = api.drive("miit_pending")
+    page = signed_in("case_manager").get(f"/filings/{filing['id']}").text
+    approve = _form(page, "event-miit_approve")
+    title = EVENTS_BY_NAME["miit_approve"].label
+    assert re.search(
+        rf'<details class="confirm">\s*<summary class="final">{title}…</summary>\s*'
+        r'<p class="warn">This cannot be undone: [^<]*</p>\s*'
+        rf'<button type="submit">{title}</button>\s*</details>',
+        approve,
+    )
+    assert "danger" not in approve and 'class="bad"' not in approve
+
+
 def test_an_event_no_form_of_the_state_offers_is_refused_above_the_forms(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:

@@ -67,6 +67,9 @@ class StateSpec:
     acts: Actor | None = None
     terminal: bool = False
     meaning_zh: str = ""
+    # A terminal state the order reaches without what it was filed for: leading there is
+    # a loss the console marks as such (approval ends an order too, and is no loss).
+    abandoned: bool = False
 
     @property
     def label(self) -> str:
@@ -366,6 +369,7 @@ STATES: tuple[StateSpec, ...] = (
         "已撤回",
         "Abandoned.",
         terminal=True,
+        abandoned=True,
         meaning_zh="订单已撤回，不再继续办理。",
     ),
 )
