@@ -44,7 +44,7 @@ from workflow.domain.obligations import (
     ServerRenewal,
     has_home_page,
 )
-from workflow.domain.wording import counted, worded_by_default
+from workflow.domain.wording import worded_by_default
 from workflow.forecast import Basis, DurationRow, ForecastOut
 from workflow.obligations import (
     ObligationOut,
@@ -119,12 +119,16 @@ def _predicted(day: date, days: int, past: bool) -> str:
 
 
 def render_forecast(predicted: ForecastOut) -> RenderableType:
-    completed = counted(predicted.observations, f"completed {predicted.kind} order")
-    basis = (
-        f"{completed} of {predicted.province}"
-        if predicted.basis is Basis.HISTORY
-        else f"statutory limit ({completed}, fewer than {predicted.min_observations})"
-    )
+    settings = get_settings()
+    if predicted.basis is Basis.HISTORY:
+        en, zh = forecast.orders_counted(
+            predicted.observations, predicted.kind, predicted.province, settings
+        )
+        basis = f"{en} {zh}"
+    else:
+        en, zh = forecast.orders_counted(predicted.observations, predicted.kind, None, settings)
+        fewer = predicted.min_observations
+        basis = f"statutory limit ({en}, fewer than {fewer}; {zh}，少于 {fewer} 个)"
     return fields(
         [
             ("stage", predicted.stage),

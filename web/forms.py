@@ -269,9 +269,7 @@ def _offered(member: Enum) -> str:
 def province_options(rules: Rules) -> tuple[Option, ...]:
     """The provinces the rules know, as a drop-down offers them (``京 北京 Beijing``): the
     opening form's choice and the lists' province filters."""
-    return tuple(
-        Option(p.char, f"{p.char} {p.name_zh} {p.name_en}") for p in rules.provinces.values()
-    )
+    return tuple(Option(p.char, p.label) for p in rules.provinces.values())
 
 
 # A yes or no, as a form posts it and the models read it.

@@ -38,11 +38,13 @@ from workflow.domain.definition import (
     DEADLINES_BY_KIND,
     EVENTS,
     STATES,
+    STATES_BY_NAME,
     TERMINAL_STATES,
     State,
 )
 from workflow.domain.errors import GuardFailed, Reason
-from workflow.domain.orders import OrderKind
+from workflow.domain.orders import OrderKind, kind_spec
+from workflow.domain.rules import rules_for
 from workflow.domain.wording import counted
 from workflow.views import entered_at, entry_times, get_filing
 
@@ -338,16 +340,35 @@ def _too_few(filing: Filing, observations: int, settings: Settings) -> Reason:
     """Too few orders to forecast from, in a stage before the bureau: the statutory basis is
     the bureau's legal limit, which runs only once it has the order (Decree 33, Art. 12), so
     counting it from a draft or the host's review would promise an approval the order cannot
-    have by then."""
+    have by then. Said in English then Chinese, each name as pages give it."""
     wanted = settings.forecast_min_observations
-    runs_in = ", ".join(LEGAL_LIMIT.states)
+    en, zh = orders_counted(observations, filing.kind, filing.province, settings)
+    stage = STATES_BY_NAME[filing.state]
+    runs_in = [STATES_BY_NAME[state] for state in LEGAL_LIMIT.states]
     return Reason(
         "too_few_orders",
-        f"{counted(observations, f'completed {filing.kind} order')} of {filing.province} "
-        f"went through "
-        f"{filing.state}, fewer than {wanted}, and the statutory limit runs only in {runs_in}",
+        f"{en} went through {stage.label}, fewer than {wanted}, and the statutory limit runs "
+        f"only in {', '.join(spec.label for spec in runs_in)}. "
+        f"经过{stage.label_zh}的{zh}，少于 {wanted} 个；"
+        f"法定时限仅在{'、'.join(spec.label_zh for spec in runs_in)}计算。",
         details={"observations": observations, "min_observations": wanted},
     )
+
+
+def orders_counted(
+    observations: int, kind: str, province: str | None, settings: Settings
+) -> tuple[str, str]:
+    """The completed orders a forecast counts (or found too few), in English and in Chinese,
+    the kind and the province named as pages name them: ``5 completed first_filing 首次备案
+    orders of 京 北京 Beijing`` and ``北京已完成首次备案订单 5 个``; without ``province``,
+    the kind's alone."""
+    spec = kind_spec(kind)
+    en = counted(observations, f"completed {spec.label} order")
+    zh = f"已完成{spec.label_zh}订单 {observations} 个"
+    if province is None:
+        return en, zh
+    named_en, named_zh = rules_for(settings).province_named(province)
+    return f"{en} of {named_en}", f"{named_zh}{zh}"
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def test_a_forecast_names_the_kind_whose_history_it_counted(
 ) -> None:
     reviewing = new_filing("miit_pending")
     shown = cli("filings", "forecast", str(reviewing.id)).stdout
-    assert f"completed {reviewing.kind} orders" in shown
+    assert f"completed {reviewing.kind} 首次备案 orders" in shown
 
 
 def test_the_reports_first_name_report_gives_the_same_out_of_the_help(

@@ -151,7 +151,7 @@ def test_an_order_before_the_bureau_with_too_few_orders_is_shown_saying_why_it_h
 ) -> None:
     shown = cli("filings", "show", str(created["id"]))
     assert shown.exit_code == 0, shown.output
-    assert "forecast: none yet, 0 completed first_filing orders" in shown.stdout
+    assert "forecast: none yet, 0 completed first_filing 首次备案 orders" in shown.stdout
     refused = cli("filings", "forecast", str(created["id"]))
     assert refused.exit_code == 1 and "statutory limit runs only in miit_pending" in refused.stderr
 

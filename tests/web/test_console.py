@@ -1821,3 +1821,19 @@ def test_a_form_with_an_empty_token_is_refused_bare_as_one_without(
     )
 
     assert answer.status_code == 403 and 'id="send-again"' not in answer.text
+
+
+def test_an_orders_forecast_says_why_it_has_none_with_the_names_the_page_uses(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    """The kind, the province and the state by their labels, not their keys as stored, in
+    English then Chinese, the count in the singular or plural it takes."""
+    order = api.drive("host_returned")
+    page = html.unescape(signed_in("viewer").get(f"/filings/{order['id']}").text)
+    [said] = re.findall(r'<p id="forecast" class="muted">(.*?)</p>', page, re.S)
+    assert said == (
+        "None yet 暂无: 0 completed first_filing 首次备案 orders of 京 北京 Beijing went "
+        "through host_returned 接入商退回, fewer than 5, and the statutory limit runs only in "
+        "miit_pending 管局审核中. 经过接入商退回的北京已完成首次备案订单 0 个，少于 5 个；"
+        "法定时限仅在管局审核中计算。"
+    )

@@ -79,7 +79,7 @@ def test_an_orders_page_says_which_kind_its_forecast_counts(
     api: Api, client: TestClient, tokens: dict[str, str]
 ) -> None:
     page = _page_of_an_order_with_the_bureau(api, client, tokens["viewer"])
-    assert "(0 completed first_filing orders, fewer than" in page
+    assert "(0 completed first_filing 首次备案 orders, fewer than" in page
 
 
 def test_the_table_names_each_stage_with_its_chinese_label(

@@ -189,7 +189,7 @@ def test_an_order_before_the_bureau_with_too_few_orders_says_why_it_has_no_forec
     assert [r["code"] for r in refused.json()["reasons"]] == ["too_few_orders"]
     client.post("/login", data={"token": tokens["viewer"]})
     page = client.get(f"/filings/{order['id']}").text
-    assert "None yet 暂无: 0 completed first_filing orders of 京" in page
+    assert "None yet 暂无: 0 completed first_filing 首次备案 orders of 京 北京 Beijing" in page
     assert "statutory limit 法定时限" not in page
 
 

@@ -256,7 +256,9 @@ def test_one_order_before_the_bureau_is_counted_in_the_singular(
     with pytest.raises(GuardFailed) as refused:
         forecast.forecast(session, submitted.id, settings)
 
-    assert refused.value.reasons[0].message.startswith("1 completed first_filing order of 京 ")
+    assert refused.value.reasons[0].message.startswith(
+        "1 completed first_filing 首次备案 order of 京 北京 Beijing "
+    )
 
 
 def test_an_approved_order_has_no_forecast(

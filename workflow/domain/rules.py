@@ -153,6 +153,11 @@ class Province:
     id_prefix: str
     policies: Mapping[Policy, ProvinceRule]
 
+    @property
+    def label(self) -> str:
+        """What pages call it, as the province drop-downs offer it: ``京 北京 Beijing``."""
+        return f"{self.char} {self.name_zh} {self.name_en}"
+
 
 @dataclass(frozen=True)
 class Document(Term):
@@ -301,6 +306,12 @@ class Rules:
         """The documents a responsible person gives: an individual's, as a person files with."""
         individual = self.applicant_types[ApplicantKind.INDIVIDUAL]
         return {key: self.documents[key] for key in individual.documents}
+
+    def province_named(self, char: str) -> tuple[str, str]:
+        """A province as a sentence names it, in English (its ``label``, ``京 北京 Beijing``)
+        and in Chinese (``北京``); one an edited rules file no longer lists, by its character."""
+        province = self.provinces.get(char)
+        return (province.label, province.name_zh) if province else (char, char)
 
     def canonical_province(self, value: str) -> str | None:
         """Map an alias (蜀) to its canonical character (川); ``None`` when not a province."""
