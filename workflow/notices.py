@@ -230,7 +230,10 @@ def _said(
     """What a declared event or deadline says, in Chinese and English, its figures as the
     ``armed`` deadlines were armed with (else as the settings are)."""
     figures = armed_figures([(d.kind, d.figure) for d in armed], settings)
-    return worded(spec.zh, settings, figures), worded(spec.description, settings, figures)
+    said = worded(spec.description, settings, figures)
+    if isinstance(spec, DeadlineSpec) and spec.source:  # a notice cites its rule's source
+        said = f"{said} ({spec.source})"
+    return worded(spec.zh, settings, figures), said
 
 
 def _ends(state_deadlines: Sequence[DeadlineLike], now: datetime, settings: Settings) -> list[str]:

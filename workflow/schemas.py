@@ -95,6 +95,11 @@ class DeadlineOut(BaseModel):
     kind: str
     description: str
     description_zh: str = Field(description="the description in Chinese")
+    source: str = Field(
+        "",
+        description="the public source of the rule it keeps (a decree's article, a host's page "
+        "by its title); empty for a deadline this install sets of its own",
+    )
     due_at: datetime
     status: DeadlineStatus
     estimated: bool

@@ -226,6 +226,7 @@ def _deadline_out(
         kind=deadline.kind,
         description=worded(spec.description, get_settings(), armed),
         description_zh=worded(spec.zh, get_settings(), armed),
+        source=spec.source,
         due_at=due,
         status=deadline.status,
         estimated=deadline.estimated,

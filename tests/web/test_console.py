@@ -1837,3 +1837,18 @@ def test_an_orders_forecast_says_why_it_has_none_with_the_names_the_page_uses(
         "miit_pending 管局审核中. 经过接入商退回的北京已完成首次备案订单 0 个，少于 5 个；"
         "法定时限仅在管局审核中计算。"
     )
+
+
+def test_a_source_several_deadlines_cite_is_given_once_under_the_table(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    """The idle reminders and the lapse rest on one host's page: each row points to it as a
+    footnote, listed once below the table, not its title in every row."""
+    order = api.drive("host_returned")
+    page = signed_in("viewer").get(f"/filings/{order['id']}").text
+    assert page.count("关于增加备案订单有效期的通知") == 1
+    source = DEADLINES_BY_KIND["idle_lapse"].source
+    citing = [d for d in order["deadlines"] if d["source"] == source]
+    assert len(citing) > 2
+    assert page.count('<a href="#deadline-source-1">[1]</a>') == len(citing)
+    assert f'<p id="deadline-source-1">[1] Source 来源: {source}</p>' in page

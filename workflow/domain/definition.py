@@ -244,7 +244,9 @@ class DeadlineSpec:
     is only when it is sent). ``by_end_of_day`` makes it due at 24:00 Beijing of its last day,
     not at the time of day it was armed: a limit of N working days runs all its last day.
     ``setting`` is derived from ``figure``: the field's name as API clients see it. ``zh``
-    is the description in Chinese, ``label_zh`` the deadline's short Chinese name.
+    is the description in Chinese, ``label_zh`` the deadline's short Chinese name. ``source``
+    is the public source of its rule (a decree's article, a host's page by its title), kept
+    out of the description: a page lists each source once however many deadlines cite it.
     """
 
     kind: str
@@ -261,6 +263,7 @@ class DeadlineSpec:
     reminds_of: str | None = None
     per: Literal["state", "kind"] = "state"
     by_end_of_day: bool = False
+    source: str = ""
     setting: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -580,6 +583,10 @@ EVENTS: tuple[EventSpec, ...] = (
     ),
 )
 
+# When an order waiting on its applicant lapses, and the reminders before (docs/domain-facts.md,
+# "Idle orders").
+_IDLE_SOURCE = "Tencent Cloud documentation, 关于增加备案订单有效期的通知"
+
 DEADLINES: tuple[DeadlineSpec, ...] = (
     DeadlineSpec(
         "sms_reminder",
@@ -644,12 +651,12 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "working_days",
         lambda s: s.miit_legal_limit_working_days,
         "case_manager",
-        "The bureau's legal limit of {miit_legal_limit_working_days} working days (Decree 33, "
-        "Art. 12) ends.",
+        "The bureau's legal limit of {miit_legal_limit_working_days} working days ends.",
         zh="管局{miit_legal_limit_working_days}个工作日的法定审核时限届满。",
         label_zh="管局法定审核时限",
         overdue=True,
         by_end_of_day=True,
+        source="Decree 33, Art. 12",
     ),
     DeadlineSpec(
         "miit_sla_breach",
@@ -679,12 +686,12 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "days",
         lambda s: s.idle_reminder_days,
         "case_manager",
-        "This order waits on the applicant. Unless they act, it lapses after {idle_lapse_days} days: the host "
-        "keeps the data and the applicant must resubmit it to first review (Tencent Cloud, "
-        "关于增加备案订单有效期的通知).",
+        "This order waits on the applicant. Unless they act, it lapses after {idle_lapse_days} "
+        "days: the host keeps the data and the applicant must resubmit it to first review.",
         zh="该订单正在等待申请人处理；{idle_lapse_days}天内未处理将失效，接入商保留资料，申请人需重新提交初审。",
         label_zh="待申请人处理提醒",
         reminds_of="idle_lapse",
+        source=_IDLE_SOURCE,
     ),
     DeadlineSpec(
         "idle_escalation",
@@ -704,11 +711,12 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "days",
         lambda s: s.idle_lapse_days,
         "case_manager",
-        "After {idle_lapse_days} days waiting on the applicant the order lapses: the host keeps the data; the "
-        "applicant must resubmit it to first review (Tencent Cloud, 关于增加备案订单有效期的通知).",
+        "After {idle_lapse_days} days waiting on the applicant the order lapses: the host keeps "
+        "the data; the applicant must resubmit it to first review.",
         zh="订单等待申请人满{idle_lapse_days}天即失效；接入商保留资料，申请人需重新提交初审。",
         label_zh="订单失效",
         event="lapse",
+        source=_IDLE_SOURCE,
     ),
 )
 
