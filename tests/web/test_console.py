@@ -1413,6 +1413,39 @@ def test_my_filings_show_the_deadline_ahead_not_a_reminder_already_sent(
     assert "SMS reminder 短信核验提醒: due in 11 h" in page and " ago" not in page
 
 
+def _next_deadlines(page: str) -> dict[int, str]:
+    """Each listed filing's "Next deadline" cell, by the filing's number."""
+    rows = re.findall(
+        r'<td data-label="#"><a href="/filings/(\d+)">.*?'
+        r'<td data-label="Next deadline 下一期限">(.*?)</td>',
+        page,
+        re.S,
+    )
+    return {int(filing): cell for filing, cell in rows}
+
+
+def test_the_filings_list_shows_each_filings_next_deadline_as_its_page_names_it(
+    api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
+) -> None:
+    """Late, ahead (its reminder sent is behind it, as /mine says) and none at all."""
+    done = api.drive("approved")
+    late = api.drive("submitted")
+    clock.advance(timedelta(days=7))  # past the host review's working days
+    ahead = api.drive("sms_pending")
+    clock.advance(timedelta(hours=1))
+
+    page = signed_in("viewer").get("/filings").text
+
+    assert '<th scope="col">Next deadline 下一期限</th>' in page
+    host_review = DEADLINES_BY_KIND["host_review_overdue"].label
+    sms_reminder = DEADLINES_BY_KIND["sms_reminder"].label
+    assert _next_deadlines(page) == {
+        done["id"]: "",
+        late["id"]: f'<span class="bad">{host_review}: 4 d 1 h overdue</span>',
+        ahead["id"]: f'<span class="">{sms_reminder}: due in 11 h</span>',
+    }
+
+
 # A form posted after the session ended: carried through the sign-in, sent with a click.
 
 SAME_SITE = {"Origin": "http://testserver"}
