@@ -271,6 +271,7 @@ def _filings(
             "now": now,
             "order": views.listing_order(search.sort, search.domain),
             "service_names": service_names(session, found.items),
+            "entity_names": views.entity_names(session, found.items),
             "pages": pages_of(
                 found.total, search.page, exact=found.total_is_exact, shown=len(found.items)
             ),

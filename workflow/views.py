@@ -713,6 +713,17 @@ def filing_domains(session: Session, filing_ids: Collection[int]) -> dict[int, s
     return {filing_id: domain for filing_id, domain in rows if filing_id is not None}
 
 
+def entity_names(session: Session, filings: Collection[FilingOut]) -> dict[int, str]:
+    """The current name of each listed filing's entity (a change order may have renamed it
+    since the filing copied it, ``applicant.name``), in one query by their ids. A filing
+    purged of personal data is left out: its list row names no one, as its page does."""
+    ids = {f.entity_id for f in filings if f.personal_data_purged_at is None}
+    if not ids:
+        return {}
+    rows = session.exec(select(Entity.id, Entity.name).where(col(Entity.id).in_(ids))).all()
+    return {entity_id: name for entity_id, name in rows if entity_id is not None}
+
+
 def _retrying_out(notification: Notification) -> RetryingDeliveryOut:
     assert notification.id is not None and notification.last_error is not None
     return RetryingDeliveryOut(

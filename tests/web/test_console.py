@@ -507,6 +507,36 @@ def test_an_order_on_the_entity_alone_is_named_by_its_entity_in_lists_and_its_ti
     assert f'<a href="/filings/{order["id"]}">{name}</a>' in listed
 
 
+def _applicants(page: str) -> dict[int, str]:
+    """Each listed filing's "Applicant" cell, its phone aside, by the filing's number."""
+    rows = re.findall(
+        r'<td data-label="#"><a href="/filings/(\d+)">.*?'
+        r'<td data-label="Applicant 申请人">(.*?) <span class="muted">[^<]*</span></td>',
+        page,
+        re.S,
+    )
+    return {int(filing): cell for filing, cell in rows}
+
+
+def test_the_filings_list_names_a_renamed_entity_as_it_is_now_and_as_it_was_filed(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    filed, order = _renaming(api)
+    for event, data in ORDER_PATHS["change"]:
+        order = api.step(order, event, data)
+    other = api.create()
+    old = filed["applicant"]["name"]
+
+    page = signed_in("viewer").get("/filings").text
+
+    filed_as = f'New <span class="muted filed-as">(filed as 原名 {old})</span>'
+    assert _applicants(page) == {
+        filed["id"]: filed_as,
+        order["id"]: filed_as,
+        other["id"]: other["applicant"]["name"],
+    }
+
+
 def test_an_order_on_the_entity_alone_shows_no_domain_or_site(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:

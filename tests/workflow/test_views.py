@@ -291,3 +291,19 @@ def test_a_row_that_happened_before_rows_recorded_ahead_of_it_ends_their_states_
 
 def test_no_state_begins_before_the_order_was_opened() -> None:
     assert views.entry_times(_hours(0, 5, -4)) == _hours(0, 0, 0)
+
+
+def test_a_lists_entity_names_leave_out_the_filings_purged_of_personal_data(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """A purged order's list row names no one: not its entity, though the entity stays."""
+    kept = new_filing(domain="kept.cn")
+    purged = new_filing(domain="purged.cn").model_copy(
+        update={"personal_data_purged_at": clock.now()}
+    )
+
+    assert kept.entity_id != purged.entity_id
+
+    named = views.entity_names(session, [kept, purged])
+
+    assert named == {kept.entity_id: kept.applicant.name}
