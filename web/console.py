@@ -375,6 +375,7 @@ def mine(
         "mine.html",
         user,
         found=found,
+        returns=views.returns(session, found.items),
         late=late,
         late_pages=pages_of(late.total, late_page),
         # One naming of the services both lists show: the filings' and the late duties'.

@@ -836,6 +836,41 @@ class SentBack:
 
 
 @dataclass(frozen=True)
+class Returned:
+    """What sent a listed filing back where it stands (``SENT_BACK``): the event, and its
+    reason (masked as history's are); none for one that gives none (the SMS window passing)."""
+
+    event: str
+    reason: str | None
+
+
+def returns(session: Session, filings: Collection[FilingOut]) -> dict[int, Returned]:
+    """Why each of a page's filings sent back (host returned, rejected) was: its latest
+    history entry, the one that put it there, for all of them in one query by their ids and
+    versions (the history's unique index)."""
+    ids = {f.id for f in filings if f.state in SENT_BACK}
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(HistoryEntry, Filing.applicant_id_number, Filing.applicant_phone)
+        .join(
+            Filing,
+            and_(
+                col(HistoryEntry.filing_id) == col(Filing.id),
+                col(HistoryEntry.version) == col(Filing.version),
+            ),
+        )
+        .where(col(Filing.id).in_(ids))
+    ).all()
+    return {
+        entry.filing_id: Returned(
+            entry.event, mask_text(entry.reason, (id_number, phone)) if entry.reason else None
+        )
+        for entry, id_number, phone in rows
+    }
+
+
+@dataclass(frozen=True)
 class Timeline:
     """A filing's page: the filing (masked), its history, its notifications, how long it spent
     in each state and, while a return or refusal is still owed an answer, why it was sent

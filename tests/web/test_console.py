@@ -1443,6 +1443,42 @@ def test_my_filings_show_the_deadline_ahead_not_a_reminder_already_sent(
     assert "SMS reminder 短信核验提醒: due in 11 h" in page and " ago" not in page
 
 
+def _sent_back(page: str) -> dict[int, str]:
+    """What /mine says sent each filing back, by the filing's number; "" for none."""
+    rows = re.findall(
+        r'<td data-label="Filing 备案"><a href="/filings/(\d+)">.*?'
+        r'<td data-label="State 状态">(.*?)</td>',
+        page,
+        re.S,
+    )
+    said = {
+        int(filing): re.search(r'<div class="sent-back">(.*?)</div>', cell) for filing, cell in rows
+    }
+    return {filing: found.group(1) if found else "" for filing, found in said.items()}
+
+
+def test_my_filings_say_why_each_sent_back_was_returned_or_rejected(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    """The reason of the return as its history has it, numbers masked; none for the others."""
+    returned = api.step(
+        api.drive("submitted"), "host_return", {"reason": "unsigned form, call 13800138000"}
+    )
+    rejected, waiting = api.drive("rejected"), api.drive("submitted")
+    for filing in (returned, rejected, waiting):
+        _assign(api, filing["id"], "test-case_manager")
+
+    page = signed_in("case_manager").get("/mine").text
+
+    assert _sent_back(page) == {
+        returned["id"]: "<strong>Sent back 退回原因</strong> (Host return 接入商退回): "
+        "unsigned form, call 138****8000",
+        rejected["id"]: "<strong>Sent back 退回原因</strong> (MIIT reject 管局驳回): "
+        "site name not allowed",
+        waiting["id"]: "",
+    }
+
+
 def _next_deadlines(page: str) -> dict[int, str]:
     """Each listed filing's "Next deadline" cell, by the filing's number."""
     rows = re.findall(
