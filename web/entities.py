@@ -26,7 +26,7 @@ from config.clock import get_clock
 from config.settings import get_settings
 from web.auth import SessionDep
 from web.console import PAGE_SIZE, Page, Refused, Text, listed, pages_of, service_names
-from web.forms import ZH, Choice, Form, Input, Option, field_input, nested, part_fields
+from web.forms import ZH, Choice, Form, Group, Input, Option, field_input, nested, part_fields
 from web.opening import KEY_FIELD, assign_to_me, new_key, opened, with_choices
 from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show, shown_by
 from workflow import service, views
@@ -76,6 +76,14 @@ _CONFIRMS = {
     Effect.REMOVE_ACCESS: "once approved, this host no longer serves the chosen site or app "
     "批准后取消本接入商的接入",
 }
+# The fields of a service (``ServiceIn``) or a change (``ChangesIn``) a website has none of
+# (``guards.check_app_identifier``, ``check_app_platforms``): an app's, a mini program's or a
+# quick app's, shown folded away so that a website's order is short.
+_APP_ONLY = frozenset({"app_identifier", "app_platforms"})
+APP_PLATFORMS = Group(
+    "App platforms (apps and mini programs only) App 平台（仅 App、小程序）",
+    "Left blank for a website. 网站无需填写。",
+)
 # The parts of an order (``OrderCreate``'s fields a form fills), as a reason names them.
 _PARTS = {"service": "Service 网站/App", "changes": "Changes 变更内容"}
 
@@ -308,6 +316,8 @@ def _part_input(path: str, field: FieldInfo, required: bool, rules: Rules) -> In
     person's document type among a person's documents (``Rules.person_documents``)."""
     *whose, leaf = parts = path.split(".")[1:]
     shown = field_input(path, field, required=required, label=_label(parts))
+    if parts[0] in _APP_ONLY:
+        shown = replace(shown, group=APP_PLATFORMS)
     person = bool(whose) and whose[-1] in _PERSONS
     return with_choices(shown, f"person_{leaf}" if person and leaf == "id_type" else leaf, rules)
 

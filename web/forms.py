@@ -19,6 +19,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import Enum
+from itertools import groupby
 from typing import Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel
@@ -111,6 +112,15 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Group:
+    """Inputs a form shows together, folded away under ``title`` (a ``<details>``) since
+    most of its orders need none of them; ``note`` says which do."""
+
+    title: str
+    note: str
+
+
+@dataclass(frozen=True)
 class Input:
     name: str
     label: str
@@ -122,6 +132,7 @@ class Input:
     default: str | None = None  # the option chosen until someone chooses another
     implied: str | None = None  # what the model takes when it is left out
     max_length: int | None = None  # the most characters its model takes (``maxlength``)
+    group: Group | None = None  # the inputs it is shown folded away with, if any
 
 
 @dataclass(frozen=True)
@@ -186,6 +197,11 @@ class Form:
             field = reason.field or ""
             name = self.paths.get(field, field)
             yield (name if name in shown else None), told.message
+
+    def sections(self) -> list[tuple[Group | None, tuple[Input, ...]]]:
+        """The form's inputs in order, those of a group next to one another together, each
+        run with its group (none for the inputs shown as they are)."""
+        return [(group, tuple(run)) for group, run in groupby(self.inputs, lambda i: i.group)]
 
     def input(self, name: str) -> Input:
         """The form's input ``name``."""

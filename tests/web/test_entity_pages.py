@@ -21,6 +21,7 @@ from tests.factories import (
     max_length_of,
     order_on,
     said_beside,
+    service_in,
 )
 from workflow import service, views
 from workflow.domain.commands import EventCommand
@@ -644,3 +645,58 @@ def test_an_organisations_document_for_a_person_is_refused_beside_its_choice(
     said = said_beside(answer.text, "order-change", "changes.entity_responsible.id_type")
     assert "is not an identity document for a person" in said
     assert _orders(session) == 1
+
+
+def _app_platforms_of(page: str, kind: str) -> str:
+    """What the folded-away app platforms of the form opening an order of ``kind`` hold."""
+    form = page.split(f'id="order-{kind}">', 1)[1].split("</form>", 1)[0]
+    folded = re.findall(
+        r'<details class="group">\s*<summary>(.*?)</summary>(.*?)</details>', form, re.S
+    )
+    assert [title for title, _ in folded] == [
+        "App platforms (apps and mini programs only) App 平台（仅 App、小程序）"
+    ]
+    return str(folded[0][1])
+
+
+@pytest.mark.parametrize("kind", ["new_service", "new_access", "change"])
+def test_an_apps_own_inputs_are_folded_away_in_one_group(
+    entity_id: int, signed_in: Console, kind: str
+) -> None:
+    page = signed_in("case_manager").get(f"/entities/{entity_id}").text
+    form = page.split(f'id="order-{kind}">', 1)[1].split("</form>", 1)[0]
+    folded = _app_platforms_of(page, kind)
+
+    app_only = re.findall(r'name="([a-z_.]*app_(?:platforms|identifier)[a-z_.]*)"', form)
+    assert len(app_only) >= 9
+    assert all(f'name="{name}"' in folded for name in app_only)
+    assert "<fieldset>" in folded
+    assert 'name="service.name"' not in folded and 'name="changes.entity_name"' not in folded
+
+
+def test_a_website_opens_from_the_entity_page_leaving_the_app_inputs_blank(
+    session: Session, entity_id: int, signed_in: Console
+) -> None:
+    page = signed_in("case_manager").get(f"/entities/{entity_id}").text
+    blanks = dict.fromkeys(
+        re.findall(r'name="([a-z_.]+)"', _app_platforms_of(page, "new_service")), ""
+    )
+    site = service_in(domain="example.net", name="Example Two")
+    fields = _form_fields({"kind": "new_service", "service": site}) | blanks
+
+    order = _opened(session, _post(signed_in("case_manager"), entity_id, "new_service", fields))
+
+    assert (order.kind, order.service_kind) == ("new_service", "website")
+
+
+def test_an_app_refused_for_its_platform_comes_back_with_its_platforms_unfolded(
+    entity_id: int, on_file: FilingOut, signed_in: Console
+) -> None:
+    fields = _form_fields(order_on("new_service", entity_id, on_file.service_id or 0))
+    fields["service.app_platforms.android.fingerprint"] = "not a fingerprint"
+
+    answer = _post(signed_in("case_manager"), entity_id, "new_service", fields)
+
+    assert answer.status_code == 422
+    form = answer.text.split('id="order-new_service">', 1)[1].split("</form>", 1)[0]
+    assert '<details class="group" open>' in form
