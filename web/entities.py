@@ -43,7 +43,7 @@ from workflow.domain.orders import (
     ServiceStatus,
 )
 from workflow.domain.rules import Rules, rules_for
-from workflow.schemas import EntityOut, FilingOut, FilingSort
+from workflow.schemas import EntityOut, FilingOut, FilingSort, ServiceOut
 
 router = APIRouter(include_in_schema=False)
 
@@ -270,7 +270,7 @@ def order_form(spec: KindSpec, entity: EntityOut, rules: Rules) -> Form:
         inputs.append(with_choices(licence, "licence", rules))
     if spec.effect is Effect.APPLY_CHANGES:
         inputs += [
-            _on_record(_part_input(path, field, required, rules), entity)
+            _now_on_file(_on_record(_part_input(path, field, required, rules), entity), entity)
             for path, field, required in part_fields(ChangesIn, "changes", required=False)
         ]
     if spec.effect in _CONFIRMS:
@@ -293,6 +293,75 @@ def _on_record(shown: Input, entity: EntityOut) -> Input:
     if shown.name != "changes.entity_responsible.legal_representative":
         return shown
     return replace(shown, default=str(entity.responsible_is_legal_rep).lower())
+
+
+def _now_on_file(shown: Input, entity: EntityOut) -> Input:
+    """A change's input saying, under it, what the record holds now (``now 现为: …``), masked
+    as the entity's page shows it (``views.entity``); for a service's field, each service on
+    file's, by its name where the entity has several. An email, which no page shows, is not
+    said, nor is what the record does not hold."""
+    offered = {o.value: o.label for o in shown.options or ()}
+    held = [
+        (whose, offered.get(value, value))
+        for whose, value in _on_file(shown.name.split(".")[1:], entity)
+        if value
+    ]
+    if not held:
+        return shown
+    several = len({whose for whose, _ in held}) > 1 and shown.name != "changes.service_name"
+    now = "; ".join(f"{whose}: {value}" if several else value for whose, value in held)
+    return replace(
+        shown, description=" · ".join(filter(None, (f"now 现为: {now}", shown.description)))
+    )
+
+
+def _on_file(parts: list[str], entity: EntityOut) -> list[tuple[str, str | None]]:
+    """What the record holds of a change's field (``["service_responsible", "mobile"]``), by
+    whose it is: the entity's, or each service's on file (by its name)."""
+    top, *rest = parts
+    services = [s for s in entity.services if s.status is ServiceStatus.ACTIVE]
+    if top == "entity_name":
+        return [(entity.name, entity.name)]
+    if top == "entity_responsible":
+        person = {
+            "name": entity.responsible_name,
+            "mobile": entity.responsible_mobile,
+            "id_type": entity.responsible_id_type,
+            "id_number": entity.responsible_id_number,
+            "legal_representative": str(entity.responsible_is_legal_rep).lower(),
+        }
+        return [(entity.name, person.get(rest[0]))]
+    if top == "service_name":
+        return [(s.name, f"{s.name} ({s.app_identifier or s.domain})") for s in services]
+    if top == "service_responsible":
+        return [(s.name, _service_person(s, rest[0])) for s in services]
+    if top == "app_platforms":
+        platform, leaf = rest
+        return [
+            (s.name, _shortened(getattr(on, leaf)))
+            for s in services
+            if (on := (s.app_platforms or {}).get(platform)) is not None
+        ]
+    return []
+
+
+def _service_person(service: ServiceOut, leaf: str) -> str | None:
+    """A service's responsible person's ``leaf`` on file (masked), or that it has none of its
+    own: the entity's answers for it."""
+    if service.responsible_name is None:
+        return "the entity's 同主体" if leaf == "name" else None
+    person = {
+        "name": service.responsible_name,
+        "mobile": service.responsible_mobile,
+        "id_type": service.responsible_id_type,
+        "id_number": service.responsible_id_number,
+    }
+    return person.get(leaf)
+
+
+def _shortened(value: str | None, most: int = 24) -> str | None:
+    """A long value (a certificate's public key) cut to its start, enough to tell which."""
+    return value if value is None or len(value) <= most else f"{value[:most]}…"
 
 
 def _form_id(spec: KindSpec) -> str:

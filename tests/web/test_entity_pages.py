@@ -17,6 +17,7 @@ from models import Entity, Filing
 from tests.factories import (
     ENTITY_MOBILE,
     ORDER_PATHS,
+    SITE_MOBILE,
     first_filing_order,
     max_length_of,
     order_on,
@@ -700,3 +701,20 @@ def test_an_app_refused_for_its_platform_comes_back_with_its_platforms_unfolded(
     assert answer.status_code == 422
     form = answer.text.split('id="order-new_service">', 1)[1].split("</form>", 1)[0]
     assert '<details class="group" open>' in form
+
+
+def _hint_of(form: str, name: str) -> str:
+    return str(re.search(rf'id="order-change-{re.escape(name)}-hint">([^<]*)<', form)[1])  # type: ignore[index]
+
+
+def test_the_change_form_says_what_is_on_file_now_masked_as_the_page_masks_it(
+    entity_id: int, signed_in: Console
+) -> None:
+    page = signed_in("case_manager").get(f"/entities/{entity_id}").text
+    form = page.split('id="order-change">', 1)[1].split("</form>", 1)[0]
+
+    assert _hint_of(form, "changes.entity_name").startswith("now 现为: Example Ltd")
+    assert _hint_of(form, "changes.service_name").startswith("now 现为: Example (example.cn)")
+    assert _hint_of(form, "changes.entity_responsible.mobile").startswith("now 现为: 138****8000")
+    assert _hint_of(form, "changes.service_responsible.mobile").startswith("now 现为: 137****7000")
+    assert ENTITY_MOBILE not in form and SITE_MOBILE not in form
