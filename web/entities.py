@@ -84,6 +84,8 @@ APP_PLATFORMS = Group(
     "App platforms (apps and mini programs only) App 平台（仅 App、小程序）",
     "Left blank for a website. 网站无需填写。",
 )
+# What a new access is about: the service's number filed through another host.
+_RECORD_NUMBER = "service.record_number"
 # The parts of an order (``OrderCreate``'s fields a form fills), as a reason names them.
 _PARTS = {"service": "Service 网站/App", "changes": "Changes 变更内容"}
 
@@ -261,11 +263,13 @@ def order_form(spec: KindSpec, entity: EntityOut, rules: Rules) -> Form:
     if spec.service in (Party.EXISTING, Party.OPTIONAL):
         inputs.append(_service_on_file(entity, required=spec.service is Party.EXISTING))
     if spec.service is Party.NEW:
-        inputs += [
-            _part_input(path, field, required or path == "service.record_number", rules)
+        described = [
+            _part_input(path, field, required or path == _RECORD_NUMBER, rules)
             for path, field, required in part_fields(ServiceIn, "service")
-            if path != "service.record_number" or spec.effect is Effect.ADD_ACCESS
+            if path != _RECORD_NUMBER or spec.effect is Effect.ADD_ACCESS
         ]
+        # A new access's key: the number filed through another host, asked first.
+        inputs += sorted(described, key=lambda i: i.name != _RECORD_NUMBER)
         licence = field_input("licence", OrderCreate.model_fields["licence"])
         inputs.append(with_choices(licence, "licence", rules))
     if spec.effect is Effect.APPLY_CHANGES:

@@ -718,3 +718,11 @@ def test_the_change_form_says_what_is_on_file_now_masked_as_the_page_masks_it(
     assert _hint_of(form, "changes.entity_responsible.mobile").startswith("now 现为: 138****8000")
     assert _hint_of(form, "changes.service_responsible.mobile").startswith("now 现为: 137****7000")
     assert ENTITY_MOBILE not in form and SITE_MOBILE not in form
+
+
+def test_a_new_access_asks_its_record_number_first(entity_id: int, signed_in: Console) -> None:
+    page = signed_in("case_manager").get(f"/entities/{entity_id}").text
+    form = page.split('id="order-new_access">', 1)[1].split("</form>", 1)[0]
+
+    asked = [n for n in re.findall(r' name="([a-z_.]+)"', form) if n.startswith("service.")]
+    assert asked[0] == "service.record_number"
