@@ -65,6 +65,13 @@ _ZH_WHOSE = {
 _PERSONS = frozenset({"responsible", "entity_responsible", "service_responsible"})
 _ZH_OWN = {"kind": "类型", "name": "名称"}  # a service's own
 _ZH_PERSON_NAME = "姓名"
+# The hash of its certificate a platform files as its fingerprint, as its model says
+# (``AndroidIn``, ``IosIn``, ``HarmonyOsIn``): its label names it, in English and Chinese.
+_FINGERPRINT_HASH = {
+    "android": ("MD5", "MD5"),
+    "ios": ("SHA-1", "SHA-1"),
+    "harmonyos": ("MD5 or SHA-1", "MD5 或 SHA-1"),
+}
 # What a cancellation's box makes its sender confirm: the order, once approved, cannot be
 # undone by another (a number cancelled here is never filed here again).
 CONFIRM_FIELD = "confirm"
@@ -407,11 +414,14 @@ def _part_label(path: str) -> str:
 def _label(parts: list[str]) -> str:
     """``["responsible", "mobile"]`` -> ``Responsible mobile 负责人手机号码``;
     ``["app_platforms", "android", "public_key"]`` -> ``App platforms android public key
-    App 平台：安卓证书公钥``."""
+    App 平台：安卓证书公钥``; a fingerprint names its platform's hash (``_FINGERPRINT_HASH``)."""
     english = in_words("_".join(parts))
     *whose, what = parts
     if not whose:
         return f"{english} {_ZH_OWN.get(what) or ZH[what]}"
+    if what == "fingerprint" and whose[-1] in _FINGERPRINT_HASH:
+        hashed, hashed_zh = _FINGERPRINT_HASH[whose[-1]]
+        return f"{english} ({hashed}) {_zh_whose(whose)}{ZH[what]}（{hashed_zh}）"
     return f"{english} {_zh_whose(whose)}{_ZH_PERSON_NAME if what == 'name' else ZH[what]}"
 
 

@@ -91,7 +91,7 @@ ZH = {
     "harmonyos": "鸿蒙",
     "package": "包名或 Bundle ID",
     "public_key": "证书公钥",
-    "fingerprint": "证书指纹（安卓 MD5、iOS SHA-1）",
+    "fingerprint": "证书指纹",
     "record_number": "已有备案号",
     "entity_name": "主体名称",
     "service_name": "网站/App 名称",

@@ -726,3 +726,20 @@ def test_a_new_access_asks_its_record_number_first(entity_id: int, signed_in: Co
 
     asked = [n for n in re.findall(r' name="([a-z_.]+)"', form) if n.startswith("service.")]
     assert asked[0] == "service.record_number"
+
+
+@pytest.mark.parametrize(
+    ("platform", "hashed", "not_hashed"),
+    [("android", "MD5", "SHA-1"), ("ios", "SHA-1", "MD5"), ("harmonyos", "MD5 或 SHA-1", None)],
+)
+def test_each_platforms_fingerprint_is_labelled_by_the_hash_its_help_names(
+    entity_id: int, signed_in: Console, platform: str, hashed: str, not_hashed: str | None
+) -> None:
+    page = signed_in("case_manager").get(f"/entities/{entity_id}").text
+    name = f"order-new_service-service.app_platforms.{platform}.fingerprint"
+    label = re.search(rf'<label for="{re.escape(name)}">([^<]*)</label>', page)[1]  # type: ignore[index]
+    help_ = re.search(rf'id="{re.escape(name)}-hint">([^<]*)<', page)[1]  # type: ignore[index]
+
+    zh = label.split("App 平台：", 1)[1]
+    assert f"（{hashed}）" in zh and hashed.split(" ")[0] in help_
+    assert not_hashed is None or (not_hashed not in zh and not_hashed not in help_)
