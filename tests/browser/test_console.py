@@ -14,7 +14,7 @@ from config.clock import CHINA
 from models import Notification
 from tests.browser.conftest import PHONE, Console, SignIn, settled, snapshot
 from tests.colours import as_hex, contrast
-from tests.factories import commands_to, make_command
+from tests.factories import ANDROID_MD5, PUBLIC_KEY, commands_to, make_command
 from workflow import service, views
 from workflow.domain.commands import EventCommand
 from workflow.failures import record_final_failure
@@ -131,6 +131,33 @@ def test_a_case_manager_opens_a_new_site_from_the_entitys_page(
     page.wait_for_url(re.compile(r"/filings/\d+$"))
     assert "example-mall.cn" in page.locator("h1").inner_text()
     assert f"/entities/{entity_id}" in page.content()
+
+
+def test_an_apps_platforms_unfold_on_the_entitys_page_and_open_its_order(
+    console: Console, sign_in: SignIn
+) -> None:
+    entity_id = on_file(console, "example-app.cn", "京ICP备2026000303号-1")
+    page = sign_in(Role.CASE_MANAGER)
+    page.goto(f"{console.url}/entities/{entity_id}")
+    page.locator("summary", has_text="New service").click()
+    form = page.locator("form#order-new_service")
+    fingerprint = form.get_by_label("App platforms android fingerprint (MD5)")
+    assert not fingerprint.is_visible()  # folded away: a website's order is short
+    form.get_by_label("Kind 类型", exact=True).select_option("app")
+    form.get_by_label("Name 名称", exact=True).fill("Example Shop App")
+    form.get_by_label("Domain 域名", exact=True).fill("example-apps.cn")
+    form.get_by_label("Domain expires on 域名到期日").fill("2028-06-30")
+    form.get_by_label("Domain registrant 域名持有者").fill("Example Ltd")
+    form.get_by_label("Domain real name verified 域名已实名认证").select_option("true")
+    form.locator("summary", has_text="App platforms (apps and mini programs only)").click()
+    form.get_by_label("App identifier 包名或 Bundle ID").fill("cn.example.shop")
+    form.get_by_label("App platforms android public key").fill(PUBLIC_KEY)
+    fingerprint.fill(ANDROID_MD5)
+
+    form.get_by_role("button", name="New service 新增网站/App").click()
+
+    page.wait_for_url(re.compile(r"/filings/\d+$"))
+    assert "Example Shop App" in page.content()
 
 
 def test_a_refused_duty_is_scrolled_to_and_focused(console: Console, sign_in: SignIn) -> None:
