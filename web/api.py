@@ -18,6 +18,7 @@ from web.auth import CaseManager, Ops, PresentedBearer, SessionDep, Viewer, admi
 from web.errors import responses
 from web.metrics import count_when_committed
 from web.query import refuse_unknown_query
+from web.renamed import get_renamed
 from workflow import privacy, service, views
 from workflow.domain.bounded import (
     DaysCount,
@@ -261,13 +262,9 @@ def list_filings(session: SessionDep, _: Viewer, filters: Filters) -> FilingPage
 
 # One list, named as the console's /overdue page and ``icpflow filings overdue`` name it;
 # /late, the path it had first, answers the same for the clients that call it, deprecated.
-@router.get(
-    "/late",
-    response_model=LatePage,
-    summary="Overdue, and what falls due soon (deprecated path: GET /overdue)",
-    deprecated=True,
+@get_renamed(
+    router, "/overdue", "/late", response_model=LatePage, summary="Overdue, and what falls due soon"
 )
-@router.get("/overdue", response_model=LatePage, summary="Overdue, and what falls due soon")
 def overdue_work(
     session: SessionDep,
     _: Viewer,

@@ -9,6 +9,7 @@ from config.settings import get_settings
 from web.auth import CaseManager, Ops, SessionDep, Viewer
 from web.errors import responses
 from web.query import refuse_unknown_query
+from web.renamed import get_renamed
 from workflow import forecast, obligations
 from workflow.domain.bounded import Offset, PageSize, Province, RowId, YesNo
 from workflow.domain.obligations import (
@@ -139,15 +140,10 @@ def rectified(obligation_id: RowId, session: SessionDep, caller: CaseManager) ->
 
 # Named as the console's /duties page names its list; /ops/obligations/overdue, the path it had
 # first, answers the same for the clients that call it, deprecated.
-@router.get(
-    "/ops/obligations/overdue",
-    response_model=ObligationPage,
-    tags=["ops"],
-    summary="Overdue duties after approval (deprecated path: GET /ops/duties)",
-    deprecated=True,
-)
-@router.get(
+@get_renamed(
+    router,
     "/ops/duties",
+    "/ops/obligations/overdue",
     response_model=ObligationPage,
     tags=["ops"],
     summary="Overdue duties after approval",
@@ -168,15 +164,10 @@ def overdue_duties(
 
 # Named as the console's /duties page heads its list of failing sites; /ops/footer-failures,
 # the path it had first, answers the same for the clients that call it, deprecated.
-@router.get(
-    "/ops/footer-failures",
-    response_model=FailingFooterPage,
-    tags=["ops"],
-    summary="Live sites whose footer check fails (deprecated path: GET /ops/footer-checks-failing)",
-    deprecated=True,
-)
-@router.get(
+@get_renamed(
+    router,
     "/ops/footer-checks-failing",
+    "/ops/footer-failures",
     response_model=FailingFooterPage,
     tags=["ops"],
     summary="Live sites whose footer check fails",
