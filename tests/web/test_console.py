@@ -204,14 +204,20 @@ def test_missing_event_inputs_are_listed_by_their_labels_on_a_422_page(
     assert status == 422 and "Reason 原因 is required" in said and "data." not in refusal + said
 
 
-def test_a_refused_form_comes_back_filled_as_it_was_sent_with_the_reasons_beside_it(
-    api: Api, signed_in: Callable[[str], TestClient]
-) -> None:
+def _bound_badly(api: Api, signed_in: Callable[[str], TestClient]) -> tuple[int, str]:
+    """A new filing's service number bound from its page in a shape the host never gives
+    ("BAD"), beside a well-formed server IP: the status and the page that answers."""
     filing = api.create()
-    status, page = post_event(
+    return post_event(
         signed_in("case_manager"), filing["id"], "bind_service_number", 1,
         service_number="BAD", server_ip="8.8.8.8",
     )  # fmt: skip
+
+
+def test_a_refused_form_comes_back_filled_as_it_was_sent_with_the_reasons_beside_it(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    status, page = _bound_badly(api, signed_in)
     form = page[page.index('id="event-bind_service_number"') :].split("</form>")[0]
     assert status == 422 and 'id="refused"' in form and "service_number" in form
     assert 'value="BAD"' in form and 'value="8.8.8.8"' in form
@@ -220,11 +226,7 @@ def test_a_refused_form_comes_back_filled_as_it_was_sent_with_the_reasons_beside
 def test_a_refused_event_marks_the_input_its_reason_names_and_no_other(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
-    filing = api.create()
-    _, page = post_event(
-        signed_in("case_manager"), filing["id"], "bind_service_number", 1,
-        service_number="BAD", server_ip="8.8.8.8",
-    )  # fmt: skip
+    _, page = _bound_badly(api, signed_in)
     said = said_beside(page, "event-bind_service_number", "service_number")
     assert "does not have the host's format" in said
     server_ip = re.search(r'<input [^>]*name="server_ip"[^>]*>', page)
@@ -261,11 +263,7 @@ def test_a_refused_events_page_says_each_reason_once_beside_its_field(
 def test_a_refused_events_one_reason_is_said_beside_its_field_not_in_the_headline_too(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
-    filing = api.create()
-    _, page = post_event(
-        signed_in("case_manager"), filing["id"], "bind_service_number", 1,
-        service_number="BAD", server_ip="8.8.8.8",
-    )  # fmt: skip
+    _, page = _bound_badly(api, signed_in)
     said = said_beside(page, "event-bind_service_number", "service_number")
     refusal = page[page.index('id="refused"') :].split("</div>")[0]
     assert html.unescape(page).count(said) == 1 and "refused: 1 problem<" in refusal
