@@ -714,14 +714,17 @@ def filing_domains(session: Session, filing_ids: Collection[int]) -> dict[int, s
 
 
 def entity_names(session: Session, filings: Collection[FilingOut]) -> dict[int, str]:
-    """The current name of each listed filing's entity (a change order may have renamed it
-    since the filing copied it, ``applicant.name``), in one query by their ids. A filing
-    purged of personal data is left out: its list row names no one, as its page does."""
-    ids = {f.entity_id for f in filings if f.personal_data_purged_at is None}
-    if not ids:
+    """The current name of each listed filing's entity, by the filing's id (a change order
+    may have renamed it since the filing copied it, ``applicant.name``), in one query. A
+    filing purged of personal data is left out: its list row names no one, as its page does,
+    even beside an order of the same entity whose row names it."""
+    kept = [f for f in filings if f.personal_data_purged_at is None]
+    if not kept:
         return {}
+    ids = {f.entity_id for f in kept}
     rows = session.exec(select(Entity.id, Entity.name).where(col(Entity.id).in_(ids))).all()
-    return {entity_id: name for entity_id, name in rows if entity_id is not None}
+    named = {entity_id: name for entity_id, name in rows if entity_id is not None}
+    return {f.id: named[f.entity_id] for f in kept if f.entity_id in named}
 
 
 def _retrying_out(notification: Notification) -> RetryingDeliveryOut:

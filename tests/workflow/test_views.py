@@ -296,14 +296,15 @@ def test_no_state_begins_before_the_order_was_opened() -> None:
 def test_a_lists_entity_names_leave_out_the_filings_purged_of_personal_data(
     session: Session, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
-    """A purged order's list row names no one: not its entity, though the entity stays."""
-    kept = new_filing(domain="kept.cn")
-    purged = new_filing(domain="purged.cn").model_copy(
-        update={"personal_data_purged_at": clock.now()}
+    """A purged order's list row names no one: not its entity, though the entity stays, and
+    though an order of the same entity beside it on the page is named."""
+    first = new_filing(domain="kept.cn")
+    # Two more orders of its entity, numbered apart from it: one kept, one purged.
+    kept = first.model_copy(update={"id": first.entity_id + 100})
+    purged = first.model_copy(
+        update={"id": first.entity_id + 101, "personal_data_purged_at": clock.now()}
     )
-
-    assert kept.entity_id != purged.entity_id
 
     named = views.entity_names(session, [kept, purged])
 
-    assert named == {kept.entity_id: kept.applicant.name}
+    assert named == {kept.id: kept.applicant.name}
