@@ -109,7 +109,15 @@ def named(filing: FilingOut, services: Mapping[int, str]) -> str:
     return filing.domain or f"{filing.applicant.name} {filing.icp_number or ''}".strip()
 
 
+def province_chosen(value: str | None) -> str:
+    """The province a list's filter chose, as its drop-down offers it: an alias typed into
+    a shared link (蜀) selects the province it filters by (川), so the next search keeps it."""
+    typed = (value or "").strip()
+    return rules_for(get_settings()).canonical_province(typed) or typed if typed else ""
+
+
 templates.env.filters["local"] = beijing
+templates.env.filters["province_chosen"] = province_chosen
 templates.env.filters["due"] = due_by
 templates.env.filters["named"] = named
 templates.env.filters["counted"] = counted

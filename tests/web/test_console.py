@@ -846,6 +846,14 @@ def test_a_link_with_a_province_shows_it_chosen(
     assert re.findall(r'<option value="([^"]*)" selected>', choice) == ["京"]
 
 
+def test_a_link_with_a_provinces_other_name_shows_the_province_it_filters_by_chosen(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    """蜀 filters by 川: shown unchosen, the next search would drop the province."""
+    choice = _province_filter(signed_in("viewer").get("/filings?province=蜀").text)
+    assert re.findall(r'<option value="([^"]*)" selected>', choice) == ["川"]
+
+
 def test_a_link_with_a_province_lists_that_provinces_filings_only(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
