@@ -181,7 +181,7 @@ def render_filing(view: FilingOut) -> RenderableType:
                 d.flag,  # stuck or overdue: the filing's flags' words
                 d.estimated,
                 d.status,
-                d.description,
+                f"{d.description} ({d.source})" if d.source else d.description,
             )
             for d in view.deadlines
         ],

@@ -45,7 +45,7 @@ from workflow.domain.obligations import (
     has_home_page,
 )
 from workflow.domain.wording import worded_by_default
-from workflow.forecast import Basis, DurationRow, ForecastOut
+from workflow.forecast import DurationRow, ForecastOut
 from workflow.obligations import (
     ObligationOut,
     OverdueFilter,
@@ -119,16 +119,7 @@ def _predicted(day: date, days: int, past: bool) -> str:
 
 
 def render_forecast(predicted: ForecastOut) -> RenderableType:
-    settings = get_settings()
-    if predicted.basis is Basis.HISTORY:
-        en, zh = forecast.orders_counted(
-            predicted.observations, predicted.kind, predicted.province, settings
-        )
-        basis = f"{en} {zh}"
-    else:
-        en, zh = forecast.orders_counted(predicted.observations, predicted.kind, None, settings)
-        fewer = predicted.min_observations
-        basis = f"statutory limit ({en}, fewer than {fewer}; {zh}，少于 {fewer} 个)"
+    basis = forecast.basis_worded(predicted, get_settings())
     return fields(
         [
             ("stage", predicted.stage),

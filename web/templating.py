@@ -28,7 +28,7 @@ from workflow.domain.obligations import OBLIGATIONS_BY_KIND, ObligationKind
 from workflow.domain.orders import EntityStatus, ServiceKind, VerifierResult, kind_spec
 from workflow.domain.rules import Term, rules_for, term_label
 from workflow.domain.wording import counted, worded
-from workflow.forecast import Basis, ForecastOut, orders_counted
+from workflow.forecast import Basis, basis_worded
 from workflow.notices import notice_label
 from workflow.schemas import FilingOut
 
@@ -76,14 +76,6 @@ def kind_named(kind: str) -> str:
     return kind_spec(kind).label
 
 
-def forecast_counted(predicted: ForecastOut, *, where: bool = True) -> tuple[str, str]:
-    """The completed orders ``predicted`` was drawn from (or found too few), in English and in
-    Chinese as every forecast says them (``forecast.orders_counted``), of its province unless
-    not ``where``."""
-    province = predicted.province if where else None
-    return orders_counted(predicted.observations, predicted.kind, province, get_settings())
-
-
 def termed(key: str, table: str) -> str:
     """A key of one of the rules file's tables (``applicant_types``, ``documents``,
     ``licences``, ``sectors``) as pages name it, by the rules in force (``Term.label``); a key
@@ -129,7 +121,7 @@ templates.env.filters["notice_named"] = notice_label
 templates.env.filters["termed"] = termed
 templates.env.filters["material_named"] = material_named
 templates.env.filters["kind_named"] = kind_named
-templates.env.filters["orders_counted"] = forecast_counted
+templates.env.filters["basis_worded"] = lambda forecast: basis_worded(forecast, get_settings())
 templates.env.filters["duration"] = duration
 templates.env.filters["lateness"] = lateness
 templates.env.filters["worded"] = lambda text: worded(text, get_settings())

@@ -371,6 +371,23 @@ def orders_counted(
     return f"{en} of {named_en}", f"{named_zh}{zh}"
 
 
+def basis_worded(predicted: ForecastOut, settings: Settings) -> str:
+    """What a forecast is drawn from, as the filing's page and ``icpflow filings forecast``
+    say it: the orders it counted, or the statutory limit (citing its source) and the orders
+    found too few for history."""
+    if predicted.basis is Basis.HISTORY:
+        en, zh = orders_counted(
+            predicted.observations, predicted.kind, predicted.province, settings
+        )
+        return f"{en} {zh}"
+    en, zh = orders_counted(predicted.observations, predicted.kind, None, settings)
+    fewer = predicted.min_observations
+    return (
+        f"statutory limit 法定时限 ({LEGAL_LIMIT.source}) "
+        f"({en}, fewer than {fewer}; {zh}，少于 {fewer} 个)"
+    )
+
+
 @dataclass(frozen=True)
 class _Predicted:
     """Working days from entering the stage and the Beijing day they end on, ``estimated``

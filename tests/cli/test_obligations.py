@@ -15,6 +15,7 @@ from cli.main import app
 from config.clock import FrozenClock
 from config.settings import Settings
 from workflow import obligations
+from workflow.domain.definition import DEADLINES_BY_KIND
 from workflow.obligations import reading
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_obligations
@@ -144,6 +145,13 @@ def test_an_open_order_is_shown_with_its_forecast(cli: Cli, new_filing: MakeFili
     assert "statutory limit" in shown.stdout
     predicted = json.loads(cli("filings", "forecast", reviewing, "--json").stdout)
     assert predicted["basis"] == "statutory"
+
+
+def test_a_statutory_forecast_cites_its_rules_source_as_the_filings_page_does(
+    cli: Cli, new_filing: MakeFiling
+) -> None:
+    shown = cli("filings", "forecast", str(new_filing("miit_pending").id)).stdout
+    assert f"({DEADLINES_BY_KIND['miit_legal_limit'].source})" in " ".join(shown.split())
 
 
 def test_an_order_before_the_bureau_with_too_few_orders_is_shown_saying_why_it_has_none(
