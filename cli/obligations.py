@@ -367,7 +367,7 @@ def duties(
                 (o.id, o.service_id, o.filing_id, o.kind, Due(o.due_at), o.status, o.data)
                 for o in page.items
             ],
-            title="overdue obligations",
+            title="overdue duties",
             caption=span(page.offset, len(page.items), page.total),
         ),
     )

@@ -88,7 +88,7 @@ _CONFIRMS = {
 # quick app's, shown folded away so that a website's order is short.
 _APP_ONLY = frozenset({"app_identifier", "app_platforms"})
 APP_PLATFORMS = Group(
-    "App platforms (apps and mini programs only) App 平台（仅 App、小程序）",
+    "App platforms (apps, mini programs, quick apps only) App 平台（仅 App、小程序、快应用）",
     "Left blank for a website. 网站无需填写。",
 )
 # What a new access is about: the service's number filed through another host.

@@ -149,7 +149,7 @@ def test_an_apps_platforms_unfold_on_the_entitys_page_and_open_its_order(
     form.get_by_label("Domain expires on 域名到期日").fill("2028-06-30")
     form.get_by_label("Domain registrant 域名持有者").fill("Example Ltd")
     form.get_by_label("Domain real name verified 域名已实名认证").select_option("true")
-    form.locator("summary", has_text="App platforms (apps and mini programs only)").click()
+    form.locator("summary", has_text="App platforms (apps, mini programs, quick apps only)").click()
     form.get_by_label("App identifier 包名或 Bundle ID").fill("cn.example.shop")
     form.get_by_label("App platforms android public key").fill(PUBLIC_KEY)
     fingerprint.fill(ANDROID_MD5)

@@ -284,7 +284,7 @@ def test_services_footer_checks_failing_names_each_failing_site(
 
 
 def test_services_footer_checks_failing_says_when_each_site_is_checked_again(
-    cli: Cli, on_file: FilingOut, session: Session, settings: Settings
+    cli: Cli, on_file: FilingOut, session: Session, settings: Settings, clock: FrozenClock
 ) -> None:
     assert on_file.service_id is not None
     assert cli("services", "go-live", str(on_file.service_id), "--on", "2026-03-02").exit_code == 0
@@ -295,9 +295,11 @@ def test_services_footer_checks_failing_says_when_each_site_is_checked_again(
     session.commit()
 
     shown = cli("services", "footer-checks-failing").stdout
+    [site] = json.loads(cli("services", "footer-checks-failing", "--json").stdout)["items"]
 
-    assert "next check" in shown
-    assert "being made" not in shown  # the go-live's first check is open, due now
+    assert "next check" in shown and "being made" not in shown
+    # The go-live opened its first check, due at once.
+    assert site["next_check_at"] == clock.now().isoformat().replace("+00:00", "Z")
 
 
 @pytest.mark.parametrize(

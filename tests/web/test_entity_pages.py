@@ -655,7 +655,7 @@ def _app_platforms_of(page: str, kind: str) -> str:
         r'<details class="group">\s*<summary>(.*?)</summary>(.*?)</details>', form, re.S
     )
     assert [title for title, _ in folded] == [
-        "App platforms (apps and mini programs only) App 平台（仅 App、小程序）"
+        "App platforms (apps, mini programs, quick apps only) App 平台（仅 App、小程序、快应用）"
     ]
     return str(folded[0][1])
 
