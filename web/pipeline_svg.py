@@ -70,30 +70,107 @@ def layout(drawn: Sequence[Edge]) -> dict[str, Box]:
     return boxes
 
 
-def _edge(edge: Edge, boxes: dict[str, Box], lane: int) -> str:
+@dataclass(frozen=True)
+class Rect:
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def overlaps(self, other: Rect) -> bool:
+        return (
+            self.x < other.x + other.w
+            and other.x < self.x + self.w
+            and self.y < other.y + other.h
+            and other.y < self.y + self.h
+        )
+
+
+Point = tuple[float, float]
+# An edge label's size as drawn (11px type, 12px lines): a character's width, generously, and
+# the halo its stroke paints round it.
+CHAR_W, LINE_H, HALO = 6.6, 12, 3
+# Where along its edge a label is tried first (the middle), then either side of it.
+ALONG = (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8)
+
+
+def _curve(edge: Edge, boxes: dict[str, Box], lane: int) -> tuple[Point, Point, Point, Point]:
+    """The cubic Bezier an edge is drawn as: start, two control points, end."""
     a, b = boxes[edge.source], boxes[edge.dest]
     if b.x > a.x:  # forward: right side to left side
         x1, y1, x2, y2 = a.x + BOX_W, a.middle_y, b.x, b.middle_y
         bend = (x2 - x1) / 2
-        path = f"M{x1},{y1} C{x1 + bend},{y1} {x2 - bend},{y2} {x2},{y2}"
-        label_x, label_y = (x1 + x2) / 2, (y1 + y2) / 2 - 4
-    else:  # back or sideways: under the boxes, bottom to bottom, each in its own lane
-        x1, y1 = a.x + BOX_W * 3 // 5, a.y + BOX_H
-        x2, y2 = b.x + BOX_W * 2 // 5, b.y + BOX_H
-        depth = max(y1, y2) + 18 + 14 * lane
-        path = f"M{x1},{y1} C{x1},{depth} {x2},{depth} {x2},{y2}"
-        label_x, label_y = (x1 + x2) / 2, depth - 6
-    kind = "edge auto" if edge.automatic else "edge"
-    lines = _wrap(edge.event)
+        return (x1, y1), (x1 + bend, y1), (x2 - bend, y2), (x2, y2)
+    # back or sideways: under the boxes, bottom to bottom, each in its own lane
+    x1, y1 = a.x + BOX_W * 3 // 5, a.y + BOX_H
+    x2, y2 = b.x + BOX_W * 2 // 5, b.y + BOX_H
+    depth = max(y1, y2) + 18 + 14 * lane
+    return (x1, y1), (x1, depth), (x2, depth), (x2, y2)
+
+
+def _at(curve: tuple[Point, Point, Point, Point], t: float) -> Point:
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = curve
+    u = 1 - t
+    weights = (u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t)
+    return (
+        sum(w * x for w, x in zip(weights, (x0, x1, x2, x3), strict=True)),
+        sum(w * y for w, y in zip(weights, (y0, y1, y2, y3), strict=True)),
+    )
+
+
+def label_rect(lines: Sequence[str], cx: float, cy: float) -> Rect:
+    """The box a label of ``lines`` centred on (cx, cy) covers, its halo included."""
+    w = CHAR_W * max(len(line) for line in lines) + 2 * HALO
+    h = LINE_H * len(lines) + 2 * HALO
+    return Rect(cx - w / 2, cy - h / 2, w, h)
+
+
+def _place(
+    curve: tuple[Point, Point, Point, Point], lines: Sequence[str], taken: list[Rect]
+) -> Rect:
+    """Where a label goes: the first point along its edge, from the middle out, where it
+    covers no state box nor label already placed; else stacked above or below the middle."""
+    tried = [_at(curve, t) for t in ALONG]
+    mx, my = tried[0]
+    tried += [(mx, my + sign * step * LINE_H) for step in range(1, 60) for sign in (1, -1)]
+    for cx, cy in tried:
+        rect = label_rect(lines, cx, cy)
+        if rect.x >= 0 and rect.y >= 0 and not any(rect.overlaps(r) for r in taken):
+            return rect
+    return label_rect(lines, mx, my)  # not reached: the space below the boxes is free
+
+
+def _label(rect: Rect, lines: Sequence[str]) -> str:
+    cx = rect.x + rect.w / 2
     spans = "".join(
-        f'<tspan x="{label_x:.0f}" dy="{0 if i == 0 else 12}">{escape(line)}</tspan>'
+        f'<tspan x="{cx:.0f}" dy="{0 if i == 0 else LINE_H}">{escape(line)}</tspan>'
         for i, line in enumerate(lines)
     )
-    top = label_y - 12 * (len(lines) - 1)
-    return (
-        f'<path class="{kind}" d="{path}" marker-end="url(#arrow)"/>'
-        f'<text class="edge-label" y="{top:.0f}" text-anchor="middle">{spans}</text>'
-    )
+    first = rect.y + HALO + 9  # the first line's baseline, under its ascent
+    return f'<text class="edge-label" y="{first:.0f}" text-anchor="middle">{spans}</text>'
+
+
+def _edges(drawn: Sequence[Edge], boxes: dict[str, Box]) -> tuple[list[str], list[Rect]]:
+    """The edges' paths and labels, the labels placed clear of the boxes and of each other
+    (the forward edges' first, their gaps being narrowest); and the labels' boxes."""
+    backs = [e for e in drawn if boxes[e.dest].x <= boxes[e.source].x]
+    curves = [_curve(e, boxes, backs.index(e) % 3 if e in backs else 0) for e in drawn]
+    taken = [Rect(b.x, b.y, BOX_W, BOX_H) for b in boxes.values()]
+    labels: dict[int, str] = {}
+    rects = []
+    for i in sorted(range(len(drawn)), key=lambda i: drawn[i] in backs):
+        lines = _wrap(drawn[i].event)
+        rect = _place(curves[i], lines, taken)
+        taken.append(rect)
+        rects.append(rect)
+        labels[i] = _label(rect, lines)
+    paths = [
+        f'<path class="{"edge auto" if e.automatic else "edge"}" '
+        f'd="M{p0[0]},{p0[1]} C{p1[0]},{p1[1]} {p2[0]},{p2[1]} {p3[0]},{p3[1]}" '
+        'marker-end="url(#arrow)"/>'
+        for e, (p0, p1, p2, p3) in zip(drawn, curves, strict=True)
+    ]
+    return paths + [labels[i] for i in range(len(drawn))], rects
 
 
 def _wrap(name: str, width: int = 12) -> list[str]:
@@ -150,11 +227,11 @@ def pipeline_svg(counts: Sequence[StateCount], kind: str | None = None) -> Marku
     drawn = [e for e in edges() if e.event not in {x.name for x in EVERYWHERE}]
     boxes = layout(drawn)
     by_state = {c.state: c for c in counts}
-    backs = [e for e in drawn if boxes[e.dest].x <= boxes[e.source].x]
-    parts = [_edge(e, boxes, backs.index(e) % 3 if e in backs else 0) for e in drawn]
+    parts, labels = _edges(drawn, boxes)
     parts += [_box(box, by_state[State(name)], kind) for name, box in boxes.items()]
     width = max(b.x for b in boxes.values()) + BOX_W + MARGIN
-    bottom = max(b.y for b in boxes.values()) + BOX_H + 18 + 14 * 3 + 10
+    below = max([b.y + BOX_H + 18 + 14 * 3 for b in boxes.values()] + [r.y + r.h for r in labels])
+    bottom = int(below) + 10
     notes = "; ".join(f"{e.name}: any open state → {e.dest.value}" for e in EVERYWHERE)
     parts.append(f'<text class="edge-label" x="{MARGIN}" y="{bottom}">{escape(notes)}</text>')
     height = bottom + MARGIN
