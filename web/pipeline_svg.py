@@ -43,8 +43,10 @@ class Box:
 
 
 def _ranks(drawn: Sequence[Edge]) -> dict[str, int]:
-    """Breadth-first distance from the initial state; states only an everywhere-event reaches
-    go to the last column, with the other ends."""
+    """Breadth-first distance from the initial state. A state the initial one does not lead to
+    but that leads on (``draft``, where filings are imported) goes one column before the
+    furthest state it leads to, so none of its edges spans a column; states only an
+    everywhere-event reaches go to the last column, with the other ends."""
     ranks = {INITIAL_STATE.value: 0}
     queue = deque([INITIAL_STATE.value])
     while queue:
@@ -54,6 +56,10 @@ def _ranks(drawn: Sequence[Edge]) -> dict[str, int]:
                 ranks[edge.dest] = ranks[source] + 1
                 queue.append(edge.dest)
     last = max(ranks.values())
+    for edge in drawn:
+        if edge.source not in ranks:
+            leads = [ranks[e.dest] for e in drawn if e.source == edge.source and e.dest in ranks]
+            ranks[edge.source] = max(0, max(leads, default=last + 1) - 1)
     return {s.name.value: ranks.get(s.name.value, last) for s in STATES}
 
 
@@ -101,6 +107,15 @@ def _curve(edge: Edge, boxes: dict[str, Box], lane: int) -> tuple[Point, Point, 
         x1, y1, x2, y2 = a.x + BOX_W, a.middle_y, b.x, b.middle_y
         bend = (x2 - x1) / 2
         return (x1, y1), (x1 + bend, y1), (x2 - bend, y2), (x2, y2)
+    if b.x == a.x and abs(b.y - a.y) == BOX_H + GAP_Y:  # next in the column: straight across
+        x = a.x + (BOX_W * 3 // 5 if b.y > a.y else BOX_W * 2 // 5)
+        start, end = (x, a.y + BOX_H), (x, b.y)
+        if b.y < a.y:
+            start, end = (x, a.y), (x, b.y + BOX_H)
+        return start, start, end, end
+    if b.x == a.x and b.y != a.y:  # further down or up the column: round its left side
+        y1, y2, bulge = a.y + BOX_H - 16, b.y + BOX_H - 16, a.x - 24 - 14 * lane
+        return (a.x, y1), (bulge, y1), (bulge, y2), (b.x, y2)
     # back or sideways: under the boxes, bottom to bottom, each in its own lane
     x1, y1 = a.x + BOX_W * 3 // 5, a.y + BOX_H
     x2, y2 = b.x + BOX_W * 2 // 5, b.y + BOX_H

@@ -1,11 +1,14 @@
-"""The pipeline diagram reads: its edge labels clear of each other and of the state boxes."""
+"""The pipeline diagram reads: its edge labels clear of each other and of the state boxes,
+its forward edges (and draft's) clear of the boxes they do not join."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
-from web.pipeline_svg import pipeline_svg
+from web.pipeline_svg import BOX_H, BOX_W, EVERYWHERE, pipeline_svg
 from workflow.domain.definition import State
+from workflow.domain.diagram import edges
 from workflow.schemas import StateCount
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -57,3 +60,42 @@ def test_no_edge_label_covers_a_state_box() -> None:
     assert len(states) == len(State)
     covering = [name for name, r in _labels(svg) for s in states if _overlap(r, s)]
     assert covering == []
+
+
+def _crossed(d: str, source: str, dest: str, boxes: dict[str, Rect]) -> list[str]:
+    """The state boxes other than its ends that the cubic Bezier ``d`` passes through."""
+    x0, y0, x1, y1, x2, y2, x3, y3 = (float(n) for n in re.findall(r"-?[\d.]+", d))
+    crossed = set()
+    for step in range(1, 100):
+        t, u = step / 100, 1 - step / 100
+        w = (u**3, 3 * u * u * t, 3 * u * t * t, t**3)
+        x = w[0] * x0 + w[1] * x1 + w[2] * x2 + w[3] * x3
+        y = w[0] * y0 + w[1] * y1 + w[2] * y2 + w[3] * y3
+        crossed |= {
+            name
+            for name, (left, top, right, bottom) in boxes.items()
+            if name not in {source, dest} and left < x < right and top < y < bottom
+        }
+    return sorted(crossed)
+
+
+def test_no_forward_edge_nor_any_edge_of_draft_crosses_a_state_box() -> None:
+    svg = _drawn()
+    boxes = {
+        group.get("id", "").removeprefix("state-"): (x, y, x + BOX_W, y + BOX_H)
+        for group in svg.iter(f"{SVG}g")
+        for rect in group.iter(f"{SVG}rect")
+        for x, y in [(float(rect.get("x", 0)), float(rect.get("y", 0)))]
+    }
+    everywhere = {e.name for e in EVERYWHERE}
+    drawn = [e for e in edges() if e.event not in everywhere]
+    paths = [
+        path.get("d", "") for path in svg.iter(f"{SVG}path") if "edge" in path.get("class", "")
+    ]
+    assert len(paths) == len(drawn)
+    crossing = {
+        (e.source, e.event): _crossed(d, e.source, e.dest, boxes)
+        for e, d in zip(drawn, paths, strict=True)
+        if State.DRAFT in {e.source, e.dest} or boxes[e.dest][0] > boxes[e.source][0]
+    }
+    assert {edge: states for edge, states in crossing.items() if states} == {}
