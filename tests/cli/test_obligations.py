@@ -263,9 +263,8 @@ def test_the_durations_report_lists_each_province_and_stage(cli: Cli, on_file: F
     assert "review times" in cli("reports", "durations").stdout
 
 
-def test_services_footer_checks_failing_names_each_failing_site(
-    cli: Cli, on_file: FilingOut, session: Session, settings: Settings
-) -> None:
+def _failing_site(cli: Cli, on_file: FilingOut, session: Session, settings: Settings) -> None:
+    """The approved filing's site gone live, its footer's first check failed."""
     assert on_file.service_id is not None
     assert cli("services", "go-live", str(on_file.service_id), "--on", "2026-03-02").exit_code == 0
     obligations.record_footer(
@@ -273,6 +272,12 @@ def test_services_footer_checks_failing_names_each_failing_site(
         problems=["no number shown"], settings=settings,
     )  # fmt: skip
     session.commit()
+
+
+def test_services_footer_checks_failing_names_each_failing_site(
+    cli: Cli, on_file: FilingOut, session: Session, settings: Settings
+) -> None:
+    _failing_site(cli, on_file, session, settings)
 
     [site] = json.loads(cli("services", "footer-checks-failing", "--json").stdout)["items"]
 
@@ -286,13 +291,7 @@ def test_services_footer_checks_failing_names_each_failing_site(
 def test_services_footer_checks_failing_says_when_each_site_is_checked_again(
     cli: Cli, on_file: FilingOut, session: Session, settings: Settings, clock: FrozenClock
 ) -> None:
-    assert on_file.service_id is not None
-    assert cli("services", "go-live", str(on_file.service_id), "--on", "2026-03-02").exit_code == 0
-    obligations.record_footer(
-        session, on_file.service_id, None, url="http://example.cn/", status_code=200,
-        problems=["no number shown"], settings=settings,
-    )  # fmt: skip
-    session.commit()
+    _failing_site(cli, on_file, session, settings)
 
     shown = cli("services", "footer-checks-failing").stdout
     [site] = json.loads(cli("services", "footer-checks-failing", "--json").stdout)["items"]
@@ -316,13 +315,7 @@ def test_the_duties_lists_first_names_list_the_same_out_of_the_help(
 ) -> None:
     """Named as the console's /duties page and the API name them; scripts written for the
     first names keep working."""
-    assert on_file.service_id is not None
-    assert cli("services", "go-live", str(on_file.service_id), "--on", "2026-03-02").exit_code == 0
-    obligations.record_footer(
-        session, on_file.service_id, None, url="http://example.cn/", status_code=200,
-        problems=["no number shown"], settings=settings,
-    )  # fmt: skip
-    session.commit()
+    _failing_site(cli, on_file, session, settings)
     clock.advance(timedelta(days=31))  # the PSB filing was due on the 30th day
 
     first, listed = cli("services", old, "--json"), cli("services", new, "--json")

@@ -505,15 +505,21 @@ def test_an_order_on_the_entity_alone_is_named_by_its_entity_in_lists_and_its_ti
     assert f'<a href="/filings/{order["id"]}">{name}</a>' in listed
 
 
-def _applicants(page: str) -> dict[int, str]:
-    """Each listed filing's "Applicant" cell, its phone aside, by the filing's number."""
+def _column(page: str, label: str, after: str = "") -> dict[int, str]:
+    """Each listed filing's cell headed ``label``, by the filing's number; ``after``: what the
+    cell ends with that is not wanted (a phone beside the name)."""
     rows = re.findall(
-        r'<td data-label="#"><a href="/filings/(\d+)">.*?'
-        r'<td data-label="Applicant 申请人">(.*?) <span class="muted">[^<]*</span></td>',
+        rf'<td data-label="#"><a href="/filings/(\d+)">.*?'
+        rf'<td data-label="{label}">(.*?){after}</td>',
         page,
         re.S,
     )
     return {int(filing): cell for filing, cell in rows}
+
+
+def _applicants(page: str) -> dict[int, str]:
+    """Each listed filing's "Applicant" cell, its phone aside, by the filing's number."""
+    return _column(page, "Applicant 申请人", r' <span class="muted">[^<]*</span>')
 
 
 def test_the_filings_list_names_a_renamed_entity_as_it_is_now_and_as_it_was_filed(
@@ -1487,13 +1493,7 @@ def test_my_filings_say_why_each_sent_back_was_returned_or_rejected(
 
 def _next_deadlines(page: str) -> dict[int, str]:
     """Each listed filing's "Next deadline" cell, by the filing's number."""
-    rows = re.findall(
-        r'<td data-label="#"><a href="/filings/(\d+)">.*?'
-        r'<td data-label="Next deadline 下一期限">(.*?)</td>',
-        page,
-        re.S,
-    )
-    return {int(filing): cell for filing, cell in rows}
+    return _column(page, "Next deadline 下一期限")
 
 
 def test_the_filings_list_shows_each_filings_next_deadline_as_its_page_names_it(
