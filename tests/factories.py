@@ -32,6 +32,14 @@ ORG_MATERIALS = [
     "photo_verification",
     "domain_certificate",
 ]
+# An individual's website: her ID card, both sides, for the business licence.
+INDIVIDUAL_MATERIALS = [
+    "id_card_front",
+    "id_card_back",
+    "website_authenticity_form",
+    "photo_verification",
+    "domain_certificate",
+]
 # An organisation's app brings its own verification form and icon, not a website's.
 ORG_APP_MATERIALS = [
     "business_licence_copy",
@@ -228,6 +236,21 @@ def entity_in(**overrides: object) -> dict[str, object]:
     return entity | overrides
 
 
+INDIVIDUAL_ID = "11010519491231002X"
+
+
+def individual_in(**responsible: str) -> dict[str, object]:
+    """Wang Fang filing for herself, with her resident ID: her own responsible person."""
+    person = {"name": "Wang Fang", "mobile": ENTITY_MOBILE, **responsible}
+    return entity_in(
+        type="individual",
+        name="Wang Fang",
+        id_type="resident_id",
+        id_number=INDIVIDUAL_ID,
+        responsible=person,
+    )
+
+
 # An Android signing certificate's MD5, as keytool prints it, and a public key's hex (made up).
 ANDROID_MD5 = "55:9F:F7:FA:4A:0E:12:34:9E:E5:59:C9:9A:3A:08:8E"
 PUBLIC_KEY = "30820122300D06092A864886F70D01010105000382010F003082010A0282010100" + "C3" * 16
@@ -294,6 +317,16 @@ def as_apps(steps: Steps) -> Steps:
     """``steps`` for an app: its materials submitted where a website's are."""
     return [
         (event, {**data, "materials": ORG_APP_MATERIALS})
+        if data.get("materials") == ORG_MATERIALS
+        else (event, data)
+        for event, data in steps
+    ]
+
+
+def as_individuals(steps: Steps) -> Steps:
+    """``steps`` for an individual's website: her materials submitted where a company's are."""
+    return [
+        (event, {**data, "materials": INDIVIDUAL_MATERIALS})
         if data.get("materials") == ORG_MATERIALS
         else (event, data)
         for event, data in steps

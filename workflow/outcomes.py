@@ -4,7 +4,6 @@ brought and never filed."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,7 +11,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from models import Entity, Filing, Service, table
-from workflow.domain.guards import Someone, same_person
+from workflow.domain.guards import Someone
 from workflow.domain.orders import (
     ON_FILE_STATUSES,
     SUFFIX_LETTER,
@@ -24,6 +23,7 @@ from workflow.domain.orders import (
     split_number,
 )
 from workflow.order_facts import next_suffix
+from workflow.records import keeps_record, taken_document
 
 
 def withdraw_parties(session: Session, filing: Filing) -> None:
@@ -162,21 +162,14 @@ def _apply_changes(entity: Entity, service: Service | None, changes: Mapping[str
 
 
 def _take_person(on_record: Entity | Service, person: Mapping[str, Any]) -> str | None:
-    """Puts a changed person on record and returns their email: each detail the change left
-    out (email, document) is the one on record only for the same person (``same_person``)
-    at the same mobile. A new person taking the old one's would have the old person told
-    of orders (an entity's is every later order's applicant email), or answer the bureau
-    with another's ID."""
+    """Puts a changed person on record and returns their email: one the change left out is
+    the one on record only for a person who keeps it (``keeps_record``); their document is
+    ``taken_document``'s, as the order's checks saw it."""
     given = Someone(person["name"], person.get("id_type"), person.get("id_number"))
-    held = Someone(
-        on_record.responsible_name or "",
-        on_record.responsible_id_type,
-        on_record.responsible_id_number,
+    mobile = person["mobile"]
+    kept = on_record.responsible_email if keeps_record(on_record, given, mobile) else None
+    on_record.responsible_id_type, on_record.responsible_id_number = taken_document(
+        on_record, given, mobile
     )
-    same = same_person(given, held) and person["mobile"] == on_record.responsible_mobile
-    if given.document is None and same:
-        given = dataclasses.replace(given, id_type=held.id_type, id_number=held.id_number)
-    email = person.get("email") or (on_record.responsible_email if same else None)
-    on_record.responsible_name, on_record.responsible_mobile = person["name"], person["mobile"]
-    on_record.responsible_id_type, on_record.responsible_id_number = given.id_type, given.id_number
-    return email
+    on_record.responsible_name, on_record.responsible_mobile = person["name"], mobile
+    return person.get("email") or kept

@@ -11,7 +11,9 @@ from tests.factories import (
     ORDER_PATHS,
     PUBLIC_KEY,
     another_organisation,
+    as_individuals,
     first_filing_order,
+    individual_in,
     make_payload,
     on_platform,
     order_on,
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
     from fastapi.testclient import TestClient
 
+    from tests.factories import Steps
     from tests.web.conftest import Api
 
 
@@ -34,7 +37,11 @@ def _open(api: Api, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _drive(api: Api, order: dict[str, Any], kind: str) -> dict[str, Any]:
-    for event, data in ORDER_PATHS[kind]:
+    return _along(api, order, ORDER_PATHS[kind])
+
+
+def _along(api: Api, order: dict[str, Any], steps: Steps) -> dict[str, Any]:
+    for event, data in steps:
         order = api.step(order, event, data)
     return order
 
@@ -236,3 +243,22 @@ def test_today_s_filing_body_refuses_an_organisations_document_for_its_responsib
         "id_type_not_accepted",
         "applicant.responsible_id_type",
     )
+
+
+def test_an_individual_at_a_new_mobile_stays_responsible_with_her_own_document(api: Api) -> None:
+    """Her change gives no document: the entity still shows hers, masked."""
+    order = _open(
+        api,
+        first_filing_order(
+            entity=individual_in(), service=service_in(domain_registrant="Wang Fang")
+        ),
+    )
+    on_file = _along(api, order, as_individuals(ORDER_PATHS["first_filing"]))
+    person = {"name": "Wang Fang", "mobile": "13600080010"}
+    change = {"kind": "change", "entity_id": on_file["entity_id"]}
+
+    _drive(api, _open(api, change | {"changes": {"entity_responsible": person}}), "change")
+
+    entity = api.get(f"/api/v1/entities/{on_file['entity_id']}").json()
+    shown = (entity["responsible_id_type"], entity["responsible_id_number"])
+    assert shown == ("resident_id", "110***********002X")

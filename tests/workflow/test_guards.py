@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from config.settings import Settings
-from tests.factories import ORG_CREDIT_CODE, ORG_MATERIALS
+from tests.factories import INDIVIDUAL_MATERIALS, ORG_CREDIT_CODE, ORG_MATERIALS
 from workflow.domain import guards
 from workflow.domain.commands import FilingCreate
 from workflow.domain.event_data import EventData, IcpNumberData, MaterialsData, ServiceNumberData
@@ -140,13 +140,6 @@ class Filing:
     changes: dict[str, object] = field(default_factory=dict)
 
 
-INDIVIDUAL_MATERIALS = [
-    "id_card_front",
-    "id_card_back",
-    "website_authenticity_form",
-    "photo_verification",
-    "domain_certificate",
-]
 INDIVIDUALS_APP_MATERIALS = [
     "id_card_front",
     "id_card_back",

@@ -22,6 +22,7 @@ from tests.factories import (
     CREDIT_CODE_BY_PROVINCE,
     ENTITY_MOBILE,
     ENTITY_NUMBER,
+    INDIVIDUAL_ID,
     ORDER_PATHS,
     ORG_CREDIT_CODE,
     ORG_MATERIALS,
@@ -32,10 +33,12 @@ from tests.factories import (
     Order,
     another_organisation,
     as_apps,
+    as_individuals,
     credit_code,
     entity_in,
     first_filing_order,
     fresh_service_number,
+    individual_in,
     make_command,
     on_platform,
     order_on,
@@ -629,21 +632,6 @@ def test_the_same_person_no_longer_the_legal_representative_is_a_change(
     assert order.kind == "change"
 
 
-INDIVIDUAL_ID = "11010519491231002X"
-
-
-def _individual(**responsible: str) -> dict[str, object]:
-    """Wang Fang filing for herself, with her resident ID: her own responsible person."""
-    person = {"name": "Wang Fang", "mobile": ENTITY_MOBILE, **responsible}
-    return entity_in(
-        type="individual",
-        name="Wang Fang",
-        id_type="resident_id",
-        id_number=INDIVIDUAL_ID,
-        responsible=person,
-    )
-
-
 def _entity_document(session: Session, entity_id: int) -> tuple[str | None, str | None]:
     entity = session.get(Entity, entity_id)
     assert entity is not None
@@ -656,7 +644,7 @@ def test_an_individual_giving_no_responsible_document_is_responsible_with_their_
     """She is her own responsible person: the bureau asks her for her own ID."""
     site = service_in(domain_registrant="Wang Fang")
 
-    order = open_order(**first_filing_order(entity=_individual(), service=site))
+    order = open_order(**first_filing_order(entity=individual_in(), service=site))
 
     assert _entity_document(session, order.entity_id) == ("resident_id", INDIVIDUAL_ID)
 
@@ -682,7 +670,7 @@ def test_an_individual_giving_a_responsible_document_keeps_it(
     session: Session, open_order: Open
 ) -> None:
     """Her passport, say: what she gave is on file, not her resident ID."""
-    entity = _individual(id_type="passport", id_number="E12345678")
+    entity = individual_in(id_type="passport", id_number="E12345678")
     site = service_in(domain_registrant="Wang Fang")
 
     order = open_order(**first_filing_order(entity=entity, service=site))
@@ -694,7 +682,7 @@ def test_an_individual_s_invalid_document_is_refused_once_as_the_applicant_s(
     open_order: Open,
 ) -> None:
     """Not again beside the responsible person's document, which she did not type."""
-    entity = {**_individual(), "id_number": "110105194912310021"}
+    entity = {**individual_in(), "id_number": "110105194912310021"}
     site = service_in(domain_registrant="Wang Fang")
 
     with pytest.raises(ValidationError) as refused:
@@ -711,7 +699,7 @@ def test_an_individual_is_told_from_a_namesake_sharing_her_mobile_by_her_own_doc
     site = service_in(domain_registrant="Wang Fang", responsible=namesake)
 
     with pytest.raises(ValidationError) as refused:
-        open_order(**first_filing_order(entity=_individual(), service=site))
+        open_order(**first_filing_order(entity=individual_in(), service=site))
 
     reasons = [(r.code, r.field) for r in refused.value.reasons]
     assert reasons == [("mobile_repeated", "service.responsible.mobile")]
@@ -723,6 +711,39 @@ def test_an_organisation_giving_no_responsible_document_has_none_on_file(
     order = open_order(**first_filing_order())
 
     assert _entity_document(session, order.entity_id) == (None, None)
+
+
+@pytest.fixture
+def individual_on_file(session: Session, open_order: Open) -> FilingOut:
+    """Wang Fang's approved first filing, no responsible document given: her own on file."""
+    site = service_in(domain_registrant="Wang Fang")
+    order = open_order(**first_filing_order(entity=individual_in(), service=site))
+    return _drive(session, order, as_individuals(ORDER_PATHS["first_filing"]))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"entity_name": "Wang Fangfang", "entity_responsible": {"name": "Wang Fangfang"}},
+        {"entity_responsible": {"name": "Wang Fang", "mobile": "13600080010"}},
+    ],
+    ids=["renamed", "new mobile"],
+)
+def test_an_individual_s_change_giving_no_document_keeps_her_responsible_with_her_own(
+    session: Session, individual_on_file: FilingOut, open_order: Open, changes: dict[str, Any]
+) -> None:
+    """As her first filing did: she is still her own responsible person, whatever her name
+    or mobile now (the change of either dropped the document on file)."""
+    person = {"mobile": ENTITY_MOBILE, **changes["entity_responsible"]}
+    change = {"kind": "change", "entity_id": individual_on_file.entity_id}
+
+    order = open_order(**change, changes={**changes, "entity_responsible": person})
+    _drive(session, order, ORDER_PATHS["change"])
+
+    assert _entity_document(session, individual_on_file.entity_id) == (
+        "resident_id",
+        INDIVIDUAL_ID,
+    )
 
 
 def test_a_change_gives_the_person_on_record_their_document_shown_masked(

@@ -16,7 +16,8 @@ One module per concern, each to be read on its own:
 - ``services``: the checks on the service (its domain's holder, a domain or an app elsewhere or
   on file here, the domain quota, a new access's record).
 - ``people``: the checks on the people the order lists (the entity's responsible person,
-  contacts, mobiles).
+  contacts, mobiles), and the details a changed person goes on record with (``keeps_record``,
+  ``taken_document``), which approval writes.
 - ``changes``: the checks on what a change order changes (names, an app's platforms, persons).
 - ``filing_body``: today's filing body as an order, and an order as the body
   ``check_creation`` judges.
@@ -28,6 +29,14 @@ Other packages import what they use from here, so the split stays the package's 
 from workflow.records.checking import check_order
 from workflow.records.filing_body import order_from_filing
 from workflow.records.parties import service_named
+from workflow.records.people import keeps_record, taken_document
 from workflow.records.writing import write_order
 
-__all__ = ["check_order", "order_from_filing", "service_named", "write_order"]
+__all__ = [
+    "check_order",
+    "keeps_record",
+    "order_from_filing",
+    "service_named",
+    "taken_document",
+    "write_order",
+]

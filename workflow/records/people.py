@@ -1,6 +1,8 @@
 """The checks on the people an order lists (``_Person``, ``_people``): the entity's
 responsible person (``_check_entity_person``), their contacts (``_check_contacts``), and
-mobiles of their own (``_check_mobiles``, ``_check_mobiles_on_record``).
+mobiles of their own (``_check_mobiles``, ``_check_mobiles_on_record``); the document each
+goes on record with, new (``new_entity_document``) or changed (``taken_document``), read by
+the checks, the rows written and approval alike.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from models import Entity, Service
 from models.sealed import lookup
-from workflow.domain.commands import ApplicantKind, EntityIn, OrderCreate
+from workflow.domain.commands import ApplicantKind, EntityIn, OrderCreate, PersonIn
 from workflow.domain.errors import Reason
 from workflow.domain.event_data import VerifierRole
 from workflow.domain.guards import (
@@ -41,7 +43,7 @@ class _Person:
     email: str | None = None
     id_type: str | None = None
     id_number: str | None = None
-    applicants: bool = False  # the document is the applicant's own, judged as theirs
+    kept: bool = False  # the document is not the one given but the applicant's or the record's
 
     @property
     def place(self) -> str:
@@ -57,18 +59,73 @@ class _Person:
         return Someone(self.name, self.id_type, self.id_number)
 
 
-def responsible_document(entity: EntityIn) -> tuple[str | None, str | None]:
-    """The document of a new entity's responsible person: the one given; an individual, who
-    is their own responsible person, giving none is responsible with their own (the
-    applicant's), which the bureau asks them for as it asks any responsible person."""
+Document = tuple[str | None, str | None]
+
+
+def responsible_document(kind: ApplicantKind, own: tuple[str, str], given: Document) -> Document:
+    """The document an entity's responsible person is on file with: the one given (or kept,
+    on a change); an individual, who is their own responsible person, giving none is
+    responsible with their own (the applicant's, ``own``), which the bureau asks them for as
+    it asks any responsible person. One rule for a new entity's person and a changed one:
+    renamed, or at a new mobile, they are still themselves."""
+    if kind is ApplicantKind.INDIVIDUAL and given == (None, None):
+        return own[0], own[1].upper()
+    return given
+
+
+def new_entity_document(entity: EntityIn) -> Document:
+    """The document of a new entity's responsible person (``responsible_document``)."""
     person = entity.responsible
-    if (
-        entity.type is ApplicantKind.INDIVIDUAL
-        and person.id_type is None
-        and person.id_number is None
-    ):
-        return entity.id_type, entity.id_number.upper()
-    return person.id_type, person.id_number
+    given = (person.id_type, person.id_number)
+    return responsible_document(entity.type, (entity.id_type, entity.id_number), given)
+
+
+def keeps_record(on_record: Entity | Service, given: Someone, mobile: str) -> bool:
+    """Whether a changed responsible person is the one on record (``same_person``) at the same
+    mobile, who keeps what the change leaves out (email, document). A new person taking the
+    old one's would have the old person told of orders (an entity's is every later order's
+    applicant email), or answer the bureau with another's ID."""
+    held, _ = _held(on_record)
+    return same_person(given, held) and mobile == on_record.responsible_mobile
+
+
+def taken_document(on_record: Entity | Service, given: Someone, mobile: str) -> Document:
+    """The document a changed responsible person goes on record with, as the order's checks
+    see them and approval writes them: the one given, else the one on record for a person who
+    keeps it (``keeps_record``); an entity's person as a new entity's is
+    (``responsible_document``). A service's person is not assumed to be an individual
+    applicant: anyone may be responsible for a site, at a first filing as on a change."""
+    document: Document = (given.id_type, given.id_number)
+    if given.document is None and keeps_record(on_record, given, mobile):
+        document = on_record.responsible_id_type, on_record.responsible_id_number
+    if isinstance(on_record, Entity):
+        own = (on_record.id_type, on_record.id_number)
+        return responsible_document(ApplicantKind(on_record.type), own, document)
+    return document
+
+
+def _listed(role: VerifierRole, field: str, person: PersonIn, document: Document) -> _Person:
+    """A person the order names, with the document they go on record with."""
+    id_type, id_number = document
+    return _Person(
+        role,
+        field,
+        person.name,
+        person.mobile,
+        email=person.email,
+        id_type=id_type,
+        id_number=id_number,
+        kept=document != (person.id_type, person.id_number),
+    )
+
+
+def _changed(on_record: Entity | Service | None, person: PersonIn) -> Document:
+    """The document a change order's person goes on record with (``taken_document``); the
+    one given where the record it changes is missing (which is reported)."""
+    if on_record is None:
+        return person.id_type, person.id_number
+    given = Someone(person.name, person.id_type, person.id_number)
+    return taken_document(on_record, given, person.mobile)
 
 
 def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
@@ -76,63 +133,40 @@ def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
     change order's new person replaces the one on file)."""
     changes = command.changes
     listed: list[_Person] = []
-    entity_person = parties.entity_in.responsible if parties.entity_in else None
-    field = "entity.responsible.mobile"
-    if changes is not None and changes.entity_responsible is not None:
-        entity_person, field = changes.entity_responsible, "changes.entity_responsible.mobile"
-    if entity_person is not None:
-        given = (entity_person.id_type, entity_person.id_number)
-        id_type, id_number = given
-        if parties.entity_in is not None and entity_person is parties.entity_in.responsible:
-            id_type, id_number = responsible_document(parties.entity_in)
+    entity, service = parties.entity, parties.service
+    if changes is not None and (person := changes.entity_responsible) is not None:
+        field = "changes.entity_responsible.mobile"
+        listed.append(_listed(VerifierRole.ENTITY, field, person, _changed(entity, person)))
+    elif (entity_in := parties.entity_in) is not None:
+        document = new_entity_document(entity_in)
+        field = "entity.responsible.mobile"
+        listed.append(_listed(VerifierRole.ENTITY, field, entity_in.responsible, document))
+    elif entity is not None:
         listed.append(
             _Person(
                 VerifierRole.ENTITY,
-                field,
-                entity_person.name,
-                entity_person.mobile,
-                email=entity_person.email,
-                id_type=id_type,
-                id_number=id_number,
-                applicants=(id_type, id_number) != given,
-            )
-        )
-    elif parties.entity is not None:
-        e = parties.entity
-        listed.append(
-            _Person(
-                VerifierRole.ENTITY,
-                field,
-                e.responsible_name,
-                e.responsible_mobile,
+                "entity.responsible.mobile",
+                entity.responsible_name,
+                entity.responsible_mobile,
                 False,
-                id_type=e.responsible_id_type,
-                id_number=e.responsible_id_number,
+                id_type=entity.responsible_id_type,
+                id_number=entity.responsible_id_number,
             )
         )
-    service_person = parties.service_in.responsible if parties.service_in else None
-    field = "service.responsible.mobile"
-    if changes is not None and changes.service_responsible is not None:
-        service_person, field = changes.service_responsible, "changes.service_responsible.mobile"
-    if service_person is not None:
+    service_in = parties.service_in
+    if changes is not None and (named := changes.service_responsible) is not None:
+        field = "changes.service_responsible.mobile"
+        listed.append(_listed(VerifierRole.SERVICE, field, named, _changed(service, named)))
+    elif service_in is not None and (named := service_in.responsible) is not None:
+        document = (named.id_type, named.id_number)
+        field = "service.responsible.mobile"
+        listed.append(_listed(VerifierRole.SERVICE, field, named, document))
+    elif service is not None and (mobile := service.responsible_mobile):
         listed.append(
             _Person(
                 VerifierRole.SERVICE,
-                field,
-                service_person.name,
-                service_person.mobile,
-                email=service_person.email,
-                id_type=service_person.id_type,
-                id_number=service_person.id_number,
-            )
-        )
-    elif (service := parties.service) is not None and (mobile := service.responsible_mobile):
-        name = service.responsible_name or ""
-        listed.append(
-            _Person(
-                VerifierRole.SERVICE,
-                field,
-                name,
+                "service.responsible.mobile",
+                service.responsible_name or "",
                 mobile,
                 False,
                 id_type=service.responsible_id_type,
@@ -171,14 +205,15 @@ def _check_contacts(people: list[_Person], rules: Rules, *, judged: bool) -> lis
     email is an address (one taken on a change would refuse the entity's next orders, which
     read it as the applicant's), and every identity document a valid one. The entity's
     person opening a new entity with its service is ``judged`` already, as the applicant's
-    contact (their document is not the applicant's: it is judged here, unless it is, as an
-    individual's giving none is: ``responsible_document``)."""
+    contact (their document is not the applicant's: it is judged here). A document the
+    person did not give (``_Person.kept``: an individual's own, ``responsible_document``, or
+    the one on record) was judged as the applicant's, or when it was given: not again here."""
     reasons = []
     for person in (p for p in people if p.given):
         if not (judged and person.field == "entity.responsible.mobile"):
             reasons += check_mobile(person.mobile, person.field)
             reasons += check_email(person.email, person.email_field) if person.email else []
-        if not (judged and person.applicants):
+        if not person.kept:
             reasons += check_person_document(person.id_type, person.id_number, person.place, rules)
     return reasons
 

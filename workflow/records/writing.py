@@ -31,7 +31,7 @@ from workflow.domain.orders import (
 )
 from workflow.domain.rules import rules_for
 from workflow.records.parties import _dumped, _Parties
-from workflow.records.people import _Person, responsible_document
+from workflow.records.people import _Person, new_entity_document
 
 
 def _verifying(spec: KindSpec, command: OrderCreate) -> set[VerifierRole]:
@@ -58,7 +58,7 @@ def write_order(
     if entity is None:
         assert parties.entity_in is not None
         e = parties.entity_in
-        id_type, id_number = responsible_document(e)
+        id_type, id_number = new_entity_document(e)
         entity = Entity(
             type=e.type.value,
             name=e.name,
