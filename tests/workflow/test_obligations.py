@@ -1895,6 +1895,18 @@ def test_a_notice_recorded_late_is_due_from_the_day_it_was_received(
     assert row.data["received_on"] == "2026-03-02"
 
 
+def test_a_notice_naming_no_day_is_audited_as_received_the_day_it_was_recorded(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    clock.advance(timedelta(days=3))  # Thursday 5 March
+    notice = RectificationIn(reference="一号", working_days=5)
+
+    obligations.rectification(session, _site(on_file), notice, settings, actor="alice")
+
+    [audited] = obligations.audit_trail(session, _site(on_file), limit=10).items
+    assert audited.data["received_on"] == "2026-03-05"
+
+
 def test_an_extension_counts_from_the_day_the_notice_was_received(
     session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
 ) -> None:

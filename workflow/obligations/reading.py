@@ -74,7 +74,10 @@ class ServiceAuditOut(BaseModel):
 
     id: int
     what: Recorded
-    data: dict[str, object] = Field(description="what was sent")
+    data: dict[str, object] = Field(
+        description="what was sent, a field left to its default as the value used (a "
+        "rectification's received_on, the day it was recorded)"
+    )
     replaced: dict[str, object] | None = Field(
         description="the facts on file it replaced (a correction's, a renewal's), as this "
         "view names them"

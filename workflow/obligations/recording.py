@@ -10,7 +10,7 @@ no row; one sent again as recorded (a retry) changes nothing, and adds none.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session
@@ -29,10 +29,13 @@ from workflow.records import service_named
 class Written:
     """What a write changed, for its audit rows: the facts on file it ``replaced`` (a
     correction's, a renewal's), named as the service's view names them, so an auditor reads
-    what they were; and the services written ``also`` (those sharing a renewed domain)."""
+    what they were; the services written ``also`` (those sharing a renewed domain); and what
+    it ``settled`` for a field the command left to default (a notice's day received, today),
+    so the audit says what was used, not that nothing was said."""
 
     replaced: Mapping[str, object] | None = None
     also: Sequence[int] = ()
+    settled: Mapping[str, object] = field(default_factory=dict)
 
 
 # A write returns None when it was sent again as recorded: nothing new, nobody to name.
@@ -66,8 +69,9 @@ def _record(
             )
         written = write(service, _approving_order(session, service), now)
         if written is not None:
+            used = {**said, **written.settled}
             for written_id in (service_id, *written.also):
-                audit(session, written_id, what, said, actor, now, written.replaced)
+                audit(session, written_id, what, used, actor, now, written.replaced)
         session.flush()
         view = duties(session, service_id, now)
         session.commit()

@@ -64,7 +64,7 @@ def rectification(
         due, estimated = _working_days_after(calendar_for(settings), start, command.working_days)
         data = {**said, "extended_by": None}
         _open(session, service, filing, ObligationKind.RECTIFICATION, due, now, data, estimated)
-        return Written()
+        return Written(settled={"received_on": str(received)})
 
     said = command.model_dump(mode="json")
     what = Recorded.RECTIFICATION
