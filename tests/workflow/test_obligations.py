@@ -609,17 +609,29 @@ def test_a_correction_naming_the_digits_on_file_under_another_province_is_refuse
     assert [r.code for r in refused.value.reasons] == ["psb_number_on_file"]
 
 
-def test_a_psb_number_naming_the_one_it_replaces_corrects_it_and_the_filing_row_keeps_both(
+def test_a_psb_number_naming_the_one_it_replaces_corrects_it_on_the_service_and_filing_row(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
     _live(session, on_file, settings, clock)
     _psb(session, on_file, settings, psb_number=PSB)
+
     duties = _psb(session, on_file, settings, psb_number=CORRECTED, replaces=PSB)
+
     psb = next(o for o in duties.obligations if o.kind == "psb_filing")
-    replaced = psb.data["replaced"]
-    assert isinstance(replaced, list)
     assert (duties.psb_number, psb.data["psb_number"]) == (CORRECTED, CORRECTED)
-    assert [r["psb_number"] for r in replaced] == [PSB]
+
+
+def test_the_psb_number_a_correction_replaced_is_kept_once_by_its_audit_not_the_filing_row(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    _live(session, on_file, settings, clock)
+    _psb(session, on_file, settings, psb_number=PSB)
+
+    duties = _psb(session, on_file, settings, psb_number=CORRECTED, replaces=PSB)
+
+    psb = next(o for o in duties.obligations if o.kind == "psb_filing")
+    assert duties.recorded[0].replaced == {"psb_number": PSB}
+    assert "replaced" not in psb.data
 
 
 @pytest.mark.parametrize(

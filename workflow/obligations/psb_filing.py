@@ -1,5 +1,6 @@
 """The PSB number: checked against its format and the entity's province, it closes the PSB
-filing that going live opened. Each site keeps its own, and a correction keeps what it replaced.
+filing that going live opened. Each site keeps its own, and a correction's audit row keeps what
+it replaced.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ def psb_number(
 ) -> ServiceDutiesOut:
     """The PSB number, checked against its format and the entity's province, closes the PSB
     filing; the number is kept on the service. The same number again changes nothing; another
-    replaces the one on file only if it names it (``replaces``); the PSB filing's row, once
-    the site went live, keeps the numbers it replaced, and the log every correction."""
+    replaces the one on file only if it names it (``replaces``). The audit row keeps the
+    number a correction replaced, and when and by whom (``Written.replaced``); the PSB
+    filing's row, once the site went live, says the number now on file."""
 
     rules = rules_for(settings)  # the configured rules' provinces, not the packaged ones
 
@@ -77,7 +79,7 @@ def psb_number(
             log.info(
                 "service %s PSB number %s corrected to %s", service.id, on_file, command.psb_number
             )
-            _note_replaced(session, service.id, on_file, command.psb_number, now)
+            _correct_filed(session, service.id, command.psb_number)
         _close(
             session,
             service.id,
@@ -130,12 +132,11 @@ def _replacing(service: Service, on_file: str | None, replaces: str | None) -> R
     )
 
 
-def _note_replaced(
-    session: Session, service_id: int | None, old: str, new: str, now: datetime
-) -> None:
-    """The PSB filing's row keeps each number a correction replaced, and when."""
+def _correct_filed(session: Session, service_id: int | None, corrected: str) -> None:
+    """The PSB filing's row, closed by the number a correction replaced, says the corrected
+    one, as the service does, rather than contradict it. What the correction replaced is the
+    audit row's to keep (``Written.replaced``), once, with who corrected it."""
     row = _latest(session, service_id, ObligationKind.PSB_FILING)
     if row is not None:
-        replaced = [*row.data.get("replaced", []), {"psb_number": old, "at": now.isoformat()}]
-        row.data = {**row.data, "psb_number": new, "replaced": replaced}
+        row.data = {**row.data, "psb_number": corrected}
         session.add(row)
