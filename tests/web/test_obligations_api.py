@@ -650,7 +650,7 @@ def test_ops_choose_the_kind_of_duty_by_its_english_and_chinese_name(
     assert '<option value="psb_filing">PSB filing 公安联网备案</option>' in page
 
 
-def test_a_record_names_who_recorded_it_when_and_what_they_sent(
+def test_a_record_names_who_recorded_it_when_and_what_was_recorded(
     api: Api, on_file: FilingOut, clock: FrozenClock
 ) -> None:
     site = f"/services/{on_file.service_id}"
@@ -660,7 +660,8 @@ def test_a_record_names_who_recorded_it_when_and_what_they_sent(
     assert entry["what"] == "go_live"
     assert entry["actor"] == "token:test-case_manager"
     assert entry["at"] == clock.now().isoformat().replace("+00:00", "Z")
-    assert entry["data"] == {"live_on": "2026-03-02", "home_url": None, "replaces": None}
+    home = f"https://{on_file.domain}/"  # the page it checks, where none was sent
+    assert entry["data"] == {"live_on": "2026-03-02", "home_url": home, "replaces": None}
     assert entry["replaced"] is None
 
 

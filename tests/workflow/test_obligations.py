@@ -237,6 +237,17 @@ def _open_psb_filing_due(session: Session, on_file: FilingOut) -> list[str]:
     return [as_utc(row.due_at).astimezone(CHINA).isoformat() for row in rows]
 
 
+def test_a_go_live_naming_no_home_page_is_audited_with_the_page_checked(
+    session: Session, on_file: FilingOut, settings: Settings
+) -> None:
+    live = GoLive(live_on=date(2026, 3, 2))
+
+    obligations.go_live(session, _site(on_file), live, settings, actor="alice")
+
+    [audited] = obligations.audit_trail(session, _site(on_file), limit=10).items
+    assert audited.data["home_url"] == "https://example.cn/"
+
+
 def test_a_go_live_day_corrected_naming_the_one_on_file_moves_the_psb_filing_due(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:

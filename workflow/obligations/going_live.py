@@ -74,7 +74,7 @@ def go_live(
             _remind_before(session, service, filing, kind, due_on, now, settings, armed)
         if _footer_checked(service, left_on):
             _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
-        return Written()
+        return Written(settled={"home_url": service.home_url})
 
     said = command.model_dump(mode="json")
     return _record(session, service_id, write, what=Recorded.GO_LIVE, said=said, actor=actor)

@@ -30,7 +30,7 @@ class Written:
     """What a write changed, for its audit rows: the facts on file it ``replaced`` (a
     correction's, a renewal's), named as the service's view names them, so an auditor reads
     what they were; the services written ``also`` (those sharing a renewed domain); and what
-    it ``settled`` for a field the command left to default (a notice's day received, today),
+    it ``settled`` for a field the command left to default (a notice's day received, today; a go-live's home page, the domain's),
     so the audit says what was used, not that nothing was said."""
 
     replaced: Mapping[str, object] | None = None
