@@ -74,8 +74,8 @@ from workflow.schemas import (
     FilingPage,
     FilingSort,
     HistoryOut,
-    LatePage,
     NotificationOut,
+    OverduePage,
 )
 from workflow.views import FilingFilters
 
@@ -446,7 +446,7 @@ def overdue(
     province = search_text(province=province).province
     with session_scope() as session:
         now = get_clock().now()
-        page = views.late_page(
+        page = views.overdue_page(
             session,
             now,
             within=timedelta(hours=within_hours),
@@ -456,10 +456,10 @@ def overdue(
             limit=limit,
             offset=offset,
         )
-    emit(page, as_json, lambda: render_late(page))
+    emit(page, as_json, lambda: render_overdue(page))
 
 
-def render_late(page: LatePage) -> RenderableType:
+def render_overdue(page: OverduePage) -> RenderableType:
     return table(
         ["id", "domain", "state", "deadline", "due", "past due"],
         [

@@ -58,8 +58,8 @@ from workflow.schemas import (
     FilingSort,
     FlaggedPage,
     HistoryOut,
-    LatePage,
     NotificationOut,
+    OverduePage,
     PersonalDataOut,
     ServiceOut,
     VerifierOut,
@@ -263,7 +263,11 @@ def list_filings(session: SessionDep, _: Viewer, filters: Filters) -> FilingPage
 # One list, named as the console's /overdue page and ``icpflow filings overdue`` name it;
 # /late, the path it had first, answers the same for the clients that call it, deprecated.
 @get_renamed(
-    router, "/overdue", "/late", response_model=LatePage, summary="Overdue, and what falls due soon"
+    router,
+    "/overdue",
+    "/late",
+    response_model=OverduePage,
+    summary="Overdue, and what falls due soon",
 )
 def overdue_work(
     session: SessionDep,
@@ -278,12 +282,12 @@ def overdue_work(
     province: Province | None = Query(None, description="province character, e.g. 京"),
     limit: PageSize = 50,
     offset: Offset = 0,
-) -> LatePage:
+) -> OverduePage:
     """What is overdue, and with ``within_hours`` what falls due soon: one row per filing with
     the latest deadline it is past (else its next), the one overdue the longest first. The
     case managers' worklist, as the console's /overdue page shows it; ``GET /ops/overdue`` is
     ops' list of the filings past one, beside the stuck ones, without what falls due soon."""
-    return views.late_page(
+    return views.overdue_page(
         session,
         get_clock().now(),
         within=timedelta(hours=within_hours),

@@ -88,7 +88,7 @@ class FilingSearch(Search):
     desc: bool = Field(False, title="Descending 降序")
 
 
-class LateSearch(Search):
+class OverdueSearch(Search):
     kind: Text = Field(None, title="Deadline 期限")
     within_hours: HoursAhead = Field(0, title="Show 显示")
 
@@ -221,7 +221,7 @@ def pipeline(request: Request, session: SessionDep, user: PageUserDep) -> Respon
     stuck = views.filing_page(session, now, stuck=True, limit=1)
     flagged = {
         "stuck": f"{stuck.total}{'' if stuck.total_is_exact else '+'}" if stuck.total else 0,
-        "late": views.late_page(session, now, limit=1).total,
+        "overdue": views.overdue_page(session, now, limit=1).total,
         "duties": obligations.count_overdue(session, now),
         "failed": views.failed_jobs(session, limit=1).total,
         "retrying": views.retrying_deliveries(session, limit=1).total,
@@ -302,16 +302,16 @@ def stuck(request: Request, session: SessionDep, user: PageUserDep) -> Response:
 
 
 @router.get("/overdue", response_class=HTMLResponse)
-def late(request: Request, session: SessionDep, user: PageUserDep) -> Response:
+def overdue(request: Request, session: SessionDep, user: PageUserDep) -> Response:
     """Overdue filings by urgency, one row per filing with the latest deadline it is past, the
-    one overdue the longest first, and upcoming ones if asked: ``views.late_page``, not the filings
+    one overdue the longest first, and upcoming ones if asked: ``views.overdue_page``, not the filings
     list flagged (``/stuck``), which can neither order by deadline nor look ahead. Its rows
     are picked and dropped as the flagged lists' are (``views.shown_deadline``) and say why
     and since when as theirs do (the ``since`` macro)."""
     now = get_clock().now()
 
-    def results(search: LateSearch) -> dict[str, Any]:
-        found = views.late_page(
+    def results(search: OverdueSearch) -> dict[str, Any]:
+        found = views.overdue_page(
             session,
             now,
             within=timedelta(hours=search.within_hours),
@@ -330,8 +330,8 @@ def late(request: Request, session: SessionDep, user: PageUserDep) -> Response:
     return listed(
         request,
         user,
-        "late.html",
-        LateSearch,
+        "overdue.html",
+        OverdueSearch,
         results,
         title=ListFlag.OVERDUE.label.capitalize(),
         now=now,

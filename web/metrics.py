@@ -113,7 +113,7 @@ class DatabaseCollector(Collector):
         )
         for row in by_state:
             family.add_metric([row.state.value], row.count)
-            held_up.add_metric([row.state.value], row.late)
+            held_up.add_metric([row.state.value], row.overdue)
         yield family
         yield held_up
         deadlines = GaugeMetricFamily(

@@ -203,36 +203,36 @@ def _wrap(name: str, width: int = 12) -> list[str]:
 
 
 def _heat(count: StateCount) -> int:
-    """0 when nothing is late, else 1-3 by the share of the state's filings that are."""
-    if not count.late or not count.count:
+    """0 when nothing is overdue, else 1-3 by the share of the state's filings that are."""
+    if not count.overdue or not count.count:
         return 0
-    return min(3, 1 + (3 * count.late) // (count.count + 1))
+    return min(3, 1 + (3 * count.overdue) // (count.count + 1))
 
 
 def _box(box: Box, count: StateCount, kind: str | None) -> str:
     spec = STATES_BY_NAME[box.state]
     listed = {"state": box.state, **({"kind": kind} if kind else {})}
     state_link = "/filings?" + urlencode(listed)
-    late_link = "/filings?" + urlencode({**listed, "overdue": "true"})
+    overdue_link = "/filings?" + urlencode({**listed, "overdue": "true"})
     terminal = " terminal" if spec.terminal else ""
     cx = box.x + BOX_W // 2
-    late = (
-        f'<a href="{late_link}"><text class="late" x="{cx}" y="{box.y + 70}" '
-        f'text-anchor="middle">{count.late} {Flag.OVERDUE.label}</text></a>'
-        if count.late
+    overdue = (
+        f'<a href="{overdue_link}"><text class="overdue" x="{cx}" y="{box.y + 70}" '
+        f'text-anchor="middle">{count.overdue} {Flag.OVERDUE.label}</text></a>'
+        if count.overdue
         else ""
     )
     return (
         f'<g class="state" id="state-{box.state}">'
         f'<a href="{state_link}" aria-label="{escape(spec.label_zh)} {box.state}: '
-        f'{count.count} filings, {count.late} {Flag.OVERDUE}">'
+        f'{count.count} filings, {count.overdue} {Flag.OVERDUE}">'
         f'<rect class="node heat-{_heat(count)}{terminal}" x="{box.x}" y="{box.y}" '
         f'width="{BOX_W}" height="{BOX_H}" rx="6"/>'
         f'<text class="zh" x="{cx}" y="{box.y + 18}" text-anchor="middle">'
         f"{escape(spec.label_zh)}</text>"
         f'<text class="name" x="{cx}" y="{box.y + 33}" text-anchor="middle">{box.state}</text>'
         f'<text class="count" x="{cx}" y="{box.y + 56}" text-anchor="middle" '
-        f'data-state="{box.state}">{count.count}</text></a>{late}</g>'
+        f'data-state="{box.state}">{count.count}</text></a>{overdue}</g>'
     )
 
 

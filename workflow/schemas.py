@@ -283,25 +283,25 @@ class FilingSort(StrEnum):
     NEXT_DEADLINE = "next_deadline"
 
 
-class LateItem(BaseModel):
+class OverdueItem(BaseModel):
     """A filing on the overdue list with the latest open deadline it is past (else its next)."""
 
     filing: FilingOut
     deadline: DeadlineOut
 
 
-class LatePage(Page[LateItem]):
+class OverduePage(Page[OverdueItem]):
     """Overdue filings (and with a horizon those falling due), the longest overdue first."""
 
 
 class StateCount(BaseModel):
-    """A state on the pipeline: how many filings are in it, how many of those are late, and
+    """A state on the pipeline: how many filings are in it, how many of those are overdue, and
     how many of each order kind (only kinds present): an approved cancellation is no site
     gone live."""
 
     state: State
     count: int
-    late: int
+    overdue: int
     by_kind: dict[OrderKind, int]
 
 

@@ -100,9 +100,9 @@ from workflow.schemas import (
     FlaggedFilingOut,
     FlaggedPage,
     HistoryOut,
-    LateItem,
-    LatePage,
     NotificationOut,
+    OverdueItem,
+    OverduePage,
     RetryingDeliveryOut,
     RetryingDeliveryPage,
     ServiceOut,
@@ -454,7 +454,7 @@ def _next_code_point(character: str) -> str | None:
 
 
 def state_counts(session: Session, now: datetime, kind: str | None = None) -> list[StateCount]:
-    """Every declared state, in declaration order, with its live count, how many are late and
+    """Every declared state, in declaration order, with its live count, how many are overdue and
     how many of each kind of order; of one kind only, when ``kind`` is given (a
     cancellation's approval is no site going live)."""
     of_kind = col(Filing.kind) == kind if kind else true()
@@ -466,17 +466,17 @@ def state_counts(session: Session, now: datetime, kind: str | None = None) -> li
     by_kind: dict[str, dict[str, int]] = defaultdict(dict)
     for state, order_kind, count in session.exec(by_state_and_kind):
         by_kind[state][order_kind] = count
-    late_by_state = (
+    overdue_by_state = (
         select(Filing.state, func.count())
         .where(of_kind, _past_due(OVERDUE_KINDS, now))
         .group_by(col(Filing.state))
     )
-    late: dict[str, int] = dict(session.exec(late_by_state).all())
+    overdue: dict[str, int] = dict(session.exec(overdue_by_state).all())
     return [
         StateCount(
             state=s.name,
             count=sum(by_kind[s.name].values()),
-            late=late.get(s.name, 0),
+            overdue=overdue.get(s.name, 0),
             by_kind={k.kind: n for k in KINDS if (n := by_kind[s.name].get(k.kind))},
         )
         for s in STATES
@@ -503,7 +503,7 @@ def flagged_by_kind(session: Session, now: datetime) -> dict[Flag, dict[str, int
     return {flag: {kind: passed.get(kind, 0) for kind in flag.kinds} for flag in Flag}
 
 
-def late_page(
+def overdue_page(
     session: Session,
     now: datetime,
     *,
@@ -513,7 +513,7 @@ def late_page(
     province: str | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> LatePage:
+) -> OverduePage:
     """One row per filing with an open overdue-kind deadline due by ``now + within``, the one
     late the longest (or due the soonest) first; reminders never count. ``within`` 0 lists only
     the late ones. A row shows the deadline ``shown_deadline`` picks."""
@@ -554,11 +554,11 @@ def late_page(
     ).all()
     described = describe_many(session, page, now)
     items = [
-        LateItem(filing=shown, deadline=deadline)
+        OverdueItem(filing=shown, deadline=deadline)
         for shown in described
         if (deadline := shown_deadline(shown, kinds, horizon)) is not None
     ]
-    return LatePage(items=items, total=int(total), limit=limit, offset=offset)
+    return OverduePage(items=items, total=int(total), limit=limit, offset=offset)
 
 
 def shown_deadline(filing: FilingOut, kinds: Collection[str], by: datetime) -> DeadlineOut | None:

@@ -296,7 +296,7 @@ def test_late_work_lists_the_most_overdue_first(console: Console, sign_in: SignI
     create(console, "later.cn", "submitted")
     page = sign_in(Role.OPS)
     page.goto(f"{console.url}/overdue")
-    first = page.locator("tr.late-item").first
+    first = page.locator("tr.overdue-item").first
     assert f"#{late} late-first.cn" in first.inner_text() and "overdue" in first.inner_text()
     snapshot(page, "late-work")
     page.goto(console.url)

@@ -963,7 +963,7 @@ def test_late_work_shows_one_row_per_filing_with_how_late(
     api.drive("submitted", domain="late.cn")
     clock.advance(timedelta(days=60))
     page = signed_in("ops").get("/overdue").text
-    assert page.count('class="late-item"') == 1 and "d overdue" in page
+    assert page.count('class="overdue-item"') == 1 and "d overdue" in page
     assert "Idle reminder" not in page
 
 

@@ -30,7 +30,7 @@ _JARGON = re.compile(
 )
 _SEARCHES: tuple[type[BaseModel], ...] = (
     console_pages.FilingSearch,
-    console_pages.LateSearch,
+    console_pages.OverdueSearch,
     console_pages.PipelineSearch,
     console_pages.DutySearch,
     entities.EntitySearch,

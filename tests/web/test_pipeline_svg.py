@@ -22,7 +22,7 @@ def _overlap(r: Rect, s: Rect) -> bool:
 
 
 def _drawn() -> ET.Element:
-    counts = [StateCount(state=s, count=3, late=1, by_kind={}) for s in State]
+    counts = [StateCount(state=s, count=3, overdue=1, by_kind={}) for s in State]
     markup = str(pipeline_svg(counts)).replace("&", "&amp;")  # HTML's bare & in the links
     return ET.fromstring(markup.replace("<svg ", f'<svg xmlns="{SVG[1:-1]}" ', 1))
 

@@ -63,7 +63,7 @@ def test_the_late_list_takes_a_province_alias_too(
     new_filing("submitted", domain="chengdu.cn", province="川")
     clock.advance(timedelta(days=7))  # past the host's 3 working days
 
-    page = views.late_page(session, clock.now(), province="蜀")
+    page = views.overdue_page(session, clock.now(), province="蜀")
 
     assert [item.filing.domain for item in page.items] == ["chengdu.cn"]
 
@@ -74,7 +74,7 @@ def test_a_late_filing_shows_the_latest_deadline_it_is_past_not_the_first(
     new_filing("miit_pending")
     clock.advance(timedelta(weeks=7))  # past the legal limit's 20 working days and the SLA
 
-    page = views.late_page(session, clock.now(), state="miit_pending")
+    page = views.overdue_page(session, clock.now(), state="miit_pending")
 
     assert [item.deadline.kind for item in page.items] == ["miit_sla_breach"]
 
@@ -105,10 +105,10 @@ def test_a_filing_moved_on_to_a_deadline_not_yet_due_between_a_late_lists_reads_
 
     monkeypatch.setattr(views, "describe_many", moved_on_meanwhile)
 
-    assert views.late_page(session, clock.now()).items == []
+    assert views.overdue_page(session, clock.now()).items == []
 
 
-@pytest.mark.parametrize("lister", [views.filing_page, views.late_page])
+@pytest.mark.parametrize("lister", [views.filing_page, views.overdue_page])
 def test_a_list_refuses_a_province_that_is_none_rather_than_showing_nothing(
     session: Session, clock: FrozenClock, lister: Callable[..., object]
 ) -> None:
