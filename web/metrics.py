@@ -18,7 +18,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import ColumnElement, event, func
 from sqlalchemy.exc import SQLAlchemyError
@@ -76,8 +76,23 @@ def _count(session: Session, table: type, condition: ColumnElement[bool]) -> int
     return int(session.exec(select(func.count()).select_from(table).where(condition)).one())
 
 
+def under_first_name(family: Metric, first: str) -> Metric:
+    """``family`` again under ``first``, the name it had before it was renamed, with the same
+    samples and a HELP saying it is deprecated and naming the new one: dashboards and alerts
+    written against the first name keep working after an upgrade, and whoever reads the HELP
+    learns where to move them (as ``web.renamed.get_renamed`` keeps a renamed route)."""
+    twin = Metric(
+        first,
+        f"Deprecated, renamed {family.name} (same values): {family.documentation}",
+        family.type,
+    )
+    # A sample's name is the family's with its suffix, if any (a counter's _total).
+    twin.samples = [s._replace(name=first + s.name[len(family.name) :]) for s in family.samples]
+    return twin
+
+
 class DatabaseCollector(Collector):
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         try:
             with Session(get_engine()) as session:
                 now = get_clock().now()
@@ -107,8 +122,8 @@ class DatabaseCollector(Collector):
             return
         family = GaugeMetricFamily("icpflow_filings", "Filings by state.", labels=["state"])
         held_up = GaugeMetricFamily(
-            "icpflow_filings_late",
-            "Filings by state with an overdue deadline past due (the pipeline's late counts).",
+            "icpflow_filings_overdue",
+            "Filings by state with an overdue deadline past due (the pipeline's overdue counts).",
             labels=["state"],
         )
         for row in by_state:
@@ -116,6 +131,7 @@ class DatabaseCollector(Collector):
             held_up.add_metric([row.state.value], row.overdue)
         yield family
         yield held_up
+        yield under_first_name(held_up, "icpflow_filings_late")
         deadlines = GaugeMetricFamily(
             "icpflow_late_filings_by_deadline",
             "Filings held up, by the kind of deadline they are past (SLA health) and the flag "

@@ -12,6 +12,7 @@ import anyio.to_thread
 import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 from sqlmodel import Session
@@ -137,18 +138,34 @@ def test_metrics_expose_orders_by_kind(api: Api) -> None:
     assert 'icpflow_orders{kind="cancel_access",state="draft"} 0.0' in text
 
 
-def test_metrics_count_late_filings_by_state_and_by_the_deadline_they_are_past(
+def test_metrics_count_overdue_filings_by_state_and_by_the_deadline_they_are_past(
     api: Api, clock: FrozenClock
 ) -> None:
     api.drive("submitted")
     api.create(domain="on-time.cn")
     clock.advance(timedelta(days=7))  # past the host's 3 working days
     text = api.get("/metrics").text
-    assert 'icpflow_filings_late{state="submitted"} 1.0' in text
-    assert 'icpflow_filings_late{state="domain_registered"} 0.0' in text
+    assert 'icpflow_filings_overdue{state="submitted"} 1.0' in text
+    assert 'icpflow_filings_overdue{state="domain_registered"} 0.0' in text
     held_up = _held_up_by_deadline(text)
     assert held_up[("overdue", "host_review_overdue")] == 1
     assert held_up[("overdue", "miit_sla_breach")] == 0
+
+
+def test_metrics_still_export_the_overdue_counts_under_their_first_name_deprecated(
+    api: Api, clock: FrozenClock
+) -> None:
+    """Dashboards and alerts on icpflow_filings_late keep working after the rename."""
+    api.drive("submitted")
+    clock.advance(timedelta(days=7))  # past the host's 3 working days
+    families = {f.name: f for f in text_string_to_metric_families(api.get("/metrics").text)}
+    new, first = families["icpflow_filings_overdue"], families["icpflow_filings_late"]
+
+    def by_state(family: Metric) -> dict[str, float]:
+        return {s.labels["state"]: s.value for s in family.samples}
+
+    assert by_state(first) == by_state(new) and by_state(new)["submitted"] == 1
+    assert first.documentation.startswith("Deprecated, renamed icpflow_filings_overdue ")
 
 
 def test_metrics_count_a_filing_only_stuck_under_the_stuck_flag_not_overdue(
