@@ -399,13 +399,24 @@ HOLIDAYS_2031 = ["2031-01-01", "2031-05-01", "2031-05-02", *(f"2031-10-0{n}" for
 SCHEDULE_2031 = {"year": 2031, "holidays": HOLIDAYS_2031, "workdays": ["2031-09-28", "2031-10-11"]}
 
 
-def max_length_of(page: str, name: str) -> int:
-    """The most characters the page's input ``name`` lets a browser type (its ``maxlength``)."""
+def typable(page: str, name: str, value: str) -> bool:
+    """Whether a browser lets ``value`` be typed whole into the page's input ``name``: its
+    ``maxlength``, if it has one, counts UTF-16 code units, two for a character beyond the
+    BMP (𠀀), where the server counts characters."""
     field = re.search(rf'<input[^>]* name="{name}"[^>]*>', page)
     assert field, f"the page has no input {name!r}"
     bound = re.search(r' maxlength="([0-9]+)"', field.group(0))
-    assert bound, f"the input {name!r} takes text of any length"
-    return int(bound.group(1))
+    return bound is None or len(value.encode("utf-16-le")) // 2 <= int(bound.group(1))
+
+
+def limit_said(page: str, form_id: str, name: str) -> int:
+    """The most characters the hint under the input ``name`` of the form ``form_id`` says it
+    takes ("at most 200 characters")."""
+    hint = re.search(rf'id="{form_id}-{name}-hint">([^<]*)<', page)
+    assert hint, f"the input {name!r} has no hint"
+    said = re.search(r"at most ([0-9]+) characters", hint.group(1))
+    assert said, f"the hint under {name!r} says no limit"
+    return int(said.group(1))
 
 
 def said_beside(page: str, form_id: str, name: str) -> str:

@@ -131,8 +131,20 @@ class Input:
     html_type: str = "text"  # the <input>'s type
     default: str | None = None  # the option chosen until someone chooses another
     implied: str | None = None  # what the model takes when it is left out
-    max_length: int | None = None  # the most characters its model takes (``maxlength``)
+    max_length: int | None = None  # the most characters its model takes, said in ``help``
     group: Group | None = None  # the inputs it is shown folded away with, if any
+
+    @property
+    def help(self) -> str:
+        """What the page says under the input: its description and, for text, the most
+        characters it takes. Said, not a ``maxlength``: a browser counts that in UTF-16 code
+        units, two for a character beyond the BMP (𠀀 and the rest of CJK Extension B, met in
+        personal names), and would stop such a name short of the limit the server counts in
+        characters; the server's refusal names the field and the limit."""
+        if self.max_length is None:
+            return self.description
+        limit = f"at most {self.max_length} characters 最多 {self.max_length} 个字符"
+        return " · ".join(filter(None, (self.description, limit)))
 
 
 @dataclass(frozen=True)
@@ -306,8 +318,8 @@ def _holds(annotation: object, wanted: type) -> bool:
 
 def _max_length(field: FieldInfo) -> int | None:
     """The most characters a text field's model takes (``Field(max_length=)``, ``line(n)``),
-    optional or not: its input's ``maxlength``, so the browser stops where the server would
-    refuse and no page repeats the figure. None for a field that is not text."""
+    optional or not, as its input's help says it (``Input.help``), the figure stated once.
+    None for a field that is not text."""
     if _html_type(field.annotation) != "text":
         return None
     found = [

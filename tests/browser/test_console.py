@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import col, select
 
 from auth.tokens import Role
+from config import bounds
 from config.clock import CHINA
 from models import Notification
 from tests.browser.conftest import PHONE, Console, SignIn, settled, snapshot
@@ -188,6 +189,19 @@ def test_a_refused_form_keeps_what_was_typed(console: Console, sign_in: SignIn) 
     page.locator("form#event-bind_service_number #refused").wait_for()
     assert page.get_by_label("Service number").input_value() == "BAD"
     assert page.get_by_label("Server ip").input_value() == "8.8.8.8"
+
+
+def test_a_name_in_characters_beyond_the_bmp_is_typed_whole_up_to_its_limit(
+    console: Console, sign_in: SignIn
+) -> None:
+    """𠀀 (CJK Extension B, met in personal names) is one character to the server, and two
+    UTF-16 code units to the browser's maxlength, which stopped such a name at half its limit."""
+    page = sign_in(Role.CASE_MANAGER)
+    page.goto(f"{console.url}/filings/new")
+    name = "𠀀" * bounds.NAME
+    box = page.locator("#open-filing-applicant_name")
+    box.press_sequentially(name)
+    assert box.input_value() == name
 
 
 def test_a_stale_page_is_told_someone_else_changed_the_filing(

@@ -15,7 +15,14 @@ from sqlmodel import Session, func, select
 
 from config.clock import get_clock
 from models import Filing
-from tests.factories import FLAT_FILING, ORG_MATERIALS, PATH_TO, max_length_of, said_beside
+from tests.factories import (
+    FLAT_FILING,
+    ORG_MATERIALS,
+    PATH_TO,
+    limit_said,
+    said_beside,
+    typable,
+)
 from workflow import views
 from workflow.domain.flat import IMPORT_COLUMNS
 
@@ -71,18 +78,34 @@ def test_a_filled_form_opens_the_filing_and_shows_its_page(
     assert (created.event, created.actor) == ("create", "token:test-case_manager")
 
 
-def test_the_applicant_name_box_stops_at_the_longest_name_an_opening_takes(
+# 𠀀 (CJK Extension B, met in personal names) is one character to the server and two UTF-16
+# code units to a browser's maxlength.
+EXTENSION_B = "𠀀"
+
+
+def test_the_applicant_name_box_takes_the_longest_name_it_says_in_any_characters(
     signed_in: Callable[[str], TestClient],
 ) -> None:
     console = signed_in("case_manager")
-    longest = max_length_of(console.get("/filings/new").text, "applicant_name")
+    page = console.get("/filings/new").text
+    longest = EXTENSION_B * limit_said(page, "open-filing", "applicant_name")
 
-    too_long = _open(
-        console, _form(console), **{**FLAT_FILING, "applicant_name": "x" * (longest + 1)}
-    )
-    answer = _open(console, _form(console), **{**FLAT_FILING, "applicant_name": "x" * longest})
+    answer = _open(console, _form(console), **{**FLAT_FILING, "applicant_name": longest})
 
-    assert (too_long.status_code, answer.status_code) == (422, 303)
+    assert typable(page, "applicant_name", longest) and answer.status_code == 303
+
+
+def test_a_name_longer_than_its_box_says_is_refused_naming_the_box_and_its_limit(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    console = signed_in("case_manager")
+    limit = limit_said(console.get("/filings/new").text, "open-filing", "applicant_name")
+
+    answer = _open(console, _form(console), **{**FLAT_FILING, "applicant_name": "x" * (limit + 1)})
+
+    said = said_beside(answer.text, "open-filing", "applicant_name")
+    assert answer.status_code == 422
+    assert "Applicant name 主体名称" in said and f"at most {limit} characters" in said
 
 
 def test_a_refused_form_comes_back_filled_with_every_reason_by_its_label(
