@@ -1463,6 +1463,80 @@ def test_an_apps_certificates_are_kept_as_one_spelling_on_its_service(
     }
 
 
+def _other_app_on(platform: str, package: str) -> Order:
+    """Another entity's first filing of its own app (cn.other.app), published on ``platform``
+    as ``package``."""
+    fingerprint = ANDROID_MD5 if platform == "android" else "AB" * 20
+    app = service_in(
+        kind="app",
+        app_identifier="cn.other.app",
+        app_platforms={platform: on_platform(fingerprint, package=package)},
+    )
+    return _other_entity_with(app)
+
+
+def test_a_package_another_app_is_filed_under_on_its_platform_is_refused_naming_that_app(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    """The entity's app (cn.example.app, on Android by its identifier) being filed: another
+    entity's app may not go by that package there (one package is one app's)."""
+    app = open_order(**order_on("new_service", on_file.entity_id, 0))
+
+    with pytest.raises(ValidationError) as refused:
+        open_order(**_other_app_on("android", "cn.example.app"))
+
+    assert [(r.code, r.field, r.details) for r in refused.value.reasons] == [
+        (
+            "package_filed_for_another_app",
+            "service.app_platforms.android.package",
+            {"service_id": app.service_id, "entity_id": on_file.entity_id},
+        )
+    ]
+
+
+def test_a_package_of_a_withdrawn_app_is_free_for_another_app(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    app = open_order(**order_on("new_service", on_file.entity_id, 0))
+    _fire(session, app, "withdraw", {"reason": "the app was dropped"})
+
+    assert open_order(**_other_app_on("android", "cn.example.app")).kind == "first_filing"
+
+
+def test_a_package_is_one_apps_on_its_own_platform_only(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    """Android's package names and Apple's Bundle IDs are each their store's: the entity's
+    app going by cn.example.app on Android leaves that Bundle ID to another app on iOS."""
+    open_order(**order_on("new_service", on_file.entity_id, 0))
+
+    assert open_order(**_other_app_on("ios", "cn.example.app")).kind == "first_filing"
+
+
+def test_a_change_adding_a_platform_under_another_apps_package_is_refused_naming_it(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    first = _app_on_file(session, open_order, on_file)  # cn.example.app, on Android
+    second = order_on("new_service", on_file.entity_id, 0)
+    second["service"] = dict(second["service"]) | {  # type: ignore[call-overload]
+        "app_identifier": "cn.example.two",
+        "app_platforms": {"ios": on_platform("AB" * 20)},
+    }
+    two = _drive(session, open_order(**second), ORDER_PATHS["new_service"]).service_id or 0
+
+    on_android: dict[str, object] = {"android": on_platform(ANDROID_MD5, package="cn.example.app")}
+    with pytest.raises(ValidationError) as refused:
+        open_order(**_platforms_change(on_file, two, on_android))
+
+    assert [(r.code, r.field, r.details) for r in refused.value.reasons] == [
+        (
+            "package_filed_for_another_app",
+            "changes.app_platforms.android.package",
+            {"service_id": first, "entity_id": on_file.entity_id},
+        )
+    ]
+
+
 def test_a_new_access_to_a_service_on_file_here_is_refused_naming_it(
     open_order: Open, on_file: FilingOut
 ) -> None:
@@ -1674,6 +1748,37 @@ def test_two_entities_filing_one_app_at_once_open_one_order(db: Database) -> Non
 
     assert isinstance(refused, ValidationError)
     assert [r.code for r in refused.reasons] == ["app_filed_by_another_entity"]
+
+
+@POSTGRES_ONLY
+def test_two_apps_filed_at_once_under_one_package_open_one_order(db: Database) -> None:
+    """Their identities, domains, mobiles and identifiers differ: the Android package alone
+    makes them take turns."""
+
+    def app_of(name: str, credit_code: str, domain: str, mobiles: tuple[str, str]) -> OrderCreate:
+        return OrderCreate.model_validate(
+            first_filing_order(
+                entity=entity_in(
+                    name=name,
+                    id_number=credit_code,
+                    responsible={"name": "Zhao Lei", "mobile": mobiles[0]},
+                ),
+                service=service_in(
+                    kind="app",
+                    name="Shop App",
+                    app_identifier=f"cn.{domain.split('.')[0]}.shop",
+                    app_platforms={"android": on_platform(ANDROID_MD5, package="cn.example.shop")},
+                    domain=domain,
+                    domain_registrant=name,
+                    responsible={"name": "Qian Li", "mobile": mobiles[1]},
+                ),
+            )
+        )
+
+    refused = _two_entities_at_once(db, app_of)
+
+    assert isinstance(refused, ValidationError)
+    assert [r.code for r in refused.reasons] == ["package_filed_for_another_app"]
 
 
 def test_a_site_whose_access_was_removed_comes_back_under_a_new_number(

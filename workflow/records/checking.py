@@ -27,7 +27,7 @@ from workflow.records.entity import (
     _one_opening_at_a_time,
 )
 from workflow.records.filing_body import _FILING_FIELDS, _ORDER_FIELDS, _creation_view, _rename
-from workflow.records.parties import _dumped, _identity, _load, _Parties
+from workflow.records.parties import _dumped, _identity, _load, _packages, _Parties
 from workflow.records.people import (
     _check_contacts,
     _check_entity_person,
@@ -43,6 +43,7 @@ from workflow.records.services import (
     _check_domain_holder,
     _check_domain_quota,
     _check_on_file_here,
+    _check_packages_elsewhere,
 )
 
 
@@ -55,7 +56,8 @@ def check_order(
     spec = kind_spec(command.kind)
     parties, reasons = _load(session, command, spec)
     people = _people(parties, command)
-    _one_opening_at_a_time(session, _identity(parties), parties.service_in, people)
+    packages = _packages(parties, command)
+    _one_opening_at_a_time(session, _identity(parties), parties.service_in, packages, people)
     reasons += _check_record(spec, parties)
     creation = _creation_view(parties, command)
     if creation is not None:
@@ -75,6 +77,7 @@ def check_order(
     found += _check_domain_elsewhere(session, parties)
     found += _check_on_file_here(session, spec, parties, settings)
     found += _check_app_elsewhere(session, parties)
+    found += _check_packages_elsewhere(session, parties, packages, settings)
     found += _check_access(session, spec, parties, command, settings)
     found += _check_not_last(session, spec, parties) + _check_served_here(session, spec, parties)
     found += _check_still_here(session, spec, parties)

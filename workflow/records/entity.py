@@ -23,7 +23,7 @@ from workflow.domain.orders import (
     OrderKind,
     ServiceStatus,
 )
-from workflow.records.parties import _identity, _Parties, service_named
+from workflow.records.parties import _identity, _Packages, _Parties, service_named
 from workflow.records.people import _Person
 from workflow.turns import take_turns
 
@@ -166,14 +166,22 @@ def _check_still_here(session: Session, spec: KindSpec, parties: _Parties) -> li
 
 
 def _one_opening_at_a_time(
-    session: Session, identity: str, service: ServiceIn | None, people: list[_Person]
+    session: Session,
+    identity: str,
+    service: ServiceIn | None,
+    packages: _Packages | None,
+    people: list[_Person],
 ) -> None:
-    """Openings for one identity, of one domain or app or listing one mobile take turns until
-    they commit, so the later one's checks see the earlier one's order."""
+    """Openings for one identity, of one domain or app, filing one package on a platform or
+    listing one mobile take turns until they commit, so the later one's checks see the
+    earlier one's order."""
     named = [f"identity:{identity}" if identity else None]
     named.append(f"domain:{service.domain.lower()}" if service is not None else None)
     if service is not None and service.app_identifier is not None:  # an app is one entity's
         named.append(f"app:{service.kind.value}:{service.app_identifier}")
+    if packages is not None:  # a package is one app's
+        kind = packages.kind.value
+        named += [f"package:{kind}:{on}:{name}" for on, name in packages.by_platform.items()]
     named += [f"mobile:{person.mobile}" for person in people]
     take_turns(session, sorted({name for name in named if name}))
 

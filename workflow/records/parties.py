@@ -1,6 +1,6 @@
 """The shared pieces of judging an order: the entity and service it concerns, loaded from its
 command (``_Parties``, ``_need``, ``_load``), and how the checks name them (``service_named``,
-``_identity``, ``_dumped``).
+``_identity``, ``_dumped``) and the packages an app is filed under (``_packages``).
 
 Every check of the package reads the order's parties the same way, so they are read here,
 once. This module imports no other of the package, so each can import it without a cycle; its
@@ -142,6 +142,35 @@ def _dumped(platforms: AppPlatformsIn | None) -> dict[str, dict[str, str]] | Non
     """An app's platforms as the record keeps them: those given, each without what it left
     out (a package the same as the app's identifier)."""
     return platforms.model_dump(exclude_none=True) if platforms is not None else None
+
+
+@dataclass(frozen=True)
+class _Packages:
+    """The package names or Bundle IDs an order files an app of ``kind`` under, by platform
+    (a platform giving none goes by the app's identifier), and the field that gives them."""
+
+    kind: ServiceKind
+    by_platform: dict[str, str]
+    field: str
+
+
+def _packages(parties: _Parties, command: OrderCreate) -> _Packages | None:
+    """What an order's new app (``service.app_platforms``), or a change of an app's platforms
+    (``changes.app_platforms``), files it under on each platform it names; None for a website
+    or an order naming no platform."""
+    if parties.service_in is not None:
+        kind, identifier = parties.service_in.kind, parties.service_in.app_identifier
+        platforms, field = _dumped(parties.service_in.app_platforms), "service.app_platforms"
+    elif parties.service is not None and command.changes is not None:
+        kind, identifier = ServiceKind(parties.service.kind), parties.service.app_identifier
+        platforms, field = _dumped(command.changes.app_platforms), "changes.app_platforms"
+    else:
+        return None
+    if kind is ServiceKind.WEBSITE or not platforms:
+        return None  # a website's platforms are refused as such
+    named = {platform: held.get("package") or identifier for platform, held in platforms.items()}
+    by_platform = {platform: package for platform, package in named.items() if package}
+    return _Packages(kind, by_platform, field) if by_platform else None
 
 
 def _identity(parties: _Parties) -> str:

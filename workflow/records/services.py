@@ -1,6 +1,7 @@
 """The checks on the service an order brings: its domain's holder (``_check_domain_holder``),
 a domain or an app filed by another entity (``_check_domain_elsewhere``,
-``_check_app_elsewhere``) or on file here already (``_check_on_file_here``), the identity's
+``_check_app_elsewhere``) or on file here already (``_check_on_file_here``), a package filed
+for another app (``_check_packages_elsewhere``), the identity's
 domain quota (``_check_domain_quota``), and the record a new access brings (``_check_access``).
 """
 
@@ -33,7 +34,7 @@ from workflow.domain.orders import (
     split_number,
 )
 from workflow.domain.rules import rules_for
-from workflow.records.parties import _identity, _Parties, service_named
+from workflow.records.parties import _identity, _Packages, _Parties, service_named
 
 # A service holding its record number here, one at a time (the partial unique index of
 # ``models.tables.Service``): one withdrawn, or whose access was removed, holds it no more, so
@@ -345,3 +346,65 @@ def _check_domain_quota(session: Session, parties: _Parties, settings: Settings)
     if parties.service_in.domain in on_file:
         return []  # an app on the site's domain: no domain more is kept
     return check_domain_quota(entity.type, province, len(on_file), rules)
+
+
+def _check_packages_elsewhere(
+    session: Session, parties: _Parties, packages: _Packages | None, settings: Settings
+) -> list[Reason]:
+    """A package name or Bundle ID on a platform is one app's: one another app of the kind is
+    filed under there, on file or being filed for any entity, is refused (MIIT files an app by
+    its package on each platform; docs/domain-facts.md, Apps). A withdrawn or cancelled app
+    holds it no more. Per platform: Android's package names and Apple's Bundle IDs are each
+    their store's, and one app often goes by one name on both."""
+    if packages is None:
+        return []
+    in_flight = select(Filing.service_id).where(col(Filing.state).not_in(list(TERMINAL_STATES)))
+    query = select(Service).where(
+        Service.kind == packages.kind,
+        or_(col(Service.status).in_(ON_FILE_STATUSES), col(Service.id).in_(in_flight)),
+        *_not_the_app_itself(parties, settings),
+    )
+    reasons = []
+    for platform, package in packages.by_platform.items():
+        on_platform = col(Service.app_platforms)
+        named = on_platform[(platform, "package")].as_string()
+        by_identifier = and_(
+            named.is_(None),
+            on_platform[(platform, "fingerprint")].as_string().is_not(None),
+            col(Service.app_identifier) == package,
+        )
+        holder = session.exec(
+            query.where(or_(named == package, by_identifier)).order_by(col(Service.id))
+        ).first()
+        if holder is None:
+            continue
+        reasons.append(
+            Reason(
+                "package_filed_for_another_app",
+                f"{package} on {platform} is {service_named(holder)}'s, on file or being filed "
+                f"for entity {holder.entity_id}: a package is one app's",
+                field=f"{packages.field}.{platform}.package",
+                details={"service_id": holder.id, "entity_id": holder.entity_id},
+            )
+        )
+    return reasons
+
+
+def _not_the_app_itself(parties: _Parties, settings: Settings) -> list[ColumnElement[bool]]:
+    """The rows that are not the app an order concerns: the one a change order changes; for a
+    new one, those of another identifier (the same one's are ``_check_app_elsewhere``'s and
+    ``_check_on_file_here``'s) and another record (a new access brings its app back under
+    its number, whose row, its access removed, keeps its packages)."""
+    if parties.service is not None:
+        return [col(Service.id) != parties.service.id]
+    service = parties.service_in
+    if service is None:
+        return []
+    rows = []
+    if service.app_identifier is not None:
+        rows.append(col(Service.app_identifier).is_distinct_from(service.app_identifier))
+    if service.record_number is not None:
+        spellings = rules_for(settings).number_spellings(service.record_number)
+        record = col(Service.record_number)
+        rows.append(or_(record.is_(None), record.not_in(spellings)))
+    return rows
