@@ -1328,7 +1328,9 @@ def _app_on_file(session: Session, open_order: Open, on_file: FilingOut) -> int:
     return order.service_id
 
 
-def _platforms_change(on_file: FilingOut, service_id: int, platforms: dict[str, object]) -> Order:
+def _platforms_change(
+    on_file: FilingOut, service_id: int, platforms: Mapping[str, object]
+) -> Order:
     return {
         "kind": "change",
         "entity_id": on_file.entity_id,
@@ -1494,6 +1496,25 @@ def test_a_package_another_app_is_filed_under_on_its_platform_is_refused_naming_
     ]
 
 
+def test_a_package_a_change_in_flight_adds_to_another_app_is_refused_naming_that_app(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    app = _app_on_file(session, open_order, on_file)
+    on_ios = {"ios": on_platform("AB" * 20, package="cn.example.ios")}
+    open_order(**_platforms_change(on_file, app, on_ios))
+
+    with pytest.raises(ValidationError) as refused:
+        open_order(**_other_app_on("ios", "cn.example.ios"))
+
+    assert [(r.code, r.field, r.details) for r in refused.value.reasons] == [
+        (
+            "package_filed_for_another_app",
+            "service.app_platforms.ios.package",
+            {"service_id": app, "entity_id": on_file.entity_id},
+        )
+    ]
+
+
 def test_a_package_of_a_withdrawn_app_is_free_for_another_app(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:
@@ -1524,7 +1545,7 @@ def test_a_change_adding_a_platform_under_another_apps_package_is_refused_naming
     }
     two = _drive(session, open_order(**second), ORDER_PATHS["new_service"]).service_id or 0
 
-    on_android: dict[str, object] = {"android": on_platform(ANDROID_MD5, package="cn.example.app")}
+    on_android = {"android": on_platform(ANDROID_MD5, package="cn.example.app")}
     with pytest.raises(ValidationError) as refused:
         open_order(**_platforms_change(on_file, two, on_android))
 

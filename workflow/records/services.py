@@ -352,18 +352,19 @@ def _check_packages_elsewhere(
     session: Session, parties: _Parties, packages: _Packages | None, settings: Settings
 ) -> list[Reason]:
     """A package name or Bundle ID on a platform is one app's: one another app of the kind is
-    filed under there, on file or being filed for any entity, is refused (MIIT files an app by
-    its package on each platform; docs/domain-facts.md, Apps). A withdrawn or cancelled app
-    holds it no more. Per platform: Android's package names and Apple's Bundle IDs are each
-    their store's, and one app often goes by one name on both."""
+    filed under there, on file or being filed (by its own order, or a change order adding it)
+    for any entity, is refused (MIIT files an app by its package on each platform;
+    docs/domain-facts.md, Apps). A withdrawn or cancelled app holds it no more. Per platform:
+    Android's package names and Apple's Bundle IDs are each their store's, and one app often
+    goes by one name on both."""
     if packages is None:
         return []
     in_flight = select(Filing.service_id).where(col(Filing.state).not_in(list(TERMINAL_STATES)))
+    others = [col(Service.kind) == packages.kind, *_not_the_app_itself(parties, settings)]
     query = select(Service).where(
-        Service.kind == packages.kind,
-        or_(col(Service.status).in_(ON_FILE_STATUSES), col(Service.id).in_(in_flight)),
-        *_not_the_app_itself(parties, settings),
+        or_(col(Service.status).in_(ON_FILE_STATUSES), col(Service.id).in_(in_flight)), *others
     )
+    changing = _changing_to(session, others)
     reasons = []
     for platform, package in packages.by_platform.items():
         on_platform = col(Service.app_platforms)
@@ -375,7 +376,7 @@ def _check_packages_elsewhere(
         )
         holder = session.exec(
             query.where(or_(named == package, by_identifier)).order_by(col(Service.id))
-        ).first()
+        ).first() or changing.get((platform, package))
         if holder is None:
             continue
         reasons.append(
@@ -388,6 +389,29 @@ def _check_packages_elsewhere(
             )
         )
     return reasons
+
+
+def _changing_to(
+    session: Session, others: list[ColumnElement[bool]]
+) -> dict[tuple[str, str], Service]:
+    """The packages change orders in flight file the apps ``others`` selects under, by
+    platform: theirs once approved, so being filed. A change is sealed whole, so it is read
+    here rather than matched in the query."""
+    changes = session.exec(
+        select(Filing.changes, Service)
+        .join(Service, col(Service.id) == col(Filing.service_id))
+        .where(
+            Filing.kind == OrderKind.CHANGE,
+            col(Filing.state).not_in(list(TERMINAL_STATES)),
+            *others,
+        )
+    ).all()
+    return {
+        (platform, package): app
+        for changed, app in changes
+        for platform, held in (changed.get("app_platforms") or {}).items()
+        if (package := held.get("package") or app.app_identifier)
+    }
 
 
 def _not_the_app_itself(parties: _Parties, settings: Settings) -> list[ColumnElement[bool]]:
