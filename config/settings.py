@@ -44,6 +44,8 @@ MAX_DAYS_AHEAD = 3_650
 MAX_WORKING_DAYS_AHEAD = 2_500
 MAX_WEEKS_AHEAD = MAX_DAYS_AHEAD // 7
 MAX_HOURS_AHEAD = MAX_DAYS_AHEAD * 24
+# The fewest leader polls a standby waits through, silent, before it ends the leader's session.
+LEADER_TAKEOVER_POLLS = 3
 # A figure inside a JSON list or mapping: strict, since `[true, 2]` would otherwise read as 1.
 Days = Annotated[int, Field(ge=1, le=MAX_DAYS_AHEAD, strict=True)]
 WorkingDays = Annotated[int, Field(ge=1, le=MAX_WORKING_DAYS_AHEAD, strict=True)]
@@ -321,6 +323,12 @@ class Settings(BaseSettings):
     relay_interval_seconds: float = 5
     sweep_batch_size: int = 500
     leader_poll_seconds: float = 2
+    leader_takeover_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="A standby ends the PostgreSQL session of a leader whose lock connection has "
+        "shown no activity this long (a paused or hung process) and takes the lock over.",
+    )
 
     @property
     def effective_calendar_dir(self) -> Path:
@@ -345,6 +353,19 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"DELIVERY_LEASE_SECONDS ({self.delivery_lease_seconds:g}) must be longer than "
                 f"DELIVERY_TIME_LIMIT_SECONDS ({self.delivery_time_limit_seconds:g})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _takeover_waits_several_polls(self) -> Settings:
+        """A live leader shows itself once a poll; a threshold within a few polls would have a
+        standby end a leader that was merely slow to be scheduled on a busy host."""
+        least = LEADER_TAKEOVER_POLLS * self.leader_poll_seconds
+        if self.leader_takeover_seconds < least:
+            raise ValueError(
+                f"LEADER_TAKEOVER_SECONDS ({self.leader_takeover_seconds:g}) must be at least "
+                f"{LEADER_TAKEOVER_POLLS} polls of LEADER_POLL_SECONDS "
+                f"({self.leader_poll_seconds:g}): {least:g}"
             )
         return self
 

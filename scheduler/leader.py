@@ -7,6 +7,19 @@ leader's whole life (the server drops it when the session ends; the connection m
 to the server, not through a transaction-pooling proxy). On SQLite, where every process shares
 one file on one machine, it is an OS file lock beside the database (the kernel drops it when
 the process exits).
+
+A leader that is paused or hung (SIGSTOP, a frozen VM, a deadlocked process) does not die: its
+kernel still answers the keepalives, so its session and the lock outlive it and nothing is
+swept. So on PostgreSQL the lock's session also shows that its holder is alive: the leader
+checks ``still_held`` (a query on that session) every poll, which the server records as the
+session's ``pg_stat_activity.state_change``. A standby refused the lock looks up the session
+holding it and, once that has been silent longer than the takeover threshold (several polls),
+ends it with ``pg_terminate_backend`` and takes the lock; the old leader, if it ever resumes,
+finds its connection dead at its next ``still_held`` and steps down. Leadership stays where it
+was, in the lock's session alone: no lease or heartbeat row to disagree with it. A leader busy
+in a long sweep is not silent, for the scheduler polls from a thread of its own
+(``scheduler.main``). A paused SQLite scheduler is not taken over: its file lock is the
+kernel's, on one machine, and no other process can tell a paused holder from a busy one.
 """
 
 from __future__ import annotations
@@ -52,16 +65,39 @@ _PG_CONNECT_ARGS = {
 }
 
 
+# How long a standby waits for the server to end a silent holder's session before trying the
+# lock again; past it, its next poll tries again.
+_TERMINATE_WAIT_MS = 5_000
+# The session holding the scheduler lock in this database, if it has been silent (no query
+# started or ended) for ``silent_for`` seconds, ended. A bigint advisory key appears in
+# ``pg_locks`` split in two: its high 32 bits as ``classid``, its low 32 as ``objid``, and
+# ``objsubid`` 1 (2 is for a pair of int keys). Needs PostgreSQL 14 for the wait.
+_END_SILENT_HOLDER = text(
+    """
+    SELECT activity.pid,
+           extract(epoch FROM clock_timestamp() - activity.state_change)::float8 AS silent_for,
+           pg_terminate_backend(activity.pid, :wait_ms) AS terminated
+    FROM pg_locks AS held JOIN pg_stat_activity AS activity USING (pid)
+    WHERE held.locktype = 'advisory' AND held.granted AND held.objsubid = 1
+      AND held.classid = CAST(:classid AS oid) AND held.objid = CAST(:objid AS oid)
+      AND held.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND activity.state_change < clock_timestamp() - make_interval(secs => :silent_for)
+    """
+)
+
+
 class LeaderLock(ABC):
-    """Non-blocking leadership: ``try_acquire`` wins or loses at once, never waits."""
+    """Non-blocking leadership: ``try_acquire`` wins or loses at once, never waits for the
+    holder (ending a silent one waits a few seconds at most, for the server)."""
 
     @staticmethod
-    def for_url(url: str, var_dir: Path) -> LeaderLock:
-        """The lock that fits the database every scheduler of this deployment shares."""
+    def for_url(url: str, var_dir: Path, takeover_after: float) -> LeaderLock:
+        """The lock that fits the database every scheduler of this deployment shares; on
+        PostgreSQL one that ends a holder silent for ``takeover_after`` seconds."""
         parsed = make_url(url)
         backend = parsed.get_backend_name()
         if backend == "postgresql":
-            return PostgresLeaderLock(url)
+            return PostgresLeaderLock(url, takeover_after)
         if backend == "sqlite":
             database = parsed.database
             if database and database != ":memory:":
@@ -84,8 +120,9 @@ class LeaderLock(ABC):
 
 
 class PostgresLeaderLock(LeaderLock):
-    def __init__(self, url: str, key: int = ADVISORY_KEY) -> None:
+    def __init__(self, url: str, takeover_after: float, key: int = ADVISORY_KEY) -> None:
         self.key = key
+        self.takeover_after = takeover_after
         self._engine = create_engine(
             url, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args=_PG_CONNECT_ARGS
         )
@@ -101,18 +138,19 @@ class PostgresLeaderLock(LeaderLock):
             try:
                 if self._conn is None:
                     self._conn = self._engine.connect()
-                won = self._conn.execute(
-                    text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
-                ).scalar_one()
+                won = self._try_lock(self._conn) or (
+                    self._end_silent_holder(self._conn) and self._try_lock(self._conn)
+                )
             except SQLAlchemyError as exc:
-                log.warning("cannot reach PostgreSQL to take the scheduler lock: %s", exc)
+                log.warning("cannot take the scheduler lock on PostgreSQL: %s", exc)
                 self._close()
                 return False
-            self._held = bool(won)
+            self._held = won
             return self._held
 
     def still_held(self) -> bool:
-        """A session-level lock ends only with its session, so a live connection means held."""
+        """A session-level lock ends only with its session, so a live connection means held.
+        The query is also what shows standbys this leader is alive (``_end_silent_holder``)."""
         with self._mutex:
             if not self._held or self._conn is None:
                 return False
@@ -136,6 +174,42 @@ class PostgresLeaderLock(LeaderLock):
                     log.debug("unlocking before closing failed; closing releases it", exc_info=True)
             self._close()
         self._engine.dispose()
+
+    def _try_lock(self, conn: Connection) -> bool:
+        return bool(
+            conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar_one()
+        )
+
+    def _end_silent_holder(self, conn: Connection) -> bool:
+        """End the session holding the lock if it has been silent past the threshold; whether
+        one was ended. Found and ended in one statement, so the silence acted on is a moment
+        old at most; a leader that spoke up in that moment is ended all the same and stands by
+        at its next check, which costs a poll, never two leaders. The server waits for the
+        session to be gone (up to ``_TERMINATE_WAIT_MS``), so the lock is free to try again.
+
+        ``pg_terminate_backend`` lets a role end its own role's sessions, and a role granted
+        ``pg_signal_backend`` any but a superuser's: every scheduler must connect as one
+        database role, or be granted ``pg_signal_backend``. Refused, it raises, and the
+        standby logs the refusal at each poll."""
+        ended = conn.execute(
+            _END_SILENT_HOLDER,
+            {
+                "classid": (self.key >> 32) & 0xFFFFFFFF,
+                "objid": self.key & 0xFFFFFFFF,
+                "silent_for": self.takeover_after,
+                "wait_ms": _TERMINATE_WAIT_MS,
+            },
+        ).first()
+        if ended is None:
+            return False
+        log.warning(
+            "ending the scheduler lock's session, backend %s: silent for %.1f s (more than %g s), "
+            "its leader is paused or hung",
+            ended.pid,
+            ended.silent_for,
+            self.takeover_after,
+        )
+        return bool(ended.terminated)
 
     def _close(self) -> None:
         conn, self._conn, self._held = self._conn, None, False

@@ -1,6 +1,9 @@
 """The scheduler process: stand by until it wins the leader lock, then sweep on a timer.
 
-Every scheduler polls the lock; the winner adds the sweep jobs, the others wait. APScheduler's
+Every scheduler polls the lock; the winner adds the sweep jobs, the others wait. The leader's
+poll checks the lock on its session, which is also how standbys see it is alive (a leader silent
+for ``LEADER_TAKEOVER_SECONDS`` is ended, ``scheduler.leader``), so the poll has a thread of its
+own: a sweep running long must not hold it back, or a busy leader would look hung. APScheduler's
 timers are in-memory, which is safe only because the work lives in rows: a new leader's first
 sweep picks up whatever came due while nobody led. Jobs have fixed ids so that becoming leader
 twice replaces them instead of doubling them.
@@ -17,6 +20,7 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.base import BaseScheduler
@@ -76,6 +80,8 @@ class Leadership:
         self._mutex = threading.Lock()
 
     def poll(self) -> None:
+        """Lead when the lock is won; while leading, check it every poll, even with no job due:
+        that check is the leader's sign of life to the standbys."""
         with self._mutex:
             if self.leading:
                 if not self.lock.still_held():
@@ -139,10 +145,15 @@ def run_scheduler(settings: Settings) -> None:
 
     check_settings(settings)
     configure_logging()
-    scheduler = BlockingScheduler(timezone=UTC)
+    # A thread for every job at once (each runs one instance at a time): the leadership poll
+    # never waits for a worker while the sweeps run.
+    executor = ThreadPoolExecutor(max_workers=len(LEADER_JOBS) + 1)
+    scheduler = BlockingScheduler(timezone=UTC, executors={"default": executor})
     _stop_on_signals(scheduler)
     with serving(settings) as served:
-        lock = LeaderLock.for_url(settings.effective_database_url, settings.var_dir)
+        lock = LeaderLock.for_url(
+            settings.effective_database_url, settings.var_dir, settings.leader_takeover_seconds
+        )
         leadership = Leadership(scheduler, lock, settings, build_broker(served))
         _add_interval_job(
             scheduler, LEADERSHIP_JOB_ID, leadership.poll, settings.leader_poll_seconds

@@ -88,6 +88,12 @@ def test_a_file_that_cannot_be_written_is_named_on_one_line(cli: Cli, tmp_path: 
             id="two-settings-at-odds",
         ),
         pytest.param(
+            "LEADER_TAKEOVER_SECONDS",
+            "5",
+            "LEADER_TAKEOVER_SECONDS (5) must be at least 3 polls of LEADER_POLL_SECONDS (2): 6",
+            id="a-takeover-sooner-than-a-live-leader-shows-itself",
+        ),
+        pytest.param(
             "DELIVERY_MAX_RETRIES",
             "12",
             "STRANDED_AFTER_MINUTES (30) must be longer than a delivery's retries may take (38.2 "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 import sqlalchemy as sa
 
+from config.settings import Settings
 from scheduler.leader import LOCK_NAME, LeaderLock, PostgresLeaderLock
 from tests.databases import POSTGRES_ONLY, Database
 
@@ -18,20 +20,43 @@ if TYPE_CHECKING:
 
 TAKEOVER_SECONDS = 10  # "within seconds", on two busy cores
 HOLD_LOCK_SCRIPT = Path(__file__).with_name("hold_lock.py")
+# A standby's takeover threshold here: short for a fast test, yet ten checks of a live holder.
+SILENT_HOLDER_SECONDS = 2.0
+HOLDER_CHECKS_EVERY = 0.2
 
 pytestmark = pytest.mark.slow
 
 
-def _holder(processes: Processes, db_url: str, var_dir: Path) -> Child:
-    child = processes.start("holder", [str(HOLD_LOCK_SCRIPT), db_url, str(var_dir)], {}, piped=True)
+def _holder(
+    processes: Processes, db_url: str, var_dir: Path, checks_every: float | None = None
+) -> Child:
+    """A process holding the lock; with ``checks_every``, checking it that often as a leader."""
+    checks = [] if checks_every is None else [str(checks_every)]
+    argv = [str(HOLD_LOCK_SCRIPT), db_url, str(var_dir), *checks]
+    child = processes.start("holder", argv, {}, piped=True)
     assert child.proc.stdout is not None
     assert child.proc.stdout.readline().strip() == "acquired", child.log()
     return child
 
 
+def _ask(child: Child, command: str) -> str:
+    assert child.proc.stdin is not None and child.proc.stdout is not None
+    child.proc.stdin.write(f"{command}\n")
+    child.proc.stdin.flush()
+    return child.proc.stdout.readline().strip()
+
+
 @pytest.fixture
-def mine(db: Database, tmp_path: Path) -> Iterator[LeaderLock]:
-    lock = LeaderLock.for_url(db.url, tmp_path / "var")
+def mine(db: Database, settings: Settings, tmp_path: Path) -> Iterator[LeaderLock]:
+    lock = LeaderLock.for_url(db.url, tmp_path / "var", settings.leader_takeover_seconds)
+    yield lock
+    lock.release()
+
+
+@pytest.fixture
+def standby(db: Database) -> Iterator[PostgresLeaderLock]:
+    """A standby that ends a holder silent for ``SILENT_HOLDER_SECONDS``."""
+    lock = PostgresLeaderLock(db.url, SILENT_HOLDER_SECONDS)
     yield lock
     lock.release()
 
@@ -58,11 +83,8 @@ def test_release_hands_the_lock_to_the_other_process(
 ) -> None:
     holder = _holder(processes, db.url, tmp_path / "var")
     assert mine.try_acquire() is False
-    assert holder.proc.stdin is not None and holder.proc.stdout is not None
 
-    holder.proc.stdin.write("release\n")
-    holder.proc.stdin.flush()
-    assert holder.proc.stdout.readline().strip() == "released"
+    assert _ask(holder, "release") == "released"
 
     assert mine.try_acquire() is True
     assert mine.still_held() is True
@@ -85,10 +107,12 @@ def test_the_lock_is_freed_when_its_holder_process_is_killed(
 
 @pytest.mark.postgres
 @POSTGRES_ONLY
-def test_the_server_drops_a_silent_leaders_session_within_seconds_not_hours(db: Database) -> None:
+def test_the_server_drops_a_silent_leaders_session_within_seconds_not_hours(
+    db: Database, settings: Settings
+) -> None:
     """The server's end of the lock's session probes a peer that went quiet (a dead machine or
     network) every few seconds, so the lock is freed for a standby in about 11 s, not 2 h."""
-    lock = PostgresLeaderLock(db.url)
+    lock = PostgresLeaderLock(db.url, settings.leader_takeover_seconds)
     try:
         assert lock.try_acquire() is True
         assert lock._conn is not None
@@ -113,9 +137,10 @@ def test_the_server_drops_a_silent_leaders_session_within_seconds_not_hours(db: 
 
 @POSTGRES_ONLY
 def test_a_leader_whose_connection_dies_knows_it_lost_the_lock(
-    db: Database, wait: Callable[..., object]
+    db: Database, settings: Settings, wait: Callable[..., object]
 ) -> None:
-    first, second = PostgresLeaderLock(db.url), PostgresLeaderLock(db.url)
+    first = PostgresLeaderLock(db.url, settings.leader_takeover_seconds)
+    second = PostgresLeaderLock(db.url, settings.leader_takeover_seconds)
     try:
         assert first.try_acquire() is True
         assert second.try_acquire() is False
@@ -136,3 +161,58 @@ def test_a_leader_whose_connection_dies_knows_it_lost_the_lock(
     finally:
         first.release()
         second.release()
+
+
+@pytest.mark.postgres
+@POSTGRES_ONLY
+def test_a_standby_ends_a_paused_holders_session_once_silent_past_the_threshold_not_before(
+    db: Database,
+    tmp_path: Path,
+    processes: Processes,
+    standby: PostgresLeaderLock,
+    wait: Callable[..., object],
+) -> None:
+    """A paused process keeps its connection, and so its lock, alive: the kernel answers for it.
+    A standby ends its session once it has said nothing for the threshold."""
+    holder = _holder(processes, db.url, tmp_path / "var")
+    before_its_last_word = time.monotonic()
+    assert _ask(holder, "check") == "held"
+
+    holder.signal(signal.SIGSTOP)
+
+    assert standby.try_acquire() is False
+    wait(standby.try_acquire, SILENT_HOLDER_SECONDS + TAKEOVER_SECONDS, "the paused lock taken")
+    assert time.monotonic() - before_its_last_word >= SILENT_HOLDER_SECONDS
+
+
+@pytest.mark.postgres
+@POSTGRES_ONLY
+def test_a_standby_never_ends_a_holder_that_keeps_checking_its_lock(
+    db: Database, tmp_path: Path, processes: Processes, standby: PostgresLeaderLock
+) -> None:
+    holder = _holder(processes, db.url, tmp_path / "var", checks_every=HOLDER_CHECKS_EVERY)
+
+    watched_until = time.monotonic() + 2.5 * SILENT_HOLDER_SECONDS
+    while time.monotonic() < watched_until:
+        assert standby.try_acquire() is False
+        time.sleep(HOLDER_CHECKS_EVERY)
+
+    assert _ask(holder, "check") == "held"
+
+
+@pytest.mark.postgres
+@POSTGRES_ONLY
+def test_a_paused_holder_taken_over_finds_it_lost_the_lock_when_it_resumes(
+    db: Database,
+    tmp_path: Path,
+    processes: Processes,
+    standby: PostgresLeaderLock,
+    wait: Callable[..., object],
+) -> None:
+    holder = _holder(processes, db.url, tmp_path / "var")
+    holder.signal(signal.SIGSTOP)
+    wait(standby.try_acquire, SILENT_HOLDER_SECONDS + TAKEOVER_SECONDS, "the paused lock taken")
+
+    holder.signal(signal.SIGCONT)
+
+    assert _ask(holder, "check") == "lost"

@@ -186,7 +186,7 @@ def test_sigterm_stops_the_scheduler_cleanly_and_frees_the_lock(
 
     assert scheduler.proc.wait(timeout=10) == 0, scheduler.log()
     assert "scheduler stopped" in scheduler.log()
-    lock = LeaderLock.for_url(db.url, tmp_path / "var")
+    lock = LeaderLock.for_url(db.url, tmp_path / "var", settings.leader_takeover_seconds)
     try:
         assert lock.try_acquire()
     finally:
