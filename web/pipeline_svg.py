@@ -3,7 +3,9 @@
 States sit in columns by their distance from the initial state along the declared edges, so
 the picture reads left to right as a filing moves. Each state is a link to its filings with
 its live count and how many of them are overdue, shaded by that share like a heat map. An event
-that leaves every open state (``withdraw``) is one note instead of an arrow from each box.
+that leaves every open state (``withdraw``) is one note instead of an arrow from each box. An
+edge forward is an S across the gap between two columns; any other keeps to the gutters between
+the rows and columns, so no edge passes under a box it does not join.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 from urllib.parse import urlencode
 
 from markupsafe import Markup, escape
@@ -27,7 +30,8 @@ from workflow.domain.definition import (
 from workflow.domain.diagram import Edge, edges
 from workflow.schemas import StateCount
 
-BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 150, 78, 96, 34, 16
+# The rows' gap holds the lanes of the edges that run between two rows, and their labels.
+BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 150, 78, 96, 64, 16
 EVERYWHERE = tuple(e for e in EVENTS if set(e.sources) == set(NON_TERMINAL_STATES))
 
 
@@ -36,6 +40,7 @@ class Box:
     state: str
     x: int
     y: int
+    row: int  # within its column, from the top
 
     @property
     def middle_y(self) -> int:
@@ -72,7 +77,7 @@ def layout(drawn: Sequence[Edge]) -> dict[str, Box]:
         row = rows.get(rank, 0)
         rows[rank] = row + 1
         x = MARGIN + rank * (BOX_W + GAP_X)
-        boxes[spec.name.value] = Box(spec.name.value, x, MARGIN + row * (BOX_H + GAP_Y))
+        boxes[spec.name.value] = Box(spec.name.value, x, MARGIN + row * (BOX_H + GAP_Y), row)
     return boxes
 
 
@@ -98,39 +103,171 @@ Point = tuple[float, float]
 CHAR_W, LINE_H, HALO = 6.6, 12, 3
 # Where along its edge a label is tried first (the middle), then either side of it.
 ALONG = (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8)
+# Lanes in the gutters: the least room between two edges' runs along one lane, and the
+# spacing of the lanes below the last row, where there is no box to fit between.
+LANE_CLEAR, LANE_STEP = 10, 14
 
 
-def _curve(edge: Edge, boxes: dict[str, Box], lane: int) -> tuple[Point, Point, Point, Point]:
-    """The cubic Bezier an edge is drawn as: start, two control points, end."""
-    a, b = boxes[edge.source], boxes[edge.dest]
-    if b.x > a.x:  # forward: right side to left side
-        x1, y1, x2, y2 = a.x + BOX_W, a.middle_y, b.x, b.middle_y
-        bend = (x2 - x1) / 2
-        return (x1, y1), (x1 + bend, y1), (x2 - bend, y2), (x2, y2)
-    if b.x == a.x and abs(b.y - a.y) == BOX_H + GAP_Y:  # next in the column: straight across
-        x = a.x + (BOX_W * 3 // 5 if b.y > a.y else BOX_W * 2 // 5)
-        start, end = (x, a.y + BOX_H), (x, b.y)
-        if b.y < a.y:
-            start, end = (x, a.y), (x, b.y + BOX_H)
-        return start, start, end, end
-    if b.x == a.x and b.y != a.y:  # further down or up the column: round its left side
-        y1, y2, bulge = a.y + BOX_H - 16, b.y + BOX_H - 16, a.x - 24 - 14 * lane
-        return (a.x, y1), (bulge, y1), (bulge, y2), (b.x, y2)
-    # back or sideways: under the boxes, bottom to bottom, each in its own lane
-    x1, y1 = a.x + BOX_W * 3 // 5, a.y + BOX_H
-    x2, y2 = b.x + BOX_W * 2 // 5, b.y + BOX_H
-    depth = max(y1, y2) + 18 + 14 * lane
-    return (x1, y1), (x1, depth), (x2, depth), (x2, y2)
+class Side(Enum):
+    TOP = "top"
+    BOTTOM = "bottom"
 
 
-def _at(curve: tuple[Point, Point, Point, Point], t: float) -> Point:
-    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = curve
-    u = 1 - t
-    weights = (u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t)
-    return (
-        sum(w * x for w, x in zip(weights, (x0, x1, x2, x3), strict=True)),
-        sum(w * y for w, y in zip(weights, (y0, y1, y2, y3), strict=True)),
+@dataclass(frozen=True)
+class Route:
+    """The line an edge is drawn as: a cubic Bezier (start, two control points, end) when
+    ``curved``, else the polyline through ``points``."""
+
+    points: tuple[Point, ...]
+    curved: bool
+
+    def at(self, t: float) -> Point:
+        """The point ``t`` of the way along (for a polyline, of its length)."""
+        if self.curved:
+            (x0, y0), (x1, y1), (x2, y2), (x3, y3) = self.points
+            u = 1 - t
+            weights = (u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t)
+            return (
+                sum(w * x for w, x in zip(weights, (x0, x1, x2, x3), strict=True)),
+                sum(w * y for w, y in zip(weights, (y0, y1, y2, y3), strict=True)),
+            )
+        legs = list(zip(self.points, self.points[1:], strict=False))
+        lengths = [abs(bx - ax) + abs(by - ay) for (ax, ay), (bx, by) in legs]  # orthogonal
+        left = t * sum(lengths)
+        for ((ax, ay), (bx, by)), length in zip(legs, lengths, strict=True):
+            if left <= length and length:
+                f = left / length
+                return ax + f * (bx - ax), ay + f * (by - ay)
+            left -= length
+        return self.points[-1]
+
+    @property
+    def d(self) -> str:
+        (x0, y0), *rest = self.points
+        moves = " ".join(f"{x:g},{y:g}" for x, y in rest)
+        return f"M{x0:g},{y0:g} {'C' if self.curved else 'L'}{moves}"
+
+
+def _forward(a: Box, b: Box) -> Route:
+    """Right side to left side, an S between the columns, which hold no box."""
+    x1, y1, x2, y2 = a.x + BOX_W, a.middle_y, b.x, b.middle_y
+    bend = (x2 - x1) / 2
+    return Route(((x1, y1), (x1 + bend, y1), (x2 - bend, y2), (x2, y2)), curved=True)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """An edge that goes back, up or down its column, or round to its own state, before its
+    coordinates are known: the side of each box it leaves and enters by and the gutter
+    between rows it runs along beside each (gutter ``k`` lies above row ``k``); where the two
+    differ, it ``turns`` along the gutter between columns after the destination's."""
+
+    edge: Edge
+    leaves: Side
+    enters: Side
+    out_gutter: int
+    in_gutter: int
+
+    @property
+    def turns(self) -> bool:
+        return self.out_gutter != self.in_gutter
+
+
+def _plan(edge: Edge, boxes: dict[str, Box]) -> _Plan:
+    """Out of the side facing the destination's row and in by the side facing the source's;
+    between states in one row, out of the bottom and in by the bottom."""
+    ra, rb = boxes[edge.source].row, boxes[edge.dest].row
+    if rb < ra:
+        return _Plan(edge, Side.TOP, Side.BOTTOM, ra, rb + 1)
+    if rb > ra:
+        return _Plan(edge, Side.BOTTOM, Side.TOP, ra + 1, rb)
+    return _Plan(edge, Side.BOTTOM, Side.BOTTOM, ra + 1, ra + 1)
+
+
+def _lanes(spans: Sequence[tuple[float, float]]) -> list[int]:
+    """Each span's lane, the fewest lanes such that spans sharing one are ``LANE_CLEAR``
+    apart: runs that do not meet along a gutter share its lane."""
+    ends: list[float] = []  # per lane, where its last span ends
+    found = [0] * len(spans)
+    for i in sorted(range(len(spans)), key=lambda i: min(spans[i])):
+        lo, hi = sorted(spans[i])
+        lane = next((k for k, end in enumerate(ends) if end + LANE_CLEAR <= lo), len(ends))
+        if lane == len(ends):
+            ends.append(hi)
+        ends[lane] = hi
+        found[i] = lane
+    return found
+
+
+def _gutter_lanes(
+    keys: Sequence[int], spans: Sequence[tuple[float, float]]
+) -> tuple[list[int], dict[int, int]]:
+    """The lane of each span within its gutter ``keys[i]``, and how many lanes each gutter
+    holds."""
+    lanes = [0] * len(spans)
+    counts: dict[int, int] = {}
+    for key in set(keys):
+        mine = [i for i, k in enumerate(keys) if k == key]
+        for i, lane in zip(mine, _lanes([spans[i] for i in mine]), strict=True):
+            lanes[i] = lane
+        counts[key] = 1 + max(lanes[i] for i in mine)
+    return lanes, counts
+
+
+def _around(plans: Sequence[_Plan], boxes: dict[str, Box]) -> list[Route]:
+    """Each plan drawn along the gutters, where no box is: out of its box to the row gutter
+    beside it, along it (to the gutter after the destination's column, then along that to the
+    destination's row gutter, if the two differ) and into the destination. The ends along a
+    box's side are spread evenly, ordered by where their other ends lie; the runs along a
+    gutter each get a lane of their own where they would meet."""
+    ends: dict[tuple[str, Side], list[tuple[float, int, bool]]] = {}
+    for i, plan in enumerate(plans):
+        a, b = boxes[plan.edge.source], boxes[plan.edge.dest]
+        ends.setdefault((a.state, plan.leaves), []).append((b.x, i, True))
+        ends.setdefault((b.state, plan.enters), []).append((a.x, i, False))
+    xs: dict[tuple[int, bool], float] = {}
+    for (state, _), attached in ends.items():
+        for k, (_, i, leaving) in enumerate(sorted(attached)):
+            xs[i, leaving] = boxes[state].x + BOX_W * (k + 1) / (len(attached) + 1)
+    row_y = {b.row: b.y for b in boxes.values()}
+    bottom_row = max(row_y)
+
+    def gutter_y(gutter: int, lane: int, lanes: int) -> float:
+        if gutter > bottom_row:  # below the last row: as deep as it takes
+            return row_y[bottom_row] + BOX_H + LANE_STEP * (lane + 1)
+        return row_y[gutter - 1] + BOX_H + GAP_Y * (lane + 1) / (lanes + 1)
+
+    turning = [i for i, p in enumerate(plans) if p.turns]
+    column_of = [boxes[plans[i].edge.dest].x for i in turning]
+    v_lanes, v_counts = _gutter_lanes(
+        column_of, [(plans[i].out_gutter, plans[i].in_gutter) for i in turning]
     )
+    turn_x = {
+        i: x + BOX_W + GAP_X * (lane + 1) / (v_counts[x] + 1)
+        for i, x, lane in zip(turning, column_of, v_lanes, strict=True)
+    }
+    runs: list[tuple[int, int, float, float]] = []  # plan, gutter, from x, to x
+    for i, plan in enumerate(plans):
+        far = turn_x.get(i, xs[i, False])
+        runs.append((i, plan.out_gutter, xs[i, True], far))
+        if plan.turns:
+            runs.append((i, plan.in_gutter, far, xs[i, False]))
+    h_lanes, h_counts = _gutter_lanes([g for _, g, _, _ in runs], [(x1, x2) for *_, x1, x2 in runs])
+    along: dict[tuple[int, int], float] = {
+        (i, g): gutter_y(g, lane, h_counts[g])
+        for (i, g, _, _), lane in zip(runs, h_lanes, strict=True)
+    }
+    routes = []
+    for i, plan in enumerate(plans):
+        a, b = boxes[plan.edge.source], boxes[plan.edge.dest]
+        xa, xb = xs[i, True], xs[i, False]
+        ya = a.y if plan.leaves is Side.TOP else a.y + BOX_H
+        yb = b.y if plan.enters is Side.TOP else b.y + BOX_H
+        out_y, in_y = along[i, plan.out_gutter], along[i, plan.in_gutter]
+        middle = [(turn_x[i], out_y), (turn_x[i], in_y)] if plan.turns else []
+        points = [(xa, ya), (xa, out_y), *middle, (xb, in_y), (xb, yb)]
+        routes.append(Route(tuple(points), curved=False))
+    return routes
 
 
 def label_rect(lines: Sequence[str], cx: float, cy: float) -> Rect:
@@ -140,12 +277,10 @@ def label_rect(lines: Sequence[str], cx: float, cy: float) -> Rect:
     return Rect(cx - w / 2, cy - h / 2, w, h)
 
 
-def _place(
-    curve: tuple[Point, Point, Point, Point], lines: Sequence[str], taken: list[Rect]
-) -> Rect:
+def _place(route: Route, lines: Sequence[str], taken: list[Rect]) -> Rect:
     """Where a label goes: the first point along its edge, from the middle out, where it
     covers no state box nor label already placed; else stacked above or below the middle."""
-    tried = [_at(curve, t) for t in ALONG]
+    tried = [route.at(t) for t in ALONG]
     mx, my = tried[0]
     tried += [(mx, my + sign * step * LINE_H) for step in range(1, 60) for sign in (1, -1)]
     for cx, cy in tried:
@@ -165,27 +300,29 @@ def _label(rect: Rect, lines: Sequence[str]) -> str:
     return f'<text class="edge-label" y="{first:.0f}" text-anchor="middle">{spans}</text>'
 
 
-def _edges(drawn: Sequence[Edge], boxes: dict[str, Box]) -> tuple[list[str], list[Rect]]:
+def _edges(
+    drawn: Sequence[Edge], boxes: dict[str, Box]
+) -> tuple[list[str], list[Rect], list[Route]]:
     """The edges' paths and labels, the labels placed clear of the boxes and of each other
-    (the forward edges' first, their gaps being narrowest); and the labels' boxes."""
-    backs = [e for e in drawn if boxes[e.dest].x <= boxes[e.source].x]
-    curves = [_curve(e, boxes, backs.index(e) % 3 if e in backs else 0) for e in drawn]
+    (the forward edges' first, their gaps being narrowest); the labels' boxes and the routes."""
+    plans = [_plan(e, boxes) for e in drawn if boxes[e.dest].x <= boxes[e.source].x]
+    around = dict(zip([p.edge for p in plans], _around(plans, boxes), strict=True))
+    routes = [around[e] if e in around else _forward(boxes[e.source], boxes[e.dest]) for e in drawn]
     taken = [Rect(b.x, b.y, BOX_W, BOX_H) for b in boxes.values()]
     labels: dict[int, str] = {}
     rects = []
-    for i in sorted(range(len(drawn)), key=lambda i: drawn[i] in backs):
+    for i in sorted(range(len(drawn)), key=lambda i: drawn[i] in around):
         lines = _wrap(drawn[i].event)
-        rect = _place(curves[i], lines, taken)
+        rect = _place(routes[i], lines, taken)
         taken.append(rect)
         rects.append(rect)
         labels[i] = _label(rect, lines)
     paths = [
-        f'<path class="{"edge auto" if e.automatic else "edge"}" '
-        f'd="M{p0[0]},{p0[1]} C{p1[0]},{p1[1]} {p2[0]},{p2[1]} {p3[0]},{p3[1]}" '
+        f'<path class="{"edge auto" if e.automatic else "edge"}" d="{route.d}" '
         'marker-end="url(#arrow)"/>'
-        for e, (p0, p1, p2, p3) in zip(drawn, curves, strict=True)
+        for e, route in zip(drawn, routes, strict=True)
     ]
-    return paths + [labels[i] for i in range(len(drawn))], rects
+    return paths + [labels[i] for i in range(len(drawn))], rects, routes
 
 
 def _wrap(name: str, width: int = 12) -> list[str]:
@@ -242,10 +379,14 @@ def pipeline_svg(counts: Sequence[StateCount], kind: str | None = None) -> Marku
     drawn = [e for e in edges() if e.event not in {x.name for x in EVERYWHERE}]
     boxes = layout(drawn)
     by_state = {c.state: c for c in counts}
-    parts, labels = _edges(drawn, boxes)
+    parts, labels, routes = _edges(drawn, boxes)
     parts += [_box(box, by_state[State(name)], kind) for name, box in boxes.items()]
     width = max(b.x for b in boxes.values()) + BOX_W + MARGIN
-    below = max([b.y + BOX_H + 18 + 14 * 3 for b in boxes.values()] + [r.y + r.h for r in labels])
+    below = max(
+        [b.y + BOX_H for b in boxes.values()]
+        + [y for route in routes for _, y in route.points]
+        + [r.y + r.h for r in labels]
+    )
     bottom = int(below) + 10
     notes = "; ".join(f"{e.name}: any open state → {e.dest.value}" for e in EVERYWHERE)
     parts.append(f'<text class="edge-label" x="{MARGIN}" y="{bottom}">{escape(notes)}</text>')
