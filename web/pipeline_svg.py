@@ -69,16 +69,22 @@ def _ranks(drawn: Sequence[Edge]) -> dict[str, int]:
 
 
 def layout(drawn: Sequence[Edge]) -> dict[str, Box]:
+    """Each state's box: its column by its rank, its row by declaration order within the
+    column; with room above the first row for the loops of its states that have any."""
     ranks = _ranks(drawn)
-    rows: dict[int, int] = {}
-    boxes = {}
-    for spec in STATES:  # declaration order within a column
+    taken: dict[int, int] = {}
+    rows = {}
+    for spec in STATES:
         rank = ranks[spec.name.value]
-        row = rows.get(rank, 0)
-        rows[rank] = row + 1
-        x = MARGIN + rank * (BOX_W + GAP_X)
-        boxes[spec.name.value] = Box(spec.name.value, x, MARGIN + row * (BOX_H + GAP_Y), row)
-    return boxes
+        rows[spec.name.value] = taken.get(rank, 0)
+        taken[rank] = rows[spec.name.value] + 1
+    top = MARGIN + (
+        LOOP_ROOM if any(e.source == e.dest and not rows[e.source] for e in drawn) else 0
+    )
+    return {
+        state: Box(state, MARGIN + ranks[state] * (BOX_W + GAP_X), top + row * (BOX_H + GAP_Y), row)
+        for state, row in rows.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,9 @@ ALONG = (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8)
 # Lanes in the gutters: the least room between two edges' runs along one lane, and the
 # spacing of the lanes below the last row, where there is no box to fit between.
 LANE_CLEAR, LANE_STEP = 10, 14
+# A loop's control points stand this high over its box, and the first row this much lower when
+# one of its states has a loop: room for the loop and two lines of label over it.
+LOOP_H, LOOP_ROOM = 28, 40
 
 
 class Side(Enum):
@@ -170,13 +179,20 @@ class _Plan:
 
     @property
     def turns(self) -> bool:
-        return self.out_gutter != self.in_gutter
+        return self.out_gutter != self.in_gutter and not self.loops
+
+    @property
+    def loops(self) -> bool:
+        return self.edge.source == self.edge.dest
 
 
 def _plan(edge: Edge, boxes: dict[str, Box]) -> _Plan:
     """Out of the side facing the destination's row and in by the side facing the source's;
-    between states in one row, out of the bottom and in by the bottom."""
+    between states in one row, out of the bottom and in by the bottom; a loop, out of the top
+    and back in by it, clear of the edges to the box below."""
     ra, rb = boxes[edge.source].row, boxes[edge.dest].row
+    if edge.source == edge.dest:
+        return _Plan(edge, Side.TOP, Side.TOP, ra, ra)
     if rb < ra:
         return _Plan(edge, Side.TOP, Side.BOTTOM, ra, rb + 1)
     if rb > ra:
@@ -248,6 +264,8 @@ def _around(plans: Sequence[_Plan], boxes: dict[str, Box]) -> list[Route]:
     }
     runs: list[tuple[int, int, float, float]] = []  # plan, gutter, from x, to x
     for i, plan in enumerate(plans):
+        if plan.loops:
+            continue
         far = turn_x.get(i, xs[i, False])
         runs.append((i, plan.out_gutter, xs[i, True], far))
         if plan.turns:
@@ -261,6 +279,11 @@ def _around(plans: Sequence[_Plan], boxes: dict[str, Box]) -> list[Route]:
     for i, plan in enumerate(plans):
         a, b = boxes[plan.edge.source], boxes[plan.edge.dest]
         xa, xb = xs[i, True], xs[i, False]
+        if plan.loops:  # its two ends are neighbours along the top: bulging out over them
+            bulge = (xa - xb) / 2
+            controls = ((xa + bulge, a.y - LOOP_H), (xb - bulge, a.y - LOOP_H))
+            routes.append(Route(((xa, a.y), *controls, (xb, a.y)), curved=True))
+            continue
         ya = a.y if plan.leaves is Side.TOP else a.y + BOX_H
         yb = b.y if plan.enters is Side.TOP else b.y + BOX_H
         out_y, in_y = along[i, plan.out_gutter], along[i, plan.in_gutter]
@@ -277,17 +300,40 @@ def label_rect(lines: Sequence[str], cx: float, cy: float) -> Rect:
     return Rect(cx - w / 2, cy - h / 2, w, h)
 
 
-def _place(route: Route, lines: Sequence[str], taken: list[Rect]) -> Rect:
-    """Where a label goes: the first point along its edge, from the middle out, where it
-    covers no state box nor label already placed; else stacked above or below the middle."""
+def _along(route: Route) -> list[Point]:
+    """Where an edge's label may go: along it, from the middle out; else stacked above or
+    below the middle."""
     tried = [route.at(t) for t in ALONG]
     mx, my = tried[0]
-    tried += [(mx, my + sign * step * LINE_H) for step in range(1, 60) for sign in (1, -1)]
+    return tried + [(mx, my + sign * step * LINE_H) for step in range(1, 60) for sign in (1, -1)]
+
+
+def _beside(loop: Route, lines: Sequence[str], nth: int, of: int) -> list[Point]:
+    """Where a loop's label may go: beside it, just above the box, on the side away from the
+    box's other loops (its left for the first of them, its right for the last), or over it;
+    else stacked further up. Along the loop would put it on the box or on the next loop's."""
+    traced = [loop.at(step / 20) for step in range(21)]
+    left, right = min(x for x, _ in traced), max(x for x, _ in traced)
+    top = min(y for _, y in traced)
+    size = label_rect(lines, 0, 0)
+    level = max(y for _, y in traced) - size.h / 2 - 1  # just above the box
+    sides = [(left - size.w / 2, level), (right + size.w / 2, level)]
+    over = [((left + right) / 2, top - size.h / 2 - step * LINE_H) for step in range(60)]
+    if 2 * nth < of - 1:
+        return [sides[0], over[0], sides[1], *over[1:]]
+    if 2 * nth > of - 1:
+        return [sides[1], over[0], sides[0], *over[1:]]
+    return [over[0], *sides, *over[1:]]
+
+
+def _place(tried: Sequence[Point], lines: Sequence[str], taken: list[Rect]) -> Rect:
+    """Where a label goes: the first of the ``tried`` centres where it covers no state box nor
+    label already placed."""
     for cx, cy in tried:
         rect = label_rect(lines, cx, cy)
         if rect.x >= 0 and rect.y >= 0 and not any(rect.overlaps(r) for r in taken):
             return rect
-    return label_rect(lines, mx, my)  # not reached: the space below the boxes is free
+    return label_rect(lines, *tried[0])  # not reached: the space below the boxes is free
 
 
 def _label(rect: Rect, lines: Sequence[str]) -> str:
@@ -308,12 +354,23 @@ def _edges(
     plans = [_plan(e, boxes) for e in drawn if boxes[e.dest].x <= boxes[e.source].x]
     around = dict(zip([p.edge for p in plans], _around(plans, boxes), strict=True))
     routes = [around[e] if e in around else _forward(boxes[e.source], boxes[e.dest]) for e in drawn]
+    loops = [p.edge for p in plans if p.loops]
     taken = [Rect(b.x, b.y, BOX_W, BOX_H) for b in boxes.values()]
     labels: dict[int, str] = {}
     rects = []
-    for i in sorted(range(len(drawn)), key=lambda i: drawn[i] in around):
+    # forward edges' labels first, then the loops', then those going round
+    for i in sorted(
+        range(len(drawn)),
+        key=lambda i: (drawn[i] in around, drawn[i] not in loops),
+    ):
         lines = _wrap(drawn[i].event)
-        rect = _place(routes[i], lines, taken)
+        own = [e for e in loops if e.source == drawn[i].source]
+        tried = (
+            _beside(routes[i], lines, own.index(drawn[i]), len(own))
+            if drawn[i] in own
+            else _along(routes[i])
+        )
+        rect = _place(tried, lines, taken)
         taken.append(rect)
         rects.append(rect)
         labels[i] = _label(rect, lines)

@@ -121,3 +121,23 @@ def test_no_edge_crosses_a_state_box_but_its_own_two() -> None:
         for e, d in _edges(svg)
     }
     assert {edge: states for edge, states in crossing.items() if states} == {}
+
+
+def _gap(rect: Rect, points: list[tuple[float, float]]) -> float:
+    """How far ``rect`` is from the nearest of ``points``, across and down (0 if it covers it)."""
+    return min(
+        max(rect[0] - x, x - rect[2], 0) + max(rect[1] - y, y - rect[3], 0) for x, y in points
+    )
+
+
+def test_each_loops_label_sits_beside_its_loop() -> None:
+    svg = _drawn()
+    drawn = _edges(svg)
+    labels = _labels(svg)[: len(drawn)]  # one per edge, in their order; then the note
+    gaps = {
+        e.event: _gap(rect, _along(d))
+        for (e, d), (_, rect) in zip(drawn, labels, strict=True)
+        if e.source == e.dest
+    }
+    assert len(gaps) == 3
+    assert {event: round(gap) for event, gap in gaps.items() if gap > LINE_H} == {}
