@@ -449,7 +449,9 @@ def pipeline_svg(counts: Sequence[StateCount], kind: str | None = None) -> Marku
     parts.append(f'<text class="edge-label" x="{MARGIN}" y="{bottom}">{escape(notes)}</text>')
     height = bottom + MARGIN
     return Markup(
-        f'<svg class="pipeline" viewBox="0 0 {width} {height}" role="group" '
+        # its own size, at which a phone shows it (scrolling in its frame); wider screens fit it
+        f'<svg class="pipeline" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="group" '
         f'aria-label="Pipeline: the filing states and their counts">'
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path class="arrowhead" '

@@ -346,6 +346,20 @@ def test_on_a_phone_nothing_overflows_the_screen(console: Console, sign_in: Sign
         snapshot(page, name)
 
 
+def test_on_a_phone_the_pipeline_diagram_scrolls_in_its_frame_at_its_own_size(
+    console: Console, sign_in: SignIn
+) -> None:
+    page = sign_in(Role.VIEWER, viewport=PHONE)
+    page.goto(f"{console.url}/")
+    scrolled = page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+    framed = page.locator(".diagram").evaluate("frame => frame.scrollWidth > frame.clientWidth")
+    label = page.evaluate(
+        """() => parseFloat(getComputedStyle(document.querySelector('svg .edge-label')).fontSize)
+        * document.querySelector('svg.pipeline').getScreenCTM().a"""
+    )
+    assert (scrolled, framed, round(label)) == (True, True, 11)  # px, as drawn
+
+
 def test_on_a_phone_a_cells_second_piece_stays_beside_its_label(
     console: Console, sign_in: SignIn
 ) -> None:
