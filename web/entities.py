@@ -31,7 +31,7 @@ from web.opening import KEY_FIELD, assign_to_me, new_key, opened, with_choices
 from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show, shown_by
 from workflow import service, views
 from workflow.domain.bounded import RowId
-from workflow.domain.commands import ChangesIn, OrderCreate, ServiceIn, parse
+from workflow.domain.commands import ChangesIn, OrderCreate, ServiceIn, certificate_hash, parse
 from workflow.domain.definition import in_words, spoken
 from workflow.domain.errors import NotFound, Reason, ValidationError
 from workflow.domain.orders import (
@@ -65,13 +65,6 @@ _ZH_WHOSE = {
 _PERSONS = frozenset({"responsible", "entity_responsible", "service_responsible"})
 _ZH_OWN = {"kind": "类型", "name": "名称"}  # a service's own
 _ZH_PERSON_NAME = "姓名"
-# The hash of its certificate a platform files as its fingerprint, as its model says
-# (``AndroidIn``, ``IosIn``, ``HarmonyOsIn``): its label names it, in English and Chinese.
-_FINGERPRINT_HASH = {
-    "android": ("MD5", "MD5"),
-    "ios": ("SHA-1", "SHA-1"),
-    "harmonyos": ("MD5 or SHA-1", "MD5 或 SHA-1"),
-}
 # What a cancellation's box makes its sender confirm: the order, once approved, cannot be
 # undone by another (a number cancelled here is never filed here again).
 CONFIRM_FIELD = "confirm"
@@ -395,7 +388,7 @@ def _part_input(path: str, field: FieldInfo, required: bool, rules: Rules) -> In
     """A field of the order's part, with the rules file's choices where it has them; a
     person's document type among a person's documents (``Rules.person_documents``)."""
     *whose, leaf = parts = path.split(".")[1:]
-    shown = field_input(path, field, required=required, label=_label(parts))
+    shown = field_input(path, field, required=required, label=_label(parts, field))
     if parts[0] in _APP_ONLY:
         shown = replace(shown, group=APP_PLATFORMS)
     person = bool(whose) and whose[-1] in _PERSONS
@@ -411,17 +404,17 @@ def _part_label(path: str) -> str:
     return spoken("_".join(rest), _zh_whose(rest))
 
 
-def _label(parts: list[str]) -> str:
+def _label(parts: list[str], field: FieldInfo) -> str:
     """``["responsible", "mobile"]`` -> ``Responsible mobile 负责人手机号码``;
     ``["app_platforms", "android", "public_key"]`` -> ``App platforms android public key
-    App 平台：安卓证书公钥``; a fingerprint names its platform's hash (``_FINGERPRINT_HASH``)."""
+    App 平台：安卓证书公钥``; a fingerprint names the hash its model declares
+    (``commands.certificate_hash``: ``App platforms android fingerprint (MD5) …``)."""
     english = in_words("_".join(parts))
     *whose, what = parts
     if not whose:
         return f"{english} {_ZH_OWN.get(what) or ZH[what]}"
-    if what == "fingerprint" and whose[-1] in _FINGERPRINT_HASH:
-        hashed, hashed_zh = _FINGERPRINT_HASH[whose[-1]]
-        return f"{english} ({hashed}) {_zh_whose(whose)}{ZH[what]}（{hashed_zh}）"
+    if (hashed := certificate_hash(field)) is not None:
+        return f"{english} ({hashed.en}) {_zh_whose(whose)}{ZH[what]}（{hashed.zh}）"
     return f"{english} {_zh_whose(whose)}{_ZH_PERSON_NAME if what == 'name' else ZH[what]}"
 
 

@@ -26,7 +26,7 @@ from tests.factories import (
     typable,
 )
 from workflow import service, views
-from workflow.domain.commands import EventCommand
+from workflow.domain.commands import AndroidIn, CertificateHash, EventCommand
 from workflow.schemas import FilingOut
 
 if TYPE_CHECKING:
@@ -748,3 +748,37 @@ def test_each_platforms_fingerprint_is_labelled_by_the_hash_its_help_names(
     zh = label.split("App 平台：", 1)[1]
     assert f"（{hashed}）" in zh and hashed.split(" ")[0] in help_
     assert not_hashed is None or (not_hashed not in zh and not_hashed not in help_)
+
+
+def _fingerprint_label(page: str, platform: str) -> str:
+    name = f"order-new_service-service.app_platforms.{platform}.fingerprint"
+    return str(re.search(rf'<label for="{re.escape(name)}">([^<]*)</label>', page)[1])  # type: ignore[index]
+
+
+def test_a_fingerprints_label_names_the_hash_its_platforms_model_declares(
+    entity_id: int, signed_in: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    field = AndroidIn.model_fields["fingerprint"]
+    monkeypatch.setattr(field, "metadata", [CertificateHash("SHA-256", "SHA-256 摘要")])
+
+    page = signed_in("case_manager").get(f"/entities/{entity_id}").text
+
+    assert _fingerprint_label(page, "android") == (
+        "App platforms android fingerprint (SHA-256) App 平台：安卓证书指纹（SHA-256 摘要）"
+    )
+
+
+@pytest.mark.parametrize("platform", ["android", "ios", "harmonyos"])
+def test_the_api_describes_each_fingerprint_by_the_hash_the_console_labels_it_by(
+    entity_id: int, signed_in: Console, platform: str
+) -> None:
+    console = signed_in("case_manager")
+    hashed = re.search(
+        r"\((.+?)\)", _fingerprint_label(console.get(f"/entities/{entity_id}").text, platform)
+    )[1]  # type: ignore[index]
+    schemas = console.get("/openapi.json").json()["components"]["schemas"]
+    model = {"android": "AndroidIn", "ios": "IosIn", "harmonyos": "HarmonyOsIn"}[platform]
+
+    assert (
+        schemas[model]["properties"]["fingerprint"]["description"] == f"the certificate's {hashed}"
+    )

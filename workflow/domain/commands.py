@@ -9,6 +9,7 @@ guards judge the values against the filing rules.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from socket import inet_aton
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pydantic
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic.fields import FieldInfo
 from pydantic.networks import validate_email
 
 from config import bounds
@@ -327,16 +329,40 @@ class _AppPlatformIn(BaseModel):
     )
 
 
+@dataclass(frozen=True)
+class CertificateHash:
+    """Which hash of its signing certificate an app is filed with as its fingerprint on a
+    platform, in English and Chinese: declared once, on the platform's ``fingerprint`` field
+    (``_fingerprint``), where the API's schema describes the field by it and the console's
+    order forms name it in its label (``certificate_hash``), so the two cannot tell apart."""
+
+    en: str
+    zh: str
+
+
+def _fingerprint(hashed: CertificateHash) -> Any:
+    """A platform's ``fingerprint`` field: described by its hash (``/openapi.json``, the CLI's
+    help), which it keeps among its metadata for the console to read."""
+    field: FieldInfo = Field(description=f"the certificate's {hashed.en}")
+    field.metadata.append(hashed)
+    return field
+
+
+def certificate_hash(field: FieldInfo) -> CertificateHash | None:
+    """The hash a fingerprint field is of (``_fingerprint``); None for any other field."""
+    return next((m for m in field.metadata if isinstance(m, CertificateHash)), None)
+
+
 class AndroidIn(_AppPlatformIn):
-    fingerprint: Md5Fingerprint = Field(description="the certificate's MD5")
+    fingerprint: Md5Fingerprint = _fingerprint(CertificateHash("MD5", "MD5"))
 
 
 class IosIn(_AppPlatformIn):
-    fingerprint: Sha1Fingerprint = Field(description="the certificate's SHA-1")
+    fingerprint: Sha1Fingerprint = _fingerprint(CertificateHash("SHA-1", "SHA-1"))
 
 
 class HarmonyOsIn(_AppPlatformIn):
-    fingerprint: AnyFingerprint = Field(description="the certificate's MD5 (or SHA-1)")
+    fingerprint: AnyFingerprint = _fingerprint(CertificateHash("MD5 or SHA-1", "MD5 或 SHA-1"))
 
 
 class AppPlatformsIn(BaseModel):
