@@ -26,12 +26,30 @@ from config.clock import get_clock
 from config.settings import get_settings
 from web.auth import SessionDep
 from web.console import PAGE_SIZE, Page, Refused, Text, listed, pages_of, service_names
-from web.forms import ZH, Choice, Form, Group, Input, Option, field_input, nested, part_fields
+from web.forms import (
+    ZH,
+    Choice,
+    Form,
+    Group,
+    Input,
+    Option,
+    field_input,
+    held_type,
+    nested,
+    part_fields,
+)
 from web.opening import KEY_FIELD, assign_to_me, new_key, opened, with_choices
 from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show, shown_by
 from workflow import service, views
 from workflow.domain.bounded import RowId
-from workflow.domain.commands import ChangesIn, OrderCreate, ServiceIn, certificate_hash, parse
+from workflow.domain.commands import (
+    ChangesIn,
+    OrderCreate,
+    PersonIn,
+    ServiceIn,
+    certificate_hash,
+    parse,
+)
 from workflow.domain.definition import in_words, spoken
 from workflow.domain.errors import NotFound, Reason, ValidationError
 from workflow.domain.orders import (
@@ -60,9 +78,15 @@ _ZH_WHOSE = {
     "service_responsible": "网站/App 负责人",
     "app_platforms": "App 平台：",
 }
-# The parts of an order that are a responsible person (``PersonIn``): their document is a
-# person's, so its drop-down offers a person's documents only, never an organisation's.
-_PERSONS = frozenset({"responsible", "entity_responsible", "service_responsible"})
+# The parts of an order that are a responsible person, as its models say (a ``PersonIn``,
+# the entity's own kind of one too, optional or not): their document is a person's, so its
+# drop-down offers a person's documents only, never an organisation's.
+_PERSONS = frozenset(
+    name
+    for model in (ServiceIn, ChangesIn)
+    for name, field in model.model_fields.items()
+    if held_type(field.annotation, PersonIn) is not None
+)
 _ZH_OWN = {"kind": "类型", "name": "名称"}  # a service's own
 _ZH_PERSON_NAME = "姓名"
 # What a cancellation's box makes its sender confirm: the order, once approved, cannot be

@@ -251,7 +251,7 @@ def field_input(
     """The input of one field of a model: its type says which (a drop-down for an enum or a
     yes/no, a date picker for a day, a number for a count); ``required`` overrides the
     model's say, ``label`` the one made of the field's name."""
-    enum = _held(field.annotation, Enum)
+    enum = held_type(field.annotation, Enum)
     options = tuple(Option(m.value, _offered(m)) for m in enum) if enum is not None else None
     if _holds(field.annotation, bool):
         options = _YES_NO
@@ -387,7 +387,7 @@ def _input(
     if (
         options is not None
         and answering is not None
-        and _held(field.annotation, Enum) is VerifierRole
+        and held_type(field.annotation, Enum) is VerifierRole
     ):
         # Only someone still to answer may answer, or enter a wrong code.
         options = tuple(o for o in options if o.value in answering)
@@ -400,7 +400,7 @@ def _number_asked(name: str, filing: FilingOut) -> NumberAsked | None:
     return kind_spec(filing.kind).number_asked if name == "icp_number" else None
 
 
-def _held(annotation: object, base: type[Held]) -> type[Held] | None:
+def held_type(annotation: object, base: type[Held]) -> type[Held] | None:
     """The subclass of ``base`` (an enum, a model) a field holds, optional or not."""
     return next(
         (
@@ -506,7 +506,7 @@ def part_fields(
     model requires it, in a part that is itself required."""
     for name, field in model.model_fields.items():
         path = f"{prefix}.{name}"
-        part = _held(field.annotation, BaseModel)
+        part = held_type(field.annotation, BaseModel)
         if part is None:
             yield path, field, required and field.is_required()
         else:
