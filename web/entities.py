@@ -47,6 +47,7 @@ from workflow.domain.commands import (
     OrderCreate,
     PersonIn,
     ServiceIn,
+    app_only,
     certificate_hash,
     parse,
 )
@@ -100,10 +101,11 @@ _CONFIRMS = {
     Effect.REMOVE_ACCESS: "once approved, this host no longer serves the chosen site or app "
     "批准后取消本接入商的接入",
 }
-# The fields of a service (``ServiceIn``) or a change (``ChangesIn``) a website has none of
-# (``guards.check_app_identifier``, ``check_app_platforms``): an app's, a mini program's or a
-# quick app's, shown folded away so that a website's order is short.
-_APP_ONLY = frozenset({"app_identifier", "app_platforms"})
+# The fields of a service (``ServiceIn``) or a change (``ChangesIn``) a website has none of,
+# as their models mark them (``commands.AppOnly``, which ``guards.check_website_fields``
+# reads too): an app's, a mini program's or a quick app's, shown folded away so that a
+# website's order is short.
+_APP_ONLY = frozenset((*app_only(ServiceIn), *app_only(ChangesIn)))
 APP_PLATFORMS = Group(
     "App platforms (apps, mini programs, quick apps only) App 平台（仅 App、小程序、快应用）",
     "Left blank for a website. 网站无需填写。",

@@ -12,20 +12,29 @@ from typing import Any
 import pytest
 
 from config.settings import Settings
-from tests.factories import INDIVIDUAL_MATERIALS, ORG_CREDIT_CODE, ORG_MATERIALS
+from tests.factories import (
+    ANDROID_MD5,
+    INDIVIDUAL_MATERIALS,
+    ORG_CREDIT_CODE,
+    ORG_MATERIALS,
+    on_platform,
+    service_in,
+)
 from workflow.domain import guards
-from workflow.domain.commands import FilingCreate
+from workflow.domain.commands import ChangesIn, FilingCreate, ServiceIn
 from workflow.domain.event_data import EventData, IcpNumberData, MaterialsData, ServiceNumberData
 from workflow.domain.guards import (
     GUARDS,
     ORDER_GUARDS,
     canonical_province,
     check_creation,
+    check_website_fields,
     guard_icp_number,
     guard_pre_approval_needed,
     guard_service_number,
     guard_submission,
 )
+from workflow.domain.orders import ServiceKind
 from workflow.domain.rules import RulesError, load_rules, parse_rules
 
 TODAY = date(2026, 3, 15)
@@ -1122,3 +1131,40 @@ def test_every_guard_the_workflow_names_exists_and_every_guard_is_used() -> None
 
     named = {guard for event in EVENTS for guard in event.guards}
     assert named == set(GUARDS) | set(ORDER_GUARDS)
+
+
+_ON_ANDROID = {"android": on_platform(ANDROID_MD5)}
+
+
+def test_a_website_is_refused_each_field_only_an_app_has_in_the_order_its_model_gives_them() -> (
+    None
+):
+    site = ServiceIn.model_validate(
+        service_in(app_identifier="cn.example.shop", app_platforms=_ON_ANDROID)
+    )
+
+    refused = check_website_fields(ServiceKind.WEBSITE, site, "service")
+
+    assert [(r.code, r.field) for r in refused] == [
+        ("unexpected_field", "service.app_identifier"),
+        ("unexpected_field", "service.app_platforms"),
+    ]
+
+
+def test_a_websites_change_of_app_platforms_is_refused_as_what_it_has_none_of() -> None:
+    changes = ChangesIn.model_validate({"service_name": "Shop", "app_platforms": _ON_ANDROID})
+
+    refused = check_website_fields(ServiceKind.WEBSITE, changes, "changes")
+
+    assert [(r.code, r.field) for r in refused] == [("unexpected_field", "changes.app_platforms")]
+
+
+@pytest.mark.parametrize("kind", [k for k in ServiceKind if k is not ServiceKind.WEBSITE])
+def test_an_app_a_mini_program_or_a_quick_app_may_give_what_only_they_have(
+    kind: ServiceKind,
+) -> None:
+    app = ServiceIn.model_validate(
+        service_in(kind=kind.value, app_identifier="cn.example.shop", app_platforms=_ON_ANDROID)
+    )
+
+    assert check_website_fields(kind, app, "service") == []

@@ -365,6 +365,24 @@ class HarmonyOsIn(_AppPlatformIn):
     fingerprint: AnyFingerprint = _fingerprint(CertificateHash("MD5 or SHA-1", "MD5 或 SHA-1"))
 
 
+@dataclass(frozen=True)
+class AppOnly:
+    """Marks a field of a service (``ServiceIn``) or a change (``ChangesIn``) that only an
+    app, a mini program or a quick app has, in its type (``Annotated[Name | None,
+    AppOnly()]``): a website giving one is refused (``guards.check_website_fields``), and the
+    console folds it away so that a website's order is short, both reading it here
+    (``app_only``)."""
+
+
+def app_only(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of ``model`` marked ``AppOnly``, in the order it declares them."""
+    return tuple(
+        name
+        for name, field in model.model_fields.items()
+        if any(isinstance(marker, AppOnly) for marker in field.metadata)
+    )
+
+
 class AppPlatformsIn(BaseModel):
     """An app on each platform it is published on, as MIIT files it; a new platform later is
     a change order."""
@@ -387,12 +405,12 @@ class ServiceIn(BaseModel):
     domain_expires_on: Day
     domain_registrant: Name = Field(description="must be the entity's name")
     domain_real_name_verified: YesNo = Field(description="must be true")
-    app_identifier: Name | None = Field(
+    app_identifier: Annotated[Name | None, AppOnly()] = Field(
         default=None,
         description="package name or Bundle ID of an app (a mini program's AppID): required "
         "for them, none for a website",
     )
-    app_platforms: AppPlatformsIn | None = Field(
+    app_platforms: Annotated[AppPlatformsIn | None, AppOnly()] = Field(
         default=None,
         description="an app on each platform it is published on: at least one for an app, "
         "none for a website",
@@ -413,7 +431,7 @@ class ChangesIn(BaseModel):
     entity_responsible: EntityPersonIn | None = None
     service_name: Name | None = None
     service_responsible: PersonIn | None = None
-    app_platforms: AppPlatformsIn | None = Field(
+    app_platforms: Annotated[AppPlatformsIn | None, AppOnly()] = Field(
         default=None,
         description="an app on the platforms given (one it is newly published on, or one "
         "whose package or certificate changed); those left out stay as on record",

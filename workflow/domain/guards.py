@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
+from pydantic import BaseModel
+
 from config.clock import CHINA, as_utc
 from config.domains import to_ascii_domain
 from config.settings import Settings, get_settings
 from workflow.domain.bounded import INVISIBLE
-from workflow.domain.commands import ApplicantIn, ApplicantKind, FilingCreate
+from workflow.domain.commands import ApplicantIn, ApplicantKind, FilingCreate, app_only
 from workflow.domain.errors import Reason, ValidationError
 from workflow.domain.event_data import (
     EventData,
@@ -908,14 +910,31 @@ APP_IDENTIFIER_SOURCE = Source(
 )
 
 
+def check_website_fields(kind: ServiceKind, given: BaseModel, part: str) -> list[Reason]:
+    """A website has none of what only an app, a mini program or a quick app is filed with
+    (docs/domain-facts.md, Apps: HW App备案咨询.md): each field of ``given``, the order's
+    ``part``, its model marks ``AppOnly`` (its identifier, its platforms) and a website gives
+    is refused, in the order the model declares them."""
+    if kind is not ServiceKind.WEBSITE:
+        return []
+    given_fields = [
+        f"{part}.{name}" for name in app_only(type(given)) if getattr(given, name) is not None
+    ]
+    return [
+        Reason("unexpected_field", f"{field} is an app's: a website has none", field=field)
+        for field in given_fields
+    ]
+
+
 def check_app_identifier(kind: ServiceKind, identifier: str | None, field: str) -> list[Reason]:
     """An app, a mini program or a quick app is filed with its package name or Bundle ID (its
-    AppID for a mini program); a website has none (docs/domain-facts.md, Apps: HW App备案咨询.md).
-    Written in anything but the characters those allow, it is a slip: it could not be told
-    apart from the same app filed again, or by another entity."""
-    if kind is ServiceKind.WEBSITE and identifier is not None:
-        return [Reason("unexpected_field", f"{field} is an app's: a website has none", field=field)]
-    if kind is not ServiceKind.WEBSITE and identifier is None:
+    AppID for a mini program; docs/domain-facts.md, Apps: HW App备案咨询.md). Written in
+    anything but the characters those allow, it is a slip: it could not be told apart from the
+    same app filed again, or by another entity. A website's is refused as one it has none of
+    (``check_website_fields``)."""
+    if kind is ServiceKind.WEBSITE:
+        return []
+    if identifier is None:
         return [
             Reason(
                 "missing_field",
@@ -950,10 +969,11 @@ def check_app_platforms(
     kind: ServiceKind, given: Mapping[str, Mapping[str, str]] | None, field: str
 ) -> list[Reason]:
     """An app is filed on each platform it is published on: one at least, each with its
-    package name there written as one (docs/domain-facts.md, Apps: HW App备案咨询.md). A website
-    has none; a mini program or a quick app, run by the platform that signs it, may give them."""
-    if kind is ServiceKind.WEBSITE and given is not None:
-        return [Reason("unexpected_field", f"{field} is an app's: a website has none", field=field)]
+    package name there written as one (docs/domain-facts.md, Apps: HW App备案咨询.md). A mini
+    program or a quick app, run by the platform that signs it, may give them; a website's are
+    refused as what it has none of (``check_website_fields``)."""
+    if kind is ServiceKind.WEBSITE:
+        return []
     if kind is ServiceKind.APP and not given:
         return [
             Reason(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from workflow.domain.commands import OrderCreate, PersonIn
 from workflow.domain.errors import Reason
-from workflow.domain.guards import as_spelt, check_app_platforms
+from workflow.domain.guards import as_spelt, check_app_platforms, check_website_fields
 from workflow.domain.orders import ServiceKind
 from workflow.records.parties import _dumped, _Parties
 
@@ -43,7 +43,9 @@ def _check_platforms_change(parties: _Parties, command: OrderCreate) -> list[Rea
         return []
     field = "changes.app_platforms"
     given = _dumped(changes.app_platforms) or {}
-    if found := check_app_platforms(ServiceKind(service.kind), given, field):
+    kind = ServiceKind(service.kind)
+    found = check_website_fields(kind, changes, "changes") + check_app_platforms(kind, given, field)
+    if found:
         return found  # a website's, an app's naming no platform, a package misspelt
     held = service.app_platforms or {}
     if not given:

@@ -9,7 +9,12 @@ from sqlmodel import Session
 from config.settings import Settings
 from workflow.domain.commands import OrderCreate
 from workflow.domain.errors import ValidationError, summarise
-from workflow.domain.guards import check_app_identifier, check_app_platforms, check_creation
+from workflow.domain.guards import (
+    check_app_identifier,
+    check_app_platforms,
+    check_creation,
+    check_website_fields,
+)
 from workflow.domain.orders import kind_spec
 from workflow.domain.rules import rules_for
 from workflow.records.changes import (
@@ -68,6 +73,7 @@ def check_order(
     found += _check_platforms_change(parties, command)
     if parties.service_in is not None:
         s_in = parties.service_in
+        found += check_website_fields(s_in.kind, s_in, "service")
         found += check_app_identifier(s_in.kind, s_in.app_identifier, "service.app_identifier")
         platforms = _dumped(s_in.app_platforms)
         found += check_app_platforms(s_in.kind, platforms, "service.app_platforms")
