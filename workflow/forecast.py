@@ -367,7 +367,7 @@ def orders_counted(
     zh = f"已完成{spec.label_zh}订单 {observations} 个"
     if province is None:
         return en, zh
-    named_en, named_zh = rules_for(settings).province_named(province)
+    named_en, named_zh = rules_for(settings).province_labels(province)
     return f"{en} of {named_en}", f"{named_zh}{zh}"
 
 

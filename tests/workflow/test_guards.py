@@ -733,6 +733,14 @@ def test_packaged_rules_define_all_provinces_and_aliases() -> None:
     assert dict(rules.aliases) == {"蜀": "川", "黔": "贵", "滇": "云", "陇": "甘"}
 
 
+def test_a_province_is_labelled_for_a_sentence_in_english_and_chinese() -> None:
+    assert load_rules().province_labels("京") == ("京 北京 Beijing", "北京")
+
+
+def test_a_province_the_rules_no_longer_list_is_labelled_by_its_character() -> None:
+    assert load_rules().province_labels("港") == ("港", "港")
+
+
 INCONSISTENT_RULES = """
 [domains]
 accepted_tlds = ["com"]

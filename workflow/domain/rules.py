@@ -307,9 +307,11 @@ class Rules:
         individual = self.applicant_types[ApplicantKind.INDIVIDUAL]
         return {key: self.documents[key] for key in individual.documents}
 
-    def province_named(self, char: str) -> tuple[str, str]:
+    def province_labels(self, char: str) -> tuple[str, str]:
         """A province as a sentence names it, in English (its ``label``, ``京 北京 Beijing``)
-        and in Chinese (``北京``); one an edited rules file no longer lists, by its character."""
+        and in Chinese (``北京``); one an edited rules file no longer lists, by its character.
+        Words for a page, never a check: ``guards.province_named`` maps what a filter was given
+        to a province, or refuses it."""
         province = self.provinces.get(char)
         return (province.label, province.name_zh) if province else (char, char)
 
