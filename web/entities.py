@@ -41,14 +41,13 @@ from web.forms import (
 from web.opening import KEY_FIELD, assign_to_me, new_key, opened, with_choices
 from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show, shown_by
 from workflow import service, views
-from workflow.domain.bounded import RowId
+from workflow.domain.bounded import RowId, certificate_hash
 from workflow.domain.commands import (
     ChangesIn,
     OrderCreate,
     PersonIn,
     ServiceIn,
     app_only,
-    certificate_hash,
     parse,
 )
 from workflow.domain.definition import in_words, spoken
@@ -434,7 +433,7 @@ def _label(parts: list[str], field: FieldInfo) -> str:
     """``["responsible", "mobile"]`` -> ``Responsible mobile 负责人手机号码``;
     ``["app_platforms", "android", "public_key"]`` -> ``App platforms android public key
     App 平台：安卓证书公钥``; a fingerprint names the hash its model declares
-    (``commands.certificate_hash``: ``App platforms android fingerprint (MD5) …``)."""
+    (``bounded.certificate_hash``: ``App platforms android fingerprint (MD5) …``)."""
     english = in_words("_".join(parts))
     *whose, what = parts
     if not whose:

@@ -26,9 +26,9 @@ from tests.factories import (
     typable,
 )
 from workflow import service, views
+from workflow.domain.bounded import CertificateHash
 from workflow.domain.commands import (
     AndroidIn,
-    CertificateHash,
     ChangesIn,
     EventCommand,
     ServiceIn,
@@ -770,12 +770,12 @@ def test_a_fingerprints_label_names_the_hash_its_platforms_model_declares(
     entity_id: int, signed_in: Console, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     field = AndroidIn.model_fields["fingerprint"]
-    monkeypatch.setattr(field, "metadata", [CertificateHash("SHA-256", "SHA-256 摘要")])
+    monkeypatch.setattr(field, "metadata", [CertificateHash(("SHA-256",))])
 
     page = signed_in("case_manager").get(f"/entities/{entity_id}").text
 
     assert _fingerprint_label(page, "android") == (
-        "App platforms android fingerprint (SHA-256) App 平台：安卓证书指纹（SHA-256 摘要）"
+        "App platforms android fingerprint (SHA-256) App 平台：安卓证书指纹（SHA-256）"
     )
 
 

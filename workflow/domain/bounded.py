@@ -13,11 +13,13 @@ as ``maxLength`` and ``pattern``, so clients and fuzzers know them before they s
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from annotated_types import Interval
-from pydantic import AfterValidator, BeforeValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from config import bounds
@@ -146,28 +148,74 @@ Sector = Annotated[str, line(bounds.SECTOR)]
 IdNumber = Annotated[str, line(bounds.ID_NUMBER)]
 
 
-def _fingerprint(*digests: int) -> AfterValidator:
-    """A certificate's fingerprint of one of ``digests`` (hex digits: 32 an MD5, 40 a SHA-1),
-    as keytool and openssl print it (pairs with colons) or run together, kept upper case and
-    run together, so one fingerprint compares equal however it was pasted."""
+_HEX_DIGITS = {"MD5": 32, "SHA-1": 40}
 
-    def read(value: str) -> str:
+
+@dataclass(frozen=True)
+class CertificateHash:
+    """Which hash of its signing certificate an app is filed with as its fingerprint on a
+    platform (``_HEX_DIGITS``'s names), declared once, in the fingerprint's type: it reads the
+    value (``read``), describes the field in the API's schema and the CLI's help, and names
+    it in the console's label (``certificate_hash``), so none of them can tell another hash."""
+
+    names: tuple[str, ...]
+
+    @property
+    def en(self) -> str:
+        return " or ".join(self.names)
+
+    @property
+    def zh(self) -> str:
+        return " 或 ".join(self.names)
+
+    @property
+    def described(self) -> str:
+        return f"the certificate's {self.en}"
+
+    def read(self, value: str) -> str:
+        """The fingerprint as keytool and openssl print it (pairs with colons) or run
+        together, kept upper case and run together, so one compares equal however it was
+        pasted."""
         digits = value.replace(":", "").replace(" ", "").upper()
-        if len(digits) not in digests or not all(c in "0123456789ABCDEF" for c in digits):
-            named = " or ".join(
-                f"{n} hex digits ({'MD5' if n == 32 else 'SHA-1'})" for n in digests
-            )
+        lengths = [_HEX_DIGITS[name] for name in self.names]
+        if len(digits) not in lengths or not all(c in "0123456789ABCDEF" for c in digits):
+            named = " or ".join(f"{_HEX_DIGITS[name]} hex digits ({name})" for name in self.names)
             raise ValueError(f"must be a certificate fingerprint of {named}")
         return digits
 
-    return AfterValidator(read)
+
+def certificate_hash(field: FieldInfo) -> CertificateHash | None:
+    """The hash a fingerprint field is of (its type's ``CertificateHash``); None for any
+    other field."""
+    return next((m for m in field.metadata if isinstance(m, CertificateHash)), None)
 
 
 # An app's signing certificate as MIIT files it: Android's MD5, iOS's SHA-1, HarmonyOS's MD5
 # (a SHA-1 is taken too). docs/domain-facts.md, Apps: HW App备案咨询.md.
-Md5Fingerprint = Annotated[str, line(bounds.FINGERPRINT), _fingerprint(32)]
-Sha1Fingerprint = Annotated[str, line(bounds.FINGERPRINT), _fingerprint(40)]
-AnyFingerprint = Annotated[str, line(bounds.FINGERPRINT), _fingerprint(32, 40)]
+_MD5 = CertificateHash(("MD5",))
+_SHA1 = CertificateHash(("SHA-1",))
+_MD5_OR_SHA1 = CertificateHash(("MD5", "SHA-1"))
+Md5Fingerprint = Annotated[
+    str,
+    line(bounds.FINGERPRINT),
+    AfterValidator(_MD5.read),
+    _MD5,
+    Field(description=_MD5.described),
+]
+Sha1Fingerprint = Annotated[
+    str,
+    line(bounds.FINGERPRINT),
+    AfterValidator(_SHA1.read),
+    _SHA1,
+    Field(description=_SHA1.described),
+]
+AnyFingerprint = Annotated[
+    str,
+    line(bounds.FINGERPRINT),
+    AfterValidator(_MD5_OR_SHA1.read),
+    _MD5_OR_SHA1,
+    Field(description=_MD5_OR_SHA1.described),
+]
 
 _PEM_ARMOUR = re.compile(r"-----(BEGIN|END) [A-Z ]+-----")
 _KEY_TEXT = re.compile(r"[A-Za-z0-9+/=:]{64,}")

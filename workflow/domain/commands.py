@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 import pydantic
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
-from pydantic.fields import FieldInfo
 from pydantic.networks import validate_email
 
 from config import bounds
@@ -329,40 +328,16 @@ class _AppPlatformIn(BaseModel):
     )
 
 
-@dataclass(frozen=True)
-class CertificateHash:
-    """Which hash of its signing certificate an app is filed with as its fingerprint on a
-    platform, in English and Chinese: declared once, on the platform's ``fingerprint`` field
-    (``_fingerprint``), where the API's schema describes the field by it and the console's
-    order forms name it in its label (``certificate_hash``), so the two cannot tell apart."""
-
-    en: str
-    zh: str
-
-
-def _fingerprint(hashed: CertificateHash) -> Any:
-    """A platform's ``fingerprint`` field: described by its hash (``/openapi.json``, the CLI's
-    help), which it keeps among its metadata for the console to read."""
-    field: FieldInfo = Field(description=f"the certificate's {hashed.en}")
-    field.metadata.append(hashed)
-    return field
-
-
-def certificate_hash(field: FieldInfo) -> CertificateHash | None:
-    """The hash a fingerprint field is of (``_fingerprint``); None for any other field."""
-    return next((m for m in field.metadata if isinstance(m, CertificateHash)), None)
-
-
 class AndroidIn(_AppPlatformIn):
-    fingerprint: Md5Fingerprint = _fingerprint(CertificateHash("MD5", "MD5"))
+    fingerprint: Md5Fingerprint
 
 
 class IosIn(_AppPlatformIn):
-    fingerprint: Sha1Fingerprint = _fingerprint(CertificateHash("SHA-1", "SHA-1"))
+    fingerprint: Sha1Fingerprint
 
 
 class HarmonyOsIn(_AppPlatformIn):
-    fingerprint: AnyFingerprint = _fingerprint(CertificateHash("MD5 or SHA-1", "MD5 或 SHA-1"))
+    fingerprint: AnyFingerprint
 
 
 @dataclass(frozen=True)
