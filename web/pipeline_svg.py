@@ -5,15 +5,19 @@ the picture reads left to right as a filing moves. Each state is a link to its f
 its live count and how many of them are overdue, shaded by that share like a heat map. An event
 that leaves every open state (``withdraw``) is one note instead of an arrow from each box. An
 edge forward is an S across the gap between two columns; any other keeps to the gutters between
-the rows and columns, so no edge passes under a box it does not join.
+the rows and columns, so no edge passes under a box it does not join. Each edge's label sits on it, where no other
+edge passes near: near one it would be read as that one's.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import cache
+from itertools import pairwise
 from urllib.parse import urlencode
 
 from markupsafe import Markup, escape
@@ -107,8 +111,11 @@ Point = tuple[float, float]
 # An edge label's size as drawn (11px type, 12px lines): a character's width, generously, and
 # the halo its stroke paints round it.
 CHAR_W, LINE_H, HALO = 6.6, 12, 3
-# Where along its edge a label is tried first (the middle), then either side of it.
-ALONG = (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8)
+# Where along a stretch of its edge a label is tried: from the middle out, every so often.
+ALONG = (0.5, *(0.5 + sign * step / 40 for step in range(1, 20) for sign in (-1, 1)))
+# How far a label's middle keeps from every other edge where it can: near one it is read as
+# that one's. A curve is measured as this many straight pieces.
+CLEAR, CURVE_PIECES = 2 * LINE_H, 24
 # Lanes in the gutters: the least room between two edges' runs along one lane, and the
 # spacing of the lanes below the last row, where there is no box to fit between.
 LANE_CLEAR, LANE_STEP = 10, 14
@@ -300,12 +307,35 @@ def label_rect(lines: Sequence[str], cx: float, cy: float) -> Rect:
     return Rect(cx - w / 2, cy - h / 2, w, h)
 
 
+def _pieces(route: Route) -> list[tuple[Point, Point]]:
+    """The straight pieces of ``route``, a curve's short enough to measure by."""
+    points = (
+        [route.at(step / CURVE_PIECES) for step in range(CURVE_PIECES + 1)]
+        if route.curved
+        else list(route.points)
+    )
+    return list(pairwise(points))
+
+
+def _distance(point: Point, pieces: Sequence[tuple[Point, Point]]) -> float:
+    """How far ``point`` is from the nearest of the straight ``pieces``."""
+    px, py = point
+    nearest = math.inf
+    for (ax, ay), (bx, by) in pieces:
+        dx, dy = bx - ax, by - ay
+        square = dx * dx + dy * dy
+        f = max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy) / square)) if square else 0.0
+        nearest = min(nearest, math.hypot(px - ax - f * dx, py - ay - f * dy))
+    return nearest
+
+
 def _along(route: Route) -> list[Point]:
-    """Where an edge's label may go: along it, from the middle out; else stacked above or
-    below the middle."""
-    tried = [route.at(t) for t in ALONG]
-    mx, my = tried[0]
-    return tried + [(mx, my + sign * step * LINE_H) for step in range(1, 60) for sign in (1, -1)]
+    """Where an edge's label may go: on it, a curve from its middle out, a polyline along its
+    longest straight stretch first. Off it, it would be read as another's."""
+    if route.curved:
+        return [route.at(t) for t in ALONG]
+    legs = sorted(_pieces(route), key=lambda leg: -math.dist(*leg))
+    return [(ax + t * (bx - ax), ay + t * (by - ay)) for (ax, ay), (bx, by) in legs for t in ALONG]
 
 
 def _beside(loop: Route, lines: Sequence[str], nth: int, of: int) -> list[Point]:
@@ -326,14 +356,27 @@ def _beside(loop: Route, lines: Sequence[str], nth: int, of: int) -> list[Point]
     return [over[0], *sides, *over[1:]]
 
 
-def _place(tried: Sequence[Point], lines: Sequence[str], taken: list[Rect]) -> Rect:
-    """Where a label goes: the first of the ``tried`` centres where it covers no state box nor
-    label already placed."""
-    for cx, cy in tried:
-        rect = label_rect(lines, cx, cy)
-        if rect.x >= 0 and rect.y >= 0 and not any(rect.overlaps(r) for r in taken):
-            return rect
-    return label_rect(lines, *tried[0])  # not reached: the space below the boxes is free
+def _place(
+    tried: Sequence[tuple[list[str], Point]],
+    taken: list[Rect],
+    others: Sequence[Sequence[tuple[Point, Point]]],
+) -> tuple[list[str], Rect]:
+    """Where a label goes, as which lines: of the ``tried`` where it covers no state box nor
+    label already placed, the first ``CLEAR`` of the ``others`` edges, else the clearest."""
+    placed, clearest = None, -1.0
+    for lines, at in tried:
+        rect = label_rect(lines, *at)
+        if rect.x < 0 or rect.y < 0 or any(rect.overlaps(r) for r in taken):
+            continue
+        clearance = min((_distance(at, pieces) for pieces in others), default=math.inf)
+        if clearance >= CLEAR:
+            return lines, rect
+        if clearance > clearest:
+            placed, clearest = (lines, rect), clearance
+    if placed:
+        return placed
+    lines, at = tried[0]  # nowhere free: on its edge all the same, where it is read as its own
+    return lines, label_rect(lines, *at)
 
 
 def _label(rect: Rect, lines: Sequence[str]) -> str:
@@ -355,6 +398,7 @@ def _edges(
     around = dict(zip([p.edge for p in plans], _around(plans, boxes), strict=True))
     routes = [around[e] if e in around else _forward(boxes[e.source], boxes[e.dest]) for e in drawn]
     loops = [p.edge for p in plans if p.loops]
+    pieces = [_pieces(route) for route in routes]
     taken = [Rect(b.x, b.y, BOX_W, BOX_H) for b in boxes.values()]
     labels: dict[int, str] = {}
     rects = []
@@ -363,14 +407,16 @@ def _edges(
         range(len(drawn)),
         key=lambda i: (drawn[i] in around, drawn[i] not in loops),
     ):
-        lines = _wrap(drawn[i].event)
         own = [e for e in loops if e.source == drawn[i].source]
-        tried = (
-            _beside(routes[i], lines, own.index(drawn[i]), len(own))
-            if drawn[i] in own
-            else _along(routes[i])
-        )
-        rect = _place(tried, lines, taken)
+        if drawn[i] in own:  # beside its loop, not on it: no other edge is that near
+            lines = _wrap(drawn[i].event)
+            beside = _beside(routes[i], lines, own.index(drawn[i]), len(own))
+            lines, rect = _place([(lines, at) for at in beside], taken, [])
+        else:
+            along = _along(routes[i])
+            tried = [(lines, at) for lines in _wraps(drawn[i].event) for at in along]
+            others = [pieces[j] for j in range(len(drawn)) if j != i]
+            lines, rect = _place(tried, taken, others)
         taken.append(rect)
         rects.append(rect)
         labels[i] = _label(rect, lines)
@@ -380,6 +426,13 @@ def _edges(
         for e, route in zip(drawn, routes, strict=True)
     ]
     return paths + [labels[i] for i in range(len(drawn))], rects, routes
+
+
+def _wraps(name: str) -> list[list[str]]:
+    """The lines an event's label is tried as: of about 12 characters, then, where that is
+    narrower, a word a line, to fit between edges that pass near."""
+    lines, narrow = _wrap(name), _wrap(name, width=0)
+    return [lines, narrow] if narrow != lines else [lines]
 
 
 def _wrap(name: str, width: int = 12) -> list[str]:
@@ -430,14 +483,22 @@ def _box(box: Box, count: StateCount, kind: str | None) -> str:
     )
 
 
+@cache
+def _drawing() -> tuple[dict[str, Box], tuple[str, ...], tuple[Rect, ...], tuple[Route, ...]]:
+    """The boxes, and the edges drawn with their labels' boxes and routes: the workflow's
+    alone, so worked out once (placing the labels clear of every edge takes a while)."""
+    drawn = [e for e in edges() if e.event not in {x.name for x in EVERYWHERE}]
+    boxes = layout(drawn)
+    parts, labels, routes = _edges(drawn, boxes)
+    return boxes, tuple(parts), tuple(labels), tuple(routes)
+
+
 def pipeline_svg(counts: Sequence[StateCount], kind: str | None = None) -> Markup:
     """The diagram with ``counts``; its boxes link to their filings, of ``kind`` only when the
     counts are that kind's."""
-    drawn = [e for e in edges() if e.event not in {x.name for x in EVERYWHERE}]
-    boxes = layout(drawn)
+    boxes, drawn, labels, routes = _drawing()
     by_state = {c.state: c for c in counts}
-    parts, labels, routes = _edges(drawn, boxes)
-    parts += [_box(box, by_state[State(name)], kind) for name, box in boxes.items()]
+    parts = [*drawn, *(_box(box, by_state[State(name)], kind) for name, box in boxes.items())]
     width = max(b.x for b in boxes.values()) + BOX_W + MARGIN
     below = max(
         [b.y + BOX_H for b in boxes.values()]

@@ -3,6 +3,7 @@ its edges clear of the boxes they do not join."""
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
 
@@ -62,8 +63,8 @@ def test_no_edge_label_covers_a_state_box() -> None:
     assert covering == []
 
 
-def _along(d: str) -> list[tuple[float, float]]:
-    """Points every hundredth of the way along each piece of the path ``d``: its cubic
+def _along(d: str, steps: int = 100) -> list[tuple[float, float]]:
+    """Points every ``steps``-th of the way along each piece of the path ``d``: its cubic
     Beziers (``C``) and straight lines (``L``), each command taking as many points as follow."""
     found = []
     x, y = 0.0, 0.0
@@ -73,8 +74,8 @@ def _along(d: str) -> list[tuple[float, float]]:
         size = {"M": 1, "L": 1, "C": 3}[command]
         for i in range(0, len(points), size):
             piece = [(x, y), *points[i : i + size]]
-            for step in range(1, 100) if command != "M" else ():
-                t, u = step / 100, 1 - step / 100
+            for step in range(1, steps) if command != "M" else ():
+                t, u = step / steps, 1 - step / steps
                 w = (u**3, 3 * u * u * t, 3 * u * t * t, t**3) if command == "C" else (u, t)
                 found.append(
                     (
@@ -141,3 +142,25 @@ def test_each_loops_label_sits_beside_its_loop() -> None:
     }
     assert len(gaps) == 3
     assert {event: round(gap) for event, gap in gaps.items() if gap > LINE_H} == {}
+
+
+def test_each_edges_label_sits_on_its_edge_nearer_to_it_than_to_any_other() -> None:
+    """Its middle within a line of its edge and at least half a line nearer to it than to any
+    other edge: a label off its edge, or as near another, is read as that one's. A loop's sits
+    beside it (above)."""
+    svg = _drawn()
+    drawn = _edges(svg)
+    traced = [_along(d, steps=1000) for _, d in drawn]
+    labels = _labels(svg)[: len(drawn)]
+    misplaced = {}
+    for i, ((e, _), (_, (left, top, right, bottom))) in enumerate(zip(drawn, labels, strict=True)):
+        if e.source == e.dest:
+            continue
+        middle = ((left + right) / 2, (top + bottom) / 2)
+        own, *others = (
+            min(math.dist(middle, point) for point in traced[j])
+            for j in [i, *(j for j in range(len(drawn)) if j != i)]
+        )
+        if own > LINE_H or min(others) < own + LINE_H / 2:
+            misplaced[e.source, e.event, e.dest] = (round(own), round(min(others)))
+    assert misplaced == {}
