@@ -248,6 +248,20 @@ def test_a_go_live_naming_no_home_page_is_audited_with_the_page_checked(
     assert audited.data["home_url"] == "https://example.cn/"
 
 
+def test_a_go_live_corrected_naming_no_home_page_is_audited_with_the_page_on_file(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    clock.advance(timedelta(days=4))  # Friday 6 March
+    site = _site(on_file)
+    obligations.go_live(session, site, GoLive(live_on=date(2026, 3, 6)), settings, actor="alice")
+    fixed = GoLive(live_on=date(2026, 3, 3), replaces=date(2026, 3, 6))
+
+    obligations.go_live(session, site, fixed, settings, actor="alice")
+
+    corrected, _ = obligations.audit_trail(session, site, limit=10).items
+    assert corrected.data["home_url"] == "https://example.cn/"
+
+
 def test_a_go_live_day_corrected_naming_the_one_on_file_moves_the_psb_filing_due(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:

@@ -713,12 +713,23 @@ def test_an_organisation_giving_no_responsible_document_has_none_on_file(
     assert _entity_document(session, order.entity_id) == (None, None)
 
 
-@pytest.fixture
-def individual_on_file(session: Session, open_order: Open) -> FilingOut:
-    """Wang Fang's approved first filing, no responsible document given: her own on file."""
+PASSPORT = ("passport", "E12345678")
+
+
+@pytest.fixture(params=[None, PASSPORT], ids=["her own document", "her passport"])
+def individual_on_file(
+    request: pytest.FixtureRequest, session: Session, open_order: Open
+) -> tuple[FilingOut, tuple[str, str]]:
+    """Wang Fang's approved first filing, giving her passport as her responsible person's
+    document or none (her own on file); with the document on file."""
+    given = request.param
+    entity = individual_in(
+        **dict(zip(("id_type", "id_number"), given, strict=True)) if given else {}
+    )
     site = service_in(domain_registrant="Wang Fang")
-    order = open_order(**first_filing_order(entity=individual_in(), service=site))
-    return _drive(session, order, as_individuals(ORDER_PATHS["first_filing"]))
+    order = open_order(**first_filing_order(entity=entity, service=site))
+    filed = _drive(session, order, as_individuals(ORDER_PATHS["first_filing"]))
+    return filed, given or ("resident_id", INDIVIDUAL_ID)
 
 
 @pytest.mark.parametrize(
@@ -729,21 +740,23 @@ def individual_on_file(session: Session, open_order: Open) -> FilingOut:
     ],
     ids=["renamed", "new mobile"],
 )
-def test_an_individual_s_change_giving_no_document_keeps_her_responsible_with_her_own(
-    session: Session, individual_on_file: FilingOut, open_order: Open, changes: dict[str, Any]
+def test_an_individual_s_change_giving_no_document_keeps_the_document_on_file(
+    session: Session,
+    individual_on_file: tuple[FilingOut, tuple[str, str]],
+    open_order: Open,
+    changes: dict[str, Any],
 ) -> None:
-    """As her first filing did: she is still her own responsible person, whatever her name
-    or mobile now (the change of either dropped the document on file)."""
+    """She is still her own responsible person, whatever her name or mobile now: the
+    document on file is hers, her own or the one she chose (a change of either dropped it,
+    then swapped a chosen one for her own)."""
+    filed, document = individual_on_file
     person = {"mobile": ENTITY_MOBILE, **changes["entity_responsible"]}
-    change = {"kind": "change", "entity_id": individual_on_file.entity_id}
+    change = {"kind": "change", "entity_id": filed.entity_id}
 
     order = open_order(**change, changes={**changes, "entity_responsible": person})
     _drive(session, order, ORDER_PATHS["change"])
 
-    assert _entity_document(session, individual_on_file.entity_id) == (
-        "resident_id",
-        INDIVIDUAL_ID,
-    )
+    assert _entity_document(session, filed.entity_id) == document
 
 
 def test_a_change_gives_the_person_on_record_their_document_shown_masked(

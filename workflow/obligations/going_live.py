@@ -61,7 +61,7 @@ def go_live(
         if service.live_on is not None:
             replaced = {"live_on": str(service.live_on), "home_url": service.home_url}
             _correct_go_live(session, service, filing, command, left_on, now, settings)
-            return Written(replaced)
+            return Written(replaced, settled={"home_url": service.home_url})
         service.live_on = command.live_on
         service.home_url = command.home_url or f"https://{service.domain}/"
         session.add(service)

@@ -93,14 +93,20 @@ def taken_document(on_record: Entity | Service, given: Someone, mobile: str) -> 
     """The document a changed responsible person goes on record with, as the order's checks
     see them and approval writes them: the one given, else the one on record for a person who
     keeps it (``keeps_record``); an entity's person as a new entity's is
-    (``responsible_document``). A service's person is not assumed to be an individual
+    (``responsible_document``): an individual's, always themselves (``check_responsible``),
+    with the document on file theirs whatever their name or mobile now, the one they chose
+    (a passport) kept over their own. A service's person is not assumed to be an individual
     applicant: anyone may be responsible for a site, at a first filing as on a change."""
     document: Document = (given.id_type, given.id_number)
     if given.document is None and keeps_record(on_record, given, mobile):
         document = on_record.responsible_id_type, on_record.responsible_id_number
     if isinstance(on_record, Entity):
-        own = (on_record.id_type, on_record.id_number)
-        return responsible_document(ApplicantKind(on_record.type), own, document)
+        kind = ApplicantKind(on_record.type)
+        own = on_record.id_type, on_record.id_number
+        held_type, held_number = on_record.responsible_id_type, on_record.responsible_id_number
+        if kind is ApplicantKind.INDIVIDUAL and held_type and held_number:
+            own = held_type, held_number  # the one they chose, or their own put on file
+        return responsible_document(kind, own, document)
     return document
 
 
