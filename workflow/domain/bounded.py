@@ -190,32 +190,19 @@ def certificate_hash(field: FieldInfo) -> CertificateHash | None:
     return next((m for m in field.metadata if isinstance(m, CertificateHash)), None)
 
 
+def _fingerprint(*names: str) -> tuple[object, ...]:
+    """A fingerprint type's metadata: bounded like its column, read, described and named by
+    one ``CertificateHash`` of ``names``."""
+    hashed = CertificateHash(names)
+    described = Field(description=hashed.described)
+    return line(bounds.FINGERPRINT), AfterValidator(hashed.read), hashed, described
+
+
 # An app's signing certificate as MIIT files it: Android's MD5, iOS's SHA-1, HarmonyOS's MD5
 # (a SHA-1 is taken too). docs/domain-facts.md, Apps: HW App备案咨询.md.
-_MD5 = CertificateHash(("MD5",))
-_SHA1 = CertificateHash(("SHA-1",))
-_MD5_OR_SHA1 = CertificateHash(("MD5", "SHA-1"))
-Md5Fingerprint = Annotated[
-    str,
-    line(bounds.FINGERPRINT),
-    AfterValidator(_MD5.read),
-    _MD5,
-    Field(description=_MD5.described),
-]
-Sha1Fingerprint = Annotated[
-    str,
-    line(bounds.FINGERPRINT),
-    AfterValidator(_SHA1.read),
-    _SHA1,
-    Field(description=_SHA1.described),
-]
-AnyFingerprint = Annotated[
-    str,
-    line(bounds.FINGERPRINT),
-    AfterValidator(_MD5_OR_SHA1.read),
-    _MD5_OR_SHA1,
-    Field(description=_MD5_OR_SHA1.described),
-]
+Md5Fingerprint = Annotated[str, *_fingerprint("MD5")]
+Sha1Fingerprint = Annotated[str, *_fingerprint("SHA-1")]
+AnyFingerprint = Annotated[str, *_fingerprint("MD5", "SHA-1")]
 
 _PEM_ARMOUR = re.compile(r"-----(BEGIN|END) [A-Z ]+-----")
 _KEY_TEXT = re.compile(r"[A-Za-z0-9+/=:]{64,}")
