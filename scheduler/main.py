@@ -2,8 +2,8 @@
 
 Every scheduler polls the lock; the winner adds the sweep jobs, the others wait. The leader's
 poll checks the lock on its session, which is also how standbys see it is alive (a leader silent
-for ``LEADER_TAKEOVER_SECONDS`` is ended, ``scheduler.leader``), so the poll has a thread of its
-own: a sweep running long must not hold it back, or a busy leader would look hung. APScheduler's
+for ``LEADER_TAKEOVER_SECONDS`` is ended, ``scheduler.leader``), so the poll needs a thread of
+its own: a sweep running long must not hold it back, or a busy leader would look hung. APScheduler's
 timers are in-memory, which is safe only because the work lives in rows: a new leader's first
 sweep picks up whatever came due while nobody led. Jobs have fixed ids so that becoming leader
 twice replaces them instead of doubling them.
@@ -145,8 +145,9 @@ def run_scheduler(settings: Settings) -> None:
 
     check_settings(settings)
     configure_logging()
-    # A thread for every job at once (each runs one instance at a time): the leadership poll
-    # never waits for a worker while the sweeps run.
+    # A thread for every job at once (each runs one instance at a time), so the leadership poll
+    # never waits for a worker while the sweeps run. APScheduler's default pool of 10 gave that
+    # already; sized here from the jobs, the guarantee is written down and grows with them.
     executor = ThreadPoolExecutor(max_workers=len(LEADER_JOBS) + 1)
     scheduler = BlockingScheduler(timezone=UTC, executors={"default": executor})
     _stop_on_signals(scheduler)
