@@ -20,6 +20,11 @@ was, in the lock's session alone: no lease or heartbeat row to disagree with it.
 in a long sweep is not silent, for the scheduler polls from a thread of its own
 (``scheduler.main``). A paused SQLite scheduler is not taken over: its file lock is the
 kernel's, on one machine, and no other process can tell a paused holder from a busy one.
+
+A standby sees the holder's ``state_change`` only when it may read that session's activity
+(the same role, or a superuser or ``pg_read_all_stats``) and the holder's server tracks it
+(``track_activities``, on by default); otherwise it cannot tell a paused leader from a live one,
+never takes over, and says so in a warning naming what is missing (``Contest``).
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from abc import ABC, abstractmethod
+from enum import Enum
 from pathlib import Path
 
 import filelock
@@ -68,22 +75,42 @@ _PG_CONNECT_ARGS = {
 # How long a standby waits for the server to end a silent holder's session before trying the
 # lock again; past it, its next poll tries again.
 _TERMINATE_WAIT_MS = 5_000
-# The session holding the scheduler lock in this database, if it has been silent (no query
-# started or ended) for ``silent_for`` seconds, ended. A bigint advisory key appears in
-# ``pg_locks`` split in two: its high 32 bits as ``classid``, its low 32 as ``objid``, and
-# ``objsubid`` 1 (2 is for a pair of int keys). Needs PostgreSQL 14 for the wait.
+# The session holding the scheduler lock in this database, what this role sees of its
+# activity, and, if it has been silent (no query started or ended) for ``silent_for`` seconds,
+# whether it was ended. A bigint advisory key appears in ``pg_locks`` split in two: its high 32
+# bits as ``classid``, its low 32 as ``objid``, and ``objsubid`` 1 (2 is for a pair of int
+# keys). ``pg_locks`` shows every session's locks to every role, but ``pg_stat_activity``
+# leaves ``state`` and ``state_change`` NULL for a session this role may not read, and reads
+# ``state`` 'disabled' with no ``state_change`` for one whose activity is not tracked. Needs
+# PostgreSQL 14 for the wait.
 _END_SILENT_HOLDER = text(
     """
-    SELECT activity.pid,
+    SELECT held.pid, activity.usename AS role, activity.state, current_user AS viewer,
            extract(epoch FROM clock_timestamp() - activity.state_change)::float8 AS silent_for,
-           pg_terminate_backend(activity.pid, :wait_ms) AS terminated
-    FROM pg_locks AS held JOIN pg_stat_activity AS activity USING (pid)
+           CASE WHEN activity.state_change < clock_timestamp() - make_interval(secs => :silent_for)
+                THEN pg_terminate_backend(held.pid, :wait_ms) END AS terminated
+    FROM pg_locks AS held LEFT JOIN pg_stat_activity AS activity USING (pid)
     WHERE held.locktype = 'advisory' AND held.granted AND held.objsubid = 1
       AND held.classid = CAST(:classid AS oid) AND held.objid = CAST(:objid AS oid)
       AND held.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-      AND activity.state_change < clock_timestamp() - make_interval(secs => :silent_for)
     """
 )
+
+
+class Contest(Enum):
+    """What one try for the PostgreSQL lock came to, and so what a standby has to say."""
+
+    WON = "won"  # the lock was free, or already this instance's
+    TOOK_OVER = "took over"  # the holder's session, silent past the threshold, ended; lock taken
+    HELD = "held"  # the holder spoke within the threshold, or another standby took over first
+    HOLDER_GONE = "holder gone"  # let go between the try and the look; the next poll takes it
+    STILL_ENDING = "still ending"  # the silent holder's session was not gone within the wait
+    HOLDER_HIDDEN = "holder hidden"  # another role's session, its activity unreadable to ours
+    HOLDER_UNTRACKED = "holder untracked"  # track_activities off on the holder's session
+    UNREACHABLE = "unreachable"  # the server could not be reached or failed a query
+
+
+_TAKEN = frozenset({Contest.WON, Contest.TOOK_OVER})
 
 
 class LeaderLock(ABC):
@@ -128,25 +155,33 @@ class PostgresLeaderLock(LeaderLock):
         )
         self._conn: Connection | None = None
         self._held = False
+        # When this standby last said it cannot tell whether the holder is alive: it says so
+        # once a threshold, not at every poll.
+        self._said_unseen_at: float | None = None
         # The scheduler checks the lock from its worker threads; one connection, one user.
         self._mutex = threading.Lock()
 
     def try_acquire(self) -> bool:
+        return self.contend() in _TAKEN
+
+    def contend(self) -> Contest:
+        """Try for the lock, ending a holder silent past the threshold; what came of it."""
         with self._mutex:
             if self._held:
-                return True
+                return Contest.WON
             try:
                 if self._conn is None:
                     self._conn = self._engine.connect()
-                won = self._try_lock(self._conn) or (
-                    self._end_silent_holder(self._conn) and self._try_lock(self._conn)
-                )
+                if self._try_lock(self._conn):
+                    contest = Contest.WON
+                else:
+                    contest = self._end_silent_holder(self._conn)
             except SQLAlchemyError as exc:
                 log.warning("cannot take the scheduler lock on PostgreSQL: %s", exc)
                 self._close()
-                return False
-            self._held = won
-            return self._held
+                return Contest.UNREACHABLE
+            self._held = contest in _TAKEN
+            return contest
 
     def still_held(self) -> bool:
         """A session-level lock ends only with its session, so a live connection means held.
@@ -180,18 +215,20 @@ class PostgresLeaderLock(LeaderLock):
             conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar_one()
         )
 
-    def _end_silent_holder(self, conn: Connection) -> bool:
-        """End the session holding the lock if it has been silent past the threshold; whether
-        one was ended. Found and ended in one statement, so the silence acted on is a moment
-        old at most; a leader that spoke up in that moment is ended all the same and stands by
-        at its next check, which costs a poll, never two leaders. The server waits for the
-        session to be gone (up to ``_TERMINATE_WAIT_MS``), so the lock is free to try again.
+    def _end_silent_holder(self, conn: Connection) -> Contest:
+        """End the session holding the lock if it has been silent past the threshold, and take
+        the lock. Found and ended in one statement, so the silence acted on is a moment old at
+        most; a leader that spoke up in that moment is ended all the same and stands by at its
+        next check, which costs a poll, never two leaders. The server waits for the session to
+        be gone (up to ``_TERMINATE_WAIT_MS``), so the lock is free to try again.
 
-        ``pg_terminate_backend`` lets a role end its own role's sessions, and a role granted
-        ``pg_signal_backend`` any but a superuser's: every scheduler must connect as one
-        database role, or be granted ``pg_signal_backend``. Refused, it raises, and the
-        standby logs the refusal at each poll."""
-        ended = conn.execute(
+        A standby must see the holder's activity and be let end its session. Its own role's
+        sessions it may do both to; another role's only when granted ``pg_read_all_stats``
+        (``pg_signal_backend`` does not show activity) and ``pg_signal_backend`` (which ends
+        any but a superuser's): every scheduler must connect as one database role, or as roles
+        granted both. Unseen, the holder is never ended and the standby warns; seen but not
+        to be ended, ``pg_terminate_backend`` raises and the standby logs that at each poll."""
+        holder = conn.execute(
             _END_SILENT_HOLDER,
             {
                 "classid": (self.key >> 32) & 0xFFFFFFFF,
@@ -200,16 +237,51 @@ class PostgresLeaderLock(LeaderLock):
                 "wait_ms": _TERMINATE_WAIT_MS,
             },
         ).first()
-        if ended is None:
-            return False
+        if holder is None:
+            return Contest.HOLDER_GONE
+        if holder.silent_for is None:
+            unseen = (
+                Contest.HOLDER_UNTRACKED if holder.state == "disabled" else Contest.HOLDER_HIDDEN
+            )
+            self._say_unseen(unseen, holder.pid, holder.role, holder.viewer)
+            return unseen
+        if holder.terminated is None:
+            return Contest.HELD
         log.warning(
             "ending the scheduler lock's session, backend %s: silent for %.1f s (more than %g s), "
             "its leader is paused or hung",
-            ended.pid,
-            ended.silent_for,
+            holder.pid,
+            holder.silent_for,
             self.takeover_after,
         )
-        return bool(ended.terminated)
+        if not holder.terminated:
+            return Contest.STILL_ENDING
+        return Contest.TOOK_OVER if self._try_lock(conn) else Contest.HELD
+
+    def _say_unseen(self, unseen: Contest, pid: int, role: str | None, viewer: str) -> None:
+        """Warn, once a threshold, that a paused leader would not be taken over, and why."""
+        now = time.monotonic()
+        if self._said_unseen_at is not None and now - self._said_unseen_at < self.takeover_after:
+            return
+        self._said_unseen_at = now
+        if unseen is Contest.HOLDER_UNTRACKED:
+            log.warning(
+                "cannot tell whether the scheduler lock's holder, backend %s, is alive: "
+                "track_activities is off for its session, so a paused or hung leader will not "
+                "be taken over; turn track_activities on for the schedulers",
+                pid,
+            )
+        else:
+            log.warning(
+                "cannot tell whether the scheduler lock's holder, backend %s of role %s, is "
+                "alive: role %s may not read its activity, so a paused or hung leader will not "
+                "be taken over; connect every scheduler as one role, or grant %s both "
+                "pg_read_all_stats and pg_signal_backend",
+                pid,
+                role,
+                viewer,
+                viewer,
+            )
 
     def _close(self) -> None:
         conn, self._conn, self._held = self._conn, None, False

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 from config.settings import Settings
-from scheduler.leader import LOCK_NAME, LeaderLock, PostgresLeaderLock
+from scheduler.leader import (
+    ADVISORY_KEY,
+    LOCK_NAME,
+    Contest,
+    LeaderLock,
+    PostgresLeaderLock,
+)
 from tests.databases import POSTGRES_ONLY, Database
 
 if TYPE_CHECKING:
@@ -39,6 +49,20 @@ def _holder(
     return child
 
 
+@contextmanager
+def _holding(url: str, *setup: str) -> Iterator[None]:
+    """The scheduler lock held by a session at ``url``, after its ``setup`` statements."""
+    engine = sa.create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            for statement in setup:
+                conn.exec_driver_sql(statement)
+            conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_KEY})
+            yield
+    finally:
+        engine.dispose()
+
+
 def _ask(child: Child, command: str) -> str:
     assert child.proc.stdin is not None and child.proc.stdout is not None
     child.proc.stdin.write(f"{command}\n")
@@ -51,6 +75,27 @@ def mine(db: Database, settings: Settings, tmp_path: Path) -> Iterator[LeaderLoc
     lock = LeaderLock.for_url(db.url, tmp_path / "var", settings.leader_takeover_seconds)
     yield lock
     lock.release()
+
+
+@pytest.fixture
+def as_new_role(db: Database) -> Iterator[Callable[..., str]]:
+    """The test database's URL for a new login role granted the given roles and nothing else.
+    Roles are the server's, not the database's: they are dropped after the test."""
+    made: list[str] = []
+
+    def make(*granted: str) -> str:
+        role = f"icpflow_test_{uuid.uuid4().hex[:10]}"
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
+            made.append(role)
+            for membership in granted:
+                conn.exec_driver_sql(f'GRANT "{membership}" TO "{role}"')
+        return sa.make_url(db.url).set(username=role).render_as_string(hide_password=False)
+
+    yield make
+    with db.engine.begin() as conn:
+        for role in made:
+            conn.exec_driver_sql(f'DROP ROLE "{role}"')
 
 
 @pytest.fixture
@@ -224,3 +269,49 @@ def test_a_paused_holder_taken_over_finds_it_lost_the_lock_when_it_resumes(
     holder.signal(signal.SIGCONT)
 
     assert _ask(holder, "check") == "lost"
+
+
+@pytest.mark.postgres
+@POSTGRES_ONLY
+def test_a_standby_of_another_role_with_only_pg_signal_backend_cannot_tell_the_holder_is_alive(
+    as_new_role: Callable[..., str],
+) -> None:
+    """Another role's session shows no activity without ``pg_read_all_stats``: a paused leader
+    could not be told from a live one, and is not ended."""
+    standby = PostgresLeaderLock(as_new_role("pg_signal_backend"), SILENT_HOLDER_SECONDS)
+    try:
+        with _holding(as_new_role()):
+            assert standby.contend() is Contest.HOLDER_HIDDEN
+    finally:
+        standby.release()
+
+
+@pytest.mark.postgres
+@POSTGRES_ONLY
+def test_a_standby_that_cannot_see_the_holder_names_the_grants_once_a_threshold(
+    as_new_role: Callable[..., str], caplog: pytest.LogCaptureFixture
+) -> None:
+    threshold = 0.5
+    standby = PostgresLeaderLock(as_new_role(), threshold)
+    try:
+        with _holding(as_new_role()), caplog.at_level(logging.WARNING, "scheduler.leader"):
+            standby.contend()
+            standby.contend()
+            said_within_a_threshold = len(caplog.messages)
+            time.sleep(threshold)
+            standby.contend()
+    finally:
+        standby.release()
+
+    assert said_within_a_threshold == 1
+    assert len(caplog.messages) == 2
+    assert "both pg_read_all_stats and pg_signal_backend" in caplog.messages[0]
+
+
+@pytest.mark.postgres
+@POSTGRES_ONLY
+def test_a_standby_cannot_tell_a_holder_whose_activity_is_not_tracked_is_alive(
+    db: Database, standby: PostgresLeaderLock
+) -> None:
+    with _holding(db.url, "SET track_activities = off"):
+        assert standby.contend() is Contest.HOLDER_UNTRACKED
