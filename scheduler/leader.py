@@ -75,6 +75,8 @@ _PG_CONNECT_ARGS = {
 # How long a standby waits for the server to end a silent holder's session before trying the
 # lock again; past it, its next poll tries again.
 _TERMINATE_WAIT_MS = 5_000
+# The first ``server_version_num`` with ``pg_terminate_backend(pid, timeout)``: PostgreSQL 14.
+_TAKEOVER_SINCE_SERVER = 140_000
 # The session holding the scheduler lock in this database, what this role sees of its
 # activity, and, if it has been silent (no query started or ended) for ``silent_for`` seconds,
 # whether it was ended. A bigint advisory key appears in ``pg_locks`` split in two: its high 32
@@ -108,9 +110,16 @@ class Contest(Enum):
     HOLDER_HIDDEN = "holder hidden"  # another role's session, its activity unreadable to ours
     HOLDER_UNTRACKED = "holder untracked"  # track_activities off on the holder's session
     UNREACHABLE = "unreachable"  # the server could not be reached or failed a query
+    SERVER_TOO_OLD = "server too old"  # before PostgreSQL 14: no holder is ever ended
 
 
 _TAKEN = frozenset({Contest.WON, Contest.TOOK_OVER})
+
+
+def takes_over_on(server_version_num: int) -> bool:
+    """Whether a standby may end a silent holder on a server of this version: an older one has
+    no ``pg_terminate_backend`` that waits, and the lookup would fail at every poll."""
+    return server_version_num >= _TAKEOVER_SINCE_SERVER
 
 
 class LeaderLock(ABC):
@@ -158,6 +167,9 @@ class PostgresLeaderLock(LeaderLock):
         # When this standby last said it cannot tell whether the holder is alive: it says so
         # once a threshold, not at every poll.
         self._said_unseen_at: float | None = None
+        # Read from the server each time the lock's connection opens; said once if it cannot.
+        self._takes_over = False
+        self._said_too_old = False
         # The scheduler checks the lock from its worker threads; one connection, one user.
         self._mutex = threading.Lock()
 
@@ -171,11 +183,13 @@ class PostgresLeaderLock(LeaderLock):
                 return Contest.WON
             try:
                 if self._conn is None:
-                    self._conn = self._engine.connect()
+                    self._conn = self._connect()
                 if self._try_lock(self._conn):
                     contest = Contest.WON
-                else:
+                elif self._takes_over:
                     contest = self._end_silent_holder(self._conn)
+                else:
+                    contest = Contest.SERVER_TOO_OLD
             except SQLAlchemyError as exc:
                 log.warning("cannot take the scheduler lock on PostgreSQL: %s", exc)
                 self._close()
@@ -209,6 +223,20 @@ class PostgresLeaderLock(LeaderLock):
                     log.debug("unlocking before closing failed; closing releases it", exc_info=True)
             self._close()
         self._engine.dispose()
+
+    def _connect(self) -> Connection:
+        """Open the lock's connection and learn whether its server lets a standby take over."""
+        conn = self._engine.connect()
+        version = int(conn.execute(text("SHOW server_version_num")).scalar_one())
+        self._takes_over = takes_over_on(version)
+        if not self._takes_over and not self._said_too_old:
+            self._said_too_old = True
+            log.warning(
+                "PostgreSQL server_version_num %s is older than 14: a paused or hung scheduler "
+                "leader will not be taken over on this server",
+                version,
+            )
+        return conn
 
     def _try_lock(self, conn: Connection) -> bool:
         return bool(

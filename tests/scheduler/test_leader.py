@@ -22,6 +22,7 @@ from scheduler.leader import (
     Contest,
     LeaderLock,
     PostgresLeaderLock,
+    takes_over_on,
 )
 from tests.databases import POSTGRES_ONLY, Database
 
@@ -315,3 +316,9 @@ def test_a_standby_cannot_tell_a_holder_whose_activity_is_not_tracked_is_alive(
 ) -> None:
     with _holding(db.url, "SET track_activities = off"):
         assert standby.contend() is Contest.HOLDER_UNTRACKED
+
+
+def test_a_standby_takes_over_only_on_postgresql_14_or_later() -> None:
+    """``pg_terminate_backend(pid, timeout)`` is PostgreSQL 14's: older servers have none."""
+    assert takes_over_on(130_016) is False
+    assert takes_over_on(140_000) is True
