@@ -131,8 +131,10 @@ def table(
 ) -> Table:
     out = Table(title=title, caption=caption)
     for name in columns:
-        # Fold rather than cut: an id or a domain shown as "exampl…" is useless to act on.
-        out.add_column(name, overflow="fold", min_width=len(name))
+        # Fold rather than cut: an id or a domain shown as "exampl…" is useless to act on. No
+        # minimum width: rich narrows columns past it and then widens them back, and a table
+        # wider than the terminal has its lines cut at the edge, the last columns lost.
+        out.add_column(name, overflow="fold")
     for row in rows:
         out.add_row(*(cell(v) for v in row))
     return out

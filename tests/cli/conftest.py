@@ -39,6 +39,17 @@ def cli(settings: Any, clock: Any) -> Cli:
 
 
 @pytest.fixture
+def narrow_cli(settings: Any, clock: Any) -> Cli:
+    """Tables for people on a 100-column terminal, as a laptop's half screen shows them."""
+    runner = CliRunner(env={"COLUMNS": "100"})
+
+    def run(*args: str) -> Result:
+        return runner.invoke(app, list(args))
+
+    return run
+
+
+@pytest.fixture
 def created(cli: Cli, tmp_path: Any) -> dict[str, Any]:
     """A filing created through ``filings create --file``, as its ``--json`` output."""
     path = tmp_path / "payload.json"

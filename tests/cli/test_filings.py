@@ -780,6 +780,19 @@ def test_notifications_tells_people_a_delivery_s_attempts_and_last_error(
     assert "webhook answered HTTP 501" in " ".join(result.stdout.split())
 
 
+def test_notifications_shows_every_column_on_a_100_column_terminal(
+    narrow_cli: Cli, retrying_delivery: Notification
+) -> None:
+    """Every line was cut at column 100: "delivered" and "error", the last error ops look
+    for, were not shown."""
+    result = narrow_cli("filings", "notifications", str(retrying_delivery.filing_id))
+
+    assert result.exit_code == 0, result.output
+    table = [line for line in result.stdout.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table and all(line.rstrip()[-1] in "┓┃┩│┘" for line in table)
+    assert "501" in result.stdout
+
+
 def test_notifications_tells_people_a_delivery_s_run_as_ops_retrying_does(
     cli: Cli, retrying_delivery: Notification
 ) -> None:
