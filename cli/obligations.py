@@ -16,6 +16,7 @@ from cli.output import (
     ActorOption,
     Due,
     JsonOption,
+    cell,
     count_option,
     date_option,
     emit,
@@ -60,7 +61,13 @@ services = App(
 reports = App(help="Reports drawn from the history of completed orders.", checks_settings=True)
 
 ServiceId = Annotated[int, row_id("The service's id (see icpflow entities show).")]
-RectificationId = Annotated[int, row_id("The rectification's obligation id.")]
+RectificationId = Annotated[
+    int,
+    row_id(
+        "The rectification's id, as 'services rectify' said it opened it (later: its row in "
+        "'services obligations SERVICE')."
+    ),
+]
 Day = Annotated[date, date_option("A date, YYYY-MM-DD.")]
 ReplacesDay = Annotated[date | None, date_option("The day on file this one corrects, YYYY-MM-DD.")]
 
@@ -296,7 +303,23 @@ def rectify(
     command = parse(RectificationIn, body, "rectification not recorded")
     with session_scope() as session:
         view = obligations.rectification(session, service_id, command, get_settings(), actor)
-    _show(view, as_json)
+    # Its id is what ``extend`` and ``rectified`` take, found otherwise only in the obligations
+    # table: said first. A service has one open notice of a reference (a second is refused).
+    [opened] = [
+        o
+        for o in view.obligations
+        if o.kind is ObligationKind.RECTIFICATION
+        and o.closed_at is None
+        and o.data.get("reference") == command.reference
+    ]
+    emit(
+        view,
+        as_json,
+        lambda: Group(
+            cell(f"rectification {opened.id} opened, due ") + cell(Due(opened.due_at)),
+            render_duties(view),
+        ),
+    )
 
 
 # Help is written before settings are read: the setting, and its default.

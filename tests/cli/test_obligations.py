@@ -138,6 +138,17 @@ def test_a_rectification_is_extended_once(cli: Cli, on_file: FilingOut) -> None:
     assert again.exit_code == 1 and "extended once already" in again.output
 
 
+def test_services_rectify_says_the_id_extend_and_rectified_take(
+    cli: Cli, on_file: FilingOut
+) -> None:
+    site = str(on_file.service_id)
+    notice = cli("services", "rectify", site, "--reference", "R-1", "--working-days", "5")
+    assert notice.exit_code == 0, notice.output
+    listed = json.loads(cli("services", "obligations", site, "--json").stdout)["obligations"]
+    [row] = [o for o in listed if o["kind"] == "rectification"]
+    assert f"rectification {row['id']} opened, due 2026-" in notice.stdout
+
+
 def test_an_open_order_is_shown_with_its_forecast(cli: Cli, new_filing: MakeFiling) -> None:
     reviewing = str(new_filing("miit_pending").id)
     shown = cli("filings", "show", reviewing)
