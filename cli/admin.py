@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -46,6 +47,7 @@ from workflow import views
 from workflow.domain.calendar import install_schedule_file
 from workflow.domain.definition import DEADLINES_BY_KIND, Flag
 from workflow.domain.errors import IcpflowError
+from workflow.domain.orders import kind_spec
 from workflow.failures import retry_failed
 from workflow.schemas import FailedJobOut, FlaggedPage
 from workflow.sweeps import recount_working_days
@@ -240,18 +242,30 @@ def _flagged(flag: Flag) -> Any:
         now = get_clock().now()
         with session_scope() as session:
             page = views.flagged_page(session, now, flag, limit=limit, offset=offset, **filters)
-        emit(page, as_json, lambda: _render_flagged(page, now))
+            names = views.filings_named(session, page.items)
+        emit(page, as_json, lambda: _render_flagged(page, names, now))
 
     return filings_command(show, fixed=flag)
 
 
-def _render_flagged(page: FlaggedPage, now: datetime) -> RenderableType:
+def _render_flagged(page: FlaggedPage, names: Mapping[int, str], now: datetime) -> RenderableType:
     return table(
-        ["id", "domain", "prov.", "state", "assignee", "deadline", "fell due", "how long past"],
+        [
+            "id",
+            "domain",
+            "kind",
+            "prov.",
+            "state",
+            "assignee",
+            "deadline",
+            "fell due",
+            "how long past",
+        ],
         [
             (
                 f.id,
-                f.domain,
+                names[f.id],
+                kind_spec(f.kind).label,
                 f.province,
                 f.state,
                 f.assignee,

@@ -64,7 +64,7 @@ from workflow.domain.flat import (
     creation_from_flat,
 )
 from workflow.domain.json_files import read_json
-from workflow.domain.orders import OrderKind
+from workflow.domain.orders import OrderKind, kind_spec
 from workflow.domain.wording import counted, worded, worded_by_default
 from workflow.outlook import Outlook, outlook
 from workflow.schemas import (
@@ -190,14 +190,17 @@ def render_filing(view: FilingOut) -> RenderableType:
     return Group(summary, allowed, due)
 
 
-def render_page(page: FilingPage) -> RenderableType:
-    """Filings as a list shows them: identity numbers and phones masked."""
+def render_page(page: FilingPage, names: Mapping[int, str]) -> RenderableType:
+    """Filings as a list shows them: identity numbers and phones masked; each named and its
+    kind said as the console's list does, a cancelled site's approval being read for one that
+    went live otherwise (``views.filings_named``)."""
     return table(
-        ["id", "domain", "prov.", "state", "applicant", "phone", "stuck", "overdue"],
+        ["id", "domain", "kind", "prov.", "state", "applicant", "phone", "stuck", "overdue"],
         [
             (
                 f.id,
-                f.domain,
+                names[f.id],
+                kind_spec(f.kind).label,
                 f.province,
                 f.state,
                 f.applicant.name,
@@ -414,7 +417,8 @@ def filings_command(show: ShowFilings, *, fixed: Flag | None = None) -> Callable
 def _list(filters: FilingFilters, limit: int, offset: int, as_json: bool) -> None:
     with session_scope() as session:
         page = views.filing_page(session, get_clock().now(), limit=limit, offset=offset, **filters)
-    emit(page, as_json, lambda: render_page(page))
+        names = views.filings_named(session, page.items)
+    emit(page, as_json, lambda: render_page(page, names))
 
 
 app.command(

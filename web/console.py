@@ -183,7 +183,7 @@ def listed(
 
 
 def service_names(session: Session, filings: Iterable[FilingOut]) -> dict[int, str]:
-    """How a page names the services of the ``filings`` it lists (``templating.named``)."""
+    """How a page names the services of the ``filings`` it lists (``views.filing_named``)."""
     return obligations.services_named(
         session, {f.service_id for f in filings if f.service_id is not None}
     )

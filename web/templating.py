@@ -30,7 +30,7 @@ from workflow.domain.rules import Term, rules_for, term_label
 from workflow.domain.wording import counted, worded
 from workflow.forecast import Basis, basis_worded
 from workflow.notices import notice_label
-from workflow.schemas import FilingOut
+from workflow.views import filing_named
 
 templates = Jinja2Templates(directory=str(files("web") / "templates"))
 
@@ -91,16 +91,6 @@ def material_named(key: str) -> str:
     return term_label(key, zh) if zh else key
 
 
-def named(filing: FilingOut, services: Mapping[int, str]) -> str:
-    """What a filing is called in lists and titles: its service as ``services`` names it (as
-    lists of duties do, ``obligations.services_named``: a website by its domain, an app by its
-    identifier, as several apps may share a domain), or for an order on the entity alone (no
-    service, no domain) the entity and its number."""
-    if filing.service_id is not None and filing.service_id in services:
-        return services[filing.service_id]
-    return filing.domain or f"{filing.applicant.name} {filing.icp_number or ''}".strip()
-
-
 def province_chosen(value: str | None) -> str:
     """The province a list's filter chose, as its drop-down offers it: an alias typed into
     a shared link (蜀) selects the province it filters by (川), so the next search keeps it."""
@@ -111,7 +101,7 @@ def province_chosen(value: str | None) -> str:
 templates.env.filters["local"] = beijing
 templates.env.filters["province_chosen"] = province_chosen
 templates.env.filters["due"] = due_by
-templates.env.filters["named"] = named
+templates.env.filters["named"] = filing_named
 templates.env.filters["counted"] = counted
 templates.env.filters["state_named"] = state_named
 templates.env.filters["event_named"] = event_named

@@ -83,6 +83,7 @@ from workflow.domain.orders import (
     VerifierResult,
 )
 from workflow.domain.wording import worded
+from workflow.obligations.reading import services_named
 from workflow.schemas import (
     ApplicantOut,
     AppPlatformOut,
@@ -725,6 +726,23 @@ def entity_names(session: Session, filings: Collection[FilingOut]) -> dict[int, 
     rows = session.exec(select(Entity.id, Entity.name).where(col(Entity.id).in_(ids))).all()
     named = {entity_id: name for entity_id, name in rows if entity_id is not None}
     return {f.id: named[f.entity_id] for f in kept if f.entity_id in named}
+
+
+def filing_named(filing: FilingOut, services: Mapping[int, str]) -> str:
+    """What a filing is called in lists and titles: its service as ``services`` names it (as
+    lists of duties do, ``obligations.services_named``: a website by its domain, an app by its
+    identifier, as several apps may share a domain), or for an order on the entity alone (no
+    service, no domain) the entity and its number."""
+    if filing.service_id is not None and filing.service_id in services:
+        return services[filing.service_id]
+    return filing.domain or f"{filing.applicant.name} {filing.icp_number or ''}".strip()
+
+
+def filings_named(session: Session, filings: Collection[FilingOut]) -> dict[int, str]:
+    """What each listed filing is called (``filing_named``), by its id, its services named in
+    one query: the CLI's lists name a row as the console's do, never by a blank domain."""
+    services = services_named(session, {f.service_id for f in filings if f.service_id})
+    return {f.id: filing_named(f, services) for f in filings}
 
 
 def _retrying_out(notification: Notification) -> RetryingDeliveryOut:

@@ -19,9 +19,10 @@ from config.settings import Settings, get_settings
 from models import ApiToken, FailedJob, Job, Notification
 from tests.databases import POSTGRES_ONLY, Database
 from tests.delivery_kit import failed_jobs
-from tests.factories import HOLIDAYS_2031, SCHEDULE_2031, MakeFiling
-from workflow import failures
+from tests.factories import HOLIDAYS_2031, SCHEDULE_2031, MakeFiling, order_on
+from workflow import failures, service
 from workflow.domain import diagram
+from workflow.domain.commands import EventCommand
 from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS, STATES, Flag
 from workflow.domain.errors import Unauthorized
 from workflow.outbox import FooterCheck
@@ -29,6 +30,7 @@ from workflow.schemas import FailedJobOut, FilingOut, RetryingDeliveryOut
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
+    from tests.conftest import Open
 
 
 def test_tokens_create_prints_one_line_that_authenticates(cli: Cli, db: Database) -> None:
@@ -182,6 +184,21 @@ def test_ops_stuck_names_the_stuck_deadline_and_how_long_the_filing_is_stuck(
     cells = [cell.strip() for cell in row.split("│")]
     assert DEADLINES_BY_KIND["stuck"].label in cells
     assert lateness(fell_due, clock.now(), Flag.STUCK) in cells
+
+
+def test_ops_overdue_says_each_orders_kind_and_names_one_on_the_entity_alone(
+    cli: Cli, on_file: FilingOut, open_order: Open, session: Session, clock: FrozenClock
+) -> None:
+    cancel = open_order(**order_on("cancel_entity", on_file.entity_id, 0))
+    submit = EventCommand(event="submit", data={"materials": ["cancellation_request"]})
+    service.fire_event(session, cancel.id, submit, actor="t")
+    clock.advance(timedelta(days=7))  # past the host's review
+
+    result = cli("ops", "overdue")
+
+    [row] = [line for line in result.stdout.splitlines() if line.startswith(f"│ {cancel.id} ")]
+    cells = [cell.strip() for cell in row.split("│")][1:-1]
+    assert cells[1:3] == [f"{on_file.applicant.name} {cancel.icp_number}", "cancel_entity 注销主体"]
 
 
 def test_ops_overdue_json_keeps_each_filing_and_adds_the_deadline_filings_due_shows(

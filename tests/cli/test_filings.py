@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from tests.cli.conftest import Cli
     from tests.conftest import Open
     from tests.databases import Database
+    from workflow.schemas import FilingOut
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -448,6 +449,34 @@ def test_list_searches_by_kind_and_domain_as_the_console_does(
     assert [f["domain"] for f in listed["items"]] == ["shop.cn", "shopping.cn"]
     changes = json.loads(cli("filings", "list", "--kind", "change", "--json").stdout)
     assert [f["id"] for f in changes["items"]] == [change.id]
+
+
+def _row_of(listed: str, filing_id: int) -> list[str]:
+    """The cells of a filing's row in a table for people, found by its id."""
+    [row] = [line for line in listed.splitlines() if line.startswith(f"│ {filing_id} ")]
+    return [cell.strip() for cell in row.split("│")][1:-1]
+
+
+def test_list_says_each_orders_kind_as_the_console_does(
+    cli: Cli, on_file: FilingOut, open_order: Open
+) -> None:
+    change = open_order(**order_on("change", on_file.entity_id, on_file.service_id or 0))
+
+    listed = cli("filings", "list").stdout
+
+    assert _row_of(listed, change.id)[2] == "change 变更备案"
+    assert _row_of(listed, on_file.id)[2] == "first_filing 首次备案"
+
+
+def test_list_names_an_order_on_the_entity_alone_by_the_entity_and_its_number(
+    cli: Cli, on_file: FilingOut, open_order: Open
+) -> None:
+    cancel = open_order(**order_on("cancel_entity", on_file.entity_id, 0))
+
+    [_, named, *_] = _row_of(cli("filings", "list").stdout, cancel.id)
+
+    assert cancel.domain in (None, "")
+    assert named == f"{on_file.applicant.name} {cancel.icp_number}"
 
 
 def test_a_search_text_longer_than_its_column_is_refused_naming_the_option(cli: Cli) -> None:
