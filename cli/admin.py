@@ -286,7 +286,8 @@ ops.command(
 ops.command(
     name="overdue",
     help=f"Filings overdue: {Flag.OVERDUE.meaning}; each with the latest it is past and how "
-    "long ago it fell due.",
+    "long ago it fell due. Ordered as 'filings list' orders them (by id, or --sort), as GET "
+    "/api/v1/ops/overdue is: for the one overdue the longest first, 'filings overdue'.",
 )(_flagged(Flag.OVERDUE))
 
 

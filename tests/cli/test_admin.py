@@ -186,6 +186,14 @@ def test_ops_stuck_names_the_stuck_deadline_and_how_long_the_filing_is_stuck(
     assert lateness(fell_due, clock.now(), Flag.STUCK) in cells
 
 
+def test_ops_overdue_help_says_it_is_in_the_filings_lists_order_not_the_longest_overdue_first(
+    cli: Cli,
+) -> None:
+    shown = " ".join(cli("ops", "overdue", "--help").stdout.replace("│", " ").split())
+    assert "Ordered as 'filings list' orders them (by id, or --sort)" in shown
+    assert "for the one overdue the longest first, 'filings overdue'" in shown
+
+
 def test_ops_overdue_says_each_orders_kind_and_names_one_on_the_entity_alone(
     cli: Cli, on_file: FilingOut, open_order: Open, session: Session, clock: FrozenClock
 ) -> None:
