@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Group, RenderableType
+from rich.text import Text
 
 from auth.tokens import assign_filing
 from cli.errors import DOMAIN_ERROR, App, CliError, report
@@ -55,6 +56,7 @@ from workflow.domain.definition import (
     OVERDUE_KINDS,
     Flag,
     State,
+    event_named,
 )
 from workflow.domain.errors import IcpflowError, Reason, ValidationError, renamed
 from workflow.domain.flat import (
@@ -483,8 +485,9 @@ def render_overdue(page: OverduePage) -> RenderableType:
 
 @app.command()
 def show(filing_id: FilingId, as_json: JsonOption = False) -> None:
-    """Show a filing, the events allowed from its state, its open deadlines and, while it is
-    open, its forecast, or, approved, the duties after approval of the service it filed.
+    """Show a filing, why it was sent back (returned, rejected: as the console's /mine says
+    it), the events allowed from its state, its open deadlines and, while it is open, its
+    forecast, or, approved, the duties after approval of the service it filed.
 
     --json gives the filing as the API's GET /filings/{id} does, without the forecast or the
     duties, so a script reads one shape wherever it gets a filing from; `filings forecast ID
@@ -495,7 +498,22 @@ def show(filing_id: FilingId, as_json: JsonOption = False) -> None:
         now = get_clock().now()
         view = views.filing(session, filing_id, now)
         after = None if as_json else outlook(session, view, now, get_settings())
-    emit(view, as_json, lambda: Group(render_filing(view), *_rendered(after)))
+        returned = None if as_json else views.returns(session, [view]).get(view.id)
+    emit(
+        view,
+        as_json,
+        lambda: Group(render_filing(view), *_sent_back(returned), *_rendered(after)),
+    )
+
+
+def _sent_back(returned: views.Returned | None) -> list[RenderableType]:
+    """Why an order came back, in the words of the console's /mine, so a case manager knows
+    what to fix without reading its history: the event's reason, or the event alone for one
+    that gives none (the SMS window closing). Plain text: a reason may hold ``[brackets]``."""
+    if returned is None:
+        return []
+    said = f"Sent back 退回原因 ({event_named(returned.event)})"
+    return [Text(f"{said}: {returned.reason}" if returned.reason else said)]
 
 
 def _rendered(after: Outlook | None) -> list[RenderableType]:

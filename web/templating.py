@@ -17,12 +17,10 @@ from config.settings import get_settings
 from models.tables import DeadlineStatus, NotificationStatus
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
-    EVENTS_BY_NAME,
-    OPENING,
-    OPENING_LABEL,
     STATES_BY_NAME,
     Flag,
     State,
+    event_named,
 )
 from workflow.domain.obligations import OBLIGATIONS_BY_KIND, ObligationKind
 from workflow.domain.orders import EntityStatus, ServiceKind, VerifierResult, kind_spec
@@ -49,15 +47,6 @@ def state_named(state: str) -> str:
     """A state as pages name it, its key beside its Chinese label (``StateSpec.label``)."""
     spec = STATES_BY_NAME.get(state)
     return spec.label if spec is not None else state
-
-
-def event_named(event: str) -> str:
-    """An event as its form is titled (``EventSpec.label``), or the order's opening, the
-    history's entry of its own (``OPENING_LABEL``); one no longer declared, by its key."""
-    spec = EVENTS_BY_NAME.get(event)
-    if spec is not None:
-        return spec.label
-    return OPENING_LABEL if event == OPENING else event
 
 
 def deadline_named(kind: str) -> str:

@@ -30,8 +30,11 @@ from tests.factories import (
     make_payload,
     order_on,
 )
-from workflow import views
+from workflow import service, views
+from workflow.domain.commands import EventCommand
+from workflow.domain.definition import EVENTS_BY_NAME
 from workflow.domain.flat import IMPORT_COLUMNS
+from workflow.service import SYSTEM_ACTOR
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
@@ -831,3 +834,35 @@ def test_notifications_tells_people_a_delivery_s_run_as_ops_retrying_does(
     [row] = [line for line in result.stdout.splitlines() if "webhook:" in line]
     cells = [cell.strip() for cell in row.split("│")]
     assert cells[5:8] == ["4 of 11", "2026-03-02 10:00 Beijing", "2026-03-02 10:00 Beijing"]
+
+
+def test_show_says_why_a_returned_filing_came_back_its_numbers_masked(
+    cli: Cli, session: Session, new_filing: MakeFiling
+) -> None:
+    """The console's /mine line, from the reason the return gave."""
+    filing = new_filing("submitted")
+    phone = session.get_one(Filing, filing.id).applicant_phone
+    reason = f"幕布照片模糊, call {phone}"
+    returned = EventCommand(event="host_return", data={"reason": reason})
+    service.fire_event(session, filing.id, returned, actor="alice")
+
+    shown = cli("filings", "show", str(filing.id)).stdout
+
+    masked = f"{phone[:3]}****{phone[-4:]}"
+    said = f"Sent back 退回原因 (Host return 接入商退回): 幕布照片模糊, call {masked}"
+    assert said in shown, shown
+
+
+def test_show_names_the_event_that_sent_back_a_filing_without_a_reason(
+    cli: Cli, session: Session, new_filing: MakeFiling
+) -> None:
+    """The SMS window closing gives no reason: the line names the event, as /mine does."""
+    filing = new_filing("sms_pending")
+    service.fire_event(
+        session, filing.id, EventCommand(event="expire_sms"), actor=SYSTEM_ACTOR, system=True
+    )
+
+    shown = cli("filings", "show", str(filing.id)).stdout
+
+    said = f"Sent back 退回原因 ({EVENTS_BY_NAME['expire_sms'].label})\n"
+    assert said in shown, shown

@@ -740,6 +740,16 @@ OPENING = "create"
 OPENING_LABEL = spoken(OPENING, "创建订单")
 
 
+def event_named(event: str) -> str:
+    """An event as its form is titled (``EventSpec.label``), or the order's opening, the
+    history's entry of its own (``OPENING_LABEL``); one no longer declared, by its key. One
+    naming for the console's pages and the CLI's lines alike."""
+    spec = EVENTS_BY_NAME.get(event)
+    if spec is not None:
+        return spec.label
+    return OPENING_LABEL if event == OPENING else event
+
+
 @cache
 def deadlines_for(state: str) -> tuple[DeadlineSpec, ...]:
     """Asked on every event; the declaration never changes while running, so asked once."""
