@@ -34,6 +34,7 @@ from cli.output import (
     row_id,
     span,
     table,
+    table_or_none,
 )
 from cli.search import search_text
 from config import bounds
@@ -166,15 +167,16 @@ def render_filing(view: FilingOut) -> RenderableType:
         ],
         title=f"filing {view.id}",
     )
-    allowed = table(
+    allowed = table_or_none(
+        "allowed events",
         ["event", "what it records", "data"],
         [
             (e, worded(EVENTS_BY_NAME[e].description, get_settings()), EVENTS_BY_NAME[e].data_keys)
             for e in view.allowed_events
         ],
-        title="allowed events",
     )
-    due = table(
+    due = table_or_none(
+        "deadlines",
         ["deadline", "due", "past due", "estimated", "status", "meaning"],
         [
             (
@@ -187,7 +189,6 @@ def render_filing(view: FilingOut) -> RenderableType:
             )
             for d in view.deadlines
         ],
-        title="deadlines",
     )
     return Group(summary, allowed, due)
 

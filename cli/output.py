@@ -140,6 +140,16 @@ def table(
     return out
 
 
+def table_or_none(
+    title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> RenderableType:
+    """A titled table, or for no rows one line saying so ("deadlines: none"): a table's frame
+    with nothing in it reads as data missing, not as nothing there (an approved filing's
+    events and deadlines)."""
+    listed = list(rows)
+    return table(columns, listed, title=title) if listed else Text(f"{title}: none")
+
+
 def fields(pairs: Iterable[tuple[str, Any]], title: str | None = None) -> Table:
     """A two-column table of name and value, for one record."""
     out = Table(show_header=False, title=title)

@@ -866,3 +866,14 @@ def test_show_names_the_event_that_sent_back_a_filing_without_a_reason(
 
     said = f"Sent back 退回原因 ({EVENTS_BY_NAME['expire_sms'].label})\n"
     assert said in shown, shown
+
+
+def test_show_says_none_for_an_approved_filings_events_and_deadlines(
+    cli: Cli, new_filing: MakeFiling
+) -> None:
+    """One line each, not a table's empty frame that reads as data missing."""
+    filing = new_filing("approved")
+
+    shown = cli("filings", "show", str(filing.id)).stdout.splitlines()
+
+    assert "allowed events: none" in shown and "deadlines: none" in shown, shown
