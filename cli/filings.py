@@ -55,6 +55,7 @@ from workflow.domain.definition import (
     EVENTS_BY_NAME,
     MANUAL_EVENTS,
     OVERDUE_KINDS,
+    SMS_WRONG_ENTRY_LIMIT,
     Flag,
     State,
     event_named,
@@ -79,6 +80,7 @@ from workflow.schemas import (
     HistoryOut,
     NotificationOut,
     OverduePage,
+    VerifierOut,
 )
 from workflow.views import FilingFilters
 
@@ -676,6 +678,34 @@ def history(filing_id: FilingId, as_json: JsonOption = False) -> None:
                 for h in entries
             ],
             title=f"history of filing {filing_id}",
+        ),
+    )
+
+
+@app.command()
+def verifiers(filing_id: FilingId, as_json: JsonOption = False) -> None:
+    """Who must answer the order's SMS, and how far each got: their role, name and mobile
+    (masked), when MIIT's SMS started their window, their wrong codes and result, as the
+    API's GET /filings/{id}/verifiers gives them."""
+    with session_scope() as session:
+        listed: list[VerifierOut] = views.verifiers(session, filing_id)
+    emit(
+        listed,
+        as_json,
+        lambda: table_or_none(
+            f"SMS verifiers of filing {filing_id}",
+            ["whose", "person", "mobile", "SMS sent", "wrong codes", "result"],
+            [
+                (
+                    v.role.label,
+                    v.name,
+                    v.mobile,
+                    v.window_started_at,
+                    f"{v.wrong_entries} of {SMS_WRONG_ENTRY_LIMIT}",
+                    v.result_label,
+                )
+                for v in listed
+            ],
         ),
     )
 

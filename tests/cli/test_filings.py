@@ -877,3 +877,35 @@ def test_show_says_none_for_an_approved_filings_events_and_deadlines(
     shown = cli("filings", "show", str(filing.id)).stdout.splitlines()
 
     assert "allowed events: none" in shown and "deadlines: none" in shown, shown
+
+
+def test_verifiers_json_is_what_the_api_lists(
+    cli: Cli, session: Session, new_filing: MakeFiling
+) -> None:
+    filing = new_filing("sms_pending")
+
+    result = cli("filings", "verifiers", str(filing.id), "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [
+        v.model_dump(mode="json") for v in views.verifiers(session, filing.id)
+    ]
+
+
+def test_verifiers_shows_each_persons_window_wrong_codes_and_result_mobile_masked(
+    cli: Cli, session: Session, new_filing: MakeFiling
+) -> None:
+    """As the filing page's SMS table: "1 of 5" wrong codes, the result as a page says it."""
+    filing = new_filing("sms_pending")
+    wrong = EventCommand(event="sms_wrong_entry", data={"verifier": "entity"})
+    service.fire_event(session, filing.id, wrong, actor="alice")
+    listed = views.verifiers(session, filing.id)
+    session.rollback()  # end the read: on SQLite it holds the lock the command needs
+
+    shown = cli("filings", "verifiers", str(filing.id)).stdout
+
+    entity = next(v for v in listed if v.role == "entity")
+    assert "*" in entity.mobile
+    cells = [entity.role.label, entity.name, entity.mobile, None, "1 of 5", entity.result_label]
+    row = "│".join(r" [^│]+ Beijing\s+" if c is None else rf" {re.escape(c)}\s+" for c in cells)
+    assert re.search(rf"│{row}│", shown), shown
