@@ -129,8 +129,9 @@ def _platform(name: str, on: Mapping[str, str]) -> str:
     return " ".join(part for part in said if part)
 
 
-def render_filing(view: FilingOut) -> RenderableType:
-    """The filing, what may happen next, and what is due: what a case manager needs on one screen."""
+def render_filing(view: FilingOut, returned: views.Returned | None = None) -> RenderableType:
+    """The filing, why it came back (``returned``, where read), what may happen next, and what
+    is due: what a case manager needs on one screen."""
     summary = fields(
         [
             ("id", view.id),
@@ -192,7 +193,7 @@ def render_filing(view: FilingOut) -> RenderableType:
             for d in view.deadlines
         ],
     )
-    return Group(summary, allowed, due)
+    return Group(summary, *_sent_back(returned), allowed, due)
 
 
 def render_page(page: FilingPage, names: Mapping[int, str]) -> RenderableType:
@@ -502,11 +503,7 @@ def show(filing_id: FilingId, as_json: JsonOption = False) -> None:
         view = views.filing(session, filing_id, now)
         after = None if as_json else outlook(session, view, now, get_settings())
         returned = None if as_json else views.returns(session, [view]).get(view.id)
-    emit(
-        view,
-        as_json,
-        lambda: Group(render_filing(view), *_sent_back(returned), *_rendered(after)),
-    )
+    emit(view, as_json, lambda: Group(render_filing(view, returned), *_rendered(after)))
 
 
 def _sent_back(returned: views.Returned | None) -> list[RenderableType]:

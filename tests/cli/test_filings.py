@@ -853,6 +853,17 @@ def test_show_says_why_a_returned_filing_came_back_its_numbers_masked(
     assert said in shown, shown
 
 
+def test_show_says_why_a_filing_came_back_under_its_summary_before_what_may_happen_next(
+    cli: Cli, session: Session, new_filing: MakeFiling
+) -> None:
+    filing = new_filing("rejected")
+
+    shown = cli("filings", "show", str(filing.id)).stdout.splitlines()
+
+    said = next(i for i, line in enumerate(shown) if line.startswith("Sent back 退回原因"))
+    assert "allowed events" in shown[said + 1], shown
+
+
 def test_show_names_the_event_that_sent_back_a_filing_without_a_reason(
     cli: Cli, session: Session, new_filing: MakeFiling
 ) -> None:
