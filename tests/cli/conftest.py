@@ -27,26 +27,25 @@ def commands_built_once() -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def cli(settings: Any, clock: Any) -> Cli:
-    """Tables for people as a wide terminal shows them: a cell's text on one line."""
-    runner = CliRunner(env={"COLUMNS": "200"})
+def _at_width(columns: int) -> Cli:
+    runner = CliRunner(env={"COLUMNS": str(columns)})
 
     def run(*args: str) -> Result:
         return runner.invoke(app, list(args))
 
     return run
+
+
+@pytest.fixture
+def cli(settings: Any, clock: Any) -> Cli:
+    """Tables for people as a wide terminal shows them: a cell's text on one line."""
+    return _at_width(200)
 
 
 @pytest.fixture
 def narrow_cli(settings: Any, clock: Any) -> Cli:
     """Tables for people on a 100-column terminal, as a laptop's half screen shows them."""
-    runner = CliRunner(env={"COLUMNS": "100"})
-
-    def run(*args: str) -> Result:
-        return runner.invoke(app, list(args))
-
-    return run
+    return _at_width(100)
 
 
 @pytest.fixture

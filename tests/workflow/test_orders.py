@@ -1755,9 +1755,9 @@ def _two_entities_at_once(
     )
 
 
-@POSTGRES_ONLY
-def test_two_entities_filing_one_app_at_once_open_one_order(db: Database) -> None:
-    """Their identities, domains and mobiles differ: the app alone makes them take turns."""
+def _apps_at_once(db: Database, identifier: Callable[[str], str], **app: Any) -> object:
+    """``_two_entities_at_once`` opening an app each, ``identifier(domain)`` its identifier:
+    their identities, domains and mobiles differ."""
 
     def app_of(name: str, credit_code: str, domain: str, mobiles: tuple[str, str]) -> OrderCreate:
         return OrderCreate.model_validate(
@@ -1770,15 +1770,22 @@ def test_two_entities_filing_one_app_at_once_open_one_order(db: Database) -> Non
                 service=service_in(
                     kind="app",
                     name="Shop App",
-                    app_identifier="cn.example.shop",
+                    app_identifier=identifier(domain),
                     domain=domain,
                     domain_registrant=name,
                     responsible={"name": "Qian Li", "mobile": mobiles[1]},
+                    **app,
                 ),
             )
         )
 
-    refused = _two_entities_at_once(db, app_of)
+    return _two_entities_at_once(db, app_of)
+
+
+@POSTGRES_ONLY
+def test_two_entities_filing_one_app_at_once_open_one_order(db: Database) -> None:
+    """The app alone makes them take turns."""
+    refused = _apps_at_once(db, lambda domain: "cn.example.shop")
 
     assert isinstance(refused, ValidationError)
     assert [r.code for r in refused.reasons] == ["app_filed_by_another_entity"]
@@ -1786,30 +1793,12 @@ def test_two_entities_filing_one_app_at_once_open_one_order(db: Database) -> Non
 
 @POSTGRES_ONLY
 def test_two_apps_filed_at_once_under_one_package_open_one_order(db: Database) -> None:
-    """Their identities, domains, mobiles and identifiers differ: the Android package alone
-    makes them take turns."""
+    """Their identifiers differ too: the Android package alone makes them take turns."""
+    platforms = {"android": on_platform(ANDROID_MD5, package="cn.example.shop")}
 
-    def app_of(name: str, credit_code: str, domain: str, mobiles: tuple[str, str]) -> OrderCreate:
-        return OrderCreate.model_validate(
-            first_filing_order(
-                entity=entity_in(
-                    name=name,
-                    id_number=credit_code,
-                    responsible={"name": "Zhao Lei", "mobile": mobiles[0]},
-                ),
-                service=service_in(
-                    kind="app",
-                    name="Shop App",
-                    app_identifier=f"cn.{domain.split('.')[0]}.shop",
-                    app_platforms={"android": on_platform(ANDROID_MD5, package="cn.example.shop")},
-                    domain=domain,
-                    domain_registrant=name,
-                    responsible={"name": "Qian Li", "mobile": mobiles[1]},
-                ),
-            )
-        )
-
-    refused = _two_entities_at_once(db, app_of)
+    refused = _apps_at_once(
+        db, lambda domain: f"cn.{domain.split('.')[0]}.shop", app_platforms=platforms
+    )
 
     assert isinstance(refused, ValidationError)
     assert [r.code for r in refused.reasons] == ["package_filed_for_another_app"]
