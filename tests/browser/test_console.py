@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 PHONE_NUMBER, ID_NUMBER = "13800138000", "91110000MA01ABCD52"
+# The pipeline's edge labels as drawn on the screen: their font size times the drawing's scale.
+DRAWN_LABEL_PX = """() => parseFloat(getComputedStyle(document.querySelector('svg .edge-label')).fontSize)
+    * document.querySelector('svg.pipeline').getScreenCTM().a"""
 # The caption of a search that found one: anchored, as "31 filing matches" would contain it.
 ONE_MATCH = re.compile(r"^\s*1 filing matches")
 
@@ -353,11 +356,20 @@ def test_on_a_phone_the_pipeline_diagram_scrolls_in_its_frame_at_its_own_size(
     page.goto(f"{console.url}/")
     scrolled = page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
     framed = page.locator(".diagram").evaluate("frame => frame.scrollWidth > frame.clientWidth")
-    label = page.evaluate(
-        """() => parseFloat(getComputedStyle(document.querySelector('svg .edge-label')).fontSize)
-        * document.querySelector('svg.pipeline').getScreenCTM().a"""
-    )
+    label = page.evaluate(DRAWN_LABEL_PX)
     assert (scrolled, framed, round(label)) == (True, True, 11)  # px, as drawn
+
+
+@pytest.mark.parametrize("width", [800, 1024, 1280])
+def test_on_a_tablet_or_a_desktop_the_pipeline_labels_stay_legible(
+    console: Console, sign_in: SignIn, width: int
+) -> None:
+    """Fitted to the frame at any width, a tablet's drew the 11px labels at 6px."""
+    page = sign_in(Role.VIEWER, viewport={"width": width, "height": 900})
+    page.goto(f"{console.url}/")
+    scrolled = page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+    label = page.evaluate(DRAWN_LABEL_PX)
+    assert scrolled and label >= 9, f"labels drawn at {label:.1f}px at {width}px wide"
 
 
 def test_on_a_phone_a_cells_second_piece_stays_beside_its_label(
