@@ -133,7 +133,7 @@ class DatabaseCollector(Collector):
         yield held_up
         yield under_first_name(held_up, "icpflow_filings_late")
         deadlines = GaugeMetricFamily(
-            "icpflow_late_filings_by_deadline",
+            "icpflow_filings_held_up_by_deadline",
             "Filings held up, by the kind of deadline they are past (SLA health) and the flag "
             "its passing raises: overdue (a limit of its own broken) or stuck (no move in the "
             "state for too long).",
@@ -143,6 +143,8 @@ class DatabaseCollector(Collector):
             for kind, count in kinds.items():
                 deadlines.add_metric([flag.value, kind], count)
         yield deadlines
+        # "late" misnamed the stuck flag's filings, which have broken no limit of their own.
+        yield under_first_name(deadlines, "icpflow_late_filings_by_deadline")
         orders = GaugeMetricFamily(
             "icpflow_orders", "Orders by kind and state.", labels=["kind", "state"]
         )
