@@ -277,6 +277,28 @@ def test_a_go_live_day_corrected_naming_the_one_on_file_moves_the_psb_filing_due
     assert len(_open(session, on_file, "footer_check")) == 1
 
 
+def _replaced_by_the_last_record(session: Session, on_file: FilingOut) -> object:
+    """What the service's latest audit row says its write replaced."""
+    latest = obligations.audit_trail(session, _site(on_file), limit=1).items[0]
+    return latest.replaced
+
+
+def test_the_go_live_day_a_correction_replaced_is_kept_once_by_its_audit_not_the_psb_row(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    clock.advance(timedelta(days=5))
+    mistyped, corrected = date(2026, 3, 6), date(2026, 3, 3)
+    obligations.go_live(session, _site(on_file), GoLive(live_on=mistyped), settings, actor="alice")
+
+    fixed = GoLive(live_on=corrected, replaces=mistyped)
+    obligations.go_live(session, _site(on_file), fixed, settings, actor="alice")
+
+    [psb] = _open(session, on_file, "psb_filing")
+    replaced = _replaced_by_the_last_record(session, on_file)
+    assert isinstance(replaced, dict) and replaced["live_on"] == "2026-03-06"
+    assert "replaced_live_on" not in psb.data
+
+
 def _psb_days_become(monkeypatch: pytest.MonkeyPatch, days: int) -> Settings:
     monkeypatch.setenv("PSB_FILING_DAYS", str(days))
     get_settings.cache_clear()
@@ -873,6 +895,21 @@ def test_an_expiry_told_to_ops_corrected_to_another_past_day_is_not_told_again(
     assert len(_notices(session, "obligation_server_expired")) == 1
     [late] = _late(session, clock)
     assert (late.kind, late.data["expires_on"]) == ("server_expired", "2026-04-29")
+
+
+def test_the_expiry_a_correction_replaced_is_kept_once_by_its_audit_not_the_escalation_row(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    _server_expires(session, on_file, settings, date(2026, 4, 30))
+    clock.set(datetime(2026, 5, 2, 2, 0, tzinfo=UTC))
+    _sweep(session, clock, settings)
+    fix = ServerRenewal(expires_on=date(2026, 4, 29), replaces=date(2026, 4, 30))
+
+    obligations.server_renewal(session, _site(on_file), fix, settings, actor="alice")
+
+    [late] = _late(session, clock)
+    assert _replaced_by_the_last_record(session, on_file) == {"server_expires_on": "2026-04-30"}
+    assert "replaced_expires_on" not in late.data
 
 
 def test_a_server_renewed_moves_its_reminders_and_escalation_to_the_new_day(
@@ -1820,8 +1857,21 @@ def test_a_left_host_day_corrected_moves_the_cancel_access_due_day(
 
     assert duties.left_on == date(2026, 4, 10)
     assert _late(session, clock) == []
+
+
+def test_the_left_host_day_a_correction_replaced_is_kept_once_by_its_audit_not_the_owed_row(
+    session: Session, on_file: FilingOut, settings: Settings, clock: FrozenClock
+) -> None:
+    clock.advance(timedelta(days=40))
+    site = _site(on_file)
+    obligations.left_host(session, site, LeftHost(left_on=date(2026, 3, 2)), settings, actor="a")
+    correction = LeftHost(left_on=date(2026, 4, 10), replaces=date(2026, 3, 2))
+
+    obligations.left_host(session, site, correction, settings, actor="alice")
+
     [owed] = _open(session, on_file, "cancel_access")
-    assert owed.data["replaced_left_on"] == ["2026-03-02"]
+    assert _replaced_by_the_last_record(session, on_file) == {"left_on": "2026-03-02"}
+    assert "replaced_left_on" not in owed.data
 
 
 def test_a_left_host_day_corrected_counts_with_the_days_its_order_was_owed_with(

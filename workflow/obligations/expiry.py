@@ -222,7 +222,8 @@ def _expiry_moved(
 ) -> None:
     """The service's expiry moved (renewed, or corrected): the watch of the old day closes and
     one of the new day opens. A day past, already told to ops, corrected to another past day
-    stays told: its escalation is moved in place, overdue still, not told again."""
+    stays told: its escalation is moved in place, overdue still, not told again. The day it
+    replaced is kept once, by the correction's audit row (``Written.replaced``)."""
     expires_on = getattr(service, expiry.column)
     assert isinstance(expires_on, date)
     told = _open_row(session, service.id, expiry.escalated)
@@ -231,7 +232,6 @@ def _expiry_moved(
         _watch_expiry(session, service, filing, now, settings, expiry)
         return
     _close(session, service.id, (expiry.reminder,), now, {"renewed_to": str(expires_on)})
-    replaced = [*told.data.get("replaced_expires_on", []), told.data["expires_on"]]
-    told.data = {**told.data, "expires_on": str(expires_on), "replaced_expires_on": replaced}
+    told.data = {**told.data, "expires_on": str(expires_on)}
     told.due_at = end_of_day(expires_on)
     session.add(told)

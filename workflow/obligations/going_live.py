@@ -99,7 +99,8 @@ def _correct_go_live(
 ) -> None:
     """The go-live day on file corrected (logged): the open PSB filing moves to the new due
     day in place, so one already told overdue is not told again while it still is, and its
-    reminders open again for that day. A new home page is checked at once."""
+    reminders open again for that day. A new home page is checked at once. The day it replaced
+    is kept once, by the correction's audit row (``Written.replaced``)."""
     old = service.live_on
     log.info("service %s go-live %s corrected to %s", service.id, old, command.live_on)
     service.live_on = command.live_on
@@ -117,8 +118,7 @@ def _correct_go_live(
     psb.due_at = end_of_day(due_on)
     if psb.due_at > now:
         psb.status, psb.fired_at = DeadlineStatus.PENDING, None  # told again if it passes
-    replaced = [*psb.data.get("replaced_live_on", []), str(old)]
-    psb.data = {**psb.data, **armed, "replaced_live_on": replaced}
+    psb.data = {**psb.data, **armed}
     session.add(psb)
     kind = ObligationKind.PSB_FILING_REMINDER
     _close(session, service.id, (kind,), now, {"corrected_live_on": str(command.live_on)})

@@ -154,11 +154,11 @@ def _correct_left(
     session: Session, row: Obligation, left_on: date, due: datetime, now: datetime
 ) -> None:
     """The day on file corrected (logged): the cancel-access order owed (``row``) is due from
-    the new one, in place, so one already told overdue is not told again while it still is."""
+    the new one, in place, so one already told overdue is not told again while it still is. The
+    day it replaced is kept once, by the correction's audit row (``Written.replaced``)."""
     old = row.data["left_on"]
     log.info("service %s left-host %s corrected to %s", row.service_id, old, left_on)
-    replaced = [*row.data.get("replaced_left_on", []), old]
-    row.data = {**row.data, "left_on": str(left_on), "replaced_left_on": replaced}
+    row.data = {**row.data, "left_on": str(left_on)}
     row.due_at = due
     if due > now:
         row.status, row.fired_at = DeadlineStatus.PENDING, None  # told again if it passes
