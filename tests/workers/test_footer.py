@@ -39,6 +39,10 @@ PAGES = {
     "/wrong": f"<html><body><footer>{MIIT.format('京ICP备2026999999号-1')}</footer></body></html>",
     "/unlinked": f"<html><body><footer>{NUMBER}</footer></body></html>",
     "/transparent": f'<html><body><footer style="opacity: 0">{MIIT.format(NUMBER)}</footer>',
+    "/hidden-by-class": (
+        "<html><head><style>.icp { display: none }</style></head>"
+        f'<body><footer class="icp">{MIIT.format(NUMBER)}</footer></body></html>'
+    ),
 }
 REDIRECTS = {"/moved": "/good", "/loop": "/loop"}
 FOOTER = f"<footer>{MIIT.format(NUMBER)}</footer>"
@@ -116,6 +120,13 @@ def site() -> Iterator[str]:
             [
                 f"the record number {NUMBER} is not shown: hidden by <footer style",
                 "the link to https://beian.miit.gov.cn is not shown: hidden by <footer style",
+            ],
+        ),
+        (
+            "/hidden-by-class",
+            [
+                f"the record number {NUMBER} is not shown: hidden by .icp {{ display: none }}",
+                "the link to https://beian.miit.gov.cn is not shown: hidden by .icp",
             ],
         ),
         ("/gone", ["the page answered 404"]),

@@ -228,7 +228,7 @@ def test_a_number_partly_hidden_is_not_shown_and_says_what_hides_it() -> None:
             id="a size of its own inside a font size of 0",
         ),
         pytest.param(
-            f'<div style="visibility: hidden"><p style="visibility: visible">{FOOTER}</p></div>',
+            f'<div style="visibility: hidden"><div style="visibility: visible">{FOOTER}</div></div>',
             id="visible inside an invisible ancestor",
         ),
         pytest.param(f'<div aria-hidden="true">{FOOTER}</div>', id="drawn, if not read aloud"),
@@ -288,3 +288,112 @@ def test_a_stray_end_tag_does_not_end_the_title() -> None:
         f"the record number {NUMBER} is not shown: hidden by <title>",
         "the link to https://beian.miit.gov.cn does not carry the record number",
     ]
+
+
+def _styled(css: str, attributes: str, inline: str = "") -> str:
+    """A page whose ``<style>`` holds ``css`` and whose footer has ``attributes``."""
+    style = f' style="{inline}"' if inline else ""
+    footer = (
+        f'<footer {attributes}{style}><a href="https://beian.miit.gov.cn/">{NUMBER}</a></footer>'
+    )
+    return _body(footer, head=f"<style>{css}</style>")
+
+
+@pytest.mark.parametrize(
+    ("css", "attributes", "why"),
+    [
+        pytest.param(
+            ".icp { display: none }",
+            'class="icp"',
+            ".icp { display: none } on <footer>",
+            id="class",
+        ),
+        pytest.param(
+            "#beian{visibility:hidden}",
+            'id="beian"',
+            "#beian { visibility: hidden } on <footer>",
+            id="id",
+        ),
+        pytest.param(
+            "body > footer { font-size: 0 }",
+            "",
+            "body > footer { font-size: 0 } on <footer>",
+            id="element",
+        ),
+        pytest.param(
+            ".f { opacity: 0 !important }",
+            'class="f"',
+            ".f { opacity: 0 } on <footer>",
+            id="opacity",
+        ),
+        pytest.param(
+            ".sr { position: absolute; left: -9999px }",
+            'class="sr"',
+            ".sr { left: -9999px } on <footer>",
+            id="off the page",
+        ),
+        pytest.param(
+            "@media screen { .icp { display: none } }",
+            'class="icp"',
+            ".icp { display: none } on <footer>",
+            id="a media query every screen matches",
+        ),
+    ],
+)
+def test_a_footer_a_style_rule_hides_is_neither_shown_nor_linked(
+    css: str, attributes: str, why: str
+) -> None:
+    assert footer_problems(_styled(css, attributes), NUMBER, canonical) == _hidden_by(why)
+
+
+def test_an_important_rule_wins_over_the_inline_style() -> None:
+    page = _styled(".icp { display: none !important }", 'class="icp"', "display: block")
+    assert footer_problems(page, NUMBER, canonical) == _hidden_by(
+        ".icp { display: none } on <footer>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("css", "attributes", "inline"),
+    [
+        pytest.param(
+            ".icp { display: none } footer.icp { display: block }",
+            'class="icp"',
+            "",
+            id="a more specific rule",
+        ),
+        pytest.param(
+            "#f { display: block } .icp { display: none }",
+            'class="icp" id="f"',
+            "",
+            id="an id over a later class",
+        ),
+        pytest.param(
+            ".icp { display: none } .icp { display: block }",
+            'class="icp"',
+            "",
+            id="the later of two equal rules",
+        ),
+        pytest.param(".icp { display: none }", 'class="icp"', "display: flex", id="inline style"),
+        pytest.param(
+            "[hidden].icp { display: block }",
+            'class="icp" hidden',
+            "",
+            id="over the hidden attribute",
+        ),
+        pytest.param(".icp { display: none }", 'class="other"', "", id="a class it has not"),
+        pytest.param("@media print { footer { display: none } }", "", "", id="only when printed"),
+        pytest.param("footer::before { display: none }", "", "", id="a pseudo-element"),
+        pytest.param(".sr { position: absolute; left: -20px }", 'class="sr"', "", id="nudged"),
+        pytest.param(".sr { left: -9999px }", 'class="sr"', "", id="an offset not positioned"),
+        pytest.param("footer:unknown-state { display: none }", "", "", id="an unknown selector"),
+    ],
+)
+def test_a_footer_the_cascade_shows_is_read(css: str, attributes: str, inline: str) -> None:
+    assert footer_problems(_styled(css, attributes, inline), NUMBER, canonical) == []
+
+
+def test_a_rule_drawing_a_footer_again_inside_an_invisible_wrapper_shows_it() -> None:
+    footer = f'<div style="visibility: hidden"><div class="in">{FOOTER}</div></div>'
+    css = ".in { visibility: visible }"
+    assert footer_problems(_body(footer, head=f"<style>{css}</style>"), NUMBER, canonical) == []

@@ -1,19 +1,27 @@
 """What a home page must show: the record number, linked to the MIIT site.
 
 Decree 33 art. 13 wants the number at the bottom of the home page linked to the bureau's
-public query site; the check reads the page's text and links with the standard library's
-HTML parser, which tolerates the broken markup real sites serve.
+public query site. The page is parsed as a browser parses it (tinyhtml5, the WHATWG tree
+construction, so broken markup ends where a browser ends it), and the style the page gives
+itself, its ``<style>`` blocks and inline ``style`` attributes, is applied to each element
+as the cascade applies it (tinycss2 reads the rules, cssselect2 matches their selectors and
+gives their specificity): a number a visitor cannot see is not shown, whichever of them
+hides it.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
+from xml.etree.ElementTree import Comment, Element
+
+import cssselect2
+import tinycss2
+import tinyhtml5
 
 from workflow.domain.orders import split_number
 
@@ -23,63 +31,11 @@ MIIT_URL = f"https://{MIIT_HOST}"
 
 # Elements a browser running scripts never draws on the page: a number only in one of them
 # (the tab's title, the fallback for browsers without scripts) is not shown to visitors.
-# Browsers read each of them to its own end tag, whatever stray tags it holds.
 _UNRENDERED = frozenset({"script", "style", "template", "title", "noscript"})
 # The page itself: a page served hidden is shown by its scripts, or it would be blank.
-_THE_PAGE = frozenset({"html", "body"})
-# fmt: off
-# Elements with no content and no end tag: hiding one hides nothing after it.
-_VOID = frozenset({
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-    "track", "wbr",
-})
-# Start tags that close an open paragraph (HTML's tree construction rules).
-_CLOSE_P = frozenset({
-    "address", "article", "aside", "blockquote", "center", "details", "dialog", "dir", "div",
-    "dl", "dd", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3",
-    "h4", "h5", "h6", "header", "hgroup", "hr", "li", "listing", "main", "menu", "nav", "ol",
-    "p", "plaintext", "pre", "search", "section", "summary", "table", "ul", "xmp",
-})
-# fmt: on
-_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-_TABLE_PARTS = frozenset({"caption", "colgroup", "tbody", "thead", "tfoot"})
-_IN_TABLE = frozenset({"table"})
-_Ending = tuple[frozenset[str], frozenset[str]]
-_TERM: _Ending = (frozenset({"dt", "dd"}), frozenset({"dl"}))
-_BY_CELL_OR_ROW: _Ending = (frozenset({"td", "th", "tr"}) | _TABLE_PARTS, _IN_TABLE)
-_HEADING: _Ending = (_HEADINGS, frozenset())
-# Elements a start tag can end without their end tag (HTML's tree construction rules): the
-# start tags that end them, and the elements that, open inside them, keep those start tags
-# to themselves (an item of a nested list ends no item of the outer one).
-_ENDED_BY: dict[str, _Ending] = {
-    "p": (_CLOSE_P, frozenset({"button"})),
-    "li": (frozenset({"li"}), frozenset({"ul", "ol", "menu"})),
-    "dt": _TERM,
-    "dd": _TERM,
-    "tr": (frozenset({"tr"}) | _TABLE_PARTS, _IN_TABLE),
-    **dict.fromkeys(("td", "th", "caption", "colgroup"), _BY_CELL_OR_ROW),
-    **dict.fromkeys(("thead", "tbody", "tfoot"), (_TABLE_PARTS, _IN_TABLE)),
-    **dict.fromkeys(_HEADINGS, _HEADING),
-    "a": (frozenset({"a"}), frozenset()),
-    "button": (frozenset({"button"}), frozenset()),
-}
-
-
-def _declared(style: str, name: str) -> str | None:
-    """The inline style's value for the property ``name``, as the cascade picks it: the last
-    declaration, the last ``!important`` one first."""
-    plain: str | None = None
-    important: str | None = None
-    for declaration in style.split(";"):
-        prop, colon, value = declaration.partition(":")
-        if not colon or prop.strip().lower() != name:
-            continue
-        value = " ".join(value.lower().split())
-        if value.endswith("important") and "!" in value:
-            important = value[: value.rindex("!")].strip()
-        else:
-            plain = value
-    return important if important is not None else plain
+_THE_PAGE = frozenset({"html", "head", "body"})
+# Elements whose content is code, not text: never part of what a page says.
+_CODE = frozenset({"script", "style"})
 
 
 _LENGTH = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[a-z]+|%)?")
@@ -98,19 +54,41 @@ def _nothing(value: str) -> bool:
     return amount is not None and amount <= 0
 
 
-# Inline declarations that keep an element's text from a visitor's eyes whatever it holds:
-# not laid out, invisible, fully transparent (opacity below 0 is clamped to 0), or drawn at
-# no size (a negative font size is invalid and ignored, so only zero hides).
+# CSS pixels per unit, for an offset judged off the page (an em taken at browsers' default
+# 16px); a percentage or viewport unit of -100 or less is past the edge whatever the screen.
+_PIXELS = {"px": 1.0, "em": 16.0, "rem": 16.0, "pt": 4 / 3, "pc": 16.0, "in": 96.0}
+_WHOLE = frozenset({"%", "vw", "vh"})
+
+
+def _off_the_page(value: str) -> bool:
+    """Whether an offset moves a positioned element past the page's top or left edge: 1000
+    CSS pixels or more, where no footer's few words reach back onto a screen (the
+    ``left: -9999px`` of "visually hidden" text)."""
+    amount = _amount(value)
+    unit = re.sub(r"^[-+.\d]+", "", value)
+    if amount is None:
+        return False
+    if unit in _WHOLE:
+        return amount <= -100
+    return unit in _PIXELS and amount * _PIXELS[unit] <= -1000
+
+
+# Declarations that keep an element's text from a visitor's eyes whatever it holds: not laid
+# out, invisible, fully transparent (opacity below 0 is clamped to 0), or drawn at no size (a
+# negative font size is invalid and ignored, so only zero hides).
 _HIDING_STYLES: dict[str, Callable[[str], bool]] = {
     "display": lambda value: value == "none",
     "visibility": lambda value: value in ("hidden", "collapse"),
     "opacity": _nothing,
     "font-size": lambda value: _amount(value) == 0,
 }
+# Offsets that hide an element taken out of the flow (``position``) past the page's edge.
+_OFFSETS = ("left", "top")
+_TAKEN_OUT = frozenset({"absolute", "fixed"})
 
 
-# Of those, the inherited ones a descendant's own inline style undoes: text it holds is drawn
-# again at a visibility of its own, or at a font size not relative to the 0 it inherits.
+# Of those, the inherited ones a descendant's own style undoes: text it holds is drawn again
+# at a visibility of its own, or at a font size not relative to the 0 it inherits.
 _DRAWN_AGAIN: dict[str, Callable[[str], bool]] = {
     "visibility": lambda value: value == "visible",
     "font-size": lambda value: (
@@ -121,14 +99,95 @@ _DRAWN_AGAIN: dict[str, Callable[[str], bool]] = {
 }
 
 
-def _drawn_again(inherited: str | None, attrs: list[tuple[str, str | None]]) -> bool:
-    """Whether this start tag, inside an element an ``inherited`` inline style hides, draws
-    what it holds again with a value of its own (the inline-block gap trick: a ``font-size:
-    0`` row whose links set their size)."""
-    if inherited is None:
-        return False
-    value = _declared(dict(attrs).get("style") or "", inherited)
-    return value is not None and _DRAWN_AGAIN[inherited](value)
+class _Declared(NamedTuple):
+    """A property's value on an element, as the cascade picks it, and where it comes from,
+    written as markup for the check's result."""
+
+    value: str
+    source: str
+
+
+# What orders two declarations of one property on one element, the winner last: importance,
+# then an inline style over any rule, then the rule's selector's specificity, then the order
+# they are written in.
+_Precedence = tuple[bool, bool, tuple[int, int, int], int, int]
+
+
+def _declarations(content: str | list[Any]) -> list[tuple[str, str, bool]]:
+    """(property, value, important) of each valid declaration in a style attribute or a
+    rule's block, the value in lower case with its spaces collapsed."""
+    parsed = tinycss2.parse_blocks_contents(content, skip_comments=True, skip_whitespace=True)
+    return [
+        (
+            str(d.lower_name),
+            " ".join(tinycss2.serialize(d.value).lower().split()),
+            bool(d.important),
+        )
+        for d in parsed
+        if d.type == "declaration"
+    ]
+
+
+@dataclass(frozen=True)
+class _Rule:
+    selector: str
+    declarations: list[tuple[str, str, bool]]
+
+
+# A media query a screen always matches: the rules under it apply as if written outside.
+_ON_SCREEN = frozenset({"all", "screen", "only screen"})
+
+
+def _rules(css: str) -> Iterator[tuple[list[Any], _Rule]]:
+    """The style rules of a stylesheet that apply on a screen: (selector tokens, rule)."""
+    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+        if rule.type == "at-rule" and rule.lower_at_keyword == "media" and rule.content:
+            query = " ".join(tinycss2.serialize(rule.prelude).lower().split())
+            if query in _ON_SCREEN:
+                yield from _rules(tinycss2.serialize(rule.content))
+        elif rule.type == "qualified-rule":
+            selector = " ".join(tinycss2.serialize(rule.prelude).split())
+            yield rule.prelude, _Rule(selector, _declarations(rule.content))
+
+
+def _matcher(stylesheets: Iterable[str]) -> cssselect2.Matcher:
+    """Every rule of ``stylesheets``, in order, ready to match elements; a selector the
+    matcher cannot compile (a pseudo-class it does not know) is left out, as a browser drops
+    a rule it cannot read."""
+    matcher = cssselect2.Matcher()
+    for css in stylesheets:
+        for prelude, rule in _rules(css):
+            try:
+                selectors = cssselect2.compile_selector_list(prelude)
+            except cssselect2.SelectorError:
+                continue
+            for selector in selectors:
+                matcher.add_selector(selector, rule)
+    return matcher
+
+
+def _cascaded(
+    element: cssselect2.ElementWrapper, matcher: cssselect2.Matcher
+) -> dict[str, _Declared]:
+    """The value the cascade gives each property the page's style sets on ``element``: its
+    inline style and the rules whose selectors match it (not those of its pseudo-elements)."""
+    tag = element.local_name
+    won: dict[str, tuple[_Precedence, _Declared]] = {}
+
+    def offer(precedence: _Precedence, name: str, value: str, source: str) -> None:
+        if name not in won or won[name][0] <= precedence:
+            won[name] = (precedence, _Declared(value, source))
+
+    for specificity, order, pseudo, rule in matcher.match(element):
+        if pseudo is not None:
+            continue
+        for at, (name, value, important) in enumerate(rule.declarations):
+            where = f"{rule.selector} {{ {name}: {value} }} on <{tag}>"
+            offer((important, False, specificity, order, at), name, value, where)
+    inline = element.etree_element.get("style") or ""
+    for at, (name, value, important) in enumerate(_declarations(inline)):
+        offer((important, True, (0, 0, 0), 0, at), name, value, f'<{tag} style="{name}: {value}">')
+    return {name: declared for name, (_, declared) in won.items()}
 
 
 class _Hiding(NamedTuple):
@@ -139,48 +198,33 @@ class _Hiding(NamedTuple):
     inherited: str | None = None
 
 
-def _hidden_by(tag: str, attrs: list[tuple[str, str | None]]) -> _Hiding | None:
-    """What, in the element this start tag opens, keeps what it holds off the page (written
-    as the markup that does it, for the check's result), ``None`` when nothing does: never
-    drawn, a dialog not open, its ``hidden`` attribute or its inline style (the one kind of
-    CSS the page's own markup carries), the style's ``display`` having the last word over
-    the attribute. A descendant whose own inline style draws it again (``visibility:
-    visible``, a font size of its own inside a ``font-size: 0`` wrapper) ends the hiding
-    there (``_drawn_again``; what follows it inside counts as shown too: showing too much
-    costs less than a false alarm). A stylesheet cannot be judged without rendering the
-    page: a number it hides passes, and a descendant it draws again is reported hidden,
-    naming the inline style to look at."""
-    if tag in _VOID or tag in _THE_PAGE:
+def _hidden_by(element: cssselect2.ElementWrapper, style: dict[str, _Declared]) -> _Hiding | None:
+    """What, in ``element`` with the ``style`` the cascade gives it, keeps what it holds off
+    the page (written as the markup that does it), ``None`` when nothing does: never drawn, a
+    dialog not open, its ``hidden`` attribute, or its style, the style's ``display`` having
+    the last word over the attribute (which browsers apply as a stylesheet of their own),
+    whether it comes from a rule or the inline style."""
+    tag = element.local_name
+    if tag in _THE_PAGE:
         return None
     if tag in _UNRENDERED:
         return _Hiding(f"<{tag}>")
-    named = dict(attrs)
-    style = named.get("style") or ""
     for name, hides in _HIDING_STYLES.items():
-        value = _declared(style, name)
-        if value is not None and hides(value):
-            inherited = name if name in _DRAWN_AGAIN else None
-            return _Hiding(f'<{tag} style="{name}: {value}">', inherited)
-    if _declared(style, "display") is not None:
+        if name in style and hides(style[name].value):
+            return _Hiding(style[name].source, name if name in _DRAWN_AGAIN else None)
+    position = style.get("position")
+    if position is not None and position.value in _TAKEN_OUT:
+        for name in _OFFSETS:
+            if name in style and _off_the_page(style[name].value):
+                return _Hiding(style[name].source)
+    if "display" in style:
         return None
-    if "hidden" in named:
+    attributes = element.etree_element.attrib
+    if "hidden" in attributes:
         return _Hiding(f"<{tag} hidden>")
-    if tag == "dialog" and "open" not in named:
+    if tag == "dialog" and "open" not in attributes:
         return _Hiding("<dialog> not open")
     return None
-
-
-def _ends(hidden: str, tag: str, inside: list[str]) -> bool:
-    """Whether ``tag``, starting, ends the ``hidden`` element left open with ``inside``
-    opened within it."""
-    if hidden not in _ENDED_BY:
-        return False
-    enders, scopes = _ENDED_BY[hidden]
-    return tag in enders and not scopes.intersection(inside)
-
-
-# Elements whose content is code, not text: never part of what a page says.
-_CODE = frozenset({"script", "style"})
 
 
 @dataclass
@@ -191,79 +235,62 @@ class _Link:
     hidden_by: str | None = None
 
 
-class _Footer(HTMLParser):
-    """Collects the page's text, each piece with what hides it from visitors (``None`` for
-    the rendered text), and the links to the MIIT site.
+@dataclass
+class _Footer:
+    """The page's text, each piece with what hides it from visitors (``None`` for the
+    rendered text), and the links to the MIIT site."""
 
-    The parser builds no tree, so a hidden element's extent is followed here: it ends at its
-    own end tag, at an end tag closing an element around it (a stray end tag counts as one:
-    showing too much costs less than a false alarm), or, for an element whose end tag may be
-    left out, at a start tag that ends it.
-    """
+    matcher: cssselect2.Matcher
+    pieces: list[tuple[str, str | None]] = field(default_factory=list)
+    miit_links: list[_Link] = field(default_factory=list)
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.pieces: list[tuple[str, str | None]] = []
-        self.miit_links: list[_Link] = []
-        self._open_link: _Link | None = None
-        self._hiding: str | None = None  # the hidden element's tag
-        self._hidden_by = _Hiding("")  # and what hides it
-        self._inside: list[str] = []  # elements opened within it and not yet closed
+    def read(
+        self, element: cssselect2.ElementWrapper, around: _Hiding | None, link: _Link | None
+    ) -> None:
+        """Read ``element`` and what it holds, inside an element ``around`` hides (or none)
+        and inside ``link`` (or none). A descendant whose own style draws it again
+        (``visibility: visible``, a font size of its own inside a ``font-size: 0`` wrapper)
+        ends an inherited hiding there."""
+        style = _cascaded(element, self.matcher)
+        hiding = around
+        if around is not None and around.inherited is not None:
+            declared = style.get(around.inherited)
+            if declared is not None and _DRAWN_AGAIN[around.inherited](declared.value):
+                hiding = None
+        hiding = hiding or _hidden_by(element, style)
+        hidden_by = hiding.markup if hiding else None
+        tag = element.local_name
+        href = element.etree_element.get("href") or ""
+        if tag == "a" and urlsplit(href.strip()).hostname == MIIT_HOST:
+            link = _Link(hidden_by=hidden_by)
+            self.miit_links.append(link)
+        code = tag in _CODE
+        self._text(element.etree_element.text, hidden_by, link, code)
+        children = element.iter_children()
+        for child in element.etree_element:
+            if child.tag is Comment:
+                self.pieces.append((child.text or "", "an HTML comment"))
+            else:
+                self.read(next(children), hiding, link)
+            self._text(child.tail, hidden_by, link, code)
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self._hiding is not None:
-            if not _ends(self._hiding, tag, self._inside) and not _drawn_again(
-                self._hidden_by.inherited, attrs
-            ):
-                self._inside.append(tag)  # a void one too: ``<br/>``'s end tag pops it
-                self._note_link(tag, attrs, self._hidden_by.markup)
-                return
-            self._hiding, self._inside = None, []
-        hidden_by = _hidden_by(tag, attrs)
-        if hidden_by is not None:
-            self._hiding, self._hidden_by, self._inside = tag, hidden_by, []
-        link = self._note_link(tag, attrs, hidden_by.markup if hidden_by else None)
-        if tag == "a" and hidden_by is None:
-            self._open_link = link
-
-    def _note_link(
-        self, tag: str, attrs: list[tuple[str, str | None]], hidden_by: str | None
-    ) -> _Link | None:
-        """Note this start tag when it opens a link to the MIIT site."""
-        href = dict(attrs).get("href") or ""
-        if tag != "a" or urlsplit(href.strip()).hostname != MIIT_HOST:
-            return None
-        link = _Link(hidden_by=hidden_by)
-        self.miit_links.append(link)
-        return link
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._hiding is not None:
-            if tag in self._inside:
-                self._close_inside(tag)
-                return
-            if tag != self._hiding and self._hiding in _UNRENDERED:
-                return
-            self._hiding, self._inside = None, []
-        if tag == "a":
-            self._open_link = None
-
-    def _close_inside(self, tag: str) -> None:
-        """Close the last ``tag`` opened within the hidden element, and what it holds."""
-        while self._inside.pop() != tag:
-            pass
-
-    def handle_data(self, data: str) -> None:
-        if self._hiding is not None:
-            if self._hiding not in _CODE:
-                self.pieces.append((data, self._hidden_by.markup))
+    def _text(
+        self, text: str | None, hidden_by: str | None, link: _Link | None, code: bool
+    ) -> None:
+        if not text or code:
             return
-        self.pieces.append((data, None))
-        if self._open_link is not None:
-            self._open_link.text.append(data)
+        self.pieces.append((text, hidden_by))
+        if link is not None and hidden_by is None:
+            link.text.append(text)
 
-    def handle_comment(self, data: str) -> None:
-        self.pieces.append((data, "an HTML comment"))
+
+def _read(html: str) -> _Footer:
+    """The page ``html`` as a visitor sees it, its own ``<style>`` rules applied."""
+    root: Element = tinyhtml5.parse(html, namespace_html_elements=False)
+    sheets = [element.text or "" for element in root.iter("style")]
+    page = _Footer(_matcher(sheets))
+    page.read(cssselect2.ElementWrapper.from_html_root(root), None, None)
+    return page
 
 
 # The province's character stands right before "ICP" (京ICP备…, 京ICP证…).
@@ -316,9 +343,7 @@ def footer_problems(
     canonical one. The entity number alone (without the service's suffix) counts, as sites
     often show that. A number or link in the page but hidden from visitors says what hides
     it, so whoever reads the failure finds the markup to mend."""
-    page = _Footer()
-    page.feed(html)
-    page.close()
+    page = _read(html)
     entity_number = split_number(record_number)[0]
     accepted = (_normal(record_number, canonical), _normal(entity_number, canonical))
     shown = _normal(
