@@ -590,7 +590,11 @@ def fire(
         typer.Option("--data", "-d", help="key=value carried by the event; repeat for each key."),
     ] = None,
     materials: Annotated[
-        str | None, _opt("Comma-separated materials, for submit and resubmit: a,b,c.")
+        str | None,
+        _opt(
+            "Comma-separated materials, for submit and resubmit: a,b,c. A resubmit names "
+            "those corrected; the last submission's carry over."
+        ),
     ] = None,
     reason: Annotated[str | None, _opt("Why, for events that need a reason.")] = None,
     expected_version: Annotated[

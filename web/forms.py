@@ -353,7 +353,7 @@ def _html_type(annotation: object) -> str:
 def _materials(filing: FilingOut, rules: Rules) -> tuple[Choice, ...]:
     """The materials a submission of this order must carry, then the authorisation letter
     (needed where the responsible person is not the legal representative); those already
-    submitted ticked (a resubmission usually sends them again)."""
+    submitted ticked (a resubmission sends them again, ticked or not: they carry over)."""
     keys = (
         *required_materials(
             filing.kind,

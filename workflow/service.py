@@ -371,6 +371,9 @@ def _apply(
     filing, on_file, behind = load_order(session, filing_id, now)
     if behind and not (system or caught_up):
         raise _SweepBehind  # fire_event fires what is due first, then this again
+    # What is left out is settled from the filing (a resubmission's materials carry over):
+    # the guards judge, the filing keeps and the history records what was used.
+    parsed = parsed.settled({key: getattr(filing, column) for key, column in parsed.stored.items()})
     event, data = spec.name, parsed.model_dump(mode="json")
     if spec.automatic and not system:
         raise TransitionNotAllowed(

@@ -192,6 +192,33 @@ def test_rejected_filing_can_be_resubmitted(session: Session, new_filing: MakeFi
     assert view.state == "submitted"
 
 
+def test_a_resubmission_names_the_materials_corrected_and_the_rest_carry_over(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    filing = new_filing("host_returned")  # returned for an unclear photo
+    view = service.fire_event(
+        session,
+        filing.id,
+        EventCommand(event="resubmit", data={"materials": ["photo_verification"]}),
+        actor="bob",
+    )
+    assert (view.state, view.materials) == ("submitted", ORG_MATERIALS)
+
+
+def test_a_resubmission_s_history_records_every_material_it_sent(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    filing = new_filing("host_returned")
+    service.fire_event(
+        session,
+        filing.id,
+        EventCommand(event="resubmit", data={"materials": ["photo_verification"]}),
+        actor="bob",
+    )
+    resubmitted = views.history(session, filing.id)[-1]
+    assert (resubmitted.event, resubmitted.data["materials"]) == ("resubmit", ORG_MATERIALS)
+
+
 def test_event_not_allowed_from_state_names_the_allowed_ones(
     session: Session, new_filing: MakeFiling
 ) -> None:

@@ -24,6 +24,7 @@ from workflow.domain.event_data import (
     IcpNumberData,
     MaterialsData,
     ReasonData,
+    ResubmissionData,
     ServiceNumberData,
     SmsSentData,
     VerifierData,
@@ -487,7 +488,7 @@ EVENTS: tuple[EventSpec, ...] = (
         zh="重新提交修改后的备案申请。",
         label_zh="重新提交",
         guards=("submission", "authorisation"),
-        data=MaterialsData,
+        data=ResubmissionData,
     ),
     EventSpec(
         "verify_sms",

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -45,6 +45,14 @@ class EventData(BaseModel):
     model_config = STRICT
     stored: ClassVar[Mapping[str, str]] = MappingProxyType({})
     starts_clocks: ClassVar[str | None] = None
+
+    def settled(self, on_file: Mapping[str, Any]) -> Self:
+        """The data as used, given what the filing holds of it (``on_file``: each ``stored``
+        key's value there): as given, unless the model fills in what was left out from the
+        filing (a resubmission's materials). The guards judge, the filing keeps and the history
+        records the data settled, so the history says what was used, not only what was said
+        (as ``Written.settled`` does for a service's audit)."""
+        return self
 
     def clocks_start(self, recorded: datetime) -> datetime:
         """When the new state's clocks start: the time the data gives, else ``recorded``."""
@@ -86,11 +94,14 @@ def _each_once(keys: list[str]) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
+# The materials of a submission, each once (see ``_each_once``), as many as ``bounds`` allows.
+_Materials = Annotated[list[Material], AfterValidator(_each_once)]
+
+
 class MaterialsData(EventData):
     stored = MappingProxyType({"materials": "materials"})
     materials: Annotated[
-        list[Material],
-        AfterValidator(_each_once),
+        _Materials,
         ConsoleHelp(
             "tick each material sent; one the order requires and not ticked is named when it "
             "is refused 勾选本次提交的材料；缺少必需的材料时逐项指出"
@@ -101,6 +112,33 @@ class MaterialsData(EventData):
         description="keys of the materials submitted (rules.toml); one named twice is kept once; "
         "none sent, the refusal names each one the order requires",
     )
+
+
+class ResubmissionData(MaterialsData):
+    """A resubmission's: the host keeps an order's data while it is sent back (or lapsed) and
+    the applicant resubmits it corrected (docs/domain-facts.md: idle orders, "the host keeps
+    the data and the applicant resubmits"; Huawei's console 初审驳回 / 待修改), so it names
+    the materials corrected and the others carry over from the last submission. No rule says a
+    resubmission must change anything: none is checked."""
+
+    materials: Annotated[
+        _Materials,
+        ConsoleHelp(
+            "tick the materials corrected; those of the last submission are sent again whether "
+            "ticked or not 勾选修改过的材料；上次提交的材料无论是否勾选都会再次提交"
+        ),
+    ] = Field(
+        default_factory=list,
+        max_length=bounds.MATERIALS,
+        description="keys of the materials corrected (rules.toml); those of the last submission "
+        "carry over, and the history records them all; none sent and none submitted before, "
+        "the refusal names each one the order requires",
+    )
+
+    def settled(self, on_file: Mapping[str, Any]) -> Self:
+        """The last submission's materials, then those named that it lacked."""
+        last = on_file.get("materials") or []
+        return self.model_copy(update={"materials": _each_once([*last, *self.materials])})
 
 
 class DocumentData(EventData):
