@@ -1547,6 +1547,43 @@ def test_a_package_is_one_apps_on_its_own_platform_only(
     assert open_order(**_other_app_on("ios", "cn.example.app")).kind == "first_filing"
 
 
+def test_a_bundle_id_another_app_holds_in_another_case_is_refused_as_apple_compares_them(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    """Apple's Bundle IDs are case-insensitive: com.Example.App on iOS is the com.example.app
+    the entity's app is being filed under there."""
+    body = order_on("new_service", on_file.entity_id, 0)
+    on_ios = {"ios": on_platform("AB" * 20, package="com.example.app")}
+    body["service"] = dict(body["service"]) | {"app_platforms": on_ios}  # type: ignore[call-overload]
+    app = open_order(**body)
+
+    with pytest.raises(ValidationError) as refused:
+        open_order(**_other_app_on("ios", "com.Example.App"))
+
+    assert [(r.code, r.details, r.rule) for r in refused.value.reasons] == [
+        (
+            "package_filed_for_another_app",
+            {"service_id": app.service_id, "entity_id": on_file.entity_id},
+            "package_one_app",
+        )
+    ]
+
+
+def test_a_bundle_id_a_change_in_flight_adds_in_another_case_is_refused(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    app = _app_on_file(session, open_order, on_file)
+    on_ios = {"ios": on_platform("AB" * 20, package="cn.example.ios")}
+    open_order(**_platforms_change(on_file, app, on_ios))
+
+    with pytest.raises(ValidationError) as refused:
+        open_order(**_other_app_on("ios", "CN.Example.iOS"))
+
+    assert [(r.code, r.details["service_id"]) for r in refused.value.reasons] == [
+        ("package_filed_for_another_app", app)
+    ]
+
+
 def test_a_change_adding_a_platform_under_another_apps_package_is_refused_naming_it(
     session: Session, open_order: Open, on_file: FilingOut
 ) -> None:

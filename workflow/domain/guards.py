@@ -910,6 +910,30 @@ APP_IDENTIFIER_SOURCE = Source(
 )
 
 
+# A package name or Bundle ID on a platform is one app's, as MIIT files an app by its package
+# on each platform, and it is one whatever its letters' case where the platform says so:
+# Apple's Bundle IDs ("Bundle IDs are case-insensitive"). Android's applicationId is a Java
+# package name, whose case counts, and nothing public says HarmonyOS's bundleName ignores it:
+# both compared as given.
+_CASELESS_PLATFORMS = frozenset({"ios"})
+PACKAGE_SOURCE = Source(
+    "docs/domain-facts.md, Apps: HW App备案咨询.md; Apple Developer, CFBundleIdentifier and "
+    "glossary 'Bundle ID': Bundle IDs are case-insensitive; Android Developers, 'Configure "
+    "the app module': applicationId follows Java package naming"
+)
+
+
+def caseless_on(platform: str) -> bool:
+    """Whether ``platform`` tells apps apart by package whatever its letters' case (iOS)."""
+    return platform in _CASELESS_PLATFORMS
+
+
+def package_key(platform: str, package: str) -> str:
+    """``package`` as ``platform`` compares it: lower-cased where case does not tell apps
+    apart (identifiers are ASCII: ``_APP_IDENTIFIER``), as given elsewhere."""
+    return package.lower() if caseless_on(platform) else package
+
+
 def check_website_fields(kind: ServiceKind, given: BaseModel, part: str) -> list[Reason]:
     """A website has none of what only an app, a mini program or a quick app is filed with
     (docs/domain-facts.md, Apps: HW App备案咨询.md): each field of ``given``, the order's

@@ -14,6 +14,7 @@ from models.sealed import lookup
 from workflow.domain.commands import ServiceIn
 from workflow.domain.definition import TERMINAL_STATES
 from workflow.domain.errors import Reason
+from workflow.domain.guards import package_key
 from workflow.domain.obligations import ObligationKind
 from workflow.domain.orders import (
     ON_FILE_STATUSES,
@@ -181,7 +182,10 @@ def _one_opening_at_a_time(
         named.append(f"app:{service.kind.value}:{service.app_identifier}")
     if packages is not None:  # a package is one app's
         kind = packages.kind.value
-        named += [f"package:{kind}:{on}:{name}" for on, name in packages.by_platform.items()]
+        named += [
+            f"package:{kind}:{on}:{package_key(on, name)}"
+            for on, name in packages.by_platform.items()
+        ]
     named += [f"mobile:{person.mobile}" for person in people]
     take_turns(session, sorted({name for name in named if name}))
 

@@ -7,7 +7,8 @@ domain quota (``_check_domain_quota``), and the record a new access brings (``_c
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from config.settings import Settings
@@ -17,10 +18,13 @@ from workflow.domain.commands import OrderCreate, ServiceIn
 from workflow.domain.definition import TERMINAL_STATES
 from workflow.domain.errors import Reason
 from workflow.domain.guards import (
+    PACKAGE_SOURCE,
     canonical_province,
+    caseless_on,
     check_access_number,
     check_domain_quota,
     check_suffix_letter,
+    package_key,
     same_name,
 )
 from workflow.domain.orders import (
@@ -35,6 +39,9 @@ from workflow.domain.orders import (
 )
 from workflow.domain.rules import rules_for
 from workflow.records.parties import _identity, _Packages, _Parties, service_named
+
+# A stored package: one a platform lists, or the app's identifier it goes by there.
+_Package = ColumnElement[str | None] | Mapped[str | None]
 
 # A service holding its record number here, one at a time (the partial unique index of
 # ``models.tables.Service``): one withdrawn, or whose access was removed, holds it no more, so
@@ -356,7 +363,8 @@ def _check_packages_elsewhere(
     for any entity, is refused (MIIT files an app by its package on each platform;
     docs/domain-facts.md, Apps). A withdrawn or cancelled app holds it no more. Per platform:
     Android's package names and Apple's Bundle IDs are each their store's, and one app often
-    goes by one name on both."""
+    goes by one name on both. On iOS case aside: Apple's Bundle IDs are case-insensitive, so
+    com.Example.App is com.example.app there (``package_key``)."""
     if packages is None:
         return []
     in_flight = select(Filing.service_id).where(col(Filing.state).not_in(list(TERMINAL_STATES)))
@@ -366,17 +374,20 @@ def _check_packages_elsewhere(
     )
     changing = _changing_to(session, others)
     reasons = []
+    identifier = col(Service.app_identifier)
     for platform, package in packages.by_platform.items():
-        on_platform = col(Service.app_platforms)
+        on_platform, key = col(Service.app_platforms), package_key(platform, package)
         named = on_platform[(platform, "package")].as_string()
         by_identifier = and_(
             named.is_(None),
             on_platform[(platform, "fingerprint")].as_string().is_not(None),
-            col(Service.app_identifier) == package,
+            _as_compared(platform, identifier) == key,
         )
         holder = session.exec(
-            query.where(or_(named == package, by_identifier)).order_by(col(Service.id))
-        ).first() or changing.get((platform, package))
+            query.where(or_(_as_compared(platform, named) == key, by_identifier)).order_by(
+                col(Service.id)
+            )
+        ).first() or changing.get((platform, key))
         if holder is None:
             continue
         reasons.append(
@@ -386,9 +397,16 @@ def _check_packages_elsewhere(
                 f"for entity {holder.entity_id}: a package is one app's",
                 field=f"{packages.field}.{platform}.package",
                 details={"service_id": holder.id, "entity_id": holder.entity_id},
+                rule="package_one_app",
+                source=str(PACKAGE_SOURCE),
             )
         )
     return reasons
+
+
+def _as_compared(platform: str, package: _Package) -> _Package:
+    """A stored package as ``platform`` compares it (``package_key``'s, in SQL)."""
+    return func.lower(package) if caseless_on(platform) else package
 
 
 def _changing_to(
@@ -407,7 +425,7 @@ def _changing_to(
         )
     ).all()
     return {
-        (platform, package): app
+        (platform, package_key(platform, package)): app
         for changed, app in changes
         for platform, held in (changed.get("app_platforms") or {}).items()
         if (package := held.get("package") or app.app_identifier)
