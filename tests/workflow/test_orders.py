@@ -1547,6 +1547,28 @@ def test_a_package_is_one_apps_on_its_own_platform_only(
     assert open_order(**_other_app_on("ios", "cn.example.app")).kind == "first_filing"
 
 
+def test_a_change_adding_a_package_another_apps_order_in_flight_files_is_refused(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    """The nearest way to two approved apps on one package: two orders in flight at once,
+    each to be approved. The later opening sees the earlier, which holds the package until it
+    ends (approved, it keeps it; withdrawn, it frees it): approval need not check again."""
+    app = _app_on_file(session, open_order, on_file)
+    other = open_order(**_other_app_on("ios", "cn.example.ios"))  # another entity's, in flight
+
+    on_ios = {"ios": on_platform("AB" * 20, package="cn.example.ios")}
+    with pytest.raises(ValidationError) as refused:
+        open_order(**_platforms_change(on_file, app, on_ios))
+
+    assert [(r.code, r.field, r.details) for r in refused.value.reasons] == [
+        (
+            "package_filed_for_another_app",
+            "changes.app_platforms.ios.package",
+            {"service_id": other.service_id, "entity_id": other.entity_id},
+        )
+    ]
+
+
 def test_a_bundle_id_another_app_holds_in_another_case_is_refused_as_apple_compares_them(
     open_order: Open, on_file: FilingOut
 ) -> None:
