@@ -80,6 +80,7 @@ from workflow.schemas import (
     HistoryOut,
     NotificationOut,
     OverduePage,
+    SentBackOut,
     VerifierOut,
 )
 from workflow.views import FilingFilters
@@ -129,7 +130,7 @@ def _platform(name: str, on: Mapping[str, str]) -> str:
     return " ".join(part for part in said if part)
 
 
-def render_filing(view: FilingOut, returned: views.Returned | None = None) -> RenderableType:
+def render_filing(view: FilingOut, returned: SentBackOut | None = None) -> RenderableType:
     """The filing, why it came back (``returned``, where read), what may happen next, and what
     is due: what a case manager needs on one screen."""
     summary = fields(
@@ -493,20 +494,19 @@ def show(filing_id: FilingId, as_json: JsonOption = False) -> None:
     it), the events allowed from its state, its open deadlines and, while it is open, its
     forecast, or, approved, the duties after approval of the service it filed.
 
-    --json gives the filing as the API's GET /filings/{id} does, without the forecast or the
-    duties, so a script reads one shape wherever it gets a filing from; `filings forecast ID
+    --json gives the filing as the API's GET /filings/{id} does, why it was sent back
+    (`sent_back`) included, without the forecast or the duties; `filings forecast ID
     --json` gives the forecast, as GET /filings/{id}/forecast does, and `services obligations
     SERVICE --json` the duties.
     """
     with session_scope() as session:
         now = get_clock().now()
-        view = views.filing(session, filing_id, now)
+        view = views.filing_detail(session, filing_id, now)
         after = None if as_json else outlook(session, view, now, get_settings())
-        returned = None if as_json else views.returns(session, [view]).get(view.id)
-    emit(view, as_json, lambda: Group(render_filing(view, returned), *_rendered(after)))
+    emit(view, as_json, lambda: Group(render_filing(view, view.sent_back), *_rendered(after)))
 
 
-def _sent_back(returned: views.Returned | None) -> list[RenderableType]:
+def _sent_back(returned: SentBackOut | None) -> list[RenderableType]:
     """Why an order came back, in the words of the console's /mine, so a case manager knows
     what to fix without reading its history: the event's reason, or the event alone for one
     that gives none (the SMS window closing). Plain text: a reason may hold ``[brackets]``."""

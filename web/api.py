@@ -53,6 +53,7 @@ from workflow.schemas import (
     EntityOut,
     EntityPage,
     EventIn,
+    FilingDetailOut,
     FilingOut,
     FilingPage,
     FilingSort,
@@ -299,10 +300,11 @@ def overdue_work(
     )
 
 
-@router.get("/filings/{filing_id}", response_model=FilingOut, responses=responses(404))
-def get_filing(filing_id: RowId, session: SessionDep, _: Viewer) -> FilingOut:
-    """State, version, allowed events and the open deadlines with their due times."""
-    return views.filing(session, filing_id, get_clock().now())
+@router.get("/filings/{filing_id}", response_model=FilingDetailOut, responses=responses(404))
+def get_filing(filing_id: RowId, session: SessionDep, _: Viewer) -> FilingDetailOut:
+    """State, version, allowed events, the open deadlines with their due times and, sent
+    back, why."""
+    return views.filing_detail(session, filing_id, get_clock().now())
 
 
 @router.get(

@@ -229,6 +229,27 @@ class FilingOut(BaseModel):
         )
 
 
+class SentBackOut(BaseModel):
+    """What sent a filing back where it stands (host returned, rejected, its SMS round
+    failed), as the console's /mine says it: the event, and its reason masked as history's
+    are."""
+
+    event: str = Field(description="the event that sent it back (host_return, miit_reject, ...)")
+    reason: str | None = Field(
+        description="why, as the event gave it, identity and phone numbers masked; null for an "
+        "event that gives none (the SMS window passing)"
+    )
+
+
+class FilingDetailOut(FilingOut):
+    """One filing as ``GET /filings/{id}`` shows it: the filing and, sent back, why."""
+
+    sent_back: SentBackOut | None = Field(
+        description="while the filing stands sent back, waiting on the case manager's answer, "
+        "what sent it there; null otherwise"
+    )
+
+
 Item = TypeVar("Item")
 
 

@@ -95,6 +95,7 @@ from workflow.schemas import (
     EntityPage,
     FailedJobOut,
     FailedJobPage,
+    FilingDetailOut,
     FilingOut,
     FilingPage,
     FilingSort,
@@ -106,6 +107,7 @@ from workflow.schemas import (
     OverduePage,
     RetryingDeliveryOut,
     RetryingDeliveryPage,
+    SentBackOut,
     ServiceOut,
     StateCount,
     VerifierOut,
@@ -785,6 +787,14 @@ def filing(session: Session, filing_id: int, now: datetime) -> FilingOut:
     return describe(session, get_filing(session, filing_id), now)
 
 
+def filing_detail(session: Session, filing_id: int, now: datetime) -> FilingDetailOut:
+    """One filing as ``GET /filings/{id}`` and ``filings show --json`` give it: with why it
+    was sent back, read as the console's /mine reads it (``returns``), which lists leave out
+    (a query more for every page)."""
+    view = filing(session, filing_id, now)
+    return FilingDetailOut(**dict(view), sent_back=returns(session, [view]).get(view.id))
+
+
 def assignments(session: Session, filing_id: int) -> list[AssignmentOut]:
     """Who gave an existing filing to whom, and when, oldest first."""
     get_filing(session, filing_id)
@@ -856,16 +866,7 @@ class SentBack:
         return entered_at(self.entry.event, self.entry.data, self.entry.at)
 
 
-@dataclass(frozen=True)
-class Returned:
-    """What sent a listed filing back where it stands (``SENT_BACK``): the event, and its
-    reason (masked as history's are); none for one that gives none (the SMS window passing)."""
-
-    event: str
-    reason: str | None
-
-
-def returns(session: Session, filings: Collection[FilingOut]) -> dict[int, Returned]:
+def returns(session: Session, filings: Collection[FilingOut]) -> dict[int, SentBackOut]:
     """Why each of a page's filings sent back (host returned, rejected) was: its latest
     history entry, the one that put it there, for all of them in one query by their ids and
     versions (the history's unique index)."""
@@ -884,8 +885,9 @@ def returns(session: Session, filings: Collection[FilingOut]) -> dict[int, Retur
         .where(col(Filing.id).in_(ids))
     ).all()
     return {
-        entry.filing_id: Returned(
-            entry.event, mask_text(entry.reason, (id_number, phone)) if entry.reason else None
+        entry.filing_id: SentBackOut(
+            event=entry.event,
+            reason=mask_text(entry.reason, (id_number, phone)) if entry.reason else None,
         )
         for entry, id_number, phone in rows
     }

@@ -91,7 +91,7 @@ def test_create_then_show_round_trips(cli: Cli) -> None:
     shown = cli("filings", "show", str(filing["id"]), "--json")
 
     assert shown.exit_code == 0, shown.output
-    assert json.loads(shown.stdout) == filing
+    assert json.loads(shown.stdout) == {**filing, "sent_back": None}
     assert (filing["domain"], filing["state"], filing["licence"]) == (
         "example.cn",
         "domain_registered",
@@ -877,6 +877,20 @@ def test_show_names_the_event_that_sent_back_a_filing_without_a_reason(
 
     said = f"Sent back 退回原因 ({EVENTS_BY_NAME['expire_sms'].label})\n"
     assert said in shown, shown
+
+
+def test_show_json_says_why_a_filing_came_back_as_the_api_does(
+    cli: Cli, new_filing: MakeFiling
+) -> None:
+    filing = new_filing("rejected")
+
+    shown = cli("filings", "show", str(filing.id), "--json")
+
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["sent_back"] == {
+        "event": "miit_reject",
+        "reason": "site name not allowed",
+    }
 
 
 def test_show_says_none_for_an_approved_filings_events_and_deadlines(

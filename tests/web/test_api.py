@@ -404,6 +404,20 @@ def test_lists_and_answers_mask_identity_and_phone_numbers(api: Api) -> None:
     assert filing["applicant"] == listed
 
 
+def test_a_filing_sent_back_says_which_event_sent_it_and_why_its_numbers_masked(
+    api: Api,
+) -> None:
+    """As the console's /mine says it: the return's reason as history has it, masked."""
+    filing = api.step(api.drive("submitted"), "host_return", {"reason": "call 13800138000"})
+    shown = api.get(f"/api/v1/filings/{filing['id']}").json()
+    assert shown["sent_back"] == {"event": "host_return", "reason": "call 138****8000"}
+
+
+def test_a_filing_not_sent_back_says_nothing_sent_it_back(api: Api) -> None:
+    filing = api.step(api.drive("host_returned"), *RESUBMIT)
+    assert api.get(f"/api/v1/filings/{filing['id']}").json()["sent_back"] is None
+
+
 def test_notifications_of_a_filing_are_listed(api: Api) -> None:
     filing = api.drive("sms_pending")
     notes = api.get(f"/api/v1/filings/{filing['id']}/notifications").json()
