@@ -251,7 +251,8 @@ def entity_services(entity_id: RowId, session: SessionDep, _: Viewer) -> list[Se
     responses=responses(404),
 )
 def verifiers(filing_id: RowId, session: SessionDep, _: Viewer) -> list[VerifierOut]:
-    """Who must answer the order's SMS, when their window started and how far each got."""
+    """Who must answer the order's SMS, when their window started and how far each got in
+    the current round: a resubmission starts one, its SMS not sent until MIIT sends it."""
     return views.verifiers(session, filing_id)
 
 

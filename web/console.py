@@ -527,7 +527,7 @@ def filing_page(
     now = get_clock().now()
     shown = views.timeline(session, filing_id, now)
     failed_jobs = views.failed_jobs(session, filing_id=filing_id).items
-    verifiers = views.verifiers_this_round(views.verifiers(session, filing_id), shown.history)
+    verifiers = views.verifiers(session, filing_id)
     after = outlook(session, shown.filing, now, get_settings())
     page = show(
         request,

@@ -1104,36 +1104,38 @@ def services(session: Session, entity_id: int) -> list[ServiceOut]:
     return entity(session, entity_id).services
 
 
-def verifiers_this_round(
-    verifiers: Sequence[VerifierOut], entries: Sequence[HistoryOut]
-) -> list[VerifierOut]:
-    """The verifiers as the order's current round has them, from its history ``entries``. One
-    (re)submitted since MIIT's last SMS waits for the next: each is as a round starts, its SMS
-    not sent and no wrong code, not failed (a window that expired) or verified (before the
-    bureau rejected it) in a round that ended; that round's results stay in the history."""
-    if _sms_sent_this_round(entries):
-        return list(verifiers)
-    new_round = {"window_started_at": None, "result": VerifierResult.PENDING, "wrong_entries": 0}
-    return [v.model_copy(update=new_round) for v in verifiers]
-
-
-def _sms_sent_this_round(entries: Sequence[HistoryOut]) -> bool:
-    """Whether MIIT's SMS came since the order was last (re)submitted, which starts a round."""
-    for entry in reversed(entries):
-        if entry.to_state == State.SMS_PENDING:
-            return True
-        if entry.to_state == State.SUBMITTED:
-            return False
-    return False
-
-
 def verifiers(session: Session, filing_id: int) -> list[VerifierOut]:
-    """Who must answer the order's SMS, and how far each got."""
+    """Who must answer the order's SMS, and how far each got in the order's current round:
+    the API, the CLI and the filing's page all read this. A (re)submission starts a round,
+    whose SMS comes anew with a 24 h window of its own; the rows keep the last round's
+    results until that SMS (``workflow.verifiers``). So one (re)submitted since MIIT's last
+    SMS shows each as a round starts, its SMS not sent and no wrong code, not failed (a
+    window that expired) or verified (before the bureau rejected it) in a round that ended;
+    that round's results stay in the history."""
     get_filing(session, filing_id)
     rows = session.exec(
         select(SmsVerifier).where(SmsVerifier.filing_id == filing_id).order_by(col(SmsVerifier.id))
     )
-    return [
+    stored = [
         VerifierOut.model_validate(r).model_copy(update={"mobile": mask_phone(r.mobile)})
         for r in rows
     ]
+    if _sms_sent_this_round(session, filing_id):
+        return stored
+    new_round = {"window_started_at": None, "result": VerifierResult.PENDING, "wrong_entries": 0}
+    return [v.model_copy(update=new_round) for v in stored]
+
+
+def _sms_sent_this_round(session: Session, filing_id: int) -> bool:
+    """Whether MIIT's SMS came since the order was last (re)submitted, which starts a round:
+    its latest history row of the two, by the history's unique index."""
+    latest = session.exec(
+        select(HistoryEntry.to_state)
+        .where(
+            HistoryEntry.filing_id == filing_id,
+            col(HistoryEntry.to_state).in_([State.SMS_PENDING, State.SUBMITTED]),
+        )
+        .order_by(col(HistoryEntry.version).desc())
+        .limit(1)
+    ).first()
+    return latest == State.SMS_PENDING

@@ -917,6 +917,23 @@ def test_verifiers_json_is_what_the_api_lists(
     ]
 
 
+def test_verifiers_of_an_order_rejected_and_resubmitted_wait_for_the_next_rounds_sms(
+    cli: Cli, session: Session, new_filing: MakeFiling
+) -> None:
+    """Verified before MIIT rejected it: the resubmission's round has no SMS sent yet."""
+    filing = new_filing("rejected")
+    resubmit = EventCommand(event="resubmit", data={"materials": ORG_MATERIALS})
+    service.fire_event(session, filing.id, resubmit, actor="alice")
+
+    result = cli("filings", "verifiers", str(filing.id), "--json")
+
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    assert [(v["window_started_at"], v["wrong_entries"], v["result"]) for v in listed] == [
+        (None, 0, "pending")
+    ]
+
+
 def test_verifiers_shows_each_persons_window_wrong_codes_and_result_mobile_masked(
     cli: Cli, session: Session, new_filing: MakeFiling
 ) -> None:

@@ -418,6 +418,23 @@ def test_a_filing_not_sent_back_says_nothing_sent_it_back(api: Api) -> None:
     assert api.get(f"/api/v1/filings/{filing['id']}").json()["sent_back"] is None
 
 
+def test_the_verifiers_of_an_order_returned_and_resubmitted_wait_for_the_next_rounds_sms(
+    api: Api,
+) -> None:
+    """Five wrong codes failed the entity's person and returned it; its resubmission starts a
+    round whose SMS, and 24 h window, are still to come."""
+    filing = api.drive("sms_pending")
+    for _ in range(5):
+        filing = api.step(filing, "sms_wrong_entry", {"verifier": "entity"})
+    filing = api.step(filing, *RESUBMIT)
+
+    listed = api.get(f"/api/v1/filings/{filing['id']}/verifiers").json()
+
+    assert [(v["window_started_at"], v["wrong_entries"], v["result"]) for v in listed] == [
+        (None, 0, "pending")
+    ]
+
+
 def test_notifications_of_a_filing_are_listed(api: Api) -> None:
     filing = api.drive("sms_pending")
     notes = api.get(f"/api/v1/filings/{filing['id']}/notifications").json()
