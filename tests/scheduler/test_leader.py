@@ -51,7 +51,7 @@ def _holder(
 
 
 @contextmanager
-def _holding(url: str, *setup: str) -> Iterator[None]:
+def _holding(url: str, *setup: str) -> Iterator[sa.Connection]:
     """The scheduler lock held by a session at ``url``, after its ``setup`` statements."""
     engine = sa.create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     try:
@@ -59,7 +59,7 @@ def _holding(url: str, *setup: str) -> Iterator[None]:
             for statement in setup:
                 conn.exec_driver_sql(statement)
             conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_KEY})
-            yield
+            yield conn
     finally:
         engine.dispose()
 
@@ -316,6 +316,29 @@ def test_a_standby_cannot_tell_a_holder_whose_activity_is_not_tracked_is_alive(
 ) -> None:
     with _holding(db.url, "SET track_activities = off"):
         assert standby.contend() is Contest.HOLDER_UNTRACKED
+
+
+@pytest.mark.postgres
+@POSTGRES_ONLY
+def test_a_holder_gone_between_the_try_and_the_look_is_left_to_the_next_poll(
+    db: Database, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The standby tries the lock, then looks up its holder: one that lets go in between is
+    not there to look at. Nothing is wrong, so nothing is said; the lock is free to take."""
+    standby = PostgresLeaderLock(db.url, settings.leader_takeover_seconds)
+    try:
+        with _holding(db.url) as holder, caplog.at_level(logging.WARNING, "scheduler.leader"):
+            assert standby.contend() is Contest.HELD
+            holder.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
+            assert standby._conn is not None
+            looked = standby._end_silent_holder(standby._conn)
+            taken_at_the_next_poll = standby.contend()
+    finally:
+        standby.release()
+
+    assert looked is Contest.HOLDER_GONE
+    assert caplog.messages == []
+    assert taken_at_the_next_poll is Contest.WON
 
 
 def test_a_standby_takes_over_only_on_postgresql_14_or_later() -> None:
