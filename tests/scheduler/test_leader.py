@@ -34,6 +34,9 @@ HOLD_LOCK_SCRIPT = Path(__file__).with_name("hold_lock.py")
 # A standby's takeover threshold here: short for a fast test, yet ten checks of a live holder.
 SILENT_HOLDER_SECONDS = 2.0
 HOLDER_CHECKS_EVERY = 0.2
+# A standby's takeover threshold that any holder which has finished its statement is past:
+# for tests of what a standby does with a silent holder, without waiting for it to be silent.
+ANY_SILENCE = 0.0
 
 pytestmark = pytest.mark.slow
 
@@ -283,6 +286,19 @@ def test_a_standby_of_another_role_with_only_pg_signal_backend_cannot_tell_the_h
     try:
         with _holding(as_new_role()):
             assert standby.contend() is Contest.HOLDER_HIDDEN
+    finally:
+        standby.release()
+
+
+@pytest.mark.postgres
+@POSTGRES_ONLY
+def test_a_standby_of_another_role_granted_stats_and_signals_ends_a_silent_holder(
+    as_new_role: Callable[..., str],
+) -> None:
+    standby = PostgresLeaderLock(as_new_role("pg_read_all_stats", "pg_signal_backend"), ANY_SILENCE)
+    try:
+        with _holding(as_new_role()):
+            assert standby.contend() is Contest.TOOK_OVER
     finally:
         standby.release()
 
