@@ -24,7 +24,9 @@ kernel's, on one machine, and no other process can tell a paused holder from a b
 A standby sees the holder's ``state_change`` only when it may read that session's activity
 (the same role, or a superuser or ``pg_read_all_stats``) and the holder's server tracks it
 (``track_activities``, on by default); otherwise it cannot tell a paused leader from a live one,
-never takes over, and says so in a warning naming what is missing (``Contest``).
+never takes over, and says so in a warning naming what is missing (``Contest``). Likewise when
+it sees the holder but may not end its session (another role's, without ``pg_signal_backend``,
+or a superuser's): it knows so before trying, never tries, and warns.
 """
 
 from __future__ import annotations
@@ -36,10 +38,11 @@ import time
 from abc import ABC, abstractmethod
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import filelock
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Row, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
@@ -78,24 +81,42 @@ _TERMINATE_WAIT_MS = 5_000
 # The first ``server_version_num`` with ``pg_terminate_backend(pid, timeout)``: PostgreSQL 14.
 _TAKEOVER_SINCE_SERVER = 140_000
 # The session holding the scheduler lock in this database, what this role sees of its
-# activity, and, if it has been silent (no query started or ended) for ``silent_for`` seconds,
-# whether it was ended. A bigint advisory key appears in ``pg_locks`` split in two: its high 32
-# bits as ``classid``, its low 32 as ``objid``, and ``objsubid`` 1 (2 is for a pair of int
-# keys). ``pg_locks`` shows every session's locks to every role, but ``pg_stat_activity``
-# leaves ``state`` and ``state_change`` NULL for a session this role may not read, and reads
-# ``state`` 'disabled' with no ``state_change`` for one whose activity is not tracked. Needs
-# PostgreSQL 14 for the wait.
+# activity, whether this role may end it, and, if so and it has been silent (no query started
+# or ended) for ``silent_for`` seconds, whether it was ended. A bigint advisory key appears in
+# ``pg_locks`` split in two: its high 32 bits as ``classid``, its low 32 as ``objid``, and
+# ``objsubid`` 1 (2 is for a pair of int keys). ``pg_locks`` shows every session's locks to
+# every role, but ``pg_stat_activity`` leaves ``state`` and ``state_change`` NULL for a
+# session this role may not read, and reads ``state`` 'disabled' with no ``state_change`` for
+# one whose activity is not tracked. Needs PostgreSQL 14 for the wait. Whether this role may
+# end the session is the server's own rule for ``pg_terminate_backend``, asked first so it is
+# never refused: a superuser's session only a superuser may end; any other one a member of
+# ``pg_signal_backend`` may, or of the session's role (``:superuser`` and ``:signals`` are
+# this role's, read once a connection).
 _END_SILENT_HOLDER = text(
     """
     SELECT held.pid, activity.usename AS role, activity.state, current_user AS viewer,
+           holder.rolsuper AS superuser, may.end_it AS may_end,
            extract(epoch FROM clock_timestamp() - activity.state_change)::float8 AS silent_for,
-           CASE WHEN activity.state_change < clock_timestamp() - make_interval(secs => :silent_for)
+           CASE WHEN may.end_it
+                 AND activity.state_change < clock_timestamp() - make_interval(secs => :silent_for)
                 THEN pg_terminate_backend(held.pid, :wait_ms) END AS terminated
     FROM pg_locks AS held LEFT JOIN pg_stat_activity AS activity USING (pid)
+    LEFT JOIN pg_roles AS holder ON holder.oid = activity.usesysid
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN :superuser THEN true
+                    WHEN holder.rolsuper THEN false
+                    ELSE :signals OR pg_has_role(activity.usesysid, 'USAGE') END AS end_it
+    ) AS may
     WHERE held.locktype = 'advisory' AND held.granted AND held.objsubid = 1
       AND held.classid = CAST(:classid AS oid) AND held.objid = CAST(:objid AS oid)
       AND held.database = (SELECT oid FROM pg_database WHERE datname = current_database())
     """
+)
+# What this connection's role may end: any session as a superuser, any but a superuser's with
+# ``pg_signal_backend`` ('USAGE': its privileges, as the server checks them).
+_MAY_END = text(
+    "SELECT rolsuper AS superuser, pg_has_role(oid, 'pg_signal_backend', 'USAGE') AS signals"
+    " FROM pg_roles WHERE rolname = current_user"
 )
 
 
@@ -109,6 +130,7 @@ class Contest(Enum):
     STILL_ENDING = "still ending"  # the silent holder's session was not gone within the wait
     HOLDER_HIDDEN = "holder hidden"  # another role's session, its activity unreadable to ours
     HOLDER_UNTRACKED = "holder untracked"  # track_activities off on the holder's session
+    HOLDER_PROTECTED = "holder protected"  # seen, but a session our role may not end
     UNREACHABLE = "unreachable"  # the server could not be reached or failed a query
     SERVER_TOO_OLD = "server too old"  # before PostgreSQL 14: no holder is ever ended
 
@@ -164,12 +186,15 @@ class PostgresLeaderLock(LeaderLock):
         )
         self._conn: Connection | None = None
         self._held = False
-        # When this standby last said it cannot tell whether the holder is alive: it says so
-        # once a threshold, not at every poll.
-        self._said_unseen_at: float | None = None
+        # When this standby last said it could not take over a paused holder (it cannot tell
+        # whether the holder is alive, or may not end it): once a threshold, not every poll.
+        self._said_cannot_at: float | None = None
         # Read from the server each time the lock's connection opens; said once if it cannot.
         self._takes_over = False
         self._said_too_old = False
+        # What this standby's role may end (``_MAY_END``), read with the server's version.
+        self._superuser = False
+        self._signals = False
         # The scheduler checks the lock from its worker threads; one connection, one user.
         self._mutex = threading.Lock()
 
@@ -225,9 +250,12 @@ class PostgresLeaderLock(LeaderLock):
         self._engine.dispose()
 
     def _connect(self) -> Connection:
-        """Open the lock's connection and learn whether its server lets a standby take over."""
+        """Open the lock's connection and learn whether its server lets a standby take over,
+        and whose sessions its role may end."""
         conn = self._engine.connect()
         version = int(conn.execute(text("SHOW server_version_num")).scalar_one())
+        may_end = conn.execute(_MAY_END).one()
+        self._superuser, self._signals = bool(may_end.superuser), bool(may_end.signals)
         self._takes_over = takes_over_on(version)
         if not self._takes_over and not self._said_too_old:
             self._said_too_old = True
@@ -255,7 +283,8 @@ class PostgresLeaderLock(LeaderLock):
         (``pg_signal_backend`` does not show activity) and ``pg_signal_backend`` (which ends
         any but a superuser's): every scheduler must connect as one database role, or as roles
         granted both. Unseen, the holder is never ended and the standby warns; seen but not
-        to be ended, ``pg_terminate_backend`` raises and the standby logs that at each poll."""
+        to be ended, it is not tried (the server would refuse it at every poll) and the standby
+        warns likewise."""
         holder = conn.execute(
             _END_SILENT_HOLDER,
             {
@@ -263,6 +292,8 @@ class PostgresLeaderLock(LeaderLock):
                 "objid": self.key & 0xFFFFFFFF,
                 "silent_for": self.takeover_after,
                 "wait_ms": _TERMINATE_WAIT_MS,
+                "superuser": self._superuser,
+                "signals": self._signals,
             },
         ).first()
         if holder is None:
@@ -271,8 +302,11 @@ class PostgresLeaderLock(LeaderLock):
             unseen = (
                 Contest.HOLDER_UNTRACKED if holder.state == "disabled" else Contest.HOLDER_HIDDEN
             )
-            self._say_unseen(unseen, holder.pid, holder.role, holder.viewer)
+            self._say_cannot(unseen, holder)
             return unseen
+        if not holder.may_end:
+            self._say_cannot(Contest.HOLDER_PROTECTED, holder)
+            return Contest.HOLDER_PROTECTED
         if holder.terminated is None:
             return Contest.HELD
         log.warning(
@@ -286,29 +320,40 @@ class PostgresLeaderLock(LeaderLock):
             return Contest.STILL_ENDING
         return Contest.TOOK_OVER if self._try_lock(conn) else Contest.HELD
 
-    def _say_unseen(self, unseen: Contest, pid: int, role: str | None, viewer: str) -> None:
+    def _say_cannot(self, why: Contest, holder: Row[Any]) -> None:
         """Warn, once a threshold, that a paused leader would not be taken over, and why."""
         now = time.monotonic()
-        if self._said_unseen_at is not None and now - self._said_unseen_at < self.takeover_after:
+        if self._said_cannot_at is not None and now - self._said_cannot_at < self.takeover_after:
             return
-        self._said_unseen_at = now
-        if unseen is Contest.HOLDER_UNTRACKED:
+        self._said_cannot_at = now
+        if why is Contest.HOLDER_UNTRACKED:
             log.warning(
                 "cannot tell whether the scheduler lock's holder, backend %s, is alive: "
                 "track_activities is off for its session, so a paused or hung leader will not "
                 "be taken over; turn track_activities on for the schedulers",
-                pid,
+                holder.pid,
             )
-        else:
+        elif why is Contest.HOLDER_HIDDEN:
             log.warning(
                 "cannot tell whether the scheduler lock's holder, backend %s of role %s, is "
                 "alive: role %s may not read its activity, so a paused or hung leader will not "
                 "be taken over; connect every scheduler as one role, or grant %s both "
                 "pg_read_all_stats and pg_signal_backend",
-                pid,
-                role,
-                viewer,
-                viewer,
+                holder.pid,
+                holder.role,
+                holder.viewer,
+                holder.viewer,
+            )
+        else:
+            log.warning(
+                "cannot end the scheduler lock's holder, backend %s of role %s: role %s may not "
+                "end %s session, so a paused or hung leader will not be taken over; connect "
+                "every scheduler as one role%s",
+                holder.pid,
+                holder.role,
+                holder.viewer,
+                "a superuser's" if holder.superuser else "another role's",
+                "" if holder.superuser else f", or grant {holder.viewer} pg_signal_backend",
             )
 
     def _close(self) -> None:

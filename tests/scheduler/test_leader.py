@@ -305,6 +305,61 @@ def test_a_standby_of_another_role_granted_stats_and_signals_ends_a_silent_holde
 
 @pytest.mark.postgres
 @POSTGRES_ONLY
+def test_a_standby_of_another_role_with_only_pg_read_all_stats_never_tries_to_end_the_holder(
+    as_new_role: Callable[..., str],
+) -> None:
+    """It sees the holder silent, but the server would refuse to end another role's session
+    for it: it knows so beforehand and stands by, its connection kept."""
+    standby = PostgresLeaderLock(as_new_role("pg_read_all_stats"), ANY_SILENCE)
+    try:
+        with _holding(as_new_role()):
+            assert standby.contend() is Contest.HOLDER_PROTECTED
+            assert standby.contend() is Contest.HOLDER_PROTECTED
+    finally:
+        standby.release()
+
+
+@pytest.mark.postgres
+@POSTGRES_ONLY
+def test_a_standby_that_may_not_end_the_holder_names_the_grant_once_a_threshold(
+    as_new_role: Callable[..., str], caplog: pytest.LogCaptureFixture
+) -> None:
+    viewer = as_new_role("pg_read_all_stats")
+    standby = PostgresLeaderLock(viewer, SILENT_HOLDER_SECONDS)
+    try:
+        with _holding(as_new_role()), caplog.at_level(logging.WARNING, "scheduler.leader"):
+            standby.contend()
+            standby.contend()
+            said_within_a_threshold = len(caplog.messages)
+            time.sleep(SILENT_HOLDER_SECONDS)
+            standby.contend()
+    finally:
+        standby.release()
+
+    assert said_within_a_threshold == 1
+    assert len(caplog.messages) == 2
+    assert f"grant {sa.make_url(viewer).username} pg_signal_backend" in caplog.messages[0]
+
+
+@pytest.mark.postgres
+@POSTGRES_ONLY
+def test_a_standby_that_is_not_a_superuser_never_tries_to_end_a_superusers_session(
+    db: Database, as_new_role: Callable[..., str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """``pg_signal_backend`` ends any session but a superuser's; the test database's own role,
+    which holds the lock here, is a superuser."""
+    standby = PostgresLeaderLock(as_new_role("pg_read_all_stats", "pg_signal_backend"), ANY_SILENCE)
+    try:
+        with _holding(db.url), caplog.at_level(logging.WARNING, "scheduler.leader"):
+            assert standby.contend() is Contest.HOLDER_PROTECTED
+    finally:
+        standby.release()
+
+    assert "connect every scheduler as one role" in caplog.messages[0]
+
+
+@pytest.mark.postgres
+@POSTGRES_ONLY
 def test_a_standby_that_cannot_see_the_holder_names_the_grants_once_a_threshold(
     as_new_role: Callable[..., str], caplog: pytest.LogCaptureFixture
 ) -> None:
