@@ -67,6 +67,25 @@ def _holding(url: str, *setup: str) -> Iterator[sa.Connection]:
         engine.dispose()
 
 
+@contextmanager
+def _holding_until_let_go(db: Database) -> Iterator[Callable[[], None]]:
+    """The scheduler lock held by a session that, once asked to end, cannot until the test
+    calls the ``let_go`` it is given: a session drops its temporary tables on its way out, and
+    another session keeps its one locked meanwhile."""
+    with (
+        _holding(db.url, "CREATE TEMP TABLE dropped_on_the_way_out ()"),
+        db.engine.connect() as reader,
+    ):
+        table = reader.execute(
+            sa.text(
+                "SELECT oid::regclass::text FROM pg_class"
+                " WHERE relname = 'dropped_on_the_way_out' AND relpersistence = 't'"
+            )
+        ).scalar_one()
+        reader.exec_driver_sql(f"LOCK TABLE {table} IN ACCESS SHARE MODE")
+        yield reader.rollback
+
+
 def _ask(child: Child, command: str) -> str:
     assert child.proc.stdin is not None and child.proc.stdout is not None
     child.proc.stdin.write(f"{command}\n")
@@ -410,6 +429,33 @@ def test_a_holder_gone_between_the_try_and_the_look_is_left_to_the_next_poll(
     assert looked is Contest.HOLDER_GONE
     assert caplog.messages == []
     assert taken_at_the_next_poll is Contest.WON
+
+
+@pytest.mark.postgres
+@POSTGRES_ONLY
+def test_a_standby_whose_silent_holder_outlives_the_wait_takes_the_lock_once_it_is_gone(
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    wait: Callable[..., object],
+) -> None:
+    """The server is asked to end the silent holder's session and waits for it; one still there
+    at the end of the wait is asked again at the next poll, and its lock taken once it is gone."""
+    monkeypatch.setattr("scheduler.leader._TERMINATE_WAIT_MS", 100)
+    standby = PostgresLeaderLock(db.url, ANY_SILENCE)
+    try:
+        with _holding_until_let_go(db) as let_go:
+            with caplog.at_level(logging.WARNING, "scheduler.leader"):
+                assert standby.contend() is Contest.STILL_ENDING
+                assert standby.contend() is Contest.STILL_ENDING
+                said_while_it_ended = list(caplog.messages)
+            let_go()
+            wait(standby.try_acquire, TAKEOVER_SECONDS, "the lock of the ended holder taken")
+    finally:
+        standby.release()
+
+    assert len(said_while_it_ended) == 2
+    assert all("ending the scheduler lock's session" in said for said in said_while_it_ended)
 
 
 def test_a_standby_takes_over_only_on_postgresql_14_or_later() -> None:
