@@ -309,6 +309,16 @@ class PostgresLeaderLock(LeaderLock):
             return Contest.HOLDER_PROTECTED
         if holder.terminated is None:
             return Contest.HELD
+        if not holder.terminated:
+            log.warning(
+                "the scheduler lock's session, backend %s, silent for %.1f s (more than %g s), "
+                "was asked to end but was not gone within %g s; asking again at the next poll",
+                holder.pid,
+                holder.silent_for,
+                self.takeover_after,
+                _TERMINATE_WAIT_MS / 1000,
+            )
+            return Contest.STILL_ENDING
         log.warning(
             "ending the scheduler lock's session, backend %s: silent for %.1f s (more than %g s), "
             "its leader is paused or hung",
@@ -316,8 +326,6 @@ class PostgresLeaderLock(LeaderLock):
             holder.silent_for,
             self.takeover_after,
         )
-        if not holder.terminated:
-            return Contest.STILL_ENDING
         return Contest.TOOK_OVER if self._try_lock(conn) else Contest.HELD
 
     def _say_cannot(self, why: Contest, holder: Row[Any]) -> None:
