@@ -25,6 +25,7 @@ from cli.output import (
     ActorOption,
     Due,
     JsonOption,
+    Whole,
     count_option,
     emit,
     fields,
@@ -33,6 +34,7 @@ from cli.output import (
     progress,
     row_id,
     span,
+    stacked,
     table,
     table_or_none,
 )
@@ -673,9 +675,16 @@ def history(filing_id: FilingId, as_json: JsonOption = False) -> None:
         entries,
         as_json,
         lambda: table(
-            ["ver.", "event", "from", "to", "actor", "at", "reason", "data"],
+            ["ver.", Whole("event"), Whole("from → to"), "at, by", "reason", "data"],
             [
-                (h.version, h.event, h.from_state, h.to_state, h.actor, h.at, h.reason, h.data)
+                (
+                    h.version,
+                    h.event,
+                    stacked(("", h.from_state), ("→", h.to_state)),
+                    stacked(("", h.at), ("by", h.actor)),
+                    h.reason,
+                    h.data,
+                )
                 for h in entries
             ],
             title=f"history of filing {filing_id}",
@@ -723,15 +732,12 @@ def notifications(filing_id: FilingId, as_json: JsonOption = False) -> None:
         as_json,
         lambda: table(
             [
-                "notice",
+                Whole("notice"),
                 "to",
-                "status",
-                "tries",
-                "run's attempt",
-                "failing since",
-                "next try",
-                "owed",
-                "delivered",
+                Whole("status"),
+                "tries (this run)",
+                "run failing",
+                "owed, delivered",
                 "error",
             ],
             [
@@ -739,12 +745,9 @@ def notifications(filing_id: FilingId, as_json: JsonOption = False) -> None:
                     n.kind,
                     f"{n.channel}: {n.recipient}",
                     n.status,
-                    n.attempts,
-                    n.attempt_of,
-                    n.failing_since,
-                    n.next_attempt_at,
-                    n.created_at,
-                    n.delivered_at,
+                    f"{n.attempts} ({n.attempt_of})",
+                    stacked(("since", n.failing_since), ("next try", n.next_attempt_at)),
+                    stacked(("", n.created_at), ("delivered", n.delivered_at)),
                     n.last_error,
                 )
                 for n in owed

@@ -17,7 +17,8 @@ from typing import Annotated, Any, NamedTuple
 import typer
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
-from rich.console import Console, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -123,21 +124,100 @@ def cell(value: Any) -> Text:
     return Text(str(value))
 
 
+class Whole(NamedTuple):
+    """A table column of identifiers (events, states, kinds, statuses), one a line: a case
+    manager types and copies them, so each line of its cells is kept whole, never folded."""
+
+    name: str
+
+
+Column = str | Whole
+
+# The width below which a column of free text (a reason, an error, a time) is not narrowed to
+# keep identifiers whole: a day, "2026-03-02", the longest word a time has, still fits.
+_TEXT_MIN = 10
+_PADDING = 1  # each side of a cell
+
+
+class _Fitted:
+    """A table whose columns are narrowed, the widest first, to fit the terminal, those of
+    identifiers (``Whole``) no further than their longest line, those of free text, which
+    wraps, no further than their longest word up to ``_TEXT_MIN``. Rich's own narrowing
+    folds any column to any width, identifiers mid-word (and, told a minimum width, widens
+    the table past the terminal, its lines cut at the edge). Where the terminal is too narrow
+    even for that, rich narrows it, every column folding: nothing is lost. Decided as it is
+    printed, at the terminal's width."""
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        rows: Sequence[Sequence[Text]],
+        title: str | None,
+        caption: str | None,
+    ) -> None:
+        self.columns = columns
+        self.rows = rows
+        self.title = title
+        self.caption = caption
+
+    def _lines(self, index: int) -> list[str]:
+        """Every line of a column, its name's too."""
+        texts = [Text(_name(self.columns[index]))] + [row[index] for row in self.rows]
+        return [line for text in texts for line in text.plain.splitlines()]
+
+    def _widths(self, width: int) -> list[int] | None:
+        """Each column's width, or None where the identifiers and longest words do not fit."""
+        room = width - (len(self.columns) + 1) - 2 * _PADDING * len(self.columns)
+        natural, needs = [], []
+        for index, column in enumerate(self.columns):
+            lines = self._lines(index)
+            natural.append(max((cell_len(line) for line in lines), default=0))
+            longest = max((cell_len(word) for line in lines for word in line.split()), default=0)
+            needs.append(natural[-1] if isinstance(column, Whole) else min(longest, _TEXT_MIN))
+        if sum(needs) > room:
+            return None
+        level = max(natural, default=0)  # the widest columns narrowed first, to one level
+        while (
+            sum(max(need, min(wide, level)) for need, wide in zip(needs, natural, strict=True))
+            > room
+        ):
+            level -= 1
+        return [max(need, min(wide, level)) for need, wide in zip(needs, natural, strict=True)]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        widths = self._widths(options.max_width)
+        out = Table(title=self.title, caption=self.caption, padding=(0, _PADDING))
+        for index, column in enumerate(self.columns):
+            # Fold rather than cut: an id or a domain shown as "exampl…" is useless to act on.
+            out.add_column(
+                _name(column),
+                overflow="fold",
+                width=widths[index] if widths else None,
+            )
+        for row in self.rows:
+            out.add_row(*row)
+        yield out
+
+
+def _name(column: Column) -> str:
+    return column if isinstance(column, str) else column.name
+
+
 def table(
-    columns: Sequence[str],
+    columns: Sequence[Column],
     rows: Iterable[Sequence[Any]],
     title: str | None = None,
     caption: str | None = None,
-) -> Table:
-    out = Table(title=title, caption=caption)
-    for name in columns:
-        # Fold rather than cut: an id or a domain shown as "exampl…" is useless to act on. No
-        # minimum width: rich narrows columns past it and then widens them back, and a table
-        # wider than the terminal has its lines cut at the edge, the last columns lost.
-        out.add_column(name, overflow="fold")
-    for row in rows:
-        out.add_row(*(cell(v) for v in row))
-    return out
+) -> RenderableType:
+    """Rows under their columns' names, each value a ``cell``; ``Whole`` columns hold
+    identifiers, kept on one line wherever the terminal has room for them."""
+    return _Fitted(columns, [[cell(v) for v in row] for row in rows], title, caption)
+
+
+def stacked(*parts: tuple[str, Any]) -> str:
+    """Several values in one cell, one a line after its label, those missing left out: a
+    column each would leave a 100-column terminal too little room for any."""
+    return "\n".join(f"{label} {cell(value)}".lstrip() for label, value in parts if value)
 
 
 def table_or_none(

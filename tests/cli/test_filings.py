@@ -808,7 +808,7 @@ def test_notifications_tells_people_a_delivery_s_attempts_and_last_error(
 
     assert result.exit_code == 0, result.output
     [row] = [line for line in result.stdout.splitlines() if "webhook:" in line]
-    assert [cell.strip() for cell in row.split("│")][3:5] == ["pending", "4"]
+    assert [cell.strip() for cell in row.split("│")][3:5] == ["pending", "4 (4 of 11)"]
     assert "webhook answered HTTP 501" in " ".join(result.stdout.split())
 
 
@@ -825,15 +825,47 @@ def test_notifications_shows_every_column_on_a_100_column_terminal(
     assert "501" in result.stdout
 
 
+def test_notifications_keeps_each_notice_and_status_whole_on_a_100_column_terminal(
+    narrow_cli: Cli, retrying_delivery: Notification
+) -> None:
+    """Ten columns left each notice's kind folded mid-word ("host_re / turn")."""
+    result = narrow_cli("filings", "notifications", str(retrying_delivery.filing_id))
+
+    [row] = [line for line in result.stdout.splitlines() if "webhook:" in line]
+    cells = [cell.strip() for cell in row.split("│")]
+    assert (cells[1], cells[3]) == (retrying_delivery.kind, "pending"), result.stdout
+
+
+def test_history_keeps_event_and_state_names_whole_on_a_100_column_terminal(
+    narrow_cli: Cli, session: Session, new_filing: MakeFiling
+) -> None:
+    """Eight columns folded them mid-word ("service_num / ber_bound"): unreadable, and
+    nothing to copy into `filings fire`. The states a transition left and entered stand one
+    above the other."""
+    filing = new_filing("submitted")
+    returned = EventCommand(event="host_return", data={"reason": "幕布照片模糊, retake it"})
+    service.fire_event(session, filing.id, returned, actor="alice")
+    session.rollback()  # end the read: on SQLite it holds the lock the command needs
+
+    shown = narrow_cli("filings", "history", str(filing.id)).stdout.splitlines()
+
+    row = next(i for i, line in enumerate(shown) if "│ host_return " in line)
+    assert "│ submitted " in shown[row] and "│ → host_returned " in shown[row + 1], shown
+    assert "│ bind_service_number " in "\n".join(shown), shown
+    assert "│ → service_number_bound " in "\n".join(shown), shown
+
+
 def test_notifications_tells_people_a_delivery_s_run_as_ops_retrying_does(
     cli: Cli, retrying_delivery: Notification
 ) -> None:
     result = cli("filings", "notifications", str(retrying_delivery.filing_id))
 
     assert result.exit_code == 0, result.output
-    [row] = [line for line in result.stdout.splitlines() if "webhook:" in line]
-    cells = [cell.strip() for cell in row.split("│")]
-    assert cells[5:8] == ["4 of 11", "2026-03-02 10:00 Beijing", "2026-03-02 10:00 Beijing"]
+    lines = result.stdout.splitlines()
+    row = next(i for i, line in enumerate(lines) if "webhook:" in line)
+    [tries, run] = ([cell.strip() for cell in line.split("│")] for line in lines[row : row + 2])
+    assert tries[4:6] == ["4 (4 of 11)", "since 2026-03-02 10:00 Beijing"]
+    assert run[5] == "next try 2026-03-02 10:00 Beijing"
 
 
 def test_show_says_why_a_returned_filing_came_back_its_numbers_masked(
