@@ -683,7 +683,8 @@ def history(filing_id: FilingId, as_json: JsonOption = False) -> None:
                     stacked(("", h.from_state), ("→", h.to_state)),
                     stacked(("", h.at), ("by", h.actor)),
                     h.reason,
-                    h.data,
+                    # The history keeps the reason in the event's data too: shown once.
+                    {key: value for key, value in h.data.items() if key != "reason"},
                 )
                 for h in entries
             ],

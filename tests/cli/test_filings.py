@@ -855,6 +855,20 @@ def test_history_keeps_event_and_state_names_whole_on_a_100_column_terminal(
     assert "│ → service_number_bound " in "\n".join(shown), shown
 
 
+def test_history_says_a_transitions_reason_once(
+    cli: Cli, session: Session, new_filing: MakeFiling
+) -> None:
+    """It stood in its reason column and again in its data column, as the history keeps it."""
+    filing = new_filing("submitted")
+    returned = EventCommand(event="host_return", data={"reason": "backdrop photo unclear"})
+    service.fire_event(session, filing.id, returned, actor="alice")
+    session.rollback()  # end the read: on SQLite it holds the lock the command needs
+
+    shown = cli("filings", "history", str(filing.id)).stdout
+
+    assert shown.count("backdrop photo unclear") == 1, shown
+
+
 def test_notifications_tells_people_a_delivery_s_run_as_ops_retrying_does(
     cli: Cli, retrying_delivery: Notification
 ) -> None:
