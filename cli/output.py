@@ -120,8 +120,20 @@ def cell(value: Any) -> Text:
     if isinstance(value, list | tuple):
         return Text(", ".join(str(v) for v in value))
     if isinstance(value, dict):
-        return Text(json.dumps(value, ensure_ascii=False, default=str) if value else "")
+        # One "key: value" a line, as a narrow column wraps them at their spaces: as JSON
+        # on one line it folded mid-key, ``{"service_nu`` / ``mber":``.
+        return Text("\n".join(f"{key}: {_inline(item)}" for key, item in value.items()))
     return Text(str(value))
+
+
+def _inline(value: Any) -> str:
+    """A value inside a mapping's line: a list's items after commas, a nested mapping as
+    JSON."""
+    if isinstance(value, list | tuple):
+        return ", ".join(_inline(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(cell(value))
 
 
 class Whole(NamedTuple):

@@ -869,6 +869,18 @@ def test_history_says_a_transitions_reason_once(
     assert shown.count("backdrop photo unclear") == 1, shown
 
 
+def test_history_gives_an_events_data_one_key_a_line(
+    cli: Cli, session: Session, new_filing: MakeFiling
+) -> None:
+    """As JSON on one line a narrow column folded it mid-key (``{"service_nu`` / ``mber":``)."""
+    filing = new_filing("service_number_bound")
+    session.rollback()  # end the read: on SQLite it holds the lock the command needs
+
+    shown = cli("filings", "history", str(filing.id)).stdout
+
+    assert "│ server_ip: " in shown and '{"' not in shown, shown
+
+
 def test_notifications_tells_people_a_delivery_s_run_as_ops_retrying_does(
     cli: Cli, retrying_delivery: Notification
 ) -> None:
