@@ -24,9 +24,8 @@ from auth.tokens import (
 )
 from cli import backups
 from cli.errors import DOMAIN_ERROR, App, CliError, refusal, report
-from cli.filings import filings_command
+from cli.filings import HELD_UP_COLUMNS, filings_command, held_up_row
 from cli.output import (
-    Due,
     JsonOption,
     date_option,
     emit,
@@ -39,15 +38,14 @@ from cli.output import (
 )
 from cli.search import search_text
 from config import bounds
-from config.clock import CHINA, as_utc, get_clock, lateness
+from config.clock import CHINA, as_utc, get_clock
 from config.settings import get_settings
 from models import Job, get_engine, session_scope
 from models.migrate import upgrade
 from workflow import views
 from workflow.domain.calendar import install_schedule_file
-from workflow.domain.definition import DEADLINES_BY_KIND, Flag
+from workflow.domain.definition import Flag
 from workflow.domain.errors import IcpflowError
-from workflow.domain.orders import kind_spec
 from workflow.failures import retry_failed
 from workflow.schemas import FailedJobOut, FlaggedPage
 from workflow.sweeps import recount_working_days
@@ -250,31 +248,8 @@ def _flagged(flag: Flag) -> Any:
 
 def _render_flagged(page: FlaggedPage, names: Mapping[int, str], now: datetime) -> RenderableType:
     return table(
-        [
-            "id",
-            "domain",
-            "kind",
-            "prov.",
-            "state",
-            "assignee",
-            "deadline",
-            "fell due",
-            "how long past",
-        ],
-        [
-            (
-                f.id,
-                names[f.id],
-                kind_spec(f.kind).label,
-                f.province,
-                f.state,
-                f.assignee,
-                DEADLINES_BY_KIND[f.listed_for.kind].label,
-                Due(f.listed_for.due_at),
-                lateness(f.listed_for.due_at, now, f.listed_for.flag),
-            )
-            for f in page.items
-        ],
+        HELD_UP_COLUMNS,
+        [held_up_row(f, f.listed_for, names[f.id], now) for f in page.items],
         caption=span(page.offset, len(page.items), page.total, exact=page.total_is_exact),
     )
 

@@ -9,7 +9,7 @@ import signal
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,7 +40,7 @@ from cli.output import (
 )
 from cli.search import search_text
 from config import bounds
-from config.clock import get_clock
+from config.clock import get_clock, lateness
 from config.settings import get_settings
 from models import session_scope
 from workflow import forecast, service, views
@@ -53,6 +53,7 @@ from workflow.domain.commands import (
     parse,
 )
 from workflow.domain.definition import (
+    DEADLINES_BY_KIND,
     EVENTS,
     EVENTS_BY_NAME,
     MANUAL_EVENTS,
@@ -76,6 +77,7 @@ from workflow.outlook import Outlook, outlook
 from workflow.schemas import (
     AssignmentOut,
     ChangesOut,
+    DeadlineOut,
     FilingOut,
     FilingPage,
     FilingSort,
@@ -469,23 +471,46 @@ def overdue(
             limit=limit,
             offset=offset,
         )
-    emit(page, as_json, lambda: render_overdue(page))
+        names = views.filings_named(session, [item.filing for item in page.items])
+    emit(page, as_json, lambda: render_overdue(page, names, now))
 
 
-def render_overdue(page: OverduePage) -> RenderableType:
+# A list of filings held up (ops stuck|overdue, filings overdue): one row each, ``held_up_row``.
+HELD_UP_COLUMNS = [
+    "id",
+    "domain",
+    "kind",
+    "prov.",
+    "state",
+    "assignee",
+    "deadline",
+    "due",
+    "past due / due in",
+]
+
+
+def held_up_row(
+    filing: FilingOut, deadline: DeadlineOut, name: str, now: datetime
+) -> tuple[Any, ...]:
+    """A filing named as the lists name it (``views.filing_named``) with the deadline it is
+    listed for, how long past (or how soon due) by what its passing made of the filing."""
+    return (
+        filing.id,
+        name,
+        kind_spec(filing.kind).label,
+        filing.province,
+        filing.state,
+        filing.assignee,
+        DEADLINES_BY_KIND[deadline.kind].label,
+        Due(deadline.due_at),
+        lateness(deadline.due_at, now, deadline.flag),
+    )
+
+
+def render_overdue(page: OverduePage, names: Mapping[int, str], now: datetime) -> RenderableType:
     return table(
-        ["id", "domain", "state", "deadline", "due", "past due"],
-        [
-            (
-                item.filing.id,
-                item.filing.domain,
-                item.filing.state,
-                item.deadline.kind,
-                Due(item.deadline.due_at),
-                item.deadline.flag,
-            )
-            for item in page.items
-        ],
+        HELD_UP_COLUMNS,
+        [held_up_row(i.filing, i.deadline, names[i.filing.id], now) for i in page.items],
         caption=span(page.offset, len(page.items), page.total),
     )
 

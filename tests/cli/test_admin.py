@@ -194,15 +194,21 @@ def test_ops_overdue_help_says_it_is_in_the_filings_lists_order_not_the_longest_
     assert "for the one overdue the longest first, 'filings overdue'" in shown
 
 
-def test_ops_overdue_says_each_orders_kind_and_names_one_on_the_entity_alone(
-    cli: Cli, on_file: FilingOut, open_order: Open, session: Session, clock: FrozenClock
+@pytest.mark.parametrize("command", [("ops", "overdue"), ("filings", "overdue")])
+def test_the_overdue_lists_say_each_orders_kind_and_name_one_on_the_entity_alone(
+    cli: Cli,
+    on_file: FilingOut,
+    open_order: Open,
+    session: Session,
+    clock: FrozenClock,
+    command: tuple[str, str],
 ) -> None:
     cancel = open_order(**order_on("cancel_entity", on_file.entity_id, 0))
     submit = EventCommand(event="submit", data={"materials": ["cancellation_request"]})
     service.fire_event(session, cancel.id, submit, actor="t")
     clock.advance(timedelta(days=7))  # past the host's review
 
-    result = cli("ops", "overdue")
+    result = cli(*command)
 
     [row] = [line for line in result.stdout.splitlines() if line.startswith(f"│ {cancel.id} ")]
     cells = [cell.strip() for cell in row.split("│")][1:-1]
