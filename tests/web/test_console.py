@@ -247,13 +247,13 @@ def test_materials_a_refusal_names_mark_each_of_their_boxes(
 def test_a_refused_events_page_says_each_reason_once_beside_its_field(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
-    """Resubmitted with a material unknown and the required ones left out: each reason beside
+    """Submitted with a material unknown and the required ones left out: each reason beside
     the materials, one a line, and not listed again above the form."""
-    filing = api.drive("host_returned")
+    filing = api.drive("service_number_bound")
     status, page = post_event(
-        signed_in("case_manager"), filing["id"], "resubmit", filing["version"], materials="nope"
+        signed_in("case_manager"), filing["id"], "submit", filing["version"], materials="nope"
     )
-    reasons = said_beside(page, "event-resubmit", "materials").split("; ")
+    reasons = said_beside(page, "event-submit", "materials").split("; ")
     assert status == 422 and len(reasons) > 2 and "'nope' is not a known material" in reasons[0]
     assert all(html.unescape(page).count(reason) == 1 for reason in reasons)
     refusal = page[page.index('id="refused"') :].split("</div>")[0]
