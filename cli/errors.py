@@ -26,7 +26,7 @@ from typer.models import CommandFunctionType
 from config.keys import KeysDoNotOpen, MissingKeys
 from config.settings import Settings, get_settings
 from workflow.availability import passes_by_itself
-from workflow.domain.errors import IcpflowError, Reason
+from workflow.domain.errors import IcpflowError, Reason, quoted_alone
 from workflow.startup import check_settings
 
 P = ParamSpec("P")
@@ -42,22 +42,27 @@ class CliError(IcpflowError):
     code = "cli_error"
 
 
-def _reason_line(reason: Reason) -> str:
-    """Prefix the field unless the message already starts with it; name the rule applied."""
+def _reason_text(reason: Reason) -> str:
+    """Prefix the field unless the message already names it (starts with it, or quotes it as
+    "unknown field 'data.foo'" does); name the rule applied."""
     rule = f" [{reason.rule}]" if reason.rule else ""
-    if reason.field and not reason.message.startswith(reason.field):
-        return f"  {reason.field}: {reason.message}{rule}"
-    return f"  {reason.message}{rule}"
+    field = reason.field
+    if field and not reason.message.startswith(field) and repr(field) not in reason.message:
+        return f"{field}: {reason.message}{rule}"
+    return f"{reason.message}{rule}"
 
 
 def report(error: IcpflowError) -> None:
-    """The headline, then each reason it does not already say (a lone reason is often quoted
-    in it, and twice over it reads as two problems)."""
+    """The headline, then each reason on its own line; a lone reason the headline quotes is
+    said there only, with its field and rule (twice over it reads as two problems)."""
+    if quoted_alone(error.message, [reason.message for reason in error.reasons]):
+        [reason] = error.reasons
+        headline = error.message.removesuffix(reason.message) + _reason_text(reason)
+        typer.echo(f"error: {headline}", err=True)
+        return
     typer.echo(f"error: {error.message}", err=True)
     for reason in error.reasons:
-        line = _reason_line(reason)
-        if line.strip() not in error.message:
-            typer.echo(line, err=True)
+        typer.echo(f"  {_reason_text(reason)}", err=True)
 
 
 def refusal(exc: Exception, item: str) -> IcpflowError:

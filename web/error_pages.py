@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from web.pages import PageUser, signed_in_user
 from web.templating import render
+from workflow.domain.errors import quoted_alone
 
 MACHINE_PREFIXES = ("/api/", "/openapi.json", "/metrics", "/healthz", "/readyz", "/static/")
 _FILING = re.compile(r"^/filings/(\d+)")
@@ -57,6 +58,7 @@ def as_page(request: Request, machine: Response, user: PageUser | None = None) -
     if not isinstance(machine, JSONResponse) or not for_people(request.url.path):
         return machine
     body = json.loads(bytes(machine.body))
+    reasons = [reason["message"] for reason in body.get("reasons", [])]
     page = render(
         request,
         "error.html",
@@ -65,6 +67,8 @@ def as_page(request: Request, machine: Response, user: PageUser | None = None) -
             "status": machine.status_code,
             "title": _TITLES.get(machine.status_code, "Something went wrong 出错了"),
             "error": body,
+            # A lone reason the headline quotes is said there, not listed again beneath it.
+            "quoted": quoted_alone(body["message"], reasons),
             "back": _way_on(request) if machine.status_code != 404 else "/",
         },
         status_code=machine.status_code,

@@ -220,6 +220,25 @@ def test_guard_failure_exits_1_with_one_error_line_and_every_reason(
     assert result.stdout == ""
 
 
+def test_a_refusal_with_one_reason_says_it_once_on_the_error_line_with_its_field(
+    cli: Cli, created: dict[str, Any]
+) -> None:
+    result = cli(
+        "filings",
+        "fire",
+        str(created["id"]),
+        "bind_service_number",
+        "--data",
+        "service_number=BA0000000001",
+        "--data",
+        "server_ip=x",
+    )
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        1,
+        ["error: event 'bind_service_number' refused: data.server_ip: 'x' is not an IPv4 address"],
+    )
+
+
 def test_create_file_with_a_misspelt_field_exits_1_naming_it(cli: Cli, tmp_path: Path) -> None:
     payload = make_payload(license="commercial")
     del payload["licence"]

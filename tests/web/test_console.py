@@ -589,6 +589,14 @@ def test_an_unknown_addresss_page_finds_who_is_signed_in_while_another_writes(
     assert 'aria-label="Console"' in page
 
 
+def test_an_error_page_says_a_lone_reason_once_in_its_headline(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    page = signed_in("viewer").get("/filings/abc").text
+    said = "path.filing_id: must be a whole number written in digits"
+    assert (page.count(said), f"<strong>request refused: {said}</strong>" in page) == (1, True)
+
+
 def test_an_error_page_offers_sign_in_to_someone_signed_out(client: TestClient) -> None:
     page = client.get("/no-such-page").text
     assert 'href="/login"' in page and 'aria-label="Console"' not in page

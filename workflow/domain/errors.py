@@ -7,7 +7,7 @@ exit codes and status codes; see ``web.errors`` and ``cli.errors``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -44,6 +44,13 @@ def summarise(prefix: str, reasons: list[Reason]) -> str:
     if len(reasons) == 1:
         return f"{prefix}: {reasons[0].message}"
     return f"{prefix}: {len(reasons)} problems"
+
+
+def quoted_alone(headline: str, reasons: Sequence[str]) -> bool:
+    """Whether ``headline`` ends quoting its one reason (of ``reasons``, their messages), as
+    ``summarise`` and others write it: an edge then says that reason once, in the headline,
+    instead of again beneath it, where it would read as a second problem."""
+    return len(reasons) == 1 and headline.endswith(f": {reasons[0]}")
 
 
 Error = TypeVar("Error", bound="IcpflowError")
