@@ -643,16 +643,26 @@ def fire(
             raise typer.BadParameter(
                 f"{event} takes no {key} (it takes: {takes})", param_hint=option
             )
-    command = parse(
-        EventCommand,
-        {"event": event, "data": _event_data(data or [], materials, reason)},
-        "event refused",
-    )
-    with session_scope() as session:
-        view = service.fire_event(
-            session, filing_id, command, actor=actor, expected_version=expected_version
-        )
+    carried = _event_data(data or [], materials, reason)
+    try:
+        command = parse(EventCommand, {"event": event, "data": carried}, "event refused")
+        with session_scope() as session:
+            view = service.fire_event(
+                session, filing_id, command, actor=actor, expected_version=expected_version
+            )
+    except IcpflowError as exc:
+        typed = {pair.partition("=")[0] for pair in data or []}
+        keys = {*carried, *(spec.data_keys if spec else ())}
+        raise renamed(exc, {f"data.{key}": _option_for(key, typed) for key in keys}) from None
     emit(view, as_json, lambda: render_filing(view))
+
+
+def _option_for(key: str, typed: set[str]) -> str:
+    """How the user gives an event's ``key``, to name it in a refusal as they typed it rather
+    than by the API's path (``data.reason``): its own option, unless they typed it as
+    ``--data key=value``."""
+    shorthand = {"reason": "--reason", "materials": "--materials"}.get(key)
+    return shorthand if shorthand and key not in typed else f"--data {key}"
 
 
 @app.command()

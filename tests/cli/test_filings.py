@@ -215,8 +215,8 @@ def test_guard_failure_exits_1_with_one_error_line_and_every_reason(
     assert result.exit_code == 1
     assert len(error_lines(result.stderr)) == 1
     reasons = [line.strip() for line in result.stderr.splitlines()[1:]]
-    assert any(r.startswith("data.service_number") for r in reasons)
-    assert any(r.startswith("data.server_ip") for r in reasons)
+    assert any(r.startswith("--data service_number") for r in reasons)
+    assert any(r.startswith("--data server_ip") for r in reasons)
     assert result.stdout == ""
 
 
@@ -235,7 +235,9 @@ def test_a_refusal_with_one_reason_says_it_once_on_the_error_line_with_its_field
     )
     assert (result.exit_code, result.stderr.splitlines()) == (
         1,
-        ["error: event 'bind_service_number' refused: data.server_ip: 'x' is not an IPv4 address"],
+        [
+            "error: event 'bind_service_number' refused: --data server_ip: 'x' is not an IPv4 address"
+        ],
     )
 
 
@@ -738,6 +740,16 @@ def test_an_import_stopped_by_a_signal_finishes_its_row_names_it_and_a_run_again
     assert [a["filing"] for a in finished["already_imported"]] == stopped["imported"]
     assert len(finished["imported"]) == rows - 1
     assert len(opened()) == rows
+
+
+def test_a_missing_reason_is_named_by_its_option_not_by_the_apis_path(
+    cli: Cli, created: dict[str, Any]
+) -> None:
+    result = cli("filings", "fire", str(created["id"]), "withdraw")
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        1,
+        ["error: bad data for 'withdraw': --reason is required"],
+    )
 
 
 def test_a_reason_given_to_an_event_that_takes_none_is_refused_naming_the_option(

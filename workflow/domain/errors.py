@@ -59,9 +59,10 @@ Error = TypeVar("Error", bound="IcpflowError")
 def renamed(error: Error, names: Mapping[str, str], *, say_which: bool = False) -> Error:
     """A copy of ``error`` with each field named as its reader knows it (``names``: an
     option of the CLI, a label of a form), in its reasons and in the headline quoting one:
-    ``domain_expires_on is required`` becomes ``--expires is required``. A message not
-    starting with its field keeps its words, the field renamed all the same; ``say_which``
-    puts the name before them (a rule's "fails the gb32100 check" says no field)."""
+    ``domain_expires_on is required`` becomes ``--expires is required``, ``unknown field
+    'data.foo'`` ``unknown field '--data foo'``. A message not naming its field keeps its
+    words, the field renamed all the same; ``say_which`` puts the name before them (a rule's
+    "fails the gb32100 check" says no field)."""
     # Not copy.copy: it calls the class again with ``args``, which errors built from more
     # than a message (RulesError, RateLimited) cannot take.
     out = type(error).__new__(type(error))
@@ -73,6 +74,8 @@ def renamed(error: Error, names: Mapping[str, str], *, say_which: bool = False) 
         message = reason.message
         if name is not None and field and message.startswith(field):
             message = name + message[len(field) :]
+        elif name is not None and field and repr(field) in message:
+            message = message.replace(repr(field), repr(name))
         elif name is not None and say_which:
             message = f"{name}: {message}"
         if message != reason.message:
