@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from config import bounds
-from config.clock import beijing_text
+from config.clock import in_beijing
 from workflow.domain.bounded import LINE_PATTERN, Day, written_whole_number
 from workflow.service import SYSTEM_ACTOR
 
@@ -114,9 +114,9 @@ def cell(value: Any) -> Text:
     if value is True:
         return Text("yes")
     if isinstance(value, Due):
-        return Text(f"{beijing_text(value.at, due=True)} Beijing")
+        return Text(in_beijing(value.at, due=True))
     if isinstance(value, datetime):
-        return Text(f"{beijing_text(value)} Beijing")
+        return Text(in_beijing(value))
     if isinstance(value, list | tuple):
         return Text(", ".join(str(v) for v in value))
     if isinstance(value, dict):

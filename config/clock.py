@@ -110,6 +110,12 @@ def beijing_text(at: datetime, *, due: bool = False) -> str:
     return f"{local:%Y-%m-%d %H:%M}"
 
 
+def in_beijing(at: datetime, *, due: bool = False) -> str:
+    """``at`` as the CLI and its messages print a time, its zone said: ``2026-03-02 10:00
+    Beijing`` (``beijing_text``'s, ``due`` as there)."""
+    return f"{beijing_text(at, due=due)} Beijing"
+
+
 def duration(span: timedelta) -> str:
     """The two largest units that matter: ``3 d 4 h``, ``5 h 10 min``, ``12 min``; under a
     minute, seconds (``40 s``: a delivery's next try)."""

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from config.clock import CHINA, as_utc, get_clock
+from config.clock import CHINA, as_utc, get_clock, in_beijing
 from config.settings import Settings, get_settings
 from models import (
     Assignment,
@@ -667,13 +667,14 @@ def _stale(session: Session, filing: Filing, expected: int) -> VersionConflict:
     ).first()
     if last is None:
         return _conflict(filing.id, expected, filing.version)
-    at = as_utc(last.at).astimezone(CHINA)
-    moved = f"last {last.event} by {last.actor} at {at:%Y-%m-%d %H:%M} Beijing time"
+    # Each time with its zone, as the CLI prints times: the message reaches it, and scripts.
+    at = in_beijing(as_utc(last.at))
+    moved = f"last {last.event} by {last.actor} at {at}"
     # Recorded late (a deadline a sweep caught up on, an SMS entered after it came): say the
     # time it took effect too, the one the filing's page and clocks go by.
-    effective = entered_at(last.event, last.data, as_utc(last.at)).astimezone(CHINA)
-    if f"{effective:%Y-%m-%d %H:%M}" != f"{at:%Y-%m-%d %H:%M}":  # as the message gives them
-        moved += f", as of {effective:%Y-%m-%d %H:%M}"
+    effective = in_beijing(entered_at(last.event, last.data, as_utc(last.at)))
+    if effective != at:  # to the minute, as the message gives them
+        moved += f", as of {effective}"
     return _conflict(filing.id, expected, filing.version, moved)
 
 

@@ -602,7 +602,7 @@ def test_a_stale_expected_version_says_what_moved_the_filing_by_whom_and_when(
         service.fire_event(session, filing.id, bind, actor="alice", expected_version=1)
 
     assert conflict.value.message.endswith(
-        "current 2): last bind_service_number by alice at 2026-03-02 10:00 Beijing time; "
+        "current 2): last bind_service_number by alice at 2026-03-02 10:00 Beijing; "
         "reload it and try again"
     )
 
@@ -618,8 +618,9 @@ def test_a_stale_expected_version_after_an_event_recorded_late_says_when_it_took
     with pytest.raises(VersionConflict) as conflict:
         service.fire_event(session, filing.id, sms, actor="bob", expected_version=filing.version)
 
-    assert "last sms_sent by bob at 2026-03-02 11:00 Beijing time, as of 2026-03-02 10:30;" in (
-        conflict.value.message
+    assert (
+        "last sms_sent by bob at 2026-03-02 11:00 Beijing, as of 2026-03-02 10:30 Beijing;"
+        in conflict.value.message
     )
 
 
@@ -635,7 +636,7 @@ def test_a_stale_expected_version_after_an_event_recorded_within_its_minute_says
     with pytest.raises(VersionConflict) as conflict:
         service.fire_event(session, filing.id, sms, actor="bob", expected_version=filing.version)
 
-    assert "at 2026-03-02 10:00 Beijing time;" in conflict.value.message
+    assert "at 2026-03-02 10:00 Beijing;" in conflict.value.message
 
 
 def test_an_expected_version_from_the_future_says_it_does_not_exist(
