@@ -140,13 +140,26 @@ async def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
     problems = exc.errors()
     if undecodable := next((p for p in problems if p["type"] == "json_invalid"), None):
         return error_response(_unreadable(undecodable), request_id_of(request))
-    # A body of the wrong shape altogether (a string, a list) is located at the body itself.
-    reasons = reasons_from(
-        {**problem, "loc": [part for part in problem["loc"] if part != "body"] or ["body"]}
-        for problem in problems
-    )
+    body = _body_model(request)
+    reasons = [_reason(problem, body) for problem in problems]
     message = errors.summarise("request refused", reasons)
     return error_response(errors.ValidationError(message, reasons), request_id_of(request))
+
+
+def _body_model(request: Request) -> Any:
+    """What the route reads its body as, so that an unknown key there is named with the keys
+    allowed beside it; ``None`` for a route without a body."""
+    body = getattr(request.scope.get("route"), "body_field", None)
+    return None if body is None else body.field_info.annotation
+
+
+def _reason(problem: Mapping[str, Any], body: Any) -> errors.Reason:
+    """A problem located in the body as inside ``body``; a body of the wrong shape altogether
+    (a string, a list) at the body itself; any other (a query parameter) as FastAPI does."""
+    loc = tuple(problem["loc"])
+    if loc[:1] != ("body",) or len(loc) == 1:
+        return reasons_from([problem])[0]
+    return reasons_from([{**problem, "loc": loc[1:]}], body)[0]
 
 
 def _not_json(request: Request) -> errors.UnsupportedMediaType | None:

@@ -21,8 +21,8 @@ from workflow.domain.errors import Reason, UnsafeSettings, summarise
 from workflow.domain.rules import RulesError, rules_for
 from workflow.domain.wording import counted
 
-_ROUTES = pydantic.TypeAdapter(dict[Audience, list[RouteIn]])
-_STUCK = pydantic.TypeAdapter(dict[State, int])
+_ROUTES = dict[Audience, list[RouteIn]]
+_STUCK = dict[State, int]
 
 
 def check_settings(settings: Settings, *, refusing: str = "refusing to start") -> None:
@@ -180,9 +180,9 @@ def _rules_problems(settings: Settings) -> list[Reason]:
     return []
 
 
-def _problems(name: str, adapter: pydantic.TypeAdapter[Any], value: object) -> list[Reason]:
+def _problems(name: str, shape: Any, value: object) -> list[Reason]:
     try:
-        adapter.validate_python(value)
+        pydantic.TypeAdapter(shape).validate_python(value)
     except pydantic.ValidationError as exc:
-        return reasons_from({**e, "loc": (name, *e["loc"])} for e in exc.errors())
+        return reasons_from(exc.errors(), shape, (name,))
     return []

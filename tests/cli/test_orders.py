@@ -96,6 +96,17 @@ def test_a_refused_order_exits_1_naming_the_field(cli: Cli, tmp_path: Path) -> N
     assert "service.domain_registrant" in result.output
 
 
+def test_an_unknown_key_in_an_order_file_is_said_with_the_keys_allowed(
+    cli: Cli, tmp_path: Path
+) -> None:
+    result = _create(cli, tmp_path, {"kind": "cancel_service", "service_id": 1, "bogus": 1})
+    assert result.exit_code == 1
+    assert (
+        "unknown field 'bogus'; allowed: kind, entity_id, entity, service_id, service, changes, "
+        "licence, notify" in result.output
+    )
+
+
 def test_a_change_orders_new_values_show_with_the_filing(
     cli: Cli, tmp_path: Path, on_file: FilingOut
 ) -> None:

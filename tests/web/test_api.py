@@ -467,6 +467,16 @@ def test_unknown_nested_field_is_refused_naming_its_path(api: Api) -> None:
     assert [r["field"] for r in response.json()["reasons"]] == ["applicant.nmae"]
 
 
+def test_an_unknown_key_in_a_body_is_said_with_the_keys_allowed_beside_it(api: Api) -> None:
+    payload = make_payload()
+    payload["website"]["title"] = "Example"  # type: ignore[index]
+    response = api.client.post("/api/v1/filings", json=payload, headers=api.headers)
+    assert response.status_code == 422
+    assert [r["message"] for r in response.json()["reasons"]] == [
+        "unknown field 'website.title'; allowed: name, sector"
+    ]
+
+
 def test_unknown_event_data_key_is_refused_naming_it(api: Api) -> None:
     filing = api.create()
     data = {"service_number": "BA2026000123", "server_ip": "8.8.8.8", "colour": "red"}

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.factories import make_payload
-from workflow.domain.commands import FilingCreate, parse
+from workflow.domain.commands import FilingCreate, OrderCreate, parse
 from workflow.domain.definition import EVENTS_BY_NAME
 from workflow.domain.errors import Reason, ValidationError, renamed
 from workflow.domain.rules import RulesError
@@ -52,6 +52,47 @@ def test_misspelt_top_level_field_is_refused_by_name() -> None:
 def test_unknown_nested_field_is_refused_by_its_path() -> None:
     raw = payload(**{"applicant.nmae": "Example Ltd"})
     assert problems(FilingCreate, raw) == [("unknown_field", "applicant.nmae")]
+
+
+def said(model: type[Any], raw: Any, prefix: tuple[str, ...] = ()) -> list[str]:
+    with pytest.raises(ValidationError) as err:
+        parse(model, raw, "refused", prefix)
+    return [r.message for r in err.value.reasons]
+
+
+def test_an_unknown_key_is_said_with_the_fields_its_model_allows() -> None:
+    assert said(OrderCreate, {"kind": "cancel_service", "service_id": 1, "bogus": 1}) == [
+        "unknown field 'bogus'; allowed: kind, entity_id, entity, service_id, service, "
+        "changes, licence, notify"
+    ]
+
+
+def test_an_unknown_nested_key_is_said_with_the_fields_of_the_model_it_was_sent_in() -> None:
+    raw = {"kind": "change", "entity_id": 1, "service_id": 1, "changes": {"name": "x"}}
+    assert said(OrderCreate, raw) == [
+        "unknown field 'changes.name'; allowed: entity_name, entity_responsible, service_name, "
+        "service_responsible, app_platforms"
+    ]
+
+
+def test_an_unknown_key_in_a_list_item_is_said_with_the_items_fields() -> None:
+    raw = payload(notify=[{"channel": "log", "recipient": "desk", "to": "x"}])
+    assert said(FilingCreate, raw) == ["unknown field 'notify[0].to'; allowed: channel, recipient"]
+
+
+def test_an_unknown_key_of_a_model_with_many_fields_names_the_likely_ones_first() -> None:
+    raw = payload(**{"applicant.emial": "a@example.cn"})
+    assert said(FilingCreate, raw) == [
+        "unknown field 'applicant.emial'; allowed: email, type, name, id_type, id_number, "
+        "phone, responsible, responsible_id_type and 2 more"
+    ]
+
+
+def test_an_unknown_event_data_key_is_said_with_the_events_data_fields() -> None:
+    data = {"service_number": "BA2026000123", "server_ip": "8.8.8.8", "colour": "red"}
+    assert said(EVENTS_BY_NAME["bind_service_number"].data, data, ("data",)) == [
+        "unknown field 'data.colour'; allowed: service_number, server_ip"
+    ]
 
 
 def test_routes_must_name_a_known_channel_and_a_recipient() -> None:

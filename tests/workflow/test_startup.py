@@ -55,6 +55,17 @@ def test_a_misspelt_route_refuses_to_start_naming_each_problem() -> None:
     ]
 
 
+def test_a_misspelt_route_key_is_said_with_the_keys_a_route_takes() -> None:
+    routes = {"ops": [{"channel": "log", "recipent": "desk"}]}
+
+    with pytest.raises(UnsafeSettings) as refused:
+        check_settings(Settings(notify_routes=routes))
+
+    assert "unknown field 'notify_routes.ops[0].recipent'; allowed: channel, recipient" in [
+        r.message for r in refused.value.reasons
+    ]
+
+
 def test_a_reminder_due_after_what_it_warns_of_refuses_to_start() -> None:
     late = Settings(sms_reminder_hours=[0, 12, 40], idle_reminder_days=[7, 45])
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from difflib import get_close_matches
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from socket import inet_aton
-from typing import Annotated, Any, TypeVar
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
 import pydantic
@@ -487,13 +489,14 @@ def _said(problem: Mapping[str, Any]) -> str:
     return str(error) if error else str(problem["msg"])
 
 
-def _reason(problem: Mapping[str, Any]) -> Reason:
-    kind, field = str(problem["type"]), _path(problem["loc"])
+def _reason(problem: Mapping[str, Any], shape: Any, prefix: tuple[str | int, ...]) -> Reason:
+    kind, loc = str(problem["type"]), tuple(problem["loc"])
+    field = _path((*prefix, *loc))
     code = _CODES.get(kind, "invalid_date" if kind.startswith("date") else "invalid_field")
     # A blank value is a missing one (the same code), but it was sent: say so.
     blank = kind == "string_too_short"
     message = {
-        "unknown_field": f"unknown field {field!r}",
+        "unknown_field": f"unknown field {field!r}{_allowed(_shape_at(shape, loc[:-1]), loc[-1])}",
         "missing_field": f"{field} must not be empty" if blank else f"{field} is required",
         "invalid_characters": (
             f"{field}: control and invisible characters (such as NUL or a zero-width space)"
@@ -503,9 +506,60 @@ def _reason(problem: Mapping[str, Any]) -> Reason:
     return Reason(code, message, field=field)
 
 
-def reasons_from(problems: Iterable[Mapping[str, Any]]) -> list[Reason]:
-    """One reason per problem pydantic found (``ValidationError.errors()`` or FastAPI's)."""
-    return [_reason(problem) for problem in problems]
+def reasons_from(
+    problems: Iterable[Mapping[str, Any]], shape: Any = None, prefix: tuple[str | int, ...] = ()
+) -> list[Reason]:
+    """One reason per problem pydantic found (``ValidationError.errors()`` or FastAPI's) in
+    ``shape``, the model or type validated (``None``: not known), located under ``prefix``
+    in the whole input. An unknown key is said with the keys allowed where it was sent."""
+    return [_reason(problem, shape, prefix) for problem in problems]
+
+
+# A model with more fields than this names this many of them beside an unknown key: those
+# spelt like it first (a typo's field), then in the order it declares them.
+_NAMED = 8
+
+
+def _allowed(model: Any, unknown: str | int) -> str:
+    """The keys ``model`` takes, as an unknown key's reason lists them (by alias where a
+    field has one, as the input spells them); nothing when what was validated is unknown."""
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return ""
+    keys = [field.alias or name for name, field in model.model_fields.items()]
+    if len(keys) <= _NAMED:
+        return f"; allowed: {', '.join(keys)}"
+    close = get_close_matches(str(unknown), keys, n=_NAMED)
+    named = [*close, *(key for key in keys if key not in close)][:_NAMED]
+    return f"; allowed: {', '.join(named)} and {len(keys) - _NAMED} more"
+
+
+def _shape_at(shape: Any, loc: Iterable[str | int]) -> Any:
+    """What pydantic validated at ``loc`` inside ``shape``: a model's field (by name or
+    alias), a list's item, a mapping's value; ``None`` where ``loc`` leaves what is known."""
+    for part in loc:
+        shape = _bare(shape)
+        origin, args = get_origin(shape), get_args(shape)
+        if isinstance(shape, type) and issubclass(shape, BaseModel):
+            shape = next(
+                (f.annotation for name, f in shape.model_fields.items() if part in (name, f.alias)),
+                None,
+            )
+        elif origin is list and isinstance(part, int):
+            shape = args[0]
+        elif origin is dict:
+            shape = args[1]
+        else:
+            return None
+    return _bare(shape)
+
+
+def _bare(shape: Any) -> Any:
+    """``shape`` without an optional's ``None``, which pydantic's locations do not name."""
+    if get_origin(shape) in (Union, UnionType):
+        members = [member for member in get_args(shape) if member is not type(None)]
+        if len(members) == 1:
+            return members[0]
+    return shape
 
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -517,5 +571,5 @@ def parse(model: type[Model], raw: Any, headline: str, prefix: tuple[str | int, 
     try:
         return model.model_validate(raw)
     except pydantic.ValidationError as exc:
-        reasons = reasons_from({**e, "loc": (*prefix, *e["loc"])} for e in exc.errors())
+        reasons = reasons_from(exc.errors(), model, prefix)
         raise ValidationError(summarise(headline, reasons), reasons) from None
