@@ -107,6 +107,14 @@ def test_an_unknown_key_in_an_order_file_is_said_with_the_keys_allowed(
     )
 
 
+def test_an_order_file_naming_only_a_service_on_file_is_opened_for_its_entity(
+    cli: Cli, tmp_path: Path, on_file: FilingOut
+) -> None:
+    result = _create(cli, tmp_path, {"kind": "cancel_access", "service_id": on_file.service_id})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["entity_id"] == on_file.entity_id
+
+
 def test_a_change_orders_new_values_show_with_the_filing(
     cli: Cli, tmp_path: Path, on_file: FilingOut
 ) -> None:

@@ -87,6 +87,33 @@ def test_a_second_order_for_an_entity_is_refused_while_one_is_open(
     )
 
 
+def test_an_order_on_a_service_on_file_needs_no_entity_id_its_entity_is_the_services(
+    api: Api, on_file: dict[str, Any]
+) -> None:
+    order = _open(api, {"kind": "cancel_access", "service_id": on_file["service_id"]})
+    assert (order["entity_id"], order["service_id"]) == (
+        on_file["entity_id"],
+        on_file["service_id"],
+    )
+
+
+def test_a_service_named_with_another_entity_is_refused_naming_both_entities(
+    api: Api, on_file: dict[str, Any]
+) -> None:
+    other = api.create(domain="other.cn", applicant=another_organisation(1))
+    body = {"kind": "cancel_access", "entity_id": other["entity_id"]}
+    response = api.client.post(
+        "/api/v1/orders", json=body | {"service_id": on_file["service_id"]}, headers=api.headers
+    )
+    assert response.status_code == 422
+    [reason] = [r for r in response.json()["reasons"] if r["field"] == "service_id"]
+    assert reason["code"] == "service_not_found"
+    assert reason["message"].endswith(
+        f"is a service of entity {on_file['entity_id']} (Example Ltd), not of entity "
+        f"{other['entity_id']} (Example Ltd)"
+    )
+
+
 def test_a_change_order_shows_its_new_values_with_the_new_mobile_masked_and_no_legal_rep_for_a_service(
     api: Api, on_file: dict[str, Any]
 ) -> None:

@@ -792,7 +792,7 @@ def test_an_order_missing_its_entity_is_refused_for_that_alone(
     """Without the entity, whose mobile or domain is another entity's cannot be told: no
     reason guesses."""
     with pytest.raises(ValidationError) as refused:
-        open_order(kind="cancel_service", service_id=on_file.service_id)
+        open_order(kind="change", service_id=on_file.service_id, changes={"service_name": "X"})
     assert [(r.code, r.field) for r in refused.value.reasons] == [("missing_field", "entity_id")]
     with pytest.raises(ValidationError) as refused:  # the entity's own domain, not "another's"
         open_order(kind="new_service", service=service_in(domain="example.cn"))

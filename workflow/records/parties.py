@@ -30,9 +30,10 @@ class _Parties:
     service: Service | None = None
 
 
-def _need(party: Party, given_id: int | None, given_new: object, name: str) -> list[Reason]:
-    """The parts the kind wants, and none it does not, named by field."""
-    new, existing = given_new is not None, given_id is not None
+def _need(party: Party, existing: bool, given_new: object, name: str) -> list[Reason]:
+    """The parts the kind wants, and none it does not, named by field; ``existing``: one on
+    file is named."""
+    new = given_new is not None
     wanted = {
         Party.NEW: (True, False),
         Party.EXISTING: (False, True),
@@ -57,8 +58,11 @@ def _need(party: Party, given_id: int | None, given_new: object, name: str) -> l
 
 
 def _load(session: Session, command: OrderCreate, spec: KindSpec) -> tuple[_Parties, list[Reason]]:
-    reasons = _need(spec.entity, command.entity_id, command.entity, "entity")
-    reasons += _need(spec.service, command.service_id, command.service, "service")
+    # A service on file names its entity: a kind taking both on file needs no entity_id.
+    of_service = spec.entity is spec.service is Party.EXISTING and command.service_id is not None
+    named = command.entity_id is not None or of_service
+    reasons = _need(spec.entity, named, command.entity, "entity")
+    reasons += _need(spec.service, command.service_id is not None, command.service, "service")
     if command.changes is not None and spec.effect is not Effect.APPLY_CHANGES:
         reasons.append(
             Reason("unexpected_field", "only change orders carry changes", field="changes")
@@ -109,23 +113,34 @@ def _load(session: Session, command: OrderCreate, spec: KindSpec) -> tuple[_Part
             )
     if command.service_id is not None:
         parties.service = session.get(Service, command.service_id)
-        if parties.service is None or (
-            parties.entity is not None and parties.service.entity_id != parties.entity.id
-        ):
-            which = (
-                service_named(parties.service)
-                if parties.service is not None
-                else f"service {command.service_id}"  # none on record to name
-            )
+        if parties.service is None:
             reasons.append(
                 Reason(
                     "service_not_found",
-                    f"{which} is not a service of this entity",
+                    f"service {command.service_id} does not exist",
                     field="service_id",
                 )
             )
-            parties.service = None
+    service, entity = parties.service, parties.entity
+    if service is not None and of_service and command.entity_id is None:
+        parties.entity = session.get(Entity, service.entity_id)
+    elif service is not None and entity is not None and service.entity_id != entity.id:
+        reasons.append(_not_its_service(session, service, entity))
+        parties.service = None
     return parties, reasons
+
+
+def _not_its_service(session: Session, service: Service, entity: Entity) -> Reason:
+    """A service named with an entity it is not filed under, naming both entities: the
+    mistake is in either id."""
+    owner = session.get(Entity, service.entity_id)
+    assert owner is not None  # a service's entity is a foreign key
+    return Reason(
+        "service_not_found",
+        f"{service_named(service)} is a service of entity {owner.id} ({owner.name}), not of "
+        f"entity {entity.id} ({entity.name})",
+        field="service_id",
+    )
 
 
 def service_named(service: Service) -> str:
