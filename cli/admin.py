@@ -27,6 +27,7 @@ from cli.errors import DOMAIN_ERROR, App, CliError, refusal, report
 from cli.filings import HELD_UP_COLUMNS, filings_command, held_up_row
 from cli.output import (
     JsonOption,
+    choice_option,
     date_option,
     emit,
     fields,
@@ -268,9 +269,7 @@ ops.command(
 
 @ops.command(name="failed")
 def ops_failed(
-    job: Annotated[
-        Job | None, typer.Option(help="Only jobs of this kind.", show_default=False)
-    ] = None,
+    job: Annotated[Job | None, choice_option("Only jobs of this kind.", Job, "JOB")] = None,
     to: Annotated[
         str | None,
         typer.Option(

@@ -26,6 +26,7 @@ from cli.output import (
     Due,
     JsonOption,
     Whole,
+    choice_option,
     count_option,
     emit,
     fields,
@@ -239,6 +240,9 @@ def _opt(help_text: str) -> Any:
     return typer.Option(help=help_text, show_default=False)
 
 
+StateOption = Annotated[State | None, choice_option("Only filings in this state.", State, "STATE")]
+
+
 @app.command()
 def create(
     file: Annotated[
@@ -351,8 +355,10 @@ def filings_command(show: ShowFilings, *, fixed: Flag | None = None) -> Callable
     narrowed the same way; without the option of the flag a list ``fixed`` (``--stuck``)."""
 
     def command(
-        state: Annotated[State | None, typer.Option(help="Only filings in this state.")] = None,
-        kind: Annotated[OrderKind | None, typer.Option(help="Only orders of this kind.")] = None,
+        state: StateOption = None,
+        kind: Annotated[
+            OrderKind | None, choice_option("Only orders of this kind.", OrderKind, "KIND")
+        ] = None,
         entity: Annotated[
             int | None,
             count_option("Only the orders of this entity.", 1, bounds.MAX_ROW_ID),
@@ -390,7 +396,9 @@ def filings_command(show: ShowFilings, *, fixed: Flag | None = None) -> Callable
         assignee: Annotated[str | None, _opt("Only filings given to this case manager.")] = None,
         sort: Annotated[
             FilingSort | None,
-            typer.Option(help="The order; a domain search's is by domain, others by id."),
+            choice_option(
+                "The order; a domain search's is by domain, others by id.", FilingSort, "COLUMN"
+            ),
         ] = None,
         descending: Annotated[bool, typer.Option(help="Reverse the order.")] = False,
         limit: LimitOption = 50,
@@ -449,7 +457,7 @@ def overdue(
     kind: Annotated[
         str | None, _opt("Only this kind of deadline: " + ", ".join(OVERDUE_KINDS) + ".")
     ] = None,
-    state: Annotated[State | None, typer.Option(help="Only filings in this state.")] = None,
+    state: StateOption = None,
     province: Annotated[str | None, _opt("Only filings of this province (aliases too).")] = None,
     limit: LimitOption = 50,
     offset: OffsetOption = 0,

@@ -10,6 +10,7 @@ import typer
 
 from cli import admin, filings, obligations, orders, privacy, processes, rules
 from cli.errors import App, CliError
+from cli.output import choice_option
 from workflow.domain import diagram as diagrams
 from workflow.domain.errors import Reason
 from workflow.domain.orders import OrderKind
@@ -69,7 +70,9 @@ def diagram(
     ] = None,
     kind: Annotated[
         OrderKind | None,
-        typer.Option("--kind", help="Only this order kind's path (default: the whole machine)."),
+        choice_option(
+            "Only this order kind's path (default: the whole machine).", OrderKind, "KIND", "--kind"
+        ),
     ] = None,
 ) -> None:
     """The filing state machine as a diagram, drawn from the workflow definition."""

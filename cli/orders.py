@@ -16,6 +16,7 @@ from cli.filings import render_filing
 from cli.output import (
     ActorOption,
     JsonOption,
+    choice_option,
     emit,
     fields,
     limit_option,
@@ -123,7 +124,7 @@ def show(
 
 @orders.command()
 def create(
-    kind: Annotated[OrderKind, typer.Option(help="The order's kind.")],
+    kind: Annotated[OrderKind, choice_option("The order's kind.", OrderKind, "KIND")],
     file: Annotated[
         Path,
         typer.Option(

@@ -70,6 +70,14 @@ def _day(text: str) -> date:
         raise typer.BadParameter(f"{text!r}: give a date such as 2026-03-02 (YYYY-MM-DD)") from None
 
 
+def choice_option(help: str, choices: Iterable[str], metavar: str, *names: str) -> Any:
+    """An option taking one of ``choices`` (an enum's values), shown as ``metavar`` with the
+    choices listed in its help: typer's own ``<a|b|c>`` is one word to rich, which cuts it
+    mid-name at a narrow terminal ("cancel_e ntity")."""
+    listed = f"{help} One of: {', '.join(choices)}."
+    return typer.Option(*names, metavar=metavar, help=listed, show_default=False)
+
+
 def date_option(help: str) -> Any:
     """A day, typed as YYYY-MM-DD."""
     return typer.Option(parser=_day, metavar="DATE", help=help, show_default=False)

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from auth.tokens import Role, create_token
 from cli.main import app
 from config.clock import FrozenClock
-from models import Entity, Filing, Notification, Service
+from models import Entity, Filing, Job, Notification, Service
 from tests.databases import writes_held
 from tests.factories import (
     FLAT_FILING,
@@ -32,8 +32,10 @@ from tests.factories import (
 )
 from workflow import service, views
 from workflow.domain.commands import EventCommand
-from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME
+from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, State
 from workflow.domain.flat import IMPORT_COLUMNS
+from workflow.domain.orders import OrderKind
+from workflow.schemas import FilingSort
 from workflow.service import SYSTEM_ACTOR
 
 if TYPE_CHECKING:
@@ -805,6 +807,24 @@ def test_assigning_someone_who_cannot_work_on_filings_exits_1_naming_them(
 def test_the_import_help_names_every_column_on_a_narrow_terminal() -> None:
     shown = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["filings", "import", "--help"])
     assert [c for c in IMPORT_COLUMNS if c not in shown.stdout] == []
+
+
+@pytest.mark.parametrize(
+    ("command", "choices"),
+    [
+        (["orders", "create"], list(OrderKind)),
+        (["diagram"], list(OrderKind)),
+        (["filings", "list"], [*State, *OrderKind, *FilingSort]),  # ops stuck|overdue's too
+        (["filings", "overdue"], list(State)),
+        (["ops", "failed"], list(Job)),
+    ],
+)
+def test_an_options_choices_are_named_whole_in_its_help_on_a_narrow_terminal(
+    command: list[str], choices: list[str]
+) -> None:
+    shown = CliRunner(env={"COLUMNS": "100"}).invoke(app, [*command, "--help"]).stdout
+    named = set(re.findall(r"\w+", shown))
+    assert [choice for choice in choices if choice not in named] == []
 
 
 def test_show_json_is_the_api_s_filing_and_its_help_says_where_forecast_and_duties_are(
