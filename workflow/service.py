@@ -58,6 +58,7 @@ from workflow.domain.errors import (
 )
 from workflow.domain.event_data import EventData
 from workflow.domain.machine import apply_event, event_spec
+from workflow.domain.rules import rules_for
 from workflow.notices import DeadlineLike
 from workflow.order_facts import DUE_MOVING_IDS, load_order, order_facts
 from workflow.schemas import FilingOut
@@ -373,7 +374,8 @@ def _apply(
         raise _SweepBehind  # fire_event fires what is due first, then this again
     # What is left out is settled from the filing (a resubmission's materials carry over):
     # the guards judge, the filing keeps and the history records what was used.
-    parsed = parsed.settled({key: getattr(filing, column) for key, column in parsed.stored.items()})
+    on_record = {key: getattr(filing, column) for key, column in parsed.stored.items()}
+    parsed = parsed.settled(on_record, rules_for(settings))
     event, data = spec.name, parsed.model_dump(mode="json")
     if spec.automatic and not system:
         raise TransitionNotAllowed(

@@ -219,6 +219,27 @@ def test_a_resubmission_s_history_records_every_material_it_sent(
     assert (resubmitted.event, resubmitted.data["materials"]) == ("resubmit", ORG_MATERIALS)
 
 
+def test_a_material_on_file_the_rules_no_longer_know_is_not_carried_over_to_block_it(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    """Renamed in the rules since it was sent: refused as unknown it blocked every
+    resubmission, by a key nobody could take back."""
+    filing = new_filing("host_returned")
+    row = session.get(Filing, filing.id)
+    assert row is not None
+    row.materials = [*ORG_MATERIALS, "commitment_letter_v1"]
+    session.commit()
+
+    view = service.fire_event(
+        session,
+        filing.id,
+        EventCommand(event="resubmit", data={"materials": ["photo_verification"]}),
+        actor="bob",
+    )
+
+    assert (view.state, view.materials) == ("submitted", ORG_MATERIALS)
+
+
 def test_event_not_allowed_from_state_names_the_allowed_ones(
     session: Session, new_filing: MakeFiling
 ) -> None:

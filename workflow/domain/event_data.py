@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Annotated, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -27,6 +27,9 @@ from workflow.domain.bounded import (
     ServiceNumber,
 )
 from workflow.domain.wording import ConsoleHelp, worded_by_default
+
+if TYPE_CHECKING:  # for the type alone: the rules import commands, which import this module
+    from workflow.domain.rules import Rules
 
 # Every input model refuses keys it does not declare, so a misspelt field is an error.
 STRICT = ConfigDict(extra="forbid", frozen=True)
@@ -46,12 +49,13 @@ class EventData(BaseModel):
     stored: ClassVar[Mapping[str, str]] = MappingProxyType({})
     starts_clocks: ClassVar[str | None] = None
 
-    def settled(self, on_file: Mapping[str, Any]) -> Self:
+    def settled(self, on_file: Mapping[str, Any], rules: Rules) -> Self:
         """The data as used, given what the filing holds of it (``on_file``: each ``stored``
-        key's value there): as given, unless the model fills in what was left out from the
-        filing (a resubmission's materials). The guards judge, the filing keeps and the history
-        records the data settled, so the history says what was used, not only what was said
-        (as ``Written.settled`` does for a service's audit)."""
+        key's value there) and the ``rules`` in force: as given, unless the model
+        fills in what was left out from the filing (a resubmission's materials). The guards
+        judge, the filing keeps and the history records the data settled, so the history says
+        what was used, not only what was said (as ``Written.settled`` does for a service's
+        audit)."""
         return self
 
     def clocks_start(self, recorded: datetime) -> datetime:
@@ -135,9 +139,12 @@ class ResubmissionData(MaterialsData):
         "the refusal names each one the order requires",
     )
 
-    def settled(self, on_file: Mapping[str, Any]) -> Self:
-        """The last submission's materials, then those named that it lacked."""
-        last = on_file.get("materials") or []
+    def settled(self, on_file: Mapping[str, Any], rules: Rules) -> Self:
+        """The last submission's materials, then those named that it lacked. One the rules no
+        longer know (renamed or dropped since) is not carried over: refused as unknown, it
+        would block every resubmission, by a key nobody named; the rules' requirements name
+        what the order now needs instead."""
+        last = [key for key in on_file.get("materials") or [] if key in rules.materials]
         return self.model_copy(update={"materials": _each_once([*last, *self.materials])})
 
 
