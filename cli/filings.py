@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.text import Text
 
 from auth.tokens import assign_filing
@@ -26,6 +27,7 @@ from cli.output import (
     Due,
     JsonOption,
     Whole,
+    cell,
     choice_option,
     count_option,
     emit,
@@ -714,26 +716,26 @@ def history(filing_id: FilingId, as_json: JsonOption = False) -> None:
     """Every transition of a filing: who fired what, when, with which data and reason."""
     with session_scope() as session:
         entries: list[HistoryOut] = views.history(session, filing_id)
-    emit(
-        entries,
-        as_json,
-        lambda: table(
-            ["ver.", Whole("event"), Whole("from → to"), "at, by", "reason", "data"],
-            [
-                (
-                    h.version,
-                    h.event,
-                    stacked(("", h.from_state), ("→", h.to_state)),
-                    stacked(("", h.at), ("by", h.actor)),
-                    h.reason,
-                    # The history keeps the reason in the event's data too: shown once.
-                    {key: value for key, value in h.data.items() if key != "reason"},
-                )
-                for h in entries
-            ],
-            title=f"history of filing {filing_id}",
-        ),
-    )
+    emit(entries, as_json, lambda: render_history(filing_id, entries))
+
+
+def render_history(filing_id: int, entries: Sequence[HistoryOut]) -> RenderableType:
+    """A transition a paragraph, as a log reads: its version, event and states on one line,
+    then, indented, when and by whom, its reason and its data one a line. Six table columns
+    left a 100-column terminal too little room: data and reasons folded mid-word,
+    ``business_lic`` / ``ence_copy``; here each line has the terminal's width and wraps at
+    its spaces."""
+    paragraphs: list[RenderableType] = [Text(f"history of filing {filing_id}", style="bold")]
+    for h in entries:
+        moved = f"{h.from_state} → {h.to_state}" if h.from_state else f"→ {h.to_state}"
+        paragraphs.append(Text.assemble((f"v{h.version}  {h.event}", "bold"), f"  {moved}"))
+        when = Text.assemble(cell(h.at), f" by {h.actor}")
+        # The history keeps the reason in the event's data too: said once, first.
+        details = {"reason": h.reason} if h.reason else {}
+        details |= {key: value for key, value in h.data.items() if key != "reason"}
+        lines = Text("\n").join([when, cell(details)]) if details else when
+        paragraphs.append(Padding(lines, (0, 0, 0, 4), expand=False))
+    return Group(*paragraphs)
 
 
 @app.command()

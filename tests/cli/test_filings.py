@@ -892,9 +892,8 @@ def test_notifications_keeps_each_notice_and_status_whole_on_a_100_column_termin
 def test_history_keeps_event_and_state_names_whole_on_a_100_column_terminal(
     narrow_cli: Cli, session: Session, new_filing: MakeFiling
 ) -> None:
-    """Eight columns folded them mid-word ("service_num / ber_bound"): unreadable, and
-    nothing to copy into `filings fire`. The states a transition left and entered stand one
-    above the other."""
+    """A table folded them mid-word ("service_num / ber_bound"): unreadable, and nothing to
+    copy into `filings fire`. Each transition heads its paragraph, its states on its line."""
     filing = new_filing("submitted")
     returned = EventCommand(event="host_return", data={"reason": "幕布照片模糊, retake it"})
     service.fire_event(session, filing.id, returned, actor="alice")
@@ -902,10 +901,31 @@ def test_history_keeps_event_and_state_names_whole_on_a_100_column_terminal(
 
     shown = narrow_cli("filings", "history", str(filing.id)).stdout.splitlines()
 
-    row = next(i for i, line in enumerate(shown) if "│ host_return " in line)
-    assert "│ submitted " in shown[row] and "│ → host_returned " in shown[row + 1], shown
-    assert "│ bind_service_number " in "\n".join(shown), shown
-    assert "│ → service_number_bound " in "\n".join(shown), shown
+    assert "v2  bind_service_number  domain_registered → service_number_bound" in shown, shown
+    assert "v4  host_return  submitted → host_returned" in shown, shown
+
+
+def test_history_gives_when_who_reason_and_data_under_each_transition_one_a_line(
+    narrow_cli: Cli, session: Session, new_filing: MakeFiling
+) -> None:
+    """In table columns a 100-column terminal folded data mid-key: ``business_lic`` /
+    ``ence_copy``, ``service_numb`` / ``er:``."""
+    filing = new_filing("submitted")
+    returned = EventCommand(event="host_return", data={"reason": "backdrop photo unclear"})
+    service.fire_event(session, filing.id, returned, actor="alice")
+    session.rollback()  # end the read: on SQLite it holds the lock the command needs
+
+    shown = [
+        line.rstrip()
+        for line in narrow_cli("filings", "history", str(filing.id)).stdout.splitlines()
+    ]
+
+    returned_at = shown.index("v4  host_return  submitted → host_returned")
+    assert shown[returned_at + 1].endswith(" Beijing by alice"), shown
+    assert shown[returned_at + 2] == "    reason: backdrop photo unclear", shown
+    assert any(line.startswith("    service_number: BA") for line in shown), shown
+    materials = next(line for line in shown if line.startswith("    materials: "))
+    assert "business_licence_copy," in materials.split(), shown
 
 
 def test_history_says_a_transitions_reason_once(
@@ -920,18 +940,6 @@ def test_history_says_a_transitions_reason_once(
     shown = cli("filings", "history", str(filing.id)).stdout
 
     assert shown.count("backdrop photo unclear") == 1, shown
-
-
-def test_history_gives_an_events_data_one_key_a_line(
-    cli: Cli, session: Session, new_filing: MakeFiling
-) -> None:
-    """As JSON on one line a narrow column folded it mid-key (``{"service_nu`` / ``mber":``)."""
-    filing = new_filing("service_number_bound")
-    session.rollback()  # end the read: on SQLite it holds the lock the command needs
-
-    shown = cli("filings", "history", str(filing.id)).stdout
-
-    assert "│ server_ip: " in shown and '{"' not in shown, shown
 
 
 def test_notifications_tells_people_a_delivery_s_run_as_ops_retrying_does(
