@@ -196,7 +196,8 @@ def render_filing(view: FilingOut, returned: SentBackOut | None = None) -> Rende
                 d.flag,  # stuck or overdue: the filing's flags' words
                 d.estimated,
                 d.status,
-                f"{d.description} ({d.source})" if d.source else d.description,
+                # a reminder listed with what it reminds of is named its reminder
+                views.meaning_among(d, view.deadlines)[0] + (f" ({d.source})" if d.source else ""),
             )
             for d in view.deadlines
         ],

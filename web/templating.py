@@ -28,7 +28,7 @@ from workflow.domain.rules import Term, rules_for, term_label
 from workflow.domain.wording import counted, worded
 from workflow.forecast import Basis, basis_worded
 from workflow.notices import notice_label
-from workflow.views import filing_named
+from workflow.views import filing_named, meaning_among
 
 templates = Jinja2Templates(directory=str(files("web") / "templates"))
 
@@ -95,6 +95,7 @@ templates.env.filters["counted"] = counted
 templates.env.filters["state_named"] = state_named
 templates.env.filters["event_named"] = event_named
 templates.env.filters["deadline_named"] = deadline_named
+templates.env.filters["meaning_among"] = meaning_among
 templates.env.filters["duty_named"] = duty_named
 templates.env.filters["notice_named"] = notice_label
 templates.env.filters["termed"] = termed

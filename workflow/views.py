@@ -69,6 +69,7 @@ from workflow.domain.definition import (
     EventSpec,
     Flag,
     State,
+    in_words,
 )
 from workflow.domain.errors import FilingNotFound, NotFound, Reason, ValidationError
 from workflow.domain.event_data import ReasonData
@@ -575,6 +576,18 @@ def shown_deadline(filing: FilingOut, kinds: Collection[str], by: datetime) -> D
     past = [d for d in of_kinds if d.flag is not None]
     shown = max(past, key=lambda d: d.due_at) if past else next(iter(of_kinds), None)
     return shown if shown is not None and shown.due_at <= by else None
+
+
+def meaning_among(deadline: DeadlineOut, listed: Collection[DeadlineOut]) -> tuple[str, str]:
+    """What ``deadline`` means in a table of ``listed``, in English and Chinese. A reminder's
+    description is whole, as its notice stands alone, so it says again what the deadline it
+    reminds of means; in a table where that deadline has its own row, the reminder is named as
+    its reminder instead, and the meaning is said once. One wording for the CLI and the pages."""
+    reminds_of = DEADLINES_BY_KIND[deadline.kind].reminds_of
+    if reminds_of is None or all(d.kind != reminds_of for d in listed):
+        return deadline.description, deadline.description_zh
+    zh = DEADLINES_BY_KIND[reminds_of].label_zh
+    return f"Reminder of {in_words(reminds_of)}.", f"{zh}的提醒。"
 
 
 @dataclass(frozen=True)

@@ -1952,6 +1952,23 @@ def test_an_orders_forecast_says_why_it_has_none_with_the_names_the_page_uses(
     )
 
 
+def test_a_reminder_listed_with_what_it_reminds_of_is_named_its_reminder_on_the_filing_page(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    """The lapse's row says what lapsing means, in English and Chinese; the reminders above it
+    name it, not say it again."""
+    order = api.drive("host_returned")
+    page = html.unescape(signed_in("viewer").get(f"/filings/{order['id']}").text)
+    table = page.split("<h2>Deadlines")[1].split("</table>")[0]
+    meanings = [
+        meaning.strip()
+        for meaning in re.findall(r'<td data-label="Meaning 说明" class="muted">([^<]*)', table)
+    ]
+    reminders = [d for d in order["deadlines"] if d["kind"] in ("idle_reminder", "idle_escalation")]
+    assert meanings.count("Reminder of Idle lapse. 订单失效的提醒。") == len(reminders) > 1
+    assert table.count("the host keeps the data") == 1 and table.count("接入商保留资料") == 1
+
+
 def test_a_source_several_deadlines_cite_is_given_once_under_the_table(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
