@@ -97,11 +97,27 @@ def test_an_order_on_a_service_on_file_needs_no_entity_id_its_entity_is_the_serv
     )
 
 
-def test_a_service_named_with_another_entity_is_refused_naming_both_entities(
+def test_a_change_order_on_a_service_on_file_needs_no_entity_id_its_entity_is_the_services(
     api: Api, on_file: dict[str, Any]
 ) -> None:
+    body = {"kind": "change", "service_id": on_file["service_id"]}
+    order = _open(api, body | {"changes": {"service_name": "Example Two"}})
+    assert (order["entity_id"], order["service_id"]) == (
+        on_file["entity_id"],
+        on_file["service_id"],
+    )
+
+
+@pytest.mark.parametrize(
+    "order",
+    [{"kind": "cancel_access"}, {"kind": "change", "changes": {"service_name": "X"}}],
+    ids=["cancel_access", "change"],
+)
+def test_a_service_named_with_another_entity_is_refused_naming_both_entities(
+    api: Api, on_file: dict[str, Any], order: dict[str, Any]
+) -> None:
     other = api.create(domain="other.cn", applicant=another_organisation(1))
-    body = {"kind": "cancel_access", "entity_id": other["entity_id"]}
+    body = order | {"entity_id": other["entity_id"]}
     response = api.client.post(
         "/api/v1/orders", json=body | {"service_id": on_file["service_id"]}, headers=api.headers
     )

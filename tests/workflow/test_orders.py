@@ -786,13 +786,20 @@ def test_a_name_corrected_in_case_or_width_is_a_change(
     assert order.changes is not None and order.changes.entity_name == corrected
 
 
+def test_a_change_of_a_service_on_file_is_opened_for_the_services_entity(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    order = open_order(kind="change", service_id=on_file.service_id, changes={"service_name": "X"})
+    assert (order.entity_id, order.service_id) == (on_file.entity_id, on_file.service_id)
+
+
 def test_an_order_missing_its_entity_is_refused_for_that_alone(
     open_order: Open, on_file: FilingOut
 ) -> None:
     """Without the entity, whose mobile or domain is another entity's cannot be told: no
     reason guesses."""
     with pytest.raises(ValidationError) as refused:
-        open_order(kind="change", service_id=on_file.service_id, changes={"service_name": "X"})
+        open_order(kind="change", changes={"entity_name": "Example Group Ltd"})
     assert [(r.code, r.field) for r in refused.value.reasons] == [("missing_field", "entity_id")]
     with pytest.raises(ValidationError) as refused:  # the entity's own domain, not "another's"
         open_order(kind="new_service", service=service_in(domain="example.cn"))

@@ -58,8 +58,13 @@ def _need(party: Party, existing: bool, given_new: object, name: str) -> list[Re
 
 
 def _load(session: Session, command: OrderCreate, spec: KindSpec) -> tuple[_Parties, list[Reason]]:
-    # A service on file names its entity: a kind taking both on file needs no entity_id.
-    of_service = spec.entity is spec.service is Party.EXISTING and command.service_id is not None
+    # A service on file names its entity: a kind taking its entity on file and a service that
+    # may be one on file (a cancellation's, a change's) needs no entity_id beside service_id.
+    of_service = (
+        spec.entity is Party.EXISTING
+        and spec.service not in (Party.NEW, Party.NONE)
+        and command.service_id is not None
+    )
     named = command.entity_id is not None or of_service
     reasons = _need(spec.entity, named, command.entity, "entity")
     reasons += _need(spec.service, command.service_id is not None, command.service, "service")
