@@ -26,7 +26,9 @@ A standby sees the holder's ``state_change`` only when it may read that session'
 (``track_activities``, on by default); otherwise it cannot tell a paused leader from a live one,
 never takes over, and says so in a warning naming what is missing (``Contest``). Likewise when
 it sees the holder but may not end its session (another role's, without ``pg_signal_backend``,
-or a superuser's): it knows so before trying, never tries, and warns.
+or a superuser's): it knows so before trying, never tries, and warns, but only once the holder
+has been silent past the threshold; a leader that keeps checking its lock needs no takeover, so
+a standby that could not make one has nothing to say about it.
 """
 
 from __future__ import annotations
@@ -81,10 +83,11 @@ _TERMINATE_WAIT_MS = 5_000
 # The first ``server_version_num`` with ``pg_terminate_backend(pid, timeout)``: PostgreSQL 14.
 _TAKEOVER_SINCE_SERVER = 140_000
 # The session holding the scheduler lock in this database, what this role sees of its
-# activity, whether this role may end it, and, if so and it has been silent (no query started
-# or ended) for ``silent_for`` seconds, whether it was ended. A bigint advisory key appears in
-# ``pg_locks`` split in two: its high 32 bits as ``classid``, its low 32 as ``objid``, and
-# ``objsubid`` 1 (2 is for a pair of int keys). ``pg_locks`` shows every session's locks to
+# activity, whether it has been silent (no query started or ended) for ``:silent_for``
+# seconds, whether this role may end it, and, if both, whether it was ended: silence is judged
+# once, so the standby acts on what it reports. A bigint advisory key appears in ``pg_locks``
+# split in two: its high 32 bits as ``classid``, its low 32 as ``objid``, and ``objsubid`` 1
+# (2 is for a pair of int keys). ``pg_locks`` shows every session's locks to
 # every role, but ``pg_stat_activity`` leaves ``state`` and ``state_change`` NULL for a
 # session this role may not read, and reads ``state`` 'disabled' with no ``state_change`` for
 # one whose activity is not tracked. Needs PostgreSQL 14 for the wait. Whether this role may
@@ -96,12 +99,16 @@ _END_SILENT_HOLDER = text(
     """
     SELECT held.pid, activity.usename AS role, activity.state, current_user AS viewer,
            holder.rolsuper AS superuser, may.end_it AS may_end,
-           extract(epoch FROM clock_timestamp() - activity.state_change)::float8 AS silent_for,
-           CASE WHEN may.end_it
-                 AND activity.state_change < clock_timestamp() - make_interval(secs => :silent_for)
+           extract(epoch FROM quiet.silence)::float8 AS silent_for,
+           quiet.silent,
+           CASE WHEN may.end_it AND quiet.silent
                 THEN pg_terminate_backend(held.pid, :wait_ms) END AS terminated
     FROM pg_locks AS held LEFT JOIN pg_stat_activity AS activity USING (pid)
     LEFT JOIN pg_roles AS holder ON holder.oid = activity.usesysid
+    CROSS JOIN LATERAL (
+        SELECT silence, silence > make_interval(secs => :silent_for) AS silent
+        FROM (SELECT clock_timestamp() - activity.state_change AS silence) AS since
+    ) AS quiet
     CROSS JOIN LATERAL (
         SELECT CASE WHEN :superuser THEN true
                     WHEN holder.rolsuper THEN false
@@ -130,7 +137,7 @@ class Contest(Enum):
     STILL_ENDING = "still ending"  # the silent holder's session was not gone within the wait
     HOLDER_HIDDEN = "holder hidden"  # another role's session, its activity unreadable to ours
     HOLDER_UNTRACKED = "holder untracked"  # track_activities off on the holder's session
-    HOLDER_PROTECTED = "holder protected"  # seen, but a session our role may not end
+    HOLDER_PROTECTED = "holder protected"  # silent past the threshold, but ours may not end it
     UNREACHABLE = "unreachable"  # the server could not be reached or failed a query
     SERVER_TOO_OLD = "server too old"  # before PostgreSQL 14: no holder is ever ended
 
@@ -282,9 +289,10 @@ class PostgresLeaderLock(LeaderLock):
         sessions it may do both to; another role's only when granted ``pg_read_all_stats``
         (``pg_signal_backend`` does not show activity) and ``pg_signal_backend`` (which ends
         any but a superuser's): every scheduler must connect as one database role, or as roles
-        granted both. Unseen, the holder is never ended and the standby warns; seen but not
-        to be ended, it is not tried (the server would refuse it at every poll) and the standby
-        warns likewise."""
+        granted both. Unseen, the holder is never ended and the standby warns; seen silent but
+        not to be ended, it is not tried (the server would refuse it at every poll) and the
+        standby warns likewise. A holder that spoke within the threshold is left alone, and
+        nothing said, whether or not this role could end it."""
         holder = conn.execute(
             _END_SILENT_HOLDER,
             {
@@ -304,11 +312,11 @@ class PostgresLeaderLock(LeaderLock):
             )
             self._say_cannot(unseen, holder)
             return unseen
+        if not holder.silent:
+            return Contest.HELD
         if not holder.may_end:
             self._say_cannot(Contest.HOLDER_PROTECTED, holder)
             return Contest.HOLDER_PROTECTED
-        if holder.terminated is None:
-            return Contest.HELD
         if not holder.terminated:
             log.warning(
                 "the scheduler lock's session, backend %s, silent for %.1f s (more than %g s), "

@@ -340,24 +340,54 @@ def test_a_standby_of_another_role_with_only_pg_read_all_stats_never_tries_to_en
 
 @pytest.mark.postgres
 @POSTGRES_ONLY
-def test_a_standby_that_may_not_end_the_holder_names_the_grant_once_a_threshold(
+def test_a_standby_that_may_not_end_a_silent_holder_names_the_grant_once_a_threshold(
     as_new_role: Callable[..., str], caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A leader silent past the threshold that this standby may not end is when deadlines stop
+    being swept: it says so, and what to grant, until the leader speaks or is gone."""
+    threshold = 0.5
     viewer = as_new_role("pg_read_all_stats")
-    standby = PostgresLeaderLock(viewer, SILENT_HOLDER_SECONDS)
+    standby = PostgresLeaderLock(viewer, threshold)
     try:
         with _holding(as_new_role()), caplog.at_level(logging.WARNING, "scheduler.leader"):
-            standby.contend()
-            standby.contend()
+            time.sleep(threshold)
+            contests = [standby.contend(), standby.contend()]
             said_within_a_threshold = len(caplog.messages)
-            time.sleep(SILENT_HOLDER_SECONDS)
-            standby.contend()
+            time.sleep(threshold)
+            contests.append(standby.contend())
     finally:
         standby.release()
 
+    assert contests == [Contest.HOLDER_PROTECTED] * 3
     assert said_within_a_threshold == 1
     assert len(caplog.messages) == 2
     assert f"grant {sa.make_url(viewer).username} pg_signal_backend" in caplog.messages[0]
+
+
+@pytest.mark.postgres
+@POSTGRES_ONLY
+def test_a_standby_that_may_not_end_a_leader_checking_its_lock_sees_it_held_and_says_nothing(
+    as_new_role: Callable[..., str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A leader that keeps checking its lock needs no takeover, so that this standby could not
+    make one is nothing to warn about."""
+    standby = PostgresLeaderLock(as_new_role("pg_read_all_stats"), SILENT_HOLDER_SECONDS)
+    contests = []
+    try:
+        with (
+            _holding(as_new_role()) as leader,
+            caplog.at_level(logging.WARNING, "scheduler.leader"),
+        ):
+            watched_until = time.monotonic() + 1.5 * SILENT_HOLDER_SECONDS
+            while time.monotonic() < watched_until:
+                leader.execute(sa.text("SELECT 1"))
+                contests.append(standby.contend())
+                time.sleep(HOLDER_CHECKS_EVERY)
+    finally:
+        standby.release()
+
+    assert set(contests) == {Contest.HELD}
+    assert caplog.messages == []
 
 
 @pytest.mark.postgres
