@@ -133,6 +133,9 @@ class Input:
     implied: str | None = None  # what the model takes when it is left out
     max_length: int | None = None  # the most characters its model takes, said in ``help``
     group: Group | None = None  # the inputs it is shown folded away with, if any
+    # The labels of what the event sends again whether ticked or not (a resubmission's
+    # materials on file), said above the boxes: ticked, they would read as a choice.
+    on_file: tuple[str, ...] = ()
 
     @property
     def help(self) -> str:
@@ -350,10 +353,10 @@ def _html_type(annotation: object) -> str:
     return "number" if int in types else "text"
 
 
-def _materials(filing: FilingOut, rules: Rules) -> tuple[Choice, ...]:
+def _materials(filing: FilingOut, rules: Rules, carried: Collection[str]) -> tuple[Choice, ...]:
     """The materials a submission of this order must carry, then the authorisation letter
     (needed where the responsible person is not the legal representative); those already
-    submitted ticked (a resubmission sends them again, ticked or not: they carry over)."""
+    submitted ticked, but those ``carried`` over, which the event sends again ticked or not."""
     keys = (
         *required_materials(
             filing.kind,
@@ -367,8 +370,17 @@ def _materials(filing: FilingOut, rules: Rules) -> tuple[Choice, ...]:
         AUTHORISATION_LETTER,
     )
     return tuple(
-        Choice(k, rules.materials.get(k, k), k in filing.materials) for k in dict.fromkeys(keys)
+        Choice(k, rules.materials.get(k, k), k in filing.materials and k not in carried)
+        for k in dict.fromkeys(keys)
     )
+
+
+def _carried_over(name: str, spec: EventSpec, filing: FilingOut, rules: Rules) -> list[str]:
+    """What of list field ``name`` on file the event sends again with none of it ticked: what
+    its data model settles from the filing when sent empty (a resubmission's materials carry
+    over; a submission's are what is ticked alone)."""
+    on_file = {key: getattr(filing, column) for key, column in spec.data.stored.items()}
+    return list(getattr(spec.data().settled(on_file, rules), name))
 
 
 def _input(
@@ -378,9 +390,11 @@ def _input(
     if get_origin(field.annotation) is list:
         if name != "materials":
             raise LookupError(f"no choices known for the list field {name!r} of {spec.name!r}")
-        choices = _materials(filing, rules)
+        carried = _carried_over(name, spec, filing, rules)
+        choices = _materials(filing, rules, carried)
+        on_file = tuple(rules.materials.get(k, k) for k in carried)
     else:
-        choices = None
+        choices, on_file = None, ()
     asked = _number_asked(name, filing) is NumberAsked.REQUIRED
     shown = field_input(name, field, required=field.is_required() or asked)
     options = shown.options
@@ -391,7 +405,7 @@ def _input(
     ):
         # Only someone still to answer may answer, or enter a wrong code.
         options = tuple(o for o in options if o.value in answering)
-    return replace(shown, choices=choices, options=options)
+    return replace(shown, choices=choices, options=options, on_file=on_file)
 
 
 def _number_asked(name: str, filing: FilingOut) -> NumberAsked | None:

@@ -385,6 +385,34 @@ def test_a_materials_box_shows_its_label_not_the_key_it_posts(
     assert [key for key, label in boxes.items() if key in label] == []
 
 
+def _ticked(form: str) -> list[str]:
+    """What each box the form shows ticked posts."""
+    return re.findall(r'<input type="checkbox" name="[^"]+" value="([^"]*)" checked', form)
+
+
+def test_the_resubmit_form_ticks_nothing_and_names_the_materials_on_file(
+    api: Api, signed_in: Callable[[str], TestClient], session: Session, clock: FrozenClock
+) -> None:
+    """A resubmission sends the last submission's materials again, ticked or not: ticked in
+    advance, unticking one would seem to leave it out and do nothing. The form names them by
+    their labels above its boxes, and the case manager ticks only what was corrected. A
+    submission sends what is ticked alone, so its form ticks what is on file and says no more."""
+    filing = api.drive("host_returned")
+    page = signed_in("case_manager").get(f"/filings/{filing['id']}").text
+    resubmit = _form(page, "event-resubmit")
+    rules = rules_for(get_settings())
+
+    assert filing["materials"] and _ticked(resubmit) == []
+    on_file = "; ".join(rules.materials[key] for key in filing["materials"])
+    assert f"On file 已提交: {html.escape(on_file)}</p>" in resubmit
+    assert resubmit.index("On file") < resubmit.index('type="checkbox"')
+
+    shown = views.filing(session, filing["id"], clock.now())
+    submit = forms.event_form(EVENTS_BY_NAME["submit"], shown, rules).input("materials")
+    assert submit.on_file == ()
+    assert {c.key for c in submit.choices or () if c.checked} == set(filing["materials"])
+
+
 def test_the_sms_form_asks_when_it_was_sent_with_a_date_and_time_picker(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
