@@ -664,7 +664,9 @@ def fire(
     except IcpflowError as exc:
         typed = {pair.partition("=")[0] for pair in data or []}
         keys = {*carried, *(spec.data_keys if spec else ())}
-        raise renamed(exc, {f"data.{key}": _option_for(key, typed) for key in keys}) from None
+        options = {f"data.{key}": _option_for(key, typed) for key in keys}
+        options["expected_version"] = "--expected-version"  # a conflict's reason names it
+        raise renamed(exc, options) from None
     emit(view, as_json, lambda: render_filing(view))
 
 

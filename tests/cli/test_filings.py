@@ -201,6 +201,26 @@ def test_fire_moves_the_state(cli: Cli, created: dict[str, Any]) -> None:
     assert json.loads(submitted.stdout)["state"] == "submitted"
 
 
+def test_a_version_conflict_names_the_expected_version_option_as_typed(
+    cli: Cli, created: dict[str, Any]
+) -> None:
+    result = cli(
+        "filings",
+        "fire",
+        str(created["id"]),
+        "bind_service_number",
+        "--data",
+        "service_number=BA2026000123",
+        "--data",
+        "server_ip=8.8.8.8",
+        "--expected-version",
+        str(created["version"] + 1),
+    )
+    assert result.exit_code == 1
+    reasons = [line.strip() for line in result.stderr.splitlines()[1:]]
+    assert reasons == ["--expected-version: reload the filing and retry"]
+
+
 def test_guard_failure_exits_1_with_one_error_line_and_every_reason(
     cli: Cli, created: dict[str, Any]
 ) -> None:
