@@ -66,8 +66,8 @@ def _day(text: str) -> date:
     """A day written YYYY-MM-DD, as the API takes it: typer's own format also reads 2027-3-5."""
     try:
         return _DAY.validate_python(text)
-    except ValidationError:
-        raise typer.BadParameter(f"{text!r}: give a date such as 2026-03-02 (YYYY-MM-DD)") from None
+    except ValidationError as exc:  # the day's own words: what is wrong, and what is expected
+        raise typer.BadParameter(f"{text!r}: {exc.errors()[0]['msg']}") from None
 
 
 def choice_option(help: str, choices: Iterable[str], metavar: str, *names: str) -> Any:

@@ -193,6 +193,10 @@ def test_an_id_or_offset_outside_what_the_database_holds_is_a_usage_error(
     ("args", "said"),
     [
         (("services", "go-live", "1", "--on", "2027-3-5"), "give a date such as"),
+        (
+            ("services", "go-live", "1", "--on", "2028-13-30"),
+            "month value is outside expected range of 1-12; give a date such as 2026-03-02",
+        ),
         (("services", "obligations", "+1_0"), "must be a whole number written in digits"),
         (("filings", "list", "--limit", "1_0"), "must be a whole number written in digits"),
         (("services", "rectify", "1", "--reference", "R", "--working-days", "+5"), "digits"),
@@ -200,6 +204,7 @@ def test_an_id_or_offset_outside_what_the_database_holds_is_a_usage_error(
     ],
     ids=[
         "day without its zeros",
+        "day that does not exist",
         "signed and grouped id",
         "grouped count",
         "signed count",

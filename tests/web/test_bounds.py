@@ -181,6 +181,15 @@ def test_a_value_of_another_type_than_the_fields_is_422_not_coerced(
     assert _refusal(api, make_payload(**{field: sent})) == (422, [(code, field)])
 
 
+def test_a_day_that_does_not_exist_is_422_saying_how_a_day_is_written(api: Api) -> None:
+    sent = make_payload(domain_expires_on="2028-02-30")
+    response = api.client.post("/api/v1/filings", json=sent, headers=api.headers)
+    assert [r["message"] for r in response.json()["reasons"]] == [
+        "domain_expires_on: day value is outside expected range; "
+        "give a date such as 2026-03-02 (YYYY-MM-DD)"
+    ]
+
+
 def test_a_day_and_a_yes_no_padded_with_spaces_are_taken_as_written(api: Api) -> None:
     padded = make_payload(domain_expires_on=" 2028-06-30 ", domain_real_name_verified=" true ")
     created = api.client.post("/api/v1/filings", json=padded, headers=api.headers)

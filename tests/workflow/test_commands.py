@@ -95,6 +95,20 @@ def test_an_unknown_event_data_key_is_said_with_the_events_data_fields() -> None
     ]
 
 
+def test_a_day_that_does_not_exist_is_refused_with_the_format_a_day_is_written_in() -> None:
+    assert said(FilingCreate, payload(domain_expires_on="2028-13-30")) == [
+        "domain_expires_on: month value is outside expected range of 1-12; "
+        "give a date such as 2026-03-02 (YYYY-MM-DD)"
+    ]
+
+
+def test_a_moment_that_does_not_exist_is_refused_with_the_format_a_moment_is_written_in() -> None:
+    assert said(EVENTS_BY_NAME["sms_sent"].data, {"sent_at": "2026-13-01T10:00"}, ("data",)) == [
+        "data.sent_at: month value is outside expected range of 1-12; give a date and time "
+        "such as 2026-03-02T22:10 (Beijing time) or 2026-03-02T14:10Z"
+    ]
+
+
 def test_routes_must_name_a_known_channel_and_a_recipient() -> None:
     raw = payload(
         notify=[{"channel": "pager", "recipient": "x"}, {"channel": "email", "recipient": " "}]

@@ -15,10 +15,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, LiteralString
 
 from annotated_types import Interval
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
@@ -96,17 +104,39 @@ Offset = Annotated[int, Interval(ge=0, le=bounds.MAX_OFFSET), BeforeValidator(_d
 PageSize = Annotated[int, Interval(ge=1, le=bounds.MAX_PAGE), BeforeValidator(_digits)]
 
 _DAY = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*")
+# What a day is written as, with an example: every refusal of one says it, whether it is not
+# written as a day or names none (2028-13-30), at every edge (the CLI's options too).
+_DAY_FORMAT = "a date such as 2026-03-02 (YYYY-MM-DD)"
 
 
-def _a_day(value: object) -> object:
+def _read_or_say(
+    read: ValidatorFunctionWrapHandler, value: object, kind: LiteralString, expected: str
+) -> object:
+    """``value``, written in the right shape, as pydantic reads it; refused when it names no
+    real day or time (2028-13-30), with pydantic's why and what is ``expected``, as its
+    shape's refusal says: pydantic's own "month value is outside expected range of 1-12" gives
+    no example. ``kind`` is pydantic's error type, which the API reports as
+    ``invalid_date``."""
+    try:
+        return read(value)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        why = str(problem.get("ctx", {}).get("error") or problem["msg"])
+        raise PydanticCustomError(
+            kind, "{why}; give {expected}", {"why": why, "expected": expected}
+        ) from None
+
+
+def _a_day(value: object, read: ValidatorFunctionWrapHandler) -> object:
     """A day written as one: pydantic would also take a count of seconds (1830297600 for
     2028-01-01) or a date and time at midnight, more likely mistakes than the day meant."""
     if isinstance(value, str) and _DAY.fullmatch(value):
-        return value.strip()  # as the text types strip theirs
+        # stripped as the text types strip theirs
+        return _read_or_say(read, value.strip(), "date_from_datetime_parsing", _DAY_FORMAT)
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     # pydantic's own kind of a day's error, which the API reports as ``invalid_date``.
-    raise PydanticCustomError("date_type", "give a date such as 2026-03-02 (YYYY-MM-DD)")
+    raise PydanticCustomError("date_type", "give {expected}", {"expected": _DAY_FORMAT})
 
 
 def _a_count(value: object) -> object:
@@ -129,7 +159,7 @@ def _yes_or_no(value: object) -> object:
 
 # A day, a count of days and a yes/no, as a client writes them: JSON's own types, or the text a
 # form or a CSV row posts ("2026-03-02", "5", "true"), nothing else pydantic would coerce.
-Day = Annotated[date, BeforeValidator(_a_day)]
+Day = Annotated[date, WrapValidator(_a_day)]
 Count = Annotated[int, BeforeValidator(_a_count)]
 YesNo = Annotated[bool, BeforeValidator(_yes_or_no)]
 # Counts a list is filtered by in its query, bounded as RowId is (the digits judged after).
@@ -266,12 +296,14 @@ _EXAMPLE_MOMENT = "a date and time such as 2026-03-02T22:10 (Beijing time) or 20
 _DATE_THEN_TIME = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]")
 
 
-def _date_and_time(value: object) -> object:
+def _date_and_time(value: object, read: ValidatorFunctionWrapHandler) -> object:
     """A time written with its date and clock time: a bare date or a count of seconds or
     milliseconds, which pydantic would also take, is more likely a mistake than a midnight or
     an epoch."""
-    if isinstance(value, datetime) or (isinstance(value, str) and _DATE_THEN_TIME.match(value)):
+    if isinstance(value, datetime):
         return value
+    if isinstance(value, str) and _DATE_THEN_TIME.match(value):
+        return _read_or_say(read, value, "datetime_from_date_parsing", _EXAMPLE_MOMENT)
     raise ValueError(f"give {_EXAMPLE_MOMENT}")
 
 
@@ -292,7 +324,7 @@ def _past_moment(value: datetime) -> datetime:
 
 
 # When something happened, as a person reads it off a message: an offset is optional.
-PastMoment = Annotated[datetime, BeforeValidator(_date_and_time), AfterValidator(_past_moment)]
+PastMoment = Annotated[datetime, WrapValidator(_date_and_time), AfterValidator(_past_moment)]
 
 
 # What a value is stripped of: Unicode's White_Space, as the API's text types strip it. Python's
