@@ -365,6 +365,17 @@ def test_rules_file_must_define_exactly_the_licence_kinds() -> None:
     ]
 
 
+def test_a_documents_example_must_pass_the_documents_checks() -> None:
+    """A refusal shows the example as what is expected: it must not be one refused."""
+    packaged = (Path(guards.__file__).parent / "rules.toml").read_text("utf-8")
+    edited = packaged.replace('example = "91110000MA01ABCD52"', 'example = "91110000MA01ABCD53"')
+    with pytest.raises(RulesError) as caught:
+        parse_rules(edited)
+    assert caught.value.problems == [
+        "documents.business_licence: example '91110000MA01ABCD53' fails the gb32100 check"
+    ]
+
+
 def test_rules_file_must_define_exactly_the_applicant_types() -> None:
     packaged = (Path(guards.__file__).parent / "rules.toml").read_text("utf-8")
     edited = packaged.replace("[applicant_types.government]", "[applicant_types.army]")
@@ -531,6 +542,16 @@ def test_pattern_only_document_refuses_malformed_number(settings: Settings) -> N
     payload = individual(**{"applicant.id_type": "hk_macao_permit", "applicant.id_number": "X1"})
     [reason] = check_creation(payload, TODAY, settings)
     assert (reason.code, reason.details) == ("invalid_id_number", {"id_type": "hk_macao_permit"})
+
+
+def test_a_malformed_document_number_is_refused_with_an_example_of_the_documents(
+    settings: Settings,
+) -> None:
+    payload = individual(**{"applicant.id_number": "11010119900307"})
+    [reason] = check_creation(payload, TODAY, settings)
+    assert (
+        reason.message == "not a well-formed resident_id number: expected like 11010519491231002X"
+    )
 
 
 # --- creation: contact ---------------------------------------------------------------
@@ -762,6 +783,7 @@ provinces = ["港"]
 [documents.resident_id]
 zh = "居民身份证"
 pattern = '^[0-9]{18}$'
+example = "1101"
 checks = ["luhn"]
 source = "GB 11643-1999"
 [materials]
@@ -801,7 +823,9 @@ def test_inconsistent_rules_file_lists_every_problem() -> None:
         "provinces.rules[1]: no source",
         "domains: no source",
         "documents.resident_id: unknown check 'luhn'",
+        "documents.resident_id: example '1101' does not match its pattern",
         "licences.filing: a number pattern lacks a 'province' group",
+        "licences.filing: number_examples must give one per number pattern",
         "sectors.general: no source",
         "provinces.aliases: '燕' = '冀' is not an alias",
         "domains.second_level_suffixes: 'com.cn' is under no accepted TLD",
@@ -1047,6 +1071,23 @@ def test_malformed_icp_number_is_invalid(settings: Settings, number: str) -> Non
     assert codes(guard_icp_number(Filing(), IcpNumberData(icp_number=number), settings)) == [
         "invalid_icp_number"
     ]
+
+
+def test_a_malformed_icp_number_is_refused_with_an_example_of_the_licences_numbers(
+    settings: Settings,
+) -> None:
+    [reason] = guard_icp_number(Filing(), IcpNumberData(icp_number="foo"), settings)
+    assert reason.message == "'foo' is not an ICP number: expected like 京ICP备12345678号-1"
+
+
+def test_a_malformed_commercial_number_is_refused_with_an_example_of_each_format(
+    settings: Settings,
+) -> None:
+    filing = Filing(licence="commercial")
+    [reason] = guard_icp_number(filing, IcpNumberData(icp_number="foo"), settings)
+    assert reason.message == (
+        "'foo' is not an ICP number: expected like 京ICP证030173号 or 粤B2-20090059"
+    )
 
 
 def test_an_entitys_number_given_for_a_sites_says_the_suffix_is_missing(

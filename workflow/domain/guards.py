@@ -336,7 +336,8 @@ def _check_document(
     document = rules.documents[id_type]
     number = id_number.upper()
     if not document.matches(number):
-        code, message = "invalid_id_number", f"not a well-formed {id_type} number"
+        code = "invalid_id_number"
+        message = f"not a well-formed {id_type} number: expected like {document.example}"
     elif failed := document.failed_checks(number):
         code, message = "id_number_check_failed", f"fails the {', '.join(failed)} check"
     elif (
@@ -1034,7 +1035,14 @@ def _check_number(
             )
         ]
     if parsed is None:
-        return [Reason("invalid_icp_number", f"{number!r} is not an ICP number", field=field)]
+        expected = " or ".join(rules.licences[licence].number_examples)
+        return [
+            Reason(
+                "invalid_icp_number",
+                f"{number!r} is not an ICP number: expected like {expected}",
+                field=field,
+            )
+        ]
     kind, found = parsed
     reasons: list[Reason] = []
     cited = rules.licences[kind]

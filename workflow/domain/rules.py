@@ -164,6 +164,9 @@ class Document(Term):
     key: str
     name_zh: str
     pattern: re.Pattern[str]
+    # A number of this document as its refusal shows one, which the pattern and the checks
+    # take (the parser sees to it): declared beside them so that they cannot drift apart.
+    example: str
     checks: tuple[str, ...]
     region_at: int | None
     birth_date_at: int | None
@@ -241,6 +244,9 @@ class Licence(Term):
     pre_approval_required: bool
     extra_materials: tuple[str, ...]
     number_patterns: tuple[re.Pattern[str], ...]
+    # One number of each pattern, in their order, as a refusal shows them (the parser checks
+    # each against its pattern, so the two cannot drift apart).
+    number_examples: tuple[str, ...]
     source: Source
 
     @property
@@ -456,6 +462,22 @@ class _Parser:
             self.problems.append(f"{where}: bad pattern ({exc})")
             return re.compile("(?!)")
 
+    def example(
+        self, where: str, example: Any, pattern: re.Pattern[str], checks: tuple[str, ...] = ()
+    ) -> str:
+        """A number a refusal shows as what is expected: one ``pattern`` and ``checks`` take,
+        else a problem, as a refusal must not show a number it would refuse."""
+        if not isinstance(example, str) or not example:
+            self.problems.append(f"{where}: no example")
+            return ""
+        if not pattern.fullmatch(example):
+            self.problems.append(f"{where}: example {example!r} does not match its pattern")
+        elif failed := [check for check in checks if not CHECKS[check](example)]:
+            self.problems.append(
+                f"{where}: example {example!r} fails the {', '.join(failed)} check"
+            )
+        return example
+
     def offset(self, where: str, entry: Mapping[str, Any], key: str) -> int | None:
         value = entry.get(key)
         if value is not None and (not isinstance(value, int) or value < 0):
@@ -546,11 +568,14 @@ class _Parser:
             self.problems += [
                 f"{where}: unknown check {check!r}" for check in checks if check not in CHECKS
             ]
+            pattern = self.regex(where, entry["pattern"])
+            known = tuple(check for check in checks if check in CHECKS)
             documents[key] = Document(
                 key,
                 entry["zh"],
-                self.regex(where, entry["pattern"]),
-                tuple(check for check in checks if check in CHECKS),
+                pattern,
+                self.example(where, entry.get("example"), pattern, known),
+                known,
                 self.offset(where, entry, "region_at"),
                 self.offset(where, entry, "birth_date_at"),
                 self.source(where, entry),
@@ -610,6 +635,14 @@ class _Parser:
             patterns = tuple(self.regex(where, p) for p in entry["number_patterns"])
             if not patterns or any("province" not in p.groupindex for p in patterns):
                 self.problems.append(f"{where}: a number pattern lacks a 'province' group")
+            given = entry.get("number_examples")
+            if not isinstance(given, list) or len(given) != len(patterns):
+                self.problems.append(f"{where}: number_examples must give one per number pattern")
+                given = []
+            examples = tuple(
+                self.example(where, example, pattern)
+                for example, pattern in zip(given, patterns, strict=False)
+            )
             licences[key] = Licence(
                 key,
                 entry["zh"],
@@ -617,6 +650,7 @@ class _Parser:
                 bool(entry["pre_approval_required"]),
                 tuple(entry["extra_materials"]),
                 patterns,
+                examples,
                 self.source(where, entry),
             )
         return licences
