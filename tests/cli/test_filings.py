@@ -258,7 +258,8 @@ def test_a_refusal_with_one_reason_says_it_once_on_the_error_line_with_its_field
     assert (result.exit_code, result.stderr.splitlines()) == (
         1,
         [
-            "error: event 'bind_service_number' refused: --data server_ip: 'x' is not an IPv4 address"
+            "error: event 'bind_service_number' refused: --data server_ip: 'x' is not an IPv4 "
+            "address: expected four numbers from 0 to 255 separated by dots, like 114.114.114.114"
         ],
     )
 

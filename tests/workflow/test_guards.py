@@ -25,7 +25,9 @@ from workflow.domain.commands import ChangesIn, FilingCreate, ServiceIn
 from workflow.domain.event_data import EventData, IcpNumberData, MaterialsData, ServiceNumberData
 from workflow.domain.guards import (
     GUARDS,
+    MOBILE_EXAMPLE,
     ORDER_GUARDS,
+    SERVER_IP_EXAMPLE,
     canonical_province,
     check_creation,
     check_website_fields,
@@ -34,6 +36,7 @@ from workflow.domain.guards import (
     guard_service_number,
     guard_submission,
 )
+from workflow.domain.obligations import PSB_EXAMPLE, check_psb_number
 from workflow.domain.orders import ServiceKind
 from workflow.domain.rules import RulesError, load_rules, parse_rules
 
@@ -563,6 +566,21 @@ def test_non_mainland_mobile_is_refused(settings: Settings, phone: str) -> None:
     assert codes(reasons) == ["invalid_phone"]
 
 
+def test_a_non_mainland_mobile_is_refused_with_an_example_of_one(settings: Settings) -> None:
+    reasons = check_creation(individual(**{"applicant.phone": "12800138000"}), TODAY, settings)
+    assert [r.message for r in reasons] == [
+        "applicant.phone must be a mainland mobile number (11 digits from 13 to 19), which "
+        "receives the bureau's SMS: expected like 13800138000"
+    ]
+
+
+def test_the_examples_a_refusal_shows_are_numbers_their_checks_take(settings: Settings) -> None:
+    assert check_creation(individual(**{"applicant.phone": MOBILE_EXAMPLE}), TODAY, settings) == []
+    data = ServiceNumberData(service_number="Ab12345678901", server_ip=SERVER_IP_EXAMPLE)
+    assert guard_service_number(Filing(), data, settings) == []
+    assert check_psb_number(PSB_EXAMPLE, "京", load_rules()) == []
+
+
 @pytest.mark.parametrize("email", ["nobody", "a@b", "a b@example.com", "x@-bad-.com"])
 def test_malformed_email_is_refused(settings: Settings, email: str) -> None:
     reasons = check_creation(individual(**{"applicant.email": email}), TODAY, settings)
@@ -909,6 +927,15 @@ def test_non_public_server_ip_is_refused(settings: Settings, address: str) -> No
 def test_non_ipv4_server_ip_is_invalid(settings: Settings, address: str) -> None:
     data = ServiceNumberData(service_number="Ab12345678901", server_ip=address)
     assert codes(guard_service_number(Filing(), data, settings)) == ["invalid_server_ip"]
+
+
+def test_a_non_ipv4_server_ip_is_refused_with_an_example_of_one(settings: Settings) -> None:
+    data = ServiceNumberData(service_number="Ab12345678901", server_ip="x")
+    [reason] = guard_service_number(Filing(), data, settings)
+    assert reason.message == (
+        "'x' is not an IPv4 address: expected four numbers from 0 to 255 separated by dots, "
+        "like 114.114.114.114"
+    )
 
 
 def test_bad_service_number_and_bad_ip_are_both_reported(settings: Settings) -> None:

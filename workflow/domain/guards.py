@@ -56,7 +56,9 @@ from workflow.domain.rules import (
 )
 from workflow.domain.wording import counted
 
+# A mainland mobile, and the one a refusal shows as expected (the check takes it: tested).
 _MAINLAND_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+MOBILE_EXAMPLE = "13800138000"
 _EMAIL = re.compile(r"^[^@\s]+@([^@\s]+\.[^@\s]+)$")
 
 
@@ -546,7 +548,7 @@ def check_mobile(mobile: str, field: str) -> list[Reason]:
         Reason(
             "invalid_phone",
             f"{field} must be a mainland mobile number (11 digits from 13 to 19), which receives "
-            "the bureau's SMS",
+            f"the bureau's SMS: expected like {MOBILE_EXAMPLE}",
             field=field,
         )
     ]
@@ -718,13 +720,20 @@ def guard_service_number_free(
     ]
 
 
+# A public IPv4 address a refusal shows as expected (the check takes it: tested).
+SERVER_IP_EXAMPLE = "114.114.114.114"
+
+
 def _check_server_ip(address: str) -> list[Reason]:
     try:
         ip = ipaddress.IPv4Address(address)
     except ValueError:
         return [
             Reason(
-                "invalid_server_ip", f"{address!r} is not an IPv4 address", field="data.server_ip"
+                "invalid_server_ip",
+                f"{address!r} is not an IPv4 address: expected four numbers from 0 to 255 "
+                f"separated by dots, like {SERVER_IP_EXAMPLE}",
+                field="data.server_ip",
             )
         ]
     if ip.is_global and not ip.is_multicast:

@@ -287,6 +287,8 @@ PSB_REGION_SOURCE = Source(
 # One CJK character, a province's or its alias (蜀): with ``\w``, A公网安备… passed as a number
 # issued in province "A", a mismatch instead of what it is, a malformed number.
 _PSB = re.compile(r"^(?P<province>[\u4e00-\u9fff])公网安备(?P<digits>[0-9]{14})号$")
+# The number a refusal and the API's schema show as expected (the check takes it: tested).
+PSB_EXAMPLE = "京公网安备11010502030143号"
 
 
 def psb_digits(number: str) -> str | None:
@@ -326,7 +328,7 @@ def check_psb_number(number: str, province: str, rules: Rules) -> list[Reason]:
             Reason(
                 "invalid_psb_number",
                 f"{number!r} is not a PSB number: a province character, 公网安备, 14 digits "
-                "and 号, like 京公网安备11010502030143号",
+                f"and 号, like {PSB_EXAMPLE}",
                 field="psb_number",
                 rule=PSB_RULE,
                 source=PSB_SOURCE,
@@ -574,7 +576,7 @@ class GoLive(BaseModel):
 class PsbNumberIn(BaseModel):
     model_config = STRICT
 
-    psb_number: PsbNumber = Field(description="e.g. 京公网安备11010502030143号")
+    psb_number: PsbNumber = Field(description=f"e.g. {PSB_EXAMPLE}")
     replaces: PsbNumber | None = Field(
         default=None,
         description="the number on file this one corrects: a recorded number is replaced only "
