@@ -274,6 +274,26 @@ def test_a_hidden_element_ends_where_a_browser_ends_it(body: str) -> None:
     assert footer_problems(_body(body), NUMBER, canonical) == []
 
 
+@pytest.mark.parametrize(
+    ("head", "before"),
+    [
+        pytest.param("", "<div>" * 990, id="nested a thousand deep"),
+        pytest.param(
+            "<style>.ad footer { display: none }</style>",
+            "<div>" * 1500,
+            id="nested deep under a rule for its ancestors",
+        ),
+        pytest.param(
+            "<style>.ad ~ footer { display: none }</style>",
+            "<br>" * 1500,
+            id="after many siblings under a rule for them",
+        ),
+    ],
+)
+def test_a_footer_however_deep_or_far_down_is_read(head: str, before: str) -> None:
+    assert footer_problems(_body(before + FOOTER, head=head), NUMBER, canonical) == []
+
+
 def test_a_page_served_hidden_is_read_as_its_scripts_show_it() -> None:
     page = (
         f'<html><body style="display: none">{FOOTER}'

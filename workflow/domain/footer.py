@@ -190,6 +190,29 @@ def _cascaded(
     return {name: declared for name, (_, declared) in won.items()}
 
 
+class _Element(cssselect2.ElementWrapper):  # type: ignore[misc]  # cssselect2 has no annotations
+    """An element as selectors are matched on it, its ancestors (for a descendant
+    combinator) and previous siblings (``~``, ``:nth-child``) walked link by link as a
+    selector asks for them. cssselect2 builds each as a tuple from the parent's, or the
+    previous sibling's, own, recursively: a rule such as ``.ad footer`` on a page nested a
+    thousand deep, or ``.ad ~ p`` after a thousand siblings, would end in
+    ``RecursionError``."""
+
+    @property
+    def ancestors(self) -> Iterator[_Element]:
+        element = self.parent
+        while element is not None:
+            yield element
+            element = element.parent
+
+    @property
+    def previous_siblings(self) -> Iterator[_Element]:
+        element = self.previous
+        while element is not None:
+            yield element
+            element = element.previous
+
+
 class _Hiding(NamedTuple):
     """What keeps an element's content off the page, as markup (for the check's result), and
     the inherited style property doing it, if one does (``_DRAWN_AGAIN``)."""
@@ -235,6 +258,25 @@ class _Link:
     hidden_by: str | None = None
 
 
+class _Open(NamedTuple):
+    """An element still to read, inside an element ``around`` hides (or none) and inside
+    ``link`` (or none)."""
+
+    element: cssselect2.ElementWrapper
+    around: _Hiding | None
+    link: _Link | None
+
+
+class _Piece(NamedTuple):
+    """Text still to read, with what hides it (or ``None``), the MIIT link it is in (or
+    none), and whether it is code."""
+
+    text: str | None
+    hidden_by: str | None
+    link: _Link | None
+    code: bool
+
+
 @dataclass
 class _Footer:
     """The page's text, each piece with what hides it from visitors (``None`` for the
@@ -244,13 +286,25 @@ class _Footer:
     pieces: list[tuple[str, str | None]] = field(default_factory=list)
     miit_links: list[_Link] = field(default_factory=list)
 
-    def read(
+    def read(self, root: cssselect2.ElementWrapper) -> None:
+        """Read the page from ``root`` down, in document order. What is left to read is kept
+        on a stack, each element with the hiding and the link it inherits, not on Python's
+        call stack: a page nested thousands of elements deep is read as any other, where a
+        recursion ends in ``RecursionError`` and the check never records a result."""
+        left: list[_Open | _Piece] = [_Open(root, None, None)]
+        while left:
+            item = left.pop()
+            if isinstance(item, _Piece):
+                self._text(*item)
+            else:
+                left.extend(reversed(self._open(*item)))
+
+    def _open(
         self, element: cssselect2.ElementWrapper, around: _Hiding | None, link: _Link | None
-    ) -> None:
-        """Read ``element`` and what it holds, inside an element ``around`` hides (or none)
-        and inside ``link`` (or none). A descendant whose own style draws it again
-        (``visibility: visible``, a font size of its own inside a ``font-size: 0`` wrapper)
-        ends an inherited hiding there."""
+    ) -> list[_Open | _Piece]:
+        """Read ``element``'s own text and give what it holds, in document order, to read
+        next. A descendant whose own style draws it again (``visibility: visible``, a font
+        size of its own inside a ``font-size: 0`` wrapper) ends an inherited hiding there."""
         style = _cascaded(element, self.matcher)
         hiding = around
         if around is not None and around.inherited is not None:
@@ -266,13 +320,15 @@ class _Footer:
             self.miit_links.append(link)
         code = tag in _CODE
         self._text(element.etree_element.text, hidden_by, link, code)
+        held: list[_Open | _Piece] = []
         children = element.iter_children()
         for child in element.etree_element:
             if child.tag is Comment:
-                self.pieces.append((child.text or "", "an HTML comment"))
+                held.append(_Piece(child.text or "", "an HTML comment", None, False))
             else:
-                self.read(next(children), hiding, link)
-            self._text(child.tail, hidden_by, link, code)
+                held.append(_Open(next(children), hiding, link))
+            held.append(_Piece(child.tail, hidden_by, link, code))
+        return held
 
     def _text(
         self, text: str | None, hidden_by: str | None, link: _Link | None, code: bool
@@ -289,7 +345,7 @@ def _read(html: str) -> _Footer:
     root: Element = tinyhtml5.parse(html, namespace_html_elements=False)
     sheets = [element.text or "" for element in root.iter("style")]
     page = _Footer(_matcher(sheets))
-    page.read(cssselect2.ElementWrapper.from_html_root(root), None, None)
+    page.read(_Element.from_html_root(root))
     return page
 
 
