@@ -417,3 +417,44 @@ def test_a_rule_drawing_a_footer_again_inside_an_invisible_wrapper_shows_it() ->
     footer = f'<div style="visibility: hidden"><div class="in">{FOOTER}</div></div>'
     css = ".in { visibility: visible }"
     assert footer_problems(_body(footer, head=f"<style>{css}</style>"), NUMBER, canonical) == []
+
+
+def _too_complex(selector: str) -> list[str]:
+    return [
+        "the page is too complex to check its styles: matching its <style> rules to its"
+        f' elements took more than 5,000,000 steps (at "{selector}")'
+    ]
+
+
+# Each page would keep the worker for minutes, past its time limit, if its rules were matched
+# to the end: combinators over deep nesting multiply, and so does comparing each of many
+# elements with all the others.
+@pytest.mark.parametrize(
+    ("css", "before", "selector"),
+    [
+        pytest.param(
+            "x div div div div div { display: block }",
+            "<div>" * 100,
+            "x div div div div div",
+            id="descendant combinators over deep nesting",
+        ),
+        pytest.param("div:has(span) { display: block }", "<div>" * 3000, "div:has(span)", id="has"),
+        pytest.param(
+            "p:first-of-type { display: block }",
+            "<p>" * 100_000,
+            "p:first-of-type",
+            id="of type among many siblings",
+        ),
+    ],
+)
+def test_a_page_whose_rules_cost_too_much_to_match_is_not_judged(
+    css: str, before: str, selector: str
+) -> None:
+    page = _body(before + FOOTER, head=f"<style>{css}</style>")
+    assert footer_problems(page, NUMBER, canonical) == _too_complex(selector)
+
+
+def test_a_rule_setting_nothing_that_hides_or_shows_is_not_matched() -> None:
+    css = "x div div div div div { color: red; margin: 0 }"
+    page = _body("<div>" * 100 + FOOTER, head=f"<style>{css}</style>")
+    assert footer_problems(page, NUMBER, canonical) == []

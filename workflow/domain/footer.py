@@ -15,7 +15,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from functools import cached_property
+from typing import Any, NamedTuple, SupportsIndex, overload
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import Comment, Element
 
@@ -83,6 +84,7 @@ _HIDING_STYLES: dict[str, Callable[[str], bool]] = {
     "font-size": lambda value: _amount(value) == 0,
 }
 # Offsets that hide an element taken out of the flow (``position``) past the page's edge.
+_POSITION = "position"
 _OFFSETS = ("left", "top")
 _TAKEN_OUT = frozenset({"absolute", "fixed"})
 
@@ -97,6 +99,60 @@ _DRAWN_AGAIN: dict[str, Callable[[str], bool]] = {
         and _amount(value) != 0
     ),
 }
+
+
+# Every property the check reads off an element's style: a rule setting none of them can
+# neither hide nor show anything, and is not matched to elements at all (most of a real
+# page's rules: colours, margins, fonts).
+_READ = frozenset({*_HIDING_STYLES, *_DRAWN_AGAIN, _POSITION, *_OFFSETS})
+
+
+# How much matching the page's rules to its elements may cost, in steps: a selector tried on
+# an element, an element built or walked to (an ancestor, a sibling, a descendant of
+# ``:has()``), a sibling compared (``:first-of-type``). An 800 KB page of 8,700 elements
+# under two frameworks' stylesheets (swagger-ui's and rustdoc's) takes some 750,000, and
+# the budget a few seconds; descendant combinators over deep nesting multiply (``x div div
+# div div`` over 100 nested divs would take some 80 million, ``x div div div div div`` over
+# 100 over a billion, minutes past the worker's time limit). Past this the page is not
+# judged (``_TooComplex``).
+_MATCHING_STEPS = 5_000_000
+# Building an element for a selector (``:has()`` walks the subtree, ``:nth-last-child`` the
+# siblings, each built anew) costs about as much time as this many steps along elements
+# already built.
+_BUILT = 20
+
+
+class _TooComplex(Exception):
+    """The page's rules cost more than ``_MATCHING_STEPS`` to match; ``selector`` was being
+    matched when they ran out."""
+
+    def __init__(self, selector: str) -> None:
+        super().__init__(selector)
+        self.selector = selector
+
+
+class _Budget:
+    """The steps left to match one page's rules (``_MATCHING_STEPS``), and the selector
+    being matched, for the result of a page that runs out."""
+
+    def __init__(self) -> None:
+        self.left = _MATCHING_STEPS
+        self.matching = ""
+
+    def spend(self, steps: int = 1) -> None:
+        self.left -= steps
+        if self.left < 0:
+            raise _TooComplex(self.matching)
+
+    def counting(self, test: Callable[[Any], bool], selector: str) -> Callable[[Any], bool]:
+        """``test``, a compiled selector, each call of it a step."""
+
+        def counted(element: Any) -> bool:
+            self.matching = selector
+            self.spend()
+            return bool(test(element))
+
+        return counted
 
 
 class _Declared(NamedTuple):
@@ -139,21 +195,24 @@ _ON_SCREEN = frozenset({"all", "screen", "only screen"})
 
 
 def _rules(css: str) -> Iterator[tuple[list[Any], _Rule]]:
-    """The style rules of a stylesheet that apply on a screen: (selector tokens, rule)."""
+    """The style rules of a stylesheet that apply on a screen and set a property the check
+    reads (``_READ``), with only those declarations: (selector tokens, rule)."""
     for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
         if rule.type == "at-rule" and rule.lower_at_keyword == "media" and rule.content:
             query = " ".join(tinycss2.serialize(rule.prelude).lower().split())
             if query in _ON_SCREEN:
                 yield from _rules(tinycss2.serialize(rule.content))
         elif rule.type == "qualified-rule":
-            selector = " ".join(tinycss2.serialize(rule.prelude).split())
-            yield rule.prelude, _Rule(selector, _declarations(rule.content))
+            declarations = [d for d in _declarations(rule.content) if d[0] in _READ]
+            if declarations:
+                selector = " ".join(tinycss2.serialize(rule.prelude).split())
+                yield rule.prelude, _Rule(selector, declarations)
 
 
-def _matcher(stylesheets: Iterable[str]) -> cssselect2.Matcher:
-    """Every rule of ``stylesheets``, in order, ready to match elements; a selector the
-    matcher cannot compile (a pseudo-class it does not know) is left out, as a browser drops
-    a rule it cannot read."""
+def _matcher(stylesheets: Iterable[str], budget: _Budget) -> cssselect2.Matcher:
+    """Every rule of ``stylesheets``, in order, ready to match elements, each match a step of
+    ``budget``; a selector the matcher cannot compile (a pseudo-class it does not know) is
+    left out, as a browser drops a rule it cannot read."""
     matcher = cssselect2.Matcher()
     for css in stylesheets:
         for prelude, rule in _rules(css):
@@ -162,6 +221,7 @@ def _matcher(stylesheets: Iterable[str]) -> cssselect2.Matcher:
             except cssselect2.SelectorError:
                 continue
             for selector in selectors:
+                selector.test = budget.counting(selector.test, rule.selector)
                 matcher.add_selector(selector, rule)
     return matcher
 
@@ -190,18 +250,67 @@ def _cascaded(
     return {name: declared for name, (_, declared) in won.items()}
 
 
+class _Children(list[Element]):
+    """An element's children, as cssselect2 keeps them for each child's siblings: reading
+    them through (``:only-of-type``) or a slice of them (``:first-of-type`` and
+    ``:nth-last-of-type`` compare an element with the siblings before or after it) is a step
+    a sibling, so thousands of siblings each compared with thousands run out the budget."""
+
+    def __init__(self, children: Iterable[Element], budget: _Budget) -> None:
+        super().__init__(children)
+        self.budget = budget
+
+    def __iter__(self) -> Iterator[Element]:
+        self.budget.spend(len(self))
+        return super().__iter__()
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> Element: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Element]: ...
+
+    def __getitem__(self, index: SupportsIndex | slice) -> Element | list[Element]:
+        if isinstance(index, slice):
+            self.budget.spend(len(range(*index.indices(len(self)))))
+        return super().__getitem__(index)
+
+
 class _Element(cssselect2.ElementWrapper):  # type: ignore[misc]  # cssselect2 has no annotations
     """An element as selectors are matched on it, its ancestors (for a descendant
     combinator) and previous siblings (``~``, ``:nth-child``) walked link by link as a
     selector asks for them. cssselect2 builds each as a tuple from the parent's, or the
     previous sibling's, own, recursively: a rule such as ``.ad footer`` on a page nested a
     thousand deep, or ``.ad ~ p`` after a thousand siblings, would end in
-    ``RecursionError``."""
+    ``RecursionError``. Each element built or walked to is a step of the page's budget, the
+    root's, handed down to every element."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.budget: _Budget = _Budget() if self.parent is None else self.parent.budget
+
+    @cached_property
+    def etree_children(self) -> _Children:
+        return _Children(super().etree_children, self.budget)
+
+    def iter_subtree(self) -> Iterator[_Element]:
+        return self._built(super().iter_subtree())
+
+    def iter_siblings(self) -> Iterator[_Element]:
+        return self._built(super().iter_siblings())
+
+    def _built(self, elements: Iterator[_Element]) -> Iterator[_Element]:
+        """``elements``, built for a selector (``:has()``, ``:nth-last-child``), each
+        ``_BUILT`` steps."""
+        for element in elements:
+            self.budget.spend(_BUILT)
+            yield element
 
     @property
     def ancestors(self) -> Iterator[_Element]:
         element = self.parent
         while element is not None:
+            self.budget.spend()
             yield element
             element = element.parent
 
@@ -209,6 +318,7 @@ class _Element(cssselect2.ElementWrapper):  # type: ignore[misc]  # cssselect2 h
     def previous_siblings(self) -> Iterator[_Element]:
         element = self.previous
         while element is not None:
+            self.budget.spend()
             yield element
             element = element.previous
 
@@ -235,7 +345,7 @@ def _hidden_by(element: cssselect2.ElementWrapper, style: dict[str, _Declared]) 
     for name, hides in _HIDING_STYLES.items():
         if name in style and hides(style[name].value):
             return _Hiding(style[name].source, name if name in _DRAWN_AGAIN else None)
-    position = style.get("position")
+    position = style.get(_POSITION)
     if position is not None and position.value in _TAKEN_OUT:
         for name in _OFFSETS:
             if name in style and _off_the_page(style[name].value):
@@ -344,8 +454,9 @@ def _read(html: str) -> _Footer:
     """The page ``html`` as a visitor sees it, its own ``<style>`` rules applied."""
     root: Element = tinyhtml5.parse(html, namespace_html_elements=False)
     sheets = [element.text or "" for element in root.iter("style")]
-    page = _Footer(_matcher(sheets))
-    page.read(_Element.from_html_root(root))
+    top = _Element.from_html_root(root)
+    page = _Footer(_matcher(sheets, top.budget))
+    page.read(top)
     return page
 
 
@@ -398,8 +509,15 @@ def footer_problems(
     (empty when the footer is right); ``canonical`` maps a province character or alias to its
     canonical one. The entity number alone (without the service's suffix) counts, as sites
     often show that. A number or link in the page but hidden from visitors says what hides
-    it, so whoever reads the failure finds the markup to mend."""
-    page = _read(html)
+    it, so whoever reads the failure finds the markup to mend. A page whose rules cost too
+    much to match (``_MATCHING_STEPS``) is not judged, and says so."""
+    try:
+        page = _read(html)
+    except _TooComplex as exc:
+        return [
+            "the page is too complex to check its styles: matching its <style> rules to its"
+            f' elements took more than {_MATCHING_STEPS:,} steps (at "{exc.selector}")'
+        ]
     entity_number = split_number(record_number)[0]
     accepted = (_normal(record_number, canonical), _normal(entity_number, canonical))
     shown = _normal(
