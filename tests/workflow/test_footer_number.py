@@ -413,6 +413,40 @@ def test_a_footer_the_cascade_shows_is_read(css: str, attributes: str, inline: s
     assert footer_problems(_styled(css, attributes, inline), NUMBER, canonical) == []
 
 
+HIDE = "footer { display: none }"
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        pytest.param(f'<style media="print">{HIDE}</style>', id="for print"),
+        pytest.param(f'<style media="(max-width: 600px)">{HIDE}</style>', id="for a width"),
+        pytest.param(f'<style type="text/plain">{HIDE}</style>', id="not css"),
+        pytest.param(f"<noscript><style>{HIDE}</style></noscript>", id="in noscript"),
+        pytest.param(f"<template><style>{HIDE}</style></template>", id="in a template"),
+    ],
+)
+def test_a_style_block_a_browser_does_not_apply_on_screen_hides_nothing(head: str) -> None:
+    assert footer_problems(_body(FOOTER, head=head), NUMBER, canonical) == []
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        pytest.param(f'<style media="Screen">{HIDE}</style>', id="for screens"),
+        pytest.param(f'<style media="all">{HIDE}</style>', id="for all media"),
+        pytest.param(f'<style media="">{HIDE}</style>', id="for no media named"),
+        pytest.param(f'<style type="TEXT/CSS">{HIDE}</style>', id="typed css"),
+        pytest.param(f'<style type="">{HIDE}</style>', id="typed empty"),
+        pytest.param(f"<style>@media {{ {HIDE} }}</style>", id="a rule for no media named"),
+    ],
+)
+def test_a_style_block_for_every_screen_is_applied(head: str) -> None:
+    assert footer_problems(_body(FOOTER, head=head), NUMBER, canonical) == _hidden_by(
+        "footer { display: none } on <footer>"
+    )
+
+
 def test_a_rule_drawing_a_footer_again_inside_an_invisible_wrapper_shows_it() -> None:
     footer = f'<div style="visibility: hidden"><div class="in">{FOOTER}</div></div>'
     css = ".in { visibility: visible }"

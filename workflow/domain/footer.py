@@ -190,8 +190,34 @@ class _Rule:
     declarations: list[tuple[str, str, bool]]
 
 
-# A media query a screen always matches: the rules under it apply as if written outside.
-_ON_SCREEN = frozenset({"all", "screen", "only screen"})
+# A media query a screen always matches: the rules under it apply as if written outside (an
+# empty list of queries matches every medium).
+_ON_SCREEN = frozenset({"", "all", "screen", "only screen"})
+
+
+def _on_screen(media: str) -> bool:
+    """Whether a media query list, an ``@media`` rule's or a ``<style>``'s ``media``
+    attribute, applies on every screen."""
+    return " ".join(media.lower().split()) in _ON_SCREEN
+
+
+def _stylesheets(root: Element) -> list[str]:
+    """The text of each ``<style>`` block a browser applies on a screen, in document order:
+    its ``media`` on every screen, its ``type`` CSS (none, empty or ``text/css`` in any
+    case: another is a script's data, ``text/plain``, ``text/template``), and not inside an
+    element never drawn (``<noscript>``, read as markup only where scripts do not run, a
+    ``<template>``'s inert content)."""
+    sheets: list[str] = []
+    left = [root]
+    while left:
+        element = left.pop()
+        if element.tag == "style":
+            css = element.get("type", "").lower() in ("", "text/css")
+            if css and _on_screen(element.get("media", "")):
+                sheets.append(element.text or "")
+        elif element.tag not in _UNRENDERED:
+            left.extend(reversed(element))
+    return sheets
 
 
 def _rules(css: str) -> Iterator[tuple[list[Any], _Rule]]:
@@ -199,8 +225,7 @@ def _rules(css: str) -> Iterator[tuple[list[Any], _Rule]]:
     reads (``_READ``), with only those declarations: (selector tokens, rule)."""
     for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
         if rule.type == "at-rule" and rule.lower_at_keyword == "media" and rule.content:
-            query = " ".join(tinycss2.serialize(rule.prelude).lower().split())
-            if query in _ON_SCREEN:
+            if _on_screen(tinycss2.serialize(rule.prelude)):
                 yield from _rules(tinycss2.serialize(rule.content))
         elif rule.type == "qualified-rule":
             declarations = [d for d in _declarations(rule.content) if d[0] in _READ]
@@ -453,7 +478,7 @@ class _Footer:
 def _read(html: str) -> _Footer:
     """The page ``html`` as a visitor sees it, its own ``<style>`` rules applied."""
     root: Element = tinyhtml5.parse(html, namespace_html_elements=False)
-    sheets = [element.text or "" for element in root.iter("style")]
+    sheets = _stylesheets(root)
     top = _Element.from_html_root(root)
     page = _Footer(_matcher(sheets, top.budget))
     page.read(top)
