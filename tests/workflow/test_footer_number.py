@@ -288,6 +288,16 @@ def test_a_hidden_element_ends_where_a_browser_ends_it(body: str) -> None:
             "<br>" * 1500,
             id="after many siblings under a rule for them",
         ),
+        pytest.param(
+            "<style>:lang(en) footer { display: none }</style>",
+            "<div>" * 1500,
+            id="nested deep under a rule for a language",
+        ),
+        pytest.param(
+            "<style>input:enabled { opacity: 0 }</style>",
+            "<div>" * 1500 + "<input>",
+            id="nested deep under a rule for enabled inputs",
+        ),
     ],
 )
 def test_a_footer_however_deep_or_far_down_is_read(head: str, before: str) -> None:
@@ -439,6 +449,10 @@ def test_a_style_block_a_browser_does_not_apply_on_screen_hides_nothing(head: st
         pytest.param(f'<style type="TEXT/CSS">{HIDE}</style>', id="typed css"),
         pytest.param(f'<style type="">{HIDE}</style>', id="typed empty"),
         pytest.param(f"<style>@media {{ {HIDE} }}</style>", id="a rule for no media named"),
+        pytest.param(f'<style media="screen, print">{HIDE}</style>', id="for screens and print"),
+        pytest.param(
+            f"<style>@media all, print {{ {HIDE} }}</style>", id="a rule for all and print"
+        ),
     ],
 )
 def test_a_style_block_for_every_screen_is_applied(head: str) -> None:

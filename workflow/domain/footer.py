@@ -197,8 +197,9 @@ _ON_SCREEN = frozenset({"", "all", "screen", "only screen"})
 
 def _on_screen(media: str) -> bool:
     """Whether a media query list, an ``@media`` rule's or a ``<style>``'s ``media``
-    attribute, applies on every screen."""
-    return " ".join(media.lower().split()) in _ON_SCREEN
+    attribute, applies on every screen: one of its comma-separated queries does
+    (``screen, print`` applies on a screen as ``screen`` does)."""
+    return any(" ".join(query.lower().split()) in _ON_SCREEN for query in media.split(","))
 
 
 def _stylesheets(root: Element) -> list[str]:
@@ -330,6 +331,31 @@ class _Element(cssselect2.ElementWrapper):  # type: ignore[misc]  # cssselect2 h
         for element in elements:
             self.budget.spend(_BUILT)
             yield element
+
+    # What cssselect2 works out from the parent's own, recursively up to the root (a ``:lang()``
+    # selector's language, ``:enabled``'s disabled fieldset): each ancestor's is worked out
+    # first, from the top down, so that no element recurses further than its parent.
+    @cached_property
+    def lang(self) -> str:
+        self._ancestors_first("lang")
+        return str(super().lang)
+
+    @cached_property
+    def in_disabled_fieldset(self) -> bool:
+        self._ancestors_first("in_disabled_fieldset")
+        return bool(super().in_disabled_fieldset)
+
+    def _ancestors_first(self, name: str) -> None:
+        """Work out ``name`` on each ancestor not yet knowing it, the topmost first, each a
+        step of the budget."""
+        unknown = []
+        element = self.parent
+        while element is not None and name not in element.__dict__:
+            unknown.append(element)
+            element = element.parent
+        for ancestor in reversed(unknown):
+            self.budget.spend()
+            getattr(ancestor, name)
 
     @property
     def ancestors(self) -> Iterator[_Element]:
