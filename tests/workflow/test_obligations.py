@@ -880,16 +880,22 @@ def test_a_server_expired_without_a_renewal_is_escalated_to_ops_and_overdue(
     assert [o.kind for o in _late(session, clock)] == ["server_expired"]
 
 
-def test_an_expiry_told_to_ops_corrected_to_another_past_day_is_not_told_again(
+def _server_expiry_corrected_once_told(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
-    """Overdue still, on the corrected day: ops have been told of it once."""
+    """The server expired on 30 April, ops told on 2 May; the day then corrected to 29 April."""
     _server_expires(session, on_file, settings, date(2026, 4, 30))
     clock.set(datetime(2026, 5, 2, 2, 0, tzinfo=UTC))
     _sweep(session, clock, settings)
     fix = ServerRenewal(expires_on=date(2026, 4, 29), replaces=date(2026, 4, 30))
-
     obligations.server_renewal(session, _site(on_file), fix, settings, actor="alice")
+
+
+def test_an_expiry_told_to_ops_corrected_to_another_past_day_is_not_told_again(
+    session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
+) -> None:
+    """Overdue still, on the corrected day: ops have been told of it once."""
+    _server_expiry_corrected_once_told(session, on_file, clock, settings)
     _sweep(session, clock, settings)
 
     assert len(_notices(session, "obligation_server_expired")) == 1
@@ -900,12 +906,7 @@ def test_an_expiry_told_to_ops_corrected_to_another_past_day_is_not_told_again(
 def test_the_expiry_a_correction_replaced_is_kept_once_by_its_audit_not_the_escalation_row(
     session: Session, on_file: FilingOut, clock: FrozenClock, settings: Settings
 ) -> None:
-    _server_expires(session, on_file, settings, date(2026, 4, 30))
-    clock.set(datetime(2026, 5, 2, 2, 0, tzinfo=UTC))
-    _sweep(session, clock, settings)
-    fix = ServerRenewal(expires_on=date(2026, 4, 29), replaces=date(2026, 4, 30))
-
-    obligations.server_renewal(session, _site(on_file), fix, settings, actor="alice")
+    _server_expiry_corrected_once_told(session, on_file, clock, settings)
 
     [late] = _late(session, clock)
     assert _replaced_by_the_last_record(session, on_file) == {"server_expires_on": "2026-04-30"}

@@ -192,16 +192,17 @@ def test_rejected_filing_can_be_resubmitted(session: Session, new_filing: MakeFi
     assert view.state == "submitted"
 
 
+def _photo_resubmitted(session: Session, filing_id: int) -> FilingOut:
+    """The order resubmitted naming only the photo corrected (returned for an unclear one)."""
+    command = EventCommand(event="resubmit", data={"materials": ["photo_verification"]})
+    return service.fire_event(session, filing_id, command, actor="bob")
+
+
 def test_a_resubmission_names_the_materials_corrected_and_the_rest_carry_over(
     session: Session, new_filing: MakeFiling
 ) -> None:
     filing = new_filing("host_returned")  # returned for an unclear photo
-    view = service.fire_event(
-        session,
-        filing.id,
-        EventCommand(event="resubmit", data={"materials": ["photo_verification"]}),
-        actor="bob",
-    )
+    view = _photo_resubmitted(session, filing.id)
     assert (view.state, view.materials) == ("submitted", ORG_MATERIALS)
 
 
@@ -209,12 +210,7 @@ def test_a_resubmission_s_history_records_every_material_it_sent(
     session: Session, new_filing: MakeFiling
 ) -> None:
     filing = new_filing("host_returned")
-    service.fire_event(
-        session,
-        filing.id,
-        EventCommand(event="resubmit", data={"materials": ["photo_verification"]}),
-        actor="bob",
-    )
+    _photo_resubmitted(session, filing.id)
     resubmitted = views.history(session, filing.id)[-1]
     assert (resubmitted.event, resubmitted.data["materials"]) == ("resubmit", ORG_MATERIALS)
 
@@ -230,12 +226,7 @@ def test_a_material_on_file_the_rules_no_longer_know_is_not_carried_over_to_bloc
     row.materials = [*ORG_MATERIALS, "commitment_letter_v1"]
     session.commit()
 
-    view = service.fire_event(
-        session,
-        filing.id,
-        EventCommand(event="resubmit", data={"materials": ["photo_verification"]}),
-        actor="bob",
-    )
+    view = _photo_resubmitted(session, filing.id)
 
     assert (view.state, view.materials) == ("submitted", ORG_MATERIALS)
 
