@@ -88,6 +88,12 @@ def clock() -> Iterator[clock_module.FrozenClock]:
     clock_module.set_clock(previous)
 
 
+@pytest.fixture(scope="session")
+def readme() -> str:
+    """The README, whose reference tables the tests hold to the declarations they describe."""
+    return (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+
+
 @pytest.fixture
 def payload() -> dict[str, object]:
     return make_payload()

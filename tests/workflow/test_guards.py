@@ -492,8 +492,7 @@ def test_credit_code_whose_embedded_organisation_code_fails_gb11714_is_refused(
     )
 
 
-def test_readme_and_factory_credit_codes_pass_every_check(settings: Settings) -> None:
-    readme = (Path(guards.__file__).parents[2] / "README.md").read_text("utf-8")
+def test_readme_and_factory_credit_codes_pass_every_check(settings: Settings, readme: str) -> None:
     listed = set(re.findall(r'"id_number": "([0-9A-Z]{18})"', readme))
     assert listed == {ORG_CREDIT_CODE}
     payload = organisation(**{"applicant.id_number": ORG_CREDIT_CODE})

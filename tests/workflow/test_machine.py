@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from workflow.domain import diagram
 from workflow.domain.definition import EVENTS, State
 from workflow.domain.machine import allowed_events
@@ -46,9 +44,8 @@ def test_each_kind_draws_only_its_own_events() -> None:
     assert "[*] --> draft" in diagram.mermaid(OrderKind.CANCEL_ACCESS)
 
 
-def test_the_readme_shows_the_diagram_the_declaration_draws() -> None:
+def test_the_readme_shows_the_diagram_the_declaration_draws(readme: str) -> None:
     """The README's diagram is ``icpflow diagram``'s output: a state or event added to the
     declaration and not to the README fails here, not in a reader's hands."""
-    readme = (Path(diagram.__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     shown = readme.split("```mermaid\n", 1)[1].split("```", 1)[0]
     assert shown == diagram.mermaid()

@@ -1,0 +1,34 @@
+"""The README's reference tables list what the code declares: one added to the code and not
+to the README fails here, not in a reader's hands."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import AliasChoices
+from pydantic.fields import FieldInfo
+
+from config.settings import Settings
+
+
+def section(readme: str, heading: str) -> str:
+    """The text under ``heading`` (its whole line: ``## Settings``), up to the next heading."""
+    return re.split(r"\n#+ ", readme.split(f"\n{heading}\n", 1)[1], maxsplit=1)[0]
+
+
+def variable(name: str, field: FieldInfo) -> str:
+    """The environment variable a setting is read from: its alias, else its name."""
+    alias = field.validation_alias
+    first = alias.choices[0] if isinstance(alias, AliasChoices) else None
+    return first if isinstance(first, str) else name.upper()
+
+
+def test_the_settings_table_names_every_setting_one_a_name(readme: str) -> None:
+    rows = [line for line in section(readme, "## Settings").splitlines() if line.startswith("| `")]
+    named = [
+        name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]*)`", row.split(" | ")[0])
+    ]
+    declared = [
+        variable(name, field) for name, field in Settings.model_fields.items() if not field.exclude
+    ]
+    assert sorted(named) == sorted(declared)
