@@ -9,6 +9,7 @@ from pydantic import AliasChoices
 from pydantic.fields import FieldInfo
 
 from config.settings import Settings
+from workflow.domain.flat import IMPORT_COLUMNS, OPTIONAL_COLUMNS
 
 
 def section(readme: str, heading: str) -> str:
@@ -32,3 +33,19 @@ def test_the_settings_table_names_every_setting_one_a_name(readme: str) -> None:
         variable(name, field) for name, field in Settings.model_fields.items() if not field.exclude
     ]
     assert sorted(named) == sorted(declared)
+
+
+def csv_import(readme: str) -> str:
+    """The README's paragraph on ``icpflow filings import``."""
+    return readme.split("**CSV import.**", 1)[1].split("\n\n", 1)[0]
+
+
+def test_the_csv_import_lists_every_column_in_their_order(readme: str) -> None:
+    columns = csv_import(readme).split("(any order):", 1)[1].split(" — ", 1)[0]
+    assert re.findall(r"`(\w+)`", columns) == list(IMPORT_COLUMNS)
+
+
+def test_the_csv_import_names_every_column_a_file_may_leave_out(readme: str) -> None:
+    told = re.split(r"\s+came later and may be left out", csv_import(readme), maxsplit=1)[0]
+    sentence = told.rsplit(".", 1)[1]
+    assert sorted(re.findall(r"`(\w+)`", sentence)) == sorted(OPTIONAL_COLUMNS)
