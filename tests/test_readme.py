@@ -10,6 +10,7 @@ from pydantic.fields import FieldInfo
 
 from config.settings import Settings
 from workflow.domain.flat import IMPORT_COLUMNS, OPTIONAL_COLUMNS
+from workflow.domain.orders import KINDS
 
 
 def section(readme: str, heading: str) -> str:
@@ -49,3 +50,8 @@ def test_the_csv_import_names_every_column_a_file_may_leave_out(readme: str) -> 
     told = re.split(r"\s+came later and may be left out", csv_import(readme), maxsplit=1)[0]
     sentence = told.rsplit(".", 1)[1]
     assert sorted(re.findall(r"`(\w+)`", sentence)) == sorted(OPTIONAL_COLUMNS)
+
+
+def test_the_order_kinds_table_names_each_kind_as_its_declaration_labels_it(readme: str) -> None:
+    rows = re.findall(r"^\| `(\w+)` ([^|]+?) \|", section(readme, "### Order kinds"), re.M)
+    assert rows == [(spec.kind.value, spec.label_zh) for spec in KINDS]
