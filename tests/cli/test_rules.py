@@ -29,6 +29,15 @@ def test_show_leaves_out_other_provinces_rules(cli: Cli) -> None:
     assert "provinces.rules.min_age\n  18 in 冀蒙" in cli("rules", "show").stdout
 
 
+def test_show_names_hunans_limit_on_the_domains_one_order_adds_with_its_source(
+    cli: Cli,
+) -> None:
+    assert (
+        f"provinces.rules.max_domains_per_order\n  1\n  source: {HUAWEI} (Hunan, 企业用户-网站信息: "
+        '"每次只能备案1个网站/域名")\n'
+    ) in cli("rules", "show", "湘").stdout
+
+
 def test_show_names_what_an_app_brings_and_its_source(cli: Cli) -> None:
     shown = cli("rules", "show").stdout
     assert (
@@ -74,6 +83,25 @@ def test_check_names_every_bad_entry(cli: Cli, tmp_path: Path) -> None:
         "  provinces.rules[2]: min_age must be a non-negative integer",
         "  sectors.finance: no source",
     ]
+
+
+def test_check_refuses_a_per_order_domain_limit_no_order_could_meet(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """An order adds one domain, so a limit of none would refuse every new service."""
+    packaged = (Path(rules_module.__file__).parent / "rules.toml").read_text("utf-8")
+    edited = packaged.replace(
+        'rule = "max_domains_per_order"\nvalue = 1\n', 'rule = "max_domains_per_order"\nvalue = 0\n'
+    )
+    path = tmp_path / "rules.toml"
+    path.write_text(edited, encoding="utf-8")
+
+    result = cli("rules", "check", str(path))
+
+    assert (result.exit_code, result.stderr.splitlines()[1]) == (
+        1,
+        "  provinces.rules[7]: max_domains_per_order must be at least 1, the domains an order adds",
+    )
 
 
 def test_check_refuses_a_file_nested_too_deeply_to_read_on_one_line(

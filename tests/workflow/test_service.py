@@ -841,61 +841,15 @@ def _second_site(session: Session, on_file: FilingOut) -> FilingOut:
     return service.create_order(session, OrderCreate.model_validate(order), actor="alice")
 
 
-def test_an_individual_past_the_provinces_domain_quota_is_refused_naming_the_rule(
+def test_a_hunan_individual_files_a_second_site_in_a_later_order(
     session: Session, clock: FrozenClock
 ) -> None:
+    """Hunan's "每次只能备案1个网站/域名" limits one order, not the sites an individual keeps."""
     on_file = _individual_on_file(session, "湘")
-
-    with pytest.raises(ValidationError) as refused:
-        _second_site(session, on_file)
-
-    [reason] = refused.value.reasons
-    assert (reason.code, reason.field, reason.rule) == (
-        "domain_quota_reached",
-        "service.domain",
-        "provinces.rules.max_domains_per_individual",
-    )
-
-
-def test_an_individual_at_the_provinces_domain_quota_files_an_app_on_their_sites_domain(
-    session: Session, clock: FrozenClock
-) -> None:
-    """The quota counts domains: an app on the domain already on file adds none."""
-    on_file = _individual_on_file(session, "湘")
-    app = service_in(
-        kind="app",
-        name="Zhang San App",
-        domain="first.cn",
-        domain_registrant="Zhang San",
-        app_identifier="cn.first.app",
-    )
-    order = {"kind": "new_service", "entity_id": on_file.entity_id, "service": app}
-
-    opened = service.create_order(session, OrderCreate.model_validate(order), actor="alice")
-
-    assert opened.state == "domain_registered"
-
-
-def test_an_individual_within_the_provinces_domain_quota_files_another(
-    session: Session, clock: FrozenClock
-) -> None:
-    on_file = _individual_on_file(session, "豫")
 
     second = _second_site(session, on_file)
 
     assert second.domain == "second.cn"
-
-
-def test_a_withdrawn_order_s_domain_does_not_count_towards_the_quota(
-    session: Session, clock: FrozenClock
-) -> None:
-    command = make_command(province="湘", domain="first.cn", applicant=_ZHANG_SAN)
-    first = service.create_filing(session, command, actor="alice")
-    withdraw = EventCommand(event="withdraw", data={"reason": "wrong domain"})
-    service.fire_event(session, first.id, withdraw, actor="alice")
-
-    command = make_command(province="湘", domain="second.cn", applicant=_ZHANG_SAN)
-    assert service.create_filing(session, command, actor="alice").domain == "second.cn"
 
 
 # --- a service number serves one order ------------------------------------------------------

@@ -54,7 +54,6 @@ from workflow.domain.rules import (
     load_rules,
     rules_for,
 )
-from workflow.domain.wording import counted
 
 # A mainland mobile, and the one a refusal shows as expected (the check takes it: tested).
 _MAINLAND_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
@@ -261,29 +260,6 @@ def check_registration_term(
             details={"latest": str(latest)},
             rule=term.rule,
             source=str(term.source),
-        )
-    ]
-
-
-def check_domain_quota(
-    applicant_type: str, province: str, domains_on_file: int, rules: Rules
-) -> list[Reason]:
-    """Some provinces let an individual keep only so many domains on file; the order adding one
-    more is refused, naming the province's rule (the count comes from the records)."""
-    rule = rules.provinces[province].policies.get(Policy.MAX_DOMAINS_PER_INDIVIDUAL)
-    if applicant_type != ApplicantKind.INDIVIDUAL or rule is None:
-        return []
-    limit = int(rule.value)
-    if domains_on_file < limit:
-        return []
-    return [
-        Reason(
-            "domain_quota_reached",
-            f"an individual may keep {counted(limit, 'domain')} on file in {province}; "
-            f"{domains_on_file} already are",
-            field="service.domain",
-            details={"limit": limit, "on_file": domains_on_file},
-            **_cite(rule),
         )
     ]
 

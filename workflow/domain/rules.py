@@ -95,10 +95,24 @@ class Policy(StrEnum):
     INDIVIDUALS_RESIDENCY = "individuals_residency"
     MIN_AGE = "min_age"
     MIN_DOMAIN_VALIDITY_MONTHS = "min_domain_validity_months"
-    MAX_DOMAINS_PER_INDIVIDUAL = "max_domains_per_individual"
+    # Domains one order of an entity (not an individual) may add; an individual's first
+    # filing may add. Each holds for every order icpflow opens (``DOMAINS_AN_ORDER_ADDS``).
+    MAX_DOMAINS_PER_ORDER = "max_domains_per_order"
+    MAX_DOMAINS_INDIVIDUAL_FIRST_FILING = "max_domains_individual_first_filing"
     # 1: the entity's responsible person is its legal representative, or an authorisation
     # letter (material ``authorisation_letter``) is submitted.
     LEGAL_REP_RESPONSIBLE = "legal_rep_responsible"
+
+
+# An order brings one service (``OrderCreate.service``) and a service one domain
+# (``ServiceIn.domain``), so the bureaus' limits on the domains one order adds hold for every
+# order icpflow opens and no guard counts them: they are data so that ``icpflow rules show``
+# tells them with their sources. A limit below this one no order could meet, so the parser
+# refuses it rather than let the file say what nothing enforces.
+DOMAINS_AN_ORDER_ADDS = 1
+_PER_ORDER_LIMITS = frozenset(
+    {Policy.MAX_DOMAINS_PER_ORDER, Policy.MAX_DOMAINS_INDIVIDUAL_FIRST_FILING}
+)
 
 
 class Residency(StrEnum):
@@ -525,6 +539,12 @@ class _Parser:
                 value = Residency(value)
             elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 self.problems.append(f"{where}: {policy} must be a non-negative integer")
+                continue
+            elif policy in _PER_ORDER_LIMITS and value < DOMAINS_AN_ORDER_ADDS:
+                self.problems.append(
+                    f"{where}: {policy} must be at least {DOMAINS_AN_ORDER_ADDS}, "
+                    "the domains an order adds"
+                )
                 continue
             provinces = tuple(entry.get("provinces", []))
             self.problems += [

@@ -14,7 +14,7 @@ One module per concern, each to be read on its own:
 - ``checking``: ``check_order``, every check below in the order they run.
 - ``entity``: the checks on the entity and its record, and on the orders in flight.
 - ``services``: the checks on the service (its domain's holder, a domain or an app elsewhere or
-  on file here, the domain quota, a new access's record).
+  on file here, a new access's record).
 - ``people``: the checks on the people the order lists (the entity's responsible person,
   contacts, mobiles), and the details a changed person goes on record with (``keeps_record``,
   ``taken_document``), which approval writes.

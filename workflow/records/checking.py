@@ -46,7 +46,6 @@ from workflow.records.services import (
     _check_app_elsewhere,
     _check_domain_elsewhere,
     _check_domain_holder,
-    _check_domain_quota,
     _check_on_file_here,
     _check_packages_elsewhere,
 )
@@ -87,7 +86,6 @@ def check_order(
     found += _check_access(session, spec, parties, command, settings)
     found += _check_not_last(session, spec, parties) + _check_served_here(session, spec, parties)
     found += _check_still_here(session, spec, parties)
-    found += _check_domain_quota(session, parties, settings)
     found += _check_not_on_file(session, spec, parties) or _check_in_flight(session, parties)
     reasons += found if fields else [_rename(r, _FILING_FIELDS) for r in found]
     if reasons:

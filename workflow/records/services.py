@@ -1,8 +1,8 @@
 """The checks on the service an order brings: its domain's holder (``_check_domain_holder``),
 a domain or an app filed by another entity (``_check_domain_elsewhere``,
 ``_check_app_elsewhere``) or on file here already (``_check_on_file_here``), a package filed
-for another app (``_check_packages_elsewhere``), the identity's
-domain quota (``_check_domain_quota``), and the record a new access brings (``_check_access``).
+for another app (``_check_packages_elsewhere``), and the record a new access brings
+(``_check_access``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from workflow.domain.guards import (
     canonical_province,
     caseless_on,
     check_access_number,
-    check_domain_quota,
     check_suffix_letter,
     package_key,
     same_name,
@@ -327,32 +326,6 @@ def _check_app_elsewhere(session: Session, parties: _Parties) -> list[Reason]:
             details={"entity_id": holder},
         )
     ]
-
-
-def _check_domain_quota(session: Session, parties: _Parties, settings: Settings) -> list[Reason]:
-    """An order adding a domain counts those the identity keeps on file: filed services not
-    cancelled, of every entity row with its identity number, each domain once. (An order's
-    own service is on file only once approved: one in flight per entity keeps the others out,
-    and a withdrawn order's domain was never filed.)"""
-    if parties.service_in is None:
-        return []
-    entity = parties.entity_in or parties.entity
-    rules = rules_for(settings)
-    province = canonical_province(entity.province, rules) if entity is not None else None
-    if entity is None or province is None:
-        return []  # an unknown province is reported with the entity
-    on_file = session.exec(
-        select(Service.domain)
-        .distinct()
-        .join(Entity, col(Entity.id) == col(Service.entity_id))
-        .where(
-            Entity.id_number_hash == lookup(_identity(parties)),
-            col(Service.status).in_(ON_FILE_STATUSES),
-        )
-    ).all()
-    if parties.service_in.domain in on_file:
-        return []  # an app on the site's domain: no domain more is kept
-    return check_domain_quota(entity.type, province, len(on_file), rules)
 
 
 def _check_packages_elsewhere(
