@@ -701,7 +701,7 @@ def test_guangdong_company_filing_in_guangdong_passes(settings: Settings) -> Non
     assert check_creation(payload, TODAY, settings) == []
 
 
-# --- creation: suffixes reserved to entity types ---------------------------------------------
+# --- creation: suffixes reserved to entity types, and those they must file ------------------
 
 PUBLIC_INSTITUTION = {
     "licence": "filing",
@@ -729,25 +729,58 @@ def test_government_body_files_zhengwu_and_gov_cn(settings: Settings, domain: st
     assert check_creation(payload, TODAY, settings) == []
 
 
-@pytest.mark.parametrize(
-    ("domain", "reserved_for"),
-    [
-        ("示例.公益", ["public_institution"]),
-        ("示例.政务", ["government"]),
-        ("example.gov.cn", ["government"]),
-    ],
-)
-def test_company_may_not_file_a_reserved_suffix(
-    settings: Settings, domain: str, reserved_for: list[str]
+@pytest.mark.parametrize("domain", ["示例.政务", "example.gov.cn", "示例.公益"])
+def test_an_individual_may_not_file_a_suffix_its_registry_keeps_to_entities(
+    settings: Settings, domain: str
 ) -> None:
-    [reason] = check_creation(organisation(domain=domain), TODAY, settings)
-    assert (reason.code, reason.details["applicant_types"]) == ("suffix_reserved", reserved_for)
-    assert reason.source is not None and "huaweicloud-skills" in reason.source
+    [reason] = check_creation(individual(domain=domain), TODAY, settings)
+    assert (reason.code, reason.field) == ("suffix_reserved", "domain")
 
 
-def test_public_institution_may_not_file_a_government_suffix(settings: Settings) -> None:
-    payload = organisation(domain="示例.政务", **PUBLIC_INSTITUTION)
-    assert codes(check_creation(payload, TODAY, settings)) == ["suffix_reserved"]
+def test_a_company_may_not_file_gov_cn_naming_the_state_councils_notice(
+    settings: Settings,
+) -> None:
+    [reason] = check_creation(organisation(domain="example.gov.cn"), TODAY, settings)
+    assert (reason.code, reason.details["applicant_types"], reason.rule) == (
+        "suffix_reserved",
+        ["government", "public_institution"],
+        "domains.reserved.gov.cn",
+    )
+    assert reason.source is not None and "关于加强政府网站域名管理的通知" in reason.source
+
+
+@pytest.mark.parametrize("domain", ["示例.公益", "示例.政务"])
+def test_an_organisation_may_file_the_suffixes_conac_opens_to_social_organisations(
+    settings: Settings, domain: str
+) -> None:
+    assert check_creation(organisation(domain=domain), TODAY, settings) == []
+
+
+def test_a_government_body_filing_example_com_is_refused_naming_the_rule(
+    settings: Settings,
+) -> None:
+    [reason] = check_creation(organisation(domain="example.com", **GOVERNMENT), TODAY, settings)
+    assert reason.as_dict() == {
+        "code": "suffix_not_the_applicants",
+        "message": "government applicants file domains ending .gov.cn or .政务",
+        "field": "domain",
+        "applicant_type": "government",
+        "suffixes": [".gov.cn", ".政务"],
+        "rule": "domains.required.government",
+        "source": "Huawei Cloud, kb/topics/备案管局咨询.md in "
+        'github.com/huaweicloud/huaweicloud-skills ("党政机关域名应当以“.gov.cn”或“.政务”为后缀进行'
+        '备案", citing 《互联网政务应用安全管理规定》)',
+    }
+
+
+@pytest.mark.parametrize("domain", ["example.com", "示例.政务"])
+def test_a_public_institution_files_only_cn_or_gongyi(settings: Settings, domain: str) -> None:
+    payload = organisation(domain=domain, **PUBLIC_INSTITUTION)
+    [reason] = check_creation(payload, TODAY, settings)
+    assert (reason.code, reason.rule) == (
+        "suffix_not_the_applicants",
+        "domains.required.public_institution",
+    )
 
 
 def test_province_rule_comes_from_the_rules_file(settings: Settings, tmp_path: Path) -> None:
@@ -856,6 +889,7 @@ def test_every_packaged_rule_names_its_source() -> None:
         rules.domains_source,
         rules.provinces_source,
         *(entry.source for entry in rules.reserved_suffixes.values()),
+        *(entry.source for entry in rules.required_suffixes.values()),
         *(entry.source for entry in rules.province_rules),
         *(entry.source for entry in rules.documents.values()),
         *(entry.source for entry in rules.applicant_types.values()),

@@ -457,7 +457,8 @@ def _check_birth_date(
 
 
 def _check_reserved_suffix(domain: str, applicant_type: str, rules: Rules) -> list[Reason]:
-    """.公益 is for public institutions, .政务 and .gov.cn for government bodies."""
+    """A suffix its registry keeps to some entity types (.gov.cn, .政务, .公益) is filed by
+    them only."""
     try:
         ascii_domain = to_ascii_domain(domain)
     except ValueError:
@@ -477,12 +478,35 @@ def _check_reserved_suffix(domain: str, applicant_type: str, rules: Rules) -> li
     return []
 
 
+def _check_required_suffix(domain: str, applicant_type: str, rules: Rules) -> list[Reason]:
+    """Government bodies file .gov.cn or .政务 and public institutions .cn or .公益, and no
+    other suffix (《互联网政务应用安全管理规定》, as the rules file quotes it)."""
+    required = rules.required_suffixes.get(applicant_type)
+    try:
+        ascii_domain = to_ascii_domain(domain)
+    except ValueError:
+        return []  # reported by _check_domain
+    if required is None or any(ascii_domain.endswith("." + s) for s in required.suffixes):
+        return []
+    shown = [f".{suffix}" for suffix in required.shown]
+    return [
+        Reason(
+            "suffix_not_the_applicants",
+            f"{applicant_type} applicants file domains ending {' or '.join(shown)}",
+            field="domain",
+            details={"applicant_type": applicant_type, "suffixes": shown},
+            **_cite(required),
+        )
+    ]
+
+
 def _check_province_rules(
     domain: str, applicant: ApplicantIn, province: str | None, rules: Rules, today: date
 ) -> list[Reason]:
-    """The rules that depend on who files where: home province, birth date and age, and
-    suffixes reserved to some entity types."""
+    """The rules that depend on who files where: home province, birth date and age, suffixes
+    reserved to some entity types and those some entity types must file."""
     reasons = _check_reserved_suffix(domain, applicant.type, rules)
+    reasons += _check_required_suffix(domain, applicant.type, rules)
     reasons += _check_birth_date(applicant, province, rules, today)
     if province is not None:
         reasons += _check_home_province(applicant, province, rules)

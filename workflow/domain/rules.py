@@ -251,6 +251,25 @@ class ReservedSuffix:
 
 
 @dataclass(frozen=True)
+class RequiredSuffixes:
+    """The suffixes an applicant type files under and no other (a government body's .gov.cn
+    and .政务); ``suffixes`` in IDNA, as domains are compared."""
+
+    applicant_type: str
+    suffixes: tuple[str, ...]
+    source: Source
+
+    @property
+    def name(self) -> str:
+        return f"domains.required.{self.applicant_type}"
+
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """The suffixes as people write them: .政务, not its punycode."""
+        return tuple(suffix.encode("ascii").decode("idna") for suffix in self.suffixes)
+
+
+@dataclass(frozen=True)
 class Licence(Term):
     key: str
     name_zh: str
@@ -310,6 +329,7 @@ class Rules:
     second_level_suffixes: frozenset[str]
     domains_source: Source
     reserved_suffixes: Mapping[str, ReservedSuffix]
+    required_suffixes: Mapping[str, RequiredSuffixes]
     provinces: Mapping[str, Province]
     provinces_source: Source
     province_rules: tuple[ProvinceRule, ...]
@@ -395,6 +415,10 @@ class Rules:
             *(
                 RuleInForce(r.name, f"only for {', '.join(r.applicant_types)}", r.source)
                 for r in self.reserved_suffixes.values()
+            ),
+            *(
+                RuleInForce(r.name, f"files only {', '.join(r.shown)}", r.source)
+                for r in self.required_suffixes.values()
             ),
             *(
                 RuleInForce(
@@ -521,6 +545,21 @@ class _Parser:
                 ascii_suffix, tuple(entry["applicant_types"]), self.source(where, entry)
             )
         return reserved
+
+    def required_suffixes(self) -> dict[str, RequiredSuffixes]:
+        required: dict[str, RequiredSuffixes] = {}
+        for applicant_type, entry in self.table("domains", "required").items():
+            where = f"domains.required.{applicant_type}"
+            suffixes: list[str] = []
+            for suffix in entry["suffixes"]:
+                try:
+                    suffixes.append(to_ascii_domain(str(suffix)))
+                except ValueError:
+                    self.problems.append(f"{where}: {suffix!r} is not a domain suffix")
+            required[applicant_type] = RequiredSuffixes(
+                applicant_type, tuple(suffixes), self.source(where, entry)
+            )
+        return required
 
     def province_rules(self, known: set[str]) -> tuple[ProvinceRule, ...]:
         rules: list[ProvinceRule] = []
@@ -702,6 +741,7 @@ class _Parser:
             second_level_suffixes=self.domains("second_level_suffixes"),
             domains_source=self.source("domains", self.table("domains")),
             reserved_suffixes=MappingProxyType(self.reserved_suffixes()),
+            required_suffixes=MappingProxyType(self.required_suffixes()),
             provinces=MappingProxyType(provinces),
             provinces_source=self.source("provinces", self.table("provinces")),
             province_rules=province_rules,
@@ -736,6 +776,12 @@ class _Parser:
                 )
         for reserved in rules.reserved_suffixes.values():
             expect(reserved.name, reserved.applicant_types, rules.applicant_types, "applicant type")
+        expect(
+            "domains.required",
+            tuple(rules.required_suffixes),
+            rules.applicant_types,
+            "applicant type",
+        )
         for key, kind in rules.applicant_types.items():
             expect(f"applicant_types.{key}", kind.documents, rules.documents, "document")
             expect(f"applicant_types.{key}", kind.materials, rules.materials, "material")
