@@ -26,7 +26,7 @@ def test_show_prints_shanghai_rules_with_their_sources(cli: Cli) -> None:
 
 def test_show_leaves_out_other_provinces_rules(cli: Cli) -> None:
     assert "min_age" not in cli("rules", "show", "沪").stdout
-    assert "provinces.rules.min_age\n  18 in 冀蒙" in cli("rules", "show").stdout
+    assert "provinces.rules.min_age\n  18 in 冀蒙湘" in cli("rules", "show").stdout
 
 
 def test_show_names_hunans_limit_on_the_domains_one_order_adds_with_its_source(

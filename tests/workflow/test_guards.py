@@ -677,9 +677,49 @@ def test_inner_mongolia_refuses_an_eleven_year_old(settings: Settings) -> None:
     assert codes(check_creation(payload, TODAY, settings)) == ["under_minimum_age"]
 
 
+def test_hunan_refuses_a_seventeen_year_old_naming_the_rule(settings: Settings) -> None:
+    payload = individual(province="湘", **{"applicant.id_number": resident_id("43010220080316123")})
+    [reason] = check_creation(payload, TODAY, settings)
+    assert (reason.code, reason.details, reason.rule) == (
+        "under_minimum_age",
+        {"province": "湘", "min_age": 18, "age": 17},
+        "provinces.rules.min_age",
+    )
+
+
 def test_no_minimum_age_where_the_province_sets_none(settings: Settings) -> None:
     payload = individual(province="粤", **{"applicant.id_number": resident_id("44030520150101123")})
     assert check_creation(payload, TODAY, settings) == []
+
+
+# --- creation: foreign individuals ----------------------------------------------------------
+
+PASSPORT = {"applicant.id_type": "passport", "applicant.id_number": "E12345678"}
+
+
+def test_hebei_refuses_a_foreign_individual_naming_the_rule(settings: Settings) -> None:
+    [reason] = check_creation(individual(province="冀", **PASSPORT), TODAY, settings)
+    assert reason.as_dict() == {
+        "code": "foreign_individual_refused",
+        "message": "Hebei accepts no individual filings from foreign nationals (passport 护照)",
+        "field": "applicant.id_type",
+        "province": "冀",
+        "id_type": "passport",
+        "rule": "provinces.rules.no_foreign_individuals",
+        "source": "Huawei Cloud, kb/topics/备案管局咨询.md in "
+        'github.com/huaweicloud/huaweicloud-skills (Hebei, 个人用户 > 主体信息: "外籍人士不予备案")',
+    }
+
+
+def test_hebei_accepts_a_hong_kong_resident_s_permit(settings: Settings) -> None:
+    permit = {"applicant.id_type": "hk_macao_permit", "applicant.id_number": "H12345678"}
+    assert check_creation(individual(province="冀", **permit), TODAY, settings) == []
+
+
+def test_a_foreign_individual_files_where_the_province_does_not_refuse_them(
+    settings: Settings,
+) -> None:
+    assert check_creation(individual(province="粤", **PASSPORT), TODAY, settings) == []
 
 
 # --- creation: organisations file in their home province ------------------------------------

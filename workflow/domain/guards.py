@@ -388,6 +388,26 @@ def _check_residency(applicant: ApplicantIn, province: str, rules: Rules) -> lis
     ]
 
 
+def _check_foreign_individual(applicant: ApplicantIn, province: str, rules: Rules) -> list[Reason]:
+    """Provinces admitting no foreign individuals refuse the documents foreign nationals file
+    with: the document type says it, whatever its number."""
+    target = rules.provinces[province]
+    rule = target.policies.get(Policy.NO_FOREIGN_INDIVIDUALS)
+    document = rules.documents.get(applicant.id_type)
+    if rule is None or not rule.value or document is None or not document.foreign_nationals:
+        return []
+    return [
+        Reason(
+            "foreign_individual_refused",
+            f"{target.name_en} accepts no individual filings from foreign nationals "
+            f"({document.key} {document.name_zh})",
+            field="applicant.id_type",
+            details={"province": province, "id_type": document.key},
+            **_cite(rule),
+        )
+    ]
+
+
 def _check_home_province(applicant: ApplicantIn, province: str, rules: Rules) -> list[Reason]:
     """Entities file where their licence was issued: the region digits of its code say where."""
     kind = rules.applicant_types[applicant.type]
@@ -665,6 +685,7 @@ def check_creation(command: FilingCreate, today: date, settings: Settings) -> li
     reasons += _check_licence_allowed(kind.value, licence, rules)
     if kind is ApplicantKind.INDIVIDUAL and province is not None:
         reasons += _check_residency(applicant, province, rules)
+        reasons += _check_foreign_individual(applicant, province, rules)
     reasons += _check_province_rules(command.domain, applicant, province, rules, today)
     reasons += _check_contact(applicant)
     return reasons

@@ -102,6 +102,9 @@ class Policy(StrEnum):
     # 1: the entity's responsible person is its legal representative, or an authorisation
     # letter (material ``authorisation_letter``) is submitted.
     LEGAL_REP_RESPONSIBLE = "legal_rep_responsible"
+    # 1: individuals filing with a document of foreign nationals (``foreign_nationals``) are
+    # refused.
+    NO_FOREIGN_INDIVIDUALS = "no_foreign_individuals"
 
 
 # An order brings one service (``OrderCreate.service``) and a service one domain
@@ -184,6 +187,9 @@ class Document(Term):
     checks: tuple[str, ...]
     region_at: int | None
     birth_date_at: int | None
+    # Foreign nationals file with it (a passport, a foreign permanent residence card), so a
+    # province admitting no foreign individuals refuses it.
+    foreign_nationals: bool
     source: Source
 
     @property
@@ -637,6 +643,7 @@ class _Parser:
                 known,
                 self.offset(where, entry, "region_at"),
                 self.offset(where, entry, "birth_date_at"),
+                bool(entry.get("foreign_nationals", False)),
                 self.source(where, entry),
             )
         return documents
