@@ -5,13 +5,22 @@ One class so that every process (web, worker, scheduler, CLI) agrees on what it 
 
 from __future__ import annotations
 
+import json
 import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    GetPydanticSchema,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import core_schema
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_WEBHOOK_SECRET = "change-me"
@@ -19,19 +28,6 @@ DEFAULT_WEBHOOK_SECRET = "change-me"
 # Dramatiq waits no longer between retries, whatever it is told (``DEFAULT_MAX_BACKOFF``).
 _DRAMATIQ_MAX_BACKOFF_MS = 7 * 24 * 3600 * 1000
 
-# Working days a host's pre-review may take before it is overdue, per order kind: the hosts'
-# figures with a day's slack. A first filing, a new site or a new access takes 1-2 working days
-# at Tencent Cloud; a change about one (Tencent); a cancellation at most one (Tencent), a
-# cancelled access one (JD Cloud). See docs/domain-facts.md, the table of order kinds.
-HOST_REVIEW_WORKING_DAYS = {
-    "first_filing": 3,
-    "new_service": 3,
-    "new_access": 3,
-    "change": 2,
-    "cancel_entity": 2,
-    "cancel_service": 2,
-    "cancel_access": 2,
-}
 # A host that has not answered in a quarter has lost the application; a larger figure is a
 # typo, and adding it day by day through the calendar would hold every event that arms it.
 MAX_HOST_REVIEW_WORKING_DAYS = 60
@@ -49,6 +45,40 @@ LEADER_TAKEOVER_POLLS = 3
 # A figure inside a JSON list or mapping: strict, since `[true, 2]` would otherwise read as 1.
 Days = Annotated[int, Field(ge=1, le=MAX_DAYS_AHEAD, strict=True)]
 WorkingDays = Annotated[int, Field(ge=1, le=MAX_WORKING_DAYS_AHEAD, strict=True)]
+HostReviewDays = Annotated[int, Field(ge=1, le=MAX_HOST_REVIEW_WORKING_DAYS, strict=True)]
+
+
+def _one_or_each(value: object, each: ValidatorFunctionWrapHandler) -> object:
+    """One number is every key's (what ``HOST_REVIEW_WORKING_DAYS`` was before it varied by
+    kind); anything else is read as the mapping. Only that mapping's errors are told, placed
+    at its key (``HOST_REVIEW_WORKING_DAYS.change``), not a number's besides. Text that is no
+    JSON comes here as it was set (pydantic-settings passes it on for a number or a mapping)
+    and is called so, as every other mapping setting's is."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ValueError(f"not valid JSON ({exc})") from None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not 1 <= value <= MAX_HOST_REVIEW_WORKING_DAYS or not float(value).is_integer():
+            raise ValueError(
+                f"{value} is not a whole number of working days from 1 to "
+                f"{MAX_HOST_REVIEW_WORKING_DAYS}"
+            )
+        return int(value)
+    return each(value)
+
+
+# A figure for every key, or for the keys a mapping names. The defaults and the keys are the
+# workflow's (``workflow.domain.overrides``), which merges and checks them for every process.
+HostReviewFigures = Annotated[
+    HostReviewDays | dict[str, HostReviewDays],
+    GetPydanticSchema(
+        lambda _, handler: core_schema.no_info_wrap_validator_function(
+            _one_or_each, handler(dict[str, HostReviewDays])
+        )
+    ),
+]
 
 
 # What every URL starts with (RFC 3986 scheme, then "://"): SQLAlchemy names a dialect there.
@@ -160,12 +190,10 @@ class Settings(BaseSettings):
         default_factory=lambda: [0.0, 12.0, 20.0],
         description="Remind this many hours after the SMS, each inside SMS_WINDOW_HOURS.",
     )
-    host_review_working_days: dict[
-        str, Annotated[int, Field(ge=1, le=MAX_HOST_REVIEW_WORKING_DAYS, strict=True)]
-    ] = Field(
-        default_factory=lambda: dict(HOST_REVIEW_WORKING_DAYS),
+    host_review_working_days: HostReviewFigures = Field(
+        default_factory=dict,
         description="Working days a host's pre-review may take, per order kind; one number "
-        "sets every kind, a mapping overrides the kinds it names.",
+        "sets every kind, a mapping overrides the kinds it names (the others keep theirs).",
     )
     resubmit_working_days: int = Field(default=5, ge=1, le=MAX_HOST_REVIEW_WORKING_DAYS)
     miit_reminder_weeks: list[Annotated[float, Field(gt=0, le=MAX_WEEKS_AHEAD)]] = Field(
@@ -190,25 +218,9 @@ class Settings(BaseSettings):
     idle_escalate_days: int = Field(default=40, ge=1, le=MAX_DAYS_AHEAD)
     idle_lapse_days: int = Field(default=45, ge=1, le=MAX_DAYS_AHEAD)
     stuck_working_days: dict[str, WorkingDays] = Field(
-        # Working days, as the host's and the bureau's own clocks run: a weekend or a holiday
-        # with no move is no sign of trouble, and ops would be called out during it.
-        default_factory=lambda: {
-            "domain_registered": 10,
-            "service_number_bound": 10,
-            "pre_approval_pending": 20,
-            "submitted": 5,  # after the host's review is overdue (2-3 working days)
-            "host_returned": 7,  # after the resubmission is overdue (5)
-            "draft": 10,
-            # The host passes an order to the bureau in 1-3 working days (docs/domain-facts.md, TX
-            # 备案审核.md).
-            "host_pre_approved": 3,
-            "sms_pending": 1,  # the 24 h window returns the order first
-            "lapsed": 20,
-            # A week after the 6-week SLA breach, which escalates already (not at once with it).
-            "miit_pending": 35,
-            "rejected": 10,
-        },
-        description="Working days in a state after which a filing is stuck, per state.",
+        default_factory=dict,
+        description="Working days in a state after which a filing is stuck, for the states it "
+        "names; the others keep theirs.",
     )
     # Replaced by ``stuck_working_days`` (calendar days then): read only so that one still set,
     # in the environment or ``.env``, refuses the start instead of being ignored.
@@ -390,27 +402,6 @@ class Settings(BaseSettings):
                 f"DELIVERY_TIME_LIMIT_SECONDS {self.delivery_time_limit_seconds:g})"
             )
         return self
-
-    @field_validator("host_review_working_days", mode="before")
-    @classmethod
-    def _per_order_kind(cls, value: object) -> object:
-        """One number is every kind's (what this setting was before it varied by kind); a
-        mapping overrides the kinds it names and keeps the others' defaults. Kinds are checked
-        here, not only at a process's start: the CLI arms deadlines too."""
-        if isinstance(value, dict):
-            unknown = [repr(kind) for kind in value if kind not in HOST_REVIEW_WORKING_DAYS]
-            if unknown:
-                kinds = ", ".join(HOST_REVIEW_WORKING_DAYS)
-                raise ValueError(f"unknown order kind {', '.join(unknown)} (one of {kinds})")
-            return {**HOST_REVIEW_WORKING_DAYS, **value}
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            if not 1 <= value <= MAX_HOST_REVIEW_WORKING_DAYS or not float(value).is_integer():
-                raise ValueError(
-                    f"{value} is not a whole number of working days from 1 to "
-                    f"{MAX_HOST_REVIEW_WORKING_DAYS}"
-                )
-            return dict.fromkeys(HOST_REVIEW_WORKING_DAYS, int(value))
-        return value
 
     @field_validator("database_url")
     @classmethod

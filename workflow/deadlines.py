@@ -28,6 +28,7 @@ from workflow.domain.definition import (
     DeadlineSpec,
     deadlines_for,
 )
+from workflow.domain.overrides import PER_KEY
 
 _CALENDAR_UNITS = {
     "hours": timedelta(hours=1),
@@ -51,11 +52,15 @@ def calendar_for(settings: Settings) -> WorkingCalendar:
 def figures(spec: DeadlineSpec, state: str, kind: str, settings: Settings) -> list[float]:
     """The configured figures of ``spec`` in ``state`` for an order of ``kind``: none, one
     or several."""
-    value = spec.figure(settings)
-    if isinstance(value, Mapping):
-        value = value.get(state if spec.per == "state" else kind)
+    per_key = PER_KEY.get(spec.kind)
+    if per_key is None:
+        value = spec.figure(settings)
+    else:
+        value = per_key.figures(settings).get(state if spec.per == "state" else kind)
     if value is None:
         return []
+    if isinstance(value, Mapping):
+        raise TypeError(f"{spec.setting} is set per state or kind: declare its defaults in PER_KEY")
     if isinstance(value, Sequence):
         return [float(v) for v in value]
     return [float(value)]

@@ -16,32 +16,21 @@ from cryptography.fernet import Fernet
 from config.keys import split_keys
 from config.settings import DEFAULT_WEBHOOK_SECRET, Environment, Settings
 from workflow.domain.commands import RouteIn, reasons_from
-from workflow.domain.definition import TERMINAL_STATES, Audience, State
+from workflow.domain.definition import Audience, State
 from workflow.domain.errors import Reason, UnsafeSettings, summarise
+from workflow.domain.overrides import PER_KEY
 from workflow.domain.rules import RulesError, rules_for
 from workflow.domain.wording import counted
 
 _ROUTES = dict[Audience, list[RouteIn]]
-_STUCK = dict[State, int]
 
 
 def check_settings(settings: Settings, *, refusing: str = "refusing to start") -> None:
     """Raise ``UnsafeSettings`` listing every setting that is malformed or, in production,
     still at its public shipped default (anyone could forge signed webhook deliveries);
     ``refusing`` heads its message (a CLI command refuses to run, not to start)."""
-    reasons = [
-        *_problems("notify_routes", _ROUTES, settings.notify_routes),
-        *_problems("stuck_working_days", _STUCK, settings.stuck_working_days),
-    ]
-    reasons += [
-        Reason(
-            "stuck_in_an_end",
-            f"STUCK_WORKING_DAYS names {state}, where an order has ended: none is stuck there",
-            field=f"stuck_working_days.{state}",
-        )
-        for state in settings.stuck_working_days
-        if state in TERMINAL_STATES
-    ]
+    reasons = _problems("notify_routes", _ROUTES, settings.notify_routes)
+    reasons += [reason for per_key in PER_KEY.values() for reason in per_key.refused(settings)]
     reasons += _late_reminders(settings)
     reasons += _stuck_inside_the_sms_window(settings)
     if settings.stuck_days is not None:
@@ -127,9 +116,12 @@ def _stuck_inside_the_sms_window(settings: Settings) -> list[Reason]:
     answered): called stuck before that, ops would chase one the window still holds. N working
     days last at least N x 24 h (on a weekday, exactly that), so fewer hours than the window's
     put some orders in the stuck list while their window is open."""
-    days = settings.stuck_working_days.get(State.SMS_PENDING)
-    window = settings.sms_window_hours
-    if days is None or days * 24 >= window:
+    try:
+        figures = PER_KEY["stuck"].figures(settings)
+    except UnsafeSettings:  # the states it names that are none are refused already
+        return []
+    days, window = int(figures[State.SMS_PENDING]), settings.sms_window_hours
+    if days * 24 >= window:
         return []
     message = (
         f"STUCK_WORKING_DAYS gives sms_pending {counted(days, 'working day')}, {days * 24} h on a "

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from config.clock import FrozenClock, as_utc
-from config.settings import HOST_REVIEW_WORKING_DAYS, Settings
+from config.settings import Settings, get_settings
 from models import Deadline, DeadlineStatus, Filing, Notification
 from tests.databases import POSTGRES_ONLY, Database
 from tests.factories import ORDER_PATHS, SCHEDULE_2031, MakeFiling, first_filing_order, order_on
@@ -22,11 +22,14 @@ from workflow.domain.commands import EventCommand
 from workflow.domain.definition import DEADLINES_BY_KIND, DeadlineSpec, State
 from workflow.domain.errors import VersionConflict
 from workflow.domain.orders import OrderKind
+from workflow.domain.overrides import PER_KEY
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines
 
 if TYPE_CHECKING:
     from tests.conftest import Open
+
+_HOST_REVIEW = PER_KEY["host_review_overdue"]
 
 
 def _no_sms_window(settings: Settings) -> Settings:
@@ -252,17 +255,17 @@ def test_a_hosts_pre_review_is_overdue_after_its_order_kinds_working_days(
 
 
 def test_the_host_review_has_a_default_for_every_order_kind() -> None:
-    assert set(HOST_REVIEW_WORKING_DAYS) == {kind.value for kind in OrderKind}
+    assert set(_HOST_REVIEW.defaults) == {kind.value for kind in OrderKind}
 
 
 def test_one_number_for_the_host_review_sets_every_order_kind() -> None:
-    figures = Settings.model_validate({"host_review_working_days": 4}).host_review_working_days
-    assert figures == dict.fromkeys(HOST_REVIEW_WORKING_DAYS, 4)
+    figures = _HOST_REVIEW.figures(Settings.model_validate({"host_review_working_days": 4}))
+    assert figures == dict.fromkeys(_HOST_REVIEW.defaults, 4)
 
 
 def test_a_host_review_figure_for_one_kind_keeps_the_others() -> None:
-    figures = Settings(host_review_working_days={"change": 1}).host_review_working_days
-    assert figures == {**HOST_REVIEW_WORKING_DAYS, "change": 1}
+    figures = _HOST_REVIEW.figures(Settings(host_review_working_days={"change": 1}))
+    assert figures == {**_HOST_REVIEW.defaults, "change": 1}
 
 
 @pytest.mark.parametrize("figure", [0, 2.5, 61, float("inf"), float("nan"), True])
@@ -274,9 +277,18 @@ def test_one_host_review_figure_that_is_no_whole_number_from_1_to_60_is_refused(
     assert [e["loc"] for e in refused.value.errors()] == [("host_review_working_days",)]
 
 
-def test_a_host_review_figure_for_an_unknown_order_kind_is_refused_naming_it() -> None:
-    with pytest.raises(pydantic.ValidationError, match="unknown order kind 'chnage'"):
-        Settings(host_review_working_days={"chnage": 1})
+def test_a_stuck_threshold_set_for_one_state_keeps_every_other_states_default(
+    monkeypatch: pytest.MonkeyPatch, new_filing: MakeFiling
+) -> None:
+    """Naming `submitted` once replaced the defaults whole: every other state armed no stuck
+    deadline at all, and no one was told its orders stalled."""
+    monkeypatch.setenv("STUCK_WORKING_DAYS", '{"submitted": 4}')
+    get_settings.cache_clear()
+
+    filing = new_filing("host_pre_approved")  # Monday 10:00; 3 working days by default
+
+    [stuck] = [d for d in filing.deadlines if d.kind == "stuck"]
+    assert stuck.due_at == datetime.fromisoformat("2026-03-05T10:00+08:00")
 
 
 def test_an_event_after_a_schedule_was_loaded_counts_with_it_without_a_restart(

@@ -128,11 +128,29 @@ def test_stuck_after_a_longer_sms_window_ends_starts() -> None:
     check_settings(Settings(sms_window_hours=48, stuck_working_days={"sms_pending": 2}))
 
 
-def test_stuck_working_days_for_an_unknown_state_refuses_to_start() -> None:
+def test_stuck_working_days_for_an_unknown_state_refuses_to_start_naming_those_it_takes() -> None:
     with pytest.raises(UnsafeSettings) as refused:
         check_settings(Settings(stuck_working_days={"submited": 3}))
 
-    assert [r.field for r in refused.value.reasons] == ["stuck_working_days.submited"]
+    [reason] = refused.value.reasons
+    assert (reason.field, reason.message) == (
+        "stuck_working_days.submited",
+        "STUCK_WORKING_DAYS names 'submited', not a state an order can be stuck in (one of "
+        "domain_registered, service_number_bound, pre_approval_pending, draft, submitted, "
+        "host_returned, host_pre_approved, sms_pending, miit_pending, rejected, lapsed)",
+    )
+
+
+def test_host_review_working_days_for_an_unknown_order_kind_refuses_to_start_naming_it() -> None:
+    with pytest.raises(UnsafeSettings) as refused:
+        check_settings(Settings(host_review_working_days={"chnage": 1}))
+
+    [reason] = refused.value.reasons
+    assert (reason.field, reason.message) == (
+        "host_review_working_days.chnage",
+        "HOST_REVIEW_WORKING_DAYS names 'chnage', not an order kind (one of first_filing, "
+        "new_service, new_access, change, cancel_entity, cancel_service, cancel_access)",
+    )
 
 
 @pytest.mark.parametrize("where", ["environment", ".env"])

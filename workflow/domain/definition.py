@@ -71,6 +71,11 @@ class StateSpec:
     # A terminal state the order reaches without what it was filed for: leading there is
     # a loss the console marks as such (approval ends an order too, and is no loss).
     abandoned: bool = False
+    # The default of its STUCK_WORKING_DAYS figure (``workflow.domain.overrides``), declared
+    # with the state so that a state added has one; none where the order ends. Working days,
+    # as the host's and the bureau's clocks run: a weekend or a holiday with no move is no sign
+    # of trouble. ``GET /workflow`` leaves it out: a default, not the figure in force.
+    stuck_working_days: SkipJsonSchema[Annotated[int | None, Field(exclude=True)]] = None
 
     @property
     def label(self) -> str:
@@ -288,6 +293,7 @@ STATES: tuple[StateSpec, ...] = (
         "Domain registered and real-name verified.",
         Actor.APPLICANT,
         meaning_zh="域名已注册并完成实名认证。",
+        stuck_working_days=10,
     ),
     StateSpec(
         State.SERVICE_NUMBER_BOUND,
@@ -295,6 +301,7 @@ STATES: tuple[StateSpec, ...] = (
         "Bei'an service number bound to a mainland server.",
         Actor.APPLICANT,
         meaning_zh="已为大陆服务器绑定接入商的备案服务号。",
+        stuck_working_days=10,
     ),
     StateSpec(
         State.PRE_APPROVAL_PENDING,
@@ -302,6 +309,7 @@ STATES: tuple[StateSpec, ...] = (
         "Sector regulator's pre-approval in progress.",
         Actor.REGULATOR,
         meaning_zh="行业主管部门前置审批中。",
+        stuck_working_days=20,
     ),
     StateSpec(
         State.DRAFT,
@@ -309,6 +317,7 @@ STATES: tuple[StateSpec, ...] = (
         "Order opened for a record on file; the applicant completes it and submits.",
         Actor.APPLICANT,
         meaning_zh="已为在案备案开启订单，待申请人完善后提交。",
+        stuck_working_days=10,
     ),
     StateSpec(
         State.SUBMITTED,
@@ -316,6 +325,7 @@ STATES: tuple[StateSpec, ...] = (
         "Application with the host for pre-review.",
         Actor.HOST,
         meaning_zh="备案申请在接入商初审中。",
+        stuck_working_days=5,  # after the host's review is overdue (2-3 working days)
     ),
     StateSpec(
         State.HOST_RETURNED,
@@ -323,6 +333,7 @@ STATES: tuple[StateSpec, ...] = (
         "Host sent the application back for correction.",
         Actor.APPLICANT,
         meaning_zh="接入商退回备案申请，待修改。",
+        stuck_working_days=7,  # after the resubmission is overdue (5)
     ),
     StateSpec(
         State.HOST_PRE_APPROVED,
@@ -330,6 +341,9 @@ STATES: tuple[StateSpec, ...] = (
         "Host passed it; waiting for it to reach the bureau (MIIT's SMS, where the kind has one).",
         Actor.HOST,
         meaning_zh="接入商初审通过，等待提交管局（需短信核验的订单类型等待工信部短信）。",
+        # The host passes an order to the bureau in 1-3 working days (docs/domain-facts.md, TX
+        # 备案审核.md).
+        stuck_working_days=3,
     ),
     StateSpec(
         State.SMS_PENDING,
@@ -337,6 +351,7 @@ STATES: tuple[StateSpec, ...] = (
         "MIIT sent its SMS: every listed person answers within {sms_window_hours:g} h of it.",
         Actor.APPLICANT,
         meaning_zh="工信部已发送核验短信：每位需核验的负责人须在{sms_window_hours:g}小时内完成核验。",
+        stuck_working_days=1,  # the 24 h window returns the order first
     ),
     StateSpec(
         State.MIIT_PENDING,
@@ -344,6 +359,8 @@ STATES: tuple[StateSpec, ...] = (
         "Provincial communications administration reviewing.",
         Actor.MIIT,
         meaning_zh="省通信管理局审核中。",
+        # A week after the 6-week SLA breach, which escalates already (not at once with it).
+        stuck_working_days=35,
     ),
     StateSpec(
         State.APPROVED,
@@ -359,6 +376,7 @@ STATES: tuple[StateSpec, ...] = (
         "Refused or returned by MIIT, or pre-approval denied.",
         Actor.APPLICANT,
         meaning_zh="管局驳回或退回，或前置审批未通过。",
+        stuck_working_days=10,
     ),
     StateSpec(
         State.LAPSED,
@@ -367,6 +385,7 @@ STATES: tuple[StateSpec, ...] = (
         "first review.",
         Actor.APPLICANT,
         meaning_zh="等待申请人处理超过{idle_lapse_days}天，订单已失效：接入商保留资料，需重新提交初审。",
+        stuck_working_days=20,
     ),
     StateSpec(
         State.WITHDRAWN,

@@ -20,6 +20,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
 from workflow.domain.definition import SMS_WRONG_ENTRY_LIMIT, State
 from workflow.domain.event_data import EventData, VerifierData, VerifierRole, WrongEntryData
@@ -205,6 +209,11 @@ class KindSpec:
     service: Party
     verifiers: tuple[VerifierRole, ...]
     effect: Effect
+    # The default of its HOST_REVIEW_WORKING_DAYS figure (``workflow.domain.overrides``): the
+    # working days the host's pre-review may take before it is overdue, the hosts' own figures
+    # with a day's slack (docs/domain-facts.md, the table of order kinds). ``GET /workflow``
+    # leaves it out: a default, not the figure in force.
+    host_review_working_days: SkipJsonSchema[Annotated[int, Field(exclude=True)]]
     materials: tuple[str, ...] = ()
     files_service: bool = False
 
@@ -230,6 +239,8 @@ KINDS: tuple[KindSpec, ...] = (
         Party.NEW,
         (VerifierRole.ENTITY, VerifierRole.SERVICE),
         Effect.ISSUE_NUMBERS,
+        # A first filing, a new site or a new access: 1-2 working days at Tencent Cloud.
+        host_review_working_days=3,
         files_service=True,
     ),
     KindSpec(
@@ -242,6 +253,7 @@ KINDS: tuple[KindSpec, ...] = (
         Party.NEW,
         (VerifierRole.SERVICE,),
         Effect.ADD_SERVICE,
+        host_review_working_days=3,
         files_service=True,
     ),
     KindSpec(
@@ -254,6 +266,7 @@ KINDS: tuple[KindSpec, ...] = (
         Party.NEW,
         (VerifierRole.SERVICE,),
         Effect.ADD_ACCESS,
+        host_review_working_days=3,
         files_service=True,
     ),
     KindSpec(
@@ -266,6 +279,8 @@ KINDS: tuple[KindSpec, ...] = (
         Party.OPTIONAL,
         (VerifierRole.ENTITY, VerifierRole.SERVICE),
         Effect.APPLY_CHANGES,
+        # A change: about one working day (Tencent).
+        host_review_working_days=2,
         materials=("change_request_form",),
     ),
     KindSpec(
@@ -278,6 +293,8 @@ KINDS: tuple[KindSpec, ...] = (
         Party.NONE,
         (VerifierRole.ENTITY,),
         Effect.CANCEL_ENTITY,
+        # A cancellation: at most one working day (Tencent).
+        host_review_working_days=2,
         materials=("cancellation_request",),
     ),
     KindSpec(
@@ -290,6 +307,7 @@ KINDS: tuple[KindSpec, ...] = (
         Party.EXISTING,
         (VerifierRole.SERVICE,),
         Effect.CANCEL_SERVICE,
+        host_review_working_days=2,
         materials=("cancellation_request",),
     ),
     KindSpec(
@@ -302,6 +320,8 @@ KINDS: tuple[KindSpec, ...] = (
         Party.EXISTING,
         (),
         Effect.REMOVE_ACCESS,
+        # A cancelled access: one working day (JD Cloud).
+        host_review_working_days=2,
         materials=("cancellation_request",),
     ),
 )
