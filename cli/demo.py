@@ -29,7 +29,7 @@ from models import Filing, HistoryEntry, Notification, create_db_engine
 from models.migrate import upgrade
 from workflow import service, views
 from workflow.domain.commands import EventCommand, OrderCreate
-from workflow.domain.definition import DEADLINES_BY_KIND, State
+from workflow.domain.definition import DEADLINES_BY_KIND, Event, State
 from workflow.domain.guards import required_materials
 from workflow.domain.orders import Effect, OrderKind, kind_spec
 from workflow.domain.rules import rules_for
@@ -65,17 +65,17 @@ class Story:
     entity: Entity
     kind: OrderKind
     opens: int
-    steps: tuple[tuple[int, str], ...]
+    steps: tuple[tuple[int, Event], ...]
 
 
 # Events that take a first filing from a registered domain to approval.
 FIRST_FILING_PATH = (
-    "bind_service_number",
-    "submit",
-    "host_approve",
-    "sms_sent",
-    "verify_sms",
-    "miit_approve",
+    Event.BIND_SERVICE_NUMBER,
+    Event.SUBMIT,
+    Event.HOST_APPROVE,
+    Event.SMS_SENT,
+    Event.VERIFY_SMS,
+    Event.MIIT_APPROVE,
 )
 
 STORIES: tuple[Story, ...] = (
@@ -84,12 +84,12 @@ STORIES: tuple[Story, ...] = (
         OrderKind.FIRST_FILING,
         at(0),
         (
-            (at(0, 1), "bind_service_number"),
-            (at(0, 2), "submit"),
-            (at(0, 5), "host_approve"),
-            (at(0, 6), "sms_sent"),
-            (at(0, 8), "verify_sms"),
-            (at(12), "miit_approve"),
+            (at(0, 1), Event.BIND_SERVICE_NUMBER),
+            (at(0, 2), Event.SUBMIT),
+            (at(0, 5), Event.HOST_APPROVE),
+            (at(0, 6), Event.SMS_SENT),
+            (at(0, 8), Event.VERIFY_SMS),
+            (at(12), Event.MIIT_APPROVE),
         ),
     ),
     Story(
@@ -97,10 +97,10 @@ STORIES: tuple[Story, ...] = (
         OrderKind.FIRST_FILING,
         at(0),
         (
-            (at(0, 1), "bind_service_number"),
-            (at(0, 2), "submit"),
-            (at(0, 6), "host_approve"),
-            (at(1, 2), "sms_sent"),
+            (at(0, 1), Event.BIND_SERVICE_NUMBER),
+            (at(0, 2), Event.SUBMIT),
+            (at(0, 6), Event.HOST_APPROVE),
+            (at(1, 2), Event.SMS_SENT),
         ),
     ),
     Story(
@@ -108,11 +108,11 @@ STORIES: tuple[Story, ...] = (
         OrderKind.FIRST_FILING,
         at(0),
         (
-            (at(0, 1), "bind_service_number"),
-            (at(0, 3), "submit"),
-            (at(0, 7), "host_approve"),
-            (at(0, 8), "sms_sent"),
-            (at(1, 1), "verify_sms"),
+            (at(0, 1), Event.BIND_SERVICE_NUMBER),
+            (at(0, 3), Event.SUBMIT),
+            (at(0, 7), Event.HOST_APPROVE),
+            (at(0, 8), Event.SMS_SENT),
+            (at(1, 1), Event.VERIFY_SMS),
         ),
     ),
     Story(
@@ -120,12 +120,12 @@ STORIES: tuple[Story, ...] = (
         OrderKind.NEW_SERVICE,
         at(1, 1),
         (
-            (at(1, 2), "bind_service_number"),
-            (at(1, 3), "submit"),
-            (at(2, 1), "host_approve"),
-            (at(2, 4), "sms_sent"),
-            (at(3, 1), "verify_sms"),
-            (at(6, 2), "miit_approve"),
+            (at(1, 2), Event.BIND_SERVICE_NUMBER),
+            (at(1, 3), Event.SUBMIT),
+            (at(2, 1), Event.HOST_APPROVE),
+            (at(2, 4), Event.SMS_SENT),
+            (at(3, 1), Event.VERIFY_SMS),
+            (at(6, 2), Event.MIIT_APPROVE),
         ),
     ),
     Story(
@@ -133,12 +133,12 @@ STORIES: tuple[Story, ...] = (
         OrderKind.NEW_ACCESS,
         at(1, 3),
         (
-            (at(1, 4), "bind_service_number"),
-            (at(1, 5), "submit"),
-            (at(2, 2), "host_approve"),
-            (at(2, 3), "sms_sent"),
-            (at(2, 6), "verify_sms"),
-            (at(5, 3), "miit_approve"),
+            (at(1, 4), Event.BIND_SERVICE_NUMBER),
+            (at(1, 5), Event.SUBMIT),
+            (at(2, 2), Event.HOST_APPROVE),
+            (at(2, 3), Event.SMS_SENT),
+            (at(2, 6), Event.VERIFY_SMS),
+            (at(5, 3), Event.MIIT_APPROVE),
         ),
     ),
     Story(
@@ -146,11 +146,11 @@ STORIES: tuple[Story, ...] = (
         OrderKind.CHANGE,
         at(2, 1),
         (
-            (at(2, 2), "submit"),
-            (at(3, 1), "host_approve"),
-            (at(3, 2), "sms_sent"),
-            (at(3, 3), "verify_sms"),
-            (at(6, 5), "miit_approve"),
+            (at(2, 2), Event.SUBMIT),
+            (at(3, 1), Event.HOST_APPROVE),
+            (at(3, 2), Event.SMS_SENT),
+            (at(3, 3), Event.VERIFY_SMS),
+            (at(6, 5), Event.MIIT_APPROVE),
         ),
     ),
     Story(
@@ -158,10 +158,10 @@ STORIES: tuple[Story, ...] = (
         OrderKind.CANCEL_ACCESS,
         at(2, 6),
         (
-            (at(2, 7), "submit"),
-            (at(3, 3), "host_approve"),
-            (at(3, 4), "forward_to_miit"),
-            (at(4, 2), "miit_approve"),
+            (at(2, 7), Event.SUBMIT),
+            (at(3, 3), Event.HOST_APPROVE),
+            (at(3, 4), Event.FORWARD_TO_MIIT),
+            (at(4, 2), Event.MIIT_APPROVE),
         ),
     ),
     Story(
@@ -169,11 +169,11 @@ STORIES: tuple[Story, ...] = (
         OrderKind.CANCEL_SERVICE,
         at(3, 1),
         (
-            (at(3, 2), "submit"),
-            (at(3, 5), "host_approve"),
-            (at(4, 1), "sms_sent"),
-            (at(4, 3), "verify_sms"),
-            (at(6, 4), "miit_approve"),
+            (at(3, 2), Event.SUBMIT),
+            (at(3, 5), Event.HOST_APPROVE),
+            (at(4, 1), Event.SMS_SENT),
+            (at(4, 3), Event.VERIFY_SMS),
+            (at(6, 4), Event.MIIT_APPROVE),
         ),
     ),
     Story(
@@ -181,11 +181,11 @@ STORIES: tuple[Story, ...] = (
         OrderKind.CANCEL_ENTITY,
         at(4, 1),
         (
-            (at(4, 2), "submit"),
-            (at(5, 1), "host_approve"),
-            (at(5, 2), "sms_sent"),
-            (at(5, 4), "verify_sms"),
-            (at(6, 7), "miit_approve"),
+            (at(4, 2), Event.SUBMIT),
+            (at(5, 1), Event.HOST_APPROVE),
+            (at(5, 2), Event.SMS_SENT),
+            (at(5, 4), Event.VERIFY_SMS),
+            (at(6, 7), Event.MIIT_APPROVE),
         ),
     ),
 )
@@ -293,7 +293,7 @@ class _Demo:
         self.orders[n], self.stories[order.id] = order.id, story
 
     def _fire(
-        self, session: Session, order_id: int, n: int, kind: OrderKind, event: str
+        self, session: Session, order_id: int, n: int, kind: OrderKind, event: Event
     ) -> FilingOut:
         command = EventCommand(event=event, data=self._data(session, order_id, n, kind, event))
         return service.fire_event(session, order_id, command, actor=ACTOR, settings=self.settings)
@@ -356,13 +356,13 @@ class _Demo:
         }
 
     def _data(
-        self, session: Session, order_id: int, n: int, kind: OrderKind, event: str
+        self, session: Session, order_id: int, n: int, kind: OrderKind, event: Event
     ) -> dict[str, object]:
         """The data the team enters with ``event`` on story ``n``'s order of ``kind``."""
-        if event == "bind_service_number":
+        if event is Event.BIND_SERVICE_NUMBER:
             # One number per order: a service number is used once.
             return {"service_number": f"BA2026{order_id:06d}", "server_ip": f"101.200.{n}.10"}
-        if event == "submit":
+        if event is Event.SUBMIT:
             order = session.get(Filing, order_id)
             assert order is not None
             required = required_materials(
@@ -375,7 +375,7 @@ class _Demo:
                 rules_for(self.settings),
             )
             return {"materials": list(required)}
-        if event == "miit_approve" and kind is OrderKind.FIRST_FILING:
+        if event is Event.MIIT_APPROVE and kind is OrderKind.FIRST_FILING:
             return {"icp_number": f"{_entity_number(n)}-1"}
         return {}
 
@@ -431,10 +431,10 @@ class _Demo:
             )
 
 
-def _agenda() -> dict[int, list[tuple[int, str | None]]]:
+def _agenda() -> dict[int, list[tuple[int, Event | None]]]:
     """Hour -> what the team does then, in story order: (story index, event), the event
     ``None`` for opening the story's order."""
-    agenda: dict[int, list[tuple[int, str | None]]] = defaultdict(list)
+    agenda: dict[int, list[tuple[int, Event | None]]] = defaultdict(list)
     for n, story in enumerate(STORIES):
         agenda[story.opens].append((n, None))
         for hour, event in story.steps:

@@ -389,7 +389,9 @@ def _input(
     field = spec.data.model_fields[name]
     if get_origin(field.annotation) is list:
         if name != "materials":
-            raise LookupError(f"no choices known for the list field {name!r} of {spec.name!r}")
+            raise LookupError(
+                f"no choices known for the list field {name!r} of {spec.name.value!r}"
+            )
         carried = _carried_over(name, spec, filing, rules)
         choices = _materials(filing, rules, carried)
         on_file = tuple(rules.materials.get(k, k) for k in carried)

@@ -18,6 +18,7 @@ from models.tables import DeadlineStatus, NotificationStatus
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
     STATES_BY_NAME,
+    Event,
     Flag,
     State,
     event_named,
@@ -117,6 +118,7 @@ templates.env.globals.update(
             Basis,
             DeadlineStatus,
             EntityStatus,
+            Event,
             Flag,
             NotificationStatus,
             ObligationKind,

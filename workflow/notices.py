@@ -37,6 +37,7 @@ from workflow.domain.definition import (
     STATES_BY_NAME,
     Audience,
     DeadlineSpec,
+    Event,
     EventSpec,
     State,
 )
@@ -199,7 +200,7 @@ def _open(session: Session, filing: Filing, kind: str) -> Deadline | None:
 def for_event(
     session: Session,
     filing: Filing,
-    event: str,
+    event: Event,
     reason: str | None,
     now: datetime,
     settings: Settings,

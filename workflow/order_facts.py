@@ -23,7 +23,7 @@ from models import (
     SmsVerifier,
     table,
 )
-from workflow.domain.definition import EVENT_DEADLINE_KINDS, EVENTS, EVENTS_BY_NAME, State
+from workflow.domain.definition import EVENT_DEADLINE_KINDS, EVENTS, EVENTS_BY_NAME, Event, State
 from workflow.domain.errors import FilingNotFound
 from workflow.domain.event_data import EventData, IcpNumberData, ServiceNumberData, VerifierRole
 from workflow.domain.orders import (
@@ -116,7 +116,7 @@ def order_facts(
     session: Session,
     filing: Filing,
     on_file: OnFile,
-    event: str,
+    event: Event,
     data: EventData,
     settings: Settings,
 ) -> OrderFacts:
@@ -166,7 +166,7 @@ def _left_by_deadline(session: Session, filing: Filing) -> Departure | None:
     ).one_or_none()
     if last is None or last.event not in _AUTOMATIC or last.from_state is None:
         return None
-    return Departure(last.event, State(last.from_state), as_utc(filing.state_entered_at))
+    return Departure(Event(last.event), State(last.from_state), as_utc(filing.state_entered_at))
 
 
 def _round_ended_at(session: Session, filing: Filing) -> datetime | None:

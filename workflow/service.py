@@ -45,6 +45,7 @@ from workflow.domain.definition import (
     EVENTS_BY_NAME,
     OPENING,
     STATES,
+    Event,
     EventSpec,
     State,
 )
@@ -242,7 +243,7 @@ def fire_event(
     only such caller's write, is then recorded at its next request."""
     settings = settings or get_settings()
     spec = event_spec(command.event)
-    data = parse(spec.data, command.data, f"bad data for {spec.name!r}", ("data",))
+    data = parse(spec.data, command.data, f"bad data for {spec.name.value!r}", ("data",))
     # Only a keyed request is ever compared with an earlier one.
     # Of the data as read: one instant written two ways, or an optional field sent as null
     # or left out, is the same request.
@@ -379,11 +380,11 @@ def _apply(
     event, data = spec.name, parsed.model_dump(mode="json")
     if spec.automatic and not system:
         raise TransitionNotAllowed(
-            f"event {event!r} is fired by the system only",
+            f"event {event.value!r} is fired by the system only",
             [
                 Reason(
                     "automatic_event",
-                    f"{event!r} happens automatically at its deadline",
+                    f"{event.value!r} happens automatically at its deadline",
                     field="event",
                 )
             ],
@@ -425,7 +426,7 @@ def _apply(
         },
     )
     verifiers.record_sms(session, filing_id, event, data, started)
-    if event == "sms_wrong_entry" and moved_on:
+    if event is Event.SMS_WRONG_ENTRY and moved_on:
         verifiers.fail_verifier(session, filing_id, data["verifier"])
     if to_state == State.APPROVED:
         _approve(session, filing)
@@ -466,7 +467,7 @@ def withdraw_purged(session: Session, filing_id: int, now: datetime, settings: S
     telling no one (the purge names it): with no applicant left it can go no further, and in
     flight it kept its domain, its service number and its entity from the applicant filing
     again. Inside the purge's transaction, which holds the order."""
-    withdraw = EVENTS_BY_NAME["withdraw"]
+    withdraw = EVENTS_BY_NAME[Event.WITHDRAW]
     reason = withdraw.data.model_validate({"reason": PURGED_REASON})
     _apply(
         session, filing_id, withdraw, reason, SYSTEM_ACTOR, now, settings, system=True, tell=False
@@ -540,7 +541,7 @@ def fire_deadline(
 def _fire_its_event(
     session: Session,
     filing: Filing,
-    event: str,
+    event: Event,
     deadline: DeadlineLike,
     now: datetime,
     settings: Settings,

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, update
 from sqlmodel import Session
 
 from models import SmsVerifier, table
+from workflow.domain.definition import Event
 from workflow.domain.orders import VerifierResult
 
 _VERIFIERS = table(SmsVerifier)
@@ -56,22 +57,22 @@ _FAIL_EVERY_PENDING = (
 
 
 def record_sms(
-    session: Session, filing_id: int, event: str, data: Mapping[str, Any], at: datetime
+    session: Session, filing_id: int, event: Event, data: Mapping[str, Any], at: datetime
 ) -> None:
     """Each verifier's part of an SMS event, which happened ``at``: the window starts for
     everyone on ``sms_sent``, and again for those yet to answer on ``sms_resent``; an answer
     or a wrong code is the named person's (every pending one's when none is named); the
     window's end fails whoever had not answered. Other events touch no verifier."""
     role = data.get("verifier")
-    if event == "sms_sent":
+    if event is Event.SMS_SENT:
         statement = _START_WINDOW
-    elif event == "sms_resent":
+    elif event is Event.SMS_RESENT:
         statement = _RESTART_PENDING
-    elif event == "verify_sms":
+    elif event is Event.VERIFY_SMS:
         statement = _VERIFY_EVERY_PENDING if role is None else _VERIFY_NAMED
-    elif event == "sms_wrong_entry" and role is not None:
+    elif event is Event.SMS_WRONG_ENTRY and role is not None:
         statement = _COUNT_WRONG_ENTRY
-    elif event == "expire_sms":
+    elif event is Event.EXPIRE_SMS:
         statement = _FAIL_EVERY_PENDING
     else:
         return

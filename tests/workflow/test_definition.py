@@ -17,6 +17,7 @@ from workflow.domain.definition import (
     EVENTS_BY_NAME,
     STATES,
     DeadlineSpec,
+    Event,
     EventSpec,
     StateSpec,
 )
@@ -33,6 +34,11 @@ def test_idle_notices_say_the_order_lapses_not_that_it_is_deleted(kind: str) -> 
     spec = DEADLINES_BY_KIND[kind]
     assert "lapses" in spec.description and "discard" not in spec.description
     assert "失效" in spec.zh and "清除" not in spec.zh
+
+
+def test_every_event_named_is_declared_once_in_the_order_it_is_named() -> None:
+    """Code names an event by its member; what it does is its one declaration in ``EVENTS``."""
+    assert [spec.name for spec in EVENTS] == list(Event)
 
 
 @pytest.mark.parametrize("spec", EVENTS, ids=lambda spec: spec.name)

@@ -48,6 +48,30 @@ class State(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class Event(StrEnum):
+    """An event of the workflow, by the name the API, the CLI and a filing's history give it;
+    ``GET /api/v1/workflow`` says what each does (``EVENTS``, its one declaration)."""
+
+    BIND_SERVICE_NUMBER = "bind_service_number"
+    REQUEST_PRE_APPROVAL = "request_pre_approval"
+    GRANT_PRE_APPROVAL = "grant_pre_approval"
+    DENY_PRE_APPROVAL = "deny_pre_approval"
+    SUBMIT = "submit"
+    HOST_APPROVE = "host_approve"
+    SMS_SENT = "sms_sent"
+    FORWARD_TO_MIIT = "forward_to_miit"
+    HOST_RETURN = "host_return"
+    RESUBMIT = "resubmit"
+    VERIFY_SMS = "verify_sms"
+    SMS_WRONG_ENTRY = "sms_wrong_entry"
+    EXPIRE_SMS = "expire_sms"
+    SMS_RESENT = "sms_resent"
+    MIIT_APPROVE = "miit_approve"
+    MIIT_REJECT = "miit_reject"
+    LAPSE = "lapse"
+    WITHDRAW = "withdraw"
+
+
 class Actor(StrEnum):
     """Who must act for an order to leave a state; idle orders lapse only on the applicant."""
 
@@ -126,7 +150,7 @@ class EventSpec:
     without which the event records itself and the order stays where it is.
     """
 
-    name: str
+    name: Event
     sources: tuple[State, ...]
     dest: State
     description: str
@@ -263,7 +287,7 @@ class DeadlineSpec:
     description: str
     zh: str = ""
     label_zh: str = ""
-    event: str | None = None
+    event: Event | None = None
     overdue: bool = False
     stuck: bool = False
     reminds_of: str | None = None
@@ -412,7 +436,7 @@ SMS_WRONG_ENTRY_LIMIT = 5
 
 EVENTS: tuple[EventSpec, ...] = (
     EventSpec(
-        "bind_service_number",
+        Event.BIND_SERVICE_NUMBER,
         # A lapsed order binds before it goes back to review: its first number if it lapsed
         # before binding (submit needs one), or a new server's if it moves.
         (State.DOMAIN_REGISTERED, State.LAPSED),
@@ -424,7 +448,7 @@ EVENTS: tuple[EventSpec, ...] = (
         data=ServiceNumberData,
     ),
     EventSpec(
-        "request_pre_approval",
+        Event.REQUEST_PRE_APPROVAL,
         (State.SERVICE_NUMBER_BOUND,),
         State.PRE_APPROVAL_PENDING,
         "Ask the sector regulator for pre-approval (前置审批).",
@@ -433,7 +457,7 @@ EVENTS: tuple[EventSpec, ...] = (
         guards=("pre_approval_needed",),
     ),
     EventSpec(
-        "grant_pre_approval",
+        Event.GRANT_PRE_APPROVAL,
         (State.PRE_APPROVAL_PENDING,),
         State.SERVICE_NUMBER_BOUND,
         "Record the regulator's pre-approval document.",
@@ -442,7 +466,7 @@ EVENTS: tuple[EventSpec, ...] = (
         data=DocumentData,
     ),
     EventSpec(
-        "deny_pre_approval",
+        Event.DENY_PRE_APPROVAL,
         (State.PRE_APPROVAL_PENDING,),
         State.REJECTED,
         "The regulator refused pre-approval.",
@@ -452,7 +476,7 @@ EVENTS: tuple[EventSpec, ...] = (
         notify=True,
     ),
     EventSpec(
-        "submit",
+        Event.SUBMIT,
         (State.SERVICE_NUMBER_BOUND, State.DRAFT),
         State.SUBMITTED,
         "Submit the application and its materials to the host.",
@@ -462,7 +486,7 @@ EVENTS: tuple[EventSpec, ...] = (
         data=MaterialsData,
     ),
     EventSpec(
-        "host_approve",
+        Event.HOST_APPROVE,
         (State.SUBMITTED,),
         State.HOST_PRE_APPROVED,
         "The host passed pre-review; the order goes on to the bureau.",
@@ -471,7 +495,7 @@ EVENTS: tuple[EventSpec, ...] = (
         notify=True,
     ),
     EventSpec(
-        "sms_sent",
+        Event.SMS_SENT,
         (State.HOST_PRE_APPROVED,),
         State.SMS_PENDING,
         "MIIT sent its SMS: each listed person has {sms_window_hours:g} h to answer it.",
@@ -482,7 +506,7 @@ EVENTS: tuple[EventSpec, ...] = (
         notify=True,
     ),
     EventSpec(
-        "forward_to_miit",
+        Event.FORWARD_TO_MIIT,
         (State.HOST_PRE_APPROVED,),
         State.MIIT_PENDING,
         "The host passed the order to the bureau (kinds without an SMS check).",
@@ -490,7 +514,7 @@ EVENTS: tuple[EventSpec, ...] = (
         label_zh="提交管局",
     ),
     EventSpec(
-        "host_return",
+        Event.HOST_RETURN,
         (State.SUBMITTED,),
         State.HOST_RETURNED,
         "The host sent the application back for correction.",
@@ -500,7 +524,7 @@ EVENTS: tuple[EventSpec, ...] = (
         notify=True,
     ),
     EventSpec(
-        "resubmit",
+        Event.RESUBMIT,
         (State.HOST_RETURNED, State.REJECTED, State.LAPSED),
         State.SUBMITTED,
         "Submit the corrected application again.",
@@ -510,7 +534,7 @@ EVENTS: tuple[EventSpec, ...] = (
         data=ResubmissionData,
     ),
     EventSpec(
-        "verify_sms",
+        Event.VERIFY_SMS,
         (State.SMS_PENDING,),
         State.MIIT_PENDING,
         "A listed person (or, without one named, every one left) answered MIIT's SMS; "
@@ -522,7 +546,7 @@ EVENTS: tuple[EventSpec, ...] = (
         until="all_verified",
     ),
     EventSpec(
-        "sms_wrong_entry",
+        Event.SMS_WRONG_ENTRY,
         (State.SMS_PENDING,),
         State.HOST_RETURNED,
         "A listed person entered a wrong SMS code; the fifth in a row returns the order.",
@@ -536,7 +560,7 @@ EVENTS: tuple[EventSpec, ...] = (
     # An automatic event's deadline tells its audience (``sms_expiry``, ``idle_lapse``): a
     # notice of the event too would say it twice to the same people.
     EventSpec(
-        "expire_sms",
+        Event.EXPIRE_SMS,
         (State.SMS_PENDING,),
         State.HOST_RETURNED,
         "The {sms_window_hours:g} h SMS verification window passed unanswered.",
@@ -546,7 +570,7 @@ EVENTS: tuple[EventSpec, ...] = (
         automatic=True,
     ),
     EventSpec(
-        "sms_resent",
+        Event.SMS_RESENT,
         (State.SMS_PENDING,),
         State.SMS_PENDING,
         "MIIT sent its SMS again: whoever has not answered has {sms_window_hours:g} h from it.",
@@ -557,7 +581,7 @@ EVENTS: tuple[EventSpec, ...] = (
         notify=True,
     ),
     EventSpec(
-        "miit_approve",
+        Event.MIIT_APPROVE,
         (State.MIIT_PENDING,),
         State.APPROVED,
         "MIIT approved the order: the record is updated (numbers issued, changed or cancelled).",
@@ -569,7 +593,7 @@ EVENTS: tuple[EventSpec, ...] = (
         tells_icp_number=True,
     ),
     EventSpec(
-        "miit_reject",
+        Event.MIIT_REJECT,
         (State.MIIT_PENDING,),
         State.REJECTED,
         "MIIT refused or returned the filing.",
@@ -579,7 +603,7 @@ EVENTS: tuple[EventSpec, ...] = (
         notify=True,
     ),
     EventSpec(
-        "lapse",
+        Event.LAPSE,
         IDLE_STATES,
         State.LAPSED,
         "Waited on the applicant for {idle_lapse_days} days: the order lapses; the host keeps its "
@@ -590,7 +614,7 @@ EVENTS: tuple[EventSpec, ...] = (
         automatic=True,
     ),
     EventSpec(
-        "withdraw",
+        Event.WITHDRAW,
         NON_TERMINAL_STATES,
         State.WITHDRAWN,
         "The order was withdrawn: it goes no further.",
@@ -628,7 +652,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "The SMS verification window closes; the application returns to the host.",
         zh="短信核验时限届满，备案将退回接入商。",
         label_zh="短信核验截止",
-        event="expire_sms",
+        event=Event.EXPIRE_SMS,
         overdue=True,
     ),
     DeadlineSpec(
@@ -735,7 +759,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "the data; the applicant must resubmit it to first review.",
         zh="订单等待申请人满{idle_lapse_days}天即失效；接入商保留资料，申请人需重新提交初审。",
         label_zh="订单失效",
-        event="lapse",
+        event=Event.LAPSE,
         source=_IDLE_SOURCE,
     ),
 )
@@ -753,7 +777,7 @@ WORKING_DAY_KINDS: tuple[str, ...] = tuple(d.kind for d in DEADLINES if d.unit =
 REMINDER_KINDS: tuple[str, ...] = tuple(
     d.kind for d in DEADLINES if d.event is None and not d.overdue and not d.stuck
 )
-MANUAL_EVENTS: tuple[str, ...] = tuple(e.name for e in EVENTS if not e.automatic)
+MANUAL_EVENTS: tuple[Event, ...] = tuple(e.name for e in EVENTS if not e.automatic)
 # The first entry of every order's history: its opening, no event of the machine, yet named
 # on pages as the events after it are.
 OPENING = "create"

@@ -24,6 +24,7 @@ from config.domains import to_ascii_domain
 from config.settings import Settings, get_settings
 from workflow.domain.bounded import INVISIBLE
 from workflow.domain.commands import ApplicantIn, ApplicantKind, FilingCreate, app_only
+from workflow.domain.definition import Event
 from workflow.domain.errors import Reason, ValidationError
 from workflow.domain.event_data import (
     EventData,
@@ -840,11 +841,11 @@ def guard_submission(filing: FilingFacts, data: EventData, settings: Settings) -
         for key in required
         if key not in materials
     ]
-    if "bind_service_number" in spec.events and filing.service_number is None:
+    if Event.BIND_SERVICE_NUMBER in spec.events and filing.service_number is None:
         reasons.append(
             Reason(
                 "service_number_missing",
-                "bind the host's service number (bind_service_number) before submitting",
+                f"bind the host's service number ({Event.BIND_SERVICE_NUMBER}) before submitting",
                 field="filing.service_number",
             )
         )

@@ -38,6 +38,7 @@ from workflow.domain.definition import (
     INITIAL_STATE,
     STATES,
     TERMINAL_STATES,
+    Event,
     EventSpec,
 )
 from workflow.domain.errors import GuardFailed, Reason, TransitionNotAllowed, summarise
@@ -102,7 +103,7 @@ def _transitions(spec: EventSpec) -> list[dict[str, Any]]:
     if spec.until is None:
         return [
             {
-                "trigger": spec.name,
+                "trigger": spec.name.value,
                 "source": source,
                 "dest": spec.dest.value,
                 "conditions": [guards],
@@ -110,12 +111,12 @@ def _transitions(spec: EventSpec) -> list[dict[str, Any]]:
         ]
     return [
         {
-            "trigger": spec.name,
+            "trigger": spec.name.value,
             "source": source,
             "dest": spec.dest.value,
             "conditions": [_until_condition(spec.until), guards],
         },
-        {"trigger": spec.name, "source": source, "dest": None, "conditions": [guards]},
+        {"trigger": spec.name.value, "source": source, "dest": None, "conditions": [guards]},
     ]
 
 
@@ -149,7 +150,7 @@ def apply_event(
     filing: FilingFacts,
     order: OrderFacts,
     state: str,
-    event: str,
+    event: Event,
     data: EventData,
     settings: Settings,
 ) -> str:
@@ -162,13 +163,13 @@ def apply_event(
     spec = event_spec(event)
     if event not in kind_spec(order.kind).events:
         raise TransitionNotAllowed(
-            f"event {event!r} is not part of a {order.kind} order",
+            f"event {event.value!r} is not part of a {order.kind} order",
             [Reason("not_allowed_for_kind", f"{order.kind} orders have no {event}", field="event")],
         )
     purged = filing.personal_data_purged_at is not None
     if purged and state in spec.sources and not _ends_order(event):
         raise TransitionNotAllowed(
-            f"event {event!r} refused: the order's personal data was purged after its "
+            f"event {event.value!r} refused: the order's personal data was purged after its "
             "retention; withdraw it and open a new order",
             [Reason("personal_data_purged", "a purged order can only be withdrawn", field="event")],
         )
@@ -178,11 +179,13 @@ def apply_event(
     except MachineError as exc:
         allowed = ", ".join(allowed_events(state, order.kind, purged=purged)) or "none"
         raise TransitionNotAllowed(
-            f"event {event!r} is not allowed from state {state!r} (allowed: {allowed})",
+            f"event {event.value!r} is not allowed from state {state!r} (allowed: {allowed})",
             [_not_from_state(spec, order.left_by_deadline)],
         ) from exc
     if not moved:
-        raise GuardFailed(summarise(f"event {event!r} refused", subject.reasons), subject.reasons)
+        raise GuardFailed(
+            summarise(f"event {event.value!r} refused", subject.reasons), subject.reasons
+        )
     return subject.state
 
 

@@ -25,7 +25,7 @@ from typing import Annotated
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from workflow.domain.definition import SMS_WRONG_ENTRY_LIMIT, State
+from workflow.domain.definition import SMS_WRONG_ENTRY_LIMIT, Event, State
 from workflow.domain.event_data import EventData, VerifierData, VerifierRole, WrongEntryData
 
 
@@ -184,10 +184,17 @@ _NUMBER_ASKED = {
 }
 
 
-_PRE_APPROVAL = ("request_pre_approval", "grant_pre_approval", "deny_pre_approval")
-_REVIEW = ("submit", "host_approve", "host_return", "resubmit", "miit_approve", "miit_reject")
-_SMS = ("sms_sent", "verify_sms", "sms_wrong_entry", "expire_sms", "sms_resent")
-_ALWAYS = ("withdraw", "lapse")
+_PRE_APPROVAL = (Event.REQUEST_PRE_APPROVAL, Event.GRANT_PRE_APPROVAL, Event.DENY_PRE_APPROVAL)
+_REVIEW = (
+    Event.SUBMIT,
+    Event.HOST_APPROVE,
+    Event.HOST_RETURN,
+    Event.RESUBMIT,
+    Event.MIIT_APPROVE,
+    Event.MIIT_REJECT,
+)
+_SMS = (Event.SMS_SENT, Event.VERIFY_SMS, Event.SMS_WRONG_ENTRY, Event.EXPIRE_SMS, Event.SMS_RESENT)
+_ALWAYS = (Event.WITHDRAW, Event.LAPSE)
 
 
 @dataclass(frozen=True)
@@ -204,7 +211,7 @@ class KindSpec:
     label_zh: str
     description: str
     initial: State
-    events: tuple[str, ...]
+    events: tuple[Event, ...]
     entity: Party
     service: Party
     verifiers: tuple[VerifierRole, ...]
@@ -234,7 +241,7 @@ KINDS: tuple[KindSpec, ...] = (
         "首次备案",
         "An entity's first filing with its first website or app.",
         State.DOMAIN_REGISTERED,
-        ("bind_service_number", *_PRE_APPROVAL, *_REVIEW, *_SMS, *_ALWAYS),
+        (Event.BIND_SERVICE_NUMBER, *_PRE_APPROVAL, *_REVIEW, *_SMS, *_ALWAYS),
         Party.NEW,
         Party.NEW,
         (VerifierRole.ENTITY, VerifierRole.SERVICE),
@@ -248,7 +255,7 @@ KINDS: tuple[KindSpec, ...] = (
         "新增网站/App",
         "A new website, app or mini program for an entity on file.",
         State.DOMAIN_REGISTERED,
-        ("bind_service_number", *_PRE_APPROVAL, *_REVIEW, *_SMS, *_ALWAYS),
+        (Event.BIND_SERVICE_NUMBER, *_PRE_APPROVAL, *_REVIEW, *_SMS, *_ALWAYS),
         Party.EXISTING,
         Party.NEW,
         (VerifierRole.SERVICE,),
@@ -261,7 +268,7 @@ KINDS: tuple[KindSpec, ...] = (
         "新增接入",
         "A service filed through another host adds this host; its number is unchanged.",
         State.DOMAIN_REGISTERED,
-        ("bind_service_number", *_REVIEW, *_SMS, *_ALWAYS),
+        (Event.BIND_SERVICE_NUMBER, *_REVIEW, *_SMS, *_ALWAYS),
         Party.NEW_OR_EXISTING,
         Party.NEW,
         (VerifierRole.SERVICE,),
@@ -315,7 +322,7 @@ KINDS: tuple[KindSpec, ...] = (
         "取消接入",
         "This host stops serving a service; the only kind without an SMS check.",
         State.DRAFT,
-        (*_REVIEW, "forward_to_miit", *_ALWAYS),
+        (*_REVIEW, Event.FORWARD_TO_MIIT, *_ALWAYS),
         Party.EXISTING,
         Party.EXISTING,
         (),
@@ -389,7 +396,7 @@ class Departure:
     that happened before (an SMS sent again inside a window that closed meanwhile), is
     refused saying so."""
 
-    event: str
+    event: Event
     from_state: State
     fell_due_at: datetime
 
