@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Update, bindparam, update
 from sqlmodel import Session
 
 from models import SmsVerifier, table
@@ -56,27 +56,37 @@ _FAIL_EVERY_PENDING = (
 )
 
 
+class _Part(NamedTuple):
+    """An SMS event's statement on the verifiers' rows when its data names a verifier, and
+    when it names none (``None``: then it touches no row)."""
+
+    named: Update
+    unnamed: Update | None
+
+
+# Each SMS event's part in the verifiers' rows, said here only: the window starts for
+# everyone on sms_sent, and again for those yet to answer on sms_resent; an answer is the
+# named person's (every pending one's when none is named), a wrong code the named person's;
+# the window's end fails whoever had not answered. Other events touch no verifier.
+_PARTS: dict[Event, _Part] = {
+    Event.SMS_SENT: _Part(_START_WINDOW, _START_WINDOW),
+    Event.SMS_RESENT: _Part(_RESTART_PENDING, _RESTART_PENDING),
+    Event.VERIFY_SMS: _Part(_VERIFY_NAMED, _VERIFY_EVERY_PENDING),
+    Event.SMS_WRONG_ENTRY: _Part(_COUNT_WRONG_ENTRY, None),
+    Event.EXPIRE_SMS: _Part(_FAIL_EVERY_PENDING, _FAIL_EVERY_PENDING),
+}
+
+
 def record_sms(
     session: Session, filing_id: int, event: Event, data: Mapping[str, Any], at: datetime
 ) -> None:
-    """Each verifier's part of an SMS event, which happened ``at``: the window starts for
-    everyone on ``sms_sent``, and again for those yet to answer on ``sms_resent``; an answer
-    or a wrong code is the named person's (every pending one's when none is named); the
-    window's end fails whoever had not answered. Other events touch no verifier."""
+    """Each verifier's part (``_PARTS``) of an SMS event, which happened ``at``."""
     role = data.get("verifier")
-    if event is Event.SMS_SENT:
-        statement = _START_WINDOW
-    elif event is Event.SMS_RESENT:
-        statement = _RESTART_PENDING
-    elif event is Event.VERIFY_SMS:
-        statement = _VERIFY_EVERY_PENDING if role is None else _VERIFY_NAMED
-    elif event is Event.SMS_WRONG_ENTRY and role is not None:
-        statement = _COUNT_WRONG_ENTRY
-    elif event is Event.EXPIRE_SMS:
-        statement = _FAIL_EVERY_PENDING
-    else:
-        return
-    session.connection().execute(statement, {"b_filing": filing_id, "b_role": role, "b_now": at})
+    part = _PARTS.get(event)
+    statement = None if part is None else part.unnamed if role is None else part.named
+    if statement is not None:
+        params = {"b_filing": filing_id, "b_role": role, "b_now": at}
+        session.connection().execute(statement, params)
 
 
 def fail_verifier(session: Session, filing_id: int, role: str) -> None:
