@@ -30,7 +30,7 @@ from bench.timing import interleaved_medians
 from models import Filing, Job
 from workflow import deadlines, notices, service
 from workflow.domain.commands import EventCommand
-from workflow.domain.definition import EVENTS_BY_NAME, deadlines_for
+from workflow.domain.definition import EVENTS_BY_NAME, Audience, deadlines_for
 from workflow.outbox import Delivery
 
 ACTOR = "bench"
@@ -195,7 +195,9 @@ def _plan_step(filing: Filing, step: Step, db: Scratch) -> PlannedStep:
             f" state_entered_at = :now{stored} WHERE id = :id AND version = :version"
         ),
         deadlines=armed,
-        recipients=notices.recipients(filing, "case_manager", db.settings) if spec.notify else [],
+        recipients=notices.recipients(filing, Audience.CASE_MANAGER, db.settings)
+        if spec.notify
+        else [],
     )
 
 

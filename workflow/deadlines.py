@@ -26,14 +26,16 @@ from workflow.domain.definition import (
     REMINDER_KINDS,
     WORKING_DAY_KINDS,
     DeadlineSpec,
+    Per,
+    Unit,
     deadlines_for,
 )
 from workflow.domain.overrides import PER_KEY
 
 _CALENDAR_UNITS = {
-    "hours": timedelta(hours=1),
-    "days": timedelta(days=1),
-    "weeks": timedelta(weeks=1),
+    Unit.HOURS: timedelta(hours=1),
+    Unit.DAYS: timedelta(days=1),
+    Unit.WEEKS: timedelta(weeks=1),
 }
 
 
@@ -56,7 +58,7 @@ def figures(spec: DeadlineSpec, state: str, kind: str, settings: Settings) -> li
     if per_key is None:
         value = spec.figure(settings)
     else:
-        value = per_key.figures(settings).get(state if spec.per == "state" else kind)
+        value = per_key.figures(settings).get(state if spec.per is Per.STATE else kind)
     if value is None:
         return []
     if isinstance(value, Mapping):
@@ -69,7 +71,7 @@ def figures(spec: DeadlineSpec, state: str, kind: str, settings: Settings) -> li
 def due_time(
     spec: DeadlineSpec, figure: float, start: datetime, settings: Settings
 ) -> tuple[datetime, bool]:
-    if spec.unit == "working_days":
+    if spec.unit is Unit.WORKING_DAYS:
         due = calendar_for(settings).add_working_days(start, int(figure))
         at, estimated = due.at, due.estimated
     else:

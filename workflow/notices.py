@@ -80,7 +80,7 @@ def notice_label(kind: str) -> str:
 def recipients(filing: Filing, audience: Audience, settings: Settings) -> list[tuple[str, str]]:
     """(channel, recipient) pairs: the team's routes, plus the filing's own for case managers."""
     routes = list(settings.notify_routes.get(audience, []))
-    if audience == "case_manager":
+    if audience is Audience.CASE_MANAGER:
         routes += filing.notify
     unique = dict.fromkeys((r["channel"], r["recipient"]) for r in routes)
     return list(unique)

@@ -19,7 +19,7 @@ from tests.factories import ORDER_PATHS, SCHEDULE_2031, MakeFiling, first_filing
 from workflow import deadlines, service, views
 from workflow.domain.calendar import install_schedule_file
 from workflow.domain.commands import EventCommand
-from workflow.domain.definition import DEADLINES_BY_KIND, DeadlineSpec, State
+from workflow.domain.definition import DEADLINES_BY_KIND, Audience, DeadlineSpec, State, Unit
 from workflow.domain.errors import VersionConflict
 from workflow.domain.orders import OrderKind
 from workflow.domain.overrides import PER_KEY
@@ -207,7 +207,7 @@ def test_a_deadline_reads_its_figure_from_the_settings_field_it_names(settings: 
 
 def test_a_figure_that_does_not_read_one_setting_is_refused() -> None:
     with pytest.raises(TypeError, match="must read one Settings field"):
-        DeadlineSpec("odd", (), "hours", lambda s: 1.0, "ops", "not a setting")
+        DeadlineSpec("odd", (), Unit.HOURS, lambda s: 1.0, Audience.OPS, "not a setting")
 
 
 def test_each_deadline_in_the_reply_is_the_stored_row_of_its_kind_and_due_time(

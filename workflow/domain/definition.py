@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, cast
 
 from pydantic import Field, PlainSerializer, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
@@ -137,6 +137,32 @@ DataModel = Annotated[
 ]
 
 
+class Unit(StrEnum):
+    """What a deadline's figure counts: calendar time from when it is armed (weekends
+    included, as the SMS window runs), or working days on the official calendar."""
+
+    HOURS = "hours"
+    DAYS = "days"
+    WEEKS = "weeks"
+    WORKING_DAYS = "working_days"
+
+
+class Audience(StrEnum):
+    """Who a notice goes to: a team, reached by its routes in ``NOTIFY_ROUTES``, which the
+    settings key by these values (checked at start-up: config cannot import this enum)."""
+
+    CASE_MANAGER = "case_manager"
+    OPS = "ops"
+
+
+class Per(StrEnum):
+    """What a deadline's figure given as a mapping is keyed by: the state entered or the
+    order's kind."""
+
+    STATE = "state"
+    KIND = "kind"
+
+
 @dataclass(frozen=True)
 class EventSpec:
     """An event: where it may fire from, where it leads, what must hold and what it carries.
@@ -160,7 +186,7 @@ class EventSpec:
     # A factory, not a default: a class as a default value has no JSON form for the schema.
     data: DataModel = field(default_factory=lambda: EventData)
     notify: bool = False
-    audience: Audience = "case_manager"
+    audience: Audience = Audience.CASE_MANAGER
     tells_icp_number: bool = False
     automatic: bool = False
     until: str | None = None
@@ -200,10 +226,6 @@ class Channel(StrEnum):
     EMAIL = "email"
     WEBHOOK = "webhook"
     CHAT = "chat"
-
-
-Unit = Literal["hours", "days", "weeks", "working_days"]
-Audience = Literal["case_manager", "ops"]
 
 
 class Flag(StrEnum):
@@ -266,8 +288,8 @@ class DeadlineSpec:
     """Deadlines a state arms on entry; ``figure`` reads the figure from ``Settings``.
 
     The figure may be a number, a list of numbers (one deadline each, e.g. reminders at 12 h
-    and 20 h) or a mapping to a number from the state entered (``per="state"``, per-state
-    thresholds) or from the order's kind (``per="kind"``). When a deadline is
+    and 20 h) or a mapping to a number from the state entered (``Per.STATE``, per-state
+    thresholds) or from the order's kind (``Per.KIND``). When a deadline is
     due the scheduler notifies ``audience`` and, if ``event`` is set, fires that event.
     ``overdue`` marks deadlines whose passing means the filing is late, not merely reminded;
     ``reminds_of`` names the deadline a reminder's notice gives the due time of (its own time
@@ -291,7 +313,7 @@ class DeadlineSpec:
     overdue: bool = False
     stuck: bool = False
     reminds_of: str | None = None
-    per: Literal["state", "kind"] = "state"
+    per: Per = Per.STATE
     by_end_of_day: bool = False
     source: str = ""
     setting: str = field(default="", compare=False)
@@ -635,9 +657,9 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
     DeadlineSpec(
         "sms_reminder",
         (State.SMS_PENDING,),
-        "hours",
+        Unit.HOURS,
         lambda s: s.sms_reminder_hours,
-        "case_manager",
+        Audience.CASE_MANAGER,
         "Remind the applicant to answer MIIT's SMS verification.",
         zh="请提醒申请人在到期时间前完成工信部短信核验。",
         label_zh="短信核验提醒",
@@ -646,9 +668,9 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
     DeadlineSpec(
         "sms_expiry",
         (State.SMS_PENDING,),
-        "hours",
+        Unit.HOURS,
         lambda s: s.sms_window_hours,
-        "case_manager",
+        Audience.CASE_MANAGER,
         "The SMS verification window closes; the application returns to the host.",
         zh="短信核验时限届满，备案将退回接入商。",
         label_zh="短信核验截止",
@@ -658,21 +680,21 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
     DeadlineSpec(
         "host_review_overdue",
         (State.SUBMITTED,),
-        "working_days",
+        Unit.WORKING_DAYS,
         lambda s: s.host_review_working_days,
-        "case_manager",
+        Audience.CASE_MANAGER,
         "The host's pre-review falls due; past it, it is overdue.",
         zh="接入商初审到期，逾期即为超时。",
         label_zh="接入商初审到期",
         overdue=True,
-        per="kind",
+        per=Per.KIND,
     ),
     DeadlineSpec(
         "resubmit_overdue",
         (State.HOST_RETURNED, State.REJECTED),
-        "working_days",
+        Unit.WORKING_DAYS,
         lambda s: s.resubmit_working_days,
-        "case_manager",
+        Audience.CASE_MANAGER,
         "The corrections fall due for resubmission; past it, they are overdue.",
         zh="退回修改后的重新提交到期，逾期即为超时。",
         label_zh="重新提交到期",
@@ -681,9 +703,9 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
     DeadlineSpec(
         "miit_reminder",
         (State.MIIT_PENDING,),
-        "weeks",
+        Unit.WEEKS,
         lambda s: s.miit_reminder_weeks,
-        "case_manager",
+        Audience.CASE_MANAGER,
         "MIIT review is taking long; check with the host.",
         zh="管局审核时间较长，请与接入商确认进度。",
         label_zh="管局审核提醒",
@@ -692,9 +714,9 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
     DeadlineSpec(
         "miit_legal_limit",
         (State.MIIT_PENDING,),
-        "working_days",
+        Unit.WORKING_DAYS,
         lambda s: s.miit_legal_limit_working_days,
-        "case_manager",
+        Audience.CASE_MANAGER,
         "The bureau's legal limit of {miit_legal_limit_working_days} working days ends.",
         zh="管局{miit_legal_limit_working_days}个工作日的法定审核时限届满。",
         label_zh="管局法定审核时限",
@@ -705,9 +727,9 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
     DeadlineSpec(
         "miit_sla_breach",
         (State.MIIT_PENDING,),
-        "weeks",
+        Unit.WEEKS,
         lambda s: s.miit_breach_weeks,
-        "ops",
+        Audience.OPS,
         "MIIT review reaches the {miit_breach_weeks:g}-week SLA: past it, escalate.",
         zh="管局审核达到{miit_breach_weeks:g}周时限，逾期请升级处理。",
         label_zh="管局审核超时升级",
@@ -716,9 +738,9 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
     DeadlineSpec(
         "stuck",
         NON_TERMINAL_STATES,
-        "working_days",
+        Unit.WORKING_DAYS,
         lambda s: s.stuck_working_days,
-        "ops",
+        Audience.OPS,
         "No transition for longer than this state's threshold.",
         zh="该备案在当前状态停留过久。",
         label_zh="停滞",
@@ -727,9 +749,9 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
     DeadlineSpec(
         "idle_reminder",
         IDLE_STATES,
-        "days",
+        Unit.DAYS,
         lambda s: s.idle_reminder_days,
-        "case_manager",
+        Audience.CASE_MANAGER,
         "This order waits on the applicant. Unless they act, it lapses after {idle_lapse_days} "
         "days: the host keeps the data and the applicant must resubmit it to first review.",
         zh="该订单正在等待申请人处理；{idle_lapse_days}天内未处理将失效，接入商保留资料，申请人需重新提交初审。",
@@ -740,9 +762,9 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
     DeadlineSpec(
         "idle_escalation",
         IDLE_STATES,
-        "days",
+        Unit.DAYS,
         lambda s: s.idle_escalate_days,
-        "ops",
+        Audience.OPS,
         "This order, waiting on the applicant, lapses soon and must then be resubmitted: escalate.",
         zh="该订单即将失效，失效后需重新提交，请升级处理。",
         label_zh="即将失效升级",
@@ -752,9 +774,9 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
     DeadlineSpec(
         "idle_lapse",
         IDLE_STATES,
-        "days",
+        Unit.DAYS,
         lambda s: s.idle_lapse_days,
-        "case_manager",
+        Audience.CASE_MANAGER,
         "After {idle_lapse_days} days waiting on the applicant the order lapses: the host keeps "
         "the data; the applicant must resubmit it to first review.",
         zh="订单等待申请人满{idle_lapse_days}天即失效；接入商保留资料，申请人需重新提交初审。",
@@ -772,7 +794,7 @@ STUCK_KINDS: tuple[str, ...] = tuple(d.kind for d in DEADLINES if d.stuck)
 # Deadlines whose firing moves the filing on (the SMS window's expiry, the idle lapse).
 EVENT_DEADLINE_KINDS: tuple[str, ...] = tuple(d.kind for d in DEADLINES if d.event is not None)
 # Deadlines counted in working days: a holiday schedule loaded or corrected moves them.
-WORKING_DAY_KINDS: tuple[str, ...] = tuple(d.kind for d in DEADLINES if d.unit == "working_days")
+WORKING_DAY_KINDS: tuple[str, ...] = tuple(d.kind for d in DEADLINES if d.unit is Unit.WORKING_DAYS)
 # Deadlines that only tell someone: no event fired, the filing not late or stuck when passed.
 REMINDER_KINDS: tuple[str, ...] = tuple(
     d.kind for d in DEADLINES if d.event is None and not d.overdue and not d.stuck
