@@ -30,6 +30,19 @@ class PerKey:
 
     def refused(self, settings: Settings) -> list[Reason]:
         """A reason for each key of the setting that names nothing it has a default for."""
+        return self._refused(self._overrides(settings))
+
+    def figures(self, settings: Settings) -> dict[str, float]:
+        """Every state's or kind's figure: the setting's where it names one, else the default.
+        Raises ``UnsafeSettings`` for a key ``refused`` (the processes refuse to start first).
+        Read as each deadline is armed, so the reasons are only built for a key refused."""
+        overrides = self._overrides(settings)
+        if not overrides.keys() <= self.defaults.keys():
+            reasons = self._refused(overrides)
+            raise UnsafeSettings(summarise("unusable settings", reasons), reasons)
+        return {**self.defaults, **overrides}
+
+    def _refused(self, overrides: Mapping[str, float]) -> list[Reason]:
         variable = self.deadline.setting.upper()
         allowed = ", ".join(self.defaults)
         return [
@@ -38,16 +51,9 @@ class PerKey:
                 f"{variable} names {key!r}, not {self.keys_are} (one of {allowed})",
                 field=f"{self.deadline.setting}.{key}",
             )
-            for key in self._overrides(settings)
+            for key in overrides
             if key not in self.defaults
         ]
-
-    def figures(self, settings: Settings) -> dict[str, float]:
-        """Every state's or kind's figure: the setting's where it names one, else the default.
-        Raises ``UnsafeSettings`` for a key ``refused`` (the processes refuse to start first)."""
-        if reasons := self.refused(settings):
-            raise UnsafeSettings(summarise("unusable settings", reasons), reasons)
-        return {**self.defaults, **self._overrides(settings)}
 
     def _overrides(self, settings: Settings) -> Mapping[str, float]:
         """The setting as a mapping: one number is every key's."""
