@@ -42,6 +42,17 @@ BRANCHES: dict[str, tuple[str, dict[str, Any], list[tuple[str, dict[str, Any], s
             ("deny_pre_approval", {"reason": "no licence"}, "rejected"),
         ],
     ),
+    "pre_approval_denied_then_granted": (
+        "service_number_bound",
+        {"website": {"name": "Clinic", "sector": "healthcare"}},
+        [
+            ("request_pre_approval", {}, "pre_approval_pending"),
+            ("deny_pre_approval", {"reason": "licence expired"}, "rejected"),
+            ("request_pre_approval", {}, "pre_approval_pending"),
+            ("grant_pre_approval", {"document": "卫健委[2026]12号"}, "service_number_bound"),
+            ("submit", {"materials": ORG_MATERIALS}, "submitted"),
+        ],
+    ),
     "miit_reject_then_resubmit": (
         "miit_pending",
         {},

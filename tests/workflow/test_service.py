@@ -181,6 +181,61 @@ def test_denied_pre_approval_rejects_the_filing(session: Session, new_filing: Ma
     assert view.state == "rejected"
 
 
+def _pre_approval_asked(session: Session, new_filing: MakeFiling) -> FilingOut:
+    """A clinic's order waiting on the health regulator's pre-approval."""
+    clinic = new_filing("service_number_bound", website={"name": "Clinic", "sector": "healthcare"})
+    asked = EventCommand(event="request_pre_approval")
+    return service.fire_event(session, clinic.id, asked, actor="bob")
+
+
+def _pre_approval_denied(session: Session, new_filing: MakeFiling) -> FilingOut:
+    """A clinic's order whose pre-approval the health regulator refused."""
+    asked = _pre_approval_asked(session, new_filing)
+    denial = EventCommand(event="deny_pre_approval", data={"reason": "licence expired"})
+    return service.fire_event(session, asked.id, denial, actor="bob")
+
+
+def test_a_denied_pre_approval_is_offered_to_be_requested_again(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    denied = _pre_approval_denied(session, new_filing)
+
+    assert "request_pre_approval" in denied.allowed_events
+
+
+def test_a_denied_pre_approval_requested_again_and_granted_lets_the_order_submit(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    denied = _pre_approval_denied(session, new_filing)
+    steps: list[tuple[str, dict[str, object]]] = [
+        ("request_pre_approval", {}),
+        ("grant_pre_approval", {"document": "卫健委[2026]12号"}),
+        ("submit", {"materials": ORG_MATERIALS}),
+    ]
+    for name, data in steps:
+        view = service.fire_event(
+            session, denied.id, EventCommand(event=name, data=data), actor="bob"
+        )
+
+    assert view.state == "submitted"
+    assert view.pre_approval_document == "卫健委[2026]12号"
+
+
+def test_a_rejected_order_whose_sector_needs_no_pre_approval_is_refused_one_naming_why(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    rejected = new_filing("rejected")  # a website of the general sector
+
+    with pytest.raises(GuardFailed) as err:
+        service.fire_event(
+            session, rejected.id, EventCommand(event="request_pre_approval", data={}), actor="bob"
+        )
+
+    [reason] = err.value.reasons
+    assert reason.code == "pre_approval_not_needed"
+    assert reason.message.startswith("neither the general sector nor")
+
+
 def test_rejected_filing_can_be_resubmitted(session: Session, new_filing: MakeFiling) -> None:
     filing = new_filing("rejected")
     view = service.fire_event(

@@ -471,7 +471,9 @@ EVENTS: tuple[EventSpec, ...] = (
     ),
     EventSpec(
         Event.REQUEST_PRE_APPROVAL,
-        (State.SERVICE_NUMBER_BOUND,),
+        # A denial (or MIIT's rejection for a missing pre-approval) is no dead end: the
+        # applicant may apply to the regulator again, and only a grant lets submit pass.
+        (State.SERVICE_NUMBER_BOUND, State.REJECTED),
         State.PRE_APPROVAL_PENDING,
         "Ask the sector regulator for pre-approval (前置审批).",
         zh="向行业主管部门申请前置审批。",
