@@ -190,6 +190,11 @@ class Settings(BaseSettings):
         default_factory=lambda: [0.0, 12.0, 20.0],
         description="Remind this many hours after the SMS, each inside SMS_WINDOW_HOURS.",
     )
+    sms_arrival_reminder_hours: list[Annotated[float, Field(gt=0, le=MAX_HOURS_AHEAD)]] = Field(
+        default_factory=lambda: [24.0],
+        description="Remind this many hours after the host's pass while no MIIT SMS is recorded "
+        "(order kinds with an SMS check).",
+    )
     host_review_working_days: HostReviewFigures = Field(
         default_factory=dict,
         description="Working days a host's pre-review may take, per order kind; one number "

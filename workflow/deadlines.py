@@ -30,6 +30,7 @@ from workflow.domain.definition import (
     Unit,
     deadlines_for,
 )
+from workflow.domain.orders import kind_spec
 from workflow.domain.overrides import PER_KEY
 
 _CALENDAR_UNITS = {
@@ -53,7 +54,9 @@ def calendar_for(settings: Settings) -> WorkingCalendar:
 
 def figures(spec: DeadlineSpec, state: str, kind: str, settings: Settings) -> list[float]:
     """The configured figures of ``spec`` in ``state`` for an order of ``kind``: none, one
-    or several."""
+    or several; none where the kind's path lacks the event ``spec`` awaits."""
+    if spec.awaits is not None and spec.awaits not in kind_spec(kind).events:
+        return []
     per_key = PER_KEY.get(spec.kind)
     if per_key is None:
         value = spec.figure(settings)

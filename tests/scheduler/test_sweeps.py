@@ -129,6 +129,31 @@ def test_sms_reminders_are_owed_once_each_in_order_as_the_clock_passes_them(
     assert reminders() == [entered, entered + timedelta(hours=12), entered + timedelta(hours=20)]
 
 
+def test_no_sms_recorded_a_day_after_the_hosts_pass_reminds_the_case_manager(
+    db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    manager = {"channel": "email", "recipient": "pm@example.cn"}  # the filing's case manager
+    filing = new_filing("host_pre_approved", notify=[manager])
+    passed = clock.now()
+
+    def told() -> list[tuple[str, str]]:
+        with _fresh(db) as s:
+            rows = s.exec(
+                select(Notification).where(
+                    Notification.filing_id == filing.id,
+                    Notification.kind == "sms_arrival_reminder",
+                )
+            ).all()
+        return [(n.recipient, n.body) for n in rows]
+
+    _sweep_at(clock, settings, passed + timedelta(hours=24, seconds=-1))
+    assert told() == []
+
+    _sweep_at(clock, settings, passed + timedelta(hours=24))
+    [body] = [body for recipient, body in told() if recipient == manager["recipient"]]
+    assert "usually arrives within a day of the host's pass" in body
+
+
 def test_an_unanswered_sms_expires_at_24_hours_through_the_system_actor(
     db: Database, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:

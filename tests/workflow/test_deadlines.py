@@ -236,6 +236,39 @@ def _submitted(session: Session, order: FilingOut) -> FilingOut:
     raise AssertionError(f"{order.kind} has no host review")
 
 
+def test_a_hosts_pass_arms_a_reminder_a_day_later_for_the_sms_not_yet_recorded(
+    session: Session, new_filing: MakeFiling, clock: FrozenClock
+) -> None:
+    passed = new_filing("host_pre_approved")  # a first filing, which has the SMS check
+
+    [reminder] = [d for d in passed.deadlines if d.kind == "sms_arrival_reminder"]
+    assert reminder.due_at == clock.now() + timedelta(hours=24)
+
+
+def test_a_hosts_pass_of_an_order_without_an_sms_check_arms_no_sms_reminder(
+    session: Session, on_file: FilingOut, open_order: Open
+) -> None:
+    assert on_file.service_id is not None
+    order = _submitted(
+        session, open_order(**order_on("cancel_access", on_file.entity_id, on_file.service_id))
+    )
+
+    passed = service.fire_event(session, order.id, EventCommand(event="host_approve"), actor="t")
+
+    assert passed.state == "host_pre_approved"
+    assert "sms_arrival_reminder" not in {d.kind for d in passed.deadlines}
+
+
+def test_recording_the_sms_disarms_its_arrival_reminder(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    passed = new_filing("host_pre_approved")
+
+    service.fire_event(session, passed.id, EventCommand(event="sms_sent"), actor="bob")
+
+    assert _deadline(session, passed.id, "sms_arrival_reminder").status == DeadlineStatus.DISARMED
+
+
 @pytest.mark.parametrize(
     ("kind", "due"),
     [

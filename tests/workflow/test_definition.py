@@ -63,6 +63,16 @@ def test_a_reminder_reminds_of_a_deadline_its_states_arm_too() -> None:
     assert unarmed == []
 
 
+def test_a_deadline_awaits_an_event_that_leaves_the_states_arming_it() -> None:
+    """Only that event ends the wait; one from elsewhere would leave the deadline armed."""
+    unended = [
+        d.kind
+        for d in DEADLINES
+        if d.awaits and not set(d.states) <= set(EVENTS_BY_NAME[d.awaits].sources)
+    ]
+    assert unended == []
+
+
 def test_every_kind_of_service_has_a_label() -> None:
     assert all(kind.label for kind in ServiceKind)
 

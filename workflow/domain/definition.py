@@ -293,8 +293,11 @@ class DeadlineSpec:
     due the scheduler notifies ``audience`` and, if ``event`` is set, fires that event.
     ``overdue`` marks deadlines whose passing means the filing is late, not merely reminded;
     ``reminds_of`` names the deadline a reminder's notice gives the due time of (its own time
-    is only when it is sent). ``by_end_of_day`` makes it due at 24:00 Beijing of its last day,
-    not at the time of day it was armed: a limit of N working days runs all its last day.
+    is only when it is sent). ``awaits`` names the event a deadline waits for: it is armed only
+    for an order whose kind's path has that event (no SMS is awaited on a cancel-access order,
+    which goes on by ``forward_to_miit``). ``by_end_of_day`` makes it due at 24:00 Beijing of
+    its last day, not at the time of day it was armed: a limit of N working days runs all its
+    last day.
     ``setting`` is derived from ``figure``: the field's name as API clients see it. ``zh``
     is the description in Chinese, ``label_zh`` the deadline's short Chinese name. ``source``
     is the public source of its rule (a decree's article, a host's page by its title), kept
@@ -313,6 +316,7 @@ class DeadlineSpec:
     overdue: bool = False
     stuck: bool = False
     reminds_of: str | None = None
+    awaits: Event | None = None
     per: Per = Per.STATE
     by_end_of_day: bool = False
     source: str = ""
@@ -656,6 +660,22 @@ EVENTS: tuple[EventSpec, ...] = (
 _IDLE_SOURCE = "Tencent Cloud documentation, 关于增加备案订单有效期的通知"
 
 DEADLINES: tuple[DeadlineSpec, ...] = (
+    # Nothing else runs between the host's pass and MIIT's SMS but the stuck clock, 3 working
+    # days: the SMS is due within a day, so a day without one is worth a look.
+    DeadlineSpec(
+        "sms_arrival_reminder",
+        (State.HOST_PRE_APPROVED,),
+        Unit.HOURS,
+        lambda s: s.sms_arrival_reminder_hours,
+        Audience.CASE_MANAGER,
+        "No MIIT SMS is recorded yet: it usually arrives within a day of the host's pass. Record "
+        "sms_sent when it arrives, or check with the applicant and the host.",
+        zh="尚未登记工信部核验短信：短信通常在接入商初审通过后一天内发出。收到后请登记"
+        "“工信部短信已发送”（sms_sent），或向申请人、接入商确认。",
+        label_zh="短信未到提醒",
+        awaits=Event.SMS_SENT,
+        source="Huawei Cloud knowledge base, 备案短信核验",
+    ),
     DeadlineSpec(
         "sms_reminder",
         (State.SMS_PENDING,),
