@@ -25,7 +25,7 @@ from bench.environment import BENCH_NOW, Scratch, scratch
 from bench.results import Result
 from bench.timing import interleaved_medians
 from workflow.domain.definition import STATES as DECLARED_STATES
-from workflow.views import filing_page
+from workflow.views import FilingFilters, filing_page
 
 LIMIT = 1.5
 PAGE = 50
@@ -65,7 +65,7 @@ VARYING = {
     "province": _cycle(PROVINCES),
     "icp_number": f"{_cycle(PROVINCES)} || 'ICP备' || ({FIRST_SERIAL} + n.i) || '号-1'",
 }
-# What each measured page asks for: filing_page's keyword arguments.
+# What each measured page asks for: ``FilingFilters``' fields.
 SEARCHES: dict[str, dict[str, Any]] = {
     "by state": {"state": "submitted"},
     "by province": {"province": "粤"},
@@ -120,7 +120,7 @@ def _page(
 ) -> None:
     """One page as the API serves it: a session, the page, the session closed."""
     with Session(db.engine) as session:
-        page = filing_page(session, BENCH_NOW, limit=PAGE, **search)
+        page = filing_page(session, BENCH_NOW, FilingFilters.model_validate(search), limit=PAGE)
     if not page.items:
         raise AssertionError(f"{search} found no filings")
     found[name] = (page.total, page.total_is_exact)

@@ -240,7 +240,7 @@ def _flagged(flag: Flag) -> Any:
     def show(filters: FilingFilters, limit: int, offset: int, as_json: bool) -> None:
         now = get_clock().now()
         with session_scope() as session:
-            page = views.flagged_page(session, now, flag, limit=limit, offset=offset, **filters)
+            page = views.flagged_page(session, now, flag, filters, limit=limit, offset=offset)
             names = views.filings_named(session, page.items)
         emit(page, as_json, lambda: _render_flagged(page, names, now))
 

@@ -413,17 +413,13 @@ def filings_command(show: ShowFilings, *, fixed: Flag | None = None) -> Callable
             assignee=assignee,
         )  # fmt: skip
         filters = FilingFilters(
-            state=state.value if state else None,
-            kind=kind.value if kind else None,
+            **text.model_dump(exclude_unset=True),
+            state=state,
+            kind=kind,
             entity=entity,
-            province=text.province,
             stuck=stuck,
             overdue=overdue,
-            domain=text.domain,
-            applicant=text.applicant,
-            icp_number=text.icp_number,
             min_days_in_state=min_days,
-            assignee=text.assignee,
             sort=sort,
             descending=descending,
         )
@@ -438,7 +434,7 @@ def filings_command(show: ShowFilings, *, fixed: Flag | None = None) -> Callable
 
 def _list(filters: FilingFilters, limit: int, offset: int, as_json: bool) -> None:
     with session_scope() as session:
-        page = views.filing_page(session, get_clock().now(), limit=limit, offset=offset, **filters)
+        page = views.filing_page(session, get_clock().now(), filters, limit=limit, offset=offset)
         names = views.filings_named(session, page.items)
     emit(page, as_json, lambda: render_page(page, names))
 
@@ -477,7 +473,7 @@ def overdue(
             now,
             within=timedelta(hours=within_hours),
             kind=kind,
-            state=state.value if state else None,
+            state=state,
             province=province,
             limit=limit,
             offset=offset,

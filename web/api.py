@@ -134,8 +134,8 @@ class ListFilters:
         offset: Offset = 0,
     ) -> None:
         self.filters = FilingFilters(
-            state=state.value if state else None,
-            kind=kind.value if kind else None,
+            state=state,
+            kind=kind,
             entity=entity,
             province=province,
             stuck=stuck,
@@ -152,13 +152,13 @@ class ListFilters:
 
     def page(self, session: SessionDep) -> FilingPage:
         return views.filing_page(
-            session, get_clock().now(), limit=self.limit, offset=self.offset, **self.filters
+            session, get_clock().now(), self.filters, limit=self.limit, offset=self.offset
         )
 
     def flagged(self, session: SessionDep, flag: Flag) -> FlaggedPage:
         """The ops list of ``flag``-ged filings, narrowed by the query (but for the flag)."""
         return views.flagged_page(
-            session, get_clock().now(), flag, limit=self.limit, offset=self.offset, **self.filters
+            session, get_clock().now(), flag, self.filters, limit=self.limit, offset=self.offset
         )
 
 
@@ -294,7 +294,7 @@ def overdue_work(
         get_clock().now(),
         within=timedelta(hours=within_hours),
         kind=kind,
-        state=state.value if state else None,
+        state=state,
         province=province,
         limit=limit,
         offset=offset,

@@ -88,6 +88,11 @@ class FilingSearch(Search):
     desc: bool = Field(False, title="Descending 降序")
 
 
+# The search's fields that are filters of the same name; ``min_days`` and ``desc`` keep the
+# shorter names the console's links have always carried.
+_FILTERED_AS_NAMED = FilingSearch.model_fields.keys() & FilingFilters.model_fields.keys()
+
+
 class OverdueSearch(Search):
     kind: Text = Field(None, title="Deadline 期限")
     within_hours: HoursAhead = Field(0, title="Show 显示")
@@ -218,7 +223,7 @@ def pipeline(request: Request, session: SessionDep, user: PageUserDep) -> Respon
         counts = views.state_counts(session, now, search.kind)
         return {"svg": pipeline_svg(counts, search.kind), "counts": counts}
 
-    stuck = views.filing_page(session, now, stuck=True, limit=1)
+    stuck = views.filing_page(session, now, FilingFilters(stuck=True), limit=1)
     flagged = {
         "stuck": f"{stuck.total}{'' if stuck.total_is_exact else '+'}" if stuck.total else 0,
         "overdue": views.overdue_page(session, now, limit=1).total,
@@ -248,23 +253,15 @@ def _filings(
         if flag is not None:
             search = search.model_copy(update={flag.value: True})
         filters = FilingFilters(
-            state=search.state,
-            kind=search.kind,
-            province=search.province,
-            stuck=search.stuck,
-            overdue=search.overdue,
-            domain=search.domain,
-            applicant=search.applicant,
-            icp_number=search.icp_number,
+            **search.model_dump(include=_FILTERED_AS_NAMED),
             min_days_in_state=search.min_days,
-            sort=search.sort,
             descending=search.desc,
         )
         now, offset = get_clock().now(), (search.page - 1) * PAGE_SIZE
         found = (
-            views.filing_page(session, now, limit=PAGE_SIZE, offset=offset, **filters)
+            views.filing_page(session, now, filters, limit=PAGE_SIZE, offset=offset)
             if flag is None
-            else views.flagged_page(session, now, flag, limit=PAGE_SIZE, offset=offset, **filters)
+            else views.flagged_page(session, now, flag, filters, limit=PAGE_SIZE, offset=offset)
         )
         return {
             "found": found,
@@ -356,8 +353,7 @@ def mine(
     found = views.filing_page(
         session,
         now,
-        assignee=user.caller.name,
-        sort=FilingSort.NEXT_DEADLINE,
+        FilingFilters(assignee=user.caller.name, sort=FilingSort.NEXT_DEADLINE),
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )

@@ -62,6 +62,7 @@ from workflow.domain.orders import (
 )
 from workflow.domain.rules import Rules, rules_for
 from workflow.schemas import EntityOut, FilingOut, FilingSort, ServiceOut
+from workflow.views import FilingFilters
 
 router = APIRouter(include_in_schema=False)
 
@@ -175,9 +176,7 @@ def entity_page(
     orders = views.filing_page(
         session,
         get_clock().now(),
-        entity=entity_id,
-        sort=FilingSort.ID,
-        descending=True,
+        FilingFilters(entity=entity_id, sort=FilingSort.ID, descending=True),
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )

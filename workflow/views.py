@@ -17,8 +17,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import accumulate
-from typing import Any, TypedDict, Unpack
+from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
@@ -72,7 +73,7 @@ from workflow.domain.definition import (
     in_words,
 )
 from workflow.domain.errors import FilingNotFound, NotFound, Reason, ValidationError
-from workflow.domain.event_data import ReasonData
+from workflow.domain.event_data import STRICT, ReasonData
 from workflow.domain.guards import number_spellings, province_named
 from workflow.domain.machine import allowed_events
 from workflow.domain.orders import (
@@ -248,32 +249,38 @@ def _past_due(kinds: Sequence[str], now: datetime) -> Exists:
     )
 
 
-class FilingFilters(TypedDict, total=False):
+class FilingFilters(BaseModel):
     """What a list of filings may be narrowed to and ordered by: the API's and the CLI's list
-    options and the console's search all come down to these (see ``filing_page``)."""
+    options and the console's search all come down to these (see ``filing_page``). Each edge
+    bounds its own input first; a misspelt filter is refused here, as it would filter nothing."""
 
-    state: str | None
-    kind: str | None
-    entity: int | None  # the orders of one entity
-    province: str | None
-    stuck: bool | None
-    overdue: bool | None
-    domain: str | None
-    applicant: str | None
-    icp_number: str | None
-    min_days_in_state: int | None
-    assignee: str | None
-    sort: FilingSort | None
-    descending: bool
+    model_config = STRICT
+
+    state: State | None = None
+    kind: OrderKind | None = None
+    entity: int | None = None  # the orders of one entity
+    province: str | None = None
+    stuck: bool | None = None
+    overdue: bool | None = None
+    domain: str | None = None
+    applicant: str | None = None
+    icp_number: str | None = None
+    min_days_in_state: int | None = None
+    assignee: str | None = None
+    sort: FilingSort | None = None
+    descending: bool = False
+
+
+NO_FILTERS = FilingFilters()
 
 
 def filing_page(
     session: Session,
     now: datetime,
+    filters: FilingFilters = NO_FILTERS,
     *,
     limit: int = 50,
     offset: int = 0,
-    **filters: Unpack[FilingFilters],
 ) -> FilingPage:
     """A page of filings (masked, as lists are) with the total matching the filters: what the
     API's lists, ``icpflow filings list|ops`` and the console's lists all show. The total is
@@ -283,18 +290,16 @@ def filing_page(
     ``domain`` and ``icp_number`` match from the start (both indexed for it), ``applicant``
     anywhere, case aside; ``min_days_in_state`` keeps filings that have not moved for that long.
     Without a ``sort`` the page is in ``listing_order``."""
-    if unknown := filters.keys() - FilingFilters.__optional_keys__:
-        raise TypeError(f"unknown filters {sorted(unknown)}")  # a misspelt one filters nothing
-    state, kind, province = filters.get("state"), filters.get("kind"), filters.get("province")
-    domain, applicant = filters.get("domain"), filters.get("applicant")
-    icp_number, assignee = filters.get("icp_number"), filters.get("assignee")
-    min_days_in_state = filters.get("min_days_in_state")
+    state, kind, province = filters.state, filters.kind, filters.province
+    domain, applicant = filters.domain, filters.applicant
+    icp_number, assignee = filters.icp_number, filters.assignee
+    min_days_in_state = filters.min_days_in_state
     conditions: list[ColumnElement[bool]] = []
     if state:
         conditions.append(col(Filing.state) == state)
     if kind:
         conditions.append(col(Filing.kind) == kind)
-    if (entity := filters.get("entity")) is not None:
+    if (entity := filters.entity) is not None:
         conditions.append(col(Filing.entity_id) == entity)
     if province:
         conditions.append(col(Filing.province) == province_named(province))
@@ -317,20 +322,20 @@ def filing_page(
     if assignee:
         conditions.append(col(Filing.assignee) == assignee)
     for flag, kinds in (
-        (filters.get("stuck"), STUCK_KINDS),
-        (filters.get("overdue"), OVERDUE_KINDS),
+        (filters.stuck, STUCK_KINDS),
+        (filters.overdue, OVERDUE_KINDS),
     ):
         if flag is not None:
             test = _past_due(kinds, now)
             conditions.append(test if flag else ~test)
     matching = select(col(Filing.id)).where(*conditions).limit(COUNTED_UP_TO + 1).subquery()
     total = int(session.exec(select(func.count()).select_from(matching)).one())
-    order = (_sort_key(listing_order(filters.get("sort"), domain), filters), col(Filing.id))
-    if searched and searched.stored is None and not filters.get("sort"):
+    order = (_sort_key(listing_order(filters.sort, domain), filters), col(Filing.id))
+    if searched and searched.stored is None and not filters.sort:
         # A search in punycode matches the ASCII spellings alone: its page is read in their
         # index's order, as a search in Unicode is in the domains' (``listing_order``).
         ascii_spelling = col(Filing.domain_ascii)
-        ascending = not filters.get("descending")
+        ascending = not filters.descending
         order = (ascii_spelling.asc() if ascending else ascii_spelling.desc(), col(Filing.id))
     # The page's ids first, then their rows: the ids (with the sort key) come from an index
     # alone, so thousands of matches sorted to find 50 cost index entries, not table rows.
@@ -358,7 +363,7 @@ def _sort_key(sort: FilingSort, filters: FilingFilters) -> UnaryExpression[Any]:
     ``FilingOut.next_deadline`` says; a fired one is past due), filings without one last."""
     if sort is not FilingSort.NEXT_DEADLINE:
         key = col(getattr(Filing, sort.value))
-        return key.desc() if filters.get("descending") else key.asc()
+        return key.desc() if filters.descending else key.asc()
     next_due = (
         select(func.min(col(Deadline.due_at)))
         .where(
@@ -372,7 +377,7 @@ def _sort_key(sort: FilingSort, filters: FilingFilters) -> UnaryExpression[Any]:
         .correlate(Filing)
         .scalar_subquery()
     )
-    return (next_due.desc() if filters.get("descending") else next_due.asc()).nulls_last()
+    return (next_due.desc() if filters.descending else next_due.asc()).nulls_last()
 
 
 def listing_order(sort: FilingSort | None, domain: str | None) -> FilingSort:
@@ -513,7 +518,7 @@ def overdue_page(
     *,
     within: timedelta = timedelta(0),
     kind: str | None = None,
-    state: str | None = None,
+    state: State | None = None,
     province: str | None = None,
     limit: int = 50,
     offset: int = 0,
@@ -619,16 +624,16 @@ def flagged_page(
     session: Session,
     now: datetime,
     flag: Flag,
+    filters: FilingFilters = NO_FILTERS,
     *,
     limit: int = 50,
     offset: int = 0,
-    **filters: Unpack[FilingFilters],
 ) -> FlaggedPage:
     """The filings ``filing_page`` finds ``flag``-ged (whatever ``filters`` say of the flag),
     each with the deadline that puts it there, picked as the overdue list picks it: why it is
     listed and since when, the same in the API's, the CLI's and the console's ops lists."""
-    forced = FilingFilters(stuck=True) if flag is Flag.STUCK else FilingFilters(overdue=True)
-    page = filing_page(session, now, limit=limit, offset=offset, **(filters | forced))
+    forced = filters.model_copy(update={flag.value: True})
+    page = filing_page(session, now, forced, limit=limit, offset=offset)
     return FlaggedPage(
         items=[
             FlaggedFilingOut(**dict(f), listed_for=deadline)

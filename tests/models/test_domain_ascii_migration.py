@@ -23,7 +23,9 @@ def test_an_order_stored_before_is_found_by_the_start_of_its_domain_s_punycode(
         upgrade(db.url, "0030")
         with db.engine.connect() as conn:
             spelt = conn.execute(sa.text("SELECT id, domain_ascii FROM filings ORDER BY id")).all()
-        found = views.filing_page(session, clock.now(), domain="xn--1lq9").items
+        found = views.filing_page(
+            session, clock.now(), views.FilingFilters(domain="xn--1lq9")
+        ).items
         session.close()
     finally:
         upgrade(db.url)  # later tests share the database

@@ -2031,7 +2031,8 @@ def test_a_search_by_applicant_finds_an_entitys_orders_under_its_old_and_new_nam
     assert isinstance(app, dict)
     later = open_order(**body | {"service": app | {"domain_registrant": "Example Group Ltd"}})
 
-    found = {f.id for f in views.filing_page(session, clock.now(), applicant=name).items}
+    page = views.filing_page(session, clock.now(), views.FilingFilters(applicant=name))
+    found = {f.id for f in page.items}
 
     assert found == {on_file.id, renamed.id, later.id}
 
@@ -2278,7 +2279,8 @@ def test_a_search_by_number_finds_the_records_orders_in_either_provinces_charact
 ) -> None:
     access = open_order(**_access(sichuan_on_file, record_number="川ICP备2026007879号-5"))
 
-    found = {f.id for f in views.filing_page(session, clock.now(), icp_number=typed).items}
+    page = views.filing_page(session, clock.now(), views.FilingFilters(icp_number=typed))
+    found = {f.id for f in page.items}
 
     assert found == {sichuan_on_file.id, access.id}
 
@@ -2829,5 +2831,7 @@ def test_an_order_on_a_record_on_file_carries_its_number_from_the_start(
     order = open_order(**order_on(kind, on_file.entity_id, on_file.service_id or 0))
 
     assert order.icp_number == number
-    found = views.filing_page(session, clock.now(), icp_number=ENTITY_NUMBER).items
+    found = views.filing_page(
+        session, clock.now(), views.FilingFilters(icp_number=ENTITY_NUMBER)
+    ).items
     assert (order.id in {f.id for f in found}) == (number is not None)

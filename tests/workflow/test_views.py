@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import pydantic
 import pytest
 from sqlmodel import Session
 
@@ -14,7 +15,9 @@ from tests.factories import MakeFiling, commands_to, make_payload, order_on
 from workflow import service, views
 from workflow.domain.definition import OVERDUE_KINDS, State
 from workflow.domain.errors import FilingNotFound, ValidationError
+from workflow.domain.orders import OrderKind
 from workflow.schemas import FilingOut, FilingSort
+from workflow.views import FilingFilters
 
 if TYPE_CHECKING:
     from tests.conftest import Open
@@ -27,7 +30,9 @@ def test_a_page_counts_every_match_and_holds_only_its_slice(
         new_filing("submitted", domain=f"site{n}.cn")
     new_filing("domain_registered", domain="other.cn")
 
-    page = views.filing_page(session, clock.now(), state="submitted", limit=2, offset=1)
+    page = views.filing_page(
+        session, clock.now(), FilingFilters(state=State.SUBMITTED), limit=2, offset=1
+    )
 
     assert (page.total, len(page.items), page.offset) == (3, 2, 1)
     assert {f.state for f in page.items} == {"submitted"}
@@ -43,7 +48,7 @@ def test_a_page_counts_matches_up_to_a_limit_and_says_when_there_are_more(
     page = views.filing_page(session, clock.now(), limit=1)
 
     assert (page.total, page.total_is_exact, len(page.items)) == (2, False, 1)
-    assert views.filing_page(session, clock.now(), domain="site1").total_is_exact
+    assert views.filing_page(session, clock.now(), FilingFilters(domain="site1")).total_is_exact
 
 
 def test_a_province_alias_finds_the_filings_stored_under_its_province(
@@ -52,7 +57,7 @@ def test_a_province_alias_finds_the_filings_stored_under_its_province(
     new_filing(domain="chengdu.cn", province="川")
     new_filing(domain="beijing.cn")
 
-    page = views.filing_page(session, clock.now(), province="蜀")
+    page = views.filing_page(session, clock.now(), FilingFilters(province="蜀"))
 
     assert [f.domain for f in page.items] == ["chengdu.cn"]
 
@@ -74,7 +79,7 @@ def test_a_late_filing_shows_the_latest_deadline_it_is_past_not_the_first(
     new_filing("miit_pending")
     clock.advance(timedelta(weeks=7))  # past the legal limit's 20 working days and the SLA
 
-    page = views.overdue_page(session, clock.now(), state="miit_pending")
+    page = views.overdue_page(session, clock.now(), state=State.MIIT_PENDING)
 
     assert [item.deadline.kind for item in page.items] == ["miit_sla_breach"]
 
@@ -108,7 +113,11 @@ def test_a_filing_moved_on_to_a_deadline_not_yet_due_between_a_late_lists_reads_
     assert views.overdue_page(session, clock.now()).items == []
 
 
-@pytest.mark.parametrize("lister", [views.filing_page, views.overdue_page])
+def _filings_of(session: Session, now: datetime, province: str) -> object:
+    return views.filing_page(session, now, FilingFilters(province=province))
+
+
+@pytest.mark.parametrize("lister", [_filings_of, views.overdue_page])
 def test_a_list_refuses_a_province_that_is_none_rather_than_showing_nothing(
     session: Session, clock: FrozenClock, lister: Callable[..., object]
 ) -> None:
@@ -134,7 +143,7 @@ def test_the_domain_search_matches_from_the_start_of_the_name(
     for domain in ("site1.cn", "site10.cn", "site2.cn", "asite1.cn"):
         new_filing(domain=domain)
 
-    page = views.filing_page(session, clock.now(), domain=term)
+    page = views.filing_page(session, clock.now(), FilingFilters(domain=term))
 
     assert sorted(f.domain for f in page.items) == found
 
@@ -159,7 +168,7 @@ def test_a_domain_search_in_punycode_finds_an_internationalised_domain_from_its_
     for domain in ("北京.cn", "京东.cn", "例子.中国", "xn-test.cn", "site1.cn"):
         new_filing(domain=domain)
 
-    page = views.filing_page(session, clock.now(), domain=term)
+    page = views.filing_page(session, clock.now(), FilingFilters(domain=term))
 
     assert sorted(f.domain for f in page.items) == sorted(found)
 
@@ -171,7 +180,9 @@ def test_a_domain_search_in_punycode_lists_its_matches_in_their_ascii_spellings_
     for domain in ("京东.cn", "例子.中国", "北京.cn"):  # xn--xhq9m, xn--fsqu00a, xn--1lq90i
         new_filing(domain=domain)
 
-    page = views.filing_page(session, clock.now(), domain="xn--", descending=descending)
+    page = views.filing_page(
+        session, clock.now(), FilingFilters(domain="xn--", descending=descending)
+    )
 
     in_ascii_order = ["北京.cn", "例子.中国", "京东.cn"]
     assert [f.domain for f in page.items] == (
@@ -185,7 +196,7 @@ def test_a_domain_search_lists_the_domain_typed_in_full_first(
     for domain in ("site120.cn", "site12.cn", "site121.cn"):  # ids in this order
         new_filing(domain=domain)
 
-    page = views.filing_page(session, clock.now(), domain="site12")
+    page = views.filing_page(session, clock.now(), FilingFilters(domain="site12"))
 
     assert [f.domain for f in page.items] == ["site12.cn", "site120.cn", "site121.cn"]
 
@@ -196,7 +207,9 @@ def test_a_chosen_order_holds_for_a_domain_search_too(
     for domain in ("site120.cn", "site12.cn"):
         new_filing(domain=domain)
 
-    page = views.filing_page(session, clock.now(), domain="site12", sort=FilingSort.ID)
+    page = views.filing_page(
+        session, clock.now(), FilingFilters(domain="site12", sort=FilingSort.ID)
+    )
 
     assert [f.domain for f in page.items] == ["site120.cn", "site12.cn"]
 
@@ -245,7 +258,7 @@ def test_a_prefix_ending_where_no_range_can_follow_finds_nothing_rather_than_fai
     session: Session, clock: FrozenClock, new_filing: MakeFiling, last: str
 ) -> None:
     new_filing(domain="a.cn")
-    assert views.filing_page(session, clock.now(), domain=f"a{last}").total == 0
+    assert views.filing_page(session, clock.now(), FilingFilters(domain=f"a{last}")).total == 0
 
 
 def test_a_kind_of_order_is_listed_and_counted_apart(
@@ -253,10 +266,21 @@ def test_a_kind_of_order_is_listed_and_counted_apart(
 ) -> None:
     change = open_order(**order_on("change", on_file.entity_id, on_file.service_id or 0))
 
-    page = views.filing_page(session, clock.now(), kind="change")
+    page = views.filing_page(session, clock.now(), FilingFilters(kind=OrderKind.CHANGE))
     assert [f.id for f in page.items] == [change.id]
     counts = {c.state: c.count for c in views.state_counts(session, clock.now(), "change")}
     assert (counts[State.DRAFT], counts[State.APPROVED]) == (1, 0)
+
+
+def test_a_misspelt_filter_is_refused_rather_than_filtering_nothing() -> None:
+    with pytest.raises(pydantic.ValidationError):
+        FilingFilters(stat=State.SUBMITTED)  # type: ignore[call-arg]
+
+
+def test_a_filter_holds_the_state_and_kind_it_names_as_their_enums() -> None:
+    filters = FilingFilters.model_validate({"state": "submitted", "kind": "change"})
+
+    assert (filters.state, filters.kind) == (State.SUBMITTED, OrderKind.CHANGE)
 
 
 @pytest.mark.parametrize("typed", ["科技(北京)", "科技（北京）"])
@@ -266,7 +290,7 @@ def test_an_applicant_search_finds_full_width_brackets_typed_either_way(
     applicant = {**make_payload()["applicant"], "name": "派伦科技（北京）有限公司"}  # type: ignore[dict-item]
     filing = new_filing(applicant=applicant)
 
-    page = views.filing_page(session, clock.now(), applicant=typed)
+    page = views.filing_page(session, clock.now(), FilingFilters(applicant=typed))
 
     assert [f.id for f in page.items] == [filing.id]
 
