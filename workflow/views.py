@@ -74,7 +74,7 @@ from workflow.domain.definition import (
 )
 from workflow.domain.errors import FilingNotFound, NotFound, Reason, ValidationError
 from workflow.domain.event_data import STRICT, ReasonData
-from workflow.domain.guards import number_spellings, province_named
+from workflow.domain.guards import province_named
 from workflow.domain.machine import allowed_events
 from workflow.domain.orders import (
     KINDS,
@@ -84,6 +84,7 @@ from workflow.domain.orders import (
     ServiceStatus,
     VerifierResult,
 )
+from workflow.domain.rules import rules_for
 from workflow.domain.wording import worded
 from workflow.obligations.reading import services_named
 from workflow.schemas import (
@@ -301,8 +302,9 @@ def filing_page(
         conditions.append(col(Filing.kind) == kind)
     if (entity := filters.entity) is not None:
         conditions.append(col(Filing.entity_id) == entity)
+    rules = rules_for(get_settings())
     if province:
-        conditions.append(col(Filing.province) == province_named(province))
+        conditions.append(col(Filing.province) == province_named(province, rules))
     prefix_search = _prefix_search(session)
     searched = domain_starts(domain.strip()) if domain else None
     if searched:
@@ -315,7 +317,7 @@ def filing_page(
     if applicant:
         conditions.append(col(Filing.entity_id).in_(_entities_named(applicant)))
     if icp_number:
-        spellings = number_spellings(icp_number.strip())
+        spellings = rules.number_spellings(icp_number.strip())
         conditions.append(or_(*(prefix_search(col(Filing.icp_number), s) for s in spellings)))
     if min_days_in_state is not None:
         conditions.append(col(Filing.state_entered_at) <= now - timedelta(days=min_days_in_state))
@@ -555,7 +557,9 @@ def overdue_page(
     if state:
         conditions.append(col(Filing.state) == state)
     if province:
-        conditions.append(col(Filing.province) == province_named(province))
+        conditions.append(
+            col(Filing.province) == province_named(province, rules_for(get_settings()))
+        )
     joined = select(Filing).join(worst, worst.c.filing_id == col(Filing.id)).where(*conditions)
     total = session.exec(select(func.count()).select_from(joined.subquery())).one()
     page = session.exec(

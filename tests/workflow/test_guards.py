@@ -28,7 +28,6 @@ from workflow.domain.guards import (
     MOBILE_EXAMPLE,
     ORDER_GUARDS,
     SERVER_IP_EXAMPLE,
-    canonical_province,
     check_creation,
     check_website_fields,
     guard_icp_number,
@@ -964,7 +963,7 @@ def test_sector_pre_approval_can_be_limited_to_some_provinces(
     ("value", "expected"), [("蜀", "川"), ("川", "川"), ("京", "京"), ("港", None)]
 )
 def test_canonical_province(value: str, expected: str | None) -> None:
-    assert canonical_province(value) == expected
+    assert load_rules().canonical_province(value) == expected
 
 
 # --- bind_service_number ------------------------------------------------------------

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from config.clock import CHINA, as_utc
 from config.domains import to_ascii_domain
-from config.settings import Settings, get_settings
+from config.settings import Settings
 from workflow.domain.bounded import INVISIBLE
 from workflow.domain.commands import ApplicantIn, ApplicantKind, FilingCreate, app_only
 from workflow.domain.definition import Event
@@ -52,7 +52,6 @@ from workflow.domain.rules import (
     Residency,
     Rules,
     Source,
-    load_rules,
     rules_for,
 )
 
@@ -91,21 +90,10 @@ Guard = Callable[[FilingFacts, EventData, Settings], list[Reason]]
 OrderGuard = Callable[[OrderFacts, FilingFacts, EventData, Settings], list[Reason]]
 
 
-def canonical_province(value: str, rules: Rules | None = None) -> str | None:
-    """The canonical character for a province or its alias (蜀 -> 川); ``None`` if unknown."""
-    return (rules or load_rules(get_settings().rules_file)).canonical_province(value)
-
-
-def number_spellings(start: str, rules: Rules | None = None) -> tuple[str, ...]:
-    """What a search for ICP numbers starting with ``start`` looks for: each character of its
-    province (蜀ICP备… and 川ICP备… name one record, and either may be on file)."""
-    return (rules or load_rules(get_settings().rules_file)).number_spellings(start)
-
-
-def province_named(value: str, rules: Rules | None = None) -> str:
+def province_named(value: str, rules: Rules) -> str:
     """The province a filter names, as filings store it (蜀 -> 川). Refused when it names none:
-    a typo that matched no filing would pass for an empty province."""
-    rules = rules or load_rules(get_settings().rules_file)
+    a typo that matched no filing would pass for an empty province. ``rules`` are the caller's
+    (``rules_for(settings)``): the domain reads no settings of its own."""
     canonical = rules.canonical_province(value)
     if canonical is None:
         known = {**rules.provinces, **rules.aliases}

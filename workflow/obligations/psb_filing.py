@@ -14,7 +14,6 @@ from sqlmodel import Session, col, select
 from config.settings import Settings
 from models import Entity, Filing, Service
 from workflow.domain.errors import Reason
-from workflow.domain.guards import canonical_province, number_spellings
 from workflow.domain.obligations import (
     ObligationKind,
     PsbNumberIn,
@@ -24,7 +23,7 @@ from workflow.domain.obligations import (
     same_psb_number,
 )
 from workflow.domain.orders import ServiceStatus
-from workflow.domain.rules import rules_for
+from workflow.domain.rules import Rules, rules_for
 from workflow.obligations.reading import ServiceDutiesOut
 from workflow.obligations.recording import Written, _record
 from workflow.obligations.rows import _close, _latest, _refused
@@ -46,7 +45,7 @@ def psb_number(
     rules = rules_for(settings)  # the configured rules' provinces, not the packaged ones
 
     def canonical(province: str) -> str | None:
-        return canonical_province(province, rules) if province else None
+        return rules.canonical_province(province) if province else None
 
     def write(service: Service, filing: Filing, now: datetime) -> Written | None:
         on_file = service.psb_number
@@ -62,7 +61,7 @@ def psb_number(
         digits = psb_digits(command.psb_number)
         assert digits is not None  # a number of the format, as checked above
         take_turns(session, [f"psb_number:{digits}"])  # then see the other's
-        if holder := _psb_number_holder(session, digits, service):
+        if holder := _psb_number_holder(session, digits, service, rules):
             raise _refused(
                 "PSB number refused",
                 Reason(
@@ -93,7 +92,9 @@ def psb_number(
     return _record(session, service_id, write, what=Recorded.PSB_NUMBER, said=said, actor=actor)
 
 
-def _psb_number_holder(session: Session, digits: str, service: Service) -> Service | None:
+def _psb_number_holder(
+    session: Session, digits: str, service: Service, rules: Rules
+) -> Service | None:
     """Another service keeping the PSB number of these ``digits`` on file, its province
     written either way. A site's PSB filing is its own, and goes with it: one whose record was
     cancelled keeps it no more. One whose access was removed is still on record through
@@ -101,7 +102,7 @@ def _psb_number_holder(session: Session, digits: str, service: Service) -> Servi
     back through a new access is another service row, with the PSB number it had."""
     gone = [ServiceStatus.CANCELLED, ServiceStatus.WITHDRAWN]
     # Its own record under either character of its province (蜀ICP备… is 川ICP备…).
-    own = number_spellings(service.record_number) if service.record_number else ()
+    own = rules.number_spellings(service.record_number) if service.record_number else ()
     return session.exec(
         select(Service).where(
             col(Service.psb_number).endswith(f"公网安备{digits}号"),

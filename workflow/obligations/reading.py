@@ -29,6 +29,7 @@ from workflow.domain.obligations import (
     Recorded,
 )
 from workflow.domain.orders import ServiceKind, ServiceStatus
+from workflow.domain.rules import rules_for
 from workflow.obligations.rows import _FILED_HERE_FIRST, _left_on, _service, _worded
 from workflow.schemas import Page, UtcDateTime
 
@@ -272,7 +273,9 @@ def _overdue_where(now: datetime, only: OverdueFilter) -> tuple[ColumnElement[bo
     if only.kind is not None:
         where += (col(Obligation.kind) == only.kind,)
     if only.province is not None:
-        filed_there = select(Filing.id).where(Filing.province == province_named(only.province))
+        filed_there = select(Filing.id).where(
+            Filing.province == province_named(only.province, rules_for(get_settings()))
+        )
         where += (col(Obligation.filing_id).in_(filed_there),)
     return where
 

@@ -19,7 +19,6 @@ from workflow.domain.definition import TERMINAL_STATES
 from workflow.domain.errors import Reason
 from workflow.domain.guards import (
     PACKAGE_SOURCE,
-    canonical_province,
     caseless_on,
     check_access_number,
     check_suffix_letter,
@@ -73,7 +72,7 @@ def _check_access(
     if entity is not None:
         province, entity_number = entity.province, entity.icp_number
     elif parties.entity_in is not None:
-        province = canonical_province(parties.entity_in.province, rules_for(settings))
+        province = rules_for(settings).canonical_province(parties.entity_in.province)
         entity_number = None
     else:
         return reasons

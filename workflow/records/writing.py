@@ -18,7 +18,6 @@ from models import Entity, Filing, Service, SmsVerifier, table
 from workflow.domain.commands import OrderCreate
 from workflow.domain.errors import Reason, VersionConflict
 from workflow.domain.event_data import VerifierRole
-from workflow.domain.guards import canonical_province
 from workflow.domain.orders import (
     CHANGES,
     EntityStatus,
@@ -64,7 +63,7 @@ def write_order(
             name=e.name,
             id_type=e.id_type,
             id_number=e.id_number.upper(),
-            province=canonical_province(e.province, rules) or e.province,
+            province=rules.canonical_province(e.province) or e.province,
             responsible_name=e.responsible.name,
             responsible_mobile=e.responsible.mobile,
             responsible_email=e.responsible.email or "",
