@@ -587,6 +587,11 @@ def _fire_help() -> str:
     return "\n".join(lines)
 
 
+# The event data keys ``fire`` also takes as options of their own: a refusal of one names the
+# option, unless the user typed it as ``--data key=value``.
+_FIRE_OPTIONS = {"reason": "--reason", "materials": "--materials"}
+
+
 def _event_data(pairs: Sequence[str], materials: str | None, reason: str | None) -> dict[str, Any]:
     """``--data`` pairs plus the shorthands, refusing a key given twice rather than picking one."""
     given: list[tuple[str, Any]] = []
@@ -641,14 +646,11 @@ def fire(
     as_json: JsonOption = False,
 ) -> None:
     spec = EVENTS_BY_NAME.get(event)
-    for option, key, given in (
-        ("--reason", "reason", reason),
-        ("--materials", "materials", materials),
-    ):
+    for key, given in {"reason": reason, "materials": materials}.items():
         if spec is not None and given is not None and key not in spec.data_keys:
             takes = ", ".join(spec.data_keys) or "nothing"
             raise typer.BadParameter(
-                f"{event} takes no {key} (it takes: {takes})", param_hint=option
+                f"{event} takes no {key} (it takes: {takes})", param_hint=_FIRE_OPTIONS[key]
             )
     carried = _event_data(data or [], materials, reason)
     try:
@@ -670,7 +672,7 @@ def _option_for(key: str, typed: set[str]) -> str:
     """How the user gives an event's ``key``, to name it in a refusal as they typed it rather
     than by the API's path (``data.reason``): its own option, unless they typed it as
     ``--data key=value``."""
-    shorthand = {"reason": "--reason", "materials": "--materials"}.get(key)
+    shorthand = _FIRE_OPTIONS.get(key)
     return shorthand if shorthand and key not in typed else f"--data {key}"
 
 
