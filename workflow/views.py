@@ -6,7 +6,8 @@ for the stuck deadline. Both filters are EXISTS subqueries on the deadlines inde
 
 Identity and phone numbers are masked in everything read here, for every role, the reasons
 quoted in history included (a case manager pastes what the bureau wrote, numbers and all):
-the full numbers are read only through ``personal_data``, which records who saw them.
+the full numbers are read only through ``workflow.privacy.reveal``, which records who saw
+them.
 """
 
 from __future__ import annotations
