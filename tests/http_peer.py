@@ -4,11 +4,14 @@ It records every request and answers ``status`` (200 unless a test changes it). 
 choose instead, so a test reads as what it sends: ``POST /status/<code>`` answers <code>,
 ``POST /slow`` answers after ``slow_seconds``. With ``hold`` set it keeps each request open until
 ``release`` is set and then answers 503, as a peer that went away mid-request would.
-``delivered`` counts the requests it accepted per Idempotency-Key.
+``delivered`` counts the requests it accepted per Idempotency-Key. ``verify_signature`` checks
+a webhook's signature as a receiver would.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 import time
 from collections import Counter
@@ -22,6 +25,13 @@ import pytest
 
 STATUS_PREFIX = "/status/"
 SLOW_PATH = "/slow"
+
+
+def verify_signature(secret: str, body: bytes, header: str) -> bool:
+    """What a webhook receiver does with the signature header: the HMAC-SHA256 of the exact
+    bytes received under the shared secret, compared in constant time."""
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header.encode())
 
 
 @dataclass(frozen=True)

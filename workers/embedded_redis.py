@@ -46,9 +46,6 @@ def redis_server_binary() -> str:
     return found
 
 
-_PID_FILE = "redis.pid"
-
-
 def data_dir_of(var_dir: Path) -> Path:
     """Where the embedded server of ``var_dir`` keeps its data, log and pid file."""
     return Path(var_dir).resolve() / "redis"
@@ -68,9 +65,10 @@ def embedded_redis_url(var_dir: Path) -> str:
     return f"unix://{socket_path(var_dir)}"
 
 
-def pid_file(var_dir: Path) -> Path:
-    """Where the embedded server writes its pid while it runs (it removes the file at exit)."""
-    return data_dir_of(var_dir) / _PID_FILE
+def pid_file(data_dir: Path) -> Path:
+    """Where a server keeping its data in ``data_dir`` writes its pid while it runs (it removes
+    the file at exit)."""
+    return data_dir / "redis.pid"
 
 
 @contextmanager
@@ -106,7 +104,7 @@ def spawn_redis_server(
         "--save", "",
         "--appendonly", "yes" if appendonly else "no",
         "--logfile", str(data_dir / "redis.log"),
-        "--pidfile", str(data_dir / _PID_FILE),
+        "--pidfile", str(pid_file(data_dir)),
     ]  # fmt: skip
     if unixsocket is not None:
         argv += ["--unixsocket", str(unixsocket), "--unixsocketperm", "700"]

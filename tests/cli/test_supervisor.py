@@ -19,7 +19,7 @@ pytestmark = pytest.mark.redis
 
 def _kill(var_dir: Path) -> None:
     """SIGKILL, as the OOM killer would."""
-    os.kill(int(pid_file(var_dir).read_text()), signal.SIGKILL)
+    os.kill(int(pid_file(data_dir_of(var_dir)).read_text()), signal.SIGKILL)
 
 
 def test_a_restart_that_fails_is_tried_again_after_a_pause(tmp_path: Path) -> None:

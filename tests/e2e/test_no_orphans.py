@@ -25,7 +25,7 @@ from models import OutboxMessage, create_db_engine
 from models.migrate import upgrade
 from tests.delivery_kit import free_port, wait_for
 from tests.factories import expiry_on_the_real_clock, make_payload
-from workers.embedded_redis import embedded_redis_url, pid_file
+from workers.embedded_redis import data_dir_of, embedded_redis_url, pid_file
 from workflow import outbox
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
@@ -78,7 +78,7 @@ class Standalone:
 
 def redis_pid(var_dir: Path) -> int | None:
     try:
-        return int(pid_file(var_dir).read_text())
+        return int(pid_file(data_dir_of(var_dir)).read_text())
     except (FileNotFoundError, ValueError):
         return None
 

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from config.settings import Settings
+from tests.http_peer import verify_signature
 from workers.channels import (
     DeliveryFailed,
     OutgoingMessage,
     PermanentDeliveryFailure,
     get_channel,
 )
-from workers.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from workers.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from workflow.domain.definition import Channel
 
 if TYPE_CHECKING:
