@@ -36,8 +36,6 @@ from workflow.domain.rules import rules_for
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines, fire_due_obligations
 
-console = Console()
-
 ACTOR = "demo"
 
 
@@ -234,6 +232,7 @@ class _Demo:
         self.orders: dict[int, int] = {}  # story index -> order id
         self.stories: dict[int, Story] = {}  # order id -> story
         self.seen_history = self.seen_notifications = 0
+        self.console = Console()
 
     def run(self, span: timedelta) -> None:
         agenda = _agenda()
@@ -400,7 +399,7 @@ class _Demo:
             line += f" [cyan]{row.to_state}[/] (by {row.actor})"
             if row.to_state == State.APPROVED:
                 line += f" — [green]{self._outcome(session, row.filing_id)}[/]"
-            console.print(line)
+            self.console.print(line)
 
     def _outcome(self, session: Session, order_id: int) -> str:
         order = session.get(Filing, order_id)
@@ -425,7 +424,7 @@ class _Demo:
                 continue
             deadline = DEADLINES_BY_KIND.get(row.kind)
             colour = "red" if deadline is not None and deadline.overdue else "yellow"
-            console.print(
+            self.console.print(
                 f"{_stamp(self.clock.now())}  {self._label(row.filing_id)}"
                 f" [{colour}]{row.kind:<17}[/] → {row.channel}:{row.recipient}"
             )

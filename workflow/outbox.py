@@ -10,6 +10,7 @@ commit and publish).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
@@ -74,8 +75,17 @@ def payload(job: str, data: Any) -> BaseModel:
 
 
 def session_info(publisher: Publisher | None) -> dict[str, Any]:
-    """``Session(..., info=session_info(p))``: the session's commits are relayed through ``p``."""
-    return {} if publisher is None else {_PUBLISHER: publisher}
+    """``Session(..., info=session_info(p))``: the session's commits are relayed through ``p``.
+
+    Asking for a publisher is what has sessions listened to (``_listen``), once in a process:
+    a process that relays nothing at once (worker, scheduler, CLI: their rows wait for the
+    relay sweep) runs no outbox code at its commits, and importing this module changes no
+    session. Tied to the publisher so no process that has one can miss it."""
+    if publisher is None:
+        return {}
+    if not _listening.is_set():
+        _listen()
+    return {_PUBLISHER: publisher}
 
 
 def relayed_as(session: Session) -> dict[str, Any]:
@@ -92,8 +102,24 @@ def _owe(session: Session, job: Job, payloads: Sequence[BaseModel], now: datetim
         for p in payloads
     ]
     ids = list(session.connection().execute(_INSERT, rows).scalars())
-    session.info.setdefault(_IDS, []).extend(ids)
+    if _PUBLISHER in session.info:  # else nobody collects them, and a long session would hoard them
+        session.info.setdefault(_IDS, []).extend(ids)
     return ids
+
+
+_listening = threading.Event()
+_listening_lock = threading.Lock()
+
+
+def _listen() -> None:
+    """Listen to every session's commits and rollbacks: on the class, since a listener put on
+    one session gives it a copy of the class's listeners, a cost each request would pay."""
+    with _listening_lock:
+        if _listening.is_set():
+            return
+        event.listen(Session, "after_commit", _relay_committed)
+        event.listen(Session, "after_rollback", _forget_rolled_back)
+        _listening.set()
 
 
 # SQLAlchemy tells of a savepoint's end (``begin_nested``: a deadline's event fired inside
@@ -101,7 +127,6 @@ def _owe(session: Session, job: Job, payloads: Sequence[BaseModel], now: datetim
 # released are not committed yet, and rows it rolled back simply find nothing to publish.
 
 
-@event.listens_for(Session, "after_commit")
 def _relay_committed(session: Session) -> None:
     if session.in_nested_transaction():
         return
@@ -119,7 +144,6 @@ def _relay_committed(session: Session) -> None:
         )
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget_rolled_back(session: Session) -> None:
     if not session.in_nested_transaction():
         session.info.pop(_IDS, None)

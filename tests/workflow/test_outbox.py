@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from sqlmodel import Session
 
 from config.clock import FrozenClock
@@ -65,3 +69,27 @@ def test_a_transaction_rolled_back_inside_a_savepoint_hands_nothing_over(
     session.commit()
 
     assert handed == after
+
+
+# Run in a process of its own: in this one, a test before may have asked for a publisher.
+_LISTENERS_AFTER_IMPORT = """
+from sqlmodel import Session
+import workflow.outbox
+session = Session()
+print(len(session.dispatch.after_commit), len(session.dispatch.after_rollback))
+"""
+
+
+def test_importing_the_outbox_leaves_every_session_as_it_was() -> None:
+    """A process that never relays at once (worker, scheduler, CLI) runs no outbox code when
+    its sessions commit or roll back."""
+    shown = subprocess.run(
+        [sys.executable, "-c", _LISTENERS_AFTER_IMPORT],
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+
+    assert shown.stdout.split() == ["0", "0"]
