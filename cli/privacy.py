@@ -7,13 +7,13 @@ from typing import Annotated
 
 import typer
 
+import workflow.privacy
 from cli.errors import App
 from cli.output import JsonOption, count_option, emit, progress, whole_number
 from config import bounds
 from config.clock import get_clock
 from models import get_engine, session_scope
 from models.rotation import rotate, sealed_rows
-from workflow import privacy as personal_data
 from workflow.domain.wording import counted
 
 keys = App(help="The keys identity and phone numbers are encrypted with (DATA_KEYS).")
@@ -67,9 +67,9 @@ def purge(
     older, now = timedelta(days=older_than), get_clock().now()
     with session_scope() as session:
         if dry_run:
-            done = personal_data.to_purge(session, older, now)
+            done = workflow.privacy.to_purge(session, older, now)
         else:
-            done = personal_data.purge(session, older, now)
+            done = workflow.privacy.purge(session, older, now)
     count = "would_purge" if dry_run else "purged"
     said = "would purge" if dry_run else "purged"
     emit(

@@ -168,7 +168,7 @@ OBLIGATIONS: tuple[ObligationSpec, ...] = (
         "网站首页底部须展示备案号并链接至 https://beian.miit.gov.cn。",
         label_zh="底部备案号检查",
         opened_by="go-live date recorded (then after every check)",
-        closed_by="the service cancelled or its access removed",
+        closed_by="the service cancelled, its access removed or its leaving the host recorded",
         source="Decree 33 art. 13 and 25 (fine 5,000-10,000 CNY); tlyjmh.cn/beian/279.html",
         action=Action.CHECK_FOOTER,
     ),
