@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
@@ -66,8 +66,6 @@ from workflow.schemas import FilingOut
 from workflow.views import describe, describe_open, entered_at, get_filing
 
 SYSTEM_ACTOR = "system"
-P = ParamSpec("P")
-R = TypeVar("R")
 log = logging.getLogger(__name__)
 
 # Built once, executed on the connection: these run on every event (see bench/transitions.py).
@@ -209,20 +207,14 @@ def _open(
                 )
             )
         session.commit()
-    except (IcpflowError, IntegrityError) as exc:
-        session.rollback()
-        # A repeat that raced its first copy met that copy's key row, or a refusal the copy's
-        # order caused (one order in flight per entity): it replays the copy's answer.
-        if idempotency_key and (
-            replay := _read_then_end(session, _replay_opening, idempotency_key, fingerprint)
-        ):
-            return Opening(replay, replayed=True)
-        if isinstance(exc, IntegrityError) and _is_unique_violation(exc):
-            raise _record_changed() from None
-        raise
-    except Exception:
-        session.rollback()
-        raise
+    except Exception as failure:
+        read_first_answer = (
+            functools.partial(_replay_opening, key=idempotency_key, fingerprint=fingerprint)
+            if idempotency_key
+            else None
+        )
+        answer = _replay_or_reraise(session, failure, read_first_answer, _lost_opening_race)
+        return Opening(answer, replayed=True)
     return Opening(view, replayed=False)
 
 
@@ -279,20 +271,17 @@ def fire_event(
                 )
             )
         session.commit()
-    except (IcpflowError, IntegrityError) as exc:
-        session.rollback()
-        # A keyed repeat that lost the race to its first copy met the filing that copy left
-        # (a conflict, a refusal, its key's row): it replays that copy's result instead.
-        if idempotency_key and (
-            replay := _read_then_end(session, _replay, filing_id, idempotency_key, fingerprint)
-        ):
-            return replay
-        if isinstance(exc, IntegrityError):
-            raise _conflict(filing_id) from None
-        raise
-    except Exception:
-        session.rollback()  # release the SQLite write lock now, not when the caller closes
-        raise
+    except Exception as failure:
+        read_first_answer = (
+            functools.partial(
+                _replay, filing_id=filing_id, key=idempotency_key, fingerprint=fingerprint
+            )
+            if idempotency_key
+            else None
+        )
+        return _replay_or_reraise(
+            session, failure, read_first_answer, lambda _: _conflict(filing_id)
+        )
     return view
 
 
@@ -577,16 +566,35 @@ def _fire_its_event(
         return Fired(None)
 
 
-def _read_then_end(
-    session: Session, read: Callable[Concatenate[Session, P], R], *args: P.args, **kwargs: P.kwargs
-) -> R:
-    """A read after a failed attempt was rolled back, whose own transaction ends with it: what
-    follows is an answer, and SQLite's write lock (taken by every transaction) must not wait
-    for the caller to close the session."""
-    try:
-        return read(session, *args, **kwargs)
-    finally:
-        session.rollback()
+def _replay_or_reraise(
+    session: Session,
+    failure: Exception,
+    replay: Callable[[Session], FilingOut | None] | None,
+    lost_race: Callable[[IntegrityError], VersionConflict | None],
+) -> FilingOut:
+    """After a write that failed: roll it back at once (SQLite's write lock must not wait for
+    the caller to close the session), then answer as its first copy was answered when it is a
+    keyed repeat (``replay``) that lost the race to that copy: it met the copy's key row, or a
+    refusal or conflict the copy caused (the filing it moved on, one order in flight per
+    entity). Else ``failure`` is raised again; an integrity error as the race ``lost_race``
+    says it lost, when it says so."""
+    session.rollback()
+    if isinstance(failure, IcpflowError | IntegrityError):
+        if replay is not None:
+            try:
+                answer = replay(session)
+            finally:
+                session.rollback()  # the read's own transaction, ended as the write's was
+            if answer is not None:
+                return answer
+        if isinstance(failure, IntegrityError) and (conflict := lost_race(failure)):
+            raise conflict from None
+    raise failure
+
+
+def _lost_opening_race(failure: IntegrityError) -> VersionConflict | None:
+    """A unique index refused the row: another opening took a number this one names."""
+    return _record_changed() if _is_unique_violation(failure) else None
 
 
 def _replay(session: Session, filing_id: int, key: str, fingerprint: str) -> FilingOut | None:
