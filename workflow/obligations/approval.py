@@ -14,8 +14,8 @@ from config.settings import Settings
 from models import Filing, Service
 from workflow.domain.obligations import ObligationKind
 from workflow.domain.orders import Effect, kind_spec
-from workflow.obligations.expiry import _DOMAIN, _watch_expiry
-from workflow.obligations.rows import _FILED, _close, _open_rows
+from workflow.obligations.expiry import DOMAIN, watch_expiry
+from workflow.obligations.rows import FILED, close_obligations, open_row_ids
 
 _GONE = (Effect.CANCEL_SERVICE, Effect.CANCEL_ENTITY, Effect.REMOVE_ACCESS)
 
@@ -32,9 +32,11 @@ def on_approval(session: Session, filing: Filing, now: datetime, settings: Setti
         service_ids = [filing.service_id] if filing.service_id is not None else []
     if effect in _GONE:
         for service_id in service_ids:
-            _close(session, service_id, tuple(ObligationKind), now, {"closed_by_order": filing.id})
-    elif effect in _FILED and filing.service_id is not None:
+            close_obligations(
+                session, service_id, tuple(ObligationKind), now, {"closed_by_order": filing.id}
+            )
+    elif effect in FILED and filing.service_id is not None:
         service = session.get(Service, filing.service_id)
         assert service is not None
-        if not any(_open_rows(session, filing.service_id, kind) for kind in _DOMAIN.kinds):
-            _watch_expiry(session, service, filing, now, settings, _DOMAIN)
+        if not any(open_row_ids(session, filing.service_id, kind) for kind in DOMAIN.kinds):
+            watch_expiry(session, service, filing, now, settings, DOMAIN)

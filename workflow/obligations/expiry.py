@@ -24,15 +24,15 @@ from workflow.domain.obligations import (
 )
 from workflow.domain.orders import ServiceStatus
 from workflow.obligations.reading import ServiceDutiesOut
-from workflow.obligations.recording import Written, _record
+from workflow.obligations.recording import Written, record_write
 from workflow.obligations.rows import (
-    _approving_order,
-    _close,
-    _left_on,
-    _open,
-    _open_row,
-    _refused,
-    _remind_before,
+    approving_order,
+    close_obligations,
+    left_host_on,
+    open_obligation,
+    open_row,
+    refused,
+    remind_before,
 )
 from workflow.records import service_named
 
@@ -58,8 +58,8 @@ class _Expiry:
         return (self.reminder, self.escalated)
 
 
-_DOMAIN = _Expiry(ObligationKind.DOMAIN_EXPIRY, ObligationKind.DOMAIN_EXPIRED, "domain_expires_on")
-_SERVER = _Expiry(ObligationKind.SERVER_EXPIRY, ObligationKind.SERVER_EXPIRED, "server_expires_on")
+DOMAIN = _Expiry(ObligationKind.DOMAIN_EXPIRY, ObligationKind.DOMAIN_EXPIRED, "domain_expires_on")
+SERVER = _Expiry(ObligationKind.SERVER_EXPIRY, ObligationKind.SERVER_EXPIRED, "server_expires_on")
 
 
 def renewal(
@@ -77,7 +77,7 @@ def renewal(
         if _expiry_sent_again(command, current, today):
             return None  # the expiry on file sent again (a retry): nothing to renew
         if reasons := check_renewal(command.expires_on, current, today, command.replaces):
-            raise _refused("renewal not recorded", *reasons)
+            raise refused("renewal not recorded", *reasons)
         sharing = session.exec(
             select(Service)
             .where(
@@ -89,7 +89,7 @@ def renewal(
         ).all()
         _renew(session, service, filing, command.expires_on, now, settings)
         for other in sharing:
-            approving = _approving_order(session, other)
+            approving = approving_order(session, other)
             _renew(session, other, approving, command.expires_on, now, settings)
         # The services sharing the domain had the same expiry on file: it was theirs too.
         also = [other.id for other in sharing if other.id is not None]
@@ -118,7 +118,7 @@ def renewal(
         .with_for_update()
     ).all()
     said = command.model_dump(mode="json")
-    return _record(session, service_id, write, what=Recorded.RENEWAL, said=said, actor=actor)
+    return record_write(session, service_id, write, what=Recorded.RENEWAL, said=said, actor=actor)
 
 
 def _expiry_sent_again(command: Renewal, current: date | None, today: date) -> bool:
@@ -154,7 +154,7 @@ def _renew(
         _RENEW_ORDERS, {"b_service": service.id, "b_expires_on": expires_on}
     )
     set_committed_value(filing, "domain_expires_on", expires_on)
-    _expiry_moved(session, service, filing, now, settings, _DOMAIN)
+    _expiry_moved(session, service, filing, now, settings, DOMAIN)
 
 
 def server_renewal(
@@ -173,7 +173,7 @@ def server_renewal(
             return None  # the expiry on file sent again (a retry): nothing to renew
         escalated = ObligationKind.SERVER_EXPIRED
         reasons = check_renewal(command.expires_on, current, today, command.replaces, escalated)
-        if (left_on := _left_on(session, service.id)) is not None:
+        if (left_on := left_host_on(session, service.id)) is not None:
             reasons.append(
                 Reason(
                     "left_host",
@@ -184,18 +184,18 @@ def server_renewal(
                 )
             )
         if reasons:
-            raise _refused("server expiry not recorded", *reasons)
+            raise refused("server expiry not recorded", *reasons)
         service.server_expires_on = command.expires_on
         session.add(service)
-        _expiry_moved(session, service, filing, now, settings, _SERVER)
+        _expiry_moved(session, service, filing, now, settings, SERVER)
         return Written(None if current is None else {"server_expires_on": str(current)})
 
     said = command.model_dump(mode="json")
     what = Recorded.SERVER_RENEWAL
-    return _record(session, service_id, write, what=what, said=said, actor=actor)
+    return record_write(session, service_id, write, what=what, said=said, actor=actor)
 
 
-def _watch_expiry(
+def watch_expiry(
     session: Session,
     service: Service,
     filing: Filing,
@@ -207,9 +207,11 @@ def _watch_expiry(
     its last day, it is overdue for ops."""
     expires_on = getattr(service, expiry.column)
     assert isinstance(expires_on, date)
-    _remind_before(session, service, filing, expiry.reminder, expires_on, now, settings)
+    remind_before(session, service, filing, expiry.reminder, expires_on, now, settings)
     expired: dict[str, object] = {"expires_on": str(expires_on)}
-    _open(session, service, filing, expiry.escalated, end_of_day(expires_on), now, expired)
+    open_obligation(
+        session, service, filing, expiry.escalated, end_of_day(expires_on), now, expired
+    )
 
 
 def _expiry_moved(
@@ -226,12 +228,12 @@ def _expiry_moved(
     replaced is kept once, by the correction's audit row (``Written.replaced``)."""
     expires_on = getattr(service, expiry.column)
     assert isinstance(expires_on, date)
-    told = _open_row(session, service.id, expiry.escalated)
+    told = open_row(session, service.id, expiry.escalated)
     if told is None or told.status != DeadlineStatus.FIRED or end_of_day(expires_on) > now:
-        _close(session, service.id, expiry.kinds, now, {"renewed_to": str(expires_on)})
-        _watch_expiry(session, service, filing, now, settings, expiry)
+        close_obligations(session, service.id, expiry.kinds, now, {"renewed_to": str(expires_on)})
+        watch_expiry(session, service, filing, now, settings, expiry)
         return
-    _close(session, service.id, (expiry.reminder,), now, {"renewed_to": str(expires_on)})
+    close_obligations(session, service.id, (expiry.reminder,), now, {"renewed_to": str(expires_on)})
     told.data = {**told.data, "expires_on": str(expires_on)}
     told.due_at = end_of_day(expires_on)
     session.add(told)

@@ -18,7 +18,13 @@ from config.settings import Settings
 from models import DeadlineStatus, Filing, Job, Obligation, Service, table
 from workflow import notices, outbox
 from workflow.domain.obligations import OBLIGATIONS_BY_KIND, Action, ObligationKind
-from workflow.obligations.rows import _REMINDS_OF, _armed_figures, _open, _scalar, _worded
+from workflow.obligations.rows import (
+    REMINDS_OF,
+    armed_figures,
+    figure_value,
+    open_obligation,
+    worded_as_armed,
+)
 
 _OBLIGATIONS = table(Obligation)
 _CLAIM_DUE_OBLIGATION = (
@@ -66,8 +72,8 @@ def fire(session: Session, obligation_id: int, now: datetime, settings: Settings
         session.add(row)
         service = session.get(Service, row.service_id)
         assert service is not None
-        interval = timedelta(hours=_scalar(ObligationKind.FOOTER_CHECK, settings))
-        _open(session, service, filing, ObligationKind.FOOTER_CHECK, now + interval, now)
+        interval = timedelta(hours=figure_value(ObligationKind.FOOTER_CHECK, settings))
+        open_obligation(session, service, filing, ObligationKind.FOOTER_CHECK, now + interval, now)
         return True
     if spec.reminds is not None and _overtaken(session, row, spec.reminds, now):
         row.status, row.closed_at = DeadlineStatus.DISARMED, now
@@ -82,7 +88,10 @@ def fire(session: Session, obligation_id: int, now: datetime, settings: Settings
         kind=notices.duty_notice(ObligationKind(row.kind)),
         audience=spec.audience,
         key=f"{filing.id}:o{row.id}:{due.isoformat()}",
-        title=(_worded(spec.zh, row, settings), _worded(spec.description, row, settings)),
+        title=(
+            worded_as_armed(spec.zh, row, settings),
+            worded_as_armed(spec.description, row, settings),
+        ),
         lines=_notice_lines(row, due),
         now=now,
         settings=settings,
@@ -93,7 +102,7 @@ def fire(session: Session, obligation_id: int, now: datetime, settings: Settings
 def _notice_lines(row: Obligation, due: datetime) -> list[str]:
     """When it is due, and what the row knows of it. A reminder's own time is when it is
     sent, not a due time: it gives the day it reminds of (the PSB filing's, the expiry's)."""
-    reminded = _REMINDS_OF.get(ObligationKind(row.kind))
+    reminded = REMINDS_OF.get(ObligationKind(row.kind))
     if reminded is None:
         return [notices.due_line(due), *_data_lines(row)]
     day = row.data.get(reminded)
@@ -121,7 +130,7 @@ def _overtaken(session: Session, row: Obligation, duty: ObligationKind, now: dat
 
 def _data_lines(row: Obligation, leave_out: Sequence[str] = ()) -> list[str]:
     """What the row knows, but the figures it was armed with: its text names those."""
-    left_out = {*leave_out, *_armed_figures(row)}
+    left_out = {*leave_out, *armed_figures(row)}
     return [
         f"{key}: {value}"
         for key, value in row.data.items()

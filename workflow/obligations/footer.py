@@ -13,7 +13,7 @@ from workflow import notices
 from workflow.domain.obligations import OBLIGATIONS_BY_KIND, ObligationKind
 from workflow.domain.orders import ServiceStatus
 from workflow.domain.wording import worded
-from workflow.obligations.rows import _approving_order, _service
+from workflow.obligations.rows import approving_order, get_service
 
 
 def footer_target(session: Session, service_id: int) -> tuple[str, str] | None:
@@ -71,7 +71,7 @@ def record_footer(
         .limit(3)
     ).all()
     if list(recent[:2]) == [False, False] and (len(recent) < 3 or recent[2]):
-        filing = _approving_order(session, _service(session, service_id))
+        filing = approving_order(session, get_service(session, service_id))
         spec = OBLIGATIONS_BY_KIND[ObligationKind.FOOTER_CHECK]
         notices.for_service(
             session,

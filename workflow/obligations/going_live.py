@@ -26,17 +26,17 @@ from workflow.domain.obligations import (
 )
 from workflow.domain.orders import ServiceKind
 from workflow.obligations.reading import ServiceDutiesOut
-from workflow.obligations.recording import Written, _record
+from workflow.obligations.recording import Written, record_write
 from workflow.obligations.rows import (
-    _approved_on,
-    _armed,
-    _close,
-    _left_on,
-    _open,
-    _open_row,
-    _refused,
-    _remind_before,
-    _within,
+    approval_day,
+    close_obligations,
+    figures_to_arm,
+    left_host_on,
+    open_obligation,
+    open_row,
+    refused,
+    remind_before,
+    within,
 )
 from workflow.records import service_named
 
@@ -54,10 +54,10 @@ def go_live(
         if _as_on_file(command, service):
             return None  # sent again (a retry after a timeout): the same answer, nothing new
         if service.live_on != command.replaces:
-            raise _refused("go-live not recorded", _correcting(service, command.replaces))
-        approved_on, left_on = _approved_on(filing), _left_on(session, service.id)
+            raise refused("go-live not recorded", _correcting(service, command.replaces))
+        approved_on, left_on = approval_day(filing), left_host_on(session, service.id)
         if reasons := _check_go_live(command, service, approved_on, left_on, now):
-            raise _refused("go-live not recorded", *reasons)
+            raise refused("go-live not recorded", *reasons)
         if service.live_on is not None:
             replaced = {"live_on": str(service.live_on), "home_url": service.home_url}
             _correct_go_live(session, service, filing, command, left_on, now, settings)
@@ -66,21 +66,21 @@ def go_live(
         service.home_url = command.home_url or f"https://{service.domain}/"
         session.add(service)
         if service.psb_number is None:
-            armed = _armed(ObligationKind.PSB_FILING, settings)
-            due_on = _within(command.live_on, armed)
+            armed = figures_to_arm(ObligationKind.PSB_FILING, settings)
+            due_on = within(command.live_on, armed)
             kind = ObligationKind.PSB_FILING
-            _open(session, service, filing, kind, end_of_day(due_on), now, armed)
+            open_obligation(session, service, filing, kind, end_of_day(due_on), now, armed)
             kind = ObligationKind.PSB_FILING_REMINDER
-            _remind_before(session, service, filing, kind, due_on, now, settings, armed)
-        if _footer_checked(service, left_on):
-            _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
+            remind_before(session, service, filing, kind, due_on, now, settings, armed)
+        if footer_checked(service, left_on):
+            open_obligation(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
         return Written(settled={"home_url": service.home_url})
 
     said = command.model_dump(mode="json")
-    return _record(session, service_id, write, what=Recorded.GO_LIVE, said=said, actor=actor)
+    return record_write(session, service_id, write, what=Recorded.GO_LIVE, said=said, actor=actor)
 
 
-def _footer_checked(service: Service, left_on: date | None) -> bool:
+def footer_checked(service: Service, left_on: date | None) -> bool:
     """Whether the service's home page is checked for its number: a website's still on this
     host. An app or mini program shows its number inside itself, where fetching a home page
     cannot look; a site gone from the host (recorded as left before its go-live was) has no
@@ -106,23 +106,25 @@ def _correct_go_live(
     service.live_on = command.live_on
     if command.home_url and command.home_url != service.home_url:
         service.home_url = command.home_url
-        if _footer_checked(service, left_on):
-            _close(session, service.id, (ObligationKind.FOOTER_CHECK,), now)
-            _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
+        if footer_checked(service, left_on):
+            close_obligations(session, service.id, (ObligationKind.FOOTER_CHECK,), now)
+            open_obligation(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
     session.add(service)
-    psb = _open_row(session, service.id, ObligationKind.PSB_FILING)
+    psb = open_row(session, service.id, ObligationKind.PSB_FILING)
     if psb is None or old == command.live_on:
         return  # the PSB filing was made, or is due from the same day
-    armed = _armed(ObligationKind.PSB_FILING, settings, psb)
-    due_on = _within(command.live_on, armed)
+    armed = figures_to_arm(ObligationKind.PSB_FILING, settings, psb)
+    due_on = within(command.live_on, armed)
     psb.due_at = end_of_day(due_on)
     if psb.due_at > now:
         psb.status, psb.fired_at = DeadlineStatus.PENDING, None  # told again if it passes
     psb.data = {**psb.data, **armed}
     session.add(psb)
     kind = ObligationKind.PSB_FILING_REMINDER
-    _close(session, service.id, (kind,), now, {"corrected_live_on": str(command.live_on)})
-    _remind_before(session, service, filing, kind, due_on, now, settings, armed)
+    close_obligations(
+        session, service.id, (kind,), now, {"corrected_live_on": str(command.live_on)}
+    )
+    remind_before(session, service, filing, kind, due_on, now, settings, armed)
 
 
 def _as_on_file(command: GoLive, service: Service) -> bool:

@@ -22,20 +22,20 @@ from workflow.domain.obligations import (
     check_service_day,
 )
 from workflow.domain.orders import OrderKind
-from workflow.obligations.expiry import _SERVER, _watch_expiry
-from workflow.obligations.going_live import _footer_checked
+from workflow.obligations.expiry import SERVER, watch_expiry
+from workflow.obligations.going_live import footer_checked
 from workflow.obligations.reading import ServiceDutiesOut
-from workflow.obligations.recording import Written, _record
+from workflow.obligations.recording import Written, record_write
 from workflow.obligations.rows import (
-    _approved_on,
-    _armed,
-    _close,
-    _day_left,
-    _latest,
-    _open,
-    _open_row,
-    _refused,
-    _within,
+    approval_day,
+    close_obligations,
+    day_left,
+    figures_to_arm,
+    latest_obligation,
+    open_obligation,
+    open_row,
+    refused,
+    within,
 )
 
 log = logging.getLogger(__name__)
@@ -49,31 +49,31 @@ def left_host(
     (``replaces``): the cancel-access order owed is then due from the corrected day."""
 
     def write(service: Service, filing: Filing, now: datetime) -> Written | None:
-        owed = _open_row(session, service.id, ObligationKind.CANCEL_ACCESS)
-        on_file = _day_left(owed)
+        owed = open_row(session, service.id, ObligationKind.CANCEL_ACCESS)
+        on_file = day_left(owed)
         if command.left_on is None:
             return _retract_left(session, service, filing, command.replaces, now, settings)
         if on_file == command.left_on:
             return None  # the day on file sent again (a retry, a correction's too): as it stands
         if on_file != command.replaces:
-            raise _refused("left-host not recorded", _correcting_left(on_file, command.replaces))
+            raise refused("left-host not recorded", _correcting_left(on_file, command.replaces))
         reasons = check_service_day(
             command.left_on,
             "left_on",
             "leaving the host",
             today=now.astimezone(CHINA).date(),
-            approved_on=_approved_on(filing),
+            approved_on=approval_day(filing),
         )
         reasons += check_live_before_leaving(service.live_on, command.left_on, "left_on")
         if reasons:
-            raise _refused("left-host not recorded", *reasons)
+            raise refused("left-host not recorded", *reasons)
         # A correction counts with the days the order owed was opened with, not today's.
-        armed = _armed(ObligationKind.CANCEL_ACCESS, settings, owed)
-        due = end_of_day(_within(command.left_on, armed))
+        armed = figures_to_arm(ObligationKind.CANCEL_ACCESS, settings, owed)
+        due = end_of_day(within(command.left_on, armed))
         if owed is not None:
             _correct_left(session, owed, command.left_on, due, now)
             return Written({"left_on": str(on_file)})
-        _open(
+        open_obligation(
             session,
             service,
             filing,
@@ -83,11 +83,11 @@ def left_host(
             {"left_on": str(command.left_on), **armed},
         )
         # Its page and its server are no longer this host's to check and watch.
-        _close(session, service.id, (ObligationKind.FOOTER_CHECK, *_SERVER.kinds), now)
+        close_obligations(session, service.id, (ObligationKind.FOOTER_CHECK, *SERVER.kinds), now)
         return Written()
 
     said = command.model_dump(mode="json")
-    return _record(session, service_id, write, what=Recorded.LEFT_HOST, said=said, actor=actor)
+    return record_write(session, service_id, write, what=Recorded.LEFT_HOST, said=said, actor=actor)
 
 
 def _retract_left(
@@ -102,12 +102,12 @@ def _retract_left(
     cancel-access order owed closes as retracted, and a live website's footer checks start
     again, as the watch of its server's expiry does. Sent again, once taken back, it changes
     nothing."""
-    latest = _latest(session, service.id, ObligationKind.CANCEL_ACCESS)
+    latest = latest_obligation(session, service.id, ObligationKind.CANCEL_ACCESS)
     if latest is not None and latest.data.get("retracted") == str(replaces):
         return None
-    on_file = _day_left(_open_row(session, service.id, ObligationKind.CANCEL_ACCESS))
+    on_file = day_left(open_row(session, service.id, ObligationKind.CANCEL_ACCESS))
     if on_file is None or replaces != on_file:
-        raise _refused("left-host not taken back", _correcting_left(on_file, replaces))
+        raise refused("left-host not taken back", _correcting_left(on_file, replaces))
     removing = session.exec(
         select(Filing.id).where(
             Filing.service_id == service.id,
@@ -122,14 +122,14 @@ def _retract_left(
             field="left_on",
             details={"filing_id": removing},
         )
-        raise _refused("left-host not taken back", reason)
+        raise refused("left-host not taken back", reason)
     kinds = (ObligationKind.CANCEL_ACCESS,)
-    _close(session, service.id, kinds, now, {"retracted": str(on_file)})
+    close_obligations(session, service.id, kinds, now, {"retracted": str(on_file)})
     log.info("service %s left-host %s taken back", service.id, on_file)
-    if service.live_on is not None and _footer_checked(service, None):
-        _open(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
+    if service.live_on is not None and footer_checked(service, None):
+        open_obligation(session, service, filing, ObligationKind.FOOTER_CHECK, now, now)
     if service.server_expires_on is not None:
-        _watch_expiry(session, service, filing, now, settings, _SERVER)
+        watch_expiry(session, service, filing, now, settings, SERVER)
     return Written({"left_on": str(on_file)})
 
 

@@ -25,8 +25,8 @@ from workflow.domain.obligations import (
 from workflow.domain.orders import ServiceStatus
 from workflow.domain.rules import Rules, rules_for
 from workflow.obligations.reading import ServiceDutiesOut
-from workflow.obligations.recording import Written, _record
-from workflow.obligations.rows import _close, _latest, _refused
+from workflow.obligations.recording import Written, record_write
+from workflow.obligations.rows import close_obligations, latest_obligation, refused
 from workflow.records import service_named
 from workflow.turns import take_turns
 
@@ -53,16 +53,16 @@ def psb_number(
         assert entity is not None
         reasons = check_psb_number(command.psb_number, entity.province, rules)
         if reasons:  # first: another province's prefix on the digits on file is no alias
-            raise _refused("PSB number refused", *reasons)
+            raise refused("PSB number refused", *reasons)
         if on_file is not None and same_psb_number(command.psb_number, on_file, canonical):
             return None  # the number on file, its province written as the alias or not
         if not same_psb_number(command.replaces, on_file, canonical):
-            raise _refused("PSB number refused", _replacing(service, on_file, command.replaces))
+            raise refused("PSB number refused", _replacing(service, on_file, command.replaces))
         digits = psb_digits(command.psb_number)
         assert digits is not None  # a number of the format, as checked above
         take_turns(session, [f"psb_number:{digits}"])  # then see the other's
         if holder := _psb_number_holder(session, digits, service, rules):
-            raise _refused(
+            raise refused(
                 "PSB number refused",
                 Reason(
                     "psb_number_of_another_service",
@@ -79,7 +79,7 @@ def psb_number(
                 "service %s PSB number %s corrected to %s", service.id, on_file, command.psb_number
             )
             _correct_filed(session, service.id, command.psb_number)
-        _close(
+        close_obligations(
             session,
             service.id,
             (ObligationKind.PSB_FILING, ObligationKind.PSB_FILING_REMINDER),
@@ -89,7 +89,9 @@ def psb_number(
         return Written(None if on_file is None else {"psb_number": on_file})
 
     said = command.model_dump(mode="json")
-    return _record(session, service_id, write, what=Recorded.PSB_NUMBER, said=said, actor=actor)
+    return record_write(
+        session, service_id, write, what=Recorded.PSB_NUMBER, said=said, actor=actor
+    )
 
 
 def _psb_number_holder(
@@ -137,7 +139,7 @@ def _correct_filed(session: Session, service_id: int | None, corrected: str) -> 
     """The PSB filing's row, closed by the number a correction replaced, says the corrected
     one, as the service does, rather than contradict it. What the correction replaced is the
     audit row's to keep (``Written.replaced``), once, with who corrected it."""
-    row = _latest(session, service_id, ObligationKind.PSB_FILING)
+    row = latest_obligation(session, service_id, ObligationKind.PSB_FILING)
     if row is not None:
         row.data = {**row.data, "psb_number": corrected}
         session.add(row)

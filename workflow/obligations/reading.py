@@ -30,7 +30,7 @@ from workflow.domain.obligations import (
 )
 from workflow.domain.orders import ServiceKind, ServiceStatus
 from workflow.domain.rules import rules_for
-from workflow.obligations.rows import _FILED_HERE_FIRST, _left_on, _service, _worded
+from workflow.obligations.rows import FILED_HERE_FIRST, get_service, left_host_on, worded_as_armed
 from workflow.schemas import Page, UtcDateTime
 
 # The audit rows a service's view lists: enough for "who changed this lately?"; the whole
@@ -155,8 +155,8 @@ def describe(row: Obligation, now: datetime) -> ObligationOut:
         service_id=row.service_id,
         filing_id=row.filing_id,
         kind=spec.kind,
-        description=_worded(spec.description, row, get_settings()),
-        description_zh=_worded(spec.zh, row, get_settings()),
+        description=worded_as_armed(spec.description, row, get_settings()),
+        description_zh=worded_as_armed(spec.zh, row, get_settings()),
         due_at=due,
         status=DeadlineStatus(row.status),
         estimated=row.estimated,
@@ -171,7 +171,7 @@ def describe(row: Obligation, now: datetime) -> ObligationOut:
 def duties(
     session: Session, service_id: int, now: datetime, *, open_only: bool = False
 ) -> ServiceDutiesOut:
-    service = _service(session, service_id)
+    service = get_service(session, service_id)
     query = select(Obligation).where(Obligation.service_id == service_id)
     if open_only:
         query = query.where(col(Obligation.closed_at).is_(None))
@@ -191,7 +191,7 @@ def duties(
         record_number=service.record_number,
         status=ServiceStatus(service.status),
         live_on=service.live_on,
-        left_on=_left_on(session, service_id),
+        left_on=left_host_on(session, service_id),
         home_url=service.home_url,
         psb_number=service.psb_number,
         domain_expires_on=service.domain_expires_on,
@@ -211,7 +211,7 @@ def _recorded(session: Session, service_id: int) -> ServiceAuditPage:
 def audit_trail(session: Session, service_id: int, limit: int, offset: int = 0) -> ServiceAuditPage:
     """Who recorded what about the service, newest first, a page at a time with how many
     records there are in all; an unknown service is ``NotFound``."""
-    _service(session, service_id)
+    get_service(session, service_id)
     rows = session.exec(
         select(ServiceAudit)
         .where(ServiceAudit.service_id == service_id)
@@ -411,12 +411,12 @@ def _next_checks(session: Session, service_ids: Collection[int]) -> dict[int, da
 
 
 def _approving_orders(session: Session, service_ids: Collection[int]) -> dict[int, int]:
-    """Each service's order its duties are filed under, for lists of many (``_approving_order``
+    """Each service's order its duties are filed under, for lists of many (``approving_order``
     says which)."""
     rows = session.exec(
         select(Filing.service_id, Filing.id)
         .where(col(Filing.service_id).in_(service_ids), Filing.state == State.APPROVED)
-        .order_by(_FILED_HERE_FIRST, col(Filing.id).desc())
+        .order_by(FILED_HERE_FIRST, col(Filing.id).desc())
     )
     orders: dict[int, int] = {}
     for service_id, filing_id in rows:

@@ -21,7 +21,7 @@ from workflow.domain.errors import Reason
 from workflow.domain.obligations import Recorded
 from workflow.domain.orders import ServiceStatus
 from workflow.obligations.reading import ServiceDutiesOut, duties
-from workflow.obligations.rows import _approving_order, _refused, _service
+from workflow.obligations.rows import approving_order, get_service, refused
 from workflow.records import service_named
 
 
@@ -42,7 +42,7 @@ class Written:
 Write = Callable[[Service, Filing, datetime], Written | None]
 
 
-def _record(
+def record_write(
     session: Session,
     service_id: int,
     write: Write,
@@ -57,9 +57,9 @@ def _record(
     try:
         # Locked: what is recorded about a service is judged on what it holds (a go-live
         # recorded once, a notice not already open), so two writers take turns on it.
-        service = _service(session, service_id, lock=True)
+        service = get_service(session, service_id, lock=True)
         if service.record_number is None or service.status != ServiceStatus.ACTIVE:
-            raise _refused(
+            raise refused(
                 "not recorded",
                 Reason(
                     "not_on_record",
@@ -67,7 +67,7 @@ def _record(
                     f"(status {service.status})",
                 ),
             )
-        written = write(service, _approving_order(session, service), now)
+        written = write(service, approving_order(session, service), now)
         if written is not None:
             used = {**said, **written.settled}
             for written_id in (service_id, *written.also):

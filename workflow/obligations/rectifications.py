@@ -23,8 +23,8 @@ from workflow.domain.obligations import (
     check_notice_day,
 )
 from workflow.obligations.reading import ServiceDutiesOut
-from workflow.obligations.recording import Written, _record
-from workflow.obligations.rows import _approved_on, _close_row, _open, _refused
+from workflow.obligations.recording import Written, record_write
+from workflow.obligations.rows import approval_day, close_row, open_obligation, refused
 
 
 def rectification(
@@ -37,9 +37,9 @@ def rectification(
     def write(service: Service, filing: Filing, now: datetime) -> Written | None:
         today = now.astimezone(CHINA).date()
         received = command.received_on or today
-        reasons = check_notice_day(received, today=today, approved_on=_approved_on(filing))
+        reasons = check_notice_day(received, today=today, approved_on=approval_day(filing))
         if reasons:
-            raise _refused("rectification not recorded", *reasons)
+            raise refused("rectification not recorded", *reasons)
         said = {
             "reference": command.reference,
             "working_days": command.working_days,
@@ -51,7 +51,7 @@ def rectification(
             compared = [k for k in said if k != "received_on" or command.received_on]
             if all(same.data.get(key) == said[key] for key in compared):
                 return None  # the notice sent again as recorded (a retry): one duty, unchanged
-            raise _refused(
+            raise refused(
                 "rectification not recorded",
                 Reason(
                     "rectification_open",
@@ -63,12 +63,14 @@ def rectification(
         start = _day_moment(received)
         due, estimated = _working_days_after(calendar_for(settings), start, command.working_days)
         data = {**said, "extended_by": None}
-        _open(session, service, filing, ObligationKind.RECTIFICATION, due, now, data, estimated)
+        open_obligation(
+            session, service, filing, ObligationKind.RECTIFICATION, due, now, data, estimated
+        )
         return Written(settled={"received_on": str(received)})
 
     said = command.model_dump(mode="json")
     what = Recorded.RECTIFICATION
-    return _record(session, service_id, write, what=what, said=said, actor=actor)
+    return record_write(session, service_id, write, what=what, said=said, actor=actor)
 
 
 def extend(
@@ -88,7 +90,7 @@ def extend(
             settings.rectification_max_extension_working_days,
         )
         if reasons:
-            raise _refused("extension refused", *reasons)
+            raise refused("extension refused", *reasons)
         days = int(row.data["working_days"]) + command.working_days
         due = _working_days_after(calendar_for(settings), _received(row), days)
         # An extension recorded once the notice fell due keeps that it was late: escalated
@@ -103,7 +105,7 @@ def extend(
         return Written()
 
     said = {"rectification_id": obligation_id, **command.model_dump(mode="json")}
-    return _record(session, service_id, write, what=Recorded.EXTENSION, said=said, actor=actor)
+    return record_write(session, service_id, write, what=Recorded.EXTENSION, said=said, actor=actor)
 
 
 def recount_rectifications(session: Session, settings: Settings) -> int:
@@ -144,12 +146,12 @@ def rectified(session: Session, obligation_id: int, actor: str) -> ServiceDuties
 
     def write(service: Service, filing: Filing, now: datetime) -> Written:
         row = _rectification(session, obligation_id, fresh=True)
-        _close_row(row, now, {"rectified": True})
+        close_row(row, now, {"rectified": True})
         session.add(row)
         return Written()
 
     said = {"rectification_id": obligation_id}
-    return _record(session, service_id, write, what=Recorded.RECTIFIED, said=said, actor=actor)
+    return record_write(session, service_id, write, what=Recorded.RECTIFIED, said=said, actor=actor)
 
 
 def _rectification(session: Session, obligation_id: int, *, fresh: bool = False) -> Obligation:
@@ -159,7 +161,7 @@ def _rectification(session: Session, obligation_id: int, *, fresh: bool = False)
     if row is None or row.kind != ObligationKind.RECTIFICATION:
         raise NotFound(f"rectification {obligation_id} does not exist")
     if row.closed_at is not None:
-        raise _refused("not recorded", Reason("closed", f"rectification {obligation_id} is closed"))
+        raise refused("not recorded", Reason("closed", f"rectification {obligation_id} is closed"))
     return row
 
 

@@ -26,20 +26,20 @@ from workflow.domain.wording import worded
 from workflow.records import service_named
 
 # Effects after which a service is filed with this host, and its domain must stay registered.
-_FILED = (Effect.ISSUE_NUMBERS, Effect.ADD_SERVICE, Effect.ADD_ACCESS)
-_FILING_KINDS = tuple(spec.kind.value for spec in KINDS if spec.effect in _FILED)
+FILED = (Effect.ISSUE_NUMBERS, Effect.ADD_SERVICE, Effect.ADD_ACCESS)
+_FILING_KINDS = tuple(spec.kind.value for spec in KINDS if spec.effect in FILED)
 # The order that filed a service here sorts before any other approved order of it.
-_FILED_HERE_FIRST = col(Filing.kind).in_(_FILING_KINDS).desc()
+FILED_HERE_FIRST = col(Filing.kind).in_(_FILING_KINDS).desc()
 
 
-def _service(session: Session, service_id: int, *, lock: bool = False) -> Service:
+def get_service(session: Session, service_id: int, *, lock: bool = False) -> Service:
     service = session.get(Service, service_id, with_for_update=lock)
     if service is None:
         raise NotFound(f"service {service_id} does not exist")
     return service
 
 
-def _approving_order(session: Session, service: Service) -> Filing:
+def approving_order(session: Session, service: Service) -> Filing:
     """The order a service's duties are filed under, whose routes their notices take: the one
     that filed it with this host (a first filing, a new service, a new access), not a change
     approved since, whose own routes (often none) would leave the customer's behind; the
@@ -47,36 +47,36 @@ def _approving_order(session: Session, service: Service) -> Filing:
     filing = session.exec(
         select(Filing)
         .where(Filing.service_id == service.id, Filing.state == State.APPROVED)
-        .order_by(_FILED_HERE_FIRST, col(Filing.id).desc())
+        .order_by(FILED_HERE_FIRST, col(Filing.id).desc())
     ).first()
     if filing is None:
-        raise _refused(
+        raise refused(
             "not recorded",
             Reason("not_on_record", f"{service_named(service)} has no approved order"),
         )
     return filing
 
 
-def _approved_on(approving: Filing) -> date:
+def approval_day(approving: Filing) -> date:
     """The Beijing day the order that filed the service with this host was approved
-    (``_approving_order``'s): a day about the service before it is refused."""
+    (``approving_order``'s): a day about the service before it is refused."""
     return as_utc(approving.state_entered_at).astimezone(CHINA).date()
 
 
-def _left_on(session: Session, service_id: int | None) -> date | None:
+def left_host_on(session: Session, service_id: int | None) -> date | None:
     """The day the site left this host: what the cancel-access order it owed was opened for,
     open still or met (the access removed), for a service row leaves once (back through a new
     access, the site is another row); none once the leaving was taken back."""
-    owed = _latest(session, service_id, ObligationKind.CANCEL_ACCESS)
-    return None if owed is None or owed.data.get("retracted") else _day_left(owed)
+    owed = latest_obligation(session, service_id, ObligationKind.CANCEL_ACCESS)
+    return None if owed is None or owed.data.get("retracted") else day_left(owed)
 
 
-def _day_left(owed: Obligation | None) -> date | None:
+def day_left(owed: Obligation | None) -> date | None:
     """The day of leaving a cancel-access order owed (if any) was opened for."""
     return date.fromisoformat(owed.data["left_on"]) if owed else None
 
 
-def _refused(headline: str, *reasons: Reason) -> GuardFailed:
+def refused(headline: str, *reasons: Reason) -> GuardFailed:
     return GuardFailed(summarise(headline, list(reasons)), list(reasons))
 
 
@@ -88,38 +88,38 @@ def _figure(kind: ObligationKind, settings: Settings) -> Figure:
     return figure(settings)
 
 
-def _scalar(kind: ObligationKind, settings: Settings) -> float:
+def figure_value(kind: ObligationKind, settings: Settings) -> float:
     value = _figure(kind, settings)
     assert isinstance(value, int | float)
     return float(value)
 
 
-def _armed(
+def figures_to_arm(
     kind: ObligationKind, settings: Settings, opened: Obligation | None = None
 ) -> dict[str, float]:
     """The kind's figure by its setting's name, as a duty of it is armed with: as ``opened``
     was, or as ``settings`` have it for one opened now. Kept in the row's data, it is what its
-    texts name (``_worded``) and what a corrected start day counts from: a setting changed
+    texts name (``worded_as_armed``) and what a corrected start day counts from: a setting changed
     since moves no due day already counted, and must not change what the duty says either."""
     setting = OBLIGATIONS_BY_KIND[kind].setting
     assert setting is not None
     kept = opened.data.get(setting) if opened is not None else None
-    figure = kept if isinstance(kept, int | float) else _scalar(kind, settings)
+    figure = kept if isinstance(kept, int | float) else figure_value(kind, settings)
     return {setting: int(figure) if float(figure).is_integer() else figure}  # 30 reads as 30
 
 
-def _within(day: date, armed: Mapping[str, float]) -> date:
+def within(day: date, armed: Mapping[str, float]) -> date:
     """The Beijing day the ``armed`` figure in days after ``day``: a duty "within N days"."""
     (days,) = armed.values()
     return day + timedelta(days=days)
 
 
-def _worded(text: str, row: Obligation, settings: Settings) -> str:
-    """``text`` with the figures ``row`` was armed with (``_armed``), the others as set now."""
-    return worded(text, settings, _armed_figures(row))
+def worded_as_armed(text: str, row: Obligation, settings: Settings) -> str:
+    """``text`` with the figures ``row`` was armed with (``figures_to_arm``), the others as set now."""
+    return worded(text, settings, armed_figures(row))
 
 
-def _armed_figures(row: Obligation) -> dict[str, float]:
+def armed_figures(row: Obligation) -> dict[str, float]:
     return {
         key: value
         for key, value in row.data.items()
@@ -136,12 +136,14 @@ def _open_where(service_id: int | None, kind: ObligationKind) -> tuple[ColumnEle
     )
 
 
-def _open_rows(session: Session, service_id: int | None, kind: ObligationKind) -> list[int]:
+def open_row_ids(session: Session, service_id: int | None, kind: ObligationKind) -> list[int]:
     ids = session.exec(select(Obligation.id).where(*_open_where(service_id, kind)))
     return [i for i in ids if i is not None]
 
 
-def _latest(session: Session, service_id: int | None, kind: ObligationKind) -> Obligation | None:
+def latest_obligation(
+    session: Session, service_id: int | None, kind: ObligationKind
+) -> Obligation | None:
     """The service's latest obligation of ``kind``, open or closed."""
     return session.exec(
         select(Obligation)
@@ -150,13 +152,13 @@ def _latest(session: Session, service_id: int | None, kind: ObligationKind) -> O
     ).first()
 
 
-def _open_row(session: Session, service_id: int | None, kind: ObligationKind) -> Obligation | None:
+def open_row(session: Session, service_id: int | None, kind: ObligationKind) -> Obligation | None:
     """The one open obligation of a kind a service owes once (its PSB filing, its
     cancel-access order)."""
     return session.exec(select(Obligation).where(*_open_where(service_id, kind))).first()
 
 
-def _open(
+def open_obligation(
     session: Session,
     service: Service,
     filing: Filing,
@@ -180,7 +182,7 @@ def _open(
     )
 
 
-def _close(
+def close_obligations(
     session: Session,
     service_id: int | None,
     kinds: Sequence[ObligationKind],
@@ -197,11 +199,11 @@ def _close(
         )
     ).all()
     for row in rows:
-        _close_row(row, now, data)
+        close_row(row, now, data)
         session.add(row)
 
 
-def _close_row(row: Obligation, now: datetime, data: dict[str, object] | None) -> None:
+def close_row(row: Obligation, now: datetime, data: dict[str, object] | None) -> None:
     row.closed_at = now
     if row.status == DeadlineStatus.PENDING:
         row.status = DeadlineStatus.DISARMED
@@ -210,14 +212,14 @@ def _close_row(row: Obligation, now: datetime, data: dict[str, object] | None) -
 
 
 # What each reminder's notice says of the day it reminds of.
-_REMINDS_OF = {
+REMINDS_OF = {
     ObligationKind.DOMAIN_EXPIRY: "expires_on",
     ObligationKind.SERVER_EXPIRY: "expires_on",
     ObligationKind.PSB_FILING_REMINDER: "due_on",
 }
 
 
-def _remind_before(
+def remind_before(
     session: Session,
     service: Service,
     filing: Filing,
@@ -237,8 +239,8 @@ def _remind_before(
         due = datetime.combine(day - timedelta(days=days), time(9), tzinfo=CHINA).astimezone(UTC)
         if due > now:
             data: dict[str, object] = {
-                _REMINDS_OF[kind]: str(day),
+                REMINDS_OF[kind]: str(day),
                 "days_before": days,
                 **(armed or {}),
             }
-            _open(session, service, filing, kind, due, now, data)
+            open_obligation(session, service, filing, kind, due, now, data)

@@ -1,5 +1,5 @@
-"""The checks on what a change order changes: a name (``_check_names_change``), an app's
-platforms (``_check_platforms_change``) or a responsible person (``_check_persons_change``),
+"""The checks on what a change order changes: a name (``check_names_change``), an app's
+platforms (``check_platforms_change``) or a responsible person (``check_persons_change``),
 each to something the record does not already say.
 """
 
@@ -9,10 +9,10 @@ from workflow.domain.commands import OrderCreate, PersonIn
 from workflow.domain.errors import Reason
 from workflow.domain.guards import as_spelt, check_app_platforms, check_website_fields
 from workflow.domain.orders import ServiceKind
-from workflow.records.parties import _dumped, _Parties
+from workflow.records.parties import Parties, dumped_platforms
 
 
-def _check_names_change(parties: _Parties, command: OrderCreate) -> list[Reason]:
+def check_names_change(parties: Parties, command: OrderCreate) -> list[Reason]:
     """A change order's new name is another name: the one the record bears, spaced as it may
     be, would send the bureau a renaming that renames nothing, with its letter. A change of
     case or of width is a change: a name corrected to match its licence."""
@@ -35,14 +35,14 @@ def _check_names_change(parties: _Parties, command: OrderCreate) -> list[Reason]
     return reasons
 
 
-def _check_platforms_change(parties: _Parties, command: OrderCreate) -> list[Reason]:
+def check_platforms_change(parties: Parties, command: OrderCreate) -> list[Reason]:
     """A change of an app's platforms is an app's, and says something the record does not
     (a platform not on it, or another package or certificate for one that is)."""
     changes, service = command.changes, parties.service
     if changes is None or changes.app_platforms is None or service is None:
         return []
     field = "changes.app_platforms"
-    given = _dumped(changes.app_platforms) or {}
+    given = dumped_platforms(changes.app_platforms) or {}
     kind = ServiceKind(service.kind)
     found = check_website_fields(kind, changes, "changes") + check_app_platforms(kind, given, field)
     if found:
@@ -55,7 +55,7 @@ def _check_platforms_change(parties: _Parties, command: OrderCreate) -> list[Rea
     return []
 
 
-def _check_persons_change(parties: _Parties, command: OrderCreate) -> list[Reason]:
+def check_persons_change(parties: Parties, command: OrderCreate) -> list[Reason]:
     """A change order's new responsible person differs from the one on record in something
     the record holds (name, mobile, email and identity document; the entity's
     legal-representative flag too): the same person again would have the bureau text them

@@ -1,8 +1,8 @@
 """The checks on the entity and its record, and on the orders in flight: a record to order on
-(``_check_record``), an entity's last service, a host still serving the entity or the service
-(``_check_not_last``, ``_check_served_here``, ``_check_still_here``), an identity already on
-file (``_check_not_on_file``), one order in flight per entity (``_check_in_flight``), and
-openings taking turns until they commit (``_one_opening_at_a_time``).
+(``check_record``), an entity's last service, a host still serving the entity or the service
+(``check_not_last``, ``check_served_here``, ``check_still_here``), an identity already on
+file (``check_not_on_file``), one order in flight per entity (``check_in_flight``), and
+openings taking turns until they commit (``one_opening_at_a_time``).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from workflow.domain.orders import (
     OrderKind,
     ServiceStatus,
 )
-from workflow.records.parties import _identity, _Packages, _Parties, service_named
-from workflow.records.people import _Person
+from workflow.records.parties import Packages, Parties, identity_number, service_named
+from workflow.records.people import Person
 from workflow.turns import take_turns
 
 
-def _check_record(spec: KindSpec, parties: _Parties) -> list[Reason]:
+def check_record(spec: KindSpec, parties: Parties) -> list[Reason]:
     """Orders on a record need the record: a number on file, still active."""
     reasons: list[Reason] = []
     entity, service, service_in = parties.entity, parties.service, parties.service_in
@@ -77,7 +77,7 @@ def _check_record(spec: KindSpec, parties: _Parties) -> list[Reason]:
     return reasons
 
 
-def _check_not_last(session: Session, spec: KindSpec, parties: _Parties) -> list[Reason]:
+def check_not_last(session: Session, spec: KindSpec, parties: Parties) -> list[Reason]:
     """Cancelling an entity's last service on file would leave an empty entity (空壳主体),
     which most provinces refuse: an entity with one service left cancels itself instead
     (docs/domain-facts.md, 注销主体 and 注销网站: HW 备案注销咨询.md, TX 注销备案.md).
@@ -109,7 +109,7 @@ def _check_not_last(session: Session, spec: KindSpec, parties: _Parties) -> list
     ]
 
 
-def _check_served_here(session: Session, spec: KindSpec, parties: _Parties) -> list[Reason]:
+def check_served_here(session: Session, spec: KindSpec, parties: Parties) -> list[Reason]:
     """An entity is cancelled through a host serving one of its services: one whose every
     service left this host (its access removed, or its leaving recorded and a cancel-access
     order owed) is the other host's to cancel, and approved here it would cancel the sites
@@ -148,7 +148,7 @@ def _has_left(session: Session, service_id: int | None) -> bool:
     return session.exec(_LEFT_HOST.where(Obligation.service_id == service_id)).first() is not None
 
 
-def _check_still_here(session: Session, spec: KindSpec, parties: _Parties) -> list[Reason]:
+def check_still_here(session: Session, spec: KindSpec, parties: Parties) -> list[Reason]:
     """A site recorded as having left this host is changed or cancelled through the host it
     went to; here, only its access is removed (a cancel-access order)."""
     service = parties.service
@@ -166,12 +166,12 @@ def _check_still_here(session: Session, spec: KindSpec, parties: _Parties) -> li
     ]
 
 
-def _one_opening_at_a_time(
+def one_opening_at_a_time(
     session: Session,
     identity: str,
     service: ServiceIn | None,
-    packages: _Packages | None,
-    people: list[_Person],
+    packages: Packages | None,
+    people: list[Person],
 ) -> None:
     """Openings for one identity, of one domain or app, filing one package on a platform or
     listing one mobile take turns until they commit, so the later one's checks see the
@@ -190,10 +190,10 @@ def _one_opening_at_a_time(
     take_turns(session, sorted({name for name in named if name}))
 
 
-def _check_in_flight(session: Session, parties: _Parties) -> list[Reason]:
+def check_in_flight(session: Session, parties: Parties) -> list[Reason]:
     """One order in flight per entity, and an entity is its identity: today's filing bodies
     each open an entity row, so rows with the same identity number are the same entity."""
-    identity = _identity(parties)
+    identity = identity_number(parties)
     if not identity:
         return []
     open_order = session.exec(
@@ -221,14 +221,14 @@ def _check_in_flight(session: Session, parties: _Parties) -> list[Reason]:
     ]
 
 
-def _check_not_on_file(session: Session, spec: KindSpec, parties: _Parties) -> list[Reason]:
+def check_not_on_file(session: Session, spec: KindSpec, parties: Parties) -> list[Reason]:
     """An order bringing a new entity is for one with no record: one whose identity is on file
     is named by its id (its next service is a new-service order under its number)."""
     if parties.entity_in is None:
         return []
     on_file = session.exec(
         select(Entity).where(
-            Entity.id_number_hash == lookup(_identity(parties)),
+            Entity.id_number_hash == lookup(identity_number(parties)),
             Entity.status == EntityStatus.ACTIVE,
             col(Entity.icp_number).is_not(None),
         )

@@ -1,6 +1,6 @@
 """Today's filing body and the order: the body as the first-filing order it is
 (``order_from_filing``), an order's new service as the body ``check_creation`` judges
-(``_creation_view``), and the field names each uses for the other's (``_rename``).
+(``creation_view``), and the field names each uses for the other's (``rename_reason``).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from workflow.domain.commands import (
 )
 from workflow.domain.errors import Reason, ValidationError, renamed
 from workflow.domain.orders import OrderKind
-from workflow.records.parties import _Parties
+from workflow.records.parties import Parties
 
 # Today's filing body names these fields so.
-_FILING_FIELDS = {
+FILING_FIELDS = {
     "service.domain_registrant": "domain_registrant",
     "service.domain_real_name_verified": "domain_real_name_verified",
     "service.domain": "domain",
@@ -35,7 +35,7 @@ _FILING_FIELDS = {
 
 
 # check_creation names the fields of a first filing's body; an order names them so.
-_ORDER_FIELDS = {
+ORDER_FIELDS = {
     "domain": "service.domain",
     "domain_expires_on": "service.domain_expires_on",
     "province": "entity.province",
@@ -88,7 +88,7 @@ def order_from_filing(command: FilingCreate) -> OrderCreate:
 _NO_EMAIL = "unknown@example.invalid"
 
 
-def _creation_view(parties: _Parties, command: OrderCreate) -> FilingCreate | None:
+def creation_view(parties: Parties, command: OrderCreate) -> FilingCreate | None:
     """A new service with its entity, as the first-filing body ``check_creation`` judges."""
     service = parties.service_in
     if service is None:
@@ -129,6 +129,6 @@ def _creation_view(parties: _Parties, command: OrderCreate) -> FilingCreate | No
     )
 
 
-def _rename(reason: Reason, names: Mapping[str, str]) -> Reason:
+def rename_reason(reason: Reason, names: Mapping[str, str]) -> Reason:
     """A creation check's reason under the order's field names, in its words too."""
     return renamed(ValidationError("", [reason]), names).reasons[0]

@@ -1,6 +1,6 @@
 """The shared pieces of judging an order: the entity and service it concerns, loaded from its
-command (``_Parties``, ``_need``, ``_load``), and how the checks name them (``service_named``,
-``_identity``, ``_dumped``) and the packages an app is filed under (``_packages``).
+command (``Parties``, ``_need``, ``load_parties``), and how the checks name them (``service_named``,
+``identity_number``, ``dumped_platforms``) and the packages an app is filed under (``order_packages``).
 
 Every check of the package reads the order's parties the same way, so they are read here,
 once. This module imports no other of the package, so each can import it without a cycle; its
@@ -21,7 +21,7 @@ from workflow.domain.orders import Effect, KindSpec, Party, ServiceKind
 
 
 @dataclass
-class _Parties:
+class Parties:
     """The entity and service an order concerns: new ones (inputs) or stored ones."""
 
     entity_in: EntityIn | None = None
@@ -57,7 +57,9 @@ def _need(party: Party, existing: bool, given_new: object, name: str) -> list[Re
     return reasons
 
 
-def _load(session: Session, command: OrderCreate, spec: KindSpec) -> tuple[_Parties, list[Reason]]:
+def load_parties(
+    session: Session, command: OrderCreate, spec: KindSpec
+) -> tuple[Parties, list[Reason]]:
     # A service on file names its entity: a kind taking its entity on file and a service that
     # may be one on file (a cancellation's, a change's) needs no entity_id beside service_id.
     of_service = (
@@ -105,7 +107,7 @@ def _load(session: Session, command: OrderCreate, spec: KindSpec) -> tuple[_Part
                 field="changes",
             )
         )
-    parties = _Parties(entity_in=command.entity, service_in=command.service)
+    parties = Parties(entity_in=command.entity, service_in=command.service)
     if command.entity_id is not None:
         parties.entity = session.get(Entity, command.entity_id)
         if parties.entity is None:
@@ -158,14 +160,14 @@ def service_named(service: Service) -> str:
     return f"{named} {number}" if number else named
 
 
-def _dumped(platforms: AppPlatformsIn | None) -> dict[str, dict[str, str]] | None:
+def dumped_platforms(platforms: AppPlatformsIn | None) -> dict[str, dict[str, str]] | None:
     """An app's platforms as the record keeps them: those given, each without what it left
     out (a package the same as the app's identifier)."""
     return platforms.model_dump(exclude_none=True) if platforms is not None else None
 
 
 @dataclass(frozen=True)
-class _Packages:
+class Packages:
     """The package names or Bundle IDs an order files an app of ``kind`` under, by platform
     (a platform giving none goes by the app's identifier), and the field that gives them."""
 
@@ -174,26 +176,29 @@ class _Packages:
     field: str
 
 
-def _packages(parties: _Parties, command: OrderCreate) -> _Packages | None:
+def order_packages(parties: Parties, command: OrderCreate) -> Packages | None:
     """What an order's new app (``service.app_platforms``), or a change of an app's platforms
     (``changes.app_platforms``), files it under on each platform it names; None for a website
     or an order naming no platform."""
     if parties.service_in is not None:
         kind, identifier = parties.service_in.kind, parties.service_in.app_identifier
-        platforms, field = _dumped(parties.service_in.app_platforms), "service.app_platforms"
+        platforms, field = (
+            dumped_platforms(parties.service_in.app_platforms),
+            "service.app_platforms",
+        )
     elif parties.service is not None and command.changes is not None:
         kind, identifier = ServiceKind(parties.service.kind), parties.service.app_identifier
-        platforms, field = _dumped(command.changes.app_platforms), "changes.app_platforms"
+        platforms, field = dumped_platforms(command.changes.app_platforms), "changes.app_platforms"
     else:
         return None
     if kind is ServiceKind.WEBSITE or not platforms:
         return None  # a website's platforms are refused as such
     named = {platform: held.get("package") or identifier for platform, held in platforms.items()}
     by_platform = {platform: package for platform, package in named.items() if package}
-    return _Packages(kind, by_platform, field) if by_platform else None
+    return Packages(kind, by_platform, field) if by_platform else None
 
 
-def _identity(parties: _Parties) -> str:
+def identity_number(parties: Parties) -> str:
     if parties.entity_in is not None:
         return parties.entity_in.id_number.strip().upper()
     return parties.entity.id_number if parties.entity is not None else ""

@@ -1,6 +1,6 @@
-"""The checks on the people an order lists (``_Person``, ``_people``): the entity's
-responsible person (``_check_entity_person``), their contacts (``_check_contacts``), and
-mobiles of their own (``_check_mobiles``, ``_check_mobiles_on_record``); the document each
+"""The checks on the people an order lists (``Person``, ``people_listed``): the entity's
+responsible person (``check_entity_person``), their contacts (``check_contacts``), and
+mobiles of their own (``check_mobiles``, ``check_mobiles_on_record``); the document each
 goes on record with, new (``new_entity_document``) or changed (``taken_document``), read by
 the checks, the rows written and approval alike.
 """
@@ -28,11 +28,11 @@ from workflow.domain.guards import (
 )
 from workflow.domain.orders import ON_FILE_STATUSES, EntityStatus, ServiceStatus
 from workflow.domain.rules import Rules
-from workflow.records.parties import _identity, _Parties
+from workflow.records.parties import Parties, identity_number
 
 
 @dataclass(frozen=True)
-class _Person:
+class Person:
     """A person the order lists: whose (role), where the input names their mobile, who."""
 
     role: VerifierRole
@@ -110,10 +110,10 @@ def taken_document(on_record: Entity | Service, given: Someone, mobile: str) -> 
     return document
 
 
-def _listed(role: VerifierRole, field: str, person: PersonIn, document: Document) -> _Person:
+def _listed(role: VerifierRole, field: str, person: PersonIn, document: Document) -> Person:
     """A person the order names, with the document they go on record with."""
     id_type, id_number = document
-    return _Person(
+    return Person(
         role,
         field,
         person.name,
@@ -134,11 +134,11 @@ def _changed(on_record: Entity | Service | None, person: PersonIn) -> Document:
     return taken_document(on_record, given, person.mobile)
 
 
-def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
+def people_listed(parties: Parties, command: OrderCreate) -> list[Person]:
     """The entity's and the service's responsible persons as the order will have them (a
     change order's new person replaces the one on file)."""
     changes = command.changes
-    listed: list[_Person] = []
+    listed: list[Person] = []
     entity, service = parties.entity, parties.service
     if changes is not None and (person := changes.entity_responsible) is not None:
         field = "changes.entity_responsible.mobile"
@@ -149,7 +149,7 @@ def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
         listed.append(_listed(VerifierRole.ENTITY, field, entity_in.responsible, document))
     elif entity is not None:
         listed.append(
-            _Person(
+            Person(
                 VerifierRole.ENTITY,
                 "entity.responsible.mobile",
                 entity.responsible_name,
@@ -169,7 +169,7 @@ def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
         listed.append(_listed(VerifierRole.SERVICE, field, named, document))
     elif service is not None and (mobile := service.responsible_mobile):
         listed.append(
-            _Person(
+            Person(
                 VerifierRole.SERVICE,
                 "service.responsible.mobile",
                 service.responsible_name or "",
@@ -182,7 +182,7 @@ def _people(parties: _Parties, command: OrderCreate) -> list[_Person]:
     return listed
 
 
-def _check_entity_person(parties: _Parties, command: OrderCreate) -> list[Reason]:
+def check_entity_person(parties: Parties, command: OrderCreate) -> list[Reason]:
     """The person the order names responsible for the entity, new or changed; a person on
     file is not judged again, unless the entity is renamed without them: an individual
     renamed stays their own responsible person, so the person is renamed with them."""
@@ -206,13 +206,13 @@ def _check_entity_person(parties: _Parties, command: OrderCreate) -> list[Reason
     return check_responsible(kind, name, changes.entity_responsible.name, field)
 
 
-def _check_contacts(people: list[_Person], rules: Rules, *, judged: bool) -> list[Reason]:
+def check_contacts(people: list[Person], rules: Rules, *, judged: bool) -> list[Reason]:
     """Every mobile the order names answers the bureau's SMS, so is a mainland one, every
     email is an address (one taken on a change would refuse the entity's next orders, which
     read it as the applicant's), and every identity document a valid one. The entity's
     person opening a new entity with its service is ``judged`` already, as the applicant's
     contact (their document is not the applicant's: it is judged here). A document the
-    person did not give (``_Person.kept``: an individual's own, ``responsible_document``, or
+    person did not give (``Person.kept``: an individual's own, ``responsible_document``, or
     the one on record) was judged as the applicant's, or when it was given: not again here."""
     reasons = []
     for person in (p for p in people if p.given):
@@ -224,14 +224,14 @@ def _check_contacts(people: list[_Person], rules: Rules, *, judged: bool) -> lis
     return reasons
 
 
-def _check_mobiles(session: Session, parties: _Parties, people: list[_Person]) -> list[Reason]:
+def check_mobiles(session: Session, parties: Parties, people: list[Person]) -> list[Reason]:
     """Every listed person has their own mobile, not one another entity uses. Another entity
     is another identity: rows of the same identity number (today's filings each opened one)
     are the same entity. A withdrawn entity or service was never filed: its people hold no
     mobile (a first filing withdrawn for a mistyped credit code is opened again with them)."""
     reasons: list[Reason] = []
-    seen: dict[str, _Person] = {}
-    identity = _identity(parties)
+    seen: dict[str, Person] = {}
+    identity = identity_number(parties)
     if not identity:
         return []  # the missing entity is reported: whose mobile is "another's" is unknown
     for person in people:
@@ -278,12 +278,12 @@ def _check_mobiles(session: Session, parties: _Parties, people: list[_Person]) -
     return reasons
 
 
-def _check_mobiles_on_record(
-    session: Session, parties: _Parties, people: list[_Person]
+def check_mobiles_on_record(
+    session: Session, parties: Parties, people: list[Person]
 ) -> list[Reason]:
     """A person the order names does not take the mobile of another person on the entity's
     record: its responsible person or one of its services'. The places the order lists are
-    left out: who it replaces there, or keeps (``_check_mobiles`` compares those). So is the
+    left out: who it replaces there, or keeps (``check_mobiles`` compares those). So is the
     person it replaces wherever else they stand: one person responsible for two services
     has their name corrected one order at a time."""
     entity = parties.entity

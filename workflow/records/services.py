@@ -1,8 +1,7 @@
-"""The checks on the service an order brings: its domain's holder (``_check_domain_holder``),
-a domain or an app filed by another entity (``_check_domain_elsewhere``,
-``_check_app_elsewhere``) or on file here already (``_check_on_file_here``), a package filed
-for another app (``_check_packages_elsewhere``), and the record a new access brings
-(``_check_access``).
+"""The checks on the service an order brings: its domain's holder (``check_domain_holder``),
+a domain or an app filed by another entity (``check_domain_elsewhere``,
+``check_app_elsewhere``) or on file here already (``check_on_file_here``), a package filed
+for another app (``check_packages_elsewhere``), and the record a new access brings (``check_access``).
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ from workflow.domain.orders import (
     split_number,
 )
 from workflow.domain.rules import rules_for
-from workflow.records.parties import _identity, _Packages, _Parties, service_named
+from workflow.records.parties import Packages, Parties, identity_number, service_named
 
 # A stored package: one a platform lists, or the app's identifier it goes by there.
 _Package = ColumnElement[str | None] | Mapped[str | None]
@@ -47,8 +46,8 @@ _Package = ColumnElement[str | None] | Mapped[str | None]
 _HOLDING = (ServiceStatus.PENDING, ServiceStatus.ACTIVE)
 
 
-def _check_access(
-    session: Session, spec: KindSpec, parties: _Parties, command: OrderCreate, settings: Settings
+def check_access(
+    session: Session, spec: KindSpec, parties: Parties, command: OrderCreate, settings: Settings
 ) -> list[Reason]:
     """A new access brings a record MIIT holds: not a cancelled entity's (its number went with
     it), and a number that is the service's, under the entity's and nobody's here yet."""
@@ -67,7 +66,7 @@ def _check_access(
     service_in = parties.service_in
     number = service_in.record_number if service_in is not None else None
     if service_in is None or number is None:
-        return reasons  # reported by _check_record
+        return reasons  # reported by check_record
     province: str | None
     if entity is not None:
         province, entity_number = entity.province, entity.icp_number
@@ -153,13 +152,13 @@ def _check_access(
     return reasons
 
 
-def _entity_name(parties: _Parties) -> str | None:
+def _entity_name(parties: Parties) -> str | None:
     if parties.entity_in is not None:
         return parties.entity_in.name
     return parties.entity.name if parties.entity is not None else None
 
 
-def _check_domain_holder(parties: _Parties) -> list[Reason]:
+def check_domain_holder(parties: Parties) -> list[Reason]:
     """The domain's registrant is the entity, as a reader reads its name (see ``same_name``),
     and its real name verified (the commonest refusals)."""
     service, name = parties.service_in, _entity_name(parties)
@@ -186,11 +185,11 @@ def _check_domain_holder(parties: _Parties) -> list[Reason]:
     return reasons
 
 
-def _check_domain_elsewhere(session: Session, parties: _Parties) -> list[Reason]:
+def check_domain_elsewhere(session: Session, parties: Parties) -> list[Reason]:
     """A domain is filed by one entity: one another identity keeps on file, or has in an order
     in flight, is refused (a mistyped domain, or a registrant the registrar would contradict:
     the registrant named in the order is all icpflow can read)."""
-    service, identity = parties.service_in, _identity(parties)
+    service, identity = parties.service_in, identity_number(parties)
     if service is None or not identity:
         return []  # without the entity, whose domain it is cannot be told (it is reported)
     in_flight = select(Filing.service_id).where(col(Filing.state).not_in(list(TERMINAL_STATES)))
@@ -246,14 +245,14 @@ def _named_by(service: ServiceIn) -> tuple[str, str]:
     return f"{service.kind.label} {service.app_identifier}", "service.app_identifier"
 
 
-def _check_on_file_here(
-    session: Session, spec: KindSpec, parties: _Parties, settings: Settings
+def check_on_file_here(
+    session: Session, spec: KindSpec, parties: Parties, settings: Settings
 ) -> list[Reason]:
     """A website or an app the entity keeps on file is not filed again: a new record for it
     would be its second (it changes by a change order). A new access brings its existing
     record: one naming another number for it is refused too (the same number, on file here,
-    is ``_check_access``'s)."""
-    service, identity = parties.service_in, _identity(parties)
+    is ``check_access``'s)."""
+    service, identity = parties.service_in, identity_number(parties)
     if service is None or not identity:
         return []
     if service.kind is not ServiceKind.WEBSITE and service.app_identifier is None:
@@ -269,7 +268,7 @@ def _check_on_file_here(
     )
     if spec.effect is Effect.ADD_ACCESS:
         if service.record_number is None:
-            return []  # reported by _check_record
+            return []  # reported by check_record
         # Served here under another number. One whose access was removed may have been
         # cancelled since (a site no host serves is), and come back under a new number.
         spellings = rules_for(settings).number_spellings(service.record_number)
@@ -295,10 +294,10 @@ def _check_on_file_here(
     ]
 
 
-def _check_app_elsewhere(session: Session, parties: _Parties) -> list[Reason]:
+def check_app_elsewhere(session: Session, parties: Parties) -> list[Reason]:
     """An app is one entity's: on file, or being filed, for another identity, it is refused (an
     app does not move to another entity; docs/domain-facts.md, Apps)."""
-    service, identity = parties.service_in, _identity(parties)
+    service, identity = parties.service_in, identity_number(parties)
     if service is None or service.kind is ServiceKind.WEBSITE or not identity:
         return []
     if service.app_identifier is None:
@@ -327,8 +326,8 @@ def _check_app_elsewhere(session: Session, parties: _Parties) -> list[Reason]:
     ]
 
 
-def _check_packages_elsewhere(
-    session: Session, parties: _Parties, packages: _Packages | None, settings: Settings
+def check_packages_elsewhere(
+    session: Session, parties: Parties, packages: Packages | None, settings: Settings
 ) -> list[Reason]:
     """A package name or Bundle ID on a platform is one app's: one another app of the kind is
     filed under there, on file or being filed (by its own order, or a change order adding it)
@@ -404,10 +403,10 @@ def _changing_to(
     }
 
 
-def _not_the_app_itself(parties: _Parties, settings: Settings) -> list[ColumnElement[bool]]:
+def _not_the_app_itself(parties: Parties, settings: Settings) -> list[ColumnElement[bool]]:
     """The rows that are not the app an order concerns: the one a change order changes; for a
-    new one, those of another identifier (the same one's are ``_check_app_elsewhere``'s and
-    ``_check_on_file_here``'s) and another record (a new access brings its app back under
+    new one, those of another identifier (the same one's are ``check_app_elsewhere``'s and
+    ``check_on_file_here``'s) and another record (a new access brings its app back under
     its number, whose row, its access removed, keeps its packages)."""
     if parties.service is not None:
         return [col(Service.id) != parties.service.id]

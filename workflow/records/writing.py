@@ -29,8 +29,8 @@ from workflow.domain.orders import (
     split_number,
 )
 from workflow.domain.rules import rules_for
-from workflow.records.parties import _dumped, _Parties
-from workflow.records.people import _Person, new_entity_document
+from workflow.records.parties import Parties, dumped_platforms
+from workflow.records.people import Person, new_entity_document
 
 
 def _verifying(spec: KindSpec, command: OrderCreate) -> set[VerifierRole]:
@@ -44,8 +44,8 @@ def _verifying(spec: KindSpec, command: OrderCreate) -> set[VerifierRole]:
 def write_order(
     session: Session,
     command: OrderCreate,
-    parties: _Parties,
-    people: list[_Person],
+    parties: Parties,
+    people: list[Person],
     actor: str,
     now: datetime,
     settings: Settings,
@@ -91,7 +91,7 @@ def write_order(
             domain_registrant=s.domain_registrant,
             domain_real_name_verified=s.domain_real_name_verified,
             app_identifier=s.app_identifier,
-            app_platforms=_dumped(s.app_platforms),
+            app_platforms=dumped_platforms(s.app_platforms),
             sector=s.sector,
             responsible_name=person.name if person else None,
             responsible_mobile=person.mobile if person else None,
@@ -163,7 +163,7 @@ def _number_on_file(spec: KindSpec, entity: Entity, service: Service | None) -> 
     return entity.icp_number
 
 
-def _verifiers(spec: KindSpec, command: OrderCreate, people: list[_Person]) -> list[_Person]:
+def _verifiers(spec: KindSpec, command: OrderCreate, people: list[Person]) -> list[Person]:
     """Who answers the order's SMS. Where the role asked for has no person of its own (a
     service filed without one, as a today's filing body's website is), the entity's person
     answers for it: someone must, or the order could never be verified."""
