@@ -259,13 +259,19 @@ class Settings(BaseSettings):
         description="How often each live site's footer is checked.",
     )
     footer_check_timeout_seconds: float = Field(
-        default=10, gt=0, description="Connect and read timeout of a footer check."
+        default=10,
+        gt=0,
+        description="Connect and read timeout of a footer check's page and of each stylesheet "
+        "it links.",
     )
     footer_check_max_redirects: int = Field(
         default=5, ge=0, description="Redirects a footer check follows before it fails."
     )
     footer_check_max_bytes: int = Field(
-        default=2_000_000, ge=1024, description="A home page larger than this fails the check."
+        default=2_000_000,
+        ge=1024,
+        description="A home page larger than this fails the check; a stylesheet it links "
+        "larger than this is left out.",
     )
     forecast_min_observations: int = Field(
         default=5,

@@ -1,9 +1,12 @@
 """The footer check job: fetch a live site's home page and record whether it shows its number.
 
-The fetch is bounded three ways (a timeout per connect and read, a limited number of
-redirects, a cap on the bytes read) so a slow, looping or huge site costs one failed check,
-never a stuck worker. It runs outside any transaction; the result is written afterwards.
-A redelivered job whose check was recorded already does nothing.
+The page's linked stylesheets are fetched too (at most ``MAX_STYLESHEETS``), as a site's own
+CSS is usually there and may hide the number. Each fetch is bounded three ways (a timeout per
+connect and read, a limited number of redirects, a cap on the bytes read) so a slow, looping
+or huge site costs one failed check, never a stuck worker; a stylesheet that cannot be had
+costs nothing, as a browser draws the page without it. It runs outside any transaction; the
+result is written afterwards. A redelivered job whose check was recorded already does
+nothing.
 """
 
 from __future__ import annotations
@@ -20,11 +23,14 @@ from sqlmodel import Session
 
 from config.settings import Settings
 from workflow import obligations
-from workflow.domain.footer import footer_problems
+from workflow.domain.footer import HomePage
 from workflow.domain.rules import rules_for
 
 log = logging.getLogger(__name__)
 
+# The linked stylesheets fetched for one page, the first in document order: a site's own CSS
+# is a few files, and each fetch may take the whole timeout.
+MAX_STYLESHEETS = 10
 
 # The HTML standard's prescan, simplified: a <meta charset=...> or an http-equiv Content-Type
 # naming a charset, in the page's first 1024 bytes.
@@ -34,6 +40,9 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+# A stylesheet's own label (CSS Syntax, "determine the fallback encoding"): these very bytes at
+# its very start.
+_CSS_CHARSET = re.compile(rb'@charset "([^"]*)";')
 
 
 def _codec(label: str | None) -> str | None:
@@ -50,23 +59,68 @@ def _codec(label: str | None) -> str | None:
     return "gb18030" if info.name in ("gb2312", "gbk") else info.name
 
 
-def _decoded(body: bytes, header_charset: str | None) -> str:
-    """The page's text in the encoding a browser would pick (a byte-order mark, the HTTP
-    header's charset, a <meta> tag's, as WHATWG's sniffing orders them). httpx alone would read a page
+def _bom(body: bytes) -> str | None:
+    return next((name for bom, name in _BOMS if body.startswith(bom)), None)
+
+
+def _encoding(body: bytes, header_charset: str | None) -> str:
+    """The encoding a browser would read the page in (a byte-order mark, the HTTP header's
+    charset, a <meta> tag's, as WHATWG's sniffing orders them). httpx alone would read a page
     whose Content-Type names no charset as UTF-8, yet many Chinese sites serve GBK and say so
     only in a <meta> tag; a page saying nothing is UTF-8 if it decodes, else GB18030, the
     likeliest legacy encoding for a Chinese page."""
-    codec = next((name for bom, name in _BOMS if body.startswith(bom)), None)
-    if codec is None:
-        codec = _codec(header_charset)
+    codec = _bom(body) or _codec(header_charset)
     if codec is None and (meta := _META_CHARSET.search(body[:1024])):
         codec = _codec(meta[1].decode("ascii"))
     if codec is None:
         try:
-            return body.decode("utf-8")
+            body.decode("utf-8")
         except UnicodeDecodeError:
-            codec = "gb18030"
-    return body.decode(codec, errors="replace")
+            return "gb18030"
+        return "utf-8"
+    return codec
+
+
+def _css_encoding(body: bytes, header_charset: str | None, page_encoding: str) -> str:
+    """The encoding a browser reads a linked stylesheet in (CSS Syntax): a byte-order mark,
+    the HTTP header's charset, its ``@charset`` rule (one naming UTF-16 is read as UTF-8, as
+    the rule itself was read in ASCII), else the page's encoding, as a site in GBK writes its
+    CSS in GBK too."""
+    codec = _bom(body) or _codec(header_charset)
+    if codec is None and (rule := _CSS_CHARSET.match(body)):
+        codec = _codec(rule[1].decode("ascii", errors="replace"))
+        if codec is not None and codec.startswith("utf-16"):
+            codec = "utf-8"
+    return codec or page_encoding
+
+
+def _body(response: httpx.Response, limit: int) -> bytes | None:
+    """The body of ``response``, ``None`` once it is past ``limit`` bytes (the rest unread)."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def _stylesheet(client: httpx.Client, url: str, page_encoding: str, limit: int) -> str | None:
+    """The text of the stylesheet at ``url``; ``None`` when it cannot be had (an error, an
+    error status, past ``limit`` bytes, too slow), so the page is judged without it."""
+    try:
+        with client.stream("GET", url) as response:
+            if response.status_code >= 400:
+                log.info("stylesheet %s not applied: it answered %s", url, response.status_code)
+                return None
+            body = _body(response, limit)
+            if body is None:
+                log.info("stylesheet %s not applied: larger than %s bytes", url, limit)
+                return None
+            encoding = _css_encoding(body, response.charset_encoding, page_encoding)
+            return body.decode(encoding, errors="replace")
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        log.info("stylesheet %s not applied: %s: %s", url, type(exc).__name__, exc)
+        return None
 
 
 @dataclass(frozen=True)
@@ -76,33 +130,37 @@ class Fetched:
 
 
 def fetch_and_judge(url: str, record_number: str, settings: Settings) -> Fetched:
-    """The page at ``url`` judged as the home page of ``record_number``."""
+    """The page at ``url`` judged as the home page of ``record_number``, with the stylesheets
+    it links, resolved against where its redirects ended."""
+    limit = settings.footer_check_max_bytes
     try:
-        with (
-            httpx.Client(
-                timeout=settings.footer_check_timeout_seconds,
-                follow_redirects=True,
-                max_redirects=settings.footer_check_max_redirects,
-                headers={"User-Agent": "icpflow footer check"},
-            ) as client,
-            client.stream("GET", url) as response,
-        ):
-            if response.status_code >= 400:
-                return Fetched(response.status_code, [f"the page answered {response.status_code}"])
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > settings.footer_check_max_bytes:
-                    limit = settings.footer_check_max_bytes
-                    return Fetched(response.status_code, [f"the page is larger than {limit} bytes"])
-            text = _decoded(bytes(body), response.charset_encoding)
-            canonical = rules_for(settings).canonical_province
-            return Fetched(response.status_code, footer_problems(text, record_number, canonical))
+        with httpx.Client(
+            timeout=settings.footer_check_timeout_seconds,
+            follow_redirects=True,
+            max_redirects=settings.footer_check_max_redirects,
+            headers={"User-Agent": "icpflow footer check"},
+        ) as client:
+            with client.stream("GET", url) as response:
+                status = response.status_code
+                if status >= 400:
+                    return Fetched(status, [f"the page answered {status}"])
+                body = _body(response, limit)
+                if body is None:
+                    return Fetched(status, [f"the page is larger than {limit} bytes"])
+                encoding = _encoding(body, response.charset_encoding)
+                html, final_url = body.decode(encoding, errors="replace"), str(response.url)
+            page = HomePage(html, final_url)
+            fetched = {
+                sheet: text
+                for sheet in page.linked_stylesheets[:MAX_STYLESHEETS]
+                if (text := _stylesheet(client, sheet, encoding, limit)) is not None
+            }
     except httpx.TooManyRedirects:
-        limit = settings.footer_check_max_redirects
-        return Fetched(None, [f"more than {limit} redirects"])
+        return Fetched(None, [f"more than {settings.footer_check_max_redirects} redirects"])
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return Fetched(None, [f"the page could not be fetched: {type(exc).__name__}: {exc}"])
+    canonical = rules_for(settings).canonical_province
+    return Fetched(status, page.footer_problems(record_number, canonical, fetched))
 
 
 def check_footer(

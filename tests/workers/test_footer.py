@@ -1,11 +1,12 @@
 """The footer check against real HTTP servers on 127.0.0.1: good, missing and wrong footers, a
-redirect, pages in the legacy encodings Chinese sites serve, and the second failure in a row
-told to the case managers."""
+redirect, pages in the legacy encodings Chinese sites serve, the stylesheets a page links, and
+the second failure in a row told to the case managers."""
 
 from __future__ import annotations
 
 import codecs
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -44,8 +45,47 @@ PAGES = {
         f'<body><footer class="icp">{MIIT.format(NUMBER)}</footer></body></html>'
     ),
 }
-REDIRECTS = {"/moved": "/good", "/loop": "/loop"}
+REDIRECTS = {"/moved": "/good", "/loop": "/loop", "/old/": "/new/"}
 FOOTER = f"<footer>{MIIT.format(NUMBER)}</footer>"
+
+
+def _linking(href: str, attributes: str = "") -> str:
+    """A page with the footer, linking the stylesheet at ``href``."""
+    link = f'<link rel="stylesheet" href="{href}"{attributes}>'
+    return f"<html><head>{link}</head><body>{FOOTER}</body></html>"
+
+
+HIDE = b"footer { display: none }"
+# Stylesheets served: path -> (status, Content-Type, body).
+SHEETS = {
+    "/css/hide.css": (200, "text/css", HIDE),
+    "/css/show.css": (200, "text/css", b"footer { display: block; color: #333 }"),
+    "/css/gone.css": (404, "text/css", HIDE),
+    "/css/huge.css": (200, "text/css", HIDE + b" " * 2048),
+    "/css/slow.css": (200, "text/css", HIDE),
+    "/new/site.css": (200, "text/css", HIDE),
+    "/css/gbk.css": (200, "text/css", ".备案 { display: none }".encode("gbk")),
+    "/css/charset.css": (200, "text/css", '@charset "gbk"; .备案 { display: none }'.encode("gbk")),
+}
+# Ten stylesheets hiding nothing, then one hiding the footer: past the ten fetched.
+PLAIN = [f"/css/plain{i}.css" for i in range(10)]
+SHEETS |= {path: (200, "text/css", b"footer { color: #333 }") for path in PLAIN}
+SLOW = "/css/slow.css"
+PAGES |= {
+    "/linked/hide": _linking("/css/hide.css"),
+    "/linked/show": _linking("/css/show.css"),
+    "/linked/gone": _linking("/css/gone.css"),
+    "/linked/huge": _linking("/css/huge.css"),
+    "/linked/slow": _linking(SLOW),
+    "/linked/print": _linking("/css/hide.css", ' media="print"'),
+    "/new/": _linking("site.css"),
+    "/linked/many": "".join(f'<link rel="stylesheet" href="{path}">' for path in PLAIN)
+    + _linking("/css/hide.css"),
+    "/linked/charset": (
+        '<link rel="stylesheet" href="/css/charset.css">'
+        f'<footer class="备案">{MIIT.format(NUMBER)}</footer>'
+    ),
+}
 META_GBK = '<meta charset="gbk">'
 HTTP_EQUIV_GB2312 = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
 # Pages served as bytes: path -> (Content-Type, body).
@@ -61,6 +101,12 @@ ENCODED = {
     # Codecs that are not text encodings: read as such, decoding would raise, not judge.
     "/base64-meta": ("text/html", f'<head><meta charset="base64"></head>{FOOTER}'.encode()),
     "/hex-header": ("text/html; charset=hex", FOOTER.encode()),
+    # A stylesheet naming no charset is read in the page's.
+    "/linked/gbk": (
+        "text/html",
+        f'<head>{META_GBK}<link rel="stylesheet" href="/css/gbk.css"></head>'
+        f'<footer class="备案">{MIIT.format(NUMBER)}</footer>'.encode("gbk"),
+    ),
     # 喆 is in GBK, not GB2312: read as GB2312 it swallows the 京 after it.
     "/gbk-labelled-gb2312": (
         "text/html; charset=gb2312",
@@ -77,12 +123,17 @@ class _Site(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        page = PAGES.get(self.path)
-        content_type, body = ENCODED.get(self.path) or (
-            "text/html; charset=utf-8",
-            (page or "not found").encode(),
-        )
-        self.send_response(200 if page or self.path in ENCODED else 404)
+        if self.path == SLOW:
+            time.sleep(1)
+        if self.path in SHEETS:
+            status, content_type, body = SHEETS[self.path]
+        elif self.path in ENCODED:
+            status, (content_type, body) = 200, ENCODED[self.path]
+        else:
+            page = PAGES.get(self.path)
+            status, content_type = (200 if page else 404), "text/html; charset=utf-8"
+            body = (page or "not found").encode()
+        self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -189,6 +240,78 @@ def test_a_charset_that_is_no_text_encoding_is_ignored(
     site: str, settings: Settings, path: str
 ) -> None:
     assert fetch_and_judge(site + path, NUMBER, settings).problems == []
+
+
+def test_a_number_a_linked_stylesheet_hides_fails_naming_the_rule_and_the_stylesheet(
+    site: str, settings: Settings
+) -> None:
+    hidden_by = f"footer {{ display: none }} in {site}/css/hide.css on <footer>"
+    assert fetch_and_judge(site + "/linked/hide", NUMBER, settings).problems == [
+        f"the record number {NUMBER} is not shown: hidden by {hidden_by}",
+        f"the link to https://beian.miit.gov.cn is not shown: hidden by {hidden_by}",
+    ]
+
+
+def test_a_linked_stylesheet_that_hides_nothing_passes(site: str, settings: Settings) -> None:
+    assert fetch_and_judge(site + "/linked/show", NUMBER, settings).problems == []
+
+
+def test_a_linked_stylesheet_answering_an_error_is_not_applied(
+    site: str, settings: Settings
+) -> None:
+    assert fetch_and_judge(site + "/linked/gone", NUMBER, settings).problems == []
+
+
+def test_a_linked_stylesheet_larger_than_the_cap_is_not_applied(
+    site: str, settings: Settings
+) -> None:
+    small = settings.model_copy(update={"footer_check_max_bytes": 1024})
+    assert fetch_and_judge(site + "/linked/huge", NUMBER, small).problems == []
+
+
+def test_a_linked_stylesheet_slower_than_the_timeout_is_not_applied(
+    site: str, settings: Settings
+) -> None:
+    hasty = settings.model_copy(update={"footer_check_timeout_seconds": 0.3})
+    assert fetch_and_judge(site + "/linked/slow", NUMBER, hasty).problems == []
+
+
+def test_the_stylesheets_linked_past_the_first_ten_are_not_fetched(
+    site: str, settings: Settings
+) -> None:
+    problems = fetch_and_judge(site + "/linked/many", NUMBER, settings).problems
+    assert problems == []
+
+
+def test_a_stylesheet_linked_for_print_is_not_applied(site: str, settings: Settings) -> None:
+    assert fetch_and_judge(site + "/linked/print", NUMBER, settings).problems == []
+
+
+def test_a_relative_stylesheet_resolves_against_the_page_its_redirects_reach(
+    site: str, settings: Settings
+) -> None:
+    problems = fetch_and_judge(site + "/old/", NUMBER, settings).problems
+    assert problems[0] == (
+        f"the record number {NUMBER} is not shown: "
+        f"hidden by footer {{ display: none }} in {site}/new/site.css on <footer>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "sheet"),
+    [
+        pytest.param("/linked/gbk", "/css/gbk.css", id="in the page's encoding"),
+        pytest.param("/linked/charset", "/css/charset.css", id="in its @charset"),
+    ],
+)
+def test_a_linked_stylesheet_naming_no_charset_in_its_header_is_read_as_a_browser_reads_it(
+    site: str, settings: Settings, path: str, sheet: str
+) -> None:
+    problems = fetch_and_judge(site + path, NUMBER, settings).problems
+    assert problems[0] == (
+        f"the record number {NUMBER} is not shown: "
+        f"hidden by .备案 {{ display: none }} in {site}{sheet} on <footer>"
+    )
 
 
 def _told(db: Database) -> int:

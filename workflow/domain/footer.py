@@ -3,21 +3,24 @@
 Decree 33 art. 13 wants the number at the bottom of the home page linked to the bureau's
 public query site. The page is parsed as a browser parses it (tinyhtml5, the WHATWG tree
 construction, so broken markup ends where a browser ends it), and the style the page gives
-itself, its ``<style>`` blocks and inline ``style`` attributes, is applied to each element
-as the cascade applies it (tinycss2 reads the rules, cssselect2 matches their selectors and
-gives their specificity): a number a visitor cannot see is not shown, whichever of them
-hides it.
+itself, its ``<style>`` blocks, the stylesheets it links and its inline ``style``
+attributes, is applied to each element as the cascade applies it (tinycss2 reads the rules,
+cssselect2 matches their selectors and gives their specificity): a number a visitor cannot
+see is not shown, whichever of them hides it.
+
+Nothing here fetches: a ``HomePage`` names the stylesheets it links, the worker fetches them
+and hands their text back to be judged with the page, parsed once.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, NamedTuple, SupportsIndex, overload
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 from xml.etree.ElementTree import Comment, Element
 
 import cssselect2
@@ -123,8 +126,8 @@ _BUILT = 20
 
 
 class _TooComplex(Exception):
-    """The page's rules cost more than ``_MATCHING_STEPS`` to match; ``selector`` was being
-    matched when they ran out."""
+    """The page's rules cost more than ``_MATCHING_STEPS`` to match; ``selector`` (and where
+    it is written) was being matched when they ran out."""
 
     def __init__(self, selector: str) -> None:
         super().__init__(selector)
@@ -133,7 +136,8 @@ class _TooComplex(Exception):
 
 class _Budget:
     """The steps left to match one page's rules (``_MATCHING_STEPS``), and the selector
-    being matched, for the result of a page that runs out."""
+    being matched, quoted with the stylesheet it is in, for the result of a page that runs
+    out."""
 
     def __init__(self) -> None:
         self.left = _MATCHING_STEPS
@@ -186,8 +190,16 @@ def _declarations(content: str | list[Any]) -> list[tuple[str, str, bool]]:
 
 @dataclass(frozen=True)
 class _Rule:
+    """A rule as the check reads it: ``sheet`` is the URL of the linked stylesheet it is
+    written in, ``None`` in a ``<style>`` block, so a result names the file to mend."""
+
     selector: str
     declarations: list[tuple[str, str, bool]]
+    sheet: str | None
+
+    @property
+    def origin(self) -> str:
+        return f" in {self.sheet}" if self.sheet else ""
 
 
 # A media query a screen always matches: the rules under it apply as if written outside (an
@@ -202,52 +214,101 @@ def _on_screen(media: str) -> bool:
     return any(" ".join(query.lower().split()) in _ON_SCREEN for query in media.split(","))
 
 
-def _stylesheets(root: Element) -> list[str]:
-    """The text of each ``<style>`` block a browser applies on a screen, in document order:
-    its ``media`` on every screen, its ``type`` CSS (none, empty or ``text/css`` in any
-    case: another is a script's data, ``text/plain``, ``text/template``), and not inside an
-    element never drawn (``<noscript>``, read as markup only where scripts do not run, a
-    ``<template>``'s inert content)."""
-    sheets: list[str] = []
+class _Linked(NamedTuple):
+    """A stylesheet the page links, by its URL: its text is the caller's to fetch."""
+
+    url: str
+
+
+# The schemes a linked stylesheet is fetched by; another (``data:``, ``file:``) is not.
+_FETCHED = frozenset({"http", "https"})
+
+
+def _screen_css(element: Element) -> bool:
+    """Whether a ``<style>`` or ``<link>`` is CSS a browser applies on a screen: its
+    ``media`` on every screen, its ``type`` CSS (none, empty or ``text/css`` in any case:
+    another is a script's data, ``text/plain``, ``text/template``)."""
+    css = element.get("type", "").lower() in ("", "text/css")
+    return css and _on_screen(element.get("media", ""))
+
+
+def _linked_url(link: Element, base: str) -> str | None:
+    """The URL a ``<link>`` loads a stylesheet from, resolved against the page's ``base``;
+    ``None`` for a link that loads none a browser applies: its ``rel`` not ``stylesheet``,
+    or an ``alternate`` one (offered to the visitor, not applied), ``disabled``, no
+    ``href``, or one that is no URL fetched over HTTP."""
+    rel = link.get("rel", "").lower().split()
+    href = link.get("href", "").strip()
+    if "stylesheet" not in rel or "alternate" in rel or "disabled" in link.attrib or not href:
+        return None
+    try:
+        url = urljoin(base, href)
+        return url if urlsplit(url).scheme in _FETCHED else None
+    except ValueError:  # an invalid host ("http://[::1")
+        return None
+
+
+def _base_url(root: Element, page_url: str) -> str:
+    """What the page's relative URLs resolve against: its first ``<base href>``, itself
+    resolved against the page's own URL, or the page's URL."""
+    href = next((base.get("href") for base in root.iter("base") if "href" in base.attrib), None)
+    try:
+        return urljoin(page_url, href.strip()) if href else page_url
+    except ValueError:  # an invalid host ("http://[::1"): ignored, as a browser ignores it
+        return page_url
+
+
+def _stylesheets(root: Element, page_url: str) -> list[str | _Linked]:
+    """Each stylesheet a browser applies on a screen, in document order (a link in the body
+    where it stands): the text of a ``<style>`` block, or a linked stylesheet's URL. Neither
+    counts inside an element never drawn (``<noscript>``, read as markup only where scripts
+    do not run, a ``<template>``'s inert content)."""
+    base = _base_url(root, page_url)
+    sheets: list[str | _Linked] = []
     left = [root]
     while left:
         element = left.pop()
         if element.tag == "style":
-            css = element.get("type", "").lower() in ("", "text/css")
-            if css and _on_screen(element.get("media", "")):
+            if _screen_css(element):
                 sheets.append(element.text or "")
+        elif element.tag == "link":
+            url = _linked_url(element, base)
+            if url is not None and _screen_css(element):
+                sheets.append(_Linked(url))
         elif element.tag not in _UNRENDERED:
             left.extend(reversed(element))
     return sheets
 
 
-def _rules(css: str) -> Iterator[tuple[list[Any], _Rule]]:
-    """The style rules of a stylesheet that apply on a screen and set a property the check
-    reads (``_READ``), with only those declarations: (selector tokens, rule)."""
+def _rules(css: str, sheet: str | None) -> Iterator[tuple[list[Any], _Rule]]:
+    """The style rules of a stylesheet (``sheet``: its URL if linked) that apply on a screen
+    and set a property the check reads (``_READ``), with only those declarations: (selector
+    tokens, rule)."""
     for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
         if rule.type == "at-rule" and rule.lower_at_keyword == "media" and rule.content:
             if _on_screen(tinycss2.serialize(rule.prelude)):
-                yield from _rules(tinycss2.serialize(rule.content))
+                yield from _rules(tinycss2.serialize(rule.content), sheet)
         elif rule.type == "qualified-rule":
             declarations = [d for d in _declarations(rule.content) if d[0] in _READ]
             if declarations:
                 selector = " ".join(tinycss2.serialize(rule.prelude).split())
-                yield rule.prelude, _Rule(selector, declarations)
+                yield rule.prelude, _Rule(selector, declarations, sheet)
 
 
-def _matcher(stylesheets: Iterable[str], budget: _Budget) -> cssselect2.Matcher:
-    """Every rule of ``stylesheets``, in order, ready to match elements, each match a step of
-    ``budget``; a selector the matcher cannot compile (a pseudo-class it does not know) is
-    left out, as a browser drops a rule it cannot read."""
+def _matcher(stylesheets: Iterable[tuple[str, str | None]], budget: _Budget) -> cssselect2.Matcher:
+    """Every rule of ``stylesheets`` (each its text and, if linked, its URL), in order, ready
+    to match elements, each match a step of ``budget``; a selector the matcher cannot compile
+    (a pseudo-class it does not know) is left out, as a browser drops a rule it cannot read."""
     matcher = cssselect2.Matcher()
-    for css in stylesheets:
-        for prelude, rule in _rules(css):
+    for css, sheet in stylesheets:
+        for prelude, rule in _rules(css, sheet):
             try:
                 selectors = cssselect2.compile_selector_list(prelude)
             except cssselect2.SelectorError:
                 continue
             for selector in selectors:
-                selector.test = budget.counting(selector.test, rule.selector)
+                quoted = f'"{rule.selector}"{rule.origin}'
+                selector.test = budget.counting(selector.test, quoted)
                 matcher.add_selector(selector, rule)
     return matcher
 
@@ -268,7 +329,7 @@ def _cascaded(
         if pseudo is not None:
             continue
         for at, (name, value, important) in enumerate(rule.declarations):
-            where = f"{rule.selector} {{ {name}: {value} }} on <{tag}>"
+            where = f"{rule.selector} {{ {name}: {value} }}{rule.origin} on <{tag}>"
             offer((important, False, specificity, order, at), name, value, where)
     inline = element.etree_element.get("style") or ""
     for at, (name, value, important) in enumerate(_declarations(inline)):
@@ -501,16 +562,6 @@ class _Footer:
             link.text.append(text)
 
 
-def _read(html: str) -> _Footer:
-    """The page ``html`` as a visitor sees it, its own ``<style>`` rules applied."""
-    root: Element = tinyhtml5.parse(html, namespace_html_elements=False)
-    sheets = _stylesheets(root)
-    top = _Element.from_html_root(root)
-    page = _Footer(_matcher(sheets, top.budget))
-    page.read(top)
-    return page
-
-
 # The province's character stands right before "ICP" (京ICP备…, 京ICP证…).
 _PROVINCE = re.compile(r".(?=icp)")
 
@@ -553,22 +604,15 @@ def _hiding_number(
     return None
 
 
-def footer_problems(
-    html: str, record_number: str, canonical: Callable[[str], str | None]
-) -> list[str]:
-    """What is wrong with ``html`` as the home page of the service numbered ``record_number``
-    (empty when the footer is right); ``canonical`` maps a province character or alias to its
-    canonical one. The entity number alone (without the service's suffix) counts, as sites
-    often show that. A number or link in the page but hidden from visitors says what hides
-    it, so whoever reads the failure finds the markup to mend. A page whose rules cost too
-    much to match (``_MATCHING_STEPS``) is not judged, and says so."""
-    try:
-        page = _read(html)
-    except _TooComplex as exc:
-        return [
-            "the page is too complex to check its styles: matching its <style> rules to its"
-            f' elements took more than {_MATCHING_STEPS:,} steps (at "{exc.selector}")'
-        ]
+class _Judged(NamedTuple):
+    """What is wrong with a footer, and whether the number or the link is there but hidden."""
+
+    problems: list[str]
+    hidden: bool
+
+
+def _judged(page: _Footer, record_number: str, canonical: Callable[[str], str | None]) -> _Judged:
+    """What is wrong with the footer of ``page`` as read, for ``HomePage.footer_problems``."""
     entity_number = split_number(record_number)[0]
     accepted = (_normal(record_number, canonical), _normal(entity_number, canonical))
     shown = _normal(
@@ -577,11 +621,14 @@ def footer_problems(
     visible = [link for link in page.miit_links if link.hidden_by is None]
     linked = [_normal("".join(link.text), canonical) for link in visible]
     problems: list[str] = []
+    hidden = False
     if not any(number in shown for number in accepted):
         hidden_by = _hiding_number(page.pieces, accepted, canonical)
+        hidden = hidden_by is not None
         why = f": hidden by {hidden_by}" if hidden_by else ""
         problems.append(f"the record number {record_number} is not shown{why}")
     if page.miit_links and not visible:
+        hidden = True
         problems.append(
             f"the link to {MIIT_URL} is not shown: hidden by {page.miit_links[0].hidden_by}"
         )
@@ -589,4 +636,70 @@ def footer_problems(
         problems.append(f"no link to {MIIT_URL}")
     elif not any(number in text for text in linked for number in accepted):
         problems.append(f"the link to {MIIT_URL} does not carry the record number")
-    return problems
+    return _Judged(problems, hidden)
+
+
+class HomePage:
+    """A home page parsed once, as a browser parses it: first the stylesheets it links, for
+    the caller to fetch (nothing here fetches), then what is wrong with its footer, with
+    those fetched applied."""
+
+    def __init__(self, html: str, url: str) -> None:
+        """``url`` is where the page was read from, after redirects: its links resolve
+        against it."""
+        self._root: Element = tinyhtml5.parse(html, namespace_html_elements=False)
+        self._sheets = _stylesheets(self._root, url)
+
+    @property
+    def linked_stylesheets(self) -> list[str]:
+        """The URL of each stylesheet the page links and a browser applies on a screen,
+        once each, in document order."""
+        return list(
+            dict.fromkeys(sheet.url for sheet in self._sheets if isinstance(sheet, _Linked))
+        )
+
+    def _read(self, stylesheets: Iterable[tuple[str, str | None]]) -> _Footer:
+        """The page as a visitor sees it with ``stylesheets`` (text and, if linked, URL)
+        applied, and its inline styles."""
+        top = _Element.from_html_root(self._root)
+        page = _Footer(_matcher(stylesheets, top.budget))
+        page.read(top)
+        return page
+
+    def footer_problems(
+        self,
+        record_number: str,
+        canonical: Callable[[str], str | None],
+        fetched: Mapping[str, str],
+    ) -> list[str]:
+        """What is wrong with the page as the home page of the service numbered
+        ``record_number`` (empty when the footer is right); ``canonical`` maps a province
+        character or alias to its canonical one, ``fetched`` holds the text of each linked
+        stylesheet fetched, by URL. The entity number alone (without the service's suffix)
+        counts, as sites often show that. A number or link in the page but hidden from
+        visitors says what hides it, so whoever reads the failure finds the markup to mend.
+
+        A linked stylesheet not fetched is left out, as a browser renders the page without
+        it: it is named only when something is hidden, as a rule of its might have shown
+        it. A page whose rules cost too much to match (``_MATCHING_STEPS``) is not judged,
+        and says so."""
+        sheets = [
+            (sheet, None) if isinstance(sheet, str) else (fetched[sheet.url], sheet.url)
+            for sheet in self._sheets
+            if isinstance(sheet, str) or sheet.url in fetched
+        ]
+        try:
+            page = self._read(sheets)
+        except _TooComplex as exc:
+            return [
+                "the page is too complex to check its styles: matching its style rules to its"
+                f" elements took more than {_MATCHING_STEPS:,} steps (at {exc.selector})"
+            ]
+        problems, hidden = _judged(page, record_number, canonical)
+        missing = [url for url in self.linked_stylesheets if url not in fetched]
+        if missing and hidden:
+            unfetched = ", ".join(missing)
+            problems.append(
+                f"stylesheets not fetched, which might show what is hidden: {unfetched}"
+            )
+        return problems
