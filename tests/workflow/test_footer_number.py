@@ -494,11 +494,31 @@ def _too_complex(selector: str) -> list[str]:
         ),
     ],
 )
-def test_a_page_whose_rules_cost_too_much_to_match_is_not_judged(
+def test_a_page_whose_rules_cost_too_much_to_match_fails_saying_its_styles_were_not_checked(
     css: str, before: str, selector: str
 ) -> None:
     page = _body(before + FOOTER, head=f"<style>{css}</style>")
     assert _problems(page, NUMBER) == _too_complex(selector)
+
+
+TOO_COMPLEX = "x div div div div div { display: none }"
+
+
+def test_a_page_too_complex_to_check_its_styles_still_says_its_number_is_missing() -> None:
+    page = _body("<div>" * 100 + "<footer>© Example</footer>", head=f"<style>{TOO_COMPLEX}</style>")
+    assert _problems(page, NUMBER) == [
+        f"the record number {NUMBER} is not shown",
+        "no link to https://beian.miit.gov.cn",
+        *_too_complex("x div div div div div"),
+    ]
+
+
+def test_a_page_too_complex_to_check_its_styles_is_still_read_for_its_markup() -> None:
+    page = _body(f"<div hidden>{'<div>' * 100}{FOOTER}", head=f"<style>{TOO_COMPLEX}</style>")
+    assert _problems(page, NUMBER) == [
+        *_hidden_by("<div hidden>"),
+        *_too_complex("x div div div div div"),
+    ]
 
 
 def test_a_rule_setting_nothing_that_hides_or_shows_is_not_matched() -> None:

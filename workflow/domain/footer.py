@@ -116,8 +116,8 @@ _READ = frozenset({*_HIDING_STYLES, *_DRAWN_AGAIN, _POSITION, *_OFFSETS})
 # under two frameworks' stylesheets (swagger-ui's and rustdoc's) takes some 750,000, and
 # the budget a few seconds; descendant combinators over deep nesting multiply (``x div div
 # div div`` over 100 nested divs would take some 80 million, ``x div div div div div`` over
-# 100 over a billion, minutes past the worker's time limit). Past this the page is not
-# judged (``_TooComplex``).
+# 100 over a billion, minutes past the worker's time limit). Past this the page is read
+# without its style rules (``_TooComplex``).
 _MATCHING_STEPS = 5_000_000
 # Building an element for a selector (``:has()`` walks the subtree, ``:nth-last-child`` the
 # siblings, each built anew) costs about as much time as this many steps along elements
@@ -681,25 +681,27 @@ class HomePage:
 
         A linked stylesheet not fetched is left out, as a browser renders the page without
         it: it is named only when something is hidden, as a rule of its might have shown
-        it. A page whose rules cost too much to match (``_MATCHING_STEPS``) is not judged,
-        and says so."""
+        it. A page whose rules cost too much to match (``_MATCHING_STEPS``) fails, saying
+        so, after what is wrong with it read without them (its markup and inline styles):
+        a number missing or unlinked is told all the same."""
         sheets = [
             (sheet, None) if isinstance(sheet, str) else (fetched[sheet.url], sheet.url)
             for sheet in self._sheets
             if isinstance(sheet, str) or sheet.url in fetched
         ]
         try:
-            page = self._read(sheets)
+            page, unchecked = self._read(sheets), []
         except _TooComplex as exc:
-            return [
+            page = self._read([])
+            unchecked = [
                 "the page is too complex to check its styles: matching its style rules to its"
                 f" elements took more than {_MATCHING_STEPS:,} steps (at {exc.selector})"
             ]
         problems, hidden = _judged(page, record_number, canonical)
         missing = [url for url in self.linked_stylesheets if url not in fetched]
-        if missing and hidden:
+        if missing and hidden and not unchecked:
             unfetched = ", ".join(missing)
             problems.append(
                 f"stylesheets not fetched, which might show what is hidden: {unfetched}"
             )
-        return problems
+        return problems + unchecked
