@@ -1,5 +1,5 @@
 """Bar: a page of the filings list (by state, by province, by domain prefix, by ICP number; 50
-to a page, through ``workflow.views.filing_page``, the read side behind the API's and the
+to a page, through ``workflow.views.search.filing_page``, the read side behind the API's and the
 console's lists) costs among 1,000,000 filings at most 1.5x what it costs among 10,000.
 
 Filings are bulk-loaded (``bench.bulk``) with their states, provinces and ICP numbers spread
@@ -25,7 +25,7 @@ from bench.environment import BENCH_NOW, Scratch, scratch
 from bench.results import Result
 from bench.timing import interleaved_medians
 from workflow.domain.definition import STATES as DECLARED_STATES
-from workflow.views import FilingFilters, filing_page
+from workflow.views.search import FilingFilters, filing_page
 
 LIMIT = 1.5
 PAGE = 50

@@ -43,14 +43,14 @@ from config.clock import CHINA, as_utc, get_clock
 from config.settings import get_settings
 from models import Job, get_engine, session_scope
 from models.migrate import upgrade
-from workflow import views
 from workflow.domain.calendar import install_schedule_file
 from workflow.domain.definition import Flag
 from workflow.domain.errors import IcpflowError
 from workflow.failures import retry_failed
 from workflow.schemas import FailedJobOut, FlaggedPage
 from workflow.sweeps import recount_working_days
-from workflow.views import FilingFilters
+from workflow.views import deliveries, held_up, search
+from workflow.views.search import FilingFilters
 
 tokens = App(help="API bearer tokens.")
 db = App(help="The database: its schema, backups and restores.")
@@ -240,8 +240,8 @@ def _flagged(flag: Flag) -> Any:
     def show(filters: FilingFilters, limit: int, offset: int, as_json: bool) -> None:
         now = get_clock().now()
         with session_scope() as session:
-            page = views.flagged_page(session, now, flag, filters, limit=limit, offset=offset)
-            names = views.filings_named(session, page.items)
+            page = held_up.flagged_page(session, now, flag, filters, limit=limit, offset=offset)
+            names = search.filings_named(session, page.items)
         emit(page, as_json, lambda: _render_flagged(page, names, now))
 
     return filings_command(show, fixed=flag)
@@ -288,7 +288,7 @@ def ops_failed(
     not be made), newest first."""
     recipient = search_text(to=to).to
     with session_scope() as session:
-        page = views.failed_jobs(
+        page = deliveries.failed_jobs(
             session,
             job=job,
             to=recipient,
@@ -334,7 +334,7 @@ def ops_retrying(
     """Deliveries failing now: notifications still pending after a failed attempt, which
     become failed jobs only once their retries run out, waiting longest first."""
     with session_scope() as session:
-        page = views.retrying_deliveries(session, limit=limit, offset=offset)
+        page = deliveries.retrying_deliveries(session, limit=limit, offset=offset)
     rows = [
         (
             r.filing_id,

@@ -27,7 +27,7 @@ from config.clock import CHINA, FrozenClock, set_clock
 from config.settings import Settings
 from models import Filing, HistoryEntry, Notification, create_db_engine
 from models.migrate import upgrade
-from workflow import service, views
+from workflow import service
 from workflow.domain.commands import EventCommand, OrderCreate
 from workflow.domain.definition import DEADLINES_BY_KIND, Event, State
 from workflow.domain.guards import required_materials
@@ -35,6 +35,7 @@ from workflow.domain.orders import Effect, OrderKind, kind_spec
 from workflow.domain.rules import rules_for
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines, fire_due_obligations
+from workflow.views import entities
 
 ACTOR = "demo"
 
@@ -404,7 +405,7 @@ class _Demo:
     def _outcome(self, session: Session, order_id: int) -> str:
         order = session.get(Filing, order_id)
         assert order is not None
-        entity = views.entity(session, order.entity_id)
+        entity = entities.entity(session, order.entity_id)
         subject = next((s for s in entity.services if s.id == order.service_id), None)
         return OUTCOMES[kind_spec(order.kind).effect].format(
             order=order.icp_number,

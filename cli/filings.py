@@ -46,7 +46,7 @@ from config import bounds
 from config.clock import get_clock, lateness
 from config.settings import get_settings
 from models import session_scope
-from workflow import forecast, service, views
+from workflow import forecast, service
 from workflow.domain.commands import (
     ApplicantKind,
     AssignCommand,
@@ -90,7 +90,9 @@ from workflow.schemas import (
     SentBackOut,
     VerifierOut,
 )
-from workflow.views import FilingFilters
+from workflow.views import held_up, search
+from workflow.views import history as filing_history
+from workflow.views.search import FilingFilters
 
 app = App(help="Create, list, inspect and move filings (备案).", checks_settings=True)
 
@@ -197,7 +199,8 @@ def render_filing(view: FilingOut, returned: SentBackOut | None = None) -> Rende
                 d.estimated,
                 d.status,
                 # a reminder listed with what it reminds of is named its reminder
-                views.meaning_among(d, view.deadlines)[0] + (f" ({d.source})" if d.source else ""),
+                held_up.meaning_among(d, view.deadlines)[0]
+                + (f" ({d.source})" if d.source else ""),
             )
             for d in view.deadlines
         ],
@@ -208,7 +211,7 @@ def render_filing(view: FilingOut, returned: SentBackOut | None = None) -> Rende
 def render_page(page: FilingPage, names: Mapping[int, str]) -> RenderableType:
     """Filings as a list shows them: identity numbers and phones masked; each named and its
     kind said as the console's list does, a cancelled site's approval being read for one that
-    went live otherwise (``views.filings_named``)."""
+    went live otherwise (``views.search.filings_named``)."""
     return table(
         ["id", "domain", "kind", "prov.", "state", "applicant", "phone", "stuck", "overdue"],
         [
@@ -434,8 +437,8 @@ def filings_command(show: ShowFilings, *, fixed: Flag | None = None) -> Callable
 
 def _list(filters: FilingFilters, limit: int, offset: int, as_json: bool) -> None:
     with session_scope() as session:
-        page = views.filing_page(session, get_clock().now(), filters, limit=limit, offset=offset)
-        names = views.filings_named(session, page.items)
+        page = search.filing_page(session, get_clock().now(), filters, limit=limit, offset=offset)
+        names = search.filings_named(session, page.items)
     emit(page, as_json, lambda: render_page(page, names))
 
 
@@ -468,7 +471,7 @@ def overdue(
     province = search_text(province=province).province
     with session_scope() as session:
         now = get_clock().now()
-        page = views.overdue_page(
+        page = held_up.overdue_page(
             session,
             now,
             within=timedelta(hours=within_hours),
@@ -478,7 +481,7 @@ def overdue(
             limit=limit,
             offset=offset,
         )
-        names = views.filings_named(session, [item.filing for item in page.items])
+        names = search.filings_named(session, [item.filing for item in page.items])
     emit(page, as_json, lambda: render_overdue(page, names, now))
 
 
@@ -499,7 +502,7 @@ HELD_UP_COLUMNS = [
 def held_up_row(
     filing: FilingOut, deadline: DeadlineOut, name: str, now: datetime
 ) -> tuple[Any, ...]:
-    """A filing named as the lists name it (``views.filing_named``) with the deadline it is
+    """A filing named as the lists name it (``views.search.filing_named``) with the deadline it is
     listed for, how long past (or how soon due) by what its passing made of the filing."""
     return (
         filing.id,
@@ -535,7 +538,7 @@ def show(filing_id: FilingId, as_json: JsonOption = False) -> None:
     """
     with session_scope() as session:
         now = get_clock().now()
-        view = views.filing_detail(session, filing_id, now)
+        view = filing_history.filing_detail(session, filing_id, now)
         after = None if as_json else outlook(session, view, now, get_settings())
     emit(view, as_json, lambda: Group(render_filing(view, view.sent_back), *_rendered(after)))
 
@@ -700,7 +703,7 @@ def assign(
 def assignments(filing_id: FilingId, as_json: JsonOption = False) -> None:
     """Who gave a filing to whom, and when, oldest first."""
     with session_scope() as session:
-        given: list[AssignmentOut] = views.assignments(session, filing_id)
+        given: list[AssignmentOut] = filing_history.assignments(session, filing_id)
     emit(
         given,
         as_json,
@@ -716,7 +719,7 @@ def assignments(filing_id: FilingId, as_json: JsonOption = False) -> None:
 def history(filing_id: FilingId, as_json: JsonOption = False) -> None:
     """Every transition of a filing: who fired what, when, with which data and reason."""
     with session_scope() as session:
-        entries: list[HistoryOut] = views.history(session, filing_id)
+        entries: list[HistoryOut] = filing_history.history(session, filing_id)
     emit(entries, as_json, lambda: render_history(filing_id, entries))
 
 
@@ -745,7 +748,7 @@ def verifiers(filing_id: FilingId, as_json: JsonOption = False) -> None:
     (masked), when MIIT's SMS started their window, their wrong codes and result, as the
     API's GET /filings/{id}/verifiers gives them."""
     with session_scope() as session:
-        listed: list[VerifierOut] = views.verifiers(session, filing_id)
+        listed: list[VerifierOut] = filing_history.verifiers(session, filing_id)
     emit(
         listed,
         as_json,
@@ -773,7 +776,7 @@ def notifications(filing_id: FilingId, as_json: JsonOption = False) -> None:
     attempt of how many, since when that run fails and when it is tried next (as `ops
     retrying` shows them), and its last error."""
     with session_scope() as session:
-        owed: list[NotificationOut] = views.notifications(session, filing_id)
+        owed: list[NotificationOut] = filing_history.notifications(session, filing_id)
     emit(
         owed,
         as_json,

@@ -27,12 +27,13 @@ from cli.output import (
 )
 from cli.search import search_text
 from models import session_scope
-from workflow import service, views
+from workflow import service
 from workflow.domain.commands import OrderCreate, parse
 from workflow.domain.errors import Reason, ValidationError
 from workflow.domain.json_files import read_json
 from workflow.domain.orders import OrderKind
 from workflow.schemas import EntityOut, EntityPage
+from workflow.views import entities as entity_views
 
 entities = App(
     help="Entities (主体) on file, with their services and numbers.", checks_settings=True
@@ -107,7 +108,7 @@ def list_entities(
     """Entities, oldest first; identity and phone numbers masked."""
     name = search_text(name=name).name
     with session_scope() as session:
-        page = views.entity_page(session, name=name, limit=limit, offset=offset)
+        page = entity_views.entity_page(session, name=name, limit=limit, offset=offset)
     emit(page, as_json, lambda: render_entities(page))
 
 
@@ -118,7 +119,7 @@ def show(
 ) -> None:
     """An entity, its number, its services and the order in flight."""
     with session_scope() as session:
-        entity = views.entity(session, entity_id)
+        entity = entity_views.entity(session, entity_id)
     emit(entity, as_json, lambda: render_entity(entity))
 
 

@@ -30,7 +30,7 @@ from web.duty_forms import DUTIES_BY_NAME, NOTICE, duty_forms
 from web.forms import VERSION_FIELD, event_form, event_forms, posted
 from web.pages import FormUserDep, PageUser, PostedForm, shown_by
 from web.templating import state_named
-from workflow import failures, obligations, views
+from workflow import failures, obligations
 from workflow.domain.bounded import RowId
 from workflow.domain.commands import AssignCommand, EventCommand, parse
 from workflow.domain.definition import EVENTS_BY_NAME, EventSpec, State
@@ -46,6 +46,7 @@ from workflow.domain.obligations import ObligationKind
 from workflow.domain.rules import rules_for
 from workflow.obligations import ServiceDutiesOut
 from workflow.outlook import outlook
+from workflow.views import describing, history
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,14 +61,14 @@ def _named(shown: Iterable[forms.Form], form_id: str) -> forms.Form | None:
 
 def _event_shown(session: Session, _: PageUser, at: Mapping[str, str]) -> forms.Form | None:
     """The event's form as the filing's page shows it (none if the event is not allowed)."""
-    filing = views.filing(session, int(at["filing_id"]), get_clock().now())
+    filing = describing.filing(session, int(at["filing_id"]), get_clock().now())
     return _named(event_forms(filing, rules_for(get_settings())), f"event-{at['event']}")
 
 
 def _duty_shown(session: Session, _: PageUser, at: Mapping[str, str]) -> forms.Form | None:
     """The duty's form as the filing's page shows it (none if the page offers it no more)."""
     now, settings = get_clock().now(), get_settings()
-    filing = views.filing(session, int(at["filing_id"]), now)
+    filing = describing.filing(session, int(at["filing_id"]), now)
     duties = outlook(session, filing, now, settings).duties
     return _named(duty_forms(duties, settings), f"duty-{at['duty']}")
 
@@ -98,7 +99,9 @@ def fire_event(
         again = Refused(f"event-{event}", refused, form)
         return console.filing_page(request, session, user, filing_id, again)
     except VersionConflict:
-        since = tuple(h for h in views.history(session, filing_id) if h.version > expected_version)
+        since = tuple(
+            h for h in history.history(session, filing_id) if h.version > expected_version
+        )
         held = _held(session, filing_id, spec, form) if spec else ()
         changed = Refused(f"event-{event}", _changed(session, filing_id), form, since, held)
         return console.filing_page(request, session, user, filing_id, changed)
@@ -110,7 +113,7 @@ def _changed(session: Session, filing_id: int) -> VersionConflict:
     page was loaded left the filing (the API's words say to reload, and the page it comes
     back on is the reloaded one); what they did is listed under it as the history shows
     it (``Refused.changed``)."""
-    now = state_named(views.get_filing(session, filing_id).state)
+    now = state_named(describing.get_filing(session, filing_id).state)
     return VersionConflict(
         "Changed by someone else since this page was loaded 页面加载后已被他人修改: it is now "
         f"{now}; check what changed, then send the form again if it is still needed "
@@ -123,7 +126,7 @@ def _held(
 ) -> tuple[tuple[str, str], ...]:
     """What the event's form held, by the labels its form gives its inputs: the page lists
     it where the filing allows the event no more, so nothing typed is lost."""
-    filing = views.filing(session, filing_id, get_clock().now())
+    filing = describing.filing(session, filing_id, get_clock().now())
     return tuple(event_form(spec, filing, rules_for(get_settings())).held(form))
 
 
@@ -159,7 +162,7 @@ def record_duty(
 
 def _service_on_record(session: Session, filing_id: int) -> int:
     """The service an approved filing put on record: what its duties are recorded about."""
-    filing = views.get_filing(session, filing_id)
+    filing = describing.get_filing(session, filing_id)
     if filing.state != State.APPROVED or filing.service_id is None:
         raise GuardFailed(
             "not recorded",

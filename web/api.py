@@ -19,7 +19,7 @@ from web.errors import responses
 from web.metrics import count_when_committed
 from web.query import refuse_unknown_query
 from web.renamed import get_renamed
-from workflow import privacy, service, views
+from workflow import privacy, service
 from workflow.domain.bounded import (
     DaysCount,
     DomainStart,
@@ -65,7 +65,9 @@ from workflow.schemas import (
     ServiceOut,
     VerifierOut,
 )
-from workflow.views import FilingFilters
+from workflow.views import entities, held_up, search
+from workflow.views import history as filing_history
+from workflow.views.search import FilingFilters
 
 # 422 on every route: a bad path or query parameter answers in the common error shape too.
 router = APIRouter(
@@ -151,13 +153,13 @@ class ListFilters:
         self.limit, self.offset = limit, offset
 
     def page(self, session: SessionDep) -> FilingPage:
-        return views.filing_page(
+        return search.filing_page(
             session, get_clock().now(), self.filters, limit=self.limit, offset=self.offset
         )
 
     def flagged(self, session: SessionDep, flag: Flag) -> FlaggedPage:
         """The ops list of ``flag``-ged filings, narrowed by the query (but for the flag)."""
-        return views.flagged_page(
+        return held_up.flagged_page(
             session, get_clock().now(), flag, self.filters, limit=self.limit, offset=self.offset
         )
 
@@ -223,7 +225,7 @@ def list_entities(
     offset: Offset = 0,
 ) -> EntityPage:
     """Entities with their services; identity and phone numbers masked."""
-    return views.entity_page(session, name=name, limit=limit, offset=offset)
+    return entities.entity_page(session, name=name, limit=limit, offset=offset)
 
 
 @router.get(
@@ -231,7 +233,7 @@ def list_entities(
 )
 def get_entity(entity_id: RowId, session: SessionDep, _: Viewer) -> EntityOut:
     """An entity, its number, its services and the order in flight."""
-    return views.entity(session, entity_id)
+    return entities.entity(session, entity_id)
 
 
 @router.get(
@@ -241,7 +243,7 @@ def get_entity(entity_id: RowId, session: SessionDep, _: Viewer) -> EntityOut:
     responses=responses(404),
 )
 def entity_services(entity_id: RowId, session: SessionDep, _: Viewer) -> list[ServiceOut]:
-    return views.services(session, entity_id)
+    return entities.services(session, entity_id)
 
 
 @router.get(
@@ -253,7 +255,7 @@ def entity_services(entity_id: RowId, session: SessionDep, _: Viewer) -> list[Se
 def verifiers(filing_id: RowId, session: SessionDep, _: Viewer) -> list[VerifierOut]:
     """Who must answer the order's SMS, when their window started and how far each got in
     the current round: a resubmission starts one, its SMS not sent until MIIT sends it."""
-    return views.verifiers(session, filing_id)
+    return filing_history.verifiers(session, filing_id)
 
 
 @router.get("/filings", response_model=FilingPage)
@@ -289,7 +291,7 @@ def overdue_work(
     the latest deadline it is past (else its next), the one overdue the longest first. The
     case managers' worklist, as the console's /overdue page shows it; ``GET /ops/overdue`` is
     ops' list of the filings past one, beside the stuck ones, without what falls due soon."""
-    return views.overdue_page(
+    return held_up.overdue_page(
         session,
         get_clock().now(),
         within=timedelta(hours=within_hours),
@@ -305,7 +307,7 @@ def overdue_work(
 def get_filing(filing_id: RowId, session: SessionDep, _: Viewer) -> FilingDetailOut:
     """State, version, allowed events, the open deadlines with their due times and, sent
     back, why."""
-    return views.filing_detail(session, filing_id, get_clock().now())
+    return filing_history.filing_detail(session, filing_id, get_clock().now())
 
 
 @router.get(
@@ -363,7 +365,7 @@ def put_assignee(
 )
 def assignments(filing_id: RowId, session: SessionDep, _: Viewer) -> list[AssignmentOut]:
     """Who gave the filing to whom, and when, oldest first."""
-    return views.assignments(session, filing_id)
+    return filing_history.assignments(session, filing_id)
 
 
 @router.get(
@@ -371,7 +373,7 @@ def assignments(filing_id: RowId, session: SessionDep, _: Viewer) -> list[Assign
 )
 def history(filing_id: RowId, session: SessionDep, _: Viewer) -> list[HistoryOut]:
     """Every applied event with who fired it, when, its data and reason."""
-    return views.history(session, filing_id)
+    return filing_history.history(session, filing_id)
 
 
 @router.get(
@@ -381,7 +383,7 @@ def history(filing_id: RowId, session: SessionDep, _: Viewer) -> list[HistoryOut
 )
 def notifications(filing_id: RowId, session: SessionDep, _: Viewer) -> list[NotificationOut]:
     """What the filing's deadlines and events owed to whom, and whether it was delivered."""
-    return views.notifications(session, filing_id)
+    return filing_history.notifications(session, filing_id)
 
 
 class WorkflowOut(BaseModel):

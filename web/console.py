@@ -29,7 +29,7 @@ from web.errors import status_of
 from web.forms import VERSION_FIELD, Form, event_forms, field_input, province_options
 from web.pages import PageUser, PageUserDep, show
 from web.pipeline_svg import pipeline_svg
-from workflow import obligations, views
+from workflow import obligations
 from workflow.domain.bounded import Count, DaysCount, HoursAhead, RowId, line
 from workflow.domain.commands import reasons_from
 from workflow.domain.definition import OVERDUE_KINDS, SMS_WRONG_ENTRY_LIMIT, STATES, State
@@ -41,7 +41,9 @@ from workflow.domain.rules import rules_for
 from workflow.obligations import OverdueFilter
 from workflow.outlook import outlook
 from workflow.schemas import FilingOut, FilingSort, HistoryOut
-from workflow.views import FilingFilters
+from workflow.views import deliveries, held_up, history
+from workflow.views import search as filing_search
+from workflow.views.search import FilingFilters
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -84,7 +86,7 @@ class FilingSearch(Search):
     min_days: Days = Field(None, title="In state ≥ days 停留天数")
     stuck: Flag = Field(None, title=ListFlag.STUCK.label.capitalize())
     overdue: Flag = Field(None, title=ListFlag.OVERDUE.label.capitalize())
-    sort: FilingSort | None = Field(None, title="Sorted by 排序")  # views.listing_order's
+    sort: FilingSort | None = Field(None, title="Sorted by 排序")  # views.search.listing_order's
     desc: bool = Field(False, title="Descending 降序")
 
 
@@ -188,14 +190,14 @@ def listed(
 
 
 def service_names(session: Session, filings: Iterable[FilingOut]) -> dict[int, str]:
-    """How a page names the services of the ``filings`` it lists (``views.filing_named``)."""
+    """How a page names the services of the ``filings`` it lists (``views.search.filing_named``)."""
     return obligations.services_named(
         session, {f.service_id for f in filings if f.service_id is not None}
     )
 
 
 def pages_of(total: int, number: int, *, exact: bool = True, shown: int = 0) -> dict[str, Any]:
-    """The pager's figures. Past ``views.COUNTED_UP_TO`` matches the total is a lower bound:
+    """The pager's figures. Past ``views.search.COUNTED_UP_TO`` matches the total is a lower bound:
     then the page count is unknown and a full page means there may be a next one."""
     count = max(1, -(-total // PAGE_SIZE))
     return {
@@ -220,16 +222,16 @@ def pipeline(request: Request, session: SessionDep, user: PageUserDep) -> Respon
     now = get_clock().now()
 
     def results(search: PipelineSearch) -> dict[str, Any]:
-        counts = views.state_counts(session, now, search.kind)
+        counts = held_up.state_counts(session, now, search.kind)
         return {"svg": pipeline_svg(counts, search.kind), "counts": counts}
 
-    stuck = views.filing_page(session, now, FilingFilters(stuck=True), limit=1)
+    stuck = filing_search.filing_page(session, now, FilingFilters(stuck=True), limit=1)
     flagged = {
         "stuck": f"{stuck.total}{'' if stuck.total_is_exact else '+'}" if stuck.total else 0,
-        "overdue": views.overdue_page(session, now, limit=1).total,
+        "overdue": held_up.overdue_page(session, now, limit=1).total,
         "duties": obligations.count_overdue(session, now),
-        "failed": views.failed_jobs(session, limit=1).total,
-        "retrying": views.retrying_deliveries(session, limit=1).total,
+        "failed": deliveries.failed_jobs(session, limit=1).total,
+        "retrying": deliveries.retrying_deliveries(session, limit=1).total,
     }
     return listed(
         request,
@@ -259,16 +261,16 @@ def _filings(
         )
         now, offset = get_clock().now(), (search.page - 1) * PAGE_SIZE
         found = (
-            views.filing_page(session, now, filters, limit=PAGE_SIZE, offset=offset)
+            filing_search.filing_page(session, now, filters, limit=PAGE_SIZE, offset=offset)
             if flag is None
-            else views.flagged_page(session, now, flag, filters, limit=PAGE_SIZE, offset=offset)
+            else held_up.flagged_page(session, now, flag, filters, limit=PAGE_SIZE, offset=offset)
         )
         return {
             "found": found,
             "now": now,
-            "order": views.listing_order(search.sort, search.domain),
+            "order": filing_search.listing_order(search.sort, search.domain),
             "service_names": service_names(session, found.items),
-            "entity_names": views.entity_names(session, found.items),
+            "entity_names": filing_search.entity_names(session, found.items),
             "pages": pages_of(
                 found.total, search.page, exact=found.total_is_exact, shown=len(found.items)
             ),
@@ -301,14 +303,14 @@ def stuck(request: Request, session: SessionDep, user: PageUserDep) -> Response:
 @router.get("/overdue", response_class=HTMLResponse)
 def overdue(request: Request, session: SessionDep, user: PageUserDep) -> Response:
     """Overdue filings by urgency, one row per filing with the latest deadline it is past, the
-    one overdue the longest first, and upcoming ones if asked: ``views.overdue_page``, not the filings
+    one overdue the longest first, and upcoming ones if asked: ``views.held_up.overdue_page``, not the filings
     list flagged (``/stuck``), which can neither order by deadline nor look ahead. Its rows
-    are picked and dropped as the flagged lists' are (``views.shown_deadline``) and say why
+    are picked and dropped as the flagged lists' are (``views.held_up.shown_deadline``) and say why
     and since when as theirs do (the ``since`` macro)."""
     now = get_clock().now()
 
     def results(search: OverdueSearch) -> dict[str, Any]:
-        found = views.overdue_page(
+        found = held_up.overdue_page(
             session,
             now,
             within=timedelta(hours=search.within_hours),
@@ -350,7 +352,7 @@ def mine(
     one whose next deadline falls soonest (or fell longest ago) first, as the overdue are; and
     the duties after approval their sites owe late."""
     now = get_clock().now()
-    found = views.filing_page(
+    found = filing_search.filing_page(
         session,
         now,
         FilingFilters(assignee=user.caller.name, sort=FilingSort.NEXT_DEADLINE),
@@ -371,7 +373,7 @@ def mine(
         "mine.html",
         user,
         found=found,
-        returns=views.returns(session, found.items),
+        returns=history.returns(session, found.items),
         late=late,
         late_pages=pages_of(late.total, late_page),
         # One naming of the services both lists show: the filings' and the late duties'.
@@ -444,8 +446,8 @@ def failed(
     retry; and the deliveries failing now, whose retries have not run out, each list paged on
     its own."""
     user.require(Role.OPS)
-    found = views.failed_jobs(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    retrying = views.retrying_deliveries(
+    found = deliveries.failed_jobs(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    retrying = deliveries.retrying_deliveries(
         session, limit=PAGE_SIZE, offset=(retrying_page - 1) * PAGE_SIZE
     )
     filings = {r.filing_id for r in found.items if r.filing_id} | {
@@ -456,7 +458,7 @@ def failed(
         "failed.html",
         user,
         rows=found.items,
-        domains=views.filing_domains(session, filings),
+        domains=filing_search.filing_domains(session, filings),
         pages=pages_of(found.total, page),
         retrying=retrying.items,
         retrying_pages=pages_of(retrying.total, retrying_page),
@@ -521,9 +523,9 @@ def filing_page(
     with its reasons beside it (422, or 409 for one sent from a page gone stale), so nothing
     typed is lost."""
     now = get_clock().now()
-    shown = views.timeline(session, filing_id, now)
-    failed_jobs = views.failed_jobs(session, filing_id=filing_id).items
-    verifiers = views.verifiers(session, filing_id)
+    shown = history.timeline(session, filing_id, now)
+    failed_jobs = deliveries.failed_jobs(session, filing_id=filing_id).items
+    verifiers = history.verifiers(session, filing_id)
     after = outlook(session, shown.filing, now, get_settings())
     page = show(
         request,
@@ -545,11 +547,11 @@ def filing_page(
         retry={job.notification_id: job.id for job in failed_jobs},
         retrying={
             r.notification_id: r
-            for r in views.retrying_deliveries(session, filing_id=filing_id).items
+            for r in deliveries.retrying_deliveries(session, filing_id=filing_id).items
         },
         assignable=case_managers(session) if user.can(Role.CASE_MANAGER) else [],
         after=after,
-        standing=views.standing(shown.filing, now),
+        standing=held_up.standing(shown.filing, now),
         duty_forms=duty_forms(after.duties, get_settings()),
         refused=refused,
         status_code=status_of(refused.error) if refused else 200,

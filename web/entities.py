@@ -40,7 +40,7 @@ from web.forms import (
 )
 from web.opening import KEY_FIELD, assign_to_me, new_key, opened, with_choices
 from web.pages import FormUserDep, PageUser, PageUserDep, PostedForm, show, shown_by
-from workflow import service, views
+from workflow import service
 from workflow.domain.bounded import RowId, certificate_hash
 from workflow.domain.commands import (
     ChangesIn,
@@ -62,7 +62,9 @@ from workflow.domain.orders import (
 )
 from workflow.domain.rules import Rules, rules_for
 from workflow.schemas import EntityOut, FilingOut, FilingSort, ServiceOut
-from workflow.views import FilingFilters
+from workflow.views import entities as entity_views
+from workflow.views import search as filing_search
+from workflow.views.search import FilingFilters
 
 router = APIRouter(include_in_schema=False)
 
@@ -140,7 +142,7 @@ def entities(request: Request, session: SessionDep, user: PageUserDep) -> Respon
     refused comes back as the filings' does (``web.console.listed``)."""
 
     def results(search: EntitySearch) -> dict[str, Any]:
-        found = views.entity_page(
+        found = entity_views.entity_page(
             session, name=search.name, limit=PAGE_SIZE, offset=(search.page - 1) * PAGE_SIZE
         )
         return {"found": found, "pages": pages_of(found.total, search.page)}
@@ -172,8 +174,8 @@ def entity_page(
     """The entity's page; with ``refused``, that order's form again, filled as it was sent,
     its reasons beside it (422), under ``key`` (the one it was sent with, when nothing was
     opened under it)."""
-    shown = views.entity(session, entity_id)
-    orders = views.filing_page(
+    shown = entity_views.entity(session, entity_id)
+    orders = filing_search.filing_page(
         session,
         get_clock().now(),
         FilingFilters(entity=entity_id, sort=FilingSort.ID, descending=True),
@@ -223,7 +225,7 @@ def _order_shown(session: Session, user: PageUser, at: Mapping[str, str]) -> For
     spec = _KINDS_BY_NAME.get(at["kind"])
     if spec is None:
         return None
-    entity = views.entity(session, int(at["entity_id"]))
+    entity = entity_views.entity(session, int(at["entity_id"]))
     forms = order_forms(entity, rules_for(get_settings()), assign_to_me(session, user))
     return next((form for form in forms if form.id == _form_id(spec)), None)
 
@@ -243,7 +245,9 @@ def open_order(
     spec = _KINDS_BY_NAME.get(kind)
     if spec is None:
         raise NotFound(f"no order of kind {kind!r} is opened from an entity's page")
-    inputs = order_form(spec, views.entity(session, entity_id), rules_for(get_settings())).inputs
+    inputs = order_form(
+        spec, entity_views.entity(session, entity_id), rules_for(get_settings())
+    ).inputs
 
     def order(key: str) -> FilingOut:
         asked = (i for i in inputs if i.name != CONFIRM_FIELD)
@@ -325,7 +329,7 @@ def _on_record(shown: Input, entity: EntityOut) -> Input:
 
 def _now_on_file(shown: Input, entity: EntityOut) -> Input:
     """A change's input saying, under it, what the record holds now (``now 现为: …``), masked
-    as the entity's page shows it (``views.entity``); for a service's field, each service on
+    as the entity's page shows it (``views.entities.entity``); for a service's field, each service on
     file's, by its name where the entity has several. An email, which no page shows, is not
     said, nor is what the record does not hold."""
     offered = {o.value: o.label for o in shown.options or ()}

@@ -37,8 +37,9 @@ from models import (
     get_engine,
 )
 from web.auth import Viewer
-from workflow import obligations, views
+from workflow import obligations
 from workflow.domain.orders import KINDS
+from workflow.views.held_up import flagged_by_kind, state_counts
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +97,8 @@ class DatabaseCollector(Collector):
         try:
             with Session(get_engine()) as session:
                 now = get_clock().now()
-                by_state = views.state_counts(session, now)
-                by_flag = views.flagged_by_kind(session, now)
+                by_state = state_counts(session, now)
+                by_flag = flagged_by_kind(session, now)
                 by_kind = orders_by_kind(session)
                 armed = col(Deadline.status) == DeadlineStatus.PENDING
                 pending = _count(session, Deadline, armed & (col(Deadline.due_at) > now))

@@ -9,10 +9,11 @@ from web.api import Filters
 from web.auth import Ops, SessionDep
 from web.errors import responses
 from web.query import refuse_unknown_query
-from workflow import failures, views
+from workflow import failures
 from workflow.domain.bounded import Offset, PageSize, RecipientPart, RowId, YesNo
 from workflow.domain.definition import Flag
 from workflow.schemas import FailedJobOut, FailedJobPage, FlaggedPage, RetryingDeliveryPage
+from workflow.views import deliveries
 
 router = APIRouter(
     prefix="/api/v1/ops",
@@ -52,7 +53,7 @@ def failed(
 ) -> FailedJobPage:
     """Jobs that exhausted their retries, newest first (kept here: the broker forgets dead
     letters), narrowed as ``icpflow ops failed --job --to`` narrows them."""
-    return views.failed_jobs(
+    return deliveries.failed_jobs(
         session, job=job, to=to, include_retried=include_retried, limit=limit, offset=offset
     )
 
@@ -63,7 +64,7 @@ def retrying(
 ) -> RetryingDeliveryPage:
     """Deliveries failing now: notifications pending after a failed attempt, which become
     failed jobs only once their retries run out, waiting longest first."""
-    return views.retrying_deliveries(session, limit=limit, offset=offset)
+    return deliveries.retrying_deliveries(session, limit=limit, offset=offset)
 
 
 @router.post("/failed/{job_id}/retry", response_model=FailedJobOut, responses=responses(404))

@@ -29,7 +29,8 @@ from workflow.domain.rules import Term, rules_for, term_label
 from workflow.domain.wording import counted, worded
 from workflow.forecast import Basis, basis_worded
 from workflow.notices import notice_label
-from workflow.views import filing_named, meaning_among
+from workflow.views.held_up import meaning_among
+from workflow.views.search import filing_named
 
 templates = Jinja2Templates(directory=str(files("web") / "templates"))
 

@@ -18,7 +18,7 @@ from models import NEW_RUN, FailedJob, Job, Notification, NotificationStatus
 from workflow import outbox
 from workflow.domain.errors import NotFound, Reason, ValidationError
 from workflow.schemas import FailedJobOut
-from workflow.views import failed_job_out
+from workflow.views.deliveries import failed_job_out
 
 
 def record_final_failure(

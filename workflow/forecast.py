@@ -46,7 +46,8 @@ from workflow.domain.errors import GuardFailed, Reason
 from workflow.domain.orders import OrderKind, kind_spec
 from workflow.domain.rules import rules_for
 from workflow.domain.wording import counted
-from workflow.views import entered_at, entry_times, get_filing
+from workflow.views.describing import get_filing
+from workflow.views.history import entered_at, entry_times
 
 
 class Basis(StrEnum):

@@ -43,7 +43,7 @@ from workflow.domain.definition import State
 from workflow.domain.event_data import VerifierRole
 from workflow.domain.orders import ServiceStatus
 from workflow.schemas import ApplicantOut, PersonalDataOut, VerifierContactOut
-from workflow.views import get_filing
+from workflow.views.describing import get_filing
 
 REVEALED_FIELDS = (
     "applicant.id_number",

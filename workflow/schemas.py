@@ -264,7 +264,7 @@ class Page(BaseModel, Generic[Item]):
 
 
 class CountedPage(Page[Item], Generic[Item]):
-    """A page of filings, whose total is counted only so far (``views.COUNTED_UP_TO``)."""
+    """A page of filings, whose total is counted only so far (``views.search.COUNTED_UP_TO``)."""
 
     total: int = Field(description="the filings that match, counted up to a limit")
     total_is_exact: bool = Field(
@@ -360,7 +360,7 @@ class FailedJobPage(Page[FailedJobOut]):
 class DeliveryRunOut(BaseModel):
     """How far a notification's run (its delivery job and the job's retries) has gone: declared
     once for every answer that shows it, a filing's notifications and the deliveries being
-    retried (``workflow.views.delivery_run`` derives it from the row)."""
+    retried (``workflow.views.history.delivery_run`` derives it from the row)."""
 
     run_attempts: int = Field(
         description="attempts of this run (its job and the job's retries), the one running "

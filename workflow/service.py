@@ -63,7 +63,8 @@ from workflow.domain.rules import rules_for
 from workflow.notices import DeadlineLike
 from workflow.order_facts import DUE_MOVING_IDS, load_order, order_facts
 from workflow.schemas import FilingOut
-from workflow.views import describe, describe_open, entered_at, get_filing
+from workflow.views.describing import describe, describe_open, get_filing
+from workflow.views.history import entered_at
 
 SYSTEM_ACTOR = "system"
 log = logging.getLogger(__name__)

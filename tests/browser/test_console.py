@@ -16,9 +16,10 @@ from models import Notification
 from tests.browser.conftest import PHONE, Console, SignIn, settled, snapshot
 from tests.colours import as_hex, contrast
 from tests.factories import ANDROID_MD5, PUBLIC_KEY, commands_to, make_command
-from workflow import service, views
+from workflow import service
 from workflow.domain.commands import EventCommand
 from workflow.failures import record_final_failure
+from workflow.views import describing
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -53,7 +54,7 @@ def on_file(console: Console, domain: str, number: str) -> int:
     filing_id = create(console, domain, "miit_pending")
     fire(console, filing_id, "miit_approve", icp_number=number)
     with console.session() as session:
-        return views.get_filing(session, filing_id).entity_id
+        return describing.get_filing(session, filing_id).entity_id
 
 
 def click(page: Page, form: str, button: str) -> None:
@@ -457,8 +458,8 @@ def test_a_form_sent_after_signing_out_elsewhere_is_sent_after_signing_in_again(
 
     assert "BA2026000777" in sending.inner_text() and "8.8.4.4" in sending.inner_text()
     with console.session() as session:  # shown, not sent
-        assert views.get_filing(session, filing_id).state == "domain_registered"
+        assert describing.get_filing(session, filing_id).state == "domain_registered"
     sending.get_by_role("button", name="Send").click()
     page.locator("tr.history").nth(1).wait_for()
     with console.session() as session:
-        assert views.get_filing(session, filing_id).state == "service_number_bound"
+        assert describing.get_filing(session, filing_id).state == "service_number_bound"

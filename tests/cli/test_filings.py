@@ -30,13 +30,14 @@ from tests.factories import (
     make_payload,
     order_on,
 )
-from workflow import service, views
+from workflow import service
 from workflow.domain.commands import EventCommand
 from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, State
 from workflow.domain.flat import IMPORT_COLUMNS
 from workflow.domain.orders import OrderKind
 from workflow.schemas import FilingSort
 from workflow.service import SYSTEM_ACTOR
+from workflow.views import history
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
@@ -871,7 +872,8 @@ def test_notifications_shows_what_the_filing_owed_as_the_api_does(
 
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == [
-        n.model_dump(mode="json") for n in views.notifications(session, retrying_delivery.filing_id)
+        n.model_dump(mode="json")
+        for n in history.notifications(session, retrying_delivery.filing_id)
     ]
 
 
@@ -1074,7 +1076,7 @@ def test_verifiers_json_is_what_the_api_lists(
 
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == [
-        v.model_dump(mode="json") for v in views.verifiers(session, filing.id)
+        v.model_dump(mode="json") for v in history.verifiers(session, filing.id)
     ]
 
 
@@ -1102,7 +1104,7 @@ def test_verifiers_shows_each_persons_window_wrong_codes_and_result_mobile_maske
     filing = new_filing("sms_pending")
     wrong = EventCommand(event="sms_wrong_entry", data={"verifier": "entity"})
     service.fire_event(session, filing.id, wrong, actor="alice")
-    listed = views.verifiers(session, filing.id)
+    listed = history.verifiers(session, filing.id)
     session.rollback()  # end the read: on SQLite it holds the lock the command needs
 
     shown = cli("filings", "verifiers", str(filing.id)).stdout

@@ -10,7 +10,7 @@ from config.clock import FrozenClock
 from models.migrate import alembic_config, upgrade
 from tests.databases import Database
 from tests.factories import MakeFiling
-from workflow import views
+from workflow.views import search
 
 
 def test_an_order_stored_before_is_found_by_the_start_of_its_domain_s_punycode(
@@ -23,8 +23,8 @@ def test_an_order_stored_before_is_found_by_the_start_of_its_domain_s_punycode(
         upgrade(db.url, "0030")
         with db.engine.connect() as conn:
             spelt = conn.execute(sa.text("SELECT id, domain_ascii FROM filings ORDER BY id")).all()
-        found = views.filing_page(
-            session, clock.now(), views.FilingFilters(domain="xn--1lq9")
+        found = search.filing_page(
+            session, clock.now(), search.FilingFilters(domain="xn--1lq9")
         ).items
         session.close()
     finally:

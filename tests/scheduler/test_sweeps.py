@@ -28,7 +28,7 @@ from models import (
 from scheduler.jobs import CalendarRecount, sweep_deadlines
 from tests.databases import POSTGRES_ONLY, Database, second_of_two_at_once, wait_for_a_lock_wait
 from tests.factories import ORDER_PATHS, SCHEDULE_2031, MakeFiling, first_filing_order
-from workflow import service, views
+from workflow import service
 from workflow.deadlines import calendar_for, due_time, figures
 from workflow.domain.commands import EventCommand
 from workflow.domain.definition import DEADLINES_BY_KIND, deadlines_for
@@ -36,6 +36,7 @@ from workflow.domain.errors import ValidationError as DomainValidationError
 from workflow.notices import due_line
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines, recount_working_days
+from workflow.views import history
 
 if TYPE_CHECKING:
     from tests.conftest import Open
@@ -201,7 +202,7 @@ def test_a_window_expired_by_a_sweep_behind_starts_the_returned_orders_clocks_at
     assert as_utc(returned.state_entered_at) == window_end
     counted = calendar_for(settings).add_working_days(window_end, int(owed.figure))
     assert as_utc(owed.due_at) == counted.at
-    shown = views.timeline(Session(db.engine), filing.id, clock.now())
+    shown = history.timeline(Session(db.engine), filing.id, clock.now())
     assert dict(shown.time_in_states)["host_returned"] == timedelta(days=3)
 
 
@@ -218,7 +219,7 @@ def test_a_closed_windows_banner_says_the_hours_it_was_armed_with_after_the_sett
     get_settings.cache_clear()
 
     with _fresh(db) as s:
-        shown = views.timeline(s, filing.id, clock.now()).sent_back
+        shown = history.timeline(s, filing.id, clock.now()).sent_back
 
     assert shown is not None and shown.why.startswith("The 24 h SMS verification window")
 
@@ -231,7 +232,7 @@ def test_a_window_closed_by_a_sweep_behind_is_sent_back_when_it_closed(
     _sweep_at(clock, settings, window_end + timedelta(days=2))
 
     with _fresh(db) as s:
-        shown = views.timeline(s, filing.id, clock.now()).sent_back
+        shown = history.timeline(s, filing.id, clock.now()).sent_back
 
     assert shown is not None and shown.at == window_end
 
@@ -355,7 +356,7 @@ def test_a_sweep_racing_an_answer_that_keeps_the_state_still_expires_the_window(
 
     with _fresh(db) as s:
         assert s.get_one(Filing, order.id).state == "host_returned"
-        events = [e.event for e in views.history(s, order.id)]
+        events = [e.event for e in history.history(s, order.id)]
     assert events[-2:] == ["verify_sms", "expire_sms"]
 
 

@@ -31,7 +31,7 @@ from tests.factories import (
 )
 from web import console, forms
 from web.pages import SESSION_COOKIE
-from workflow import failures, views
+from workflow import failures
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
     EVENTS_BY_NAME,
@@ -43,6 +43,7 @@ from workflow.domain.errors import Reason, ValidationError
 from workflow.domain.rules import rules_for
 from workflow.outbox import FooterCheck
 from workflow.schemas import FilingOut
+from workflow.views import describing, held_up, search
 
 if TYPE_CHECKING:
     from tests.databases import Database
@@ -272,7 +273,7 @@ def test_a_refused_events_one_reason_is_said_beside_its_field_not_in_the_headlin
 def test_a_refused_events_reason_about_no_field_of_its_form_is_listed_above_it(
     api: Api, session: Session, clock: FrozenClock
 ) -> None:
-    filing = views.filing(session, api.drive("host_returned")["id"], clock.now())
+    filing = describing.filing(session, api.drive("host_returned")["id"], clock.now())
     error = ValidationError(
         "event 'resubmit' refused: 2 problems",
         [
@@ -407,7 +408,7 @@ def test_the_resubmit_form_ticks_nothing_and_names_the_materials_on_file(
     assert f"On file 已提交: {html.escape(on_file)}</p>" in resubmit
     assert resubmit.index("On file") < resubmit.index('type="checkbox"')
 
-    shown = views.filing(session, filing["id"], clock.now())
+    shown = describing.filing(session, filing["id"], clock.now())
     submit = forms.event_form(EVENTS_BY_NAME["submit"], shown, rules).input("materials")
     assert submit.on_file == ()
     assert {c.key for c in submit.choices or () if c.checked} == set(filing["materials"])
@@ -987,7 +988,7 @@ def test_the_state_counts_say_how_many_of_each_order_kind(
     filed = api.drive("approved", domain="one.cn")
     body = order_on("change", filed["entity_id"], filed["service_id"])
     api.client.post("/api/v1/orders", json=body, headers=api.headers)
-    counts = {c.state.value: c for c in views.state_counts(session, clock.now())}
+    counts = {c.state.value: c for c in held_up.state_counts(session, clock.now())}
     assert (counts["draft"].count, counts["draft"].by_kind) == (1, {"change": 1})
     assert counts["approved"].by_kind == {"first_filing": 1}
     assert counts["submitted"].by_kind == {}
@@ -1039,7 +1040,7 @@ def test_the_api_history_masks_numbers_quoted_in_a_reason(api: Api) -> None:
 def test_past_the_counted_total_the_pager_offers_the_next_page_of_a_full_page(
     signed_in: Callable[[str], TestClient], api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(views, "COUNTED_UP_TO", 1)
+    monkeypatch.setattr(search, "COUNTED_UP_TO", 1)
     monkeypatch.setattr(console, "PAGE_SIZE", 1)
     for n in range(3):
         api.create(domain=f"site{n}.cn")

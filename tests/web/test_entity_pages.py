@@ -25,7 +25,7 @@ from tests.factories import (
     service_in,
     typable,
 )
-from workflow import service, views
+from workflow import service
 from workflow.domain.bounded import CertificateHash
 from workflow.domain.commands import (
     AndroidIn,
@@ -35,6 +35,7 @@ from workflow.domain.commands import (
     app_only,
 )
 from workflow.schemas import FilingOut
+from workflow.views import describing
 
 if TYPE_CHECKING:
     from tests.conftest import Open
@@ -96,7 +97,7 @@ def _orders(session: Session) -> int:
 def _opened(session: Session, answer: httpx.Response) -> FilingOut:
     assert answer.status_code == 303, answer.text
     try:
-        return views.filing(session, int(answer.headers["location"].rsplit("/", 1)[1]), _now())
+        return describing.filing(session, int(answer.headers["location"].rsplit("/", 1)[1]), _now())
     finally:
         session.rollback()
 

@@ -16,12 +16,13 @@ from web import actions, entities, opening, pages
 from web import console as console_pages
 from web.duty_forms import duty_forms
 from web.forms import Choice, Form, Input, event_forms
-from workflow import obligations, views
+from workflow import obligations
 from workflow.domain.definition import MANUAL_EVENTS
 from workflow.domain.obligations import LeftHost, ObligationKind
 from workflow.domain.rules import rules_for
 from workflow.obligations import ObligationOut
 from workflow.schemas import FilingOut
+from workflow.views import entities as entity_views
 
 # What the API's descriptions say and a form's reader has no use for: code (backticks),
 # JSON's null, a field left out of a body, the rules file, an endpoint, a field's name.
@@ -53,7 +54,7 @@ def _every_form(session: Session, on_file: FilingOut) -> Iterator[Form]:
         ),
     )
     yield opening.opening_form(rules, mine)
-    yield from entities.order_forms(views.entity(session, on_file.entity_id), rules, mine)
+    yield from entities.order_forms(entity_views.entity(session, on_file.entity_id), rules, mine)
     yield from event_forms(
         on_file.model_copy(update={"allowed_events": sorted(MANUAL_EVENTS)}), rules
     )

@@ -23,8 +23,8 @@ from tests.factories import (
     said_beside,
     typable,
 )
-from workflow import views
 from workflow.domain.flat import IMPORT_COLUMNS
+from workflow.views import describing, history
 
 if TYPE_CHECKING:
     from tests.web.conftest import Api
@@ -73,7 +73,7 @@ def test_a_filled_form_opens_the_filing_and_shows_its_page(
 
     assert answer.status_code == 303
     filing_id = int(answer.headers["location"].rsplit("/", 1)[1])
-    [created] = views.history(session, filing_id)
+    [created] = history.history(session, filing_id)
     session.rollback()
     assert (created.event, created.actor) == ("create", "token:test-case_manager")
 
@@ -231,7 +231,7 @@ def test_a_rules_refusal_names_its_field_by_label(
 def _assignee(session: Session, answer: httpx.Response) -> str | None:
     filing_id = int(answer.headers["location"].rsplit("/", 1)[1])
     try:
-        return views.filing(session, filing_id, _now()).assignee
+        return describing.filing(session, filing_id, _now()).assignee
     finally:
         session.rollback()
 

@@ -20,9 +20,10 @@ from config.clock import FrozenClock, beijing_text, lateness
 from config.settings import Settings, get_settings
 from tests.factories import ORG_MATERIALS, fresh_service_number
 from web.pages import SESSION_COOKIE
-from workflow import privacy, views
+from workflow import privacy
 from workflow.domain.definition import DEADLINES_BY_KIND, STATES, Flag
 from workflow.sweeps import fire_due_deadlines
+from workflow.views import search
 
 if TYPE_CHECKING:
     from tests.databases import Database
@@ -199,7 +200,7 @@ def test_pipeline_shows_late_counts_per_state_and_a_stuck_total_past_counting_as
     clock: FrozenClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(views, "COUNTED_UP_TO", 1)
+    monkeypatch.setattr(search, "COUNTED_UP_TO", 1)
     api.drive("submitted", domain="late.cn")
     for name in ("slow", "slower"):
         api.create(domain=f"{name}.cn")

@@ -16,7 +16,7 @@ from config.settings import Settings, get_settings
 from models import Deadline, DeadlineStatus, Filing, Notification
 from tests.databases import POSTGRES_ONLY, Database
 from tests.factories import ORDER_PATHS, SCHEDULE_2031, MakeFiling, first_filing_order, order_on
-from workflow import deadlines, service, views
+from workflow import deadlines, service
 from workflow.domain.calendar import install_schedule_file
 from workflow.domain.commands import EventCommand
 from workflow.domain.definition import DEADLINES_BY_KIND, Audience, DeadlineSpec, State, Unit
@@ -25,6 +25,7 @@ from workflow.domain.orders import OrderKind
 from workflow.domain.overrides import PER_KEY
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines
+from workflow.views import describing, history
 
 if TYPE_CHECKING:
     from tests.conftest import Open
@@ -54,13 +55,13 @@ def test_a_window_of_zero_hours_expires_the_sms_in_the_approval_itself(
         settings=_no_sms_window(settings),
     )
 
-    entries = views.history(session, filing.id)
+    entries = history.history(session, filing.id)
     assert [(e.event, e.actor, e.from_state, e.to_state) for e in entries[-2:]] == [
         ("sms_sent", "bob", "host_pre_approved", "sms_pending"),
         ("expire_sms", "system", "sms_pending", "host_returned"),
     ]
     assert [e.version for e in entries] == list(range(1, len(entries) + 1))
-    stored = views.get_filing(session, filing.id)
+    stored = describing.get_filing(session, filing.id)
     assert (stored.state, stored.version) == ("host_returned", entries[-1].version)
     assert _deadline(session, filing.id, "sms_expiry").status == DeadlineStatus.FIRED
 

@@ -9,7 +9,6 @@ from config.clock import get_clock
 from config.settings import Settings, get_settings
 from models import Filing
 from tests.factories import MakeFiling
-from workflow import views
 from workflow.domain.definition import (
     DEADLINES,
     DEADLINES_BY_KIND,
@@ -25,6 +24,7 @@ from workflow.domain.event_data import FellDueData
 from workflow.domain.obligations import OBLIGATIONS, ObligationSpec
 from workflow.domain.orders import KINDS, ServiceKind
 from workflow.domain.wording import worded, worded_by_default
+from workflow.views import describing
 
 DECLARED = (*STATES, *EVENTS, *DEADLINES, *KINDS, *OBLIGATIONS)
 
@@ -120,7 +120,7 @@ def test_a_deadline_armed_before_its_setting_changed_says_the_figure_it_was_arme
     monkeypatch.setenv("IDLE_LAPSE_DAYS", "60")
     get_settings.cache_clear()
 
-    shown = views.filing(session, returned.id, get_clock().now())
+    shown = describing.filing(session, returned.id, get_clock().now())
 
     told = [(d.kind, d.description) for d in shown.deadlines]
     assert [kind for kind, text in told if "45 days" in text] == [

@@ -18,7 +18,7 @@ from config.settings import Settings, get_settings
 from models import Entity, Notification, Obligation, Service
 from tests.databases import POSTGRES_ONLY, second_of_two_at_once, wait_for_a_lock_wait
 from tests.factories import ENTITY_NUMBER, ORDER_PATHS, first_filing_order, order_on, service_in
-from workflow import obligations, service, views
+from workflow import obligations, service
 from workflow.domain.commands import EventCommand
 from workflow.domain.errors import GuardFailed, NotFound
 from workflow.domain.errors import ValidationError as DomainValidationError
@@ -36,6 +36,7 @@ from workflow.obligations import reading
 from workflow.records import service_named
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines, fire_due_obligations
+from workflow.views import describing
 
 if TYPE_CHECKING:
     from tests.conftest import Open
@@ -91,7 +92,7 @@ def test_an_approved_filing_is_not_overdue_a_month_later_without_a_go_live(
 ) -> None:
     clock.advance(timedelta(days=31))
     fire_due_deadlines(session.get_bind(), clock.now(), settings)  # type: ignore[arg-type]
-    assert not views.filing(session, on_file.id, clock.now()).overdue
+    assert not describing.filing(session, on_file.id, clock.now()).overdue
     assert _late(session, clock) == []
 
 
@@ -820,7 +821,9 @@ def test_a_renewal_is_shown_on_the_services_orders(
         session, _site(expiring), Renewal(expires_on=date(2027, 6, 30)), settings, actor="alice"
     )
 
-    assert views.filing(session, expiring.id, clock.now()).domain_expires_on == date(2027, 6, 30)
+    assert describing.filing(session, expiring.id, clock.now()).domain_expires_on == date(
+        2027, 6, 30
+    )
 
 
 def test_a_sweep_back_after_the_domain_expired_escalates_without_the_reminders(

@@ -44,7 +44,7 @@ from tests.factories import (
     order_on,
     service_in,
 )
-from workflow import obligations, outbox, service, views
+from workflow import obligations, outbox, service
 from workflow.domain.commands import ChangesIn, EventCommand, OrderCreate, parse
 from workflow.domain.errors import (
     GuardFailed,
@@ -57,6 +57,7 @@ from workflow.domain.orders import CHANGES
 from workflow.notices import due_line
 from workflow.schemas import FilingOut, ServiceOut
 from workflow.sweeps import fire_due_deadlines
+from workflow.views import describing, entities, history, search
 
 if TYPE_CHECKING:
     from tests.conftest import Open
@@ -86,7 +87,7 @@ def test_each_kind_runs_to_approval_and_changes_the_record_as_declared(
         body = order_on(kind, on_file.entity_id, on_file.service_id or 0)
         order = _drive(session, open_order(**body), ORDER_PATHS[kind])
     assert (order.kind, order.state) == (kind, "approved")
-    entity = views.entity(session, order.entity_id)
+    entity = entities.entity(session, order.entity_id)
     subject = next(s for s in entity.services if s.id == (order.service_id or on_file.service_id))
     recorded = (entity.status, entity.icp_number, subject.status, subject.record_number)
     assert recorded == APPROVED_RECORD[kind]
@@ -97,7 +98,7 @@ def test_a_change_order_writes_its_changes_to_the_entity(
 ) -> None:
     body = order_on("change", on_file.entity_id, on_file.service_id or 0)
     _drive(session, open_order(**body), ORDER_PATHS["change"])
-    assert views.entity(session, on_file.entity_id).name == "Example Group Ltd"
+    assert entities.entity(session, on_file.entity_id).name == "Example Group Ltd"
 
 
 def test_a_second_order_is_refused_while_one_is_open_naming_it(
@@ -128,7 +129,7 @@ def test_a_cancel_access_order_never_asks_for_an_sms(
         offered |= set(order.allowed_events)
     assert order.state == "approved"
     assert not offered & {"sms_sent", "verify_sms", "sms_wrong_entry"}
-    assert views.verifiers(session, order.id) == []
+    assert history.verifiers(session, order.id) == []
 
 
 def test_an_approved_cancellation_reads_as_an_approved_order_not_as_a_filing_passed(
@@ -157,13 +158,13 @@ def test_the_sms_window_runs_from_the_sms_not_from_host_approval(
     clock.advance(timedelta(hours=23))
     fire_due_deadlines(db.engine, clock.now(), settings)
     with Session(db.engine) as fresh:
-        assert views.filing(fresh, order.id, clock.now()).state == "sms_pending"
+        assert describing.filing(fresh, order.id, clock.now()).state == "sms_pending"
 
     clock.advance(timedelta(hours=1))
     fire_due_deadlines(db.engine, clock.now(), settings)
     with Session(db.engine) as fresh:
-        assert views.filing(fresh, order.id, clock.now()).state == "host_returned"
-        assert {v.result for v in views.verifiers(fresh, order.id)} == {"failed"}
+        assert describing.filing(fresh, order.id, clock.now()).state == "host_returned"
+        assert {v.result for v in history.verifiers(fresh, order.id)} == {"failed"}
 
 
 def test_an_answer_after_the_sms_window_closed_is_refused_though_no_sweep_has_run(
@@ -176,8 +177,8 @@ def test_an_answer_after_the_sms_window_closed_is_refused_though_no_sweep_has_ru
         _fire(session, order, "verify_sms", {"verifier": "entity"})
 
     with Session(db.engine) as fresh:
-        assert views.filing(fresh, order.id, clock.now()).state == "host_returned"
-        assert [(h.event, h.actor) for h in views.history(fresh, order.id)][-1] == (
+        assert describing.filing(fresh, order.id, clock.now()).state == "host_returned"
+        assert [(h.event, h.actor) for h in history.history(fresh, order.id)][-1] == (
             "expire_sms",
             "system",
         )
@@ -197,7 +198,7 @@ def test_what_an_event_fires_for_a_sweep_behind_is_relayed_as_the_callers_commit
         _fire(web, order, "verify_sms", {"verifier": "entity"})
 
     assert relayed
-    assert {n.kind for n in views.notifications(session, order.id)} >= {"sms_expiry"}
+    assert {n.kind for n in history.notifications(session, order.id)} >= {"sms_expiry"}
 
 
 def test_every_listed_person_answers_before_the_order_moves_on(
@@ -209,7 +210,7 @@ def test_every_listed_person_answers_before_the_order_moves_on(
     assert {d.kind for d in order.deadlines} >= {"sms_expiry"}
     order = _fire(session, order, "verify_sms", {"verifier": "service"})
     assert order.state == "miit_pending"
-    assert {v.result for v in views.verifiers(session, order.id)} == {"verified"}
+    assert {v.result for v in history.verifiers(session, order.id)} == {"verified"}
 
 
 def test_the_fifth_wrong_entry_returns_the_order(session: Session, open_order: Open) -> None:
@@ -219,7 +220,7 @@ def test_the_fifth_wrong_entry_returns_the_order(session: Session, open_order: O
         assert order.state == "sms_pending"
     order = _fire(session, order, "sms_wrong_entry", {"verifier": "service"})
     assert order.state == "host_returned"
-    counted = {v.role: (v.wrong_entries, v.result) for v in views.verifiers(session, order.id)}
+    counted = {v.role: (v.wrong_entries, v.result) for v in history.verifiers(session, order.id)}
     assert counted == {"entity": (0, "pending"), "service": (5, "failed")}
 
 
@@ -548,7 +549,7 @@ def _new_app_with(on_file: FilingOut, person: Mapping[str, object]) -> dict[str,
 
 
 def _service_on_record(session: Session, entity_id: int, service_id: int | None) -> ServiceOut:
-    [on_record] = [s for s in views.entity(session, entity_id).services if s.id == service_id]
+    [on_record] = [s for s in entities.entity(session, entity_id).services if s.id == service_id]
     return on_record
 
 
@@ -769,7 +770,7 @@ def test_a_change_gives_the_person_on_record_their_document_shown_masked(
     order = open_order(**change, changes={"entity_responsible": person})
     _drive(session, order, ORDER_PATHS["change"])
 
-    shown = views.entity(session, on_file.entity_id)
+    shown = entities.entity(session, on_file.entity_id)
     assert (shown.responsible_id_type, shown.responsible_id_number) == (
         "resident_id",
         "110***********0016",
@@ -897,7 +898,7 @@ def test_idle_reminders_never_fire_while_miit_reviews(
         kinds = set(
             fresh.exec(select(Notification.kind).where(Notification.filing_id == order.id)).all()
         )
-        assert views.filing(fresh, order.id, clock.now()).state == "miit_pending"
+        assert describing.filing(fresh, order.id, clock.now()).state == "miit_pending"
     assert not kinds & {"idle_reminder", "idle_escalation", "idle_lapse", "lapse"}
 
 
@@ -915,7 +916,7 @@ def test_an_order_idle_on_the_applicant_is_reminded_then_lapses_saying_what_to_d
             .where(Notification.filing_id == order.id)
             .order_by(col(Notification.id))
         ).all()
-        assert views.filing(fresh, order.id, clock.now()).state == "lapsed"
+        assert describing.filing(fresh, order.id, clock.now()).state == "lapsed"
     reminders = [n for n in notes if n.kind == "idle_reminder"]
     assert len(reminders) == 3 * len(settings.notify_routes["case_manager"])
     lapsed = next(n for n in notes if n.kind == "idle_lapse")
@@ -932,7 +933,7 @@ def lapsed_unbound(
     clock.advance(timedelta(days=46))
     fire_due_deadlines(db.engine, clock.now(), settings)
     session.expire_all()
-    lapsed = views.filing(session, order.id, clock.now())
+    lapsed = describing.filing(session, order.id, clock.now())
     assert (lapsed.state, lapsed.service_number) == ("lapsed", None)
     return lapsed
 
@@ -1099,7 +1100,7 @@ def test_a_withdrawn_first_filing_withdraws_the_entity_and_service_it_brought(
     session: Session, new_filing: MakeFiling
 ) -> None:
     withdrawn = new_filing("withdrawn")
-    entity = views.entity(session, withdrawn.entity_id)
+    entity = entities.entity(session, withdrawn.entity_id)
     assert (entity.status, [s.status for s in entity.services]) == ("withdrawn", ["withdrawn"])
 
 
@@ -1131,7 +1132,7 @@ def test_a_withdrawn_new_service_leaves_its_entity_on_file(
 ) -> None:
     order = open_order(**order_on("new_service", on_file.entity_id, 0))
     _fire(session, order, "withdraw", {"reason": "the app was dropped"})
-    entity = views.entity(session, on_file.entity_id)
+    entity = entities.entity(session, on_file.entity_id)
     statuses = {s.id: s.status for s in entity.services}
     assert entity.status == "active"
     assert (statuses[on_file.service_id or 0], statuses[order.service_id or 0]) == (
@@ -1360,7 +1361,7 @@ def _platforms_change(
 
 
 def _platforms_of(session: Session, entity_id: int, service_id: int | None) -> dict[str, object]:
-    [app] = [s for s in views.entity(session, entity_id).services if s.id == service_id]
+    [app] = [s for s in entities.entity(session, entity_id).services if s.id == service_id]
     assert app.app_platforms is not None
     return {name: on.model_dump(exclude_none=True) for name, on in app.app_platforms.items()}
 
@@ -1671,8 +1672,8 @@ def test_a_withdrawn_new_access_s_number_leaves_the_entity_s_next_number_as_it_w
         ORDER_PATHS["new_service"],
     )
 
-    assert views.entity(session, on_file.entity_id).services[-1].id == app.service_id
-    assert views.entity(session, on_file.entity_id).services[-1].record_number == (
+    assert entities.entity(session, on_file.entity_id).services[-1].id == app.service_id
+    assert entities.entity(session, on_file.entity_id).services[-1].record_number == (
         f"{ENTITY_NUMBER}-2A"
     )
 
@@ -1684,7 +1685,7 @@ def test_a_site_whose_access_was_removed_is_accessed_here_again(
 
     back = _drive(session, open_order(**_access(on_file)), ORDER_PATHS["new_access"])
 
-    statuses = {s.id: s.status for s in views.entity(session, on_file.entity_id).services}
+    statuses = {s.id: s.status for s in entities.entity(session, on_file.entity_id).services}
     assert (statuses[left.service_id or 0], statuses[back.service_id or 0]) == (
         "access_removed",
         "active",
@@ -1727,7 +1728,7 @@ def test_cancelling_the_entity_leaves_a_service_never_filed_withdrawn(
 
     _drive(session, open_order(**cancel), ORDER_PATHS["cancel_entity"])
 
-    statuses = {s.id: s.status for s in views.entity(session, on_file.entity_id).services}
+    statuses = {s.id: s.status for s in entities.entity(session, on_file.entity_id).services}
     assert (statuses[on_file.service_id or 0], statuses[dropped.service_id or 0]) == (
         "cancelled",
         "withdrawn",
@@ -1789,7 +1790,7 @@ def test_an_app_filed_first_takes_its_kinds_first_suffix(
         ("record_number_not_following", {"expected": f"{ENTITY_NUMBER}-1{letter}"})
     ]
     order = _fire(session, order, "miit_approve", {"icp_number": f"{ENTITY_NUMBER}-1{letter}"})
-    assert [s.record_number for s in views.entity(session, order.entity_id).services] == [
+    assert [s.record_number for s in entities.entity(session, order.entity_id).services] == [
         f"{ENTITY_NUMBER}-1{letter}"
     ]
 
@@ -1891,7 +1892,7 @@ def test_a_site_back_under_a_new_number_leaves_its_old_record_cancelled(
     site = order_on("cancel_service", on_file.entity_id, on_file.service_id or 0)
     _drive(session, open_order(**site), ORDER_PATHS["cancel_service"])
 
-    statuses = {s.id: s.status for s in views.entity(session, on_file.entity_id).services}
+    statuses = {s.id: s.status for s in entities.entity(session, on_file.entity_id).services}
     last = order_on("cancel_service", on_file.entity_id, back.service_id or 0)
     assert statuses[left.service_id or 0] == "cancelled"
     assert [code for code, _ in _refusals(open_order, last)] == ["last_service"]
@@ -1975,7 +1976,7 @@ def test_a_change_back_to_the_legal_representative_needs_no_letter(
 
 
 def _answering(session: Session, order: FilingOut) -> list[tuple[str, str]]:
-    return [(v.role, v.name) for v in views.verifiers(session, order.id)]
+    return [(v.role, v.name) for v in history.verifiers(session, order.id)]
 
 
 @pytest.mark.parametrize(
@@ -2031,7 +2032,7 @@ def test_a_search_by_applicant_finds_an_entitys_orders_under_its_old_and_new_nam
     assert isinstance(app, dict)
     later = open_order(**body | {"service": app | {"domain_registrant": "Example Group Ltd"}})
 
-    page = views.filing_page(session, clock.now(), views.FilingFilters(applicant=name))
+    page = search.filing_page(session, clock.now(), search.FilingFilters(applicant=name))
     found = {f.id for f in page.items}
 
     assert found == {on_file.id, renamed.id, later.id}
@@ -2044,7 +2045,7 @@ def test_an_entity_is_found_by_its_old_name_and_its_new_one(
     change = order_on("change", on_file.entity_id, 0)  # renames it Example Group Ltd
     _drive(session, open_order(**change), ORDER_PATHS["change"])
 
-    found = views.entity_page(session, name=name).items
+    found = entities.entity_page(session, name=name).items
 
     assert [(e.id, e.name) for e in found] == [(on_file.entity_id, "Example Group Ltd")]
 
@@ -2055,7 +2056,7 @@ def test_an_entity_is_found_by_its_old_name_and_its_new_one(
 def test_an_entity_is_found_by_its_number_or_a_services_number_or_domain(
     session: Session, on_file: FilingOut, asked: str
 ) -> None:
-    found = views.entity_page(session, name=asked).items
+    found = entities.entity_page(session, name=asked).items
 
     assert [e.id for e in found] == [on_file.entity_id]
 
@@ -2259,7 +2260,7 @@ def test_a_new_services_number_written_with_the_provinces_other_character_is_tak
     order = _fire(session, order, "miit_approve", {"icp_number": "川ICP备2026007879号-2A"})
 
     assert order.icp_number == f"{SICHUAN_NUMBER}-2A"  # written as the entity's number is
-    entity = views.entity(session, on_file.entity_id)
+    entity = entities.entity(session, on_file.entity_id)
     assert sorted(s.record_number or "" for s in entity.services) == [
         f"{SICHUAN_NUMBER}-1",
         f"{SICHUAN_NUMBER}-2A",
@@ -2279,7 +2280,7 @@ def test_a_search_by_number_finds_the_records_orders_in_either_provinces_charact
 ) -> None:
     access = open_order(**_access(sichuan_on_file, record_number="川ICP备2026007879号-5"))
 
-    page = views.filing_page(session, clock.now(), views.FilingFilters(icp_number=typed))
+    page = search.filing_page(session, clock.now(), search.FilingFilters(icp_number=typed))
     found = {f.id for f in page.items}
 
     assert found == {sichuan_on_file.id, access.id}
@@ -2356,8 +2357,8 @@ def test_an_sms_recorded_late_starts_its_window_when_it_was_sent(
     assert order.state == "sms_pending"
     expiry = next(d for d in order.deadlines if d.kind == "sms_expiry")
     assert expiry.due_at == sent + timedelta(hours=24)
-    assert {v.window_started_at for v in views.verifiers(session, order.id)} == {sent}
-    assert as_utc(views.get_filing(session, order.id).state_entered_at) == sent
+    assert {v.window_started_at for v in history.verifiers(session, order.id)} == {sent}
+    assert as_utc(describing.get_filing(session, order.id).state_entered_at) == sent
 
 
 def test_an_sms_recorded_after_its_window_closed_returns_the_order_at_once(
@@ -2366,7 +2367,7 @@ def test_an_sms_recorded_after_its_window_closed_returns_the_order_at_once(
     order, _ = _sms_recorded(session, clock, open_order, timedelta(hours=25))
 
     assert order.state == "host_returned"
-    assert {v.result for v in views.verifiers(session, order.id)} == {"failed"}
+    assert {v.result for v in history.verifiers(session, order.id)} == {"failed"}
 
 
 def test_an_sms_time_without_an_offset_is_beijing_time(
@@ -2392,7 +2393,7 @@ def test_an_sms_sent_in_the_future_is_refused_naming_the_field(
 
     assert [r.field for r in refused.value.reasons] == ["data.sent_at"]
     assert "later than now" in refused.value.reasons[0].message
-    assert views.get_filing(session, order.id).state == "host_pre_approved"
+    assert describing.get_filing(session, order.id).state == "host_pre_approved"
 
 
 def test_an_sms_sent_before_the_order_was_opened_is_refused(
@@ -2421,7 +2422,7 @@ def test_an_sms_sent_before_the_host_approval_was_recorded_is_taken(
     order = _fire(session, order, "sms_sent", {"sent_at": sent.isoformat()})
 
     assert order.state == "sms_pending"
-    assert {v.window_started_at for v in views.verifiers(session, order.id)} == {sent}
+    assert {v.window_started_at for v in history.verifiers(session, order.id)} == {sent}
 
 
 @pytest.mark.parametrize(
@@ -2449,11 +2450,11 @@ def test_an_sms_time_a_few_seconds_ahead_of_this_clock_counts_as_now(
         session, order, "sms_sent", {"sent_at": (clock.now() + timedelta(seconds=20)).isoformat()}
     )
 
-    assert {v.window_started_at for v in views.verifiers(session, order.id)} == {clock.now()}
+    assert {v.window_started_at for v in history.verifiers(session, order.id)} == {clock.now()}
 
 
 def _reminders_told(session: Session, order: FilingOut) -> list[str]:
-    return [n.kind for n in views.notifications(session, order.id) if "sms" in n.kind]
+    return [n.kind for n in history.notifications(session, order.id) if "sms" in n.kind]
 
 
 def test_the_notice_of_an_sms_recorded_late_gives_the_end_of_its_window(
@@ -2548,7 +2549,7 @@ def test_an_sms_recorded_past_a_longer_stuck_threshold_still_expires_its_window(
     order = service.fire_event(session, order.id, command, actor="t", settings=patient)
 
     assert order.state == "host_returned"
-    assert {v.result for v in views.verifiers(session, order.id)} == {"failed"}
+    assert {v.result for v in history.verifiers(session, order.id)} == {"failed"}
 
 
 def test_the_sms_of_a_later_round_comes_after_the_earlier_rounds(
@@ -2635,7 +2636,7 @@ def test_time_in_each_state_counts_the_sms_state_from_when_it_came(
     clock.advance(timedelta(hours=6))
     order = _fire(session, order, "sms_sent", {"sent_at": sent.isoformat()})
 
-    spent = dict(views.time_in_states(views.history(session, order.id), clock.now()))
+    spent = dict(history.time_in_states(history.history(session, order.id), clock.now()))
 
     assert (spent["host_pre_approved"], spent["sms_pending"]) == (
         timedelta(hours=10),
@@ -2655,7 +2656,7 @@ def test_time_in_each_state_ends_the_states_recorded_before_a_late_sms_when_it_c
     clock.advance(timedelta(hours=2))
     order = _fire(session, order, "sms_sent", {"sent_at": sent.isoformat()})
 
-    spent = dict(views.time_in_states(views.history(session, order.id), clock.now()))
+    spent = dict(history.time_in_states(history.history(session, order.id), clock.now()))
 
     assert (spent["submitted"], spent["host_pre_approved"], spent["sms_pending"]) == (
         timedelta(hours=10),
@@ -2686,7 +2687,7 @@ def test_an_sms_sent_again_restarts_the_window_from_it(
         ("sms_expiry", resent + timedelta(hours=settings.sms_window_hours)),
         *(("sms_reminder", resent + timedelta(hours=h)) for h in settings.sms_reminder_hours),
     ]
-    assert as_utc(views.get_filing(session, order.id).state_entered_at) == first_sms
+    assert as_utc(describing.get_filing(session, order.id).state_entered_at) == first_sms
 
 
 def test_an_sms_sent_again_as_one_of_the_last_windows_reminders_fell_due_is_recorded(
@@ -2729,7 +2730,9 @@ def test_an_sms_sent_again_restarts_only_the_windows_of_those_yet_to_answer(
 
     _fire(session, order, "sms_resent", {})
 
-    windows = {(v.role, v.result, v.window_started_at) for v in views.verifiers(session, order.id)}
+    windows = {
+        (v.role, v.result, v.window_started_at) for v in history.verifiers(session, order.id)
+    }
     assert windows == {
         ("entity", "verified", first_sms),
         ("service", "pending", clock.now()),
@@ -2831,7 +2834,7 @@ def test_an_order_on_a_record_on_file_carries_its_number_from_the_start(
     order = open_order(**order_on(kind, on_file.entity_id, on_file.service_id or 0))
 
     assert order.icp_number == number
-    found = views.filing_page(
-        session, clock.now(), views.FilingFilters(icp_number=ENTITY_NUMBER)
+    found = search.filing_page(
+        session, clock.now(), search.FilingFilters(icp_number=ENTITY_NUMBER)
     ).items
     assert (order.id in {f.id for f in found}) == (number is not None)

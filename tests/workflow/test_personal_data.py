@@ -43,11 +43,13 @@ from tests.factories import (
     order_on,
     service_in,
 )
-from workflow import deadlines, privacy, service, views
+from workflow import deadlines, privacy, service
 from workflow.domain.commands import EventCommand, OrderCreate
 from workflow.domain.errors import TransitionNotAllowed, UnsafeSettings
 from workflow.schemas import FilingOut
 from workflow.startup import check_settings
+from workflow.views import describing, entities
+from workflow.views import history as filing_history
 
 if TYPE_CHECKING:
     from tests.conftest import Open
@@ -347,7 +349,7 @@ def test_a_rejected_order_purged_is_withdrawn_by_the_system_telling_no_one(
     """With no applicant left it goes no further: the purge names it, no notice does."""
     filing_id = _purged_rejected(session, clock, new_filing)
 
-    [*_, last] = views.history(session, filing_id)
+    [*_, last] = filing_history.history(session, filing_id)
     assert (last.event, last.actor, last.to_state) == ("withdraw", "system", "withdrawn")
     assert last.reason == service.PURGED_REASON
     told = session.exec(select(Notification.kind).where(Notification.filing_id == filing_id))
@@ -393,7 +395,7 @@ def test_a_purged_order_can_only_be_withdrawn(
         service.fire_event(session, filing_id, resubmit, actor="test")
 
     assert [r.code for r in refused.value.reasons] == ["personal_data_purged"]
-    shown = views.filing(session, filing_id, clock.now())
+    shown = describing.filing(session, filing_id, clock.now())
     assert shown.allowed_events == ["withdraw"]
     assert shown.personal_data_purged_at == clock.now()  # said, not only refused
 
@@ -452,23 +454,23 @@ def test_an_order_resubmitted_while_purge_reads_it_is_not_purged(
     )
 
     assert purged == privacy.Purge(filings=[], entities=[])
-    assert views.filing(session, filing_id, clock.now()).applicant.name == "Example Ltd"
+    assert describing.filing(session, filing_id, clock.now()).applicant.name == "Example Ltd"
 
 
 def test_purged_entities_are_not_taken_for_one_another(
     session: Session, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     """Their numbers are blank alike: one's order in flight is not another's."""
-    withdrawn = views.filing(session, _withdrawn(new_filing, session), clock.now())
+    withdrawn = describing.filing(session, _withdrawn(new_filing, session), clock.now())
     clock.advance(timedelta(days=31))
     assert privacy.purge(session, timedelta(days=30), clock.now()).filings == [withdrawn.id]
     rejected = _purged_before_purges_withdrew(session, clock, new_filing)
-    entity_id = views.filing(session, rejected, clock.now()).entity_id
+    entity_id = describing.filing(session, rejected, clock.now()).entity_id
     session.exec(update(Entity).where(col(Entity.id) == entity_id).values(id_number=""))
     session.commit()
 
-    assert views.entity(session, withdrawn.entity_id).open_order_id is None
-    assert views.entity(session, entity_id).open_order_id == rejected
+    assert entities.entity(session, withdrawn.entity_id).open_order_id is None
+    assert entities.entity(session, entity_id).open_order_id == rejected
 
 
 def test_purge_spares_orders_ended_within_retention(
@@ -478,7 +480,7 @@ def test_purge_spares_orders_ended_within_retention(
     clock.advance(timedelta(days=29))
 
     assert privacy.purge(session, timedelta(days=30), clock.now()).filings == []
-    assert views.filing(session, filing_id, clock.now()).applicant.name == "Example Ltd"
+    assert describing.filing(session, filing_id, clock.now()).applicant.name == "Example Ltd"
 
 
 def test_purge_spares_orders_still_open_however_old(
@@ -491,7 +493,7 @@ def test_purge_spares_orders_still_open_however_old(
     assert (
         len(privacy.purge(session, timedelta(days=30), clock.now()).filings) == 1
     )  # the withdrawn one
-    assert views.filing(session, open_order.id, clock.now()).applicant.name == "Example Ltd"
+    assert describing.filing(session, open_order.id, clock.now()).applicant.name == "Example Ltd"
 
 
 def test_a_second_purge_finds_nothing_left(
@@ -515,7 +517,7 @@ def test_purge_forgets_the_person_of_a_site_its_order_brought_to_an_entity_on_re
 
     assert privacy.purge(session, timedelta(days=30), clock.now()).filings == [order.id]
 
-    [site] = [s for s in views.services(session, on_file.entity_id) if s.id == order.service_id]
+    [site] = [s for s in entities.services(session, on_file.entity_id) if s.id == order.service_id]
     assert (site.responsible_name, site.responsible_mobile) == (None, None)
-    kept = views.entity(session, on_file.entity_id)
+    kept = entities.entity(session, on_file.entity_id)
     assert kept.name == "Example Ltd" and kept.icp_number is not None

@@ -34,7 +34,7 @@ from tests.factories import (
     order_on,
     service_in,
 )
-from workflow import deadlines, records, service, views
+from workflow import deadlines, records, service
 from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate
 from workflow.domain.definition import EVENTS_BY_NAME, NON_TERMINAL_STATES, Flag, State
 from workflow.domain.errors import (
@@ -47,6 +47,7 @@ from workflow.domain.errors import (
 )
 from workflow.schemas import FilingOut
 from workflow.sweeps import fire_due_deadlines
+from workflow.views import describing, entities, history
 
 if TYPE_CHECKING:
     from tests.conftest import Open
@@ -64,7 +65,7 @@ def test_creation_records_history_and_arms_the_initial_deadlines(
 ) -> None:
     view = service.create_filing(session, FilingCreate.model_validate(payload), actor="alice")
     assert (view.state, view.version) == ("domain_registered", 1)
-    assert [h.event for h in views.history(session, view.id)] == ["create"]
+    assert [h.event for h in history.history(session, view.id)] == ["create"]
     assert {d.kind for d in view.deadlines} == {
         "stuck",
         "idle_reminder",
@@ -100,7 +101,7 @@ def test_an_organisations_filing_records_the_person_it_names_responsible(
     session: Session, clock: FrozenClock, payload: dict[str, object]
 ) -> None:
     view = service.create_filing(session, FilingCreate.model_validate(payload), actor="alice")
-    assert views.entity(session, view.entity_id).responsible_name == "Han Meimei"
+    assert entities.entity(session, view.entity_id).responsible_name == "Han Meimei"
 
 
 def test_an_organisations_filing_without_its_responsible_person_is_refused_naming_the_field(
@@ -121,7 +122,7 @@ def test_an_individuals_filing_is_their_own_responsibility(
 ) -> None:
     command = _as_individual(payload, name="Wang Fang")
     view = service.create_filing(session, command, actor="alice")
-    assert views.entity(session, view.entity_id).responsible_name == "Wang Fang"
+    assert entities.entity(session, view.entity_id).responsible_name == "Wang Fang"
 
 
 def test_creation_refuses_bad_input_naming_every_problem_and_writes_nothing(
@@ -141,7 +142,7 @@ def test_every_path_reaches_its_state_and_history_replays_to_it(
     session: Session, new_filing: MakeFiling, state: str
 ) -> None:
     view = new_filing(state)
-    entries = views.history(session, view.id)
+    entries = history.history(session, view.id)
     replayed = entries[0].to_state
     for entry in entries[1:]:
         assert entry.from_state == replayed
@@ -273,7 +274,7 @@ def _in_state(state: State, request: pytest.FixtureRequest) -> FilingOut:
         clock.advance(timedelta(days=settings.idle_lapse_days))
         fire_due_deadlines(db.engine, clock.now(), settings)
         session.expire_all()
-        return views.filing(session, returned.id, clock.now())
+        return describing.filing(session, returned.id, clock.now())
     raise AssertionError(f"no way to reach {state} here: add one")
 
 
@@ -321,7 +322,7 @@ def test_a_resubmission_s_history_records_every_material_it_sent(
 ) -> None:
     filing = new_filing("host_returned")
     _photo_resubmitted(session, filing.id)
-    resubmitted = views.history(session, filing.id)[-1]
+    resubmitted = history.history(session, filing.id)[-1]
     assert (resubmitted.event, resubmitted.data["materials"]) == ("resubmit", ORG_MATERIALS)
 
 
@@ -427,9 +428,9 @@ def test_stale_expected_version_is_a_conflict_and_changes_nothing(
             actor="bob",
             expected_version=7,
         )
-    after = views.get_filing(session, filing.id)
+    after = describing.get_filing(session, filing.id)
     assert (after.state, after.version) == ("domain_registered", filing.version)
-    assert len(views.history(session, filing.id)) == 1
+    assert len(history.history(session, filing.id)) == 1
 
 
 def test_leaving_a_state_disarms_its_deadlines_and_arms_the_next(
@@ -456,7 +457,7 @@ def test_immediate_sms_reminder_is_owed_in_the_transition_itself(
     session: Session, new_filing: MakeFiling
 ) -> None:
     filing = new_filing("sms_pending")
-    owed = views.notifications(session, filing.id)
+    owed = history.notifications(session, filing.id)
     assert "sms_reminder" in [n.kind for n in owed]
     relayed = [row.payload["notification_id"] for row in session.exec(select(OutboxMessage))]
     assert sorted(relayed) == sorted(n.id for n in owed)
@@ -468,7 +469,7 @@ def test_a_reminder_past_its_time_is_sent_not_overdue(
     filing = new_filing("sms_pending")
     clock.advance(timedelta(hours=13))  # past the 0 h and 12 h reminders, inside the window
 
-    shown = views.filing(session, filing.id, clock.now())
+    shown = describing.filing(session, filing.id, clock.now())
 
     reminders = [d for d in shown.deadlines if d.kind == "sms_reminder" and d.due_at <= clock.now()]
     assert len(reminders) == 2 and [d.flag for d in reminders] == [None, None]
@@ -482,7 +483,9 @@ def test_a_deadline_whose_passing_makes_the_filing_late_is_overdue_once_past(
     clock.advance(timedelta(hours=25))  # the sweep has not run: the window is past
 
     [expiry] = [
-        d for d in views.filing(session, filing.id, clock.now()).deadlines if d.kind == "sms_expiry"
+        d
+        for d in describing.filing(session, filing.id, clock.now()).deadlines
+        if d.kind == "sms_expiry"
     ]
     assert expiry.flag is Flag.OVERDUE
 
@@ -522,7 +525,7 @@ def test_failure_after_the_state_write_rolls_everything_back(
             session, filing.id, EventCommand(event="host_approve", data={}), actor="bob"
         )
     session.rollback()
-    stored = views.get_filing(session, filing.id)
+    stored = describing.get_filing(session, filing.id)
     session.refresh(stored)
     assert (stored.state, stored.version) == ("submitted", filing.version)
     assert {t: count(session, t) for t in before} == before
@@ -549,7 +552,7 @@ def test_idempotency_key_replays_the_first_result_without_firing_again(
         idempotency_key="k1",
     )
     assert again == first
-    assert len(views.history(session, filing.id)) == 2
+    assert len(history.history(session, filing.id)) == 2
     assert count(session, IdempotencyRecord) == 1
 
 
@@ -576,7 +579,7 @@ def test_a_repeat_saying_the_same_in_other_words_is_replayed(
         return service.fire_event(session, filing.id, command, actor="bob", idempotency_key="s1")
 
     assert send(again) == send(first)
-    assert [e.event for e in views.history(session, filing.id)].count("sms_sent") == 1
+    assert [e.event for e in history.history(session, filing.id)].count("sms_sent") == 1
 
 
 def test_an_idempotency_key_opens_one_filing_however_often_it_is_sent(session: Session) -> None:
@@ -680,7 +683,7 @@ def test_a_keyed_repeat_that_loses_the_race_to_its_first_copy_replays_it(
 
     assert first and replayed.model_dump() == first[0].model_dump()
     with Session(db.engine) as fresh:
-        assert [e.event for e in views.history(fresh, filing.id)].count("host_approve") == 1
+        assert [e.event for e in history.history(fresh, filing.id)].count("host_approve") == 1
 
 
 def test_a_refused_keyed_request_keeps_no_transaction_open(
@@ -838,13 +841,13 @@ def test_racing_clients_one_winner_per_version(
     with Session(db.engine) as fresh:
         stored = fresh.get(Filing, filing.id)
         assert stored is not None and stored.version == filing.version + 1
-        entries = views.history(fresh, filing.id)
+        entries = history.history(fresh, filing.id)
         assert [e.version for e in entries] == list(range(1, stored.version + 1))
         assert entries[-1].to_state == stored.state
         winner = entries[-1].event
         owed = [
             n
-            for n in views.notifications(fresh, filing.id)
+            for n in history.notifications(fresh, filing.id)
             if n.kind in {"host_approve", "host_return"}
         ]
         assert [n.kind for n in owed] == [winner]
@@ -853,7 +856,9 @@ def test_racing_clients_one_winner_per_version(
             .select_from(Deadline)
             .where(Deadline.filing_id == filing.id, col(Deadline.disarmed_at).is_(None))
         ).one()
-        assert open_rows == len(views.describe(fresh, stored, stored.state_entered_at).deadlines)
+        assert open_rows == len(
+            describing.describe(fresh, stored, stored.state_entered_at).deadlines
+        )
 
 
 def test_filing_routes_receive_case_manager_notices(
@@ -863,7 +868,7 @@ def test_filing_routes_receive_case_manager_notices(
     service.fire_event(
         session, filing.id, EventCommand(event="host_return", data={"reason": "photo"}), actor="bob"
     )
-    recipients = {(n.channel, n.recipient) for n in views.notifications(session, filing.id)}
+    recipients = {(n.channel, n.recipient) for n in history.notifications(session, filing.id)}
     assert ("email", "pm@example.cn") in recipients
 
 
@@ -987,7 +992,7 @@ def test_a_service_number_another_order_bound_is_refused_naming_that_order(
         {"order_id": first.id},
     )
     assert reason.rule == "service_number_used_once" and reason.source
-    assert views.get_filing(session, second.id).state == "domain_registered"
+    assert describing.get_filing(session, second.id).state == "domain_registered"
 
 
 def test_a_service_number_typed_in_other_case_is_the_same_number(
@@ -1028,7 +1033,7 @@ def test_of_two_assignments_at_once_the_later_names_the_earliers_assignee_as_pre
 
     second_of_two_at_once(db, give("alice"), give("bob"))
 
-    given = [(a.assignee, a.previous) for a in views.assignments(session, filing.id)]
+    given = [(a.assignee, a.previous) for a in history.assignments(session, filing.id)]
     assert given == [("alice", None), ("bob", "alice")]
 
 
@@ -1047,4 +1052,4 @@ def test_two_orders_binding_one_service_number_at_once_bind_it_once(
 
     assert isinstance(refused, GuardFailed)
     assert [r.code for r in refused.reasons] == ["service_number_in_use"]
-    assert views.get_filing(session, second.id).state == "domain_registered"
+    assert describing.get_filing(session, second.id).state == "domain_registered"

@@ -12,12 +12,13 @@ from sqlmodel import Session
 
 from config.clock import FrozenClock
 from tests.factories import MakeFiling, commands_to, make_payload, order_on
-from workflow import service, views
+from workflow import service
 from workflow.domain.definition import OVERDUE_KINDS, State
 from workflow.domain.errors import FilingNotFound, ValidationError
 from workflow.domain.orders import OrderKind
 from workflow.schemas import FilingOut, FilingSort
-from workflow.views import FilingFilters
+from workflow.views import describing, held_up, history, search
+from workflow.views.search import FilingFilters
 
 if TYPE_CHECKING:
     from tests.conftest import Open
@@ -30,7 +31,7 @@ def test_a_page_counts_every_match_and_holds_only_its_slice(
         new_filing("submitted", domain=f"site{n}.cn")
     new_filing("domain_registered", domain="other.cn")
 
-    page = views.filing_page(
+    page = search.filing_page(
         session, clock.now(), FilingFilters(state=State.SUBMITTED), limit=2, offset=1
     )
 
@@ -41,14 +42,14 @@ def test_a_page_counts_every_match_and_holds_only_its_slice(
 def test_a_page_counts_matches_up_to_a_limit_and_says_when_there_are_more(
     session: Session, clock: FrozenClock, new_filing: MakeFiling, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(views, "COUNTED_UP_TO", 2)
+    monkeypatch.setattr(search, "COUNTED_UP_TO", 2)
     for n in range(3):
         new_filing("submitted", domain=f"site{n}.cn")
 
-    page = views.filing_page(session, clock.now(), limit=1)
+    page = search.filing_page(session, clock.now(), limit=1)
 
     assert (page.total, page.total_is_exact, len(page.items)) == (2, False, 1)
-    assert views.filing_page(session, clock.now(), FilingFilters(domain="site1")).total_is_exact
+    assert search.filing_page(session, clock.now(), FilingFilters(domain="site1")).total_is_exact
 
 
 def test_a_province_alias_finds_the_filings_stored_under_its_province(
@@ -57,7 +58,7 @@ def test_a_province_alias_finds_the_filings_stored_under_its_province(
     new_filing(domain="chengdu.cn", province="川")
     new_filing(domain="beijing.cn")
 
-    page = views.filing_page(session, clock.now(), FilingFilters(province="蜀"))
+    page = search.filing_page(session, clock.now(), FilingFilters(province="蜀"))
 
     assert [f.domain for f in page.items] == ["chengdu.cn"]
 
@@ -68,7 +69,7 @@ def test_the_late_list_takes_a_province_alias_too(
     new_filing("submitted", domain="chengdu.cn", province="川")
     clock.advance(timedelta(days=7))  # past the host's 3 working days
 
-    page = views.overdue_page(session, clock.now(), province="蜀")
+    page = held_up.overdue_page(session, clock.now(), province="蜀")
 
     assert [item.filing.domain for item in page.items] == ["chengdu.cn"]
 
@@ -79,7 +80,7 @@ def test_a_late_filing_shows_the_latest_deadline_it_is_past_not_the_first(
     new_filing("miit_pending")
     clock.advance(timedelta(weeks=7))  # past the legal limit's 20 working days and the SLA
 
-    page = views.overdue_page(session, clock.now(), state=State.MIIT_PENDING)
+    page = held_up.overdue_page(session, clock.now(), state=State.MIIT_PENDING)
 
     assert [item.deadline.kind for item in page.items] == ["miit_sla_breach"]
 
@@ -91,7 +92,7 @@ def test_a_filing_moved_off_a_late_list_between_its_reads_shows_no_deadline_not_
     leave a row's filing with no deadline of the list's kinds (here, an order just approved)."""
     approved = new_filing("approved")
 
-    assert views.shown_deadline(approved, OVERDUE_KINDS, clock.now()) is None
+    assert held_up.shown_deadline(approved, OVERDUE_KINDS, clock.now()) is None
 
 
 def test_a_filing_moved_on_to_a_deadline_not_yet_due_between_a_late_lists_reads_is_left_out(
@@ -101,23 +102,23 @@ def test_a_filing_moved_on_to_a_deadline_not_yet_due_between_a_late_lists_reads_
     would be listed as late for the SMS window that has just opened."""
     late = new_filing("submitted")
     clock.advance(timedelta(days=7))  # past the host's 3 working days
-    describe_many = views.describe_many
+    describe_many = describing.describe_many
 
     def moved_on_meanwhile(*args: Any) -> list[FilingOut]:
         for command in commands_to("sms_pending")[len(commands_to("submitted")) :]:
             service.fire_event(session, late.id, command, actor="test")
         return describe_many(*args)
 
-    monkeypatch.setattr(views, "describe_many", moved_on_meanwhile)
+    monkeypatch.setattr(held_up, "describe_many", moved_on_meanwhile)
 
-    assert views.overdue_page(session, clock.now()).items == []
+    assert held_up.overdue_page(session, clock.now()).items == []
 
 
 def _filings_of(session: Session, now: datetime, province: str) -> object:
-    return views.filing_page(session, now, FilingFilters(province=province))
+    return search.filing_page(session, now, FilingFilters(province=province))
 
 
-@pytest.mark.parametrize("lister", [_filings_of, views.overdue_page])
+@pytest.mark.parametrize("lister", [_filings_of, held_up.overdue_page])
 def test_a_list_refuses_a_province_that_is_none_rather_than_showing_nothing(
     session: Session, clock: FrozenClock, lister: Callable[..., object]
 ) -> None:
@@ -143,7 +144,7 @@ def test_the_domain_search_matches_from_the_start_of_the_name(
     for domain in ("site1.cn", "site10.cn", "site2.cn", "asite1.cn"):
         new_filing(domain=domain)
 
-    page = views.filing_page(session, clock.now(), FilingFilters(domain=term))
+    page = search.filing_page(session, clock.now(), FilingFilters(domain=term))
 
     assert sorted(f.domain for f in page.items) == found
 
@@ -168,7 +169,7 @@ def test_a_domain_search_in_punycode_finds_an_internationalised_domain_from_its_
     for domain in ("北京.cn", "京东.cn", "例子.中国", "xn-test.cn", "site1.cn"):
         new_filing(domain=domain)
 
-    page = views.filing_page(session, clock.now(), FilingFilters(domain=term))
+    page = search.filing_page(session, clock.now(), FilingFilters(domain=term))
 
     assert sorted(f.domain for f in page.items) == sorted(found)
 
@@ -180,7 +181,7 @@ def test_a_domain_search_in_punycode_lists_its_matches_in_their_ascii_spellings_
     for domain in ("京东.cn", "例子.中国", "北京.cn"):  # xn--xhq9m, xn--fsqu00a, xn--1lq90i
         new_filing(domain=domain)
 
-    page = views.filing_page(
+    page = search.filing_page(
         session, clock.now(), FilingFilters(domain="xn--", descending=descending)
     )
 
@@ -196,7 +197,7 @@ def test_a_domain_search_lists_the_domain_typed_in_full_first(
     for domain in ("site120.cn", "site12.cn", "site121.cn"):  # ids in this order
         new_filing(domain=domain)
 
-    page = views.filing_page(session, clock.now(), FilingFilters(domain="site12"))
+    page = search.filing_page(session, clock.now(), FilingFilters(domain="site12"))
 
     assert [f.domain for f in page.items] == ["site12.cn", "site120.cn", "site121.cn"]
 
@@ -207,7 +208,7 @@ def test_a_chosen_order_holds_for_a_domain_search_too(
     for domain in ("site120.cn", "site12.cn"):
         new_filing(domain=domain)
 
-    page = views.filing_page(
+    page = search.filing_page(
         session, clock.now(), FilingFilters(domain="site12", sort=FilingSort.ID)
     )
 
@@ -220,15 +221,15 @@ def test_a_list_without_a_domain_search_is_oldest_first(
     for domain in ("b.cn", "a.cn"):
         new_filing(domain=domain)
 
-    assert [f.domain for f in views.filing_page(session, clock.now()).items] == ["b.cn", "a.cn"]
+    assert [f.domain for f in search.filing_page(session, clock.now()).items] == ["b.cn", "a.cn"]
 
 
 def test_every_view_masks_identity_and_phone_numbers(
     session: Session, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     created = new_filing()
-    listed = views.filing_page(session, clock.now()).items[0]
-    shown = views.filing(session, created.id, clock.now())
+    listed = search.filing_page(session, clock.now()).items[0]
+    shown = describing.filing(session, created.id, clock.now())
     assert created.applicant == listed.applicant == shown.applicant
     assert (shown.applicant.id_number, shown.applicant.phone) == (
         "911***********CD52",
@@ -238,7 +239,7 @@ def test_every_view_masks_identity_and_phone_numbers(
 
 def test_a_missing_filing_has_no_history(session: Session, clock: FrozenClock) -> None:
     with pytest.raises(FilingNotFound):
-        views.history(session, 404)
+        history.history(session, 404)
 
 
 def test_a_timeline_shows_the_masked_filing_its_history_and_notifications(
@@ -246,7 +247,7 @@ def test_a_timeline_shows_the_masked_filing_its_history_and_notifications(
 ) -> None:
     created = new_filing("sms_pending")
 
-    shown = views.timeline(session, created.id, clock.now())
+    shown = history.timeline(session, created.id, clock.now())
 
     assert shown.filing.applicant.phone == "138****8000"
     assert shown.history[-1].event == "sms_sent"
@@ -258,7 +259,7 @@ def test_a_prefix_ending_where_no_range_can_follow_finds_nothing_rather_than_fai
     session: Session, clock: FrozenClock, new_filing: MakeFiling, last: str
 ) -> None:
     new_filing(domain="a.cn")
-    assert views.filing_page(session, clock.now(), FilingFilters(domain=f"a{last}")).total == 0
+    assert search.filing_page(session, clock.now(), FilingFilters(domain=f"a{last}")).total == 0
 
 
 def test_a_kind_of_order_is_listed_and_counted_apart(
@@ -266,9 +267,9 @@ def test_a_kind_of_order_is_listed_and_counted_apart(
 ) -> None:
     change = open_order(**order_on("change", on_file.entity_id, on_file.service_id or 0))
 
-    page = views.filing_page(session, clock.now(), FilingFilters(kind=OrderKind.CHANGE))
+    page = search.filing_page(session, clock.now(), FilingFilters(kind=OrderKind.CHANGE))
     assert [f.id for f in page.items] == [change.id]
-    counts = {c.state: c.count for c in views.state_counts(session, clock.now(), "change")}
+    counts = {c.state: c.count for c in held_up.state_counts(session, clock.now(), "change")}
     assert (counts[State.DRAFT], counts[State.APPROVED]) == (1, 0)
 
 
@@ -290,7 +291,7 @@ def test_an_applicant_search_finds_full_width_brackets_typed_either_way(
     applicant = {**make_payload()["applicant"], "name": "派伦科技（北京）有限公司"}  # type: ignore[dict-item]
     filing = new_filing(applicant=applicant)
 
-    page = views.filing_page(session, clock.now(), FilingFilters(applicant=typed))
+    page = search.filing_page(session, clock.now(), FilingFilters(applicant=typed))
 
     assert [f.id for f in page.items] == [filing.id]
 
@@ -304,17 +305,17 @@ def _hours(*hours: float) -> list[datetime]:
 
 
 def test_states_begin_when_their_rows_say_they_happened_in_order() -> None:
-    assert views.entry_times(_hours(0, 5, 9)) == _hours(0, 5, 9)
+    assert history.entry_times(_hours(0, 5, 9)) == _hours(0, 5, 9)
 
 
 def test_a_row_that_happened_before_rows_recorded_ahead_of_it_ends_their_states_then() -> None:
     """The fourth row happened at 3 h: the states of the rows recorded at 5 h and 9 h were
     entered by then and last nothing; the first ends at 3 h, the fourth begins there."""
-    assert views.entry_times(_hours(0, 5, 9, 3)) == _hours(0, 3, 3, 3)
+    assert history.entry_times(_hours(0, 5, 9, 3)) == _hours(0, 3, 3, 3)
 
 
 def test_no_state_begins_before_the_order_was_opened() -> None:
-    assert views.entry_times(_hours(0, 5, -4)) == _hours(0, 0, 0)
+    assert history.entry_times(_hours(0, 5, -4)) == _hours(0, 0, 0)
 
 
 def test_a_lists_entity_names_leave_out_the_filings_purged_of_personal_data(
@@ -329,6 +330,6 @@ def test_a_lists_entity_names_leave_out_the_filings_purged_of_personal_data(
         update={"id": first.entity_id + 101, "personal_data_purged_at": clock.now()}
     )
 
-    named = views.entity_names(session, [kept, purged])
+    named = search.entity_names(session, [kept, purged])
 
     assert named == {kept.id: kept.applicant.name}
