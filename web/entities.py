@@ -104,9 +104,9 @@ _CONFIRMS = {
     "批准后取消本接入商的接入",
 }
 # The fields of a service (``ServiceIn``) or a change (``ChangesIn``) a website has none of,
-# as their models mark them (``commands.AppOnly``, which ``guards.check_website_fields``
-# reads too): an app's, a mini program's or a quick app's, shown folded away so that a
-# website's order is short.
+# as their models mark them (``commands.AppOnly``, which
+# ``app_identity.check_website_fields`` reads too): an app's, a mini program's or a quick
+# app's, shown folded away so that a website's order is short.
 _APP_ONLY = frozenset((*app_only(ServiceIn), *app_only(ChangesIn)))
 APP_PLATFORMS = Group(
     "App platforms (apps, mini programs, quick apps only) App 平台（仅 App、小程序、快应用）",

@@ -11,7 +11,6 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from models import Entity, Filing, Service, table
-from workflow.domain.guards import Someone
 from workflow.domain.orders import (
     ON_FILE_STATUSES,
     SUFFIX_LETTER,
@@ -22,6 +21,7 @@ from workflow.domain.orders import (
     kind_spec,
     split_number,
 )
+from workflow.domain.persons import Someone
 from workflow.order_facts import next_suffix
 from workflow.records import keeps_record, taken_document
 

@@ -21,15 +21,14 @@ from tests.factories import (
     service_in,
 )
 from workflow.domain import guards
+from workflow.domain.app_identity import check_website_fields
 from workflow.domain.commands import ChangesIn, FilingCreate, ServiceIn
+from workflow.domain.creation_rules import check_creation
 from workflow.domain.event_data import EventData, IcpNumberData, MaterialsData, ServiceNumberData
 from workflow.domain.guards import (
     GUARDS,
-    MOBILE_EXAMPLE,
     ORDER_GUARDS,
     SERVER_IP_EXAMPLE,
-    check_creation,
-    check_website_fields,
     guard_icp_number,
     guard_pre_approval_needed,
     guard_service_number,
@@ -37,6 +36,7 @@ from workflow.domain.guards import (
 )
 from workflow.domain.obligations import PSB_EXAMPLE, check_psb_number
 from workflow.domain.orders import ServiceKind
+from workflow.domain.persons import MOBILE_EXAMPLE
 from workflow.domain.rules import RulesError, load_rules, parse_rules
 
 TODAY = date(2026, 3, 15)

@@ -346,8 +346,8 @@ class HarmonyOsIn(_AppPlatformIn):
 class AppOnly:
     """Marks a field of a service (``ServiceIn``) or a change (``ChangesIn``) that only an
     app, a mini program or a quick app has, in its type (``Annotated[Name | None,
-    AppOnly()]``): a website giving one is refused (``guards.check_website_fields``), and the
-    console folds it away so that a website's order is short, both reading it here
+    AppOnly()]``): a website giving one is refused (``app_identity.check_website_fields``),
+    and the console folds it away so that a website's order is short, both reading it here
     (``app_only``)."""
 
 

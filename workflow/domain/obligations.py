@@ -25,10 +25,10 @@ from pydantic.json_schema import SkipJsonSchema
 from config.settings import MAX_RECTIFICATION_WORKING_DAYS, Settings
 from workflow.domain.bounded import Count, Day, Document, PsbNumber, Url
 from workflow.domain.bounded import Reason as ReasonText
+from workflow.domain.creation_rules import check_registration_term
 from workflow.domain.definition import Audience, Figure, setting_name, spoken
 from workflow.domain.errors import Reason
 from workflow.domain.event_data import STRICT
-from workflow.domain.guards import check_registration_term
 from workflow.domain.orders import ServiceKind
 from workflow.domain.rules import Rules, Source
 from workflow.domain.wording import ConsoleHelp, worded_by_default

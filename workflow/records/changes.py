@@ -5,10 +5,11 @@ each to something the record does not already say.
 
 from __future__ import annotations
 
+from workflow.domain.app_identity import check_app_platforms, check_website_fields
 from workflow.domain.commands import OrderCreate, PersonIn
 from workflow.domain.errors import Reason
-from workflow.domain.guards import as_spelt, check_app_platforms, check_website_fields
 from workflow.domain.orders import ServiceKind
+from workflow.domain.persons import as_spelt
 from workflow.records.parties import Parties, dumped_platforms
 
 

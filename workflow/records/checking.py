@@ -7,14 +7,14 @@ from datetime import date
 from sqlmodel import Session
 
 from config.settings import Settings
-from workflow.domain.commands import OrderCreate
-from workflow.domain.errors import ValidationError, summarise
-from workflow.domain.guards import (
+from workflow.domain.app_identity import (
     check_app_identifier,
     check_app_platforms,
-    check_creation,
     check_website_fields,
 )
+from workflow.domain.commands import OrderCreate
+from workflow.domain.creation_rules import check_creation
+from workflow.domain.errors import ValidationError, summarise
 from workflow.domain.orders import kind_spec
 from workflow.domain.rules import rules_for
 from workflow.records.changes import (

@@ -11,10 +11,10 @@ from sqlmodel import Session, col, select
 
 from models import Entity, Filing, Obligation, Service
 from models.sealed import lookup
+from workflow.domain.app_identity import package_key
 from workflow.domain.commands import ServiceIn
 from workflow.domain.definition import TERMINAL_STATES
 from workflow.domain.errors import Reason
-from workflow.domain.guards import package_key
 from workflow.domain.obligations import ObligationKind
 from workflow.domain.orders import (
     ON_FILE_STATUSES,

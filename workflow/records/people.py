@@ -18,7 +18,8 @@ from models.sealed import lookup
 from workflow.domain.commands import ApplicantKind, EntityIn, OrderCreate, PersonIn
 from workflow.domain.errors import Reason
 from workflow.domain.event_data import VerifierRole
-from workflow.domain.guards import (
+from workflow.domain.orders import ON_FILE_STATUSES, EntityStatus, ServiceStatus
+from workflow.domain.persons import (
     Someone,
     check_email,
     check_mobile,
@@ -26,7 +27,6 @@ from workflow.domain.guards import (
     check_responsible,
     same_person,
 )
-from workflow.domain.orders import ON_FILE_STATUSES, EntityStatus, ServiceStatus
 from workflow.domain.rules import Rules
 from workflow.records.parties import Parties, identity_number
 

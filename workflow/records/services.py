@@ -13,17 +13,10 @@ from sqlmodel import Session, col, select
 from config.settings import Settings
 from models import Entity, Filing, Service
 from models.sealed import lookup
+from workflow.domain.app_identity import PACKAGE_SOURCE, caseless_on, package_key
 from workflow.domain.commands import OrderCreate, ServiceIn
 from workflow.domain.definition import TERMINAL_STATES
 from workflow.domain.errors import Reason
-from workflow.domain.guards import (
-    PACKAGE_SOURCE,
-    caseless_on,
-    check_access_number,
-    check_suffix_letter,
-    package_key,
-    same_name,
-)
 from workflow.domain.orders import (
     ON_FILE_STATUSES,
     Effect,
@@ -34,6 +27,8 @@ from workflow.domain.orders import (
     ServiceStatus,
     split_number,
 )
+from workflow.domain.persons import same_name
+from workflow.domain.record_numbers import check_access_number, check_suffix_letter
 from workflow.domain.rules import rules_for
 from workflow.records.parties import Packages, Parties, identity_number, service_named
 
