@@ -119,6 +119,11 @@ def test_routes_must_name_a_known_channel_and_a_recipient() -> None:
     ]
 
 
+def test_an_email_route_with_a_display_name_is_refused() -> None:
+    raw = payload(notify=[{"channel": "email", "recipient": "Foo <a@b.cn>"}])
+    assert problems(FilingCreate, raw) == [("invalid_field", "notify[0].recipient")]
+
+
 def test_every_shape_problem_is_reported_at_once() -> None:
     raw = without(
         payload(license="x", domain_expires_on="next year", **{"applicant.phone": 13800138000}),

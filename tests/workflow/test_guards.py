@@ -585,6 +585,30 @@ def test_malformed_email_is_refused(settings: Settings, email: str) -> None:
     assert codes(reasons) == ["invalid_email"]
 
 
+@pytest.mark.parametrize("email", ["a..b@x.cn", ".a@x.cn", "a,b@x.cn", "a(b)@x.cn"])
+def test_an_email_whose_local_part_mail_cannot_carry_is_refused(
+    settings: Settings, email: str
+) -> None:
+    reasons = check_creation(individual(**{"applicant.email": email}), TODAY, settings)
+    assert codes(reasons) == ["invalid_email"]
+
+
+def test_an_email_at_a_reserved_test_domain_is_refused(settings: Settings) -> None:
+    reasons = check_creation(individual(**{"applicant.email": "a@x.test"}), TODAY, settings)
+    assert codes(reasons) == ["invalid_email"]
+
+
+def test_an_email_at_a_bare_ip_address_is_refused(settings: Settings) -> None:
+    reasons = check_creation(individual(**{"applicant.email": "a@1.2.3.4"}), TODAY, settings)
+    assert codes(reasons) == ["invalid_email"]
+
+
+def test_an_email_refusal_names_the_field_and_says_why(settings: Settings) -> None:
+    [reason] = check_creation(individual(**{"applicant.email": "a..b@x.cn"}), TODAY, settings)
+    assert reason.message.startswith("applicant.email: 'a..b@x.cn' is not an email address: ")
+    assert "period" in reason.message
+
+
 # --- creation: per-province residency ---------------------------------------------------
 
 

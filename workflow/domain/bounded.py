@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, LiteralString
 
 from annotated_types import Interval
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -267,6 +268,19 @@ def _one_mobile(value: str) -> str:
     is one. Anything else is kept as typed, for the check of a mobile to name."""
     written = _WRITTEN_MOBILE.fullmatch(value)
     return "".join(written.groups()) if written else value
+
+
+def valid_email(address: str) -> str:
+    """``address`` as mail is sent to it (its domain lower-cased), when it is one bare
+    address mail can reach: the bureau and the host write to an applicant's, notifications go
+    to a route's, and one check serves both so neither takes what the other refuses. Judged
+    by email-validator without asking DNS (a check must not hang on the network); a display
+    name ("Foo <a@b.cn>") is refused, since the address kept would not be the text given.
+    Raises ``ValueError`` saying why, for the caller to put after the field's name."""
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise ValueError(f"{address!r} is not an email address: {error}") from error
 
 
 Phone = Annotated[str, line(bounds.PHONE), AfterValidator(_one_mobile)]

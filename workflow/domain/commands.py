@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 
 import pydantic
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
-from pydantic.networks import validate_email
 
 from config import bounds
 from workflow.domain.bounded import (
@@ -45,6 +44,7 @@ from workflow.domain.bounded import (
     Sector,
     Sha1Fingerprint,
     YesNo,
+    valid_email,
 )
 from workflow.domain.definition import Channel
 from workflow.domain.errors import Reason, ValidationError, summarise
@@ -124,10 +124,6 @@ class WebsiteIn(BaseModel):
     sector: Sector = "general"
 
 
-def _email(value: str) -> str:
-    return validate_email(value)[1]
-
-
 def _is_loopback(host: str) -> bool:
     address = _numeric_host(host)
     return host.rstrip(".") == "localhost" or (address is not None and address.is_loopback)
@@ -193,7 +189,7 @@ def _apprise_url(value: str) -> str:
 
 
 _RECIPIENTS: dict[Channel, Callable[[str], str]] = {
-    Channel.EMAIL: _email,
+    Channel.EMAIL: valid_email,
     Channel.WEBHOOK: _https_url,
     Channel.CHAT: _apprise_url,
 }

@@ -12,8 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from config.domains import to_ascii_domain
-from workflow.domain.bounded import INVISIBLE
+from workflow.domain.bounded import INVISIBLE, valid_email
 from workflow.domain.citing import cite
 from workflow.domain.commands import ApplicantKind
 from workflow.domain.errors import Reason
@@ -22,7 +21,6 @@ from workflow.domain.rules import ApplicantType, Rules
 # A mainland mobile, and the one a refusal shows as expected (the check takes it: tested).
 _MAINLAND_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 MOBILE_EXAMPLE = "13800138000"
-_EMAIL = re.compile(r"^[^@\s]+@([^@\s]+\.[^@\s]+)$")
 
 
 def check_person_document(
@@ -105,10 +103,13 @@ def check_mobile(mobile: str, field: str) -> list[Reason]:
 
 
 def check_email(email: str, field: str) -> list[Reason]:
-    """An address the bureau and the host may write to."""
-    if _valid_email(email):
-        return []
-    return [Reason("invalid_email", f"{field}: {email!r} is not an email address", field=field)]
+    """An address the bureau and the host may write to, judged as a notification route's is
+    (``valid_email``)."""
+    try:
+        valid_email(email)
+    except ValueError as error:
+        return [Reason("invalid_email", f"{field}: {error}", field=field)]
+    return []
 
 
 def same_name(one: str, other: str) -> bool:
@@ -178,14 +179,3 @@ def check_responsible(kind: ApplicantKind, entity: str, person: str, field: str)
             field=field,
         )
     ]
-
-
-def _valid_email(email: str) -> bool:
-    match = _EMAIL.match(email)
-    if match is None:
-        return False
-    try:
-        to_ascii_domain(match.group(1))
-    except ValueError:
-        return False
-    return True
