@@ -20,9 +20,9 @@ from workflow import notices, outbox
 from workflow.domain.obligations import OBLIGATIONS_BY_KIND, Action, ObligationKind
 from workflow.obligations.rows import (
     REMINDS_OF,
-    armed_figures,
     figure_value,
     open_obligation,
+    row_figures,
     worded_as_armed,
 )
 
@@ -130,7 +130,7 @@ def _overtaken(session: Session, row: Obligation, duty: ObligationKind, now: dat
 
 def _data_lines(row: Obligation, leave_out: Sequence[str] = ()) -> list[str]:
     """What the row knows, but the figures it was armed with: its text names those."""
-    left_out = {*leave_out, *armed_figures(row)}
+    left_out = {*leave_out, *row_figures(row)}
     return [
         f"{key}: {value}"
         for key, value in row.data.items()

@@ -116,10 +116,12 @@ def within(day: date, armed: Mapping[str, float]) -> date:
 
 def worded_as_armed(text: str, row: Obligation, settings: Settings) -> str:
     """``text`` with the figures ``row`` was armed with (``figures_to_arm``), the others as set now."""
-    return worded(text, settings, armed_figures(row))
+    return worded(text, settings, row_figures(row))
 
 
-def armed_figures(row: Obligation) -> dict[str, float]:
+def row_figures(row: Obligation) -> dict[str, float]:
+    """The settings' figures an obligation was armed with, kept in its data so its words do
+    not change when ops change the settings later."""
     return {
         key: value
         for key, value in row.data.items()
