@@ -24,7 +24,8 @@ from auth.tokens import (
 )
 from cli import backups
 from cli.errors import DOMAIN_ERROR, App, CliError, refusal, report
-from cli.filings import HELD_UP_COLUMNS, filings_command, held_up_row
+from cli.filing_lists import filings_command
+from cli.filing_output import HELD_UP_COLUMNS, held_up_row
 from cli.output import (
     JsonOption,
     choice_option,

@@ -12,7 +12,7 @@ import typer
 from rich.console import Group, RenderableType
 
 from cli.errors import App
-from cli.filings import render_filing
+from cli.filing_output import render_filing
 from cli.output import (
     ActorOption,
     JsonOption,

@@ -78,6 +78,11 @@ def choice_option(help: str, choices: Iterable[str], metavar: str, *names: str) 
     return typer.Option(*names, metavar=metavar, help=listed, show_default=False)
 
 
+def text_option(help_text: str) -> Any:
+    """An option taking free text, its absence ``None``: there is no default worth showing."""
+    return typer.Option(help=help_text, show_default=False)
+
+
 def date_option(help: str) -> Any:
     """A day, typed as YYYY-MM-DD."""
     return typer.Option(parser=_day, metavar="DATE", help=help, show_default=False)
