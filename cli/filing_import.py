@@ -159,6 +159,9 @@ _COLUMN_OF = {".".join(path): column for column, path in FLAT_FIELDS.items()}
 
 
 def import_rows(rows: Sequence[_Row], actor: str) -> ImportResult:
+    """Each row opened on its own, so one refused row costs only itself; a Ctrl-C (or a
+    SIGTERM) ends the import between rows, never in the middle of one, and says how many
+    were not tried."""
     result = ImportResult()
     with progress() as bar, _stop_asked() as stopped:
         task = bar.add_task("importing", total=len(rows))
@@ -177,6 +180,8 @@ def import_rows(rows: Sequence[_Row], actor: str) -> ImportResult:
 
 
 def render_import(result: ImportResult) -> RenderableType:
+    """What a file's import did, row by row where a row needs a look, and a line that
+    counts it all: the refused rows name their line and column as the file has them."""
     refused = table(
         ["line", "field", "problem"],
         [(e["line"], r.get("field"), r["message"]) for e in result.errors for r in e["reasons"]],

@@ -219,6 +219,8 @@ def _sent_back(returned: SentBackOut | None) -> list[RenderableType]:
 
 
 def rendered(after: Outlook | None) -> list[RenderableType]:
+    """What a filing's page says comes next: the forecast while it is under review, the
+    duties once it is approved, or why there is no forecast yet."""
     if after and after.forecast:
         return [render_forecast(after.forecast)]
     if after and after.duties:
