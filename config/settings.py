@@ -261,8 +261,8 @@ class Settings(BaseSettings):
     footer_check_timeout_seconds: float = Field(
         default=10,
         gt=0,
-        description="Connect and read timeout of a footer check's page and of each stylesheet "
-        "it links.",
+        description="Connect and read timeout of a footer check's page; the stylesheets it "
+        "links share one such timeout between them.",
     )
     footer_check_max_redirects: int = Field(
         default=5, ge=0, description="Redirects a footer check follows before it fails."

@@ -211,6 +211,7 @@ def declare_actors(
         broker=broker,
         actor_name=Job.CHECK_FOOTER.value,
         queue_name=QUEUE,
+        time_limit=int(footer.time_limit_seconds(settings) * 1000),
         retry_when=footer_policy.should_retry,
         min_backoff=settings.delivery_min_backoff_ms,
         max_backoff=settings.delivery_max_backoff_ms,

@@ -34,8 +34,9 @@ QUEUE = "icpflow"
 # (1 s) alone would use up the 1 s commit-to-delivery budget; 100 ms costs ten cheap calls a second.
 IDLE_POLL_MS = 100
 
-# A job's own timeouts bound it (a footer check's, per fetch); this only catches an actor wedged
-# beyond them, which then counts as a failed attempt. Deliveries have a shorter limit of their own.
+# A job's own timeouts bound it; this only catches an actor wedged beyond them, which then
+# counts as a failed attempt. Deliveries and footer checks have limits of their own, from
+# their settings.
 TIME_LIMIT_MS = 120_000
 
 # A web request relays its outbox rows through this broker: a dead Redis must fail fast.

@@ -3,17 +3,20 @@
 The page's linked stylesheets are fetched too (at most ``MAX_STYLESHEETS``), as a site's own
 CSS is usually there and may hide the number. Each fetch is bounded three ways (a timeout per
 connect and read, a limited number of redirects, a cap on the bytes read) so a slow, looping
-or huge site costs one failed check, never a stuck worker; a stylesheet that cannot be had
-costs nothing, as a browser draws the page without it. It runs outside any transaction; the
-result is written afterwards. A redelivered job whose check was recorded already does
-nothing.
+or huge site costs one failed check, never a stuck worker; the stylesheets share one timeout
+between them, so ten on an unreachable CDN cost one timeout, not ten. A stylesheet that
+cannot be had costs nothing, as a browser draws the page without it. It runs outside any
+transaction; the result is written afterwards. A redelivered job whose check was recorded
+already does nothing.
 """
 
 from __future__ import annotations
 
 import codecs
 import logging
+import math
 import re
+import time
 from dataclasses import dataclass
 
 import httpx
@@ -29,8 +32,12 @@ from workflow.domain.rules import rules_for
 log = logging.getLogger(__name__)
 
 # The linked stylesheets fetched for one page, the first in document order: a site's own CSS
-# is a few files, and each fetch may take the whole timeout.
+# is a few files.
 MAX_STYLESHEETS = 10
+
+# What a check's job may take beyond its fetches: parsing and matching the page's rules (a
+# few seconds at most, ``_MATCHING_STEPS``) and writing the result.
+TIME_LIMIT_MARGIN_SECONDS = 30
 
 # The HTML standard's prescan, simplified: a <meta charset=...> or an http-equiv Content-Type
 # naming a charset, in the page's first 1024 bytes.
@@ -94,25 +101,46 @@ def _css_encoding(body: bytes, header_charset: str | None, page_encoding: str) -
     return codec or page_encoding
 
 
-def _body(response: httpx.Response, limit: int) -> bytes | None:
-    """The body of ``response``, ``None`` once it is past ``limit`` bytes (the rest unread)."""
+def time_limit_seconds(settings: Settings) -> float:
+    """How long a footer check's job may run before the worker stops it, so that a site
+    slower than its timeouts allow (a body trickled a byte a read) holds a worker thread,
+    shared with notification deliveries, for a bounded time: the page's first request and
+    each redirect a connect and a read, each within the timeout; the stylesheets their
+    shared timeout, and once more for the last fetch started within it; and a margin."""
+    timeout = settings.footer_check_timeout_seconds
+    page = (settings.footer_check_max_redirects + 1) * 2 * timeout
+    return page + 2 * timeout + TIME_LIMIT_MARGIN_SECONDS
+
+
+class _OutOfTime(Exception):
+    """The stylesheets' shared time ran out while one was being read."""
+
+
+def _body(response: httpx.Response, limit: int, deadline: float = math.inf) -> bytes | None:
+    """The body of ``response``, ``None`` once it is past ``limit`` bytes (the rest unread);
+    ``_OutOfTime`` once ``time.monotonic()`` is past ``deadline``."""
     body = bytearray()
     for chunk in response.iter_bytes():
         body += chunk
         if len(body) > limit:
             return None
+        if time.monotonic() > deadline:
+            raise _OutOfTime
     return bytes(body)
 
 
-def _stylesheet(client: httpx.Client, url: str, page_encoding: str, limit: int) -> str | None:
+def _stylesheet(
+    client: httpx.Client, url: str, page_encoding: str, limit: int, deadline: float
+) -> str | None:
     """The text of the stylesheet at ``url``; ``None`` when it cannot be had (an error, an
-    error status, past ``limit`` bytes, too slow), so the page is judged without it."""
+    error status, past ``limit`` bytes, too slow), so the page is judged without it. Each
+    connect and read waits at most until ``deadline``, as it stood when the fetch began."""
     try:
-        with client.stream("GET", url) as response:
+        with client.stream("GET", url, timeout=deadline - time.monotonic()) as response:
             if response.status_code >= 400:
                 log.info("stylesheet %s not applied: it answered %s", url, response.status_code)
                 return None
-            body = _body(response, limit)
+            body = _body(response, limit, deadline)
             if body is None:
                 log.info("stylesheet %s not applied: larger than %s bytes", url, limit)
                 return None
@@ -120,7 +148,27 @@ def _stylesheet(client: httpx.Client, url: str, page_encoding: str, limit: int) 
             return body.decode(encoding, errors="replace")
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         log.info("stylesheet %s not applied: %s: %s", url, type(exc).__name__, exc)
-        return None
+    except _OutOfTime:
+        log.info("stylesheet %s not applied: the stylesheets' time ran out reading it", url)
+    return None
+
+
+def _stylesheets(
+    client: httpx.Client, urls: list[str], page_encoding: str, settings: Settings
+) -> dict[str, str]:
+    """The text of each stylesheet at ``urls`` that could be had, by URL, fetched one after
+    another within one ``footer_check_timeout_seconds`` between them: once it has passed,
+    the rest are not fetched, each left out as one that failed."""
+    deadline = time.monotonic() + settings.footer_check_timeout_seconds
+    fetched: dict[str, str] = {}
+    for url in urls:
+        if time.monotonic() >= deadline:
+            log.info("stylesheet %s not applied: the stylesheets' time ran out before it", url)
+            continue
+        text = _stylesheet(client, url, page_encoding, settings.footer_check_max_bytes, deadline)
+        if text is not None:
+            fetched[url] = text
+    return fetched
 
 
 @dataclass(frozen=True)
@@ -150,11 +198,8 @@ def fetch_and_judge(url: str, record_number: str, settings: Settings) -> Fetched
                 encoding = _encoding(body, response.charset_encoding)
                 html, final_url = body.decode(encoding, errors="replace"), str(response.url)
             page = HomePage(html, final_url)
-            fetched = {
-                sheet: text
-                for sheet in page.linked_stylesheets[:MAX_STYLESHEETS]
-                if (text := _stylesheet(client, sheet, encoding, limit)) is not None
-            }
+            sheets = page.linked_stylesheets[:MAX_STYLESHEETS]
+            fetched = _stylesheets(client, sheets, encoding, settings)
     except httpx.TooManyRedirects:
         return Fetched(None, [f"more than {settings.footer_check_max_redirects} redirects"])
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
