@@ -267,6 +267,12 @@ class Settings(BaseSettings):
     footer_check_max_redirects: int = Field(
         default=5, ge=0, description="Redirects a footer check follows before it fails."
     )
+    footer_check_allow_private_addresses: bool = Field(
+        default=False,
+        description="Fetch a page's linked stylesheets, and follow their redirects, to hosts "
+        "on loopback, private, link-local or other non-public addresses: for tests and "
+        "private deployments only, as a page could point the worker at its own network.",
+    )
     footer_check_max_bytes: int = Field(
         default=2_000_000,
         ge=1024,

@@ -8,14 +8,23 @@ between them, so ten on an unreachable CDN cost one timeout, not ten. A styleshe
 cannot be had costs nothing, as a browser draws the page without it. It runs outside any
 transaction; the result is written afterwards. A redelivered job whose check was recorded
 already does nothing.
+
+The page names its stylesheets' URLs, so it could point the worker at the network it runs
+in (a cloud's metadata service at 169.254.169.254 or 100.100.100.200, a service on
+127.0.0.1) and read back in the result what it answered: a stylesheet, or a redirect on its
+way, whose host is or resolves to an address not on the public internet is not fetched,
+unless ``footer_check_allow_private_addresses`` allows it. The page itself is the filed
+domain's, fetched as it is.
 """
 
 from __future__ import annotations
 
 import codecs
+import ipaddress
 import logging
 import math
 import re
+import socket
 import time
 from dataclasses import dataclass
 
@@ -129,27 +138,76 @@ def _body(response: httpx.Response, limit: int, deadline: float = math.inf) -> b
     return bytes(body)
 
 
+class _Refused(Exception):
+    """A stylesheet's URL, or a redirect's, names a host not on the public internet."""
+
+
+def _check_public(url: httpx.URL, settings: Settings) -> None:
+    """``_Refused`` when ``url``'s host is, or resolves to, an address not on the public
+    internet (loopback, private, link-local, shared, reserved, unspecified, multicast), or
+    to none at all. Every address it resolves to counts, as the connection may take any."""
+    if settings.footer_check_allow_private_addresses:
+        return
+    host = url.raw_host.decode("ascii")
+    try:
+        found = socket.getaddrinfo(host, url.port, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        raise _Refused(f"its host {host} resolves to no address ({exc})") from exc
+    for *_, sockaddr in found:
+        address = ipaddress.ip_address(sockaddr[0])
+        if address.is_multicast or not address.is_global:
+            raise _Refused(f"its host {host} is at {address}, not a public address")
+
+
+def _read_stylesheet(
+    response: httpx.Response, page_encoding: str, limit: int, deadline: float
+) -> str | None:
+    """The text of a stylesheet's final answer; ``None`` for an error status or past
+    ``limit`` bytes."""
+    url = response.request.url
+    if response.status_code >= 400:
+        log.info("stylesheet %s not applied: it answered %s", url, response.status_code)
+        return None
+    body = _body(response, limit, deadline)
+    if body is None:
+        log.info("stylesheet %s not applied: larger than %s bytes", url, limit)
+        return None
+    encoding = _css_encoding(body, response.charset_encoding, page_encoding)
+    return body.decode(encoding, errors="replace")
+
+
 def _stylesheet(
-    client: httpx.Client, url: str, page_encoding: str, limit: int, deadline: float
+    client: httpx.Client, url: str, page_encoding: str, settings: Settings, deadline: float
 ) -> str | None:
     """The text of the stylesheet at ``url``; ``None`` when it cannot be had (an error, an
-    error status, past ``limit`` bytes, too slow), so the page is judged without it. Each
-    connect and read waits at most until ``deadline``, as it stood when the fetch began."""
+    error status, too many redirects, past the byte cap, too slow, a host not public), so
+    the page is judged without it. Its redirects are followed here, one by one, so that
+    each hop's host is checked before it is asked, and each hop's connect and read wait at
+    most until ``deadline``, as it stood when the hop began."""
     try:
-        with client.stream("GET", url, timeout=deadline - time.monotonic()) as response:
-            if response.status_code >= 400:
-                log.info("stylesheet %s not applied: it answered %s", url, response.status_code)
-                return None
-            body = _body(response, limit, deadline)
-            if body is None:
-                log.info("stylesheet %s not applied: larger than %s bytes", url, limit)
-                return None
-            encoding = _css_encoding(body, response.charset_encoding, page_encoding)
-            return body.decode(encoding, errors="replace")
+        request = client.build_request("GET", url)
+        for _hop in range(settings.footer_check_max_redirects + 1):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _OutOfTime
+            _check_public(request.url, settings)
+            request.extensions["timeout"] = httpx.Timeout(left).as_dict()
+            response = client.send(request, stream=True, follow_redirects=False)
+            try:
+                if response.next_request is None:
+                    limit = settings.footer_check_max_bytes
+                    return _read_stylesheet(response, page_encoding, limit, deadline)
+                request = response.next_request
+            finally:
+                response.close()
+        redirects = settings.footer_check_max_redirects
+        log.info("stylesheet %s not applied: more than %s redirects", url, redirects)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         log.info("stylesheet %s not applied: %s: %s", url, type(exc).__name__, exc)
     except _OutOfTime:
-        log.info("stylesheet %s not applied: the stylesheets' time ran out reading it", url)
+        log.info("stylesheet %s not applied: the stylesheets' time ran out fetching it", url)
+    except _Refused as exc:
+        log.warning("stylesheet %s not fetched: %s", url, exc)
     return None
 
 
@@ -165,7 +223,7 @@ def _stylesheets(
         if time.monotonic() >= deadline:
             log.info("stylesheet %s not applied: the stylesheets' time ran out before it", url)
             continue
-        text = _stylesheet(client, url, page_encoding, settings.footer_check_max_bytes, deadline)
+        text = _stylesheet(client, url, page_encoding, settings, deadline)
         if text is not None:
             fetched[url] = text
     return fetched

@@ -1,5 +1,6 @@
 """The footer check against real HTTP servers on 127.0.0.1: good, missing and wrong footers, a
-redirect, pages in the legacy encodings Chinese sites serve, the stylesheets a page links, and
+redirect, pages in the legacy encodings Chinese sites serve, the stylesheets a page links (the
+fixture `settings` lets them come from 127.0.0.1; `strict` does not, as deployed), and
 the second failure in a row told to the case managers."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import dramatiq
+import httpx
 import pytest
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import text
@@ -24,6 +26,7 @@ from config.settings import Settings, get_settings
 from models import Job, Notification, OutboxMessage, Service
 from tests.databases import Database
 from tests.delivery_kit import failed_jobs, footer_checks, site_live_at, wait_for, worker_on
+from workers import footer
 from workers.actors import FOOTER_CHECK_RETRIES, declare_actors
 from workers.broker import QUEUE, middleware
 from workers.footer import check_footer, fetch_and_judge
@@ -45,7 +48,13 @@ PAGES = {
         f'<body><footer class="icp">{MIIT.format(NUMBER)}</footer></body></html>'
     ),
 }
-REDIRECTS = {"/moved": "/good", "/loop": "/loop", "/old/": "/new/"}
+# path -> Location ({port}: the site's).
+REDIRECTS = {
+    "/moved": "/good",
+    "/loop": "/loop",
+    "/old/": "/new/",
+    "/css/to-localhost.css": "http://localhost:{port}/css/hide.css",
+}
 FOOTER = f"<footer>{MIIT.format(NUMBER)}</footer>"
 
 
@@ -82,6 +91,7 @@ PAGES |= {
     "/linked/huge": _linking("/css/huge.css"),
     "/linked/slow": _linking(SLOW),
     "/linked/print": _linking("/css/hide.css", ' media="print"'),
+    "/linked/to-localhost": _linking("/css/to-localhost.css"),
     "/new/": _linking("site.css"),
     "/linked/stalling": "".join(f'<link rel="stylesheet" href="{path}">' for path in STALLING)
     + f"<body>{FOOTER}</body>",
@@ -130,7 +140,8 @@ class _Site(BaseHTTPRequestHandler):
         REQUESTED.append(self.path)
         if self.path in REDIRECTS:
             self.send_response(301)
-            self.send_header("Location", REDIRECTS[self.path])
+            port = self.server.server_port  # type: ignore[attr-defined]  # an HTTPServer
+            self.send_header("Location", REDIRECTS[self.path].format(port=port))
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
@@ -154,6 +165,18 @@ class _Site(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep pytest output free of access logs."""
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The tests' settings, allowed to fetch stylesheets from the site on 127.0.0.1."""
+    return settings.model_copy(update={"footer_check_allow_private_addresses": True})
+
+
+@pytest.fixture
+def strict(settings: Settings) -> Settings:
+    """The settings as deployed: no stylesheet fetched from an address not public."""
+    return settings.model_copy(update={"footer_check_allow_private_addresses": False})
 
 
 @pytest.fixture
@@ -312,6 +335,43 @@ def test_the_footer_actor_is_stopped_past_its_fetches_budget(
     broker = StubBroker(middleware=middleware())
     actor = declare_actors(broker, settings, db.engine)[Job.CHECK_FOOTER]
     assert actor.options["time_limit"] == 170_000
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_stylesheet_on_an_address_not_public_is_not_fetched(
+    site: str, strict: Settings, host: str
+) -> None:
+    """Named by its address, or by a name resolving to it: the site is not asked for it,
+    and the page is judged without it, as without one that failed."""
+    page = site.replace("127.0.0.1", host) + "/linked/hide"
+    assert fetch_and_judge(page, NUMBER, strict).problems == []
+    assert REQUESTED == ["/linked/hide"]
+
+
+def _refusing_localhost(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The address check as deployed, but for the site's own address, 127.0.0.1."""
+    check = footer._check_public
+
+    def public_but_the_site(url: httpx.URL, settings: Settings) -> None:
+        allowed = url.host == "127.0.0.1"
+        check(url, settings.model_copy(update={"footer_check_allow_private_addresses": allowed}))
+
+    monkeypatch.setattr(footer, "_check_public", public_but_the_site)
+
+
+def test_a_stylesheet_redirected_to_an_address_not_public_is_not_fetched_there(
+    site: str, strict: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _refusing_localhost(monkeypatch)
+    assert fetch_and_judge(site + "/linked/to-localhost", NUMBER, strict).problems == []
+    assert REQUESTED == ["/linked/to-localhost", "/css/to-localhost.css"]
+
+
+def test_a_stylesheet_s_redirects_are_followed(site: str, settings: Settings) -> None:
+    """The result names the stylesheet as the page links it."""
+    problems = fetch_and_judge(site + "/linked/to-localhost", NUMBER, settings).problems
+    assert problems[0].endswith(f"in {site}/css/to-localhost.css on <footer>")
+    assert REQUESTED == ["/linked/to-localhost", "/css/to-localhost.css", "/css/hide.css"]
 
 
 def test_the_stylesheets_linked_past_the_first_ten_are_not_fetched(
