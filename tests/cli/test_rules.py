@@ -104,6 +104,30 @@ def test_check_refuses_a_per_order_domain_limit_no_order_could_meet(
     )
 
 
+def test_check_refuses_a_reservation_an_entity_types_required_suffixes_forbid(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Public institutions file only .cn or .公益, so letting them file .政务 would do nothing."""
+    packaged = (Path(rules_module.__file__).parent / "rules.toml").read_text("utf-8")
+    edited = packaged.replace(
+        'applicant_types = ["government", "organisation"]',
+        'applicant_types = ["government", "public_institution", "organisation"]',
+    )
+    path = tmp_path / "rules.toml"
+    path.write_text(edited, encoding="utf-8")
+
+    result = cli("rules", "check", str(path))
+
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        1,
+        [
+            f"error: {path}: 1 problem",
+            "  domains.reserved.政务: public_institution may file only .cn or .公益 "
+            "(domains.required.public_institution)",
+        ],
+    )
+
+
 def test_check_refuses_a_file_nested_too_deeply_to_read_on_one_line(
     cli: Cli, tmp_path: Path
 ) -> None:

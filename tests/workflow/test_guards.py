@@ -846,6 +846,22 @@ def test_a_public_institution_files_only_cn_or_gongyi(settings: Settings, domain
     )
 
 
+@pytest.mark.parametrize(
+    ("payload", "domain", "rule"),
+    [
+        (GOVERNMENT, "示例.公益", "domains.required.government"),
+        (PUBLIC_INSTITUTION, "示例.政务", "domains.required.public_institution"),
+    ],
+)
+def test_a_suffix_fault_is_one_reason_naming_what_to_file(
+    settings: Settings, payload: dict[str, str], domain: str, rule: str
+) -> None:
+    """A government body's .公益 breaks both its required suffixes and .公益's reservation: the
+    one reason names the suffixes it files, not the reservation too."""
+    [reason] = check_creation(organisation(domain=domain, **payload), TODAY, settings)
+    assert (reason.code, reason.rule) == ("suffix_not_the_applicants", rule)
+
+
 def test_province_rule_comes_from_the_rules_file(settings: Settings, tmp_path: Path) -> None:
     packaged = (Path(guards.__file__).parent / "rules.toml").read_text("utf-8")
     edited = packaged + (

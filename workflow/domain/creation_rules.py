@@ -311,13 +311,30 @@ def _check_birth_date(
     ]
 
 
-def _check_reserved_suffix(domain: str, applicant_type: str, rules: Rules) -> list[Reason]:
-    """A suffix its registry keeps to some entity types (.gov.cn, .政务, .公益) is filed by
-    them only."""
+def _check_suffix(domain: str, applicant_type: str, rules: Rules) -> list[Reason]:
+    """One reason at most for a domain's suffix, the most specific: where the applicant type
+    must file some suffixes (government bodies .gov.cn or .政务, public institutions .cn or
+    .公益, 《互联网政务应用安全管理规定》 as the rules file quotes it) and the domain is under none,
+    that rule, as it names what to file instead; else a suffix its registry keeps to other
+    entity types (.gov.cn, .政务, .公益). A fault is one reason, not one per rule it breaks."""
     try:
         ascii_domain = to_ascii_domain(domain)
     except ValueError:
-        return []
+        return []  # reported by _check_domain
+    required = rules.required_suffixes.get(applicant_type)
+    if required is not None and not any(
+        ascii_domain.endswith("." + suffix) for suffix in required.suffixes
+    ):
+        shown = [f".{suffix}" for suffix in required.shown]
+        return [
+            Reason(
+                "suffix_not_the_applicants",
+                f"{applicant_type} applicants file domains ending {' or '.join(shown)}",
+                field="domain",
+                details={"applicant_type": applicant_type, "suffixes": shown},
+                **cite(required),
+            )
+        ]
     for suffix, reserved in rules.reserved_suffixes.items():
         if ascii_domain.endswith("." + suffix) and applicant_type not in reserved.applicant_types:
             return [
@@ -333,36 +350,12 @@ def _check_reserved_suffix(domain: str, applicant_type: str, rules: Rules) -> li
     return []
 
 
-def _check_required_suffix(domain: str, applicant_type: str, rules: Rules) -> list[Reason]:
-    """Government bodies file .gov.cn or .政务 and public institutions .cn or .公益, and no
-    other suffix (《互联网政务应用安全管理规定》, as the rules file quotes it)."""
-    required = rules.required_suffixes.get(applicant_type)
-    try:
-        ascii_domain = to_ascii_domain(domain)
-    except ValueError:
-        return []  # reported by _check_domain
-    if required is None or any(ascii_domain.endswith("." + s) for s in required.suffixes):
-        return []
-    shown = [f".{suffix}" for suffix in required.shown]
-    return [
-        Reason(
-            "suffix_not_the_applicants",
-            f"{applicant_type} applicants file domains ending {' or '.join(shown)}",
-            field="domain",
-            details={"applicant_type": applicant_type, "suffixes": shown},
-            **cite(required),
-        )
-    ]
-
-
 def _check_province_rules(
-    domain: str, applicant: ApplicantIn, province: str | None, rules: Rules, today: date
+    applicant: ApplicantIn, province: str | None, rules: Rules, today: date
 ) -> list[Reason]:
-    """The rules that depend on who files where: home province, birth date and age, suffixes
-    reserved to some entity types and those some entity types must file."""
-    reasons = _check_reserved_suffix(domain, applicant.type, rules)
-    reasons += _check_required_suffix(domain, applicant.type, rules)
-    reasons += _check_birth_date(applicant, province, rules, today)
+    """The rules that depend on who files where: the birth date and the province's minimum
+    age, and the home province entities file in."""
+    reasons = _check_birth_date(applicant, province, rules, today)
     if province is not None:
         reasons += _check_home_province(applicant, province, rules)
     return reasons
@@ -407,6 +400,7 @@ def check_creation(command: FilingCreate, today: date, settings: Settings) -> li
     if kind is ApplicantKind.INDIVIDUAL and province is not None:
         reasons += _check_residency(applicant, province, rules)
         reasons += _check_foreign_individual(applicant, province, rules)
-    reasons += _check_province_rules(command.domain, applicant, province, rules, today)
+    reasons += _check_suffix(command.domain, kind.value, rules)
+    reasons += _check_province_rules(applicant, province, rules, today)
     reasons += _check_contact(applicant)
     return reasons

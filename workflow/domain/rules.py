@@ -783,6 +783,18 @@ class _Parser:
                 )
         for reserved in rules.reserved_suffixes.values():
             expect(reserved.name, reserved.applicant_types, rules.applicant_types, "applicant type")
+            # A reservation letting a type file a suffix its required ones exclude does nothing:
+            # the two tables would contradict each other, and the file would say what no
+            # filing may do.
+            for applicant_type in reserved.applicant_types:
+                required = rules.required_suffixes.get(applicant_type)
+                if required is not None and not any(
+                    f".{reserved.suffix}".endswith(f".{allowed}") for allowed in required.suffixes
+                ):
+                    self.problems.append(
+                        f"{reserved.name}: {applicant_type} may file only "
+                        f"{' or '.join('.' + shown for shown in required.shown)} ({required.name})"
+                    )
         expect(
             "domains.required",
             tuple(rules.required_suffixes),
