@@ -2234,6 +2234,44 @@ def test_an_organisation_naming_itself_in_other_case_and_spacing_is_refused(
     assert [r.code for r in refused.value.reasons] == ["responsible_person_missing"]
 
 
+# --- the suffixes an entity type must file judge the domains it files, not those on record ---
+
+# A government body of Beijing (its credit code starts 11, the region 110000).
+GOVERNMENT_BODY = entity_in(
+    type="government",
+    name="Example Bureau",
+    id_type="government_credit_code",
+    id_number="11110000MB0234560P",
+)
+BUREAU_SITE = service_in(domain="example.com", domain_registrant="Example Bureau")
+
+
+def test_a_government_bodys_new_access_for_a_com_site_on_record_is_not_refused_for_its_suffix(
+    open_order: Open,
+) -> None:
+    """《互联网政务应用安全管理规定》 (2024) says what a body files: a site it filed before under
+    .com stays on record, and may move to this host."""
+    body = {
+        "kind": "new_access",
+        "licence": "filing",
+        "entity": GOVERNMENT_BODY,
+        "service": BUREAU_SITE | {"record_number": f"{ENTITY_NUMBER}-1"},
+    }
+    assert open_order(**body).kind == "new_access"
+
+
+def test_a_government_bodys_first_filing_of_a_com_site_is_refused_for_its_suffix(
+    open_order: Open,
+) -> None:
+    body = first_filing_order(entity=GOVERNMENT_BODY, service=BUREAU_SITE)
+    assert _refused_naming(open_order, body) == [
+        (
+            "suffix_not_the_applicants",
+            {"applicant_type": "government", "suffixes": [".gov.cn", ".政务"]},
+        )
+    ]
+
+
 # --- Sichuan's numbers are issued as 蜀ICP备; people type 川ICP备: one number either way ------
 
 SICHUAN_NUMBER = "蜀ICP备2026007879号"

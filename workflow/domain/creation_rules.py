@@ -311,17 +311,25 @@ def _check_birth_date(
     ]
 
 
-def _check_suffix(domain: str, applicant_type: str, rules: Rules) -> list[Reason]:
+def _check_suffix(
+    domain: str, applicant_type: str, rules: Rules, *, new_domain: bool
+) -> list[Reason]:
     """One reason at most for a domain's suffix, the most specific: where the applicant type
     must file some suffixes (government bodies .gov.cn or .政务, public institutions .cn or
     .公益, 《互联网政务应用安全管理规定》 as the rules file quotes it) and the domain is under none,
     that rule, as it names what to file instead; else a suffix its registry keeps to other
-    entity types (.gov.cn, .政务, .公益). A fault is one reason, not one per rule it breaks."""
+    entity types (.gov.cn, .政务, .公益). A fault is one reason, not one per rule it breaks.
+
+    The required suffixes judge only a ``new_domain``: the regulation (in force 2024) says
+    what a body files, and a site it filed before under .com stays on record, so its new
+    access or change is not refused for it. A reservation is the registry's, and holds for
+    every order: no such domain could have been registered to the others.
+    """
     try:
         ascii_domain = to_ascii_domain(domain)
     except ValueError:
         return []  # reported by _check_domain
-    required = rules.required_suffixes.get(applicant_type)
+    required = rules.required_suffixes.get(applicant_type) if new_domain else None
     if required is not None and not any(
         ascii_domain.endswith("." + suffix) for suffix in required.suffixes
     ):
@@ -381,9 +389,15 @@ def _check_contact(applicant: ApplicantIn) -> list[Reason]:
     )
 
 
-def check_creation(command: FilingCreate, today: date, settings: Settings) -> list[Reason]:
+def check_creation(
+    command: FilingCreate, today: date, settings: Settings, *, new_domain: bool = True
+) -> list[Reason]:
     """Every filing rule ``command`` breaks (its shape is already checked by the model);
-    checks needing a value the rules do not know are skipped, since that value is reported."""
+    checks needing a value the rules do not know are skipped, since that value is reported.
+
+    ``new_domain`` False: the service is on record already, brought by a new access
+    (``KindSpec.files_new_domain``), so the suffixes its entity type must file do not judge
+    it; today's filing body is a first filing, whose domain is new."""
     rules = rules_for(settings)
     applicant, kind, licence = command.applicant, command.applicant.type, command.licence.value
     province = rules.canonical_province(command.province)
@@ -400,7 +414,7 @@ def check_creation(command: FilingCreate, today: date, settings: Settings) -> li
     if kind is ApplicantKind.INDIVIDUAL and province is not None:
         reasons += _check_residency(applicant, province, rules)
         reasons += _check_foreign_individual(applicant, province, rules)
-    reasons += _check_suffix(command.domain, kind.value, rules)
+    reasons += _check_suffix(command.domain, kind.value, rules, new_domain=new_domain)
     reasons += _check_province_rules(applicant, province, rules, today)
     reasons += _check_contact(applicant)
     return reasons

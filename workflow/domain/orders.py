@@ -225,6 +225,14 @@ class KindSpec:
     files_service: bool = False
 
     @property
+    def files_new_domain(self) -> bool:
+        """The order puts its service's domain on record for the first time (a first filing,
+        a new service). A new access brings a service already on record through another host,
+        and the other kinds bring no service, so rules on what a new filing may be (the
+        suffixes an entity type must file) do not judge them."""
+        return self.effect in (Effect.ISSUE_NUMBERS, Effect.ADD_SERVICE)
+
+    @property
     def number_asked(self) -> NumberAsked:
         return _NUMBER_ASKED.get(self.effect, NumberAsked.NONE)
 

@@ -71,7 +71,7 @@ def check_order(
     reasons += check_record(spec, parties)
     creation = creation_view(parties, command)
     if creation is not None:
-        found = check_creation(creation, today, settings)
+        found = check_creation(creation, today, settings, new_domain=spec.files_new_domain)
         reasons += [rename_reason(r, ORDER_FIELDS) for r in found] if fields else found
     found = check_entity_person(parties, command) + check_domain_holder(parties)
     found += check_names_change(parties, command) + check_persons_change(parties, command)
