@@ -128,6 +128,25 @@ def test_check_refuses_a_reservation_an_entity_types_required_suffixes_forbid(
     )
 
 
+def test_check_names_what_replaced_max_domains_per_individual(cli: Cli, tmp_path: Path) -> None:
+    """An install's own file of an earlier release is told how to mend it."""
+    packaged = (Path(rules_module.__file__).parent / "rules.toml").read_text("utf-8")
+    edited = packaged.replace(
+        'rule = "max_domains_individual_first_filing"', 'rule = "max_domains_per_individual"'
+    )
+    path = tmp_path / "rules.toml"
+    path.write_text(edited, encoding="utf-8")
+
+    result = cli("rules", "check", str(path))
+
+    assert (result.exit_code, result.stderr.splitlines()[1]) == (
+        1,
+        "  provinces.rules[8]: unknown rule 'max_domains_per_individual', replaced by "
+        "max_domains_per_order (the domains an entity's order adds) or "
+        "max_domains_individual_first_filing (an individual's first filing)",
+    )
+
+
 def test_check_refuses_a_file_nested_too_deeply_to_read_on_one_line(
     cli: Cli, tmp_path: Path
 ) -> None:

@@ -113,6 +113,14 @@ class Policy(StrEnum):
 # tells them with their sources. A limit below this one no order could meet, so the parser
 # refuses it rather than let the file say what nothing enforces.
 DOMAINS_AN_ORDER_ADDS = 1
+# Rules a release dropped, with what a file of their day writes instead: an install's own
+# RULES_FILE still naming one is refused, and told how to mend it rather than only "unknown".
+_REPLACED_RULES = {
+    "max_domains_per_individual": (
+        f"{Policy.MAX_DOMAINS_PER_ORDER} (the domains an entity's order adds) or "
+        f"{Policy.MAX_DOMAINS_INDIVIDUAL_FIRST_FILING} (an individual's first filing)"
+    ),
+}
 _PER_ORDER_LIMITS = frozenset(
     {Policy.MAX_DOMAINS_PER_ORDER, Policy.MAX_DOMAINS_INDIVIDUAL_FIRST_FILING}
 )
@@ -574,7 +582,9 @@ class _Parser:
             try:
                 policy = Policy(entry["rule"])
             except ValueError:
-                self.problems.append(f"{where}: unknown rule {entry['rule']!r}")
+                replaced = _REPLACED_RULES.get(entry["rule"])
+                instead = f", replaced by {replaced}" if replaced else ""
+                self.problems.append(f"{where}: unknown rule {entry['rule']!r}{instead}")
                 continue
             value = entry.get("value")
             if policy is Policy.INDIVIDUALS_RESIDENCY:
