@@ -147,6 +147,27 @@ def test_check_names_what_replaced_max_domains_per_individual(cli: Cli, tmp_path
     )
 
 
+def test_check_refuses_no_foreign_individuals_when_no_document_is_foreign_nationals(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Hebei's rule refuses the documents marked so: with none, it would enforce nothing."""
+    packaged = (Path(rules_module.__file__).parent / "rules.toml").read_text("utf-8")
+    edited = packaged.replace("foreign_nationals = true\n", "")
+    path = tmp_path / "rules.toml"
+    path.write_text(edited, encoding="utf-8")
+
+    result = cli("rules", "check", str(path))
+
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        1,
+        [
+            f"error: {path}: 1 problem",
+            "  provinces.rules: no_foreign_individuals would refuse no one: mark the documents "
+            "foreign nationals file with (in applicant_types.individual) foreign_nationals = true",
+        ],
+    )
+
+
 def test_check_refuses_a_file_nested_too_deeply_to_read_on_one_line(
     cli: Cli, tmp_path: Path
 ) -> None:

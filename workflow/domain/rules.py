@@ -826,6 +826,22 @@ class _Parser:
             expect(
                 f"sectors.{key}", sector.pre_approval_provinces or (), rules.provinces, "province"
             )
+        # no_foreign_individuals refuses the documents marked foreign_nationals: with none an
+        # individual may file, the rule would stand in the file and refuse no one.
+        individual = rules.applicant_types.get(ApplicantKind.INDIVIDUAL)
+        marked = individual is not None and any(
+            (document := rules.documents.get(key)) is not None and document.foreign_nationals
+            for key in individual.documents
+        )
+        if not marked and any(
+            rule.policy is Policy.NO_FOREIGN_INDIVIDUALS and rule.value
+            for rule in rules.province_rules
+        ):
+            self.problems.append(
+                f"provinces.rules: {Policy.NO_FOREIGN_INDIVIDUALS} would refuse no one: mark "
+                "the documents foreign nationals file with (in applicant_types.individual) "
+                "foreign_nationals = true"
+            )
 
 
 def parse_rules(text: str, source: str = "<string>") -> Rules:
