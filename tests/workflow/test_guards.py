@@ -724,7 +724,9 @@ def test_hebei_refuses_a_foreign_individual_naming_the_rule(settings: Settings) 
     [reason] = check_creation(individual(province="冀", **PASSPORT), TODAY, settings)
     assert reason.as_dict() == {
         "code": "foreign_individual_refused",
-        "message": "Hebei accepts no individual filings from foreign nationals (passport 护照)",
+        "message": "Hebei accepts no individual filings from foreign nationals, and icpflow "
+        "takes any passport 护照 as a foreign national's: a Chinese citizen abroad (华侨) files "
+        "with their resident ID",
         "field": "applicant.id_type",
         "province": "冀",
         "id_type": "passport",

@@ -225,7 +225,12 @@ def _check_residency(applicant: ApplicantIn, province: str, rules: Rules) -> lis
 
 def _check_foreign_individual(applicant: ApplicantIn, province: str, rules: Rules) -> list[Reason]:
     """Provinces admitting no foreign individuals refuse the documents foreign nationals file
-    with: the document type says it, whatever its number."""
+    with: the document type says it, whatever its number.
+
+    The sources refuse foreign nationals (Hebei's "外籍人士不予备案"), but a Chinese citizen
+    abroad (华侨) may file with a Chinese passport, and one passport document type (its number
+    shows no issuing country) cannot tell them apart: the refusal says a passport is taken
+    as a foreign national's, so a 华侨 knows to file with a resident ID."""
     target = rules.provinces[province]
     rule = target.policies.get(Policy.NO_FOREIGN_INDIVIDUALS)
     document = rules.documents.get(applicant.id_type)
@@ -234,8 +239,9 @@ def _check_foreign_individual(applicant: ApplicantIn, province: str, rules: Rule
     return [
         Reason(
             "foreign_individual_refused",
-            f"{target.name_en} accepts no individual filings from foreign nationals "
-            f"({document.key} {document.name_zh})",
+            f"{target.name_en} accepts no individual filings from foreign nationals, and "
+            f"icpflow takes any {document.key} {document.name_zh} as a foreign national's: "
+            "a Chinese citizen abroad (华侨) files with their resident ID",
             field="applicant.id_type",
             details={"province": province, "id_type": document.key},
             **cite(rule),
