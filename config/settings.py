@@ -169,6 +169,11 @@ class Settings(BaseSettings):
     # Guards
     min_domain_validity_months: int = 3
     service_number_pattern: str = r"^[A-Za-z0-9]{10,20}$"
+    service_number_example: str = Field(
+        default="BA2026000123",
+        description="A service number SERVICE_NUMBER_PATTERN takes, shown by the refusal of a "
+        "malformed one (the start checks the pattern takes it).",
+    )
     rules_file: Path | None = Field(
         default=None, description="Override of the packaged rules.toml."
     )

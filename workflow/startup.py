@@ -8,6 +8,7 @@ instead, naming every problem at once.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pydantic
@@ -18,6 +19,7 @@ from config.settings import DEFAULT_WEBHOOK_SECRET, Environment, Settings
 from workflow.domain.commands import RouteIn, reasons_from
 from workflow.domain.definition import Audience, State
 from workflow.domain.errors import Reason, UnsafeSettings, summarise
+from workflow.domain.guards import takes_service_number
 from workflow.domain.overrides import PER_KEY
 from workflow.domain.rules import RulesError, rules_for
 from workflow.domain.wording import counted
@@ -55,6 +57,7 @@ def check_settings(settings: Settings, *, refusing: str = "refusing to start") -
         )
     reasons += _key_problems(settings)
     reasons += _rules_problems(settings)
+    reasons += _service_number_problems(settings)
     if reasons:
         raise UnsafeSettings(summarise(refusing, reasons), reasons)
 
@@ -170,6 +173,27 @@ def _rules_problems(settings: Settings) -> list[Reason]:
         where = f"RULES_FILE {settings.rules_file}"
         return [Reason("unreadable_rules", f"{where}: {exc.strerror}", field="rules_file")]
     return []
+
+
+def _service_number_problems(settings: Settings) -> list[Reason]:
+    """The host's format is a setting, so its example is one too: a malformed service number
+    is refused with SERVICE_NUMBER_EXAMPLE, which must then be a number the pattern takes
+    (an install changing the pattern changes the example with it). A pattern that is no
+    regular expression would otherwise fail every binding later, as an internal error."""
+    pattern, example = settings.service_number_pattern, settings.service_number_example
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        message = f"SERVICE_NUMBER_PATTERN {pattern!r} is not a regular expression: {exc}"
+        return [Reason("malformed_pattern", message, field="service_number_pattern")]
+    if takes_service_number(example, settings):
+        return []
+    message = (
+        f"SERVICE_NUMBER_EXAMPLE {example!r} does not match SERVICE_NUMBER_PATTERN {pattern!r}: "
+        "a malformed service number is refused with it as an example, so give one the pattern "
+        "takes"
+    )
+    return [Reason("service_number_example_refused", message, field="service_number_example")]
 
 
 def _problems(name: str, shape: Any, value: object) -> list[Reason]:

@@ -1022,6 +1022,28 @@ def test_malformed_service_number_is_refused(settings: Settings) -> None:
     assert (reason.code, reason.field) == ("invalid_service_number", "data.service_number")
 
 
+def test_a_malformed_service_number_is_refused_with_an_example_of_one(settings: Settings) -> None:
+    data = ServiceNumberData(service_number="abc-123", server_ip="47.96.1.10")
+    [reason] = guard_service_number(Filing(), data, settings)
+    assert reason.message == (
+        "the service number does not have the host's format: expected like BA2026000123"
+    )
+
+
+def test_the_refusals_example_is_the_installs_own(settings: Settings) -> None:
+    custom = settings.model_copy(
+        update={"service_number_pattern": r"^BA[0-9]{6}$", "service_number_example": "BA202601"}
+    )
+    data = ServiceNumberData(service_number="BA2026000123", server_ip="47.96.1.10")
+    [reason] = guard_service_number(Filing(), data, custom)
+    assert reason.message.endswith("expected like BA202601")
+
+
+def test_the_shipped_service_number_example_is_one_the_guard_takes(settings: Settings) -> None:
+    data = ServiceNumberData(service_number=settings.service_number_example, server_ip="8.8.8.8")
+    assert guard_service_number(Filing(), data, settings) == []
+
+
 def test_service_number_pattern_follows_settings(settings: Settings) -> None:
     custom = settings.model_copy(update={"service_number_pattern": r"^BA[0-9]{6}$"})
     data = ServiceNumberData(service_number="BA123456", server_ip="47.96.1.10")

@@ -199,3 +199,28 @@ def test_a_rules_file_that_is_not_utf8_refuses_the_start(tmp_path: Path) -> None
     assert [r.message for r in refused.value.reasons] == [
         "not UTF-8 text: invalid start byte at byte 0"
     ]
+
+
+def test_a_service_number_example_the_pattern_refuses_refuses_to_start_naming_both() -> None:
+    mismatched = Settings(service_number_pattern=r"^BA[0-9]{6}$")
+
+    with pytest.raises(UnsafeSettings) as refused:
+        check_settings(mismatched)
+
+    [reason] = refused.value.reasons
+    assert reason.field == "service_number_example"
+    named = "SERVICE_NUMBER_EXAMPLE 'BA2026000123' does not match SERVICE_NUMBER_PATTERN"
+    assert reason.message.startswith(f"{named} '^BA[0-9]{{6}}$'")
+
+
+def test_a_changed_service_number_pattern_starts_with_an_example_it_takes() -> None:
+    check_settings(
+        Settings(service_number_pattern=r"^BA[0-9]{6}$", service_number_example="ba202601")
+    )
+
+
+def test_a_service_number_pattern_that_is_no_regular_expression_refuses_to_start() -> None:
+    with pytest.raises(UnsafeSettings, match="SERVICE_NUMBER_PATTERN") as refused:
+        check_settings(Settings(service_number_pattern="[A-Z"))
+
+    assert [r.field for r in refused.value.reasons] == ["service_number_pattern"]

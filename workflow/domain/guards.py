@@ -16,8 +16,11 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, Protocol
 
+import pydantic
+
 from config.clock import CHINA, as_utc
 from config.settings import Settings
+from workflow.domain.bounded import ServiceNumber
 from workflow.domain.citing import check_known, cite
 from workflow.domain.definition import Event
 from workflow.domain.errors import Reason, ValidationError
@@ -88,20 +91,37 @@ def guard_service_number(filing: FilingFacts, data: EventData, settings: Setting
     """A well-formed service number and a public IPv4 server address.
 
     Whether the server is in mainland China cannot be verified offline (it needs a GeoIP
-    database or the host's word), so only the address's form and publicness are checked.
+    database or the host's word), so only the address's form and publicness are checked. A
+    malformed number is shown SERVICE_NUMBER_EXAMPLE, as the other formats' refusals show
+    theirs: the format is the host's, a setting, so its example is one too.
     """
     assert isinstance(data, ServiceNumberData)
     reasons: list[Reason] = []
-    if not re.fullmatch(settings.service_number_pattern, data.service_number):
+    if not takes_service_number(data.service_number, settings):
         reasons.append(
             Reason(
                 "invalid_service_number",
-                "the service number does not have the host's format",
+                "the service number does not have the host's format: expected like "
+                f"{settings.service_number_example}",
                 field="data.service_number",
                 details={"pattern": settings.service_number_pattern},
             )
         )
     return reasons + _check_server_ip(data.server_ip)
+
+
+_SERVICE_NUMBER: pydantic.TypeAdapter[str] = pydantic.TypeAdapter(ServiceNumber)
+
+
+def takes_service_number(number: str, settings: Settings) -> bool:
+    """Whether ``number``, read as a form reads one (``bounded.ServiceNumber``: trimmed and
+    upper-cased), has the host's format, SERVICE_NUMBER_PATTERN: the guard's test, and the
+    start's of SERVICE_NUMBER_EXAMPLE, which a refusal shows as one the guard takes."""
+    try:
+        read = _SERVICE_NUMBER.validate_python(number)
+    except pydantic.ValidationError:
+        return False
+    return re.fullmatch(settings.service_number_pattern, read) is not None
 
 
 SERVICE_NUMBER_RULE = "service_number_used_once"
