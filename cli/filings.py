@@ -375,7 +375,8 @@ def fire(
         keys = {*carried, *(spec.data_keys if spec else ())}
         options = {f"data.{key}": _option_for(key, typed) for key in keys}
         options["expected_version"] = "--expected-version"  # a conflict's reason names it
-        raise renamed(exc, options) from None
+        # The keys allowed beside an unknown one too: as the options that give them.
+        raise renamed(exc, options, allowed_too=True) from None
     emit(view, as_json, lambda: render_filing(view))
 
 

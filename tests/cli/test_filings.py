@@ -265,6 +265,35 @@ def test_a_refusal_with_one_reason_says_it_once_on_the_error_line_with_its_field
     )
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ["withdraw", "--data", "foo=bar", "--reason", "x"],
+            "unknown field '--data foo'; allowed: --reason",
+        ),
+        (
+            ["withdraw", "--data", "foo=bar", "--data", "reason=x"],
+            "unknown field '--data foo'; allowed: --data reason",
+        ),
+        (
+            ["bind_service_number", "--data", "foo=bar"],
+            "unknown field '--data foo'; allowed: --data service_number, --data server_ip",
+        ),
+    ],
+    ids=["a shorthand", "a shorthand typed as --data", "no shorthand"],
+)
+def test_an_unknown_data_key_lists_the_keys_allowed_as_the_options_giving_them(
+    cli: Cli, created: dict[str, Any], args: list[str], said: str
+) -> None:
+    result = cli("filings", "fire", str(created["id"]), *args, "--json")
+
+    assert result.exit_code == 1
+    assert said in result.stderr, result.stderr
+    reasons = json.loads(result.stdout)["reasons"]
+    assert said in [reason["message"] for reason in reasons]
+
+
 def test_create_file_with_a_misspelt_field_exits_1_naming_it(cli: Cli, tmp_path: Path) -> None:
     payload = make_payload(license="commercial")
     del payload["licence"]

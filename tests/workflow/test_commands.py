@@ -95,6 +95,28 @@ def test_an_unknown_event_data_key_is_said_with_the_events_data_fields() -> None
     ]
 
 
+def test_the_keys_allowed_beside_an_unknown_one_are_renamed_only_when_asked() -> None:
+    data = {"service_number": "BA2026000123", "server_ip": "8.8.8.8", "colour": "red"}
+    with pytest.raises(ValidationError) as err:
+        parse(EVENTS_BY_NAME["bind_service_number"].data, data, "refused", ("data",))
+    names = {"data.colour": "--data colour", "data.server_ip": "--ip"}
+
+    as_labels = renamed(err.value, names, say_which=True)  # a form's: the API's keys
+    as_options = renamed(err.value, names, allowed_too=True)
+
+    assert [r.message for r in as_labels.reasons] == [
+        "unknown field '--data colour'; allowed: service_number, server_ip"
+    ]
+    assert [r.message for r in as_options.reasons] == [
+        "unknown field '--data colour'; allowed: service_number, --ip"
+    ]
+    assert (
+        as_options.message
+        == "refused: unknown field '--data colour'; allowed: service_number, --ip"
+    )
+    assert "allowed" not in as_options.reasons[0].as_dict()
+
+
 def test_a_day_that_does_not_exist_is_refused_with_the_format_a_day_is_written_in() -> None:
     assert said(FilingCreate, payload(domain_expires_on="2028-13-30")) == [
         "domain_expires_on: month value is outside expected range of 1-12; "

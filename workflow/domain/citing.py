@@ -7,7 +7,7 @@ number, an event's data) cites the same way: one place keeps refusals traceable 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from workflow.domain.errors import Reason
 from workflow.domain.rules import Source
@@ -23,7 +23,15 @@ class _Rule(Protocol):
     def source(self) -> Source: ...
 
 
-def cite(rule: _Rule) -> dict[str, str]:
+class Cited(TypedDict):
+    """A cited rule, as ``Reason``'s keywords: typed by key so ``**cite(rule)`` fills only
+    ``rule`` and ``source`` (a plain ``dict[str, str]`` could fill any of its keywords)."""
+
+    rule: str
+    source: str
+
+
+def cite(rule: _Rule) -> Cited:
     """The ``rule`` and ``source`` a refusal names, so it can be traced to a bureau's page."""
     return {"rule": rule.name, "source": str(rule.source)}
 

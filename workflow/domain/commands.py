@@ -47,7 +47,7 @@ from workflow.domain.bounded import (
     valid_email,
 )
 from workflow.domain.definition import Channel
-from workflow.domain.errors import Reason, ValidationError, summarise
+from workflow.domain.errors import Reason, ValidationError, allowed_said, summarise
 from workflow.domain.event_data import STRICT
 from workflow.domain.orders import OrderKind, ServiceKind
 from workflow.domain.wording import ConsoleHelp
@@ -491,15 +491,20 @@ def _reason(problem: Mapping[str, Any], shape: Any, prefix: tuple[str | int, ...
     code = _CODES.get(kind, "invalid_date" if kind.startswith("date") else "invalid_field")
     # A blank value is a missing one (the same code), but it was sent: say so.
     blank = kind == "string_too_short"
+    allowed, hint = (
+        _allowed(_shape_at(shape, loc[:-1]), loc[-1], (*prefix, *loc[:-1]))
+        if code == "unknown_field"
+        else ({}, "")
+    )
     message = {
-        "unknown_field": f"unknown field {field!r}{_allowed(_shape_at(shape, loc[:-1]), loc[-1])}",
+        "unknown_field": f"unknown field {field!r}{hint}",
         "missing_field": f"{field} must not be empty" if blank else f"{field} is required",
         "invalid_characters": (
             f"{field}: control and invisible characters (such as NUL or a zero-width space)"
             " are not allowed"
         ),
     }.get(code, f"{field}: {_said(problem)}")
-    return Reason(code, message, field=field)
+    return Reason(code, message, field=field, allowed=allowed)
 
 
 def reasons_from(
@@ -516,17 +521,19 @@ def reasons_from(
 _NAMED = 8
 
 
-def _allowed(model: Any, unknown: str | int) -> str:
-    """The keys ``model`` takes, as an unknown key's reason lists them (by alias where a
-    field has one, as the input spells them); nothing when what was validated is unknown."""
+def _allowed(
+    model: Any, unknown: str | int, at: tuple[str | int, ...]
+) -> tuple[dict[str, str], str]:
+    """The keys ``model`` (found at ``at`` in the input) takes, as an unknown key's reason
+    lists them (by alias where a field has one, as the input spells them): each named one's
+    path to it, and the list said; nothing when what was validated is unknown."""
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        return ""
+        return {}, ""
     keys = [field.alias or name for name, field in model.model_fields.items()]
-    if len(keys) <= _NAMED:
-        return f"; allowed: {', '.join(keys)}"
-    close = get_close_matches(str(unknown), keys, n=_NAMED)
+    close = get_close_matches(str(unknown), keys, n=_NAMED) if len(keys) > _NAMED else []
     named = [*close, *(key for key in keys if key not in close)][:_NAMED]
-    return f"; allowed: {', '.join(named)} and {len(keys) - _NAMED} more"
+    more = f" and {len(keys) - _NAMED} more" if len(keys) > _NAMED else ""
+    return {_path((*at, key)): key for key in named}, allowed_said(named) + more
 
 
 def _shape_at(shape: Any, loc: Iterable[str | int]) -> Any:

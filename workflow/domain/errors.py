@@ -7,7 +7,7 @@ exit codes and status codes; see ``web.errors`` and ``cli.errors``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -26,6 +26,10 @@ class Reason:
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
     rule: str | None = None
     source: str | None = None
+    # An unknown field's reason: the path of each key its message lists as allowed, to the
+    # key as it says it, so an edge naming fields its own way (the CLI: options) can name
+    # these too. Not sent: the message says them.
+    allowed: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -37,6 +41,12 @@ class Reason:
         if self.source is not None:
             out["source"] = self.source
         return out
+
+
+def allowed_said(keys: Iterable[str]) -> str:
+    """How an unknown field's reason lists the keys allowed beside it; ``renamed`` finds the
+    list by these words to name its keys otherwise."""
+    return f"; allowed: {', '.join(keys)}"
 
 
 def summarise(prefix: str, reasons: list[Reason]) -> str:
@@ -56,13 +66,18 @@ def quoted_alone(headline: str, reasons: Sequence[str]) -> bool:
 Error = TypeVar("Error", bound="IcpflowError")
 
 
-def renamed(error: Error, names: Mapping[str, str], *, say_which: bool = False) -> Error:
+def renamed(
+    error: Error, names: Mapping[str, str], *, say_which: bool = False, allowed_too: bool = False
+) -> Error:
     """A copy of ``error`` with each field named as its reader knows it (``names``: an
     option of the CLI, a label of a form), in its reasons and in the headline quoting one:
     ``domain_expires_on is required`` becomes ``--expires is required``, ``unknown field
     'data.foo'`` ``unknown field '--data foo'``. A message not naming its field keeps its
     words, the field renamed all the same; ``say_which`` puts the name before them (a rule's
-    "fails the gb32100 check" says no field)."""
+    "fails the gb32100 check" says no field). ``allowed_too`` also renames the keys an
+    unknown field's reason lists as allowed (``allowed: reason`` -> ``allowed: --reason``),
+    for a reader who types keys as these names; a form's reader types none, so its labels
+    would only hide the keys the API takes."""
     # Not copy.copy: it calls the class again with ``args``, which errors built from more
     # than a message (RulesError, RateLimited) cannot take.
     out = type(error).__new__(type(error))
@@ -78,6 +93,10 @@ def renamed(error: Error, names: Mapping[str, str], *, say_which: bool = False) 
             message = message.replace(repr(field), repr(name))
         elif name is not None and say_which:
             message = f"{name}: {message}"
+        if allowed_too and reason.allowed:
+            said = allowed_said(reason.allowed.values())
+            as_named = allowed_said(names.get(p, key) for p, key in reason.allowed.items())
+            message = message.replace(said, as_named)
         if message != reason.message:
             out.message = out.message.replace(reason.message, message)
         reasons.append(dataclasses.replace(reason, message=message, field=name or reason.field))
