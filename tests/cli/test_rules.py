@@ -11,6 +11,19 @@ if TYPE_CHECKING:
     from tests.cli.conftest import Cli
 
 HUAWEI = "Huawei Cloud, kb/topics/备案管局咨询.md in github.com/huaweicloud/huaweicloud-skills"
+PACKAGED = Path(rules_module.__file__).parent / "rules.toml"
+
+
+def _edited(tmp_path: Path, *replacements: tuple[str, str]) -> Path:
+    """The packaged rules file with each ``(old, new)`` made, saved as an install's own; an
+    ``old`` the file no longer holds fails the test rather than check an unedited file."""
+    text = PACKAGED.read_text("utf-8")
+    for old, new in replacements:
+        assert old in text, f"the packaged rules no longer hold {old!r}"
+        text = text.replace(old, new)
+    path = tmp_path / "rules.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def test_show_prints_shanghai_rules_with_their_sources(cli: Cli) -> None:
@@ -52,16 +65,14 @@ def test_show_refuses_an_unknown_province(cli: Cli) -> None:
 
 
 def test_check_accepts_the_packaged_rules(cli: Cli) -> None:
-    packaged = Path(rules_module.__file__).parent / "rules.toml"
-    result = cli("rules", "check", str(packaged))
-    assert (result.exit_code, result.stdout) == (0, f"{packaged}: valid\n")
+    result = cli("rules", "check", str(PACKAGED))
+    assert (result.exit_code, result.stdout) == (0, f"{PACKAGED}: valid\n")
 
 
 def test_check_reads_a_file_saved_with_a_byte_order_mark(cli: Cli, tmp_path: Path) -> None:
     """As Windows editors save UTF-8 (a JSON file or a CSV import is read the same way)."""
-    packaged = (Path(rules_module.__file__).parent / "rules.toml").read_text("utf-8")
     path = tmp_path / "rules.toml"
-    path.write_text(packaged, encoding="utf-8-sig")
+    path.write_text(PACKAGED.read_text("utf-8"), encoding="utf-8-sig")
 
     result = cli("rules", "check", str(path))
 
@@ -69,13 +80,14 @@ def test_check_reads_a_file_saved_with_a_byte_order_mark(cli: Cli, tmp_path: Pat
 
 
 def test_check_names_every_bad_entry(cli: Cli, tmp_path: Path) -> None:
-    packaged = (Path(rules_module.__file__).parent / "rules.toml").read_text("utf-8")
-    edited = packaged.replace("value = 18\n", 'value = "adult"\n').replace(
-        'zh = "金融"\npre_approval_required = true\nextra_materials = []\nsource = ',
-        'zh = "金融"\npre_approval_required = true\nextra_materials = []\nnote = ',
+    path = _edited(
+        tmp_path,
+        ("value = 18\n", 'value = "adult"\n'),
+        (
+            'zh = "金融"\npre_approval_required = true\nextra_materials = []\nsource = ',
+            'zh = "金融"\npre_approval_required = true\nextra_materials = []\nnote = ',
+        ),
     )
-    path = tmp_path / "rules.toml"
-    path.write_text(edited, encoding="utf-8")
     result = cli("rules", "check", str(path))
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
@@ -89,12 +101,13 @@ def test_check_refuses_a_per_order_domain_limit_no_order_could_meet(
     cli: Cli, tmp_path: Path
 ) -> None:
     """An order adds one domain, so a limit of none would refuse every new service."""
-    packaged = (Path(rules_module.__file__).parent / "rules.toml").read_text("utf-8")
-    edited = packaged.replace(
-        'rule = "max_domains_per_order"\nvalue = 1\n', 'rule = "max_domains_per_order"\nvalue = 0\n'
+    path = _edited(
+        tmp_path,
+        (
+            'rule = "max_domains_per_order"\nvalue = 1\n',
+            'rule = "max_domains_per_order"\nvalue = 0\n',
+        ),
     )
-    path = tmp_path / "rules.toml"
-    path.write_text(edited, encoding="utf-8")
 
     result = cli("rules", "check", str(path))
 
@@ -108,13 +121,13 @@ def test_check_refuses_a_reservation_an_entity_types_required_suffixes_forbid(
     cli: Cli, tmp_path: Path
 ) -> None:
     """Public institutions file only .cn or .公益, so letting them file .政务 would do nothing."""
-    packaged = (Path(rules_module.__file__).parent / "rules.toml").read_text("utf-8")
-    edited = packaged.replace(
-        'applicant_types = ["government", "organisation"]',
-        'applicant_types = ["government", "public_institution", "organisation"]',
+    path = _edited(
+        tmp_path,
+        (
+            'applicant_types = ["government", "organisation"]',
+            'applicant_types = ["government", "public_institution", "organisation"]',
+        ),
     )
-    path = tmp_path / "rules.toml"
-    path.write_text(edited, encoding="utf-8")
 
     result = cli("rules", "check", str(path))
 
@@ -130,12 +143,10 @@ def test_check_refuses_a_reservation_an_entity_types_required_suffixes_forbid(
 
 def test_check_names_what_replaced_max_domains_per_individual(cli: Cli, tmp_path: Path) -> None:
     """An install's own file of an earlier release is told how to mend it."""
-    packaged = (Path(rules_module.__file__).parent / "rules.toml").read_text("utf-8")
-    edited = packaged.replace(
-        'rule = "max_domains_individual_first_filing"', 'rule = "max_domains_per_individual"'
+    path = _edited(
+        tmp_path,
+        ('rule = "max_domains_individual_first_filing"', 'rule = "max_domains_per_individual"'),
     )
-    path = tmp_path / "rules.toml"
-    path.write_text(edited, encoding="utf-8")
 
     result = cli("rules", "check", str(path))
 
@@ -151,10 +162,7 @@ def test_check_refuses_no_foreign_individuals_when_no_document_is_foreign_nation
     cli: Cli, tmp_path: Path
 ) -> None:
     """Hebei's rule refuses the documents marked so: with none, it would enforce nothing."""
-    packaged = (Path(rules_module.__file__).parent / "rules.toml").read_text("utf-8")
-    edited = packaged.replace("foreign_nationals = true\n", "")
-    path = tmp_path / "rules.toml"
-    path.write_text(edited, encoding="utf-8")
+    path = _edited(tmp_path, ("foreign_nationals = true\n", ""))
 
     result = cli("rules", "check", str(path))
 
