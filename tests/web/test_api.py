@@ -458,6 +458,8 @@ def test_workflow_is_the_declaration(api: Api) -> None:
     assert [(e["name"], e["dest"]) for e in declared["events"]] == [
         (e.name, e.dest.value) for e in EVENTS
     ]
+    # How an event's offer is computed is the service's own, not part of the declaration.
+    assert not any("offered_if" in e for e in declared["events"])
 
 
 def test_misspelt_field_is_refused_naming_it(api: Api) -> None:

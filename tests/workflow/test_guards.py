@@ -1345,6 +1345,13 @@ def test_every_guard_the_workflow_names_exists_and_every_guard_is_used() -> None
     assert named == set(GUARDS) | set(ORDER_GUARDS)
 
 
+def test_an_offer_is_decided_only_by_the_events_own_guards_that_read_the_filing_alone() -> None:
+    from workflow.domain.definition import EVENTS
+
+    for event in EVENTS:
+        assert set(event.offered_if) <= set(event.guards) & set(GUARDS), event.name
+
+
 _ON_ANDROID = {"android": on_platform(ANDROID_MD5)}
 
 

@@ -249,6 +249,26 @@ def test_a_rejected_order_whose_sector_needs_no_pre_approval_is_refused_one_nami
     assert reason.message.startswith("neither the general sector nor")
 
 
+@pytest.mark.parametrize("state", ["service_number_bound", "rejected"])
+def test_an_order_whose_sector_needs_no_pre_approval_is_not_offered_to_request_one(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling, state: str
+) -> None:
+    general = new_filing(state)  # a website of the general sector
+    shown = describing.filing(session, general.id, clock.now())
+
+    assert "request_pre_approval" not in general.allowed_events
+    assert "request_pre_approval" not in shown.allowed_events
+    assert "withdraw" in shown.allowed_events
+
+
+def test_an_order_whose_sector_needs_pre_approval_is_offered_to_request_it(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    clinic = new_filing("service_number_bound", website={"name": "Clinic", "sector": "healthcare"})
+
+    assert "request_pre_approval" in clinic.allowed_events
+
+
 def _in_state(state: State, request: pytest.FixtureRequest) -> FilingOut:
     """A filing in ``state``, by the way a case gets there: the common path (``PATH_TO``) where
     there is one; otherwise a clinic asking its pre-approval, a change opened on a record on

@@ -168,9 +168,10 @@ class EventSpec:
     """An event: where it may fire from, where it leads, what must hold and what it carries.
 
     ``zh`` is the description in Chinese, ``label_zh`` the event's short Chinese name (its
-    form's title). ``guards`` name entries of ``workflow.domain.guards.GUARDS``; ``data`` is
-    the model of what the event carries (the service validates against it, the docs show
-    it); ``notify`` says whether ``audience`` hears of it at once, and ``tells_icp_number``
+    form's title). ``guards`` name entries of ``workflow.domain.guards.GUARDS``;
+    ``offered_if`` those of them the filing's facts alone decide, which its offer checks
+    too; ``data`` is the model of what the event carries (the service validates against it,
+    the docs show it); ``notify`` says whether ``audience`` hears of it at once, and ``tells_icp_number``
     whether that notice gives the filing's ICP number; ``automatic`` events are fired by the
     system (the scheduler), never by hand. ``until`` names a condition (``orders.UNTIL``)
     without which the event records itself and the order stays where it is.
@@ -194,6 +195,13 @@ class EventSpec:
     # words, which tell of it done) would read on the form as done already.
     offers: str = ""
     offers_zh: str = ""
+    # Those of ``guards`` that also decide whether the event is offered (``allowed_events``):
+    # guards of ``GUARDS`` that read the filing's own facts, never the event's data, so the
+    # filing alone tells whether they refuse it, and an event they refuse would only come
+    # back refused when fired (``request_pre_approval`` where no pre-approval is needed).
+    # Only these are run for the offer: a filing is described in every event's reply.
+    # ``GET /workflow`` leaves it out: how the offer is computed, not what the event does.
+    offered_if: SkipJsonSchema[Annotated[tuple[str, ...], Field(exclude=True)]] = ()
 
     @property
     def data_keys(self) -> tuple[str, ...]:
@@ -483,6 +491,8 @@ EVENTS: tuple[EventSpec, ...] = (
         zh="向行业主管部门申请前置审批。",
         label_zh="申请前置审批",
         guards=("pre_approval_needed",),
+        # Most sectors need none: their orders are not offered a request refused on firing.
+        offered_if=("pre_approval_needed",),
     ),
     EventSpec(
         Event.GRANT_PRE_APPROVAL,

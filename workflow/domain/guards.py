@@ -295,6 +295,10 @@ def guard_icp_number(filing: FilingFacts, data: EventData, settings: Settings) -
 def guard_pre_approval_needed(
     filing: FilingFacts, data: EventData, settings: Settings
 ) -> list[Reason]:
+    """Only a sector or licence that needs pre-approval asks a regulator for it. It reads the
+    filing alone, never ``data``: ``request_pre_approval`` names it in ``offered_if`` too, so
+    an order needing none is not offered the request (and a few dict look-ups keep that cheap
+    in every reply)."""
     rules = rules_for(settings)
     reasons = _check_filing_kinds(filing, rules)
     if reasons or rules.needs_pre_approval(filing.licence, filing.sector, filing.province):

@@ -228,6 +228,32 @@ def _allowed_events(state: str, kind: str | None, purged: bool) -> tuple[str, ..
     )
 
 
+def offered_events(filing: FilingFacts, state: str, settings: Settings) -> list[str]:
+    """What the filing is offered to do: ``allowed_events`` for its state and kind, less
+    those its own facts already refuse (an event's ``offered_if`` guards, the only ones run
+    here). A case manager is not shown an action that could only come back refused; firing
+    it anyway is refused by the same guard, with the same reason. Every reply describes its
+    filing, so only the few events that declare such guards cost anything."""
+    purged = filing.personal_data_purged_at is not None
+    return [
+        name
+        for name in _allowed_events(str(state), filing.kind, purged)
+        if name not in _OFFERED_IF or not _refused_by_facts(name, filing, settings)
+    ]
+
+
+# The events whose offer a guard decides, and those guards: looked up once per allowed event.
+_OFFERED_IF: dict[str, tuple[str, ...]] = {
+    spec.name.value: spec.offered_if for spec in EVENTS if spec.offered_if
+}
+# What a guard of ``offered_if`` is given as the event's data, which it does not read.
+_NO_DATA = EventData()
+
+
+def _refused_by_facts(event: str, filing: FilingFacts, settings: Settings) -> bool:
+    return any(GUARDS[name](filing, _NO_DATA, settings) for name in _OFFERED_IF[event])
+
+
 def _ends_order(event: str) -> bool:
     """Whether ``event`` leads to a terminal state: all a purged order may still do, as every
     other would go on with the applicant's data gone (a lapsed order resubmitted blank)."""

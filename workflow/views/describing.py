@@ -23,7 +23,7 @@ from workflow.deadlines import OpenDeadline, armed_figures
 from workflow.domain.commands import ApplicantKind, LicenceKind
 from workflow.domain.definition import DEADLINES_BY_KIND, STATES_BY_NAME, Flag, State
 from workflow.domain.errors import FilingNotFound
-from workflow.domain.machine import allowed_events
+from workflow.domain.machine import offered_events
 from workflow.domain.orders import OrderKind, ServiceKind
 from workflow.domain.wording import worded
 from workflow.schemas import ApplicantOut, ChangesOut, DeadlineOut, FilingOut, WebsiteOut
@@ -99,9 +99,7 @@ def _describe(
         personal_data_purged_at=(
             as_utc(filing.personal_data_purged_at) if filing.personal_data_purged_at else None
         ),
-        allowed_events=allowed_events(
-            filing.state, filing.kind, purged=filing.personal_data_purged_at is not None
-        ),
+        allowed_events=offered_events(filing, filing.state, get_settings()),
         deadlines=shown,
         stuck=any(d.flag is Flag.STUCK for d in shown),
         overdue=any(d.flag is Flag.OVERDUE for d in shown),
