@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlmodel import Session, select
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from auth.tokens import Role, create_token
 from cli.main import app
@@ -171,18 +171,23 @@ def test_an_actor_history_could_not_tell_apart_is_refused(
     assert shown["state"] == created["state"]
 
 
-def test_fire_moves_the_state(cli: Cli, created: dict[str, Any]) -> None:
-    fired = cli(
+def _bind(cli: Cli, created: dict[str, Any], number: str, ip: str, *more: str) -> Result:
+    """``filings fire ID bind_service_number`` with the service number and server address."""
+    return cli(
         "filings",
         "fire",
         str(created["id"]),
         "bind_service_number",
         "--data",
-        "service_number=BA2026000123",
+        f"service_number={number}",
         "--data",
-        "server_ip=8.8.8.8",
-        "--json",
+        f"server_ip={ip}",
+        *more,
     )
+
+
+def test_fire_moves_the_state(cli: Cli, created: dict[str, Any]) -> None:
+    fired = _bind(cli, created, "BA2026000123", "8.8.8.8", "--json")
     assert fired.exit_code == 0, fired.output
     after = json.loads(fired.stdout)
     assert (after["state"], after["version"]) == ("service_number_bound", created["version"] + 1)
@@ -205,17 +210,8 @@ def test_fire_moves_the_state(cli: Cli, created: dict[str, Any]) -> None:
 def test_a_version_conflict_names_the_expected_version_option_as_typed(
     cli: Cli, created: dict[str, Any]
 ) -> None:
-    result = cli(
-        "filings",
-        "fire",
-        str(created["id"]),
-        "bind_service_number",
-        "--data",
-        "service_number=BA2026000123",
-        "--data",
-        "server_ip=8.8.8.8",
-        "--expected-version",
-        str(created["version"] + 1),
+    result = _bind(
+        cli, created, "BA2026000123", "8.8.8.8", "--expected-version", str(created["version"] + 1)
     )
     assert result.exit_code == 1
     reasons = [line.strip() for line in result.stderr.splitlines()[1:]]
@@ -225,16 +221,7 @@ def test_a_version_conflict_names_the_expected_version_option_as_typed(
 def test_guard_failure_exits_1_with_one_error_line_and_every_reason(
     cli: Cli, created: dict[str, Any]
 ) -> None:
-    result = cli(
-        "filings",
-        "fire",
-        str(created["id"]),
-        "bind_service_number",
-        "--data",
-        "service_number=x!",
-        "--data",
-        "server_ip=10.0.0.1",
-    )
+    result = _bind(cli, created, "x!", "10.0.0.1")
     assert result.exit_code == 1
     assert len(error_lines(result.stderr)) == 1
     reasons = [line.strip() for line in result.stderr.splitlines()[1:]]
@@ -246,16 +233,7 @@ def test_guard_failure_exits_1_with_one_error_line_and_every_reason(
 def test_a_refusal_with_one_reason_says_it_once_on_the_error_line_with_its_field(
     cli: Cli, created: dict[str, Any]
 ) -> None:
-    result = cli(
-        "filings",
-        "fire",
-        str(created["id"]),
-        "bind_service_number",
-        "--data",
-        "service_number=BA0000000001",
-        "--data",
-        "server_ip=x",
-    )
+    result = _bind(cli, created, "BA0000000001", "x")
     assert (result.exit_code, result.stderr.splitlines()) == (
         1,
         [
