@@ -25,7 +25,7 @@ from typer.models import CommandFunctionType
 
 from config.keys import KeysDoNotOpen, MissingKeys
 from config.settings import Settings, get_settings
-from workflow.availability import passes_by_itself
+from workflow.availability import not_on_server, passes_by_itself
 from workflow.domain.errors import IcpflowError, Reason, quoted_alone
 from workflow.startup import check_settings
 
@@ -109,9 +109,9 @@ def _as_domain_error(exc: Exception) -> IcpflowError | None:
         return exc
     if isinstance(exc, OperationalError | ProgrammingError | NoSuchModuleError):
         cause = exc.orig if isinstance(exc, DBAPIError) else exc  # no such dialect: no DBAPI
+        if missing := not_on_server(exc):  # no retry mends it: say what to create
+            return CliError(missing.message, [Reason("database", missing.remedy)])
         if passes_by_itself(exc):  # a lock held, a server restarting: not the set-up's fault
-            # Also a role or database the server does not know: psycopg gives no code to tell
-            # those apart from a restart, and the cause above names them.
             hint = Reason(
                 "database",
                 "if it lasts, check that the database at DATABASE_URL runs and lets this user in",

@@ -82,6 +82,42 @@ def private_postgres(prefix: str) -> Iterator[str]:
         admin.dispose()
 
 
+@dataclass
+class Absent:
+    """A URL of the test server naming a role or database (``what``) it does not have."""
+
+    what: str
+    name: str
+    url: str
+    server: str  # host:port, as a refusal names it
+
+
+ABSENT_PASSWORD = "not-to-be-shown"
+
+
+@pytest.fixture(params=["database", "role"])
+def absent(request: pytest.FixtureRequest) -> Absent:
+    """The test server's URL with a database, or a role (with a password), of a name unique to
+    the test, which the server is checked to answer first: refused for lacking it, not for
+    being down."""
+    admin = sa.create_engine(POSTGRES_ADMIN_URL)
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        unavailable(f"PostgreSQL at {POSTGRES_ADMIN_URL} is unreachable: {exc.orig}")
+    finally:
+        admin.dispose()
+    name = f"icpflow_absent_{uuid.uuid4().hex[:10]}"
+    url = sa.make_url(POSTGRES_ADMIN_URL)
+    if request.param == "database":
+        url = url.set(database=name, password=ABSENT_PASSWORD)
+    else:
+        url = url.set(username=name, password=ABSENT_PASSWORD)
+    server = f"{url.host}:{url.port or 5432}"
+    return Absent(request.param, name, url.render_as_string(hide_password=False), server)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A private database for this test session, migrated once, dropped at the end."""

@@ -38,6 +38,7 @@ from web import (
     requests,
     security,
 )
+from workflow.availability import not_on_server
 from workflow.domain.definition import EVENTS, STATES
 from workflow.startup import check_settings
 
@@ -143,7 +144,10 @@ def create_app(*, relay: bool = True) -> FastAPI:
             ping.result(timeout=get_settings().readiness_timeout_seconds)
         except (SQLAlchemyError, Late) as exc:
             problem = type(exc).__name__ if isinstance(exc, SQLAlchemyError) else "no answer"
-            log.warning("not ready: database unreachable (%s)", problem)
+            if missing := not_on_server(exc):  # the log, not the open answer, names it
+                log.error("not ready: %s: %s", missing.message, missing.remedy)
+            else:
+                log.warning("not ready: database unreachable (%s)", problem)
             return JSONResponse(
                 {"status": "unavailable", "reason": f"database unreachable: {problem}"},
                 status_code=503,

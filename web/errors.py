@@ -14,6 +14,7 @@ from email.message import Message
 from http import HTTPStatus
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -25,10 +26,12 @@ from starlette.types import Scope
 
 from config.keys import KeysDoNotOpen
 from config.settings import get_settings
-from workflow.availability import UNAVAILABLE, unavailable
+from workflow.availability import UNAVAILABLE, not_on_server, unavailable
 from workflow.domain import errors
 from workflow.domain.commands import reasons_from
 from workflow.domain.rules import RulesError
+
+log = structlog.get_logger(__name__)
 
 # Looked up along the exception's MRO, so the most specific entry wins; a domain error added
 # later without an entry still answers in the common shape (400) instead of crashing.
@@ -106,6 +109,10 @@ def domain_error(exc: Exception) -> errors.IcpflowError:
         return errors.ServiceUnavailable(
             str(exc), retry_after=get_settings().unavailable_retry_after_seconds
         )
+    if missing := not_on_server(exc):
+        # Answered 503 as any outage (the client can do nothing of it); ops, reading the log,
+        # are told what to create, which no wait mends.
+        log.error("database missing", problem=missing.message, remedy=missing.remedy)
     return unavailable(exc) or errors.InternalError(
         "internal error: the request id finds it in the server's log"
     )

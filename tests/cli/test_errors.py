@@ -19,6 +19,7 @@ from cli.errors import _as_domain_error
 from config import bounds
 from config.settings import get_settings
 from models import Filing
+from tests.databases import ABSENT_PASSWORD, POSTGRES_ONLY, Absent
 from tests.factories import make_payload
 
 if TYPE_CHECKING:
@@ -272,6 +273,28 @@ def test_a_database_out_of_reach_for_a_while_is_told_to_try_again_not_to_upgrade
 
     assert told is not None and "try again shortly" in told.message
     assert "db upgrade" not in " ".join(r.message for r in told.reasons)
+
+
+@pytest.mark.postgres
+@POSTGRES_ONLY
+def test_a_role_or_database_the_server_lacks_is_named_with_how_to_create_it(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, absent: Absent
+) -> None:
+    """No retry mends it; DATABASE_URL's password is not shown."""
+    monkeypatch.setenv("DATABASE_URL", absent.url)
+    get_settings.cache_clear()
+
+    result = cli("db", "upgrade")
+
+    said = " ".join(result.stderr.split())
+    create = {"database": "createdb", "role": "createuser"}[absent.what]
+    assert result.exit_code == 1, result.output
+    assert (
+        f'error: the PostgreSQL server at {absent.server} has no {absent.what} "{absent.name}"'
+        in said
+    )
+    assert f"{create} -h {absent.server.replace(':', ' -p ')}" in said and "try again" not in said
+    assert ABSENT_PASSWORD not in result.output
 
 
 def test_a_database_never_upgraded_is_told_to_upgrade(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from config.logs import configure_logging
 from config.settings import get_settings
 from models.engine import forget_engines
+from tests.databases import ABSENT_PASSWORD, POSTGRES_ONLY, Absent
 from web.app import create_app
 
 API_ROUTE = "/api/v1/filings"
@@ -99,6 +100,21 @@ def log_lines(settings: object) -> Iterator[io.StringIO]:
     configure_logging(stream=stream)
     yield stream
     root.handlers, root.level = handlers, level
+
+
+@pytest.mark.postgres
+@POSTGRES_ONLY
+def test_a_role_or_database_the_server_lacks_is_503_and_the_log_says_what_to_create(
+    log_lines: io.StringIO, absent: Absent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client can do nothing of it; ops read the log."""
+    for client in _client_on(absent.url, monkeypatch):
+        response = client.get(API_ROUTE, headers={"Authorization": "Bearer icp_whatever"})
+    logged = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    missing = next(line for line in logged if line["event"] == "database missing")
+    assert response.status_code == 503 and absent.name not in response.text
+    assert f'has no {absent.what} "{absent.name}"' in missing["problem"]
+    assert ABSENT_PASSWORD not in log_lines.getvalue()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
+from tests.databases import Absent
 from workflow.availability import passes_by_itself
 
 
@@ -30,6 +31,15 @@ def test_a_server_that_refuses_connections_is_an_outage_that_passes() -> None:
     with pytest.raises(DBAPIError) as refused:
         engine.connect()
     assert passes_by_itself(refused.value)
+
+
+@pytest.mark.postgres
+def test_a_role_or_database_the_server_lacks_is_not_waited_out(absent: Absent) -> None:
+    """Someone must create it: a job waiting for it would hide that from ops."""
+    engine = create_engine(absent.url)
+    with pytest.raises(DBAPIError) as refused:
+        engine.connect()
+    assert not passes_by_itself(refused.value)
 
 
 def test_an_sqlite_file_locked_by_another_writer_is_an_outage_that_passes(tmp_path: Path) -> None:
