@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 MAX_STYLESHEETS = 10
 
 # What a check's job may take beyond its fetches: parsing and matching the page's rules (a
-# few seconds at most, ``_MATCHING_STEPS``) and writing the result.
+# few seconds at most, ``workflow.domain.footer.cascade.MATCHING_STEPS``) and writing the
+# result.
 TIME_LIMIT_MARGIN_SECONDS = 30
 
 # The HTML standard's prescan, simplified: a <meta charset=...> or an http-equiv Content-Type

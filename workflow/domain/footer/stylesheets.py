@@ -1,0 +1,136 @@
+"""Which stylesheets a page applies on a screen, in document order (its ``<style>`` blocks'
+text, the URLs of those it links), and the rules in them that set a property the check reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+from urllib.parse import urljoin, urlsplit
+from xml.etree.ElementTree import Element
+
+import tinycss2
+
+from workflow.domain.footer.hiding import READ, UNRENDERED
+
+
+def parse_declarations(content: str | list[Any]) -> list[tuple[str, str, bool]]:
+    """(property, value, important) of each valid declaration in a style attribute or a
+    rule's block, the value in lower case with its spaces collapsed."""
+    parsed = tinycss2.parse_blocks_contents(content, skip_comments=True, skip_whitespace=True)
+    return [
+        (
+            str(d.lower_name),
+            " ".join(tinycss2.serialize(d.value).lower().split()),
+            bool(d.important),
+        )
+        for d in parsed
+        if d.type == "declaration"
+    ]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule as the check reads it: ``sheet`` is the URL of the linked stylesheet it is
+    written in, ``None`` in a ``<style>`` block, so a result names the file to mend."""
+
+    selector: str
+    declarations: list[tuple[str, str, bool]]
+    sheet: str | None
+
+    @property
+    def origin(self) -> str:
+        return f" in {self.sheet}" if self.sheet else ""
+
+
+# A media query a screen always matches: the rules under it apply as if written outside (an
+# empty list of queries matches every medium).
+_ON_SCREEN = frozenset({"", "all", "screen", "only screen"})
+
+
+def _on_screen(media: str) -> bool:
+    """Whether a media query list, an ``@media`` rule's or a ``<style>``'s ``media``
+    attribute, applies on every screen: one of its comma-separated queries does
+    (``screen, print`` applies on a screen as ``screen`` does)."""
+    return any(" ".join(query.lower().split()) in _ON_SCREEN for query in media.split(","))
+
+
+class Linked(NamedTuple):
+    """A stylesheet the page links, by its URL: its text is the caller's to fetch."""
+
+    url: str
+
+
+# The schemes a linked stylesheet is fetched by; another (``data:``, ``file:``) is not.
+_FETCHED = frozenset({"http", "https"})
+
+
+def _screen_css(element: Element) -> bool:
+    """Whether a ``<style>`` or ``<link>`` is CSS a browser applies on a screen: its
+    ``media`` on every screen, its ``type`` CSS (none, empty or ``text/css`` in any case:
+    another is a script's data, ``text/plain``, ``text/template``)."""
+    css = element.get("type", "").lower() in ("", "text/css")
+    return css and _on_screen(element.get("media", ""))
+
+
+def _linked_url(link: Element, base: str) -> str | None:
+    """The URL a ``<link>`` loads a stylesheet from, resolved against the page's ``base``;
+    ``None`` for a link that loads none a browser applies: its ``rel`` not ``stylesheet``,
+    or an ``alternate`` one (offered to the visitor, not applied), ``disabled``, no
+    ``href``, or one that is no URL fetched over HTTP."""
+    rel = link.get("rel", "").lower().split()
+    href = link.get("href", "").strip()
+    if "stylesheet" not in rel or "alternate" in rel or "disabled" in link.attrib or not href:
+        return None
+    try:
+        url = urljoin(base, href)
+        return url if urlsplit(url).scheme in _FETCHED else None
+    except ValueError:  # an invalid host ("http://[::1")
+        return None
+
+
+def _base_url(root: Element, page_url: str) -> str:
+    """What the page's relative URLs resolve against: its first ``<base href>``, itself
+    resolved against the page's own URL, or the page's URL."""
+    href = next((base.get("href") for base in root.iter("base") if "href" in base.attrib), None)
+    try:
+        return urljoin(page_url, href.strip()) if href else page_url
+    except ValueError:  # an invalid host ("http://[::1"): ignored, as a browser ignores it
+        return page_url
+
+
+def applied_stylesheets(root: Element, page_url: str) -> list[str | Linked]:
+    """Each stylesheet a browser applies on a screen, in document order (a link in the body
+    where it stands): the text of a ``<style>`` block, or a linked stylesheet's URL. Neither
+    counts inside an element never drawn (``<noscript>``, read as markup only where scripts
+    do not run, a ``<template>``'s inert content)."""
+    base = _base_url(root, page_url)
+    sheets: list[str | Linked] = []
+    left = [root]
+    while left:
+        element = left.pop()
+        if element.tag == "style":
+            if _screen_css(element):
+                sheets.append(element.text or "")
+        elif element.tag == "link":
+            url = _linked_url(element, base)
+            if url is not None and _screen_css(element):
+                sheets.append(Linked(url))
+        elif element.tag not in UNRENDERED:
+            left.extend(reversed(element))
+    return sheets
+
+
+def style_rules(css: str, sheet: str | None) -> Iterator[tuple[list[Any], Rule]]:
+    """The style rules of a stylesheet (``sheet``: its URL if linked) that apply on a screen
+    and set a property the check reads (``READ``), with only those declarations: (selector
+    tokens, rule)."""
+    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+        if rule.type == "at-rule" and rule.lower_at_keyword == "media" and rule.content:
+            if _on_screen(tinycss2.serialize(rule.prelude)):
+                yield from style_rules(tinycss2.serialize(rule.content), sheet)
+        elif rule.type == "qualified-rule":
+            declarations = [d for d in parse_declarations(rule.content) if d[0] in READ]
+            if declarations:
+                selector = " ".join(tinycss2.serialize(rule.prelude).split())
+                yield rule.prelude, Rule(selector, declarations, sheet)
