@@ -1,7 +1,8 @@
 """The footer check job: fetch a live site's home page and record whether it shows its number.
 
-The page's linked stylesheets are fetched too (at most ``MAX_STYLESHEETS``), as a site's own
-CSS is usually there and may hide the number. Each fetch is bounded three ways (a timeout per
+The page's linked stylesheets are fetched too, and those they or its ``<style>`` blocks
+``@import`` (at most ``MAX_STYLESHEETS`` in all), as a site's own CSS is usually there and
+may hide the number. Each fetch is bounded three ways (a timeout per
 connect and read, a limited number of redirects, a cap on the bytes read) so a slow, looping
 or huge site costs one failed check, never a stuck worker; the stylesheets share one timeout
 between them, so ten on an unreachable CDN cost one timeout, not ten. A stylesheet that
@@ -40,8 +41,8 @@ from workflow.domain.rules import rules_for
 
 log = logging.getLogger(__name__)
 
-# The linked stylesheets fetched for one page, the first in document order: a site's own CSS
-# is a few files.
+# The stylesheets fetched for one page, linked or imported, the first in cascade order as
+# they come to be known: a site's own CSS is a few files.
 MAX_STYLESHEETS = 10
 
 # What a check's job may take beyond its fetches: parsing and matching the page's rules (a
@@ -213,14 +214,21 @@ def _stylesheet(
 
 
 def _stylesheets(
-    client: httpx.Client, urls: list[str], page_encoding: str, settings: Settings
+    client: httpx.Client, page: HomePage, page_encoding: str, settings: Settings
 ) -> dict[str, str]:
-    """The text of each stylesheet at ``urls`` that could be had, by URL, fetched one after
+    """The text of each stylesheet ``page`` applies that could be had, by URL: the first
+    ``MAX_STYLESHEETS`` it asks for, linked or imported (``HomePage.stylesheets_wanted``,
+    asked again after each, as a stylesheet fetched may import others), fetched one after
     another within one ``footer_check_timeout_seconds`` between them: once it has passed,
     the rest are not fetched, each left out as one that failed."""
     deadline = time.monotonic() + settings.footer_check_timeout_seconds
     fetched: dict[str, str] = {}
-    for url in urls:
+    tried: set[str] = set()
+    while len(tried) < MAX_STYLESHEETS:
+        url = next((url for url in page.stylesheets_wanted(fetched) if url not in tried), None)
+        if url is None:
+            break
+        tried.add(url)
         if time.monotonic() >= deadline:
             log.info("stylesheet %s not applied: the stylesheets' time ran out before it", url)
             continue
@@ -238,7 +246,7 @@ class Fetched:
 
 def fetch_and_judge(url: str, record_number: str, settings: Settings) -> Fetched:
     """The page at ``url`` judged as the home page of ``record_number``, with the stylesheets
-    it links, resolved against where its redirects ended."""
+    it links or imports, resolved against where its redirects ended."""
     limit = settings.footer_check_max_bytes
     try:
         with httpx.Client(
@@ -257,8 +265,7 @@ def fetch_and_judge(url: str, record_number: str, settings: Settings) -> Fetched
                 encoding = _encoding(body, response.charset_encoding)
                 html, final_url = body.decode(encoding, errors="replace"), str(response.url)
             page = HomePage(html, final_url)
-            sheets = page.linked_stylesheets[:MAX_STYLESHEETS]
-            fetched = _stylesheets(client, sheets, encoding, settings)
+            fetched = _stylesheets(client, page, encoding, settings)
     except httpx.TooManyRedirects:
         return Fetched(None, [f"more than {settings.footer_check_max_redirects} redirects"])
     except (httpx.HTTPError, httpx.InvalidURL) as exc:

@@ -102,6 +102,27 @@ PAGES |= {
         f'<footer class="备案">{MIIT.format(NUMBER)}</footer>'
     ),
 }
+
+
+def _importing(*urls: str) -> str:
+    """A page with the footer, whose ``<style>`` block imports ``urls``."""
+    imports = "".join(f'@import url("{url}");' for url in urls)
+    return f"<html><head><style>{imports}</style></head><body>{FOOTER}</body></html>"
+
+
+SHEETS |= {
+    "/css/imports-hide.css": (200, "text/css", b'@import "hide.css"; footer { color: #333 }'),
+    "/css/cycle-a.css": (200, "text/css", b'@import "cycle-b.css"; footer { color: #333 }'),
+    "/css/cycle-b.css": (200, "text/css", b'@import "cycle-a.css"; ' + HIDE),
+}
+PAGES |= {
+    "/imports/hide": _importing("/css/hide.css"),
+    "/imports/linked": _linking("/css/imports-hide.css"),
+    "/imports/cycle": _linking("/css/cycle-a.css"),
+    "/imports/many": _importing(*PLAIN, "/css/hide.css"),
+    "/imports/stalling": _importing(*STALLING),
+    "/imports/to-localhost": _importing("/css/to-localhost.css"),
+}
 META_GBK = '<meta charset="gbk">'
 HTTP_EQUIV_GB2312 = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
 # Pages served as bytes: path -> (Content-Type, body).
@@ -367,6 +388,14 @@ def test_a_stylesheet_redirected_to_an_address_not_public_is_not_fetched_there(
     assert REQUESTED == ["/linked/to-localhost", "/css/to-localhost.css"]
 
 
+def test_an_imported_stylesheet_is_fetched_through_the_same_address_check(
+    site: str, strict: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _refusing_localhost(monkeypatch)
+    assert fetch_and_judge(site + "/imports/to-localhost", NUMBER, strict).problems == []
+    assert REQUESTED == ["/imports/to-localhost", "/css/to-localhost.css"]
+
+
 def test_a_stylesheet_s_redirects_are_followed(site: str, settings: Settings) -> None:
     """The result names the stylesheet as the page links it."""
     problems = fetch_and_judge(site + "/linked/to-localhost", NUMBER, settings).problems
@@ -410,6 +439,42 @@ def test_a_linked_stylesheet_naming_no_charset_in_its_header_is_read_as_a_browse
         f"the record number {NUMBER} is not shown: "
         f"hidden by .备案 {{ display: none }} in {site}{sheet} on <footer>"
     )
+
+
+def test_a_number_a_style_block_s_import_hides_fails_naming_the_stylesheet(
+    site: str, settings: Settings
+) -> None:
+    problems = fetch_and_judge(site + "/imports/hide", NUMBER, settings).problems
+    assert problems[0] == (
+        f"the record number {NUMBER} is not shown: "
+        f"hidden by footer {{ display: none }} in {site}/css/hide.css on <footer>"
+    )
+
+
+def test_a_stylesheet_a_linked_stylesheet_imports_is_fetched_and_applied(
+    site: str, settings: Settings
+) -> None:
+    problems = fetch_and_judge(site + "/imports/linked", NUMBER, settings).problems
+    assert problems[0].endswith(f"in {site}/css/hide.css on <footer>")
+    assert REQUESTED == ["/imports/linked", "/css/imports-hide.css", "/css/hide.css"]
+
+
+def test_an_import_cycle_fetches_each_stylesheet_once(site: str, settings: Settings) -> None:
+    problems = fetch_and_judge(site + "/imports/cycle", NUMBER, settings).problems
+    assert problems[0].endswith(f"in {site}/css/cycle-b.css on <footer>")
+    assert REQUESTED == ["/imports/cycle", "/css/cycle-a.css", "/css/cycle-b.css"]
+
+
+def test_imported_stylesheets_count_in_the_ten_fetched(site: str, settings: Settings) -> None:
+    assert fetch_and_judge(site + "/imports/many", NUMBER, settings).problems == []
+    assert REQUESTED[1:] == PLAIN
+
+
+def test_imported_stylesheets_share_the_stylesheets_timeout(site: str, settings: Settings) -> None:
+    """As ``test_the_stylesheets_share_one_timeout_however_many_are_slow``, imported."""
+    hasty = settings.model_copy(update={"footer_check_timeout_seconds": 0.5})
+    assert fetch_and_judge(site + "/imports/stalling", NUMBER, hasty).problems == []
+    assert [path for path in REQUESTED if path in STALLING] == STALLING[:2]
 
 
 def _told(db: Database) -> int:

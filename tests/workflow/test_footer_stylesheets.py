@@ -109,3 +109,87 @@ def test_a_linked_stylesheet_not_fetched_is_named_when_something_is_hidden() -> 
 def test_a_linked_stylesheet_not_fetched_is_not_named_when_nothing_is_hidden() -> None:
     page = f"<head>{LINK}</head><body><footer>{NUMBER}</footer></body>"
     assert _problems(page, {}) == ["no link to https://beian.miit.gov.cn"]
+
+
+def _imported(css: str) -> list[str]:
+    """The stylesheets to fetch for a page whose only style is a ``<style>`` block of ``css``."""
+    return _linked(f"<style>{css}</style>")
+
+
+@pytest.mark.parametrize(
+    "css",
+    [
+        pytest.param('@import url("a.css");', id="url() quoted"),
+        pytest.param("@import url(a.css);", id="url() bare"),
+        pytest.param('@import "a.css";', id="a string"),
+        pytest.param('@charset "utf-8"; @layer base; @import "a.css" screen;', id="for screens"),
+        pytest.param('@import "a.css" layer(base) supports(display: grid);', id="layered"),
+    ],
+)
+def test_a_style_block_s_import_is_fetched_resolved_against_the_page(css: str) -> None:
+    assert _imported(css) == [A_CSS]
+
+
+@pytest.mark.parametrize(
+    "css",
+    [
+        pytest.param('@import "b.css" print;', id="for print"),
+        pytest.param('@import "b.css" screen and (max-width: 600px);', id="for some screens"),
+        pytest.param('.x { color: red } @import "b.css";', id="after a rule"),
+        pytest.param('@import "data:text/css,x";', id="not over HTTP"),
+    ],
+)
+def test_an_import_a_browser_applies_no_stylesheet_from_is_not_fetched(css: str) -> None:
+    """Beside one that is, so that a page whose imports are not read at all fails this."""
+    assert _imported(f'@import "a.css"; {css}') == [A_CSS]
+
+
+B_CSS = "https://example.com/shop/b.css"
+IMPORT_A = '<style>@import "a.css";</style>'
+
+
+def test_a_stylesheet_fetched_names_those_it_imports_resolved_against_itself() -> None:
+    page = HomePage(f'<head><link rel="stylesheet" href="/css/site.css"></head>{FOOTER}', PAGE_URL)
+    site = "https://example.com/css/site.css"
+    fetched = {site: '@import "parts/footer.css";'}
+    assert page.stylesheets_wanted(fetched) == ["https://example.com/css/parts/footer.css"]
+
+
+def test_an_imported_stylesheet_comes_before_the_rules_of_the_one_importing_it() -> None:
+    """The importing block's ``display`` wins over the imported one's; the imported
+    ``visibility``, set by nothing after it, still hides."""
+    page = f'<style>@import "a.css"; .icp {{ display: block }}</style><body>{FOOTER}</body>'
+    imported = ".icp { display: none; visibility: hidden }"
+    assert _problems(page, {A_CSS: imported})[0].endswith(
+        f"hidden by .icp {{ visibility: hidden }} in {A_CSS} on <footer>"
+    )
+
+
+def test_a_number_an_imported_stylesheet_hides_fails_naming_it() -> None:
+    page = f"<head>{LINK}</head><body>{FOOTER}</body>"
+    assert _problems(page, {A_CSS: '@import "b.css";', B_CSS: HIDE})[0].endswith(
+        f"hidden by .icp {{ display: none }} in {B_CSS} on <footer>"
+    )
+
+
+def test_an_import_cycle_ends_where_a_stylesheet_would_import_itself() -> None:
+    page = f"{IMPORT_A}<body>{FOOTER}</body>"
+    fetched = {A_CSS: '@import "b.css";', B_CSS: f'@import "a.css"; {HIDE}'}
+    assert HomePage(page, PAGE_URL).stylesheets_wanted(fetched) == []
+    assert _problems(page, fetched)[0].endswith(f"in {B_CSS} on <footer>")
+
+
+def test_imports_are_followed_no_deeper_than_the_bound() -> None:
+    """a0 imports a1, which imports a2, ...: a5, five imports below the page's, is the last."""
+    urls = [f"https://example.com/shop/a{i}.css" for i in range(8)]
+    fetched = {url: f'@import "a{i + 1}.css";' for i, url in enumerate(urls)}
+    page = HomePage(f'<style>@import "a0.css";</style>{FOOTER}', PAGE_URL)
+    assert page.stylesheets_wanted({url: fetched[url] for url in urls[:5]}) == [urls[5]]
+    assert page.stylesheets_wanted(fetched) == []
+
+
+def test_an_imported_stylesheet_not_fetched_is_named_when_something_is_hidden() -> None:
+    page = f"<head><style>{HIDE}</style>{LINK}</head><body>{FOOTER}</body>"
+    assert _problems(page, {A_CSS: '@import "b.css";'})[-1] == (
+        f"stylesheets not fetched, which might show what is hidden: {B_CSS}"
+    )

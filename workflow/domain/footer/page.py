@@ -10,7 +10,13 @@ import tinyhtml5
 
 from workflow.domain.footer.cascade import MATCHING_STEPS, StyledElement, TooComplex, compiled_rules
 from workflow.domain.footer.reading import Footer
-from workflow.domain.footer.stylesheets import Linked, applied_stylesheets
+from workflow.domain.footer.stylesheets import (
+    MAX_IMPORT_DEPTH,
+    Linked,
+    applied_stylesheets,
+    base_url,
+    imported_urls,
+)
 from workflow.domain.footer.verdict import judged
 
 
@@ -24,12 +30,55 @@ class HomePage:
         against it."""
         self._root: Element = tinyhtml5.parse(html, namespace_html_elements=False)
         self._sheets = applied_stylesheets(self._root, url)
+        self._base = base_url(self._root, url)
+        # Each stylesheet's imports, by its text and where it is: asked again each time
+        # the caller has fetched one more, without parsing the others again.
+        self._imports: dict[tuple[str, str], list[str]] = {}
 
     @property
     def linked_stylesheets(self) -> list[str]:
-        """The URL of each stylesheet the page links and a browser applies on a screen,
-        once each, in document order."""
-        return list(dict.fromkeys(sheet.url for sheet in self._sheets if isinstance(sheet, Linked)))
+        """The URL of each stylesheet the page links, or its ``<style>`` blocks import, and a
+        browser applies on a screen, once each, in cascade order: the stylesheets to fetch
+        before any other is known."""
+        return self.stylesheets_wanted({})
+
+    def stylesheets_wanted(self, fetched: Mapping[str, str]) -> list[str]:
+        """The URL of each stylesheet the page applies on a screen that is not in
+        ``fetched`` (text by URL), once each, in cascade order: those it links, those its
+        ``<style>`` blocks import, and those the stylesheets fetched import. Fetching the
+        first, then asking again, fetches them depth first, each before what follows it in
+        the cascade."""
+        order = self._cascade_order(fetched)
+        return list(dict.fromkeys(url for url, css in order if url is not None and css is None))
+
+    def _cascade_order(self, fetched: Mapping[str, str]) -> list[tuple[str | None, str | None]]:
+        """Each stylesheet the page applies, in cascade order, as its URL (``None`` for a
+        ``<style>`` block) and its text (``None`` while not fetched): a stylesheet's imports
+        come before its own rules, each imported one applied where it is first imported
+        (once, so a page importing one sheet again and again costs one), never inside
+        itself (an import cycle ends there), at most ``MAX_IMPORT_DEPTH`` deep."""
+        order: list[tuple[str | None, str | None]] = []
+        imported: set[str] = set()
+
+        def add(url: str | None, css: str | None, base: str, chain: tuple[str, ...]) -> None:
+            if css is not None and len(chain) <= MAX_IMPORT_DEPTH:
+                for child in self._imported(css, base):
+                    if child not in imported and child not in chain:
+                        imported.add(child)
+                        add(child, fetched.get(child), child, (*chain, child))
+            order.append((url, css))
+
+        for sheet in self._sheets:
+            if isinstance(sheet, Linked):
+                add(sheet.url, fetched.get(sheet.url), sheet.url, (sheet.url,))
+            else:
+                add(None, sheet, self._base, ())
+        return order
+
+    def _imported(self, css: str, base: str) -> list[str]:
+        if (css, base) not in self._imports:
+            self._imports[css, base] = imported_urls(css, base)
+        return self._imports[css, base]
 
     def _read(self, stylesheets: Iterable[tuple[str, str | None]]) -> Footer:
         """The page as a visitor sees it with ``stylesheets`` (text and, if linked, URL)
@@ -47,21 +96,18 @@ class HomePage:
     ) -> list[str]:
         """What is wrong with the page as the home page of the service numbered
         ``record_number`` (empty when the footer is right); ``canonical`` maps a province
-        character or alias to its canonical one, ``fetched`` holds the text of each linked
-        stylesheet fetched, by URL. The entity number alone (without the service's suffix)
+        character or alias to its canonical one, ``fetched`` holds the text of each
+        stylesheet fetched (linked or imported, ``stylesheets_wanted``), by URL. The entity number alone (without the service's suffix)
         counts, as sites often show that. A number or link in the page but hidden from
         visitors says what hides it, so whoever reads the failure finds the markup to mend.
 
-        A linked stylesheet not fetched is left out, as a browser renders the page without
+        A stylesheet not fetched is left out, as a browser renders the page without
         it: it is named only when something is hidden, as a rule of its might have shown
         it. A page whose rules cost too much to match (``MATCHING_STEPS``) fails, saying
         so, after what is wrong with it read without them (its markup and inline styles):
         a number missing or unlinked is told all the same."""
-        sheets = [
-            (sheet, None) if isinstance(sheet, str) else (fetched[sheet.url], sheet.url)
-            for sheet in self._sheets
-            if isinstance(sheet, str) or sheet.url in fetched
-        ]
+        order = self._cascade_order(fetched)
+        sheets = [(css, url) for url, css in order if css is not None]
         try:
             page, unchecked = self._read(sheets), []
         except TooComplex as exc:
@@ -71,7 +117,7 @@ class HomePage:
                 f" elements took more than {MATCHING_STEPS:,} steps (at {exc.selector})"
             ]
         problems, hidden = judged(page, record_number, canonical)
-        missing = [url for url in self.linked_stylesheets if url not in fetched]
+        missing = self.stylesheets_wanted(fetched)
         if missing and hidden and not unchecked:
             unfetched = ", ".join(missing)
             problems.append(

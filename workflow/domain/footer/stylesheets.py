@@ -56,7 +56,8 @@ def _on_screen(media: str) -> bool:
 
 
 class Linked(NamedTuple):
-    """A stylesheet the page links, by its URL: its text is the caller's to fetch."""
+    """A stylesheet the page links, by its URL: its text is the caller's to fetch, as is
+    that of each stylesheet it imports (``imported_urls``)."""
 
     url: str
 
@@ -82,8 +83,13 @@ def _linked_url(link: Element, base: str) -> str | None:
     href = link.get("href", "").strip()
     if "stylesheet" not in rel or "alternate" in rel or "disabled" in link.attrib or not href:
         return None
+    return _fetched_url(base, href)
+
+
+def _fetched_url(base: str, href: str) -> str | None:
+    """``href`` resolved against ``base``; ``None`` when it is no URL fetched over HTTP."""
     try:
-        url = urljoin(base, href)
+        url = urljoin(base, href.strip())
         return url if urlsplit(url).scheme in _FETCHED else None
     except ValueError:  # an invalid host ("http://[::1")
         return None
@@ -97,6 +103,12 @@ def _base_url(root: Element, page_url: str) -> str:
         return urljoin(page_url, href.strip()) if href else page_url
     except ValueError:  # an invalid host ("http://[::1"): ignored, as a browser ignores it
         return page_url
+
+
+def base_url(root: Element, page_url: str) -> str:
+    """What the page's relative URLs resolve against (``_base_url``): a ``<style>`` block's
+    ``@import`` resolves against it too."""
+    return _base_url(root, page_url)
 
 
 def applied_stylesheets(root: Element, page_url: str) -> list[str | Linked]:
@@ -134,3 +146,62 @@ def style_rules(css: str, sheet: str | None) -> Iterator[tuple[list[Any], Rule]]
             if declarations:
                 selector = " ".join(tinycss2.serialize(rule.prelude).split())
                 yield rule.prelude, Rule(selector, declarations, sheet)
+
+
+# How deep ``@import`` rules are followed: a stylesheet imported by one imported by one ...
+# this many times. No site's CSS nests so deep; a cycle ends sooner, as a stylesheet is never
+# imported inside itself.
+MAX_IMPORT_DEPTH = 5
+# Before an ``@import``, only these may stand; one after any other rule is invalid, and
+# ignored as a browser ignores it (CSS Cascade: ``@import`` must precede all other rules).
+_BEFORE_IMPORTS = frozenset({"charset", "layer"})
+
+
+def imported_urls(css: str, base: str) -> list[str]:
+    """The URL of each stylesheet ``css`` imports that a browser applies on a screen, in
+    order, resolved against ``base`` (where the importing stylesheet is, or the page's base
+    for a ``<style>`` block): its leading ``@import`` rules, by ``url(...)`` or a string,
+    whose media list (what follows the URL, after an optional ``layer`` and ``supports()``,
+    which are not judged) applies on every screen, as a ``<link media>``'s does."""
+    urls: list[str] = []
+    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+        if rule.type == "at-rule" and rule.lower_at_keyword in _BEFORE_IMPORTS:
+            if rule.content is not None:
+                break  # a @layer block is a rule like any other
+            continue
+        if rule.type != "at-rule" or rule.lower_at_keyword != "import":
+            break
+        url = _import_url(rule.prelude, base)
+        if url is not None:
+            urls.append(url)
+    return urls
+
+
+def _import_url(prelude: list[Any], base: str) -> str | None:
+    """The URL an ``@import``'s ``prelude`` loads, resolved against ``base``; ``None`` when
+    it names none, one not fetched over HTTP, or when its media list does not apply on
+    every screen."""
+    tokens = [token for token in prelude if token.type != "comment"]
+    while tokens and tokens[0].type == "whitespace":
+        tokens.pop(0)
+    if not tokens:
+        return None
+    first = tokens.pop(0)
+    if first.type in ("url", "string"):
+        href = str(first.value)
+    elif first.type == "function" and first.lower_name == "url":
+        strings = [a for a in first.arguments if a.type == "string"]
+        if not strings:
+            return None
+        href = str(strings[0].value)
+    else:
+        return None
+    while tokens and (
+        tokens[0].type == "whitespace"
+        or (tokens[0].type == "ident" and tokens[0].lower_value == "layer")
+        or (tokens[0].type == "function" and tokens[0].lower_name in ("layer", "supports"))
+    ):
+        tokens.pop(0)
+    if not _on_screen(tinycss2.serialize(tokens)):
+        return None
+    return _fetched_url(base, href)
