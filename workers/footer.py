@@ -13,7 +13,8 @@ already does nothing.
 The page names its stylesheets' URLs, so it could point the worker at the network it runs
 in (a cloud's metadata service at 169.254.169.254 or 100.100.100.200, a service on
 127.0.0.1) and read back in the result what it answered: a stylesheet, or a redirect on its
-way, whose host is or resolves to an address not on the public internet is not fetched,
+way, whose host is or resolves to an address not on the public internet is not fetched, nor
+is one whose connection reaches such an address however its name resolved then,
 unless ``footer_check_allow_private_addresses`` allows it. The page itself is the filed
 domain's, fetched as it is.
 """
@@ -27,8 +28,10 @@ import math
 import re
 import socket
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+import httpcore
 import httpx
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -44,6 +47,8 @@ log = logging.getLogger(__name__)
 # The stylesheets fetched for one page, linked or imported, the first in cascade order as
 # they come to be known: a site's own CSS is a few files.
 MAX_STYLESHEETS = 10
+
+USER_AGENT = "icpflow footer check"
 
 # What a check's job may take beyond its fetches: parsing and matching the page's rules (a
 # few seconds at most, ``workflow.domain.footer.cascade.MATCHING_STEPS``) and writing the
@@ -156,9 +161,79 @@ def _check_public(url: httpx.URL, settings: Settings) -> None:
     except (OSError, UnicodeError) as exc:
         raise _Refused(f"its host {host} resolves to no address ({exc})") from exc
     for *_, sockaddr in found:
-        address = ipaddress.ip_address(sockaddr[0])
-        if address.is_multicast or not address.is_global:
-            raise _Refused(f"its host {host} is at {address}, not a public address")
+        if _not_public(str(sockaddr[0])):
+            raise _Refused(f"its host {host} is at {sockaddr[0]}, not a public address")
+
+
+def _not_public(address: str) -> bool:
+    """Whether an IP address is not on the public internet (loopback, private, link-local,
+    shared, reserved, unspecified, multicast); an IPv4 address written as IPv6
+    (``::ffff:127.0.0.1``) is judged as itself, and what is no address counts as not public."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # a link-local address's zone
+    except ValueError:
+        return True
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_multicast or not ip.is_global
+
+
+class _PublicPeersOnly(httpcore.NetworkBackend):
+    """httpcore's own connections, each refused (``_Refused``, before a byte is sent on it)
+    when its peer, the address the connection reached, is not public. ``_check_public``
+    resolves a host before it is asked, and the connection resolves it again: a name whose
+    answer changes in between (DNS rebinding: a public address, then 127.0.0.1) would pass
+    the first and connect to the second. The peer is what the connection reached, however
+    the name resolved; the connection is still made to the name, so TLS sends and verifies
+    the host's name as before."""
+
+    def __init__(self) -> None:
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
+        peer = str(stream.get_extra_info("server_addr")[0])
+        if _not_public(peer):
+            stream.close()
+            raise _Refused(f"its host {host} connected to {peer}, not a public address")
+        return stream
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class _PublicPeersTransport(httpx.HTTPTransport):
+    """httpx's transport, its connections made by ``_PublicPeersOnly``. httpx takes no
+    network backend, so its pool is replaced by one built with it, as httpx builds its own
+    without a proxy (the settings left at httpcore's defaults: the stylesheets are fetched
+    one at a time)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(), network_backend=_PublicPeersOnly()
+        )
+
+
+def _stylesheet_client(settings: Settings) -> httpx.Client:
+    """The client the stylesheets are fetched with: its own, never the page's, whose kept
+    connection to the page's host would be reused unchecked; unless
+    ``footer_check_allow_private_addresses``, each connection it makes is checked where it
+    leads (``_PublicPeersOnly``), and no proxy is used (through one, where a connection
+    leads is the proxy's to know), whatever the environment says."""
+    allowed = settings.footer_check_allow_private_addresses
+    return httpx.Client(
+        transport=None if allowed else _PublicPeersTransport(),
+        timeout=settings.footer_check_timeout_seconds,
+        headers={"User-Agent": USER_AGENT},
+    )
 
 
 def _read_stylesheet(
@@ -253,7 +328,7 @@ def fetch_and_judge(url: str, record_number: str, settings: Settings) -> Fetched
             timeout=settings.footer_check_timeout_seconds,
             follow_redirects=True,
             max_redirects=settings.footer_check_max_redirects,
-            headers={"User-Agent": "icpflow footer check"},
+            headers={"User-Agent": USER_AGENT},
         ) as client:
             with client.stream("GET", url) as response:
                 status = response.status_code
@@ -265,6 +340,7 @@ def fetch_and_judge(url: str, record_number: str, settings: Settings) -> Fetched
                 encoding = _encoding(body, response.charset_encoding)
                 html, final_url = body.decode(encoding, errors="replace"), str(response.url)
             page = HomePage(html, final_url)
+        with _stylesheet_client(settings) as client:
             fetched = _stylesheets(client, page, encoding, settings)
     except httpx.TooManyRedirects:
         return Fetched(None, [f"more than {settings.footer_check_max_redirects} redirects"])

@@ -15,7 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import dramatiq
-import httpx
 import pytest
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import text
@@ -54,6 +53,7 @@ REDIRECTS = {
     "/loop": "/loop",
     "/old/": "/new/",
     "/css/to-localhost.css": "http://localhost:{port}/css/hide.css",
+    "/css/to-other-address.css": "http://127.0.0.2:{port}/css/hide.css",
 }
 FOOTER = f"<footer>{MIIT.format(NUMBER)}</footer>"
 
@@ -92,6 +92,7 @@ PAGES |= {
     "/linked/slow": _linking(SLOW),
     "/linked/print": _linking("/css/hide.css", ' media="print"'),
     "/linked/to-localhost": _linking("/css/to-localhost.css"),
+    "/linked/to-other-address": _linking("/css/to-other-address.css"),
     "/new/": _linking("site.css"),
     "/linked/stalling": "".join(f'<link rel="stylesheet" href="{path}">' for path in STALLING)
     + f"<body>{FOOTER}</body>",
@@ -121,7 +122,7 @@ PAGES |= {
     "/imports/cycle": _linking("/css/cycle-a.css"),
     "/imports/many": _importing(*PLAIN, "/css/hide.css"),
     "/imports/stalling": _importing(*STALLING),
-    "/imports/to-localhost": _importing("/css/to-localhost.css"),
+    "/imports/to-other-address": _importing("/css/to-other-address.css"),
 }
 META_GBK = '<meta charset="gbk">'
 HTTP_EQUIV_GB2312 = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
@@ -211,6 +212,24 @@ def site() -> Iterator[str]:
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def other_address(site: str) -> Iterator[str]:
+    """The same site on another loopback address, 127.0.0.2, at the same port, noting in
+    ``REQUESTED`` too what it was asked for: somewhere a redirect leads that is not where
+    the page is."""
+    port = int(site.rsplit(":", 1)[1])
+    server = ThreadingHTTPServer(("127.0.0.2", port), _Site)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.2:{port}"
     finally:
         server.shutdown()
         server.server_close()
@@ -369,31 +388,40 @@ def test_a_stylesheet_on_an_address_not_public_is_not_fetched(
     assert REQUESTED == ["/linked/hide"]
 
 
-def _refusing_localhost(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The address check as deployed, but for the site's own address, 127.0.0.1."""
-    check = footer._check_public
-
-    def public_but_the_site(url: httpx.URL, settings: Settings) -> None:
-        allowed = url.host == "127.0.0.1"
-        check(url, settings.model_copy(update={"footer_check_allow_private_addresses": allowed}))
-
-    monkeypatch.setattr(footer, "_check_public", public_but_the_site)
+def _site_as_public(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The address check as deployed, but for the site's own address, 127.0.0.1, which
+    stands for a public one: 127.0.0.2, the other address, is refused."""
+    not_public = footer._not_public
+    monkeypatch.setattr(
+        footer, "_not_public", lambda address: address != "127.0.0.1" and not_public(address)
+    )
 
 
 def test_a_stylesheet_redirected_to_an_address_not_public_is_not_fetched_there(
+    site: str, other_address: str, strict: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _site_as_public(monkeypatch)
+    assert fetch_and_judge(site + "/linked/to-other-address", NUMBER, strict).problems == []
+    assert REQUESTED == ["/linked/to-other-address", "/css/to-other-address.css"]
+
+
+def test_a_connection_reaching_an_address_not_public_is_refused_whatever_the_name_said(
     site: str, strict: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _refusing_localhost(monkeypatch)
-    assert fetch_and_judge(site + "/linked/to-localhost", NUMBER, strict).problems == []
-    assert REQUESTED == ["/linked/to-localhost", "/css/to-localhost.css"]
+    """DNS rebinding: the host's name answered a public address when it was checked, and
+    the connection, resolving it again, reached 127.0.0.1. The check of the name passing,
+    as it would, the connection is refused where it leads, before it asks for anything."""
+    monkeypatch.setattr(footer, "_check_public", lambda url, settings: None)
+    assert fetch_and_judge(site + "/linked/hide", NUMBER, strict).problems == []
+    assert REQUESTED == ["/linked/hide"]
 
 
 def test_an_imported_stylesheet_is_fetched_through_the_same_address_check(
-    site: str, strict: Settings, monkeypatch: pytest.MonkeyPatch
+    site: str, other_address: str, strict: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _refusing_localhost(monkeypatch)
-    assert fetch_and_judge(site + "/imports/to-localhost", NUMBER, strict).problems == []
-    assert REQUESTED == ["/imports/to-localhost", "/css/to-localhost.css"]
+    _site_as_public(monkeypatch)
+    assert fetch_and_judge(site + "/imports/to-other-address", NUMBER, strict).problems == []
+    assert REQUESTED == ["/imports/to-other-address", "/css/to-other-address.css"]
 
 
 def test_a_stylesheet_s_redirects_are_followed(site: str, settings: Settings) -> None:
