@@ -1460,6 +1460,18 @@ def test_my_filings_name_what_each_needs_next_as_its_forms_are_titled(
     ]
 
 
+def test_my_filings_name_a_pre_approval_not_a_submission_for_an_order_that_needs_one_first(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    clinic = api.drive("service_number_bound", website={"name": "Clinic", "sector": "healthcare"})
+    _assign(api, clinic["id"], "test-case_manager")
+    page = signed_in("case_manager").get("/mine").text
+    needs = page.split('<td data-label="Needs next 下一步">')[1].split("</td>")[0]
+    assert re.findall(r'<span class="pill">([^<]*)</span>', needs) == [
+        "Request pre approval 申请前置审批"
+    ]
+
+
 def test_my_filings_come_nearest_deadline_first_those_without_one_last(
     api: Api, signed_in: Callable[[str], TestClient], clock: FrozenClock
 ) -> None:

@@ -24,6 +24,8 @@ from workflow.domain import guards
 from workflow.domain.app_identity import check_website_fields
 from workflow.domain.commands import ChangesIn, FilingCreate, ServiceIn
 from workflow.domain.creation_rules import check_creation
+from workflow.domain.definition import EVENTS_BY_NAME, Event
+from workflow.domain.errors import Reason
 from workflow.domain.event_data import EventData, IcpNumberData, MaterialsData, ServiceNumberData
 from workflow.domain.guards import (
     GUARDS,
@@ -1083,21 +1085,28 @@ def test_bad_service_number_and_bad_ip_are_both_reported(settings: Settings) -> 
 # --- submit -----------------------------------------------------------------------
 
 
+def submitting(filing: Filing, materials: list[str], settings: Settings) -> list[Reason]:
+    """What ``submit``'s guards of the filing and its data (not the order's records) refuse,
+    in the order the event runs them, as one refusal lists them."""
+    data = MaterialsData(materials=materials)
+    spec = EVENTS_BY_NAME[Event.SUBMIT]
+    return [
+        r for name in spec.guards if name in GUARDS for r in GUARDS[name](filing, data, settings)
+    ]
+
+
 def test_individual_with_all_materials_passes(settings: Settings) -> None:
     assert guard_submission(Filing(), MaterialsData(materials=INDIVIDUAL_MATERIALS), settings) == []
 
 
 def test_a_submission_without_its_service_number_names_it(settings: Settings) -> None:
-    reasons = guard_submission(
-        Filing(service_number=None), MaterialsData(materials=INDIVIDUAL_MATERIALS), settings
-    )
+    reasons = submitting(Filing(service_number=None), INDIVIDUAL_MATERIALS, settings)
     assert codes(reasons) == ["service_number_missing"]
 
 
 def test_a_change_is_submitted_without_a_service_number(settings: Settings) -> None:
     filing = Filing(kind="change", service_number=None)
-    reasons = guard_submission(filing, MaterialsData(materials=["change_request_form"]), settings)
-    assert reasons == []
+    assert submitting(filing, ["change_request_form"], settings) == []
 
 
 def test_a_name_change_brings_the_renaming_letter(settings: Settings) -> None:
@@ -1168,18 +1177,18 @@ def test_unknown_material_is_reported(settings: Settings) -> None:
 
 def test_pre_approval_sector_without_granted_pre_approval_is_refused(settings: Settings) -> None:
     filing = Filing(sector="news")
-    reasons = guard_submission(filing, MaterialsData(materials=INDIVIDUAL_MATERIALS), settings)
+    reasons = submitting(filing, INDIVIDUAL_MATERIALS, settings)
     assert codes(reasons) == ["pre_approval_required"]
 
 
 def test_pre_approval_sector_with_granted_pre_approval_passes(settings: Settings) -> None:
     filing = Filing(sector="news", pre_approval_document="京新闻审〔2026〕1号")
-    assert guard_submission(filing, MaterialsData(materials=INDIVIDUAL_MATERIALS), settings) == []
+    assert submitting(filing, INDIVIDUAL_MATERIALS, settings) == []
 
 
 def test_commercial_licence_needs_extra_materials_and_pre_approval(settings: Settings) -> None:
     filing = Filing(applicant_type="organisation", licence="commercial")
-    reasons = guard_submission(filing, MaterialsData(materials=ORGANISATION_MATERIALS), settings)
+    reasons = submitting(filing, ORGANISATION_MATERIALS, settings)
     assert [(r.code, r.details.get("material")) for r in reasons] == [
         ("missing_material", "icp_licence_copy"),
         ("missing_material", "articles_of_association"),
@@ -1194,10 +1203,27 @@ def test_sector_extra_material_is_required(settings: Settings) -> None:
 
 
 def test_filing_with_sector_unknown_to_the_rules_is_reported(settings: Settings) -> None:
-    reasons = guard_submission(
-        Filing(sector="retired"), MaterialsData(materials=INDIVIDUAL_MATERIALS), settings
-    )
+    reasons = submitting(Filing(sector="retired"), INDIVIDUAL_MATERIALS, settings)
     assert [(r.code, r.field) for r in reasons] == [("unknown_sector", "filing.sector")]
+
+
+def test_a_submission_of_a_sector_unknown_to_the_rules_names_it_once_beside_unknown_materials(
+    settings: Settings,
+) -> None:
+    reasons = submitting(Filing(sector="retired"), [*INDIVIDUAL_MATERIALS, "selfie"], settings)
+    assert codes(reasons) == ["unknown_material", "unknown_sector"]
+
+
+def test_a_submission_lists_its_missing_materials_then_the_filings_own_faults(
+    settings: Settings,
+) -> None:
+    filing = Filing(sector="news", service_number=None)
+    reasons = submitting(filing, INDIVIDUAL_MATERIALS[1:], settings)
+    assert codes(reasons) == [
+        "missing_material",
+        "service_number_missing",
+        "pre_approval_required",
+    ]
 
 
 # --- miit_approve -------------------------------------------------------------------

@@ -948,6 +948,13 @@ def test_an_order_that_lapsed_unbound_cannot_be_resubmitted_without_a_service_nu
     ]
 
 
+def test_an_order_that_lapsed_unbound_is_offered_to_bind_its_service_number_not_to_resubmit(
+    lapsed_unbound: FilingOut,
+) -> None:
+    assert "resubmit" not in lapsed_unbound.allowed_events
+    assert "bind_service_number" in lapsed_unbound.allowed_events
+
+
 def test_an_order_that_lapsed_unbound_binds_its_service_number_then_goes_on(
     session: Session, lapsed_unbound: FilingOut
 ) -> None:

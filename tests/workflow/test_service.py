@@ -269,6 +269,48 @@ def test_an_order_whose_sector_needs_pre_approval_is_offered_to_request_it(
     assert "request_pre_approval" in clinic.allowed_events
 
 
+def test_an_order_without_its_needed_pre_approval_is_not_offered_to_submit_but_to_request_it(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    clinic = new_filing("service_number_bound", website={"name": "Clinic", "sector": "healthcare"})
+    shown = describing.filing(session, clinic.id, clock.now())
+
+    assert "submit" not in clinic.allowed_events
+    assert shown.allowed_events == ["request_pre_approval", "withdraw"]
+
+
+def test_a_rejected_order_without_its_needed_pre_approval_is_not_offered_to_resubmit(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    denied = _pre_approval_denied(session, new_filing)
+
+    assert "resubmit" not in denied.allowed_events
+    assert "request_pre_approval" in denied.allowed_events
+
+
+def test_a_rejected_order_without_its_needed_pre_approval_resubmitted_anyway_is_refused_for_it(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    denied = _pre_approval_denied(session, new_filing)
+    resubmission = EventCommand(event="resubmit", data={"materials": ORG_MATERIALS})
+
+    with pytest.raises(GuardFailed) as err:
+        service.fire_event(session, denied.id, resubmission, actor="bob")
+
+    assert [r.code for r in err.value.reasons] == ["pre_approval_required"]
+
+
+def test_an_order_granted_its_pre_approval_is_offered_to_submit(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    asked = _pre_approval_asked(session, new_filing)
+    grant = EventCommand(event="grant_pre_approval", data={"document": "卫健委[2026]12号"})
+
+    granted = service.fire_event(session, asked.id, grant, actor="bob")
+
+    assert "submit" in granted.allowed_events
+
+
 def _in_state(state: State, request: pytest.FixtureRequest) -> FilingOut:
     """A filing in ``state``, by the way a case gets there: the common path (``PATH_TO``) where
     there is one; otherwise a clinic asking its pre-approval, a change opened on a record on

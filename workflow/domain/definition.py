@@ -520,7 +520,10 @@ EVENTS: tuple[EventSpec, ...] = (
         "Submit the application and its materials to the host.",
         zh="向接入商提交备案申请及材料。",
         label_zh="提交接入商初审",
-        guards=("submission", "authorisation"),
+        guards=("submission", "ready_to_submit", "authorisation"),
+        # An order without its pre-approval or service number is not offered a submission
+        # refused on firing: it is offered to request the one or bind the other.
+        offered_if=("ready_to_submit",),
         data=MaterialsData,
     ),
     EventSpec(
@@ -568,7 +571,8 @@ EVENTS: tuple[EventSpec, ...] = (
         "Submit the corrected application again.",
         zh="重新提交修改后的备案申请。",
         label_zh="重新提交",
-        guards=("submission", "authorisation"),
+        guards=("submission", "ready_to_submit", "authorisation"),
+        offered_if=("ready_to_submit",),
         data=ResubmissionData,
     ),
     EventSpec(

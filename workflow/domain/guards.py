@@ -223,17 +223,18 @@ def required_materials(
 
 def guard_submission(filing: FilingFacts, data: EventData, settings: Settings) -> list[Reason]:
     """Every material required for the order's kind (and, where it files a service, the
-    applicant type, service kind, licence and sector), known material keys only, the pre-approval granted
-    where the sector or licence needs one, and the service number bound where the kind binds
-    one (an order that lapsed before binding must not reach review without it)."""
+    applicant type, service kind, licence and sector), known material keys only. What the
+    filing itself must have before it is submitted is ``guard_ready_to_submit``'s, which the
+    same events run after this one, so a refusal still lists the materials' faults and the
+    filing's together."""
     assert isinstance(data, MaterialsData)
     rules = rules_for(settings)
     materials = data.materials
     reasons = _unknown_materials(materials, rules)
-    unjudgeable = _check_filing_kinds(filing, rules)
-    if unjudgeable:
-        return unjudgeable + reasons
-    spec = kind_spec(filing.kind)
+    if _check_filing_kinds(filing, rules):
+        # Without its sector the materials required are unknown; ``guard_ready_to_submit``
+        # reports the sector, once.
+        return reasons
     required = required_materials(
         filing.kind,
         filing.changes,
@@ -243,7 +244,7 @@ def guard_submission(filing: FilingFacts, data: EventData, settings: Settings) -
         filing.sector,
         rules,
     )
-    reasons += [
+    return reasons + [
         Reason(
             "missing_material",
             f"{rules.materials.get(key, key)} ({key}) is required",
@@ -253,6 +254,21 @@ def guard_submission(filing: FilingFacts, data: EventData, settings: Settings) -
         for key in required
         if key not in materials
     ]
+
+
+def guard_ready_to_submit(filing: FilingFacts, data: EventData, settings: Settings) -> list[Reason]:
+    """The pre-approval granted where the sector or licence needs one, and the service number
+    bound where the kind binds one (an order that lapsed before binding must not reach review
+    without it). It reads the filing alone, never ``data``: ``submit`` and ``resubmit`` name it
+    in ``offered_if`` too, so an order these refuse is not offered to submit (a clinic without
+    its pre-approval is offered to request it instead), and a few dict look-ups keep that
+    cheap in every reply."""
+    rules = rules_for(settings)
+    unjudgeable = _check_filing_kinds(filing, rules)
+    if unjudgeable:
+        return unjudgeable
+    spec = kind_spec(filing.kind)
+    reasons: list[Reason] = []
     if Event.BIND_SERVICE_NUMBER in spec.events and filing.service_number is None:
         reasons.append(
             Reason(
@@ -465,6 +481,7 @@ def _check_number_free(order: OrderFacts, data: IcpNumberData) -> list[Reason]:
 GUARDS: dict[str, Guard] = {
     "service_number": guard_service_number,
     "submission": guard_submission,
+    "ready_to_submit": guard_ready_to_submit,
     "pre_approval_needed": guard_pre_approval_needed,
 }
 
