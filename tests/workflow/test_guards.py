@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -1371,11 +1371,47 @@ def test_every_guard_the_workflow_names_exists_and_every_guard_is_used() -> None
     assert named == set(GUARDS) | set(ORDER_GUARDS)
 
 
-def test_an_offer_is_decided_only_by_the_events_own_guards_that_read_the_filing_alone() -> None:
+def test_an_offer_is_decided_only_by_the_events_own_guards_never_by_an_order_guard() -> None:
     from workflow.domain.definition import EVENTS
 
     for event in EVENTS:
         assert set(event.offered_if) <= set(event.guards) & set(GUARDS), event.name
+
+
+class _Unread:
+    """Event data no guard deciding an offer may read: the offer has none (a filing is
+    described without an event), so any look-up, ``isinstance`` too, fails the spec."""
+
+    def __getattribute__(self, name: str) -> Any:
+        raise AssertionError(f"a guard deciding an offer read the event's data ({name})")
+
+
+def _offered_if_guards() -> list[str]:
+    from workflow.domain.definition import EVENTS
+
+    return sorted({name for event in EVENTS for name in event.offered_if})
+
+
+# Filings down each branch a filing-only guard may take: one that passes, one whose sector
+# needs pre-approval (granted or not), one with a commercial licence, one of a sector the
+# rules dropped, one without a service number, and an order of a kind filing no service.
+_FILINGS_DECIDING_OFFERS = [
+    Filing(),
+    Filing(sector="news"),
+    Filing(sector="news", pre_approval_document="京新闻审〔2026〕1号"),
+    Filing(licence="commercial", applicant_type="organisation"),
+    Filing(sector="retired"),
+    Filing(service_number=None),
+    Filing(kind="change", service_number=None),
+]
+
+
+@pytest.mark.parametrize("name", _offered_if_guards())
+@pytest.mark.parametrize("filing", _FILINGS_DECIDING_OFFERS)
+def test_a_guard_deciding_an_offer_reads_the_filing_alone_never_the_events_data(
+    settings: Settings, name: str, filing: Filing
+) -> None:
+    GUARDS[name](filing, cast(EventData, _Unread()), settings)
 
 
 _ON_ANDROID = {"android": on_platform(ANDROID_MD5)}
