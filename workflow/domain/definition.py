@@ -168,9 +168,11 @@ class EventSpec:
     """An event: where it may fire from, where it leads, what must hold and what it carries.
 
     ``zh`` is the description in Chinese, ``label_zh`` the event's short Chinese name (its
-    form's title). ``guards`` name entries of ``workflow.domain.guards.GUARDS``;
-    ``offered_if`` those of them the filing's facts alone decide, which its offer checks
-    too; ``data`` is the model of what the event carries (the service validates against it,
+    form's title). ``guards`` name entries of ``workflow.domain.guards.GUARDS`` (they read
+    the filing and the event's data) or of ``ORDER_GUARDS`` (the order's records too, which
+    the service queries only for the events naming them); ``offered_if`` those of
+    ``GUARDS`` the filing's facts alone decide, never the data, which its offer checks too;
+    ``data`` is the model of what the event carries (the service validates against it,
     the docs show it); ``notify`` says whether ``audience`` hears of it at once, and ``tells_icp_number``
     whether that notice gives the filing's ICP number; ``automatic`` events are fired by the
     system (the scheduler), never by hand. ``until`` names a condition (``orders.UNTIL``)
