@@ -120,7 +120,8 @@ def _page(
 ) -> None:
     """One page as the API serves it: a session, the page, the session closed."""
     with Session(db.engine) as session:
-        page = filing_page(session, BENCH_NOW, FilingFilters.model_validate(search), limit=PAGE)
+        filters = FilingFilters.model_validate(search)
+        page = filing_page(session, BENCH_NOW, filters, settings=db.settings, limit=PAGE)
     if not page.items:
         raise AssertionError(f"{search} found no filings")
     found[name] = (page.total, page.total_is_exact)

@@ -241,7 +241,9 @@ def _flagged(flag: Flag) -> Any:
     def show(filters: FilingFilters, limit: int, offset: int, as_json: bool) -> None:
         now = get_clock().now()
         with session_scope() as session:
-            page = held_up.flagged_page(session, now, flag, filters, limit=limit, offset=offset)
+            page = held_up.flagged_page(
+                session, now, flag, filters, settings=get_settings(), limit=limit, offset=offset
+            )
             names = search.filings_named(session, page.items)
         emit(page, as_json, lambda: _render_flagged(page, names, now))
 
@@ -335,7 +337,9 @@ def ops_retrying(
     """Deliveries failing now: notifications still pending after a failed attempt, which
     become failed jobs only once their retries run out, waiting longest first."""
     with session_scope() as session:
-        page = deliveries.retrying_deliveries(session, limit=limit, offset=offset)
+        page = deliveries.retrying_deliveries(
+            session, settings=get_settings(), limit=limit, offset=offset
+        )
     rows = [
         (
             r.filing_id,

@@ -203,7 +203,9 @@ def create(
 
 def _list(filters: FilingFilters, limit: int, offset: int, as_json: bool) -> None:
     with session_scope() as session:
-        page = search.filing_page(session, get_clock().now(), filters, limit=limit, offset=offset)
+        page = search.filing_page(
+            session, get_clock().now(), filters, settings=get_settings(), limit=limit, offset=offset
+        )
         names = search.filings_named(session, page.items)
     emit(page, as_json, lambda: render_page(page, names))
 
@@ -242,6 +244,7 @@ def overdue(
         page = held_up.overdue_page(
             session,
             now,
+            settings=get_settings(),
             within=timedelta(hours=within_hours),
             kind=kind,
             state=state,
@@ -265,9 +268,9 @@ def show(filing_id: FilingId, as_json: JsonOption = False) -> None:
     SERVICE --json` the duties.
     """
     with session_scope() as session:
-        now = get_clock().now()
-        view = filing_history.filing_detail(session, filing_id, now)
-        after = None if as_json else outlook(session, view, now, get_settings())
+        now, settings = get_clock().now(), get_settings()
+        view = filing_history.filing_detail(session, filing_id, now, settings)
+        after = None if as_json else outlook(session, view, now, settings)
     emit(view, as_json, lambda: Group(render_filing(view, view.sent_back), *rendered(after)))
 
 
@@ -466,7 +469,9 @@ def notifications(filing_id: FilingId, as_json: JsonOption = False) -> None:
     attempt of how many, since when that run fails and when it is tried next (as `ops
     retrying` shows them), and its last error."""
     with session_scope() as session:
-        owed: list[NotificationOut] = filing_history.notifications(session, filing_id)
+        owed: list[NotificationOut] = filing_history.notifications(
+            session, filing_id, get_settings()
+        )
     emit(
         owed,
         as_json,

@@ -61,14 +61,15 @@ def _named(shown: Iterable[forms.Form], form_id: str) -> forms.Form | None:
 
 def _event_shown(session: Session, _: PageUser, at: Mapping[str, str]) -> forms.Form | None:
     """The event's form as the filing's page shows it (none if the event is not allowed)."""
-    filing = describing.filing(session, int(at["filing_id"]), get_clock().now())
-    return _named(event_forms(filing, rules_for(get_settings())), f"event-{at['event']}")
+    settings = get_settings()
+    filing = describing.filing(session, int(at["filing_id"]), get_clock().now(), settings)
+    return _named(event_forms(filing, rules_for(settings)), f"event-{at['event']}")
 
 
 def _duty_shown(session: Session, _: PageUser, at: Mapping[str, str]) -> forms.Form | None:
     """The duty's form as the filing's page shows it (none if the page offers it no more)."""
     now, settings = get_clock().now(), get_settings()
-    filing = describing.filing(session, int(at["filing_id"]), now)
+    filing = describing.filing(session, int(at["filing_id"]), now, settings)
     duties = outlook(session, filing, now, settings).duties
     return _named(duty_forms(duties, settings), f"duty-{at['duty']}")
 
@@ -126,8 +127,9 @@ def _held(
 ) -> tuple[tuple[str, str], ...]:
     """What the event's form held, by the labels its form gives its inputs: the page lists
     it where the filing allows the event no more, so nothing typed is lost."""
-    filing = describing.filing(session, filing_id, get_clock().now())
-    return tuple(event_form(spec, filing, rules_for(get_settings())).held(form))
+    settings = get_settings()
+    filing = describing.filing(session, filing_id, get_clock().now(), settings)
+    return tuple(event_form(spec, filing, rules_for(settings)).held(form))
 
 
 @router.post("/filings/{filing_id}/duties/{duty}")

@@ -154,13 +154,24 @@ class ListFilters:
 
     def page(self, session: SessionDep) -> FilingPage:
         return search.filing_page(
-            session, get_clock().now(), self.filters, limit=self.limit, offset=self.offset
+            session,
+            get_clock().now(),
+            self.filters,
+            settings=get_settings(),
+            limit=self.limit,
+            offset=self.offset,
         )
 
     def flagged(self, session: SessionDep, flag: Flag) -> FlaggedPage:
         """The ops list of ``flag``-ged filings, narrowed by the query (but for the flag)."""
         return held_up.flagged_page(
-            session, get_clock().now(), flag, self.filters, limit=self.limit, offset=self.offset
+            session,
+            get_clock().now(),
+            flag,
+            self.filters,
+            settings=get_settings(),
+            limit=self.limit,
+            offset=self.offset,
         )
 
 
@@ -294,6 +305,7 @@ def overdue_work(
     return held_up.overdue_page(
         session,
         get_clock().now(),
+        settings=get_settings(),
         within=timedelta(hours=within_hours),
         kind=kind,
         state=state,
@@ -307,7 +319,7 @@ def overdue_work(
 def get_filing(filing_id: RowId, session: SessionDep, _: Viewer) -> FilingDetailOut:
     """State, version, allowed events, the open deadlines with their due times and, sent
     back, why."""
-    return filing_history.filing_detail(session, filing_id, get_clock().now())
+    return filing_history.filing_detail(session, filing_id, get_clock().now(), get_settings())
 
 
 @router.get(
@@ -383,7 +395,7 @@ def history(filing_id: RowId, session: SessionDep, _: Viewer) -> list[HistoryOut
 )
 def notifications(filing_id: RowId, session: SessionDep, _: Viewer) -> list[NotificationOut]:
     """What the filing's deadlines and events owed to whom, and whether it was delivered."""
-    return filing_history.notifications(session, filing_id)
+    return filing_history.notifications(session, filing_id, get_settings())
 
 
 class WorkflowOut(BaseModel):

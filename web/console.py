@@ -219,19 +219,21 @@ class PipelineSearch(BaseModel):
 def pipeline(request: Request, session: SessionDep, user: PageUserDep) -> Response:
     """The state diagram with live counts, of one kind of order if chosen, and the totals
     across every kind that need someone; those stand above a refused choice of kind too."""
-    now = get_clock().now()
+    now, settings = get_clock().now(), get_settings()
 
     def results(search: PipelineSearch) -> dict[str, Any]:
         counts = held_up.state_counts(session, now, search.kind)
         return {"svg": pipeline_svg(counts, search.kind), "counts": counts}
 
-    stuck = filing_search.filing_page(session, now, FilingFilters(stuck=True), limit=1)
+    stuck = filing_search.filing_page(
+        session, now, FilingFilters(stuck=True), settings=settings, limit=1
+    )
     flagged = {
         "stuck": f"{stuck.total}{'' if stuck.total_is_exact else '+'}" if stuck.total else 0,
-        "overdue": held_up.overdue_page(session, now, limit=1).total,
+        "overdue": held_up.overdue_page(session, now, settings=settings, limit=1).total,
         "duties": obligations.count_overdue(session, now),
         "failed": deliveries.failed_jobs(session, limit=1).total,
-        "retrying": deliveries.retrying_deliveries(session, limit=1).total,
+        "retrying": deliveries.retrying_deliveries(session, settings=settings, limit=1).total,
     }
     return listed(
         request,
@@ -260,10 +262,15 @@ def _filings(
             descending=search.desc,
         )
         now, offset = get_clock().now(), (search.page - 1) * PAGE_SIZE
+        settings = get_settings()
         found = (
-            filing_search.filing_page(session, now, filters, limit=PAGE_SIZE, offset=offset)
+            filing_search.filing_page(
+                session, now, filters, settings=settings, limit=PAGE_SIZE, offset=offset
+            )
             if flag is None
-            else held_up.flagged_page(session, now, flag, filters, limit=PAGE_SIZE, offset=offset)
+            else held_up.flagged_page(
+                session, now, flag, filters, settings=settings, limit=PAGE_SIZE, offset=offset
+            )
         )
         return {
             "found": found,
@@ -313,6 +320,7 @@ def overdue(request: Request, session: SessionDep, user: PageUserDep) -> Respons
         found = held_up.overdue_page(
             session,
             now,
+            settings=get_settings(),
             within=timedelta(hours=search.within_hours),
             kind=search.kind,
             state=search.state,
@@ -356,6 +364,7 @@ def mine(
         session,
         now,
         FilingFilters(assignee=user.caller.name, sort=FilingSort.NEXT_DEADLINE),
+        settings=get_settings(),
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
@@ -448,7 +457,10 @@ def failed(
     user.require(Role.OPS)
     found = deliveries.failed_jobs(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     retrying = deliveries.retrying_deliveries(
-        session, limit=PAGE_SIZE, offset=(retrying_page - 1) * PAGE_SIZE
+        session,
+        settings=get_settings(),
+        limit=PAGE_SIZE,
+        offset=(retrying_page - 1) * PAGE_SIZE,
     )
     filings = {r.filing_id for r in found.items if r.filing_id} | {
         r.filing_id for r in retrying.items
@@ -522,11 +534,11 @@ def filing_page(
     """The filing's page; with ``refused``, the refused form again, filled as it was sent and
     with its reasons beside it (422, or 409 for one sent from a page gone stale), so nothing
     typed is lost."""
-    now = get_clock().now()
-    shown = history.timeline(session, filing_id, now)
+    now, settings = get_clock().now(), get_settings()
+    shown = history.timeline(session, filing_id, now, settings)
     failed_jobs = deliveries.failed_jobs(session, filing_id=filing_id).items
     verifiers = history.verifiers(session, filing_id)
-    after = outlook(session, shown.filing, now, get_settings())
+    after = outlook(session, shown.filing, now, settings)
     page = show(
         request,
         "filing.html",
@@ -539,7 +551,7 @@ def filing_page(
         wrong_entry_limit=SMS_WRONG_ENTRY_LIMIT,
         forms=event_forms(
             shown.filing,
-            rules_for(get_settings()),
+            rules_for(settings),
             [v.role for v in verifiers if v.result is VerifierResult.PENDING],
         ),
         # What each event's form sends besides its inputs, named as the route reads it.
@@ -547,7 +559,9 @@ def filing_page(
         retry={job.notification_id: job.id for job in failed_jobs},
         retrying={
             r.notification_id: r
-            for r in deliveries.retrying_deliveries(session, filing_id=filing_id).items
+            for r in deliveries.retrying_deliveries(
+                session, settings=settings, filing_id=filing_id
+            ).items
         },
         assignable=case_managers(session) if user.can(Role.CASE_MANAGER) else [],
         after=after,

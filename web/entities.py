@@ -174,16 +174,18 @@ def entity_page(
     """The entity's page; with ``refused``, that order's form again, filled as it was sent,
     its reasons beside it (422), under ``key`` (the one it was sent with, when nothing was
     opened under it)."""
+    settings = get_settings()
     shown = entity_views.entity(session, entity_id)
     orders = filing_search.filing_page(
         session,
         get_clock().now(),
         FilingFilters(entity=entity_id, sort=FilingSort.ID, descending=True),
+        settings=settings,
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
     forms = (
-        order_forms(shown, rules_for(get_settings()), assign_to_me(session, user))
+        order_forms(shown, rules_for(settings), assign_to_me(session, user))
         if user.can(Role.CASE_MANAGER)
         else []
     )

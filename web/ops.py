@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 
+from config.settings import get_settings
 from models import Job
 from web.api import Filters
 from web.auth import Ops, SessionDep
@@ -64,7 +65,9 @@ def retrying(
 ) -> RetryingDeliveryPage:
     """Deliveries failing now: notifications pending after a failed attempt, which become
     failed jobs only once their retries run out, waiting longest first."""
-    return deliveries.retrying_deliveries(session, limit=limit, offset=offset)
+    return deliveries.retrying_deliveries(
+        session, settings=get_settings(), limit=limit, offset=offset
+    )
 
 
 @router.post("/failed/{job_id}/retry", response_model=FailedJobOut, responses=responses(404))

@@ -140,7 +140,12 @@ def import_filing(
     opening = _open(session, order, actor, settings, key, fields=False, key_from_content=True)
     if not opening.replayed:
         return opening
-    now_shown = describe(session, get_filing(session, opening.view.id), get_clock().now())
+    now_shown = describe(
+        session,
+        get_filing(session, opening.view.id),
+        get_clock().now(),
+        settings or get_settings(),
+    )
     return Opening(now_shown, replayed=True)
 
 
@@ -196,7 +201,7 @@ def _open(
             )
         )
         armed = deadlines.arm(session, filing, filing.state, now, settings)
-        view = describe_open(filing, armed, now)
+        view = describe_open(filing, armed, now, settings)
         if idempotency_key:
             session.add(
                 CreationKey(
@@ -260,7 +265,7 @@ def fire_event(
             session.rollback()
             _catch_up(session, filing_id, now, settings)
             applied = apply(caught_up=True)
-        view = describe_open(applied.filing, applied.deadlines, now)
+        view = describe_open(applied.filing, applied.deadlines, now, settings)
         if idempotency_key:
             session.add(
                 IdempotencyRecord(
@@ -287,7 +292,13 @@ def fire_event(
 
 
 def assign(
-    session: Session, filing_id: int, command: AssignCommand, *, actor: str, now: datetime
+    session: Session,
+    filing_id: int,
+    command: AssignCommand,
+    *,
+    actor: str,
+    now: datetime,
+    settings: Settings | None = None,
 ) -> FilingOut:
     """Give a filing to a case manager (or to nobody), recorded in ``assignments``. Who works
     on a filing is not part of its process: the version and the history stay as they are, so
@@ -309,7 +320,7 @@ def assign(
         )
         log.info("filing %s assigned to %s by %s", filing_id, command.assignee or "nobody", actor)
     session.commit()
-    return describe(session, filing, now)
+    return describe(session, filing, now, settings or get_settings())
 
 
 class _SweepBehind(Exception):

@@ -18,6 +18,7 @@ from typer.testing import CliRunner, Result
 from auth.tokens import Role, create_token
 from cli.main import app
 from config.clock import FrozenClock
+from config.settings import get_settings
 from models import Entity, Filing, Job, Notification, Service
 from tests.databases import writes_held
 from tests.factories import (
@@ -880,7 +881,7 @@ def test_notifications_shows_what_the_filing_owed_as_the_api_does(
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == [
         n.model_dump(mode="json")
-        for n in history.notifications(session, retrying_delivery.filing_id)
+        for n in history.notifications(session, retrying_delivery.filing_id, get_settings())
     ]
 
 

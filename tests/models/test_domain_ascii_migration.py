@@ -7,6 +7,7 @@ from alembic import command
 from sqlmodel import Session
 
 from config.clock import FrozenClock
+from config.settings import get_settings
 from models.migrate import alembic_config, upgrade
 from tests.databases import Database
 from tests.factories import MakeFiling
@@ -24,7 +25,7 @@ def test_an_order_stored_before_is_found_by_the_start_of_its_domain_s_punycode(
         with db.engine.connect() as conn:
             spelt = conn.execute(sa.text("SELECT id, domain_ascii FROM filings ORDER BY id")).all()
         found = search.filing_page(
-            session, clock.now(), search.FilingFilters(domain="xn--1lq9")
+            session, clock.now(), search.FilingFilters(domain="xn--1lq9"), settings=get_settings()
         ).items
         session.close()
     finally:

@@ -202,7 +202,7 @@ def test_a_window_expired_by_a_sweep_behind_starts_the_returned_orders_clocks_at
     assert as_utc(returned.state_entered_at) == window_end
     counted = calendar_for(settings).add_working_days(window_end, int(owed.figure))
     assert as_utc(owed.due_at) == counted.at
-    shown = history.timeline(Session(db.engine), filing.id, clock.now())
+    shown = history.timeline(Session(db.engine), filing.id, clock.now(), get_settings())
     assert dict(shown.time_in_states)["host_returned"] == timedelta(days=3)
 
 
@@ -219,7 +219,7 @@ def test_a_closed_windows_banner_says_the_hours_it_was_armed_with_after_the_sett
     get_settings.cache_clear()
 
     with _fresh(db) as s:
-        shown = history.timeline(s, filing.id, clock.now()).sent_back
+        shown = history.timeline(s, filing.id, clock.now(), get_settings()).sent_back
 
     assert shown is not None and shown.why.startswith("The 24 h SMS verification window")
 
@@ -232,7 +232,7 @@ def test_a_window_closed_by_a_sweep_behind_is_sent_back_when_it_closed(
     _sweep_at(clock, settings, window_end + timedelta(days=2))
 
     with _fresh(db) as s:
-        shown = history.timeline(s, filing.id, clock.now()).sent_back
+        shown = history.timeline(s, filing.id, clock.now(), get_settings()).sent_back
 
     assert shown is not None and shown.at == window_end
 

@@ -273,7 +273,9 @@ def test_a_refused_events_one_reason_is_said_beside_its_field_not_in_the_headlin
 def test_a_refused_events_reason_about_no_field_of_its_form_is_listed_above_it(
     api: Api, session: Session, clock: FrozenClock
 ) -> None:
-    filing = describing.filing(session, api.drive("host_returned")["id"], clock.now())
+    filing = describing.filing(
+        session, api.drive("host_returned")["id"], clock.now(), get_settings()
+    )
     error = ValidationError(
         "event 'resubmit' refused: 2 problems",
         [
@@ -408,7 +410,7 @@ def test_the_resubmit_form_ticks_nothing_and_names_the_materials_on_file(
     assert f"On file 已提交: {html.escape(on_file)}</p>" in resubmit
     assert resubmit.index("On file") < resubmit.index('type="checkbox"')
 
-    shown = describing.filing(session, filing["id"], clock.now())
+    shown = describing.filing(session, filing["id"], clock.now(), get_settings())
     submit = forms.event_form(EVENTS_BY_NAME["submit"], shown, rules).input("materials")
     assert submit.on_file == ()
     assert {c.key for c in submit.choices or () if c.checked} == set(filing["materials"])

@@ -14,6 +14,7 @@ from sqlmodel import Session, func, select
 
 from config import bounds
 from config.clock import get_clock
+from config.settings import get_settings
 from models import Entity, Filing
 from tests.factories import (
     ENTITY_MOBILE,
@@ -97,7 +98,9 @@ def _orders(session: Session) -> int:
 def _opened(session: Session, answer: httpx.Response) -> FilingOut:
     assert answer.status_code == 303, answer.text
     try:
-        return describing.filing(session, int(answer.headers["location"].rsplit("/", 1)[1]), _now())
+        return describing.filing(
+            session, int(answer.headers["location"].rsplit("/", 1)[1]), _now(), get_settings()
+        )
     finally:
         session.rollback()
 

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from config.clock import get_clock
+from config.settings import get_settings
 from models import Filing
 from tests.factories import (
     FLAT_FILING,
@@ -231,7 +232,7 @@ def test_a_rules_refusal_names_its_field_by_label(
 def _assignee(session: Session, answer: httpx.Response) -> str | None:
     filing_id = int(answer.headers["location"].rsplit("/", 1)[1])
     try:
-        return describing.filing(session, filing_id, _now()).assignee
+        return describing.filing(session, filing_id, _now(), get_settings()).assignee
     finally:
         session.rollback()
 

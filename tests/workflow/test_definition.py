@@ -120,7 +120,7 @@ def test_a_deadline_armed_before_its_setting_changed_says_the_figure_it_was_arme
     monkeypatch.setenv("IDLE_LAPSE_DAYS", "60")
     get_settings.cache_clear()
 
-    shown = describing.filing(session, returned.id, get_clock().now())
+    shown = describing.filing(session, returned.id, get_clock().now(), get_settings())
 
     told = [(d.kind, d.description) for d in shown.deadlines]
     assert [kind for kind, text in told if "45 days" in text] == [

@@ -92,7 +92,7 @@ def test_an_approved_filing_is_not_overdue_a_month_later_without_a_go_live(
 ) -> None:
     clock.advance(timedelta(days=31))
     fire_due_deadlines(session.get_bind(), clock.now(), settings)  # type: ignore[arg-type]
-    assert not describing.filing(session, on_file.id, clock.now()).overdue
+    assert not describing.filing(session, on_file.id, clock.now(), get_settings()).overdue
     assert _late(session, clock) == []
 
 
@@ -821,9 +821,9 @@ def test_a_renewal_is_shown_on_the_services_orders(
         session, _site(expiring), Renewal(expires_on=date(2027, 6, 30)), settings, actor="alice"
     )
 
-    assert describing.filing(session, expiring.id, clock.now()).domain_expires_on == date(
-        2027, 6, 30
-    )
+    assert describing.filing(
+        session, expiring.id, clock.now(), get_settings()
+    ).domain_expires_on == date(2027, 6, 30)
 
 
 def test_a_sweep_back_after_the_domain_expired_escalates_without_the_reminders(

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from config.clock import CHINA, FrozenClock, as_utc
-from config.settings import Settings
+from config.settings import Settings, get_settings
 from models import Deadline, Entity, Notification
 from tests.databases import POSTGRES_ONLY, Database, second_of_two_at_once
 from tests.factories import (
@@ -158,12 +158,16 @@ def test_the_sms_window_runs_from_the_sms_not_from_host_approval(
     clock.advance(timedelta(hours=23))
     fire_due_deadlines(db.engine, clock.now(), settings)
     with Session(db.engine) as fresh:
-        assert describing.filing(fresh, order.id, clock.now()).state == "sms_pending"
+        assert (
+            describing.filing(fresh, order.id, clock.now(), get_settings()).state == "sms_pending"
+        )
 
     clock.advance(timedelta(hours=1))
     fire_due_deadlines(db.engine, clock.now(), settings)
     with Session(db.engine) as fresh:
-        assert describing.filing(fresh, order.id, clock.now()).state == "host_returned"
+        assert (
+            describing.filing(fresh, order.id, clock.now(), get_settings()).state == "host_returned"
+        )
         assert {v.result for v in history.verifiers(fresh, order.id)} == {"failed"}
 
 
@@ -177,7 +181,9 @@ def test_an_answer_after_the_sms_window_closed_is_refused_though_no_sweep_has_ru
         _fire(session, order, "verify_sms", {"verifier": "entity"})
 
     with Session(db.engine) as fresh:
-        assert describing.filing(fresh, order.id, clock.now()).state == "host_returned"
+        assert (
+            describing.filing(fresh, order.id, clock.now(), get_settings()).state == "host_returned"
+        )
         assert [(h.event, h.actor) for h in history.history(fresh, order.id)][-1] == (
             "expire_sms",
             "system",
@@ -198,7 +204,9 @@ def test_what_an_event_fires_for_a_sweep_behind_is_relayed_as_the_callers_commit
         _fire(web, order, "verify_sms", {"verifier": "entity"})
 
     assert relayed
-    assert {n.kind for n in history.notifications(session, order.id)} >= {"sms_expiry"}
+    assert {n.kind for n in history.notifications(session, order.id, get_settings())} >= {
+        "sms_expiry"
+    }
 
 
 def test_every_listed_person_answers_before_the_order_moves_on(
@@ -898,7 +906,9 @@ def test_idle_reminders_never_fire_while_miit_reviews(
         kinds = set(
             fresh.exec(select(Notification.kind).where(Notification.filing_id == order.id)).all()
         )
-        assert describing.filing(fresh, order.id, clock.now()).state == "miit_pending"
+        assert (
+            describing.filing(fresh, order.id, clock.now(), get_settings()).state == "miit_pending"
+        )
     assert not kinds & {"idle_reminder", "idle_escalation", "idle_lapse", "lapse"}
 
 
@@ -916,7 +926,7 @@ def test_an_order_idle_on_the_applicant_is_reminded_then_lapses_saying_what_to_d
             .where(Notification.filing_id == order.id)
             .order_by(col(Notification.id))
         ).all()
-        assert describing.filing(fresh, order.id, clock.now()).state == "lapsed"
+        assert describing.filing(fresh, order.id, clock.now(), get_settings()).state == "lapsed"
     reminders = [n for n in notes if n.kind == "idle_reminder"]
     assert len(reminders) == 3 * len(settings.notify_routes["case_manager"])
     lapsed = next(n for n in notes if n.kind == "idle_lapse")
@@ -933,7 +943,7 @@ def lapsed_unbound(
     clock.advance(timedelta(days=46))
     fire_due_deadlines(db.engine, clock.now(), settings)
     session.expire_all()
-    lapsed = describing.filing(session, order.id, clock.now())
+    lapsed = describing.filing(session, order.id, clock.now(), get_settings())
     assert (lapsed.state, lapsed.service_number) == ("lapsed", None)
     return lapsed
 
@@ -2039,7 +2049,9 @@ def test_a_search_by_applicant_finds_an_entitys_orders_under_its_old_and_new_nam
     assert isinstance(app, dict)
     later = open_order(**body | {"service": app | {"domain_registrant": "Example Group Ltd"}})
 
-    page = search.filing_page(session, clock.now(), search.FilingFilters(applicant=name))
+    page = search.filing_page(
+        session, clock.now(), search.FilingFilters(applicant=name), settings=get_settings()
+    )
     found = {f.id for f in page.items}
 
     assert found == {on_file.id, renamed.id, later.id}
@@ -2325,7 +2337,9 @@ def test_a_search_by_number_finds_the_records_orders_in_either_provinces_charact
 ) -> None:
     access = open_order(**_access(sichuan_on_file, record_number="川ICP备2026007879号-5"))
 
-    page = search.filing_page(session, clock.now(), search.FilingFilters(icp_number=typed))
+    page = search.filing_page(
+        session, clock.now(), search.FilingFilters(icp_number=typed), settings=get_settings()
+    )
     found = {f.id for f in page.items}
 
     assert found == {sichuan_on_file.id, access.id}
@@ -2499,7 +2513,9 @@ def test_an_sms_time_a_few_seconds_ahead_of_this_clock_counts_as_now(
 
 
 def _reminders_told(session: Session, order: FilingOut) -> list[str]:
-    return [n.kind for n in history.notifications(session, order.id) if "sms" in n.kind]
+    return [
+        n.kind for n in history.notifications(session, order.id, get_settings()) if "sms" in n.kind
+    ]
 
 
 def test_the_notice_of_an_sms_recorded_late_gives_the_end_of_its_window(
@@ -2880,6 +2896,9 @@ def test_an_order_on_a_record_on_file_carries_its_number_from_the_start(
 
     assert order.icp_number == number
     found = search.filing_page(
-        session, clock.now(), search.FilingFilters(icp_number=ENTITY_NUMBER)
+        session,
+        clock.now(),
+        search.FilingFilters(icp_number=ENTITY_NUMBER),
+        settings=get_settings(),
     ).items
     assert (order.id in {f.id for f in found}) == (number is not None)

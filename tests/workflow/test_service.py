@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session, col, func, select
 
 from config.clock import FrozenClock
-from config.settings import Settings
+from config.settings import Settings, get_settings
 from models import (
     CreationKey,
     Deadline,
@@ -30,11 +31,13 @@ from tests.factories import (
     ORG_MATERIALS,
     PATH_TO,
     MakeFiling,
+    commands_to,
     make_command,
     order_on,
     service_in,
 )
 from workflow import deadlines, records, service
+from workflow.domain import rules
 from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate
 from workflow.domain.definition import EVENTS_BY_NAME, NON_TERMINAL_STATES, Flag, State
 from workflow.domain.errors import (
@@ -254,7 +257,7 @@ def test_an_order_whose_sector_needs_no_pre_approval_is_not_offered_to_request_o
     session: Session, clock: FrozenClock, new_filing: MakeFiling, state: str
 ) -> None:
     general = new_filing(state)  # a website of the general sector
-    shown = describing.filing(session, general.id, clock.now())
+    shown = describing.filing(session, general.id, clock.now(), get_settings())
 
     assert "request_pre_approval" not in general.allowed_events
     assert "request_pre_approval" not in shown.allowed_events
@@ -273,7 +276,7 @@ def test_an_order_without_its_needed_pre_approval_is_not_offered_to_submit_but_t
     session: Session, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     clinic = new_filing("service_number_bound", website={"name": "Clinic", "sector": "healthcare"})
-    shown = describing.filing(session, clinic.id, clock.now())
+    shown = describing.filing(session, clinic.id, clock.now(), get_settings())
 
     assert "submit" not in clinic.allowed_events
     assert shown.allowed_events == ["request_pre_approval", "withdraw"]
@@ -311,6 +314,27 @@ def test_an_order_granted_its_pre_approval_is_offered_to_submit(
     assert "submit" in granted.allowed_events
 
 
+def test_a_filing_is_described_by_the_settings_the_service_was_given(
+    session: Session, settings: Settings, new_filing: MakeFiling, tmp_path: Path
+) -> None:
+    """An install's own rules (here: healthcare needs no pre-approval) word the filing the
+    service returns, not the process's settings the caller did not pass."""
+    packaged = (Path(rules.__file__).parent / "rules.toml").read_text("utf-8")
+    needed = '[sectors.healthcare]\nzh = "医疗保健"\npre_approval_required = true'
+    assert needed in packaged, "the packaged rules no longer say healthcare needs pre-approval"
+    (tmp_path / "rules.toml").write_text(
+        packaged.replace(needed, needed.replace("true", "false")), encoding="utf-8"
+    )
+    own = settings.model_copy(update={"rules_file": tmp_path / "rules.toml"})
+    clinic = new_filing(website={"name": "Clinic", "sector": "healthcare"})
+    [bind] = commands_to("service_number_bound")
+
+    bound = service.fire_event(session, clinic.id, bind, actor="test", settings=own)
+
+    assert bound.state == State.SERVICE_NUMBER_BOUND
+    assert "request_pre_approval" not in bound.allowed_events
+
+
 def _in_state(state: State, request: pytest.FixtureRequest) -> FilingOut:
     """A filing in ``state``, by the way a case gets there: the common path (``PATH_TO``) where
     there is one; otherwise a clinic asking its pre-approval, a change opened on a record on
@@ -336,7 +360,7 @@ def _in_state(state: State, request: pytest.FixtureRequest) -> FilingOut:
         clock.advance(timedelta(days=settings.idle_lapse_days))
         fire_due_deadlines(db.engine, clock.now(), settings)
         session.expire_all()
-        return describing.filing(session, returned.id, clock.now())
+        return describing.filing(session, returned.id, clock.now(), get_settings())
     raise AssertionError(f"no way to reach {state} here: add one")
 
 
@@ -519,7 +543,7 @@ def test_immediate_sms_reminder_is_owed_in_the_transition_itself(
     session: Session, new_filing: MakeFiling
 ) -> None:
     filing = new_filing("sms_pending")
-    owed = history.notifications(session, filing.id)
+    owed = history.notifications(session, filing.id, get_settings())
     assert "sms_reminder" in [n.kind for n in owed]
     relayed = [row.payload["notification_id"] for row in session.exec(select(OutboxMessage))]
     assert sorted(relayed) == sorted(n.id for n in owed)
@@ -531,7 +555,7 @@ def test_a_reminder_past_its_time_is_sent_not_overdue(
     filing = new_filing("sms_pending")
     clock.advance(timedelta(hours=13))  # past the 0 h and 12 h reminders, inside the window
 
-    shown = describing.filing(session, filing.id, clock.now())
+    shown = describing.filing(session, filing.id, clock.now(), get_settings())
 
     reminders = [d for d in shown.deadlines if d.kind == "sms_reminder" and d.due_at <= clock.now()]
     assert len(reminders) == 2 and [d.flag for d in reminders] == [None, None]
@@ -546,7 +570,7 @@ def test_a_deadline_whose_passing_makes_the_filing_late_is_overdue_once_past(
 
     [expiry] = [
         d
-        for d in describing.filing(session, filing.id, clock.now()).deadlines
+        for d in describing.filing(session, filing.id, clock.now(), get_settings()).deadlines
         if d.kind == "sms_expiry"
     ]
     assert expiry.flag is Flag.OVERDUE
@@ -909,7 +933,7 @@ def test_racing_clients_one_winner_per_version(
         winner = entries[-1].event
         owed = [
             n
-            for n in history.notifications(fresh, filing.id)
+            for n in history.notifications(fresh, filing.id, get_settings())
             if n.kind in {"host_approve", "host_return"}
         ]
         assert [n.kind for n in owed] == [winner]
@@ -919,7 +943,7 @@ def test_racing_clients_one_winner_per_version(
             .where(Deadline.filing_id == filing.id, col(Deadline.disarmed_at).is_(None))
         ).one()
         assert open_rows == len(
-            describing.describe(fresh, stored, stored.state_entered_at).deadlines
+            describing.describe(fresh, stored, stored.state_entered_at, get_settings()).deadlines
         )
 
 
@@ -930,7 +954,9 @@ def test_filing_routes_receive_case_manager_notices(
     service.fire_event(
         session, filing.id, EventCommand(event="host_return", data={"reason": "photo"}), actor="bob"
     )
-    recipients = {(n.channel, n.recipient) for n in history.notifications(session, filing.id)}
+    recipients = {
+        (n.channel, n.recipient) for n in history.notifications(session, filing.id, get_settings())
+    }
     assert ("email", "pm@example.cn") in recipients
 
 

@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session
 
 from config.clock import FrozenClock
+from config.settings import Settings, get_settings
 from tests.factories import MakeFiling, commands_to, make_payload, order_on
 from workflow import service
 from workflow.domain.definition import OVERDUE_KINDS, State
@@ -32,7 +33,12 @@ def test_a_page_counts_every_match_and_holds_only_its_slice(
     new_filing("domain_registered", domain="other.cn")
 
     page = search.filing_page(
-        session, clock.now(), FilingFilters(state=State.SUBMITTED), limit=2, offset=1
+        session,
+        clock.now(),
+        FilingFilters(state=State.SUBMITTED),
+        limit=2,
+        offset=1,
+        settings=get_settings(),
     )
 
     assert (page.total, len(page.items), page.offset) == (3, 2, 1)
@@ -46,10 +52,12 @@ def test_a_page_counts_matches_up_to_a_limit_and_says_when_there_are_more(
     for n in range(3):
         new_filing("submitted", domain=f"site{n}.cn")
 
-    page = search.filing_page(session, clock.now(), limit=1)
+    page = search.filing_page(session, clock.now(), limit=1, settings=get_settings())
 
     assert (page.total, page.total_is_exact, len(page.items)) == (2, False, 1)
-    assert search.filing_page(session, clock.now(), FilingFilters(domain="site1")).total_is_exact
+    assert search.filing_page(
+        session, clock.now(), FilingFilters(domain="site1"), settings=get_settings()
+    ).total_is_exact
 
 
 def test_a_province_alias_finds_the_filings_stored_under_its_province(
@@ -58,7 +66,9 @@ def test_a_province_alias_finds_the_filings_stored_under_its_province(
     new_filing(domain="chengdu.cn", province="川")
     new_filing(domain="beijing.cn")
 
-    page = search.filing_page(session, clock.now(), FilingFilters(province="蜀"))
+    page = search.filing_page(
+        session, clock.now(), FilingFilters(province="蜀"), settings=get_settings()
+    )
 
     assert [f.domain for f in page.items] == ["chengdu.cn"]
 
@@ -69,7 +79,7 @@ def test_the_late_list_takes_a_province_alias_too(
     new_filing("submitted", domain="chengdu.cn", province="川")
     clock.advance(timedelta(days=7))  # past the host's 3 working days
 
-    page = held_up.overdue_page(session, clock.now(), province="蜀")
+    page = held_up.overdue_page(session, clock.now(), province="蜀", settings=get_settings())
 
     assert [item.filing.domain for item in page.items] == ["chengdu.cn"]
 
@@ -80,7 +90,9 @@ def test_a_late_filing_shows_the_latest_deadline_it_is_past_not_the_first(
     new_filing("miit_pending")
     clock.advance(timedelta(weeks=7))  # past the legal limit's 20 working days and the SLA
 
-    page = held_up.overdue_page(session, clock.now(), state=State.MIIT_PENDING)
+    page = held_up.overdue_page(
+        session, clock.now(), state=State.MIIT_PENDING, settings=get_settings()
+    )
 
     assert [item.deadline.kind for item in page.items] == ["miit_sla_breach"]
 
@@ -111,11 +123,11 @@ def test_a_filing_moved_on_to_a_deadline_not_yet_due_between_a_late_lists_reads_
 
     monkeypatch.setattr(held_up, "describe_many", moved_on_meanwhile)
 
-    assert held_up.overdue_page(session, clock.now()).items == []
+    assert held_up.overdue_page(session, clock.now(), settings=get_settings()).items == []
 
 
-def _filings_of(session: Session, now: datetime, province: str) -> object:
-    return search.filing_page(session, now, FilingFilters(province=province))
+def _filings_of(session: Session, now: datetime, *, province: str, settings: Settings) -> object:
+    return search.filing_page(session, now, FilingFilters(province=province), settings=settings)
 
 
 @pytest.mark.parametrize("lister", [_filings_of, held_up.overdue_page])
@@ -123,7 +135,7 @@ def test_a_list_refuses_a_province_that_is_none_rather_than_showing_nothing(
     session: Session, clock: FrozenClock, lister: Callable[..., object]
 ) -> None:
     with pytest.raises(ValidationError) as refused:
-        lister(session, clock.now(), province="港")
+        lister(session, clock.now(), province="港", settings=get_settings())
 
     assert [(r.code, r.field) for r in refused.value.reasons] == [("unknown_province", "province")]
 
@@ -144,7 +156,9 @@ def test_the_domain_search_matches_from_the_start_of_the_name(
     for domain in ("site1.cn", "site10.cn", "site2.cn", "asite1.cn"):
         new_filing(domain=domain)
 
-    page = search.filing_page(session, clock.now(), FilingFilters(domain=term))
+    page = search.filing_page(
+        session, clock.now(), FilingFilters(domain=term), settings=get_settings()
+    )
 
     assert sorted(f.domain for f in page.items) == found
 
@@ -169,7 +183,9 @@ def test_a_domain_search_in_punycode_finds_an_internationalised_domain_from_its_
     for domain in ("北京.cn", "京东.cn", "例子.中国", "xn-test.cn", "site1.cn"):
         new_filing(domain=domain)
 
-    page = search.filing_page(session, clock.now(), FilingFilters(domain=term))
+    page = search.filing_page(
+        session, clock.now(), FilingFilters(domain=term), settings=get_settings()
+    )
 
     assert sorted(f.domain for f in page.items) == sorted(found)
 
@@ -182,7 +198,10 @@ def test_a_domain_search_in_punycode_lists_its_matches_in_their_ascii_spellings_
         new_filing(domain=domain)
 
     page = search.filing_page(
-        session, clock.now(), FilingFilters(domain="xn--", descending=descending)
+        session,
+        clock.now(),
+        FilingFilters(domain="xn--", descending=descending),
+        settings=get_settings(),
     )
 
     in_ascii_order = ["北京.cn", "例子.中国", "京东.cn"]
@@ -197,7 +216,9 @@ def test_a_domain_search_lists_the_domain_typed_in_full_first(
     for domain in ("site120.cn", "site12.cn", "site121.cn"):  # ids in this order
         new_filing(domain=domain)
 
-    page = search.filing_page(session, clock.now(), FilingFilters(domain="site12"))
+    page = search.filing_page(
+        session, clock.now(), FilingFilters(domain="site12"), settings=get_settings()
+    )
 
     assert [f.domain for f in page.items] == ["site12.cn", "site120.cn", "site121.cn"]
 
@@ -209,7 +230,10 @@ def test_a_chosen_order_holds_for_a_domain_search_too(
         new_filing(domain=domain)
 
     page = search.filing_page(
-        session, clock.now(), FilingFilters(domain="site12", sort=FilingSort.ID)
+        session,
+        clock.now(),
+        FilingFilters(domain="site12", sort=FilingSort.ID),
+        settings=get_settings(),
     )
 
     assert [f.domain for f in page.items] == ["site120.cn", "site12.cn"]
@@ -221,15 +245,17 @@ def test_a_list_without_a_domain_search_is_oldest_first(
     for domain in ("b.cn", "a.cn"):
         new_filing(domain=domain)
 
-    assert [f.domain for f in search.filing_page(session, clock.now()).items] == ["b.cn", "a.cn"]
+    assert [
+        f.domain for f in search.filing_page(session, clock.now(), settings=get_settings()).items
+    ] == ["b.cn", "a.cn"]
 
 
 def test_every_view_masks_identity_and_phone_numbers(
     session: Session, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     created = new_filing()
-    listed = search.filing_page(session, clock.now()).items[0]
-    shown = describing.filing(session, created.id, clock.now())
+    listed = search.filing_page(session, clock.now(), settings=get_settings()).items[0]
+    shown = describing.filing(session, created.id, clock.now(), get_settings())
     assert created.applicant == listed.applicant == shown.applicant
     assert (shown.applicant.id_number, shown.applicant.phone) == (
         "911***********CD52",
@@ -247,7 +273,7 @@ def test_a_timeline_shows_the_masked_filing_its_history_and_notifications(
 ) -> None:
     created = new_filing("sms_pending")
 
-    shown = history.timeline(session, created.id, clock.now())
+    shown = history.timeline(session, created.id, clock.now(), get_settings())
 
     assert shown.filing.applicant.phone == "138****8000"
     assert shown.history[-1].event == "sms_sent"
@@ -259,7 +285,12 @@ def test_a_prefix_ending_where_no_range_can_follow_finds_nothing_rather_than_fai
     session: Session, clock: FrozenClock, new_filing: MakeFiling, last: str
 ) -> None:
     new_filing(domain="a.cn")
-    assert search.filing_page(session, clock.now(), FilingFilters(domain=f"a{last}")).total == 0
+    assert (
+        search.filing_page(
+            session, clock.now(), FilingFilters(domain=f"a{last}"), settings=get_settings()
+        ).total
+        == 0
+    )
 
 
 def test_a_kind_of_order_is_listed_and_counted_apart(
@@ -267,7 +298,9 @@ def test_a_kind_of_order_is_listed_and_counted_apart(
 ) -> None:
     change = open_order(**order_on("change", on_file.entity_id, on_file.service_id or 0))
 
-    page = search.filing_page(session, clock.now(), FilingFilters(kind=OrderKind.CHANGE))
+    page = search.filing_page(
+        session, clock.now(), FilingFilters(kind=OrderKind.CHANGE), settings=get_settings()
+    )
     assert [f.id for f in page.items] == [change.id]
     counts = {c.state: c.count for c in held_up.state_counts(session, clock.now(), "change")}
     assert (counts[State.DRAFT], counts[State.APPROVED]) == (1, 0)
@@ -291,7 +324,9 @@ def test_an_applicant_search_finds_full_width_brackets_typed_either_way(
     applicant = {**make_payload()["applicant"], "name": "派伦科技（北京）有限公司"}  # type: ignore[dict-item]
     filing = new_filing(applicant=applicant)
 
-    page = search.filing_page(session, clock.now(), FilingFilters(applicant=typed))
+    page = search.filing_page(
+        session, clock.now(), FilingFilters(applicant=typed), settings=get_settings()
+    )
 
     assert [f.id for f in page.items] == [filing.id]
 

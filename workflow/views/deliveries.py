@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
+from config.settings import Settings
 from models import FailedJob, Job, Notification, NotificationStatus
 from workflow.domain.definition import Channel
 from workflow.schemas import FailedJobOut, FailedJobPage, RetryingDeliveryOut, RetryingDeliveryPage
@@ -71,7 +72,12 @@ def failed_job_out(job: FailedJob, notification: Notification | None) -> FailedJ
 
 
 def retrying_deliveries(
-    session: Session, *, filing_id: int | None = None, limit: int = 50, offset: int = 0
+    session: Session,
+    *,
+    settings: Settings,
+    filing_id: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> RetryingDeliveryPage:
     """Notifications pending after a failed attempt of their run (``failing_since``), of
     one filing if given, waiting longest first, with the total: deliveries failing now, which
@@ -88,11 +94,14 @@ def retrying_deliveries(
         .offset(offset)
     )
     return RetryingDeliveryPage(
-        items=[_retrying_out(n) for n in rows], total=int(total), limit=limit, offset=offset
+        items=[_retrying_out(n, settings) for n in rows],
+        total=int(total),
+        limit=limit,
+        offset=offset,
     )
 
 
-def _retrying_out(notification: Notification) -> RetryingDeliveryOut:
+def _retrying_out(notification: Notification, settings: Settings) -> RetryingDeliveryOut:
     assert notification.id is not None and notification.last_error is not None
     return RetryingDeliveryOut(
         notification_id=notification.id,
@@ -103,5 +112,5 @@ def _retrying_out(notification: Notification) -> RetryingDeliveryOut:
         attempts=notification.attempts,
         last_error=notification.last_error,
         waiting_since=notification.queued_at,
-        **dict(delivery_run(notification)),
+        **dict(delivery_run(notification, settings)),
     )

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from config.clock import as_utc
 from config.masking import mask_id_number, mask_phone
-from config.settings import get_settings
+from config.settings import Settings
 from models import Deadline, Filing
 from workflow.deadlines import OpenDeadline, armed_figures
 from workflow.domain.commands import ApplicantKind, LicenceKind
@@ -29,19 +29,25 @@ from workflow.domain.wording import worded
 from workflow.schemas import ApplicantOut, ChangesOut, DeadlineOut, FilingOut, WebsiteOut
 
 
-def describe(session: Session, filing: Filing, now: datetime) -> FilingOut:
-    return describe_many(session, [filing], now)[0]
+def describe(session: Session, filing: Filing, now: datetime, settings: Settings) -> FilingOut:
+    return describe_many(session, [filing], now, settings)[0]
 
 
 def describe_open(
-    filing: Filing, open_deadlines: Sequence[OpenDeadline], now: datetime
+    filing: Filing, open_deadlines: Sequence[OpenDeadline], now: datetime, settings: Settings
 ) -> FilingOut:
     """Describe a filing whose open deadlines are in hand (just armed): no query needed."""
-    return _describe(filing, open_deadlines, now)
+    return _describe(filing, open_deadlines, now, settings)
 
 
-def describe_many(session: Session, filings: Sequence[Filing], now: datetime) -> list[FilingOut]:
-    """Describe a page of filings with one query for all their open deadlines."""
+def describe_many(
+    session: Session, filings: Sequence[Filing], now: datetime, settings: Settings
+) -> list[FilingOut]:
+    """Describe a page of filings with one query for all their open deadlines.
+
+    ``settings`` word the deadlines and decide the events offered: the caller's, never the
+    process's behind its back, so a caller holding its own (a test, the bench) reads what it
+    set."""
     ids = [f.id for f in filings]
     open_deadlines: dict[int, list[Deadline]] = defaultdict(list)
     if ids:
@@ -52,16 +58,20 @@ def describe_many(session: Session, filings: Sequence[Filing], now: datetime) ->
         )
         for row in rows:
             open_deadlines[row.filing_id].append(row)
-    return [_describe(f, open_deadlines[f.id or 0], now) for f in filings]
+    return [_describe(f, open_deadlines[f.id or 0], now, settings) for f in filings]
 
 
 def _describe(
-    filing: Filing, deadlines: Sequence[Deadline | OpenDeadline], now: datetime
+    filing: Filing,
+    deadlines: Sequence[Deadline | OpenDeadline],
+    now: datetime,
+    settings: Settings,
 ) -> FilingOut:
     assert filing.id is not None
-    armed = armed_figures(((d.kind, d.figure) for d in deadlines), get_settings())
+    armed = armed_figures(((d.kind, d.figure) for d in deadlines), settings)
     shown = sorted(
-        (_deadline_out(d, now, armed) for d in deadlines), key=lambda d: (d.due_at, d.id)
+        (_deadline_out(d, now, armed, settings) for d in deadlines),
+        key=lambda d: (d.due_at, d.id),
     )
     return FilingOut(
         id=filing.id,
@@ -99,7 +109,7 @@ def _describe(
         personal_data_purged_at=(
             as_utc(filing.personal_data_purged_at) if filing.personal_data_purged_at else None
         ),
-        allowed_events=offered_events(filing, filing.state, get_settings()),
+        allowed_events=offered_events(filing, filing.state, settings),
         deadlines=shown,
         stuck=any(d.flag is Flag.STUCK for d in shown),
         overdue=any(d.flag is Flag.OVERDUE for d in shown),
@@ -118,7 +128,10 @@ def _changes_out(changes: Mapping[str, Any]) -> ChangesOut:
 
 
 def _deadline_out(
-    deadline: Deadline | OpenDeadline, now: datetime, armed: Mapping[str, float]
+    deadline: Deadline | OpenDeadline,
+    now: datetime,
+    armed: Mapping[str, float],
+    settings: Settings,
 ) -> DeadlineOut:
     """``armed``: the figures the filing's deadlines were armed with, for its text to name."""
     assert deadline.id is not None
@@ -128,8 +141,8 @@ def _deadline_out(
     return DeadlineOut(
         id=deadline.id,
         kind=deadline.kind,
-        description=worded(spec.description, get_settings(), armed),
-        description_zh=worded(spec.zh, get_settings(), armed),
+        description=worded(spec.description, settings, armed),
+        description_zh=worded(spec.zh, settings, armed),
         source=spec.source,
         due_at=due,
         status=deadline.status,
@@ -148,6 +161,6 @@ def get_filing(session: Session, filing_id: int, *, lock: bool = False) -> Filin
     return filing
 
 
-def filing(session: Session, filing_id: int, now: datetime) -> FilingOut:
+def filing(session: Session, filing_id: int, now: datetime, settings: Settings) -> FilingOut:
     """One filing with its allowed events and open deadlines; ``FilingNotFound`` if none."""
-    return describe(session, get_filing(session, filing_id), now)
+    return describe(session, get_filing(session, filing_id), now, settings)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, true
 from sqlmodel import Session, col, select
 
-from config.settings import get_settings
+from config.settings import Settings
 from models import Deadline, Filing
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
@@ -96,6 +96,7 @@ def overdue_page(
     session: Session,
     now: datetime,
     *,
+    settings: Settings,
     within: timedelta = timedelta(0),
     kind: str | None = None,
     state: State | None = None,
@@ -135,15 +136,13 @@ def overdue_page(
     if state:
         conditions.append(col(Filing.state) == state)
     if province:
-        conditions.append(
-            col(Filing.province) == province_named(province, rules_for(get_settings()))
-        )
+        conditions.append(col(Filing.province) == province_named(province, rules_for(settings)))
     joined = select(Filing).join(worst, worst.c.filing_id == col(Filing.id)).where(*conditions)
     total = session.exec(select(func.count()).select_from(joined.subquery())).one()
     page = session.exec(
         joined.order_by(worst.c.first_due, col(Filing.id)).limit(limit).offset(offset)
     ).all()
-    described = describe_many(session, page, now)
+    described = describe_many(session, page, now, settings)
     items = [
         OverdueItem(filing=shown, deadline=deadline)
         for shown in described
@@ -208,6 +207,7 @@ def flagged_page(
     flag: Flag,
     filters: FilingFilters = NO_FILTERS,
     *,
+    settings: Settings,
     limit: int = 50,
     offset: int = 0,
 ) -> FlaggedPage:
@@ -215,7 +215,7 @@ def flagged_page(
     each with the deadline that puts it there, picked as the overdue list picks it: why it is
     listed and since when, the same in the API's, the CLI's and the console's ops lists."""
     forced = filters.model_copy(update={flag.value: True})
-    page = filing_page(session, now, forced, limit=limit, offset=offset)
+    page = filing_page(session, now, forced, settings=settings, limit=limit, offset=offset)
     return FlaggedPage(
         items=[
             FlaggedFilingOut(**dict(f), listed_for=deadline)

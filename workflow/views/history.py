@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from config.clock import as_utc
 from config.masking import mask_phone, mask_text
-from config.settings import get_settings
+from config.settings import Settings
 from models import Assignment, Deadline, Filing, HistoryEntry, Notification, SmsVerifier
 from workflow.deadlines import armed_figures
 from workflow.domain.definition import (
@@ -53,22 +53,24 @@ SENT_BACK: frozenset[State] = frozenset(
 )
 
 
-def delivery_run(notification: Notification) -> DeliveryRunOut:
+def delivery_run(notification: Notification, settings: Settings) -> DeliveryRunOut:
     """The notification's run as every answer shows it; the attempts a run gets are the
-    install's now (``DELIVERY_MAX_RETRIES`` + 1), which the row does not keep."""
+    install's now (``DELIVERY_MAX_RETRIES`` + 1 in ``settings``), which the row does not keep."""
     return DeliveryRunOut(
         run_attempts=notification.run_attempts,
-        max_attempts=get_settings().delivery_attempts,
+        max_attempts=settings.delivery_attempts,
         failing_since=notification.failing_since,
         next_attempt_at=notification.next_attempt_at,
     )
 
 
-def filing_detail(session: Session, filing_id: int, now: datetime) -> FilingDetailOut:
+def filing_detail(
+    session: Session, filing_id: int, now: datetime, settings: Settings
+) -> FilingDetailOut:
     """One filing as ``GET /filings/{id}`` and ``filings show --json`` give it: with why it
     was sent back, read as the console's /mine reads it (``returns``), which lists leave out
     (a query more for every page)."""
-    view = filing(session, filing_id, now)
+    view = filing(session, filing_id, now, settings)
     return FilingDetailOut(**dict(view), sent_back=returns(session, [view]).get(view.id))
 
 
@@ -107,7 +109,7 @@ def _masked(value: Any, secrets: Sequence[str]) -> Any:
     return mask_text(value, secrets) if isinstance(value, str) else value
 
 
-def notifications(session: Session, filing_id: int) -> list[NotificationOut]:
+def notifications(session: Session, filing_id: int, settings: Settings) -> list[NotificationOut]:
     """What an existing filing owed whom, with each delivery's run, oldest first."""
     get_filing(session, filing_id)
     rows = session.exec(
@@ -117,7 +119,8 @@ def notifications(session: Session, filing_id: int) -> list[NotificationOut]:
     )
     return [
         NotificationOut.model_validate(
-            {name: getattr(row, name) for name in _NOTIFICATION_COLUMNS} | dict(delivery_run(row))
+            {name: getattr(row, name) for name in _NOTIFICATION_COLUMNS}
+            | dict(delivery_run(row, settings))
         )
         for row in rows
     ]
@@ -184,19 +187,21 @@ class Timeline:
     assignments: list[AssignmentOut]
 
 
-def timeline(session: Session, filing_id: int, now: datetime) -> Timeline:
+def timeline(session: Session, filing_id: int, now: datetime, settings: Settings) -> Timeline:
     entries = history(session, filing_id)
     return Timeline(
-        filing(session, filing_id, now),
+        filing(session, filing_id, now, settings),
         entries,
-        notifications(session, filing_id),
+        notifications(session, filing_id, settings),
         time_in_states(entries, now),
-        _sent_back(session, filing_id, entries),
+        _sent_back(session, filing_id, entries, settings),
         assignments(session, filing_id),
     )
 
 
-def _sent_back(session: Session, filing_id: int, entries: Sequence[HistoryOut]) -> SentBack | None:
+def _sent_back(
+    session: Session, filing_id: int, entries: Sequence[HistoryOut], settings: Settings
+) -> SentBack | None:
     """Only the answer still owed: the latest return or refusal no (re)submission followed.
     Lapsing, or binding a new server's number after it, answers nothing: the order resumes
     by submitting again. A filing ended (withdrawn, approved) owes none."""
@@ -207,17 +212,19 @@ def _sent_back(session: Session, filing_id: int, entries: Sequence[HistoryOut]) 
             return None
         if entry.to_state in SENT_BACK:
             spec = EVENTS_BY_NAME.get(entry.event)
-            told = _meant(session, filing_id, entry, spec) if spec else entry.event
+            told = _meant(session, filing_id, entry, spec, settings) if spec else entry.event
             return SentBack(entry, entry.reason or told)
     return None
 
 
-def _meant(session: Session, filing_id: int, entry: HistoryOut, spec: EventSpec) -> str:
+def _meant(
+    session: Session, filing_id: int, entry: HistoryOut, spec: EventSpec, settings: Settings
+) -> str:
     """What an event without a reason meant, its figures as the deadline firing it was armed
     with (the window it closed was 24 h, whatever SMS_WINDOW_HOURS says since)."""
     kinds = [d.kind for d in DEADLINES if d.event == spec.name]
     if not kinds:
-        return worded(spec.description, get_settings())
+        return worded(spec.description, settings)
     fired = session.exec(
         select(Deadline.kind, Deadline.figure).where(
             Deadline.filing_id == filing_id,
@@ -225,7 +232,6 @@ def _meant(session: Session, filing_id: int, entry: HistoryOut, spec: EventSpec)
             Deadline.fired_at == entry.at,
         )
     ).all()
-    settings = get_settings()
     return worded(spec.description, settings, armed_figures(fired, settings))
 
 

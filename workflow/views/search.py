@@ -32,7 +32,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from config.domains import domain_starts
-from config.settings import get_settings
+from config.settings import Settings
 from models import Deadline, DeadlineStatus, Entity, Filing, Service
 from workflow.domain.definition import OVERDUE_KINDS, STUCK_KINDS, State
 from workflow.domain.event_data import STRICT
@@ -87,6 +87,7 @@ def filing_page(
     now: datetime,
     filters: FilingFilters = NO_FILTERS,
     *,
+    settings: Settings,
     limit: int = 50,
     offset: int = 0,
 ) -> FilingPage:
@@ -109,7 +110,7 @@ def filing_page(
         conditions.append(col(Filing.kind) == kind)
     if (entity := filters.entity) is not None:
         conditions.append(col(Filing.entity_id) == entity)
-    rules = rules_for(get_settings())
+    rules = rules_for(settings)
     if province:
         conditions.append(col(Filing.province) == province_named(province, rules))
     prefix_search = _prefix_search(session)
@@ -152,7 +153,7 @@ def filing_page(
     page = session.exec(
         select(Filing).where(col(Filing.id).in_(on_page.offset(offset))).order_by(*order)
     ).all()
-    items = describe_many(session, page, now)
+    items = describe_many(session, page, now, settings)
     return FilingPage(
         items=items,
         total=min(total, COUNTED_UP_TO),
