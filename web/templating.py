@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from auth.tokens import Role
-from config.clock import beijing_text, duration, lateness
+from config.clock import duration, in_beijing, lateness
 from config.settings import get_settings
 from models.tables import DeadlineStatus, NotificationStatus
 from workflow.domain.definition import (
@@ -35,14 +35,22 @@ from workflow.views.search import filing_named
 templates = Jinja2Templates(directory=str(files("web") / "templates"))
 
 
+# Every time a page shows says its zone, as the CLI prints it (``in_beijing``): "2026-03-02
+# 10:00 Beijing". Said by the two filters that write a time, not by each column's header, so
+# no header, card label (a phone's ``data-label``) or sentence can show a time without it;
+# tests/web/test_time_zones.py finds a page's time that does not say it. Spans ("3 d ago",
+# "in 40 s") need no zone and say none.
+
+
 def beijing(at: datetime | None) -> str:
-    return beijing_text(at) if at else ""
+    """A moment on the Beijing clock, its zone said."""
+    return in_beijing(at) if at else ""
 
 
 def due_by(at: datetime | str) -> str:
-    """When something is due, on the Beijing clock (its last day's end as 24:00); kept in a
-    row's data, the time is ISO text."""
-    return beijing_text(datetime.fromisoformat(at) if isinstance(at, str) else at, due=True)
+    """When something is due, on the Beijing clock (its last day's end as 24:00), its zone
+    said; kept in a row's data, the time is ISO text."""
+    return in_beijing(datetime.fromisoformat(at) if isinstance(at, str) else at, due=True)
 
 
 def state_named(state: str) -> str:

@@ -1128,8 +1128,8 @@ def test_the_filing_page_says_a_delivery_being_retried_its_attempt_of_how_many_a
 
     assert (
         '<span class="warn">retrying 重试中</span>: attempt 4 of 11, failing since '
-        "2026-03-02 10:00, next try in 40 s, last error: webhook answered HTTP 501, "
-        "waiting since 2026-03-02 10:00"
+        "2026-03-02 10:00 Beijing, next try in 40 s, last error: webhook answered HTTP 501, "
+        "waiting since 2026-03-02 10:00 Beijing"
     ) in page
 
 
@@ -1147,7 +1147,7 @@ def test_the_filing_page_claims_no_next_try_it_does_not_know(
 ) -> None:
     page = signed_in("viewer").get(f"/filings/{unscheduled_retry.filing_id}").text
 
-    assert "failing since 2026-03-02 10:00, next try not known 未知, last error:" in page
+    assert "failing since 2026-03-02 10:00 Beijing, next try not known 未知, last error:" in page
 
 
 def _failed_delivery(session: Session, clock: FrozenClock, new_filing: MakeFiling) -> FilingOut:

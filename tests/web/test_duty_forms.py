@@ -412,7 +412,7 @@ def test_a_go_live_recorded_from_the_page_shows_who_recorded_it(
 
     recorded = page.split('id="recorded"')[1].split("</table>")[0]
     assert "Go-live 上线" in recorded and "live_on 2026-03-02" in recorded
-    assert "<td>token:test-case_manager, 2026-03-02 10:00</td>" in recorded
+    assert "<td>token:test-case_manager, 2026-03-02 10:00 Beijing</td>" in recorded
 
 
 def _renewed(api: Api, on_file: FilingOut, clock: FrozenClock, *years: int) -> None:

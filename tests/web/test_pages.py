@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 import web.pages  # noqa: F401  (installs the access-log filter)
 from auth.tokens import Role, create_token, list_tokens, revoke_token
-from config.clock import FrozenClock, beijing_text, lateness
+from config.clock import FrozenClock, in_beijing, lateness
 from config.settings import Settings, get_settings
 from tests.factories import ORG_MATERIALS, fresh_service_number
 from web.pages import SESSION_COOKIE
@@ -258,7 +258,7 @@ def test_a_late_list_says_when_the_deadline_that_lists_a_filing_fell_due(
     page = sign_in().get(path).text
 
     assert f"{lateness(fell_due, clock.now(), Flag(path[1:]))} · due 到期 <time" in page
-    assert f">{beijing_text(fell_due, due=True)}</time>" in page
+    assert f">{in_beijing(fell_due, due=True)}</time>" in page
 
 
 def test_timeline_shows_every_history_entry(api: Api, browser: TestClient) -> None:
