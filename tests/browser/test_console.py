@@ -17,7 +17,7 @@ from tests.browser.conftest import PHONE, Console, SignIn, settled, snapshot
 from tests.colours import as_hex, contrast
 from tests.factories import ANDROID_MD5, PUBLIC_KEY, commands_to, make_command
 from workflow import service
-from workflow.domain.commands import EventCommand
+from workflow.domain.commands import AssignCommand, EventCommand
 from workflow.failures import record_final_failure
 from workflow.views import describing
 
@@ -463,3 +463,34 @@ def test_a_form_sent_after_signing_out_elsewhere_is_sent_after_signing_in_again(
     page.locator("tr.history").nth(1).wait_for()
     with console.session() as session:
         assert describing.get_filing(session, filing_id).state == "service_number_bound"
+
+
+@pytest.mark.parametrize("path", ["/filings", "/stuck"])
+def test_on_a_desktop_a_lists_every_column_shows_without_scrolling_sideways(
+    console: Console, sign_in: SignIn, path: str
+) -> None:
+    """At 1280 px the Assignee column lay past the list's frame, reached only by a sideways
+    scrollbar under the whole table."""
+    number = {"/filings": 998, "/stuck": 999}[path]
+    filing_id = on_file(console, f"a-long-domain-name-{number}.cn", f"京ICP备2026000{number}号-1")
+    with console.session() as session:
+        service.assign(
+            session,
+            filing_id,
+            AssignCommand(assignee="case_manager-1"),
+            actor="x",
+            now=console.clock.now(),
+        )
+    create(console, f"wide-stuck-{number}.cn", "host_pre_approved")
+    console.clock.advance(timedelta(days=30))
+    page = sign_in(Role.OPS)
+    page.goto(f"{console.url}{path}")
+    assert page.locator("tr.filing").count() > 0
+    snapshot(page, f"desktop{path.replace('/', '-')}")
+
+    frame = page.locator("#results .scroll")
+    overflow = frame.evaluate("frame => frame.scrollWidth - frame.clientWidth")
+    last, edge = page.locator("thead th").last.bounding_box(), frame.bounding_box()
+
+    assert last is not None and edge is not None
+    assert (overflow, last["x"] + last["width"] <= edge["x"] + edge["width"]) == (0, True)
