@@ -243,7 +243,7 @@ def test_ops_retries_a_failed_delivery(console: Console, sign_in: SignIn) -> Non
     page.get_by_role("link", name=re.compile("failed job")).click()
     page.locator("td", has_text="SMTP 550 mailbox unavailable").wait_for()
     snapshot(page, "failed-deliveries")
-    page.get_by_role("button", name=re.compile("Retry job")).first.click()
+    page.get_by_role("button", name=f"Retry 重试 #{filing_id} bounce.cn", exact=False).click()
     page.get_by_text("No failed jobs").wait_for()
     page.goto(f"{console.url}/filings/{filing_id}")
     assert page.locator("#failed-notices").count() == 0

@@ -1085,7 +1085,7 @@ def test_a_failed_footer_check_is_shown_with_its_service_and_a_retry(
     assert re.search(
         r"check_footer 底部备案号检查\s*<span[^>]*>service_id 4 · obligation_id 9</span>", page
     )
-    assert 'aria-label="Retry job' in page
+    assert 'aria-label="Retry 重试 check_footer 底部备案号检查 service_id 4 · obligation_id 9"' in page
 
 
 def test_the_pipeline_counts_the_deliveries_being_retried_linking_ops_to_them(
@@ -1181,6 +1181,19 @@ def test_a_failed_delivery_is_listed_with_its_filings_domain(
     page = signed_in("ops").get("/failed").text
     [row] = re.findall(r'<tr class="failed">(.*?)</tr>', page, re.DOTALL)
     assert f'<a href="/filings/{filing.id}">#{filing.id}</a> {filing.domain}</td>' in row
+
+
+def test_a_failed_deliverys_retry_button_is_named_by_its_words_and_the_filing_its_row_shows(
+    signed_in: Callable[[str], TestClient],
+    session: Session,
+    clock: FrozenClock,
+    new_filing: MakeFiling,
+) -> None:
+    """WCAG 2.5.3: the name starts with what the button shows, then says what it retries."""
+    filing = _failed_delivery(session, clock, new_filing)
+    page = signed_in("ops").get("/failed").text
+    label = f"Retry 重试 #{filing.id} {filing.domain} Withdraw 撤回订单"
+    assert f'<button type="submit" aria-label="{label}">Retry 重试</button>' in page
 
 
 def test_a_filings_failed_notice_is_named_by_the_event_it_told_of_in_both_languages(
