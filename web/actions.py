@@ -224,9 +224,14 @@ def assign(
 def retry(
     job_id: RowId, session: SessionDep, user: FormUserDep, back: Annotated[str, Form()] = "/failed"
 ) -> Response:
-    """Owe a failed job again; back to where the button was (this site's pages only)."""
+    """Owe a failed job again; back to where the button was (this site's pages only). Back
+    on /failed, where its row is gone, the page says it was queued again (``retried``); a
+    filing's page says so in the notification's row."""
     user.require(Role.OPS)
     failures.retry_failed(session, job_id)
     # Only a path on this site: "//host" and "/\host" are read by browsers as another site.
     local = back.startswith("/") and not back.startswith("//") and "\\" not in back
-    return RedirectResponse(back if local else "/failed", status_code=303)
+    target = back if local else "/failed"
+    return RedirectResponse(
+        f"/failed?retried={job_id}" if target == "/failed" else target, status_code=303
+    )

@@ -450,10 +450,12 @@ def failed(
     user: PageUserDep,
     page: Annotated[Page, Query()] = 1,
     retrying_page: Annotated[Page, Query()] = 1,
+    retried: Annotated[RowId | None, Query()] = None,
 ) -> Response:
     """Jobs that failed for good (deliveries, footer checks), with their error, for ops to
     retry; and the deliveries failing now, whose retries have not run out, each list paged on
-    its own."""
+    its own. ``retried``: the job its Retry button just queued again, which the page says,
+    its row gone (one not retried, or unknown, says nothing)."""
     user.require(Role.OPS)
     found = deliveries.failed_jobs(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     retrying = deliveries.retrying_deliveries(
@@ -462,9 +464,14 @@ def failed(
         limit=PAGE_SIZE,
         offset=(retrying_page - 1) * PAGE_SIZE,
     )
+    queued = deliveries.failed_job(session, retried) if retried is not None else None
+    if queued is not None and queued.retried_at is None:
+        queued = None
     filings = {r.filing_id for r in found.items if r.filing_id} | {
         r.filing_id for r in retrying.items
     }
+    if queued is not None and queued.filing_id:
+        filings.add(queued.filing_id)
     return show(
         request,
         "failed.html",
@@ -474,6 +481,7 @@ def failed(
         pages=pages_of(found.total, page),
         retrying=retrying.items,
         retrying_pages=pages_of(retrying.total, retrying_page),
+        queued=queued,
         now=get_clock().now(),
     )
 

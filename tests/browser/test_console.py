@@ -244,6 +244,7 @@ def test_ops_retries_a_failed_delivery(console: Console, sign_in: SignIn) -> Non
     page.locator("td", has_text="SMTP 550 mailbox unavailable").wait_for()
     snapshot(page, "failed-deliveries")
     page.get_by_role("button", name=f"Retry 重试 #{filing_id} bounce.cn", exact=False).click()
+    page.get_by_role("status").filter(has_text="Queued again 已重新排队").wait_for()
     page.get_by_text("No failed jobs").wait_for()
     page.goto(f"{console.url}/filings/{filing_id}")
     assert page.locator("#failed-notices").count() == 0

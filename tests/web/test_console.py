@@ -1085,7 +1085,9 @@ def test_a_failed_footer_check_is_shown_with_its_service_and_a_retry(
     assert re.search(
         r"check_footer 底部备案号检查\s*<span[^>]*>service_id 4 · obligation_id 9</span>", page
     )
-    assert 'aria-label="Retry 重试 check_footer 底部备案号检查 service_id 4 · obligation_id 9"' in page
+    assert (
+        'aria-label="Retry 重试 check_footer 底部备案号检查 service_id 4 · obligation_id 9"' in page
+    )
 
 
 def test_the_pipeline_counts_the_deliveries_being_retried_linking_ops_to_them(
@@ -1194,6 +1196,20 @@ def test_a_failed_deliverys_retry_button_is_named_by_its_words_and_the_filing_it
     page = signed_in("ops").get("/failed").text
     label = f"Retry 重试 #{filing.id} {filing.domain} Withdraw 撤回订单"
     assert f'<button type="submit" aria-label="{label}">Retry 重试</button>' in page
+
+
+def test_a_retried_job_is_said_to_be_queued_again_once_its_row_is_gone(
+    signed_in: Callable[[str], TestClient],
+    session: Session,
+    clock: FrozenClock,
+    new_filing: MakeFiling,
+) -> None:
+    filing = _failed_delivery(session, clock, new_filing)
+    client = signed_in("ops")
+    job = re.findall(r'action="/failed/(\d+)/retry"', client.get("/failed").text)[0]
+    page = client.post(f"/failed/{job}/retry", data={"form_token": form_token_of(client)}).text
+    [said] = re.findall(r'<p role="status" class="ok" id="queued-again">(.*?)</p>', page, re.S)
+    assert "Queued again 已重新排队" in said and f"#{filing.id}</a> {filing.domain}" in said
 
 
 def test_a_filings_failed_notice_is_named_by_the_event_it_told_of_in_both_languages(

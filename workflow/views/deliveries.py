@@ -53,6 +53,15 @@ def failed_jobs(
     )
 
 
+def failed_job(session: Session, job_id: int) -> FailedJobOut | None:
+    """One failed job, retried or not (what a page just retried, to say so), or None."""
+    job = session.get(FailedJob, job_id)
+    if job is None:
+        return None
+    notification = session.get(Notification, job.notification_id) if job.notification_id else None
+    return failed_job_out(job, notification)
+
+
 def failed_job_out(job: FailedJob, notification: Notification | None) -> FailedJobOut:
     assert job.id is not None
     return FailedJobOut(
