@@ -495,3 +495,20 @@ def test_on_a_desktop_a_lists_every_column_shows_without_scrolling_sideways(
 
     assert last is not None and edge is not None
     assert (overflow, last["x"] + last["width"] <= edge["x"] + edge["width"]) == (0, True)
+
+
+def test_on_a_phone_an_empty_lists_message_starts_at_the_cards_edge(
+    console: Console, sign_in: SignIn
+) -> None:
+    """Stacked into a card, "No delivery failing now" sat in the value column beside an
+    empty label's."""
+    page = sign_in(Role.OPS, viewport=PHONE)
+    page.goto(f"{console.url}/duties")
+    messages = page.locator("table.stack td[colspan]")
+    assert messages.count() > 0
+    for message in messages.all():
+        indent = message.evaluate(
+            """cell => { const range = document.createRange(); range.selectNodeContents(cell);
+            return range.getBoundingClientRect().left - cell.getBoundingClientRect().left; }"""
+        )
+        assert indent < 20, f"{message.inner_text()!r} starts {indent:.0f}px into its card"
