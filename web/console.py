@@ -117,7 +117,10 @@ _PLAINLY = {
     "string_too_short": "must not be blank 不能为空白",
     "string_pattern_mismatch": "must hold no control or invisible characters (such as NUL) "
     "不能包含控制字符或不可见字符",
+    # Refused by the search itself, not its model (``guards.province_named``), by its code.
+    "unknown_province": "must be one of the provinces offered 须为所列省份之一",
 }
+_REFUSED = "Search refused 搜索未通过"
 
 
 def _plainly(problem: ErrorDetails, reason: Reason) -> Reason:
@@ -125,6 +128,13 @@ def _plainly(problem: ErrorDetails, reason: Reason) -> Reason:
     return (
         reason if said is None else replace(reason, message=said.format(**problem.get("ctx", {})))
     )
+
+
+def _refused_when_searched(error: ValidationError) -> ValidationError:
+    """A refusal of the search by what ran it (a province the rules do not know), worded as
+    one by its model is: headed as every refused search, each reason in plain words."""
+    reasons = [replace(r, message=_PLAINLY.get(r.code, r.message)) for r in error.reasons]
+    return ValidationError(_REFUSED, reasons)
 
 
 def search_form(model: type[BaseModel]) -> Form:
@@ -151,7 +161,7 @@ def searched(model: type[Searched], query: QueryParams) -> tuple[Searched, Valid
     ]
     wrong = {str(p["loc"][0]) for p in problems if p["loc"]}
     valid = model.model_validate({k: v for k, v in asked.items() if k not in wrong})
-    return valid, ValidationError("Search refused 搜索未通过", reasons)
+    return valid, ValidationError(_REFUSED, reasons)
 
 
 def listed(
@@ -172,7 +182,7 @@ def listed(
         try:
             found = results(search)
         except ValidationError as exc:
-            refused = exc
+            refused = _refused_when_searched(exc)
         else:
             return show(
                 request, template, user, search=search, search_form=form, **context, **found

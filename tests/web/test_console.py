@@ -855,12 +855,23 @@ def test_a_refused_search_lists_nothing_and_says_it_was_not_run(
     assert 'class="filing' not in page and "Nothing was searched" in page
 
 
-def test_a_province_the_rules_do_not_know_is_refused_beside_its_field(
-    signed_in: Callable[[str], TestClient],
+@pytest.mark.parametrize("path", ["/filings", "/overdue", "/stuck", "/duties"])
+def test_a_province_the_rules_do_not_know_is_refused_beside_its_field_in_both_languages(
+    signed_in: Callable[[str], TestClient], path: str
 ) -> None:
-    answer = signed_in("viewer").get("/filings?province=X")
+    answer = signed_in("ops").get(f"{path}?province=ZZ")
+    said = said_beside(answer.text, "search", "province")
     assert answer.status_code == 422
-    assert "'X' is not one of" in said_beside(answer.text, "search", "province")
+    assert said == "Province 省份: must be one of the provinces offered 须为所列省份之一"
+
+
+@pytest.mark.parametrize("path", ["/filings", "/overdue"])
+def test_a_search_refused_for_its_province_is_headed_as_every_refused_search(
+    signed_in: Callable[[str], TestClient], path: str
+) -> None:
+    page = signed_in("viewer").get(f"{path}?province=ZZ").text
+    refusal = page[page.index('id="refused"') :].split("</div>")[0]
+    assert "Search refused 搜索未通过" in refusal and "is not a province" not in refusal
 
 
 def _province_filter(page: str) -> str:
