@@ -45,6 +45,8 @@ from workflow.domain.wording import ByDefault, ConsoleHelp, counted, worded
 from workflow.schemas import FilingOut
 
 Held = TypeVar("Held")
+# What a form's refusal says after its title (``Form.headline``).
+_REFUSED = "refused 未通过"
 
 # What the page calls each field in Chinese; the English is the field's name itself.
 ZH = {
@@ -190,14 +192,19 @@ class Form:
         return said
 
     def headline(self, error: IcpflowError) -> str:
-        """The refusal's headline above the form, worded as ``named`` words it; where it
-        quotes a reason said beside an input (a refusal of one reason does), counting it
-        instead, so that the reason reads once, beside its input."""
-        message = self.named(error).message
-        for name, told in self._placed(error):
-            if name is not None and told in message:
-                message = message.replace(told, counted(len(error.reasons), "problem"))
-        return message
+        """The refusal's headline above the form, naming the form as the page titles it, in
+        English and Chinese: ``Bind service number 绑定备案服务号 refused 未通过: 2 problems 2 个问题``.
+        The domain's headline names the event by its key (``event 'bind_service_number'
+        refused``), the API's and the CLI's words, not the page's. A lone reason about no
+        input is quoted; reasons said beside their inputs are counted instead, so that each
+        reads once, beside its input. A refusal giving no reasons (a conflict) keeps its words."""
+        if not error.reasons:
+            return self.named(error).message
+        above = self.above(error)
+        if len(error.reasons) == 1 and above:
+            return f"{self.title} {_REFUSED}: {above[0]}"
+        count = len(error.reasons)
+        return f"{self.title} {_REFUSED}: {counted(count, 'problem')} {count} 个问题"
 
     def above(self, error: IcpflowError) -> list[str]:
         """The reasons about no input of the form, worded as ``named`` words them: told above

@@ -149,7 +149,9 @@ def opened(
     try:
         if not _KEY.fullmatch(key):
             reason = Reason(
-                "invalid_field", "the form's key is missing or altered", field=KEY_FIELD
+                "invalid_field",
+                "the form's key is missing or altered: reload the form",
+                field=KEY_FIELD,
             )
             raise ValidationError("reload the form: it was not sent as the page gave it", [reason])
         order = open_order(key)

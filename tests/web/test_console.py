@@ -267,7 +267,43 @@ def test_a_refused_events_one_reason_is_said_beside_its_field_not_in_the_headlin
     _, page = _bound_badly(api, signed_in)
     said = said_beside(page, "event-bind_service_number", "service_number")
     refusal = page[page.index('id="refused"') :].split("</div>")[0]
-    assert html.unescape(page).count(said) == 1 and "refused: 1 problem<" in refusal
+    assert html.unescape(page).count(said) == 1 and "1 problem 1 个问题<" in refusal
+
+
+def _headline(page: str) -> str:
+    refusal = page[page.index('id="refused"') :]
+    found = re.search(r"<strong>(.*?)</strong>", refusal, re.DOTALL)
+    assert found, "the refusal has no headline"
+    return html.unescape(found.group(1))
+
+
+def test_a_refused_events_headline_names_its_form_as_the_page_titles_it_in_both_languages(
+    api: Api, signed_in: Callable[[str], TestClient]
+) -> None:
+    status, page = post_event(
+        signed_in("case_manager"), api.create()["id"], "bind_service_number", 1,
+        service_number="abc-1", server_ip="10.0.0.1",
+    )  # fmt: skip
+    assert status == 422
+    assert (
+        _headline(page) == "Bind service number 绑定备案服务号 refused 未通过: 2 problems 2 个问题"
+    )
+
+
+def test_a_refused_forms_lone_reason_about_no_input_is_its_headline_under_the_forms_title(
+    api: Api, session: Session, clock: FrozenClock
+) -> None:
+    filing = describing.filing(session, api.drive("host_returned")["id"], clock.now(), get_settings())
+    error = ValidationError(
+        "event 'resubmit' refused: the applicant's document is out of date",
+        [Reason("guard", "the applicant's document is out of date")],
+    )
+    [form] = [
+        f for f in forms.event_forms(filing, rules_for(get_settings())) if f.id == "event-resubmit"
+    ]
+    assert form.headline(error) == (
+        f"{form.title} refused 未通过: the applicant's document is out of date"
+    )
 
 
 def test_a_refused_events_reason_about_no_field_of_its_form_is_listed_above_it(
