@@ -41,7 +41,7 @@ from workflow.domain.event_data import VerifierRole
 from workflow.domain.guards import AUTHORISATION_LETTER, required_materials
 from workflow.domain.orders import NumberAsked, kind_spec
 from workflow.domain.rules import Rules
-from workflow.domain.wording import ByDefault, ConsoleHelp, counted, worded
+from workflow.domain.wording import ByDefault, ConsoleHelp, Example, counted, worded
 from workflow.schemas import FilingOut
 
 Held = TypeVar("Held")
@@ -138,18 +138,27 @@ class Input:
     # The labels of what the event sends again whether ticked or not (a resubmission's
     # materials on file), said above the boxes: ticked, they would read as a choice.
     on_file: tuple[str, ...] = ()
+    # A value its format takes (``wording.Example``), said in ``help`` instead of a length.
+    example: str | None = None
 
     @property
     def help(self) -> str:
-        """What the page says under the input: its description and, for text, the most
-        characters it takes. Said, not a ``maxlength``: a browser counts that in UTF-16 code
-        units, two for a character beyond the BMP (𠀀 and the rest of CJK Extension B, met in
-        personal names), and would stop such a name short of the limit the server counts in
-        characters; the server's refusal names the field and the limit."""
-        if self.max_length is None:
+        """What the page says under the input: its description and, for text typed, an
+        example of its format where it declares one, else the most characters it takes; for
+        a choice (a drop-down, boxes) neither: nothing is typed. The limit is said, not a
+        ``maxlength``: a browser counts that in UTF-16 code units, two for a character beyond
+        the BMP (𠀀 and the rest of CJK Extension B, met in personal names), and would stop
+        such a name short of the limit the server counts in characters; the server's refusal
+        names the field and the limit."""
+        if self.options is not None or self.choices is not None:
             return self.description
-        limit = f"at most {self.max_length} characters 最多 {self.max_length} 个字符"
-        return " · ".join(filter(None, (self.description, limit)))
+        if self.example is not None:
+            said: str | None = f"like {self.example} 例如 {self.example}"
+        elif self.max_length is not None:
+            said = f"at most {self.max_length} characters 最多 {self.max_length} 个字符"
+        else:
+            said = None
+        return " · ".join(filter(None, (self.description, said)))
 
 
 @dataclass(frozen=True)
@@ -278,6 +287,7 @@ def field_input(
         preset,
         preset,
         _max_length(field),
+        example=_example(field),
     )
 
 
@@ -295,6 +305,13 @@ def hint(field: FieldInfo) -> str:
         return worded(own.text, settings)
     text = field.description or ""
     return worded(text.declared, settings) if isinstance(text, ByDefault) else text
+
+
+def _example(field: FieldInfo) -> str | None:
+    """A value the field's format takes (``wording.Example``), as this install sets it."""
+    declared = (field.annotation, *field.metadata)
+    found = next((c for c in _constraints(declared) if isinstance(c, Example)), None)
+    return None if found is None else worded(found.text, get_settings())
 
 
 def _offered(member: Enum) -> str:

@@ -101,3 +101,29 @@ def test_no_form_of_the_console_helps_in_the_apis_terms(
     # The API's description stays as it was: the console's help is the console's alone.
     described = LeftHost.model_json_schema()["properties"]["left_on"]["description"]
     assert described.startswith("the day the site moved off this host's servers; null,")
+
+
+def test_no_choice_of_any_form_is_said_to_take_a_number_of_characters(
+    session: Session, on_file: FilingOut
+) -> None:
+    """A drop-down or a set of boxes takes no typing: a length is no hint to it."""
+    said = [
+        f"{form.id} {shown.name}: {shown.help!r}"
+        for form in _every_form(session, on_file)
+        for shown in form.inputs
+        if (shown.options is not None or shown.choices is not None) and "characters" in shown.help
+    ]
+    assert said == [], "\n".join(said)
+
+
+def test_the_service_numbers_hint_shows_the_hosts_format_by_its_example(
+    session: Session, on_file: FilingOut
+) -> None:
+    example = get_settings().service_number_example
+    hints = {
+        shown.help
+        for form in _every_form(session, on_file)
+        for shown in form.inputs
+        if shown.name == "service_number"
+    }
+    assert hints == {f"the host's Bei'an service number · like {example} 例如 {example}"}

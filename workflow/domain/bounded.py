@@ -34,6 +34,7 @@ from pydantic_core import PydanticCustomError
 from config import bounds
 from config.clock import CHINA, get_clock
 from config.domains import canonical_domain
+from workflow.domain.wording import Example
 
 # C0 controls, DEL and the C1 controls; a paragraph allows tab, line feed and carriage return.
 _CONTROLS = r"\x00-\x1f\x7f-\x9f"
@@ -286,8 +287,14 @@ def valid_email(address: str) -> str:
 Phone = Annotated[str, line(bounds.PHONE), AfterValidator(_one_mobile)]
 Email = Annotated[str, line(bounds.EMAIL)]
 # A host's letters and digits, one number however its letters were typed: "ba20…" and "BA20…"
-# bound to two orders would be one number used twice.
-ServiceNumber = Annotated[str, line(bounds.SERVICE_NUMBER), AfterValidator(str.upper)]
+# bound to two orders would be one number used twice. Its format is the host's (a setting,
+# checked by ``guards.guard_service_number``), shown by its example.
+ServiceNumber = Annotated[
+    str,
+    line(bounds.SERVICE_NUMBER),
+    AfterValidator(str.upper),
+    Example("{service_number_example}"),
+]
 ServerIp = Annotated[str, line(bounds.SERVER_IP)]
 Document = Annotated[str, line(bounds.DOCUMENT)]
 IcpNumber = Annotated[str, line(bounds.ICP_NUMBER)]

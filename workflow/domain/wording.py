@@ -69,6 +69,16 @@ class ConsoleHelp:
     text: str
 
 
+@dataclass(frozen=True)
+class Example:
+    """A value a field's format takes, declared beside the field in its type where that format
+    is a pattern a person cannot read off a length (the host's service number, whose pattern
+    and example are settings), worded as ``ConsoleHelp`` is (``{service_number_example}``):
+    the console's hint shows it instead of the most characters the field takes."""
+
+    text: str
+
+
 def worded_by_default(text: str) -> ByDefault:
     """``text`` with each figure as its setting and default, for help written before any
     settings are read: ``IDLE_LAPSE_DAYS (default 45) days``."""
