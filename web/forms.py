@@ -394,7 +394,7 @@ def _materials(filing: FilingOut, rules: Rules, carried: Collection[str]) -> tup
         AUTHORISATION_LETTER,
     )
     return tuple(
-        Choice(k, rules.materials.get(k, k), k in filing.materials and k not in carried)
+        Choice(k, rules.material_label(k), k in filing.materials and k not in carried)
         for k in dict.fromkeys(keys)
     )
 
@@ -418,7 +418,7 @@ def _input(
             )
         carried = _carried_over(name, spec, filing, rules)
         choices = _materials(filing, rules, carried)
-        on_file = tuple(rules.materials.get(k, k) for k in carried)
+        on_file = tuple(rules.material_label(k) for k in carried)
     else:
         choices, on_file = None, ()
     asked = _number_asked(name, filing) is NumberAsked.REQUIRED

@@ -25,7 +25,7 @@ from workflow.domain.definition import (
 )
 from workflow.domain.obligations import OBLIGATIONS_BY_KIND, ObligationKind
 from workflow.domain.orders import EntityStatus, ServiceKind, VerifierResult, kind_spec
-from workflow.domain.rules import Term, rules_for, term_label
+from workflow.domain.rules import Term, rules_for
 from workflow.domain.wording import counted, worded
 from workflow.forecast import Basis, basis_worded
 from workflow.notices import notice_label
@@ -84,10 +84,9 @@ def termed(key: str, table: str) -> str:
 
 
 def material_named(key: str) -> str:
-    """A material as pages name it (``term_label``), by the rules in force; one an edited
+    """A material as pages name it (``Rules.material_label``), by the rules in force; one an edited
     rules file no longer lists, by its key."""
-    zh = rules_for(get_settings()).materials.get(key)
-    return term_label(key, zh) if zh else key
+    return rules_for(get_settings()).material_label(key)
 
 
 def province_chosen(value: str | None) -> str:

@@ -414,14 +414,15 @@ def _boxes_shown(page: str) -> list[tuple[str, str]]:
     ]
 
 
-def test_a_materials_box_shows_its_label_not_the_key_it_posts(
+def test_a_materials_box_shows_its_key_and_chinese_name_as_the_filings_details_do(
     api: Api, signed_in: Callable[[str], TestClient]
 ) -> None:
     filing = api.drive("service_number_bound")
     page = signed_in("case_manager").get(f"/filings/{filing['id']}").text
     boxes = dict(_boxes_shown(page))
-    assert "幕布拍照" in boxes["photo_verification"]
-    assert [key for key, label in boxes.items() if key in label] == []
+    chinese = rules_for(get_settings()).materials
+    assert boxes["photo_verification"] == "photo_verification 幕布拍照/人脸核验"
+    assert boxes == {key: f"{key} {chinese[key]}" for key in boxes}
 
 
 def _ticked(form: str) -> list[str]:
@@ -442,7 +443,7 @@ def test_the_resubmit_form_ticks_nothing_and_names_the_materials_on_file(
     rules = rules_for(get_settings())
 
     assert filing["materials"] and _ticked(resubmit) == []
-    on_file = "; ".join(rules.materials[key] for key in filing["materials"])
+    on_file = "; ".join(rules.material_label(key) for key in filing["materials"])
     assert f"On file 已提交: {html.escape(on_file)}</p>" in resubmit
     assert resubmit.index("On file") < resubmit.index('type="checkbox"')
 

@@ -369,6 +369,12 @@ class Rules:
         province = self.provinces.get(char)
         return (province.label, province.name_zh) if province else (char, char)
 
+    def material_label(self, key: str) -> str:
+        """What pages call a material (``term_label``: ``business_licence_copy 营业执照副本``);
+        one this file no longer lists, by its key, which is all a page then knows."""
+        zh = self.materials.get(key)
+        return term_label(key, zh) if zh else key
+
     def canonical_province(self, value: str) -> str | None:
         """Map an alias (蜀) to its canonical character (川); ``None`` when not a province."""
         canonical = self.aliases.get(value, value)
