@@ -83,7 +83,7 @@ def test_a_case_manager_takes_a_filing_from_creation_to_approval_by_forms_alone(
     page = sign_in(Role.CASE_MANAGER)
     page.goto(f"{console.url}/filings/{filing_id}")
     page.get_by_label("Service number").fill("BA2026000123")
-    page.get_by_label("Server ip").fill("8.8.8.8")
+    page.get_by_label("Server IP").fill("8.8.8.8")
     press(page, "event-bind_service_number", "Bind service number")
     for box in page.locator("form#event-submit input[type=checkbox]").all():
         box.check()
@@ -188,11 +188,11 @@ def test_a_refused_form_keeps_what_was_typed(console: Console, sign_in: SignIn) 
     page = sign_in(Role.CASE_MANAGER)
     page.goto(f"{console.url}/filings/{filing_id}")
     page.get_by_label("Service number").fill("BAD")
-    page.get_by_label("Server ip").fill("8.8.8.8")
+    page.get_by_label("Server IP").fill("8.8.8.8")
     page.locator("form#event-bind_service_number button[type=submit]").click()
     page.locator("form#event-bind_service_number #refused").wait_for()
     assert page.get_by_label("Service number").input_value() == "BAD"
-    assert page.get_by_label("Server ip").input_value() == "8.8.8.8"
+    assert page.get_by_label("Server IP").input_value() == "8.8.8.8"
 
 
 def test_a_name_in_characters_beyond_the_bmp_is_typed_whole_up_to_its_limit(
@@ -445,7 +445,7 @@ def test_a_form_sent_after_signing_out_elsewhere_is_sent_after_signing_in_again(
     page = sign_in(Role.CASE_MANAGER)
     page.goto(f"{console.url}/filings/{filing_id}")
     page.get_by_label("Service number").fill("BA2026000777")
-    page.get_by_label("Server ip").fill("8.8.4.4")
+    page.get_by_label("Server IP").fill("8.8.4.4")
     page.context.clear_cookies()  # the session ended while the form was being filled
 
     click(page, "event-bind_service_number", "Bind service number")

@@ -1837,7 +1837,7 @@ def test_a_carried_form_lists_its_fields_by_the_labels_its_form_shows(
     shown = review_rows(_signed_in_again(console, tokens, lapsed).text)
 
     assert ("Applicant name 主体名称", "Ten Minutes Ltd") in shown
-    assert ("Id number 证件号码", FLAT_FILING["id_number"]) in shown
+    assert ("ID number 证件号码", FLAT_FILING["id_number"]) in shown
     assert not [label for label, _ in shown if label in FLAT_FILING]
 
 

@@ -127,3 +127,22 @@ def test_the_service_numbers_hint_shows_the_hosts_format_by_its_example(
         if shown.name == "service_number"
     }
     assert hints == {f"the host's Bei'an service number · like {example} 例如 {example}"}
+
+
+# Words English writes in capitals that a field's name spells in lower case.
+_ACRONYM = re.compile(
+    r"\b(?!(?:API|ICP|ID|IP|MIIT|PSB|SLA|SMS|URL)\b)(?i:api|icp|id|ip|miit|psb|sla|sms|url)\b"
+)
+
+
+def test_no_label_of_any_form_writes_an_acronym_in_lower_case(
+    session: Session, on_file: FilingOut
+) -> None:
+    """``id_type`` is "ID type", ``server_ip`` "Server IP": not "Id type", "Server ip"."""
+    said = [
+        f"{form.id} {shown.name}: {shown.label!r}"
+        for form in _every_form(session, on_file)
+        for shown in form.inputs
+        if _ACRONYM.search(shown.label)
+    ]
+    assert said == [], "\n".join(said)

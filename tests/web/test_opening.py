@@ -226,7 +226,7 @@ def test_a_rules_refusal_names_its_field_by_label(
     answer = _open(console, _form(console), **bad)
 
     assert answer.status_code == 422
-    assert re.search(r"Id number 证件号码: [^<]*check", answer.text)
+    assert re.search(r"ID number 证件号码: [^<]*check", answer.text)
 
 
 def _assignee(session: Session, answer: httpx.Response) -> str | None:

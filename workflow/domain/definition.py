@@ -109,7 +109,7 @@ class StateSpec:
 
 
 # Words the keys spell in lower case that English writes in capitals.
-_ACRONYMS = frozenset({"icp", "miit", "psb", "sla", "sms"})
+_ACRONYMS = frozenset({"api", "icp", "id", "ip", "miit", "psb", "sla", "sms", "url"})
 
 
 def in_words(key: str) -> str:
