@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from web.pages import PageUser, signed_in_user
+from web.status_words import said_for
 from web.templating import render
 from workflow.domain.errors import quoted_alone
 
@@ -29,16 +30,6 @@ _FILING = re.compile(r"^/filings/(\d+)")
 Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 # What an address no route answers gets: its page's user was never looked up.
 _NO_ROUTE = (404, 405)
-
-_TITLES = {
-    413: "Too large 内容过大",
-    403: "Not allowed 无权操作",
-    404: "Not found 未找到",
-    409: "Changed by someone else 已被他人修改",
-    422: "Not accepted 未通过",
-    429: "Too many attempts 尝试过多",
-    503: "Temporarily unavailable 暂时无法服务",
-}
 
 
 def for_people(path: str) -> bool:
@@ -65,7 +56,7 @@ def as_page(request: Request, machine: Response, user: PageUser | None = None) -
         {
             "user": user,
             "status": machine.status_code,
-            "title": _TITLES.get(machine.status_code, "Something went wrong 出错了"),
+            "said": said_for(machine.status_code),
             "error": body,
             # A lone reason the headline quotes is said there, not listed again beneath it.
             "quoted": quoted_alone(body["message"], reasons),

@@ -43,6 +43,7 @@ from models import get_engine
 from web import forms
 from web.auth import SessionDep, end_read
 from web.errors import headers_of, status_of
+from web.status_words import said_for
 from web.templating import render
 from workflow.domain.errors import (
     Forbidden,
@@ -257,6 +258,7 @@ def _sign_in_form(
         {
             "user": None,
             "error": refused.message if refused else None,
+            "said": said_for(status_of(refused)) if refused else None,
             "next": next_page,
             "sending": sending,
             "send_to_field": SEND_TO_FIELD,

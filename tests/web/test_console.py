@@ -31,6 +31,7 @@ from tests.factories import (
 )
 from web import console, forms
 from web.pages import SESSION_COOKIE
+from web.status_words import said_for
 from workflow import failures
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
@@ -293,7 +294,9 @@ def test_a_refused_events_headline_names_its_form_as_the_page_titles_it_in_both_
 def test_a_refused_forms_lone_reason_about_no_input_is_its_headline_under_the_forms_title(
     api: Api, session: Session, clock: FrozenClock
 ) -> None:
-    filing = describing.filing(session, api.drive("host_returned")["id"], clock.now(), get_settings())
+    filing = describing.filing(
+        session, api.drive("host_returned")["id"], clock.now(), get_settings()
+    )
     error = ValidationError(
         "event 'resubmit' refused: the applicant's document is out of date",
         [Reason("guard", "the applicant's document is out of date")],
@@ -2102,3 +2105,36 @@ def test_a_source_several_deadlines_cite_is_given_once_under_the_table(
     assert len(citing) > 2
     assert page.count('<a href="#deadline-source-1">[1]</a>') == len(citing)
     assert f'<p id="deadline-source-1">[1] Source 来源: {source}</p>' in page
+
+
+def _said_first(page: str) -> tuple[str, str]:
+    """An error page's heading and the sentence under it."""
+    found = re.search(r"<h1>(.*?)</h1>\s*<p>(.*?)</p>", page, re.DOTALL)
+    assert found, "the page has no heading with a sentence under it"
+    return html.unescape(found.group(1)), html.unescape(found.group(2))
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "status"),
+    [
+        ("viewer", "/no-such-page", 404),
+        ("case_manager", "/failed", 403),
+        ("viewer", "/services/abc/recorded", 422),
+    ],
+)
+def test_an_error_page_first_says_in_both_languages_what_its_status_means(
+    signed_in: Callable[[str], TestClient], role: str, path: str, status: int
+) -> None:
+    answer = signed_in(role).get(path)
+    said = said_for(status)
+    assert answer.status_code == status
+    assert _said_first(answer.text) == (said.title, said.explained)
+
+
+def test_a_refused_sign_in_says_in_both_languages_what_to_do_before_the_apis_words(
+    client: TestClient,
+) -> None:
+    answer = client.post("/login", data={"token": "not-a-token"})
+    alert = re.search(r'<p id="sign-in-error"[^>]*>(.*?)</p>', answer.text, re.DOTALL)
+    assert answer.status_code == 401 and alert
+    assert html.unescape(alert.group(1)).startswith(said_for(401).explained)
