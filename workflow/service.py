@@ -55,6 +55,7 @@ from workflow.domain.errors import (
     IdempotencyKeyReused,
     Reason,
     TransitionNotAllowed,
+    ValidationError,
     VersionConflict,
 )
 from workflow.domain.event_data import EventData
@@ -122,7 +123,10 @@ def create_filing(
     """Today's filing body: a first-filing order of a new entity and its website, refused
     with today's field names."""
     order = records.order_from_filing(command)
-    return _open(session, order, actor, settings, idempotency_key, fields=False).view
+    try:
+        return _open(session, order, actor, settings, idempotency_key, fields=False).view
+    except ValidationError as refused:
+        raise records.unnamed_responsible(command, refused) from None
 
 
 def import_filing(
@@ -137,7 +141,10 @@ def import_filing(
     order = records.order_from_filing(command)
     content = json.dumps(order.model_dump(mode="json"), sort_keys=True)
     key = f"import:{keyed_digest(content)}"
-    opening = _open(session, order, actor, settings, key, fields=False, key_from_content=True)
+    try:
+        opening = _open(session, order, actor, settings, key, fields=False, key_from_content=True)
+    except ValidationError as refused:
+        raise records.unnamed_responsible(command, refused) from None
     if not opening.replayed:
         return opening
     now_shown = describe(

@@ -416,6 +416,23 @@ def test_a_file_may_leave_out_columns_its_rows_do_not_need(
     assert len(json.loads(result.stdout)["imported"]) == 1
 
 
+def test_an_organisations_row_without_its_responsible_person_is_refused_asking_for_one(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """A file written before the column names no one; the legal representative, whom the row
+    does not name either, cannot stand in, so the row is refused by its column."""
+    header = [c for c in IMPORT_COLUMNS if c != "responsible"]
+    cells = dict(zip(IMPORT_COLUMNS, row(), strict=True))
+    path = write_csv(tmp_path / "filings.csv", header, [[cells[c] for c in header]])
+
+    report = json.loads(cli("filings", "import", str(path), "--json").stdout)
+
+    [refused] = report["errors"]
+    [reason] = refused["reasons"]
+    assert (reason["code"], reason["field"]) == ("responsible_person_missing", "responsible")
+    assert reason["message"].startswith("responsible is required unless the applicant")
+
+
 def test_import_stores_the_responsible_persons_document_and_legal_representative(
     cli: Cli, session: Session, tmp_path: Path
 ) -> None:

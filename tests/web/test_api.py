@@ -154,6 +154,21 @@ def test_bad_creation_lists_every_problem(api: Api) -> None:
     assert {"domain", "province", "applicant.phone"} <= fields
 
 
+def test_an_organisation_naming_no_responsible_person_is_asked_for_one(api: Api) -> None:
+    """The body says whether the responsible person is the legal representative, never their
+    name, so the refusal asks for the name rather than calling it the organisation's own."""
+    payload = make_payload()
+    del payload["applicant"]["responsible"]  # type: ignore[attr-defined]
+    response = api.client.post("/api/v1/filings", json=payload, headers=api.headers)
+    assert response.status_code == 422
+    [reason] = response.json()["reasons"]
+    assert (reason["code"], reason["field"]) == (
+        "responsible_person_missing",
+        "applicant.responsible",
+    )
+    assert reason["message"].startswith("applicant.responsible is required unless the applicant")
+
+
 def test_malformed_body_is_422_in_the_same_shape(api: Api) -> None:
     response = api.client.post("/api/v1/filings", json={"domain": 3}, headers=api.headers)
     body = response.json()

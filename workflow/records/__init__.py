@@ -27,7 +27,7 @@ Other packages import what they use from here, so the split stays the package's 
 """
 
 from workflow.records.checking import check_order
-from workflow.records.filing_body import order_from_filing
+from workflow.records.filing_body import order_from_filing, unnamed_responsible
 from workflow.records.parties import service_named
 from workflow.records.people import keeps_record, taken_document
 from workflow.records.writing import write_order
@@ -38,5 +38,6 @@ __all__ = [
     "order_from_filing",
     "service_named",
     "taken_document",
+    "unnamed_responsible",
     "write_order",
 ]

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from workflow.domain.commands import (
@@ -17,7 +18,7 @@ from workflow.domain.commands import (
     ServiceIn,
     WebsiteIn,
 )
-from workflow.domain.errors import Reason, ValidationError, renamed
+from workflow.domain.errors import Reason, ValidationError, renamed, summarise
 from workflow.domain.orders import OrderKind
 from workflow.records.parties import Parties
 
@@ -51,7 +52,9 @@ ORDER_FIELDS = {
 
 def order_from_filing(command: FilingCreate) -> OrderCreate:
     """Today's filing body as the first-filing order it is: the applicant is the entity, its
-    responsible person the one it names (an individual, themself); the website, the service."""
+    responsible person the one it names (an individual, themself); the website, the service.
+    An organisation naming none is judged as naming itself, which ``check_responsible``
+    refuses; ``unnamed_responsible`` then says the name is missing."""
     applicant, website = command.applicant, command.website
     return OrderCreate(
         kind=OrderKind.FIRST_FILING,
@@ -128,6 +131,31 @@ def creation_view(parties: Parties, command: OrderCreate) -> FilingCreate | None
         applicant=applicant,
         website=WebsiteIn(name=service.name, sector=service.sector),
     )
+
+
+def unnamed_responsible(command: FilingCreate, refused: ValidationError) -> ValidationError:
+    """``refused`` as a body that left ``applicant.responsible`` out reads it: the body says
+    only whether that person is the legal representative, never their name, so nobody can
+    stand in for them; the reason asks for the name instead of calling it the organisation's.
+    """
+    if command.applicant.responsible is not None:
+        return refused
+    kind = command.applicant.type.value
+    missing = (
+        "applicant.responsible is required unless the applicant is an individual: name the "
+        f"person responsible for the {kind} (主体负责人), its legal representative unless "
+        "legal_representative says otherwise, who answers MIIT's SMS and face check"
+    )
+    reasons = [
+        dataclasses.replace(r, message=missing)
+        if (r.code, r.field) == ("responsible_person_missing", "applicant.responsible")
+        else r
+        for r in refused.reasons
+    ]
+    if reasons == refused.reasons:
+        return refused
+    prefix = str(refused).split(":", 1)[0]
+    return ValidationError(summarise(prefix, reasons), reasons)
 
 
 def rename_reason(reason: Reason, names: Mapping[str, str]) -> Reason:
