@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from config.clock import as_utc
 from models import DeadlineStatus, Job, NotificationStatus
 from workflow.domain.bounded import EventName
-from workflow.domain.commands import ApplicantKind, EventCommand, LicenceKind
+from workflow.domain.commands import ApplicantKind, EventCommand, EventDataIn, LicenceKind
 from workflow.domain.definition import (
     EVENTS_BY_NAME,
     MANUAL_EVENTS,
@@ -47,6 +47,7 @@ def _event_data_docs() -> dict[str, Any]:
             if EVENTS_BY_NAME[name].data_keys
         ]
         + [{"type": "object", "maxProperties": 0, "title": "no data (the other events)"}]
+        + [{"type": "null", "title": "no data, as {} or left out"}]
     }
 
 
@@ -73,9 +74,9 @@ class EventIn(EventCommand):
     """The API's event body: the command plus the version the client last saw."""
 
     event: EventName = Field(description="one of: " + ", ".join(MANUAL_EVENTS))
-    data: dict[str, Any] = Field(
+    data: EventDataIn = Field(
         default_factory=dict,
-        description="what the event carries: "
+        description="what the event carries (null, {} and left out alike mean nothing): "
         + "; ".join(
             f"{name}: {', '.join(EVENTS_BY_NAME[name].data_keys) or 'nothing'}"
             for name in MANUAL_EVENTS

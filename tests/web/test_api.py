@@ -519,6 +519,18 @@ def test_unknown_event_data_key_is_refused_naming_it(api: Api) -> None:
     ]
 
 
+def test_null_event_data_is_taken_as_none_given(api: Api) -> None:
+    """Generated clients send null for an optional object they have no value for."""
+    filing = api.drive("submitted")
+    response = api.client.post(
+        f"/api/v1/filings/{filing['id']}/events",
+        json={"event": "host_approve", "data": None},
+        headers=api.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["state"] == "host_pre_approved"
+
+
 def test_openapi_documents_each_event_data_from_the_declaration(api: Api) -> None:
     schema = api.client.get("/openapi.json").json()
     data = schema["components"]["schemas"]["EventIn"]["properties"]["data"]
@@ -535,8 +547,9 @@ def test_openapi_documents_each_event_data_from_the_declaration(api: Api) -> Non
         {"event": "verify_sms", "data": {"verifier": "entity"}},
         {"event": "sms_sent", "data": {}},
         {"event": "sms_sent", "data": {"sent_at": "2026-03-02T22:10:00+08:00"}},
+        {"event": "host_approve", "data": None},
     ],
-    ids=["submit", "withdraw", "verify_sms", "sms_sent", "sms_sent late"],
+    ids=["submit", "withdraw", "verify_sms", "sms_sent", "sms_sent late", "null data"],
 )
 def test_the_event_bodies_the_readme_sends_are_valid_against_the_published_schema(
     api: Api, body: dict[str, object]

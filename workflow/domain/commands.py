@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
 import pydantic
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, field_validator
 
 from config import bounds
 from workflow.domain.bounded import (
@@ -442,6 +442,19 @@ class SearchText(BaseModel):
     to: RecipientPart | None = None  # a failed delivery's recipient
 
 
+def _absent_if_null(value: object) -> object:
+    """Null for ``data`` is its absence: many generated clients send null for an optional
+    object they were given no value for."""
+    return {} if value is None else value
+
+
+# An event's data as every edge takes it (the API's body adds its own documentation).
+EventDataIn = Annotated[
+    dict[str, Any],
+    BeforeValidator(_absent_if_null, json_schema_input_type=dict[str, Any] | None),
+]
+
+
 class EventCommand(BaseModel):
     """An event to fire; ``service.fire_event`` parses ``data`` with the event's model first
     and passes only that typed data on."""
@@ -449,7 +462,9 @@ class EventCommand(BaseModel):
     model_config = STRICT
 
     event: EventName
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: EventDataIn = Field(
+        default_factory=dict, description="the event's data; left out, {} and null mean none"
+    )
 
 
 class AssignCommand(BaseModel):
