@@ -280,6 +280,18 @@ def test_a_timeline_shows_the_masked_filing_its_history_and_notifications(
     assert "sms_reminder" in {n.kind for n in shown.notifications}
 
 
+def test_history_shows_only_the_data_an_event_was_given(
+    session: Session, clock: FrozenClock, new_filing: MakeFiling
+) -> None:
+    """An SMS recorded when it came names no time, and a code answered for everyone names no
+    verifier: the history says nothing of either, rather than a key with no value."""
+    created = new_filing("miit_pending")
+
+    shown = {entry.event: entry.data for entry in history.history(session, created.id)}
+
+    assert (shown["sms_sent"], shown["verify_sms"]) == ({}, {})
+
+
 @pytest.mark.parametrize("last", ["\ud7ff", "\U0010ffff"], ids=["before-surrogates", "last"])
 def test_a_prefix_ending_where_no_range_can_follow_finds_nothing_rather_than_failing(
     session: Session, clock: FrozenClock, new_filing: MakeFiling, last: str

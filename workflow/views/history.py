@@ -85,7 +85,9 @@ def assignments(session: Session, filing_id: int) -> list[AssignmentOut]:
 
 def history(session: Session, filing_id: int) -> list[HistoryOut]:
     """Every applied event of an existing filing, oldest first, with the applicant's identity
-    and phone numbers masked wherever a reason or the event's data quotes them."""
+    and phone numbers masked wherever a reason or the event's data quotes them. An optional
+    key left out (an SMS recorded when it came names no ``sent_at``) is stored as null; it
+    is shown as not given, as it was, here, where the API, the CLI and the pages read it."""
     secrets = _secrets(get_filing(session, filing_id))
     rows = session.exec(
         select(HistoryEntry)
@@ -96,7 +98,9 @@ def history(session: Session, filing_id: int) -> list[HistoryOut]:
     for row in rows:
         entry = HistoryOut.model_validate(row)
         entry.reason = mask_text(entry.reason, secrets) if entry.reason else entry.reason
-        entry.data = {key: _masked(value, secrets) for key, value in entry.data.items()}
+        entry.data = {
+            key: _masked(value, secrets) for key, value in entry.data.items() if value is not None
+        }
         shown.append(entry)
     return shown
 
