@@ -136,6 +136,8 @@ class PersonOut(BaseModel):
     name: str
     mobile: str = Field(description="masked")
     email: str | None = None
+    id_type: str | None = None
+    id_number: str | None = Field(None, description="masked, as the mobile is")
 
 
 class EntityPersonOut(PersonOut):

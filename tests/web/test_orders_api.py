@@ -150,10 +150,37 @@ def test_a_change_order_shows_its_new_values_with_the_new_mobile_masked_and_no_l
             "name": "Zhao Yun",
             "mobile": "136****0010",
             "email": None,
+            "id_type": None,
+            "id_number": None,
         },
         "app_platforms": None,
     }
     assert sorted(shown["changing"]) == ["entity_name", "service_responsible"]
+
+
+def test_a_changed_persons_document_is_shown_masked_in_the_order_and_on_the_service(
+    api: Api, on_file: dict[str, Any]
+) -> None:
+    person = {
+        "name": "Zhao Yun",
+        "mobile": "13600080010",
+        "id_type": "resident_id",
+        "id_number": "11010519491231002X",
+    }
+    body = {
+        "kind": "change",
+        "entity_id": on_file["entity_id"],
+        "service_id": on_file["service_id"],
+    }
+    order = _open(api, body | {"changes": {"service_responsible": person}})
+
+    shown = order["changes"]["service_responsible"]
+    assert (shown["id_type"], shown["id_number"]) == ("resident_id", "110***********002X")
+    _drive(api, order, "change")
+    entity = api.get(f"/api/v1/entities/{on_file['entity_id']}").json()
+    [site] = [s for s in entity["services"] if s["id"] == on_file["service_id"]]
+    on_site = (site["responsible_id_type"], site["responsible_id_number"])
+    assert on_site == ("resident_id", "110***********002X")
 
 
 def test_an_app_platforms_change_shows_them_in_the_api_and_on_the_filing_page(

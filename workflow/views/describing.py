@@ -117,14 +117,22 @@ def _describe(
 
 
 def _changes_out(changes: Mapping[str, Any]) -> ChangesOut:
-    """A change order's new values as stored, the new persons' mobiles masked."""
+    """A change order's new values as stored, the new persons' mobiles and identity numbers
+    masked, as entities and services show theirs."""
     masked = {
-        part: {**value, "mobile": mask_phone(value["mobile"])}
-        if isinstance(value, dict) and "mobile" in value
-        else value
+        part: _person_masked(value) if isinstance(value, dict) and "mobile" in value else value
         for part, value in changes.items()
     }
     return ChangesOut.model_validate(masked)
+
+
+def _person_masked(person: Mapping[str, Any]) -> dict[str, Any]:
+    number = person.get("id_number")
+    return {
+        **person,
+        "mobile": mask_phone(person["mobile"]),
+        "id_number": mask_id_number(number) if number else number,
+    }
 
 
 def _deadline_out(
