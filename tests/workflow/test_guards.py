@@ -436,6 +436,28 @@ def test_resident_id_with_wrong_check_digit_fails_check(settings: Settings) -> N
     assert codes(check_creation(payload, TODAY, settings)) == ["id_number_check_failed"]
 
 
+def test_a_wrong_check_digit_is_said_in_words_naming_the_standard_and_an_example(
+    settings: Settings,
+) -> None:
+    payload = individual(**{"applicant.id_number": "510105194912310021"})
+    [reason] = check_creation(payload, TODAY, settings)
+    assert reason.message == (
+        "the check character (the last) does not match the others (GB 11643): a character "
+        "was mistyped or two swapped; expected like 11010519491231002X"
+    )
+    assert reason.details["checks"] == ["gb11643"]
+
+
+def test_a_credit_code_failing_both_its_checks_says_each_in_words(settings: Settings) -> None:
+    payload = organisation(**{"applicant.id_number": "91110000MA01ABCD62"})
+    [reason] = check_creation(payload, TODAY, settings)
+    assert reason.message.startswith(
+        "the check character (the last) does not match the others (GB 32100); and the "
+        "organisation code within it (characters 9 to 17) does not match its own check "
+        "character (GB 11714): "
+    )
+
+
 def test_resident_id_with_impossible_birth_date_is_refused(settings: Settings) -> None:
     payload = individual(**{"applicant.id_number": resident_id("11010119900230123")})
     assert codes(check_creation(payload, TODAY, settings)) == ["invalid_birth_date"]
@@ -487,10 +509,11 @@ def test_credit_code_whose_embedded_organisation_code_fails_gb11714_is_refused(
     [reason] = check_creation(
         organisation(**{"applicant.id_number": "91110000MA01ABCD2Q"}), TODAY, settings
     )
-    assert (reason.code, reason.message) == (
+    assert (reason.code, reason.details["checks"]) == (
         "id_number_check_failed",
-        "fails the embedded_gb11714 check",
+        ["embedded_gb11714"],
     )
+    assert reason.message.startswith("the organisation code within it (characters 9 to 17)")
 
 
 def test_readme_and_factory_credit_codes_pass_every_check(settings: Settings, readme: str) -> None:

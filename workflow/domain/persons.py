@@ -16,7 +16,7 @@ from workflow.domain.bounded import INVISIBLE, valid_email
 from workflow.domain.citing import cite
 from workflow.domain.commands import ApplicantKind
 from workflow.domain.errors import Reason
-from workflow.domain.rules import ApplicantType, Rules
+from workflow.domain.rules import CHECKS, MISTYPED, ApplicantType, Rules
 
 # A mainland mobile, and the one a refusal shows as expected (the check takes it: tested).
 _MAINLAND_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
@@ -64,11 +64,15 @@ def check_document(
         ]
     document = rules.documents[id_type]
     number = id_number.upper()
+    details: dict[str, object] = {"id_type": id_type}
     if not document.matches(number):
         code = "invalid_id_number"
         message = f"not a well-formed {id_type} number: expected like {document.example}"
     elif failed := document.failed_checks(number):
-        code, message = "id_number_check_failed", f"fails the {', '.join(failed)} check"
+        said = "; and ".join(CHECKS[check].failure for check in failed)
+        code = "id_number_check_failed"
+        message = f"{said}: {MISTYPED}; expected like {document.example}"
+        details["checks"] = failed  # the standards' keys, as rules.toml names them
     elif (
         (region := document.region(number))
         and not rules.is_national(region)
@@ -82,7 +86,7 @@ def check_document(
             code,
             message,
             field=f"{field}.id_number",
-            details={"id_type": id_type},
+            details=details,
             **cite(document),
         )
     ]
