@@ -1071,11 +1071,27 @@ def test_show_says_none_for_an_approved_filings_events_and_deadlines(
     assert "allowed events: none" in shown and "deadlines: none" in shown, shown
 
 
+def test_show_names_an_escalation_listed_with_what_it_comes_ahead_of_as_an_escalation(
+    cli: Cli, new_filing: MakeFiling
+) -> None:
+    """The idle escalation goes to ops before the order lapses: not a reminder of the lapse."""
+    filing = new_filing("host_returned")
+
+    shown = cli("filings", "show", str(filing.id)).stdout.splitlines()
+
+    meanings = {
+        cells[1]: cells[6]
+        for line in shown
+        if len(cells := [cell.strip() for cell in line.split("│")]) > 6 and cells[1]
+    }
+    assert meanings["idle_escalation"] == "Escalation to ops ahead of Idle lapse.", shown
+
+
 def test_show_names_a_reminder_listed_with_what_it_reminds_of_as_its_reminder(
     cli: Cli, new_filing: MakeFiling
 ) -> None:
-    """Waiting on the applicant, the idle reminders and escalation do not say again what the
-    lapse listed below them means: that is said once, in the lapse's own row."""
+    """Waiting on the applicant, the idle reminders do not say again what the lapse listed
+    below them means: that is said once, in the lapse's own row."""
     filing = new_filing("host_returned")
 
     shown = cli("filings", "show", str(filing.id)).stdout.splitlines()
@@ -1087,7 +1103,6 @@ def test_show_names_a_reminder_listed_with_what_it_reminds_of_as_its_reminder(
     }
     lapse = DEADLINES_BY_KIND["idle_lapse"]
     assert meanings["idle_reminder"].startswith("Reminder of Idle lapse."), shown
-    assert meanings["idle_escalation"] == "Reminder of Idle lapse.", shown
     assert meanings["idle_lapse"].startswith("After 45 days waiting on the applicant"), shown
     assert lapse.source in "\n".join(shown)
 

@@ -1064,7 +1064,7 @@ def test_late_work_names_each_deadline_in_english_and_chinese(
     clock.advance(timedelta(days=7))
     page = signed_in("ops").get("/overdue").text
     [late] = re.findall(r'<td data-label="Deadline 期限">([^<]*)<span', page)
-    assert late == "Host review overdue 接入商初审到期 "
+    assert late == "Host review due 接入商初审到期 "
 
 
 def test_late_work_says_what_each_deadline_means_in_english_and_chinese(
@@ -2087,8 +2087,9 @@ def test_a_reminder_listed_with_what_it_reminds_of_is_named_its_reminder_on_the_
         meaning.strip()
         for meaning in re.findall(r'<td data-label="Meaning 说明" class="muted">([^<]*)', table)
     ]
-    reminders = [d for d in order["deadlines"] if d["kind"] in ("idle_reminder", "idle_escalation")]
-    assert meanings.count("Reminder of Idle lapse. 订单失效的提醒。") == len(reminders) > 1
+    reminders = [d for d in order["deadlines"] if d["kind"] == "idle_reminder"]
+    assert meanings.count("Reminder of Idle lapse. 订单失效的提醒。") == len(reminders) >= 1
+    assert meanings.count("Escalation to ops ahead of Idle lapse. 订单失效前升级至运维。") == 1
     assert table.count("the host keeps the data") == 1 and table.count("接入商保留资料") == 1
 
 

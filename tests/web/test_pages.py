@@ -355,7 +355,7 @@ def test_timeline_names_each_deadline_in_english_and_chinese(api: Api, browser: 
     filing = api.drive("submitted")
     page = browser.get(f"/filings/{filing['id']}").text
     kinds = re.findall(r'<tr class="deadline">\s*<td data-label="Kind 类型">([^<]*)</td>', page)
-    assert kinds == ["Host review overdue 接入商初审到期", "Stuck 停滞"]
+    assert kinds == ["Host review due 接入商初审到期", "Stuck 停滞"]
 
 
 def _sent_back(page: str) -> str:

@@ -157,6 +157,13 @@ def test_every_deadline_has_a_short_chinese_name_for_the_pages_listing_it(
     assert deadline.label.endswith(f" {deadline.label_zh}")
 
 
+@pytest.mark.parametrize("deadline", DEADLINES, ids=lambda deadline: deadline.kind)
+def test_no_deadline_is_named_as_late_while_it_is_still_ahead(deadline: DeadlineSpec) -> None:
+    """Pages list it long before it passes ("Resubmission due: due in 6 d"); a flag says when
+    it is late."""
+    assert "overdue" not in deadline.label.casefold()
+
+
 @pytest.mark.parametrize("duty", OBLIGATIONS, ids=lambda duty: duty.kind)
 def test_every_duty_has_a_short_chinese_name_for_the_pages_listing_it(
     duty: ObligationSpec,

@@ -154,6 +154,14 @@ class Audience(StrEnum):
     CASE_MANAGER = "case_manager"
     OPS = "ops"
 
+    @property
+    def said(self) -> tuple[str, str]:
+        """The team in English and Chinese, as a deadline's meaning names it."""
+        return _AUDIENCES_SAID[self.value]
+
+
+_AUDIENCES_SAID = {"case_manager": ("the case manager", "经办人"), "ops": ("ops", "运维")}
+
 
 class Per(StrEnum):
     """What a deadline's figure given as a mapping is keyed by: the state entered or the
@@ -330,15 +338,23 @@ class DeadlineSpec:
     per: Per = Per.STATE
     by_end_of_day: bool = False
     source: str = ""
+    # Its English name where its key's words would mislead (``resubmit_overdue`` read "Resubmit
+    # overdue: due in 6 d", late before it was due); else the key's words (``in_words``).
+    title: str = ""
     setting: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "setting", setting_name(self.figure))
 
     @property
+    def words(self) -> str:
+        """Its English name: ``SMS expiry``, ``Resubmission due``."""
+        return self.title or in_words(self.kind)
+
+    @property
     def label(self) -> str:
         """What pages call it, as they call an event: ``SMS expiry 短信核验截止``."""
-        return spoken(self.kind, self.label_zh)
+        return f"{self.words} {self.label_zh}".strip()
 
     @property
     def flag(self) -> Flag | None:
@@ -724,6 +740,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "The host's pre-review falls due; past it, it is overdue.",
         zh="接入商初审到期，逾期即为超时。",
         label_zh="接入商初审到期",
+        title="Host review due",
         overdue=True,
         per=Per.KIND,
     ),
@@ -736,6 +753,7 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "The corrections fall due for resubmission; past it, they are overdue.",
         zh="退回修改后的重新提交到期，逾期即为超时。",
         label_zh="重新提交到期",
+        title="Resubmission due",
         overdue=True,
     ),
     DeadlineSpec(

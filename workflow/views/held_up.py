@@ -23,7 +23,6 @@ from workflow.domain.definition import (
     STATES,
     Flag,
     State,
-    in_words,
 )
 from workflow.domain.errors import Reason, ValidationError
 from workflow.domain.guards import province_named
@@ -168,12 +167,20 @@ def meaning_among(deadline: DeadlineOut, listed: Collection[DeadlineOut]) -> tup
     """What ``deadline`` means in a table of ``listed``, in English and Chinese. A reminder's
     description is whole, as its notice stands alone, so it says again what the deadline it
     reminds of means; in a table where that deadline has its own row, the reminder is named as
-    its reminder instead, and the meaning is said once. One wording for the CLI and the pages."""
-    reminds_of = DEADLINES_BY_KIND[deadline.kind].reminds_of
-    if reminds_of is None or all(d.kind != reminds_of for d in listed):
+    its reminder instead, and the meaning is said once. An escalation ahead of that deadline
+    (one whose passing flags the filing, told to ops) is no reminder and is named as what it
+    is. One wording for the CLI and the pages."""
+    spec = DEADLINES_BY_KIND[deadline.kind]
+    if spec.reminds_of is None or all(d.kind != spec.reminds_of for d in listed):
         return deadline.description, deadline.description_zh
-    zh = DEADLINES_BY_KIND[reminds_of].label_zh
-    return f"Reminder of {in_words(reminds_of)}.", f"{zh}的提醒。"
+    ahead_of = DEADLINES_BY_KIND[spec.reminds_of]
+    if spec.flag is None:  # only sent
+        return f"Reminder of {ahead_of.words}.", f"{ahead_of.label_zh}的提醒。"
+    team, team_zh = spec.audience.said
+    return (
+        f"Escalation to {team} ahead of {ahead_of.words}.",
+        f"{ahead_of.label_zh}前升级至{team_zh}。",
+    )
 
 
 @dataclass(frozen=True)
