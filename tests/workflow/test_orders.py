@@ -1038,6 +1038,63 @@ def test_a_mobile_another_entity_lists_is_refused_naming_that_entity(
     assert told and all(r.details == {"entity_id": on_file.entity_id} for r in told)
 
 
+def _wang_fang_filing_for_herself(open_order: Open) -> FilingOut:
+    return open_order(
+        **first_filing_order(
+            entity=individual_in(mobile="13911112222"),
+            service=service_in(
+                domain="wang.cn",
+                domain_registrant="Wang Fang",
+                responsible={"name": "Wang Fang", "mobile": "13911112222"},
+            ),
+        )
+    )
+
+
+def _naming_for_the_site(on_file: FilingOut, name: str) -> dict[str, object]:
+    person = {
+        "name": name,
+        "mobile": "13600080010",
+        "id_type": "resident_id",
+        "id_number": INDIVIDUAL_ID,
+    }
+    return {
+        "kind": "change",
+        "entity_id": on_file.entity_id,
+        "service_id": on_file.service_id,
+        "changes": {"service_responsible": person},
+    }
+
+
+def test_another_entitys_individual_applicants_document_under_another_name_is_refused(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    """MIIT matches names to ID numbers: one document under two names is a mistake. The
+    refusal names the entity and the number masked, not the other person's name."""
+    wang = _wang_fang_filing_for_herself(open_order)
+
+    with pytest.raises(ValidationError) as refused:
+        open_order(**_naming_for_the_site(on_file, "Zhang San"))
+
+    [reason] = refused.value.reasons
+    assert (reason.code, reason.field, reason.details) == (
+        "id_number_of_another_person",
+        "changes.service_responsible.id_number",
+        {"entity_id": wang.entity_id},
+    )
+    assert "110***********002X" in reason.message and "Wang Fang" not in reason.message
+
+
+def test_the_same_person_may_be_responsible_for_another_entity_with_her_own_document(
+    open_order: Open, on_file: FilingOut
+) -> None:
+    _wang_fang_filing_for_herself(open_order)
+
+    change = open_order(**_naming_for_the_site(on_file, "Wang Fang"))
+
+    assert change.state == "draft"
+
+
 def test_the_mobiles_of_a_withdrawn_first_filing_are_free_to_file_again(
     session: Session, new_filing: MakeFiling
 ) -> None:

@@ -1,6 +1,7 @@
 """The checks on the people an order lists (``Person``, ``people_listed``): the entity's
 responsible person (``check_entity_person``), their contacts (``check_contacts``), and
-mobiles of their own (``check_mobiles``, ``check_mobiles_on_record``); the document each
+mobiles and identity documents of their own (``check_mobiles``, ``check_mobiles_on_record``);
+the document each
 goes on record with, new (``new_entity_document``) or changed (``taken_document``), read by
 the checks, the rows written and approval alike.
 """
@@ -10,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from sqlalchemy import and_
+from sqlalchemy import ColumnElement, and_
 from sqlmodel import Session, col, select
 
+from config.masking import mask_id_number
 from models import Entity, Service
 from models.sealed import lookup
 from workflow.domain.commands import ApplicantKind, EntityIn, OrderCreate, PersonIn
@@ -25,6 +27,7 @@ from workflow.domain.persons import (
     check_mobile,
     check_person_document,
     check_responsible,
+    same_name,
     same_person,
 )
 from workflow.domain.rules import Rules
@@ -225,16 +228,24 @@ def check_contacts(people: list[Person], rules: Rules, *, judged: bool) -> list[
 
 
 def check_mobiles(session: Session, parties: Parties, people: list[Person]) -> list[Reason]:
-    """Every listed person has their own mobile, not one another entity uses. Another entity
-    is another identity: rows of the same identity number (today's filings each opened one)
-    are the same entity. A withdrawn entity or service was never filed: its people hold no
-    mobile (a first filing withdrawn for a mistyped credit code is opened again with them)."""
+    """Every listed person has their own mobile, not one another entity uses, and an identity
+    document that is not another entity's individual applicant's under another name
+    (``_document_of_another``). Another entity is another identity: rows of the same identity
+    number (today's filings each opened one) are the same entity. A withdrawn entity or
+    service was never filed: its people hold no mobile (a first filing withdrawn for a
+    mistyped credit code is opened again with them)."""
     reasons: list[Reason] = []
     seen: dict[str, Person] = {}
     identity = identity_number(parties)
     if not identity:
         return []  # the missing entity is reported: whose mobile is "another's" is unknown
+    # Sealed columns cannot be compared in SQL: their keyed hashes are.
+    other = and_(
+        col(Entity.id_number_hash) != lookup(identity),
+        col(Entity.status) != EntityStatus.WITHDRAWN,
+    )
     for person in people:
+        reasons += _document_of_another(session, person, other)
         if (first := seen.get(person.mobile)) is not None:
             if not same_person(first.someone, person.someone):  # one may hold two roles
                 reasons.append(
@@ -246,11 +257,6 @@ def check_mobiles(session: Session, parties: Parties, people: list[Person]) -> l
                 )
             continue
         seen[person.mobile] = person
-        # Sealed columns cannot be compared in SQL: their keyed hashes are.
-        other = and_(
-            col(Entity.id_number_hash) != lookup(identity),
-            col(Entity.status) != EntityStatus.WITHDRAWN,
-        )
         mobile = lookup(person.mobile)
         used = (
             session.exec(
@@ -276,6 +282,41 @@ def check_mobiles(session: Session, parties: Parties, people: list[Person]) -> l
                 )
             )
     return reasons
+
+
+def _document_of_another(
+    session: Session, person: Person, other: ColumnElement[bool]
+) -> list[Reason]:
+    """A document the order gives a person is not that of an individual filed as another
+    entity (``other``) under another name: MIIT matches names to identity numbers, so one
+    document under two names is a mistyped number or a wrong name. The same person (same
+    document, same name, by ``same_name``) may stand for several entities. Individuals' own
+    numbers are found by their keyed hash; the refusal shows the number masked and the
+    entity's id, not the other name."""
+    if not person.given or person.kept or person.id_type is None or person.id_number is None:
+        return []
+    holder = session.exec(
+        select(Entity.id, Entity.name).where(
+            Entity.id_number_hash == lookup(person.id_number),
+            Entity.id_type == person.id_type,
+            Entity.type == ApplicantKind.INDIVIDUAL,
+            other,
+        )
+    ).first()
+    if holder is None or same_name(holder[1], person.name):
+        return []
+    field = f"{person.place}.id_number"
+    return [
+        Reason(
+            "id_number_of_another_person",
+            f"{mask_id_number(person.id_number)} is the identity document of entity {holder[0]}'s "
+            "individual applicant, under another name: one document is one person's (MIIT "
+            "matches names to ID numbers); give this person's own number, or their name as on "
+            "file",
+            field=field,
+            details={"entity_id": holder[0]},
+        )
+    ]
 
 
 def check_mobiles_on_record(
