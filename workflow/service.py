@@ -38,7 +38,15 @@ from models import (
 from models.sealed import keyed_digest
 from workflow import deadlines, notices, obligations, outbox, outcomes, records, verifiers
 from workflow.deadlines import OpenDeadline
-from workflow.domain.commands import AssignCommand, EventCommand, FilingCreate, OrderCreate, parse
+from workflow.domain.commands import (
+    AssignCommand,
+    EventCommand,
+    FilingCreate,
+    OrderCreate,
+    judged_with,
+    parse_known,
+    unknown_keys,
+)
 from workflow.domain.definition import (
     DEADLINES_BY_KIND,
     EVENT_DEADLINE_KINDS,
@@ -123,8 +131,11 @@ def create_filing(
     """Today's filing body: a first-filing order of a new entity and its website, refused
     with today's field names."""
     order = records.order_from_filing(command)
+    unknown = unknown_keys(command)
     try:
-        return _open(session, order, actor, settings, idempotency_key, fields=False).view
+        return _open(
+            session, order, actor, settings, idempotency_key, fields=False, unknown=unknown
+        ).view
     except ValidationError as refused:
         raise records.unnamed_responsible(command, refused) from None
 
@@ -142,7 +153,16 @@ def import_filing(
     content = json.dumps(order.model_dump(mode="json"), sort_keys=True)
     key = f"import:{keyed_digest(content)}"
     try:
-        opening = _open(session, order, actor, settings, key, fields=False, key_from_content=True)
+        opening = _open(
+            session,
+            order,
+            actor,
+            settings,
+            key,
+            fields=False,
+            key_from_content=True,
+            unknown=unknown_keys(command),
+        )
     except ValidationError as refused:
         raise records.unnamed_responsible(command, refused) from None
     if not opening.replayed:
@@ -165,7 +185,10 @@ def create_order(
     settings: Settings | None = None,
 ) -> FilingOut:
     """Open an order of any kind; every reason it cannot be opened is listed at once."""
-    return _open(session, command, actor, settings, idempotency_key, fields=True).view
+    unknown = unknown_keys(command)
+    return _open(
+        session, command, actor, settings, idempotency_key, fields=True, unknown=unknown
+    ).view
 
 
 def _open(
@@ -177,11 +200,16 @@ def _open(
     *,
     fields: bool,
     key_from_content: bool = False,
+    unknown: list[Reason] | None = None,
 ) -> Opening:
     """Open the order; with an ``idempotency_key`` a repeat of the same request replays the
     first answer instead of opening a second filing. A key a caller sent is theirs (its
-    fingerprint names them); one derived from the content (``key_from_content``) is anyone's."""
+    fingerprint names them); one derived from the content (``key_from_content``) is anyone's.
+    With ``unknown`` keys the body sent is refused, listing them with every rule it breaks,
+    and replays nothing: the body without them is not the request sent."""
     settings = settings or get_settings()
+    unknown = unknown or []
+    idempotency_key = None if unknown else idempotency_key
     fingerprint = ""
     if idempotency_key:
         sender = _ANYONE if key_from_content else actor
@@ -190,8 +218,12 @@ def _open(
             return Opening(replay, replayed=True)
     now = get_clock().now()
     try:
-        parties, people = records.check_order(
-            session, command, now.astimezone(CHINA).date(), settings, fields=fields
+        parties, people = judged_with(
+            unknown,
+            f"{command.kind} order refused",
+            lambda: records.check_order(
+                session, command, now.astimezone(CHINA).date(), settings, fields=fields
+            ),
         )
         filing = records.write_order(session, command, parties, people, actor, now, settings)
         assert filing.id is not None
@@ -248,7 +280,9 @@ def fire_event(
     only such caller's write, is then recorded at its next request."""
     settings = settings or get_settings()
     spec = event_spec(command.event)
-    data = parse(spec.data, command.data, f"bad data for {spec.name.value!r}", ("data",))
+    headline = f"bad data for {spec.name.value!r}"
+    data, unknown = parse_known(spec.data, command.data, headline, ("data",))
+    idempotency_key = None if unknown else idempotency_key  # the request sent is refused
     # Only a keyed request is ever compared with an earlier one.
     # Of the data as read: one instant written two ways, or an optional field sent as null
     # or left out, is the same request.
@@ -263,7 +297,17 @@ def fire_event(
         return replay
     now = get_clock().now()
     apply = functools.partial(
-        _apply, session, filing_id, spec, data, actor, now, settings, expected_version
+        _apply,
+        session,
+        filing_id,
+        spec,
+        data,
+        actor,
+        now,
+        settings,
+        expected_version,
+        unknown=unknown,
+        headline=headline,
     )
     try:
         try:
@@ -371,13 +415,16 @@ def _apply(
     caught_up: bool = False,
     tell: bool = True,
     then: Callable[[], None] | None = None,
+    unknown: list[Reason] | None = None,
+    headline: str = "",
 ) -> Applied:
     """Apply one event inside the caller's transaction, with the deadlines its state arms
     already due fired at once (see ``fire_deadline``); ``chain`` counts such nested events.
     ``caught_up``: the due deadlines were fired first (``_SweepBehind``); ``tell``: the event's
     notice, if it has one, is owed (not for housekeeping, ``withdraw_purged``); ``then`` runs
     once the event is applied, before the deadlines already due fire (a deadline's own notice,
-    so a chain is told in the order it fell due)."""
+    so a chain is told in the order it fell due). ``unknown``: data keys the event does not
+    take, refused under ``headline`` with every reason the guards find (``judged_with``)."""
     filing, on_file, behind = load_order(session, filing_id, now)
     if behind and not (system or caught_up):
         raise _SweepBehind  # fire_event fires what is due first, then this again
@@ -401,7 +448,11 @@ def _apply(
         raise _stale(session, filing, expected_version)
     from_state, version = filing.state, filing.version
     facts = order_facts(session, filing, on_file, event, parsed, settings)
-    to_state = apply_event(filing, facts, from_state, event, parsed, settings)
+    to_state = judged_with(
+        unknown or [],
+        headline,
+        lambda: apply_event(filing, facts, from_state, event, parsed, settings),
+    )
     moved_on = to_state != from_state
     changes: dict[str, Any] = {"state": to_state, "version": version + 1}
     started = parsed.clocks_start(now)  # earlier than now for an SMS recorded late

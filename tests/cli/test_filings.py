@@ -287,6 +287,37 @@ def test_create_file_with_a_misspelt_field_exits_1_naming_it(cli: Cli, tmp_path:
     assert json.loads(cli("filings", "list", "--json").stdout)["total"] == 0
 
 
+def test_create_file_with_an_unknown_key_lists_it_with_every_rule_the_rest_breaks(
+    cli: Cli, tmp_path: Path
+) -> None:
+    payload = make_payload(province="XX")
+    payload["website"]["colour"] = 1  # type: ignore[index]
+    payload["applicant"]["email"] = "not-an-email"  # type: ignore[index]
+    path = tmp_path / "payload.json"
+    path.write_text(json.dumps(payload), encoding="utf-8")
+
+    result = cli("filings", "create", "--file", str(path), "--json")
+
+    assert result.exit_code == 1
+    assert [r["field"] for r in json.loads(result.stdout)["reasons"]] == [
+        "website.colour",
+        "province",
+        "applicant.email",
+    ]
+
+
+def test_an_unknown_data_key_is_listed_with_what_the_guards_refuse(
+    cli: Cli, created: dict[str, Any]
+) -> None:
+    result = _bind(cli, created, "X1", "8.8.8.8", "--data", "foo=1", "--json")
+
+    assert result.exit_code == 1
+    assert [r["field"] for r in json.loads(result.stdout)["reasons"]] == [
+        "--data foo",
+        "--data service_number",
+    ]
+
+
 def test_unknown_filing_exits_1_naming_it(cli: Cli) -> None:
     result = cli("filings", "show", "999")
     assert result.exit_code == 1

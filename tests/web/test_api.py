@@ -531,6 +531,43 @@ def test_null_event_data_is_taken_as_none_given(api: Api) -> None:
     assert response.json()["state"] == "host_pre_approved"
 
 
+def test_an_unknown_key_in_a_body_is_refused_with_every_rule_the_rest_breaks(api: Api) -> None:
+    payload = make_payload(domain="example.zzz", province="XX", colour=1)
+    payload["applicant"]["email"] = "not-an-email"  # type: ignore[index]
+    payload["applicant"]["phone"] = "12345"  # type: ignore[index]
+    payload["website"]["title"] = "Example"  # type: ignore[index]
+    response = api.client.post("/api/v1/filings", json=payload, headers=api.headers)
+    assert (response.status_code, response.json()["error"]) == (422, "validation_error")
+    assert [r["field"] for r in response.json()["reasons"]] == [
+        "website.title",
+        "colour",
+        "domain",
+        "province",
+        "applicant.phone",
+        "applicant.email",
+    ]
+    assert response.json()["reasons"][0]["message"] == (
+        "unknown field 'website.title'; allowed: name, sector"
+    )
+
+
+def test_an_unknown_event_data_key_is_refused_with_what_the_guards_refuse(api: Api) -> None:
+    filing = api.create()
+    response = api.client.post(
+        f"/api/v1/filings/{filing['id']}/events",
+        json={
+            "event": "bind_service_number",
+            "data": {"service_number": "X1", "server_ip": "8.8.8.8", "foo": 1},
+        },
+        headers=api.headers,
+    )
+    assert (response.status_code, response.json()["error"]) == (422, "validation_error")
+    assert [(r["code"], r["field"]) for r in response.json()["reasons"]] == [
+        ("unknown_field", "data.foo"),
+        ("invalid_service_number", "data.service_number"),
+    ]
+
+
 def test_openapi_documents_each_event_data_from_the_declaration(api: Api) -> None:
     schema = api.client.get("/openapi.json").json()
     data = schema["components"]["schemas"]["EventIn"]["properties"]["data"]

@@ -15,11 +15,20 @@ from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from socket import inet_aton
 from types import UnionType
-from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Self, TypeVar, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
 import pydantic
-from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from config import bounds
 from workflow.domain.bounded import (
@@ -47,7 +56,14 @@ from workflow.domain.bounded import (
     valid_email,
 )
 from workflow.domain.definition import Channel
-from workflow.domain.errors import Reason, ValidationError, allowed_said, summarise
+from workflow.domain.errors import (
+    GuardFailed,
+    Reason,
+    TransitionNotAllowed,
+    ValidationError,
+    allowed_said,
+    summarise,
+)
 from workflow.domain.event_data import STRICT
 from workflow.domain.orders import OrderKind, ServiceKind
 from workflow.domain.wording import ConsoleHelp
@@ -56,6 +72,29 @@ from workflow.domain.wording import ConsoleHelp
 class LicenceKind(StrEnum):
     FILING = "filing"  # 备案: non-commercial information service
     COMMERCIAL = "commercial"  # ICP 证: commercial information service
+
+
+class SetsUnknownAside(BaseModel):
+    """A command whose unknown keys, when they are its only shape fault, are set aside rather
+    than refused at once: the rest is judged against the filing rules by the service, which
+    then refuses once with the unknown keys and the rules' reasons together
+    (``unknown_keys``, ``judged_with``). Refused here, an unknown key would hide every other
+    fault of the body. Any other shape fault is refused at once, the unknown keys with it."""
+
+    _unknown: tuple[Reason, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _set_unknown_aside(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        try:
+            return handler(data)
+        except pydantic.ValidationError as exc:
+            problems = exc.errors()
+            if not _only_unknown(problems, data):
+                raise
+        command = handler(_without(data, problems))
+        command._unknown = tuple(reasons_from(problems, cls))
+        return command
 
 
 class ApplicantKind(StrEnum):
@@ -215,7 +254,7 @@ class RouteIn(BaseModel):
         return check(recipient) if check else recipient
 
 
-class FilingCreate(BaseModel):
+class FilingCreate(SetsUnknownAside):
     """A filing to create; ``check_creation`` then applies the filing rules to it."""
 
     model_config = STRICT
@@ -411,7 +450,7 @@ class ChangesIn(BaseModel):
     )
 
 
-class OrderCreate(BaseModel):
+class OrderCreate(SetsUnknownAside):
     """An order of any kind: which entity and service it concerns depends on the kind
     (``workflow.domain.orders.KINDS``); every missing or surplus part is listed at once."""
 
@@ -591,3 +630,67 @@ def parse(model: type[Model], raw: Any, headline: str, prefix: tuple[str | int, 
     except pydantic.ValidationError as exc:
         reasons = reasons_from(exc.errors(), model, prefix)
         raise ValidationError(summarise(headline, reasons), reasons) from None
+
+
+def parse_known(
+    model: type[Model], raw: Any, headline: str, prefix: tuple[str | int, ...] = ()
+) -> tuple[Model, list[Reason]]:
+    """``parse``, but keys ``model`` does not take, when they are its only fault, are set
+    aside as ``SetsUnknownAside`` sets them: the rest as ``model``, and the unknown keys'
+    reasons for ``judged_with`` to list beside whatever else refuses the rest."""
+    try:
+        return model.model_validate(raw), []
+    except pydantic.ValidationError as exc:
+        problems = exc.errors()
+    reasons = reasons_from(problems, model, prefix)
+    if not _only_unknown(problems, raw):
+        raise ValidationError(summarise(headline, reasons), reasons)
+    return parse(model, _without(raw, problems), headline, prefix), reasons
+
+
+def unknown_keys(command: BaseModel) -> list[Reason]:
+    """The unknown keys ``SetsUnknownAside`` set aside of ``command``: none for any other."""
+    return list(getattr(command, "_unknown", ()))
+
+
+Judged = TypeVar("Judged")
+
+# What judging an input's values raises with the reasons to list beside its unknown keys.
+_JUDGING = (ValidationError, GuardFailed, TransitionNotAllowed)
+
+
+def judged_with(unknown: list[Reason], headline: str, judge: Callable[[], Judged]) -> Judged:
+    """``judge()``'s answer; but with ``unknown`` keys set aside, one ``ValidationError``
+    listing them and every reason ``judge`` refuses the rest for. ``judge`` must write
+    nothing: with unknown keys, what it would have done is refused all the same."""
+    if not unknown:
+        return judge()
+    try:
+        judge()
+    except _JUDGING as refused:
+        reasons = [*unknown, *refused.reasons]
+    else:
+        reasons = list(unknown)
+    raise ValidationError(summarise(headline, reasons), reasons)
+
+
+def _only_unknown(problems: list[Any], raw: Any) -> bool:
+    """Whether every problem is an unknown key in a mapping that can be set aside."""
+    return isinstance(raw, Mapping) and all(p["type"] == "extra_forbidden" for p in problems)
+
+
+def _without(raw: Any, problems: list[Any]) -> Any:
+    """``raw`` without the unknown keys ``problems`` locate, copied where they are left out."""
+    if isinstance(raw, Mapping):
+        here = {p["loc"][0] for p in problems if len(p["loc"]) == 1}
+        return {k: _without(v, _under(problems, k)) for k, v in raw.items() if k not in here}
+    if isinstance(raw, list):
+        return [_without(item, _under(problems, index)) for index, item in enumerate(raw)]
+    return raw
+
+
+def _under(problems: list[Any], part: str | int) -> list[Any]:
+    """The problems located inside ``part``, located from it."""
+    return [
+        {**p, "loc": p["loc"][1:]} for p in problems if len(p["loc"]) > 1 and p["loc"][0] == part
+    ]
