@@ -16,6 +16,7 @@ from cli.output import (
     count_option,
     limit_option,
     offset_option,
+    province_option,
     text_option,
 )
 from cli.search import search_text
@@ -49,7 +50,7 @@ def filings_command(show: ShowFilings, *, fixed: Flag | None = None) -> Callable
             count_option("Only the orders of this entity.", 1, bounds.MAX_ROW_ID),
         ] = None,
         province: Annotated[
-            str | None, text_option("Only filings of this province character.")
+            str | None, province_option("Only filings of this province (aliases too), e.g. 京.")
         ] = None,
         stuck: Annotated[
             bool | None,

@@ -24,6 +24,8 @@ from cli.output import (
     Whole,
     count_option,
     emit,
+    listed_option,
+    province_option,
     row_id,
     stacked,
     table,
@@ -225,11 +227,11 @@ def overdue(
         count_option("Also what falls due this many hours ahead.", 0, bounds.MAX_WITHIN_HOURS),
     ] = 24,
     kind: Annotated[
-        str | None, text_option("Only this kind of deadline: " + ", ".join(OVERDUE_KINDS) + ".")
+        str | None, listed_option("Only this kind of deadline.", OVERDUE_KINDS, "KIND")
     ] = None,
     state: StateOption = None,
     province: Annotated[
-        str | None, text_option("Only filings of this province (aliases too).")
+        str | None, province_option("Only filings of this province (aliases too).")
     ] = None,
     limit: LimitOption = 50,
     offset: OffsetOption = 0,

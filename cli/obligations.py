@@ -23,6 +23,7 @@ from cli.output import (
     fields,
     limit_option,
     offset_option,
+    province_option,
     row_id,
     span,
     table,
@@ -369,9 +370,7 @@ def duties(
             show_default=False,
         ),
     ] = None,
-    province: Annotated[
-        str | None, typer.Option(help="Only entities filed there, e.g. 京.", show_default=False)
-    ] = None,
+    province: Annotated[str | None, province_option("Only entities filed there, e.g. 京.")] = None,
     limit: RowsLimit = 100,
     offset: RowsOffset = 0,
     as_json: JsonOption = False,

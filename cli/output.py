@@ -25,7 +25,12 @@ from rich.text import Text
 
 from config import bounds
 from config.clock import in_beijing
+from config.settings import get_settings
 from workflow.domain.bounded import LINE_PATTERN, Day, written_whole_number
+from workflow.domain.commands import SearchText, parse
+from workflow.domain.errors import ValidationError as Refused
+from workflow.domain.guards import province_named
+from workflow.domain.rules import RulesError, rules_for
 from workflow.service import SYSTEM_ACTOR
 
 JsonOption = Annotated[
@@ -76,6 +81,54 @@ def choice_option(help: str, choices: Iterable[str], metavar: str, *names: str) 
     mid-name at a narrow terminal ("cancel_e ntity")."""
     listed = f"{help} One of: {', '.join(choices)}."
     return typer.Option(*names, metavar=metavar, help=listed, show_default=False)
+
+
+def one_of(choices: Iterable[str]) -> Callable[[str], str]:
+    """A parser of one of ``choices`` (a list the declaration or the rules give, not an enum),
+    refusing any other as a usage error that lists them, as an enum's option does."""
+    listed = tuple(choices)
+
+    def chosen(text: str) -> str:
+        if text not in listed:
+            raise typer.BadParameter(f"{text!r} is not one of {', '.join(listed)}")
+        return text
+
+    return chosen
+
+
+def listed_option(help: str, choices: Iterable[str], metavar: str) -> Any:
+    """An option taking one of ``choices``, refused at once otherwise (``one_of``)."""
+    listed = tuple(choices)
+    return typer.Option(
+        parser=one_of(listed),
+        metavar=metavar,
+        help=f"{help} One of: {', '.join(listed)}.",
+        show_default=False,
+    )
+
+
+def _province(text: str) -> str:
+    """A province character or alias the rules in force know, as typed: any other is a bad
+    option value, a usage error listing those known, as a state or a kind not one is."""
+    try:
+        parse(SearchText, {"province": text}, "refused")  # bounded as the API's parameter
+        province_named(text, rules_for(get_settings()))
+    except RulesError:
+        return text  # the command reads the rules too, and reports the file it cannot read
+    except Refused as refused:
+        reason = refused.reasons[0]
+        raise typer.BadParameter(reason.message.removeprefix(f"{reason.field}: ")) from None
+    return text
+
+
+def province_option(help: str) -> Any:
+    """A province to narrow a list by, checked against the rules as it is parsed."""
+    return typer.Option(parser=_province, metavar="PROVINCE", help=help, show_default=False)
+
+
+def province_argument(help: str) -> Any:
+    """A province argument, checked as ``province_option`` checks its value."""
+    return typer.Argument(parser=_province, metavar="PROVINCE", help=help, show_default=False)
 
 
 def text_option(help_text: str) -> Any:

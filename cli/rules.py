@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from cli.errors import App, CliError
+from cli.output import province_argument
 from config.settings import get_settings
 from workflow.domain.errors import Reason
 from workflow.domain.guards import province_named
@@ -26,7 +27,7 @@ app = App(help="The filing rules in force, with their sources.", no_args_is_help
 def show(
     province: Annotated[
         str | None,
-        typer.Argument(help="A province character or alias (沪, 蜀); all provinces if left out."),
+        province_argument("A province character or alias (沪, 蜀); all provinces if left out."),
     ] = None,
 ) -> None:
     """Print the rules in force (for PROVINCE) with the source of each."""

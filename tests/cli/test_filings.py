@@ -612,7 +612,23 @@ def test_the_overdue_lists_first_name_due_lists_the_same_out_of_the_help(
 
 def test_overdue_refuses_a_province_the_api_refuses(cli: Cli) -> None:
     result = cli("filings", "overdue", "--province", "京\u200b")
-    assert result.exit_code == 1 and "--province: control and invisible" in result.stderr
+    assert result.exit_code == 2 and "control and invisible" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("filings", "list", "--province", "XX"),
+        ("filings", "overdue", "--province", "XX"),
+        ("ops", "overdue", "--province", "XX"),
+        ("rules", "show", "XX"),
+    ],
+    ids=["list", "overdue", "ops overdue", "rules show"],
+)
+def test_a_province_the_rules_do_not_know_is_a_usage_error(cli: Cli, args: tuple[str, ...]) -> None:
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert "Invalid value for" in result.stderr and "is not one of" in result.stderr
 
 
 def test_overdue_lists_what_falls_due_within_the_hours_asked(
@@ -659,10 +675,8 @@ def test_overdue_says_how_long_each_deadline_is_past_or_how_soon_one_ahead_is_du
 def test_overdue_refuses_a_kind_of_deadline_that_makes_nothing_overdue(cli: Cli) -> None:
     refused = cli("filings", "overdue", "--kind", "sms_reminder")
 
-    assert refused.exit_code == 1
-    assert error_lines(refused.stderr) == [
-        "error: 'sms_reminder' is not a kind of deadline that makes a filing overdue"
-    ]
+    assert refused.exit_code == 2
+    assert "Invalid value for '--kind': 'sms_reminder' is not one of sms_expiry" in refused.stderr
 
 
 def test_import_names_the_filings_it_opened(cli: Cli, tmp_path: Path) -> None:
