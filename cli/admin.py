@@ -27,7 +27,9 @@ from cli.errors import DOMAIN_ERROR, App, CliError, refusal, report
 from cli.filing_lists import filings_command
 from cli.filing_output import HELD_UP_COLUMNS, held_up_row
 from cli.output import (
+    Column,
     JsonOption,
+    Whole,
     choice_option,
     date_option,
     emit,
@@ -129,7 +131,9 @@ def tokens_list(as_json: JsonOption = False) -> None:
     with session_scope() as session:
         rows = list_tokens(session)
     shown = [*TokenInfo.model_fields, *TokenInfo.model_computed_fields]
-    columns = [name.removesuffix("_at").replace("_", " ") for name in shown]
+    named = [name.removesuffix("_at").replace("_", " ") for name in shown]
+    # Its id and name are typed into 'tokens revoke' and 'filings assign': kept whole.
+    columns = [Whole(n) if n in ("id", "name", "role", "status") else n for n in named]
     emit(
         rows,
         as_json,
@@ -302,7 +306,16 @@ def ops_failed(
     # Narrow enough for 80 columns (piped output's width): short headers, and the retry time
     # only where retried jobs are asked for, or the error is folded two letters a line.
     retried = ["retried"] if include_retried else []
-    columns = ["id", "job", "filing", "to", "notice", "failed", *retried, "error"]
+    columns: list[Column] = [
+        Whole("id"),
+        Whole("job"),
+        Whole("filing"),
+        "to",
+        Whole("notice"),
+        "failed",
+        *retried,
+        "error",
+    ]
     rows = [
         (
             j.id,
@@ -358,9 +371,9 @@ def ops_retrying(
         as_json,
         lambda: table(
             [
-                "filing",
+                Whole("filing"),
                 "to",
-                "notice",
+                Whole("notice"),
                 "attempt",
                 "failing since",
                 "next try",

@@ -15,7 +15,7 @@ from typing import Any
 
 from rich.console import Group, RenderableType
 
-from cli.output import progress, table
+from cli.output import Whole, progress, table
 from models import session_scope
 from workflow import service
 from workflow.domain.definition import State
@@ -183,12 +183,12 @@ def render_import(result: ImportResult) -> RenderableType:
     """What a file's import did, row by row where a row needs a look, and a line that
     counts it all: the refused rows name their line and column as the file has them."""
     refused = table(
-        ["line", "field", "problem"],
+        ["line", Whole("field"), "problem"],
         [(e["line"], r.get("field"), r["message"]) for e in result.errors for r in e["reasons"]],
         title="refused rows",
     )
     already = table(
-        ["line", "already imported as filing", "state now"],
+        ["line", Whole("already imported as filing"), Whole("state now")],
         [(a["line"], a["filing"], a["state"]) for a in result.already_imported],
         title="rows already imported",
     )

@@ -13,7 +13,7 @@ from rich.padding import Padding
 from rich.text import Text
 
 from cli.obligations import render_duties, render_forecast
-from cli.output import Due, cell, fields, span, table, table_or_none
+from cli.output import Column, Due, Whole, cell, fields, span, table, table_or_none
 from config.clock import lateness
 from config.settings import get_settings
 from workflow.domain.definition import DEADLINES_BY_KIND, EVENTS_BY_NAME, event_named
@@ -99,15 +99,19 @@ def render_filing(view: FilingOut, returned: SentBackOut | None = None) -> Rende
     )
     allowed = table_or_none(
         "allowed events",
-        ["event", "what it records", "data"],
+        [Whole("event"), "what it records", Whole("data")],
         [
-            (e, worded(EVENTS_BY_NAME[e].description, get_settings()), EVENTS_BY_NAME[e].data_keys)
+            (
+                e,
+                worded(EVENTS_BY_NAME[e].description, get_settings()),
+                "\n".join(EVENTS_BY_NAME[e].data_keys),  # one key a line, each whole
+            )
             for e in view.allowed_events
         ],
     )
     due = table_or_none(
         "deadlines",
-        ["deadline", "due", "past due", "estimated", "status", "meaning"],
+        [Whole("deadline"), "due", "past due", "estimated", Whole("status"), "meaning"],
         [
             (
                 d.kind,
@@ -130,7 +134,17 @@ def render_page(page: FilingPage, names: Mapping[int, str]) -> RenderableType:
     kind said as the console's list does, a cancelled site's approval being read for one that
     went live otherwise (``views.search.filings_named``)."""
     return table(
-        ["id", "domain", "kind", "prov.", "state", "applicant", "phone", "stuck", "overdue"],
+        [
+            Whole("id"),
+            Whole("domain"),
+            "kind",
+            "prov.",
+            Whole("state"),
+            "applicant",
+            Whole("phone"),
+            "stuck",
+            "overdue",
+        ],
         [
             (
                 f.id,
@@ -150,13 +164,13 @@ def render_page(page: FilingPage, names: Mapping[int, str]) -> RenderableType:
 
 
 # A list of filings held up (ops stuck|overdue, filings overdue): one row each, ``held_up_row``.
-HELD_UP_COLUMNS = [
-    "id",
-    "domain",
+HELD_UP_COLUMNS: list[Column] = [
+    Whole("id"),
+    Whole("domain"),
     "kind",
     "prov.",
-    "state",
-    "assignee",
+    Whole("state"),
+    Whole("assignee"),
     "deadline",
     "due",
     "past due / due in",

@@ -422,7 +422,7 @@ def assignments(filing_id: FilingId, as_json: JsonOption = False) -> None:
         given,
         as_json,
         lambda: table(
-            ["at", "to", "from", "by"],
+            ["at", Whole("to"), Whole("from"), Whole("by")],
             [(a.at, a.assignee or "nobody", a.previous or "nobody", a.actor) for a in given],
             title=f"assignments of filing {filing_id}",
         ),
@@ -449,7 +449,7 @@ def verifiers(filing_id: FilingId, as_json: JsonOption = False) -> None:
         as_json,
         lambda: table_or_none(
             f"SMS verifiers of filing {filing_id}",
-            ["whose", "person", "mobile", "SMS sent", "wrong codes", "result"],
+            ["whose", "person", Whole("mobile"), "SMS sent", "wrong codes", "result"],
             [
                 (
                     v.role.label,

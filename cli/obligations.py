@@ -16,6 +16,7 @@ from cli.output import (
     ActorOption,
     Due,
     JsonOption,
+    Whole,
     cell,
     count_option,
     date_option,
@@ -75,7 +76,7 @@ ReplacesDay = Annotated[date | None, date_option("The day on file this one corre
 
 def render_obligations(rows: list[ObligationOut]) -> RenderableType:
     return table(
-        ["id", "kind", "due", "status", "overdue", "closed", "data"],
+        [Whole("id"), Whole("kind"), "due", Whole("status"), "overdue", "closed", "data"],
         [(o.id, o.kind, Due(o.due_at), o.status, o.overdue, o.closed_at, o.data) for o in rows],
         title="obligations",
     )
@@ -102,7 +103,7 @@ def render_duties(view: ServiceDutiesOut) -> RenderableType:
         ]
     )
     checks = table(
-        ["checked", "url", "ok", "problems"],
+        ["checked", Whole("url"), "ok", "problems"],
         [(c.checked_at, c.url, c.ok, c.problems) for c in view.footer_checks],
         title="footer checks",
     )
@@ -115,7 +116,7 @@ def render_duties(view: ServiceDutiesOut) -> RenderableType:
 def render_recorded(rows: list[ServiceAuditOut], caption: str | None = None) -> RenderableType:
     """Who recorded what about a service, newest first: its duties' latest, or its trail."""
     return table(
-        ["at", "what", "by", "data", "replaced"],
+        ["at", "what", Whole("by"), "data", "replaced"],
         [(r.at, r.what.label, r.actor, r.data, r.replaced or "") for r in rows],
         title="recorded",
         caption=caption,
@@ -384,7 +385,15 @@ def duties(
         page,
         as_json,
         lambda: table(
-            ["id", "service", "filing", "kind", "due", "status", "data"],
+            [
+                Whole("id"),
+                Whole("service"),
+                Whole("filing"),
+                Whole("kind"),
+                "due",
+                Whole("status"),
+                "data",
+            ],
             [
                 (o.id, o.service_id, o.filing_id, o.kind, Due(o.due_at), o.status, o.data)
                 for o in page.items
@@ -428,7 +437,15 @@ def footer_checks_failing(
         page,
         as_json,
         lambda: table(
-            ["service", "domain", "filing", "failing since", "in a row", "problems", "next check"],
+            [
+                Whole("service"),
+                Whole("domain"),
+                Whole("filing"),
+                "failing since",
+                "in a row",
+                "problems",
+                "next check",
+            ],
             [
                 (
                     f.service_id,
@@ -449,7 +466,7 @@ def footer_checks_failing(
 
 def render_durations(rows: list[DurationRow]) -> RenderableType:
     return table(
-        ["province", "kind", "stage", "count", "median (wd)", "p90 (wd)"],
+        ["province", Whole("kind"), Whole("stage"), "count", "median (wd)", "p90 (wd)"],
         [
             (r.province, r.kind, r.stage, r.count, r.median_working_days, r.p90_working_days)
             for r in rows

@@ -16,6 +16,7 @@ from cli.filing_output import render_filing
 from cli.output import (
     ActorOption,
     JsonOption,
+    Whole,
     choice_option,
     emit,
     fields,
@@ -65,7 +66,14 @@ def render_entity(entity: EntityOut) -> RenderableType:
         ]
     )
     services = table(
-        ["id", "kind", "name", "domain", "record number", "status"],
+        [
+            Whole("id"),
+            Whole("kind"),
+            "name",
+            Whole("domain"),
+            Whole("record number"),
+            Whole("status"),
+        ],
         [(s.id, s.kind, s.name, s.domain, s.record_number, s.status) for s in entity.services],
         title="services",
     )
@@ -83,7 +91,15 @@ def _in_flight(entity: EntityOut) -> str | None:
 
 def render_entities(page: EntityPage) -> RenderableType:
     return table(
-        ["id", "name", "province", "entity number", "status", "on file", "order in flight"],
+        [
+            Whole("id"),
+            "name",
+            "province",
+            Whole("entity number"),
+            Whole("status"),
+            "on file",
+            Whole("order in flight"),
+        ],
         [
             (e.id, e.name, e.province, e.icp_number, e.status, e.on_file, _in_flight(e))
             for e in page.items

@@ -175,6 +175,8 @@ def cell(value: Any) -> Text:
 
     Times are shown in Beijing time, the zone deadlines are promised in.
     """
+    if isinstance(value, Text):  # already styled, as a record's names are
+        return value
     if value is None or value is False:
         return Text("")
     if value is True:
@@ -203,28 +205,53 @@ def _inline(value: Any) -> str:
 
 
 class Whole(NamedTuple):
-    """A table column of identifiers (events, states, kinds, statuses), one a line: a case
-    manager types and copies them, so each line of its cells is kept whole, never folded."""
+    """A table column of identifiers (ICP numbers, mobiles, domains, events, states, kinds,
+    statuses), one a line: a case manager types and copies them, so each line of its cells is
+    kept whole, never folded."""
 
     name: str
 
 
-Column = str | Whole
+class Worded(NamedTuple):
+    """A table column of values wrapped at their spaces only, every word kept whole: a
+    record's values, where an identifier stands among words ("business_licence 911***CD52")."""
+
+    name: str
+
+
+Column = str | Whole | Worded
 
 # The width below which a column of free text (a reason, an error, a time) is not narrowed to
 # keep identifiers whole: a day, "2026-03-02", the longest word a time has, still fits.
 _TEXT_MIN = 10
+# Where even that leaves identifiers too little room (an 80-column terminal, six columns),
+# free text is narrowed further, its words folded, down to this: text wraps, identifiers not.
+_TEXT_FLOOR = 4
 _PADDING = 1  # each side of a cell
+
+
+def _levelled(needs: Sequence[int], natural: Sequence[int], room: int) -> list[int] | None:
+    """Widths narrowed, the widest first, to one level, none below its need; None where the
+    needs alone exceed the room."""
+    if sum(needs) > room:
+        return None
+    level = max(natural, default=0)
+    while (
+        sum(max(need, min(wide, level)) for need, wide in zip(needs, natural, strict=True)) > room
+    ):
+        level -= 1
+    return [max(need, min(wide, level)) for need, wide in zip(needs, natural, strict=True)]
 
 
 class _Fitted:
     """A table whose columns are narrowed, the widest first, to fit the terminal, those of
-    identifiers (``Whole``) no further than their longest line, those of free text, which
-    wraps, no further than their longest word up to ``_TEXT_MIN``. Rich's own narrowing
-    folds any column to any width, identifiers mid-word (and, told a minimum width, widens
-    the table past the terminal, its lines cut at the edge). Where the terminal is too narrow
-    even for that, rich narrows it, every column folding: nothing is lost. Decided as it is
-    printed, at the terminal's width."""
+    identifiers (``Whole``) no further than their longest line, those of words kept whole
+    (``Worded``) no further than their longest word, those of free text, which wraps, no
+    further than their longest word up to ``_TEXT_MIN`` and, where identifiers need the room,
+    to ``_TEXT_FLOOR``. Rich's own narrowing folds any column to any width, identifiers
+    mid-word (and, told a minimum width, widens the table past the terminal, its lines cut at
+    the edge). Where the terminal is too narrow even for that, rich narrows it, every column
+    folding: nothing is lost. Decided as it is printed, at the terminal's width."""
 
     def __init__(
         self,
@@ -232,39 +259,48 @@ class _Fitted:
         rows: Sequence[Sequence[Text]],
         title: str | None,
         caption: str | None,
+        show_header: bool = True,
     ) -> None:
         self.columns = columns
         self.rows = rows
         self.title = title
         self.caption = caption
+        self.show_header = show_header
 
     def _lines(self, index: int) -> list[str]:
-        """Every line of a column, its name's too."""
-        texts = [Text(_name(self.columns[index]))] + [row[index] for row in self.rows]
+        """Every line of a column, its name's too where it is shown."""
+        texts = [row[index] for row in self.rows]
+        if self.show_header:
+            texts.insert(0, Text(_name(self.columns[index])))
         return [line for text in texts for line in text.plain.splitlines()]
 
     def _widths(self, width: int) -> list[int] | None:
-        """Each column's width, or None where the identifiers and longest words do not fit."""
+        """Each column's width, or None where the identifiers and the words kept whole do not
+        fit even beside free text at ``_TEXT_FLOOR``."""
         room = width - (len(self.columns) + 1) - 2 * _PADDING * len(self.columns)
         natural, needs = [], []
         for index, column in enumerate(self.columns):
             lines = self._lines(index)
             natural.append(max((cell_len(line) for line in lines), default=0))
             longest = max((cell_len(word) for line in lines for word in line.split()), default=0)
-            needs.append(natural[-1] if isinstance(column, Whole) else min(longest, _TEXT_MIN))
-        if sum(needs) > room:
-            return None
-        level = max(natural, default=0)  # the widest columns narrowed first, to one level
-        while (
-            sum(max(need, min(wide, level)) for need, wide in zip(needs, natural, strict=True))
-            > room
-        ):
-            level -= 1
-        return [max(need, min(wide, level)) for need, wide in zip(needs, natural, strict=True)]
+            if isinstance(column, Whole):
+                needs.append(natural[-1])
+            else:
+                needs.append(longest if isinstance(column, Worded) else min(longest, _TEXT_MIN))
+        floors = [
+            need if isinstance(column, Whole | Worded) else min(need, _TEXT_FLOOR)
+            for column, need in zip(self.columns, needs, strict=True)
+        ]
+        return _levelled(needs, natural, room) or _levelled(floors, needs, room)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         widths = self._widths(options.max_width)
-        out = Table(title=self.title, caption=self.caption, padding=(0, _PADDING))
+        out = Table(
+            title=self.title,
+            caption=self.caption,
+            padding=(0, _PADDING),
+            show_header=self.show_header,
+        )
         for index, column in enumerate(self.columns):
             # Fold rather than cut: an id or a domain shown as "exampl…" is useless to act on.
             out.add_column(
@@ -299,7 +335,7 @@ def stacked(*parts: tuple[str, Any]) -> str:
 
 
 def table_or_none(
-    title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    title: str, columns: Sequence[Column], rows: Iterable[Sequence[Any]]
 ) -> RenderableType:
     """A titled table, or for no rows one line saying so ("deadlines: none"): a table's frame
     with nothing in it reads as data missing, not as nothing there (an approved filing's
@@ -308,14 +344,12 @@ def table_or_none(
     return table(columns, listed, title=title) if listed else Text(f"{title}: none")
 
 
-def fields(pairs: Iterable[tuple[str, Any]], title: str | None = None) -> Table:
-    """A two-column table of name and value, for one record."""
-    out = Table(show_header=False, title=title)
-    out.add_column(style="bold")
-    out.add_column()
-    for name, value in pairs:
-        out.add_row(name, cell(value))
-    return out
+def fields(pairs: Iterable[tuple[str, Any]], title: str | None = None) -> RenderableType:
+    """A two-column table of name and value, for one record, fitted as ``table`` fits its
+    columns: each name kept whole, each value wrapped at its spaces, its words (an ICP number,
+    an identity number) whole, never folded as rich's own narrowing folds them."""
+    rows = [[Text(name, style="bold"), cell(value)] for name, value in pairs]
+    return _Fitted([Whole(""), Worded("")], rows, title, None, show_header=False)
 
 
 def span(offset: int, shown: int, total: int, *, exact: bool = True) -> str:

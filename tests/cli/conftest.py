@@ -49,6 +49,12 @@ def narrow_cli(settings: Any, clock: Any) -> Cli:
 
 
 @pytest.fixture
+def cramped_cli(settings: Any, clock: Any) -> Cli:
+    """Tables for people at 80 columns: a terminal's default width, and piped output's."""
+    return _at_width(80)
+
+
+@pytest.fixture
 def created(cli: Cli, tmp_path: Any) -> dict[str, Any]:
     """A filing created through ``filings create --file``, as its ``--json`` output."""
     path = tmp_path / "payload.json"

@@ -1199,3 +1199,42 @@ def test_verifiers_shows_each_persons_window_wrong_codes_and_result_mobile_maske
     cells = [entity.role.label, entity.name, entity.mobile, None, "1 of 5", entity.result_label]
     row = "│".join(r" [^│]+ Beijing\s+" if c is None else rf" {re.escape(c)}\s+" for c in cells)
     assert re.search(rf"│{row}│", shown), shown
+
+
+def test_verifiers_keeps_each_mobile_whole_on_an_80_column_terminal(
+    cramped_cli: Cli, session: Session, new_filing: MakeFiling
+) -> None:
+    """Six columns of equal width folded the masked mobile a case manager reads out to the
+    applicant: ``138****800`` / ``0``."""
+    applicant = make_payload()["applicant"]
+    assert isinstance(applicant, dict)
+    applicant |= {"name": "北京示例网络科技有限公司"}
+    filing = new_filing("sms_pending", applicant=applicant | {"responsible": "司马相如"})
+    listed = history.verifiers(session, filing.id)
+    session.rollback()  # end the read: on SQLite it holds the lock the command needs
+
+    shown = cramped_cli("filings", "verifiers", str(filing.id)).stdout
+
+    cells = {cell.strip() for line in shown.splitlines() for cell in line.split("│")}
+    assert {v.mobile for v in listed} <= cells, shown
+
+
+def test_show_keeps_each_deadline_kind_whole_on_an_80_column_terminal(
+    cramped_cli: Cli, session: Session, new_filing: MakeFiling
+) -> None:
+    """The deadlines' kinds, the names the rules file and the API give them, were folded:
+    ``idle_reminde`` / ``r``; their meanings wrap instead."""
+    applicant = make_payload()["applicant"]
+    assert isinstance(applicant, dict)
+    applicant |= {"name": "北京示例网络科技有限公司"}
+    filing = new_filing("host_returned", applicant=applicant)
+    session.rollback()  # end the read: on SQLite it holds the lock the command needs
+
+    shown = cramped_cli("filings", "show", str(filing.id)).stdout
+
+    kinds = {
+        cells[1]
+        for line in shown.splitlines()
+        if len(cells := [cell.strip() for cell in line.split("│")]) == 8 and cells[1]
+    }
+    assert kinds == {d.kind for d in filing.deadlines}, shown

@@ -175,6 +175,29 @@ def test_an_entity_row_shows_the_order_its_identity_has_in_flight(
     assert shown["open_order_id"] == in_flight.id
 
 
+def test_entities_show_keeps_each_record_number_whole_on_an_80_column_terminal(
+    cramped_cli: Cli, session: Session, open_order: Open
+) -> None:
+    """Beside a long Chinese name the site's record number was folded, ``京ICP备20260001`` /
+    ``23号-1``; the name wraps instead."""
+    name = "北京示例网络科技有限公司"
+    site = service_in(name="北京示例网络科技官方网站", domain="shili-keji.com.cn")
+    order = open_order(
+        **first_filing_order(
+            entity=entity_in(name=name), service=site | {"domain_registrant": name}
+        )
+    )
+    for event, data in ORDER_PATHS["first_filing"]:
+        command = EventCommand(event=event, data=data)
+        order = service.fire_event(session, order.id, command, actor="t")
+    session.rollback()  # end the read: on SQLite it holds the lock the command needs
+
+    shown = cramped_cli("entities", "show", str(order.entity_id)).stdout
+
+    cells = {cell.strip() for line in shown.splitlines() for cell in line.split("│")}
+    assert {f"{order.icp_number}", "shili-keji.com.cn"} <= cells, shown
+
+
 def test_an_order_file_of_another_kind_is_refused_naming_both(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "order.json"
     path.write_text(json.dumps({"kind": "change", "entity_id": 1}), encoding="utf-8")
