@@ -45,7 +45,7 @@ from tests.factories import (
     service_in,
 )
 from workflow import obligations, outbox, service
-from workflow.domain.commands import ChangesIn, EventCommand, OrderCreate, parse
+from workflow.domain.commands import ChangesIn, EventCommand, OrderCreate
 from workflow.domain.errors import (
     GuardFailed,
     TransitionNotAllowed,
@@ -573,13 +573,13 @@ def test_a_services_persons_email_is_kept_on_record(
 
 
 def test_a_services_person_is_asked_nothing_of_the_legal_representative(
-    on_file: FilingOut,
+    open_order: Open, on_file: FilingOut
 ) -> None:
     """The authorisation letter is the entity's person's: the flag, taken, did nothing."""
     person = {"name": "Wang Fang", "mobile": APP_MOBILE, "legal_representative": False}
 
     with pytest.raises(ValidationError) as refused:
-        parse(OrderCreate, _new_app_with(on_file, person), "order refused")
+        open_order(**_new_app_with(on_file, person))
 
     assert [r.field for r in refused.value.reasons] == ["service.responsible.legal_representative"]
 
