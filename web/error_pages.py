@@ -4,6 +4,10 @@
 wraps each handler it installed: on a browser route (anything outside the API, the schema,
 metrics and health checks) the JSON answer is read back and shown as an HTML page with a way
 on (reload a stale filing, sign in, go back); the API keeps its JSON, byte for byte.
+
+One answer differs: a page's address with a part no page has (``/filings/abc``) is a page not
+found (404 "no such filing 'abc'"), as ``/filings/99999`` is, where the API refuses the
+parameter (422): a person follows or types addresses, a client builds them.
 """
 
 from __future__ import annotations
@@ -15,14 +19,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import WebSocketRequestValidationError
+from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from web.errors import error_response, request_id_of
 from web.pages import PageUser, signed_in_user
 from web.status_words import said_for
 from web.templating import render
-from workflow.domain.errors import quoted_alone
+from workflow.domain import errors
 
 MACHINE_PREFIXES = ("/api/", "/openapi.json", "/metrics", "/healthz", "/readyz", "/static/")
 _FILING = re.compile(r"^/filings/(\d+)")
@@ -59,7 +64,7 @@ def as_page(request: Request, machine: Response, user: PageUser | None = None) -
             "said": said_for(machine.status_code),
             "error": body,
             # A lone reason the headline quotes is said there, not listed again beneath it.
-            "quoted": quoted_alone(body["message"], reasons),
+            "quoted": errors.quoted_alone(body["message"], reasons),
             "back": _way_on(request) if machine.status_code != 404 else "/",
         },
         status_code=machine.status_code,
@@ -69,11 +74,28 @@ def as_page(request: Request, machine: Response, user: PageUser | None = None) -
     return page
 
 
+def _not_found_on_page(request: Request, exc: Exception) -> errors.IcpflowError | None:
+    """What a page's address with a refused path parameter was not found: the filing, entity,
+    service or job its id names (``filing_id`` -> "no such filing 'abc'"), else the page."""
+    if not isinstance(exc, RequestValidationError) or not for_people(request.url.path):
+        return None
+    name = next((p["loc"][1] for p in exc.errors() if tuple(p["loc"][:1]) == ("path",)), None)
+    if not isinstance(name, str):
+        return None
+    if not name.endswith("_id"):
+        return errors.NotFound(f"no such page {request.url.path!r}")
+    what = name.removesuffix("_id").replace("_", " ")
+    message = f"no such {what} {request.path_params.get(name)!r}"
+    return errors.FilingNotFound(message) if what == "filing" else errors.NotFound(message)
+
+
 def _as_page(handler: Handler) -> Handler:
     async def answer(request: Request, exc: Exception) -> Response:
-        machine = handler(request, exc)
-        if inspect.isawaitable(machine):
-            machine = await machine
+        if missing := _not_found_on_page(request, exc):
+            machine: Response = error_response(missing, request_id_of(request))
+        else:
+            answered = handler(request, exc)
+            machine = await answered if inspect.isawaitable(answered) else answered
         user = getattr(request.state, "page_user", None)
         if user is None and machine.status_code in _NO_ROUTE and for_people(request.url.path):
             # No route ran to find who is signed in: one read finds them. (Not for a server's

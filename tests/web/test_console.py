@@ -663,9 +663,43 @@ def test_an_unknown_addresss_page_finds_who_is_signed_in_while_another_writes(
 def test_an_error_page_says_a_lone_reason_once_in_its_headline(
     signed_in: Callable[[str], TestClient],
 ) -> None:
-    page = signed_in("viewer").get("/filings/abc").text
-    said = "path.filing_id: must be a whole number written in digits"
+    page = signed_in("viewer").get("/entities/1?page=abc").text
+    said = "query.page: must be a whole number written in digits"
     assert (page.count(said), f"<strong>request refused: {said}</strong>" in page) == (1, True)
+
+
+def test_a_filing_page_for_an_id_that_is_no_number_is_not_found(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    """A person typed or followed the address: no such page, as for an id no filing has."""
+    response = signed_in("viewer").get("/filings/abc")
+    assert response.status_code == 404
+    assert "<strong>no such filing &#39;abc&#39;</strong>" in response.text
+
+
+def test_an_entity_page_for_an_id_out_of_range_is_not_found(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    response = signed_in("viewer").get("/entities/0")
+    assert response.status_code == 404
+    assert "<strong>no such entity &#39;0&#39;</strong>" in response.text
+
+
+def test_a_page_address_with_a_part_no_page_has_is_not_found(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    response = signed_in("viewer").get("/filings/1/drafts/x")
+    assert response.status_code == 404
+    assert "no such page &#39;/filings/1/drafts/x&#39;" in response.text
+
+
+def test_a_filing_id_that_is_no_number_in_the_api_is_refused_as_input(api: Api) -> None:
+    """A client built the address: which parameter is wrong, and how, in the error shape."""
+    response = api.get("/api/v1/filings/abc")
+    assert (response.status_code, response.json()["message"]) == (
+        422,
+        "request refused: path.filing_id: must be a whole number written in digits",
+    )
 
 
 def test_an_error_page_offers_sign_in_to_someone_signed_out(client: TestClient) -> None:
@@ -2120,7 +2154,7 @@ def _said_first(page: str) -> tuple[str, str]:
     [
         ("viewer", "/no-such-page", 404),
         ("case_manager", "/failed", 403),
-        ("viewer", "/services/abc/recorded", 422),
+        ("viewer", "/services/1/recorded?page=abc", 422),
     ],
 )
 def test_an_error_page_first_says_in_both_languages_what_its_status_means(
