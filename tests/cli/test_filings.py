@@ -1116,6 +1116,15 @@ def test_show_says_none_for_an_approved_filings_events_and_deadlines(
     assert "allowed events: none" in shown and "deadlines: none" in shown, shown
 
 
+def _deadline_meanings(shown: list[str]) -> dict[str, str]:
+    """What the deadlines table of ``filings show`` says each deadline kind means."""
+    return {
+        cells[1]: cells[6]
+        for line in shown
+        if len(cells := [cell.strip() for cell in line.split("│")]) > 6 and cells[1]
+    }
+
+
 def test_show_names_an_escalation_listed_with_what_it_comes_ahead_of_as_an_escalation(
     cli: Cli, new_filing: MakeFiling
 ) -> None:
@@ -1124,11 +1133,7 @@ def test_show_names_an_escalation_listed_with_what_it_comes_ahead_of_as_an_escal
 
     shown = cli("filings", "show", str(filing.id)).stdout.splitlines()
 
-    meanings = {
-        cells[1]: cells[6]
-        for line in shown
-        if len(cells := [cell.strip() for cell in line.split("│")]) > 6 and cells[1]
-    }
+    meanings = _deadline_meanings(shown)
     assert meanings["idle_escalation"] == "Escalation to ops ahead of Idle lapse.", shown
 
 
@@ -1141,11 +1146,7 @@ def test_show_names_a_reminder_listed_with_what_it_reminds_of_as_its_reminder(
 
     shown = cli("filings", "show", str(filing.id)).stdout.splitlines()
 
-    meanings = {
-        cells[1]: cells[6]
-        for line in shown
-        if len(cells := [cell.strip() for cell in line.split("│")]) > 6 and cells[1]
-    }
+    meanings = _deadline_meanings(shown)
     lapse = DEADLINES_BY_KIND["idle_lapse"]
     assert meanings["idle_reminder"].startswith("Reminder of Idle lapse."), shown
     assert meanings["idle_lapse"].startswith("After 45 days waiting on the applicant"), shown
