@@ -1095,6 +1095,69 @@ def test_the_same_person_may_be_responsible_for_another_entity_with_her_own_docu
     assert change.state == "draft"
 
 
+# One name as it is typed: spaced between Han characters (half or full width), or with the
+# middle dot of a transliterated name typed as another dot.
+_ONE_NAME_TYPED_OTHERWISE = pytest.mark.parametrize(
+    ("on_record", "typed"),
+    [
+        ("王伟", "王 伟"),
+        ("王伟", "王\u3000伟"),
+        ("阿卜杜·热合曼", "阿卜杜\u2022热合曼"),
+        ("阿卜杜·热合曼", "阿卜杜\u30fb热合曼"),
+        ("阿卜杜·热合曼", "阿卜杜.热合曼"),
+        ("阿卜杜·热合曼", "阿卜杜\u2027热合曼"),
+        ("阿卜杜·热合曼", "阿卜杜\uff0e热合曼"),
+        ("阿卜杜·热合曼", "阿卜杜 · 热合曼"),
+    ],
+)
+
+
+def _individual_filing(open_order: Open, name: str, mobile: str, domain: str) -> FilingOut:
+    """``name`` filing for themself with ``INDIVIDUAL_ID``, their own responsible person."""
+    person = {"name": name, "mobile": mobile}
+    entity = entity_in(
+        type="individual",
+        name=name,
+        id_type="resident_id",
+        id_number=INDIVIDUAL_ID,
+        responsible=person,
+    )
+    site = service_in(domain=domain, domain_registrant=name, responsible=person)
+    return open_order(**first_filing_order(entity=entity, service=site))
+
+
+@_ONE_NAME_TYPED_OTHERWISE
+def test_an_individuals_document_under_their_name_typed_otherwise_is_theirs(
+    open_order: Open, on_file: FilingOut, on_record: str, typed: str
+) -> None:
+    """Spacing between Han characters and the dot a transliterated name is typed with are
+    not another name: the document is not refused as another person's."""
+    _individual_filing(open_order, on_record, "13911112222", "wang.cn")
+
+    change = open_order(**_naming_for_the_site(on_file, typed))
+
+    assert change.state == "draft"
+
+
+@_ONE_NAME_TYPED_OTHERWISE
+def test_an_individual_is_their_own_responsible_person_under_their_name_typed_otherwise(
+    open_order: Open, on_record: str, typed: str
+) -> None:
+    person = {"name": typed, "mobile": "13911112222"}
+    entity = entity_in(
+        type="individual",
+        name=on_record,
+        id_type="resident_id",
+        id_number=INDIVIDUAL_ID,
+        responsible=person,
+    )
+    site = service_in(domain_registrant=on_record)
+
+    filing = open_order(**first_filing_order(entity=entity, service=site))
+
+    assert filing.state == "domain_registered"
+
+
 def test_the_mobiles_of_a_withdrawn_first_filing_are_free_to_file_again(
     session: Session, new_filing: MakeFiling
 ) -> None:

@@ -118,9 +118,15 @@ def check_email(email: str, field: str) -> list[Reason]:
 
 def same_name(one: str, other: str) -> bool:
     """Two names as a reader reads them: case, width (（北京） and (北京)), spacing and
-    characters that do not show aside.
-    A registrar shows an entity's name in its own way, and an entity's people type it in
-    theirs."""
+    characters that do not show aside. A registrar shows an entity's name in its own way,
+    and an entity's people type it in theirs; a document filed under another name is refused
+    by it, so a look of the same name must not count as another.
+
+    Chinese is written without spaces, so any between two Han characters (王 伟, 王　伟) or
+    beside the middle dot of a transliterated name is typing, not spelling; the dot itself is
+    typed as any of several (阿卜杜·热合曼, 阿卜杜•热合曼, 阿卜杜・热合曼, 阿卜杜.热合曼),
+    all one. Between Latin letters a space parts a given name from a family name: "John
+    Smith" and "JohnSmith" stay two spellings, as MIIT compares them."""
     return _name(one) == _name(other)
 
 
@@ -157,8 +163,20 @@ def as_spelt(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", name).split())
 
 
+# Han characters (CJK Unified Ideographs, Extension A, the compatibility block, and the
+# supplementary planes' extensions, where rare characters of personal names are).
+_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
+# The middle dot of a transliterated name (间隔号) as typed: Latin's, a bullet, the
+# hyphenation point, the katakana middle dot, a (full-width, after NFKC) full stop and the
+# mathematical dots; ``_DOT`` is the one they all read as.
+_DOTS = re.compile(r"[.\u00b7\u2022\u2027\u2219\u22c5\u30fb]")
+_DOT = "\u00b7"
+_SPACE_IN_HAN = re.compile(rf"(?<=[{_HAN}{_DOT}]) (?=[{_HAN}{_DOT}])")
+
+
 def _name(text: str) -> str:
-    return " ".join(INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).casefold().split())
+    spaced = INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).casefold()
+    return _SPACE_IN_HAN.sub("", " ".join(_DOTS.sub(_DOT, spaced).split()))
 
 
 def check_responsible(kind: ApplicantKind, entity: str, person: str, field: str) -> list[Reason]:
