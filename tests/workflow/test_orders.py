@@ -1139,6 +1139,23 @@ def test_an_individuals_document_under_their_name_typed_otherwise_is_theirs(
     assert change.state == "draft"
 
 
+def test_a_document_on_two_rows_under_two_names_is_refused_to_neither(
+    session: Session, open_order: Open, on_file: FilingOut
+) -> None:
+    """Records older than one row an identity hold one a filing: the same person may be on
+    two, the older under a mistyped name. The document is theirs under the name either row
+    bears, whichever is read first."""
+    typo = _individual_filing(open_order, "Wang Fnag", "13911112222", "wang.cn")
+    older = session.get_one(Entity, typo.entity_id)
+    fields = older.model_dump(exclude={"id", "name", "icp_number"})
+    session.add(Entity(**fields, name="Wang Fang"))
+    session.commit()
+
+    change = open_order(**_naming_for_the_site(on_file, "Wang Fang"))
+
+    assert change.state == "draft"
+
+
 @_ONE_NAME_TYPED_OTHERWISE
 def test_an_individual_is_their_own_responsible_person_under_their_name_typed_otherwise(
     open_order: Open, on_record: str, typed: str

@@ -290,21 +290,27 @@ def _document_of_another(
     """A document the order gives a person is not that of an individual filed as another
     entity (``other``) under another name: MIIT matches names to identity numbers, so one
     document under two names is a mistyped number or a wrong name. The same person (same
-    document, same name, by ``same_name``) may stand for several entities. Individuals' own
-    numbers are found by their keyed hash; the refusal shows the number masked and the
-    entity's id, not the other name."""
+    document, same name, by ``same_name``) may stand for several entities, and be on several
+    rows (older records hold one a filing), one of them under a since-corrected typo: every
+    row holding the document is read, and the name of any one is theirs, so the verdict does
+    not hang on which row comes first. Individuals' own numbers are found by their keyed
+    hash; the refusal shows the number masked and the first such entity's id, not the other
+    name."""
     if not person.given or person.kept or person.id_type is None or person.id_number is None:
         return []
-    holder = session.exec(
-        select(Entity.id, Entity.name).where(
+    holders = session.exec(
+        select(Entity.id, Entity.name)
+        .where(
             Entity.id_number_hash == lookup(person.id_number),
             Entity.id_type == person.id_type,
             Entity.type == ApplicantKind.INDIVIDUAL,
             other,
         )
-    ).first()
-    if holder is None or same_name(holder[1], person.name):
+        .order_by(col(Entity.id))
+    ).all()
+    if not holders or any(same_name(name, person.name) for _, name in holders):
         return []
+    holder = holders[0]
     field = f"{person.place}.id_number"
     return [
         Reason(
