@@ -424,7 +424,9 @@ def _apply(
     notice, if it has one, is owed (not for housekeeping, ``withdraw_purged``); ``then`` runs
     once the event is applied, before the deadlines already due fire (a deadline's own notice,
     so a chain is told in the order it fell due). ``unknown``: data keys the event does not
-    take, refused under ``headline`` with every reason the guards find (``judged_with``)."""
+    take, refused under ``headline`` with every reason the guards find (``judged_with``);
+    an automatic event fired by hand and a stale ``expected_version`` are answered first,
+    alone, as no key changes them (and the 409 stays a 409)."""
     filing, on_file, behind = load_order(session, filing_id, now)
     if behind and not (system or caught_up):
         raise _SweepBehind  # fire_event fires what is due first, then this again

@@ -79,7 +79,9 @@ class SetsUnknownAside(BaseModel):
     than refused at once: the rest is judged against the filing rules by the service, which
     then refuses once with the unknown keys and the rules' reasons together
     (``unknown_keys``, ``judged_with``). Refused here, an unknown key would hide every other
-    fault of the body. Any other shape fault is refused at once, the unknown keys with it."""
+    fault of the body. Any other shape fault is refused at once, the unknown keys with it;
+    so is, before them and alone, what no key could change (a filing not found, a stale
+    version, an event only the system fires), the service's own answer."""
 
     _unknown: tuple[Reason, ...] = PrivateAttr(default=())
 
@@ -661,8 +663,11 @@ _JUDGING = (ValidationError, GuardFailed, TransitionNotAllowed)
 
 def judged_with(unknown: list[Reason], headline: str, judge: Callable[[], Judged]) -> Judged:
     """``judge()``'s answer; but with ``unknown`` keys set aside, one ``ValidationError``
-    listing them and every reason ``judge`` refuses the rest for. ``judge`` must write
-    nothing: with unknown keys, what it would have done is refused all the same."""
+    listing them and every reason ``judge`` refuses the rest for: the rules and guards, not
+    what the caller answers before judging (a filing not found, a stale version's 409, an
+    event only the system fires), which no key changes and which stays refused alone, as it
+    would be with no key. ``judge`` must write nothing: with unknown keys, what it would
+    have done is refused all the same."""
     if not unknown:
         return judge()
     try:
