@@ -249,6 +249,21 @@ def test_a_filing_posted_again_with_its_idempotency_key_is_created_once(api: Api
     assert api.get("/api/v1/filings").json()["total"] == 1
 
 
+def test_a_body_with_an_unknown_key_is_refused_not_replayed_under_the_same_key(
+    api: Api,
+) -> None:
+    """The first body opened a filing under the key; the same body with a stray key is not
+    that request, so it is judged afresh (its applicant's first filing is now in flight) and
+    refused, not answered with the first filing."""
+    headers = {**api.headers, "Idempotency-Key": "open-1"}
+    first = api.client.post("/api/v1/filings", json=make_payload(), headers=headers)
+    again = api.client.post("/api/v1/filings", json=make_payload(colour=1), headers=headers)
+    assert first.status_code == 201
+    assert (again.status_code, again.json()["error"]) == (422, "validation_error")
+    assert [r["field"] for r in again.json()["reasons"]] == ["colour", "applicant.id_number"]
+    assert api.get("/api/v1/filings").json()["total"] == 1
+
+
 def test_idempotency_key_with_another_body_is_refused(api: Api) -> None:
     filing = api.create()
     headers = {**api.headers, "Idempotency-Key": "abc"}

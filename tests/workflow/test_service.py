@@ -470,8 +470,18 @@ def test_a_submission_without_materials_is_refused_naming_every_one_required(
     assert missing == ORG_MATERIALS
 
 
-def test_unknown_event_data_key_is_refused(session: Session, new_filing: MakeFiling) -> None:
+def _deadlines_of(session: Session, filing_id: int) -> list[tuple[object, ...]]:
+    query = select(Deadline).where(Deadline.filing_id == filing_id).order_by(col(Deadline.id))
+    return [(d.kind, d.state, d.status, d.due_at, d.disarmed_at) for d in session.exec(query)]
+
+
+def test_unknown_event_data_key_is_refused_and_changes_nothing(
+    session: Session, new_filing: MakeFiling
+) -> None:
+    """The event would be applied without the unknown key: with it, nothing is, and the key
+    sent with it keeps no answer to replay."""
     filing = new_filing()
+    deadlines_before = _deadlines_of(session, filing.id)
     with pytest.raises(ValidationError) as err:
         service.fire_event(
             session,
@@ -481,8 +491,14 @@ def test_unknown_event_data_key_is_refused(session: Session, new_filing: MakeFil
                 data={"service_number": "BA2026000123", "server_ip": "8.8.8.8", "colour": "red"},
             ),
             actor="bob",
+            idempotency_key="bind-1",
         )
     assert [r.field for r in err.value.reasons] == ["data.colour"]
+    after = describing.get_filing(session, filing.id)
+    assert (after.state, after.version) == ("domain_registered", filing.version)
+    assert len(history.history(session, filing.id)) == 1
+    assert _deadlines_of(session, filing.id) == deadlines_before
+    assert count(session, IdempotencyRecord, filing_id=filing.id) == 0
 
 
 def test_automatic_event_cannot_be_fired_by_hand(session: Session, new_filing: MakeFiling) -> None:
