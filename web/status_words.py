@@ -17,8 +17,15 @@ class Said:
     explained: str
 
 
-# Each status's page, declared once.
+# Each status's page, declared once: every status below 500 that ``web.errors`` answers or
+# an address no route takes gets (tested), since the fallback's advice, to tell ops, is for
+# the server's faults, not a request a person can put right.
 _SAID = {
+    400: Said(
+        "Could not be read 无法读取",
+        "What was sent could not be read; go back, reload the page and send it again. "
+        "提交的内容无法读取；请返回并刷新页面后重新提交。",
+    ),
     401: Said(
         "Sign in needed 需要登录",
         "Sign in with a token that is still valid to go on. 请使用仍然有效的令牌登录后继续。",
@@ -33,6 +40,11 @@ _SAID = {
         "Nothing is at this address: check it, or go back and follow a link. "
         "此地址没有内容：请核对地址，或返回后通过链接访问。",
     ),
+    405: Said(
+        "Not opened this way 不能这样打开",
+        "This address takes what a page's button sends, not a visit; go back and use the "
+        "button. 此地址只接受页面按钮提交的操作，不能直接打开；请返回并使用页面上的按钮。",
+    ),
     409: Said(
         "Changed by someone else 已被他人修改",
         "Someone changed this after your page was loaded. 您的页面加载后，已有他人修改。",
@@ -40,6 +52,11 @@ _SAID = {
     413: Said(
         "Too large 内容过大",
         "What was sent is larger than this site takes. 提交的内容超出本站可接受的大小。",
+    ),
+    415: Said(
+        "Sent in a form not taken 提交格式不受支持",
+        "What was sent is not in a form this site takes; send it from the page's form. "
+        "提交内容的格式不受支持；请通过页面上的表单提交。",
     ),
     422: Said(
         "Not accepted 未通过",

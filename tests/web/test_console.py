@@ -29,7 +29,7 @@ from tests.factories import (
     order_on,
     said_beside,
 )
-from web import console, forms
+from web import console, error_pages, errors, forms
 from web.pages import SESSION_COOKIE
 from web.status_words import said_for
 from workflow import failures
@@ -2155,6 +2155,7 @@ def _said_first(page: str) -> tuple[str, str]:
         ("viewer", "/no-such-page", 404),
         ("case_manager", "/failed", 403),
         ("viewer", "/services/1/recorded?page=abc", 422),
+        ("admin", "/failed/1/retry", 405),  # an address that takes only a button's POST
     ],
 )
 def test_an_error_page_first_says_in_both_languages_what_its_status_means(
@@ -2164,6 +2165,15 @@ def test_an_error_page_first_says_in_both_languages_what_its_status_means(
     said = said_for(status)
     assert answer.status_code == status
     assert _said_first(answer.text) == (said.title, said.explained)
+
+
+@pytest.mark.parametrize(
+    "status", sorted(s for s in {*errors.STATUS.values(), *error_pages._NO_ROUTE} if s < 500)
+)
+def test_every_status_a_person_can_put_right_has_words_of_its_own(status: int) -> None:
+    """Below 500 the fault is the request's: the server's advice (tell ops the request
+    number) would send a person to ops for a form they can send again."""
+    assert said_for(status) != said_for(500)
 
 
 def test_a_refused_sign_in_says_in_both_languages_what_to_do_before_the_apis_words(
