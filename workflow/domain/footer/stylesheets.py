@@ -95,9 +95,10 @@ def _fetched_url(base: str, href: str) -> str | None:
         return None
 
 
-def _base_url(root: Element, page_url: str) -> str:
-    """What the page's relative URLs resolve against: its first ``<base href>``, itself
-    resolved against the page's own URL, or the page's URL."""
+def base_url(root: Element, page_url: str) -> str:
+    """What the page's relative URLs resolve against, a link's and a ``<style>`` block's
+    ``@import`` alike: its first ``<base href>``, itself resolved against the page's own
+    URL, or the page's URL."""
     href = next((base.get("href") for base in root.iter("base") if "href" in base.attrib), None)
     try:
         return urljoin(page_url, href.strip()) if href else page_url
@@ -105,18 +106,12 @@ def _base_url(root: Element, page_url: str) -> str:
         return page_url
 
 
-def base_url(root: Element, page_url: str) -> str:
-    """What the page's relative URLs resolve against (``_base_url``): a ``<style>`` block's
-    ``@import`` resolves against it too."""
-    return _base_url(root, page_url)
-
-
 def applied_stylesheets(root: Element, page_url: str) -> list[str | Linked]:
     """Each stylesheet a browser applies on a screen, in document order (a link in the body
     where it stands): the text of a ``<style>`` block, or a linked stylesheet's URL. Neither
     counts inside an element never drawn (``<noscript>``, read as markup only where scripts
     do not run, a ``<template>``'s inert content)."""
-    base = _base_url(root, page_url)
+    base = base_url(root, page_url)
     sheets: list[str | Linked] = []
     left = [root]
     while left:
