@@ -570,10 +570,11 @@ def fire_deadline(
     never fire it twice and one disarmed meanwhile is left alone (``None``). Its event is
     applied as the system actor in a savepoint, its notices owed inside it as soon as it is
     applied (before a chain it starts): a refused event (not allowed from the state, a guard)
-    is logged and rolled back alone, the deadline stays fired and its notices are owed after. Any other failure is not a refusal, and goes with the claim in the
-    caller's transaction, the deadline pending for another fire: a version conflict (the
-    filing changed under the caller: fired again on the filing as it is), or a fault (a
-    holiday schedule unreadable, the database), which must not cost the order its expiry.
+    is logged and rolled back alone, the deadline stays fired and its notices are owed after.
+    Any other failure is not a refusal, and goes with the claim in the caller's transaction,
+    the deadline pending for another fire: a version conflict (the filing changed under the
+    caller: fired again on the filing as it is), or a fault (a holiday schedule unreadable,
+    the database), which must not cost the order its expiry.
     """
     claimed = session.connection().execute(
         _CLAIM_PENDING_DEADLINE, {"b_id": deadline.id, "b_now": now}

@@ -181,10 +181,11 @@ class EventSpec:
     the service queries only for the events naming them); ``offered_if`` those of
     ``GUARDS`` the filing's facts alone decide, never the data, which its offer checks too;
     ``data`` is the model of what the event carries (the service validates against it,
-    the docs show it); ``notify`` says whether ``audience`` hears of it at once, and ``tells_icp_number``
-    whether that notice gives the filing's ICP number; ``automatic`` events are fired by the
-    system (the scheduler), never by hand. ``until`` names a condition (``orders.UNTIL``)
-    without which the event records itself and the order stays where it is.
+    the docs show it); ``notify`` says whether ``audience`` hears of it at once, and
+    ``tells_icp_number`` whether that notice gives the filing's ICP number; ``automatic``
+    events are fired by the system (the scheduler), never by hand. ``until`` names a
+    condition (``orders.UNTIL``) without which the event records itself and the order stays
+    where it is.
     """
 
     name: Event

@@ -1,9 +1,8 @@
 """The checks on the people an order lists (``Person``, ``people_listed``): the entity's
 responsible person (``check_entity_person``), their contacts (``check_contacts``), and
 mobiles and identity documents of their own (``check_mobiles``, ``check_mobiles_on_record``);
-the document each
-goes on record with, new (``new_entity_document``) or changed (``taken_document``), read by
-the checks, the rows written and approval alike.
+and the document each goes on record with, new (``new_entity_document``) or changed
+(``taken_document``), read by the checks, the rows written and approval alike.
 """
 
 from __future__ import annotations

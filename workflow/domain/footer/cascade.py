@@ -139,7 +139,8 @@ class _Children(list[Element]):
         return super().__getitem__(index)
 
 
-class StyledElement(cssselect2.ElementWrapper):  # type: ignore[misc]  # cssselect2 has no annotations
+# cssselect2 has no annotations: its class is Any to mypy.
+class StyledElement(cssselect2.ElementWrapper):  # type: ignore[misc]
     """An element as selectors are matched on it, its ancestors (for a descendant
     combinator) and previous siblings (``~``, ``:nth-child``) walked link by link as a
     selector asks for them. cssselect2 builds each as a tuple from the parent's, or the

@@ -97,9 +97,10 @@ class HomePage:
         """What is wrong with the page as the home page of the service numbered
         ``record_number`` (empty when the footer is right); ``canonical`` maps a province
         character or alias to its canonical one, ``fetched`` holds the text of each
-        stylesheet fetched (linked or imported, ``stylesheets_wanted``), by URL. The entity number alone (without the service's suffix)
-        counts, as sites often show that. A number or link in the page but hidden from
-        visitors says what hides it, so whoever reads the failure finds the markup to mend.
+        stylesheet fetched (linked or imported, ``stylesheets_wanted``), by URL. The entity
+        number alone (without the service's suffix) counts, as sites often show that. A
+        number or link in the page but hidden from visitors says what hides it, so whoever
+        reads the failure finds the markup to mend.
 
         A stylesheet not fetched is left out, as a browser renders the page without
         it: it is named only when something is hidden, as a rule of its might have shown
