@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from config.settings import Settings
+from workers.pool_transport import PoolTransport
 from workflow import obligations
 from workflow.domain.footer import HomePage
 from workflow.domain.rules import rules_for
@@ -209,17 +210,15 @@ class _PublicPeersOnly(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
-class _PublicPeersTransport(httpx.HTTPTransport):
-    """httpx's transport, its connections made by ``_PublicPeersOnly``. httpx takes no
-    network backend, so its pool is replaced by one built with it, as httpx builds its own
-    without a proxy (the settings left at httpcore's defaults: the stylesheets are fetched
+def _public_peers_transport() -> PoolTransport:
+    """A transport whose connections are made by ``_PublicPeersOnly``, its pool built as
+    ``httpx.HTTPTransport`` builds its own without a proxy: TLS verified as httpx verifies it
+    by default, the other settings left at httpcore's defaults (the stylesheets are fetched
     one at a time)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(), network_backend=_PublicPeersOnly()
-        )
+    pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(), network_backend=_PublicPeersOnly()
+    )
+    return PoolTransport(pool)
 
 
 def _stylesheet_client(settings: Settings) -> httpx.Client:
@@ -230,7 +229,7 @@ def _stylesheet_client(settings: Settings) -> httpx.Client:
     leads is the proxy's to know), whatever the environment says."""
     allowed = settings.footer_check_allow_private_addresses
     return httpx.Client(
-        transport=None if allowed else _PublicPeersTransport(),
+        transport=None if allowed else _public_peers_transport(),
         timeout=settings.footer_check_timeout_seconds,
         headers={"User-Agent": USER_AGENT},
     )

@@ -416,6 +416,17 @@ def test_a_connection_reaching_an_address_not_public_is_refused_whatever_the_nam
     assert REQUESTED == ["/linked/hide"]
 
 
+def test_a_stylesheet_slower_than_the_timeout_through_the_address_check_is_not_applied(
+    site: str, strict: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its connection's errors are httpx's, as the check catches them, not httpcore's, which
+    would fail the whole check."""
+    _site_as_public(monkeypatch)
+    hasty = strict.model_copy(update={"footer_check_timeout_seconds": 0.3})
+    assert fetch_and_judge(site + "/linked/slow", NUMBER, hasty).problems == []
+    assert REQUESTED == ["/linked/slow", SLOW]
+
+
 def test_an_imported_stylesheet_is_fetched_through_the_same_address_check(
     site: str, other_address: str, strict: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
