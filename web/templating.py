@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from auth.tokens import Role
 from config.clock import duration, in_beijing, lateness
@@ -40,17 +41,28 @@ templates = Jinja2Templates(directory=str(files("web") / "templates"))
 # no header, card label (a phone's ``data-label``) or sentence can show a time without it;
 # tests/web/test_time_zones.py finds a page's time that does not say it. Spans ("3 d ago",
 # "in 40 s") need no zone and say none.
+#
+# The date is wrapped in ``<span class="date">`` (``.date`` does not wrap, icpflow.css): a
+# narrow column would otherwise break it at a hyphen ("2026-11-" over "19 03:01 Beijing");
+# the time and zone may still wrap at their spaces. Hence Markup, not text: the filters
+# write the one place a time is shown, so no template repeats the span.
 
 
-def beijing(at: datetime | None) -> str:
+def _dated(text: str) -> Markup:
+    """``in_beijing``'s text with its date (before the first space) kept on one line."""
+    date, _, rest = text.partition(" ")
+    return Markup('<span class="date">{}</span> {}').format(date, rest)
+
+
+def beijing(at: datetime | None) -> Markup:
     """A moment on the Beijing clock, its zone said."""
-    return in_beijing(at) if at else ""
+    return _dated(in_beijing(at)) if at else Markup()
 
 
-def due_by(at: datetime | str) -> str:
+def due_by(at: datetime | str) -> Markup:
     """When something is due, on the Beijing clock (its last day's end as 24:00), its zone
     said; kept in a row's data, the time is ISO text."""
-    return in_beijing(datetime.fromisoformat(at) if isinstance(at, str) else at, due=True)
+    return _dated(in_beijing(datetime.fromisoformat(at) if isinstance(at, str) else at, due=True))
 
 
 def state_named(state: str) -> str:

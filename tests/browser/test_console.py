@@ -512,3 +512,42 @@ def test_on_a_phone_an_empty_lists_message_starts_at_the_cards_edge(
             return range.getBoundingClientRect().left - cell.getBoundingClientRect().left; }"""
         )
         assert indent < 20, f"{message.inner_text()!r} starts {indent:.0f}px into its card"
+
+
+# The first ten characters of a cell's time ("2026-11-19"): the range over them and the
+# distinct tops of the lines it is drawn on. Read in the ``.date`` element the filters wrap a
+# date in, or the cell itself if it has none, so the measure is the same either way.
+DATE_LINES = """cell => {
+    const holder = cell.querySelector('.date') || cell;
+    const walker = document.createTreeWalker(holder, NodeFilter.SHOW_TEXT);
+    let node = walker.nextNode();
+    while (node && !node.textContent.trim()) node = walker.nextNode();
+    const start = node.textContent.search(/\\S/);
+    const range = document.createRange();
+    range.setStart(node, start);
+    range.setEnd(node, Math.min(start + 10, node.textContent.length));
+    const drawn = [...range.getClientRects()].filter(rect => rect.width > 0);
+    return [range.toString(), new Set(drawn.map(rect => Math.round(rect.top))).size];
+}"""
+
+
+@pytest.mark.parametrize("width", [800, 1024, 1280])
+def test_a_lists_time_keeps_its_date_on_one_line(
+    console: Console, sign_in: SignIn, width: int
+) -> None:
+    """At 1280 px /filings showed "2026-11-" over "19 03:01 Beijing" in its "In state since"
+    column: squeezed by long domains, the date broke at its hyphen."""
+    stem = f"dates{width}-"  # domains are searched from their start
+    on_file(console, f"{stem}a-rather-long-domain-name-on-file.cn", f"京ICP备2026{width:06d}号-1")
+    create(console, f"{stem}a-rather-long-domain-name-submitted.cn", "submitted")
+    page = sign_in(Role.VIEWER, viewport={"width": width, "height": 900})
+    page.goto(f"{console.url}/filings?domain={stem}")
+    settled(page)
+    cells = page.locator('tr.filing td[data-label^="In state since"]')
+    assert cells.count() == 2
+    snapshot(page, f"filings-dates-{width}")
+
+    for cell in cells.all():
+        date, lines = cell.evaluate(DATE_LINES)
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", date), f"{cell.inner_text()!r} starts no date"
+        assert lines == 1, f"{cell.inner_text()!r} draws its date on {lines} lines at {width} px"

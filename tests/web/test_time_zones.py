@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
-from html.parser import HTMLParser
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +16,7 @@ from sqlmodel import Session, col, select
 from config.clock import FrozenClock
 from models import Notification
 from tests.factories import MakeFiling
+from tests.web.page_text import shown_text
 from workflow import failures
 
 # A wall-clock time as the pages write one; ``T`` (an ISO attribute) is no reader's text.
@@ -24,32 +24,9 @@ A_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
 ZONED = re.compile(rf"{A_TIME.pattern} Beijing")
 
 
-class _Text(HTMLParser):
-    """A page's text as shown: its elements' text and its cards' labels (``data-label``,
-    what a phone shows beside each cell), scripts and styles aside."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pieces: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._skipping += tag in ("script", "style")
-        self.pieces.extend(value or "" for name, value in attrs if name == "data-label")
-
-    def handle_endtag(self, tag: str) -> None:
-        self._skipping -= tag in ("script", "style")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.pieces.append(data)
-
-
 def unzoned(page: str) -> tuple[int, list[str]]:
     """How many times the page shows, and those among them not saying their zone."""
-    reader = _Text()
-    reader.feed(page)
-    text = " ".join(reader.pieces)
+    text = shown_text(page)
     shown = list(A_TIME.finditer(text))
     return len(shown), [m.group() for m in shown if not ZONED.match(text, m.start())]
 
@@ -117,3 +94,11 @@ def test_a_time_without_its_zone_is_found() -> None:
     page = '<td data-label="Due 2026-03-02 10:00">2026-03-02 10:00 Beijing</td>'
 
     assert unzoned(page) == (2, ["2026-03-02 10:00"])
+
+
+def test_a_time_whose_date_is_wrapped_is_read_as_shown() -> None:
+    """The filters wrap a time's date (``<span class="date">``, web/templating.py): read as
+    shown, "2026-03-02</span> 10:00" is one time, its zone said, not a date and a bare time."""
+    page = '<td data-label="Due">due <span class="date">2026-03-02</span> 10:00 Beijing</td>'
+
+    assert unzoned(page) == (1, [])
