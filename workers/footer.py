@@ -40,7 +40,7 @@ from sqlmodel import Session
 from config.settings import Settings
 from workers.pool_transport import PoolTransport
 from workflow import obligations
-from workflow.domain.footer import HomePage
+from workflow.domain.footer import HomePage, Stylesheet
 from workflow.domain.rules import rules_for
 
 log = logging.getLogger(__name__)
@@ -237,9 +237,10 @@ def _stylesheet_client(settings: Settings) -> httpx.Client:
 
 def _read_stylesheet(
     response: httpx.Response, page_encoding: str, limit: int, deadline: float
-) -> str | None:
-    """The text of a stylesheet's final answer; ``None`` for an error status or past
-    ``limit`` bytes."""
+) -> Stylesheet | None:
+    """A stylesheet's final answer, read from where it came from (its URLs resolve against
+    that, not against where it was asked for before its redirects); ``None`` for an error
+    status or past ``limit`` bytes."""
     url = response.request.url
     if response.status_code >= 400:
         log.info("stylesheet %s not applied: it answered %s", url, response.status_code)
@@ -249,13 +250,13 @@ def _read_stylesheet(
         log.info("stylesheet %s not applied: larger than %s bytes", url, limit)
         return None
     encoding = _css_encoding(body, response.charset_encoding, page_encoding)
-    return body.decode(encoding, errors="replace")
+    return Stylesheet(body.decode(encoding, errors="replace"), str(url))
 
 
 def _stylesheet(
     client: httpx.Client, url: str, page_encoding: str, settings: Settings, deadline: float
-) -> str | None:
-    """The text of the stylesheet at ``url``; ``None`` when it cannot be had (an error, an
+) -> Stylesheet | None:
+    """The stylesheet at ``url``; ``None`` when it cannot be had (an error, an
     error status, too many redirects, past the byte cap, too slow, a host not public), so
     the page is judged without it. Its redirects are followed here, one by one, so that
     each hop's host is checked before it is asked, and each hop's connect and read wait at
@@ -289,14 +290,14 @@ def _stylesheet(
 
 def _stylesheets(
     client: httpx.Client, page: HomePage, page_encoding: str, settings: Settings
-) -> dict[str, str]:
-    """The text of each stylesheet ``page`` applies that could be had, by URL: the first
-    ``MAX_STYLESHEETS`` it asks for, linked or imported (``HomePage.stylesheets_wanted``,
+) -> dict[str, Stylesheet]:
+    """Each stylesheet ``page`` applies that could be had, by the URL it was asked for: the
+    first ``MAX_STYLESHEETS`` it asks for, linked or imported (``HomePage.stylesheets_wanted``,
     asked again after each, as a stylesheet fetched may import others), fetched one after
     another within one ``footer_check_timeout_seconds`` between them: once it has passed,
     the rest are not fetched, each left out as one that failed."""
     deadline = time.monotonic() + settings.footer_check_timeout_seconds
-    fetched: dict[str, str] = {}
+    fetched: dict[str, Stylesheet] = {}
     tried: set[str] = set()
     while len(tried) < MAX_STYLESHEETS:
         url = next((url for url in page.stylesheets_wanted(fetched) if url not in tried), None)
@@ -306,9 +307,9 @@ def _stylesheets(
         if time.monotonic() >= deadline:
             log.info("stylesheet %s not applied: the stylesheets' time ran out before it", url)
             continue
-        text = _stylesheet(client, url, page_encoding, settings, deadline)
-        if text is not None:
-            fetched[url] = text
+        sheet = _stylesheet(client, url, page_encoding, settings, deadline)
+        if sheet is not None:
+            fetched[url] = sheet
     return fetched
 
 

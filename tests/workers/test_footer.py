@@ -54,6 +54,7 @@ REDIRECTS = {
     "/old/": "/new/",
     "/css/to-localhost.css": "http://localhost:{port}/css/hide.css",
     "/css/to-other-address.css": "http://127.0.0.2:{port}/css/hide.css",
+    "/css/moved/site.css": "/css/v2/site.css",
 }
 FOOTER = f"<footer>{MIIT.format(NUMBER)}</footer>"
 
@@ -115,6 +116,9 @@ SHEETS |= {
     "/css/imports-hide.css": (200, "text/css", b'@import "hide.css"; footer { color: #333 }'),
     "/css/cycle-a.css": (200, "text/css", b'@import "cycle-b.css"; footer { color: #333 }'),
     "/css/cycle-b.css": (200, "text/css", b'@import "cycle-a.css"; ' + HIDE),
+    # Reached from /css/moved/site.css: its import is /css/v2/parts.css, not /css/moved/'s.
+    "/css/v2/site.css": (200, "text/css", b'@import "parts.css"; footer { color: #333 }'),
+    "/css/v2/parts.css": (200, "text/css", HIDE),
 }
 PAGES |= {
     "/imports/hide": _importing("/css/hide.css"),
@@ -123,6 +127,7 @@ PAGES |= {
     "/imports/many": _importing(*PLAIN, "/css/hide.css"),
     "/imports/stalling": _importing(*STALLING),
     "/imports/to-other-address": _importing("/css/to-other-address.css"),
+    "/imports/redirected": _linking("/css/moved/site.css"),
 }
 META_GBK = '<meta charset="gbk">'
 HTTP_EQUIV_GB2312 = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
@@ -496,6 +501,21 @@ def test_a_stylesheet_a_linked_stylesheet_imports_is_fetched_and_applied(
     problems = fetch_and_judge(site + "/imports/linked", NUMBER, settings).problems
     assert problems[0].endswith(f"in {site}/css/hide.css on <footer>")
     assert REQUESTED == ["/imports/linked", "/css/imports-hide.css", "/css/hide.css"]
+
+
+def test_a_redirected_stylesheet_s_imports_resolve_against_where_its_redirects_ended(
+    site: str, settings: Settings
+) -> None:
+    """As a browser resolves them: a URL in a stylesheet is relative to the URL its answer
+    came from."""
+    problems = fetch_and_judge(site + "/imports/redirected", NUMBER, settings).problems
+    assert problems[0].endswith(f"in {site}/css/v2/parts.css on <footer>")
+    assert REQUESTED == [
+        "/imports/redirected",
+        "/css/moved/site.css",
+        "/css/v2/site.css",
+        "/css/v2/parts.css",
+    ]
 
 
 def test_an_import_cycle_fetches_each_stylesheet_once(site: str, settings: Settings) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.domain.footer import HomePage
+from workflow.domain.footer import HomePage, Stylesheet
 from workflow.domain.rules import load_rules
 
 NUMBER = "京ICP备2026000123号-1"
@@ -19,8 +19,13 @@ def _linked(head: str) -> list[str]:
     return HomePage(f"<head>{head}</head><body>{FOOTER}</body>", PAGE_URL).linked_stylesheets
 
 
+def _unmoved(texts: dict[str, str]) -> dict[str, Stylesheet]:
+    """Stylesheets fetched, by URL, each read from where it was asked for (no redirect)."""
+    return {url: Stylesheet(text, url) for url, text in texts.items()}
+
+
 def _problems(page: str, fetched: dict[str, str]) -> list[str]:
-    return HomePage(page, PAGE_URL).footer_problems(NUMBER, canonical, fetched)
+    return HomePage(page, PAGE_URL).footer_problems(NUMBER, canonical, _unmoved(fetched))
 
 
 @pytest.mark.parametrize(
@@ -151,7 +156,7 @@ IMPORT_A = '<style>@import "a.css";</style>'
 def test_a_stylesheet_fetched_names_those_it_imports_resolved_against_itself() -> None:
     page = HomePage(f'<head><link rel="stylesheet" href="/css/site.css"></head>{FOOTER}', PAGE_URL)
     site = "https://example.com/css/site.css"
-    fetched = {site: '@import "parts/footer.css";'}
+    fetched = _unmoved({site: '@import "parts/footer.css";'})
     assert page.stylesheets_wanted(fetched) == ["https://example.com/css/parts/footer.css"]
 
 
@@ -175,16 +180,17 @@ def test_a_number_an_imported_stylesheet_hides_fails_naming_it() -> None:
 def test_an_import_cycle_ends_where_a_stylesheet_would_import_itself() -> None:
     page = f"{IMPORT_A}<body>{FOOTER}</body>"
     fetched = {A_CSS: '@import "b.css";', B_CSS: f'@import "a.css"; {HIDE}'}
-    assert HomePage(page, PAGE_URL).stylesheets_wanted(fetched) == []
+    assert HomePage(page, PAGE_URL).stylesheets_wanted(_unmoved(fetched)) == []
     assert _problems(page, fetched)[0].endswith(f"in {B_CSS} on <footer>")
 
 
 def test_imports_are_followed_no_deeper_than_the_bound() -> None:
     """a0 imports a1, which imports a2, ...: a5, five imports below the page's, is the last."""
     urls = [f"https://example.com/shop/a{i}.css" for i in range(8)]
-    fetched = {url: f'@import "a{i + 1}.css";' for i, url in enumerate(urls)}
+    fetched = _unmoved({url: f'@import "a{i + 1}.css";' for i, url in enumerate(urls)})
     page = HomePage(f'<style>@import "a0.css";</style>{FOOTER}', PAGE_URL)
-    assert page.stylesheets_wanted({url: fetched[url] for url in urls[:5]}) == [urls[5]]
+    first_five = {url: fetched[url] for url in urls[:5]}
+    assert page.stylesheets_wanted(first_five) == [urls[5]]
     assert page.stylesheets_wanted(fetched) == []
 
 

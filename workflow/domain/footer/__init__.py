@@ -9,7 +9,8 @@ cssselect2 matches their selectors and gives their specificity): a number a visi
 see is not shown, whichever of them hides it.
 
 Nothing here fetches: a ``HomePage`` names the stylesheets it links, the worker fetches them
-and hands their text back to be judged with the page, parsed once.
+and hands their text back, each with where its redirects ended, to be judged with the page,
+parsed once.
 
 The check is split by what each part decides: ``stylesheets`` (which a page applies, and their
 rules), ``cascade`` (their rules matched to elements), ``hiding`` (what keeps text from a
@@ -19,5 +20,6 @@ footer) and ``page`` (``HomePage``, tying them together for the worker).
 
 from workflow.domain.footer.page import HomePage
 from workflow.domain.footer.reading import MIIT_HOST, MIIT_URL
+from workflow.domain.footer.stylesheets import Stylesheet
 
-__all__ = ["MIIT_HOST", "MIIT_URL", "HomePage"]
+__all__ = ["MIIT_HOST", "MIIT_URL", "HomePage", "Stylesheet"]

@@ -13,6 +13,7 @@ from workflow.domain.footer.reading import Footer
 from workflow.domain.footer.stylesheets import (
     MAX_IMPORT_DEPTH,
     Linked,
+    Stylesheet,
     applied_stylesheets,
     base_url,
     imported_urls,
@@ -33,7 +34,7 @@ class HomePage:
         self._base = base_url(self._root, url)
         # Each stylesheet's imports, by its text and where it is: asked again each time
         # the caller has fetched one more, without parsing the others again.
-        self._imports: dict[tuple[str, str], list[str]] = {}
+        self._imports: dict[Stylesheet, list[str]] = {}
 
     @property
     def linked_stylesheets(self) -> list[str]:
@@ -42,43 +43,46 @@ class HomePage:
         before any other is known."""
         return self.stylesheets_wanted({})
 
-    def stylesheets_wanted(self, fetched: Mapping[str, str]) -> list[str]:
+    def stylesheets_wanted(self, fetched: Mapping[str, Stylesheet]) -> list[str]:
         """The URL of each stylesheet the page applies on a screen that is not in
-        ``fetched`` (text by URL), once each, in cascade order: those it links, those its
-        ``<style>`` blocks import, and those the stylesheets fetched import. Fetching the
-        first, then asking again, fetches them depth first, each before what follows it in
-        the cascade."""
+        ``fetched`` (by the URL it was asked for), once each, in cascade order: those it
+        links, those its ``<style>`` blocks import, and those the stylesheets fetched import.
+        Fetching the first, then asking again, fetches them depth first, each before what
+        follows it in the cascade."""
         order = self._cascade_order(fetched)
         return list(dict.fromkeys(url for url, css in order if url is not None and css is None))
 
-    def _cascade_order(self, fetched: Mapping[str, str]) -> list[tuple[str | None, str | None]]:
+    def _cascade_order(
+        self, fetched: Mapping[str, Stylesheet]
+    ) -> list[tuple[str | None, str | None]]:
         """Each stylesheet the page applies, in cascade order, as its URL (``None`` for a
         ``<style>`` block) and its text (``None`` while not fetched): a stylesheet's imports
         come before its own rules, each imported one applied where it is first imported
         (once, so a page importing one sheet again and again costs one), never inside
-        itself (an import cycle ends there), at most ``MAX_IMPORT_DEPTH`` deep."""
+        itself (an import cycle ends there), at most ``MAX_IMPORT_DEPTH`` deep. A fetched
+        stylesheet's imports resolve against where it was read from, after its redirects."""
         order: list[tuple[str | None, str | None]] = []
         imported: set[str] = set()
 
-        def add(url: str | None, css: str | None, base: str, chain: tuple[str, ...]) -> None:
-            if css is not None and len(chain) <= MAX_IMPORT_DEPTH:
-                for child in self._imported(css, base):
+        def add(url: str | None, sheet: Stylesheet | None, chain: tuple[str, ...]) -> None:
+            if sheet is not None and len(chain) <= MAX_IMPORT_DEPTH:
+                for child in self._imported(sheet):
                     if child not in imported and child not in chain:
                         imported.add(child)
-                        add(child, fetched.get(child), child, (*chain, child))
-            order.append((url, css))
+                        add(child, fetched.get(child), (*chain, child))
+            order.append((url, None if sheet is None else sheet.text))
 
         for sheet in self._sheets:
             if isinstance(sheet, Linked):
-                add(sheet.url, fetched.get(sheet.url), sheet.url, (sheet.url,))
-            else:
-                add(None, sheet, self._base, ())
+                add(sheet.url, fetched.get(sheet.url), (sheet.url,))
+            else:  # a <style> block's imports resolve against the page's base
+                add(None, Stylesheet(sheet, self._base), ())
         return order
 
-    def _imported(self, css: str, base: str) -> list[str]:
-        if (css, base) not in self._imports:
-            self._imports[css, base] = imported_urls(css, base)
-        return self._imports[css, base]
+    def _imported(self, sheet: Stylesheet) -> list[str]:
+        if sheet not in self._imports:
+            self._imports[sheet] = imported_urls(sheet.text, sheet.url)
+        return self._imports[sheet]
 
     def _read(self, stylesheets: Iterable[tuple[str, str | None]]) -> Footer:
         """The page as a visitor sees it with ``stylesheets`` (text and, if linked, URL)
@@ -92,14 +96,14 @@ class HomePage:
         self,
         record_number: str,
         canonical: Callable[[str], str | None],
-        fetched: Mapping[str, str],
+        fetched: Mapping[str, Stylesheet],
     ) -> list[str]:
         """What is wrong with the page as the home page of the service numbered
         ``record_number`` (empty when the footer is right); ``canonical`` maps a province
-        character or alias to its canonical one, ``fetched`` holds the text of each
-        stylesheet fetched (linked or imported, ``stylesheets_wanted``), by URL. The entity
-        number alone (without the service's suffix) counts, as sites often show that. A
-        number or link in the page but hidden from visitors says what hides it, so whoever
+        character or alias to its canonical one, ``fetched`` holds each stylesheet fetched
+        (linked or imported, ``stylesheets_wanted``), by the URL it was asked for. The
+        entity number alone (without the service's suffix) counts, as sites often show that.
+        A number or link in the page but hidden from visitors says what hides it, so whoever
         reads the failure finds the markup to mend.
 
         A stylesheet not fetched is left out, as a browser renders the page without

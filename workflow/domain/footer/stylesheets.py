@@ -62,6 +62,16 @@ class Linked(NamedTuple):
     url: str
 
 
+class Stylesheet(NamedTuple):
+    """A stylesheet the caller fetched: its ``text``, and ``url``, where it was read from once
+    its redirects ended, which the URLs in it (its ``@import`` rules) resolve against, as a
+    browser resolves them (CSS Values: a URL in a stylesheet is relative to the stylesheet's
+    own URL, the one its response came from)."""
+
+    text: str
+    url: str
+
+
 # The schemes a linked stylesheet is fetched by; another (``data:``, ``file:``) is not.
 _FETCHED = frozenset({"http", "https"})
 
