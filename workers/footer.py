@@ -30,6 +30,7 @@ import socket
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import httpcore
 import httpx
@@ -105,17 +106,19 @@ def _encoding(body: bytes, header_charset: str | None) -> str:
     return codec
 
 
-def _css_encoding(body: bytes, header_charset: str | None, page_encoding: str) -> str:
-    """The encoding a browser reads a linked stylesheet in (CSS Syntax): a byte-order mark,
-    the HTTP header's charset, its ``@charset`` rule (one naming UTF-16 is read as UTF-8, as
-    the rule itself was read in ASCII), else the page's encoding, as a site in GBK writes its
-    CSS in GBK too."""
+def _css_encoding(body: bytes, header_charset: str | None, environment: str) -> str:
+    """The encoding a browser reads a stylesheet in (CSS Syntax, "decode" and "determine the
+    fallback encoding"): a byte-order mark, the HTTP header's charset, its ``@charset`` rule
+    (one naming UTF-16 is read as UTF-8, as the rule itself was read in ASCII), else the
+    ``environment`` encoding: the importing stylesheet's for an ``@import`` (CSS Cascade),
+    the page's for a ``<link>`` or a ``<style>`` block's ``@import``, as a site in GBK writes
+    its CSS in GBK too, often saying so only in the first file."""
     codec = _bom(body) or _codec(header_charset)
     if codec is None and (rule := _CSS_CHARSET.match(body)):
         codec = _codec(rule[1].decode("ascii", errors="replace"))
         if codec is not None and codec.startswith("utf-16"):
             codec = "utf-8"
-    return codec or page_encoding
+    return codec or environment
 
 
 def time_limit_seconds(settings: Settings) -> float:
@@ -235,9 +238,17 @@ def _stylesheet_client(settings: Settings) -> httpx.Client:
     )
 
 
+class _Read(NamedTuple):
+    """A stylesheet fetched, and the encoding it was read in: that of those it imports
+    naming none."""
+
+    sheet: Stylesheet
+    encoding: str
+
+
 def _read_stylesheet(
-    response: httpx.Response, page_encoding: str, limit: int, deadline: float
-) -> Stylesheet | None:
+    response: httpx.Response, environment: str, limit: int, deadline: float
+) -> _Read | None:
     """A stylesheet's final answer, read from where it came from (its URLs resolve against
     that, not against where it was asked for before its redirects); ``None`` for an error
     status or past ``limit`` bytes."""
@@ -249,14 +260,15 @@ def _read_stylesheet(
     if body is None:
         log.info("stylesheet %s not applied: larger than %s bytes", url, limit)
         return None
-    encoding = _css_encoding(body, response.charset_encoding, page_encoding)
-    return Stylesheet(body.decode(encoding, errors="replace"), str(url))
+    encoding = _css_encoding(body, response.charset_encoding, environment)
+    return _Read(Stylesheet(body.decode(encoding, errors="replace"), str(url)), encoding)
 
 
 def _stylesheet(
-    client: httpx.Client, url: str, page_encoding: str, settings: Settings, deadline: float
-) -> Stylesheet | None:
-    """The stylesheet at ``url``; ``None`` when it cannot be had (an error, an
+    client: httpx.Client, url: str, environment: str, settings: Settings, deadline: float
+) -> _Read | None:
+    """The stylesheet at ``url``, read in ``environment`` if it names no encoding of its
+    own; ``None`` when it cannot be had (an error, an
     error status, too many redirects, past the byte cap, too slow, a host not public), so
     the page is judged without it. Its redirects are followed here, one by one, so that
     each hop's host is checked before it is asked, and each hop's connect and read wait at
@@ -273,7 +285,7 @@ def _stylesheet(
             try:
                 if response.next_request is None:
                     limit = settings.footer_check_max_bytes
-                    return _read_stylesheet(response, page_encoding, limit, deadline)
+                    return _read_stylesheet(response, environment, limit, deadline)
                 request = response.next_request
             finally:
                 response.close()
@@ -295,21 +307,25 @@ def _stylesheets(
     first ``MAX_STYLESHEETS`` it asks for, linked or imported (``HomePage.stylesheets_wanted``,
     asked again after each, as a stylesheet fetched may import others), fetched one after
     another within one ``footer_check_timeout_seconds`` between them: once it has passed,
-    the rest are not fetched, each left out as one that failed."""
+    the rest are not fetched, each left out as one that failed. One naming no encoding is
+    read in its importer's, or the page's when the page asks for it."""
     deadline = time.monotonic() + settings.footer_check_timeout_seconds
     fetched: dict[str, Stylesheet] = {}
+    encodings: dict[str, str] = {}
     tried: set[str] = set()
     while len(tried) < MAX_STYLESHEETS:
-        url = next((url for url in page.stylesheets_wanted(fetched) if url not in tried), None)
-        if url is None:
+        wanted = next((w for w in page.stylesheets_wanted(fetched) if w.url not in tried), None)
+        if wanted is None:
             break
+        url, importer = wanted
         tried.add(url)
         if time.monotonic() >= deadline:
             log.info("stylesheet %s not applied: the stylesheets' time ran out before it", url)
             continue
-        sheet = _stylesheet(client, url, page_encoding, settings, deadline)
-        if sheet is not None:
-            fetched[url] = sheet
+        environment = page_encoding if importer is None else encodings[importer]
+        read = _stylesheet(client, url, environment, settings, deadline)
+        if read is not None:
+            fetched[url], encodings[url] = read
     return fetched
 
 

@@ -119,6 +119,12 @@ SHEETS |= {
     # Reached from /css/moved/site.css: its import is /css/v2/parts.css, not /css/moved/'s.
     "/css/v2/site.css": (200, "text/css", b'@import "parts.css"; footer { color: #333 }'),
     "/css/v2/parts.css": (200, "text/css", HIDE),
+    # GBK saying so in its @charset, importing /css/gbk.css, GBK saying nothing.
+    "/css/gbk-imports.css": (
+        200,
+        "text/css",
+        '@charset "GBK"; @import "gbk.css"; .页脚 { color: #333 }'.encode("gbk"),
+    ),
 }
 PAGES |= {
     "/imports/hide": _importing("/css/hide.css"),
@@ -128,6 +134,11 @@ PAGES |= {
     "/imports/stalling": _importing(*STALLING),
     "/imports/to-other-address": _importing("/css/to-other-address.css"),
     "/imports/redirected": _linking("/css/moved/site.css"),
+    # In UTF-8: the stylesheet /css/gbk-imports.css imports is GBK, as it is, not as the page.
+    "/imports/gbk": (
+        '<link rel="stylesheet" href="/css/gbk-imports.css">'
+        f'<footer class="备案">{MIIT.format(NUMBER)}</footer>'
+    ),
 }
 META_GBK = '<meta charset="gbk">'
 HTTP_EQUIV_GB2312 = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
@@ -516,6 +527,17 @@ def test_a_redirected_stylesheet_s_imports_resolve_against_where_its_redirects_e
         "/css/v2/site.css",
         "/css/v2/parts.css",
     ]
+
+
+def test_an_imported_stylesheet_naming_no_charset_is_read_in_its_importer_s_encoding(
+    site: str, settings: Settings
+) -> None:
+    """Not the page's: CSS Syntax falls back on the referring stylesheet's encoding."""
+    problems = fetch_and_judge(site + "/imports/gbk", NUMBER, settings).problems
+    assert problems[0] == (
+        f"the record number {NUMBER} is not shown: "
+        f"hidden by .备案 {{ display: none }} in {site}/css/gbk.css on <footer>"
+    )
 
 
 def test_an_import_cycle_fetches_each_stylesheet_once(site: str, settings: Settings) -> None:

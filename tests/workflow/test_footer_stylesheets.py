@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.domain.footer import HomePage, Stylesheet
+from workflow.domain.footer import HomePage, Stylesheet, Wanted
 from workflow.domain.rules import load_rules
 
 NUMBER = "京ICP备2026000123号-1"
@@ -157,7 +157,9 @@ def test_a_stylesheet_fetched_names_those_it_imports_resolved_against_itself() -
     page = HomePage(f'<head><link rel="stylesheet" href="/css/site.css"></head>{FOOTER}', PAGE_URL)
     site = "https://example.com/css/site.css"
     fetched = _unmoved({site: '@import "parts/footer.css";'})
-    assert page.stylesheets_wanted(fetched) == ["https://example.com/css/parts/footer.css"]
+    assert page.stylesheets_wanted(fetched) == [
+        Wanted("https://example.com/css/parts/footer.css", importer=site)
+    ]
 
 
 def test_an_imported_stylesheet_comes_before_the_rules_of_the_one_importing_it() -> None:
@@ -190,7 +192,7 @@ def test_imports_are_followed_no_deeper_than_the_bound() -> None:
     fetched = _unmoved({url: f'@import "a{i + 1}.css";' for i, url in enumerate(urls)})
     page = HomePage(f'<style>@import "a0.css";</style>{FOOTER}', PAGE_URL)
     first_five = {url: fetched[url] for url in urls[:5]}
-    assert page.stylesheets_wanted(first_five) == [urls[5]]
+    assert page.stylesheets_wanted(first_five) == [Wanted(urls[5], importer=urls[4])]
     assert page.stylesheets_wanted(fetched) == []
 
 

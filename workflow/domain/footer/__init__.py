@@ -20,6 +20,6 @@ footer) and ``page`` (``HomePage``, tying them together for the worker).
 
 from workflow.domain.footer.page import HomePage
 from workflow.domain.footer.reading import MIIT_HOST, MIIT_URL
-from workflow.domain.footer.stylesheets import Stylesheet
+from workflow.domain.footer.stylesheets import Stylesheet, Wanted
 
-__all__ = ["MIIT_HOST", "MIIT_URL", "HomePage", "Stylesheet"]
+__all__ = ["MIIT_HOST", "MIIT_URL", "HomePage", "Stylesheet", "Wanted"]

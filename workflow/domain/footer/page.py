@@ -4,6 +4,7 @@ fetch, then what is wrong with its footer with those fetched applied."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple
 from xml.etree.ElementTree import Element
 
 import tinyhtml5
@@ -14,11 +15,22 @@ from workflow.domain.footer.stylesheets import (
     MAX_IMPORT_DEPTH,
     Linked,
     Stylesheet,
+    Wanted,
     applied_stylesheets,
     base_url,
     imported_urls,
 )
 from workflow.domain.footer.verdict import judged
+
+
+class _Placed(NamedTuple):
+    """A stylesheet in its place in the cascade: its URL (``None`` for a ``<style>`` block),
+    its text (``None`` while not fetched) and the URL of the stylesheet importing it
+    (``Wanted.importer``)."""
+
+    url: str | None
+    css: str | None
+    importer: str | None
 
 
 class HomePage:
@@ -41,42 +53,44 @@ class HomePage:
         """The URL of each stylesheet the page links, or its ``<style>`` blocks import, and a
         browser applies on a screen, once each, in cascade order: the stylesheets to fetch
         before any other is known."""
-        return self.stylesheets_wanted({})
+        return [wanted.url for wanted in self.stylesheets_wanted({})]
 
-    def stylesheets_wanted(self, fetched: Mapping[str, Stylesheet]) -> list[str]:
-        """The URL of each stylesheet the page applies on a screen that is not in
-        ``fetched`` (by the URL it was asked for), once each, in cascade order: those it
+    def stylesheets_wanted(self, fetched: Mapping[str, Stylesheet]) -> list[Wanted]:
+        """Each stylesheet the page applies on a screen that is not in ``fetched`` (by the
+        URL it was asked for), once each (where first asked for), in cascade order: those it
         links, those its ``<style>`` blocks import, and those the stylesheets fetched import.
         Fetching the first, then asking again, fetches them depth first, each before what
         follows it in the cascade."""
-        order = self._cascade_order(fetched)
-        return list(dict.fromkeys(url for url, css in order if url is not None and css is None))
+        wanted: dict[str, str | None] = {}
+        for url, css, importer in self._cascade_order(fetched):
+            if url is not None and css is None:
+                wanted.setdefault(url, importer)
+        return [Wanted(url, importer) for url, importer in wanted.items()]
 
-    def _cascade_order(
-        self, fetched: Mapping[str, Stylesheet]
-    ) -> list[tuple[str | None, str | None]]:
-        """Each stylesheet the page applies, in cascade order, as its URL (``None`` for a
-        ``<style>`` block) and its text (``None`` while not fetched): a stylesheet's imports
-        come before its own rules, each imported one applied where it is first imported
-        (once, so a page importing one sheet again and again costs one), never inside
-        itself (an import cycle ends there), at most ``MAX_IMPORT_DEPTH`` deep. A fetched
-        stylesheet's imports resolve against where it was read from, after its redirects."""
-        order: list[tuple[str | None, str | None]] = []
+    def _cascade_order(self, fetched: Mapping[str, Stylesheet]) -> list[_Placed]:
+        """Each stylesheet the page applies, in cascade order: a stylesheet's imports come
+        before its own rules, each imported one applied where it is first imported (once, so
+        a page importing one sheet again and again costs one), never inside itself (an
+        import cycle ends there), at most ``MAX_IMPORT_DEPTH`` deep. A fetched stylesheet's
+        imports resolve against where it was read from, after its redirects."""
+        order: list[_Placed] = []
         imported: set[str] = set()
 
-        def add(url: str | None, sheet: Stylesheet | None, chain: tuple[str, ...]) -> None:
+        def add(
+            url: str | None, sheet: Stylesheet | None, importer: str | None, chain: tuple[str, ...]
+        ) -> None:
             if sheet is not None and len(chain) <= MAX_IMPORT_DEPTH:
                 for child in self._imported(sheet):
                     if child not in imported and child not in chain:
                         imported.add(child)
-                        add(child, fetched.get(child), (*chain, child))
-            order.append((url, None if sheet is None else sheet.text))
+                        add(child, fetched.get(child), url, (*chain, child))
+            order.append(_Placed(url, None if sheet is None else sheet.text, importer))
 
         for sheet in self._sheets:
             if isinstance(sheet, Linked):
-                add(sheet.url, fetched.get(sheet.url), (sheet.url,))
+                add(sheet.url, fetched.get(sheet.url), None, (sheet.url,))
             else:  # a <style> block's imports resolve against the page's base
-                add(None, Stylesheet(sheet, self._base), ())
+                add(None, Stylesheet(sheet, self._base), None, ())
         return order
 
     def _imported(self, sheet: Stylesheet) -> list[str]:
@@ -112,7 +126,7 @@ class HomePage:
         so, after what is wrong with it read without them (its markup and inline styles):
         a number missing or unlinked is told all the same."""
         order = self._cascade_order(fetched)
-        sheets = [(css, url) for url, css in order if css is not None]
+        sheets = [(css, url) for url, css, _importer in order if css is not None]
         try:
             page, unchecked = self._read(sheets), []
         except TooComplex as exc:
@@ -124,7 +138,7 @@ class HomePage:
         problems, hidden = judged(page, record_number, canonical)
         missing = self.stylesheets_wanted(fetched)
         if missing and hidden and not unchecked:
-            unfetched = ", ".join(missing)
+            unfetched = ", ".join(wanted.url for wanted in missing)
             problems.append(
                 f"stylesheets not fetched, which might show what is hidden: {unfetched}"
             )

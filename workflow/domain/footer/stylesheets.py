@@ -72,6 +72,16 @@ class Stylesheet(NamedTuple):
     url: str
 
 
+class Wanted(NamedTuple):
+    """A stylesheet to fetch, by ``url``, and ``importer``: the URL of the fetched stylesheet
+    whose ``@import`` asks for it, ``None`` when the page asks (a ``<link>``, or a
+    ``<style>`` block's ``@import``), as one naming no charset is read in its importer's
+    encoding, or the page's (CSS Syntax: the environment encoding)."""
+
+    url: str
+    importer: str | None
+
+
 # The schemes a linked stylesheet is fetched by; another (``data:``, ``file:``) is not.
 _FETCHED = frozenset({"http", "https"})
 
