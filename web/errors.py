@@ -113,7 +113,7 @@ def domain_error(exc: Exception) -> errors.IcpflowError:
         # Answered 503 as any outage (the client can do nothing of it); ops, reading the log,
         # are told what to create, which no wait mends.
         log.error("database missing", problem=missing.message, remedy=missing.remedy)
-    return unavailable(exc) or errors.InternalError(
+    return unavailable(exc, get_settings()) or errors.InternalError(
         "internal error: the request id finds it in the server's log"
     )
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import exc
 
-from config.settings import get_settings
+from config.settings import Settings
 from workflow.domain.errors import ServiceUnavailable
 
 UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
@@ -41,13 +41,14 @@ def passes_by_itself(error: BaseException) -> bool:
     return code is None or code in _SQLITE_PASSING
 
 
-def unavailable(error: BaseException) -> ServiceUnavailable | None:
-    """The domain error ``error`` stands for, if it is the database being out of reach."""
+def unavailable(error: BaseException, settings: Settings) -> ServiceUnavailable | None:
+    """The domain error ``error`` stands for, if it is the database being out of reach; the
+    caller's ``settings`` say how long to ask the client to wait."""
     if not isinstance(error, UNAVAILABLE):
         return None
     return ServiceUnavailable(
         f"the database is unavailable ({type(error).__name__}); try again shortly",
-        retry_after=get_settings().unavailable_retry_after_seconds,
+        retry_after=settings.unavailable_retry_after_seconds,
     )
 
 
