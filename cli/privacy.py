@@ -12,6 +12,7 @@ from cli.errors import App
 from cli.output import JsonOption, count_option, emit, progress, whole_number
 from config import bounds
 from config.clock import get_clock
+from config.settings import get_settings
 from models import get_engine, session_scope
 from models.rotation import rotate, sealed_rows
 from workflow.domain.wording import counted
@@ -69,7 +70,7 @@ def purge(
         if dry_run:
             done = workflow.privacy.to_purge(session, older, now)
         else:
-            done = workflow.privacy.purge(session, older, now)
+            done = workflow.privacy.purge(session, older, now, get_settings())
     count = "would_purge" if dry_run else "purged"
     said = "would purge" if dry_run else "purged"
     emit(

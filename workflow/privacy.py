@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from config.masking import mask_text
-from config.settings import get_settings
+from config.settings import Settings
 from models import (
     CreationKey,
     Disclosure,
@@ -106,15 +106,18 @@ def to_purge(session: Session, older_than: timedelta, now: datetime) -> Purge:
     return Purge([filing_id or 0 for filing_id, _ in due], sorted(entities))
 
 
-def purge(session: Session, older_than: timedelta, now: datetime, batch: int = 200) -> Purge:
+def purge(
+    session: Session, older_than: timedelta, now: datetime, settings: Settings, batch: int = 200
+) -> Purge:
     """Remove the personal data of every purgeable order that ended more than ``older_than``
     ago; returns what it purged, for the record of who asked it. One transaction per
-    ``batch`` orders, so a run stopped halfway keeps what it did and the next carries on."""
+    ``batch`` orders, so a run stopped halfway keeps what it did and the next carries on. A
+    rejected or lapsed order is withdrawn first under the caller's ``settings``."""
     purged: list[int] = []
     entities: set[int] = set()
     while due := _due(session, now - older_than, batch):
         for filing in due:
-            if (entity := _purge_order(session, filing, now)) is not None:
+            if (entity := _purge_order(session, filing, now, settings)) is not None:
                 entities.add(entity)
         session.commit()
         purged += [filing.id or 0 for filing in due]
@@ -146,14 +149,14 @@ def _due(session: Session, ended_before: datetime, batch: int) -> Sequence[Filin
     ).all()
 
 
-def _purge_order(session: Session, filing: Filing, now: datetime) -> int | None:
+def _purge_order(session: Session, filing: Filing, now: datetime, settings: Settings) -> int | None:
     """History keeps event, actor and time, and the order's notices what they said of it; both
     lose the numbers, names and addresses of the people it was for, and its own routes go. A
     rejected or lapsed order is withdrawn first (``service.withdraw_purged``). Returns the
     entity purged with it, if any."""
     assert filing.id is not None
     if filing.state != State.WITHDRAWN:
-        service.withdraw_purged(session, filing.id, now, get_settings())
+        service.withdraw_purged(session, filing.id, now, settings)
     verifiers = session.exec(select(SmsVerifier).where(SmsVerifier.filing_id == filing.id)).all()
     names = [filing.applicant_name, *(v.name for v in verifiers)]
     secrets = [

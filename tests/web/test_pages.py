@@ -375,12 +375,16 @@ def test_a_returned_filing_says_why_it_was_sent_back(api: Api, browser: TestClie
 
 
 def test_a_purged_order_says_so_in_place_of_what_it_no_longer_owes(
-    api: Api, sign_in: Callable[..., TestClient], session: Session, clock: FrozenClock
+    api: Api,
+    sign_in: Callable[..., TestClient],
+    session: Session,
+    settings: Settings,
+    clock: FrozenClock,
 ) -> None:
     """Its return cannot be answered: a purged order can only be withdrawn."""
     filing = api.step(_returned(api), "withdraw", {"reason": "dropped"})
     clock.advance(timedelta(days=31))
-    privacy.purge(session, timedelta(days=30), clock.now())
+    privacy.purge(session, timedelta(days=30), clock.now(), settings)
     session.rollback()  # a SQLite transaction holds the write lock the app needs
 
     page = sign_in().get(f"/filings/{filing['id']}").text

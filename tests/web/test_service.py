@@ -100,14 +100,14 @@ def test_readyz_is_503_naming_the_keys_when_they_cannot_open_the_data_stored(
 
 
 def test_readyz_judges_the_keys_by_a_number_purge_left_alone(
-    api: Api, client: TestClient, session: Session, clock: FrozenClock
+    api: Api, client: TestClient, session: Session, settings: Settings, clock: FrozenClock
 ) -> None:
     """A purged entity's blank number has a look-up hash of its own, which no key makes."""
     first = api.create()
     assert api.fire(first, "withdraw", {"reason": "dropped"}).status_code == 200
     api.create()
     clock.advance(timedelta(days=31))
-    assert len(privacy.purge(session, timedelta(days=30), clock.now()).filings) == 1
+    assert len(privacy.purge(session, timedelta(days=30), clock.now(), settings).filings) == 1
     session.rollback()  # a SQLite transaction holds the write lock the app needs
 
     assert client.get("/readyz").status_code == 200

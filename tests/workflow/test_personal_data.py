@@ -240,12 +240,12 @@ def _withdrawn(new_filing: MakeFiling, session: Session) -> int:
 
 
 def test_purge_removes_personal_data_of_ended_orders_and_keeps_their_history(
-    session: Session, clock: FrozenClock, new_filing: MakeFiling
+    session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     filing_id = _withdrawn(new_filing, session)
     clock.advance(timedelta(days=31))
 
-    assert len(privacy.purge(session, timedelta(days=30), clock.now()).filings) == 1
+    assert len(privacy.purge(session, timedelta(days=30), clock.now(), settings).filings) == 1
 
     shown = privacy.reveal(session, filing_id, "token:ops", clock.now())
     assert shown.purged
@@ -269,25 +269,27 @@ def _withdrawn_order_with_a_key(session: Session) -> FilingOut:
     return service.fire_event(session, order.id, command, actor="t")
 
 
-def test_purge_removes_the_email_of_a_services_person(session: Session, clock: FrozenClock) -> None:
+def test_purge_removes_the_email_of_a_services_person(
+    session: Session, settings: Settings, clock: FrozenClock
+) -> None:
     order = _withdrawn_order_with_a_key(session)
     clock.advance(timedelta(days=31))
 
-    privacy.purge(session, timedelta(days=30), clock.now())
+    privacy.purge(session, timedelta(days=30), clock.now(), settings)
 
     site = session.get(Service, order.service_id)
     assert site is not None and site.responsible_email is None
 
 
 def test_purge_removes_the_responsible_persons_documents(
-    session: Session, clock: FrozenClock
+    session: Session, settings: Settings, clock: FrozenClock
 ) -> None:
     order = service.create_order(session, _documented_order(), actor="t")
     withdraw = EventCommand(event="withdraw", data={"reason": "dropped"})
     service.fire_event(session, order.id, withdraw, actor="t")
     clock.advance(timedelta(days=31))
 
-    privacy.purge(session, timedelta(days=30), clock.now())
+    privacy.purge(session, timedelta(days=30), clock.now(), settings)
 
     site, entity = session.get(Service, order.service_id), session.get(Entity, order.entity_id)
     assert site is not None and (site.responsible_id_type, site.responsible_id_number) == (
@@ -298,20 +300,20 @@ def test_purge_removes_the_responsible_persons_documents(
 
 
 def test_purge_removes_the_answer_an_opening_key_would_replay(
-    session: Session, clock: FrozenClock
+    session: Session, settings: Settings, clock: FrozenClock
 ) -> None:
     """It holds the applicant's name and email as opened."""
     order = _withdrawn_order_with_a_key(session)
     clock.advance(timedelta(days=31))
 
-    privacy.purge(session, timedelta(days=30), clock.now())
+    privacy.purge(session, timedelta(days=30), clock.now(), settings)
 
     kept = session.exec(select(CreationKey).where(CreationKey.filing_id == order.id)).all()
     assert kept == []
 
 
 def test_purge_masks_the_applicants_name_and_contacts_in_the_orders_notices(
-    session: Session, clock: FrozenClock, new_filing: MakeFiling
+    session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     route = {"channel": "email", "recipient": "ops@example.cn"}  # the applicant's own address
     created = new_filing("submitted", notify=[route])
@@ -325,7 +327,7 @@ def test_purge_masks_the_applicants_name_and_contacts_in_the_orders_notices(
     session.commit()
     clock.advance(timedelta(days=31))
 
-    assert len(privacy.purge(session, timedelta(days=30), clock.now()).filings) == 1
+    assert len(privacy.purge(session, timedelta(days=30), clock.now(), settings).filings) == 1
 
     notices = session.exec(select(Notification).where(Notification.filing_id == created.id)).all()
     told = " ".join(f"{n.subject} {n.body} {n.recipient} {n.idempotency_key}" for n in notices)
@@ -335,19 +337,21 @@ def test_purge_masks_the_applicants_name_and_contacts_in_the_orders_notices(
     assert filing is not None and filing.notify == []
 
 
-def _purged_rejected(session: Session, clock: FrozenClock, new_filing: MakeFiling) -> int:
+def _purged_rejected(
+    session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
+) -> int:
     """A rejected order (which could still be resubmitted) purged after retention."""
     filing_id = new_filing("rejected").id
     clock.advance(timedelta(days=31))
-    assert privacy.purge(session, timedelta(days=30), clock.now()).filings == [filing_id]
+    assert privacy.purge(session, timedelta(days=30), clock.now(), settings).filings == [filing_id]
     return filing_id
 
 
 def test_a_rejected_order_purged_is_withdrawn_by_the_system_telling_no_one(
-    session: Session, clock: FrozenClock, new_filing: MakeFiling
+    session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     """With no applicant left it goes no further: the purge names it, no notice does."""
-    filing_id = _purged_rejected(session, clock, new_filing)
+    filing_id = _purged_rejected(session, settings, clock, new_filing)
 
     [*_, last] = filing_history.history(session, filing_id)
     assert (last.event, last.actor, last.to_state) == ("withdraw", "system", "withdrawn")
@@ -357,10 +361,10 @@ def test_a_rejected_order_purged_is_withdrawn_by_the_system_telling_no_one(
 
 
 def test_a_purged_order_no_longer_holds_its_domain_from_its_applicant_filing_again(
-    session: Session, clock: FrozenClock, new_filing: MakeFiling
+    session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     """In flight, it kept the domain for an entity with no name left: "another entity's"."""
-    _purged_rejected(session, clock, new_filing)
+    _purged_rejected(session, settings, clock, new_filing)
 
     again = new_filing("domain_registered", domain="example.cn", applicant=APPLICANT)
 
@@ -413,16 +417,16 @@ def test_an_event_a_purged_order_could_never_take_names_withdraw_as_all_it_can(
 
 
 def test_a_purged_order_is_reminded_of_nothing_more(
-    session: Session, clock: FrozenClock, new_filing: MakeFiling
+    session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     """Its idle reminders and its lapse were armed while it waited on the applicant."""
-    filing_id = _purged_rejected(session, clock, new_filing)
+    filing_id = _purged_rejected(session, settings, clock, new_filing)
 
     assert deadlines.open_deadlines(session, filing_id) == []
 
 
 def test_purge_removes_the_answers_an_events_key_would_replay(
-    session: Session, clock: FrozenClock, new_filing: MakeFiling
+    session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     """They hold the applicant as the event left the order."""
     created = new_filing("submitted")
@@ -430,7 +434,7 @@ def test_purge_removes_the_answers_an_events_key_would_replay(
     service.fire_event(session, created.id, withdraw, actor="t", idempotency_key="w-1")
     clock.advance(timedelta(days=31))
 
-    privacy.purge(session, timedelta(days=30), clock.now())
+    privacy.purge(session, timedelta(days=30), clock.now(), settings)
 
     kept = session.exec(
         select(IdempotencyRecord).where(IdempotencyRecord.filing_id == created.id)
@@ -440,7 +444,7 @@ def test_purge_removes_the_answers_an_events_key_would_replay(
 
 @POSTGRES_ONLY
 def test_an_order_resubmitted_while_purge_reads_it_is_not_purged(
-    db: Database, session: Session, clock: FrozenClock, new_filing: MakeFiling
+    db: Database, session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     """Purge waits for the resubmission's lock, then finds the order back in review."""
     filing_id = new_filing("rejected").id
@@ -450,7 +454,7 @@ def test_an_order_resubmitted_while_purge_reads_it_is_not_purged(
     purged = second_of_two_at_once(
         db,
         lambda own: service.fire_event(own, filing_id, resubmit, actor="t"),
-        lambda own: privacy.purge(own, timedelta(days=30), clock.now()),
+        lambda own: privacy.purge(own, timedelta(days=30), clock.now(), settings),
     )
 
     assert purged == privacy.Purge(filings=[], entities=[])
@@ -461,14 +465,16 @@ def test_an_order_resubmitted_while_purge_reads_it_is_not_purged(
 
 
 def test_purged_entities_are_not_taken_for_one_another(
-    session: Session, clock: FrozenClock, new_filing: MakeFiling
+    session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     """Their numbers are blank alike: one's order in flight is not another's."""
     withdrawn = describing.filing(
         session, _withdrawn(new_filing, session), clock.now(), get_settings()
     )
     clock.advance(timedelta(days=31))
-    assert privacy.purge(session, timedelta(days=30), clock.now()).filings == [withdrawn.id]
+    assert privacy.purge(session, timedelta(days=30), clock.now(), settings).filings == [
+        withdrawn.id
+    ]
     rejected = _purged_before_purges_withdrew(session, clock, new_filing)
     entity_id = describing.filing(session, rejected, clock.now(), get_settings()).entity_id
     session.exec(update(Entity).where(col(Entity.id) == entity_id).values(id_number=""))
@@ -479,12 +485,12 @@ def test_purged_entities_are_not_taken_for_one_another(
 
 
 def test_purge_spares_orders_ended_within_retention(
-    session: Session, clock: FrozenClock, new_filing: MakeFiling
+    session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     filing_id = _withdrawn(new_filing, session)
     clock.advance(timedelta(days=29))
 
-    assert privacy.purge(session, timedelta(days=30), clock.now()).filings == []
+    assert privacy.purge(session, timedelta(days=30), clock.now(), settings).filings == []
     assert (
         describing.filing(session, filing_id, clock.now(), get_settings()).applicant.name
         == "Example Ltd"
@@ -492,14 +498,14 @@ def test_purge_spares_orders_ended_within_retention(
 
 
 def test_purge_spares_orders_still_open_however_old(
-    session: Session, clock: FrozenClock, new_filing: MakeFiling
+    session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     _withdrawn(new_filing, session)
     open_order = new_filing("submitted", domain="other.cn")
     clock.advance(timedelta(days=400))
 
     assert (
-        len(privacy.purge(session, timedelta(days=30), clock.now()).filings) == 1
+        len(privacy.purge(session, timedelta(days=30), clock.now(), settings).filings) == 1
     )  # the withdrawn one
     assert (
         describing.filing(session, open_order.id, clock.now(), get_settings()).applicant.name
@@ -508,17 +514,17 @@ def test_purge_spares_orders_still_open_however_old(
 
 
 def test_a_second_purge_finds_nothing_left(
-    session: Session, clock: FrozenClock, new_filing: MakeFiling
+    session: Session, settings: Settings, clock: FrozenClock, new_filing: MakeFiling
 ) -> None:
     _withdrawn(new_filing, session)
     clock.advance(timedelta(days=31))
-    assert len(privacy.purge(session, timedelta(days=30), clock.now()).filings) == 1
+    assert len(privacy.purge(session, timedelta(days=30), clock.now(), settings).filings) == 1
 
-    assert privacy.purge(session, timedelta(days=30), clock.now()).filings == []
+    assert privacy.purge(session, timedelta(days=30), clock.now(), settings).filings == []
 
 
 def test_purge_forgets_the_person_of_a_site_its_order_brought_to_an_entity_on_record(
-    session: Session, clock: FrozenClock, open_order: Open, on_file: FilingOut
+    session: Session, settings: Settings, clock: FrozenClock, open_order: Open, on_file: FilingOut
 ) -> None:
     """The entity stays, the record; the withdrawn site was never on it, nor is its person."""
     order = open_order(**order_on("new_service", on_file.entity_id, 0))
@@ -526,7 +532,7 @@ def test_purge_forgets_the_person_of_a_site_its_order_brought_to_an_entity_on_re
     service.fire_event(session, order.id, withdraw, actor="t")
     clock.advance(timedelta(days=31))
 
-    assert privacy.purge(session, timedelta(days=30), clock.now()).filings == [order.id]
+    assert privacy.purge(session, timedelta(days=30), clock.now(), settings).filings == [order.id]
 
     [site] = [s for s in entities.services(session, on_file.entity_id) if s.id == order.service_id]
     assert (site.responsible_name, site.responsible_mobile) == (None, None)
