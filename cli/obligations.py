@@ -167,7 +167,8 @@ def list_obligations(
 ) -> None:
     """A service's go-live, PSB number, expiry, obligations and latest footer checks."""
     with session_scope() as session:
-        view = obligations.duties(session, service_id, get_clock().now(), open_only=open_only)
+        now = get_clock().now()
+        view = obligations.duties(session, service_id, now, get_settings(), open_only=open_only)
     _show(view, as_json)
 
 
@@ -351,7 +352,7 @@ def rectified(
 ) -> None:
     """Record a rectification as done."""
     with session_scope() as session:
-        _show(obligations.rectified(session, rectification_id, actor), as_json)
+        _show(obligations.rectified(session, rectification_id, get_settings(), actor), as_json)
 
 
 RowsLimit = Annotated[int, limit_option("rows")]
@@ -380,7 +381,7 @@ def duties(
     domain), most late first."""
     only = OverdueFilter(kind=kind, province=search_text(province=province).province)
     with session_scope() as session:
-        page = obligations.overdue(session, get_clock().now(), limit, offset, only)
+        page = obligations.overdue(session, get_clock().now(), get_settings(), limit, offset, only)
     emit(
         page,
         as_json,

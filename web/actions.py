@@ -154,7 +154,8 @@ def record_duty(
         command = parse(spec.body, posted(spec.body, form), "not recorded")
         target = service_id
         if spec.of_notice:
-            target = _notice(form, obligations.duties(session, service_id, get_clock().now()))
+            now = get_clock().now()
+            target = _notice(form, obligations.duties(session, service_id, now, get_settings()))
         spec.record(session, target, command, get_settings(), user.caller.actor)
     except (ValidationError, GuardFailed) as refused:
         again = Refused(f"duty-{duty}", refused, form)

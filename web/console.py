@@ -241,7 +241,7 @@ def pipeline(request: Request, session: SessionDep, user: PageUserDep) -> Respon
     flagged = {
         "stuck": f"{stuck.total}{'' if stuck.total_is_exact else '+'}" if stuck.total else 0,
         "overdue": held_up.overdue_page(session, now, settings=settings, limit=1).total,
-        "duties": obligations.count_overdue(session, now),
+        "duties": obligations.count_overdue(session, now, settings),
         "failed": deliveries.failed_jobs(session, limit=1).total,
         "retrying": deliveries.retrying_deliveries(session, settings=settings, limit=1).total,
     }
@@ -383,6 +383,7 @@ def mine(
     late = obligations.overdue(
         session,
         now,
+        get_settings(),
         limit=PAGE_SIZE,
         offset=(late_page - 1) * PAGE_SIZE,
         only=OverdueFilter(assignee=user.caller.name),
@@ -427,7 +428,9 @@ def duties(request: Request, session: SessionDep, user: PageUserDep) -> Response
     def results(search: DutySearch) -> dict[str, Any]:
         page, footer_page = search.page, search.footer_page
         only = OverdueFilter(kind=search.kind, province=search.province)
-        late = obligations.overdue(session, now, PAGE_SIZE, (page - 1) * PAGE_SIZE, only)
+        late = obligations.overdue(
+            session, now, get_settings(), PAGE_SIZE, (page - 1) * PAGE_SIZE, only
+        )
         footers = obligations.failing_footers(
             session, limit=PAGE_SIZE, offset=(footer_page - 1) * PAGE_SIZE
         )

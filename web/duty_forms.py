@@ -127,8 +127,8 @@ DUTIES = (
         "Record rectified 登记整改完成",
         "The notice's obligation closes.",
         Nothing,
-        lambda session, notice, _nothing, _settings, actor: obligations.rectified(
-            session, notice, actor
+        lambda session, notice, _nothing, settings, actor: obligations.rectified(
+            session, notice, settings, actor
         ),
         of_notice=lambda notice: True,
     ),

@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config.clock import as_utc, get_clock
+from config.settings import get_settings
 from models import (
     Deadline,
     DeadlineStatus,
@@ -116,7 +117,7 @@ class DatabaseCollector(Collector):
                     session, OutboxMessage, col(OutboxMessage.published_at).is_(None)
                 )
                 failed = _count(session, FailedJob, col(FailedJob.retried_at).is_(None))
-                duties = obligations.count_overdue(session, now)
+                duties = obligations.count_overdue(session, now, get_settings())
         except SQLAlchemyError as exc:
             # Keep serving the process's own metrics; /readyz reports the database.
             log.warning("metrics: database unavailable: %s", type(exc).__name__)

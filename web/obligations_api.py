@@ -45,7 +45,9 @@ def service_obligations(
     service_id: RowId, session: SessionDep, _: Viewer, open_only: YesNo = False
 ) -> ServiceDutiesOut:
     """The service's go-live, PSB number, expiry, obligations and latest footer checks."""
-    return obligations.duties(session, service_id, get_clock().now(), open_only=open_only)
+    return obligations.duties(
+        session, service_id, get_clock().now(), get_settings(), open_only=open_only
+    )
 
 
 @router.get(f"{_SERVICE}/recorded", response_model=ServiceAuditPage, responses=responses(404))
@@ -135,7 +137,7 @@ def extension(
 )
 def rectified(obligation_id: RowId, session: SessionDep, caller: CaseManager) -> ServiceDutiesOut:
     """Record the rectification as done: its obligation closes."""
-    return obligations.rectified(session, obligation_id, actor=caller.actor)
+    return obligations.rectified(session, obligation_id, get_settings(), actor=caller.actor)
 
 
 # Named as the console's /duties page names its list; /ops/obligations/overdue, the path it had
@@ -159,7 +161,7 @@ def overdue_duties(
     """Approved services past an obligation (PSB filing, cancel-access, rectification, an
     expired domain), the most late first, with how many there are in all."""
     only = OverdueFilter(kind=kind, province=province)
-    return obligations.overdue(session, get_clock().now(), limit, offset, only)
+    return obligations.overdue(session, get_clock().now(), get_settings(), limit, offset, only)
 
 
 # Named as the console's /duties page heads its list of failing sites; /ops/footer-failures,

@@ -37,7 +37,7 @@ def outlook(session: Session, filing: FilingOut, now: datetime, settings: Settin
             return Outlook(None, None, predicted)
         return Outlook(predicted, None)
     if filing.state == State.APPROVED and filing.service_id is not None:
-        duties = obligations.duties(session, filing.service_id, now)
+        duties = obligations.duties(session, filing.service_id, now, settings)
         listed = [o for o in duties.obligations if _worth_listing(o)]
         return Outlook(None, duties.model_copy(update={"obligations": listed}))
     return Outlook(None, None)

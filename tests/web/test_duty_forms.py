@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from config.clock import FrozenClock, get_clock
+from config.settings import get_settings
 from tests.factories import ORDER_PATHS, order_on, said_beside
 from tests.web.page_text import cells_shown
 from web import console as console_pages
@@ -52,7 +53,7 @@ def _duties(session: Session, on_file: FilingOut) -> ServiceDutiesOut:
     holds the write lock, which the app's next request would wait for."""
     assert on_file.service_id is not None
     try:
-        return obligations.duties(session, on_file.service_id, get_clock().now())
+        return obligations.duties(session, on_file.service_id, get_clock().now(), get_settings())
     finally:
         session.rollback()
 

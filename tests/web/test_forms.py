@@ -59,7 +59,7 @@ def _every_form(session: Session, on_file: FilingOut) -> Iterator[Form]:
         on_file.model_copy(update={"allowed_events": sorted(MANUAL_EVENTS)}), rules
     )
     assert on_file.service_id is not None
-    duties = obligations.duties(session, on_file.service_id, get_clock().now())
+    duties = obligations.duties(session, on_file.service_id, get_clock().now(), settings)
     day = date(2026, 3, 4)
     notice = ObligationOut.model_construct(
         id=1, kind=ObligationKind.RECTIFICATION, closed_at=None, data={"reference": "N-1"}

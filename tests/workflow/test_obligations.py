@@ -64,9 +64,11 @@ def _notices(session: Session, kind: str) -> list[Notification]:
     return found
 
 
-def _late(session: Session, clock: FrozenClock) -> list[obligations.ObligationOut]:
+def _late(
+    session: Session, settings: Settings, clock: FrozenClock
+) -> list[obligations.ObligationOut]:
     """What ops see overdue now (one page holds them all here)."""
-    return obligations.overdue(session, clock.now(), limit=100).items
+    return obligations.overdue(session, clock.now(), settings, limit=100).items
 
 
 def _sweep(session: Session, clock: FrozenClock, settings: Settings) -> int:
@@ -93,7 +95,7 @@ def test_an_approved_filing_is_not_overdue_a_month_later_without_a_go_live(
     clock.advance(timedelta(days=31))
     fire_due_deadlines(session.get_bind(), clock.now(), settings)  # type: ignore[arg-type]
     assert not describing.filing(session, on_file.id, clock.now(), get_settings()).overdue
-    assert _late(session, clock) == []
+    assert _late(session, settings, clock) == []
 
 
 def test_a_site_live_without_its_psb_number_is_overdue_after_30_days_and_told_once(
@@ -103,7 +105,7 @@ def test_a_site_live_without_its_psb_number_is_overdue_after_30_days_and_told_on
     clock.advance(timedelta(days=31))
     _sweep(session, clock, settings)
     _sweep(session, clock, settings)
-    late = _late(session, clock)
+    late = _late(session, settings, clock)
     assert [(o.service_id, o.kind) for o in late] == [(_site(on_file), "psb_filing")]
     assert len(_notices(session, "obligation_psb_filing")) == 1  # one route: the team's log
 
@@ -166,7 +168,7 @@ def test_psb_reminders_come_7_and_2_days_before_the_psb_filing_is_due(
     assert {n.recipient for n in _notices(session, "obligation_psb_filing_reminder")} == {
         "case-managers"
     }
-    assert _late(session, clock) == []
+    assert _late(session, settings, clock) == []
 
 
 def test_psb_reminders_fall_at_9_in_beijing_and_name_the_day_the_filing_is_due(
@@ -316,7 +318,7 @@ def test_a_psb_filing_opened_before_its_setting_changed_says_the_days_it_was_ope
     _live(session, on_file, settings, clock)  # due within the default 30 days
     later = _psb_days_become(monkeypatch, 45)
 
-    shown = obligations.duties(session, _site(on_file), clock.now()).obligations
+    shown = obligations.duties(session, _site(on_file), clock.now(), later).obligations
     session.commit()  # end the read: SQLite's sweeps write from their own connections
 
     told = {o.kind: o.description for o in shown}
@@ -360,7 +362,7 @@ def test_a_psb_filing_told_overdue_is_not_told_again_when_the_go_live_is_correct
     obligations.go_live(session, _site(on_file), fixed, settings, actor="alice")
     _sweep(session, clock, settings)
     assert len(_notices(session, "obligation_psb_filing")) == 1
-    assert [o.kind for o in _late(session, clock)] == ["psb_filing"]
+    assert [o.kind for o in _late(session, settings, clock)] == ["psb_filing"]
 
 
 def test_a_corrected_home_page_is_checked_at_once_and_alone(
@@ -454,7 +456,7 @@ def test_recording_the_psb_number_closes_the_psb_filing(
     assert (duties.psb_number, psb.status, psb.closed_at) == (PSB, "disarmed", clock.now())
     clock.advance(timedelta(days=31))
     _sweep(session, clock, settings)
-    assert _late(session, clock) == []
+    assert _late(session, settings, clock) == []
     assert _notices(session, "obligation_psb_filing") == []
 
 
@@ -604,7 +606,7 @@ def test_a_second_psb_number_is_refused_naming_the_one_on_file(
         {"psb_number": PSB},
     )
     assert reason.message.startswith(f"{_named(session, _site(on_file))} has PSB number {PSB!r}")
-    assert obligations.duties(session, _site(on_file), clock.now()).psb_number == PSB
+    assert obligations.duties(session, _site(on_file), clock.now(), settings).psb_number == PSB
 
 
 def test_the_same_psb_number_again_changes_nothing(
@@ -724,7 +726,7 @@ def test_a_psb_number_whose_region_digits_lie_in_another_province_is_refused_unr
     assert "lie in Shanghai (沪), but it reads 京 (Beijing)" in reason.message
     assert "a 京 number's digits begin 11" in reason.message
     assert reason.source is not None and "GB/T 2260" in reason.source
-    duties = obligations.duties(session, _site(on_file), clock.now())
+    duties = obligations.duties(session, _site(on_file), clock.now(), settings)
     assert duties.psb_number is None
     [psb] = [o for o in duties.obligations if o.kind == ObligationKind.PSB_FILING]
     assert psb.closed_at is None
@@ -845,7 +847,7 @@ def test_a_domain_expired_without_a_renewal_is_escalated_to_ops_and_overdue(
     _sweep(session, clock, settings)
     [told] = _notices(session, "obligation_domain_expired")
     assert told.recipient == "ops"
-    late = _late(session, clock)
+    late = _late(session, settings, clock)
     assert [(o.service_id, o.kind) for o in late] == [(_site(expiring), "domain_expired")]
 
 
@@ -880,7 +882,7 @@ def test_a_server_expired_without_a_renewal_is_escalated_to_ops_and_overdue(
 
     [told] = _notices(session, "obligation_server_expired")
     assert told.recipient == "ops" and "2026-04-30" in told.body
-    assert [o.kind for o in _late(session, clock)] == ["server_expired"]
+    assert [o.kind for o in _late(session, settings, clock)] == ["server_expired"]
 
 
 def _server_expiry_corrected_once_told(
@@ -902,7 +904,7 @@ def test_an_expiry_told_to_ops_corrected_to_another_past_day_is_not_told_again(
     _sweep(session, clock, settings)
 
     assert len(_notices(session, "obligation_server_expired")) == 1
-    [late] = _late(session, clock)
+    [late] = _late(session, settings, clock)
     assert (late.kind, late.data["expires_on"]) == ("server_expired", "2026-04-29")
 
 
@@ -911,7 +913,7 @@ def test_the_expiry_a_correction_replaced_is_kept_once_by_its_audit_not_the_esca
 ) -> None:
     _server_expiry_corrected_once_told(session, on_file, clock, settings)
 
-    [late] = _late(session, clock)
+    [late] = _late(session, settings, clock)
     assert _replaced_by_the_last_record(session, on_file) == {"server_expires_on": "2026-04-30"}
     assert "replaced_expires_on" not in late.data
 
@@ -925,7 +927,7 @@ def test_a_server_renewed_moves_its_reminders_and_escalation_to_the_new_day(
     escalations = _open(session, on_file, "server_expired")
 
     assert [o.data["expires_on"] for o in escalations] == ["2027-04-30"]
-    duties = obligations.duties(session, _site(on_file), clock.now())
+    duties = obligations.duties(session, _site(on_file), clock.now(), settings)
     assert duties.server_expires_on == date(2027, 4, 30)
 
 
@@ -1005,11 +1007,11 @@ def test_a_renewal_after_expiry_ends_the_escalation(
 ) -> None:
     clock.set(datetime(2026, 7, 2, tzinfo=UTC))
     _sweep(session, clock, settings)
-    assert _late(session, clock) != []
+    assert _late(session, settings, clock) != []
     obligations.renewal(
         session, _site(expiring), Renewal(expires_on=date(2027, 6, 30)), settings, actor="alice"
     )
-    assert _late(session, clock) == []
+    assert _late(session, settings, clock) == []
 
 
 def test_a_renewal_must_move_the_expiry_later(
@@ -1036,7 +1038,7 @@ def test_an_expiry_corrected_to_a_day_past_stands_expired_and_is_escalated(
     fixed = Renewal(expires_on=date(2026, 2, 20), replaces=date(2026, 6, 30))
     obligations.renewal(session, _site(expiring), fixed, settings, actor="alice")
     _sweep(session, clock, settings)
-    late = _late(session, clock)
+    late = _late(session, settings, clock)
     assert [(o.service_id, o.kind) for o in late] == [(_site(expiring), "domain_expired")]
 
 
@@ -1122,13 +1124,13 @@ def test_a_site_that_left_the_host_owes_cancel_access_until_that_order_is_approv
     left = LeftHost(left_on=clock.now().date())
     obligations.left_host(session, _site(on_file), left, settings, actor="alice")
     clock.advance(timedelta(days=31))
-    assert [o.kind for o in _late(session, clock)] == ["cancel_access"]
+    assert [o.kind for o in _late(session, settings, clock)] == ["cancel_access"]
     order = open_order(**order_on("cancel_access", on_file.entity_id, _site(on_file)))
     for event, data in ORDER_PATHS["cancel_access"]:
         order = service.fire_event(
             session, order.id, EventCommand(event=event, data=data), actor="t"
         )
-    assert _late(session, clock) == []
+    assert _late(session, settings, clock) == []
 
 
 def test_an_apps_go_live_naming_a_home_page_is_refused(
@@ -1156,7 +1158,7 @@ def test_a_site_whose_access_was_removed_still_says_the_day_it_left(
     )
     _approved(session, open_order(**order_on("cancel_access", on_file.entity_id, _site(on_file))))
 
-    duties = obligations.duties(session, _site(on_file), clock.now())
+    duties = obligations.duties(session, _site(on_file), clock.now(), settings)
 
     assert (duties.status, duties.left_on) == ("access_removed", left_on)
 
@@ -1218,7 +1220,7 @@ def test_a_rectification_may_be_met_all_its_last_working_day(
     assert _notices(session, "obligation_rectification") == []
     clock.set(datetime(2026, 3, 10, 0, 0, tzinfo=CHINA))
     _sweep(session, clock, settings)
-    assert [o.id for o in _late(session, clock)] == [notice]
+    assert [o.id for o in _late(session, settings, clock)] == [notice]
 
 
 def test_an_extended_rectification_is_due_at_the_end_of_its_new_last_working_day(
@@ -1252,9 +1254,9 @@ def test_an_overdue_rectification_is_escalated_to_ops_until_it_is_rectified(
     _sweep(session, clock, settings)
     [told] = _notices(session, "obligation_rectification")
     assert told.recipient == "ops"
-    assert [o.id for o in _late(session, clock)] == [notice]
-    obligations.rectified(session, notice, actor="alice")
-    assert _late(session, clock) == []
+    assert [o.id for o in _late(session, settings, clock)] == [notice]
+    obligations.rectified(session, notice, settings, actor="alice")
+    assert _late(session, settings, clock) == []
 
 
 @POSTGRES_ONLY
@@ -1410,7 +1412,7 @@ def test_a_notice_recorded_twice_as_it_was_is_one_rectification_unchanged(
     session: Session, on_file: FilingOut, notice: int, settings: Settings, clock: FrozenClock
 ) -> None:
     """A retry after a timeout: the same answer, not a refusal of what was done."""
-    before = obligations.duties(session, _site(on_file), clock.now())
+    before = obligations.duties(session, _site(on_file), clock.now(), settings)
     again = RectificationIn(reference="京通管〔2026〕12号", working_days=5)
 
     after = obligations.rectification(session, _site(on_file), again, settings, actor="alice")
@@ -1488,8 +1490,8 @@ def test_the_overdue_come_a_page_at_a_time_with_how_many_in_all(
     )
     clock.advance(timedelta(days=31))  # the PSB filing and the cancel-access order both late
 
-    first = obligations.overdue(session, clock.now(), limit=1)
-    second = obligations.overdue(session, clock.now(), limit=1, offset=1)
+    first = obligations.overdue(session, clock.now(), settings, limit=1)
+    second = obligations.overdue(session, clock.now(), settings, limit=1, offset=1)
 
     assert (first.total, second.total) == (2, 2)
     assert len(first.items) == len(second.items) == 1
@@ -1562,7 +1564,7 @@ def test_a_renewal_renews_the_entitys_app_on_the_same_domain(
         session, _site(on_file), Renewal(expires_on=date(2029, 6, 30)), settings, actor="alice"
     )
 
-    renewed = obligations.duties(session, app, clock.now())
+    renewed = obligations.duties(session, app, clock.now(), settings)
     assert renewed.domain_expires_on == date(2029, 6, 30)
     [expired] = [
         o for o in renewed.obligations if o.kind == "domain_expired" and o.closed_at is None
@@ -1580,7 +1582,7 @@ def test_an_app_renewed_with_its_sites_domain_records_who_renewed_it(
         session, _site(on_file), Renewal(expires_on=date(2029, 6, 30)), settings, actor="alice"
     )
 
-    [entry] = obligations.duties(session, app, get_clock().now()).recorded
+    [entry] = obligations.duties(session, app, get_clock().now(), settings).recorded
     assert (entry.what, entry.actor) == ("renewal", "alice")
     assert entry.replaced == {"domain_expires_on": was}
 
@@ -1599,7 +1601,9 @@ def test_a_renewal_leaves_a_service_whose_expiry_on_file_differs(
         session, _site(on_file), Renewal(expires_on=date(2029, 6, 30)), settings, actor="alice"
     )
 
-    assert obligations.duties(session, app, clock.now()).domain_expires_on == date(2028, 12, 31)
+    assert obligations.duties(session, app, clock.now(), settings).domain_expires_on == date(
+        2028, 12, 31
+    )
 
 
 def test_a_site_cannot_leave_the_host_before_it_went_live(
@@ -1777,7 +1781,9 @@ def test_a_leaving_recorded_by_mistake_is_taken_back_naming_its_day(
     duties = obligations.left_host(session, _site(on_file), back, settings, actor="alice")
 
     assert duties.left_on is None
-    assert [o.kind for o in _late(session, clock)] == ["psb_filing"]  # no cancel-access late
+    assert [o.kind for o in _late(session, settings, clock)] == [
+        "psb_filing"
+    ]  # no cancel-access late
     assert _open(session, on_file, "cancel_access") == []
     assert len(_open(session, on_file, "footer_check")) == 1
     assert (
@@ -1825,7 +1831,10 @@ def test_access_removed_forgets_the_server_expiry(
 
     _approved(session, open_order(**order_on("cancel_access", on_file.entity_id, _site(on_file))))
 
-    assert obligations.duties(session, _site(on_file), datetime.now(UTC)).server_expires_on is None
+    assert (
+        obligations.duties(session, _site(on_file), datetime.now(UTC), settings).server_expires_on
+        is None
+    )
 
 
 def test_a_leaving_is_taken_back_only_naming_the_day_on_file(
@@ -1854,13 +1863,13 @@ def test_a_left_host_day_corrected_moves_the_cancel_access_due_day(
     obligations.left_host(
         session, _site(on_file), LeftHost(left_on=date(2026, 3, 2)), settings, actor="alice"
     )
-    assert [o.kind for o in _late(session, clock)] == ["cancel_access"]  # 30 days passed
+    assert [o.kind for o in _late(session, settings, clock)] == ["cancel_access"]  # 30 days passed
 
     correction = LeftHost(left_on=date(2026, 4, 10), replaces=date(2026, 3, 2))
     duties = obligations.left_host(session, _site(on_file), correction, settings, actor="alice")
 
     assert duties.left_on == date(2026, 4, 10)
-    assert _late(session, clock) == []
+    assert _late(session, settings, clock) == []
 
 
 def test_the_left_host_day_a_correction_replaced_is_kept_once_by_its_audit_not_the_owed_row(
@@ -2036,7 +2045,7 @@ def test_the_overdue_are_filtered_by_kind_and_by_the_province_filed_in(
     clock.advance(timedelta(days=31))
 
     def kinds(only: obligations.OverdueFilter) -> list[str]:
-        found = obligations.overdue(session, clock.now(), limit=10, only=only)
+        found = obligations.overdue(session, clock.now(), settings, limit=10, only=only)
         return sorted(o.kind for o in found.items)
 
     Only = obligations.OverdueFilter
@@ -2046,11 +2055,11 @@ def test_the_overdue_are_filtered_by_kind_and_by_the_province_filed_in(
 
 
 def test_a_kind_of_duty_never_overdue_is_refused_as_a_filter(
-    session: Session, clock: FrozenClock
+    session: Session, settings: Settings, clock: FrozenClock
 ) -> None:
     only = obligations.OverdueFilter(kind=ObligationKind.FOOTER_CHECK)
     with pytest.raises(DomainValidationError) as refused:
-        obligations.overdue(session, clock.now(), limit=10, only=only)
+        obligations.overdue(session, clock.now(), settings, limit=10, only=only)
     assert [r.field for r in refused.value.reasons] == ["kind"]
 
 
@@ -2089,7 +2098,7 @@ def test_a_services_duties_list_the_latest_of_its_trail_and_how_many_in_all(
     monkeypatch.setattr(reading, "AUDIT_SHOWN", 2)
     _renewed_each_year(session, _site(on_file), settings, clock, 3)
 
-    shown = obligations.duties(session, _site(on_file), clock.now())
+    shown = obligations.duties(session, _site(on_file), clock.now(), settings)
 
     trail = obligations.audit_trail(session, _site(on_file), limit=2)
     assert (shown.recorded, shown.recorded_total) == (trail.items, 3)

@@ -118,7 +118,9 @@ def renewal(
         .with_for_update()
     ).all()
     said = command.model_dump(mode="json")
-    return record_write(session, service_id, write, what=Recorded.RENEWAL, said=said, actor=actor)
+    return record_write(
+        session, service_id, write, settings, what=Recorded.RENEWAL, said=said, actor=actor
+    )
 
 
 def _expiry_sent_again(command: Renewal, current: date | None, today: date) -> bool:
@@ -192,7 +194,7 @@ def server_renewal(
 
     said = command.model_dump(mode="json")
     what = Recorded.SERVER_RENEWAL
-    return record_write(session, service_id, write, what=what, said=said, actor=actor)
+    return record_write(session, service_id, write, settings, what=what, said=said, actor=actor)
 
 
 def watch_expiry(

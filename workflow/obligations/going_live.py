@@ -77,7 +77,9 @@ def go_live(
         return Written(settled={"home_url": service.home_url})
 
     said = command.model_dump(mode="json")
-    return record_write(session, service_id, write, what=Recorded.GO_LIVE, said=said, actor=actor)
+    return record_write(
+        session, service_id, write, settings, what=Recorded.GO_LIVE, said=said, actor=actor
+    )
 
 
 def footer_checked(service: Service, left_on: date | None) -> bool:

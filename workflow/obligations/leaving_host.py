@@ -87,7 +87,9 @@ def left_host(
         return Written()
 
     said = command.model_dump(mode="json")
-    return record_write(session, service_id, write, what=Recorded.LEFT_HOST, said=said, actor=actor)
+    return record_write(
+        session, service_id, write, settings, what=Recorded.LEFT_HOST, said=said, actor=actor
+    )
 
 
 def _retract_left(

@@ -90,7 +90,7 @@ def psb_number(
 
     said = command.model_dump(mode="json")
     return record_write(
-        session, service_id, write, what=Recorded.PSB_NUMBER, said=said, actor=actor
+        session, service_id, write, settings, what=Recorded.PSB_NUMBER, said=said, actor=actor
     )
 
 

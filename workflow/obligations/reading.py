@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from config.clock import as_utc
 from config.masking import mask_text
-from config.settings import get_settings
+from config.settings import Settings
 from models import DeadlineStatus, Filing, FooterCheck, Obligation, Service, ServiceAudit, table
 from workflow.domain.definition import State
 from workflow.domain.errors import Reason, ValidationError
@@ -146,7 +146,7 @@ class ServiceDutiesOut(BaseModel):
     )
 
 
-def describe(row: Obligation, now: datetime) -> ObligationOut:
+def describe(row: Obligation, now: datetime, settings: Settings) -> ObligationOut:
     spec = OBLIGATIONS_BY_KIND[ObligationKind(row.kind)]
     assert row.id is not None
     due = as_utc(row.due_at)
@@ -155,8 +155,8 @@ def describe(row: Obligation, now: datetime) -> ObligationOut:
         service_id=row.service_id,
         filing_id=row.filing_id,
         kind=spec.kind,
-        description=worded_as_armed(spec.description, row, get_settings()),
-        description_zh=worded_as_armed(spec.zh, row, get_settings()),
+        description=worded_as_armed(spec.description, row, settings),
+        description_zh=worded_as_armed(spec.zh, row, settings),
         due_at=due,
         status=DeadlineStatus(row.status),
         estimated=row.estimated,
@@ -169,7 +169,7 @@ def describe(row: Obligation, now: datetime) -> ObligationOut:
 
 
 def duties(
-    session: Session, service_id: int, now: datetime, *, open_only: bool = False
+    session: Session, service_id: int, now: datetime, settings: Settings, *, open_only: bool = False
 ) -> ServiceDutiesOut:
     service = get_service(session, service_id)
     query = select(Obligation).where(Obligation.service_id == service_id)
@@ -196,7 +196,7 @@ def duties(
         psb_number=service.psb_number,
         domain_expires_on=service.domain_expires_on,
         server_expires_on=service.server_expires_on,
-        obligations=[describe(row, now) for row in rows],
+        obligations=[describe(row, now, settings) for row in rows],
         footer_checks=[FooterCheckOut.model_validate(c) for c in checks],
         recorded=latest.items,
         recorded_total=latest.total,
@@ -253,9 +253,12 @@ class OverdueFilter:
     province: str | None = None
 
 
-def _overdue_where(now: datetime, only: OverdueFilter) -> tuple[ColumnElement[bool], ...]:
+def _overdue_where(
+    now: datetime, only: OverdueFilter, settings: Settings
+) -> tuple[ColumnElement[bool], ...]:
     """The overdue duties ``only`` keeps. A kind that is never overdue is refused: it would
-    pass for a list with nothing late."""
+    pass for a list with nothing late. A province is named as the caller's ``settings``' rules
+    name it."""
     if only.kind is not None and only.kind not in OVERDUE_OBLIGATIONS:
         listed = ", ".join(OVERDUE_OBLIGATIONS)
         reason = Reason("not_overdue_kind", f"kind must be one of {listed}", field="kind")
@@ -274,7 +277,7 @@ def _overdue_where(now: datetime, only: OverdueFilter) -> tuple[ColumnElement[bo
         where += (col(Obligation.kind) == only.kind,)
     if only.province is not None:
         filed_there = select(Filing.id).where(
-            Filing.province == province_named(only.province, rules_for(get_settings()))
+            Filing.province == province_named(only.province, rules_for(settings))
         )
         where += (col(Obligation.filing_id).in_(filed_there),)
     return where
@@ -283,13 +286,14 @@ def _overdue_where(now: datetime, only: OverdueFilter) -> tuple[ColumnElement[bo
 def overdue(
     session: Session,
     now: datetime,
+    settings: Settings,
     limit: int,
     offset: int = 0,
     only: OverdueFilter = OverdueFilter(),
 ) -> ObligationPage:
     """Open obligations of an overdue kind past their due time, the most late first (ops;
     ``only`` those the filter keeps)."""
-    where = _overdue_where(now, only)
+    where = _overdue_where(now, only, settings)
     rows = session.exec(
         select(Obligation)
         .where(*where)
@@ -297,15 +301,17 @@ def overdue(
         .limit(limit)
         .offset(offset)
     ).all()
-    items = [describe(row, now) for row in rows]
-    total = count_overdue(session, now, only)
+    items = [describe(row, now, settings) for row in rows]
+    total = count_overdue(session, now, settings, only)
     return ObligationPage(items=items, total=total, limit=limit, offset=offset)
 
 
-def count_overdue(session: Session, now: datetime, only: OverdueFilter = OverdueFilter()) -> int:
+def count_overdue(
+    session: Session, now: datetime, settings: Settings, only: OverdueFilter = OverdueFilter()
+) -> int:
     """How many ``overdue`` lists in all: the console's and the metrics' total."""
     return session.exec(
-        select(func.count()).select_from(Obligation).where(*_overdue_where(now, only))
+        select(func.count()).select_from(Obligation).where(*_overdue_where(now, only, settings))
     ).one()
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from config.clock import get_clock
+from config.settings import Settings
 from models import Filing, Service, ServiceAudit
 from workflow.domain.errors import Reason
 from workflow.domain.obligations import Recorded
@@ -46,13 +47,14 @@ def record_write(
     session: Session,
     service_id: int,
     write: Write,
+    settings: Settings,
     *,
     what: Recorded,
     said: Mapping[str, object],
     actor: str,
 ) -> ServiceDutiesOut:
     """Run ``write`` on the service, locked, and keep ``what`` ``actor`` recorded (``said``)
-    in the same transaction."""
+    in the same transaction; the view it answers with is worded by the caller's ``settings``."""
     now = get_clock().now()
     try:
         # Locked: what is recorded about a service is judged on what it holds (a go-live
@@ -73,7 +75,7 @@ def record_write(
             for written_id in (service_id, *written.also):
                 audit(session, written_id, what, used, actor, now, written.replaced)
         session.flush()
-        view = duties(session, service_id, now)
+        view = duties(session, service_id, now, settings)
         session.commit()
     except Exception:
         session.rollback()

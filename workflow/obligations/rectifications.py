@@ -70,7 +70,7 @@ def rectification(
 
     said = command.model_dump(mode="json")
     what = Recorded.RECTIFICATION
-    return record_write(session, service_id, write, what=what, said=said, actor=actor)
+    return record_write(session, service_id, write, settings, what=what, said=said, actor=actor)
 
 
 def extend(
@@ -105,7 +105,9 @@ def extend(
         return Written()
 
     said = {"rectification_id": obligation_id, **command.model_dump(mode="json")}
-    return record_write(session, service_id, write, what=Recorded.EXTENSION, said=said, actor=actor)
+    return record_write(
+        session, service_id, write, settings, what=Recorded.EXTENSION, said=said, actor=actor
+    )
 
 
 def recount_rectifications(session: Session, settings: Settings) -> int:
@@ -140,7 +142,9 @@ def recount_rectifications(session: Session, settings: Settings) -> int:
     return changed
 
 
-def rectified(session: Session, obligation_id: int, actor: str) -> ServiceDutiesOut:
+def rectified(
+    session: Session, obligation_id: int, settings: Settings, actor: str
+) -> ServiceDutiesOut:
     """The rectification was done: its obligation closes."""
     service_id = _rectification(session, obligation_id).service_id
 
@@ -151,7 +155,9 @@ def rectified(session: Session, obligation_id: int, actor: str) -> ServiceDuties
         return Written()
 
     said = {"rectification_id": obligation_id}
-    return record_write(session, service_id, write, what=Recorded.RECTIFIED, said=said, actor=actor)
+    return record_write(
+        session, service_id, write, settings, what=Recorded.RECTIFIED, said=said, actor=actor
+    )
 
 
 def _rectification(session: Session, obligation_id: int, *, fresh: bool = False) -> Obligation:
