@@ -19,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -250,8 +251,10 @@ class _Fitted:
     further than their longest word up to ``_TEXT_MIN`` and, where identifiers need the room,
     to ``_TEXT_FLOOR``. Rich's own narrowing folds any column to any width, identifiers
     mid-word (and, told a minimum width, widens the table past the terminal, its lines cut at
-    the edge). Where the terminal is too narrow even for that, rich narrows it, every column
-    folding: nothing is lost. Decided as it is printed, at the terminal's width."""
+    the edge). Where the terminal is too narrow even for that (the nine columns of ``filings
+    list`` at 80), each row is shown as a record (``_records``): its identifiers on one line,
+    the rest below, each value after its column's name. Decided as it is printed, at the
+    terminal's width."""
 
     def __init__(
         self,
@@ -295,6 +298,9 @@ class _Fitted:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         widths = self._widths(options.max_width)
+        if widths is None:
+            yield from self._records(options.max_width)
+            return
         out = Table(
             title=self.title,
             caption=self.caption,
@@ -303,18 +309,75 @@ class _Fitted:
         )
         for index, column in enumerate(self.columns):
             # Fold rather than cut: an id or a domain shown as "exampl…" is useless to act on.
-            out.add_column(
-                _name(column),
-                overflow="fold",
-                width=widths[index] if widths else None,
-            )
+            out.add_column(_name(column), overflow="fold", width=widths[index])
         for row in self.rows:
             out.add_row(*row)
         yield out
 
+    def _records(self, width: int) -> RenderResult:
+        """Each row as a record, for a terminal too narrow for its identifiers side by side
+        (folded there, ``host_pre_appro`` / ``ved``, they could be neither read nor copied):
+        the row's identifiers (``Whole``) on its first line, under their columns' names where
+        they fit, else parted by spaces, each whole; then, indented, each other value shown
+        after its column's name, wrapped at spaces, its words whole where the line holds them
+        ("kind: first_filing 首次备案 · prov.: 京 · applicant: Example Ltd"). A row a line and
+        its details under it, as a log reads: ``| grep`` still finds a domain with its id and
+        state."""
+        whole = [i for i, column in enumerate(self.columns) if isinstance(column, Whole)]
+        other = [i for i in range(len(self.columns)) if i not in whole]
+        heads = [Text(_name(self.columns[i]), style="bold") for i in whole]
+        lines = [[_one_line(row[i]) for i in whole] for row in self.rows]
+        shown = [heads, *lines] if self.show_header and any(h.plain for h in heads) else lines
+        sizes = [
+            max((cell_len(line[k].plain) for line in shown), default=0) for k in range(len(whole))
+        ]
+        aligned = sum(sizes) + len(_GAP) * (len(whole) - 1) <= width
+        if self.title:
+            yield Text(self.title, style="bold")
+        if shown is not lines:
+            yield _spaced(heads, sizes if aligned else None)
+        for line, row in zip(lines, self.rows, strict=True):
+            if whole:
+                yield _spaced(line, sizes if aligned else None)
+            details = [
+                Text.assemble(
+                    f"{_name(self.columns[i])}: " if _name(self.columns[i]) else "",
+                    _one_line(row[i]),
+                )
+                for i in other
+                if row[i].plain
+            ]
+            if details:
+                yield Padding(
+                    Text(" · ").join(details), (0, 0, 0, _INDENT if whole else 0), expand=False
+                )
+        if self.caption:
+            yield Text(self.caption)
+
 
 def _name(column: Column) -> str:
     return column if isinstance(column, str) else column.name
+
+
+_GAP = "  "  # between a record's identifiers
+_INDENT = 4  # of a record's details under its identifiers
+
+
+def _one_line(text: Text) -> Text:
+    """A cell's lines on one line, after commas, as a list's items are (``cell``)."""
+    return Text(", ").join(text.split("\n"))
+
+
+def _spaced(cells: Sequence[Text], sizes: Sequence[int] | None) -> Text:
+    """A record's identifiers parted by ``_GAP``, each padded to its column's ``sizes`` where
+    given, so that they stand under their names."""
+    padded = [
+        cell if sizes is None else Text.assemble(cell, " " * (size - cell_len(cell.plain)))
+        for cell, size in zip(cells, sizes or [0] * len(cells), strict=True)
+    ]
+    line = Text(_GAP).join(padded)
+    line.rstrip()
+    return line
 
 
 def table(

@@ -186,6 +186,19 @@ def test_ops_stuck_names_the_stuck_deadline_and_how_long_the_filing_is_stuck(
     assert lateness(fell_due, clock.now(), Flag.STUCK) in cells
 
 
+def test_ops_stuck_keeps_each_domain_and_state_whole_on_an_80_column_terminal(
+    cramped_cli: Cli, new_filing: MakeFiling, clock: FrozenClock
+) -> None:
+    """Its nine columns folded a long domain and state mid-word (``host_pr`` / ``e_appro`` /
+    ``ved``): each filing is a record there, its identifiers on one line."""
+    filing = new_filing("host_pre_approved", domain="shop-online-example-company.com.cn")
+    clock.advance(timedelta(days=15))  # past the stuck threshold
+
+    shown = [line.split() for line in cramped_cli("ops", "stuck").stdout.splitlines()]
+
+    assert [str(filing.id), filing.domain, filing.state] in [line[:3] for line in shown]
+
+
 def test_ops_overdue_help_says_it_is_in_the_filings_lists_order_not_the_longest_overdue_first(
     cli: Cli,
 ) -> None:

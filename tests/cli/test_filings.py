@@ -572,6 +572,23 @@ def test_list_says_each_orders_kind_as_the_console_does(
     assert _row_of(listed, on_file.id)[2] == "first_filing 首次备案"
 
 
+def test_list_keeps_each_domain_and_state_whole_on_an_80_column_terminal(
+    cramped_cli: Cli, new_filing: MakeFiling
+) -> None:
+    """Nine columns beside a long domain folded them all: ``shop-on`` / ``line-ex`` …,
+    ``service`` / ``_number`` / ``_bound``. Each filing is a record there: its id, domain,
+    state and phone on one line, the rest under it."""
+    filings = [
+        new_filing("service_number_bound", domain="shop-online-example-company.com.cn"),
+        new_filing("host_pre_approved", domain="very-long-example-company-name.com.cn"),
+    ]
+
+    shown = [line.split() for line in cramped_cli("filings", "list").stdout.splitlines()]
+
+    for filing in filings:
+        assert [str(filing.id), filing.domain, filing.state] in [line[:3] for line in shown]
+
+
 def test_list_names_an_order_on_the_entity_alone_by_the_entity_and_its_number(
     cli: Cli, on_file: FilingOut, open_order: Open
 ) -> None:
