@@ -22,6 +22,7 @@ from cli.output import (
     ActorOption,
     JsonOption,
     Whole,
+    Worded,
     count_option,
     emit,
     listed_option,
@@ -480,7 +481,7 @@ def notifications(filing_id: FilingId, as_json: JsonOption = False) -> None:
         lambda: table(
             [
                 Whole("notice"),
-                "to",
+                Worded("to"),
                 Whole("status"),
                 "tries (this run)",
                 "run failing",

@@ -999,6 +999,23 @@ def test_notifications_keeps_each_notice_and_status_whole_on_a_100_column_termin
     assert (cells[1], cells[3]) == (retrying_delivery.kind, "pending"), result.stdout
 
 
+def test_notifications_keeps_each_recipient_s_address_whole_on_an_80_column_terminal(
+    cramped_cli: Cli, session: Session, new_filing: MakeFiling
+) -> None:
+    """The "to" column folded an e-mail address mid-word (``compliance-team.bei`` /
+    ``jing@example-…``): an address ops must read to fix a delivery."""
+    filing = new_filing("withdrawn")  # withdrawing notifies the case managers
+    notification = session.exec(select(Notification)).first()
+    assert notification is not None
+    address = "compliance-team.beijing@example-company.com.cn"
+    notification.channel, notification.recipient = "email", address
+    session.commit()
+
+    shown = cramped_cli("filings", "notifications", str(filing.id)).stdout
+
+    assert address in shown.split(), shown
+
+
 def test_history_keeps_event_and_state_names_whole_on_a_100_column_terminal(
     narrow_cli: Cli, session: Session, new_filing: MakeFiling
 ) -> None:
