@@ -10,7 +10,10 @@ from workflow.domain import rules as rules_module
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
 
-HUAWEI = "Huawei Cloud, kb/topics/备案管局咨询.md in github.com/huaweicloud/huaweicloud-skills"
+HUAWEI = (
+    "Huawei Cloud, skills/cdi/assist/huawei-cloud-icp-process-guidance/kb/topics/备案管局咨询.md "
+    "in github.com/huaweicloud/huaweicloud-skills"
+)
 PACKAGED = Path(rules_module.__file__).parent / "rules.toml"
 
 

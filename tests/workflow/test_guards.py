@@ -657,7 +657,8 @@ def test_guangxi_refuses_a_beijing_resident_naming_its_rule_and_source(settings:
         "province": "桂",
         "id_prefix": "45",
         "rule": "provinces.rules.individuals_residency",
-        "source": "Huawei Cloud, kb/topics/备案管局咨询.md in github.com/huaweicloud/huaweicloud-skills",
+        "source": "Huawei Cloud, skills/cdi/assist/huawei-cloud-icp-process-guidance/"
+        "kb/topics/备案管局咨询.md in github.com/huaweicloud/huaweicloud-skills",
     }
 
 
@@ -756,7 +757,8 @@ def test_hebei_refuses_a_foreign_individual_naming_the_rule(settings: Settings) 
         "province": "冀",
         "id_type": "passport",
         "rule": "provinces.rules.no_foreign_individuals",
-        "source": "Huawei Cloud, kb/topics/备案管局咨询.md in "
+        "source": "Huawei Cloud, skills/cdi/assist/huawei-cloud-icp-process-guidance/"
+        "kb/topics/备案管局咨询.md in "
         'github.com/huaweicloud/huaweicloud-skills (Hebei, 个人用户 > 主体信息: "外籍人士不予备案")',
     }
 
@@ -857,7 +859,8 @@ def test_a_government_body_filing_example_com_is_refused_naming_the_rule(
         "applicant_type": "government",
         "suffixes": [".gov.cn", ".政务"],
         "rule": "domains.required.government",
-        "source": "Huawei Cloud, kb/topics/备案管局咨询.md in "
+        "source": "Huawei Cloud, skills/cdi/assist/huawei-cloud-icp-process-guidance/"
+        "kb/topics/备案管局咨询.md in "
         'github.com/huaweicloud/huaweicloud-skills ("党政机关域名应当以“.gov.cn”或“.政务”为后缀进行'
         '备案", citing 《互联网政务应用安全管理规定》)',
     }

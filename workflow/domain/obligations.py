@@ -410,7 +410,8 @@ def check_extension(already_extended: bool, working_days: int, limit: int) -> li
 # refusal), so it neither went live nor was served by this host, nor left it, before then.
 APPROVAL_RULE = "not_before_approval"
 APPROVAL_SOURCE = (
-    "Huawei Cloud, kb/faq/备案驳回咨询.md in github.com/huaweicloud/huaweicloud-skills; Tencent "
+    "Huawei Cloud, skills/cdi/assist/huawei-cloud-icp-process-guidance/kb/faq/备案驳回咨询.md in "
+    "github.com/huaweicloud/huaweicloud-skills; Tencent "
     "Cloud 常见驳回原因及其处理.md (qcloud-documents): the site resolving before approval"
 )
 
