@@ -35,9 +35,12 @@ def test_show_prints_shanghai_rules_with_their_sources(cli: Cli) -> None:
     assert result.stdout.startswith("Rules in force in Shanghai (沪, 上海)")
     assert (
         "provinces.rules.individuals_residency\n  local_id_or_residence_permit\n"
-        f"  source: {HUAWEI}\n"
+        f'  source: {HUAWEI} (Shanghai "证件地址非本市的个人，需提供本市居住证或临时居住证"'
     ) in result.stdout
-    assert f"provinces.rules.min_domain_validity_months\n  3\n  source: {HUAWEI}\n" in result.stdout
+    assert (
+        f"provinces.rules.min_domain_validity_months\n  3\n  source: {HUAWEI} "
+        '("域名有效期通常要求大于3个月（如河北、山西、内蒙古、上海、浙江、贵州）")\n'
+    ) in result.stdout
 
 
 def test_show_leaves_out_other_provinces_rules(cli: Cli) -> None:

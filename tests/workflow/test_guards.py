@@ -658,7 +658,9 @@ def test_guangxi_refuses_a_beijing_resident_naming_its_rule_and_source(settings:
         "id_prefix": "45",
         "rule": "provinces.rules.individuals_residency",
         "source": "Huawei Cloud, skills/cdi/assist/huawei-cloud-icp-process-guidance/"
-        "kb/topics/备案管局咨询.md in github.com/huaweicloud/huaweicloud-skills",
+        "kb/topics/备案管局咨询.md in github.com/huaweicloud/huaweicloud-skills (Shanxi "
+        '"个人备案必须使用本省身份证", Inner Mongolia "非本省身份证不支持备案", Qinghai and Xinjiang '
+        '"个人备案必须是本地身份证", Ningxia "个人不支持跨省备案", Guangxi "个人备案不允许异地备案")',
     }
 
 
