@@ -707,7 +707,8 @@ DEADLINES: tuple[DeadlineSpec, ...] = (
         "“工信部短信已发送”（sms_sent），或向申请人、接入商确认。",
         label_zh="短信未到提醒",
         awaits=Event.SMS_SENT,
-        source="Huawei Cloud knowledge base, 备案短信核验",
+        source="help.aliyun.com/en/icp-filing/basic-icp-service/user-guide/sms-check (the "
+        'MIIT SMS "may be delayed"); how long to wait before a look is ours',
     ),
     DeadlineSpec(
         "sms_reminder",
